@@ -1,0 +1,68 @@
+"""The `cockpit` command: headless twins of every screen action.
+
+Errors the core raises for bad input become one line on stderr and exit 2.
+Commands that create something print its id (with --json, an object with "id").
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cockpit import __version__
+from cockpit.cli.context import CliContext, Refused
+from cockpit.errors import CockpitError
+
+
+class CockpitGroup(click.Group):
+    """Turns the core's errors into one clear line and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CockpitError as exc:
+            raise Refused(str(exc)) from None
+        except Exception as exc:
+            from storage import StoreError
+
+            if isinstance(exc, StoreError):
+                raise Refused(str(exc)) from None
+            raise
+
+
+@click.group(cls=CockpitGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="cockpit", message="%(prog)s %(version)s")
+@click.option("--workspace", "-w", metavar="PATH", envvar="COCKPIT_WORKSPACE",
+              help="The project folder or its .cockpit/ (default: found from the current folder up).")
+@click.option("--project", "-p", metavar="NAME", envvar="COCKPIT_PROJECT",
+              help="The project to act on (needed when the workspace holds several).")
+@click.pass_context
+def cli(ctx: click.Context, workspace: str | None, project: str | None) -> None:
+    """A keyboard-driven terminal cockpit for the whole life of a machine-learning model.
+
+    Run without a command to open the cockpit on the workspace found from the
+    current folder; every screen action has a command below.
+    """
+    ctx.obj = CliContext(workspace, project)
+    if ctx.invoked_subcommand is None:
+        ctx.obj.open_ui()
+
+
+def _register_commands() -> None:
+    from cockpit.cli import core
+
+    for command in core.COMMANDS:
+        cli.add_command(command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    try:
+        cli(prog_name="cockpit")
+    except KeyboardInterrupt:
+        click.echo("cockpit: interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,65 @@
+"""What every command shares: the workspace and project it acts on, and output helpers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from cockpit.workspace import Workspace
+
+
+class Refused(click.ClickException):
+    """Bad usage or bad input: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"cockpit: {self.format_message()}", err=True)
+
+
+class CliContext:
+    def __init__(self, workspace: str | None, project: str | None) -> None:
+        self.workspace_option = workspace
+        self.project_option = project
+        self._workspace: Workspace | None = None
+
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = Workspace.open(self.workspace_option)
+        return self._workspace
+
+    def project(self):
+        from cockpit.projects import resolve_project
+
+        return resolve_project(self.workspace(), self.project_option)
+
+    def open_ui(self, workspace: Workspace | None = None) -> None:
+        from screens.app import run_app
+
+        run_app(workspace or self.workspace(), self.project_option)
+
+
+def emit_json(payload: Any) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str], empty: str = "(none)") -> None:
+    """A plain aligned table for terminals and pipes alike."""
+    if not rows:
+        click.echo(empty)
+        return
+    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max(len(col), *(len(r[i]) for r in cells)) for i, col in enumerate(columns)]
+    click.echo("  ".join(col.upper().ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip())
+    for r in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

@@ -1,0 +1,81 @@
+"""The lifecycle map: each stage's status for a project, read from the store.
+
+Status functions use plain SQL only, so the overview paints without importing
+pandas or scikit-learn. A stage module that lands adds its status function to
+STATUS_FUNCTIONS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from storage import Store
+
+
+class Status(Enum):
+    NOT_STARTED = "not started"
+    IN_PROGRESS = "in progress"
+    DONE = "done"
+    ATTENTION = "needs attention"
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    number: int
+    title: str
+    question: str
+
+
+STAGES = (
+    Stage("problem", 1, "Problem", "What is predicted, judged how?"),
+    Stage("data", 2, "Data", "Valid, versioned, split without leaks?"),
+    Stage("features", 3, "Features", "How each column becomes model input"),
+    Stage("experiments", 4, "Experiments", "Which run is best? Reproducible?"),
+    Stage("evaluation", 5, "Evaluation", "Does it pass the gate, every segment?"),
+    Stage("deployment", 6, "Deployment", "What serves? Can it roll back?"),
+    Stage("monitoring", 7, "Monitoring", "Is the world drifting from the model?"),
+    Stage("retrain", 8, "Retrain / retire", "A better model waiting? One to retire?"),
+    Stage("review", 9, "Review", "Is the model launch-ready?"),
+)
+STAGE_BY_KEY = {stage.key: stage for stage in STAGES}
+
+
+@dataclass(frozen=True)
+class StageState:
+    stage: Stage
+    status: Status
+    detail: str = ""
+    next_action: str = ""
+
+
+StatusFunction = Callable[[Store, int], StageState]
+STATUS_FUNCTIONS: dict[str, StatusFunction] = {}
+
+
+def status_function(key: str) -> Callable[[StatusFunction], StatusFunction]:
+    def register(fn: StatusFunction) -> StatusFunction:
+        STATUS_FUNCTIONS[key] = fn
+        return fn
+
+    return register
+
+
+def stage_states(store: Store, project_id: int) -> list[StageState]:
+    from cockpit import stage_status  # noqa: F401  (registers the status functions)
+
+    states = []
+    for stage in STAGES:
+        fn = STATUS_FUNCTIONS.get(stage.key)
+        states.append(fn(store, project_id) if fn else StageState(stage, Status.NOT_STARTED))
+    return states
+
+
+def next_step(states: list[StageState]) -> StageState | None:
+    """The first stage, in lifecycle order, that asks for something."""
+    for state in states:
+        if state.status is not Status.DONE and state.next_action:
+            return state
+    return None

@@ -1,0 +1,33 @@
+"""Keys as data: every binding has an id, a description, and its CLI twin.
+
+A test walks every screen's bindings and checks each one is in the footer or
+the command palette, and that its CLI twin (a lifecycle action) exists in the
+`cockpit` command tree. Navigation keys have no twin by nature: NAVIGATION.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+NAVIGATION = "navigation"
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    key: str
+    action: str
+    description: str
+    cli: str = NAVIGATION
+    show: bool = True
+    help: str = ""
+
+    def binding(self) -> Binding:
+        return Binding(self.key, self.action, self.description, show=self.show, id=self.id,
+                       tooltip=self.help or self.description)
+
+
+def bindings(keys: list[Key]) -> list[Binding]:
+    return [k.binding() for k in keys]

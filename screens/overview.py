@@ -1,0 +1,126 @@
+"""The overview: the lifecycle map of the project, the next step, and recent events."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from cockpit.audit import recent_events
+from cockpit.lifecycle import Status, next_step, stage_states
+from cockpit.workspace import Workspace
+from screens.keys import Key, bindings
+
+STATUS_MARK = {
+    Status.DONE: "✓ done",
+    Status.IN_PROGRESS: "◐ in progress",
+    Status.ATTENTION: "! needs attention",
+    Status.NOT_STARTED: "· not started",
+}
+STATUS_CLASS = {
+    Status.DONE: "status-done",
+    Status.IN_PROGRESS: "status-progress",
+    Status.ATTENTION: "status-attention",
+    Status.NOT_STARTED: "status-idle",
+}
+
+OVERVIEW_KEYS = [
+    Key("overview.filter", "slash", "filter_events", "Filter events",
+        help="Type to filter the recent events (cockpit log --grep TEXT)", cli="log"),
+    Key("overview.refresh", "r", "refresh_data", "Refresh", show=False,
+        help="Read the store again"),
+]
+
+
+class OverviewScreen(Screen):
+    """Which lifecycle stages are done, which need attention, and what to do next."""
+
+    TITLE = "Overview"
+    BINDINGS = bindings(OVERVIEW_KEYS)
+    KEYS = OVERVIEW_KEYS
+    EVENT_LIMIT = 50
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="lifecycle", cursor_type="row", show_cursor=False)
+        yield Static(id="next-step")
+        with Horizontal(id="events-bar"):
+            yield Label("Recent events", id="events-title")
+            yield Input(placeholder="/ filter", id="events-filter")
+        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        lifecycle = self.query_one("#lifecycle", DataTable)
+        lifecycle.add_column("#", key="n", width=1)
+        lifecycle.add_column("Stage", key="stage", width=16)
+        lifecycle.add_column("Status", key="status", width=16)
+        lifecycle.add_column("Detail", key="detail")
+        events = self.query_one("#events", DataTable)
+        events.add_column("When", key="at", width=16)
+        events.add_column("Who", key="user", width=8)
+        events.add_column("Stage", key="stage", width=10)
+        events.add_column("What", key="what")
+        self.refresh_data()
+        lifecycle.can_focus = False
+        events.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        project = self.app.project
+        self._fill_lifecycle(project)
+        self._fill_events(project, self.query_one("#events-filter", Input).value)
+
+    def action_refresh_data(self) -> None:
+        self.refresh_data()
+
+    def _fill_lifecycle(self, project) -> None:
+        table = self.query_one("#lifecycle", DataTable)
+        table.clear()
+        next_widget = self.query_one("#next-step", Static)
+        if project is None:
+            next_widget.update(
+                "No project yet. Create one: cockpit project new NAME --task binary "
+                "--target COLUMN   (or try: cockpit demo)"
+            )
+            return
+        states = stage_states(self.workspace.store, project.id)
+        for state in states:
+            table.add_row(
+                str(state.stage.number), state.stage.title,
+                STATUS_MARK[state.status], state.detail or state.stage.question,
+                key=state.stage.key,
+            )
+        step = next_step(states)
+        if step is None:
+            next_widget.update("Next: nothing asks for attention.")
+        else:
+            next_widget.update(f"Next ({step.stage.number} {step.stage.title}): {step.next_action}")
+
+    def _fill_events(self, project, text: str) -> None:
+        table = self.query_one("#events", DataTable)
+        table.clear()
+        project_id = project.id if project else None
+        for event in recent_events(self.workspace.store, project_id, self.EVENT_LIMIT, text):
+            when = event.at.replace("T", " ")[:16]
+            what = f"{event.action} {event.summary()}".strip()
+            table.add_row(when, event.user[:8], event.stage, what, key=str(event.id))
+        title = self.query_one("#events-title", Label)
+        title.update(f"Recent events ({table.row_count}{' matching' if text else ''})")
+
+    def action_filter_events(self) -> None:
+        self.query_one("#events-filter", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "events-filter":
+            self._fill_events(self.app.project, event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#events", DataTable).focus()

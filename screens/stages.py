@@ -1,0 +1,35 @@
+"""Which screens exist: the overview plus one per built stage, switched by number keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.screen import Screen
+
+from cockpit.lifecycle import STAGE_BY_KEY
+from cockpit.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class StageScreen:
+    key: str
+    number: int
+    title: str
+    factory: Callable[[Workspace], Screen]
+
+
+def _overview(workspace: Workspace) -> Screen:
+    from screens.overview import OverviewScreen
+
+    return OverviewScreen(workspace)
+
+
+def _stage(key: str, factory: Callable[[Workspace], Screen]) -> StageScreen:
+    stage = STAGE_BY_KEY[key]
+    return StageScreen(key, stage.number, stage.title, factory)
+
+
+OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
+# Stage screens are added here as their issues land; no placeholders.
+BUILT_STAGES: list[StageScreen] = []

@@ -1,0 +1,199 @@
+"""The SQLite store behind a workspace.
+
+Reads use a plain `sqlite3` connection so the first screen paints without
+importing sqlite-utils (which pulls in pandas). sqlite-utils is loaded lazily,
+for migrations and for stage code that wants its table helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from storage import migrations
+from storage.errors import NewerSchemaError, StoreError
+
+JOURNAL_ENV = "COCKPIT_JOURNAL"
+NETWORK_FILESYSTEMS = {
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph",
+    "glusterfs", "fuse.glusterfs", "lustre", "gpfs", "beegfs", "fuse.gcsfuse",
+}
+BUSY_TIMEOUT_S = 30.0
+
+
+def filesystem_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | None:
+    """The type of the file system holding `path`, from the longest matching mount."""
+    try:
+        lines = mounts_file.read_text().splitlines()
+    except OSError:
+        return None
+    target = str(path.resolve())
+    best, best_type = "", None
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount = parts[1].replace("\\040", " ")
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, best_type = mount, parts[2]
+    return best_type
+
+
+def wanted_journal_mode(path: Path) -> str:
+    forced = os.environ.get(JOURNAL_ENV, "").lower()
+    if forced in {"wal", "delete"}:
+        return forced
+    return "delete" if filesystem_type(path.parent) in NETWORK_FILESYSTEMS else "wal"
+
+
+class Store:
+    """One connection to a workspace's `cockpit.db`, migrated on open."""
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"no store at {self.path}")
+        self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+        self.conn.row_factory = sqlite3.Row
+        self._db = None
+        try:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.journal_mode = self._set_journal_mode(wanted_journal_mode(self.path))
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(f"{self.path} is not a usable cockpit store: {exc}") from exc
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _set_journal_mode(self, wanted: str) -> str:
+        mode = self.conn.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0].lower()
+        if wanted == "wal" and mode != "wal":
+            mode = self.conn.execute("PRAGMA journal_mode = delete").fetchone()[0].lower()
+        return mode
+
+    # -- schema -------------------------------------------------------------
+
+    def applied_migrations(self) -> list[str]:
+        if not self.table_exists("_sqlite_migrations"):
+            return []
+        rows = self.conn.execute(
+            "SELECT name FROM _sqlite_migrations WHERE migration_set = ? ORDER BY rowid",
+            [migrations.MIGRATION_SET],
+        )
+        return [row[0] for row in rows]
+
+    def _migrate(self) -> None:
+        applied = self.applied_migrations()
+        unknown = [name for name in applied if name not in migrations.KNOWN_NAMES]
+        if unknown:
+            raise NewerSchemaError(
+                f"{self.path} was written by a newer cockpit (unknown schema steps: "
+                f"{', '.join(unknown)}); upgrade cockpit to open it. Nothing was changed."
+            )
+        if len(applied) == len(migrations.KNOWN_NAMES):
+            return
+        with self.transaction():
+            # Re-read inside the write lock: another process may have migrated.
+            migrations.build().apply(self.db)
+
+    # -- transactions -------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One lifecycle action: all of it is written, or none of it.
+
+        The outermost level takes the write lock at once (BEGIN IMMEDIATE), so
+        two writers queue on the busy timeout instead of failing on upgrade.
+        Nested levels are savepoints.
+        """
+        if self.conn.in_transaction:
+            name = f"sp_{id(object()):x}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            self.conn.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- reads and writes ---------------------------------------------------
+
+    @property
+    def db(self):
+        """A sqlite-utils Database over the same connection (imported on first use)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
+    def table_exists(self, name: str) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
+        ).fetchone()
+        return row is not None
+
+    def rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
+        return [dict(row) for row in self.conn.execute(sql, params)]
+
+    def one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict | None:
+        row = self.conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row is not None else None
+
+    def insert(self, table: str, record: Mapping[str, Any]) -> int:
+        """Insert one row; dicts and lists are stored as JSON text. Returns the rowid."""
+        columns = list(record)
+        sql = (
+            f"INSERT INTO {_quote(table)} ({', '.join(map(_quote, columns))}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        with self.transaction():
+            cursor = self.conn.execute(sql, [_encode(record[c]) for c in columns])
+        return int(cursor.lastrowid)
+
+    def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
+        sets = ", ".join(f"{_quote(c)} = ?" for c in values)
+        where = " AND ".join(f"{_quote(c)} = ?" for c in key)
+        params = [_encode(v) for v in values.values()] + list(key.values())
+        with self.transaction():
+            cursor = self.conn.execute(f"UPDATE {_quote(table)} SET {sets} WHERE {where}", params)
+        return cursor.rowcount
+
+    def integrity_check(self) -> str:
+        return self.scalar("PRAGMA integrity_check")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
