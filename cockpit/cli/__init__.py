@@ -31,7 +31,7 @@ class CockpitGroup(click.Group):
             raise
 
 
-@click.group(cls=CockpitGroup, invoke_without_command=True,
+@click.group(name="cockpit", cls=CockpitGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="cockpit", message="%(prog)s %(version)s")
 @click.option("--workspace", "-w", metavar="PATH", envvar="COCKPIT_WORKSPACE",
