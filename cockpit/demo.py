@@ -11,10 +11,17 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import sample_data
+from cockpit import problem
 from cockpit.projects import create_project
 from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
 
 DEMO_PROJECT = "learner-support"
+DEMO_PROJECTS = [
+    (DEMO_PROJECT, "binary", "needs_support", "learner_support.toml"),
+    ("churn", "binary", "churned", "churn.toml"),
+    ("house-prices", "regression", "price", "house_prices.toml"),
+]
 Progress = Callable[[str], None]
 
 
@@ -42,16 +49,15 @@ def build_demo(path: Path, rebuild: bool = False,
 def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     data_dir = _copy_sample_data(folder)
     progress(f"sample data copied to {data_dir}")
-    create_project(workspace, DEMO_PROJECT, "binary", "needs_support")
-    create_project(workspace, "churn", "binary", "churned")
-    create_project(workspace, "house-prices", "regression", "price")
-    progress("projects: learner-support, churn, house-prices")
+    for name, task, target, spec_file in DEMO_PROJECTS:
+        project = create_project(workspace, name, task, target)
+        spec = problem.load_spec_file(sample_data.SAMPLE_DIR / "specs" / spec_file)
+        problem.save_spec(workspace, project, spec, comment="demo spec")
+    progress(f"projects with problem specs: {', '.join(p[0] for p in DEMO_PROJECTS)}")
 
 
 def _copy_sample_data(folder: Path) -> Path:
-    import sample_data
-
     target = folder / "data"
-    for name in ("learner_support", "churn", "house_prices"):
+    for name in ("learner_support", "churn", "house_prices", "specs"):
         shutil.copytree(sample_data.SAMPLE_DIR / name, target / name, dirs_exist_ok=True)
     return target

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from cockpit.audit import recent_events
 from cockpit.lifecycle import Status, next_step, stage_states
 from cockpit.workspace import Workspace
+from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 STATUS_MARK = {
@@ -37,6 +38,7 @@ class OverviewScreen(Screen):
     """Which lifecycle stages are done, which need attention, and what to do next."""
 
     TITLE = "Overview"
+    CSS_PATH = "overview.tcss"
     BINDINGS = bindings(OVERVIEW_KEYS)
     KEYS = OVERVIEW_KEYS
     EVENT_LIMIT = 50
@@ -73,6 +75,7 @@ class OverviewScreen(Screen):
     def on_screen_resume(self) -> None:
         self.refresh_data()
 
+    @notify_errors
     def refresh_data(self) -> None:
         project = self.app.project
         self._fill_lifecycle(project)
@@ -104,6 +107,7 @@ class OverviewScreen(Screen):
         else:
             next_widget.update(f"Next ({step.stage.number} {step.stage.title}): {step.next_action}")
 
+    @notify_errors
     def _fill_events(self, project, text: str) -> None:
         table = self.query_one("#events", DataTable)
         table.clear()

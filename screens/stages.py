@@ -30,6 +30,14 @@ def _stage(key: str, factory: Callable[[Workspace], Screen]) -> StageScreen:
     return StageScreen(key, stage.number, stage.title, factory)
 
 
+def _problem(workspace: Workspace) -> Screen:
+    from screens.problem import ProblemScreen
+
+    return ProblemScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
-BUILT_STAGES: list[StageScreen] = []
+BUILT_STAGES: list[StageScreen] = [
+    _stage("problem", _problem),
+]

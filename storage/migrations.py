@@ -60,7 +60,26 @@ def m002_artifacts(db: Database) -> None:
     )
 
 
-MIGRATIONS = [m001_projects_and_events, m002_artifacts]
+def m003_problem_specs(db: Database) -> None:
+    db["problem_specs"].create(
+        {
+            "id": int,
+            "project_id": int,
+            "version": int,
+            "spec": str,
+            "score": int,
+            "created_at": str,
+            "created_by": str,
+            "comment": str,
+        },
+        pk="id",
+        not_null={"project_id", "version", "spec", "score", "created_at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["problem_specs"].create_index(["project_id", "version"], unique=True)
+
+
+MIGRATIONS = [m001_projects_and_events, m002_artifacts, m003_problem_specs]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
 

@@ -51,10 +51,11 @@ def cli(ctx: click.Context, workspace: str | None, project: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from cockpit.cli import core
+    from cockpit.cli import core, problem
 
-    for command in core.COMMANDS:
-        cli.add_command(command)
+    for module in (core, problem):
+        for command in module.COMMANDS:
+            cli.add_command(command)
 
 
 _register_commands()

@@ -1,0 +1,286 @@
+"""Stage 1 screen: the problem spec form, its live grade, and its version history."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+    Static,
+    TabbedContent,
+    TabPane,
+    TextArea,
+)
+
+from cockpit import problem as stage
+from cockpit.errors import CockpitError
+from cockpit.grader import grade
+from cockpit.projects import get_project
+from cockpit.workspace import Workspace
+from screens.guard import notify_errors
+from screens.keys import Key, bindings
+
+PROBLEM_KEYS = [
+    Key("problem.save", "ctrl+s", "save", "Save", cli="problem set",
+        help="Save the form as a new spec version (cockpit problem set)"),
+    Key("problem.revert", "ctrl+u", "revert", "Revert", show=False, cli="problem show",
+        help="Throw away unsaved edits: back to the saved version"),
+    Key("problem.form", "f", "tab('spec')", "Form", show=False, help="The spec form"),
+    Key("problem.grade", "g", "tab('grade')", "Grade", help="What is missing or vague, and why",
+        cli="problem show"),
+    Key("problem.history", "h", "tab('history')", "History", cli="problem history",
+        help="Every saved version and what it changed"),
+]
+
+# (field, label, widget kind, placeholder)
+FORM = [
+    ("statement", "What is predicted", "area", "Predict whether ... within ..., so that ..."),
+    ("target", "Target column", "input", "column name"),
+    ("labels", "Labels: who, how", "input", "e.g. mentors mark stalled learners after 4 weeks"),
+    ("audience", "Who it serves", "input", "the people who act on a prediction"),
+    ("decision", "Decision driven", "input", "what someone does differently"),
+    ("usage", "Batch or online", "select", ""),
+    ("latency_budget_ms", "Latency budget ms", "number", "online only, e.g. 100"),
+    ("time_window", "Time window", "input", "e.g. within 30 days of the prediction"),
+    ("metric", "Success metric", "select", ""),
+    ("metric_target", "Metric target", "number", "e.g. 0.8"),
+    ("costlier_mistake", "Costlier mistake", "select", ""),
+    ("cost_ratio", "How many times", "number", "e.g. 5 (a miss costs 5x a false alarm)"),
+    ("baseline", "Baseline to beat", "input", "today's rule or process"),
+    ("constraints", "Constraints", "input", "latency, cost, privacy, regulation"),
+    ("segments", "Groups to check", "input", "segment columns, comma separated"),
+    ("risks", "Risks and ethics", "area", "who could be harmed by a wrong prediction, how"),
+    ("human_path", "Human path", "area", "who can review, override or appeal"),
+]
+STATUS_MARK = {"ok": "✓ ok", "n/a": "· n/a", "missing": "✗ missing", "vague": "! vague"}
+
+
+class ProblemScreen(Screen):
+    """What is predicted, for whom, judged how: a form graded as you type."""
+
+    TITLE = "Problem"
+    CSS_PATH = "problem.tcss"
+    BINDINGS = bindings(PROBLEM_KEYS)
+    KEYS = PROBLEM_KEYS
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.saved: stage.ProblemSpec | None = None
+        self._loading = False
+        self._regrade_timer = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="readiness"):
+            yield Label(id="readiness-text")
+            yield ProgressBar(total=100, show_eta=False, show_percentage=False, id="readiness-bar")
+        with TabbedContent(initial="spec"):
+            with TabPane("Spec", id="spec"), VerticalScroll(id="form"):
+                yield Static(id="task-line", classes="form-note")
+                for name, label, kind, placeholder in FORM:
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        yield self._field(name, kind, placeholder)
+            with TabPane("Grade", id="grade"):
+                yield DataTable(id="grade-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="grade-why")
+            with TabPane("History", id="history"):
+                yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="history-diff")
+        yield Footer()
+
+    def _field(self, name: str, kind: str, placeholder: str):
+        if kind == "area":
+            return TextArea(id=f"f-{name}", classes="form-area", soft_wrap=True,
+                            placeholder=placeholder, compact=True)
+        if kind == "select":
+            return Select([], id=f"f-{name}", prompt="choose", compact=True)
+        input_type = "number" if kind == "number" else "text"
+        return Input(id=f"f-{name}", placeholder=placeholder, type=input_type, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#form").can_focus = False  # Tab goes field to field
+        grade_table = self.query_one("#grade-table", DataTable)
+        grade_table.add_column("Field", key="field", width=18)
+        grade_table.add_column("Status", key="status", width=10)
+        grade_table.add_column("Why it matters", key="why")
+        history = self.query_one("#history-table", DataTable)
+        for label, key in (("v", "v"), ("Score", "score"), ("Saved", "at"), ("By", "by"),
+                           ("Changed", "changed")):
+            history.add_column(label, key=key)
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if not self.is_dirty():
+            self.refresh_data()
+
+    # -- loading and saving ---------------------------------------------------
+
+    @notify_errors
+    def refresh_data(self) -> None:
+        project = self.app.project
+        if project is None:
+            self.query_one("#task-line", Static).update("No project: create one first.")
+            return
+        self.saved = stage.current_spec(self.workspace, project)
+        self.query_one("#task-line", Static).update(
+            f"Predicts a {project.task} target for project {project.name}. "
+            "Tab moves between fields · ctrl+s saves · Esc leaves a field.")
+        self._set_choices(project.task)
+        self._fill_form(self.saved)
+        self._fill_history()
+        self._regrade()
+
+    def _set_choices(self, task: str) -> None:
+        self.query_one("#f-usage", Select).set_options([(u, u) for u in stage.USAGES])
+        self.query_one("#f-metric", Select).set_options([(m, m) for m in stage.METRICS[task]])
+        mistakes = [("false negatives (misses)", "false_negative"),
+                    ("false positives (false alarms)", "false_positive"), ("about equal", "equal")]
+        self.query_one("#f-costlier_mistake", Select).set_options(mistakes)
+
+    def _fill_form(self, spec: stage.ProblemSpec) -> None:
+        self._loading = True
+        values = spec.as_dict()
+        for name, _, kind, _ in FORM:
+            value = values[name]
+            widget = self.query_one(f"#f-{name}")
+            if kind == "area":
+                widget.text = value or ""
+            elif kind == "select":
+                widget.value = value if value else Select.NULL
+            elif isinstance(value, list):
+                widget.value = ", ".join(value)
+            else:
+                widget.value = "" if value is None else f"{value:g}" if isinstance(value, float) else value
+        self.call_after_refresh(self._done_loading)
+
+    def _done_loading(self) -> None:
+        self._loading = False
+        self._regrade()
+
+    def form_values(self) -> dict:
+        values = {}
+        for name, _, kind, _ in FORM:
+            widget = self.query_one(f"#f-{name}")
+            if kind == "area":
+                values[name] = widget.text
+            elif kind == "select":
+                values[name] = "" if widget.value == Select.NULL else widget.value
+            else:
+                values[name] = widget.value
+        return values
+
+    def form_spec(self) -> stage.ProblemSpec:
+        project = self.app.project
+        spec = stage.spec_from_mapping({**self.form_values(), "task": project.task}, "form")
+        return spec
+
+    def is_dirty(self) -> bool:
+        try:
+            return self.saved is not None and self.form_spec() != self.saved
+        except CockpitError:
+            return True
+
+    @notify_errors
+    def action_save(self) -> None:
+        project = self.app.project
+        if project is None:
+            self.notify("No project to save a spec for", severity="error")
+            return
+        try:
+            saved = stage.save_spec(self.workspace, project, self.form_spec())
+        except CockpitError as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        if saved is None:
+            self.notify("Nothing changed since the saved version")
+            return
+        self.app.project = get_project(self.workspace, project.name) or project
+        self.notify(f"Saved spec version {saved.version} · readiness {saved.score}%")
+        self.refresh_data()
+
+    def action_revert(self) -> None:
+        if self.saved is not None:
+            self._fill_form(self.saved)
+            self.notify("Back to the saved version")
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    # -- live grading ---------------------------------------------------------
+
+    def on_input_changed(self) -> None:
+        self._regrade_soon()
+
+    def on_text_area_changed(self) -> None:
+        self._regrade_soon()
+
+    def on_select_changed(self) -> None:
+        self._regrade_soon()
+
+    def _regrade_soon(self) -> None:
+        """Grade once typing pauses, not on every key."""
+        if self._regrade_timer is not None:
+            self._regrade_timer.stop()
+        self._regrade_timer = self.set_timer(0.2, self._regrade)
+
+    @notify_errors
+    def _regrade(self) -> None:
+        if self._loading or self.app.project is None:
+            return
+        try:
+            spec = self.form_spec()
+        except CockpitError as exc:
+            self.query_one("#readiness-text", Label).update(f"! {exc}")
+            return
+        result = self._grade = grade(spec)
+        dirty = " · unsaved" if self.saved is not None and spec != self.saved else ""
+        to_fix = len(result.problems)
+        self.query_one("#readiness-text", Label).update(
+            f"Readiness {result.score}% · {to_fix} to fix{dirty}")
+        self.query_one("#readiness-bar", ProgressBar).update(progress=result.score)
+        table = self.query_one("#grade-table", DataTable)
+        table.clear()
+        order = {"missing": 0, "vague": 1, "ok": 2, "n/a": 3}
+        for finding in sorted(result.findings, key=lambda f: (order[f.status], -f.weight)):
+            table.add_row(finding.label, STATUS_MARK[finding.status], finding.why, key=finding.field)
+
+    @notify_errors
+    def _fill_history(self) -> None:
+        table = self.query_one("#history-table", DataTable)
+        table.clear()
+        previous = stage.ProblemSpec()
+        self._versions = stage.history(self.workspace, self.app.project)
+        for version in self._versions:
+            changed = ", ".join(stage.diff(previous, version.spec)) or "-"
+            table.add_row(str(version.version), f"{version.score}%", version.created_at[:16],
+                          version.created_by, changed, key=str(version.version))
+            previous = version.spec
+        self.query_one("#history-diff", Static).update(
+            "Select a version to see what it changed." if self._versions else
+            "No version saved yet: fill the form and press ctrl+s.")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is None:
+            return
+        if event.data_table.id == "grade-table":
+            finding = next(f for f in self._grade.findings if f.field == event.row_key.value)
+            self.query_one("#grade-why", Static).update(
+                f"{finding.label} ({finding.field}): {finding.why}")
+            return
+        number = int(event.row_key.value)
+        previous = next((v.spec for v in self._versions if v.version == number - 1),
+                        stage.ProblemSpec())
+        current = next(v for v in self._versions if v.version == number)
+        lines = [f"v{number} vs v{number - 1}:" if number > 1 else "v1 (first version):"]
+        for name, (old, new) in stage.diff(previous, current.spec).items():
+            lines.append(f"  {name}: {old!r} → {new!r}")
+        self.query_one("#history-diff", Static).update("\n".join(lines))

@@ -1,0 +1,94 @@
+"""The problem spec form, filled and saved by keys only."""
+
+from textual.widgets import DataTable, Input, Select, TabbedContent, TextArea
+
+from cockpit import problem
+from cockpit.projects import get_project
+from screens.app import CockpitApp
+from screens.overview import OverviewScreen
+from screens.problem import ProblemScreen
+
+
+async def _type(pilot, text: str) -> None:
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
+
+
+async def _choose(pilot, downs: int) -> None:
+    await pilot.press("enter", *["down"] * downs, "enter")
+
+
+async def test_fill_and_save_the_form_by_keys(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProblemScreen)
+        await pilot.press("tab")
+        assert app.focused.id == "f-statement"
+        await _type(pilot, "Predict whether a user quits in 30 days")
+        await pilot.press("tab")                      # target, prefilled from the project
+        assert app.focused.value == "churned"
+        await pilot.press("tab")
+        await _type(pilot, "billing logs")
+        await pilot.press("tab")
+        await _type(pilot, "sales")
+        await pilot.press("tab")
+        await _type(pilot, "who gets a call")
+        await pilot.press("tab")                      # usage: batch, online
+        await _choose(pilot, 2)                       # past the blank prompt
+        assert screen.query_one("#f-usage", Select).value == "online"
+        await pilot.press("tab")
+        await _type(pilot, "150")
+        await pilot.press("tab")
+        await _type(pilot, "within 30 days")
+        await pilot.press("tab")                      # metric: recall first
+        await _choose(pilot, 1)
+        await pilot.press("tab")
+        await _type(pilot, "0.8")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+        saved = problem.current(two_projects, get_project(two_projects, "churn"))
+        assert saved.version == 1
+        assert saved.spec.usage == "online" and saved.spec.latency_budget_ms == 150
+        assert saved.spec.metric == "recall" and saved.spec.metric_target == 0.8
+        assert saved.spec.statement == "Predict whether a user quits in 30 days"
+        assert saved.spec.audience == "sales"
+        assert "unsaved" not in str(screen.query_one("#readiness-text").render())
+
+        await pilot.press("escape", "g")              # leave the field, then grade tab
+        assert screen.query_one(TabbedContent).active == "grade"
+        fields = [row.value for row in screen.query_one("#grade-table", DataTable).rows]
+        assert fields[0] in {"costlier_mistake", "baseline", "human_path"}  # missing first
+        await pilot.press("h")
+        assert screen.query_one("#history-table", DataTable).row_count == 1
+        await pilot.press("0")
+        assert isinstance(app.screen, OverviewScreen)
+        lifecycle = app.screen.query_one("#lifecycle", DataTable)
+        assert "spec v1" in str(lifecycle.get_cell("problem", "detail"))
+
+
+async def test_bad_number_is_a_notification_not_a_crash(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1")
+        screen = app.screen
+        screen.query_one("#f-statement", TextArea).text = "x"
+        screen.query_one("#f-metric_target", Input).value = "-3"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert problem.current(two_projects, get_project(two_projects, "churn")) is None
+        assert any("metric_target" in n.message for n in app._notifications)
+        assert app.is_running
+
+
+async def test_typing_a_number_key_in_a_field_stays_in_the_field(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1", "tab", "tab", "tab")
+        await _type(pilot, "0 2")
+        assert isinstance(app.screen, ProblemScreen)
+        assert app.focused.value == "0 2"
+        await pilot.press("escape", "0")
+        assert isinstance(app.screen, OverviewScreen)
