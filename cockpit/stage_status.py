@@ -21,7 +21,7 @@ def problem_status(store: Store, project_id: int) -> StageState:
                           "write the problem spec: press 1, or cockpit problem set --file spec.toml")
     spec = ProblemSpec(**json.loads(row["spec"]))
     result = grade(spec)
-    detail = f"spec v{row['version']} · readiness {result.score}%"
+    detail = f"spec v{row['version']} · {result.score}% ready"
     if spec.metric_goal():
         detail += f" · {spec.metric_goal()}"
     if result.score < 80:

@@ -82,6 +82,17 @@ class Workspace:
                details: dict | None = None) -> int:
         return audit.record_event(self.store, stage, action, project_id, details)
 
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        """A workspace preference (e.g. the project the cockpit last showed)."""
+        value = self.store.scalar("SELECT value FROM settings WHERE key = ?", [key])
+        return default if value is None else value
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.store.transaction():
+            self.store.conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+
     def close(self) -> None:
         self.store.close()
 

@@ -15,6 +15,7 @@ from screens import stages
 from screens.dialogs import HelpScreen, ProjectSwitcher
 from screens.keys import Key, bindings
 
+LAST_PROJECT = "ui.last_project"
 APP_KEYS = [
     Key("app.overview", "0", "app.stage('overview')", "Overview", show=False,
         help="The lifecycle map of the project"),
@@ -51,13 +52,14 @@ class CockpitApp(App):
             self.add_mode(stage.key, lambda stage=stage: stage.factory(workspace))
 
     def _initial_project(self, name: str | None) -> Project | None:
+        """The named project, else the one the cockpit showed last, else the first."""
         projects = list_projects(self.workspace)
         if not projects:
             return None
-        try:
+        if name:
             return resolve_project(self.workspace, name)
-        except Exception:
-            return projects[0]
+        last = self.workspace.setting(LAST_PROJECT)
+        return next((p for p in projects if p.name == last), projects[0])
 
     def on_mount(self) -> None:
         self._show_project_in_title()
@@ -71,6 +73,8 @@ class CockpitApp(App):
             self.sub_title = f"{project.name} · {project.task} → {project.target}"
 
     def watch_project(self) -> None:
+        if self.project is not None:
+            self.workspace.set_setting(LAST_PROJECT, self.project.name)
         self._show_project_in_title()
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh:

@@ -16,7 +16,7 @@ from screens.keys import Key, bindings
 STATUS_MARK = {
     Status.DONE: "✓ done",
     Status.IN_PROGRESS: "◐ in progress",
-    Status.ATTENTION: "! needs attention",
+    Status.ATTENTION: "! attention",
     Status.NOT_STARTED: "· not started",
 }
 STATUS_CLASS = {
@@ -61,7 +61,7 @@ class OverviewScreen(Screen):
         lifecycle = self.query_one("#lifecycle", DataTable)
         lifecycle.add_column("#", key="n", width=1)
         lifecycle.add_column("Stage", key="stage", width=16)
-        lifecycle.add_column("Status", key="status", width=16)
+        lifecycle.add_column("Status", key="status", width=13)
         lifecycle.add_column("Detail", key="detail")
         events = self.query_one("#events", DataTable)
         events.add_column("When", key="at", width=16)
@@ -95,15 +95,16 @@ class OverviewScreen(Screen):
             )
             return
         states = stage_states(self.workspace.store, project.id)
+        room = max(20, self.size.width - 38)
         for state in states:
             table.add_row(
                 str(state.stage.number), state.stage.title,
-                STATUS_MARK[state.status], state.detail or state.stage.question,
+                STATUS_MARK[state.status], _fit(state.detail or state.stage.question, room),
                 key=state.stage.key,
             )
         step = next_step(states)
         if step is None:
-            next_widget.update("Next: nothing asks for attention.")
+            next_widget.update("Next: nothing here needs you right now.")
         else:
             next_widget.update(f"Next ({step.stage.number} {step.stage.title}): {step.next_action}")
 
@@ -112,9 +113,10 @@ class OverviewScreen(Screen):
         table = self.query_one("#events", DataTable)
         table.clear()
         project_id = project.id if project else None
+        room = max(20, self.size.width - 44)  # the fixed columns take the rest: no sideways scroll
         for event in recent_events(self.workspace.store, project_id, self.EVENT_LIMIT, text):
             when = event.at.replace("T", " ")[:16]
-            what = f"{event.action} {event.summary()}".strip()
+            what = _fit(f"{event.action} {event.summary()}".strip(), room)
             table.add_row(when, event.user[:8], event.stage, what, key=str(event.id))
         title = self.query_one("#events-title", Label)
         title.update(f"Recent events ({table.row_count}{' matching' if text else ''})")
@@ -128,3 +130,8 @@ class OverviewScreen(Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#events", DataTable).focus()
+
+
+def _fit(text: str, width: int) -> str:
+    """Cut to the column so the table never scrolls sideways (full text: cockpit log)."""
+    return text if len(text) <= width else text[: width - 1] + "…"

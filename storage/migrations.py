@@ -79,7 +79,11 @@ def m003_problem_specs(db: Database) -> None:
     db["problem_specs"].create_index(["project_id", "version"], unique=True)
 
 
-MIGRATIONS = [m001_projects_and_events, m002_artifacts, m003_problem_specs]
+def m004_settings(db: Database) -> None:
+    db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+MIGRATIONS = [m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
 

@@ -109,7 +109,7 @@ def test_overview_status_follows_the_spec(workspace, churn) -> None:
     assert state.status is Status.NOT_STARTED and "problem set" in state.next_action
     problem.save_spec(workspace, churn, problem.ProblemSpec(statement="Use AI to reduce churn"))
     state = stage_states(workspace.store, churn.id)[0]
-    assert state.status is Status.ATTENTION and "readiness" in state.detail
+    assert state.status is Status.ATTENTION and "% ready" in state.detail
 
 
 def test_demo_specs_are_launch_quality(tmp_path: Path) -> None:
