@@ -13,14 +13,18 @@ from pathlib import Path
 
 import sample_data
 from cockpit import problem
+from cockpit.data import clean as recipes
+from cockpit.data import validate as checks
+from cockpit.data import versions as datasets
 from cockpit.projects import create_project
 from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
 
 DEMO_PROJECT = "learner-support"
 DEMO_PROJECTS = [
-    (DEMO_PROJECT, "binary", "needs_support", "learner_support.toml"),
-    ("churn", "binary", "churned", "churn.toml"),
-    ("house-prices", "regression", "price", "house_prices.toml"),
+    (DEMO_PROJECT, "binary", "needs_support", "learner_support.toml",
+     "learner_support/reference.csv"),
+    ("churn", "binary", "churned", "churn.toml", "churn/customers.csv"),
+    ("house-prices", "regression", "price", "house_prices.toml", "house_prices/houses.csv"),
 ]
 Progress = Callable[[str], None]
 
@@ -49,11 +53,25 @@ def build_demo(path: Path, rebuild: bool = False,
 def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     data_dir = _copy_sample_data(folder)
     progress(f"sample data copied to {data_dir}")
-    for name, task, target, spec_file in DEMO_PROJECTS:
-        project = create_project(workspace, name, task, target)
+    projects = {}
+    for name, task, target, spec_file, data_file in DEMO_PROJECTS:
+        project = projects[name] = create_project(workspace, name, task, target)
         spec = problem.load_spec_file(sample_data.SAMPLE_DIR / "specs" / spec_file)
         problem.save_spec(workspace, project, spec, comment="demo spec")
-    progress(f"projects with problem specs: {', '.join(p[0] for p in DEMO_PROJECTS)}")
+        version, _ = datasets.import_dataset(workspace, project, data_dir / data_file)
+        report = checks.validate(workspace, project, version)
+        progress(f"{name}: spec, data v{version.id} ({version.rows:,} rows, "
+                 f"{report.count('warning')} warnings)")
+    _clean_churn(workspace, projects["churn"], progress)
+
+
+def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:
+    """The churn data's planted problems, caught by validation and fixed by its suggested recipe."""
+    report = checks.latest_report(workspace, datasets.get_version(workspace, project))
+    child, results = recipes.clean_version(workspace, project, recipes.suggest_recipe(report.findings))
+    after = checks.validate(workspace, project, child)
+    progress(f"churn: cleaned into v{child.id} by {len(results)} steps "
+             f"({after.count('warning')} warnings left)")
 
 
 def _copy_sample_data(folder: Path) -> Path:

@@ -28,3 +28,26 @@ def problem_status(store: Store, project_id: int) -> StageState:
         fields = ", ".join(f.field for f in result.problems[:3])
         return StageState(stage, Status.ATTENTION, detail, f"fix the spec: {fields}")
     return StageState(stage, Status.DONE, detail)
+
+
+@status_function("data")
+def data_status(store: Store, project_id: int) -> StageState:
+    stage = STAGE_BY_KEY["data"]
+    version = store.one("SELECT id, rows FROM dataset_versions WHERE project_id = ? "
+                        "ORDER BY id DESC LIMIT 1", [project_id])
+    if version is None:
+        return StageState(stage, Status.NOT_STARTED, "no data yet",
+                          "import data: press 2 then i, or cockpit data import FILE")
+    report = store.one("SELECT errors, warnings FROM validations WHERE version_id = ? "
+                       "ORDER BY id DESC LIMIT 1", [version["id"]])
+    detail = f"v{version['id']} · {version['rows']:,} rows"
+    if report is None:
+        return StageState(stage, Status.IN_PROGRESS, f"{detail} · not validated",
+                          "validate the data: press 2 then v, or cockpit data validate")
+    if report["errors"]:
+        return StageState(stage, Status.ATTENTION, f"{detail} · {report['errors']} errors",
+                          "fix the validation errors with a cleaning recipe (2, Recipe tab)")
+    if report["warnings"]:
+        return StageState(stage, Status.IN_PROGRESS, f"{detail} · {report['warnings']} warnings",
+                          "review the warnings; clean them with a recipe (cockpit data clean)")
+    return StageState(stage, Status.DONE, f"{detail} · validated")

@@ -36,8 +36,15 @@ def _problem(workspace: Workspace) -> Screen:
     return ProblemScreen(workspace)
 
 
+def _data(workspace: Workspace) -> Screen:
+    from screens.data import DataScreen
+
+    return DataScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
     _stage("problem", _problem),
+    _stage("data", _data),
 ]

@@ -83,7 +83,48 @@ def m004_settings(db: Database) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key")
 
 
-MIGRATIONS = [m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings]
+def m005_datasets(db: Database) -> None:
+    db["dataset_versions"].create(
+        {
+            "id": int,
+            "project_id": int,
+            "name": str,
+            "content_sha256": str,
+            "artifact_sha256": str,
+            "parent_id": int,
+            "recipe": str,
+            "source": str,
+            "rows": int,
+            "n_columns": int,
+            "schema": str,
+            "profile": str,
+            "created_at": str,
+            "created_by": str,
+        },
+        pk="id",
+        not_null={"project_id", "name", "content_sha256", "artifact_sha256", "rows", "created_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("parent_id", "dataset_versions", "id"),
+                      ("artifact_sha256", "artifacts", "sha256")],
+    )
+    db["dataset_versions"].create_index(["project_id", "content_sha256"], unique=True)
+    db["validations"].create(
+        {"id": int, "version_id": int, "created_at": str, "errors": int, "warnings": int,
+         "infos": int, "findings": str},
+        pk="id",
+        not_null={"version_id", "created_at", "findings"},
+        foreign_keys=[("version_id", "dataset_versions", "id")],
+    )
+    db["validations"].create_index(["version_id", "id"])
+    db["column_ranges"].create(
+        {"project_id": int, "column": str, "min": float, "max": float},
+        pk=("project_id", "column"),
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+
+
+MIGRATIONS = [
+    m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
+]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
 

@@ -87,11 +87,15 @@ def test_demo_opens_the_cockpit_and_keys_work(pane, demo_path: Path) -> None:
     screen_.keys("Down", "Enter")
     screen_.wait_for("churn · binary → churned")
 
+    screen_.keys("2")
+    data = screen_.wait_for("Versions")
+    assert "customers-clean" in data and "2,878 rows" in data
+
     screen_.keys("?")
-    screen_.wait_for("Keys · Overview")
+    screen_.wait_for("Keys · Data")
     screen_.keys("Escape")
     # A key sent right after Escape would reach the app as Alt+key: wait first.
-    screen_.wait_gone("Keys · Overview")
+    screen_.wait_gone("Keys · Data")
     screen_.keys("q")
     deadline = time.monotonic() + 10
     while screen_.alive() and time.monotonic() < deadline:

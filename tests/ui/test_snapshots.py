@@ -19,3 +19,19 @@ def test_problem_grade_snapshot(two_projects, snap_compare) -> None:
     problem.save_spec(two_projects, get_project(two_projects, "churn"), spec)
     app = CockpitApp(two_projects, "churn")
     assert snap_compare(app, terminal_size=(80, 24), press=["1", "g"])
+
+
+def test_data_validation_snapshot(tmp_path, frozen_clock, snap_compare) -> None:
+    import sample_data
+    from cockpit.data import validate as checks
+    from cockpit.data import versions as datasets
+    from cockpit.projects import create_project
+    from cockpit.workspace import Workspace
+
+    ws, _ = Workspace.init(tmp_path / "w")
+    project = create_project(ws, "churn", "binary", "churned")
+    version, _ = datasets.import_dataset(ws, project, sample_data.churn_customers())
+    checks.validate(ws, project, version)
+    app = CockpitApp(ws, "churn")
+    assert snap_compare(app, terminal_size=(80, 24), press=["2", "right_square_bracket",
+                                                            "right_square_bracket"])

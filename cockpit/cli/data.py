@@ -1,0 +1,190 @@
+"""`cockpit data import|list|profile|validate|recipe|clean|range`: twins of the data screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.errors import CockpitError
+
+pass_cli = click.make_pass_decorator(CliContext)
+version_option = click.option("--version", "version_id", type=int,
+                              help="A dataset version id (default: the newest).")
+
+
+@click.group()
+def data() -> None:
+    """Datasets: import, profile, validate and clean immutable versions."""
+
+
+@data.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--name", help="A name for the version (default: the file name).")
+@click.option("--delimiter", default=",", show_default=True, help="CSV field separator.")
+@click.option("--encoding", default="utf-8", show_default=True, help="CSV text encoding.")
+@click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
+@pass_cli
+def import_(ctx: CliContext, file: Path, name: str | None, delimiter: str, encoding: str,
+            as_json: bool) -> None:
+    """Import a CSV or Parquet FILE as a dataset version; prints its id."""
+    from cockpit.data.versions import import_dataset
+
+    delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+    version, created = import_dataset(ctx.workspace(), ctx.project(), file, name, delimiter,
+                                      encoding)
+    if not created:
+        click.echo(f"already imported: identical content is version {version.id}", err=True)
+    if as_json:
+        emit_json({**version.as_dict(), "created": created})
+    else:
+        click.echo(version.id)
+
+
+@data.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_cli
+def list_(ctx: CliContext, as_json: bool) -> None:
+    """Every dataset version of the project, with its lineage."""
+    from cockpit.data.versions import list_versions
+
+    versions = list_versions(ctx.workspace(), ctx.project())
+    if as_json:
+        emit_json([v.as_dict() for v in versions])
+        return
+    rows = [{**v.as_dict(), "parent": f"v{v.parent_id}" if v.parent_id else "-",
+             "sha256": v.content_sha256[:12], "recipe": f"{len(v.recipe)} steps" if v.recipe else "-"}
+            for v in versions]
+    print_table(rows, ["id", "name", "rows", "n_columns", "parent", "recipe", "sha256", "created_at"],
+                empty="no data yet: cockpit data import FILE")
+
+
+@data.command("profile")
+@version_option
+@click.option("--column", help="Only this column.")
+@click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
+@pass_cli
+def profile(ctx: CliContext, version_id: int | None, column: str | None, as_json: bool) -> None:
+    """Each column's type, nulls, distinct values, range and top values."""
+    from cockpit.data.versions import get_version, load_profile
+
+    workspace, project = ctx.workspace(), ctx.project()
+    version = get_version(workspace, project, version_id)
+    columns = load_profile(workspace, version)
+    if column:
+        columns = [c for c in columns if c["name"] == column]
+        if not columns:
+            raise CockpitError(f"{version.label} has no column {column!r}")
+    if as_json:
+        emit_json({"version": version.id, "columns": columns})
+        return
+    click.echo(f"{version.label}: {version.rows} rows x {version.n_columns} columns")
+    rows = [{**c, "null_pct": f"{c['null_pct']:.1f}%",
+             "range": _range(c), "top": ", ".join(f"{v} ({n})" for v, n in c["top"][:3])}
+            for c in columns]
+    print_table(rows, ["name", "type", "null_pct", "distinct", "range", "top"])
+
+
+def _range(column: dict) -> str:
+    if column.get("min") is None:
+        return "-"
+    return f"{column['min']:.4g} .. {column['max']:.4g} (mean {column['mean']:.4g})"
+
+
+@data.command("validate")
+@version_option
+@click.option("--range", "ranges", multiple=True, metavar="COLUMN=MIN:MAX",
+              help="Set an allowed range (kept for the project; either end may be empty).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_cli
+def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], as_json: bool) -> None:
+    """Run every check; exit 1 when an error-level check fails."""
+    from cockpit.data import validate as checks
+    from cockpit.data.versions import get_version
+
+    workspace, project = ctx.workspace(), ctx.project()
+    version = get_version(workspace, project, version_id)
+    for item in ranges:
+        column, low, high = _parse_range(item)
+        checks.set_column_range(workspace, project, column, low, high)
+    report = checks.validate(workspace, project, version)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        verdict = "passed" if report.passed else "FAILED"
+        click.echo(f"{version.label}: {verdict} · {report.count('error')} errors, "
+                   f"{report.count('warning')} warnings, {report.count('info')} notes")
+        print_table([f.as_dict() for f in report.findings],
+                    ["severity", "check", "column", "rows", "message"], empty="no findings")
+    if not report.passed:
+        raise SystemExit(1)
+
+
+def _parse_range(item: str) -> tuple[str, float | None, float | None]:
+    column, sep, bounds = item.partition("=")
+    low, colon, high = bounds.partition(":")
+    if not sep or not colon or not column:
+        raise CockpitError(f"--range {item!r}: write COLUMN=MIN:MAX (either end may be empty)")
+    try:
+        return column, float(low) if low else None, float(high) if high else None
+    except ValueError:
+        raise CockpitError(f"--range {item!r}: MIN and MAX must be numbers") from None
+
+
+@data.command("recipe")
+@version_option
+@pass_cli
+def recipe(ctx: CliContext, version_id: int | None) -> None:
+    """Print the cleaning recipe validation suggests, as TOML to edit and pass to `clean`."""
+    from cockpit.data import validate as checks
+    from cockpit.data.clean import recipe_to_toml, suggest_recipe
+    from cockpit.data.versions import get_version
+
+    workspace, project = ctx.workspace(), ctx.project()
+    version = get_version(workspace, project, version_id)
+    report = checks.latest_report(workspace, version) or checks.validate(workspace, project, version)
+    steps = suggest_recipe(report.findings)
+    if not steps:
+        click.echo(f"# {version.label}: validation suggests no cleaning", err=True)
+        return
+    click.echo(recipe_to_toml(steps), nl=False)
+
+
+@data.command("clean")
+@version_option
+@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path),
+              help="A recipe in TOML or JSON (see `cockpit data recipe`).")
+@click.option("--suggested", is_flag=True, help="Apply the recipe validation suggests.")
+@click.option("--name", help="A name for the new version.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new version and step effects.")
+@pass_cli
+def clean(ctx: CliContext, version_id: int | None, recipe_file: Path | None, suggested: bool,
+          name: str | None, as_json: bool) -> None:
+    """Apply a cleaning recipe: a new child version; prints its id."""
+    from cockpit.data import validate as checks
+    from cockpit.data.clean import clean_version, load_recipe, suggest_recipe
+    from cockpit.data.versions import get_version
+
+    if bool(recipe_file) == suggested:
+        raise CockpitError("give either --recipe FILE or --suggested")
+    workspace, project = ctx.workspace(), ctx.project()
+    version = get_version(workspace, project, version_id)
+    if recipe_file:
+        steps = load_recipe(recipe_file)
+    else:
+        report = checks.latest_report(workspace, version) or checks.validate(workspace, project,
+                                                                             version)
+        steps = suggest_recipe(report.findings)
+        if not steps:
+            raise CockpitError(f"validation suggests no cleaning for {version.label}")
+    child, results = clean_version(workspace, project, steps, version, name)
+    if as_json:
+        emit_json({**child.as_dict(), "steps": [r.as_dict() for r in results]})
+        return
+    for result in results:
+        click.echo(f"  {result.summary()}", err=True)
+    click.echo(child.id)
+
+
+COMMANDS = [data]

@@ -1,0 +1,65 @@
+"""A profile of every column: inferred type, nulls, distinct values, range, top values, histogram."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cockpit.data.semantics import date_formats
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TOP = 5
+BINS = 20
+
+
+def infer_type(values: pd.Series) -> str:
+    """numeric / binary / categorical / text / date / id / boolean."""
+    import pandas as pd
+
+    present = values.dropna()
+    distinct = present.nunique()
+    if pd.api.types.is_bool_dtype(values):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(values):
+        return "binary" if distinct <= 2 else "numeric"
+    if date_formats(values) is not None:
+        return "date"
+    if len(present) > 20 and distinct >= 0.95 * len(present):
+        return "id"
+    words = present.astype(str).str.split().str.len().mean() if len(present) else 0
+    if words >= 3:
+        return "text"
+    return "binary" if distinct == 2 else "categorical"
+
+
+def profile_column(name: str, values: pd.Series) -> dict[str, Any]:
+    import numpy as np
+
+    kind = infer_type(values)
+    nulls = int(values.isna().sum())
+    present = values.dropna()
+    profile: dict[str, Any] = {
+        "name": name, "type": kind, "dtype": str(values.dtype), "nulls": nulls,
+        "null_pct": round(100 * nulls / len(values), 2) if len(values) else 0.0,
+        "distinct": int(present.nunique()),
+    }
+    if kind in ("numeric", "binary") and len(present) and values.dtype.kind in "iuf":
+        numbers = present.astype("float64")
+        finite = numbers[np.isfinite(numbers)]
+        profile.update(min=float(finite.min()) if len(finite) else None,
+                       max=float(finite.max()) if len(finite) else None,
+                       mean=float(finite.mean()) if len(finite) else None,
+                       std=float(finite.std()) if len(finite) > 1 else None)
+        if len(finite):
+            counts, edges = np.histogram(finite, bins=min(BINS, max(1, int(finite.nunique()))))
+            profile["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
+    if kind == "date":
+        profile["formats"] = date_formats(values)
+    top = present.astype(str).value_counts().head(TOP)
+    profile["top"] = [[str(value), int(count)] for value, count in top.items()]
+    return profile
+
+
+def profile_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [profile_column(str(name), frame[name]) for name in frame.columns]

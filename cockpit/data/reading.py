@@ -1,0 +1,124 @@
+"""Reading CSV and Parquet files, with one clear message for each way a file can be bad."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cockpit.errors import CockpitError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")
+OTHER_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
+SNIFF_BYTES = 1 << 16
+
+
+def read_table(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
+    """A DataFrame from a .csv (or .txt/.tsv) or .parquet file; CockpitError if unusable."""
+    path = Path(path)
+    if not path.is_file():
+        raise CockpitError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise CockpitError(f"{path}: the file is empty (0 bytes)")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame = _read_parquet(path)
+    else:
+        frame = _read_csv(path, delimiter, encoding)
+    if len(frame.columns) == 0:
+        raise CockpitError(f"{path}: no columns found")
+    if len(frame) == 0:
+        raise CockpitError(f"{path}: a header but no rows of data")
+    return frame
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PAR1":
+        raise CockpitError(f"{path}: not a Parquet file (it does not start with PAR1)")
+    try:
+        return pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for broken files
+        raise CockpitError(f"{path}: a broken Parquet file ({type(exc).__name__}: {exc})") from None
+
+
+def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
+    import pandas as pd
+
+    raw = path.read_bytes()
+    if b"\x00" in raw[:SNIFF_BYTES]:
+        raise CockpitError(f"{path}: binary data, not a text CSV file")
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise CockpitError(
+            f"{path}: not {encoding} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "re-save it as UTF-8 or pass --encoding latin-1"
+        ) from None
+    except LookupError:
+        raise CockpitError(f"unknown encoding {encoding!r}") from None
+    text = text.removeprefix("\ufeff")
+    header = _check_rows(path, text, delimiter)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise CockpitError(f"{path}: cannot be parsed as CSV ({exc})") from None
+    frame.columns = header
+    return frame
+
+
+def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
+    """The header, after checking the file is delimited as said and every row fits it."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CockpitError(f"{path}: the file is empty") from None
+    except csv.Error as exc:
+        raise CockpitError(f"{path}: line 1 is not valid CSV ({exc})") from None
+    header = [name.strip() for name in header]
+    if len(header) == 1:
+        for other, label in OTHER_DELIMITERS.items():
+            if other != delimiter and other in header[0]:
+                raise CockpitError(f"{path}: the columns look separated by {label}, not "
+                                   f"{delimiter!r}; pass --delimiter {other!r}")
+    _check_header(path, header)
+    try:
+        for line_number, row in enumerate(reader, start=2):
+            if row and len(row) != len(header):
+                raise CockpitError(f"{path}: line {line_number} has {len(row)} fields but the "
+                                   f"header has {len(header)}; fix that row (a stray delimiter "
+                                   "or a missing quote?)")
+    except csv.Error as exc:
+        raise CockpitError(f"{path}: line {reader.line_num} is not valid CSV ({exc}); "
+                           "an unterminated quote?") from None
+    return header
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    if any(not name for name in header):
+        position = header.index("") + 1
+        raise CockpitError(f"{path}: column {position} of the header has no name")
+    if sum(_looks_like_value(name) for name in header) * 2 > len(header):
+        raise CockpitError(f"{path}: the first line ({', '.join(header[:4])}...) looks like data, "
+                           "not column names; add a header line")
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise CockpitError(f"{path}: column {name!r} appears twice in the header")
+        seen.add(name)
+
+
+def _looks_like_value(name: str) -> bool:
+    try:
+        float(name)
+        return True
+    except ValueError:
+        return bool(DATE_LIKE.match(name))

@@ -1,0 +1,112 @@
+"""What values mean: date formats, category spellings, outliers. Shared by profile,
+validation and cleaning; nothing here knows any sample_data column."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+MONTHS = [
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec",
+]
+MONTH_RE = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b", re.I)
+DATE_SHAPE = re.compile(
+    r"^(Y[-/.]9[-/.]9|9[-/.]9[-/.]Y|9[-/. ]Mon[-/. ,]*Y|Mon[ .]*9,? Y|Y[-/.]Mon[-/.]9|9[-/.]9[-/.]9)"
+    r"([ T]9:9(:9)?(\.9)?(Z|[+-]9(:9)?)?)?$"
+)
+DATE_SAMPLE = 500
+
+
+def date_format(value: str) -> str | None:
+    """The format family of a date string ('Y-9-9', '9/9/Y', '9 Mon Y', ...), or None."""
+    text = value.strip()
+    if not text or len(text) > 40:
+        return None
+    shape = MONTH_RE.sub("Mon", text)
+    shape = re.sub(r"\d+", lambda m: "Y" if len(m.group()) == 4 else "9", shape)
+    return shape if DATE_SHAPE.match(shape) else None
+
+
+def date_formats(values: pd.Series) -> dict[str, int] | None:
+    """Counts of each date format in a text column, or None if it is not a date column."""
+    present = values.dropna().astype(str)
+    if present.empty:
+        return None
+    sample = present.sample(min(len(present), DATE_SAMPLE), random_state=0)
+    if sum(date_format(v) is not None for v in sample) < 0.9 * len(sample):
+        return None
+    counts: dict[str, int] = defaultdict(int)
+    for value, n in present.value_counts().items():
+        counts[date_format(value) or "other"] += int(n)
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def normalise_category(value: str) -> str:
+    return re.sub(r"[\s._'-]+", " ", value.strip().lower()).strip()
+
+
+def _initials(value: str) -> str:
+    words = re.findall(r"[A-Za-z]+", value)
+    return "".join(w[0] for w in words).upper() if len(words) >= 2 else ""
+
+
+def spelling_groups(counts: dict[str, int]) -> list[dict[str, int]]:
+    """Groups of spellings that name one category: case, spacing, punctuation, acronyms.
+
+    `counts` maps each raw value to its count; each group maps its spellings to
+    counts, most common first. Only groups with two or more spellings are returned.
+    """
+    groups: dict[str, dict[str, int]] = defaultdict(dict)
+    for value, n in counts.items():
+        groups[normalise_category(value)][value] = n
+    by_initials: dict[str, str] = {}
+    for key in groups:
+        initials = _initials(key)
+        if initials:
+            by_initials.setdefault(initials, key)
+    for key in list(groups):
+        compact = re.sub(r"[^A-Za-z]", "", key).upper()
+        if 2 <= len(compact) <= 4 and " " not in key and compact in by_initials:
+            target = by_initials[compact]
+            if target != key and target in groups:
+                groups[target].update(groups.pop(key))
+    return [dict(sorted(g.items(), key=lambda kv: -kv[1])) for g in groups.values() if len(g) > 1]
+
+
+def outlier_mask(values: pd.Series, threshold: float = 7.0) -> pd.Series:
+    """Robust outliers: modified z-score (median and MAD) above `threshold`.
+
+    Strictly positive, wide-ranging columns are also checked on a log scale, so a
+    price of 1 among prices in the hundreds of thousands is caught.
+    """
+    import numpy as np
+
+    numbers = values.astype("float64")
+    mask = _robust_z(numbers.to_numpy()) > threshold
+    present = numbers.dropna()
+    if len(present) and present.min() > 0 and present.max() / present.min() > 50:
+        mask |= _robust_z(np.log(numbers.to_numpy())) > threshold
+    return values.notna() & mask
+
+
+def _robust_z(x: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    finite = x[np.isfinite(x)]
+    if finite.size < 10:
+        return np.zeros_like(x)
+    median = np.median(finite)
+    spread = np.median(np.abs(finite - median)) / 0.6745
+    if spread == 0:
+        spread = np.mean(np.abs(finite - median)) * 1.2533
+    if spread == 0:
+        return np.zeros_like(x)
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(np.abs(x - median) / spread, nan=0.0)

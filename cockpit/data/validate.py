@@ -1,0 +1,319 @@
+"""Validation checks on a dataset version, each with a severity, the rows affected and,
+where one exists, the cleaning step that fixes it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cockpit.data.semantics import date_formats, outlier_mask, spelling_groups
+from cockpit.data.versions import DatasetVersion, load_frame, load_profile
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+KEY_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
+MINORITY_WARNING = 0.10
+NULL_WARNING_PCT = 5.0
+
+
+@dataclass
+class Finding:
+    check: str
+    severity: str
+    column: str | None
+    message: str
+    rows: int = 0
+    examples: list[Any] = field(default_factory=list)
+    fix: dict | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    version_id: int
+    findings: list[Finding]
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+    @property
+    def passed(self) -> bool:
+        return self.count("error") == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version_id, "passed": self.passed, "errors": self.count("error"),
+                "warnings": self.count("warning"), "infos": self.count("info"),
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+def key_columns(frame: pd.DataFrame, profile: list[dict], target: str) -> list[str]:
+    """Columns that identify an entity: named like an id, or nearly unique text."""
+    keys = []
+    for column in profile:
+        name = column["name"]
+        if name == target or column["type"] in ("date", "text"):
+            continue
+        nearly_unique = column["distinct"] >= 0.95 * (len(frame) - column["nulls"])
+        if KEY_NAME.search(name) or (column["type"] in ("id", "categorical") and nearly_unique
+                                     and not column["dtype"].startswith(("float", "int"))):
+            keys.append(name)
+    return keys
+
+
+def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
+               previous: dict[str, str] | None = None,
+               ranges: dict[str, tuple[float | None, float | None]] | None = None,
+               by_recipe: bool = False) -> list[Finding]:
+    findings: list[Finding] = []
+    by_name = {p["name"]: p for p in profile}
+    if previous is not None:
+        findings += _schema(frame, previous, by_recipe)
+    findings += _target(frame, project)
+    findings += _nulls(frame, by_name, project.target)
+    findings += _ranges(frame, by_name, ranges or {})
+    dates = [p["name"] for p in profile if p["type"] == "date"]
+    findings += _duplicates(frame, key_columns(frame, profile, project.target),
+                            dates[0] if len(dates) == 1 else None)
+    findings += _spellings(frame, by_name)
+    findings += _dates(frame, by_name)
+    findings += _outliers(frame, by_name, project.target)
+    findings += _constants(frame, by_name)
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], -f.rows))
+
+
+def _schema(frame: pd.DataFrame, previous: dict[str, str], by_recipe: bool) -> list[Finding]:
+    """Columns added, removed or retyped; deliberate when a recipe did it (info)."""
+    now = {str(c): str(frame[c].dtype) for c in frame.columns}
+    severity, since = ("info", "by the cleaning recipe") if by_recipe else (
+        "warning", "since the previous version")
+    out = [Finding("schema", severity, c, f"column {c!r} was removed {since}")
+           for c in previous if c not in now]
+    out += [Finding("schema", "info", c, f"column {c!r} is new {since}")
+            for c in now if c not in previous]
+    out += [Finding("schema", severity, c, f"column {c!r} changed type {since}: "
+                    f"{previous[c]} -> {now[c]}")
+            for c in now if c in previous and previous[c] != now[c]]
+    return out
+
+
+def _target(frame: pd.DataFrame, project: Project) -> list[Finding]:
+    target = project.target
+    if target not in frame.columns:
+        return [Finding("target", "error", target, f"the target column {target!r} is missing")]
+    values = frame[target]
+    out = []
+    if values.isna().any():
+        n = int(values.isna().sum())
+        out.append(Finding("target", "error", target, f"{n} rows have no label in {target!r}", n,
+                           fix={"op": "drop_rows", "column": target, "when": "null"}))
+    present = values.dropna()
+    if project.task == "regression":
+        return out
+    counts = present.value_counts()
+    if len(counts) < 2:
+        return [*out, Finding("class_balance", "error", target,
+                              f"the target has a single class ({counts.index[0]!r})")]
+    shares = counts / counts.sum()
+    summary = ", ".join(f"{k}: {v:.1%}" for k, v in shares.items())
+    minority = shares.min()
+    severity = "warning" if minority < MINORITY_WARNING else "info"
+    note = " — the minority class is rare: use recall / PR AUC, stratify" if severity == "warning" else ""
+    out.append(Finding("class_balance", severity, target, f"class balance {summary}{note}",
+                       int(counts.min())))
+    return out
+
+
+def _nulls(frame: pd.DataFrame, profile: dict[str, dict], target: str) -> list[Finding]:
+    out = []
+    for name, column in profile.items():
+        if name == target or column["nulls"] == 0:
+            continue
+        severity = "warning" if column["null_pct"] >= NULL_WARNING_PCT else "info"
+        out.append(Finding("nulls", severity, name,
+                           f"{column['nulls']} missing values ({column['null_pct']:.1f}%)",
+                           column["nulls"], fix=_fill_step(name, column["type"])))
+    return out
+
+
+def _fill_step(name: str, kind: str) -> dict:
+    """Numbers get the median; text an empty string; categories an explicit 'missing' level."""
+    if kind == "numeric":
+        return {"op": "fill", "column": name, "strategy": "median"}
+    if kind == "text":
+        return {"op": "fill", "column": name, "strategy": "value", "value": ""}
+    if kind in ("categorical", "binary") and name:
+        return {"op": "fill", "column": name, "strategy": "value", "value": "missing"}
+    return {"op": "fill", "column": name, "strategy": "mode"}
+
+
+def _ranges(frame: pd.DataFrame, profile: dict[str, dict],
+            ranges: dict[str, tuple[float | None, float | None]]) -> list[Finding]:
+    out = []
+    for name, (low, high) in ranges.items():
+        if name not in frame.columns or profile[name]["dtype"][:3] not in ("int", "flo", "Int", "Flo"):
+            continue
+        values = frame[name]
+        outside = values.notna() & (((values < low) if low is not None else False)
+                                    | ((values > high) if high is not None else False))
+        if outside.any():
+            out.append(Finding("range", "error", name,
+                               f"{int(outside.sum())} values outside the set range [{low}, {high}]",
+                               int(outside.sum()), _examples(values[outside]),
+                               {"op": "drop_rows", "column": name, "when": "outside",
+                                "min": low, "max": high}))
+    for name, column in profile.items():
+        if name in ranges or column["type"] != "numeric" or column.get("min") is None:
+            continue
+        values = frame[name]
+        negative = values < 0
+        share = negative.sum() / max(1, values.notna().sum())
+        if 0 < share <= 0.02:
+            out.append(Finding("range", "warning", name,
+                               f"{int(negative.sum())} negative values in a column otherwise >= 0",
+                               int(negative.sum()), _examples(values[negative]),
+                               {"op": "drop_rows", "column": name, "when": "outside", "min": 0}))
+    return out
+
+
+def _duplicates(frame: pd.DataFrame, keys: list[str], date_column: str | None) -> list[Finding]:
+    out = []
+    exact = frame.duplicated(keep="first")
+    if exact.any():
+        out.append(Finding("duplicates", "warning", None,
+                           f"{int(exact.sum())} rows are exact copies of an earlier row",
+                           int(exact.sum()), [int(i) for i in exact[exact].index[:5]],
+                           {"op": "drop_duplicates"}))
+    distinct = frame[~exact]
+    for key in keys:
+        repeated = distinct[key].notna() & distinct.duplicated(subset=[key], keep=False)
+        if repeated.any():
+            ids = distinct.loc[repeated, key]
+            out.append(Finding(
+                "repeated_keys", "warning", key,
+                f"{ids.nunique()} {key} values appear on several rows that differ "
+                "(valid history, or conflicting records?)",
+                int(repeated.sum()), _examples(ids.drop_duplicates()),
+                {"op": "dedupe_keys", "column": key, "keep": "last",
+                 **({"order_by": date_column} if date_column else {})}))
+    return out
+
+
+def _spellings(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
+    out = []
+    for name, column in profile.items():
+        if column["type"] not in ("categorical", "binary") or column["dtype"][:3] in ("int", "flo"):
+            continue
+        counts = {str(k): int(v) for k, v in frame[name].dropna().astype(str).value_counts().items()}
+        for group in spelling_groups(counts):
+            canonical = next(iter(group))
+            variants = [v for v in group if v != canonical]
+            rows = sum(group[v] for v in variants)
+            shown = " / ".join(repr(v) for v in group)
+            out.append(Finding("spelling", "warning", name,
+                               f"{shown} look like one category, spelled {len(group)} ways",
+                               rows, list(group),
+                               {"op": "standardise", "column": name,
+                                "mapping": {v: canonical for v in variants}}))
+    return out
+
+
+def _dates(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
+    out = []
+    for name, column in profile.items():
+        if column["type"] != "date" or frame[name].dtype.kind == "M":
+            continue
+        formats = date_formats(frame[name]) or {}
+        if len(formats) > 1:
+            main = next(iter(formats))
+            rows = sum(n for f, n in formats.items() if f != main)
+            shown = ", ".join(f"{f} ({n})" for f, n in formats.items())
+            out.append(Finding("date_formats", "warning", name,
+                               f"dates written {len(formats)} ways: {shown}", rows, list(formats),
+                               {"op": "parse_dates", "column": name}))
+    return out
+
+
+def _outliers(frame: pd.DataFrame, profile: dict[str, dict], target: str) -> list[Finding]:
+    out = []
+    for name, column in profile.items():
+        if column["type"] != "numeric":
+            continue
+        mask = outlier_mask(frame[name])
+        if mask.any():
+            n = int(mask.sum())
+            where = "target" if name == target else "column"
+            out.append(Finding("outliers", "warning", name,
+                               f"{n} extreme values in {where} {name!r} (robust z-score > 7)",
+                               n, _examples(frame.loc[mask, name]),
+                               {"op": "drop_outliers", "column": name}))
+    return out
+
+
+def _constants(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
+    return [Finding("constant", "info", name, f"column {name!r} holds a single value; it cannot "
+                    "help a model", len(frame)) for name, column in profile.items()
+            if column["distinct"] == 1]
+
+
+def _examples(values: pd.Series, n: int = 5) -> list[Any]:
+    return [v.item() if hasattr(v, "item") else v for v in values.head(n).tolist()]
+
+
+# -- stored reports ------------------------------------------------------------
+
+
+def column_ranges(ws: Workspace, project: Project) -> dict[str, tuple[float | None, float | None]]:
+    rows = ws.store.rows("SELECT column, min, max FROM column_ranges WHERE project_id = ?",
+                         [project.id])
+    return {r["column"]: (r["min"], r["max"]) for r in rows}
+
+
+def set_column_range(ws: Workspace, project: Project, column: str, low: float | None,
+                     high: float | None) -> None:
+    with ws.store.transaction():
+        ws.store.conn.execute(
+            "INSERT INTO column_ranges (project_id, column, min, max) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (project_id, column) DO UPDATE SET min = excluded.min, max = excluded.max",
+            [project.id, column, low, high])
+        ws.record("data", "set range", project.id, {"column": column, "min": low, "max": high})
+
+
+def validate(ws: Workspace, project: Project, version: DatasetVersion) -> Report:
+    """Run every check on a version and store the report (one transaction)."""
+    frame = load_frame(ws, version)
+    if version.parent_id is not None:
+        previous_row = ws.store.one("SELECT schema FROM dataset_versions WHERE id = ?",
+                                    [version.parent_id])
+    else:
+        previous_row = ws.store.one("SELECT schema FROM dataset_versions WHERE project_id = ? "
+                                    "AND id < ? ORDER BY id DESC LIMIT 1", [project.id, version.id])
+    previous = json.loads(previous_row["schema"]) if previous_row else None
+    findings = run_checks(frame, load_profile(ws, version), project, previous,
+                          column_ranges(ws, project), by_recipe=version.parent_id is not None)
+    report = Report(version.id, findings)
+    with ws.store.transaction():
+        ws.store.insert("validations", {
+            "version_id": version.id, "created_at": clock.now_iso(),
+            "errors": report.count("error"), "warnings": report.count("warning"),
+            "infos": report.count("info"), "findings": [f.as_dict() for f in findings]})
+        ws.record("data", "validate", project.id,
+                  {"version": version.id, "errors": report.count("error"),
+                   "warnings": report.count("warning")})
+    return report
+
+
+def latest_report(ws: Workspace, version: DatasetVersion) -> Report | None:
+    row = ws.store.one("SELECT findings FROM validations WHERE version_id = ? ORDER BY id DESC "
+                       "LIMIT 1", [version.id])
+    if row is None:
+        return None
+    return Report(version.id, [Finding(**f) for f in json.loads(row["findings"])])

@@ -1,0 +1,394 @@
+"""Stage 2 screen: dataset versions with lineage, the profile, the validation report
+(worst first) and the cleaning recipe being built, with a preview of its effect."""
+
+from __future__ import annotations
+
+import json
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+from textual_plotext import PlotextPlot
+
+from cockpit.data import clean as recipes
+from cockpit.data import validate as checks
+from cockpit.data import versions as datasets
+from cockpit.workspace import Workspace
+from screens.dialogs_input import PromptDialog
+from screens.guard import notify_errors
+from screens.keys import Key, bindings
+
+DATA_KEYS = [
+    Key("data.import", "i", "import_file", "Import", cli="data import",
+        help="Import a CSV or Parquet file as a new version (cockpit data import FILE)"),
+    Key("data.validate", "v", "validate", "Validate", cli="data validate",
+        help="Run every validation check on the selected version"),
+    Key("data.add_fix", "a", "add_fix", "Add fix", show=False, cli="data recipe",
+        help="Add the highlighted finding's fix to the recipe"),
+    Key("data.add_all", "A", "add_all_fixes", "Add all fixes", show=False, cli="data recipe",
+        help="Add every suggested fix to the recipe"),
+    Key("data.drop_step", "x", "drop_step", "Drop step", show=False, cli="data recipe",
+        help="Remove the highlighted step from the recipe"),
+    Key("data.clean", "c", "apply_recipe", "Clean", cli="data clean",
+        help="Apply the recipe: a new child version (cockpit data clean --recipe FILE)"),
+    Key("data.next_tab", "right_square_bracket", "next_tab(1)", "Tabs",
+        help="Next tab: versions, profile, validation, recipe"),
+    Key("data.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
+        help="Previous tab"),
+]
+TABS = ["versions", "profile", "validation", "recipe"]
+SEVERITY_MARK = {"error": "✗ error", "warning": "! warn", "info": "· info"}
+
+
+class DataScreen(Screen):
+    """Is the data valid and versioned? Versions, profile, validation and cleaning."""
+
+    TITLE = "Data"
+    CSS_PATH = "data.tcss"
+    BINDINGS = bindings(DATA_KEYS)
+    KEYS = DATA_KEYS
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.version: datasets.DatasetVersion | None = None
+        self.report: checks.Report | None = None
+        self.profile: list[dict] = []
+        self.steps: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="data-summary")
+        with TabbedContent(initial="versions"):
+            with TabPane("Versions", id="versions"):
+                yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
+                yield Static("Enter selects a version · i imports a file", classes="hint")
+            with TabPane("Profile", id="profile"), Horizontal():
+                yield DataTable(id="profile-table", cursor_type="row", zebra_stripes=True)
+                with Vertical(id="profile-side"):
+                    yield PlotextPlot(id="profile-plot")
+                    yield Static(id="profile-stats")
+            with TabPane("Validation", id="validation"):
+                yield DataTable(id="findings-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="finding-detail", classes="detail")
+            with TabPane("Recipe", id="recipe"):
+                yield DataTable(id="recipe-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="recipe-preview", classes="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._columns("versions-table", [("v", 4), ("Name", 18), ("Rows", 7), ("Cols", 4),
+                                         ("From", 5), ("Recipe", 8), ("Imported", 16)])
+        self._columns("profile-table", [("Column", 16), ("Type", 11), ("Null", 5), ("Distinct", 8)])
+        self._columns("findings-table", [("Severity", 9), ("Check", 13), ("Column", 14),
+                                         ("Rows", 5), ("Finding", None)])
+        self._columns("recipe-table", [("#", 2), ("Step", 36), ("Effect", None)])
+        self.refresh_data()
+
+    def _columns(self, table_id: str, columns: list[tuple[str, int | None]]) -> None:
+        table = self.query_one(f"#{table_id}", DataTable)
+        for label, width in columns:
+            table.add_column(label, key=label.lower(), width=width)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    # -- loading ---------------------------------------------------------------
+
+    @notify_errors
+    def refresh_data(self) -> None:
+        project = self.app.project
+        if project is None:
+            self.query_one("#data-summary", Static).update("No project yet.")
+            return
+        versions = datasets.list_versions(self.workspace, project)
+        keep = self.version.id if self.version and self.version.project_id == project.id else None
+        self.version = next((v for v in versions if v.id == keep), versions[-1] if versions else None)
+        self._fill_versions(versions)
+        self.steps = json.loads(self.workspace.setting(self._draft_key(), "[]") or "[]")
+        self._load_version()
+
+    def _draft_key(self) -> str:
+        return f"data.recipe_draft.{self.app.project.id}"
+
+    def _load_version(self) -> None:
+        version = self.version
+        if version is None:
+            self.query_one("#data-summary", Static).update(
+                "No data yet: press i to import a CSV or Parquet file "
+                "(or cockpit data import FILE).")
+            self.profile, self.report = [], None
+        else:
+            self.profile = datasets.load_profile(self.workspace, version)
+            self.report = checks.latest_report(self.workspace, version)
+        self._fill_summary()
+        self._fill_profile()
+        self._fill_findings()
+        self._fill_recipe()
+
+    def _fill_summary(self) -> None:
+        version = self.version
+        if version is None:
+            return
+        lineage = f" · from v{version.parent_id} by {len(version.recipe)} steps" if version.parent_id \
+            else f" · imported from {version.source}"
+        if self.report is None:
+            verdict = "not validated yet (v)"
+        else:
+            verdict = (f"{'✓ passed' if self.report.passed else '✗ FAILED'} · "
+                       f"{self.report.count('error')} errors, {self.report.count('warning')} warnings")
+        self.query_one("#data-summary", Static).update(
+            f"{version.label} · {version.rows:,} rows × {version.n_columns} cols{lineage}\n{verdict}")
+
+    def _fill_versions(self, versions: list[datasets.DatasetVersion]) -> None:
+        table = self.query_one("#versions-table", DataTable)
+        table.clear()
+        for v in versions:
+            mark = "▶" if self.version and v.id == self.version.id else " "
+            table.add_row(f"{mark}{v.id}", v.name[:18], f"{v.rows:,}", str(v.n_columns),
+                          f"v{v.parent_id}" if v.parent_id else "-",
+                          f"{len(v.recipe)} steps" if v.recipe else "-",
+                          v.created_at.replace("T", " ")[:16], key=str(v.id))
+
+    def _fill_profile(self) -> None:
+        table = self.query_one("#profile-table", DataTable)
+        table.clear()
+        for column in self.profile:
+            table.add_row(column["name"][:16], column["type"], f"{column['null_pct']:.1f}%",
+                          str(column["distinct"]), key=column["name"])
+        if self.profile:
+            self._plot_column(self.profile[0])
+
+    def _fill_findings(self) -> None:
+        table = self.query_one("#findings-table", DataTable)
+        table.clear()
+        detail = self.query_one("#finding-detail", Static)
+        if self.report is None:
+            detail.update("Not validated yet: press v.")
+            return
+        for number, finding in enumerate(self.report.findings):
+            table.add_row(SEVERITY_MARK[finding.severity], finding.check, finding.column or "-",
+                          str(finding.rows), finding.message, key=str(number))
+        if not self.report.findings:
+            detail.update("No findings: the data passes every check.")
+
+    def _fill_recipe(self) -> None:
+        table = self.query_one("#recipe-table", DataTable)
+        table.clear()
+        for number, step in enumerate(self.steps, start=1):
+            table.add_row(str(number), recipes.describe(step)[:36], "…", key=str(number))
+        preview = self.query_one("#recipe-preview", Static)
+        if not self.steps:
+            preview.update("The recipe is empty: on the Validation tab, a adds the highlighted "
+                           "finding's fix, A adds them all.")
+        elif self.version is not None:
+            preview.update("Previewing…")
+            self.preview_recipe(self.version, list(self.steps))
+
+    # -- highlighted rows ------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key is None:
+            return
+        if event.data_table.id == "profile-table":
+            column = next((c for c in self.profile if c["name"] == key), None)
+            if column:
+                self._plot_column(column)
+        elif event.data_table.id == "findings-table" and self.report:
+            finding = self.report.findings[int(key)]
+            lines = [f"{finding.severity.upper()} {finding.check} · {finding.column or 'all columns'}"
+                     f" · {finding.rows} rows: {finding.message}"]
+            if finding.examples:
+                lines.append("e.g. " + ", ".join(map(repr, finding.examples[:5])))
+            if finding.fix:
+                lines.append(f"fix: {recipes.describe(finding.fix)}  (a adds it to the recipe)")
+            self.query_one("#finding-detail", Static).update("\n".join(lines))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "versions-table" and event.row_key.value:
+            project = self.app.project
+            self.version = datasets.get_version(self.workspace, project, int(event.row_key.value))
+            self._fill_versions(datasets.list_versions(self.workspace, project))
+            self._load_version()
+            self.notify(f"Selected {self.version.label}")
+
+    def _plot_column(self, column: dict) -> None:
+        plot = self.query_one("#profile-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        plt.title(f"{column['name']} ({column['type']})")
+        histogram = column.get("histogram")
+        if histogram and column["type"] == "numeric":
+            edges = histogram["edges"]
+            centres = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
+            plt.bar(centres, histogram["counts"], marker="hd")
+            ticks = [edges[0], edges[len(edges) // 2], edges[-1]]
+            plt.xticks(ticks, [f"{t:.4g}" for t in ticks])
+        elif column.get("top") and column["type"] in ("categorical", "binary", "boolean"):
+            labels = [str(v)[:10] for v, _ in column["top"]]
+            plt.bar(labels, [n for _, n in column["top"]], orientation="horizontal", marker="hd")
+        plot.display = bool(histogram) or column["type"] in ("categorical", "binary", "boolean")
+        plot.refresh()
+        self.query_one("#profile-stats", Static).update(_column_stats(column))
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        tables = event.pane.query(DataTable)
+        if tables:
+            tables.first().focus()
+
+    # -- actions ---------------------------------------------------------------
+
+    def action_next_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
+
+    def action_import_file(self) -> None:
+        if self.app.project is None:
+            self.notify("Create a project first", severity="warning")
+            return
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.import_file(path)
+
+        self.app.push_screen(PromptDialog("Import a CSV or Parquet file", "path/to/data.csv"),
+                             chosen)
+
+    def action_validate(self) -> None:
+        if self.version is None:
+            self.notify("No data to validate: press i to import a file", severity="warning")
+            return
+        self.query_one("#data-summary", Static).update(f"Validating {self.version.label}…")
+        self.run_validation(self.version)
+
+    def action_add_fix(self) -> None:
+        table = self.query_one("#findings-table", DataTable)
+        if self.report is None or not self.report.findings:
+            self.notify("No findings to fix: validate first (v)", severity="warning")
+            return
+        finding = self.report.findings[table.cursor_row]
+        if not finding.fix:
+            self.notify("This finding has no automatic fix", severity="warning")
+            return
+        self._add_steps([finding.fix])
+
+    def action_add_all_fixes(self) -> None:
+        if self.report is None:
+            self.notify("Validate first (v)", severity="warning")
+            return
+        self._add_steps(recipes.suggest_recipe(self.report.findings))
+
+    def _add_steps(self, steps: list[dict]) -> None:
+        added = [s for s in steps if s not in self.steps]
+        if not added:
+            self.notify("Already in the recipe")
+            return
+        self.steps = sorted([*self.steps, *added],
+                            key=lambda s: recipes.SUGGESTED_ORDER.index(s["op"]))
+        self._save_draft()
+        self.notify(f"Recipe: {len(self.steps)} steps (+{len(added)})")
+
+    def action_drop_step(self) -> None:
+        if not self.steps:
+            return
+        row = self.query_one("#recipe-table", DataTable).cursor_row
+        del self.steps[min(row, len(self.steps) - 1)]
+        self._save_draft()
+
+    def _save_draft(self) -> None:
+        self.workspace.set_setting(self._draft_key(), json.dumps(self.steps))
+        self._fill_recipe()
+
+    def action_apply_recipe(self) -> None:
+        if not self.steps or self.version is None:
+            self.notify("The recipe is empty: add fixes on the Validation tab (a / A)",
+                        severity="warning")
+            return
+        self.notify(f"Cleaning {self.version.label} with {len(self.steps)} steps…")
+        self.run_clean(self.version, list(self.steps))
+
+    # -- workers: pandas work off the UI thread, each with its own connection -----
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
+    def run_validation(self, version: datasets.DatasetVersion) -> checks.Report:
+        with self.workspace.reopen() as ws:
+            return checks.validate(ws, self.app.project, version)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def preview_recipe(self, version: datasets.DatasetVersion, steps: list[dict]):
+        with self.workspace.reopen() as ws:
+            frame = datasets.load_frame(ws, version)
+        return recipes.apply_recipe(frame, recipes.check_steps(steps, "recipe"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="clean")
+    def run_clean(self, version: datasets.DatasetVersion, steps: list[dict]):
+        with self.workspace.reopen() as ws:
+            return recipes.clean_version(ws, self.app.project, steps, version)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import")
+    def import_file(self, path: str):
+        from pathlib import Path
+
+        with self.workspace.reopen() as ws:
+            return datasets.import_dataset(ws, self.app.project, Path(path).expanduser())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.ERROR:
+            self.notify(str(worker.error), title=f"{worker.group} failed", severity="error",
+                        timeout=10)
+            if worker.group == "preview":
+                self.query_one("#recipe-preview", Static).update(f"✗ {worker.error}")
+            self._fill_summary()
+            return
+        if event.state != WorkerState.SUCCESS:
+            return
+        result = worker.result
+        if worker.group == "validate":
+            self.report = result
+            self.notify(f"Validated: {result.count('error')} errors, "
+                        f"{result.count('warning')} warnings")
+            self._fill_summary()
+            self._fill_findings()
+            self.query_one(TabbedContent).active = "validation"
+        elif worker.group == "preview":
+            self._show_preview(*result)
+        elif worker.group == "clean":
+            child, _ = result
+            self.steps = []
+            self._save_draft()
+            self.version = child
+            self.notify(f"Created {child.label} ({child.rows:,} rows)")
+            self.refresh_data()
+        elif worker.group == "import":
+            version, created = result
+            self.version = version
+            self.notify(f"Imported as {version.label}" if created else
+                        f"Already imported: identical content is {version.label}")
+            self.refresh_data()
+
+    def _show_preview(self, frame, results: list[recipes.StepResult]) -> None:
+        table = self.query_one("#recipe-table", DataTable)
+        for number, result in enumerate(results, start=1):
+            effect = result.summary().split(": ", 1)[-1]
+            table.update_cell(str(number), "effect", effect)
+        before = self.version.rows if self.version else len(frame)
+        nulls = int(frame.isna().sum().sum())
+        self.query_one("#recipe-preview", Static).update(
+            f"Preview: {before:,} → {len(frame):,} rows, {nulls:,} missing cells left. "
+            "c applies it as a new version; x drops the highlighted step.")
+
+
+def _column_stats(column: dict) -> str:
+    parts = [f"{column['nulls']:,} missing · {column['distinct']:,} distinct"]
+    if column.get("min") is not None:
+        parts.append(f"{column['min']:.4g} .. {column['max']:.4g} · mean {column['mean']:.4g}")
+    if column.get("formats"):
+        parts.append("formats: " + ", ".join(f"{f} ({n})" for f, n in column["formats"].items()))
+    if column.get("top") and column["type"] != "numeric":
+        parts.append("top: " + ", ".join(f"{v[:14]} ({n})" for v, n in column["top"][:3]))
+    return "\n".join(parts)

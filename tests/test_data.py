@@ -1,0 +1,211 @@
+"""Data stage: versions, profile, validation checks on data of the tests' own, recipes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cockpit.data import clean as recipes
+from cockpit.data import validate as checks
+from cockpit.data import versions as datasets
+from cockpit.data.semantics import date_format, spelling_groups
+from cockpit.errors import CockpitError
+from cockpit.projects import create_project
+
+
+def messy_frame(n: int = 400, seed: int = 7) -> pd.DataFrame:
+    """Data unlike sample_data: other cities, a fourth date format, other columns."""
+    rng = np.random.default_rng(seed)
+    cities = rng.choice(["Los Angeles", "Boston", "Denver"], n).astype(object)
+    cities[:12] = "los angeles"
+    cities[12:20] = "LA"
+    cities[20:23] = "Los  Angeles"
+    formats = ["%Y-%m-%d", "%m/%d/%Y", "%d %b %Y", "%B %d, %Y"]
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
+    joined = [d.strftime(formats[i % 4]) for i, d in enumerate(days)]
+    weight = rng.normal(70, 8, n).round(1)
+    weight[5] = 7000.0
+    height = rng.normal(170, 9, n).round(1)
+    height[7] = -4.0
+    frame = pd.DataFrame({
+        "member_ref": [f"M{i:05d}" for i in range(n)], "city": cities, "joined": joined,
+        "weight_kg": weight, "height_cm": height, "visits": rng.poisson(3, n),
+        "renewed": (rng.random(n) < 0.06).astype(int),
+    })
+    frame.loc[30:35, "visits"] = np.nan
+    copies = frame.iloc[40:45]
+    repeat = frame.iloc[50:53].assign(visits=7)
+    return pd.concat([frame, copies, repeat], ignore_index=True)
+
+
+@pytest.fixture
+def members(workspace):
+    return create_project(workspace, "members", "binary", "renewed")
+
+
+@pytest.fixture
+def messy_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "members.csv"
+    messy_frame().to_csv(path, index=False)
+    return path
+
+
+def _by_check(report: checks.Report) -> dict[str, list[checks.Finding]]:
+    found: dict[str, list[checks.Finding]] = {}
+    for finding in report.findings:
+        found.setdefault(finding.check, []).append(finding)
+    return found
+
+
+def test_checks_catch_the_planted_problems_in_data_of_our_own(workspace, members, messy_csv):
+    version, created = datasets.import_dataset(workspace, members, messy_csv)
+    assert created and version.rows == 408
+    report = checks.validate(workspace, members, version)
+    found = _by_check(report)
+
+    spelling = found["spelling"][0]
+    assert spelling.column == "city" and set(spelling.examples) == {
+        "Los Angeles", "los angeles", "LA", "Los  Angeles"}
+    assert spelling.fix["mapping"] == {"los angeles": "Los Angeles", "LA": "Los Angeles",
+                                       "Los  Angeles": "Los Angeles"}
+    dates = found["date_formats"][0]
+    assert dates.column == "joined" and len(dates.examples) == 4
+    assert {(f.column, f.examples[0]) for f in found["outliers"]} == {("weight_kg", 7000.0),
+                                                                      ("height_cm", -4.0)}
+    assert found["range"][0].column == "height_cm" and found["range"][0].rows == 1
+    assert found["duplicates"][0].rows == 5
+    keys = found["repeated_keys"][0]
+    assert keys.column == "member_ref" and keys.rows == 6
+    assert found["nulls"][0].column == "visits" and found["nulls"][0].rows == 6
+    balance = found["class_balance"][0]
+    assert balance.severity == "warning" and "rare" in balance.message
+    assert report.passed  # warnings only
+    stored = workspace.store.one("SELECT warnings, findings FROM validations")
+    assert stored["warnings"] == report.count("warning")
+    assert len(json.loads(stored["findings"])) == len(report.findings)
+
+
+def test_suggested_recipe_fixes_them_into_a_child_version(workspace, members, messy_csv):
+    version, _ = datasets.import_dataset(workspace, members, messy_csv)
+    report = checks.validate(workspace, members, version)
+    child, results = recipes.clean_version(workspace, members, recipes.suggest_recipe(report.findings))
+    assert child.parent_id == version.id and child.recipe[0]["step"]["op"] == "standardise"
+    assert child.rows == 408 - 5 - 3 - 2  # copies, repeated keys, two outliers (one also < 0)
+    frame = datasets.load_frame(workspace, child)
+    assert set(frame["city"]) == {"Los Angeles", "Boston", "Denver"}
+    assert frame["joined"].dtype.kind == "M" and frame["joined"].notna().all()
+    assert frame["visits"].notna().all()
+    after = _by_check(checks.validate(workspace, members, child))
+    assert set(after) <= {"class_balance", "schema"}
+    assert all(f.severity == "info" for f in after.get("schema", []))
+    events = [e["action"] for e in workspace.store.rows("SELECT action FROM events WHERE stage='data'")]
+    assert events == ["import", "validate", "clean", "validate"]
+
+
+def test_recipe_replays_on_new_data(workspace, members, messy_csv):
+    steps = [{"op": "standardise", "column": "city", "mapping": {"LA": "Los Angeles"}},
+             {"op": "fill", "column": "visits", "strategy": "value", "value": 0}]
+    fresh = messy_frame(n=120, seed=99)
+    cleaned, results = recipes.apply_recipe(fresh, steps)
+    assert "LA" not in set(cleaned["city"]) and cleaned["visits"].isna().sum() == 0
+    assert results[0].cells_changed == 8 and results[1].cells_changed == 6
+
+
+def test_same_content_is_one_version_whatever_the_format(workspace, members, messy_csv, tmp_path):
+    first, _ = datasets.import_dataset(workspace, members, messy_csv)
+    again, created = datasets.import_dataset(workspace, members, messy_csv, name="again")
+    assert not created and again.id == first.id
+    parquet = tmp_path / "same.parquet"
+    datasets.load_frame(workspace, first).to_parquet(parquet)
+    as_parquet, created = datasets.import_dataset(workspace, members, parquet)
+    assert not created and as_parquet.id == first.id
+
+
+def test_schema_changes_against_the_previous_version(workspace, members, messy_csv, tmp_path):
+    datasets.import_dataset(workspace, members, messy_csv)
+    changed = messy_frame().drop(columns=["height_cm"]).assign(
+        visits=lambda f: f["visits"].astype(str), extra=1)
+    path = tmp_path / "changed.csv"
+    changed.to_csv(path, index=False)
+    version, _ = datasets.import_dataset(workspace, members, path)
+    schema = {(f.column, f.severity) for f in _by_check(checks.validate(workspace, members, version))
+              ["schema"]}
+    assert {("height_cm", "warning"), ("extra", "info")} <= schema
+
+
+def test_user_set_range_is_an_error(workspace, members, messy_csv):
+    version, _ = datasets.import_dataset(workspace, members, messy_csv)
+    checks.set_column_range(workspace, members, "weight_kg", 30, 200)
+    report = checks.validate(workspace, members, version)
+    assert not report.passed
+    error = next(f for f in report.findings if f.severity == "error")
+    assert error.check == "range" and error.column == "weight_kg" and error.examples == [7000.0]
+
+
+def test_recipe_errors_name_the_step(workspace, members, messy_csv, tmp_path):
+    datasets.import_dataset(workspace, members, messy_csv)
+    with pytest.raises(CockpitError, match="step 2: unknown op 'melt'"):
+        recipes.check_steps([{"op": "drop_duplicates"}, {"op": "melt"}], "r.toml")
+    with pytest.raises(CockpitError, match=r"step 1 \(fill\) needs strategy"):
+        recipes.check_steps([{"op": "fill", "column": "x"}], "r.toml")
+    with pytest.raises(CockpitError, match="no column 'nope'"):
+        recipes.clean_version(workspace, members, [{"op": "drop_outliers", "column": "nope"}])
+    with pytest.raises(CockpitError, match="nothing new"):
+        recipes.clean_version(workspace, members, [{"op": "clip", "column": "visits", "min": -1}])
+    assert workspace.store.scalar("SELECT count(*) FROM dataset_versions") == 1
+
+
+def test_recipe_toml_round_trips(tmp_path):
+    steps = [{"op": "standardise", "column": "city", "mapping": {"LA": "Los Angeles", "la": "L A"}},
+             {"op": "dedupe_keys", "column": "id", "keep": "last", "order_by": "joined"},
+             {"op": "fill", "column": "v", "strategy": "value", "value": 0}]
+    path = tmp_path / "recipe.toml"
+    path.write_text(recipes.recipe_to_toml(steps))
+    assert recipes.load_recipe(path) == steps
+
+
+@pytest.mark.parametrize(("value", "shape"), [
+    ("2025-03-14", "Y-9-9"), ("03/14/2025", "9/9/Y"), ("14 Mar 2025", "9 Mon Y"),
+    ("March 14, 2025", "Mon 9, Y"), ("2025.03.14", "Y.9.9"), ("2025-03-14T10:22:01Z", "Y-9-9T9:9:9Z"),
+    ("Boston", None), ("12", None), ("", None)])
+def test_date_formats(value, shape):
+    assert date_format(value) == shape
+
+
+def test_spelling_groups_need_no_known_list():
+    groups = spelling_groups({"Rio de Janeiro": 40, "rio de janeiro": 3, "RDJ": 2, "Lima": 9})
+    assert groups == [{"Rio de Janeiro": 40, "rio de janeiro": 3, "RDJ": 2}]
+    assert spelling_groups({"Lima": 3, "Quito": 4}) == []
+
+
+def test_churn_sample_problems_are_all_reported(workspace):
+    import sample_data
+
+    churn = create_project(workspace, "churn", "binary", "churned")
+    version, _ = datasets.import_dataset(workspace, churn, sample_data.churn_customers())
+    found = _by_check(checks.validate(workspace, churn, version))
+    assert {f.column for f in found["spelling"]} == {"city"}
+    assert {"NY", "new york"} <= {e for f in found["spelling"] for e in f.examples}
+    assert len(found["date_formats"][0].examples) == 3
+    assert found["duplicates"][0].rows == 40
+    assert found["repeated_keys"][0].column == "customer_id"
+    outliers = {f.column: f.examples for f in found["outliers"]}
+    assert 200 in outliers["age"] and 99999 in outliers["monthly_charges"]
+    assert {f.column for f in found["nulls"]} == {"age", "monthly_charges", "payment_method"}
+    assert found["range"][0].column == "age"
+
+
+def test_profile_types_and_histogram(workspace, members, messy_csv):
+    version, _ = datasets.import_dataset(workspace, members, messy_csv)
+    profile = {c["name"]: c for c in datasets.load_profile(workspace, version)}
+    assert profile["member_ref"]["type"] == "id"
+    assert profile["joined"]["type"] == "date"
+    assert profile["city"]["type"] == "categorical"
+    assert profile["weight_kg"]["type"] == "numeric" and profile["weight_kg"]["max"] == 7000.0
+    assert sum(profile["weight_kg"]["histogram"]["counts"]) == 408
+    assert profile["renewed"]["type"] == "binary"
+    assert profile["visits"]["nulls"] == 6

@@ -1,0 +1,97 @@
+"""The data screen driven by keys: import, validate, build a recipe, clean."""
+
+import pytest
+from textual.widgets import DataTable, Input, TabbedContent
+
+import sample_data
+from cockpit.data import versions as datasets
+from cockpit.projects import create_project
+from cockpit.workspace import Workspace
+from screens.app import CockpitApp
+from screens.data import DataScreen
+
+
+@pytest.fixture
+def churn_ws(tmp_path, frozen_clock):
+    ws, _ = Workspace.init(tmp_path / "w")
+    create_project(ws, "churn", "binary", "churned")
+    yield ws
+    ws.close()
+
+
+async def _settle(app, pilot) -> None:
+    await app.screen.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_import_validate_recipe_clean_by_keys(churn_ws) -> None:
+    app = CockpitApp(churn_ws, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        assert isinstance(screen, DataScreen)
+        assert "No data yet" in str(screen.query_one("#data-summary").render())
+
+        await pilot.press("i")
+        dialog_input = app.screen.query_one(Input)
+        dialog_input.value = str(sample_data.churn_customers())
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert screen.version is not None and screen.version.rows == 2970
+
+        await pilot.press("v")
+        await _settle(app, pilot)
+        assert screen.query_one(TabbedContent).active == "validation"
+        findings = screen.query_one("#findings-table", DataTable)
+        assert findings.row_count >= 10
+        assert "spelled" in str(findings.get_row_at(1)[4]) or "dates" in str(findings.get_row_at(0)[4])
+
+        await pilot.press("A")
+        await pilot.press("right_square_bracket")
+        await _settle(app, pilot)
+        assert screen.query_one(TabbedContent).active == "recipe"
+        recipe = screen.query_one("#recipe-table", DataTable)
+        assert recipe.row_count == 12
+        preview = str(screen.query_one("#recipe-preview").render())
+        assert "2,970 → 2,878 rows" in preview
+
+        await pilot.press("x")  # drop the first step, then clean
+        await _settle(app, pilot)
+        assert recipe.row_count == 11
+        await pilot.press("c")
+        await _settle(app, pilot)
+        project = app.project
+        versions = datasets.list_versions(churn_ws, project)
+        assert [v.parent_id for v in versions] == [None, versions[0].id]
+        assert len(versions[1].recipe) == 11
+        assert screen.version.id == versions[1].id
+        assert recipe.row_count == 0
+
+
+async def test_bad_import_is_a_notification(churn_ws, tmp_path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a;b;churned\n1;2;0\n")
+    app = CockpitApp(churn_ws, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "i")
+        app.screen.query_one(Input).value = str(bad)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert app.is_running and isinstance(app.screen, DataScreen)
+        assert any("separated by ';'" in n.message for n in app._notifications)
+        assert datasets.list_versions(churn_ws, app.project) == []
+
+
+async def test_profile_tab_plots_the_highlighted_column(churn_ws) -> None:
+    project = app_project = create_project(churn_ws, "houses", "regression", "price")
+    datasets.import_dataset(churn_ws, project, sample_data.house_prices())
+    app = CockpitApp(churn_ws, app_project.name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "right_square_bracket")
+        screen = app.screen
+        table = screen.query_one("#profile-table", DataTable)
+        assert app.focused is table
+        await pilot.press("down")
+        stats = str(screen.query_one("#profile-stats").render())
+        assert "distinct" in stats and ".." in stats  # sqft: a numeric range
+        assert screen.query_one("#profile-plot").display
