@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sample_data
-from cockpit import problem
+from cockpit import problem, splits
 from cockpit.data import clean as recipes
 from cockpit.data import validate as checks
 from cockpit.data import versions as datasets
@@ -26,6 +26,11 @@ DEMO_PROJECTS = [
     ("churn", "binary", "churned", "churn.toml", "churn/customers.csv"),
     ("house-prices", "regression", "price", "house_prices.toml", "house_prices/houses.csv"),
 ]
+DEMO_SPLITS = {
+    DEMO_PROJECT: {"strategy": "stratified", "seed": 42},
+    "churn": {"strategy": "group", "group": "customer_id", "seed": 42},
+    "house-prices": {"strategy": "time", "time": "sale_date"},
+}
 Progress = Callable[[str], None]
 
 
@@ -63,6 +68,9 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
         progress(f"{name}: spec, data v{version.id} ({version.rows:,} rows, "
                  f"{report.count('warning')} warnings)")
     _clean_churn(workspace, projects["churn"], progress)
+    for name, options in DEMO_SPLITS.items():
+        made = splits.make_split(workspace, projects[name], **options)
+        progress(f"{name}: {made.label}, {made.leaks} leaks")
 
 
 def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:

@@ -40,14 +40,20 @@ def data_status(store: Store, project_id: int) -> StageState:
                           "import data: press 2 then i, or cockpit data import FILE")
     report = store.one("SELECT errors, warnings FROM validations WHERE version_id = ? "
                        "ORDER BY id DESC LIMIT 1", [version["id"]])
-    detail = f"v{version['id']} · {version['rows']:,} rows"
+    detail = f"v{version['id']} {version['rows']:,} rows"
     if report is None:
         return StageState(stage, Status.IN_PROGRESS, f"{detail} · not validated",
                           "validate the data: press 2 then v, or cockpit data validate")
     if report["errors"]:
         return StageState(stage, Status.ATTENTION, f"{detail} · {report['errors']} errors",
                           "fix the validation errors with a cleaning recipe (2, Recipe tab)")
-    if report["warnings"]:
-        return StageState(stage, Status.IN_PROGRESS, f"{detail} · {report['warnings']} warnings",
-                          "review the warnings; clean them with a recipe (cockpit data clean)")
-    return StageState(stage, Status.DONE, f"{detail} · validated")
+    split = store.one("SELECT id, strategy, leaks FROM splits WHERE version_id = ? "
+                      "ORDER BY id DESC LIMIT 1", [version["id"]])
+    warned = f" · {report['warnings']} warnings" if report["warnings"] else " · valid"
+    if split is None:
+        return StageState(stage, Status.IN_PROGRESS, detail + warned,
+                          "split the data: press 2 then s, or cockpit data split")
+    if split["leaks"]:
+        return StageState(stage, Status.ATTENTION, f"{detail} · split {split['id']} leaks",
+                          "fix the leak the split found (2, Splits tab)")
+    return StageState(stage, Status.DONE, f"{detail} · {split['strategy']}{warned}")

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
+from cockpit import splits as splitting
 from cockpit.data import clean as recipes
 from cockpit.data import validate as checks
 from cockpit.data import versions as datasets
@@ -20,6 +21,8 @@ from cockpit.workspace import Workspace
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
+from screens.split_dialog import SplitDialog
+from screens.split_panel import SplitPanel
 
 DATA_KEYS = [
     Key("data.import", "i", "import_file", "Import", cli="data import",
@@ -34,12 +37,14 @@ DATA_KEYS = [
         help="Remove the highlighted step from the recipe"),
     Key("data.clean", "c", "apply_recipe", "Clean", cli="data clean",
         help="Apply the recipe: a new child version (cockpit data clean --recipe FILE)"),
+    Key("data.split", "s", "new_split", "Split", cli="data split",
+        help="Split the selected version into train / validation / test, checked for leaks"),
     Key("data.next_tab", "right_square_bracket", "next_tab(1)", "Tabs",
-        help="Next tab: versions, profile, validation, recipe"),
+        help="Next tab: versions, profile, validation, recipe, splits"),
     Key("data.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
         help="Previous tab"),
 ]
-TABS = ["versions", "profile", "validation", "recipe"]
+TABS = ["versions", "profile", "validation", "recipe", "splits"]
 SEVERITY_MARK = {"error": "✗ error", "warning": "! warn", "info": "· info"}
 
 
@@ -77,6 +82,8 @@ class DataScreen(Screen):
             with TabPane("Recipe", id="recipe"):
                 yield DataTable(id="recipe-table", cursor_type="row", zebra_stripes=True)
                 yield Static(id="recipe-preview", classes="detail")
+            with TabPane("Splits", id="splits"):
+                yield SplitPanel(id="split-panel")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -128,6 +135,15 @@ class DataScreen(Screen):
         self._fill_profile()
         self._fill_findings()
         self._fill_recipe()
+        self._fill_split()
+
+    def _fill_split(self) -> None:
+        split = None
+        if self.version is not None:
+            made = [s for s in splitting.list_splits(self.workspace, self.app.project)
+                    if s.version_id == self.version.id]
+            split = made[-1] if made else None
+        self.query_one(SplitPanel).show(split, self.app.project.target if self.app.project else "")
 
     def _fill_summary(self) -> None:
         version = self.version
@@ -303,6 +319,21 @@ class DataScreen(Screen):
         self.workspace.set_setting(self._draft_key(), json.dumps(self.steps))
         self._fill_recipe()
 
+    def action_new_split(self) -> None:
+        if self.version is None:
+            self.notify("No data to split: press i to import a file", severity="warning")
+            return
+        names = [c["name"] for c in self.profile if c["name"] != self.app.project.target]
+        dates = [c["name"] for c in self.profile if c["type"] == "date"]
+        version = self.version
+
+        def chosen(options: dict | None) -> None:
+            if options:
+                self.notify(f"Splitting {version.label} ({options['strategy']})…")
+                self.run_split(version, options)
+
+        self.app.push_screen(SplitDialog(names, dates), chosen)
+
     def action_apply_recipe(self) -> None:
         if not self.steps or self.version is None:
             self.notify("The recipe is empty: add fixes on the Validation tab (a / A)",
@@ -328,6 +359,11 @@ class DataScreen(Screen):
     def run_clean(self, version: datasets.DatasetVersion, steps: list[dict]):
         with self.workspace.reopen() as ws:
             return recipes.clean_version(ws, self.app.project, steps, version)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="split")
+    def run_split(self, version: datasets.DatasetVersion, options: dict):
+        with self.workspace.reopen() as ws:
+            return splitting.make_split(ws, self.app.project, version=version, **options)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
     def import_file(self, path: str):
@@ -364,6 +400,11 @@ class DataScreen(Screen):
             self.version = child
             self.notify(f"Created {child.label} ({child.rows:,} rows)")
             self.refresh_data()
+        elif worker.group == "split":
+            self.notify(f"Made {result.label}: {result.leaks} leaks",
+                        severity="error" if result.leaks else "information")
+            self._fill_split()
+            self.query_one(TabbedContent).active = "splits"
         elif worker.group == "import":
             version, created = result
             self.version = version

@@ -122,8 +122,38 @@ def m005_datasets(db: Database) -> None:
     )
 
 
+def m006_splits(db: Database) -> None:
+    db["splits"].create(
+        {
+            "id": int,
+            "project_id": int,
+            "version_id": int,
+            "strategy": str,
+            "seed": int,
+            "val_fraction": float,
+            "test_fraction": float,
+            "group_column": str,
+            "time_column": str,
+            "assignment_sha256": str,
+            "sizes": str,
+            "balance": str,
+            "distributions": str,
+            "leakage": str,
+            "leaks": int,
+            "created_at": str,
+            "created_by": str,
+        },
+        pk="id",
+        not_null={"project_id", "version_id", "strategy", "assignment_sha256", "created_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("version_id", "dataset_versions", "id"),
+                      ("assignment_sha256", "artifacts", "sha256")],
+    )
+    db["splits"].create_index(["project_id", "id"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
+    m006_splits,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

@@ -188,3 +188,56 @@ def clean(ctx: CliContext, version_id: int | None, recipe_file: Path | None, sug
 
 
 COMMANDS = [data]
+
+
+@data.command("split")
+@version_option
+@click.option("--strategy", type=click.Choice(["random", "stratified", "group", "time"]),
+              default="stratified", show_default=True, help="How rows are assigned.")
+@click.option("--seed", default=42, show_default=True, type=int, help="Random seed (recorded).")
+@click.option("--val", default=0.15, show_default=True, type=float, help="Validation fraction.")
+@click.option("--test", default=0.15, show_default=True, type=float, help="Test fraction.")
+@click.option("--group", metavar="COLUMN", help="Entity column kept within one part (group).")
+@click.option("--time", "time_column", metavar="COLUMN", help="Date column to split on (time).")
+@click.option("--json", "as_json", is_flag=True, help="Print the split and its checks as JSON.")
+@pass_cli
+def split(ctx: CliContext, version_id: int | None, strategy: str, seed: int, val: float,
+          test: float, group: str | None, time_column: str | None, as_json: bool) -> None:
+    """Split into train/validation/test and check for leaks; prints the split id.
+
+    Exits 1 when a leakage check fails (the split is kept, marked with its leaks).
+    """
+    from cockpit.data.versions import get_version
+    from cockpit.splits import PARTS, make_split
+
+    workspace, project = ctx.workspace(), ctx.project()
+    version = get_version(workspace, project, version_id)
+    made = make_split(workspace, project, strategy, seed, val, test, group, time_column, version)
+    if as_json:
+        emit_json(made.as_dict())
+    else:
+        sizes = ", ".join(f"{part} {made.sizes[part]:,}" for part in PARTS)
+        click.echo(f"{made.label} of v{version.id}: {sizes}", err=True)
+        for finding in made.leakage:
+            mark = {"ok": "ok   ", "info": "note ", "warning": "WARN ", "error": "LEAK "}
+            click.echo(f"  {mark[finding['severity']]} {finding['message']}", err=True)
+        click.echo(made.id)
+    if made.leaks:
+        raise SystemExit(1)
+
+
+@data.command("splits")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_cli
+def splits(ctx: CliContext, as_json: bool) -> None:
+    """Every split of the project: strategy, seed, sizes and leaks."""
+    from cockpit.splits import PARTS, list_splits
+
+    found = list_splits(ctx.workspace(), ctx.project())
+    if as_json:
+        emit_json([s.as_dict() for s in found])
+        return
+    rows = [{**s.as_dict(), "version": f"v{s.version_id}",
+             "sizes": " / ".join(f"{s.sizes[p]:,}" for p in PARTS)} for s in found]
+    print_table(rows, ["id", "version", "strategy", "seed", "sizes", "leaks", "created_at"],
+                empty="no splits yet: cockpit data split")

@@ -95,3 +95,24 @@ async def test_profile_tab_plots_the_highlighted_column(churn_ws) -> None:
         stats = str(screen.query_one("#profile-stats").render())
         assert "distinct" in stats and ".." in stats  # sqft: a numeric range
         assert screen.query_one("#profile-plot").display
+
+
+async def test_split_by_keys_shows_the_summary(churn_ws) -> None:
+    project = create_project(churn_ws, "learners", "binary", "needs_support")
+    datasets.import_dataset(churn_ws, project, sample_data.learner_reference())
+    app = CockpitApp(churn_ws, "learners")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "left_square_bracket")
+        screen = app.screen
+        assert screen.query_one(TabbedContent).active == "splits"
+        assert "No split" in str(screen.query_one("#split-summary").render())
+        await pilot.press("s")
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        summary = str(screen.query_one("#split-summary").render())
+        assert "stratified, seed 42" in summary and "train 4,199" in summary
+        assert "no single feature gives it away" in summary
+        features = screen.query_one("#split-features", DataTable)
+        assert "needs_support" not in [str(k.value) for k in features.rows]
+        await pilot.press("down")
+        assert screen.query_one("#split-plot").display

@@ -1,0 +1,263 @@
+"""Stage 2b: train / validation / test splits, stored as row assignments.
+
+Strategies: random, stratified (by the target; by target quantiles for a
+regression), group (an entity id never crosses splits) and time (train on the
+past, test on the future). The seed and every row's assignment are recorded, so
+a split is reproduced exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cockpit.audit import current_user
+from cockpit.data.versions import DatasetVersion, get_version, load_frame
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock, faults
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+STRATEGIES = ("random", "stratified", "group", "time")
+PARTS = ("train", "validation", "test")
+TRAIN, VALIDATION, TEST = 0, 1, 2
+DISTRIBUTION_BINS = 10
+
+
+@dataclass(frozen=True)
+class Split:
+    id: int
+    project_id: int
+    version_id: int
+    strategy: str
+    seed: int
+    val_fraction: float
+    test_fraction: float
+    group_column: str | None
+    time_column: str | None
+    assignment_sha256: str
+    sizes: dict[str, int]
+    balance: dict[str, dict[str, float]]
+    distributions: dict[str, Any]
+    leakage: list[dict]
+    leaks: int
+    created_at: str
+    created_by: str
+
+    def as_dict(self, with_distributions: bool = False) -> dict[str, Any]:
+        data = {**self.__dict__}
+        if not with_distributions:
+            data.pop("distributions")
+        return data
+
+    @property
+    def label(self) -> str:
+        return f"split {self.id} ({self.strategy}, seed {self.seed})"
+
+
+JSON_FIELDS = ("sizes", "balance", "distributions", "leakage")
+
+
+def _from_row(row: dict) -> Split:
+    return Split(**{**row, **{k: json.loads(row[k] or "null") for k in JSON_FIELDS}})
+
+
+def list_splits(ws: Workspace, project: Project) -> list[Split]:
+    return [_from_row(r) for r in ws.store.rows(
+        "SELECT * FROM splits WHERE project_id = ? ORDER BY id", [project.id])]
+
+
+def get_split(ws: Workspace, project: Project, split_id: int | None = None) -> Split:
+    """A split by id, or the project's newest."""
+    if split_id is None:
+        row = ws.store.one("SELECT * FROM splits WHERE project_id = ? ORDER BY id DESC LIMIT 1",
+                           [project.id])
+        if row is None:
+            raise CockpitError(f"project {project.name!r} has no split yet; make one with "
+                               "`cockpit data split`")
+    else:
+        row = ws.store.one("SELECT * FROM splits WHERE id = ? AND project_id = ?",
+                           [split_id, project.id])
+        if row is None:
+            raise CockpitError(f"no split {split_id} in project {project.name!r}")
+    return _from_row(row)
+
+
+def load_assignment(ws: Workspace, split: Split) -> np.ndarray:
+    """Each row's part: 0 train, 1 validation, 2 test (sha256 checked first)."""
+    return ws.artifacts.load(split.assignment_sha256)
+
+
+def split_frames(ws: Workspace, project: Project, split: Split) -> dict[str, pd.DataFrame]:
+    """The split's version cut into its three parts."""
+    frame = load_frame(ws, get_version(ws, project, split.version_id))
+    assignment = load_assignment(ws, split)
+    return {part: frame[assignment == code].reset_index(drop=True)
+            for code, part in enumerate(PARTS)}
+
+
+# -- making a split ------------------------------------------------------------
+
+
+def assign(frame: pd.DataFrame, project: Project, strategy: str, seed: int, val: float, test: float,
+           group: str | None = None, time: str | None = None) -> np.ndarray:
+    """The part of every row, by the given strategy."""
+    import numpy as np
+
+    if strategy not in STRATEGIES:
+        raise CockpitError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if not (0 < val < 1 and 0 < test < 1 and val + test < 0.9):
+        raise CockpitError(f"validation and test fractions ({val}, {test}) must be between 0 and "
+                           "1 and leave at least 10% for training")
+    n = len(frame)
+    if strategy == "group":
+        return _by_group(frame, _column(frame, group, "--group"), seed, val, test)
+    if strategy == "time":
+        return _by_time(frame, _column(frame, time, "--time"), val, test)
+    stratify = _strata(frame, project) if strategy == "stratified" else None
+    return _shuffled(np.arange(n), stratify, seed, val, test)
+
+
+def _column(frame: pd.DataFrame, name: str | None, option: str) -> str:
+    if not name:
+        raise CockpitError(f"this strategy needs a column: pass {option} COLUMN")
+    if name not in frame.columns:
+        raise CockpitError(f"{option} {name!r}: no such column in this data")
+    return name
+
+
+def _strata(frame: pd.DataFrame, project: Project):
+    import pandas as pd
+
+    target = frame[project.target]
+    if project.task == "regression":
+        return pd.qcut(target.rank(method="first"), q=10, labels=False).to_numpy()
+    counts = target.value_counts()
+    if counts.min() < 3:
+        raise CockpitError(f"class {counts.idxmin()!r} has {counts.min()} rows: too few to "
+                           "stratify; use --strategy random")
+    return target.to_numpy()
+
+
+def _shuffled(index, stratify, seed: int, val: float, test: float):
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    rest, test_idx = train_test_split(index, test_size=test, random_state=seed, stratify=stratify)
+    rest_strata = stratify[rest] if stratify is not None else None
+    train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), random_state=seed,
+                                          stratify=rest_strata)
+    assignment = np.zeros(len(index), dtype=np.int8)
+    assignment[val_idx], assignment[test_idx] = VALIDATION, TEST
+    return assignment
+
+
+def _by_group(frame: pd.DataFrame, column: str, seed: int, val: float, test: float):
+    import numpy as np
+    from sklearn.model_selection import GroupShuffleSplit
+
+    groups = frame[column].astype(str).fillna("<missing>").to_numpy()
+    if len(set(groups)) < 3:
+        raise CockpitError(f"--group {column!r} has fewer than 3 distinct values")
+    index = np.arange(len(frame))
+    first = GroupShuffleSplit(n_splits=1, test_size=test, random_state=seed)
+    rest, test_idx = next(first.split(index, groups=groups))
+    second = GroupShuffleSplit(n_splits=1, test_size=val / (1 - test), random_state=seed)
+    train_pos, val_pos = next(second.split(rest, groups=groups[rest]))
+    assignment = np.zeros(len(frame), dtype=np.int8)
+    assignment[rest[val_pos]], assignment[test_idx] = VALIDATION, TEST
+    return assignment
+
+
+def parse_times(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    if values.dtype.kind == "M":
+        return values
+    return pd.to_datetime(values, format="mixed", errors="coerce")
+
+
+def _by_time(frame: pd.DataFrame, column: str, val: float, test: float):
+    """Cut at timestamps, so rows sharing a time never straddle two parts."""
+    import numpy as np
+
+    times = parse_times(frame[column])
+    if times.isna().mean() > 0.01:
+        raise CockpitError(f"--time {column!r}: {int(times.isna().sum())} values are not dates; "
+                           "clean them first (cockpit data clean)")
+    filled = times.fillna(times.min())
+    train_end = filled.quantile(1 - val - test)
+    val_end = filled.quantile(1 - test)
+    assignment = np.full(len(frame), TEST, dtype=np.int8)
+    assignment[(filled <= val_end).to_numpy()] = VALIDATION
+    assignment[(filled <= train_end).to_numpy()] = TRAIN
+    if (assignment == TEST).sum() == 0 or (assignment == VALIDATION).sum() == 0:
+        raise CockpitError(f"--time {column!r} has too few distinct times to cut into three parts")
+    return assignment
+
+
+def summarise(frame: pd.DataFrame, assignment: np.ndarray, project: Project) -> tuple[dict, dict, dict]:
+    """Sizes, target balance per part, and each column's distribution per part."""
+    import numpy as np
+
+    parts = {part: frame[assignment == code] for code, part in enumerate(PARTS)}
+    sizes = {part: len(rows) for part, rows in parts.items()}
+    target = project.target
+    if project.task == "regression":
+        balance = {part: {"mean": float(rows[target].mean()), "std": float(rows[target].std())}
+                   for part, rows in parts.items()}
+    else:
+        balance = {part: {str(k): round(float(v), 4) for k, v in
+                          rows[target].value_counts(normalize=True).sort_index().items()}
+                   for part, rows in parts.items()}
+    distributions: dict[str, Any] = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column == target:
+            continue
+        if values.dtype.kind in "iuf" and values.nunique() > 2:
+            finite = values[np.isfinite(values)]
+            edges = np.quantile(finite, np.linspace(0, 1, DISTRIBUTION_BINS + 1)).tolist()
+            distributions[str(column)] = {"kind": "numeric", "edges": edges, "parts": {
+                part: np.histogram(rows[column].dropna(), bins=np.unique(edges))[0].tolist()
+                for part, rows in parts.items()}}
+        elif values.nunique() <= 30:
+            top = values.astype(str).value_counts().head(8).index.tolist()
+            distributions[str(column)] = {"kind": "categorical", "categories": top, "parts": {
+                part: [round(float((rows[column].astype(str) == c).mean()), 4) for c in top]
+                for part, rows in parts.items()}}
+    return sizes, balance, distributions
+
+
+def make_split(ws: Workspace, project: Project, strategy: str = "stratified", seed: int = 42,
+               val: float = 0.15, test: float = 0.15, group: str | None = None,
+               time: str | None = None, version: DatasetVersion | None = None) -> Split:
+    """Split a version (default: the newest), check it for leaks, store it. One transaction."""
+    from cockpit.leakage import check_leakage
+
+    version = version or get_version(ws, project)
+    frame = load_frame(ws, version)
+    if strategy == "stratified" and project.task == "regression" and len(frame) < 30:
+        strategy = "random"
+    assignment = assign(frame, project, strategy, seed, val, test, group, time)
+    sizes, balance, distributions = summarise(frame, assignment, project)
+    findings = check_leakage(frame, assignment, project, strategy, group, time)
+    leaks = sum(f["severity"] == "error" for f in findings)
+    with ws.store.transaction():
+        ref = ws.artifacts.put(assignment, kind="split")
+        split_id = ws.store.insert("splits", {
+            "project_id": project.id, "version_id": version.id, "strategy": strategy, "seed": seed,
+            "val_fraction": val, "test_fraction": test, "group_column": group, "time_column": time,
+            "assignment_sha256": ref.sha256, "sizes": sizes, "balance": balance,
+            "distributions": distributions, "leakage": findings, "leaks": leaks,
+            "created_at": clock.now_iso(), "created_by": current_user(),
+        })
+        faults.point("data.split:after_insert")
+        ws.record("data", "split", project.id, {"split": split_id, "version": version.id,
+                                                "strategy": strategy, "seed": seed, "leaks": leaks})
+    return get_split(ws, project, split_id)
