@@ -41,7 +41,8 @@ class Event:
 
     def summary(self) -> str:
         """One line for tables: the details that say what happened."""
-        parts = [f"{k}={v}" for k, v in self.details.items() if not isinstance(v, (dict, list))]
+        parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                 for k, v in self.details.items() if not isinstance(v, (dict, list))]
         return ", ".join(parts)
 
 

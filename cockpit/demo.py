@@ -17,6 +17,7 @@ from cockpit.data import clean as recipes
 from cockpit.data import validate as checks
 from cockpit.data import versions as datasets
 from cockpit.projects import create_project
+from cockpit.training import runs as training
 from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
 
 DEMO_PROJECT = "learner-support"
@@ -31,6 +32,16 @@ DEMO_SPLITS = {
     "churn": {"strategy": "group", "group": "customer_id", "seed": 42},
     "house-prices": {"strategy": "time", "time": "sale_date"},
 }
+DEMO_RUNS = [
+    (DEMO_PROJECT, "dummy", []),
+    (DEMO_PROJECT, "logistic_regression", ["class_weight=balanced"]),
+    (DEMO_PROJECT, "hist_gradient_boosting", ["max_iter=100", "class_weight=balanced"]),
+    (DEMO_PROJECT, "random_forest", ["n_estimators=100", "min_samples_leaf=5"]),
+    ("churn", "logistic_regression", ["class_weight=balanced"]),
+    ("house-prices", "dummy", []),
+    ("house-prices", "ridge", []),
+    ("house-prices", "hist_gradient_boosting", ["max_iter=150"]),
+]
 Progress = Callable[[str], None]
 
 
@@ -71,6 +82,10 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     for name, options in DEMO_SPLITS.items():
         made = splits.make_split(workspace, projects[name], **options)
         progress(f"{name}: {made.label}, {made.leaks} leaks")
+    for name, family, params in DEMO_RUNS:
+        run = training.train(workspace, projects[name], family, params)
+        score = f"{run.metric} {run.score:.3f}" if run.score is not None else run.error
+        progress(f"{name}: {run.label} {run.status}, {score}")
 
 
 def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:

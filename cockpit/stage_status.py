@@ -57,3 +57,47 @@ def data_status(store: Store, project_id: int) -> StageState:
         return StageState(stage, Status.ATTENTION, f"{detail} · split {split['id']} leaks",
                           "fix the leak the split found (2, Splits tab)")
     return StageState(stage, Status.DONE, f"{detail} · {split['strategy']}{warned}")
+
+
+@status_function("features")
+def features_status(store: Store, project_id: int) -> StageState:
+    stage = STAGE_BY_KEY["features"]
+    spec = store.one("SELECT version, spec FROM feature_specs WHERE project_id = ? "
+                     "ORDER BY version DESC LIMIT 1", [project_id])
+    if spec is None:
+        has_data = store.scalar("SELECT 1 FROM dataset_versions WHERE project_id = ?", [project_id])
+        if not has_data:
+            return StageState(stage, Status.NOT_STARTED, "no data yet")
+        return StageState(stage, Status.IN_PROGRESS, "defaults inferred from the profile",
+                          "review the feature spec: press 3 (saved by the first run)")
+    columns = json.loads(spec["spec"])
+    used = sum(c["role"] == "feature" for c in columns)
+    entity = next((c["column"] for c in columns if c["role"] == "id"), "no entity id")
+    return StageState(stage, Status.DONE, f"spec v{spec['version']} · {used} features · {entity}")
+
+
+@status_function("experiments")
+def experiments_status(store: Store, project_id: int) -> StageState:
+    from cockpit.metrics import LOWER_IS_BETTER
+
+    stage = STAGE_BY_KEY["experiments"]
+    counts = store.one("SELECT count(*) AS runs, sum(status = 'running') AS running, "
+                       "max(metric) AS metric, sum(family != 'dummy' AND status = 'finished') "
+                       "AS real FROM runs WHERE project_id = ?", [project_id])
+    if not counts["runs"]:
+        return StageState(stage, Status.NOT_STARTED, "no runs yet",
+                          "train a baseline: press 4 then n, or cockpit train --model dummy")
+    metric = counts["metric"]
+    order = "ASC" if metric in LOWER_IS_BETTER else "DESC"
+    best = store.one(f"SELECT id, score FROM runs WHERE project_id = ? AND status = 'finished' "
+                     f"AND metric = ? AND score IS NOT NULL ORDER BY score {order} LIMIT 1",
+                     [project_id, metric])
+    detail = f"{counts['runs']} runs"
+    if counts["running"]:
+        detail += f" ({counts['running']} running)"
+    if best:
+        detail += f" · best {metric} {best['score']:.3f}"
+    if not counts["real"]:
+        return StageState(stage, Status.IN_PROGRESS, detail,
+                          "train a real model: press 4 then n, or cockpit train --model ...")
+    return StageState(stage, Status.DONE, detail)

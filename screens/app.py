@@ -43,9 +43,13 @@ class CockpitApp(App):
 
     project: reactive[Project | None] = reactive(None, init=False)
 
-    def __init__(self, workspace: Workspace, project_name: str | None = None) -> None:
+    def __init__(self, workspace: Workspace, project_name: str | None = None,
+                 strict: bool = True) -> None:
+        """`strict=False` (how `cockpit` runs) turns an unexpected error in a handler into a
+        notification plus a traceback in .cockpit/logs/ui.log; tests keep it strict."""
         super().__init__()
         self.workspace = workspace
+        self.strict = strict
         self.set_reactive(CockpitApp.project, self._initial_project(project_name))
         self.add_mode("overview", lambda: stages.OVERVIEW.factory(workspace))
         for stage in stages.BUILT_STAGES:
@@ -106,6 +110,22 @@ class CockpitApp(App):
         if isinstance(self.focused, (Input, TextArea)):
             self.set_focus(None)
 
+    def _handle_exception(self, error: Exception) -> None:
+        if self.strict or not self.is_running or not isinstance(error, Exception):
+            super()._handle_exception(error)
+            return
+        log = self.workspace.dir / "logs" / "ui.log"
+        try:
+            import traceback
+
+            log.parent.mkdir(mode=0o700, exist_ok=True)
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write("".join(traceback.format_exception(error)) + "\n")
+        except OSError:
+            pass
+        self.notify(f"{type(error).__name__}: {error}\n(details in {log})",
+                    title="Something went wrong", severity="error", timeout=15)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in [*getattr(screen, "KEYS", []), *APP_KEYS]:
@@ -127,4 +147,4 @@ def _runner(screen: Screen, action: str):
 
 
 def run_app(workspace: Workspace, project_name: str | None = None) -> None:
-    CockpitApp(workspace, project_name).run()
+    CockpitApp(workspace, project_name, strict=False).run()

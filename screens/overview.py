@@ -66,7 +66,7 @@ class OverviewScreen(Screen):
         events = self.query_one("#events", DataTable)
         events.add_column("When", key="at", width=16)
         events.add_column("Who", key="user", width=8)
-        events.add_column("Stage", key="stage", width=10)
+        events.add_column("Stage", key="stage", width=11)
         events.add_column("What", key="what")
         self.refresh_data()
         lifecycle.can_focus = False
@@ -113,7 +113,7 @@ class OverviewScreen(Screen):
         table = self.query_one("#events", DataTable)
         table.clear()
         project_id = project.id if project else None
-        room = max(20, self.size.width - 44)  # the fixed columns take the rest: no sideways scroll
+        room = max(20, self.size.width - 45)  # the fixed columns take the rest: no sideways scroll
         for event in recent_events(self.workspace.store, project_id, self.EVENT_LIMIT, text):
             when = event.at.replace("T", " ")[:16]
             what = _fit(f"{event.action} {event.summary()}".strip(), room)

@@ -42,9 +42,23 @@ def _data(workspace: Workspace) -> Screen:
     return DataScreen(workspace)
 
 
+def _features(workspace: Workspace) -> Screen:
+    from screens.features import FeaturesScreen
+
+    return FeaturesScreen(workspace)
+
+
+def _experiments(workspace: Workspace) -> Screen:
+    from screens.experiments import ExperimentsScreen
+
+    return ExperimentsScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
     _stage("problem", _problem),
     _stage("data", _data),
+    _stage("features", _features),
+    _stage("experiments", _experiments),
 ]

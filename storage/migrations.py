@@ -151,9 +151,53 @@ def m006_splits(db: Database) -> None:
     db["splits"].create_index(["project_id", "id"])
 
 
+def m007_feature_specs(db: Database) -> None:
+    db["feature_specs"].create(
+        {"id": int, "project_id": int, "version": int, "spec": str, "created_at": str,
+         "created_by": str, "comment": str},
+        pk="id",
+        not_null={"project_id", "version", "spec", "created_at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["feature_specs"].create_index(["project_id", "version"], unique=True)
+
+
+RUN_METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
+               "log_loss", "mae", "rmse", "r2", "mape")
+
+
+def m008_runs(db: Database) -> None:
+    """Runs are wide: one column per validation metric, each indexed, so sorting and
+    filtering 100,000 runs needs no sort step (see DESIGN's stack facts)."""
+    columns = {
+        "id": int, "project_id": int, "sweep_id": int, "family": str, "params": str, "seed": int,
+        "version_id": int, "split_id": int, "feature_spec_version": int, "status": str,
+        "error": str, "metric": str, "score": float, "train_metrics": str,
+        "validation_metrics": str, "curve": str, "duration_s": float, "artifact_sha256": str,
+        "git_commit": str, "git_dirty": int, "python_version": str, "library_versions": str,
+        "owner_pid": int, "worker_pid": int, "created_at": str, "finished_at": str,
+        "created_by": str,
+    }
+    columns.update({f"m_{name}": float for name in RUN_METRICS})
+    db["runs"].create(
+        columns,
+        pk="id",
+        not_null={"project_id", "family", "params", "seed", "status", "created_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("version_id", "dataset_versions", "id"),
+                      ("split_id", "splits", "id")],
+    )
+    db["runs"].create_index(["project_id", "id"])
+    db["runs"].create_index(["project_id", "status"])
+    db["runs"].create_index(["project_id", "family", "id"])
+    db["runs"].create_index(["sweep_id"])
+    for name in RUN_METRICS:
+        db["runs"].create_index(["project_id", f"m_{name}", "id"])
+        db["runs"].create_index(["project_id", "family", f"m_{name}", "id"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
-    m006_splits,
+    m006_splits, m007_feature_specs, m008_runs,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

@@ -1,0 +1,148 @@
+"""The feature spec compiled to one scikit-learn ColumnTransformer.
+
+The transformers defined here are module-level classes and functions so a saved
+Pipeline unpickles wherever cockpit is installed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from cockpit.features import ColumnSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+
+EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
+
+
+class DateParts(TransformerMixin, BaseEstimator):
+    """Dates (any format pandas can read) to numeric parts: hour, dayofweek, month,
+    is_weekend, days_since (days since 1970). Unreadable dates become NaN."""
+
+    def __init__(self, parts: tuple[str, ...] = ("month", "dayofweek")) -> None:
+        self.parts = parts
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = X.shape[1]
+        self.columns_ = list(getattr(X, "columns", range(X.shape[1])))
+        return self
+
+    def transform(self, X):
+        import pandas as pd
+
+        frame = pd.DataFrame(X)
+        out = []
+        for column in frame.columns:
+            values = frame[column]
+            times = values if values.dtype.kind == "M" else pd.to_datetime(
+                values, format="mixed", errors="coerce")
+            for part in self.parts:
+                out.append(_part(times, part))
+        return np.column_stack(out).astype("float64")
+
+    def get_feature_names_out(self, input_features=None):
+        names = input_features if input_features is not None else self.columns_
+        return np.array([f"{c}_{p}" for c in names for p in self.parts], dtype=object)
+
+
+def _part(times, part: str) -> np.ndarray:
+    if part == "hour":
+        return times.dt.hour.to_numpy(dtype="float64", na_value=np.nan)
+    if part == "dayofweek":
+        return times.dt.day_of_week.to_numpy(dtype="float64", na_value=np.nan)
+    if part == "month":
+        return times.dt.month.to_numpy(dtype="float64", na_value=np.nan)
+    if part == "is_weekend":
+        return (times.dt.day_of_week >= 5).astype("float64").where(times.notna()).to_numpy()
+    seconds = (times - EPOCH.astype("datetime64[ns]")).dt.total_seconds()
+    return (seconds / 86400).to_numpy(dtype="float64", na_value=np.nan)
+
+
+class ColumnTfidf(TfidfVectorizer):
+    """TF-IDF whose output names carry the column, so two text columns never collide."""
+
+    def __init__(self, column: str = "text", max_features: int | None = None) -> None:
+        super().__init__(max_features=max_features)
+        self.column = column
+
+    def get_feature_names_out(self, input_features=None):
+        words = super().get_feature_names_out()
+        return np.array([f"{self.column}:{w}" for w in words], dtype=object)
+
+
+def fill_text(values):
+    """1-D text for TF-IDF: missing values become empty strings."""
+    import pandas as pd
+
+    return pd.Series(np.asarray(values).ravel(), dtype="object").fillna("").astype(str).to_numpy()
+
+
+def compile_transformer(specs: list[ColumnSpec], dense: bool = False) -> ColumnTransformer:
+    """One ColumnTransformer for the spec; `dense` for models that refuse sparse input."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        MinMaxScaler,
+        OneHotEncoder,
+        OrdinalEncoder,
+        StandardScaler,
+    )
+
+    parts = []
+    for spec in (s for s in specs if s.role == "feature"):
+        name = spec.column
+        if spec.kind == "numeric":
+            steps = [SimpleImputer(strategy=spec.missing)]
+            if spec.scaling == "standard":
+                steps.append(StandardScaler())
+            elif spec.scaling == "minmax":
+                steps.append(MinMaxScaler())
+            parts.append((f"num_{name}", make_pipeline(*steps), [name]))
+        elif spec.kind == "categorical" and spec.encoding == "ordinal" and spec.order:
+            encoder = OrdinalEncoder(categories=[spec.order], handle_unknown="use_encoded_value",
+                                     unknown_value=-1, encoded_missing_value=-1)
+            parts.append((f"ord_{name}", make_pipeline(
+                FunctionTransformer(_as_text, feature_names_out="one-to-one"), encoder), [name]))
+        elif spec.kind == "categorical":
+            parts.append((f"cat_{name}", make_pipeline(
+                FunctionTransformer(_as_text, feature_names_out="one-to-one"),
+                SimpleImputer(strategy="constant", fill_value="missing"),
+                OneHotEncoder(handle_unknown="ignore", min_frequency=5)), [name]))
+        elif spec.kind == "date":
+            parts.append((f"date_{name}", make_pipeline(
+                DateParts(tuple(spec.date_parts)), SimpleImputer(strategy="median",
+                                                                 keep_empty_features=True)),
+                [name]))
+        else:
+            parts.append((f"text_{name}", make_pipeline(
+                FunctionTransformer(fill_text, feature_names_out="one-to-one"),
+                ColumnTfidf(name, spec.max_features)), name))
+    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False,
+                             sparse_threshold=0.0 if dense else 0.3)
+
+
+def _as_text(values):
+    """Categories as text (1 and '1' are one category), missing kept missing."""
+    import pandas as pd
+
+    frame = pd.DataFrame(values)
+    return frame.apply(lambda col: col.map(lambda v: v if pd.isna(v) else str(v))).astype(object)
+
+
+def preview(specs: list[ColumnSpec], frame: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
+    """The transformed columns on a sample: what the model will actually see."""
+    import pandas as pd
+
+    transformer = compile_transformer(specs)
+    matrix = transformer.fit_transform(frame)
+    if hasattr(matrix, "toarray"):
+        matrix = matrix[:rows].toarray()
+    return pd.DataFrame(np.asarray(matrix[:rows]), columns=transformer.get_feature_names_out())

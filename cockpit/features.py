@@ -1,0 +1,205 @@
+"""Stage 3: a feature spec per column, inferred from the profile, versioned, editable.
+
+The spec compiles (cockpit/feature_pipeline.py) to one scikit-learn
+ColumnTransformer saved inside the model's Pipeline, so serving data is
+transformed exactly as training data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock
+
+ROLES = ("feature", "target", "id", "ignore", "time")
+KINDS = ("numeric", "categorical", "date", "text")
+SCALINGS = ("none", "standard", "minmax")
+ENCODINGS = ("onehot", "ordinal")
+DATE_PARTS = ("hour", "dayofweek", "month", "is_weekend", "days_since")
+MISSING = ("median", "mean", "most_frequent", "constant")
+DEFAULT_TEXT_VOCABULARY = 200
+
+
+@dataclass
+class ColumnSpec:
+    column: str
+    role: str = "feature"
+    kind: str = "numeric"
+    scaling: str = "standard"
+    encoding: str = "onehot"
+    order: list[str] = field(default_factory=list)          # ordinal categories, low to high
+    date_parts: list[str] = field(default_factory=lambda: ["month", "dayofweek"])
+    max_features: int = DEFAULT_TEXT_VOCABULARY              # TF-IDF vocabulary cap
+    missing: str = "median"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        if self.role != "feature":
+            return self.role
+        if self.kind == "numeric":
+            return f"numeric · {self.scaling} · fill {self.missing}"
+        if self.kind == "categorical":
+            order = f" {'<'.join(self.order)}" if self.encoding == "ordinal" and self.order else ""
+            return f"categorical · {self.encoding}{order}"
+        if self.kind == "date":
+            return f"date · {', '.join(self.date_parts)}"
+        return f"text · tf-idf {self.max_features}"
+
+
+FIELDS = {f for f in ColumnSpec.__dataclass_fields__}
+
+
+def infer_spec(profile: list[dict], target: str) -> list[ColumnSpec]:
+    """Defaults from a dataset profile: the target, one id, numbers scaled, categories one-hot."""
+    specs, has_id = [], False
+    for column in profile:
+        name, kind = column["name"], column["type"]
+        if name == target:
+            specs.append(ColumnSpec(name, role="target", kind=_kind(kind)))
+        elif kind == "id" and not has_id:
+            has_id = True
+            specs.append(ColumnSpec(name, role="id", kind="categorical"))
+        elif kind == "id" or column["distinct"] <= 1:
+            specs.append(ColumnSpec(name, role="ignore", kind=_kind(kind)))
+        else:
+            kind = _kind(kind)
+            missing = "median" if kind == "numeric" else "constant"
+            specs.append(ColumnSpec(name, kind=kind, missing=missing))
+    return specs
+
+
+def _kind(profiled: str) -> str:
+    return {"numeric": "numeric", "binary": "categorical", "boolean": "categorical",
+            "categorical": "categorical", "date": "date", "text": "text"}.get(profiled, "categorical")
+
+
+def check_spec(specs: list[ColumnSpec], columns: list[str], target: str, source: str) -> None:
+    """Refuse a spec naming missing columns, unknown choices, or no usable feature."""
+    for spec in specs:
+        where = f"{source}: column {spec.column!r}"
+        if spec.column not in columns:
+            hint = get_close_matches(spec.column, columns, n=1)
+            raise CockpitError(f"{where} is not in the data"
+                               + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        for name, allowed in (("role", ROLES), ("kind", KINDS), ("scaling", SCALINGS),
+                              ("encoding", ENCODINGS), ("missing", MISSING)):
+            if getattr(spec, name) not in allowed:
+                raise CockpitError(f"{where}: {name} must be one of {', '.join(allowed)}, got "
+                                   f"{getattr(spec, name)!r}")
+        bad_parts = set(spec.date_parts) - set(DATE_PARTS)
+        if bad_parts:
+            raise CockpitError(f"{where}: unknown date part(s) {', '.join(sorted(bad_parts))}; "
+                               f"use {', '.join(DATE_PARTS)}")
+        if spec.kind == "numeric" and spec.missing == "constant":
+            raise CockpitError(f"{where}: numeric missing values take median, mean or "
+                               "most_frequent")
+        if not isinstance(spec.max_features, int) or spec.max_features < 1:
+            raise CockpitError(f"{where}: max_features must be a whole number >= 1")
+    roles = {s.column: s.role for s in specs}
+    if roles.get(target) != "target":
+        raise CockpitError(f"{source}: the target {target!r} must have role 'target'")
+    if sum(r == "id" for r in roles.values()) > 1:
+        raise CockpitError(f"{source}: only one column can have role 'id' (the entity id)")
+    if not any(s.role == "feature" for s in specs):
+        raise CockpitError(f"{source}: no column has role 'feature'")
+
+
+def specs_from_data(data: Any, source: str) -> list[ColumnSpec]:
+    if isinstance(data, dict):
+        data = data.get("columns", data)
+        if isinstance(data, dict):
+            data = [{"column": k, **v} for k, v in data.items()]
+    if not isinstance(data, list):
+        raise CockpitError(f"{source}: a feature spec is a list of columns ([[columns]] in TOML)")
+    specs = []
+    for number, item in enumerate(data, start=1):
+        if not isinstance(item, dict) or "column" not in item:
+            raise CockpitError(f"{source}: entry {number} has no 'column'")
+        unknown = set(item) - FIELDS
+        if unknown:
+            raise CockpitError(f"{source}: column {item['column']!r}: unknown field(s) "
+                               f"{', '.join(sorted(unknown))}")
+        try:
+            specs.append(ColumnSpec(**item))
+        except TypeError as exc:
+            raise CockpitError(f"{source}: column {item['column']!r}: {exc}") from None
+    return specs
+
+
+def load_spec_file(path: Path) -> list[ColumnSpec]:
+    import tomllib
+
+    if not path.is_file():
+        raise CockpitError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise CockpitError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
+    return specs_from_data(data, str(path))
+
+
+# -- versions ------------------------------------------------------------------
+
+
+def current_spec(ws: Workspace, project: Project) -> tuple[int | None, list[ColumnSpec]]:
+    """(version, specs): the saved spec, or (None, defaults inferred from the newest data)."""
+    from cockpit.data.versions import get_version, load_profile
+
+    row = ws.store.one("SELECT version, spec FROM feature_specs WHERE project_id = ? "
+                       "ORDER BY version DESC LIMIT 1", [project.id])
+    if row:
+        return row["version"], [ColumnSpec(**c) for c in json.loads(row["spec"])]
+    version = get_version(ws, project)
+    return None, infer_spec(load_profile(ws, version), project.target)
+
+
+def save_spec(ws: Workspace, project: Project, specs: list[ColumnSpec],
+              comment: str = "") -> int | None:
+    """Store a new version after checking it against the newest data; None if unchanged."""
+    from cockpit.data.versions import get_version
+
+    data = get_version(ws, project)
+    check_spec(specs, list(data.schema), project.target, "feature spec")
+    current_version, current = current_spec(ws, project)
+    if current_version is not None and current == specs:
+        return None
+    version = (current_version or 0) + 1
+    with ws.store.transaction():
+        ws.store.insert("feature_specs", {
+            "project_id": project.id, "version": version, "spec": [s.as_dict() for s in specs],
+            "created_at": clock.now_iso(), "created_by": current_user(), "comment": comment})
+        features = sum(s.role == "feature" for s in specs)
+        ws.record("features", "set", project.id, {"version": version, "features": features})
+    return version
+
+
+def ensure_spec(ws: Workspace, project: Project) -> tuple[int, list[ColumnSpec]]:
+    """The spec a run pins: the saved one, or the inferred defaults saved as version 1."""
+    version, specs = current_spec(ws, project)
+    if version is None:
+        version = save_spec(ws, project, specs, comment="inferred from the data profile")
+    return version, specs
+
+
+def spec_at(ws: Workspace, project: Project, version: int) -> list[ColumnSpec]:
+    row = ws.store.one("SELECT spec FROM feature_specs WHERE project_id = ? AND version = ?",
+                       [project.id, version])
+    if row is None:
+        raise CockpitError(f"no feature spec version {version} in project {project.name!r}")
+    return [ColumnSpec(**c) for c in json.loads(row["spec"])]
+
+
+def entity_column(specs: list[ColumnSpec]) -> str | None:
+    """The entity id: group splits, canary routing, overrides and label joins use it."""
+    return next((s.column for s in specs if s.role == "id"), None)

@@ -1,0 +1,115 @@
+"""Fit one model and score it: the pure step shared by single runs, sweeps and reproduce.
+
+It takes frames and a spec and returns the fitted Pipeline with its metrics; it
+never touches the workspace, so it can run in a child process or a remote worker.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cockpit import metrics
+from cockpit.features import ColumnSpec
+from cockpit.training import catalog
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Progress = Callable[[float, str], None]
+CURVE_STEPS = 10
+
+
+@dataclass
+class TrainInputs:
+    task: str
+    target: str
+    family: str
+    params: dict[str, Any]
+    seed: int
+    specs: list[ColumnSpec]
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    metric: str
+
+
+@dataclass
+class TrainOutput:
+    pipeline: Any
+    train_metrics: dict[str, float]
+    validation_metrics: dict[str, float]
+    curve: dict[str, Any] | None
+    duration_s: float
+
+
+def predict(pipeline, frame: pd.DataFrame, task: str):
+    """Predictions, class probabilities (or None) and the class order."""
+    y_pred = pipeline.predict(frame)
+    proba, classes = None, None
+    if catalog.is_classifier(task):
+        classes = list(pipeline.classes_)
+        if hasattr(pipeline, "predict_proba"):
+            proba = pipeline.predict_proba(frame)
+    return y_pred, proba, classes
+
+
+def evaluate(pipeline, frame: pd.DataFrame, task: str, target: str) -> dict[str, float]:
+    y_pred, proba, classes = predict(pipeline, frame, task)
+    return metrics.score(task, frame[target].to_numpy(), y_pred, proba, classes)
+
+
+def fit_and_score(inputs: TrainInputs, progress: Progress | None = None) -> TrainOutput:
+    from sklearn.pipeline import Pipeline
+
+    from cockpit.feature_pipeline import compile_transformer
+
+    report = progress or (lambda fraction, message: None)
+    started = time.perf_counter()
+    X, y = inputs.train, inputs.train[inputs.target].to_numpy()
+    report(0.05, "fitting features")
+    transformer = compile_transformer(inputs.specs, dense=catalog.FAMILIES[inputs.family].dense)
+    matrix = transformer.fit_transform(X)
+    model = catalog.build(inputs.family, inputs.task, inputs.params, inputs.seed)
+    staged = catalog.FAMILIES[inputs.family].staged
+    curve = None
+    if staged and inputs.params.get(staged, 0) > 1:
+        curve = _fit_staged(model, staged, matrix, y, transformer, inputs, report)
+    else:
+        report(0.2, "fitting model")
+        model.fit(matrix, y)
+    pipeline = Pipeline([("features", transformer), ("model", model)])
+    report(0.9, "scoring")
+    output = TrainOutput(
+        pipeline=pipeline,
+        train_metrics=evaluate(pipeline, inputs.train, inputs.task, inputs.target),
+        validation_metrics=evaluate(pipeline, inputs.validation, inputs.task, inputs.target),
+        curve=curve, duration_s=time.perf_counter() - started)
+    report(1.0, "done")
+    return output
+
+
+def _fit_staged(model, staged: str, matrix, y, transformer, inputs: TrainInputs,
+                report: Progress) -> dict[str, Any]:
+    """Grow trees / boosting rounds in steps (warm start): progress and a learning curve."""
+    from sklearn.pipeline import Pipeline
+
+    total = int(inputs.params[staged])
+    steps = sorted({max(1, math.ceil(total * k / CURVE_STEPS)) for k in range(1, CURVE_STEPS + 1)})
+    curve: dict[str, Any] = {"param": staged, "metric": inputs.metric, "steps": [], "train": [],
+                             "validation": []}
+    model.set_params(warm_start=True)
+    for number, step in enumerate(steps, start=1):
+        model.set_params(**{staged: step})
+        model.fit(matrix, y)
+        partial = Pipeline([("features", transformer), ("model", model)])
+        train_score = evaluate(partial, inputs.train, inputs.task, inputs.target).get(inputs.metric)
+        val_score = evaluate(partial, inputs.validation, inputs.task, inputs.target).get(inputs.metric)
+        curve["steps"].append(step)
+        curve["train"].append(train_score)
+        curve["validation"].append(val_score)
+        report(0.1 + 0.8 * number / len(steps), f"{staged} {step}/{total}")
+    model.set_params(warm_start=False)
+    return curve

@@ -1,0 +1,305 @@
+"""Tracked training runs. A run pins its data version, split, feature spec, family,
+params and seed, and records metrics, curves, artifact, code commit and environment.
+
+Training happens in a child process (a thread cannot interrupt `fit`): cancel
+stops it at once, and a run whose processes died is marked interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit import metrics
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock
+from storage.migrations import RUN_METRICS
+
+STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
+JSON_FIELDS = ("params", "train_metrics", "validation_metrics", "curve", "library_versions")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    project_id: int
+    sweep_id: int | None
+    family: str
+    params: dict[str, Any]
+    seed: int
+    version_id: int | None
+    split_id: int | None
+    feature_spec_version: int | None
+    status: str
+    error: str | None
+    metric: str | None
+    score: float | None
+    train_metrics: dict[str, float] | None
+    validation_metrics: dict[str, float] | None
+    curve: dict[str, Any] | None
+    duration_s: float | None
+    artifact_sha256: str | None
+    git_commit: str | None
+    git_dirty: bool | None
+    python_version: str | None
+    library_versions: dict[str, str] | None
+    owner_pid: int | None
+    worker_pid: int | None
+    created_at: str
+    finished_at: str | None
+    created_by: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__}
+
+    @property
+    def label(self) -> str:
+        return f"run {self.id} ({self.family})"
+
+
+def _from_row(row: dict) -> Run:
+    data = {k: v for k, v in row.items() if not k.startswith("m_")}
+    for key in JSON_FIELDS:
+        data[key] = json.loads(data[key]) if data[key] else None
+    if data["git_dirty"] is not None:
+        data["git_dirty"] = bool(data["git_dirty"])
+    return Run(**data)
+
+
+def get_run(ws: Workspace, project: Project, run_id: int) -> Run:
+    row = ws.store.one("SELECT * FROM runs WHERE id = ? AND project_id = ?", [run_id, project.id])
+    if row is None:
+        raise CockpitError(f"no run {run_id} in project {project.name!r}")
+    return _from_row(row)
+
+
+def list_runs(ws: Workspace, project: Project, limit: int = 200) -> list[Run]:
+    mark_interrupted(ws, project)
+    rows = ws.store.rows("SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?",
+                         [project.id, limit])
+    return [_from_row(r) for r in rows]
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_interrupted(ws: Workspace, project: Project) -> int:
+    """Runs left 'running' by processes that no longer exist become 'interrupted'."""
+    stale = [r for r in ws.store.rows("SELECT id, owner_pid, worker_pid FROM runs WHERE "
+                                      "project_id = ? AND status = 'running'", [project.id])
+             if not _alive(r["owner_pid"]) and not _alive(r["worker_pid"])]
+    for row in stale:
+        finish(ws, project, row["id"], "interrupted",
+               error="the process running it stopped before it finished")
+    return len(stale)
+
+
+# -- creating and finishing runs ------------------------------------------------
+
+
+@dataclass
+class RunPlan:
+    """Everything a run pins before it starts."""
+
+    family: str
+    params: dict[str, Any]
+    seed: int
+    version_id: int
+    split_id: int
+    feature_spec_version: int
+    metric: str
+
+
+def plan_run(ws: Workspace, project: Project, family: str, params: dict | list[str] | None,
+             seed: int = 42, split_id: int | None = None) -> RunPlan:
+    """Resolve family, params, split and feature spec; CockpitError when any is unusable."""
+    from cockpit.features import ensure_spec, spec_at
+    from cockpit.problem import current_spec
+    from cockpit.splits import get_split
+    from cockpit.training import catalog
+
+    catalog.family(family, project.task)
+    split = get_split(ws, project, split_id)
+    spec_version, _ = ensure_spec(ws, project)
+    spec_at(ws, project, spec_version)
+    resolved = catalog.resolve_params(family, project.task, params or {})
+    if resolved.get("random_state", "absent") is None:
+        resolved["random_state"] = seed
+    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
+    return RunPlan(family, resolved, seed, split.version_id, split.id, spec_version, metric)
+
+
+def create_run(ws: Workspace, project: Project, plan: RunPlan, sweep_id: int | None = None,
+               status: str = "running", error: str | None = None) -> int:
+    from cockpit.training.environment import git_state, library_versions
+
+    commit, dirty = git_state(ws.root)
+    versions = library_versions()
+    with ws.store.transaction():
+        run_id = ws.store.insert("runs", {
+            "project_id": project.id, "sweep_id": sweep_id, "family": plan.family,
+            "params": plan.params, "seed": plan.seed, "version_id": plan.version_id,
+            "split_id": plan.split_id, "feature_spec_version": plan.feature_spec_version,
+            "status": status, "error": error, "metric": plan.metric, "git_commit": commit,
+            "git_dirty": dirty, "python_version": versions["python"], "library_versions": versions,
+            "owner_pid": os.getpid(), "created_at": clock.now_iso(), "created_by": current_user(),
+        })
+        ws.record("experiments", "run started" if status == "running" else f"run {status}",
+                  project.id, {"run": run_id, "family": plan.family, "seed": plan.seed})
+    return run_id
+
+
+def record_failed_request(ws: Workspace, project: Project, family: str, params: Any, seed: int,
+                          error: str) -> int:
+    """A run that could not even start (bad param, bad spec) is still recorded, as failed."""
+    shown = params if isinstance(params, dict) else {"given": list(params or [])}
+    with ws.store.transaction():
+        run_id = ws.store.insert("runs", {
+            "project_id": project.id, "family": family, "params": shown, "seed": seed,
+            "status": "failed", "error": error, "owner_pid": os.getpid(),
+            "created_at": clock.now_iso(), "finished_at": clock.now_iso(),
+            "created_by": current_user()})
+        ws.record("experiments", "run failed", project.id, {"run": run_id, "error": error[:200]})
+    return run_id
+
+
+def finish(ws: Workspace, project: Project, run_id: int, status: str, error: str | None = None,
+           output=None, artifact_sha256: str | None = None) -> None:
+    """Close a running run: its results (when it finished) and its final status, in one
+    transaction. A run is closed once; later calls leave it as it is."""
+    values: dict[str, Any] = {"status": status, "error": error, "finished_at": clock.now_iso()}
+    if output is not None:
+        metric = ws.store.scalar("SELECT metric FROM runs WHERE id = ?", [run_id])
+        values.update(train_metrics=output.train_metrics,
+                      validation_metrics=output.validation_metrics, curve=output.curve,
+                      duration_s=output.duration_s, artifact_sha256=artifact_sha256,
+                      score=output.validation_metrics.get(metric))
+        values.update({f"m_{k}": v for k, v in output.validation_metrics.items()
+                       if k in RUN_METRICS})
+    with ws.store.transaction():
+        if ws.store.scalar("SELECT status FROM runs WHERE id = ?", [run_id]) != "running":
+            return  # closed already (e.g. cancelled while its process was ending)
+        ws.store.update("runs", {"id": run_id}, values)
+        details = {"run": run_id}
+        if output is not None:
+            details["score"] = values["score"]
+        if error:
+            details["error"] = error[:200]
+        ws.record("experiments", f"run {status}", project.id, details)
+
+
+# -- the child process ---------------------------------------------------------
+
+
+ProgressCallback = Callable[[float, str], None]
+
+
+class RunHandle:
+    """A run training in a child process (`python -m cockpit.training.child`).
+
+    The child reports progress as `@progress FRACTION MESSAGE` lines on stdout;
+    its other output (warnings) is kept, never written to the terminal, where
+    the cockpit's screen is.
+    """
+
+    def __init__(self, ws: Workspace, project: Project, run_id: int) -> None:
+        import subprocess
+        import sys
+
+        self.workspace_dir = ws.dir
+        self.project = project
+        self.run_id = run_id
+        self.output: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cockpit.training.child", str(ws.dir), str(project.id),
+             str(run_id)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+        ws.store.update("runs", {"id": run_id}, {"worker_pid": self.process.pid})
+        self.cancelled = False
+
+    def wait(self, progress: ProgressCallback | None = None) -> str:
+        """Block until the child ends; returns the run's final status."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith("@progress "):
+                _, fraction, message = line.rstrip("\n").split(" ", 2)
+                if progress:
+                    progress(float(fraction), message)
+            else:
+                self.output = [*self.output[-40:], line.rstrip("\n")]
+        code = self.process.wait()
+        with Workspace(self.workspace_dir) as ws:
+            if self.cancelled:
+                finish(ws, self.project, self.run_id, "cancelled", error="cancelled by the user")
+            status = ws.store.scalar("SELECT status FROM runs WHERE id = ?", [self.run_id])
+            if status == "running":
+                last = self.output[-1] if self.output else ""
+                finish(ws, self.project, self.run_id, "failed",
+                       error=f"the training process died (exit code {code}) {last}".strip())
+                status = "failed"
+        return status
+
+    def cancel(self) -> None:
+        """Stop the child at once and record the run as cancelled."""
+        self.cancelled = True
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+        with Workspace(self.workspace_dir) as ws:
+            finish(ws, self.project, self.run_id, "cancelled", error="cancelled by the user")
+
+
+def start_run(ws: Workspace, project: Project, family: str, params: dict | list[str] | None = None,
+              seed: int = 42, split_id: int | None = None) -> RunHandle:
+    """Plan (a bad request is recorded as a failed run, then raised) and start a run."""
+    try:
+        plan = plan_run(ws, project, family, params, seed, split_id)
+    except CockpitError as exc:
+        record_failed_request(ws, project, family, params, seed, str(exc))
+        raise
+    run_id = create_run(ws, project, plan)
+    return RunHandle(ws, project, run_id)
+
+
+def train(ws: Workspace, project: Project, family: str, params: dict | list[str] | None = None,
+          seed: int = 42, split_id: int | None = None,
+          progress: ProgressCallback | None = None) -> Run:
+    """Start a run and wait for it (Ctrl-C cancels it)."""
+    handle = start_run(ws, project, family, params, seed, split_id)
+    try:
+        handle.wait(progress)
+    except KeyboardInterrupt:
+        handle.cancel()
+        raise
+    return get_run(ws, project, handle.run_id)
+
+
+def cancel_run(ws: Workspace, project: Project, run_id: int) -> Run:
+    """Stop a running run started by any process (kills its child) and record it cancelled."""
+    import signal
+
+    run = get_run(ws, project, run_id)
+    if run.status != "running":
+        raise CockpitError(f"{run.label} is {run.status}, not running")
+    if run.worker_pid and _alive(run.worker_pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(run.worker_pid, signal.SIGKILL)
+    finish(ws, project, run_id, "cancelled", error="cancelled by the user")
+    return get_run(ws, project, run_id)

@@ -1,0 +1,218 @@
+"""Stage 3 screen: the feature spec per column, edited by keys, and a preview of the
+columns the model will actually see."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual import work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from cockpit import features as stage
+from cockpit.errors import CockpitError
+from cockpit.workspace import Workspace
+from screens.dialogs_input import PromptDialog
+from screens.guard import notify_errors
+from screens.keys import Key, bindings
+
+FEATURE_KEYS = [
+    Key("features.role", "r", "cycle('role')", "Role", cli="features set",
+        help="Cycle the role: feature, id, ignore, time"),
+    Key("features.kind", "k", "cycle('kind')", "Kind", cli="features set",
+        help="Cycle the kind: numeric, categorical, date, text"),
+    Key("features.how", "e", "cycle_how", "Encoding", cli="features set",
+        help="Cycle scaling (numeric) or encoding (categorical)"),
+    Key("features.missing", "m", "cycle('missing')", "Missing", show=False, cli="features set",
+        help="Cycle how missing numbers are filled: median, mean, most_frequent"),
+    Key("features.details", "d", "edit_details", "Details", show=False, cli="features set",
+        help="Edit date parts, ordinal order or the TF-IDF vocabulary size"),
+    Key("features.preview", "v", "preview", "Preview", cli="features show --preview",
+        help="Transform a sample: the columns the model will see"),
+    Key("features.save", "ctrl+s", "save", "Save", cli="features set",
+        help="Save the spec as a new version"),
+]
+CHOICES = {"role": stage.ROLES, "kind": stage.KINDS, "scaling": stage.SCALINGS,
+           "encoding": stage.ENCODINGS, "missing": ("median", "mean", "most_frequent")}
+
+
+class FeaturesScreen(Screen):
+    """How each column becomes model input."""
+
+    TITLE = "Features"
+    CSS_PATH = "features.tcss"
+    BINDINGS = bindings(FEATURE_KEYS)
+    KEYS = FEATURE_KEYS
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.saved_version: int | None = None
+        self.saved: list[stage.ColumnSpec] = []
+        self.specs: list[stage.ColumnSpec] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="features-summary")
+        yield DataTable(id="features-table", cursor_type="row", zebra_stripes=True)
+        yield Static("v previews the transformed columns", id="features-preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key, width in (("Column", "column", 20), ("Role", "role", 8),
+                                  ("Kind", "kind", 11), ("How", "how", None)):
+            table.add_column(label, key=key, width=width)
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if self.specs == self.saved:
+            self.refresh_data()
+
+    @notify_errors
+    def refresh_data(self) -> None:
+        project = self.app.project
+        if project is None:
+            return
+        try:
+            self.saved_version, self.saved = stage.current_spec(self.workspace, project)
+        except CockpitError as exc:
+            self.query_one("#features-summary", Static).update(str(exc))
+            self.specs = self.saved = []
+            self._fill()
+            return
+        self.specs = list(self.saved)
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        for spec in self.specs:
+            how = spec.summary() if spec.role == "feature" else "-"
+            table.add_row(spec.column[:20], spec.role, spec.kind, how, key=spec.column)
+        if self.specs:
+            table.move_cursor(row=min(row, len(self.specs) - 1))
+        self._summary()
+
+    def _summary(self) -> None:
+        if not self.specs:
+            return
+        features = sum(s.role == "feature" for s in self.specs)
+        saved = (f"spec v{self.saved_version}" if self.saved_version
+                 else "defaults inferred from the data (saved as v1 by the first run)")
+        dirty = " · unsaved changes (ctrl+s)" if self.specs != self.saved else ""
+        entity = stage.entity_column(self.specs) or "none"
+        self.query_one("#features-summary", Static).update(
+            f"{saved} · {features} features · entity id: {entity}{dirty}")
+
+    def _current(self) -> stage.ColumnSpec | None:
+        if not self.specs:
+            return None
+        return self.specs[self.query_one(DataTable).cursor_row]
+
+    def _replace(self, new: stage.ColumnSpec) -> None:
+        self.specs = [new if s.column == new.column else s for s in self.specs]
+        self._fill()
+
+    def action_cycle(self, field: str) -> None:
+        spec = self._current()
+        if spec is None:
+            return
+        options = CHOICES[field]
+        if field == "role":
+            if spec.column == self.app.project.target:
+                self.notify("The target's role is fixed by the project", severity="warning")
+                return
+            options = tuple(r for r in options if r != "target")
+        value = getattr(spec, field)
+        following = options[(options.index(value) + 1) % len(options)] if value in options else options[0]
+        changes = {field: following}
+        if field == "kind" and following != "numeric" and spec.missing != "constant":
+            changes["missing"] = "constant"
+        if field == "kind" and following == "numeric":
+            changes["missing"] = "median"
+        self._replace(replace(spec, **changes))
+
+    def action_cycle_how(self) -> None:
+        spec = self._current()
+        if spec is None:
+            return
+        if spec.kind == "numeric":
+            self.action_cycle("scaling")
+        elif spec.kind == "categorical":
+            self.action_cycle("encoding")
+        else:
+            self.action_edit_details()
+
+    def action_edit_details(self) -> None:
+        spec = self._current()
+        if spec is None:
+            return
+        if spec.kind == "date":
+            prompt, value = (f"Date parts of {spec.column} ({', '.join(stage.DATE_PARTS)})",
+                             ", ".join(spec.date_parts))
+        elif spec.kind == "categorical":
+            prompt, value = f"Ordinal order of {spec.column}, low to high", ", ".join(spec.order)
+        elif spec.kind == "text":
+            prompt, value = f"TF-IDF vocabulary size of {spec.column}", str(spec.max_features)
+        else:
+            self.notify("Numbers have no details: e cycles scaling, m the missing-value fill")
+            return
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                self._replace(_with_details(spec, text))
+            except ValueError:
+                self.notify("The vocabulary size is a whole number", severity="error")
+
+        self.app.push_screen(PromptDialog(prompt, value=value), done)
+
+    @notify_errors
+    def action_save(self) -> None:
+        project = self.app.project
+        try:
+            version = stage.save_spec(self.workspace, project, self.specs)
+        except CockpitError as exc:
+            self.notify(str(exc), title="Not saved", severity="error")
+            return
+        self.notify("Nothing changed" if version is None else f"Saved feature spec v{version}")
+        self.refresh_data()
+
+    def action_preview(self) -> None:
+        if self.specs:
+            self.query_one("#features-preview", Static).update("Transforming a sample…")
+            self.run_preview(list(self.specs))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def run_preview(self, specs: list[stage.ColumnSpec]):
+        from cockpit.data.versions import get_version, load_frame
+        from cockpit.feature_pipeline import preview
+
+        with self.workspace.reopen() as ws:
+            frame = load_frame(ws, get_version(ws, self.app.project)).head(500)
+        return preview(specs, frame, rows=3)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        panel = self.query_one("#features-preview", Static)
+        if event.state == WorkerState.ERROR:
+            panel.update(f"✗ {event.worker.error}")
+        elif event.state == WorkerState.SUCCESS:
+            frame = event.worker.result
+            names = list(frame.columns)
+            first = ", ".join(f"{n}={frame.iloc[0][n]:.3g}" for n in names[:6])
+            panel.update(f"{len(names)} model inputs: {', '.join(names[:8])}"
+                         f"{' …' if len(names) > 8 else ''}\nrow 1: {first} …")
+
+
+def _with_details(spec: stage.ColumnSpec, text: str) -> stage.ColumnSpec:
+    items = [v.strip() for v in text.split(",") if v.strip()]
+    if spec.kind == "date":
+        return replace(spec, date_parts=items)
+    if spec.kind == "categorical":
+        return replace(spec, order=items, encoding="ordinal" if items else "onehot")
+    return replace(spec, max_features=int(text))

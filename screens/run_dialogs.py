@@ -1,0 +1,107 @@
+"""Dialogs of the experiments screen: start a run, and a run's full record."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select, Static
+from textual_plotext import PlotextPlot
+
+from cockpit.training.catalog import families_for
+from cockpit.training.runs import Run
+
+
+class NewRunDialog(ModalScreen[dict | None]):
+    """Family, params and seed; returns them, or None when cancelled."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="newrun.cancel"),
+        Binding("ctrl+s", "submit", "Start", id="newrun.submit", priority=True),
+    ]
+
+    def __init__(self, task: str) -> None:
+        super().__init__()
+        self.ml_task = task
+
+    def compose(self) -> ComposeResult:
+        options = [(f.title, f.name) for f in families_for(self.ml_task)]
+        with Vertical(classes="dialog"):
+            yield Label("New run  (Tab next field · Enter or ctrl+s start · Esc cancel)",
+                        classes="dialog-title")
+            yield Horizontal(Label("Model", classes="dialog-label"),
+                             Select(options, value=options[0][1], allow_blank=False, id="family",
+                                    compact=True), classes="dialog-row")
+            yield Horizontal(Label("Params", classes="dialog-label"),
+                             Input(placeholder="name=value, name=value", id="params", compact=True),
+                             classes="dialog-row")
+            yield Horizontal(Label("Seed", classes="dialog-label"),
+                             Input("42", type="integer", id="seed", compact=True),
+                             classes="dialog-row")
+
+    def on_mount(self) -> None:
+        self.query_one("#family", Select).focus()
+
+    def on_input_submitted(self) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        text = self.query_one("#params", Input).value
+        params = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+        seed = self.query_one("#seed", Input).value or "42"
+        self.dismiss({"family": self.query_one("#family", Select).value, "params": params,
+                      "seed": int(seed)})
+
+
+class RunDetail(ModalScreen[None]):
+    """Everything a run recorded, and its learning curve when it has one."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="rundetail.close")]
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.record = run
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog run-detail"):
+            yield Label(f"{self.record.label} · {self.record.status}  (Esc close)", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(describe(self.record))
+                if self.record.curve:
+                    yield PlotextPlot(id="curve")
+
+    def on_mount(self) -> None:
+        curve = self.record.curve
+        if not curve:
+            return
+        plt = self.query_one("#curve", PlotextPlot).plt
+        plt.title(f"{curve['metric']} by {curve['param']}")
+        for series, marker in (("train", "dot"), ("validation", "x")):
+            points = [(s, v) for s, v in zip(curve["steps"], curve[series], strict=False)
+                      if v is not None]
+            if points:
+                plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker,
+                         label=series)
+
+
+def describe(run: Run) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())
+                       if k not in ("verbose", "n_jobs", "warm_start"))
+    lines = [
+        f"model      {run.family}   seed {run.seed}   {run.duration_s or 0:.2f} s",
+        f"params     {params}",
+        f"data       v{run.version_id} · split {run.split_id} · feature spec v{run.feature_spec_version}",
+        f"code       {(run.git_commit or 'not in git')[:12]}"
+        f"{' (dirty tree)' if run.git_dirty else ''}",
+        f"python     {run.python_version} · "
+        + ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items() if k != "python"),
+        f"artifact   {(run.artifact_sha256 or '-')[:16]}",
+    ]
+    if run.error:
+        lines.append(f"error      {run.error}")
+    for name, values in (("validation", run.validation_metrics), ("train", run.train_metrics)):
+        if values:
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in values.items())
+            lines.append(f"{name:10} {shown}")
+    return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Experiments by keys: start a run and watch it finish, start another and cancel it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from textual.widgets import DataTable
+
+from cockpit.data import versions as datasets
+from cockpit.projects import create_project
+from cockpit.splits import make_split
+from cockpit.training import runs
+from cockpit.workspace import Workspace
+from screens.app import CockpitApp
+from screens.experiments import ExperimentsScreen
+from screens.features import FeaturesScreen
+from screens.run_dialogs import NewRunDialog, RunDetail
+
+
+@pytest.fixture
+def trained_ws(tmp_path, frozen_clock):
+    ws, _ = Workspace.init(tmp_path / "w")
+    project = create_project(ws, "subs", "binary", "left")
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, 300)
+    frame = pd.DataFrame({"x": x, "plan": rng.choice(["a", "b"], 300),
+                          "left": (x + rng.normal(0, 1, 300) > 0.5).astype(int)})
+    path = tmp_path / "subs.csv"
+    frame.to_csv(path, index=False)
+    datasets.import_dataset(ws, project, path)
+    make_split(ws, project, "stratified")
+    yield ws
+    ws.close()
+
+
+async def _wait_for(pilot, condition, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("timed out")
+
+
+async def test_start_watch_and_cancel_runs_by_keys(trained_ws) -> None:
+    app = CockpitApp(trained_ws, "subs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        screen = app.screen
+        assert isinstance(screen, ExperimentsScreen)
+        await pilot.press("n")
+        assert isinstance(app.screen, NewRunDialog)
+        await pilot.press("tab", *"max_iter=30", "enter")      # the first model: the baseline
+        await _wait_for(pilot, lambda: not screen.active and screen.runs
+                        and screen.runs[0].status != "running")
+        project = app.project
+        first = runs.list_runs(trained_ws, project)[0]
+        assert first.family == "dummy" and first.status == "failed"  # dummy takes no max_iter
+
+        await pilot.press("n", "enter", "down", "down", "down", "down", "enter")  # random forest
+        assert app.screen.query_one("#family").value == "random_forest"
+        await pilot.press("tab", *"n_estimators=4000", "enter")
+        await _wait_for(pilot, lambda: bool(screen.active))
+        await _wait_for(pilot, lambda: bool(screen.progress))
+        assert screen.query_one("#active-bar").display
+        screen.query_one(DataTable).move_cursor(row=0)
+        await pilot.press("x")
+        await _wait_for(pilot, lambda: not screen.active)
+        statuses = [r.status for r in runs.list_runs(trained_ws, project)]
+        assert statuses[0] == "cancelled"
+
+        await pilot.press("n", "ctrl+s")                      # dummy, default params
+        await _wait_for(pilot, lambda: not screen.active and screen.runs[0].status == "finished")
+        await pilot.press("enter")
+        assert isinstance(app.screen, RunDetail)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_feature_roles_edited_by_keys(trained_ws) -> None:
+    app = CockpitApp(trained_ws, "subs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        screen = app.screen
+        assert isinstance(screen, FeaturesScreen)
+        assert [s.column for s in screen.specs] == ["x", "plan", "left"]
+        await pilot.press("down", "r")                        # plan: feature -> id
+        assert screen.specs[1].role == "id"
+        await pilot.press("e")
+        await pilot.press("ctrl+s")
+        from cockpit import features
+
+        version, specs = features.current_spec(trained_ws, app.project)
+        assert version == 1 and specs[1].role == "id"
+        await pilot.press("down", "r")                        # the target's role is fixed
+        assert screen.specs[2].role == "target"
