@@ -18,6 +18,7 @@ from cockpit.data import validate as checks
 from cockpit.data import versions as datasets
 from cockpit.projects import create_project
 from cockpit.training import runs as training
+from cockpit.training import spaces, sweeps
 from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
 
 DEMO_PROJECT = "learner-support"
@@ -42,6 +43,7 @@ DEMO_RUNS = [
     ("house-prices", "ridge", []),
     ("house-prices", "hist_gradient_boosting", ["max_iter=150"]),
 ]
+DEMO_SWEEPS = [(DEMO_PROJECT, "logistic_regression", 8), ("house-prices", "ridge", 6)]
 Progress = Callable[[str], None]
 
 
@@ -86,6 +88,11 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
         run = training.train(workspace, projects[name], family, params)
         score = f"{run.metric} {run.score:.3f}" if run.score is not None else run.error
         progress(f"{name}: {run.label} {run.status}, {score}")
+    for name, family, trials in DEMO_SWEEPS:
+        result = sweeps.run_sweep(workspace, projects[name], family,
+                                  spaces.random_trials(family, trials, seed=7), "random")
+        progress(f"{name}: sweep {result.sweep_id} of {trials} {family} trials, "
+                 f"best run {result.best_run_id}")
 
 
 def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:

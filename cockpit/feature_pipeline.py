@@ -71,6 +71,15 @@ class ColumnTfidf(TfidfVectorizer):
         super().__init__(max_features=max_features)
         self.column = column
 
+    def __getstate__(self):
+        """Two identical fits must pickle to identical bytes (reproduce compares sha256):
+        `stop_words_` is a set, pickled in hash-seed order (sklearn documents it as safe to
+        drop), and `_stop_words_id` is a memory address, reset whenever text is analysed."""
+        state = super().__getstate__()
+        state["stop_words_"] = None
+        state.pop("_stop_words_id", None)
+        return state
+
     def get_feature_names_out(self, input_features=None):
         words = super().get_feature_names_out()
         return np.array([f"{self.column}:{w}" for w in words], dtype=object)

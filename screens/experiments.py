@@ -1,39 +1,65 @@
-"""Stage 4 screen: training runs — start them, watch them, cancel them, read them."""
+"""Stage 4 screen: the runs comparison table — virtual, sorted and filtered in SQL — with
+runs and sweeps started, watched and cancelled from here, diffs, plots and reproduce."""
 
 from __future__ import annotations
 
 import functools
+import json
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static
+from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit import metrics
+from cockpit.errors import CockpitError
+from cockpit.problem import current_spec
+from cockpit.training import query
 from cockpit.training import runs as training
+from cockpit.training.catalog import SHORT_NAMES
 from cockpit.workspace import Workspace
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
-from screens.run_dialogs import NewRunDialog, RunDetail
+from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
+from screens.run_views import CompareView, SweepPlot
+from screens.runs_table import Column, RunsTable
 
 EXPERIMENT_KEYS = [
     Key("experiments.new", "n", "new_run", "New run", cli="train",
         help="Train a model in a child process (cockpit train --model FAMILY)"),
-    Key("experiments.cancel", "x", "cancel_run", "Cancel run", cli="cancel",
+    Key("experiments.sweep", "w", "new_sweep", "Sweep", cli="sweep",
+        help="A random search: each trial a run (cockpit sweep --model F --random N)"),
+    Key("experiments.cancel", "x", "cancel_run", "Cancel", show=False, cli="cancel",
         help="Stop the highlighted running run at once (cockpit cancel RUN)"),
-    Key("experiments.detail", "enter", "detail", "Details", show=False, cli="runs",
+    Key("experiments.stop_sweep", "X", "stop_sweep", "Stop sweep", show=False,
+        cli="cancel --sweep", help="Stop the running sweep like Ctrl-C (cockpit cancel --sweep ID)"),
+    Key("experiments.filter", "slash", "filter", "Filter", cli="runs --filter",
+        help="Filter in SQL, e.g. recall>0.8 family=random_forest (cockpit runs --filter)"),
+    Key("experiments.sort", "o", "cycle_sort", "Sort", cli="runs --sort",
+        help="Sort by the next column (cockpit runs --sort METRIC)"),
+    Key("experiments.flip", "O", "flip_sort", "Flip order", show=False, cli="runs --asc",
+        help="Reverse the sort order"),
+    Key("experiments.mark", "space", "mark", "Mark", show=False,
+        help="Mark the highlighted run for a side-by-side diff"),
+    Key("experiments.diff", "d", "diff", "Diff", cli="compare",
+        help="Marked runs side by side (cockpit compare RUN RUN ...)"),
+    Key("experiments.detail", "enter", "detail", "Details", show=False, cli="runs --json",
         help="Everything the highlighted run recorded, with its learning curve"),
-    Key("experiments.refresh", "r", "refresh_data", "Refresh", show=False,
-        help="Read the runs again"),
+    Key("experiments.plot", "g", "plot", "Plot", show=False, cli="runs --filter",
+        help="The metric against each param across the highlighted run's sweep"),
+    Key("experiments.reproduce", "R", "reproduce", "Reproduce", show=False, cli="reproduce",
+        help="Refit the highlighted run from its pinned inputs and compare (cockpit reproduce)"),
 ]
 STATUS_MARK = {"running": "▶ running", "finished": "✓ done", "failed": "✗ failed",
-               "cancelled": "■ cancelled", "interrupted": "! interrupted"}
-LIMIT = 500
+               "cancelled": "■ cancel", "interrupted": "! interr."}
+TASK_METRICS = {"binary": ["roc_auc", "recall", "precision", "f1"],
+                "multiclass": ["f1", "accuracy", "balanced_accuracy"],
+                "regression": ["rmse", "mae", "r2"]}
 
 
 class ExperimentsScreen(Screen):
-    """Which run is best, and how the running ones are doing."""
+    """Which run is best, can it be reproduced, and how are the running ones doing."""
 
     TITLE = "Experiments"
     CSS_PATH = "experiments.tcss"
@@ -45,102 +71,183 @@ class ExperimentsScreen(Screen):
         self.workspace = workspace
         self.active: dict[int, training.RunHandle] = {}
         self.progress: dict[int, str] = {}
-        self.runs: list[training.Run] = []
+        self.sort = "id"
+        self.descending = True
+        self.filter_text = ""
+        self._project_id: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="runs-summary")
+        with Horizontal(id="query-bar"):
+            yield Label(id="sort-label")
+            yield Input(placeholder="/ filter: recall>0.8 family=random_forest", id="runs-filter",
+                        compact=True)
         with Horizontal(id="active-bar"):
             yield Label(id="active-label")
             yield ProgressBar(total=1.0, show_eta=False, id="active-progress")
-        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield RunsTable([], id="runs-table")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, key, width in (("Run", "id", 5), ("Model", "family", 19), ("Status", "status", 12),
-                                  ("Score", "score", 6), ("Secs", "secs", 5), ("Note", "note", None)):
-            table.add_column(label, key=key, width=width)
         self.query_one("#active-bar").display = False
         self.refresh_data()
         self.set_interval(2.0, self._poll)
+        self.query_one(RunsTable).focus()
 
     def on_screen_resume(self) -> None:
         self.refresh_data()
 
     def _poll(self) -> None:
         if self.app.screen is self:
-            self.refresh_data()
+            self.refresh_data(keep_cursor=True)
+
+    # -- the table -------------------------------------------------------------
+
+    def _columns(self, task: str, metric: str, goal: tuple[str, float] | None) -> list[Column]:
+        def marks(row: dict) -> str:
+            table = self.query_one(RunsTable)
+            return ("●" if row["id"] in table.marked else " ") + (
+                "★" if row["id"] == table.best_id else " ")
+
+        def target(row: dict) -> str:
+            if goal is None or row.get("score") is None or row["metric"] != goal[0]:
+                return " "
+            return "✓" if not metrics.better(goal[0], goal[1], row["score"]) else "✗"
+
+        columns = [
+            Column("", 2, marks), Column("Run", 5, lambda r: str(r["id"]), True),
+            Column("Model", 9, lambda r: SHORT_NAMES.get(r["family"], r["family"])),
+            Column("Status", 9, lambda r: self.progress.get(r["id"], STATUS_MARK.get(
+                r["status"], r["status"]))),
+            Column(metric, 8, lambda r: _number(r.get(f"m_{metric}")), True),
+            Column("Tgt", 3, target),
+        ]
+        room = max(0, self.size.width - sum(c.width + 1 for c in columns) - 3)
+        for other in TASK_METRICS[task]:
+            if other != metric and room >= 9 + 14:
+                columns.append(Column(other[:8], 8, lambda r, o=other: _number(r.get(f"m_{o}")),
+                                      True))
+                room -= 9
+        columns.append(Column("Params", max(10, room), lambda r: _params_note(r, task)))
+        return columns
 
     @notify_errors
-    def refresh_data(self) -> None:
+    def refresh_data(self, keep_cursor: bool = False) -> None:
         project = self.app.project
         if project is None:
             return
-        self.runs = training.list_runs(self.workspace, project, LIMIT)
-        self._fill()
+        if project.id != self._project_id:
+            self._project_id, keep_cursor = project.id, False
+            self.sort, self.descending, self.filter_text = "id", True, ""
+            self.query_one("#runs-filter", Input).value = ""
+        training.mark_interrupted(self.workspace, project)
+        spec = current_spec(self.workspace, project)
+        metric = metrics.primary_metric(project.task, spec.metric)
+        goal = (metric, spec.metric_target) if spec.metric_target is not None else None
+        table = self.query_one(RunsTable)
+        table.columns = self._columns(project.task, metric, goal)
+        try:
+            made = query.make_query(project.id, self.sort, self.filter_text, self.descending)
+        except CockpitError as exc:
+            self.notify(str(exc), title="Filter", severity="error")
+            self.filter_text = ""
+            made = query.make_query(project.id, self.sort, "", self.descending)
+        store = self.workspace.store
+        table.best_id = query.best_run_id(store, project.id, metric)
+        total = query.count(store, made)
+        table.load(lambda offset, limit: query.page(store, made, offset, limit), total, keep_cursor)
+        self._summary(project, metric, spec, total)
 
-    def _fill(self) -> None:
-        table = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
-        best = self._best()
-        room = max(10, self.size.width - 63)  # the fixed columns take the rest
-        for run in self.runs:
-            note = self.progress.get(run.id) or run.error or _params_note(run, self.app.project.task)
-            mark = "★" if best and run.id == best.id else " "
-            table.add_row(f"{mark}{run.id}", run.family[:19], STATUS_MARK.get(run.status, run.status),
-                          f"{run.score:.4f}" if run.score is not None else "-",
-                          f"{run.duration_s:.1f}" if run.duration_s else "-", note[:room],
-                          key=str(run.id))
-        if self.runs:
-            table.move_cursor(row=min(row, len(self.runs) - 1))
-        self._summary(best)
-
-    def _best(self) -> training.Run | None:
-        scored = [r for r in self.runs if r.score is not None and r.metric]
-        if not scored:
-            return None
-        best = scored[0]
-        for run in scored[1:]:
-            if metrics.better(run.metric, run.score, best.score):
-                best = run
-        return best
-
-    def _summary(self, best: training.Run | None) -> None:
-        from cockpit.problem import current_spec
-
-        summary = self.query_one("#runs-summary", Static)
-        if not self.runs:
-            summary.update("No runs yet: press n to train one (or cockpit train --model dummy).")
+    def _summary(self, project, metric: str, spec, shown: int) -> None:
+        store = self.workspace.store
+        total = store.scalar("SELECT count(*) FROM runs WHERE project_id = ?", [project.id])
+        arrow = "↓" if self.descending else "↑"
+        self.query_one("#sort-label", Label).update(f"sort {self.sort} {arrow} · {shown:,} shown ")
+        if not total:
+            self.query_one("#runs-summary", Static).update(
+                "No runs yet: n trains one, w starts a sweep (or cockpit train --model dummy).")
             return
-        text = f"{len(self.runs)} runs"
-        if best:
-            text += f" · best validation {best.metric} {best.score:.4f} (★ run {best.id})"
-            spec = current_spec(self.workspace, self.app.project)
-            if spec.metric_target is not None and metrics.metric_column(spec.metric) == best.metric:
-                met = not metrics.better(best.metric, spec.metric_target, best.score)
+        best_id = self.query_one(RunsTable).best_id
+        text = f"{total:,} runs"
+        if best_id:
+            best = store.one("SELECT score FROM runs WHERE id = ?", [best_id])
+            text += f" · ★ best validation {metric} {best['score']:.4f} (run {best_id})"
+            if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
+                met = not metrics.better(metric, spec.metric_target, best["score"])
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"
-        summary.update(text)
+        self.query_one("#runs-summary", Static).update(text)
 
-    # -- actions ---------------------------------------------------------------
+    # -- query keys --------------------------------------------------------------
 
-    def _highlighted(self) -> training.Run | None:
-        if not self.runs:
-            return None
-        return self.runs[self.query_one(DataTable).cursor_row]
+    def action_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "runs-filter":
+            self.filter_text = event.value.strip()
+            self.refresh_data()
+            self.query_one(RunsTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        project = self.app.project
+        choices = ["id", "score", *TASK_METRICS[project.task], "duration"]
+        self.sort = choices[(choices.index(self.sort) + 1) % len(choices)] \
+            if self.sort in choices else "id"
+        self.descending = self.sort == "id" or self.sort not in metrics.LOWER_IS_BETTER
+        if self.sort == "score":
+            metric = metrics.primary_metric(project.task, current_spec(self.workspace, project).metric)
+            self.descending = metric not in metrics.LOWER_IS_BETTER
+        self.refresh_data()
+
+    def action_flip_sort(self) -> None:
+        self.descending = not self.descending
+        self.refresh_data()
+
+    def action_mark(self) -> None:
+        self.query_one(RunsTable).toggle_mark()
+
+    # -- run keys ----------------------------------------------------------------
+
+    def _current_run(self) -> training.Run | None:
+        row = self.query_one(RunsTable).current
+        return training.get_run(self.workspace, self.app.project, row["id"]) if row else None
+
+    def action_detail(self) -> None:
+        run = self._current_run()
+        if run is not None:
+            self.app.push_screen(RunDetail(run))
+
+    @notify_errors
+    def action_diff(self) -> None:
+        from cockpit.training.compare import compare
+
+        marked = sorted(self.query_one(RunsTable).marked)
+        if len(marked) < 2:
+            self.notify("Mark two or more runs with space first", severity="warning")
+            return
+        self.app.push_screen(CompareView(compare(self.workspace, self.app.project, marked)))
+
+    @notify_errors
+    def action_plot(self) -> None:
+        run = self._current_run()
+        if run is None or run.sweep_id is None:
+            self.notify("The highlighted run is not part of a sweep", severity="warning")
+            return
+        rows = self.workspace.store.rows(
+            "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL", [run.sweep_id])
+        points = [(json.loads(r["params"]), r["score"]) for r in rows]
+        spec = current_spec(self.workspace, self.app.project)
+        target = spec.metric_target if metrics.metric_column(spec.metric) == run.metric else None
+        self.app.push_screen(SweepPlot(run.sweep_id, run.metric, points, target))
 
     def action_new_run(self) -> None:
-        project = self.app.project
-        if project is None:
-            return
-
         def chosen(request: dict | None) -> None:
             if request:
-                self.run_worker(lambda: self._train(request), thread=True, group="train",
-                                exit_on_error=False, description=request["family"])
+                self.run_worker(functools.partial(self._train, request), thread=True,
+                                group="train", exit_on_error=False)
 
-        self.app.push_screen(NewRunDialog(project.task), chosen)
+        self.app.push_screen(NewRunDialog(self.app.project.task), chosen)
 
     def _train(self, request: dict) -> tuple[int, str]:
         with self.workspace.reopen() as ws:
@@ -154,36 +261,99 @@ class ExperimentsScreen(Screen):
     def _started(self, handle: training.RunHandle) -> None:
         self.active[handle.run_id] = handle
         self.notify(f"Run {handle.run_id} started")
-        self.refresh_data()
+        self.refresh_data(keep_cursor=True)
 
     def _on_progress(self, run_id: int, fraction: float, message: str) -> None:
-        self.progress[run_id] = f"{fraction:.0%} {message}"
-        bar = self.query_one("#active-bar")
-        bar.display = True
+        self.progress[run_id] = f"▶ {fraction:.0%}"
+        self.query_one("#active-bar").display = True
         self.query_one("#active-label", Label).update(f"run {run_id}: {message}  ")
         self.query_one("#active-progress", ProgressBar).update(progress=fraction)
-        table = self.query_one(DataTable)
-        if str(run_id) in {k.value for k in table.rows}:
-            table.update_cell(str(run_id), "note", self.progress[run_id][: max(10, self.size.width - 63)])
+        self.query_one(RunsTable).refresh()
+
+    def action_new_sweep(self) -> None:
+        def chosen(request: dict | None) -> None:
+            if request:
+                self.notify(f"Sweep of {request['trials']} {request['family']} trials started")
+                self.run_worker(functools.partial(self._sweep, request), thread=True,
+                                group="sweep", exit_on_error=False)
+
+        self.app.push_screen(SweepDialog(self.app.project.task), chosen)
+
+    def _sweep(self, request: dict) -> dict:
+        from cockpit.training.sweeps import SweepHandle
+
+        def progress(done: int, total: int, message: str) -> None:
+            self.app.call_from_thread(self._on_sweep_progress, done, total, message)
+
+        self.sweep_handle = SweepHandle(self.workspace, self.app.project, request["family"],
+                                        request["trials"], request["n_jobs"],
+                                        request["time_budget_s"], request["stop_on_target"])
+        try:
+            return self.sweep_handle.wait(progress)
+        finally:
+            self.sweep_handle = None
+
+    def _on_sweep_progress(self, done: int, total: int, message: str) -> None:
+        self.query_one("#active-bar").display = True
+        self.query_one("#active-label", Label).update(f"sweep {done}/{total}: {message}  ")
+        self.query_one("#active-progress", ProgressBar).update(progress=done / total)
+        self.refresh_data(keep_cursor=True)
+
+    def action_reproduce(self) -> None:
+        run = self._current_run()
+        if run is None or run.status != "finished":
+            self.notify("Only a finished run can be reproduced", severity="warning")
+            return
+        self.notify(f"Reproducing run {run.id} in a fresh process…")
+        self.run_worker(functools.partial(self._reproduce, run.id), thread=True, group="reproduce",
+                        exit_on_error=False)
+
+    def _reproduce(self, run_id: int) -> dict:
+        from cockpit.training.reproduce import reproduce
+
+        with self.workspace.reopen() as ws:
+            return reproduce(ws, self.app.project, run_id)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "train":
+        group, worker = event.worker.group, event.worker
+        if group not in ("train", "sweep", "reproduce"):
             return
         if event.state == WorkerState.ERROR:
-            self.notify(str(event.worker.error), title="Run not started", severity="error",
-                        timeout=10)
-            self.refresh_data()
+            self.notify(str(worker.error), title=f"{group} failed", severity="error", timeout=10)
+            self.query_one("#active-bar").display = bool(self.active)
         elif event.state == WorkerState.SUCCESS:
-            run_id, status = event.worker.result
+            self._finished(group, worker.result)
+        else:
+            return
+        self.refresh_data(keep_cursor=True)
+
+    def _finished(self, group: str, result) -> None:
+        if group == "train":
+            run_id, status = result
             self.active.pop(run_id, None)
             self.progress.pop(run_id, None)
-            self.query_one("#active-bar").display = bool(self.active)
             self.notify(f"Run {run_id} {status}",
                         severity="information" if status == "finished" else "warning")
-            self.refresh_data()
+        elif group == "sweep":
+            note = f" ({result['reason']})" if result.get("reason") else ""
+            self.notify(f"Sweep {result['id'] or ''} {result['status']}{note}: "
+                        f"{len(result['runs'])} runs, best run {result['best_run']}")
+        else:
+            verdict = "identical" if result["identical"] else "DIFFERS"
+            self.notify(f"Run {result['run']} reproduced: {verdict}. {result['detail']}",
+                        severity="information" if result["identical"] else "error", timeout=10)
+        self.query_one("#active-bar").display = bool(self.active)
+
+    def action_stop_sweep(self) -> None:
+        handle = getattr(self, "sweep_handle", None)
+        if handle is None:
+            self.notify("No sweep is running from this screen", severity="warning")
+            return
+        handle.stop()
+        self.notify("Stopping the sweep: finished trials stay recorded")
 
     def action_cancel_run(self) -> None:
-        run = self._highlighted()
+        run = self._current_run()
         if run is None or run.status != "running":
             self.notify("The highlighted run is not running", severity="warning")
             return
@@ -193,25 +363,27 @@ class ExperimentsScreen(Screen):
         else:
             training.cancel_run(self.workspace, self.app.project, run.id)
         self.notify(f"Run {run.id} cancelled")
-        self.refresh_data()
-
-    def action_detail(self) -> None:
-        run = self._highlighted()
-        if run is not None:
-            self.app.push_screen(RunDetail(run))
-
-    def on_data_table_row_selected(self) -> None:
-        self.action_detail()
+        self.refresh_data(keep_cursor=True)
 
 
-def _params_note(run: training.Run, task: str) -> str:
-    """The key params that differ from the estimator's defaults."""
-    defaults = _defaults(run.family, task)
-    keys = ("C", "alpha", "max_depth", "n_estimators", "max_iter", "learning_rate",
-            "min_samples_leaf", "class_weight")
-    shown = [f"{k}={run.params[k]}" for k in keys
-             if k in run.params and run.params[k] is not None and run.params[k] != defaults.get(k)]
+def _number(value) -> str:
+    return "-" if value is None else f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _params_note(row: dict, task: str) -> str:
+    """The params that differ from the estimator's defaults."""
+    if row.get("error") and row["status"] != "finished":
+        return row["error"]
+    params = json.loads(row["params"]) if row.get("params") else {}
+    defaults = _defaults(row["family"], task)
+    shown = [f"{k}={_short(v)}" for k, v in sorted(params.items())
+             if k not in ("random_state", "n_jobs", "verbose", "warm_start")
+             and defaults.get(k, object()) != v]
     return " ".join(shown)
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 @functools.cache

@@ -105,3 +105,53 @@ def describe(run: Run) -> str:
             shown = "  ".join(f"{k} {v:.4f}" for k, v in values.items())
             lines.append(f"{name:10} {shown}")
     return "\n".join(lines)
+
+
+class SweepDialog(ModalScreen[dict | None]):
+    """A random sweep: family, trials, parallel jobs, time budget, stop at target."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="sweep.cancel"),
+        Binding("ctrl+s", "submit", "Start", id="sweep.submit", priority=True),
+    ]
+
+    def __init__(self, task: str) -> None:
+        super().__init__()
+        self.ml_task = task
+
+    def compose(self) -> ComposeResult:
+        options = [(f.title, f.name) for f in families_for(self.ml_task) if f.name != "dummy"]
+        with Vertical(classes="dialog"):
+            yield Label("Random sweep  (Tab next field · ctrl+s start · Esc cancel)",
+                        classes="dialog-title")
+            rows = [
+                ("Model", Select(options, value=options[0][1], allow_blank=False, id="family",
+                                 compact=True)),
+                ("Trials", Input("10", type="integer", id="trials", compact=True)),
+                ("Parallel jobs", Input("2", type="integer", id="jobs", compact=True)),
+                ("Time budget s", Input(placeholder="none", type="number", id="budget",
+                                        compact=True)),
+                ("Stop at target", Select([("no", False), ("yes", True)], value=False,
+                                          allow_blank=False, id="target", compact=True)),
+            ]
+            for label, widget in rows:
+                yield Horizontal(Label(label, classes="dialog-label"), widget, classes="dialog-row")
+
+    def on_mount(self) -> None:
+        self.query_one("#family", Select).focus()
+
+    def on_input_submitted(self) -> None:
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        try:
+            budget = self.query_one("#budget", Input).value
+            self.dismiss({
+                "family": self.query_one("#family", Select).value,
+                "trials": max(1, int(self.query_one("#trials", Input).value or 10)),
+                "n_jobs": max(1, int(self.query_one("#jobs", Input).value or 2)),
+                "time_budget_s": float(budget) if budget else None,
+                "stop_on_target": bool(self.query_one("#target", Select).value),
+            })
+        except ValueError as exc:
+            self.notify(f"Not a number: {exc}", severity="error")

@@ -1,4 +1,4 @@
-"""Content-addressed artifacts: joblib files named by their sha256.
+"""Content-addressed artifacts: pickle files (readable by joblib too) named by their sha256.
 
 The hash and size are recorded in the store when a file is written and checked
 before every load: a pickle runs code when loaded, so a file that changed since
@@ -39,6 +39,29 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def dump_bytes(obj: Any) -> bytes:
+    """Canonical pickle bytes: equal objects give equal bytes, wherever they were built.
+
+    Pickle's memo writes a string once per *object*, so two equal models whose
+    strings were shared differently (data read from Parquet in one process, sent
+    through a process pool in another) serialise differently. With the memo off
+    ("fast" mode) each value is written in full: `reproduce` can compare sha256.
+    Objects that refer to themselves cannot be written that way and fall back to
+    an ordinary pickle. The files load with pickle or joblib.
+    """
+    import io
+    import pickle
+
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True
+    try:
+        pickler.dump(obj)
+    except (RecursionError, ValueError):
+        return pickle.dumps(obj, protocol=5)
+    return buffer.getvalue()
+
+
 class ArtifactStore:
     def __init__(self, root: Path, store: Store) -> None:
         self.root = Path(root)
@@ -51,14 +74,17 @@ class ArtifactStore:
 
     def put(self, obj: Any, kind: str, library_versions: dict[str, str] | None = None) -> ArtifactRef:
         """Write `obj` with joblib and record it. Same content, same file, one row."""
-        import joblib
+        return self.put_bytes(dump_bytes(obj), kind, library_versions)
 
+    def put_bytes(self, data: bytes, kind: str,
+                  library_versions: dict[str, str] | None = None) -> ArtifactRef:
+        """Record an object already serialised with `dump_bytes` (e.g. by a remote worker)."""
         self.root.mkdir(parents=True, exist_ok=True)
         handle, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".joblib")
-        os.close(handle)
         tmp = Path(tmp_name)
         try:
-            joblib.dump(obj, tmp)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
             return self._adopt(tmp, kind, ".joblib", library_versions)
         finally:
             tmp.unlink(missing_ok=True)
@@ -108,6 +134,6 @@ class ArtifactStore:
         return path
 
     def load(self, sha256: str) -> Any:
-        import joblib
+        import pickle
 
-        return joblib.load(self.verified_path(sha256))
+        return pickle.loads(self.verified_path(sha256).read_bytes())

@@ -195,9 +195,32 @@ def m008_runs(db: Database) -> None:
         db["runs"].create_index(["project_id", "family", f"m_{name}", "id"])
 
 
+def m009_sweeps_and_reproductions(db: Database) -> None:
+    db["sweeps"].create(
+        {"id": int, "project_id": int, "family": str, "kind": str, "space": str, "trials": int,
+         "n_jobs": int, "backend": str, "seed": int, "time_budget_s": float,
+         "stop_on_target": int, "status": str, "reason": str, "finished_trials": int,
+         "best_run_id": int, "owner_pid": int, "created_at": str, "finished_at": str,
+         "created_by": str},
+        pk="id",
+        not_null={"project_id", "family", "kind", "space", "status", "created_at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["reproductions"].create(
+        {"id": int, "run_id": int, "identical": int, "artifact_match": int,
+         "predictions_match": int, "max_difference": float, "code_differs": int,
+         "libraries_differ": str, "artifact_sha256": str, "detail": str, "created_at": str,
+         "created_by": str},
+        pk="id",
+        not_null={"run_id", "identical", "created_at"},
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["reproductions"].create_index(["run_id", "id"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
-    m006_splits, m007_feature_specs, m008_runs,
+    m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

@@ -133,35 +133,162 @@ def train(ctx: CliContext, family: str, params: tuple[str, ...], seed: int, spli
 
 
 @click.command()
+@click.option("--sort", default="id", show_default=True,
+              help="id, score, seed, duration or a metric (best first; --asc to flip).")
+@click.option("--asc", is_flag=True, help="Ascending order.")
+@click.option("--filter", "filter_text", default="", metavar="QUERY",
+              help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2'.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_cli
-def runs(ctx: CliContext, limit: int, as_json: bool) -> None:
-    """Training runs, newest first."""
-    from cockpit.training.runs import list_runs
+def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int,
+         as_json: bool) -> None:
+    """Training runs: sorted and filtered in SQL, newest first by default."""
+    from cockpit.training import query
+    from cockpit.training.runs import mark_interrupted
 
-    found = list_runs(ctx.workspace(), ctx.project(), limit)
+    workspace, project = ctx.workspace(), ctx.project()
+    mark_interrupted(workspace, project)
+    made = query.make_query(project.id, sort, filter_text, descending=False if asc else None)
+    rows = query.page(workspace.store, made, 0, limit)
     if as_json:
-        emit_json([r.as_dict() for r in found])
+        emit_json([_run_json(row) for row in rows])
         return
-    rows = [{"id": r.id, "family": r.family, "status": r.status, "metric": r.metric,
-             "score": r.score, "seed": r.seed, "data": f"v{r.version_id}" if r.version_id else "-",
-             "split": r.split_id, "seconds": r.duration_s, "created_at": r.created_at}
-            for r in found]
-    print_table(rows, ["id", "family", "status", "metric", "score", "seed", "data", "split",
-                       "seconds", "created_at"], empty="no runs yet: cockpit train --model dummy")
+    total = query.count(workspace.store, made)
+    shown = [{"id": r["id"], "family": r["family"], "status": r["status"],
+              "metric": r["metric"], "score": r["score"], "seed": r["seed"],
+              "sweep": r["sweep_id"], "seconds": r["duration_s"]} for r in rows]
+    print_table(shown, ["id", "family", "status", "metric", "score", "seed", "sweep", "seconds"],
+                empty="no runs match" if filter_text else "no runs yet: cockpit train --model dummy")
+    if total > len(rows):
+        click.echo(f"({len(rows)} of {total:,} runs; --limit shows more)", err=True)
 
 
-COMMANDS = [features, train, runs]
+def _run_json(row: dict) -> dict:
+    import json
+
+    out = {k: v for k, v in row.items() if not k.startswith("m_")}
+    out["params"] = json.loads(out["params"]) if out["params"] else {}
+    out["metrics"] = {k[2:]: v for k, v in row.items() if k.startswith("m_") and v is not None}
+    return out
+
+
+@click.command()
+@click.option("--model", "family", required=True, help="Model family to search.")
+@click.option("--grid", "grid_file", type=click.Path(path_type=Path),
+              help="A TOML/JSON file: each parameter with the list of values to try.")
+@click.option("--random", "random_trials", type=click.IntRange(1, 100_000),
+              help="Draw this many trials from the family's default search space.")
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--jobs", "n_jobs", default=2, show_default=True, type=int,
+              help="Trials run in parallel (joblib n_jobs).")
+@click.option("--backend", default="loky", show_default=True,
+              help="joblib backend: loky, threading, or one registered with joblib (dask, ray).")
+@click.option("--time-budget", "time_budget", type=float, metavar="SECONDS",
+              help="Start no new trial once this much time is spent.")
+@click.option("--target", "stop_on_target", is_flag=True,
+              help="Stop starting trials once one meets the problem spec's target.")
+@click.option("--json", "as_json", is_flag=True, help="Print the sweep result as JSON.")
+@pass_cli
+def sweep(ctx: CliContext, family: str, grid_file: Path | None, random_trials: int | None,
+          seed: int, n_jobs: int, backend: str, time_budget: float | None, stop_on_target: bool,
+          as_json: bool) -> None:
+    """Grid or random search: every trial a run in one sweep; prints the sweep id.
+
+    Ctrl-C keeps the finished trials and records the running ones as cancelled.
+    """
+    from cockpit.training import spaces
+    from cockpit.training.sweeps import SweepInterrupted, run_sweep
+
+    if bool(grid_file) == bool(random_trials):
+        raise CockpitError("give either --grid FILE or --random N")
+    workspace, project = ctx.workspace(), ctx.project()
+    if grid_file:
+        trials, kind = spaces.grid_trials(spaces.load_grid(grid_file)), "grid"
+    else:
+        trials, kind = spaces.random_trials(family, random_trials, seed), "random"
+
+    def progress(done: int, total: int, message: str) -> None:
+        click.echo(f"  {done}/{total} {message}", err=True)
+
+    try:
+        result = run_sweep(workspace, project, family, trials, kind, seed, n_jobs, backend,
+                           time_budget, stop_on_target, progress)
+    except SweepInterrupted as stopped:
+        result = stopped.result
+        click.echo(f"sweep {result.sweep_id} cancelled: {len(result.run_ids)} trials recorded",
+                   err=True)
+        raise SystemExit(130) from None
+    if as_json:
+        emit_json({"id": result.sweep_id, "runs": result.run_ids, "status": result.status,
+                   "reason": result.reason, "best_run": result.best_run_id})
+        return
+    note = f" ({result.reason})" if result.reason else ""
+    click.echo(f"sweep {result.sweep_id} {result.status}{note}: {len(result.run_ids)} runs, "
+               f"best run {result.best_run_id}", err=True)
+    click.echo(result.sweep_id)
+
+
+@click.command()
+@click.argument("run_ids", nargs=-1, type=int, required=True)
+@click.option("--all", "show_all", is_flag=True, help="Show equal fields too.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@pass_cli
+def compare(ctx: CliContext, run_ids: tuple[int, ...], show_all: bool, as_json: bool) -> None:
+    """Runs side by side: params, data, feature spec, code, metrics (differences only)."""
+    from cockpit.training.compare import compare as compare_runs
+
+    result = compare_runs(ctx.workspace(), ctx.project(), list(run_ids), not show_all)
+    if as_json:
+        emit_json(result)
+        return
+    rows = [{"field": row["field"], **{f"run {i}": v for i, v in zip(run_ids, row["values"],
+                                                                     strict=True)}}
+            for row in result["rows"]]
+    print_table(rows, ["field", *[f"run {i}" for i in run_ids]], empty="no differences")
 
 
 @click.command()
 @click.argument("run_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_cli
-def cancel(ctx: CliContext, run_id: int) -> None:
-    """Stop a running run at once (its child process is killed) and record it cancelled."""
-    from cockpit.training.runs import cancel_run
+def reproduce(ctx: CliContext, run_id: int, as_json: bool) -> None:
+    """Refit a run from its pinned inputs in a fresh process; exit 1 unless identical."""
+    from cockpit.training.reproduce import reproduce as refit
 
+    result = refit(ctx.workspace(), ctx.project(), run_id)
+    if as_json:
+        emit_json(result)
+    else:
+        verdict = "identical" if result["identical"] else "DIFFERS"
+        click.echo(f"run {run_id}: {verdict} · artifact sha256 "
+                   f"{'matches' if result['artifact_match'] else 'differs'} · {result['detail']}")
+        if result["code_differs"]:
+            click.echo("  the code commit differs from the run's (or the tree is dirty)")
+        for name, (old, new) in result["libraries_differ"].items():
+            click.echo(f"  {name}: {old} at training, {new} now")
+    if not result["identical"]:
+        raise SystemExit(1)
+
+
+COMMANDS = [features, train, runs, sweep, compare, reproduce]
+
+
+@click.command()
+@click.argument("run_id", type=int, required=False)
+@click.option("--sweep", "sweep_id", type=int, help="Stop a running sweep instead (like Ctrl-C).")
+@pass_cli
+def cancel(ctx: CliContext, run_id: int | None, sweep_id: int | None) -> None:
+    """Stop a running run at once (its child process is killed), or a sweep (--sweep ID)."""
+    from cockpit.training.runs import cancel_run
+    from cockpit.training.sweeps import stop_sweep
+
+    if (run_id is None) == (sweep_id is None):
+        raise CockpitError("give a RUN id or --sweep ID")
+    if sweep_id is not None:
+        stop_sweep(ctx.workspace(), ctx.project(), sweep_id)
+        click.echo(f"sweep {sweep_id}: stopping (finished trials stay recorded)")
+        return
     run = cancel_run(ctx.workspace(), ctx.project(), run_id)
     click.echo(f"{run.label}: {run.status}")
 

@@ -50,6 +50,11 @@ FAMILIES = {f.name: f for f in (
 )}
 
 
+SHORT_NAMES = {"dummy": "dummy", "logistic_regression": "logistic", "linear_regression": "linear",
+               "ridge": "ridge", "decision_tree": "tree", "random_forest": "forest",
+               "hist_gradient_boosting": "boosting"}
+
+
 def families_for(task: str) -> list[Family]:
     return [f for f in FAMILIES.values() if task in f.estimators]
 

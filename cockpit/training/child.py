@@ -8,16 +8,19 @@ from pathlib import Path
 
 def load_inputs(ws, project, run):
     """The pinned inputs of a run, read back from the store."""
+    return pinned_inputs(ws, project, run.family, run.params, run.seed, run.split_id,
+                         run.feature_spec_version, run.metric)
+
+
+def pinned_inputs(ws, project, family, params, seed, split_id, spec_version, metric):
     from cockpit.features import spec_at
     from cockpit.splits import get_split, split_frames
     from cockpit.training.fit import TrainInputs
 
-    split = get_split(ws, project, run.split_id)
-    parts = split_frames(ws, project, split)
-    specs = spec_at(ws, project, run.feature_spec_version)
-    return TrainInputs(task=project.task, target=project.target, family=run.family,
-                       params=run.params, seed=run.seed, specs=specs, train=parts["train"],
-                       validation=parts["validation"], metric=run.metric)
+    parts = split_frames(ws, project, get_split(ws, project, split_id))
+    return TrainInputs(task=project.task, target=project.target, family=family, params=params,
+                       seed=seed, specs=spec_at(ws, project, spec_version), train=parts["train"],
+                       validation=parts["validation"], metric=metric)
 
 
 def report(fraction: float, message: str) -> None:

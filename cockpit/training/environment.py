@@ -35,3 +35,8 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def capture(folder: Path) -> tuple[str | None, bool | None, dict[str, str]]:
+    commit, dirty = git_state(folder)
+    return commit, dirty, library_versions()

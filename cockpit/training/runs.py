@@ -146,11 +146,12 @@ def plan_run(ws: Workspace, project: Project, family: str, params: dict | list[s
 
 
 def create_run(ws: Workspace, project: Project, plan: RunPlan, sweep_id: int | None = None,
-               status: str = "running", error: str | None = None) -> int:
-    from cockpit.training.environment import git_state, library_versions
+               status: str = "running", error: str | None = None,
+               environment: tuple[str | None, bool | None, dict] | None = None) -> int:
+    """Record a run as started. `environment` (commit, dirty, versions) is read if not given."""
+    from cockpit.training.environment import capture
 
-    commit, dirty = git_state(ws.root)
-    versions = library_versions()
+    commit, dirty, versions = environment or capture(ws.root)
     with ws.store.transaction():
         run_id = ws.store.insert("runs", {
             "project_id": project.id, "sweep_id": sweep_id, "family": plan.family,

@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from textual.widgets import DataTable
 
 from cockpit.data import versions as datasets
 from cockpit.projects import create_project
@@ -14,6 +13,7 @@ from screens.app import CockpitApp
 from screens.experiments import ExperimentsScreen
 from screens.features import FeaturesScreen
 from screens.run_dialogs import NewRunDialog, RunDetail
+from screens.runs_table import RunsTable
 
 
 @pytest.fixture
@@ -49,8 +49,9 @@ async def test_start_watch_and_cancel_runs_by_keys(trained_ws) -> None:
         await pilot.press("n")
         assert isinstance(app.screen, NewRunDialog)
         await pilot.press("tab", *"max_iter=30", "enter")      # the first model: the baseline
-        await _wait_for(pilot, lambda: not screen.active and screen.runs
-                        and screen.runs[0].status != "running")
+        table = screen.query_one(RunsTable)
+        await _wait_for(pilot, lambda: not screen.active and table.current
+                        and table.current["status"] != "running")
         project = app.project
         first = runs.list_runs(trained_ws, project)[0]
         assert first.family == "dummy" and first.status == "failed"  # dummy takes no max_iter
@@ -61,14 +62,15 @@ async def test_start_watch_and_cancel_runs_by_keys(trained_ws) -> None:
         await _wait_for(pilot, lambda: bool(screen.active))
         await _wait_for(pilot, lambda: bool(screen.progress))
         assert screen.query_one("#active-bar").display
-        screen.query_one(DataTable).move_cursor(row=0)
+        await pilot.press("ctrl+home")
+        assert table.current["status"] == "running"
         await pilot.press("x")
         await _wait_for(pilot, lambda: not screen.active)
         statuses = [r.status for r in runs.list_runs(trained_ws, project)]
         assert statuses[0] == "cancelled"
 
         await pilot.press("n", "ctrl+s")                      # dummy, default params
-        await _wait_for(pilot, lambda: not screen.active and screen.runs[0].status == "finished")
+        await _wait_for(pilot, lambda: not screen.active and table.current["status"] == "finished")
         await pilot.press("enter")
         assert isinstance(app.screen, RunDetail)
         await pilot.press("escape")
@@ -92,3 +94,31 @@ async def test_feature_roles_edited_by_keys(trained_ws) -> None:
         assert version == 1 and specs[1].role == "id"
         await pilot.press("down", "r")                        # the target's role is fixed
         assert screen.specs[2].role == "target"
+
+
+async def test_sweep_diff_and_reproduce_by_keys(trained_ws) -> None:
+    from screens.run_views import CompareView
+
+    app = CockpitApp(trained_ws, "subs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4", "w")
+        await pilot.press("tab", "backspace", "backspace", "4", "ctrl+s")  # 4 logistic trials
+        screen = app.screen
+        await _wait_for(pilot, lambda: trained_ws.store.scalar(
+            "SELECT status FROM sweeps") == "finished")
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        table = screen.query_one(RunsTable)
+        assert table.rows_total == 4
+        sweep = trained_ws.store.one("SELECT trials, status FROM sweeps")
+        assert sweep == {"trials": 4, "status": "finished"}
+        await pilot.press("space", "down", "space", "d")
+        assert isinstance(app.screen, CompareView)
+        await pilot.press("escape", "g")
+        from screens.run_views import SweepPlot
+
+        assert isinstance(app.screen, SweepPlot)
+        await pilot.press("escape", "R")
+        await _wait_for(pilot, lambda: trained_ws.store.scalar(
+            "SELECT count(*) FROM reproductions") == 1)
+        assert trained_ws.store.scalar("SELECT identical FROM reproductions") == 1

@@ -1,0 +1,116 @@
+"""The runs table as a query: a sort and a small filter language, done in SQL on indexed
+columns, read a page at a time so it stays fast at 100,000 runs.
+
+Filter language: space-separated conditions, all of which must hold, e.g.
+`recall>0.8 family=random_forest status=finished sweep=3`. Fields: every
+metric, score, id, seed, sweep, duration, family, status. Operators: = != > >= < <=.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from typing import Any
+
+from cockpit.errors import CockpitError
+from cockpit.metrics import LOWER_IS_BETTER
+from storage import Store
+from storage.migrations import RUN_METRICS
+
+NUMERIC_FIELDS = {**{m: f"m_{m}" for m in RUN_METRICS}, "score": "score", "id": "id",
+                  "seed": "seed", "sweep": "sweep_id", "duration": "duration_s"}
+TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric"}
+FIELDS = {**NUMERIC_FIELDS, **TEXT_FIELDS}
+CONDITION = re.compile(r"^([a-z_]+)(>=|<=|!=|=|>|<)(.+)$")
+LIST_COLUMNS = ("id, family, status, metric, score, seed, sweep_id, duration_s, params, error, "
+                + ", ".join(f"m_{m}" for m in RUN_METRICS))
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    project_id: int
+    sort: str = "id"            # a field name
+    descending: bool = True
+    conditions: tuple[tuple[str, str, Any], ...] = field(default_factory=tuple)
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, params = ["project_id = ?"], [self.project_id]
+        for name, op, value in self.conditions:
+            clauses.append(f"{FIELDS[name]} {'<>' if op == '!=' else op} ?")
+            params.append(value)
+        if self.sort != "id":
+            clauses.append(f"{FIELDS[self.sort]} IS NOT NULL")
+        return " AND ".join(clauses), params
+
+    def order(self, reverse: bool = False) -> str:
+        descending = self.descending != reverse
+        direction = "DESC" if descending else "ASC"
+        column = FIELDS[self.sort]
+        return f"{column} {direction}, id {direction}" if column != "id" else f"id {direction}"
+
+
+def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
+    """'recall>0.8 family=random_forest' -> conditions; CockpitError naming a bad one."""
+    conditions = []
+    for token in text.split():
+        match = CONDITION.match(token.strip().lower() if "=" not in token else token.strip())
+        if not match:
+            raise CockpitError(f"filter {token!r}: write FIELD OP VALUE, e.g. recall>0.8 or "
+                               "family=random_forest")
+        name, op, raw = match.group(1).lower(), match.group(2), match.group(3)
+        if name not in FIELDS:
+            hint = get_close_matches(name, FIELDS, n=1)
+            raise CockpitError(f"filter {token!r}: unknown field {name!r}"
+                               + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        if name in NUMERIC_FIELDS:
+            try:
+                value: Any = float(raw)
+            except ValueError:
+                raise CockpitError(f"filter {token!r}: {name} takes a number") from None
+        else:
+            if op not in ("=", "!="):
+                raise CockpitError(f"filter {token!r}: {name} takes = or !=")
+            value = raw
+        conditions.append((name, op, value))
+    return tuple(conditions)
+
+
+def make_query(project_id: int, sort: str = "id", filter_text: str = "",
+               descending: bool | None = None) -> RunQuery:
+    if sort not in FIELDS or sort in TEXT_FIELDS:
+        raise CockpitError(f"cannot sort by {sort!r}; sort by id, score, seed, duration or a "
+                           f"metric ({', '.join(RUN_METRICS)})")
+    if descending is None:
+        descending = sort not in LOWER_IS_BETTER
+    return RunQuery(project_id, sort, descending, parse_filter(filter_text))
+
+
+def count(store: Store, query: RunQuery) -> int:
+    where, params = query.where()
+    return int(store.scalar(f"SELECT count(*) FROM runs WHERE {where}", params))
+
+
+def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict]:
+    """Rows offset..offset+limit in the query's order. The far half of a result is read
+    backwards from its end, so a jump to the last page costs no more than the first."""
+    where, params = query.where()
+    total = count(store, query) if offset > 5000 else None
+    if total is not None and offset > total // 2:
+        back = max(0, total - offset - limit)
+        rows = store.rows(f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} "
+                          f"ORDER BY {query.order(reverse=True)} LIMIT ? OFFSET ?",
+                          [*params, min(limit, total - offset), back])
+        return rows[::-1]
+    return store.rows(f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} ORDER BY {query.order()} "
+                      "LIMIT ? OFFSET ?", [*params, limit, offset])
+
+
+def best_run_id(store: Store, project_id: int, metric: str) -> int | None:
+    column = FIELDS.get(metric)
+    if column is None:
+        return None
+    direction = "ASC" if metric in LOWER_IS_BETTER else "DESC"
+    return store.scalar(f"SELECT id FROM runs WHERE project_id = ? AND status = 'finished' AND "
+                        f"{column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT 1",
+                        [project_id])

@@ -1,0 +1,97 @@
+"""`reproduce RUN`: refit from the pinned inputs in a fresh process — never from the saved
+artifact — then compare the new artifact's sha256 and the validation predictions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.training.runs import get_run
+from cockpit.workspace import Workspace
+from storage import clock
+from storage.artifacts import dump_bytes
+
+
+def reproduce(ws: Workspace, project: Project, run_id: int) -> dict[str, Any]:
+    """Refit in a child process and record the verdict; returns it."""
+    run = get_run(ws, project, run_id)
+    if run.status != "finished" or not run.artifact_sha256:
+        raise CockpitError(f"{run.label} is {run.status}: only a finished run can be reproduced")
+    child = subprocess.run(
+        [sys.executable, "-m", "cockpit.training.reproduce", str(ws.dir), str(project.id),
+         str(run_id)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
+    if child.returncode != 0 or not lines:
+        tail = (child.stderr or child.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CockpitError(f"reproducing {run.label} failed: {tail[0]}")
+    result = json.loads(lines[-1])
+    from cockpit.training.environment import capture
+
+    commit, dirty, versions = capture(ws.root)
+    result["code_differs"] = bool(run.git_commit != commit or dirty)
+    result["libraries_differ"] = {name: [old, versions.get(name)]
+                                  for name, old in (run.library_versions or {}).items()
+                                  if versions.get(name) != old}
+    result["identical"] = result["artifact_match"] and result["predictions_match"]
+    with ws.store.transaction():
+        result["id"] = ws.store.insert("reproductions", {
+            "run_id": run_id, "identical": int(result["identical"]),
+            "artifact_match": int(result["artifact_match"]),
+            "predictions_match": int(result["predictions_match"]),
+            "max_difference": result["max_difference"], "code_differs": int(result["code_differs"]),
+            "libraries_differ": result["libraries_differ"],
+            "artifact_sha256": result["artifact_sha256"], "detail": result["detail"],
+            "created_at": clock.now_iso(), "created_by": current_user()})
+        ws.record("experiments", "reproduce", project.id,
+                  {"run": run_id, "identical": result["identical"]})
+    result["run"] = run_id
+    return result
+
+
+def last_reproduction(ws: Workspace, run_id: int) -> dict | None:
+    return ws.store.one("SELECT * FROM reproductions WHERE run_id = ? ORDER BY id DESC LIMIT 1",
+                        [run_id])
+
+
+def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
+    """In the child: refit from the stored data, split, spec, params and seed; compare."""
+    import hashlib
+
+    import numpy as np
+
+    from cockpit.projects import list_projects
+    from cockpit.training.child import load_inputs
+    from cockpit.training.fit import fit_and_score, predict
+
+    with Workspace(Path(workspace_dir)) as ws:
+        project = next(p for p in list_projects(ws) if p.id == project_id)
+        run = get_run(ws, project, run_id)
+        inputs = load_inputs(ws, project, run)
+        output = fit_and_score(inputs)
+        sha = hashlib.sha256(dump_bytes(output.pipeline)).hexdigest()
+        original = ws.artifacts.load(run.artifact_sha256)
+    old_pred, old_proba, _ = predict(original, inputs.validation, project.task)
+    new_pred, new_proba, _ = predict(output.pipeline, inputs.validation, project.task)
+    same_labels = bool(np.array_equal(old_pred, new_pred))
+    difference = 0.0
+    if old_proba is not None and new_proba is not None and old_proba.shape == new_proba.shape:
+        difference = float(np.max(np.abs(old_proba - new_proba)))
+    elif project.task == "regression":
+        difference = float(np.max(np.abs(np.asarray(old_pred, float) - np.asarray(new_pred, float))))
+    changed = int(np.sum(old_pred != new_pred))
+    detail = (f"{len(new_pred)} validation predictions: {changed} differ, largest difference "
+              f"{difference:.3g}")
+    return {"artifact_match": sha == run.artifact_sha256,
+            "predictions_match": same_labels and difference == 0.0, "max_difference": difference,
+            "artifact_sha256": sha, "detail": detail}
+
+
+if __name__ == "__main__":
+    workspace_dir, project_id, run_id = sys.argv[1:4]
+    print(json.dumps(_refit(workspace_dir, int(project_id), int(run_id))))

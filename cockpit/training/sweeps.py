@@ -1,0 +1,238 @@
+"""Sweeps: grid or random search, each trial a run in one sweep group, in parallel with joblib.
+
+The parent process loads the data once and records every trial, so the joblib
+backend can be anything joblib knows (loky on this machine; a Dask or Ray
+cluster registered with joblib), whose workers never touch the workspace.
+New trials stop being started once `time_budget_s` is spent or, with
+`stop_on_target`, once a trial meets the spec's target. Ctrl-C keeps the
+finished trials and records the ones in flight as cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from cockpit import metrics
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.training import runs
+from cockpit.workspace import Workspace
+from storage import clock, faults
+
+SweepProgress = Callable[[int, int, str], None]
+
+
+@dataclass
+class SweepResult:
+    sweep_id: int
+    run_ids: list[int]
+    status: str
+    reason: str
+    best_run_id: int | None
+
+
+def _trial(index: int, inputs) -> tuple[int, Any, str | None]:
+    """One trial in a worker: (index, output or None, error or None). Never raises."""
+    from cockpit.training.fit import fit_and_score
+    from storage.artifacts import dump_bytes
+
+    try:
+        output = fit_and_score(inputs)
+    except Exception as exc:  # a failed trial is a failed run, not a failed sweep
+        return index, None, f"{type(exc).__name__}: {exc}"
+    output.pipeline = dump_bytes(output.pipeline)  # serialised where it was fitted
+    return index, output, None
+
+
+def run_sweep(ws: Workspace, project: Project, family: str, trials: list[dict], kind: str,
+              seed: int = 42, n_jobs: int = 2, backend: str = "loky",
+              time_budget_s: float | None = None, stop_on_target: bool = False,
+              progress: SweepProgress | None = None) -> SweepResult:
+    from joblib import Parallel, delayed, parallel_config
+
+    from cockpit.problem import current_spec
+    from cockpit.training.child import pinned_inputs
+    from cockpit.training.environment import capture
+
+    if not trials:
+        raise CockpitError("the sweep has no trials")
+    plans = [runs.plan_run(ws, project, family, trial, seed) for trial in trials]
+    base = plans[0]
+    inputs = pinned_inputs(ws, project, family, base.params, seed, base.split_id,
+                           base.feature_spec_version, base.metric)
+    spec = current_spec(ws, project)
+    target = spec.metric_target if metrics.metric_column(spec.metric) == base.metric else None
+    environment = capture(ws.root)
+    sweep_id = _create(ws, project, family, kind, trials, seed, n_jobs, backend, time_budget_s,
+                       stop_on_target)
+    stop, started, finished = threading.Event(), set(), {}
+    reason = ""
+    began = time.monotonic()
+
+    def tasks():
+        for index, plan in enumerate(plans):
+            if stop.is_set():
+                return
+            if time_budget_s is not None and time.monotonic() - began > time_budget_s:
+                stop.set()
+                return
+            started.add(index)
+            yield delayed(_trial)(index, replace(inputs, params=plan.params))
+
+    status = "finished"
+    try:
+        with parallel_config(backend=backend, n_jobs=n_jobs):
+            results = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
+            for index, output, error in results:
+                finished[index] = _record(ws, project, plans[index], sweep_id, output, error,
+                                          environment)
+                if progress:
+                    progress(len(finished), len(plans), f"trial {index + 1}: "
+                             + (f"{base.metric} {output.validation_metrics.get(base.metric, 0):.4f}"
+                                if output else f"failed ({error})"))
+                if (stop_on_target and target is not None and output is not None
+                        and not metrics.better(base.metric, target,
+                                               output.validation_metrics.get(base.metric, target))):
+                    reason = f"target {spec.metric_goal()} met by trial {index + 1}"
+                    stop.set()
+    except KeyboardInterrupt:
+        stop.set()
+        status, reason = "cancelled", "interrupted by the user"
+        for index in sorted(started - set(finished)):
+            finished[index] = _record(ws, project, plans[index], sweep_id, None,
+                                      "cancelled with its sweep", environment, "cancelled")
+    except Exception as exc:
+        _close(ws, project, sweep_id, "failed", f"{type(exc).__name__}: {exc}", len(finished),
+               base.metric)
+        if isinstance(exc, ValueError) and "backend" in str(exc).lower():
+            raise CockpitError(f"joblib backend {backend!r}: {exc}") from None
+        raise
+    if status == "finished" and len(finished) < len(plans):
+        status = "stopped"
+        reason = reason or f"time budget of {time_budget_s:g} s spent"
+    best = _close(ws, project, sweep_id, status, reason, len(finished), base.metric)
+    result = SweepResult(sweep_id, list(finished.values()), status, reason, best)
+    if status == "cancelled":
+        raise SweepInterrupted(result)
+    return result
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    def __init__(self, result: SweepResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+def _create(ws, project, family, kind, trials, seed, n_jobs, backend, budget, on_target) -> int:
+    with ws.store.transaction():
+        sweep_id = ws.store.insert("sweeps", {
+            "project_id": project.id, "family": family, "kind": kind, "space": trials,
+            "trials": len(trials), "n_jobs": n_jobs, "backend": backend, "seed": seed,
+            "time_budget_s": budget, "stop_on_target": int(on_target), "status": "running",
+            "owner_pid": os.getpid(),
+            "created_at": clock.now_iso(), "created_by": current_user()})
+        ws.record("experiments", "sweep started", project.id,
+                  {"sweep": sweep_id, "family": family, "kind": kind, "trials": len(trials)})
+    return sweep_id
+
+
+def _record(ws, project, plan, sweep_id, output, error, environment, status=None) -> int:
+    """One trial as one run, written in one transaction."""
+    with ws.store.transaction():
+        run_id = runs.create_run(ws, project, plan, sweep_id=sweep_id, environment=environment)
+        faults.point("sweep:after_run_created")
+        if output is not None:
+            ref = ws.artifacts.put_bytes(output.pipeline, kind="model",
+                                         library_versions=environment[2])
+            runs.finish(ws, project, run_id, "finished", output=output, artifact_sha256=ref.sha256)
+        else:
+            runs.finish(ws, project, run_id, status or "failed", error=error)
+    return run_id
+
+
+def _close(ws, project, sweep_id, status, reason, done, metric) -> int | None:
+    direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
+    best = ws.store.scalar(f"SELECT id FROM runs WHERE sweep_id = ? AND score IS NOT NULL "
+                           f"ORDER BY score {direction} LIMIT 1", [sweep_id])
+    with ws.store.transaction():
+        ws.store.update("sweeps", {"id": sweep_id}, {
+            "status": status, "reason": reason, "finished_trials": done, "best_run_id": best,
+            "finished_at": clock.now_iso()})
+        ws.record("experiments", f"sweep {status}", project.id,
+                  {"sweep": sweep_id, "trials": done, "best": best, "reason": reason})
+    return best
+
+
+def list_sweeps(ws: Workspace, project: Project) -> list[dict]:
+    return ws.store.rows("SELECT * FROM sweeps WHERE project_id = ? ORDER BY id DESC", [project.id])
+
+
+PROGRESS_LINE = re.compile(r"^\s+(\d+)/(\d+) (.*)$")
+
+
+class SweepHandle:
+    """A sweep running as `cockpit sweep` in a child process (as the UI starts it): joblib's
+    process pool then never shares a process with the terminal UI. `stop` is Ctrl-C."""
+
+    def __init__(self, ws: Workspace, project: Project, family: str, trials: int,
+                 n_jobs: int = 2, time_budget_s: float | None = None,
+                 stop_on_target: bool = False, seed: int = 42) -> None:
+        command = [sys.executable, "-m", "cockpit", "--workspace", str(ws.dir), "--project",
+                   project.name, "sweep", "--model", family, "--random", str(trials), "--jobs",
+                   str(n_jobs), "--seed", str(seed), "--json"]
+        if time_budget_s is not None:
+            command += ["--time-budget", str(time_budget_s)]
+        if stop_on_target:
+            command.append("--target")
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+
+    def wait(self, progress: SweepProgress | None = None) -> dict:
+        """Block until the sweep ends; its result (id, runs, status, reason, best_run)."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            match = PROGRESS_LINE.match(line)
+            if match and progress:
+                progress(int(match.group(1)), int(match.group(2)), match.group(3))
+            elif not match:
+                self.lines.append(line)
+        code = self.process.wait()
+        text = "".join(self.lines)
+        start = text.find("{")
+        if code == 0 and start >= 0:
+            return json.loads(text[start:])
+        last = [line.strip() for line in self.lines if line.strip()][-1:] or [f"exit code {code}"]
+        if code == 130:
+            return {"status": "cancelled", "reason": last[0], "runs": [], "id": None,
+                    "best_run": None}
+        raise CockpitError(last[0].removeprefix("cockpit: "))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+
+def stop_sweep(ws: Workspace, project: Project, sweep_id: int) -> None:
+    """Ctrl-C for a sweep running in another process: finished trials stay recorded."""
+    row = ws.store.one("SELECT status, owner_pid FROM sweeps WHERE id = ? AND project_id = ?",
+                       [sweep_id, project.id])
+    if row is None:
+        raise CockpitError(f"no sweep {sweep_id} in project {project.name!r}")
+    if row["status"] != "running":
+        raise CockpitError(f"sweep {sweep_id} is {row['status']}, not running")
+    try:
+        os.kill(row["owner_pid"], signal.SIGINT)
+    except (ProcessLookupError, TypeError):
+        _close(ws, project, sweep_id, "interrupted", "its process had stopped", 0, "")

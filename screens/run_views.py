@@ -1,0 +1,119 @@
+"""Views of several runs: the side-by-side diff, and a metric against a param of a sweep."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Static
+from textual_plotext import PlotextPlot
+
+
+class CompareView(ModalScreen[None]):
+    """Runs side by side; `d` toggles differences only."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Close", id="compare.close"),
+        Binding("d", "toggle", "Differences only", id="compare.toggle"),
+    ]
+
+    def __init__(self, comparison: dict) -> None:
+        super().__init__()
+        self.comparison = comparison
+        self.differences_only = True
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide-dialog"):
+            yield Label(id="compare-title", classes="dialog-title")
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Field", key="field", width=24)
+        for run_id in self.comparison["runs"]:
+            table.add_column(f"run {run_id}", key=str(run_id), width=18)
+        self._fill()
+        table.focus()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in self.comparison["rows"]:
+            if self.differences_only and not row["differs"]:
+                continue
+            marker = "≠ " if row["differs"] else "  "
+            table.add_row(marker + row["field"], *["-" if v is None else str(v)
+                                                  for v in row["values"]])
+        which = "differences only" if self.differences_only else "all fields"
+        self.query_one("#compare-title", Label).update(
+            f"Runs {', '.join(map(str, self.comparison['runs']))} · {which} "
+            "(d toggles · Esc closes)")
+
+    def action_toggle(self) -> None:
+        self.differences_only = not self.differences_only
+        self._fill()
+
+
+class SweepPlot(ModalScreen[None]):
+    """A metric against one param across the runs of a sweep, the target marked; `p` picks
+    the next param."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Close", id="sweepplot.close"),
+        Binding("p", "next_param", "Next param", id="sweepplot.next"),
+    ]
+
+    def __init__(self, sweep_id: int, metric: str, points: list[tuple[dict, float]],
+                 target: float | None) -> None:
+        super().__init__()
+        self.sweep_id, self.metric, self.points, self.target = sweep_id, metric, points, target
+        varied = {k for params, _ in points for k in params
+                  if len({str(p.get(k)) for p, _ in points}) > 1}
+        self.params = sorted(varied) or sorted(points[0][0]) if points else []
+        self.index = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide-dialog"):
+            yield Label(id="plot-title", classes="dialog-title")
+            yield PlotextPlot(id="sweep-plot")
+            yield Static(id="plot-note")
+
+    def on_mount(self) -> None:
+        self._draw()
+
+    def action_next_param(self) -> None:
+        if self.params:
+            self.index = (self.index + 1) % len(self.params)
+            self._draw()
+
+    def _draw(self) -> None:
+        plot = self.query_one("#sweep-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        if not self.params:
+            return
+        name = self.params[self.index]
+        self.query_one("#plot-title", Label).update(
+            f"Sweep {self.sweep_id}: {self.metric} by {name}  (p next param · Esc close)")
+        values = [params.get(name) for params, _ in self.points]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        scores = [score for _, score in self.points]
+        if numeric:
+            plt.scatter(values, scores, marker="x", label="runs")
+            if max(values) / max(min(values), 1e-12) > 100 and min(values) > 0:
+                plt.xscale("log")
+        else:
+            labels = sorted({str(v) for v in values})
+            plt.scatter([labels.index(str(v)) + 1 for v in values], scores, marker="x",
+                        label="runs")
+            plt.xticks(list(range(1, len(labels) + 1)), labels)
+        if self.target is not None:
+            plt.horizontal_line(self.target)
+        plt.xlabel(name)
+        plt.ylabel(self.metric)
+        plot.refresh()
+        note = f"{len(self.points)} runs"
+        if self.target is not None:
+            note += f" · the line marks the target {self.target:g}"
+        self.query_one("#plot-note", Static).update(note)
