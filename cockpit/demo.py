@@ -93,6 +93,21 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
                                   spaces.random_trials(family, trials, seed=7), "random")
         progress(f"{name}: sweep {result.sweep_id} of {trials} {family} trials, "
                  f"best run {result.best_run_id}")
+    for name in (DEMO_PROJECT, "house-prices"):
+        _gate_best(workspace, projects[name], progress)
+
+
+def _gate_best(workspace: Workspace, project, progress: Progress) -> None:
+    """Gate the run that is best on validation: the test split is looked at once."""
+    from cockpit import metrics
+    from cockpit.evaluation.gate import gate
+    from cockpit.training.query import best_run_id
+
+    metric = metrics.primary_metric(project.task, problem.current_spec(workspace, project).metric)
+    best = training.get_run(workspace, project, best_run_id(workspace.store, project.id, metric))
+    verdict = gate(workspace, project, best)
+    failed = ", ".join(r.name for r in verdict.rules if not r.passed)
+    progress(f"{project.name}: {best.label} gate {'PASS' if verdict.passed else 'FAIL: ' + failed}")
 
 
 def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:

@@ -101,3 +101,26 @@ def experiments_status(store: Store, project_id: int) -> StageState:
         return StageState(stage, Status.IN_PROGRESS, detail,
                           "train a real model: press 4 then n, or cockpit train --model ...")
     return StageState(stage, Status.DONE, detail)
+
+
+@status_function("evaluation")
+def evaluation_status(store: Store, project_id: int) -> StageState:
+    stage = STAGE_BY_KEY["evaluation"]
+    gate = store.one("SELECT run_id, passed, rules FROM gates WHERE project_id = ? "
+                     "ORDER BY id DESC LIMIT 1", [project_id])
+    if gate is None:
+        evaluated = store.scalar("SELECT count(*) FROM evaluations WHERE project_id = ?",
+                                 [project_id])
+        if evaluated:
+            return StageState(stage, Status.IN_PROGRESS, f"{evaluated} evaluations, no gate yet",
+                              "run the gate on the best run: press 5 then v, or cockpit gate RUN")
+        has_runs = store.scalar("SELECT 1 FROM runs WHERE project_id = ? AND status = 'finished'",
+                                [project_id])
+        return StageState(stage, Status.NOT_STARTED, "no evaluation yet",
+                          "evaluate the best run: press 5 then v, or cockpit gate RUN"
+                          if has_runs else "")
+    if gate["passed"]:
+        return StageState(stage, Status.DONE, f"run {gate['run_id']} passes the gate")
+    failed = [r["name"] for r in json.loads(gate["rules"]) if not r["passed"]]
+    return StageState(stage, Status.ATTENTION, f"run {gate['run_id']} fails: {', '.join(failed)}",
+                      "improve the model or the spec, then gate again (5)")

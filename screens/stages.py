@@ -54,6 +54,12 @@ def _experiments(workspace: Workspace) -> Screen:
     return ExperimentsScreen(workspace)
 
 
+def _evaluation(workspace: Workspace) -> Screen:
+    from screens.evaluation import EvaluationScreen
+
+    return EvaluationScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
@@ -61,4 +67,5 @@ BUILT_STAGES: list[StageScreen] = [
     _stage("data", _data),
     _stage("features", _features),
     _stage("experiments", _experiments),
+    _stage("evaluation", _evaluation),
 ]

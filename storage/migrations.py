@@ -218,9 +218,32 @@ def m009_sweeps_and_reproductions(db: Database) -> None:
     db["reproductions"].create_index(["run_id", "id"])
 
 
+def m010_evaluations(db: Database) -> None:
+    db["runs"].add_column("threshold", float)
+    db["runs"].add_column("threshold_reason", str)
+    db["evaluations"].create(
+        {"id": int, "project_id": int, "run_id": int, "split_id": int, "part": str,
+         "threshold": float, "metrics": str, "details": str, "baseline": str, "reference": str,
+         "looks_before": int, "created_at": str, "created_by": str},
+        pk="id",
+        not_null={"project_id", "run_id", "part", "metrics", "created_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
+    )
+    db["evaluations"].create_index(["run_id", "part", "id"])
+    db["evaluations"].create_index(["split_id", "part"])
+    db["gates"].create(
+        {"id": int, "project_id": int, "run_id": int, "evaluation_id": int, "passed": int,
+         "rules": str, "reference_run_id": int, "created_at": str, "created_by": str},
+        pk="id",
+        not_null={"project_id", "run_id", "passed", "rules", "created_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
+    )
+    db["gates"].create_index(["run_id", "id"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
-    m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions,
+    m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

@@ -55,6 +55,8 @@ class Run:
     created_at: str
     finished_at: str | None
     created_by: str | None
+    threshold: float | None = None          # binary decision threshold, chosen on validation
+    threshold_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__}

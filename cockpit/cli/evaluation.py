@@ -1,0 +1,95 @@
+"""`cockpit evaluate RUN` and `cockpit gate RUN`: twins of the evaluation screen."""
+
+from __future__ import annotations
+
+import click
+
+from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.errors import CockpitError
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def _reference(ctx: CliContext, workspace, project, against: str | None):
+    from cockpit.training.runs import get_run
+
+    if against is None:
+        return None
+    if against == "production":
+        from cockpit.evaluation.references import production_run
+
+        found = production_run(workspace, project)
+        if found is None:
+            raise CockpitError("no production model yet: --against takes a run id until one is "
+                               "deployed")
+        return found
+    try:
+        return get_run(workspace, project, int(against))
+    except ValueError:
+        raise CockpitError(f"--against {against!r}: a run id or 'production'") from None
+
+
+@click.command()
+@click.argument("run_id", type=int)
+@click.option("--split", "part", type=click.Choice(["test", "validation"]), default="test",
+              show_default=True, help="The held-out part to evaluate on.")
+@click.option("--against", metavar="RUN|production", help="A reference model to compare with.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_cli
+def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, as_markdown: bool,
+             as_json: bool) -> None:
+    """Evaluate a run on its held-out split (every look at the test split is recorded)."""
+    from cockpit.evaluation.markdown import to_markdown
+    from cockpit.evaluation.report import evaluate as run_evaluation
+    from cockpit.training.runs import get_run
+
+    workspace, project = ctx.workspace(), ctx.project()
+    run = get_run(workspace, project, run_id)
+    result = run_evaluation(workspace, project, run, part, _reference(ctx, workspace, project,
+                                                                      against))
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    if as_markdown:
+        click.echo(to_markdown(result, run.label), nl=False)
+        return
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{run.label} on the {part} split"
+               + (f" · threshold {result.threshold:.4f} ({result.threshold_reason})"
+                  if result.threshold is not None else ""))
+    base = result.baseline.get("metrics", {})
+    ref = (result.reference or {}).get("metrics", {})
+    rows = [{"metric": name, "model": value, "baseline": base.get(name),
+             "reference": ref.get(name) if result.reference else None}
+            for name, value in result.metrics.items()]
+    print_table(rows, ["metric", "model", "baseline"] + (["reference"] if result.reference else []))
+
+
+@click.command()
+@click.argument("run_id", type=int)
+@click.option("--against", metavar="RUN|production", help="The reference model (default: none).")
+@click.option("--tolerance", type=float, help="How much worse than the reference is allowed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@pass_cli
+def gate(ctx: CliContext, run_id: int, against: str | None, tolerance: float | None,
+         as_json: bool) -> None:
+    """The evaluation gate for CI: exit 0 pass, 1 fail, 2 error; prints each rule."""
+    from cockpit.evaluation.gate import gate as judge
+    from cockpit.training.runs import get_run
+
+    workspace, project = ctx.workspace(), ctx.project()
+    run = get_run(workspace, project, run_id)
+    result = judge(workspace, project, run, _reference(ctx, workspace, project, against), tolerance)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        click.echo(f"{run.label}: gate {'PASS' if result.passed else 'FAIL'}")
+        print_table([{"rule": r.name, "verdict": "pass" if r.passed else "FAIL",
+                      "detail": r.detail} for r in result.rules], ["rule", "verdict", "detail"])
+    if not result.passed:
+        raise SystemExit(1)
+
+
+COMMANDS = [evaluate, gate]

@@ -1,0 +1,136 @@
+"""The evaluation gate: pass or fail, built from the problem spec, with each rule's numbers.
+
+Rules: the spec's target is met on the test split; the model beats the dummy
+baseline; it is not worse than the reference (another run, or production once
+the registry has one) by more than a tolerance. The segment issue adds more.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cockpit import metrics
+from cockpit.audit import current_user
+from cockpit.evaluation.report import Evaluation, evaluate, latest_evaluation
+from cockpit.problem import current_spec
+from cockpit.projects import Project
+from cockpit.training.runs import Run
+from cockpit.workspace import Workspace
+from storage import clock
+
+DEFAULT_TOLERANCE = 0.01     # absolute, for metrics between 0 and 1
+RELATIVE_TOLERANCE = 0.02    # relative, for error metrics (mae, rmse ...)
+
+
+@dataclass
+class Rule:
+    name: str
+    passed: bool
+    detail: str
+    value: float | None = None
+    limit: float | None = None
+
+
+@dataclass
+class GateResult:
+    id: int
+    run_id: int
+    passed: bool
+    rules: list[Rule]
+    evaluation_id: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "run_id": self.run_id, "passed": self.passed,
+                "evaluation_id": self.evaluation_id, "rules": [asdict(r) for r in self.rules]}
+
+
+def rules_for(evaluation: Evaluation, spec, task: str,
+              tolerance: float | None = None) -> list[Rule]:
+    metric = evaluation.metric
+    value = evaluation.metrics.get(metric)
+    rules = [_target_rule(metric, value, spec), _baseline_rule(metric, evaluation, task)]
+    rules.append(_reference_rule(metric, value, evaluation, tolerance))
+    return rules
+
+
+def _target_rule(metric: str, value: float | None, spec) -> Rule:
+    if spec.metric_target is None or metrics.metric_column(spec.metric) != metric:
+        return Rule("target", False, "the problem spec sets no target for "
+                    f"{metric}: set metric and metric_target (cockpit problem set)")
+    if value is None:
+        return Rule("target", False, f"{metric} could not be computed on the test split")
+    met = not metrics.better(metric, spec.metric_target, value)
+    return Rule("target", met, f"test {metric} {value:.4f} "
+                f"{'meets' if met else 'misses'} the target {spec.metric_goal()}", value,
+                spec.metric_target)
+
+
+SKILL_METRIC = {"binary": "roc_auc", "multiclass": "balanced_accuracy"}
+SKILL_MARGIN = 0.01
+
+
+def _baseline_rule(metric: str, evaluation: Evaluation, task: str) -> Rule:
+    """Skill beyond guessing, on a metric no threshold can game: predicting every row
+    positive meets any recall target, but its ROC AUC stays that of a coin."""
+    skill = SKILL_METRIC.get(task, metric)
+    value = evaluation.metrics.get(skill)
+    base = evaluation.baseline.get("metrics", {}).get(skill)
+    if value is None or base is None:
+        return Rule("baseline", False, f"no {skill} for the model or the baseline")
+    if skill in metrics.LOWER_IS_BETTER:
+        beats = value < base * (1 - SKILL_MARGIN)
+    else:
+        beats = value > base + SKILL_MARGIN
+    return Rule("baseline", beats, f"{skill} {value:.4f} vs {evaluation.baseline['source']} "
+                f"{base:.4f}" + ("" if beats else ": no better than guessing"), value, base)
+
+
+def _reference_rule(metric: str, value: float | None, evaluation: Evaluation,
+                    tolerance: float | None) -> Rule:
+    reference = evaluation.reference
+    if reference is None:
+        return Rule("reference", True, "no reference model to compare with (pass --against RUN)")
+    ref_value = reference["metrics"].get(metric)
+    if value is None or ref_value is None:
+        return Rule("reference", False, f"no {metric} for the model or the reference")
+    if metric in metrics.LOWER_IS_BETTER:
+        allowed = ref_value * (1 + (tolerance if tolerance is not None else RELATIVE_TOLERANCE))
+        ok = value <= allowed
+    else:
+        allowed = ref_value - (tolerance if tolerance is not None else DEFAULT_TOLERANCE)
+        ok = value >= allowed
+    return Rule("reference", ok, f"{metric} {value:.4f} vs run {reference['run_id']} "
+                f"{ref_value:.4f} (worst allowed {allowed:.4f})", value, allowed)
+
+
+def gate(ws: Workspace, project: Project, run: Run, against: Run | None = None,
+         tolerance: float | None = None, extra_rules: list[Rule] | None = None) -> GateResult:
+    """Judge a run on its test split (reusing its last test evaluation when it has one
+    against the same reference, so the gate is not an extra look)."""
+    evaluation = latest_evaluation(ws, project, run.id, "test")
+    wanted = against.id if against else None
+    if evaluation is None or (evaluation.reference or {}).get("run_id") != wanted:
+        evaluation = evaluate(ws, project, run, "test", against)
+    rules = rules_for(evaluation, current_spec(ws, project), project.task, tolerance)
+    rules += extra_rules or []
+    passed = all(rule.passed for rule in rules)
+    with ws.store.transaction():
+        gate_id = ws.store.insert("gates", {
+            "project_id": project.id, "run_id": run.id, "evaluation_id": evaluation.id,
+            "passed": int(passed), "rules": [asdict(r) for r in rules],
+            "reference_run_id": wanted, "created_at": clock.now_iso(),
+            "created_by": current_user()})
+        failed = [r.name for r in rules if not r.passed]
+        ws.record("evaluation", "gate", project.id,
+                  {"run": run.id, "passed": passed, "failed": ", ".join(failed)})
+    return GateResult(gate_id, run.id, passed, rules, evaluation.id)
+
+
+def latest_gate(ws: Workspace, run_id: int) -> GateResult | None:
+    row = ws.store.one("SELECT * FROM gates WHERE run_id = ? ORDER BY id DESC LIMIT 1", [run_id])
+    if row is None:
+        return None
+    rules = [Rule(**r) for r in json.loads(row["rules"])]
+    return GateResult(row["id"], run_id, bool(row["passed"]), rules, row["evaluation_id"])

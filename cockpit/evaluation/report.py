@@ -1,0 +1,244 @@
+"""Evaluate a run on its held-out split: metrics, curves, comparisons, stored.
+
+The test split is meant to be used once: every evaluation on it is recorded,
+and a repeated look shows as a warning.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cockpit import metrics
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.evaluation.predictions import Predictions, run_predictions
+from cockpit.problem import current_spec
+from cockpit.projects import Project
+from cockpit.training.runs import Run, get_run
+from cockpit.workspace import Workspace
+from storage import clock
+
+if TYPE_CHECKING:
+    import numpy as np
+
+PARTS = ("test", "validation")
+CURVE_POINTS = 100
+
+
+@dataclass
+class Evaluation:
+    id: int
+    run_id: int
+    part: str
+    metric: str
+    threshold: float | None
+    threshold_reason: str | None
+    metrics: dict[str, float]
+    details: dict[str, Any]
+    baseline: dict[str, Any]
+    reference: dict[str, Any] | None
+    looks_before: int
+    created_at: str
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ensure_threshold(ws: Workspace, project: Project, run: Run) -> tuple[float | None, str | None]:
+    """A binary run's decision threshold, chosen once on validation and stored with the run."""
+    from cockpit.evaluation.thresholds import choose_threshold
+
+    if project.task != "binary":
+        return None, None
+    row = ws.store.one("SELECT threshold, threshold_reason FROM runs WHERE id = ?", [run.id])
+    if row["threshold"] is not None:
+        return row["threshold"], row["threshold_reason"]
+    validation = run_predictions(ws, project, run, "validation")
+    if validation.positive_scores is None:
+        return None, None
+    threshold, reason = choose_threshold(validation.y_true, validation.positive_scores,
+                                         validation.positive, current_spec(ws, project))
+    with ws.store.transaction():
+        ws.store.update("runs", {"id": run.id}, {"threshold": threshold, "threshold_reason": reason})
+        ws.record("evaluation", "threshold", project.id,
+                  {"run": run.id, "threshold": round(threshold, 4), "why": reason})
+    return threshold, reason
+
+
+def score_predictions(task: str, predictions: Predictions) -> dict[str, float]:
+    from sklearn.metrics import brier_score_loss
+
+    scored = metrics.score(task, predictions.y_true, predictions.y_pred, predictions.proba,
+                           predictions.classes)
+    if predictions.positive_scores is not None:
+        is_positive = predictions.y_true == predictions.positive
+        scored["brier"] = float(brier_score_loss(is_positive, predictions.positive_scores))
+    return scored
+
+
+def details_of(task: str, predictions: Predictions) -> dict[str, Any]:
+    if task == "regression":
+        return _regression_details(predictions)
+    return _classification_details(predictions)
+
+
+def _classification_details(p: Predictions) -> dict[str, Any]:
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import (
+        classification_report,
+        confusion_matrix,
+        precision_recall_curve,
+        roc_curve,
+    )
+
+    from cockpit.evaluation.thresholds import threshold_curve
+
+    labels = p.classes if p.classes is not None else sorted(set(p.y_true))
+    report = classification_report(p.y_true, p.y_pred, labels=labels, output_dict=True,
+                                   zero_division=0)
+    details: dict[str, Any] = {
+        "labels": [str(c) for c in labels],
+        "confusion": confusion_matrix(p.y_true, p.y_pred, labels=labels).tolist(),
+        "per_class": {str(c): {k: float(v) for k, v in report[str(c)].items()} for c in labels
+                      if str(c) in report},
+    }
+    scores = p.positive_scores
+    if scores is not None:
+        is_positive = p.y_true == p.positive
+        fpr, tpr, _ = roc_curve(is_positive, scores)
+        precision, recall, _ = precision_recall_curve(is_positive, scores)
+        prob_true, prob_pred = calibration_curve(is_positive, scores, n_bins=10, strategy="quantile")
+        details["roc"] = {"fpr": _thin(fpr), "tpr": _thin(tpr)}
+        details["pr"] = {"recall": _thin(recall), "precision": _thin(precision)}
+        details["calibration"] = {"predicted": prob_pred.tolist(), "observed": prob_true.tolist()}
+        details["threshold_curve"] = threshold_curve(p.y_true, scores, p.positive)
+    return details
+
+
+def _regression_details(p: Predictions) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
+    y_true, y_pred = np.asarray(p.y_true, float), np.asarray(p.y_pred, float)
+    residuals = y_pred - y_true
+    counts, edges = np.histogram(residuals, bins=20)
+    bins = pd.qcut(pd.Series(y_true).rank(method="first"), q=5, labels=False)
+    by_range = []
+    for b in range(5):
+        mask = (bins == b).to_numpy()
+        if mask.any():
+            by_range.append({"low": float(y_true[mask].min()), "high": float(y_true[mask].max()),
+                             "mae": float(np.abs(residuals[mask]).mean()), "rows": int(mask.sum())})
+    sample = np.linspace(0, len(y_true) - 1, min(len(y_true), 200)).astype(int)
+    return {"residuals": {"counts": counts.tolist(), "edges": edges.tolist()},
+            "error_by_range": by_range,
+            "actual_vs_predicted": {"actual": y_true[sample].tolist(),
+                                    "predicted": y_pred[sample].tolist()}}
+
+
+def _thin(values: np.ndarray) -> list[float]:
+    import numpy as np
+
+    if len(values) <= CURVE_POINTS:
+        return values.tolist()
+    return values[np.linspace(0, len(values) - 1, CURVE_POINTS).astype(int)].tolist()
+
+
+def baseline_scores(ws: Workspace, project: Project, run: Run, part: str) -> dict[str, Any]:
+    """A dummy model (class prior / mean) fitted on the same training rows, scored on `part`."""
+    import numpy as np
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    from cockpit.evaluation.predictions import Predictions
+    from cockpit.metrics import positive_label
+    from cockpit.splits import get_split, split_frames
+
+    parts = split_frames(ws, project, get_split(ws, project, run.split_id))
+    y_train = parts["train"][project.target].to_numpy()
+    frame = parts[part]
+    zeros = np.zeros((len(frame), 1))
+    if project.task == "regression":
+        model = DummyRegressor(strategy="mean").fit(np.zeros((len(y_train), 1)), y_train)
+        predictions = Predictions(frame, frame[project.target].to_numpy(), model.predict(zeros),
+                                  None, None)
+    else:
+        model = DummyClassifier(strategy="prior").fit(np.zeros((len(y_train), 1)), y_train)
+        classes = list(model.classes_)
+        predictions = Predictions(frame, frame[project.target].to_numpy(), model.predict(zeros),
+                                  model.predict_proba(zeros), classes,
+                                  positive_label(classes) if project.task == "binary" else None)
+    return {"source": "dummy (class prior)" if project.task != "regression" else "dummy (mean)",
+            "metrics": score_predictions(project.task, predictions)}
+
+
+def reference_scores(ws: Workspace, project: Project, reference: Run, frame) -> dict[str, Any]:
+    """Another run's pipeline on the same rows, with its own threshold."""
+    from cockpit.evaluation.predictions import predict_frame
+
+    threshold, _ = ensure_threshold(ws, project, reference)
+    pipeline = ws.artifacts.load(reference.artifact_sha256)
+    predictions = predict_frame(pipeline, frame, project, threshold)
+    return {"run_id": reference.id, "family": reference.family,
+            "metrics": score_predictions(project.task, predictions)}
+
+
+def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
+             against: Run | None = None) -> Evaluation:
+    """Evaluate and store; every look at the test split is counted."""
+    if part not in PARTS:
+        raise CockpitError(f"--split {part!r}: evaluate on test or validation")
+    if run.status != "finished" or not run.artifact_sha256:
+        raise CockpitError(f"{run.label} is {run.status}: only a finished run can be evaluated")
+    threshold, reason = ensure_threshold(ws, project, run)
+    predictions = run_predictions(ws, project, run, part, threshold)
+    scored = score_predictions(project.task, predictions)
+    details = details_of(project.task, predictions)
+    baseline = baseline_scores(ws, project, run, part)
+    reference = reference_scores(ws, project, against, predictions.frame) if against else None
+    looks = ws.store.rows("SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND "
+                          "part = 'test'", [run.split_id]) if part == "test" else []
+    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
+    with ws.store.transaction():
+        evaluation_id = ws.store.insert("evaluations", {
+            "project_id": project.id, "run_id": run.id, "split_id": run.split_id, "part": part,
+            "threshold": threshold, "metrics": scored, "details": details, "baseline": baseline,
+            "reference": reference, "looks_before": len(looks),
+            "created_at": clock.now_iso(), "created_by": current_user()})
+        ws.record("evaluation", "evaluate", project.id,
+                  {"run": run.id, "split": part, metric: round(scored.get(metric, float("nan")), 4),
+                   "looks_before": len(looks)})
+    return get_evaluation(ws, project, evaluation_id)
+
+
+def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evaluation:
+    row = ws.store.one("SELECT * FROM evaluations WHERE id = ? AND project_id = ?",
+                       [evaluation_id, project.id])
+    if row is None:
+        raise CockpitError(f"no evaluation {evaluation_id}")
+    run = get_run(ws, project, row["run_id"])
+    previous = ws.store.rows(
+        "SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND part = 'test' AND id < ?",
+        [row["split_id"], row["id"]])
+    warnings = []
+    if row["part"] == "test" and previous:
+        runs_seen = ", ".join(str(r["run_id"]) for r in previous[:6])
+        warnings.append(f"the test split has been looked at before (runs {runs_seen}): choosing "
+                        "among models by their test score makes it optimistic")
+    return Evaluation(
+        id=row["id"], run_id=row["run_id"], part=row["part"],
+        metric=metrics.primary_metric(project.task, current_spec(ws, project).metric),
+        threshold=row["threshold"], threshold_reason=run.threshold_reason,
+        metrics=json.loads(row["metrics"]), details=json.loads(row["details"] or "{}"),
+        baseline=json.loads(row["baseline"] or "{}"),
+        reference=json.loads(row["reference"]) if row["reference"] else None,
+        looks_before=len(previous), created_at=row["created_at"], warnings=warnings)
+
+
+def latest_evaluation(ws: Workspace, project: Project, run_id: int,
+                      part: str = "test") -> Evaluation | None:
+    row = ws.store.one("SELECT id FROM evaluations WHERE run_id = ? AND part = ? ORDER BY id DESC "
+                       "LIMIT 1", [run_id, part])
+    return get_evaluation(ws, project, row["id"]) if row else None
