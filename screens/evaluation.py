@@ -41,7 +41,7 @@ EVALUATION_KEYS = [
     Key("evaluation.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
         help="Previous tab"),
 ]
-TABS = ["metrics", "curves", "confusion", "rules"]
+TABS = ["metrics", "curves", "confusion", "rules", "segments", "robustness", "importance"]
 CURVES = {"binary": ["roc", "pr", "threshold_curve", "calibration"],
           "multiclass": [], "regression": ["residuals", "actual_vs_predicted", "error_by_range"]}
 
@@ -75,10 +75,19 @@ class EvaluationScreen(Screen):
                 yield DataTable(id="confusion-table", cursor_type="row")
             with TabPane("Gate", id="rules"):
                 yield DataTable(id="rules-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Segments", id="segments"):
+                yield DataTable(id="segments-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="fairness", classes="detail")
+            with TabPane("Robustness", id="robustness"):
+                yield Static(id="robustness-text")
+            with TabPane("Importance", id="importance"):
+                yield PlotextPlot(id="importance-plot")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#rules-table", DataTable).add_columns("Rule", "Verdict", "Detail")
+        self.query_one("#segments-table", DataTable).add_columns(
+            "Column", "Group", "Rows", "Value", "95% interval", "Flag")
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
@@ -134,6 +143,66 @@ class EvaluationScreen(Screen):
         self._fill_confusion(e)
         self._fill_rules()
         self._draw_curve()
+        self._fill_segments(e)
+        self._fill_robustness(e)
+        self._draw_importance(e)
+
+    def _fill_segments(self, e: reporting.Evaluation) -> None:
+        table = self.query_one("#segments-table", DataTable)
+        table.clear()
+        details = e.details
+        for seg in details.get("segments", []):
+            interval = f"{seg['low']:.3f}–{seg['high']:.3f}" if seg["low"] is not None else "-"
+            flag = "✗ WEAK" if seg["flagged"] else ("small" if seg["small"] else "")
+            table.add_row(seg["column"][:14], seg["group"][:16], str(seg["rows"]),
+                          _fmt(seg["value"]), interval, flag)
+        lines = []
+        if details.get("segment_columns"):
+            lines.append(f"{details['segment_metric']} per group, weak first; weak = more than "
+                         "the margin below overall, small groups never flagged")
+        else:
+            lines.append("No segment columns: name them in the problem spec (segments) or "
+                         "cockpit evaluate RUN --segments a,b")
+        for gap in details.get("fairness", []):
+            recall = "-" if gap["recall_gap"] is None else f"{gap['recall_gap']:.3f}"
+            lines.append(f"{'✗' if gap['flagged'] else '✓'} {gap['column']}: recall gap {recall} "
+                         f"(weakest {gap['worst_recall_group']}), selection-rate ratio "
+                         f"{gap['selection_rate_ratio']:.2f}")
+        self.query_one("#fairness", Static).update("\n".join(lines))
+
+    def _fill_robustness(self, e: reporting.Evaluation) -> None:
+        details = e.details
+        lines = []
+        if "stability" in details:
+            st = details["stability"]
+            values = ", ".join(_fmt(v) for v in st["values"])
+            lines.append(f"{'✓' if st['stable'] else '✗'} Stability: {st['metric']} over "
+                         f"{st['seeds']} seeds on bootstrap samples: {values}")
+            lines.append(f"  spread {_fmt(st['spread'])} · tolerance {st['tolerance']:.3f}")
+        for case in details.get("edge_cases", []):
+            lines.append(f"{'✓' if case['ok'] else '✗'} Edge case, {case['case']} "
+                         f"({case['rows']} rows): {case['detail']}")
+        if "latency" in details:
+            lat = details["latency"]
+            mark = "·" if lat["within_budget"] is None else ("✓" if lat["within_budget"] else "✗")
+            budget = f" vs budget {lat['budget_ms']:g} ms" if lat["budget_ms"] is not None else \
+                " (no budget in the spec)"
+            lines.append(f"{mark} Latency per row: p50 {lat['p50_ms']:.1f} · p95 "
+                         f"{lat['p95_ms']:.1f} · p99 {lat['p99_ms']:.1f} ms{budget}")
+            lines.append(f"  batch: {lat['batch_rows_per_s']:,.0f} rows/s")
+        self.query_one("#robustness-text", Static).update(
+            "\n".join(lines) or "Evaluate (v) to see stability, edge cases and latency.")
+
+    def _draw_importance(self, e: reporting.Evaluation) -> None:
+        plot = self.query_one("#importance-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        found = e.details.get("importance", [])[:10]
+        if found:
+            plt.bar([i["column"][:14] for i in found][::-1],
+                    [i["importance"] for i in found][::-1], orientation="horizontal", marker="hd")
+            plt.title(f"Permutation importance ({found[0]['scoring']} drop when shuffled)")
+        plot.refresh()
 
     def _numbers(self, e: reporting.Evaluation) -> str:
         spec = current_spec(self.workspace, self.app.project)

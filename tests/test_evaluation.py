@@ -107,7 +107,8 @@ def test_gate_passes_a_good_run_and_fails_the_baseline_and_a_missed_target(works
     good = runs.train(workspace, project, "logistic_regression")
     dummy = runs.train(workspace, project, "dummy")
     passed = gating.gate(workspace, project, good)
-    assert passed.passed and {r.name for r in passed.rules} == {"target", "baseline", "reference"}
+    assert passed.passed and {r.name for r in passed.rules} == {
+        "target", "baseline", "reference", "segments", "stability", "latency"}
 
     failed = gating.gate(workspace, project, dummy)
     assert not failed.passed

@@ -34,11 +34,15 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
 @click.option("--split", "part", type=click.Choice(["test", "validation"]), default="test",
               show_default=True, help="The held-out part to evaluate on.")
 @click.option("--against", metavar="RUN|production", help="A reference model to compare with.")
+@click.option("--segments", "segment_text", default="", metavar="COL,COL",
+              help="Segment columns to break down, besides the problem spec's.")
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(0, 20),
+              help="Refits with other seeds for the stability check (0 skips it).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_cli
-def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, as_markdown: bool,
-             as_json: bool) -> None:
+def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, segment_text: str,
+             seeds: int, as_markdown: bool, as_json: bool) -> None:
     """Evaluate a run on its held-out split (every look at the test split is recorded)."""
     from cockpit.evaluation.markdown import to_markdown
     from cockpit.evaluation.report import evaluate as run_evaluation
@@ -46,8 +50,9 @@ def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, as_ma
 
     workspace, project = ctx.workspace(), ctx.project()
     run = get_run(workspace, project, run_id)
-    result = run_evaluation(workspace, project, run, part, _reference(ctx, workspace, project,
-                                                                      against))
+    result = run_evaluation(workspace, project, run, part,
+                            _reference(ctx, workspace, project, against),
+                            _columns(segment_text), seeds)
     if as_json:
         emit_json(result.as_dict())
         return
@@ -65,23 +70,36 @@ def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, as_ma
              "reference": ref.get(name) if result.reference else None}
             for name, value in result.metrics.items()]
     print_table(rows, ["metric", "model", "baseline"] + (["reference"] if result.reference else []))
+    segments = result.details.get("segments", [])
+    if segments:
+        click.echo(f"\nsegments by {result.details['segment_metric']} (worst first):")
+        print_table([{**s, "ci": f"{s['low']:.3f}-{s['high']:.3f}" if s["low"] is not None else "-",
+                      "flag": "WEAK" if s["flagged"] else ("small" if s["small"] else "")}
+                     for s in segments], ["column", "group", "rows", "value", "ci", "flag"])
+
+
+def _columns(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
 
 
 @click.command()
 @click.argument("run_id", type=int)
 @click.option("--against", metavar="RUN|production", help="The reference model (default: none).")
 @click.option("--tolerance", type=float, help="How much worse than the reference is allowed.")
+@click.option("--segments", "segment_text", default="", metavar="COL,COL",
+              help="Segment columns to check, besides the problem spec's.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_cli
 def gate(ctx: CliContext, run_id: int, against: str | None, tolerance: float | None,
-         as_json: bool) -> None:
+         segment_text: str, as_json: bool) -> None:
     """The evaluation gate for CI: exit 0 pass, 1 fail, 2 error; prints each rule."""
     from cockpit.evaluation.gate import gate as judge
     from cockpit.training.runs import get_run
 
     workspace, project = ctx.workspace(), ctx.project()
     run = get_run(workspace, project, run_id)
-    result = judge(workspace, project, run, _reference(ctx, workspace, project, against), tolerance)
+    result = judge(workspace, project, run, _reference(ctx, workspace, project, against), tolerance,
+                   segments=_columns(segment_text))
     if as_json:
         emit_json(result.as_dict())
     else:

@@ -2,7 +2,8 @@
 
 Rules: the spec's target is met on the test split; the model beats the dummy
 baseline; it is not worse than the reference (another run, or production once
-the registry has one) by more than a tolerance. The segment issue adds more.
+the registry has one) by more than a tolerance; no segment is flagged below its
+floor; the metric is stable across seeds; p95 latency is within the budget.
 """
 
 from __future__ import annotations
@@ -52,7 +53,44 @@ def rules_for(evaluation: Evaluation, spec, task: str,
     value = evaluation.metrics.get(metric)
     rules = [_target_rule(metric, value, spec), _baseline_rule(metric, evaluation, task)]
     rules.append(_reference_rule(metric, value, evaluation, tolerance))
+    details = evaluation.details
+    if "segments" in details:
+        rules.append(_segments_rule(details))
+    if "stability" in details:
+        rules.append(_stability_rule(details["stability"]))
+    if "latency" in details:
+        rules.append(_latency_rule(details["latency"]))
     return rules
+
+
+def _segments_rule(details: dict) -> Rule:
+    weak = [s for s in details["segments"] if s["flagged"]]
+    metric = details.get("segment_metric", "")
+    if not details.get("segment_columns"):
+        return Rule("segments", True, "no segment columns named in the problem spec")
+    if not weak:
+        return Rule("segments", True, f"no segment more than the margin below overall {metric} "
+                    f"({', '.join(details['segment_columns'])})")
+    shown = "; ".join(f"{s['column']}={s['group']} {metric} {s['value']:.3f}" for s in weak[:3])
+    return Rule("segments", False, f"{len(weak)} weak segment(s): {shown}", weak[0]["value"])
+
+
+def _stability_rule(stability: dict) -> Rule:
+    spread = stability.get("spread")
+    if spread is None:
+        return Rule("stability", False, "the refits gave no metric")
+    return Rule("stability", stability["stable"],
+                f"{stability['metric']} spread {spread:.4f} over {stability['seeds']} seeds "
+                f"(tolerance {stability['tolerance']:.4f})", spread, stability["tolerance"])
+
+
+def _latency_rule(latency: dict) -> Rule:
+    budget = latency.get("budget_ms")
+    if budget is None:
+        return Rule("latency", True, f"p95 {latency['p95_ms']:.1f} ms per row; the spec sets no "
+                    "latency budget")
+    return Rule("latency", latency["within_budget"], f"p95 {latency['p95_ms']:.1f} ms per row vs "
+                f"budget {budget:g} ms", latency["p95_ms"], budget)
 
 
 def _target_rule(metric: str, value: float | None, spec) -> Rule:
@@ -106,13 +144,17 @@ def _reference_rule(metric: str, value: float | None, evaluation: Evaluation,
 
 
 def gate(ws: Workspace, project: Project, run: Run, against: Run | None = None,
-         tolerance: float | None = None, extra_rules: list[Rule] | None = None) -> GateResult:
+         tolerance: float | None = None, extra_rules: list[Rule] | None = None,
+         segments: list[str] | None = None) -> GateResult:
     """Judge a run on its test split (reusing its last test evaluation when it has one
     against the same reference, so the gate is not an extra look)."""
     evaluation = latest_evaluation(ws, project, run.id, "test")
     wanted = against.id if against else None
-    if evaluation is None or (evaluation.reference or {}).get("run_id") != wanted:
-        evaluation = evaluate(ws, project, run, "test", against)
+    same_segments = evaluation is not None and set(segments or []) <= set(
+        evaluation.details.get("segment_columns", []))
+    if (evaluation is None or (evaluation.reference or {}).get("run_id") != wanted
+            or not same_segments or "segments" not in evaluation.details):
+        evaluation = evaluate(ws, project, run, "test", against, segments)
     rules = rules_for(evaluation, current_spec(ws, project), project.task, tolerance)
     rules += extra_rules or []
     passed = all(rule.passed for rule in rules)

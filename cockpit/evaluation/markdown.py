@@ -37,7 +37,47 @@ def to_markdown(evaluation: Evaluation, run_label: str, gate: GateResult | None 
         lines += ["", "Error by target range", "", "| range | MAE | rows |", "| --- | --- | --- |"]
         lines += [f"| {b['low']:,.4g} – {b['high']:,.4g} | {b['mae']:,.4g} | {b['rows']} |"
                   for b in details["error_by_range"]]
+    lines += _beyond(details)
     return "\n".join(lines) + "\n"
+
+
+def _beyond(details: dict) -> list[str]:
+    lines: list[str] = []
+    if details.get("segments"):
+        metric = details["segment_metric"]
+        lines += ["", f"Segments by {metric} (weak first)", "",
+                  "| column | group | rows | value | 95% interval | flag |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for s in details["segments"]:
+            interval = f"{s['low']:.3f} – {s['high']:.3f}" if s["low"] is not None else "-"
+            flag = "WEAK" if s["flagged"] else ("small" if s["small"] else "")
+            lines.append(f"| {s['column']} | {s['group']} | {s['rows']} | {_fmt(s['value'])} | "
+                         f"{interval} | {flag} |")
+    for gap in details.get("fairness", []):
+        recall_gap = "-" if gap["recall_gap"] is None else f"{gap['recall_gap']:.3f}"
+        lines.append(f"\nFairness by {gap['column']}: recall gap {recall_gap} "
+                     f"(weakest: {gap['worst_recall_group']}), selection-rate ratio "
+                     f"{gap['selection_rate_ratio']:.2f}{' — flagged' if gap['flagged'] else ''}")
+    if "stability" in details:
+        st = details["stability"]
+        values = ", ".join(_fmt(v) for v in st["values"])
+        lines += ["", f"Stability: {st['metric']} over {st['seeds']} seeds on bootstrap samples: "
+                  f"{values} (spread {_fmt(st['spread'])}, tolerance {st['tolerance']:.3f})"]
+    if "edge_cases" in details:
+        lines += ["", "| edge case | ok | detail |", "| --- | --- | --- |"]
+        lines += [f"| {c['case']} | {'yes' if c['ok'] else 'NO'} | {c['detail']} |"
+                  for c in details["edge_cases"]]
+    if "latency" in details:
+        lat = details["latency"]
+        budget = f" (budget {lat['budget_ms']:g} ms)" if lat["budget_ms"] is not None else ""
+        lines += ["", f"Latency per row: p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, "
+                  f"p99 {lat['p99_ms']:.1f} ms{budget}; batch {lat['batch_rows_per_s']:,.0f} rows/s"]
+    if details.get("importance"):
+        lines += ["", f"Permutation importance ({details['importance'][0]['scoring']})", "",
+                  "| column | importance | std |", "| --- | --- | --- |"]
+        lines += [f"| {i['column']} | {i['importance']:.4f} | {i['std']:.4f} |"
+                  for i in details["importance"][:15]]
+    return lines
 
 
 def _fmt(value) -> str:

@@ -186,8 +186,14 @@ def reference_scores(ws: Workspace, project: Project, reference: Run, frame) -> 
 
 
 def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
-             against: Run | None = None) -> Evaluation:
-    """Evaluate and store; every look at the test split is counted."""
+             against: Run | None = None, segments: list[str] | None = None,
+             seeds: int = 3) -> Evaluation:
+    """Evaluate and store; every look at the test split is counted.
+
+    Beyond the metrics: segment breakdowns (the spec's segment columns plus
+    `segments`), fairness gaps, stability across `seeds` refits (0 skips it),
+    edge cases, latency and permutation importance.
+    """
     if part not in PARTS:
         raise CockpitError(f"--split {part!r}: evaluate on test or validation")
     if run.status != "finished" or not run.artifact_sha256:
@@ -196,11 +202,14 @@ def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
     predictions = run_predictions(ws, project, run, part, threshold)
     scored = score_predictions(project.task, predictions)
     details = details_of(project.task, predictions)
+    spec = current_spec(ws, project)
+    metric = metrics.primary_metric(project.task, spec.metric)
+    details.update(_beyond_the_metric(ws, project, run, predictions, scored.get(metric), metric,
+                                      [*spec.segments, *(segments or [])], seeds))
     baseline = baseline_scores(ws, project, run, part)
     reference = reference_scores(ws, project, against, predictions.frame) if against else None
     looks = ws.store.rows("SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND "
                           "part = 'test'", [run.split_id]) if part == "test" else []
-    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
     with ws.store.transaction():
         evaluation_id = ws.store.insert("evaluations", {
             "project_id": project.id, "run_id": run.id, "split_id": run.split_id, "part": part,
@@ -211,6 +220,36 @@ def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
                   {"run": run.id, "split": part, metric: round(scored.get(metric, float("nan")), 4),
                    "looks_before": len(looks)})
     return get_evaluation(ws, project, evaluation_id)
+
+
+def _beyond_the_metric(ws: Workspace, project: Project, run: Run, predictions: Predictions,
+                       overall: float | None, metric: str, columns: list[str],
+                       seeds: int) -> dict[str, Any]:
+    from cockpit.evaluation import robustness, segments
+    from cockpit.features import spec_at
+    from cockpit.training.child import load_inputs
+
+    wanted = list(dict.fromkeys(columns))
+    missing = [c for c in wanted if c not in predictions.frame.columns]
+    if missing:
+        raise CockpitError(f"segment column(s) {', '.join(missing)} are not in the data; "
+                           f"columns: {', '.join(map(str, predictions.frame.columns[:15]))}")
+    found = segments.breakdown(predictions, wanted, project.task, metric, overall)
+    pipeline = ws.artifacts.load(run.artifact_sha256)
+    specs = spec_at(ws, project, run.feature_spec_version)
+    features = [s.column for s in specs if s.role == "feature"]
+    out: dict[str, Any] = {
+        "segment_metric": metric, "segment_columns": wanted, "segments": found,
+        "fairness": segments.fairness_gaps(found, predictions),
+        "edge_cases": robustness.edge_cases(pipeline, predictions.frame, project, specs),
+        "latency": robustness.latency(pipeline, predictions.frame, project,
+                                      current_spec(ws, project).latency_budget_ms),
+        "importance": robustness.importance(pipeline, predictions.frame, project, metric,
+                                            features),
+    }
+    if seeds:
+        out["stability"] = robustness.stability(load_inputs(ws, project, run), metric, seeds)
+    return out
 
 
 def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evaluation:

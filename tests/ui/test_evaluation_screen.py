@@ -47,7 +47,12 @@ async def test_gate_tabs_and_export_by_keys(tmp_path, frozen_clock) -> None:
         confusion = screen.query_one("#confusion-table", DataTable)
         assert confusion.row_count == 2
         await pilot.press("right_square_bracket")
-        assert screen.query_one("#rules-table", DataTable).row_count == 3
+        assert screen.query_one("#rules-table", DataTable).row_count == 6
+        await pilot.press("right_square_bracket")
+        assert "No segment columns" in str(screen.query_one("#fairness").render())
+        await pilot.press("right_square_bracket")
+        robustness = str(screen.query_one("#robustness-text").render())
+        assert "Stability" in robustness and "Latency per row" in robustness
 
         target = tmp_path / "report.md"
         await pilot.press("e")

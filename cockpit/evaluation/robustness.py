@@ -1,0 +1,139 @@
+"""Beyond one number: stability across seeds and bootstrap samples, edge cases, latency,
+and permutation importance."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from cockpit import metrics
+from cockpit.evaluation.predictions import predict_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STABILITY_TOLERANCE = 0.05       # max - min of the metric across seeds, metrics in 0..1
+STABILITY_RELATIVE = 0.10        # for error metrics
+EDGE_ROWS = 200
+LATENCY_CALLS = 50
+IMPORTANCE_ROWS = 5000
+SCORERS = {"roc_auc": "roc_auc", "pr_auc": "average_precision", "f1": "f1",
+           "recall": "recall", "precision": "precision", "accuracy": "accuracy",
+           "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss",
+           "mae": "neg_mean_absolute_error", "rmse": "neg_root_mean_squared_error", "r2": "r2",
+           "mape": "neg_mean_absolute_percentage_error"}
+
+
+def stability(inputs, metric: str, seeds: int = 3) -> dict[str, Any]:
+    """Refit with `seeds` seeds, each on a bootstrap sample of the training rows."""
+    import numpy as np
+
+    from cockpit.training.fit import fit_and_score
+
+    values = []
+    for i in range(seeds):
+        rng = np.random.default_rng(inputs.seed + i)
+        sample = inputs.train.iloc[rng.integers(0, len(inputs.train), len(inputs.train))]
+        params = dict(inputs.params)
+        if "random_state" in params:
+            params["random_state"] = inputs.seed + i
+        output = fit_and_score(replace(inputs, train=sample.reset_index(drop=True), params=params,
+                                       seed=inputs.seed + i))
+        values.append(output.validation_metrics.get(metric))
+    present = [v for v in values if v is not None]
+    spread = (max(present) - min(present)) if present else None
+    if metric in metrics.LOWER_IS_BETTER and present:
+        tolerance = STABILITY_RELATIVE * float(np.mean(present))
+    else:
+        tolerance = STABILITY_TOLERANCE
+    return {"metric": metric, "seeds": seeds, "values": values, "spread": spread,
+            "std": float(np.std(present)) if present else None, "tolerance": tolerance,
+            "stable": spread is not None and spread <= tolerance}
+
+
+def edge_cases(pipeline, frame: pd.DataFrame, project, specs) -> list[dict[str, Any]]:
+    """Unseen categories, missing values and out-of-range numbers: a failure is a finding."""
+    import numpy as np
+
+    base = frame.head(EDGE_ROWS).drop(columns=[project.target], errors="ignore").reset_index(drop=True)
+    features = [s for s in specs if s.role == "feature" and s.column in base.columns]
+    cases = []
+    categorical = [s.column for s in features if s.kind in ("categorical", "text")]
+    numeric = [s.column for s in features if s.kind == "numeric"]
+    if categorical:
+        cases.append(("unseen categories", base.assign(**{c: "never-seen-value" for c in categorical})))
+    cases.append(("missing values", base.assign(**{s.column: np.nan for s in features})))
+    if numeric:
+        wild = base.copy()
+        for column in numeric:
+            values = base[column].astype(float)
+            span = float(values.max() - values.min()) or 1.0
+            wild[column] = values.max() + 10 * span
+        cases.append(("out-of-range numbers", wild))
+        negative = base.copy()
+        for column in numeric:
+            values = base[column].astype(float)
+            negative[column] = values.min() - 10 * (float(values.max() - values.min()) or 1.0)
+        cases.append(("far below range", negative))
+    found = []
+    for name, rows in cases:
+        try:
+            predictions = predict_frame(pipeline, rows, project)
+            bad = _invalid(predictions)
+            found.append({"case": name, "rows": len(rows), "ok": not bad,
+                          "detail": bad or "predictions made, all finite"})
+        except Exception as exc:  # a finding, not a crash
+            found.append({"case": name, "rows": len(rows), "ok": False,
+                          "detail": f"{type(exc).__name__}: {str(exc)[:200]}"})
+    return found
+
+
+def _invalid(predictions) -> str:
+    import numpy as np
+
+    if predictions.proba is not None:
+        if not np.isfinite(predictions.proba).all():
+            return "probabilities are not finite"
+        if not np.allclose(predictions.proba.sum(axis=1), 1.0, atol=1e-6):
+            return "probabilities do not sum to 1"
+    elif np.asarray(predictions.y_pred).dtype.kind in "f" and not np.isfinite(predictions.y_pred).all():
+        return "predictions are not finite"
+    return ""
+
+
+def latency(pipeline, frame: pd.DataFrame, project, budget_ms: float | None) -> dict[str, Any]:
+    """Per-row latency (p50 / p95 / p99, ms) over single-row calls, and batch throughput."""
+    import numpy as np
+
+    rows = frame.drop(columns=[project.target], errors="ignore").reset_index(drop=True)
+    single = []
+    for i in range(min(LATENCY_CALLS, len(rows))):
+        row = rows.iloc[[i]]
+        started = time.perf_counter()
+        pipeline.predict(row)
+        single.append((time.perf_counter() - started) * 1000)
+    batch = rows.head(1000)
+    started = time.perf_counter()
+    pipeline.predict(batch)
+    batch_seconds = time.perf_counter() - started
+    p50, p95, p99 = (float(np.percentile(single, q)) for q in (50, 95, 99))
+    return {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "calls": len(single),
+            "batch_rows": len(batch), "batch_rows_per_s": len(batch) / max(batch_seconds, 1e-9),
+            "budget_ms": budget_ms, "within_budget": None if budget_ms is None else p95 <= budget_ms}
+
+
+def importance(pipeline, frame: pd.DataFrame, project, metric: str,
+               columns: list[str]) -> list[dict[str, Any]]:
+    """Permutation importance of each feature column on the held-out rows: how much the
+    score drops when that column is shuffled (ROC AUC / balanced accuracy / the metric)."""
+    from sklearn.inspection import permutation_importance
+
+    skill = {"binary": "roc_auc", "multiclass": "balanced_accuracy"}.get(project.task, metric)
+    sample = frame.head(IMPORTANCE_ROWS)
+    X, y = sample[columns], sample[project.target]
+    result = permutation_importance(pipeline, X, y, scoring=SCORERS.get(skill),
+                                    n_repeats=5, random_state=0, n_jobs=1)
+    order = result.importances_mean.argsort()[::-1]
+    return [{"column": str(X.columns[i]), "importance": float(result.importances_mean[i]),
+             "std": float(result.importances_std[i]), "scoring": skill} for i in order]

@@ -1,0 +1,151 @@
+"""Segment breakdowns: the metric per group of each segment column, with confidence
+intervals, small groups marked, weak groups flagged, and fairness gaps between groups.
+Numeric columns are binned into quartiles. Nothing here names a sample_data column."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from cockpit import metrics
+from cockpit.evaluation.predictions import Predictions
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SMALL_ROWS = 30
+SMALL_POSITIVES = 10
+MARGIN = 0.05            # absolute, for metrics between 0 and 1
+RELATIVE_MARGIN = 0.10   # for error metrics
+RATE_METRICS = {"recall", "precision", "accuracy"}
+BOOTSTRAP = 200
+SELECTION_RATIO_FLOOR = 0.8   # the four-fifths rule
+
+
+def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def groups_of(values: pd.Series) -> pd.Series:
+    """Group labels: categories as they are, numbers as quartile ranges."""
+    import pandas as pd
+
+    if values.dtype.kind in "iuf" and values.nunique() > 8:
+        binned = pd.qcut(values, q=4, duplicates="drop")
+        return binned.astype(str).where(values.notna(), "missing")
+    return values.astype(str).where(values.notna(), "missing")
+
+
+def _metric_for(task: str, metric: str, y_true, y_pred, proba, classes, positive) -> float | None:
+    scored = metrics.score(task, y_true, y_pred, proba, classes)
+    return scored.get(metric)
+
+
+def _rate_counts(metric: str, y_true, y_pred, positive) -> tuple[int, int]:
+    import numpy as np
+
+    if metric == "recall":
+        relevant = np.asarray(y_true) == positive
+    elif metric == "precision":
+        relevant = np.asarray(y_pred) == positive
+    else:
+        relevant = np.ones(len(y_true), dtype=bool)
+    hits = (np.asarray(y_true) == np.asarray(y_pred)) & relevant
+    return int(hits.sum()), int(relevant.sum())
+
+
+def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int) -> tuple:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(0, len(y_true), len(y_true))
+        value = _metric_for(task, metric, y_true[pick], y_pred[pick],
+                            proba[pick] if proba is not None else None, classes, positive)
+        if value is not None:
+            values.append(value)
+    if not values:
+        return None, None
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def breakdown(predictions: Predictions, columns: list[str], task: str, metric: str,
+              overall: float | None) -> list[dict[str, Any]]:
+    """One entry per (column, group), worst first within flags."""
+    import numpy as np
+
+    p = predictions
+    rows = []
+    for column in columns:
+        if column not in p.frame.columns:
+            continue
+        labels = groups_of(p.frame[column]).to_numpy()
+        for group in sorted(set(labels), key=str):
+            mask = labels == group
+            y_true, y_pred = p.y_true[mask], p.y_pred[mask]
+            proba = p.proba[mask] if p.proba is not None else None
+            value = _metric_for(task, metric, y_true, y_pred, proba, p.classes, p.positive)
+            if metric in RATE_METRICS and task == "binary":
+                low, high = wilson(*_rate_counts(metric, y_true, y_pred, p.positive))
+            else:
+                low, high = _bootstrap(task, metric, y_true, y_pred, proba, p.classes, p.positive,
+                                       seed=len(rows))
+            positives = int((y_true == p.positive).sum()) if p.positive is not None else None
+            small = mask.sum() < SMALL_ROWS or (positives is not None and positives < SMALL_POSITIVES)
+            entry = {"column": column, "group": str(group), "rows": int(mask.sum()),
+                     "positives": positives, "value": value, "low": low, "high": high,
+                     "small": bool(small), "flagged": False,
+                     "selection_rate": float(np.mean(y_pred == p.positive))
+                     if p.positive is not None else None}
+            entry["flagged"] = _is_weak(metric, value, overall, small)
+            rows.append(entry)
+    return sorted(rows, key=lambda r: (not r["flagged"], _badness(metric, r["value"])))
+
+
+def _is_weak(metric: str, value: float | None, overall: float | None, small: bool) -> bool:
+    if small or value is None or overall is None:
+        return False
+    if metric in metrics.LOWER_IS_BETTER:
+        return value > overall * (1 + RELATIVE_MARGIN)
+    return value < overall - MARGIN
+
+
+def _badness(metric: str, value: float | None) -> float:
+    if value is None:
+        return float("inf")
+    return -value if metric in metrics.LOWER_IS_BETTER else value
+
+
+def fairness_gaps(segments: list[dict[str, Any]], predictions: Predictions) -> list[dict]:
+    """Per column: the recall gap between groups and the selection-rate ratio (binary)."""
+    import numpy as np
+
+    if predictions.positive is None:
+        return []
+    out = []
+    for column in sorted({s["column"] for s in segments}):
+        groups = [s for s in segments if s["column"] == column and not s["small"]]
+        if len(groups) < 2:
+            continue
+        labels = groups_of(predictions.frame[column]).to_numpy()
+        recalls = {}
+        for g in groups:
+            mask = (labels == g["group"]) & (predictions.y_true == predictions.positive)
+            if mask.sum():
+                recalls[g["group"]] = float(np.mean(predictions.y_pred[mask] == predictions.positive))
+        rates = {g["group"]: g["selection_rate"] for g in groups}
+        highest = max(rates.values()) or 1e-12
+        ratio = min(rates.values()) / highest
+        gap = max(recalls.values()) - min(recalls.values()) if recalls else None
+        out.append({"column": column, "recall_gap": gap,
+                    "worst_recall_group": min(recalls, key=recalls.get) if recalls else None,
+                    "selection_rate_ratio": ratio,
+                    "flagged": ratio < SELECTION_RATIO_FLOOR or (gap is not None and gap > 0.1)})
+    return out
