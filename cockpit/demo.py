@@ -95,6 +95,40 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
                  f"best run {result.best_run_id}")
     for name in (DEMO_PROJECT, "house-prices"):
         _gate_best(workspace, projects[name], progress)
+    _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
+
+
+def _deploy_learner_model(workspace: Workspace, project, data_dir: Path,
+                          progress: Progress) -> None:
+    """The gated model goes to production (its known weak region recorded as the override
+    reason), boosting as a 20% canary, a fallback rule, one human override, three months of
+    batches scored."""
+    from cockpit.deployment import batch, registry, rules
+    from cockpit.evaluation.gate import latest_gate
+
+    gated = workspace.store.scalar("SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC",
+                                   [project.id])
+    verdict = latest_gate(workspace, gated)
+    reason = None if verdict.passed else (
+        "known gap: " + "; ".join(r.detail for r in verdict.rules if not r.passed)
+        + " — mentors review that region by hand until the next retrain")
+    first = registry.register(workspace, project, gated, reason)
+    registry.deploy(workspace, project, first.version, "blue-green", reason="first production model")
+    boosting = workspace.store.scalar("SELECT id FROM runs WHERE project_id = ? AND family = "
+                                      "'hist_gradient_boosting' AND status = 'finished'",
+                                      [project.id])
+    second = registry.register(workspace, project, boosting,
+                               "canary on live traffic before a full gate on fresh data")
+    registry.deploy(workspace, project, second.version, "canary", percent=20,
+                    reason="try boosting on a fifth of learners")
+    rules.set_fallback(workspace, project, "days_since_last_activity > 14 -> 1 else 0")
+    rules.add_override(workspace, project, "L069533", "1", "mentor asked to keep in touch")
+    scored = data_dir / "scored"
+    scored.mkdir(exist_ok=True)
+    for path in sorted((data_dir / "learner_support" / "batches").glob("*.csv"))[:3]:
+        summary = batch.predict_file(workspace, project, path, scored / path.name,
+                                     at=f"{path.stem}-28T06:00:00+00:00")
+        progress(f"{project.name}: scored {path.name}: {summary['routes']}")
 
 
 def _gate_best(workspace: Workspace, project, progress: Progress) -> None:

@@ -124,3 +124,28 @@ def evaluation_status(store: Store, project_id: int) -> StageState:
     failed = [r["name"] for r in json.loads(gate["rules"]) if not r["passed"]]
     return StageState(stage, Status.ATTENTION, f"run {gate['run_id']} fails: {', '.join(failed)}",
                       "improve the model or the spec, then gate again (5)")
+
+
+@status_function("deployment")
+def deployment_status(store: Store, project_id: int) -> StageState:
+    stage = STAGE_BY_KEY["deployment"]
+    versions = store.scalar("SELECT count(*) FROM model_versions WHERE project_id = ?",
+                            [project_id])
+    if not versions:
+        return StageState(stage, Status.NOT_STARTED, "no model registered",
+                          "register the best run: cockpit register RUN")
+    aliases = {r["alias"]: r for r in store.rows(
+        "SELECT a.alias, a.percent, v.version FROM aliases a JOIN model_versions v ON "
+        "v.id = a.version_id WHERE a.project_id = ?", [project_id])}
+    if "production" not in aliases:
+        return StageState(stage, Status.IN_PROGRESS, f"{versions} versions, none in production",
+                          "deploy: press 6, or cockpit deploy V --strategy blue-green")
+    detail = f"v{aliases['production']['version']} in production"
+    if "canary" in aliases:
+        detail += f" · canary v{aliases['canary']['version']} {aliases['canary']['percent']:g}%"
+    if "shadow" in aliases:
+        detail += f" · shadow v{aliases['shadow']['version']}"
+    if not store.scalar("SELECT 1 FROM fallbacks WHERE project_id = ?", [project_id]):
+        return StageState(stage, Status.IN_PROGRESS, detail,
+                          "set a fallback rule: cockpit fallback set 'COLUMN > X -> A else B'")
+    return StageState(stage, Status.DONE, detail)

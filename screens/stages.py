@@ -60,6 +60,12 @@ def _evaluation(workspace: Workspace) -> Screen:
     return EvaluationScreen(workspace)
 
 
+def _deployment(workspace: Workspace) -> Screen:
+    from screens.deployment import DeploymentScreen
+
+    return DeploymentScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
@@ -68,4 +74,5 @@ BUILT_STAGES: list[StageScreen] = [
     _stage("features", _features),
     _stage("experiments", _experiments),
     _stage("evaluation", _evaluation),
+    _stage("deployment", _deployment),
 ]

@@ -241,9 +241,58 @@ def m010_evaluations(db: Database) -> None:
     db["gates"].create_index(["run_id", "id"])
 
 
+def m011_registry(db: Database) -> None:
+    db["model_versions"].create(
+        {"id": int, "project_id": int, "version": int, "run_id": int, "artifact_sha256": str,
+         "threshold": float, "gate_id": int, "gate_passed": int, "override_reason": str,
+         "input_schema": str, "status": str, "retired_reason": str, "successor_id": int,
+         "created_at": str, "created_by": str},
+        pk="id",
+        not_null={"project_id", "version", "run_id", "artifact_sha256", "status", "created_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
+    )
+    db["model_versions"].create_index(["project_id", "version"], unique=True)
+    db["aliases"].create(
+        {"project_id": int, "alias": str, "version_id": int, "percent": float, "updated_at": str},
+        pk=("project_id", "alias"),
+        foreign_keys=[("project_id", "projects", "id"), ("version_id", "model_versions", "id")],
+    )
+    db["ledger"].create(
+        {"id": int, "project_id": int, "alias": str, "version_id": int,
+         "previous_version_id": int, "percent": float, "action": str, "strategy": str,
+         "reason": str, "user": str, "at": str},
+        pk="id",
+        not_null={"project_id", "alias", "action", "user", "at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["ledger"].create_index(["project_id", "id"])
+    db["fallbacks"].create(
+        {"project_id": int, "rule": str, "updated_at": str, "updated_by": str},
+        pk="project_id", foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["overrides"].create(
+        {"id": int, "project_id": int, "entity": str, "prediction": str, "reason": str,
+         "created_by": str, "created_at": str, "expires_at": str, "removed_at": str},
+        pk="id",
+        not_null={"project_id", "entity", "prediction", "reason", "created_at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["overrides"].create_index(["project_id", "entity"])
+    db["batches"].create(
+        {"id": int, "project_id": int, "source": str, "kind": str, "rows": int,
+         "inputs_sha256": str, "outputs_sha256": str, "routes": str, "at": str,
+         "created_at": str, "created_by": str},
+        pk="id",
+        not_null={"project_id", "source", "kind", "rows", "created_at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["batches"].create_index(["project_id", "at"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
+    m011_registry,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

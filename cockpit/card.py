@@ -1,0 +1,74 @@
+"""The model card: Markdown generated from the store, every number from a record."""
+
+from __future__ import annotations
+
+import json
+
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+
+
+def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
+    from cockpit.deployment import registry
+    from cockpit.evaluation.gate import latest_gate
+    from cockpit.evaluation.report import latest_evaluation
+    from cockpit.features import spec_at
+    from cockpit.problem import current_spec
+    from cockpit.training.runs import get_run
+
+    version = registry.get_version(ws, project, ref)
+    run = get_run(ws, project, version.run_id)
+    spec = current_spec(ws, project)
+    lines = [f"# Model card: {project.name} v{version.version}", "",
+             f"Registered {version.created_at} by {version.created_by} from {run.label}; "
+             f"status {version.status}.", "", "## Problem", ""]
+    for label, value in (("Predicts", spec.statement), ("Task", f"{project.task} → {project.target}"),
+                         ("For", spec.audience), ("Decision", spec.decision),
+                         ("Used", spec.usage), ("Success", spec.metric_goal()),
+                         ("Costlier mistake", spec.costlier_mistake),
+                         ("Human path", spec.human_path), ("Risks", spec.risks)):
+        if value:
+            lines.append(f"- **{label}:** {value}")
+    data = ws.store.one("SELECT name, rows, n_columns, content_sha256 FROM dataset_versions "
+                        "WHERE id = ?", [run.version_id])
+    split = ws.store.one("SELECT strategy, seed, sizes, leaks FROM splits WHERE id = ?",
+                         [run.split_id])
+    lines += ["", "## Data", "",
+              f"- Dataset version v{run.version_id} `{data['name']}`: {data['rows']:,} rows × "
+              f"{data['n_columns']} columns, sha256 `{data['content_sha256'][:16]}`"]
+    if split:
+        sizes = json.loads(split["sizes"])
+        lines.append(f"- Split {run.split_id}: {split['strategy']}, seed {split['seed']}, "
+                     f"train {sizes['train']:,} / validation {sizes['validation']:,} / test "
+                     f"{sizes['test']:,}; leakage findings: {split['leaks']}")
+    specs = spec_at(ws, project, run.feature_spec_version)
+    lines += ["", "## Features", "", f"Feature spec v{run.feature_spec_version}:", ""]
+    lines += [f"- `{s.column}`: {s.summary()}" for s in specs if s.role != "ignore"]
+    params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())
+                       if k not in ("verbose", "n_jobs", "warm_start") and v is not None)
+    lines += ["", "## Training", "", f"- Model: {run.family} ({params})",
+              f"- Seed {run.seed}; trained in {run.duration_s or 0:.1f} s",
+              f"- Code: {run.git_commit or 'not in git'}{' (dirty tree)' if run.git_dirty else ''}",
+              "- Environment: " + ", ".join(f"{k} {v}" for k, v in
+                                            (run.library_versions or {}).items()),
+              f"- Artifact sha256 `{version.artifact_sha256}`"]
+    evaluation = latest_evaluation(ws, project, run.id, "test")
+    gate = latest_gate(ws, run.id)
+    lines += ["", "## Evaluation", ""]
+    if evaluation is None:
+        lines.append("Not evaluated on the test split.")
+    else:
+        from cockpit.evaluation.markdown import to_markdown
+
+        body = to_markdown(evaluation, run.label, gate).split("\n", 2)[2]
+        lines.append(body.rstrip())
+    if version.override_reason:
+        lines += ["", f"Registered despite the gate: {version.override_reason}"]
+    history = [r for r in registry.ledger(ws, project) if r["version_id"] == version.id]
+    lines += ["", "## Deployment history", ""]
+    lines += [f"- {r['at']}: {r['action']} as {r['alias']}"
+              + (f" ({r['percent']:g}%)" if r["percent"] else "") + f" by {r['user']}: {r['reason']}"
+              for r in reversed(history)] or ["- never deployed"]
+    if version.status == "retired":
+        lines += ["", "## Retirement", "", f"Retired: {version.retired_reason}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,241 @@
+"""`cockpit register|models|deploy|promote|rollback|override|fallback|predict|package`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cockpit.cli.context import CliContext, emit_json, print_table
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@click.argument("run_id", type=int)
+@click.option("--override", "override_reason", metavar="REASON",
+              help="Register even though the gate failed (or never ran), saying why.")
+@click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
+@pass_cli
+def register(ctx: CliContext, run_id: int, override_reason: str | None, as_json: bool) -> None:
+    """Register a run as a model version (alias candidate); prints the version number."""
+    from cockpit.deployment.registry import register as register_run
+
+    version = register_run(ctx.workspace(), ctx.project(), run_id, override_reason)
+    if as_json:
+        emit_json({**version.as_dict(), "id": version.version})
+    else:
+        click.echo(version.version)
+
+
+@click.command()
+@click.option("--ledger", "show_ledger", is_flag=True, help="Show the promotion ledger instead.")
+@click.option("--at", "when", metavar="ISO-TIME", help="Which version was production at a time.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) -> None:
+    """Model versions with their aliases, gate verdicts and override reasons."""
+    from cockpit.deployment import registry
+
+    workspace, project = ctx.workspace(), ctx.project()
+    if when:
+        found = registry.production_at(workspace, project, when)
+        emit_json({"at": when, "production": found}) if as_json else click.echo(
+            f"production at {when}: {'v' + str(found) if found else 'none'}")
+        return
+    if show_ledger:
+        rows = registry.ledger(workspace, project)
+        if as_json:
+            emit_json(rows)
+            return
+        print_table([{**r, "version": f"v{r['version']}" if r["version"] else "-",
+                      "from": f"v{r['previous_version']}" if r["previous_version"] else "-"}
+                     for r in rows], ["at", "alias", "action", "version", "from", "percent", "user",
+                                      "reason"], empty="no alias changes yet")
+        return
+    versions = registry.list_versions(workspace, project)
+    by_version: dict[int, list[str]] = {}
+    for alias, info in registry.aliases(workspace, project).items():
+        label = f"{alias} {info['percent']:g}%" if info["percent"] else alias
+        by_version.setdefault(info["version_id"], []).append(label)
+    if as_json:
+        emit_json([{**v.as_dict(), "aliases": by_version.get(v.id, [])} for v in versions])
+        return
+    print_table([{"version": f"v{v.version}", "run": v.run_id,
+                  "gate": "pass" if v.gate_passed else "override", "aliases": ", ".join(
+                      by_version.get(v.id, [])) or "-", "status": v.status,
+                  "created_at": v.created_at} for v in versions],
+                ["version", "run", "gate", "aliases", "status", "created_at"],
+                empty="no model versions yet: cockpit register RUN")
+
+
+@click.command()
+@click.argument("version")
+@click.option("--strategy", type=click.Choice(["shadow", "canary", "blue-green"]), required=True)
+@click.option("--percent", type=float, help="The canary's share of entities.")
+@click.option("--reason", default="", help="Why (kept in the ledger).")
+@pass_cli
+def deploy(ctx: CliContext, version: str, strategy: str, percent: float | None, reason: str) -> None:
+    """Deploy VERSION as shadow, canary (--percent, sticky by entity) or blue-green."""
+    from cockpit.deployment.registry import deploy as deploy_version
+
+    shown = deploy_version(ctx.workspace(), ctx.project(), version, strategy, percent, reason)
+    click.echo(", ".join(f"{a}={v['version_id']}" for a, v in shown.items()), err=True)
+
+
+@click.command()
+@click.argument("version", required=False)
+@click.option("--percent", type=float, help="Only change the canary's percent.")
+@click.option("--reason", default="", help="Why (kept in the ledger).")
+@pass_cli
+def promote(ctx: CliContext, version: str | None, percent: float | None, reason: str) -> None:
+    """Make the canary (or VERSION) production; --percent changes the canary share instead."""
+    from cockpit.deployment import registry
+
+    workspace, project = ctx.workspace(), ctx.project()
+    if percent is not None:
+        registry.set_canary_percent(workspace, project, percent, reason)
+        click.echo(f"canary at {percent:g}%")
+        return
+    promoted = registry.promote(workspace, project, version, reason)
+    click.echo(f"production: {promoted.label}")
+
+
+@click.command()
+@click.option("--reason", required=True, help="Why (kept in the ledger).")
+@pass_cli
+def rollback(ctx: CliContext, reason: str) -> None:
+    """Production back to the version before it, in one step; any canary stops."""
+    from cockpit.deployment.registry import rollback as roll_back
+
+    target = roll_back(ctx.workspace(), ctx.project(), reason)
+    click.echo(f"production: {target.label}")
+
+
+@click.group()
+def override() -> None:
+    """Per-entity human overrides, applied by every scoring path."""
+
+
+@override.command("add")
+@click.argument("entity")
+@click.argument("prediction")
+@click.option("--reason", required=True, help="Who asked, and why.")
+@click.option("--expires", metavar="ISO-TIME", help="When it stops applying.")
+@pass_cli
+def override_add(ctx: CliContext, entity: str, prediction: str, reason: str,
+                 expires: str | None) -> None:
+    """Force PREDICTION for ENTITY; prints the override id."""
+    from cockpit.deployment.rules import add_override
+
+    click.echo(add_override(ctx.workspace(), ctx.project(), entity, prediction, reason, expires))
+
+
+@override.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def override_list(ctx: CliContext, as_json: bool) -> None:
+    """Active overrides."""
+    from cockpit.deployment.rules import active_overrides
+
+    found = list(active_overrides(ctx.workspace(), ctx.project()).values())
+    if as_json:
+        emit_json(found)
+        return
+    print_table(found, ["id", "entity", "prediction", "reason", "created_by", "expires_at"],
+                empty="no active overrides")
+
+
+@override.command("remove")
+@click.argument("override_id", type=int)
+@pass_cli
+def override_remove(ctx: CliContext, override_id: int) -> None:
+    """Stop an override."""
+    from cockpit.deployment.rules import remove_override
+
+    remove_override(ctx.workspace(), ctx.project(), override_id)
+    click.echo(f"override {override_id} removed")
+
+
+@click.group()
+def fallback() -> None:
+    """The rule that answers when the model cannot."""
+
+
+@fallback.command("set")
+@click.argument("rule")
+@pass_cli
+def fallback_set(ctx: CliContext, rule: str) -> None:
+    """RULE: 'COLUMN > VALUE -> A else B' or 'constant A'."""
+    from cockpit.deployment.rules import set_fallback
+
+    click.echo(set_fallback(ctx.workspace(), ctx.project(), rule)["text"])
+
+
+@fallback.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def fallback_show(ctx: CliContext, as_json: bool) -> None:
+    """The project's fallback rule."""
+    from cockpit.deployment.rules import get_fallback
+
+    rule = get_fallback(ctx.workspace(), ctx.project())
+    if as_json:
+        emit_json(rule)
+    else:
+        click.echo(rule["text"] if rule else "no fallback rule: cockpit fallback set RULE")
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--model", default="production", show_default=True,
+              help="production (with canary routing) or a version number.")
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+              help="Where to write the scores (.csv or .parquet).")
+@click.option("--at", "when", metavar="ISO-DATE", help="The batch's date (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the batch summary as JSON.")
+@pass_cli
+def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None,
+            as_json: bool) -> None:
+    """Score FILE with routing, overrides and the fallback; the batch is logged."""
+    from cockpit.deployment.batch import predict_file
+
+    summary = predict_file(ctx.workspace(), ctx.project(), file, out, model, when)
+    if as_json:
+        emit_json(summary)
+        return
+    for warning in summary["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+    routes = ", ".join(f"{k} {v}" for k, v in summary["routes"].items())
+    click.echo(f"{summary['rows']} rows scored ({routes}) -> {summary['output']}", err=True)
+    click.echo(summary["id"])
+
+
+@click.command()
+@click.argument("version")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+              help="The folder to write the bundle into.")
+@pass_cli
+def package(ctx: CliContext, version: str, out: Path) -> None:
+    """Write a self-contained bundle: model, schema, config, requirements, Dockerfile, card."""
+    from cockpit.deployment.bundle import write_bundle
+
+    manifest = write_bundle(ctx.workspace(), ctx.project(), version, out)
+    click.echo(f"bundle of v{manifest['version']} written to {out} "
+               f"({len(manifest['files'])} files)")
+
+
+COMMANDS = [register, models, deploy, promote, rollback, override, fallback, predict, package]
+
+
+@click.command()
+@click.argument("version")
+@pass_cli
+def card(ctx: CliContext, version: str) -> None:
+    """The model card of VERSION in Markdown (every number from the store)."""
+    from cockpit.card import model_card
+
+    click.echo(model_card(ctx.workspace(), ctx.project(), version), nl=False)
+
+
+COMMANDS.append(card)

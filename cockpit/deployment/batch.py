@@ -1,0 +1,113 @@
+"""Batch scoring: input validated against the model's schema, routed, written, and logged
+as a batch (inputs and outputs kept as Parquet artifacts) for monitoring."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cockpit.audit import current_user
+from cockpit.deployment.routing import Router, Scored
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock, faults
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str) -> list[str]:
+    """Refuse missing columns and non-numbers in numeric columns; warn on unseen values."""
+    import pandas as pd
+
+    columns = schema.get("columns", {})
+    missing = [c for c, spec in columns.items() if c not in frame.columns]
+    if missing:
+        raise CockpitError(f"{source}: missing column(s) the model needs: {', '.join(missing)}")
+    warnings = []
+    for column, spec in columns.items():
+        values = frame[column]
+        if spec["kind"] == "numeric" and values.dtype.kind not in "iufb":
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = numbers.isna() & values.notna()
+            if bad.any():
+                example = values[bad].iloc[0]
+                raise CockpitError(f"{source}: column {column!r} must be numeric; "
+                                   f"{int(bad.sum())} values are not (e.g. {example!r})")
+            frame[column] = numbers
+        if spec.get("categories"):
+            unseen = set(values.dropna().astype(str)) - set(spec["categories"])
+            if unseen:
+                warnings.append(f"{column}: {len(unseen)} value(s) not seen in training "
+                                f"(e.g. {sorted(unseen)[0]!r})")
+    return warnings
+
+
+def log_batch(ws: Workspace, project: Project, inputs: pd.DataFrame, scored: Scored,
+              source: str, kind: str = "batch", at: str | None = None) -> int:
+    """Keep a scored batch for monitoring: inputs and answers as Parquet artifacts."""
+    outputs = scored.frame.copy()
+    if scored.shadow is not None:
+        for column in ("prediction", "score", "model_version"):
+            if column in scored.shadow:
+                outputs[f"shadow_{column}"] = scored.shadow[column].to_numpy()
+    routes = outputs["route"].value_counts().to_dict()
+    with tempfile.TemporaryDirectory() as scratch, ws.store.transaction():
+        refs = []
+        for name, frame in (("inputs", inputs), ("outputs", outputs)):
+            path = Path(scratch) / f"{name}.parquet"
+            frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object}).to_parquet(
+                path, index=False)
+            refs.append(ws.artifacts.put_file(path, kind=f"batch-{name}", suffix=".parquet"))
+        batch_id = ws.store.insert("batches", {
+            "project_id": project.id, "source": source, "kind": kind, "rows": len(inputs),
+            "inputs_sha256": refs[0].sha256, "outputs_sha256": refs[1].sha256,
+            "routes": json.dumps({str(k): int(v) for k, v in routes.items()}),
+            "at": at or clock.now_iso(), "created_at": clock.now_iso(),
+            "created_by": current_user()})
+        faults.point("predict:after_batch")
+        ws.record("deployment", "predict", project.id,
+                  {"batch": batch_id, "rows": len(inputs), "source": source, **{
+                      f"route_{k}": int(v) for k, v in routes.items()}})
+    return batch_id
+
+
+def predict_file(ws: Workspace, project: Project, path: Path, out: Path,
+                 model: str | int = "production", at: str | None = None) -> dict[str, Any]:
+    """Score a CSV or Parquet file into `out` (.csv or .parquet); returns a summary."""
+    from cockpit.data.reading import read_table
+
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise CockpitError(f"{out}: the output is a .csv or .parquet file")
+    router = Router(ws, project, model)
+    frame = read_table(path)
+    version = router.fixed or router._version("production")
+    warnings = check_input(frame, version.input_schema, str(path))
+    scored = router.score(frame)
+    result = frame.drop(columns=[project.target], errors="ignore").copy()
+    for column in ("prediction", "score", "model_version", "route"):
+        result[column] = scored.frame[column].to_numpy()
+    if out.suffix.lower() == ".csv":
+        result.to_csv(out, index=False)
+    else:
+        result.astype({"prediction": "string"}).to_parquet(out, index=False)
+    batch_id = log_batch(ws, project, frame, scored, Path(path).name, at=at)
+    routes = scored.frame["route"].value_counts().to_dict()
+    return {"id": batch_id, "rows": len(frame), "output": str(out), "warnings": warnings,
+            "routes": {str(k): int(v) for k, v in routes.items()}}
+
+
+def list_batches(ws: Workspace, project: Project, limit: int = 100) -> list[dict]:
+    return ws.store.rows("SELECT * FROM batches WHERE project_id = ? ORDER BY at DESC, id DESC "
+                         "LIMIT ?", [project.id, limit])
+
+
+def load_batch(ws: Workspace, batch: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    import pandas as pd
+
+    inputs = pd.read_parquet(ws.artifacts.verified_path(batch["inputs_sha256"], ".parquet"))
+    outputs = pd.read_parquet(ws.artifacts.verified_path(batch["outputs_sha256"], ".parquet"))
+    return inputs, outputs

@@ -1,0 +1,92 @@
+"""A bundle: everything needed to serve one model version outside the workspace, with the
+sha256 of every file in a manifest; loading checks them and warns on library mismatch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from cockpit import __version__
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+
+MANIFEST = "manifest.json"
+DOCKERFILE = """FROM python:3.11-slim
+WORKDIR /model
+COPY . /model
+RUN pip install --no-cache-dir -r requirements.txt
+EXPOSE 8000
+CMD ["cockpit", "serve", "--bundle", "/model", "--host", "0.0.0.0", "--port", "8000"]
+"""
+
+
+def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> dict[str, Any]:
+    from cockpit.card import model_card
+    from cockpit.deployment import registry
+    from cockpit.training.runs import get_run
+
+    version = registry.get_version(ws, project, ref)
+    run = get_run(ws, project, version.run_id)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise CockpitError(f"{out} is not empty; give a new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    versions = run.library_versions or {}
+    requirements = [f"cockpit=={__version__}"] + [f"{name}=={value}" for name, value in
+                                                   sorted(versions.items()) if name != "python"]
+    files = {
+        "model.pkl": ws.artifacts.verified_path(version.artifact_sha256).read_bytes(),
+        "schema.json": json.dumps(version.input_schema, indent=2).encode(),
+        "config.json": json.dumps({
+            "project": project.name, "task": project.task, "target": project.target,
+            "version": version.version, "run": run.id, "threshold": version.threshold,
+            "data_version": run.version_id, "split": run.split_id,
+            "feature_spec_version": run.feature_spec_version,
+            "python": versions.get("python"), "libraries": versions}, indent=2).encode(),
+        "requirements.txt": ("\n".join(requirements) + "\n").encode(),
+        "Dockerfile": DOCKERFILE.encode(),
+        "MODEL_CARD.md": model_card(ws, project, version.version).encode(),
+    }
+    for name, content in files.items():
+        (out / name).write_bytes(content)
+    manifest = {"version": version.version, "project": project.name,
+                "files": {name: hashlib.sha256(content).hexdigest()
+                          for name, content in files.items()}}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    ws.record("deployment", "package", project.id, {"version": version.version, "out": out.name})
+    return manifest
+
+
+def load_bundle(folder: Path) -> tuple[Any, dict[str, Any], list[str]]:
+    """(pipeline, config, warnings). A missing or changed file is refused before unpickling."""
+    import pickle
+    from importlib import metadata
+
+    folder = Path(folder)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise CockpitError(f"{folder}: not a cockpit bundle (no {MANIFEST})")
+    manifest = json.loads(manifest_path.read_text())
+    for name, expected in manifest["files"].items():
+        path = folder / name
+        if not path.is_file():
+            raise CockpitError(f"bundle file {path} is missing")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
+            raise CockpitError(f"bundle file {path} was changed (sha256 does not match the "
+                               "manifest); refusing to load it")
+    config = json.loads((folder / "config.json").read_text())
+    warnings = []
+    for name, wanted in config.get("libraries", {}).items():
+        if name == "python":
+            continue
+        try:
+            have = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            have = None
+        if have != wanted:
+            warnings.append(f"{name} {have or 'missing'} here, {wanted} when trained")
+    pipeline = pickle.loads((folder / "model.pkl").read_bytes())
+    return pipeline, config, warnings

@@ -1,0 +1,262 @@
+"""The registry: model versions, aliases (candidate, shadow, canary, production), and the
+promotion ledger — every alias change with who, when, why and from which version, so
+"what was in production on date X" has an answer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.training.runs import get_run
+from cockpit.workspace import Workspace
+from storage import clock, faults
+
+ALIASES = ("candidate", "shadow", "canary", "production")
+STRATEGIES = ("shadow", "canary", "blue-green")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    id: int
+    project_id: int
+    version: int
+    run_id: int
+    artifact_sha256: str
+    threshold: float | None
+    gate_id: int | None
+    gate_passed: bool
+    override_reason: str | None
+    input_schema: dict[str, Any]
+    status: str
+    retired_reason: str | None
+    successor_id: int | None
+    created_at: str
+    created_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__}
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version} (run {self.run_id})"
+
+
+def _from_row(row: dict) -> ModelVersion:
+    return ModelVersion(**{**row, "gate_passed": bool(row["gate_passed"]),
+                           "input_schema": json.loads(row["input_schema"] or "{}")})
+
+
+def list_versions(ws: Workspace, project: Project) -> list[ModelVersion]:
+    rows = ws.store.rows("SELECT * FROM model_versions WHERE project_id = ? ORDER BY version",
+                         [project.id])
+    return [_from_row(r) for r in rows]
+
+
+def get_version(ws: Workspace, project: Project, ref: int | str) -> ModelVersion:
+    """A version by number, or by alias ('production', 'canary', ...)."""
+    if isinstance(ref, str) and not ref.isdigit():
+        if ref.lower().startswith("v") and ref[1:].isdigit():
+            ref = int(ref[1:])
+        else:
+            version_id = alias_version_id(ws, project, ref)
+            if version_id is None:
+                raise CockpitError(f"no model has the alias {ref!r} in project {project.name!r}")
+            row = ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id])
+            return _from_row(row)
+    row = ws.store.one("SELECT * FROM model_versions WHERE project_id = ? AND version = ?",
+                       [project.id, int(ref)])
+    if row is None:
+        raise CockpitError(f"no model version {ref} in project {project.name!r}")
+    return _from_row(row)
+
+
+def version_by_id(ws: Workspace, version_id: int) -> ModelVersion:
+    return _from_row(ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id]))
+
+
+def aliases(ws: Workspace, project: Project) -> dict[str, dict[str, Any]]:
+    """alias -> {"version_id", "percent"} for the aliases in use."""
+    rows = ws.store.rows("SELECT alias, version_id, percent FROM aliases WHERE project_id = ? "
+                         "AND version_id IS NOT NULL", [project.id])
+    return {r["alias"]: {"version_id": r["version_id"], "percent": r["percent"]} for r in rows}
+
+
+def alias_version_id(ws: Workspace, project: Project, alias: str) -> int | None:
+    return aliases(ws, project).get(alias, {}).get("version_id")
+
+
+def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
+    """Columns, types, allowed categories and seen ranges of the model's inputs."""
+    from cockpit.data.versions import get_version as get_data
+    from cockpit.data.versions import load_profile
+    from cockpit.features import spec_at
+    from cockpit.splits import get_split, split_frames
+
+    specs = spec_at(ws, project, run.feature_spec_version)
+    profile = {c["name"]: c for c in load_profile(ws, get_data(ws, project, run.version_id))}
+    train = split_frames(ws, project, get_split(ws, project, run.split_id))["train"]
+    columns = {}
+    for spec in specs:
+        if spec.role not in ("feature", "id"):
+            continue
+        column = profile.get(spec.column, {})
+        entry: dict[str, Any] = {"kind": spec.kind, "role": spec.role,
+                                 "dtype": column.get("dtype", "")}
+        if spec.kind == "numeric":
+            entry.update(min=column.get("min"), max=column.get("max"))
+        elif spec.kind == "categorical" and column.get("distinct", 0) <= 200:
+            entry["categories"] = sorted(train[spec.column].dropna().astype(str).unique().tolist())
+        columns[spec.column] = entry
+    return {"target": project.target, "task": project.task, "columns": columns,
+            "entity": next((s.column for s in specs if s.role == "id"), None)}
+
+
+def register(ws: Workspace, project: Project, run_id: int,
+             override_reason: str | None = None) -> ModelVersion:
+    """Register a finished run as the next model version, alias 'candidate'. A run whose
+    gate failed (or was never run) needs an override with a reason."""
+    from cockpit.evaluation.gate import latest_gate
+    from cockpit.evaluation.report import ensure_threshold
+
+    run = get_run(ws, project, run_id)
+    if run.status != "finished" or not run.artifact_sha256:
+        raise CockpitError(f"{run.label} is {run.status}: only a finished run can be registered")
+    gate = latest_gate(ws, run.id)
+    if (gate is None or not gate.passed) and not (override_reason or "").strip():
+        why = "has not been gated" if gate is None else "failed the gate: " + ", ".join(
+            r.name for r in gate.rules if not r.passed)
+        raise CockpitError(f"{run.label} {why}; register it anyway with --override 'reason'")
+    threshold, _ = ensure_threshold(ws, project, run)
+    schema = input_schema(ws, project, run)
+    number = (ws.store.scalar("SELECT max(version) FROM model_versions WHERE project_id = ?",
+                              [project.id]) or 0) + 1
+    with ws.store.transaction():
+        version_id = ws.store.insert("model_versions", {
+            "project_id": project.id, "version": number, "run_id": run.id,
+            "artifact_sha256": run.artifact_sha256, "threshold": threshold,
+            "gate_id": gate.id if gate else None, "gate_passed": int(bool(gate and gate.passed)),
+            "override_reason": override_reason, "input_schema": schema, "status": "active",
+            "created_at": clock.now_iso(), "created_by": current_user()})
+        faults.point("registry.register:after_insert")
+        _set_alias(ws, project, "candidate", version_id, None, "register", None,
+                   override_reason or "registered")
+        ws.record("deployment", "register", project.id,
+                  {"version": number, "run": run.id, "gate_passed": bool(gate and gate.passed),
+                   "override": override_reason or ""})
+    return version_by_id(ws, version_id)
+
+
+def _set_alias(ws: Workspace, project: Project, alias: str, version_id: int | None,
+               percent: float | None, action: str, strategy: str | None, reason: str) -> None:
+    previous = alias_version_id(ws, project, alias)
+    now = clock.now_iso()
+    ws.store.conn.execute(
+        "INSERT INTO aliases (project_id, alias, version_id, percent, updated_at) VALUES "
+        "(?, ?, ?, ?, ?) ON CONFLICT (project_id, alias) DO UPDATE SET version_id = "
+        "excluded.version_id, percent = excluded.percent, updated_at = excluded.updated_at",
+        [project.id, alias, version_id, percent, now])
+    ws.store.insert("ledger", {
+        "project_id": project.id, "alias": alias, "version_id": version_id,
+        "previous_version_id": previous, "percent": percent, "action": action,
+        "strategy": strategy, "reason": reason, "user": current_user(), "at": now})
+
+
+def deploy(ws: Workspace, project: Project, ref: int | str, strategy: str,
+           percent: float | None = None, reason: str = "") -> dict[str, Any]:
+    """shadow: scored and logged, never answered; canary: a percent of entities (sticky);
+    blue-green: production switches at once, the previous one kept for rollback."""
+    version = get_version(ws, project, ref)
+    if version.status != "active":
+        raise CockpitError(f"{version.label} is {version.status}; deploy an active version")
+    if strategy not in STRATEGIES:
+        raise CockpitError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if strategy == "canary":
+        if percent is None or not 0 < percent < 100:
+            raise CockpitError("a canary takes --percent between 0 and 100 (exclusive)")
+        if alias_version_id(ws, project, "production") is None:
+            raise CockpitError("a canary needs a production model to share traffic with; deploy "
+                               "the first model with --strategy blue-green")
+    alias = {"shadow": "shadow", "canary": "canary", "blue-green": "production"}[strategy]
+    with ws.store.transaction():
+        _set_alias(ws, project, alias, version.id, percent if strategy == "canary" else None,
+                   "deploy", strategy, reason or f"{strategy} deploy")
+        ws.record("deployment", "deploy", project.id,
+                  {"version": version.version, "strategy": strategy, "percent": percent,
+                   "reason": reason})
+    return aliases(ws, project)
+
+
+def set_canary_percent(ws: Workspace, project: Project, percent: float, reason: str = "") -> None:
+    canary = alias_version_id(ws, project, "canary")
+    if canary is None:
+        raise CockpitError("no canary is running")
+    if not 0 < percent < 100:
+        raise CockpitError("the canary percent is between 0 and 100 (exclusive)")
+    with ws.store.transaction():
+        _set_alias(ws, project, "canary", canary, percent, "percent", "canary",
+                   reason or f"canary at {percent:g}%")
+        ws.record("deployment", "canary percent", project.id, {"percent": percent})
+
+
+def promote(ws: Workspace, project: Project, ref: int | str | None = None,
+            reason: str = "") -> ModelVersion:
+    """Make a version production: by default the canary (its alias is then cleared)."""
+    if ref is None:
+        canary = alias_version_id(ws, project, "canary")
+        if canary is None:
+            raise CockpitError("nothing to promote: no canary is running (or name a version)")
+        version = version_by_id(ws, canary)
+    else:
+        version = get_version(ws, project, ref)
+    with ws.store.transaction():
+        _set_alias(ws, project, "production", version.id, None, "promote", None,
+                   reason or "promoted")
+        if alias_version_id(ws, project, "canary") == version.id:
+            _set_alias(ws, project, "canary", None, None, "clear", None, "promoted to production")
+        ws.record("deployment", "promote", project.id, {"version": version.version,
+                                                        "reason": reason})
+    return version
+
+
+def rollback(ws: Workspace, project: Project, reason: str) -> ModelVersion:
+    """Production goes back to the version it held before the current one; canary stops."""
+    if not (reason or "").strip():
+        raise CockpitError("a rollback needs a reason (--reason)")
+    current = alias_version_id(ws, project, "production")
+    if current is None:
+        raise CockpitError("no production model to roll back")
+    row = ws.store.one("SELECT previous_version_id FROM ledger WHERE project_id = ? AND alias = "
+                       "'production' AND version_id = ? AND previous_version_id IS NOT NULL "
+                       "AND previous_version_id != ? ORDER BY id DESC LIMIT 1",
+                       [project.id, current, current])
+    if row is None:
+        raise CockpitError("production has no earlier version to roll back to")
+    target = version_by_id(ws, row["previous_version_id"])
+    with ws.store.transaction():
+        _set_alias(ws, project, "production", target.id, None, "rollback", None, reason)
+        if alias_version_id(ws, project, "canary") is not None:
+            _set_alias(ws, project, "canary", None, None, "clear", None, "rollback: " + reason)
+        ws.record("deployment", "rollback", project.id,
+                  {"to_version": target.version, "reason": reason})
+    return target
+
+
+def ledger(ws: Workspace, project: Project, limit: int = 200) -> list[dict[str, Any]]:
+    rows = ws.store.rows(
+        "SELECT l.*, v.version AS version, p.version AS previous_version FROM ledger l "
+        "LEFT JOIN model_versions v ON v.id = l.version_id "
+        "LEFT JOIN model_versions p ON p.id = l.previous_version_id "
+        "WHERE l.project_id = ? ORDER BY l.id DESC LIMIT ?", [project.id, limit])
+    return rows
+
+
+def production_at(ws: Workspace, project: Project, when: str) -> int | None:
+    """The version number that was production at an ISO time."""
+    row = ws.store.one("SELECT v.version FROM ledger l LEFT JOIN model_versions v ON "
+                       "v.id = l.version_id WHERE l.project_id = ? AND l.alias = 'production' "
+                       "AND l.at <= ? ORDER BY l.id DESC LIMIT 1", [project.id, when])
+    return row["version"] if row else None

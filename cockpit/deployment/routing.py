@@ -1,0 +1,139 @@
+"""Every scoring path goes through the Router: overrides first, then the canary share
+(sticky by entity id), then production; shadow models are scored and logged, never
+answered; when a model cannot answer, the fallback rule does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cockpit.deployment import registry, rules
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+BUCKETS = 10_000
+
+
+def canary_buckets(entities: pd.Series, project_id: int) -> np.ndarray:
+    """A stable bucket 0..9999 per entity: the same entity always lands in the same arm."""
+    import pandas as pd
+
+    hashed = pd.util.hash_pandas_object(entities.astype(str), index=False,
+                                        hash_key=f"cockpit-{project_id:08d}"[:16])
+    return (hashed.to_numpy() % BUCKETS).astype("int64")
+
+
+@dataclass
+class Scored:
+    frame: pd.DataFrame           # entity, prediction, score, model_version, route, error
+    shadow: pd.DataFrame | None   # the shadow model's answers, logged only
+
+
+class Router:
+    """Routing for one project, read from the registry when built (rebuild to follow it)."""
+
+    def __init__(self, ws: Workspace, project: Project, model: str | int = "production") -> None:
+        self.ws, self.project = ws, project
+        self.aliases = registry.aliases(ws, project)
+        self.fixed = None if model == "production" else registry.get_version(ws, project, model)
+        if self.fixed is None and "production" not in self.aliases:
+            raise CockpitError(f"project {project.name!r} has no production model: deploy one "
+                               "(cockpit deploy VERSION --strategy blue-green) or name --model V")
+        self.fallback = rules.get_fallback(ws, project)
+        self.overrides = rules.active_overrides(ws, project)
+        self._pipelines: dict[int, Any] = {}
+
+    def _version(self, alias: str):
+        return registry.version_by_id(self.ws, self.aliases[alias]["version_id"])
+
+    def _pipeline(self, version):
+        if version.id not in self._pipelines:
+            self._pipelines[version.id] = self.ws.artifacts.load(version.artifact_sha256)
+        return self._pipelines[version.id]
+
+    def entity_column(self) -> str | None:
+        version = self.fixed or self._version("production")
+        return version.input_schema.get("entity")
+
+    def score(self, frame: pd.DataFrame) -> Scored:
+        import numpy as np
+        import pandas as pd
+
+        frame = frame.reset_index(drop=True)
+        entity_column = self.entity_column()
+        entities = (frame[entity_column].astype(str) if entity_column in frame.columns
+                    else pd.Series(frame.index.astype(str)))
+        out = pd.DataFrame({"entity": entities, "prediction": pd.Series([None] * len(frame),
+                                                                          dtype=object),
+                            "score": np.nan, "model_version": pd.NA, "route": "", "error": ""})
+        arms = self._arms(entities)
+        for version, mask, route in arms:
+            self._answer(out, frame, mask, version, route)
+        overridden = entities.isin(self.overrides.keys()).to_numpy()
+        if overridden.any():
+            out.loc[overridden, "prediction"] = [self.overrides[e]["prediction"]
+                                                 for e in entities[overridden]]
+            out.loc[overridden, "route"] = "override"
+            out.loc[overridden, "score"] = np.nan
+        shadow = None
+        if self.fixed is None and "shadow" in self.aliases:
+            shadow = out[["entity"]].copy()
+            shadow_version = self._version("shadow")
+            try:
+                prediction, score = self._predict(shadow_version, frame)
+                shadow["prediction"], shadow["score"] = prediction, score
+                shadow["model_version"] = shadow_version.version
+            except Exception as exc:  # a broken shadow never affects answers
+                shadow["error"] = f"{type(exc).__name__}: {exc}"
+        return Scored(out, shadow)
+
+    def _arms(self, entities: pd.Series) -> list[tuple[Any, np.ndarray, str]]:
+        import numpy as np
+
+        everyone = np.ones(len(entities), dtype=bool)
+        if self.fixed is not None:
+            return [(self.fixed, everyone, "fixed")]
+        production = self._version("production")
+        canary = self.aliases.get("canary")
+        if not canary:
+            return [(production, everyone, "production")]
+        in_canary = canary_buckets(entities, self.project.id) < canary["percent"] * BUCKETS / 100
+        return [(production, ~in_canary, "production"),
+                (self._version("canary"), in_canary, "canary")]
+
+    def _answer(self, out, frame, mask, version, route: str) -> None:
+        if not mask.any():
+            return
+        rows = frame[mask]
+        try:
+            prediction, score = self._predict(version, rows)
+            out.loc[mask, "prediction"] = prediction
+            out.loc[mask, "score"] = score
+            out.loc[mask, "model_version"] = version.version
+            out.loc[mask, "route"] = route
+        except Exception as exc:
+            if self.fallback is None:
+                raise CockpitError(f"model {version.label} cannot answer ({type(exc).__name__}: "
+                                   f"{exc}) and no fallback rule is set") from None
+            out.loc[mask, "prediction"] = rules.apply_fallback(self.fallback, rows)
+            out.loc[mask, "route"] = "fallback"
+            out.loc[mask, "error"] = f"{version.label}: {type(exc).__name__}: {exc}"[:300]
+
+    def _predict(self, version, rows: pd.DataFrame):
+        import numpy as np
+
+        from cockpit.evaluation.predictions import predict_frame
+
+        predictions = predict_frame(self._pipeline(version), rows, self.project, version.threshold)
+        if predictions.positive_scores is not None:
+            score = predictions.positive_scores
+        elif predictions.proba is not None:
+            score = predictions.proba.max(axis=1)
+        else:
+            score = np.asarray(predictions.y_pred, dtype=float)
+        return np.asarray(predictions.y_pred, dtype=object), score

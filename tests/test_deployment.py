@@ -1,0 +1,161 @@
+"""Registry, aliases, ledger, rollback, routing (canary, overrides, fallback), batches, bundles."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cockpit.data import versions as datasets
+from cockpit.deployment import batch, bundle, registry, rules
+from cockpit.deployment.routing import Router
+from cockpit.errors import CockpitError
+from cockpit.evaluation.gate import gate
+from cockpit.projects import create_project
+from cockpit.splits import make_split
+from cockpit.training import runs
+
+
+def frame(n: int = 800, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    return pd.DataFrame({"customer_id": [f"C{seed}-{i}" for i in range(n)], "x": x.round(3),
+                         "plan": rng.choice(["a", "b"], n),
+                         "left": (x + rng.normal(0, 1, n) > 0.5).astype(int)})
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    from cockpit import problem
+    from cockpit.workspace import Workspace
+
+    folder = tmp_path_factory.mktemp("deploy")
+    ws, _ = Workspace.init(folder)
+    project = create_project(ws, "subs", "binary", "left")
+    frame().to_csv(folder / "train.csv", index=False)
+    datasets.import_dataset(ws, project, folder / "train.csv")
+    make_split(ws, project, "stratified")
+    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
+    good = runs.train(ws, project, "logistic_regression")
+    other = runs.train(ws, project, "random_forest", ["n_estimators=20"])
+    gate(ws, project, good)
+    yield ws, project, good, other
+    ws.close()
+
+
+def test_register_needs_a_passed_gate_or_an_override(deployed) -> None:
+    ws, project, good, other = deployed
+    with pytest.raises(CockpitError, match="has not been gated.*--override"):
+        registry.register(ws, project, other.id)
+    v1 = registry.register(ws, project, good.id)
+    v2 = registry.register(ws, project, other.id, "trying forests")
+    assert (v1.version, v1.gate_passed, v2.override_reason) == (1, True, "trying forests")
+    assert set(v1.input_schema["columns"]) == {"customer_id", "x", "plan"}
+    assert v1.input_schema["columns"]["plan"]["categories"] == ["a", "b"]
+    assert registry.aliases(ws, project)["candidate"]["version_id"] == v2.id
+
+
+def test_canary_promote_rollback_and_the_ledger(deployed) -> None:
+    ws, project, _, _ = deployed
+    with pytest.raises(CockpitError, match="needs a production model"):
+        registry.deploy(ws, project, 2, "canary", 10)
+    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    registry.deploy(ws, project, 2, "canary", 30, reason="try")
+    assert registry.aliases(ws, project)["canary"]["percent"] == 30
+    before = registry.ledger(ws, project)[0]["at"]
+    registry.promote(ws, project, reason="canary looked good")
+    assert registry.get_version(ws, project, "production").version == 2
+    assert "canary" not in registry.aliases(ws, project)
+    back = registry.rollback(ws, project, "errors went up")
+    assert back.version == 1 and registry.get_version(ws, project, "production").version == 1
+    actions = [(r["alias"], r["action"]) for r in registry.ledger(ws, project)][:4]
+    assert actions == [("production", "rollback"), ("canary", "clear"),
+                       ("production", "promote"), ("canary", "deploy")]
+    assert registry.production_at(ws, project, before) in (1, 2)
+    with pytest.raises(CockpitError, match="needs a reason"):
+        registry.rollback(ws, project, "")
+
+
+def test_routing_canary_share_is_sticky_overrides_and_fallback(deployed, tmp_path) -> None:
+    ws, project, _, _ = deployed
+    registry.deploy(ws, project, 2, "canary", 25, reason="again")
+    rows = frame(2000, seed=5).drop(columns=["left"])
+    first = Router(ws, project).score(rows).frame
+    share = (first["route"] == "canary").mean()
+    assert 0.21 < share < 0.29
+    again = Router(ws, project).score(rows.sample(frac=1, random_state=1)).frame
+    assert dict(zip(first["entity"], first["route"], strict=True)) == dict(
+        zip(again["entity"], again["route"], strict=True))
+
+    entity = rows["customer_id"].iloc[0]
+    rules.add_override(ws, project, entity, "1", "the account manager asked")
+    scored = Router(ws, project).score(rows.head(3)).frame
+    assert scored.loc[0, "route"] == "override" and scored.loc[0, "prediction"] == "1"
+
+    rules.set_fallback(ws, project, "x > 0 -> 1 else 0")
+    production = registry.get_version(ws, project, "production")
+    path = ws.artifacts.path_for(production.artifact_sha256)
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original[:-10] + b"0123456789")  # tampered: storage refuses it
+        broken = Router(ws, project).score(rows.head(50)).frame
+        answered = broken[broken["route"] != "override"]
+        assert set(answered["route"]) <= {"fallback", "canary"} and "fallback" in set(
+            answered["route"])
+        fallback_rows = answered[answered["route"] == "fallback"]
+        expected = np.where(rows.head(50).loc[fallback_rows.index, "x"] > 0, 1, 0)
+        assert list(fallback_rows["prediction"]) == list(expected)
+        assert "changed after cockpit wrote it" in fallback_rows["error"].iloc[0]
+    finally:
+        path.write_bytes(original)
+
+
+def test_batch_predict_validates_writes_and_logs(deployed, tmp_path) -> None:
+    ws, project, _, _ = deployed
+    source = tmp_path / "new.csv"
+    frame(300, seed=9).drop(columns=["left"]).to_csv(source, index=False)
+    out = tmp_path / "scored.parquet"
+    summary = batch.predict_file(ws, project, source, out, at="2026-05-01T00:00:00+00:00")
+    scored = pd.read_parquet(out)
+    assert len(scored) == 300 and {"prediction", "score", "route", "model_version"} <= set(scored)
+    logged = batch.list_batches(ws, project)[0]
+    assert logged["id"] == summary["id"] and logged["rows"] == 300
+    inputs, outputs = batch.load_batch(ws, logged)
+    assert len(inputs) == len(outputs) == 300
+    bad = tmp_path / "bad.csv"
+    frame(20).drop(columns=["x", "left"]).to_csv(bad, index=False)
+    with pytest.raises(CockpitError, match="missing column.*x"):
+        batch.predict_file(ws, project, bad, tmp_path / "o.csv")
+
+
+def test_bundle_round_trip_and_tampering(deployed, tmp_path) -> None:
+    ws, project, _, _ = deployed
+    manifest = bundle.write_bundle(ws, project, 1, tmp_path / "b")
+    assert set(manifest["files"]) == {"model.pkl", "schema.json", "config.json",
+                                      "requirements.txt", "Dockerfile", "MODEL_CARD.md"}
+    pipeline, config, warnings = bundle.load_bundle(tmp_path / "b")
+    assert config["version"] == 1 and warnings == []
+    assert pipeline.predict(frame(5, seed=3)).shape == (5,)
+    assert "scikit-learn==" in (tmp_path / "b" / "requirements.txt").read_text()
+    (tmp_path / "b" / "schema.json").write_text("{}")
+    with pytest.raises(CockpitError, match="schema.json was changed"):
+        bundle.load_bundle(tmp_path / "b")
+
+
+def test_cli_deployment_commands(run_cli, deployed, tmp_path) -> None:
+    ws, project, _, _ = deployed
+    folder = ws.root
+    listed = json.loads(run_cli("models", "--json", workspace=folder).stdout)
+    assert [v["version"] for v in listed] == [1, 2]
+    assert run_cli("promote", "--percent", "40", workspace=folder).exit_code == 0
+    assert registry.aliases(ws, project)["canary"]["percent"] == 40
+    assert run_cli("rollback", workspace=folder).exit_code == 2  # --reason is required
+    added = run_cli("override", "add", "C1", "0", "--reason", "test", workspace=folder)
+    assert added.exit_code == 0
+    assert "C1" in run_cli("override", "list", workspace=folder).stdout
+    assert run_cli("fallback", "set", "x >> 1", workspace=folder).exit_code == 2
+    card = run_cli("card", "1", workspace=folder).stdout
+    assert "# Model card: subs v1" in card and "## Deployment history" in card
+    assert run_cli("register", "1", workspace=folder).stdout.strip() == "3"
