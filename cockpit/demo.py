@@ -96,6 +96,23 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     for name in (DEMO_PROJECT, "house-prices"):
         _gate_best(workspace, projects[name], progress)
     _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
+    _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
+
+
+def _monitor_learner_model(workspace: Workspace, project, data_dir: Path,
+                           progress: Progress) -> None:
+    """Months 4-8 arrive as production files, labels a month late; the check finds the drift
+    from month 4 and, once labels arrive, the decayed recall."""
+    from cockpit.monitoring import alerts, checks
+
+    folder = data_dir / "learner_support"
+    for path in sorted((folder / "batches").glob("*.csv"))[3:]:
+        checks.ingest(workspace, project, path, at=f"{path.stem}-28T06:00:00+00:00")
+    for path in sorted((folder / "labels").glob("*.csv")):
+        checks.ingest_labels(workspace, project, path)
+    result = alerts.check(workspace, project)
+    progress(f"{project.name}: monitored {len(result['windows'])} months, "
+             f"{len(result['firing'])} alerts firing")
 
 
 def _deploy_learner_model(workspace: Workspace, project, data_dir: Path,

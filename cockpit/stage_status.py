@@ -149,3 +149,24 @@ def deployment_status(store: Store, project_id: int) -> StageState:
         return StageState(stage, Status.IN_PROGRESS, detail,
                           "set a fallback rule: cockpit fallback set 'COLUMN > X -> A else B'")
     return StageState(stage, Status.DONE, detail)
+
+
+@status_function("monitoring")
+def monitoring_status(store: Store, project_id: int) -> StageState:
+    stage = STAGE_BY_KEY["monitoring"]
+    batches = store.scalar("SELECT count(*) FROM batches WHERE project_id = ?", [project_id])
+    if not batches:
+        return StageState(stage, Status.NOT_STARTED, "no production batches",
+                          "score production data: cockpit predict FILE -o OUT, or monitor ingest")
+    windows = store.scalar("SELECT count(*) FROM monitor_windows WHERE project_id = ?",
+                           [project_id])
+    if not windows:
+        return StageState(stage, Status.IN_PROGRESS, f"{batches} batches, not checked",
+                          "check drift and decay: press 7, or cockpit monitor check")
+    firing = store.rows("SELECT a.id, r.metric FROM alerts a JOIN alert_rules r ON r.id = "
+                        "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'", [project_id])
+    if firing:
+        names = ", ".join(sorted({f["metric"] for f in firing}))
+        return StageState(stage, Status.ATTENTION, f"{len(firing)} alerts: {names}",
+                          "act on the alerts: press 7 (retrain, roll back, or acknowledge)")
+    return StageState(stage, Status.DONE, f"{windows} windows watched, no alert")

@@ -66,6 +66,12 @@ def _deployment(workspace: Workspace) -> Screen:
     return DeploymentScreen(workspace)
 
 
+def _monitoring(workspace: Workspace) -> Screen:
+    from screens.monitoring import MonitoringScreen
+
+    return MonitoringScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
@@ -75,4 +81,5 @@ BUILT_STAGES: list[StageScreen] = [
     _stage("experiments", _experiments),
     _stage("evaluation", _evaluation),
     _stage("deployment", _deployment),
+    _stage("monitoring", _monitoring),
 ]

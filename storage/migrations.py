@@ -289,10 +289,53 @@ def m011_registry(db: Database) -> None:
     db["batches"].create_index(["project_id", "at"])
 
 
+def m012_service(db: Database) -> None:
+    db["requests"].create(
+        {"id": int, "project_id": int, "request_id": str, "at": str, "status": int,
+         "entity": str, "model_version": int, "route": str, "latency_ms": float,
+         "prediction": str, "score": float, "error": str, "shadow_version": int,
+         "shadow_prediction": str, "shadow_score": float, "shadow_error": str},
+        pk="id",
+        not_null={"project_id", "request_id", "at", "status"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["requests"].create_index(["project_id", "at"])
+    db["requests"].create_index(["request_id"])
+
+
+def m013_monitoring(db: Database) -> None:
+    db["labels"].create(
+        {"project_id": int, "entity": str, "label": str, "labelled_at": str, "source": str},
+        pk=("project_id", "entity"), foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["monitor_references"].create(
+        {"version_id": int, "stats": str, "created_at": str}, pk="version_id",
+        foreign_keys=[("version_id", "model_versions", "id")],
+    )
+    db["monitor_windows"].create(
+        {"project_id": int, "window": str, "rows": int, "stats": str, "computed_at": str},
+        pk=("project_id", "window"), foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["alert_rules"].create(
+        {"id": int, "project_id": int, "metric": str, "op": str, "threshold": float,
+         "windows": int, "severity": str, "action": str, "source": str},
+        pk="id", not_null={"project_id", "metric", "op", "threshold"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["alerts"].create(
+        {"id": int, "project_id": int, "rule_id": int, "status": str, "window": str,
+         "value": float, "message": str, "fired_at": str, "acknowledged_by": str,
+         "comment": str, "acknowledged_at": str, "resolved_at": str},
+        pk="id", not_null={"project_id", "rule_id", "status", "fired_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("rule_id", "alert_rules", "id")],
+    )
+    db["alerts"].create_index(["project_id", "status"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
-    m011_registry,
+    m011_registry, m012_service, m013_monitoring,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

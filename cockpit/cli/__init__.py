@@ -51,9 +51,10 @@ def cli(ctx: click.Context, workspace: str | None, project: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from cockpit.cli import core, data, deployment, evaluation, problem, training
+    from cockpit.cli import (core, data, deployment, evaluation, monitoring, problem, serving,
+                             training)
 
-    for module in (core, problem, data, training, evaluation, deployment):
+    for module in (core, problem, data, training, evaluation, deployment, monitoring, serving):
         for command in module.COMMANDS:
             cli.add_command(command)
 

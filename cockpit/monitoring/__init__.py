@@ -1,0 +1,1 @@
+"""Stage 7: production batches, drift, prediction drift, decay once labels arrive, alerts."""

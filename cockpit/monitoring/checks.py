@@ -1,0 +1,181 @@
+"""Monitoring windows and alerts: production batches grouped by month, compared with the
+production model's training data, labels joined by entity id once they arrive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cockpit import metrics
+from cockpit.deployment import batch, registry
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock
+
+DEFAULT_RULES = [
+    # metric, op, threshold, windows in a row, severity, action
+    ("max_psi", ">", 0.2, 1, "warning", "investigate the drifted features; retrain if it persists"),
+    ("prediction_psi", ">", 0.2, 1, "warning", "investigate: the model's answers shifted"),
+    ("missing_rate", ">", 0.2, 1, "warning", "investigate the data pipeline"),
+]
+
+
+def reference_stats(ws: Workspace, project: Project, version: registry.ModelVersion) -> dict:
+    """Per-feature reference distributions of a model version, computed once and stored."""
+    from cockpit.evaluation.predictions import run_predictions
+    from cockpit.monitoring import drift
+    from cockpit.splits import get_split, split_frames
+    from cockpit.training.runs import get_run
+
+    row = ws.store.one("SELECT stats FROM monitor_references WHERE version_id = ?", [version.id])
+    if row:
+        return json.loads(row["stats"])
+    run = get_run(ws, project, version.run_id)
+    train = split_frames(ws, project, get_split(ws, project, run.split_id))["train"]
+    features = {}
+    for column, spec in version.input_schema["columns"].items():
+        if spec["role"] != "feature" or column not in train.columns:
+            continue
+        if spec["kind"] == "numeric":
+            features[column] = drift.numeric_reference(train[column])
+        elif spec["kind"] == "categorical":
+            features[column] = drift.categorical_reference(train[column])
+    validation = run_predictions(ws, project, run, "validation", version.threshold)
+    import pandas as pd
+
+    scores = validation.positive_scores if validation.positive_scores is not None else \
+        pd.to_numeric(pd.Series(validation.y_pred), errors="coerce").to_numpy()
+    stats = {"features": features, "prediction": drift.numeric_reference(pd.Series(scores))}
+    with ws.store.transaction():
+        ws.store.insert("monitor_references", {"version_id": version.id, "stats": stats,
+                                               "created_at": clock.now_iso()})
+    return stats
+
+
+def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None) -> dict[str, Any]:
+    """A production file arrives: score it with the live routing and log it as a batch."""
+    from cockpit.data.reading import read_table
+    from cockpit.deployment.routing import Router
+
+    frame = read_table(Path(path))
+    router = Router(ws, project)
+    production = registry.get_version(ws, project, "production")
+    warnings = batch.check_input(frame, production.input_schema, str(path))
+    scored = router.score(frame)
+    batch_id = batch.log_batch(ws, project, frame, scored, Path(path).name, "ingest", at)
+    return {"id": batch_id, "rows": len(frame), "warnings": warnings}
+
+
+def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]:
+    """Labels that arrived later, joined by entity id (and recorded with their time)."""
+    from cockpit.data.reading import read_table
+
+    frame = read_table(Path(path))
+    entity = registry.get_version(ws, project, "production").input_schema.get("entity")
+    if entity is None or entity not in frame.columns:
+        raise CockpitError(f"{path}: labels join on the entity id column {entity!r}, "
+                           "not in the file")
+    if project.target not in frame.columns:
+        raise CockpitError(f"{path}: no column {project.target!r} (the label)")
+    times = (frame["labelled_at"].astype(str).tolist() if "labelled_at" in frame.columns
+             else [clock.now_iso()] * len(frame))
+    rows = list(zip(frame[entity].astype(str), frame[project.target].astype(str), times,
+                    strict=True))
+    with ws.store.transaction():
+        ws.store.conn.executemany(
+            "INSERT INTO labels (project_id, entity, label, labelled_at, source) VALUES "
+            "(?, ?, ?, ?, ?) ON CONFLICT (project_id, entity) DO UPDATE SET label = "
+            "excluded.label, labelled_at = excluded.labelled_at, source = excluded.source",
+            [(project.id, e, lab, t, Path(path).name) for e, lab, t in rows])
+        ws.record("monitoring", "labels", project.id, {"rows": len(rows), "source": Path(path).name})
+    return {"rows": len(rows)}
+
+
+def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+    """One window per month of batches: volume, missing values, drift, prediction drift,
+    and performance where labels have arrived. Stored, so history is cheap to show."""
+    import pandas as pd
+
+    from cockpit.monitoring import drift
+    from cockpit.problem import current_spec
+
+    production = registry.get_version(ws, project, "production")
+    reference = reference_stats(ws, project, production)
+    spec = current_spec(ws, project)
+    metric = metrics.primary_metric(project.task, spec.metric)
+    labels = pd.DataFrame(ws.store.rows("SELECT entity, label FROM labels WHERE project_id = ?",
+                                        [project.id]), columns=["entity", "label"])
+    by_window: dict[str, list[dict]] = {}
+    for found in batch.list_batches(ws, project, 10_000):
+        by_window.setdefault(found["at"][:7], []).append(found)
+    windows = []
+    for window in sorted(by_window):
+        parts = [batch.load_batch(ws, b) for b in by_window[window]]
+        inputs = pd.concat([p[0] for p in parts], ignore_index=True)
+        outputs = pd.concat([p[1] for p in parts], ignore_index=True)
+        features = {}
+        for column, ref in reference["features"].items():
+            if column in inputs.columns:
+                compute = drift.numeric_drift if ref["kind"] == "numeric" else drift.categorical_drift
+                features[column] = compute(ref, inputs[column])
+        scores = pd.to_numeric(outputs["score"], errors="coerce")
+        stats: dict[str, Any] = {
+            "rows": len(inputs), "newest": max(b["at"] for b in by_window[window]),
+            "features": features,
+            "max_psi": max((f["psi"] or 0 for f in features.values()), default=0.0),
+            "missing_rate": float(inputs[list(features)].isna().mean().max()) if features else 0.0,
+            "prediction_psi": drift.numeric_drift(reference["prediction"], scores)["psi"],
+            "routes": outputs["route"].value_counts().to_dict(),
+        }
+        stats.update(_performance(project, outputs, labels, metric))
+        windows.append({"window": window, **stats})
+    with ws.store.transaction():
+        for w in windows:
+            ws.store.conn.execute(
+                "INSERT INTO monitor_windows (project_id, window, rows, stats, computed_at) VALUES "
+                "(?, ?, ?, ?, ?) ON CONFLICT (project_id, window) DO UPDATE SET rows = "
+                "excluded.rows, stats = excluded.stats, computed_at = excluded.computed_at",
+                [project.id, w["window"], w["rows"], json.dumps(w, default=_plain),
+                 clock.now_iso()])
+    return windows
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _performance(project: Project, outputs, labels, metric: str) -> dict[str, Any]:
+    import numpy as np
+
+    if labels.empty:
+        return {"labelled": 0}
+    joined = outputs.merge(labels, on="entity", how="inner")
+    joined = joined[joined["route"] != "override"]
+    if joined.empty:
+        return {"labelled": 0}
+    out: dict[str, Any] = {"labelled": int(len(joined))}
+    y_true = joined["label"].to_numpy()
+    y_pred = joined["prediction"].astype(str).to_numpy()
+    if project.task == "regression":
+        scored = metrics.score("regression", y_true.astype(float), y_pred.astype(float))
+    else:
+        scored = metrics.score(project.task, y_true, y_pred, None,
+                               sorted(set(y_true) | set(y_pred)))
+        positive = metrics.positive_label(sorted(set(y_true) | set(y_pred)))
+        negatives = y_true != positive
+        if negatives.any():
+            out["false_positive_rate"] = float(np.mean(y_pred[negatives] == positive))
+    out["metric"] = metric
+    out["metric_value"] = scored.get(metric)
+    versions = {}
+    for version, group in joined.groupby("model_version", dropna=True):
+        part = metrics.score(project.task, group["label"].to_numpy(),
+                             group["prediction"].astype(str).to_numpy(), None,
+                             sorted(set(y_true) | set(y_pred))) if project.task != "regression" \
+            else metrics.score("regression", group["label"].astype(float).to_numpy(),
+                               group["prediction"].astype(float).to_numpy())
+        versions[str(version)] = {"rows": int(len(group)), "value": part.get(metric)}
+    out["by_version"] = versions
+    return out

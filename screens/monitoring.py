@@ -1,0 +1,214 @@
+"""Stage 7 screen: a summary row, the per-feature drift table (worst first), alerts, and
+plots — drift over time, a feature reference vs current, the metric over time with its
+target. Series differ by marker as well as colour, so they read with NO_COLOR."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+from textual_plotext import PlotextPlot
+
+from cockpit.monitoring import alerts
+from cockpit.problem import current_spec
+from cockpit.workspace import Workspace
+from screens.confirm import ConfirmReason
+from screens.guard import notify_errors
+from screens.keys import Key, bindings
+
+MONITORING_KEYS = [
+    Key("monitoring.check", "v", "check", "Check", cli="monitor check",
+        help="Recompute the windows and the alerts"),
+    Key("monitoring.ack", "a", "acknowledge", "Acknowledge", cli="monitor ack",
+        help="Acknowledge the highlighted alert with a comment"),
+    Key("monitoring.plot", "g", "next_plot", "Plot", help="The next plot"),
+    Key("monitoring.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
+]
+TABS = ["drift", "alerts", "plots"]
+PLOTS = ["drift", "metric", "feature"]
+
+
+class MonitoringScreen(Screen):
+    """Is the world drifting away from the model, and what should happen about it?"""
+
+    TITLE = "Monitoring"
+    CSS_PATH = "monitoring.tcss"
+    BINDINGS = bindings(MONITORING_KEYS)
+    KEYS = MONITORING_KEYS
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.windows: list[dict] = []
+        self.alerts: list[dict] = []
+        self.plot_index = 0
+        self.feature: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="monitor-summary")
+        with TabbedContent(initial="drift"):
+            with TabPane("Drift", id="drift"):
+                yield DataTable(id="drift-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Alerts", id="alerts"):
+                yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Plots", id="plots"), Horizontal():
+                yield PlotextPlot(id="monitor-plot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#drift-table", DataTable).add_columns(
+            "Feature", "PSI", "JS", "p-value", "Missing", "New values")
+        self.query_one("#alerts-table", DataTable).add_columns(
+            "Id", "Severity", "Status", "Message")
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_data()
+
+    @notify_errors
+    def refresh_data(self) -> None:
+        project = self.app.project
+        if project is None:
+            return
+        self.windows = alerts.stored_windows(self.workspace, project)
+        self.alerts = alerts.open_alerts(self.workspace, project)
+        self._show()
+
+    def _show(self) -> None:
+        summary = self.query_one("#monitor-summary", Static)
+        if not self.windows:
+            summary.update("No monitored windows yet: score production data (cockpit predict / "
+                           "monitor ingest), then press v to check.")
+            return
+        latest = self.windows[-1]
+        drifted = sorted((f for f, s in latest["features"].items() if (s["psi"] or 0) > 0.2))
+        spec = current_spec(self.workspace, self.app.project)
+        measured = [w for w in self.windows if w.get("metric_value") is not None]
+        metric_text = "no labels yet"
+        if measured:
+            last = measured[-1]
+            target = f" (target {spec.metric_goal()})" if spec.metric_goal() else ""
+            metric_text = f"{last['metric']} {last['metric_value']:.3f} in {last['window']}{target}"
+        firing = [a for a in self.alerts if a["status"] == "firing"]
+        summary.update(
+            f"{latest['window']}: {latest['rows']:,} rows · freshness "
+            f"{latest.get('freshness_days', 0) or 0} days · drifted: {', '.join(drifted) or 'none'}\n"
+            f"{metric_text} · alerts: {len(firing)} firing, "
+            f"{len(self.alerts) - len(firing)} acknowledged")
+        table = self.query_one("#drift-table", DataTable)
+        table.clear()
+        ordered = sorted(latest["features"].items(), key=lambda kv: -(kv[1]["psi"] or 0))
+        for name, stats in ordered:
+            p_value = stats.get("ks_p", stats.get("chi2_p"))
+            table.add_row(name[:22], _fmt(stats["psi"]), _fmt(stats.get("js")),
+                          "-" if p_value is None else f"{p_value:.1e}", f"{stats['missing']:.1%}",
+                          ", ".join(stats.get("new_categories", []))[:20], key=name)
+        self.feature = self.feature or (ordered[0][0] if ordered else None)
+        alert_table = self.query_one("#alerts-table", DataTable)
+        alert_table.clear()
+        for alert in self.alerts:
+            alert_table.add_row(str(alert["id"]), alert["severity"], alert["status"],
+                                alert["message"][:60], key=str(alert["id"]))
+        self._plot()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "drift-table" and event.row_key.value:
+            self.feature = event.row_key.value
+
+    def _plot(self) -> None:
+        plot = self.query_one("#monitor-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        if not self.windows:
+            return
+        kind = PLOTS[self.plot_index % len(PLOTS)]
+        xs = list(range(1, len(self.windows) + 1))
+        labels = [w["window"] for w in self.windows]
+        if kind == "drift":
+            plt.plot(xs, [w["max_psi"] for w in self.windows], marker="dot", label="max PSI")
+            plt.plot(xs, [w.get("prediction_psi") or 0 for w in self.windows], marker="x",
+                     label="prediction PSI")
+            plt.horizontal_line(0.2)
+            plt.title("Drift by window (line: alert at PSI 0.2) · g: next plot")
+        elif kind == "metric":
+            measured = [(x, w["metric_value"]) for x, w in zip(xs, self.windows, strict=True)
+                        if w.get("metric_value") is not None]
+            if measured:
+                plt.plot([m[0] for m in measured], [m[1] for m in measured], marker="dot",
+                         label=self.windows[-1].get("metric") or "metric")
+            spec = current_spec(self.workspace, self.app.project)
+            if spec.metric_target is not None:
+                plt.horizontal_line(spec.metric_target)
+            plt.title("Metric on labelled rows by window (line: target) · g: next plot")
+        else:
+            name = self.feature
+            shares = self.windows[-1]["features"].get(name, {}).get("shares")
+            first = self.windows[0]["features"].get(name, {}).get("shares")
+            if isinstance(shares, dict):
+                keys = list(shares)
+                plt.plot(list(range(1, len(keys) + 1)), [first.get(k, 0) for k in keys],
+                         marker="dot", label=self.windows[0]["window"])
+                plt.plot(list(range(1, len(keys) + 1)), [shares[k] for k in keys], marker="x",
+                         label=self.windows[-1]["window"])
+                plt.xticks(list(range(1, len(keys) + 1)), [k[:8] for k in keys])
+            elif shares:
+                bins = list(range(1, len(shares) + 1))
+                plt.plot(bins, first, marker="dot", label=self.windows[0]["window"])
+                plt.plot(bins, shares, marker="x", label=self.windows[-1]["window"])
+            plt.title(f"{name}: share per reference bin, first vs latest window · g: next")
+            plot.refresh()
+            return
+        plt.xticks(xs, [label[2:] for label in labels])
+        plot.refresh()
+
+    def action_next_plot(self) -> None:
+        self.plot_index += 1
+        self.query_one(TabbedContent).active = "plots"
+        self._plot()
+
+    def action_next_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
+
+    def action_check(self) -> None:
+        self.query_one("#monitor-summary", Static).update("Checking every window…")
+        self.run_worker(self._check, thread=True, exclusive=True, group="check",
+                        exit_on_error=False)
+
+    def _check(self):
+        with self.workspace.reopen() as ws:
+            return alerts.check(ws, self.app.project)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "check":
+            return
+        if event.state == WorkerState.ERROR:
+            self.notify(str(event.worker.error), title="Check failed", severity="error")
+        elif event.state == WorkerState.SUCCESS:
+            firing = event.worker.result["firing"]
+            self.notify(f"{len(firing)} alert(s) firing" if firing else "No alert",
+                        severity="warning" if firing else "information")
+        if event.state in (WorkerState.ERROR, WorkerState.SUCCESS):
+            self.refresh_data()
+
+    def action_acknowledge(self) -> None:
+        if not self.alerts:
+            self.notify("No open alert", severity="warning")
+            return
+        row = self.query_one("#alerts-table", DataTable).cursor_row
+        alert = self.alerts[min(row, len(self.alerts) - 1)]
+
+        def confirmed(comment: str | None) -> None:
+            if comment:
+                alerts.acknowledge(self.workspace, self.app.project, alert["id"], comment)
+                self.notify(f"Alert {alert['id']} acknowledged")
+                self.refresh_data()
+
+        self.app.push_screen(ConfirmReason(f"Acknowledge alert {alert['id']}?"), confirmed)
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -1,0 +1,115 @@
+"""Monitoring on data of our own: drift from a known month, decay once labels arrive,
+alerts that fire, are acknowledged and resolve; nothing fires on the quiet months."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cockpit import problem
+from cockpit.data import versions as datasets
+from cockpit.deployment import batch, registry
+from cockpit.monitoring import alerts, checks
+from cockpit.monitoring.drift import psi
+from cockpit.projects import create_project
+from cockpit.splits import make_split
+from cockpit.training import runs
+
+
+def month(n: int, seed: int, shifted: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(1.5 if shifted else 0, 1, n)
+    channel = rng.choice(["web", "app"], n, p=[0.2, 0.8] if shifted else [0.7, 0.3])
+    noise = rng.normal(0, 0.8, n)
+    label = ((x if not shifted else -x) + noise > 0.5).astype(int)  # the relation flips
+    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3),
+                         "channel": channel, "churned": label})
+
+
+@pytest.fixture(scope="module")
+def monitored(tmp_path_factory):
+    from cockpit.workspace import Workspace
+
+    folder = tmp_path_factory.mktemp("mon")
+    ws, _ = Workspace.init(folder)
+    project = create_project(ws, "svc", "binary", "churned")
+    month(1500, 0, False).to_csv(folder / "ref.csv", index=False)
+    datasets.import_dataset(ws, project, folder / "ref.csv")
+    make_split(ws, project, "stratified")
+    problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.6))
+    run = runs.train(ws, project, "logistic_regression")
+    registry.register(ws, project, run.id, "test model")
+    registry.deploy(ws, project, 1, "blue-green", reason="test")
+    for number in range(1, 6):
+        frame = month(400, number, shifted=number >= 4)
+        frame.drop(columns=["churned"]).to_csv(folder / f"m{number}.csv", index=False)
+        frame[["user_id", "churned"]].to_csv(folder / f"labels{number}.csv", index=False)
+        if number <= 2:
+            batch.predict_file(ws, project, folder / f"m{number}.csv", folder / f"o{number}.csv",
+                               at=f"2026-0{number}-15T00:00:00+00:00")
+        else:
+            checks.ingest(ws, project, folder / f"m{number}.csv", at=f"2026-0{number}-15")
+    yield ws, project, folder
+    ws.close()
+
+
+def test_quiet_months_raise_nothing(monitored) -> None:
+    ws, project, folder = monitored
+    windows = checks.compute_windows(ws, project)
+    assert [w["window"] for w in windows] == ["2026-01", "2026-02", "2026-03", "2026-04",
+                                              "2026-05"]
+    for w in windows[:3]:
+        assert w["max_psi"] < 0.1
+    for w in windows[3:]:
+        assert w["features"]["x"]["psi"] > 0.2 and w["features"]["channel"]["psi"] > 0.2
+
+
+def test_drift_fires_then_decay_once_labels_arrive(monitored) -> None:
+    ws, project, folder = monitored
+    first = alerts.check(ws, project)
+    assert {a["metric"] for a in first["firing"]} >= {"max_psi"}
+    assert "metric_value" not in {a["metric"] for a in first["firing"]}  # no labels yet
+    for number in range(1, 6):
+        checks.ingest_labels(ws, project, folder / f"labels{number}.csv")
+    second = alerts.check(ws, project)
+    windows = second["windows"]
+    assert all(w["metric_value"] >= 0.6 for w in windows[:3])
+    assert all(w["metric_value"] < 0.6 for w in windows[3:])
+    decay = next(a for a in second["firing"] if a["metric"] == "metric_value")
+    assert "since 2026-04" in decay["message"] and decay["severity"] == "critical"
+
+
+def test_acknowledge_is_recorded_and_alerts_resolve(monitored) -> None:
+    ws, project, _ = monitored
+    alert = alerts.open_alerts(ws, project)[0]
+    alerts.acknowledge(ws, project, alert["id"], "retraining this week")
+    found = ws.store.one("SELECT status, comment, acknowledged_by FROM alerts WHERE id = ?",
+                         [alert["id"]])
+    assert found == {"status": "acknowledged", "comment": "retraining this week",
+                     "acknowledged_by": "tester"}
+    event = ws.store.one("SELECT details FROM events WHERE action = 'alert acknowledged'")
+    assert json.loads(event["details"])["alert"] == alert["id"]
+    rule = ws.store.one("SELECT id FROM alert_rules WHERE metric = 'max_psi'")
+    ws.store.update("alert_rules", {"id": rule["id"]}, {"threshold": 100.0})
+    alerts.check(ws, project)
+    assert ws.store.scalar("SELECT status FROM alerts WHERE rule_id = ?", [rule["id"]]) == "resolved"
+
+
+def test_psi_of_identical_shares_is_zero() -> None:
+    assert psi([0.5, 0.5], [0.5, 0.5]) == pytest.approx(0)
+    assert psi([0.5, 0.5], [0.9, 0.1]) > 0.5
+
+
+def test_cli_monitor(run_cli, monitored) -> None:
+    ws, project, folder = monitored
+    checked = run_cli("monitor", "check", "--json", workspace=ws.root)
+    assert checked.exit_code == 1
+    data = json.loads(checked.stdout)
+    assert "x" in data["windows"][-1]["drifted"] and data["firing"]
+    added = run_cli("monitor", "rules", "--add", "rows < 10", "--json", workspace=ws.root)
+    assert added.exit_code == 0 and any(r["metric"] == "rows" for r in json.loads(added.stdout))
+    assert run_cli("monitor", "rules", "--add", "bogus > 1", workspace=ws.root).exit_code == 2
+    assert run_cli("monitor", "ack", "999", "--comment", "x", workspace=ws.root).exit_code == 2
