@@ -113,6 +113,11 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path,
     result = alerts.check(workspace, project)
     progress(f"{project.name}: monitored {len(result['windows'])} months, "
              f"{len(result['firing'])} alerts firing")
+    from cockpit.retraining import retrain
+
+    outcome = retrain(workspace, project)
+    progress(f"{project.name}: retrain after the drift months: {outcome['decision']} "
+             f"({outcome['steps'][-2] if len(outcome['steps']) > 1 else ''})")
 
 
 def _deploy_learner_model(workspace: Workspace, project, data_dir: Path,

@@ -170,3 +170,18 @@ def monitoring_status(store: Store, project_id: int) -> StageState:
         return StageState(stage, Status.ATTENTION, f"{len(firing)} alerts: {names}",
                           "act on the alerts: press 7 (retrain, roll back, or acknowledge)")
     return StageState(stage, Status.DONE, f"{windows} windows watched, no alert")
+
+
+@status_function("retrain")
+def retrain_status(store: Store, project_id: int) -> StageState:
+    stage = STAGE_BY_KEY["retrain"]
+    last = store.one("SELECT decision, window FROM retrains WHERE project_id = ? ORDER BY id DESC "
+                     "LIMIT 1", [project_id])
+    firing = store.scalar("SELECT count(*) FROM alerts WHERE project_id = ? AND status != "
+                          "'resolved'", [project_id])
+    if last is None:
+        if not store.scalar("SELECT 1 FROM model_versions WHERE project_id = ?", [project_id]):
+            return StageState(stage, Status.NOT_STARTED, "nothing deployed to replace yet")
+        return StageState(stage, Status.ATTENTION if firing else Status.IN_PROGRESS,
+                          "no retrain yet", "retrain: press 8 then R, or cockpit retrain")
+    return StageState(stage, Status.DONE, f"last retrain on {last['window']}: {last['decision']}")

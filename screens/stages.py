@@ -72,6 +72,12 @@ def _monitoring(workspace: Workspace) -> Screen:
     return MonitoringScreen(workspace)
 
 
+def _retrain(workspace: Workspace) -> Screen:
+    from screens.retrain import RetrainScreen
+
+    return RetrainScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
@@ -82,4 +88,5 @@ BUILT_STAGES: list[StageScreen] = [
     _stage("evaluation", _evaluation),
     _stage("deployment", _deployment),
     _stage("monitoring", _monitoring),
+    _stage("retrain", _retrain),
 ]

@@ -3,6 +3,10 @@
 Each stage adds its tables here as new migrations at the end; applied ones are
 never edited. sqlite-utils' `Migrations` records what ran in `_sqlite_migrations`
 and runs each migration in a transaction.
+
+tests/test_reliability_migrations.py builds a workspace stopped before each
+migration here, writes a row into every table it has by then, and opens it with
+today's cockpit: give a new table a representative row in that test's ROWS.
 """
 
 from __future__ import annotations
@@ -332,10 +336,32 @@ def m013_monitoring(db: Database) -> None:
     db["alerts"].create_index(["project_id", "status"])
 
 
+def m014_retraining(db: Database) -> None:
+    db["retrain_triggers"].create(
+        {"project_id": int, "schedule_days": float, "on_alert": int, "new_labels": int,
+         "strategy": str, "canary_percent": float, "updated_at": str, "updated_by": str},
+        pk="project_id", foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["feedback"].create(
+        {"id": int, "project_id": int, "verdict": str, "comment": str, "user": str, "at": str},
+        pk="id", not_null={"project_id", "verdict", "at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["retrains"].create(
+        {"id": int, "project_id": int, "reasons": str, "steps": str, "window": str,
+         "champion_version": int, "challenger_run_id": int, "champion_score": float,
+         "challenger_score": float, "metric": str, "decision": str, "version_id": int,
+         "created_at": str, "created_by": str},
+        pk="id", not_null={"project_id", "decision", "created_at"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db["model_versions"].add_column("archived_at", str)
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
-    m011_registry, m012_service, m013_monitoring,
+    m011_registry, m012_service, m013_monitoring, m014_retraining,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

@@ -36,6 +36,7 @@ class ModelVersion:
     successor_id: int | None
     created_at: str
     created_by: str
+    archived_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__}

@@ -1,0 +1,119 @@
+"""`cockpit retrain [triggers show|set | feedback]` and `cockpit retire`."""
+
+from __future__ import annotations
+
+import click
+
+from cockpit.cli.context import CliContext, emit_json, print_table
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--if-due", is_flag=True, help="Only when a trigger says so (for cron).")
+@click.option("--now", metavar="ISO-DATE", help="Judge the schedule at this time.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def retrain(ctx: click.Context, if_due: bool, now: str | None, as_json: bool) -> None:
+    """Retrain on reference + new labelled production data; deploy the challenger only if it
+    beats production on the newest labelled window, else raise an alert."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cockpit.retraining import retrain as run_retrain
+
+    cli = ctx.find_object(CliContext)
+    result = run_retrain(cli.workspace(), cli.project(), if_due, now)
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"retrain: {result['decision']}")
+    for reason in result.get("reasons", []):
+        click.echo(f"  why: {reason}")
+    for step in result.get("steps", []):
+        click.echo(f"  - {step}")
+
+
+@retrain.group("triggers", invoke_without_command=True)
+@click.pass_context
+def triggers_group(ctx: click.Context) -> None:
+    """Show or set the retrain triggers."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(triggers_show)
+
+
+@triggers_group.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def triggers_show(ctx: CliContext, as_json: bool = False) -> None:
+    """The triggers and whether a retrain is due now."""
+    from cockpit.retraining import due, triggers
+
+    workspace, project = ctx.workspace(), ctx.project()
+    settings, reasons = triggers(workspace, project), due(workspace, project)
+    if as_json:
+        emit_json({**settings, "due": reasons})
+        return
+    for key, value in settings.items():
+        click.echo(f"{key:15} {value}")
+    click.echo("due now: " + ("; ".join(reasons) if reasons else "no"))
+
+
+@triggers_group.command("set")
+@click.option("--schedule-days", type=float, help="Retrain every N days (0: never).")
+@click.option("--on-alert/--no-on-alert", default=None, help="Retrain while an alert fires.")
+@click.option("--new-labels", type=int, help="Retrain after N new labelled rows.")
+@click.option("--strategy", type=click.Choice(["canary", "shadow"]), help="How a winner starts.")
+@click.option("--canary-percent", type=float)
+@pass_cli
+def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy,
+                 canary_percent) -> None:
+    """Change the triggers."""
+    from cockpit.retraining import set_triggers
+
+    merged = set_triggers(ctx.workspace(), ctx.project(), schedule_days=schedule_days,
+                          on_alert=None if on_alert is None else int(on_alert),
+                          new_labels=new_labels, strategy=strategy, canary_percent=canary_percent)
+    click.echo(", ".join(f"{k}={v}" for k, v in merged.items()))
+
+
+@retrain.command("feedback")
+@click.argument("verdict", type=click.Choice(["useful", "not-useful"]))
+@click.option("--comment", default="", help="What the people acting on predictions said.")
+@pass_cli
+def feedback(ctx: CliContext, verdict: str, comment: str) -> None:
+    """Record a verdict on the predictions' usefulness (not-useful triggers a retrain)."""
+    from cockpit.retraining import add_feedback
+
+    click.echo(add_feedback(ctx.workspace(), ctx.project(), verdict, comment))
+
+
+@retrain.command("history")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def history(ctx: CliContext, as_json: bool) -> None:
+    """Every retrain: why, what it decided, champion vs challenger."""
+    from cockpit.retraining import list_retrains
+
+    found = list_retrains(ctx.workspace(), ctx.project())
+    if as_json:
+        emit_json(found)
+        return
+    print_table(found, ["id", "created_at", "window", "champion_score", "challenger_score",
+                        "decision"], empty="no retrains yet")
+
+
+@click.command()
+@click.argument("version")
+@click.option("--reason", required=True, help="Why it is retired.")
+@click.option("--successor", help="The version replacing it (needed if it is in production).")
+@pass_cli
+def retire(ctx: CliContext, version: str, reason: str, successor: str | None) -> None:
+    """Retire VERSION: it stops serving, its artifact is archived, its card says why."""
+    from cockpit.retraining import retire as retire_version
+
+    result = retire_version(ctx.workspace(), ctx.project(), version, reason, successor)
+    click.echo(f"v{result['version']} retired" + (f"; successor v{result['successor']}"
+                                                  if result["successor"] else ""))
+
+
+COMMANDS = [retrain, retire]

@@ -1,0 +1,272 @@
+"""Stage 8: retrain triggers, the champion vs challenger pipeline, and retirement.
+
+`retrain` takes the reference data plus the new labelled production rows (the
+cleaning recipe replayed on them), validates, trains with the production model's
+config, then judges champion and challenger on the newest labelled window neither
+trained on. A better challenger is registered and started as a canary (or
+shadow); a worse one raises an alert and leaves production alone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from cockpit import metrics
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock
+
+DEFAULT_TRIGGERS = {"schedule_days": 30.0, "on_alert": 1, "new_labels": 1000,
+                    "strategy": "canary", "canary_percent": 10.0}
+
+
+def triggers(ws: Workspace, project: Project) -> dict[str, Any]:
+    row = ws.store.one("SELECT * FROM retrain_triggers WHERE project_id = ?", [project.id])
+    return {**DEFAULT_TRIGGERS, **({k: v for k, v in row.items() if k in DEFAULT_TRIGGERS}
+                                    if row else {})}
+
+
+def set_triggers(ws: Workspace, project: Project, **changes: Any) -> dict[str, Any]:
+    unknown = set(changes) - set(DEFAULT_TRIGGERS)
+    if unknown:
+        raise CockpitError(f"unknown trigger setting(s): {', '.join(sorted(unknown))}")
+    if changes.get("strategy") not in (None, "canary", "shadow"):
+        raise CockpitError("strategy is canary or shadow")
+    merged = {**triggers(ws, project), **{k: v for k, v in changes.items() if v is not None}}
+    with ws.store.transaction():
+        ws.store.conn.execute("DELETE FROM retrain_triggers WHERE project_id = ?", [project.id])
+        ws.store.insert("retrain_triggers", {"project_id": project.id, **merged,
+                                             "updated_at": clock.now_iso(),
+                                             "updated_by": current_user()})
+        ws.record("retrain", "triggers set", project.id, merged)
+    return merged
+
+
+def add_feedback(ws: Workspace, project: Project, verdict: str, comment: str) -> int:
+    """A verdict from the people who act on predictions; 'not-useful' triggers a retrain
+    and proposes retirement."""
+    if verdict not in ("useful", "not-useful"):
+        raise CockpitError("the verdict is useful or not-useful")
+    with ws.store.transaction():
+        feedback_id = ws.store.insert("feedback", {"project_id": project.id, "verdict": verdict,
+                                                   "comment": comment, "user": current_user(),
+                                                   "at": clock.now_iso()})
+        ws.record("retrain", "feedback", project.id, {"verdict": verdict, "comment": comment})
+    return feedback_id
+
+
+def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
+    """Why a retrain is due now: schedule, a firing alert, new labels, human feedback."""
+    settings = triggers(ws, project)
+    reasons = []
+    last = ws.store.scalar("SELECT max(created_at) FROM retrains WHERE project_id = ?",
+                           [project.id]) or ws.store.scalar(
+        "SELECT min(created_at) FROM model_versions WHERE project_id = ?", [project.id])
+    moment = datetime.fromisoformat((now or clock.now_iso())[:19])
+    if last and settings["schedule_days"]:
+        age = (moment - datetime.fromisoformat(last[:19])).days
+        if age >= settings["schedule_days"]:
+            reasons.append(f"schedule: {age} days since the last training")
+    if settings["on_alert"]:
+        firing = ws.store.rows("SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = "
+                               "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
+                               [project.id])
+        if firing:
+            reasons.append("alert: " + ", ".join(sorted({f["metric"] for f in firing})))
+    labelled = ws.store.scalar("SELECT count(*) FROM labels WHERE project_id = ? AND "
+                               "labelled_at >= ?", [project.id, last or ""]) or 0
+    if settings["new_labels"] and labelled >= settings["new_labels"]:
+        reasons.append(f"data: {labelled} new labelled rows")
+    unhappy = ws.store.scalar("SELECT count(*) FROM feedback WHERE project_id = ? AND verdict = "
+                              "'not-useful' AND at >= ?", [project.id, last or ""])
+    if unhappy:
+        reasons.append(f"feedback: {unhappy} 'not useful' verdict(s) (consider retiring)")
+    return reasons
+
+
+def _labelled_production(ws: Workspace, project: Project, entity: str):
+    """Production rows whose labels arrived, with their batch window."""
+    import pandas as pd
+
+    from cockpit.deployment.batch import list_batches, load_batch
+
+    labels = pd.DataFrame(ws.store.rows("SELECT entity, label FROM labels WHERE project_id = ?",
+                                        [project.id]), columns=["entity", "label"])
+    frames = []
+    for found in list_batches(ws, project, 10_000):
+        inputs, _ = load_batch(ws, found)
+        frames.append(inputs.assign(_window=found["at"][:7]))
+    if not frames or labels.empty:
+        return pd.DataFrame()
+    rows = pd.concat(frames, ignore_index=True)
+    rows[entity] = rows[entity].astype(str)
+    joined = rows.merge(labels, left_on=entity, right_on="entity", how="inner")
+    return joined.drop(columns=["entity"] if entity != "entity" else [])
+
+
+def retrain(ws: Workspace, project: Project, if_due: bool = False,
+            now: str | None = None) -> dict[str, Any]:
+    """The retrain pipeline; every step is recorded on the retrain's row."""
+    import pandas as pd
+
+    from cockpit.data import clean, validate
+    from cockpit.data.versions import get_version as get_data
+    from cockpit.data.versions import load_frame, load_profile, save_frame
+    from cockpit.deployment import registry
+    from cockpit.evaluation.predictions import predict_frame
+    from cockpit.problem import current_spec
+    from cockpit.splits import get_split, make_split
+    from cockpit.training import runs
+
+    reasons = due(ws, project, now)
+    if if_due and not reasons:
+        return {"decision": "not due", "reasons": []}
+    champion = registry.get_version(ws, project, "production")
+    champion_run = runs.get_run(ws, project, champion.run_id)
+    entity = champion.input_schema.get("entity")
+    if entity is None:
+        raise CockpitError("retraining joins labels by the entity id: give a column role 'id'")
+    steps: list[str] = []
+    new = _labelled_production(ws, project, entity)
+    if new.empty:
+        raise CockpitError("no labelled production rows yet: cockpit monitor labels FILE")
+    window = sorted(new["_window"].unique())[-1]
+    holdout = new[new["_window"] == window]
+    fresh = new[new["_window"] != window].drop(columns=["_window"])
+    steps.append(f"{len(fresh):,} new labelled rows; {len(holdout):,} held out from {window}")
+    base_version = get_data(ws, project, champion_run.version_id)
+    reference = load_frame(ws, base_version)
+    fresh = fresh.rename(columns={"label": project.target})
+    fresh[project.target] = fresh[project.target].astype(reference[project.target].dtype)
+    if base_version.recipe:
+        fresh, _ = clean.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
+        steps.append(f"cleaning recipe replayed ({len(base_version.recipe)} steps)")
+    combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]],
+                         ignore_index=True)
+    version, _ = save_frame(ws, project, combined, f"{base_version.name}+production",
+                            source=f"retrain with {len(fresh)} production rows")
+    findings = validate.run_checks(combined, load_profile(ws, version), project)
+    errors = [f.message for f in findings if f.severity == "error"]
+    if errors:
+        return _record(ws, project, reasons, steps + [f"validation failed: {errors[0]}"], window,
+                       champion, None, None, None, "stopped: validation errors", None)
+    steps.append(f"data v{version.id} validated ({len(combined):,} rows)")
+    old_split = get_split(ws, project, champion_run.split_id)
+    make_split(ws, project, old_split.strategy, old_split.seed, old_split.val_fraction,
+               old_split.test_fraction, old_split.group_column, old_split.time_column, version)
+    challenger = runs.train(ws, project, champion_run.family, champion_run.params, champion_run.seed)
+    if challenger.status != "finished":
+        return _record(ws, project, reasons, steps + [f"training failed: {challenger.error}"],
+                       window, champion, challenger.id, None, None, "stopped: training failed",
+                       None)
+    steps.append(f"{challenger.label} trained with the production config")
+    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
+    holdout = holdout.rename(columns={"label": project.target})
+    holdout[project.target] = holdout[project.target].astype(reference[project.target].dtype)
+    from cockpit.evaluation.report import ensure_threshold, score_predictions
+
+    threshold, _ = ensure_threshold(ws, project, challenger)
+    scores = {}
+    for name, artifact, cut in (("champion", champion.artifact_sha256, champion.threshold),
+                                ("challenger", challenger.artifact_sha256, threshold)):
+        predictions = predict_frame(ws.artifacts.load(artifact), holdout, project, cut)
+        scores[name] = score_predictions(project.task, predictions).get(metric)
+    better = scores["challenger"] is not None and (
+        scores["champion"] is None or metrics.better(metric, scores["challenger"],
+                                                     scores["champion"]))
+    steps.append(f"on {window}: champion {metric} {scores['champion']:.4f}, challenger "
+                 f"{scores['challenger']:.4f}")
+    if better:
+        settings = triggers(ws, project)
+        new_version = registry.register(
+            ws, project, challenger.id,
+            f"retrain: beats production v{champion.version} on {window} ({metric} "
+            f"{scores['challenger']:.4f} vs {scores['champion']:.4f})")
+        percent = settings["canary_percent"] if settings["strategy"] == "canary" else None
+        registry.deploy(ws, project, new_version.version, settings["strategy"], percent,
+                        f"retrain challenger ({'; '.join(reasons) or 'manual'})")
+        steps.append(f"registered v{new_version.version}, started as {settings['strategy']}")
+        return _record(ws, project, reasons, steps, window, champion, challenger.id,
+                       scores["champion"], scores["challenger"], "deployed", new_version.id,
+                       metric)
+    _raise_alert(ws, project, f"retrained {challenger.label} is not better than production "
+                 f"v{champion.version} on {window} ({metric} {scores['challenger']:.4f} vs "
+                 f"{scores['champion']:.4f}); production kept")
+    steps.append("not better: alert raised, production kept")
+    return _record(ws, project, reasons, steps, window, champion, challenger.id,
+                   scores["champion"], scores["challenger"], "kept production", None, metric)
+
+
+def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
+    with ws.store.transaction():
+        rule_id = ws.store.scalar("SELECT id FROM alert_rules WHERE project_id = ? AND metric = "
+                                  "'retrain'", [project.id])
+        if rule_id is None:
+            rule_id = ws.store.insert("alert_rules", {
+                "project_id": project.id, "metric": "retrain", "op": "<", "threshold": 0,
+                "windows": 1, "severity": "warning", "action": "look into the data or the model",
+                "source": "retrain"})
+        alert_id = ws.store.insert("alerts", {"project_id": project.id, "rule_id": rule_id,
+                                              "status": "firing", "message": message,
+                                              "fired_at": clock.now_iso()})
+        ws.record("monitoring", "alert fired", project.id, {"alert": alert_id, "metric": "retrain"})
+
+
+def _record(ws, project, reasons, steps, window, champion, challenger_id, champion_score,
+            challenger_score, decision, version_id, metric=None) -> dict[str, Any]:
+    with ws.store.transaction():
+        retrain_id = ws.store.insert("retrains", {
+            "project_id": project.id, "reasons": reasons, "steps": steps, "window": window,
+            "champion_version": champion.version, "challenger_run_id": challenger_id,
+            "champion_score": champion_score, "challenger_score": challenger_score,
+            "metric": metric, "decision": decision, "version_id": version_id,
+            "created_at": clock.now_iso(), "created_by": current_user()})
+        ws.record("retrain", "retrain", project.id, {"retrain": retrain_id, "decision": decision})
+    return {"id": retrain_id, "decision": decision, "reasons": reasons, "steps": steps,
+            "window": window, "champion_score": champion_score,
+            "challenger_score": challenger_score, "challenger_run": challenger_id}
+
+
+def list_retrains(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+    rows = ws.store.rows("SELECT * FROM retrains WHERE project_id = ? ORDER BY id DESC",
+                         [project.id])
+    for row in rows:
+        row["reasons"], row["steps"] = json.loads(row["reasons"]), json.loads(row["steps"])
+    return rows
+
+
+def retire(ws: Workspace, project: Project, ref: int | str, reason: str,
+           successor: int | str | None = None) -> dict[str, Any]:
+    """Stop serving a version on purpose: aliases cleared, artifact archived, card updated."""
+    from cockpit.deployment import registry
+
+    if not reason.strip():
+        raise CockpitError("retiring takes a reason (--reason)")
+    version = registry.get_version(ws, project, ref)
+    if version.status == "retired":
+        raise CockpitError(f"{version.label} is retired already")
+    after = registry.get_version(ws, project, successor) if successor is not None else None
+    held = [a for a, info in registry.aliases(ws, project).items()
+            if info["version_id"] == version.id]
+    if "production" in held and after is None:
+        raise CockpitError(f"{version.label} is in production: name its --successor")
+    with ws.store.transaction():
+        if "production" in held:
+            registry._set_alias(ws, project, "production", after.id, None, "promote", None,
+                                f"successor of retired v{version.version}: {reason}")
+        for alias in held:
+            if alias != "production":
+                registry._set_alias(ws, project, alias, None, None, "clear", None,
+                                    f"v{version.version} retired: {reason}")
+        ws.store.update("model_versions", {"id": version.id}, {
+            "status": "retired", "retired_reason": reason,
+            "successor_id": after.id if after else None, "archived_at": clock.now_iso()})
+        ws.record("retrain", "retire", project.id,
+                  {"version": version.version, "reason": reason,
+                   "successor": after.version if after else None})
+    return {"version": version.version, "successor": after.version if after else None,
+            "aliases_cleared": held}

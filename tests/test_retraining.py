@@ -1,0 +1,104 @@
+"""The retrain pipeline's two branches, triggers, feedback and retirement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cockpit import problem, retraining
+from cockpit.data import versions as datasets
+from cockpit.deployment import batch, registry
+from cockpit.errors import CockpitError
+from cockpit.monitoring import checks
+from cockpit.projects import create_project
+from cockpit.splits import make_split
+from cockpit.training import runs
+
+
+def month(n: int, seed: int, shifted: bool = False, flipped: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    relation = -x if shifted else x
+    label = (relation + rng.normal(0, 0.7, n) > 0.3).astype(int)
+    if flipped:
+        label = 1 - label
+    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3),
+                         "churned": label})
+
+
+def _workspace(tmp_path, months: list[pd.DataFrame]):
+    from cockpit.workspace import Workspace
+
+    ws, _ = Workspace.init(tmp_path)
+    project = create_project(ws, "svc", "binary", "churned")
+    month(1500, 0).to_csv(tmp_path / "ref.csv", index=False)
+    datasets.import_dataset(ws, project, tmp_path / "ref.csv")
+    make_split(ws, project, "stratified")
+    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
+    run = runs.train(ws, project, "logistic_regression")
+    registry.register(ws, project, run.id, "test model")
+    registry.deploy(ws, project, 1, "blue-green", reason="test")
+    for number, frame in enumerate(months, start=1):
+        frame.drop(columns=["churned"]).to_csv(tmp_path / f"m{number}.csv", index=False)
+        frame[["user_id", "churned"]].to_csv(tmp_path / f"l{number}.csv", index=False)
+        batch.predict_file(ws, project, tmp_path / f"m{number}.csv", tmp_path / f"o{number}.csv",
+                           at=f"2026-0{number}-15T00:00:00+00:00")
+        checks.ingest_labels(ws, project, tmp_path / f"l{number}.csv")
+    return ws, project
+
+
+def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
+    ws, project = _workspace(tmp_path, [month(800, n, shifted=True) for n in (1, 2, 3)])
+    result = retraining.retrain(ws, project)
+    assert result["decision"] == "deployed"
+    assert result["challenger_score"] > result["champion_score"]
+    aliases = registry.aliases(ws, project)
+    assert registry.version_by_id(ws, aliases["canary"]["version_id"]).version == 2
+    assert registry.get_version(ws, project, "production").version == 1
+    assert retraining.list_retrains(ws, project)[0]["window"] == "2026-03"
+    ws.close()
+
+
+def test_a_worse_challenger_raises_an_alert_and_leaves_production(tmp_path) -> None:
+    ws, project = _workspace(tmp_path, [month(1500, 1, flipped=True),
+                                        month(1500, 2, flipped=True), month(600, 3)])
+    result = retraining.retrain(ws, project)
+    assert result["decision"] == "kept production"
+    assert result["challenger_score"] < result["champion_score"]
+    assert registry.get_version(ws, project, "production").version == 1
+    assert "canary" not in registry.aliases(ws, project)
+    alert = ws.store.one("SELECT status, message FROM alerts")
+    assert alert["status"] == "firing" and "not better than production" in alert["message"]
+    ws.close()
+
+
+def test_triggers_feedback_and_if_due(tmp_path) -> None:
+    ws, project = _workspace(tmp_path, [month(300, 1), month(300, 2)])
+    retraining.set_triggers(ws, project, schedule_days=0, on_alert=0, new_labels=0)
+    assert retraining.due(ws, project) == []
+    assert retraining.retrain(ws, project, if_due=True)["decision"] == "not due"
+    retraining.set_triggers(ws, project, new_labels=500)
+    assert any(r.startswith("data: 600") for r in retraining.due(ws, project))
+    retraining.add_feedback(ws, project, "not-useful", "mentors ignore the list")
+    assert any("consider retiring" in r for r in retraining.due(ws, project))
+    with pytest.raises(CockpitError, match="unknown trigger"):
+        retraining.set_triggers(ws, project, weekly=True)
+    ws.close()
+
+
+def test_retire_needs_a_successor_in_production_and_updates_the_card(tmp_path) -> None:
+    from cockpit.card import model_card
+
+    ws, project = _workspace(tmp_path, [month(300, 1)])
+    with pytest.raises(CockpitError, match="successor"):
+        retraining.retire(ws, project, 1, "old")
+    second = registry.register(ws, project, runs.train(ws, project, "random_forest",
+                                                       ["n_estimators=10"]).id, "replacement")
+    retraining.retire(ws, project, 1, "replaced by the forest", successor=second.version)
+    assert registry.get_version(ws, project, "production").version == 2
+    retired = registry.get_version(ws, project, 1)
+    assert retired.status == "retired" and retired.archived_at
+    card = model_card(ws, project, 1)
+    assert "## Retirement" in card and "replaced by the forest" in card
+    ws.close()
