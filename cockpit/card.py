@@ -69,6 +69,32 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
     lines += [f"- {r['at']}: {r['action']} as {r['alias']}"
               + (f" ({r['percent']:g}%)" if r["percent"] else "") + f" by {r['user']}: {r['reason']}"
               for r in reversed(history)] or ["- never deployed"]
+    windows = ws.store.rows("SELECT window, rows, stats FROM monitor_windows WHERE project_id = ? "
+                            "ORDER BY window", [project.id]) if ws.store.table_exists(
+        "monitor_windows") else []
+    lines += ["", "## Monitoring", ""]
+    if windows:
+        last = json.loads(windows[-1]["stats"])
+        drifted = sorted(f for f, st in last["features"].items() if (st["psi"] or 0) > 0.2)
+        lines.append(f"- {len(windows)} monthly windows; latest {last['window']}: "
+                     f"{last['rows']:,} rows, max PSI {last['max_psi']:.3f}, drifted: "
+                     f"{', '.join(drifted) or 'none'}")
+        measured = [json.loads(w["stats"]) for w in windows]
+        measured = [m for m in measured if m.get("metric_value") is not None]
+        if measured:
+            lines.append(f"- {measured[-1]['metric']} on labelled rows in "
+                         f"{measured[-1]['window']}: {measured[-1]['metric_value']:.4f}")
+        alerts = ws.store.rows("SELECT a.status, a.message FROM alerts a WHERE a.project_id = ? "
+                               "AND a.status != 'resolved'", [project.id])
+        lines += [f"- alert ({a['status']}): {a['message']}" for a in alerts]
+    else:
+        lines.append("No production data monitored yet.")
+    signoffs = ws.store.rows("SELECT step, decision, reviewer, comment, at FROM signoffs WHERE "
+                             "version_id = ? ORDER BY id", [version.id]) if ws.store.table_exists(
+        "signoffs") else []
+    lines += ["", "## Review sign-offs", ""]
+    lines += [f"- {s['step']}: {s['decision']} by {s['reviewer']} ({s['at'][:10]}): {s['comment']}"
+              for s in signoffs] or ["Not reviewed yet."]
     if version.status == "retired":
         lines += ["", "## Retirement", "", f"Retired: {version.retired_reason}"]
     return "\n".join(lines) + "\n"

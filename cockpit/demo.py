@@ -71,6 +71,8 @@ def build_demo(path: Path, rebuild: bool = False,
 def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     data_dir = _copy_sample_data(folder)
     progress(f"sample data copied to {data_dir}")
+    if _commit_demo_folder(folder):
+        progress("demo folder committed to git, so runs record a clean code commit")
     projects = {}
     for name, task, target, spec_file, data_file in DEMO_PROJECTS:
         project = projects[name] = create_project(workspace, name, task, target)
@@ -97,6 +99,23 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
         _gate_best(workspace, projects[name], progress)
     _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
     _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
+    _blocked_candidate(workspace, projects["house-prices"], progress)
+
+
+def _blocked_candidate(workspace: Workspace, project, progress: Progress) -> None:
+    """A house-price candidate registered past a failed gate, then blocked in review."""
+    from cockpit.deployment import registry
+    from cockpit.review import review, sign
+
+    gated = workspace.store.scalar("SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC",
+                                   [project.id])
+    candidate = registry.register(workspace, project, gated,
+                                  "to show the agents a first estimate; MAE target not met yet")
+    sign(workspace, project, candidate.version, "evaluated", "block",
+         "MAE misses the 35,000 target; no monitoring or fallback yet", reviewer="demo-lead")
+    found = review(workspace, project, candidate.version)
+    progress(f"{project.name}: candidate v{candidate.version} blocked in review "
+             f"({'; '.join(found.failure_modes) or 'no failure mode'})")
 
 
 def _monitor_learner_model(workspace: Workspace, project, data_dir: Path,
@@ -113,11 +132,50 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path,
     result = alerts.check(workspace, project)
     progress(f"{project.name}: monitored {len(result['windows'])} months, "
              f"{len(result['firing'])} alerts firing")
-    from cockpit.retraining import retrain
+    from cockpit.retraining import retrain, set_triggers
 
+    set_triggers(workspace, project, schedule_days=30, on_alert=1, new_labels=1000,
+                 strategy="canary", canary_percent=10)
     outcome = retrain(workspace, project)
     progress(f"{project.name}: retrain after the drift months: {outcome['decision']} "
              f"({outcome['steps'][-2] if len(outcome['steps']) > 1 else ''})")
+    _review(workspace, project, progress)
+
+
+def _review(workspace: Workspace, project, progress: Progress) -> None:
+    """The production model's review, signed off (its known gap waived with a reason)."""
+    from cockpit.deployment import registry
+    from cockpit.review import review, sign
+    from cockpit.training.reproduce import reproduce
+
+    production = registry.get_version(workspace, project, "production")
+    reproduce(workspace, project, production.run_id)
+    for step in review(workspace, project, production.version).steps:
+        if step.passed:
+            sign(workspace, project, production.version, step.name, "approve", "evidence checked",
+                 reviewer="demo-lead")
+        else:
+            missing = "; ".join(text for ok, text in step.evidence if not ok)
+            sign(workspace, project, production.version, step.name, "waive",
+                 f"accepted for launch with a plan: {missing}", reviewer="demo-lead")
+    final = review(workspace, project, production.version)
+    progress(f"{project.name}: review of v{production.version}: "
+             f"{'ready' if final.ready else 'not ready'}")
+
+
+def _commit_demo_folder(folder: Path) -> bool:
+    import subprocess
+
+    if shutil.which("git") is None:
+        return False
+    (folder / ".gitignore").write_text(".cockpit/\n.cockpit-demo-build/\ndata/scored/\n")
+    commands = [["init", "-q"], ["add", "data", ".gitignore"],
+                ["-c", "user.name=cockpit demo", "-c", "user.email=demo@localhost", "commit",
+                 "-q", "-m", "demo data and specs"]]
+    for args in commands:
+        if subprocess.run(["git", "-C", str(folder), *args], capture_output=True).returncode:
+            return False
+    return True
 
 
 def _deploy_learner_model(workspace: Workspace, project, data_dir: Path,

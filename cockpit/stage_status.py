@@ -185,3 +185,22 @@ def retrain_status(store: Store, project_id: int) -> StageState:
         return StageState(stage, Status.ATTENTION if firing else Status.IN_PROGRESS,
                           "no retrain yet", "retrain: press 8 then R, or cockpit retrain")
     return StageState(stage, Status.DONE, f"last retrain on {last['window']}: {last['decision']}")
+
+
+@status_function("review")
+def review_status(store: Store, project_id: int) -> StageState:
+    stage = STAGE_BY_KEY["review"]
+    production = store.one("SELECT v.id, v.version FROM aliases a JOIN model_versions v ON "
+                           "v.id = a.version_id WHERE a.project_id = ? AND a.alias = 'production'",
+                           [project_id])
+    if production is None:
+        return StageState(stage, Status.NOT_STARTED, "nothing in production to review")
+    signed = {r["step"]: r["decision"] for r in store.rows(
+        "SELECT step, decision FROM signoffs WHERE version_id = ? ORDER BY id", [production["id"]])}
+    if "block" in signed.values():
+        return StageState(stage, Status.ATTENTION, f"v{production['version']} blocked in review",
+                          "resolve the blocked step (9)")
+    if len(signed) < 5:
+        return StageState(stage, Status.IN_PROGRESS, f"v{production['version']}: {len(signed)}/5 "
+                          "steps signed", "sign off the review: press 9, or cockpit review sign")
+    return StageState(stage, Status.DONE, f"v{production['version']} signed off")

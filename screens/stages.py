@@ -78,6 +78,12 @@ def _retrain(workspace: Workspace) -> Screen:
     return RetrainScreen(workspace)
 
 
+def _review(workspace: Workspace) -> Screen:
+    from screens.review import ReviewScreen
+
+    return ReviewScreen(workspace)
+
+
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
@@ -89,4 +95,5 @@ BUILT_STAGES: list[StageScreen] = [
     _stage("deployment", _deployment),
     _stage("monitoring", _monitoring),
     _stage("retrain", _retrain),
+    _stage("review", _review),
 ]

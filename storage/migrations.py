@@ -358,10 +358,20 @@ def m014_retraining(db: Database) -> None:
     db["model_versions"].add_column("archived_at", str)
 
 
+def m015_reviews(db: Database) -> None:
+    db["signoffs"].create(
+        {"id": int, "project_id": int, "version_id": int, "step": str, "decision": str,
+         "reviewer": str, "comment": str, "at": str},
+        pk="id", not_null={"project_id", "version_id", "step", "decision", "reviewer", "at"},
+        foreign_keys=[("project_id", "projects", "id"), ("version_id", "model_versions", "id")],
+    )
+    db["signoffs"].create_index(["version_id", "step", "id"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
-    m011_registry, m012_service, m013_monitoring, m014_retraining,
+    m011_registry, m012_service, m013_monitoring, m014_retraining, m015_reviews,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

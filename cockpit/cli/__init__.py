@@ -50,11 +50,15 @@ def cli(ctx: click.Context, workspace: str | None, project: str | None) -> None:
         ctx.obj.open_ui()
 
 
-def _register_commands() -> None:
-    from cockpit.cli import (core, data, deployment, evaluation, monitoring, problem, serving,
-                             training)
+COMMAND_MODULES = ("core", "problem", "data", "training", "evaluation", "deployment",
+                   "serving", "monitoring", "retraining", "review")
 
-    for module in (core, problem, data, training, evaluation, deployment, monitoring, serving):
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"cockpit.cli.{name}")
         for command in module.COMMANDS:
             cli.add_command(command)
 
