@@ -115,7 +115,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
 
     from cockpit.data import clean, validate
     from cockpit.data.versions import get_version as get_data
-    from cockpit.data.versions import load_frame, load_profile, save_frame
+    from cockpit.data.versions import load_frame, save_frame
     from cockpit.deployment import registry
     from cockpit.evaluation.predictions import predict_frame
     from cockpit.problem import current_spec
@@ -149,7 +149,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
                          ignore_index=True)
     version, _ = save_frame(ws, project, combined, f"{base_version.name}+production",
                             source=f"retrain with {len(fresh)} production rows")
-    findings = validate.run_checks(combined, load_profile(ws, version), project)
+    findings = validate.validate(ws, project, version).findings
     errors = [f.message for f in findings if f.severity == "error"]
     if errors:
         return _record(ws, project, reasons, steps + [f"validation failed: {errors[0]}"], window,
