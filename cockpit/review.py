@@ -104,8 +104,14 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
     ]
     rules = store.scalar("SELECT count(*) FROM alert_rules WHERE project_id = ?", [project.id])
     batches = store.scalar("SELECT count(*) FROM batches WHERE project_id = ?", [project.id])
+    newest = store.scalar("SELECT max(at) FROM batches WHERE project_id = ?", [project.id])
+    checked = store.scalar("SELECT max(computed_at) FROM monitor_windows WHERE project_id = ?",
+                           [project.id])
     monitored = [(bool(rules), f"{rules} alert rules"),
-                 (bool(batches), f"{batches} production batches watched")]
+                 (bool(batches), f"{batches} production batches watched"
+                  + (f", newest {newest[:10]}" if newest else "")),
+                 (bool(checked), f"last checked {checked[:16]}" if checked
+                  else "never checked (cockpit monitor check)")]
     triggers = store.scalar("SELECT 1 FROM retrain_triggers WHERE project_id = ?", [project.id])
     replaceable = [(bool(triggers), "retrain triggers set" if triggers else "no retrain trigger"),
                    (bool(spec.human_path), "human path: " + (spec.human_path or "none named"))]

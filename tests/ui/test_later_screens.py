@@ -1,0 +1,95 @@
+"""Pilot walks through the deployment, monitoring and retrain screens on a small workspace."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from textual.widgets import DataTable, Input
+
+from cockpit import problem
+from cockpit.data import versions as datasets
+from cockpit.deployment import batch, registry
+from cockpit.monitoring import alerts
+from cockpit.projects import create_project
+from cockpit.splits import make_split
+from cockpit.training import runs
+from cockpit.workspace import Workspace
+from screens.app import CockpitApp
+
+
+@pytest.fixture
+def live(tmp_path, frozen_clock):
+    ws, _ = Workspace.init(tmp_path / "w")
+    project = create_project(ws, "svc", "binary", "left")
+    rng = np.random.default_rng(0)
+
+    def frame(n, seed, shift=0.0):
+        r = np.random.default_rng(seed)
+        x = r.normal(shift, 1, n)
+        return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x,
+                             "left": (x + r.normal(0, 1, n) > 0.5).astype(int)})
+
+    frame(600, 0).to_csv(tmp_path / "d.csv", index=False)
+    datasets.import_dataset(ws, project, tmp_path / "d.csv")
+    make_split(ws, project, "stratified")
+    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
+    first = runs.train(ws, project, "logistic_regression")
+    second = runs.train(ws, project, "random_forest", ["n_estimators=10"])
+    registry.register(ws, project, first.id, "test")
+    registry.register(ws, project, second.id, "test")
+    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    registry.deploy(ws, project, 2, "blue-green", reason="second")
+    for month, shift in ((1, 0.0), (2, 2.0)):
+        frame(200, month, shift).drop(columns=["left"]).to_csv(tmp_path / f"m{month}.csv",
+                                                               index=False)
+        batch.predict_file(ws, project, tmp_path / f"m{month}.csv", tmp_path / f"o{month}.csv",
+                           at=f"2026-0{month}-10T00:00:00+00:00")
+    alerts.check(ws, project)
+    del rng
+    yield ws
+    ws.close()
+
+
+async def _confirm(pilot, app, text: str) -> None:
+    app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_deployment_rollback_by_keys(live) -> None:
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6")
+        assert "production v2" in str(app.screen.query_one("#traffic").render())
+        await pilot.press("b")
+        await _confirm(pilot, app, "errors went up")
+        assert registry.get_version(live, app.project, "production").version == 1
+        assert "production v1" in str(app.screen.query_one("#traffic").render())
+        await pilot.press("c")
+        await _confirm(pilot, app, "20")
+        await _confirm(pilot, app, "try v1 on a fifth")  # canary of the highlighted v1
+
+
+async def test_monitoring_shows_drift_and_acknowledges(live) -> None:
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("7")
+        screen = app.screen
+        summary = str(screen.query_one("#monitor-summary").render())
+        assert "2026-02" in summary and "x" in summary
+        assert screen.query_one("#drift-table", DataTable).row_count == 1
+        await pilot.press("right_square_bracket", "a")
+        await _confirm(pilot, app, "looking into the shift")
+        status = live.store.scalar("SELECT status FROM alerts ORDER BY id LIMIT 1")
+        assert status == "acknowledged"
+        await pilot.press("g")
+        assert screen.plot_index == 1
+
+
+async def test_retrain_screen_retires_by_keys(live) -> None:
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        assert "due now" in str(app.screen.query_one("#retrain-summary").render())
+        await pilot.press("x")                      # v1 (not production)
+        await _confirm(pilot, app, "superseded")
+        assert registry.get_version(live, app.project, 1).status == "retired"
