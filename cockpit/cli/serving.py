@@ -1,0 +1,144 @@
+"""`cockpit serve`: the online prediction service, and `cockpit serve token --rotate`."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from typing import Any
+
+import click
+
+from cockpit.cli.context import CliContext, emit_json
+
+pass_cli = click.make_pass_decorator(CliContext)
+
+
+def _listen(host: str, port: int):
+    """A bound socket (so a busy port is one clear error, and --port 0 picks a free one)."""
+    import socket
+
+    from cockpit.errors import CockpitError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise CockpitError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise CockpitError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+def _server(config):
+    """uvicorn's server, except that SIGINT/SIGTERM end it cleanly (exit 0, the request log
+    flushed) instead of being raised again after the graceful shutdown."""
+    import uvicorn
+
+    class CleanExitServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            wanted = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in wanted}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return CleanExitServer(config)
+
+
+def _routing_line(routing: dict[str, Any]) -> str:
+    parts = []
+    for alias in ("production", "canary", "shadow"):
+        if alias in routing:
+            entry = routing[alias]
+            percent = f" at {entry['percent']:g}%" if entry.get("percent") else ""
+            parts.append(f"{alias} v{entry['version']}{percent}")
+    return ", ".join(parts)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any address other than loopback requires the API "
+                   "token.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--require-token", is_flag=True,
+              help="Require the API token even on loopback.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, require_token: bool) -> None:
+    """Run the online prediction service: POST /predict, GET /health, GET /openapi.json.
+
+    Routing follows the registry (production, canary, shadow, overrides, fallback)
+    without a restart; every request is logged to the workspace. Ctrl-C stops it
+    after the log is written.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from cockpit.deployment.serving import Service
+    from cockpit.deployment.serving_token import is_loopback, rotate_token, token_hash
+
+    cli_ctx: CliContext = ctx.find_object(CliContext)
+    ws, project = cli_ctx.workspace(), cli_ctx.project()
+    needs_token = require_token or not is_loopback(host)
+    new_token = rotate_token(ws) if needs_token and token_hash(ws) is None else None
+    sock = _listen(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    service = Service(ws.dir, project.name, needs_token, address=f"{shown_host}:{bound_port}")
+    try:
+        service.open()
+    except BaseException:
+        sock.close()
+        raise
+    click.echo(f"serving project {project.name!r} on http://{shown_host}:{bound_port} "
+               f"({_routing_line(service.scorer.routing)})")
+    if new_token:
+        click.echo(f"API token (shown once, keep it secret): {new_token}")
+    if needs_token:
+        click.echo("requests need 'Authorization: Bearer <token>' (GET /health is open); "
+                   "`cockpit serve token --rotate` makes a new one")
+    click.echo("Ctrl-C stops the service after the request log is written")
+    config = uvicorn.Config(service.app(), log_level="warning", access_log=False,
+                            lifespan="on", server_header=False)
+    try:
+        _server(config).run(sockets=[sock])
+    finally:
+        service.close()
+        sock.close()
+    click.echo(f"stopped: {service.served} requests answered, "
+               f"{service.log.written} rows written to the request log")
+
+
+@serve.command("token")
+@click.option("--rotate", is_flag=True, help="Make a new token (the old one stops working) "
+                                              "and print it once.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def token(ctx: CliContext, rotate: bool, as_json: bool) -> None:
+    """Show whether the service's API token is set, or rotate it (--rotate prints it once)."""
+    from cockpit.deployment.serving_token import rotate_token, token_info
+
+    ws = ctx.workspace()
+    new = rotate_token(ws) if rotate else None
+    info = token_info(ws)
+    if as_json:
+        emit_json({**info, **({"token": new} if new else {})})
+    elif new:
+        click.echo(new)
+        click.echo("shown once: the previous token no longer works", err=True)
+    elif info["set"]:
+        click.echo(f"a token is set (created {info['created_at']}); only its hash is stored")
+    else:
+        click.echo("no token yet: `cockpit serve token --rotate` makes one")
+
+
+COMMANDS = [serve]

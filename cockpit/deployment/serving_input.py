@@ -1,0 +1,163 @@
+"""What the prediction service accepts: one row as a JSON object or many as {"rows": [...]},
+checked against the production model's input schema field by field (a 422 names every
+offending field), then turned into the frame the Router scores; and its OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_ROWS = 1000
+
+
+class Rejected(Exception):
+    """A request the service answers with a 4xx status and a JSON body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("error", ""))
+        self.status, self.body = status, body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(body: bytes) -> tuple[list[Any], bool]:
+    """The rows of a request body and whether it held many ({"rows": [...]})."""
+    try:
+        payload = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Rejected(400, {"error": f"the body is not valid JSON: {exc}"[:200]}) from None
+    if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
+        rows, many = payload["rows"], True
+    elif isinstance(payload, dict):
+        rows, many = [payload], False
+    else:
+        raise Rejected(422, {"error": 'send one row as a JSON object or many as {"rows": [...]}'})
+    if not rows:
+        raise Rejected(422, {"error": "no rows to score"})
+    if len(rows) > MAX_ROWS:
+        raise Rejected(413, {"error": f"at most {MAX_ROWS} rows per request ({len(rows)} sent)"})
+    return rows, many
+
+
+def _problem(value: Any, spec: dict[str, Any]) -> str | None:
+    """What is wrong with one value for a column of the schema, or None."""
+    if value is None:
+        return "must not be null (it is the entity id)" if spec.get("role") == "id" else None
+    if isinstance(value, (dict, list)):
+        return "must be a single value, not an object or a list"
+    kind = spec.get("kind")
+    if kind == "numeric":
+        if isinstance(value, bool):
+            return "must be a number"
+        if isinstance(value, (int, float)):
+            return None if math.isfinite(value) else "must be a finite number"
+        try:
+            return None if math.isfinite(float(str(value))) else "must be a finite number"
+        except ValueError:
+            return "must be a number"
+    if kind == "date" and not isinstance(value, str):
+        return "must be a date as text (e.g. 2025-01-31)"
+    return None
+
+
+def check_rows(rows: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every offending field: {"row", "field", "problem"} (empty when all rows are fine)."""
+    columns = schema.get("columns", {})
+    problems: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            problems.append({"row": index, "field": None, "problem": "a row must be a JSON object"})
+            continue
+        for column, spec in columns.items():
+            if column not in row:
+                problems.append({"row": index, "field": column, "problem": "missing"})
+                continue
+            problem = _problem(row[column], spec)
+            if problem:
+                problems.append({"row": index, "field": column, "problem": problem})
+        if len(problems) >= 50:
+            break
+    return problems
+
+
+def to_frame(rows: list[dict[str, Any]], schema: dict[str, Any],
+             extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows as the model's input frame: its columns (plus `extra`), typed as in training."""
+    import pandas as pd
+
+    columns = schema.get("columns", {})
+    wanted = [*columns, *(c for c in extra if c not in columns)]
+    frame = pd.DataFrame.from_records(
+        [{c: row.get(c) for c in wanted} for row in rows], columns=wanted)
+    for column, spec in columns.items():
+        if spec.get("kind") == "numeric":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        elif spec.get("dtype") in ("str", "object", "string"):
+            frame[column] = pd.Series([None if v is None else str(v) for v in frame[column]],
+                                      dtype="str", index=frame.index)
+    return frame
+
+
+def jsonable(value: Any) -> Any:
+    """A numpy/pandas scalar as plain JSON (NaN and NA become null)."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    try:
+        if value != value:  # NaN, NA
+            return None
+    except (TypeError, ValueError):
+        return None
+    return value
+
+
+def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[str, Any]:
+    """The service's OpenAPI document; the row's properties come from the production schema."""
+    kinds = {"numeric": {"type": ["number", "string", "null"]}, "date": {"type": ["string", "null"]}}
+    columns = (schema or {}).get("columns", {})
+    row = {"type": "object", "required": list(columns),
+           "properties": {c: {**kinds.get(s.get("kind"), {}), "description": s.get("kind", "")}
+                          for c, s in columns.items()}}
+    answer = {"type": "object", "properties": {
+        "entity": {"type": "string"}, "prediction": {}, "score": {"type": ["number", "null"]},
+        "model_version": {"type": ["integer", "null"]},
+        "route": {"type": "string", "enum": ["production", "canary", "override", "fallback"]}}}
+    error = {"type": "object", "properties": {"error": {"type": "string"},
+                                              "fields": {"type": "array"}}}
+    responses = {str(code): {"description": text, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in (
+        (400, "the body is not JSON"), (401, "missing or wrong API token"),
+        (413, "the body or the number of rows is too large"),
+        (422, "a field is missing or has the wrong type (named in `fields`)"),
+        (503, "no production model, or the model cannot answer and no fallback is set"))}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"cockpit prediction service: {project}", "version": version},
+        "components": {
+            "schemas": {"Row": row, "Answer": answer, "Error": error},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/predict": {"post": {
+                "summary": "Score one row (a JSON object) or many ({\"rows\": [...]})",
+                "security": [{"bearer": []}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "oneOf": [{"$ref": "#/components/schemas/Row"},
+                              {"type": "object", "properties": {"rows": {
+                                  "type": "array", "maxItems": MAX_ROWS,
+                                  "items": {"$ref": "#/components/schemas/Row"}}}}]}}}},
+                "responses": {"200": {"description": "one answer, or {\"predictions\": [...]}",
+                                      "content": {"application/json": {"schema": {
+                                          "$ref": "#/components/schemas/Answer"}}}},
+                              **responses}}},
+            "/health": {"get": {"summary": "Routing in use, requests, errors, p95 latency, "
+                                           "uptime and memory (open without a token)",
+                                "responses": {"200": {"description": "the service's health"}}}},
+        },
+    }

@@ -1,0 +1,258 @@
+"""The service's scorer: routing and scoring confined to one thread with its own workspace
+connection (SQLite connections are not shared across threads).
+
+Before each batch it reads a cheap stamp of the registry (ledger, fallback, overrides) and
+rebuilds the Router when it changed, so a deploy, promote or rollback made by another
+process is followed without a restart. Requests waiting at the same moment are scored
+together in one frame (micro-batching: a model costs about the same for one row as for a
+hundred), then split back into their answers; answers never depend on what they were
+batched with (canary buckets are per entity, and a batch that needs the fallback or fails
+is scored again request by request).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from cockpit.deployment.routing import Router
+from cockpit.deployment.serving_input import MAX_ROWS, check_rows, jsonable, to_frame
+from cockpit.errors import CockpitError
+from cockpit.projects import get_project
+from cockpit.workspace import Workspace
+from storage import clock
+
+log = logging.getLogger("cockpit.serve")
+
+SERVED_ALIASES = ("production", "canary", "shadow")
+ANSWER = ("entity", "prediction", "score", "model_version", "route")
+STAMP = ("SELECT (SELECT max(id) FROM ledger WHERE project_id = :p), "
+         "(SELECT updated_at FROM fallbacks WHERE project_id = :p), "
+         "(SELECT count(*) || ':' || coalesce(max(id), 0) FROM overrides WHERE project_id = :p "
+         "AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > :now))")
+Result = tuple[int, dict[str, Any], list[dict[str, Any]]]  # status, body, log rows
+_STOP = object()
+
+
+class Scorer:
+    def __init__(self, dot_dir: Path, project_name: str) -> None:
+        self.dot_dir, self.project_name = Path(dot_dir), project_name
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="cockpit-scorer", daemon=True)
+        self.router: Router | None = None
+        self.problem: str | None = None
+        self.schema: dict[str, Any] = {}
+        self.routing: dict[str, Any] = {}
+        self.stamp: tuple | None = None
+        self.extra: tuple[str, ...] = ()  # columns the fallback rule reads
+        self.reloads = 0
+        self.batches = 0
+        self.last_error = ""
+
+    # -- the thread ---------------------------------------------------------
+
+    def start(self) -> None:
+        self.thread.start()
+        self.call(self._open).result()
+
+    def stop(self) -> None:
+        """Finish the jobs already queued, close the connection, end the thread."""
+        if self.thread.is_alive():
+            self.jobs.put(_STOP)
+            self.thread.join()
+
+    def call(self, fn, *args) -> Future:
+        future: Future = Future()
+        self.jobs.put(("call", fn, args, future))
+        return future
+
+    def submit(self, items: list[Any], many: bool) -> Future:
+        future: Future = Future()
+        self.jobs.put(("rows", items, many, future))
+        return future
+
+    def _loop(self) -> None:
+        held = None
+        try:
+            while True:
+                job, held = (held if held is not None else self.jobs.get()), None
+                if job is _STOP:
+                    return
+                if job[0] == "call":
+                    _settle(job[3], job[1], *job[2])
+                    continue
+                batch, rows = [job], len(job[1])
+                while rows < MAX_ROWS:  # everything already waiting joins this batch
+                    try:
+                        waiting = self.jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if waiting is _STOP or waiting[0] != "rows":
+                        held = waiting
+                        break
+                    batch.append(waiting)
+                    rows += len(waiting[1])
+                self._run_batch(batch)
+        finally:
+            if hasattr(self, "ws"):
+                self.ws.close()
+
+    def _run_batch(self, batch: list[tuple]) -> None:
+        batch = [job for job in batch if job[3].set_running_or_notify_cancel()]
+        if not batch:
+            return
+        try:
+            results = self.score_many([(items, many) for _, items, many, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0][3].set_exception(exc)
+                return
+            results = []  # one request's trouble must not fail the others: one by one
+            for _, items, many, _ in batch:
+                try:
+                    results.append(self.score_many([(items, many)])[0])
+                except Exception as alone:
+                    results.append(alone)
+        for (_, _, _, future), result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    # -- routing ------------------------------------------------------------
+
+    def _open(self) -> None:
+        import sklearn
+
+        # This thread's config only: inputs are checked before scoring, so skip sklearn's
+        # repeated finiteness and parameter checks (about a fifth of a one-row prediction).
+        sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+        self.ws = Workspace(self.dot_dir)
+        self.project = get_project(self.ws, self.project_name)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the Router when the registry changed since the last look."""
+        cursor = self.ws.store.conn.execute(STAMP, {"p": self.project.id, "now": clock.now_iso()})
+        stamp = tuple(cursor.fetchone())
+        if stamp != self.stamp:
+            self._rebuild(stamp)
+
+    def _rebuild(self, stamp: tuple) -> None:
+        self.stamp, self.reloads = stamp, self.reloads + 1
+        try:
+            router = Router(self.ws, self.project)
+        except CockpitError as exc:
+            self.router, self.problem, self.routing = None, str(exc), {}
+            return
+        routing: dict[str, Any] = {}
+        for alias in SERVED_ALIASES:
+            if alias not in router.aliases:
+                continue
+            version = router._version(alias)
+            routing[alias] = {"version": version.version, "run": version.run_id,
+                              "percent": router.aliases[alias]["percent"]}
+            try:  # load now, so the first request does not pay for it
+                router._pipeline(version)
+            except Exception as exc:
+                routing[alias]["problem"] = f"{type(exc).__name__}: the model cannot be loaded"
+                log.warning("%s (%s) cannot be loaded: %s", version.label, alias, exc)
+        fallback = router.fallback
+        self.extra = (fallback["column"],) if fallback and fallback["kind"] == "rule" else ()
+        self.router, self.problem = router, None
+        self.schema = router._version("production").input_schema
+        self.routing = {**routing, "fallback": fallback["text"] if fallback else None,
+                        "overrides": len(router.overrides), "reloaded_at": clock.now_iso(),
+                        "reloads": self.reloads}
+
+    def check(self) -> None:
+        """Refresh, and load again the models that could not be loaded (for /health)."""
+        self.refresh()
+        for alias in SERVED_ALIASES:
+            entry = self.routing.get(alias)
+            if self.router is None or not entry or "problem" not in entry:
+                continue
+            try:
+                self.router._pipeline(self.router._version(alias))
+                del entry["problem"]
+            except Exception:
+                continue
+
+    # -- scoring ------------------------------------------------------------
+
+    def score_many(self, requests: list[tuple[list[Any], bool]]) -> list[Result]:
+        """One result per request; the valid ones are scored together."""
+        self.refresh()
+        self.batches += 1
+        if self.router is None:
+            return [(503, {"error": self.problem or "no production model"}, [])] * len(requests)
+        results: list[Result | None] = [self._invalid(items) for items, _ in requests]
+        valid = [i for i, result in enumerate(results) if result is None]
+        if len(valid) > 1:
+            joined = [row for i in valid for row in requests[i][0]]
+            answered = self._score(joined)
+            if answered is not None and not any(r["route"] == "fallback" for r in answered[1]):
+                start = 0
+                for i in valid:
+                    end = start + len(requests[i][0])
+                    results[i] = _result(answered[0][start:end], answered[1][start:end],
+                                         requests[i][1])
+                    start = end
+                return results
+        for i in valid:  # one by one: alone, or when the batch needed the fallback
+            answered = self._score(requests[i][0])
+            results[i] = (_result(*answered, requests[i][1]) if answered is not None else
+                          (503, {"error": "the model cannot answer and no fallback rule is set"},
+                           [{"error": self.last_error}]))
+        return results
+
+    def _invalid(self, items: list[Any]) -> Result | None:
+        problems = check_rows(items, self.schema)
+        if not problems:
+            return None
+        named = [p for p in problems if p["field"]]
+        message = "invalid input: " + ("; ".join(f"{p['field']}: {p['problem']}"
+                                                 for p in named[:5]) or problems[0]["problem"])
+        return 422, {"error": message, "fields": problems}, []
+
+    def _score(self, items: list[Any]) -> tuple[list[dict], list[dict]] | None:
+        """(answers, log rows) for rows, or None when the model cannot answer."""
+        frame = to_frame(items, self.schema, self.extra)
+        try:
+            scored = self.router.score(frame)
+        except CockpitError as exc:
+            log.warning("cannot answer: %s", exc)
+            self.last_error = str(exc)[:500]
+            return None
+        shadow = scored.shadow.to_dict("records") if scored.shadow is not None else None
+        answers, rows = [], []
+        for index, record in enumerate(scored.frame.to_dict("records")):
+            answer = {key: jsonable(record[key]) for key in ANSWER}
+            row = {**answer, "error": record["error"] or None}
+            if shadow is not None:
+                twin = shadow[index]
+                row.update({f"shadow_{key}": jsonable(twin.get(key))
+                            for key in ("prediction", "score", "error")},
+                           shadow_version=jsonable(twin.get("model_version")))
+            answers.append(answer)
+            rows.append(row)
+        return answers, rows
+
+
+def _result(answers: list[dict], rows: list[dict], many: bool) -> Result:
+    return 200, ({"predictions": answers} if many else answers[0]), rows
+
+
+def _settle(future: Future, fn, *args) -> None:
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        result = fn(*args)
+    except Exception as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
