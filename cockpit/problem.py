@@ -76,8 +76,8 @@ def spec_from_mapping(data: dict[str, Any], source: str) -> ProblemSpec:
         raise CockpitError(f"{source}: the spec must be a table of fields")
     values: dict[str, Any] = {}
     for name, raw in data.items():
-        if name not in FIELD_TYPES:
-            hint = get_close_matches(name, FIELD_TYPES, n=1)
+        if not isinstance(name, str) or name not in FIELD_TYPES:
+            hint = get_close_matches(name, FIELD_TYPES, n=1) if isinstance(name, str) else []
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise CockpitError(f"{source}: unknown field '{name}'{suggestion}")
         values[name] = _coerce(name, raw, source)
@@ -94,7 +94,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise CockpitError(f"{source}: field '{name}' must be a number, got {raw!r}")
         try:
             number = float(raw)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an int too large for a float
             raise CockpitError(f"{source}: field '{name}' must be a number, got {raw!r}") from None
         if number != number or number in (float("inf"), float("-inf")) or number < 0:
             raise CockpitError(f"{source}: field '{name}' must be a finite number >= 0, got {raw!r}")
@@ -141,7 +141,9 @@ def load_spec_file(path: Path) -> ProblemSpec:
             data = tomllib.loads(text)
         else:
             raise CockpitError(f"{path}: a spec file ends in .toml or .json")
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError and TOMLDecodeError are ValueErrors, as is an integer too long to
+        # convert; nesting thousands deep is a RecursionError.
         raise CockpitError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
     return spec_from_mapping(data, str(path))
 

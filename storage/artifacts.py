@@ -12,15 +12,18 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from storage import clock
 from storage.errors import ArtifactError
-from storage.store import Store
+from storage.store import FILE_MODE, Store
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+ARTIFACT_NAME_RE = re.compile(r"^([0-9a-f]{64})(\.[A-Za-z0-9]+)$")
+TEMP_PREFIX = ".tmp-"
+DIR_MODE = 0o700
 CHUNK = 1 << 20
 
 
@@ -62,10 +65,48 @@ def dump_bytes(obj: Any) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass
+class IntegrityReport:
+    """Every recorded artifact checked against its file: what is missing or changed."""
+
+    recorded: int = 0
+    verified: int = 0
+    missing: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unrecorded: list[str] = field(default_factory=list)
+    temporary: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.changed
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"recorded": self.recorded, "verified": self.verified, "ok": self.ok,
+                "missing": self.missing, "changed": self.changed,
+                "unrecorded": self.unrecorded, "temporary": self.temporary}
+
+
 class ArtifactStore:
-    def __init__(self, root: Path, store: Store) -> None:
+    """Files are written with `file_mode` (0600: owner only, unless a workspace is shared)."""
+
+    def __init__(self, root: Path, store: Store, file_mode: int = FILE_MODE,
+                 dir_mode: int = DIR_MODE) -> None:
         self.root = Path(root)
         self.store = store
+        self.file_mode = file_mode
+        self.dir_mode = dir_mode
+
+    def _ensure_root(self) -> None:
+        if not self.root.is_dir():
+            self.root.mkdir(mode=self.dir_mode & 0o777, parents=True, exist_ok=True)
+            os.chmod(self.root, self.dir_mode)  # exactly, whatever the umask (and setgid)
+
+    def _temp_file(self, suffix: str) -> tuple[int, Path]:
+        """A new file to write into, created with the store's mode, renamed when complete."""
+        self._ensure_root()
+        handle, tmp_name = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX, suffix=suffix)
+        os.fchmod(handle, self.file_mode)
+        return handle, Path(tmp_name)
 
     def path_for(self, sha256: str, suffix: str = ".joblib") -> Path:
         if not SHA256_RE.match(sha256):
@@ -79,9 +120,7 @@ class ArtifactStore:
     def put_bytes(self, data: bytes, kind: str,
                   library_versions: dict[str, str] | None = None) -> ArtifactRef:
         """Record an object already serialised with `dump_bytes` (e.g. by a remote worker)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".joblib")
-        tmp = Path(tmp_name)
+        handle, tmp = self._temp_file(".joblib")
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
@@ -91,9 +130,7 @@ class ArtifactStore:
 
     def put_file(self, source: Path, kind: str, suffix: str) -> ArtifactRef:
         """Copy a finished file (e.g. a Parquet dataset) into the store by its hash."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=suffix)
-        tmp = Path(tmp_name)
+        handle, tmp = self._temp_file(suffix)
         try:
             with os.fdopen(handle, "wb") as out, open(source, "rb") as src:
                 while chunk := src.read(CHUNK):
@@ -132,6 +169,30 @@ class ArtifactStore:
                 "(sha256 does not match); refusing to load it"
             )
         return path
+
+    def verify_all(self) -> IntegrityReport:
+        """Check the size and sha256 of every recorded artifact (reads every file)."""
+        report = IntegrityReport()
+        files: dict[str, Path] = {}
+        if self.root.is_dir():
+            for path in sorted(self.root.iterdir()):
+                match = ARTIFACT_NAME_RE.match(path.name)
+                if match:
+                    files[match.group(1)] = path
+                elif path.name.startswith(TEMP_PREFIX):
+                    report.temporary.append(path.name)
+        rows = self.store.rows("SELECT sha256, size FROM artifacts ORDER BY created_at, sha256")
+        report.recorded = len(rows)
+        for row in rows:
+            path = files.pop(row["sha256"], None)
+            if path is None:
+                report.missing.append(row["sha256"])
+            elif path.stat().st_size != row["size"] or sha256_of(path) != row["sha256"]:
+                report.changed.append(path.name)
+            else:
+                report.verified += 1
+        report.unrecorded = sorted(path.name for path in files.values())
+        return report
 
     def load(self, sha256: str) -> Any:
         import pickle

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ NETWORK_FILESYSTEMS = {
     "glusterfs", "fuse.glusterfs", "lustre", "gpfs", "beegfs", "fuse.gcsfuse",
 }
 BUSY_TIMEOUT_S = 30.0
+FILE_MODE = 0o600  # the store's file; SQLite gives its -wal, -shm and -journal files the same
 
 
 def filesystem_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str | None:
@@ -45,26 +47,79 @@ def filesystem_type(path: Path, mounts_file: Path = Path("/proc/mounts")) -> str
     return best_type
 
 
-def wanted_journal_mode(path: Path) -> str:
+def journal_choice(path: Path) -> tuple[str, str]:
+    """The journal mode wanted for the store at `path`, and why."""
     forced = os.environ.get(JOURNAL_ENV, "").lower()
     if forced in {"wal", "delete"}:
-        return forced
-    return "delete" if filesystem_type(path.parent) in NETWORK_FILESYSTEMS else "wal"
+        return forced, f"forced by {JOURNAL_ENV}={forced}"
+    fs_type = filesystem_type(path.parent)
+    if fs_type in NETWORK_FILESYSTEMS:
+        return "delete", (f"{fs_type} is a network file system, where WAL's shared memory "
+                          "is unsafe")
+    return "wal", f"local file system ({fs_type or 'type unknown'})"
+
+
+def wanted_journal_mode(path: Path) -> str:
+    return journal_choice(path)[0]
+
+
+def create_private_file(path: Path, mode: int = FILE_MODE) -> bool:
+    """Create an empty `path` with exactly `mode` (whatever the umask). False if it existed."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
+    except FileExistsError:
+        return False
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+    return True
+
+
+class Redactor:
+    """Replaces path prefixes (a home folder, the workspace's folder) in text bound for the
+    store, so exception messages and details never record where a user's files live."""
+
+    def __init__(self, replacements: Sequence[tuple[str, str]] = ()) -> None:
+        pairs = []
+        for prefix, placeholder in replacements:
+            prefix = prefix.rstrip("/")
+            if len(prefix) < 2:  # never "/" or ""
+                continue
+            for variant in {prefix, json.dumps(prefix)[1:-1]}:
+                pairs.append((variant, placeholder))
+        pairs.sort(key=lambda pair: -len(pair[0]))  # the longest (most specific) first
+        self.pattern = (re.compile("|".join(f"({re.escape(p)})(?![\\w.-])" for p, _ in pairs))
+                        if pairs else None)
+        self.placeholders = [placeholder for _, placeholder in pairs]
+
+    def __call__(self, text: str) -> str:
+        if self.pattern is None:
+            return text
+        return self.pattern.sub(lambda m: self.placeholders[m.lastindex - 1], text)
 
 
 class Store:
     """One connection to a workspace's `cockpit.db`, migrated on open."""
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False, file_mode: int = FILE_MODE) -> None:
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"no store at {self.path}")
+        if create:
+            # SQLite would create the file with 0644 less the umask; made here first, its
+            # mode is also the one SQLite gives the -wal, -shm and -journal files.
+            create_private_file(self.path, file_mode)
+        self.redact = Redactor()
         self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         self.conn.row_factory = sqlite3.Row
         self._db = None
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
-            self.journal_mode = self._set_journal_mode(wanted_journal_mode(self.path))
+            wanted, self.journal_reason = journal_choice(self.path)
+            self.journal_mode = self._set_journal_mode(wanted)
+            if self.journal_mode != wanted:
+                self.journal_reason = f"SQLite could not use {wanted} here"
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -171,16 +226,20 @@ class Store:
             f"VALUES ({', '.join('?' for _ in columns)})"
         )
         with self.transaction():
-            cursor = self.conn.execute(sql, [_encode(record[c]) for c in columns])
+            cursor = self.conn.execute(sql, [self._encode(record[c]) for c in columns])
         return int(cursor.lastrowid)
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
         sets = ", ".join(f"{_quote(c)} = ?" for c in values)
         where = " AND ".join(f"{_quote(c)} = ?" for c in key)
-        params = [_encode(v) for v in values.values()] + list(key.values())
+        params = [self._encode(v) for v in values.values()] + list(key.values())
         with self.transaction():
             cursor = self.conn.execute(f"UPDATE {_quote(table)} SET {sets} WHERE {where}", params)
         return cursor.rowcount
+
+    def _encode(self, value: Any) -> Any:
+        value = _encode(value)
+        return self.redact(value) if isinstance(value, str) else value
 
     def integrity_check(self) -> str:
         return self.scalar("PRAGMA integrity_check")

@@ -1,26 +1,45 @@
-"""Workspace, project and audit-log commands, and the demo."""
+"""Workspace, project and audit-log commands, the demo and the doctor."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
+from cockpit import workspace as workspaces
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.projects import TASKS, create_project, list_projects
 
 pass_cli = click.make_pass_decorator(CliContext)
 
 
+def _warn(message: str) -> None:
+    click.echo(f"cockpit: warning: {message}", err=True)
+
+
+# A workspace others can read: one line on stderr when a command opens it.
+workspaces.print_permission_warnings(_warn)
+
+
 @click.command()
 @click.argument("path", required=False, default=".", type=click.Path(file_okay=False))
-def init(path: str) -> None:
-    """Create a workspace (.cockpit/) in PATH (default: the current folder)."""
+@click.option("--share-with-group", "group", metavar="GROUP",
+              help="Share the workspace with GROUP (files 0660, folders 2770) instead of "
+                   "keeping it owner-only.")
+def init(path: str, group: str | None) -> None:
+    """Create a workspace (.cockpit/) in PATH (default: the current folder), owner-only."""
+    from cockpit.doctor import share_with_group
     from cockpit.workspace import Workspace
 
-    workspace, created = Workspace.init(Path(path))
+    workspace, created = Workspace.init(Path(path), share_with_group=group)
+    if not created and group and workspace.shared_group != group:
+        share_with_group(workspace, group)
     verb = "created" if created else "already exists:"
     click.echo(f"workspace {verb} {workspace.dir}")
+    if workspace.shared_group:
+        click.echo(f"shared with group {workspace.shared_group!r}")
+    workspaces.announce_permission_warning(workspace)
 
 
 @click.command()
@@ -38,6 +57,7 @@ def demo(ctx: CliContext, path: str, no_tui: bool, rebuild: bool) -> None:
         click.echo(f"demo workspace already built at {workspace.root} (use --rebuild to start over)")
     else:
         click.echo(f"demo workspace ready at {workspace.root}")
+    workspaces.announce_permission_warning(workspace)
     if not no_tui:
         ctx.project_option = ctx.project_option or DEMO_PROJECT
         ctx.open_ui(workspace)
@@ -101,4 +121,94 @@ def log(ctx: CliContext, limit: int, text: str, as_json: bool) -> None:
                 empty="no events")
 
 
-COMMANDS = [init, demo, project, projects, log]
+@click.command()
+@click.option("--fix", is_flag=True, help="Set every folder's and file's mode to the policy.")
+@click.option("--share-with-group", "group", metavar="GROUP",
+              help="Opt in to sharing the workspace with GROUP (recorded), then fix.")
+@click.option("--owner-only", is_flag=True, help="Stop sharing: back to owner-only, then fix.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_cli
+def doctor(ctx: CliContext, fix: bool, group: str | None, owner_only: bool,
+           as_json: bool) -> None:
+    """Check the workspace: who can read it, journal mode, schema, artifacts (exit 1 on a
+    problem, 0 when healthy)."""
+    from cockpit import doctor as checks
+    from cockpit.workspace import Workspace, locate
+    from storage import StoreError
+
+    if group and owner_only:
+        raise click.UsageError("--share-with-group and --owner-only exclude each other")
+    dot_dir = locate(ctx.workspace_option)
+    fixed: list[str] = []
+    try:
+        ws = Workspace(dot_dir)
+    except StoreError:
+        shared = checks.guess_shared_group(dot_dir)  # its setting cannot be read
+        if fix:  # e.g. a store made unreadable: the modes first, then try again
+            fixed = checks.fix(dot_dir, shared)
+        try:
+            ws = Workspace(dot_dir)
+        except StoreError as again:
+            report = checks.diagnose(None, dot_dir, shared, store_error=str(again))
+            report.fixed = fixed
+            _show_doctor(report, as_json)
+            sys.exit(1)
+    with ws:
+        if group or owner_only:
+            fixed += checks.share_with_group(ws, None if owner_only else group)
+        elif fix:
+            fixed += checks.fix(ws.dir, ws.shared_group)
+        report = checks.diagnose(ws, ws.dir)
+    report.fixed = fixed
+    _show_doctor(report, as_json)
+    if not report.healthy:
+        sys.exit(1)
+
+
+def _show_doctor(report, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    data = report.as_dict()
+    perms = data["permissions"]
+    click.echo(f"workspace     {report.dot_dir}")
+    click.echo(f"sharing       {perms['sharing']}")
+    click.echo(f"who can read  {perms['who_can_read']}")
+    entries = report.entries
+    shown = [e for e in entries if e.kind != "file" or "/artifacts/" not in e.path or e.problem]
+    hidden = len(entries) - len(shown)
+    for e in shown[:40]:
+        state = e.problem or "ok"
+        click.echo(f"  {e.mode:04o}  {e.owner}:{e.group}  {e.path}  ({state})")
+    if hidden:
+        click.echo(f"  ... and {hidden} artifact files, all as wanted")
+    if len(shown) > 40:
+        click.echo(f"  ... and {len(shown) - 40} more (see --json)")
+    if report.journal:
+        click.echo(f"journal       {report.journal['mode']}: {report.journal['reason']}")
+    if report.schema:
+        s = report.schema
+        click.echo(f"schema        version {s['version']} of {s['known']} ({s['latest']}), "
+                   f"integrity {s['integrity']}")
+    if report.artifacts:
+        a = report.artifacts
+        extra = [f"{len(a.missing)} missing", f"{len(a.changed)} changed"]
+        if a.unrecorded:
+            extra.append(f"{len(a.unrecorded)} unrecorded files")
+        if a.temporary:
+            extra.append(f"{len(a.temporary)} unfinished temporary files")
+        click.echo(f"artifacts     {a.recorded} recorded, {a.verified} verified; "
+                   f"{', '.join(extra)}")
+    for line in report.fixed:
+        click.echo(f"fixed         {line}")
+    if report.healthy:
+        click.echo("healthy")
+        return
+    click.echo(f"{len(report.problems)} problem(s):")
+    for problem in report.problems:
+        click.echo(f"  - {problem}")
+    if any(e.problem for e in entries) and not report.fixed:
+        click.echo("run `cockpit doctor --fix` to set the modes right")
+
+
+COMMANDS = [init, demo, project, projects, log, doctor]

@@ -70,6 +70,7 @@ def describe(step: dict) -> str:
 
 
 def check_steps(steps: Any, source: str) -> list[dict]:
+    """The steps of a recipe, each checked for its op, its fields and their types."""
     if isinstance(steps, dict):
         steps = steps.get("steps")
     if not isinstance(steps, list) or not steps:
@@ -78,7 +79,7 @@ def check_steps(steps: Any, source: str) -> list[dict]:
         where = f"{source}: step {number}"
         if not isinstance(step, dict) or "op" not in step:
             raise CockpitError(f"{where} has no 'op'")
-        if step["op"] not in OPS:
+        if not isinstance(step["op"], str) or step["op"] not in OPS:
             raise CockpitError(f"{where}: unknown op {step['op']!r}; one of {', '.join(OPS)}")
         required, optional = OPS[step["op"]]
         missing = required - step.keys()
@@ -86,25 +87,69 @@ def check_steps(steps: Any, source: str) -> list[dict]:
         if missing:
             raise CockpitError(f"{where} ({step['op']}) needs {', '.join(sorted(missing))}")
         if unknown:
-            raise CockpitError(f"{where} ({step['op']}): unknown field(s) {', '.join(sorted(unknown))}")
-        if step["op"] == "fill" and step["strategy"] not in FILL_STRATEGIES:
-            raise CockpitError(f"{where}: strategy must be one of {', '.join(FILL_STRATEGIES)}")
-        if step["op"] == "fill" and step["strategy"] == "value" and "value" not in step:
-            raise CockpitError(f"{where}: strategy 'value' needs a value")
-        if step["op"] == "drop_rows" and step["when"] not in ("null", "outside"):
-            raise CockpitError(f"{where}: when must be 'null' or 'outside'")
-        if step["op"] == "standardise" and not isinstance(step["mapping"], dict):
-            raise CockpitError(f"{where}: mapping must be a table of spelling = canonical")
+            raise CockpitError(f"{where} ({step['op']}): unknown field(s) "
+                               f"{', '.join(sorted(map(str, unknown)))}")
+        _check_values(step, where)
     return steps
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (str, bool)) or _is_number(value)
+
+
+def _check_values(step: dict, where: str) -> None:
+    """Each field holds what its op needs, so applying the step fails only on the data."""
+    op = step["op"]
+    where = f"{where} ({op})"
+    for key in ("column", "order_by"):
+        if key in step and (not isinstance(step[key], str) or not step[key]):
+            raise CockpitError(f"{where}: {key} must be a column name, got {step[key]!r}")
+    columns = step.get("columns", ["-"])
+    if not isinstance(columns, list) or not columns or not all(
+            isinstance(c, str) and c for c in columns):
+        raise CockpitError(f"{where}: columns must be a non-empty list of column names")
+    for key in ("min", "max", "threshold"):
+        if step.get(key) is not None and not _is_number(step[key]):
+            raise CockpitError(f"{where}: {key} must be a number, got {step[key]!r}")
+    if step.get("min") is not None and step.get("max") is not None and step["min"] > step["max"]:
+        raise CockpitError(f"{where}: min {step['min']!r} is above max {step['max']!r}")
+    if "threshold" in step and not (step["threshold"] is None or step["threshold"] > 0):
+        raise CockpitError(f"{where}: threshold must be above 0")
+    if "keep" in step and step["keep"] not in ("first", "last"):
+        raise CockpitError(f"{where}: keep must be 'first' or 'last'")
+    if "dayfirst" in step and not isinstance(step["dayfirst"], bool):
+        raise CockpitError(f"{where}: dayfirst must be true or false")
+    if op == "fill":
+        if step["strategy"] not in FILL_STRATEGIES:
+            raise CockpitError(f"{where}: strategy must be one of {', '.join(FILL_STRATEGIES)}")
+        if step["strategy"] == "value" and "value" not in step:
+            raise CockpitError(f"{where}: strategy 'value' needs a value")
+        if "value" in step and not _is_scalar(step["value"]):
+            raise CockpitError(f"{where}: value must be text or a number, got {step['value']!r}")
+    if op == "drop_rows":
+        if step["when"] not in ("null", "outside"):
+            raise CockpitError(f"{where}: when must be 'null' or 'outside'")
+        if step["when"] == "outside" and step.get("min") is None and step.get("max") is None:
+            raise CockpitError(f"{where}: when 'outside' needs a min or a max")
+    if op == "standardise" and (not isinstance(step["mapping"], dict) or not all(
+            isinstance(k, str) and _is_scalar(v) for k, v in step["mapping"].items())):
+        raise CockpitError(f"{where}: mapping must be a table of spelling = canonical")
 
 
 def load_recipe(path: Path) -> list[dict]:
     if not path.is_file():
         raise CockpitError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CockpitError(f"{path}: not UTF-8 text") from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # the decode errors are ValueErrors
         raise CockpitError(f"{path}: not a valid recipe file: {exc}") from None
     return check_steps(data, str(path))
 
@@ -115,7 +160,7 @@ def recipe_to_toml(steps: list[dict]) -> str:
     for step in steps:
         lines += ["", "[[steps]]"]
         for key, value in step.items():
-            if key == "mapping":
+            if key == "mapping" or value is None:  # TOML has no null: a missing key is None
                 continue
             lines.append(f"{key} = {_toml_value(value)}")
         if "mapping" in step:
@@ -131,7 +176,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+    # A JSON string is a TOML basic string, except that TOML also wants DEL escaped.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def apply_recipe(frame: pd.DataFrame, steps: list[dict]) -> tuple[pd.DataFrame, list[StepResult]]:
@@ -142,11 +188,19 @@ def apply_recipe(frame: pd.DataFrame, steps: list[dict]) -> tuple[pd.DataFrame, 
             if column is not None and column not in frame.columns:
                 raise CockpitError(f"recipe step {number} ({step['op']}): no column {column!r} "
                                    "in this data")
+        if _needs_numbers(step) and frame[step["column"]].dtype.kind not in "iuf":
+            raise CockpitError(f"recipe step {number} ({step['op']}): column {step['column']!r} "
+                               f"is not numeric ({frame[step['column']].dtype})")
         before = frame
         frame, note = _STEPS[step["op"]](frame, step)
         results.append(StepResult(step, len(before), len(frame), _changed(before, frame, step),
                                   note))
     return frame.reset_index(drop=True), results
+
+
+def _needs_numbers(step: dict) -> bool:
+    return step["op"] in ("drop_outliers", "clip") or (
+        step["op"] == "drop_rows" and step["when"] == "outside")
 
 
 def _changed(before: pd.DataFrame, after: pd.DataFrame, step: dict) -> int:
@@ -158,8 +212,15 @@ def _changed(before: pd.DataFrame, after: pd.DataFrame, step: dict) -> int:
 
 
 def _standardise(frame, step):
+    import pandas as pd
+
     column = step["column"]
-    mapping = {str(k): v for k, v in step["mapping"].items()}
+    values = frame[column]
+    if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
+        raise CockpitError(f"standardise {column}: the column holds {values.dtype}, not text "
+                           "spellings")
+    # Canonical spellings are text, so the column keeps one type (Parquet stores no mix).
+    mapping = {str(k): str(v) for k, v in step["mapping"].items()}
     return frame.assign(**{column: frame[column].replace(mapping)}), ""
 
 
@@ -186,7 +247,8 @@ def _dedupe_keys(frame, step):
 
 
 def _drop_outliers(frame, step):
-    mask = outlier_mask(frame[step["column"]], float(step.get("threshold", 7.0)))
+    threshold = step.get("threshold")
+    mask = outlier_mask(frame[step["column"]], 7.0 if threshold is None else float(threshold))
     return frame[~mask], ""
 
 
@@ -209,15 +271,42 @@ def _fill(frame, step):
     column, strategy = step["column"], step["strategy"]
     values = frame[column]
     if strategy == "value":
-        fill = step["value"]
+        fill = _fill_value(column, values, step["value"])
     elif strategy == "mode":
-        fill = values.mode().iloc[0]
+        modes = values.mode()
+        if modes.empty:
+            raise CockpitError(f"fill {column} with mode: the column has no values")
+        fill = modes.iloc[0]
     elif values.dtype.kind not in "iuf":
         raise CockpitError(f"fill {column} with {strategy}: the column is not numeric; use mode")
     else:
         fill = float(values.median() if strategy == "median" else values.mean())
     note = f"value {fill!r}" if strategy != "value" else ""
     return frame.assign(**{column: values.fillna(fill)}), note
+
+
+def _fill_value(column: str, values, fill):
+    """`fill` as a value of the column's type: a number for numbers, text for text, a
+    timestamp for dates; CockpitError when it is not one (a mixed column cannot be stored)."""
+    import pandas as pd
+
+    if values.dtype.kind in "iuf":
+        if not _is_number(fill):
+            raise CockpitError(f"fill {column} with {fill!r}: the column holds numbers; give a "
+                               "number, or use median or mode")
+        return fill
+    if values.dtype.kind == "M":
+        try:
+            stamp = pd.Timestamp(fill) if isinstance(fill, str) else None
+        except ValueError:
+            stamp = None
+        if stamp is None or stamp is pd.NaT or (stamp.tz is None) != (values.dt.tz is None):
+            raise CockpitError(f"fill {column} with {fill!r}: the column holds dates; give a "
+                               "date like the others, or use mode")
+        return stamp
+    if isinstance(values.dtype, pd.StringDtype) and not isinstance(fill, str):
+        return str(fill)  # a text column takes the value as text (`value = 0` -> "0")
+    return fill
 
 
 def _drop_columns(frame, step):

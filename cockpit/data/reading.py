@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")
 OTHER_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
 SNIFF_BYTES = 1 << 16
+WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",
+             codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF16_BE: "UTF-16"}
 
 
 def read_table(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
@@ -52,9 +55,22 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     import pandas as pd
 
+    if len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise CockpitError(f"{path}: the delimiter must be one character other than a quote or "
+                           f"a line break, got {delimiter!r}")
+    try:
+        wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        raise CockpitError(f"{path}: unknown text encoding {encoding!r}") from None
     raw = path.read_bytes()
-    if b"\x00" in raw[:SNIFF_BYTES]:
-        raise CockpitError(f"{path}: binary data, not a text CSV file")
+    if not wide:
+        # UTF-32 first: its little-endian BOM starts with UTF-16's.
+        found = next((name for bom, name in WIDE_BOMS.items() if raw.startswith(bom)), None)
+        if found:
+            raise CockpitError(f"{path}: {found} text; re-save it as UTF-8 or pass "
+                               f"--encoding {found.lower()}")
+        if b"\x00" in raw[:SNIFF_BYTES]:
+            raise CockpitError(f"{path}: binary data, not a text CSV file")
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -62,21 +78,33 @@ def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
             f"{path}: not {encoding} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
             "re-save it as UTF-8 or pass --encoding latin-1"
         ) from None
-    except LookupError:
-        raise CockpitError(f"unknown encoding {encoding!r}") from None
+    except LookupError:  # a codec that is not a text encoding (rot13, hex, ...)
+        raise CockpitError(f"{path}: unknown text encoding {encoding!r}") from None
     text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        raise CockpitError(f"{path}: binary data (a NUL character), not a text CSV file")
     header = _check_rows(path, text, delimiter)
+    # low_memory=False: the type of a column is inferred from all of it, not chunk by chunk
+    # (which gives a column of mixed ints and strings that Parquet cannot store).
+    # The C parser takes only a one-byte separator.
+    engine = "c" if len(delimiter.encode("utf-8")) == 1 else "python"
+    options = {"low_memory": False} if engine == "c" else {}
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=False)
-    except (pd.errors.ParserError, ValueError) as exc:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=False,
+                            engine=engine, **options)
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise CockpitError(f"{path}: cannot be parsed as CSV ({exc})") from None
+    if len(frame.columns) != len(header):
+        raise CockpitError(f"{path}: the header has {len(header)} columns but the rows were read "
+                           f"as {len(frame.columns)}; check the quoting")
     frame.columns = header
     return frame
 
 
 def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
     """The header, after checking the file is delimited as said and every row fits it."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    # newline="": the csv module sees \r, \n and \r\n line ends alike (and quoted ones).
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -91,9 +119,9 @@ def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
                                    f"{delimiter!r}; pass --delimiter {other!r}")
     _check_header(path, header)
     try:
-        for line_number, row in enumerate(reader, start=2):
-            if row and len(row) != len(header):
-                raise CockpitError(f"{path}: line {line_number} has {len(row)} fields but the "
+        for row in reader:
+            if row and len(row) != len(header):  # line_num: where the row ends in the file
+                raise CockpitError(f"{path}: line {reader.line_num} has {len(row)} fields but the "
                                    f"header has {len(header)}; fix that row (a stray delimiter "
                                    "or a missing quote?)")
     except csv.Error as exc:

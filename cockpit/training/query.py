@@ -22,7 +22,7 @@ NUMERIC_FIELDS = {**{m: f"m_{m}" for m in RUN_METRICS}, "score": "score", "id": 
                   "seed": "seed", "sweep": "sweep_id", "duration": "duration_s"}
 TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric"}
 FIELDS = {**NUMERIC_FIELDS, **TEXT_FIELDS}
-CONDITION = re.compile(r"^([a-z_]+)(>=|<=|!=|=|>|<)(.+)$")
+CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
 LIST_COLUMNS = ("id, family, status, metric, score, seed, sweep_id, duration_s, params, error, "
                 + ", ".join(f"m_{m}" for m in RUN_METRICS))
 
@@ -54,7 +54,7 @@ def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
     """'recall>0.8 family=random_forest' -> conditions; CockpitError naming a bad one."""
     conditions = []
     for token in text.split():
-        match = CONDITION.match(token.strip().lower() if "=" not in token else token.strip())
+        match = CONDITION.match(token)  # field names in any case; values as written
         if not match:
             raise CockpitError(f"filter {token!r}: write FIELD OP VALUE, e.g. recall>0.8 or "
                                "family=random_forest")
@@ -68,6 +68,8 @@ def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
                 value: Any = float(raw)
             except ValueError:
                 raise CockpitError(f"filter {token!r}: {name} takes a number") from None
+            if value != value:  # NaN compares false with everything: a filter matching nothing
+                raise CockpitError(f"filter {token!r}: {name} takes a number, not NaN")
         else:
             if op not in ("=", "!="):
                 raise CockpitError(f"filter {token!r}: {name} takes = or !=")
@@ -96,6 +98,8 @@ def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict]:
     backwards from its end, so a jump to the last page costs no more than the first."""
     where, params = query.where()
     total = count(store, query) if offset > 5000 else None
+    if total is not None and offset >= total:
+        return []  # past the end (a negative LIMIT below would mean "no limit" to SQLite)
     if total is not None and offset > total // 2:
         back = max(0, total - offset - limit)
         rows = store.rows(f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} "
