@@ -116,6 +116,7 @@ class Store:
         self._db = None
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
+            self._refuse_newer()  # before anything writes to the file, journal mode included
             wanted, self.journal_reason = journal_choice(self.path)
             self.journal_mode = self._set_journal_mode(wanted)
             if self.journal_mode != wanted:
@@ -146,14 +147,17 @@ class Store:
         )
         return [row[0] for row in rows]
 
-    def _migrate(self) -> None:
-        applied = self.applied_migrations()
-        unknown = [name for name in applied if name not in migrations.KNOWN_NAMES]
+    def _refuse_newer(self) -> None:
+        unknown = [name for name in self.applied_migrations()
+                   if name not in migrations.KNOWN_NAMES]
         if unknown:
             raise NewerSchemaError(
                 f"{self.path} was written by a newer cockpit (unknown schema steps: "
                 f"{', '.join(unknown)}); upgrade cockpit to open it. Nothing was changed."
             )
+
+    def _migrate(self) -> None:
+        applied = self.applied_migrations()
         if len(applied) == len(migrations.KNOWN_NAMES):
             return
         with self.transaction():

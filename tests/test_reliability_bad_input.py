@@ -87,8 +87,7 @@ def test_unusable_file_is_refused_with_one_line(run_cli, folder: Path, name: str
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for name, (_, reason) in sorted(REFUSED_BUT_IMPORTED.items())])
+    name for name in sorted(REFUSED_BUT_IMPORTED)])
 def test_a_target_that_cannot_be_binary_is_refused(run_cli, folder: Path, name: str) -> None:
     _refused_with_one_line(run_cli, folder, name, REFUSED_BUT_IMPORTED[name][0])
 
@@ -111,10 +110,7 @@ def test_usable_file_imports_cleanly(run_cli, folder: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason="validate's JSON (and the stored findings) carry inf examples as "
-        "Infinity, which is not JSON") if name in ("inf_nan.csv", "huge_numbers.csv") else ())
-    for name in ("inf_nan.csv", "huge_numbers.csv", "mixed_types.csv")])
+    name for name in ("inf_nan.csv", "huge_numbers.csv", "mixed_types.csv")])
 def test_validation_json_is_strict_json(run_cli, folder: Path, name: str) -> None:
     run_cli("data", "import", str(MORE / name), workspace=folder)
     report = run_cli("data", "validate", "--json", workspace=folder)
@@ -192,8 +188,6 @@ def test_labels_spelled_several_ways_become_two_classes_with_a_recipe(run_cli, f
     assert split.exit_code == 0, split.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="validation does not flag a binary target with 8 values "
-                   "(only the yes/Yes and no/No spellings, as warnings): it passes")
 def test_a_binary_target_with_more_than_two_values_fails_validation(run_cli, folder: Path) -> None:
     run_cli("data", "import", str(MORE / "labels_spelled_several_ways.csv"), workspace=folder)
     report = run_cli("data", "validate", "--json", workspace=folder)

@@ -228,9 +228,6 @@ def test_a_killed_train_ends_finished_or_interrupted_never_running(run_cli, trai
         assert run["status"] == "finished", run["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="runs._alive() takes a zombie (an ended process not yet "
-                   "reaped, as under an init that does not reap) for a live one, so its run stays "
-                   "'running' forever; a reused pid would do the same")
 def test_a_run_whose_process_is_a_zombie_is_interrupted(workspace) -> None:
     from cockpit.projects import create_project
     from cockpit.training.runs import list_runs

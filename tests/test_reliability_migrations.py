@@ -132,10 +132,7 @@ def test_a_workspace_from_every_earlier_schema_opens_migrated(run_cli, tmp_path:
 
 
 @pytest.mark.parametrize("journal", [
-    "wal", pytest.param("delete", marks=pytest.mark.xfail(
-        strict=True, reason="Store() switches the file to WAL (PRAGMA journal_mode) before it "
-        "checks the schema, so a newer workspace in rollback-journal mode is changed (header "
-        "bytes 18-19, 27, 95) before it is refused"))])
+    "wal", "delete"])
 def test_a_workspace_from_a_newer_cockpit_is_refused_at_the_cli_untouched(run_cli, tmp_path: Path,
                                                                           journal: str) -> None:
     folder = tmp_path / "new"

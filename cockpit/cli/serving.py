@@ -89,14 +89,16 @@ def serve(ctx: click.Context, host: str, port: int, require_token: bool) -> None
     cli_ctx: CliContext = ctx.find_object(CliContext)
     ws, project = cli_ctx.workspace(), cli_ctx.project()
     needs_token = require_token or not is_loopback(host)
-    new_token = rotate_token(ws) if needs_token and token_hash(ws) is None else None
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     service = Service(ws.dir, project.name, needs_token, address=f"{shown_host}:{bound_port}")
     try:
         service.open()
+        # made once the service can start, so a token is never created and not shown
+        new_token = rotate_token(ws) if needs_token and token_hash(ws) is None else None
     except BaseException:
+        service.close()
         sock.close()
         raise
     click.echo(f"serving project {project.name!r} on http://{shown_host}:{bound_port} "

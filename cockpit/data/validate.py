@@ -122,6 +122,12 @@ def _target(frame: pd.DataFrame, project: Project) -> list[Finding]:
     if len(counts) < 2:
         return [*out, Finding("class_balance", "error", target,
                               f"the target has a single class ({counts.index[0]!r})")]
+    if project.task == "binary" and len(counts) > 2:
+        shown = ", ".join(repr(v) for v in counts.index[:6])
+        out.append(Finding("class_balance", "error", target,
+                           f"a binary target has {len(counts)} values ({shown}); standardise "
+                           "the spellings (cockpit data clean) or make the project multiclass",
+                           int(counts.sum())))
     shares = counts / counts.sum()
     summary = ", ".join(f"{k}: {v:.1%}" for k, v in shares.items())
     minority = shares.min()
@@ -265,7 +271,14 @@ def _constants(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
 
 
 def _examples(values: pd.Series, n: int = 5) -> list[Any]:
-    return [v.item() if hasattr(v, "item") else v for v in values.head(n).tolist()]
+    """A few values for the report, as strict JSON allows (inf and NaN become text)."""
+    import math
+
+    out = []
+    for value in values.head(n).tolist():
+        value = value.item() if hasattr(value, "item") else value
+        out.append(str(value) if isinstance(value, float) and not math.isfinite(value) else value)
+    return out
 
 
 # -- stored reports ------------------------------------------------------------

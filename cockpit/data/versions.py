@@ -113,6 +113,20 @@ def check_target(frame: pd.DataFrame, project: Project, source: str) -> None:
     if values.nunique() < 2:
         raise CockpitError(f"{source}: the target column {target!r} has only one value "
                            f"({values.iloc[0]!r}); a model needs at least two")
+    if project.task == "binary":
+        # yes/Yes/1/true are one class spelled several ways (a recipe standardises them)
+        spelled = values.astype(str).str.strip().str.lower()
+        classes = spelled.replace({**dict.fromkeys(("yes", "y", "true", "t", "1", "1.0"), "1"),
+                                   **dict.fromkeys(("no", "n", "false", "f", "0", "0.0"), "0")}
+                                  ).unique()
+        if len(classes) < 2:
+            raise CockpitError(f"{source}: the target column {target!r} has only one value, "
+                               f"spelled {values.nunique()} ways; a model needs two")
+        if len(classes) > 2:
+            shown = ", ".join(repr(v) for v in values.unique()[:4])
+            raise CockpitError(f"{source}: a binary target needs two values; {target!r} has "
+                               f"{len(classes)} ({shown}, ...): a multiclass or regression "
+                               "project?")
 
 
 def check_columns(frame: pd.DataFrame, source: str) -> None:

@@ -24,7 +24,14 @@ def pinned_inputs(ws, project, family, params, seed, split_id, spec_version, met
 
 
 def report(fraction: float, message: str) -> None:
-    print(f"@progress {fraction:.3f} {message}", flush=True)
+    """Progress for the parent; if the parent is gone, keep training and stop reporting."""
+    try:
+        print(f"@progress {fraction:.3f} {message}", flush=True)
+    except (BrokenPipeError, OSError):
+        import os
+        import sys
+
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
 
 def main(workspace_dir: str, project_id: int, run_id: int) -> int:

@@ -90,6 +90,7 @@ def list_runs(ws: Workspace, project: Project, limit: int = 200) -> list[Run]:
 
 
 def _alive(pid: int | None) -> bool:
+    """Is the process running? An ended process not yet reaped (a zombie) is not."""
     if not pid:
         return False
     try:
@@ -98,7 +99,12 @@ def _alive(pid: int | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            state = handle.read().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def mark_interrupted(ws: Workspace, project: Project) -> int:
@@ -109,7 +115,21 @@ def mark_interrupted(ws: Workspace, project: Project) -> int:
     for row in stale:
         finish(ws, project, row["id"], "interrupted",
                error="the process running it stopped before it finished")
+    _mark_sweeps_interrupted(ws, project)
     return len(stale)
+
+
+def _mark_sweeps_interrupted(ws: Workspace, project: Project) -> None:
+    """A sweep left 'running' by a process that is gone becomes 'interrupted'."""
+    stale = [r for r in ws.store.rows("SELECT id, owner_pid FROM sweeps WHERE project_id = ? AND "
+                                      "status = 'running'", [project.id])
+             if not _alive(r["owner_pid"])]
+    for row in stale:
+        with ws.store.transaction():
+            ws.store.update("sweeps", {"id": row["id"]}, {
+                "status": "interrupted", "reason": "its process stopped before it finished",
+                "finished_at": clock.now_iso()})
+            ws.record("experiments", "sweep interrupted", project.id, {"sweep": row["id"]})
 
 
 # -- creating and finishing runs ------------------------------------------------
