@@ -1,0 +1,359 @@
+"""Run every cockpit benchmark and print one table: medians over repeats and, for each, the
+ratio to the reference measured in the same run.
+
+    /work/venv/bin/python -m bench                      # defaults: a few minutes on 2 cores
+    /work/venv/bin/python -m bench --setup-references   # once: MLflow into bench/.venv-ref
+    /work/venv/bin/python -m bench --sizes 1000,10000 --table-runs 100000   # the issue's sizes
+
+Each benchmark runs in a fresh child process (cockpit's venv for cockpit and plain sqlite3,
+bench/.venv-ref for MLflow), so imports and caches start cold as they would for a user.
+Not part of the test suite: pytest's testpaths is tests/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import machine, refenv  # noqa: E402
+from bench.timing import median  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+GROUPS = ("record", "list", "table", "startup")
+# TODO(issue 16): "drift" (cockpit monitoring vs Evidently's preset vs one numpy pass, 100k/1M
+# rows x 25 columns) and "evaluation" (1M predictions, 3 segment columns, bootstrap) join
+# GROUPS once the monitoring and evaluation stages land. Evidently 0.7.23 does not import
+# with pandas 3: it goes into bench/.venv-ref (refenv.REF_REQUIREMENTS) with MLflow.
+
+
+class Rows(list):
+    """The results so far; each row is also logged as soon as it is measured."""
+
+    def append(self, row) -> None:
+        super().append(row)
+        ref = f" | {row.ref_name} {fmt(row.ref_value, row.unit)} -> {fmt_ratio(row)}" \
+            if row.ref_name else ""
+        log(f"  = {row.group}: {row.name}: {fmt(row.value, row.unit)}{ref}"
+            + (f" | goal {row.goal}: {verdict(row)}" if row.goal else ""))
+
+
+class Row:
+    """One line of the results table. `better` says which way is good: 'higher' (a rate) or
+    'lower' (a time). `ratio` is the speed-up over the reference: > 1 means cockpit is faster."""
+
+    def __init__(self, group: str, name: str, value: float | None, unit: str, better: str,
+                 ref_name: str = "", ref_value: float | None = None, goal: str = "",
+                 goal_met: bool | None = None, note: str = "") -> None:
+        self.group, self.name, self.value, self.unit, self.better = group, name, value, unit, better
+        self.ref_name, self.ref_value, self.goal, self.goal_met = ref_name, ref_value, goal, goal_met
+        self.note = note
+
+    @property
+    def ratio(self) -> float | None:
+        if self.value is None or self.ref_value is None or not self.value or not self.ref_value:
+            return None
+        return self.value / self.ref_value if self.better == "higher" else self.ref_value / self.value
+
+    def as_dict(self) -> dict:
+        return {**self.__dict__, "ratio": self.ratio}
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    if unit == "runs/s":
+        return f"{value:,.0f} runs/s" if value >= 100 else f"{value:,.1f} runs/s"
+    if unit == "ms":
+        return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:g} {unit}"
+
+
+def fmt_ratio(row: Row) -> str:
+    ratio = row.ratio
+    if ratio is None:
+        return "-" if not row.ref_name else "missing"
+    return f"{ratio:,.1f}x" if ratio >= 10 else f"{ratio:.2f}x"
+
+
+def verdict(row: Row) -> str:
+    return {True: "met", False: "MISSED", None: ""}[row.goal_met]
+
+
+# -- running the pieces ----------------------------------------------------------
+
+
+def worker(module: str, *args: str, timeout: float | None = None) -> dict:
+    """`python -m bench.<module> ARGS` in cockpit's venv; its last stdout line is JSON."""
+    out = subprocess.run([PY, "-m", f"bench.{module}", *args], cwd=ROOT, capture_output=True,
+                         text=True, timeout=timeout)
+    if out.returncode != 0:
+        tail = "\n".join(out.stderr.strip().splitlines()[-20:])
+        raise RuntimeError(f"bench.{module} {' '.join(args)} failed:\n{tail}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def bench_record(n: int, args, rows: list[Row], mlflow: dict | None) -> None:
+    common = ["--n", str(n), "--repeats", str(args.repeats), "--tmp", str(args.tmp)]
+    rate = {}
+    for variant in ("sweep", "train", "sweep+artifact"):
+        log(f"record {n:,} runs: cockpit ({variant})")
+        rate[variant] = n / worker("cockpit_bench", "record", "--variant", variant, *common)["median"]
+    log(f"record {n:,} runs: plain sqlite3")
+    floor = n / worker("cockpit_bench", "floor", *common)["median"]
+    floor_indexed = n / worker("cockpit_bench", "floor-indexed", *common)["median"]
+    env = worker("cockpit_bench", "env-capture", "--repeats", "10")["median"]
+    ref = n / median(mlflow["record"]) if mlflow and mlflow.get("record") else None
+    g = f"record {n:,}"
+    fast = rate["sweep"] >= 3000
+    # without MLflow only the runs/s half can be checked
+    met = (None if fast else False) if ref is None else fast and rate["sweep"] / ref >= 50
+    rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
+                    "higher", "MLflow log_batch", ref, ">= 3,000 runs/s, >= 50x MLflow", met))
+    rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
+                    "higher", "plain sqlite3", floor, "within 2x of sqlite3",
+                    rate["sweep"] / floor >= 0.5))
+    rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
+                    "higher", "sqlite3 + cockpit's runs indexes", floor_indexed,
+                    note="same table with the 28 indexes of cockpit's runs table"))
+    rows.append(Row(g, "cockpit train: create_run + finish", rate["train"], "runs/s", "higher",
+                    "MLflow log_batch", ref, ">= 3,000 runs/s", rate["train"] >= 3000))
+    rows.append(Row(g, "sweep trial + artifact put_bytes (8 KiB)", rate["sweep+artifact"],
+                    "runs/s", "higher", "MLflow log_batch", ref,
+                    note="includes the fsync of each artifact file"))
+    rows.append(Row(g, "environment capture per `cockpit train`", env * 1000, "ms", "lower",
+                    note="git rev-parse + git status + library versions; sweeps do it once"))
+
+
+def bench_list(n: int, args, rows: list[Row], mlflow: dict | None) -> None:
+    log(f"list {n:,} runs: cockpit")
+    mine = worker("cockpit_bench", "list", "--n", str(n), "--repeats", str(args.repeats),
+                  "--tmp", str(args.tmp))
+    theirs = (mlflow or {}).get("list")
+    if theirs and theirs["top_ids_check"] != mine["top_ids_check"]:
+        log(f"warning: top-5 differ: cockpit {mine['top_ids_check']} mlflow "
+            f"{theirs['top_ids_check']}")
+    labels = {"all": f"all {n:,} runs with params and metrics",
+              "top50": "top 50 by roc_auc",
+              "filtered": "filter family=random_forest recall>0.5, top 50 (+count)"}
+    for key, label in labels.items():
+        value = median(mine[key]) * 1000
+        ref = median(theirs[key]) * 1000 if theirs else None
+        rows.append(Row(f"list {n:,}", label, value, "ms", "lower", "mlflow.search_runs", ref,
+                        ">= 20x MLflow", None if ref is None else ref / value >= 20))
+
+
+def build_big_workspace(n: int, folder: Path) -> Path:
+    log(f"building a workspace with {n:,} runs (untimed)")
+    code = ("import sys; from pathlib import Path; "
+            "from bench.workspaces import ready_workspace, fill_runs; "
+            "ws, p, pins = ready_workspace(Path(sys.argv[1])); "
+            "fill_runs(ws, p.id, int(sys.argv[2]), pins); ws.close()")
+    subprocess.run([PY, "-c", code, str(folder), str(n)], cwd=ROOT, check=True)
+    return folder
+
+
+def bench_table(workspace: Path, n: int, args, rows: list[Row]) -> None:
+    for size in args.table_sizes.split(","):
+        log(f"runs table on {n:,} runs at {size}")
+        r = worker("ui_table", "--workspace", str(workspace), "--size", size,
+                   "--repeats", str(args.table_repeats))
+        g = f"table {n // 1000}k @{size}"
+        o = r["open"]
+        mounted = o["on_mount"] + o["wait"] + o["frame"]
+        imported = ", ".join(r["imported_on_open"]) or "nothing heavy"
+        rows.append(Row(g, "open (key 4) -> first page painted", o["total"] * 1000, "ms", "lower",
+                        goal="< 150 ms", goal_met=o["total"] < 0.150,
+                        note=f"first open in the process; imported {imported}"))
+        rows.append(Row(g, "screen mounted -> first page painted", mounted * 1000, "ms", "lower",
+                        goal="< 150 ms", goal_met=mounted < 0.150,
+                        note=f"on_mount {o['on_mount'] * 1000:.0f} ms, first frame "
+                             f"{o['frame'] * 1000:.0f} ms"))
+        rows.append(Row(g, "back to the screen (key 4 again)", r["reopen"]["total"]["median"] * 1000,
+                        "ms", "lower", note=_split(r["reopen"])))
+        for key, label, goal in (
+                ("sort_indexed", "sort (o) by id or a metric", True),
+                ("page_down", "page down", True),
+                ("jump_end_home", "jump to last / first row", False),
+                ("filter_family", "typed filter family=random_forest", True),
+                ("filter_recall_sorted_by_auc", "typed filter recall>0.8 (sorted by roc_auc)",
+                 True)):
+            value = r[key]["total"]["median"] * 1000
+            rows.append(Row(g, f"{label} -> repaint", value, "ms", "lower",
+                            goal="< 50 ms" if goal else "", goal_met=value < 50 if goal else None,
+                            note=_split(r[key])))
+        for key in ("score", "duration"):
+            if key in r["sort_by"]:
+                value = r["sort_by"][key]["total"]["median"] * 1000
+                rows.append(Row(g, f"sort (o) by {key} -> repaint", value, "ms", "lower",
+                                goal="< 50 ms", goal_met=value < 50, note=_split(r["sort_by"][key])))
+        poll = r["poll_refresh"]["median"]
+        if poll is not None:
+            rows.append(Row(g, "the screen's 2 s poll (refresh_data)", poll * 1000, "ms", "lower",
+                            note="UI thread time spent every 2 s while the screen is shown"))
+
+
+def _split(summary: dict) -> str:
+    return (f"handler {summary['handler']['median'] * 1000:.0f} + wait "
+            f"{summary['wait']['median'] * 1000:.0f} + frame "
+            f"{summary['frame']['median'] * 1000:.0f} ms; max {summary['total']['max'] * 1000:.0f}"
+            f" ms of {summary['total']['n']}")
+
+
+def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) -> None:
+    log("start-up")
+    extra = ["--ref-python", str(refenv.python())] if ref_ok else []
+    r = worker("startup", "--workspace", str(workspace), "--runs", str(n), "--repeats",
+               str(args.startup_repeats), *extra)
+    version = median(r["version"])
+    rows.append(Row("start-up", "cockpit --version", version, "s", "lower", "python -c pass",
+                    median(r["python_floor"]), "< 0.3 s", version < 0.3,
+                    note="the ratio to the bare interpreter is < 1 by nature"))
+    if ref_ok:
+        rows.append(Row("start-up", "cockpit --version", version, "s", "lower", "mlflow --version",
+                        median(r["mlflow_version"])))
+    paint = median(r["first_paint_tmux"])
+    p = r["probe"]
+    heavy = ", ".join(p["heavy_modules_before_first_frame"]) or "none of pandas/numpy/sklearn/..."
+    rows.append(Row("start-up", f"cockpit -> first painted screen ({n:,} runs, tmux)", paint, "s",
+                    "lower", goal="< 0.6 s", goal_met=paint < 0.6,
+                    note=f"headless probe: interpreter {p['interpreter']:.2f} s, import cockpit.cli "
+                         f"{p['import_cockpit_cli']:.2f} s, import screens.app "
+                         f"{p['import_screens_app']:.2f} s, App.run -> first frame "
+                         f"{p['app_run_to_first_frame']:.2f} s (total {p['first_frame']:.2f} s); "
+                         f"heavy modules loaded: {heavy}"))
+
+
+# -- output ------------------------------------------------------------------------
+
+
+def print_table(rows: list[Row], markdown: bool = False) -> str:
+    header = ["benchmark", "cockpit", "reference", "ref value", "speed-up", "goal", ""]
+    lines = []
+    for row in rows:
+        lines.append([f"{row.group}: {row.name}", fmt(row.value, row.unit), row.ref_name or "-",
+                      fmt(row.ref_value, row.unit) if row.ref_name else "-", fmt_ratio(row),
+                      row.goal or "-", verdict(row)])
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        out += ["| " + " | ".join(cells) + " |" for cells in lines]
+        notes = [f"- {r.group}: {r.name}: {r.note}" for r in rows if r.note]
+        return "\n".join(out + ([""] + notes if notes else []))
+    widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+           "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+            for cells in lines]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000",
+                        help="run counts for the recording and listing benchmarks, comma "
+                             "separated (the issue's: 1000,10000; MLflow needs ~3 min per "
+                             "10,000 runs here)")
+    parser.add_argument("--table-runs", type=int, default=100_000,
+                        help="runs in the store for the table and start-up benchmarks")
+    parser.add_argument("--table-sizes", default="80x24",
+                        help="terminal sizes for the table benchmark, e.g. 80x24,160x50")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats (medians are shown)")
+    parser.add_argument("--ref-repeats", type=int, default=1,
+                        help="repeats of MLflow's recording (slow: ~20 ms per run)")
+    parser.add_argument("--table-repeats", type=int, default=9)
+    parser.add_argument("--startup-repeats", type=int, default=7)
+    parser.add_argument("--only", default=",".join(GROUPS),
+                        help=f"comma-separated subset of {','.join(GROUPS)}")
+    parser.add_argument("--setup-references", action="store_true",
+                        help=f"create {refenv.REF_VENV.relative_to(ROOT)} with MLflow first")
+    parser.add_argument("--no-references", action="store_true", help="skip MLflow even if set up")
+    parser.add_argument("--tmp", type=Path, default=None, help="where temp stores go")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    unknown = only - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown benchmark group(s): {', '.join(sorted(unknown))}")
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+
+    if args.setup_references:
+        refenv.setup(log)
+    ref_ok = not args.no_references and refenv.available()
+    info = machine.describe()
+    info["references"] = refenv.versions() if ref_ok else {}
+    log("machine: " + json.dumps(info))
+    if not ref_ok:
+        log("reference columns are missing: no MLflow venv at "
+            f"{refenv.REF_VENV} (run with --setup-references to create it)")
+    if info["loadavg_start"][0] > 0.5 * (info["nproc"] or 1):
+        log(f"warning: the machine is busy (load {info['loadavg_start'][0]:.1f} on "
+            f"{info['nproc']} cores): timings will be slower and noisier")
+
+    base = Path(tempfile.mkdtemp(prefix="cockpit-bench-", dir=args.tmp))
+    args.tmp = base
+    rows: list[Row] = Rows()
+    began = time.perf_counter()
+    try:
+        for n in sizes:
+            mlflow = None
+            if ref_ok and only & {"record", "list"}:
+                log(f"MLflow: record {n:,} runs x{args.ref_repeats}"
+                    + (", then list them" if "list" in only else ""))
+                mlflow = refenv.run_script(
+                    "ref_mlflow.py", ["--n", str(n), "--record-repeats",
+                                      str(args.ref_repeats if "record" in only else 0),
+                                      "--list-repeats", str(args.repeats if "list" in only else 0),
+                                      "--tmp", str(base)])
+            if "record" in only:
+                bench_record(n, args, rows, mlflow)
+            if "list" in only:
+                bench_list(n, args, rows, mlflow)
+        if only & {"table", "startup"}:
+            workspace = build_big_workspace(args.table_runs, base / "big")
+            if "table" in only:
+                bench_table(workspace, args.table_runs, args, rows)
+            if "startup" in only:
+                bench_startup(workspace, args.table_runs, args, rows, ref_ok)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    info["loadavg_end"] = os.getloadavg()
+    info["wall_s"] = round(time.perf_counter() - began, 1)
+    log(f"done in {info['wall_s']} s; load average at the end {info['loadavg_end'][0]:.1f}")
+    print(print_table(rows, args.markdown))
+    if not args.markdown:
+        notes = [f"  {r.group}: {r.name}: {r.note}" for r in rows if r.note]
+        if notes:
+            print("\nnotes:\n" + "\n".join(notes))
+    missed = [r for r in rows if r.goal_met is False]
+    print(f"\ngoals: {sum(r.goal_met is True for r in rows)} met, {len(missed)} missed"
+          + ("".join(f"\n  MISSED {r.group}: {r.name} ({fmt(r.value, r.unit)}; goal {r.goal})"
+                     for r in missed)))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"machine": info, "args": {
+            k: str(v) for k, v in vars(args).items()}, "rows": [r.as_dict() for r in rows]},
+            indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
