@@ -132,7 +132,7 @@ def bench_record(n: int, args, rows: list[Row], mlflow: dict | None) -> None:
                     rate["sweep"] / floor >= 0.5))
     rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
                     "higher", "sqlite3 + cockpit's runs indexes", floor_indexed,
-                    note="same table with the 28 indexes of cockpit's runs table"))
+                    note="the reference is the same table with the 28 indexes of cockpit's runs table"))
     rows.append(Row(g, "cockpit train: create_run + finish", rate["train"], "runs/s", "higher",
                     "MLflow log_batch", ref, ">= 3,000 runs/s", rate["train"] >= 3000))
     rows.append(Row(g, "sweep trial + artifact put_bytes (8 KiB)", rate["sweep+artifact"],

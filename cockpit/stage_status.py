@@ -78,26 +78,30 @@ def features_status(store: Store, project_id: int) -> StageState:
 
 @status_function("experiments")
 def experiments_status(store: Store, project_id: int) -> StageState:
+    """Indexed queries only: the overview paints fast with 100,000 runs."""
     from cockpit.metrics import LOWER_IS_BETTER
+    from storage.migrations import RUN_METRICS
 
     stage = STAGE_BY_KEY["experiments"]
-    counts = store.one("SELECT count(*) AS runs, sum(status = 'running') AS running, "
-                       "max(metric) AS metric, sum(family != 'dummy' AND status = 'finished') "
-                       "AS real FROM runs WHERE project_id = ?", [project_id])
-    if not counts["runs"]:
+    runs = store.scalar("SELECT count(*) FROM runs WHERE project_id = ?", [project_id])
+    if not runs:
         return StageState(stage, Status.NOT_STARTED, "no runs yet",
                           "train a baseline: press 4 then n, or cockpit train --model dummy")
-    metric = counts["metric"]
-    order = "ASC" if metric in LOWER_IS_BETTER else "DESC"
-    best = store.one(f"SELECT id, score FROM runs WHERE project_id = ? AND status = 'finished' "
-                     f"AND metric = ? AND score IS NOT NULL ORDER BY score {order} LIMIT 1",
-                     [project_id, metric])
-    detail = f"{counts['runs']} runs"
-    if counts["running"]:
-        detail += f" ({counts['running']} running)"
-    if best:
-        detail += f" · best {metric} {best['score']:.3f}"
-    if not counts["real"]:
+    running = store.scalar("SELECT count(*) FROM runs WHERE project_id = ? AND status = 'running'",
+                           [project_id])
+    metric = store.scalar("SELECT metric FROM runs WHERE project_id = ? AND metric IS NOT NULL "
+                          "ORDER BY id DESC LIMIT 1", [project_id])
+    detail = f"{runs:,} runs" + (f" ({running} running)" if running else "")
+    if metric in RUN_METRICS:
+        order = "ASC" if metric in LOWER_IS_BETTER else "DESC"
+        best = store.scalar(f"SELECT m_{metric} FROM runs WHERE project_id = ? AND "
+                            f"m_{metric} IS NOT NULL ORDER BY m_{metric} {order} LIMIT 1",
+                            [project_id])
+        if best is not None:
+            detail += f" · best {metric} {best:.3f}"
+    real = store.scalar("SELECT EXISTS (SELECT 1 FROM runs WHERE project_id = ? AND family != "
+                        "'dummy' AND status = 'finished')", [project_id])
+    if not real:
         return StageState(stage, Status.IN_PROGRESS, detail,
                           "train a real model: press 4 then n, or cockpit train --model ...")
     return StageState(stage, Status.DONE, detail)

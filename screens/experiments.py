@@ -370,27 +370,20 @@ def _number(value) -> str:
     return "-" if value is None else f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+NOTE_PARAMS = ("C", "alpha", "class_weight", "max_depth", "n_estimators", "max_iter",
+               "learning_rate", "min_samples_leaf", "max_features", "max_leaf_nodes",
+               "l2_regularization", "strategy")
+
+
 def _params_note(row: dict, task: str) -> str:
-    """The params that differ from the estimator's defaults."""
+    """The params people tune, read from the run's record (no estimator is imported, so the
+    table paints without loading scikit-learn)."""
     if row.get("error") and row["status"] != "finished":
         return row["error"]
     params = json.loads(row["params"]) if row.get("params") else {}
-    defaults = _defaults(row["family"], task)
-    shown = [f"{k}={_short(v)}" for k, v in sorted(params.items())
-             if k not in ("random_state", "n_jobs", "verbose", "warm_start")
-             and defaults.get(k, object()) != v]
-    return " ".join(shown)
+    return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS
+                    if k in params and params[k] is not None)
 
 
 def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-@functools.cache
-def _defaults(family: str, task: str) -> dict:
-    from cockpit.training.catalog import default_params
-
-    try:
-        return default_params(family, task)
-    except Exception:  # noqa: BLE001 - an unknown family shows all its params
-        return {}

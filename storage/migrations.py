@@ -368,10 +368,17 @@ def m015_reviews(db: Database) -> None:
     db["signoffs"].create_index(["version_id", "step", "id"])
 
 
+def m016_run_sort_indexes(db: Database) -> None:
+    """Sorting the runs table by score or duration needs no sort step either."""
+    db["runs"].create_index(["project_id", "score", "id"])
+    db["runs"].create_index(["project_id", "duration_s", "id"])
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
     m011_registry, m012_service, m013_monitoring, m014_retraining, m015_reviews,
+    m016_run_sort_indexes,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
