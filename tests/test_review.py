@@ -76,6 +76,10 @@ async def test_a_full_review_signed_off_by_keys(workspace, registered) -> None:
     app = CockpitApp(workspace, "svc")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("9")
+        for _ in range(50):  # the mode switch mounts the screen asynchronously
+            if isinstance(app.screen, ReviewScreen) and app.screen.result is not None:
+                break
+            await pilot.pause(0.1)
         screen = app.screen
         assert isinstance(screen, ReviewScreen) and not screen.result.ready
         for index, step in enumerate(screen.result.steps):
