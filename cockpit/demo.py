@@ -37,11 +37,11 @@ DEMO_RUNS = [
     (DEMO_PROJECT, "dummy", []),
     (DEMO_PROJECT, "logistic_regression", ["class_weight=balanced"]),
     (DEMO_PROJECT, "hist_gradient_boosting", ["max_iter=100", "class_weight=balanced"]),
-    (DEMO_PROJECT, "random_forest", ["n_estimators=100", "min_samples_leaf=5"]),
+    (DEMO_PROJECT, "random_forest", ["n_estimators=60", "min_samples_leaf=5"]),
     ("churn", "logistic_regression", ["class_weight=balanced"]),
     ("house-prices", "dummy", []),
     ("house-prices", "ridge", []),
-    ("house-prices", "hist_gradient_boosting", ["max_iter=150"]),
+    ("house-prices", "hist_gradient_boosting", ["max_iter=80"]),
 ]
 DEMO_SWEEPS = [(DEMO_PROJECT, "logistic_regression", 8), ("house-prices", "ridge", 6)]
 Progress = Callable[[str], None]

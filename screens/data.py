@@ -8,7 +8,6 @@ import json
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
@@ -18,6 +17,7 @@ from cockpit.data import clean as recipes
 from cockpit.data import validate as checks
 from cockpit.data import versions as datasets
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
@@ -44,21 +44,20 @@ DATA_KEYS = [
     Key("data.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
         help="Previous tab"),
 ]
-TABS = ["versions", "profile", "validation", "recipe", "splits"]
 SEVERITY_MARK = {"error": "✗ error", "warning": "! warn", "info": "· info"}
 
 
-class DataScreen(Screen):
+class DataScreen(StageScreen):
     """Is the data valid and versioned? Versions, profile, validation and cleaning."""
 
     TITLE = "Data"
     CSS_PATH = "data.tcss"
     BINDINGS = bindings(DATA_KEYS)
     KEYS = DATA_KEYS
+    TABS = ("versions", "profile", "validation", "recipe", "splits")
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.version: datasets.DatasetVersion | None = None
         self.report: checks.Report | None = None
         self.profile: list[dict] = []
@@ -99,9 +98,6 @@ class DataScreen(Screen):
         table = self.query_one(f"#{table_id}", DataTable)
         for label, width in columns:
             table.add_column(label, key=label.lower(), width=width)
-
-    def on_screen_resume(self) -> None:
-        self.refresh_data()
 
     # -- loading ---------------------------------------------------------------
 
@@ -257,10 +253,6 @@ class DataScreen(Screen):
             tables.first().focus()
 
     # -- actions ---------------------------------------------------------------
-
-    def action_next_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
 
     def action_import_file(self) -> None:
         if self.app.project is None:

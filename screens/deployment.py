@@ -6,13 +6,13 @@ from __future__ import annotations
 import functools
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from cockpit.deployment import batch, registry, rules
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
@@ -35,20 +35,19 @@ DEPLOYMENT_KEYS = [
         help="Production back to the version before it (asks for a reason)"),
     Key("deployment.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
-TABS = ["versions", "ledger", "scored", "rules"]
 
 
-class DeploymentScreen(Screen):
+class DeploymentScreen(StageScreen):
     """What serves, how traffic splits, and how to roll back."""
 
     TITLE = "Deployment"
     CSS_PATH = "deployment.tcss"
     BINDINGS = bindings(DEPLOYMENT_KEYS)
     KEYS = DEPLOYMENT_KEYS
+    TABS = ("versions", "ledger", "scored", "rules")
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.versions: list[registry.ModelVersion] = []
 
     def compose(self) -> ComposeResult:
@@ -75,9 +74,6 @@ class DeploymentScreen(Screen):
             "Entity", "Score", "Answer", "Route", "Top reasons")
         self.query_one("#overrides-table", DataTable).add_columns(
             "Id", "Entity", "Answer", "Why", "By", "Expires")
-        self.refresh_data()
-
-    def on_screen_resume(self) -> None:
         self.refresh_data()
 
     @notify_errors
@@ -188,10 +184,6 @@ class DeploymentScreen(Screen):
         if not self.versions:
             return None
         return self.versions[self.query_one("#versions-table", DataTable).cursor_row]
-
-    def action_next_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
 
     def _act(self, question: str, action) -> None:
         def confirmed(reason: str | None) -> None:

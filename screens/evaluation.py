@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
@@ -19,6 +18,7 @@ from cockpit.problem import current_spec
 from cockpit.training import query
 from cockpit.training.runs import get_run
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
@@ -41,22 +41,21 @@ EVALUATION_KEYS = [
     Key("evaluation.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
         help="Previous tab"),
 ]
-TABS = ["metrics", "curves", "confusion", "rules", "segments", "robustness", "importance"]
 CURVES = {"binary": ["roc", "pr", "threshold_curve", "calibration"],
           "multiclass": [], "regression": ["residuals", "actual_vs_predicted", "error_by_range"]}
 
 
-class EvaluationScreen(Screen):
+class EvaluationScreen(StageScreen):
     """Does the model pass the gate, and by how much?"""
 
     TITLE = "Evaluation"
     CSS_PATH = "evaluation.tcss"
     BINDINGS = bindings(EVALUATION_KEYS)
     KEYS = EVALUATION_KEYS
+    TABS = ("metrics", "curves", "confusion", "rules", "segments", "robustness", "importance")
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.run_id: int | None = None
         self.reference_id: int | None = None
         self.evaluation: reporting.Evaluation | None = None
@@ -88,9 +87,6 @@ class EvaluationScreen(Screen):
         self.query_one("#rules-table", DataTable).add_columns("Rule", "Verdict", "Detail")
         self.query_one("#segments-table", DataTable).add_columns(
             "Column", "Group", "Rows", "Value", "95% interval", "Flag")
-        self.refresh_data()
-
-    def on_screen_resume(self) -> None:
         self.refresh_data()
 
     @notify_errors
@@ -307,10 +303,6 @@ class EvaluationScreen(Screen):
         plot.refresh()
 
     # -- actions ---------------------------------------------------------------
-
-    def action_next_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
 
     def action_next_curve(self) -> None:
         self.curve += 1

@@ -8,7 +8,6 @@ import json
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
@@ -19,6 +18,7 @@ from cockpit.training import query
 from cockpit.training import runs as training
 from cockpit.training.catalog import SHORT_NAMES
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
@@ -58,7 +58,7 @@ TASK_METRICS = {"binary": ["roc_auc", "recall", "precision", "f1"],
                 "regression": ["rmse", "mae", "r2"]}
 
 
-class ExperimentsScreen(Screen):
+class ExperimentsScreen(StageScreen):
     """Which run is best, can it be reproduced, and how are the running ones doing."""
 
     TITLE = "Experiments"
@@ -67,8 +67,7 @@ class ExperimentsScreen(Screen):
     KEYS = EXPERIMENT_KEYS
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.active: dict[int, training.RunHandle] = {}
         self.progress: dict[int, str] = {}
         self.sort = "id"
@@ -94,9 +93,6 @@ class ExperimentsScreen(Screen):
         self.refresh_data()
         self.set_interval(2.0, self._poll)
         self.query_one(RunsTable).focus()
-
-    def on_screen_resume(self) -> None:
-        self.refresh_data()
 
     def _poll(self) -> None:
         if self.app.screen is self:

@@ -7,13 +7,13 @@ from dataclasses import replace
 
 from textual import work
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit import features as stage
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
@@ -38,7 +38,7 @@ CHOICES = {"role": stage.ROLES, "kind": stage.KINDS, "scaling": stage.SCALINGS,
            "encoding": stage.ENCODINGS, "missing": ("median", "mean", "most_frequent")}
 
 
-class FeaturesScreen(Screen):
+class FeaturesScreen(StageScreen):
     """How each column becomes model input."""
 
     TITLE = "Features"
@@ -47,8 +47,7 @@ class FeaturesScreen(Screen):
     KEYS = FEATURE_KEYS
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.saved_version: int | None = None
         self.saved: list[stage.ColumnSpec] = []
         self.specs: list[stage.ColumnSpec] = []

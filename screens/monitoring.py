@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
@@ -14,6 +13,7 @@ from textual_plotext import PlotextPlot
 from cockpit.monitoring import alerts
 from cockpit.problem import current_spec
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
@@ -26,21 +26,20 @@ MONITORING_KEYS = [
     Key("monitoring.plot", "g", "next_plot", "Plot", help="The next plot"),
     Key("monitoring.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
-TABS = ["drift", "alerts", "plots"]
 PLOTS = ["drift", "metric", "feature"]
 
 
-class MonitoringScreen(Screen):
+class MonitoringScreen(StageScreen):
     """Is the world drifting away from the model, and what should happen about it?"""
 
     TITLE = "Monitoring"
     CSS_PATH = "monitoring.tcss"
     BINDINGS = bindings(MONITORING_KEYS)
     KEYS = MONITORING_KEYS
+    TABS = ("drift", "alerts", "plots")
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.windows: list[dict] = []
         self.alerts: list[dict] = []
         self.plot_index = 0
@@ -63,9 +62,6 @@ class MonitoringScreen(Screen):
             "Feature", "PSI", "JS", "p-value", "Missing", "New values")
         self.query_one("#alerts-table", DataTable).add_columns(
             "Id", "Severity", "Status", "Message")
-        self.refresh_data()
-
-    def on_screen_resume(self) -> None:
         self.refresh_data()
 
     @notify_errors
@@ -168,10 +164,6 @@ class MonitoringScreen(Screen):
         self.plot_index += 1
         self.query_one(TabbedContent).active = "plots"
         self._plot()
-
-    def action_next_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
 
     def action_check(self) -> None:
         self.query_one("#monitor-summary", Static).update("Checking every window…")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from cockpit.audit import recent_events
 from cockpit.lifecycle import Status, next_step, stage_states
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
@@ -34,7 +34,7 @@ OVERVIEW_KEYS = [
 ]
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(StageScreen):
     """Which lifecycle stages are done, which need attention, and what to do next."""
 
     TITLE = "Overview"
@@ -44,8 +44,7 @@ class OverviewScreen(Screen):
     EVENT_LIMIT = 50
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,9 +70,6 @@ class OverviewScreen(Screen):
         self.refresh_data()
         lifecycle.can_focus = False
         events.focus()
-
-    def on_screen_resume(self) -> None:
-        self.refresh_data()
 
     @notify_errors
     def refresh_data(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     DataTable,
     Footer,
@@ -24,6 +23,7 @@ from cockpit.errors import CockpitError
 from cockpit.grader import grade
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
@@ -62,7 +62,7 @@ FORM = [
 STATUS_MARK = {"ok": "✓ ok", "n/a": "· n/a", "missing": "✗ missing", "vague": "! vague"}
 
 
-class ProblemScreen(Screen):
+class ProblemScreen(StageScreen):
     """What is predicted, for whom, judged how: a form graded as you type."""
 
     TITLE = "Problem"
@@ -71,8 +71,7 @@ class ProblemScreen(Screen):
     KEYS = PROBLEM_KEYS
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.saved: stage.ProblemSpec | None = None
         self._loading = False
         self._regrade_timer = None

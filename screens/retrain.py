@@ -4,13 +4,13 @@ each step, the triggers and whether a retrain is due."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from cockpit import retraining
 from cockpit.deployment import registry
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
@@ -23,7 +23,7 @@ RETRAIN_KEYS = [
 ]
 
 
-class RetrainScreen(Screen):
+class RetrainScreen(StageScreen):
     """Is a better model waiting, or one to retire?"""
 
     TITLE = "Retrain / retire"
@@ -32,8 +32,7 @@ class RetrainScreen(Screen):
     KEYS = RETRAIN_KEYS
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.versions: list[registry.ModelVersion] = []
 
     def compose(self) -> ComposeResult:
@@ -46,9 +45,6 @@ class RetrainScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#versions", DataTable).add_columns("Version", "Run", "Status", "Why",
                                                            "Successor")
-        self.refresh_data()
-
-    def on_screen_resume(self) -> None:
         self.refresh_data()
 
     @notify_errors

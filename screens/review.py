@@ -4,13 +4,13 @@ signed off by keys: approve, block or waive with a comment."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cockpit import review as reviewing
 from cockpit.deployment import registry
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
+from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
@@ -27,7 +27,7 @@ REVIEW_KEYS = [
 ]
 
 
-class ReviewScreen(Screen):
+class ReviewScreen(StageScreen):
     """Is the model launch-ready? Reproduce, evaluate, deploy, monitor, replace."""
 
     TITLE = "Review"
@@ -36,8 +36,7 @@ class ReviewScreen(Screen):
     KEYS = REVIEW_KEYS
 
     def __init__(self, workspace: Workspace) -> None:
-        super().__init__()
-        self.workspace = workspace
+        super().__init__(workspace)
         self.version: int | None = None
         self.result: reviewing.Review | None = None
 
@@ -52,9 +51,6 @@ class ReviewScreen(Screen):
         self.query_one("#steps", DataTable).add_columns("Step", "Evidence", "Sign-off")
         self.refresh_data()
         self.query_one("#steps", DataTable).focus()
-
-    def on_screen_resume(self) -> None:
-        self.refresh_data()
 
     @notify_errors
     def refresh_data(self) -> None:

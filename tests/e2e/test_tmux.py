@@ -29,7 +29,7 @@ class Pane:
                              capture_output=True, text=True)
         return out.stdout
 
-    def wait_for(self, needle: str, timeout: float = 30.0) -> str:
+    def wait_for(self, needle: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.text()
