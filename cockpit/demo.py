@@ -98,6 +98,7 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     for name in (DEMO_PROJECT, "house-prices"):
         _gate_best(workspace, projects[name], progress)
     _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
+    _serve_learner_lookups(workspace, projects[DEMO_PROJECT], data_dir, progress)
     _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
     _blocked_candidate(workspace, projects["house-prices"], progress)
 
@@ -209,6 +210,36 @@ def _deploy_learner_model(workspace: Workspace, project, data_dir: Path,
         summary = batch.predict_file(workspace, project, path, scored / path.name,
                                      at=f"{path.stem}-28T06:00:00+00:00")
         progress(f"{project.name}: scored {path.name}: {summary['routes']}")
+
+
+def _serve_learner_lookups(workspace: Workspace, project, data_dir: Path,
+                           progress: Progress) -> None:
+    """Mentors look learners up on the real prediction service (loopback, a background
+    thread): 120 requests, some of several learners, a few malformed, all in the request log."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    import pandas as pd
+
+    from cockpit.deployment.serving import running_service
+
+    frame = pd.read_csv(data_dir / "learner_support" / "batches" / "2026-03.csv")
+    rows = json.loads(frame.drop(columns=["scored_at"]).head(200).to_json(orient="records"))
+    bodies = [rows[i] for i in range(90)]
+    bodies += [{"rows": rows[90 + 4 * i: 94 + 4 * i]} for i in range(27)]
+    bodies += [{**rows[i], "avg_score": "n/a"} for i in range(3)]  # answered 422
+    answered = 0
+    with running_service(workspace.dir, project.name) as url:
+        for body in bodies:
+            request = urllib.request.Request(f"{url}/predict", json.dumps(body).encode(),
+                                             {"content-type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answered += response.status == 200
+            except urllib.error.HTTPError as refused:
+                refused.close()
+    progress(f"{project.name}: the service answered {answered} of {len(bodies)} lookups")
 
 
 def _gate_best(workspace: Workspace, project, progress: Progress) -> None:

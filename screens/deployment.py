@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual.worker import Worker, WorkerState
 
 from cockpit.deployment import batch, registry, rules
+from cockpit.deployment.serving_log import recent_service_stats
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
@@ -120,7 +121,16 @@ class DeploymentScreen(StageScreen):
             f"production {name('production')} {100 - share:g}% {bar} {share:g}% canary "
             f"{name('canary')} · shadow {name('shadow')}\n"
             f"fallback: {fallback['text'] if fallback else 'none (set one!)'} · "
-            f"{len(overrides)} override(s)")
+            f"{len(overrides)} override(s)\n{self._service_line()}")
+
+    def _service_line(self) -> str:
+        stats = recent_service_stats(self.workspace, self.app.project, hours=24)
+        if not stats["requests"]:
+            return "service: no requests in the last 24 h (cockpit serve)"
+        share = 100 * stats["errors"] / stats["requests"]
+        return (f"service 24 h: {stats['requests']:,} requests · {stats['errors']:,} errors "
+                f"({share:.1f}%) · {stats['fallback_rows']:,} fallback · p50 "
+                f"{stats['p50_ms']:g} ms · p95 {stats['p95_ms']:g} ms")
 
     def _ledger(self) -> None:
         table = self.query_one("#ledger-table", DataTable)

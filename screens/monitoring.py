@@ -24,9 +24,12 @@ MONITORING_KEYS = [
     Key("monitoring.ack", "a", "acknowledge", "Acknowledge", cli="monitor ack",
         help="Acknowledge the highlighted alert with a comment"),
     Key("monitoring.plot", "g", "next_plot", "Plot", help="The next plot"),
+    Key("monitoring.window", "w", "window_size", "Window", show=False, cli="monitor window",
+        help="Windows by day, week or month (cycles; recomputed by the next check)"),
     Key("monitoring.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
-PLOTS = ["drift", "metric", "feature"]
+PLOTS = ["drift", "metric", "feature", "prediction", "latency"]
+SIZES = ("month", "week", "day")
 
 
 class MonitoringScreen(StageScreen):
@@ -36,7 +39,7 @@ class MonitoringScreen(StageScreen):
     CSS_PATH = "monitoring.tcss"
     BINDINGS = bindings(MONITORING_KEYS)
     KEYS = MONITORING_KEYS
-    TABS = ("drift", "alerts", "plots")
+    TABS = ("drift", "performance", "alerts", "plots")
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
@@ -51,6 +54,8 @@ class MonitoringScreen(StageScreen):
         with TabbedContent(initial="drift"):
             with TabPane("Drift", id="drift"):
                 yield DataTable(id="drift-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Performance", id="performance"):
+                yield DataTable(id="performance-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Alerts", id="alerts"):
                 yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Plots", id="plots"), Horizontal():
@@ -60,6 +65,8 @@ class MonitoringScreen(StageScreen):
     def on_mount(self) -> None:
         self.query_one("#drift-table", DataTable).add_columns(
             "Feature", "PSI", "JS", "p-value", "Missing", "New values")
+        self.query_one("#performance-table", DataTable).add_columns(
+            "Window", "Scope", "Rows", "Metric", "vs all")
         self.query_one("#alerts-table", DataTable).add_columns(
             "Id", "Severity", "Status", "Message")
         self.refresh_data()
@@ -79,7 +86,8 @@ class MonitoringScreen(StageScreen):
             summary.update("No monitored windows yet: score production data (cockpit predict / "
                            "monitor ingest), then press v to check.")
             return
-        latest = self.windows[-1]
+        scored = [w for w in self.windows if w["rows"]]
+        latest = scored[-1] if scored else self.windows[-1]
         drifted = sorted((f for f, s in latest["features"].items() if (s["psi"] or 0) > 0.2))
         spec = current_spec(self.workspace, self.app.project)
         measured = [w for w in self.windows if w.get("metric_value") is not None]
@@ -91,9 +99,11 @@ class MonitoringScreen(StageScreen):
         firing = [a for a in self.alerts if a["status"] == "firing"]
         summary.update(
             f"{latest['window']}: {latest['rows']:,} rows · freshness "
-            f"{latest.get('freshness_days', 0) or 0} days · drifted: {', '.join(drifted) or 'none'}\n"
+            f"{self.windows[-1].get('freshness_days', 0) or 0} days · drifted: "
+            f"{', '.join(drifted) or 'none'}\n"
             f"{metric_text} · alerts: {len(firing)} firing, "
-            f"{len(self.alerts) - len(firing)} acknowledged")
+            f"{len(self.alerts) - len(firing)} acknowledged\n{_service_text(self.windows)}")
+        self._performance()
         table = self.query_one("#drift-table", DataTable)
         table.clear()
         ordered = sorted(latest["features"].items(), key=lambda kv: -(kv[1]["psi"] or 0))
@@ -109,6 +119,21 @@ class MonitoringScreen(StageScreen):
             alert_table.add_row(str(alert["id"]), alert["severity"], alert["status"],
                                 alert["message"][:60], key=str(alert["id"]))
         self._plot()
+
+    def _performance(self) -> None:
+        table = self.query_one("#performance-table", DataTable)
+        table.clear()
+        for w in reversed([w for w in self.windows if w.get("metric_value") is not None]):
+            overall = w["metric_value"]
+            table.add_row(w["window"], f"all ({w['metric']})", f"{w['labelled']:,}",
+                          f"{overall:.3f}", "")
+            scopes = [(f"model v{k}", v) for k, v in w.get("by_version", {}).items()]
+            scopes += [(f"{column}={group}", v) for column, groups in
+                       w.get("by_segment", {}).items() for group, v in groups.items()]
+            for scope, found in scopes:
+                value = found["value"]
+                table.add_row("", scope[:28], f"{found['rows']:,}", _fmt(value),
+                              "-" if value is None else f"{value - overall:+.3f}")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "drift-table" and event.row_key.value:
@@ -139,6 +164,27 @@ class MonitoringScreen(StageScreen):
             if spec.metric_target is not None:
                 plt.horizontal_line(spec.metric_target)
             plt.title("Metric on labelled rows by window (line: target) · g: next plot")
+        elif kind == "prediction":
+            latest = next((w for w in reversed(self.windows) if w.get("prediction_shares")), None)
+            if latest:
+                bins = list(range(1, len(latest["prediction_shares"]) + 1))
+                plt.plot(bins, latest["prediction_reference"], marker="dot", label="validation")
+                plt.plot(bins, latest["prediction_shares"], marker="x", label=latest["window"])
+            plt.title("Predicted scores: share per validation bin · g: next plot")
+            plot.refresh()
+            return
+        elif kind == "latency":
+            served = [(x, w) for x, w in zip(xs, self.windows, strict=True) if w.get("requests")]
+            if served:
+                plt.plot([x for x, _ in served], [w["p50_latency_ms"] for _, w in served],
+                         marker="dot", label="p50 ms")
+                plt.plot([x for x, _ in served], [w["p95_latency_ms"] for _, w in served],
+                         marker="x", label="p95 ms")
+            spec = current_spec(self.workspace, self.app.project)
+            if spec.latency_budget_ms is not None:
+                plt.horizontal_line(spec.latency_budget_ms)
+            plt.title("Service latency by window (line: budget) · g: next plot"
+                      if served else "No service requests logged yet (cockpit serve)")
         else:
             name = self.feature
             shares = self.windows[-1]["features"].get(name, {}).get("shares")
@@ -164,6 +210,16 @@ class MonitoringScreen(StageScreen):
         self.plot_index += 1
         self.query_one(TabbedContent).active = "plots"
         self._plot()
+
+    @notify_errors
+    def action_window_size(self) -> None:
+        from cockpit.monitoring.service import set_window_size, window_size
+
+        current = window_size(self.workspace, self.app.project)
+        size = SIZES[(SIZES.index(current) + 1) % len(SIZES)]
+        set_window_size(self.workspace, self.app.project, size)
+        self.notify(f"Windows by {size}: checking again…")
+        self.action_check()
 
     def action_check(self) -> None:
         self.query_one("#monitor-summary", Static).update("Checking every window…")
@@ -200,6 +256,15 @@ class MonitoringScreen(StageScreen):
                 self.refresh_data()
 
         self.app.push_screen(ConfirmReason(f"Acknowledge alert {alert['id']}?"), confirmed)
+
+
+def _service_text(windows: list[dict]) -> str:
+    served = [w for w in windows if w.get("requests")]
+    if not served:
+        return "service: no requests logged"
+    w = served[-1]
+    return (f"service {w['window']}: {w['requests']:,} requests · p95 {w['p95_latency_ms']:g} ms"
+            f" · errors {w['error_rate']:.1%} · fallback {w['fallback_rate']:.1%}")
 
 
 def _fmt(value) -> str:

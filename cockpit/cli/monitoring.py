@@ -64,14 +64,31 @@ def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
         rows = [{"window": w["window"], "rows": w["rows"], "max_psi": w["max_psi"],
                  "drifted": ", ".join(sorted(f for f, s in w["features"].items()
                                              if (s["psi"] or 0) > 0.2)) or "-",
-                 "metric": w.get("metric_value"), "labelled": w.get("labelled", 0)}
+                 "metric": w.get("metric_value"), "labelled": w.get("labelled", 0),
+                 "requests": w.get("requests", 0), "p95_ms": w.get("p95_latency_ms"),
+                 "errors": w.get("error_rate")}
                 for w in result["windows"]]
-        print_table(rows, ["window", "rows", "max_psi", "drifted", "metric", "labelled"],
+        print_table(rows, ["window", "rows", "max_psi", "drifted", "metric", "labelled",
+                           "requests", "p95_ms", "errors"],
                     empty="no production batches yet: cockpit predict or cockpit monitor ingest")
         for alert in result["firing"]:
             click.echo(f"ALERT {alert['id']} [{alert['severity']}] {alert['message']}")
     if result["firing"]:
         raise SystemExit(1)
+
+
+@monitor.command("window")
+@click.argument("size", required=False, type=click.Choice(["day", "week", "month"]))
+@pass_cli
+def window(ctx: CliContext, size: str | None) -> None:
+    """Show or set the monitoring window: day, week or month (the stored windows are
+    recomputed at the next check)."""
+    from cockpit.monitoring.service import set_window_size, window_size
+
+    workspace, project = ctx.workspace(), ctx.project()
+    if size:
+        set_window_size(workspace, project, size)
+    click.echo(f"monitoring windows: by {window_size(workspace, project)}")
 
 
 @monitor.command("ack")

@@ -16,7 +16,8 @@ import logging
 import os
 import time
 import uuid
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,35 @@ class Service:
                                  Route("/openapi.json", self.openapi_doc, methods=["GET"])],
                          exception_handlers={HTTPException: http_error, Exception: server_error},
                          lifespan=lifespan)
+
+
+@contextmanager
+def running_service(dot_dir: Path, project_name: str, timeout: float = 30.0) -> Iterator[str]:
+    """The real service on a free loopback port, in a background thread (the demo sends it
+    traffic this way). Yields the base URL; on exit it stops cleanly, the log written."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    service = Service(dot_dir, project_name, address=f"127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning", access_log=False,
+                                           lifespan="on", server_header=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name="cockpit-service")
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise CockpitError("the prediction service did not start (see the log)")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        service.close()
+        sock.close()

@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,9 @@ def service_stats(ws: Workspace, project: Project, since: str | None = None,
             "fallback_rows": routes.get("fallback", 0), "routes": routes,
             "p50_ms": _percentile(ordered, 0.50), "p95_ms": _percentile(ordered, 0.95),
             "since": since, "at": clock.now_iso()}
+
+
+def recent_service_stats(ws: Workspace, project: Project, hours: float = 24) -> dict[str, Any]:
+    """`service_stats` over the last `hours` (the deployment screen's service line)."""
+    since = (clock.now() - timedelta(hours=hours)).isoformat(timespec="seconds")
+    return service_stats(ws, project, since=since)

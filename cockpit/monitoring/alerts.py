@@ -17,16 +17,14 @@ from storage import clock
 
 OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
 METRICS = ("max_psi", "prediction_psi", "missing_rate", "metric_value", "false_positive_rate",
-           "freshness_days", "rows")
+           "freshness_days", "rows", "p95_latency_ms", "p50_latency_ms", "error_rate",
+           "fallback_rate", "requests", "requests_per_min")
 
 
-def ensure_rules(ws: Workspace, project: Project) -> list[dict[str, Any]]:
-    """The project's rules; the defaults (from the spec) are created the first time."""
+def default_rules(ws: Workspace, project: Project) -> list[tuple]:
+    """(metric, op, threshold, windows, severity, action, source) from cockpit and the spec."""
     from cockpit.problem import current_spec
 
-    rules = ws.store.rows("SELECT * FROM alert_rules WHERE project_id = ? ORDER BY id", [project.id])
-    if rules:
-        return rules
     spec = current_spec(ws, project)
     defaults = [(*r, "default") for r in DEFAULT_RULES]
     defaults.append(("freshness_days", ">", 45.0, 1, "warning", "check the data feed", "default"))
@@ -34,8 +32,23 @@ def ensure_rules(ws: Workspace, project: Project) -> list[dict[str, Any]]:
         lower = metrics.metric_column(spec.metric) in metrics.LOWER_IS_BETTER
         defaults.append(("metric_value", ">" if lower else "<", spec.metric_target, 1, "critical",
                          "retrain on recent labelled data, or roll back", "spec target"))
+    if spec.latency_budget_ms is not None:
+        defaults.append(("p95_latency_ms", ">", spec.latency_budget_ms, 1, "warning",
+                         "investigate the service: roll back the last deploy or add capacity",
+                         "spec latency budget"))
+    return defaults
+
+
+def ensure_rules(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+    """The project's rules. A default (from cockpit or the spec) whose metric has no rule yet
+    is added, so a latency budget set after the first check still gets its rule."""
+    rules = ws.store.rows("SELECT * FROM alert_rules WHERE project_id = ? ORDER BY id", [project.id])
+    covered = {r["metric"] for r in rules}
+    missing = [d for d in default_rules(ws, project) if d[0] not in covered]
+    if not missing:
+        return rules
     with ws.store.transaction():
-        for metric, op, threshold, windows, severity, action, source in defaults:
+        for metric, op, threshold, windows, severity, action, source in missing:
             ws.store.insert("alert_rules", {
                 "project_id": project.id, "metric": metric, "op": op, "threshold": threshold,
                 "windows": windows, "severity": severity, "action": action, "source": source})

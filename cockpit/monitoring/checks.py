@@ -19,6 +19,7 @@ DEFAULT_RULES = [
     ("max_psi", ">", 0.2, 1, "warning", "investigate the drifted features; retrain if it persists"),
     ("prediction_psi", ">", 0.2, 1, "warning", "investigate: the model's answers shifted"),
     ("missing_rate", ">", 0.2, 1, "warning", "investigate the data pipeline"),
+    ("error_rate", ">", 0.05, 1, "warning", "investigate the service's errors; roll back if new"),
 ]
 
 
@@ -88,17 +89,20 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
             "INSERT INTO labels (project_id, entity, label, labelled_at, source) VALUES "
             "(?, ?, ?, ?, ?) ON CONFLICT (project_id, entity) DO UPDATE SET label = "
             "excluded.label, labelled_at = excluded.labelled_at, source = excluded.source",
-            [(project.id, e, lab, t, Path(path).name) for e, lab, t in rows])
+            [(project.id, *map(ws.store.redact, (e, lab, t, Path(path).name)))
+             for e, lab, t in rows])
         ws.record("monitoring", "labels", project.id, {"rows": len(rows), "source": Path(path).name})
     return {"rows": len(rows)}
 
 
 def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
-    """One window per month of batches: volume, missing values, drift, prediction drift,
-    and performance where labels have arrived. Stored, so history is cheap to show."""
+    """One window per day, week or month (the project's setting) of scored batches and
+    service requests: volume, missing values, drift, prediction drift, service health, and
+    performance (overall, per model version and per segment) where labels have arrived.
+    Stored, so history is cheap to show."""
     import pandas as pd
 
-    from cockpit.monitoring import drift
+    from cockpit.monitoring.service import service_windows, window_of, window_size
     from cockpit.problem import current_spec
 
     production = registry.get_version(ws, project, "production")
@@ -107,47 +111,99 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
     metric = metrics.primary_metric(project.task, spec.metric)
     labels = pd.DataFrame(ws.store.rows("SELECT entity, label FROM labels WHERE project_id = ?",
                                         [project.id]), columns=["entity", "label"])
+    size = window_size(ws, project)
     by_window: dict[str, list[dict]] = {}
     for found in batch.list_batches(ws, project, 10_000):
-        by_window.setdefault(found["at"][:7], []).append(found)
+        by_window.setdefault(window_of(found["at"], size), []).append(found)
+    served = service_windows(ws, project, size)
     windows = []
-    for window in sorted(by_window):
-        parts = [batch.load_batch(ws, b) for b in by_window[window]]
-        inputs = pd.concat([p[0] for p in parts], ignore_index=True)
-        outputs = pd.concat([p[1] for p in parts], ignore_index=True)
-        features = {}
-        for column, ref in reference["features"].items():
-            if column in inputs.columns:
-                compute = drift.numeric_drift if ref["kind"] == "numeric" else drift.categorical_drift
-                features[column] = compute(ref, inputs[column])
-        scores = pd.to_numeric(outputs["score"], errors="coerce")
-        stats: dict[str, Any] = {
-            "rows": len(inputs), "newest": max(b["at"] for b in by_window[window]),
-            "features": features,
-            "max_psi": max((f["psi"] or 0 for f in features.values()), default=0.0),
-            "missing_rate": float(inputs[list(features)].isna().mean().max()) if features else 0.0,
-            "prediction_psi": drift.numeric_drift(reference["prediction"], scores)["psi"],
-            "routes": outputs["route"].value_counts().to_dict(),
-        }
-        stats.update(_performance(project, outputs, labels, metric))
-        windows.append({"window": window, **stats})
+    for window in sorted(set(by_window) | set(served)):
+        stats: dict[str, Any] = {"window": window, "size": size, "rows": 0, "features": {},
+                                 "max_psi": None, "missing_rate": None, "prediction_psi": None,
+                                 "routes": {}, "labelled": 0}
+        if window in by_window:
+            stats.update(_batch_stats(ws, project, by_window[window], reference, labels, metric,
+                                      spec.segments))
+        if window in served:
+            service = dict(served[window])
+            scores = service.pop("scores")
+            newest = service.pop("newest")
+            stats.update(service, newest=max(stats.get("newest", newest), newest))
+            if stats["prediction_psi"] is None and len(scores):
+                stats.update(_prediction_drift(reference, scores))
+        windows.append(stats)
     with ws.store.transaction():
-        for w in windows:
-            ws.store.conn.execute(
-                "INSERT INTO monitor_windows (project_id, window, rows, stats, computed_at) VALUES "
-                "(?, ?, ?, ?, ?) ON CONFLICT (project_id, window) DO UPDATE SET rows = "
-                "excluded.rows, stats = excluded.stats, computed_at = excluded.computed_at",
-                [project.id, w["window"], w["rows"], json.dumps(w, default=_plain),
-                 clock.now_iso()])
+        ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
+        ws.store.conn.executemany(
+            "INSERT INTO monitor_windows (project_id, window, rows, stats, computed_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(project.id, w["window"], w["rows"], ws.store.redact(json.dumps(w, default=_plain)),
+              clock.now_iso()) for w in windows])
     return windows
+
+
+def _batch_stats(ws: Workspace, project: Project, found: list[dict], reference: dict, labels,
+                 metric: str, segments: list[str]) -> dict[str, Any]:
+    import pandas as pd
+
+    from cockpit.monitoring import drift
+
+    parts = [batch.load_batch(ws, b) for b in found]
+    inputs = pd.concat([p[0] for p in parts], ignore_index=True)
+    outputs = pd.concat([p[1] for p in parts], ignore_index=True)
+    features = {}
+    for column, ref in reference["features"].items():
+        if column in inputs.columns:
+            compute = drift.numeric_drift if ref["kind"] == "numeric" else drift.categorical_drift
+            features[column] = compute(ref, inputs[column])
+    scores = pd.to_numeric(outputs["score"], errors="coerce")
+    stats: dict[str, Any] = {
+        "rows": len(inputs), "newest": max(b["at"] for b in found), "features": features,
+        "max_psi": max((f["psi"] or 0 for f in features.values()), default=0.0),
+        "missing_rate": float(inputs[list(features)].isna().mean().max()) if features else 0.0,
+        **_prediction_drift(reference, scores),
+        "routes": outputs["route"].value_counts().to_dict(),
+    }
+    present = [c for c in segments if c in inputs.columns]
+    outputs = outputs.assign(**{f"segment:{c}": inputs[c].to_numpy() for c in present})
+    stats.update(_performance(project, outputs, labels, metric, present))
+    return stats
+
+
+def _prediction_drift(reference: dict, scores) -> dict[str, Any]:
+    """PSI of the answered scores against the validation set's, with both distributions
+    (shares per reference bin) for the prediction plot."""
+    from cockpit.monitoring import drift
+
+    found = drift.numeric_drift(reference["prediction"], scores)
+    return {"prediction_psi": found["psi"], "prediction_shares": found.get("shares"),
+            "prediction_reference": reference["prediction"]["shares"]}
 
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def _performance(project: Project, outputs, labels, metric: str) -> dict[str, Any]:
+def _score_groups(project: Project, joined, metric: str, classes: list,
+                  column: str) -> dict[str, dict[str, Any]]:
+    """The metric per group of `column` on labelled rows: {group: {rows, value}}."""
+    groups = {}
+    for key, group in joined.groupby(column, dropna=True):
+        if project.task == "regression":
+            part = metrics.score("regression", group["label"].astype(float).to_numpy(),
+                                 group["prediction"].astype(float).to_numpy())
+        else:
+            part = metrics.score(project.task, group["label"].to_numpy(),
+                                 group["prediction"].astype(str).to_numpy(), None, classes)
+        groups[str(key)] = {"rows": int(len(group)), "value": part.get(metric)}
+    return groups
+
+
+def _performance(project: Project, outputs, labels, metric: str,
+                 segments: list[str] = ()) -> dict[str, Any]:
     import numpy as np
+
+    from cockpit.evaluation.segments import groups_of
 
     if labels.empty:
         return {"labelled": 0}
@@ -169,13 +225,10 @@ def _performance(project: Project, outputs, labels, metric: str) -> dict[str, An
             out["false_positive_rate"] = float(np.mean(y_pred[negatives] == positive))
     out["metric"] = metric
     out["metric_value"] = scored.get(metric)
-    versions = {}
-    for version, group in joined.groupby("model_version", dropna=True):
-        part = metrics.score(project.task, group["label"].to_numpy(),
-                             group["prediction"].astype(str).to_numpy(), None,
-                             sorted(set(y_true) | set(y_pred))) if project.task != "regression" \
-            else metrics.score("regression", group["label"].astype(float).to_numpy(),
-                               group["prediction"].astype(float).to_numpy())
-        versions[str(version)] = {"rows": int(len(group)), "value": part.get(metric)}
-    out["by_version"] = versions
+    classes = sorted(set(y_true) | set(y_pred))
+    out["by_version"] = _score_groups(project, joined, metric, classes, "model_version")
+    out["by_segment"] = {
+        column: _score_groups(project, joined.assign(group=groups_of(joined[f"segment:{column}"])),
+                              metric, classes, "group")
+        for column in segments}
     return out

@@ -47,12 +47,16 @@ class TrainOutput:
 
 def predict(pipeline, frame: pd.DataFrame, task: str):
     """Predictions, class probabilities (or None) and the class order."""
-    y_pred = pipeline.predict(frame)
+    model, inputs = pipeline, frame
+    if hasattr(pipeline, "steps") and len(pipeline.steps) > 1:
+        # Transform once: predict and predict_proba would each run the features again.
+        model, inputs = pipeline.steps[-1][1], pipeline[:-1].transform(frame)
+    y_pred = model.predict(inputs)
     proba, classes = None, None
     if catalog.is_classifier(task):
         classes = list(pipeline.classes_)
-        if hasattr(pipeline, "predict_proba"):
-            proba = pipeline.predict_proba(frame)
+        if hasattr(model, "predict_proba"):
+            proba = model.predict_proba(inputs)
     return y_pred, proba, classes
 
 

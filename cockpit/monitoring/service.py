@@ -1,0 +1,90 @@
+"""Service health per monitoring window, from the prediction service's request log: volume,
+throughput, latency p50 / p95, error and fallback rates, and the scores it answered (for
+prediction drift in windows that have no scored batch)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+WINDOW_SIZES = ("day", "week", "month")
+
+
+def window_size(ws: Workspace, project: Project) -> str:
+    return ws.setting(f"monitor_window:{project.id}", "month") or "month"
+
+
+def set_window_size(ws: Workspace, project: Project, size: str) -> None:
+    """Windows by day, week or month; the stored windows of the old size are dropped."""
+    if size not in WINDOW_SIZES:
+        raise CockpitError(f"window size {size!r}: use one of {', '.join(WINDOW_SIZES)}")
+    with ws.store.transaction():
+        ws.set_setting(f"monitor_window:{project.id}", size)
+        ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
+        ws.record("monitoring", "window size", project.id, {"size": size})
+
+
+def window_of(at: str, size: str) -> str:
+    """The window an ISO timestamp falls in: 2026-04, 2026-W14 or 2026-04-02."""
+    if size == "day":
+        return at[:10]
+    if size == "week":
+        year, week, _ = date.fromisoformat(at[:10]).isocalendar()
+        return f"{year}-W{week:02d}"
+    return at[:7]
+
+
+def window_keys(stamps: pd.Series, size: str) -> pd.Series:
+    """`window_of` for a column of timestamps, vectorised."""
+    import pandas as pd
+
+    text = stamps.astype(str)
+    if size == "day":
+        return text.str[:10]
+    if size == "month":
+        return text.str[:7]
+    calendar = pd.to_datetime(text.str[:10]).dt.isocalendar()
+    return calendar["year"].astype(str) + "-W" + calendar["week"].astype(str).str.zfill(2)
+
+
+def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dict[str, Any]]:
+    """Per window: requests, requests per minute while serving, p50 / p95 latency (ms),
+    error rate (non-200 answers) and fallback rate (rows answered by the rule)."""
+    import numpy as np
+    import pandas as pd
+
+    log = pd.read_sql_query(
+        "SELECT at, request_id, status, route, latency_ms, score FROM requests "
+        "WHERE project_id = ?", ws.store.conn, params=[project.id])
+    if log.empty:
+        return {}
+    log["window"] = window_keys(log["at"], size)
+    log["fallback"] = log["route"] == "fallback"
+    requests = log.groupby("request_id", sort=False).agg(
+        window=("window", "first"), at=("at", "first"), status=("status", "first"),
+        latency=("latency_ms", "max"))
+    requests["moment"] = pd.to_datetime(requests["at"], format="ISO8601", utc=True)
+    windows: dict[str, dict[str, Any]] = {}
+    for window, group in requests.groupby("window"):
+        rows = log[log["window"] == window]
+        span = (group["moment"].max() - group["moment"].min()).total_seconds() / 60
+        latency = group["latency"].to_numpy(dtype=float)
+        answered = rows[(rows["status"] == 200) & rows["route"].isin(["production", "canary"])]
+        windows[str(window)] = {
+            "requests": int(len(group)),
+            "requests_per_min": round(len(group) / max(span, 1.0), 2),
+            "p50_latency_ms": round(float(np.percentile(latency, 50)), 2),
+            "p95_latency_ms": round(float(np.percentile(latency, 95)), 2),
+            "error_rate": round(float((group["status"] != 200).mean()), 4),
+            "fallback_rate": round(float(rows["fallback"].mean()), 4),
+            "newest": str(group["at"].max()),
+            "scores": pd.to_numeric(answered["score"], errors="coerce").dropna(),
+        }
+    return windows
