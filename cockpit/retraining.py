@@ -117,7 +117,6 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     from cockpit.data.versions import get_version as get_data
     from cockpit.data.versions import load_frame, save_frame
     from cockpit.deployment import registry
-    from cockpit.evaluation.predictions import predict_frame
     from cockpit.problem import current_spec
     from cockpit.splits import get_split, make_split
     from cockpit.training import runs
@@ -164,17 +163,20 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
                        window, champion, challenger.id, None, None, "stopped: training failed",
                        None)
     steps.append(f"{challenger.label} trained with the production config")
-    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
-    holdout = holdout.rename(columns={"label": project.target})
-    holdout[project.target] = holdout[project.target].astype(reference[project.target].dtype)
-    from cockpit.evaluation.report import ensure_threshold, score_predictions
+    spec = current_spec(ws, project)
+    metric = metrics.primary_metric(project.task, spec.metric)
+    labelled = new.rename(columns={"label": project.target})
+    labelled[project.target] = labelled[project.target].astype(reference[project.target].dtype)
+    from cockpit.challenger import compare
+    from cockpit.evaluation.report import ensure_threshold
 
     threshold, _ = ensure_threshold(ws, project, challenger)
-    scores = {}
-    for name, artifact, cut in (("champion", champion.artifact_sha256, champion.threshold),
-                                ("challenger", challenger.artifact_sha256, threshold)):
-        predictions = predict_frame(ws.artifacts.load(artifact), holdout, project, cut)
-        scores[name] = score_predictions(project.task, predictions).get(metric)
+    comparison = compare(project, {
+        "champion": (ws.artifacts.load(champion.artifact_sha256), champion.threshold),
+        "challenger": (ws.artifacts.load(challenger.artifact_sha256), threshold)},
+        labelled, window, metric, spec.segments)
+    primary = next(m for m in comparison["metrics"] if m["name"] == metric)
+    scores = {side: primary[side] for side in ("champion", "challenger")}
     better = scores["challenger"] is not None and (
         scores["champion"] is None or metrics.better(metric, scores["challenger"],
                                                      scores["champion"]))
@@ -192,13 +194,14 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
         steps.append(f"registered v{new_version.version}, started as {settings['strategy']}")
         return _record(ws, project, reasons, steps, window, champion, challenger.id,
                        scores["champion"], scores["challenger"], "deployed", new_version.id,
-                       metric)
+                       metric, comparison)
     _raise_alert(ws, project, f"retrained {challenger.label} is not better than production "
                  f"v{champion.version} on {window} ({metric} {scores['challenger']:.4f} vs "
                  f"{scores['champion']:.4f}); production kept")
     steps.append("not better: alert raised, production kept")
     return _record(ws, project, reasons, steps, window, champion, challenger.id,
-                   scores["champion"], scores["challenger"], "kept production", None, metric)
+                   scores["champion"], scores["challenger"], "kept production", None, metric,
+                   comparison)
 
 
 def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
@@ -217,18 +220,21 @@ def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
 
 
 def _record(ws, project, reasons, steps, window, champion, challenger_id, champion_score,
-            challenger_score, decision, version_id, metric=None) -> dict[str, Any]:
+            challenger_score, decision, version_id, metric=None,
+            comparison=None) -> dict[str, Any]:
     with ws.store.transaction():
         retrain_id = ws.store.insert("retrains", {
             "project_id": project.id, "reasons": reasons, "steps": steps, "window": window,
             "champion_version": champion.version, "challenger_run_id": challenger_id,
             "champion_score": champion_score, "challenger_score": challenger_score,
             "metric": metric, "decision": decision, "version_id": version_id,
-            "created_at": clock.now_iso(), "created_by": current_user()})
+            "comparison": comparison, "created_at": clock.now_iso(),
+            "created_by": current_user()})
         ws.record("retrain", "retrain", project.id, {"retrain": retrain_id, "decision": decision})
     return {"id": retrain_id, "decision": decision, "reasons": reasons, "steps": steps,
             "window": window, "champion_score": champion_score,
-            "challenger_score": challenger_score, "challenger_run": challenger_id}
+            "challenger_score": challenger_score, "challenger_run": challenger_id,
+            "comparison": comparison}
 
 
 def list_retrains(ws: Workspace, project: Project) -> list[dict[str, Any]]:
@@ -236,7 +242,15 @@ def list_retrains(ws: Workspace, project: Project) -> list[dict[str, Any]]:
                          [project.id])
     for row in rows:
         row["reasons"], row["steps"] = json.loads(row["reasons"]), json.loads(row["steps"])
+        row["comparison"] = json.loads(row["comparison"]) if row.get("comparison") else None
     return rows
+
+
+def _still_served(ws: Workspace, version) -> bool:
+    """Whether another version that is not retired uses the same model file."""
+    return bool(ws.store.scalar(
+        "SELECT count(*) FROM model_versions WHERE artifact_sha256 = ? AND id != ? AND "
+        "status != 'retired'", [version.artifact_sha256, version.id]))
 
 
 def retire(ws: Workspace, project: Project, ref: int | str, reason: str,
@@ -268,5 +282,7 @@ def retire(ws: Workspace, project: Project, ref: int | str, reason: str,
         ws.record("retrain", "retire", project.id,
                   {"version": version.version, "reason": reason,
                    "successor": after.version if after else None})
+    if not _still_served(ws, version):  # after the commit: a crash leaves it live, not lost
+        ws.artifacts.archive(version.artifact_sha256)
     return {"version": version.version, "successor": after.version if after else None,
             "aliases_cleared": held}

@@ -149,9 +149,15 @@ class MonitoringScreen(StageScreen):
         xs = list(range(1, len(self.windows) + 1))
         labels = [w["window"] for w in self.windows]
         if kind == "drift":
-            plt.plot(xs, [w["max_psi"] for w in self.windows], marker="dot", label="max PSI")
-            plt.plot(xs, [w.get("prediction_psi") or 0 for w in self.windows], marker="x",
-                     label="prediction PSI")
+            scored = [(x, w["max_psi"]) for x, w in zip(xs, self.windows, strict=True)
+                      if w.get("max_psi") is not None]
+            answered = [(x, w["prediction_psi"]) for x, w in zip(xs, self.windows, strict=True)
+                        if w.get("prediction_psi") is not None]
+            for points, marker, label in ((scored, "dot", "max feature PSI"),
+                                          (answered, "x", "prediction PSI")):
+                if points:
+                    plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker,
+                             label=label)
             plt.horizontal_line(0.2)
             plt.title("Drift by window (line: alert at PSI 0.2) · g: next plot")
         elif kind == "metric":
@@ -180,27 +186,31 @@ class MonitoringScreen(StageScreen):
                          marker="dot", label="p50 ms")
                 plt.plot([x for x, _ in served], [w["p95_latency_ms"] for _, w in served],
                          marker="x", label="p95 ms")
-            spec = current_spec(self.workspace, self.app.project)
-            if spec.latency_budget_ms is not None:
-                plt.horizontal_line(spec.latency_budget_ms)
-            plt.title("Service latency by window (line: budget) · g: next plot"
-                      if served else "No service requests logged yet (cockpit serve)")
+            budget = current_spec(self.workspace, self.app.project).latency_budget_ms
+            if budget is not None:
+                plt.horizontal_line(budget)
+            plt.title(("Service latency by window" + (" (line: budget)" if budget else "")
+                       + " · g: next plot") if served else
+                      "No service requests logged yet (cockpit serve)")
         else:
             name = self.feature
-            shares = self.windows[-1]["features"].get(name, {}).get("shares")
-            first = self.windows[0]["features"].get(name, {}).get("shares")
+            scored = [w for w in self.windows if w["features"]] or self.windows
+            earliest, latest = scored[0], scored[-1]
+            shares = latest["features"].get(name, {}).get("shares")
+            first = earliest["features"].get(name, {}).get("shares") or (
+                {} if isinstance(shares, dict) else [0.0] * len(shares or []))
             if isinstance(shares, dict):
                 keys = list(shares)
                 plt.plot(list(range(1, len(keys) + 1)), [first.get(k, 0) for k in keys],
-                         marker="dot", label=self.windows[0]["window"])
+                         marker="dot", label=earliest["window"])
                 plt.plot(list(range(1, len(keys) + 1)), [shares[k] for k in keys], marker="x",
-                         label=self.windows[-1]["window"])
+                         label=latest["window"])
                 plt.xticks(list(range(1, len(keys) + 1)), [k[:8] for k in keys])
             elif shares:
                 bins = list(range(1, len(shares) + 1))
-                plt.plot(bins, first, marker="dot", label=self.windows[0]["window"])
-                plt.plot(bins, shares, marker="x", label=self.windows[-1]["window"])
-            plt.title(f"{name}: share per reference bin, first vs latest window · g: next")
+                plt.plot(bins, first, marker="dot", label=earliest["window"])
+                plt.plot(bins, shares, marker="x", label=latest["window"])
+            plt.title(f"{name[:24]}: share per reference bin · g: next plot")
             plot.refresh()
             return
         plt.xticks(xs, [label[2:] for label in labels])

@@ -1,10 +1,11 @@
-"""Stage 8 screen: champion vs challenger on the same window, the retrain history with
-each step, the triggers and whether a retrain is due."""
+"""Stage 8 screen: champion vs challenger side by side on the same rows (metrics, segments,
+the production windows, latency) with the decision, the retrain's steps, the versions to
+retire, the triggers and whether a retrain is due."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from cockpit import retraining
@@ -20,6 +21,7 @@ RETRAIN_KEYS = [
         help="Run the retrain pipeline now (champion vs challenger decides)"),
     Key("retrain.retire", "x", "retire", "Retire", cli="retire",
         help="Retire the highlighted model version (asks for a reason)"),
+    Key("retrain.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
 
 
@@ -30,6 +32,7 @@ class RetrainScreen(StageScreen):
     CSS_PATH = "retrain.tcss"
     BINDINGS = bindings(RETRAIN_KEYS)
     KEYS = RETRAIN_KEYS
+    TABS = ("duel", "steps", "versions-tab")
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
@@ -38,13 +41,21 @@ class RetrainScreen(StageScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="retrain-summary")
-        yield Static(id="duel")
-        yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+        with TabbedContent(initial="duel"):
+            with TabPane("Champion vs challenger", id="duel"):
+                yield Static(id="decision")
+                yield DataTable(id="duel-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Steps", id="steps"):
+                yield Static(id="steps-text")
+            with TabPane("Versions", id="versions-tab"):
+                yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#versions", DataTable).add_columns("Version", "Run", "Status", "Why",
                                                            "Successor")
+        self.query_one("#duel-table", DataTable).add_columns(
+            "On the same rows", "Champion", "Challenger", "Δ")
         self.refresh_data()
 
     @notify_errors
@@ -60,17 +71,7 @@ class RetrainScreen(StageScreen):
             f"winner starts as {settings['strategy']}\n"
             f"due now: {'; '.join(reasons) if reasons else 'no'}")
         history = retraining.list_retrains(self.workspace, project)
-        duel = self.query_one("#duel", Static)
-        if history:
-            last = history[0]
-            score = (f"champion v{last['champion_version']} {last['metric'] or ''} "
-                     f"{_fmt(last['champion_score'])} vs challenger run "
-                     f"{last['challenger_run_id']} {_fmt(last['challenger_score'])} on "
-                     f"{last['window']}")
-            duel.update(f"Last retrain ({last['created_at'][:16]}): {last['decision']}\n{score}\n"
-                        + "\n".join(f"  - {s}" for s in last["steps"]))
-        else:
-            duel.update("No retrain yet: R runs the pipeline (cockpit retrain).")
+        self._duel(history[0] if history else None)
         self.versions = registry.list_versions(self.workspace, project)
         table = self.query_one("#versions", DataTable)
         table.clear()
@@ -80,6 +81,22 @@ class RetrainScreen(StageScreen):
             table.add_row(f"v{v.version}", str(v.run_id), v.status,
                           (v.retired_reason or v.override_reason or "")[:40], successor)
 
+    def _duel(self, last: dict | None) -> None:
+        decision = self.query_one("#decision", Static)
+        steps = self.query_one("#steps-text", Static)
+        table = self.query_one("#duel-table", DataTable)
+        table.clear()
+        if last is None:
+            decision.update("No retrain yet: R runs the pipeline (cockpit retrain).")
+            steps.update("")
+            return
+        decision.update(
+            f"{last['created_at'][:16].replace('T', ' ')}: {last['decision']} · champion "
+            f"v{last['champion_version']} vs challenger run {last['challenger_run_id'] or '-'} "
+            f"on {last['window']}")
+        steps.update("\n".join(f"- {s}" for s in last["steps"]))
+        for label, champion, challenger in _duel_rows(last):
+            table.add_row(label, _fmt(champion), _fmt(challenger), _delta(champion, challenger))
     def action_retrain(self) -> None:
         self.notify("Retraining: champion vs challenger…")
         self.run_worker(self._retrain, thread=True, exclusive=True, group="retrain",
@@ -116,5 +133,32 @@ class RetrainScreen(StageScreen):
         self.app.push_screen(ConfirmReason(f"Retire {version.label}?"), confirmed)
 
 
+def _duel_rows(last: dict) -> list[tuple[str, float | None, float | None]]:
+    """(what, champion, challenger) rows: metrics, segment groups, windows, latency."""
+    comparison = last.get("comparison")
+    if not comparison:  # stopped before the comparison, or recorded by an older cockpit
+        return [(last["metric"] or "metric", last["champion_score"], last["challenger_score"])]
+    rows = [(f"{m['name']} ({comparison['window']}, {comparison['rows']:,} rows)"
+             if m["name"] == comparison["metric"] else m["name"], m["champion"], m["challenger"])
+            for m in comparison["metrics"]]
+    rows += [(f"{g['column']}={g['group']} ({g['rows']:,})", g.get("champion"),
+              g.get("challenger")) for g in comparison["segments"]]
+    rows += [(f"window {w['window']}" + (" (trained on)" if w["challenger_trained_on_it"]
+                                         else " (held out)"), w["champion"], w["challenger"])
+             for w in comparison["windows"]]
+    latency = comparison["latency"]
+    rows += [("ms per row", latency["champion"]["row_ms"], latency["challenger"]["row_ms"]),
+             ("ms per 1,000 rows", latency["champion"]["thousand_rows_ms"],
+              latency["challenger"]["thousand_rows_ms"])]
+    return rows
+
+
 def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.4f}"
+    return "-" if value is None else f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
+
+
+def _delta(champion, challenger) -> str:
+    if champion is None or challenger is None:
+        return ""
+    return f"{challenger - champion:+.4f}" if abs(champion) < 10 else \
+        f"{challenger - champion:+,.1f}"

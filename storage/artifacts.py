@@ -155,9 +155,29 @@ class ArtifactStore:
             )
         return ArtifactRef(sha, size, kind)
 
+    @property
+    def archive_root(self) -> Path:
+        return self.root / "archive"
+
+    def archive(self, sha256: str, suffix: str = ".joblib") -> Path | None:
+        """Move an artifact's file out of the live folder into archive/ (retired models):
+        still recorded, verified and loadable for audits. None when it is archived already."""
+        live = self.path_for(sha256, suffix)
+        if not live.exists():
+            return None
+        if not self.archive_root.is_dir():
+            self.archive_root.mkdir(mode=self.dir_mode & 0o777, exist_ok=True)
+            os.chmod(self.archive_root, self.dir_mode)
+        target = self.archive_root / live.name
+        os.replace(live, target)
+        return target
+
     def verified_path(self, sha256: str, suffix: str = ".joblib") -> Path:
-        """The file of a recorded artifact, after checking its size and sha256."""
+        """The file of a recorded artifact (live or archived), after checking its size and
+        sha256."""
         path = self.path_for(sha256, suffix)
+        if not path.exists() and (self.archive_root / path.name).exists():
+            path = self.archive_root / path.name
         row = self.store.one("SELECT size FROM artifacts WHERE sha256 = ?", [sha256])
         if row is None:
             raise ArtifactError(f"artifact {sha256[:12]} is not recorded in this workspace")
@@ -174,8 +194,10 @@ class ArtifactStore:
         """Check the size and sha256 of every recorded artifact (reads every file)."""
         report = IntegrityReport()
         files: dict[str, Path] = {}
-        if self.root.is_dir():
-            for path in sorted(self.root.iterdir()):
+        for folder in (self.archive_root, self.root):  # a live copy wins over an archived one
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
                 match = ARTIFACT_NAME_RE.match(path.name)
                 if match:
                     files[match.group(1)] = path

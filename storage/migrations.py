@@ -374,11 +374,39 @@ def m016_run_sort_indexes(db: Database) -> None:
     db["runs"].create_index(["project_id", "duration_s", "id"])
 
 
+def m017_partial_run_indexes(db: Database) -> None:
+    """The metric, score and duration indexes of runs hold only the runs that have a value.
+    A run has the 4-5 metrics of its task, so each insert no longer writes the NULL entries of
+    the other metrics (recording runs is bound by the index pages each commit writes). Every
+    query sorting or filtering on one of these columns says `col IS NOT NULL` or compares it,
+    so SQLite still uses them."""
+    columns = [f"m_{name}" for name in RUN_METRICS] + ["score", "duration_s"]
+    for column in columns:
+        for keys in (["project_id", column, "id"], ["project_id", "family", column, "id"]):
+            if column in ("score", "duration_s") and "family" in keys:
+                continue
+            name = "idx_runs_" + "_".join(keys)
+            db.execute(f"DROP INDEX IF EXISTS [{name}]")
+            db.execute(f"CREATE INDEX [{name}] ON [runs] ({', '.join(f'[{k}]' for k in keys)}) "
+                       f"WHERE [{column}] IS NOT NULL")
+
+
+def m018_event_login_user(db: Database) -> None:
+    """The OS account behind each event (COCKPIT_USER, kept in `user`, is only a claim)."""
+    db["events"].add_column("os_user", str)
+
+
+def m019_retrain_comparison(db: Database) -> None:
+    """Champion vs challenger side by side (metrics, segments, windows, latency) per retrain."""
+    db["retrains"].add_column("comparison", str)
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
     m011_registry, m012_service, m013_monitoring, m014_retraining, m015_reviews,
-    m016_run_sort_indexes,
+    m016_run_sort_indexes, m017_partial_run_indexes, m018_event_login_user,
+    m019_retrain_comparison,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

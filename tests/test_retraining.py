@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from cockpit import problem, retraining
 from cockpit.data import versions as datasets
@@ -35,7 +36,8 @@ def _workspace(tmp_path, months: list[pd.DataFrame]):
     month(1500, 0).to_csv(tmp_path / "ref.csv", index=False)
     datasets.import_dataset(ws, project, tmp_path / "ref.csv")
     make_split(ws, project, "stratified")
-    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
+    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6,
+                                                       segments=["x"]))
     run = runs.train(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, "test model")
     registry.deploy(ws, project, 1, "blue-green", reason="test")
@@ -56,7 +58,25 @@ def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
     aliases = registry.aliases(ws, project)
     assert registry.version_by_id(ws, aliases["canary"]["version_id"]).version == 2
     assert registry.get_version(ws, project, "production").version == 1
-    assert retraining.list_retrains(ws, project)[0]["window"] == "2026-03"
+    recorded = retraining.list_retrains(ws, project)[0]
+    assert recorded["window"] == "2026-03"
+    comparison = recorded["comparison"]
+    assert comparison["rows"] == 800 and comparison["metrics"][0]["name"] == "roc_auc"
+    assert comparison["metrics"][0]["challenger"] == result["challenger_score"]
+    holdout = month(800, 3, shifted=True)
+    champion = ws.artifacts.load(registry.get_version(ws, project, 1).artifact_sha256)
+    assert comparison["metrics"][0]["champion"] == pytest.approx(
+        roc_auc_score(holdout["churned"], champion.predict_proba(holdout)[:, 1]))
+    assert [(w["window"], w["rows"], w["challenger_trained_on_it"])
+            for w in comparison["windows"]] == [("2026-01", 800, True), ("2026-02", 800, True),
+                                                 ("2026-03", 800, False)]
+    assert comparison["windows"][-1]["champion"] == comparison["metrics"][0]["champion"]
+    quartiles = comparison["segments"]  # x is numeric: four quartile groups of the holdout
+    assert len(quartiles) == 4 and sum(g["rows"] for g in quartiles) == 800
+    assert all(g["champion"] is not None and g["challenger"] is not None for g in quartiles)
+    for side in ("champion", "challenger"):
+        assert comparison["latency"][side]["row_ms"] > 0
+        assert comparison["latency"][side]["thousand_rows_ms"] > 0
     ws.close()
 
 
@@ -99,6 +119,10 @@ def test_retire_needs_a_successor_in_production_and_updates_the_card(tmp_path) -
     assert registry.get_version(ws, project, "production").version == 2
     retired = registry.get_version(ws, project, 1)
     assert retired.status == "retired" and retired.archived_at
+    live = ws.artifacts.path_for(retired.artifact_sha256)
+    assert not live.exists() and (ws.artifacts.archive_root / live.name).exists()
+    assert ws.artifacts.load(retired.artifact_sha256) is not None  # verified, for audits
+    assert ws.artifacts.verify_all().ok
     card = model_card(ws, project, 1)
     assert "## Retirement" in card and "replaced by the forest" in card
     ws.close()

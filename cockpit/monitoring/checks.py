@@ -184,19 +184,30 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else str(value)
 
 
+def _measure(project: Project, rows, classes: list) -> dict[str, float]:
+    """Every metric of the task on labelled rows. Binary answers carry the positive class's
+    score, so ranking metrics (ROC AUC, PR AUC) are measured too when every row has one."""
+    import numpy as np
+
+    if project.task == "regression":
+        return metrics.score("regression", rows["label"].astype(float).to_numpy(),
+                             rows["prediction"].astype(float).to_numpy())
+    proba = None
+    scores = rows["score"].to_numpy(dtype=float)
+    if project.task == "binary" and len(classes) == 2 and not np.isnan(scores).any():
+        positive = classes.index(metrics.positive_label(classes))
+        proba = np.empty((len(rows), 2))
+        proba[:, positive], proba[:, 1 - positive] = scores, 1 - scores
+    return metrics.score(project.task, rows["label"].to_numpy(),
+                         rows["prediction"].astype(str).to_numpy(), proba, classes)
+
+
 def _score_groups(project: Project, joined, metric: str, classes: list,
                   column: str) -> dict[str, dict[str, Any]]:
     """The metric per group of `column` on labelled rows: {group: {rows, value}}."""
-    groups = {}
-    for key, group in joined.groupby(column, dropna=True):
-        if project.task == "regression":
-            part = metrics.score("regression", group["label"].astype(float).to_numpy(),
-                                 group["prediction"].astype(float).to_numpy())
-        else:
-            part = metrics.score(project.task, group["label"].to_numpy(),
-                                 group["prediction"].astype(str).to_numpy(), None, classes)
-        groups[str(key)] = {"rows": int(len(group)), "value": part.get(metric)}
-    return groups
+    return {str(key): {"rows": int(len(group)),
+                       "value": _measure(project, group, classes).get(metric)}
+            for key, group in joined.groupby(column, dropna=True)}
 
 
 def _performance(project: Project, outputs, labels, metric: str,
@@ -214,18 +225,15 @@ def _performance(project: Project, outputs, labels, metric: str,
     out: dict[str, Any] = {"labelled": int(len(joined))}
     y_true = joined["label"].to_numpy()
     y_pred = joined["prediction"].astype(str).to_numpy()
-    if project.task == "regression":
-        scored = metrics.score("regression", y_true.astype(float), y_pred.astype(float))
-    else:
-        scored = metrics.score(project.task, y_true, y_pred, None,
-                               sorted(set(y_true) | set(y_pred)))
-        positive = metrics.positive_label(sorted(set(y_true) | set(y_pred)))
+    classes = sorted(set(y_true) | set(y_pred))
+    scored = _measure(project, joined, classes)
+    if project.task != "regression":
+        positive = metrics.positive_label(classes)
         negatives = y_true != positive
         if negatives.any():
             out["false_positive_rate"] = float(np.mean(y_pred[negatives] == positive))
     out["metric"] = metric
     out["metric_value"] = scored.get(metric)
-    classes = sorted(set(y_true) | set(y_pred))
     out["by_version"] = _score_groups(project, joined, metric, classes, "model_version")
     out["by_segment"] = {
         column: _score_groups(project, joined.assign(group=groups_of(joined[f"segment:{column}"])),

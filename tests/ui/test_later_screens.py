@@ -16,18 +16,17 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 
 
+def frame(n, seed, shift=0.0):
+    r = np.random.default_rng(seed)
+    x = r.normal(shift, 1, n)
+    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x,
+                         "left": (x + r.normal(0, 1, n) > 0.5).astype(int)})
+
+
 @pytest.fixture
 def live(tmp_path, frozen_clock):
     ws, _ = Workspace.init(tmp_path / "w")
     project = create_project(ws, "svc", "binary", "left")
-    rng = np.random.default_rng(0)
-
-    def frame(n, seed, shift=0.0):
-        r = np.random.default_rng(seed)
-        x = r.normal(shift, 1, n)
-        return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x,
-                             "left": (x + r.normal(0, 1, n) > 0.5).astype(int)})
-
     frame(600, 0).to_csv(tmp_path / "d.csv", index=False)
     datasets.import_dataset(ws, project, tmp_path / "d.csv")
     make_split(ws, project, "stratified")
@@ -44,7 +43,6 @@ def live(tmp_path, frozen_clock):
         batch.predict_file(ws, project, tmp_path / f"m{month}.csv", tmp_path / f"o{month}.csv",
                            at=f"2026-0{month}-10T00:00:00+00:00")
     alerts.check(ws, project)
-    del rng
     yield ws
     ws.close()
 
@@ -93,3 +91,59 @@ async def test_retrain_screen_retires_by_keys(live) -> None:
         await pilot.press("x")                      # v1 (not production)
         await _confirm(pilot, app, "superseded")
         assert registry.get_version(live, app.project, 1).status == "retired"
+
+
+async def test_monitoring_windows_by_week_and_performance_by_keys(live, tmp_path) -> None:
+    from cockpit.monitoring.checks import ingest_labels
+
+    for month, shift in ((1, 0.0), (2, 2.0)):
+        frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv",
+                                                              index=False)
+        ingest_labels(live, _project(live), tmp_path / f"l{month}.csv")
+    alerts.check(live, _project(live))
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("7", "right_square_bracket")
+        table = app.screen.query_one("#performance-table", DataTable)
+        assert app.screen.query_one("TabbedContent").active == "performance"
+        # two labelled windows, each: all + one model version
+        assert [table.get_row_at(i)[:3] for i in range(table.row_count)] == [
+            ["2026-02", "all (roc_auc)", "200"], ["", "model v2", "200"],
+            ["2026-01", "all (roc_auc)", "200"], ["", "model v2", "200"]]
+        await pilot.press("w")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [w["window"] for w in app.screen.windows] == ["2026-W02", "2026-W07"]
+
+
+def _project(ws):
+    from cockpit.projects import get_project
+
+    return get_project(ws, "svc")
+
+
+async def test_retrain_screen_shows_champion_and_challenger_side_by_side(live, tmp_path) -> None:
+    from cockpit import retraining
+    from cockpit.monitoring.checks import ingest_labels
+
+    for month, shift in ((1, 0.0), (2, 2.0)):
+        frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv",
+                                                              index=False)
+        ingest_labels(live, _project(live), tmp_path / f"l{month}.csv")
+    outcome = retraining.retrain(live, _project(live))
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        decision = str(app.screen.query_one("#decision").render())
+        assert outcome["decision"] in decision and "on 2026-02" in decision
+        table = app.screen.query_one("#duel-table", DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert rows[0][0] == "roc_auc (2026-02, 200 rows)"
+        assert float(rows[0][1]) == pytest.approx(outcome["champion_score"], abs=5e-5)
+        assert float(rows[0][2]) == pytest.approx(outcome["challenger_score"], abs=5e-5)
+        labels = [r[0] for r in rows]
+        assert "window 2026-01 (trained on)" in labels and "window 2026-02 (held out)" in labels
+        assert labels[-2:] == ["ms per row", "ms per 1,000 rows"]
+        await pilot.press("right_square_bracket")
+        assert "trained with the production config" in str(
+            app.screen.query_one("#steps-text").render())
