@@ -1,10 +1,17 @@
-"""The audit log: every lifecycle action appends one event in its own transaction."""
+"""The audit log: every lifecycle action appends one event in its own transaction.
+
+Each event records the OS account of the process's real uid (`os_user`, which a user
+cannot set) and the name the user goes by (`user`: COCKPIT_USER when set, else the same
+account). In a shared workspace COCKPIT_USER is only a claim, so the log shows both when
+they differ: "alice (as bob)".
+"""
 
 from __future__ import annotations
 
-import getpass
+import functools
 import json
 import os
+import pwd
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,14 +20,23 @@ from storage import Store, clock
 USER_ENV = "COCKPIT_USER"
 
 
-def current_user() -> str:
-    name = os.environ.get(USER_ENV)
-    if name:
-        return name
+def login_user() -> str:
+    """The account of the real uid (not $USER or $LOGNAME, which anyone can set)."""
+    return _account(os.getuid())
+
+
+@functools.lru_cache(maxsize=8)
+def _account(uid: int) -> str:
+    # Cached: every event asks, and a passwd lookup costs more than the event's INSERT.
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid{os.getuid()}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid{uid}"
+
+
+def current_user() -> str:
+    """The name the user goes by: COCKPIT_USER when set, else the OS account."""
+    return os.environ.get(USER_ENV) or login_user()
 
 
 @dataclass(frozen=True)
@@ -32,11 +48,20 @@ class Event:
     stage: str
     action: str
     details: dict[str, Any]
+    os_user: str | None = None  # None on events recorded before cockpit kept it
+
+    @property
+    def who(self) -> str:
+        """The OS account, and the claimed name when it differs: "alice (as bob)"."""
+        if not self.os_user or self.os_user == self.user:
+            return self.user
+        return f"{self.os_user} (as {self.user})"
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "at": self.at, "user": self.user, "project": self.project,
-            "stage": self.stage, "action": self.action, "details": self.details,
+            "id": self.id, "at": self.at, "user": self.user, "os_user": self.os_user,
+            "who": self.who, "project": self.project, "stage": self.stage,
+            "action": self.action, "details": self.details,
         }
 
     def summary(self) -> str:
@@ -59,6 +84,7 @@ def record_event(
         {
             "at": clock.now_iso(),
             "user": current_user(),
+            "os_user": login_user(),
             "project_id": project_id,
             "stage": stage,
             "action": action,
@@ -70,17 +96,18 @@ def record_event(
 def recent_events(
     store: Store, project_id: int | None = None, limit: int = 50, text: str = ""
 ) -> list[Event]:
-    """Newest first. `text` filters on stage, action, user or details (case-insensitive)."""
+    """Newest first. `text` filters on stage, action, users or details (case-insensitive)."""
     where, params = [], []
     if project_id is not None:
         where.append("e.project_id = ?")
         params.append(project_id)
     if text:
-        where.append("(e.stage || ' ' || e.action || ' ' || e.user || ' ' || e.details) LIKE ?")
+        where.append("(e.stage || ' ' || e.action || ' ' || e.user || ' ' || "
+                     "coalesce(e.os_user, '') || ' ' || e.details) LIKE ?")
         params.append(f"%{text}%")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = store.rows(
-        "SELECT e.id, e.at, e.user, p.name AS project, e.stage, e.action, e.details "
+        "SELECT e.id, e.at, e.user, e.os_user, p.name AS project, e.stage, e.action, e.details "
         f"FROM events e LEFT JOIN projects p ON p.id = e.project_id {clause} "
         "ORDER BY e.id DESC LIMIT ?",
         [*params, limit],
@@ -88,7 +115,7 @@ def recent_events(
     return [
         Event(
             id=r["id"], at=r["at"], user=r["user"], project=r["project"], stage=r["stage"],
-            action=r["action"], details=json.loads(r["details"] or "{}"),
+            action=r["action"], details=json.loads(r["details"] or "{}"), os_user=r["os_user"],
         )
         for r in rows
     ]

@@ -1,4 +1,5 @@
-"""The model card: Markdown generated from the store, every number from a record."""
+"""The model card: Markdown generated from the store, every number from a record; home and
+workspace paths and secret-named environment values are redacted as in the store."""
 
 from __future__ import annotations
 
@@ -97,4 +98,5 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
               for s in signoffs] or ["Not reviewed yet."]
     if version.status == "retired":
         lines += ["", "## Retirement", "", f"Retired: {version.retired_reason}"]
-    return "\n".join(lines) + "\n"
+    # again on the way out: text recorded before the store redacted (or by a direct write)
+    return ws.store.redact("\n".join(lines) + "\n")

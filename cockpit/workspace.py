@@ -14,7 +14,8 @@ print: Textual draws on the terminal).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from cockpit import audit, doctor
@@ -58,6 +59,21 @@ def path_redactions(root: Path) -> list[tuple[str, str]]:
     return pairs
 
 
+# Whole words for the short ones: GIT_AUTHOR_NAME and TOKENIZERS_PARALLELISM are no secrets.
+SECRET_NAME = re.compile(r"PASSW|PASSPHRASE|SECRET|CREDENTIAL|"
+                         r"(^|_)(TOKEN|AUTH|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)(_|$)", re.IGNORECASE)
+MIN_SECRET_LEN = 8  # shorter values are too likely to be ordinary words or numbers
+
+
+def secret_redactions(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Values of environment variables named like secrets (GITHUB_TOKEN, PGPASSWORD,
+    AWS_SECRET_ACCESS_KEY, OPENAI_API_KEY ...), replaced by `$NAME` wherever they would reach
+    the store."""
+    environ = os.environ if environ is None else environ
+    return [(value, f"${name}") for name, value in sorted(environ.items())
+            if SECRET_NAME.search(name) and len(value) >= MIN_SECRET_LEN]
+
+
 def locate(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Path:
     """The `.cockpit/` folder to use, or a CockpitError saying how to make one."""
     explicit = explicit or os.environ.get(WORKSPACE_ENV)
@@ -87,7 +103,7 @@ class Workspace:
         self.dir = Path(dot_dir)
         self.root = self.dir.parent
         self.store = Store(self.dir / DB_NAME)
-        self.store.redact = Redactor(path_redactions(self.root))
+        self.store.redact = Redactor(path_redactions(self.root) + secret_redactions())
         self.shared_group: str | None = self.setting(doctor.SHARE_SETTING) or None
         file_mode, dir_mode = doctor.wanted_modes(self.shared_group)
         self.artifacts = ArtifactStore(self.dir / "artifacts", self.store, file_mode, dir_mode)
@@ -131,10 +147,10 @@ class Workspace:
             os.chmod(made, dir_mode)  # exactly, whatever the umask
         store = Store(dot_dir / DB_NAME, create=True, file_mode=file_mode)
         try:
-            if share_with_group:
+            if share_with_group:  # before the Workspace opens: it reads the modes from it
                 with store.transaction():
-                    store.conn.execute("INSERT INTO settings (key, value) VALUES (?, ?)",
-                                       [doctor.SHARE_SETTING, share_with_group])
+                    store.insert("settings", {"key": doctor.SHARE_SETTING,
+                                              "value": share_with_group})
         finally:
             store.close()
         workspace = cls(dot_dir)
@@ -161,7 +177,8 @@ class Workspace:
         with self.store.transaction():
             self.store.conn.execute(
                 "INSERT INTO settings (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, self.store.redact(value) if isinstance(value, str) else value])
 
     def set_sharing(self, group: str | None) -> None:
         """Record the team's choice (a group, or None: owner-only); new files follow it.

@@ -144,6 +144,45 @@ def test_bundle_round_trip_and_tampering(deployed, tmp_path) -> None:
         bundle.load_bundle(tmp_path / "b")
 
 
+def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_cli) -> None:
+    from starlette.testclient import TestClient
+
+    from cockpit.deployment.bundle_server import BundleService
+
+    ws, project, _, _ = deployed
+    bundle.write_bundle(ws, project, 1, tmp_path / "b")
+    assert "--bundle" in (tmp_path / "b" / "Dockerfile").read_text()
+    pipeline, config, _ = bundle.load_bundle(tmp_path / "b")
+    rows = frame(6, seed=4).drop(columns=["left"])
+    service = BundleService(tmp_path / "b", tmp_path / "requests.jsonl", token="s3cret-token")
+    with TestClient(service.app()) as client:
+        assert client.post("/predict", json={"rows": []}).status_code == 401
+        auth = {"authorization": "Bearer s3cret-token"}
+        many = client.post("/predict", headers=auth,
+                           json={"rows": json.loads(rows.to_json(orient="records"))})
+        assert many.status_code == 200
+        scores = pipeline.predict_proba(rows)[:, 1]
+        answers = many.json()["predictions"]
+        assert [a["entity"] for a in answers] == rows["customer_id"].tolist()
+        assert [a["score"] for a in answers] == pytest.approx(scores.tolist())
+        assert [a["prediction"] for a in answers] == [
+            int(s >= config["threshold"]) for s in scores]
+        bad = client.post("/predict", headers=auth, json={"customer_id": "C9", "x": "high",
+                                                          "plan": "a"})
+        assert bad.status_code == 422 and "x: must be a number" in bad.json()["error"]
+        assert client.get("/health").json()["requests"] == 3
+    logged = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    assert [e["status"] for e in logged] == [401, 200, 422]
+    assert len(logged[1]["answers"]) == 6
+    assert "s3cret" not in (tmp_path / "requests.jsonl").read_text()
+    refused = run_cli("serve", "--bundle", str(tmp_path / "b"), "--host", "0.0.0.0",
+                      "--port", "0")
+    assert refused.exit_code == 2 and "COCKPIT_SERVE_TOKEN" in refused.stderr
+    (tmp_path / "b" / "model.pkl").write_bytes(b"not the model")
+    with pytest.raises(CockpitError, match="model.pkl was changed"):
+        BundleService(tmp_path / "b", tmp_path / "r.jsonl")
+
+
 def test_cli_deployment_commands(run_cli, deployed, tmp_path) -> None:
     ws, project, _, _ = deployed
     folder = ws.root

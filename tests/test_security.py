@@ -3,10 +3,10 @@ sharing with a group on purpose, and no secrets or home paths in the store."""
 
 from __future__ import annotations
 
-import getpass
 import grp
 import json
 import os
+import pwd
 import sqlite3
 import stat
 from contextlib import contextmanager
@@ -18,19 +18,24 @@ import pytest
 
 from cockpit import doctor, problem
 from cockpit.audit import recent_events
+from cockpit.cli import serving as serving_cli
 from cockpit.data import clean as recipes
 from cockpit.data import validate as checks
 from cockpit.data import versions as datasets
-from cockpit.deployment import registry
+from cockpit.deployment import registry, rules
+from cockpit.deployment.batch import predict_file
 from cockpit.deployment.bundle import write_bundle
+from cockpit.deployment.serving_token import digest, token_hash
 from cockpit.evaluation.gate import gate
+from cockpit.monitoring.checks import ingest_labels
 from cockpit.projects import create_project
 from cockpit.splits import make_split
 from cockpit.training import runs, spaces, sweeps
-from cockpit.workspace import Workspace
+from cockpit.workspace import Workspace, secret_redactions
 from storage import migrations
 
 SECRET = "tok-5e3c9a71f0d24b8e"
+ME = pwd.getpwuid(os.getuid()).pw_name  # the OS account, whatever $USER says
 
 
 @contextmanager
@@ -163,7 +168,7 @@ def test_no_warning_while_the_folder_keeps_others_out(tmp_path) -> None:
     with Workspace(tmp_path / ".cockpit") as opened:
         assert opened.permission_warning is None
         report = doctor.diagnose(opened, opened.dir)
-    assert not report.healthy and report.who_can_read() == getpass.getuser()
+    assert not report.healthy and report.who_can_read() == ME
 
 
 # -- 3. doctor --------------------------------------------------------------------
@@ -296,9 +301,39 @@ def test_the_audit_log_records_each_user(tmp_path, monkeypatch) -> None:
         create_project(ws, "a", "binary", "y")
         monkeypatch.setenv("COCKPIT_USER", "teammate")
         create_project(ws, "b", "binary", "y")
-        users = [(e.action, e.user) for e in reversed(recent_events(ws.store))]
-    me = getpass.getuser()
-    assert users == [("init", me), ("share", me), ("create", me), ("create", "teammate")]
+        users = [(e.action, e.user, e.os_user, e.who) for e in reversed(recent_events(ws.store))]
+    assert users == [("init", ME, ME, ME), ("share", ME, ME, ME), ("create", ME, ME, ME),
+                     ("create", "teammate", ME, f"{ME} (as teammate)")]
+
+
+def test_the_os_account_is_recorded_whatever_the_environment_claims(
+        run_cli, tmp_path, monkeypatch) -> None:
+    run_cli("init", str(tmp_path))
+    for name in ("USER", "LOGNAME", "USERNAME"):  # what getpass.getuser() would believe
+        monkeypatch.setenv(name, "mallory")
+    monkeypatch.setenv("COCKPIT_USER", "bob")
+    assert run_cli("project", "new", "p", "--task", "binary", "--target", "y",
+                   workspace=tmp_path).exit_code == 0
+    monkeypatch.delenv("COCKPIT_USER")
+    assert run_cli("project", "new", "q", "--task", "binary", "--target", "y",
+                   workspace=tmp_path).exit_code == 0
+
+    events = json.loads(run_cli("log", "--json", workspace=tmp_path).stdout)
+    assert [(e["action"], e["user"], e["os_user"], e["who"]) for e in events[:2]] == [
+        ("create", ME, ME, ME), ("create", "bob", ME, f"{ME} (as bob)")]
+    table = run_cli("log", workspace=tmp_path).stdout.splitlines()
+    assert f"{ME} (as bob)" in table[2] and "(as" not in table[1]
+    assert "mallory" not in run_cli("log", workspace=tmp_path).stdout
+    # --grep finds events by the OS account too, not only by the claimed name
+    found = json.loads(run_cli("log", "--json", "--grep", ME, workspace=tmp_path).stdout)
+    assert len(found) == len(events) and "bob" in {e["user"] for e in found}
+
+
+def test_events_from_before_the_os_account_was_kept_show_the_name_alone(workspace) -> None:
+    workspace.record("data", "import")
+    workspace.store.conn.execute("UPDATE events SET os_user = NULL")
+    event = recent_events(workspace.store)[0]
+    assert (event.user, event.os_user, event.who) == ("tester", None, "tester")
 
 
 # -- 5. no secrets in the store ----------------------------------------------------
@@ -321,11 +356,42 @@ def lived_in(tmp_path_factory):
             problem.save_spec(ws, project, problem.load_spec_file(
                 Path(__file__).resolve().parents[1] / "sample_data" / "specs" / "churn.toml"))
             registry.register(ws, project, run.id, override_reason="security test")
-            write_bundle(ws, project, 1, home / "bundle")
             runs.record_failed_request(ws, project, "logistic_regression", ["C=x"], 1,
                                        f"cannot read {home}/project/notes.txt")
             ws.record("data", "import", project.id, {"error": f"{home}/secret.csv is missing"})
+            direct_writes(ws, project, home)
+            with umask(0o022):
+                exports(ws, project, home)
     return home, env
+
+
+def direct_writes(ws: Workspace, project, home: Path) -> None:
+    """The writes that go to the connection itself rather than Store.insert, each given a
+    home path and the value of a secret-named environment variable."""
+    registry.deploy(ws, project, 1, "blue-green", reason="security test")
+    rules.set_fallback(ws, project, f"constant {home}/fallback-{SECRET}")
+    checks.set_column_range(ws, project, f"notes {SECRET[::-1]}", 0.0, 1.0)
+    labels = home / "labels.csv"
+    pd.DataFrame({"member_id": [f"{home}/M0", f"M1 {SECRET}"], "renewed": [1, 0]}).to_csv(
+        labels, index=False)
+    ingest_labels(ws, project, labels)
+    ws.set_setting("export.folder", f"{home}/exports")
+
+
+def exports(ws: Workspace, project, home: Path) -> None:
+    """Bundles and scored files, owner-only and then for the group (under umask 022)."""
+    write_bundle(ws, project, 1, home / "bundle")
+    predict_file(ws, project, home / "members.csv", home / "scored.csv")
+    predict_file(ws, project, home / "members.csv", home / "scored.parquet")
+    (home / "old.csv").write_text("a file the user had\n")
+    os.chmod(home / "old.csv", 0o644)
+    predict_file(ws, project, home / "members.csv", home / "old.csv")
+    ws.set_sharing(my_group())
+    try:
+        write_bundle(ws, project, 1, home / "shared" / "bundle")
+        predict_file(ws, project, home / "members.csv", home / "shared.csv")
+    finally:
+        ws.set_sharing(None)
 
 
 def text_cells(db: Path):
@@ -376,3 +442,142 @@ def test_paths_in_errors_are_recorded_relative_to_home(lived_in) -> None:
                 if (table, column) == ("runs", "library_versions")]
     assert runs_env and all(set(v) <= {"python", "scikit-learn", "pandas", "numpy", "scipy",
                                        "joblib", "pyarrow"} for v in runs_env)
+
+
+def test_direct_writes_to_the_connection_are_redacted_too(lived_in) -> None:
+    home, _ = lived_in
+    db = sqlite3.connect(home / "project" / ".cockpit" / "cockpit.db")
+    try:
+        fallback = json.loads(db.execute("SELECT rule FROM fallbacks").fetchone()[0])
+        columns = {r[0] for r in db.execute("SELECT column FROM column_ranges")}
+        entities = {r[0] for r in db.execute("SELECT entity FROM labels")}
+        folder = db.execute("SELECT value FROM settings WHERE key = 'export.folder'").fetchone()
+    finally:
+        db.close()
+    assert fallback["value"] == "~/fallback-$MY_API_TOKEN"
+    assert columns == {"notes $AWS_SECRET_ACCESS_KEY"}
+    assert entities == {"~/M0", "M1 $MY_API_TOKEN"}
+    assert folder == ("~/exports",)
+
+
+def test_only_variables_named_like_secrets_are_redacted() -> None:
+    environ = {"GITHUB_TOKEN": "ghp_0123456789", "PGPASSWORD": "hunter2hunter2",
+               "OPENAI_API_KEY": "sk-0123456789", "AWS_SECRET_ACCESS_KEY": SECRET,
+               "MY_TOKEN": "short", "TOKENIZERS_PARALLELISM": "not-a-secret",
+               "GIT_AUTHOR_NAME": "Jane Q. Public", "LANG": "en_US.UTF-8"}
+    assert {placeholder for _, placeholder in secret_redactions(environ)} == {
+        "$GITHUB_TOKEN", "$PGPASSWORD", "$OPENAI_API_KEY", "$AWS_SECRET_ACCESS_KEY"}
+
+
+# -- 6. files written outside the workspace -----------------------------------------
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+BUNDLE_FILES = {"model.pkl", "schema.json", "config.json", "requirements.txt", "Dockerfile",
+                "MODEL_CARD.md", "manifest.json"}
+
+
+def test_bundles_and_scored_files_are_owner_only_whatever_the_umask(lived_in) -> None:
+    home, _ = lived_in
+    bundle = home / "bundle"
+    assert mode_of(bundle) == 0o700
+    assert {f.name: mode_of(f) for f in bundle.iterdir()} == dict.fromkeys(BUNDLE_FILES, 0o600)
+    for name in ("scored.csv", "scored.parquet", "old.csv"):  # old.csv was 0644 before
+        assert mode_of(home / name) == 0o600, name
+    assert (home / "old.csv").read_text().startswith("member_id,")
+
+
+def test_a_workspace_shared_with_a_group_exports_for_that_group(lived_in) -> None:
+    home, _ = lived_in
+    gid = grp.getgrnam(my_group()).gr_gid
+    bundle = home / "shared" / "bundle"
+    assert mode_of(bundle) == 0o770 and bundle.stat().st_gid == gid
+    assert {f.name: (mode_of(f), f.stat().st_gid) for f in bundle.iterdir()} == dict.fromkeys(
+        BUNDLE_FILES, (0o660, gid))
+    assert mode_of(home / "shared.csv") == 0o660
+
+
+# -- 7. the service token is shown only when asked for, at a terminal --------------------
+
+
+class _NoServer:
+    """Stands in for uvicorn: `cockpit serve` starts, prints its banner and stops at once."""
+
+    def __init__(self, config) -> None:
+        pass
+
+    def run(self, sockets) -> None:
+        pass
+
+
+def store_text(home: Path) -> str:
+    return "\n".join(value for _, _, value in text_cells(home / "project" / ".cockpit" /
+                                                          "cockpit.db"))
+
+
+def test_serve_never_prints_a_token_into_a_pipe(lived_in, run_cli, monkeypatch) -> None:
+    home, _ = lived_in
+    folder = home / "project"
+    monkeypatch.setattr(serving_cli, "_server", _NoServer)
+    serve = ("serve", "--port", "0", "--require-token")
+    with Workspace(folder / ".cockpit") as ws:
+        ws.store.conn.execute("DELETE FROM settings WHERE key LIKE 'serve.token%'")
+        ws.store.conn.commit()
+
+    refused = run_cli(*serve, workspace=folder)  # CliRunner's stdout is not a terminal
+    assert refused.exit_code == 2 and "serve token --rotate --to-file" in refused.stderr
+    assert "ckp_" not in refused.output
+    with Workspace(folder / ".cockpit") as ws:
+        assert token_hash(ws) is None  # none made, so none lost
+
+    monkeypatch.setattr(serving_cli, "_stdout_is_terminal", lambda: True)
+    at_terminal = run_cli(*serve, workspace=folder)
+    assert at_terminal.exit_code == 0, at_terminal.output
+    shown = at_terminal.stdout.split("API token (shown once, keep it secret): ")[1].split()[0]
+    with Workspace(folder / ".cockpit") as ws:
+        assert token_hash(ws) == digest(shown)
+
+    monkeypatch.setattr(serving_cli, "_stdout_is_terminal", lambda: False)
+    piped = run_cli(*serve, workspace=folder)
+    assert piped.exit_code == 0, piped.output
+    assert "serving project 'members'" in piped.stdout and "stopped:" in piped.stdout
+    assert "ckp_" not in piped.output and shown[4:20] not in piped.output
+    status = json.loads(run_cli("serve", "token", "--json", workspace=folder).stdout)
+    assert status["set"] and "token" not in status
+    assert shown[4:20] not in store_text(home)
+
+
+def test_a_rotated_token_can_go_to_a_private_file_only(workspace, run_cli, tmp_path) -> None:
+    root = workspace.root
+    target = tmp_path / "token"
+    target.write_text("old\n")
+    os.chmod(target, 0o644)
+    with umask(0o022):
+        made = run_cli("serve", "token", "--rotate", "--to-file", str(target), workspace=root)
+    assert made.exit_code == 0, made.output
+    token = target.read_text().strip()
+    assert token.startswith("ckp_") and mode_of(target) == 0o600
+    assert token[4:20] not in made.output and str(target) in made.stdout
+    assert token_hash(workspace) == digest(token)
+
+    # a symlink is replaced, never followed: the token does not land where it points
+    aimed = tmp_path / "elsewhere"
+    link = tmp_path / "link"
+    link.symlink_to(aimed)
+    as_json = run_cli("serve", "token", "--rotate", "--to-file", str(link), "--json",
+                      workspace=root)
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert "token" not in report and report["file"] == str(link) and report["set"]
+    assert not aimed.exists() and not link.is_symlink() and mode_of(link) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "proj", "token"]  # no scratch
+
+    bad = run_cli("serve", "token", "--to-file", str(target), workspace=root)
+    assert bad.exit_code == 2 and "--rotate" in bad.output
+    events = [e.action for e in recent_events(workspace.store, text="token")]
+    assert events[:2] == ["serve token rotated", "serve token created"]
+    for _, _, value in text_cells(workspace.dir / "cockpit.db"):
+        assert token not in value and token[4:20] not in value

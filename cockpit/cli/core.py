@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -52,7 +53,9 @@ def demo(ctx: CliContext, path: str, no_tui: bool, rebuild: bool) -> None:
     """Build a complete demo workspace from the sample data and open it."""
     from cockpit.demo import DEMO_PROJECT, build_demo
 
-    workspace, built = build_demo(Path(path), rebuild=rebuild, progress=_progress)
+    started = time.monotonic()
+    workspace, built = build_demo(Path(path), rebuild=rebuild, progress=lambda message: click.echo(
+        f"  {time.monotonic() - started:5.1f}s  {message}", err=True))
     if not built:
         click.echo(f"demo workspace already built at {workspace.root} (use --rebuild to start over)")
     else:
@@ -61,10 +64,6 @@ def demo(ctx: CliContext, path: str, no_tui: bool, rebuild: bool) -> None:
     if not no_tui:
         ctx.project_option = ctx.project_option or DEMO_PROJECT
         ctx.open_ui(workspace)
-
-
-def _progress(message: str) -> None:
-    click.echo(f"  {message}", err=True)
 
 
 @click.group()
@@ -106,7 +105,10 @@ def projects(ctx: CliContext, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_cli
 def log(ctx: CliContext, limit: int, text: str, as_json: bool) -> None:
-    """The audit log, newest first (of --project if given, else the whole workspace)."""
+    """The audit log, newest first (of --project if given, else the whole workspace).
+
+    USER is the OS account that acted, followed by "(as NAME)" when COCKPIT_USER claimed
+    another name."""
     from cockpit.audit import recent_events
     from cockpit.projects import resolve_project
 
@@ -116,7 +118,8 @@ def log(ctx: CliContext, limit: int, text: str, as_json: bool) -> None:
     if as_json:
         emit_json([e.as_dict() for e in events])
         return
-    rows = [{**e.as_dict(), "details": e.summary()} for e in events]
+    # the OS account, and a differing COCKPIT_USER beside it: "alice (as bob)"
+    rows = [{**e.as_dict(), "user": e.who, "details": e.summary()} for e in events]
     print_table(rows, ["id", "at", "user", "project", "stage", "action", "details"],
                 empty="no events")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -53,6 +55,14 @@ def _server(config):
     return CleanExitServer(config)
 
 
+def _stdout_is_terminal() -> bool:
+    """A new token is printed only to a person at a terminal, never into a pipe or log file."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _routing_line(routing: dict[str, Any]) -> str:
     parts = []
     for alias in ("production", "canary", "shadow"):
@@ -71,8 +81,15 @@ def _routing_line(routing: dict[str, Any]) -> str:
               help="Port to listen on (0: any free port, printed at start).")
 @click.option("--require-token", is_flag=True,
               help="Require the API token even on loopback.")
+@click.option("--bundle", "bundle", type=click.Path(file_okay=False, path_type=Path),
+              help="Serve a bundle (cockpit package) instead of the workspace's registry; "
+                   "the token then comes from $COCKPIT_SERVE_TOKEN.")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --bundle: the request log, one JSON line per request "
+                   "(default: requests.jsonl in the bundle).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, require_token: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, require_token: bool, bundle: Path | None,
+          log_file: Path | None) -> None:
     """Run the online prediction service: POST /predict, GET /health, GET /openapi.json.
 
     Routing follows the registry (production, canary, shadow, overrides, fallback)
@@ -80,6 +97,9 @@ def serve(ctx: click.Context, host: str, port: int, require_token: bool) -> None
     after the log is written.
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if bundle is not None:
+        _serve_bundle(bundle, log_file, host, port, require_token)
         return
     import uvicorn
 
@@ -89,6 +109,12 @@ def serve(ctx: click.Context, host: str, port: int, require_token: bool) -> None
     cli_ctx: CliContext = ctx.find_object(CliContext)
     ws, project = cli_ctx.workspace(), cli_ctx.project()
     needs_token = require_token or not is_loopback(host)
+    if needs_token and token_hash(ws) is None and not _stdout_is_terminal():
+        from cockpit.errors import CockpitError
+
+        raise CockpitError("the service needs an API token and none is set; make one first "
+                           "with `cockpit serve token --rotate --to-file PATH` (a new token is "
+                           "printed only on a terminal)")
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -120,20 +146,65 @@ def serve(ctx: click.Context, host: str, port: int, require_token: bool) -> None
                f"{service.log.written} rows written to the request log")
 
 
+def _serve_bundle(folder: Path, log_file: Path | None, host: str, port: int,
+                  require_token: bool) -> None:
+    import os
+
+    import uvicorn
+
+    from cockpit.deployment.bundle_server import TOKEN_ENV, BundleService
+    from cockpit.deployment.serving_token import is_loopback
+    from cockpit.errors import CockpitError
+
+    token = os.environ.get(TOKEN_ENV) or None
+    if (require_token or not is_loopback(host)) and not token:
+        raise CockpitError(f"serving a bundle on {host} needs an API token: set {TOKEN_ENV} "
+                           f"(e.g. docker run -e {TOKEN_ENV}=...)")
+    service = BundleService(folder, log_file or folder / "requests.jsonl", token)
+    for warning in service.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    sock = _listen(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    click.echo(f"serving bundle v{service.config['version']} of {service.project.name!r} on "
+               f"http://{bound_host}:{bound_port}; requests logged to {service.log_path}")
+    config = uvicorn.Config(service.app(), log_level="warning", access_log=False,
+                            server_header=False)
+    try:
+        _server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+    click.echo(f"stopped: {service.served} requests answered")
+
+
 @serve.command("token")
 @click.option("--rotate", is_flag=True, help="Make a new token (the old one stops working) "
                                               "and print it once.")
+@click.option("--to-file", "to_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --rotate: write the new token to this file (0600) instead of "
+                   "printing it.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
-def token(ctx: CliContext, rotate: bool, as_json: bool) -> None:
-    """Show whether the service's API token is set, or rotate it (--rotate prints it once)."""
-    from cockpit.deployment.serving_token import rotate_token, token_info
+def token(ctx: CliContext, rotate: bool, to_file: Path | None, as_json: bool) -> None:
+    """Show whether the service's API token is set, or rotate it (--rotate prints it once, or
+    writes it to --to-file)."""
+    from cockpit.deployment.serving_token import rotate_token, rotate_token_to_file, token_info
 
+    if to_file and not rotate:
+        raise click.UsageError("--to-file needs --rotate: only the token's hash is stored, so "
+                               "the current one cannot be shown again")
     ws = ctx.workspace()
-    new = rotate_token(ws) if rotate else None
+    new = None
+    if rotate and to_file:
+        rotate_token_to_file(ws, to_file)
+    elif rotate:
+        new = rotate_token(ws)
     info = token_info(ws)
     if as_json:
-        emit_json({**info, **({"token": new} if new else {})})
+        emit_json({**info, **({"token": new} if new else {}),
+                   **({"file": str(to_file)} if rotate and to_file else {})})
+    elif rotate and to_file:
+        click.echo(f"new token written to {to_file} (mode 0600); the previous token no longer "
+                   "works")
     elif new:
         click.echo(new)
         click.echo("shown once: the previous token no longer works", err=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.audit import current_user
 from cockpit.deployment.routing import Router, Scored
 from cockpit.errors import CockpitError
+from cockpit.exports import open_export
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock, faults
@@ -90,10 +91,12 @@ def predict_file(ws: Workspace, project: Project, path: Path, out: Path,
     result = frame.drop(columns=[project.target], errors="ignore").copy()
     for column in ("prediction", "score", "model_version", "route"):
         result[column] = scored.frame[column].to_numpy()
-    if out.suffix.lower() == ".csv":
-        result.to_csv(out, index=False)
-    else:
-        result.astype({"prediction": "string"}).to_parquet(out, index=False)
+    csv = out.suffix.lower() == ".csv"
+    with open_export(ws, out, text=csv) as handle:  # owner-only: production inputs and scores
+        if csv:
+            result.to_csv(handle, index=False)
+        else:
+            result.astype({"prediction": "string"}).to_parquet(handle, index=False)
     batch_id = log_batch(ws, project, frame, scored, Path(path).name, at=at)
     routes = scored.frame["route"].value_counts().to_dict()
     return {"id": batch_id, "rows": len(frame), "output": str(out), "warnings": warnings,

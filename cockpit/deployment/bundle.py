@@ -1,5 +1,7 @@
 """A bundle: everything needed to serve one model version outside the workspace, with the
-sha256 of every file in a manifest; loading checks them and warns on library mismatch."""
+sha256 of every file in a manifest; loading checks them and warns on library mismatch.
+Written owner-only (or for the workspace's group): it holds the model and statistics of the
+training data."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cockpit import __version__
 from cockpit.errors import CockpitError
+from cockpit.exports import make_folder, write_export
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 
@@ -17,8 +19,11 @@ MANIFEST = "manifest.json"
 DOCKERFILE = """FROM python:3.11-slim
 WORKDIR /model
 COPY . /model
-RUN pip install --no-cache-dir -r requirements.txt
+# cockpit is installed from its wheel: first run, next to this file,
+#   pip wheel --no-deps -w . /path/to/cockpit
+RUN pip install --no-cache-dir ./cockpit-*.whl -r requirements.txt
 EXPOSE 8000
+# Listening beyond loopback needs the API token: docker run -e COCKPIT_SERVE_TOKEN=...
 CMD ["cockpit", "serve", "--bundle", "/model", "--host", "0.0.0.0", "--port", "8000"]
 """
 
@@ -33,10 +38,11 @@ def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> 
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise CockpitError(f"{out} is not empty; give a new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(ws, out)
     versions = run.library_versions or {}
-    requirements = [f"cockpit=={__version__}"] + [f"{name}=={value}" for name, value in
-                                                   sorted(versions.items()) if name != "python"]
+    # the libraries the model was trained with (cockpit itself comes from its wheel)
+    requirements = [f"{name}=={value}" for name, value in sorted(versions.items())
+                    if name != "python"]
     files = {
         "model.pkl": ws.artifacts.verified_path(version.artifact_sha256).read_bytes(),
         "schema.json": json.dumps(version.input_schema, indent=2).encode(),
@@ -51,11 +57,11 @@ def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> 
         "MODEL_CARD.md": model_card(ws, project, version.version).encode(),
     }
     for name, content in files.items():
-        (out / name).write_bytes(content)
+        write_export(ws, out / name, content)
     manifest = {"version": version.version, "project": project.name,
                 "files": {name: hashlib.sha256(content).hexdigest()
                           for name, content in files.items()}}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    write_export(ws, out / MANIFEST, json.dumps(manifest, indent=2).encode())
     ws.record("deployment", "package", project.id, {"version": version.version, "out": out.name})
     return manifest
 

@@ -63,7 +63,7 @@ def set_fallback(ws: Workspace, project: Project, text: str) -> dict[str, Any]:
             "INSERT INTO fallbacks (project_id, rule, updated_at, updated_by) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (project_id) DO UPDATE SET rule = excluded.rule, "
             "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            [project.id, json.dumps(rule), clock.now_iso(), current_user()])
+            [project.id, ws.store.redact(json.dumps(rule)), clock.now_iso(), current_user()])
         ws.record("deployment", "fallback set", project.id, {"rule": rule["text"]})
     return rule
 

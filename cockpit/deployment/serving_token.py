@@ -1,15 +1,19 @@
 """The prediction service's API token: generated in the workspace, shown once, stored only as
 its sha256 hash, rotatable, compared in constant time. The token itself is never written to
-the store, the audit log or the request log."""
+the store, the audit log or the request log; it is shown only on request (`cockpit serve
+token --rotate`, or `cockpit serve` on a terminal) or written to a file the user names, 0600."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import ipaddress
+import os
 import secrets
+from pathlib import Path
 from typing import Any
 
+from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from storage import clock
 
@@ -49,6 +53,24 @@ def rotate_token(ws: Workspace) -> str:
         ws.set_setting(CREATED_SETTING, clock.now_iso())
         ws.record("deployment", "serve token rotated" if had else "serve token created")
     return token
+
+
+def rotate_token_to_file(ws: Workspace, path: Path) -> None:
+    """Rotate, writing the new token only to `path`, 0600 whatever the workspace's sharing (it
+    is one person's secret). A scratch file beside it is made first and renamed over it, so a
+    folder that cannot be written leaves the current token (and any old file) as they were."""
+    from cockpit.exports import open_file
+
+    path = Path(path)
+    if path.is_dir():
+        raise CockpitError(f"{path} is a folder; name the token's file")
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open_file(scratch, 0o600, text=True, follow_symlinks=False) as out:
+            out.write(rotate_token(ws) + "\n")
+        os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def authorized(stored_hash: str | None, header: str | None) -> bool:

@@ -1,0 +1,142 @@
+"""`cockpit serve --bundle DIR`: one model version served from a bundle, without a workspace
+(what the bundle's Dockerfile runs). Every bundle file is checked against the manifest's
+sha256 before the model is unpickled; requests are checked against the bundle's schema like
+the workspace service (422 naming fields, bounded bodies, no stack traces); each request is
+one JSON line in the request log file, written before the answer is sent. There is no
+routing here: canary, shadow and fallback need the workspace's registry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cockpit import __version__
+from cockpit.deployment.bundle import load_bundle
+from cockpit.deployment.serving_input import Rejected, check_rows, jsonable, openapi, parse_body, to_frame
+from cockpit.deployment.serving_token import authorized, digest
+from cockpit.projects import Project
+from storage import clock
+
+log = logging.getLogger("cockpit.serve")
+
+MAX_BODY = 1_000_000
+TOKEN_ENV = "COCKPIT_SERVE_TOKEN"
+
+
+class BundleService:
+    def __init__(self, folder: Path, log_path: Path, token: str | None = None,
+                 max_body: int = MAX_BODY) -> None:
+        self.pipeline, self.config, self.warnings = load_bundle(Path(folder))
+        self.schema = json.loads((Path(folder) / "schema.json").read_text())
+        self.project = Project(0, self.config["project"], self.config["task"],
+                               self.config["target"], "", "")
+        self.token_hash = digest(token) if token else None
+        self.max_body = max_body
+        self.log_path = Path(log_path)
+        self.lock = threading.Lock()
+        self.served = self.errors = 0
+
+    def _write_log(self, entry: dict[str, Any]) -> None:
+        line = json.dumps(entry, default=str) + "\n"
+        with self.lock, open(self.log_path, "a", encoding="utf-8") as out:
+            out.write(line)
+            out.flush()
+
+    def score(self, items: list[Any], many: bool) -> tuple[int, dict[str, Any]]:
+        from cockpit.evaluation.predictions import predict_frame
+
+        problems = check_rows(items, self.schema)
+        if problems:
+            named = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5] if p["field"])
+            return 422, {"error": "invalid input: " + (named or problems[0]["problem"]),
+                         "fields": problems}
+        frame = to_frame(items, self.schema, ())
+        predictions = predict_frame(self.pipeline, frame, self.project, self.config["threshold"])
+        scores = predictions.positive_scores if predictions.positive_scores is not None else (
+            predictions.proba.max(axis=1) if predictions.proba is not None else
+            [None] * len(frame))
+        entity = self.schema.get("entity")
+        answers = [{"entity": jsonable(frame[entity].iloc[i]) if entity in frame else str(i),
+                    "prediction": jsonable(predictions.y_pred[i]),
+                    "score": jsonable(scores[i]), "model_version": self.config["version"],
+                    "route": "bundle"} for i in range(len(frame))]
+        return 200, {"predictions": answers} if many else answers[0]
+
+    async def predict(self, request):
+        from starlette.responses import JSONResponse
+
+        started, request_id = time.perf_counter(), uuid.uuid4().hex
+        status, body = 500, {"error": "internal error"}
+        try:
+            if self.token_hash and not authorized(self.token_hash,
+                                                  request.headers.get("authorization")):
+                status, body = 401, {"error": "missing or wrong API token"}
+            else:
+                raw = await self._body(request)
+                items, many = parse_body(raw)
+                status, body = await asyncio.to_thread(self.score, items, many)
+        except Rejected as rejected:
+            status, body = rejected.status, rejected.body
+        except Exception:
+            log.exception("request %s failed", request_id)
+        self.served += 1
+        self.errors += status != 200
+        answers = body.get("predictions", [body]) if status == 200 else []
+        self._write_log({"request_id": request_id, "at": clock.now_iso(), "status": status,
+                         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                         "model_version": self.config["version"], "error": body.get("error"),
+                         "answers": answers})
+        return JSONResponse(body, status, headers={"x-request-id": request_id})
+
+    async def _body(self, request) -> bytes:
+        too_big = Rejected(413, {"error": f"the body is larger than {self.max_body} bytes"})
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise too_big
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise too_big
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def health(self, request):
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"status": "ok", "project": self.project.name,
+                             "version": self.config["version"], "requests": self.served,
+                             "errors": self.errors, "library_warnings": self.warnings,
+                             "token_required": self.token_hash is not None,
+                             "cockpit": __version__})
+
+    async def openapi_doc(self, request):
+        from starlette.responses import JSONResponse
+
+        if self.token_hash and not authorized(self.token_hash, request.headers.get("authorization")):
+            return JSONResponse({"error": "missing or wrong API token"}, 401)
+        return JSONResponse(openapi(self.schema, self.project.name, __version__))
+
+    def app(self):
+        from starlette.applications import Starlette
+        from starlette.exceptions import HTTPException
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def http_error(request, exc: HTTPException):
+            return JSONResponse({"error": exc.detail}, exc.status_code)
+
+        async def server_error(request, exc: Exception):
+            log.error("unhandled error on %s", request.url.path, exc_info=exc)
+            return JSONResponse({"error": "internal error"}, 500)
+
+        return Starlette(routes=[Route("/predict", self.predict, methods=["POST"]),
+                                 Route("/health", self.health, methods=["GET"]),
+                                 Route("/openapi.json", self.openapi_doc, methods=["GET"])],
+                         exception_handlers={HTTPException: http_error, Exception: server_error})
