@@ -209,3 +209,62 @@ def test_profile_types_and_histogram(workspace, members, messy_csv):
     assert sum(profile["weight_kg"]["histogram"]["counts"]) == 408
     assert profile["renewed"]["type"] == "binary"
     assert profile["visits"]["nulls"] == 6
+
+
+def test_blanks_are_filled_with_the_median_or_the_most_common_value(workspace, members, tmp_path):
+    """A 0/1 column with blanks is read as numbers: filling it with a "missing" level could
+    not be stored, so binary and categorical columns get their mode, numbers their median."""
+    path = tmp_path / "blanks.csv"
+    pd.DataFrame({
+        "member_ref": [f"M{i}" for i in range(40)],
+        "opted_in": [1, 0, 1, None] * 10,                       # 0/1 with 10 blanks: mode 1
+        "spend": [10.0, 20.0, None, 40.0, 1000.0] * 8,          # median of the rest: 30
+        "plan": ["basic", "pro", "basic", None] * 10,           # mode "basic"
+        "renewed": [0, 1] * 20,
+    }).to_csv(path, index=False)
+    version, _ = datasets.import_dataset(workspace, members, path)
+    report = checks.validate(workspace, members, version)
+    fixes = {f.column: f.fix for f in _by_check(report)["nulls"]}
+    assert fixes == {
+        "opted_in": {"op": "fill", "column": "opted_in", "strategy": "mode"},
+        "spend": {"op": "fill", "column": "spend", "strategy": "median"},
+        "plan": {"op": "fill", "column": "plan", "strategy": "mode"}}
+    child, results = recipes.clean_version(workspace, members, list(fixes.values()))
+    frame = datasets.load_frame(workspace, child)
+    assert frame["opted_in"].tolist() == [1, 0, 1, 1] * 10
+    assert frame["spend"].tolist() == [10.0, 20.0, 30.0, 40.0, 1000.0] * 8
+    assert frame["plan"].tolist() == ["basic", "pro", "basic", "basic"] * 10
+    assert {r.note for r in results} == {"value 1.0", "value 30.0", "value 'basic'"}
+
+
+def test_a_column_mixing_numbers_and_text_is_flagged_with_a_fix(workspace, members, tmp_path):
+    path = tmp_path / "mixed.csv"
+    pd.DataFrame({
+        "member_ref": [f"M{i}" for i in range(40)],
+        # 20 numbers, 5 "n/a" (read as missing), 10 "abc", 5 "1,2"
+        "amount": ["12", "15", "abc", "n/a", "7.5", "-3", "abc", "1,2"] * 5,
+        "plan": ["basic", "pro", "basic", "12"] * 10,           # 25% numbers: not flagged
+        "account_id": [str(100 + i) for i in range(36)] + ["X1"] * 4,  # an id: not flagged
+        "renewed": [0, 1] * 20,
+    }).to_csv(path, index=False)
+    version, _ = datasets.import_dataset(workspace, members, path)
+    report = checks.validate(workspace, members, version)
+    [mixed] = _by_check(report)["mixed_types"]
+    assert (mixed.severity, mixed.column, mixed.rows) == ("warning", "amount", 15)
+    assert mixed.message.startswith("column 'amount' mixes numbers and text: 20 of 35 values "
+                                    "(57.1%) are numbers, 15 are text ('abc', '1,2')")
+    assert mixed.examples == ["abc", "1,2"]
+    assert mixed.fix == {"op": "to_numeric", "column": "amount"}
+    child, results = recipes.clean_version(workspace, members, [mixed.fix])
+    frame = datasets.load_frame(workspace, child)
+    assert frame["amount"].dtype == "float64" and frame["amount"].notna().sum() == 20
+    assert frame["amount"].sum() == (12 + 15 + 7.5 - 3) * 5
+    assert results[0].note == "15 values were not numbers (now missing)"
+    after = _by_check(checks.validate(workspace, members, child))
+    assert "mixed_types" not in after and after["nulls"][0].fix["strategy"] == "median"
+    # the step replays on data whose column is numbers already, leaving it as it is
+    again, _ = recipes.apply_recipe(frame, [mixed.fix])
+    assert again["amount"].equals(frame["amount"])
+    with pytest.raises(CockpitError, match="to_numeric renewed: the column holds bool"):
+        recipes.apply_recipe(frame.assign(renewed=frame["renewed"] == 1), [mixed.fix | {
+            "column": "renewed"}])

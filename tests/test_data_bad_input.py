@@ -36,7 +36,8 @@ def folder(run_cli, tmp_path: Path) -> Path:
 
 
 def test_every_corpus_file_is_covered() -> None:
-    assert {p.name for p in BAD.iterdir() if p.name != "README.md"} == {*EXPECTED, "bom_crlf.csv"}
+    assert {p.name for p in BAD.iterdir() if p.name != "README.md"} == {
+        *EXPECTED, "bom_crlf.csv", "year_header.csv"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -74,3 +75,36 @@ def test_semicolons_import_when_told_the_delimiter(run_cli, folder: Path) -> Non
     result = run_cli("data", "import", str(BAD / "semicolon.csv"), "--delimiter", ";",
                      workspace=folder)
     assert result.exit_code == 0, result.stderr
+
+
+def test_year_column_names_beside_text_names_import_cleanly(run_cli, folder: Path) -> None:
+    """"2019", "2020" read as numbers, but they sit over amounts, not years: names."""
+    import json
+
+    result = run_cli("data", "import", str(BAD / "year_header.csv"), "--json", workspace=folder)
+    assert result.exit_code == 0, result.stderr
+    version = json.loads(result.stdout)
+    assert version["rows"] == 30 and list(version["schema"]) == ["2019", "2020", "y"]
+    assert version["schema"]["2019"] == "float64"
+
+
+@pytest.mark.parametrize(("lines", "refused"), [
+    (["region,2019,2020,y", "north,10.5,12,1", "south,8,9.5,0"], False),
+    (["2019,2020,2021,2022", "1.5,2,3,4", "2.5,3,4,5"], False),  # years over amounts
+    (["2024-01-31,2024-02-29,y", "1,5,0", "2,6,1"], False),  # dates over numbers: names
+    (["north,2019,2020,1", "south,2018,2021,0", "east,2017,2020,1"], True),  # years over years
+    (["1.5,abc,3,0", "2.5,def,4,1"], True),
+    (["7,2024-01-31,a,1", "8,2024-02-01,b,0"], True),
+])
+def test_a_first_line_is_data_only_when_it_matches_the_rows_below(
+        tmp_path: Path, lines: list[str], refused: bool) -> None:
+    from cockpit.data.reading import read_table
+    from cockpit.errors import CockpitError
+
+    path = tmp_path / "f.csv"
+    path.write_text("\n".join(lines) + "\n")
+    if refused:
+        with pytest.raises(CockpitError, match="looks like data, not column names"):
+            read_table(path)
+    else:
+        assert list(read_table(path).columns) == lines[0].split(",")

@@ -19,13 +19,11 @@ REFUSED = {
     "blank_column_name.csv": "column 2 of the header has no name",
     "trailing_delimiter.csv": "column 5 of the header has no name",
 }
-# Refused by design, imported today: see the reasons (reported, not fixed here).
-REFUSED_BUT_IMPORTED = {
-    "float_target.csv": ("a binary target", "versions.check_target accepts any target with two or "
-                         "more values: 38 distinct floats import into a binary project, and "
-                         "`data split --strategy random` then fails with a traceback"),
-    "one_class_spelled.csv": ("one value", "yes/Yes/YES is one class spelled three ways; "
-                              "check_target counts three classes"),
+# A target a binary project cannot use (imported before versions.check_target checked it).
+NOT_BINARY = {
+    "float_target.csv": ("a binary target", "38 distinct floats in a binary project; "
+                         "`data split --strategy random` then failed with a traceback"),
+    "one_class_spelled.csv": ("one value", "yes/Yes/YES is one class spelled three ways"),
 }
 IMPORTED = {  # file -> (columns, rows)
     "names_quotes_sql_unicode.csv": (["id", 'say "hi"', "x'); DROP TABLE projects;--",
@@ -68,7 +66,7 @@ def _nothing_stored(folder: Path) -> None:
 
 def test_every_file_in_the_corpus_is_covered() -> None:
     files = {p.name for p in MORE.glob("*.csv")}
-    assert files == {*REFUSED, *REFUSED_BUT_IMPORTED, *IMPORTED}
+    assert files == {*REFUSED, *NOT_BINARY, *IMPORTED}
 
 
 def _refused_with_one_line(run_cli, folder: Path, name: str, fragment: str, *options: str) -> None:
@@ -86,10 +84,9 @@ def test_unusable_file_is_refused_with_one_line(run_cli, folder: Path, name: str
     _refused_with_one_line(run_cli, folder, name, REFUSED[name])
 
 
-@pytest.mark.parametrize("name", [
-    name for name in sorted(REFUSED_BUT_IMPORTED)])
+@pytest.mark.parametrize("name", sorted(NOT_BINARY))
 def test_a_target_that_cannot_be_binary_is_refused(run_cli, folder: Path, name: str) -> None:
-    _refused_with_one_line(run_cli, folder, name, REFUSED_BUT_IMPORTED[name][0])
+    _refused_with_one_line(run_cli, folder, name, NOT_BINARY[name][0])
 
 
 @pytest.mark.parametrize("name", sorted(IMPORTED))
@@ -153,6 +150,12 @@ def test_mixed_types_stay_text_and_keep_their_values(run_cli, folder: Path) -> N
         frame = load_frame(ws, get_version(ws, resolve_project(ws, None)))
     assert set(frame["amount"].dropna()) == {"12", "7.5", "twelve", "1,200", "-3", "\u20ac4", "5"}
     assert frame["amount"].isna().sum() == 5  # "n/a"
+    report = _strict_json(run_cli("data", "validate", "--json", workspace=folder).stdout)
+    [mixed] = [f for f in report["findings"] if f["check"] == "mixed_types"]
+    assert (mixed["column"], mixed["severity"], mixed["rows"]) == ("amount", "warning", 15)
+    assert "20 of 35 values (57.1%) are numbers, 15 are text" in mixed["message"]
+    assert mixed["examples"] == ["twelve", "1,200", "\u20ac4"]
+    assert mixed["fix"] == {"op": "to_numeric", "column": "amount"}
 
 
 def test_quoted_line_breaks_stay_inside_their_field(run_cli, folder: Path) -> None:

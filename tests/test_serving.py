@@ -8,49 +8,21 @@ clean shutdown after which every request is in the log, and no token text in any
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from cockpit.data import versions as datasets
 from cockpit.deployment import registry, rules
 from cockpit.deployment.serving_input import Rejected, check_rows, parse_body, to_frame
 from cockpit.deployment.serving_token import authorized, digest, is_loopback, rotate_token
 from cockpit.projects import create_project
-from cockpit.splits import make_split
-from cockpit.training import runs
+from tests.serving_helpers import SCHEMA, build_service_project, row, start_serve
 
 httpx = pytest.importorskip("httpx")
-
-SCHEMA = {"entity": "user_id", "columns": {
-    "user_id": {"kind": "categorical", "role": "id", "dtype": "str"},
-    "x": {"kind": "numeric", "role": "feature", "dtype": "float64"},
-    "plan": {"kind": "categorical", "role": "feature", "dtype": "str"},
-    "joined": {"kind": "date", "role": "feature", "dtype": "str"}}}
-
-
-def subscribers(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1, n)
-    plan = rng.choice(["basic", "pro", "team"], n)
-    joined = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
-    left = ((x + (plan == "basic") + rng.normal(0, 0.7, n)) > 0.8).astype(int)
-    return pd.DataFrame({"user_id": [f"U{i}" for i in range(n)], "x": x.round(3), "plan": plan,
-                         "joined": joined.strftime("%Y-%m-%d"), "left": left})
-
-
-def row(entity: str, x: float = 0.4, plan: str = "basic") -> dict:
-    return {"user_id": entity, "x": x, "plan": plan, "joined": "2025-03-01"}
 
 
 # -- fast unit tests --------------------------------------------------------------------
@@ -129,41 +101,6 @@ def test_serve_refuses_without_a_production_model(run_cli, workspace) -> None:
 # -- the real service -------------------------------------------------------------------
 
 
-def _build(workspace, tmp_path: Path):
-    project = create_project(workspace, "subs", "binary", "left")
-    path = tmp_path / "subs.csv"
-    subscribers().to_csv(path, index=False)
-    datasets.import_dataset(workspace, project, path)
-    make_split(workspace, project, "stratified", seed=1)
-    first = runs.train(workspace, project, "logistic_regression")
-    second = runs.train(workspace, project, "dummy")
-    assert (first.status, second.status) == ("finished", "finished")
-    for run in (first, second):
-        registry.register(workspace, project, run.id, override_reason="a service test")
-    registry.deploy(workspace, project, 1, "blue-green", reason="first")
-    registry.deploy(workspace, project, 2, "canary", percent=30, reason="try it")
-    registry.deploy(workspace, project, 2, "shadow", reason="watch it")
-    return project
-
-
-def _start(root: Path, out: Path) -> tuple[subprocess.Popen, str, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cockpit", "--workspace", str(root), "serve", "--port", "0",
-         "--require-token"], stdout=out.open("w"), stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL, env={**os.environ, "COCKPIT_USER": "tester"})
-    deadline = time.monotonic() + 45
-    while time.monotonic() < deadline:
-        text = out.read_text()
-        address, token = re.search(r"on (http://127\.0\.0\.1:\d+)", text), re.search(
-            r"API token \(shown once, keep it secret\): (\S+)", text)
-        if address and token:
-            return process, address.group(1), token.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise AssertionError(f"cockpit serve did not start:\n{out.read_text()}")
-
-
 def _answers(client, rows: list[dict], sent: list[str]) -> list[dict]:
     response = client.post("/predict", json={"rows": rows})
     assert response.status_code == 200, response.text
@@ -172,9 +109,9 @@ def _answers(client, rows: list[dict], sent: list[str]) -> list[dict]:
 
 
 def test_the_prediction_service_end_to_end(workspace, tmp_path: Path, run_cli) -> None:
-    project = _build(workspace, tmp_path)
+    project = build_service_project(workspace, tmp_path)
     out = tmp_path / "serve.out"
-    process, base, token = _start(workspace.root, out)
+    process, base, token = start_serve(workspace.root, out)
     sent: list[str] = []  # the id of every request answered, whatever its status
     try:
         open_client = httpx.Client(base_url=base, timeout=30)

@@ -25,12 +25,13 @@ OPS: dict[str, tuple[set[str], set[str]]] = {
     "clip": ({"column"}, {"min", "max"}),
     "drop_rows": ({"column", "when"}, {"min", "max"}),
     "fill": ({"column", "strategy"}, {"value"}),
+    "to_numeric": ({"column"}, set()),
     "drop_columns": ({"columns"}, set()),
 }
 FILL_STRATEGIES = ("mean", "median", "mode", "value")
 # The order suggested fixes run in: spellings before duplicates, so variants collapse first.
-SUGGESTED_ORDER = ["standardise", "parse_dates", "drop_duplicates", "dedupe_keys", "drop_rows",
-                   "drop_outliers", "clip", "fill", "drop_columns"]
+SUGGESTED_ORDER = ["standardise", "parse_dates", "to_numeric", "drop_duplicates", "dedupe_keys",
+                   "drop_rows", "drop_outliers", "clip", "fill", "drop_columns"]
 
 
 @dataclass
@@ -268,6 +269,8 @@ def _drop_rows(frame, step):
 
 
 def _fill(frame, step):
+    import numpy as np
+
     column, strategy = step["column"], step["strategy"]
     values = frame[column]
     if strategy == "value":
@@ -281,7 +284,8 @@ def _fill(frame, step):
         raise CockpitError(f"fill {column} with {strategy}: the column is not numeric; use mode")
     else:
         fill = float(values.median() if strategy == "median" else values.mean())
-    note = f"value {fill!r}" if strategy != "value" else ""
+    shown = fill.item() if isinstance(fill, np.generic) else fill  # 1.0, not np.float64(1.0)
+    note = f"value {shown!r}" if strategy != "value" else ""
     return frame.assign(**{column: values.fillna(fill)}), note
 
 
@@ -313,10 +317,29 @@ def _drop_columns(frame, step):
     return frame.drop(columns=step["columns"]), ""
 
 
+def _to_numeric(frame, step):
+    """Text that reads as a number becomes that number, other text becomes missing; a column
+    of numbers already is left as it is (so the step replays on cleaner data)."""
+    import pandas as pd
+
+    column = step["column"]
+    values = frame[column]
+    if values.dtype.kind in "iuf":
+        return frame, ""
+    if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
+        raise CockpitError(f"to_numeric {column}: the column holds {values.dtype}, not text")
+    text = values.astype("str")
+    numbers = pd.to_numeric(text.str.strip(), errors="coerce").astype("float64")
+    failed = int((numbers.isna() & values.notna()).sum())
+    note = f"{failed} values were not numbers (now missing)" if failed else ""
+    return frame.assign(**{column: numbers}), note
+
+
 _STEPS = {
     "standardise": _standardise, "parse_dates": _parse_dates, "drop_duplicates": _drop_duplicates,
     "dedupe_keys": _dedupe_keys, "drop_outliers": _drop_outliers, "clip": _clip,
     "drop_rows": _drop_rows, "fill": _fill, "drop_columns": _drop_columns,
+    "to_numeric": _to_numeric,
 }
 
 

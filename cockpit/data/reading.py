@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$")
+YEAR_LIKE = re.compile(r"^(1[89]|2[01])\d\d$")
+HEADER_SAMPLE = 50  # rows compared with the first line to tell names from data
 OTHER_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
 SNIFF_BYTES = 1 << 16
 WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",
@@ -117,24 +119,22 @@ def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
             if other != delimiter and other in header[0]:
                 raise CockpitError(f"{path}: the columns look separated by {label}, not "
                                    f"{delimiter!r}; pass --delimiter {other!r}")
-    _check_header(path, header)
+    if any(not name for name in header):
+        position = header.index("") + 1
+        raise CockpitError(f"{path}: column {position} of the header has no name")
+    sample: list[list[str]] = []
     try:
         for row in reader:
             if row and len(row) != len(header):  # line_num: where the row ends in the file
                 raise CockpitError(f"{path}: line {reader.line_num} has {len(row)} fields but the "
                                    f"header has {len(header)}; fix that row (a stray delimiter "
                                    "or a missing quote?)")
+            if row and len(sample) < HEADER_SAMPLE:
+                sample.append(row)
     except csv.Error as exc:
         raise CockpitError(f"{path}: line {reader.line_num} is not valid CSV ({exc}); "
                            "an unterminated quote?") from None
-    return header
-
-
-def _check_header(path: Path, header: list[str]) -> None:
-    if any(not name for name in header):
-        position = header.index("") + 1
-        raise CockpitError(f"{path}: column {position} of the header has no name")
-    if sum(_looks_like_value(name) for name in header) * 2 > len(header):
+    if _looks_like_data(header, sample):
         raise CockpitError(f"{path}: the first line ({', '.join(header[:4])}...) looks like data, "
                            "not column names; add a header line")
     seen: set[str] = set()
@@ -142,11 +142,33 @@ def _check_header(path: Path, header: list[str]) -> None:
         if name in seen:
             raise CockpitError(f"{path}: column {name!r} appears twice in the header")
         seen.add(name)
+    return header
 
 
-def _looks_like_value(name: str) -> bool:
+def _looks_like_data(header: list[str], sample: list[list[str]]) -> bool:
+    """Whether the first line is a row of data: most of its cells are values (numbers, years,
+    dates) of the kind at least half the rows below hold in that column. So years over a
+    column of other numbers ("2019", "2020" over amounts) are names, as text always is; with
+    no rows below, any value counts."""
+    like_data = 0
+    for i, name in enumerate(header):
+        kind = _kind(name)
+        cells = [row[i].strip() for row in sample if row[i].strip()]
+        same = sum(_kind(cell) == kind for cell in cells)
+        like_data += kind != "text" and (not cells or same * 2 >= len(cells))
+    return like_data * 2 > len(header)
+
+
+def _looks_like_value(cell: str) -> bool:
+    return _kind(cell) != "text"
+
+
+def _kind(cell: str) -> str:
+    """year (a four-digit integer 1800-2199), number, date or text."""
+    if YEAR_LIKE.match(cell):
+        return "year"
     try:
-        float(name)
-        return True
+        float(cell)
+        return "number"
     except ValueError:
-        return bool(DATE_LIKE.match(name))
+        return "date" if DATE_LIKE.match(cell) else "text"

@@ -21,6 +21,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 KEY_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
 MINORITY_WARNING = 0.10
 NULL_WARNING_PCT = 5.0
+MIXED_MIN_SHARE = 0.5  # a text column is "mixed" when at least this share reads as numbers
 
 
 @dataclass
@@ -85,6 +86,7 @@ def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
                             dates[0] if len(dates) == 1 else None)
     findings += _spellings(frame, by_name)
     findings += _dates(frame, by_name)
+    findings += _mixed_types(frame, by_name)
     findings += _outliers(frame, by_name, project.target)
     findings += _constants(frame, by_name)
     return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], -f.rows))
@@ -151,13 +153,13 @@ def _nulls(frame: pd.DataFrame, profile: dict[str, dict], target: str) -> list[F
 
 
 def _fill_step(name: str, kind: str) -> dict:
-    """Numbers get the median; text an empty string; categories an explicit 'missing' level."""
+    """Numbers get the median; free text an empty string; everything else, binary and
+    categorical columns included, its most common value (a text constant such as "missing"
+    does not fit a 0/1 column read as numbers: that fill is refused)."""
     if kind == "numeric":
         return {"op": "fill", "column": name, "strategy": "median"}
     if kind == "text":
         return {"op": "fill", "column": name, "strategy": "value", "value": ""}
-    if kind in ("categorical", "binary") and name:
-        return {"op": "fill", "column": name, "strategy": "value", "value": "missing"}
     return {"op": "fill", "column": name, "strategy": "mode"}
 
 
@@ -248,6 +250,35 @@ def _dates(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
     return out
 
 
+def _mixed_types(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
+    """Text columns where at least half the values read as numbers: the rest ("n/a",
+    "twelve", "1,200") keep the whole column text, so a model sees categories instead of an
+    amount. Ids are left alone ("1001" beside "A17" is a fine id)."""
+    import pandas as pd
+
+    out = []
+    for name, column in profile.items():
+        values = frame[name]
+        if (values.dtype.kind in "biufcmM" or column["type"] in ("date", "id")
+                or KEY_NAME.search(name)):
+            continue
+        present = values.dropna().astype(str)
+        numbers = pd.to_numeric(present.str.strip(), errors="coerce").notna()
+        share = numbers.mean() if len(present) else 0.0
+        if not MIXED_MIN_SHARE <= share < 1:
+            continue
+        text = present[~numbers]
+        shown = ", ".join(repr(v) for v in text.value_counts().index[:3])
+        out.append(Finding(
+            "mixed_types", "warning", name,
+            f"column {name!r} mixes numbers and text: {int(numbers.sum())} of {len(present)} "
+            f"values ({share:.1%}) are numbers, {len(text)} are text ({shown}); map the text "
+            "to numbers (standardise) first, or convert the column (the text becomes missing)",
+            len(text), text.value_counts().index[:5].tolist(),
+            {"op": "to_numeric", "column": name}))
+    return out
+
+
 def _outliers(frame: pd.DataFrame, profile: dict[str, dict], target: str) -> list[Finding]:
     out = []
     for name, column in profile.items():
@@ -296,7 +327,7 @@ def set_column_range(ws: Workspace, project: Project, column: str, low: float | 
         ws.store.conn.execute(
             "INSERT INTO column_ranges (project_id, column, min, max) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (project_id, column) DO UPDATE SET min = excluded.min, max = excluded.max",
-            [project.id, column, low, high])
+            [project.id, ws.store.redact(column), low, high])
         ws.record("data", "set range", project.id, {"column": column, "min": low, "max": high})
 
 

@@ -32,6 +32,8 @@ def parse_body(body: bytes) -> tuple[list[Any], bool]:
         payload = json.loads(body, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(400, {"error": f"the body is not valid JSON: {exc}"[:200]}) from None
+    except RecursionError:
+        raise Rejected(400, {"error": "the body is not valid JSON: nested too deeply"}) from None
     if isinstance(payload, dict) and isinstance(payload.get("rows"), list):
         rows, many = payload["rows"], True
     elif isinstance(payload, dict):
@@ -51,12 +53,17 @@ def _problem(value: Any, spec: dict[str, Any]) -> str | None:
         return "must not be null (it is the entity id)" if spec.get("role") == "id" else None
     if isinstance(value, (dict, list)):
         return "must be a single value, not an object or a list"
+    if isinstance(value, str) and not _is_unicode(value):
+        return "must be valid Unicode text (it holds a lone surrogate)"
     kind = spec.get("kind")
     if kind == "numeric":
         if isinstance(value, bool):
             return "must be a number"
         if isinstance(value, (int, float)):
-            return None if math.isfinite(value) else "must be a finite number"
+            try:
+                return None if math.isfinite(value) else "must be a finite number"
+            except OverflowError:  # an int beyond float's range
+                return "must be a finite number"
         try:
             return None if math.isfinite(float(str(value))) else "must be a finite number"
         except ValueError:
@@ -64,6 +71,14 @@ def _problem(value: Any, spec: dict[str, Any]) -> str | None:
     if kind == "date" and not isinstance(value, str):
         return "must be a date as text (e.g. 2025-01-31)"
     return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_rows(rows: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
