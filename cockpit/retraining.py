@@ -18,7 +18,7 @@ from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
-from storage import clock
+from storage import clock, faults
 
 DEFAULT_TRIGGERS = {"schedule_days": 30.0, "on_alert": 1, "new_labels": 1000,
                     "strategy": "canary", "canary_percent": 10.0}
@@ -230,6 +230,7 @@ def _record(ws, project, reasons, steps, window, champion, challenger_id, champi
             "metric": metric, "decision": decision, "version_id": version_id,
             "comparison": comparison, "created_at": clock.now_iso(),
             "created_by": current_user()})
+        faults.point("retrain:after_record")
         ws.record("retrain", "retrain", project.id, {"retrain": retrain_id, "decision": decision})
     return {"id": retrain_id, "decision": decision, "reasons": reasons, "steps": steps,
             "window": window, "champion_score": champion_score,

@@ -60,14 +60,44 @@ def _rate_counts(metric: str, y_true, y_pred, positive) -> tuple[int, int]:
     return int(hits.sum()), int(relevant.sum())
 
 
+def _vectorised_errors(metric: str, y_true, y_pred, picks) -> list[float] | None:
+    """MAE / RMSE of every resample at once (one numpy pass), or None for other metrics."""
+    import numpy as np
+
+    if metric not in ("mae", "rmse"):
+        return None
+    errors = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+    if metric == "mae":
+        return np.abs(errors)[picks].mean(axis=1).tolist()
+    return np.sqrt((errors ** 2)[picks].mean(axis=1)).tolist()
+
+
+def _one_metric(task, metric, y_true, y_pred, proba, classes, positive) -> float | None:
+    """The one metric a resample needs (roc_auc / pr_auc directly), else via metrics.score."""
+    import numpy as np
+    from sklearn import metrics as sk
+
+    if task == "binary" and metric in ("roc_auc", "pr_auc") and proba is not None:
+        is_positive = np.asarray(y_true) == positive
+        if is_positive.all() or not is_positive.any():
+            return None
+        scores = proba[:, list(classes).index(positive)]
+        scorer = sk.roc_auc_score if metric == "roc_auc" else sk.average_precision_score
+        return float(scorer(is_positive, scores))
+    return _metric_for(task, metric, y_true, y_pred, proba, classes, positive)
+
+
 def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int) -> tuple:
     import numpy as np
 
     rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(y_true), (BOOTSTRAP, len(y_true)))
+    values = _vectorised_errors(metric, y_true, y_pred, picks) if task == "regression" else None
+    if values is not None:
+        return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
     values = []
-    for _ in range(BOOTSTRAP):
-        pick = rng.integers(0, len(y_true), len(y_true))
-        value = _metric_for(task, metric, y_true[pick], y_pred[pick],
+    for pick in picks:
+        value = _one_metric(task, metric, y_true[pick], y_pred[pick],
                             proba[pick] if proba is not None else None, classes, positive)
         if value is not None:
             values.append(value)
