@@ -172,9 +172,8 @@ class ArtifactStore:
         os.replace(live, target)
         return target
 
-    def verified_path(self, sha256: str, suffix: str = ".joblib") -> Path:
-        """The file of a recorded artifact (live or archived), after checking its size and
-        sha256."""
+    def _located(self, sha256: str, suffix: str) -> tuple[Path, int]:
+        """(file, recorded size) of a recorded artifact, live or archived."""
         path = self.path_for(sha256, suffix)
         if not path.exists() and (self.archive_root / path.name).exists():
             path = self.archive_root / path.name
@@ -183,11 +182,19 @@ class ArtifactStore:
             raise ArtifactError(f"artifact {sha256[:12]} is not recorded in this workspace")
         if not path.exists():
             raise ArtifactError(f"artifact file {path} is missing")
-        if path.stat().st_size != row["size"] or sha256_of(path) != sha256:
-            raise ArtifactError(
-                f"artifact file {path} was changed after cockpit wrote it "
-                "(sha256 does not match); refusing to load it"
-            )
+        return path, row["size"]
+
+    @staticmethod
+    def _changed(path: Path) -> ArtifactError:
+        return ArtifactError(f"artifact file {path} was changed after cockpit wrote it "
+                             "(sha256 does not match); refusing to load it")
+
+    def verified_path(self, sha256: str, suffix: str = ".joblib") -> Path:
+        """The file of a recorded artifact (live or archived), after checking its size and
+        sha256."""
+        path, size = self._located(sha256, suffix)
+        if path.stat().st_size != size or sha256_of(path) != sha256:
+            raise self._changed(path)
         return path
 
     def verify_all(self) -> IntegrityReport:
@@ -217,6 +224,12 @@ class ArtifactStore:
         return report
 
     def load(self, sha256: str) -> Any:
+        """Unpickle exactly the bytes that were hashed: read once, so a file swapped between
+        a check and a second read cannot slip through."""
         import pickle
 
-        return pickle.loads(self.verified_path(sha256).read_bytes())
+        path, size = self._located(sha256, ".joblib")
+        data = path.read_bytes()
+        if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+            raise self._changed(path)
+        return pickle.loads(data)

@@ -137,9 +137,12 @@ def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[s
     """The service's OpenAPI document; the row's properties come from the production schema."""
     kinds = {"numeric": {"type": ["number", "string", "null"]}, "date": {"type": ["string", "null"]}}
     columns = (schema or {}).get("columns", {})
+    entity = (schema or {}).get("entity")
     row = {"type": "object", "required": list(columns),
            "properties": {c: {**kinds.get(s.get("kind"), {}), "description": s.get("kind", "")}
                           for c, s in columns.items()}}
+    if entity in row["properties"]:  # every answer is keyed by it: never null
+        row["properties"][entity]["not"] = {"type": "null"}
     answer = {"type": "object", "properties": {
         "entity": {"type": "string"}, "prediction": {}, "score": {"type": ["number", "null"]},
         "model_version": {"type": ["integer", "null"]},
