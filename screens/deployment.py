@@ -130,7 +130,7 @@ class DeploymentScreen(StageScreen):
         share = 100 * stats["errors"] / stats["requests"]
         return (f"service 24 h: {stats['requests']:,} requests · {stats['errors']:,} errors "
                 f"({share:.1f}%) · {stats['fallback_rows']:,} fallback · p50 "
-                f"{stats['p50_ms']:g} ms · p95 {stats['p95_ms']:g} ms")
+                f"{_ms(stats['p50_ms'])} · p95 {_ms(stats['p95_ms'])}")
 
     def _ledger(self) -> None:
         table = self.query_one("#ledger-table", DataTable)
@@ -262,3 +262,7 @@ class DeploymentScreen(StageScreen):
         ws, project = self.workspace, self.app.project
         self._act("Roll production back to the previous version?", lambda reason: (
             f"production: {registry.rollback(ws, project, reason).label}"))
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
