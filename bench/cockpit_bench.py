@@ -3,9 +3,9 @@ as `python -m bench.cockpit_bench record|list|floor ...` in cockpit's venv, one 
 process per call; the last stdout line is JSON.
 
 Recording goes through cockpit's own functions with a fake TrainOutput (no fitting):
-- `sweep`: `cockpit.training.sweeps._record` — one transaction per run: create_run (run
-  row + audit event) and finish (results, the metric columns, audit event) — with the
-  artifact store stubbed out, so only the recording is timed;
+- `sweep`: `cockpit.training.sweeps._record` — one transaction per run: the finished run in
+  one INSERT (`runs.record_trial`) and its two audit events — with the artifact store
+  stubbed out, so only the recording is timed;
 - `sweep+artifact`: the same with the real `ArtifactStore.put_bytes` of an 8 KiB model
   blob per run (temp file, sha256, fsync, rename, artifacts row);
 - `train`: `runs.create_run` then `runs.finish` as two transactions, as `cockpit train`
@@ -167,12 +167,16 @@ def _runs_schema() -> tuple[str, list[str]]:
 def floor(n: int, folder: Path, with_indexes: bool) -> float:
     """One INSERT of the whole finished run per WAL transaction into a table with the same
     columns as cockpit's runs table (foreign keys not enforced; secondary indexes only when
-    `with_indexes`). Same pragmas as cockpit: WAL, synchronous=NORMAL."""
+    `with_indexes`). Same pragmas as cockpit: WAL, synchronous=NORMAL, its WAL checkpoint
+    interval."""
+    from storage.store import WAL_CHECKPOINT_PAGES
+
     table, indexes = _runs_schema()
     folder.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(folder / "floor.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode = wal")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
     conn.execute(table)
     if with_indexes:
         for sql in indexes:

@@ -1,13 +1,14 @@
 """Run every cockpit benchmark and print one table: medians over repeats and, for each, the
 ratio to the reference measured in the same run.
 
-    /work/venv/bin/python -m bench                      # defaults: a few minutes on 2 cores
-    /work/venv/bin/python -m bench --setup-references   # once: MLflow into bench/.venv-ref
+    /work/venv/bin/python -m bench                      # defaults: ~15 min on 2 cores
+    /work/venv/bin/python -m bench --setup-references   # once: MLflow and Evidently venvs
     /work/venv/bin/python -m bench --sizes 1000,10000 --table-runs 100000   # the issue's sizes
 
-Each benchmark runs in a fresh child process (cockpit's venv for cockpit and plain sqlite3,
-bench/.venv-ref for MLflow), so imports and caches start cold as they would for a user.
-Not part of the test suite: pytest's testpaths is tests/.
+Each benchmark runs in a fresh child process (cockpit's venv for cockpit, plain sqlite3 and
+numpy; bench/.venv-ref for MLflow; bench/.venv-evidently for Evidently), so imports and
+caches start cold as they would for a user. Not part of the test suite: pytest's testpaths
+is tests/.
 """
 
 from __future__ import annotations
@@ -26,16 +27,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import machine, refenv  # noqa: E402
+from bench import drift_data, machine, refenv  # noqa: E402
 from bench.timing import median  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GROUPS = ("record", "list", "table", "startup")
-# TODO(issue 16): "drift" (cockpit monitoring vs Evidently's preset vs one numpy pass, 100k/1M
-# rows x 25 columns) and "evaluation" (1M predictions, 3 segment columns, bootstrap) join
-# GROUPS once the monitoring and evaluation stages land. Evidently 0.7.23 does not import
-# with pandas 3: it goes into bench/.venv-ref (refenv.REF_REQUIREMENTS) with MLflow.
+GROUPS = ("record", "list", "table", "startup", "drift", "evaluation")
 
 
 class Rows(list):
@@ -79,6 +76,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:,.1f} ms" if value < 100 else f"{value:,.0f} ms"
     if unit == "s":
         return f"{value:.2f} s"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
     return f"{value:g} {unit}"
 
 
@@ -132,7 +131,8 @@ def bench_record(n: int, args, rows: list[Row], mlflow: dict | None) -> None:
                     rate["sweep"] / floor >= 0.5))
     rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
                     "higher", "sqlite3 + cockpit's runs indexes", floor_indexed,
-                    note="the reference is the same table with the 28 indexes of cockpit's runs table"))
+                    note="the reference is the same table with the indexes of cockpit's runs "
+                         "table (18; partial on the metric, score and duration columns)"))
     rows.append(Row(g, "cockpit train: create_run + finish", rate["train"], "runs/s", "higher",
                     "MLflow log_batch", ref, ">= 3,000 runs/s", rate["train"] >= 3000))
     rows.append(Row(g, "sweep trial + artifact put_bytes (8 KiB)", rate["sweep+artifact"],
@@ -217,6 +217,81 @@ def _split(summary: dict) -> str:
             f" ms of {summary['total']['n']}")
 
 
+def bench_drift(args, rows: list[Row], ev_ok: bool) -> None:
+    def mine(what: str, n: int, *extra: str) -> dict:
+        runs = [worker("drift_bench", what, "--rows", str(n), *extra)
+                for _ in range(args.drift_repeats)]
+        best = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+        return {**best, "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+
+    for n in [int(x) for x in args.drift_rows.split(",") if x]:
+        g = f"drift {n:,}"
+        log(f"drift on {n:,} + {n:,} rows x 25 columns: cockpit, numpy")
+        cockpit, floor = mine("cockpit", n), mine("numpy", n)
+        theirs = None
+        if ev_ok:
+            log(f"drift on {n:,} rows: Evidently DataDriftPreset x{args.ref_repeats}")
+            found = [refenv.run_script("ref_evidently.py", ["--rows", str(n)], name="evidently")
+                     for _ in range(args.ref_repeats)]
+            theirs = sorted(found, key=lambda r: r["seconds"])[len(found) // 2]
+        ev_s = theirs["seconds"] if theirs else None
+        ev_mb = theirs["peak_rss_mb"] if theirs else None
+        seconds = cockpit["seconds"]
+        fast = ev_s is not None and ev_s / seconds >= 20
+        goal, met = ">= 20x Evidently", (None if ev_s is None else fast)
+        if n >= 1_000_000:
+            goal += ", < 4 s"
+            met = (seconds < 4) and (met is not False)
+        rows.append(Row(g, "cockpit drift (reference stats + drift, 25 columns)", seconds, "s",
+                        "lower", "Evidently DataDriftPreset", ev_s, goal, met,
+                        note=f"reference statistics {cockpit['reference_s']:.2f} s of it; "
+                             f"flagged (PSI > 0.1) {', '.join(cockpit['flagged'])}; Evidently "
+                             f"flagged {', '.join(theirs['flagged']) if theirs else '-'}"))
+        rows.append(Row(g, "cockpit drift (reference stats + drift, 25 columns)", seconds, "s",
+                        "lower", "one numpy pass (PSI only)", floor["seconds"]))
+        rows.append(Row(g, "peak RSS while computing", cockpit["peak_rss_mb"], "MB", "lower",
+                        "Evidently DataDriftPreset", ev_mb, "< 1/3 of Evidently's",
+                        None if ev_mb is None else cockpit["peak_rss_mb"] * 3 < ev_mb,
+                        note=f"the data alone: cockpit's process {cockpit['data_rss_mb']:.0f} MB"
+                             + (f", Evidently's {theirs['data_rss_mb']:.0f} MB" if theirs else "")
+                             + f"; numpy pass peak {floor['peak_rss_mb']:.0f} MB"))
+        extra = cockpit["peak_rss_mb"] - cockpit["data_rss_mb"]
+        ev_extra = ev_mb - theirs["data_rss_mb"] if theirs else None
+        rows.append(Row(g, "peak RSS above the loaded data", extra, "MB", "lower",
+                        "Evidently DataDriftPreset", ev_extra,
+                        note="what the computation itself adds to the process (the peak is "
+                             "reset once the data is made)"))
+    stream, base = args.drift_stream_rows, args.drift_stream_reference
+    if stream:
+        log(f"drift streamed: {stream:,} rows in chunks, reference {base:,} rows")
+        small = mine("cockpit-stream", base, "--reference-rows", str(base))
+        big = mine("cockpit-stream", stream, "--reference-rows", str(base))
+        g = f"drift {stream:,} streamed"
+        rows.append(Row(g, "cockpit drift_in_chunks (250,000-row chunks)", big["seconds"], "s",
+                        "lower", note=f"reference statistics of {base:,} rows "
+                                      f"{big['reference_s']:.2f} s of it"))
+        rows.append(Row(g, "peak RSS while computing", big["peak_rss_mb"], "MB", "lower",
+                        f"the same on {base:,} rows", small["peak_rss_mb"], "bounded memory",
+                        # below one chunk (250,000 rows) the smaller run holds less
+                        big["peak_rss_mb"] <= small["peak_rss_mb"] * 1.1
+                        if base >= drift_data.CHUNK else None,
+                        note=f"the process with the reference in memory: "
+                             f"{big['data_rss_mb']:.0f} MB"))
+
+
+def bench_evaluation(args, rows: list[Row]) -> None:
+    n = args.eval_rows
+    log(f"evaluation with segments on {n:,} predictions")
+    runs = [worker("eval_bench", "--rows", str(n)) for _ in range(args.eval_repeats)]
+    r = sorted(runs, key=lambda x: x["seconds"])[len(runs) // 2]
+    rows.append(Row(f"evaluation {n:,}", "segments.breakdown + fairness_gaps (3 columns, "
+                    f"{r['groups']} groups, {r['bootstrap']} bootstrap resamples, roc_auc)",
+                    r["seconds"], "s", "lower", goal="seconds (< 10 s)",
+                    goal_met=r["seconds"] < 10,
+                    note=f"breakdown {r['breakdown_s']:.1f} s, fairness_gaps "
+                         f"{r['fairness_s']:.1f} s"))
+
+
 def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) -> None:
     log("start-up")
     extra = ["--ref-python", str(refenv.python())] if ref_ok else []
@@ -280,11 +355,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="repeats of MLflow's recording (slow: ~20 ms per run)")
     parser.add_argument("--table-repeats", type=int, default=9)
     parser.add_argument("--startup-repeats", type=int, default=7)
+    parser.add_argument("--drift-rows", default="100000,1000000",
+                        help="rows of reference and of current data for the drift benchmark")
+    parser.add_argument("--drift-stream-rows", type=int, default=10_000_000,
+                        help="current rows streamed in chunks (0: skip)")
+    parser.add_argument("--drift-stream-reference", type=int, default=1_000_000,
+                        help="reference rows for the streamed drift")
+    parser.add_argument("--drift-repeats", type=int, default=1)
+    parser.add_argument("--eval-rows", type=int, default=1_000_000)
+    parser.add_argument("--eval-repeats", type=int, default=1)
     parser.add_argument("--only", default=",".join(GROUPS),
                         help=f"comma-separated subset of {','.join(GROUPS)}")
     parser.add_argument("--setup-references", action="store_true",
-                        help=f"create {refenv.REF_VENV.relative_to(ROOT)} with MLflow first")
-    parser.add_argument("--no-references", action="store_true", help="skip MLflow even if set up")
+                        help="create bench/.venv-ref (MLflow) and bench/.venv-evidently "
+                             "(Evidently 0.7.23, pandas < 3) first")
+    parser.add_argument("--no-references", action="store_true",
+                        help="skip MLflow and Evidently even if set up")
     parser.add_argument("--tmp", type=Path, default=None, help="where temp stores go")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -298,12 +384,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.setup_references:
         refenv.setup(log)
     ref_ok = not args.no_references and refenv.available()
+    ev_ok = not args.no_references and "drift" in only and refenv.available("evidently")
     info = machine.describe()
     info["references"] = refenv.versions() if ref_ok else {}
+    info["evidently_venv"] = refenv.versions("evidently") if ev_ok else {}
     log("machine: " + json.dumps(info))
-    if not ref_ok:
-        log("reference columns are missing: no MLflow venv at "
+    if not ref_ok and only & {"record", "list", "startup"}:
+        log("MLflow columns are missing: no MLflow venv at "
             f"{refenv.REF_VENV} (run with --setup-references to create it)")
+    if not ev_ok and "drift" in only:
+        log("Evidently columns are missing: no Evidently venv at "
+            f"{refenv.ENVS['evidently'].folder} (run with --setup-references to create it)")
     if info["loadavg_start"][0] > 0.5 * (info["nproc"] or 1):
         log(f"warning: the machine is busy (load {info['loadavg_start'][0]:.1f} on "
             f"{info['nproc']} cores): timings will be slower and noisier")
@@ -333,6 +424,10 @@ def main(argv: list[str] | None = None) -> int:
                 bench_table(workspace, args.table_runs, args, rows)
             if "startup" in only:
                 bench_startup(workspace, args.table_runs, args, rows, ref_ok)
+        if "drift" in only:
+            bench_drift(args, rows, ev_ok)
+        if "evaluation" in only:
+            bench_evaluation(args, rows)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     info["loadavg_end"] = os.getloadavg()

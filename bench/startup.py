@@ -4,9 +4,10 @@ with many runs. Run by bench/run.py (`python -m bench.startup ...`); last stdout
 First paint, headline method (outside view, what a person sees): the real `cockpit` runs
 in a detached tmux pane of 80x24. The pane starts `sh -c 'read _; exec cockpit ...'`, so
 tmux and the shell are up before the clock starts; the clock starts when Enter is sent
-and stops when `tmux capture-pane` first shows the overview's runs count ("N runs" in the
-Experiments row), i.e. the screen with its data is on the terminal. The pane is polled
-every ~2 ms, so the figure includes tmux's own redraw and at most one polling interval.
+and stops when `tmux capture-pane` first shows the overview's runs count ("N runs", N with
+thousands separators, in the Experiments row), i.e. the screen with its data is on the
+terminal. The pane is polled every ~2 ms, so the figure includes tmux's own redraw and at
+most one polling interval.
 
 Breakdown (inside view): `python -m bench.startup_probe` runs the same CLI entry point
 headless and reports where the time went (interpreter, imports, app set-up, first frame)
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         mlflow = args.ref_python.parent / "mlflow"
         env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
         out["mlflow_version"] = command_times([str(mlflow), "--version"], args.repeats, env)
-    out["first_paint_tmux"] = tmux_first_paint(args.workspace, f"{args.runs} runs",
+    out["first_paint_tmux"] = tmux_first_paint(args.workspace, f"{args.runs:,} runs",
                                                max(3, args.repeats // 2))
     probes = []
     for _ in range(max(3, args.repeats // 2)):

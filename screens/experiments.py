@@ -74,6 +74,7 @@ class ExperimentsScreen(StageScreen):
         self.descending = True
         self.filter_text = ""
         self._project_id: int | None = None
+        self._data_version: int | None = None  # the store's, when the table was last read
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,7 +96,14 @@ class ExperimentsScreen(StageScreen):
         self.query_one(RunsTable).focus()
 
     def _poll(self) -> None:
-        if self.app.screen is self:
+        """Every 2 s while shown: read the store again only if another connection wrote to
+        it, or a run's process died (which writes nothing until it is marked here)."""
+        project = self.app.project
+        if self.app.screen is not self or project is None:
+            return
+        if (project.id != self._project_id
+                or self.workspace.store.data_version() != self._data_version
+                or training.mark_interrupted(self.workspace, project)):
             self.refresh_data(keep_cursor=True)
 
     # -- the table -------------------------------------------------------------
@@ -133,6 +141,7 @@ class ExperimentsScreen(StageScreen):
         project = self.app.project
         if project is None:
             return
+        self._data_version = self.workspace.store.data_version()
         if project.id != self._project_id:
             self._project_id, keep_cursor = project.id, False
             self.sort, self.descending, self.filter_text = "id", True, ""

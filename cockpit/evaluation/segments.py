@@ -11,6 +11,7 @@ from cockpit import metrics
 from cockpit.evaluation.predictions import Predictions
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 SMALL_ROWS = 30
@@ -42,6 +43,15 @@ def groups_of(values: pd.Series) -> pd.Series:
     return values.astype(str).where(values.notna(), "missing")
 
 
+def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's group as an integer, and the groups: comparing integers per group is far
+    cheaper than comparing a million strings."""
+    import pandas as pd
+
+    codes, groups = pd.factorize(groups_of(values))
+    return codes, [str(g) for g in groups]
+
+
 def _metric_for(task: str, metric: str, y_true, y_pred, proba, classes, positive) -> float | None:
     scored = metrics.score(task, y_true, y_pred, proba, classes)
     return scored.get(metric)
@@ -60,22 +70,15 @@ def _rate_counts(metric: str, y_true, y_pred, positive) -> tuple[int, int]:
     return int(hits.sum()), int(relevant.sum())
 
 
-def _vectorised_errors(metric: str, y_true, y_pred, picks) -> list[float] | None:
-    """MAE / RMSE of every resample at once (one numpy pass), or None for other metrics."""
-    import numpy as np
-
-    if metric not in ("mae", "rmse"):
-        return None
-    errors = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
-    if metric == "mae":
-        return np.abs(errors)[picks].mean(axis=1).tolist()
-    return np.sqrt((errors ** 2)[picks].mean(axis=1)).tolist()
-
-
 def _one_metric(task, metric, y_true, y_pred, proba, classes, positive) -> float | None:
-    """The one metric a resample needs (roc_auc / pr_auc directly), else via metrics.score."""
+    """The one metric a resample needs (MAE, RMSE, ROC / PR AUC directly), else via
+    metrics.score (which computes every metric of the task)."""
     import numpy as np
     from sklearn import metrics as sk
+
+    if task == "regression" and metric in ("mae", "rmse"):
+        errors = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+        return float(np.abs(errors).mean() if metric == "mae" else np.sqrt((errors ** 2).mean()))
 
     if task == "binary" and metric in ("roc_auc", "pr_auc") and proba is not None:
         is_positive = np.asarray(y_true) == positive
@@ -87,23 +90,63 @@ def _one_metric(task, metric, y_true, y_pred, proba, classes, positive) -> float
     return _metric_for(task, metric, y_true, y_pred, proba, classes, positive)
 
 
-def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int) -> tuple:
+def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int,
+               resampled=None) -> tuple:
+    """A 95% percentile interval over BOOTSTRAP resamples; `resampled(pick)`, when given,
+    is the metric of the resample `pick` computed without building it."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(y_true), (BOOTSTRAP, len(y_true)))
-    values = _vectorised_errors(metric, y_true, y_pred, picks) if task == "regression" else None
-    if values is not None:
-        return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
     values = []
-    for pick in picks:
-        value = _one_metric(task, metric, y_true[pick], y_pred[pick],
-                            proba[pick] if proba is not None else None, classes, positive)
+    for _ in range(BOOTSTRAP):
+        pick = rng.integers(0, len(y_true), len(y_true))
+        if resampled is not None:
+            value = resampled(pick)
+        else:
+            value = _one_metric(task, metric, y_true[pick], y_pred[pick],
+                                proba[pick] if proba is not None else None, classes, positive)
         if value is not None:
             values.append(value)
     if not values:
         return None, None
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def _fast_resampled_metric(task, metric, y_true, proba, classes):
+    """A binary ROC AUC of resamples without scoring every metric on every resample:
+    `pick -> value`, equal to `metrics.score(...)["roc_auc"]` on `y_true[pick]` bit for bit.
+    The scores are sorted once; a resample only weighs each distinct score (how many
+    negatives and positives it drew there), which gives the ROC curve's exact counts, and
+    the curve then goes through scikit-learn's own steps (roc_curve's dropped points, the
+    trapezoid). None when that shortcut does not apply."""
+    import numpy as np
+
+    if task != "binary" or metric != "roc_auc" or proba is None or len(np.unique(y_true)) != 2:
+        return None
+    positive = metrics.positive_label(classes)
+    scores = np.asarray(proba[:, list(classes).index(positive)], dtype=float)
+    if not np.isfinite(scores).all():
+        return None  # scikit-learn refuses these: keep its error
+    distinct, run = np.unique(scores, return_inverse=True)  # ascending
+    runs = len(distinct)
+    key = (runs - 1 - run) * 2 + (np.asarray(y_true) == positive)  # descending score order
+
+    def roc_auc(pick) -> float | None:
+        counts = np.bincount(key[pick], minlength=2 * runs)
+        negatives, positives = counts[0::2], counts[1::2]
+        drawn = np.flatnonzero(negatives + positives)
+        fps = np.cumsum(negatives[drawn], dtype=float)
+        tps = np.cumsum(positives[drawn], dtype=float)
+        if fps[-1] <= 0 or tps[-1] <= 0:
+            return None  # one class drawn: no ROC AUC, as metrics.score leaves it out
+        if len(fps) > 2:
+            kept = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)),
+                                   [True]])
+            fps, tps = fps[kept], tps[kept]
+        fps, tps = np.concatenate([[0.0], fps]), np.concatenate([[0.0], tps])
+        return float(np.trapezoid(tps / tps[-1], fps / fps[-1]))
+
+    return roc_auc
 
 
 def breakdown(predictions: Predictions, columns: list[str], task: str, metric: str,
@@ -116,17 +159,19 @@ def breakdown(predictions: Predictions, columns: list[str], task: str, metric: s
     for column in columns:
         if column not in p.frame.columns:
             continue
-        labels = groups_of(p.frame[column]).to_numpy()
-        for group in sorted(set(labels), key=str):
-            mask = labels == group
+        codes, groups = _codes(p.frame[column])
+        for group in sorted(groups, key=str):
+            mask = codes == groups.index(group)
             y_true, y_pred = p.y_true[mask], p.y_pred[mask]
             proba = p.proba[mask] if p.proba is not None else None
-            value = _metric_for(task, metric, y_true, y_pred, proba, p.classes, p.positive)
+            fast = _fast_resampled_metric(task, metric, y_true, proba, p.classes)
+            value = (fast(np.arange(len(y_true))) if fast is not None else
+                     _metric_for(task, metric, y_true, y_pred, proba, p.classes, p.positive))
             if metric in RATE_METRICS and task == "binary":
                 low, high = wilson(*_rate_counts(metric, y_true, y_pred, p.positive))
             else:
                 low, high = _bootstrap(task, metric, y_true, y_pred, proba, p.classes, p.positive,
-                                       seed=len(rows))
+                                       seed=len(rows), resampled=fast)
             positives = int((y_true == p.positive).sum()) if p.positive is not None else None
             small = mask.sum() < SMALL_ROWS or (positives is not None and positives < SMALL_POSITIVES)
             entry = {"column": column, "group": str(group), "rows": int(mask.sum()),
@@ -164,10 +209,11 @@ def fairness_gaps(segments: list[dict[str, Any]], predictions: Predictions) -> l
         groups = [s for s in segments if s["column"] == column and not s["small"]]
         if len(groups) < 2:
             continue
-        labels = groups_of(predictions.frame[column]).to_numpy()
+        codes, names = _codes(predictions.frame[column])
+        positives = predictions.y_true == predictions.positive
         recalls = {}
         for g in groups:
-            mask = (labels == g["group"]) & (predictions.y_true == predictions.positive)
+            mask = (codes == names.index(g["group"])) & positives
             if mask.sum():
                 recalls[g["group"]] = float(np.mean(predictions.y_pred[mask] == predictions.positive))
         rates = {g["group"]: g["selection_rate"] for g in groups}

@@ -173,19 +173,65 @@ def create_run(ws: Workspace, project: Project, plan: RunPlan, sweep_id: int | N
     """Record a run as started. `environment` (commit, dirty, versions) is read if not given."""
     from cockpit.training.environment import capture
 
-    commit, dirty, versions = environment or capture(ws.root)
+    values = _start_values(project, plan, sweep_id, environment or capture(ws.root))
+    values.update(status=status, error=error)
     with ws.store.transaction():
-        run_id = ws.store.insert("runs", {
-            "project_id": project.id, "sweep_id": sweep_id, "family": plan.family,
-            "params": plan.params, "seed": plan.seed, "version_id": plan.version_id,
-            "split_id": plan.split_id, "feature_spec_version": plan.feature_spec_version,
-            "status": status, "error": error, "metric": plan.metric, "git_commit": commit,
-            "git_dirty": dirty, "python_version": versions["python"], "library_versions": versions,
-            "owner_pid": os.getpid(), "created_at": clock.now_iso(), "created_by": current_user(),
-        })
+        run_id = ws.store.insert("runs", values)
         ws.record("experiments", "run started" if status == "running" else f"run {status}",
                   project.id, {"run": run_id, "family": plan.family, "seed": plan.seed})
     return run_id
+
+
+def record_trial(ws: Workspace, project: Project, plan: RunPlan, sweep_id: int | None,
+                 status: str, environment: tuple[str | None, bool | None, dict],
+                 error: str | None = None, output=None,
+                 artifact_sha256: str | None = None) -> int:
+    """A run that has already ended (a sweep's trial) in one INSERT: the row and the two
+    events `create_run` then `finish` would write, without writing the row twice."""
+    values = _start_values(project, plan, sweep_id, environment)
+    values.update(_end_values(status, error, output, artifact_sha256, plan.metric))
+    with ws.store.transaction():
+        run_id = ws.store.insert("runs", values)
+        ws.record("experiments", "run started", project.id,
+                  {"run": run_id, "family": plan.family, "seed": plan.seed})
+        ws.record("experiments", f"run {status}", project.id,
+                  _end_details(run_id, values, output, error))
+    return run_id
+
+
+def _start_values(project: Project, plan: RunPlan, sweep_id: int | None,
+                  environment: tuple[str | None, bool | None, dict]) -> dict[str, Any]:
+    commit, dirty, versions = environment
+    return {
+        "project_id": project.id, "sweep_id": sweep_id, "family": plan.family,
+        "params": plan.params, "seed": plan.seed, "version_id": plan.version_id,
+        "split_id": plan.split_id, "feature_spec_version": plan.feature_spec_version,
+        "status": "running", "error": None, "metric": plan.metric, "git_commit": commit,
+        "git_dirty": dirty, "python_version": versions["python"], "library_versions": versions,
+        "owner_pid": os.getpid(), "created_at": clock.now_iso(), "created_by": current_user(),
+    }
+
+
+def _end_values(status: str, error: str | None, output, artifact_sha256: str | None,
+                metric: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": status, "error": error, "finished_at": clock.now_iso()}
+    if output is not None:
+        values.update(train_metrics=output.train_metrics,
+                      validation_metrics=output.validation_metrics, curve=output.curve,
+                      duration_s=output.duration_s, artifact_sha256=artifact_sha256,
+                      score=output.validation_metrics.get(metric))
+        values.update({f"m_{k}": v for k, v in output.validation_metrics.items()
+                       if k in RUN_METRICS})
+    return values
+
+
+def _end_details(run_id: int, values: dict[str, Any], output, error: str | None) -> dict:
+    details: dict[str, Any] = {"run": run_id}
+    if output is not None:
+        details["score"] = values["score"]
+    if error:
+        details["error"] = error[:200]
+    return details
 
 
 def record_failed_request(ws: Workspace, project: Project, family: str, params: Any, seed: int,
@@ -206,25 +252,15 @@ def finish(ws: Workspace, project: Project, run_id: int, status: str, error: str
            output=None, artifact_sha256: str | None = None) -> None:
     """Close a running run: its results (when it finished) and its final status, in one
     transaction. A run is closed once; later calls leave it as it is."""
-    values: dict[str, Any] = {"status": status, "error": error, "finished_at": clock.now_iso()}
-    if output is not None:
-        metric = ws.store.scalar("SELECT metric FROM runs WHERE id = ?", [run_id])
-        values.update(train_metrics=output.train_metrics,
-                      validation_metrics=output.validation_metrics, curve=output.curve,
-                      duration_s=output.duration_s, artifact_sha256=artifact_sha256,
-                      score=output.validation_metrics.get(metric))
-        values.update({f"m_{k}": v for k, v in output.validation_metrics.items()
-                       if k in RUN_METRICS})
+    metric = ws.store.scalar("SELECT metric FROM runs WHERE id = ?", [run_id]) \
+        if output is not None else None
+    values = _end_values(status, error, output, artifact_sha256, metric)
     with ws.store.transaction():
         if ws.store.scalar("SELECT status FROM runs WHERE id = ?", [run_id]) != "running":
             return  # closed already (e.g. cancelled while its process was ending)
         ws.store.update("runs", {"id": run_id}, values)
-        details = {"run": run_id}
-        if output is not None:
-            details["score"] = values["score"]
-        if error:
-            details["error"] = error[:200]
-        ws.record("experiments", f"run {status}", project.id, details)
+        ws.record("experiments", f"run {status}", project.id,
+                  _end_details(run_id, values, output, error))
 
 
 # -- the child process ---------------------------------------------------------

@@ -148,16 +148,17 @@ def _create(ws, project, family, kind, trials, seed, n_jobs, backend, budget, on
 
 
 def _record(ws, project, plan, sweep_id, output, error, environment, status=None) -> int:
-    """One trial as one run, written in one transaction."""
+    """One trial as one run (one INSERT, its artifact and its events) in one transaction."""
     with ws.store.transaction():
-        run_id = runs.create_run(ws, project, plan, sweep_id=sweep_id, environment=environment)
-        faults.point("sweep:after_run_created")
+        sha256 = None
         if output is not None:
-            ref = ws.artifacts.put_bytes(output.pipeline, kind="model",
-                                         library_versions=environment[2])
-            runs.finish(ws, project, run_id, "finished", output=output, artifact_sha256=ref.sha256)
-        else:
-            runs.finish(ws, project, run_id, status or "failed", error=error)
+            sha256 = ws.artifacts.put_bytes(output.pipeline, kind="model",
+                                            library_versions=environment[2]).sha256
+        run_id = runs.record_trial(
+            ws, project, plan, sweep_id, "finished" if output is not None else status or "failed",
+            environment, error=None if output is not None else error, output=output,
+            artifact_sha256=sha256)
+        faults.point("sweep:after_run_created")
     return run_id
 
 
