@@ -15,7 +15,7 @@ from cockpit.projects import Project
 if TYPE_CHECKING:
     import pandas as pd
 
-LATENCY_CALLS = 15
+LATENCY_CALLS = 10
 BATCH_ROWS = 1000
 SIDES = ("champion", "challenger")
 

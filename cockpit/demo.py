@@ -215,7 +215,8 @@ def _deploy_learner_model(workspace: Workspace, project, data_dir: Path,
 def _serve_learner_lookups(workspace: Workspace, project, data_dir: Path,
                            progress: Progress) -> None:
     """Mentors look learners up on the real prediction service (loopback, a background
-    thread): 120 requests, some of several learners, a few malformed, all in the request log."""
+    thread): 38 requests, most of one learner, some of a page of eight, one malformed, all in
+    the request log."""
     import json
     import urllib.error
     import urllib.request
@@ -225,10 +226,10 @@ def _serve_learner_lookups(workspace: Workspace, project, data_dir: Path,
     from cockpit.deployment.serving import running_service
 
     frame = pd.read_csv(data_dir / "learner_support" / "batches" / "2026-03.csv")
-    rows = json.loads(frame.drop(columns=["scored_at"]).head(200).to_json(orient="records"))
-    bodies = [rows[i] for i in range(90)]
-    bodies += [{"rows": rows[90 + 4 * i: 94 + 4 * i]} for i in range(27)]
-    bodies += [{**rows[i], "avg_score": "n/a"} for i in range(3)]  # answered 422
+    rows = json.loads(frame.drop(columns=["scored_at"]).head(121).to_json(orient="records"))
+    bodies = [rows[i] for i in range(25)]
+    bodies += [{"rows": rows[25 + 8 * i: 33 + 8 * i]} for i in range(12)]
+    bodies.append({**rows[0], "avg_score": "n/a"})  # answered 422
     answered = 0
     with running_service(workspace.dir, project.name) as url:
         for body in bodies:
