@@ -39,7 +39,7 @@ def stability(inputs, metric: str, seeds: int = 3) -> dict[str, Any]:
         if "random_state" in params:
             params["random_state"] = inputs.seed + i
         output = fit_and_score(replace(inputs, train=sample.reset_index(drop=True), params=params,
-                                       seed=inputs.seed + i))
+                                       seed=inputs.seed + i), learning_curve=False)
         values.append(output.validation_metrics.get(metric))
     present = [v for v in values if v is not None]
     spread = (max(present) - min(present)) if present else None

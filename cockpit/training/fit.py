@@ -65,7 +65,10 @@ def evaluate(pipeline, frame: pd.DataFrame, task: str, target: str) -> dict[str,
     return metrics.score(task, frame[target].to_numpy(), y_pred, proba, classes)
 
 
-def fit_and_score(inputs: TrainInputs, progress: Progress | None = None) -> TrainOutput:
+def fit_and_score(inputs: TrainInputs, progress: Progress | None = None,
+                  learning_curve: bool = True) -> TrainOutput:
+    """Fit features + model on the training rows and score both splits; staged families
+    also record a learning curve (skipped with `learning_curve=False`: one plain fit)."""
     from sklearn.pipeline import Pipeline
 
     from cockpit.feature_pipeline import compile_transformer
@@ -79,7 +82,7 @@ def fit_and_score(inputs: TrainInputs, progress: Progress | None = None) -> Trai
     model = catalog.build(inputs.family, inputs.task, inputs.params, inputs.seed)
     staged = catalog.FAMILIES[inputs.family].staged
     curve = None
-    if staged and inputs.params.get(staged, 0) > 1:
+    if learning_curve and staged and inputs.params.get(staged, 0) > 1:
         curve = _fit_staged(model, staged, matrix, y, transformer, inputs, report)
     else:
         report(0.2, "fitting model")
