@@ -144,8 +144,8 @@ def test_bundle_round_trip_and_tampering(deployed, tmp_path) -> None:
         bundle.load_bundle(tmp_path / "b")
 
 
-def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_cli) -> None:
-    from starlette.testclient import TestClient
+async def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_cli) -> None:
+    import httpx
 
     from cockpit.deployment.bundle_server import BundleService
 
@@ -155,11 +155,12 @@ def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_cli) -
     pipeline, config, _ = bundle.load_bundle(tmp_path / "b")
     rows = frame(6, seed=4).drop(columns=["left"])
     service = BundleService(tmp_path / "b", tmp_path / "requests.jsonl", token="s3cret-token")
-    with TestClient(service.app()) as client:
-        assert client.post("/predict", json={"rows": []}).status_code == 401
+    transport = httpx.ASGITransport(app=service.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://bundle") as client:
+        assert (await client.post("/predict", json={"rows": []})).status_code == 401
         auth = {"authorization": "Bearer s3cret-token"}
-        many = client.post("/predict", headers=auth,
-                           json={"rows": json.loads(rows.to_json(orient="records"))})
+        many = await client.post("/predict", headers=auth,
+                                 json={"rows": json.loads(rows.to_json(orient="records"))})
         assert many.status_code == 200
         scores = pipeline.predict_proba(rows)[:, 1]
         answers = many.json()["predictions"]
@@ -167,10 +168,10 @@ def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_cli) -
         assert [a["score"] for a in answers] == pytest.approx(scores.tolist())
         assert [a["prediction"] for a in answers] == [
             int(s >= config["threshold"]) for s in scores]
-        bad = client.post("/predict", headers=auth, json={"customer_id": "C9", "x": "high",
-                                                          "plan": "a"})
+        bad = await client.post("/predict", headers=auth,
+                                json={"customer_id": "C9", "x": "high", "plan": "a"})
         assert bad.status_code == 422 and "x: must be a number" in bad.json()["error"]
-        assert client.get("/health").json()["requests"] == 3
+        assert (await client.get("/health")).json()["requests"] == 3
     logged = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
     assert [e["status"] for e in logged] == [401, 200, 422]
     assert len(logged[1]["answers"]) == 6
