@@ -68,7 +68,7 @@ class RetrainScreen(StageScreen):
         self.query_one("#retrain-summary", Static).update(
             f"triggers: every {settings['schedule_days']:g} days · on alert "
             f"{'yes' if settings['on_alert'] else 'no'} · after {settings['new_labels']} labels · "
-            f"winner starts as {settings['strategy']}\n"
+            f"winner: {settings['strategy']}\n"
             f"due now: {'; '.join(reasons) if reasons else 'no'}")
         history = retraining.list_retrains(self.workspace, project)
         self._duel(history[0] if history else None)
