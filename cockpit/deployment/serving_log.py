@@ -101,7 +101,8 @@ class RequestLog:
         if final:  # the last resort: never drop them silently
             spill = self.dot_dir / "logs" / f"requests-unwritten-{int(time.time())}.jsonl"
             try:
-                create_private_file(spill)
+                # the workspace's file mode: 0600, or 0660 when it is shared with a group
+                create_private_file(spill, *([self._ws.artifacts.file_mode] if self._ws else []))
                 with open(spill, "a", encoding="utf-8") as out:
                     out.writelines(json.dumps(row, default=str) + "\n" for row in rows)
                 log.error("%d request log rows written to %s instead", len(rows), spill)
