@@ -133,7 +133,7 @@ class Entry:
 def scan(dot_dir: Path, shared_group: str | None) -> list[Entry]:
     """Every folder and file under `.cockpit/` (symlinks are reported, never followed)."""
     file_mode, dir_mode = wanted_modes(shared_group)
-    group_gid = _group_gid(shared_group)
+    wanted_gid = group_gid(shared_group)
     entries = []
     paths = [dot_dir]
     for folder, dirs, files in os.walk(dot_dir):
@@ -159,13 +159,14 @@ def scan(dot_dir: Path, shared_group: str | None) -> list[Entry]:
                             f"{_who(extra, entry.group)}"
         elif shared_group and (mode & needed != needed or (is_dir and not mode & stat.S_ISGID)):
             entry.problem = f"group {shared_group!r} cannot use it (wanted {entry.wanted:04o})"
-        elif group_gid is not None and info.st_gid != group_gid:
+        elif wanted_gid is not None and info.st_gid != wanted_gid:
             entry.problem = f"belongs to group {entry.group!r}, not {shared_group!r}"
         entries.append(entry)
     return entries
 
 
-def _group_gid(shared_group: str | None) -> int | None:
+def group_gid(shared_group: str | None) -> int | None:
+    """The id of the workspace's sharing group, or None (not shared, or no such group)."""
     if not shared_group:
         return None
     try:
@@ -180,7 +181,7 @@ def fix(dot_dir: Path, shared_group: str | None) -> list[str]:
     A file owned by another user cannot be changed by this one: it stays a problem.
     """
     changed = []
-    gid = _group_gid(shared_group)
+    gid = group_gid(shared_group)
     uid = os.geteuid()
     for entry in scan(dot_dir, shared_group):
         path = dot_dir.parent / entry.path

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from cockpit.doctor import group_gid
 from cockpit.errors import CockpitError
 
 if TYPE_CHECKING:
@@ -21,17 +22,6 @@ SHARED_MODES = (0o660, 0o770)
 
 def export_modes(shared_group: str | None) -> tuple[int, int]:
     return SHARED_MODES if shared_group else OWNER_MODES
-
-
-def _group_id(shared_group: str | None) -> int | None:
-    import grp
-
-    if not shared_group:
-        return None
-    try:
-        return grp.getgrnam(shared_group).gr_gid
-    except KeyError:
-        return None
 
 
 def _apply(target: int | Path, mode: int, gid: int | None) -> None:
@@ -51,7 +41,7 @@ def make_folder(ws: Workspace, path: Path) -> Path:
     path.mkdir(mode=0o700, exist_ok=True)
     _, dir_mode = export_modes(ws.shared_group)
     with contextlib.suppress(PermissionError):  # someone else's empty folder: files stay private
-        _apply(path, dir_mode, _group_id(ws.shared_group))
+        _apply(path, dir_mode, group_gid(ws.shared_group))
     return path
 
 
@@ -79,7 +69,7 @@ def open_file(path: Path, mode: int, gid: int | None = None, *, text: bool = Fal
 def open_export(ws: Workspace, path: Path, *, text: bool = False) -> IO:
     """A file outside the workspace, opened with the workspace's export mode."""
     file_mode, _ = export_modes(ws.shared_group)
-    return open_file(path, file_mode, _group_id(ws.shared_group), text=text)
+    return open_file(path, file_mode, group_gid(ws.shared_group), text=text)
 
 
 def write_export(ws: Workspace, path: Path, content: bytes) -> None:
