@@ -18,14 +18,23 @@ from typing import Any
 
 from cockpit import __version__
 from cockpit.deployment.bundle import load_bundle
-from cockpit.deployment.serving_input import Rejected, check_rows, jsonable, openapi, parse_body, to_frame
+from cockpit.deployment.routing import answers
+from cockpit.deployment.serving import MAX_BODY, json_app
+from cockpit.deployment.serving_input import (
+    Rejected,
+    invalid,
+    jsonable,
+    openapi,
+    parse_body,
+    read_body,
+    to_frame,
+)
 from cockpit.deployment.serving_token import authorized, digest
 from cockpit.projects import Project
 from storage import clock
 
 log = logging.getLogger("cockpit.serve")
 
-MAX_BODY = 1_000_000
 TOKEN_ENV = "COCKPIT_SERVE_TOKEN"
 
 
@@ -49,24 +58,17 @@ class BundleService:
             out.flush()
 
     def score(self, items: list[Any], many: bool) -> tuple[int, dict[str, Any]]:
-        from cockpit.evaluation.predictions import predict_frame
-
-        problems = check_rows(items, self.schema)
-        if problems:
-            named = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5] if p["field"])
-            return 422, {"error": "invalid input: " + (named or problems[0]["problem"]),
-                         "fields": problems}
+        refused = invalid(items, self.schema)
+        if refused is not None:
+            return refused
         frame = to_frame(items, self.schema, ())
-        predictions = predict_frame(self.pipeline, frame, self.project, self.config["threshold"])
-        scores = predictions.positive_scores if predictions.positive_scores is not None else (
-            predictions.proba.max(axis=1) if predictions.proba is not None else
-            [None] * len(frame))
+        predictions, scores = answers(self.pipeline, frame, self.project, self.config["threshold"])
         entity = self.schema.get("entity")
-        answers = [{"entity": jsonable(frame[entity].iloc[i]) if entity in frame else str(i),
-                    "prediction": jsonable(predictions.y_pred[i]),
-                    "score": jsonable(scores[i]), "model_version": self.config["version"],
-                    "route": "bundle"} for i in range(len(frame))]
-        return 200, {"predictions": answers} if many else answers[0]
+        found = [{"entity": jsonable(frame[entity].iloc[i]) if entity in frame else str(i),
+                  "prediction": jsonable(predictions[i]), "score": jsonable(scores[i]),
+                  "model_version": self.config["version"], "route": "bundle"}
+                 for i in range(len(frame))]
+        return 200, {"predictions": found} if many else found[0]
 
     async def predict(self, request):
         from starlette.responses import JSONResponse
@@ -78,8 +80,7 @@ class BundleService:
                                                   request.headers.get("authorization")):
                 status, body = 401, {"error": "missing or wrong API token"}
             else:
-                raw = await self._body(request)
-                items, many = parse_body(raw)
+                items, many = parse_body(await read_body(request, self.max_body))
                 status, body = await asyncio.to_thread(self.score, items, many)
         except Rejected as rejected:
             status, body = rejected.status, rejected.body
@@ -93,19 +94,6 @@ class BundleService:
                          "model_version": self.config["version"], "error": body.get("error"),
                          "answers": answers})
         return JSONResponse(body, status, headers={"x-request-id": request_id})
-
-    async def _body(self, request) -> bytes:
-        too_big = Rejected(413, {"error": f"the body is larger than {self.max_body} bytes"})
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            raise too_big
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise too_big
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     async def health(self, request):
         from starlette.responses import JSONResponse
@@ -124,19 +112,4 @@ class BundleService:
         return JSONResponse(openapi(self.schema, self.project.name, __version__))
 
     def app(self):
-        from starlette.applications import Starlette
-        from starlette.exceptions import HTTPException
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-
-        async def http_error(request, exc: HTTPException):
-            return JSONResponse({"error": exc.detail}, exc.status_code)
-
-        async def server_error(request, exc: Exception):
-            log.error("unhandled error on %s", request.url.path, exc_info=exc)
-            return JSONResponse({"error": "internal error"}, 500)
-
-        return Starlette(routes=[Route("/predict", self.predict, methods=["POST"]),
-                                 Route("/health", self.health, methods=["GET"]),
-                                 Route("/openapi.json", self.openapi_doc, methods=["GET"])],
-                         exception_handlers={HTTPException: http_error, Exception: server_error})
+        return json_app(self.predict, self.health, self.openapi_doc)

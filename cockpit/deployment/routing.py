@@ -125,15 +125,21 @@ class Router:
             out.loc[mask, "error"] = f"{version.label}: {type(exc).__name__}: {exc}"[:300]
 
     def _predict(self, version, rows: pd.DataFrame):
-        import numpy as np
+        return answers(self._pipeline(version), rows, self.project, version.threshold)
 
-        from cockpit.evaluation.predictions import predict_frame
 
-        predictions = predict_frame(self._pipeline(version), rows, self.project, version.threshold)
-        if predictions.positive_scores is not None:
-            score = predictions.positive_scores
-        elif predictions.proba is not None:
-            score = predictions.proba.max(axis=1)
-        else:
-            score = np.asarray(predictions.y_pred, dtype=float)
-        return np.asarray(predictions.y_pred, dtype=object), score
+def answers(pipeline, rows: pd.DataFrame, project: Project, threshold: float | None):
+    """(predictions, scores) for rows: the positive class's probability for binary tasks,
+    the top class's for multiclass, the predicted value for regression."""
+    import numpy as np
+
+    from cockpit.evaluation.predictions import predict_frame
+
+    predictions = predict_frame(pipeline, rows, project, threshold)
+    if predictions.positive_scores is not None:
+        score = predictions.positive_scores
+    elif predictions.proba is not None:
+        score = predictions.proba.max(axis=1)
+    else:
+        score = np.asarray(predictions.y_pred, dtype=float)
+    return np.asarray(predictions.y_pred, dtype=object), score

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit import __version__
-from cockpit.deployment.serving_input import Rejected, openapi, parse_body
+from cockpit.deployment.serving_input import Rejected, openapi, parse_body, read_body
 from cockpit.deployment.serving_log import RequestLog, service_stats
 from cockpit.deployment.serving_scorer import Scorer
 from cockpit.deployment.serving_token import authorized, token_hash
@@ -96,19 +96,6 @@ class Service:
             return True
         return authorized(token_hash(self.control), request.headers.get("authorization"))
 
-    async def _body(self, request) -> bytes:
-        declared = request.headers.get("content-length", "")
-        too_big = Rejected(413, {"error": f"the body is larger than {self.max_body} bytes"})
-        if declared.isdigit() and int(declared) > self.max_body:
-            raise too_big
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise too_big
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def predict(self, request):
         from starlette.responses import JSONResponse
 
@@ -119,7 +106,7 @@ class Service:
                 status, body = 401, {"error": "missing or wrong API token "
                                               "(send Authorization: Bearer <token>)"}
             else:
-                items, many = parse_body(await self._body(request))
+                items, many = parse_body(await read_body(request, self.max_body))
                 status, body, rows = await asyncio.wrap_future(self.scorer.submit(items, many))
         except Rejected as rejected:
             status, body = rejected.status, rejected.body
@@ -169,18 +156,6 @@ class Service:
         return JSONResponse(openapi(self.scorer.schema, self.project.name, __version__))
 
     def app(self):
-        from starlette.applications import Starlette
-        from starlette.exceptions import HTTPException
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-
-        async def http_error(request, exc: HTTPException):
-            return JSONResponse({"error": exc.detail}, exc.status_code)
-
-        async def server_error(request, exc: Exception):
-            log.error("unhandled error on %s", request.url.path, exc_info=exc)
-            return JSONResponse({"error": "internal error"}, 500)
-
         @asynccontextmanager
         async def lifespan(app):
             self.open()
@@ -189,11 +164,29 @@ class Service:
             finally:
                 self.close()
 
-        return Starlette(routes=[Route("/predict", self.predict, methods=["POST"]),
-                                 Route("/health", self.health, methods=["GET"]),
-                                 Route("/openapi.json", self.openapi_doc, methods=["GET"])],
-                         exception_handlers={HTTPException: http_error, Exception: server_error},
-                         lifespan=lifespan)
+        return json_app(self.predict, self.health, self.openapi_doc, lifespan)
+
+
+def json_app(predict, health, openapi_doc, lifespan=None):
+    """The Starlette app of a prediction service: its three routes, and every error answered
+    as JSON (logged on the server, never a stack trace in the response)."""
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def http_error(request, exc: HTTPException):
+        return JSONResponse({"error": exc.detail}, exc.status_code)
+
+    async def server_error(request, exc: Exception):
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return JSONResponse({"error": "internal error"}, 500)
+
+    return Starlette(routes=[Route("/predict", predict, methods=["POST"]),
+                             Route("/health", health, methods=["GET"]),
+                             Route("/openapi.json", openapi_doc, methods=["GET"])],
+                     exception_handlers={HTTPException: http_error, Exception: server_error},
+                     lifespan=lifespan)
 
 
 @contextmanager

@@ -73,6 +73,33 @@ def _problem(value: Any, spec: dict[str, Any]) -> str | None:
     return None
 
 
+async def read_body(request, max_body: int) -> bytes:
+    """The request's body, refused with a 413 as soon as it is over `max_body` bytes (by its
+    declared length, or while it streams in)."""
+    too_big = Rejected(413, {"error": f"the body is larger than {max_body} bytes"})
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body:
+        raise too_big
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def invalid(items: list[Any], schema: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """A 422 answer naming every offending field, or None when the rows are fine."""
+    problems = check_rows(items, schema)
+    if not problems:
+        return None
+    named = [p for p in problems if p["field"]]
+    message = "invalid input: " + ("; ".join(f"{p['field']}: {p['problem']}"
+                                             for p in named[:5]) or problems[0]["problem"])
+    return 422, {"error": message, "fields": problems}
+
+
 def _is_unicode(text: str) -> bool:
     try:
         text.encode("utf-8")

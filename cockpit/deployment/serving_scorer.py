@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.deployment.routing import Router
-from cockpit.deployment.serving_input import MAX_ROWS, check_rows, jsonable, to_frame
+from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, to_frame
 from cockpit.errors import CockpitError
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
@@ -211,13 +211,8 @@ class Scorer:
         return results
 
     def _invalid(self, items: list[Any]) -> Result | None:
-        problems = check_rows(items, self.schema)
-        if not problems:
-            return None
-        named = [p for p in problems if p["field"]]
-        message = "invalid input: " + ("; ".join(f"{p['field']}: {p['problem']}"
-                                                 for p in named[:5]) or problems[0]["problem"])
-        return 422, {"error": message, "fields": problems}, []
+        refused = invalid(items, self.schema)
+        return None if refused is None else (*refused, [])
 
     def _score(self, items: list[Any]) -> tuple[list[dict], list[dict]] | None:
         """(answers, log rows) for rows, or None when the model cannot answer."""
