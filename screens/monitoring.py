@@ -97,12 +97,14 @@ class MonitoringScreen(StageScreen):
             target = f" (target {spec.metric_goal()})" if spec.metric_goal() else ""
             metric_text = f"{last['metric']} {last['metric_value']:.3f} in {last['window']}{target}"
         firing = [a for a in self.alerts if a["status"] == "firing"]
-        summary.update(
-            f"{latest['window']}: {latest['rows']:,} rows · freshness "
-            f"{self.windows[-1].get('freshness_days', 0) or 0} days · drifted: "
-            f"{', '.join(drifted) or 'none'}\n"
-            f"{metric_text} · alerts: {len(firing)} firing, "
-            f"{len(self.alerts) - len(firing)} acknowledged\n{_service_text(self.windows)}")
+        data_line = (f"{latest['window']}: {latest['rows']:,} rows · fresh "
+                     f"{self.windows[-1].get('freshness_days', 0) or 0} d · drifted: "
+                     f"{', '.join(drifted) or 'none'}")
+        room = max(20, self.size.width - 2)  # one line each: the tabs keep their room at 80x24
+        alert_line = (f"{metric_text} · alerts: {len(firing)} firing, "
+                      f"{len(self.alerts) - len(firing)} acked")
+        summary.update("\n".join(_fit(line, room) for line in
+                                  (data_line, alert_line, _service_text(self.windows))))
         self._performance()
         table = self.query_one("#drift-table", DataTable)
         table.clear()
@@ -273,8 +275,12 @@ def _service_text(windows: list[dict]) -> str:
     if not served:
         return "service: no requests logged"
     w = served[-1]
-    return (f"service {w['window']}: {w['requests']:,} requests · p95 {w['p95_latency_ms']:g} ms"
+    return (f"service {w['window']}: {w['requests']:,} requests · p95 {w['p95_latency_ms']:.0f} ms"
             f" · errors {w['error_rate']:.1%} · fallback {w['fallback_rate']:.1%}")
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _fmt(value) -> str:
