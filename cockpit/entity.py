@@ -1,0 +1,75 @@
+"""The entity key of a row: what canary routing, overrides and label joins use.
+
+Its source, in order:
+1. the column whose feature role is `id` (its value, as text);
+2. without one, a key derived from the row's feature values: `row:` + 16 hex digits of a
+   BLAKE2b hash over the values of the spec's feature columns in name order. The same
+   row always gets the same key (sticky canaries), different rows spread evenly over
+   canary buckets, and a labels file that repeats the feature columns joins by it.
+
+Numbers are hashed by their float value, so `1`, `1.0` and `1.00` are one key; missing
+values (None, NaN, NaT) hash alike; everything else by its text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ROW_KEY_PREFIX = "row:"
+_SEPARATOR = "\x1f"
+
+
+def _canonical(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        number = float(value)
+        return "" if math.isnan(number) else repr(number)
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item") and not isinstance(value, str):   # numpy scalars
+        return _canonical(value.item())
+    return str(value)
+
+
+def row_key(values: Iterable[Any]) -> str:
+    text = _SEPARATOR.join(_canonical(v) for v in values)
+    return ROW_KEY_PREFIX + hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                            digest_size=8).hexdigest()
+
+
+def key_columns(entity_column: str | None, features: Iterable[str]) -> list[str]:
+    """The columns a row's key is read from."""
+    return [entity_column] if entity_column else sorted(features)
+
+
+def entity_keys(frame: pd.DataFrame, entity_column: str | None,
+                features: Iterable[str]) -> pd.Series:
+    """One key per row of `frame` (index kept). Missing key columns are refused by name."""
+    import pandas as pd
+
+    columns = key_columns(entity_column, features)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        source = (f"the entity id column {entity_column!r}" if entity_column
+                  else "the feature columns (there is no id column, so rows are keyed by "
+                       "their feature values)")
+        raise KeyError(f"missing {', '.join(map(repr, missing))}: keys are read from {source}")
+    if entity_column:
+        values = frame[entity_column]
+        return values.map(lambda v: "" if _canonical(v) == "" else str(v)).astype(object)
+    rows = frame[columns].itertuples(index=False, name=None)
+    return pd.Series([row_key(row) for row in rows], index=frame.index, dtype=object)
