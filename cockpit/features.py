@@ -137,16 +137,9 @@ def specs_from_data(data: Any, source: str) -> list[ColumnSpec]:
 
 
 def load_spec_file(path: Path) -> list[ColumnSpec]:
-    import tomllib
+    from cockpit.files import read_structured
 
-    if not path.is_file():
-        raise CockpitError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CockpitError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
-    return specs_from_data(data, str(path))
+    return specs_from_data(read_structured(path, "feature spec"), str(path))
 
 
 # -- versions ------------------------------------------------------------------

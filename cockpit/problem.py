@@ -8,7 +8,6 @@ costs, segments, latency budget, human path).
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from difflib import get_close_matches
 from pathlib import Path
@@ -128,24 +127,9 @@ def _check_choices(spec: ProblemSpec, source: str) -> None:
 
 def load_spec_file(path: Path) -> ProblemSpec:
     """Read a spec from .toml or .json; one clear error naming the file and field."""
-    if not path.is_file():
-        raise CockpitError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CockpitError(f"{path}: not UTF-8 text") from None
-    try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        elif path.suffix.lower() == ".toml":
-            data = tomllib.loads(text)
-        else:
-            raise CockpitError(f"{path}: a spec file ends in .toml or .json")
-    except (ValueError, RecursionError) as exc:
-        # JSONDecodeError and TOMLDecodeError are ValueErrors, as is an integer too long to
-        # convert; nesting thousands deep is a RecursionError.
-        raise CockpitError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
-    return spec_from_mapping(data, str(path))
+    from cockpit.files import read_structured
+
+    return spec_from_mapping(read_structured(path, "spec file"), str(path))
 
 
 # -- versions ------------------------------------------------------------------

@@ -4,7 +4,6 @@ and replay on new data (the retrain stage replays them)."""
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -142,17 +141,9 @@ def _check_values(step: dict, where: str) -> None:
 
 
 def load_recipe(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise CockpitError(f"{path}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CockpitError(f"{path}: not UTF-8 text") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, RecursionError) as exc:  # the decode errors are ValueErrors
-        raise CockpitError(f"{path}: not a valid recipe file: {exc}") from None
-    return check_steps(data, str(path))
+    from cockpit.files import read_structured
+
+    return check_steps(read_structured(path, "recipe file"), str(path))
 
 
 def recipe_to_toml(steps: list[dict]) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +30,10 @@ DEFAULT_SPACES: dict[str, dict[str, tuple]] = {
 
 def load_grid(path: Path) -> dict[str, list[Any]]:
     """A grid file: each parameter with the list of values to try (TOML or JSON)."""
-    if not path.is_file():
-        raise CockpitError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CockpitError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from None
-    data = data.get("grid", data)
+    from cockpit.files import read_structured
+
+    data = read_structured(path, "grid file")
+    data = data.get("grid", data) if isinstance(data, dict) else data
     if not isinstance(data, dict) or not data:
         raise CockpitError(f"{path}: a grid maps each parameter to a list of values")
     for name, values in data.items():
