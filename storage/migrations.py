@@ -405,12 +405,17 @@ def m020_run_feature_compiler(db: Database) -> None:
     db["runs"].add_column("feature_compiler", int)
 
 
+def m021_request_warnings(db: Database) -> None:
+    """Per scored row, its training-domain warnings (a JSON list; NULL when it has none)."""
+    db["requests"].add_column("warnings", str)
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
     m011_registry, m012_service, m013_monitoring, m014_retraining, m015_reviews,
     m016_run_sort_indexes, m017_partial_run_indexes, m018_event_login_user,
-    m019_retrain_comparison, m020_run_feature_compiler,
+    m019_retrain_comparison, m020_run_feature_compiler, m021_request_warnings,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
