@@ -410,12 +410,25 @@ def m021_request_warnings(db: Database) -> None:
     db["requests"].add_column("warnings", str)
 
 
+def m022_leakage_acceptances(db: Database) -> None:
+    """A person's word that a leakage finding (`check:column`) is not a leak, with the reason;
+    it holds for every split of the project (issue 22)."""
+    db["leakage_acceptances"].create(
+        {"id": int, "project_id": int, "split_id": int, "finding": str, "reason": str,
+         "accepted_by": str, "at": str},
+        pk="id", not_null={"project_id", "split_id", "finding", "reason", "accepted_by", "at"},
+        foreign_keys=[("project_id", "projects", "id"), ("split_id", "splits", "id")],
+    )
+    db["leakage_acceptances"].create_index(["project_id", "finding"], unique=True)
+
+
 MIGRATIONS = [
     m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
     m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
     m011_registry, m012_service, m013_monitoring, m014_retraining, m015_reviews,
     m016_run_sort_indexes, m017_partial_run_indexes, m018_event_login_user,
     m019_retrain_comparison, m020_run_feature_compiler, m021_request_warnings,
+    m022_leakage_acceptances,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
