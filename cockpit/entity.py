@@ -7,6 +7,10 @@ Its source, in order:
    row always gets the same key (sticky canaries), different rows spread evenly over
    canary buckets, and a labels file that repeats the feature columns joins by it.
 
+The prediction service adds one source between the two: a request row without an id
+column may carry its own key in a top-level field `id` (REQUEST_ID_FIELD) that is not a
+model column; the answer's `entity` is then that text (serving_input.request_ids).
+
 Numbers are hashed by their float value, so `1`, `1.0` and `1.00` are one key; missing
 values (None, NaN, NaT) hash alike; everything else by its text.
 """
@@ -15,13 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
 ROW_KEY_PREFIX = "row:"
+REQUEST_ID_FIELD = "id"
 _SEPARATOR = "\x1f"
 
 
@@ -73,3 +78,19 @@ def entity_keys(frame: pd.DataFrame, entity_column: str | None,
         return values.map(lambda v: "" if _canonical(v) == "" else str(v)).astype(object)
     rows = frame[columns].itertuples(index=False, name=None)
     return pd.Series([row_key(row) for row in rows], index=frame.index, dtype=object)
+
+
+def schema_keys(frame: pd.DataFrame, schema: dict[str, Any],
+                given: Sequence[str | None] | None = None) -> pd.Series:
+    """`entity_keys` as a model version's input schema defines them: its id column
+    (schema "entity"), else the key each request row gave (`given`, None where it gave
+    none), else the row's feature hash."""
+    import pandas as pd
+
+    features = [c for c, spec in schema.get("columns", {}).items()
+                if spec.get("role") == "feature"]
+    keys = entity_keys(frame, schema.get("entity"), features)
+    if given is None or schema.get("entity"):
+        return keys
+    supplied = pd.Series(list(given), index=frame.index, dtype=object)
+    return supplied.where(supplied.notna(), keys)

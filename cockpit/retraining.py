@@ -88,24 +88,31 @@ def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
     return reasons
 
 
-def _labelled_production(ws: Workspace, project: Project, entity: str):
-    """Production rows whose labels arrived, with their batch window."""
+def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]):
+    """Production rows whose labels arrived, the label in the target column, with their
+    batch window. Rows and labels join by entity key (cockpit.entity): the id column's
+    value, or the hash of the feature values when the model has no id column."""
     import pandas as pd
 
     from cockpit.deployment.batch import list_batches, load_batch
+    from cockpit.entity import schema_keys
 
     labels = pd.DataFrame(ws.store.rows("SELECT entity, label FROM labels WHERE project_id = ?",
-                                        [project.id]), columns=["entity", "label"])
+                                        [project.id]), columns=["_key", "_label"])
     frames = []
     for found in list_batches(ws, project, 10_000):
         inputs, _ = load_batch(ws, found)
         frames.append(inputs.assign(_window=found["at"][:7]))
     if not frames or labels.empty:
         return pd.DataFrame()
-    rows = pd.concat(frames, ignore_index=True)
-    rows[entity] = rows[entity].astype(str)
-    joined = rows.merge(labels, left_on=entity, right_on="entity", how="inner")
-    return joined.drop(columns=["entity"] if entity != "entity" else [])
+    rows = pd.concat(frames, ignore_index=True).drop(columns=[project.target], errors="ignore")
+    try:
+        rows["_key"] = schema_keys(rows, schema).astype(str).to_numpy()
+    except KeyError as exc:
+        raise CockpitError(f"production batches cannot be joined with labels: {exc.args[0]}"
+                           ) from None
+    joined = rows.merge(labels, on="_key", how="inner")
+    return joined.drop(columns=["_key"]).rename(columns={"_label": project.target})
 
 
 def retrain(ws: Workspace, project: Project, if_due: bool = False,
@@ -126,11 +133,8 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
         return {"decision": "not due", "reasons": []}
     champion = registry.get_version(ws, project, "production")
     champion_run = runs.get_run(ws, project, champion.run_id)
-    entity = champion.input_schema.get("entity")
-    if entity is None:
-        raise CockpitError("retraining joins labels by the entity id: give a column role 'id'")
     steps: list[str] = []
-    new = _labelled_production(ws, project, entity)
+    new = _labelled_production(ws, project, champion.input_schema)
     if new.empty:
         raise CockpitError("no labelled production rows yet: cockpit monitor labels FILE")
     window = sorted(new["_window"].unique())[-1]
@@ -139,7 +143,6 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     steps.append(f"{len(fresh):,} new labelled rows; {len(holdout):,} held out from {window}")
     base_version = get_data(ws, project, champion_run.version_id)
     reference = load_frame(ws, base_version)
-    fresh = fresh.rename(columns={"label": project.target})
     fresh[project.target] = fresh[project.target].astype(reference[project.target].dtype)
     if base_version.recipe:
         fresh, _ = clean.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
@@ -165,7 +168,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     steps.append(f"{challenger.label} trained with the production config")
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
-    labelled = new.rename(columns={"label": project.target})
+    labelled = new.copy()
     labelled[project.target] = labelled[project.target].astype(reference[project.target].dtype)
     from cockpit.challenger import compare
     from cockpit.evaluation.report import ensure_threshold

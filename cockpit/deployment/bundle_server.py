@@ -2,7 +2,8 @@
 (what the bundle's Dockerfile runs). Every bundle file is checked against the manifest's
 sha256 before the model is unpickled; requests are checked against the bundle's schema like
 the workspace service (422 naming fields, bounded bodies, no stack traces); each request is
-one JSON line in the request log file, written before the answer is sent. There is no
+one JSON line in the request log file (with each answer's entity key and training-domain
+warnings), written before the answer is sent. There is no
 routing here: canary, shadow and fallback need the workspace's registry."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from cockpit import __version__
 from cockpit.deployment.bundle import load_bundle
+from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import answers
 from cockpit.deployment.serving import MAX_BODY, json_app
 from cockpit.deployment.serving_input import (
@@ -27,9 +29,11 @@ from cockpit.deployment.serving_input import (
     openapi,
     parse_body,
     read_body,
+    request_ids,
     to_frame,
 )
 from cockpit.deployment.serving_token import authorized, digest
+from cockpit.entity import schema_keys
 from cockpit.projects import Project
 from storage import clock
 
@@ -63,10 +67,11 @@ class BundleService:
             return refused
         frame = to_frame(items, self.schema, ())
         predictions, scores = answers(self.pipeline, frame, self.project, self.config["threshold"])
-        entity = self.schema.get("entity")
-        found = [{"entity": jsonable(frame[entity].iloc[i]) if entity in frame else str(i),
-                  "prediction": jsonable(predictions[i]), "score": jsonable(scores[i]),
-                  "model_version": self.config["version"], "route": "bundle"}
+        keys = schema_keys(frame, self.schema, request_ids(items, self.schema))
+        warned = row_warnings(self.schema, frame)
+        found = [{"entity": str(keys.iloc[i]), "prediction": jsonable(predictions[i]),
+                  "score": jsonable(scores[i]), "model_version": self.config["version"],
+                  "route": "bundle", **({"warnings": warned[i]} if warned[i] else {})}
                  for i in range(len(frame))]
         return 200, {"predictions": found} if many else found[0]
 

@@ -68,8 +68,9 @@ def get_version(ws: Workspace, project: Project, ref: int | str) -> ModelVersion
                 raise CockpitError(f"no model has the alias {ref!r} in project {project.name!r}")
             row = ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id])
             return _from_row(row)
+    number = int(ref)
     row = ws.store.one("SELECT * FROM model_versions WHERE project_id = ? AND version = ?",
-                       [project.id, int(ref)])
+                       [project.id, number]) if 0 < number < 2**63 else None
     if row is None:
         raise CockpitError(f"no model version {ref} in project {project.name!r}")
     return _from_row(row)
@@ -91,7 +92,8 @@ def alias_version_id(ws: Workspace, project: Project, alias: str) -> int | None:
 
 
 def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
-    """Columns, types, allowed categories and seen ranges of the model's inputs."""
+    """Columns, types, allowed categories, seen ranges and null counts of the model's inputs
+    (the training domain: cockpit/deployment/domain.py)."""
     from cockpit.data.versions import get_version as get_data
     from cockpit.data.versions import load_profile
     from cockpit.features import spec_at
@@ -106,7 +108,7 @@ def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
             continue
         column = profile.get(spec.column, {})
         entry: dict[str, Any] = {"kind": spec.kind, "role": spec.role,
-                                 "dtype": column.get("dtype", "")}
+                                 "dtype": column.get("dtype", ""), "nulls": column.get("nulls")}
         if spec.kind == "numeric":
             entry.update(min=column.get("min"), max=column.get("max"))
         elif spec.kind == "categorical" and column.get("distinct", 0) <= 200:

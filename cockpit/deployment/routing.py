@@ -1,9 +1,10 @@
 """Every scoring path goes through the Router: overrides first, then the canary share
-(sticky by entity id), then production; shadow models are scored and logged, never
+(sticky by entity key: cockpit.entity), then production; shadow models are scored and logged, never
 answered; when a model cannot answer, the fallback rule does."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,17 +58,29 @@ class Router:
         return self._pipelines[version.id]
 
     def entity_column(self) -> str | None:
-        version = self.fixed or self._version("production")
-        return version.input_schema.get("entity")
+        return self.key_schema().get("entity")
 
-    def score(self, frame: pd.DataFrame) -> Scored:
+    def key_schema(self) -> dict[str, Any]:
+        """The input schema entity keys are read with: the named model's, else production's."""
+        return (self.fixed or self._version("production")).input_schema
+
+    def entities(self, frame: pd.DataFrame, given: Sequence[str | None] | None = None
+                 ) -> pd.Series:
+        """Each row's entity key (cockpit.entity): the id column's value, else the key the
+        request gave (`given`, None where it gave none), else the row's feature hash."""
+        from cockpit.entity import schema_keys
+
+        try:
+            return schema_keys(frame, self.key_schema(), given).astype(str)
+        except KeyError as exc:
+            raise CockpitError(str(exc.args[0])) from None
+
+    def score(self, frame: pd.DataFrame, given: Sequence[str | None] | None = None) -> Scored:
         import numpy as np
         import pandas as pd
 
         frame = frame.reset_index(drop=True)
-        entity_column = self.entity_column()
-        entities = (frame[entity_column].astype(str) if entity_column in frame.columns
-                    else pd.Series(frame.index.astype(str)))
+        entities = self.entities(frame, given)
         out = pd.DataFrame({"entity": entities, "prediction": pd.Series([None] * len(frame),
                                                                           dtype=object),
                             "score": np.nan, "model_version": pd.NA, "route": "", "error": ""})

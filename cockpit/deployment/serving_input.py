@@ -1,6 +1,10 @@
 """What the prediction service accepts: one row as a JSON object or many as {"rows": [...]},
 checked against the production model's input schema field by field (a 422 names every
-offending field), then turned into the frame the Router scores; and its OpenAPI schema."""
+offending field), then turned into the frame the Router scores; and its OpenAPI schema.
+
+A model without an id column takes the row's own key from a top-level field `id` (when no
+model column is named so): text of 1-200 characters or an integer. The answer's `entity` is
+that key, else the hash of the row's feature values (cockpit.entity)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,15 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from cockpit.entity import REQUEST_ID_FIELD
+
 if TYPE_CHECKING:
     import pandas as pd
 
 MAX_ROWS = 1000
+MAX_ID_CHARS = 200
+ID_PROBLEM = (f"must be text of 1-{MAX_ID_CHARS} characters or an integer "
+              "(the row's own entity key)")
 
 
 class Rejected(Exception):
@@ -108,14 +117,42 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
+def takes_request_id(schema: dict[str, Any]) -> bool:
+    """Whether rows may carry their own entity key: no id column, no column named `id`."""
+    return not schema.get("entity") and REQUEST_ID_FIELD not in schema.get("columns", {})
+
+
+def _id_problem(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if -2**63 <= value < 2**63 else ID_PROBLEM
+    if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS and _is_unicode(value):
+        return None
+    return ID_PROBLEM
+
+
+def request_ids(rows: list[dict[str, Any]], schema: dict[str, Any]) -> list[str | None] | None:
+    """Each row's own entity key (None where it gives none); None when no row gives one or
+    the model has an id column (checked rows only: see check_rows)."""
+    if not takes_request_id(schema):
+        return None
+    ids = [None if row.get(REQUEST_ID_FIELD) is None else str(row[REQUEST_ID_FIELD])
+           for row in rows]
+    return ids if any(key is not None for key in ids) else None
+
+
 def check_rows(rows: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
     """Every offending field: {"row", "field", "problem"} (empty when all rows are fine)."""
     columns = schema.get("columns", {})
+    own_id = takes_request_id(schema)
     problems: list[dict[str, Any]] = []
     for index, row in enumerate(rows):
         if not isinstance(row, dict):
             problems.append({"row": index, "field": None, "problem": "a row must be a JSON object"})
             continue
+        if own_id and _id_problem(row.get(REQUEST_ID_FIELD)):
+            problems.append({"row": index, "field": REQUEST_ID_FIELD, "problem": ID_PROBLEM})
         for column, spec in columns.items():
             if column not in row:
                 problems.append({"row": index, "field": column, "problem": "missing"})
@@ -140,10 +177,14 @@ def to_frame(rows: list[dict[str, Any]], schema: dict[str, Any],
     for column, spec in columns.items():
         if spec.get("kind") == "numeric":
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-        elif spec.get("dtype") in ("str", "object", "string"):
-            frame[column] = pd.Series([None if v is None else str(v) for v in frame[column]],
+        elif spec.get("dtype") in ("str", "object", "string"):  # null stays missing, not "nan"
+            frame[column] = pd.Series([None if _null(v) else str(v) for v in frame[column]],
                                       dtype="str", index=frame.index)
     return frame
+
+
+def _null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def jsonable(value: Any) -> Any:
@@ -160,6 +201,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+ENTITY_TEXT = ("Each answer's `entity` is the row's entity key: the model's id column, else "
+               f"the row's own `{REQUEST_ID_FIELD}` field (when the model has no column of that "
+               "name), else `row:` + 16 hex digits hashed from the row's feature values. Canary "
+               "routing (sticky), overrides and the request log use it; labels join by it.")
+WARNINGS_TEXT = ("`warnings`, present only when the row is outside the training domain, lists "
+                 "what is off, one short text per column: a category not seen in training, a "
+                 "number beyond the training range by more than its width, a missing value in "
+                 "a column that never had one. The row is still answered.")
+
+
 def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[str, Any]:
     """The service's OpenAPI document; the row's properties come from the production schema."""
     kinds = {"numeric": {"type": ["number", "string", "null"]}, "date": {"type": ["string", "null"]}}
@@ -170,10 +221,18 @@ def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[s
                           for c, s in columns.items()}}
     if entity in row["properties"]:  # every answer is keyed by it: never null
         row["properties"][entity]["not"] = {"type": "null"}
-    answer = {"type": "object", "properties": {
-        "entity": {"type": "string"}, "prediction": {}, "score": {"type": ["number", "null"]},
+    if takes_request_id(schema or {}):
+        row["properties"][REQUEST_ID_FIELD] = {
+            "type": ["string", "integer", "null"], "maxLength": MAX_ID_CHARS, "minLength": 1,
+            "description": "optional: the row's own entity key (not a feature); without it the "
+                           "key is a hash of the row's feature values"}
+    answer = {"type": "object", "required": ["entity", "prediction", "score", "model_version",
+                                             "route"], "properties": {
+        "entity": {"type": "string", "description": ENTITY_TEXT},
+        "prediction": {}, "score": {"type": ["number", "null"]},
         "model_version": {"type": ["integer", "null"]},
-        "route": {"type": "string", "enum": ["production", "canary", "override", "fallback"]}}}
+        "route": {"type": "string", "enum": ["production", "canary", "override", "fallback"]},
+        "warnings": {"type": "array", "items": {"type": "string"}, "description": WARNINGS_TEXT}}}
     error = {"type": "object", "properties": {"error": {"type": "string"},
                                               "fields": {"type": "array"}}}
     responses = {str(code): {"description": text, "content": {"application/json": {
@@ -191,6 +250,7 @@ def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[s
         "paths": {
             "/predict": {"post": {
                 "summary": "Score one row (a JSON object) or many ({\"rows\": [...]})",
+                "description": f"{ENTITY_TEXT} {WARNINGS_TEXT}",
                 "security": [{"bearer": []}],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "oneOf": [{"$ref": "#/components/schemas/Row"},

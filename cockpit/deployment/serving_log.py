@@ -23,8 +23,9 @@ log = logging.getLogger("cockpit.serve")
 
 COLUMNS = ("project_id", "request_id", "at", "status", "entity", "model_version", "route",
            "latency_ms", "prediction", "score", "error", "shadow_version", "shadow_prediction",
-           "shadow_score", "shadow_error")
-TEXT = {"entity", "route", "prediction", "error", "shadow_prediction", "shadow_error"}
+           "shadow_score", "shadow_error", "warnings")
+TEXT = {"entity", "route", "prediction", "error", "shadow_prediction", "shadow_error",
+        "warnings"}
 INSERT = (f"INSERT INTO requests ({', '.join(COLUMNS)}) "
           f"VALUES ({', '.join('?' for _ in COLUMNS)})")
 _STOP = object()
@@ -121,23 +122,27 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
 
 def service_stats(ws: Workspace, project: Project, since: str | None = None,
                   limit: int = 20_000) -> dict[str, Any]:
-    """Requests, errors, routes and latency percentiles from the log (the latest `limit`
-    rows since `since`): what /health and the deployment screen show."""
+    """Requests, errors, routes, rows answered with training-domain warnings and latency
+    percentiles from the log (the latest `limit` rows since `since`): what /health and the
+    deployment screen show."""
     rows = ws.store.rows(
-        "SELECT request_id, status, route, latency_ms, error FROM requests WHERE project_id = ? "
-        "AND at >= ? ORDER BY id DESC LIMIT ?", [project.id, since or "", limit])
+        "SELECT request_id, status, route, latency_ms, error, warnings FROM requests "
+        "WHERE project_id = ? AND at >= ? ORDER BY id DESC LIMIT ?",
+        [project.id, since or "", limit])
     latencies: dict[str, float] = {}
     failed: set[str] = set()
     routes: dict[str, int] = {}
+    warned = 0
     for row in rows:
         latencies[row["request_id"]] = row["latency_ms"] or 0.0
+        warned += row["warnings"] is not None
         if row["status"] != 200:
             failed.add(row["request_id"])
         if row["route"]:
             routes[row["route"]] = routes.get(row["route"], 0) + 1
     ordered = sorted(latencies.values())
     return {"requests": len(latencies), "rows": len(rows), "errors": len(failed),
-            "fallback_rows": routes.get("fallback", 0), "routes": routes,
+            "fallback_rows": routes.get("fallback", 0), "warned_rows": warned, "routes": routes,
             "p50_ms": _percentile(ordered, 0.50), "p95_ms": _percentile(ordered, 0.95),
             "since": since, "at": clock.now_iso()}
 

@@ -7,11 +7,13 @@ process is followed without a restart. Requests waiting at the same moment are s
 together in one frame (micro-batching: a model costs about the same for one row as for a
 hundred), then split back into their answers; answers never depend on what they were
 batched with (canary buckets are per entity, and a batch that needs the fallback or fails
-is scored again request by request).
+is scored again request by request). A row outside the training domain is answered with
+its `warnings` (cockpit/deployment/domain.py), which the request log keeps.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -19,8 +21,9 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import Router
-from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, to_frame
+from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, request_ids, to_frame
 from cockpit.errors import CockpitError
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
@@ -217,8 +220,9 @@ class Scorer:
     def _score(self, items: list[Any]) -> tuple[list[dict], list[dict]] | None:
         """(answers, log rows) for rows, or None when the model cannot answer."""
         frame = to_frame(items, self.schema, self.extra)
+        warned = row_warnings(self.schema, frame)
         try:
-            scored = self.router.score(frame)
+            scored = self.router.score(frame, request_ids(items, self.schema))
         except CockpitError as exc:
             log.warning("cannot answer: %s", exc)
             self.last_error = str(exc)[:500]
@@ -227,7 +231,10 @@ class Scorer:
         answers, rows = [], []
         for index, record in enumerate(scored.frame.to_dict("records")):
             answer = {key: jsonable(record[key]) for key in ANSWER}
-            row = {**answer, "error": record["error"] or None}
+            row = {**answer, "error": record["error"] or None,
+                   "warnings": json.dumps(warned[index]) if warned[index] else None}
+            if warned[index]:
+                answer["warnings"] = warned[index]
             if shadow is not None:
                 twin = shadow[index]
                 row.update({f"shadow_{key}": jsonable(twin.get(key))

@@ -1,6 +1,7 @@
 """Service health per monitoring window, from the prediction service's request log: volume,
-throughput, latency p50 / p95, error and fallback rates, and the scores it answered (for
-prediction drift in windows that have no scored batch)."""
+throughput, latency p50 / p95, error and fallback rates, rows answered outside the training
+domain (warned), and the scores it answered (for prediction drift in windows that have no
+scored batch)."""
 
 from __future__ import annotations
 
@@ -56,17 +57,19 @@ def window_keys(stamps: pd.Series, size: str) -> pd.Series:
 
 def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dict[str, Any]]:
     """Per window: requests, requests per minute while serving, p50 / p95 latency (ms),
-    error rate (non-200 answers) and fallback rate (rows answered by the rule)."""
+    error rate (non-200 answers), fallback rate (rows answered by the rule), and the rows
+    answered with training-domain warnings (count, and share of the rows answered)."""
     import numpy as np
     import pandas as pd
 
     log = pd.read_sql_query(
-        "SELECT at, request_id, status, route, latency_ms, score FROM requests "
+        "SELECT at, request_id, status, route, latency_ms, score, warnings FROM requests "
         "WHERE project_id = ?", ws.store.conn, params=[project.id])
     if log.empty:
         return {}
     log["window"] = window_keys(log["at"], size)
     log["fallback"] = log["route"] == "fallback"
+    log["warned"] = log["warnings"].notna()
     requests = log.groupby("request_id", sort=False).agg(
         window=("window", "first"), at=("at", "first"), status=("status", "first"),
         latency=("latency_ms", "max"))
@@ -77,6 +80,7 @@ def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dic
         span = (group["moment"].max() - group["moment"].min()).total_seconds() / 60
         latency = group["latency"].to_numpy(dtype=float)
         answered = rows[(rows["status"] == 200) & rows["route"].isin(["production", "canary"])]
+        scored = rows[rows["status"] == 200]
         windows[str(window)] = {
             "requests": int(len(group)),
             "requests_per_min": round(len(group) / max(span, 1.0), 2),
@@ -84,6 +88,8 @@ def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dic
             "p95_latency_ms": round(float(np.percentile(latency, 95)), 2),
             "error_rate": round(float((group["status"] != 200).mean()), 4),
             "fallback_rate": round(float(rows["fallback"].mean()), 4),
+            "warned_rows": int(scored["warned"].sum()),
+            "warned_rate": round(float(scored["warned"].mean()), 4) if len(scored) else 0.0,
             "newest": str(group["at"].max()),
             "scores": pd.to_numeric(answered["score"], errors="coerce").dropna(),
         }

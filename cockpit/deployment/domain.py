@@ -1,0 +1,143 @@
+"""The training domain of a model's inputs, and the rows that fall outside it.
+
+A value outside the domain is still answered (the model does something with it), but the
+answer says so: the service puts the row's warnings in its `"warnings"` field and logs it,
+batch scoring and ingest list them per column. One definition, from the model version's
+input schema (registry.input_schema: seen categories, the profile's min / max and null
+count), three kinds:
+
+- `unseen`: a categorical value that was not in the training split;
+- `range`: a number beyond min / max by more than the range's width (1e300, say);
+- `missing`: a missing value in a column that had none in the training data.
+
+The id column is never checked: its values are always new.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+KINDS = ("unseen", "range", "missing")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The rows of one column outside the domain in one way."""
+
+    column: str
+    kind: str           # one of KINDS
+    mask: np.ndarray    # bool, one per row
+    spec: dict[str, Any]
+
+    def row_text(self, value: Any) -> str:
+        """One row's warning: short, naming the column and what is off."""
+        if self.kind == "unseen":
+            return f"{self.column}: {_shown(value)} not seen in training"
+        if self.kind == "range":
+            return (f"{self.column}: {float(value):g} far outside the training range "
+                    f"{self.spec['min']:g} to {self.spec['max']:g}")
+        return f"{self.column}: missing, never missing in training"
+
+    def summary(self, values: pd.Series) -> str:
+        """The column's warning over many rows (batch scoring, ingest)."""
+        count = int(self.mask.sum())
+        example = values[self.mask].iloc[0]
+        if self.kind == "unseen":
+            return (f"{self.column}: {count} row(s) with a value not seen in training "
+                    f"(e.g. {_shown(example)})")
+        if self.kind == "range":
+            return (f"{self.column}: {count} row(s) far outside the training range "
+                    f"{self.spec['min']:g} to {self.spec['max']:g} (e.g. {float(example):g})")
+        return f"{self.column}: {count} missing value(s), never missing in training"
+
+
+def findings(schema: dict[str, Any], frame: pd.DataFrame) -> Iterator[Finding]:
+    """Every (column, kind) with at least one row outside the domain, in schema order."""
+    for column, spec in schema.get("columns", {}).items():
+        if spec.get("role") != "feature" or column not in frame.columns:
+            continue
+        values = frame[column].reset_index(drop=True)
+        for kind, mask in (("missing", _missing(values, spec)), ("range", _far(values, spec)),
+                           ("unseen", _unseen(values, spec))):
+            if mask is not None and mask.any():
+                yield Finding(column, kind, mask, spec)
+
+
+def row_warnings(schema: dict[str, Any], frame: pd.DataFrame) -> list[list[str]]:
+    """Per row of `frame`, its warnings (empty when the row is inside the training domain)."""
+    warned: list[list[str]] = [[] for _ in range(len(frame))]
+    for found in findings(schema, frame):
+        values = frame[found.column].to_numpy()
+        for position in found.mask.nonzero()[0]:
+            warned[position].append(found.row_text(values[position]))
+    return warned
+
+
+def summaries(schema: dict[str, Any], frame: pd.DataFrame) -> list[str]:
+    """One line per (column, kind) outside the domain, with a count and an example."""
+    return [found.summary(frame[found.column].reset_index(drop=True))
+            for found in findings(schema, frame)]
+
+
+def _shown(value: Any) -> str:
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _missing(values: pd.Series, spec: dict[str, Any]) -> np.ndarray | None:
+    """Missing here, none in training (a schema without a null count says nothing)."""
+    if spec.get("nulls") != 0:
+        return None
+    return values.isna().to_numpy()
+
+
+def _far(values: pd.Series, spec: dict[str, Any]) -> np.ndarray | None:
+    """Beyond min / max by more than the range's width (a constant column: its size, or 1)."""
+    import pandas as pd
+
+    low, high = spec.get("min"), spec.get("max")
+    if spec.get("kind") != "numeric" or low is None or high is None:
+        return None
+    width = high - low or max(abs(high), 1.0)
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    with _quiet():
+        return (numbers < low - width) | (numbers > high + width)
+
+
+def _unseen(values: pd.Series, spec: dict[str, Any]) -> np.ndarray | None:
+    """A categorical value not among the training split's; `1` and `1.0` are one value."""
+    categories = spec.get("categories")
+    if spec.get("kind") != "categorical" or not categories:
+        return None
+    seen = set(categories)
+    numbers = {n for n in map(_number, categories) if n is not None}
+    present = values.notna().to_numpy()
+    texts = values.astype(str).to_numpy()
+    unseen = [bool(p) and t not in seen and _number(t) not in numbers
+              for p, t in zip(present, texts, strict=True)]
+    import numpy as np
+
+    return np.asarray(unseen, dtype=bool)
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _quiet():
+    import numpy as np
+
+    return np.errstate(invalid="ignore")
