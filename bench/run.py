@@ -32,7 +32,7 @@ from bench.timing import median  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GROUPS = ("record", "list", "table", "startup", "drift", "evaluation")
+GROUPS = ("record", "list", "table", "startup", "drift", "evaluation", "scoring")
 
 
 class Rows(list):
@@ -292,6 +292,22 @@ def bench_evaluation(args, rows: list[Row]) -> None:
                          f"{r['fairness_s']:.1f} s"))
 
 
+def bench_scoring(args, rows: list[Row]) -> None:
+    log("one-row scoring: compiled feature pipeline vs a hand-built grouped one")
+    runs = [worker("scoring_bench", "--calls", str(args.scoring_calls))
+            for _ in range(args.repeats)]
+    hand = median([r["hand-built grouped"] for r in runs])
+    for name in ("cockpit (compiler 2, grouped)", "cockpit (compiler 1, per column)"):
+        value = median([r[name] for r in runs])
+        grouped = "compiler 2" in name
+        rows.append(Row("scoring", f"one-row predict_proba, breast cancer LR: {name}", value, "ms",
+                        "lower", "hand-built grouped", hand,
+                        goal="within 1.5x of hand-built" if grouped else "",
+                        goal_met=value <= 1.5 * hand if grouped else None,
+                        note=f"median of {args.scoring_calls} calls per process, "
+                             f"{args.repeats} processes" if grouped else ""))
+
+
 def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) -> None:
     log("start-up")
     extra = ["--ref-python", str(refenv.python())] if ref_ok else []
@@ -364,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drift-repeats", type=int, default=1)
     parser.add_argument("--eval-rows", type=int, default=1_000_000)
     parser.add_argument("--eval-repeats", type=int, default=1)
+    parser.add_argument("--scoring-calls", type=int, default=300,
+                        help="one-row predict_proba calls per process (the median is shown)")
     parser.add_argument("--only", default=",".join(GROUPS),
                         help=f"comma-separated subset of {','.join(GROUPS)}")
     parser.add_argument("--setup-references", action="store_true",
@@ -428,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_drift(args, rows, ev_ok)
         if "evaluation" in only:
             bench_evaluation(args, rows)
+        if "scoring" in only:
+            bench_scoring(args, rows)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     info["loadavg_end"] = os.getloadavg()

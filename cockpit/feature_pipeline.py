@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from cockpit.features import ColumnSpec
+from cockpit.features import COMPILER_VERSION, ColumnSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,9 +92,60 @@ def fill_text(values):
     return pd.Series(np.asarray(values).ravel(), dtype="object").fillna("").astype(str).to_numpy()
 
 
-def compile_transformer(specs: list[ColumnSpec], dense: bool = False) -> ColumnTransformer:
-    """One ColumnTransformer for the spec; `dense` for models that refuse sparse input."""
+def compile_transformer(specs: list[ColumnSpec], dense: bool = False,
+                        version: int = COMPILER_VERSION) -> ColumnTransformer:
+    """One ColumnTransformer for the spec; `dense` for models that refuse sparse input.
+
+    `version` is the compiler a run recorded: 1 builds one branch per column (runs made
+    before grouping), 2 one branch per treatment. Both give the same columns and values;
+    only their order differs (grouped columns sit together)."""
     from sklearn.compose import ColumnTransformer
+
+    features = [s for s in specs if s.role == "feature"]
+    if version == 1:
+        parts = [(f"{_PREFIX[_treatment(s)[0]]}_{s.column}", _branch(_treatment(s), [s]),
+                  _columns(s)) for s in features]
+    elif version == 2:
+        parts = _grouped_parts(features)
+    else:
+        raise ValueError(f"unknown feature compiler version {version}")
+    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False,
+                             sparse_threshold=0.0 if dense else 0.3)
+
+
+_PREFIX = {"numeric": "num", "ordinal": "ord", "onehot": "cat", "date": "date", "text": "text"}
+
+
+def _treatment(spec: ColumnSpec) -> tuple:
+    """Columns with equal treatments share one branch (text never: TF-IDF reads one column)."""
+    if spec.kind == "numeric":
+        return ("numeric", spec.missing, spec.scaling)
+    if spec.kind == "categorical" and spec.encoding == "ordinal" and spec.order:
+        return ("ordinal",)
+    if spec.kind == "categorical":
+        return ("onehot",)
+    if spec.kind == "date":
+        return ("date", tuple(spec.date_parts))
+    return ("text", spec.column, spec.max_features)
+
+
+def _columns(spec: ColumnSpec):
+    return spec.column if spec.kind == "text" else [spec.column]
+
+
+def _grouped_parts(features: list[ColumnSpec]) -> list[tuple]:
+    groups: dict[tuple, list[ColumnSpec]] = {}
+    for spec in features:
+        groups.setdefault(_treatment(spec), []).append(spec)
+    parts = []
+    for number, (treatment, members) in enumerate(groups.items()):
+        columns = _columns(members[0]) if treatment[0] == "text" else [s.column for s in members]
+        parts.append((f"{_PREFIX[treatment[0]]}_{number}", _branch(treatment, members), columns))
+    return parts
+
+
+def _branch(treatment: tuple, members: list[ColumnSpec]):
+    """The transformer for columns that share one treatment."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import (
@@ -105,37 +156,30 @@ def compile_transformer(specs: list[ColumnSpec], dense: bool = False) -> ColumnT
         StandardScaler,
     )
 
-    parts = []
-    for spec in (s for s in specs if s.role == "feature"):
-        name = spec.column
-        if spec.kind == "numeric":
-            steps = [SimpleImputer(strategy=spec.missing)]
-            if spec.scaling == "standard":
-                steps.append(StandardScaler())
-            elif spec.scaling == "minmax":
-                steps.append(MinMaxScaler())
-            parts.append((f"num_{name}", make_pipeline(*steps), [name]))
-        elif spec.kind == "categorical" and spec.encoding == "ordinal" and spec.order:
-            encoder = OrdinalEncoder(categories=[spec.order], handle_unknown="use_encoded_value",
-                                     unknown_value=-1, encoded_missing_value=-1)
-            parts.append((f"ord_{name}", make_pipeline(
-                FunctionTransformer(_as_text, feature_names_out="one-to-one"), encoder), [name]))
-        elif spec.kind == "categorical":
-            parts.append((f"cat_{name}", make_pipeline(
-                FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-                SimpleImputer(strategy="constant", fill_value="missing"),
-                OneHotEncoder(handle_unknown="ignore", min_frequency=5)), [name]))
-        elif spec.kind == "date":
-            parts.append((f"date_{name}", make_pipeline(
-                DateParts(tuple(spec.date_parts)), SimpleImputer(strategy="median",
-                                                                 keep_empty_features=True)),
-                [name]))
-        else:
-            parts.append((f"text_{name}", make_pipeline(
-                FunctionTransformer(fill_text, feature_names_out="one-to-one"),
-                ColumnTfidf(name, spec.max_features)), name))
-    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False,
-                             sparse_threshold=0.0 if dense else 0.3)
+    kind = treatment[0]
+    if kind == "numeric":
+        _, missing, scaling = treatment
+        steps = [SimpleImputer(strategy=missing)]
+        if scaling == "standard":
+            steps.append(StandardScaler())
+        elif scaling == "minmax":
+            steps.append(MinMaxScaler())
+        return make_pipeline(*steps)
+    if kind == "ordinal":
+        encoder = OrdinalEncoder(categories=[s.order for s in members],
+                                 handle_unknown="use_encoded_value", unknown_value=-1,
+                                 encoded_missing_value=-1)
+        return make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"), encoder)
+    if kind == "onehot":
+        return make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"),
+                             SimpleImputer(strategy="constant", fill_value="missing"),
+                             OneHotEncoder(handle_unknown="ignore", min_frequency=5))
+    if kind == "date":
+        return make_pipeline(DateParts(treatment[1]),
+                             SimpleImputer(strategy="median", keep_empty_features=True))
+    spec = members[0]
+    return make_pipeline(FunctionTransformer(fill_text, feature_names_out="one-to-one"),
+                         ColumnTfidf(spec.column, spec.max_features))
 
 
 def _as_text(values):

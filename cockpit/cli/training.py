@@ -33,8 +33,8 @@ def features_show(ctx: CliContext, preview: bool, as_json: bool) -> None:
         return
     label = f"version {version}" if version else "not saved yet: inferred from the data profile"
     click.echo(f"{project.name} feature spec · {label}")
-    print_table([{"column": s.column, "role": s.role, "kind": s.kind, "how": s.summary()}
-                 for s in specs], ["column", "role", "kind", "how"])
+    print_table([{"column": s.column, "role": s.role, "kind": s.kind, "how": s.summary(),
+                  "note": s.note} for s in specs], ["column", "role", "kind", "how", "note"])
     if preview:
         from cockpit.data.versions import get_version, load_frame
         from cockpit.feature_pipeline import preview as transform_preview
@@ -59,7 +59,7 @@ def features_set(ctx: CliContext, path: Path | None, column_changes: tuple[str, 
     if path is None and not column_changes:
         raise CockpitError("give --file spec.toml or at least one --column COLUMN:FIELD=VALUE")
     workspace, project = ctx.workspace(), ctx.project()
-    specs = stage.load_spec_file(path) if path else stage.current_spec(workspace, project)[1]
+    specs = stage.load_spec_file(path) if path else stage.editable_spec(workspace, project)
     for change in column_changes:
         specs = apply_change(specs, change)
     version = stage.save_spec(workspace, project, specs, comment)

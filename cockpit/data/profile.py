@@ -25,12 +25,35 @@ def infer_type(values: pd.Series) -> str:
         return "binary" if distinct <= 2 else "numeric"
     if date_formats(values) is not None:
         return "date"
+    if mean_words(present) >= 3:   # free text, even when every value is distinct
+        return "text"
     if len(present) > 20 and distinct >= 0.95 * len(present):
         return "id"
-    words = present.astype(str).str.split().str.len().mean() if len(present) else 0
-    if words >= 3:
-        return "text"
     return "binary" if distinct == 2 else "categorical"
+
+
+def mean_words(present: pd.Series) -> float:
+    return float(present.astype(str).str.split().str.len().mean()) if len(present) else 0.0
+
+
+def varying_date_parts(values: pd.Series) -> list[str]:
+    """The date parts that carry information at the column's resolution: yearly dates get
+    the year alone, monthly ones year and month, daily ones add the weekday, times the
+    hour; parts that never change are left out."""
+    import pandas as pd
+
+    times = values if values.dtype.kind == "M" else pd.to_datetime(
+        values, format="mixed", errors="coerce")
+    times = times.dropna()
+    if times.nunique() < 2:
+        return []
+    daily = bool((times.dt.day != 1).any())
+    timed = bool(((times.dt.hour != 0) | (times.dt.minute != 0)).any())
+    candidates = [("year", times.dt.year, True), ("month", times.dt.month, True),
+                  ("dayofweek", times.dt.day_of_week, daily or timed),
+                  ("hour", times.dt.hour, timed)]
+    parts = [name for name, series, wanted in candidates if wanted and series.nunique() > 1]
+    return parts or ["days_since"]
 
 
 def profile_column(name: str, values: pd.Series) -> dict[str, Any]:
@@ -56,6 +79,10 @@ def profile_column(name: str, values: pd.Series) -> dict[str, Any]:
             profile["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}
     if kind == "date":
         profile["formats"] = date_formats(values)
+        profile["date_parts"] = varying_date_parts(values)
+    if kind in ("categorical", "text", "id"):
+        profile["mean_words"] = round(mean_words(present), 2)
+    profile["present"] = int(len(present))
     top = present.astype(str).value_counts().head(TOP)
     profile["top"] = [[str(value), int(count)] for value, count in top.items()]
     return profile

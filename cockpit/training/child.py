@@ -9,18 +9,20 @@ from pathlib import Path
 def load_inputs(ws, project, run):
     """The pinned inputs of a run, read back from the store."""
     return pinned_inputs(ws, project, run.family, run.params, run.seed, run.split_id,
-                         run.feature_spec_version, run.metric)
+                         run.feature_spec_version, run.metric, run.feature_compiler or 1)
 
 
-def pinned_inputs(ws, project, family, params, seed, split_id, spec_version, metric):
-    from cockpit.features import spec_at
+def pinned_inputs(ws, project, family, params, seed, split_id, spec_version, metric,
+                  compiler: int | None = None):
+    from cockpit.features import COMPILER_VERSION, spec_at
     from cockpit.splits import get_split, split_frames
     from cockpit.training.fit import TrainInputs
 
     parts = split_frames(ws, project, get_split(ws, project, split_id))
     return TrainInputs(task=project.task, target=project.target, family=family, params=params,
                        seed=seed, specs=spec_at(ws, project, spec_version), train=parts["train"],
-                       validation=parts["validation"], metric=metric)
+                       validation=parts["validation"], metric=metric,
+                       compiler=compiler or COMPILER_VERSION)
 
 
 def report(fraction: float, message: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cockpit import metrics
-from cockpit.features import ColumnSpec
+from cockpit.features import COMPILER_VERSION, ColumnSpec
 from cockpit.training import catalog
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class TrainInputs:
     train: pd.DataFrame
     validation: pd.DataFrame
     metric: str
+    compiler: int = COMPILER_VERSION      # the feature compiler that builds the transformer
 
 
 @dataclass
@@ -77,7 +78,8 @@ def fit_and_score(inputs: TrainInputs, progress: Progress | None = None,
     started = time.perf_counter()
     X, y = inputs.train, inputs.train[inputs.target].to_numpy()
     report(0.05, "fitting features")
-    transformer = compile_transformer(inputs.specs, dense=catalog.FAMILIES[inputs.family].dense)
+    transformer = compile_transformer(inputs.specs, dense=catalog.FAMILIES[inputs.family].dense,
+                                      version=inputs.compiler)
     matrix = transformer.fit_transform(X)
     model = catalog.build(inputs.family, inputs.task, inputs.params, inputs.seed)
     staged = catalog.FAMILIES[inputs.family].staged

@@ -17,6 +17,7 @@ from typing import Any
 from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.features import COMPILER_VERSION
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
@@ -57,6 +58,7 @@ class Run:
     created_by: str | None
     threshold: float | None = None          # binary decision threshold, chosen on validation
     threshold_reason: str | None = None
+    feature_compiler: int | None = None     # None: compiler 1 (before it was recorded)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__}
@@ -206,6 +208,7 @@ def _start_values(project: Project, plan: RunPlan, sweep_id: int | None,
         "project_id": project.id, "sweep_id": sweep_id, "family": plan.family,
         "params": plan.params, "seed": plan.seed, "version_id": plan.version_id,
         "split_id": plan.split_id, "feature_spec_version": plan.feature_spec_version,
+        "feature_compiler": COMPILER_VERSION,
         "status": "running", "error": None, "metric": plan.metric, "git_commit": commit,
         "git_dirty": dirty, "python_version": versions["python"], "library_versions": versions,
         "owner_pid": os.getpid(), "created_at": clock.now_iso(), "created_by": current_user(),
