@@ -70,26 +70,7 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
     lines += [f"- {r['at']}: {r['action']} as {r['alias']}"
               + (f" ({r['percent']:g}%)" if r["percent"] else "") + f" by {r['user']}: {r['reason']}"
               for r in reversed(history)] or ["- never deployed"]
-    windows = ws.store.rows("SELECT window, rows, stats FROM monitor_windows WHERE project_id = ? "
-                            "ORDER BY window", [project.id]) if ws.store.table_exists(
-        "monitor_windows") else []
-    lines += ["", "## Monitoring", ""]
-    if windows:
-        last = json.loads(windows[-1]["stats"])
-        drifted = sorted(f for f, st in last["features"].items() if (st["psi"] or 0) > 0.2)
-        lines.append(f"- {len(windows)} monthly windows; latest {last['window']}: "
-                     f"{last['rows']:,} rows, max PSI {last['max_psi']:.3f}, drifted: "
-                     f"{', '.join(drifted) or 'none'}")
-        measured = [json.loads(w["stats"]) for w in windows]
-        measured = [m for m in measured if m.get("metric_value") is not None]
-        if measured:
-            lines.append(f"- {measured[-1]['metric']} on labelled rows in "
-                         f"{measured[-1]['window']}: {measured[-1]['metric_value']:.4f}")
-        alerts = ws.store.rows("SELECT a.status, a.message FROM alerts a WHERE a.project_id = ? "
-                               "AND a.status != 'resolved'", [project.id])
-        lines += [f"- alert ({a['status']}): {a['message']}" for a in alerts]
-    else:
-        lines.append("No production data monitored yet.")
+    lines += ["", "## Monitoring", "", *_monitoring(ws, project)]
     signoffs = ws.store.rows("SELECT step, decision, reviewer, comment, at FROM signoffs WHERE "
                              "version_id = ? ORDER BY id", [version.id]) if ws.store.table_exists(
         "signoffs") else []
@@ -100,3 +81,51 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
         lines += ["", "## Retirement", "", f"Retired: {version.retired_reason}"]
     # again on the way out: text recorded before the store redacted (or by a direct write)
     return ws.store.redact("\n".join(lines) + "\n")
+
+
+def _monitoring(ws: Workspace, project: Project) -> list[str]:
+    """The monitoring lines: every figure is optional in a stored window (a window of
+    service requests only has no drift, a window of a few rows has no PSI, labels arrive
+    late), so each is written when present and named as missing otherwise."""
+    if not ws.store.table_exists("monitor_windows"):
+        return ["No production data monitored yet."]
+    windows = [json.loads(r["stats"]) for r in ws.store.rows(
+        "SELECT stats FROM monitor_windows WHERE project_id = ? ORDER BY window", [project.id])]
+    if not windows:
+        return ["No production data monitored yet."]
+    last = windows[-1]
+    size = last.get("size") or "month"
+    lines = [f"- {len(windows)} {_PERIODS.get(size, size)} windows; latest "
+             f"{last.get('window', '?')}: {_latest_figures(last)}"]
+    measured = [w for w in windows if _number(w.get("metric_value")) is not None]
+    if measured:
+        lines.append(f"- {measured[-1].get('metric') or 'metric'} on labelled rows in "
+                     f"{measured[-1].get('window', '?')}: {measured[-1]['metric_value']:.4f}")
+    alerts = ws.store.rows("SELECT a.status, a.message FROM alerts a WHERE a.project_id = ? "
+                           "AND a.status != 'resolved'", [project.id])
+    lines += [f"- alert ({a['status']}): {a['message']}" for a in alerts]
+    return lines
+
+
+_PERIODS = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
+def _number(value) -> float | None:
+    import math
+
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _latest_figures(window: dict) -> str:
+    rows = window.get("rows") or 0
+    parts = [f"{rows:,} row{'' if rows == 1 else 's'}"]
+    if window.get("requests"):
+        parts.append(f"{window['requests']:,} requests")
+    max_psi = _number(window.get("max_psi"))
+    if max_psi is None:
+        parts.append("no drift figure" + (" (too few rows)" if rows else ""))
+        return ", ".join(parts)
+    features = window.get("features") or {}
+    drifted = sorted(f for f, st in features.items() if (_number((st or {}).get("psi")) or 0) > 0.2)
+    parts.append(f"max PSI {max_psi:.3f}, drifted: {', '.join(drifted) or 'none'}")
+    return ", ".join(parts)

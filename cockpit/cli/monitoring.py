@@ -1,14 +1,24 @@
-"""`cockpit monitor ingest|labels|check|ack|rules`: twins of the monitoring screen."""
+"""`cockpit monitor ingest|labels|check|batches|drop|ack|rules|window`: twins of the
+monitoring screen.
+
+Exit codes of `monitor check`, for cron: 0 nothing fires, 1 an alert fires, 2 bad input
+(an option, the workspace, a batch that cannot be read); any other failure is 3, never 1.
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.options import MOMENT, FiniteFloat
 
 pass_cli = click.make_pass_decorator(CliContext)
+
+ROW_ID = click.IntRange(1, 2**63 - 1)   # SQLite's largest integer key
+CRASHED = 3   # monitor check: not 1, which means "an alert fires"
 
 
 @click.group()
@@ -18,14 +28,20 @@ def monitor() -> None:
 
 @monitor.command("ingest")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--at", "when", metavar="ISO-DATE", help="When the batch happened (default: now).")
+@click.option("--at", "when", type=MOMENT, metavar="ISO-DATE",
+              help="When the batch happened, ISO 8601 (default: now).")
+@click.option("--again", is_flag=True,
+              help="Ingest a file whose content was ingested before (refused otherwise).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
-def ingest(ctx: CliContext, file: Path, when: str | None, as_json: bool) -> None:
-    """Score a production FILE with the live routing and log it as a batch; prints its id."""
-    from cockpit.monitoring.checks import ingest as ingest_file
+def ingest(ctx: CliContext, file: Path, when: str | None, again: bool, as_json: bool) -> None:
+    """Score a production FILE with the live routing and log it as a batch; prints its id.
 
-    result = ingest_file(ctx.workspace(), ctx.project(), file, when)
+    Each row is recorded with its entity key (the id column, or a hash of its feature
+    values when the model has none), which `monitor labels` joins on."""
+    from cockpit.monitoring.batches import ingest as ingest_file
+
+    result = ingest_file(ctx.workspace(), ctx.project(), file, when, again)
     if as_json:
         emit_json(result)
         return
@@ -36,45 +52,117 @@ def ingest(ctx: CliContext, file: Path, when: str | None, as_json: bool) -> None
 
 @monitor.command("labels")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
 @pass_cli
-def labels(ctx: CliContext, file: Path) -> None:
-    """Labels that arrived later (entity id + target column, optional labelled_at)."""
-    from cockpit.monitoring.checks import ingest_labels
+def labels(ctx: CliContext, file: Path, as_json: bool) -> None:
+    """Labels that arrived later: the target column, an optional labelled_at, and the
+    entity key of each row.
+
+    Labels join production rows by the entity key: when the production model has an id
+    column, FILE carries that column; when it has none, FILE repeats the feature columns
+    (rows are keyed by a hash of their feature values, as at ingest and predict). Rows with
+    a blank label are skipped and counted; a key repeated in FILE keeps its last label."""
+    from cockpit.monitoring.labels import ingest_labels
 
     result = ingest_labels(ctx.workspace(), ctx.project(), file)
-    click.echo(f"{result['rows']} labels recorded")
+    if as_json:
+        emit_json(result)
+        return
+    skipped = [f"{result['skipped_no_label']} rows without a label skipped"
+               if result["skipped_no_label"] else "",
+               f"{result['skipped_no_entity']} rows without an entity id skipped"
+               if result["skipped_no_entity"] else "",
+               f"{result['repeated_keys']} repeated keys (the last label kept)"
+               if result["repeated_keys"] else ""]
+    click.echo("; ".join([f"{result['rows']} labels recorded", *filter(None, skipped)]))
 
 
 @monitor.command("check")
-@click.option("--now", metavar="ISO-DATE", help="Judge freshness at this time (default: the "
-              "newest batch).")
+@click.option("--now", type=MOMENT, metavar="ISO-DATE",
+              help="Judge freshness at this time, ISO 8601 (default: the newest batch).")
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
 def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
-    """Recompute every window and the alerts; exit 1 while any alert fires."""
+    """Recompute every window and the alerts. Exit 0 when nothing fires, 1 while any alert
+    fires, 2 for bad input, 3 if the check itself failed."""
+    from cockpit.errors import CockpitError
     from cockpit.monitoring.alerts import check as run_check
+    from storage import StoreError
 
-    result = run_check(ctx.workspace(), ctx.project(), now)
-    if as_json:
-        emit_json({"windows": [{k: v for k, v in w.items() if k != "features"} | {
-            "drifted": sorted(f for f, s in w["features"].items() if (s["psi"] or 0) > 0.2)}
-            for w in result["windows"]], "firing": result["firing"],
-            "freshness_days": result["freshness_days"]})
-    else:
-        rows = [{"window": w["window"], "rows": w["rows"], "max_psi": w["max_psi"],
-                 "drifted": ", ".join(sorted(f for f, s in w["features"].items()
-                                             if (s["psi"] or 0) > 0.2)) or "-",
-                 "metric": w.get("metric_value"), "labelled": w.get("labelled", 0),
-                 "requests": w.get("requests", 0), "p95_ms": w.get("p95_latency_ms"),
-                 "errors": w.get("error_rate")}
-                for w in result["windows"]]
-        print_table(rows, ["window", "rows", "max_psi", "drifted", "metric", "labelled",
-                           "requests", "p95_ms", "errors"],
-                    empty="no production batches yet: cockpit predict or cockpit monitor ingest")
-        for alert in result["firing"]:
-            click.echo(f"ALERT {alert['id']} [{alert['severity']}] {alert['message']}")
+    workspace, project = ctx.workspace(), ctx.project()
+    try:
+        result = run_check(workspace, project, now)
+    except (CockpitError, StoreError):   # bad input: one line, exit 2
+        raise
+    except Exception as exc:  # a crash must not read as "an alert fires"
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)
+        click.echo(f"cockpit: monitor check failed ({type(exc).__name__}: {exc}); "
+                   "nothing was judged", err=True)
+        raise SystemExit(CRASHED) from None
+    _show_check(result, as_json)
     if result["firing"]:
         raise SystemExit(1)
+
+
+def _drifted(window: dict) -> list[str]:
+    return sorted(f for f, s in window["features"].items() if (s.get("psi") or 0) > 0.2)
+
+
+def _show_check(result: dict, as_json: bool) -> None:
+    if as_json:
+        emit_json({"windows": [{k: v for k, v in w.items() if k != "features"}
+                               | {"drifted": _drifted(w)} for w in result["windows"]],
+                   "firing": result["firing"], "freshness_days": result["freshness_days"]})
+        return
+    rows = [{"window": w["window"], "rows": w["rows"], "max_psi": w["max_psi"],
+             "drifted": ", ".join(_drifted(w)) or "-",
+             "metric": w.get("metric_value"), "labelled": w.get("labelled", 0),
+             "requests": w.get("requests", 0), "p95_ms": w.get("p95_latency_ms"),
+             "errors": w.get("error_rate")}
+            for w in result["windows"]]
+    print_table(rows, ["window", "rows", "max_psi", "drifted", "metric", "labelled",
+                       "requests", "p95_ms", "errors"],
+                empty="no production batches yet: cockpit predict or cockpit monitor ingest")
+    for w in result["windows"]:
+        for note in w.get("notes", []):
+            click.echo(f"note {w['window']}: {note}")
+    for alert in result["firing"]:
+        click.echo(f"ALERT {alert['id']} [{alert['severity']}] {alert['message']}")
+
+
+@monitor.command("batches")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True,
+              help="How many batches, newest first.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_cli
+def batches(ctx: CliContext, limit: int, as_json: bool) -> None:
+    """The production batches monitoring counts (ingested files and scored batches),
+    newest first."""
+    from cockpit.monitoring.batches import batch_rows
+
+    found = batch_rows(ctx.workspace(), ctx.project(), limit)
+    if as_json:
+        emit_json(found)
+        return
+    print_table([{**b, "routes": ", ".join(f"{k} {v}" for k, v in b["routes"].items())}
+                 for b in found], ["id", "at", "kind", "source", "rows", "routes"],
+                empty="no production batches yet: cockpit predict or cockpit monitor ingest")
+
+
+@monitor.command("drop")
+@click.argument("batch_id", metavar="BATCH", type=ROW_ID)
+@click.option("--reason", required=True, help="Why it goes (recorded in the audit log).")
+@pass_cli
+def drop(ctx: CliContext, batch_id: int, reason: str) -> None:
+    """Remove a batch from monitoring and retraining (e.g. ingested with the wrong date),
+    with a reason; the windows are recomputed at the next check."""
+    from cockpit.monitoring.batches import drop as drop_batch
+
+    found = drop_batch(ctx.workspace(), ctx.project(), batch_id, reason)
+    click.echo(f"batch {found['id']} dropped ({found['rows']:,} rows from {found['source']}); "
+               "cockpit monitor check recomputes the windows")
 
 
 @monitor.command("window")
@@ -92,7 +180,7 @@ def window(ctx: CliContext, size: str | None) -> None:
 
 
 @monitor.command("ack")
-@click.argument("alert_id", type=int)
+@click.argument("alert_id", type=ROW_ID)
 @click.option("--comment", required=True, help="What is being done about it.")
 @pass_cli
 def ack(ctx: CliContext, alert_id: int, comment: str) -> None:
@@ -103,30 +191,45 @@ def ack(ctx: CliContext, alert_id: int, comment: str) -> None:
     click.echo(f"alert {alert_id} acknowledged")
 
 
+def _parse_rule(text: str) -> tuple[str, str, float]:
+    """'METRIC OP VALUE' with a known metric, a known operator and a finite number."""
+    from cockpit.errors import CockpitError
+    from cockpit.monitoring.alerts import METRICS, OPS
+
+    parts = text.split()
+    if len(parts) != 3:
+        raise CockpitError(f"--add {text!r}: write METRIC OP VALUE, e.g. 'max_psi > 0.3'")
+    metric, op, value = parts
+    if metric not in METRICS:
+        raise CockpitError(f"--add {text!r}: unknown metric {metric!r}; one of "
+                           f"{', '.join(METRICS)}")
+    if op not in OPS:
+        raise CockpitError(f"--add {text!r}: operator {op!r}; use one of {', '.join(OPS)}")
+    try:
+        return metric, op, FiniteFloat().convert(value, None, None)
+    except click.BadParameter:
+        raise CockpitError(f"--add {text!r}: the value {value!r} is not a finite number"
+                           ) from None
+
+
 @monitor.command("rules")
 @click.option("--add", "new_rule", metavar="METRIC OP VALUE",
-              help="Add a rule, e.g. 'max_psi > 0.3'.")
-@click.option("--windows", default=1, show_default=True, help="Windows in a row before firing.")
-@click.option("--severity", default="warning", show_default=True)
+              help="Add a rule, e.g. 'max_psi > 0.3' (a finite number; operators > < >= <=).")
+@click.option("--windows", type=click.IntRange(1, 366), default=1, show_default=True,
+              help="Windows in a row before firing (1 to 366).")
+@click.option("--severity", type=click.Choice(["info", "warning", "critical"]),
+              default="warning", show_default=True)
 @click.option("--action", default="investigate", show_default=True, help="What should happen.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
 def rules(ctx: CliContext, new_rule: str | None, windows: int, severity: str, action: str,
           as_json: bool) -> None:
     """The alert rules (defaults come from the problem spec)."""
-    from cockpit.errors import CockpitError
     from cockpit.monitoring.alerts import add_rule, ensure_rules
 
     workspace, project = ctx.workspace(), ctx.project()
     if new_rule:
-        parts = new_rule.split()
-        if len(parts) != 3:
-            raise CockpitError(f"--add {new_rule!r}: write METRIC OP VALUE, e.g. 'max_psi > 0.3'")
-        try:
-            threshold = float(parts[2])
-        except ValueError:
-            raise CockpitError(f"--add {new_rule!r}: the value is a number") from None
-        add_rule(workspace, project, parts[0], parts[1], threshold, windows, severity, action)
+        add_rule(workspace, project, *_parse_rule(new_rule), windows, severity, action)
     found = ensure_rules(workspace, project)
     if as_json:
         emit_json(found)

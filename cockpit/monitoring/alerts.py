@@ -3,13 +3,15 @@ alerts that fire, are acknowledged with a comment, and resolve — each an audit
 
 from __future__ import annotations
 
+import math
 import operator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.monitoring.batches import parse_moment
 from cockpit.monitoring.checks import DEFAULT_RULES, compute_windows
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -18,7 +20,9 @@ from storage import clock
 OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
 METRICS = ("max_psi", "prediction_psi", "missing_rate", "metric_value", "false_positive_rate",
            "freshness_days", "rows", "p95_latency_ms", "p50_latency_ms", "error_rate",
-           "fallback_rate", "requests", "requests_per_min")
+           "fallback_rate", "requests", "requests_per_min", "warned_rows", "warned_rate")
+SEVERITIES = ("info", "warning", "critical")
+MAX_WINDOWS = 366   # windows in a row before a rule fires: a year of daily windows at most
 
 
 def default_rules(ws: Workspace, project: Project) -> list[tuple]:
@@ -57,10 +61,20 @@ def ensure_rules(ws: Workspace, project: Project) -> list[dict[str, Any]]:
 
 def add_rule(ws: Workspace, project: Project, metric: str, op: str, threshold: float,
              windows: int = 1, severity: str = "warning", action: str = "investigate") -> int:
+    """A user's rule; every part is checked before anything is written."""
     if metric not in METRICS:
         raise CockpitError(f"unknown monitored metric {metric!r}; one of {', '.join(METRICS)}")
     if op not in OPS:
         raise CockpitError(f"operator {op!r}: use one of {', '.join(OPS)}")
+    if not math.isfinite(threshold):
+        raise CockpitError(f"the threshold of {metric} {op} {threshold} is not a finite number")
+    if not 1 <= windows <= MAX_WINDOWS:
+        raise CockpitError(f"windows {windows}: a rule fires after 1 to {MAX_WINDOWS} windows "
+                           "in a row")
+    if severity not in SEVERITIES:
+        raise CockpitError(f"severity {severity!r}: use one of {', '.join(SEVERITIES)}")
+    if not action.strip():
+        raise CockpitError("a rule says what should happen when it fires (--action TEXT)")
     ensure_rules(ws, project)
     with ws.store.transaction():
         rule_id = ws.store.insert("alert_rules", {
@@ -71,15 +85,23 @@ def add_rule(ws: Workspace, project: Project, metric: str, op: str, threshold: f
 
 
 def _freshness(windows: list[dict], now: str | None) -> float | None:
+    """Days from the newest production data to `now` (default: the newest data itself)."""
     if not windows:
         return None
     newest = max(w["newest"] for w in windows)
     reference = now or newest
-    return (datetime.fromisoformat(reference[:19]) - datetime.fromisoformat(newest[:19])).days
+    return (_naive(parse_moment(reference, "--now")) - _naive(parse_moment(newest, "time"))).days
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def check(ws: Workspace, project: Project, now: str | None = None) -> dict[str, Any]:
-    """Recompute the windows, fire and resolve alerts; returns windows and firing alerts."""
+    """Recompute the windows, fire and resolve alerts; returns windows and firing alerts.
+    A `now` that is not a date is refused before anything is computed or written."""
+    if now is not None:
+        parse_moment(now, "--now")
     windows = compute_windows(ws, project)
     rules = ensure_rules(ws, project)
     freshness = _freshness(windows, now)

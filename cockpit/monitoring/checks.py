@@ -4,12 +4,13 @@ production model's training data, labels joined by entity id once they arrive.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from cockpit import metrics
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
+from cockpit.monitoring.batches import ingest  # noqa: F401  (the ingest entry points live
+from cockpit.monitoring.labels import ingest_labels  # noqa: F401  beside the windows' callers)
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
@@ -21,6 +22,9 @@ DEFAULT_RULES = [
     ("missing_rate", ">", 0.2, 1, "warning", "investigate the data pipeline"),
     ("error_rate", ">", 0.05, 1, "warning", "investigate the service's errors; roll back if new"),
 ]
+MIN_DRIFT_ROWS = 30   # fewer rows in a window: no drift figure, a note says why
+MODEL_ROUTES = ("production", "canary", "fixed")   # rows a model answered (not an override
+                                                   # or the fallback rule)
 
 
 def reference_stats(ws: Workspace, project: Project, version: registry.ModelVersion) -> dict:
@@ -44,55 +48,27 @@ def reference_stats(ws: Workspace, project: Project, version: registry.ModelVers
         elif spec["kind"] == "categorical":
             features[column] = drift.categorical_reference(train[column])
     validation = run_predictions(ws, project, run, "validation", version.threshold)
-    import pandas as pd
-
-    scores = validation.positive_scores if validation.positive_scores is not None else \
-        pd.to_numeric(pd.Series(validation.y_pred), errors="coerce").to_numpy()
-    stats = {"features": features, "prediction": drift.numeric_reference(pd.Series(scores))}
+    stats = {"features": features, "prediction": prediction_reference(project.task, validation)}
     with ws.store.transaction():
         ws.store.insert("monitor_references", {"version_id": version.id, "stats": stats,
                                                "created_at": clock.now_iso()})
     return stats
 
 
-def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None) -> dict[str, Any]:
-    """A production file arrives: score it with the live routing and log it as a batch."""
-    from cockpit.data.reading import read_table
-    from cockpit.deployment.routing import Router
+def prediction_reference(task: str, validation) -> dict[str, Any]:
+    """What the model answered on the validation split: the positive class's scores for a
+    binary model that scores, the predicted values for regression, and otherwise the share
+    of each predicted class (compared by class frequencies, never as numbers)."""
+    import pandas as pd
 
-    frame = read_table(Path(path))
-    router = Router(ws, project)
-    production = registry.get_version(ws, project, "production")
-    warnings = batch.check_input(frame, production.input_schema, str(path))
-    scored = router.score(frame)
-    batch_id = batch.log_batch(ws, project, frame, scored, Path(path).name, "ingest", at)
-    return {"id": batch_id, "rows": len(frame), "warnings": warnings}
+    from cockpit.monitoring import drift
 
-
-def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]:
-    """Labels that arrived later, joined by entity id (and recorded with their time)."""
-    from cockpit.data.reading import read_table
-
-    frame = read_table(Path(path))
-    entity = registry.get_version(ws, project, "production").input_schema.get("entity")
-    if entity is None or entity not in frame.columns:
-        raise CockpitError(f"{path}: labels join on the entity id column {entity!r}, "
-                           "not in the file")
-    if project.target not in frame.columns:
-        raise CockpitError(f"{path}: no column {project.target!r} (the label)")
-    times = (frame["labelled_at"].astype(str).tolist() if "labelled_at" in frame.columns
-             else [clock.now_iso()] * len(frame))
-    rows = list(zip(frame[entity].astype(str), frame[project.target].astype(str), times,
-                    strict=True))
-    with ws.store.transaction():
-        ws.store.conn.executemany(
-            "INSERT INTO labels (project_id, entity, label, labelled_at, source) VALUES "
-            "(?, ?, ?, ?, ?) ON CONFLICT (project_id, entity) DO UPDATE SET label = "
-            "excluded.label, labelled_at = excluded.labelled_at, source = excluded.source",
-            [(project.id, *map(ws.store.redact, (e, lab, t, Path(path).name)))
-             for e, lab, t in rows])
-        ws.record("monitoring", "labels", project.id, {"rows": len(rows), "source": Path(path).name})
-    return {"rows": len(rows)}
+    if validation.positive_scores is not None:
+        return drift.numeric_reference(pd.Series(validation.positive_scores, dtype=float))
+    if task == "regression":
+        return drift.numeric_reference(pd.to_numeric(pd.Series(validation.y_pred),
+                                                     errors="coerce"))
+    return drift.categorical_reference(pd.Series(validation.y_pred).astype(str))
 
 
 def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
@@ -102,7 +78,7 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
     Stored, so history is cheap to show."""
     import pandas as pd
 
-    from cockpit.monitoring.service import service_windows, window_of, window_size
+    from cockpit.monitoring.service import service_windows, window_size
     from cockpit.problem import current_spec
 
     production = registry.get_version(ws, project, "production")
@@ -114,23 +90,25 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
     size = window_size(ws, project)
     by_window: dict[str, list[dict]] = {}
     for found in batch.list_batches(ws, project, 10_000):
-        by_window.setdefault(window_of(found["at"], size), []).append(found)
+        by_window.setdefault(_window_of_batch(found, size), []).append(found)
     served = service_windows(ws, project, size)
+    answered = (_served_predictions(ws, project, size)
+                if reference["prediction"]["kind"] == "categorical" else {})
     windows = []
     for window in sorted(set(by_window) | set(served)):
         stats: dict[str, Any] = {"window": window, "size": size, "rows": 0, "features": {},
                                  "max_psi": None, "missing_rate": None, "prediction_psi": None,
-                                 "routes": {}, "labelled": 0}
+                                 "routes": {}, "labelled": 0, "notes": []}
         if window in by_window:
-            stats.update(_batch_stats(ws, project, by_window[window], reference, labels, metric,
-                                      spec.segments))
+            stats.update(_batch_stats(ws, project, production, by_window[window], reference,
+                                      labels, metric, spec.segments))
         if window in served:
             service = dict(served[window])
             scores = service.pop("scores")
             newest = service.pop("newest")
             stats.update(service, newest=max(stats.get("newest", newest), newest))
-            if stats["prediction_psi"] is None and len(scores):
-                stats.update(_prediction_drift(reference, scores))
+            if stats["prediction_psi"] is None:
+                stats.update(_served_drift(stats, reference, scores, answered.get(window)))
         windows.append(stats)
     with ws.store.transaction():
         ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
@@ -142,8 +120,50 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
     return windows
 
 
-def _batch_stats(ws: Workspace, project: Project, found: list[dict], reference: dict, labels,
-                 metric: str, segments: list[str]) -> dict[str, Any]:
+def _window_of_batch(found: dict, size: str) -> str:
+    """The window a batch falls in; a batch whose time cannot be read (recorded before
+    times were checked) is named with the way out, never a traceback."""
+    from cockpit.monitoring.batches import parse_moment
+    from cockpit.monitoring.service import window_of
+
+    try:
+        parse_moment(found["at"] or "", "time")
+    except CockpitError:
+        raise CockpitError(f"batch {found['id']} ({found['source']}) has the time "
+                           f"{found['at']!r}, which is not a date: drop it with cockpit monitor "
+                           f"drop {found['id']} --reason TEXT, then ingest it again with --at"
+                           ) from None
+    return window_of(found["at"], size)
+
+
+def _served_drift(stats: dict, reference: dict, scores, predictions) -> dict[str, Any]:
+    """Prediction drift from the service's answers, for a window whose batches gave none."""
+    found = _prediction_drift(reference, scores, predictions)
+    notes = found.pop("notes")
+    if found["prediction_psi"] is None and not notes:
+        return {}
+    kept = [n for n in stats["notes"] if not n.startswith("prediction drift")]
+    return {**found, "notes": kept + notes}
+
+
+def _served_predictions(ws: Workspace, project: Project, size: str) -> dict[str, Any]:
+    """The classes the service answered with (the model's own answers), per window."""
+    import pandas as pd
+
+    from cockpit.monitoring.service import window_keys
+
+    log = pd.read_sql_query(
+        "SELECT at, prediction FROM requests WHERE project_id = ? AND status = 200 AND route IN "
+        "('production', 'canary')", ws.store.conn, params=[project.id])
+    if log.empty:
+        return {}
+    log["window"] = window_keys(log["at"], size)
+    return {str(w): group["prediction"] for w, group in log.groupby("window")}
+
+
+def _batch_stats(ws: Workspace, project: Project, production: registry.ModelVersion,
+                 found: list[dict], reference: dict, labels, metric: str,
+                 segments: list[str]) -> dict[str, Any]:
     import pandas as pd
 
     from cockpit.monitoring import drift
@@ -156,28 +176,73 @@ def _batch_stats(ws: Workspace, project: Project, found: list[dict], reference: 
         if column in inputs.columns:
             compute = drift.numeric_drift if ref["kind"] == "numeric" else drift.categorical_drift
             features[column] = compute(ref, inputs[column])
-    scores = pd.to_numeric(outputs["score"], errors="coerce")
+    notes = []
+    if len(inputs) < MIN_DRIFT_ROWS:
+        features = {column: _too_few(found) for column, found in features.items()}
+        notes.append(f"feature drift: too few rows ({len(inputs)} < {MIN_DRIFT_ROWS})")
+    answered = outputs[outputs["route"].isin(MODEL_ROUTES)]
+    prediction = _prediction_drift(reference, answered["score"], answered["prediction"])
     stats: dict[str, Any] = {
         "rows": len(inputs), "newest": max(b["at"] for b in found), "features": features,
-        "max_psi": max((f["psi"] or 0 for f in features.values()), default=0.0),
+        "max_psi": (max((f["psi"] or 0 for f in features.values()), default=0.0)
+                    if len(inputs) >= MIN_DRIFT_ROWS else None),
         "missing_rate": float(inputs[list(features)].isna().mean().max()) if features else 0.0,
-        **_prediction_drift(reference, scores),
+        "notes": notes + prediction.pop("notes"), **prediction,
         "routes": outputs["route"].value_counts().to_dict(),
     }
+    outputs = outputs.assign(entity=_entities(production, inputs, outputs))
     present = [c for c in segments if c in inputs.columns]
     outputs = outputs.assign(**{f"segment:{c}": inputs[c].to_numpy() for c in present})
     stats.update(_performance(project, outputs, labels, metric, present))
     return stats
 
 
-def _prediction_drift(reference: dict, scores) -> dict[str, Any]:
-    """PSI of the answered scores against the validation set's, with both distributions
-    (shares per reference bin) for the prediction plot."""
+def _entities(production: registry.ModelVersion, inputs, outputs):
+    """Each row's entity key, read again from its inputs (cockpit.entity): batches logged
+    before rows were keyed (by position, when there is no id column) still join their
+    labels. Inputs without the key columns keep the entity stored with the batch."""
+    from cockpit.monitoring.batches import version_keys
+
+    try:
+        return version_keys(production, inputs).to_numpy()
+    except KeyError:
+        return outputs["entity"].astype(str).to_numpy()
+
+
+def _too_few(found: dict[str, Any]) -> dict[str, Any]:
+    """A column's drift figures blanked (kept: its missing share) when there are too few
+    rows for the tests to mean anything."""
+    return {"psi": None, "missing": found.get("missing"), "too_few_rows": True}
+
+
+def _prediction_drift(reference: dict, scores, predictions=None) -> dict[str, Any]:
+    """The answers against the validation set's: PSI of the scores (or predicted values) on
+    the reference bins, or for classes, PSI / Jensen-Shannon / chi-square of the class
+    frequencies. Both distributions (shares per bin or class) go to the prediction plot."""
+    import pandas as pd
+
     from cockpit.monitoring import drift
 
-    found = drift.numeric_drift(reference["prediction"], scores)
-    return {"prediction_psi": found["psi"], "prediction_shares": found.get("shares"),
-            "prediction_reference": reference["prediction"]["shares"]}
+    ref = reference["prediction"]
+    categorical = ref["kind"] == "categorical"
+    values = (pd.Series([] if predictions is None else predictions, dtype=object).dropna()
+              if categorical else pd.to_numeric(pd.Series(scores), errors="coerce").dropna())
+    empty = {"prediction_psi": None, "prediction_shares": None, "notes": []}
+    if len(values) == 0:
+        return empty
+    if len(values) < MIN_DRIFT_ROWS:
+        return {**empty, "notes": [f"prediction drift: too few answers ({len(values)} < "
+                                   f"{MIN_DRIFT_ROWS})"]}
+    if not categorical:
+        found = drift.numeric_drift(ref, values)
+        return {"prediction_psi": found["psi"], "prediction_shares": found.get("shares"),
+                "prediction_reference": ref["shares"], "notes": []}
+    found = drift.categorical_drift(ref, values.astype(str))
+    classes = [*sorted(ref["shares"]), "other"]   # the same order however it was stored
+    return {"prediction_psi": found["psi"], "prediction_js": found["js"],
+            "prediction_chi2_p": found["chi2_p"], "prediction_classes": classes,
+            "prediction_shares": [found["shares"][c] for c in classes],
+            "prediction_reference": [ref["shares"].get(c, 0.0) for c in classes], "notes": []}
 
 
 def _plain(value):
@@ -185,8 +250,18 @@ def _plain(value):
 
 
 def _measure(project: Project, rows, classes: list) -> dict[str, float]:
-    """Every metric of the task on labelled rows. Binary answers carry the positive class's
-    score, so ranking metrics (ROC AUC, PR AUC) are measured too when every row has one."""
+    """Every metric of the task on labelled rows (scikit-learn's warnings about classes
+    absent from a small window stay quiet: the row counts are shown beside the figure)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _measure_all(project, rows, classes)
+
+
+def _measure_all(project: Project, rows, classes: list) -> dict[str, float]:
+    """Binary answers carry the positive class's score, so ranking metrics (ROC AUC, PR AUC)
+    are measured too when every row has one."""
     import numpy as np
 
     if project.task == "regression":

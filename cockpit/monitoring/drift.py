@@ -26,8 +26,11 @@ def numeric_reference(values: pd.Series) -> dict[str, Any]:
     import numpy as np
 
     # Sorted once: both quantile calls below then partition sorted data, far cheaper.
-    finite = np.sort(values.dropna().to_numpy(dtype=float))
-    edges = np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1)))
+    # No finite value at all (a column of blanks): no bins, and every drift figure is None.
+    numbers = values.dropna().to_numpy(dtype=float)
+    finite = np.sort(numbers[np.isfinite(numbers)])
+    edges = (np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1))) if len(finite)
+             else np.array([]))
     counts = _bin_counts(finite, edges)
     sketch = np.quantile(finite, np.linspace(0, 1, SKETCH)) if len(finite) else np.array([])
     return {"kind": "numeric", "edges": edges.tolist(), "shares": (counts / max(1, counts.sum())

@@ -1,0 +1,99 @@
+"""Labels that arrive later, joined to production rows by the entity key (cockpit.entity).
+
+The key is read from the labels file the way it was read from the production rows: the
+production model's id column when it has one; without one, the row's feature values, so
+a labels file for data with no id column repeats the feature columns beside the label.
+Rows whose label is blank are skipped and counted, never stored as labels.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cockpit.deployment import registry
+from cockpit.errors import CockpitError
+from cockpit.monitoring.batches import parse_moment, version_keys
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def label_text(values: pd.Series, task: str) -> pd.Series:
+    """Labels as the text predictions are stored in: a class column read as floats because
+    of blank cells (1.0, 0.0) goes back to its integers; strings are stripped."""
+    import numpy as np
+
+    if values.dtype.kind == "f" and task != "regression":
+        numbers = values.to_numpy(dtype=float)
+        if np.all(numbers == np.round(numbers)):
+            return values.astype("int64").astype(str)
+    if values.dtype.kind in "OSU" or str(values.dtype) == "string":
+        return values.astype(str).str.strip()
+    return values.astype(str)
+
+
+def _times(frame: pd.DataFrame, path: Path) -> list[str]:
+    """labelled_at per row (blank: now); a value that is not a date refuses the file."""
+    now = clock.now_iso()
+    if "labelled_at" not in frame.columns:
+        return [now] * len(frame)
+    import pandas as pd
+
+    times = []
+    for value in frame["labelled_at"]:
+        if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(
+                value).strip():
+            times.append(now)
+            continue
+        moment = parse_moment(str(value), f"{path}: labelled_at")
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        times.append(moment.isoformat(timespec="seconds"))
+    return times
+
+
+def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]:
+    """Record the labels of `path` (the target column, keyed by entity key, optional
+    labelled_at). Returns rows recorded, rows skipped for a blank label or a blank id, and
+    keys repeated in the file (the last one counts)."""
+    from cockpit.data.reading import read_table
+
+    path = Path(path)
+    frame = read_table(path).reset_index(drop=True)
+    if project.target not in frame.columns:
+        raise CockpitError(f"{path}: no column {project.target!r} (the label)")
+    production = registry.get_version(ws, project, "production")
+    try:
+        keys = version_keys(production, frame)
+    except KeyError as exc:
+        raise CockpitError(f"{path}: labels join production rows by the entity key; "
+                           f"{exc.args[0]}") from None
+    times = _times(frame, path)
+    target = frame[project.target]
+    has_label = target.notna().to_numpy(dtype=bool, copy=True)
+    if target.dtype.kind in "OSU" or str(target.dtype) == "string":
+        has_label &= target.astype(str).str.strip().ne("").to_numpy(dtype=bool)
+    has_key = keys.ne("").to_numpy(dtype=bool)
+    keep = has_label & has_key
+    kept = frame[keep]
+    text = label_text(kept[project.target], project.task)
+    kept_keys = keys[keep]
+    rows = list(zip(kept_keys, text, [t for t, k in zip(times, keep, strict=True) if k],
+                    strict=True))
+    source = path.name
+    with ws.store.transaction():
+        ws.store.conn.executemany(
+            "INSERT INTO labels (project_id, entity, label, labelled_at, source) VALUES "
+            "(?, ?, ?, ?, ?) ON CONFLICT (project_id, entity) DO UPDATE SET label = "
+            "excluded.label, labelled_at = excluded.labelled_at, source = excluded.source",
+            [(project.id, *map(ws.store.redact, (e, lab, t, source))) for e, lab, t in rows])
+        result = {"rows": len(rows), "skipped_no_label": int((~has_label).sum()),
+                  "skipped_no_entity": int((has_label & ~has_key).sum()),
+                  "repeated_keys": int(kept_keys.duplicated().sum())}
+        ws.record("monitoring", "labels", project.id, {**result, "source": source})
+    return result
