@@ -9,7 +9,7 @@ a split is reproduced exactly.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 
 STRATEGIES = ("random", "stratified", "group", "time")
 PARTS = ("train", "validation", "test")
-TRAIN, VALIDATION, TEST = 0, 1, 2
+UNLABELLED, TRAIN, VALIDATION, TEST = -1, 0, 1, 2   # a row without a label is in no part
 DISTRIBUTION_BINS = 10
+MIN_ROWS = 30        # fewer labelled rows cannot be trained and checked on
+MIN_PART_ROWS = 5    # rows each of validation and test needs at the least
+MIN_STRATUM = 3      # rows a class needs to be in every part
 
 
 @dataclass(frozen=True)
@@ -63,17 +66,28 @@ class Split:
 JSON_FIELDS = ("sizes", "balance", "distributions", "leakage")
 
 
-def _from_row(row: dict) -> Split:
-    return Split(**{**row, **{k: json.loads(row[k] or "null") for k in JSON_FIELDS}})
+def _from_row(row: dict, accepted: dict[str, dict] | None = None) -> Split:
+    """A stored split; its findings marked with the project's acceptances, if given."""
+    from cockpit.leakage import with_acceptances
+
+    split = Split(**{**row, **{k: json.loads(row[k] or "null") for k in JSON_FIELDS}})
+    if accepted is None:
+        return split
+    return replace(split, leakage=with_acceptances(split.leakage or [], accepted))
 
 
 def list_splits(ws: Workspace, project: Project) -> list[Split]:
-    return [_from_row(r) for r in ws.store.rows(
+    from cockpit.leakage import acceptances
+
+    accepted = acceptances(ws, project)
+    return [_from_row(r, accepted) for r in ws.store.rows(
         "SELECT * FROM splits WHERE project_id = ? ORDER BY id", [project.id])]
 
 
 def get_split(ws: Workspace, project: Project, split_id: int | None = None) -> Split:
     """A split by id, or the project's newest."""
+    from cockpit.leakage import acceptances
+
     if split_id is None:
         row = ws.store.one("SELECT * FROM splits WHERE project_id = ? ORDER BY id DESC LIMIT 1",
                            [project.id])
@@ -85,11 +99,11 @@ def get_split(ws: Workspace, project: Project, split_id: int | None = None) -> S
                            [split_id, project.id])
         if row is None:
             raise CockpitError(f"no split {split_id} in project {project.name!r}")
-    return _from_row(row)
+    return _from_row(row, acceptances(ws, project))
 
 
 def load_assignment(ws: Workspace, split: Split) -> np.ndarray:
-    """Each row's part: 0 train, 1 validation, 2 test (sha256 checked first)."""
+    """Each row's part: 0 train, 1 validation, 2 test, -1 none (no label); sha256 checked."""
     return ws.artifacts.load(split.assignment_sha256)
 
 
@@ -106,7 +120,7 @@ def split_frames(ws: Workspace, project: Project, split: Split) -> dict[str, pd.
 
 def assign(frame: pd.DataFrame, project: Project, strategy: str, seed: int, val: float, test: float,
            group: str | None = None, time: str | None = None) -> np.ndarray:
-    """The part of every row, by the given strategy."""
+    """The part of every row, by the given strategy; a row without a label is in none (-1)."""
     import numpy as np
 
     if strategy not in STRATEGIES:
@@ -114,13 +128,32 @@ def assign(frame: pd.DataFrame, project: Project, strategy: str, seed: int, val:
     if not (0 < val < 1 and 0 < test < 1 and val + test < 0.9):
         raise CockpitError(f"validation and test fractions ({val}, {test}) must be between 0 and "
                            "1 and leave at least 10% for training")
-    n = len(frame)
+    labelled = frame[project.target].notna().to_numpy()
+    _enough_rows(int(labelled.sum()), len(frame), val, test)
+    rows = frame[labelled].reset_index(drop=True)
     if strategy == "group":
-        return _by_group(frame, _column(frame, group, "--group"), seed, val, test)
-    if strategy == "time":
-        return _by_time(frame, _column(frame, time, "--time"), val, test)
-    stratify = _strata(frame, project) if strategy == "stratified" else None
-    return _shuffled(np.arange(n), stratify, seed, val, test)
+        parts = _by_group(rows, _column(rows, group, "--group"), seed, val, test)
+    elif strategy == "time":
+        parts = _by_time(rows, _column(rows, time, "--time"), val, test)
+    else:
+        stratify = _strata(rows, project) if strategy == "stratified" else None
+        parts = _shuffled(np.arange(len(rows)), stratify, seed, val, test)
+    assignment = np.full(len(frame), UNLABELLED, dtype=np.int8)
+    assignment[labelled] = parts
+    return assignment
+
+
+def _enough_rows(labelled: int, total: int, val: float, test: float) -> None:
+    """Refuse a table too small to train on and still test on (say how many rows it takes)."""
+    import math
+
+    needed = max(MIN_ROWS, math.ceil(MIN_PART_ROWS / min(val, test) - 1e-9))
+    if labelled < needed:
+        unlabelled = f" ({total - labelled} more have no label)" if total > labelled else ""
+        raise CockpitError(
+            f"too few rows to split: {labelled} labelled rows{unlabelled}; a split needs at least "
+            f"{needed} with --val {val:g} --test {test:g} (at least {MIN_PART_ROWS} rows each in "
+            f"validation and test, {MIN_ROWS} in all): add data")
 
 
 def _column(frame: pd.DataFrame, name: str | None, option: str) -> str:
@@ -137,21 +170,29 @@ def _strata(frame: pd.DataFrame, project: Project):
     target = frame[project.target]
     if project.task == "regression":
         return pd.qcut(target.rank(method="first"), q=10, labels=False).to_numpy()
-    counts = target.value_counts()
-    if counts.min() < 3:
-        raise CockpitError(f"class {counts.idxmin()!r} has {counts.min()} rows: too few to "
-                           "stratify; use --strategy random")
-    return target.to_numpy()
+    labels = target.astype(str).to_numpy()   # one type: True and "True" are one class
+    counts = target.astype(str).value_counts()
+    if counts.min() < MIN_STRATUM:
+        rare = ", ".join(f"{k!r} ({v} rows)" for k, v in counts[counts < MIN_STRATUM].items())
+        raise CockpitError(f"cannot stratify: class {rare} has fewer than {MIN_STRATUM} rows, too "
+                           "few to put one in every part; add rows of it, or use --strategy "
+                           "random")
+    return labels
 
 
 def _shuffled(index, stratify, seed: int, val: float, test: float):
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    rest, test_idx = train_test_split(index, test_size=test, random_state=seed, stratify=stratify)
-    rest_strata = stratify[rest] if stratify is not None else None
-    train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), random_state=seed,
-                                          stratify=rest_strata)
+    try:
+        rest, test_idx = train_test_split(index, test_size=test, random_state=seed,
+                                          stratify=stratify)
+        rest_strata = stratify[rest] if stratify is not None else None
+        train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test),
+                                              random_state=seed, stratify=rest_strata)
+    except ValueError as exc:  # scikit-learn: a part too small to hold every class
+        raise CockpitError(f"cannot stratify {len(index)} rows into these parts ({exc}); use "
+                           "larger --val/--test, more rows, or --strategy random") from None
     assignment = np.zeros(len(index), dtype=np.int8)
     assignment[val_idx], assignment[test_idx] = VALIDATION, TEST
     return assignment
@@ -207,6 +248,8 @@ def summarise(frame: pd.DataFrame, assignment: np.ndarray, project: Project) -> 
 
     parts = {part: frame[assignment == code] for code, part in enumerate(PARTS)}
     sizes = {part: len(rows) for part, rows in parts.items()}
+    if (assignment == UNLABELLED).any():
+        sizes["unlabelled"] = int((assignment == UNLABELLED).sum())
     target = project.target
     if project.task == "regression":
         balance = {part: {"mean": float(rows[target].mean()), "std": float(rows[target].std())}
@@ -238,7 +281,7 @@ def make_split(ws: Workspace, project: Project, strategy: str = "stratified", se
                val: float = 0.15, test: float = 0.15, group: str | None = None,
                time: str | None = None, version: DatasetVersion | None = None) -> Split:
     """Split a version (default: the newest), check it for leaks, store it. One transaction."""
-    from cockpit.leakage import check_leakage
+    from cockpit.leakage import acceptances, check_leakage, standing_leaks
 
     version = version or get_version(ws, project)
     frame = load_frame(ws, version)
@@ -246,8 +289,9 @@ def make_split(ws: Workspace, project: Project, strategy: str = "stratified", se
         strategy = "random"
     assignment = assign(frame, project, strategy, seed, val, test, group, time)
     sizes, balance, distributions = summarise(frame, assignment, project)
-    findings = check_leakage(frame, assignment, project, strategy, group, time)
-    leaks = sum(f["severity"] == "error" for f in findings)
+    findings = _unlabelled(assignment, project) + check_leakage(frame, assignment, project,
+                                                                strategy, group, time)
+    leaks = standing_leaks(findings, acceptances(ws, project))
     with ws.store.transaction():
         ref = ws.artifacts.put(assignment, kind="split")
         split_id = ws.store.insert("splits", {
@@ -261,3 +305,15 @@ def make_split(ws: Workspace, project: Project, strategy: str = "stratified", se
         ws.record("data", "split", project.id, {"split": split_id, "version": version.id,
                                                 "strategy": strategy, "seed": seed, "leaks": leaks})
     return get_split(ws, project, split_id)
+
+
+def _unlabelled(assignment: np.ndarray, project: Project) -> list[dict]:
+    from cockpit.leakage import finding_id
+
+    missing = int((assignment == UNLABELLED).sum())
+    if not missing:
+        return []
+    finding = {"check": "unlabelled", "severity": "warning", "column": project.target,
+               "message": f"{missing} rows have no {project.target!r}: left out of every part "
+                          "(not trained or tested on)", "value": missing}
+    return [{**finding, "id": finding_id(finding)}]
