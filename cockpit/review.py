@@ -77,7 +77,7 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
                            [gate.evaluation_id]) if gate else None
     looks = evaluation["looks_before"] if evaluation else None
     details = json.loads(evaluation["details"]) if evaluation else {}
-    leaks = store.scalar("SELECT leaks FROM splits WHERE id = ?", [run.split_id]) or 0
+    leaks, accepted = _split_leaks(ws, project, run.split_id)
     evaluated = [
         (bool(gate and gate.passed), "gate passed on test" if gate and gate.passed else
          ("gate failed: " + ", ".join(r.name for r in gate.rules if not r.passed)) if gate
@@ -87,6 +87,8 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
         (bool(details.get("segment_columns")), "segments checked: " +
          (", ".join(details.get("segment_columns", [])) or "none named")),
         (leaks == 0, "no leakage flagged in its split" if not leaks else f"{leaks} leak(s) flagged"),
+        *[(True, f"leak finding {f['id']} accepted by {f['accepted']['accepted_by']}: "
+                 f"{f['accepted']['reason']}") for f in accepted],
     ]
     try:
         ws.artifacts.verified_path(version.artifact_sha256)
@@ -133,6 +135,17 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
     if not spec.human_path:
         modes.append("no human path: nobody named who can review, override or appeal")
     return Review(version.version, steps, modes)
+
+
+def _split_leaks(ws: Workspace, project: Project, split_id: int | None) -> tuple[int, list[dict]]:
+    """The leak findings standing on the run's split, and those a person accepted."""
+    from cockpit.splits import get_split
+
+    if split_id is None:
+        return 0, []
+    split = get_split(ws, project, split_id)
+    accepted = [f for f in split.leakage if f.get("accepted") and f["severity"] == "error"]
+    return split.leaks or 0, accepted
 
 
 def sign(ws: Workspace, project: Project, ref: int | str, step: str, decision: str,

@@ -31,3 +31,102 @@ def test_m022_adds_leakage_acceptances_on_an_empty_and_the_previous_schema(
     assert any(index.unique and index.columns == ["project_id", "finding"]
                for index in db["leakage_acceptances"].indexes)
     db.close()
+
+
+def _leaky_folder(run_cli, tmp_path: Path) -> Path:
+    """Breast cancer with a clean copy of the label named like the target: a leak."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["target_code"] = 1 - frame["target"]
+    folder = tmp_path / "w"
+    assert run_cli("init", str(folder)).exit_code == 0
+    run_cli("project", "new", "bc", "--task", "binary", "--target", "target", workspace=folder)
+    frame.to_csv(tmp_path / "bc.csv", index=False)
+    assert run_cli("data", "import", str(tmp_path / "bc.csv"), workspace=folder).exit_code == 0
+    return folder
+
+
+def _one_line(result, *words: str) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+def test_accepting_a_leak_with_a_reason_is_recorded_audited_and_ends_exit_1(
+        run_cli, tmp_path: Path) -> None:
+    import json
+
+    folder = _leaky_folder(run_cli, tmp_path)
+    first = run_cli("data", "split", workspace=folder)
+    assert first.exit_code == 1 and first.stdout.strip() == "1"    # recorded either way
+    assert "LEAK  target_code looks like a leak" in first.stderr
+    listed = json.loads(run_cli("data", "leakage", "--json", workspace=folder).stdout)
+    assert listed["split"] == 1 and listed["leaks"] == 1
+    leak = next(f for f in listed["findings"] if f["severity"] == "error")
+    assert leak["id"] == "target_predictor:target_code" and "accepted" not in leak
+
+    _one_line(run_cli("data", "leakage", "accept", "target_code", "--reason", "  ",
+                      workspace=folder), "say why")
+    _one_line(run_cli("data", "leakage", "accept", "nope", "--reason", "x", workspace=folder),
+              "no finding 'nope'", "target_predictor:target_code")
+    _one_line(run_cli("data", "leakage", "accept", "identical_rows", "--reason", "x",
+                      workspace=folder), "only warnings and leaks")
+    accepted = run_cli("data", "leakage", "accept", "target_code", "--reason",
+                       "coded by the lab before surgery", workspace=folder)
+    assert accepted.exit_code == 0, accepted.stderr
+    assert "accepted target_predictor:target_code on split 1; 0 leak" in accepted.stderr
+    _one_line(run_cli("data", "leakage", "accept", "target_predictor:target_code", "--reason",
+                      "again", workspace=folder), "already accepted by tester")
+
+    listed = json.loads(run_cli("data", "leakage", "--json", workspace=folder).stdout)
+    leak = next(f for f in listed["findings"] if f["severity"] == "error")
+    assert listed["leaks"] == 0
+    assert leak["accepted"]["reason"] == "coded by the lab before surgery"
+    assert leak["accepted"]["accepted_by"] == "tester" and leak["accepted"]["split_id"] == 1
+    table = run_cli("data", "leakage", workspace=folder)
+    assert "ACCEPTED" in table.stdout and "by tester" in table.stdout
+
+    again = run_cli("data", "split", "--seed", "3", workspace=folder)   # a new split: same column
+    assert again.exit_code == 0 and "ACCEPTED target_code looks like a leak" in again.stderr
+    assert [s["leaks"] for s in json.loads(run_cli("data", "splits", "--json",
+                                                   workspace=folder).stdout)] == [0, 0]
+    events = json.loads(run_cli("log", "--json", workspace=folder).stdout)
+    accept = [e for e in events if e["action"] == "accept_leak"]
+    assert len(accept) == 1
+    assert accept[0]["details"]["finding"] == "target_predictor:target_code"
+    assert accept[0]["details"]["reason"] == "coded by the lab before surgery"
+
+
+def test_review_counts_a_standing_leak_and_shows_an_accepted_one(workspace, tmp_path) -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    from cockpit import leakage, review, splits
+    from cockpit.data import versions as datasets
+    from cockpit.deployment import registry
+    from cockpit.projects import create_project
+    from cockpit.training import runs
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["target_code"] = 1 - frame["target"]
+    frame.to_csv(tmp_path / "bc.csv", index=False)
+    project = create_project(workspace, "bc", "binary", "target")
+    datasets.import_dataset(workspace, project, tmp_path / "bc.csv")
+    split = splits.make_split(workspace, project, "stratified")
+    run = runs.train(workspace, project, "logistic_regression")
+    version = registry.register(workspace, project, run.id, "leak test")
+
+    def evaluated() -> list[tuple[bool, str]]:
+        found = review.review(workspace, project, version.version)
+        return next(s for s in found.steps if s.name == "evaluated").evidence, found
+
+    evidence, found = evaluated()
+    assert (False, "1 leak(s) flagged") in evidence
+    assert any(m.startswith("leaky evaluation: leakage flagged") for m in found.failure_modes)
+    leakage.accept_finding(workspace, project, split.id, split.leakage, "target_code",
+                           "a lab code known before the outcome")
+    evidence, found = evaluated()
+    assert (True, "no leakage flagged in its split") in evidence
+    assert (True, "leak finding target_predictor:target_code accepted by tester: a lab code "
+                  "known before the outcome") in evidence
+    assert not any(m.startswith("leaky evaluation") for m in found.failure_modes)

@@ -1,16 +1,20 @@
-"""`cockpit data import|list|profile|validate|recipe|clean|range`: twins of the data screen."""
+"""`cockpit data import|list|profile|validate|recipe|clean|split|splits|leakage`: twins of
+the data screen."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.options import FRACTION, SEED
 from cockpit.errors import CockpitError
 
 pass_cli = click.make_pass_decorator(CliContext)
-version_option = click.option("--version", "version_id", type=int,
+ROW_ID = click.IntRange(1, 2**63 - 1)   # SQLite's INTEGER range: a larger id is no row at all
+version_option = click.option("--version", "version_id", type=ROW_ID,
                               help="A dataset version id (default: the newest).")
 
 
@@ -105,8 +109,11 @@ def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], a
 
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
-    for item in ranges:
-        column, low, high = _parse_range(item)
+    parsed = [_parse_range(item) for item in ranges]   # every range checked before any is kept
+    for column, _, _ in parsed:
+        if column not in version.schema:
+            raise CockpitError(f"--range: {version.label} has no column {column!r}")
+    for column, low, high in parsed:
         checks.set_column_range(workspace, project, column, low, high)
     report = checks.validate(workspace, project, version)
     if as_json:
@@ -122,14 +129,25 @@ def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], a
 
 
 def _parse_range(item: str) -> tuple[str, float | None, float | None]:
-    column, sep, bounds = item.partition("=")
+    """COLUMN=MIN:MAX with finite numbers, MIN <= MAX; the column name may hold '=' or ':'
+    (the bounds are what follows the last '=')."""
+    column, sep, bounds = item.rpartition("=")
     low, colon, high = bounds.partition(":")
     if not sep or not colon or not column:
         raise CockpitError(f"--range {item!r}: write COLUMN=MIN:MAX (either end may be empty)")
     try:
-        return column, float(low) if low else None, float(high) if high else None
+        low_value = float(low) if low.strip() else None
+        high_value = float(high) if high.strip() else None
     except ValueError:
         raise CockpitError(f"--range {item!r}: MIN and MAX must be numbers") from None
+    if any(v is not None and not math.isfinite(v) for v in (low_value, high_value)):
+        raise CockpitError(f"--range {item!r}: MIN and MAX must be finite numbers (leave an end "
+                           "empty for no bound)")
+    if low_value is None and high_value is None:
+        raise CockpitError(f"--range {item!r}: give MIN, MAX or both")
+    if low_value is not None and high_value is not None and low_value > high_value:
+        raise CockpitError(f"--range {item!r}: MIN {low_value:g} is above MAX {high_value:g}")
+    return column, low_value, high_value
 
 
 @data.command("recipe")
@@ -194,9 +212,11 @@ COMMANDS = [data]
 @version_option
 @click.option("--strategy", type=click.Choice(["random", "stratified", "group", "time"]),
               default="stratified", show_default=True, help="How rows are assigned.")
-@click.option("--seed", default=42, show_default=True, type=int, help="Random seed (recorded).")
-@click.option("--val", default=0.15, show_default=True, type=float, help="Validation fraction.")
-@click.option("--test", default=0.15, show_default=True, type=float, help="Test fraction.")
+@click.option("--seed", default=42, show_default=True, type=SEED, help="Random seed (recorded).")
+@click.option("--val", default=0.15, show_default=True, type=FRACTION,
+              help="Validation fraction (0 to 1).")
+@click.option("--test", default=0.15, show_default=True, type=FRACTION,
+              help="Test fraction (0 to 1; with --val, leave at least 10% for training).")
 @click.option("--group", metavar="COLUMN", help="Entity column kept within one part (group).")
 @click.option("--time", "time_column", metavar="COLUMN", help="Date column to split on (time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the split and its checks as JSON.")
@@ -205,25 +225,103 @@ def split(ctx: CliContext, version_id: int | None, strategy: str, seed: int, val
           test: float, group: str | None, time_column: str | None, as_json: bool) -> None:
     """Split into train/validation/test and check for leaks; prints the split id.
 
-    Exits 1 when a leakage check fails (the split is kept, marked with its leaks).
+    The split is recorded either way. Exit 0 when no leak finding stands, 1 while one
+    does: a column that alone predicts the target with evidence of a leak (no-error
+    separation, a name like the target's, a date, far stronger than every other column
+    together), rows copied across parts, entities or times crossing parts. A strong but
+    plausible column is a note, not a leak. When a finding is not a leak (a real
+    measurement known before the outcome), accept it with `cockpit data leakage accept
+    FINDING --reason TEXT`: it stops counting, here and in `review`, for every split of
+    the project. Rows without a label are left out of every part. Exit 2: bad options,
+    or too few rows to split.
     """
     from cockpit.data.versions import get_version
-    from cockpit.splits import PARTS, make_split
+    from cockpit.splits import make_split
 
+    if val + test >= 0.9:
+        raise CockpitError(f"--val {val:g} and --test {test:g} leave {1 - val - test:.0%} for "
+                           "training; keep at least 10% (their sum below 0.9)")
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
     made = make_split(workspace, project, strategy, seed, val, test, group, time_column, version)
     if as_json:
         emit_json(made.as_dict())
     else:
-        sizes = ", ".join(f"{part} {made.sizes[part]:,}" for part in PARTS)
-        click.echo(f"{made.label} of v{version.id}: {sizes}", err=True)
+        click.echo(f"{made.label} of v{version.id}: {_sizes(made.sizes)}", err=True)
         for finding in made.leakage:
-            mark = {"ok": "ok   ", "info": "note ", "warning": "WARN ", "error": "LEAK "}
-            click.echo(f"  {mark[finding['severity']]} {finding['message']}", err=True)
+            click.echo(f"  {_mark(finding)} {finding['message']}", err=True)
         click.echo(made.id)
     if made.leaks:
         raise SystemExit(1)
+
+
+MARKS = {"ok": "ok   ", "info": "note ", "warning": "WARN ", "error": "LEAK "}
+
+
+def _mark(finding: dict) -> str:
+    return "ACCEPTED" if finding.get("accepted") else MARKS[finding["severity"]]
+
+
+def _sizes(sizes: dict[str, int]) -> str:
+    from cockpit.splits import PARTS
+
+    shown = ", ".join(f"{part} {sizes[part]:,}" for part in PARTS)
+    return shown + (f" ({sizes['unlabelled']:,} rows without a label left out)"
+                    if sizes.get("unlabelled") else "")
+
+
+@data.group("leakage", invoke_without_command=True)
+@click.option("--split", "split_id", type=ROW_ID, help="A split id (default: the newest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@pass_cli
+@click.pass_context
+def leakage(click_ctx: click.Context, ctx: CliContext, split_id: int | None,
+            as_json: bool) -> None:
+    """The leakage findings of a split (default: the newest), each with its id and, once
+    accepted, who accepted it and why. Accept one with `leakage accept`."""
+    if click_ctx.invoked_subcommand:
+        return
+    from cockpit.splits import get_split
+
+    found = get_split(ctx.workspace(), ctx.project(), split_id)
+    if as_json:
+        emit_json({"split": found.id, "leaks": found.leaks, "findings": found.leakage})
+        return
+    click.echo(f"{found.label}: {found.leaks} leak finding(s) standing", err=True)
+    rows = [{**f, "verdict": _mark(f).strip(), "accepted": _accepted(f)} for f in found.leakage]
+    print_table(rows, ["id", "verdict", "message", "accepted"], empty="no findings")
+
+
+def _accepted(finding: dict) -> str | None:
+    accepted = finding.get("accepted")
+    if not accepted:
+        return None
+    return f"by {accepted['accepted_by']} {accepted['at'][:10]}: {accepted['reason']}"
+
+
+@leakage.command("accept", short_help="Accept a finding as not a leak, with a reason.")
+@click.argument("finding")
+@click.option("--reason", required=True, help="Why it is not a leak (recorded and audited).")
+@click.option("--split", "split_id", type=ROW_ID, help="A split id (default: the newest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the acceptance as JSON.")
+@pass_cli
+def leakage_accept(ctx: CliContext, finding: str, reason: str, split_id: int | None,
+                   as_json: bool) -> None:
+    """Accept FINDING (its id, e.g. 'target_predictor:worst perimeter', or its column) as
+    not a leak, with a reason: it no longer makes `split` exit 1 or counts in `review`
+    (which shows it as accepted), for every split of the project."""
+    from cockpit.leakage import accept_finding
+    from cockpit.splits import get_split
+
+    workspace, project = ctx.workspace(), ctx.project()
+    found = get_split(workspace, project, split_id)
+    record = accept_finding(workspace, project, found.id, found.leakage, finding, reason)
+    if as_json:
+        emit_json(record)
+        return
+    standing = get_split(workspace, project, found.id).leaks
+    click.echo(f"accepted {record['finding']} on split {found.id}; {standing} leak finding(s) "
+               "still standing there", err=True)
 
 
 @data.command("splits")
