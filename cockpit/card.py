@@ -96,7 +96,7 @@ def _monitoring(ws: Workspace, project: Project) -> list[str]:
     last = windows[-1]
     size = last.get("size") or "month"
     lines = [f"- {len(windows)} {_PERIODS.get(size, size)} windows; latest "
-             f"{last.get('window', '?')}: {_latest_figures(last)}"]
+             f"{last.get('window', '?')}: {window_summary(last)}"]
     measured = [w for w in windows if _number(w.get("metric_value")) is not None]
     if measured:
         lines.append(f"- {measured[-1].get('metric') or 'metric'} on labelled rows in "
@@ -116,7 +116,8 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
-def _latest_figures(window: dict) -> str:
+def window_summary(window: dict) -> str:
+    """One line for a stored monitoring window: each figure when it is there."""
     rows = window.get("rows") or 0
     parts = [f"{rows:,} row{'' if rows == 1 else 's'}"]
     if window.get("requests"):

@@ -13,65 +13,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import f1_score, roc_auc_score
 
-from cockpit.cli import cli
 from cockpit.workspace import Workspace
-
-
-def run(root: Path, *args: str):
-    """`cockpit --workspace root ...`; a crash is raised, never mistaken for an exit code."""
-    result = CliRunner().invoke(cli, ["--workspace", str(root), *args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def build(root: Path, task: str, target: str, train: pd.DataFrame) -> None:
-    """init, project new, data import, split, train, register, deploy: the headless loop."""
-    root.mkdir(parents=True, exist_ok=True)
-    train.to_csv(root / "train.csv", index=False)
-    assert run(root, "init", str(root)).exit_code == 0
-    steps = [("project", "new", "p", "--task", task, "--target", target),
-             ("data", "import", str(root / "train.csv")), ("data", "split", "--seed", "1"),
-             ("train", "--model", "logistic_regression"),
-             ("register", "1", "--override", "monitoring test"),
-             ("deploy", "1", "--strategy", "blue-green", "--reason", "monitoring test")]
-    for step in steps:
-        result = run(root, *step)
-        # a split is recorded either way; exit 1 only flags leakage findings
-        assert result.exit_code in ((0, 1) if step[:2] == ("data", "split") else (0,)), (
-            step, result.output, result.stderr)
-
-
-def stored_outputs(root: Path, batch_id: int) -> pd.DataFrame:
-    from cockpit.deployment.batch import load_batch
-
-    with Workspace(root / ".cockpit") as ws:
-        found = ws.store.one("SELECT * FROM batches WHERE id = ?", [batch_id])
-        return load_batch(ws, found)[1]
-
-
-def check(root: Path, *args: str) -> tuple[int, dict]:
-    result = run(root, "monitor", "check", "--json", *args)
-    assert result.exit_code in (0, 1), result.stderr
-    return result.exit_code, json.loads(result.stdout)
-
-
-def window(checked: dict, name: str) -> dict:
-    return next(w for w in checked["windows"] if w["window"] == name)
-
+from tests.monitoring_helpers import build, check, run, stored_outputs, window
+from tests.monitoring_helpers import penguins as penguins_data
 
 # -- palmerpenguins: multiclass, string labels, no id column -------------------------------
 
 
 @pytest.fixture(scope="module")
 def penguins_built(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
-    from palmerpenguins import load_penguins
-
-    data = load_penguins().sample(frac=1, random_state=7).reset_index(drop=True)
+    data = penguins_data()
     root = tmp_path_factory.mktemp("penguins") / "ws"
     build(root, "multiclass", "species", data.iloc[:250])
     return root, data.iloc[250:].reset_index(drop=True)
@@ -127,9 +81,7 @@ def test_string_classes_drift_by_class_frequency(penguins) -> None:
 
 @pytest.fixture(scope="module")
 def penguins_with_id(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
-    from palmerpenguins import load_penguins
-
-    data = load_penguins().sample(frac=1, random_state=7).reset_index(drop=True)
+    data = penguins_data()
     data.insert(0, "penguin_id", [f"P{i:03d}" for i in range(len(data))])
     root = tmp_path_factory.mktemp("penguins_id") / "ws"
     build(root, "multiclass", "species", data.iloc[:250])

@@ -51,10 +51,13 @@ def file_sha256(path: Path) -> str:
 
 
 def earlier_ingest(ws: Workspace, project: Project, sha256: str) -> dict[str, Any] | None:
-    """The batch (still kept) an earlier ingest of the same file content made, if any."""
+    """The batch (still kept) an earlier ingest of the same file content made, if any. A
+    dropped batch's id can be given to a new batch, so the batch must also hold the inputs
+    that ingest stored."""
     return ws.store.one(
         "SELECT b.id, b.at, b.source FROM events e JOIN batches b "
         "ON b.id = json_extract(e.details, '$.batch') AND b.project_id = e.project_id "
+        "AND b.inputs_sha256 = json_extract(e.details, '$.inputs_sha256') "
         "WHERE e.project_id = ? AND e.stage = 'monitoring' AND e.action = 'ingest' "
         "AND json_extract(e.details, '$.sha256') = ? ORDER BY b.id LIMIT 1",
         [project.id, sha256])
@@ -87,9 +90,10 @@ def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None,
     scored = router.score(frame)   # each row's entity is its key (cockpit.entity)
     with ws.store.transaction():
         batch_id = batch.log_batch(ws, project, frame, scored, path.name, "ingest", at)
+        stored = ws.store.scalar("SELECT inputs_sha256 FROM batches WHERE id = ?", [batch_id])
         ws.record("monitoring", "ingest", project.id, {
-            "batch": batch_id, "sha256": digest, "rows": len(frame), "source": path.name,
-            "again": again})
+            "batch": batch_id, "sha256": digest, "inputs_sha256": stored, "rows": len(frame),
+            "source": path.name, "again": again})
     return {"id": batch_id, "rows": len(frame), "warnings": warnings}
 
 
