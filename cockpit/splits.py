@@ -195,7 +195,23 @@ def _shuffled(index, stratify, seed: int, val: float, test: float):
                            "larger --val/--test, more rows, or --strategy random") from None
     assignment = np.zeros(len(index), dtype=np.int8)
     assignment[val_idx], assignment[test_idx] = VALIDATION, TEST
+    if stratify is not None:
+        _every_class_everywhere(assignment, stratify, seed)
     return assignment
+
+
+def _every_class_everywhere(assignment, strata, seed: int) -> None:
+    """A rare class (3+ rows) that rounding left out of validation or test gets one of its
+    training rows moved there, so every part can be scored on every class."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for label in np.unique(strata):
+        rows = np.flatnonzero(strata == label)
+        for part in (VALIDATION, TEST):
+            train_rows = rows[assignment[rows] == TRAIN]
+            if not (assignment[rows] == part).any() and len(train_rows) > 1:
+                assignment[rng.choice(train_rows)] = part
 
 
 def _by_group(frame: pd.DataFrame, column: str, seed: int, val: float, test: float):

@@ -25,12 +25,16 @@ OPS: dict[str, tuple[set[str], set[str]]] = {
     "drop_rows": ({"column", "when"}, {"min", "max"}),
     "fill": ({"column", "strategy"}, {"value"}),
     "to_numeric": ({"column"}, set()),
+    "replace_inf": ({"column"}, {"fill"}),
     "drop_columns": ({"columns"}, set()),
 }
 FILL_STRATEGIES = ("mean", "median", "mode", "value")
-# The order suggested fixes run in: spellings before duplicates, so variants collapse first.
-SUGGESTED_ORDER = ["standardise", "parse_dates", "to_numeric", "drop_duplicates", "dedupe_keys",
-                   "drop_rows", "drop_outliers", "clip", "fill", "drop_columns"]
+INF_FILLS = ("median", "mean")
+DROP_WHEN = ("null", "outside", "infinite")
+# The order suggested fixes run in: spellings before duplicates, so variants collapse first;
+# infinite values become missing before rows are dropped and gaps filled.
+SUGGESTED_ORDER = ["standardise", "parse_dates", "to_numeric", "replace_inf", "drop_duplicates",
+                   "dedupe_keys", "drop_rows", "drop_outliers", "clip", "fill", "drop_columns"]
 
 
 @dataclass
@@ -64,6 +68,9 @@ def describe(step: dict) -> str:
         return f"fill {column} with {step['strategy']}"
     if op == "drop_rows":
         return f"drop rows where {column} is {step['when']}"
+    if op == "replace_inf":
+        then = f", filled with the {step['fill']}" if step.get("fill") else ""
+        return f"replace infinite values in {column} with missing{then}"
     if op == "drop_columns":
         return f"drop columns {', '.join(step['columns'])}"
     return f"{op.replace('_', ' ')} {column or ''}".strip()
@@ -130,9 +137,11 @@ def _check_values(step: dict, where: str) -> None:
             raise CockpitError(f"{where}: strategy 'value' needs a value")
         if "value" in step and not _is_scalar(step["value"]):
             raise CockpitError(f"{where}: value must be text or a number, got {step['value']!r}")
+    if op == "replace_inf" and step.get("fill") is not None and step["fill"] not in INF_FILLS:
+        raise CockpitError(f"{where}: fill must be one of {', '.join(INF_FILLS)}")
     if op == "drop_rows":
-        if step["when"] not in ("null", "outside"):
-            raise CockpitError(f"{where}: when must be 'null' or 'outside'")
+        if step["when"] not in DROP_WHEN:
+            raise CockpitError(f"{where}: when must be one of {', '.join(DROP_WHEN)}")
         if step["when"] == "outside" and step.get("min") is None and step.get("max") is None:
             raise CockpitError(f"{where}: when 'outside' needs a min or a max")
     if op == "standardise" and (not isinstance(step["mapping"], dict) or not all(
@@ -172,8 +181,11 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def apply_recipe(frame: pd.DataFrame, steps: list[dict]) -> tuple[pd.DataFrame, list[StepResult]]:
-    """Run the steps in order on a copy; a step naming a missing column is refused."""
+def apply_recipe(frame: pd.DataFrame, steps: list[dict],
+                 labels: str | None = None) -> tuple[pd.DataFrame, list[StepResult]]:
+    """Run the steps in order on a copy; a step naming a missing column is refused. With
+    `labels` (a class column), a step that drops rows says how it moved the class balance
+    when a class share moves by more than a point: a drop never changes it silently."""
     results = []
     for number, step in enumerate(steps, start=1):
         for column in [step.get("column"), step.get("order_by"), *step.get("columns", [])]:
@@ -185,14 +197,28 @@ def apply_recipe(frame: pd.DataFrame, steps: list[dict]) -> tuple[pd.DataFrame, 
                                f"is not numeric ({frame[step['column']].dtype})")
         before = frame
         frame, note = _STEPS[step["op"]](frame, step)
+        if labels in frame.columns and len(frame) < len(before):
+            note = "; ".join(filter(None, [note, _balance_note(before[labels], frame[labels])]))
         results.append(StepResult(step, len(before), len(frame), _changed(before, frame, step),
                                   note))
     return frame.reset_index(drop=True), results
 
 
+def _balance_note(before: pd.Series, after: pd.Series) -> str:
+    from cockpit.data.validate import MAX_BALANCE_SHIFT, class_share_shift
+
+    if class_share_shift(before, after) <= MAX_BALANCE_SHIFT:
+        return ""
+    old = before.dropna().astype(str).value_counts(normalize=True)
+    new = after.dropna().astype(str).value_counts(normalize=True)
+    moved = ", ".join(f"{label} {old[label]:.1%} -> {new.get(label, 0.0):.1%}"
+                      for label in old.index)
+    return f"class balance moved: {moved}"
+
+
 def _needs_numbers(step: dict) -> bool:
-    return step["op"] in ("drop_outliers", "clip") or (
-        step["op"] == "drop_rows" and step["when"] == "outside")
+    return step["op"] in ("drop_outliers", "clip", "replace_inf") or (
+        step["op"] == "drop_rows" and step["when"] in ("outside", "infinite"))
 
 
 def _changed(before: pd.DataFrame, after: pd.DataFrame, step: dict) -> int:
@@ -250,9 +276,13 @@ def _clip(frame, step):
 
 
 def _drop_rows(frame, step):
+    import numpy as np
+
     values = frame[step["column"]]
     if step["when"] == "null":
         return frame[values.notna()], ""
+    if step["when"] == "infinite":
+        return frame[~np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))], ""
     low, high = step.get("min"), step.get("max")
     outside = ((values < low) if low is not None else False) | (
         (values > high) if high is not None else False)
@@ -304,6 +334,23 @@ def _fill_value(column: str, values, fill):
     return fill
 
 
+def _replace_inf(frame, step):
+    """+inf and -inf become missing; with `fill`, the column's gaps are then filled with the
+    median or mean of its finite values."""
+    import numpy as np
+
+    column = step["column"]
+    numbers = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+    infinite = np.isinf(numbers)
+    values = frame[column].mask(infinite)
+    note = f"{int(infinite.sum())} infinite values made missing" if infinite.any() else ""
+    if step.get("fill") and values.notna().any():
+        fill = float(values.median() if step["fill"] == "median" else values.mean())
+        values = values.fillna(fill)
+        note += f"{'; ' if note else ''}gaps filled with {fill!r}"
+    return frame.assign(**{column: values}), note
+
+
 def _drop_columns(frame, step):
     return frame.drop(columns=step["columns"]), ""
 
@@ -330,7 +377,7 @@ _STEPS = {
     "standardise": _standardise, "parse_dates": _parse_dates, "drop_duplicates": _drop_duplicates,
     "dedupe_keys": _dedupe_keys, "drop_outliers": _drop_outliers, "clip": _clip,
     "drop_rows": _drop_rows, "fill": _fill, "drop_columns": _drop_columns,
-    "to_numeric": _to_numeric,
+    "to_numeric": _to_numeric, "replace_inf": _replace_inf,
 }
 
 
@@ -353,7 +400,8 @@ def clean_version(ws, project, steps: list[dict], version=None, name: str | None
 
     parent = version or get_version(ws, project)
     steps = check_steps(steps, "recipe")
-    frame, results = apply_recipe(load_frame(ws, parent), steps)
+    labels = project.target if project.task != "regression" else None
+    frame, results = apply_recipe(load_frame(ws, parent), steps, labels)
     check_target(frame, project, f"the cleaned data of {parent.label}")
     recorded = [r.as_dict() for r in results]
     child, created = save_frame(ws, project, frame, name or f"{parent.name}-clean",

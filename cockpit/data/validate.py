@@ -22,6 +22,8 @@ KEY_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
 MINORITY_WARNING = 0.10
 NULL_WARNING_PCT = 5.0
 MIXED_MIN_SHARE = 0.5  # a text column is "mixed" when at least this share reads as numbers
+MAX_BALANCE_SHIFT = 0.01  # suggested outlier drops may move no class share by more than this
+SKEW_P = 0.01             # outliers over-represent a class at this binomial-test p-value
 
 
 @dataclass
@@ -80,6 +82,7 @@ def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
         findings += _schema(frame, previous, by_recipe)
     findings += _target(frame, project)
     findings += _nulls(frame, by_name, project.target)
+    findings += _infinite(frame, project.target)
     findings += _ranges(frame, by_name, ranges or {})
     dates = [p["name"] for p in profile if p["type"] == "date"]
     findings += _duplicates(frame, key_columns(frame, profile, project.target),
@@ -87,7 +90,7 @@ def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
     findings += _spellings(frame, by_name)
     findings += _dates(frame, by_name)
     findings += _mixed_types(frame, by_name)
-    findings += _outliers(frame, by_name, project.target)
+    findings += _outliers(frame, by_name, project)
     findings += _constants(frame, by_name)
     return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], -f.rows))
 
@@ -182,7 +185,7 @@ def _ranges(frame: pd.DataFrame, profile: dict[str, dict],
         if name in ranges or column["type"] != "numeric" or column.get("min") is None:
             continue
         values = frame[name]
-        negative = values < 0
+        negative = (values < 0) & (values > float("-inf"))   # -inf is the infinite check's
         share = negative.sum() / max(1, values.notna().sum())
         if 0 < share <= 0.02:
             out.append(Finding("range", "warning", name,
@@ -279,20 +282,113 @@ def _mixed_types(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]
     return out
 
 
-def _outliers(frame: pd.DataFrame, profile: dict[str, dict], target: str) -> list[Finding]:
+def _infinite(frame: pd.DataFrame, target: str) -> list[Finding]:
+    """+inf/-inf in a number column: no model trains on them (an error). The fix turns them
+    into missing values and fills those with the median (in the target: drops the rows)."""
+    import numpy as np
+
     out = []
-    for name, column in profile.items():
-        if column["type"] != "numeric":
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype.kind != "f":
             continue
-        mask = outlier_mask(frame[name])
-        if mask.any():
-            n = int(mask.sum())
-            where = "target" if name == target else "column"
-            out.append(Finding("outliers", "warning", name,
-                               f"{n} extreme values in {where} {name!r} (robust z-score > 7)",
-                               n, _examples(frame.loc[mask, name]),
-                               {"op": "drop_outliers", "column": name}))
+        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+        positive, negative = int(np.isposinf(numbers).sum()), int(np.isneginf(numbers).sum())
+        if not positive + negative:
+            continue
+        shown = ", ".join(f"{n} {sign}inf" for n, sign in ((positive, "+"), (negative, "-")) if n)
+        if name == target:
+            fix = {"op": "drop_rows", "column": name, "when": "infinite"}
+            what = "drop those rows (drop_rows when infinite)"
+        else:
+            fix = {"op": "replace_inf", "column": name, "fill": "median"}
+            what = "make them missing and fill with the median (replace_inf)"
+        out.append(Finding("infinite", "error", str(name),
+                           f"{positive + negative} infinite values in {name!r} ({shown}): no "
+                           f"model can train on them; {what}", positive + negative,
+                           _examples(values[np.isinf(numbers)]), fix))
     return out
+
+
+def _outliers(frame: pd.DataFrame, profile: dict[str, dict], project: Project) -> list[Finding]:
+    """Extreme values (robust z-score > 7). In a classification project, outliers that one
+    class over-represents are signal, not error: reported, never suggested for dropping; nor
+    are drops that together would move a class share by more than one point."""
+    import numpy as np
+
+    target = project.target
+    labels = (frame[target] if project.task != "regression" and target in frame.columns
+              else None)
+    out, droppable = [], []
+    for name, column in profile.items():
+        if column["type"] != "numeric" or name not in frame.columns:
+            continue
+        numbers = frame[name].to_numpy(dtype="float64", na_value=np.nan)
+        mask = outlier_mask(frame[name]).to_numpy() & np.isfinite(numbers)
+        if not mask.any():
+            continue
+        n = int(mask.sum())
+        where = "target" if name == target else "column"
+        message = f"{n} extreme values in {where} {name!r} (robust z-score > 7)"
+        examples = _examples(frame.loc[mask, name])
+        skew = _class_skew(labels, mask) if labels is not None and name != target else None
+        if skew:
+            out.append(Finding("outliers", "info", name, f"{message}: {skew}; outliers "
+                               "concentrated in one class are signal, not error: keep them",
+                               n, examples))
+            continue
+        finding = Finding("outliers", "warning", name, message, n, examples,
+                          {"op": "drop_outliers", "column": name})
+        out.append(finding)
+        droppable.append((finding, mask))
+    if labels is not None:
+        _keep_class_balance(labels, droppable)
+    return out
+
+
+def _class_skew(labels: pd.Series, mask) -> str | None:
+    """'76% of them 'malignant' (37% of all rows)' when a class is over-represented among the
+    masked rows beyond chance (binomial test, Bonferroni over classes), else None."""
+    from scipy.stats import binomtest
+
+    present = labels.notna().to_numpy()
+    picked = labels[mask & present].astype(str)
+    if picked.empty:
+        return None
+    overall = labels[present].astype(str).value_counts(normalize=True)
+    for label, count in picked.value_counts().items():
+        share = float(overall[label])
+        test = binomtest(int(count), len(picked), share, alternative="greater")
+        if test.pvalue * len(overall) < SKEW_P:
+            return f"{count / len(picked):.0%} of them {label!r} ({share:.0%} of all rows)"
+    return None
+
+
+def _keep_class_balance(labels: pd.Series, droppable: list[tuple[Finding, Any]]) -> None:
+    """Withdraw suggested outlier drops, most unbalanced first, until dropping the rest moves
+    no class share by more than MAX_BALANCE_SHIFT; say so on each withdrawn finding."""
+    import numpy as np
+
+    def shift(masks: list) -> float:
+        if not masks:
+            return 0.0
+        dropped = np.logical_or.reduce(masks)
+        return class_share_shift(labels, labels[~dropped])
+
+    ranked = sorted(droppable, key=lambda item: -shift([item[1]]))
+    while ranked and shift([mask for _, mask in ranked]) > MAX_BALANCE_SHIFT:
+        total = shift([mask for _, mask in ranked])
+        finding, _ = ranked.pop(0)
+        finding.fix = None
+        finding.message += (f"; not suggested for dropping: with the other outlier drops it "
+                            f"would move the class balance by {total:.1%}")
+
+
+def class_share_shift(before: pd.Series, after: pd.Series) -> float:
+    """The largest change of any class's share (0.02 = two points) between two label columns."""
+    old = before.dropna().astype(str).value_counts(normalize=True)
+    new = after.dropna().astype(str).value_counts(normalize=True)
+    return float(old.subtract(new, fill_value=0).abs().max()) if len(old) else 0.0
 
 
 def _constants(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
