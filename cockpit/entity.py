@@ -76,7 +76,7 @@ def entity_keys(frame: pd.DataFrame, entity_column: str | None,
     if entity_column:
         values = frame[entity_column]
         return values.map(lambda v: "" if _canonical(v) == "" else str(v)).astype(object)
-    rows = frame[columns].itertuples(index=False, name=None)
+    rows = zip(*(frame[c].tolist() for c in columns), strict=True)  # no copy of the frame
     return pd.Series([row_key(row) for row in rows], index=frame.index, dtype=object)
 
 

@@ -97,8 +97,9 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
     from cockpit.deployment.batch import list_batches, load_batch
     from cockpit.entity import schema_keys
 
-    labels = pd.DataFrame(ws.store.rows("SELECT entity, label FROM labels WHERE project_id = ?",
-                                        [project.id]), columns=["_key", "_label"])
+    labels = pd.DataFrame(ws.store.rows("SELECT entity AS _key, label AS _label FROM labels "
+                                        "WHERE project_id = ?", [project.id]),
+                          columns=["_key", "_label"])
     frames = []
     for found in list_batches(ws, project, 10_000):
         inputs, _ = load_batch(ws, found)

@@ -48,9 +48,14 @@ class Router:
         self.fallback = rules.get_fallback(ws, project)
         self.overrides = rules.active_overrides(ws, project)
         self._pipelines: dict[int, Any] = {}
+        self._versions: dict[str, Any] = {}
 
     def _version(self, alias: str):
-        return registry.version_by_id(self.ws, self.aliases[alias]["version_id"])
+        """The version behind an alias, read once (the Router follows the registry as built)."""
+        if alias not in self._versions:
+            self._versions[alias] = registry.version_by_id(self.ws,
+                                                           self.aliases[alias]["version_id"])
+        return self._versions[alias]
 
     def _pipeline(self, version):
         if version.id not in self._pipelines:
