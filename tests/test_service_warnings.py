@@ -213,6 +213,8 @@ async def test_the_service_answers_outside_the_domain_and_monitoring_counts_it(
     assert checked.exit_code in (0, 1), checked.stderr
     (shown,) = json.loads(checked.stdout)["windows"]
     assert (shown["warned_rows"], shown["warned_rate"], shown["requests"]) == (4, 0.6667, 3)
+    table = run_cli("monitor", "check", workspace=penguins).stdout.splitlines()
+    assert table[0].split()[-2:] == ["ERRORS", "WARNED"] and table[1].split()[-1] == "0.6667"
 
 
 async def test_the_bundle_server_answers_with_warnings_too(penguins: Path) -> None:

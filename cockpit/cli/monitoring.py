@@ -120,10 +120,10 @@ def _show_check(result: dict, as_json: bool) -> None:
              "drifted": ", ".join(_drifted(w)) or "-",
              "metric": w.get("metric_value"), "labelled": w.get("labelled", 0),
              "requests": w.get("requests", 0), "p95_ms": w.get("p95_latency_ms"),
-             "errors": w.get("error_rate")}
+             "errors": w.get("error_rate"), "warned": w.get("warned_rate")}
             for w in result["windows"]]
     print_table(rows, ["window", "rows", "max_psi", "drifted", "metric", "labelled",
-                       "requests", "p95_ms", "errors"],
+                       "requests", "p95_ms", "errors", "warned"],
                 empty="no production batches yet: cockpit predict or cockpit monitor ingest")
     for w in result["windows"]:
         for note in w.get("notes", []):
