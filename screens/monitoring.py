@@ -276,7 +276,8 @@ def _service_text(windows: list[dict]) -> str:
         return "service: no requests logged"
     w = served[-1]
     return (f"service {w['window']}: {w['requests']:,} requests · p95 {w['p95_latency_ms']:.0f} ms"
-            f" · errors {w['error_rate']:.1%} · fallback {w['fallback_rate']:.1%}")
+            f" · errors {w['error_rate']:.1%} · fallback {w['fallback_rate']:.1%}"
+            + (f" · warned {w['warned_rate']:.1%}" if w.get("warned_rows") else ""))
 
 
 def _fit(text: str, width: int) -> str:

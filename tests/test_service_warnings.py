@@ -246,3 +246,14 @@ def test_a_null_in_a_text_column_reaches_the_model_as_missing_not_as_nan_text() 
     schema = {"columns": {"sex": {"kind": "categorical", "role": "feature", "dtype": "str"}}}
     frame = to_frame([{"sex": "male"}, {"sex": None}], schema)
     assert frame["sex"].isna().tolist() == [False, True]
+
+
+def test_the_monitoring_screen_lists_warned_rows_with_the_service_health() -> None:
+    from screens.monitoring import _service_text
+
+    window = {"window": "2026-05", "requests": 40, "p95_latency_ms": 12.0, "error_rate": 0.0,
+              "fallback_rate": 0.0, "warned_rows": 0, "warned_rate": 0.0}
+    assert _service_text([window]) == ("service 2026-05: 40 requests · p95 12 ms · errors 0.0% "
+                                       "· fallback 0.0%")
+    assert _service_text([{**window, "warned_rows": 3, "warned_rate": 0.075}]).endswith(
+        "· fallback 0.0% · warned 7.5%")
