@@ -132,7 +132,6 @@ def _far(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> Masks:
 
 def _unseen(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> Masks:
     """A categorical value not among the training split's; `1` and `1.0` are one value."""
-    import numpy as np
 
     masks = {}
     for column, spec in specs.items():
@@ -142,11 +141,12 @@ def _unseen(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> Masks:
         seen = set(categories)
         numbers = {n for n in map(_number, categories) if n is not None}
         values = frame[column]
-        present = values.notna().to_numpy()
-        texts = values.astype(str).to_numpy()
-        masks[(column, "unseen")] = np.fromiter(
-            (bool(p) and t not in seen and _number(t) not in numbers
-             for p, t in zip(present, texts, strict=True)), dtype=bool, count=len(texts))
+        texts = values.astype(str)
+        unseen = values.notna().to_numpy() & ~texts.isin(seen).to_numpy()
+        if numbers and unseen.any():  # "2.0" is the category "2"
+            odd = {t for t in texts[unseen].unique() if _number(t) not in numbers}
+            unseen &= texts.isin(odd).to_numpy()
+        masks[(column, "unseen")] = unseen
     return masks
 
 
