@@ -219,3 +219,21 @@ def test_retrain_without_an_id_column_through_the_cli(cancer_folder: Path, run_c
     learned = data.tail(120).reset_index(drop=True)
     assert learned["target"].tolist() == march["target"].tolist()
     assert np.allclose(learned[features()].to_numpy(), march[features()].to_numpy())
+
+
+def test_only_a_model_without_an_id_column_takes_the_request_rows_own_id() -> None:
+    from cockpit.deployment.serving_input import check_rows, request_ids, takes_request_id
+
+    plain = {"entity": None, "columns": {"x": {"kind": "numeric", "role": "feature"}}}
+    keyed = {"entity": "user_id", "columns": {
+        "user_id": {"kind": "categorical", "role": "id"},
+        "x": {"kind": "numeric", "role": "feature"}}}
+    named = {"entity": None, "columns": {"id": {"kind": "numeric", "role": "feature"}}}
+    assert [takes_request_id(s) for s in (plain, keyed, named)] == [True, False, False]
+    rows = [{"id": "a", "x": 1, "user_id": "U1"}, {"x": 2, "id": None, "user_id": "U2"}]
+    assert request_ids(rows, plain) == ["a", None]
+    assert request_ids(rows, keyed) is None and request_ids([{"x": 1}], plain) is None
+    # with an id column, or a feature named id, an odd `id` is not the key's business
+    assert check_rows([{"id": [1], "x": 1, "user_id": "U1"}], keyed) == []
+    assert check_rows([{"id": "seven"}], named) == [
+        {"row": 0, "field": "id", "problem": "must be a number"}]
