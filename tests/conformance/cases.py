@@ -32,6 +32,8 @@ class Case:
     one_row_batch: bool = False    # predict and ingest a 1-row file too
     big_batch: int = 0             # predict and ingest a batch this large (one case only)
     console_script: bool = False   # a few steps through the installed `cockpit` script
+    date_parts: tuple[str, str, ...] | None = None  # (column, parts the spec must use...)
+    text_column: str | None = None  # many-valued text: TF-IDF or ignored, never one-hot
 
     @property
     def linear(self) -> str:
@@ -193,14 +195,17 @@ def diabetes_inf() -> pd.DataFrame:
     return frame
 
 
-BINARY = [
+CANCER = [
     Case("breast_cancer", "binary", "target", breast_cancer, "roc_auc", 0.98),
     Case("cancer_string_labels", "binary", "target", cancer_string_labels, "roc_auc", 0.97),
     Case("cancer_yes_no", "binary", "benign", cancer_yes_no, "roc_auc", 0.97),
     Case("cancer_true_false", "binary", "benign", cancer_true_false, "roc_auc", 0.97),
+]
+CANCER_SHAPES = [
     Case("cancer_odd_id", "binary", "target", cancer_odd_id, "roc_auc", 0.97,
          id_column="Patient No.", one_row_batch=True),
-    Case("cancer_free_text", "binary", "target", cancer_free_text, "roc_auc", 0.97),
+    Case("cancer_free_text", "binary", "target", cancer_free_text, "roc_auc", 0.97,
+         text_column="notes"),
 ]
 MULTICLASS = [
     Case("iris", "multiclass", "target", iris, "accuracy", 0.9, big_batch=200_000),
@@ -212,7 +217,7 @@ MULTICLASS = [
     Case("iris_twenty_rows", "multiclass", "target", iris_twenty_rows, "accuracy", 0.0,
          too_few_rows=True),
 ]
-WIDE = [
+DIGITS = [
     Case("digits", "multiclass", "target", digits, "accuracy", 0.9),
 ]
 PENGUINS = [
@@ -223,8 +228,10 @@ PENGUINS = [
 ]
 REGRESSION = [
     Case("diabetes", "regression", "target", diabetes, "r2", 0.35, 0.6),
-    Case("diabetes_yearly_date", "regression", "target", diabetes_yearly_date, "r2", 0.3, 0.65),
-    Case("diabetes_daily_date", "regression", "target", diabetes_daily_date, "r2", 0.3, 0.65),
+    Case("diabetes_yearly_date", "regression", "target", diabetes_yearly_date, "r2", 0.3, 0.65,
+         date_parts=("enrolled", "year")),
+    Case("diabetes_daily_date", "regression", "target", diabetes_daily_date, "r2", 0.3, 0.65,
+         date_parts=("visit_date", "year", "month", "dayofweek")),
     Case("diabetes_inf", "regression", "target", diabetes_inf, "r2", 0.3, 0.65,
          validate_codes=(1,), clean_required=True),
 ]

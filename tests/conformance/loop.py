@@ -15,6 +15,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -68,13 +69,16 @@ class Loop:
         only as one line on stderr."""
         full = ["--workspace", str(self.root), *args]
         shown = "cockpit " + shlex.join(args)
+        started = time.perf_counter()
         outcome, crash, heard = (self._script(full) if script else self._in_process(full))
+        seconds = time.perf_counter() - started
+        _note_time(self.case.name, args, seconds)
         text = outcome.stdout + outcome.stderr
         if crash or any(mark in text for mark in TRACEBACK_MARKS):
             tail = crash or "\n".join(text.strip().splitlines()[-12:])
             self._fail(f"`{shown}` crashed (exit {outcome.code}):\n{tail}")
         if outcome.code not in codes:
-            tail = "\n".join(text.strip().splitlines()[-8:])
+            tail = _error_of(outcome.stdout) or "\n".join(text.strip().splitlines()[-8:])
             self._fail(f"`{shown}` exited {outcome.code}, expected {codes}:\n{tail}")
         if outcome.code == 2:
             lines = outcome.stderr.strip().splitlines()
@@ -84,7 +88,7 @@ class Loop:
         if heard:
             self.noise.append(f"`{shown}` printed {len(heard)} warning(s): " + "; ".join(
                 sorted(set(heard)))[:600])
-        self.done.append(f"{shown} -> {outcome.code}")
+        self.done.append(f"{shown} -> {outcome.code} in {seconds:.1f} s")
         return outcome
 
     def _in_process(self, full: list[str]) -> tuple[Outcome, str | None, list[str]]:
@@ -120,6 +124,26 @@ class Loop:
         """A number or shape that is wrong but lets the loop go on: reported at the end."""
         if not ok:
             self.problems.append(f"after `{self.done[-1] if self.done else 'start'}`: {message}")
+
+
+def _error_of(stdout: str) -> str | None:
+    """The "error" a --json answer carries (a failed run, say)."""
+    try:
+        answer = json.loads(stdout)
+    except ValueError:
+        return None
+    return f"error: {answer['error']}" if isinstance(answer, dict) and answer.get("error") \
+        else None
+
+
+def _note_time(case: str, args: tuple[str, ...], seconds: float) -> None:
+    """With COCKPIT_CONFORMANCE_TIMES=FILE, each step's wall time is appended to FILE (JSON
+    lines), to find the slow steps."""
+    path = os.environ.get("COCKPIT_CONFORMANCE_TIMES")
+    if path:
+        step = " ".join(a for a in args[:2] if not a.startswith(("/", "-")))
+        with open(path, "a") as out:
+            out.write(json.dumps({"case": case, "step": step, "seconds": round(seconds, 3)}) + "\n")
 
 
 def _traceback_tail(exc_info) -> str:
@@ -312,11 +336,29 @@ def _data_steps(loop: Loop, data: Data) -> None:
                    f"{[f['message'] for f in after['findings'] if f['severity'] == 'error']}")
     split = loop.cockpit("data", "split", "--seed", "1", "--json").json()
     loop.check(split.get("id") is not None, f"data split printed no id: {split}")
+    _feature_spec(loop)
+
+
+def _feature_spec(loop: Loop) -> None:
+    """The inferred feature spec: the id column is the id, a date keeps the parts that vary
+    at its resolution (and only those), many-valued text is never one-hot encoded."""
+    case = loop.case
+    spec = {c["column"]: c for c in loop.cockpit("features", "show", "--json").json()["columns"]}
     if case.id_column:
-        spec = loop.cockpit("features", "show", "--json").json()
-        roles = {c["column"]: c["role"] for c in spec["columns"]}
-        loop.expect(roles.get(case.id_column) == "id",
-                   f"the id column {case.id_column!r} was given role {roles.get(case.id_column)}")
+        role = spec.get(case.id_column, {}).get("role")
+        loop.expect(role == "id", f"the id column {case.id_column!r} was given role {role}")
+    if case.date_parts:
+        column, *parts = case.date_parts
+        found = spec.get(column, {})
+        loop.expect(found.get("kind") == "date" and found.get("role") == "feature"
+                    and set(found.get("date_parts", [])) == set(parts),
+                    f"date column {column!r}: kind {found.get('kind')}, role {found.get('role')}, "
+                    f"parts {found.get('date_parts')}; expected parts {parts}")
+    if case.text_column:
+        found = spec.get(case.text_column, {})
+        loop.expect(found.get("role") != "feature" or found.get("kind") == "text",
+                    f"text column {case.text_column!r} with hundreds of values is treated as "
+                    f"{found.get('kind')} / {found.get('encoding')}")
 
 
 def _class_balance_kept(loop: Loop, data: Data, cleaned: dict) -> None:
@@ -330,13 +372,19 @@ def _class_balance_kept(loop: Loop, data: Data, cleaned: dict) -> None:
     with Workspace.open(loop.root) as ws:
         project = get_project(ws, loop.case.name)
         after = load_frame(ws, get_version(ws, project, cleaned["id"]))[loop.case.target]
-    before = data.frame[loop.case.target].dropna().astype(str).value_counts(normalize=True)
-    now = after.dropna().astype(str).value_counts(normalize=True)
+    before = data.frame[loop.case.target].dropna().map(_class_name).value_counts(normalize=True)
+    now = after.dropna().map(_class_name).value_counts(normalize=True)
     moved = {label: round(100 * abs(float(share) - float(now.get(label, 0.0))), 1)
              for label, share in before.items()}
     loop.expect(max(moved.values()) <= 2.0,
                f"clean --suggested changed the class balance by {moved} points "
                f"({len(data.frame)} -> {len(after)} rows) with {_row_drops(cleaned)}")
+
+
+def _class_name(value: Any) -> str:
+    """1, 1.0 and "1" are one integer-coded class."""
+    number = _as_number(str(value))
+    return str(int(number)) if number is not None and number.is_integer() else str(value)
 
 
 def _row_drops(cleaned: dict) -> list[str]:
@@ -403,6 +451,9 @@ def _predict_steps(loop: Loop, data: Data) -> None:
         scored = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
         _sane_scores(loop, scored, len(rows), labels, f"predict -o {out.name}")
         loop.expect(summary["rows"] == len(rows), f"predict summary: {summary}")
+        if case.id_column:
+            named = [w for w in summary.get("warnings", []) if case.id_column in str(w)]
+            loop.expect(not named, f"predict warns about the id column: {named[:2]}")
     if case.one_row_batch:
         one = write(rows.head(1), loop.files / "one.csv")
         loop.cockpit("predict", str(one), "-o", str(loop.files / "one_scored.csv"), "--at",
@@ -455,7 +506,9 @@ def _serve_step(loop: Loop, data: Data) -> None:
     distinct = data.usable.drop_duplicates(subset=[c for c in features if c != case.id_column])
     picked = distinct.sample(min(SERVED_ROWS, len(distinct)), random_state=13)
     rows = json.loads(picked[features].to_json(orient="records"))
+    started = time.perf_counter()
     answers = serve(loop.root, case.name, rows)
+    _note_time(case.name, ("serve",), time.perf_counter() - started)
     labels = label_set(case, data)
     failed = [(status, body) for status, body in answers if status != 200]
     loop.check(not failed, f"serve: {len(failed)} of {len(answers)} single-row requests failed: "
@@ -470,11 +523,29 @@ def _serve_step(loop: Loop, data: Data) -> None:
     if case.task != "regression":
         wrong = [b["prediction"] for _, b in answers if not same_label(b["prediction"], labels)]
         loop.expect(not wrong, f"serve: predictions {wrong[:5]} are not classes {sorted(labels)}")
+    _out_of_domain(loop, data, rows[0])
     routes = [body.get("route") for _, body in answers]
     loop.expect({"production", "canary"} <= set(routes),
                f"serve: {len(rows)} distinct rows routed {dict(pd.Series(routes).value_counts())}"
                f" with a {CANARY_PERCENT}% canary")
     loop.done.append(f"serve: {len(rows)} single-row requests answered 200")
+
+
+def _out_of_domain(loop: Loop, data: Data, row: dict) -> None:
+    """A value outside the training domain (a number of 1e300, or an unseen category when
+    there is no number) is answered 200, the row marked with "warnings"."""
+    case = loop.case
+    odd = dict(row)
+    numeric = [c for c in data.features if c != case.id_column
+               and pd.api.types.is_numeric_dtype(data.usable[c])
+               and not pd.api.types.is_bool_dtype(data.usable[c])]
+    numeric.sort(key=lambda c: -data.usable[c].nunique())   # a constant column may be ignored
+    column = numeric[0] if numeric else next(c for c in data.features if c != case.id_column)
+    odd[column] = 1e300 if numeric else "never seen before"
+    (status, body), = serve(loop.root, case.name, [odd])
+    loop.expect(status == 200 and body.get("warnings"),
+                f"serve: {column}={odd[column]!r} answered {status} {body} (expected 200 with "
+                f"warnings)")
 
 
 def _monitor_steps(loop: Loop, data: Data) -> None:
@@ -492,7 +563,7 @@ def _monitor_steps(loop: Loop, data: Data) -> None:
         loop.cockpit("monitor", "ingest", str(loop.files / "big.parquet"), "--at", "2026-03-01")
     labelled = pd.concat([steady, shifted], ignore_index=True)
     recorded = loop.cockpit("monitor", "labels", str(write(labelled, loop.files / "labels.csv")))
-    loop.expect(recorded.stdout.strip() == f"{len(labelled)} labels recorded",
+    loop.expect(recorded.stdout.strip().startswith(f"{len(labelled)} labels recorded"),
                f"monitor labels: {recorded.stdout.strip()!r} for {len(labelled)} rows")
     checked = loop.cockpit("monitor", "check", "--json", codes=(0, 1))
     result = checked.json()
