@@ -8,6 +8,7 @@ costs, segments, latency budget, human path).
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import asdict, dataclass, field, fields
 from difflib import get_close_matches
 from pathlib import Path
@@ -182,6 +183,11 @@ def save_spec(ws: Workspace, project: Project, spec: ProblemSpec, comment: str =
     if spec.task != project.task:
         raise CockpitError(f"project {project.name!r} predicts a {project.task} target; a "
                            f"{spec.task} problem needs its own project (cockpit project new)")
+    if spec.target != project.target:
+        raise CockpitError(
+            f"project {project.name!r} predicts {project.target!r}; its data, splits, features "
+            f"and runs are built around it. To predict {spec.target!r}, make a new project: "
+            f"cockpit project new NAME --task {project.task} --target {shlex.quote(spec.target)}")
     _check_choices(spec, "spec")
     latest = current(ws, project)
     if latest and latest.spec == spec:
@@ -194,8 +200,6 @@ def save_spec(ws: Workspace, project: Project, spec: ProblemSpec, comment: str =
             "created_at": clock.now_iso(), "created_by": current_user(), "comment": comment,
         })
         faults.point("problem.set:after_insert")
-        if spec.target != project.target:
-            ws.store.update("projects", {"id": project.id}, {"target": spec.target})
         changed = diff(latest.spec if latest else ProblemSpec(), spec)
         ws.record("problem", "set", project.id,
                   {"version": version, "score": score, "changed": ", ".join(changed)})

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.options import CANARY_PERCENT, MOMENT, ROW_ID
 
 pass_cli = click.make_pass_decorator(CliContext)
 
 
 @click.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ROW_ID)
 @click.option("--override", "override_reason", metavar="REASON",
               help="Register even though the gate failed (or never ran), saying why.")
 @click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
@@ -30,7 +31,8 @@ def register(ctx: CliContext, run_id: int, override_reason: str | None, as_json:
 
 @click.command()
 @click.option("--ledger", "show_ledger", is_flag=True, help="Show the promotion ledger instead.")
-@click.option("--at", "when", metavar="ISO-TIME", help="Which version was production at a time.")
+@click.option("--at", "when", type=MOMENT, metavar="ISO-TIME",
+              help="Which version was production at a time.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) -> None:
@@ -72,20 +74,24 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
 @click.command()
 @click.argument("version")
 @click.option("--strategy", type=click.Choice(["shadow", "canary", "blue-green"]), required=True)
-@click.option("--percent", type=float, help="The canary's share of entities.")
+@click.option("--percent", type=CANARY_PERCENT,
+              help="The canary's share of entities (more than 0, less than 100).")
 @click.option("--reason", default="", help="Why (kept in the ledger).")
 @pass_cli
 def deploy(ctx: CliContext, version: str, strategy: str, percent: float | None, reason: str) -> None:
     """Deploy VERSION as shadow, canary (--percent, sticky by entity) or blue-green."""
     from cockpit.deployment.registry import deploy as deploy_version
 
+    if percent is not None and strategy != "canary":
+        raise click.UsageError(f"--percent is the canary's share; {strategy} takes none")
     shown = deploy_version(ctx.workspace(), ctx.project(), version, strategy, percent, reason)
     click.echo(", ".join(f"{a}={v['version_id']}" for a, v in shown.items()), err=True)
 
 
 @click.command()
 @click.argument("version", required=False)
-@click.option("--percent", type=float, help="Only change the canary's percent.")
+@click.option("--percent", type=CANARY_PERCENT,
+              help="Only change the canary's percent (more than 0, less than 100).")
 @click.option("--reason", default="", help="Why (kept in the ledger).")
 @pass_cli
 def promote(ctx: CliContext, version: str | None, percent: float | None, reason: str) -> None:
@@ -121,7 +127,7 @@ def override() -> None:
 @click.argument("entity")
 @click.argument("prediction")
 @click.option("--reason", required=True, help="Who asked, and why.")
-@click.option("--expires", metavar="ISO-TIME", help="When it stops applying.")
+@click.option("--expires", type=MOMENT, metavar="ISO-TIME", help="When it stops applying.")
 @pass_cli
 def override_add(ctx: CliContext, entity: str, prediction: str, reason: str,
                  expires: str | None) -> None:
@@ -147,7 +153,7 @@ def override_list(ctx: CliContext, as_json: bool) -> None:
 
 
 @override.command("remove")
-@click.argument("override_id", type=int)
+@click.argument("override_id", type=ROW_ID)
 @pass_cli
 def override_remove(ctx: CliContext, override_id: int) -> None:
     """Stop an override."""
@@ -192,7 +198,8 @@ def fallback_show(ctx: CliContext, as_json: bool) -> None:
               help="production (with canary routing) or a version number.")
 @click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
               help="Where to write the scores (.csv or .parquet).")
-@click.option("--at", "when", metavar="ISO-DATE", help="The batch's date (default: now).")
+@click.option("--at", "when", type=MOMENT, metavar="ISO-DATE",
+              help="The batch's date (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as JSON.")
 @pass_cli
 def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None,
@@ -213,8 +220,8 @@ def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None
 
 @click.command()
 @click.argument("version")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="The folder to write the bundle into.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The folder to write the bundle into (new or empty).")
 @pass_cli
 def package(ctx: CliContext, version: str, out: Path) -> None:
     """Write a self-contained bundle: model, schema, config, requirements, Dockerfile, card."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.options import NON_NEGATIVE, ROW_ID
 from cockpit.errors import CockpitError
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -24,13 +25,14 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
                                "deployed")
         return found
     try:
-        return get_run(workspace, project, int(against))
-    except ValueError:
+        run_id = ROW_ID.convert(against, None, None)
+    except click.BadParameter:
         raise CockpitError(f"--against {against!r}: a run id or 'production'") from None
+    return get_run(workspace, project, run_id)
 
 
 @click.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ROW_ID)
 @click.option("--split", "part", type=click.Choice(["test", "validation"]), default="test",
               show_default=True, help="The held-out part to evaluate on.")
 @click.option("--against", metavar="RUN|production", help="A reference model to compare with.")
@@ -76,6 +78,10 @@ def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, segme
         print_table([{**s, "ci": f"{s['low']:.3f}-{s['high']:.3f}" if s["low"] is not None else "-",
                       "flag": "WEAK" if s["flagged"] else ("small" if s["small"] else "")}
                      for s in segments], ["column", "group", "rows", "value", "ci", "flag"])
+    if result.notes:
+        click.echo("\nnotes:")
+        for note in result.notes:
+            click.echo(f"  - {note}")
 
 
 def _columns(text: str) -> list[str]:
@@ -83,9 +89,10 @@ def _columns(text: str) -> list[str]:
 
 
 @click.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ROW_ID)
 @click.option("--against", metavar="RUN|production", help="The reference model (default: none).")
-@click.option("--tolerance", type=float, help="How much worse than the reference is allowed.")
+@click.option("--tolerance", type=NON_NEGATIVE,
+              help="How much worse than the reference is allowed (0 or more).")
 @click.option("--segments", "segment_text", default="", metavar="COL,COL",
               help="Segment columns to check, besides the problem spec's.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")

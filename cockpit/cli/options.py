@@ -80,3 +80,31 @@ class Moment(click.ParamType):
 
 
 MOMENT = Moment()
+
+
+MAX_INTEGER = 2**63 - 1   # SQLite's largest INTEGER: beyond it a query fails, not "no such row"
+
+
+class StoredInt(click.IntRange):
+    """A whole number from `low` up to what SQLite stores; the ceiling is a limit of the
+    store, not of the idea, so help and errors only name the floor."""
+
+    name = "integer"
+
+    def __init__(self, low: int) -> None:
+        super().__init__(low, MAX_INTEGER)
+
+    def convert(self, value: Any, param, ctx) -> int:
+        number = click.types.IntParamType.convert(self, value, param, ctx)  # an int, or exit 2
+        if number > MAX_INTEGER:
+            self.fail(f"{value} is too large (at most {MAX_INTEGER})", param, ctx)
+        return super().convert(number, param, ctx)
+
+    def _describe_range(self) -> str:
+        return f"x>={self.min}"
+
+
+ROW_ID = StoredInt(1)     # a run, split, sweep, model version, alert, override, spec version
+COUNT = StoredInt(0)      # how many of something (0 allowed)
+JOBS = click.IntRange(1, 1024)   # parallel workers: at least one
+CANARY_PERCENT = FiniteFloat(0, 100, low_open=True, high_open=True)   # a share beside production

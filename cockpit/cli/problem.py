@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.options import ROW_ID
 from cockpit.errors import CockpitError
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -18,7 +19,7 @@ def problem() -> None:
 
 
 @problem.command("show")
-@click.option("--version", "version", type=int, help="An older version (default: current).")
+@click.option("--version", "version", type=ROW_ID, help="An older version (default: current).")
 @click.option("--json", "as_json", is_flag=True, help="Print the spec and its grade as JSON.")
 @pass_cli
 def show(ctx: CliContext, version: int | None, as_json: bool) -> None:
@@ -113,8 +114,8 @@ def history(ctx: CliContext, as_json: bool) -> None:
 
 
 @problem.command("diff")
-@click.argument("old", type=int)
-@click.argument("new", type=int)
+@click.argument("old", type=ROW_ID)
+@click.argument("new", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the changed fields as JSON.")
 @pass_cli
 def diff(ctx: CliContext, old: int, new: int, as_json: bool) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.options import CANARY_PERCENT, COUNT, MOMENT, NON_NEGATIVE
 
 pass_cli = click.make_pass_decorator(CliContext)
 
 
 @click.group(invoke_without_command=True)
 @click.option("--if-due", is_flag=True, help="Only when a trigger says so (for cron).")
-@click.option("--now", metavar="ISO-DATE", help="Judge the schedule at this time.")
+@click.option("--now", type=MOMENT, metavar="ISO-DATE", help="Judge the schedule at this time.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def retrain(ctx: click.Context, if_due: bool, now: str | None, as_json: bool) -> None:
@@ -59,11 +60,12 @@ def triggers_show(ctx: CliContext, as_json: bool = False) -> None:
 
 
 @triggers_group.command("set")
-@click.option("--schedule-days", type=float, help="Retrain every N days (0: never).")
+@click.option("--schedule-days", type=NON_NEGATIVE, help="Retrain every N days (0: never).")
 @click.option("--on-alert/--no-on-alert", default=None, help="Retrain while an alert fires.")
-@click.option("--new-labels", type=int, help="Retrain after N new labelled rows.")
+@click.option("--new-labels", type=COUNT, help="Retrain after N new labelled rows.")
 @click.option("--strategy", type=click.Choice(["canary", "shadow"]), help="How a winner starts.")
-@click.option("--canary-percent", type=float)
+@click.option("--canary-percent", type=CANARY_PERCENT,
+              help="The share a winning challenger starts with (more than 0, less than 100).")
 @pass_cli
 def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy,
                  canary_percent) -> None:

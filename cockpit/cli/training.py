@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.options import JOBS, POSITIVE, ROW_ID, SEED
 from cockpit.errors import CockpitError
+from cockpit.training.catalog import FAMILIES
 
 pass_cli = click.make_pass_decorator(CliContext)
 
@@ -95,21 +97,20 @@ def apply_change(specs, change: str):
 
 
 @click.command()
-@click.option("--model", "family", required=True,
-              help="Model family: dummy, logistic_regression, linear_regression, ridge, "
-              "decision_tree, random_forest, hist_gradient_boosting.")
+@click.option("--model", "family", required=True, type=click.Choice(list(FAMILIES)),
+              help="Model family.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="An estimator parameter (repeatable).")
-@click.option("--seed", default=42, show_default=True, type=int, help="Random seed (recorded).")
-@click.option("--split", "split_id", type=int, help="Split id (default: the newest).")
+@click.option("--seed", default=42, show_default=True, type=SEED, help="Random seed (recorded).")
+@click.option("--split", "split_id", type=ROW_ID, help="Split id (default: the newest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_cli
 def train(ctx: CliContext, family: str, params: tuple[str, ...], seed: int, split_id: int | None,
           as_json: bool) -> None:
     """Train one run in a child process; prints the run id (Ctrl-C cancels it).
 
-    Exits 2 when the request is unusable and 1 when the fit fails; both are
-    recorded as failed runs.
+    Exits 2 when the request is unusable (unknown model or parameter, a value the
+    estimator refuses): nothing is written. Exits 1 when the fit fails: a failed run.
     """
     from cockpit.training.runs import train as run_training
 
@@ -134,8 +135,9 @@ def train(ctx: CliContext, family: str, params: tuple[str, ...], seed: int, spli
 
 @click.command()
 @click.option("--sort", default="id", show_default=True,
-              help="id, score, seed, duration or a metric (best first; --asc to flip).")
-@click.option("--asc", is_flag=True, help="Ascending order.")
+              help="id (newest first), score, seed, duration or a metric, by the problem spec's "
+              "name too (f1_macro): best first, lowest first for error metrics.")
+@click.option("--asc", is_flag=True, help="Ascending order, whatever the metric.")
 @click.option("--filter", "filter_text", default="", metavar="QUERY",
               help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2'.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
@@ -144,12 +146,20 @@ def train(ctx: CliContext, family: str, params: tuple[str, ...], seed: int, spli
 def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int,
          as_json: bool) -> None:
     """Training runs: sorted and filtered in SQL, newest first by default."""
+    from cockpit import metrics
+    from cockpit.problem import current_spec
     from cockpit.training import query
     from cockpit.training.runs import mark_interrupted
 
     workspace, project = ctx.workspace(), ctx.project()
     mark_interrupted(workspace, project)
-    made = query.make_query(project.id, sort, filter_text, descending=False if asc else None)
+    metric = metrics.primary_metric(project.task, current_spec(workspace, project).metric)
+    made = query.make_query(project.id, sort, filter_text, descending=False if asc else None,
+                            score_metric=metric)
+    measured = query.task_metrics(project.task)
+    if made.sort in query.METRIC_FIELDS and made.sort not in measured:
+        raise CockpitError(f"--sort {sort}: runs of a {project.task} project have no {made.sort}; "
+                           f"sort by id, score, seed, duration or {', '.join(measured)}")
     rows = query.page(workspace.store, made, 0, limit)
     if as_json:
         emit_json([_run_json(row) for row in rows])
@@ -174,17 +184,19 @@ def _run_json(row: dict) -> dict:
 
 
 @click.command()
-@click.option("--model", "family", required=True, help="Model family to search.")
+@click.option("--model", "family", required=True, type=click.Choice(list(FAMILIES)),
+              help="Model family to search.")
 @click.option("--grid", "grid_file", type=click.Path(path_type=Path),
               help="A TOML/JSON file: each parameter with the list of values to try.")
 @click.option("--random", "random_trials", type=click.IntRange(1, 100_000),
               help="Draw this many trials from the family's default search space.")
-@click.option("--seed", default=42, show_default=True, type=int)
-@click.option("--jobs", "n_jobs", default=2, show_default=True, type=int,
+@click.option("--seed", default=42, show_default=True, type=SEED,
+              help="Seed of the random draws and of every trial (recorded).")
+@click.option("--jobs", "n_jobs", default=2, show_default=True, type=JOBS,
               help="Trials run in parallel (joblib n_jobs).")
 @click.option("--backend", default="loky", show_default=True,
               help="joblib backend: loky, threading, or one registered with joblib (dask, ray).")
-@click.option("--time-budget", "time_budget", type=float, metavar="SECONDS",
+@click.option("--time-budget", "time_budget", type=POSITIVE, metavar="SECONDS",
               help="Start no new trial once this much time is spent.")
 @click.option("--target", "stop_on_target", is_flag=True,
               help="Stop starting trials once one meets the problem spec's target.")
@@ -204,7 +216,9 @@ def sweep(ctx: CliContext, family: str, grid_file: Path | None, random_trials: i
         raise CockpitError("give either --grid FILE or --random N")
     workspace, project = ctx.workspace(), ctx.project()
     if grid_file:
-        trials, kind = spaces.grid_trials(spaces.load_grid(grid_file)), "grid"
+        grid = spaces.load_grid(grid_file)
+        spaces.check_grid(grid, family, project.task, str(grid_file))
+        trials, kind = spaces.grid_trials(grid), "grid"
     else:
         trials, kind = spaces.random_trials(family, random_trials, seed), "random"
 
@@ -230,7 +244,7 @@ def sweep(ctx: CliContext, family: str, grid_file: Path | None, random_trials: i
 
 
 @click.command()
-@click.argument("run_ids", nargs=-1, type=int, required=True)
+@click.argument("run_ids", nargs=-1, type=ROW_ID, required=True)
 @click.option("--all", "show_all", is_flag=True, help="Show equal fields too.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @pass_cli
@@ -249,7 +263,7 @@ def compare(ctx: CliContext, run_ids: tuple[int, ...], show_all: bool, as_json: 
 
 
 @click.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_cli
 def reproduce(ctx: CliContext, run_id: int, as_json: bool) -> None:
@@ -275,8 +289,8 @@ COMMANDS = [features, train, runs, sweep, compare, reproduce]
 
 
 @click.command()
-@click.argument("run_id", type=int, required=False)
-@click.option("--sweep", "sweep_id", type=int, help="Stop a running sweep instead (like Ctrl-C).")
+@click.argument("run_id", type=ROW_ID, required=False)
+@click.option("--sweep", "sweep_id", type=ROW_ID, help="Stop a running sweep instead (like Ctrl-C).")
 @pass_cli
 def cancel(ctx: CliContext, run_id: int | None, sweep_id: int | None) -> None:
     """Stop a running run at once (its child process is killed), or a sweep (--sweep ID)."""

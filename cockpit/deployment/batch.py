@@ -47,6 +47,27 @@ def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str) -> lis
     return warnings
 
 
+def typed_predictions(values: pd.Series, task: str, classes: Any = None) -> pd.Series:
+    """Predictions with the target's own type: numbers for regression; for classes, each
+    answer as the model knows the class (integer-coded classes stay integers, labels stay
+    text), an override or fallback answer written as text matched to its class."""
+    import numpy as np
+    import pandas as pd
+
+    if task == "regression":
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    known = list(classes) if classes is not None else []
+    by_text = {str(c): c for c in known}
+    typed = [None if v is None or v is pd.NA else by_text.get(str(v), v) for v in values]
+    kind = np.asarray(known).dtype.kind if known else "O"
+    dtype = {"b": "boolean", "i": "Int64", "u": "Int64", "f": "Float64"}.get(kind, "string")
+    try:
+        return pd.Series(pd.array(typed, dtype=dtype), index=values.index, name=values.name)
+    except (TypeError, ValueError):  # an answer outside the classes (a fallback rule's)
+        return pd.Series(pd.array([None if v is None else str(v) for v in typed],
+                                  dtype="string"), index=values.index, name=values.name)
+
+
 def log_batch(ws: Workspace, project: Project, inputs: pd.DataFrame, scored: Scored,
               source: str, kind: str = "batch", at: str | None = None) -> int:
     """Keep a scored batch for monitoring: inputs and answers as Parquet artifacts."""
@@ -79,6 +100,8 @@ def log_batch(ws: Workspace, project: Project, inputs: pd.DataFrame, scored: Sco
 def predict_file(ws: Workspace, project: Project, path: Path, out: Path,
                  model: str | int = "production", at: str | None = None) -> dict[str, Any]:
     """Score a CSV or Parquet file into `out` (.csv or .parquet); returns a summary."""
+    import pandas as pd
+
     from cockpit.data.reading import read_table
 
     if out.suffix.lower() not in (".csv", ".parquet"):
@@ -91,12 +114,17 @@ def predict_file(ws: Workspace, project: Project, path: Path, out: Path,
     result = frame.drop(columns=[project.target], errors="ignore").copy()
     for column in ("prediction", "score", "model_version", "route"):
         result[column] = scored.frame[column].to_numpy()
+    classes = getattr(router._pipeline(version), "classes_", None)
+    result["prediction"] = typed_predictions(result["prediction"], project.task, classes)
+    result["model_version"] = pd.array(result["model_version"], dtype="Int64")  # NA: override
     csv = out.suffix.lower() == ".csv"
     with open_export(ws, out, text=csv) as handle:  # owner-only: production inputs and scores
         if csv:
             result.to_csv(handle, index=False)
         else:
-            result.astype({"prediction": "string"}).to_parquet(handle, index=False)
+            mixed = [c for c in result.columns if result[c].dtype == object
+                     and pd.api.types.infer_dtype(result[c]).startswith("mixed")]
+            result.astype(dict.fromkeys(mixed, "string")).to_parquet(handle, index=False)
     batch_id = log_batch(ws, project, frame, scored, Path(path).name, at=at)
     routes = scored.frame["route"].value_counts().to_dict()
     return {"id": batch_id, "rows": len(frame), "output": str(out), "warnings": warnings,

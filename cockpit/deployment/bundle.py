@@ -35,10 +35,7 @@ def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> 
 
     version = registry.get_version(ws, project, ref)
     run = get_run(ws, project, version.run_id)
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise CockpitError(f"{out} is not empty; give a new folder")
-    make_folder(ws, out)
+    out = _bundle_folder(ws, Path(out))
     versions = run.library_versions or {}
     # the libraries the model was trained with (cockpit itself comes from its wheel)
     requirements = [f"{name}=={value}" for name, value in sorted(versions.items())
@@ -64,6 +61,29 @@ def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> 
     write_export(ws, out / MANIFEST, json.dumps(manifest, indent=2).encode())
     ws.record("deployment", "package", project.id, {"version": version.version, "out": out.name})
     return manifest
+
+
+def _bundle_folder(ws: Workspace, out: Path) -> Path:
+    """`out` made as a new (or empty) folder we can write, or one line saying why not."""
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise CockpitError(f"--out {out}: a file is there; give a new folder for the bundle")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise CockpitError(f"--out {out}: {blocking} is a file, not a folder; give a new folder "
+                           "for the bundle")
+    try:
+        if out.is_dir() and any(out.iterdir()):
+            raise CockpitError(f"--out {out}: the folder is not empty; give a new folder")
+        make_folder(ws, out)
+    except OSError as exc:
+        raise CockpitError(f"--out {out}: cannot make the folder ({exc.strerror or exc}); "
+                           "give a folder you can write") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CockpitError(f"--out {out}: the folder is not writable; give a folder you can "
+                           "write")
+    return out
 
 
 def load_bundle(folder: Path) -> tuple[Any, dict[str, Any], list[str]]:

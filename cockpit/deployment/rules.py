@@ -81,6 +81,12 @@ def add_override(ws: Workspace, project: Project, entity: str, prediction: str, 
                  expires_at: str | None = None) -> int:
     if not reason.strip():
         raise CockpitError("an override needs a reason (--reason): who asked for it, and why")
+    if expires_at is not None and expires_at[:19] <= clock.now_iso()[:19]:
+        raise CockpitError(f"--expires {expires_at}: that moment has passed; an override "
+                           "expires in the future (or give no --expires)")
+    if project.task == "regression" and not _is_finite_number(prediction):
+        raise CockpitError(f"override {prediction!r}: project {project.name!r} predicts a "
+                           "number; give a finite number")
     with ws.store.transaction():
         ws.store.conn.execute("UPDATE overrides SET removed_at = ? WHERE project_id = ? AND "
                               "entity = ? AND removed_at IS NULL",
@@ -93,6 +99,15 @@ def add_override(ws: Workspace, project: Project, entity: str, prediction: str, 
                   {"override": override_id, "entity": entity, "prediction": prediction,
                    "reason": reason})
     return override_id
+
+
+def _is_finite_number(text: str) -> bool:
+    import math
+
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def active_overrides(ws: Workspace, project: Project) -> dict[str, dict[str, Any]]:

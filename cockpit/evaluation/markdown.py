@@ -38,6 +38,8 @@ def to_markdown(evaluation: Evaluation, run_label: str, gate: GateResult | None 
         lines += [f"| {b['low']:,.4g} – {b['high']:,.4g} | {b['mae']:,.4g} | {b['rows']} |"
                   for b in details["error_by_range"]]
     lines += _beyond(details)
+    if evaluation.notes:
+        lines += ["", "Notes", ""] + [f"- {note}" for note in evaluation.notes]
     return "\n".join(lines) + "\n"
 
 

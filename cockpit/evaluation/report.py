@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.evaluation.notes import Notes, caught, class_notes, segment_notes
 from cockpit.evaluation.predictions import Predictions, run_predictions
 from cockpit.problem import current_spec
 from cockpit.projects import Project
@@ -45,6 +46,12 @@ class Evaluation:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the evaluation learned on the way (undefined per-class metrics, refits that
+        did not converge, one-class segments), each said once."""
+        return list(self.details.get("notes", []))
 
 
 def ensure_threshold(ws: Workspace, project: Project, run: Run) -> tuple[float | None, str | None]:
@@ -198,16 +205,24 @@ def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
         raise CockpitError(f"--split {part!r}: evaluate on test or validation")
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be evaluated")
-    threshold, reason = ensure_threshold(ws, project, run)
-    predictions = run_predictions(ws, project, run, part, threshold)
-    scored = score_predictions(project.task, predictions)
-    details = details_of(project.task, predictions)
+    notes = Notes()
+    with caught(notes, "threshold on validation"):
+        threshold, reason = ensure_threshold(ws, project, run)
+    with caught(notes, f"{part} metrics"):
+        predictions = run_predictions(ws, project, run, part, threshold)
+        scored = score_predictions(project.task, predictions)
+        details = details_of(project.task, predictions)
+    for text in class_notes(predictions, part):
+        notes.add(text)
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
     details.update(_beyond_the_metric(ws, project, run, predictions, scored.get(metric), metric,
-                                      [*spec.segments, *(segments or [])], seeds))
-    baseline = baseline_scores(ws, project, run, part)
-    reference = reference_scores(ws, project, against, predictions.frame) if against else None
+                                      [*spec.segments, *(segments or [])], seeds, notes))
+    with caught(notes, "baseline"):
+        baseline = baseline_scores(ws, project, run, part)
+    with caught(notes, "reference"):
+        reference = reference_scores(ws, project, against, predictions.frame) if against else None
+    details["notes"] = notes.as_list()
     looks = ws.store.rows("SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND "
                           "part = 'test'", [run.split_id]) if part == "test" else []
     with ws.store.transaction():
@@ -224,7 +239,7 @@ def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
 
 def _beyond_the_metric(ws: Workspace, project: Project, run: Run, predictions: Predictions,
                        overall: float | None, metric: str, columns: list[str],
-                       seeds: int) -> dict[str, Any]:
+                       seeds: int, notes: Notes) -> dict[str, Any]:
     from cockpit.evaluation import robustness, segments
     from cockpit.features import spec_at
     from cockpit.training.child import load_inputs
@@ -234,21 +249,27 @@ def _beyond_the_metric(ws: Workspace, project: Project, run: Run, predictions: P
     if missing:
         raise CockpitError(f"segment column(s) {', '.join(missing)} are not in the data; "
                            f"columns: {', '.join(map(str, predictions.frame.columns[:15]))}")
-    found = segments.breakdown(predictions, wanted, project.task, metric, overall)
+    with caught(notes, "segments"):
+        found = segments.breakdown(predictions, wanted, project.task, metric, overall)
+        fairness = segments.fairness_gaps(found, predictions)
+    for text in segment_notes(found, predictions):
+        notes.add(text)
     pipeline = ws.artifacts.load(run.artifact_sha256)
     specs = spec_at(ws, project, run.feature_spec_version)
     features = [s.column for s in specs if s.role == "feature"]
-    out: dict[str, Any] = {
-        "segment_metric": metric, "segment_columns": wanted, "segments": found,
-        "fairness": segments.fairness_gaps(found, predictions),
-        "edge_cases": robustness.edge_cases(pipeline, predictions.frame, project, specs),
-        "latency": robustness.latency(pipeline, predictions.frame, project,
-                                      current_spec(ws, project).latency_budget_ms),
-        "importance": robustness.importance(pipeline, predictions.frame, project, metric,
-                                            features),
-    }
+    out: dict[str, Any] = {"segment_metric": metric, "segment_columns": wanted,
+                           "segments": found, "fairness": fairness}
+    with caught(notes, "edge cases"):
+        out["edge_cases"] = robustness.edge_cases(pipeline, predictions.frame, project, specs)
+    with caught(notes, "latency"):
+        out["latency"] = robustness.latency(pipeline, predictions.frame, project,
+                                            current_spec(ws, project).latency_budget_ms)
+    with caught(notes, "permutation importance"):
+        out["importance"] = robustness.importance(pipeline, predictions.frame, project, metric,
+                                                  features)
     if seeds:
-        out["stability"] = robustness.stability(load_inputs(ws, project, run), metric, seeds)
+        with caught(notes, "stability refits"):
+            out["stability"] = robustness.stability(load_inputs(ws, project, run), metric, seeds)
     return out
 
 

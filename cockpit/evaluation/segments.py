@@ -87,7 +87,31 @@ def _one_metric(task, metric, y_true, y_pred, proba, classes, positive) -> float
         scores = proba[:, list(classes).index(positive)]
         scorer = sk.roc_auc_score if metric == "roc_auc" else sk.average_precision_score
         return float(scorer(is_positive, scores))
+    if task != "regression" and metric in LABEL_METRICS:
+        return _label_metric(task, metric, y_true, y_pred, positive)
     return _metric_for(task, metric, y_true, y_pred, proba, classes, positive)
+
+
+LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1")
+
+
+def _label_metric(task: str, metric: str, y_true, y_pred, positive) -> float | None:
+    """One metric of the predicted labels, as metrics.score computes it (macro averages for
+    multiclass, the positive class for binary, 0 where undefined), without the others."""
+    import math
+
+    from sklearn import metrics as sk
+
+    if metric == "accuracy":
+        value = sk.accuracy_score(y_true, y_pred)
+    elif metric == "balanced_accuracy":
+        value = sk.balanced_accuracy_score(y_true, y_pred)
+    else:
+        scorer = {"precision": sk.precision_score, "recall": sk.recall_score,
+                  "f1": sk.f1_score}[metric]
+        kwargs = {"pos_label": positive} if task == "binary" else {"average": "macro"}
+        value = scorer(y_true, y_pred, zero_division=0, **kwargs)
+    return float(value) if math.isfinite(value) else None
 
 
 def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int,

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 from cockpit.errors import CockpitError
@@ -109,7 +111,8 @@ def parse_value(raw: str, default: Any, name: str) -> Any:
 
 
 def resolve_params(name: str, task: str, given: dict[str, Any] | list[str]) -> dict[str, Any]:
-    """Defaults updated with the given params; unknown names and bad types are refused."""
+    """Defaults updated with the given params; unknown names, values that are not one number,
+    text, true/false or null, and values the estimator refuses are refused before any fit."""
     defaults = default_params(name, task)
     if isinstance(given, list):
         pairs = {}
@@ -121,11 +124,37 @@ def resolve_params(name: str, task: str, given: dict[str, Any] | list[str]) -> d
         given = pairs
     unknown = sorted(set(given) - set(defaults))
     if unknown:
-        raise CockpitError(f"{name} takes no parameter {', '.join(unknown)}; it takes "
-                           f"{', '.join(sorted(defaults))}")
+        hint = get_close_matches(unknown[0], defaults, n=1)
+        raise CockpitError(f"{name} takes no parameter {', '.join(unknown)}"
+                           + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                           + f"; it takes {', '.join(sorted(defaults))}")
+    for key, value in given.items():
+        check_value(key, value)
     params = {**defaults, **given}
     _check_with_sklearn(name, task, params)
     return params
+
+
+MAX_INT = 2**63 - 1
+
+
+def check_value(name: str, value: Any) -> None:
+    """A parameter value is one finite number, text, true/false or null (what the run's JSON
+    record and a grid can hold); anything else is refused naming the parameter."""
+    if value is None or isinstance(value, (bool, str)):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            raise CockpitError(f"param {name}={value}: too large (at most {MAX_INT:,} in size)")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise CockpitError(f"param {name}={value}: not a finite number")
+        return
+    kind = "a list" if isinstance(value, list) else "a table" if isinstance(value, dict) \
+        else type(value).__name__
+    raise CockpitError(f"param {name}: {kind} is not one value; give a number, text, true/false "
+                       "or null")
 
 
 def _check_with_sklearn(name: str, task: str, params: dict[str, Any]) -> None:
@@ -137,6 +166,9 @@ def _check_with_sklearn(name: str, task: str, params: dict[str, Any]) -> None:
         estimator._validate_params()
     except InvalidParameterError as exc:
         raise CockpitError(f"{name}: {exc}") from None
+    if params.get("n_jobs") == 0:  # allowed by the estimator, refused by joblib at fit time
+        raise CockpitError(f"{name}: n_jobs=0 runs nothing; give a count of workers or -1 for "
+                           "every core")
 
 
 def build(name: str, task: str, params: dict[str, Any], seed: int):

@@ -15,12 +15,15 @@ from difflib import get_close_matches
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.metrics import LOWER_IS_BETTER
+from cockpit.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
 from storage import Store
 from storage.migrations import RUN_METRICS
 
-NUMERIC_FIELDS = {**{m: f"m_{m}" for m in RUN_METRICS}, "score": "score", "id": "id",
-                  "seed": "seed", "sweep": "sweep_id", "duration": "duration_s"}
+NUMERIC_FIELDS = {**{m: f"m_{m}" for m in RUN_METRICS},
+                  # the problem spec's names for the same columns (multiclass f1_macro -> m_f1)
+                  **{name: f"m_{column}" for name, column in SPEC_TO_COLUMN.items()},
+                  "score": "score", "id": "id", "seed": "seed", "sweep": "sweep_id",
+                  "duration": "duration_s"}
 TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric"}
 FIELDS = {**NUMERIC_FIELDS, **TEXT_FIELDS}
 CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
@@ -86,13 +89,36 @@ def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
 
 
 def make_query(project_id: int, sort: str = "id", filter_text: str = "",
-               descending: bool | None = None) -> RunQuery:
+               descending: bool | None = None, score_metric: str | None = None) -> RunQuery:
+    """`descending=None` puts the best first: highest first, or lowest first for an error
+    metric; `score` follows `score_metric`, the project's primary metric (runs' score)."""
+    sort = sort.strip().lower()
     if sort not in FIELDS or sort in TEXT_FIELDS:
-        raise CockpitError(f"cannot sort by {sort!r}; sort by id, score, seed, duration or a "
-                           f"metric ({', '.join(RUN_METRICS)})")
+        hint = get_close_matches(sort, NUMERIC_FIELDS, n=1)
+        raise CockpitError(f"cannot sort by {sort!r}"
+                           + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                           + f"; sort by id, score, seed, duration or a metric "
+                           f"({', '.join([*RUN_METRICS, *SPEC_TO_COLUMN])})")
     if descending is None:
-        descending = sort not in LOWER_IS_BETTER
+        descending = not lower_is_better(score_metric if sort == "score" else sort)
     return RunQuery(project_id, sort, descending, parse_filter(filter_text))
+
+
+METRIC_FIELDS = {name for name, column in NUMERIC_FIELDS.items() if column.startswith("m_")}
+
+
+def task_metrics(task: str) -> list[str]:
+    """The metric fields runs of a task have, by their column and problem-spec names."""
+    from cockpit.metrics import CLASSIFICATION, REGRESSION
+    from cockpit.problem import METRICS
+
+    names = REGRESSION if task == "regression" else CLASSIFICATION
+    return list(dict.fromkeys([*names, *METRICS.get(task, ())]))
+
+
+def lower_is_better(name: str | None) -> bool:
+    """Is a smaller value of this field better (error metrics)? Unknown: no."""
+    return SPEC_TO_COLUMN.get(name or "", name) in LOWER_IS_BETTER
 
 
 def count(store: Store, query: RunQuery) -> int:

@@ -159,10 +159,10 @@ def plan_run(ws: Workspace, project: Project, family: str, params: dict | list[s
     from cockpit.training import catalog
 
     catalog.family(family, project.task)
-    split = get_split(ws, project, split_id)
-    spec_version, _ = ensure_spec(ws, project)
-    spec_at(ws, project, spec_version)
     resolved = catalog.resolve_params(family, project.task, params or {})
+    split = get_split(ws, project, split_id)
+    spec_version, _ = ensure_spec(ws, project)  # the first run saves the inferred spec
+    spec_at(ws, project, spec_version)
     if resolved.get("random_state", "absent") is None:
         resolved["random_state"] = seed
     metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
@@ -330,12 +330,10 @@ class RunHandle:
 
 def start_run(ws: Workspace, project: Project, family: str, params: dict | list[str] | None = None,
               seed: int = 42, split_id: int | None = None) -> RunHandle:
-    """Plan (a bad request is recorded as a failed run, then raised) and start a run."""
-    try:
-        plan = plan_run(ws, project, family, params, seed, split_id)
-    except CockpitError as exc:
-        record_failed_request(ws, project, family, params, seed, str(exc))
-        raise
+    """Plan and start a run. A request that cannot be planned (unknown family, unknown
+    parameter, a value the estimator refuses, no split) raises CockpitError before anything
+    is written: bad usage is not a run."""
+    plan = plan_run(ws, project, family, params, seed, split_id)
     run_id = create_run(ws, project, plan)
     return RunHandle(ws, project, run_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +29,48 @@ DEFAULT_SPACES: dict[str, dict[str, tuple]] = {
 }
 
 
+MAX_GRID_TRIALS = 100_000   # as many as --random may draw
+
+
 def load_grid(path: Path) -> dict[str, list[Any]]:
-    """A grid file: each parameter with the list of values to try (TOML or JSON)."""
+    """A grid file: each parameter with the list of values to try (TOML or JSON). Every
+    value is one number, text, true/false or null ("none" is null); one line names the
+    file and the first thing wrong."""
     from cockpit.files import read_structured
+    from cockpit.training.catalog import check_value
 
     data = read_structured(path, "grid file")
     data = data.get("grid", data) if isinstance(data, dict) else data
     if not isinstance(data, dict) or not data:
         raise CockpitError(f"{path}: a grid maps each parameter to a list of values")
+    grid: dict[str, list[Any]] = {}
     for name, values in data.items():
         if not isinstance(values, list) or not values:
             raise CockpitError(f"{path}: parameter {name!r} needs a non-empty list of values")
-    return {name: [None if v == "none" else v for v in values] for name, values in data.items()}
+        for value in values:
+            try:
+                check_value(name, value)
+            except CockpitError as exc:
+                raise CockpitError(f"{path}: {exc}") from None
+        grid[name] = [None if v == "none" else v for v in values]
+    size = math.prod(len(values) for values in grid.values())
+    if size > MAX_GRID_TRIALS:
+        raise CockpitError(f"{path}: the grid makes {size:,} trials, more than "
+                           f"{MAX_GRID_TRIALS:,}; list fewer values or draw --random N")
+    return grid
+
+
+def check_grid(grid: dict[str, list[Any]], family: str, task: str, source: str) -> None:
+    """Every name is a parameter of the family and every value one it accepts, judged
+    value by value (not trial by trial) before anything is written."""
+    from cockpit.training.catalog import resolve_params
+
+    for name, values in grid.items():
+        for value in values:
+            try:
+                resolve_params(family, task, {name: value})
+            except CockpitError as exc:
+                raise CockpitError(f"{source}: {exc}") from None
 
 
 def grid_trials(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
