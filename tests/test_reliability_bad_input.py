@@ -121,8 +121,9 @@ def test_infinities_are_flagged_and_kept_out_of_the_profile(run_cli, folder: Pat
                                    workspace=folder).stdout)["columns"][0]
     assert profile["nulls"] == 6 and -1 < profile["min"] <= profile["max"] < 6  # NaN, nan, ""
     report = json.loads(run_cli("data", "validate", "--json", workspace=folder).stdout)
-    flagged = [f for f in report["findings"] if f["column"] == "x" and f["check"] == "outliers"]
+    flagged = [f for f in report["findings"] if f["column"] == "x" and f["check"] == "infinite"]
     assert flagged and flagged[0]["rows"] == 8  # inf, -inf, Infinity, -Infinity, twice each
+    assert flagged[0]["severity"] == "error"   # no model trains on them (issue 22)
 
 
 def test_odd_names_and_sql_in_values_go_through_the_whole_stage(run_cli, folder: Path) -> None:
