@@ -191,3 +191,21 @@ def test_check_exit_codes(ws_root) -> None:
     assert failed.exit_code == 3
     assert failed.stderr.splitlines()[-1].startswith(
         "cockpit: monitor check failed (JSONDecodeError: ")
+
+
+def test_labels_with_a_time_that_is_not_a_date_are_refused_whole(ws_root) -> None:
+    data = penguins().iloc[250:]
+    labels = data.assign(labelled_at=["2026-05-20"] * 90 + ["", "2026-05-21T10:00+02:00",
+                                                             "soon", None])
+    labels.to_csv(ws_root / "labels.csv", index=False)
+    before = counts(ws_root)
+    line = refusal(run(ws_root, "monitor", "labels", str(ws_root / "labels.csv")))
+    assert line.endswith("labels.csv: labelled_at 'soon' is not a date (use ISO 8601: "
+                         "2026-05-01 or 2026-05-01T12:00)")
+    assert counts(ws_root) == before
+    labels.iloc[:92].to_csv(ws_root / "labels.csv", index=False)
+    assert run(ws_root, "monitor", "labels", str(ws_root / "labels.csv")).stdout.strip() == (
+        "92 labels recorded")
+    with Workspace(ws_root / ".cockpit") as ws:
+        times = [r["labelled_at"] for r in ws.store.rows("SELECT labelled_at FROM labels")]
+    assert times.count("2026-05-20T00:00:00") == 90 and "2026-05-21T08:00:00" in times

@@ -198,15 +198,20 @@ def _batch_stats(ws: Workspace, project: Project, production: registry.ModelVers
 
 
 def _entities(production: registry.ModelVersion, inputs, outputs):
-    """Each row's entity key, read again from its inputs (cockpit.entity): batches logged
-    before rows were keyed (by position, when there is no id column) still join their
-    labels. Inputs without the key columns keep the entity stored with the batch."""
+    """Each row's entity key (cockpit.entity). Batches are stored keyed; one logged before
+    rows without an id column were keyed (they carry their position) is keyed again from
+    its inputs, so its labels still join. Inputs without the key columns keep what the
+    batch stored."""
+    from cockpit.entity import ROW_KEY_PREFIX
     from cockpit.monitoring.batches import version_keys
 
+    stored = outputs["entity"].astype(str)
+    if production.input_schema.get("entity") or stored.str.startswith(ROW_KEY_PREFIX).all():
+        return stored.to_numpy()
     try:
         return version_keys(production, inputs).to_numpy()
     except KeyError:
-        return outputs["entity"].astype(str).to_numpy()
+        return stored.to_numpy()
 
 
 def _too_few(found: dict[str, Any]) -> dict[str, Any]:
