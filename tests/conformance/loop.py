@@ -562,9 +562,12 @@ def _monitor_steps(loop: Loop, data: Data) -> None:
     if case.big_batch:
         loop.cockpit("monitor", "ingest", str(loop.files / "big.parquet"), "--at", "2026-03-01")
     labelled = pd.concat([steady, shifted], ignore_index=True)
-    recorded = loop.cockpit("monitor", "labels", str(write(labelled, loop.files / "labels.csv")))
-    loop.expect(recorded.stdout.strip().startswith(f"{len(labelled)} labels recorded"),
-               f"monitor labels: {recorded.stdout.strip()!r} for {len(labelled)} rows")
+    blank = 5 if data.frame[case.target].isna().any() else 0   # labels that never came
+    unlabelled = batch(case, data, blank, seed=23, prefix="U").assign(**{case.target: None})
+    path = write(pd.concat([labelled, unlabelled], ignore_index=True), loop.files / "labels.csv")
+    recorded = loop.cockpit("monitor", "labels", str(path), "--json").json()
+    loop.expect((recorded.get("rows"), recorded.get("skipped_no_label")) == (len(labelled), blank),
+                f"monitor labels: {recorded} for {len(labelled)} labels and {blank} blank ones")
     checked = loop.cockpit("monitor", "check", "--json", codes=(0, 1))
     result = checked.json()
     loop.check((checked.code == 1) == bool(result["firing"]),
@@ -587,6 +590,9 @@ def _retrain_review_card_package(loop: Loop) -> None:
     review = loop.cockpit("review", "1", "--json", codes=(0, 1))
     loop.check((review.code == 0) == review.json()["ready"],
                f"review exit {review.code} but ready={review.json()['ready']}")
+    leaks = [text for step in review.json()["steps"] for ok, text in step["evidence"]
+             if "leak" in text.lower() and not ok]
+    loop.expect(not leaks, f"review counts a leak against a model of real data: {leaks}")
     card = loop.cockpit("card", "1")
     loop.check(card.stdout.startswith("# Model card"), f"card: {card.stdout[:200]!r}")
     out = loop.root / "bundle"
