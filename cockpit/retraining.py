@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit import metrics
 from cockpit.audit import current_user
@@ -19,6 +19,9 @@ from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock, faults
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_TRIGGERS = {"schedule_days": 30.0, "on_alert": 1, "new_labels": 1000,
                     "strategy": "canary", "canary_percent": 10.0}
@@ -116,6 +119,20 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
     return joined.drop(columns=["_key"]).rename(columns={"_label": project.target})
 
 
+def as_target(labels: pd.Series, reference: pd.Series) -> pd.Series:
+    """Stored labels (text) typed like the reference target: "False" is False for a
+    True/False target (astype(bool) would make it True), "1" is 1 for integer classes."""
+    if reference.dtype.kind == "b":
+        truth = {"true": True, "1": True, "1.0": True, "false": False, "0": False, "0.0": False}
+        typed = labels.map(lambda v: truth.get(str(v).strip().lower()))
+        if typed.isna().any():
+            odd = labels[typed.isna()].iloc[0]
+            raise CockpitError(f"label {odd!r} is not True or False, as the target "
+                               f"{reference.name!r} is")
+        return typed.astype(reference.dtype)
+    return labels.astype(reference.dtype)
+
+
 def retrain(ws: Workspace, project: Project, if_due: bool = False,
             now: str | None = None) -> dict[str, Any]:
     """The retrain pipeline; every step is recorded on the retrain's row."""
@@ -144,7 +161,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     steps.append(f"{len(fresh):,} new labelled rows; {len(holdout):,} held out from {window}")
     base_version = get_data(ws, project, champion_run.version_id)
     reference = load_frame(ws, base_version)
-    fresh[project.target] = fresh[project.target].astype(reference[project.target].dtype)
+    fresh[project.target] = as_target(fresh[project.target], reference[project.target])
     if base_version.recipe:
         fresh, _ = clean.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
         steps.append(f"cleaning recipe replayed ({len(base_version.recipe)} steps)")
@@ -170,7 +187,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
     labelled = new.copy()
-    labelled[project.target] = labelled[project.target].astype(reference[project.target].dtype)
+    labelled[project.target] = as_target(labelled[project.target], reference[project.target])
     from cockpit.challenger import compare
     from cockpit.evaluation.report import ensure_threshold
 

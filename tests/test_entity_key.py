@@ -191,11 +191,35 @@ def test_overrides_and_batches_use_the_row_key(cancer_folder: Path) -> None:
         (scored.loc[i, "entity"], scored.loc[i, "route"]) for i in range(0, 2000, 97)]
 
 
-def test_retrain_without_an_id_column_through_the_cli(cancer_folder: Path, run_cli) -> None:
+@pytest.fixture(scope="module")
+def yes_no_built(tmp_path_factory) -> Path:
+    """breast cancer without an id column, its target True/False: one model in production."""
+    folder = tmp_path_factory.mktemp("cancer_bool")
+    ws, _ = Workspace.init(folder)
+    project = create_project(ws, "cancer", "binary", "target")
+    cancer().assign(target=cancer()["target"] == 1).to_csv(folder / "cancer.csv", index=False)
+    datasets.import_dataset(ws, project, folder / "cancer.csv")
+    make_split(ws, project, "stratified", seed=1)
+    run = runs.train(ws, project, "logistic_regression", seed=1)
+    registry.register(ws, project, run.id, override_reason="an entity key test")
+    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    ws.close()
+    return folder
+
+
+@pytest.mark.parametrize("labels", ["0/1", "True/False"])
+def test_retrain_without_an_id_column_through_the_cli(canary_built: Path, yes_no_built: Path,
+                                                      tmp_path: Path, labels: str,
+                                                      run_cli) -> None:
     """Ingest two months of production rows, label them with a file that repeats the feature
     columns, retrain: the challenger learns from the reference plus the first month's
-    labelled rows and is judged on the second's."""
+    labelled rows (with their own labels: "False" stays False) and is judged on the
+    second's."""
+    cancer_folder = tmp_path / "cancer"
+    shutil.copytree(canary_built if labels == "0/1" else yes_no_built, cancer_folder)
     march, april = distinct_rows(120, seed=21), distinct_rows(80, seed=22)
+    if labels == "True/False":
+        march["target"], april["target"] = march["target"] == 1, april["target"] == 1
     for name, batch, at in (("march", march, "2026-03-15"), ("april", april, "2026-04-15")):
         batch[features()].to_csv(cancer_folder / f"{name}.csv", index=False)
         ingested = run_cli("monitor", "ingest", str(cancer_folder / f"{name}.csv"), "--at", at,
