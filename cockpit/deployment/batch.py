@@ -21,14 +21,16 @@ if TYPE_CHECKING:
 
 
 def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str) -> list[str]:
-    """Refuse missing columns and non-numbers in numeric columns; warn on unseen values."""
+    """Refuse missing columns and non-numbers in numeric columns; warn, per column, on values
+    outside the training domain (cockpit/deployment/domain.py; never the id column)."""
     import pandas as pd
+
+    from cockpit.deployment.domain import summaries
 
     columns = schema.get("columns", {})
     missing = [c for c, spec in columns.items() if c not in frame.columns]
     if missing:
         raise CockpitError(f"{source}: missing column(s) the model needs: {', '.join(missing)}")
-    warnings = []
     for column, spec in columns.items():
         values = frame[column]
         if spec["kind"] == "numeric" and values.dtype.kind not in "iufb":
@@ -39,12 +41,7 @@ def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str) -> lis
                 raise CockpitError(f"{source}: column {column!r} must be numeric; "
                                    f"{int(bad.sum())} values are not (e.g. {example!r})")
             frame[column] = numbers
-        if spec.get("categories"):
-            unseen = set(values.dropna().astype(str)) - set(spec["categories"])
-            if unseen:
-                warnings.append(f"{column}: {len(unseen)} value(s) not seen in training "
-                                f"(e.g. {sorted(unseen)[0]!r})")
-    return warnings
+    return summaries(schema, frame)
 
 
 def typed_predictions(values: pd.Series, task: str, classes: Any = None) -> pd.Series:
