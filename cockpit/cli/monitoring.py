@@ -32,7 +32,7 @@ def monitor() -> None:
               help="When the batch happened, ISO 8601 (default: now).")
 @click.option("--again", is_flag=True,
               help="Ingest a file whose content was ingested before (refused otherwise).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the batch id, rows and warnings as JSON.")
 @pass_cli
 def ingest(ctx: CliContext, file: Path, when: str | None, again: bool, as_json: bool) -> None:
     """Score a production FILE with the live routing and log it as a batch; prints its id.
@@ -52,7 +52,7 @@ def ingest(ctx: CliContext, file: Path, when: str | None, again: bool, as_json: 
 
 @monitor.command("labels")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts (recorded, skipped) as JSON.")
 @pass_cli
 def labels(ctx: CliContext, file: Path, as_json: bool) -> None:
     """Labels that arrived later: the target column, an optional labelled_at, and the
@@ -80,7 +80,7 @@ def labels(ctx: CliContext, file: Path, as_json: bool) -> None:
 @monitor.command("check")
 @click.option("--now", type=MOMENT, metavar="ISO-DATE",
               help="Judge freshness at this time, ISO 8601 (default: the newest batch).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the windows and firing alerts as JSON.")
 @pass_cli
 def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
     """Recompute every window and the alerts. Exit 0 when nothing fires, 1 while any alert
@@ -135,7 +135,7 @@ def _show_check(result: dict, as_json: bool) -> None:
 @monitor.command("batches")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="How many batches, newest first.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the batches as JSON.")
 @pass_cli
 def batches(ctx: CliContext, limit: int, as_json: bool) -> None:
     """The production batches monitoring counts (ingested files and scored batches),
@@ -220,7 +220,7 @@ def _parse_rule(text: str) -> tuple[str, str, float]:
 @click.option("--severity", type=click.Choice(["info", "warning", "critical"]),
               default="warning", show_default=True)
 @click.option("--action", default="investigate", show_default=True, help="What should happen.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 @pass_cli
 def rules(ctx: CliContext, new_rule: str | None, windows: int, severity: str, action: str,
           as_json: bool) -> None:
