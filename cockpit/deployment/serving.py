@@ -1,10 +1,12 @@
 """The online prediction service (`cockpit serve`): Starlette on uvicorn.
 
 POST /predict scores one row or many through the Router (production, canary sticky by
-entity, shadow logged only, overrides, fallback), following the registry without a
-restart (serving_scorer: one scorer thread, requests waiting together scored together).
-The event loop only reads bounded bodies, checks the token and answers; every request is
-queued for the request log (serving_log), written in batches by its own thread. GET /health
+entity key: the id column, the row's own `id` field, else its feature hash; shadow logged
+only, overrides, fallback), following the registry without a restart (serving_scorer: one
+scorer thread, requests waiting together scored together). The event loop only reads
+bounded bodies, checks the token and answers; every request is queued for the request log
+(serving_log), written in batches by its own thread. A row outside the training domain is
+answered with its `warnings` (deployment/domain.py), which the log keeps. GET /health
 stays open when a token is required; /openapi.json describes the API. No response ever
 carries a stack trace: errors are logged on the server and answered as JSON.
 """
