@@ -21,13 +21,17 @@ def run(root: Path, *args: str):
     return result
 
 
-def build(root: Path, task: str, target: str, train: pd.DataFrame) -> None:
-    """init, project new, data import, split, train, register, deploy: the headless loop."""
+def build(root: Path, task: str, target: str, train: pd.DataFrame,
+          id_column: str | None = None) -> None:
+    """init, project new, data import, (the id column declared,) split, train, register,
+    deploy: the headless loop."""
     root.mkdir(parents=True, exist_ok=True)
     train.to_csv(root / "train.csv", index=False)
     assert run(root, "init", str(root)).exit_code == 0
+    declare = [("features", "set", "--column", f"{id_column}:role=id")] if id_column else []
     steps = [("project", "new", "p", "--task", task, "--target", target),
-             ("data", "import", str(root / "train.csv")), ("data", "split", "--seed", "1"),
+             ("data", "import", str(root / "train.csv")), *declare,
+             ("data", "split", "--seed", "1"),
              ("train", "--model", "logistic_regression"),
              ("register", "1", "--override", "monitoring test"),
              ("deploy", "1", "--strategy", "blue-green", "--reason", "monitoring test")]

@@ -37,6 +37,19 @@ def label_text(values: pd.Series, task: str) -> pd.Series:
     return values.astype(str)
 
 
+def integral_ids(values: pd.Series) -> pd.Series:
+    """An integer id column read as floats because of a blank cell (1042.0) back to its
+    integers, so its keys are the production rows' keys ("1042", not "1042.0")."""
+    import numpy as np
+
+    if values.dtype.kind != "f":
+        return values
+    present = values.dropna().to_numpy(dtype=float)
+    if len(present) and np.all(present == np.round(present)) and np.all(np.abs(present) < 2**53):
+        return values.astype("Int64")
+    return values
+
+
 def _times(frame: pd.DataFrame, path: Path) -> list[str]:
     """labelled_at per row (blank: now); a value that is not a date refuses the file."""
     now = clock.now_iso()
@@ -68,6 +81,9 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
     if project.target not in frame.columns:
         raise CockpitError(f"{path}: no column {project.target!r} (the label)")
     production = registry.get_version(ws, project, "production")
+    entity = production.input_schema.get("entity")
+    if entity in frame.columns:
+        frame[entity] = integral_ids(frame[entity])
     try:
         keys = version_keys(production, frame)
     except KeyError as exc:
