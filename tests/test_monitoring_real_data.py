@@ -91,7 +91,9 @@ def penguins_with_id(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 
 def test_labels_with_blank_cells_are_skipped_and_counted(penguins_with_id) -> None:
     root, rest = penguins_with_id
-    rest.drop(columns=["species"]).to_csv(root / "may.csv", index=False)
+    production = rest.drop(columns=["species"])
+    production.loc[2, "penguin_id"] = None        # a production row that came without its id
+    production.to_csv(root / "may.csv", index=False)
     labels = rest[["penguin_id", "species"]].copy()
     labels.loc[labels.index % 4 == 0, "species"] = None      # 24 of 94 not labelled yet
     labels.loc[1, "penguin_id"] = None                       # and one without its id
@@ -110,9 +112,12 @@ def test_labels_with_blank_cells_are_skipped_and_counted(penguins_with_id) -> No
     _, checked = check(root)
     may = window(checked, "2026-05")
     outputs = stored_outputs(root, 1)
-    assert may["labelled"] == 69 and may["metric"] == "f1"
+    assert outputs["entity"].tolist() == [
+        "" if i == 2 else str(e) for i, e in enumerate(rest["penguin_id"])]   # "1042", not
+    joined = known & (rest.index != 2)                                       # "1042.0"
+    assert may["labelled"] == 68 and may["metric"] == "f1"
     assert may["metric_value"] == pytest.approx(f1_score(
-        rest["species"][known], outputs["prediction"][known].astype(str), average="macro"))
+        rest["species"][joined], outputs["prediction"][joined].astype(str), average="macro"))
     assert may["metric_value"] > 0.9
 
 

@@ -42,6 +42,19 @@ def version_keys(version: registry.ModelVersion, frame: pd.DataFrame) -> pd.Seri
     return schema_keys(frame, version.input_schema)
 
 
+def integral_ids(values: pd.Series) -> pd.Series:
+    """An integer id column read as floats because of a blank cell (1042.0) back to its
+    integers, so its keys are the production rows' keys ("1042", not "1042.0")."""
+    import numpy as np
+
+    if values.dtype.kind != "f":
+        return values
+    present = values.dropna().to_numpy(dtype=float)
+    if len(present) and np.all(present == np.round(present)) and np.all(np.abs(present) < 2**53):
+        return values.astype("Int64")
+    return values
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -87,6 +100,9 @@ def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None,
     production = registry.get_version(ws, project, "production")
     warnings = batch.check_input(frame, production.input_schema, str(path))
     frame = frame.reset_index(drop=True)
+    entity = production.input_schema.get("entity")
+    if entity in frame.columns:   # ids 1042.0 (a blank cell made them floats) key as 1042
+        frame[entity] = integral_ids(frame[entity])
     scored = router.score(frame)   # each row's entity is its key (cockpit.entity)
     with ws.store.transaction():
         batch_id = batch.log_batch(ws, project, frame, scored, path.name, "ingest", at)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.deployment import registry
 from cockpit.errors import CockpitError
-from cockpit.monitoring.batches import parse_moment, version_keys
+from cockpit.monitoring.batches import integral_ids, parse_moment, version_keys
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
@@ -35,19 +35,6 @@ def label_text(values: pd.Series, task: str) -> pd.Series:
     if values.dtype.kind in "OSU" or str(values.dtype) == "string":
         return values.astype(str).str.strip()
     return values.astype(str)
-
-
-def integral_ids(values: pd.Series) -> pd.Series:
-    """An integer id column read as floats because of a blank cell (1042.0) back to its
-    integers, so its keys are the production rows' keys ("1042", not "1042.0")."""
-    import numpy as np
-
-    if values.dtype.kind != "f":
-        return values
-    present = values.dropna().to_numpy(dtype=float)
-    if len(present) and np.all(present == np.round(present)) and np.all(np.abs(present) < 2**53):
-        return values.astype("Int64")
-    return values
 
 
 def _times(frame: pd.DataFrame, path: Path) -> list[str]:
