@@ -103,7 +103,7 @@ def test_labels_with_blank_cells_are_skipped_and_counted(penguins_with_id) -> No
     result = run(root, "monitor", "labels", str(root / "labels.csv"))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == ("69 labels recorded; 24 rows without a label skipped; "
-                                     "1 rows without an entity id skipped")
+                                     "1 row without an entity id skipped")
     known = (rest.index % 4 != 0) & (rest.index != 1)
     with Workspace(root / ".cockpit") as ws:
         stored = {r["entity"]: r["label"] for r in ws.store.rows("SELECT * FROM labels")}
@@ -155,6 +155,7 @@ def test_labels_without_an_id_column_join_by_the_feature_values(cancer) -> None:
                    ).exit_code == 0
     may_labels = may.copy()
     may_labels.loc[may_labels.index % 5 == 0, "benign"] = np.nan    # read back as floats
+    may_labels.loc[1, "benign"] = np.inf                              # no label either
     may_labels.sample(frac=1, random_state=0).to_csv(root / "may_labels.csv", index=False)
     june.assign(benign=1 - june["benign"]).to_csv(root / "june_labels.csv", index=False)
     bare = run(root, "monitor", "labels", str(root / "june.csv"))
@@ -164,14 +165,14 @@ def test_labels_without_an_id_column_join_by_the_feature_values(cancer) -> None:
     refused = run(root, "monitor", "labels", str(only_target))
     assert refused.exit_code == 2 and "there is no id column" in refused.stderr
     assert run(root, "monitor", "labels", str(root / "may_labels.csv")).stdout.strip() == (
-        "68 labels recorded; 17 rows without a label skipped")
+        "67 labels recorded; 18 rows without a label skipped")
     assert run(root, "monitor", "labels", str(root / "june_labels.csv")).stdout.strip() == (
         "84 labels recorded")
     with Workspace(root / ".cockpit") as ws:
         assert {r["label"] for r in ws.store.rows("SELECT label FROM labels")} == {"0", "1"}
     _, checked = check(root)
     measured = {}
-    for name, batch_id, truth in (("2026-05", 1, may_labels["benign"].sort_index()),
+    for name, batch_id, truth in (("2026-05", 1, may_labels["benign"].replace(np.inf, np.nan)),
                                   ("2026-06", 2, 1 - june["benign"])):
         found = window(checked, name)
         scores = stored_outputs(root, batch_id)["score"].to_numpy()
@@ -199,7 +200,7 @@ def test_one_row_batch_is_monitored_with_a_note(cancer) -> None:
     assert "note 2026-07: feature drift: too few rows (1 < 30)" in text.stdout
     rest.head(1).to_csv(root / "one_label.csv", index=False)
     assert run(root, "monitor", "labels", str(root / "one_label.csv")).stdout.strip() == (
-        "1 labels recorded")
+        "1 label recorded")
     _, checked = check(root)
     july = window(checked, "2026-07")
     assert july["labelled"] == 1 and july["metric_value"] is None   # no ROC AUC of one row

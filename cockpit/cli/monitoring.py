@@ -68,13 +68,19 @@ def labels(ctx: CliContext, file: Path, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    skipped = [f"{result['skipped_no_label']} rows without a label skipped"
-               if result["skipped_no_label"] else "",
-               f"{result['skipped_no_entity']} rows without an entity id skipped"
-               if result["skipped_no_entity"] else "",
-               f"{result['repeated_keys']} repeated keys (the last label kept)"
-               if result["repeated_keys"] else ""]
-    click.echo("; ".join([f"{result['rows']} labels recorded", *filter(None, skipped)]))
+    parts = [_count(result["rows"], "label") + " recorded"]
+    if result["skipped_no_label"]:
+        parts.append(_count(result["skipped_no_label"], "row") + " without a label skipped")
+    if result["skipped_no_entity"]:
+        parts.append(_count(result["skipped_no_entity"], "row") + " without an entity id "
+                     "skipped")
+    if result["repeated_keys"]:
+        parts.append(_count(result["repeated_keys"], "repeated key") + " (the last label kept)")
+    click.echo("; ".join(parts))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 @monitor.command("check")

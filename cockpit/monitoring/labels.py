@@ -26,12 +26,8 @@ if TYPE_CHECKING:
 def label_text(values: pd.Series, task: str) -> pd.Series:
     """Labels as the text predictions are stored in: a class column read as floats because
     of blank cells (1.0, 0.0) goes back to its integers; strings are stripped."""
-    import numpy as np
-
     if values.dtype.kind == "f" and task != "regression":
-        numbers = values.to_numpy(dtype=float)
-        if np.all(numbers == np.round(numbers)):
-            return values.astype("int64").astype(str)
+        return integral_ids(values).astype(str)
     if values.dtype.kind in "OSU" or str(values.dtype) == "string":
         return values.astype(str).str.strip()
     return values.astype(str)
@@ -59,8 +55,10 @@ def _times(frame: pd.DataFrame, path: Path) -> list[str]:
 
 def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]:
     """Record the labels of `path` (the target column, keyed by entity key, optional
-    labelled_at). Returns rows recorded, rows skipped for a blank label or a blank id, and
-    keys repeated in the file (the last one counts)."""
+    labelled_at). Returns rows recorded, rows skipped for a blank (or infinite) label or a
+    blank id, and keys repeated in the file (the last one counts)."""
+    import numpy as np
+
     from cockpit.data.reading import read_table
 
     path = Path(path)
@@ -79,6 +77,8 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
     times = _times(frame, path)
     target = frame[project.target]
     has_label = target.notna().to_numpy(dtype=bool, copy=True)
+    if target.dtype.kind == "f":   # inf is no label either
+        has_label &= np.isfinite(target.to_numpy(dtype=float))
     if target.dtype.kind in "OSU" or str(target.dtype) == "string":
         has_label &= target.astype(str).str.strip().ne("").to_numpy(dtype=bool)
     has_key = keys.ne("").to_numpy(dtype=bool)
