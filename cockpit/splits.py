@@ -170,10 +170,12 @@ def _strata(frame: pd.DataFrame, project: Project):
     target = frame[project.target]
     if project.task == "regression":
         return pd.qcut(target.rank(method="first"), q=10, labels=False).to_numpy()
-    labels = target.astype(str).to_numpy()   # one type: True and "True" are one class
-    counts = target.astype(str).value_counts()
+    if target.dtype.kind not in "biuf":
+        target = target.astype(str)   # one type to sort, whatever mix a text column holds
+    labels = target.to_numpy()
+    counts = target.value_counts()
     if counts.min() < MIN_STRATUM:
-        rare = ", ".join(f"{k!r} ({v} rows)" for k, v in counts[counts < MIN_STRATUM].items())
+        rare = ", ".join(f"'{k}' ({v} rows)" for k, v in counts[counts < MIN_STRATUM].items())
         raise CockpitError(f"cannot stratify: class {rare} has fewer than {MIN_STRATUM} rows, too "
                            "few to put one in every part; add rows of it, or use --strategy "
                            "random")
