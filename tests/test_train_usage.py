@@ -105,3 +105,8 @@ def test_a_good_grid_still_sweeps(penguins, tmp_path: Path) -> None:
     assert {(r["params"]["C"], r["params"]["class_weight"]) for r in runs} == {
         (0.1, None), (0.1, "balanced"), (10.0, None), (10.0, "balanced")}
     assert runs[0]["metrics"]["f1"] > 0.9
+
+
+def test_an_unknown_joblib_backend_records_no_sweep(penguins) -> None:
+    line = _refused(penguins, "sweep", "--model", "ridge", "--random", "2", "--backend", "garbage")
+    assert line.startswith("cockpit: --backend 'garbage': Invalid backend: garbage")

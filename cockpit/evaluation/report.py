@@ -205,6 +205,9 @@ def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
         raise CockpitError(f"--split {part!r}: evaluate on test or validation")
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be evaluated")
+    spec = current_spec(ws, project)
+    wanted = list(dict.fromkeys([*spec.segments, *(segments or [])]))
+    _check_segment_columns(ws, project, run, wanted)  # before anything is written
     notes = Notes()
     with caught(notes, "threshold on validation"):
         threshold, reason = ensure_threshold(ws, project, run)
@@ -214,10 +217,9 @@ def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
         details = details_of(project.task, predictions)
     for text in class_notes(predictions, part):
         notes.add(text)
-    spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
     details.update(_beyond_the_metric(ws, project, run, predictions, scored.get(metric), metric,
-                                      [*spec.segments, *(segments or [])], seeds, notes))
+                                      wanted, seeds, notes))
     with caught(notes, "baseline"):
         baseline = baseline_scores(ws, project, run, part)
     with caught(notes, "reference"):
@@ -245,10 +247,6 @@ def _beyond_the_metric(ws: Workspace, project: Project, run: Run, predictions: P
     from cockpit.training.child import load_inputs
 
     wanted = list(dict.fromkeys(columns))
-    missing = [c for c in wanted if c not in predictions.frame.columns]
-    if missing:
-        raise CockpitError(f"segment column(s) {', '.join(missing)} are not in the data; "
-                           f"columns: {', '.join(map(str, predictions.frame.columns[:15]))}")
     with caught(notes, "segments"):
         found = segments.breakdown(predictions, wanted, project.task, metric, overall)
         fairness = segments.fairness_gaps(found, predictions)
@@ -271,6 +269,16 @@ def _beyond_the_metric(ws: Workspace, project: Project, run: Run, predictions: P
         with caught(notes, "stability refits"):
             out["stability"] = robustness.stability(load_inputs(ws, project, run), metric, seeds)
     return out
+
+
+def _check_segment_columns(ws: Workspace, project: Project, run: Run, wanted: list[str]) -> None:
+    from cockpit.data.versions import get_version
+
+    columns = list(get_version(ws, project, run.version_id).schema)
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise CockpitError(f"segment column(s) {', '.join(missing)} are not in the data; "
+                           f"columns: {', '.join(map(str, columns[:15]))}")
 
 
 def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evaluation:

@@ -55,6 +55,18 @@ def _trial(index: int, inputs) -> tuple[int, Any, str | None]:
     return index, output, None
 
 
+def _check_backend(backend: str, n_jobs: int) -> None:
+    """An unknown or uninstalled joblib backend is bad usage: refused before the sweep is
+    recorded."""
+    from joblib import parallel_config
+
+    try:
+        with parallel_config(backend=backend, n_jobs=n_jobs):
+            pass
+    except (ValueError, ImportError) as exc:
+        raise CockpitError(f"--backend {backend!r}: {exc}") from None
+
+
 def run_sweep(ws: Workspace, project: Project, family: str, trials: list[dict], kind: str,
               seed: int = 42, n_jobs: int = 2, backend: str = "loky",
               time_budget_s: float | None = None, stop_on_target: bool = False,
@@ -67,6 +79,7 @@ def run_sweep(ws: Workspace, project: Project, family: str, trials: list[dict], 
 
     if not trials:
         raise CockpitError("the sweep has no trials")
+    _check_backend(backend, n_jobs)
     plans = [runs.plan_run(ws, project, family, trial, seed) for trial in trials]
     base = plans[0]
     inputs = pinned_inputs(ws, project, family, base.params, seed, base.split_id,
