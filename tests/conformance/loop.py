@@ -139,11 +139,15 @@ def _error_of(stdout: str) -> str | None:
 def _note_time(case: str, args: tuple[str, ...], seconds: float) -> None:
     """With COCKPIT_CONFORMANCE_TIMES=FILE, each step's wall time is appended to FILE (JSON
     lines), to find the slow steps."""
+    step = " ".join(a for a in args[:2] if not a.startswith(("/", "-")))
+    note(case, step=step, seconds=round(seconds, 3))
+
+
+def note(case: str, **fields: Any) -> None:
     path = os.environ.get("COCKPIT_CONFORMANCE_TIMES")
     if path:
-        step = " ".join(a for a in args[:2] if not a.startswith(("/", "-")))
         with open(path, "a") as out:
-            out.write(json.dumps({"case": case, "step": step, "seconds": round(seconds, 3)}) + "\n")
+            out.write(json.dumps({"case": case, **fields}) + "\n")
 
 
 def _traceback_tail(exc_info) -> str:
@@ -425,6 +429,7 @@ def _evaluate_and_ship(loop: Loop, first: int) -> None:
     report = loop.cockpit("evaluate", str(first), "--split", "test", "--seeds", "0",
                           "--json").json()
     value = report["metrics"].get(case.metric)
+    note(case.name, metric=case.metric, value=value)
     loop.expect(value is not None and case.low < value <= case.high,
                f"{case.linear} {case.metric} on test is {value}, published range "
                f"({case.low}, {case.high}]")
