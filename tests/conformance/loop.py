@@ -562,8 +562,10 @@ def _monitor_steps(loop: Loop, data: Data) -> None:
         path = write(frame.drop(columns=[case.target]), loop.files / name)
         loop.cockpit("monitor", "ingest", str(path), "--at", when, "--json")
     if case.one_row_batch:
+        # one row, a month later, of an entity February labelled (a customer scored again):
+        # the newest labelled window retrain holds out is 1 row
         one = write(shifted.head(1).drop(columns=[case.target]), loop.files / "one_more.csv")
-        loop.cockpit("monitor", "ingest", str(one), "--at", "2026-02-16")
+        loop.cockpit("monitor", "ingest", str(one), "--at", "2026-03-05")
     if case.big_batch:
         loop.cockpit("monitor", "ingest", str(loop.files / "big.parquet"), "--at", "2026-03-01")
     labelled = pd.concat([steady, shifted], ignore_index=True)
