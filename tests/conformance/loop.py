@@ -4,8 +4,9 @@ Every step is a `cockpit` command (click's CliRunner in-process; a few steps of 
 through the installed console script). Each step must finish without a traceback, with the
 exit code the README / --help documents, and its numbers must be sane. A crash or a wrong
 exit code stops the case at once (the message names the command, the exit code and the last
-lines of the traceback); warnings a user would see on stderr are collected and reported at
-the end, so one noisy step does not hide the steps after it."""
+frames of the traceback in cockpit's code); a wrong number or shape that lets the loop go on,
+and warnings a user would see on stderr, are collected and reported at the end, so one of
+them does not hide the steps after it."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class Loop:
         _note_time(self.case.name, args, seconds)
         text = outcome.stdout + outcome.stderr
         if crash or any(mark in text for mark in TRACEBACK_MARKS):
-            tail = crash or "\n".join(text.strip().splitlines()[-12:])
+            tail = crash or _printed_traceback_tail(text)
             self._fail(f"`{shown}` crashed (exit {outcome.code}):\n{tail}")
         if outcome.code not in codes:
             tail = _error_of(outcome.stdout) or "\n".join(text.strip().splitlines()[-8:])
@@ -160,6 +161,14 @@ def _traceback_tail(exc_info) -> str:
     lines = [f"  {f.filename.removeprefix(repo + '/')}:{f.lineno} in {f.name}: {f.line}"
              for f in frames]
     return "\n".join([*lines, *traceback.format_exception_only(exc_info[0], exc_info[1])]).strip()
+
+
+def _printed_traceback_tail(text: str) -> str:
+    """A traceback the command printed: its last frames in cockpit's code, then its end."""
+    lines = text.strip().splitlines()
+    ours = [line.strip() for line in lines if line.strip().startswith('File "') and any(
+        part in line for part in ("/cockpit/", "/storage/")) and "site-packages" not in line]
+    return "\n".join(["  " + line for line in ours[-3:]] + lines[-2:])
 
 
 def _python_default_warning_filters() -> None:
