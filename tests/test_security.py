@@ -353,8 +353,10 @@ def lived_in(tmp_path_factory):
         with ws:
             project, run = fill(ws, home, trials=2)
             gate(ws, project, run)  # evaluates on the test split and records the verdict
-            problem.save_spec(ws, project, problem.load_spec_file(
-                Path(__file__).resolve().parents[1] / "sample_data" / "specs" / "churn.toml"))
+            spec = problem.load_spec_file(
+                Path(__file__).resolve().parents[1] / "sample_data" / "specs" / "churn.toml")
+            spec.target = project.target  # a spec names the project's own target (issue 22)
+            problem.save_spec(ws, project, spec)
             registry.register(ws, project, run.id, override_reason="security test")
             runs.record_failed_request(ws, project, "logistic_regression", ["C=x"], 1,
                                        f"cannot read {home}/project/notes.txt")

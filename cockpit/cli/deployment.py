@@ -220,7 +220,7 @@ def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None
 
 @click.command()
 @click.argument("version")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="The folder to write the bundle into (new or empty).")
 @pass_cli
 def package(ctx: CliContext, version: str, out: Path) -> None:
