@@ -13,11 +13,10 @@ from pathlib import Path
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
-from cockpit.cli.options import MOMENT, FiniteFloat
+from cockpit.cli.options import MOMENT, ROW_ID, FiniteFloat
 
 pass_cli = click.make_pass_decorator(CliContext)
 
-ROW_ID = click.IntRange(1, 2**63 - 1)   # SQLite's largest integer key
 CRASHED = 3   # monitor check: not 1, which means "an alert fires"
 
 
