@@ -451,6 +451,10 @@ def _evaluate_and_ship(loop: Loop, first: int) -> None:
     loop.cockpit("deploy", "1", "--strategy", "blue-green", "--reason", "first release")
     loop.cockpit("deploy", "2", "--strategy", "canary", "--percent", str(CANARY_PERCENT),
                  "--reason", "try the forest")
+    models = {m["version"]: m["aliases"] for m in loop.cockpit("models", "--json").json()}
+    loop.expect("production" in models.get(1, [])
+                and f"canary {CANARY_PERCENT}%" in models.get(2, []),
+                f"models: v1 should be production and v2 the canary: {models}")
 
 
 def _predict_steps(loop: Loop, data: Data) -> None:
