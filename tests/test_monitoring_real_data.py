@@ -16,6 +16,7 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import f1_score, roc_auc_score
 
+from cockpit.entity import entity_keys
 from cockpit.workspace import Workspace
 from tests.monitoring_helpers import build, check, run, stored_outputs, window
 from tests.monitoring_helpers import penguins as penguins_data
@@ -168,8 +169,13 @@ def test_labels_without_an_id_column_join_by_the_feature_values(cancer) -> None:
         "67 labels recorded; 18 rows without a label skipped")
     assert run(root, "monitor", "labels", str(root / "june_labels.csv")).stdout.strip() == (
         "84 labels recorded")
+    features = [c for c in may.columns if c != "benign"]
     with Workspace(root / ".cockpit") as ws:
         assert {r["label"] for r in ws.store.rows("SELECT label FROM labels")} == {"0", "1"}
+        stored = {r["entity"] for r in ws.store.rows("SELECT entity FROM labels")}
+    keys = entity_keys(may, None, features)          # the contract: exactly entity_keys()
+    assert stored >= set(keys[may_labels["benign"].notna() & (may.index != 1)])
+    assert stored_outputs(root, 1)["entity"].tolist() == keys.tolist()
     _, checked = check(root)
     measured = {}
     for name, batch_id, truth in (("2026-05", 1, may_labels["benign"].replace(np.inf, np.nan)),
