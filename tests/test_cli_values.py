@@ -97,6 +97,7 @@ HOSTILE = [
     (["retrain", "triggers", "set", "--canary-percent", "nan"], "--canary-percent"),
     (["retrain", "triggers", "set", "--new-labels", "-3"], "--new-labels"),
     (["retrain", "--now", "garbage"], "--now"),
+    (["retrain", "triggers", "set"], "name at least one trigger"),
     (["override", "add", "e1", "5", "--reason", "r", "--expires", "garbage"], "--expires"),
     (["gate", "1", "--tolerance", "nan"], "--tolerance"),
     (["gate", "1", "--tolerance", "-0.5"], "--tolerance"),

@@ -69,9 +69,11 @@ def triggers_show(ctx: CliContext, as_json: bool = False) -> None:
 @pass_cli
 def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy,
                  canary_percent) -> None:
-    """Change the triggers."""
+    """Change the triggers named; the others keep their values."""
     from cockpit.retraining import set_triggers
 
+    if all(v is None for v in (schedule_days, on_alert, new_labels, strategy, canary_percent)):
+        raise click.UsageError("name at least one trigger to change (see --help)")
     merged = set_triggers(ctx.workspace(), ctx.project(), schedule_days=schedule_days,
                           on_alert=None if on_alert is None else int(on_alert),
                           new_labels=new_labels, strategy=strategy, canary_percent=canary_percent)
