@@ -89,7 +89,7 @@ def test_demo_opens_the_cockpit_and_keys_work(pane, demo_path: Path) -> None:
 
     screen_.keys("2")
     data = screen_.wait_for("Versions")
-    assert "customers-clean" in data and "2,878 rows" in data
+    assert "customers-clean" in data and "2,892 rows" in data
 
     screen_.keys("?")
     screen_.wait_for("Keys · Data")
