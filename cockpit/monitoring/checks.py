@@ -9,8 +9,10 @@ from typing import Any
 from cockpit import metrics
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
+from cockpit.monitoring import predictions
 from cockpit.monitoring.batches import ingest  # noqa: F401  (the ingest entry points live
 from cockpit.monitoring.labels import ingest_labels  # noqa: F401  beside the windows' callers)
+from cockpit.monitoring.predictions import MIN_DRIFT_ROWS
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
@@ -22,7 +24,6 @@ DEFAULT_RULES = [
     ("missing_rate", ">", 0.2, 1, "warning", "investigate the data pipeline"),
     ("error_rate", ">", 0.05, 1, "warning", "investigate the service's errors; roll back if new"),
 ]
-MIN_DRIFT_ROWS = 30   # fewer rows in a window: no drift figure, a note says why
 MODEL_ROUTES = ("production", "canary", "fixed")   # rows a model answered (not an override
                                                    # or the fallback rule)
 
@@ -48,27 +49,11 @@ def reference_stats(ws: Workspace, project: Project, version: registry.ModelVers
         elif spec["kind"] == "categorical":
             features[column] = drift.categorical_reference(train[column])
     validation = run_predictions(ws, project, run, "validation", version.threshold)
-    stats = {"features": features, "prediction": prediction_reference(project.task, validation)}
+    stats = {"features": features, "prediction": predictions.prediction_reference(project.task, validation)}
     with ws.store.transaction():
         ws.store.insert("monitor_references", {"version_id": version.id, "stats": stats,
                                                "created_at": clock.now_iso()})
     return stats
-
-
-def prediction_reference(task: str, validation) -> dict[str, Any]:
-    """What the model answered on the validation split: the positive class's scores for a
-    binary model that scores, the predicted values for regression, and otherwise the share
-    of each predicted class (compared by class frequencies, never as numbers)."""
-    import pandas as pd
-
-    from cockpit.monitoring import drift
-
-    if validation.positive_scores is not None:
-        return drift.numeric_reference(pd.Series(validation.positive_scores, dtype=float))
-    if task == "regression":
-        return drift.numeric_reference(pd.to_numeric(pd.Series(validation.y_pred),
-                                                     errors="coerce"))
-    return drift.categorical_reference(pd.Series(validation.y_pred).astype(str))
 
 
 def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
@@ -92,7 +77,7 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
     for found in batch.list_batches(ws, project, 10_000):
         by_window.setdefault(_window_of_batch(found, size), []).append(found)
     served = service_windows(ws, project, size)
-    answered = (_served_predictions(ws, project, size)
+    answered = (predictions.served_predictions(ws, project, size)
                 if reference["prediction"]["kind"] == "categorical" else {})
     windows = []
     for window in sorted(set(by_window) | set(served)):
@@ -108,7 +93,8 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
             newest = service.pop("newest")
             stats.update(service, newest=max(stats.get("newest", newest), newest))
             if stats["prediction_psi"] is None:
-                stats.update(_served_drift(stats, reference, scores, answered.get(window)))
+                stats.update(predictions.served_drift(stats, reference, scores,
+                                                      answered.get(window)))
         windows.append(stats)
     with ws.store.transaction():
         ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
@@ -136,31 +122,6 @@ def _window_of_batch(found: dict, size: str) -> str:
     return window_of(found["at"], size)
 
 
-def _served_drift(stats: dict, reference: dict, scores, predictions) -> dict[str, Any]:
-    """Prediction drift from the service's answers, for a window whose batches gave none."""
-    found = _prediction_drift(reference, scores, predictions)
-    notes = found.pop("notes")
-    if found["prediction_psi"] is None and not notes:
-        return {}
-    kept = [n for n in stats["notes"] if not n.startswith("prediction drift")]
-    return {**found, "notes": kept + notes}
-
-
-def _served_predictions(ws: Workspace, project: Project, size: str) -> dict[str, Any]:
-    """The classes the service answered with (the model's own answers), per window."""
-    import pandas as pd
-
-    from cockpit.monitoring.service import window_keys
-
-    log = pd.read_sql_query(
-        "SELECT at, prediction FROM requests WHERE project_id = ? AND status = 200 AND route IN "
-        "('production', 'canary')", ws.store.conn, params=[project.id])
-    if log.empty:
-        return {}
-    log["window"] = window_keys(log["at"], size)
-    return {str(w): group["prediction"] for w, group in log.groupby("window")}
-
-
 def _batch_stats(ws: Workspace, project: Project, production: registry.ModelVersion,
                  found: list[dict], reference: dict, labels, metric: str,
                  segments: list[str]) -> dict[str, Any]:
@@ -181,7 +142,7 @@ def _batch_stats(ws: Workspace, project: Project, production: registry.ModelVers
         features = {column: _too_few(found) for column, found in features.items()}
         notes.append(f"feature drift: too few rows ({len(inputs)} < {MIN_DRIFT_ROWS})")
     answered = outputs[outputs["route"].isin(MODEL_ROUTES)]
-    prediction = _prediction_drift(reference, answered["score"], answered["prediction"])
+    prediction = predictions.prediction_drift(reference, answered["score"], answered["prediction"])
     stats: dict[str, Any] = {
         "rows": len(inputs), "newest": max(b["at"] for b in found), "features": features,
         "max_psi": (max((f["psi"] or 0 for f in features.values()), default=0.0)
@@ -218,36 +179,6 @@ def _too_few(found: dict[str, Any]) -> dict[str, Any]:
     """A column's drift figures blanked (kept: its missing share) when there are too few
     rows for the tests to mean anything."""
     return {"psi": None, "missing": found.get("missing"), "too_few_rows": True}
-
-
-def _prediction_drift(reference: dict, scores, predictions=None) -> dict[str, Any]:
-    """The answers against the validation set's: PSI of the scores (or predicted values) on
-    the reference bins, or for classes, PSI / Jensen-Shannon / chi-square of the class
-    frequencies. Both distributions (shares per bin or class) go to the prediction plot."""
-    import pandas as pd
-
-    from cockpit.monitoring import drift
-
-    ref = reference["prediction"]
-    categorical = ref["kind"] == "categorical"
-    values = (pd.Series([] if predictions is None else predictions, dtype=object).dropna()
-              if categorical else pd.to_numeric(pd.Series(scores), errors="coerce").dropna())
-    empty = {"prediction_psi": None, "prediction_shares": None, "notes": []}
-    if len(values) == 0:
-        return empty
-    if len(values) < MIN_DRIFT_ROWS:
-        return {**empty, "notes": [f"prediction drift: too few answers ({len(values)} < "
-                                   f"{MIN_DRIFT_ROWS})"]}
-    if not categorical:
-        found = drift.numeric_drift(ref, values)
-        return {"prediction_psi": found["psi"], "prediction_shares": found.get("shares"),
-                "prediction_reference": ref["shares"], "notes": []}
-    found = drift.categorical_drift(ref, values.astype(str))
-    classes = [*sorted(ref["shares"]), "other"]   # the same order however it was stored
-    return {"prediction_psi": found["psi"], "prediction_js": found["js"],
-            "prediction_chi2_p": found["chi2_p"], "prediction_classes": classes,
-            "prediction_shares": [found["shares"][c] for c in classes],
-            "prediction_reference": [ref["shares"].get(c, 0.0) for c in classes], "notes": []}
 
 
 def _plain(value):
