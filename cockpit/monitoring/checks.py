@@ -1,5 +1,7 @@
-"""Monitoring windows and alerts: production batches grouped by month, compared with the
-production model's training data, labels joined by entity id once they arrive."""
+"""Monitoring windows: production batches and service requests grouped by day, week or
+month, compared with the production model's training data (features) and validation
+answers (predictions), labels joined by entity key (cockpit.entity) once they arrive. A
+window under MIN_DRIFT_ROWS rows gets a note instead of drift figures."""
 
 from __future__ import annotations
 
