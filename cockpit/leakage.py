@@ -133,7 +133,7 @@ def _time_order(frame, assignment, dates, strategy) -> list[dict]:
 def acceptances(ws: Workspace, project: Project) -> dict[str, dict]:
     """The project's accepted findings by finding id: who accepted each, when, why, on which
     split. An acceptance holds for every split of the project with that finding."""
-    rows = ws.store.rows("SELECT finding, split_id, reason, accepted_by, at FROM "
+    rows = ws.store.rows("SELECT id, finding, split_id, reason, accepted_by, at FROM "
                          "leakage_acceptances WHERE project_id = ? ORDER BY id", [project.id])
     return {r["finding"]: {k: v for k, v in r.items() if k != "finding"} for r in rows}
 
@@ -175,7 +175,7 @@ def accept_finding(ws: Workspace, project: Project, split_id: int, findings: lis
     record = {"project_id": project.id, "split_id": split_id, "finding": key,
               "reason": reason.strip(), "accepted_by": current_user(), "at": clock.now_iso()}
     with ws.store.transaction():
-        ws.store.insert("leakage_acceptances", record)
+        record["id"] = ws.store.insert("leakage_acceptances", record)
         accepted[key] = record
         for row in ws.store.rows("SELECT id, leakage FROM splits WHERE project_id = ?",
                                  [project.id]):

@@ -75,6 +75,7 @@ def test_accepting_a_leak_with_a_reason_is_recorded_audited_and_ends_exit_1(
     accepted = run_cli("data", "leakage", "accept", "target_code", "--reason",
                        "coded by the lab before surgery", workspace=folder)
     assert accepted.exit_code == 0, accepted.stderr
+    assert accepted.stdout.strip() == "1"        # the acceptance's id
     assert "accepted target_predictor:target_code on split 1; 0 leak" in accepted.stderr
     _one_line(run_cli("data", "leakage", "accept", "target_predictor:target_code", "--reason",
                       "again", workspace=folder), "already accepted by tester")
@@ -84,6 +85,7 @@ def test_accepting_a_leak_with_a_reason_is_recorded_audited_and_ends_exit_1(
     assert listed["leaks"] == 0
     assert leak["accepted"]["reason"] == "coded by the lab before surgery"
     assert leak["accepted"]["accepted_by"] == "tester" and leak["accepted"]["split_id"] == 1
+    assert leak["accepted"]["id"] == 1
     table = run_cli("data", "leakage", workspace=folder)
     assert "ACCEPTED" in table.stdout and "by tester" in table.stdout
 

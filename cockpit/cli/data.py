@@ -309,7 +309,7 @@ def leakage_accept(ctx: CliContext, finding: str, reason: str, split_id: int | N
                    as_json: bool) -> None:
     """Accept FINDING (its id, e.g. 'target_predictor:worst perimeter', or its column) as
     not a leak, with a reason: it no longer makes `split` exit 1 or counts in `review`
-    (which shows it as accepted), for every split of the project."""
+    (which shows it as accepted), for every split of the project. Prints the acceptance id."""
     from cockpit.leakage import accept_finding
     from cockpit.splits import get_split
 
@@ -322,6 +322,7 @@ def leakage_accept(ctx: CliContext, finding: str, reason: str, split_id: int | N
     standing = get_split(workspace, project, found.id).leaks
     click.echo(f"accepted {record['finding']} on split {found.id}; {standing} leak finding(s) "
                "still standing there", err=True)
+    click.echo(record["id"])
 
 
 @data.command("splits")
