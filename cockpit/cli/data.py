@@ -240,7 +240,7 @@ def split(ctx: CliContext, version_id: int | None, strategy: str, seed: int, val
 
     if val + test >= 0.9:
         raise CockpitError(f"--val {val:g} and --test {test:g} leave {1 - val - test:.0%} for "
-                           "training; keep at least 10% (their sum below 0.9)")
+                           "training; their sum must stay below 0.9")
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
     made = make_split(workspace, project, strategy, seed, val, test, group, time_column, version)
