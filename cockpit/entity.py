@@ -50,6 +50,16 @@ def _canonical(value: Any) -> str:
     return str(value)
 
 
+def _id_text(value: Any) -> str:
+    """An id as text; an integer id read as a float (a blank cell elsewhere in its column
+    makes pandas read 1042 as 1042.0) keeps its integer form."""
+    if _canonical(value) == "":
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def row_key(values: Iterable[Any]) -> str:
     text = _SEPARATOR.join(_canonical(v) for v in values)
     return ROW_KEY_PREFIX + hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
@@ -74,8 +84,7 @@ def entity_keys(frame: pd.DataFrame, entity_column: str | None,
                        "their feature values)")
         raise KeyError(f"missing {', '.join(map(repr, missing))}: keys are read from {source}")
     if entity_column:
-        values = frame[entity_column]
-        return values.map(lambda v: "" if _canonical(v) == "" else str(v)).astype(object)
+        return frame[entity_column].map(_id_text).astype(object)
     rows = zip(*(frame[c].tolist() for c in columns), strict=True)  # no copy of the frame
     return pd.Series([row_key(row) for row in rows], index=frame.index, dtype=object)
 

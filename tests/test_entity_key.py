@@ -261,3 +261,14 @@ def test_only_a_model_without_an_id_column_takes_the_request_rows_own_id() -> No
     assert check_rows([{"id": [1], "x": 1, "user_id": "U1"}], keyed) == []
     assert check_rows([{"id": "seven"}], named) == [
         {"row": 0, "field": "id", "problem": "must be a number"}]
+
+
+def test_an_integer_id_read_as_floats_keys_as_its_integers() -> None:
+    import numpy as np
+
+    from cockpit.entity import entity_keys
+
+    with_blank = pd.DataFrame({"id": [1042.0, np.nan, 7.0, 2.5], "x": [1, 2, 3, 4]})
+    whole = pd.DataFrame({"id": [1042, 7], "x": [1, 3]})
+    assert entity_keys(with_blank, "id", ["x"]).tolist() == ["1042", "", "7", "2.5"]
+    assert entity_keys(whole, "id", ["x"]).tolist() == ["1042", "7"]
