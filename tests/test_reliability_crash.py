@@ -104,8 +104,8 @@ def test_kill_inside_split_leaves_no_split(run_cli, folder: Path, tmp_path: Path
 def test_kill_inside_problem_set_leaves_the_spec_as_it_was(run_cli, folder: Path) -> None:
     run_cli("problem", "set", "--set", "metric=recall", workspace=folder)
     before, events = _counts(folder), _events(folder)
-    _killed(_cockpit(folder, "problem", "set", "--set", "target=z", "--set", "metric_target=0.8",
-                     fault="problem.set:after_insert"))
+    _killed(_cockpit(folder, "problem", "set", "--set", "statement=who renews",
+                     "--set", "metric_target=0.8", fault="problem.set:after_insert"))
     assert _counts(folder) == before and _events(folder) == events
     with Workspace.open(folder) as ws:
         assert ws.store.scalar("SELECT target FROM projects") == "y"
