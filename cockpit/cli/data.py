@@ -9,11 +9,10 @@ from pathlib import Path
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
-from cockpit.cli.options import FRACTION, SEED
+from cockpit.cli.options import FRACTION, ROW_ID, SEED
 from cockpit.errors import CockpitError
 
 pass_cli = click.make_pass_decorator(CliContext)
-ROW_ID = click.IntRange(1, 2**63 - 1)   # SQLite's INTEGER range: a larger id is no row at all
 version_option = click.option("--version", "version_id", type=ROW_ID,
                               help="A dataset version id (default: the newest).")
 
