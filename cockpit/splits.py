@@ -128,7 +128,7 @@ def assign(frame: pd.DataFrame, project: Project, strategy: str, seed: int, val:
     if not (0 < val < 1 and 0 < test < 1 and val + test < 0.9):
         raise CockpitError(f"validation and test fractions ({val}, {test}) must be between 0 and "
                            "1 and leave at least 10% for training")
-    labelled = frame[project.target].notna().to_numpy()
+    labelled = has_label(frame[project.target])
     _enough_rows(int(labelled.sum()), len(frame), val, test)
     rows = frame[labelled].reset_index(drop=True)
     if strategy == "group":
@@ -141,6 +141,16 @@ def assign(frame: pd.DataFrame, project: Project, strategy: str, seed: int, val:
     assignment = np.full(len(frame), UNLABELLED, dtype=np.int8)
     assignment[labelled] = parts
     return assignment
+
+
+def has_label(target: pd.Series) -> np.ndarray:
+    """Rows with a usable label: present, and finite when the labels are numbers."""
+    import numpy as np
+
+    present = target.notna().to_numpy()
+    if target.dtype.kind == "f":
+        return present & np.isfinite(target.to_numpy(dtype="float64", na_value=np.nan))
+    return present
 
 
 def _enough_rows(labelled: int, total: int, val: float, test: float) -> None:
@@ -332,6 +342,6 @@ def _unlabelled(assignment: np.ndarray, project: Project) -> list[dict]:
     if not missing:
         return []
     finding = {"check": "unlabelled", "severity": "warning", "column": project.target,
-               "message": f"{missing} rows have no {project.target!r}: left out of every part "
-                          "(not trained or tested on)", "value": missing}
+               "message": f"{missing} rows have no {project.target!r} (missing or infinite): "
+                          "left out of every part (not trained or tested on)", "value": missing}
     return [{**finding, "id": finding_id(finding)}]

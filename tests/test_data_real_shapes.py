@@ -184,3 +184,17 @@ def test_an_all_categorical_table(run_cli, tmp_path: Path) -> None:
     assert sum(split["sizes"].values()) == len(frame)
     best = next(f for f in split["leakage"] if f["check"] == "target_predictor")
     assert best["severity"] == "ok" and best["column"] == "island"
+
+
+def test_an_infinite_regression_target_is_left_out_like_a_missing_one(
+        run_cli, tmp_path: Path) -> None:
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame.loc[[0, 1], "target"] = np.inf
+    folder = _folder(run_cli, tmp_path, frame, "regression", "target")
+    split = _split(run_cli, folder)
+    assert split["sizes"]["unlabelled"] == 2 and split["leaks"] == 0
+    assert np.isfinite([split["balance"][part]["mean"] for part in ("train", "test")]).all()
+    trained = run_cli("train", "--model", "linear_regression", "--json", workspace=folder)
+    assert json.loads(trained.stdout)["status"] == "finished", trained.stderr

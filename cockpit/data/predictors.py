@@ -45,15 +45,18 @@ def _predictors(frame, assignment, project: Project, ids: list[str], dates: list
     import pandas as pd
 
     target = project.target
-    rows = np.flatnonzero((assignment >= 0) & frame[target].notna().to_numpy())
+    usable = (assignment >= 0) & frame[target].notna().to_numpy()
+    if project.task == "regression":   # an infinite or unreadable target is validation's error
+        numbers = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype="float64",
+                                                                         na_value=np.nan)
+        usable &= np.isfinite(numbers)
+    rows = np.flatnonzero(usable)
     if len(rows) > SAMPLE:
         rows = np.sort(np.random.default_rng(0).choice(rows, SAMPLE, replace=False))
     sample, parts = frame.iloc[rows], assignment[rows]
     train, held = parts == 0, parts > 0
-    if project.task == "regression":
-        y = pd.to_numeric(sample[target], errors="coerce").to_numpy(dtype="float64")
-    else:
-        y = pd.factorize(sample[target].astype(str))[0]
+    regression = project.task == "regression"
+    y = numbers[rows] if regression else pd.factorize(sample[target].astype(str))[0]
     if train.sum() < 2 or held.sum() < 2:
         return []
     features = [c for c in sample.columns
