@@ -115,6 +115,7 @@ def run_sweep(ws: Workspace, project: Project, family: str, trials: list[dict], 
                              + (f"{base.metric} {output.validation_metrics.get(base.metric, 0):.4f}"
                                 if output else f"failed ({error})"))
                 if (stop_on_target and target is not None and output is not None
+                        and not stop.is_set()   # the first trial to meet it is the reason
                         and not metrics.better(base.metric, target,
                                                output.validation_metrics.get(base.metric, target))):
                     reason = f"target {spec.metric_goal()} met by trial {index + 1}"
