@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cockpit.data.semantics import outlier_mask
+from cockpit.data.semantics import MAX_BALANCE_SHIFT, class_share_shift, outlier_mask
 from cockpit.errors import CockpitError
 
 if TYPE_CHECKING:
@@ -205,8 +205,6 @@ def apply_recipe(frame: pd.DataFrame, steps: list[dict],
 
 
 def _balance_note(before: pd.Series, after: pd.Series) -> str:
-    from cockpit.data.validate import MAX_BALANCE_SHIFT, class_share_shift
-
     if class_share_shift(before, after) <= MAX_BALANCE_SHIFT:
         return ""
     old = before.dropna().astype(str).value_counts(normalize=True)

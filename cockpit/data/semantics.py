@@ -1,5 +1,6 @@
-"""What values mean: date formats, category spellings, outliers. Shared by profile,
-validation and cleaning; nothing here knows any sample_data column."""
+"""What values mean: date formats, category spellings, outliers, and whether some rows
+(outliers, rows a step drops) lean to one class. Shared by profile, validation and
+cleaning; nothing here knows any sample_data column."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ DATE_SHAPE = re.compile(
     r"([ T]9:9(:9)?(\.9)?(Z|[+-]9(:9)?)?)?$"
 )
 DATE_SAMPLE = 500
+MAX_BALANCE_SHIFT = 0.01  # a suggested row drop may move no class share by more than this
+SKEW_P = 0.01             # rows over-represent a class at this binomial-test p-value
 
 
 def date_format(value: str) -> str | None:
@@ -110,3 +113,28 @@ def _robust_z(x: np.ndarray) -> np.ndarray:
         return np.zeros_like(x)
     with np.errstate(invalid="ignore"):
         return np.nan_to_num(np.abs(x - median) / spread, nan=0.0)
+
+
+def class_skew(labels: pd.Series, mask) -> str | None:
+    """'76% of them 'malignant' (37% of all rows)' when a class is over-represented among the
+    masked rows beyond chance (binomial test, Bonferroni over classes), else None."""
+    from scipy.stats import binomtest
+
+    present = labels.notna().to_numpy()
+    picked = labels[mask & present].astype(str)
+    if picked.empty:
+        return None
+    overall = labels[present].astype(str).value_counts(normalize=True)
+    for label, count in picked.value_counts().items():
+        share = float(overall[label])
+        test = binomtest(int(count), len(picked), share, alternative="greater")
+        if test.pvalue * len(overall) < SKEW_P:
+            return f"{count / len(picked):.0%} of them {label!r} ({share:.0%} of all rows)"
+    return None
+
+
+def class_share_shift(before: pd.Series, after: pd.Series) -> float:
+    """The largest change of any class's share (0.02 = two points) between two label columns."""
+    old = before.dropna().astype(str).value_counts(normalize=True)
+    new = after.dropna().astype(str).value_counts(normalize=True)
+    return float(old.subtract(new, fill_value=0).abs().max()) if len(old) else 0.0

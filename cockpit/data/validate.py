@@ -8,7 +8,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cockpit.data.semantics import date_formats, outlier_mask, spelling_groups
+from cockpit.data.semantics import (
+    MAX_BALANCE_SHIFT,
+    class_share_shift,
+    class_skew,
+    date_formats,
+    outlier_mask,
+    spelling_groups,
+)
 from cockpit.data.versions import DatasetVersion, load_frame, load_profile
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -22,8 +29,6 @@ KEY_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
 MINORITY_WARNING = 0.10
 NULL_WARNING_PCT = 5.0
 MIXED_MIN_SHARE = 0.5  # a text column is "mixed" when at least this share reads as numbers
-MAX_BALANCE_SHIFT = 0.01  # suggested outlier drops may move no class share by more than this
-SKEW_P = 0.01             # outliers over-represent a class at this binomial-test p-value
 
 
 @dataclass
@@ -331,7 +336,7 @@ def _outliers(frame: pd.DataFrame, profile: dict[str, dict], project: Project) -
         where = "target" if name == target else "column"
         message = f"{n} extreme values in {where} {name!r} (robust z-score > 7)"
         examples = _examples(frame.loc[mask, name])
-        skew = _class_skew(labels, mask) if labels is not None and name != target else None
+        skew = class_skew(labels, mask) if labels is not None and name != target else None
         if skew:
             out.append(Finding("outliers", "info", name, f"{message}: {skew}; outliers "
                                "concentrated in one class are signal, not error: keep them",
@@ -344,24 +349,6 @@ def _outliers(frame: pd.DataFrame, profile: dict[str, dict], project: Project) -
     if labels is not None:
         _keep_class_balance(labels, droppable)
     return out
-
-
-def _class_skew(labels: pd.Series, mask) -> str | None:
-    """'76% of them 'malignant' (37% of all rows)' when a class is over-represented among the
-    masked rows beyond chance (binomial test, Bonferroni over classes), else None."""
-    from scipy.stats import binomtest
-
-    present = labels.notna().to_numpy()
-    picked = labels[mask & present].astype(str)
-    if picked.empty:
-        return None
-    overall = labels[present].astype(str).value_counts(normalize=True)
-    for label, count in picked.value_counts().items():
-        share = float(overall[label])
-        test = binomtest(int(count), len(picked), share, alternative="greater")
-        if test.pvalue * len(overall) < SKEW_P:
-            return f"{count / len(picked):.0%} of them {label!r} ({share:.0%} of all rows)"
-    return None
 
 
 def _keep_class_balance(labels: pd.Series, droppable: list[tuple[Finding, Any]]) -> None:
@@ -382,13 +369,6 @@ def _keep_class_balance(labels: pd.Series, droppable: list[tuple[Finding, Any]])
         finding.fix = None
         finding.message += (f"; not suggested for dropping: with the other outlier drops it "
                             f"would move the class balance by {total:.1%}")
-
-
-def class_share_shift(before: pd.Series, after: pd.Series) -> float:
-    """The largest change of any class's share (0.02 = two points) between two label columns."""
-    old = before.dropna().astype(str).value_counts(normalize=True)
-    new = after.dropna().astype(str).value_counts(normalize=True)
-    return float(old.subtract(new, fill_value=0).abs().max()) if len(old) else 0.0
 
 
 def _constants(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
