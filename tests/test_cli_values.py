@@ -215,3 +215,16 @@ def test_package_into_a_folder_without_write_permission(workspace_copy, tmp_path
     locked.mkdir(mode=0o500)
     result = workspace_copy.cli("package", "1", "--out", str(locked / "bundle"))
     assert result.exit_code == 2 and "give a folder you can write" in result.stderr
+
+
+@pytest.mark.parametrize("rule", ["bmi > nan -> 1 else 0", "bmi > 1e999 -> 1 else 0",
+                                  "constant inf", "bmi > 0 -> nan else 0"])
+def test_a_fallback_rule_takes_finite_numbers(bare: Path, rule: str) -> None:
+    result = real.invoke("--workspace", str(bare), "fallback", "set", rule)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"cockpit: fallback {rule!r}: ") and \
+        result.stderr.rstrip().endswith("is not a finite number")
+    shown = real.invoke("--workspace", str(bare), "fallback", "show")
+    assert shown.stdout.startswith("no fallback rule")
+    assert real.invoke("--workspace", str(bare), "fallback", "set",
+                       "bmi > 0.05 -> 200 else 100").exit_code == 0

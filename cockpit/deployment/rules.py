@@ -33,13 +33,26 @@ def parse_fallback(text: str) -> dict[str, Any]:
     """'days_since_last_activity > 14 -> 1 else 0' or 'constant 0'."""
     match = CONSTANT.match(text)
     if match:
-        return {"kind": "constant", "value": _value(match.group(1)), "text": text.strip()}
+        rule = {"kind": "constant", "value": _value(match.group(1)), "text": text.strip()}
+        _check_finite(rule, text)
+        return rule
     match = RULE.match(text)
     if not match:
         raise CockpitError(f"fallback {text!r}: write 'COLUMN > VALUE -> A else B' or 'constant A'")
     column, op, value, then, otherwise = match.groups()
-    return {"kind": "rule", "column": column, "op": op, "value": _value(value),
+    rule = {"kind": "rule", "column": column, "op": op, "value": _value(value),
             "then": _value(then), "else": _value(otherwise), "text": text.strip()}
+    _check_finite(rule, text)
+    return rule
+
+
+def _check_finite(rule: dict[str, Any], text: str) -> None:
+    """nan compares false with everything and inf is no answer: neither makes a rule."""
+    import math
+
+    for key in ("value", "then", "else"):
+        if isinstance(rule.get(key), float) and not math.isfinite(rule[key]):
+            raise CockpitError(f"fallback {text!r}: {rule[key]} is not a finite number")
 
 
 def apply_fallback(rule: dict[str, Any], frame: pd.DataFrame) -> np.ndarray:
