@@ -44,7 +44,7 @@ class SplitPanel(Vertical):
         self.query_one("#split-plot", PlotextPlot).display = True
         sizes = " · ".join(f"{part} {split.sizes[part]:,}" for part in PARTS)
         lines = [f"{split.label} of v{split.version_id}: {sizes}", _balance_line(split, target)]
-        lines += [f"{VERDICT_MARK[f['severity']]} {f['message']}" for f in split.leakage
+        lines += [_verdict(f) for f in split.leakage
                   if f["severity"] != "ok" or f["check"] == "target_predictor"]
         summary.update("\n".join(lines))
         for column in split.distributions:
@@ -90,3 +90,11 @@ def _balance_line(split: Split, target: str) -> str:
     positive = sorted(train)[-1]
     return f"{target}={positive}: " + " · ".join(
         f"{part} {split.balance[part].get(positive, 0):.1%}" for part in PARTS)
+
+
+def _verdict(finding: dict) -> str:
+    """A finding a person accepted reads as accepted (by whom), never as a standing leak."""
+    accepted = finding.get("accepted")
+    if accepted:
+        return f"✓ accepted by {accepted['accepted_by']}: {finding['message']}"
+    return f"{VERDICT_MARK[finding['severity']]} {finding['message']}"

@@ -117,3 +117,28 @@ async def test_split_by_keys_shows_the_summary(churn_ws) -> None:
         assert "needs_support" not in [str(k.value) for k in features.rows]
         await pilot.press("down")
         assert screen.query_one("#split-plot").display
+
+
+async def test_an_accepted_leak_finding_reads_as_accepted(churn_ws, tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from cockpit import splits as splitting
+    from cockpit.leakage import accept_finding
+
+    rng = np.random.default_rng(3)
+    label = rng.integers(0, 2, 200)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "churned_flag": label, "churned": label})
+    path = tmp_path / "leaky.csv"
+    frame.to_csv(path, index=False)
+    project = create_project(churn_ws, "leaky", "binary", "churned")
+    datasets.import_dataset(churn_ws, project, path)
+    split = splitting.make_split(churn_ws, project, seed=1)
+    leak = next(f for f in split.leakage if f["severity"] == "error")
+    accept_finding(churn_ws, project, split.id, split.leakage, leak["column"], "a known proxy")
+    app = CockpitApp(churn_ws, "leaky")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "left_square_bracket")
+        await _settle(app, pilot)
+        summary = str(app.screen.query_one("#split-summary").render())
+        assert "✓ accepted by tester" in summary and "LEAK" not in summary
