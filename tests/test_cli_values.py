@@ -116,8 +116,9 @@ def test_hostile_values_exit_2_naming_the_option_and_write_nothing(bare: Path, a
     before = _events(bare)
     result = real.invoke("--workspace", str(bare), *args)
     assert result.exit_code == 2, result.output
-    error = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error) == 1 and option in error[0], result.stderr
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("cockpit: ") and option in error[0], \
+        result.stderr
     assert "Traceback" not in result.stderr
     assert _events(bare) == before
 

@@ -16,11 +16,14 @@ from cockpit.errors import CockpitError
 
 
 class CockpitGroup(click.Group):
-    """Turns the core's errors into one clear line and exit code 2."""
+    """Turns the core's errors, and click's usage errors, into one clear line and exit 2."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "cockpit"
+            raise Refused(f"{exc.format_message()} (see {where} --help)") from None
         except CockpitError as exc:
             raise Refused(str(exc)) from None
         except Exception as exc:
