@@ -27,12 +27,13 @@ class Case:
     high: float = 1.0
     id_column: str | None = None
     validate_codes: tuple[int, ...] = (0,)  # `data validate` on the imported version
+    validate_error: str | None = None  # a word an error-level finding must hold
     clean_required: bool = False   # `data clean --suggested` must make a new version
     too_few_rows: bool = False     # the loop must stop with exit 2 naming the rows
     one_row_batch: bool = False    # predict and ingest a 1-row file too
     big_batch: int = 0             # predict and ingest a batch this large (one case only)
     console_script: bool = False   # a few steps through the installed `cockpit` script
-    date_parts: tuple[str, str, ...] | None = None  # (column, parts the spec must use...)
+    date_parts: tuple[str, ...] | None = None  # (a date column, then the parts its spec uses)
     text_column: str | None = None  # many-valued text: TF-IDF or ignored, never one-hot
 
     @property
@@ -233,5 +234,5 @@ REGRESSION = [
     Case("diabetes_daily_date", "regression", "target", diabetes_daily_date, "r2", 0.3, 0.65,
          date_parts=("visit_date", "year", "month", "dayofweek")),
     Case("diabetes_inf", "regression", "target", diabetes_inf, "r2", 0.3, 0.65,
-         validate_codes=(1,), clean_required=True),
+         validate_codes=(1,), validate_error="inf", clean_required=True),
 ]

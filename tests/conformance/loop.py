@@ -289,8 +289,8 @@ def serve(root: Path, project: str, rows: list[dict]) -> list[tuple[int, dict]]:
 # --- the loop ---------------------------------------------------------------------------
 
 def run_case(case: Case, tmp_path: Path) -> None:
-    """The whole loop on `case`; raises StepFailed at the first broken step, then reports
-    the warnings a user would have seen."""
+    """The whole loop on `case`: StepFailed at the first crash or wrong exit code, or at the
+    end when a number, a shape or stderr was wrong on the way."""
     loop = Loop(case, tmp_path / "ws")
     data = prepare(case, loop)
     loop.cockpit("init", str(loop.root))
@@ -299,7 +299,7 @@ def run_case(case: Case, tmp_path: Path) -> None:
         _refused_for_too_few_rows(loop)
         return
     _data_steps(loop, data)
-    first = _train_steps(loop, data)
+    first = _train_steps(loop)
     _evaluate_and_ship(loop, first)
     _predict_steps(loop, data)
     _serve_step(loop, data)
@@ -333,10 +333,10 @@ def _data_steps(loop: Loop, data: Data) -> None:
     loop.cockpit(*import_args, script=case.console_script)
     report = loop.cockpit("data", "validate", "--json", codes=case.validate_codes).json()
     errors = [f for f in report["findings"] if f["severity"] == "error"]
-    if "inf" in case.name:
-        loop.expect(any("inf" in f["message"].lower() for f in errors),
-                   f"validate did not report the inf values as an error: "
-                   f"{[f['message'] for f in report['findings']][:6]}")
+    if case.validate_error:
+        loop.expect(any(case.validate_error in f["message"].lower() for f in errors),
+                    f"validate reported no error about {case.validate_error!r}: "
+                    f"{[f['message'] for f in report['findings']][:6]}")
     cleaned = loop.cockpit("data", "clean", "--suggested", "--json",
                            codes=(0,) if case.clean_required else (0, 2))
     if cleaned.code == 2:
@@ -405,7 +405,7 @@ def _row_drops(cleaned: dict) -> list[str]:
             for r in cleaned.get("steps", []) if r["rows_after"] != r["rows_before"]]
 
 
-def _train_steps(loop: Loop, data: Data) -> int:
+def _train_steps(loop: Loop) -> int:
     case = loop.case
     first = loop.cockpit("train", "--model", case.linear, "--json").json()
     loop.check(first["status"] == "finished", f"{case.linear} did not finish: {first}")
