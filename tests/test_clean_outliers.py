@@ -100,3 +100,24 @@ def test_infinite_target_values_drop_their_rows(workspace, tmp_path: Path) -> No
     assert finding.fix == {"op": "drop_rows", "column": "target", "when": "infinite"}
     child, _ = clean_version(workspace, project, suggest_recipe(report.findings), version)
     assert child.rows == len(frame) - 2
+
+
+def test_repeated_rows_that_carry_a_class_are_kept(workspace, tmp_path: Path) -> None:
+    """An all-categorical table (penguins with binned measurements) repeats many rows, and
+    those repeats are mostly Adelie and Gentoo: dropping them would reweight the classes."""
+    from palmerpenguins import load_penguins
+
+    penguins = load_penguins().dropna(subset=["bill_length_mm"]).reset_index(drop=True)
+    frame = penguins[["species", "island", "sex"]].copy()
+    for column in ("bill_length_mm", "flipper_length_mm", "body_mass_g"):
+        frame[column] = pd.qcut(penguins[column], 4, labels=["s", "m", "l", "xl"]).astype(str)
+    frame.to_csv(tmp_path / "binned.csv", index=False)
+    project = create_project(workspace, "binned", "multiclass", "species")
+    version, _ = datasets.import_dataset(workspace, project, tmp_path / "binned.csv")
+    report = checks.validate(workspace, project, version)
+    duplicates = next(f for f in report.findings if f.check == "duplicates")
+    copies = int(frame.duplicated().sum())
+    assert duplicates.rows == copies > 100
+    assert duplicates.severity == "info" and duplicates.fix is None
+    assert "genuine repeated observations: kept" in duplicates.message
+    assert {"op": "drop_duplicates"} not in suggest_recipe(report.findings)

@@ -91,7 +91,8 @@ def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
     findings += _ranges(frame, by_name, ranges or {})
     dates = [p["name"] for p in profile if p["type"] == "date"]
     findings += _duplicates(frame, key_columns(frame, profile, project.target),
-                            dates[0] if len(dates) == 1 else None)
+                            dates[0] if len(dates) == 1 else None,
+                            project.target if project.task != "regression" else None)
     findings += _spellings(frame, by_name)
     findings += _dates(frame, by_name)
     findings += _mixed_types(frame, by_name)
@@ -200,14 +201,25 @@ def _ranges(frame: pd.DataFrame, profile: dict[str, dict],
     return out
 
 
-def _duplicates(frame: pd.DataFrame, keys: list[str], date_column: str | None) -> list[Finding]:
+def _duplicates(frame: pd.DataFrame, keys: list[str], date_column: str | None,
+                labels: str | None = None) -> list[Finding]:
     out = []
     exact = frame.duplicated(keep="first")
     if exact.any():
-        out.append(Finding("duplicates", "warning", None,
-                           f"{int(exact.sum())} rows are exact copies of an earlier row",
-                           int(exact.sum()), [int(i) for i in exact[exact].index[:5]],
-                           {"op": "drop_duplicates"}))
+        copies, examples = int(exact.sum()), [int(i) for i in exact[exact].index[:5]]
+        shift = class_share_shift(frame[labels], frame.loc[~exact, labels]) \
+            if labels in frame.columns else 0.0
+        if shift > MAX_BALANCE_SHIFT:
+            # Few distinct values per column make equal rows natural (an all-categorical
+            # table); dropping them would reweight the classes, so it is not suggested.
+            out.append(Finding("duplicates", "info", None,
+                               f"{copies} rows repeat an earlier row; dropping them would move "
+                               f"a class share by {100 * shift:.1f} points, so they look like "
+                               "genuine repeated observations: kept", copies, examples, None))
+        else:
+            out.append(Finding("duplicates", "warning", None,
+                               f"{copies} rows are exact copies of an earlier row", copies,
+                               examples, {"op": "drop_duplicates"}))
     distinct = frame[~exact]
     for key in keys:
         repeated = distinct[key].notna() & distinct.duplicated(subset=[key], keep=False)
