@@ -37,7 +37,7 @@ def positive_label(classes) -> Any:
     values = list(classes)
     for candidate in (1, True, "1", "yes", "true"):
         if candidate in values:
-            return candidate
+            return values[values.index(candidate)]   # the class itself: True, not 1
     return sorted(values, key=str)[-1]
 
 

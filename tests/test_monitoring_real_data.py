@@ -210,3 +210,33 @@ def test_one_row_batch_is_monitored_with_a_note(cancer) -> None:
     _, checked = check(root)
     july = window(checked, "2026-07")
     assert july["labelled"] == 1 and july["metric_value"] is None   # no ROC AUC of one row
+
+
+def test_true_false_labels_meet_answers_stored_as_one_and_zero() -> None:
+    """A True/False target: the labels file says 'True', a stored answer may say '1'."""
+    from cockpit.monitoring.checks import same_class_text
+
+    labels = pd.Series(["True", "False", "true", "True"])
+    answers = pd.Series(["1", "0", "0", "1.0"])
+    both = same_class_text(labels, answers)
+    assert both["label"].tolist() == ["True", "False", "True", "True"]
+    assert both["prediction"].tolist() == ["True", "False", "False", "True"]
+    integers = same_class_text(pd.Series(["1", "2", "3"]), pd.Series(["1.0", "2", "3.0"]))
+    assert integers["label"].tolist() == integers["prediction"].tolist() == ["1", "2", "3"]
+    words = same_class_text(pd.Series(["Adelie"]), pd.Series(["Gentoo"]))
+    assert words["label"].tolist() == ["Adelie"] and words["prediction"].tolist() == ["Gentoo"]
+
+
+def test_the_positive_class_of_a_true_false_target_is_true_itself() -> None:
+    """1 == True in Python: the positive class must be the class value, so answers of a
+    True/False model are True/False, never 1/0."""
+    import numpy as np
+
+    from cockpit import metrics
+    from cockpit.evaluation.predictions import apply_threshold
+
+    positive = metrics.positive_label([False, True])
+    assert positive is True
+    answers = apply_threshold(np.array([[0.2, 0.8], [0.9, 0.1]]), [False, True], positive, 0.5)
+    assert answers.tolist() == [True, False] and answers.dtype == bool
+    assert metrics.positive_label([0, 1]) == 1 and metrics.positive_label(["no", "yes"]) == "yes"

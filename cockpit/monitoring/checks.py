@@ -236,6 +236,8 @@ def _performance(project: Project, outputs, labels, metric: str,
     if joined.empty:
         return {"labelled": 0}
     out: dict[str, Any] = {"labelled": int(len(joined))}
+    if project.task != "regression":
+        joined = joined.assign(**same_class_text(joined["label"], joined["prediction"]))
     y_true = joined["label"].to_numpy()
     y_pred = joined["prediction"].astype(str).to_numpy()
     classes = sorted(set(y_true) | set(y_pred))
@@ -253,3 +255,25 @@ def _performance(project: Project, outputs, labels, metric: str,
                               metric, classes, "group")
         for column in segments}
     return out
+
+
+_TRUTH = {"true": "True", "1": "True", "1.0": "True", "false": "False", "0": "False",
+          "0.0": "False"}
+
+
+def same_class_text(labels, predictions) -> dict[str, Any]:
+    """Labels and answers as one spelling per class: a True/False target may come back as
+    '1'/'0' from a stored answer and 'True'/'False' from a labels file, and an integer
+    class read as a float (a blank cell) as '1.0'."""
+    import pandas as pd
+
+    texts = pd.concat([labels, predictions]).astype(str).str.strip()
+    lowered = set(texts.str.lower())
+    if lowered <= _TRUTH.keys() and lowered & {"true", "false"}:
+        def canon(values):
+            return values.astype(str).str.strip().str.lower().map(_TRUTH)
+    else:
+        def canon(values):
+            return values.astype(str).str.strip().str.replace(r"^(-?\d+)\.0$", r"\1",
+                                                              regex=True)
+    return {"label": canon(labels), "prediction": canon(predictions)}
