@@ -24,7 +24,19 @@ def compare(project: Project, models: dict[str, tuple[Any, float | None]],
             labelled: pd.DataFrame, holdout_window: str, metric: str,
             segments: list[str]) -> dict[str, Any]:
     """`models`: {"champion"|"challenger": (pipeline, threshold)}; `labelled`: production
-    rows with their label in the target column and their window in `_window`."""
+    rows with their label in the target column and their window in `_window`. Warnings
+    (a window holding one class) stay off the terminal and are listed as notes."""
+    from cockpit.evaluation.notes import Notes, caught
+
+    notes = Notes()
+    with caught(notes, "champion vs challenger"):
+        comparison = _compare(project, models, labelled, holdout_window, metric, segments)
+    return comparison | {"notes": notes.as_list()}
+
+
+def _compare(project: Project, models: dict[str, tuple[Any, float | None]],
+             labelled: pd.DataFrame, holdout_window: str, metric: str,
+             segments: list[str]) -> dict[str, Any]:
     from cockpit.evaluation.predictions import predict_frame
     from cockpit.evaluation.report import score_predictions
     from cockpit.evaluation.segments import breakdown

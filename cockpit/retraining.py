@@ -119,6 +119,23 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
     return joined.drop(columns=["_key"]).rename(columns={"_label": project.target})
 
 
+MIN_HOLDOUT_ROWS = 30
+
+
+def holdout_window(new: pd.DataFrame, project: Project) -> str:
+    """The newest labelled window fit to judge on: at least MIN_HOLDOUT_ROWS rows and, for
+    classes, two of them (a one-row window measures nothing). Rows of newer, smaller windows
+    are trained on like the older ones."""
+    for window in sorted(new["_window"].unique(), reverse=True):
+        rows = new[new["_window"] == window]
+        if len(rows) >= MIN_HOLDOUT_ROWS and (
+                project.task == "regression" or rows[project.target].nunique() >= 2):
+            return window
+    raise CockpitError(f"no labelled production window holds {MIN_HOLDOUT_ROWS} rows"
+                       + ("" if project.task == "regression" else " of two classes or more")
+                       + " to judge the models on: label more rows (cockpit monitor labels FILE)")
+
+
 def as_target(labels: pd.Series, reference: pd.Series) -> pd.Series:
     """Stored labels (text) typed like the reference target: "False" is False for a
     True/False target (astype(bool) would make it True), "1" is 1 for integer classes."""
@@ -155,7 +172,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     new = _labelled_production(ws, project, champion.input_schema)
     if new.empty:
         raise CockpitError("no labelled production rows yet: cockpit monitor labels FILE")
-    window = sorted(new["_window"].unique())[-1]
+    window = holdout_window(new, project)
     holdout = new[new["_window"] == window]
     fresh = new[new["_window"] != window].drop(columns=["_window"])
     steps.append(f"{len(fresh):,} new labelled rows; {len(holdout):,} held out from {window}")
@@ -196,7 +213,11 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
         "champion": (ws.artifacts.load(champion.artifact_sha256), champion.threshold),
         "challenger": (ws.artifacts.load(challenger.artifact_sha256), threshold)},
         labelled, window, metric, spec.segments)
-    primary = next(m for m in comparison["metrics"] if m["name"] == metric)
+    primary = next((m for m in comparison["metrics"] if m["name"] == metric), None)
+    if primary is None:
+        return _record(ws, project, reasons, steps + [f"{metric} cannot be measured on {window}"],
+                       window, champion, challenger.id, None, None, "stopped: no comparison",
+                       None, metric, comparison)
     scores = {side: primary[side] for side in ("champion", "challenger")}
     better = scores["challenger"] is not None and (
         scores["champion"] is None or metrics.better(metric, scores["challenger"],

@@ -128,3 +128,26 @@ def test_iris_petals_are_strong_features_not_leaks(workspace, tmp_path: Path, se
     assert split.leaks == 0
     assert all(f["severity"] in ("ok", "info") for f in split.leakage
                if f["check"] == "target_predictor")
+
+
+def test_repeats_in_a_table_of_few_values_are_not_copies() -> None:
+    """Penguins with every measurement binned: many rows look alike by nature, so held-out
+    rows equal to training rows are a note; in real measurements they stay a leak."""
+    import numpy as np
+    import pandas as pd
+    from palmerpenguins import load_penguins
+
+    from cockpit.leakage import _identical_rows
+
+    penguins = load_penguins().dropna(subset=["bill_length_mm"]).reset_index(drop=True)
+    binned = penguins[["species", "island", "sex"]].copy()
+    for column in ("bill_length_mm", "flipper_length_mm", "body_mass_g"):
+        binned[column] = pd.qcut(penguins[column], 4, labels=["s", "m", "l", "xl"]).astype(str)
+    assignment = np.random.default_rng(0).choice([0, 1, 2], len(binned), p=[0.7, 0.15, 0.15])
+    [finding] = _identical_rows(binned, assignment, [], "species")
+    assert finding["severity"] == "info" and "repeats are expected here" in finding["message"]
+    measured = penguins.drop(columns=["year"])
+    copied = pd.concat([measured, measured.iloc[:60]], ignore_index=True)
+    assignment = np.r_[np.zeros(len(measured), int), np.ones(60, int)]
+    [finding] = _identical_rows(copied, assignment, [], "species")
+    assert finding["severity"] == "error" and finding["value"] == 1.0

@@ -126,3 +126,18 @@ def test_retire_needs_a_successor_in_production_and_updates_the_card(tmp_path) -
     card = model_card(ws, project, 1)
     assert "## Retirement" in card and "replaced by the forest" in card
     ws.close()
+
+
+def test_the_holdout_is_the_newest_window_that_can_judge() -> None:
+    """A one-row batch in the newest month measures nothing: the month before is held out."""
+    from cockpit.projects import Project
+
+    binary = Project(1, "p", "binary", "y", "", "")
+    new = pd.DataFrame({"y": [0, 1] * 20 + [1] + [0] * 40,
+                        "_window": ["2026-02"] * 40 + ["2026-03"] + ["2026-04"] * 40})
+    assert retraining.holdout_window(new, binary) == "2026-02"      # April: one class only
+    assert retraining.holdout_window(new[new["_window"] != "2026-04"], binary) == "2026-02"
+    regression = Project(2, "r", "regression", "y", "", "")
+    assert retraining.holdout_window(new, regression) == "2026-04"
+    with pytest.raises(CockpitError, match="no labelled production window holds 30 rows"):
+        retraining.holdout_window(new[new["_window"] == "2026-03"], binary)
