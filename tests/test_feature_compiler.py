@@ -158,3 +158,16 @@ def test_features_set_names_a_column_added_by_a_later_data_version(tmp_path, run
 
     columns = {c["column"]: c for c in json.loads(shown.output)["columns"]}
     assert columns["Penguin No."]["role"] == "id" and columns["island"]["role"] == "ignore"
+
+
+def test_whole_number_ids_named_like_ids_are_the_entity_id() -> None:
+    frame, target = _frames()["breast_cancer"]
+    numbers = np.random.default_rng(4).choice(np.arange(84_300_000, 92_000_000), len(frame),
+                                              replace=False)
+    frame = frame.assign(**{"Patient No.": numbers, "visits": np.arange(len(frame)) % 9})
+    specs = {s.column: s for s in features.infer_spec(profile_frame(frame), target)}
+    assert specs["Patient No."].role == "id" and features.entity_column(list(specs.values())) \
+        == "Patient No."
+    assert specs["visits"].role == "feature" and specs["mean radius"].kind == "numeric"
+    transformer = compile_transformer(list(specs.values())).fit(frame)
+    assert "Patient No." not in transformer.get_feature_names_out()

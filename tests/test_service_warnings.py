@@ -257,3 +257,32 @@ def test_the_monitoring_screen_lists_warned_rows_with_the_service_health() -> No
                                        "· fallback 0.0%")
     assert _service_text([{**window, "warned_rows": 3, "warned_rate": 0.075}]).endswith(
         "· fallback 0.0% · warned 7.5%")
+
+
+def test_a_huge_number_is_answered_without_a_warning_on_the_terminal() -> None:
+    """A forest casts its input to float32: 1e300 overflows there. The answer carries the
+    domain warning; nothing is printed where no one reads it."""
+    import warnings
+
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import Pipeline
+
+    from cockpit.data.profile import profile_frame
+    from cockpit.deployment.routing import answers
+    from cockpit.feature_pipeline import compile_transformer
+    from cockpit.features import infer_spec
+    from cockpit.projects import Project
+
+    frame = load_breast_cancer(as_frame=True).frame
+    pipeline = Pipeline([("features", compile_transformer(infer_spec(profile_frame(frame),
+                                                                     "target"))),
+                         ("model", RandomForestClassifier(n_estimators=5, random_state=0))])
+    pipeline.fit(frame, frame["target"])
+    row = frame.drop(columns="target").iloc[[0]].assign(**{"mean radius": 1e300})
+    with warnings.catch_warnings(record=True) as raised:
+        warnings.simplefilter("always")
+        predicted, scores = answers(pipeline, row, Project(1, "bc", "binary", "target", "", ""),
+                                    0.5)
+    assert predicted.tolist() in ([0], [1]) and 0 <= scores[0] <= 1
+    assert [str(w.message) for w in raised] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from cockpit.data.semantics import date_formats
@@ -21,6 +22,8 @@ def infer_type(values: pd.Series) -> str:
     distinct = present.nunique()
     if pd.api.types.is_bool_dtype(values):
         return "boolean"
+    if _integer_id(values, present, distinct):
+        return "id"
     if pd.api.types.is_numeric_dtype(values):
         return "binary" if distinct <= 2 else "numeric"
     if date_formats(values) is not None:
@@ -30,6 +33,23 @@ def infer_type(values: pd.Series) -> str:
     if len(present) > 20 and distinct >= 0.95 * len(present):
         return "id"
     return "binary" if distinct == 2 else "categorical"
+
+
+ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
+ID_WORDS = re.compile(r"(\bid\b|\bno\.?$|\bnumber$|\bnr\.?$)", re.IGNORECASE)
+
+
+def _integer_id(values: pd.Series, present: pd.Series, distinct: int) -> bool:
+    """Whole numbers, one per row, in a column named like an id ("Patient No.", "user_id",
+    "Order number"): an entity id, not a measurement to train on."""
+    import numpy as np
+
+    name = str(values.name)
+    if values.dtype.kind not in "iuf" or len(present) <= 20 or distinct < len(present):
+        return False
+    if values.dtype.kind == "f" and not np.all(np.mod(present.to_numpy(), 1) == 0):
+        return False
+    return bool(ID_NAME.search(name) or ID_WORDS.search(name))
 
 
 def mean_words(present: pd.Series) -> float:

@@ -146,6 +146,22 @@ class Router:
         return answers(self._pipeline(version), rows, self.project, version.threshold)
 
 
+MODEL_RANGE = 1e30
+
+
+def within_model_range(rows: pd.DataFrame) -> pd.DataFrame:
+    """Numbers beyond ±1e30 clipped to it: tree models cast their input to float32 (at most
+    ~3.4e38), so 1e300 would make them refuse the row. Any such number is far outside every
+    training range, so the row's answer carries a domain warning for it."""
+    import numpy as np
+
+    numeric = [c for c in rows.columns if rows[c].dtype.kind == "f"]
+    huge = [c for c in numeric if (np.abs(rows[c].to_numpy()) > MODEL_RANGE).any()]
+    if not huge:
+        return rows
+    return rows.assign(**{c: rows[c].clip(-MODEL_RANGE, MODEL_RANGE) for c in huge})
+
+
 def answers(pipeline, rows: pd.DataFrame, project: Project, threshold: float | None):
     """(predictions, scores) for rows: the positive class's probability for binary tasks,
     the top class's for multiclass, the predicted value for regression."""
@@ -153,7 +169,7 @@ def answers(pipeline, rows: pd.DataFrame, project: Project, threshold: float | N
 
     from cockpit.evaluation.predictions import predict_frame
 
-    predictions = predict_frame(pipeline, rows, project, threshold)
+    predictions = predict_frame(pipeline, within_model_range(rows), project, threshold)
     if predictions.positive_scores is not None:
         score = predictions.positive_scores
     elif predictions.proba is not None:
