@@ -56,6 +56,7 @@ class FeaturesScreen(StageScreen):
         yield Header()
         yield Static(id="features-summary")
         yield DataTable(id="features-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="features-note")
         yield Static("v previews the transformed columns", id="features-preview")
         yield Footer()
 
@@ -103,9 +104,15 @@ class FeaturesScreen(StageScreen):
         saved = (f"spec v{self.saved_version}" if self.saved_version
                  else "defaults inferred from the data (saved as v1 by the first run)")
         dirty = " · unsaved changes (ctrl+s)" if self.specs != self.saved else ""
-        entity = stage.entity_column(self.specs) or "none"
+        entity = stage.entity_column(self.specs) or "none (rows keyed by their feature values)"
         self.query_one("#features-summary", Static).update(
             f"{saved} · {features} features · entity id: {entity}{dirty}")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Why inference treated the highlighted column as it did, when it says."""
+        spec = next((s for s in self.specs if s.column == event.row_key.value), None)
+        note = f"{spec.column}: {spec.note}" if spec is not None and spec.note else ""
+        self.query_one("#features-note", Static).update(note)
 
     def _current(self) -> stage.ColumnSpec | None:
         if not self.specs:
