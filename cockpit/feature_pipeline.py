@@ -22,8 +22,8 @@ EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
 
 
 class DateParts(TransformerMixin, BaseEstimator):
-    """Dates (any format pandas can read) to numeric parts: hour, dayofweek, month,
-    is_weekend, days_since (days since 1970). Unreadable dates become NaN."""
+    """Dates (any format pandas can read) to numeric parts: year, month, dayofweek,
+    is_weekend, hour, days_since (days since 1970). Unreadable dates become NaN."""
 
     def __init__(self, parts: tuple[str, ...] = ("month", "dayofweek")) -> None:
         self.parts = parts
@@ -52,6 +52,8 @@ class DateParts(TransformerMixin, BaseEstimator):
 
 
 def _part(times, part: str) -> np.ndarray:
+    if part == "year":
+        return times.dt.year.to_numpy(dtype="float64", na_value=np.nan)
     if part == "hour":
         return times.dt.hour.to_numpy(dtype="float64", na_value=np.nan)
     if part == "dayofweek":
@@ -60,6 +62,8 @@ def _part(times, part: str) -> np.ndarray:
         return times.dt.month.to_numpy(dtype="float64", na_value=np.nan)
     if part == "is_weekend":
         return (times.dt.day_of_week >= 5).astype("float64").where(times.notna()).to_numpy()
+    if part != "days_since":
+        raise ValueError(f"unknown date part {part!r}")
     seconds = (times - EPOCH.astype("datetime64[ns]")).dt.total_seconds()
     return (seconds / 86400).to_numpy(dtype="float64", na_value=np.nan)
 
