@@ -147,7 +147,21 @@ def as_target(labels: pd.Series, reference: pd.Series) -> pd.Series:
             raise CockpitError(f"label {odd!r} is not True or False, as the target "
                                f"{reference.name!r} is")
         return typed.astype(reference.dtype)
-    return labels.astype(reference.dtype)
+    try:
+        return labels.astype(reference.dtype)
+    except (TypeError, ValueError):
+        shown = labels.iloc[0]
+    if reference.dtype.kind in "iuf":   # "1.0" is the integer class 1; "1.5" and "cat" are not
+        import pandas as pd
+
+        typed = pd.to_numeric(labels, errors="coerce")
+        bad = typed.isna() | ((typed % 1 != 0) if reference.dtype.kind in "iu" else False)
+        if not bad.any():
+            return typed.astype(reference.dtype)
+        shown = labels[bad].iloc[0]
+    raise CockpitError(f"label {shown!r} cannot be read as the target {reference.name!r} "
+                       f"({reference.dtype}): correct it in the labels file and run "
+                       "cockpit monitor labels again")
 
 
 def retrain(ws: Workspace, project: Project, if_due: bool = False,
@@ -172,13 +186,14 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     new = _labelled_production(ws, project, champion.input_schema)
     if new.empty:
         raise CockpitError("no labelled production rows yet: cockpit monitor labels FILE")
+    base_version = get_data(ws, project, champion_run.version_id)
+    reference = load_frame(ws, base_version)
+    # typed before anything is written: a label that cannot be read stops here, whole
+    new[project.target] = as_target(new[project.target], reference[project.target])
     window = holdout_window(new, project)
     holdout = new[new["_window"] == window]
     fresh = new[new["_window"] != window].drop(columns=["_window"])
     steps.append(f"{len(fresh):,} new labelled rows; {len(holdout):,} held out from {window}")
-    base_version = get_data(ws, project, champion_run.version_id)
-    reference = load_frame(ws, base_version)
-    fresh[project.target] = as_target(fresh[project.target], reference[project.target])
     if base_version.recipe:
         fresh, _ = clean.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
         steps.append(f"cleaning recipe replayed ({len(base_version.recipe)} steps)")
@@ -203,8 +218,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     steps.append(f"{challenger.label} trained with the production config")
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
-    labelled = new.copy()
-    labelled[project.target] = as_target(labelled[project.target], reference[project.target])
+    labelled = new
     from cockpit.challenger import compare
     from cockpit.evaluation.report import ensure_threshold
 

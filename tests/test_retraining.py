@@ -141,3 +141,17 @@ def test_the_holdout_is_the_newest_window_that_can_judge() -> None:
     assert retraining.holdout_window(new, regression) == "2026-04"
     with pytest.raises(CockpitError, match="no labelled production window holds 30 rows"):
         retraining.holdout_window(new[new["_window"] == "2026-03"], binary)
+
+
+def test_an_unreadable_label_stops_retrain_before_anything_is_written(tmp_path) -> None:
+    ws, project = _workspace(tmp_path, [month(300, n, shifted=True) for n in (1, 2)])
+    with ws.store.transaction():   # a label no integer target can take, in the held-out month
+        ws.store.conn.execute("UPDATE labels SET label = 'maybe' WHERE entity = 'U2-7'")
+    counts = {table: ws.store.scalar(f"SELECT count(*) FROM {table}")
+              for table in ("dataset_versions", "splits", "runs", "retrains", "model_versions")}
+    with pytest.raises(CockpitError, match="label 'maybe' cannot be read as the target"):
+        retraining.retrain(ws, project)
+    assert counts == {table: ws.store.scalar(f"SELECT count(*) FROM {table}")
+                      for table in counts}
+    assert retraining.as_target(pd.Series(["1.0", "0"]), pd.Series([0, 1])).tolist() == [1, 0]
+    ws.close()
