@@ -208,17 +208,22 @@ def save_spec(ws: Workspace, project: Project, specs: list[ColumnSpec],
 
 
 def editable_spec(ws: Workspace, project: Project) -> list[ColumnSpec]:
-    """The current spec plus inferred entries for columns the newest data added since it was
-    saved (so `features set --column NEW:role=id` can name a column of a later version)."""
+    """The current spec plus entries for columns the newest data added since it was saved (so
+    `features set --column NEW:role=id` can name a column of a later version). New columns
+    come in ignored, with their inferred treatment and a note: naming one never makes the
+    others model inputs unasked."""
     from cockpit.data.versions import get_version, load_profile
 
     version, specs = current_spec(ws, project)
     if version is None:
         return specs
     known = {s.column for s in specs}
-    profile = load_profile(ws, get_version(ws, project))
-    added = [c for c in infer_spec(profile, project.target) if c.column not in known]
-    return specs + [replace(c, role="ignore") if c.role == "id" else c for c in added]
+    newest = get_version(ws, project)
+    added = [c for c in infer_spec(load_profile(ws, newest), project.target)
+             if c.column not in known]
+    return specs + [replace(c, role="ignore", kind="categorical" if c.role == "id" else c.kind,
+                            note=f"new in {newest.label}: ignored until its role is set")
+                    for c in added]
 
 
 def ensure_spec(ws: Workspace, project: Project) -> tuple[int, list[ColumnSpec]]:

@@ -151,8 +151,8 @@ def test_features_set_names_a_column_added_by_a_later_data_version(tmp_path, run
     assert run_cli("features", "set", "--column", "island:role=ignore",
                    workspace=folder).exit_code == 0
     second = tmp_path / "v2.csv"
-    frame.assign(**{"Penguin No.": [f"P{i:04d}" for i in range(len(frame))]}).to_csv(second,
-                                                                                    index=False)
+    frame.assign(**{"Penguin No.": [f"P{i:04d}" for i in range(len(frame))],
+                    "colony": np.arange(len(frame)) % 4}).to_csv(second, index=False)
     assert run_cli("data", "import", str(second), workspace=folder).exit_code == 0
     result = run_cli("features", "set", "--column", "Penguin No.:role=id", workspace=folder)
     assert result.exit_code == 0, result.output
@@ -161,6 +161,8 @@ def test_features_set_names_a_column_added_by_a_later_data_version(tmp_path, run
 
     columns = {c["column"]: c for c in json.loads(shown.output)["columns"]}
     assert columns["Penguin No."]["role"] == "id" and columns["island"]["role"] == "ignore"
+    # another column new in that version came in ignored, not as a model input
+    assert columns["colony"]["role"] == "ignore" and "new in" in columns["colony"]["note"]
 
 
 def test_whole_number_ids_named_like_ids_are_the_entity_id() -> None:

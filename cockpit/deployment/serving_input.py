@@ -218,7 +218,8 @@ def jsonable(value: Any) -> Any:
 ENTITY_TEXT = ("Each answer's `entity` is the row's entity key: the model's id column, else "
                f"the row's own `{REQUEST_ID_FIELD}` field (when the model has no column of that "
                "name), else `row:` + 16 hex digits hashed from the row's feature values. Canary "
-               "routing (sticky), overrides and the request log use it; labels join by it.")
+               "routing (sticky), overrides and the request log use it. Labels join scored batches "
+               "by the id column or the feature hash, not by a request's own id.")
 WARNINGS_TEXT = ("`warnings`, present only when the row is outside the training domain, lists "
                  "what is off, one short text per column: a category not seen in training, a "
                  "number beyond the training range by more than its width, a missing value in "
