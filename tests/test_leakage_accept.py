@@ -132,3 +132,18 @@ def test_review_counts_a_standing_leak_and_shows_an_accepted_one(workspace, tmp_
     assert (True, "leak finding target_predictor:target_code accepted by tester: a lab code "
                   "known before the outcome") in evidence
     assert not any(m.startswith("leaky evaluation") for m in found.failure_modes)
+
+
+def test_the_group_split_option_names_the_split_an_acceptance_is_made_on(
+        run_cli, tmp_path: Path) -> None:
+    import json
+
+    folder = _leaky_folder(run_cli, tmp_path)
+    assert run_cli("data", "split", workspace=folder).exit_code == 1
+    assert run_cli("data", "split", "--seed", "3", workspace=folder).exit_code == 1
+    _one_line(run_cli("data", "leakage", "--split", "1", "accept", "target_code", "--reason",
+                      "x", "--split", "2", workspace=folder), "name different splits")
+    made = run_cli("data", "leakage", "--split", "1", "accept", "target_code", "--reason",
+                   "coded before surgery", "--json", workspace=folder)
+    assert made.exit_code == 0, made.stderr
+    assert json.loads(made.stdout)["split_id"] == 1

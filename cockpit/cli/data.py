@@ -304,16 +304,20 @@ def _accepted(finding: dict) -> str | None:
 @click.option("--split", "split_id", type=ROW_ID, help="A split id (default: the newest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the acceptance as JSON.")
 @pass_cli
-def leakage_accept(ctx: CliContext, finding: str, reason: str, split_id: int | None,
-                   as_json: bool) -> None:
+@click.pass_context
+def leakage_accept(click_ctx: click.Context, ctx: CliContext, finding: str, reason: str,
+                   split_id: int | None, as_json: bool) -> None:
     """Accept FINDING (its id, e.g. 'target_predictor:worst perimeter', or its column) as
     not a leak, with a reason: it no longer makes `split` exit 1 or counts in `review`
     (which shows it as accepted), for every split of the project. Prints the acceptance id."""
     from cockpit.leakage import accept_finding
     from cockpit.splits import get_split
 
+    given = click_ctx.parent.params.get("split_id") if click_ctx.parent else None
+    if given is not None and split_id is not None and given != split_id:
+        raise CockpitError(f"--split {given} and --split {split_id} name different splits")
     workspace, project = ctx.workspace(), ctx.project()
-    found = get_split(workspace, project, split_id)
+    found = get_split(workspace, project, split_id if split_id is not None else given)
     record = accept_finding(workspace, project, found.id, found.leakage, finding, reason)
     if as_json:
         emit_json(record)
