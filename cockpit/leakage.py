@@ -143,28 +143,46 @@ def _time_order(frame, assignment, dates, strategy) -> list[dict]:
 
 def acceptances(ws: Workspace, project: Project) -> dict[str, dict]:
     """The project's accepted findings by finding id: who accepted each, when, why, on which
-    split. An acceptance holds for every split of the project with that finding."""
-    rows = ws.store.rows("SELECT id, finding, split_id, reason, accepted_by, at FROM "
-                         "leakage_acceptances WHERE project_id = ? ORDER BY id", [project.id])
-    return {r["finding"]: {k: v for k, v in r.items() if k != "finding"} for r in rows}
+    split, and the finding's value there. A column that predicts the target, once accepted,
+    is accepted on every split; copies, shared entities and time order only as long as they
+    are no worse than when accepted (60% copies are not the 6% a person looked at)."""
+    rows = ws.store.rows(
+        "SELECT a.id, a.finding, a.split_id, a.reason, a.accepted_by, a.at, s.leakage "
+        "FROM leakage_acceptances a LEFT JOIN splits s ON s.id = a.split_id "
+        "WHERE a.project_id = ? ORDER BY a.id", [project.id])
+    out = {}
+    for row in rows:
+        there = [f for f in json.loads(row.pop("leakage") or "[]") if finding_id(f) == row["finding"]]
+        out[row.pop("finding")] = {**row, "value": there[0].get("value") if there else None}
+    return out
+
+
+def covering(finding: dict, accepted: dict[str, dict]) -> dict | None:
+    """The acceptance that covers this finding, if one does."""
+    acceptance = accepted.get(finding.get("id") or finding_id(finding))
+    if acceptance is None or finding["severity"] not in ACCEPTABLE:
+        return None
+    if finding["check"] == "target_predictor":
+        return acceptance
+    then, now = acceptance.get("value"), finding.get("value")
+    return acceptance if then is None or now is None or now <= then + 1e-9 else None
 
 
 def with_acceptances(findings: list[dict], accepted: dict[str, dict]) -> list[dict]:
-    """The findings, each warning or error marked with its acceptance (if any)."""
+    """The findings, each warning or error marked with its acceptance (if one covers it)."""
     out = []
     for finding in findings:
-        key = finding.get("id") or finding_id(finding)
-        marked = {**finding, "id": key}
-        if finding["severity"] in ACCEPTABLE and key in accepted:
-            marked["accepted"] = accepted[key]
+        marked = {**finding, "id": finding.get("id") or finding_id(finding)}
+        acceptance = covering(finding, accepted)
+        if acceptance is not None:
+            marked["accepted"] = acceptance
         out.append(marked)
     return out
 
 
 def standing_leaks(findings: list[dict], accepted: dict[str, dict]) -> int:
-    """Error-level findings no one has accepted: what makes `split` exit 1 and review fail."""
-    return sum(f["severity"] == "error" and (f.get("id") or finding_id(f)) not in accepted
-               for f in findings)
+    """Error-level findings no acceptance covers: what makes `split` exit 1 and review fail."""
+    return sum(f["severity"] == "error" and covering(f, accepted) is None for f in findings)
 
 
 def accept_finding(ws: Workspace, project: Project, split_id: int, findings: list[dict],
@@ -179,15 +197,20 @@ def accept_finding(ws: Workspace, project: Project, split_id: int, findings: lis
     finding = _find(findings, name, split_id)
     key = finding_id(finding)
     accepted = acceptances(ws, project)
-    if key in accepted:
-        earlier = accepted[key]
+    earlier = accepted.get(key)
+    if earlier is not None and covering(finding, accepted) is not None:
         raise CockpitError(f"{key!r} was already accepted by {earlier['accepted_by']} at "
                            f"{earlier['at'][:16]}: {earlier['reason']}")
     record = {"project_id": project.id, "split_id": split_id, "finding": key,
               "reason": reason.strip(), "accepted_by": current_user(), "at": clock.now_iso()}
     with ws.store.transaction():
-        record["id"] = ws.store.insert("leakage_acceptances", record)
-        accepted[key] = record
+        if earlier is None:
+            record["id"] = ws.store.insert("leakage_acceptances", record)
+        else:   # worse than when it was accepted: this acceptance replaces that one
+            record["id"] = earlier["id"]
+            ws.store.update("leakage_acceptances", {"id": earlier["id"]},
+                            {k: record[k] for k in ("split_id", "reason", "accepted_by", "at")})
+        accepted[key] = {**record, "value": finding.get("value")}
         for row in ws.store.rows("SELECT id, leakage FROM splits WHERE project_id = ?",
                                  [project.id]):
             leaks = standing_leaks(json.loads(row["leakage"] or "[]"), accepted)

@@ -147,3 +147,23 @@ def test_the_group_split_option_names_the_split_an_acceptance_is_made_on(
                    "coded before surgery", "--json", workspace=folder)
     assert made.exit_code == 0, made.stderr
     assert json.loads(made.stdout)["split_id"] == 1
+
+
+def test_an_accepted_share_of_copies_does_not_cover_a_worse_one() -> None:
+    """Accepting 6% copied rows says nothing about 60%; a column accepted as a legitimate
+    predictor stays accepted whatever its score."""
+    from cockpit.leakage import covering, standing_leaks
+
+    def copies(share: float) -> dict:
+        return {"check": "identical_rows", "severity": "error", "column": None,
+                "message": "copies", "value": share}
+
+    accepted = {"identical_rows": {"id": 1, "reason": "a registry with repeats", "value": 0.06},
+                "target_predictor:code": {"id": 2, "reason": "lab code", "value": 0.97}}
+    assert covering(copies(0.06), accepted) is not None
+    assert covering(copies(0.05), accepted) is not None
+    assert covering(copies(0.6), accepted) is None
+    predictor = {"check": "target_predictor", "severity": "error", "column": "code",
+                 "message": "code", "value": 0.999}
+    assert covering(predictor, accepted)["id"] == 2
+    assert standing_leaks([copies(0.6), predictor], accepted) == 1
