@@ -272,3 +272,18 @@ def test_an_integer_id_read_as_floats_keys_as_its_integers() -> None:
     whole = pd.DataFrame({"id": [1042, 7], "x": [1, 3]})
     assert entity_keys(with_blank, "id", ["x"]).tolist() == ["1042", "", "7", "2.5"]
     assert entity_keys(whole, "id", ["x"]).tolist() == ["1042", "7"]
+
+
+def test_scored_files_without_an_id_column_carry_each_rows_key(cancer_folder: Path,
+                                                               tmp_path: Path) -> None:
+    """The key an override or a later labels file refers to is in the scored file."""
+    from cockpit.deployment import batch
+
+    rows = distinct_rows(50, seed=8)
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    with Workspace(cancer_folder / ".cockpit") as ws:
+        batch.predict_file(ws, get_project(ws, "cancer"), tmp_path / "new.csv",
+                           tmp_path / "scored.parquet")
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    assert scored["entity"].tolist() == entity_keys(rows, None, features()).tolist()
+    assert scored["entity"].str.startswith("row:").all()

@@ -109,6 +109,9 @@ def predict_file(ws: Workspace, project: Project, path: Path, out: Path,
     warnings = check_input(frame, version.input_schema, str(path))
     scored = router.score(frame)
     result = frame.drop(columns=[project.target], errors="ignore").copy()
+    if version.input_schema.get("entity") is None and "entity" not in result.columns:
+        # no id column: the row key is what overrides and label files refer to
+        result["entity"] = scored.frame["entity"].to_numpy()
     for column in ("prediction", "score", "model_version", "route"):
         result[column] = scored.frame[column].to_numpy()
     classes = getattr(router._pipeline(version), "classes_", None)
