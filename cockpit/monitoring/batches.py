@@ -90,12 +90,7 @@ def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None,
         parse_moment(at, "--at")
     frame = read_table(path)
     digest = file_sha256(path)
-    earlier = None if again else earlier_ingest(ws, project, digest)
-    if earlier:
-        raise CockpitError(
-            f"{path}: the same content was ingested already as batch {earlier['id']} "
-            f"({earlier['source']}, at {earlier['at']}); pass --again to ingest it once more, "
-            f"or drop it first: cockpit monitor drop {earlier['id']} --reason TEXT")
+    _refuse_repeat(ws, project, path, digest, again)
     router = Router(ws, project)
     production = registry.get_version(ws, project, "production")
     warnings = batch.check_input(frame, production.input_schema, str(path))
@@ -105,12 +100,24 @@ def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None,
         frame[entity] = integral_ids(frame[entity])
     scored = router.score(frame)   # each row's entity is its key (cockpit.entity)
     with ws.store.transaction():
+        _refuse_repeat(ws, project, path, digest, again)   # again under the write lock: two
+        # ingests of one file at once must not both pass the check made before scoring
         batch_id = batch.log_batch(ws, project, frame, scored, path.name, "ingest", at)
         stored = ws.store.scalar("SELECT inputs_sha256 FROM batches WHERE id = ?", [batch_id])
         ws.record("monitoring", "ingest", project.id, {
             "batch": batch_id, "sha256": digest, "inputs_sha256": stored, "rows": len(frame),
             "source": path.name, "again": again})
     return {"id": batch_id, "rows": len(frame), "warnings": warnings}
+
+
+def _refuse_repeat(ws: Workspace, project: Project, path: Path, digest: str,
+                   again: bool) -> None:
+    earlier = None if again else earlier_ingest(ws, project, digest)
+    if earlier:
+        raise CockpitError(
+            f"{path}: the same content was ingested already as batch {earlier['id']} "
+            f"({earlier['source']}, at {earlier['at']}); pass --again to ingest it once more, "
+            f"or drop it first: cockpit monitor drop {earlier['id']} --reason TEXT")
 
 
 def batch_rows(ws: Workspace, project: Project, limit: int = 1000) -> list[dict[str, Any]]:
