@@ -112,8 +112,9 @@ def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], a
     for column, _, _ in parsed:
         if column not in version.schema:
             raise CockpitError(f"--range: {version.label} has no column {column!r}")
-    for column, low, high in parsed:
-        checks.set_column_range(workspace, project, column, low, high)
+    with workspace.store.transaction():   # the ranges of one command: all kept or none
+        for column, low, high in parsed:
+            checks.set_column_range(workspace, project, column, low, high)
     report = checks.validate(workspace, project, version)
     if as_json:
         emit_json(report.as_dict())
