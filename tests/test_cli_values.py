@@ -28,7 +28,7 @@ def unchecked(param: click.Parameter) -> str | None:
     """Why a parameter's type lets a hostile value through, or None."""
     kind = param.type
     if isinstance(kind, click.types.FloatParamType):  # FloatRange too: nan passes its bounds
-        return "a float lets nan and inf through: use options.FiniteFloat (PERCENT, POSITIVE ...)"
+        return "a float lets nan and inf through: use options.FiniteFloat (CANARY_PERCENT, POSITIVE ...)"
     if isinstance(kind, click.types.IntParamType) and (
             not isinstance(kind, click.IntRange) or kind.min is None or kind.max is None):
         return "an int without both bounds: use options.SEED, ROW_ID, COUNT or an IntRange"

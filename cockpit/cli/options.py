@@ -51,7 +51,6 @@ class FiniteFloat(click.ParamType):
         return f" (allowed: {low or '(-inf'}, {high or 'inf)'})"
 
 
-PERCENT = FiniteFloat(0, 100, low_open=True)          # a canary share: more than 0, at most 100
 FRACTION = FiniteFloat(0, 1, low_open=True, high_open=True)
 NON_NEGATIVE = FiniteFloat(0)
 POSITIVE = FiniteFloat(0, low_open=True)
