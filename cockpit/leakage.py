@@ -7,10 +7,9 @@ for every split of the project and is honoured by `split`'s exit code and by rev
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING
 
-from cockpit.data.semantics import date_formats
+from cockpit.data.semantics import ID_NAME, date_formats
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
 ACCEPTABLE = ("warning", "error")   # what a person can accept; "ok" and "info" need nothing
 PARTS = ("train", "validation", "test")
 

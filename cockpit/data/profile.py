@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from cockpit.data.semantics import date_formats
+from cockpit.data.semantics import ID_NAME, date_formats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +35,6 @@ def infer_type(values: pd.Series) -> str:
     return "binary" if distinct == 2 else "categorical"
 
 
-ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
 ID_WORDS = re.compile(r"(\bid\b|\bno\.?$|\bnumber$|\bnr\.?$)", re.IGNORECASE)
 
 

@@ -23,6 +23,7 @@ DATE_SHAPE = re.compile(
     r"([ T]9:9(:9)?(\.9)?(Z|[+-]9(:9)?)?)?$"
 )
 DATE_SAMPLE = 500
+ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")   # a column named like an entity id
 MAX_BALANCE_SHIFT = 0.01  # a suggested row drop may move no class share by more than this
 SKEW_P = 0.01             # rows over-represent a class at this binomial-test p-value
 

@@ -4,11 +4,11 @@ where one exists, the cleaning step that fixes it."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cockpit.data.semantics import (
+    ID_NAME,
     MAX_BALANCE_SHIFT,
     class_share_shift,
     class_skew,
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-KEY_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")
 MINORITY_WARNING = 0.10
 NULL_WARNING_PCT = 5.0
 MIXED_MIN_SHARE = 0.5  # a text column is "mixed" when at least this share reads as numbers
@@ -71,7 +70,7 @@ def key_columns(frame: pd.DataFrame, profile: list[dict], target: str) -> list[s
         if name == target or column["type"] in ("date", "text"):
             continue
         nearly_unique = column["distinct"] >= 0.95 * (len(frame) - column["nulls"])
-        if KEY_NAME.search(name) or (column["type"] in ("id", "categorical") and nearly_unique
+        if ID_NAME.search(name) or (column["type"] in ("id", "categorical") and nearly_unique
                                      and not column["dtype"].startswith(("float", "int"))):
             keys.append(name)
     return keys
@@ -280,7 +279,7 @@ def _mixed_types(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]
     for name, column in profile.items():
         values = frame[name]
         if (values.dtype.kind in "biufcmM" or column["type"] in ("date", "id")
-                or KEY_NAME.search(name)):
+                or ID_NAME.search(name)):
             continue
         present = values.dropna().astype(str)
         numbers = pd.to_numeric(present.str.strip(), errors="coerce").notna()
