@@ -240,3 +240,25 @@ def test_the_positive_class_of_a_true_false_target_is_true_itself() -> None:
     answers = apply_threshold(np.array([[0.2, 0.8], [0.9, 0.1]]), [False, True], positive, 0.5)
     assert answers.tolist() == [True, False] and answers.dtype == bool
     assert metrics.positive_label([0, 1]) == 1 and metrics.positive_label(["no", "yes"]) == "yes"
+
+
+def test_a_reference_stored_by_an_older_cockpit_is_recomputed(penguins) -> None:
+    """An older cockpit stored a multiclass prediction reference as numbers (no format):
+    the next check replaces it instead of never measuring prediction drift."""
+    root, rest = penguins
+    rest.drop(columns=["species"]).to_csv(root / "may.csv", index=False)
+    run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-03")
+    check(root)
+    with Workspace(root / ".cockpit") as ws:
+        stale = json.loads(ws.store.scalar("SELECT stats FROM monitor_references"))
+        stale.pop("format")
+        stale["prediction"] = {"kind": "numeric", "edges": [], "counts": []}
+        with ws.store.transaction():
+            ws.store.conn.execute("UPDATE monitor_references SET stats = ?", [json.dumps(stale)])
+            ws.store.conn.execute("DELETE FROM monitor_windows")
+    code, checked = check(root)
+    with Workspace(root / ".cockpit") as ws:
+        fresh = json.loads(ws.store.scalar("SELECT stats FROM monitor_references"))
+        assert ws.store.scalar("SELECT count(*) FROM monitor_references") == 1
+    assert fresh["prediction"]["kind"] == "categorical" and fresh["format"] == 2
+    assert window(checked, "2026-05")["prediction_psi"] is not None

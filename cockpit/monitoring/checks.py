@@ -30,6 +30,9 @@ MODEL_ROUTES = ("production", "canary", "fixed")   # rows a model answered (not 
                                                    # or the fallback rule)
 
 
+REFERENCE_FORMAT = 2   # 2: prediction drift of classes by class frequency
+
+
 def reference_stats(ws: Workspace, project: Project, version: registry.ModelVersion) -> dict:
     """Per-feature reference distributions of a model version, computed once and stored."""
     from cockpit.evaluation.predictions import run_predictions
@@ -38,7 +41,7 @@ def reference_stats(ws: Workspace, project: Project, version: registry.ModelVers
     from cockpit.training.runs import get_run
 
     row = ws.store.one("SELECT stats FROM monitor_references WHERE version_id = ?", [version.id])
-    if row:
+    if row and json.loads(row["stats"]).get("format") == REFERENCE_FORMAT:
         return json.loads(row["stats"])
     run = get_run(ws, project, version.run_id)
     train = split_frames(ws, project, get_split(ws, project, run.split_id))["train"]
@@ -51,8 +54,11 @@ def reference_stats(ws: Workspace, project: Project, version: registry.ModelVers
         elif spec["kind"] == "categorical":
             features[column] = drift.categorical_reference(train[column])
     validation = run_predictions(ws, project, run, "validation", version.threshold)
-    stats = {"features": features, "prediction": predictions.prediction_reference(project.task, validation)}
+    stats = {"features": features, "format": REFERENCE_FORMAT,
+             "prediction": predictions.prediction_reference(project.task, validation)}
     with ws.store.transaction():
+        # a reference stored by an older cockpit (classes drifted as numbers) is replaced
+        ws.store.conn.execute("DELETE FROM monitor_references WHERE version_id = ?", [version.id])
         ws.store.insert("monitor_references", {"version_id": version.id, "stats": stats,
                                                "created_at": clock.now_iso()})
     return stats
