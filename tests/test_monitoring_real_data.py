@@ -262,3 +262,26 @@ def test_a_reference_stored_by_an_older_cockpit_is_recomputed(penguins) -> None:
         assert ws.store.scalar("SELECT count(*) FROM monitor_references") == 1
     assert fresh["prediction"]["kind"] == "categorical" and fresh["format"] == 2
     assert window(checked, "2026-05")["prediction_psi"] is not None
+
+
+def test_labels_still_join_batches_an_earlier_model_scored(cancer) -> None:
+    """No id column: May was scored by v1 (30 features); v2 leaves a feature out, so its row
+    keys differ. Labels arriving after v2 went live still join May."""
+    root, rest = cancer
+    may = rest.iloc[:85]
+    may.drop(columns=["benign"]).to_csv(root / "may.csv", index=False)
+    assert run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-10"
+               ).exit_code == 0
+    for step in (("features", "set", "--column", "worst area:role=ignore"),
+                 ("train", "--model", "logistic_regression"),
+                 ("register", "2", "--override", "fewer features"),
+                 ("deploy", "2", "--strategy", "blue-green", "--reason", "fewer features")):
+        assert run(root, *step).exit_code == 0, step
+    may.to_csv(root / "may_labels.csv", index=False)
+    assert run(root, "monitor", "labels", str(root / "may_labels.csv")).stdout.strip() == (
+        "85 labels recorded")
+    _, checked = check(root)
+    found = window(checked, "2026-05")
+    assert found["labelled"] == 85
+    scores = stored_outputs(root, 1)["score"].to_numpy()
+    assert found["metric_value"] == pytest.approx(roc_auc_score(may["benign"], scores))

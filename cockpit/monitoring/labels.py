@@ -53,6 +53,29 @@ def _times(frame: pd.DataFrame, path: Path) -> list[str]:
     return times
 
 
+def _older_row_keys(ws: Workspace, project: Project, production, kept: pd.DataFrame):
+    """Without an id column a row's key hashes the features of the model that scored it:
+    batches scored by an earlier version with other feature columns are keyed by those.
+    The labels are stored under each such key too (when the file has those columns), so a
+    new production model does not leave the older batches without labels."""
+    if production.input_schema.get("entity") is not None:
+        return []
+    seen = {_feature_set(production)}
+    out = []
+    for version in registry.list_versions(ws, project):
+        features = _feature_set(version)
+        if version.input_schema.get("entity") is None and features not in seen \
+                and set(features) <= set(kept.columns):
+            seen.add(features)
+            out.append(version_keys(version, kept).tolist())
+    return out
+
+
+def _feature_set(version) -> tuple[str, ...]:
+    return tuple(sorted(c for c, spec in version.input_schema.get("columns", {}).items()
+                        if spec.get("role") == "feature"))
+
+
 def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]:
     """Record the labels of `path` (the target column, keyed by entity key, optional
     labelled_at). Returns rows recorded, rows skipped for a blank (or infinite) label or a
@@ -86,8 +109,11 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
     kept = frame[keep]
     text = label_text(kept[project.target], project.task)
     kept_keys = keys[keep]
-    rows = list(zip(kept_keys, text, [t for t, k in zip(times, keep, strict=True) if k],
-                    strict=True))
+    kept_times = [t for t, k in zip(times, keep, strict=True) if k]
+    rows = list(zip(kept_keys, text, kept_times, strict=True))
+    for other in _older_row_keys(ws, project, production, kept):
+        rows += [(k, lab, t) for k, lab, t, own in zip(other, text, kept_times, kept_keys,
+                                                       strict=True) if k != own]
     source = path.name
     with ws.store.transaction():
         ws.store.conn.executemany(
@@ -95,7 +121,7 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
             "(?, ?, ?, ?, ?) ON CONFLICT (project_id, entity) DO UPDATE SET label = "
             "excluded.label, labelled_at = excluded.labelled_at, source = excluded.source",
             [(project.id, *map(ws.store.redact, (e, lab, t, source))) for e, lab, t in rows])
-        result = {"rows": len(rows), "skipped_no_label": int((~has_label).sum()),
+        result = {"rows": int(keep.sum()), "skipped_no_label": int((~has_label).sum()),
                   "skipped_no_entity": int((has_label & ~has_key).sum()),
                   "repeated_keys": int(kept_keys.duplicated().sum())}
         ws.record("monitoring", "labels", project.id, {**result, "source": source})
