@@ -89,6 +89,11 @@ def entity_keys(frame: pd.DataFrame, entity_column: str | None,
     return pd.Series([row_key(row) for row in rows], index=frame.index, dtype=object)
 
 
+def schema_features(schema: dict[str, Any]) -> list[str]:
+    """The feature columns of a model version's input schema."""
+    return [c for c, spec in schema.get("columns", {}).items() if spec.get("role") == "feature"]
+
+
 def schema_keys(frame: pd.DataFrame, schema: dict[str, Any],
                 given: Sequence[str | None] | None = None) -> pd.Series:
     """`entity_keys` as a model version's input schema defines them: its id column
@@ -96,9 +101,7 @@ def schema_keys(frame: pd.DataFrame, schema: dict[str, Any],
     none), else the row's feature hash."""
     import pandas as pd
 
-    features = [c for c, spec in schema.get("columns", {}).items()
-                if spec.get("role") == "feature"]
-    keys = entity_keys(frame, schema.get("entity"), features)
+    keys = entity_keys(frame, schema.get("entity"), schema_features(schema))
     if given is None or schema.get("entity"):
         return keys
     supplied = pd.Series(list(given), index=frame.index, dtype=object)

@@ -95,9 +95,6 @@ def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None,
     production = registry.get_version(ws, project, "production")
     warnings = batch.check_input(frame, production.input_schema, str(path))
     frame = frame.reset_index(drop=True)
-    entity = production.input_schema.get("entity")
-    if entity in frame.columns:   # ids 1042.0 (a blank cell made them floats) key as 1042
-        frame[entity] = integral_ids(frame[entity])
     scored = router.score(frame)   # each row's entity is its key (cockpit.entity)
     with ws.store.transaction():
         _refuse_repeat(ws, project, path, digest, again)   # again under the write lock: two

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.deployment import registry
+from cockpit.entity import schema_features
 from cockpit.errors import CockpitError
 from cockpit.monitoring.batches import integral_ids, parse_moment, version_keys
 from cockpit.projects import Project
@@ -72,8 +73,7 @@ def _older_row_keys(ws: Workspace, project: Project, production, kept: pd.DataFr
 
 
 def _feature_set(version) -> tuple[str, ...]:
-    return tuple(sorted(c for c, spec in version.input_schema.get("columns", {}).items()
-                        if spec.get("role") == "feature"))
+    return tuple(sorted(schema_features(version.input_schema)))
 
 
 def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]:
@@ -89,9 +89,6 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
     if project.target not in frame.columns:
         raise CockpitError(f"{path}: no column {project.target!r} (the label)")
     production = registry.get_version(ws, project, "production")
-    entity = production.input_schema.get("entity")
-    if entity in frame.columns:
-        frame[entity] = integral_ids(frame[entity])
     try:
         keys = version_keys(production, frame)
     except KeyError as exc:
