@@ -41,16 +41,12 @@ def served_drift(stats: dict, reference: dict, scores, predictions) -> dict[str,
 
 def served_predictions(ws: Workspace, project: Project, size: str) -> dict[str, Any]:
     """The classes the service answered with (the model's own answers), per window."""
-    import pandas as pd
+    from cockpit.monitoring.service import request_log
 
-    from cockpit.monitoring.service import window_keys
-
-    log = pd.read_sql_query(
-        "SELECT at, prediction FROM requests WHERE project_id = ? AND status = 200 AND route IN "
-        "('production', 'canary')", ws.store.conn, params=[project.id])
+    log = request_log(ws, project, size, "prediction",
+                      "AND status = 200 AND route IN ('production', 'canary')")
     if log.empty:
         return {}
-    log["window"] = window_keys(log["at"], size)
     return {str(w): group["prediction"] for w, group in log.groupby("window")}
 
 

@@ -55,6 +55,19 @@ def window_keys(stamps: pd.Series, size: str) -> pd.Series:
     return calendar["year"].astype(str) + "-W" + calendar["week"].astype(str).str.zfill(2)
 
 
+def request_log(ws: Workspace, project: Project, size: str, columns: str,
+                where: str = "") -> pd.DataFrame:
+    """The project's request log rows (`at` and `columns`, optionally narrowed by `where`),
+    each with its monitoring `window`."""
+    import pandas as pd
+
+    log = pd.read_sql_query(f"SELECT at, {columns} FROM requests WHERE project_id = ? {where}",
+                            ws.store.conn, params=[project.id])
+    if not log.empty:
+        log["window"] = window_keys(log["at"], size)
+    return log
+
+
 def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dict[str, Any]]:
     """Per window: requests, requests per minute while serving, p50 / p95 latency (ms),
     error rate (non-200 answers), fallback rate (rows answered by the rule), and the rows
@@ -62,12 +75,9 @@ def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dic
     import numpy as np
     import pandas as pd
 
-    log = pd.read_sql_query(
-        "SELECT at, request_id, status, route, latency_ms, score, warnings FROM requests "
-        "WHERE project_id = ?", ws.store.conn, params=[project.id])
+    log = request_log(ws, project, size, "request_id, status, route, latency_ms, score, warnings")
     if log.empty:
         return {}
-    log["window"] = window_keys(log["at"], size)
     log["fallback"] = log["route"] == "fallback"
     log["warned"] = log["warnings"].notna()
     requests = log.groupby("request_id", sort=False).agg(
