@@ -123,13 +123,13 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path,
                            progress: Progress) -> None:
     """Months 4-8 arrive as production files, labels a month late; the check finds the drift
     from month 4 and, once labels arrive, the decayed recall."""
-    from cockpit.monitoring import alerts, checks
+    from cockpit.monitoring import alerts, batches, labels
 
     folder = data_dir / "learner_support"
     for path in sorted((folder / "batches").glob("*.csv"))[3:]:
-        checks.ingest(workspace, project, path, at=f"{path.stem}-28T06:00:00+00:00")
+        batches.ingest(workspace, project, path, at=f"{path.stem}-28T06:00:00+00:00")
     for path in sorted((folder / "labels").glob("*.csv")):
-        checks.ingest_labels(workspace, project, path)
+        labels.ingest_labels(workspace, project, path)
     result = alerts.check(workspace, project)
     progress(f"{project.name}: monitored {len(result['windows'])} months, "
              f"{len(result['firing'])} alerts firing")

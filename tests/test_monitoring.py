@@ -12,7 +12,7 @@ import pytest
 from cockpit import problem
 from cockpit.data import versions as datasets
 from cockpit.deployment import batch, registry
-from cockpit.monitoring import alerts, checks
+from cockpit.monitoring import alerts, batches, checks, labels
 from cockpit.monitoring.drift import psi
 from cockpit.projects import create_project
 from cockpit.splits import make_split
@@ -51,7 +51,7 @@ def monitored(tmp_path_factory):
             batch.predict_file(ws, project, folder / f"m{number}.csv", folder / f"o{number}.csv",
                                at=f"2026-0{number}-15T00:00:00+00:00")
         else:
-            checks.ingest(ws, project, folder / f"m{number}.csv", at=f"2026-0{number}-15")
+            batches.ingest(ws, project, folder / f"m{number}.csv", at=f"2026-0{number}-15")
     yield ws, project, folder
     ws.close()
 
@@ -73,7 +73,7 @@ def test_drift_fires_then_decay_once_labels_arrive(monitored) -> None:
     assert {a["metric"] for a in first["firing"]} >= {"max_psi"}
     assert "metric_value" not in {a["metric"] for a in first["firing"]}  # no labels yet
     for number in range(1, 6):
-        checks.ingest_labels(ws, project, folder / f"labels{number}.csv")
+        labels.ingest_labels(ws, project, folder / f"labels{number}.csv")
     second = alerts.check(ws, project)
     windows = second["windows"]
     assert all(w["metric_value"] >= 0.6 for w in windows[:3])

@@ -12,7 +12,7 @@ from cockpit import problem
 from cockpit.data import versions as datasets
 from cockpit.deployment import registry
 from cockpit.errors import CockpitError
-from cockpit.monitoring import alerts, checks
+from cockpit.monitoring import alerts, batches, checks, labels
 from cockpit.monitoring.service import set_window_size, window_of
 from cockpit.projects import create_project
 from cockpit.splits import make_split
@@ -91,8 +91,8 @@ def test_performance_per_segment_once_labels_arrive(served) -> None:
     frame = month(600, 7)
     frame.drop(columns=["churned"]).to_csv(folder / "m.csv", index=False)
     frame[["user_id", "churned"]].to_csv(folder / "labels.csv", index=False)
-    checks.ingest(ws, project, folder / "m.csv", at="2026-04-15")
-    checks.ingest_labels(ws, project, folder / "labels.csv")
+    batches.ingest(ws, project, folder / "m.csv", at="2026-04-15")
+    labels.ingest_labels(ws, project, folder / "labels.csv")
     window = checks.compute_windows(ws, project)[0]
     outputs = pd.read_csv(folder / "m.csv").assign(churned=frame["churned"])
     predicted = pd.DataFrame(ws.store.rows("SELECT * FROM batches"))  # one batch

@@ -11,7 +11,7 @@ from cockpit import problem, retraining
 from cockpit.data import versions as datasets
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
-from cockpit.monitoring import checks
+from cockpit.monitoring import labels
 from cockpit.projects import create_project
 from cockpit.splits import make_split
 from cockpit.training import runs
@@ -46,7 +46,7 @@ def _workspace(tmp_path, months: list[pd.DataFrame]):
         frame[["user_id", "churned"]].to_csv(tmp_path / f"l{number}.csv", index=False)
         batch.predict_file(ws, project, tmp_path / f"m{number}.csv", tmp_path / f"o{number}.csv",
                            at=f"2026-0{number}-15T00:00:00+00:00")
-        checks.ingest_labels(ws, project, tmp_path / f"l{number}.csv")
+        labels.ingest_labels(ws, project, tmp_path / f"l{number}.csv")
     return ws, project
 
 

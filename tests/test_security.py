@@ -27,7 +27,7 @@ from cockpit.deployment.batch import predict_file
 from cockpit.deployment.bundle import write_bundle
 from cockpit.deployment.serving_token import digest, token_hash
 from cockpit.evaluation.gate import gate
-from cockpit.monitoring.checks import ingest_labels
+from cockpit.monitoring.labels import ingest_labels
 from cockpit.projects import create_project
 from cockpit.splits import make_split
 from cockpit.training import runs, spaces, sweeps

@@ -12,8 +12,6 @@ from cockpit import metrics
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
 from cockpit.monitoring import predictions
-from cockpit.monitoring.batches import ingest  # noqa: F401  (the ingest entry points live
-from cockpit.monitoring.labels import ingest_labels  # noqa: F401  beside the windows' callers)
 from cockpit.monitoring.predictions import MIN_DRIFT_ROWS
 from cockpit.projects import Project
 from cockpit.workspace import Workspace

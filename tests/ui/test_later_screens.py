@@ -94,7 +94,7 @@ async def test_retrain_screen_retires_by_keys(live) -> None:
 
 
 async def test_monitoring_windows_by_week_and_performance_by_keys(live, tmp_path) -> None:
-    from cockpit.monitoring.checks import ingest_labels
+    from cockpit.monitoring.labels import ingest_labels
 
     for month, shift in ((1, 0.0), (2, 2.0)):
         frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv",
@@ -124,7 +124,7 @@ def _project(ws):
 
 async def test_retrain_screen_shows_champion_and_challenger_side_by_side(live, tmp_path) -> None:
     from cockpit import retraining
-    from cockpit.monitoring.checks import ingest_labels
+    from cockpit.monitoring.labels import ingest_labels
 
     for month, shift in ((1, 0.0), (2, 2.0)):
         frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv",
