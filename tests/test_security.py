@@ -358,8 +358,8 @@ def lived_in(tmp_path_factory):
             spec.target = project.target  # a spec names the project's own target (issue 22)
             problem.save_spec(ws, project, spec)
             registry.register(ws, project, run.id, override_reason="security test")
-            runs.record_failed_request(ws, project, "logistic_regression", ["C=x"], 1,
-                                       f"cannot read {home}/project/notes.txt")
+            runs.create_run(ws, project, runs.plan_run(ws, project, "logistic_regression", {}),
+                            status="failed", error=f"cannot read {home}/project/notes.txt")
             ws.record("data", "import", project.id, {"error": f"{home}/secret.csv is missing"})
             direct_writes(ws, project, home)
             with umask(0o022):

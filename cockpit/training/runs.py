@@ -237,20 +237,6 @@ def _end_details(run_id: int, values: dict[str, Any], output, error: str | None)
     return details
 
 
-def record_failed_request(ws: Workspace, project: Project, family: str, params: Any, seed: int,
-                          error: str) -> int:
-    """A run that could not even start (bad param, bad spec) is still recorded, as failed."""
-    shown = params if isinstance(params, dict) else {"given": list(params or [])}
-    with ws.store.transaction():
-        run_id = ws.store.insert("runs", {
-            "project_id": project.id, "family": family, "params": shown, "seed": seed,
-            "status": "failed", "error": error, "owner_pid": os.getpid(),
-            "created_at": clock.now_iso(), "finished_at": clock.now_iso(),
-            "created_by": current_user()})
-        ws.record("experiments", "run failed", project.id, {"run": run_id, "error": error[:200]})
-    return run_id
-
-
 def finish(ws: Workspace, project: Project, run_id: int, status: str, error: str | None = None,
            output=None, artifact_sha256: str | None = None) -> None:
     """Close a running run: its results (when it finished) and its final status, in one
