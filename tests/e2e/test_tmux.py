@@ -88,7 +88,7 @@ def test_demo_opens_the_cockpit_and_keys_work(pane, demo_path: Path) -> None:
     screen_.wait_for("churn · binary → churned")
 
     screen_.keys("2")
-    data = screen_.wait_for("Versions")
+    data = screen_.wait_for("customers-clean")   # the table fills after the tabs paint
     assert "customers-clean" in data and "2,892 rows" in data
 
     screen_.keys("?")
