@@ -88,8 +88,11 @@ def test_demo_opens_the_cockpit_and_keys_work(pane, demo_path: Path) -> None:
     screen_.wait_for("churn · binary → churned")
 
     screen_.keys("2")
-    data = screen_.wait_for("customers-clean")   # the table fills after the tabs paint
-    assert "customers-clean" in data and "2,892 rows" in data
+    # The overview's events also name customers-clean: wait for the data screen's own header
+    # and its versions table, which fill after the title changes.
+    screen_.wait_for("v4 customers-clean · 2,892 rows")
+    data = screen_.wait_for("customers-clean     2,892")
+    assert "Versions  Profile" in data and "customers           2,970" in data
 
     screen_.keys("?")
     screen_.wait_for("Keys · Data")
