@@ -42,11 +42,17 @@ def _prepare(folder: Path, n: int):
 
     ws, project, pins = ready_workspace(folder)
     data = fakedata.runs(n)
-    plans = [RunPlan(r["family"], r["params"], r["seed"], *pins, fakedata.SORT_METRIC)
-             for r in data]
-    outputs = [TrainOutput(pipeline=b"", train_metrics=dict(r["metrics"]),
-                           validation_metrics=dict(r["metrics"]), curve=None, duration_s=1.5)
-               for r in data]
+    plans = [RunPlan(r["family"], r["params"], r["seed"], *pins, fakedata.SORT_METRIC) for r in data]
+    outputs = [
+        TrainOutput(
+            pipeline=b"",
+            train_metrics=dict(r["metrics"]),
+            validation_metrics=dict(r["metrics"]),
+            curve=None,
+            duration_s=1.5,
+        )
+        for r in data
+    ]
     return ws, project, plans, outputs, capture(ws.root)
 
 
@@ -69,8 +75,7 @@ def record(variant: str, n: int, folder: Path) -> float:
         ws.artifacts = _NoArtifacts()
     began = time.perf_counter()
     if variant in ("sweep", "sweep+artifact"):
-        sweep_id = sweeps._create(ws, project, "random_forest", "random", [{}], 42, 2, "loky",
-                                  None, False)
+        sweep_id = sweeps._create(ws, project, "random_forest", "random", [{}], 42, 2, "loky", None, False)
         for plan, output in zip(plans, outputs, strict=True):
             sweeps._record(ws, project, plan, sweep_id, output, None, environment)
     elif variant == "train":
@@ -157,9 +162,12 @@ def _runs_schema() -> tuple[str, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         ws, _ = Workspace.init(Path(tmp))
         table = ws.store.scalar("SELECT sql FROM sqlite_master WHERE name = 'runs'")
-        indexes = [r[0] for r in ws.store.conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' "
-            "AND sql IS NOT NULL")]
+        indexes = [
+            r[0]
+            for r in ws.store.conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL"
+            )
+        ]
         ws.close()
     return table, indexes
 
@@ -183,12 +191,14 @@ def floor(n: int, folder: Path, with_indexes: bool) -> float:
             conn.execute(sql)
     data = fakedata.runs(n)
     versions = json.dumps({"python": sys.version.split()[0]}, sort_keys=True)
-    sql = ("INSERT INTO runs (project_id, sweep_id, family, params, seed, version_id, split_id, "
-           "feature_spec_version, status, metric, score, train_metrics, validation_metrics, "
-           "duration_s, artifact_sha256, git_commit, git_dirty, python_version, "
-           "library_versions, owner_pid, created_at, finished_at, created_by, m_roc_auc, "
-           "m_recall, m_precision, m_f1, m_accuracy) VALUES "
-           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    sql = (
+        "INSERT INTO runs (project_id, sweep_id, family, params, seed, version_id, split_id, "
+        "feature_spec_version, status, metric, score, train_metrics, validation_metrics, "
+        "duration_s, artifact_sha256, git_commit, git_dirty, python_version, "
+        "library_versions, owner_pid, created_at, finished_at, created_by, m_roc_auc, "
+        "m_recall, m_precision, m_f1, m_accuracy) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
     pid = os.getpid()
     began = time.perf_counter()
     for run in data:
@@ -196,11 +206,39 @@ def floor(n: int, folder: Path, with_indexes: bool) -> float:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         metrics_json = json.dumps(m, sort_keys=True)
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(sql, (1, 1, run["family"], json.dumps(run["params"], sort_keys=True),
-                           run["seed"], 1, 1, 1, "finished", "roc_auc", m["roc_auc"],
-                           metrics_json, metrics_json, 1.5, "0" * 64, "f" * 40, 0, "3.11",
-                           versions, pid, now, now, "bench", m["roc_auc"], m["recall"],
-                           m["precision"], m["f1"], m["accuracy"]))
+        conn.execute(
+            sql,
+            (
+                1,
+                1,
+                run["family"],
+                json.dumps(run["params"], sort_keys=True),
+                run["seed"],
+                1,
+                1,
+                1,
+                "finished",
+                "roc_auc",
+                m["roc_auc"],
+                metrics_json,
+                metrics_json,
+                1.5,
+                "0" * 64,
+                "f" * 40,
+                0,
+                "3.11",
+                versions,
+                pid,
+                now,
+                now,
+                "bench",
+                m["roc_auc"],
+                m["recall"],
+                m["precision"],
+                m["f1"],
+                m["accuracy"],
+            ),
+        )
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - began
     assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == n
@@ -210,8 +248,7 @@ def floor(n: int, folder: Path, with_indexes: bool) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cockpit_bench")
-    parser.add_argument("what", choices=["record", "list", "floor", "floor-indexed",
-                                         "env-capture"])
+    parser.add_argument("what", choices=["record", "list", "floor", "floor-indexed", "env-capture"])
     parser.add_argument("--variant", default="sweep")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -224,8 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             times = [record(args.variant, args.n, base / f"r{i}") for i in range(args.repeats)]
             result = {"times": times, "median": median(times)}
         elif args.what in ("floor", "floor-indexed"):
-            times = [floor(args.n, base / f"f{i}", args.what == "floor-indexed")
-                     for i in range(args.repeats)]
+            times = [floor(args.n, base / f"f{i}", args.what == "floor-indexed") for i in range(args.repeats)]
             result = {"times": times, "median": median(times)}
         elif args.what == "env-capture":
             times = env_capture(args.repeats)

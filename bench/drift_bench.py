@@ -28,17 +28,25 @@ from bench import drift_data
 def cockpit_reference(frame) -> dict:
     from cockpit.monitoring import drift
 
-    return {column: (drift.numeric_reference(frame[column]) if column in drift_data.NUMERIC
-                     else drift.categorical_reference(frame[column]))
-            for column in frame.columns}
+    return {
+        column: (
+            drift.numeric_reference(frame[column])
+            if column in drift_data.NUMERIC
+            else drift.categorical_reference(frame[column])
+        )
+        for column in frame.columns
+    }
 
 
 def cockpit_drift(features: dict, frame) -> dict:
     from cockpit.monitoring import drift
 
-    return {column: (drift.numeric_drift if ref["kind"] == "numeric" else
-                     drift.categorical_drift)(ref, frame[column])
-            for column, ref in features.items()}
+    return {
+        column: (drift.numeric_drift if ref["kind"] == "numeric" else drift.categorical_drift)(
+            ref, frame[column]
+        )
+        for column, ref in features.items()
+    }
 
 
 def numpy_pass(reference, current) -> dict:
@@ -67,17 +75,21 @@ def numpy_pass(reference, current) -> dict:
 
 def flagged(result: dict) -> list[str]:
     """The columns cockpit's default rule (max_psi > 0.2 is its alert) would flag at 0.1."""
-    return sorted(c for c, r in result.items()
-                  if (r["psi"] if isinstance(r, dict) else r) is not None
-                  and (r["psi"] if isinstance(r, dict) else r) > 0.1)
+    return sorted(
+        c
+        for c, r in result.items()
+        if (r["psi"] if isinstance(r, dict) else r) is not None
+        and (r["psi"] if isinstance(r, dict) else r) > 0.1
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.drift_bench")
     parser.add_argument("what", choices=["cockpit", "cockpit-stream", "numpy"])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--reference-rows", type=int, default=None,
-                        help="reference rows (default: as many as --rows)")
+    parser.add_argument(
+        "--reference-rows", type=int, default=None, help="reference rows (default: as many as --rows)"
+    )
     args = parser.parse_args(argv)
     import numpy  # noqa: F401  (imports are not what is timed)
     import pandas  # noqa: F401
@@ -105,9 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result = numpy_pass(reference, current)
     seconds = time.perf_counter() - began
-    print(json.dumps({"seconds": seconds, **split, "data_rss_mb": data_mb,
-                      "peak_rss_mb": drift_data.peak_mb(), "peak_reset": reset,
-                      "flagged": flagged(result), "rows": args.rows}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                **split,
+                "data_rss_mb": data_mb,
+                "peak_rss_mb": drift_data.peak_mb(),
+                "peak_reset": reset,
+                "flagged": flagged(result),
+                "rows": args.rows,
+            }
+        )
+    )
     return 0
 
 

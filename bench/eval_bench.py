@@ -24,8 +24,11 @@ def predictions(rows: int, seed: int = 0):
     from cockpit.evaluation.predictions import Predictions
 
     rng = np.random.default_rng(seed)
-    region = rng.choice(np.array(["north", "south", "east", "west", "centre"], dtype=object),
-                        rows, p=[.3, .25, .2, .15, .1])
+    region = rng.choice(
+        np.array(["north", "south", "east", "west", "centre"], dtype=object),
+        rows,
+        p=[0.3, 0.25, 0.2, 0.15, 0.1],
+    )
     plan = rng.choice(np.array(["basic", "plus", "pro"], dtype=object), rows)
     tenure = rng.integers(1, 72, rows)
     risk = rng.normal(0, 1, rows) - tenure / 40 + (region == "east") * 0.4
@@ -52,13 +55,22 @@ def main(argv: list[str] | None = None) -> int:
     middle = time.perf_counter()
     gaps = segments.fairness_gaps(found, p)
     ended = time.perf_counter()
-    print(json.dumps({"seconds": ended - began, "breakdown_s": middle - began,
-                      "fairness_s": ended - middle, "groups": len(found),
-                      "bootstrap": segments.BOOTSTRAP, "rows": args.rows, "metric": args.metric,
-                      "flagged": [f"{s['column']}={s['group']}" for s in found if s["flagged"]],
-                      "fairness_flagged": [g["column"] for g in gaps if g["flagged"]],
-                      "intervals": [[s["group"], round(s["low"], 4), round(s["high"], 4)]
-                                    for s in found][:3]}))
+    print(
+        json.dumps(
+            {
+                "seconds": ended - began,
+                "breakdown_s": middle - began,
+                "fairness_s": ended - middle,
+                "groups": len(found),
+                "bootstrap": segments.BOOTSTRAP,
+                "rows": args.rows,
+                "metric": args.metric,
+                "flagged": [f"{s['column']}={s['group']}" for s in found if s["flagged"]],
+                "fairness_flagged": [g["column"] for g in gaps if g["flagged"]],
+                "intervals": [[s["group"], round(s["low"], 4), round(s["high"], 4)] for s in found][:3],
+            }
+        )
+    )
     return 0
 
 

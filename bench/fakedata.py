@@ -11,9 +11,19 @@ import random
 
 FAMILIES = ("random_forest", "logistic_regression", "hist_gradient_boosting")
 METRICS = ("roc_auc", "recall", "precision", "f1", "accuracy")
-PARAM_NAMES = ("n_estimators", "max_depth", "min_samples_leaf", "max_features", "criterion",
-               "bootstrap", "class_weight", "ccp_alpha", "max_samples", "min_impurity_decrease")
-FILTER_FAMILY = "random_forest"   # the filtered listing: family = random_forest and recall > 0.5
+PARAM_NAMES = (
+    "n_estimators",
+    "max_depth",
+    "min_samples_leaf",
+    "max_features",
+    "criterion",
+    "bootstrap",
+    "class_weight",
+    "ccp_alpha",
+    "max_samples",
+    "min_impurity_decrease",
+)
+FILTER_FAMILY = "random_forest"  # the filtered listing: family = random_forest and recall > 0.5
 FILTER_RECALL = 0.5
 SORT_METRIC = "roc_auc"
 
@@ -36,8 +46,14 @@ def runs(n: int, seed: int = 7) -> list[dict]:
             "min_impurity_decrease": round(rng.uniform(0, 0.001), 6),
         }
         auc = rng.uniform(0.5, 0.95)
-        metrics = {"roc_auc": auc, "recall": rng.random(), "precision": rng.random(),
-                   "f1": rng.random(), "accuracy": rng.uniform(0.5, 0.95)}
-        out.append({"family": FAMILIES[i % len(FAMILIES)], "params": params,
-                    "metrics": metrics, "seed": 42 + i})
+        metrics = {
+            "roc_auc": auc,
+            "recall": rng.random(),
+            "precision": rng.random(),
+            "f1": rng.random(),
+            "accuracy": rng.uniform(0.5, 0.95),
+        }
+        out.append(
+            {"family": FAMILIES[i % len(FAMILIES)], "params": params, "metrics": metrics, "seed": 42 + i}
+        )
     return out

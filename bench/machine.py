@@ -10,13 +10,26 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-LIBRARIES = ("textual", "rich", "click", "pandas", "numpy", "scikit-learn", "sqlite-utils",
-             "joblib", "pyarrow")
+LIBRARIES = (
+    "textual",
+    "rich",
+    "click",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "sqlite-utils",
+    "joblib",
+    "pyarrow",
+)
 
 
 def describe() -> dict:
-    info = {"nproc": os.cpu_count(), "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "platform": platform.platform()}
+    info = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -24,12 +37,16 @@ def describe() -> dict:
                 break
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
-                info["memory_gib"] = round(int(line.split()[1]) / 1024 ** 2, 1)
+                info["memory_gib"] = round(int(line.split()[1]) / 1024**2, 1)
     except OSError:
         pass
     try:
-        out = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short",
-                              "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         info["cockpit_commit"] = out.stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         pass

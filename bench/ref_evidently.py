@@ -27,8 +27,9 @@ def main() -> int:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    definition = DataDefinition(numerical_columns=drift_data.NUMERIC,
-                                categorical_columns=drift_data.CATEGORICAL)
+    definition = DataDefinition(
+        numerical_columns=drift_data.NUMERIC, categorical_columns=drift_data.CATEGORICAL
+    )
     reference = drift_data.reference(args.rows)
     current = drift_data.current(args.rows)
     data_mb = drift_data.rss_mb()
@@ -36,14 +37,28 @@ def main() -> int:
     began = time.perf_counter()
     snapshot = Report([DataDriftPreset()]).run(
         Dataset.from_pandas(current, data_definition=definition),
-        Dataset.from_pandas(reference, data_definition=definition))
+        Dataset.from_pandas(reference, data_definition=definition),
+    )
     values = snapshot.dict()
     seconds = time.perf_counter() - began
-    drifted = sorted(m["config"]["column"] for m in values["metrics"]
-                     if m["config"].get("column") and m["value"] > m["config"]["threshold"])
-    print(json.dumps({"seconds": seconds, "data_rss_mb": data_mb,
-                      "peak_rss_mb": drift_data.peak_mb(), "peak_reset": reset,
-                      "flagged": drifted, "rows": args.rows, "evidently": evidently.__version__}))
+    drifted = sorted(
+        m["config"]["column"]
+        for m in values["metrics"]
+        if m["config"].get("column") and m["value"] > m["config"]["threshold"]
+    )
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "data_rss_mb": data_mb,
+                "peak_rss_mb": drift_data.peak_mb(),
+                "peak_reset": reset,
+                "flagged": drifted,
+                "rows": args.rows,
+                "evidently": evidently.__version__,
+            }
+        )
+    )
     return 0
 
 

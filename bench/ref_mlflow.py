@@ -32,8 +32,7 @@ def fresh_store(folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri)
-    experiment = client.create_experiment("bench",
-                                          artifact_location=(folder / "artifacts").as_uri())
+    experiment = client.create_experiment("bench", artifact_location=(folder / "artifacts").as_uri())
     return uri, client, experiment
 
 
@@ -49,7 +48,8 @@ def record(client, experiment: str, data: list[dict]) -> float:
             run_id,
             metrics=[Metric(k, v, stamp, 0) for k, v in run["metrics"].items()],
             params=[Param(k, str(v)) for k, v in run["params"].items()],
-            tags=[RunTag("family", run["family"]), RunTag("seed", str(run["seed"]))])
+            tags=[RunTag("family", run["family"]), RunTag("seed", str(run["seed"]))],
+        )
         client.set_terminated(run_id)
     return time.perf_counter() - began
 
@@ -59,8 +59,7 @@ def listing(uri: str, experiment: str, n: int, repeats: int) -> dict:
 
     mlflow.set_tracking_uri(uri)
     order = [f"metrics.{fakedata.SORT_METRIC} DESC"]
-    condition = (f"tags.family = '{fakedata.FILTER_FAMILY}' and "
-                 f"metrics.recall > {fakedata.FILTER_RECALL}")
+    condition = f"tags.family = '{fakedata.FILTER_FAMILY}' and metrics.recall > {fakedata.FILTER_RECALL}"
 
     def all_runs():
         frame = mlflow.search_runs(experiment_ids=[experiment], max_results=n)
@@ -71,8 +70,9 @@ def listing(uri: str, experiment: str, n: int, repeats: int) -> dict:
         return mlflow.search_runs(experiment_ids=[experiment], order_by=order, max_results=50)
 
     def filtered():
-        return mlflow.search_runs(experiment_ids=[experiment], filter_string=condition,
-                                  order_by=order, max_results=50)
+        return mlflow.search_runs(
+            experiment_ids=[experiment], filter_string=condition, order_by=order, max_results=50
+        )
 
     out: dict = {}
     for name, fn in (("all", all_runs), ("top50", top50), ("filtered", filtered)):

@@ -40,19 +40,30 @@ class Rows(list):
 
     def append(self, row) -> None:
         super().append(row)
-        ref = f" | {row.ref_name} {fmt(row.ref_value, row.unit)} -> {fmt_ratio(row)}" \
-            if row.ref_name else ""
-        log(f"  = {row.group}: {row.name}: {fmt(row.value, row.unit)}{ref}"
-            + (f" | goal {row.goal}: {verdict(row)}" if row.goal else ""))
+        ref = f" | {row.ref_name} {fmt(row.ref_value, row.unit)} -> {fmt_ratio(row)}" if row.ref_name else ""
+        log(
+            f"  = {row.group}: {row.name}: {fmt(row.value, row.unit)}{ref}"
+            + (f" | goal {row.goal}: {verdict(row)}" if row.goal else "")
+        )
 
 
 class Row:
     """One line of the results table. `better` says which way is good: 'higher' (a rate) or
     'lower' (a time). `ratio` is the speed-up over the reference: > 1 means cockpit is faster."""
 
-    def __init__(self, group: str, name: str, value: float | None, unit: str, better: str,
-                 ref_name: str = "", ref_value: float | None = None, goal: str = "",
-                 goal_met: bool | None = None, note: str = "") -> None:
+    def __init__(
+        self,
+        group: str,
+        name: str,
+        value: float | None,
+        unit: str,
+        better: str,
+        ref_name: str = "",
+        ref_value: float | None = None,
+        goal: str = "",
+        goal_met: bool | None = None,
+        note: str = "",
+    ) -> None:
         self.group, self.name, self.value, self.unit, self.better = group, name, value, unit, better
         self.ref_name, self.ref_value, self.goal, self.goal_met = ref_name, ref_value, goal, goal_met
         self.note = note
@@ -97,8 +108,9 @@ def verdict(row: Row) -> str:
 
 def worker(module: str, *args: str, timeout: float | None = None) -> dict:
     """`python -m bench.<module> ARGS` in cockpit's venv; its last stdout line is JSON."""
-    out = subprocess.run([PY, "-m", f"bench.{module}", *args], cwd=ROOT, capture_output=True,
-                         text=True, timeout=timeout)
+    out = subprocess.run(
+        [PY, "-m", f"bench.{module}", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     if out.returncode != 0:
         tail = "\n".join(out.stderr.strip().splitlines()[-20:])
         raise RuntimeError(f"bench.{module} {' '.join(args)} failed:\n{tail}")
@@ -124,48 +136,121 @@ def bench_record(n: int, args, rows: list[Row], mlflow: dict | None) -> None:
     fast = rate["sweep"] >= 3000
     # without MLflow only the runs/s half can be checked
     met = (None if fast else False) if ref is None else fast and rate["sweep"] / ref >= 50
-    rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
-                    "higher", "MLflow log_batch", ref, ">= 3,000 runs/s, >= 50x MLflow", met))
-    rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
-                    "higher", "plain sqlite3", floor, "within 2x of sqlite3",
-                    rate["sweep"] / floor >= 0.5))
-    rows.append(Row(g, "sweep trial: sweeps._record (artifact stubbed)", rate["sweep"], "runs/s",
-                    "higher", "sqlite3 + cockpit's runs indexes", floor_indexed,
-                    note="the reference is the same table with the indexes of cockpit's runs "
-                         "table (18; partial on the metric, score and duration columns)"))
-    rows.append(Row(g, "cockpit train: create_run + finish", rate["train"], "runs/s", "higher",
-                    "MLflow log_batch", ref, ">= 3,000 runs/s", rate["train"] >= 3000))
-    rows.append(Row(g, "sweep trial + artifact put_bytes (8 KiB)", rate["sweep+artifact"],
-                    "runs/s", "higher", "MLflow log_batch", ref,
-                    note="includes the fsync of each artifact file"))
-    rows.append(Row(g, "environment capture per `cockpit train`", env * 1000, "ms", "lower",
-                    note="git rev-parse + git status + library versions; sweeps do it once"))
+    rows.append(
+        Row(
+            g,
+            "sweep trial: sweeps._record (artifact stubbed)",
+            rate["sweep"],
+            "runs/s",
+            "higher",
+            "MLflow log_batch",
+            ref,
+            ">= 3,000 runs/s, >= 50x MLflow",
+            met,
+        )
+    )
+    rows.append(
+        Row(
+            g,
+            "sweep trial: sweeps._record (artifact stubbed)",
+            rate["sweep"],
+            "runs/s",
+            "higher",
+            "plain sqlite3",
+            floor,
+            "within 2x of sqlite3",
+            rate["sweep"] / floor >= 0.5,
+        )
+    )
+    rows.append(
+        Row(
+            g,
+            "sweep trial: sweeps._record (artifact stubbed)",
+            rate["sweep"],
+            "runs/s",
+            "higher",
+            "sqlite3 + cockpit's runs indexes",
+            floor_indexed,
+            note="the reference is the same table with the indexes of cockpit's runs "
+            "table (18; partial on the metric, score and duration columns)",
+        )
+    )
+    rows.append(
+        Row(
+            g,
+            "cockpit train: create_run + finish",
+            rate["train"],
+            "runs/s",
+            "higher",
+            "MLflow log_batch",
+            ref,
+            ">= 3,000 runs/s",
+            rate["train"] >= 3000,
+        )
+    )
+    rows.append(
+        Row(
+            g,
+            "sweep trial + artifact put_bytes (8 KiB)",
+            rate["sweep+artifact"],
+            "runs/s",
+            "higher",
+            "MLflow log_batch",
+            ref,
+            note="includes the fsync of each artifact file",
+        )
+    )
+    rows.append(
+        Row(
+            g,
+            "environment capture per `cockpit train`",
+            env * 1000,
+            "ms",
+            "lower",
+            note="git rev-parse + git status + library versions; sweeps do it once",
+        )
+    )
 
 
 def bench_list(n: int, args, rows: list[Row], mlflow: dict | None) -> None:
     log(f"list {n:,} runs: cockpit")
-    mine = worker("cockpit_bench", "list", "--n", str(n), "--repeats", str(args.repeats),
-                  "--tmp", str(args.tmp))
+    mine = worker(
+        "cockpit_bench", "list", "--n", str(n), "--repeats", str(args.repeats), "--tmp", str(args.tmp)
+    )
     theirs = (mlflow or {}).get("list")
     if theirs and theirs["top_ids_check"] != mine["top_ids_check"]:
-        log(f"warning: top-5 differ: cockpit {mine['top_ids_check']} mlflow "
-            f"{theirs['top_ids_check']}")
-    labels = {"all": f"all {n:,} runs with params and metrics",
-              "top50": "top 50 by roc_auc",
-              "filtered": "filter family=random_forest recall>0.5, top 50 (+count)"}
+        log(f"warning: top-5 differ: cockpit {mine['top_ids_check']} mlflow {theirs['top_ids_check']}")
+    labels = {
+        "all": f"all {n:,} runs with params and metrics",
+        "top50": "top 50 by roc_auc",
+        "filtered": "filter family=random_forest recall>0.5, top 50 (+count)",
+    }
     for key, label in labels.items():
         value = median(mine[key]) * 1000
         ref = median(theirs[key]) * 1000 if theirs else None
-        rows.append(Row(f"list {n:,}", label, value, "ms", "lower", "mlflow.search_runs", ref,
-                        ">= 20x MLflow", None if ref is None else ref / value >= 20))
+        rows.append(
+            Row(
+                f"list {n:,}",
+                label,
+                value,
+                "ms",
+                "lower",
+                "mlflow.search_runs",
+                ref,
+                ">= 20x MLflow",
+                None if ref is None else ref / value >= 20,
+            )
+        )
 
 
 def build_big_workspace(n: int, folder: Path) -> Path:
     log(f"building a workspace with {n:,} runs (untimed)")
-    code = ("import sys; from pathlib import Path; "
-            "from bench.workspaces import ready_workspace, fill_runs; "
-            "ws, p, pins = ready_workspace(Path(sys.argv[1])); "
-            "fill_runs(ws, p.id, int(sys.argv[2]), pins); ws.close()")
+    code = (
+        "import sys; from pathlib import Path; "
+        "from bench.workspaces import ready_workspace, fill_runs; "
+        "ws, p, pins = ready_workspace(Path(sys.argv[1])); "
+        "fill_runs(ws, p.id, int(sys.argv[2]), pins); ws.close()"
+    )
     subprocess.run([PY, "-c", code, str(folder), str(n)], cwd=ROOT, check=True)
     return folder
 
@@ -173,54 +258,108 @@ def build_big_workspace(n: int, folder: Path) -> Path:
 def bench_table(workspace: Path, n: int, args, rows: list[Row]) -> None:
     for size in args.table_sizes.split(","):
         log(f"runs table on {n:,} runs at {size}")
-        r = worker("ui_table", "--workspace", str(workspace), "--size", size,
-                   "--repeats", str(args.table_repeats))
+        r = worker(
+            "ui_table", "--workspace", str(workspace), "--size", size, "--repeats", str(args.table_repeats)
+        )
         g = f"table {n // 1000}k @{size}"
         o = r["open"]
         mounted = o["on_mount"] + o["wait"] + o["frame"]
         imported = ", ".join(r["imported_on_open"]) or "nothing heavy"
-        rows.append(Row(g, "open (key 4) -> first page painted", o["total"] * 1000, "ms", "lower",
-                        goal="< 150 ms", goal_met=o["total"] < 0.150,
-                        note=f"first open in the process; imported {imported}"))
-        rows.append(Row(g, "screen mounted -> first page painted", mounted * 1000, "ms", "lower",
-                        goal="< 150 ms", goal_met=mounted < 0.150,
-                        note=f"on_mount {o['on_mount'] * 1000:.0f} ms, first frame "
-                             f"{o['frame'] * 1000:.0f} ms"))
-        rows.append(Row(g, "back to the screen (key 4 again)", r["reopen"]["total"]["median"] * 1000,
-                        "ms", "lower", note=_split(r["reopen"])))
+        rows.append(
+            Row(
+                g,
+                "open (key 4) -> first page painted",
+                o["total"] * 1000,
+                "ms",
+                "lower",
+                goal="< 150 ms",
+                goal_met=o["total"] < 0.150,
+                note=f"first open in the process; imported {imported}",
+            )
+        )
+        rows.append(
+            Row(
+                g,
+                "screen mounted -> first page painted",
+                mounted * 1000,
+                "ms",
+                "lower",
+                goal="< 150 ms",
+                goal_met=mounted < 0.150,
+                note=f"on_mount {o['on_mount'] * 1000:.0f} ms, first frame {o['frame'] * 1000:.0f} ms",
+            )
+        )
+        rows.append(
+            Row(
+                g,
+                "back to the screen (key 4 again)",
+                r["reopen"]["total"]["median"] * 1000,
+                "ms",
+                "lower",
+                note=_split(r["reopen"]),
+            )
+        )
         for key, label, goal in (
-                ("sort_indexed", "sort (o) by id or a metric", True),
-                ("page_down", "page down", True),
-                ("jump_end_home", "jump to last / first row", False),
-                ("filter_family", "typed filter family=random_forest", True),
-                ("filter_recall_sorted_by_auc", "typed filter recall>0.8 (sorted by roc_auc)",
-                 True)):
+            ("sort_indexed", "sort (o) by id or a metric", True),
+            ("page_down", "page down", True),
+            ("jump_end_home", "jump to last / first row", False),
+            ("filter_family", "typed filter family=random_forest", True),
+            ("filter_recall_sorted_by_auc", "typed filter recall>0.8 (sorted by roc_auc)", True),
+        ):
             value = r[key]["total"]["median"] * 1000
-            rows.append(Row(g, f"{label} -> repaint", value, "ms", "lower",
-                            goal="< 50 ms" if goal else "", goal_met=value < 50 if goal else None,
-                            note=_split(r[key])))
+            rows.append(
+                Row(
+                    g,
+                    f"{label} -> repaint",
+                    value,
+                    "ms",
+                    "lower",
+                    goal="< 50 ms" if goal else "",
+                    goal_met=value < 50 if goal else None,
+                    note=_split(r[key]),
+                )
+            )
         for key in ("score", "duration"):
             if key in r["sort_by"]:
                 value = r["sort_by"][key]["total"]["median"] * 1000
-                rows.append(Row(g, f"sort (o) by {key} -> repaint", value, "ms", "lower",
-                                goal="< 50 ms", goal_met=value < 50, note=_split(r["sort_by"][key])))
+                rows.append(
+                    Row(
+                        g,
+                        f"sort (o) by {key} -> repaint",
+                        value,
+                        "ms",
+                        "lower",
+                        goal="< 50 ms",
+                        goal_met=value < 50,
+                        note=_split(r["sort_by"][key]),
+                    )
+                )
         poll = r["poll_refresh"]["median"]
         if poll is not None:
-            rows.append(Row(g, "the screen's 2 s poll (refresh_data)", poll * 1000, "ms", "lower",
-                            note="UI thread time spent every 2 s while the screen is shown"))
+            rows.append(
+                Row(
+                    g,
+                    "the screen's 2 s poll (refresh_data)",
+                    poll * 1000,
+                    "ms",
+                    "lower",
+                    note="UI thread time spent every 2 s while the screen is shown",
+                )
+            )
 
 
 def _split(summary: dict) -> str:
-    return (f"handler {summary['handler']['median'] * 1000:.0f} + wait "
-            f"{summary['wait']['median'] * 1000:.0f} + frame "
-            f"{summary['frame']['median'] * 1000:.0f} ms; max {summary['total']['max'] * 1000:.0f}"
-            f" ms of {summary['total']['n']}")
+    return (
+        f"handler {summary['handler']['median'] * 1000:.0f} + wait "
+        f"{summary['wait']['median'] * 1000:.0f} + frame "
+        f"{summary['frame']['median'] * 1000:.0f} ms; max {summary['total']['max'] * 1000:.0f}"
+        f" ms of {summary['total']['n']}"
+    )
 
 
 def bench_drift(args, rows: list[Row], ev_ok: bool) -> None:
     def mine(what: str, n: int, *extra: str) -> dict:
-        runs = [worker("drift_bench", what, "--rows", str(n), *extra)
-                for _ in range(args.drift_repeats)]
+        runs = [worker("drift_bench", what, "--rows", str(n), *extra) for _ in range(args.drift_repeats)]
         best = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
         return {**best, "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
 
@@ -231,8 +370,10 @@ def bench_drift(args, rows: list[Row], ev_ok: bool) -> None:
         theirs = None
         if ev_ok:
             log(f"drift on {n:,} rows: Evidently DataDriftPreset x{args.ref_repeats}")
-            found = [refenv.run_script("ref_evidently.py", ["--rows", str(n)], name="evidently")
-                     for _ in range(args.ref_repeats)]
+            found = [
+                refenv.run_script("ref_evidently.py", ["--rows", str(n)], name="evidently")
+                for _ in range(args.ref_repeats)
+            ]
             theirs = sorted(found, key=lambda r: r["seconds"])[len(found) // 2]
         ev_s = theirs["seconds"] if theirs else None
         ev_mb = theirs["peak_rss_mb"] if theirs else None
@@ -242,41 +383,95 @@ def bench_drift(args, rows: list[Row], ev_ok: bool) -> None:
         if n >= 1_000_000:
             goal += ", < 4 s"
             met = (seconds < 4) and (met is not False)
-        rows.append(Row(g, "cockpit drift (reference stats + drift, 25 columns)", seconds, "s",
-                        "lower", "Evidently DataDriftPreset", ev_s, goal, met,
-                        note=f"reference statistics {cockpit['reference_s']:.2f} s of it; "
-                             f"flagged (PSI > 0.1) {', '.join(cockpit['flagged'])}; Evidently "
-                             f"flagged {', '.join(theirs['flagged']) if theirs else '-'}"))
-        rows.append(Row(g, "cockpit drift (reference stats + drift, 25 columns)", seconds, "s",
-                        "lower", "one numpy pass (PSI only)", floor["seconds"]))
-        rows.append(Row(g, "peak RSS while computing", cockpit["peak_rss_mb"], "MB", "lower",
-                        "Evidently DataDriftPreset", ev_mb, "< 1/3 of Evidently's",
-                        None if ev_mb is None else cockpit["peak_rss_mb"] * 3 < ev_mb,
-                        note=f"the data alone: cockpit's process {cockpit['data_rss_mb']:.0f} MB"
-                             + (f", Evidently's {theirs['data_rss_mb']:.0f} MB" if theirs else "")
-                             + f"; numpy pass peak {floor['peak_rss_mb']:.0f} MB"))
+        rows.append(
+            Row(
+                g,
+                "cockpit drift (reference stats + drift, 25 columns)",
+                seconds,
+                "s",
+                "lower",
+                "Evidently DataDriftPreset",
+                ev_s,
+                goal,
+                met,
+                note=f"reference statistics {cockpit['reference_s']:.2f} s of it; "
+                f"flagged (PSI > 0.1) {', '.join(cockpit['flagged'])}; Evidently "
+                f"flagged {', '.join(theirs['flagged']) if theirs else '-'}",
+            )
+        )
+        rows.append(
+            Row(
+                g,
+                "cockpit drift (reference stats + drift, 25 columns)",
+                seconds,
+                "s",
+                "lower",
+                "one numpy pass (PSI only)",
+                floor["seconds"],
+            )
+        )
+        rows.append(
+            Row(
+                g,
+                "peak RSS while computing",
+                cockpit["peak_rss_mb"],
+                "MB",
+                "lower",
+                "Evidently DataDriftPreset",
+                ev_mb,
+                "< 1/3 of Evidently's",
+                None if ev_mb is None else cockpit["peak_rss_mb"] * 3 < ev_mb,
+                note=f"the data alone: cockpit's process {cockpit['data_rss_mb']:.0f} MB"
+                + (f", Evidently's {theirs['data_rss_mb']:.0f} MB" if theirs else "")
+                + f"; numpy pass peak {floor['peak_rss_mb']:.0f} MB",
+            )
+        )
         extra = cockpit["peak_rss_mb"] - cockpit["data_rss_mb"]
         ev_extra = ev_mb - theirs["data_rss_mb"] if theirs else None
-        rows.append(Row(g, "peak RSS above the loaded data", extra, "MB", "lower",
-                        "Evidently DataDriftPreset", ev_extra,
-                        note="what the computation itself adds to the process (the peak is "
-                             "reset once the data is made)"))
+        rows.append(
+            Row(
+                g,
+                "peak RSS above the loaded data",
+                extra,
+                "MB",
+                "lower",
+                "Evidently DataDriftPreset",
+                ev_extra,
+                note="what the computation itself adds to the process (the peak is "
+                "reset once the data is made)",
+            )
+        )
     stream, base = args.drift_stream_rows, args.drift_stream_reference
     if stream:
         log(f"drift streamed: {stream:,} rows in chunks, reference {base:,} rows")
         small = mine("cockpit-stream", base, "--reference-rows", str(base))
         big = mine("cockpit-stream", stream, "--reference-rows", str(base))
         g = f"drift {stream:,} streamed"
-        rows.append(Row(g, "cockpit drift_in_chunks (250,000-row chunks)", big["seconds"], "s",
-                        "lower", note=f"reference statistics of {base:,} rows "
-                                      f"{big['reference_s']:.2f} s of it"))
-        rows.append(Row(g, "peak RSS while computing", big["peak_rss_mb"], "MB", "lower",
-                        f"the same on {base:,} rows", small["peak_rss_mb"], "bounded memory",
-                        # below one chunk (250,000 rows) the smaller run holds less
-                        big["peak_rss_mb"] <= small["peak_rss_mb"] * 1.1
-                        if base >= drift_data.CHUNK else None,
-                        note=f"the process with the reference in memory: "
-                             f"{big['data_rss_mb']:.0f} MB"))
+        rows.append(
+            Row(
+                g,
+                "cockpit drift_in_chunks (250,000-row chunks)",
+                big["seconds"],
+                "s",
+                "lower",
+                note=f"reference statistics of {base:,} rows {big['reference_s']:.2f} s of it",
+            )
+        )
+        rows.append(
+            Row(
+                g,
+                "peak RSS while computing",
+                big["peak_rss_mb"],
+                "MB",
+                "lower",
+                f"the same on {base:,} rows",
+                small["peak_rss_mb"],
+                "bounded memory",
+                # below one chunk (250,000 rows) the smaller run holds less
+                big["peak_rss_mb"] <= small["peak_rss_mb"] * 1.1 if base >= drift_data.CHUNK else None,
+                note=f"the process with the reference in memory: {big['data_rss_mb']:.0f} MB",
+            )
+        )
 
 
 def bench_evaluation(args, rows: list[Row]) -> None:
@@ -284,52 +479,105 @@ def bench_evaluation(args, rows: list[Row]) -> None:
     log(f"evaluation with segments on {n:,} predictions")
     runs = [worker("eval_bench", "--rows", str(n)) for _ in range(args.eval_repeats)]
     r = sorted(runs, key=lambda x: x["seconds"])[len(runs) // 2]
-    rows.append(Row(f"evaluation {n:,}", "segments.breakdown + fairness_gaps (3 columns, "
-                    f"{r['groups']} groups, {r['bootstrap']} bootstrap resamples, roc_auc)",
-                    r["seconds"], "s", "lower", goal="seconds (< 10 s)",
-                    goal_met=r["seconds"] < 10,
-                    note=f"breakdown {r['breakdown_s']:.1f} s, fairness_gaps "
-                         f"{r['fairness_s']:.1f} s"))
+    rows.append(
+        Row(
+            f"evaluation {n:,}",
+            "segments.breakdown + fairness_gaps (3 columns, "
+            f"{r['groups']} groups, {r['bootstrap']} bootstrap resamples, roc_auc)",
+            r["seconds"],
+            "s",
+            "lower",
+            goal="seconds (< 10 s)",
+            goal_met=r["seconds"] < 10,
+            note=f"breakdown {r['breakdown_s']:.1f} s, fairness_gaps {r['fairness_s']:.1f} s",
+        )
+    )
 
 
 def bench_scoring(args, rows: list[Row]) -> None:
     log("one-row scoring: compiled feature pipeline vs a hand-built grouped one")
-    runs = [worker("scoring_bench", "--calls", str(args.scoring_calls))
-            for _ in range(args.repeats)]
+    runs = [worker("scoring_bench", "--calls", str(args.scoring_calls)) for _ in range(args.repeats)]
     hand = median([r["hand-built grouped"] for r in runs])
     for name in ("cockpit (compiler 2, grouped)", "cockpit (compiler 1, per column)"):
         value = median([r[name] for r in runs])
         grouped = "compiler 2" in name
-        rows.append(Row("scoring", f"one-row predict_proba, breast cancer LR: {name}", value, "ms",
-                        "lower", "hand-built grouped", hand,
-                        goal="within 1.5x of hand-built" if grouped else "",
-                        goal_met=value <= 1.5 * hand if grouped else None,
-                        note=f"median of {args.scoring_calls} calls per process, "
-                             f"{args.repeats} processes" if grouped else ""))
+        rows.append(
+            Row(
+                "scoring",
+                f"one-row predict_proba, breast cancer LR: {name}",
+                value,
+                "ms",
+                "lower",
+                "hand-built grouped",
+                hand,
+                goal="within 1.5x of hand-built" if grouped else "",
+                goal_met=value <= 1.5 * hand if grouped else None,
+                note=f"median of {args.scoring_calls} calls per process, {args.repeats} processes"
+                if grouped
+                else "",
+            )
+        )
 
 
 def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) -> None:
     log("start-up")
     extra = ["--ref-python", str(refenv.python())] if ref_ok else []
-    r = worker("startup", "--workspace", str(workspace), "--runs", str(n), "--repeats",
-               str(args.startup_repeats), *extra)
+    r = worker(
+        "startup",
+        "--workspace",
+        str(workspace),
+        "--runs",
+        str(n),
+        "--repeats",
+        str(args.startup_repeats),
+        *extra,
+    )
     version = median(r["version"])
-    rows.append(Row("start-up", "cockpit --version", version, "s", "lower", "python -c pass",
-                    median(r["python_floor"]), "< 0.3 s", version < 0.3,
-                    note="the ratio to the bare interpreter is < 1 by nature"))
+    rows.append(
+        Row(
+            "start-up",
+            "cockpit --version",
+            version,
+            "s",
+            "lower",
+            "python -c pass",
+            median(r["python_floor"]),
+            "< 0.3 s",
+            version < 0.3,
+            note="the ratio to the bare interpreter is < 1 by nature",
+        )
+    )
     if ref_ok:
-        rows.append(Row("start-up", "cockpit --version", version, "s", "lower", "mlflow --version",
-                        median(r["mlflow_version"])))
+        rows.append(
+            Row(
+                "start-up",
+                "cockpit --version",
+                version,
+                "s",
+                "lower",
+                "mlflow --version",
+                median(r["mlflow_version"]),
+            )
+        )
     paint = median(r["first_paint_tmux"])
     p = r["probe"]
     heavy = ", ".join(p["heavy_modules_before_first_frame"]) or "none of pandas/numpy/sklearn/..."
-    rows.append(Row("start-up", f"cockpit -> first painted screen ({n:,} runs, tmux)", paint, "s",
-                    "lower", goal="< 0.6 s", goal_met=paint < 0.6,
-                    note=f"headless probe: interpreter {p['interpreter']:.2f} s, import cockpit.cli "
-                         f"{p['import_cockpit_cli']:.2f} s, import screens.app "
-                         f"{p['import_screens_app']:.2f} s, App.run -> first frame "
-                         f"{p['app_run_to_first_frame']:.2f} s (total {p['first_frame']:.2f} s); "
-                         f"heavy modules loaded: {heavy}"))
+    rows.append(
+        Row(
+            "start-up",
+            f"cockpit -> first painted screen ({n:,} runs, tmux)",
+            paint,
+            "s",
+            "lower",
+            goal="< 0.6 s",
+            goal_met=paint < 0.6,
+            note=f"headless probe: interpreter {p['interpreter']:.2f} s, import cockpit.cli "
+            f"{p['import_cockpit_cli']:.2f} s, import screens.app "
+            f"{p['import_screens_app']:.2f} s, App.run -> first frame "
+            f"{p['app_run_to_first_frame']:.2f} s (total {p['first_frame']:.2f} s); "
+            f"heavy modules loaded: {heavy}",
+        )
+    )
 
 
 # -- output ------------------------------------------------------------------------
@@ -339,56 +587,90 @@ def print_table(rows: list[Row], markdown: bool = False) -> str:
     header = ["benchmark", "cockpit", "reference", "ref value", "speed-up", "goal", ""]
     lines = []
     for row in rows:
-        lines.append([f"{row.group}: {row.name}", fmt(row.value, row.unit), row.ref_name or "-",
-                      fmt(row.ref_value, row.unit) if row.ref_name else "-", fmt_ratio(row),
-                      row.goal or "-", verdict(row)])
+        lines.append(
+            [
+                f"{row.group}: {row.name}",
+                fmt(row.value, row.unit),
+                row.ref_name or "-",
+                fmt(row.ref_value, row.unit) if row.ref_name else "-",
+                fmt_ratio(row),
+                row.goal or "-",
+                verdict(row),
+            ]
+        )
     if markdown:
         out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         out += ["| " + " | ".join(cells) + " |" for cells in lines]
         notes = [f"- {r.group}: {r.name}: {r.note}" for r in rows if r.note]
         return "\n".join(out + ([""] + notes if notes else []))
     widths = [max(len(h), *(len(c[i]) for c in lines)) for i, h in enumerate(header)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
-           "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-            for cells in lines]
+    out = [
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    out += ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() for cells in lines]
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000",
-                        help="run counts for the recording and listing benchmarks, comma "
-                             "separated (the issue's: 1000,10000; MLflow needs ~3 min per "
-                             "10,000 runs here)")
-    parser.add_argument("--table-runs", type=int, default=100_000,
-                        help="runs in the store for the table and start-up benchmarks")
-    parser.add_argument("--table-sizes", default="80x24",
-                        help="terminal sizes for the table benchmark, e.g. 80x24,160x50")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--sizes",
+        default="1000",
+        help="run counts for the recording and listing benchmarks, comma "
+        "separated (the issue's: 1000,10000; MLflow needs ~3 min per "
+        "10,000 runs here)",
+    )
+    parser.add_argument(
+        "--table-runs",
+        type=int,
+        default=100_000,
+        help="runs in the store for the table and start-up benchmarks",
+    )
+    parser.add_argument(
+        "--table-sizes", default="80x24", help="terminal sizes for the table benchmark, e.g. 80x24,160x50"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="repeats (medians are shown)")
-    parser.add_argument("--ref-repeats", type=int, default=1,
-                        help="repeats of MLflow's recording (slow: ~20 ms per run)")
+    parser.add_argument(
+        "--ref-repeats", type=int, default=1, help="repeats of MLflow's recording (slow: ~20 ms per run)"
+    )
     parser.add_argument("--table-repeats", type=int, default=9)
     parser.add_argument("--startup-repeats", type=int, default=7)
-    parser.add_argument("--drift-rows", default="100000,1000000",
-                        help="rows of reference and of current data for the drift benchmark")
-    parser.add_argument("--drift-stream-rows", type=int, default=10_000_000,
-                        help="current rows streamed in chunks (0: skip)")
-    parser.add_argument("--drift-stream-reference", type=int, default=1_000_000,
-                        help="reference rows for the streamed drift")
+    parser.add_argument(
+        "--drift-rows",
+        default="100000,1000000",
+        help="rows of reference and of current data for the drift benchmark",
+    )
+    parser.add_argument(
+        "--drift-stream-rows", type=int, default=10_000_000, help="current rows streamed in chunks (0: skip)"
+    )
+    parser.add_argument(
+        "--drift-stream-reference", type=int, default=1_000_000, help="reference rows for the streamed drift"
+    )
     parser.add_argument("--drift-repeats", type=int, default=1)
     parser.add_argument("--eval-rows", type=int, default=1_000_000)
     parser.add_argument("--eval-repeats", type=int, default=1)
-    parser.add_argument("--scoring-calls", type=int, default=300,
-                        help="one-row predict_proba calls per process (the median is shown)")
-    parser.add_argument("--only", default=",".join(GROUPS),
-                        help=f"comma-separated subset of {','.join(GROUPS)}")
-    parser.add_argument("--setup-references", action="store_true",
-                        help="create bench/.venv-ref (MLflow) and bench/.venv-evidently "
-                             "(Evidently 0.7.23, pandas < 3) first")
-    parser.add_argument("--no-references", action="store_true",
-                        help="skip MLflow and Evidently even if set up")
+    parser.add_argument(
+        "--scoring-calls",
+        type=int,
+        default=300,
+        help="one-row predict_proba calls per process (the median is shown)",
+    )
+    parser.add_argument(
+        "--only", default=",".join(GROUPS), help=f"comma-separated subset of {','.join(GROUPS)}"
+    )
+    parser.add_argument(
+        "--setup-references",
+        action="store_true",
+        help="create bench/.venv-ref (MLflow) and bench/.venv-evidently (Evidently 0.7.23, pandas < 3) first",
+    )
+    parser.add_argument(
+        "--no-references", action="store_true", help="skip MLflow and Evidently even if set up"
+    )
     parser.add_argument("--tmp", type=Path, default=None, help="where temp stores go")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -408,14 +690,20 @@ def main(argv: list[str] | None = None) -> int:
     info["evidently_venv"] = refenv.versions("evidently") if ev_ok else {}
     log("machine: " + json.dumps(info))
     if not ref_ok and only & {"record", "list", "startup"}:
-        log("MLflow columns are missing: no MLflow venv at "
-            f"{refenv.REF_VENV} (run with --setup-references to create it)")
+        log(
+            "MLflow columns are missing: no MLflow venv at "
+            f"{refenv.REF_VENV} (run with --setup-references to create it)"
+        )
     if not ev_ok and "drift" in only:
-        log("Evidently columns are missing: no Evidently venv at "
-            f"{refenv.ENVS['evidently'].folder} (run with --setup-references to create it)")
+        log(
+            "Evidently columns are missing: no Evidently venv at "
+            f"{refenv.ENVS['evidently'].folder} (run with --setup-references to create it)"
+        )
     if info["loadavg_start"][0] > 0.5 * (info["nproc"] or 1):
-        log(f"warning: the machine is busy (load {info['loadavg_start'][0]:.1f} on "
-            f"{info['nproc']} cores): timings will be slower and noisier")
+        log(
+            f"warning: the machine is busy (load {info['loadavg_start'][0]:.1f} on "
+            f"{info['nproc']} cores): timings will be slower and noisier"
+        )
 
     base = Path(tempfile.mkdtemp(prefix="cockpit-bench-", dir=args.tmp))
     args.tmp = base
@@ -425,13 +713,23 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             mlflow = None
             if ref_ok and only & {"record", "list"}:
-                log(f"MLflow: record {n:,} runs x{args.ref_repeats}"
-                    + (", then list them" if "list" in only else ""))
+                log(
+                    f"MLflow: record {n:,} runs x{args.ref_repeats}"
+                    + (", then list them" if "list" in only else "")
+                )
                 mlflow = refenv.run_script(
-                    "ref_mlflow.py", ["--n", str(n), "--record-repeats",
-                                      str(args.ref_repeats if "record" in only else 0),
-                                      "--list-repeats", str(args.repeats if "list" in only else 0),
-                                      "--tmp", str(base)])
+                    "ref_mlflow.py",
+                    [
+                        "--n",
+                        str(n),
+                        "--record-repeats",
+                        str(args.ref_repeats if "record" in only else 0),
+                        "--list-repeats",
+                        str(args.repeats if "list" in only else 0),
+                        "--tmp",
+                        str(base),
+                    ],
+                )
             if "record" in only:
                 bench_record(n, args, rows, mlflow)
             if "list" in only:
@@ -459,14 +757,23 @@ def main(argv: list[str] | None = None) -> int:
         if notes:
             print("\nnotes:\n" + "\n".join(notes))
     missed = [r for r in rows if r.goal_met is False]
-    print(f"\ngoals: {sum(r.goal_met is True for r in rows)} met, {len(missed)} missed"
-          + ("".join(f"\n  MISSED {r.group}: {r.name} ({fmt(r.value, r.unit)}; goal {r.goal})"
-                     for r in missed)))
+    print(
+        f"\ngoals: {sum(r.goal_met is True for r in rows)} met, {len(missed)} missed"
+        + ("".join(f"\n  MISSED {r.group}: {r.name} ({fmt(r.value, r.unit)}; goal {r.goal})" for r in missed))
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"machine": info, "args": {
-            k: str(v) for k, v in vars(args).items()}, "rows": [r.as_dict() for r in rows]},
-            indent=2, default=str))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": info,
+                    "args": {k: str(v) for k, v in vars(args).items()},
+                    "rows": [r.as_dict() for r in rows],
+                },
+                indent=2,
+                default=str,
+            )
+        )
     return 0
 
 

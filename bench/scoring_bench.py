@@ -33,15 +33,18 @@ def pipelines():
     y = frame["target"].to_numpy()
     specs = infer_spec(profile_frame(frame), "target")
     columns = [c for c in frame.columns if c != "target"]
-    hand = ColumnTransformer([("num", make_pipeline(SimpleImputer(strategy="median"),
-                                                    StandardScaler()), columns)])
+    hand = ColumnTransformer(
+        [("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), columns)]
+    )
     built = {
         "cockpit (compiler 2, grouped)": compile_transformer(specs, version=2),
         "cockpit (compiler 1, per column)": compile_transformer(specs, version=1),
         "hand-built grouped": hand,
     }
-    fitted = {name: Pipeline([("features", t), ("model", LogisticRegression(max_iter=2000))])
-              .fit(frame, y) for name, t in built.items()}
+    fitted = {
+        name: Pipeline([("features", t), ("model", LogisticRegression(max_iter=2000))]).fit(frame, y)
+        for name, t in built.items()
+    }
     return fitted, frame
 
 

@@ -34,14 +34,14 @@ def command_times(command: list[str], repeats: int, env: dict | None = None) -> 
     times = []
     for _ in range(repeats + 1):
         began = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                       env=env)
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
         times.append(time.perf_counter() - began)
     return times[1:]  # the first run warms the OS file cache
 
 
-def tmux_first_paint(workspace: Path, marker: str, repeats: int, size=(80, 24),
-                     timeout: float = 30.0) -> list[float]:
+def tmux_first_paint(
+    workspace: Path, marker: str, repeats: int, size=(80, 24), timeout: float = 30.0
+) -> list[float]:
     if shutil.which("tmux") is None:
         raise RuntimeError("tmux is not installed")
     cockpit = VENV_BIN / "cockpit"
@@ -49,15 +49,31 @@ def tmux_first_paint(workspace: Path, marker: str, repeats: int, size=(80, 24),
     for i in range(repeats + 1):
         name = f"cockpit-bench-{os.getpid()}-{i}"
         inner = f"read _; exec {cockpit} --workspace {workspace}"
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(size[0]), "-y",
-                        str(size[1]), "sh", "-c", inner], check=True)
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                str(size[0]),
+                "-y",
+                str(size[1]),
+                "sh",
+                "-c",
+                inner,
+            ],
+            check=True,
+        )
         try:
             time.sleep(0.5)
             began = time.perf_counter()
             subprocess.run(["tmux", "send-keys", "-t", name, "Enter"], check=True)
             while True:
-                pane = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
-                                      capture_output=True, text=True).stdout
+                pane = subprocess.run(
+                    ["tmux", "capture-pane", "-p", "-t", name], capture_output=True, text=True
+                ).stdout
                 now = time.perf_counter()
                 if marker in pane:
                     break
@@ -68,8 +84,7 @@ def tmux_first_paint(workspace: Path, marker: str, repeats: int, size=(80, 24),
         finally:
             subprocess.run(["tmux", "send-keys", "-t", name, "q"], check=False)
             time.sleep(0.2)
-            subprocess.run(["tmux", "kill-session", "-t", name], check=False,
-                           stderr=subprocess.DEVNULL)
+            subprocess.run(["tmux", "kill-session", "-t", name], check=False, stderr=subprocess.DEVNULL)
     return times[1:]
 
 
@@ -78,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workspace", type=Path, required=True)
     parser.add_argument("--runs", type=int, required=True, help="runs in the workspace")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--ref-python", type=Path, default=None,
-                        help="the reference venv's python (for `mlflow --version`)")
+    parser.add_argument(
+        "--ref-python", type=Path, default=None, help="the reference venv's python (for `mlflow --version`)"
+    )
     args = parser.parse_args(argv)
     out: dict = {}
     out["python_floor"] = command_times([sys.executable, "-c", "pass"], args.repeats)
@@ -88,14 +104,18 @@ def main(argv: list[str] | None = None) -> int:
         mlflow = args.ref_python.parent / "mlflow"
         env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
         out["mlflow_version"] = command_times([str(mlflow), "--version"], args.repeats, env)
-    out["first_paint_tmux"] = tmux_first_paint(args.workspace, f"{args.runs:,} runs",
-                                               max(3, args.repeats // 2))
+    out["first_paint_tmux"] = tmux_first_paint(
+        args.workspace, f"{args.runs:,} runs", max(3, args.repeats // 2)
+    )
     probes = []
     for _ in range(max(3, args.repeats // 2)):
-        result = subprocess.run([sys.executable, "-m", "bench.startup_probe", str(args.workspace)],
-                                capture_output=True, text=True,
-                                env={**os.environ, "BENCH_SPAWNED_AT": repr(time.time())},
-                                cwd=Path(__file__).resolve().parent.parent)
+        result = subprocess.run(
+            [sys.executable, "-m", "bench.startup_probe", str(args.workspace)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BENCH_SPAWNED_AT": repr(time.time())},
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"startup_probe failed:\n{result.stderr[-2000:]}")
         probes.append(json.loads(result.stdout.strip().splitlines()[-1]))

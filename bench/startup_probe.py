@@ -23,9 +23,11 @@ def main() -> int:
     workspace = sys.argv[1]
     began = time.time()
     from cockpit.cli import cli
+
     marks["import_cockpit_cli"] = time.time() - began
     began = time.time()
     import screens.app as app_module  # what CliContext.open_ui imports
+
     marks["import_screens_app"] = time.time() - began
 
     from textual.app import App

@@ -112,6 +112,7 @@ def _patch_classes(probe: Probe) -> None:
                 if probe.armed and mark:
                     probe.handler_s += ended - began
                     probe.handled = ended
+
         setattr(cls, name, wrapped)
 
     handler(ExperimentsScreen, "refresh_data")
@@ -125,6 +126,7 @@ def _patch_classes(probe: Probe) -> None:
         began = time.perf_counter()
         poll(self)
         probe.poll_times.append(time.perf_counter() - began)
+
     ExperimentsScreen._poll = counted_poll
 
     render_line = RunsTable.render_line
@@ -134,11 +136,11 @@ def _patch_classes(probe: Probe) -> None:
         if probe.armed and probe.handled is not None and y >= 1 and self.rows_total:
             probe.table_lines += 1
         return strip
+
     RunsTable.render_line = counted_render_line
 
 
-async def timed_key(app, probe: Probe, key: str, settle, retry: bool = True,
-                    prepare=None) -> dict:
+async def timed_key(app, probe: Probe, key: str, settle, retry: bool = True, prepare=None) -> dict:
     """Post `key`, wait for the table's repaint. Retried (after `prepare()` again) when the
     screen's 2 s poll refreshed the table inside the window."""
     from textual import events
@@ -155,21 +157,29 @@ async def timed_key(app, probe: Probe, key: str, settle, retry: bool = True,
         try:
             await asyncio.wait_for(probe.event.wait(), 10)
         except TimeoutError:
-            raise RuntimeError(f"no table repaint after {key!r}: handled={probe.handled} "
-                               f"lines={probe.table_lines} focused={app.focused} "
-                               f"stack={app.screen_stack}") from None
+            raise RuntimeError(
+                f"no table repaint after {key!r}: handled={probe.handled} "
+                f"lines={probe.table_lines} focused={app.focused} "
+                f"stack={app.screen_stack}"
+            ) from None
         if probe.polls == polls:
             break
     assert probe.painted is not None and probe.handled is not None
     frame_start = probe.frame_start or probe.handled
-    return {"total": probe.painted - probe.t0, "handler": probe.handler_s,
-            "render": probe.painted - probe.handled, "wait": frame_start - probe.handled,
-            "frame": probe.painted - frame_start}
+    return {
+        "total": probe.painted - probe.t0,
+        "handler": probe.handler_s,
+        "render": probe.painted - probe.handled,
+        "wait": frame_start - probe.handled,
+        "frame": probe.painted - frame_start,
+    }
 
 
 def summary(samples: list[dict]) -> dict:
-    return {k: {"median": median([s[k] for s in samples]), "max": max(s[k] for s in samples),
-                "n": len(samples)} for k in ("total", "handler", "wait", "frame")}
+    return {
+        k: {"median": median([s[k] for s in samples]), "max": max(s[k] for s in samples), "n": len(samples)}
+        for k in ("total", "handler", "wait", "frame")
+    }
 
 
 async def run(workspace_path: Path, size: tuple[int, int], repeats: int) -> dict:
@@ -182,6 +192,7 @@ async def run(workspace_path: Path, size: tuple[int, int], repeats: int) -> dict
     install(app, probe)
     out: dict = {}
     async with app.run_test(size=size) as pilot:
+
         async def settle():
             await pilot.pause()
             await asyncio.sleep(0.02)
@@ -192,14 +203,20 @@ async def run(workspace_path: Path, size: tuple[int, int], repeats: int) -> dict
         screen = app.screen
         from screens.experiments import ExperimentsScreen
         from screens.runs_table import RunsTable
+
         assert isinstance(screen, ExperimentsScreen), screen
         table = screen.query_one(RunsTable)
         out["rows_total"] = table.rows_total
-        out["open"] = {"total": opened["total"], "factory": probe.marks.get("factory_s"),
-                       "on_mount": opened["handler"], "wait": opened["wait"],
-                       "frame": opened["frame"]}
-        out["imported_on_open"] = sorted({m for m in ("sklearn", "pandas", "scipy")
-                                          if m in sys.modules} - loaded_before)
+        out["open"] = {
+            "total": opened["total"],
+            "factory": probe.marks.get("factory_s"),
+            "on_mount": opened["handler"],
+            "wait": opened["wait"],
+            "frame": opened["frame"],
+        }
+        out["imported_on_open"] = sorted(
+            {m for m in ("sklearn", "pandas", "scipy") if m in sys.modules} - loaded_before
+        )
         # back to the overview and in again (the screen is kept: on_screen_resume)
         samples = []
         for _ in range(max(3, repeats // 2)):
@@ -214,8 +231,9 @@ async def run(workspace_path: Path, size: tuple[int, int], repeats: int) -> dict
                 by_sort.setdefault(screen.sort, []).append(sample)
         out["sort_by"] = {k: summary(v) for k, v in by_sort.items()}
         out["sort"] = summary([s for k, v in by_sort.items() for s in v])
-        out["sort_indexed"] = summary([s for k, v in by_sort.items() for s in v
-                                       if k not in ("score", "duration")])
+        out["sort_indexed"] = summary(
+            [s for k, v in by_sort.items() for s in v if k not in ("score", "duration")]
+        )
         while screen.sort != "roc_auc":
             await pilot.press("o")
         samples = []
@@ -224,14 +242,17 @@ async def run(workspace_path: Path, size: tuple[int, int], repeats: int) -> dict
         out["page_down"] = summary(samples)
         samples = []
         for i in range(repeats):
-            samples.append(await timed_key(app, probe, "ctrl+end" if i % 2 == 0 else "ctrl+home",
-                                           settle))
+            samples.append(await timed_key(app, probe, "ctrl+end" if i % 2 == 0 else "ctrl+home", settle))
         out["jump_end_home"] = summary(samples)
 
         from textual.widgets import Input
+
         field = screen.query_one("#runs-filter", Input)
-        for name, text in (("filter_family", "family=random_forest"),
-                           ("filter_recall_sorted_by_auc", "recall>0.8")):
+        for name, text in (
+            ("filter_family", "family=random_forest"),
+            ("filter_recall_sorted_by_auc", "recall>0.8"),
+        ):
+
             async def typed(text=text):
                 await pilot.press("slash")
                 assert app.focused is field, app.focused
@@ -246,8 +267,10 @@ async def run(workspace_path: Path, size: tuple[int, int], repeats: int) -> dict
                 field.value = ""
                 await pilot.press("enter")
             out[name] = summary(samples)
-        out["poll_refresh"] = {"median": median(probe.poll_times) if probe.poll_times else None,
-                               "n": len(probe.poll_times)}
+        out["poll_refresh"] = {
+            "median": median(probe.poll_times) if probe.poll_times else None,
+            "n": len(probe.poll_times),
+        }
     ws.close()
     return out
 

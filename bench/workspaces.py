@@ -41,27 +41,50 @@ def ready_workspace(folder: Path):
     version, _ = datasets.import_dataset(ws, project, csv)
     split = make_split(ws, project, "stratified")
     spec_version, _ = ensure_spec(ws, project)
-    problem.save_spec(ws, project, problem.ProblemSpec(
-        statement="Which customers leave within 30 days", task="binary", target="left",
-        metric="roc_auc", metric_target=0.9))
+    problem.save_spec(
+        ws,
+        project,
+        problem.ProblemSpec(
+            statement="Which customers leave within 30 days",
+            task="binary",
+            target="left",
+            metric="roc_auc",
+            metric_target=0.9,
+        ),
+    )
     return ws, project, (version.id, split.id, spec_version)
 
 
-def fill_runs(ws, project_id: int, n: int, pins: tuple[int, int, int] | None = None,
-              seed: int = 7) -> None:
+def fill_runs(ws, project_id: int, n: int, pins: tuple[int, int, int] | None = None, seed: int = 7) -> None:
     """n finished runs (fakedata's params and metrics), indexes rebuilt once afterwards."""
     conn = ws.store.conn
     version_id, split_id, spec_version = pins or (None, None, None)
-    indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                           "tbl_name = 'runs' AND sql IS NOT NULL").fetchall()
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL"
+    ).fetchall()
     rows = []
     for i, run in enumerate(fakedata.runs(n, seed)):
         m = run["metrics"]
-        rows.append((project_id, run["family"], json.dumps(run["params"], sort_keys=True),
-                     run["seed"], version_id, split_id, spec_version, m["roc_auc"],
-                     json.dumps(m, sort_keys=True), json.dumps(m, sort_keys=True),
-                     m["roc_auc"], m["recall"], m["precision"], m["f1"], m["accuracy"],
-                     round(1 + (i % 97) / 10, 2)))
+        rows.append(
+            (
+                project_id,
+                run["family"],
+                json.dumps(run["params"], sort_keys=True),
+                run["seed"],
+                version_id,
+                split_id,
+                spec_version,
+                m["roc_auc"],
+                json.dumps(m, sort_keys=True),
+                json.dumps(m, sort_keys=True),
+                m["roc_auc"],
+                m["recall"],
+                m["precision"],
+                m["f1"],
+                m["accuracy"],
+                round(1 + (i % 97) / 10, 2),
+            )
+        )
     with ws.store.transaction():
         for name, _ in indexes:
             conn.execute(f'DROP INDEX "{name}"')
@@ -71,6 +94,7 @@ def fill_runs(ws, project_id: int, n: int, pins: tuple[int, int, int] | None = N
             "m_roc_auc, m_recall, m_precision, m_f1, m_accuracy, duration_s, created_at, "
             "finished_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, 'finished', 'roc_auc', ?, ?, ?, "
             "?, ?, ?, ?, ?, ?, '2026-05-01T09:00:00+00:00', '2026-05-01T09:00:05+00:00', 'bench')",
-            rows)
+            rows,
+        )
         for _, sql in indexes:
             conn.execute(sql)

@@ -59,15 +59,24 @@ class Event:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "at": self.at, "user": self.user, "os_user": self.os_user,
-            "who": self.who, "project": self.project, "stage": self.stage,
-            "action": self.action, "details": self.details,
+            "id": self.id,
+            "at": self.at,
+            "user": self.user,
+            "os_user": self.os_user,
+            "who": self.who,
+            "project": self.project,
+            "stage": self.stage,
+            "action": self.action,
+            "details": self.details,
         }
 
     def summary(self) -> str:
         """One line for tables: the details that say what happened."""
-        parts = [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                 for k, v in self.details.items() if not isinstance(v, (dict, list))]
+        parts = [
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in self.details.items()
+            if not isinstance(v, (dict, list))
+        ]
         return ", ".join(parts)
 
 
@@ -102,8 +111,10 @@ def recent_events(
         where.append("e.project_id = ?")
         params.append(project_id)
     if text:
-        where.append("(e.stage || ' ' || e.action || ' ' || e.user || ' ' || "
-                     "coalesce(e.os_user, '') || ' ' || e.details) LIKE ?")
+        where.append(
+            "(e.stage || ' ' || e.action || ' ' || e.user || ' ' || "
+            "coalesce(e.os_user, '') || ' ' || e.details) LIKE ?"
+        )
         params.append(f"%{text}%")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = store.rows(
@@ -114,8 +125,14 @@ def recent_events(
     )
     return [
         Event(
-            id=r["id"], at=r["at"], user=r["user"], project=r["project"], stage=r["stage"],
-            action=r["action"], details=json.loads(r["details"] or "{}"), os_user=r["os_user"],
+            id=r["id"],
+            at=r["at"],
+            user=r["user"],
+            project=r["project"],
+            stage=r["stage"],
+            action=r["action"],
+            details=json.loads(r["details"] or "{}"),
+            os_user=r["os_user"],
         )
         for r in rows
     ]

@@ -20,39 +20,63 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
     version = registry.get_version(ws, project, ref)
     run = get_run(ws, project, version.run_id)
     spec = current_spec(ws, project)
-    lines = [f"# Model card: {project.name} v{version.version}", "",
-             f"Registered {version.created_at} by {version.created_by} from {run.label}; "
-             f"status {version.status}.", "", "## Problem", ""]
-    for label, value in (("Predicts", spec.statement), ("Task", f"{project.task} → {project.target}"),
-                         ("For", spec.audience), ("Decision", spec.decision),
-                         ("Used", spec.usage), ("Success", spec.metric_goal()),
-                         ("Costlier mistake", spec.costlier_mistake),
-                         ("Human path", spec.human_path), ("Risks", spec.risks)):
+    lines = [
+        f"# Model card: {project.name} v{version.version}",
+        "",
+        f"Registered {version.created_at} by {version.created_by} from {run.label}; status {version.status}.",
+        "",
+        "## Problem",
+        "",
+    ]
+    for label, value in (
+        ("Predicts", spec.statement),
+        ("Task", f"{project.task} → {project.target}"),
+        ("For", spec.audience),
+        ("Decision", spec.decision),
+        ("Used", spec.usage),
+        ("Success", spec.metric_goal()),
+        ("Costlier mistake", spec.costlier_mistake),
+        ("Human path", spec.human_path),
+        ("Risks", spec.risks),
+    ):
         if value:
             lines.append(f"- **{label}:** {value}")
-    data = ws.store.one("SELECT name, rows, n_columns, content_sha256 FROM dataset_versions "
-                        "WHERE id = ?", [run.version_id])
-    split = ws.store.one("SELECT strategy, seed, sizes, leaks FROM splits WHERE id = ?",
-                         [run.split_id])
-    lines += ["", "## Data", "",
-              f"- Dataset version v{run.version_id} `{data['name']}`: {data['rows']:,} rows × "
-              f"{data['n_columns']} columns, sha256 `{data['content_sha256'][:16]}`"]
+    data = ws.store.one(
+        "SELECT name, rows, n_columns, content_sha256 FROM dataset_versions WHERE id = ?", [run.version_id]
+    )
+    split = ws.store.one("SELECT strategy, seed, sizes, leaks FROM splits WHERE id = ?", [run.split_id])
+    lines += [
+        "",
+        "## Data",
+        "",
+        f"- Dataset version v{run.version_id} `{data['name']}`: {data['rows']:,} rows × "
+        f"{data['n_columns']} columns, sha256 `{data['content_sha256'][:16]}`",
+    ]
     if split:
         sizes = json.loads(split["sizes"])
-        lines.append(f"- Split {run.split_id}: {split['strategy']}, seed {split['seed']}, "
-                     f"train {sizes['train']:,} / validation {sizes['validation']:,} / test "
-                     f"{sizes['test']:,}; leakage findings: {split['leaks']}")
+        lines.append(
+            f"- Split {run.split_id}: {split['strategy']}, seed {split['seed']}, "
+            f"train {sizes['train']:,} / validation {sizes['validation']:,} / test "
+            f"{sizes['test']:,}; leakage findings: {split['leaks']}"
+        )
     specs = spec_at(ws, project, run.feature_spec_version)
     lines += ["", "## Features", "", f"Feature spec v{run.feature_spec_version}:", ""]
     lines += [f"- `{s.column}`: {s.summary()}" for s in specs if s.role != "ignore"]
-    params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())
-                       if k not in ("verbose", "n_jobs", "warm_start") and v is not None)
-    lines += ["", "## Training", "", f"- Model: {run.family} ({params})",
-              f"- Seed {run.seed}; trained in {run.duration_s or 0:.1f} s",
-              f"- Code: {run.git_commit or 'not in git'}{' (dirty tree)' if run.git_dirty else ''}",
-              "- Environment: " + ", ".join(f"{k} {v}" for k, v in
-                                            (run.library_versions or {}).items()),
-              f"- Artifact sha256 `{version.artifact_sha256}`"]
+    params = ", ".join(
+        f"{k}={v}"
+        for k, v in sorted(run.params.items())
+        if k not in ("verbose", "n_jobs", "warm_start") and v is not None
+    )
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"- Model: {run.family} ({params})",
+        f"- Seed {run.seed}; trained in {run.duration_s or 0:.1f} s",
+        f"- Code: {run.git_commit or 'not in git'}{' (dirty tree)' if run.git_dirty else ''}",
+        "- Environment: " + ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items()),
+        f"- Artifact sha256 `{version.artifact_sha256}`",
+    ]
     evaluation = latest_evaluation(ws, project, run.id, "test")
     gate = latest_gate(ws, run.id)
     lines += ["", "## Evaluation", ""]
@@ -67,16 +91,26 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
         lines += ["", f"Registered despite the gate: {version.override_reason}"]
     history = [r for r in registry.ledger(ws, project) if r["version_id"] == version.id]
     lines += ["", "## Deployment history", ""]
-    lines += [f"- {r['at']}: {r['action']} as {r['alias']}"
-              + (f" ({r['percent']:g}%)" if r["percent"] else "") + f" by {r['user']}: {r['reason']}"
-              for r in reversed(history)] or ["- never deployed"]
+    lines += [
+        f"- {r['at']}: {r['action']} as {r['alias']}"
+        + (f" ({r['percent']:g}%)" if r["percent"] else "")
+        + f" by {r['user']}: {r['reason']}"
+        for r in reversed(history)
+    ] or ["- never deployed"]
     lines += ["", "## Monitoring", "", *_monitoring(ws, project)]
-    signoffs = ws.store.rows("SELECT step, decision, reviewer, comment, at FROM signoffs WHERE "
-                             "version_id = ? ORDER BY id", [version.id]) if ws.store.table_exists(
-        "signoffs") else []
+    signoffs = (
+        ws.store.rows(
+            "SELECT step, decision, reviewer, comment, at FROM signoffs WHERE version_id = ? ORDER BY id",
+            [version.id],
+        )
+        if ws.store.table_exists("signoffs")
+        else []
+    )
     lines += ["", "## Review sign-offs", ""]
-    lines += [f"- {s['step']}: {s['decision']} by {s['reviewer']} ({s['at'][:10]}): {s['comment']}"
-              for s in signoffs] or ["Not reviewed yet."]
+    lines += [
+        f"- {s['step']}: {s['decision']} by {s['reviewer']} ({s['at'][:10]}): {s['comment']}"
+        for s in signoffs
+    ] or ["Not reviewed yet."]
     if version.status == "retired":
         lines += ["", "## Retirement", "", f"Retired: {version.retired_reason}"]
     # again on the way out: text recorded before the store redacted (or by a direct write)
@@ -89,20 +123,30 @@ def _monitoring(ws: Workspace, project: Project) -> list[str]:
     late), so each is written when present and named as missing otherwise."""
     if not ws.store.table_exists("monitor_windows"):
         return ["No production data monitored yet."]
-    windows = [json.loads(r["stats"]) for r in ws.store.rows(
-        "SELECT stats FROM monitor_windows WHERE project_id = ? ORDER BY window", [project.id])]
+    windows = [
+        json.loads(r["stats"])
+        for r in ws.store.rows(
+            "SELECT stats FROM monitor_windows WHERE project_id = ? ORDER BY window", [project.id]
+        )
+    ]
     if not windows:
         return ["No production data monitored yet."]
     last = windows[-1]
     size = last.get("size") or "month"
-    lines = [f"- {len(windows)} {_PERIODS.get(size, size)} windows; latest "
-             f"{last.get('window', '?')}: {window_summary(last)}"]
+    lines = [
+        f"- {len(windows)} {_PERIODS.get(size, size)} windows; latest "
+        f"{last.get('window', '?')}: {window_summary(last)}"
+    ]
     measured = [w for w in windows if _number(w.get("metric_value")) is not None]
     if measured:
-        lines.append(f"- {measured[-1].get('metric') or 'metric'} on labelled rows in "
-                     f"{measured[-1].get('window', '?')}: {measured[-1]['metric_value']:.4f}")
-    alerts = ws.store.rows("SELECT a.status, a.message FROM alerts a WHERE a.project_id = ? "
-                           "AND a.status != 'resolved'", [project.id])
+        lines.append(
+            f"- {measured[-1].get('metric') or 'metric'} on labelled rows in "
+            f"{measured[-1].get('window', '?')}: {measured[-1]['metric_value']:.4f}"
+        )
+    alerts = ws.store.rows(
+        "SELECT a.status, a.message FROM alerts a WHERE a.project_id = ? AND a.status != 'resolved'",
+        [project.id],
+    )
     lines += [f"- alert ({a['status']}): {a['message']}" for a in alerts]
     return lines
 

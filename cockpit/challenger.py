@@ -20,9 +20,14 @@ BATCH_ROWS = 1000
 SIDES = ("champion", "challenger")
 
 
-def compare(project: Project, models: dict[str, tuple[Any, float | None]],
-            labelled: pd.DataFrame, holdout_window: str, metric: str,
-            segments: list[str]) -> dict[str, Any]:
+def compare(
+    project: Project,
+    models: dict[str, tuple[Any, float | None]],
+    labelled: pd.DataFrame,
+    holdout_window: str,
+    metric: str,
+    segments: list[str],
+) -> dict[str, Any]:
     """`models`: {"champion"|"challenger": (pipeline, threshold)}; `labelled`: production
     rows with their label in the target column and their window in `_window`. Warnings
     (a window holding one class) stay off the terminal and are listed as notes."""
@@ -34,19 +39,26 @@ def compare(project: Project, models: dict[str, tuple[Any, float | None]],
     return comparison | {"notes": notes.as_list()}
 
 
-def _compare(project: Project, models: dict[str, tuple[Any, float | None]],
-             labelled: pd.DataFrame, holdout_window: str, metric: str,
-             segments: list[str]) -> dict[str, Any]:
+def _compare(
+    project: Project,
+    models: dict[str, tuple[Any, float | None]],
+    labelled: pd.DataFrame,
+    holdout_window: str,
+    metric: str,
+    segments: list[str],
+) -> dict[str, Any]:
     from cockpit.evaluation.predictions import predict_frame
     from cockpit.evaluation.report import score_predictions
     from cockpit.evaluation.segments import breakdown
 
     holdout = labelled[labelled["_window"] == holdout_window].drop(columns=["_window"])
-    predicted = {side: predict_frame(pipeline, holdout, project, cut)
-                 for side, (pipeline, cut) in models.items()}
+    predicted = {
+        side: predict_frame(pipeline, holdout, project, cut) for side, (pipeline, cut) in models.items()
+    }
     scores = {side: score_predictions(project.task, p) for side, p in predicted.items()}
-    measures = sorted(set(scores["champion"]) & set(scores["challenger"]),
-                      key=lambda name: (name != metric, name))
+    measures = sorted(
+        set(scores["champion"]) & set(scores["challenger"]), key=lambda name: (name != metric, name)
+    )
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     for side, p in predicted.items():
         present = [c for c in segments if c in holdout.columns]
@@ -55,29 +67,32 @@ def _compare(project: Project, models: dict[str, tuple[Any, float | None]],
             groups.setdefault(key, {"column": key[0], "group": key[1], "rows": entry["rows"]})
             groups[key][side] = entry["value"]
     return {
-        "window": holdout_window, "metric": metric, "rows": int(len(holdout)),
-        "metrics": [{"name": name, **{side: scores[side][name] for side in SIDES}}
-                    for name in measures],
+        "window": holdout_window,
+        "metric": metric,
+        "rows": int(len(holdout)),
+        "metrics": [{"name": name, **{side: scores[side][name] for side in SIDES}} for name in measures],
         "segments": sorted(groups.values(), key=lambda g: (g["column"], g["group"])),
         "windows": _by_window(project, models, labelled, holdout_window, metric),
-        "latency": {side: _latency(project, pipeline, cut, holdout)
-                    for side, (pipeline, cut) in models.items()},
+        "latency": {
+            side: _latency(project, pipeline, cut, holdout) for side, (pipeline, cut) in models.items()
+        },
     }
 
 
-def _by_window(project: Project, models, labelled, holdout_window: str,
-               metric: str) -> list[dict[str, Any]]:
+def _by_window(project: Project, models, labelled, holdout_window: str, metric: str) -> list[dict[str, Any]]:
     from cockpit.evaluation.predictions import predict_frame
 
     rows = []
     for window in sorted(labelled["_window"].unique()):
         part = labelled[labelled["_window"] == window].drop(columns=["_window"])
-        entry: dict[str, Any] = {"window": str(window), "rows": int(len(part)),
-                                 "challenger_trained_on_it": window != holdout_window}
+        entry: dict[str, Any] = {
+            "window": str(window),
+            "rows": int(len(part)),
+            "challenger_trained_on_it": window != holdout_window,
+        }
         for side, (pipeline, cut) in models.items():
             p = predict_frame(pipeline, part, project, cut)
-            entry[side] = metrics.score(project.task, p.y_true, p.y_pred, p.proba,
-                                        p.classes).get(metric)
+            entry[side] = metrics.score(project.task, p.y_true, p.y_pred, p.proba, p.classes).get(metric)
         rows.append(entry)
     return rows
 
@@ -95,5 +110,7 @@ def _latency(project: Project, pipeline, threshold, rows: pd.DataFrame) -> dict[
     started = time.perf_counter()
     if len(batch):
         predict_frame(pipeline, batch, project, threshold)
-    return {"row_ms": round(statistics.median(one), 2) if one else None,
-            "thousand_rows_ms": round((time.perf_counter() - started) * 1000, 1)}
+    return {
+        "row_ms": round(statistics.median(one), 2) if one else None,
+        "thousand_rows_ms": round((time.perf_counter() - started) * 1000, 1),
+    }

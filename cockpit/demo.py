@@ -23,8 +23,7 @@ from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
 
 DEMO_PROJECT = "learner-support"
 DEMO_PROJECTS = [
-    (DEMO_PROJECT, "binary", "needs_support", "learner_support.toml",
-     "learner_support/reference.csv"),
+    (DEMO_PROJECT, "binary", "needs_support", "learner_support.toml", "learner_support/reference.csv"),
     ("churn", "binary", "churned", "churn.toml", "churn/customers.csv"),
     ("house-prices", "regression", "price", "house_prices.toml", "house_prices/houses.csv"),
 ]
@@ -47,8 +46,9 @@ DEMO_SWEEPS = [(DEMO_PROJECT, "logistic_regression", 8), ("house-prices", "ridge
 Progress = Callable[[str], None]
 
 
-def build_demo(path: Path, rebuild: bool = False,
-               progress: Progress = lambda _: None) -> tuple[Workspace, bool]:
+def build_demo(
+    path: Path, rebuild: bool = False, progress: Progress = lambda _: None
+) -> tuple[Workspace, bool]:
     """Build the demo in `path` (unless it is there already). Returns (workspace, built)."""
     folder = Path(path).expanduser().resolve()
     final = folder / WORKSPACE_DIRNAME
@@ -80,8 +80,9 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
         problem.save_spec(workspace, project, spec, comment="demo spec")
         version, _ = datasets.import_dataset(workspace, project, data_dir / data_file)
         report = checks.validate(workspace, project, version)
-        progress(f"{name}: spec, data v{version.id} ({version.rows:,} rows, "
-                 f"{report.count('warning')} warnings)")
+        progress(
+            f"{name}: spec, data v{version.id} ({version.rows:,} rows, {report.count('warning')} warnings)"
+        )
     _clean_churn(workspace, projects["churn"], progress)
     for name, options in DEMO_SPLITS.items():
         made = splits.make_split(workspace, projects[name], **options)
@@ -91,10 +92,12 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
         score = f"{run.metric} {run.score:.3f}" if run.score is not None else run.error
         progress(f"{name}: {run.label} {run.status}, {score}")
     for name, family, trials in DEMO_SWEEPS:
-        result = sweeps.run_sweep(workspace, projects[name], family,
-                                  spaces.random_trials(family, trials, seed=7), "random")
-        progress(f"{name}: sweep {result.sweep_id} of {trials} {family} trials, "
-                 f"best run {result.best_run_id}")
+        result = sweeps.run_sweep(
+            workspace, projects[name], family, spaces.random_trials(family, trials, seed=7), "random"
+        )
+        progress(
+            f"{name}: sweep {result.sweep_id} of {trials} {family} trials, best run {result.best_run_id}"
+        )
     for name in (DEMO_PROJECT, "house-prices"):
         _gate_best(workspace, projects[name], progress)
     _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
@@ -108,19 +111,29 @@ def _blocked_candidate(workspace: Workspace, project, progress: Progress) -> Non
     from cockpit.deployment import registry
     from cockpit.review import review, sign
 
-    gated = workspace.store.scalar("SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC",
-                                   [project.id])
-    candidate = registry.register(workspace, project, gated,
-                                  "to show the agents a first estimate; MAE target not met yet")
-    sign(workspace, project, candidate.version, "evaluated", "block",
-         "MAE misses the 35,000 target; no monitoring or fallback yet", reviewer="demo-lead")
+    gated = workspace.store.scalar(
+        "SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC", [project.id]
+    )
+    candidate = registry.register(
+        workspace, project, gated, "to show the agents a first estimate; MAE target not met yet"
+    )
+    sign(
+        workspace,
+        project,
+        candidate.version,
+        "evaluated",
+        "block",
+        "MAE misses the 35,000 target; no monitoring or fallback yet",
+        reviewer="demo-lead",
+    )
     found = review(workspace, project, candidate.version)
-    progress(f"{project.name}: candidate v{candidate.version} blocked in review "
-             f"({'; '.join(found.failure_modes) or 'no failure mode'})")
+    progress(
+        f"{project.name}: candidate v{candidate.version} blocked in review "
+        f"({'; '.join(found.failure_modes) or 'no failure mode'})"
+    )
 
 
-def _monitor_learner_model(workspace: Workspace, project, data_dir: Path,
-                           progress: Progress) -> None:
+def _monitor_learner_model(workspace: Workspace, project, data_dir: Path, progress: Progress) -> None:
     """Months 4-8 arrive as production files, labels a month late; the check finds the drift
     from month 4 and, once labels arrive, the decayed recall."""
     from cockpit.monitoring import alerts, batches, labels
@@ -131,15 +144,25 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path,
     for path in sorted((folder / "labels").glob("*.csv")):
         labels.ingest_labels(workspace, project, path)
     result = alerts.check(workspace, project)
-    progress(f"{project.name}: monitored {len(result['windows'])} months, "
-             f"{len(result['firing'])} alerts firing")
+    progress(
+        f"{project.name}: monitored {len(result['windows'])} months, {len(result['firing'])} alerts firing"
+    )
     from cockpit.retraining import retrain, set_triggers
 
-    set_triggers(workspace, project, schedule_days=30, on_alert=1, new_labels=1000,
-                 strategy="canary", canary_percent=10)
+    set_triggers(
+        workspace,
+        project,
+        schedule_days=30,
+        on_alert=1,
+        new_labels=1000,
+        strategy="canary",
+        canary_percent=10,
+    )
     outcome = retrain(workspace, project)
-    progress(f"{project.name}: retrain after the drift months: {outcome['decision']} "
-             f"({outcome['steps'][-2] if len(outcome['steps']) > 1 else ''})")
+    progress(
+        f"{project.name}: retrain after the drift months: {outcome['decision']} "
+        f"({outcome['steps'][-2] if len(outcome['steps']) > 1 else ''})"
+    )
     _review(workspace, project, progress)
 
 
@@ -153,15 +176,28 @@ def _review(workspace: Workspace, project, progress: Progress) -> None:
     reproduce(workspace, project, production.run_id)
     for step in review(workspace, project, production.version).steps:
         if step.passed:
-            sign(workspace, project, production.version, step.name, "approve", "evidence checked",
-                 reviewer="demo-lead")
+            sign(
+                workspace,
+                project,
+                production.version,
+                step.name,
+                "approve",
+                "evidence checked",
+                reviewer="demo-lead",
+            )
         else:
             missing = "; ".join(text for ok, text in step.evidence if not ok)
-            sign(workspace, project, production.version, step.name, "waive",
-                 f"accepted for launch with a plan: {missing}", reviewer="demo-lead")
+            sign(
+                workspace,
+                project,
+                production.version,
+                step.name,
+                "waive",
+                f"accepted for launch with a plan: {missing}",
+                reviewer="demo-lead",
+            )
     final = review(workspace, project, production.version)
-    progress(f"{project.name}: review of v{production.version}: "
-             f"{'ready' if final.ready else 'not ready'}")
+    progress(f"{project.name}: review of v{production.version}: {'ready' if final.ready else 'not ready'}")
 
 
 def _commit_demo_folder(folder: Path) -> bool:
@@ -170,50 +206,71 @@ def _commit_demo_folder(folder: Path) -> bool:
     if shutil.which("git") is None:
         return False
     (folder / ".gitignore").write_text(".cockpit/\n.cockpit-demo-build/\ndata/scored/\n")
-    commands = [["init", "-q"], ["add", "data", ".gitignore"],
-                ["-c", "user.name=cockpit demo", "-c", "user.email=demo@localhost", "commit",
-                 "-q", "-m", "demo data and specs"]]
+    commands = [
+        ["init", "-q"],
+        ["add", "data", ".gitignore"],
+        [
+            "-c",
+            "user.name=cockpit demo",
+            "-c",
+            "user.email=demo@localhost",
+            "commit",
+            "-q",
+            "-m",
+            "demo data and specs",
+        ],
+    ]
     for args in commands:
         if subprocess.run(["git", "-C", str(folder), *args], capture_output=True).returncode:
             return False
     return True
 
 
-def _deploy_learner_model(workspace: Workspace, project, data_dir: Path,
-                          progress: Progress) -> None:
+def _deploy_learner_model(workspace: Workspace, project, data_dir: Path, progress: Progress) -> None:
     """The gated model goes to production (its known weak region recorded as the override
     reason), boosting as a 20% canary, a fallback rule, one human override, three months of
     batches scored."""
     from cockpit.deployment import batch, registry, rules
     from cockpit.evaluation.gate import latest_gate
 
-    gated = workspace.store.scalar("SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC",
-                                   [project.id])
+    gated = workspace.store.scalar(
+        "SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC", [project.id]
+    )
     verdict = latest_gate(workspace, gated)
-    reason = None if verdict.passed else (
-        "known gap: " + "; ".join(r.detail for r in verdict.rules if not r.passed)
-        + " — mentors review that region by hand until the next retrain")
+    reason = (
+        None
+        if verdict.passed
+        else (
+            "known gap: "
+            + "; ".join(r.detail for r in verdict.rules if not r.passed)
+            + " — mentors review that region by hand until the next retrain"
+        )
+    )
     first = registry.register(workspace, project, gated, reason)
     registry.deploy(workspace, project, first.version, "blue-green", reason="first production model")
-    boosting = workspace.store.scalar("SELECT id FROM runs WHERE project_id = ? AND family = "
-                                      "'hist_gradient_boosting' AND status = 'finished'",
-                                      [project.id])
-    second = registry.register(workspace, project, boosting,
-                               "canary on live traffic before a full gate on fresh data")
-    registry.deploy(workspace, project, second.version, "canary", percent=20,
-                    reason="try boosting on a fifth of learners")
+    boosting = workspace.store.scalar(
+        "SELECT id FROM runs WHERE project_id = ? AND family = "
+        "'hist_gradient_boosting' AND status = 'finished'",
+        [project.id],
+    )
+    second = registry.register(
+        workspace, project, boosting, "canary on live traffic before a full gate on fresh data"
+    )
+    registry.deploy(
+        workspace, project, second.version, "canary", percent=20, reason="try boosting on a fifth of learners"
+    )
     rules.set_fallback(workspace, project, "days_since_last_activity > 14 -> 1 else 0")
     rules.add_override(workspace, project, "L069533", "1", "mentor asked to keep in touch")
     scored = data_dir / "scored"
     scored.mkdir(exist_ok=True)
     for path in sorted((data_dir / "learner_support" / "batches").glob("*.csv"))[:3]:
-        summary = batch.predict_file(workspace, project, path, scored / path.name,
-                                     at=f"{path.stem}-28T06:00:00+00:00")
+        summary = batch.predict_file(
+            workspace, project, path, scored / path.name, at=f"{path.stem}-28T06:00:00+00:00"
+        )
         progress(f"{project.name}: scored {path.name}: {summary['routes']}")
 
 
-def _serve_learner_lookups(workspace: Workspace, project, data_dir: Path,
-                           progress: Progress) -> None:
+def _serve_learner_lookups(workspace: Workspace, project, data_dir: Path, progress: Progress) -> None:
     """Mentors look learners up on the real prediction service (loopback, a background
     thread): 38 requests, most of one learner, some of a page of eight, one malformed, all in
     the request log."""
@@ -228,13 +285,14 @@ def _serve_learner_lookups(workspace: Workspace, project, data_dir: Path,
     frame = pd.read_csv(data_dir / "learner_support" / "batches" / "2026-03.csv")
     rows = json.loads(frame.drop(columns=["scored_at"]).head(121).to_json(orient="records"))
     bodies = [rows[i] for i in range(25)]
-    bodies += [{"rows": rows[25 + 8 * i: 33 + 8 * i]} for i in range(12)]
+    bodies += [{"rows": rows[25 + 8 * i : 33 + 8 * i]} for i in range(12)]
     bodies.append({**rows[0], "avg_score": "n/a"})  # answered 422
     answered = 0
     with running_service(workspace.dir, project.name) as url:
         for body in bodies:
-            request = urllib.request.Request(f"{url}/predict", json.dumps(body).encode(),
-                                             {"content-type": "application/json"})
+            request = urllib.request.Request(
+                f"{url}/predict", json.dumps(body).encode(), {"content-type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
                     answered += response.status == 200
@@ -261,8 +319,9 @@ def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:
     report = checks.latest_report(workspace, datasets.get_version(workspace, project))
     child, results = recipes.clean_version(workspace, project, recipes.suggest_recipe(report.findings))
     after = checks.validate(workspace, project, child)
-    progress(f"churn: cleaned into v{child.id} by {len(results)} steps "
-             f"({after.count('warning')} warnings left)")
+    progress(
+        f"churn: cleaned into v{child.id} by {len(results)} steps ({after.count('warning')} warnings left)"
+    )
 
 
 def _copy_sample_data(folder: Path) -> Path:

@@ -53,8 +53,10 @@ def group_id(name: str) -> int:
     except KeyError:
         raise CockpitError(f"no group named {name!r} on this machine") from None
     if os.geteuid() != 0 and gid != os.getegid() and gid not in os.getgroups():
-        raise CockpitError(f"you are not a member of group {name!r}, so files cannot be "
-                           "handed to it; ask an administrator to add you")
+        raise CockpitError(
+            f"you are not a member of group {name!r}, so files cannot be "
+            "handed to it; ask an administrator to add you"
+        )
     return gid
 
 
@@ -100,13 +102,16 @@ def quick_warning(dot_dir: Path, shared_group: str | None) -> str | None:
         mode = stat.S_IMODE(entry.st_mode)
         bits = 0o011 if stat.S_ISDIR(entry.st_mode) else 0o044
         readable |= _too_open(mode, shared_group) & bits
-    exposed = (GROUP_BITS if enter & 0o010 and readable & 0o050 else 0) | \
-              (OTHER_BITS if enter & 0o001 and readable & 0o005 else 0)
+    exposed = (GROUP_BITS if enter & 0o010 and readable & 0o050 else 0) | (
+        OTHER_BITS if enter & 0o001 and readable & 0o005 else 0
+    )
     if not exposed:
         return None
     who = _who(exposed, _name(grp.getgrgid, folder.st_gid))
-    return (f"{dot_dir} can be read by {who}; run `cockpit doctor --fix` to make it "
-            "owner-only (or `cockpit doctor --share-with-group GROUP` to share it on purpose)")
+    return (
+        f"{dot_dir} can be read by {who}; run `cockpit doctor --fix` to make it "
+        "owner-only (or `cockpit doctor --share-with-group GROUP` to share it on purpose)"
+    )
 
 
 # -- the full scan ----------------------------------------------------------------
@@ -125,9 +130,15 @@ class Entry:
     problem: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "kind": self.kind, "mode": f"{self.mode:04o}",
-                "owner": self.owner, "group": self.group, "wanted": f"{self.wanted:04o}",
-                "problem": self.problem}
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "mode": f"{self.mode:04o}",
+            "owner": self.owner,
+            "group": self.group,
+            "wanted": f"{self.wanted:04o}",
+            "problem": self.problem,
+        }
 
 
 def scan(dot_dir: Path, shared_group: str | None) -> list[Entry]:
@@ -147,16 +158,22 @@ def scan(dot_dir: Path, shared_group: str | None) -> list[Entry]:
         rel = str(Path(dot_dir.name) / path.relative_to(dot_dir))
         mode = stat.S_IMODE(info.st_mode)
         is_dir = stat.S_ISDIR(info.st_mode)
-        entry = Entry(rel, "folder" if is_dir else "file", mode,
-                      _name(pwd.getpwuid, info.st_uid), _name(grp.getgrgid, info.st_gid),
-                      dir_mode if is_dir else file_mode)
+        entry = Entry(
+            rel,
+            "folder" if is_dir else "file",
+            mode,
+            _name(pwd.getpwuid, info.st_uid),
+            _name(grp.getgrgid, info.st_gid),
+            dir_mode if is_dir else file_mode,
+        )
         needed = (0o070 if is_dir else 0o060) if shared_group else 0
         extra = _too_open(mode, shared_group)
         if stat.S_ISLNK(info.st_mode):
             entry.kind, entry.problem = "symlink", "a symlink: cockpit never writes one here"
         elif extra:
-            entry.problem = f"{entry.kind} can be {'entered' if is_dir else 'read'} by " \
-                            f"{_who(extra, entry.group)}"
+            entry.problem = (
+                f"{entry.kind} can be {'entered' if is_dir else 'read'} by {_who(extra, entry.group)}"
+            )
         elif shared_group and (mode & needed != needed or (is_dir and not mode & stat.S_ISGID)):
             entry.problem = f"group {shared_group!r} cannot use it (wanted {entry.wanted:04o})"
         elif wanted_gid is not None and info.st_gid != wanted_gid:
@@ -224,10 +241,12 @@ class Report:
         if self.schema and self.schema.get("pending"):
             found.append(f"schema steps not applied: {', '.join(self.schema['pending'])}")
         if self.artifacts:
-            found += [f"artifact {sha[:12]} is recorded but its file is missing"
-                      for sha in self.artifacts.missing]
-            found += [f"artifact file {name} was changed after cockpit wrote it"
-                      for name in self.artifacts.changed]
+            found += [
+                f"artifact {sha[:12]} is recorded but its file is missing" for sha in self.artifacts.missing
+            ]
+            found += [
+                f"artifact file {name} was changed after cockpit wrote it" for name in self.artifacts.changed
+            ]
         return found
 
     @property
@@ -254,14 +273,17 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "workspace": str(self.dot_dir), "healthy": self.healthy, "problems": self.problems,
+            "workspace": str(self.dot_dir),
+            "healthy": self.healthy,
+            "problems": self.problems,
             "fixed": self.fixed,
             "permissions": {
                 "sharing": f"group {self.shared_group}" if self.shared_group else "owner only",
                 "who_can_read": self.who_can_read(),
                 "entries": [e.as_dict() for e in self.entries],
             },
-            "journal": self.journal, "schema": self.schema,
+            "journal": self.journal,
+            "schema": self.schema,
             "artifacts": self.artifacts.as_dict() if self.artifacts else None,
         }
 
@@ -273,8 +295,9 @@ def _members(group: str) -> list[str]:
         return []
 
 
-def diagnose(ws: Workspace | None, dot_dir: Path, shared_group: str | None = None,
-             store_error: str | None = None) -> Report:
+def diagnose(
+    ws: Workspace | None, dot_dir: Path, shared_group: str | None = None, store_error: str | None = None
+) -> Report:
     """The whole health report; `ws` is None when the store could not be opened."""
     if ws is not None:
         shared_group = ws.shared_group
@@ -284,13 +307,18 @@ def diagnose(ws: Workspace | None, dot_dir: Path, shared_group: str | None = Non
     from storage import migrations
 
     store = ws.store
-    report.journal = {"mode": "WAL" if store.journal_mode == "wal" else
-                      f"rollback journal ({store.journal_mode})", "reason": store.journal_reason}
+    report.journal = {
+        "mode": "WAL" if store.journal_mode == "wal" else f"rollback journal ({store.journal_mode})",
+        "reason": store.journal_reason,
+    }
     applied = store.applied_migrations()
-    report.schema = {"version": len(applied), "latest": applied[-1] if applied else None,
-                     "known": len(migrations.KNOWN_NAMES),
-                     "pending": [n for n in migrations.KNOWN_NAMES if n not in applied],
-                     "integrity": store.scalar("PRAGMA quick_check")}
+    report.schema = {
+        "version": len(applied),
+        "latest": applied[-1] if applied else None,
+        "known": len(migrations.KNOWN_NAMES),
+        "pending": [n for n in migrations.KNOWN_NAMES if n not in applied],
+        "integrity": store.scalar("PRAGMA quick_check"),
+    }
     report.artifacts = ws.artifacts.verify_all()
     return report
 
@@ -303,6 +331,5 @@ def share_with_group(ws: Workspace, group: str | None) -> list[str]:
     with ws.store.transaction():
         ws.set_sharing(group)
         if previous != group:
-            ws.record("workspace", "share" if group else "unshare",
-                      details={"group": group or previous})
+            ws.record("workspace", "share" if group else "unshare", details={"group": group or previous})
     return fix(ws.dir, group)

@@ -45,7 +45,7 @@ def _canonical(value: Any) -> str:
             return ""
     except (TypeError, ValueError):
         pass
-    if hasattr(value, "item") and not isinstance(value, str):   # numpy scalars
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
         return _canonical(value.item())
     return str(value)
 
@@ -62,8 +62,7 @@ def _id_text(value: Any) -> str:
 
 def row_key(values: Iterable[Any]) -> str:
     text = _SEPARATOR.join(_canonical(v) for v in values)
-    return ROW_KEY_PREFIX + hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
-                                            digest_size=8).hexdigest()
+    return ROW_KEY_PREFIX + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def key_columns(entity_column: str | None, features: Iterable[str]) -> list[str]:
@@ -71,17 +70,18 @@ def key_columns(entity_column: str | None, features: Iterable[str]) -> list[str]
     return [entity_column] if entity_column else sorted(features)
 
 
-def entity_keys(frame: pd.DataFrame, entity_column: str | None,
-                features: Iterable[str]) -> pd.Series:
+def entity_keys(frame: pd.DataFrame, entity_column: str | None, features: Iterable[str]) -> pd.Series:
     """One key per row of `frame` (index kept). Missing key columns are refused by name."""
     import pandas as pd
 
     columns = key_columns(entity_column, features)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        source = (f"the entity id column {entity_column!r}" if entity_column
-                  else "the feature columns (there is no id column, so rows are keyed by "
-                       "their feature values)")
+        source = (
+            f"the entity id column {entity_column!r}"
+            if entity_column
+            else "the feature columns (there is no id column, so rows are keyed by their feature values)"
+        )
         raise KeyError(f"missing {', '.join(map(repr, missing))}: keys are read from {source}")
     if entity_column:
         return frame[entity_column].map(_id_text).astype(object)
@@ -94,8 +94,9 @@ def schema_features(schema: dict[str, Any]) -> list[str]:
     return [c for c, spec in schema.get("columns", {}).items() if spec.get("role") == "feature"]
 
 
-def schema_keys(frame: pd.DataFrame, schema: dict[str, Any],
-                given: Sequence[str | None] | None = None) -> pd.Series:
+def schema_keys(
+    frame: pd.DataFrame, schema: dict[str, Any], given: Sequence[str | None] | None = None
+) -> pd.Series:
     """`entity_keys` as a model version's input schema defines them: its id column
     (schema "entity"), else the key each request row gave (`given`, None where it gave
     none), else the row's feature hash."""

@@ -45,8 +45,9 @@ def make_folder(ws: Workspace, path: Path) -> Path:
     return path
 
 
-def open_file(path: Path, mode: int, gid: int | None = None, *, text: bool = False,
-              follow_symlinks: bool = True) -> IO:
+def open_file(
+    path: Path, mode: int, gid: int | None = None, *, text: bool = False, follow_symlinks: bool = True
+) -> IO:
     """Open `path` for writing (created or truncated) with exactly `mode` before a byte is
     written. A file that cannot be made private (another user's) is refused."""
     flags = os.O_WRONLY | os.O_CREAT | (0 if follow_symlinks else os.O_NOFOLLOW)
@@ -59,8 +60,9 @@ def open_file(path: Path, mode: int, gid: int | None = None, *, text: bool = Fal
         os.ftruncate(fd, 0)  # only once it is ours and private
     except OSError as exc:
         os.close(fd)
-        raise CockpitError(f"{path} cannot be made private ({exc.strerror or exc}); "
-                           "write to a new file of your own") from None
+        raise CockpitError(
+            f"{path} cannot be made private ({exc.strerror or exc}); write to a new file of your own"
+        ) from None
     if text:
         return os.fdopen(fd, "w", encoding="utf-8", newline="")
     return os.fdopen(fd, "wb")

@@ -40,8 +40,11 @@ class DateParts(TransformerMixin, BaseEstimator):
         out = []
         for column in frame.columns:
             values = frame[column]
-            times = values if values.dtype.kind == "M" else pd.to_datetime(
-                values, format="mixed", errors="coerce")
+            times = (
+                values
+                if values.dtype.kind == "M"
+                else pd.to_datetime(values, format="mixed", errors="coerce")
+            )
             for part in self.parts:
                 out.append(_part(times, part))
         return np.column_stack(out).astype("float64")
@@ -96,8 +99,9 @@ def fill_text(values):
     return pd.Series(np.asarray(values).ravel(), dtype="object").fillna("").astype(str).to_numpy()
 
 
-def compile_transformer(specs: list[ColumnSpec], dense: bool = False,
-                        version: int = COMPILER_VERSION) -> ColumnTransformer:
+def compile_transformer(
+    specs: list[ColumnSpec], dense: bool = False, version: int = COMPILER_VERSION
+) -> ColumnTransformer:
     """One ColumnTransformer for the spec; `dense` for models that refuse sparse input.
 
     `version` is the compiler a run recorded: 1 builds one branch per column (runs made
@@ -107,14 +111,17 @@ def compile_transformer(specs: list[ColumnSpec], dense: bool = False,
 
     features = [s for s in specs if s.role == "feature"]
     if version == 1:
-        parts = [(f"{_PREFIX[_treatment(s)[0]]}_{s.column}", _branch(_treatment(s), [s]),
-                  _columns(s)) for s in features]
+        parts = [
+            (f"{_PREFIX[_treatment(s)[0]]}_{s.column}", _branch(_treatment(s), [s]), _columns(s))
+            for s in features
+        ]
     elif version == 2:
         parts = _grouped_parts(features)
     else:
         raise ValueError(f"unknown feature compiler version {version}")
-    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False,
-                             sparse_threshold=0.0 if dense else 0.3)
+    return ColumnTransformer(
+        parts, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0.0 if dense else 0.3
+    )
 
 
 _PREFIX = {"numeric": "num", "ordinal": "ord", "onehot": "cat", "date": "date", "text": "text"}
@@ -170,20 +177,28 @@ def _branch(treatment: tuple, members: list[ColumnSpec]):
             steps.append(MinMaxScaler())
         return make_pipeline(*steps)
     if kind == "ordinal":
-        encoder = OrdinalEncoder(categories=[s.order for s in members],
-                                 handle_unknown="use_encoded_value", unknown_value=-1,
-                                 encoded_missing_value=-1)
+        encoder = OrdinalEncoder(
+            categories=[s.order for s in members],
+            handle_unknown="use_encoded_value",
+            unknown_value=-1,
+            encoded_missing_value=-1,
+        )
         return make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"), encoder)
     if kind == "onehot":
-        return make_pipeline(FunctionTransformer(_as_text, feature_names_out="one-to-one"),
-                             SimpleImputer(strategy="constant", fill_value="missing"),
-                             OneHotEncoder(handle_unknown="ignore", min_frequency=5))
+        return make_pipeline(
+            FunctionTransformer(_as_text, feature_names_out="one-to-one"),
+            SimpleImputer(strategy="constant", fill_value="missing"),
+            OneHotEncoder(handle_unknown="ignore", min_frequency=5),
+        )
     if kind == "date":
-        return make_pipeline(DateParts(treatment[1]),
-                             SimpleImputer(strategy="median", keep_empty_features=True))
+        return make_pipeline(
+            DateParts(treatment[1]), SimpleImputer(strategy="median", keep_empty_features=True)
+        )
     spec = members[0]
-    return make_pipeline(FunctionTransformer(fill_text, feature_names_out="one-to-one"),
-                         ColumnTfidf(spec.column, spec.max_features))
+    return make_pipeline(
+        FunctionTransformer(fill_text, feature_names_out="one-to-one"),
+        ColumnTfidf(spec.column, spec.max_features),
+    )
 
 
 def _as_text(values):

@@ -38,11 +38,11 @@ class ColumnSpec:
     kind: str = "numeric"
     scaling: str = "standard"
     encoding: str = "onehot"
-    order: list[str] = field(default_factory=list)          # ordinal categories, low to high
+    order: list[str] = field(default_factory=list)  # ordinal categories, low to high
     date_parts: list[str] = field(default_factory=lambda: ["month", "dayofweek"])
-    max_features: int = DEFAULT_TEXT_VOCABULARY              # TF-IDF vocabulary cap
+    max_features: int = DEFAULT_TEXT_VOCABULARY  # TF-IDF vocabulary cap
     missing: str = "median"
-    note: str = ""                                            # why inference chose this
+    note: str = ""  # why inference chose this
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,7 +80,7 @@ def infer_spec(profile: list[dict], target: str) -> list[ColumnSpec]:
     return specs
 
 
-HIGH_CARDINALITY = 50   # more distinct values than this, and more than half the rows
+HIGH_CARDINALITY = 50  # more distinct values than this, and more than half the rows
 
 
 def _feature(column: dict) -> ColumnSpec:
@@ -91,23 +91,37 @@ def _feature(column: dict) -> ColumnSpec:
     missing = "median" if kind == "numeric" else "constant"
     if kind == "date" and column.get("date_parts"):
         parts = column["date_parts"]
-        return ColumnSpec(name, kind="date", missing=missing, date_parts=parts,
-                          note=f"date parts that vary: {', '.join(parts)}")
+        return ColumnSpec(
+            name,
+            kind="date",
+            missing=missing,
+            date_parts=parts,
+            note=f"date parts that vary: {', '.join(parts)}",
+        )
     distinct, present = column.get("distinct", 0), column.get("present")
-    if (kind == "categorical" and present and distinct > HIGH_CARDINALITY
-            and distinct > 0.5 * present):
+    if kind == "categorical" and present and distinct > HIGH_CARDINALITY and distinct > 0.5 * present:
         share = f"{distinct} distinct values in {present} rows"
         if column.get("mean_words", 0) >= 2:
-            return ColumnSpec(name, kind="text", missing=missing,
-                              note=f"{share}: text (TF-IDF), not one-hot")
-        return ColumnSpec(name, role="ignore", kind="categorical", missing=missing,
-                          note=f"{share}: id-like, ignored (set role=feature to use it)")
+            return ColumnSpec(name, kind="text", missing=missing, note=f"{share}: text (TF-IDF), not one-hot")
+        return ColumnSpec(
+            name,
+            role="ignore",
+            kind="categorical",
+            missing=missing,
+            note=f"{share}: id-like, ignored (set role=feature to use it)",
+        )
     return ColumnSpec(name, kind=kind, missing=missing)
 
 
 def _kind(profiled: str) -> str:
-    return {"numeric": "numeric", "binary": "categorical", "boolean": "categorical",
-            "categorical": "categorical", "date": "date", "text": "text"}.get(profiled, "categorical")
+    return {
+        "numeric": "numeric",
+        "binary": "categorical",
+        "boolean": "categorical",
+        "categorical": "categorical",
+        "date": "date",
+        "text": "text",
+    }.get(profiled, "categorical")
 
 
 def check_spec(specs: list[ColumnSpec], columns: list[str], target: str, source: str) -> None:
@@ -116,23 +130,31 @@ def check_spec(specs: list[ColumnSpec], columns: list[str], target: str, source:
         where = f"{source}: column {spec.column!r}"
         if spec.column not in columns:
             hint = get_close_matches(spec.column, columns, n=1)
-            raise CockpitError(f"{where} is not in the data"
-                               + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-        for name, allowed in (("role", ROLES), ("kind", KINDS), ("scaling", SCALINGS),
-                              ("encoding", ENCODINGS), ("missing", MISSING)):
+            raise CockpitError(
+                f"{where} is not in the data" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
+        for name, allowed in (
+            ("role", ROLES),
+            ("kind", KINDS),
+            ("scaling", SCALINGS),
+            ("encoding", ENCODINGS),
+            ("missing", MISSING),
+        ):
             if getattr(spec, name) not in allowed:
-                raise CockpitError(f"{where}: {name} must be one of {', '.join(allowed)}, got "
-                                   f"{getattr(spec, name)!r}")
+                raise CockpitError(
+                    f"{where}: {name} must be one of {', '.join(allowed)}, got {getattr(spec, name)!r}"
+                )
         if spec.kind == "date" and spec.role == "feature" and not spec.date_parts:
-            raise CockpitError(f"{where}: a date feature needs at least one date part "
-                               f"({', '.join(DATE_PARTS)})")
+            raise CockpitError(
+                f"{where}: a date feature needs at least one date part ({', '.join(DATE_PARTS)})"
+            )
         bad_parts = set(spec.date_parts) - set(DATE_PARTS)
         if bad_parts:
-            raise CockpitError(f"{where}: unknown date part(s) {', '.join(sorted(bad_parts))}; "
-                               f"use {', '.join(DATE_PARTS)}")
+            raise CockpitError(
+                f"{where}: unknown date part(s) {', '.join(sorted(bad_parts))}; use {', '.join(DATE_PARTS)}"
+            )
         if spec.kind == "numeric" and spec.missing == "constant":
-            raise CockpitError(f"{where}: numeric missing values take median, mean or "
-                               "most_frequent")
+            raise CockpitError(f"{where}: numeric missing values take median, mean or most_frequent")
         if not isinstance(spec.max_features, int) or spec.max_features < 1:
             raise CockpitError(f"{where}: max_features must be a whole number >= 1")
     roles = {s.column: s.role for s in specs}
@@ -157,8 +179,9 @@ def specs_from_data(data: Any, source: str) -> list[ColumnSpec]:
             raise CockpitError(f"{source}: entry {number} has no 'column'")
         unknown = set(item) - FIELDS
         if unknown:
-            raise CockpitError(f"{source}: column {item['column']!r}: unknown field(s) "
-                               f"{', '.join(sorted(unknown))}")
+            raise CockpitError(
+                f"{source}: column {item['column']!r}: unknown field(s) {', '.join(sorted(unknown))}"
+            )
         try:
             specs.append(ColumnSpec(**item))
         except TypeError as exc:
@@ -179,16 +202,17 @@ def current_spec(ws: Workspace, project: Project) -> tuple[int | None, list[Colu
     """(version, specs): the saved spec, or (None, defaults inferred from the newest data)."""
     from cockpit.data.versions import get_version, load_profile
 
-    row = ws.store.one("SELECT version, spec FROM feature_specs WHERE project_id = ? "
-                       "ORDER BY version DESC LIMIT 1", [project.id])
+    row = ws.store.one(
+        "SELECT version, spec FROM feature_specs WHERE project_id = ? ORDER BY version DESC LIMIT 1",
+        [project.id],
+    )
     if row:
         return row["version"], [ColumnSpec(**c) for c in json.loads(row["spec"])]
     version = get_version(ws, project)
     return None, infer_spec(load_profile(ws, version), project.target)
 
 
-def save_spec(ws: Workspace, project: Project, specs: list[ColumnSpec],
-              comment: str = "") -> int | None:
+def save_spec(ws: Workspace, project: Project, specs: list[ColumnSpec], comment: str = "") -> int | None:
     """Store a new version after checking it against the newest data; None if unchanged."""
     from cockpit.data.versions import get_version
 
@@ -199,9 +223,17 @@ def save_spec(ws: Workspace, project: Project, specs: list[ColumnSpec],
         return None
     version = (current_version or 0) + 1
     with ws.store.transaction():
-        ws.store.insert("feature_specs", {
-            "project_id": project.id, "version": version, "spec": [s.as_dict() for s in specs],
-            "created_at": clock.now_iso(), "created_by": current_user(), "comment": comment})
+        ws.store.insert(
+            "feature_specs",
+            {
+                "project_id": project.id,
+                "version": version,
+                "spec": [s.as_dict() for s in specs],
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+                "comment": comment,
+            },
+        )
         features = sum(s.role == "feature" for s in specs)
         ws.record("features", "set", project.id, {"version": version, "features": features})
     return version
@@ -219,11 +251,16 @@ def editable_spec(ws: Workspace, project: Project) -> list[ColumnSpec]:
         return specs
     known = {s.column for s in specs}
     newest = get_version(ws, project)
-    added = [c for c in infer_spec(load_profile(ws, newest), project.target)
-             if c.column not in known]
-    return specs + [replace(c, role="ignore", kind="categorical" if c.role == "id" else c.kind,
-                            note=f"new in {newest.label}: ignored until its role is set")
-                    for c in added]
+    added = [c for c in infer_spec(load_profile(ws, newest), project.target) if c.column not in known]
+    return specs + [
+        replace(
+            c,
+            role="ignore",
+            kind="categorical" if c.role == "id" else c.kind,
+            note=f"new in {newest.label}: ignored until its role is set",
+        )
+        for c in added
+    ]
 
 
 def ensure_spec(ws: Workspace, project: Project) -> tuple[int, list[ColumnSpec]]:
@@ -235,8 +272,9 @@ def ensure_spec(ws: Workspace, project: Project) -> tuple[int, list[ColumnSpec]]
 
 
 def spec_at(ws: Workspace, project: Project, version: int) -> list[ColumnSpec]:
-    row = ws.store.one("SELECT spec FROM feature_specs WHERE project_id = ? AND version = ?",
-                       [project.id, version])
+    row = ws.store.one(
+        "SELECT spec FROM feature_specs WHERE project_id = ? AND version = ?", [project.id, version]
+    )
     if row is None:
         raise CockpitError(f"no feature spec version {version} in project {project.name!r}")
     return [ColumnSpec(**c) for c in json.loads(row["spec"])]

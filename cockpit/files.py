@@ -28,8 +28,9 @@ def read_structured(path: Path, what: str = "file") -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CockpitError(f"{path}: not UTF-8 text (byte {exc.start + 1} is 0x{raw[exc.start]:02x}); "
-                           "save it as UTF-8") from None
+        raise CockpitError(
+            f"{path}: not UTF-8 text (byte {exc.start + 1} is 0x{raw[exc.start]:02x}); save it as UTF-8"
+        ) from None
     try:
         return json.loads(text) if suffix == ".json" else tomllib.loads(text)
     except RecursionError:

@@ -13,20 +13,29 @@ from dataclasses import dataclass
 
 from cockpit.problem import METRICS, ProblemSpec
 
-BUZZWORDS = re.compile(r"\b(ai|a\.i\.|ml|machine learning|deep learning|data[- ]driven|leverage|"
-                       r"optimi[sz]e|synerg\w*|smart)\b", re.IGNORECASE)
-PREDICTION_WORDS = re.compile(r"\b(predict\w*|estimat\w*|forecast\w*|classif\w*|flag\w*|scor\w*|"
-                              r"whether|which|how many|how much|likel\w*|probabilit\w*|detect\w*|"
-                              r"identif\w*)\b", re.IGNORECASE)
-TIME_WORDS = re.compile(r"\d|\b(day|week|month|quarter|year|hour|minute|next|before|within|"
-                        r"until|by)\w*\b", re.IGNORECASE)
+BUZZWORDS = re.compile(
+    r"\b(ai|a\.i\.|ml|machine learning|deep learning|data[- ]driven|leverage|"
+    r"optimi[sz]e|synerg\w*|smart)\b",
+    re.IGNORECASE,
+)
+PREDICTION_WORDS = re.compile(
+    r"\b(predict\w*|estimat\w*|forecast\w*|classif\w*|flag\w*|scor\w*|"
+    r"whether|which|how many|how much|likel\w*|probabilit\w*|detect\w*|"
+    r"identif\w*)\b",
+    re.IGNORECASE,
+)
+TIME_WORDS = re.compile(
+    r"\d|\b(day|week|month|quarter|year|hour|minute|next|before|within|"
+    r"until|by)\w*\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class Finding:
     field: str
     label: str
-    status: str        # ok / missing / vague / n/a
+    status: str  # ok / missing / vague / n/a
     why: str
     weight: int
 
@@ -37,7 +46,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Grade:
-    score: int                  # 0-100
+    score: int  # 0-100
     findings: list[Finding]
 
     @property
@@ -134,42 +143,105 @@ def _field_text(name: str, min_words: int) -> Check:
 
 # field, label, weight, why it matters, check
 CHECKS: list[tuple[str, str, int, str, Check]] = [
-    ("statement", "What is predicted", 12,
-     "A model needs one sentence naming what it predicts, for whom and when.", _statement),
-    ("target", "Target column", 10,
-     "Without a target column there is nothing to learn or to evaluate.", _non_empty("target")),
-    ("labels", "Labels", 6, "Who labels the data and how decides what the model can learn.",
-     _field_text("labels", 3)),
-    ("audience", "Who it serves", 5, "The people who act on a prediction shape what it must say.",
-     _field_text("audience", 2)),
-    ("decision", "Decision it drives", 8,
-     "A prediction that drives no decision has no value and no way to be judged.",
-     _field_text("decision", 4)),
-    ("usage", "Batch or online", 8,
-     "Batch or online decides the serving path, the latency budget and the monitoring.", _usage),
-    ("time_window", "Time window", 8,
-     "A label without a horizon ('churn' when?) cannot be measured or monitored.", _time_window),
-    ("metric", "Success metric", 10, "The metric is what experiments optimise and the gate checks.",
-     _metric),
-    ("metric_target", "Metric target", 8,
-     "Without a target value nobody can say when the model is good enough to ship.",
-     _metric_target),
-    ("costlier_mistake", "Costlier mistake", 6,
-     "False positives and false negatives rarely cost the same; the threshold follows from it.",
-     _mistakes),
-    ("baseline", "Baseline to beat", 6,
-     "A model must beat what is done today, or a simple rule, to be worth running.",
-     _field_text("baseline", 2)),
-    ("constraints", "Constraints", 2, "Latency, cost, privacy or regulatory limits bound the design.",
-     _field_text("constraints", 2)),
-    ("segments", "Groups to check", 4,
-     "Unequal performance across groups is invisible unless the groups are named.",
-     _non_empty("segments")),
-    ("risks", "Risks and ethics", 4, "Who could be harmed by a wrong prediction, and how.",
-     _field_text("risks", 3)),
-    ("human_path", "Human path", 6,
-     "Someone must be able to review, override or appeal what the model decides.",
-     _field_text("human_path", 3)),
+    (
+        "statement",
+        "What is predicted",
+        12,
+        "A model needs one sentence naming what it predicts, for whom and when.",
+        _statement,
+    ),
+    (
+        "target",
+        "Target column",
+        10,
+        "Without a target column there is nothing to learn or to evaluate.",
+        _non_empty("target"),
+    ),
+    (
+        "labels",
+        "Labels",
+        6,
+        "Who labels the data and how decides what the model can learn.",
+        _field_text("labels", 3),
+    ),
+    (
+        "audience",
+        "Who it serves",
+        5,
+        "The people who act on a prediction shape what it must say.",
+        _field_text("audience", 2),
+    ),
+    (
+        "decision",
+        "Decision it drives",
+        8,
+        "A prediction that drives no decision has no value and no way to be judged.",
+        _field_text("decision", 4),
+    ),
+    (
+        "usage",
+        "Batch or online",
+        8,
+        "Batch or online decides the serving path, the latency budget and the monitoring.",
+        _usage,
+    ),
+    (
+        "time_window",
+        "Time window",
+        8,
+        "A label without a horizon ('churn' when?) cannot be measured or monitored.",
+        _time_window,
+    ),
+    ("metric", "Success metric", 10, "The metric is what experiments optimise and the gate checks.", _metric),
+    (
+        "metric_target",
+        "Metric target",
+        8,
+        "Without a target value nobody can say when the model is good enough to ship.",
+        _metric_target,
+    ),
+    (
+        "costlier_mistake",
+        "Costlier mistake",
+        6,
+        "False positives and false negatives rarely cost the same; the threshold follows from it.",
+        _mistakes,
+    ),
+    (
+        "baseline",
+        "Baseline to beat",
+        6,
+        "A model must beat what is done today, or a simple rule, to be worth running.",
+        _field_text("baseline", 2),
+    ),
+    (
+        "constraints",
+        "Constraints",
+        2,
+        "Latency, cost, privacy or regulatory limits bound the design.",
+        _field_text("constraints", 2),
+    ),
+    (
+        "segments",
+        "Groups to check",
+        4,
+        "Unequal performance across groups is invisible unless the groups are named.",
+        _non_empty("segments"),
+    ),
+    (
+        "risks",
+        "Risks and ethics",
+        4,
+        "Who could be harmed by a wrong prediction, and how.",
+        _field_text("risks", 3),
+    ),
+    (
+        "human_path",
+        "Human path",
+        6,
+        "Someone must be able to review, override or appeal what the model decides.",
+        _field_text("human_path", 3),
+    ),
 ]
 
 

@@ -18,14 +18,19 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-ACCEPTABLE = ("warning", "error")   # what a person can accept; "ok" and "info" need nothing
+ACCEPTABLE = ("warning", "error")  # what a person can accept; "ok" and "info" need nothing
 PARTS = ("train", "validation", "test")
 
 
-def make_finding(check: str, severity: str, message: str, column: str | None = None,
-             value: float | None = None, evidence: list[str] | None = None) -> dict:
-    finding = {"check": check, "severity": severity, "column": column, "message": message,
-               "value": value}
+def make_finding(
+    check: str,
+    severity: str,
+    message: str,
+    column: str | None = None,
+    value: float | None = None,
+    evidence: list[str] | None = None,
+) -> dict:
+    finding = {"check": check, "severity": severity, "column": column, "message": message, "value": value}
     if evidence:
         finding["evidence"] = evidence
     finding["id"] = finding_id(finding)
@@ -41,19 +46,37 @@ def finding_id(finding: dict) -> str:
 def id_columns(frame: pd.DataFrame, target: str, group: str | None) -> list[str]:
     if group:
         return [group]
-    return [str(c) for c in frame.columns
-            if c != target and (ID_NAME.search(str(c)) or (
-                frame[c].dtype.kind not in "iufMb" and frame[c].nunique() >= 0.95 * len(frame)))]
+    return [
+        str(c)
+        for c in frame.columns
+        if c != target
+        and (
+            ID_NAME.search(str(c))
+            or (frame[c].dtype.kind not in "iufMb" and frame[c].nunique() >= 0.95 * len(frame))
+        )
+    ]
 
 
 def date_columns(frame: pd.DataFrame, target: str) -> list[str]:
-    return [str(c) for c in frame.columns if c != target and (
-        frame[c].dtype.kind == "M" or (frame[c].dtype.kind not in "iufb"
-                                       and date_formats(frame[c]) is not None))]
+    return [
+        str(c)
+        for c in frame.columns
+        if c != target
+        and (
+            frame[c].dtype.kind == "M"
+            or (frame[c].dtype.kind not in "iufb" and date_formats(frame[c]) is not None)
+        )
+    ]
 
 
-def check_leakage(frame: pd.DataFrame, assignment: np.ndarray, project: Project, strategy: str,
-                  group: str | None = None, time: str | None = None) -> list[dict]:
+def check_leakage(
+    frame: pd.DataFrame,
+    assignment: np.ndarray,
+    project: Project,
+    strategy: str,
+    group: str | None = None,
+    time: str | None = None,
+) -> list[dict]:
     """Every check's findings; rows assigned to no part (-1: no label) are left out."""
     from cockpit.data.predictors import single_feature_predictors
 
@@ -62,8 +85,9 @@ def check_leakage(frame: pd.DataFrame, assignment: np.ndarray, project: Project,
     findings = _identical_rows(frame, assignment, ids, project.target)
     findings += _shared_entities(frame, assignment, ids, strategy)
     findings += _time_order(frame, assignment, [time] if time else dates, strategy)
-    findings += single_feature_predictors(frame, assignment, project, ids,
-                                          sorted({*dates, *([time] if time else [])}))
+    findings += single_feature_predictors(
+        frame, assignment, project, ids, sorted({*dates, *([time] if time else [])})
+    )
     return findings
 
 
@@ -85,14 +109,26 @@ def _identical_rows(frame, assignment, ids, target: str | None = None) -> list[d
     if features and all(frame[c].nunique(dropna=False) <= FEW_VALUES for c in features):
         # Every column takes a handful of values (an all-categorical table): equal rows are
         # distinct observations that happen to look alike, not one record copied.
-        return [make_finding("identical_rows", "info",
-                             f"{shared} validation/test rows ({share:.1%}) repeat a training row; "
-                             f"every column takes at most {FEW_VALUES} values, so repeats are "
-                             "expected here, not copies", value=share)]
+        return [
+            make_finding(
+                "identical_rows",
+                "info",
+                f"{shared} validation/test rows ({share:.1%}) repeat a training row; "
+                f"every column takes at most {FEW_VALUES} values, so repeats are "
+                "expected here, not copies",
+                value=share,
+            )
+        ]
     severity = "error" if share > 0.05 else "warning"
-    return [make_finding("identical_rows", severity,
-                     f"{shared} validation/test rows ({share:.1%}) are copies of training rows: "
-                     "scores on them are memory, not skill; drop duplicates first", value=share)]
+    return [
+        make_finding(
+            "identical_rows",
+            severity,
+            f"{shared} validation/test rows ({share:.1%}) are copies of training rows: "
+            "scores on them are memory, not skill; drop duplicates first",
+            value=share,
+        )
+    ]
 
 
 def _shared_entities(frame, assignment, ids, strategy) -> list[dict]:
@@ -107,9 +143,16 @@ def _shared_entities(frame, assignment, ids, strategy) -> list[dict]:
             out.append(make_finding("shared_entities", "ok", f"no {column} is in two parts", column))
             continue
         severity = "error" if strategy == "group" else "warning"
-        out.append(make_finding("shared_entities", severity,
-                            f"{len(crossing)} {column} values are in training and in validation/"
-                            f"test; use --strategy group --group {column}", column, len(crossing)))
+        out.append(
+            make_finding(
+                "shared_entities",
+                severity,
+                f"{len(crossing)} {column} values are in training and in validation/"
+                f"test; use --strategy group --group {column}",
+                column,
+                len(crossing),
+            )
+        )
     return out
 
 
@@ -124,15 +167,28 @@ def _time_order(frame, assignment, dates, strategy) -> list[dict]:
         later = float((times[assignment == 0] > test_first).mean())
         if strategy == "time":
             ok = train_last <= times[assignment == 1].min() and train_last <= test_first
-            out.append(make_finding("time_order", "ok" if ok else "error",
-                                f"training ends {train_last:%Y-%m-%d}, test starts "
-                                f"{test_first:%Y-%m-%d}" if ok else
-                                f"training rows are later than test rows in {column}", column))
+            out.append(
+                make_finding(
+                    "time_order",
+                    "ok" if ok else "error",
+                    f"training ends {train_last:%Y-%m-%d}, test starts {test_first:%Y-%m-%d}"
+                    if ok
+                    else f"training rows are later than test rows in {column}",
+                    column,
+                )
+            )
         elif later > 0:
-            out.append(make_finding("time_order", "info",
-                                f"{later:.0%} of training rows are later than the first test row "
-                                f"in {column}; if the model will predict the future, use "
-                                f"--strategy time --time {column}", column, later))
+            out.append(
+                make_finding(
+                    "time_order",
+                    "info",
+                    f"{later:.0%} of training rows are later than the first test row "
+                    f"in {column}; if the model will predict the future, use "
+                    f"--strategy time --time {column}",
+                    column,
+                    later,
+                )
+            )
     return out
 
 
@@ -147,7 +203,9 @@ def acceptances(ws: Workspace, project: Project) -> dict[str, dict]:
     rows = ws.store.rows(
         "SELECT a.id, a.finding, a.split_id, a.reason, a.accepted_by, a.at, s.leakage "
         "FROM leakage_acceptances a LEFT JOIN splits s ON s.id = a.split_id "
-        "WHERE a.project_id = ? ORDER BY a.id", [project.id])
+        "WHERE a.project_id = ? ORDER BY a.id",
+        [project.id],
+    )
     out = {}
     for row in rows:
         there = [f for f in json.loads(row.pop("leakage") or "[]") if finding_id(f) == row["finding"]]
@@ -183,8 +241,9 @@ def standing_leaks(findings: list[dict], accepted: dict[str, dict]) -> int:
     return sum(f["severity"] == "error" and covering(f, accepted) is None for f in findings)
 
 
-def accept_finding(ws: Workspace, project: Project, split_id: int, findings: list[dict],
-                   name: str, reason: str) -> dict:
+def accept_finding(
+    ws: Workspace, project: Project, split_id: int, findings: list[dict], name: str, reason: str
+) -> dict:
     """Record that a finding of this split is not a leak, with the reason; every split of
     the project recounts its standing leaks. One transaction, one audited event."""
     from cockpit.audit import current_user
@@ -197,25 +256,38 @@ def accept_finding(ws: Workspace, project: Project, split_id: int, findings: lis
     accepted = acceptances(ws, project)
     earlier = accepted.get(key)
     if earlier is not None and covering(finding, accepted) is not None:
-        raise CockpitError(f"{key!r} was already accepted by {earlier['accepted_by']} at "
-                           f"{earlier['at'][:16]}: {earlier['reason']}")
-    record = {"project_id": project.id, "split_id": split_id, "finding": key,
-              "reason": reason.strip(), "accepted_by": current_user(), "at": clock.now_iso()}
+        raise CockpitError(
+            f"{key!r} was already accepted by {earlier['accepted_by']} at "
+            f"{earlier['at'][:16]}: {earlier['reason']}"
+        )
+    record = {
+        "project_id": project.id,
+        "split_id": split_id,
+        "finding": key,
+        "reason": reason.strip(),
+        "accepted_by": current_user(),
+        "at": clock.now_iso(),
+    }
     with ws.store.transaction():
         if earlier is None:
             record["id"] = ws.store.insert("leakage_acceptances", record)
-        else:   # worse than when it was accepted: this acceptance replaces that one
+        else:  # worse than when it was accepted: this acceptance replaces that one
             record["id"] = earlier["id"]
-            ws.store.update("leakage_acceptances", {"id": earlier["id"]},
-                            {k: record[k] for k in ("split_id", "reason", "accepted_by", "at")})
+            ws.store.update(
+                "leakage_acceptances",
+                {"id": earlier["id"]},
+                {k: record[k] for k in ("split_id", "reason", "accepted_by", "at")},
+            )
         accepted[key] = {**record, "value": finding.get("value")}
-        for row in ws.store.rows("SELECT id, leakage FROM splits WHERE project_id = ?",
-                                 [project.id]):
+        for row in ws.store.rows("SELECT id, leakage FROM splits WHERE project_id = ?", [project.id]):
             leaks = standing_leaks(json.loads(row["leakage"] or "[]"), accepted)
             ws.store.conn.execute("UPDATE splits SET leaks = ? WHERE id = ?", [leaks, row["id"]])
-        ws.record("data", "accept_leak", project.id, {
-            "split": split_id, "finding": key, "severity": finding["severity"],
-            "reason": record["reason"]})
+        ws.record(
+            "data",
+            "accept_leak",
+            project.id,
+            {"split": split_id, "finding": key, "severity": finding["severity"], "reason": record["reason"]},
+        )
     return record
 
 
@@ -227,9 +299,12 @@ def _find(findings: list[dict], name: str, split_id: int) -> dict:
     found = exact or (by_column if len(by_column) == 1 else [])
     if not found:
         shown = ", ".join(repr(finding_id(f)) for f in open_ones) or "none"
-        raise CockpitError(f"split {split_id} has no finding {name!r} to accept; its warnings "
-                           f"and leaks: {shown}")
+        raise CockpitError(
+            f"split {split_id} has no finding {name!r} to accept; its warnings and leaks: {shown}"
+        )
     if found[0]["severity"] not in ACCEPTABLE:
-        raise CockpitError(f"{name!r} is {found[0]['severity']!r} on split {split_id}: only "
-                           "warnings and leaks can be accepted")
+        raise CockpitError(
+            f"{name!r} is {found[0]['severity']!r} on split {split_id}: only "
+            "warnings and leaks can be accepted"
+        )
     return found[0]

@@ -11,8 +11,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-CLASSIFICATION = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
-                  "log_loss")
+CLASSIFICATION = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+)
 REGRESSION = ("mae", "rmse", "r2", "mape")
 LOWER_IS_BETTER = {"log_loss", "mae", "rmse", "mape"}
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "f1", "regression": "rmse"}
@@ -37,12 +45,13 @@ def positive_label(classes) -> Any:
     values = list(classes)
     for candidate in (1, True, "1", "yes", "true"):
         if candidate in values:
-            return values[values.index(candidate)]   # the class itself: True, not 1
+            return values[values.index(candidate)]  # the class itself: True, not 1
     return sorted(values, key=str)[-1]
 
 
-def score(task: str, y_true, y_pred, proba: np.ndarray | None = None,
-          classes: list | None = None) -> dict[str, float]:
+def score(
+    task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: list | None = None
+) -> dict[str, float]:
     """Every metric of the task; a metric that cannot be computed is left out."""
     if task == "regression":
         return _regression(y_true, y_pred)
@@ -94,8 +103,7 @@ def _classification(task: str, y_true, y_pred, proba, classes) -> dict[str, floa
             out["recall"] = metrics.recall_score(y_true, y_pred, **kwargs)
             out["f1"] = metrics.f1_score(y_true, y_pred, **kwargs)
             if proba is not None and set(np.unique(y_true)) == set(classes):
-                out["roc_auc"] = metrics.roc_auc_score(y_true, proba, multi_class="ovr",
-                                                       labels=classes)
+                out["roc_auc"] = metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
         if proba is not None:
             out["log_loss"] = metrics.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes)
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}

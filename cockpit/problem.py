@@ -22,10 +22,15 @@ from storage import clock, faults
 USAGES = ("batch", "online")
 MISTAKES = ("false_positive", "false_negative", "equal")
 METRICS = {
-    "binary": ("recall", "precision", "f1", "roc_auc", "pr_auc", "accuracy", "balanced_accuracy",
-               "log_loss"),
-    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "recall_macro", "precision_macro",
-                   "log_loss"),
+    "binary": ("recall", "precision", "f1", "roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "log_loss"),
+    "multiclass": (
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "recall_macro",
+        "precision_macro",
+        "log_loss",
+    ),
     "regression": ("mae", "rmse", "r2", "mape"),
 }
 LOWER_IS_BETTER = {"log_loss", "mae", "rmse", "mape"}
@@ -35,24 +40,24 @@ LOWER_IS_BETTER = {"log_loss", "mae", "rmse", "mape"}
 class ProblemSpec:
     """Every field a well-defined ML problem answers. Empty means not answered yet."""
 
-    statement: str = ""          # what is predicted, in one sentence
-    task: str = ""               # binary / multiclass / regression
-    target: str = ""             # the column predicted
-    labels: str = ""             # is the data labelled, and how
-    audience: str = ""           # who it serves
-    decision: str = ""           # the decision it drives
-    usage: str = ""              # batch / online
+    statement: str = ""  # what is predicted, in one sentence
+    task: str = ""  # binary / multiclass / regression
+    target: str = ""  # the column predicted
+    labels: str = ""  # is the data labelled, and how
+    audience: str = ""  # who it serves
+    decision: str = ""  # the decision it drives
+    usage: str = ""  # batch / online
     latency_budget_ms: float | None = None
-    time_window: str = ""        # e.g. "within 30 days of the prediction"
-    metric: str = ""             # the success metric
+    time_window: str = ""  # e.g. "within 30 days of the prediction"
+    metric: str = ""  # the success metric
     metric_target: float | None = None
-    costlier_mistake: str = ""   # false_positive / false_negative / equal
+    costlier_mistake: str = ""  # false_positive / false_negative / equal
     cost_ratio: float | None = None  # how many times costlier
-    baseline: str = ""           # what the model must beat
+    baseline: str = ""  # what the model must beat
     constraints: str = ""
     segments: list[str] = field(default_factory=list)  # columns to check for unequal performance
-    risks: str = ""              # risks and ethical concerns
-    human_path: str = ""         # who can review, override, appeal
+    risks: str = ""  # risks and ethical concerns
+    human_path: str = ""  # who can review, override, appeal
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,15 +120,18 @@ def _check_choices(spec: ProblemSpec, source: str) -> None:
     for name, allowed in choices.items():
         value = getattr(spec, name)
         if value and value not in allowed:
-            raise CockpitError(f"{source}: field '{name}' must be one of {', '.join(allowed)}, "
-                               f"got {value!r}")
+            raise CockpitError(f"{source}: field '{name}' must be one of {', '.join(allowed)}, got {value!r}")
     if spec.metric and spec.task and spec.metric not in METRICS[spec.task]:
-        raise CockpitError(f"{source}: field 'metric' {spec.metric!r} does not fit a {spec.task} "
-                           f"problem; use one of {', '.join(METRICS[spec.task])}")
+        raise CockpitError(
+            f"{source}: field 'metric' {spec.metric!r} does not fit a {spec.task} "
+            f"problem; use one of {', '.join(METRICS[spec.task])}"
+        )
     fractions = {"r2", *METRICS["binary"], *METRICS["multiclass"]} - {"log_loss"}
     if spec.metric in fractions and spec.metric_target is not None and spec.metric_target > 1:
-        raise CockpitError(f"{source}: field 'metric_target' for {spec.metric} is a fraction "
-                           f"between 0 and 1, got {spec.metric_target:g}")
+        raise CockpitError(
+            f"{source}: field 'metric_target' for {spec.metric} is a fraction "
+            f"between 0 and 1, got {spec.metric_target:g}"
+        )
 
 
 def load_spec_file(path: Path) -> ProblemSpec:
@@ -146,24 +154,36 @@ class SpecVersion:
     comment: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "score": self.score, "created_at": self.created_at,
-                "created_by": self.created_by, "comment": self.comment, "spec": self.spec.as_dict()}
+        return {
+            "version": self.version,
+            "score": self.score,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "comment": self.comment,
+            "spec": self.spec.as_dict(),
+        }
 
 
 def _version_from_row(row: dict) -> SpecVersion:
-    return SpecVersion(row["version"], ProblemSpec(**json.loads(row["spec"])), row["score"],
-                       row["created_at"], row["created_by"], row["comment"] or "")
+    return SpecVersion(
+        row["version"],
+        ProblemSpec(**json.loads(row["spec"])),
+        row["score"],
+        row["created_at"],
+        row["created_by"],
+        row["comment"] or "",
+    )
 
 
 def history(ws: Workspace, project: Project) -> list[SpecVersion]:
-    rows = ws.store.rows("SELECT * FROM problem_specs WHERE project_id = ? ORDER BY version",
-                         [project.id])
+    rows = ws.store.rows("SELECT * FROM problem_specs WHERE project_id = ? ORDER BY version", [project.id])
     return [_version_from_row(r) for r in rows]
 
 
 def current(ws: Workspace, project: Project) -> SpecVersion | None:
-    row = ws.store.one("SELECT * FROM problem_specs WHERE project_id = ? ORDER BY version DESC "
-                       "LIMIT 1", [project.id])
+    row = ws.store.one(
+        "SELECT * FROM problem_specs WHERE project_id = ? ORDER BY version DESC LIMIT 1", [project.id]
+    )
     return _version_from_row(row) if row else None
 
 
@@ -178,16 +198,20 @@ def save_spec(ws: Workspace, project: Project, spec: ProblemSpec, comment: str =
     from cockpit.audit import current_user
     from cockpit.grader import grade
 
-    spec = ProblemSpec(**{**spec.as_dict(), "task": spec.task or project.task,
-                          "target": spec.target or project.target})
+    spec = ProblemSpec(
+        **{**spec.as_dict(), "task": spec.task or project.task, "target": spec.target or project.target}
+    )
     if spec.task != project.task:
-        raise CockpitError(f"project {project.name!r} predicts a {project.task} target; a "
-                           f"{spec.task} problem needs its own project (cockpit project new)")
+        raise CockpitError(
+            f"project {project.name!r} predicts a {project.task} target; a "
+            f"{spec.task} problem needs its own project (cockpit project new)"
+        )
     if spec.target != project.target:
         raise CockpitError(
             f"project {project.name!r} predicts {project.target!r}; its data, splits, features "
             f"and runs are built around it. To predict {spec.target!r}, make a new project: "
-            f"cockpit project new NAME --task {project.task} --target {shlex.quote(spec.target)}")
+            f"cockpit project new NAME --task {project.task} --target {shlex.quote(spec.target)}"
+        )
     _check_choices(spec, "spec")
     latest = current(ws, project)
     if latest and latest.spec == spec:
@@ -195,14 +219,23 @@ def save_spec(ws: Workspace, project: Project, spec: ProblemSpec, comment: str =
     version = (latest.version if latest else 0) + 1
     score = grade(spec).score
     with ws.store.transaction():
-        ws.store.insert("problem_specs", {
-            "project_id": project.id, "version": version, "spec": spec.as_dict(), "score": score,
-            "created_at": clock.now_iso(), "created_by": current_user(), "comment": comment,
-        })
+        ws.store.insert(
+            "problem_specs",
+            {
+                "project_id": project.id,
+                "version": version,
+                "spec": spec.as_dict(),
+                "score": score,
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+                "comment": comment,
+            },
+        )
         faults.point("problem.set:after_insert")
         changed = diff(latest.spec if latest else ProblemSpec(), spec)
-        ws.record("problem", "set", project.id,
-                  {"version": version, "score": score, "changed": ", ".join(changed)})
+        ws.record(
+            "problem", "set", project.id, {"version": version, "score": score, "changed": ", ".join(changed)}
+        )
     result = current(ws, project)
     assert result is not None
     return result

@@ -53,8 +53,13 @@ def create_project(ws: Workspace, name: str, task: str, target: str) -> Project:
     with ws.store.transaction():
         project_id = ws.store.insert(
             "projects",
-            {"name": name, "task": task, "target": target.strip(),
-             "created_at": clock.now_iso(), "created_by": current_user()},
+            {
+                "name": name,
+                "task": task,
+                "target": target.strip(),
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
         )
         faults.point("project.new:after_insert")
         ws.record("project", "create", project_id, {"name": name, "task": task, "target": target})
@@ -86,6 +91,5 @@ def resolve_project(ws: Workspace, name: str | None = None) -> Project:
         )
     names = ", ".join(p.name for p in projects)
     raise CockpitError(
-        f"this workspace holds several projects ({names}); name one with --project NAME "
-        "or COCKPIT_PROJECT"
+        f"this workspace holds several projects ({names}); name one with --project NAME or COCKPIT_PROJECT"
     )

@@ -23,14 +23,18 @@ from storage import clock, faults
 if TYPE_CHECKING:
     import pandas as pd
 
-DEFAULT_TRIGGERS = {"schedule_days": 30.0, "on_alert": 1, "new_labels": 1000,
-                    "strategy": "canary", "canary_percent": 10.0}
+DEFAULT_TRIGGERS = {
+    "schedule_days": 30.0,
+    "on_alert": 1,
+    "new_labels": 1000,
+    "strategy": "canary",
+    "canary_percent": 10.0,
+}
 
 
 def triggers(ws: Workspace, project: Project) -> dict[str, Any]:
     row = ws.store.one("SELECT * FROM retrain_triggers WHERE project_id = ?", [project.id])
-    return {**DEFAULT_TRIGGERS, **({k: v for k, v in row.items() if k in DEFAULT_TRIGGERS}
-                                    if row else {})}
+    return {**DEFAULT_TRIGGERS, **({k: v for k, v in row.items() if k in DEFAULT_TRIGGERS} if row else {})}
 
 
 def set_triggers(ws: Workspace, project: Project, **changes: Any) -> dict[str, Any]:
@@ -42,9 +46,10 @@ def set_triggers(ws: Workspace, project: Project, **changes: Any) -> dict[str, A
     merged = {**triggers(ws, project), **{k: v for k, v in changes.items() if v is not None}}
     with ws.store.transaction():
         ws.store.conn.execute("DELETE FROM retrain_triggers WHERE project_id = ?", [project.id])
-        ws.store.insert("retrain_triggers", {"project_id": project.id, **merged,
-                                             "updated_at": clock.now_iso(),
-                                             "updated_by": current_user()})
+        ws.store.insert(
+            "retrain_triggers",
+            {"project_id": project.id, **merged, "updated_at": clock.now_iso(), "updated_by": current_user()},
+        )
         ws.record("retrain", "triggers set", project.id, merged)
     return merged
 
@@ -55,9 +60,16 @@ def add_feedback(ws: Workspace, project: Project, verdict: str, comment: str) ->
     if verdict not in ("useful", "not-useful"):
         raise CockpitError("the verdict is useful or not-useful")
     with ws.store.transaction():
-        feedback_id = ws.store.insert("feedback", {"project_id": project.id, "verdict": verdict,
-                                                   "comment": comment, "user": current_user(),
-                                                   "at": clock.now_iso()})
+        feedback_id = ws.store.insert(
+            "feedback",
+            {
+                "project_id": project.id,
+                "verdict": verdict,
+                "comment": comment,
+                "user": current_user(),
+                "at": clock.now_iso(),
+            },
+        )
         ws.record("retrain", "feedback", project.id, {"verdict": verdict, "comment": comment})
     return feedback_id
 
@@ -66,26 +78,34 @@ def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
     """Why a retrain is due now: schedule, a firing alert, new labels, human feedback."""
     settings = triggers(ws, project)
     reasons = []
-    last = ws.store.scalar("SELECT max(created_at) FROM retrains WHERE project_id = ?",
-                           [project.id]) or ws.store.scalar(
-        "SELECT min(created_at) FROM model_versions WHERE project_id = ?", [project.id])
+    last = ws.store.scalar(
+        "SELECT max(created_at) FROM retrains WHERE project_id = ?", [project.id]
+    ) or ws.store.scalar("SELECT min(created_at) FROM model_versions WHERE project_id = ?", [project.id])
     moment = datetime.fromisoformat((now or clock.now_iso())[:19])
     if last and settings["schedule_days"]:
         age = (moment - datetime.fromisoformat(last[:19])).days
         if age >= settings["schedule_days"]:
             reasons.append(f"schedule: {age} days since the last training")
     if settings["on_alert"]:
-        firing = ws.store.rows("SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = "
-                               "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
-                               [project.id])
+        firing = ws.store.rows(
+            "SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = "
+            "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
+            [project.id],
+        )
         if firing:
             reasons.append("alert: " + ", ".join(sorted({f["metric"] for f in firing})))
-    labelled = ws.store.scalar("SELECT count(*) FROM labels WHERE project_id = ? AND "
-                               "labelled_at >= ?", [project.id, last or ""]) or 0
+    labelled = (
+        ws.store.scalar(
+            "SELECT count(*) FROM labels WHERE project_id = ? AND labelled_at >= ?", [project.id, last or ""]
+        )
+        or 0
+    )
     if settings["new_labels"] and labelled >= settings["new_labels"]:
         reasons.append(f"data: {labelled} new labelled rows")
-    unhappy = ws.store.scalar("SELECT count(*) FROM feedback WHERE project_id = ? AND verdict = "
-                              "'not-useful' AND at >= ?", [project.id, last or ""])
+    unhappy = ws.store.scalar(
+        "SELECT count(*) FROM feedback WHERE project_id = ? AND verdict = 'not-useful' AND at >= ?",
+        [project.id, last or ""],
+    )
     if unhappy:
         reasons.append(f"feedback: {unhappy} 'not useful' verdict(s) (consider retiring)")
     return reasons
@@ -100,9 +120,12 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
     from cockpit.deployment.batch import list_batches, load_batch
     from cockpit.entity import schema_keys
 
-    labels = pd.DataFrame(ws.store.rows("SELECT entity AS _key, label AS _label FROM labels "
-                                        "WHERE project_id = ?", [project.id]),
-                          columns=["_key", "_label"])
+    labels = pd.DataFrame(
+        ws.store.rows(
+            "SELECT entity AS _key, label AS _label FROM labels WHERE project_id = ?", [project.id]
+        ),
+        columns=["_key", "_label"],
+    )
     frames = []
     for found in list_batches(ws, project, 10_000):
         inputs, _ = load_batch(ws, found)
@@ -113,8 +136,7 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
     try:
         rows["_key"] = schema_keys(rows, schema).astype(str).to_numpy()
     except KeyError as exc:
-        raise CockpitError(f"production batches cannot be joined with labels: {exc.args[0]}"
-                           ) from None
+        raise CockpitError(f"production batches cannot be joined with labels: {exc.args[0]}") from None
     joined = rows.merge(labels, on="_key", how="inner")
     return joined.drop(columns=["_key"]).rename(columns={"_label": project.target})
 
@@ -129,11 +151,14 @@ def holdout_window(new: pd.DataFrame, project: Project) -> str:
     for window in sorted(new["_window"].unique(), reverse=True):
         rows = new[new["_window"] == window]
         if len(rows) >= MIN_HOLDOUT_ROWS and (
-                project.task == "regression" or rows[project.target].nunique() >= 2):
+            project.task == "regression" or rows[project.target].nunique() >= 2
+        ):
             return window
-    raise CockpitError(f"no labelled production window holds {MIN_HOLDOUT_ROWS} rows"
-                       + ("" if project.task == "regression" else " of two classes or more")
-                       + " to judge the models on: label more rows (cockpit monitor labels FILE)")
+    raise CockpitError(
+        f"no labelled production window holds {MIN_HOLDOUT_ROWS} rows"
+        + ("" if project.task == "regression" else " of two classes or more")
+        + " to judge the models on: label more rows (cockpit monitor labels FILE)"
+    )
 
 
 def as_target(labels: pd.Series, reference: pd.Series) -> pd.Series:
@@ -144,14 +169,13 @@ def as_target(labels: pd.Series, reference: pd.Series) -> pd.Series:
         typed = labels.map(lambda v: truth.get(str(v).strip().lower()))
         if typed.isna().any():
             odd = labels[typed.isna()].iloc[0]
-            raise CockpitError(f"label {odd!r} is not True or False, as the target "
-                               f"{reference.name!r} is")
+            raise CockpitError(f"label {odd!r} is not True or False, as the target {reference.name!r} is")
         return typed.astype(reference.dtype)
     try:
         return labels.astype(reference.dtype)
     except (TypeError, ValueError):
         shown = labels.iloc[0]
-    if reference.dtype.kind in "iuf":   # "1.0" is the integer class 1; "1.5" and "cat" are not
+    if reference.dtype.kind in "iuf":  # "1.0" is the integer class 1; "1.5" and "cat" are not
         import pandas as pd
 
         typed = pd.to_numeric(labels, errors="coerce")
@@ -159,13 +183,14 @@ def as_target(labels: pd.Series, reference: pd.Series) -> pd.Series:
         if not bad.any():
             return typed.astype(reference.dtype)
         shown = labels[bad].iloc[0]
-    raise CockpitError(f"label {shown!r} cannot be read as the target {reference.name!r} "
-                       f"({reference.dtype}): correct it in the labels file and run "
-                       "cockpit monitor labels again")
+    raise CockpitError(
+        f"label {shown!r} cannot be read as the target {reference.name!r} "
+        f"({reference.dtype}): correct it in the labels file and run "
+        "cockpit monitor labels again"
+    )
 
 
-def retrain(ws: Workspace, project: Project, if_due: bool = False,
-            now: str | None = None) -> dict[str, Any]:
+def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | None = None) -> dict[str, Any]:
     """The retrain pipeline; every step is recorded on the retrain's row."""
     import pandas as pd
 
@@ -197,24 +222,58 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     if base_version.recipe:
         fresh, _ = clean.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
         steps.append(f"cleaning recipe replayed ({len(base_version.recipe)} steps)")
-    combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]],
-                         ignore_index=True)
-    version, _ = save_frame(ws, project, combined, f"{base_version.name}+production",
-                            source=f"retrain with {len(fresh)} production rows")
+    combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]], ignore_index=True)
+    version, _ = save_frame(
+        ws,
+        project,
+        combined,
+        f"{base_version.name}+production",
+        source=f"retrain with {len(fresh)} production rows",
+    )
     findings = validate.validate(ws, project, version).findings
     errors = [f.message for f in findings if f.severity == "error"]
     if errors:
-        return _record(ws, project, reasons, steps + [f"validation failed: {errors[0]}"], window,
-                       champion, None, None, None, "stopped: validation errors", None)
+        return _record(
+            ws,
+            project,
+            reasons,
+            steps + [f"validation failed: {errors[0]}"],
+            window,
+            champion,
+            None,
+            None,
+            None,
+            "stopped: validation errors",
+            None,
+        )
     steps.append(f"data v{version.id} validated ({len(combined):,} rows)")
     old_split = get_split(ws, project, champion_run.split_id)
-    make_split(ws, project, old_split.strategy, old_split.seed, old_split.val_fraction,
-               old_split.test_fraction, old_split.group_column, old_split.time_column, version)
+    make_split(
+        ws,
+        project,
+        old_split.strategy,
+        old_split.seed,
+        old_split.val_fraction,
+        old_split.test_fraction,
+        old_split.group_column,
+        old_split.time_column,
+        version,
+    )
     challenger = runs.train(ws, project, champion_run.family, champion_run.params, champion_run.seed)
     if challenger.status != "finished":
-        return _record(ws, project, reasons, steps + [f"training failed: {challenger.error}"],
-                       window, champion, challenger.id, None, None, "stopped: training failed",
-                       None)
+        return _record(
+            ws,
+            project,
+            reasons,
+            steps + [f"training failed: {challenger.error}"],
+            window,
+            champion,
+            challenger.id,
+            None,
+            None,
+            "stopped: training failed",
+            None,
+        )
     steps.append(f"{challenger.label} trained with the production config")
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
@@ -223,80 +282,184 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False,
     from cockpit.evaluation.report import ensure_threshold
 
     threshold, _ = ensure_threshold(ws, project, challenger)
-    comparison = compare(project, {
-        "champion": (ws.artifacts.load(champion.artifact_sha256), champion.threshold),
-        "challenger": (ws.artifacts.load(challenger.artifact_sha256), threshold)},
-        labelled, window, metric, spec.segments)
+    comparison = compare(
+        project,
+        {
+            "champion": (ws.artifacts.load(champion.artifact_sha256), champion.threshold),
+            "challenger": (ws.artifacts.load(challenger.artifact_sha256), threshold),
+        },
+        labelled,
+        window,
+        metric,
+        spec.segments,
+    )
     primary = next((m for m in comparison["metrics"] if m["name"] == metric), None)
     if primary is None:
-        return _record(ws, project, reasons, steps + [f"{metric} cannot be measured on {window}"],
-                       window, champion, challenger.id, None, None, "stopped: no comparison",
-                       None, metric, comparison)
+        return _record(
+            ws,
+            project,
+            reasons,
+            steps + [f"{metric} cannot be measured on {window}"],
+            window,
+            champion,
+            challenger.id,
+            None,
+            None,
+            "stopped: no comparison",
+            None,
+            metric,
+            comparison,
+        )
     scores = {side: primary[side] for side in ("champion", "challenger")}
     better = scores["challenger"] is not None and (
-        scores["champion"] is None or metrics.better(metric, scores["challenger"],
-                                                     scores["champion"]))
-    steps.append(f"on {window}: champion {metric} {scores['champion']:.4f}, challenger "
-                 f"{scores['challenger']:.4f}")
+        scores["champion"] is None or metrics.better(metric, scores["challenger"], scores["champion"])
+    )
+    steps.append(
+        f"on {window}: champion {metric} {scores['champion']:.4f}, challenger {scores['challenger']:.4f}"
+    )
     if better:
         settings = triggers(ws, project)
         new_version = registry.register(
-            ws, project, challenger.id,
+            ws,
+            project,
+            challenger.id,
             f"retrain: beats production v{champion.version} on {window} ({metric} "
-            f"{scores['challenger']:.4f} vs {scores['champion']:.4f})")
+            f"{scores['challenger']:.4f} vs {scores['champion']:.4f})",
+        )
         percent = settings["canary_percent"] if settings["strategy"] == "canary" else None
-        registry.deploy(ws, project, new_version.version, settings["strategy"], percent,
-                        f"retrain challenger ({'; '.join(reasons) or 'manual'})")
+        registry.deploy(
+            ws,
+            project,
+            new_version.version,
+            settings["strategy"],
+            percent,
+            f"retrain challenger ({'; '.join(reasons) or 'manual'})",
+        )
         steps.append(f"registered v{new_version.version}, started as {settings['strategy']}")
-        return _record(ws, project, reasons, steps, window, champion, challenger.id,
-                       scores["champion"], scores["challenger"], "deployed", new_version.id,
-                       metric, comparison)
-    _raise_alert(ws, project, f"retrained {challenger.label} is not better than production "
-                 f"v{champion.version} on {window} ({metric} {scores['challenger']:.4f} vs "
-                 f"{scores['champion']:.4f}); production kept")
+        return _record(
+            ws,
+            project,
+            reasons,
+            steps,
+            window,
+            champion,
+            challenger.id,
+            scores["champion"],
+            scores["challenger"],
+            "deployed",
+            new_version.id,
+            metric,
+            comparison,
+        )
+    _raise_alert(
+        ws,
+        project,
+        f"retrained {challenger.label} is not better than production "
+        f"v{champion.version} on {window} ({metric} {scores['challenger']:.4f} vs "
+        f"{scores['champion']:.4f}); production kept",
+    )
     steps.append("not better: alert raised, production kept")
-    return _record(ws, project, reasons, steps, window, champion, challenger.id,
-                   scores["champion"], scores["challenger"], "kept production", None, metric,
-                   comparison)
+    return _record(
+        ws,
+        project,
+        reasons,
+        steps,
+        window,
+        champion,
+        challenger.id,
+        scores["champion"],
+        scores["challenger"],
+        "kept production",
+        None,
+        metric,
+        comparison,
+    )
 
 
 def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
     with ws.store.transaction():
-        rule_id = ws.store.scalar("SELECT id FROM alert_rules WHERE project_id = ? AND metric = "
-                                  "'retrain'", [project.id])
+        rule_id = ws.store.scalar(
+            "SELECT id FROM alert_rules WHERE project_id = ? AND metric = 'retrain'", [project.id]
+        )
         if rule_id is None:
-            rule_id = ws.store.insert("alert_rules", {
-                "project_id": project.id, "metric": "retrain", "op": "<", "threshold": 0,
-                "windows": 1, "severity": "warning", "action": "look into the data or the model",
-                "source": "retrain"})
-        alert_id = ws.store.insert("alerts", {"project_id": project.id, "rule_id": rule_id,
-                                              "status": "firing", "message": message,
-                                              "fired_at": clock.now_iso()})
+            rule_id = ws.store.insert(
+                "alert_rules",
+                {
+                    "project_id": project.id,
+                    "metric": "retrain",
+                    "op": "<",
+                    "threshold": 0,
+                    "windows": 1,
+                    "severity": "warning",
+                    "action": "look into the data or the model",
+                    "source": "retrain",
+                },
+            )
+        alert_id = ws.store.insert(
+            "alerts",
+            {
+                "project_id": project.id,
+                "rule_id": rule_id,
+                "status": "firing",
+                "message": message,
+                "fired_at": clock.now_iso(),
+            },
+        )
         ws.record("monitoring", "alert fired", project.id, {"alert": alert_id, "metric": "retrain"})
 
 
-def _record(ws, project, reasons, steps, window, champion, challenger_id, champion_score,
-            challenger_score, decision, version_id, metric=None,
-            comparison=None) -> dict[str, Any]:
+def _record(
+    ws,
+    project,
+    reasons,
+    steps,
+    window,
+    champion,
+    challenger_id,
+    champion_score,
+    challenger_score,
+    decision,
+    version_id,
+    metric=None,
+    comparison=None,
+) -> dict[str, Any]:
     with ws.store.transaction():
-        retrain_id = ws.store.insert("retrains", {
-            "project_id": project.id, "reasons": reasons, "steps": steps, "window": window,
-            "champion_version": champion.version, "challenger_run_id": challenger_id,
-            "champion_score": champion_score, "challenger_score": challenger_score,
-            "metric": metric, "decision": decision, "version_id": version_id,
-            "comparison": comparison, "created_at": clock.now_iso(),
-            "created_by": current_user()})
+        retrain_id = ws.store.insert(
+            "retrains",
+            {
+                "project_id": project.id,
+                "reasons": reasons,
+                "steps": steps,
+                "window": window,
+                "champion_version": champion.version,
+                "challenger_run_id": challenger_id,
+                "champion_score": champion_score,
+                "challenger_score": challenger_score,
+                "metric": metric,
+                "decision": decision,
+                "version_id": version_id,
+                "comparison": comparison,
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
         faults.point("retrain:after_record")
         ws.record("retrain", "retrain", project.id, {"retrain": retrain_id, "decision": decision})
-    return {"id": retrain_id, "decision": decision, "reasons": reasons, "steps": steps,
-            "window": window, "champion_score": champion_score,
-            "challenger_score": challenger_score, "challenger_run": challenger_id,
-            "comparison": comparison}
+    return {
+        "id": retrain_id,
+        "decision": decision,
+        "reasons": reasons,
+        "steps": steps,
+        "window": window,
+        "champion_score": champion_score,
+        "challenger_score": challenger_score,
+        "challenger_run": challenger_id,
+        "comparison": comparison,
+    }
 
 
 def list_retrains(ws: Workspace, project: Project) -> list[dict[str, Any]]:
-    rows = ws.store.rows("SELECT * FROM retrains WHERE project_id = ? ORDER BY id DESC",
-                         [project.id])
+    rows = ws.store.rows("SELECT * FROM retrains WHERE project_id = ? ORDER BY id DESC", [project.id])
     for row in rows:
         row["reasons"], row["steps"] = json.loads(row["reasons"]), json.loads(row["steps"])
         row["comparison"] = json.loads(row["comparison"]) if row.get("comparison") else None
@@ -305,13 +468,18 @@ def list_retrains(ws: Workspace, project: Project) -> list[dict[str, Any]]:
 
 def _still_served(ws: Workspace, version) -> bool:
     """Whether another version that is not retired uses the same model file."""
-    return bool(ws.store.scalar(
-        "SELECT count(*) FROM model_versions WHERE artifact_sha256 = ? AND id != ? AND "
-        "status != 'retired'", [version.artifact_sha256, version.id]))
+    return bool(
+        ws.store.scalar(
+            "SELECT count(*) FROM model_versions WHERE artifact_sha256 = ? AND id != ? AND "
+            "status != 'retired'",
+            [version.artifact_sha256, version.id],
+        )
+    )
 
 
-def retire(ws: Workspace, project: Project, ref: int | str, reason: str,
-           successor: int | str | None = None) -> dict[str, Any]:
+def retire(
+    ws: Workspace, project: Project, ref: int | str, reason: str, successor: int | str | None = None
+) -> dict[str, Any]:
     """Stop serving a version on purpose: aliases cleared, artifact archived, card updated."""
     from cockpit.deployment import registry
 
@@ -321,25 +489,46 @@ def retire(ws: Workspace, project: Project, ref: int | str, reason: str,
     if version.status == "retired":
         raise CockpitError(f"{version.label} is retired already")
     after = registry.get_version(ws, project, successor) if successor is not None else None
-    held = [a for a, info in registry.aliases(ws, project).items()
-            if info["version_id"] == version.id]
+    held = [a for a, info in registry.aliases(ws, project).items() if info["version_id"] == version.id]
     if "production" in held and after is None:
         raise CockpitError(f"{version.label} is in production: name its --successor")
     with ws.store.transaction():
         if "production" in held:
-            registry._set_alias(ws, project, "production", after.id, None, "promote", None,
-                                f"successor of retired v{version.version}: {reason}")
+            registry._set_alias(
+                ws,
+                project,
+                "production",
+                after.id,
+                None,
+                "promote",
+                None,
+                f"successor of retired v{version.version}: {reason}",
+            )
         for alias in held:
             if alias != "production":
-                registry._set_alias(ws, project, alias, None, None, "clear", None,
-                                    f"v{version.version} retired: {reason}")
-        ws.store.update("model_versions", {"id": version.id}, {
-            "status": "retired", "retired_reason": reason,
-            "successor_id": after.id if after else None, "archived_at": clock.now_iso()})
-        ws.record("retrain", "retire", project.id,
-                  {"version": version.version, "reason": reason,
-                   "successor": after.version if after else None})
+                registry._set_alias(
+                    ws, project, alias, None, None, "clear", None, f"v{version.version} retired: {reason}"
+                )
+        ws.store.update(
+            "model_versions",
+            {"id": version.id},
+            {
+                "status": "retired",
+                "retired_reason": reason,
+                "successor_id": after.id if after else None,
+                "archived_at": clock.now_iso(),
+            },
+        )
+        ws.record(
+            "retrain",
+            "retire",
+            project.id,
+            {"version": version.version, "reason": reason, "successor": after.version if after else None},
+        )
     if not _still_served(ws, version):  # after the commit: a crash leaves it live, not lost
         ws.artifacts.archive(version.artifact_sha256)
-    return {"version": version.version, "successor": after.version if after else None,
-            "aliases_cleared": held}
+    return {
+        "version": version.version,
+        "successor": after.version if after else None,
+        "aliases_cleared": held,
+    }

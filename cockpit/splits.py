@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 
 STRATEGIES = ("random", "stratified", "group", "time")
 PARTS = ("train", "validation", "test")
-UNLABELLED, TRAIN, VALIDATION, TEST = -1, 0, 1, 2   # a row without a label is in no part
+UNLABELLED, TRAIN, VALIDATION, TEST = -1, 0, 1, 2  # a row without a label is in no part
 DISTRIBUTION_BINS = 10
-MIN_ROWS = 30        # fewer labelled rows cannot be trained and checked on
-MIN_PART_ROWS = 5    # rows each of validation and test needs at the least
-MIN_STRATUM = 3      # rows a class needs to be in every part
+MIN_ROWS = 30  # fewer labelled rows cannot be trained and checked on
+MIN_PART_ROWS = 5  # rows each of validation and test needs at the least
+MIN_STRATUM = 3  # rows a class needs to be in every part
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,10 @@ def list_splits(ws: Workspace, project: Project) -> list[Split]:
     from cockpit.leakage import acceptances
 
     accepted = acceptances(ws, project)
-    return [_from_row(r, accepted) for r in ws.store.rows(
-        "SELECT * FROM splits WHERE project_id = ? ORDER BY id", [project.id])]
+    return [
+        _from_row(r, accepted)
+        for r in ws.store.rows("SELECT * FROM splits WHERE project_id = ? ORDER BY id", [project.id])
+    ]
 
 
 def get_split(ws: Workspace, project: Project, split_id: int | None = None) -> Split:
@@ -89,14 +91,13 @@ def get_split(ws: Workspace, project: Project, split_id: int | None = None) -> S
     from cockpit.leakage import acceptances
 
     if split_id is None:
-        row = ws.store.one("SELECT * FROM splits WHERE project_id = ? ORDER BY id DESC LIMIT 1",
-                           [project.id])
+        row = ws.store.one("SELECT * FROM splits WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id])
         if row is None:
-            raise CockpitError(f"project {project.name!r} has no split yet; make one with "
-                               "`cockpit data split`")
+            raise CockpitError(
+                f"project {project.name!r} has no split yet; make one with `cockpit data split`"
+            )
     else:
-        row = ws.store.one("SELECT * FROM splits WHERE id = ? AND project_id = ?",
-                           [split_id, project.id])
+        row = ws.store.one("SELECT * FROM splits WHERE id = ? AND project_id = ?", [split_id, project.id])
         if row is None:
             raise CockpitError(f"no split {split_id} in project {project.name!r}")
     return _from_row(row, acceptances(ws, project))
@@ -111,23 +112,32 @@ def split_frames(ws: Workspace, project: Project, split: Split) -> dict[str, pd.
     """The split's version cut into its three parts."""
     frame = load_frame(ws, get_version(ws, project, split.version_id))
     assignment = load_assignment(ws, split)
-    return {part: frame[assignment == code].reset_index(drop=True)
-            for code, part in enumerate(PARTS)}
+    return {part: frame[assignment == code].reset_index(drop=True) for code, part in enumerate(PARTS)}
 
 
 # -- making a split ------------------------------------------------------------
 
 
-def assign(frame: pd.DataFrame, project: Project, strategy: str, seed: int, val: float, test: float,
-           group: str | None = None, time: str | None = None) -> np.ndarray:
+def assign(
+    frame: pd.DataFrame,
+    project: Project,
+    strategy: str,
+    seed: int,
+    val: float,
+    test: float,
+    group: str | None = None,
+    time: str | None = None,
+) -> np.ndarray:
     """The part of every row, by the given strategy; a row without a label is in none (-1)."""
     import numpy as np
 
     if strategy not in STRATEGIES:
         raise CockpitError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
     if not (0 < val < 1 and 0 < test < 1 and val + test < 0.9):
-        raise CockpitError(f"validation and test fractions ({val}, {test}) must be between 0 and "
-                           "1 and leave at least 10% for training")
+        raise CockpitError(
+            f"validation and test fractions ({val}, {test}) must be between 0 and "
+            "1 and leave at least 10% for training"
+        )
     labelled = has_label(frame[project.target])
     _enough_rows(int(labelled.sum()), len(frame), val, test)
     rows = frame[labelled].reset_index(drop=True)
@@ -163,7 +173,8 @@ def _enough_rows(labelled: int, total: int, val: float, test: float) -> None:
         raise CockpitError(
             f"too few rows to split: {labelled} labelled rows{unlabelled}; a split needs at least "
             f"{needed} with --val {val:g} --test {test:g} (at least {MIN_PART_ROWS} rows each in "
-            f"validation and test, {MIN_ROWS} in all): add data")
+            f"validation and test, {MIN_ROWS} in all): add data"
+        )
 
 
 def _column(frame: pd.DataFrame, name: str | None, option: str) -> str:
@@ -181,14 +192,16 @@ def _strata(frame: pd.DataFrame, project: Project):
     if project.task == "regression":
         return pd.qcut(target.rank(method="first"), q=10, labels=False).to_numpy()
     if target.dtype.kind not in "biuf":
-        target = target.astype(str)   # one type to sort, whatever mix a text column holds
+        target = target.astype(str)  # one type to sort, whatever mix a text column holds
     labels = target.to_numpy()
     counts = target.value_counts()
     if counts.min() < MIN_STRATUM:
         rare = ", ".join(f"'{k}' ({v} rows)" for k, v in counts[counts < MIN_STRATUM].items())
-        raise CockpitError(f"cannot stratify: class {rare} has fewer than {MIN_STRATUM} rows, too "
-                           "few to put one in every part; add rows of it, or use --strategy "
-                           "random")
+        raise CockpitError(
+            f"cannot stratify: class {rare} has fewer than {MIN_STRATUM} rows, too "
+            "few to put one in every part; add rows of it, or use --strategy "
+            "random"
+        )
     return labels
 
 
@@ -197,14 +210,16 @@ def _shuffled(index, stratify, seed: int, val: float, test: float):
     from sklearn.model_selection import train_test_split
 
     try:
-        rest, test_idx = train_test_split(index, test_size=test, random_state=seed,
-                                          stratify=stratify)
+        rest, test_idx = train_test_split(index, test_size=test, random_state=seed, stratify=stratify)
         rest_strata = stratify[rest] if stratify is not None else None
-        train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test),
-                                              random_state=seed, stratify=rest_strata)
+        train_idx, val_idx = train_test_split(
+            rest, test_size=val / (1 - test), random_state=seed, stratify=rest_strata
+        )
     except ValueError as exc:  # scikit-learn: a part too small to hold every class
-        raise CockpitError(f"cannot stratify {len(index)} rows into these parts ({exc}); use "
-                           "larger --val/--test, more rows, or --strategy random") from None
+        raise CockpitError(
+            f"cannot stratify {len(index)} rows into these parts ({exc}); use "
+            "larger --val/--test, more rows, or --strategy random"
+        ) from None
     assignment = np.zeros(len(index), dtype=np.int8)
     assignment[val_idx], assignment[test_idx] = VALIDATION, TEST
     if stratify is not None:
@@ -257,8 +272,10 @@ def _by_time(frame: pd.DataFrame, column: str, val: float, test: float):
 
     times = parse_times(frame[column])
     if times.isna().mean() > 0.01:
-        raise CockpitError(f"--time {column!r}: {int(times.isna().sum())} values are not dates; "
-                           "clean them first (cockpit data clean)")
+        raise CockpitError(
+            f"--time {column!r}: {int(times.isna().sum())} values are not dates; "
+            "clean them first (cockpit data clean)"
+        )
     filled = times.fillna(times.min())
     train_end = filled.quantile(1 - val - test)
     val_end = filled.quantile(1 - test)
@@ -280,12 +297,18 @@ def summarise(frame: pd.DataFrame, assignment: np.ndarray, project: Project) -> 
         sizes["unlabelled"] = int((assignment == UNLABELLED).sum())
     target = project.target
     if project.task == "regression":
-        balance = {part: {"mean": float(rows[target].mean()), "std": float(rows[target].std())}
-                   for part, rows in parts.items()}
+        balance = {
+            part: {"mean": float(rows[target].mean()), "std": float(rows[target].std())}
+            for part, rows in parts.items()
+        }
     else:
-        balance = {part: {str(k): round(float(v), 4) for k, v in
-                          rows[target].value_counts(normalize=True).sort_index().items()}
-                   for part, rows in parts.items()}
+        balance = {
+            part: {
+                str(k): round(float(v), 4)
+                for k, v in rows[target].value_counts(normalize=True).sort_index().items()
+            }
+            for part, rows in parts.items()
+        }
     distributions: dict[str, Any] = {}
     for column in frame.columns:
         values = frame[column]
@@ -294,20 +317,38 @@ def summarise(frame: pd.DataFrame, assignment: np.ndarray, project: Project) -> 
         if values.dtype.kind in "iuf" and values.nunique() > 2:
             finite = values[np.isfinite(values)]
             edges = np.quantile(finite, np.linspace(0, 1, DISTRIBUTION_BINS + 1)).tolist()
-            distributions[str(column)] = {"kind": "numeric", "edges": edges, "parts": {
-                part: np.histogram(rows[column].dropna(), bins=np.unique(edges))[0].tolist()
-                for part, rows in parts.items()}}
+            distributions[str(column)] = {
+                "kind": "numeric",
+                "edges": edges,
+                "parts": {
+                    part: np.histogram(rows[column].dropna(), bins=np.unique(edges))[0].tolist()
+                    for part, rows in parts.items()
+                },
+            }
         elif values.nunique() <= 30:
             top = values.astype(str).value_counts().head(8).index.tolist()
-            distributions[str(column)] = {"kind": "categorical", "categories": top, "parts": {
-                part: [round(float((rows[column].astype(str) == c).mean()), 4) for c in top]
-                for part, rows in parts.items()}}
+            distributions[str(column)] = {
+                "kind": "categorical",
+                "categories": top,
+                "parts": {
+                    part: [round(float((rows[column].astype(str) == c).mean()), 4) for c in top]
+                    for part, rows in parts.items()
+                },
+            }
     return sizes, balance, distributions
 
 
-def make_split(ws: Workspace, project: Project, strategy: str = "stratified", seed: int = 42,
-               val: float = 0.15, test: float = 0.15, group: str | None = None,
-               time: str | None = None, version: DatasetVersion | None = None) -> Split:
+def make_split(
+    ws: Workspace,
+    project: Project,
+    strategy: str = "stratified",
+    seed: int = 42,
+    val: float = 0.15,
+    test: float = 0.15,
+    group: str | None = None,
+    time: str | None = None,
+    version: DatasetVersion | None = None,
+) -> Split:
     """Split a version (default: the newest), check it for leaks, store it. One transaction."""
     from cockpit.leakage import acceptances, check_leakage, standing_leaks
 
@@ -317,21 +358,40 @@ def make_split(ws: Workspace, project: Project, strategy: str = "stratified", se
         strategy = "random"
     assignment = assign(frame, project, strategy, seed, val, test, group, time)
     sizes, balance, distributions = summarise(frame, assignment, project)
-    findings = _unlabelled(assignment, project) + check_leakage(frame, assignment, project,
-                                                                strategy, group, time)
+    findings = _unlabelled(assignment, project) + check_leakage(
+        frame, assignment, project, strategy, group, time
+    )
     leaks = standing_leaks(findings, acceptances(ws, project))
     with ws.store.transaction():
         ref = ws.artifacts.put(assignment, kind="split")
-        split_id = ws.store.insert("splits", {
-            "project_id": project.id, "version_id": version.id, "strategy": strategy, "seed": seed,
-            "val_fraction": val, "test_fraction": test, "group_column": group, "time_column": time,
-            "assignment_sha256": ref.sha256, "sizes": sizes, "balance": balance,
-            "distributions": distributions, "leakage": findings, "leaks": leaks,
-            "created_at": clock.now_iso(), "created_by": current_user(),
-        })
+        split_id = ws.store.insert(
+            "splits",
+            {
+                "project_id": project.id,
+                "version_id": version.id,
+                "strategy": strategy,
+                "seed": seed,
+                "val_fraction": val,
+                "test_fraction": test,
+                "group_column": group,
+                "time_column": time,
+                "assignment_sha256": ref.sha256,
+                "sizes": sizes,
+                "balance": balance,
+                "distributions": distributions,
+                "leakage": findings,
+                "leaks": leaks,
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
         faults.point("data.split:after_insert")
-        ws.record("data", "split", project.id, {"split": split_id, "version": version.id,
-                                                "strategy": strategy, "seed": seed, "leaks": leaks})
+        ws.record(
+            "data",
+            "split",
+            project.id,
+            {"split": split_id, "version": version.id, "strategy": strategy, "seed": seed, "leaks": leaks},
+        )
     return get_split(ws, project, split_id)
 
 
@@ -341,7 +401,12 @@ def _unlabelled(assignment: np.ndarray, project: Project) -> list[dict]:
     missing = int((assignment == UNLABELLED).sum())
     if not missing:
         return []
-    finding = {"check": "unlabelled", "severity": "warning", "column": project.target,
-               "message": f"{missing} rows have no {project.target!r} (missing or infinite): "
-                          "left out of every part (not trained or tested on)", "value": missing}
+    finding = {
+        "check": "unlabelled",
+        "severity": "warning",
+        "column": project.target,
+        "message": f"{missing} rows have no {project.target!r} (missing or infinite): "
+        "left out of every part (not trained or tested on)",
+        "value": missing,
+    }
     return [{**finding, "id": finding_id(finding)}]

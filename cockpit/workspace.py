@@ -60,8 +60,11 @@ def path_redactions(root: Path) -> list[tuple[str, str]]:
 
 
 # Whole words for the short ones: GIT_AUTHOR_NAME and TOKENIZERS_PARALLELISM are no secrets.
-SECRET_NAME = re.compile(r"PASSW|PASSPHRASE|SECRET|CREDENTIAL|"
-                         r"(^|_)(TOKEN|AUTH|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)(_|$)", re.IGNORECASE)
+SECRET_NAME = re.compile(
+    r"PASSW|PASSPHRASE|SECRET|CREDENTIAL|"
+    r"(^|_)(TOKEN|AUTH|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY)(_|$)",
+    re.IGNORECASE,
+)
 MIN_SECRET_LEN = 8  # shorter values are too likely to be ordinary words or numbers
 
 
@@ -70,8 +73,11 @@ def secret_redactions(environ: Mapping[str, str] | None = None) -> list[tuple[st
     AWS_SECRET_ACCESS_KEY, OPENAI_API_KEY ...), replaced by `$NAME` wherever they would reach
     the store."""
     environ = os.environ if environ is None else environ
-    return [(value, f"${name}") for name, value in sorted(environ.items())
-            if SECRET_NAME.search(name) and len(value) >= MIN_SECRET_LEN]
+    return [
+        (value, f"${name}")
+        for name, value in sorted(environ.items())
+        if SECRET_NAME.search(name) and len(value) >= MIN_SECRET_LEN
+    ]
 
 
 def locate(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Path:
@@ -149,8 +155,7 @@ class Workspace:
         try:
             if share_with_group:  # before the Workspace opens: it reads the modes from it
                 with store.transaction():
-                    store.insert("settings", {"key": doctor.SHARE_SETTING,
-                                              "value": share_with_group})
+                    store.insert("settings", {"key": doctor.SHARE_SETTING, "value": share_with_group})
         finally:
             store.close()
         workspace = cls(dot_dir)
@@ -164,8 +169,9 @@ class Workspace:
         """A second connection to the same workspace, for another thread or process."""
         return Workspace(self.dir)
 
-    def record(self, stage: str, action: str, project_id: int | None = None,
-               details: dict | None = None) -> int:
+    def record(
+        self, stage: str, action: str, project_id: int | None = None, details: dict | None = None
+    ) -> int:
         return audit.record_event(self.store, stage, action, project_id, details)
 
     def setting(self, key: str, default: str | None = None) -> str | None:
@@ -178,7 +184,8 @@ class Workspace:
             self.store.conn.execute(
                 "INSERT INTO settings (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, self.store.redact(value) if isinstance(value, str) else value])
+                [key, self.store.redact(value) if isinstance(value, str) else value],
+            )
 
     def set_sharing(self, group: str | None) -> None:
         """Record the team's choice (a group, or None: owner-only); new files follow it.
@@ -187,8 +194,7 @@ class Workspace:
             if group:
                 self.set_setting(doctor.SHARE_SETTING, group)
             else:
-                self.store.conn.execute("DELETE FROM settings WHERE key = ?",
-                                        [doctor.SHARE_SETTING])
+                self.store.conn.execute("DELETE FROM settings WHERE key = ?", [doctor.SHARE_SETTING])
         self.shared_group = group
         self.artifacts.file_mode, self.artifacts.dir_mode = doctor.wanted_modes(group)
 

@@ -17,18 +17,41 @@ from screens.keys import Key, bindings
 
 LAST_PROJECT = "ui.last_project"
 APP_KEYS = [
-    Key("app.overview", "0", "app.stage('overview')", "Overview", show=False,
-        help="The lifecycle map of the project"),
+    Key(
+        "app.overview",
+        "0",
+        "app.stage('overview')",
+        "Overview",
+        show=False,
+        help="The lifecycle map of the project",
+    ),
     *[
-        Key(f"app.stage.{s.key}", str(s.number), f"app.stage('{s.key}')", s.title, show=False,
-            help=f"Go to stage {s.number}: {s.title}")
+        Key(
+            f"app.stage.{s.key}",
+            str(s.number),
+            f"app.stage('{s.key}')",
+            s.title,
+            show=False,
+            help=f"Go to stage {s.number}: {s.title}",
+        )
         for s in stages.BUILT_STAGES
     ],
-    Key("app.project", "p", "app.switch_project", "Project",
-        help="Switch to another project of this workspace (cockpit projects)"),
+    Key(
+        "app.project",
+        "p",
+        "app.switch_project",
+        "Project",
+        help="Switch to another project of this workspace (cockpit projects)",
+    ),
     Key("app.help", "question_mark", "app.help", "Help", help="Every key of this screen"),
-    Key("app.leave_field", "escape", "app.leave_field", "Leave field", show=False,
-        help="Leave the text field so single keys act again"),
+    Key(
+        "app.leave_field",
+        "escape",
+        "app.leave_field",
+        "Leave field",
+        show=False,
+        help="Leave the text field so single keys act again",
+    ),
     Key("app.quit", "q", "app.quit", "Quit", help="Leave the cockpit"),
 ]
 
@@ -43,8 +66,7 @@ class CockpitApp(App):
 
     project: reactive[Project | None] = reactive(None, init=False)
 
-    def __init__(self, workspace: Workspace, project_name: str | None = None,
-                 strict: bool = True) -> None:
+    def __init__(self, workspace: Workspace, project_name: str | None = None, strict: bool = True) -> None:
         """`strict=False` (how `cockpit` runs) turns an unexpected error in a handler into a
         notification plus a traceback in .cockpit/logs/ui.log; tests keep it strict."""
         super().__init__()
@@ -123,16 +145,21 @@ class CockpitApp(App):
                 handle.write("".join(traceback.format_exception(error)) + "\n")
         except OSError:
             pass
-        self.notify(f"{type(error).__name__}: {error}\n(details in {log})",
-                    title="Something went wrong", severity="error", timeout=15)
+        self.notify(
+            f"{type(error).__name__}: {error}\n(details in {log})",
+            title="Something went wrong",
+            severity="error",
+            timeout=15,
+        )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in [*getattr(screen, "KEYS", []), *APP_KEYS]:
             if key.id == "app.leave_field":
                 continue
-            yield SystemCommand(f"{key.description} ({_key_label(key.key)})", key.help,
-                                _runner(screen, key.action))
+            yield SystemCommand(
+                f"{key.description} ({_key_label(key.key)})", key.help, _runner(screen, key.action)
+            )
 
 
 def _key_label(key: str) -> str:

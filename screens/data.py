@@ -25,24 +25,80 @@ from screens.split_dialog import SplitDialog
 from screens.split_panel import SplitPanel
 
 DATA_KEYS = [
-    Key("data.import", "i", "import_file", "Import", cli="data import",
-        help="Import a CSV or Parquet file as a new version (cockpit data import FILE)"),
-    Key("data.validate", "v", "validate", "Validate", cli="data validate",
-        help="Run every validation check on the selected version"),
-    Key("data.add_fix", "a", "add_fix", "Add fix", show=False, cli="data recipe",
-        help="Add the highlighted finding's fix to the recipe"),
-    Key("data.add_all", "A", "add_all_fixes", "Add all fixes", show=False, cli="data recipe",
-        help="Add every suggested fix to the recipe"),
-    Key("data.drop_step", "x", "drop_step", "Drop step", show=False, cli="data recipe",
-        help="Remove the highlighted step from the recipe"),
-    Key("data.clean", "c", "apply_recipe", "Clean", cli="data clean",
-        help="Apply the recipe: a new child version (cockpit data clean --recipe FILE)"),
-    Key("data.split", "s", "new_split", "Split", cli="data split",
-        help="Split the selected version into train / validation / test, checked for leaks"),
-    Key("data.next_tab", "right_square_bracket", "next_tab(1)", "Tabs",
-        help="Next tab: versions, profile, validation, recipe, splits"),
-    Key("data.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
-        help="Previous tab"),
+    Key(
+        "data.import",
+        "i",
+        "import_file",
+        "Import",
+        cli="data import",
+        help="Import a CSV or Parquet file as a new version (cockpit data import FILE)",
+    ),
+    Key(
+        "data.validate",
+        "v",
+        "validate",
+        "Validate",
+        cli="data validate",
+        help="Run every validation check on the selected version",
+    ),
+    Key(
+        "data.add_fix",
+        "a",
+        "add_fix",
+        "Add fix",
+        show=False,
+        cli="data recipe",
+        help="Add the highlighted finding's fix to the recipe",
+    ),
+    Key(
+        "data.add_all",
+        "A",
+        "add_all_fixes",
+        "Add all fixes",
+        show=False,
+        cli="data recipe",
+        help="Add every suggested fix to the recipe",
+    ),
+    Key(
+        "data.drop_step",
+        "x",
+        "drop_step",
+        "Drop step",
+        show=False,
+        cli="data recipe",
+        help="Remove the highlighted step from the recipe",
+    ),
+    Key(
+        "data.clean",
+        "c",
+        "apply_recipe",
+        "Clean",
+        cli="data clean",
+        help="Apply the recipe: a new child version (cockpit data clean --recipe FILE)",
+    ),
+    Key(
+        "data.split",
+        "s",
+        "new_split",
+        "Split",
+        cli="data split",
+        help="Split the selected version into train / validation / test, checked for leaks",
+    ),
+    Key(
+        "data.next_tab",
+        "right_square_bracket",
+        "next_tab(1)",
+        "Tabs",
+        help="Next tab: versions, profile, validation, recipe, splits",
+    ),
+    Key(
+        "data.prev_tab",
+        "left_square_bracket",
+        "next_tab(-1)",
+        "Previous tab",
+        show=False,
+        help="Previous tab",
+    ),
 ]
 SEVERITY_MARK = {"error": "✗ error", "warning": "! warn", "info": "· info"}
 
@@ -86,11 +142,14 @@ class DataScreen(StageScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._columns("versions-table", [("v", 4), ("Name", 18), ("Rows", 7), ("Cols", 4),
-                                         ("From", 5), ("Recipe", 8), ("Imported", 16)])
+        self._columns(
+            "versions-table",
+            [("v", 4), ("Name", 18), ("Rows", 7), ("Cols", 4), ("From", 5), ("Recipe", 8), ("Imported", 16)],
+        )
         self._columns("profile-table", [("Column", 16), ("Type", 11), ("Null", 5), ("Distinct", 8)])
-        self._columns("findings-table", [("Severity", 9), ("Check", 13), ("Column", 14),
-                                         ("Rows", 5), ("Finding", None)])
+        self._columns(
+            "findings-table", [("Severity", 9), ("Check", 13), ("Column", 14), ("Rows", 5), ("Finding", None)]
+        )
         self._columns("recipe-table", [("#", 2), ("Step", 36), ("Effect", None)])
         self.refresh_data()
 
@@ -121,8 +180,8 @@ class DataScreen(StageScreen):
         version = self.version
         if version is None:
             self.query_one("#data-summary", Static).update(
-                "No data yet: press i to import a CSV or Parquet file "
-                "(or cockpit data import FILE).")
+                "No data yet: press i to import a CSV or Parquet file (or cockpit data import FILE)."
+            )
             self.profile, self.report = [], None
         else:
             self.profile = datasets.load_profile(self.workspace, version)
@@ -136,8 +195,11 @@ class DataScreen(StageScreen):
     def _fill_split(self) -> None:
         split = None
         if self.version is not None:
-            made = [s for s in splitting.list_splits(self.workspace, self.app.project)
-                    if s.version_id == self.version.id]
+            made = [
+                s
+                for s in splitting.list_splits(self.workspace, self.app.project)
+                if s.version_id == self.version.id
+            ]
             split = made[-1] if made else None
         self.query_one(SplitPanel).show(split, self.app.project.target if self.app.project else "")
 
@@ -145,32 +207,49 @@ class DataScreen(StageScreen):
         version = self.version
         if version is None:
             return
-        lineage = f" · from v{version.parent_id} by {len(version.recipe)} steps" if version.parent_id \
+        lineage = (
+            f" · from v{version.parent_id} by {len(version.recipe)} steps"
+            if version.parent_id
             else f" · imported from {version.source}"
+        )
         if self.report is None:
             verdict = "not validated yet (v)"
         else:
-            verdict = (f"{'✓ passed' if self.report.passed else '✗ FAILED'} · "
-                       f"{self.report.count('error')} errors, {self.report.count('warning')} warnings")
+            verdict = (
+                f"{'✓ passed' if self.report.passed else '✗ FAILED'} · "
+                f"{self.report.count('error')} errors, {self.report.count('warning')} warnings"
+            )
         self.query_one("#data-summary", Static).update(
-            f"{version.label} · {version.rows:,} rows × {version.n_columns} cols{lineage}\n{verdict}")
+            f"{version.label} · {version.rows:,} rows × {version.n_columns} cols{lineage}\n{verdict}"
+        )
 
     def _fill_versions(self, versions: list[datasets.DatasetVersion]) -> None:
         table = self.query_one("#versions-table", DataTable)
         table.clear()
         for v in versions:
             mark = "▶" if self.version and v.id == self.version.id else " "
-            table.add_row(f"{mark}{v.id}", v.name[:18], f"{v.rows:,}", str(v.n_columns),
-                          f"v{v.parent_id}" if v.parent_id else "-",
-                          f"{len(v.recipe)} steps" if v.recipe else "-",
-                          v.created_at.replace("T", " ")[:16], key=str(v.id))
+            table.add_row(
+                f"{mark}{v.id}",
+                v.name[:18],
+                f"{v.rows:,}",
+                str(v.n_columns),
+                f"v{v.parent_id}" if v.parent_id else "-",
+                f"{len(v.recipe)} steps" if v.recipe else "-",
+                v.created_at.replace("T", " ")[:16],
+                key=str(v.id),
+            )
 
     def _fill_profile(self) -> None:
         table = self.query_one("#profile-table", DataTable)
         table.clear()
         for column in self.profile:
-            table.add_row(column["name"][:16], column["type"], f"{column['null_pct']:.1f}%",
-                          str(column["distinct"]), key=column["name"])
+            table.add_row(
+                column["name"][:16],
+                column["type"],
+                f"{column['null_pct']:.1f}%",
+                str(column["distinct"]),
+                key=column["name"],
+            )
         if self.profile:
             self._plot_column(self.profile[0])
 
@@ -182,8 +261,14 @@ class DataScreen(StageScreen):
             detail.update("Not validated yet: press v.")
             return
         for number, finding in enumerate(self.report.findings):
-            table.add_row(SEVERITY_MARK[finding.severity], finding.check, finding.column or "-",
-                          str(finding.rows), finding.message, key=str(number))
+            table.add_row(
+                SEVERITY_MARK[finding.severity],
+                finding.check,
+                finding.column or "-",
+                str(finding.rows),
+                finding.message,
+                key=str(number),
+            )
         if not self.report.findings:
             detail.update("No findings: the data passes every check.")
 
@@ -194,8 +279,10 @@ class DataScreen(StageScreen):
             table.add_row(str(number), recipes.describe(step)[:36], "…", key=str(number))
         preview = self.query_one("#recipe-preview", Static)
         if not self.steps:
-            preview.update("The recipe is empty: on the Validation tab, a adds the highlighted "
-                           "finding's fix, A adds them all.")
+            preview.update(
+                "The recipe is empty: on the Validation tab, a adds the highlighted "
+                "finding's fix, A adds them all."
+            )
         elif self.version is not None:
             preview.update("Previewing…")
             self.preview_recipe(self.version, list(self.steps))
@@ -212,8 +299,10 @@ class DataScreen(StageScreen):
                 self._plot_column(column)
         elif event.data_table.id == "findings-table" and self.report:
             finding = self.report.findings[int(key)]
-            lines = [f"{finding.severity.upper()} {finding.check} · {finding.column or 'all columns'}"
-                     f" · {finding.rows} rows: {finding.message}"]
+            lines = [
+                f"{finding.severity.upper()} {finding.check} · {finding.column or 'all columns'}"
+                f" · {finding.rows} rows: {finding.message}"
+            ]
             if finding.examples:
                 lines.append("e.g. " + ", ".join(map(repr, finding.examples[:5])))
             if finding.fix:
@@ -263,8 +352,7 @@ class DataScreen(StageScreen):
             if path:
                 self.import_file(path)
 
-        self.app.push_screen(PromptDialog("Import a CSV or Parquet file", "path/to/data.csv"),
-                             chosen)
+        self.app.push_screen(PromptDialog("Import a CSV or Parquet file", "path/to/data.csv"), chosen)
 
     def action_validate(self) -> None:
         if self.version is None:
@@ -295,8 +383,7 @@ class DataScreen(StageScreen):
         if not added:
             self.notify("Already in the recipe")
             return
-        self.steps = sorted([*self.steps, *added],
-                            key=lambda s: recipes.SUGGESTED_ORDER.index(s["op"]))
+        self.steps = sorted([*self.steps, *added], key=lambda s: recipes.SUGGESTED_ORDER.index(s["op"]))
         self._save_draft()
         self.notify(f"Recipe: {len(self.steps)} steps (+{len(added)})")
 
@@ -328,8 +415,7 @@ class DataScreen(StageScreen):
 
     def action_apply_recipe(self) -> None:
         if not self.steps or self.version is None:
-            self.notify("The recipe is empty: add fixes on the Validation tab (a / A)",
-                        severity="warning")
+            self.notify("The recipe is empty: add fixes on the Validation tab (a / A)", severity="warning")
             return
         self.notify(f"Cleaning {self.version.label} with {len(self.steps)} steps…")
         self.run_clean(self.version, list(self.steps))
@@ -367,8 +453,7 @@ class DataScreen(StageScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state == WorkerState.ERROR:
-            self.notify(str(worker.error), title=f"{worker.group} failed", severity="error",
-                        timeout=10)
+            self.notify(str(worker.error), title=f"{worker.group} failed", severity="error", timeout=10)
             if worker.group == "preview":
                 self.query_one("#recipe-preview", Static).update(f"✗ {worker.error}")
             self._fill_summary()
@@ -378,8 +463,7 @@ class DataScreen(StageScreen):
         result = worker.result
         if worker.group == "validate":
             self.report = result
-            self.notify(f"Validated: {result.count('error')} errors, "
-                        f"{result.count('warning')} warnings")
+            self.notify(f"Validated: {result.count('error')} errors, {result.count('warning')} warnings")
             self._fill_summary()
             self._fill_findings()
             self.query_one(TabbedContent).active = "validation"
@@ -393,15 +477,20 @@ class DataScreen(StageScreen):
             self.notify(f"Created {child.label} ({child.rows:,} rows)")
             self.refresh_data()
         elif worker.group == "split":
-            self.notify(f"Made {result.label}: {result.leaks} leaks",
-                        severity="error" if result.leaks else "information")
+            self.notify(
+                f"Made {result.label}: {result.leaks} leaks",
+                severity="error" if result.leaks else "information",
+            )
             self._fill_split()
             self.query_one(TabbedContent).active = "splits"
         elif worker.group == "import":
             version, created = result
             self.version = version
-            self.notify(f"Imported as {version.label}" if created else
-                        f"Already imported: identical content is {version.label}")
+            self.notify(
+                f"Imported as {version.label}"
+                if created
+                else f"Already imported: identical content is {version.label}"
+            )
             self.refresh_data()
 
     def _show_preview(self, frame, results: list[recipes.StepResult]) -> None:
@@ -413,7 +502,8 @@ class DataScreen(StageScreen):
         nulls = int(frame.isna().sum().sum())
         self.query_one("#recipe-preview", Static).update(
             f"Preview: {before:,} → {len(frame):,} rows, {nulls:,} missing cells left. "
-            "c applies it as a new version; x drops the highlighted step.")
+            "c applies it as a new version; x drops the highlighted step."
+        )
 
 
 def _column_stats(column: dict) -> str:

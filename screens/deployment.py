@@ -20,20 +20,66 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 DEPLOYMENT_KEYS = [
-    Key("deployment.promote", "P", "promote", "Promote", cli="promote",
-        help="Make the canary (or the highlighted version) production"),
-    Key("deployment.canary", "c", "deploy('canary')", "Canary", cli="deploy --strategy canary",
-        help="Start the highlighted version as a canary on a percent of entities"),
-    Key("deployment.shadow", "s", "deploy('shadow')", "Shadow", show=False,
-        cli="deploy --strategy shadow", help="Score the highlighted version in shadow (logged only)"),
-    Key("deployment.bluegreen", "d", "deploy('blue-green')", "Blue-green", show=False,
-        cli="deploy --strategy blue-green", help="Switch production to the highlighted version"),
-    Key("deployment.more", "plus", "percent(5)", "Canary +5%", show=False, cli="promote --percent",
-        help="Give the canary 5 points more traffic"),
-    Key("deployment.less", "minus", "percent(-5)", "Canary -5%", show=False, cli="promote --percent",
-        help="Give the canary 5 points less traffic"),
-    Key("deployment.rollback", "b", "rollback", "Rollback", cli="rollback",
-        help="Production back to the version before it (asks for a reason)"),
+    Key(
+        "deployment.promote",
+        "P",
+        "promote",
+        "Promote",
+        cli="promote",
+        help="Make the canary (or the highlighted version) production",
+    ),
+    Key(
+        "deployment.canary",
+        "c",
+        "deploy('canary')",
+        "Canary",
+        cli="deploy --strategy canary",
+        help="Start the highlighted version as a canary on a percent of entities",
+    ),
+    Key(
+        "deployment.shadow",
+        "s",
+        "deploy('shadow')",
+        "Shadow",
+        show=False,
+        cli="deploy --strategy shadow",
+        help="Score the highlighted version in shadow (logged only)",
+    ),
+    Key(
+        "deployment.bluegreen",
+        "d",
+        "deploy('blue-green')",
+        "Blue-green",
+        show=False,
+        cli="deploy --strategy blue-green",
+        help="Switch production to the highlighted version",
+    ),
+    Key(
+        "deployment.more",
+        "plus",
+        "percent(5)",
+        "Canary +5%",
+        show=False,
+        cli="promote --percent",
+        help="Give the canary 5 points more traffic",
+    ),
+    Key(
+        "deployment.less",
+        "minus",
+        "percent(-5)",
+        "Canary -5%",
+        show=False,
+        cli="promote --percent",
+        help="Give the canary 5 points less traffic",
+    ),
+    Key(
+        "deployment.rollback",
+        "b",
+        "rollback",
+        "Rollback",
+        cli="rollback",
+        help="Production back to the version before it (asks for a reason)",
+    ),
     Key("deployment.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
 
@@ -68,13 +114,17 @@ class DeploymentScreen(StageScreen):
 
     def on_mount(self) -> None:
         self.query_one("#versions-table", DataTable).add_columns(
-            "Version", "Run", "Gate", "Aliases", "Status", "Registered")
+            "Version", "Run", "Gate", "Aliases", "Status", "Registered"
+        )
         self.query_one("#ledger-table", DataTable).add_columns(
-            "When", "Alias", "Action", "Version", "From", "%", "Who", "Why")
+            "When", "Alias", "Action", "Version", "From", "%", "Who", "Why"
+        )
         self.query_one("#scored-table", DataTable).add_columns(
-            "Entity", "Score", "Answer", "Route", "Top reasons")
+            "Entity", "Score", "Answer", "Route", "Top reasons"
+        )
         self.query_one("#overrides-table", DataTable).add_columns(
-            "Id", "Entity", "Answer", "Why", "By", "Expires")
+            "Id", "Entity", "Answer", "Why", "By", "Expires"
+        )
         self.refresh_data()
 
     @notify_errors
@@ -92,9 +142,14 @@ class DeploymentScreen(StageScreen):
         row = table.cursor_row
         table.clear()
         for v in self.versions:
-            table.add_row(f"v{v.version}", str(v.run_id), "pass" if v.gate_passed else "override",
-                          ", ".join(by_version.get(v.id, [])) or "-", v.status,
-                          v.created_at.replace("T", " ")[:16])
+            table.add_row(
+                f"v{v.version}",
+                str(v.run_id),
+                "pass" if v.gate_passed else "override",
+                ", ".join(by_version.get(v.id, [])) or "-",
+                v.status,
+                v.created_at.replace("T", " ")[:16],
+            )
         if self.versions:
             table.move_cursor(row=min(row, len(self.versions) - 1))
         self._traffic(aliases)
@@ -105,12 +160,12 @@ class DeploymentScreen(StageScreen):
     def _traffic(self, aliases: dict) -> None:
         def name(alias: str) -> str:
             info = aliases.get(alias)
-            return f"v{registry.version_by_id(self.workspace, info['version_id']).version}" \
-                if info else "-"
+            return f"v{registry.version_by_id(self.workspace, info['version_id']).version}" if info else "-"
 
         if not self.versions:
             self.query_one("#traffic", Static).update(
-                "No model registered: cockpit register RUN (from the best gated run).")
+                "No model registered: cockpit register RUN (from the best gated run)."
+            )
             return
         canary = aliases.get("canary")
         share = canary["percent"] if canary else 0
@@ -121,43 +176,64 @@ class DeploymentScreen(StageScreen):
             f"production {name('production')} {100 - share:g}% {bar} {share:g}% canary "
             f"{name('canary')} · shadow {name('shadow')}\n"
             f"fallback: {fallback['text'] if fallback else 'none (set one!)'} · "
-            f"{len(overrides)} override(s)\n{self._service_line()}")
+            f"{len(overrides)} override(s)\n{self._service_line()}"
+        )
 
     def _service_line(self) -> str:
         stats = recent_service_stats(self.workspace, self.app.project, hours=24)
         if not stats["requests"]:
             return "service: no requests in the last 24 h (cockpit serve)"
         share = 100 * stats["errors"] / stats["requests"]
-        return (f"service 24 h: {stats['requests']:,} requests · {stats['errors']:,} errors "
-                f"({share:.1f}%) · {stats['fallback_rows']:,} fallback · p50 "
-                f"{_ms(stats['p50_ms'])} · p95 {_ms(stats['p95_ms'])}")
+        return (
+            f"service 24 h: {stats['requests']:,} requests · {stats['errors']:,} errors "
+            f"({share:.1f}%) · {stats['fallback_rows']:,} fallback · p50 "
+            f"{_ms(stats['p50_ms'])} · p95 {_ms(stats['p95_ms'])}"
+        )
 
     def _ledger(self) -> None:
         table = self.query_one("#ledger-table", DataTable)
         table.clear()
         for r in registry.ledger(self.workspace, self.app.project, 100):
-            table.add_row(r["at"].replace("T", " ")[:16], r["alias"], r["action"],
-                          f"v{r['version']}" if r["version"] else "-",
-                          f"v{r['previous_version']}" if r["previous_version"] else "-",
-                          f"{r['percent']:g}" if r["percent"] else "", r["user"][:8],
-                          (r["reason"] or "")[:40])
+            table.add_row(
+                r["at"].replace("T", " ")[:16],
+                r["alias"],
+                r["action"],
+                f"v{r['version']}" if r["version"] else "-",
+                f"v{r['previous_version']}" if r["previous_version"] else "-",
+                f"{r['percent']:g}" if r["percent"] else "",
+                r["user"][:8],
+                (r["reason"] or "")[:40],
+            )
 
     def _rules(self) -> None:
         fallback = rules.get_fallback(self.workspace, self.app.project)
         self.query_one("#fallback-text", Static).update(
-            f"Fallback rule: {fallback['text']} (set by {fallback['updated_by']})" if fallback
-            else "No fallback rule: cockpit fallback set 'COLUMN > X -> A else B'")
+            f"Fallback rule: {fallback['text']} (set by {fallback['updated_by']})"
+            if fallback
+            else "No fallback rule: cockpit fallback set 'COLUMN > X -> A else B'"
+        )
         table = self.query_one("#overrides-table", DataTable)
         table.clear()
         for o in rules.active_overrides(self.workspace, self.app.project).values():
-            table.add_row(str(o["id"]), o["entity"], o["prediction"], o["reason"][:30],
-                          o["created_by"][:8], o["expires_at"] or "-")
+            table.add_row(
+                str(o["id"]),
+                o["entity"],
+                o["prediction"],
+                o["reason"][:30],
+                o["created_by"][:8],
+                o["expires_at"] or "-",
+            )
 
     def _scored(self) -> None:
         latest = batch.list_batches(self.workspace, self.app.project, 1)
         if latest:
-            self.run_worker(functools.partial(self._load_scored, latest[0]), thread=True,
-                            exclusive=True, group="scored", exit_on_error=False)
+            self.run_worker(
+                functools.partial(self._load_scored, latest[0]),
+                thread=True,
+                exclusive=True,
+                group="scored",
+                exit_on_error=False,
+            )
 
     def _load_scored(self, found: dict):
         from cockpit.deployment.reasons import top_reasons
@@ -172,8 +248,9 @@ class DeploymentScreen(StageScreen):
         if self.app.project.task == "binary" and hasattr(pipeline, "predict_proba"):
             from cockpit.metrics import positive_label
 
-            reasons = top_reasons(pipeline, inputs.loc[order], inputs, columns,
-                                  positive_label(list(pipeline.classes_)))
+            reasons = top_reasons(
+                pipeline, inputs.loc[order], inputs, columns, positive_label(list(pipeline.classes_))
+            )
         return found, outputs.loc[order], reasons
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -184,9 +261,13 @@ class DeploymentScreen(StageScreen):
         table.clear()
         for i, (_, row) in enumerate(top.iterrows()):
             why = ", ".join(f"{r['column']}={r['value']}" for r in reasons[i]) if reasons else ""
-            table.add_row(str(row["entity"]), "-" if row["score"] != row["score"] else
-                          f"{row['score']:.3f}", str(row["prediction"]), str(row["route"]),
-                          why[:60])
+            table.add_row(
+                str(row["entity"]),
+                "-" if row["score"] != row["score"] else f"{row['score']:.3f}",
+                str(row["prediction"]),
+                str(row["route"]),
+                why[:60],
+            )
 
     # -- actions ---------------------------------------------------------------
 
@@ -216,9 +297,13 @@ class DeploymentScreen(StageScreen):
             return
         ws, project = self.workspace, self.app.project
         if strategy != "canary":
-            self._act(f"Deploy {version.label} as {strategy}?", lambda reason: (
-                registry.deploy(ws, project, version.version, strategy, reason=reason),
-                f"{version.label} deployed ({strategy})")[1])
+            self._act(
+                f"Deploy {version.label} as {strategy}?",
+                lambda reason: (
+                    registry.deploy(ws, project, version.version, strategy, reason=reason),
+                    f"{version.label} deployed ({strategy})",
+                )[1],
+            )
             return
 
         def percent_chosen(text: str | None) -> None:
@@ -228,12 +313,15 @@ class DeploymentScreen(StageScreen):
                 except ValueError:
                     self.notify("The percent is a number", severity="error")
                     return
-                self._act(f"Start {version.label} as a {percent:g}% canary?", lambda reason: (
-                    registry.deploy(ws, project, version.version, "canary", percent, reason),
-                    f"canary {version.label} at {percent:g}%")[1])
+                self._act(
+                    f"Start {version.label} as a {percent:g}% canary?",
+                    lambda reason: (
+                        registry.deploy(ws, project, version.version, "canary", percent, reason),
+                        f"canary {version.label} at {percent:g}%",
+                    )[1],
+                )
 
-        self.app.push_screen(PromptDialog("Canary percent of entities", value="10"),
-                             percent_chosen)
+        self.app.push_screen(PromptDialog("Canary percent of entities", value="10"), percent_chosen)
 
     @notify_errors
     def action_percent(self, step: float) -> None:
@@ -242,8 +330,9 @@ class DeploymentScreen(StageScreen):
             self.notify("No canary is running", severity="warning")
             return
         percent = min(95.0, max(5.0, canary["percent"] + step))
-        registry.set_canary_percent(self.workspace, self.app.project, percent,
-                                    f"canary to {percent:g}% from the deployment screen")
+        registry.set_canary_percent(
+            self.workspace, self.app.project, percent, f"canary to {percent:g}% from the deployment screen"
+        )
         self.notify(f"Canary at {percent:g}%")
         self.refresh_data()
 
@@ -255,13 +344,19 @@ class DeploymentScreen(StageScreen):
         if label is None:
             self.notify("Nothing to promote", severity="warning")
             return
-        self._act(f"Promote {label} to production?", lambda reason: (
-            f"production: {registry.promote(ws, project, None if canary else target.version, reason).label}"))
+        version = None if canary else target.version
+
+        def promote(reason: str) -> str:
+            return f"production: {registry.promote(ws, project, version, reason).label}"
+
+        self._act(f"Promote {label} to production?", promote)
 
     def action_rollback(self) -> None:
         ws, project = self.workspace, self.app.project
-        self._act("Roll production back to the previous version?", lambda reason: (
-            f"production: {registry.rollback(ws, project, reason).label}"))
+        self._act(
+            "Roll production back to the previous version?",
+            lambda reason: f"production: {registry.rollback(ws, project, reason).label}",
+        )
 
 
 def _ms(value: float) -> str:

@@ -26,11 +26,15 @@ class ProjectSwitcher(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Switch project  (Enter choose · Esc cancel)", classes="dialog-title")
-            yield OptionList(*[
-                Option(f"{'●' if p.name == self.current else ' '} {p.name}  "
-                       f"[dim]{p.task} → {p.target}[/]", id=p.name)
-                for p in self.projects
-            ])
+            yield OptionList(
+                *[
+                    Option(
+                        f"{'●' if p.name == self.current else ' '} {p.name}  [dim]{p.task} → {p.target}[/]",
+                        id=p.name,
+                    )
+                    for p in self.projects
+                ]
+            )
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -57,8 +61,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog help"):
-            yield Label(f"Keys · {self.screen_title}   (Esc close · ctrl+p all commands)",
-                        classes="dialog-title")
+            yield Label(
+                f"Keys · {self.screen_title}   (Esc close · ctrl+p all commands)", classes="dialog-title"
+            )
             yield DataTable(cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:

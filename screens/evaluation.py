@@ -24,25 +24,71 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 EVALUATION_KEYS = [
-    Key("evaluation.evaluate", "v", "evaluate('test')", "Evaluate", cli="evaluate",
-        help="Evaluate on the test split and run the gate (a recorded look at the test split)"),
-    Key("evaluation.validation", "V", "evaluate('validation')", "On validation", show=False,
-        cli="evaluate --split", help="Evaluate on the validation split (free while iterating)"),
-    Key("evaluation.run", "r", "pick_run", "Run", cli="evaluate",
-        help="Choose the run to evaluate (default: the best on validation)"),
-    Key("evaluation.against", "a", "pick_reference", "Against", show=False, cli="gate --against",
-        help="Compare with another run, or 'production'"),
-    Key("evaluation.curve", "c", "next_curve", "Curve", show=False,
-        help="The next curve: ROC, precision-recall, threshold, calibration"),
-    Key("evaluation.export", "e", "export", "Export", cli="evaluate --markdown",
-        help="Write the report as Markdown (cockpit evaluate RUN --markdown)"),
-    Key("evaluation.next_tab", "right_square_bracket", "next_tab(1)", "Tabs",
-        help="Next tab"),
-    Key("evaluation.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
-        help="Previous tab"),
+    Key(
+        "evaluation.evaluate",
+        "v",
+        "evaluate('test')",
+        "Evaluate",
+        cli="evaluate",
+        help="Evaluate on the test split and run the gate (a recorded look at the test split)",
+    ),
+    Key(
+        "evaluation.validation",
+        "V",
+        "evaluate('validation')",
+        "On validation",
+        show=False,
+        cli="evaluate --split",
+        help="Evaluate on the validation split (free while iterating)",
+    ),
+    Key(
+        "evaluation.run",
+        "r",
+        "pick_run",
+        "Run",
+        cli="evaluate",
+        help="Choose the run to evaluate (default: the best on validation)",
+    ),
+    Key(
+        "evaluation.against",
+        "a",
+        "pick_reference",
+        "Against",
+        show=False,
+        cli="gate --against",
+        help="Compare with another run, or 'production'",
+    ),
+    Key(
+        "evaluation.curve",
+        "c",
+        "next_curve",
+        "Curve",
+        show=False,
+        help="The next curve: ROC, precision-recall, threshold, calibration",
+    ),
+    Key(
+        "evaluation.export",
+        "e",
+        "export",
+        "Export",
+        cli="evaluate --markdown",
+        help="Write the report as Markdown (cockpit evaluate RUN --markdown)",
+    ),
+    Key("evaluation.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
+    Key(
+        "evaluation.prev_tab",
+        "left_square_bracket",
+        "next_tab(-1)",
+        "Previous tab",
+        show=False,
+        help="Previous tab",
+    ),
 ]
-CURVES = {"binary": ["roc", "pr", "threshold_curve", "calibration"],
-          "multiclass": [], "regression": ["residuals", "actual_vs_predicted", "error_by_range"]}
+CURVES = {
+    "binary": ["roc", "pr", "threshold_curve", "calibration"],
+    "multiclass": [],
+    "regression": ["residuals", "actual_vs_predicted", "error_by_range"],
+}
 
 
 class EvaluationScreen(StageScreen):
@@ -86,7 +132,8 @@ class EvaluationScreen(StageScreen):
     def on_mount(self) -> None:
         self.query_one("#rules-table", DataTable).add_columns("Rule", "Verdict", "Detail")
         self.query_one("#segments-table", DataTable).add_columns(
-            "Column", "Group", "Rows", "Value", "95% interval", "Flag")
+            "Column", "Group", "Rows", "Value", "95% interval", "Flag"
+        )
         self.refresh_data()
 
     @notify_errors
@@ -98,18 +145,20 @@ class EvaluationScreen(StageScreen):
             self.run_id = self._default_run(project)
         if self.run_id is None:
             self.query_one("#verdict", Static).update(
-                "No finished run to evaluate yet: train one on the Experiments screen (4).")
+                "No finished run to evaluate yet: train one on the Experiments screen (4)."
+            )
             return
         latest = self.workspace.store.one(
-            "SELECT id FROM evaluations WHERE run_id = ? ORDER BY id DESC LIMIT 1", [self.run_id])
-        self.evaluation = (reporting.get_evaluation(self.workspace, project, latest["id"])
-                           if latest else None)
+            "SELECT id FROM evaluations WHERE run_id = ? ORDER BY id DESC LIMIT 1", [self.run_id]
+        )
+        self.evaluation = reporting.get_evaluation(self.workspace, project, latest["id"]) if latest else None
         self.gate_result = gating.latest_gate(self.workspace, self.run_id)
         self._show()
 
     def _default_run(self, project) -> int | None:
-        row = self.workspace.store.one("SELECT run_id FROM evaluations WHERE project_id = ? "
-                                       "ORDER BY id DESC LIMIT 1", [project.id])
+        row = self.workspace.store.one(
+            "SELECT run_id FROM evaluations WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id]
+        )
         if row:
             return row["run_id"]
         metric = metrics.primary_metric(project.task, current_spec(self.workspace, project).metric)
@@ -122,8 +171,10 @@ class EvaluationScreen(StageScreen):
         run = get_run(self.workspace, project, self.run_id)
         verdict = self.query_one("#verdict", Static)
         if self.evaluation is None:
-            verdict.update(f"{run.label} · not evaluated yet: v evaluates it on the test split "
-                           "(a recorded look), V on validation, r picks another run.")
+            verdict.update(
+                f"{run.label} · not evaluated yet: v evaluates it on the test split "
+                "(a recorded look), V on validation, r picks another run."
+            )
             for table_id in ("#metrics-table", "#confusion-table", "#rules-table"):
                 self.query_one(table_id, DataTable).clear()
             return
@@ -150,20 +201,27 @@ class EvaluationScreen(StageScreen):
         for seg in details.get("segments", []):
             interval = f"{seg['low']:.3f}–{seg['high']:.3f}" if seg["low"] is not None else "-"
             flag = "✗ WEAK" if seg["flagged"] else ("small" if seg["small"] else "")
-            table.add_row(seg["column"][:14], seg["group"][:16], str(seg["rows"]),
-                          _fmt(seg["value"]), interval, flag)
+            table.add_row(
+                seg["column"][:14], seg["group"][:16], str(seg["rows"]), _fmt(seg["value"]), interval, flag
+            )
         lines = []
         if details.get("segment_columns"):
-            lines.append(f"{details['segment_metric']} per group, weak first; weak = more than "
-                         "the margin below overall, small groups never flagged")
+            lines.append(
+                f"{details['segment_metric']} per group, weak first; weak = more than "
+                "the margin below overall, small groups never flagged"
+            )
         else:
-            lines.append("No segment columns: name them in the problem spec (segments) or "
-                         "cockpit evaluate RUN --segments a,b")
+            lines.append(
+                "No segment columns: name them in the problem spec (segments) or "
+                "cockpit evaluate RUN --segments a,b"
+            )
         for gap in details.get("fairness", []):
             recall = "-" if gap["recall_gap"] is None else f"{gap['recall_gap']:.3f}"
-            lines.append(f"{'✗' if gap['flagged'] else '✓'} {gap['column']}: recall gap {recall} "
-                         f"(weakest {gap['worst_recall_group']}), selection-rate ratio "
-                         f"{gap['selection_rate_ratio']:.2f}")
+            lines.append(
+                f"{'✗' if gap['flagged'] else '✓'} {gap['column']}: recall gap {recall} "
+                f"(weakest {gap['worst_recall_group']}), selection-rate ratio "
+                f"{gap['selection_rate_ratio']:.2f}"
+            )
         self.query_one("#fairness", Static).update("\n".join(lines))
 
     def _fill_robustness(self, e: reporting.Evaluation) -> None:
@@ -172,22 +230,32 @@ class EvaluationScreen(StageScreen):
         if "stability" in details:
             st = details["stability"]
             values = ", ".join(_fmt(v) for v in st["values"])
-            lines.append(f"{'✓' if st['stable'] else '✗'} Stability: {st['metric']} over "
-                         f"{st['seeds']} seeds on bootstrap samples: {values}")
+            lines.append(
+                f"{'✓' if st['stable'] else '✗'} Stability: {st['metric']} over "
+                f"{st['seeds']} seeds on bootstrap samples: {values}"
+            )
             lines.append(f"  spread {_fmt(st['spread'])} · tolerance {st['tolerance']:.3f}")
         for case in details.get("edge_cases", []):
-            lines.append(f"{'✓' if case['ok'] else '✗'} Edge case, {case['case']} "
-                         f"({case['rows']} rows): {case['detail']}")
+            lines.append(
+                f"{'✓' if case['ok'] else '✗'} Edge case, {case['case']} "
+                f"({case['rows']} rows): {case['detail']}"
+            )
         if "latency" in details:
             lat = details["latency"]
             mark = "·" if lat["within_budget"] is None else ("✓" if lat["within_budget"] else "✗")
-            budget = f" vs budget {lat['budget_ms']:g} ms" if lat["budget_ms"] is not None else \
-                " (no budget in the spec)"
-            lines.append(f"{mark} Latency per row: p50 {lat['p50_ms']:.1f} · p95 "
-                         f"{lat['p95_ms']:.1f} · p99 {lat['p99_ms']:.1f} ms{budget}")
+            budget = (
+                f" vs budget {lat['budget_ms']:g} ms"
+                if lat["budget_ms"] is not None
+                else " (no budget in the spec)"
+            )
+            lines.append(
+                f"{mark} Latency per row: p50 {lat['p50_ms']:.1f} · p95 "
+                f"{lat['p95_ms']:.1f} · p99 {lat['p99_ms']:.1f} ms{budget}"
+            )
             lines.append(f"  batch: {lat['batch_rows_per_s']:,.0f} rows/s")
         self.query_one("#robustness-text", Static).update(
-            "\n".join(lines) or "Evaluate (v) to see stability, edge cases and latency.")
+            "\n".join(lines) or "Evaluate (v) to see stability, edge cases and latency."
+        )
 
     def _draw_importance(self, e: reporting.Evaluation) -> None:
         plot = self.query_one("#importance-plot", PlotextPlot)
@@ -195,8 +263,12 @@ class EvaluationScreen(StageScreen):
         plt.clear_figure()
         found = e.details.get("importance", [])[:10]
         if found:
-            plt.bar([i["column"][:14] for i in found][::-1],
-                    [i["importance"] for i in found][::-1], orientation="horizontal", marker="hd")
+            plt.bar(
+                [i["column"][:14] for i in found][::-1],
+                [i["importance"] for i in found][::-1],
+                orientation="horizontal",
+                marker="hd",
+            )
             plt.title(f"Permutation importance ({found[0]['scoring']} drop when shuffled)")
         plot.refresh()
 
@@ -225,8 +297,7 @@ class EvaluationScreen(StageScreen):
         base = e.baseline.get("metrics", {})
         ref = (e.reference or {}).get("metrics", {})
         for name, value in e.metrics.items():
-            row = [("▶ " if name == e.metric else "  ") + name, f"{value:.4f}",
-                   _fmt(base.get(name))]
+            row = [("▶ " if name == e.metric else "  ") + name, f"{value:.4f}", _fmt(base.get(name))]
             if e.reference:
                 other = ref.get(name)
                 row += [_fmt(other), "-" if other is None else f"{value - other:+.4f}"]
@@ -244,8 +315,7 @@ class EvaluationScreen(StageScreen):
         elif "error_by_range" in details:
             table.add_columns("Target range", "MAE", "Rows")
             for b in details["error_by_range"]:
-                table.add_row(f"{b['low']:,.4g} – {b['high']:,.4g}", f"{b['mae']:,.4g}",
-                              str(b["rows"]))
+                table.add_row(f"{b['low']:,.4g} – {b['high']:,.4g}", f"{b['mae']:,.4g}", str(b["rows"]))
 
     def _fill_rules(self) -> None:
         table = self.query_one("#rules-table", DataTable)
@@ -289,8 +359,9 @@ class EvaluationScreen(StageScreen):
             plt.title("Calibration: observed rate by predicted probability")
         elif name == "residuals":
             edges = data["edges"]
-            plt.bar([(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)], data["counts"],
-                    marker="hd")
+            plt.bar(
+                [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)], data["counts"], marker="hd"
+            )
             plt.title("Residuals (predicted - actual)")
         elif name == "actual_vs_predicted":
             plt.scatter(data["actual"], data["predicted"], marker="x", label="rows")
@@ -314,8 +385,13 @@ class EvaluationScreen(StageScreen):
             self.notify("No run to evaluate", severity="warning")
             return
         self.query_one("#verdict", Static).update(f"Evaluating run {self.run_id} on {part}…")
-        self.run_worker(functools.partial(self._evaluate, self.run_id, part, self.reference_id),
-                        thread=True, exclusive=True, group="evaluate", exit_on_error=False)
+        self.run_worker(
+            functools.partial(self._evaluate, self.run_id, part, self.reference_id),
+            thread=True,
+            exclusive=True,
+            group="evaluate",
+            exit_on_error=False,
+        )
 
     def _evaluate(self, run_id: int, part: str, reference_id: int | None):
         with self.workspace.reopen() as ws:
@@ -335,8 +411,10 @@ class EvaluationScreen(StageScreen):
         elif event.state == WorkerState.SUCCESS:
             result = event.worker.result
             if isinstance(result, gating.GateResult):
-                self.notify(f"Gate {'PASS' if result.passed else 'FAIL'}",
-                            severity="information" if result.passed else "error")
+                self.notify(
+                    f"Gate {'PASS' if result.passed else 'FAIL'}",
+                    severity="information" if result.passed else "error",
+                )
             self.refresh_data()
 
     def action_pick_run(self) -> None:
@@ -349,8 +427,7 @@ class EvaluationScreen(StageScreen):
                     return
                 self.refresh_data()
 
-        self.app.push_screen(PromptDialog("Run to evaluate", "run id",
-                                          str(self.run_id or "")), chosen)
+        self.app.push_screen(PromptDialog("Run to evaluate", "run id", str(self.run_id or "")), chosen)
 
     def action_pick_reference(self) -> None:
         from cockpit.evaluation.references import production_run
@@ -373,8 +450,9 @@ class EvaluationScreen(StageScreen):
                 return
             self.notify(f"Reference: run {self.reference_id} (v evaluates against it)")
 
-        self.app.push_screen(PromptDialog("Reference run (id, or 'production'; empty for none)",
-                                          "run id"), chosen)
+        self.app.push_screen(
+            PromptDialog("Reference run (id, or 'production'; empty for none)", "run id"), chosen
+        )
 
     @notify_errors
     def action_export(self) -> None:

@@ -26,36 +26,121 @@ from screens.run_views import CompareView, SweepPlot
 from screens.runs_table import Column, RunsTable
 
 EXPERIMENT_KEYS = [
-    Key("experiments.new", "n", "new_run", "New run", cli="train",
-        help="Train a model in a child process (cockpit train --model FAMILY)"),
-    Key("experiments.sweep", "w", "new_sweep", "Sweep", cli="sweep",
-        help="A random search: each trial a run (cockpit sweep --model F --random N)"),
-    Key("experiments.cancel", "x", "cancel_run", "Cancel", show=False, cli="cancel",
-        help="Stop the highlighted running run at once (cockpit cancel RUN)"),
-    Key("experiments.stop_sweep", "X", "stop_sweep", "Stop sweep", show=False,
-        cli="cancel --sweep", help="Stop the running sweep like Ctrl-C (cockpit cancel --sweep ID)"),
-    Key("experiments.filter", "slash", "filter", "Filter", cli="runs --filter",
-        help="Filter in SQL, e.g. recall>0.8 family=random_forest (cockpit runs --filter)"),
-    Key("experiments.sort", "o", "cycle_sort", "Sort", cli="runs --sort",
-        help="Sort by the next column (cockpit runs --sort METRIC)"),
-    Key("experiments.flip", "O", "flip_sort", "Flip order", show=False, cli="runs --asc",
-        help="Reverse the sort order"),
-    Key("experiments.mark", "space", "mark", "Mark", show=False,
-        help="Mark the highlighted run for a side-by-side diff"),
-    Key("experiments.diff", "d", "diff", "Diff", cli="compare",
-        help="Marked runs side by side (cockpit compare RUN RUN ...)"),
-    Key("experiments.detail", "enter", "detail", "Details", show=False, cli="runs --json",
-        help="Everything the highlighted run recorded, with its learning curve"),
-    Key("experiments.plot", "g", "plot", "Plot", show=False, cli="runs --filter",
-        help="The metric against each param across the highlighted run's sweep"),
-    Key("experiments.reproduce", "R", "reproduce", "Reproduce", show=False, cli="reproduce",
-        help="Refit the highlighted run from its pinned inputs and compare (cockpit reproduce)"),
+    Key(
+        "experiments.new",
+        "n",
+        "new_run",
+        "New run",
+        cli="train",
+        help="Train a model in a child process (cockpit train --model FAMILY)",
+    ),
+    Key(
+        "experiments.sweep",
+        "w",
+        "new_sweep",
+        "Sweep",
+        cli="sweep",
+        help="A random search: each trial a run (cockpit sweep --model F --random N)",
+    ),
+    Key(
+        "experiments.cancel",
+        "x",
+        "cancel_run",
+        "Cancel",
+        show=False,
+        cli="cancel",
+        help="Stop the highlighted running run at once (cockpit cancel RUN)",
+    ),
+    Key(
+        "experiments.stop_sweep",
+        "X",
+        "stop_sweep",
+        "Stop sweep",
+        show=False,
+        cli="cancel --sweep",
+        help="Stop the running sweep like Ctrl-C (cockpit cancel --sweep ID)",
+    ),
+    Key(
+        "experiments.filter",
+        "slash",
+        "filter",
+        "Filter",
+        cli="runs --filter",
+        help="Filter in SQL, e.g. recall>0.8 family=random_forest (cockpit runs --filter)",
+    ),
+    Key(
+        "experiments.sort",
+        "o",
+        "cycle_sort",
+        "Sort",
+        cli="runs --sort",
+        help="Sort by the next column (cockpit runs --sort METRIC)",
+    ),
+    Key(
+        "experiments.flip",
+        "O",
+        "flip_sort",
+        "Flip order",
+        show=False,
+        cli="runs --asc",
+        help="Reverse the sort order",
+    ),
+    Key(
+        "experiments.mark",
+        "space",
+        "mark",
+        "Mark",
+        show=False,
+        help="Mark the highlighted run for a side-by-side diff",
+    ),
+    Key(
+        "experiments.diff",
+        "d",
+        "diff",
+        "Diff",
+        cli="compare",
+        help="Marked runs side by side (cockpit compare RUN RUN ...)",
+    ),
+    Key(
+        "experiments.detail",
+        "enter",
+        "detail",
+        "Details",
+        show=False,
+        cli="runs --json",
+        help="Everything the highlighted run recorded, with its learning curve",
+    ),
+    Key(
+        "experiments.plot",
+        "g",
+        "plot",
+        "Plot",
+        show=False,
+        cli="runs --filter",
+        help="The metric against each param across the highlighted run's sweep",
+    ),
+    Key(
+        "experiments.reproduce",
+        "R",
+        "reproduce",
+        "Reproduce",
+        show=False,
+        cli="reproduce",
+        help="Refit the highlighted run from its pinned inputs and compare (cockpit reproduce)",
+    ),
 ]
-STATUS_MARK = {"running": "▶ running", "finished": "✓ done", "failed": "✗ failed",
-               "cancelled": "■ cancel", "interrupted": "! interr."}
-TASK_METRICS = {"binary": ["roc_auc", "recall", "precision", "f1"],
-                "multiclass": ["f1", "accuracy", "balanced_accuracy"],
-                "regression": ["rmse", "mae", "r2"]}
+STATUS_MARK = {
+    "running": "▶ running",
+    "finished": "✓ done",
+    "failed": "✗ failed",
+    "cancelled": "■ cancel",
+    "interrupted": "! interr.",
+}
+TASK_METRICS = {
+    "binary": ["roc_auc", "recall", "precision", "f1"],
+    "multiclass": ["f1", "accuracy", "balanced_accuracy"],
+    "regression": ["rmse", "mae", "r2"],
+}
 
 
 class ExperimentsScreen(StageScreen):
@@ -81,8 +166,9 @@ class ExperimentsScreen(StageScreen):
         yield Static(id="runs-summary")
         with Horizontal(id="query-bar"):
             yield Label(id="sort-label")
-            yield Input(placeholder="/ filter: recall>0.8 family=random_forest", id="runs-filter",
-                        compact=True)
+            yield Input(
+                placeholder="/ filter: recall>0.8 family=random_forest", id="runs-filter", compact=True
+            )
         with Horizontal(id="active-bar"):
             yield Label(id="active-label")
             yield ProgressBar(total=1.0, show_eta=False, id="active-progress")
@@ -101,9 +187,11 @@ class ExperimentsScreen(StageScreen):
         project = self.app.project
         if self.app.screen is not self or project is None:
             return
-        if (project.id != self._project_id
-                or self.workspace.store.data_version() != self._data_version
-                or training.mark_interrupted(self.workspace, project)):
+        if (
+            project.id != self._project_id
+            or self.workspace.store.data_version() != self._data_version
+            or training.mark_interrupted(self.workspace, project)
+        ):
             self.refresh_data(keep_cursor=True)
 
     # -- the table -------------------------------------------------------------
@@ -111,8 +199,7 @@ class ExperimentsScreen(StageScreen):
     def _columns(self, task: str, metric: str, goal: tuple[str, float] | None) -> list[Column]:
         def marks(row: dict) -> str:
             table = self.query_one(RunsTable)
-            return ("●" if row["id"] in table.marked else " ") + (
-                "★" if row["id"] == table.best_id else " ")
+            return ("●" if row["id"] in table.marked else " ") + ("★" if row["id"] == table.best_id else " ")
 
         def target(row: dict) -> str:
             if goal is None or row.get("score") is None or row["metric"] != goal[0]:
@@ -120,18 +207,19 @@ class ExperimentsScreen(StageScreen):
             return "✓" if not metrics.better(goal[0], goal[1], row["score"]) else "✗"
 
         columns = [
-            Column("", 2, marks), Column("Run", 5, lambda r: str(r["id"]), True),
+            Column("", 2, marks),
+            Column("Run", 5, lambda r: str(r["id"]), True),
             Column("Model", 9, lambda r: SHORT_NAMES.get(r["family"], r["family"])),
-            Column("Status", 9, lambda r: self.progress.get(r["id"], STATUS_MARK.get(
-                r["status"], r["status"]))),
+            Column(
+                "Status", 9, lambda r: self.progress.get(r["id"], STATUS_MARK.get(r["status"], r["status"]))
+            ),
             Column(metric, 8, lambda r: _number(r.get(f"m_{metric}")), True),
             Column("Tgt", 3, target),
         ]
         room = max(0, self.size.width - sum(c.width + 1 for c in columns) - 3)
         for other in TASK_METRICS[task]:
             if other != metric and room >= 9 + 14:
-                columns.append(Column(other[:8], 8, lambda r, o=other: _number(r.get(f"m_{o}")),
-                                      True))
+                columns.append(Column(other[:8], 8, lambda r, o=other: _number(r.get(f"m_{o}")), True))
                 room -= 9
         columns.append(Column("Params", max(10, room), lambda r: _params_note(r, task)))
         return columns
@@ -171,7 +259,8 @@ class ExperimentsScreen(StageScreen):
         self.query_one("#sort-label", Label).update(f"sort {self.sort} {arrow} · {shown:,} shown ")
         if not total:
             self.query_one("#runs-summary", Static).update(
-                "No runs yet: n trains one, w starts a sweep (or cockpit train --model dummy).")
+                "No runs yet: n trains one, w starts a sweep (or cockpit train --model dummy)."
+            )
             return
         best_id = self.query_one(RunsTable).best_id
         text = f"{total:,} runs"
@@ -197,8 +286,7 @@ class ExperimentsScreen(StageScreen):
     def action_cycle_sort(self) -> None:
         project = self.app.project
         choices = ["id", "score", *TASK_METRICS[project.task], "duration"]
-        self.sort = choices[(choices.index(self.sort) + 1) % len(choices)] \
-            if self.sort in choices else "id"
+        self.sort = choices[(choices.index(self.sort) + 1) % len(choices)] if self.sort in choices else "id"
         self.descending = self.sort == "id" or self.sort not in metrics.LOWER_IS_BETTER
         if self.sort == "score":
             metric = metrics.primary_metric(project.task, current_spec(self.workspace, project).metric)
@@ -240,7 +328,8 @@ class ExperimentsScreen(StageScreen):
             self.notify("The highlighted run is not part of a sweep", severity="warning")
             return
         rows = self.workspace.store.rows(
-            "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL", [run.sweep_id])
+            "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL", [run.sweep_id]
+        )
         points = [(json.loads(r["params"]), r["score"]) for r in rows]
         spec = current_spec(self.workspace, self.app.project)
         target = spec.metric_target if metrics.metric_column(spec.metric) == run.metric else None
@@ -249,18 +338,19 @@ class ExperimentsScreen(StageScreen):
     def action_new_run(self) -> None:
         def chosen(request: dict | None) -> None:
             if request:
-                self.run_worker(functools.partial(self._train, request), thread=True,
-                                group="train", exit_on_error=False)
+                self.run_worker(
+                    functools.partial(self._train, request), thread=True, group="train", exit_on_error=False
+                )
 
         self.app.push_screen(NewRunDialog(self.app.project.task), chosen)
 
     def _train(self, request: dict) -> tuple[int, str]:
         with self.workspace.reopen() as ws:
-            handle = training.start_run(ws, self.app.project, request["family"],
-                                        request["params"], request["seed"])
+            handle = training.start_run(
+                ws, self.app.project, request["family"], request["params"], request["seed"]
+            )
         self.app.call_from_thread(self._started, handle)
-        status = handle.wait(lambda f, m: self.app.call_from_thread(self._on_progress,
-                                                                    handle.run_id, f, m))
+        status = handle.wait(lambda f, m: self.app.call_from_thread(self._on_progress, handle.run_id, f, m))
         return handle.run_id, status
 
     def _started(self, handle: training.RunHandle) -> None:
@@ -279,8 +369,9 @@ class ExperimentsScreen(StageScreen):
         def chosen(request: dict | None) -> None:
             if request:
                 self.notify(f"Sweep of {request['trials']} {request['family']} trials started")
-                self.run_worker(functools.partial(self._sweep, request), thread=True,
-                                group="sweep", exit_on_error=False)
+                self.run_worker(
+                    functools.partial(self._sweep, request), thread=True, group="sweep", exit_on_error=False
+                )
 
         self.app.push_screen(SweepDialog(self.app.project.task), chosen)
 
@@ -290,9 +381,15 @@ class ExperimentsScreen(StageScreen):
         def progress(done: int, total: int, message: str) -> None:
             self.app.call_from_thread(self._on_sweep_progress, done, total, message)
 
-        self.sweep_handle = SweepHandle(self.workspace, self.app.project, request["family"],
-                                        request["trials"], request["n_jobs"],
-                                        request["time_budget_s"], request["stop_on_target"])
+        self.sweep_handle = SweepHandle(
+            self.workspace,
+            self.app.project,
+            request["family"],
+            request["trials"],
+            request["n_jobs"],
+            request["time_budget_s"],
+            request["stop_on_target"],
+        )
         try:
             return self.sweep_handle.wait(progress)
         finally:
@@ -310,8 +407,9 @@ class ExperimentsScreen(StageScreen):
             self.notify("Only a finished run can be reproduced", severity="warning")
             return
         self.notify(f"Reproducing run {run.id} in a fresh process…")
-        self.run_worker(functools.partial(self._reproduce, run.id), thread=True, group="reproduce",
-                        exit_on_error=False)
+        self.run_worker(
+            functools.partial(self._reproduce, run.id), thread=True, group="reproduce", exit_on_error=False
+        )
 
     def _reproduce(self, run_id: int) -> dict:
         from cockpit.training.reproduce import reproduce
@@ -337,16 +435,22 @@ class ExperimentsScreen(StageScreen):
             run_id, status = result
             self.active.pop(run_id, None)
             self.progress.pop(run_id, None)
-            self.notify(f"Run {run_id} {status}",
-                        severity="information" if status == "finished" else "warning")
+            self.notify(
+                f"Run {run_id} {status}", severity="information" if status == "finished" else "warning"
+            )
         elif group == "sweep":
             note = f" ({result['reason']})" if result.get("reason") else ""
-            self.notify(f"Sweep {result['id'] or ''} {result['status']}{note}: "
-                        f"{len(result['runs'])} runs, best run {result['best_run']}")
+            self.notify(
+                f"Sweep {result['id'] or ''} {result['status']}{note}: "
+                f"{len(result['runs'])} runs, best run {result['best_run']}"
+            )
         else:
             verdict = "identical" if result["identical"] else "DIFFERS"
-            self.notify(f"Run {result['run']} reproduced: {verdict}. {result['detail']}",
-                        severity="information" if result["identical"] else "error", timeout=10)
+            self.notify(
+                f"Run {result['run']} reproduced: {verdict}. {result['detail']}",
+                severity="information" if result["identical"] else "error",
+                timeout=10,
+            )
         self.query_one("#active-bar").display = bool(self.active)
 
     def action_stop_sweep(self) -> None:
@@ -375,9 +479,20 @@ def _number(value) -> str:
     return "-" if value is None else f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-NOTE_PARAMS = ("C", "alpha", "class_weight", "max_depth", "n_estimators", "max_iter",
-               "learning_rate", "min_samples_leaf", "max_features", "max_leaf_nodes",
-               "l2_regularization", "strategy")
+NOTE_PARAMS = (
+    "C",
+    "alpha",
+    "class_weight",
+    "max_depth",
+    "n_estimators",
+    "max_iter",
+    "learning_rate",
+    "min_samples_leaf",
+    "max_features",
+    "max_leaf_nodes",
+    "l2_regularization",
+    "strategy",
+)
 
 
 def _params_note(row: dict, task: str) -> str:
@@ -386,8 +501,7 @@ def _params_note(row: dict, task: str) -> str:
     if row.get("error") and row["status"] != "finished":
         return row["error"]
     params = json.loads(row["params"]) if row.get("params") else {}
-    return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS
-                    if k in params and params[k] is not None)
+    return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS if k in params and params[k] is not None)
 
 
 def _short(value) -> str:

@@ -19,23 +19,65 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 FEATURE_KEYS = [
-    Key("features.role", "r", "cycle('role')", "Role", cli="features set",
-        help="Cycle the role: feature, id, ignore, time"),
-    Key("features.kind", "k", "cycle('kind')", "Kind", cli="features set",
-        help="Cycle the kind: numeric, categorical, date, text"),
-    Key("features.how", "e", "cycle_how", "Encoding", cli="features set",
-        help="Cycle scaling (numeric) or encoding (categorical)"),
-    Key("features.missing", "m", "cycle('missing')", "Missing", show=False, cli="features set",
-        help="Cycle how missing numbers are filled: median, mean, most_frequent"),
-    Key("features.details", "d", "edit_details", "Details", show=False, cli="features set",
-        help="Edit date parts, ordinal order or the TF-IDF vocabulary size"),
-    Key("features.preview", "v", "preview", "Preview", cli="features show --preview",
-        help="Transform a sample: the columns the model will see"),
-    Key("features.save", "ctrl+s", "save", "Save", cli="features set",
-        help="Save the spec as a new version"),
+    Key(
+        "features.role",
+        "r",
+        "cycle('role')",
+        "Role",
+        cli="features set",
+        help="Cycle the role: feature, id, ignore, time",
+    ),
+    Key(
+        "features.kind",
+        "k",
+        "cycle('kind')",
+        "Kind",
+        cli="features set",
+        help="Cycle the kind: numeric, categorical, date, text",
+    ),
+    Key(
+        "features.how",
+        "e",
+        "cycle_how",
+        "Encoding",
+        cli="features set",
+        help="Cycle scaling (numeric) or encoding (categorical)",
+    ),
+    Key(
+        "features.missing",
+        "m",
+        "cycle('missing')",
+        "Missing",
+        show=False,
+        cli="features set",
+        help="Cycle how missing numbers are filled: median, mean, most_frequent",
+    ),
+    Key(
+        "features.details",
+        "d",
+        "edit_details",
+        "Details",
+        show=False,
+        cli="features set",
+        help="Edit date parts, ordinal order or the TF-IDF vocabulary size",
+    ),
+    Key(
+        "features.preview",
+        "v",
+        "preview",
+        "Preview",
+        cli="features show --preview",
+        help="Transform a sample: the columns the model will see",
+    ),
+    Key("features.save", "ctrl+s", "save", "Save", cli="features set", help="Save the spec as a new version"),
 ]
-CHOICES = {"role": stage.ROLES, "kind": stage.KINDS, "scaling": stage.SCALINGS,
-           "encoding": stage.ENCODINGS, "missing": ("median", "mean", "most_frequent")}
+CHOICES = {
+    "role": stage.ROLES,
+    "kind": stage.KINDS,
+    "scaling": stage.SCALINGS,
+    "encoding": stage.ENCODINGS,
+    "missing": ("median", "mean", "most_frequent"),
+}
 
 
 class FeaturesScreen(StageScreen):
@@ -62,8 +104,12 @@ class FeaturesScreen(StageScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, key, width in (("Column", "column", 20), ("Role", "role", 8),
-                                  ("Kind", "kind", 11), ("How", "how", None)):
+        for label, key, width in (
+            ("Column", "column", 20),
+            ("Role", "role", 8),
+            ("Kind", "kind", 11),
+            ("How", "how", None),
+        ):
             table.add_column(label, key=key, width=width)
         self.refresh_data()
 
@@ -101,12 +147,16 @@ class FeaturesScreen(StageScreen):
         if not self.specs:
             return
         features = sum(s.role == "feature" for s in self.specs)
-        saved = (f"spec v{self.saved_version}" if self.saved_version
-                 else "defaults inferred from the data (saved as v1 by the first run)")
+        saved = (
+            f"spec v{self.saved_version}"
+            if self.saved_version
+            else "defaults inferred from the data (saved as v1 by the first run)"
+        )
         dirty = " · unsaved changes (ctrl+s)" if self.specs != self.saved else ""
         entity = stage.entity_column(self.specs) or "none (rows keyed by their feature values)"
         self.query_one("#features-summary", Static).update(
-            f"{saved} · {features} features · entity id: {entity}{dirty}")
+            f"{saved} · {features} features · entity id: {entity}{dirty}"
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Why inference treated the highlighted column as it did, when it says."""
@@ -158,8 +208,10 @@ class FeaturesScreen(StageScreen):
         if spec is None:
             return
         if spec.kind == "date":
-            prompt, value = (f"Date parts of {spec.column} ({', '.join(stage.DATE_PARTS)})",
-                             ", ".join(spec.date_parts))
+            prompt, value = (
+                f"Date parts of {spec.column} ({', '.join(stage.DATE_PARTS)})",
+                ", ".join(spec.date_parts),
+            )
         elif spec.kind == "categorical":
             prompt, value = f"Ordinal order of {spec.column}, low to high", ", ".join(spec.order)
         elif spec.kind == "text":
@@ -211,8 +263,10 @@ class FeaturesScreen(StageScreen):
             frame = event.worker.result
             names = list(frame.columns)
             first = ", ".join(f"{n}={frame.iloc[0][n]:.3g}" for n in names[:6])
-            panel.update(f"{len(names)} model inputs: {', '.join(names[:8])}"
-                         f"{' …' if len(names) > 8 else ''}\nrow 1: {first} …")
+            panel.update(
+                f"{len(names)} model inputs: {', '.join(names[:8])}"
+                f"{' …' if len(names) > 8 else ''}\nrow 1: {first} …"
+            )
 
 
 def _with_details(spec: stage.ColumnSpec, text: str) -> stage.ColumnSpec:

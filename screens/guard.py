@@ -15,9 +15,12 @@ def notify_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return handler(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the user sees it, the app keeps running
-            self.app.notify(f"{type(exc).__name__}: {exc}" if not str(exc).startswith(
-                type(exc).__name__) else str(exc), title="Something went wrong",
-                severity="error", timeout=10)
+            self.app.notify(
+                f"{type(exc).__name__}: {exc}" if not str(exc).startswith(type(exc).__name__) else str(exc),
+                title="Something went wrong",
+                severity="error",
+                timeout=10,
+            )
             return None
 
     return wrapper

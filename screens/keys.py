@@ -25,8 +25,14 @@ class Key:
     help: str = ""
 
     def binding(self) -> Binding:
-        return Binding(self.key, self.action, self.description, show=self.show, id=self.id,
-                       tooltip=self.help or self.description)
+        return Binding(
+            self.key,
+            self.action,
+            self.description,
+            show=self.show,
+            id=self.id,
+            tooltip=self.help or self.description,
+        )
 
 
 def bindings(keys: list[Key]) -> list[Binding]:

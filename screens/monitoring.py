@@ -19,13 +19,32 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 MONITORING_KEYS = [
-    Key("monitoring.check", "v", "check", "Check", cli="monitor check",
-        help="Recompute the windows and the alerts"),
-    Key("monitoring.ack", "a", "acknowledge", "Acknowledge", cli="monitor ack",
-        help="Acknowledge the highlighted alert with a comment"),
+    Key(
+        "monitoring.check",
+        "v",
+        "check",
+        "Check",
+        cli="monitor check",
+        help="Recompute the windows and the alerts",
+    ),
+    Key(
+        "monitoring.ack",
+        "a",
+        "acknowledge",
+        "Acknowledge",
+        cli="monitor ack",
+        help="Acknowledge the highlighted alert with a comment",
+    ),
     Key("monitoring.plot", "g", "next_plot", "Plot", help="The next plot"),
-    Key("monitoring.window", "w", "window_size", "Window", show=False, cli="monitor window",
-        help="Windows by day, week or month (cycles; recomputed by the next check)"),
+    Key(
+        "monitoring.window",
+        "w",
+        "window_size",
+        "Window",
+        show=False,
+        cli="monitor window",
+        help="Windows by day, week or month (cycles; recomputed by the next check)",
+    ),
     Key("monitoring.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
 PLOTS = ["drift", "metric", "feature", "prediction", "latency"]
@@ -64,11 +83,12 @@ class MonitoringScreen(StageScreen):
 
     def on_mount(self) -> None:
         self.query_one("#drift-table", DataTable).add_columns(
-            "Feature", "PSI", "JS", "p-value", "Missing", "New values")
+            "Feature", "PSI", "JS", "p-value", "Missing", "New values"
+        )
         self.query_one("#performance-table", DataTable).add_columns(
-            "Window", "Scope", "Rows", "Metric", "vs all")
-        self.query_one("#alerts-table", DataTable).add_columns(
-            "Id", "Severity", "Status", "Message")
+            "Window", "Scope", "Rows", "Metric", "vs all"
+        )
+        self.query_one("#alerts-table", DataTable).add_columns("Id", "Severity", "Status", "Message")
         self.refresh_data()
 
     @notify_errors
@@ -83,8 +103,10 @@ class MonitoringScreen(StageScreen):
     def _show(self) -> None:
         summary = self.query_one("#monitor-summary", Static)
         if not self.windows:
-            summary.update("No monitored windows yet: score production data (cockpit predict / "
-                           "monitor ingest), then press v to check.")
+            summary.update(
+                "No monitored windows yet: score production data (cockpit predict / "
+                "monitor ingest), then press v to check."
+            )
             return
         scored = [w for w in self.windows if w["rows"]]
         latest = scored[-1] if scored else self.windows[-1]
@@ -97,29 +119,42 @@ class MonitoringScreen(StageScreen):
             target = f" (target {spec.metric_goal()})" if spec.metric_goal() else ""
             metric_text = f"{last['metric']} {last['metric_value']:.3f} in {last['window']}{target}"
         firing = [a for a in self.alerts if a["status"] == "firing"]
-        data_line = (f"{latest['window']}: {latest['rows']:,} rows · fresh "
-                     f"{self.windows[-1].get('freshness_days', 0) or 0} d · drifted: "
-                     f"{', '.join(drifted) or 'none'}")
+        data_line = (
+            f"{latest['window']}: {latest['rows']:,} rows · fresh "
+            f"{self.windows[-1].get('freshness_days', 0) or 0} d · drifted: "
+            f"{', '.join(drifted) or 'none'}"
+        )
         room = max(20, self.size.width - 2)  # one line each: the tabs keep their room at 80x24
-        alert_line = (f"{metric_text} · alerts: {len(firing)} firing, "
-                      f"{len(self.alerts) - len(firing)} acked")
-        summary.update("\n".join(_fit(line, room) for line in
-                                  (data_line, alert_line, _service_text(self.windows))))
+        alert_line = f"{metric_text} · alerts: {len(firing)} firing, {len(self.alerts) - len(firing)} acked"
+        summary.update(
+            "\n".join(_fit(line, room) for line in (data_line, alert_line, _service_text(self.windows)))
+        )
         self._performance()
         table = self.query_one("#drift-table", DataTable)
         table.clear()
         ordered = sorted(latest["features"].items(), key=lambda kv: -(kv[1]["psi"] or 0))
         for name, stats in ordered:
             p_value = stats.get("ks_p", stats.get("chi2_p"))
-            table.add_row(name[:22], _fmt(stats["psi"]), _fmt(stats.get("js")),
-                          "-" if p_value is None else f"{p_value:.1e}", f"{stats['missing']:.1%}",
-                          ", ".join(stats.get("new_categories", []))[:20], key=name)
+            table.add_row(
+                name[:22],
+                _fmt(stats["psi"]),
+                _fmt(stats.get("js")),
+                "-" if p_value is None else f"{p_value:.1e}",
+                f"{stats['missing']:.1%}",
+                ", ".join(stats.get("new_categories", []))[:20],
+                key=name,
+            )
         self.feature = self.feature or (ordered[0][0] if ordered else None)
         alert_table = self.query_one("#alerts-table", DataTable)
         alert_table.clear()
         for alert in self.alerts:
-            alert_table.add_row(str(alert["id"]), alert["severity"], alert["status"],
-                                alert["message"][:60], key=str(alert["id"]))
+            alert_table.add_row(
+                str(alert["id"]),
+                alert["severity"],
+                alert["status"],
+                alert["message"][:60],
+                key=str(alert["id"]),
+            )
         self._plot()
 
     def _performance(self) -> None:
@@ -127,15 +162,22 @@ class MonitoringScreen(StageScreen):
         table.clear()
         for w in reversed([w for w in self.windows if w.get("metric_value") is not None]):
             overall = w["metric_value"]
-            table.add_row(w["window"], f"all ({w['metric']})", f"{w['labelled']:,}",
-                          f"{overall:.3f}", "")
+            table.add_row(w["window"], f"all ({w['metric']})", f"{w['labelled']:,}", f"{overall:.3f}", "")
             scopes = [(f"model v{k}", v) for k, v in w.get("by_version", {}).items()]
-            scopes += [(f"{column}={group}", v) for column, groups in
-                       w.get("by_segment", {}).items() for group, v in groups.items()]
+            scopes += [
+                (f"{column}={group}", v)
+                for column, groups in w.get("by_segment", {}).items()
+                for group, v in groups.items()
+            ]
             for scope, found in scopes:
                 value = found["value"]
-                table.add_row("", scope[:28], f"{found['rows']:,}", _fmt(value),
-                              "-" if value is None else f"{value - overall:+.3f}")
+                table.add_row(
+                    "",
+                    scope[:28],
+                    f"{found['rows']:,}",
+                    _fmt(value),
+                    "-" if value is None else f"{value - overall:+.3f}",
+                )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "drift-table" and event.row_key.value:
@@ -151,23 +193,37 @@ class MonitoringScreen(StageScreen):
         xs = list(range(1, len(self.windows) + 1))
         labels = [w["window"] for w in self.windows]
         if kind == "drift":
-            scored = [(x, w["max_psi"]) for x, w in zip(xs, self.windows, strict=True)
-                      if w.get("max_psi") is not None]
-            answered = [(x, w["prediction_psi"]) for x, w in zip(xs, self.windows, strict=True)
-                        if w.get("prediction_psi") is not None]
-            for points, marker, label in ((scored, "dot", "max feature PSI"),
-                                          (answered, "x", "prediction PSI")):
+            scored = [
+                (x, w["max_psi"])
+                for x, w in zip(xs, self.windows, strict=True)
+                if w.get("max_psi") is not None
+            ]
+            answered = [
+                (x, w["prediction_psi"])
+                for x, w in zip(xs, self.windows, strict=True)
+                if w.get("prediction_psi") is not None
+            ]
+            for points, marker, label in (
+                (scored, "dot", "max feature PSI"),
+                (answered, "x", "prediction PSI"),
+            ):
                 if points:
-                    plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker,
-                             label=label)
+                    plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=label)
             plt.horizontal_line(0.2)
             plt.title("Drift by window (line: alert at PSI 0.2) · g: next plot")
         elif kind == "metric":
-            measured = [(x, w["metric_value"]) for x, w in zip(xs, self.windows, strict=True)
-                        if w.get("metric_value") is not None]
+            measured = [
+                (x, w["metric_value"])
+                for x, w in zip(xs, self.windows, strict=True)
+                if w.get("metric_value") is not None
+            ]
             if measured:
-                plt.plot([m[0] for m in measured], [m[1] for m in measured], marker="dot",
-                         label=self.windows[-1].get("metric") or "metric")
+                plt.plot(
+                    [m[0] for m in measured],
+                    [m[1] for m in measured],
+                    marker="dot",
+                    label=self.windows[-1].get("metric") or "metric",
+                )
             spec = current_spec(self.workspace, self.app.project)
             if spec.metric_target is not None:
                 plt.horizontal_line(spec.metric_target)
@@ -184,29 +240,48 @@ class MonitoringScreen(StageScreen):
         elif kind == "latency":
             served = [(x, w) for x, w in zip(xs, self.windows, strict=True) if w.get("requests")]
             if served:
-                plt.plot([x for x, _ in served], [w["p50_latency_ms"] for _, w in served],
-                         marker="dot", label="p50 ms")
-                plt.plot([x for x, _ in served], [w["p95_latency_ms"] for _, w in served],
-                         marker="x", label="p95 ms")
+                plt.plot(
+                    [x for x, _ in served],
+                    [w["p50_latency_ms"] for _, w in served],
+                    marker="dot",
+                    label="p50 ms",
+                )
+                plt.plot(
+                    [x for x, _ in served],
+                    [w["p95_latency_ms"] for _, w in served],
+                    marker="x",
+                    label="p95 ms",
+                )
             budget = current_spec(self.workspace, self.app.project).latency_budget_ms
             if budget is not None:
                 plt.horizontal_line(budget)
-            plt.title(("Service latency by window" + (" (line: budget)" if budget else "")
-                       + " · g: next plot") if served else
-                      "No service requests logged yet (cockpit serve)")
+            plt.title(
+                ("Service latency by window" + (" (line: budget)" if budget else "") + " · g: next plot")
+                if served
+                else "No service requests logged yet (cockpit serve)"
+            )
         else:
             name = self.feature
             scored = [w for w in self.windows if w["features"]] or self.windows
             earliest, latest = scored[0], scored[-1]
             shares = latest["features"].get(name, {}).get("shares")
             first = earliest["features"].get(name, {}).get("shares") or (
-                {} if isinstance(shares, dict) else [0.0] * len(shares or []))
+                {} if isinstance(shares, dict) else [0.0] * len(shares or [])
+            )
             if isinstance(shares, dict):
                 keys = list(shares)
-                plt.plot(list(range(1, len(keys) + 1)), [first.get(k, 0) for k in keys],
-                         marker="dot", label=earliest["window"])
-                plt.plot(list(range(1, len(keys) + 1)), [shares[k] for k in keys], marker="x",
-                         label=latest["window"])
+                plt.plot(
+                    list(range(1, len(keys) + 1)),
+                    [first.get(k, 0) for k in keys],
+                    marker="dot",
+                    label=earliest["window"],
+                )
+                plt.plot(
+                    list(range(1, len(keys) + 1)),
+                    [shares[k] for k in keys],
+                    marker="x",
+                    label=latest["window"],
+                )
                 plt.xticks(list(range(1, len(keys) + 1)), [k[:8] for k in keys])
             elif shares:
                 bins = list(range(1, len(shares) + 1))
@@ -235,8 +310,7 @@ class MonitoringScreen(StageScreen):
 
     def action_check(self) -> None:
         self.query_one("#monitor-summary", Static).update("Checking every window…")
-        self.run_worker(self._check, thread=True, exclusive=True, group="check",
-                        exit_on_error=False)
+        self.run_worker(self._check, thread=True, exclusive=True, group="check", exit_on_error=False)
 
     def _check(self):
         with self.workspace.reopen() as ws:
@@ -249,8 +323,10 @@ class MonitoringScreen(StageScreen):
             self.notify(str(event.worker.error), title="Check failed", severity="error")
         elif event.state == WorkerState.SUCCESS:
             firing = event.worker.result["firing"]
-            self.notify(f"{len(firing)} alert(s) firing" if firing else "No alert",
-                        severity="warning" if firing else "information")
+            self.notify(
+                f"{len(firing)} alert(s) firing" if firing else "No alert",
+                severity="warning" if firing else "information",
+            )
         if event.state in (WorkerState.ERROR, WorkerState.SUCCESS):
             self.refresh_data()
 
@@ -275,13 +351,15 @@ def _service_text(windows: list[dict]) -> str:
     if not served:
         return "service: no requests logged"
     w = served[-1]
-    return (f"service {w['window']}: {w['requests']:,} requests · p95 {w['p95_latency_ms']:.0f} ms"
-            f" · errors {w['error_rate']:.1%} · fallback {w['fallback_rate']:.1%}"
-            + (f" · warned {w['warned_rate']:.1%}" if w.get("warned_rows") else ""))
+    return (
+        f"service {w['window']}: {w['requests']:,} requests · p95 {w['p95_latency_ms']:.0f} ms"
+        f" · errors {w['error_rate']:.1%} · fallback {w['fallback_rate']:.1%}"
+        + (f" · warned {w['warned_rate']:.1%}" if w.get("warned_rows") else "")
+    )
 
 
 def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _fmt(value) -> str:

@@ -27,10 +27,15 @@ STATUS_CLASS = {
 }
 
 OVERVIEW_KEYS = [
-    Key("overview.filter", "slash", "filter_events", "Filter events",
-        help="Type to filter the recent events (cockpit log --grep TEXT)", cli="log"),
-    Key("overview.refresh", "r", "refresh_data", "Refresh", show=False,
-        help="Read the store again"),
+    Key(
+        "overview.filter",
+        "slash",
+        "filter_events",
+        "Filter events",
+        help="Type to filter the recent events (cockpit log --grep TEXT)",
+        cli="log",
+    ),
+    Key("overview.refresh", "r", "refresh_data", "Refresh", show=False, help="Read the store again"),
 ]
 
 
@@ -94,8 +99,10 @@ class OverviewScreen(StageScreen):
         room = max(20, self.size.width - 38)
         for state in states:
             table.add_row(
-                str(state.stage.number), state.stage.title,
-                STATUS_MARK[state.status], _fit(state.detail or state.stage.question, room),
+                str(state.stage.number),
+                state.stage.title,
+                STATUS_MARK[state.status],
+                _fit(state.detail or state.stage.question, room),
                 key=state.stage.key,
             )
         step = next_step(states)

@@ -28,15 +28,40 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 PROBLEM_KEYS = [
-    Key("problem.save", "ctrl+s", "save", "Save", cli="problem set",
-        help="Save the form as a new spec version (cockpit problem set)"),
-    Key("problem.revert", "ctrl+u", "revert", "Revert", show=False, cli="problem show",
-        help="Throw away unsaved edits: back to the saved version"),
+    Key(
+        "problem.save",
+        "ctrl+s",
+        "save",
+        "Save",
+        cli="problem set",
+        help="Save the form as a new spec version (cockpit problem set)",
+    ),
+    Key(
+        "problem.revert",
+        "ctrl+u",
+        "revert",
+        "Revert",
+        show=False,
+        cli="problem show",
+        help="Throw away unsaved edits: back to the saved version",
+    ),
     Key("problem.form", "f", "tab('spec')", "Form", show=False, help="The spec form"),
-    Key("problem.grade", "g", "tab('grade')", "Grade", help="What is missing or vague, and why",
-        cli="problem show"),
-    Key("problem.history", "h", "tab('history')", "History", cli="problem history",
-        help="Every saved version and what it changed"),
+    Key(
+        "problem.grade",
+        "g",
+        "tab('grade')",
+        "Grade",
+        help="What is missing or vague, and why",
+        cli="problem show",
+    ),
+    Key(
+        "problem.history",
+        "h",
+        "tab('history')",
+        "History",
+        cli="problem history",
+        help="Every saved version and what it changed",
+    ),
 ]
 
 # (field, label, widget kind, placeholder)
@@ -98,8 +123,9 @@ class ProblemScreen(StageScreen):
 
     def _field(self, name: str, kind: str, placeholder: str):
         if kind == "area":
-            return TextArea(id=f"f-{name}", classes="form-area", soft_wrap=True,
-                            placeholder=placeholder, compact=True)
+            return TextArea(
+                id=f"f-{name}", classes="form-area", soft_wrap=True, placeholder=placeholder, compact=True
+            )
         if kind == "select":
             return Select([], id=f"f-{name}", prompt="choose", compact=True)
         input_type = "number" if kind == "number" else "text"
@@ -112,8 +138,13 @@ class ProblemScreen(StageScreen):
         grade_table.add_column("Status", key="status", width=10)
         grade_table.add_column("Why it matters", key="why")
         history = self.query_one("#history-table", DataTable)
-        for label, key in (("v", "v"), ("Score", "score"), ("Saved", "at"), ("By", "by"),
-                           ("Changed", "changed")):
+        for label, key in (
+            ("v", "v"),
+            ("Score", "score"),
+            ("Saved", "at"),
+            ("By", "by"),
+            ("Changed", "changed"),
+        ):
             history.add_column(label, key=key)
         self.refresh_data()
 
@@ -132,7 +163,8 @@ class ProblemScreen(StageScreen):
         self.saved = stage.current_spec(self.workspace, project)
         self.query_one("#task-line", Static).update(
             f"Predicts a {project.task} target for project {project.name}. "
-            "Tab moves between fields · ctrl+s saves · Esc leaves a field.")
+            "Tab moves between fields · ctrl+s saves · Esc leaves a field."
+        )
         self._set_choices(project.task)
         self._fill_form(self.saved)
         self._fill_history()
@@ -141,8 +173,11 @@ class ProblemScreen(StageScreen):
     def _set_choices(self, task: str) -> None:
         self.query_one("#f-usage", Select).set_options([(u, u) for u in stage.USAGES])
         self.query_one("#f-metric", Select).set_options([(m, m) for m in stage.METRICS[task]])
-        mistakes = [("false negatives (misses)", "false_negative"),
-                    ("false positives (false alarms)", "false_positive"), ("about equal", "equal")]
+        mistakes = [
+            ("false negatives (misses)", "false_negative"),
+            ("false positives (false alarms)", "false_positive"),
+            ("about equal", "equal"),
+        ]
         self.query_one("#f-costlier_mistake", Select).set_options(mistakes)
 
     def _fill_form(self, spec: stage.ProblemSpec) -> None:
@@ -243,8 +278,7 @@ class ProblemScreen(StageScreen):
         result = self._grade = grade(spec)
         dirty = " · unsaved" if self.saved is not None and spec != self.saved else ""
         to_fix = len(result.problems)
-        self.query_one("#readiness-text", Label).update(
-            f"Readiness {result.score}% · {to_fix} to fix{dirty}")
+        self.query_one("#readiness-text", Label).update(f"Readiness {result.score}% · {to_fix} to fix{dirty}")
         self.query_one("#readiness-bar", ProgressBar).update(progress=result.score)
         table = self.query_one("#grade-table", DataTable)
         table.clear()
@@ -260,24 +294,30 @@ class ProblemScreen(StageScreen):
         self._versions = stage.history(self.workspace, self.app.project)
         for version in self._versions:
             changed = ", ".join(stage.diff(previous, version.spec)) or "-"
-            table.add_row(str(version.version), f"{version.score}%", version.created_at[:16],
-                          version.created_by, changed, key=str(version.version))
+            table.add_row(
+                str(version.version),
+                f"{version.score}%",
+                version.created_at[:16],
+                version.created_by,
+                changed,
+                key=str(version.version),
+            )
             previous = version.spec
         self.query_one("#history-diff", Static).update(
-            "Select a version to see what it changed." if self._versions else
-            "No version saved yet: fill the form and press ctrl+s.")
+            "Select a version to see what it changed."
+            if self._versions
+            else "No version saved yet: fill the form and press ctrl+s."
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is None:
             return
         if event.data_table.id == "grade-table":
             finding = next(f for f in self._grade.findings if f.field == event.row_key.value)
-            self.query_one("#grade-why", Static).update(
-                f"{finding.label} ({finding.field}): {finding.why}")
+            self.query_one("#grade-why", Static).update(f"{finding.label} ({finding.field}): {finding.why}")
             return
         number = int(event.row_key.value)
-        previous = next((v.spec for v in self._versions if v.version == number - 1),
-                        stage.ProblemSpec())
+        previous = next((v.spec for v in self._versions if v.version == number - 1), stage.ProblemSpec())
         current = next(v for v in self._versions if v.version == number)
         lines = [f"v{number} vs v{number - 1}:" if number > 1 else "v1 (first version):"]
         for name, (old, new) in stage.diff(previous, current.spec).items():

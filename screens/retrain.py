@@ -17,10 +17,22 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 RETRAIN_KEYS = [
-    Key("retrain.run", "R", "retrain", "Retrain", cli="retrain",
-        help="Run the retrain pipeline now (champion vs challenger decides)"),
-    Key("retrain.retire", "x", "retire", "Retire", cli="retire",
-        help="Retire the highlighted model version (asks for a reason)"),
+    Key(
+        "retrain.run",
+        "R",
+        "retrain",
+        "Retrain",
+        cli="retrain",
+        help="Run the retrain pipeline now (champion vs challenger decides)",
+    ),
+    Key(
+        "retrain.retire",
+        "x",
+        "retire",
+        "Retire",
+        cli="retire",
+        help="Retire the highlighted model version (asks for a reason)",
+    ),
     Key("retrain.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
 
@@ -52,10 +64,10 @@ class RetrainScreen(StageScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#versions", DataTable).add_columns("Version", "Run", "Status", "Why",
-                                                           "Successor")
+        self.query_one("#versions", DataTable).add_columns("Version", "Run", "Status", "Why", "Successor")
         self.query_one("#duel-table", DataTable).add_columns(
-            "On the same rows", "Champion", "Challenger", "Δ")
+            "On the same rows", "Champion", "Challenger", "Δ"
+        )
         self.refresh_data()
 
     @notify_errors
@@ -69,17 +81,22 @@ class RetrainScreen(StageScreen):
             f"triggers: every {settings['schedule_days']:g} days · on alert "
             f"{'yes' if settings['on_alert'] else 'no'} · after {settings['new_labels']} labels · "
             f"winner: {settings['strategy']}\n"
-            f"due now: {'; '.join(reasons) if reasons else 'no'}")
+            f"due now: {'; '.join(reasons) if reasons else 'no'}"
+        )
         history = retraining.list_retrains(self.workspace, project)
         self._duel(history[0] if history else None)
         self.versions = registry.list_versions(self.workspace, project)
         table = self.query_one("#versions", DataTable)
         table.clear()
         for v in self.versions:
-            successor = next((f"v{o.version}" for o in self.versions if o.id == v.successor_id),
-                             "-")
-            table.add_row(f"v{v.version}", str(v.run_id), v.status,
-                          (v.retired_reason or v.override_reason or "")[:40], successor)
+            successor = next((f"v{o.version}" for o in self.versions if o.id == v.successor_id), "-")
+            table.add_row(
+                f"v{v.version}",
+                str(v.run_id),
+                v.status,
+                (v.retired_reason or v.override_reason or "")[:40],
+                successor,
+            )
 
     def _duel(self, last: dict | None) -> None:
         decision = self.query_one("#decision", Static)
@@ -93,14 +110,15 @@ class RetrainScreen(StageScreen):
         decision.update(
             f"{last['created_at'][:16].replace('T', ' ')}: {last['decision']} · champion "
             f"v{last['champion_version']} vs challenger run {last['challenger_run_id'] or '-'} "
-            f"on {last['window']}")
+            f"on {last['window']}"
+        )
         steps.update("\n".join(f"- {s}" for s in last["steps"]))
         for label, champion, challenger in _duel_rows(last):
             table.add_row(label, _fmt(champion), _fmt(challenger), _delta(champion, challenger))
+
     def action_retrain(self) -> None:
         self.notify("Retraining: champion vs challenger…")
-        self.run_worker(self._retrain, thread=True, exclusive=True, group="retrain",
-                        exit_on_error=False)
+        self.run_worker(self._retrain, thread=True, exclusive=True, group="retrain", exit_on_error=False)
 
     def _retrain(self):
         with self.workspace.reopen() as ws:
@@ -138,18 +156,37 @@ def _duel_rows(last: dict) -> list[tuple[str, float | None, float | None]]:
     comparison = last.get("comparison")
     if not comparison:  # stopped before the comparison, or recorded by an older cockpit
         return [(last["metric"] or "metric", last["champion_score"], last["challenger_score"])]
-    rows = [(f"{m['name']} ({comparison['window']}, {comparison['rows']:,} rows)"
-             if m["name"] == comparison["metric"] else m["name"], m["champion"], m["challenger"])
-            for m in comparison["metrics"]]
-    rows += [(f"{g['column']}={g['group']} ({g['rows']:,})", g.get("champion"),
-              g.get("challenger")) for g in comparison["segments"]]
-    rows += [(f"window {w['window']}" + (" (trained on)" if w["challenger_trained_on_it"]
-                                         else " (held out)"), w["champion"], w["challenger"])
-             for w in comparison["windows"]]
+    rows = [
+        (
+            f"{m['name']} ({comparison['window']}, {comparison['rows']:,} rows)"
+            if m["name"] == comparison["metric"]
+            else m["name"],
+            m["champion"],
+            m["challenger"],
+        )
+        for m in comparison["metrics"]
+    ]
+    rows += [
+        (f"{g['column']}={g['group']} ({g['rows']:,})", g.get("champion"), g.get("challenger"))
+        for g in comparison["segments"]
+    ]
+    rows += [
+        (
+            f"window {w['window']}" + (" (trained on)" if w["challenger_trained_on_it"] else " (held out)"),
+            w["champion"],
+            w["challenger"],
+        )
+        for w in comparison["windows"]
+    ]
     latency = comparison["latency"]
-    rows += [("ms per row", latency["champion"]["row_ms"], latency["challenger"]["row_ms"]),
-             ("ms per 1,000 rows", latency["champion"]["thousand_rows_ms"],
-              latency["challenger"]["thousand_rows_ms"])]
+    rows += [
+        ("ms per row", latency["champion"]["row_ms"], latency["challenger"]["row_ms"]),
+        (
+            "ms per 1,000 rows",
+            latency["champion"]["thousand_rows_ms"],
+            latency["challenger"]["thousand_rows_ms"],
+        ),
+    ]
     return rows
 
 
@@ -160,5 +197,4 @@ def _fmt(value) -> str:
 def _delta(champion, challenger) -> str:
     if champion is None or challenger is None:
         return ""
-    return f"{challenger - champion:+.4f}" if abs(champion) < 10 else \
-        f"{challenger - champion:+,.1f}"
+    return f"{challenger - champion:+.4f}" if abs(champion) < 10 else f"{challenger - champion:+,.1f}"

@@ -16,14 +16,38 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 
 REVIEW_KEYS = [
-    Key("review.approve", "a", "sign('approve')", "Approve", cli="review sign",
-        help="Approve the highlighted step"),
-    Key("review.block", "b", "sign('block')", "Block", cli="review sign",
-        help="Block the highlighted step, saying why"),
-    Key("review.waive", "w", "sign('waive')", "Waive", cli="review sign",
-        help="Waive the highlighted step's failing evidence, saying why"),
-    Key("review.version", "v", "pick_version", "Version", cli="review",
-        help="Review another model version (default: production)"),
+    Key(
+        "review.approve",
+        "a",
+        "sign('approve')",
+        "Approve",
+        cli="review sign",
+        help="Approve the highlighted step",
+    ),
+    Key(
+        "review.block",
+        "b",
+        "sign('block')",
+        "Block",
+        cli="review sign",
+        help="Block the highlighted step, saying why",
+    ),
+    Key(
+        "review.waive",
+        "w",
+        "sign('waive')",
+        "Waive",
+        cli="review sign",
+        help="Waive the highlighted step's failing evidence, saying why",
+    ),
+    Key(
+        "review.version",
+        "v",
+        "pick_version",
+        "Version",
+        cli="review",
+        help="Review another model version (default: production)",
+    ),
 ]
 
 
@@ -60,12 +84,12 @@ class ReviewScreen(StageScreen):
         versions = registry.list_versions(self.workspace, project)
         if not versions:
             self.query_one("#review-verdict", Static).update(
-                "No model version to review: register one first (cockpit register RUN).")
+                "No model version to review: register one first (cockpit register RUN)."
+            )
             return
         if self.version is None:
             production = registry.alias_version_id(self.workspace, project, "production")
-            self.version = next((v.version for v in versions if v.id == production),
-                                versions[-1].version)
+            self.version = next((v.version for v in versions if v.id == production), versions[-1].version)
         self.result = reviewing.review(self.workspace, project, self.version)
         verdict = "✓ READY" if self.result.ready else "✗ NOT READY"
         modes = "; ".join(self.result.failure_modes) or "no failure mode detected"
@@ -76,8 +100,12 @@ class ReviewScreen(StageScreen):
         for step in self.result.steps:
             passed = sum(ok for ok, _ in step.evidence)
             signed = f"{step.decision} · {step.reviewer}" if step.decision else "-"
-            table.add_row(f"{'✓' if step.ok else '✗'} {step.name}",
-                          f"{passed}/{len(step.evidence)} ok", signed, key=step.name)
+            table.add_row(
+                f"{'✓' if step.ok else '✗'} {step.name}",
+                f"{passed}/{len(step.evidence)} ok",
+                signed,
+                key=step.name,
+            )
         table.move_cursor(row=min(row, len(self.result.steps) - 1))
         self._evidence()
 
@@ -107,29 +135,30 @@ class ReviewScreen(StageScreen):
             if comment is None:
                 return
             try:
-                reviewing.sign(self.workspace, self.app.project, self.version, step.name,
-                               decision, comment)
+                reviewing.sign(self.workspace, self.app.project, self.version, step.name, decision, comment)
             except CockpitError as exc:
                 self.notify(str(exc), severity="error")
                 return
             self.notify(f"{step.name}: {decision}")
             self.refresh_data()
 
-        self.app.push_screen(PromptDialog(f"{decision.title()} '{step.name}': comment",
-                                          "why" if decision != "approve" else "optional",
-                                          "" if decision != "approve" else "evidence checked"),
-                             signed)
+        self.app.push_screen(
+            PromptDialog(
+                f"{decision.title()} '{step.name}': comment",
+                "why" if decision != "approve" else "optional",
+                "" if decision != "approve" else "evidence checked",
+            ),
+            signed,
+        )
 
     def action_pick_version(self) -> None:
         def chosen(text: str | None) -> None:
             if text:
                 try:
-                    self.version = registry.get_version(self.workspace, self.app.project,
-                                                        text).version
+                    self.version = registry.get_version(self.workspace, self.app.project, text).version
                 except CockpitError as exc:
                     self.notify(str(exc), severity="error")
                     return
                 self.refresh_data()
 
-        self.app.push_screen(PromptDialog("Model version to review", "e.g. 2 or production"),
-                             chosen)
+        self.app.push_screen(PromptDialog("Model version to review", "e.g. 2 or production"), chosen)

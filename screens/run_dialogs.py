@@ -28,17 +28,24 @@ class NewRunDialog(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         options = [(f.title, f.name) for f in families_for(self.ml_task)]
         with Vertical(classes="dialog"):
-            yield Label("New run  (Tab next field · Enter or ctrl+s start · Esc cancel)",
-                        classes="dialog-title")
-            yield Horizontal(Label("Model", classes="dialog-label"),
-                             Select(options, value=options[0][1], allow_blank=False, id="family",
-                                    compact=True), classes="dialog-row")
-            yield Horizontal(Label("Params", classes="dialog-label"),
-                             Input(placeholder="name=value, name=value", id="params", compact=True),
-                             classes="dialog-row")
-            yield Horizontal(Label("Seed", classes="dialog-label"),
-                             Input("42", type="integer", id="seed", compact=True),
-                             classes="dialog-row")
+            yield Label(
+                "New run  (Tab next field · Enter or ctrl+s start · Esc cancel)", classes="dialog-title"
+            )
+            yield Horizontal(
+                Label("Model", classes="dialog-label"),
+                Select(options, value=options[0][1], allow_blank=False, id="family", compact=True),
+                classes="dialog-row",
+            )
+            yield Horizontal(
+                Label("Params", classes="dialog-label"),
+                Input(placeholder="name=value, name=value", id="params", compact=True),
+                classes="dialog-row",
+            )
+            yield Horizontal(
+                Label("Seed", classes="dialog-label"),
+                Input("42", type="integer", id="seed", compact=True),
+                classes="dialog-row",
+            )
 
     def on_mount(self) -> None:
         self.query_one("#family", Select).focus()
@@ -50,8 +57,7 @@ class NewRunDialog(ModalScreen[dict | None]):
         text = self.query_one("#params", Input).value
         params = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
         seed = self.query_one("#seed", Input).value or "42"
-        self.dismiss({"family": self.query_one("#family", Select).value, "params": params,
-                      "seed": int(seed)})
+        self.dismiss({"family": self.query_one("#family", Select).value, "params": params, "seed": int(seed)})
 
 
 class RunDetail(ModalScreen[None]):
@@ -78,22 +84,20 @@ class RunDetail(ModalScreen[None]):
         plt = self.query_one("#curve", PlotextPlot).plt
         plt.title(f"{curve['metric']} by {curve['param']}")
         for series, marker in (("train", "dot"), ("validation", "x")):
-            points = [(s, v) for s, v in zip(curve["steps"], curve[series], strict=False)
-                      if v is not None]
+            points = [(s, v) for s, v in zip(curve["steps"], curve[series], strict=False) if v is not None]
             if points:
-                plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker,
-                         label=series)
+                plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=series)
 
 
 def describe(run: Run) -> str:
-    params = ", ".join(f"{k}={v}" for k, v in sorted(run.params.items())
-                       if k not in ("verbose", "n_jobs", "warm_start"))
+    params = ", ".join(
+        f"{k}={v}" for k, v in sorted(run.params.items()) if k not in ("verbose", "n_jobs", "warm_start")
+    )
     lines = [
         f"model      {run.family}   seed {run.seed}   {run.duration_s or 0:.2f} s",
         f"params     {params}",
         f"data       v{run.version_id} · split {run.split_id} · feature spec v{run.feature_spec_version}",
-        f"code       {(run.git_commit or 'not in git')[:12]}"
-        f"{' (dirty tree)' if run.git_dirty else ''}",
+        f"code       {(run.git_commit or 'not in git')[:12]}{' (dirty tree)' if run.git_dirty else ''}",
         f"python     {run.python_version} · "
         + ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items() if k != "python"),
         f"artifact   {(run.artifact_sha256 or '-')[:16]}",
@@ -122,17 +126,22 @@ class SweepDialog(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         options = [(f.title, f.name) for f in families_for(self.ml_task) if f.name != "dummy"]
         with Vertical(classes="dialog"):
-            yield Label("Random sweep  (Tab next field · ctrl+s start · Esc cancel)",
-                        classes="dialog-title")
+            yield Label("Random sweep  (Tab next field · ctrl+s start · Esc cancel)", classes="dialog-title")
             rows = [
-                ("Model", Select(options, value=options[0][1], allow_blank=False, id="family",
-                                 compact=True)),
+                ("Model", Select(options, value=options[0][1], allow_blank=False, id="family", compact=True)),
                 ("Trials", Input("10", type="integer", id="trials", compact=True)),
                 ("Parallel jobs", Input("2", type="integer", id="jobs", compact=True)),
-                ("Time budget s", Input(placeholder="none", type="number", id="budget",
-                                        compact=True)),
-                ("Stop at target", Select([("no", False), ("yes", True)], value=False,
-                                          allow_blank=False, id="target", compact=True)),
+                ("Time budget s", Input(placeholder="none", type="number", id="budget", compact=True)),
+                (
+                    "Stop at target",
+                    Select(
+                        [("no", False), ("yes", True)],
+                        value=False,
+                        allow_blank=False,
+                        id="target",
+                        compact=True,
+                    ),
+                ),
             ]
             for label, widget in rows:
                 yield Horizontal(Label(label, classes="dialog-label"), widget, classes="dialog-row")
@@ -146,12 +155,14 @@ class SweepDialog(ModalScreen[dict | None]):
     def action_submit(self) -> None:
         try:
             budget = self.query_one("#budget", Input).value
-            self.dismiss({
-                "family": self.query_one("#family", Select).value,
-                "trials": max(1, int(self.query_one("#trials", Input).value or 10)),
-                "n_jobs": max(1, int(self.query_one("#jobs", Input).value or 2)),
-                "time_budget_s": float(budget) if budget else None,
-                "stop_on_target": bool(self.query_one("#target", Select).value),
-            })
+            self.dismiss(
+                {
+                    "family": self.query_one("#family", Select).value,
+                    "trials": max(1, int(self.query_one("#trials", Input).value or 10)),
+                    "n_jobs": max(1, int(self.query_one("#jobs", Input).value or 2)),
+                    "time_budget_s": float(budget) if budget else None,
+                    "stop_on_target": bool(self.query_one("#target", Select).value),
+                }
+            )
         except ValueError as exc:
             self.notify(f"Not a number: {exc}", severity="error")

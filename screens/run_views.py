@@ -43,12 +43,11 @@ class CompareView(ModalScreen[None]):
             if self.differences_only and not row["differs"]:
                 continue
             marker = "≠ " if row["differs"] else "  "
-            table.add_row(marker + row["field"], *["-" if v is None else str(v)
-                                                  for v in row["values"]])
+            table.add_row(marker + row["field"], *["-" if v is None else str(v) for v in row["values"]])
         which = "differences only" if self.differences_only else "all fields"
         self.query_one("#compare-title", Label).update(
-            f"Runs {', '.join(map(str, self.comparison['runs']))} · {which} "
-            "(d toggles · Esc closes)")
+            f"Runs {', '.join(map(str, self.comparison['runs']))} · {which} (d toggles · Esc closes)"
+        )
 
     def action_toggle(self) -> None:
         self.differences_only = not self.differences_only
@@ -64,12 +63,12 @@ class SweepPlot(ModalScreen[None]):
         Binding("p", "next_param", "Next param", id="sweepplot.next"),
     ]
 
-    def __init__(self, sweep_id: int, metric: str, points: list[tuple[dict, float]],
-                 target: float | None) -> None:
+    def __init__(
+        self, sweep_id: int, metric: str, points: list[tuple[dict, float]], target: float | None
+    ) -> None:
         super().__init__()
         self.sweep_id, self.metric, self.points, self.target = sweep_id, metric, points, target
-        varied = {k for params, _ in points for k in params
-                  if len({str(p.get(k)) for p, _ in points}) > 1}
+        varied = {k for params, _ in points for k in params if len({str(p.get(k)) for p, _ in points}) > 1}
         self.params = sorted(varied) or sorted(points[0][0]) if points else []
         self.index = 0
 
@@ -95,7 +94,8 @@ class SweepPlot(ModalScreen[None]):
             return
         name = self.params[self.index]
         self.query_one("#plot-title", Label).update(
-            f"Sweep {self.sweep_id}: {self.metric} by {name}  (p next param · Esc close)")
+            f"Sweep {self.sweep_id}: {self.metric} by {name}  (p next param · Esc close)"
+        )
         values = [params.get(name) for params, _ in self.points]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
         scores = [score for _, score in self.points]
@@ -105,8 +105,7 @@ class SweepPlot(ModalScreen[None]):
                 plt.xscale("log")
         else:
             labels = sorted({str(v) for v in values})
-            plt.scatter([labels.index(str(v)) + 1 for v in values], scores, marker="x",
-                        label="runs")
+            plt.scatter([labels.index(str(v)) + 1 for v in values], scores, marker="x", label="runs")
             plt.xticks(list(range(1, len(labels) + 1)), labels)
         if self.target is not None:
             plt.horizontal_line(self.target)

@@ -36,8 +36,7 @@ class RunsTable(ScrollView, can_focus=True):
         Binding("ctrl+home,home", "jump(0)", "First", show=False),
         Binding("ctrl+end,end", "jump(-1)", "Last", show=False),
     ]
-    COMPONENT_CLASSES = {"runs-table--header", "runs-table--cursor", "runs-table--best",
-                         "runs-table--marked"}
+    COMPONENT_CLASSES = {"runs-table--header", "runs-table--cursor", "runs-table--best", "runs-table--marked"}
     DEFAULT_CSS = """
     RunsTable { height: 1fr; }
     RunsTable > .runs-table--header { text-style: bold; background: $panel; }
@@ -64,8 +63,7 @@ class RunsTable(ScrollView, can_focus=True):
 
     # -- data ------------------------------------------------------------------
 
-    def load(self, fetch: Callable[[int, int], list[dict]], total: int,
-             keep_cursor: bool = False) -> None:
+    def load(self, fetch: Callable[[int, int], list[dict]], total: int, keep_cursor: bool = False) -> None:
         self.fetch, self.rows_total = fetch, total
         self._blocks.clear()
         if not keep_cursor:
@@ -100,7 +98,8 @@ class RunsTable(ScrollView, can_focus=True):
             text = self._format({c.title: c.title for c in self.columns}, header=True)
             style = self.get_component_rich_style("runs-table--header")
             return Strip([Segment(text.ljust(width)[:width], style)]).crop(
-                int(self.scroll_x), int(self.scroll_x) + width)
+                int(self.scroll_x), int(self.scroll_x) + width
+            )
         index = int(self.scroll_y) + y - 1
         row = self.row_at(index)
         if row is None:
@@ -121,8 +120,9 @@ class RunsTable(ScrollView, can_focus=True):
         for column in self.columns:
             value = column.title if header else column.cell(row)
             value = value if len(value) <= column.width else value[: column.width - 1] + "…"
-            cells.append(value.rjust(column.width) if column.align_right and not header
-                         else value.ljust(column.width))
+            cells.append(
+                value.rjust(column.width) if column.align_right and not header else value.ljust(column.width)
+            )
         return " " + " ".join(cells)
 
     # -- cursor ------------------------------------------------------------------

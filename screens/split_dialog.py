@@ -26,17 +26,28 @@ class SplitDialog(ModalScreen[dict | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog split-dialog"):
-            yield Label("New split  (Tab next field · ctrl+s split · Esc cancel)",
-                        classes="dialog-title")
-            yield self._row("Strategy", Select([(s, s) for s in STRATEGIES], value="stratified",
-                                               allow_blank=False, id="strategy", compact=True))
+            yield Label("New split  (Tab next field · ctrl+s split · Esc cancel)", classes="dialog-title")
+            yield self._row(
+                "Strategy",
+                Select(
+                    [(s, s) for s in STRATEGIES],
+                    value="stratified",
+                    allow_blank=False,
+                    id="strategy",
+                    compact=True,
+                ),
+            )
             yield self._row("Seed", Input("42", type="integer", id="seed", compact=True))
             yield self._row("Validation", Input("0.15", type="number", id="val", compact=True))
             yield self._row("Test", Input("0.15", type="number", id="test", compact=True))
-            yield self._row("Group column", Select([(c, c) for c in self.columns], id="group",
-                                                   prompt="for group", compact=True))
-            yield self._row("Time column", Select([(c, c) for c in self.dates], id="time",
-                                                  prompt="for time", compact=True))
+            yield self._row(
+                "Group column",
+                Select([(c, c) for c in self.columns], id="group", prompt="for group", compact=True),
+            )
+            yield self._row(
+                "Time column",
+                Select([(c, c) for c in self.dates], id="time", prompt="for time", compact=True),
+            )
 
     @staticmethod
     def _row(label: str, widget) -> Horizontal:
@@ -51,10 +62,15 @@ class SplitDialog(ModalScreen[dict | None]):
             return None if widget.value in (Select.NULL, "") else widget.value
 
         try:
-            self.dismiss({
-                "strategy": value("strategy"), "seed": int(value("seed") or 42),
-                "val": float(value("val") or 0.15), "test": float(value("test") or 0.15),
-                "group": value("group"), "time": value("time"),
-            })
+            self.dismiss(
+                {
+                    "strategy": value("strategy"),
+                    "seed": int(value("seed") or 42),
+                    "val": float(value("val") or 0.15),
+                    "test": float(value("test") or 0.15),
+                    "group": value("group"),
+                    "time": value("time"),
+                }
+            )
         except ValueError as exc:
             self.notify(f"Not a number: {exc}", severity="error")

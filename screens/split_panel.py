@@ -37,15 +37,15 @@ class SplitPanel(Vertical):
         table = self.query_one("#split-features", DataTable)
         table.clear()
         if split is None:
-            summary.update("No split of this version yet: press s to make one "
-                           "(or cockpit data split).")
+            summary.update("No split of this version yet: press s to make one (or cockpit data split).")
             self.query_one("#split-plot", PlotextPlot).display = False
             return
         self.query_one("#split-plot", PlotextPlot).display = True
         sizes = " · ".join(f"{part} {split.sizes[part]:,}" for part in PARTS)
         lines = [f"{split.label} of v{split.version_id}: {sizes}", _balance_line(split, target)]
-        lines += [_verdict(f) for f in split.leakage
-                  if f["severity"] != "ok" or f["check"] == "target_predictor"]
+        lines += [
+            _verdict(f) for f in split.leakage if f["severity"] != "ok" or f["check"] == "target_predictor"
+        ]
         summary.update("\n".join(lines))
         for column in split.distributions:
             table.add_row(column[:22], key=column)
@@ -85,11 +85,11 @@ class SplitPanel(Vertical):
 def _balance_line(split: Split, target: str) -> str:
     train = split.balance["train"]
     if "mean" in train:
-        return f"{target} mean: " + " · ".join(
-            f"{part} {split.balance[part]['mean']:,.4g}" for part in PARTS)
+        return f"{target} mean: " + " · ".join(f"{part} {split.balance[part]['mean']:,.4g}" for part in PARTS)
     positive = sorted(train)[-1]
     return f"{target}={positive}: " + " · ".join(
-        f"{part} {split.balance[part].get(positive, 0):.1%}" for part in PARTS)
+        f"{part} {split.balance[part].get(positive, 0):.1%}" for part in PARTS
+    )
 
 
 def _verdict(finding: dict) -> str:

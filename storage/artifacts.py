@@ -81,16 +81,23 @@ class IntegrityReport:
         return not self.missing and not self.changed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"recorded": self.recorded, "verified": self.verified, "ok": self.ok,
-                "missing": self.missing, "changed": self.changed,
-                "unrecorded": self.unrecorded, "temporary": self.temporary}
+        return {
+            "recorded": self.recorded,
+            "verified": self.verified,
+            "ok": self.ok,
+            "missing": self.missing,
+            "changed": self.changed,
+            "unrecorded": self.unrecorded,
+            "temporary": self.temporary,
+        }
 
 
 class ArtifactStore:
     """Files are written with `file_mode` (0600: owner only, unless a workspace is shared)."""
 
-    def __init__(self, root: Path, store: Store, file_mode: int = FILE_MODE,
-                 dir_mode: int = DIR_MODE) -> None:
+    def __init__(
+        self, root: Path, store: Store, file_mode: int = FILE_MODE, dir_mode: int = DIR_MODE
+    ) -> None:
         self.root = Path(root)
         self.store = store
         self.file_mode = file_mode
@@ -117,8 +124,9 @@ class ArtifactStore:
         """Write `obj` with joblib and record it. Same content, same file, one row."""
         return self.put_bytes(dump_bytes(obj), kind, library_versions)
 
-    def put_bytes(self, data: bytes, kind: str,
-                  library_versions: dict[str, str] | None = None) -> ArtifactRef:
+    def put_bytes(
+        self, data: bytes, kind: str, library_versions: dict[str, str] | None = None
+    ) -> ArtifactRef:
         """Record an object already serialised with `dump_bytes` (e.g. by a remote worker)."""
         handle, tmp = self._temp_file(".joblib")
         try:
@@ -186,8 +194,10 @@ class ArtifactStore:
 
     @staticmethod
     def _changed(path: Path) -> ArtifactError:
-        return ArtifactError(f"artifact file {path} was changed after cockpit wrote it "
-                             "(sha256 does not match); refusing to load it")
+        return ArtifactError(
+            f"artifact file {path} was changed after cockpit wrote it "
+            "(sha256 does not match); refusing to load it"
+        )
 
     def verified_path(self, sha256: str, suffix: str = ".joblib") -> Path:
         """The file of a recorded artifact (live or archived), after checking its size and

@@ -107,13 +107,23 @@ def m005_datasets(db: Database) -> None:
         },
         pk="id",
         not_null={"project_id", "name", "content_sha256", "artifact_sha256", "rows", "created_at"},
-        foreign_keys=[("project_id", "projects", "id"), ("parent_id", "dataset_versions", "id"),
-                      ("artifact_sha256", "artifacts", "sha256")],
+        foreign_keys=[
+            ("project_id", "projects", "id"),
+            ("parent_id", "dataset_versions", "id"),
+            ("artifact_sha256", "artifacts", "sha256"),
+        ],
     )
     db["dataset_versions"].create_index(["project_id", "content_sha256"], unique=True)
     db["validations"].create(
-        {"id": int, "version_id": int, "created_at": str, "errors": int, "warnings": int,
-         "infos": int, "findings": str},
+        {
+            "id": int,
+            "version_id": int,
+            "created_at": str,
+            "errors": int,
+            "warnings": int,
+            "infos": int,
+            "findings": str,
+        },
         pk="id",
         not_null={"version_id", "created_at", "findings"},
         foreign_keys=[("version_id", "dataset_versions", "id")],
@@ -149,16 +159,26 @@ def m006_splits(db: Database) -> None:
         },
         pk="id",
         not_null={"project_id", "version_id", "strategy", "assignment_sha256", "created_at"},
-        foreign_keys=[("project_id", "projects", "id"), ("version_id", "dataset_versions", "id"),
-                      ("assignment_sha256", "artifacts", "sha256")],
+        foreign_keys=[
+            ("project_id", "projects", "id"),
+            ("version_id", "dataset_versions", "id"),
+            ("assignment_sha256", "artifacts", "sha256"),
+        ],
     )
     db["splits"].create_index(["project_id", "id"])
 
 
 def m007_feature_specs(db: Database) -> None:
     db["feature_specs"].create(
-        {"id": int, "project_id": int, "version": int, "spec": str, "created_at": str,
-         "created_by": str, "comment": str},
+        {
+            "id": int,
+            "project_id": int,
+            "version": int,
+            "spec": str,
+            "created_at": str,
+            "created_by": str,
+            "comment": str,
+        },
         pk="id",
         not_null={"project_id", "version", "spec", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
@@ -166,20 +186,52 @@ def m007_feature_specs(db: Database) -> None:
     db["feature_specs"].create_index(["project_id", "version"], unique=True)
 
 
-RUN_METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc",
-               "log_loss", "mae", "rmse", "r2", "mape")
+RUN_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "mae",
+    "rmse",
+    "r2",
+    "mape",
+)
 
 
 def m008_runs(db: Database) -> None:
     """Runs are wide: one column per validation metric, each indexed, so sorting and
     filtering 100,000 runs needs no sort step (see DESIGN's stack facts)."""
     columns = {
-        "id": int, "project_id": int, "sweep_id": int, "family": str, "params": str, "seed": int,
-        "version_id": int, "split_id": int, "feature_spec_version": int, "status": str,
-        "error": str, "metric": str, "score": float, "train_metrics": str,
-        "validation_metrics": str, "curve": str, "duration_s": float, "artifact_sha256": str,
-        "git_commit": str, "git_dirty": int, "python_version": str, "library_versions": str,
-        "owner_pid": int, "worker_pid": int, "created_at": str, "finished_at": str,
+        "id": int,
+        "project_id": int,
+        "sweep_id": int,
+        "family": str,
+        "params": str,
+        "seed": int,
+        "version_id": int,
+        "split_id": int,
+        "feature_spec_version": int,
+        "status": str,
+        "error": str,
+        "metric": str,
+        "score": float,
+        "train_metrics": str,
+        "validation_metrics": str,
+        "curve": str,
+        "duration_s": float,
+        "artifact_sha256": str,
+        "git_commit": str,
+        "git_dirty": int,
+        "python_version": str,
+        "library_versions": str,
+        "owner_pid": int,
+        "worker_pid": int,
+        "created_at": str,
+        "finished_at": str,
         "created_by": str,
     }
     columns.update({f"m_{name}": float for name in RUN_METRICS})
@@ -187,8 +239,11 @@ def m008_runs(db: Database) -> None:
         columns,
         pk="id",
         not_null={"project_id", "family", "params", "seed", "status", "created_at"},
-        foreign_keys=[("project_id", "projects", "id"), ("version_id", "dataset_versions", "id"),
-                      ("split_id", "splits", "id")],
+        foreign_keys=[
+            ("project_id", "projects", "id"),
+            ("version_id", "dataset_versions", "id"),
+            ("split_id", "splits", "id"),
+        ],
     )
     db["runs"].create_index(["project_id", "id"])
     db["runs"].create_index(["project_id", "status"])
@@ -201,20 +256,46 @@ def m008_runs(db: Database) -> None:
 
 def m009_sweeps_and_reproductions(db: Database) -> None:
     db["sweeps"].create(
-        {"id": int, "project_id": int, "family": str, "kind": str, "space": str, "trials": int,
-         "n_jobs": int, "backend": str, "seed": int, "time_budget_s": float,
-         "stop_on_target": int, "status": str, "reason": str, "finished_trials": int,
-         "best_run_id": int, "owner_pid": int, "created_at": str, "finished_at": str,
-         "created_by": str},
+        {
+            "id": int,
+            "project_id": int,
+            "family": str,
+            "kind": str,
+            "space": str,
+            "trials": int,
+            "n_jobs": int,
+            "backend": str,
+            "seed": int,
+            "time_budget_s": float,
+            "stop_on_target": int,
+            "status": str,
+            "reason": str,
+            "finished_trials": int,
+            "best_run_id": int,
+            "owner_pid": int,
+            "created_at": str,
+            "finished_at": str,
+            "created_by": str,
+        },
         pk="id",
         not_null={"project_id", "family", "kind", "space", "status", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
     db["reproductions"].create(
-        {"id": int, "run_id": int, "identical": int, "artifact_match": int,
-         "predictions_match": int, "max_difference": float, "code_differs": int,
-         "libraries_differ": str, "artifact_sha256": str, "detail": str, "created_at": str,
-         "created_by": str},
+        {
+            "id": int,
+            "run_id": int,
+            "identical": int,
+            "artifact_match": int,
+            "predictions_match": int,
+            "max_difference": float,
+            "code_differs": int,
+            "libraries_differ": str,
+            "artifact_sha256": str,
+            "detail": str,
+            "created_at": str,
+            "created_by": str,
+        },
         pk="id",
         not_null={"run_id", "identical", "created_at"},
         foreign_keys=[("run_id", "runs", "id")],
@@ -226,9 +307,21 @@ def m010_evaluations(db: Database) -> None:
     db["runs"].add_column("threshold", float)
     db["runs"].add_column("threshold_reason", str)
     db["evaluations"].create(
-        {"id": int, "project_id": int, "run_id": int, "split_id": int, "part": str,
-         "threshold": float, "metrics": str, "details": str, "baseline": str, "reference": str,
-         "looks_before": int, "created_at": str, "created_by": str},
+        {
+            "id": int,
+            "project_id": int,
+            "run_id": int,
+            "split_id": int,
+            "part": str,
+            "threshold": float,
+            "metrics": str,
+            "details": str,
+            "baseline": str,
+            "reference": str,
+            "looks_before": int,
+            "created_at": str,
+            "created_by": str,
+        },
         pk="id",
         not_null={"project_id", "run_id", "part", "metrics", "created_at"},
         foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
@@ -236,8 +329,17 @@ def m010_evaluations(db: Database) -> None:
     db["evaluations"].create_index(["run_id", "part", "id"])
     db["evaluations"].create_index(["split_id", "part"])
     db["gates"].create(
-        {"id": int, "project_id": int, "run_id": int, "evaluation_id": int, "passed": int,
-         "rules": str, "reference_run_id": int, "created_at": str, "created_by": str},
+        {
+            "id": int,
+            "project_id": int,
+            "run_id": int,
+            "evaluation_id": int,
+            "passed": int,
+            "rules": str,
+            "reference_run_id": int,
+            "created_at": str,
+            "created_by": str,
+        },
         pk="id",
         not_null={"project_id", "run_id", "passed", "rules", "created_at"},
         foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
@@ -247,10 +349,23 @@ def m010_evaluations(db: Database) -> None:
 
 def m011_registry(db: Database) -> None:
     db["model_versions"].create(
-        {"id": int, "project_id": int, "version": int, "run_id": int, "artifact_sha256": str,
-         "threshold": float, "gate_id": int, "gate_passed": int, "override_reason": str,
-         "input_schema": str, "status": str, "retired_reason": str, "successor_id": int,
-         "created_at": str, "created_by": str},
+        {
+            "id": int,
+            "project_id": int,
+            "version": int,
+            "run_id": int,
+            "artifact_sha256": str,
+            "threshold": float,
+            "gate_id": int,
+            "gate_passed": int,
+            "override_reason": str,
+            "input_schema": str,
+            "status": str,
+            "retired_reason": str,
+            "successor_id": int,
+            "created_at": str,
+            "created_by": str,
+        },
         pk="id",
         not_null={"project_id", "version", "run_id", "artifact_sha256", "status", "created_at"},
         foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
@@ -262,9 +377,19 @@ def m011_registry(db: Database) -> None:
         foreign_keys=[("project_id", "projects", "id"), ("version_id", "model_versions", "id")],
     )
     db["ledger"].create(
-        {"id": int, "project_id": int, "alias": str, "version_id": int,
-         "previous_version_id": int, "percent": float, "action": str, "strategy": str,
-         "reason": str, "user": str, "at": str},
+        {
+            "id": int,
+            "project_id": int,
+            "alias": str,
+            "version_id": int,
+            "previous_version_id": int,
+            "percent": float,
+            "action": str,
+            "strategy": str,
+            "reason": str,
+            "user": str,
+            "at": str,
+        },
         pk="id",
         not_null={"project_id", "alias", "action", "user", "at"},
         foreign_keys=[("project_id", "projects", "id")],
@@ -272,20 +397,40 @@ def m011_registry(db: Database) -> None:
     db["ledger"].create_index(["project_id", "id"])
     db["fallbacks"].create(
         {"project_id": int, "rule": str, "updated_at": str, "updated_by": str},
-        pk="project_id", foreign_keys=[("project_id", "projects", "id")],
+        pk="project_id",
+        foreign_keys=[("project_id", "projects", "id")],
     )
     db["overrides"].create(
-        {"id": int, "project_id": int, "entity": str, "prediction": str, "reason": str,
-         "created_by": str, "created_at": str, "expires_at": str, "removed_at": str},
+        {
+            "id": int,
+            "project_id": int,
+            "entity": str,
+            "prediction": str,
+            "reason": str,
+            "created_by": str,
+            "created_at": str,
+            "expires_at": str,
+            "removed_at": str,
+        },
         pk="id",
         not_null={"project_id", "entity", "prediction", "reason", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
     db["overrides"].create_index(["project_id", "entity"])
     db["batches"].create(
-        {"id": int, "project_id": int, "source": str, "kind": str, "rows": int,
-         "inputs_sha256": str, "outputs_sha256": str, "routes": str, "at": str,
-         "created_at": str, "created_by": str},
+        {
+            "id": int,
+            "project_id": int,
+            "source": str,
+            "kind": str,
+            "rows": int,
+            "inputs_sha256": str,
+            "outputs_sha256": str,
+            "routes": str,
+            "at": str,
+            "created_at": str,
+            "created_by": str,
+        },
         pk="id",
         not_null={"project_id", "source", "kind", "rows", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
@@ -295,10 +440,24 @@ def m011_registry(db: Database) -> None:
 
 def m012_service(db: Database) -> None:
     db["requests"].create(
-        {"id": int, "project_id": int, "request_id": str, "at": str, "status": int,
-         "entity": str, "model_version": int, "route": str, "latency_ms": float,
-         "prediction": str, "score": float, "error": str, "shadow_version": int,
-         "shadow_prediction": str, "shadow_score": float, "shadow_error": str},
+        {
+            "id": int,
+            "project_id": int,
+            "request_id": str,
+            "at": str,
+            "status": int,
+            "entity": str,
+            "model_version": int,
+            "route": str,
+            "latency_ms": float,
+            "prediction": str,
+            "score": float,
+            "error": str,
+            "shadow_version": int,
+            "shadow_prediction": str,
+            "shadow_score": float,
+            "shadow_error": str,
+        },
         pk="id",
         not_null={"project_id", "request_id", "at", "status"},
         foreign_keys=[("project_id", "projects", "id")],
@@ -310,27 +469,52 @@ def m012_service(db: Database) -> None:
 def m013_monitoring(db: Database) -> None:
     db["labels"].create(
         {"project_id": int, "entity": str, "label": str, "labelled_at": str, "source": str},
-        pk=("project_id", "entity"), foreign_keys=[("project_id", "projects", "id")],
+        pk=("project_id", "entity"),
+        foreign_keys=[("project_id", "projects", "id")],
     )
     db["monitor_references"].create(
-        {"version_id": int, "stats": str, "created_at": str}, pk="version_id",
+        {"version_id": int, "stats": str, "created_at": str},
+        pk="version_id",
         foreign_keys=[("version_id", "model_versions", "id")],
     )
     db["monitor_windows"].create(
         {"project_id": int, "window": str, "rows": int, "stats": str, "computed_at": str},
-        pk=("project_id", "window"), foreign_keys=[("project_id", "projects", "id")],
+        pk=("project_id", "window"),
+        foreign_keys=[("project_id", "projects", "id")],
     )
     db["alert_rules"].create(
-        {"id": int, "project_id": int, "metric": str, "op": str, "threshold": float,
-         "windows": int, "severity": str, "action": str, "source": str},
-        pk="id", not_null={"project_id", "metric", "op", "threshold"},
+        {
+            "id": int,
+            "project_id": int,
+            "metric": str,
+            "op": str,
+            "threshold": float,
+            "windows": int,
+            "severity": str,
+            "action": str,
+            "source": str,
+        },
+        pk="id",
+        not_null={"project_id", "metric", "op", "threshold"},
         foreign_keys=[("project_id", "projects", "id")],
     )
     db["alerts"].create(
-        {"id": int, "project_id": int, "rule_id": int, "status": str, "window": str,
-         "value": float, "message": str, "fired_at": str, "acknowledged_by": str,
-         "comment": str, "acknowledged_at": str, "resolved_at": str},
-        pk="id", not_null={"project_id", "rule_id", "status", "fired_at"},
+        {
+            "id": int,
+            "project_id": int,
+            "rule_id": int,
+            "status": str,
+            "window": str,
+            "value": float,
+            "message": str,
+            "fired_at": str,
+            "acknowledged_by": str,
+            "comment": str,
+            "acknowledged_at": str,
+            "resolved_at": str,
+        },
+        pk="id",
+        not_null={"project_id", "rule_id", "status", "fired_at"},
         foreign_keys=[("project_id", "projects", "id"), ("rule_id", "alert_rules", "id")],
     )
     db["alerts"].create_index(["project_id", "status"])
@@ -338,21 +522,44 @@ def m013_monitoring(db: Database) -> None:
 
 def m014_retraining(db: Database) -> None:
     db["retrain_triggers"].create(
-        {"project_id": int, "schedule_days": float, "on_alert": int, "new_labels": int,
-         "strategy": str, "canary_percent": float, "updated_at": str, "updated_by": str},
-        pk="project_id", foreign_keys=[("project_id", "projects", "id")],
+        {
+            "project_id": int,
+            "schedule_days": float,
+            "on_alert": int,
+            "new_labels": int,
+            "strategy": str,
+            "canary_percent": float,
+            "updated_at": str,
+            "updated_by": str,
+        },
+        pk="project_id",
+        foreign_keys=[("project_id", "projects", "id")],
     )
     db["feedback"].create(
         {"id": int, "project_id": int, "verdict": str, "comment": str, "user": str, "at": str},
-        pk="id", not_null={"project_id", "verdict", "at"},
+        pk="id",
+        not_null={"project_id", "verdict", "at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
     db["retrains"].create(
-        {"id": int, "project_id": int, "reasons": str, "steps": str, "window": str,
-         "champion_version": int, "challenger_run_id": int, "champion_score": float,
-         "challenger_score": float, "metric": str, "decision": str, "version_id": int,
-         "created_at": str, "created_by": str},
-        pk="id", not_null={"project_id", "decision", "created_at"},
+        {
+            "id": int,
+            "project_id": int,
+            "reasons": str,
+            "steps": str,
+            "window": str,
+            "champion_version": int,
+            "challenger_run_id": int,
+            "champion_score": float,
+            "challenger_score": float,
+            "metric": str,
+            "decision": str,
+            "version_id": int,
+            "created_at": str,
+            "created_by": str,
+        },
+        pk="id",
+        not_null={"project_id", "decision", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
     db["model_versions"].add_column("archived_at", str)
@@ -360,9 +567,18 @@ def m014_retraining(db: Database) -> None:
 
 def m015_reviews(db: Database) -> None:
     db["signoffs"].create(
-        {"id": int, "project_id": int, "version_id": int, "step": str, "decision": str,
-         "reviewer": str, "comment": str, "at": str},
-        pk="id", not_null={"project_id", "version_id", "step", "decision", "reviewer", "at"},
+        {
+            "id": int,
+            "project_id": int,
+            "version_id": int,
+            "step": str,
+            "decision": str,
+            "reviewer": str,
+            "comment": str,
+            "at": str,
+        },
+        pk="id",
+        not_null={"project_id", "version_id", "step", "decision", "reviewer", "at"},
         foreign_keys=[("project_id", "projects", "id"), ("version_id", "model_versions", "id")],
     )
     db["signoffs"].create_index(["version_id", "step", "id"])
@@ -385,8 +601,9 @@ def m017_partial_run_indexes(db: Database) -> None:
     for column in [f"m_{name}" for name in RUN_METRICS] + ["score", "duration_s"]:
         index = f"idx_runs_project_id_{column}_id"
         db.execute(f"DROP INDEX IF EXISTS [{index}]")
-        db.execute(f"CREATE INDEX [{index}] ON [runs] ([project_id], [{column}], [id]) "
-                   f"WHERE [{column}] IS NOT NULL")
+        db.execute(
+            f"CREATE INDEX [{index}] ON [runs] ([project_id], [{column}], [id]) WHERE [{column}] IS NOT NULL"
+        )
 
 
 def m018_event_login_user(db: Database) -> None:
@@ -414,20 +631,44 @@ def m022_leakage_acceptances(db: Database) -> None:
     """A person's word that a leakage finding (`check:column`) is not a leak, with the reason;
     it holds for every split of the project (issue 22)."""
     db["leakage_acceptances"].create(
-        {"id": int, "project_id": int, "split_id": int, "finding": str, "reason": str,
-         "accepted_by": str, "at": str},
-        pk="id", not_null={"project_id", "split_id", "finding", "reason", "accepted_by", "at"},
+        {
+            "id": int,
+            "project_id": int,
+            "split_id": int,
+            "finding": str,
+            "reason": str,
+            "accepted_by": str,
+            "at": str,
+        },
+        pk="id",
+        not_null={"project_id", "split_id", "finding", "reason", "accepted_by", "at"},
         foreign_keys=[("project_id", "projects", "id"), ("split_id", "splits", "id")],
     )
     db["leakage_acceptances"].create_index(["project_id", "finding"], unique=True)
 
 
 MIGRATIONS = [
-    m001_projects_and_events, m002_artifacts, m003_problem_specs, m004_settings, m005_datasets,
-    m006_splits, m007_feature_specs, m008_runs, m009_sweeps_and_reproductions, m010_evaluations,
-    m011_registry, m012_service, m013_monitoring, m014_retraining, m015_reviews,
-    m016_run_sort_indexes, m017_partial_run_indexes, m018_event_login_user,
-    m019_retrain_comparison, m020_run_feature_compiler, m021_request_warnings,
+    m001_projects_and_events,
+    m002_artifacts,
+    m003_problem_specs,
+    m004_settings,
+    m005_datasets,
+    m006_splits,
+    m007_feature_specs,
+    m008_runs,
+    m009_sweeps_and_reproductions,
+    m010_evaluations,
+    m011_registry,
+    m012_service,
+    m013_monitoring,
+    m014_retraining,
+    m015_reviews,
+    m016_run_sort_indexes,
+    m017_partial_run_indexes,
+    m018_event_login_user,
+    m019_retrain_comparison,
+    m020_run_feature_compiler,
+    m021_request_warnings,
     m022_leakage_acceptances,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]

@@ -22,8 +22,21 @@ from storage.errors import NewerSchemaError, StoreError
 
 JOURNAL_ENV = "COCKPIT_JOURNAL"
 NETWORK_FILESYSTEMS = {
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ceph",
-    "glusterfs", "fuse.glusterfs", "lustre", "gpfs", "beegfs", "fuse.gcsfuse",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "fuse.sshfs",
+    "9p",
+    "afs",
+    "ceph",
+    "glusterfs",
+    "fuse.glusterfs",
+    "lustre",
+    "gpfs",
+    "beegfs",
+    "fuse.gcsfuse",
 }
 BUSY_TIMEOUT_S = 30.0
 WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB of WAL between checkpoints
@@ -56,8 +69,7 @@ def journal_choice(path: Path) -> tuple[str, str]:
         return forced, f"forced by {JOURNAL_ENV}={forced}"
     fs_type = filesystem_type(path.parent)
     if fs_type in NETWORK_FILESYSTEMS:
-        return "delete", (f"{fs_type} is a network file system, where WAL's shared memory "
-                          "is unsafe")
+        return "delete", (f"{fs_type} is a network file system, where WAL's shared memory is unsafe")
     return "wal", f"local file system ({fs_type or 'type unknown'})"
 
 
@@ -91,8 +103,9 @@ class Redactor:
             for variant in {prefix, json.dumps(prefix)[1:-1]}:
                 pairs.append((variant, placeholder))
         pairs.sort(key=lambda pair: -len(pair[0]))  # the longest (most specific) first
-        self.pattern = (re.compile("|".join(f"({re.escape(p)})(?![\\w.-])" for p, _ in pairs))
-                        if pairs else None)
+        self.pattern = (
+            re.compile("|".join(f"({re.escape(p)})(?![\\w.-])" for p, _ in pairs)) if pairs else None
+        )
         self.placeholders = [placeholder for _, placeholder in pairs]
         self.prefixes = tuple(prefix for prefix, _ in pairs)
 
@@ -156,8 +169,7 @@ class Store:
         return [row[0] for row in rows]
 
     def _refuse_newer(self) -> None:
-        unknown = [name for name in self.applied_migrations()
-                   if name not in migrations.KNOWN_NAMES]
+        unknown = [name for name in self.applied_migrations() if name not in migrations.KNOWN_NAMES]
         if unknown:
             raise NewerSchemaError(
                 f"{self.path} was written by a newer cockpit (unknown schema steps: "
@@ -233,8 +245,7 @@ class Store:
     def insert(self, table: str, record: Mapping[str, Any]) -> int:
         """Insert one row; dicts and lists are stored as JSON text. Returns the rowid."""
         columns = tuple(record)
-        cursor = self._write(_insert_sql(table, columns),
-                             [self._encode(record[c]) for c in columns])
+        cursor = self._write(_insert_sql(table, columns), [self._encode(record[c]) for c in columns])
         return int(cursor.lastrowid)
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
@@ -273,8 +284,10 @@ class Store:
 
 @functools.lru_cache(maxsize=256)
 def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
-    return (f"INSERT INTO {_quote(table)} ({', '.join(map(_quote, columns))}) "
-            f"VALUES ({', '.join('?' for _ in columns)})")
+    return (
+        f"INSERT INTO {_quote(table)} ({', '.join(map(_quote, columns))}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
 
 
 def _quote(identifier: str) -> str:

@@ -38,8 +38,8 @@ def wine() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Built:
-    root: Path          # the workspace folder
-    data: Path          # the CSV it imported
+    root: Path  # the workspace folder
+    data: Path  # the CSV it imported
 
     def cli(self, *args: str) -> Result:
         return invoke("--workspace", str(self.root), *args)
@@ -49,8 +49,14 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def build(folder: Path, frame: pd.DataFrame, task: str, target: str,
-          spec: tuple[str, ...] = (), runs: tuple[tuple[str, ...], ...] = ()) -> Built:
+def build(
+    folder: Path,
+    frame: pd.DataFrame,
+    task: str,
+    target: str,
+    spec: tuple[str, ...] = (),
+    runs: tuple[tuple[str, ...], ...] = (),
+) -> Built:
     """init, project new, import, split (random, seed 1), the problem spec's FIELD=VALUE
     settings, and one `train` per entry of `runs` (the arguments after `train`)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,7 +67,7 @@ def build(folder: Path, frame: pd.DataFrame, task: str, target: str,
     _ok(built.cli("project", "new", "p", "--task", task, "--target", target), "project new")
     _ok(built.cli("data", "import", str(data)), "import")
     split = built.cli("data", "split", "--strategy", "random", "--seed", "1")
-    assert split.exit_code in (0, 1), split.stderr   # 1: a leak finding, the split is kept
+    assert split.exit_code in (0, 1), split.stderr  # 1: a leak finding, the split is kept
     if spec:
         _ok(built.cli("problem", "set", *[a for s in spec for a in ("--set", s)]), "problem set")
     for args in runs:

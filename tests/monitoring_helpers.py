@@ -21,25 +21,30 @@ def run(root: Path, *args: str):
     return result
 
 
-def build(root: Path, task: str, target: str, train: pd.DataFrame,
-          id_column: str | None = None) -> None:
+def build(root: Path, task: str, target: str, train: pd.DataFrame, id_column: str | None = None) -> None:
     """init, project new, data import, (the id column declared,) split, train, register,
     deploy: the headless loop."""
     root.mkdir(parents=True, exist_ok=True)
     train.to_csv(root / "train.csv", index=False)
     assert run(root, "init", str(root)).exit_code == 0
     declare = [("features", "set", "--column", f"{id_column}:role=id")] if id_column else []
-    steps = [("project", "new", "p", "--task", task, "--target", target),
-             ("data", "import", str(root / "train.csv")), *declare,
-             ("data", "split", "--seed", "1"),
-             ("train", "--model", "logistic_regression"),
-             ("register", "1", "--override", "monitoring test"),
-             ("deploy", "1", "--strategy", "blue-green", "--reason", "monitoring test")]
+    steps = [
+        ("project", "new", "p", "--task", task, "--target", target),
+        ("data", "import", str(root / "train.csv")),
+        *declare,
+        ("data", "split", "--seed", "1"),
+        ("train", "--model", "logistic_regression"),
+        ("register", "1", "--override", "monitoring test"),
+        ("deploy", "1", "--strategy", "blue-green", "--reason", "monitoring test"),
+    ]
     for step in steps:
         result = run(root, *step)
         # a split is recorded either way; exit 1 only flags leakage findings
         assert result.exit_code in ((0, 1) if step[:2] == ("data", "split") else (0,)), (
-            step, result.output, result.stderr)
+            step,
+            result.output,
+            result.stderr,
+        )
 
 
 def stored_outputs(root: Path, batch_id: int) -> pd.DataFrame:
@@ -70,7 +75,15 @@ def penguins() -> pd.DataFrame:
 def counts(root: Path) -> dict[str, int]:
     """Rows of every table a monitoring command may write: equal before and after means
     nothing was written."""
-    tables = ("events", "batches", "labels", "alert_rules", "alerts", "monitor_windows",
-              "monitor_references", "artifacts")
+    tables = (
+        "events",
+        "batches",
+        "labels",
+        "alert_rules",
+        "alerts",
+        "monitor_windows",
+        "monitor_references",
+        "artifacts",
+    )
     with Workspace(root / ".cockpit") as ws:
         return {t: ws.store.scalar(f"SELECT count(*) FROM {t}") for t in tables}

@@ -29,11 +29,15 @@ from cockpit.workspace import Workspace
 
 CONTRACT = {200, 400, 401, 413, 422}  # the only statuses POST /predict may answer
 TRACEBACK_MARKS = ("Traceback", 'File "', '.py"')
-SCHEMA = {"entity": "user_id", "columns": {
-    "user_id": {"kind": "categorical", "role": "id", "dtype": "str"},
-    "x": {"kind": "numeric", "role": "feature", "dtype": "float64"},
-    "plan": {"kind": "categorical", "role": "feature", "dtype": "str"},
-    "joined": {"kind": "date", "role": "feature", "dtype": "str"}}}
+SCHEMA = {
+    "entity": "user_id",
+    "columns": {
+        "user_id": {"kind": "categorical", "role": "id", "dtype": "str"},
+        "x": {"kind": "numeric", "role": "feature", "dtype": "float64"},
+        "plan": {"kind": "categorical", "role": "feature", "dtype": "str"},
+        "joined": {"kind": "date", "role": "feature", "dtype": "str"},
+    },
+}
 
 
 def subscribers(n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -42,8 +46,15 @@ def subscribers(n: int = 300, seed: int = 0) -> pd.DataFrame:
     plan = rng.choice(["basic", "pro", "team"], n)
     joined = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
     left = ((x + (plan == "basic") + rng.normal(0, 0.7, n)) > 0.8).astype(int)
-    return pd.DataFrame({"user_id": [f"U{i}" for i in range(n)], "x": x.round(3), "plan": plan,
-                         "joined": joined.strftime("%Y-%m-%d"), "left": left})
+    return pd.DataFrame(
+        {
+            "user_id": [f"U{i}" for i in range(n)],
+            "x": x.round(3),
+            "plan": plan,
+            "joined": joined.strftime("%Y-%m-%d"),
+            "left": left,
+        }
+    )
 
 
 def row(entity: str, x: float = 0.4, plan: str = "basic") -> dict:
@@ -69,8 +80,9 @@ def build_service_project(workspace: Workspace, tmp_path: Path) -> Project:
     return project
 
 
-def start_serve(root: Path, out: Path, require_token: bool = True,
-                timeout: float = 45) -> tuple[subprocess.Popen, str, str | None]:
+def start_serve(
+    root: Path, out: Path, require_token: bool = True, timeout: float = 45
+) -> tuple[subprocess.Popen, str, str | None]:
     """`cockpit serve --port 0` on loopback; (process, base URL, the token or None). A token
     is made here first when none is set: `cockpit serve` never prints one into a pipe."""
     token = None
@@ -79,10 +91,15 @@ def start_serve(root: Path, out: Path, require_token: bool = True,
             token = None if token_hash(ws) else rotate_token(ws)
     command = [sys.executable, "-m", "cockpit", "--workspace", str(root), "serve", "--port", "0"]
     process = subprocess.Popen(
-        command + (["--require-token"] if require_token else []), stdout=out.open("w"),
-        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")},
-             "COCKPIT_USER": "tester"})
+        command + (["--require-token"] if require_token else []),
+        stdout=out.open("w"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")},
+            "COCKPIT_USER": "tester",
+        },
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         text = out.read_text()
@@ -146,8 +163,7 @@ class Served:
             payload = None
         answers = payload.get("predictions", [payload]) if status == 200 else []
         with self.lock:
-            self.sent[response.headers["x-request-id"]] = (status, [
-                a["entity"] for a in answers] or [None])
+            self.sent[response.headers["x-request-id"]] = (status, [a["entity"] for a in answers] or [None])
         assert status in CONTRACT, (status, response.text, body[:300])
         for mark in TRACEBACK_MARKS:
             assert mark not in response.text, response.text
@@ -191,7 +207,9 @@ def assert_every_request_logged(served: Served, logged: list[tuple[str, str | No
         entities.append(entity)
     assert len(logged) == sum(len(entities) for _, entities in served.sent.values())
     assert set(by_request) == set(served.sent)
-    wrong = {r: (sent, by_request[r]) for r, sent in served.sent.items()
-             if by_request[r][0] != {sent[0]}
-             or sorted(by_request[r][1], key=str) != sorted(sent[1], key=str)}
+    wrong = {
+        r: (sent, by_request[r])
+        for r, sent in served.sent.items()
+        if by_request[r][0] != {sent[0]} or sorted(by_request[r][1], key=str) != sorted(sent[1], key=str)
+    }
     assert not wrong, list(wrong.items())[:5]

@@ -21,8 +21,7 @@ def _shares(frame: pd.DataFrame, target: str) -> pd.Series:
     return frame[target].astype(str).value_counts(normalize=True)
 
 
-def test_suggested_recipe_keeps_breast_cancer_class_shares_within_a_point(
-        workspace, tmp_path: Path) -> None:
+def test_suggested_recipe_keeps_breast_cancer_class_shares_within_a_point(workspace, tmp_path: Path) -> None:
     frame = load_breast_cancer(as_frame=True).frame
     frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
     frame.to_csv(tmp_path / "bc.csv", index=False)
@@ -30,13 +29,12 @@ def test_suggested_recipe_keeps_breast_cancer_class_shares_within_a_point(
     version, _ = datasets.import_dataset(workspace, project, tmp_path / "bc.csv")
     report = checks.validate(workspace, project, version)
     outliers = {f.column: f for f in report.findings if f.check == "outliers"}
-    area = outliers["area error"]     # 25 extreme values, every one of them malignant
+    area = outliers["area error"]  # 25 extreme values, every one of them malignant
     assert area.severity == "info" and area.fix is None and area.rows == 25
     assert "100% of them 'malignant' (37% of all rows)" in area.message
     assert "signal, not error" in area.message
     child, results = clean_version(workspace, project, suggest_recipe(report.findings), version)
-    before, after = _shares(frame, "target"), _shares(datasets.load_frame(workspace, child),
-                                                       "target")
+    before, after = _shares(frame, "target"), _shares(datasets.load_frame(workspace, child), "target")
     assert (before - after).abs().max() <= 0.01
     dropped = sum(r.rows_before - r.rows_after for r in results)
     assert 0 < dropped < 41
@@ -44,8 +42,7 @@ def test_suggested_recipe_keeps_breast_cancer_class_shares_within_a_point(
 
 def test_a_recipe_that_moves_the_class_balance_says_so(tmp_path: Path) -> None:
     frame = load_breast_cancer(as_frame=True).frame
-    _, results = apply_recipe(frame, [{"op": "drop_outliers", "column": "area error"}],
-                              labels="target")
+    _, results = apply_recipe(frame, [{"op": "drop_outliers", "column": "area error"}], labels="target")
     assert results[0].rows_before - results[0].rows_after == 25
     assert "class balance moved: 1 62.7% -> 65.6%, 0 37.3% -> 34.4%" in results[0].note
 
@@ -60,22 +57,22 @@ def _wine_with_inf(tmp_path: Path) -> Path:
 
 
 def test_infinite_values_are_an_error_and_the_suggested_clean_makes_training_work(
-        run_cli, tmp_path: Path) -> None:
+    run_cli, tmp_path: Path
+) -> None:
     folder = tmp_path / "w"
     run_cli("init", str(folder))
-    run_cli("project", "new", "wine", "--task", "multiclass", "--target", "target",
-            workspace=folder)
+    run_cli("project", "new", "wine", "--task", "multiclass", "--target", "target", workspace=folder)
     assert run_cli("data", "import", str(_wine_with_inf(tmp_path)), workspace=folder).exit_code == 0
     checked = run_cli("data", "validate", "--json", workspace=folder)
     assert checked.exit_code == 1
-    infinite = {f["column"]: f for f in json.loads(checked.stdout)["findings"]
-                if f["check"] == "infinite"}
+    infinite = {f["column"]: f for f in json.loads(checked.stdout)["findings"] if f["check"] == "infinite"}
     assert {c: (f["severity"], f["rows"]) for c, f in infinite.items()} == {
-        "alcohol": ("error", 3), "magnesium": ("error", 1)}
+        "alcohol": ("error", 3),
+        "magnesium": ("error", 1),
+    }
     assert "3 infinite values in 'alcohol' (3 +inf)" in infinite["alcohol"]["message"]
-    assert infinite["magnesium"]["fix"] == {"op": "replace_inf", "column": "magnesium",
-                                            "fill": "median"}
-    assert "negative" not in checked.stdout          # -inf is not "a negative value"
+    assert infinite["magnesium"]["fix"] == {"op": "replace_inf", "column": "magnesium", "fill": "median"}
+    assert "negative" not in checked.stdout  # -inf is not "a negative value"
     cleaned = run_cli("data", "clean", "--suggested", workspace=folder)
     assert cleaned.exit_code == 0, cleaned.stderr
     assert "3 infinite values made missing; gaps filled with 13.05" in cleaned.stderr

@@ -13,20 +13,25 @@ def test_init_project_projects_and_log(run_cli, tmp_path: Path) -> None:
     result = run_cli("init", str(folder))
     assert result.exit_code == 0 and ".cockpit" in result.output
 
-    created = run_cli("project", "new", "churn", "--task", "binary", "--target", "churned",
-                      workspace=folder)
+    created = run_cli("project", "new", "churn", "--task", "binary", "--target", "churned", workspace=folder)
     assert created.exit_code == 0 and created.output.strip() == "1"
-    as_json = run_cli("project", "new", "prices", "--task", "regression", "--target", "price",
-                      "--json", workspace=folder)
+    as_json = run_cli(
+        "project", "new", "prices", "--task", "regression", "--target", "price", "--json", workspace=folder
+    )
     assert json.loads(as_json.output)["id"] == 2
 
     listed = json.loads(run_cli("projects", "--json", workspace=folder).output)
     assert [(p["name"], p["task"], p["target"]) for p in listed] == [
-        ("churn", "binary", "churned"), ("prices", "regression", "price")]
+        ("churn", "binary", "churned"),
+        ("prices", "regression", "price"),
+    ]
 
     log = json.loads(run_cli("log", "--json", workspace=folder).output)
     assert [(e["stage"], e["action"], e["project"]) for e in log] == [
-        ("project", "create", "prices"), ("project", "create", "churn"), ("workspace", "init", None)]
+        ("project", "create", "prices"),
+        ("project", "create", "churn"),
+        ("workspace", "init", None),
+    ]
     only = json.loads(run_cli("--project", "churn", "log", "--json", workspace=folder).output)
     assert [e["project"] for e in only] == ["churn"]
 
@@ -35,17 +40,18 @@ def test_errors_are_one_line_on_stderr_with_exit_2(run_cli, tmp_path: Path) -> N
     folder = tmp_path / "work"
     run_cli("init", str(folder))
     run_cli("project", "new", "churn", "--task", "binary", "--target", "churned", workspace=folder)
-    duplicate = run_cli("project", "new", "churn", "--task", "binary", "--target", "x",
-                        workspace=folder)
+    duplicate = run_cli("project", "new", "churn", "--task", "binary", "--target", "x", workspace=folder)
     assert duplicate.exit_code == 2
     assert duplicate.stderr.strip().splitlines() == [
-        "cockpit: a project named 'churn' already exists in this workspace"]
+        "cockpit: a project named 'churn' already exists in this workspace"
+    ]
     assert duplicate.stdout == ""
 
     nowhere = run_cli("projects", workspace=tmp_path / "empty")
     assert nowhere.exit_code == 2 and "no cockpit workspace at" in nowhere.stderr
-    assert run_cli("project", "new", "x", "--task", "ranking", "--target", "y",
-                   workspace=folder).exit_code == 2
+    assert (
+        run_cli("project", "new", "x", "--task", "ranking", "--target", "y", workspace=folder).exit_code == 2
+    )
 
 
 def test_several_projects_without_a_name_exit_2_listing_them(run_cli, tmp_path: Path) -> None:

@@ -30,10 +30,12 @@ def unchecked(param: click.Parameter) -> str | None:
     if isinstance(kind, click.types.FloatParamType):  # FloatRange too: nan passes its bounds
         return "a float lets nan and inf through: use options.FiniteFloat (CANARY_PERCENT, POSITIVE ...)"
     if isinstance(kind, click.types.IntParamType) and (
-            not isinstance(kind, click.IntRange) or kind.min is None or kind.max is None):
+        not isinstance(kind, click.IntRange) or kind.min is None or kind.max is None
+    ):
         return "an int without both bounds: use options.SEED, ROW_ID, COUNT or an IntRange"
-    names_a_moment = (any(word in (param.metavar or "").upper() for word in DATE_WORDS)
-                      or param.name in DATE_NAMES)
+    names_a_moment = (
+        any(word in (param.metavar or "").upper() for word in DATE_WORDS) or param.name in DATE_NAMES
+    )
     if names_a_moment and not isinstance(kind, Moment):
         return "a date taken as plain text: use options.MOMENT"
     return None
@@ -46,8 +48,7 @@ def test_every_number_and_date_of_every_command_is_typed() -> None:
             walked += 1
             why = unchecked(param)
             if why:
-                found.append(f"cockpit {' '.join(path)} {param.name} "
-                             f"({command.callback.__module__}): {why}")
+                found.append(f"cockpit {' '.join(path)} {param.name} ({command.callback.__module__}): {why}")
     assert walked > 150  # the walk reached the subcommands of every group
     assert found == []
 
@@ -72,8 +73,12 @@ def bare(tmp_path: Path) -> Path:
     """A workspace with one project and no data: enough for a command to parse its options."""
     folder = tmp_path / "ws"
     assert real.invoke("init", str(folder)).exit_code == 0
-    assert real.invoke("--workspace", str(folder), "project", "new", "p", "--task", "regression",
-                       "--target", "y").exit_code == 0
+    assert (
+        real.invoke(
+            "--workspace", str(folder), "project", "new", "p", "--task", "regression", "--target", "y"
+        ).exit_code
+        == 0
+    )
     return folder
 
 
@@ -111,14 +116,14 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("args", "option"), HOSTILE, ids=[" ".join(a) for a, _ in HOSTILE])
-def test_hostile_values_exit_2_naming_the_option_and_write_nothing(bare: Path, args: list[str],
-                                                                  option: str) -> None:
+def test_hostile_values_exit_2_naming_the_option_and_write_nothing(
+    bare: Path, args: list[str], option: str
+) -> None:
     before = _events(bare)
     result = real.invoke("--workspace", str(bare), *args)
     assert result.exit_code == 2, result.output
     error = result.stderr.strip().splitlines()
-    assert len(error) == 1 and error[0].startswith("cockpit: ") and option in error[0], \
-        result.stderr
+    assert len(error) == 1 and error[0].startswith("cockpit: ") and option in error[0], result.stderr
     assert "Traceback" not in result.stderr
     assert _events(bare) == before
 
@@ -131,17 +136,18 @@ def _events(folder: Path) -> int:
 
 def test_ids_beyond_what_sqlite_stores_are_no_such_row(bare: Path) -> None:
     """A version or run id given as text (VERSION, --against) is looked up, not overflowed."""
-    for args in (["card", "99999999999999999999"], ["deploy", "99999999999999999999",
-                                                    "--strategy", "shadow"],
-                 ["evaluate", "1", "--against", "99999999999999999999"]):
+    for args in (
+        ["card", "99999999999999999999"],
+        ["deploy", "99999999999999999999", "--strategy", "shadow"],
+        ["evaluate", "1", "--against", "99999999999999999999"],
+    ):
         result = real.invoke("--workspace", str(bare), *args)
         assert result.exit_code == 2 and "Traceback" not in result.stderr, args
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_percent_beside_a_strategy_without_a_canary_is_refused(bare: Path) -> None:
-    result = real.invoke("--workspace", str(bare), "deploy", "1", "--strategy", "shadow",
-                         "--percent", "20")
+    result = real.invoke("--workspace", str(bare), "deploy", "1", "--strategy", "shadow", "--percent", "20")
     assert result.exit_code == 2 and "--percent is the canary's share" in result.stderr
 
 
@@ -151,8 +157,14 @@ def test_percent_beside_a_strategy_without_a_canary_is_refused(bare: Path) -> No
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory) -> real.Built:
     """Diabetes (regression, MAE): a linear model registered and in production."""
-    built = real.build(tmp_path_factory.mktemp("diabetes"), real.diabetes(), "regression",
-                       "target", spec=("metric=mae",), runs=(("--model", "linear_regression"),))
+    built = real.build(
+        tmp_path_factory.mktemp("diabetes"),
+        real.diabetes(),
+        "regression",
+        "target",
+        spec=("metric=mae",),
+        runs=(("--model", "linear_regression"),),
+    )
     assert built.cli("register", "1", "--override", "test").exit_code == 0
     assert built.cli("deploy", "1", "--strategy", "blue-green").exit_code == 0
     return built
@@ -167,12 +179,30 @@ def test_retrain_triggers_set_changes_only_the_named_settings(workspace_copy) ->
     import json
 
     ws = workspace_copy
-    assert ws.cli("retrain", "triggers", "set", "--schedule-days", "7", "--new-labels", "250",
-                  "--no-on-alert", "--strategy", "shadow").exit_code == 0
+    assert (
+        ws.cli(
+            "retrain",
+            "triggers",
+            "set",
+            "--schedule-days",
+            "7",
+            "--new-labels",
+            "250",
+            "--no-on-alert",
+            "--strategy",
+            "shadow",
+        ).exit_code
+        == 0
+    )
     assert ws.cli("retrain", "triggers", "set", "--canary-percent", "20").exit_code == 0
     shown = json.loads(ws.cli("retrain", "triggers", "show", "--json").stdout)
-    assert (shown["schedule_days"], shown["new_labels"], shown["on_alert"], shown["strategy"],
-            shown["canary_percent"]) == (7, 250, 0, "shadow", 20)
+    assert (
+        shown["schedule_days"],
+        shown["new_labels"],
+        shown["on_alert"],
+        shown["strategy"],
+        shown["canary_percent"],
+    ) == (7, 250, 0, "shadow", 20)
     refused = ws.cli("retrain", "triggers", "set", "--canary-percent", "nan")
     assert refused.exit_code == 2
     after = json.loads(ws.cli("retrain", "triggers", "show", "--json").stdout)
@@ -186,8 +216,7 @@ def test_override_expiry_is_a_future_moment(workspace_copy) -> None:
     not_a_number = ws.cli("override", "add", "7", "nan", "--reason", "r")
     assert not_a_number.exit_code == 2 and "finite number" in not_a_number.stderr
     assert ws.cli("override", "list").stdout.strip() == "no active overrides"
-    added = ws.cli("override", "add", "7", "150", "--reason", "r", "--expires",
-                   "2099-01-01T12:00+02:00")
+    added = ws.cli("override", "add", "7", "150", "--reason", "r", "--expires", "2099-01-01T12:00+02:00")
     assert added.exit_code == 0
     assert "2099-01-01T10:00:00" in ws.cli("override", "list").stdout  # kept in UTC
 
@@ -196,12 +225,15 @@ def test_package_out_must_be_a_folder_we_can_write(workspace_copy, tmp_path: Pat
     ws = workspace_copy
     existing = tmp_path / "passwd"
     existing.write_text("root:x:0:0\n")
-    for out, why in ((existing, "a file is there"), (existing / "bundle",
-                                                    f"{existing} is a file, not a folder")):
+    for out, why in (
+        (existing, "a file is there"),
+        (existing / "bundle", f"{existing} is a file, not a folder"),
+    ):
         result = ws.cli("package", "1", "--out", str(out))
         assert result.exit_code == 2, out
-        assert result.stderr.splitlines() == [f"cockpit: --out {out}: {why}; give a new folder "
-                                              "for the bundle"]
+        assert result.stderr.splitlines() == [
+            f"cockpit: --out {out}: {why}; give a new folder for the bundle"
+        ]
     assert existing.read_text() == "root:x:0:0\n"
     full = tmp_path / "full"
     full.mkdir()
@@ -218,14 +250,17 @@ def test_package_into_a_folder_without_write_permission(workspace_copy, tmp_path
     assert result.exit_code == 2 and "give a folder you can write" in result.stderr
 
 
-@pytest.mark.parametrize("rule", ["bmi > nan -> 1 else 0", "bmi > 1e999 -> 1 else 0",
-                                  "constant inf", "bmi > 0 -> nan else 0"])
+@pytest.mark.parametrize(
+    "rule", ["bmi > nan -> 1 else 0", "bmi > 1e999 -> 1 else 0", "constant inf", "bmi > 0 -> nan else 0"]
+)
 def test_a_fallback_rule_takes_finite_numbers(bare: Path, rule: str) -> None:
     result = real.invoke("--workspace", str(bare), "fallback", "set", rule)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"cockpit: fallback {rule!r}: ") and \
-        result.stderr.rstrip().endswith("is not a finite number")
+    assert result.stderr.startswith(f"cockpit: fallback {rule!r}: ") and result.stderr.rstrip().endswith(
+        "is not a finite number"
+    )
     shown = real.invoke("--workspace", str(bare), "fallback", "show")
     assert shown.stdout.startswith("no fallback rule")
-    assert real.invoke("--workspace", str(bare), "fallback", "set",
-                       "bmi > 0.05 -> 200 else 100").exit_code == 0
+    assert (
+        real.invoke("--workspace", str(bare), "fallback", "set", "bmi > 0.05 -> 200 else 100").exit_code == 0
+    )

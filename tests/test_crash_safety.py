@@ -12,14 +12,24 @@ def _cockpit(*args: str, env_extra: dict[str, str] | None = None, cwd: Path) -> 
     import os
 
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "cockpit", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
 
 
 def test_kill_inside_project_creation_leaves_nothing_half_written(tmp_path: Path) -> None:
     Workspace.init(tmp_path)[0].close()
-    killed = _cockpit("project", "new", "churn", "--task", "binary", "--target", "churned",
-                      env_extra={"COCKPIT_FAULT": "project.new:after_insert"}, cwd=tmp_path)
+    killed = _cockpit(
+        "project",
+        "new",
+        "churn",
+        "--task",
+        "binary",
+        "--target",
+        "churned",
+        env_extra={"COCKPIT_FAULT": "project.new:after_insert"},
+        cwd=tmp_path,
+    )
     assert killed.returncode == -signal.SIGKILL
 
     ws = Workspace.open(tmp_path)

@@ -31,11 +31,17 @@ def messy_frame(n: int = 400, seed: int = 7) -> pd.DataFrame:
     weight[5] = 7000.0
     height = rng.normal(170, 9, n).round(1)
     height[7] = -4.0
-    frame = pd.DataFrame({
-        "member_ref": [f"M{i:05d}" for i in range(n)], "city": cities, "joined": joined,
-        "weight_kg": weight, "height_cm": height, "visits": rng.poisson(3, n),
-        "renewed": (rng.random(n) < 0.06).astype(int),
-    })
+    frame = pd.DataFrame(
+        {
+            "member_ref": [f"M{i:05d}" for i in range(n)],
+            "city": cities,
+            "joined": joined,
+            "weight_kg": weight,
+            "height_cm": height,
+            "visits": rng.poisson(3, n),
+            "renewed": (rng.random(n) < 0.06).astype(int),
+        }
+    )
     frame.loc[30:35, "visits"] = np.nan
     copies = frame.iloc[40:45]
     repeat = frame.iloc[50:53].assign(visits=7)
@@ -69,13 +75,22 @@ def test_checks_catch_the_planted_problems_in_data_of_our_own(workspace, members
 
     spelling = found["spelling"][0]
     assert spelling.column == "city" and set(spelling.examples) == {
-        "Los Angeles", "los angeles", "LA", "Los  Angeles"}
-    assert spelling.fix["mapping"] == {"los angeles": "Los Angeles", "LA": "Los Angeles",
-                                       "Los  Angeles": "Los Angeles"}
+        "Los Angeles",
+        "los angeles",
+        "LA",
+        "Los  Angeles",
+    }
+    assert spelling.fix["mapping"] == {
+        "los angeles": "Los Angeles",
+        "LA": "Los Angeles",
+        "Los  Angeles": "Los Angeles",
+    }
     dates = found["date_formats"][0]
     assert dates.column == "joined" and len(dates.examples) == 4
-    assert {(f.column, f.examples[0]) for f in found["outliers"]} == {("weight_kg", 7000.0),
-                                                                      ("height_cm", -4.0)}
+    assert {(f.column, f.examples[0]) for f in found["outliers"]} == {
+        ("weight_kg", 7000.0),
+        ("height_cm", -4.0),
+    }
     assert found["range"][0].column == "height_cm" and found["range"][0].rows == 1
     assert found["duplicates"][0].rows == 5
     keys = found["repeated_keys"][0]
@@ -107,8 +122,10 @@ def test_suggested_recipe_fixes_them_into_a_child_version(workspace, members, me
 
 
 def test_recipe_replays_on_new_data(workspace, members, messy_csv):
-    steps = [{"op": "standardise", "column": "city", "mapping": {"LA": "Los Angeles"}},
-             {"op": "fill", "column": "visits", "strategy": "value", "value": 0}]
+    steps = [
+        {"op": "standardise", "column": "city", "mapping": {"LA": "Los Angeles"}},
+        {"op": "fill", "column": "visits", "strategy": "value", "value": 0},
+    ]
     fresh = messy_frame(n=120, seed=99)
     cleaned, results = recipes.apply_recipe(fresh, steps)
     assert "LA" not in set(cleaned["city"]) and cleaned["visits"].isna().sum() == 0
@@ -127,13 +144,15 @@ def test_same_content_is_one_version_whatever_the_format(workspace, members, mes
 
 def test_schema_changes_against_the_previous_version(workspace, members, messy_csv, tmp_path):
     datasets.import_dataset(workspace, members, messy_csv)
-    changed = messy_frame().drop(columns=["height_cm"]).assign(
-        visits=lambda f: f["visits"].astype(str), extra=1)
+    changed = (
+        messy_frame().drop(columns=["height_cm"]).assign(visits=lambda f: f["visits"].astype(str), extra=1)
+    )
     path = tmp_path / "changed.csv"
     changed.to_csv(path, index=False)
     version, _ = datasets.import_dataset(workspace, members, path)
-    schema = {(f.column, f.severity) for f in _by_check(checks.validate(workspace, members, version))
-              ["schema"]}
+    schema = {
+        (f.column, f.severity) for f in _by_check(checks.validate(workspace, members, version))["schema"]
+    }
     assert {("height_cm", "warning"), ("extra", "info")} <= schema
 
 
@@ -160,18 +179,30 @@ def test_recipe_errors_name_the_step(workspace, members, messy_csv, tmp_path):
 
 
 def test_recipe_toml_round_trips(tmp_path):
-    steps = [{"op": "standardise", "column": "city", "mapping": {"LA": "Los Angeles", "la": "L A"}},
-             {"op": "dedupe_keys", "column": "id", "keep": "last", "order_by": "joined"},
-             {"op": "fill", "column": "v", "strategy": "value", "value": 0}]
+    steps = [
+        {"op": "standardise", "column": "city", "mapping": {"LA": "Los Angeles", "la": "L A"}},
+        {"op": "dedupe_keys", "column": "id", "keep": "last", "order_by": "joined"},
+        {"op": "fill", "column": "v", "strategy": "value", "value": 0},
+    ]
     path = tmp_path / "recipe.toml"
     path.write_text(recipes.recipe_to_toml(steps))
     assert recipes.load_recipe(path) == steps
 
 
-@pytest.mark.parametrize(("value", "shape"), [
-    ("2025-03-14", "Y-9-9"), ("03/14/2025", "9/9/Y"), ("14 Mar 2025", "9 Mon Y"),
-    ("March 14, 2025", "Mon 9, Y"), ("2025.03.14", "Y.9.9"), ("2025-03-14T10:22:01Z", "Y-9-9T9:9:9Z"),
-    ("Boston", None), ("12", None), ("", None)])
+@pytest.mark.parametrize(
+    ("value", "shape"),
+    [
+        ("2025-03-14", "Y-9-9"),
+        ("03/14/2025", "9/9/Y"),
+        ("14 Mar 2025", "9 Mon Y"),
+        ("March 14, 2025", "Mon 9, Y"),
+        ("2025.03.14", "Y.9.9"),
+        ("2025-03-14T10:22:01Z", "Y-9-9T9:9:9Z"),
+        ("Boston", None),
+        ("12", None),
+        ("", None),
+    ],
+)
 def test_date_formats(value, shape):
     assert date_format(value) == shape
 
@@ -215,20 +246,23 @@ def test_blanks_are_filled_with_the_median_or_the_most_common_value(workspace, m
     """A 0/1 column with blanks is read as numbers: filling it with a "missing" level could
     not be stored, so binary and categorical columns get their mode, numbers their median."""
     path = tmp_path / "blanks.csv"
-    pd.DataFrame({
-        "member_ref": [f"M{i}" for i in range(40)],
-        "opted_in": [1, 0, 1, None] * 10,                       # 0/1 with 10 blanks: mode 1
-        "spend": [10.0, 20.0, None, 40.0, 1000.0] * 8,          # median of the rest: 30
-        "plan": ["basic", "pro", "basic", None] * 10,           # mode "basic"
-        "renewed": [0, 1] * 20,
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "member_ref": [f"M{i}" for i in range(40)],
+            "opted_in": [1, 0, 1, None] * 10,  # 0/1 with 10 blanks: mode 1
+            "spend": [10.0, 20.0, None, 40.0, 1000.0] * 8,  # median of the rest: 30
+            "plan": ["basic", "pro", "basic", None] * 10,  # mode "basic"
+            "renewed": [0, 1] * 20,
+        }
+    ).to_csv(path, index=False)
     version, _ = datasets.import_dataset(workspace, members, path)
     report = checks.validate(workspace, members, version)
     fixes = {f.column: f.fix for f in _by_check(report)["nulls"]}
     assert fixes == {
         "opted_in": {"op": "fill", "column": "opted_in", "strategy": "mode"},
         "spend": {"op": "fill", "column": "spend", "strategy": "median"},
-        "plan": {"op": "fill", "column": "plan", "strategy": "mode"}}
+        "plan": {"op": "fill", "column": "plan", "strategy": "mode"},
+    }
     child, results = recipes.clean_version(workspace, members, list(fixes.values()))
     frame = datasets.load_frame(workspace, child)
     assert frame["opted_in"].tolist() == [1, 0, 1, 1] * 10
@@ -239,20 +273,24 @@ def test_blanks_are_filled_with_the_median_or_the_most_common_value(workspace, m
 
 def test_a_column_mixing_numbers_and_text_is_flagged_with_a_fix(workspace, members, tmp_path):
     path = tmp_path / "mixed.csv"
-    pd.DataFrame({
-        "member_ref": [f"M{i}" for i in range(40)],
-        # 20 numbers, 5 "n/a" (read as missing), 10 "abc", 5 "1,2"
-        "amount": ["12", "15", "abc", "n/a", "7.5", "-3", "abc", "1,2"] * 5,
-        "plan": ["basic", "pro", "basic", "12"] * 10,           # 25% numbers: not flagged
-        "account_id": [str(100 + i) for i in range(36)] + ["X1"] * 4,  # an id: not flagged
-        "renewed": [0, 1] * 20,
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "member_ref": [f"M{i}" for i in range(40)],
+            # 20 numbers, 5 "n/a" (read as missing), 10 "abc", 5 "1,2"
+            "amount": ["12", "15", "abc", "n/a", "7.5", "-3", "abc", "1,2"] * 5,
+            "plan": ["basic", "pro", "basic", "12"] * 10,  # 25% numbers: not flagged
+            "account_id": [str(100 + i) for i in range(36)] + ["X1"] * 4,  # an id: not flagged
+            "renewed": [0, 1] * 20,
+        }
+    ).to_csv(path, index=False)
     version, _ = datasets.import_dataset(workspace, members, path)
     report = checks.validate(workspace, members, version)
     [mixed] = _by_check(report)["mixed_types"]
     assert (mixed.severity, mixed.column, mixed.rows) == ("warning", "amount", 15)
-    assert mixed.message.startswith("column 'amount' mixes numbers and text: 20 of 35 values "
-                                    "(57.1%) are numbers, 15 are text ('abc', '1,2')")
+    assert mixed.message.startswith(
+        "column 'amount' mixes numbers and text: 20 of 35 values "
+        "(57.1%) are numbers, 15 are text ('abc', '1,2')"
+    )
     assert mixed.examples == ["abc", "1,2"]
     assert mixed.fix == {"op": "to_numeric", "column": "amount"}
     child, results = recipes.clean_version(workspace, members, [mixed.fix])
@@ -266,5 +304,4 @@ def test_a_column_mixing_numbers_and_text_is_flagged_with_a_fix(workspace, membe
     again, _ = recipes.apply_recipe(frame, [mixed.fix])
     assert again["amount"].equals(frame["amount"])
     with pytest.raises(CockpitError, match="to_numeric renewed: the column holds bool"):
-        recipes.apply_recipe(frame.assign(renewed=frame["renewed"] == 1), [mixed.fix | {
-            "column": "renewed"}])
+        recipes.apply_recipe(frame.assign(renewed=frame["renewed"] == 1), [mixed.fix | {"column": "renewed"}])

@@ -37,7 +37,10 @@ def folder(run_cli, tmp_path: Path) -> Path:
 
 def test_every_corpus_file_is_covered() -> None:
     assert {p.name for p in BAD.iterdir() if p.name != "README.md"} == {
-        *EXPECTED, "bom_crlf.csv", "year_header.csv"}
+        *EXPECTED,
+        "bom_crlf.csv",
+        "year_header.csv",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -72,13 +75,12 @@ def test_latin1_imports_when_told_the_encoding(run_cli, folder: Path, tmp_path: 
 
 
 def test_semicolons_import_when_told_the_delimiter(run_cli, folder: Path) -> None:
-    result = run_cli("data", "import", str(BAD / "semicolon.csv"), "--delimiter", ";",
-                     workspace=folder)
+    result = run_cli("data", "import", str(BAD / "semicolon.csv"), "--delimiter", ";", workspace=folder)
     assert result.exit_code == 0, result.stderr
 
 
 def test_year_column_names_beside_text_names_import_cleanly(run_cli, folder: Path) -> None:
-    """"2019", "2020" read as numbers, but they sit over amounts, not years: names."""
+    """ "2019", "2020" read as numbers, but they sit over amounts, not years: names."""
     import json
 
     result = run_cli("data", "import", str(BAD / "year_header.csv"), "--json", workspace=folder)
@@ -88,16 +90,20 @@ def test_year_column_names_beside_text_names_import_cleanly(run_cli, folder: Pat
     assert version["schema"]["2019"] == "float64"
 
 
-@pytest.mark.parametrize(("lines", "refused"), [
-    (["region,2019,2020,y", "north,10.5,12,1", "south,8,9.5,0"], False),
-    (["2019,2020,2021,2022", "1.5,2,3,4", "2.5,3,4,5"], False),  # years over amounts
-    (["2024-01-31,2024-02-29,y", "1,5,0", "2,6,1"], False),  # dates over numbers: names
-    (["north,2019,2020,1", "south,2018,2021,0", "east,2017,2020,1"], True),  # years over years
-    (["1.5,abc,3,0", "2.5,def,4,1"], True),
-    (["7,2024-01-31,a,1", "8,2024-02-01,b,0"], True),
-])
+@pytest.mark.parametrize(
+    ("lines", "refused"),
+    [
+        (["region,2019,2020,y", "north,10.5,12,1", "south,8,9.5,0"], False),
+        (["2019,2020,2021,2022", "1.5,2,3,4", "2.5,3,4,5"], False),  # years over amounts
+        (["2024-01-31,2024-02-29,y", "1,5,0", "2,6,1"], False),  # dates over numbers: names
+        (["north,2019,2020,1", "south,2018,2021,0", "east,2017,2020,1"], True),  # years over years
+        (["1.5,abc,3,0", "2.5,def,4,1"], True),
+        (["7,2024-01-31,a,1", "8,2024-02-01,b,0"], True),
+    ],
+)
 def test_a_first_line_is_data_only_when_it_matches_the_rows_below(
-        tmp_path: Path, lines: list[str], refused: bool) -> None:
+    tmp_path: Path, lines: list[str], refused: bool
+) -> None:
     from cockpit.data.reading import read_table
     from cockpit.errors import CockpitError
 

@@ -37,8 +37,10 @@ def _refusal(result) -> str:
 
 def _counts(folder: Path) -> dict[str, int]:
     with Workspace.open(folder) as ws:
-        return {table: ws.store.scalar(f"SELECT count(*) FROM {table}")
-                for table in ("splits", "column_ranges", "events", "artifacts")}
+        return {
+            table: ws.store.scalar(f"SELECT count(*) FROM {table}")
+            for table in ("splits", "column_ranges", "events", "artifacts")
+        }
 
 
 def _split(run_cli, folder: Path, *args: str) -> dict:
@@ -52,66 +54,67 @@ def wine(run_cli, tmp_path: Path) -> Path:
     return _folder(run_cli, tmp_path, load_wine(as_frame=True).frame, "multiclass", "target")
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["validate", "--range", "alcohol=10:0"], ["'alcohol=10:0'", "MIN 10 is above MAX 0"]),
-    (["validate", "--range", "alcohol=nan:5"], ["'alcohol=nan:5'", "finite"]),
-    (["validate", "--range", "alcohol=1:inf"], ["'alcohol=1:inf'", "finite"]),
-    (["validate", "--range", "alcohol=-inf:"], ["finite"]),
-    (["validate", "--range", "alcohol=:"], ["give MIN, MAX or both"]),
-    (["validate", "--range", "alcohol=1:2", "--range", "nope=1:2"], ["no column 'nope'"]),
-    (["split", "--seed", "99999999999999999999"], ["--seed", "99999999999999999999"]),
-    (["split", "--seed", "-1"], ["--seed"]),
-    (["split", "--val", "nan"], ["--val", "not a finite number"]),
-    (["split", "--test", "inf"], ["--test", "not a finite number"]),
-    (["split", "--val", "0.9", "--test", "0.9"], ["--val 0.9 and --test 0.9 leave -80%",
-                                                  "sum must stay below 0.9"]),
-    (["split", "--val", "0.45", "--test", "0.45"], ["leave 10% for training"]),
-    (["split", "--val", "0"], ["--val"]),
-    (["split", "--version", "99999999999999999999"], ["--version"]),
-    (["leakage", "--split", "99999999999999999999"], ["--split"]),
-])
-def test_hostile_values_exit_2_with_one_line_and_write_nothing(run_cli, wine: Path, args,
-                                                              words) -> None:
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["validate", "--range", "alcohol=10:0"], ["'alcohol=10:0'", "MIN 10 is above MAX 0"]),
+        (["validate", "--range", "alcohol=nan:5"], ["'alcohol=nan:5'", "finite"]),
+        (["validate", "--range", "alcohol=1:inf"], ["'alcohol=1:inf'", "finite"]),
+        (["validate", "--range", "alcohol=-inf:"], ["finite"]),
+        (["validate", "--range", "alcohol=:"], ["give MIN, MAX or both"]),
+        (["validate", "--range", "alcohol=1:2", "--range", "nope=1:2"], ["no column 'nope'"]),
+        (["split", "--seed", "99999999999999999999"], ["--seed", "99999999999999999999"]),
+        (["split", "--seed", "-1"], ["--seed"]),
+        (["split", "--val", "nan"], ["--val", "not a finite number"]),
+        (["split", "--test", "inf"], ["--test", "not a finite number"]),
+        (
+            ["split", "--val", "0.9", "--test", "0.9"],
+            ["--val 0.9 and --test 0.9 leave -80%", "sum must stay below 0.9"],
+        ),
+        (["split", "--val", "0.45", "--test", "0.45"], ["leave 10% for training"]),
+        (["split", "--val", "0"], ["--val"]),
+        (["split", "--version", "99999999999999999999"], ["--version"]),
+        (["leakage", "--split", "99999999999999999999"], ["--split"]),
+    ],
+)
+def test_hostile_values_exit_2_with_one_line_and_write_nothing(run_cli, wine: Path, args, words) -> None:
     before = _counts(wine)
     line = _refusal(run_cli("data", *args, workspace=wine))
     assert all(w in line for w in words), line
     assert _counts(wine) == before
 
 
-def test_a_range_on_a_column_named_in_unicode_with_spaces_and_an_equals_sign(
-        run_cli, tmp_path: Path) -> None:
+def test_a_range_on_a_column_named_in_unicode_with_spaces_and_an_equals_sign(run_cli, tmp_path: Path) -> None:
     frame = load_iris(as_frame=True).frame
     frame.columns = ["1", "sépal width ü", "2.5", "längd 花=x", "target"]
     folder = _folder(run_cli, tmp_path, frame, "multiclass", "target")
-    checked = run_cli("data", "validate", "--range", "längd 花=x=0:2", "--range", "1=0:5",
-                      "--json", workspace=folder)
+    checked = run_cli(
+        "data", "validate", "--range", "längd 花=x=0:2", "--range", "1=0:5", "--json", workspace=folder
+    )
     assert checked.exit_code == 1, checked.stderr
-    ranges = {f["column"]: f["rows"] for f in json.loads(checked.stdout)["findings"]
-              if f["check"] == "range"}
-    assert ranges == {"längd 花=x": int((frame["längd 花=x"] > 2).sum()),
-                      "1": int((frame["1"] > 5).sum())}
+    ranges = {f["column"]: f["rows"] for f in json.loads(checked.stdout)["findings"] if f["check"] == "range"}
+    assert ranges == {"längd 花=x": int((frame["längd 花=x"] > 2).sum()), "1": int((frame["1"] > 5).sum())}
     split = _split(run_cli, folder, "--strategy", "stratified")
     assert sum(split["sizes"].values()) == 150 and split["leaks"] == 0
 
 
 def test_twenty_rows_are_refused_and_forty_rows_split(run_cli, tmp_path: Path) -> None:
     frame = load_iris(as_frame=True).frame
-    small = _folder(run_cli, tmp_path / "a", frame.sample(20, random_state=0), "multiclass",
-                    "target")
+    small = _folder(run_cli, tmp_path / "a", frame.sample(20, random_state=0), "multiclass", "target")
     before = _counts(small)
     line = _refusal(run_cli("data", "split", workspace=small))
-    assert line == ("cockpit: too few rows to split: 20 labelled rows; a split needs at least 34 "
-                    "with --val 0.15 --test 0.15 (at least 5 rows each in validation and test, "
-                    "30 in all): add data")
+    assert line == (
+        "cockpit: too few rows to split: 20 labelled rows; a split needs at least 34 "
+        "with --val 0.15 --test 0.15 (at least 5 rows each in validation and test, "
+        "30 in all): add data"
+    )
     assert _counts(small) == before
-    larger = _folder(run_cli, tmp_path / "b", frame.sample(40, random_state=0), "multiclass",
-                     "target")
+    larger = _folder(run_cli, tmp_path / "b", frame.sample(40, random_state=0), "multiclass", "target")
     split = _split(run_cli, larger)
     assert split["sizes"] == {"train": 28, "validation": 6, "test": 6}
 
 
-def test_rows_without_a_label_are_reported_and_left_out_of_every_part(
-        run_cli, tmp_path: Path) -> None:
+def test_rows_without_a_label_are_reported_and_left_out_of_every_part(run_cli, tmp_path: Path) -> None:
     frame = load_breast_cancer(as_frame=True).frame
     frame["target"] = frame["target"].map({0: "malignant", 1: "benign"})
     gaps = np.random.default_rng(0).choice(len(frame), 30, replace=False)
@@ -136,7 +139,8 @@ def test_rows_without_a_label_are_reported_and_left_out_of_every_part(
 
 
 def test_a_class_under_three_percent_is_stratified_or_refused_with_the_reason(
-        run_cli, tmp_path: Path) -> None:
+    run_cli, tmp_path: Path
+) -> None:
     frame = load_wine(as_frame=True).frame
     rare = pd.concat([frame[frame.target != 2], frame[frame.target == 2].head(3)])
     folder = _folder(run_cli, tmp_path / "a", rare, "multiclass", "target")
@@ -151,8 +155,7 @@ def test_a_class_under_three_percent_is_stratified_or_refused_with_the_reason(
 
 
 def test_ten_classes_stratify_into_every_part(run_cli, tmp_path: Path) -> None:
-    folder = _folder(run_cli, tmp_path, load_digits(as_frame=True).frame, "multiclass",
-                     "target")
+    folder = _folder(run_cli, tmp_path, load_digits(as_frame=True).frame, "multiclass", "target")
     assert run_cli("data", "validate", workspace=folder).exit_code == 0
     split = _split(run_cli, folder, "--strategy", "stratified")
     assert split["leaks"] == 0
@@ -185,8 +188,7 @@ def test_an_all_categorical_table(run_cli, tmp_path: Path) -> None:
     assert best["severity"] == "ok" and best["column"] == "island"
 
 
-def test_an_infinite_regression_target_is_left_out_like_a_missing_one(
-        run_cli, tmp_path: Path) -> None:
+def test_an_infinite_regression_target_is_left_out_like_a_missing_one(run_cli, tmp_path: Path) -> None:
     from sklearn.datasets import load_diabetes
 
     frame = load_diabetes(as_frame=True).frame

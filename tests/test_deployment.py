@@ -21,9 +21,14 @@ from cockpit.training import runs
 def frame(n: int = 800, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1, n)
-    return pd.DataFrame({"customer_id": [f"C{seed}-{i}" for i in range(n)], "x": x.round(3),
-                         "plan": rng.choice(["a", "b"], n),
-                         "left": (x + rng.normal(0, 1, n) > 0.5).astype(int)})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{seed}-{i}" for i in range(n)],
+            "x": x.round(3),
+            "plan": rng.choice(["a", "b"], n),
+            "left": (x + rng.normal(0, 1, n) > 0.5).astype(int),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +76,12 @@ def test_canary_promote_rollback_and_the_ledger(deployed) -> None:
     back = registry.rollback(ws, project, "errors went up")
     assert back.version == 1 and registry.get_version(ws, project, "production").version == 1
     actions = [(r["alias"], r["action"]) for r in registry.ledger(ws, project)][:4]
-    assert actions == [("production", "rollback"), ("canary", "clear"),
-                       ("production", "promote"), ("canary", "deploy")]
+    assert actions == [
+        ("production", "rollback"),
+        ("canary", "clear"),
+        ("production", "promote"),
+        ("canary", "deploy"),
+    ]
     assert registry.production_at(ws, project, before) in (1, 2)
     with pytest.raises(CockpitError, match="needs a reason"):
         registry.rollback(ws, project, "")
@@ -87,7 +96,8 @@ def test_routing_canary_share_is_sticky_overrides_and_fallback(deployed, tmp_pat
     assert 0.21 < share < 0.29
     again = Router(ws, project).score(rows.sample(frac=1, random_state=1)).frame
     assert dict(zip(first["entity"], first["route"], strict=True)) == dict(
-        zip(again["entity"], again["route"], strict=True))
+        zip(again["entity"], again["route"], strict=True)
+    )
 
     entity = rows["customer_id"].iloc[0]
     rules.add_override(ws, project, entity, "1", "the account manager asked")
@@ -102,8 +112,7 @@ def test_routing_canary_share_is_sticky_overrides_and_fallback(deployed, tmp_pat
         path.write_bytes(original[:-10] + b"0123456789")  # tampered: storage refuses it
         broken = Router(ws, project).score(rows.head(50)).frame
         answered = broken[broken["route"] != "override"]
-        assert set(answered["route"]) <= {"fallback", "canary"} and "fallback" in set(
-            answered["route"])
+        assert set(answered["route"]) <= {"fallback", "canary"} and "fallback" in set(answered["route"])
         fallback_rows = answered[answered["route"] == "fallback"]
         expected = np.where(rows.head(50).loc[fallback_rows.index, "x"] > 0, 1, 0)
         assert list(fallback_rows["prediction"]) == list(expected)
@@ -133,8 +142,14 @@ def test_batch_predict_validates_writes_and_logs(deployed, tmp_path) -> None:
 def test_bundle_round_trip_and_tampering(deployed, tmp_path) -> None:
     ws, project, _, _ = deployed
     manifest = bundle.write_bundle(ws, project, 1, tmp_path / "b")
-    assert set(manifest["files"]) == {"model.pkl", "schema.json", "config.json",
-                                      "requirements.txt", "Dockerfile", "MODEL_CARD.md"}
+    assert set(manifest["files"]) == {
+        "model.pkl",
+        "schema.json",
+        "config.json",
+        "requirements.txt",
+        "Dockerfile",
+        "MODEL_CARD.md",
+    }
     pipeline, config, warnings = bundle.load_bundle(tmp_path / "b")
     assert config["version"] == 1 and warnings == []
     assert pipeline.predict(frame(5, seed=3)).shape == (5,)
@@ -159,25 +174,25 @@ async def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_
     async with httpx.AsyncClient(transport=transport, base_url="http://bundle") as client:
         assert (await client.post("/predict", json={"rows": []})).status_code == 401
         auth = {"authorization": "Bearer s3cret-token"}
-        many = await client.post("/predict", headers=auth,
-                                 json={"rows": json.loads(rows.to_json(orient="records"))})
+        many = await client.post(
+            "/predict", headers=auth, json={"rows": json.loads(rows.to_json(orient="records"))}
+        )
         assert many.status_code == 200
         scores = pipeline.predict_proba(rows)[:, 1]
         answers = many.json()["predictions"]
         assert [a["entity"] for a in answers] == rows["customer_id"].tolist()
         assert [a["score"] for a in answers] == pytest.approx(scores.tolist())
-        assert [a["prediction"] for a in answers] == [
-            int(s >= config["threshold"]) for s in scores]
-        bad = await client.post("/predict", headers=auth,
-                                json={"customer_id": "C9", "x": "high", "plan": "a"})
+        assert [a["prediction"] for a in answers] == [int(s >= config["threshold"]) for s in scores]
+        bad = await client.post(
+            "/predict", headers=auth, json={"customer_id": "C9", "x": "high", "plan": "a"}
+        )
         assert bad.status_code == 422 and "x: must be a number" in bad.json()["error"]
         assert (await client.get("/health")).json()["requests"] == 3
     logged = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
     assert [e["status"] for e in logged] == [401, 200, 422]
     assert len(logged[1]["answers"]) == 6
     assert "s3cret" not in (tmp_path / "requests.jsonl").read_text()
-    refused = run_cli("serve", "--bundle", str(tmp_path / "b"), "--host", "0.0.0.0",
-                      "--port", "0")
+    refused = run_cli("serve", "--bundle", str(tmp_path / "b"), "--host", "0.0.0.0", "--port", "0")
     assert refused.exit_code == 2 and "COCKPIT_SERVE_TOKEN" in refused.stderr
     (tmp_path / "b" / "model.pkl").write_bytes(b"not the model")
     with pytest.raises(CockpitError, match="model.pkl was changed"):

@@ -50,13 +50,14 @@ def test_numeric_drift_in_chunks_equals_one_shot(rows) -> None:
     assert chunked.keys() == whole.keys()
     assert chunked["mean"] == pytest.approx(whole["mean"], rel=1e-12)  # summed per chunk
     assert {k: v for k, v in chunked.items() if k != "mean"} == {
-        k: v for k, v in whole.items() if k != "mean"}
+        k: v for k, v in whole.items() if k != "mean"
+    }
 
 
 def test_categorical_drift_in_chunks_equals_one_shot() -> None:
     rng = np.random.default_rng(5)
     reference = drift.categorical_reference(pd.Series(rng.choice(list("abcde"), 5_000)))
-    values = pd.Series(rng.choice(list("abcxy"), 12_000, p=[.4, .3, .1, .1, .1]), dtype=object)
+    values = pd.Series(rng.choice(list("abcxy"), 12_000, p=[0.4, 0.3, 0.1, 0.1, 0.1]), dtype=object)
     values[rng.random(len(values)) < 0.03] = None
     whole = drift.categorical_drift(reference, values)
     counts = drift.CategoricalCounts(reference)
@@ -70,11 +71,14 @@ def test_drift_in_chunks_covers_every_feature_it_sees() -> None:
     rng = np.random.default_rng(6)
     reference = pd.DataFrame({"x": rng.normal(0, 1, 4_000), "c": rng.choice(list("ab"), 4_000)})
     current = pd.DataFrame({"x": rng.normal(1, 1, 9_000), "c": rng.choice(list("abc"), 9_000)})
-    features = {"x": drift.numeric_reference(reference["x"]),
-                "c": drift.categorical_reference(reference["c"]),
-                "absent": drift.numeric_reference(reference["x"])}
-    chunked = drift.drift_in_chunks(features, (current.iloc[i:i + 2_000]
-                                               for i in range(0, len(current), 2_000)))
+    features = {
+        "x": drift.numeric_reference(reference["x"]),
+        "c": drift.categorical_reference(reference["c"]),
+        "absent": drift.numeric_reference(reference["x"]),
+    }
+    chunked = drift.drift_in_chunks(
+        features, (current.iloc[i : i + 2_000] for i in range(0, len(current), 2_000))
+    )
     assert set(chunked) == {"x", "c"}
     assert chunked["c"] == drift.categorical_drift(features["c"], current["c"])
     assert chunked["x"]["psi"] == drift.numeric_drift(features["x"], current["x"])["psi"] > 0.2
@@ -86,6 +90,7 @@ def test_empty_and_all_missing_values_keep_their_results() -> None:
     assert empty["psi"] is None and empty["ks_p"] is None and np.isnan(empty["missing"])
     missing = drift.numeric_drift(reference, pd.Series([np.nan] * 4))
     assert missing == {"psi": None, "ks_p": None, "missing": 1.0}
-    categories = drift.categorical_drift(drift.categorical_reference(pd.Series(["a", "b"])),
-                                         pd.Series([None, None], dtype=object))
+    categories = drift.categorical_drift(
+        drift.categorical_reference(pd.Series(["a", "b"])), pd.Series([None, None], dtype=object)
+    )
     assert categories == {"psi": None, "js": None, "chi2_p": None, "missing": 1.0}

@@ -89,8 +89,9 @@ def _routed_one_by_one(folder: Path, rows: pd.DataFrame) -> pd.DataFrame:
     """Each row scored alone through the Router, as the service scores a single-row request."""
     with Workspace(folder / ".cockpit") as ws:
         router = Router(ws, get_project(ws, "cancer"))
-        return pd.DataFrame([router.score(rows.iloc[[i]]).frame.iloc[0]
-                             for i in range(len(rows))]).reset_index(drop=True)
+        return pd.DataFrame(
+            [router.score(rows.iloc[[i]]).frame.iloc[0] for i in range(len(rows))]
+        ).reset_index(drop=True)
 
 
 def test_single_rows_without_an_id_split_honestly_and_stick(cancer_folder: Path) -> None:
@@ -105,12 +106,10 @@ def test_single_rows_without_an_id_split_honestly_and_stick(cancer_folder: Path)
     assert scored["entity"].tolist() == expected.tolist()  # labels join by this key
     assert scored["entity"].str.startswith(ROW_KEY_PREFIX).all()
     again = _routed_one_by_one(cancer_folder, rows.head(60))
-    assert again[["entity", "route", "score"]].equals(scored.head(60)[["entity", "route",
-                                                                        "score"]])
+    assert again[["entity", "route", "score"]].equals(scored.head(60)[["entity", "route", "score"]])
 
 
-async def test_the_service_keys_single_row_requests_by_their_features(
-        cancer_folder: Path) -> None:
+async def test_the_service_keys_single_row_requests_by_their_features(cancer_folder: Path) -> None:
     rows = distinct_rows(120, seed=7)  # the first rows of the test above
     routed = _routed_one_by_one(cancer_folder, rows)
     assert set(routed["route"]) == {"production", "canary"}
@@ -127,13 +126,14 @@ async def test_the_service_keys_single_row_requests_by_their_features(
     finally:
         service.close()
     assert [(a["entity"], a["route"]) for a in answers] == [
-        (routed.loc[i, "entity"], routed.loc[i, "route"]) for i in [*range(120), *range(20)]]
+        (routed.loc[i, "entity"], routed.loc[i, "route"]) for i in [*range(120), *range(20)]
+    ]
     assert [a["score"] for a in answers] == pytest.approx(
-        routed["score"].tolist() + routed["score"].head(20).tolist())
+        routed["score"].tolist() + routed["score"].head(20).tolist()
+    )
     with Workspace(cancer_folder / ".cockpit") as ws:
         logged = ws.store.rows("SELECT entity, route FROM requests ORDER BY id")
-    assert [(r["entity"], r["route"]) for r in logged] == [
-        (a["entity"], a["route"]) for a in answers]
+    assert [(r["entity"], r["route"]) for r in logged] == [(a["entity"], a["route"]) for a in answers]
 
 
 async def test_a_request_row_may_carry_its_own_id(cancer_folder: Path) -> None:
@@ -143,27 +143,37 @@ async def test_a_request_row_may_carry_its_own_id(cancer_folder: Path) -> None:
     try:
         transport = httpx.ASGITransport(app=service.app())
         async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-            many = await client.post("/predict", json={"rows": [
-                {"id": f"order-{i}", **_request(row)} for i, row in rows.iterrows()]})
+            many = await client.post(
+                "/predict",
+                json={"rows": [{"id": f"order-{i}", **_request(row)} for i, row in rows.iterrows()]},
+            )
             assert many.status_code == 200
             answers = many.json()["predictions"]
             assert [a["entity"] for a in answers] == [f"order-{i}" for i in range(400)]
             share = 100 * np.mean([a["route"] == "canary" for a in answers])
             assert abs(share - CANARY_PERCENT) <= 5, share
             # the same id with other feature values keeps its arm; an integer id is text
-            moved = await client.post("/predict", json={"rows": [
-                {"id": f"order-{i}", **_request(rows.iloc[(i + 1) % 400])} for i in range(40)]})
-            assert [a["route"] for a in moved.json()["predictions"]] == [
-                a["route"] for a in answers[:40]]
+            moved = await client.post(
+                "/predict",
+                json={
+                    "rows": [{"id": f"order-{i}", **_request(rows.iloc[(i + 1) % 400])} for i in range(40)]
+                },
+            )
+            assert [a["route"] for a in moved.json()["predictions"]] == [a["route"] for a in answers[:40]]
             number = await client.post("/predict", json={"id": 17, **_request(rows.iloc[0])})
             assert number.json()["entity"] == "17"
             for bad in ([1], "", True, 1.5, "x" * 201, 2**64):
-                refused = await client.post("/predict", json={"id": bad,
-                                                               **_request(rows.iloc[0])})
+                refused = await client.post("/predict", json={"id": bad, **_request(rows.iloc[0])})
                 assert refused.status_code == 422, bad
-                assert refused.json()["fields"] == [{"row": 0, "field": "id", "problem": (
-                    "must be text of 1-200 characters or an integer (the row's own entity "
-                    "key)")}]
+                assert refused.json()["fields"] == [
+                    {
+                        "row": 0,
+                        "field": "id",
+                        "problem": (
+                            "must be text of 1-200 characters or an integer (the row's own entity key)"
+                        ),
+                    }
+                ]
             spec = (await client.get("/openapi.json")).json()
     finally:
         service.close()
@@ -188,7 +198,8 @@ def test_overrides_and_batches_use_the_row_key(cancer_folder: Path) -> None:
         router = Router(ws, get_project(ws, "cancer"))
         alone = [router.score(rows.iloc[[i]]).frame.iloc[0] for i in range(0, 2000, 97)]
     assert [(a["entity"], a["route"]) for a in alone] == [
-        (scored.loc[i, "entity"], scored.loc[i, "route"]) for i in range(0, 2000, 97)]
+        (scored.loc[i, "entity"], scored.loc[i, "route"]) for i in range(0, 2000, 97)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -208,9 +219,9 @@ def yes_no_built(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("labels", ["0/1", "True/False"])
-def test_retrain_without_an_id_column_through_the_cli(canary_built: Path, yes_no_built: Path,
-                                                      tmp_path: Path, labels: str,
-                                                      run_cli) -> None:
+def test_retrain_without_an_id_column_through_the_cli(
+    canary_built: Path, yes_no_built: Path, tmp_path: Path, labels: str, run_cli
+) -> None:
     """Ingest two months of production rows, label them with a file that repeats the feature
     columns, retrain: the challenger learns from the reference plus the first month's
     labelled rows (with their own labels: "False" stays False) and is judged on the
@@ -222,12 +233,12 @@ def test_retrain_without_an_id_column_through_the_cli(canary_built: Path, yes_no
         march["target"], april["target"] = march["target"] == 1, april["target"] == 1
     for name, batch, at in (("march", march, "2026-03-15"), ("april", april, "2026-04-15")):
         batch[features()].to_csv(cancer_folder / f"{name}.csv", index=False)
-        ingested = run_cli("monitor", "ingest", str(cancer_folder / f"{name}.csv"), "--at", at,
-                           workspace=cancer_folder)
+        ingested = run_cli(
+            "monitor", "ingest", str(cancer_folder / f"{name}.csv"), "--at", at, workspace=cancer_folder
+        )
         assert ingested.exit_code == 0, ingested.stderr
     pd.concat([march, april]).to_csv(cancer_folder / "labels.csv", index=False)
-    labelled = run_cli("monitor", "labels", str(cancer_folder / "labels.csv"),
-                       workspace=cancer_folder)
+    labelled = run_cli("monitor", "labels", str(cancer_folder / "labels.csv"), workspace=cancer_folder)
     assert labelled.exit_code == 0, labelled.stderr
     done = run_cli("retrain", "--json", workspace=cancer_folder)
     assert done.exit_code == 0, done.stderr
@@ -249,9 +260,13 @@ def test_only_a_model_without_an_id_column_takes_the_request_rows_own_id() -> No
     from cockpit.deployment.serving_input import check_rows, request_ids, takes_request_id
 
     plain = {"entity": None, "columns": {"x": {"kind": "numeric", "role": "feature"}}}
-    keyed = {"entity": "user_id", "columns": {
-        "user_id": {"kind": "categorical", "role": "id"},
-        "x": {"kind": "numeric", "role": "feature"}}}
+    keyed = {
+        "entity": "user_id",
+        "columns": {
+            "user_id": {"kind": "categorical", "role": "id"},
+            "x": {"kind": "numeric", "role": "feature"},
+        },
+    }
     named = {"entity": None, "columns": {"id": {"kind": "numeric", "role": "feature"}}}
     assert [takes_request_id(s) for s in (plain, keyed, named)] == [True, False, False]
     rows = [{"id": "a", "x": 1, "user_id": "U1"}, {"x": 2, "id": None, "user_id": "U2"}]
@@ -259,8 +274,7 @@ def test_only_a_model_without_an_id_column_takes_the_request_rows_own_id() -> No
     assert request_ids(rows, keyed) is None and request_ids([{"x": 1}], plain) is None
     # with an id column, or a feature named id, an odd `id` is not the key's business
     assert check_rows([{"id": [1], "x": 1, "user_id": "U1"}], keyed) == []
-    assert check_rows([{"id": "seven"}], named) == [
-        {"row": 0, "field": "id", "problem": "must be a number"}]
+    assert check_rows([{"id": "seven"}], named) == [{"row": 0, "field": "id", "problem": "must be a number"}]
 
 
 def test_an_integer_id_read_as_floats_keys_as_its_integers() -> None:
@@ -274,16 +288,14 @@ def test_an_integer_id_read_as_floats_keys_as_its_integers() -> None:
     assert entity_keys(whole, "id", ["x"]).tolist() == ["1042", "7"]
 
 
-def test_scored_files_without_an_id_column_carry_each_rows_key(cancer_folder: Path,
-                                                               tmp_path: Path) -> None:
+def test_scored_files_without_an_id_column_carry_each_rows_key(cancer_folder: Path, tmp_path: Path) -> None:
     """The key an override or a later labels file refers to is in the scored file."""
     from cockpit.deployment import batch
 
     rows = distinct_rows(50, seed=8)
     rows.to_csv(tmp_path / "new.csv", index=False)
     with Workspace(cancer_folder / ".cockpit") as ws:
-        batch.predict_file(ws, get_project(ws, "cancer"), tmp_path / "new.csv",
-                           tmp_path / "scored.parquet")
+        batch.predict_file(ws, get_project(ws, "cancer"), tmp_path / "new.csv", tmp_path / "scored.parquet")
     scored = pd.read_parquet(tmp_path / "scored.parquet")
     assert scored["entity"].tolist() == entity_keys(rows, None, features()).tolist()
     assert scored["entity"].str.startswith("row:").all()

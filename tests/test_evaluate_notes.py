@@ -16,17 +16,25 @@ from tests import cli_workspaces as real
 
 @pytest.fixture(scope="module")
 def penguins(tmp_path_factory) -> real.Built:
-    return real.build(tmp_path_factory.mktemp("penguins"), real.penguins(), "multiclass",
-                      "species", spec=("metric=f1_macro", "segments=island"),
-                      runs=(("--model", "logistic_regression", "--param", "max_iter=5"),
-                            ("--model", "dummy")))
+    return real.build(
+        tmp_path_factory.mktemp("penguins"),
+        real.penguins(),
+        "multiclass",
+        "species",
+        spec=("metric=f1_macro", "segments=island"),
+        runs=(("--model", "logistic_regression", "--param", "max_iter=5"), ("--model", "dummy")),
+    )
 
 
 def _cockpit(built: real.Built, *args: str) -> subprocess.CompletedProcess:
     """The installed CLI in its own process: what a person's terminal shows, with Python's
     default warning filters (pytest's capture would hide warnings in-process)."""
-    return subprocess.run([sys.executable, "-m", "cockpit", "--workspace", str(built.root),
-                           *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", "--workspace", str(built.root), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_evaluate_prints_no_warnings_and_reports_each_finding_once(penguins) -> None:
@@ -38,12 +46,12 @@ def test_evaluate_prints_no_warnings_and_reports_each_finding_once(penguins) -> 
         "  - segment island=Torgersen holds only class 'Adelie': its value and interval "
         "describe that class alone",
         "  - stability refits: the model did not converge (lbfgs failed to converge after 5 "
-        "iteration(s) (status=1)); raise max_iter or scale the inputs"]
+        "iteration(s) (status=1)); raise max_iter or scale the inputs",
+    ]
 
 
 def test_undefined_per_class_metrics_are_named_class_by_class(penguins) -> None:
-    result = _cockpit(penguins, "evaluate", "2", "--split", "validation", "--seeds", "0",
-                      "--json")
+    result = _cockpit(penguins, "evaluate", "2", "--split", "validation", "--seeds", "0", "--json")
     assert result.returncode == 0 and result.stderr == "", result.stderr
     report = json.loads(result.stdout)
     validation_rows = sum(report["details"]["confusion"][0])  # all predicted as the first
@@ -52,9 +60,11 @@ def test_undefined_per_class_metrics_are_named_class_by_class(penguins) -> None:
     assert notes[:2] == [
         f"precision is undefined for class '{label}': the model predicted it for none of the "
         f"{sum(map(sum, report['details']['confusion']))} validation rows (counted as 0)"
-        for label in ("Chinstrap", "Gentoo")]
+        for label in ("Chinstrap", "Gentoo")
+    ]
     assert validation_rows > 0 and report["metrics"]["precision"] < 0.2
-    markdown = _cockpit(penguins, "evaluate", "2", "--split", "validation", "--seeds", "0",
-                        "--markdown")
-    assert markdown.stderr == "" and "\nNotes\n\n- precision is undefined for class 'Chinstrap'" \
-        in markdown.stdout
+    markdown = _cockpit(penguins, "evaluate", "2", "--split", "validation", "--seeds", "0", "--markdown")
+    assert (
+        markdown.stderr == ""
+        and "\nNotes\n\n- precision is undefined for class 'Chinstrap'" in markdown.stdout
+    )

@@ -16,8 +16,9 @@ def breast_cancer():
 
 
 def test_an_unknown_segment_column_is_refused_before_anything_is_written(tmp_path: Path) -> None:
-    built = real.build(tmp_path, breast_cancer(), "binary", "target",
-                       runs=(("--model", "logistic_regression"),))
+    built = real.build(
+        tmp_path, breast_cancer(), "binary", "target", runs=(("--model", "logistic_regression"),)
+    )
     events = len(json.loads(built.cli("log", "--json", "--limit", "1000").stdout))
     refused = built.cli("evaluate", "1", "--split", "validation", "--segments", "mean radius,nope")
     assert refused.exit_code == 2
@@ -28,9 +29,10 @@ def test_an_unknown_segment_column_is_refused_before_anything_is_written(tmp_pat
     with Workspace.open(str(built.root)) as ws:
         assert ws.store.scalar("SELECT threshold FROM runs WHERE id = 1") is None
         assert ws.store.scalar("SELECT count(*) FROM evaluations") == 0
-    shown = built.cli("evaluate", "1", "--split", "validation", "--seeds", "0", "--segments",
-                      "mean radius", "--json")
+    shown = built.cli(
+        "evaluate", "1", "--split", "validation", "--seeds", "0", "--segments", "mean radius", "--json"
+    )
     assert shown.exit_code == 0, shown.stderr
     report = json.loads(shown.stdout)
-    assert report["metrics"]["roc_auc"] > 0.98   # breast cancer, logistic regression
+    assert report["metrics"]["roc_auc"] > 0.98  # breast cancer, logistic regression
     assert {s["column"] for s in report["details"]["segments"]} == {"mean radius"}

@@ -45,8 +45,7 @@ def _project(workspace, tmp_path: Path, task: str, spec: problem.ProblemSpec | N
 
 
 def test_binary_report_matches_sklearn(workspace, tmp_path) -> None:
-    project = _project(workspace, tmp_path, "binary",
-                       problem.ProblemSpec(metric="recall", metric_target=0.8))
+    project = _project(workspace, tmp_path, "binary", problem.ProblemSpec(metric="recall", metric_target=0.8))
     run = runs.train(workspace, project, "logistic_regression")
     evaluation = report.evaluate(workspace, project, run, "test")
     stored = runs.get_run(workspace, project, run.id)
@@ -80,16 +79,19 @@ def test_multiclass_report_matches_sklearn(workspace, tmp_path) -> None:
     assert evaluation.metrics["f1"] == pytest.approx(skm.f1_score(p.y_true, p.y_pred, average="macro"))
     assert evaluation.metrics["accuracy"] == pytest.approx(skm.accuracy_score(p.y_true, p.y_pred))
     assert evaluation.metrics["roc_auc"] == pytest.approx(
-        skm.roc_auc_score(p.y_true, p.proba, multi_class="ovr", labels=p.classes))
+        skm.roc_auc_score(p.y_true, p.proba, multi_class="ovr", labels=p.classes)
+    )
     assert evaluation.details["labels"] == ["high", "low", "mid"]
-    assert evaluation.details["confusion"] == skm.confusion_matrix(
-        p.y_true, p.y_pred, labels=p.classes).tolist()
+    assert (
+        evaluation.details["confusion"] == skm.confusion_matrix(p.y_true, p.y_pred, labels=p.classes).tolist()
+    )
     assert set(evaluation.details["per_class"]) == {"high", "low", "mid"}
 
 
 def test_regression_report_matches_sklearn(workspace, tmp_path) -> None:
-    project = _project(workspace, tmp_path, "regression",
-                       problem.ProblemSpec(metric="mae", metric_target=1.0))
+    project = _project(
+        workspace, tmp_path, "regression", problem.ProblemSpec(metric="mae", metric_target=1.0)
+    )
     run = runs.train(workspace, project, "ridge")
     evaluation = report.evaluate(workspace, project, run, "test")
     p = run_predictions(workspace, project, run, "test")
@@ -102,20 +104,26 @@ def test_regression_report_matches_sklearn(workspace, tmp_path) -> None:
 
 
 def test_gate_passes_a_good_run_and_fails_the_baseline_and_a_missed_target(workspace, tmp_path):
-    project = _project(workspace, tmp_path, "binary",
-                       problem.ProblemSpec(metric="roc_auc", metric_target=0.8))
+    project = _project(
+        workspace, tmp_path, "binary", problem.ProblemSpec(metric="roc_auc", metric_target=0.8)
+    )
     good = runs.train(workspace, project, "logistic_regression")
     dummy = runs.train(workspace, project, "dummy")
     passed = gating.gate(workspace, project, good)
     assert passed.passed and {r.name for r in passed.rules} == {
-        "target", "baseline", "reference", "segments", "stability", "latency"}
+        "target",
+        "baseline",
+        "reference",
+        "segments",
+        "stability",
+        "latency",
+    }
 
     failed = gating.gate(workspace, project, dummy)
     assert not failed.passed
     assert [r.name for r in failed.rules if not r.passed] == ["target", "baseline"]
 
-    problem.save_spec(workspace, project, problem.ProblemSpec(metric="roc_auc",
-                                                              metric_target=0.999))
+    problem.save_spec(workspace, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.999))
     missed = gating.gate(workspace, project, good)
     target = next(r for r in missed.rules if r.name == "target")
     assert not missed.passed and not target.passed and "misses the target" in target.detail
@@ -139,8 +147,9 @@ def test_repeated_test_looks_are_recorded_and_warned(workspace, tmp_path) -> Non
 
 
 def test_cli_evaluate_and_gate_exit_codes(run_cli, workspace, tmp_path) -> None:
-    project = _project(workspace, tmp_path, "binary",
-                       problem.ProblemSpec(metric="roc_auc", metric_target=0.7))
+    project = _project(
+        workspace, tmp_path, "binary", problem.ProblemSpec(metric="roc_auc", metric_target=0.7)
+    )
     good = runs.train(workspace, project, "logistic_regression")
     dummy = runs.train(workspace, project, "dummy")
     folder = workspace.root
@@ -149,8 +158,16 @@ def test_cli_evaluate_and_gate_exit_codes(run_cli, workspace, tmp_path) -> None:
     failed = run_cli("gate", str(dummy.id), "--json", workspace=folder)
     assert failed.exit_code == 1 and not json.loads(failed.stdout)["passed"]
     assert run_cli("gate", "999", workspace=folder).exit_code == 2
-    markdown = run_cli("evaluate", str(good.id), "--split", "validation", "--against",
-                       str(dummy.id), "--markdown", workspace=folder)
+    markdown = run_cli(
+        "evaluate",
+        str(good.id),
+        "--split",
+        "validation",
+        "--against",
+        str(dummy.id),
+        "--markdown",
+        workspace=folder,
+    )
     assert markdown.exit_code == 0 and "| roc_auc |" in markdown.stdout
     assert "Confusion matrix" in markdown.stdout
     no_production = run_cli("gate", str(good.id), "--against", "production", workspace=folder)

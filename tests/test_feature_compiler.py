@@ -41,8 +41,9 @@ def test_grouped_compiler_gives_the_same_matrix_as_one_branch_per_column(name: s
     np.testing.assert_allclose(new[old.columns].to_numpy(), old.to_numpy(), rtol=1e-9, atol=1e-12)
     used = sum(s.role == "feature" for s in specs)
     assert len(per_column.transformers) == used
-    kinds = {(s.kind, s.missing, s.scaling) if s.kind != "text" else s.column
-             for s in specs if s.role == "feature"}
+    kinds = {
+        (s.kind, s.missing, s.scaling) if s.kind != "text" else s.column for s in specs if s.role == "feature"
+    }
     assert len(grouped.transformers) == len(kinds) < used
 
 
@@ -79,11 +80,12 @@ def test_runs_record_their_compiler_and_reproduce_rebuilds_an_old_one(workspace)
     inputs = load_inputs(workspace, project, run)
     inputs.compiler = 1
     old = fit_and_score(inputs)
-    assert len(old.pipeline.named_steps["features"].transformers) == 7   # one per column
+    assert len(old.pipeline.named_steps["features"].transformers) == 7  # one per column
     ref = workspace.artifacts.put(old.pipeline, kind="model", library_versions=run.library_versions)
     with workspace.store.transaction():
-        workspace.store.conn.execute("UPDATE runs SET feature_compiler = NULL, artifact_sha256 = ? "
-                                     "WHERE id = ?", [ref.sha256, run.id])
+        workspace.store.conn.execute(
+            "UPDATE runs SET feature_compiler = NULL, artifact_sha256 = ? WHERE id = ?", [ref.sha256, run.id]
+        )
     assert runs.get_run(workspace, project, run.id).feature_compiler is None
     result = reproduce(workspace, project, run.id)
     assert result["artifact_match"] and result["identical"], result
@@ -108,8 +110,7 @@ def test_date_parts_follow_how_the_column_varies() -> None:
 
 
 def test_yearly_dates_keep_the_year_and_drop_constant_parts() -> None:
-    frame = pd.DataFrame({"founded": [f"{1990 + i % 30}-01-01" for i in range(120)],
-                          "y": np.arange(120) % 2})
+    frame = pd.DataFrame({"founded": [f"{1990 + i % 30}-01-01" for i in range(120)], "y": np.arange(120) % 2})
     specs = features.infer_spec(profile_frame(frame), "y")
     transformer = compile_transformer(specs).fit(frame)
     assert list(transformer.get_feature_names_out()) == ["founded_year"]
@@ -119,14 +120,28 @@ def test_yearly_dates_keep_the_year_and_drop_constant_parts() -> None:
 
 def test_high_cardinality_text_is_never_one_hot() -> None:
     rng = np.random.default_rng(0)
-    words = ["late", "delivery", "broken", "screen", "refund", "great", "support", "slow", "app",
-             "crash", "login", "price", "friendly", "battery", "order"]
+    words = [
+        "late",
+        "delivery",
+        "broken",
+        "screen",
+        "refund",
+        "great",
+        "support",
+        "slow",
+        "app",
+        "crash",
+        "login",
+        "price",
+        "friendly",
+        "battery",
+        "order",
+    ]
     notes = [" ".join(rng.choice(words, size=4)) + f" #{i}" for i in range(318)]
     pool = words + ["cold", "warm", "fast", "ok", "bad"]
-    remarks = [f"{a} {b}" for a, b in rng.choice(pool, size=(318, 2))]   # ~220 distinct pairs
+    remarks = [f"{a} {b}" for a, b in rng.choice(pool, size=(318, 2))]  # ~220 distinct pairs
     codes = [f"SKU{rng.integers(10**6)}" for _ in range(300)] + ["SKU1"] * 18
-    frame = pd.DataFrame({"notes": notes, "remarks": remarks, "code": codes,
-                          "y": rng.integers(0, 2, 318)})
+    frame = pd.DataFrame({"notes": notes, "remarks": remarks, "code": codes, "y": rng.integers(0, 2, 318)})
     profiles = {c["name"]: c for c in profile_frame(frame)}
     assert profiles["remarks"]["type"] == "categorical" and 200 < profiles["remarks"]["distinct"] < 300
     specs = {s.column: s for s in features.infer_spec(list(profiles.values()), "y")}
@@ -145,14 +160,18 @@ def test_features_set_names_a_column_added_by_a_later_data_version(tmp_path, run
     frame.to_csv(first, index=False)
     folder = tmp_path / "ws"
     assert run_cli("init", str(folder)).exit_code == 0
-    assert run_cli("project", "new", "p", "--task", "multiclass", "--target", "species",
-                   workspace=folder).exit_code == 0
+    assert (
+        run_cli(
+            "project", "new", "p", "--task", "multiclass", "--target", "species", workspace=folder
+        ).exit_code
+        == 0
+    )
     assert run_cli("data", "import", str(first), workspace=folder).exit_code == 0
-    assert run_cli("features", "set", "--column", "island:role=ignore",
-                   workspace=folder).exit_code == 0
+    assert run_cli("features", "set", "--column", "island:role=ignore", workspace=folder).exit_code == 0
     second = tmp_path / "v2.csv"
-    frame.assign(**{"Penguin No.": [f"P{i:04d}" for i in range(len(frame))],
-                    "colony": np.arange(len(frame)) % 4}).to_csv(second, index=False)
+    frame.assign(
+        **{"Penguin No.": [f"P{i:04d}" for i in range(len(frame))], "colony": np.arange(len(frame)) % 4}
+    ).to_csv(second, index=False)
     assert run_cli("data", "import", str(second), workspace=folder).exit_code == 0
     result = run_cli("features", "set", "--column", "Penguin No.:role=id", workspace=folder)
     assert result.exit_code == 0, result.output
@@ -167,12 +186,10 @@ def test_features_set_names_a_column_added_by_a_later_data_version(tmp_path, run
 
 def test_whole_number_ids_named_like_ids_are_the_entity_id() -> None:
     frame, target = _frames()["breast_cancer"]
-    numbers = np.random.default_rng(4).choice(np.arange(84_300_000, 92_000_000), len(frame),
-                                              replace=False)
+    numbers = np.random.default_rng(4).choice(np.arange(84_300_000, 92_000_000), len(frame), replace=False)
     frame = frame.assign(**{"Patient No.": numbers, "visits": np.arange(len(frame)) % 9})
     specs = {s.column: s for s in features.infer_spec(profile_frame(frame), target)}
-    assert specs["Patient No."].role == "id" and features.entity_column(list(specs.values())) \
-        == "Patient No."
+    assert specs["Patient No."].role == "id" and features.entity_column(list(specs.values())) == "Patient No."
     assert specs["visits"].role == "feature" and specs["mean radius"].kind == "numeric"
     transformer = compile_transformer(list(specs.values())).fit(frame)
     assert "Patient No." not in transformer.get_feature_names_out()

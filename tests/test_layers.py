@@ -20,10 +20,13 @@ def _modules(package: str) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [
-    ("cockpit", ("textual", "screens")),
-    ("storage", ("textual", "screens", "cockpit")),
-])
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("cockpit", ("textual", "screens")),
+        ("storage", ("textual", "screens", "cockpit")),
+    ],
+)
 def test_lower_layers_never_import_upper_ones(package: str, forbidden: tuple[str, ...]) -> None:
     modules = _modules(package)
     code = (

@@ -29,8 +29,7 @@ def breast_cancer() -> pd.DataFrame:
 def _folder(run_cli, tmp_path: Path, frame: pd.DataFrame, target: str = "diagnosis") -> Path:
     folder = tmp_path / "w"
     assert run_cli("init", str(folder)).exit_code == 0
-    made = run_cli("project", "new", "bc", "--task", "binary", "--target", target,
-                   workspace=folder)
+    made = run_cli("project", "new", "bc", "--task", "binary", "--target", target, workspace=folder)
     assert made.exit_code == 0, made.stderr
     path = tmp_path / "bc.csv"
     frame.to_csv(path, index=False)
@@ -44,7 +43,8 @@ def _predictors(split: dict) -> dict[str, dict]:
 
 
 def test_string_labels_with_categories_split_and_real_measurements_are_not_leaks(
-        run_cli, tmp_path: Path) -> None:
+    run_cli, tmp_path: Path
+) -> None:
     folder = _folder(run_cli, tmp_path, breast_cancer())
     made = run_cli("data", "split", "--json", workspace=folder)
     assert made.exit_code == 0, made.stderr
@@ -53,8 +53,7 @@ def test_string_labels_with_categories_split_and_real_measurements_are_not_leaks
     found = _predictors(split)
     strong = {c: f for c, f in found.items() if f["severity"] == "info"}
     assert "worst perimeter" in strong
-    assert all(f["value"] >= 0.95 and "strong feature, not a leak" in f["message"]
-               for f in strong.values())
+    assert all(f["value"] >= 0.95 and "strong feature, not a leak" in f["message"] for f in strong.values())
     assert not [f for f in split["leakage"] if f["severity"] == "error"]
     text = run_cli("data", "split", "--seed", "7", workspace=folder)
     assert text.exit_code == 0 and text.stdout.strip() == "2"
@@ -62,11 +61,12 @@ def test_string_labels_with_categories_split_and_real_measurements_are_not_leaks
 
 
 def test_a_copy_of_the_label_and_a_column_named_like_the_target_are_still_leaks(
-        workspace, tmp_path: Path) -> None:
+    workspace, tmp_path: Path
+) -> None:
     frame = breast_cancer()
     malignant = (frame["diagnosis"] == "malignant").astype(int)
-    frame["diagnosis_code"] = malignant                               # named like the target
-    frame["review_flag"] = malignant.map({1: "red", 0: "green"})      # a clean copy, plain name
+    frame["diagnosis_code"] = malignant  # named like the target
+    frame["review_flag"] = malignant.map({1: "red", 0: "green"})  # a clean copy, plain name
     path = tmp_path / "leaky.csv"
     frame.to_csv(path, index=False)
     project = create_project(workspace, "bc", "binary", "diagnosis")
@@ -74,12 +74,11 @@ def test_a_copy_of_the_label_and_a_column_named_like_the_target_are_still_leaks(
     split = splits.make_split(workspace, project, "stratified", seed=3)
     found = _predictors(split.as_dict())
     assert split.leaks == 2
-    assert {c for c, f in found.items() if f["severity"] == "error"} == {
-        "diagnosis_code", "review_flag"}
-    assert "its name contains the target's name ('diagnosis')" in found["diagnosis_code"][
-        "evidence"]
+    assert {c for c, f in found.items() if f["severity"] == "error"} == {"diagnosis_code", "review_flag"}
+    assert "its name contains the target's name ('diagnosis')" in found["diagnosis_code"]["evidence"]
     assert found["review_flag"]["evidence"] == [
-        "it separates the target with no error on train and held-out rows alike"]
+        "it separates the target with no error on train and held-out rows alike"
+    ]
     assert found["review_flag"]["value"] == 1.0
     assert found["worst perimeter"]["severity"] == "info"
 
@@ -95,8 +94,7 @@ def test_a_date_only_recorded_for_one_outcome_is_a_leak(workspace, tmp_path: Pat
     split = splits.make_split(workspace, project, "stratified", seed=5)
     finding = _predictors(split.as_dict())["surgery_on"]
     assert finding["severity"] == "error" and split.leaks == 1
-    assert "a date that alone tells the outcome was most likely recorded after it" in finding[
-        "evidence"]
+    assert "a date that alone tells the outcome was most likely recorded after it" in finding["evidence"]
 
 
 def test_a_noisy_proxy_far_stronger_than_the_rest_is_a_leak(workspace, tmp_path: Path) -> None:
@@ -126,8 +124,7 @@ def test_iris_petals_are_strong_features_not_leaks(workspace, tmp_path: Path, se
     datasets.import_dataset(workspace, project, path)
     split = splits.make_split(workspace, project, "stratified", seed=seed)
     assert split.leaks == 0
-    assert all(f["severity"] in ("ok", "info") for f in split.leakage
-               if f["check"] == "target_predictor")
+    assert all(f["severity"] in ("ok", "info") for f in split.leakage if f["check"] == "target_predictor")
 
 
 def test_repeats_in_a_table_of_few_values_are_not_copies() -> None:

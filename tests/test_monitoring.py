@@ -25,8 +25,9 @@ def month(n: int, seed: int, shifted: bool) -> pd.DataFrame:
     channel = rng.choice(["web", "app"], n, p=[0.2, 0.8] if shifted else [0.7, 0.3])
     noise = rng.normal(0, 0.8, n)
     label = ((x if not shifted else -x) + noise > 0.5).astype(int)  # the relation flips
-    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3),
-                         "channel": channel, "churned": label})
+    return pd.DataFrame(
+        {"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3), "channel": channel, "churned": label}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,13 @@ def monitored(tmp_path_factory):
         frame.drop(columns=["churned"]).to_csv(folder / f"m{number}.csv", index=False)
         frame[["user_id", "churned"]].to_csv(folder / f"labels{number}.csv", index=False)
         if number <= 2:
-            batch.predict_file(ws, project, folder / f"m{number}.csv", folder / f"o{number}.csv",
-                               at=f"2026-0{number}-15T00:00:00+00:00")
+            batch.predict_file(
+                ws,
+                project,
+                folder / f"m{number}.csv",
+                folder / f"o{number}.csv",
+                at=f"2026-0{number}-15T00:00:00+00:00",
+            )
         else:
             batches.ingest(ws, project, folder / f"m{number}.csv", at=f"2026-0{number}-15")
     yield ws, project, folder
@@ -59,8 +65,7 @@ def monitored(tmp_path_factory):
 def test_quiet_months_raise_nothing(monitored) -> None:
     ws, project, folder = monitored
     windows = checks.compute_windows(ws, project)
-    assert [w["window"] for w in windows] == ["2026-01", "2026-02", "2026-03", "2026-04",
-                                              "2026-05"]
+    assert [w["window"] for w in windows] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
     for w in windows[:3]:
         assert w["max_psi"] < 0.1
     for w in windows[3:]:
@@ -86,10 +91,8 @@ def test_acknowledge_is_recorded_and_alerts_resolve(monitored) -> None:
     ws, project, _ = monitored
     alert = alerts.open_alerts(ws, project)[0]
     alerts.acknowledge(ws, project, alert["id"], "retraining this week")
-    found = ws.store.one("SELECT status, comment, acknowledged_by FROM alerts WHERE id = ?",
-                         [alert["id"]])
-    assert found == {"status": "acknowledged", "comment": "retraining this week",
-                     "acknowledged_by": "tester"}
+    found = ws.store.one("SELECT status, comment, acknowledged_by FROM alerts WHERE id = ?", [alert["id"]])
+    assert found == {"status": "acknowledged", "comment": "retraining this week", "acknowledged_by": "tester"}
     event = ws.store.one("SELECT details FROM events WHERE action = 'alert acknowledged'")
     assert json.loads(event["details"])["alert"] == alert["id"]
     rule = ws.store.one("SELECT id FROM alert_rules WHERE metric = 'max_psi'")

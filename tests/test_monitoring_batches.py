@@ -16,7 +16,7 @@ import pytest
 from cockpit.workspace import Workspace
 from tests.monitoring_helpers import build, check, counts, penguins, run, window
 
-BIG = "99999999999999999999"   # beyond SQLite's integers
+BIG = "99999999999999999999"  # beyond SQLite's integers
 
 
 @pytest.fixture(scope="module")
@@ -65,28 +65,27 @@ def test_a_batch_stored_with_an_unreadable_time_is_named_with_the_way_out(ws_roo
     with Workspace(ws_root / ".cockpit") as ws:
         project = resolve_project(ws, None)
         frame = read_table(ws_root / "may.csv")
-        log_batch(ws, project, frame, Router(ws, project).score(frame), "may.csv", "ingest",
-                  "not-a-date")
+        log_batch(ws, project, frame, Router(ws, project).score(frame), "may.csv", "ingest", "not-a-date")
     line = refusal(run(ws_root, "monitor", "check"))
-    assert line == ("cockpit: batch 1 (may.csv) has the time 'not-a-date', which is not a date: "
-                    "drop it with cockpit monitor drop 1 --reason TEXT, then ingest it again "
-                    "with --at")
-    assert run(ws_root, "monitor", "drop", "1", "--reason", "ingested without a date"
-               ).exit_code == 0
-    assert run(ws_root, "monitor", "ingest", str(ws_root / "may.csv"), "--at", "2026-05-03"
-               ).exit_code == 0
+    assert line == (
+        "cockpit: batch 1 (may.csv) has the time 'not-a-date', which is not a date: "
+        "drop it with cockpit monitor drop 1 --reason TEXT, then ingest it again "
+        "with --at"
+    )
+    assert run(ws_root, "monitor", "drop", "1", "--reason", "ingested without a date").exit_code == 0
+    assert run(ws_root, "monitor", "ingest", str(ws_root / "may.csv"), "--at", "2026-05-03").exit_code == 0
     code, checked = check(ws_root)
     assert [w["window"] for w in checked["windows"]] == ["2026-05"] and code in (0, 1)
 
 
 def test_batches_are_listed_and_a_drop_is_audited_and_recomputed(ws_root) -> None:
     for name, at in (("may", "2026-05-03"), ("june", "2026-06-03T08:30")):
-        assert run(ws_root, "monitor", "ingest", str(ws_root / f"{name}.csv"), "--at", at
-                   ).exit_code == 0
+        assert run(ws_root, "monitor", "ingest", str(ws_root / f"{name}.csv"), "--at", at).exit_code == 0
     listed = json.loads(run(ws_root, "monitor", "batches", "--json").stdout)
     assert [(b["id"], b["at"], b["kind"], b["source"], b["rows"]) for b in listed] == [
         (2, "2026-06-03T08:30:00", "ingest", "june.csv", 35),
-        (1, "2026-05-03T00:00:00", "ingest", "may.csv", 94)]
+        (1, "2026-05-03T00:00:00", "ingest", "may.csv", 94),
+    ]
     assert listed[1]["routes"] == {"production": 94}
     table = run(ws_root, "monitor", "batches").stdout.splitlines()
     assert table[0].split() == ["ID", "AT", "KIND", "SOURCE", "ROWS", "ROUTES"]
@@ -95,23 +94,23 @@ def test_batches_are_listed_and_a_drop_is_audited_and_recomputed(ws_root) -> Non
     assert code == 1 and "2026-06" in {a["window"] for a in checked["firing"]}
 
     assert refusal(run(ws_root, "monitor", "drop", "2", "--reason", "  ")) == (
-        "cockpit: dropping a batch takes a reason (--reason TEXT)")
+        "cockpit: dropping a batch takes a reason (--reason TEXT)"
+    )
     dropped = run(ws_root, "monitor", "drop", "2", "--reason", "a test file, not production")
-    assert dropped.exit_code == 0 and dropped.stdout.startswith("batch 2 dropped (35 rows from "
-                                                                "june.csv)")
+    assert dropped.exit_code == 0 and dropped.stdout.startswith("batch 2 dropped (35 rows from june.csv)")
     with Workspace(ws_root / ".cockpit") as ws:
         event = ws.store.one("SELECT details FROM events WHERE action = 'batch dropped'")
         assert ws.store.scalar("SELECT count(*) FROM monitor_windows") == 0
         assert ws.store.scalar("SELECT count(*) FROM batches") == 1
     details = json.loads(event["details"])
-    assert (details["batch"], details["reason"], details["rows"]) == (
-        2, "a test file, not production", 35)
+    assert (details["batch"], details["reason"], details["rows"]) == (2, "a test file, not production", 35)
     _, checked = check(ws_root)
     assert [w["window"] for w in checked["windows"]] == ["2026-05"]
     assert "2026-06" not in {a["window"] for a in checked["firing"]}
     before = counts(ws_root)
     assert refusal(run(ws_root, "monitor", "drop", "2", "--reason", "again")).startswith(
-        "cockpit: no batch 2 in project 'p'")
+        "cockpit: no batch 2 in project 'p'"
+    )
     assert counts(ws_root) == before
 
 
@@ -179,32 +178,31 @@ def test_hostile_values_exit_2_with_one_line_and_write_nothing(ws_root, args) ->
 def test_check_exit_codes(ws_root) -> None:
     quiet = run(ws_root, "monitor", "check")
     assert quiet.exit_code == 0 and quiet.stdout.startswith("no production batches yet")
-    assert run(ws_root, "monitor", "ingest", str(ws_root / "june.csv"), "--at", "2026-06-03"
-               ).exit_code == 0
+    assert run(ws_root, "monitor", "ingest", str(ws_root / "june.csv"), "--at", "2026-06-03").exit_code == 0
     code, checked = check(ws_root)
     assert code == 1 and window(checked, "2026-06")["prediction_psi"] > 1
     assert refusal(run(ws_root, "monitor", "check", "--now", "soon")).startswith("cockpit: ")
-    with Workspace(ws_root / ".cockpit") as ws, ws.store.transaction():   # a damaged store
+    with Workspace(ws_root / ".cockpit") as ws, ws.store.transaction():  # a damaged store
         ws.store.conn.execute("UPDATE monitor_references SET stats = '{\"features\": {'")
     failed = run(ws_root, "monitor", "check")
     assert failed.exit_code == 3
-    assert failed.stderr.splitlines()[-1].startswith(
-        "cockpit: monitor check failed (JSONDecodeError: ")
+    assert failed.stderr.splitlines()[-1].startswith("cockpit: monitor check failed (JSONDecodeError: ")
 
 
 def test_labels_with_a_time_that_is_not_a_date_are_refused_whole(ws_root) -> None:
     data = penguins().iloc[250:]
-    labels = data.assign(labelled_at=["2026-05-20"] * 90 + ["", "2026-05-21T10:00+02:00",
-                                                             "soon", None])
+    labels = data.assign(labelled_at=["2026-05-20"] * 90 + ["", "2026-05-21T10:00+02:00", "soon", None])
     labels.to_csv(ws_root / "labels.csv", index=False)
     before = counts(ws_root)
     line = refusal(run(ws_root, "monitor", "labels", str(ws_root / "labels.csv")))
-    assert line.endswith("labels.csv: labelled_at 'soon' is not a date (use ISO 8601: "
-                         "2026-05-01 or 2026-05-01T12:00)")
+    assert line.endswith(
+        "labels.csv: labelled_at 'soon' is not a date (use ISO 8601: 2026-05-01 or 2026-05-01T12:00)"
+    )
     assert counts(ws_root) == before
     labels.iloc[:92].to_csv(ws_root / "labels.csv", index=False)
     assert run(ws_root, "monitor", "labels", str(ws_root / "labels.csv")).stdout.strip() == (
-        "92 labels recorded")
+        "92 labels recorded"
+    )
     with Workspace(ws_root / ".cockpit") as ws:
         times = [r["labelled_at"] for r in ws.store.rows("SELECT labelled_at FROM labels")]
     assert times.count("2026-05-20T00:00:00") == 90 and "2026-05-21T08:00:00" in times

@@ -44,36 +44,30 @@ def penguins(penguins_built, tmp_path) -> tuple[Path, pd.DataFrame]:
 def test_string_classes_drift_by_class_frequency(penguins) -> None:
     root, rest = penguins
     rest.drop(columns=["species"]).to_csv(root / "may.csv", index=False)
-    rest[rest["species"] == "Gentoo"].drop(columns=["species"]).to_csv(root / "june.csv",
-                                                                        index=False)
-    assert run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-03"
-               ).stdout.strip() == "1"
-    assert run(root, "monitor", "ingest", str(root / "june.csv"), "--at", "2026-06-03"
-               ).stdout.strip() == "2"
+    rest[rest["species"] == "Gentoo"].drop(columns=["species"]).to_csv(root / "june.csv", index=False)
+    assert run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-03").stdout.strip() == "1"
+    assert run(root, "monitor", "ingest", str(root / "june.csv"), "--at", "2026-06-03").stdout.strip() == "2"
     code, checked = check(root)
     with Workspace(root / ".cockpit") as ws:
         reference = json.loads(ws.store.scalar("SELECT stats FROM monitor_references"))
     ref = reference["prediction"]
     classes = sorted(ref["shares"])
-    assert ref["kind"] == "categorical" and set(ref["shares"]) == {"Adelie", "Chinstrap",
-                                                                   "Gentoo"}
+    assert ref["kind"] == "categorical" and set(ref["shares"]) == {"Adelie", "Chinstrap", "Gentoo"}
     for name, batch_id in (("2026-05", 1), ("2026-06", 2)):
         found = window(checked, name)
         answered = stored_outputs(root, batch_id)["prediction"].astype(str)
         shares = answered.value_counts(normalize=True)
         assert found["prediction_classes"] == [*classes, "other"]
-        assert found["prediction_shares"] == pytest.approx(
-            [shares.get(c, 0.0) for c in classes] + [0.0])
+        assert found["prediction_shares"] == pytest.approx([shares.get(c, 0.0) for c in classes] + [0.0])
         expected = np.array([ref["shares"][c] for c in classes] + [0.0])
         actual = np.array(found["prediction_shares"])
         e, a = np.clip(expected, 1e-4, None), np.clip(actual, 1e-4, None)
         assert found["prediction_psi"] == pytest.approx(float(np.sum((a - e) * np.log(a / e))))
-        assert found["prediction_js"] == pytest.approx(
-            float(jensenshannon(expected + 1e-4, actual + 1e-4)))
+        assert found["prediction_js"] == pytest.approx(float(jensenshannon(expected + 1e-4, actual + 1e-4)))
         assert 0 <= found["prediction_chi2_p"] <= 1
     may, june = window(checked, "2026-05"), window(checked, "2026-06")
     assert may["rows"] == 94 and june["rows"] == int((rest["species"] == "Gentoo").sum())
-    assert may["prediction_psi"] < 0.2            # the same population as training
+    assert may["prediction_psi"] < 0.2  # the same population as training
     assert june["prediction_shares"][classes.index("Gentoo")] > 0.9
     assert june["prediction_psi"] > 1 and june["prediction_js"] > 0.4
     firing = {a["metric"]: a for a in checked["firing"]}
@@ -83,8 +77,8 @@ def test_string_classes_drift_by_class_frequency(penguins) -> None:
 @pytest.fixture(scope="module")
 def penguins_with_id(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     data = penguins_data()
-    data.insert(0, "penguin_id", range(1000, 1000 + len(data)))   # read back as floats
-                                                                     # when a cell is blank
+    data.insert(0, "penguin_id", range(1000, 1000 + len(data)))  # read back as floats
+    # when a cell is blank
     root = tmp_path_factory.mktemp("penguins_id") / "ws"
     build(root, "multiclass", "species", data.iloc[:250], id_column="penguin_id")
     return root, data.iloc[250:].reset_index(drop=True)
@@ -93,32 +87,33 @@ def penguins_with_id(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
 def test_labels_with_blank_cells_are_skipped_and_counted(penguins_with_id) -> None:
     root, rest = penguins_with_id
     production = rest.drop(columns=["species"])
-    production.loc[2, "penguin_id"] = None        # a production row that came without its id
+    production.loc[2, "penguin_id"] = None  # a production row that came without its id
     production.to_csv(root / "may.csv", index=False)
     labels = rest[["penguin_id", "species"]].copy()
-    labels.loc[labels.index % 4 == 0, "species"] = None      # 24 of 94 not labelled yet
-    labels.loc[1, "penguin_id"] = None                       # and one without its id
+    labels.loc[labels.index % 4 == 0, "species"] = None  # 24 of 94 not labelled yet
+    labels.loc[1, "penguin_id"] = None  # and one without its id
     labels.to_csv(root / "labels.csv", index=False)
-    assert run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-03"
-               ).exit_code == 0
+    assert run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-03").exit_code == 0
     result = run(root, "monitor", "labels", str(root / "labels.csv"))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.strip() == ("69 labels recorded; 24 rows without a label skipped; "
-                                     "1 row without an entity id skipped")
+    assert result.stdout.strip() == (
+        "69 labels recorded; 24 rows without a label skipped; 1 row without an entity id skipped"
+    )
     known = (rest.index % 4 != 0) & (rest.index != 1)
     with Workspace(root / ".cockpit") as ws:
         stored = {r["entity"]: r["label"] for r in ws.store.rows("SELECT * FROM labels")}
-    assert stored == dict(zip(rest["penguin_id"][known].astype(str), rest["species"][known],
-                              strict=True))
+    assert stored == dict(zip(rest["penguin_id"][known].astype(str), rest["species"][known], strict=True))
     _, checked = check(root)
     may = window(checked, "2026-05")
     outputs = stored_outputs(root, 1)
     assert outputs["entity"].tolist() == [
-        "" if i == 2 else str(e) for i, e in enumerate(rest["penguin_id"])]   # "1042", not
-    joined = known & (rest.index != 2)                                       # "1042.0"
+        "" if i == 2 else str(e) for i, e in enumerate(rest["penguin_id"])
+    ]  # "1042", not
+    joined = known & (rest.index != 2)  # "1042.0"
     assert may["labelled"] == 68 and may["metric"] == "f1"
-    assert may["metric_value"] == pytest.approx(f1_score(
-        rest["species"][joined], outputs["prediction"][joined].astype(str), average="macro"))
+    assert may["metric_value"] == pytest.approx(
+        f1_score(rest["species"][joined], outputs["prediction"][joined].astype(str), average="macro")
+    )
     assert may["metric_value"] > 0.9
 
 
@@ -152,11 +147,10 @@ def test_labels_without_an_id_column_join_by_the_feature_values(cancer) -> None:
     may.drop(columns=["benign"]).to_csv(root / "may.csv", index=False)
     june.drop(columns=["benign"]).to_csv(root / "june.csv", index=False)
     for name, at in (("may", "2026-05-10"), ("june", "2026-06-10")):
-        assert run(root, "monitor", "ingest", str(root / f"{name}.csv"), "--at", at
-                   ).exit_code == 0
+        assert run(root, "monitor", "ingest", str(root / f"{name}.csv"), "--at", at).exit_code == 0
     may_labels = may.copy()
-    may_labels.loc[may_labels.index % 5 == 0, "benign"] = np.nan    # read back as floats
-    may_labels.loc[1, "benign"] = np.inf                              # no label either
+    may_labels.loc[may_labels.index % 5 == 0, "benign"] = np.nan  # read back as floats
+    may_labels.loc[1, "benign"] = np.inf  # no label either
     may_labels.sample(frac=1, random_state=0).to_csv(root / "may_labels.csv", index=False)
     june.assign(benign=1 - june["benign"]).to_csv(root / "june_labels.csv", index=False)
     bare = run(root, "monitor", "labels", str(root / "june.csv"))
@@ -166,27 +160,30 @@ def test_labels_without_an_id_column_join_by_the_feature_values(cancer) -> None:
     refused = run(root, "monitor", "labels", str(only_target))
     assert refused.exit_code == 2 and "there is no id column" in refused.stderr
     assert run(root, "monitor", "labels", str(root / "may_labels.csv")).stdout.strip() == (
-        "67 labels recorded; 18 rows without a label skipped")
+        "67 labels recorded; 18 rows without a label skipped"
+    )
     assert run(root, "monitor", "labels", str(root / "june_labels.csv")).stdout.strip() == (
-        "84 labels recorded")
+        "84 labels recorded"
+    )
     features = [c for c in may.columns if c != "benign"]
     with Workspace(root / ".cockpit") as ws:
         assert {r["label"] for r in ws.store.rows("SELECT label FROM labels")} == {"0", "1"}
         stored = {r["entity"] for r in ws.store.rows("SELECT entity FROM labels")}
-    keys = entity_keys(may, None, features)          # the contract: exactly entity_keys()
+    keys = entity_keys(may, None, features)  # the contract: exactly entity_keys()
     assert stored >= set(keys[may_labels["benign"].notna() & (may.index != 1)])
     assert stored_outputs(root, 1)["entity"].tolist() == keys.tolist()
     _, checked = check(root)
     measured = {}
-    for name, batch_id, truth in (("2026-05", 1, may_labels["benign"].replace(np.inf, np.nan)),
-                                  ("2026-06", 2, 1 - june["benign"])):
+    for name, batch_id, truth in (
+        ("2026-05", 1, may_labels["benign"].replace(np.inf, np.nan)),
+        ("2026-06", 2, 1 - june["benign"]),
+    ):
         found = window(checked, name)
         scores = stored_outputs(root, batch_id)["score"].to_numpy()
         known = truth.notna().to_numpy()
         assert found["labelled"] == int(known.sum()) and found["metric"] == "roc_auc"
         measured[name] = found["metric_value"]
-        assert measured[name] == pytest.approx(roc_auc_score(truth[known].astype(int),
-                                                             scores[known]))
+        assert measured[name] == pytest.approx(roc_auc_score(truth[known].astype(int), scores[known]))
     assert measured["2026-05"] > 0.97 and measured["2026-06"] < 0.05
 
 
@@ -198,18 +195,19 @@ def test_one_row_batch_is_monitored_with_a_note(cancer) -> None:
     code, checked = check(root)
     july = window(checked, "2026-07")
     assert july["rows"] == 1 and july["max_psi"] is None and july["prediction_psi"] is None
-    assert july["notes"] == ["feature drift: too few rows (1 < 30)",
-                             "prediction drift: too few answers (1 < 30)"]
-    assert code == 0 and checked["firing"] == []   # one row is no evidence of drift
+    assert july["notes"] == [
+        "feature drift: too few rows (1 < 30)",
+        "prediction drift: too few answers (1 < 30)",
+    ]
+    assert code == 0 and checked["firing"] == []  # one row is no evidence of drift
     text = run(root, "monitor", "check")
     assert text.exit_code == 0
     assert "note 2026-07: feature drift: too few rows (1 < 30)" in text.stdout
     rest.head(1).to_csv(root / "one_label.csv", index=False)
-    assert run(root, "monitor", "labels", str(root / "one_label.csv")).stdout.strip() == (
-        "1 label recorded")
+    assert run(root, "monitor", "labels", str(root / "one_label.csv")).stdout.strip() == ("1 label recorded")
     _, checked = check(root)
     july = window(checked, "2026-07")
-    assert july["labelled"] == 1 and july["metric_value"] is None   # no ROC AUC of one row
+    assert july["labelled"] == 1 and july["metric_value"] is None  # no ROC AUC of one row
 
 
 def test_true_false_labels_meet_answers_stored_as_one_and_zero() -> None:
@@ -270,16 +268,18 @@ def test_labels_still_join_batches_an_earlier_model_scored(cancer) -> None:
     root, rest = cancer
     may = rest.iloc[:85]
     may.drop(columns=["benign"]).to_csv(root / "may.csv", index=False)
-    assert run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-10"
-               ).exit_code == 0
-    for step in (("features", "set", "--column", "worst area:role=ignore"),
-                 ("train", "--model", "logistic_regression"),
-                 ("register", "2", "--override", "fewer features"),
-                 ("deploy", "2", "--strategy", "blue-green", "--reason", "fewer features")):
+    assert run(root, "monitor", "ingest", str(root / "may.csv"), "--at", "2026-05-10").exit_code == 0
+    for step in (
+        ("features", "set", "--column", "worst area:role=ignore"),
+        ("train", "--model", "logistic_regression"),
+        ("register", "2", "--override", "fewer features"),
+        ("deploy", "2", "--strategy", "blue-green", "--reason", "fewer features"),
+    ):
         assert run(root, *step).exit_code == 0, step
     may.to_csv(root / "may_labels.csv", index=False)
     assert run(root, "monitor", "labels", str(root / "may_labels.csv")).stdout.strip() == (
-        "85 labels recorded")
+        "85 labels recorded"
+    )
     _, checked = check(root)
     found = window(checked, "2026-05")
     assert found["labelled"] == 85

@@ -24,8 +24,9 @@ def month(n: int, seed: int) -> pd.DataFrame:
     x = rng.normal(0, 1, n)
     channel = rng.choice(["web", "app"], n, p=[0.6, 0.4])
     label = (x + (channel == "web") * 0.8 + rng.normal(0, 0.8, n) > 0.5).astype(int)
-    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3),
-                         "channel": channel, "churned": label})
+    return pd.DataFrame(
+        {"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3), "channel": channel, "churned": label}
+    )
 
 
 @pytest.fixture()
@@ -37,25 +38,36 @@ def served(tmp_path):
     month(1200, 0).to_csv(tmp_path / "ref.csv", index=False)
     datasets.import_dataset(ws, project, tmp_path / "ref.csv")
     make_split(ws, project, "stratified")
-    problem.save_spec(ws, project, problem.ProblemSpec(
-        metric="recall", metric_target=0.5, latency_budget_ms=50, segments=["channel"]))
+    problem.save_spec(
+        ws,
+        project,
+        problem.ProblemSpec(metric="recall", metric_target=0.5, latency_budget_ms=50, segments=["channel"]),
+    )
     registry.register(ws, project, runs.train(ws, project, "logistic_regression").id, "model")
     registry.deploy(ws, project, 1, "blue-green", reason="test")
     yield ws, project, tmp_path
     ws.close()
 
 
-def log_requests(ws, project, day: str, latencies: list[float], failed: int = 0,
-                 fallback: int = 0) -> None:
+def log_requests(ws, project, day: str, latencies: list[float], failed: int = 0, fallback: int = 0) -> None:
     """Requests as the service logs them: one row per request here, on `day`."""
     rows = []
     for i, latency in enumerate(latencies):
         status = 500 if i < failed else 200
         route = "fallback" if failed <= i < failed + fallback else "production"
-        rows.append({"project_id": project.id, "request_id": f"{day}-{i}",
-                     "at": f"{day}T10:{i // 60:02d}:{i % 60:02d}+00:00", "status": status,
-                     "entity": f"E{i}", "model_version": 1, "route": route if status == 200
-                     else None, "latency_ms": latency, "score": 0.3 if status == 200 else None})
+        rows.append(
+            {
+                "project_id": project.id,
+                "request_id": f"{day}-{i}",
+                "at": f"{day}T10:{i // 60:02d}:{i % 60:02d}+00:00",
+                "status": status,
+                "entity": f"E{i}",
+                "model_version": 1,
+                "route": route if status == 200 else None,
+                "latency_ms": latency,
+                "score": 0.3 if status == 200 else None,
+            }
+        )
     with ws.store.transaction():
         for row in rows:
             ws.store.insert("requests", row)
@@ -106,9 +118,9 @@ def test_performance_per_segment_once_labels_arrive(served) -> None:
         part = outputs[outputs["channel"] == channel]
         assert by_segment[channel]["rows"] == len(part)
         assert by_segment[channel]["value"] == pytest.approx(
-            recall_score(part["churned"], part["prediction"]))
-    assert window["metric_value"] == pytest.approx(
-        recall_score(outputs["churned"], outputs["prediction"]))
+            recall_score(part["churned"], part["prediction"])
+        )
+    assert window["metric_value"] == pytest.approx(recall_score(outputs["churned"], outputs["prediction"]))
 
 
 def test_windows_by_day_week_or_month(served) -> None:
@@ -123,7 +135,6 @@ def test_windows_by_day_week_or_month(served) -> None:
     assert [(w["window"], w["requests"]) for w in weeks] == [("2026-W14", 3), ("2026-W15", 4)]
     assert [w["window"] for w in alerts.stored_windows(ws, project)] == ["2026-W14", "2026-W15"]
     set_window_size(ws, project, "day")
-    assert [w["window"] for w in checks.compute_windows(ws, project)] == ["2026-04-02",
-                                                                           "2026-04-09"]
+    assert [w["window"] for w in checks.compute_windows(ws, project)] == ["2026-04-02", "2026-04-09"]
     with pytest.raises(CockpitError, match="hour"):
         set_window_size(ws, project, "hour")

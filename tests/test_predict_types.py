@@ -25,8 +25,9 @@ def deployed(tmp_path_factory):
     def get(name: str) -> real.Built:
         if name not in built:
             load, task, target = CASES[name]
-            made = real.build(tmp_path_factory.mktemp(name), load(), task, target,
-                              runs=(("--model", "decision_tree"),))
+            made = real.build(
+                tmp_path_factory.mktemp(name), load(), task, target, runs=(("--model", "decision_tree"),)
+            )
             assert made.cli("register", "1", "--override", "types test").exit_code == 0
             assert made.cli("deploy", "1", "--strategy", "blue-green").exit_code == 0
             built[name] = made
@@ -51,9 +52,12 @@ def test_predictions_keep_the_targets_type(deployed, name: str, tmp_path) -> Non
     if name == "diabetes":
         assert parquet["prediction"].dtype == np.float64 and csv["prediction"].dtype == np.float64
         np.testing.assert_allclose(parquet["prediction"], csv["prediction"])
-        r2 = 1 - ((truth[target] - parquet["prediction"]) ** 2).sum() / (
-            (truth[target] - truth[target].mean()) ** 2).sum()
-        assert 0.3 < r2 < 0.9   # a depth-6 tree, scored on rows it mostly trained on
+        r2 = (
+            1
+            - ((truth[target] - parquet["prediction"]) ** 2).sum()
+            / ((truth[target] - truth[target].mean()) ** 2).sum()
+        )
+        assert 0.3 < r2 < 0.9  # a depth-6 tree, scored on rows it mostly trained on
     elif name == "penguins":
         assert pd.api.types.is_string_dtype(parquet["prediction"])
         assert set(parquet["prediction"]) <= {"Adelie", "Chinstrap", "Gentoo"}

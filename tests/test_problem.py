@@ -7,13 +7,13 @@ from cockpit import problem
 from cockpit.errors import CockpitError
 from cockpit.projects import create_project
 
-GOOD_TOML = '''
+GOOD_TOML = """
 statement = "Predict whether a customer will cancel within 30 days, so we can make an offer"
 metric = "recall"
 metric_target = 0.8
 usage = "batch"
 segments = ["plan"]
-'''
+"""
 
 
 @pytest.fixture
@@ -48,16 +48,19 @@ def test_other_task_needs_its_own_project(workspace, churn) -> None:
         problem.save_spec(workspace, churn, problem.ProblemSpec(task="regression"))
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('metrc = "recall"', r"unknown field 'metrc' \(did you mean 'metric'\?\)"),
-    ("metric_target = \"high\"", "field 'metric_target' must be a number"),
-    ("segments = 3", "field 'segments' must be a list"),
-    ('usage = "sometimes"', "field 'usage' must be one of batch, online"),
-    ('metric = "rmse"\ntask = "binary"', "'rmse' does not fit a binary problem"),
-    ('metric = "recall"\nmetric_target = 80', "fraction between 0 and 1"),
-    ("statement = 5", "field 'statement' must be text"),
-    ("this is = not toml", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('metrc = "recall"', r"unknown field 'metrc' \(did you mean 'metric'\?\)"),
+        ('metric_target = "high"', "field 'metric_target' must be a number"),
+        ("segments = 3", "field 'segments' must be a list"),
+        ('usage = "sometimes"', "field 'usage' must be one of batch, online"),
+        ('metric = "rmse"\ntask = "binary"', "'rmse' does not fit a binary problem"),
+        ('metric = "recall"\nmetric_target = 80', "fraction between 0 and 1"),
+        ("statement = 5", "field 'statement' must be text"),
+        ("this is = not toml", "not valid TOML"),
+    ],
+)
 def test_bad_spec_files_name_the_field(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "spec.toml"
     path.write_text(text)
@@ -84,8 +87,9 @@ def test_cli_set_show_history_diff(run_cli, tmp_path: Path) -> None:
     spec.write_text(GOOD_TOML)
 
     assert run_cli("problem", "set", "--file", str(spec), workspace=folder).output.strip() == "1"
-    second = json.loads(run_cli("problem", "set", "--set", "metric_target=0.9", "--json",
-                                workspace=folder).output)
+    second = json.loads(
+        run_cli("problem", "set", "--set", "metric_target=0.9", "--json", workspace=folder).output
+    )
     assert second["id"] == 2 and second["spec"]["metric_target"] == 0.9
     shown = json.loads(run_cli("problem", "show", "--json", workspace=folder).output)
     assert shown["version"] == 2 and shown["grade"]["score"] == second["score"]

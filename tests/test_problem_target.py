@@ -18,7 +18,8 @@ def test_problem_set_refuses_another_target(tmp_path: Path) -> None:
     assert changed.stderr.strip().splitlines() == [
         "cockpit: project 'p' predicts 'target'; its data, splits, features and runs are built "
         "around it. To predict 'bmi', make a new project: cockpit project new NAME --task "
-        "regression --target bmi"]
+        "regression --target bmi"
+    ]
     spec = tmp_path / "spec.toml"
     spec.write_text('target = "blood pressure"\nmetric = "rmse"\n')
     from_file = built.cli("problem", "set", "--file", str(spec))
@@ -26,9 +27,10 @@ def test_problem_set_refuses_another_target(tmp_path: Path) -> None:
     assert json.loads(built.cli("problem", "history", "--json").stdout) == before
     project = json.loads(built.cli("projects", "--json").stdout)[0]
     assert project["target"] == "target"
-    assert built.cli("problem", "set", "--set", "target=target", "--set",
-                     "metric=rmse").exit_code == 0   # naming its own target is fine
+    assert (
+        built.cli("problem", "set", "--set", "target=target", "--set", "metric=rmse").exit_code == 0
+    )  # naming its own target is fine
     trained = built.cli("train", "--model", "linear_regression", "--json")
     assert trained.exit_code == 0, trained.stderr
     run = json.loads(trained.stdout)
-    assert run["metric"] == "rmse" and 45 < run["score"] < 65   # diabetes RMSE ~54
+    assert run["metric"] == "rmse" and 45 < run["score"] < 65  # diabetes RMSE ~54

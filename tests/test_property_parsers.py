@@ -38,34 +38,64 @@ from cockpit.problem import (
 
 
 def fast(examples: int):
-    return settings(max_examples=examples, derandomize=True, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 # Any JSON/TOML-like value, nested a little.
-LEAVES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
-          | st.sampled_from([10**400, -(10**30), "1e400", "nan", "-1", " 0.5 ", "", "batch",
-                             "binary", "recall", "mae", "false_positive", "a,b,,c"]))
-VALUES = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(
+        [
+            10**400,
+            -(10**30),
+            "1e400",
+            "nan",
+            "-1",
+            " 0.5 ",
+            "",
+            "batch",
+            "binary",
+            "recall",
+            "mae",
+            "false_positive",
+            "a,b,,c",
+        ]
+    )
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 # -- the CSV reader -------------------------------------------------------------------
 
-CSV_CHARS = list('ab1.,;"\'\r\n\t |#é\\\ufeff\x00\x0b\x85\u2028-e')
+CSV_CHARS = list("ab1.,;\"'\r\n\t |#é\\\ufeff\x00\x0b\x85\u2028-e")
 
 
 @fast(150)
-@given(data=st.binary(max_size=300)
-       | st.text(alphabet=st.sampled_from(CSV_CHARS), max_size=150).map(str.encode),
-       delimiter=st.sampled_from([",", ";", "\t", "|", " ", "é", "", "ab", '"', "\n", "\x00"]),
-       encoding=st.sampled_from(["utf-8", "latin-1", "utf-16", "ascii", "rot13", "base64",
-                                 "no-such", "utf\x00"]),
-       suffix=st.sampled_from([".csv", ".txt", ".parquet"]))
-def test_any_bytes_are_read_or_refused_with_a_cockpit_error(tmp_path: Path, data: bytes,
-                                                             delimiter: str, encoding: str,
-                                                             suffix: str) -> None:
+@given(
+    data=st.binary(max_size=300) | st.text(alphabet=st.sampled_from(CSV_CHARS), max_size=150).map(str.encode),
+    delimiter=st.sampled_from([",", ";", "\t", "|", " ", "é", "", "ab", '"', "\n", "\x00"]),
+    encoding=st.sampled_from(
+        ["utf-8", "latin-1", "utf-16", "ascii", "rot13", "base64", "no-such", "utf\x00"]
+    ),
+    suffix=st.sampled_from([".csv", ".txt", ".parquet"]),
+)
+def test_any_bytes_are_read_or_refused_with_a_cockpit_error(
+    tmp_path: Path, data: bytes, delimiter: str, encoding: str, suffix: str
+) -> None:
     path = tmp_path / f"input{suffix}"
     path.write_bytes(data)
     with warnings.catch_warnings():
@@ -82,13 +112,41 @@ def test_any_bytes_are_read_or_refused_with_a_cockpit_error(tmp_path: Path, data
 
 # Column names a person might write: quotes, SQL, unicode; not value-like, no edge spaces,
 # and none of the other delimiters the reader sniffs for in a one-column header.
-NAMES = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp"),
-                                       exclude_characters=";|\t"),
-                min_size=1, max_size=10).filter(
-    lambda s: s == s.strip() and not s.startswith("\ufeff") and not _looks_like_value(s))
-NA_WORDS = {"", "NA", "N/A", "NULL", "NaN", "nan", "null", "None", "none", "n/a", "<NA>",
-            "#N/A", "#NA", "-NaN", "-nan", "1.#IND", "1.#QNAN", "-1.#IND", "-1.#QNAN",
-            "#N/A N/A", "True", "False", "TRUE", "FALSE", "true", "false"}
+NAMES = st.text(
+    alphabet=st.characters(
+        codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp"), exclude_characters=";|\t"
+    ),
+    min_size=1,
+    max_size=10,
+).filter(lambda s: s == s.strip() and not s.startswith("\ufeff") and not _looks_like_value(s))
+NA_WORDS = {
+    "",
+    "NA",
+    "N/A",
+    "NULL",
+    "NaN",
+    "nan",
+    "null",
+    "None",
+    "none",
+    "n/a",
+    "<NA>",
+    "#N/A",
+    "#NA",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "-1.#IND",
+    "-1.#QNAN",
+    "#N/A N/A",
+    "True",
+    "False",
+    "TRUE",
+    "FALSE",
+    "true",
+    "false",
+}
 
 
 def _is_number(text: str) -> bool:
@@ -99,8 +157,9 @@ def _is_number(text: str) -> bool:
     return True
 
 
-WORDS = st.text(alphabet=st.sampled_from(list('abcXYZ é,;"\'\n\t|#')), min_size=1, max_size=8).filter(
-    lambda s: s.strip() not in NA_WORDS and not _is_number(s))
+WORDS = st.text(alphabet=st.sampled_from(list("abcXYZ é,;\"'\n\t|#")), min_size=1, max_size=8).filter(
+    lambda s: s.strip() not in NA_WORDS and not _is_number(s)
+)
 
 
 @st.composite
@@ -121,10 +180,14 @@ def frames(draw) -> pd.DataFrame:
 
 
 @fast(60)
-@given(frame=frames(), delimiter=st.sampled_from([",", ";", "\t", "|"]),
-       line_end=st.sampled_from(["\n", "\r\n", "\r"]))
-def test_what_a_csv_writer_writes_reads_back_the_same(tmp_path: Path, frame: pd.DataFrame,
-                                                      delimiter: str, line_end: str) -> None:
+@given(
+    frame=frames(),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    line_end=st.sampled_from(["\n", "\r\n", "\r"]),
+)
+def test_what_a_csv_writer_writes_reads_back_the_same(
+    tmp_path: Path, frame: pd.DataFrame, delimiter: str, line_end: str
+) -> None:
     if line_end == "\r":  # pandas' writer then leaves a field holding "\n" unquoted
         frame = frame.apply(lambda c: c if c.dtype.kind in "iuf" else c.str.replace("\n", " "))
     path = tmp_path / "round.csv"
@@ -153,8 +216,10 @@ def test_a_column_that_turns_to_text_late_is_read_as_one_type(tmp_path: Path) ->
     frame.to_parquet(io.BytesIO(), index=False)
 
 
-@pytest.mark.parametrize(("delimiter", "problem"), [("", "one character"), ("ab", "one character"),
-                                                   ('"', "one character"), ("\n", "one character")])
+@pytest.mark.parametrize(
+    ("delimiter", "problem"),
+    [("", "one character"), ("ab", "one character"), ('"', "one character"), ("\n", "one character")],
+)
 def test_a_bad_delimiter_is_refused(tmp_path: Path, delimiter: str, problem: str) -> None:
     path = tmp_path / "d.csv"
     path.write_text("a,b\n1,2\n")
@@ -179,8 +244,10 @@ FIELD_NAMES = st.sampled_from(sorted(FIELD_TYPES))
 
 
 @fast(200)
-@given(data=st.dictionaries(FIELD_NAMES | st.text(max_size=10) | st.integers() | st.none(),
-                            VALUES, max_size=8) | VALUES)
+@given(
+    data=st.dictionaries(FIELD_NAMES | st.text(max_size=10) | st.integers() | st.none(), VALUES, max_size=8)
+    | VALUES
+)
 def test_any_mapping_gives_a_spec_or_a_cockpit_error(data) -> None:
     try:
         spec = spec_from_mapping(data, "spec.toml")
@@ -195,12 +262,23 @@ def test_any_mapping_gives_a_spec_or_a_cockpit_error(data) -> None:
 
 
 @fast(40)
-@given(text=st.sampled_from(['{"metric_target": ' + "1" * 5000 + "}", "[" * 100_000,
-                             '{"metric_target": 1e999}', "metric_target = " + "9" * 5000,
-                             '{"statement": "\\ud800"}', "\x00", "{}", "[]", '"text"']),
-       suffix=st.sampled_from([".json", ".toml"]))
-def test_any_spec_file_gives_a_spec_or_a_cockpit_error(tmp_path: Path, text: str,
-                                                       suffix: str) -> None:
+@given(
+    text=st.sampled_from(
+        [
+            '{"metric_target": ' + "1" * 5000 + "}",
+            "[" * 100_000,
+            '{"metric_target": 1e999}',
+            "metric_target = " + "9" * 5000,
+            '{"statement": "\\ud800"}',
+            "\x00",
+            "{}",
+            "[]",
+            '"text"',
+        ]
+    ),
+    suffix=st.sampled_from([".json", ".toml"]),
+)
+def test_any_spec_file_gives_a_spec_or_a_cockpit_error(tmp_path: Path, text: str, suffix: str) -> None:
     path = tmp_path / f"spec{suffix}"
     path.write_text(text)
     try:
@@ -210,11 +288,21 @@ def test_any_spec_file_gives_a_spec_or_a_cockpit_error(tmp_path: Path, text: str
 
 
 SHORT_TEXT = st.text(alphabet=st.sampled_from(list("abc 12.'-\u00e9")), max_size=12)
-PROSE = st.sampled_from([
-    "", "AI", "use AI to reduce churn", "predict whether a customer cancels within 30 days",
-    "support agents", "who calls the customer next week", "the team lead can override it",
-    "within 30 days", "next quarter", "always", "labelled from cancellations by billing",
-])
+PROSE = st.sampled_from(
+    [
+        "",
+        "AI",
+        "use AI to reduce churn",
+        "predict whether a customer cancels within 30 days",
+        "support agents",
+        "who calls the customer next week",
+        "the team lead can override it",
+        "within 30 days",
+        "next quarter",
+        "always",
+        "labelled from cancellations by billing",
+    ]
+)
 NUMBER = st.none() | st.floats(allow_nan=True, allow_infinity=True)
 ALL_METRICS = sorted({m for ms in METRICS.values() for m in ms})
 
@@ -222,18 +310,30 @@ ALL_METRICS = sorted({m for ms in METRICS.values() for m in ms})
 @st.composite
 def specs(draw, task=None) -> ProblemSpec:
     """Any ProblemSpec, as a form or code could build it (choices or free text)."""
+
     def choice(options):
         return draw(st.sampled_from(["", *options]) | SHORT_TEXT)
 
     return ProblemSpec(
-        statement=draw(PROSE | SHORT_TEXT), task=task if task is not None else choice(METRICS),
-        target=draw(SHORT_TEXT), labels=draw(PROSE), audience=draw(PROSE),
-        decision=draw(PROSE), usage=choice(USAGES), latency_budget_ms=draw(NUMBER),
-        time_window=draw(PROSE | SHORT_TEXT), metric=choice(ALL_METRICS),
-        metric_target=draw(NUMBER), costlier_mistake=choice(MISTAKES), cost_ratio=draw(NUMBER),
-        baseline=draw(PROSE), constraints=draw(PROSE),
-        segments=draw(st.lists(SHORT_TEXT, max_size=3)), risks=draw(PROSE),
-        human_path=draw(PROSE))
+        statement=draw(PROSE | SHORT_TEXT),
+        task=task if task is not None else choice(METRICS),
+        target=draw(SHORT_TEXT),
+        labels=draw(PROSE),
+        audience=draw(PROSE),
+        decision=draw(PROSE),
+        usage=choice(USAGES),
+        latency_budget_ms=draw(NUMBER),
+        time_window=draw(PROSE | SHORT_TEXT),
+        metric=choice(ALL_METRICS),
+        metric_target=draw(NUMBER),
+        costlier_mistake=choice(MISTAKES),
+        cost_ratio=draw(NUMBER),
+        baseline=draw(PROSE),
+        constraints=draw(PROSE),
+        segments=draw(st.lists(SHORT_TEXT, max_size=3)),
+        risks=draw(PROSE),
+        human_path=draw(PROSE),
+    )
 
 
 @fast(150)
@@ -248,12 +348,22 @@ def test_any_spec_grades_between_0_and_100(spec: ProblemSpec) -> None:
 
 
 FILLERS = {
-    "statement": PROSE, "target": SHORT_TEXT, "labels": PROSE, "audience": PROSE,
-    "decision": PROSE, "usage": st.sampled_from(USAGES), "time_window": PROSE,
-    "metric": st.sampled_from(ALL_METRICS), "metric_target": st.floats(0, 1),
-    "costlier_mistake": st.sampled_from(MISTAKES), "baseline": PROSE, "constraints": PROSE,
-    "segments": st.lists(SHORT_TEXT.filter(bool), min_size=1, max_size=2), "risks": PROSE,
-    "human_path": PROSE, "latency_budget_ms": st.floats(0, 1000),
+    "statement": PROSE,
+    "target": SHORT_TEXT,
+    "labels": PROSE,
+    "audience": PROSE,
+    "decision": PROSE,
+    "usage": st.sampled_from(USAGES),
+    "time_window": PROSE,
+    "metric": st.sampled_from(ALL_METRICS),
+    "metric_target": st.floats(0, 1),
+    "costlier_mistake": st.sampled_from(MISTAKES),
+    "baseline": PROSE,
+    "constraints": PROSE,
+    "segments": st.lists(SHORT_TEXT.filter(bool), min_size=1, max_size=2),
+    "risks": PROSE,
+    "human_path": PROSE,
+    "latency_budget_ms": st.floats(0, 1000),
     "cost_ratio": st.floats(0, 100),
 }
 
@@ -263,8 +373,9 @@ FILLERS = {
 def test_answering_a_missing_field_never_lowers_the_score(data, task: str) -> None:
     """For a given task (the project fixes it), answering what was missing only helps."""
     spec = data.draw(specs(task=task))
-    empty = [f.name for f in fields(ProblemSpec)
-             if f.name in FILLERS and getattr(spec, f.name) in ("", None, [])]
+    empty = [
+        f.name for f in fields(ProblemSpec) if f.name in FILLERS and getattr(spec, f.name) in ("", None, [])
+    ]
     if not empty:
         return
     name = data.draw(st.sampled_from(empty))
@@ -278,11 +389,19 @@ STEP_KEYS = st.sampled_from(sorted({"op"} | {k for req, opt in OPS.values() for 
 
 
 @fast(200)
-@given(steps=st.lists(st.dictionaries(STEP_KEYS | st.text(max_size=3), VALUES, max_size=5)
-                      | st.builds(lambda op, rest: {**rest, "op": op}, st.sampled_from(sorted(OPS)),
-                                  st.dictionaries(STEP_KEYS, VALUES, max_size=4)),
-                      max_size=3)
-       | VALUES | st.fixed_dictionaries({"steps": VALUES}))
+@given(
+    steps=st.lists(
+        st.dictionaries(STEP_KEYS | st.text(max_size=3), VALUES, max_size=5)
+        | st.builds(
+            lambda op, rest: {**rest, "op": op},
+            st.sampled_from(sorted(OPS)),
+            st.dictionaries(STEP_KEYS, VALUES, max_size=4),
+        ),
+        max_size=3,
+    )
+    | VALUES
+    | st.fixed_dictionaries({"steps": VALUES})
+)
 def test_any_recipe_is_accepted_or_refused_with_a_cockpit_error(steps) -> None:
     try:
         checked = check_steps(steps, "recipe.toml")
@@ -292,18 +411,42 @@ def test_any_recipe_is_accepted_or_refused_with_a_cockpit_error(steps) -> None:
     assert checked and all(step["op"] in OPS for step in checked)
 
 
-FRAME = pd.DataFrame({
-    "n": [1, 2, 2, 40, 5, 6, 7, 8, 9, 10, 11, 2],
-    "f": [1.5, np.nan, 2.5, 3.0, 1000.0, 2.0, 2.1, 2.2, np.nan, 2.4, 2.5, 1.5],
-    "s": pd.array(["a", "A", None, "b", "b", "a", "c", "a", "b", "x", "y", "a"], dtype="str"),
-    "d": pd.array(["2024-01-02", "01/03/2024", None, "3 Mar 2024", "bad", *["2024-01-02"] * 7],
-                  dtype="str"),
-    "b": [True, False] * 6,
-    "t": pd.to_datetime(["2024-01-01"] * 6 + [None] * 6),
-})
-SCALARS = (st.none() | st.booleans() | st.integers(-100, 100) | st.floats() | st.text(max_size=3)
-           | st.sampled_from(["a", "A", "b", "1", "first", "last", "null", "outside", "mean",
-                              "median", "mode", "value", "2024-01-05"]))
+FRAME = pd.DataFrame(
+    {
+        "n": [1, 2, 2, 40, 5, 6, 7, 8, 9, 10, 11, 2],
+        "f": [1.5, np.nan, 2.5, 3.0, 1000.0, 2.0, 2.1, 2.2, np.nan, 2.4, 2.5, 1.5],
+        "s": pd.array(["a", "A", None, "b", "b", "a", "c", "a", "b", "x", "y", "a"], dtype="str"),
+        "d": pd.array(
+            ["2024-01-02", "01/03/2024", None, "3 Mar 2024", "bad", *["2024-01-02"] * 7], dtype="str"
+        ),
+        "b": [True, False] * 6,
+        "t": pd.to_datetime(["2024-01-01"] * 6 + [None] * 6),
+    }
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-100, 100)
+    | st.floats()
+    | st.text(max_size=3)
+    | st.sampled_from(
+        [
+            "a",
+            "A",
+            "b",
+            "1",
+            "first",
+            "last",
+            "null",
+            "outside",
+            "mean",
+            "median",
+            "mode",
+            "value",
+            "2024-01-05",
+        ]
+    )
+)
 COLUMN = st.sampled_from([*FRAME.columns, "nope"])
 
 
@@ -319,9 +462,9 @@ def _step(op: str):
             return st.dictionaries(st.sampled_from(["a", "A", "b", "1", "x"]), SCALARS, max_size=3)
         return SCALARS
 
-    return st.fixed_dictionaries({k: field(k) for k in required},
-                                 optional={k: field(k) for k in optional}).map(
-        lambda d: {"op": op, **d})
+    return st.fixed_dictionaries(
+        {k: field(k) for k in required}, optional={k: field(k) for k in optional}
+    ).map(lambda d: {"op": op, **d})
 
 
 @fast(150)

@@ -20,10 +20,21 @@ from cockpit.training import query
 from cockpit.workspace import Workspace
 from storage.migrations import RUN_METRICS
 
-FAST = settings(max_examples=150, derandomize=True, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-OPS = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
-       "<": operator.lt, "<=": operator.le}
+FAST = settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+OPS = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 FAMILIES = ["dummy", "logistic_regression", "random_forest", "Random_Forest"]
 STATUSES = ["running", "finished", "failed", "cancelled", "interrupted"]
 RUNS = 6_200  # past 5,000, so paging also reads the far half backwards
@@ -33,18 +44,28 @@ def _make_runs(store, project_id: int, n: int, seed: int = 3) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for _ in range(n):
-        metrics = {f"m_{m}": (None if rng.random() < 0.2 else round(rng.random(), 2))
-                   for m in RUN_METRICS}
-        rows.append({"project_id": project_id, "family": rng.choice(FAMILIES), "params": "{}",
-                     "seed": rng.randrange(5), "status": rng.choice(STATUSES),
-                     "sweep_id": rng.choice([None, 1, 2]), "metric": rng.choice(["recall", "f1"]),
-                     "score": metrics["m_recall"], "duration_s": round(rng.random() * 9, 1),
-                     "created_at": "2026-05-01T09:00:00Z", **metrics})
+        metrics = {f"m_{m}": (None if rng.random() < 0.2 else round(rng.random(), 2)) for m in RUN_METRICS}
+        rows.append(
+            {
+                "project_id": project_id,
+                "family": rng.choice(FAMILIES),
+                "params": "{}",
+                "seed": rng.randrange(5),
+                "status": rng.choice(STATUSES),
+                "sweep_id": rng.choice([None, 1, 2]),
+                "metric": rng.choice(["recall", "f1"]),
+                "score": metrics["m_recall"],
+                "duration_s": round(rng.random() * 9, 1),
+                "created_at": "2026-05-01T09:00:00Z",
+                **metrics,
+            }
+        )
     columns = list(rows[0])
     with store.transaction():
-        store.conn.executemany(f"INSERT INTO runs ({', '.join(columns)}) VALUES "
-                               f"({', '.join('?' for _ in columns)})",
-                               [[row[c] for c in columns] for row in rows])
+        store.conn.executemany(
+            f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            [[row[c] for c in columns] for row in rows],
+        )
     return [{**row, "id": i + 1} for i, row in enumerate(rows)]
 
 
@@ -52,35 +73,65 @@ def _make_runs(store, project_id: int, n: int, seed: int = 3) -> list[dict]:
 def runs_store(tmp_path_factory):
     ws, _ = Workspace.init(tmp_path_factory.mktemp("query"))
     with ws.store.transaction():
-        project_id = ws.store.insert("projects", {"name": "p", "task": "binary", "target": "y",
-                                                  "created_at": "2026-05-01"})
-        other = ws.store.insert("projects", {"name": "q", "task": "binary", "target": "y",
-                                             "created_at": "2026-05-01"})
+        project_id = ws.store.insert(
+            "projects", {"name": "p", "task": "binary", "target": "y", "created_at": "2026-05-01"}
+        )
+        other = ws.store.insert(
+            "projects", {"name": "q", "task": "binary", "target": "y", "created_at": "2026-05-01"}
+        )
     rows = _make_runs(ws.store, project_id, RUNS)
     _make_runs(ws.store, other, 50, seed=4)  # never seen through project p's queries
     yield ws.store, project_id, rows
     ws.close()
 
 
-VALUES = st.sampled_from(["0.5", "0", "1", "-1", "1e3", "inf", "-inf", "nan", "NaN", "2", "0.25",
-                          "finished", "running", "random_forest", "Random_Forest", "x'; DROP TABLE "
-                          "runs;--", "'", '"', "1_0", "0x10", "\u0130", "%", "_"]) | st.text(max_size=5)
-FIELD = st.sampled_from(sorted(query.FIELDS)) | st.sampled_from(["Recall", "FAMILY", "bogus", "",
-                                                                  "m_recall", "rowid"])
-TOKENS = st.builds(lambda f, o, v: f + o + v, FIELD, st.sampled_from([*OPS, "==", "=>", "", "!"]),
-                   VALUES)
+VALUES = st.sampled_from(
+    [
+        "0.5",
+        "0",
+        "1",
+        "-1",
+        "1e3",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "2",
+        "0.25",
+        "finished",
+        "running",
+        "random_forest",
+        "Random_Forest",
+        "x'; DROP TABLE runs;--",
+        "'",
+        '"',
+        "1_0",
+        "0x10",
+        "\u0130",
+        "%",
+        "_",
+    ]
+) | st.text(max_size=5)
+FIELD = st.sampled_from(sorted(query.FIELDS)) | st.sampled_from(
+    ["Recall", "FAMILY", "bogus", "", "m_recall", "rowid"]
+)
+TOKENS = st.builds(lambda f, o, v: f + o + v, FIELD, st.sampled_from([*OPS, "==", "=>", "", "!"]), VALUES)
 FILTERS = st.lists(TOKENS, max_size=4).map(" ".join) | st.text(max_size=30)
 
 
-NUMBERS = st.sampled_from(["0.5", "0", "1", "-1", "1e3", "inf", "-inf", "2", "0.25", "3", "0.75",
-                           "4.0", "6200", "3100"]) | st.floats(-2, 7000, allow_nan=False).map(str)
+NUMBERS = st.sampled_from(
+    ["0.5", "0", "1", "-1", "1e3", "inf", "-inf", "2", "0.25", "3", "0.75", "4.0", "6200", "3100"]
+) | st.floats(-2, 7000, allow_nan=False).map(str)
 TEXTS = st.sampled_from([*FAMILIES, *STATUSES, "recall", "f1", "nope", "x';DROP_TABLE_runs;--"])
-NUMERIC_TOKENS = st.builds(lambda f, o, v: f + o + v,
-                           st.sampled_from(sorted(query.NUMERIC_FIELDS)).map(
-                               lambda f: f.upper() if len(f) % 3 == 0 else f),
-                           st.sampled_from(list(OPS)), NUMBERS)
-TEXT_TOKENS = st.builds(lambda f, o, v: f + o + v, st.sampled_from(sorted(query.TEXT_FIELDS)),
-                        st.sampled_from(["=", "!="]), TEXTS)
+NUMERIC_TOKENS = st.builds(
+    lambda f, o, v: f + o + v,
+    st.sampled_from(sorted(query.NUMERIC_FIELDS)).map(lambda f: f.upper() if len(f) % 3 == 0 else f),
+    st.sampled_from(list(OPS)),
+    NUMBERS,
+)
+TEXT_TOKENS = st.builds(
+    lambda f, o, v: f + o + v, st.sampled_from(sorted(query.TEXT_FIELDS)), st.sampled_from(["=", "!="]), TEXTS
+)
 WELL_FORMED = st.lists(NUMERIC_TOKENS | TEXT_TOKENS, max_size=3).map(" ".join)
 
 
@@ -106,15 +157,20 @@ def test_any_string_is_a_filter_or_a_cockpit_error(runs_store, text: str, sort: 
 
 
 @FAST
-@given(text=WELL_FORMED, sort=st.sampled_from(sorted(query.NUMERIC_FIELDS)),
-       descending=st.sampled_from([None, True, False]))
-def test_a_filter_selects_exactly_the_runs_it_says(runs_store, text: str, sort: str,
-                                                   descending) -> None:
+@given(
+    text=WELL_FORMED,
+    sort=st.sampled_from(sorted(query.NUMERIC_FIELDS)),
+    descending=st.sampled_from([None, True, False]),
+)
+def test_a_filter_selects_exactly_the_runs_it_says(runs_store, text: str, sort: str, descending) -> None:
     store, project_id, rows = runs_store
     made = query.make_query(project_id, sort, text, descending)
     assert len(made.conditions) == len(text.split())
-    expected = [r for r in rows if _matches(r, made.conditions)
-                and (sort == "id" or r[query.FIELDS[sort]] is not None)]
+    expected = [
+        r
+        for r in rows
+        if _matches(r, made.conditions) and (sort == "id" or r[query.FIELDS[sort]] is not None)
+    ]
     assert query.count(store, made) == len(expected)
     first = query.page(store, made, 0, 20)
     assert all(r["id"] in {e["id"] for e in expected} for r in first)
@@ -123,21 +179,31 @@ def test_a_filter_selects_exactly_the_runs_it_says(runs_store, text: str, sort: 
         assert op in OPS and (isinstance(value, str) or value == value)  # never NaN
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(sort=st.sampled_from(["id", "score", "recall", "duration", "seed"]),
-       descending=st.booleans(), offset=st.integers(0, RUNS + 100), limit=st.integers(1, 120),
-       text=st.sampled_from(["", "status=finished", "recall>0.5 family!=dummy"]))
-def test_a_page_is_exactly_that_slice_of_the_whole_result(runs_store, sort: str, descending: bool,
-                                                          offset: int, limit: int,
-                                                          text: str) -> None:
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    sort=st.sampled_from(["id", "score", "recall", "duration", "seed"]),
+    descending=st.booleans(),
+    offset=st.integers(0, RUNS + 100),
+    limit=st.integers(1, 120),
+    text=st.sampled_from(["", "status=finished", "recall>0.5 family!=dummy"]),
+)
+def test_a_page_is_exactly_that_slice_of_the_whole_result(
+    runs_store, sort: str, descending: bool, offset: int, limit: int, text: str
+) -> None:
     store, project_id, rows = runs_store
     made = query.make_query(project_id, sort, text, descending)
     where, params = made.where()
-    everything = [r["id"] for r in store.rows(f"SELECT id FROM runs WHERE {where} "
-                                              f"ORDER BY {made.order()}", params)]
+    everything = [
+        r["id"] for r in store.rows(f"SELECT id FROM runs WHERE {where} ORDER BY {made.order()}", params)
+    ]
     got = [r["id"] for r in query.page(store, made, offset, limit)]
-    assert got == everything[offset:offset + limit]
+    assert got == everything[offset : offset + limit]
 
 
 def test_a_page_past_the_end_is_empty_not_everything(runs_store) -> None:
@@ -152,7 +218,9 @@ def test_a_page_past_the_end_is_empty_not_everything(runs_store) -> None:
 def test_field_names_are_read_in_any_case_and_values_as_written(runs_store) -> None:
     store, project_id, rows = runs_store
     assert query.parse_filter("Recall>0.5 FAMILY=Random_Forest") == (
-        ("recall", ">", 0.5), ("family", "=", "Random_Forest"))
+        ("recall", ">", 0.5),
+        ("family", "=", "Random_Forest"),
+    )
     made = query.make_query(project_id, filter_text="family=Random_Forest")
     assert query.count(store, made) == sum(r["family"] == "Random_Forest" for r in rows)
     assert query.parse_filter("r2>=0.1") == (("r2", ">=", 0.1),)  # a digit in a field name

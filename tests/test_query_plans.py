@@ -13,9 +13,13 @@ RUNS = 4_000
 
 def _plain_page(store, made, offset: int, limit: int) -> list[int]:
     where, params = made.where()
-    return [r["id"] for r in store.rows(f"SELECT id FROM runs WHERE {where} ORDER BY "
-                                        f"{made.order()} LIMIT ? OFFSET ?",
-                                        [*params, limit, offset])]
+    return [
+        r["id"]
+        for r in store.rows(
+            f"SELECT id FROM runs WHERE {where} ORDER BY {made.order()} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+    ]
 
 
 def _plain_count(store, made) -> int:
@@ -27,23 +31,36 @@ def _plain_count(store, made) -> int:
 def store(tmp_path_factory):
     ws, _ = Workspace.init(tmp_path_factory.mktemp("plans"))
     with ws.store.transaction():
-        project = ws.store.insert("projects", {"name": "p", "task": "binary", "target": "y",
-                                               "created_at": "2026-05-01"})
+        project = ws.store.insert(
+            "projects", {"name": "p", "task": "binary", "target": "y", "created_at": "2026-05-01"}
+        )
         rng = random.Random(1)
         for i in range(RUNS):
             failed = i % 50 == 0  # a failed run has no metrics
-            values = {f"m_{m}": None if failed else round(rng.random(), 3)
-                      for m in ("roc_auc", "recall", "precision", "f1")}
-            ws.store.insert("runs", {"project_id": project, "family": rng.choice(["a", "b"]),
-                                     "params": {}, "seed": i, "created_at": "2026-05-01",
-                                     "status": "failed" if failed else "finished",
-                                     "score": values["m_roc_auc"], **values})
+            values = {
+                f"m_{m}": None if failed else round(rng.random(), 3)
+                for m in ("roc_auc", "recall", "precision", "f1")
+            }
+            ws.store.insert(
+                "runs",
+                {
+                    "project_id": project,
+                    "family": rng.choice(["a", "b"]),
+                    "params": {},
+                    "seed": i,
+                    "created_at": "2026-05-01",
+                    "status": "failed" if failed else "finished",
+                    "score": values["m_roc_auc"],
+                    **values,
+                },
+            )
     yield ws.store, project
     ws.close()
 
 
-@pytest.mark.parametrize("text", ["recall>0.2", "recall>0.99", "family=a recall<0.5",
-                                  "status=finished", "precision>0.1 f1<0.9"])
+@pytest.mark.parametrize(
+    "text", ["recall>0.2", "recall>0.99", "family=a recall<0.5", "status=finished", "precision>0.1 f1<0.9"]
+)
 @pytest.mark.parametrize("sort", ["roc_auc", "score", "id"])
 def test_shortcuts_give_the_plain_rows_and_counts(store, text, sort) -> None:
     store, project = store

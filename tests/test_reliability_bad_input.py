@@ -21,13 +21,24 @@ REFUSED = {
 }
 # A target a binary project cannot use (imported before versions.check_target checked it).
 NOT_BINARY = {
-    "float_target.csv": ("a binary target", "38 distinct floats in a binary project; "
-                         "`data split --strategy random` then failed with a traceback"),
+    "float_target.csv": (
+        "a binary target",
+        "38 distinct floats in a binary project; `data split --strategy random` then failed with a traceback",
+    ),
     "one_class_spelled.csv": ("one value", "yes/Yes/YES is one class spelled three ways"),
 }
 IMPORTED = {  # file -> (columns, rows)
-    "names_quotes_sql_unicode.csv": (["id", 'say "hi"', "x'); DROP TABLE projects;--",
-                                      "gr\u00f6\u00dfe \u540d\u524d \U0001f680", "order", "y"], 40),
+    "names_quotes_sql_unicode.csv": (
+        [
+            "id",
+            'say "hi"',
+            "x'); DROP TABLE projects;--",
+            "gr\u00f6\u00dfe \u540d\u524d \U0001f680",
+            "order",
+            "y",
+        ],
+        40,
+    ),
     "inf_nan.csv": (["id", "x", "cat", "y"], 40),
     "huge_numbers.csv": (["id", "x", "big", "y"], 40),
     "mixed_types.csv": (["id", "amount", "cat", "y"], 40),
@@ -41,6 +52,7 @@ IMPORTED = {  # file -> (columns, rows)
 
 def _strict_json(text: str):
     """JSON as RFC 8259 has it: no NaN or Infinity (which jq and browsers refuse)."""
+
     def refuse(constant: str):
         raise ValueError(f"{constant} is not JSON")
 
@@ -106,8 +118,7 @@ def test_usable_file_imports_cleanly(run_cli, folder: Path, name: str) -> None:
         assert ws.store.integrity_check() == "ok"
 
 
-@pytest.mark.parametrize("name", [
-    name for name in ("inf_nan.csv", "huge_numbers.csv", "mixed_types.csv")])
+@pytest.mark.parametrize("name", [name for name in ("inf_nan.csv", "huge_numbers.csv", "mixed_types.csv")])
 def test_validation_json_is_strict_json(run_cli, folder: Path, name: str) -> None:
     run_cli("data", "import", str(MORE / name), workspace=folder)
     report = run_cli("data", "validate", "--json", workspace=folder)
@@ -117,13 +128,14 @@ def test_validation_json_is_strict_json(run_cli, folder: Path, name: str) -> Non
 
 def test_infinities_are_flagged_and_kept_out_of_the_profile(run_cli, folder: Path) -> None:
     run_cli("data", "import", str(MORE / "inf_nan.csv"), workspace=folder)
-    profile = _strict_json(run_cli("data", "profile", "--column", "x", "--json",
-                                   workspace=folder).stdout)["columns"][0]
+    profile = _strict_json(run_cli("data", "profile", "--column", "x", "--json", workspace=folder).stdout)[
+        "columns"
+    ][0]
     assert profile["nulls"] == 6 and -1 < profile["min"] <= profile["max"] < 6  # NaN, nan, ""
     report = json.loads(run_cli("data", "validate", "--json", workspace=folder).stdout)
     flagged = [f for f in report["findings"] if f["column"] == "x" and f["check"] == "infinite"]
     assert flagged and flagged[0]["rows"] == 8  # inf, -inf, Infinity, -Infinity, twice each
-    assert flagged[0]["severity"] == "error"   # no model trains on them (issue 22)
+    assert flagged[0]["severity"] == "error"  # no model trains on them (issue 22)
 
 
 def test_odd_names_and_sql_in_values_go_through_the_whole_stage(run_cli, folder: Path) -> None:
@@ -161,25 +173,30 @@ def test_mixed_types_stay_text_and_keep_their_values(run_cli, folder: Path) -> N
 
 def test_quoted_line_breaks_stay_inside_their_field(run_cli, folder: Path) -> None:
     run_cli("data", "import", str(MORE / "quoted_newlines.csv"), workspace=folder)
-    top = _strict_json(run_cli("data", "profile", "--column", "note", "--json",
-                               workspace=folder).stdout)["columns"][0]["top"]
+    top = _strict_json(run_cli("data", "profile", "--column", "note", "--json", workspace=folder).stdout)[
+        "columns"
+    ][0]["top"]
     assert top == [['line one\nline, two "quoted"', 40]]
 
 
 def test_utf16_imports_when_told_the_encoding(run_cli, folder: Path) -> None:
-    result = run_cli("data", "import", str(MORE / "utf16.csv"), "--encoding", "utf-16", "--json",
-                     workspace=folder)
+    result = run_cli(
+        "data", "import", str(MORE / "utf16.csv"), "--encoding", "utf-16", "--json", workspace=folder
+    )
     assert result.exit_code == 0, result.stderr
     assert _strict_json(result.stdout)["rows"] == 40
 
 
-def test_labels_spelled_several_ways_become_two_classes_with_a_recipe(run_cli, folder: Path,
-                                                                      tmp_path: Path) -> None:
+def test_labels_spelled_several_ways_become_two_classes_with_a_recipe(
+    run_cli, folder: Path, tmp_path: Path
+) -> None:
     run_cli("data", "import", str(MORE / "labels_spelled_several_ways.csv"), workspace=folder)
     recipe = tmp_path / "labels.toml"
-    recipe.write_text('[[steps]]\nop = "standardise"\ncolumn = "y"\n[steps.mapping]\n'
-                      'Yes = "yes"\n"1" = "yes"\ntrue = "yes"\nNo = "no"\n"0" = "no"\n'
-                      'false = "no"\n')
+    recipe.write_text(
+        '[[steps]]\nop = "standardise"\ncolumn = "y"\n[steps.mapping]\n'
+        'Yes = "yes"\n"1" = "yes"\ntrue = "yes"\nNo = "no"\n"0" = "no"\n'
+        'false = "no"\n'
+    )
     cleaned = run_cli("data", "clean", "--recipe", str(recipe), "--json", workspace=folder)
     assert cleaned.exit_code == 0, cleaned.stderr
     with Workspace.open(folder) as ws:
@@ -209,9 +226,9 @@ def test_a_nul_byte_far_into_a_file_is_refused(run_cli, folder: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("delimiter", ["ab", '"'])
-def test_an_unusable_delimiter_is_one_line_not_a_traceback(run_cli, folder: Path,
-                                                            delimiter: str) -> None:
-    result = run_cli("data", "import", str(MORE / "cr_line_ends.csv"), "--delimiter", delimiter,
-                     workspace=folder)
+def test_an_unusable_delimiter_is_one_line_not_a_traceback(run_cli, folder: Path, delimiter: str) -> None:
+    result = run_cli(
+        "data", "import", str(MORE / "cr_line_ends.csv"), "--delimiter", delimiter, workspace=folder
+    )
     assert result.exit_code == 2 and "delimiter must be one character" in result.stderr
     _nothing_stored(folder)

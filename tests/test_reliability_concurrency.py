@@ -27,19 +27,40 @@ def test_a_sweep_while_another_process_reads_and_writes(run_cli, tmp_path: Path)
     rng = np.random.default_rng(4)
     x = rng.normal(size=200)
     path = tmp_path / "d.csv"
-    pd.DataFrame({"id": range(200), "x": x.round(3), "c": rng.choice(["a", "b", "c"], 200),
-                  "y": (x + rng.normal(scale=0.8, size=200) > 0).astype(int)}).to_csv(path,
-                                                                                     index=False)
+    pd.DataFrame(
+        {
+            "id": range(200),
+            "x": x.round(3),
+            "c": rng.choice(["a", "b", "c"], 200),
+            "y": (x + rng.normal(scale=0.8, size=200) > 0).astype(int),
+        }
+    ).to_csv(path, index=False)
     run_cli("data", "import", str(path), workspace=folder)
     run_cli("data", "split", workspace=folder)
     run_cli("features", "show", workspace=folder)  # plan once, so the sweep saves no spec
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
     sweep = subprocess.Popen(
-        [sys.executable, "-m", "cockpit", "--workspace", str(folder), "sweep", "--model",
-         "logistic_regression", "--random", str(TRIALS), "--jobs", "2", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env,
-                                                                        "COCKPIT_USER": "sweeper"})
+        [
+            sys.executable,
+            "-m",
+            "cockpit",
+            "--workspace",
+            str(folder),
+            "sweep",
+            "--model",
+            "logistic_regression",
+            "--random",
+            str(TRIALS),
+            "--jobs",
+            "2",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "COCKPIT_USER": "sweeper"},
+    )
     seen: list[int] = []
     written: list[str] = []
     overlapping = 0

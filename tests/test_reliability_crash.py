@@ -23,21 +23,35 @@ import pytest
 from cockpit.workspace import Workspace
 
 
-def _cockpit(folder: Path, *args: str, fault: str | None = None,
-             journal: str | None = None) -> subprocess.CompletedProcess:
+def _cockpit(
+    folder: Path, *args: str, fault: str | None = None, journal: str | None = None
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update(COCKPIT_USER="tester", **({"COCKPIT_FAULT": fault} if fault else {}),
-               **({"COCKPIT_JOURNAL": journal} if journal else {}))
-    return subprocess.run([sys.executable, "-m", "cockpit", "--workspace", str(folder), *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    env.update(
+        COCKPIT_USER="tester",
+        **({"COCKPIT_FAULT": fault} if fault else {}),
+        **({"COCKPIT_JOURNAL": journal} if journal else {}),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "cockpit", "--workspace", str(folder), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _data(path: Path, n: int = 120, seed: int = 1) -> Path:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n)
-    pd.DataFrame({"id": range(n), "x": x.round(3), "plan": rng.choice(["a", "b", "c"], n),
-                  "y": (x + rng.normal(scale=0.8, size=n) > 0).astype(int)}).to_csv(path,
-                                                                                  index=False)
+    pd.DataFrame(
+        {
+            "id": range(n),
+            "x": x.round(3),
+            "plan": rng.choice(["a", "b", "c"], n),
+            "y": (x + rng.normal(scale=0.8, size=n) > 0).astype(int),
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -46,8 +60,12 @@ def _counts(folder: Path) -> dict[str, int]:
     conn = sqlite3.connect(folder / ".cockpit" / "cockpit.db")
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                             "AND name NOT LIKE 'sqlite_%'")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
     finally:
         conn.close()
@@ -55,8 +73,9 @@ def _counts(folder: Path) -> dict[str, int]:
 
 def _events(folder: Path) -> list[tuple[str, str]]:
     with Workspace.open(folder) as ws:
-        return [(r["stage"], r["action"]) for r in ws.store.rows("SELECT stage, action FROM events "
-                                                                 "ORDER BY id")]
+        return [
+            (r["stage"], r["action"]) for r in ws.store.rows("SELECT stage, action FROM events ORDER BY id")
+        ]
 
 
 @pytest.fixture
@@ -72,8 +91,7 @@ def _killed(result: subprocess.CompletedProcess) -> None:
 
 
 @pytest.mark.parametrize("journal", ["wal", "delete"])
-def test_kill_inside_import_leaves_no_version(run_cli, tmp_path: Path, journal: str,
-                                              monkeypatch) -> None:
+def test_kill_inside_import_leaves_no_version(run_cli, tmp_path: Path, journal: str, monkeypatch) -> None:
     """Tried with SQLite's write-ahead log and with its rollback journal (no WAL)."""
     monkeypatch.setenv("COCKPIT_JOURNAL", journal)
     folder = tmp_path / "w"
@@ -81,8 +99,7 @@ def test_kill_inside_import_leaves_no_version(run_cli, tmp_path: Path, journal: 
     run_cli("project", "new", "p", "--task", "binary", "--target", "y", workspace=folder)
     path = _data(tmp_path / "d.csv")
     before, events = _counts(folder), _events(folder)
-    _killed(_cockpit(folder, "data", "import", str(path), fault="data.import:after_insert",
-                     journal=journal))
+    _killed(_cockpit(folder, "data", "import", str(path), fault="data.import:after_insert", journal=journal))
     assert _counts(folder) == before and _events(folder) == events
     with Workspace.open(folder) as ws:
         assert ws.store.journal_mode == journal
@@ -104,8 +121,18 @@ def test_kill_inside_split_leaves_no_split(run_cli, folder: Path, tmp_path: Path
 def test_kill_inside_problem_set_leaves_the_spec_as_it_was(run_cli, folder: Path) -> None:
     run_cli("problem", "set", "--set", "metric=recall", workspace=folder)
     before, events = _counts(folder), _events(folder)
-    _killed(_cockpit(folder, "problem", "set", "--set", "statement=who renews",
-                     "--set", "metric_target=0.8", fault="problem.set:after_insert"))
+    _killed(
+        _cockpit(
+            folder,
+            "problem",
+            "set",
+            "--set",
+            "statement=who renews",
+            "--set",
+            "metric_target=0.8",
+            fault="problem.set:after_insert",
+        )
+    )
     assert _counts(folder) == before and _events(folder) == events
     with Workspace.open(folder) as ws:
         assert ws.store.scalar("SELECT target FROM projects") == "y"
@@ -120,8 +147,19 @@ def test_kill_inside_a_sweep_trial_leaves_no_run(run_cli, folder: Path, tmp_path
     run_cli("data", "import", str(_data(tmp_path / "d.csv")), workspace=folder)
     run_cli("data", "split", workspace=folder)
     before = _counts(folder)
-    _killed(_cockpit(folder, "sweep", "--model", "logistic_regression", "--random", "2",
-                     "--jobs", "1", fault="sweep:after_run_created"))
+    _killed(
+        _cockpit(
+            folder,
+            "sweep",
+            "--model",
+            "logistic_regression",
+            "--random",
+            "2",
+            "--jobs",
+            "1",
+            fault="sweep:after_run_created",
+        )
+    )
     after = _counts(folder)
     assert after["runs"] == before["runs"] == 0
     assert ("experiments", "run started") not in _events(folder)
@@ -129,19 +167,23 @@ def test_kill_inside_a_sweep_trial_leaves_no_run(run_cli, folder: Path, tmp_path
     # feature spec inferred and saved when the sweep was planned.
     done_before = ("sweeps", "events", "feature_specs")
     assert {k: v for k, v in after.items() if k not in done_before} == {
-        k: v for k, v in before.items() if k not in done_before}
+        k: v for k, v in before.items() if k not in done_before
+    }
     listed = run_cli("runs", "--json", workspace=folder)
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
-    again = run_cli("sweep", "--model", "logistic_regression", "--random", "2", "--jobs", "1",
-                    "--json", workspace=folder)
+    again = run_cli(
+        "sweep", "--model", "logistic_regression", "--random", "2", "--jobs", "1", "--json", workspace=folder
+    )
     assert again.exit_code == 0, again.stderr
     result = json.loads(again.stdout)
     assert result["status"] == "finished" and len(result["runs"]) == 2
     with Workspace.open(folder) as ws:
         killed = list_sweeps(ws, resolve_project(ws))[-1]
     if killed["status"] == "running":
-        pytest.xfail("a sweep whose process was killed stays 'running' in the sweeps table: "
-                     "nothing marks it interrupted (only runs are marked)")
+        pytest.xfail(
+            "a sweep whose process was killed stays 'running' in the sweeps table: "
+            "nothing marks it interrupted (only runs are marked)"
+        )
     assert killed["status"] == "interrupted"
 
 
@@ -192,8 +234,9 @@ def trainable(run_cli, tmp_path: Path) -> Path:
 
 def _drive(folder: Path, what: str) -> dict:
     driver = folder.parent / "driver.py"
-    done = subprocess.run([sys.executable, str(driver), str(folder), what],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(driver), str(folder), what], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -207,8 +250,9 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("what", ["parent", "both"])
-def test_a_killed_train_ends_finished_or_interrupted_never_running(run_cli, trainable: Path,
-                                                                   what: str) -> None:
+def test_a_killed_train_ends_finished_or_interrupted_never_running(
+    run_cli, trainable: Path, what: str
+) -> None:
     """Killing only `cockpit train` leaves its child to finish and record the run; killing
     both (a crash, the OOM killer) leaves a run that the next listing marks interrupted."""
     killed = _drive(trainable, what)
@@ -222,8 +266,10 @@ def test_a_killed_train_ends_finished_or_interrupted_never_running(run_cli, trai
     if what == "both":
         assert run["status"] == "interrupted"
     elif run["status"] == "failed" and "BrokenPipeError" in (run["error"] or ""):
-        pytest.xfail("the orphaned child dies printing progress to its dead parent's pipe "
-                     "(child.report lets BrokenPipeError fail the run) instead of finishing")
+        pytest.xfail(
+            "the orphaned child dies printing progress to its dead parent's pipe "
+            "(child.report lets BrokenPipeError fail the run) instead of finishing"
+        )
     else:
         assert run["status"] == "finished", run["error"]
 
@@ -239,9 +285,18 @@ def test_a_run_whose_process_is_a_zombie_is_interrupted(workspace) -> None:
         while not _zombie(ended.pid) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert _zombie(ended.pid)
-        workspace.store.insert("runs", {"project_id": project.id, "family": "dummy",
-                                        "params": "{}", "seed": 0, "status": "running",
-                                        "owner_pid": ended.pid, "created_at": "2026-05-01"})
+        workspace.store.insert(
+            "runs",
+            {
+                "project_id": project.id,
+                "family": "dummy",
+                "params": "{}",
+                "seed": 0,
+                "status": "running",
+                "owner_pid": ended.pid,
+                "created_at": "2026-05-01",
+            },
+        )
         assert [r.status for r in list_runs(workspace, project)] == ["interrupted"]
     finally:
         ended.wait()

@@ -33,24 +33,35 @@ def _rows(folder: Path, sql: str) -> list[tuple]:
 def test_kill_inside_a_monitoring_ingest_leaves_no_batch(deployed: Path) -> None:
     month(200, 9).drop(columns=["churned"]).to_csv(deployed / "m9.csv", index=False)
     before = _counts(deployed)
-    _killed(_cockpit(deployed, "monitor", "ingest", str(deployed / "m9.csv"), "--at",
-                     "2026-04-15", fault="predict:after_batch"))
+    _killed(
+        _cockpit(
+            deployed,
+            "monitor",
+            "ingest",
+            str(deployed / "m9.csv"),
+            "--at",
+            "2026-04-15",
+            fault="predict:after_batch",
+        )
+    )
     after = _counts(deployed)
     assert after["batches"] == before["batches"] == 3
     assert after["events"] == before["events"]
-    again = _cockpit(deployed, "monitor", "ingest", str(deployed / "m9.csv"), "--at",
-                     "2026-04-15", "--json")
+    again = _cockpit(deployed, "monitor", "ingest", str(deployed / "m9.csv"), "--at", "2026-04-15", "--json")
     assert again.returncode == 0, again.stderr
     assert _counts(deployed)["batches"] == 4
     checked = _cockpit(deployed, "monitor", "check", "--json")
     assert checked.returncode in (0, 1), checked.stderr
     assert [w["window"] for w in json.loads(checked.stdout)["windows"]] == [
-        "2026-01", "2026-02", "2026-03", "2026-04"]
+        "2026-01",
+        "2026-02",
+        "2026-03",
+        "2026-04",
+    ]
 
 
 @pytest.mark.parametrize("fault", ["registry.register:after_insert", "retrain:after_record"])
-def test_kill_inside_a_retrain_leaves_production_and_no_half_record(deployed: Path,
-                                                                    fault: str) -> None:
+def test_kill_inside_a_retrain_leaves_production_and_no_half_record(deployed: Path, fault: str) -> None:
     _killed(_cockpit(deployed, "retrain", fault=fault))
     counts = _counts(deployed)  # integrity_check is ok
     assert counts["retrains"] == 0
@@ -58,8 +69,11 @@ def test_kill_inside_a_retrain_leaves_production_and_no_half_record(deployed: Pa
     # v2 exists (registered and deployed are whole steps) but the retrain record is not
     versions = _rows(deployed, "SELECT version FROM model_versions ORDER BY version")
     assert versions == ([(1,)] if fault.startswith("registry") else [(1,), (2,)])
-    assert _rows(deployed, "SELECT v.version FROM aliases a JOIN model_versions v ON "
-                           "v.id = a.version_id WHERE a.alias = 'production'") == [(1,)]
+    assert _rows(
+        deployed,
+        "SELECT v.version FROM aliases a JOIN model_versions v ON "
+        "v.id = a.version_id WHERE a.alias = 'production'",
+    ) == [(1,)]
     statuses = {s for (s,) in _rows(deployed, "SELECT status FROM runs")}
     assert statuses <= {"finished"}  # the challenger's run is a whole, normal run
     again = _cockpit(deployed, "retrain", "--json")

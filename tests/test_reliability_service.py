@@ -39,8 +39,13 @@ from tests.serving_helpers import (
 httpx = pytest.importorskip("httpx")
 
 HUGE = "__huge_number__"  # replaced by a bare 1e400 in the JSON text (json.dumps cannot)
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example],
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +83,16 @@ def token_service(built, tmp_path_factory):
 # -- bodies from the OpenAPI document ---------------------------------------------------
 
 TEXT = st.text(max_size=12)  # any unicode but lone surrogates (wrong values, below)
-SURROGATES = st.builds(lambda head, code: head + chr(code), st.text(max_size=4),
-                       st.integers(0xD800, 0xDFFF))
-JUNK = st.recursive(st.none() | st.booleans() | st.integers(-10**18, 10**18)
-                    | st.floats(allow_nan=False, allow_infinity=False) | TEXT,
-                    lambda inner: st.lists(inner, max_size=3)
-                    | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
+SURROGATES = st.builds(lambda head, code: head + chr(code), st.text(max_size=4), st.integers(0xD800, 0xDFFF))
+JUNK = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**18), 10**18)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
 NOT_NUMBERS = ["ten", "1,200", "\u20ac4", "", " ", "12abc", "0x10", "n/a", "--1", "1e", "\U0001f680"]
 NOT_FINITE = ["NaN", "nan", "inf", "-inf", "Infinity", "-Infinity", "1e400", HUGE]
 
@@ -109,11 +118,11 @@ def _number_text(value: str) -> bool:
 def _valid_value(name: str, spec: dict, entity: str):
     kind, types = spec.get("description"), spec.get("type", [])
     if kind == "numeric" or "number" in types:
-        number = st.floats(-1e6, 1e6) | st.integers(-10**6, 10**6) | st.sampled_from([1.7e308, -0.0])
+        number = st.floats(-1e6, 1e6) | st.integers(-(10**6), 10**6) | st.sampled_from([1.7e308, -0.0])
         return number | number.map(str) | st.none()
     if kind == "date":
         return st.dates().map(lambda d: d.isoformat()) | TEXT | st.none()
-    scalar = TEXT | st.integers(-10**6, 10**6) | st.booleans()
+    scalar = TEXT | st.integers(-(10**6), 10**6) | st.booleans()
     return scalar if name == entity else scalar | st.none()
 
 
@@ -122,11 +131,16 @@ def _wrong_value(name: str, spec: dict, entity: str):
     containers = st.lists(JUNK, max_size=2) | st.dictionaries(TEXT, JUNK, max_size=2)
     kind = spec.get("description")
     if kind == "numeric":
-        return containers | st.booleans() | st.sampled_from(NOT_NUMBERS + NOT_FINITE) | TEXT.filter(
-            lambda t: not _number_text(t)) | st.integers(10**309, 10**400) | SURROGATES
-    if kind == "date":
-        return containers | st.integers() | st.floats(allow_nan=False, allow_infinity=False) \
+        return (
+            containers
             | st.booleans()
+            | st.sampled_from(NOT_NUMBERS + NOT_FINITE)
+            | TEXT.filter(lambda t: not _number_text(t))
+            | st.integers(10**309, 10**400)
+            | SURROGATES
+        )
+    if kind == "date":
+        return containers | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.booleans()
     return (containers | st.none() if name == entity else containers) | SURROGATES
 
 
@@ -141,12 +155,25 @@ def cases(draw, row_schema: dict, entity: str) -> Case:
     def valid_row() -> dict:
         made = {name: draw(_valid_value(name, spec, entity)) for name, spec in properties.items()}
         if draw(st.booleans()):  # extra fields are ignored
-            made.update(draw(st.dictionaries(TEXT.filter(lambda k: k not in properties), JUNK,
-                                             max_size=3)))
+            made.update(draw(st.dictionaries(TEXT.filter(lambda k: k not in properties), JUNK, max_size=3)))
         return made
 
-    kind = draw(st.sampled_from(["valid", "valid", "rows", "missing", "wrong", "rows_wrong",
-                                 "junk", "not_json", "too_big", "too_many"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "valid",
+                "valid",
+                "rows",
+                "missing",
+                "wrong",
+                "rows_wrong",
+                "junk",
+                "not_json",
+                "too_big",
+                "too_many",
+            ]
+        )
+    )
     if kind == "valid":
         return Case(_dumps(valid_row()), {200})
     if kind == "rows":
@@ -154,8 +181,7 @@ def cases(draw, row_schema: dict, entity: str) -> Case:
         return Case(_dumps({"rows": rows}), {200}, rows=len(rows))
     if kind in ("missing", "wrong", "rows_wrong"):
         bad = valid_row()
-        names = draw(st.lists(st.sampled_from(sorted(properties)), min_size=1, max_size=2,
-                              unique=True))
+        names = draw(st.lists(st.sampled_from(sorted(properties)), min_size=1, max_size=2, unique=True))
         for name in names:
             if kind == "missing":
                 del bad[name]
@@ -169,9 +195,21 @@ def cases(draw, row_schema: dict, entity: str) -> Case:
     if kind == "junk":  # any JSON at all: never a 500
         return Case(_dumps(draw(JUNK | st.fixed_dictionaries({"rows": JUNK}))), {200, 422, 413})
     if kind == "not_json":
-        raw = draw(st.sampled_from([b"", b"{not json", b"NaN", b'{"x": NaN}', b"[1, 2",
-                                    b'{"rows": [Infinity]}', b"\xff\xfe\xfd", b"\x00\x01"])
-                   | st.binary(max_size=60).map(lambda b: b"{" + b))
+        raw = draw(
+            st.sampled_from(
+                [
+                    b"",
+                    b"{not json",
+                    b"NaN",
+                    b'{"x": NaN}',
+                    b"[1, 2",
+                    b'{"rows": [Infinity]}',
+                    b"\xff\xfe\xfd",
+                    b"\x00\x01",
+                ]
+            )
+            | st.binary(max_size=60).map(lambda b: b"{" + b)
+        )
         try:
             json.loads(raw, parse_constant=lambda c: 1 / 0)
         except (ValueError, ZeroDivisionError):
@@ -179,8 +217,7 @@ def cases(draw, row_schema: dict, entity: str) -> Case:
         return Case(raw, {422})  # random bytes that happen to be JSON (rare)
     if kind == "too_big":
         return Case(b"[" + b" " * (MAX_BODY + draw(st.integers(1, 50_000))) + b"]", {413})
-    return Case(_dumps({"rows": [row(f"M{i}") for i in range(MAX_ROWS + draw(st.integers(1, 5)))]}),
-                {413})
+    return Case(_dumps({"rows": [row(f"M{i}") for i in range(MAX_ROWS + draw(st.integers(1, 5)))]}), {413})
 
 
 def _row_schema(served: Served) -> dict:
@@ -219,10 +256,16 @@ def test_fuzzed_bodies_with_the_token_required(token_service: Served) -> None:
     assert httpx.get(f"{token_service.base}/openapi.json", timeout=30).status_code == 401
     schema = _row_schema(token_service)
     token = token_service.token
-    wrong = [{}, {"Authorization": "Bearer nope"}, {"Authorization": token},
-             {"Authorization": f"Basic {token}"}, {"Authorization": f"Bearer {token}x"},
-             {"Authorization": f"Bearer {token[:-1]}"}, {"Authorization": "Bearer"},
-             {"Authorization": f"Token {token}"}]
+    wrong = [
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": token},
+        {"Authorization": f"Basic {token}"},
+        {"Authorization": f"Bearer {token}x"},
+        {"Authorization": f"Bearer {token[:-1]}"},
+        {"Authorization": "Bearer"},
+        {"Authorization": f"Token {token}"},
+    ]
     with httpx.Client(base_url=token_service.base, timeout=60) as client:
 
         @FUZZ
@@ -244,8 +287,7 @@ def test_fuzzed_bodies_with_the_token_required(token_service: Served) -> None:
 # deep nesting made json.loads recurse too far, pyarrow refused lone surrogates).
 EDGE_BODIES = {
     "an integer beyond float range": (_dumps(row("K1") | {"x": 10**400}), 422, "x"),
-    "JSON nested 100,000 deep": (b'{"rows": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400,
-                                 None),
+    "JSON nested 100,000 deep": (b'{"rows": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, None),
     "a lone surrogate in a text field": (_dumps(row("K3", plan="\ud800")), 422, "plan"),
     "a lone surrogate in the entity": (_dumps(row("\udfff")), 422, "user_id"),
 }
@@ -313,8 +355,9 @@ def test_token_mode_logs_every_request_too(token_service: Served) -> None:
     with httpx.Client(base_url=token_service.base, timeout=60) as client:
         token_service.post(client, _dumps(row("T1")))
         token_service.post(client, _dumps(row("T2")), {"Authorization": "Bearer nope"})
-        response, _ = token_service.post(client, _dumps({"rows": [row("T3"), row("T4")]}),
-                                         token_service.headers())
+        response, _ = token_service.post(
+            client, _dumps({"rows": [row("T3"), row("T4")]}), token_service.headers()
+        )
         assert response.status_code == 200
     logged = shutdown_and_read_log(token_service)
     assert_every_request_logged(token_service, logged)

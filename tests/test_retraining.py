@@ -24,8 +24,7 @@ def month(n: int, seed: int, shifted: bool = False, flipped: bool = False) -> pd
     label = (relation + rng.normal(0, 0.7, n) > 0.3).astype(int)
     if flipped:
         label = 1 - label
-    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3),
-                         "churned": label})
+    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x.round(3), "churned": label})
 
 
 def _workspace(tmp_path, months: list[pd.DataFrame]):
@@ -36,16 +35,20 @@ def _workspace(tmp_path, months: list[pd.DataFrame]):
     month(1500, 0).to_csv(tmp_path / "ref.csv", index=False)
     datasets.import_dataset(ws, project, tmp_path / "ref.csv")
     make_split(ws, project, "stratified")
-    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6,
-                                                       segments=["x"]))
+    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6, segments=["x"]))
     run = runs.train(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, "test model")
     registry.deploy(ws, project, 1, "blue-green", reason="test")
     for number, frame in enumerate(months, start=1):
         frame.drop(columns=["churned"]).to_csv(tmp_path / f"m{number}.csv", index=False)
         frame[["user_id", "churned"]].to_csv(tmp_path / f"l{number}.csv", index=False)
-        batch.predict_file(ws, project, tmp_path / f"m{number}.csv", tmp_path / f"o{number}.csv",
-                           at=f"2026-0{number}-15T00:00:00+00:00")
+        batch.predict_file(
+            ws,
+            project,
+            tmp_path / f"m{number}.csv",
+            tmp_path / f"o{number}.csv",
+            at=f"2026-0{number}-15T00:00:00+00:00",
+        )
         labels.ingest_labels(ws, project, tmp_path / f"l{number}.csv")
     return ws, project
 
@@ -66,10 +69,13 @@ def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
     holdout = month(800, 3, shifted=True)
     champion = ws.artifacts.load(registry.get_version(ws, project, 1).artifact_sha256)
     assert comparison["metrics"][0]["champion"] == pytest.approx(
-        roc_auc_score(holdout["churned"], champion.predict_proba(holdout)[:, 1]))
-    assert [(w["window"], w["rows"], w["challenger_trained_on_it"])
-            for w in comparison["windows"]] == [("2026-01", 800, True), ("2026-02", 800, True),
-                                                 ("2026-03", 800, False)]
+        roc_auc_score(holdout["churned"], champion.predict_proba(holdout)[:, 1])
+    )
+    assert [(w["window"], w["rows"], w["challenger_trained_on_it"]) for w in comparison["windows"]] == [
+        ("2026-01", 800, True),
+        ("2026-02", 800, True),
+        ("2026-03", 800, False),
+    ]
     assert comparison["windows"][-1]["champion"] == comparison["metrics"][0]["champion"]
     quartiles = comparison["segments"]  # x is numeric: four quartile groups of the holdout
     assert len(quartiles) == 4 and sum(g["rows"] for g in quartiles) == 800
@@ -81,8 +87,9 @@ def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
 
 
 def test_a_worse_challenger_raises_an_alert_and_leaves_production(tmp_path) -> None:
-    ws, project = _workspace(tmp_path, [month(1500, 1, flipped=True),
-                                        month(1500, 2, flipped=True), month(600, 3)])
+    ws, project = _workspace(
+        tmp_path, [month(1500, 1, flipped=True), month(1500, 2, flipped=True), month(600, 3)]
+    )
     result = retraining.retrain(ws, project)
     assert result["decision"] == "kept production"
     assert result["challenger_score"] < result["champion_score"]
@@ -113,8 +120,9 @@ def test_retire_needs_a_successor_in_production_and_updates_the_card(tmp_path) -
     ws, project = _workspace(tmp_path, [month(300, 1)])
     with pytest.raises(CockpitError, match="successor"):
         retraining.retire(ws, project, 1, "old")
-    second = registry.register(ws, project, runs.train(ws, project, "random_forest",
-                                                       ["n_estimators=10"]).id, "replacement")
+    second = registry.register(
+        ws, project, runs.train(ws, project, "random_forest", ["n_estimators=10"]).id, "replacement"
+    )
     retraining.retire(ws, project, 1, "replaced by the forest", successor=second.version)
     assert registry.get_version(ws, project, "production").version == 2
     retired = registry.get_version(ws, project, 1)
@@ -133,9 +141,10 @@ def test_the_holdout_is_the_newest_window_that_can_judge() -> None:
     from cockpit.projects import Project
 
     binary = Project(1, "p", "binary", "y", "", "")
-    new = pd.DataFrame({"y": [0, 1] * 20 + [1] + [0] * 40,
-                        "_window": ["2026-02"] * 40 + ["2026-03"] + ["2026-04"] * 40})
-    assert retraining.holdout_window(new, binary) == "2026-02"      # April: one class only
+    new = pd.DataFrame(
+        {"y": [0, 1] * 20 + [1] + [0] * 40, "_window": ["2026-02"] * 40 + ["2026-03"] + ["2026-04"] * 40}
+    )
+    assert retraining.holdout_window(new, binary) == "2026-02"  # April: one class only
     assert retraining.holdout_window(new[new["_window"] != "2026-04"], binary) == "2026-02"
     regression = Project(2, "r", "regression", "y", "", "")
     assert retraining.holdout_window(new, regression) == "2026-04"
@@ -145,13 +154,14 @@ def test_the_holdout_is_the_newest_window_that_can_judge() -> None:
 
 def test_an_unreadable_label_stops_retrain_before_anything_is_written(tmp_path) -> None:
     ws, project = _workspace(tmp_path, [month(300, n, shifted=True) for n in (1, 2)])
-    with ws.store.transaction():   # a label no integer target can take, in the held-out month
+    with ws.store.transaction():  # a label no integer target can take, in the held-out month
         ws.store.conn.execute("UPDATE labels SET label = 'maybe' WHERE entity = 'U2-7'")
-    counts = {table: ws.store.scalar(f"SELECT count(*) FROM {table}")
-              for table in ("dataset_versions", "splits", "runs", "retrains", "model_versions")}
+    counts = {
+        table: ws.store.scalar(f"SELECT count(*) FROM {table}")
+        for table in ("dataset_versions", "splits", "runs", "retrains", "model_versions")
+    }
     with pytest.raises(CockpitError, match="label 'maybe' cannot be read as the target"):
         retraining.retrain(ws, project)
-    assert counts == {table: ws.store.scalar(f"SELECT count(*) FROM {table}")
-                      for table in counts}
+    assert counts == {table: ws.store.scalar(f"SELECT count(*) FROM {table}") for table in counts}
     assert retraining.as_target(pd.Series(["1.0", "0"]), pd.Series([0, 1])).tolist() == [1, 0]
     ws.close()

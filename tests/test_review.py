@@ -20,9 +20,13 @@ def registered(workspace, tmp_path):
     project = create_project(workspace, "svc", "binary", "left")
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, 600)
-    pd.DataFrame({"user_id": [f"U{i}" for i in range(600)], "x": x,
-                  "left": (x + rng.normal(0, 1, 600) > 0.5).astype(int)}).to_csv(
-        tmp_path / "d.csv", index=False)
+    pd.DataFrame(
+        {
+            "user_id": [f"U{i}" for i in range(600)],
+            "x": x,
+            "left": (x + rng.normal(0, 1, 600) > 0.5).astype(int),
+        }
+    ).to_csv(tmp_path / "d.csv", index=False)
     datasets.import_dataset(workspace, project, tmp_path / "d.csv")
     make_split(workspace, project, "stratified")
     problem.save_spec(workspace, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
@@ -36,7 +40,7 @@ def test_failure_modes_are_named_from_the_store(workspace, registered) -> None:
     result = review.review(workspace, project, version.version)
     assert not result.ready
     modes = " | ".join(result.failure_modes)
-    assert "notebook-only model" in modes      # not in git
+    assert "notebook-only model" in modes  # not in git
     assert "no monitoring" in modes and "no human path" in modes
     steps = {s.name: s for s in result.steps}
     assert not steps["reproducible"].passed and not steps["monitored"].passed
@@ -61,8 +65,9 @@ def test_cli_review_exit_codes(run_cli, workspace, registered) -> None:
     folder = workspace.root
     assert run_cli("review", "1", workspace=folder).exit_code == 1
     for step in review.STEPS:
-        run_cli("review", "sign", "1", "--step", step, "--decision", "waive", "--comment", "ok",
-                workspace=folder)
+        run_cli(
+            "review", "sign", "1", "--step", step, "--decision", "waive", "--comment", "ok", workspace=folder
+        )
     assert run_cli("review", "1", workspace=folder).exit_code == 0
 
 

@@ -14,16 +14,26 @@ FAMILIES = ("dummy", "linear_regression", "decision_tree")
 
 @pytest.fixture(scope="module")
 def diabetes(tmp_path_factory) -> real.Built:
-    return real.build(tmp_path_factory.mktemp("diabetes"), real.diabetes(), "regression",
-                      "target", spec=("metric=mae",),
-                      runs=tuple(("--model", family) for family in FAMILIES))
+    return real.build(
+        tmp_path_factory.mktemp("diabetes"),
+        real.diabetes(),
+        "regression",
+        "target",
+        spec=("metric=mae",),
+        runs=tuple(("--model", family) for family in FAMILIES),
+    )
 
 
 @pytest.fixture(scope="module")
 def penguins(tmp_path_factory) -> real.Built:
-    return real.build(tmp_path_factory.mktemp("penguins"), real.penguins(), "multiclass",
-                      "species", spec=("metric=f1_macro",),
-                      runs=(("--model", "dummy"), ("--model", "logistic_regression")))
+    return real.build(
+        tmp_path_factory.mktemp("penguins"),
+        real.penguins(),
+        "multiclass",
+        "species",
+        spec=("metric=f1_macro",),
+        runs=(("--model", "dummy"), ("--model", "logistic_regression")),
+    )
 
 
 def _listed(built: real.Built, *args: str) -> list[dict]:
@@ -38,7 +48,7 @@ def test_sort_by_score_puts_the_lowest_error_first(diabetes) -> None:
     assert [r["metric"] for r in rows] == ["mae"] * 3
     assert scores == sorted(scores)
     assert rows[0]["family"] == "linear_regression" and rows[-1]["family"] == "dummy"
-    assert 35 < scores[0] < 50 < scores[-1]   # diabetes: linear MAE ~43, the mean's ~63
+    assert 35 < scores[0] < 50 < scores[-1]  # diabetes: linear MAE ~43, the mean's ~63
     assert [r["id"] for r in _listed(diabetes, "--sort", "mae")] == [r["id"] for r in rows]
     best_r2 = _listed(diabetes, "--sort", "r2")
     assert best_r2[0]["family"] == "linear_regression"
@@ -52,8 +62,7 @@ def test_sort_and_filter_by_the_specs_metric_name(penguins) -> None:
     assert [r["id"] for r in by_spec_name] == [r["id"] for r in _listed(penguins, "--sort", "f1")]
     assert [r["family"] for r in by_spec_name] == ["logistic_regression", "dummy"]
     assert by_spec_name[0]["metrics"]["f1"] > 0.9 > 0.5 > by_spec_name[1]["metrics"]["f1"]
-    assert [r["family"] for r in _listed(penguins, "--filter", "f1_macro>0.5")] == [
-        "logistic_regression"]
+    assert [r["family"] for r in _listed(penguins, "--filter", "f1_macro>0.5")] == ["logistic_regression"]
 
 
 def test_a_metric_the_task_does_not_have_is_refused(diabetes, penguins) -> None:

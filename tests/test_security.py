@@ -57,8 +57,11 @@ def modes(dot_dir: Path) -> dict[str, int]:
 
 def assert_modes(dot_dir: Path, folders: int = 0o700, files: int = 0o600) -> dict[str, int]:
     found = modes(dot_dir)
-    wrong = {name: f"{mode:04o}" for name, mode in found.items()
-             if mode != (folders if (dot_dir / name).is_dir() else files)}
+    wrong = {
+        name: f"{mode:04o}"
+        for name, mode in found.items()
+        if mode != (folders if (dot_dir / name).is_dir() else files)
+    }
     assert not wrong, wrong
     return found
 
@@ -68,8 +71,7 @@ def frame(n: int = 300, seed: int = 3) -> pd.DataFrame:
     x = rng.normal(0, 1, n).round(3)
     city = rng.choice(["Boston", "Denver", "boston"], n)
     label = ((x + (city == "Denver") + rng.normal(0, 0.5, n)) > 0.5).astype(int)
-    data = pd.DataFrame({"member_id": [f"M{i}" for i in range(n)], "x": x, "city": city,
-                         "renewed": label})
+    data = pd.DataFrame({"member_id": [f"M{i}" for i in range(n)], "x": x, "city": city, "renewed": label})
     return pd.concat([data, data.iloc[:4]], ignore_index=True)  # duplicates to clean
 
 
@@ -85,9 +87,14 @@ def fill(ws: Workspace, folder: Path, trials: int = 0):
     run = runs.train(ws, project, "logistic_regression", [])
     assert run.status == "finished", run.error
     if trials:
-        sweeps.run_sweep(ws, project, "logistic_regression",
-                         spaces.random_trials("logistic_regression", trials, seed=7), "random",
-                         n_jobs=1)
+        sweeps.run_sweep(
+            ws,
+            project,
+            "logistic_regression",
+            spaces.random_trials("logistic_regression", trials, seed=7),
+            "random",
+            n_jobs=1,
+        )
     return project, run
 
 
@@ -102,8 +109,14 @@ def test_init_makes_everything_owner_only_whatever_the_umask(run_cli, tmp_path, 
         with Workspace(dot_dir) as ws, ws.reopen() as other:
             other.set_setting("x", "1")  # a write: the -wal and -shm files exist now
             found = assert_modes(dot_dir)
-            assert {"cockpit.db", "cockpit.db-wal", "cockpit.db-shm", "artifacts", "logs",
-                    "logs/ui.log"} <= set(found)
+            assert {
+                "cockpit.db",
+                "cockpit.db-wal",
+                "cockpit.db-shm",
+                "artifacts",
+                "logs",
+                "logs/ui.log",
+            } <= set(found)
 
 
 def test_rollback_journal_is_owner_only_too(tmp_path, monkeypatch) -> None:
@@ -221,8 +234,7 @@ def test_doctor_explains_the_rollback_journal(run_cli, tmp_path, monkeypatch) ->
     monkeypatch.setenv("COCKPIT_JOURNAL", "delete")
     run_cli("init", str(tmp_path))
     journal = json.loads(run_cli("doctor", "--json", workspace=tmp_path).stdout)["journal"]
-    assert journal == {"mode": "rollback journal (delete)",
-                       "reason": "forced by COCKPIT_JOURNAL=delete"}
+    assert journal == {"mode": "rollback journal (delete)", "reason": "forced by COCKPIT_JOURNAL=delete"}
 
 
 def test_doctor_still_checks_modes_when_the_store_is_unusable(run_cli, tmp_path) -> None:
@@ -262,8 +274,7 @@ def test_sharing_with_a_group_is_an_explicit_recorded_choice(run_cli, tmp_path) 
         ref = ws.artifacts.put({"shared": True}, kind="test")  # new files follow the choice
         assert stat.S_IMODE(ws.artifacts.path_for(ref.sha256).stat().st_mode) == 0o660
         event = recent_events(ws.store, text="share")[0]
-        assert (event.action, event.user, event.details) == ("share", "tester",
-                                                            {"group": my_group()})
+        assert (event.action, event.user, event.details) == ("share", "tester", {"group": my_group()})
     os.chmod(dot_dir, 0o2775)  # readable by others: still a problem, still a warning
     os.chmod(dot_dir / "cockpit.db", 0o664)
     with Workspace(dot_dir) as ws:
@@ -302,25 +313,32 @@ def test_the_audit_log_records_each_user(tmp_path, monkeypatch) -> None:
         monkeypatch.setenv("COCKPIT_USER", "teammate")
         create_project(ws, "b", "binary", "y")
         users = [(e.action, e.user, e.os_user, e.who) for e in reversed(recent_events(ws.store))]
-    assert users == [("init", ME, ME, ME), ("share", ME, ME, ME), ("create", ME, ME, ME),
-                     ("create", "teammate", ME, f"{ME} (as teammate)")]
+    assert users == [
+        ("init", ME, ME, ME),
+        ("share", ME, ME, ME),
+        ("create", ME, ME, ME),
+        ("create", "teammate", ME, f"{ME} (as teammate)"),
+    ]
 
 
-def test_the_os_account_is_recorded_whatever_the_environment_claims(
-        run_cli, tmp_path, monkeypatch) -> None:
+def test_the_os_account_is_recorded_whatever_the_environment_claims(run_cli, tmp_path, monkeypatch) -> None:
     run_cli("init", str(tmp_path))
     for name in ("USER", "LOGNAME", "USERNAME"):  # what getpass.getuser() would believe
         monkeypatch.setenv(name, "mallory")
     monkeypatch.setenv("COCKPIT_USER", "bob")
-    assert run_cli("project", "new", "p", "--task", "binary", "--target", "y",
-                   workspace=tmp_path).exit_code == 0
+    assert (
+        run_cli("project", "new", "p", "--task", "binary", "--target", "y", workspace=tmp_path).exit_code == 0
+    )
     monkeypatch.delenv("COCKPIT_USER")
-    assert run_cli("project", "new", "q", "--task", "binary", "--target", "y",
-                   workspace=tmp_path).exit_code == 0
+    assert (
+        run_cli("project", "new", "q", "--task", "binary", "--target", "y", workspace=tmp_path).exit_code == 0
+    )
 
     events = json.loads(run_cli("log", "--json", workspace=tmp_path).stdout)
     assert [(e["action"], e["user"], e["os_user"], e["who"]) for e in events[:2]] == [
-        ("create", ME, ME, ME), ("create", "bob", ME, f"{ME} (as bob)")]
+        ("create", ME, ME, ME),
+        ("create", "bob", ME, f"{ME} (as bob)"),
+    ]
     table = run_cli("log", workspace=tmp_path).stdout.splitlines()
     assert f"{ME} (as bob)" in table[2] and "(as" not in table[1]
     assert "mallory" not in run_cli("log", workspace=tmp_path).stdout
@@ -354,12 +372,18 @@ def lived_in(tmp_path_factory):
             project, run = fill(ws, home, trials=2)
             gate(ws, project, run)  # evaluates on the test split and records the verdict
             spec = problem.load_spec_file(
-                Path(__file__).resolve().parents[1] / "sample_data" / "specs" / "churn.toml")
+                Path(__file__).resolve().parents[1] / "sample_data" / "specs" / "churn.toml"
+            )
             spec.target = project.target  # a spec names the project's own target (issue 22)
             problem.save_spec(ws, project, spec)
             registry.register(ws, project, run.id, override_reason="security test")
-            runs.create_run(ws, project, runs.plan_run(ws, project, "logistic_regression", {}),
-                            status="failed", error=f"cannot read {home}/project/notes.txt")
+            runs.create_run(
+                ws,
+                project,
+                runs.plan_run(ws, project, "logistic_regression", {}),
+                status="failed",
+                error=f"cannot read {home}/project/notes.txt",
+            )
             ws.record("data", "import", project.id, {"error": f"{home}/secret.csv is missing"})
             direct_writes(ws, project, home)
             with umask(0o022):
@@ -374,8 +398,7 @@ def direct_writes(ws: Workspace, project, home: Path) -> None:
     rules.set_fallback(ws, project, f"constant {home}/fallback-{SECRET}")
     checks.set_column_range(ws, project, f"notes {SECRET[::-1]}", 0.0, 1.0)
     labels = home / "labels.csv"
-    pd.DataFrame({"member_id": [f"{home}/M0", f"M1 {SECRET}"], "renewed": [1, 0]}).to_csv(
-        labels, index=False)
+    pd.DataFrame({"member_id": [f"{home}/M0", f"M1 {SECRET}"], "renewed": [1, 0]}).to_csv(labels, index=False)
     ingest_labels(ws, project, labels)
     ws.set_setting("export.folder", f"{home}/exports")
 
@@ -410,17 +433,26 @@ def text_cells(db: Path):
 
 
 def needles(home: Path, env: dict[str, str]) -> dict[str, str]:
-    found = {"home": str(home), "real home": os.path.realpath(home),
-             "tmp": str(home.parent), "token": SECRET, "reversed token": SECRET[::-1]}
-    return found | {f"${name}": value for name, value in env.items()
-                    if len(value) >= 8 and name != "COCKPIT_USER"}
+    found = {
+        "home": str(home),
+        "real home": os.path.realpath(home),
+        "tmp": str(home.parent),
+        "token": SECRET,
+        "reversed token": SECRET[::-1],
+    }
+    return found | {
+        f"${name}": value for name, value in env.items() if len(value) >= 8 and name != "COCKPIT_USER"
+    }
 
 
 def test_no_home_paths_env_values_or_tokens_in_any_text_column(lived_in) -> None:
     home, env = lived_in
-    found = [(table, column, label, value[:120])
-             for table, column, value in text_cells(home / "project" / ".cockpit" / "cockpit.db")
-             for label, needle in needles(home, env).items() if needle in value]
+    found = [
+        (table, column, label, value[:120])
+        for table, column, value in text_cells(home / "project" / ".cockpit" / "cockpit.db")
+        for label, needle in needles(home, env).items()
+        if needle in value
+    ]
     assert found == []
 
 
@@ -428,9 +460,12 @@ def test_no_home_paths_env_values_or_tokens_in_an_exported_bundle(lived_in) -> N
     home, env = lived_in
     files = sorted((home / "bundle").iterdir())
     assert {"MODEL_CARD.md", "config.json", "manifest.json"} <= {f.name for f in files}
-    found = [(path.name, label) for path in files
-             for label, needle in needles(home, env).items()
-             if needle.encode() in path.read_bytes()]
+    found = [
+        (path.name, label)
+        for path in files
+        for label, needle in needles(home, env).items()
+        if needle.encode() in path.read_bytes()
+    ]
     assert found == []
 
 
@@ -439,11 +474,15 @@ def test_paths_in_errors_are_recorded_relative_to_home(lived_in) -> None:
     cells = [value for _, _, value in text_cells(home / "project" / ".cockpit" / "cockpit.db")]
     assert any("cannot read ./notes.txt" in value for value in cells)
     assert any("~/secret.csv is missing" in value for value in cells)
-    runs_env = [json.loads(value) for table, column, value in
-                text_cells(home / "project" / ".cockpit" / "cockpit.db")
-                if (table, column) == ("runs", "library_versions")]
-    assert runs_env and all(set(v) <= {"python", "scikit-learn", "pandas", "numpy", "scipy",
-                                       "joblib", "pyarrow"} for v in runs_env)
+    runs_env = [
+        json.loads(value)
+        for table, column, value in text_cells(home / "project" / ".cockpit" / "cockpit.db")
+        if (table, column) == ("runs", "library_versions")
+    ]
+    assert runs_env and all(
+        set(v) <= {"python", "scikit-learn", "pandas", "numpy", "scipy", "joblib", "pyarrow"}
+        for v in runs_env
+    )
 
 
 def test_direct_writes_to_the_connection_are_redacted_too(lived_in) -> None:
@@ -463,12 +502,22 @@ def test_direct_writes_to_the_connection_are_redacted_too(lived_in) -> None:
 
 
 def test_only_variables_named_like_secrets_are_redacted() -> None:
-    environ = {"GITHUB_TOKEN": "ghp_0123456789", "PGPASSWORD": "hunter2hunter2",
-               "OPENAI_API_KEY": "sk-0123456789", "AWS_SECRET_ACCESS_KEY": SECRET,
-               "MY_TOKEN": "short", "TOKENIZERS_PARALLELISM": "not-a-secret",
-               "GIT_AUTHOR_NAME": "Jane Q. Public", "LANG": "en_US.UTF-8"}
+    environ = {
+        "GITHUB_TOKEN": "ghp_0123456789",
+        "PGPASSWORD": "hunter2hunter2",
+        "OPENAI_API_KEY": "sk-0123456789",
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "MY_TOKEN": "short",
+        "TOKENIZERS_PARALLELISM": "not-a-secret",
+        "GIT_AUTHOR_NAME": "Jane Q. Public",
+        "LANG": "en_US.UTF-8",
+    }
     assert {placeholder for _, placeholder in secret_redactions(environ)} == {
-        "$GITHUB_TOKEN", "$PGPASSWORD", "$OPENAI_API_KEY", "$AWS_SECRET_ACCESS_KEY"}
+        "$GITHUB_TOKEN",
+        "$PGPASSWORD",
+        "$OPENAI_API_KEY",
+        "$AWS_SECRET_ACCESS_KEY",
+    }
 
 
 # -- 6. files written outside the workspace -----------------------------------------
@@ -478,8 +527,15 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-BUNDLE_FILES = {"model.pkl", "schema.json", "config.json", "requirements.txt", "Dockerfile",
-                "MODEL_CARD.md", "manifest.json"}
+BUNDLE_FILES = {
+    "model.pkl",
+    "schema.json",
+    "config.json",
+    "requirements.txt",
+    "Dockerfile",
+    "MODEL_CARD.md",
+    "manifest.json",
+}
 
 
 def test_bundles_and_scored_files_are_owner_only_whatever_the_umask(lived_in) -> None:
@@ -498,7 +554,8 @@ def test_a_workspace_shared_with_a_group_exports_for_that_group(lived_in) -> Non
     bundle = home / "shared" / "bundle"
     assert mode_of(bundle) == 0o770 and bundle.stat().st_gid == gid
     assert {f.name: (mode_of(f), f.stat().st_gid) for f in bundle.iterdir()} == dict.fromkeys(
-        BUNDLE_FILES, (0o660, gid))
+        BUNDLE_FILES, (0o660, gid)
+    )
     assert mode_of(home / "shared.csv") == 0o660
 
 
@@ -516,8 +573,7 @@ class _NoServer:
 
 
 def store_text(home: Path) -> str:
-    return "\n".join(value for _, _, value in text_cells(home / "project" / ".cockpit" /
-                                                          "cockpit.db"))
+    return "\n".join(value for _, _, value in text_cells(home / "project" / ".cockpit" / "cockpit.db"))
 
 
 def test_serve_never_prints_a_token_into_a_pipe(lived_in, run_cli, monkeypatch) -> None:
@@ -569,8 +625,7 @@ def test_a_rotated_token_can_go_to_a_private_file_only(workspace, run_cli, tmp_p
     aimed = tmp_path / "elsewhere"
     link = tmp_path / "link"
     link.symlink_to(aimed)
-    as_json = run_cli("serve", "token", "--rotate", "--to-file", str(link), "--json",
-                      workspace=root)
+    as_json = run_cli("serve", "token", "--rotate", "--to-file", str(link), "--json", workspace=root)
     assert as_json.exit_code == 0, as_json.output
     report = json.loads(as_json.stdout)
     assert "token" not in report and report["file"] == str(link) and report["set"]

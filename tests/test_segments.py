@@ -27,8 +27,9 @@ def planted(n: int = 3000, seed: int = 1) -> pd.DataFrame:
     clean = (x + rng.normal(0, 0.5, n) > 0.3).astype(int)
     noisy = rng.random(n) < 0.5
     label = np.where((district == "harbour") & noisy, rng.integers(0, 2, n), clean)
-    return pd.DataFrame({"x": x.round(4), "age": rng.integers(18, 80, n), "district": district,
-                         "bought": label})
+    return pd.DataFrame(
+        {"x": x.round(4), "age": rng.integers(18, 80, n), "district": district, "bought": label}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,13 @@ def evaluated(shop_workspace):
     planted().to_csv(tmp_path / "shop.csv", index=False)
     datasets.import_dataset(workspace, project, tmp_path / "shop.csv")
     make_split(workspace, project, "stratified", seed=2)
-    problem.save_spec(workspace, project, problem.ProblemSpec(
-        metric="roc_auc", metric_target=0.7, segments=["district"], latency_budget_ms=1000))
+    problem.save_spec(
+        workspace,
+        project,
+        problem.ProblemSpec(
+            metric="roc_auc", metric_target=0.7, segments=["district"], latency_budget_ms=1000
+        ),
+    )
     run = runs.train(workspace, project, "logistic_regression")
     return project, run, report.evaluate(workspace, project, run, "test", segments=["age"])
 
@@ -84,8 +90,12 @@ def test_stability_has_a_spread_above_zero_for_logistic_regression(evaluated) ->
 def test_edge_cases_latency_importance(evaluated) -> None:
     _, _, evaluation = evaluated
     cases = {c["case"]: c["ok"] for c in evaluation.details["edge_cases"]}
-    assert cases == {"unseen categories": True, "missing values": True,
-                     "out-of-range numbers": True, "far below range": True}
+    assert cases == {
+        "unseen categories": True,
+        "missing values": True,
+        "out-of-range numbers": True,
+        "far below range": True,
+    }
     latency = evaluation.details["latency"]
     assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"]
     assert latency["within_budget"] is True
@@ -137,8 +147,18 @@ def test_wilson_interval() -> None:
 def test_cli_segments_headless(run_cli, shop_workspace, evaluated) -> None:
     workspace = shop_workspace
     project, run, _ = evaluated
-    out = run_cli("evaluate", str(run.id), "--split", "validation", "--segments", "age,district",
-                  "--seeds", "0", "--json", workspace=workspace.root)
+    out = run_cli(
+        "evaluate",
+        str(run.id),
+        "--split",
+        "validation",
+        "--segments",
+        "age,district",
+        "--seeds",
+        "0",
+        "--json",
+        workspace=workspace.root,
+    )
     assert out.exit_code == 0, out.stderr
     details = json.loads(out.stdout)["details"]
     assert details["segment_columns"] == ["district", "age"] and "stability" not in details

@@ -19,8 +19,15 @@ def _predictions(rows: int, classes: list, seed: int = 0) -> Predictions:
     truth[region == "w"] = classes[1]  # one group with a single class: no ROC AUC there
     proba = np.column_stack([1 - score, score])
     frame = pd.DataFrame({"region": region, "tenure": tenure})
-    return Predictions(frame, truth, np.where(score >= 0.5, classes[1], classes[0]), proba,
-                       classes, metrics.positive_label(classes), 0.5)
+    return Predictions(
+        frame,
+        truth,
+        np.where(score >= 0.5, classes[1], classes[0]),
+        proba,
+        classes,
+        metrics.positive_label(classes),
+        0.5,
+    )
 
 
 @pytest.mark.parametrize("classes", [[0, 1], ["stay", "yes"]])
@@ -37,13 +44,13 @@ def test_the_roc_auc_shortcut_changes_no_value(classes, monkeypatch) -> None:
 
 def test_the_shortcut_is_the_resampled_roc_auc_bit_for_bit() -> None:
     p = _predictions(300, [0, 1], seed=1)
-    resampled = segments._fast_resampled_metric("binary", "roc_auc", p.y_true, p.proba,
-                                                p.classes)
+    resampled = segments._fast_resampled_metric("binary", "roc_auc", p.y_true, p.proba, p.classes)
     rng = np.random.default_rng(2)
     for _ in range(25):
         pick = rng.integers(0, 300, rng.integers(1, 300))
-        expected = metrics.score("binary", p.y_true[pick], p.y_pred[pick], p.proba[pick],
-                                 p.classes).get("roc_auc")
+        expected = metrics.score("binary", p.y_true[pick], p.y_pred[pick], p.proba[pick], p.classes).get(
+            "roc_auc"
+        )
         assert resampled(pick) == expected
 
 

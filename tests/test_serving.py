@@ -31,21 +31,36 @@ httpx = pytest.importorskip("httpx")
 def test_bodies_and_fields_are_checked_against_the_schema() -> None:
     assert parse_body(b'{"user_id": "a"}') == ([{"user_id": "a"}], False)
     assert parse_body(b'{"rows": [{"a": 1}, {"a": 2}]}')[1] is True
-    for body, status in ((b"{nope", 400), (b"NaN", 400), (b"[1, 2]", 422), (b'{"rows": []}', 422),
-                         (json.dumps({"rows": [{}] * 1001}).encode(), 413)):
+    for body, status in (
+        (b"{nope", 400),
+        (b"NaN", 400),
+        (b"[1, 2]", 422),
+        (b'{"rows": []}', 422),
+        (json.dumps({"rows": [{}] * 1001}).encode(), 413),
+    ):
         with pytest.raises(Rejected) as caught:
             parse_body(body)
         assert caught.value.status == status, body
-    problems = check_rows([{"user_id": "a", "x": "ten", "plan": ["p"]}, "oops",
-                           {"user_id": "b", "x": True, "plan": "pro", "joined": 5}], SCHEMA)
+    problems = check_rows(
+        [
+            {"user_id": "a", "x": "ten", "plan": ["p"]},
+            "oops",
+            {"user_id": "b", "x": True, "plan": "pro", "joined": 5},
+        ],
+        SCHEMA,
+    )
     found = {(p["row"], p["field"], p["problem"]) for p in problems}
     assert (0, "x", "must be a number") in found and (0, "joined", "missing") in found
     assert (0, "plan", "must be a single value, not an object or a list") in found
     assert (1, None, "a row must be a JSON object") in found
-    assert (2, "x", "must be a number") in found and (2, "joined", "must be a date as text "
-                                                                  "(e.g. 2025-01-31)") in found
+    assert (2, "x", "must be a number") in found and (
+        2,
+        "joined",
+        "must be a date as text (e.g. 2025-01-31)",
+    ) in found
     assert check_rows([{"user_id": None, "x": 1, "plan": "pro", "joined": None}], SCHEMA) == [
-        {"row": 0, "field": "user_id", "problem": "must not be null (it is the entity id)"}]
+        {"row": 0, "field": "user_id", "problem": "must not be null (it is the entity id)"}
+    ]
     fine = [{"user_id": 7, "x": "1.5", "plan": None, "joined": None, "extra": {"a": 1}}]
     assert check_rows(fine, SCHEMA) == []
     frame = to_frame(fine, SCHEMA)
@@ -61,15 +76,28 @@ def test_the_request_log_writes_every_row_in_batches(workspace) -> None:
     log = RequestLog(workspace.dir, interval=0.05, batch=100)
     log.start()
     for i in range(450):
-        log.put([{"project_id": project.id, "request_id": f"r{i // 3}", "at": "2026-05-01",
-                  "status": 200 if i % 50 else 422, "latency_ms": float(i % 100),
-                  "entity": f"E{i}", "route": "production", "error": str(workspace.root)}])
+        log.put(
+            [
+                {
+                    "project_id": project.id,
+                    "request_id": f"r{i // 3}",
+                    "at": "2026-05-01",
+                    "status": 200 if i % 50 else 422,
+                    "latency_ms": float(i % 100),
+                    "entity": f"E{i}",
+                    "route": "production",
+                    "error": str(workspace.root),
+                }
+            ]
+        )
     time.sleep(0.3)
     assert log.written >= 400  # flushed while running, not only at the end
     log.close()
     assert workspace.store.scalar("SELECT count(*) FROM requests") == log.written == 450
-    assert workspace.store.scalar("SELECT count(*) FROM requests WHERE error LIKE ?",
-                                  [f"{workspace.root}%"]) == 0  # paths are redacted
+    assert (
+        workspace.store.scalar("SELECT count(*) FROM requests WHERE error LIKE ?", [f"{workspace.root}%"])
+        == 0
+    )  # paths are redacted
     stats = service_stats(workspace, project)
     assert (stats["requests"], stats["rows"], stats["errors"]) == (150, 450, 9)
     assert stats["p50_ms"] <= stats["p95_ms"] <= 99
@@ -86,9 +114,10 @@ def test_tokens_are_hashed_and_compared_whole(workspace) -> None:
     second = rotate_token(workspace)
     assert not authorized(workspace.setting("serve.token_sha256"), f"Bearer {token}")
     assert authorized(workspace.setting("serve.token_sha256"), f"Bearer {second}")
-    assert [is_loopback(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "localhost",
-                                     "0.0.0.0", "::", "10.0.0.4", "example.org")] == [
-        True, True, True, True, False, False, False, False]
+    assert [
+        is_loopback(h)
+        for h in ("127.0.0.1", "127.8.0.1", "::1", "localhost", "0.0.0.0", "::", "10.0.0.4", "example.org")
+    ] == [True, True, True, True, False, False, False, False]
 
 
 def test_serve_refuses_without_a_production_model(run_cli, workspace) -> None:
@@ -115,8 +144,7 @@ def test_the_prediction_service_end_to_end(workspace, tmp_path: Path, run_cli) -
     sent: list[str] = []  # the id of every request answered, whatever its status
     try:
         open_client = httpx.Client(base_url=base, timeout=30)
-        client = httpx.Client(base_url=base, timeout=30,
-                              headers={"Authorization": f"Bearer {token}"})
+        client = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {token}"})
 
         # /health is open; everything else needs the token
         health = open_client.get("/health").json()
@@ -129,28 +157,37 @@ def test_the_prediction_service_end_to_end(workspace, tmp_path: Path, run_cli) -
             sent.append(refused.headers["x-request-id"])
         assert open_client.get("/openapi.json").status_code == 401
         spec = client.get("/openapi.json").json()
-        assert set(spec["components"]["schemas"]["Row"]["required"]) == {
-            "user_id", "x", "plan", "joined"} and "/predict" in spec["paths"]
+        assert (
+            set(spec["components"]["schemas"]["Row"]["required"]) == {"user_id", "x", "plan", "joined"}
+            and "/predict" in spec["paths"]
+        )
 
         # one row in, one answer out
         one = client.post("/predict", json=row("U1"))
         assert one.status_code == 200 and set(one.json()) == {
-            "entity", "prediction", "score", "model_version", "route"}
+            "entity",
+            "prediction",
+            "score",
+            "model_version",
+            "route",
+        }
         sent.append(one.headers["x-request-id"])
 
         # the canary gets close to its share of 400 entities, and each entity keeps its arm
         entities = [f"E{i:04d}" for i in range(400)]
         routes = {}
         for start in range(0, 400, 100):
-            for answer in _answers(client, [row(e) for e in entities[start:start + 100]], sent):
+            for answer in _answers(client, [row(e) for e in entities[start : start + 100]], sent):
                 routes[answer["entity"]] = (answer["route"], answer["model_version"])
         share = sum(r == ("canary", 2) for r in routes.values()) / len(routes)
         assert 0.23 <= share <= 0.37, share
         assert {r for r in routes.values()} == {("canary", 2), ("production", 1)}
         shuffled = list(reversed(entities))
         with ThreadPoolExecutor(4) as pool:
-            parts = pool.map(lambda part: _answers(client, [row(e) for e in part], sent),
-                             [shuffled[i:i + 50] for i in range(0, 400, 50)])
+            parts = pool.map(
+                lambda part: _answers(client, [row(e) for e in part], sent),
+                [shuffled[i : i + 50] for i in range(0, 400, 50)],
+            )
             again = [answer for part in parts for answer in part]
         assert all(routes[a["entity"]] == (a["route"], a["model_version"]) for a in again)
 
@@ -160,7 +197,8 @@ def test_the_prediction_service_end_to_end(workspace, tmp_path: Path, run_cli) -
             (client.post("/predict", content=b"{not json"), 400),
             (client.post("/predict", content=b"{" + b" " * 1_100_000 + b"}"), 413),
             (client.post("/predict", json={"rows": [row(f"U{i}") for i in range(1001)]}), 413),
-            (client.get("/nowhere"), 404)]
+            (client.get("/nowhere"), 404),
+        ]
         for response, status in checks:
             assert response.status_code == status, (status, response.text)
             assert "Traceback" not in response.text and "error" in response.json()
@@ -179,19 +217,16 @@ def test_the_prediction_service_end_to_end(workspace, tmp_path: Path, run_cli) -
         assert "canary" not in open_client.get("/health").json()["routing"]
 
         # a changed production artifact is refused: the fallback rule answers
-        artifact = workspace.artifacts.path_for(registry.get_version(workspace, project, 1)
-                                                .artifact_sha256)
+        artifact = workspace.artifacts.path_for(registry.get_version(workspace, project, 1).artifact_sha256)
         original = artifact.read_bytes()
         artifact.write_bytes(original + b"tampered")
         try:
             rules.set_fallback(workspace, project, "x > 0 -> 1 else 0")
             fell = _answers(client, [row("F1", x=2.0), row("F2", x=-2.0)], sent)
-            assert [(a["route"], a["prediction"]) for a in fell] == [("fallback", 1),
-                                                                    ("fallback", 0)]
+            assert [(a["route"], a["prediction"]) for a in fell] == [("fallback", 1), ("fallback", 0)]
         finally:
             artifact.write_bytes(original)
-        assert {a["route"] for a in _answers(client, [row("F1"), row("F2")], sent)} == {
-            "production"}
+        assert {a["route"] for a in _answers(client, [row("F1"), row("F2")], sent)} == {"production"}
         assert "problem" not in open_client.get("/health").json()["routing"]["production"]
 
         # rotation: the old token stops working at once
@@ -236,15 +271,16 @@ def test_the_prediction_service_end_to_end(workspace, tmp_path: Path, run_cli) -
     assert len(sent) == len(set(sent)) and not set(sent) - logged
     assert db.execute("SELECT count(*) FROM requests WHERE status = 401").fetchone()[0] == 4
     # shadow answers are logged, never returned
-    shadowed = db.execute("SELECT count(*), count(shadow_prediction), min(shadow_version) FROM "
-                          "requests WHERE route IN ('production', 'canary')").fetchone()
+    shadowed = db.execute(
+        "SELECT count(*), count(shadow_prediction), min(shadow_version) FROM "
+        "requests WHERE route IN ('production', 'canary')"
+    ).fetchone()
     assert shadowed[0] > 1000 and shadowed[1] == shadowed[0] and shadowed[2] == 2
     fallbacks = db.execute("SELECT error FROM requests WHERE route = 'fallback'").fetchall()
     assert len(fallbacks) == 2 and all("v1" in e[0] and "changed" in e[0] for e in fallbacks)
     assert str(workspace.root) not in fallbacks[0][0]
     events = [r[0] for r in db.execute("SELECT action FROM events WHERE stage = 'deployment'")]
-    assert {"serve start", "serve stop", "serve token created",
-            "serve token rotated"} <= set(events)
+    assert {"serve start", "serve stop", "serve token created", "serve token rotated"} <= set(events)
     # no token text anywhere in the store
     for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
         columns = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]

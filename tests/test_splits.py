@@ -23,9 +23,15 @@ def visits_frame(n_people: int = 300, seed: int = 3) -> pd.DataFrame:
     day = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, len(person)), unit="D")
     score = rng.normal(0, 1, len(person))
     label = (score + rng.normal(0, 1, len(person)) > 1.2).astype(int)
-    return pd.DataFrame({"person_id": [f"P{p}" for p in person], "visit_day": day.strftime("%Y-%m-%d"),
-                         "score": score.round(3), "channel": rng.choice(["web", "app"], len(person)),
-                         "bought": label})
+    return pd.DataFrame(
+        {
+            "person_id": [f"P{p}" for p in person],
+            "visit_day": day.strftime("%Y-%m-%d"),
+            "score": score.round(3),
+            "channel": rng.choice(["web", "app"], len(person)),
+            "bought": label,
+        }
+    )
 
 
 @pytest.fixture
@@ -126,13 +132,16 @@ def test_regression_is_stratified_on_target_quantiles(workspace) -> None:
     assert max(means) / min(means) < 1.05
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"strategy": "group"}, "pass --group COLUMN"),
-    ({"strategy": "group", "group": "nope"}, "no such column"),
-    ({"strategy": "time", "time": "channel"}, "are not dates"),
-    ({"strategy": "random", "val": 0.5, "test": 0.45}, "at least 10%"),
-    ({"strategy": "sideways"}, "not one of"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"strategy": "group"}, "pass --group COLUMN"),
+        ({"strategy": "group", "group": "nope"}, "no such column"),
+        ({"strategy": "time", "time": "channel"}, "are not dates"),
+        ({"strategy": "random", "val": 0.5, "test": 0.45}, "at least 10%"),
+        ({"strategy": "sideways"}, "not one of"),
+    ],
+)
 def test_bad_split_requests(workspace, shop, kwargs, message) -> None:
     project, _ = shop
     with pytest.raises(CockpitError, match=message):

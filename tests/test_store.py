@@ -92,10 +92,7 @@ def test_second_connection_sees_only_committed_work(tmp_path: Path) -> None:
 
 def test_journal_mode_falls_back_on_network_file_systems(tmp_path: Path, monkeypatch) -> None:
     mounts = tmp_path / "mounts"
-    mounts.write_text(
-        "rootfs / ext4 rw 0 0\n"
-        f"server:/home {tmp_path} nfs4 rw 0 0\n"
-    )
+    mounts.write_text(f"rootfs / ext4 rw 0 0\nserver:/home {tmp_path} nfs4 rw 0 0\n")
     assert filesystem_type(tmp_path / "sub" / "c.db", mounts) == "nfs4"
     assert filesystem_type(Path("/usr"), mounts) == "ext4"
     monkeypatch.setattr("storage.store.filesystem_type", lambda path: "nfs4")

@@ -24,8 +24,14 @@ def ready(workspace, tmp_path: Path):
     project = create_project(workspace, "subs", "binary", "left")
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, 300)
-    frame = pd.DataFrame({"x": x, "z": rng.normal(0, 1, 300), "plan": rng.choice(["a", "b"], 300),
-                          "left": (x + rng.normal(0, 1, 300) > 0.5).astype(int)})
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "z": rng.normal(0, 1, 300),
+            "plan": rng.choice(["a", "b"], 300),
+            "left": (x + rng.normal(0, 1, 300) > 0.5).astype(int),
+        }
+    )
     path = tmp_path / "subs.csv"
     frame.to_csv(path, index=False)
     datasets.import_dataset(workspace, project, path)
@@ -61,20 +67,21 @@ def test_bad_grid_is_refused_before_any_trial(workspace, ready, tmp_path) -> Non
     grid = tmp_path / "grid.toml"
     grid.write_text("max_dept = [2, 4]\n")
     with pytest.raises(CockpitError, match="takes no parameter max_dept"):
-        sweeps.run_sweep(workspace, ready, "decision_tree",
-                         spaces.grid_trials(spaces.load_grid(grid)), "grid")
+        sweeps.run_sweep(
+            workspace, ready, "decision_tree", spaces.grid_trials(spaces.load_grid(grid)), "grid"
+        )
     assert workspace.store.scalar("SELECT count(*) FROM sweeps") == 0
 
 
 def test_time_budget_and_target_stop_new_trials(workspace, ready) -> None:
     trials = spaces.random_trials("logistic_regression", 8, seed=2)
-    spent = sweeps.run_sweep(workspace, ready, "logistic_regression", trials, "random",
-                             time_budget_s=0.0)
+    spent = sweeps.run_sweep(workspace, ready, "logistic_regression", trials, "random", time_budget_s=0.0)
     assert spent.status == "stopped" and "time budget" in spent.reason and not spent.run_ids
 
     problem.save_spec(workspace, ready, problem.ProblemSpec(metric="roc_auc", metric_target=0.5))
-    met = sweeps.run_sweep(workspace, ready, "logistic_regression", trials, "random", n_jobs=1,
-                           stop_on_target=True)
+    met = sweeps.run_sweep(
+        workspace, ready, "logistic_regression", trials, "random", n_jobs=1, stop_on_target=True
+    )
     assert met.status == "stopped" and "target roc_auc >= 0.5 met" in met.reason
     assert 1 <= len(met.run_ids) < 8
 
@@ -89,8 +96,7 @@ def test_interrupt_keeps_finished_trials_and_cancels_the_rest(workspace, ready) 
             raise KeyboardInterrupt
 
     with pytest.raises(sweeps.SweepInterrupted) as stopped:
-        sweeps.run_sweep(workspace, ready, "random_forest", trials, "random", n_jobs=2,
-                         progress=progress)
+        sweeps.run_sweep(workspace, ready, "random_forest", trials, "random", n_jobs=2, progress=progress)
     statuses = [r["status"] for r in workspace.store.rows("SELECT status FROM runs ORDER BY id")]
     assert statuses.count("finished") == 2 and set(statuses) <= {"finished", "cancelled"}
     assert stopped.value.result.status == "cancelled"
@@ -111,10 +117,15 @@ def test_query_sorts_filters_and_pages_in_sql(workspace, ready) -> None:
     assert query.page(store, by_auc, 5, 10)[0]["id"] == rows[-1]["id"]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("rocauc>1", "did you mean 'roc_auc'"), ("recall", "write FIELD OP VALUE"),
-    ("recall>high", "takes a number"), ("family>forest", "takes = or !="),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rocauc>1", "did you mean 'roc_auc'"),
+        ("recall", "write FIELD OP VALUE"),
+        ("recall>high", "takes a number"),
+        ("family>forest", "takes = or !="),
+    ],
+)
 def test_bad_filters_say_why(text: str, message: str) -> None:
     with pytest.raises(CockpitError, match=message):
         query.parse_filter(text)
@@ -137,22 +148,24 @@ def test_compare_and_reproduce(workspace, ready) -> None:
     workspace.store.update("runs", {"id": first.id}, {"params": json.dumps(tampered)})
     differs = reproduce(workspace, ready, first.id)
     assert not differs["identical"] and not differs["artifact_match"]
-    rows = workspace.store.rows("SELECT identical FROM reproductions WHERE run_id = ? ORDER BY id",
-                                [first.id])
+    rows = workspace.store.rows(
+        "SELECT identical FROM reproductions WHERE run_id = ? ORDER BY id", [first.id]
+    )
     assert [r["identical"] for r in rows] == [1, 0]
 
 
 def test_cli_sweep_runs_compare_reproduce(run_cli, workspace, ready, tmp_path) -> None:
     folder = workspace.root
-    made = run_cli("sweep", "--model", "logistic_regression", "--random", "3", "--json",
-                   workspace=folder)
+    made = run_cli("sweep", "--model", "logistic_regression", "--random", "3", "--json", workspace=folder)
     assert made.exit_code == 0, made.stderr
     result = json.loads(made.stdout)
     assert result["id"] == 1 and len(result["runs"]) == 3
-    listed = json.loads(run_cli("runs", "--sort", "roc_auc", "--filter", "sweep=1", "--json",
-                                workspace=folder).stdout)
+    listed = json.loads(
+        run_cli("runs", "--sort", "roc_auc", "--filter", "sweep=1", "--json", workspace=folder).stdout
+    )
     assert [r["metrics"]["roc_auc"] for r in listed] == sorted(
-        (r["metrics"]["roc_auc"] for r in listed), reverse=True)
+        (r["metrics"]["roc_auc"] for r in listed), reverse=True
+    )
     assert run_cli("runs", "--filter", "bogus=1", workspace=folder).exit_code == 2
     diff = json.loads(run_cli("compare", "1", "2", "--json", workspace=folder).stdout)
     assert any(row["field"] == "param C" for row in diff["rows"])

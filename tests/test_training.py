@@ -28,8 +28,16 @@ def small_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     when = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
     notes = rng.choice(["asked for help", "happy", "billing issue", None], n)
     label = ((x + (plan == "basic") + rng.normal(0, 0.7, n)) > 0.8).astype(int)
-    return pd.DataFrame({"user_id": [f"U{i}" for i in range(n)], "x": x.round(3), "plan": plan,
-                         "joined": when.strftime("%Y-%m-%d"), "notes": notes, "left": label})
+    return pd.DataFrame(
+        {
+            "user_id": [f"U{i}" for i in range(n)],
+            "x": x.round(3),
+            "plan": plan,
+            "joined": when.strftime("%Y-%m-%d"),
+            "notes": notes,
+            "left": label,
+        }
+    )
 
 
 @pytest.fixture
@@ -47,8 +55,12 @@ def test_inferred_spec_roles_and_kinds(workspace, ready) -> None:
     assert version is None
     by_column = {s.column: s for s in specs}
     assert by_column["user_id"].role == "id" and by_column["left"].role == "target"
-    assert (by_column["x"].kind, by_column["plan"].kind, by_column["joined"].kind,
-            by_column["notes"].kind) == ("numeric", "categorical", "date", "categorical")
+    assert (
+        by_column["x"].kind,
+        by_column["plan"].kind,
+        by_column["joined"].kind,
+        by_column["notes"].kind,
+    ) == ("numeric", "categorical", "date", "categorical")
     assert features.entity_column(specs) == "user_id"
 
 
@@ -75,11 +87,23 @@ def test_pipeline_transforms_serving_rows_like_training_rows() -> None:
 
     frame = small_frame()
     specs = features.infer_spec(profile_frame(frame), "left")
-    specs = [features.ColumnSpec("notes", kind="text", max_features=5, missing="constant")
-             if s.column == "notes" else s for s in specs]
+    specs = [
+        features.ColumnSpec("notes", kind="text", max_features=5, missing="constant")
+        if s.column == "notes"
+        else s
+        for s in specs
+    ]
     transformer = compile_transformer(specs).fit(frame)
-    serving = pd.DataFrame({"user_id": ["NEW"], "x": [np.nan], "plan": ["enterprise"],
-                            "joined": ["03/04/2025"], "notes": [None], "extra": [1]})
+    serving = pd.DataFrame(
+        {
+            "user_id": ["NEW"],
+            "x": [np.nan],
+            "plan": ["enterprise"],
+            "joined": ["03/04/2025"],
+            "notes": [None],
+            "extra": [1],
+        }
+    )
     row = transformer.transform(serving)
     assert row.shape == (1, transformer.transform(frame.head(1)).shape[1])
     names = list(transformer.get_feature_names_out())
@@ -112,21 +136,28 @@ def test_git_commit_and_dirty_flag_are_recorded(workspace, ready) -> None:
     import subprocess
 
     root = workspace.root
-    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.email=t@t", "-c", "user.name=t",
-                                                  "commit", "-qm", "init"]):
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"],
+    ):
         subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
     (root / "notes.txt").write_text("x")
     subprocess.run(["git", "-C", str(root), "add", "notes.txt"], check=True)
     run = runs.train(workspace, ready, "dummy")
-    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     assert run.git_commit == head and run.git_dirty is True
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    (["n_estimatorz=3"], "takes no parameter n_estimatorz"),
-    (["max_depth=deep"], "max_depth"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (["n_estimatorz=3"], "takes no parameter n_estimatorz"),
+        (["max_depth=deep"], "max_depth"),
+    ],
+)
 def test_bad_params_are_refused_before_anything_is_written(workspace, ready, params, message):
     with pytest.raises(CockpitError, match=message):
         runs.train(workspace, ready, "random_forest", params)
@@ -140,7 +171,8 @@ def test_a_fit_that_fails_is_a_failed_run_not_a_crash(workspace, tmp_path) -> No
     frame.loc[frame.index[-6:], "left"] = 1  # positives only at the end: a time split trains on none
     path = tmp_path / "rare.csv"
     frame.assign(joined=pd.date_range("2024-01-01", periods=len(frame)).strftime("%Y-%m-%d")).to_csv(
-        path, index=False)
+        path, index=False
+    )
     datasets.import_dataset(workspace, project, path)
     make_split(workspace, project, "time", time="joined")
     run = runs.train(workspace, project, "logistic_regression")
@@ -175,8 +207,9 @@ def test_cli_train_and_runs(run_cli, tmp_path) -> None:
     small_frame().to_csv(path, index=False)
     run_cli("data", "import", str(path), workspace=folder)
     run_cli("data", "split", workspace=folder)
-    trained = run_cli("train", "--model", "logistic_regression", "--param", "C=0.3", "--json",
-                      workspace=folder)
+    trained = run_cli(
+        "train", "--model", "logistic_regression", "--param", "C=0.3", "--json", workspace=folder
+    )
     assert trained.exit_code == 0, trained.stderr
     record = json.loads(trained.stdout)
     assert record["id"] == 1 and record["params"]["C"] == 0.3 and record["status"] == "finished"

@@ -34,13 +34,27 @@ class CockpitGroup(click.Group):
             raise
 
 
-@click.group(name="cockpit", cls=CockpitGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="cockpit",
+    cls=CockpitGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, "--version", prog_name="cockpit", message="%(prog)s %(version)s")
-@click.option("--workspace", "-w", metavar="PATH", envvar="COCKPIT_WORKSPACE",
-              help="The project folder or its .cockpit/ (default: found from the current folder up).")
-@click.option("--project", "-p", metavar="NAME", envvar="COCKPIT_PROJECT",
-              help="The project to act on (needed when the workspace holds several).")
+@click.option(
+    "--workspace",
+    "-w",
+    metavar="PATH",
+    envvar="COCKPIT_WORKSPACE",
+    help="The project folder or its .cockpit/ (default: found from the current folder up).",
+)
+@click.option(
+    "--project",
+    "-p",
+    metavar="NAME",
+    envvar="COCKPIT_PROJECT",
+    help="The project to act on (needed when the workspace holds several).",
+)
 @click.pass_context
 def cli(ctx: click.Context, workspace: str | None, project: str | None) -> None:
     """A keyboard-driven terminal cockpit for the whole life of a machine-learning model.
@@ -53,8 +67,18 @@ def cli(ctx: click.Context, workspace: str | None, project: str | None) -> None:
         ctx.obj.open_ui()
 
 
-COMMAND_MODULES = ("core", "problem", "data", "training", "evaluation", "deployment",
-                   "serving", "monitoring", "retraining", "review")
+COMMAND_MODULES = (
+    "core",
+    "problem",
+    "data",
+    "training",
+    "evaluation",
+    "deployment",
+    "serving",
+    "monitoring",
+    "retraining",
+    "review",
+)
 
 
 def _register_commands() -> None:

@@ -25,9 +25,12 @@ workspaces.print_permission_warnings(_warn)
 
 @click.command()
 @click.argument("path", required=False, default=".", type=click.Path(file_okay=False))
-@click.option("--share-with-group", "group", metavar="GROUP",
-              help="Share the workspace with GROUP (files 0660, folders 2770) instead of "
-                   "keeping it owner-only.")
+@click.option(
+    "--share-with-group",
+    "group",
+    metavar="GROUP",
+    help="Share the workspace with GROUP (files 0660, folders 2770) instead of keeping it owner-only.",
+)
 def init(path: str, group: str | None) -> None:
     """Create a workspace (.cockpit/) in PATH (default: the current folder), owner-only."""
     from cockpit.doctor import share_with_group
@@ -44,8 +47,14 @@ def init(path: str, group: str | None) -> None:
 
 
 @click.command()
-@click.option("--path", "path", default="cockpit-demo", show_default=True,
-              type=click.Path(file_okay=False), help="Folder to build the demo workspace in.")
+@click.option(
+    "--path",
+    "path",
+    default="cockpit-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to build the demo workspace in.",
+)
 @click.option("--no-tui", is_flag=True, help="Only build the workspace; do not open the cockpit.")
 @click.option("--rebuild", is_flag=True, help="Delete an existing demo workspace there first.")
 @pass_cli
@@ -54,8 +63,11 @@ def demo(ctx: CliContext, path: str, no_tui: bool, rebuild: bool) -> None:
     from cockpit.demo import DEMO_PROJECT, build_demo
 
     started = time.monotonic()
-    workspace, built = build_demo(Path(path), rebuild=rebuild, progress=lambda message: click.echo(
-        f"  {time.monotonic() - started:5.1f}s  {message}", err=True))
+    workspace, built = build_demo(
+        Path(path),
+        rebuild=rebuild,
+        progress=lambda message: click.echo(f"  {time.monotonic() - started:5.1f}s  {message}", err=True),
+    )
     if not built:
         click.echo(f"demo workspace already built at {workspace.root} (use --rebuild to start over)")
     else:
@@ -95,8 +107,11 @@ def projects(ctx: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json([p.as_dict() for p in found])
         return
-    print_table([p.as_dict() for p in found], ["id", "name", "task", "target", "created_at"],
-                empty="no projects yet: cockpit project new NAME --task binary --target COLUMN")
+    print_table(
+        [p.as_dict() for p in found],
+        ["id", "name", "task", "target", "created_at"],
+        empty="no projects yet: cockpit project new NAME --task binary --target COLUMN",
+    )
 
 
 @click.command()
@@ -120,19 +135,21 @@ def log(ctx: CliContext, limit: int, text: str, as_json: bool) -> None:
         return
     # the OS account, and a differing COCKPIT_USER beside it: "alice (as bob)"
     rows = [{**e.as_dict(), "user": e.who, "details": e.summary()} for e in events]
-    print_table(rows, ["id", "at", "user", "project", "stage", "action", "details"],
-                empty="no events")
+    print_table(rows, ["id", "at", "user", "project", "stage", "action", "details"], empty="no events")
 
 
 @click.command()
 @click.option("--fix", is_flag=True, help="Set every folder's and file's mode to the policy.")
-@click.option("--share-with-group", "group", metavar="GROUP",
-              help="Opt in to sharing the workspace with GROUP (recorded), then fix.")
+@click.option(
+    "--share-with-group",
+    "group",
+    metavar="GROUP",
+    help="Opt in to sharing the workspace with GROUP (recorded), then fix.",
+)
 @click.option("--owner-only", is_flag=True, help="Stop sharing: back to owner-only, then fix.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_cli
-def doctor(ctx: CliContext, fix: bool, group: str | None, owner_only: bool,
-           as_json: bool) -> None:
+def doctor(ctx: CliContext, fix: bool, group: str | None, owner_only: bool, as_json: bool) -> None:
     """Check the workspace: who can read it, journal mode, schema, artifacts (exit 1 on a
     problem, 0 when healthy)."""
     from cockpit import doctor as checks
@@ -191,8 +208,10 @@ def _show_doctor(report, as_json: bool) -> None:
         click.echo(f"journal       {report.journal['mode']}: {report.journal['reason']}")
     if report.schema:
         s = report.schema
-        click.echo(f"schema        version {s['version']} of {s['known']} ({s['latest']}), "
-                   f"integrity {s['integrity']}")
+        click.echo(
+            f"schema        version {s['version']} of {s['known']} ({s['latest']}), "
+            f"integrity {s['integrity']}"
+        )
     if report.artifacts:
         a = report.artifacts
         extra = [f"{len(a.missing)} missing", f"{len(a.changed)} changed"]
@@ -200,8 +219,7 @@ def _show_doctor(report, as_json: bool) -> None:
             extra.append(f"{len(a.unrecorded)} unrecorded files")
         if a.temporary:
             extra.append(f"{len(a.temporary)} unfinished temporary files")
-        click.echo(f"artifacts     {a.recorded} recorded, {a.verified} verified; "
-                   f"{', '.join(extra)}")
+        click.echo(f"artifacts     {a.recorded} recorded, {a.verified} verified; {', '.join(extra)}")
     for line in report.fixed:
         click.echo(f"fixed         {line}")
     if report.healthy:

@@ -13,8 +13,9 @@ from cockpit.cli.options import FRACTION, ROW_ID, SEED
 from cockpit.errors import CockpitError
 
 pass_cli = click.make_pass_decorator(CliContext)
-version_option = click.option("--version", "version_id", type=ROW_ID,
-                              help="A dataset version id (default: the newest).")
+version_option = click.option(
+    "--version", "version_id", type=ROW_ID, help="A dataset version id (default: the newest)."
+)
 
 
 @click.group()
@@ -29,14 +30,14 @@ def data() -> None:
 @click.option("--encoding", default="utf-8", show_default=True, help="CSV text encoding.")
 @click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
 @pass_cli
-def import_(ctx: CliContext, file: Path, name: str | None, delimiter: str, encoding: str,
-            as_json: bool) -> None:
+def import_(
+    ctx: CliContext, file: Path, name: str | None, delimiter: str, encoding: str, as_json: bool
+) -> None:
     """Import a CSV or Parquet FILE as a dataset version; prints its id."""
     from cockpit.data.versions import import_dataset
 
     delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
-    version, created = import_dataset(ctx.workspace(), ctx.project(), file, name, delimiter,
-                                      encoding)
+    version, created = import_dataset(ctx.workspace(), ctx.project(), file, name, delimiter, encoding)
     if not created:
         click.echo(f"already imported: identical content is version {version.id}", err=True)
     if as_json:
@@ -56,11 +57,20 @@ def list_(ctx: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json([v.as_dict() for v in versions])
         return
-    rows = [{**v.as_dict(), "parent": f"v{v.parent_id}" if v.parent_id else "-",
-             "sha256": v.content_sha256[:12], "recipe": f"{len(v.recipe)} steps" if v.recipe else "-"}
-            for v in versions]
-    print_table(rows, ["id", "name", "rows", "n_columns", "parent", "recipe", "sha256", "created_at"],
-                empty="no data yet: cockpit data import FILE")
+    rows = [
+        {
+            **v.as_dict(),
+            "parent": f"v{v.parent_id}" if v.parent_id else "-",
+            "sha256": v.content_sha256[:12],
+            "recipe": f"{len(v.recipe)} steps" if v.recipe else "-",
+        }
+        for v in versions
+    ]
+    print_table(
+        rows,
+        ["id", "name", "rows", "n_columns", "parent", "recipe", "sha256", "created_at"],
+        empty="no data yet: cockpit data import FILE",
+    )
 
 
 @data.command("profile")
@@ -83,9 +93,15 @@ def profile(ctx: CliContext, version_id: int | None, column: str | None, as_json
         emit_json({"version": version.id, "columns": columns})
         return
     click.echo(f"{version.label}: {version.rows} rows x {version.n_columns} columns")
-    rows = [{**c, "null_pct": f"{c['null_pct']:.1f}%",
-             "range": _range(c), "top": ", ".join(f"{v} ({n})" for v, n in c["top"][:3])}
-            for c in columns]
+    rows = [
+        {
+            **c,
+            "null_pct": f"{c['null_pct']:.1f}%",
+            "range": _range(c),
+            "top": ", ".join(f"{v} ({n})" for v, n in c["top"][:3]),
+        }
+        for c in columns
+    ]
     print_table(rows, ["name", "type", "null_pct", "distinct", "range", "top"])
 
 
@@ -97,8 +113,13 @@ def _range(column: dict) -> str:
 
 @data.command("validate")
 @version_option
-@click.option("--range", "ranges", multiple=True, metavar="COLUMN=MIN:MAX",
-              help="Set an allowed range (kept for the project; either end may be empty).")
+@click.option(
+    "--range",
+    "ranges",
+    multiple=True,
+    metavar="COLUMN=MIN:MAX",
+    help="Set an allowed range (kept for the project; either end may be empty).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_cli
 def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], as_json: bool) -> None:
@@ -108,11 +129,11 @@ def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], a
 
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
-    parsed = [_parse_range(item) for item in ranges]   # every range checked before any is kept
+    parsed = [_parse_range(item) for item in ranges]  # every range checked before any is kept
     for column, _, _ in parsed:
         if column not in version.schema:
             raise CockpitError(f"--range: {version.label} has no column {column!r}")
-    with workspace.store.transaction():   # the ranges of one command: all kept or none
+    with workspace.store.transaction():  # the ranges of one command: all kept or none
         for column, low, high in parsed:
             checks.set_column_range(workspace, project, column, low, high)
     report = checks.validate(workspace, project, version)
@@ -120,10 +141,15 @@ def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], a
         emit_json(report.as_dict())
     else:
         verdict = "passed" if report.passed else "FAILED"
-        click.echo(f"{version.label}: {verdict} · {report.count('error')} errors, "
-                   f"{report.count('warning')} warnings, {report.count('info')} notes")
-        print_table([f.as_dict() for f in report.findings],
-                    ["severity", "check", "column", "rows", "message"], empty="no findings")
+        click.echo(
+            f"{version.label}: {verdict} · {report.count('error')} errors, "
+            f"{report.count('warning')} warnings, {report.count('info')} notes"
+        )
+        print_table(
+            [f.as_dict() for f in report.findings],
+            ["severity", "check", "column", "rows", "message"],
+            empty="no findings",
+        )
     if not report.passed:
         raise SystemExit(1)
 
@@ -141,8 +167,9 @@ def _parse_range(item: str) -> tuple[str, float | None, float | None]:
     except ValueError:
         raise CockpitError(f"--range {item!r}: MIN and MAX must be numbers") from None
     if any(v is not None and not math.isfinite(v) for v in (low_value, high_value)):
-        raise CockpitError(f"--range {item!r}: MIN and MAX must be finite numbers (leave an end "
-                           "empty for no bound)")
+        raise CockpitError(
+            f"--range {item!r}: MIN and MAX must be finite numbers (leave an end empty for no bound)"
+        )
     if low_value is None and high_value is None:
         raise CockpitError(f"--range {item!r}: give MIN, MAX or both")
     if low_value is not None and high_value is not None and low_value > high_value:
@@ -171,14 +198,24 @@ def recipe(ctx: CliContext, version_id: int | None) -> None:
 
 @data.command("clean")
 @version_option
-@click.option("--recipe", "recipe_file", type=click.Path(path_type=Path),
-              help="A recipe in TOML or JSON (see `cockpit data recipe`).")
+@click.option(
+    "--recipe",
+    "recipe_file",
+    type=click.Path(path_type=Path),
+    help="A recipe in TOML or JSON (see `cockpit data recipe`).",
+)
 @click.option("--suggested", is_flag=True, help="Apply the recipe validation suggests.")
 @click.option("--name", help="A name for the new version.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new version and step effects.")
 @pass_cli
-def clean(ctx: CliContext, version_id: int | None, recipe_file: Path | None, suggested: bool,
-          name: str | None, as_json: bool) -> None:
+def clean(
+    ctx: CliContext,
+    version_id: int | None,
+    recipe_file: Path | None,
+    suggested: bool,
+    name: str | None,
+    as_json: bool,
+) -> None:
     """Apply a cleaning recipe: a new child version; prints its id."""
     from cockpit.data import validate as checks
     from cockpit.data.clean import clean_version, load_recipe, suggest_recipe
@@ -191,8 +228,7 @@ def clean(ctx: CliContext, version_id: int | None, recipe_file: Path | None, sug
     if recipe_file:
         steps = load_recipe(recipe_file)
     else:
-        report = checks.latest_report(workspace, version) or checks.validate(workspace, project,
-                                                                             version)
+        report = checks.latest_report(workspace, version) or checks.validate(workspace, project, version)
         steps = suggest_recipe(report.findings)
         if not steps:
             raise CockpitError(f"validation suggests no cleaning for {version.label}")
@@ -210,19 +246,37 @@ COMMANDS = [data]
 
 @data.command("split")
 @version_option
-@click.option("--strategy", type=click.Choice(["random", "stratified", "group", "time"]),
-              default="stratified", show_default=True, help="How rows are assigned.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["random", "stratified", "group", "time"]),
+    default="stratified",
+    show_default=True,
+    help="How rows are assigned.",
+)
 @click.option("--seed", default=42, show_default=True, type=SEED, help="Random seed (recorded).")
-@click.option("--val", default=0.15, show_default=True, type=FRACTION,
-              help="Validation fraction (0 to 1).")
-@click.option("--test", default=0.15, show_default=True, type=FRACTION,
-              help="Test fraction (0 to 1; with --val, leave at least 10% for training).")
+@click.option("--val", default=0.15, show_default=True, type=FRACTION, help="Validation fraction (0 to 1).")
+@click.option(
+    "--test",
+    default=0.15,
+    show_default=True,
+    type=FRACTION,
+    help="Test fraction (0 to 1; with --val, leave at least 10% for training).",
+)
 @click.option("--group", metavar="COLUMN", help="Entity column kept within one part (group).")
 @click.option("--time", "time_column", metavar="COLUMN", help="Date column to split on (time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the split and its checks as JSON.")
 @pass_cli
-def split(ctx: CliContext, version_id: int | None, strategy: str, seed: int, val: float,
-          test: float, group: str | None, time_column: str | None, as_json: bool) -> None:
+def split(
+    ctx: CliContext,
+    version_id: int | None,
+    strategy: str,
+    seed: int,
+    val: float,
+    test: float,
+    group: str | None,
+    time_column: str | None,
+    as_json: bool,
+) -> None:
     """Split into train/validation/test and check for leaks; prints the split id.
 
     The split is recorded either way. Exit 0 when no leak finding stands, 1 while one
@@ -239,8 +293,10 @@ def split(ctx: CliContext, version_id: int | None, strategy: str, seed: int, val
     from cockpit.splits import make_split
 
     if val + test >= 0.9:
-        raise CockpitError(f"--val {val:g} and --test {test:g} leave {1 - val - test:.0%} for "
-                           "training; their sum must stay below 0.9")
+        raise CockpitError(
+            f"--val {val:g} and --test {test:g} leave {1 - val - test:.0%} for "
+            "training; their sum must stay below 0.9"
+        )
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
     made = make_split(workspace, project, strategy, seed, val, test, group, time_column, version)
@@ -266,8 +322,9 @@ def _sizes(sizes: dict[str, int]) -> str:
     from cockpit.splits import PARTS
 
     shown = ", ".join(f"{part} {sizes[part]:,}" for part in PARTS)
-    return shown + (f" ({sizes['unlabelled']:,} rows without a label left out)"
-                    if sizes.get("unlabelled") else "")
+    return shown + (
+        f" ({sizes['unlabelled']:,} rows without a label left out)" if sizes.get("unlabelled") else ""
+    )
 
 
 @data.group("leakage", invoke_without_command=True)
@@ -275,8 +332,7 @@ def _sizes(sizes: dict[str, int]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @pass_cli
 @click.pass_context
-def leakage(click_ctx: click.Context, ctx: CliContext, split_id: int | None,
-            as_json: bool) -> None:
+def leakage(click_ctx: click.Context, ctx: CliContext, split_id: int | None, as_json: bool) -> None:
     """The leakage findings of a split (default: the newest), each with its id and, once
     accepted, who accepted it and why. Accept one with `leakage accept`."""
     if click_ctx.invoked_subcommand:
@@ -306,8 +362,9 @@ def _accepted(finding: dict) -> str | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the acceptance as JSON.")
 @pass_cli
 @click.pass_context
-def leakage_accept(click_ctx: click.Context, ctx: CliContext, finding: str, reason: str,
-                   split_id: int | None, as_json: bool) -> None:
+def leakage_accept(
+    click_ctx: click.Context, ctx: CliContext, finding: str, reason: str, split_id: int | None, as_json: bool
+) -> None:
     """Accept FINDING (its id, e.g. 'target_predictor:worst perimeter', or its column) as
     not a leak, with a reason: it no longer makes `split` exit 1 or counts in `review`
     (which shows it as accepted), for every split of the project. Prints the acceptance id."""
@@ -324,8 +381,10 @@ def leakage_accept(click_ctx: click.Context, ctx: CliContext, finding: str, reas
         emit_json(record)
         return
     standing = get_split(workspace, project, found.id).leaks
-    click.echo(f"accepted {record['finding']} on split {found.id}; {standing} leak finding(s) "
-               "still standing there", err=True)
+    click.echo(
+        f"accepted {record['finding']} on split {found.id}; {standing} leak finding(s) still standing there",
+        err=True,
+    )
     click.echo(record["id"])
 
 
@@ -340,7 +399,12 @@ def splits(ctx: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json([s.as_dict() for s in found])
         return
-    rows = [{**s.as_dict(), "version": f"v{s.version_id}",
-             "sizes": " / ".join(f"{s.sizes[p]:,}" for p in PARTS)} for s in found]
-    print_table(rows, ["id", "version", "strategy", "seed", "sizes", "leaks", "created_at"],
-                empty="no splits yet: cockpit data split")
+    rows = [
+        {**s.as_dict(), "version": f"v{s.version_id}", "sizes": " / ".join(f"{s.sizes[p]:,}" for p in PARTS)}
+        for s in found
+    ]
+    print_table(
+        rows,
+        ["id", "version", "strategy", "seed", "sizes", "leaks", "created_at"],
+        empty="no splits yet: cockpit data split",
+    )

@@ -14,8 +14,12 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 @click.command()
 @click.argument("run_id", type=ROW_ID)
-@click.option("--override", "override_reason", metavar="REASON",
-              help="Register even though the gate failed (or never ran), saying why.")
+@click.option(
+    "--override",
+    "override_reason",
+    metavar="REASON",
+    help="Register even though the gate failed (or never ran), saying why.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
 @pass_cli
 def register(ctx: CliContext, run_id: int, override_reason: str | None, as_json: bool) -> None:
@@ -31,8 +35,7 @@ def register(ctx: CliContext, run_id: int, override_reason: str | None, as_json:
 
 @click.command()
 @click.option("--ledger", "show_ledger", is_flag=True, help="Show the promotion ledger instead.")
-@click.option("--at", "when", type=MOMENT, metavar="ISO-TIME",
-              help="Which version was production at a time.")
+@click.option("--at", "when", type=MOMENT, metavar="ISO-TIME", help="Which version was production at a time.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) -> None:
@@ -43,17 +46,26 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
     if when:
         found = registry.production_at(workspace, project, when)
         emit_json({"at": when, "production": found}) if as_json else click.echo(
-            f"production at {when}: {'v' + str(found) if found else 'none'}")
+            f"production at {when}: {'v' + str(found) if found else 'none'}"
+        )
         return
     if show_ledger:
         rows = registry.ledger(workspace, project)
         if as_json:
             emit_json(rows)
             return
-        print_table([{**r, "version": f"v{r['version']}" if r["version"] else "-",
-                      "from": f"v{r['previous_version']}" if r["previous_version"] else "-"}
-                     for r in rows], ["at", "alias", "action", "version", "from", "percent", "user",
-                                      "reason"], empty="no alias changes yet")
+        print_table(
+            [
+                {
+                    **r,
+                    "version": f"v{r['version']}" if r["version"] else "-",
+                    "from": f"v{r['previous_version']}" if r["previous_version"] else "-",
+                }
+                for r in rows
+            ],
+            ["at", "alias", "action", "version", "from", "percent", "user", "reason"],
+            empty="no alias changes yet",
+        )
         return
     versions = registry.list_versions(workspace, project)
     by_version: dict[int, list[str]] = {}
@@ -63,19 +75,29 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
     if as_json:
         emit_json([{**v.as_dict(), "aliases": by_version.get(v.id, [])} for v in versions])
         return
-    print_table([{"version": f"v{v.version}", "run": v.run_id,
-                  "gate": "pass" if v.gate_passed else "override", "aliases": ", ".join(
-                      by_version.get(v.id, [])) or "-", "status": v.status,
-                  "created_at": v.created_at} for v in versions],
-                ["version", "run", "gate", "aliases", "status", "created_at"],
-                empty="no model versions yet: cockpit register RUN")
+    print_table(
+        [
+            {
+                "version": f"v{v.version}",
+                "run": v.run_id,
+                "gate": "pass" if v.gate_passed else "override",
+                "aliases": ", ".join(by_version.get(v.id, [])) or "-",
+                "status": v.status,
+                "created_at": v.created_at,
+            }
+            for v in versions
+        ],
+        ["version", "run", "gate", "aliases", "status", "created_at"],
+        empty="no model versions yet: cockpit register RUN",
+    )
 
 
 @click.command()
 @click.argument("version")
 @click.option("--strategy", type=click.Choice(["shadow", "canary", "blue-green"]), required=True)
-@click.option("--percent", type=CANARY_PERCENT,
-              help="The canary's share of entities (more than 0, less than 100).")
+@click.option(
+    "--percent", type=CANARY_PERCENT, help="The canary's share of entities (more than 0, less than 100)."
+)
 @click.option("--reason", default="", help="Why (kept in the ledger).")
 @pass_cli
 def deploy(ctx: CliContext, version: str, strategy: str, percent: float | None, reason: str) -> None:
@@ -90,8 +112,9 @@ def deploy(ctx: CliContext, version: str, strategy: str, percent: float | None, 
 
 @click.command()
 @click.argument("version", required=False)
-@click.option("--percent", type=CANARY_PERCENT,
-              help="Only change the canary's percent (more than 0, less than 100).")
+@click.option(
+    "--percent", type=CANARY_PERCENT, help="Only change the canary's percent (more than 0, less than 100)."
+)
 @click.option("--reason", default="", help="Why (kept in the ledger).")
 @pass_cli
 def promote(ctx: CliContext, version: str | None, percent: float | None, reason: str) -> None:
@@ -129,8 +152,7 @@ def override() -> None:
 @click.option("--reason", required=True, help="Who asked, and why.")
 @click.option("--expires", type=MOMENT, metavar="ISO-TIME", help="When it stops applying.")
 @pass_cli
-def override_add(ctx: CliContext, entity: str, prediction: str, reason: str,
-                 expires: str | None) -> None:
+def override_add(ctx: CliContext, entity: str, prediction: str, reason: str, expires: str | None) -> None:
     """Force PREDICTION for ENTITY; prints the override id."""
     from cockpit.deployment.rules import add_override
 
@@ -148,8 +170,11 @@ def override_list(ctx: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json(found)
         return
-    print_table(found, ["id", "entity", "prediction", "reason", "created_by", "expires_at"],
-                empty="no active overrides")
+    print_table(
+        found,
+        ["id", "entity", "prediction", "reason", "created_by", "expires_at"],
+        empty="no active overrides",
+    )
 
 
 @override.command("remove")
@@ -194,16 +219,24 @@ def fallback_show(ctx: CliContext, as_json: bool) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--model", default="production", show_default=True,
-              help="production (with canary routing) or a version number.")
-@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
-              help="Where to write the scores (.csv or .parquet).")
-@click.option("--at", "when", type=MOMENT, metavar="ISO-DATE",
-              help="The batch's date (default: now).")
+@click.option(
+    "--model",
+    default="production",
+    show_default=True,
+    help="production (with canary routing) or a version number.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Where to write the scores (.csv or .parquet).",
+)
+@click.option("--at", "when", type=MOMENT, metavar="ISO-DATE", help="The batch's date (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as JSON.")
 @pass_cli
-def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None,
-            as_json: bool) -> None:
+def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None, as_json: bool) -> None:
     """Score FILE with routing, overrides and the fallback; the batch is logged."""
     from cockpit.deployment.batch import predict_file
 
@@ -220,16 +253,20 @@ def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None
 
 @click.command()
 @click.argument("version")
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-              help="The folder to write the bundle into (new or empty).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The folder to write the bundle into (new or empty).",
+)
 @pass_cli
 def package(ctx: CliContext, version: str, out: Path) -> None:
     """Write a self-contained bundle: model, schema, config, requirements, Dockerfile, card."""
     from cockpit.deployment.bundle import write_bundle
 
     manifest = write_bundle(ctx.workspace(), ctx.project(), version, out)
-    click.echo(f"bundle of v{manifest['version']} written to {out} "
-               f"({len(manifest['files'])} files)")
+    click.echo(f"bundle of v{manifest['version']} written to {out} ({len(manifest['files'])} files)")
 
 
 COMMANDS = [register, models, deploy, promote, rollback, override, fallback, predict, package]

@@ -21,8 +21,7 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
 
         found = production_run(workspace, project)
         if found is None:
-            raise CockpitError("no production model yet: --against takes a run id until one is "
-                               "deployed")
+            raise CockpitError("no production model yet: --against takes a run id until one is deployed")
         return found
     try:
         run_id = ROW_ID.convert(against, None, None)
@@ -33,18 +32,42 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
 
 @click.command()
 @click.argument("run_id", type=ROW_ID)
-@click.option("--split", "part", type=click.Choice(["test", "validation"]), default="test",
-              show_default=True, help="The held-out part to evaluate on.")
+@click.option(
+    "--split",
+    "part",
+    type=click.Choice(["test", "validation"]),
+    default="test",
+    show_default=True,
+    help="The held-out part to evaluate on.",
+)
 @click.option("--against", metavar="RUN|production", help="A reference model to compare with.")
-@click.option("--segments", "segment_text", default="", metavar="COL,COL",
-              help="Segment columns to break down, besides the problem spec's.")
-@click.option("--seeds", default=3, show_default=True, type=click.IntRange(0, 20),
-              help="Refits with other seeds for the stability check (0 skips it).")
+@click.option(
+    "--segments",
+    "segment_text",
+    default="",
+    metavar="COL,COL",
+    help="Segment columns to break down, besides the problem spec's.",
+)
+@click.option(
+    "--seeds",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0, 20),
+    help="Refits with other seeds for the stability check (0 skips it).",
+)
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_cli
-def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, segment_text: str,
-             seeds: int, as_markdown: bool, as_json: bool) -> None:
+def evaluate(
+    ctx: CliContext,
+    run_id: int,
+    part: str,
+    against: str | None,
+    segment_text: str,
+    seeds: int,
+    as_markdown: bool,
+    as_json: bool,
+) -> None:
     """Evaluate a run on its held-out split (every look at the test split is recorded)."""
     from cockpit.evaluation.markdown import to_markdown
     from cockpit.evaluation.report import evaluate as run_evaluation
@@ -52,9 +75,15 @@ def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, segme
 
     workspace, project = ctx.workspace(), ctx.project()
     run = get_run(workspace, project, run_id)
-    result = run_evaluation(workspace, project, run, part,
-                            _reference(ctx, workspace, project, against),
-                            _columns(segment_text), seeds)
+    result = run_evaluation(
+        workspace,
+        project,
+        run,
+        part,
+        _reference(ctx, workspace, project, against),
+        _columns(segment_text),
+        seeds,
+    )
     if as_json:
         emit_json(result.as_dict())
         return
@@ -63,21 +92,40 @@ def evaluate(ctx: CliContext, run_id: int, part: str, against: str | None, segme
         return
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"{run.label} on the {part} split"
-               + (f" · threshold {result.threshold:.4f} ({result.threshold_reason})"
-                  if result.threshold is not None else ""))
+    click.echo(
+        f"{run.label} on the {part} split"
+        + (
+            f" · threshold {result.threshold:.4f} ({result.threshold_reason})"
+            if result.threshold is not None
+            else ""
+        )
+    )
     base = result.baseline.get("metrics", {})
     ref = (result.reference or {}).get("metrics", {})
-    rows = [{"metric": name, "model": value, "baseline": base.get(name),
-             "reference": ref.get(name) if result.reference else None}
-            for name, value in result.metrics.items()]
+    rows = [
+        {
+            "metric": name,
+            "model": value,
+            "baseline": base.get(name),
+            "reference": ref.get(name) if result.reference else None,
+        }
+        for name, value in result.metrics.items()
+    ]
     print_table(rows, ["metric", "model", "baseline"] + (["reference"] if result.reference else []))
     segments = result.details.get("segments", [])
     if segments:
         click.echo(f"\nsegments by {result.details['segment_metric']} (worst first):")
-        print_table([{**s, "ci": f"{s['low']:.3f}-{s['high']:.3f}" if s["low"] is not None else "-",
-                      "flag": "WEAK" if s["flagged"] else ("small" if s["small"] else "")}
-                     for s in segments], ["column", "group", "rows", "value", "ci", "flag"])
+        print_table(
+            [
+                {
+                    **s,
+                    "ci": f"{s['low']:.3f}-{s['high']:.3f}" if s["low"] is not None else "-",
+                    "flag": "WEAK" if s["flagged"] else ("small" if s["small"] else ""),
+                }
+                for s in segments
+            ],
+            ["column", "group", "rows", "value", "ci", "flag"],
+        )
     if result.notes:
         click.echo("\nnotes:")
         for note in result.notes:
@@ -91,28 +139,51 @@ def _columns(text: str) -> list[str]:
 @click.command()
 @click.argument("run_id", type=ROW_ID)
 @click.option("--against", metavar="RUN|production", help="The reference model (default: none).")
-@click.option("--tolerance", type=NON_NEGATIVE,
-              help="How much worse than the reference is allowed (0 or more).")
-@click.option("--segments", "segment_text", default="", metavar="COL,COL",
-              help="Segment columns to check, besides the problem spec's.")
+@click.option(
+    "--tolerance", type=NON_NEGATIVE, help="How much worse than the reference is allowed (0 or more)."
+)
+@click.option(
+    "--segments",
+    "segment_text",
+    default="",
+    metavar="COL,COL",
+    help="Segment columns to check, besides the problem spec's.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_cli
-def gate(ctx: CliContext, run_id: int, against: str | None, tolerance: float | None,
-         segment_text: str, as_json: bool) -> None:
+def gate(
+    ctx: CliContext,
+    run_id: int,
+    against: str | None,
+    tolerance: float | None,
+    segment_text: str,
+    as_json: bool,
+) -> None:
     """The evaluation gate for CI: exit 0 pass, 1 fail, 2 error; prints each rule."""
     from cockpit.evaluation.gate import gate as judge
     from cockpit.training.runs import get_run
 
     workspace, project = ctx.workspace(), ctx.project()
     run = get_run(workspace, project, run_id)
-    result = judge(workspace, project, run, _reference(ctx, workspace, project, against), tolerance,
-                   segments=_columns(segment_text))
+    result = judge(
+        workspace,
+        project,
+        run,
+        _reference(ctx, workspace, project, against),
+        tolerance,
+        segments=_columns(segment_text),
+    )
     if as_json:
         emit_json(result.as_dict())
     else:
         click.echo(f"{run.label}: gate {'PASS' if result.passed else 'FAIL'}")
-        print_table([{"rule": r.name, "verdict": "pass" if r.passed else "FAIL",
-                      "detail": r.detail} for r in result.rules], ["rule", "verdict", "detail"])
+        print_table(
+            [
+                {"rule": r.name, "verdict": "pass" if r.passed else "FAIL", "detail": r.detail}
+                for r in result.rules
+            ],
+            ["rule", "verdict", "detail"],
+        )
     if not result.passed:
         raise SystemExit(1)
 

@@ -17,7 +17,7 @@ from cockpit.cli.options import MOMENT, ROW_ID, FiniteFloat
 
 pass_cli = click.make_pass_decorator(CliContext)
 
-CRASHED = 3   # monitor check: not 1, which means "an alert fires"
+CRASHED = 3  # monitor check: not 1, which means "an alert fires"
 
 
 @click.group()
@@ -27,10 +27,12 @@ def monitor() -> None:
 
 @monitor.command("ingest")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--at", "when", type=MOMENT, metavar="ISO-DATE",
-              help="When the batch happened, ISO 8601 (default: now).")
-@click.option("--again", is_flag=True,
-              help="Ingest a file whose content was ingested before (refused otherwise).")
+@click.option(
+    "--at", "when", type=MOMENT, metavar="ISO-DATE", help="When the batch happened, ISO 8601 (default: now)."
+)
+@click.option(
+    "--again", is_flag=True, help="Ingest a file whose content was ingested before (refused otherwise)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the batch id, rows and warnings as JSON.")
 @pass_cli
 def ingest(ctx: CliContext, file: Path, when: str | None, again: bool, as_json: bool) -> None:
@@ -71,8 +73,7 @@ def labels(ctx: CliContext, file: Path, as_json: bool) -> None:
     if result["skipped_no_label"]:
         parts.append(_count(result["skipped_no_label"], "row") + " without a label skipped")
     if result["skipped_no_entity"]:
-        parts.append(_count(result["skipped_no_entity"], "row") + " without an entity id "
-                     "skipped")
+        parts.append(_count(result["skipped_no_entity"], "row") + " without an entity id skipped")
     if result["repeated_keys"]:
         parts.append(_count(result["repeated_keys"], "repeated key") + " (the last label kept)")
     click.echo("; ".join(parts))
@@ -83,8 +84,12 @@ def _count(n: int, noun: str) -> str:
 
 
 @monitor.command("check")
-@click.option("--now", type=MOMENT, metavar="ISO-DATE",
-              help="Judge freshness at this time, ISO 8601 (default: the newest batch).")
+@click.option(
+    "--now",
+    type=MOMENT,
+    metavar="ISO-DATE",
+    help="Judge freshness at this time, ISO 8601 (default: the newest batch).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the windows and firing alerts as JSON.")
 @pass_cli
 def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
@@ -97,14 +102,15 @@ def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
     workspace, project = ctx.workspace(), ctx.project()
     try:
         result = run_check(workspace, project, now)
-    except (CockpitError, StoreError):   # bad input: one line, exit 2
+    except (CockpitError, StoreError):  # bad input: one line, exit 2
         raise
     except Exception as exc:  # a crash must not read as "an alert fires"
         import traceback
 
         traceback.print_exc(file=sys.stderr)
-        click.echo(f"cockpit: monitor check failed ({type(exc).__name__}: {exc}); "
-                   "nothing was judged", err=True)
+        click.echo(
+            f"cockpit: monitor check failed ({type(exc).__name__}: {exc}); nothing was judged", err=True
+        )
         raise SystemExit(CRASHED) from None
     _show_check(result, as_json)
     if result["firing"]:
@@ -117,19 +123,48 @@ def _drifted(window: dict) -> list[str]:
 
 def _show_check(result: dict, as_json: bool) -> None:
     if as_json:
-        emit_json({"windows": [{k: v for k, v in w.items() if k != "features"}
-                               | {"drifted": _drifted(w)} for w in result["windows"]],
-                   "firing": result["firing"], "freshness_days": result["freshness_days"]})
+        emit_json(
+            {
+                "windows": [
+                    {k: v for k, v in w.items() if k != "features"} | {"drifted": _drifted(w)}
+                    for w in result["windows"]
+                ],
+                "firing": result["firing"],
+                "freshness_days": result["freshness_days"],
+            }
+        )
         return
-    rows = [{"window": w["window"], "rows": w["rows"], "max_psi": w["max_psi"],
-             "drifted": ", ".join(_drifted(w)) or "-",
-             "metric": w.get("metric_value"), "labelled": w.get("labelled", 0),
-             "requests": w.get("requests", 0), "p95_ms": w.get("p95_latency_ms"),
-             "errors": w.get("error_rate"), "warned": w.get("warned_rate")}
-            for w in result["windows"]]
-    print_table(rows, ["window", "rows", "max_psi", "drifted", "metric", "labelled",
-                       "requests", "p95_ms", "errors", "warned"],
-                empty="no production batches yet: cockpit predict or cockpit monitor ingest")
+    rows = [
+        {
+            "window": w["window"],
+            "rows": w["rows"],
+            "max_psi": w["max_psi"],
+            "drifted": ", ".join(_drifted(w)) or "-",
+            "metric": w.get("metric_value"),
+            "labelled": w.get("labelled", 0),
+            "requests": w.get("requests", 0),
+            "p95_ms": w.get("p95_latency_ms"),
+            "errors": w.get("error_rate"),
+            "warned": w.get("warned_rate"),
+        }
+        for w in result["windows"]
+    ]
+    print_table(
+        rows,
+        [
+            "window",
+            "rows",
+            "max_psi",
+            "drifted",
+            "metric",
+            "labelled",
+            "requests",
+            "p95_ms",
+            "errors",
+            "warned",
+        ],
+        empty="no production batches yet: cockpit predict or cockpit monitor ingest",
+    )
     for w in result["windows"]:
         for note in w.get("notes", []):
             click.echo(f"note {w['window']}: {note}")
@@ -138,8 +173,13 @@ def _show_check(result: dict, as_json: bool) -> None:
 
 
 @monitor.command("batches")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True,
-              help="How many batches, newest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=100,
+    show_default=True,
+    help="How many batches, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the batches as JSON.")
 @pass_cli
 def batches(ctx: CliContext, limit: int, as_json: bool) -> None:
@@ -151,9 +191,11 @@ def batches(ctx: CliContext, limit: int, as_json: bool) -> None:
     if as_json:
         emit_json(found)
         return
-    print_table([{**b, "routes": ", ".join(f"{k} {v}" for k, v in b["routes"].items())}
-                 for b in found], ["id", "at", "kind", "source", "rows", "routes"],
-                empty="no production batches yet: cockpit predict or cockpit monitor ingest")
+    print_table(
+        [{**b, "routes": ", ".join(f"{k} {v}" for k, v in b["routes"].items())} for b in found],
+        ["id", "at", "kind", "source", "rows", "routes"],
+        empty="no production batches yet: cockpit predict or cockpit monitor ingest",
+    )
 
 
 @monitor.command("drop")
@@ -166,8 +208,10 @@ def drop(ctx: CliContext, batch_id: int, reason: str) -> None:
     from cockpit.monitoring.batches import drop as drop_batch
 
     found = drop_batch(ctx.workspace(), ctx.project(), batch_id, reason)
-    click.echo(f"batch {found['id']} dropped ({found['rows']:,} rows from {found['source']}); "
-               "cockpit monitor check recomputes the windows")
+    click.echo(
+        f"batch {found['id']} dropped ({found['rows']:,} rows from {found['source']}); "
+        "cockpit monitor check recomputes the windows"
+    )
 
 
 @monitor.command("window")
@@ -206,29 +250,38 @@ def _parse_rule(text: str) -> tuple[str, str, float]:
         raise CockpitError(f"--add {text!r}: write METRIC OP VALUE, e.g. 'max_psi > 0.3'")
     metric, op, value = parts
     if metric not in METRICS:
-        raise CockpitError(f"--add {text!r}: unknown metric {metric!r}; one of "
-                           f"{', '.join(METRICS)}")
+        raise CockpitError(f"--add {text!r}: unknown metric {metric!r}; one of {', '.join(METRICS)}")
     if op not in OPS:
         raise CockpitError(f"--add {text!r}: operator {op!r}; use one of {', '.join(OPS)}")
     try:
         return metric, op, FiniteFloat().convert(value, None, None)
     except click.BadParameter:
-        raise CockpitError(f"--add {text!r}: the value {value!r} is not a finite number"
-                           ) from None
+        raise CockpitError(f"--add {text!r}: the value {value!r} is not a finite number") from None
 
 
 @monitor.command("rules")
-@click.option("--add", "new_rule", metavar="METRIC OP VALUE",
-              help="Add a rule, e.g. 'max_psi > 0.3' (a finite number; operators > < >= <=).")
-@click.option("--windows", type=click.IntRange(1, 366), default=1, show_default=True,
-              help="Windows in a row before firing (1 to 366).")
-@click.option("--severity", type=click.Choice(["info", "warning", "critical"]),
-              default="warning", show_default=True)
+@click.option(
+    "--add",
+    "new_rule",
+    metavar="METRIC OP VALUE",
+    help="Add a rule, e.g. 'max_psi > 0.3' (a finite number; operators > < >= <=).",
+)
+@click.option(
+    "--windows",
+    type=click.IntRange(1, 366),
+    default=1,
+    show_default=True,
+    help="Windows in a row before firing (1 to 366).",
+)
+@click.option(
+    "--severity", type=click.Choice(["info", "warning", "critical"]), default="warning", show_default=True
+)
 @click.option("--action", default="investigate", show_default=True, help="What should happen.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 @pass_cli
-def rules(ctx: CliContext, new_rule: str | None, windows: int, severity: str, action: str,
-          as_json: bool) -> None:
+def rules(
+    ctx: CliContext, new_rule: str | None, windows: int, severity: str, action: str, as_json: bool
+) -> None:
     """The alert rules (defaults come from the problem spec)."""
     from cockpit.monitoring.alerts import add_rule, ensure_rules
 
@@ -239,8 +292,7 @@ def rules(ctx: CliContext, new_rule: str | None, windows: int, severity: str, ac
     if as_json:
         emit_json(found)
         return
-    print_table(found, ["id", "metric", "op", "threshold", "windows", "severity", "action",
-                        "source"])
+    print_table(found, ["id", "metric", "op", "threshold", "windows", "severity", "action", "source"])
 
 
 COMMANDS = [monitor]

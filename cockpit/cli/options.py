@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-MAX_SEED = 2**32 - 1   # numpy's RandomState and scikit-learn accept 0 .. 2**32 - 1
+MAX_SEED = 2**32 - 1  # numpy's RandomState and scikit-learn accept 0 .. 2**32 - 1
 
 SEED = click.IntRange(0, MAX_SEED)
 
@@ -22,8 +22,13 @@ class FiniteFloat(click.ParamType):
 
     name = "number"
 
-    def __init__(self, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, high_open: bool = False) -> None:
+    def __init__(
+        self,
+        low: float | None = None,
+        high: float | None = None,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> None:
         self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
 
     def convert(self, value: Any, param, ctx) -> float:
@@ -37,12 +42,17 @@ class FiniteFloat(click.ParamType):
             if not math.isfinite(number):
                 self.fail(f"{value!r} is not a finite number", param, ctx)
         if self.low is not None and (number < self.low or (self.low_open and number == self.low)):
-            self.fail(f"{value} is {'not above' if self.low_open else 'below'} {self.low:g}"
-                      f"{self._range()}", param, ctx)
-        if self.high is not None and (number > self.high
-                                      or (self.high_open and number == self.high)):
-            self.fail(f"{value} is {'not below' if self.high_open else 'above'} {self.high:g}"
-                      f"{self._range()}", param, ctx)
+            self.fail(
+                f"{value} is {'not above' if self.low_open else 'below'} {self.low:g}{self._range()}",
+                param,
+                ctx,
+            )
+        if self.high is not None and (number > self.high or (self.high_open and number == self.high)):
+            self.fail(
+                f"{value} is {'not below' if self.high_open else 'above'} {self.high:g}{self._range()}",
+                param,
+                ctx,
+            )
         return number
 
     def _range(self) -> str:
@@ -69,8 +79,9 @@ class Moment(click.ParamType):
             try:
                 moment = datetime.fromisoformat(str(value).strip())
             except ValueError:
-                self.fail(f"{value!r} is not a date (use ISO 8601: 2026-05-01 or "
-                          "2026-05-01T12:00)", param, ctx)
+                self.fail(
+                    f"{value!r} is not a date (use ISO 8601: 2026-05-01 or 2026-05-01T12:00)", param, ctx
+                )
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
         if not 1900 <= moment.year <= 9999:
@@ -81,7 +92,7 @@ class Moment(click.ParamType):
 MOMENT = Moment()
 
 
-MAX_INTEGER = 2**63 - 1   # SQLite's largest INTEGER: beyond it a query fails, not "no such row"
+MAX_INTEGER = 2**63 - 1  # SQLite's largest INTEGER: beyond it a query fails, not "no such row"
 
 
 class StoredInt(click.IntRange):
@@ -103,7 +114,7 @@ class StoredInt(click.IntRange):
         return f"x>={self.min}"
 
 
-ROW_ID = StoredInt(1)     # a run, split, sweep, model version, alert, override, spec version
-COUNT = StoredInt(0)      # how many of something (0 allowed)
-JOBS = click.IntRange(1, 1024)   # parallel workers: at least one
-CANARY_PERCENT = FiniteFloat(0, 100, low_open=True, high_open=True)   # a share beside production
+ROW_ID = StoredInt(1)  # a run, split, sweep, model version, alert, override, spec version
+COUNT = StoredInt(0)  # how many of something (0 allowed)
+JOBS = click.IntRange(1, 1024)  # parallel workers: at least one
+CANARY_PERCENT = FiniteFloat(0, 100, low_open=True, high_open=True)  # a share beside production

@@ -33,8 +33,14 @@ def show(ctx: CliContext, version: int | None, as_json: bool) -> None:
     spec = chosen.spec if chosen else stage.current_spec(workspace, project)
     result = grade(spec)
     if as_json:
-        emit_json({"project": project.name, "version": chosen.version if chosen else None,
-                   "spec": spec.as_dict(), "grade": result.as_dict()})
+        emit_json(
+            {
+                "project": project.name,
+                "version": chosen.version if chosen else None,
+                "spec": spec.as_dict(),
+                "grade": result.as_dict(),
+            }
+        )
         return
     label = f"version {chosen.version}" if chosen else "no spec saved yet"
     click.echo(f"{project.name} · {label} · readiness {result.score}%")
@@ -53,19 +59,26 @@ def _pick(versions, number: int | None):
     for version in versions:
         if version.version == number:
             return version
-    raise CockpitError(f"no spec version {number} (versions: "
-                       f"{', '.join(str(v.version) for v in versions) or 'none'})")
+    raise CockpitError(
+        f"no spec version {number} (versions: {', '.join(str(v.version) for v in versions) or 'none'})"
+    )
 
 
 @problem.command("set")
 @click.option("--file", "path", type=click.Path(path_type=Path), help="A spec in .toml or .json.")
-@click.option("--set", "assignments", multiple=True, metavar="FIELD=VALUE",
-              help="Change one field of the current spec (repeatable).")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Change one field of the current spec (repeatable).",
+)
 @click.option("--comment", default="", help="Why the spec changed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new version as JSON.")
 @pass_cli
-def set_(ctx: CliContext, path: Path | None, assignments: tuple[str, ...], comment: str,
-         as_json: bool) -> None:
+def set_(
+    ctx: CliContext, path: Path | None, assignments: tuple[str, ...], comment: str, as_json: bool
+) -> None:
     """Save a new spec version from a file and/or FIELD=VALUE changes; prints the version."""
     from cockpit import problem as stage
     from cockpit.grader import grade
@@ -106,11 +119,22 @@ def history(ctx: CliContext, as_json: bool) -> None:
     rows, previous = [], stage.ProblemSpec()
     for v in versions:
         changed = ", ".join(stage.diff(previous, v.spec))
-        rows.append({"version": v.version, "score": f"{v.score}%", "at": v.created_at,
-                     "by": v.created_by, "changed": changed, "comment": v.comment})
+        rows.append(
+            {
+                "version": v.version,
+                "score": f"{v.score}%",
+                "at": v.created_at,
+                "by": v.created_by,
+                "changed": changed,
+                "comment": v.comment,
+            }
+        )
         previous = v.spec
-    print_table(rows, ["version", "score", "at", "by", "changed", "comment"],
-                empty="no spec yet: cockpit problem set --file spec.toml")
+    print_table(
+        rows,
+        ["version", "score", "at", "by", "changed", "comment"],
+        empty="no spec yet: cockpit problem set --file spec.toml",
+    )
 
 
 @problem.command("diff")

@@ -64,19 +64,27 @@ def triggers_show(ctx: CliContext, as_json: bool = False) -> None:
 @click.option("--on-alert/--no-on-alert", default=None, help="Retrain while an alert fires.")
 @click.option("--new-labels", type=COUNT, help="Retrain after N new labelled rows.")
 @click.option("--strategy", type=click.Choice(["canary", "shadow"]), help="How a winner starts.")
-@click.option("--canary-percent", type=CANARY_PERCENT,
-              help="The share a winning challenger starts with (more than 0, less than 100).")
+@click.option(
+    "--canary-percent",
+    type=CANARY_PERCENT,
+    help="The share a winning challenger starts with (more than 0, less than 100).",
+)
 @pass_cli
-def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy,
-                 canary_percent) -> None:
+def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy, canary_percent) -> None:
     """Change the triggers named; the others keep their values."""
     from cockpit.retraining import set_triggers
 
     if all(v is None for v in (schedule_days, on_alert, new_labels, strategy, canary_percent)):
         raise click.UsageError("name at least one trigger to change (see --help)")
-    merged = set_triggers(ctx.workspace(), ctx.project(), schedule_days=schedule_days,
-                          on_alert=None if on_alert is None else int(on_alert),
-                          new_labels=new_labels, strategy=strategy, canary_percent=canary_percent)
+    merged = set_triggers(
+        ctx.workspace(),
+        ctx.project(),
+        schedule_days=schedule_days,
+        on_alert=None if on_alert is None else int(on_alert),
+        new_labels=new_labels,
+        strategy=strategy,
+        canary_percent=canary_percent,
+    )
     click.echo(", ".join(f"{k}={v}" for k, v in merged.items()))
 
 
@@ -102,8 +110,11 @@ def history(ctx: CliContext, as_json: bool) -> None:
     if as_json:
         emit_json(found)
         return
-    print_table(found, ["id", "created_at", "window", "champion_score", "challenger_score",
-                        "decision"], empty="no retrains yet")
+    print_table(
+        found,
+        ["id", "created_at", "window", "champion_score", "challenger_score", "decision"],
+        empty="no retrains yet",
+    )
 
 
 @click.command()
@@ -116,8 +127,10 @@ def retire(ctx: CliContext, version: str, reason: str, successor: str | None) ->
     from cockpit.retraining import retire as retire_version
 
     result = retire_version(ctx.workspace(), ctx.project(), version, reason, successor)
-    click.echo(f"v{result['version']} retired" + (f"; successor v{result['successor']}"
-                                                  if result["successor"] else ""))
+    click.echo(
+        f"v{result['version']} retired"
+        + (f"; successor v{result['successor']}" if result["successor"] else "")
+    )
 
 
 COMMANDS = [retrain, retire]

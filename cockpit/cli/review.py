@@ -29,8 +29,7 @@ def show(ctx: CliContext, version: str, as_json: bool) -> None:
     else:
         click.echo(f"v{result.version}: {'READY' if result.ready else 'NOT READY'}")
         for step in result.steps:
-            signed = f" [{step.decision} by {step.reviewer}: {step.comment}]" if step.decision \
-                else ""
+            signed = f" [{step.decision} by {step.reviewer}: {step.comment}]" if step.decision else ""
             click.echo(f"  {'✓' if step.ok else '✗'} {step.name}{signed}")
             for ok, text in step.evidence:
                 click.echo(f"      {'ok ' if ok else 'NO '} {text}")
@@ -42,19 +41,16 @@ def show(ctx: CliContext, version: str, as_json: bool) -> None:
 
 @review.command("sign")
 @click.argument("version")
-@click.option("--step", required=True, help="reproducible, evaluated, deployable, monitored, "
-              "replaceable")
+@click.option("--step", required=True, help="reproducible, evaluated, deployable, monitored, replaceable")
 @click.option("--decision", required=True, type=click.Choice(["approve", "block", "waive"]))
 @click.option("--comment", default="", help="Why (needed to block or waive).")
 @click.option("--reviewer", help="Who signs (default: the current user).")
 @pass_cli
-def sign(ctx: CliContext, version: str, step: str, decision: str, comment: str,
-         reviewer: str | None) -> None:
+def sign(ctx: CliContext, version: str, step: str, decision: str, comment: str, reviewer: str | None) -> None:
     """Sign off one step of VERSION's review."""
     from cockpit.review import sign as sign_step
 
-    click.echo(sign_step(ctx.workspace(), ctx.project(), version, step, decision, comment,
-                         reviewer))
+    click.echo(sign_step(ctx.workspace(), ctx.project(), version, step, decision, comment, reviewer))
 
 
 COMMANDS = [review]

@@ -23,7 +23,8 @@ def _listen(host: str, port: int):
 
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
         sock = socket.socket(family, kind, proto)
     except OSError as exc:
         raise CockpitError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
@@ -74,22 +75,37 @@ def _routing_line(routing: dict[str, Any]) -> str:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; any address other than loopback requires the API "
-                   "token.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="Port to listen on (0: any free port, printed at start).")
-@click.option("--require-token", is_flag=True,
-              help="Require the API token even on loopback.")
-@click.option("--bundle", "bundle", type=click.Path(file_okay=False, path_type=Path),
-              help="Serve a bundle (cockpit package) instead of the workspace's registry; "
-                   "the token then comes from $COCKPIT_SERVE_TOKEN.")
-@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="With --bundle: the request log, one JSON line per request "
-                   "(default: requests.jsonl in the bundle).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; any address other than loopback requires the API token.",
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port, printed at start).",
+)
+@click.option("--require-token", is_flag=True, help="Require the API token even on loopback.")
+@click.option(
+    "--bundle",
+    "bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Serve a bundle (cockpit package) instead of the workspace's registry; "
+    "the token then comes from $COCKPIT_SERVE_TOKEN.",
+)
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --bundle: the request log, one JSON line per request (default: requests.jsonl in the bundle).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, require_token: bool, bundle: Path | None,
-          log_file: Path | None) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, require_token: bool, bundle: Path | None, log_file: Path | None
+) -> None:
     """Run the online prediction service: POST /predict, GET /health, GET /openapi.json.
 
     Routing follows the registry (production, canary, shadow, overrides, fallback)
@@ -112,9 +128,11 @@ def serve(ctx: click.Context, host: str, port: int, require_token: bool, bundle:
     if needs_token and token_hash(ws) is None and not _stdout_is_terminal():
         from cockpit.errors import CockpitError
 
-        raise CockpitError("the service needs an API token and none is set; make one first "
-                           "with `cockpit serve token --rotate --to-file PATH` (a new token is "
-                           "printed only on a terminal)")
+        raise CockpitError(
+            "the service needs an API token and none is set; make one first "
+            "with `cockpit serve token --rotate --to-file PATH` (a new token is "
+            "printed only on a terminal)"
+        )
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -127,27 +145,32 @@ def serve(ctx: click.Context, host: str, port: int, require_token: bool, bundle:
         service.close()
         sock.close()
         raise
-    click.echo(f"serving project {project.name!r} on http://{shown_host}:{bound_port} "
-               f"({_routing_line(service.scorer.routing)})")
+    click.echo(
+        f"serving project {project.name!r} on http://{shown_host}:{bound_port} "
+        f"({_routing_line(service.scorer.routing)})"
+    )
     if new_token:
         click.echo(f"API token (shown once, keep it secret): {new_token}")
     if needs_token:
-        click.echo("requests need 'Authorization: Bearer <token>' (GET /health is open); "
-                   "`cockpit serve token --rotate` makes a new one")
+        click.echo(
+            "requests need 'Authorization: Bearer <token>' (GET /health is open); "
+            "`cockpit serve token --rotate` makes a new one"
+        )
     click.echo("Ctrl-C stops the service after the request log is written")
-    config = uvicorn.Config(service.app(), log_level="warning", access_log=False,
-                            lifespan="on", server_header=False)
+    config = uvicorn.Config(
+        service.app(), log_level="warning", access_log=False, lifespan="on", server_header=False
+    )
     try:
         _server(config).run(sockets=[sock])
     finally:
         service.close()
         sock.close()
-    click.echo(f"stopped: {service.served} requests answered, "
-               f"{service.log.written} rows written to the request log")
+    click.echo(
+        f"stopped: {service.served} requests answered, {service.log.written} rows written to the request log"
+    )
 
 
-def _serve_bundle(folder: Path, log_file: Path | None, host: str, port: int,
-                  require_token: bool) -> None:
+def _serve_bundle(folder: Path, log_file: Path | None, host: str, port: int, require_token: bool) -> None:
     import os
 
     import uvicorn
@@ -158,17 +181,20 @@ def _serve_bundle(folder: Path, log_file: Path | None, host: str, port: int,
 
     token = os.environ.get(TOKEN_ENV) or None
     if (require_token or not is_loopback(host)) and not token:
-        raise CockpitError(f"serving a bundle on {host} needs an API token: set {TOKEN_ENV} "
-                           f"(e.g. docker run -e {TOKEN_ENV}=...)")
+        raise CockpitError(
+            f"serving a bundle on {host} needs an API token: set {TOKEN_ENV} "
+            f"(e.g. docker run -e {TOKEN_ENV}=...)"
+        )
     service = BundleService(folder, log_file or folder / "requests.jsonl", token)
     for warning in service.warnings:
         click.echo(f"warning: {warning}", err=True)
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
-    click.echo(f"serving bundle v{service.config['version']} of {service.project.name!r} on "
-               f"http://{bound_host}:{bound_port}; requests logged to {service.log_path}")
-    config = uvicorn.Config(service.app(), log_level="warning", access_log=False,
-                            server_header=False)
+    click.echo(
+        f"serving bundle v{service.config['version']} of {service.project.name!r} on "
+        f"http://{bound_host}:{bound_port}; requests logged to {service.log_path}"
+    )
+    config = uvicorn.Config(service.app(), log_level="warning", access_log=False, server_header=False)
     try:
         _server(config).run(sockets=[sock])
     finally:
@@ -177,11 +203,15 @@ def _serve_bundle(folder: Path, log_file: Path | None, host: str, port: int,
 
 
 @serve.command("token")
-@click.option("--rotate", is_flag=True, help="Make a new token (the old one stops working) "
-                                              "and print it once.")
-@click.option("--to-file", "to_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="With --rotate: write the new token to this file (0600) instead of "
-                   "printing it.")
+@click.option(
+    "--rotate", is_flag=True, help="Make a new token (the old one stops working) and print it once."
+)
+@click.option(
+    "--to-file",
+    "to_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --rotate: write the new token to this file (0600) instead of printing it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_cli
 def token(ctx: CliContext, rotate: bool, to_file: Path | None, as_json: bool) -> None:
@@ -190,8 +220,10 @@ def token(ctx: CliContext, rotate: bool, to_file: Path | None, as_json: bool) ->
     from cockpit.deployment.serving_token import rotate_token, rotate_token_to_file, token_info
 
     if to_file and not rotate:
-        raise click.UsageError("--to-file needs --rotate: only the token's hash is stored, so "
-                               "the current one cannot be shown again")
+        raise click.UsageError(
+            "--to-file needs --rotate: only the token's hash is stored, so "
+            "the current one cannot be shown again"
+        )
     ws = ctx.workspace()
     new = None
     if rotate and to_file:
@@ -200,11 +232,15 @@ def token(ctx: CliContext, rotate: bool, to_file: Path | None, as_json: bool) ->
         new = rotate_token(ws)
     info = token_info(ws)
     if as_json:
-        emit_json({**info, **({"token": new} if new else {}),
-                   **({"file": str(to_file)} if rotate and to_file else {})})
+        emit_json(
+            {
+                **info,
+                **({"token": new} if new else {}),
+                **({"file": str(to_file)} if rotate and to_file else {}),
+            }
+        )
     elif rotate and to_file:
-        click.echo(f"new token written to {to_file} (mode 0600); the previous token no longer "
-                   "works")
+        click.echo(f"new token written to {to_file} (mode 0600); the previous token no longer works")
     elif new:
         click.echo(new)
         click.echo("shown once: the previous token no longer works", err=True)

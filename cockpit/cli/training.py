@@ -35,8 +35,13 @@ def features_show(ctx: CliContext, preview: bool, as_json: bool) -> None:
         return
     label = f"version {version}" if version else "not saved yet: inferred from the data profile"
     click.echo(f"{project.name} feature spec · {label}")
-    print_table([{"column": s.column, "role": s.role, "kind": s.kind, "how": s.summary(),
-                  "note": s.note} for s in specs], ["column", "role", "kind", "how", "note"])
+    print_table(
+        [
+            {"column": s.column, "role": s.role, "kind": s.kind, "how": s.summary(), "note": s.note}
+            for s in specs
+        ],
+        ["column", "role", "kind", "how", "note"],
+    )
     if preview:
         from cockpit.data.versions import get_version, load_frame
         from cockpit.feature_pipeline import preview as transform_preview
@@ -49,12 +54,16 @@ def features_show(ctx: CliContext, preview: bool, as_json: bool) -> None:
 
 @features.command("set")
 @click.option("--file", "path", type=click.Path(path_type=Path), help="A spec in TOML or JSON.")
-@click.option("--column", "column_changes", multiple=True, metavar="COLUMN:FIELD=VALUE",
-              help="Change one field of one column, e.g. region:role=ignore (repeatable).")
+@click.option(
+    "--column",
+    "column_changes",
+    multiple=True,
+    metavar="COLUMN:FIELD=VALUE",
+    help="Change one field of one column, e.g. region:role=ignore (repeatable).",
+)
 @click.option("--comment", default="", help="Why the spec changed.")
 @pass_cli
-def features_set(ctx: CliContext, path: Path | None, column_changes: tuple[str, ...],
-                 comment: str) -> None:
+def features_set(ctx: CliContext, path: Path | None, column_changes: tuple[str, ...], comment: str) -> None:
     """Save a new feature spec version; prints it."""
     from cockpit import features as stage
 
@@ -97,16 +106,17 @@ def apply_change(specs, change: str):
 
 
 @click.command()
-@click.option("--model", "family", required=True, type=click.Choice(list(FAMILIES)),
-              help="Model family.")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="An estimator parameter (repeatable).")
+@click.option("--model", "family", required=True, type=click.Choice(list(FAMILIES)), help="Model family.")
+@click.option(
+    "--param", "params", multiple=True, metavar="NAME=VALUE", help="An estimator parameter (repeatable)."
+)
 @click.option("--seed", default=42, show_default=True, type=SEED, help="Random seed (recorded).")
 @click.option("--split", "split_id", type=ROW_ID, help="Split id (default: the newest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_cli
-def train(ctx: CliContext, family: str, params: tuple[str, ...], seed: int, split_id: int | None,
-          as_json: bool) -> None:
+def train(
+    ctx: CliContext, family: str, params: tuple[str, ...], seed: int, split_id: int | None, as_json: bool
+) -> None:
     """Train one run in a child process; prints the run id (Ctrl-C cancels it).
 
     Exits 2 when the request is unusable (unknown model or parameter, a value the
@@ -134,17 +144,25 @@ def train(ctx: CliContext, family: str, params: tuple[str, ...], seed: int, spli
 
 
 @click.command()
-@click.option("--sort", default="id", show_default=True,
-              help="id (newest first), score, seed, duration or a metric, by the problem spec's "
-              "name too (f1_macro): best first, lowest first for error metrics.")
+@click.option(
+    "--sort",
+    default="id",
+    show_default=True,
+    help="id (newest first), score, seed, duration or a metric, by the problem spec's "
+    "name too (f1_macro): best first, lowest first for error metrics.",
+)
 @click.option("--asc", is_flag=True, help="Ascending order, whatever the metric.")
-@click.option("--filter", "filter_text", default="", metavar="QUERY",
-              help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2'.")
+@click.option(
+    "--filter",
+    "filter_text",
+    default="",
+    metavar="QUERY",
+    help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2'.",
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_cli
-def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int,
-         as_json: bool) -> None:
+def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as_json: bool) -> None:
     """Training runs: sorted and filtered in SQL, newest first by default."""
     from cockpit import metrics
     from cockpit.problem import current_spec
@@ -154,22 +172,38 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int,
     workspace, project = ctx.workspace(), ctx.project()
     mark_interrupted(workspace, project)
     metric = metrics.primary_metric(project.task, current_spec(workspace, project).metric)
-    made = query.make_query(project.id, sort, filter_text, descending=False if asc else None,
-                            score_metric=metric)
+    made = query.make_query(
+        project.id, sort, filter_text, descending=False if asc else None, score_metric=metric
+    )
     measured = query.task_metrics(project.task)
     if made.sort in query.METRIC_FIELDS and made.sort not in measured:
-        raise CockpitError(f"--sort {sort}: runs of a {project.task} project have no {made.sort}; "
-                           f"sort by id, score, seed, duration or {', '.join(measured)}")
+        raise CockpitError(
+            f"--sort {sort}: runs of a {project.task} project have no {made.sort}; "
+            f"sort by id, score, seed, duration or {', '.join(measured)}"
+        )
     rows = query.page(workspace.store, made, 0, limit)
     if as_json:
         emit_json([_run_json(row) for row in rows])
         return
     total = query.count(workspace.store, made)
-    shown = [{"id": r["id"], "family": r["family"], "status": r["status"],
-              "metric": r["metric"], "score": r["score"], "seed": r["seed"],
-              "sweep": r["sweep_id"], "seconds": r["duration_s"]} for r in rows]
-    print_table(shown, ["id", "family", "status", "metric", "score", "seed", "sweep", "seconds"],
-                empty="no runs match" if filter_text else "no runs yet: cockpit train --model dummy")
+    shown = [
+        {
+            "id": r["id"],
+            "family": r["family"],
+            "status": r["status"],
+            "metric": r["metric"],
+            "score": r["score"],
+            "seed": r["seed"],
+            "sweep": r["sweep_id"],
+            "seconds": r["duration_s"],
+        }
+        for r in rows
+    ]
+    print_table(
+        shown,
+        ["id", "family", "status", "metric", "score", "seed", "sweep", "seconds"],
+        empty="no runs match" if filter_text else "no runs yet: cockpit train --model dummy",
+    )
     if total > len(rows):
         click.echo(f"({len(rows)} of {total:,} runs; --limit shows more)", err=True)
 
@@ -184,27 +218,69 @@ def _run_json(row: dict) -> dict:
 
 
 @click.command()
-@click.option("--model", "family", required=True, type=click.Choice(list(FAMILIES)),
-              help="Model family to search.")
-@click.option("--grid", "grid_file", type=click.Path(path_type=Path),
-              help="A TOML/JSON file: each parameter with the list of values to try.")
-@click.option("--random", "random_trials", type=click.IntRange(1, 100_000),
-              help="Draw this many trials from the family's default search space.")
-@click.option("--seed", default=42, show_default=True, type=SEED,
-              help="Seed of the random draws and of every trial (recorded).")
-@click.option("--jobs", "n_jobs", default=2, show_default=True, type=JOBS,
-              help="Trials run in parallel (joblib n_jobs).")
-@click.option("--backend", default="loky", show_default=True,
-              help="joblib backend: loky, threading, or one registered with joblib (dask, ray).")
-@click.option("--time-budget", "time_budget", type=POSITIVE, metavar="SECONDS",
-              help="Start no new trial once this much time is spent.")
-@click.option("--target", "stop_on_target", is_flag=True,
-              help="Stop starting trials once one meets the problem spec's target.")
+@click.option(
+    "--model", "family", required=True, type=click.Choice(list(FAMILIES)), help="Model family to search."
+)
+@click.option(
+    "--grid",
+    "grid_file",
+    type=click.Path(path_type=Path),
+    help="A TOML/JSON file: each parameter with the list of values to try.",
+)
+@click.option(
+    "--random",
+    "random_trials",
+    type=click.IntRange(1, 100_000),
+    help="Draw this many trials from the family's default search space.",
+)
+@click.option(
+    "--seed",
+    default=42,
+    show_default=True,
+    type=SEED,
+    help="Seed of the random draws and of every trial (recorded).",
+)
+@click.option(
+    "--jobs",
+    "n_jobs",
+    default=2,
+    show_default=True,
+    type=JOBS,
+    help="Trials run in parallel (joblib n_jobs).",
+)
+@click.option(
+    "--backend",
+    default="loky",
+    show_default=True,
+    help="joblib backend: loky, threading, or one registered with joblib (dask, ray).",
+)
+@click.option(
+    "--time-budget",
+    "time_budget",
+    type=POSITIVE,
+    metavar="SECONDS",
+    help="Start no new trial once this much time is spent.",
+)
+@click.option(
+    "--target",
+    "stop_on_target",
+    is_flag=True,
+    help="Stop starting trials once one meets the problem spec's target.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the sweep result as JSON.")
 @pass_cli
-def sweep(ctx: CliContext, family: str, grid_file: Path | None, random_trials: int | None,
-          seed: int, n_jobs: int, backend: str, time_budget: float | None, stop_on_target: bool,
-          as_json: bool) -> None:
+def sweep(
+    ctx: CliContext,
+    family: str,
+    grid_file: Path | None,
+    random_trials: int | None,
+    seed: int,
+    n_jobs: int,
+    backend: str,
+    time_budget: float | None,
+    stop_on_target: bool,
+    as_json: bool,
+) -> None:
     """Grid or random search: every trial a run in one sweep; prints the sweep id.
 
     Ctrl-C keeps the finished trials and records the running ones as cancelled.
@@ -226,20 +302,40 @@ def sweep(ctx: CliContext, family: str, grid_file: Path | None, random_trials: i
         click.echo(f"  {done}/{total} {message}", err=True)
 
     try:
-        result = run_sweep(workspace, project, family, trials, kind, seed, n_jobs, backend,
-                           time_budget, stop_on_target, progress)
+        result = run_sweep(
+            workspace,
+            project,
+            family,
+            trials,
+            kind,
+            seed,
+            n_jobs,
+            backend,
+            time_budget,
+            stop_on_target,
+            progress,
+        )
     except SweepInterrupted as stopped:
         result = stopped.result
-        click.echo(f"sweep {result.sweep_id} cancelled: {len(result.run_ids)} trials recorded",
-                   err=True)
+        click.echo(f"sweep {result.sweep_id} cancelled: {len(result.run_ids)} trials recorded", err=True)
         raise SystemExit(130) from None
     if as_json:
-        emit_json({"id": result.sweep_id, "runs": result.run_ids, "status": result.status,
-                   "reason": result.reason, "best_run": result.best_run_id})
+        emit_json(
+            {
+                "id": result.sweep_id,
+                "runs": result.run_ids,
+                "status": result.status,
+                "reason": result.reason,
+                "best_run": result.best_run_id,
+            }
+        )
         return
     note = f" ({result.reason})" if result.reason else ""
-    click.echo(f"sweep {result.sweep_id} {result.status}{note}: {len(result.run_ids)} runs, "
-               f"best run {result.best_run_id}", err=True)
+    click.echo(
+        f"sweep {result.sweep_id} {result.status}{note}: {len(result.run_ids)} runs, "
+        f"best run {result.best_run_id}",
+        err=True,
+    )
     click.echo(result.sweep_id)
 
 
@@ -256,9 +352,10 @@ def compare(ctx: CliContext, run_ids: tuple[int, ...], show_all: bool, as_json: 
     if as_json:
         emit_json(result)
         return
-    rows = [{"field": row["field"], **{f"run {i}": v for i, v in zip(run_ids, row["values"],
-                                                                     strict=True)}}
-            for row in result["rows"]]
+    rows = [
+        {"field": row["field"], **{f"run {i}": v for i, v in zip(run_ids, row["values"], strict=True)}}
+        for row in result["rows"]
+    ]
     print_table(rows, ["field", *[f"run {i}" for i in run_ids]], empty="no differences")
 
 
@@ -275,8 +372,10 @@ def reproduce(ctx: CliContext, run_id: int, as_json: bool) -> None:
         emit_json(result)
     else:
         verdict = "identical" if result["identical"] else "DIFFERS"
-        click.echo(f"run {run_id}: {verdict} · artifact sha256 "
-                   f"{'matches' if result['artifact_match'] else 'differs'} · {result['detail']}")
+        click.echo(
+            f"run {run_id}: {verdict} · artifact sha256 "
+            f"{'matches' if result['artifact_match'] else 'differs'} · {result['detail']}"
+        )
         if result["code_differs"]:
             click.echo("  the code commit differs from the run's (or the tree is dirty)")
         for name, (old, new) in result["libraries_differ"].items():

@@ -33,8 +33,19 @@ INF_FILLS = ("median", "mean")
 DROP_WHEN = ("null", "outside", "infinite")
 # The order suggested fixes run in: spellings before duplicates, so variants collapse first;
 # infinite values become missing before rows are dropped and gaps filled.
-SUGGESTED_ORDER = ["standardise", "parse_dates", "to_numeric", "replace_inf", "drop_duplicates",
-                   "dedupe_keys", "drop_rows", "drop_outliers", "clip", "fill", "drop_columns"]
+SUGGESTED_ORDER = [
+    "standardise",
+    "parse_dates",
+    "to_numeric",
+    "replace_inf",
+    "drop_duplicates",
+    "dedupe_keys",
+    "drop_rows",
+    "drop_outliers",
+    "clip",
+    "fill",
+    "drop_columns",
+]
 
 
 @dataclass
@@ -46,8 +57,13 @@ class StepResult:
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "rows_before": self.rows_before, "rows_after": self.rows_after,
-                "cells_changed": self.cells_changed, "note": self.note}
+        return {
+            "step": self.step,
+            "rows_before": self.rows_before,
+            "rows_after": self.rows_after,
+            "cells_changed": self.cells_changed,
+            "note": self.note,
+        }
 
     def summary(self) -> str:
         what = describe(self.step)
@@ -94,8 +110,9 @@ def check_steps(steps: Any, source: str) -> list[dict]:
         if missing:
             raise CockpitError(f"{where} ({step['op']}) needs {', '.join(sorted(missing))}")
         if unknown:
-            raise CockpitError(f"{where} ({step['op']}): unknown field(s) "
-                               f"{', '.join(sorted(map(str, unknown)))}")
+            raise CockpitError(
+                f"{where} ({step['op']}): unknown field(s) {', '.join(sorted(map(str, unknown)))}"
+            )
         _check_values(step, where)
     return steps
 
@@ -116,8 +133,7 @@ def _check_values(step: dict, where: str) -> None:
         if key in step and (not isinstance(step[key], str) or not step[key]):
             raise CockpitError(f"{where}: {key} must be a column name, got {step[key]!r}")
     columns = step.get("columns", ["-"])
-    if not isinstance(columns, list) or not columns or not all(
-            isinstance(c, str) and c for c in columns):
+    if not isinstance(columns, list) or not columns or not all(isinstance(c, str) and c for c in columns):
         raise CockpitError(f"{where}: columns must be a non-empty list of column names")
     for key in ("min", "max", "threshold"):
         if step.get(key) is not None and not _is_number(step[key]):
@@ -144,8 +160,10 @@ def _check_values(step: dict, where: str) -> None:
             raise CockpitError(f"{where}: when must be one of {', '.join(DROP_WHEN)}")
         if step["when"] == "outside" and step.get("min") is None and step.get("max") is None:
             raise CockpitError(f"{where}: when 'outside' needs a min or a max")
-    if op == "standardise" and (not isinstance(step["mapping"], dict) or not all(
-            isinstance(k, str) and _is_scalar(v) for k, v in step["mapping"].items())):
+    if op == "standardise" and (
+        not isinstance(step["mapping"], dict)
+        or not all(isinstance(k, str) and _is_scalar(v) for k, v in step["mapping"].items())
+    ):
         raise CockpitError(f"{where}: mapping must be a table of spelling = canonical")
 
 
@@ -181,8 +199,9 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def apply_recipe(frame: pd.DataFrame, steps: list[dict],
-                 labels: str | None = None) -> tuple[pd.DataFrame, list[StepResult]]:
+def apply_recipe(
+    frame: pd.DataFrame, steps: list[dict], labels: str | None = None
+) -> tuple[pd.DataFrame, list[StepResult]]:
     """Run the steps in order on a copy; a step naming a missing column is refused. With
     `labels` (a class column), a step that drops rows says how it moved the class balance
     when a class share moves by more than a point: a drop never changes it silently."""
@@ -190,17 +209,17 @@ def apply_recipe(frame: pd.DataFrame, steps: list[dict],
     for number, step in enumerate(steps, start=1):
         for column in [step.get("column"), step.get("order_by"), *step.get("columns", [])]:
             if column is not None and column not in frame.columns:
-                raise CockpitError(f"recipe step {number} ({step['op']}): no column {column!r} "
-                                   "in this data")
+                raise CockpitError(f"recipe step {number} ({step['op']}): no column {column!r} in this data")
         if _needs_numbers(step) and frame[step["column"]].dtype.kind not in "iuf":
-            raise CockpitError(f"recipe step {number} ({step['op']}): column {step['column']!r} "
-                               f"is not numeric ({frame[step['column']].dtype})")
+            raise CockpitError(
+                f"recipe step {number} ({step['op']}): column {step['column']!r} "
+                f"is not numeric ({frame[step['column']].dtype})"
+            )
         before = frame
         frame, note = _STEPS[step["op"]](frame, step)
         if labels in frame.columns and len(frame) < len(before):
             note = "; ".join(filter(None, [note, _balance_note(before[labels], frame[labels])]))
-        results.append(StepResult(step, len(before), len(frame), _changed(before, frame, step),
-                                  note))
+        results.append(StepResult(step, len(before), len(frame), _changed(before, frame, step), note))
     return frame.reset_index(drop=True), results
 
 
@@ -209,14 +228,14 @@ def _balance_note(before: pd.Series, after: pd.Series) -> str:
         return ""
     old = before.dropna().astype(str).value_counts(normalize=True)
     new = after.dropna().astype(str).value_counts(normalize=True)
-    moved = ", ".join(f"{label} {old[label]:.1%} -> {new.get(label, 0.0):.1%}"
-                      for label in old.index)
+    moved = ", ".join(f"{label} {old[label]:.1%} -> {new.get(label, 0.0):.1%}" for label in old.index)
     return f"class balance moved: {moved}"
 
 
 def _needs_numbers(step: dict) -> bool:
     return step["op"] in ("drop_outliers", "clip", "replace_inf") or (
-        step["op"] == "drop_rows" and step["when"] in ("outside", "infinite"))
+        step["op"] == "drop_rows" and step["when"] in ("outside", "infinite")
+    )
 
 
 def _changed(before: pd.DataFrame, after: pd.DataFrame, step: dict) -> int:
@@ -233,8 +252,7 @@ def _standardise(frame, step):
     column = step["column"]
     values = frame[column]
     if not (isinstance(values.dtype, pd.StringDtype) or values.dtype == object):
-        raise CockpitError(f"standardise {column}: the column holds {values.dtype}, not text "
-                           "spellings")
+        raise CockpitError(f"standardise {column}: the column holds {values.dtype}, not text spellings")
     # Canonical spellings are text, so the column keeps one type (Parquet stores no mix).
     mapping = {str(k): str(v) for k, v in step["mapping"].items()}
     return frame.assign(**{column: frame[column].replace(mapping)}), ""
@@ -244,8 +262,9 @@ def _parse_dates(frame, step):
     import pandas as pd
 
     column = step["column"]
-    parsed = pd.to_datetime(frame[column], format="mixed", dayfirst=bool(step.get("dayfirst")),
-                            errors="coerce")
+    parsed = pd.to_datetime(
+        frame[column], format="mixed", dayfirst=bool(step.get("dayfirst")), errors="coerce"
+    )
     failed = int((parsed.isna() & frame[column].notna()).sum())
     note = f"{failed} values could not be read as dates (now missing)" if failed else ""
     return frame.assign(**{column: parsed}), note
@@ -283,7 +302,8 @@ def _drop_rows(frame, step):
         return frame[~np.isinf(values.to_numpy(dtype="float64", na_value=np.nan))], ""
     low, high = step.get("min"), step.get("max")
     outside = ((values < low) if low is not None else False) | (
-        (values > high) if high is not None else False)
+        (values > high) if high is not None else False
+    )
     return frame[~(values.notna() & outside)], ""
 
 
@@ -315,8 +335,9 @@ def _fill_value(column: str, values, fill):
 
     if values.dtype.kind in "iuf":
         if not _is_number(fill):
-            raise CockpitError(f"fill {column} with {fill!r}: the column holds numbers; give a "
-                               "number, or use median or mode")
+            raise CockpitError(
+                f"fill {column} with {fill!r}: the column holds numbers; give a number, or use median or mode"
+            )
         return fill
     if values.dtype.kind == "M":
         try:
@@ -324,8 +345,10 @@ def _fill_value(column: str, values, fill):
         except ValueError:
             stamp = None
         if stamp is None or stamp is pd.NaT or (stamp.tz is None) != (values.dt.tz is None):
-            raise CockpitError(f"fill {column} with {fill!r}: the column holds dates; give a "
-                               "date like the others, or use mode")
+            raise CockpitError(
+                f"fill {column} with {fill!r}: the column holds dates; give a "
+                "date like the others, or use mode"
+            )
         return stamp
     if isinstance(values.dtype, pd.StringDtype) and not isinstance(fill, str):
         return str(fill)  # a text column takes the value as text (`value = 0` -> "0")
@@ -372,10 +395,17 @@ def _to_numeric(frame, step):
 
 
 _STEPS = {
-    "standardise": _standardise, "parse_dates": _parse_dates, "drop_duplicates": _drop_duplicates,
-    "dedupe_keys": _dedupe_keys, "drop_outliers": _drop_outliers, "clip": _clip,
-    "drop_rows": _drop_rows, "fill": _fill, "drop_columns": _drop_columns,
-    "to_numeric": _to_numeric, "replace_inf": _replace_inf,
+    "standardise": _standardise,
+    "parse_dates": _parse_dates,
+    "drop_duplicates": _drop_duplicates,
+    "dedupe_keys": _dedupe_keys,
+    "drop_outliers": _drop_outliers,
+    "clip": _clip,
+    "drop_rows": _drop_rows,
+    "fill": _fill,
+    "drop_columns": _drop_columns,
+    "to_numeric": _to_numeric,
+    "replace_inf": _replace_inf,
 }
 
 
@@ -402,8 +432,15 @@ def clean_version(ws, project, steps: list[dict], version=None, name: str | None
     frame, results = apply_recipe(load_frame(ws, parent), steps, labels)
     check_target(frame, project, f"the cleaned data of {parent.label}")
     recorded = [r.as_dict() for r in results]
-    child, created = save_frame(ws, project, frame, name or f"{parent.name}-clean",
-                                source=f"clean of v{parent.id}", parent=parent, recipe=recorded)
+    child, created = save_frame(
+        ws,
+        project,
+        frame,
+        name or f"{parent.name}-clean",
+        source=f"clean of v{parent.id}",
+        parent=parent,
+        recipe=recorded,
+    )
     if not created:
         raise CockpitError(f"the recipe gives data identical to {child.label}; nothing new to store")
     return child, results

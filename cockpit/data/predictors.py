@@ -16,27 +16,48 @@ import re
 from cockpit.leakage import finding_id, make_finding
 from cockpit.projects import Project
 
-PREDICTOR_LIMIT = 0.95      # held-out ROC AUC / R² / balanced accuracy of one feature alone
-PERFECT = 0.999             # ... at which it separates the target with (next to) no error
-STRONGER_BY = 0.10          # ... this far above every other column together: suspicious
-MAX_COMPARED = 10           # strong columns compared with every other column together
-COMPARE_ROWS = 2_000        # labelled rows that comparison cross-validates on
+PREDICTOR_LIMIT = 0.95  # held-out ROC AUC / R² / balanced accuracy of one feature alone
+PERFECT = 0.999  # ... at which it separates the target with (next to) no error
+STRONGER_BY = 0.10  # ... this far above every other column together: suspicious
+MAX_COMPARED = 10  # strong columns compared with every other column together
+COMPARE_ROWS = 2_000  # labelled rows that comparison cross-validates on
 FOLDS = 3
-SAMPLE = 50_000             # labelled rows scored at most
+SAMPLE = 50_000  # labelled rows scored at most
 METRIC_NAMES = {"binary": "ROC AUC", "multiclass": "balanced accuracy", "regression": "R²"}
-LEAK_WORDS = {"label", "labels", "labelled", "labeled", "outcome", "outcomes", "result",
-              "results", "target", "answer", "truth", "verdict", "diagnosed", "resolved",
-              "resolution", "closed", "cancelled", "canceled", "churned", "after", "future"}
+LEAK_WORDS = {
+    "label",
+    "labels",
+    "labelled",
+    "labeled",
+    "outcome",
+    "outcomes",
+    "result",
+    "results",
+    "target",
+    "answer",
+    "truth",
+    "verdict",
+    "diagnosed",
+    "resolved",
+    "resolution",
+    "closed",
+    "cancelled",
+    "canceled",
+    "churned",
+    "after",
+    "future",
+}
 
 
-def single_feature_predictors(frame, assignment, project: Project, ids: list[str],
-                              dates: list[str]) -> list[dict]:
+def single_feature_predictors(
+    frame, assignment, project: Project, ids: list[str], dates: list[str]
+) -> list[dict]:
     """Score a small tree on one column at a time, on the held-out rows; a column that alone
     predicts the target is a leak only with evidence beyond its score (see `_evidence`)."""
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # scikit-learn on a small part missing a class
+        warnings.simplefilter("ignore")  # scikit-learn on a small part missing a class
         return _predictors(frame, assignment, project, ids, dates)
 
 
@@ -46,9 +67,8 @@ def _predictors(frame, assignment, project: Project, ids: list[str], dates: list
 
     target = project.target
     usable = (assignment >= 0) & frame[target].notna().to_numpy()
-    if project.task == "regression":   # an infinite or unreadable target is validation's error
-        numbers = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype="float64",
-                                                                         na_value=np.nan)
+    if project.task == "regression":  # an infinite or unreadable target is validation's error
+        numbers = pd.to_numeric(frame[target], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         usable &= np.isfinite(numbers)
     rows = np.flatnonzero(usable)
     if len(rows) > SAMPLE:
@@ -59,8 +79,7 @@ def _predictors(frame, assignment, project: Project, ids: list[str], dates: list
     y = numbers[rows] if regression else pd.factorize(sample[target].astype(str))[0]
     if train.sum() < 2 or held.sum() < 2:
         return []
-    features = [c for c in sample.columns
-                if c != target and str(c) not in ids and str(c) not in dates]
+    features = [c for c in sample.columns if c != target and str(c) not in ids and str(c) not in dates]
     columns = {str(c): _encode(sample[c], y, train) for c in features}
     columns = {c: x for c, x in columns.items() if x is not None}
     times = {c: _encode_time(sample[c]) for c in dates if c in sample.columns}
@@ -69,18 +88,31 @@ def _predictors(frame, assignment, project: Project, ids: list[str], dates: list
         return []
     metric = METRIC_NAMES[project.task]
     ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))
-    strong = [(c, held_score, train_score) for c, (held_score, train_score) in ranked
-              if held_score >= PREDICTOR_LIMIT]
+    strong = [
+        (c, held_score, train_score)
+        for c, (held_score, train_score) in ranked
+        if held_score >= PREDICTOR_LIMIT
+    ]
     if not strong:
         best, (best_score, _) = ranked[0]
-        return [make_finding("target_predictor", "ok", f"no single feature gives it away (best: "
-                         f"{best}, {metric} {best_score:.3f})", best, best_score)]
+        return [
+            make_finding(
+                "target_predictor",
+                "ok",
+                f"no single feature gives it away (best: {best}, {metric} {best_score:.3f})",
+                best,
+                best_score,
+            )
+        ]
     plain = {str(c): _plain(sample[c]) for c in features if str(c) in columns}
     plain.update(times)
     # Columns suspect on their own (a perfect separation, a name, a date) are left out of the
     # "every other column" model, so two copies of the label do not vouch for each other.
-    suspects = {c for c, held_score, train_score in strong if c in times
-                or min(held_score, train_score) >= PERFECT or _name_evidence(c, target)}
+    suspects = {
+        c
+        for c, held_score, train_score in strong
+        if c in times or min(held_score, train_score) >= PERFECT or _name_evidence(c, target)
+    }
     out = []
     for rank, (column, held_score, train_score) in enumerate(strong):
         others = {c: x for c, x in plain.items() if c == column or c not in suspects}
@@ -90,25 +122,44 @@ def _predictors(frame, assignment, project: Project, ids: list[str], dates: list
     return out
 
 
-def _predictor_finding(column: str, score: float, compared: tuple[float, float] | None,
-                       evidence: list[str], metric: str) -> dict:
+def _predictor_finding(
+    column: str, score: float, compared: tuple[float, float] | None, evidence: list[str], metric: str
+) -> dict:
     alone = f"alone held-out {metric} {score:.3f}" + (
-        f"; cross-validated, alone {compared[0]:.3f} and every other column together "
-        f"{compared[1]:.3f}" if compared else "")
+        f"; cross-validated, alone {compared[0]:.3f} and every other column together {compared[1]:.3f}"
+        if compared
+        else ""
+    )
     if evidence:
         key = finding_id({"check": "target_predictor", "column": column})
-        return make_finding("target_predictor", "error",
-                        f"{column} looks like a leak ({alone}): {'; '.join(evidence)}. If it is "
-                        f"known before the outcome: cockpit data leakage accept {key!r} "
-                        "--reason TEXT", column, score, evidence)
-    return make_finding("target_predictor", "info",
-                    f"{column} is a strong feature, not a leak ({alone}): no perfect "
-                    "separation, no name or time evidence, not far above the other columns",
-                    column, score)
+        return make_finding(
+            "target_predictor",
+            "error",
+            f"{column} looks like a leak ({alone}): {'; '.join(evidence)}. If it is "
+            f"known before the outcome: cockpit data leakage accept {key!r} "
+            "--reason TEXT",
+            column,
+            score,
+            evidence,
+        )
+    return make_finding(
+        "target_predictor",
+        "info",
+        f"{column} is a strong feature, not a leak ({alone}): no perfect "
+        "separation, no name or time evidence, not far above the other columns",
+        column,
+        score,
+    )
 
 
-def _evidence(column: str, target: str, score: float, train_score: float,
-              compared: tuple[float, float] | None, is_time: bool) -> list[str]:
+def _evidence(
+    column: str,
+    target: str,
+    score: float,
+    train_score: float,
+    compared: tuple[float, float] | None,
+    is_time: bool,
+) -> list[str]:
     """Why a strong column looks like a leak rather than a strong feature (empty: it does not)."""
     evidence = []
     easy = compared is not None and compared[1] >= PERFECT
@@ -120,8 +171,7 @@ def _evidence(column: str, target: str, score: float, train_score: float,
     if is_time:
         evidence.append("a date that alone tells the outcome was most likely recorded after it")
     if compared is not None and compared[0] - compared[1] >= STRONGER_BY:
-        evidence.append(f"alone it beats every other column together by "
-                        f"{compared[0] - compared[1]:.2f}")
+        evidence.append(f"alone it beats every other column together by {compared[0] - compared[1]:.2f}")
     return evidence
 
 
@@ -217,10 +267,10 @@ def _compare(column: str, plain: dict, y, task: str) -> tuple[float, float] | No
     stratified = task != "regression" and counts.min() >= FOLDS
     folds = (StratifiedKFold if stratified else KFold)(FOLDS, shuffle=True, random_state=0)
     regression = task == "regression"
-    tree = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(
-        max_depth=4, random_state=0)
+    tree = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(max_depth=4, random_state=0)
     forest = (ExtraTreesRegressor if regression else ExtraTreesClassifier)(
-        n_estimators=40, random_state=0, n_jobs=1)
+        n_estimators=40, random_state=0, n_jobs=1
+    )
     alone = _cross_validated(tree, plain[column][rows], target, folds, task)
     without = _cross_validated(forest, np.hstack(others)[rows], target, folds, task)
     return alone, without

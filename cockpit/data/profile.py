@@ -28,7 +28,7 @@ def infer_type(values: pd.Series) -> str:
         return "binary" if distinct <= 2 else "numeric"
     if date_formats(values) is not None:
         return "date"
-    if mean_words(present) >= 3:   # free text, even when every value is distinct
+    if mean_words(present) >= 3:  # free text, even when every value is distinct
         return "text"
     if len(present) > 20 and distinct >= 0.95 * len(present):
         return "id"
@@ -61,16 +61,18 @@ def varying_date_parts(values: pd.Series) -> list[str]:
     hour; parts that never change are left out."""
     import pandas as pd
 
-    times = values if values.dtype.kind == "M" else pd.to_datetime(
-        values, format="mixed", errors="coerce")
+    times = values if values.dtype.kind == "M" else pd.to_datetime(values, format="mixed", errors="coerce")
     times = times.dropna()
     if times.nunique() < 2:
         return []
     daily = bool((times.dt.day != 1).any())
     timed = bool(((times.dt.hour != 0) | (times.dt.minute != 0)).any())
-    candidates = [("year", times.dt.year, True), ("month", times.dt.month, True),
-                  ("dayofweek", times.dt.day_of_week, daily or timed),
-                  ("hour", times.dt.hour, timed)]
+    candidates = [
+        ("year", times.dt.year, True),
+        ("month", times.dt.month, True),
+        ("dayofweek", times.dt.day_of_week, daily or timed),
+        ("hour", times.dt.hour, timed),
+    ]
     parts = [name for name, series, wanted in candidates if wanted and series.nunique() > 1]
     return parts or ["days_since"]
 
@@ -82,17 +84,22 @@ def profile_column(name: str, values: pd.Series) -> dict[str, Any]:
     nulls = int(values.isna().sum())
     present = values.dropna()
     profile: dict[str, Any] = {
-        "name": name, "type": kind, "dtype": str(values.dtype), "nulls": nulls,
+        "name": name,
+        "type": kind,
+        "dtype": str(values.dtype),
+        "nulls": nulls,
         "null_pct": round(100 * nulls / len(values), 2) if len(values) else 0.0,
         "distinct": int(present.nunique()),
     }
     if kind in ("numeric", "binary") and len(present) and values.dtype.kind in "iuf":
         numbers = present.astype("float64")
         finite = numbers[np.isfinite(numbers)]
-        profile.update(min=float(finite.min()) if len(finite) else None,
-                       max=float(finite.max()) if len(finite) else None,
-                       mean=float(finite.mean()) if len(finite) else None,
-                       std=float(finite.std()) if len(finite) > 1 else None)
+        profile.update(
+            min=float(finite.min()) if len(finite) else None,
+            max=float(finite.max()) if len(finite) else None,
+            mean=float(finite.mean()) if len(finite) else None,
+            std=float(finite.std()) if len(finite) > 1 else None,
+        )
         if len(finite):
             counts, edges = np.histogram(finite, bins=min(BINS, max(1, int(finite.nunique()))))
             profile["histogram"] = {"counts": counts.tolist(), "edges": edges.tolist()}

@@ -19,8 +19,12 @@ YEAR_LIKE = re.compile(r"^(1[89]|2[01])\d\d$")
 HEADER_SAMPLE = 50  # rows compared with the first line to tell names from data
 OTHER_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
 SNIFF_BYTES = 1 << 16
-WIDE_BOMS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",
-             codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF16_BE: "UTF-16"}
+WIDE_BOMS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
 
 
 def read_table(path: Path, delimiter: str = ",", encoding: str = "utf-8") -> pd.DataFrame:
@@ -57,9 +61,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     import pandas as pd
 
-    if len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise CockpitError(f"{path}: the delimiter must be one character other than a quote or "
-                           f"a line break, got {delimiter!r}")
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise CockpitError(
+            f"{path}: the delimiter must be one character other than a quote or "
+            f"a line break, got {delimiter!r}"
+        )
     try:
         wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
     except (LookupError, ValueError):  # ValueError: a NUL in the name
@@ -69,8 +75,9 @@ def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
         # UTF-32 first: its little-endian BOM starts with UTF-16's.
         found = next((name for bom, name in WIDE_BOMS.items() if raw.startswith(bom)), None)
         if found:
-            raise CockpitError(f"{path}: {found} text; re-save it as UTF-8 or pass "
-                               f"--encoding {found.lower()}")
+            raise CockpitError(
+                f"{path}: {found} text; re-save it as UTF-8 or pass --encoding {found.lower()}"
+            )
         if b"\x00" in raw[:SNIFF_BYTES]:
             raise CockpitError(f"{path}: binary data, not a text CSV file")
     try:
@@ -92,13 +99,16 @@ def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     engine = "c" if len(delimiter.encode("utf-8")) == 1 else "python"
     options = {"low_memory": False} if engine == "c" else {}
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=False,
-                            engine=engine, **options)
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, skipinitialspace=False, engine=engine, **options
+        )
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise CockpitError(f"{path}: cannot be parsed as CSV ({exc})") from None
     if len(frame.columns) != len(header):
-        raise CockpitError(f"{path}: the header has {len(header)} columns but the rows were read "
-                           f"as {len(frame.columns)}; check the quoting")
+        raise CockpitError(
+            f"{path}: the header has {len(header)} columns but the rows were read "
+            f"as {len(frame.columns)}; check the quoting"
+        )
     frame.columns = header
     return frame
 
@@ -117,8 +127,10 @@ def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
     if len(header) == 1:
         for other, label in OTHER_DELIMITERS.items():
             if other != delimiter and other in header[0]:
-                raise CockpitError(f"{path}: the columns look separated by {label}, not "
-                                   f"{delimiter!r}; pass --delimiter {other!r}")
+                raise CockpitError(
+                    f"{path}: the columns look separated by {label}, not "
+                    f"{delimiter!r}; pass --delimiter {other!r}"
+                )
     if any(not name for name in header):
         position = header.index("") + 1
         raise CockpitError(f"{path}: column {position} of the header has no name")
@@ -126,17 +138,22 @@ def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
     try:
         for row in reader:
             if row and len(row) != len(header):  # line_num: where the row ends in the file
-                raise CockpitError(f"{path}: line {reader.line_num} has {len(row)} fields but the "
-                                   f"header has {len(header)}; fix that row (a stray delimiter "
-                                   "or a missing quote?)")
+                raise CockpitError(
+                    f"{path}: line {reader.line_num} has {len(row)} fields but the "
+                    f"header has {len(header)}; fix that row (a stray delimiter "
+                    "or a missing quote?)"
+                )
             if row and len(sample) < HEADER_SAMPLE:
                 sample.append(row)
     except csv.Error as exc:
-        raise CockpitError(f"{path}: line {reader.line_num} is not valid CSV ({exc}); "
-                           "an unterminated quote?") from None
+        raise CockpitError(
+            f"{path}: line {reader.line_num} is not valid CSV ({exc}); an unterminated quote?"
+        ) from None
     if _looks_like_data(header, sample):
-        raise CockpitError(f"{path}: the first line ({', '.join(header[:4])}...) looks like data, "
-                           "not column names; add a header line")
+        raise CockpitError(
+            f"{path}: the first line ({', '.join(header[:4])}...) looks like data, "
+            "not column names; add a header line"
+        )
     seen: set[str] = set()
     for name in header:
         if name in seen:

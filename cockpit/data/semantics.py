@@ -13,9 +13,30 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MONTHS = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-    "sept", "oct", "nov", "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
 ]
 MONTH_RE = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b", re.I)
 DATE_SHAPE = re.compile(
@@ -23,9 +44,9 @@ DATE_SHAPE = re.compile(
     r"([ T]9:9(:9)?(\.9)?(Z|[+-]9(:9)?)?)?$"
 )
 DATE_SAMPLE = 500
-ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")   # a column named like an entity id
+ID_NAME = re.compile(r"(^id$|_id$|^id_|[a-z]Id$)")  # a column named like an entity id
 MAX_BALANCE_SHIFT = 0.01  # a suggested row drop may move no class share by more than this
-SKEW_P = 0.01             # rows over-represent a class at this binomial-test p-value
+SKEW_P = 0.01  # rows over-represent a class at this binomial-test p-value
 
 
 def date_format(value: str) -> str | None:

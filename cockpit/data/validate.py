@@ -57,9 +57,14 @@ class Report:
         return self.count("error") == 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version_id, "passed": self.passed, "errors": self.count("error"),
-                "warnings": self.count("warning"), "infos": self.count("info"),
-                "findings": [f.as_dict() for f in self.findings]}
+        return {
+            "version": self.version_id,
+            "passed": self.passed,
+            "errors": self.count("error"),
+            "warnings": self.count("warning"),
+            "infos": self.count("info"),
+            "findings": [f.as_dict() for f in self.findings],
+        }
 
 
 def key_columns(frame: pd.DataFrame, profile: list[dict], target: str) -> list[str]:
@@ -70,16 +75,23 @@ def key_columns(frame: pd.DataFrame, profile: list[dict], target: str) -> list[s
         if name == target or column["type"] in ("date", "text"):
             continue
         nearly_unique = column["distinct"] >= 0.95 * (len(frame) - column["nulls"])
-        if ID_NAME.search(name) or (column["type"] in ("id", "categorical") and nearly_unique
-                                     and not column["dtype"].startswith(("float", "int"))):
+        if ID_NAME.search(name) or (
+            column["type"] in ("id", "categorical")
+            and nearly_unique
+            and not column["dtype"].startswith(("float", "int"))
+        ):
             keys.append(name)
     return keys
 
 
-def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
-               previous: dict[str, str] | None = None,
-               ranges: dict[str, tuple[float | None, float | None]] | None = None,
-               by_recipe: bool = False) -> list[Finding]:
+def run_checks(
+    frame: pd.DataFrame,
+    profile: list[dict],
+    project: Project,
+    previous: dict[str, str] | None = None,
+    ranges: dict[str, tuple[float | None, float | None]] | None = None,
+    by_recipe: bool = False,
+) -> list[Finding]:
     findings: list[Finding] = []
     by_name = {p["name"]: p for p in profile}
     if previous is not None:
@@ -89,9 +101,12 @@ def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
     findings += _infinite(frame, project.target)
     findings += _ranges(frame, by_name, ranges or {})
     dates = [p["name"] for p in profile if p["type"] == "date"]
-    findings += _duplicates(frame, key_columns(frame, profile, project.target),
-                            dates[0] if len(dates) == 1 else None,
-                            project.target if project.task != "regression" else None)
+    findings += _duplicates(
+        frame,
+        key_columns(frame, profile, project.target),
+        dates[0] if len(dates) == 1 else None,
+        project.target if project.task != "regression" else None,
+    )
     findings += _spellings(frame, by_name)
     findings += _dates(frame, by_name)
     findings += _mixed_types(frame, by_name)
@@ -103,15 +118,18 @@ def run_checks(frame: pd.DataFrame, profile: list[dict], project: Project,
 def _schema(frame: pd.DataFrame, previous: dict[str, str], by_recipe: bool) -> list[Finding]:
     """Columns added, removed or retyped; deliberate when a recipe did it (info)."""
     now = {str(c): str(frame[c].dtype) for c in frame.columns}
-    severity, since = ("info", "by the cleaning recipe") if by_recipe else (
-        "warning", "since the previous version")
-    out = [Finding("schema", severity, c, f"column {c!r} was removed {since}")
-           for c in previous if c not in now]
-    out += [Finding("schema", "info", c, f"column {c!r} is new {since}")
-            for c in now if c not in previous]
-    out += [Finding("schema", severity, c, f"column {c!r} changed type {since}: "
-                    f"{previous[c]} -> {now[c]}")
-            for c in now if c in previous and previous[c] != now[c]]
+    severity, since = (
+        ("info", "by the cleaning recipe") if by_recipe else ("warning", "since the previous version")
+    )
+    out = [
+        Finding("schema", severity, c, f"column {c!r} was removed {since}") for c in previous if c not in now
+    ]
+    out += [Finding("schema", "info", c, f"column {c!r} is new {since}") for c in now if c not in previous]
+    out += [
+        Finding("schema", severity, c, f"column {c!r} changed type {since}: {previous[c]} -> {now[c]}")
+        for c in now
+        if c in previous and previous[c] != now[c]
+    ]
     return out
 
 
@@ -123,28 +141,45 @@ def _target(frame: pd.DataFrame, project: Project) -> list[Finding]:
     out = []
     if values.isna().any():
         n = int(values.isna().sum())
-        out.append(Finding("target", "error", target, f"{n} rows have no label in {target!r}", n,
-                           fix={"op": "drop_rows", "column": target, "when": "null"}))
+        out.append(
+            Finding(
+                "target",
+                "error",
+                target,
+                f"{n} rows have no label in {target!r}",
+                n,
+                fix={"op": "drop_rows", "column": target, "when": "null"},
+            )
+        )
     present = values.dropna()
     if project.task == "regression":
         return out
     counts = present.value_counts()
     if len(counts) < 2:
-        return [*out, Finding("class_balance", "error", target,
-                              f"the target has a single class ({counts.index[0]!r})")]
+        return [
+            *out,
+            Finding("class_balance", "error", target, f"the target has a single class ({counts.index[0]!r})"),
+        ]
     if project.task == "binary" and len(counts) > 2:
         shown = ", ".join(repr(v) for v in counts.index[:6])
-        out.append(Finding("class_balance", "error", target,
-                           f"a binary target has {len(counts)} values ({shown}); standardise "
-                           "the spellings (cockpit data clean) or make the project multiclass",
-                           int(counts.sum())))
+        out.append(
+            Finding(
+                "class_balance",
+                "error",
+                target,
+                f"a binary target has {len(counts)} values ({shown}); standardise "
+                "the spellings (cockpit data clean) or make the project multiclass",
+                int(counts.sum()),
+            )
+        )
     shares = counts / counts.sum()
     summary = ", ".join(f"{k}: {v:.1%}" for k, v in shares.items())
     minority = shares.min()
     severity = "warning" if minority < MINORITY_WARNING else "info"
     note = " — the minority class is rare: use recall / PR AUC, stratify" if severity == "warning" else ""
-    out.append(Finding("class_balance", severity, target, f"class balance {summary}{note}",
-                       int(counts.min())))
+    out.append(
+        Finding("class_balance", severity, target, f"class balance {summary}{note}", int(counts.min()))
+    )
     return out
 
 
@@ -154,9 +189,16 @@ def _nulls(frame: pd.DataFrame, profile: dict[str, dict], target: str) -> list[F
         if name == target or column["nulls"] == 0:
             continue
         severity = "warning" if column["null_pct"] >= NULL_WARNING_PCT else "info"
-        out.append(Finding("nulls", severity, name,
-                           f"{column['nulls']} missing values ({column['null_pct']:.1f}%)",
-                           column["nulls"], fix=_fill_step(name, column["type"])))
+        out.append(
+            Finding(
+                "nulls",
+                severity,
+                name,
+                f"{column['nulls']} missing values ({column['null_pct']:.1f}%)",
+                column["nulls"],
+                fix=_fill_step(name, column["type"]),
+            )
+        )
     return out
 
 
@@ -171,66 +213,110 @@ def _fill_step(name: str, kind: str) -> dict:
     return {"op": "fill", "column": name, "strategy": "mode"}
 
 
-def _ranges(frame: pd.DataFrame, profile: dict[str, dict],
-            ranges: dict[str, tuple[float | None, float | None]]) -> list[Finding]:
+def _ranges(
+    frame: pd.DataFrame, profile: dict[str, dict], ranges: dict[str, tuple[float | None, float | None]]
+) -> list[Finding]:
     out = []
     for name, (low, high) in ranges.items():
         if name not in frame.columns or profile[name]["dtype"][:3] not in ("int", "flo", "Int", "Flo"):
             continue
         values = frame[name]
-        outside = values.notna() & (((values < low) if low is not None else False)
-                                    | ((values > high) if high is not None else False))
+        outside = values.notna() & (
+            ((values < low) if low is not None else False) | ((values > high) if high is not None else False)
+        )
         if outside.any():
-            out.append(Finding("range", "error", name,
-                               f"{int(outside.sum())} values outside the set range [{low}, {high}]",
-                               int(outside.sum()), _examples(values[outside]),
-                               {"op": "drop_rows", "column": name, "when": "outside",
-                                "min": low, "max": high}))
+            out.append(
+                Finding(
+                    "range",
+                    "error",
+                    name,
+                    f"{int(outside.sum())} values outside the set range [{low}, {high}]",
+                    int(outside.sum()),
+                    _examples(values[outside]),
+                    {"op": "drop_rows", "column": name, "when": "outside", "min": low, "max": high},
+                )
+            )
     for name, column in profile.items():
         if name in ranges or column["type"] != "numeric" or column.get("min") is None:
             continue
         values = frame[name]
-        negative = (values < 0) & (values > float("-inf"))   # -inf is the infinite check's
+        negative = (values < 0) & (values > float("-inf"))  # -inf is the infinite check's
         share = negative.sum() / max(1, values.notna().sum())
         if 0 < share <= 0.02:
-            out.append(Finding("range", "warning", name,
-                               f"{int(negative.sum())} negative values in a column otherwise >= 0",
-                               int(negative.sum()), _examples(values[negative]),
-                               {"op": "drop_rows", "column": name, "when": "outside", "min": 0}))
+            out.append(
+                Finding(
+                    "range",
+                    "warning",
+                    name,
+                    f"{int(negative.sum())} negative values in a column otherwise >= 0",
+                    int(negative.sum()),
+                    _examples(values[negative]),
+                    {"op": "drop_rows", "column": name, "when": "outside", "min": 0},
+                )
+            )
     return out
 
 
-def _duplicates(frame: pd.DataFrame, keys: list[str], date_column: str | None,
-                labels: str | None = None) -> list[Finding]:
+def _duplicates(
+    frame: pd.DataFrame, keys: list[str], date_column: str | None, labels: str | None = None
+) -> list[Finding]:
     out = []
     exact = frame.duplicated(keep="first")
     if exact.any():
         copies, examples = int(exact.sum()), [int(i) for i in exact[exact].index[:5]]
-        shift = class_share_shift(frame[labels], frame.loc[~exact, labels]) \
-            if labels in frame.columns else 0.0
+        shift = (
+            class_share_shift(frame[labels], frame.loc[~exact, labels]) if labels in frame.columns else 0.0
+        )
         if shift > MAX_BALANCE_SHIFT:
             # Few distinct values per column make equal rows natural (an all-categorical
             # table); dropping them would reweight the classes, so it is not suggested.
-            out.append(Finding("duplicates", "info", None,
-                               f"{copies} rows repeat an earlier row; dropping them would move "
-                               f"a class share by {100 * shift:.1f} points, so they look like "
-                               "genuine repeated observations: kept", copies, examples, None))
+            out.append(
+                Finding(
+                    "duplicates",
+                    "info",
+                    None,
+                    f"{copies} rows repeat an earlier row; dropping them would move "
+                    f"a class share by {100 * shift:.1f} points, so they look like "
+                    "genuine repeated observations: kept",
+                    copies,
+                    examples,
+                    None,
+                )
+            )
         else:
-            out.append(Finding("duplicates", "warning", None,
-                               f"{copies} rows are exact copies of an earlier row", copies,
-                               examples, {"op": "drop_duplicates"}))
+            out.append(
+                Finding(
+                    "duplicates",
+                    "warning",
+                    None,
+                    f"{copies} rows are exact copies of an earlier row",
+                    copies,
+                    examples,
+                    {"op": "drop_duplicates"},
+                )
+            )
     distinct = frame[~exact]
     for key in keys:
         repeated = distinct[key].notna() & distinct.duplicated(subset=[key], keep=False)
         if repeated.any():
             ids = distinct.loc[repeated, key]
-            out.append(Finding(
-                "repeated_keys", "warning", key,
-                f"{ids.nunique()} {key} values appear on several rows that differ "
-                "(valid history, or conflicting records?)",
-                int(repeated.sum()), _examples(ids.drop_duplicates()),
-                {"op": "dedupe_keys", "column": key, "keep": "last",
-                 **({"order_by": date_column} if date_column else {})}))
+            out.append(
+                Finding(
+                    "repeated_keys",
+                    "warning",
+                    key,
+                    f"{ids.nunique()} {key} values appear on several rows that differ "
+                    "(valid history, or conflicting records?)",
+                    int(repeated.sum()),
+                    _examples(ids.drop_duplicates()),
+                    {
+                        "op": "dedupe_keys",
+                        "column": key,
+                        "keep": "last",
+                        **({"order_by": date_column} if date_column else {}),
+                    },
+                )
+            )
     return out
 
 
@@ -245,11 +331,17 @@ def _spellings(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
             variants = [v for v in group if v != canonical]
             rows = sum(group[v] for v in variants)
             shown = " / ".join(repr(v) for v in group)
-            out.append(Finding("spelling", "warning", name,
-                               f"{shown} look like one category, spelled {len(group)} ways",
-                               rows, list(group),
-                               {"op": "standardise", "column": name,
-                                "mapping": {v: canonical for v in variants}}))
+            out.append(
+                Finding(
+                    "spelling",
+                    "warning",
+                    name,
+                    f"{shown} look like one category, spelled {len(group)} ways",
+                    rows,
+                    list(group),
+                    {"op": "standardise", "column": name, "mapping": {v: canonical for v in variants}},
+                )
+            )
     return out
 
 
@@ -263,9 +355,17 @@ def _dates(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
             main = next(iter(formats))
             rows = sum(n for f, n in formats.items() if f != main)
             shown = ", ".join(f"{f} ({n})" for f, n in formats.items())
-            out.append(Finding("date_formats", "warning", name,
-                               f"dates written {len(formats)} ways: {shown}", rows, list(formats),
-                               {"op": "parse_dates", "column": name}))
+            out.append(
+                Finding(
+                    "date_formats",
+                    "warning",
+                    name,
+                    f"dates written {len(formats)} ways: {shown}",
+                    rows,
+                    list(formats),
+                    {"op": "parse_dates", "column": name},
+                )
+            )
     return out
 
 
@@ -278,8 +378,7 @@ def _mixed_types(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]
     out = []
     for name, column in profile.items():
         values = frame[name]
-        if (values.dtype.kind in "biufcmM" or column["type"] in ("date", "id")
-                or ID_NAME.search(name)):
+        if values.dtype.kind in "biufcmM" or column["type"] in ("date", "id") or ID_NAME.search(name):
             continue
         present = values.dropna().astype(str)
         numbers = pd.to_numeric(present.str.strip(), errors="coerce").notna()
@@ -288,13 +387,19 @@ def _mixed_types(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]
             continue
         text = present[~numbers]
         shown = ", ".join(repr(v) for v in text.value_counts().index[:3])
-        out.append(Finding(
-            "mixed_types", "warning", name,
-            f"column {name!r} mixes numbers and text: {int(numbers.sum())} of {len(present)} "
-            f"values ({share:.1%}) are numbers, {len(text)} are text ({shown}); map the text "
-            "to numbers (standardise) first, or convert the column (the text becomes missing)",
-            len(text), text.value_counts().index[:5].tolist(),
-            {"op": "to_numeric", "column": name}))
+        out.append(
+            Finding(
+                "mixed_types",
+                "warning",
+                name,
+                f"column {name!r} mixes numbers and text: {int(numbers.sum())} of {len(present)} "
+                f"values ({share:.1%}) are numbers, {len(text)} are text ({shown}); map the text "
+                "to numbers (standardise) first, or convert the column (the text becomes missing)",
+                len(text),
+                text.value_counts().index[:5].tolist(),
+                {"op": "to_numeric", "column": name},
+            )
+        )
     return out
 
 
@@ -319,10 +424,18 @@ def _infinite(frame: pd.DataFrame, target: str) -> list[Finding]:
         else:
             fix = {"op": "replace_inf", "column": name, "fill": "median"}
             what = "make them missing and fill with the median (replace_inf)"
-        out.append(Finding("infinite", "error", str(name),
-                           f"{positive + negative} infinite values in {name!r} ({shown}): no "
-                           f"model can train on them; {what}", positive + negative,
-                           _examples(values[np.isinf(numbers)]), fix))
+        out.append(
+            Finding(
+                "infinite",
+                "error",
+                str(name),
+                f"{positive + negative} infinite values in {name!r} ({shown}): no "
+                f"model can train on them; {what}",
+                positive + negative,
+                _examples(values[np.isinf(numbers)]),
+                fix,
+            )
+        )
     return out
 
 
@@ -333,8 +446,7 @@ def _outliers(frame: pd.DataFrame, profile: dict[str, dict], project: Project) -
     import numpy as np
 
     target = project.target
-    labels = (frame[target] if project.task != "regression" and target in frame.columns
-              else None)
+    labels = frame[target] if project.task != "regression" and target in frame.columns else None
     out, droppable = [], []
     for name, column in profile.items():
         if column["type"] != "numeric" or name not in frame.columns:
@@ -349,12 +461,20 @@ def _outliers(frame: pd.DataFrame, profile: dict[str, dict], project: Project) -
         examples = _examples(frame.loc[mask, name])
         skew = class_skew(labels, mask) if labels is not None and name != target else None
         if skew:
-            out.append(Finding("outliers", "info", name, f"{message}: {skew}; outliers "
-                               "concentrated in one class are signal, not error: keep them",
-                               n, examples))
+            out.append(
+                Finding(
+                    "outliers",
+                    "info",
+                    name,
+                    f"{message}: {skew}; outliers concentrated in one class are signal, not error: keep them",
+                    n,
+                    examples,
+                )
+            )
             continue
-        finding = Finding("outliers", "warning", name, message, n, examples,
-                          {"op": "drop_outliers", "column": name})
+        finding = Finding(
+            "outliers", "warning", name, message, n, examples, {"op": "drop_outliers", "column": name}
+        )
         out.append(finding)
         droppable.append((finding, mask))
     if labels is not None:
@@ -378,14 +498,24 @@ def _keep_class_balance(labels: pd.Series, droppable: list[tuple[Finding, Any]])
         total = shift([mask for _, mask in ranked])
         finding, _ = ranked.pop(0)
         finding.fix = None
-        finding.message += (f"; not suggested for dropping: with the other outlier drops it "
-                            f"would move the class balance by {total:.1%}")
+        finding.message += (
+            f"; not suggested for dropping: with the other outlier drops it "
+            f"would move the class balance by {total:.1%}"
+        )
 
 
 def _constants(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
-    return [Finding("constant", "info", name, f"column {name!r} holds a single value; it cannot "
-                    "help a model", len(frame)) for name, column in profile.items()
-            if column["distinct"] == 1]
+    return [
+        Finding(
+            "constant",
+            "info",
+            name,
+            f"column {name!r} holds a single value; it cannot help a model",
+            len(frame),
+        )
+        for name, column in profile.items()
+        if column["distinct"] == 1
+    ]
 
 
 def _examples(values: pd.Series, n: int = 5) -> list[Any]:
@@ -403,18 +533,19 @@ def _examples(values: pd.Series, n: int = 5) -> list[Any]:
 
 
 def column_ranges(ws: Workspace, project: Project) -> dict[str, tuple[float | None, float | None]]:
-    rows = ws.store.rows("SELECT column, min, max FROM column_ranges WHERE project_id = ?",
-                         [project.id])
+    rows = ws.store.rows("SELECT column, min, max FROM column_ranges WHERE project_id = ?", [project.id])
     return {r["column"]: (r["min"], r["max"]) for r in rows}
 
 
-def set_column_range(ws: Workspace, project: Project, column: str, low: float | None,
-                     high: float | None) -> None:
+def set_column_range(
+    ws: Workspace, project: Project, column: str, low: float | None, high: float | None
+) -> None:
     with ws.store.transaction():
         ws.store.conn.execute(
             "INSERT INTO column_ranges (project_id, column, min, max) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (project_id, column) DO UPDATE SET min = excluded.min, max = excluded.max",
-            [project.id, ws.store.redact(column), low, high])
+            [project.id, ws.store.redact(column), low, high],
+        )
         ws.record("data", "set range", project.id, {"column": column, "min": low, "max": high})
 
 
@@ -422,29 +553,47 @@ def validate(ws: Workspace, project: Project, version: DatasetVersion) -> Report
     """Run every check on a version and store the report (one transaction)."""
     frame = load_frame(ws, version)
     if version.parent_id is not None:
-        previous_row = ws.store.one("SELECT schema FROM dataset_versions WHERE id = ?",
-                                    [version.parent_id])
+        previous_row = ws.store.one("SELECT schema FROM dataset_versions WHERE id = ?", [version.parent_id])
     else:
-        previous_row = ws.store.one("SELECT schema FROM dataset_versions WHERE project_id = ? "
-                                    "AND id < ? ORDER BY id DESC LIMIT 1", [project.id, version.id])
+        previous_row = ws.store.one(
+            "SELECT schema FROM dataset_versions WHERE project_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            [project.id, version.id],
+        )
     previous = json.loads(previous_row["schema"]) if previous_row else None
-    findings = run_checks(frame, load_profile(ws, version), project, previous,
-                          column_ranges(ws, project), by_recipe=version.parent_id is not None)
+    findings = run_checks(
+        frame,
+        load_profile(ws, version),
+        project,
+        previous,
+        column_ranges(ws, project),
+        by_recipe=version.parent_id is not None,
+    )
     report = Report(version.id, findings)
     with ws.store.transaction():
-        ws.store.insert("validations", {
-            "version_id": version.id, "created_at": clock.now_iso(),
-            "errors": report.count("error"), "warnings": report.count("warning"),
-            "infos": report.count("info"), "findings": [f.as_dict() for f in findings]})
-        ws.record("data", "validate", project.id,
-                  {"version": version.id, "errors": report.count("error"),
-                   "warnings": report.count("warning")})
+        ws.store.insert(
+            "validations",
+            {
+                "version_id": version.id,
+                "created_at": clock.now_iso(),
+                "errors": report.count("error"),
+                "warnings": report.count("warning"),
+                "infos": report.count("info"),
+                "findings": [f.as_dict() for f in findings],
+            },
+        )
+        ws.record(
+            "data",
+            "validate",
+            project.id,
+            {"version": version.id, "errors": report.count("error"), "warnings": report.count("warning")},
+        )
     return report
 
 
 def latest_report(ws: Workspace, version: DatasetVersion) -> Report | None:
-    row = ws.store.one("SELECT findings FROM validations WHERE version_id = ? ORDER BY id DESC "
-                       "LIMIT 1", [version.id])
+    row = ws.store.one(
+        "SELECT findings FROM validations WHERE version_id = ? ORDER BY id DESC LIMIT 1", [version.id]
+    )
     if row is None:
         return None
     return Report(version.id, [Finding(**f) for f in json.loads(row["findings"])])

@@ -38,8 +38,10 @@ def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str) -> lis
             bad = numbers.isna() & values.notna()
             if bad.any():
                 example = values[bad].iloc[0]
-                raise CockpitError(f"{source}: column {column!r} must be numeric; "
-                                   f"{int(bad.sum())} values are not (e.g. {example!r})")
+                raise CockpitError(
+                    f"{source}: column {column!r} must be numeric; "
+                    f"{int(bad.sum())} values are not (e.g. {example!r})"
+                )
             frame[column] = numbers
     return summaries(schema, frame)
 
@@ -61,12 +63,22 @@ def typed_predictions(values: pd.Series, task: str, classes: Any = None) -> pd.S
     try:
         return pd.Series(pd.array(typed, dtype=dtype), index=values.index, name=values.name)
     except (TypeError, ValueError):  # an answer outside the classes (a fallback rule's)
-        return pd.Series(pd.array([None if v is None else str(v) for v in typed],
-                                  dtype="string"), index=values.index, name=values.name)
+        return pd.Series(
+            pd.array([None if v is None else str(v) for v in typed], dtype="string"),
+            index=values.index,
+            name=values.name,
+        )
 
 
-def log_batch(ws: Workspace, project: Project, inputs: pd.DataFrame, scored: Scored,
-              source: str, kind: str = "batch", at: str | None = None) -> int:
+def log_batch(
+    ws: Workspace,
+    project: Project,
+    inputs: pd.DataFrame,
+    scored: Scored,
+    source: str,
+    kind: str = "batch",
+    at: str | None = None,
+) -> int:
     """Keep a scored batch for monitoring: inputs and answers as Parquet artifacts."""
     outputs = scored.frame.copy()
     if scored.shadow is not None:
@@ -79,23 +91,47 @@ def log_batch(ws: Workspace, project: Project, inputs: pd.DataFrame, scored: Sco
         for name, frame in (("inputs", inputs), ("outputs", outputs)):
             path = Path(scratch) / f"{name}.parquet"
             frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object}).to_parquet(
-                path, index=False)
+                path, index=False
+            )
             refs.append(ws.artifacts.put_file(path, kind=f"batch-{name}", suffix=".parquet"))
-        batch_id = ws.store.insert("batches", {
-            "project_id": project.id, "source": source, "kind": kind, "rows": len(inputs),
-            "inputs_sha256": refs[0].sha256, "outputs_sha256": refs[1].sha256,
-            "routes": json.dumps({str(k): int(v) for k, v in routes.items()}),
-            "at": at or clock.now_iso(), "created_at": clock.now_iso(),
-            "created_by": current_user()})
+        batch_id = ws.store.insert(
+            "batches",
+            {
+                "project_id": project.id,
+                "source": source,
+                "kind": kind,
+                "rows": len(inputs),
+                "inputs_sha256": refs[0].sha256,
+                "outputs_sha256": refs[1].sha256,
+                "routes": json.dumps({str(k): int(v) for k, v in routes.items()}),
+                "at": at or clock.now_iso(),
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
         faults.point("predict:after_batch")
-        ws.record("deployment", "predict", project.id,
-                  {"batch": batch_id, "rows": len(inputs), "source": source, **{
-                      f"route_{k}": int(v) for k, v in routes.items()}})
+        ws.record(
+            "deployment",
+            "predict",
+            project.id,
+            {
+                "batch": batch_id,
+                "rows": len(inputs),
+                "source": source,
+                **{f"route_{k}": int(v) for k, v in routes.items()},
+            },
+        )
     return batch_id
 
 
-def predict_file(ws: Workspace, project: Project, path: Path, out: Path,
-                 model: str | int = "production", at: str | None = None) -> dict[str, Any]:
+def predict_file(
+    ws: Workspace,
+    project: Project,
+    path: Path,
+    out: Path,
+    model: str | int = "production",
+    at: str | None = None,
+) -> dict[str, Any]:
     """Score a CSV or Parquet file into `out` (.csv or .parquet); returns a summary."""
     import pandas as pd
 
@@ -122,18 +158,27 @@ def predict_file(ws: Workspace, project: Project, path: Path, out: Path,
         if csv:
             result.to_csv(handle, index=False)
         else:
-            mixed = [c for c in result.columns if result[c].dtype == object
-                     and pd.api.types.infer_dtype(result[c]).startswith("mixed")]
+            mixed = [
+                c
+                for c in result.columns
+                if result[c].dtype == object and pd.api.types.infer_dtype(result[c]).startswith("mixed")
+            ]
             result.astype(dict.fromkeys(mixed, "string")).to_parquet(handle, index=False)
     batch_id = log_batch(ws, project, frame, scored, Path(path).name, at=at)
     routes = scored.frame["route"].value_counts().to_dict()
-    return {"id": batch_id, "rows": len(frame), "output": str(out), "warnings": warnings,
-            "routes": {str(k): int(v) for k, v in routes.items()}}
+    return {
+        "id": batch_id,
+        "rows": len(frame),
+        "output": str(out),
+        "warnings": warnings,
+        "routes": {str(k): int(v) for k, v in routes.items()},
+    }
 
 
 def list_batches(ws: Workspace, project: Project, limit: int = 100) -> list[dict]:
-    return ws.store.rows("SELECT * FROM batches WHERE project_id = ? ORDER BY at DESC, id DESC "
-                         "LIMIT ?", [project.id, limit])
+    return ws.store.rows(
+        "SELECT * FROM batches WHERE project_id = ? ORDER BY at DESC, id DESC LIMIT ?", [project.id, limit]
+    )
 
 
 def load_batch(ws: Workspace, batch: dict) -> tuple[pd.DataFrame, pd.DataFrame]:

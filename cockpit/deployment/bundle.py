@@ -38,26 +38,37 @@ def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> 
     out = _bundle_folder(ws, Path(out))
     versions = run.library_versions or {}
     # the libraries the model was trained with (cockpit itself comes from its wheel)
-    requirements = [f"{name}=={value}" for name, value in sorted(versions.items())
-                    if name != "python"]
+    requirements = [f"{name}=={value}" for name, value in sorted(versions.items()) if name != "python"]
     files = {
         "model.pkl": ws.artifacts.verified_path(version.artifact_sha256).read_bytes(),
         "schema.json": json.dumps(version.input_schema, indent=2).encode(),
-        "config.json": json.dumps({
-            "project": project.name, "task": project.task, "target": project.target,
-            "version": version.version, "run": run.id, "threshold": version.threshold,
-            "data_version": run.version_id, "split": run.split_id,
-            "feature_spec_version": run.feature_spec_version,
-            "python": versions.get("python"), "libraries": versions}, indent=2).encode(),
+        "config.json": json.dumps(
+            {
+                "project": project.name,
+                "task": project.task,
+                "target": project.target,
+                "version": version.version,
+                "run": run.id,
+                "threshold": version.threshold,
+                "data_version": run.version_id,
+                "split": run.split_id,
+                "feature_spec_version": run.feature_spec_version,
+                "python": versions.get("python"),
+                "libraries": versions,
+            },
+            indent=2,
+        ).encode(),
         "requirements.txt": ("\n".join(requirements) + "\n").encode(),
         "Dockerfile": DOCKERFILE.encode(),
         "MODEL_CARD.md": model_card(ws, project, version.version).encode(),
     }
     for name, content in files.items():
         write_export(ws, out / name, content)
-    manifest = {"version": version.version, "project": project.name,
-                "files": {name: hashlib.sha256(content).hexdigest()
-                          for name, content in files.items()}}
+    manifest = {
+        "version": version.version,
+        "project": project.name,
+        "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
+    }
     write_export(ws, out / MANIFEST, json.dumps(manifest, indent=2).encode())
     ws.record("deployment", "package", project.id, {"version": version.version, "out": out.name})
     return manifest
@@ -71,18 +82,19 @@ def _bundle_folder(ws: Workspace, out: Path) -> Path:
         raise CockpitError(f"--out {out}: a file is there; give a new folder for the bundle")
     blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        raise CockpitError(f"--out {out}: {blocking} is a file, not a folder; give a new folder "
-                           "for the bundle")
+        raise CockpitError(
+            f"--out {out}: {blocking} is a file, not a folder; give a new folder for the bundle"
+        )
     try:
         if out.is_dir() and any(out.iterdir()):
             raise CockpitError(f"--out {out}: the folder is not empty; give a new folder")
         make_folder(ws, out)
     except OSError as exc:
-        raise CockpitError(f"--out {out}: cannot make the folder ({exc.strerror or exc}); "
-                           "give a folder you can write") from None
+        raise CockpitError(
+            f"--out {out}: cannot make the folder ({exc.strerror or exc}); give a folder you can write"
+        ) from None
     if not os.access(out, os.W_OK | os.X_OK):
-        raise CockpitError(f"--out {out}: the folder is not writable; give a folder you can "
-                           "write")
+        raise CockpitError(f"--out {out}: the folder is not writable; give a folder you can write")
     return out
 
 
@@ -101,8 +113,9 @@ def load_bundle(folder: Path) -> tuple[Any, dict[str, Any], list[str]]:
         if not path.is_file():
             raise CockpitError(f"bundle file {path} is missing")
         if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-            raise CockpitError(f"bundle file {path} was changed (sha256 does not match the "
-                               "manifest); refusing to load it")
+            raise CockpitError(
+                f"bundle file {path} was changed (sha256 does not match the manifest); refusing to load it"
+            )
     config = json.loads((folder / "config.json").read_text())
     warnings = []
     for name, wanted in config.get("libraries", {}).items():

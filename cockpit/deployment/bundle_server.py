@@ -43,12 +43,12 @@ TOKEN_ENV = "COCKPIT_SERVE_TOKEN"
 
 
 class BundleService:
-    def __init__(self, folder: Path, log_path: Path, token: str | None = None,
-                 max_body: int = MAX_BODY) -> None:
+    def __init__(
+        self, folder: Path, log_path: Path, token: str | None = None, max_body: int = MAX_BODY
+    ) -> None:
         self.pipeline, self.config, self.warnings = load_bundle(Path(folder))
         self.schema = json.loads((Path(folder) / "schema.json").read_text())
-        self.project = Project(0, self.config["project"], self.config["task"],
-                               self.config["target"], "", "")
+        self.project = Project(0, self.config["project"], self.config["task"], self.config["target"], "", "")
         self.token_hash = digest(token) if token else None
         self.max_body = max_body
         self.log_path = Path(log_path)
@@ -69,10 +69,17 @@ class BundleService:
         predictions, scores = answers(self.pipeline, frame, self.project, self.config["threshold"])
         keys = schema_keys(frame, self.schema, request_ids(items, self.schema))
         warned = row_warnings(self.schema, frame)
-        found = [{"entity": str(keys.iloc[i]), "prediction": jsonable(predictions[i]),
-                  "score": jsonable(scores[i]), "model_version": self.config["version"],
-                  "route": "bundle", **({"warnings": warned[i]} if warned[i] else {})}
-                 for i in range(len(frame))]
+        found = [
+            {
+                "entity": str(keys.iloc[i]),
+                "prediction": jsonable(predictions[i]),
+                "score": jsonable(scores[i]),
+                "model_version": self.config["version"],
+                "route": "bundle",
+                **({"warnings": warned[i]} if warned[i] else {}),
+            }
+            for i in range(len(frame))
+        ]
         return 200, {"predictions": found} if many else found[0]
 
     async def predict(self, request):
@@ -81,8 +88,7 @@ class BundleService:
         started, request_id = time.perf_counter(), uuid.uuid4().hex
         status, body = 500, {"error": "internal error"}
         try:
-            if self.token_hash and not authorized(self.token_hash,
-                                                  request.headers.get("authorization")):
+            if self.token_hash and not authorized(self.token_hash, request.headers.get("authorization")):
                 status, body = 401, {"error": "missing or wrong API token"}
             else:
                 items, many = parse_body(await read_body(request, self.max_body))
@@ -94,20 +100,34 @@ class BundleService:
         self.served += 1
         self.errors += status != 200
         answers = body.get("predictions", [body]) if status == 200 else []
-        self._write_log({"request_id": request_id, "at": clock.now_iso(), "status": status,
-                         "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                         "model_version": self.config["version"], "error": body.get("error"),
-                         "answers": answers})
+        self._write_log(
+            {
+                "request_id": request_id,
+                "at": clock.now_iso(),
+                "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "model_version": self.config["version"],
+                "error": body.get("error"),
+                "answers": answers,
+            }
+        )
         return JSONResponse(body, status, headers={"x-request-id": request_id})
 
     async def health(self, request):
         from starlette.responses import JSONResponse
 
-        return JSONResponse({"status": "ok", "project": self.project.name,
-                             "version": self.config["version"], "requests": self.served,
-                             "errors": self.errors, "library_warnings": self.warnings,
-                             "token_required": self.token_hash is not None,
-                             "cockpit": __version__})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "project": self.project.name,
+                "version": self.config["version"],
+                "requests": self.served,
+                "errors": self.errors,
+                "library_warnings": self.warnings,
+                "token_required": self.token_hash is not None,
+                "cockpit": __version__,
+            }
+        )
 
     async def openapi_doc(self, request):
         from starlette.responses import JSONResponse

@@ -32,8 +32,8 @@ class Finding:
     """The rows of one column outside the domain in one way."""
 
     column: str
-    kind: str           # one of KINDS
-    mask: np.ndarray    # bool, one per row
+    kind: str  # one of KINDS
+    mask: np.ndarray  # bool, one per row
     spec: dict[str, Any]
 
     def row_text(self, value: Any) -> str:
@@ -41,8 +41,10 @@ class Finding:
         if self.kind == "unseen":
             return f"{self.column}: {_shown(value)} not seen in training"
         if self.kind == "range":
-            return (f"{self.column}: {float(value):g} far outside the training range "
-                    f"{self.spec['min']:g} to {self.spec['max']:g}")
+            return (
+                f"{self.column}: {float(value):g} far outside the training range "
+                f"{self.spec['min']:g} to {self.spec['max']:g}"
+            )
         return f"{self.column}: missing, never missing in training"
 
     def summary(self, values: pd.Series) -> str:
@@ -50,19 +52,23 @@ class Finding:
         count = int(self.mask.sum())
         example = values[self.mask].iloc[0]
         if self.kind == "unseen":
-            return (f"{self.column}: {count} row(s) with a value not seen in training "
-                    f"(e.g. {_shown(example)})")
+            return f"{self.column}: {count} row(s) with a value not seen in training (e.g. {_shown(example)})"
         if self.kind == "range":
-            return (f"{self.column}: {count} row(s) far outside the training range "
-                    f"{self.spec['min']:g} to {self.spec['max']:g} (e.g. {float(example):g})")
+            return (
+                f"{self.column}: {count} row(s) far outside the training range "
+                f"{self.spec['min']:g} to {self.spec['max']:g} (e.g. {float(example):g})"
+            )
         return f"{self.column}: {count} missing value(s), never missing in training"
 
 
 def findings(schema: dict[str, Any], frame: pd.DataFrame) -> Iterator[Finding]:
     """Every (column, kind) with at least one row outside the domain, in schema order.
     Vectorised over columns: one row costs about a millisecond, a million rows seconds."""
-    specs = {c: spec for c, spec in schema.get("columns", {}).items()
-             if spec.get("role") == "feature" and c in frame.columns}
+    specs = {
+        c: spec
+        for c, spec in schema.get("columns", {}).items()
+        if spec.get("role") == "feature" and c in frame.columns
+    }
     masks = {**_missing(frame, specs), **_far(frame, specs), **_unseen(frame, specs)}
     for column, spec in specs.items():
         for kind in ("missing", "range", "unseen"):
@@ -83,8 +89,7 @@ def row_warnings(schema: dict[str, Any], frame: pd.DataFrame) -> list[list[str]]
 
 def summaries(schema: dict[str, Any], frame: pd.DataFrame) -> list[str]:
     """One line per (column, kind) outside the domain, with a count and an example."""
-    return [found.summary(frame[found.column].reset_index(drop=True))
-            for found in findings(schema, frame)]
+    return [found.summary(frame[found.column].reset_index(drop=True)) for found in findings(schema, frame)]
 
 
 def _shown(value: Any) -> str:
@@ -111,16 +116,23 @@ def _far(frame: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> Masks:
     import numpy as np
     import pandas as pd
 
-    columns = [c for c, spec in specs.items() if spec.get("kind") == "numeric"
-               and spec.get("min") is not None and spec.get("max") is not None]
+    columns = [
+        c
+        for c, spec in specs.items()
+        if spec.get("kind") == "numeric" and spec.get("min") is not None and spec.get("max") is not None
+    ]
     if not columns:
         return {}
     block = frame[columns]
     if all(dtype.kind in "iuf" for dtype in block.dtypes):
         numbers = block.to_numpy(dtype="float64")
     else:
-        numbers = np.column_stack([pd.to_numeric(block[c], errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan) for c in columns])
+        numbers = np.column_stack(
+            [
+                pd.to_numeric(block[c], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                for c in columns
+            ]
+        )
     low = np.array([specs[c]["min"] for c in columns], dtype="float64")
     high = np.array([specs[c]["max"] for c in columns], dtype="float64")
     width = high - low

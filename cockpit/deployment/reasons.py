@@ -10,8 +10,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def top_reasons(pipeline, rows: pd.DataFrame, reference: pd.DataFrame, columns: list[str],
-                positive, top: int = 3) -> list[list[dict[str, Any]]]:
+def top_reasons(
+    pipeline, rows: pd.DataFrame, reference: pd.DataFrame, columns: list[str], positive, top: int = 3
+) -> list[list[dict[str, Any]]]:
     import numpy as np
 
     def scores(frame):
@@ -31,8 +32,17 @@ def top_reasons(pipeline, rows: pd.DataFrame, reference: pd.DataFrame, columns: 
     reasons = []
     for i in range(len(rows)):
         order = np.argsort(matrix[i])[::-1][:top]
-        reasons.append([{"column": columns[j], "value": _plain(rows.iloc[i][columns[j]]),
-                         "effect": float(matrix[i, j])} for j in order if matrix[i, j] > 0])
+        reasons.append(
+            [
+                {
+                    "column": columns[j],
+                    "value": _plain(rows.iloc[i][columns[j]]),
+                    "effect": float(matrix[i, j]),
+                }
+                for j in order
+                if matrix[i, j] > 0
+            ]
+        )
     return reasons
 
 

@@ -47,13 +47,17 @@ class ModelVersion:
 
 
 def _from_row(row: dict) -> ModelVersion:
-    return ModelVersion(**{**row, "gate_passed": bool(row["gate_passed"]),
-                           "input_schema": json.loads(row["input_schema"] or "{}")})
+    return ModelVersion(
+        **{
+            **row,
+            "gate_passed": bool(row["gate_passed"]),
+            "input_schema": json.loads(row["input_schema"] or "{}"),
+        }
+    )
 
 
 def list_versions(ws: Workspace, project: Project) -> list[ModelVersion]:
-    rows = ws.store.rows("SELECT * FROM model_versions WHERE project_id = ? ORDER BY version",
-                         [project.id])
+    rows = ws.store.rows("SELECT * FROM model_versions WHERE project_id = ? ORDER BY version", [project.id])
     return [_from_row(r) for r in rows]
 
 
@@ -69,8 +73,13 @@ def get_version(ws: Workspace, project: Project, ref: int | str) -> ModelVersion
             row = ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id])
             return _from_row(row)
     number = int(ref)
-    row = ws.store.one("SELECT * FROM model_versions WHERE project_id = ? AND version = ?",
-                       [project.id, number]) if 0 < number < 2**63 else None
+    row = (
+        ws.store.one(
+            "SELECT * FROM model_versions WHERE project_id = ? AND version = ?", [project.id, number]
+        )
+        if 0 < number < 2**63
+        else None
+    )
     if row is None:
         raise CockpitError(f"no model version {ref} in project {project.name!r}")
     return _from_row(row)
@@ -82,8 +91,10 @@ def version_by_id(ws: Workspace, version_id: int) -> ModelVersion:
 
 def aliases(ws: Workspace, project: Project) -> dict[str, dict[str, Any]]:
     """alias -> {"version_id", "percent"} for the aliases in use."""
-    rows = ws.store.rows("SELECT alias, version_id, percent FROM aliases WHERE project_id = ? "
-                         "AND version_id IS NOT NULL", [project.id])
+    rows = ws.store.rows(
+        "SELECT alias, version_id, percent FROM aliases WHERE project_id = ? AND version_id IS NOT NULL",
+        [project.id],
+    )
     return {r["alias"]: {"version_id": r["version_id"], "percent": r["percent"]} for r in rows}
 
 
@@ -107,19 +118,28 @@ def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
         if spec.role not in ("feature", "id"):
             continue
         column = profile.get(spec.column, {})
-        entry: dict[str, Any] = {"kind": spec.kind, "role": spec.role,
-                                 "dtype": column.get("dtype", ""), "nulls": column.get("nulls")}
+        entry: dict[str, Any] = {
+            "kind": spec.kind,
+            "role": spec.role,
+            "dtype": column.get("dtype", ""),
+            "nulls": column.get("nulls"),
+        }
         if spec.kind == "numeric":
             entry.update(min=column.get("min"), max=column.get("max"))
         elif spec.kind == "categorical" and column.get("distinct", 0) <= 200:
             entry["categories"] = sorted(train[spec.column].dropna().astype(str).unique().tolist())
         columns[spec.column] = entry
-    return {"target": project.target, "task": project.task, "columns": columns,
-            "entity": next((s.column for s in specs if s.role == "id"), None)}
+    return {
+        "target": project.target,
+        "task": project.task,
+        "columns": columns,
+        "entity": next((s.column for s in specs if s.role == "id"), None),
+    }
 
 
-def register(ws: Workspace, project: Project, run_id: int,
-             override_reason: str | None = None) -> ModelVersion:
+def register(
+    ws: Workspace, project: Project, run_id: int, override_reason: str | None = None
+) -> ModelVersion:
     """Register a finished run as the next model version, alias 'candidate'. A run whose
     gate failed (or was never run) needs an override with a reason."""
     from cockpit.evaluation.gate import latest_gate
@@ -130,46 +150,96 @@ def register(ws: Workspace, project: Project, run_id: int,
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be registered")
     gate = latest_gate(ws, run.id)
     if (gate is None or not gate.passed) and not (override_reason or "").strip():
-        why = "has not been gated" if gate is None else "failed the gate: " + ", ".join(
-            r.name for r in gate.rules if not r.passed)
+        why = (
+            "has not been gated"
+            if gate is None
+            else "failed the gate: " + ", ".join(r.name for r in gate.rules if not r.passed)
+        )
         raise CockpitError(f"{run.label} {why}; register it anyway with --override 'reason'")
     threshold, _ = ensure_threshold(ws, project, run)
     schema = input_schema(ws, project, run)
-    number = (ws.store.scalar("SELECT max(version) FROM model_versions WHERE project_id = ?",
-                              [project.id]) or 0) + 1
+    number = (
+        ws.store.scalar("SELECT max(version) FROM model_versions WHERE project_id = ?", [project.id]) or 0
+    ) + 1
     with ws.store.transaction():
-        version_id = ws.store.insert("model_versions", {
-            "project_id": project.id, "version": number, "run_id": run.id,
-            "artifact_sha256": run.artifact_sha256, "threshold": threshold,
-            "gate_id": gate.id if gate else None, "gate_passed": int(bool(gate and gate.passed)),
-            "override_reason": override_reason, "input_schema": schema, "status": "active",
-            "created_at": clock.now_iso(), "created_by": current_user()})
+        version_id = ws.store.insert(
+            "model_versions",
+            {
+                "project_id": project.id,
+                "version": number,
+                "run_id": run.id,
+                "artifact_sha256": run.artifact_sha256,
+                "threshold": threshold,
+                "gate_id": gate.id if gate else None,
+                "gate_passed": int(bool(gate and gate.passed)),
+                "override_reason": override_reason,
+                "input_schema": schema,
+                "status": "active",
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
         faults.point("registry.register:after_insert")
-        _set_alias(ws, project, "candidate", version_id, None, "register", None,
-                   override_reason or "registered")
-        ws.record("deployment", "register", project.id,
-                  {"version": number, "run": run.id, "gate_passed": bool(gate and gate.passed),
-                   "override": override_reason or ""})
+        _set_alias(
+            ws, project, "candidate", version_id, None, "register", None, override_reason or "registered"
+        )
+        ws.record(
+            "deployment",
+            "register",
+            project.id,
+            {
+                "version": number,
+                "run": run.id,
+                "gate_passed": bool(gate and gate.passed),
+                "override": override_reason or "",
+            },
+        )
     return version_by_id(ws, version_id)
 
 
-def _set_alias(ws: Workspace, project: Project, alias: str, version_id: int | None,
-               percent: float | None, action: str, strategy: str | None, reason: str) -> None:
+def _set_alias(
+    ws: Workspace,
+    project: Project,
+    alias: str,
+    version_id: int | None,
+    percent: float | None,
+    action: str,
+    strategy: str | None,
+    reason: str,
+) -> None:
     previous = alias_version_id(ws, project, alias)
     now = clock.now_iso()
     ws.store.conn.execute(
         "INSERT INTO aliases (project_id, alias, version_id, percent, updated_at) VALUES "
         "(?, ?, ?, ?, ?) ON CONFLICT (project_id, alias) DO UPDATE SET version_id = "
         "excluded.version_id, percent = excluded.percent, updated_at = excluded.updated_at",
-        [project.id, alias, version_id, percent, now])
-    ws.store.insert("ledger", {
-        "project_id": project.id, "alias": alias, "version_id": version_id,
-        "previous_version_id": previous, "percent": percent, "action": action,
-        "strategy": strategy, "reason": reason, "user": current_user(), "at": now})
+        [project.id, alias, version_id, percent, now],
+    )
+    ws.store.insert(
+        "ledger",
+        {
+            "project_id": project.id,
+            "alias": alias,
+            "version_id": version_id,
+            "previous_version_id": previous,
+            "percent": percent,
+            "action": action,
+            "strategy": strategy,
+            "reason": reason,
+            "user": current_user(),
+            "at": now,
+        },
+    )
 
 
-def deploy(ws: Workspace, project: Project, ref: int | str, strategy: str,
-           percent: float | None = None, reason: str = "") -> dict[str, Any]:
+def deploy(
+    ws: Workspace,
+    project: Project,
+    ref: int | str,
+    strategy: str,
+    percent: float | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
     """shadow: scored and logged, never answered; canary: a percent of entities (sticky);
     blue-green: production switches at once, the previous one kept for rollback."""
     version = get_version(ws, project, ref)
@@ -181,15 +251,28 @@ def deploy(ws: Workspace, project: Project, ref: int | str, strategy: str,
         if percent is None or not 0 < percent < 100:
             raise CockpitError("a canary takes --percent between 0 and 100 (exclusive)")
         if alias_version_id(ws, project, "production") is None:
-            raise CockpitError("a canary needs a production model to share traffic with; deploy "
-                               "the first model with --strategy blue-green")
+            raise CockpitError(
+                "a canary needs a production model to share traffic with; deploy "
+                "the first model with --strategy blue-green"
+            )
     alias = {"shadow": "shadow", "canary": "canary", "blue-green": "production"}[strategy]
     with ws.store.transaction():
-        _set_alias(ws, project, alias, version.id, percent if strategy == "canary" else None,
-                   "deploy", strategy, reason or f"{strategy} deploy")
-        ws.record("deployment", "deploy", project.id,
-                  {"version": version.version, "strategy": strategy, "percent": percent,
-                   "reason": reason})
+        _set_alias(
+            ws,
+            project,
+            alias,
+            version.id,
+            percent if strategy == "canary" else None,
+            "deploy",
+            strategy,
+            reason or f"{strategy} deploy",
+        )
+        ws.record(
+            "deployment",
+            "deploy",
+            project.id,
+            {"version": version.version, "strategy": strategy, "percent": percent, "reason": reason},
+        )
     return aliases(ws, project)
 
 
@@ -200,13 +283,13 @@ def set_canary_percent(ws: Workspace, project: Project, percent: float, reason: 
     if not 0 < percent < 100:
         raise CockpitError("the canary percent is between 0 and 100 (exclusive)")
     with ws.store.transaction():
-        _set_alias(ws, project, "canary", canary, percent, "percent", "canary",
-                   reason or f"canary at {percent:g}%")
+        _set_alias(
+            ws, project, "canary", canary, percent, "percent", "canary", reason or f"canary at {percent:g}%"
+        )
         ws.record("deployment", "canary percent", project.id, {"percent": percent})
 
 
-def promote(ws: Workspace, project: Project, ref: int | str | None = None,
-            reason: str = "") -> ModelVersion:
+def promote(ws: Workspace, project: Project, ref: int | str | None = None, reason: str = "") -> ModelVersion:
     """Make a version production: by default the canary (its alias is then cleared)."""
     if ref is None:
         canary = alias_version_id(ws, project, "canary")
@@ -216,12 +299,10 @@ def promote(ws: Workspace, project: Project, ref: int | str | None = None,
     else:
         version = get_version(ws, project, ref)
     with ws.store.transaction():
-        _set_alias(ws, project, "production", version.id, None, "promote", None,
-                   reason or "promoted")
+        _set_alias(ws, project, "production", version.id, None, "promote", None, reason or "promoted")
         if alias_version_id(ws, project, "canary") == version.id:
             _set_alias(ws, project, "canary", None, None, "clear", None, "promoted to production")
-        ws.record("deployment", "promote", project.id, {"version": version.version,
-                                                        "reason": reason})
+        ws.record("deployment", "promote", project.id, {"version": version.version, "reason": reason})
     return version
 
 
@@ -232,10 +313,12 @@ def rollback(ws: Workspace, project: Project, reason: str) -> ModelVersion:
     current = alias_version_id(ws, project, "production")
     if current is None:
         raise CockpitError("no production model to roll back")
-    row = ws.store.one("SELECT previous_version_id FROM ledger WHERE project_id = ? AND alias = "
-                       "'production' AND version_id = ? AND previous_version_id IS NOT NULL "
-                       "AND previous_version_id != ? ORDER BY id DESC LIMIT 1",
-                       [project.id, current, current])
+    row = ws.store.one(
+        "SELECT previous_version_id FROM ledger WHERE project_id = ? AND alias = "
+        "'production' AND version_id = ? AND previous_version_id IS NOT NULL "
+        "AND previous_version_id != ? ORDER BY id DESC LIMIT 1",
+        [project.id, current, current],
+    )
     if row is None:
         raise CockpitError("production has no earlier version to roll back to")
     target = version_by_id(ws, row["previous_version_id"])
@@ -243,8 +326,7 @@ def rollback(ws: Workspace, project: Project, reason: str) -> ModelVersion:
         _set_alias(ws, project, "production", target.id, None, "rollback", None, reason)
         if alias_version_id(ws, project, "canary") is not None:
             _set_alias(ws, project, "canary", None, None, "clear", None, "rollback: " + reason)
-        ws.record("deployment", "rollback", project.id,
-                  {"to_version": target.version, "reason": reason})
+        ws.record("deployment", "rollback", project.id, {"to_version": target.version, "reason": reason})
     return target
 
 
@@ -253,13 +335,18 @@ def ledger(ws: Workspace, project: Project, limit: int = 200) -> list[dict[str, 
         "SELECT l.*, v.version AS version, p.version AS previous_version FROM ledger l "
         "LEFT JOIN model_versions v ON v.id = l.version_id "
         "LEFT JOIN model_versions p ON p.id = l.previous_version_id "
-        "WHERE l.project_id = ? ORDER BY l.id DESC LIMIT ?", [project.id, limit])
+        "WHERE l.project_id = ? ORDER BY l.id DESC LIMIT ?",
+        [project.id, limit],
+    )
     return rows
 
 
 def production_at(ws: Workspace, project: Project, when: str) -> int | None:
     """The version number that was production at an ISO time."""
-    row = ws.store.one("SELECT v.version FROM ledger l LEFT JOIN model_versions v ON "
-                       "v.id = l.version_id WHERE l.project_id = ? AND l.alias = 'production' "
-                       "AND l.at <= ? ORDER BY l.id DESC LIMIT 1", [project.id, when])
+    row = ws.store.one(
+        "SELECT v.version FROM ledger l LEFT JOIN model_versions v ON "
+        "v.id = l.version_id WHERE l.project_id = ? AND l.alias = 'production' "
+        "AND l.at <= ? ORDER BY l.id DESC LIMIT 1",
+        [project.id, when],
+    )
     return row["version"] if row else None

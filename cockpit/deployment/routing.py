@@ -24,15 +24,16 @@ def canary_buckets(entities: pd.Series, project_id: int) -> np.ndarray:
     """A stable bucket 0..9999 per entity: the same entity always lands in the same arm."""
     import pandas as pd
 
-    hashed = pd.util.hash_pandas_object(entities.astype(str), index=False,
-                                        hash_key=f"cockpit-{project_id:08d}"[:16])
+    hashed = pd.util.hash_pandas_object(
+        entities.astype(str), index=False, hash_key=f"cockpit-{project_id:08d}"[:16]
+    )
     return (hashed.to_numpy() % BUCKETS).astype("int64")
 
 
 @dataclass
 class Scored:
-    frame: pd.DataFrame           # entity, prediction, score, model_version, route, error
-    shadow: pd.DataFrame | None   # the shadow model's answers, logged only
+    frame: pd.DataFrame  # entity, prediction, score, model_version, route, error
+    shadow: pd.DataFrame | None  # the shadow model's answers, logged only
 
 
 class Router:
@@ -43,8 +44,10 @@ class Router:
         self.aliases = registry.aliases(ws, project)
         self.fixed = None if model == "production" else registry.get_version(ws, project, model)
         if self.fixed is None and "production" not in self.aliases:
-            raise CockpitError(f"project {project.name!r} has no production model: deploy one "
-                               "(cockpit deploy VERSION --strategy blue-green) or name --model V")
+            raise CockpitError(
+                f"project {project.name!r} has no production model: deploy one "
+                "(cockpit deploy VERSION --strategy blue-green) or name --model V"
+            )
         self.fallback = rules.get_fallback(ws, project)
         self.overrides = rules.active_overrides(ws, project)
         self._pipelines: dict[int, Any] = {}
@@ -53,8 +56,7 @@ class Router:
     def _version(self, alias: str):
         """The version behind an alias, read once (the Router follows the registry as built)."""
         if alias not in self._versions:
-            self._versions[alias] = registry.version_by_id(self.ws,
-                                                           self.aliases[alias]["version_id"])
+            self._versions[alias] = registry.version_by_id(self.ws, self.aliases[alias]["version_id"])
         return self._versions[alias]
 
     def _pipeline(self, version):
@@ -69,8 +71,7 @@ class Router:
         """The input schema entity keys are read with: the named model's, else production's."""
         return (self.fixed or self._version("production")).input_schema
 
-    def entities(self, frame: pd.DataFrame, given: Sequence[str | None] | None = None
-                 ) -> pd.Series:
+    def entities(self, frame: pd.DataFrame, given: Sequence[str | None] | None = None) -> pd.Series:
         """Each row's entity key (cockpit.entity): the id column's value, else the key the
         request gave (`given`, None where it gave none), else the row's feature hash."""
         from cockpit.entity import schema_keys
@@ -86,16 +87,24 @@ class Router:
 
         frame = frame.reset_index(drop=True)
         entities = self.entities(frame, given)
-        out = pd.DataFrame({"entity": entities, "prediction": pd.Series([None] * len(frame),
-                                                                          dtype=object),
-                            "score": np.nan, "model_version": pd.NA, "route": "", "error": ""})
+        out = pd.DataFrame(
+            {
+                "entity": entities,
+                "prediction": pd.Series([None] * len(frame), dtype=object),
+                "score": np.nan,
+                "model_version": pd.NA,
+                "route": "",
+                "error": "",
+            }
+        )
         arms = self._arms(entities)
         for version, mask, route in arms:
             self._answer(out, frame, mask, version, route)
         overridden = entities.isin(self.overrides.keys()).to_numpy()
         if overridden.any():
-            out.loc[overridden, "prediction"] = [self.overrides[e]["prediction"]
-                                                 for e in entities[overridden]]
+            out.loc[overridden, "prediction"] = [
+                self.overrides[e]["prediction"] for e in entities[overridden]
+            ]
             out.loc[overridden, "route"] = "override"
             out.loc[overridden, "score"] = np.nan
         shadow = None
@@ -121,8 +130,7 @@ class Router:
         if not canary:
             return [(production, everyone, "production")]
         in_canary = canary_buckets(entities, self.project.id) < canary["percent"] * BUCKETS / 100
-        return [(production, ~in_canary, "production"),
-                (self._version("canary"), in_canary, "canary")]
+        return [(production, ~in_canary, "production"), (self._version("canary"), in_canary, "canary")]
 
     def _answer(self, out, frame, mask, version, route: str) -> None:
         if not mask.any():
@@ -136,8 +144,10 @@ class Router:
             out.loc[mask, "route"] = route
         except Exception as exc:
             if self.fallback is None:
-                raise CockpitError(f"model {version.label} cannot answer ({type(exc).__name__}: "
-                                   f"{exc}) and no fallback rule is set") from None
+                raise CockpitError(
+                    f"model {version.label} cannot answer ({type(exc).__name__}: "
+                    f"{exc}) and no fallback rule is set"
+                ) from None
             out.loc[mask, "prediction"] = rules.apply_fallback(self.fallback, rows)
             out.loc[mask, "route"] = "fallback"
             out.loc[mask, "error"] = f"{version.label}: {type(exc).__name__}: {exc}"[:300]

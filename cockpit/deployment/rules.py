@@ -40,8 +40,15 @@ def parse_fallback(text: str) -> dict[str, Any]:
     if not match:
         raise CockpitError(f"fallback {text!r}: write 'COLUMN > VALUE -> A else B' or 'constant A'")
     column, op, value, then, otherwise = match.groups()
-    rule = {"kind": "rule", "column": column, "op": op, "value": _value(value),
-            "then": _value(then), "else": _value(otherwise), "text": text.strip()}
+    rule = {
+        "kind": "rule",
+        "column": column,
+        "op": op,
+        "value": _value(value),
+        "then": _value(then),
+        "else": _value(otherwise),
+        "text": text.strip(),
+    }
     _check_finite(rule, text)
     return rule
 
@@ -63,8 +70,7 @@ def apply_fallback(rule: dict[str, Any], frame: pd.DataFrame) -> np.ndarray:
     if rule["column"] not in frame.columns:
         raise CockpitError(f"the fallback rule needs column {rule['column']!r}, not in the input")
     values = frame[rule["column"]]
-    ops = {">": values.gt, ">=": values.ge, "<": values.lt, "<=": values.le, "==": values.eq,
-           "!=": values.ne}
+    ops = {">": values.gt, ">=": values.ge, "<": values.lt, "<=": values.le, "==": values.eq, "!=": values.ne}
     hit = ops[rule["op"]](rule["value"]).fillna(False).to_numpy()
     return np.where(hit, rule["then"], rule["else"]).astype(object)
 
@@ -76,41 +82,58 @@ def set_fallback(ws: Workspace, project: Project, text: str) -> dict[str, Any]:
             "INSERT INTO fallbacks (project_id, rule, updated_at, updated_by) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (project_id) DO UPDATE SET rule = excluded.rule, "
             "updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            [project.id, ws.store.redact(json.dumps(rule)), clock.now_iso(), current_user()])
+            [project.id, ws.store.redact(json.dumps(rule)), clock.now_iso(), current_user()],
+        )
         ws.record("deployment", "fallback set", project.id, {"rule": rule["text"]})
     return rule
 
 
 def get_fallback(ws: Workspace, project: Project) -> dict[str, Any] | None:
-    row = ws.store.one("SELECT rule, updated_at, updated_by FROM fallbacks WHERE project_id = ?",
-                       [project.id])
+    row = ws.store.one(
+        "SELECT rule, updated_at, updated_by FROM fallbacks WHERE project_id = ?", [project.id]
+    )
     if row is None:
         return None
-    return {**json.loads(row["rule"]), "updated_at": row["updated_at"],
-            "updated_by": row["updated_by"]}
+    return {**json.loads(row["rule"]), "updated_at": row["updated_at"], "updated_by": row["updated_by"]}
 
 
-def add_override(ws: Workspace, project: Project, entity: str, prediction: str, reason: str,
-                 expires_at: str | None = None) -> int:
+def add_override(
+    ws: Workspace, project: Project, entity: str, prediction: str, reason: str, expires_at: str | None = None
+) -> int:
     if not reason.strip():
         raise CockpitError("an override needs a reason (--reason): who asked for it, and why")
     if expires_at is not None and expires_at[:19] <= clock.now_iso()[:19]:
-        raise CockpitError(f"--expires {expires_at}: that moment has passed; an override "
-                           "expires in the future (or give no --expires)")
+        raise CockpitError(
+            f"--expires {expires_at}: that moment has passed; an override "
+            "expires in the future (or give no --expires)"
+        )
     if project.task == "regression" and not _is_finite_number(prediction):
-        raise CockpitError(f"override {prediction!r}: project {project.name!r} predicts a "
-                           "number; give a finite number")
+        raise CockpitError(
+            f"override {prediction!r}: project {project.name!r} predicts a number; give a finite number"
+        )
     with ws.store.transaction():
-        ws.store.conn.execute("UPDATE overrides SET removed_at = ? WHERE project_id = ? AND "
-                              "entity = ? AND removed_at IS NULL",
-                              [clock.now_iso(), project.id, entity])
-        override_id = ws.store.insert("overrides", {
-            "project_id": project.id, "entity": str(entity), "prediction": str(prediction),
-            "reason": reason, "created_by": current_user(), "created_at": clock.now_iso(),
-            "expires_at": expires_at})
-        ws.record("deployment", "override add", project.id,
-                  {"override": override_id, "entity": entity, "prediction": prediction,
-                   "reason": reason})
+        ws.store.conn.execute(
+            "UPDATE overrides SET removed_at = ? WHERE project_id = ? AND entity = ? AND removed_at IS NULL",
+            [clock.now_iso(), project.id, entity],
+        )
+        override_id = ws.store.insert(
+            "overrides",
+            {
+                "project_id": project.id,
+                "entity": str(entity),
+                "prediction": str(prediction),
+                "reason": reason,
+                "created_by": current_user(),
+                "created_at": clock.now_iso(),
+                "expires_at": expires_at,
+            },
+        )
+        ws.record(
+            "deployment",
+            "override add",
+            project.id,
+            {"override": override_id, "entity": entity, "prediction": prediction, "reason": reason},
+        )
     return override_id
 
 
@@ -124,15 +147,19 @@ def _is_finite_number(text: str) -> bool:
 
 
 def active_overrides(ws: Workspace, project: Project) -> dict[str, dict[str, Any]]:
-    rows = ws.store.rows("SELECT * FROM overrides WHERE project_id = ? AND removed_at IS NULL AND "
-                         "(expires_at IS NULL OR expires_at > ?) ORDER BY id",
-                         [project.id, clock.now_iso()])
+    rows = ws.store.rows(
+        "SELECT * FROM overrides WHERE project_id = ? AND removed_at IS NULL AND "
+        "(expires_at IS NULL OR expires_at > ?) ORDER BY id",
+        [project.id, clock.now_iso()],
+    )
     return {r["entity"]: r for r in rows}
 
 
 def remove_override(ws: Workspace, project: Project, override_id: int) -> None:
-    row = ws.store.one("SELECT id FROM overrides WHERE id = ? AND project_id = ? AND "
-                       "removed_at IS NULL", [override_id, project.id])
+    row = ws.store.one(
+        "SELECT id FROM overrides WHERE id = ? AND project_id = ? AND removed_at IS NULL",
+        [override_id, project.id],
+    )
     if row is None:
         raise CockpitError(f"no active override {override_id}")
     with ws.store.transaction():

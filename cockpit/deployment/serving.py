@@ -52,8 +52,15 @@ def rss_mb() -> float | None:
 class Service:
     """One project's prediction service; `app()` is the ASGI application."""
 
-    def __init__(self, dot_dir: Path, project_name: str, require_token: bool = False,
-                 address: str = "", max_body: int = MAX_BODY, flush_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        dot_dir: Path,
+        project_name: str,
+        require_token: bool = False,
+        address: str = "",
+        max_body: int = MAX_BODY,
+        flush_interval: float = 0.5,
+    ) -> None:
         self.dot_dir, self.project_name = Path(dot_dir), project_name
         self.require_token, self.address, self.max_body = require_token, address, max_body
         self.scorer = Scorer(self.dot_dir, project_name)
@@ -78,8 +85,12 @@ class Service:
             raise
         self.log.start()
         self.opened = True
-        self.control.record("deployment", "serve start", self.project.id,
-                            {"address": self.address, "token_required": self.require_token})
+        self.control.record(
+            "deployment",
+            "serve start",
+            self.project.id,
+            {"address": self.address, "token_required": self.require_token},
+        )
 
     def close(self) -> None:
         """Finish: every queued request is written to the log before this returns."""
@@ -88,9 +99,12 @@ class Service:
         self.closed = True
         self.scorer.stop()
         self.log.close()
-        self.control.record("deployment", "serve stop", self.project.id,
-                            {"requests": self.served, "errors": self.errors,
-                             "logged_rows": self.log.written})
+        self.control.record(
+            "deployment",
+            "serve stop",
+            self.project.id,
+            {"requests": self.served, "errors": self.errors, "logged_rows": self.log.written},
+        )
         self.control.close()
 
     def _authorized(self, request) -> bool:
@@ -105,8 +119,10 @@ class Service:
         status, body, rows = 500, {"error": "internal error"}, []
         try:
             if not self._authorized(request):
-                status, body = 401, {"error": "missing or wrong API token "
-                                              "(send Authorization: Bearer <token>)"}
+                status, body = (
+                    401,
+                    {"error": "missing or wrong API token (send Authorization: Bearer <token>)"},
+                )
             else:
                 items, many = parse_body(await read_body(request, self.max_body))
                 status, body, rows = await asyncio.wrap_future(self.scorer.submit(items, many))
@@ -123,13 +139,26 @@ class Service:
             headers["www-authenticate"] = "Bearer"
         return JSONResponse(body, status, headers=headers)
 
-    def _log(self, request_id: str, at: str, started: float, status: int,
-             body: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    def _log(
+        self,
+        request_id: str,
+        at: str,
+        started: float,
+        status: int,
+        body: dict[str, Any],
+        rows: list[dict[str, Any]],
+    ) -> None:
         latency = round((time.perf_counter() - started) * 1000, 3)
         self.served += 1
         self.errors += status != 200
-        base = {"project_id": self.project.id, "request_id": request_id, "at": at,
-                "status": status, "latency_ms": latency, "error": body.get("error")}
+        base = {
+            "project_id": self.project.id,
+            "request_id": request_id,
+            "at": at,
+            "status": status,
+            "latency_ms": latency,
+            "error": body.get("error"),
+        }
         self.log.put([{**base, **row} for row in rows] or [base])
 
     async def health(self, request):
@@ -140,21 +169,32 @@ class Service:
         except Exception:
             log.warning("health: the routing could not be refreshed", exc_info=True)
         stats = service_stats(self.control, self.project, since=self.started_at)
-        return JSONResponse({
-            "status": "ok" if self.scorer.router is not None else "no production model",
-            "project": self.project.name, "routing": self.scorer.routing,
-            "problem": self.scorer.problem, "requests": self.served, "errors": self.errors,
-            "log": {**stats, "written": self.log.written, "pending": self.log.pending},
-            "p95_ms": stats["p95_ms"], "uptime_s": round(time.monotonic() - self.started, 1),
-            "rss_mb": rss_mb(), "pid": os.getpid(), "token_required": self.require_token,
-            "started_at": self.started_at, "version": __version__})
+        return JSONResponse(
+            {
+                "status": "ok" if self.scorer.router is not None else "no production model",
+                "project": self.project.name,
+                "routing": self.scorer.routing,
+                "problem": self.scorer.problem,
+                "requests": self.served,
+                "errors": self.errors,
+                "log": {**stats, "written": self.log.written, "pending": self.log.pending},
+                "p95_ms": stats["p95_ms"],
+                "uptime_s": round(time.monotonic() - self.started, 1),
+                "rss_mb": rss_mb(),
+                "pid": os.getpid(),
+                "token_required": self.require_token,
+                "started_at": self.started_at,
+                "version": __version__,
+            }
+        )
 
     async def openapi_doc(self, request):
         from starlette.responses import JSONResponse
 
         if not self._authorized(request):
-            return JSONResponse({"error": "missing or wrong API token"}, 401,
-                                headers={"www-authenticate": "Bearer"})
+            return JSONResponse(
+                {"error": "missing or wrong API token"}, 401, headers={"www-authenticate": "Bearer"}
+            )
         return JSONResponse(openapi(self.scorer.schema, self.project.name, __version__))
 
     def app(self):
@@ -184,11 +224,15 @@ def json_app(predict, health, openapi_doc, lifespan=None):
         log.error("unhandled error on %s", request.url.path, exc_info=exc)
         return JSONResponse({"error": "internal error"}, 500)
 
-    return Starlette(routes=[Route("/predict", predict, methods=["POST"]),
-                             Route("/health", health, methods=["GET"]),
-                             Route("/openapi.json", openapi_doc, methods=["GET"])],
-                     exception_handlers={HTTPException: http_error, Exception: server_error},
-                     lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/predict", predict, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/openapi.json", openapi_doc, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
 
 
 @contextmanager
@@ -204,10 +248,14 @@ def running_service(dot_dir: Path, project_name: str, timeout: float = 30.0) -> 
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     service = Service(dot_dir, project_name, address=f"127.0.0.1:{port}")
-    server = uvicorn.Server(uvicorn.Config(service.app(), log_level="warning", access_log=False,
-                                           lifespan="on", server_header=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name="cockpit-service")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            service.app(), log_level="warning", access_log=False, lifespan="on", server_header=False
+        )
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="cockpit-service"
+    )
     thread.start()
     deadline = time.monotonic() + timeout
     try:

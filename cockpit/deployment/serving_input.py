@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
 MAX_ROWS = 1000
 MAX_ID_CHARS = 200
-ID_PROBLEM = (f"must be text of 1-{MAX_ID_CHARS} characters or an integer "
-              "(the row's own entity key)")
+ID_PROBLEM = f"must be text of 1-{MAX_ID_CHARS} characters or an integer (the row's own entity key)"
 
 
 class Rejected(Exception):
@@ -104,8 +103,9 @@ def invalid(items: list[Any], schema: dict[str, Any]) -> tuple[int, dict[str, An
     if not problems:
         return None
     named = [p for p in problems if p["field"]]
-    message = "invalid input: " + ("; ".join(f"{p['field']}: {p['problem']}"
-                                             for p in named[:5]) or problems[0]["problem"])
+    message = "invalid input: " + (
+        "; ".join(f"{p['field']}: {p['problem']}" for p in named[:5]) or problems[0]["problem"]
+    )
     return 422, {"error": message, "fields": problems}
 
 
@@ -126,7 +126,7 @@ def _id_problem(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return None if -2**63 <= value < 2**63 else ID_PROBLEM
+        return None if -(2**63) <= value < 2**63 else ID_PROBLEM
     if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS and _is_unicode(value):
         return None
     return ID_PROBLEM
@@ -137,8 +137,7 @@ def request_ids(rows: list[dict[str, Any]], schema: dict[str, Any]) -> list[str 
     the model has an id column (checked rows only: see check_rows)."""
     if not takes_request_id(schema):
         return None
-    ids = [None if row.get(REQUEST_ID_FIELD) is None else str(row[REQUEST_ID_FIELD])
-           for row in rows]
+    ids = [None if row.get(REQUEST_ID_FIELD) is None else str(row[REQUEST_ID_FIELD]) for row in rows]
     return ids if any(key is not None for key in ids) else None
 
 
@@ -165,8 +164,7 @@ def check_rows(rows: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
     return problems
 
 
-def to_frame(rows: list[dict[str, Any]], schema: dict[str, Any],
-             extra: tuple[str, ...] = ()) -> pd.DataFrame:
+def to_frame(rows: list[dict[str, Any]], schema: dict[str, Any], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """The rows as the model's input frame: its columns (plus `extra`), typed as in training
     (checked rows: see check_rows). Built column by column in one go: a few hundred
     microseconds for one row of thirty columns."""
@@ -215,15 +213,19 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-ENTITY_TEXT = ("Each answer's `entity` is the row's entity key: the model's id column, else "
-               f"the row's own `{REQUEST_ID_FIELD}` field (when the model has no column of that "
-               "name), else `row:` + 16 hex digits hashed from the row's feature values. Canary "
-               "routing (sticky), overrides and the request log use it. Labels join scored batches "
-               "by the id column or the feature hash, not by a request's own id.")
-WARNINGS_TEXT = ("`warnings`, present only when the row is outside the training domain, lists "
-                 "what is off, one short text per column: a category not seen in training, a "
-                 "number beyond the training range by more than its width, a missing value in "
-                 "a column that never had one. The row is still answered.")
+ENTITY_TEXT = (
+    "Each answer's `entity` is the row's entity key: the model's id column, else "
+    f"the row's own `{REQUEST_ID_FIELD}` field (when the model has no column of that "
+    "name), else `row:` + 16 hex digits hashed from the row's feature values. Canary "
+    "routing (sticky), overrides and the request log use it. Labels join scored batches "
+    "by the id column or the feature hash, not by a request's own id."
+)
+WARNINGS_TEXT = (
+    "`warnings`, present only when the row is outside the training domain, lists "
+    "what is off, one short text per column: a category not seen in training, a "
+    "number beyond the training range by more than its width, a missing value in "
+    "a column that never had one. The row is still answered."
+)
 
 
 def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[str, Any]:
@@ -231,53 +233,101 @@ def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[s
     kinds = {"numeric": {"type": ["number", "string", "null"]}, "date": {"type": ["string", "null"]}}
     columns = (schema or {}).get("columns", {})
     entity = (schema or {}).get("entity")
-    row = {"type": "object", "required": list(columns),
-           "properties": {c: {**kinds.get(s.get("kind"), {}), "description": s.get("kind", "")}
-                          for c, s in columns.items()}}
+    row = {
+        "type": "object",
+        "required": list(columns),
+        "properties": {
+            c: {**kinds.get(s.get("kind"), {}), "description": s.get("kind", "")} for c, s in columns.items()
+        },
+    }
     if entity in row["properties"]:  # every answer is keyed by it: never null
         row["properties"][entity]["not"] = {"type": "null"}
     if takes_request_id(schema or {}):
         row["properties"][REQUEST_ID_FIELD] = {
-            "type": ["string", "integer", "null"], "maxLength": MAX_ID_CHARS, "minLength": 1,
+            "type": ["string", "integer", "null"],
+            "maxLength": MAX_ID_CHARS,
+            "minLength": 1,
             "description": "optional: the row's own entity key (not a feature); without it the "
-                           "key is a hash of the row's feature values"}
-    answer = {"type": "object", "required": ["entity", "prediction", "score", "model_version",
-                                             "route"], "properties": {
-        "entity": {"type": "string", "description": ENTITY_TEXT},
-        "prediction": {}, "score": {"type": ["number", "null"]},
-        "model_version": {"type": ["integer", "null"]},
-        "route": {"type": "string", "enum": ["production", "canary", "override", "fallback"]},
-        "warnings": {"type": "array", "items": {"type": "string"}, "description": WARNINGS_TEXT}}}
-    error = {"type": "object", "properties": {"error": {"type": "string"},
-                                              "fields": {"type": "array"}}}
-    responses = {str(code): {"description": text, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in (
-        (400, "the body is not JSON"), (401, "missing or wrong API token"),
-        (413, "the body or the number of rows is too large"),
-        (422, "a field is missing or has the wrong type (named in `fields`)"),
-        (503, "no production model, or the model cannot answer and no fallback is set"))}
+            "key is a hash of the row's feature values",
+        }
+    answer = {
+        "type": "object",
+        "required": ["entity", "prediction", "score", "model_version", "route"],
+        "properties": {
+            "entity": {"type": "string", "description": ENTITY_TEXT},
+            "prediction": {},
+            "score": {"type": ["number", "null"]},
+            "model_version": {"type": ["integer", "null"]},
+            "route": {"type": "string", "enum": ["production", "canary", "override", "fallback"]},
+            "warnings": {"type": "array", "items": {"type": "string"}, "description": WARNINGS_TEXT},
+        },
+    }
+    error = {"type": "object", "properties": {"error": {"type": "string"}, "fields": {"type": "array"}}}
+    responses = {
+        str(code): {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for code, text in (
+            (400, "the body is not JSON"),
+            (401, "missing or wrong API token"),
+            (413, "the body or the number of rows is too large"),
+            (422, "a field is missing or has the wrong type (named in `fields`)"),
+            (503, "no production model, or the model cannot answer and no fallback is set"),
+        )
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": f"cockpit prediction service: {project}", "version": version},
         "components": {
             "schemas": {"Row": row, "Answer": answer, "Error": error},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
         "paths": {
-            "/predict": {"post": {
-                "summary": "Score one row (a JSON object) or many ({\"rows\": [...]})",
-                "description": f"{ENTITY_TEXT} {WARNINGS_TEXT}",
-                "security": [{"bearer": []}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "oneOf": [{"$ref": "#/components/schemas/Row"},
-                              {"type": "object", "properties": {"rows": {
-                                  "type": "array", "maxItems": MAX_ROWS,
-                                  "items": {"$ref": "#/components/schemas/Row"}}}}]}}}},
-                "responses": {"200": {"description": "one answer, or {\"predictions\": [...]}",
-                                      "content": {"application/json": {"schema": {
-                                          "$ref": "#/components/schemas/Answer"}}}},
-                              **responses}}},
-            "/health": {"get": {"summary": "Routing in use, requests, errors, p95 latency, "
-                                           "uptime and memory (open without a token)",
-                                "responses": {"200": {"description": "the service's health"}}}},
+            "/predict": {
+                "post": {
+                    "summary": 'Score one row (a JSON object) or many ({"rows": [...]})',
+                    "description": f"{ENTITY_TEXT} {WARNINGS_TEXT}",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/Row"},
+                                        {
+                                            "type": "object",
+                                            "properties": {
+                                                "rows": {
+                                                    "type": "array",
+                                                    "maxItems": MAX_ROWS,
+                                                    "items": {"$ref": "#/components/schemas/Row"},
+                                                }
+                                            },
+                                        },
+                                    ]
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": 'one answer, or {"predictions": [...]}',
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}
+                            },
+                        },
+                        **responses,
+                    },
+                }
+            },
+            "/health": {
+                "get": {
+                    "summary": "Routing in use, requests, errors, p95 latency, "
+                    "uptime and memory (open without a token)",
+                    "responses": {"200": {"description": "the service's health"}},
+                }
+            },
         },
     }

@@ -21,13 +21,26 @@ from storage.store import create_private_file
 
 log = logging.getLogger("cockpit.serve")
 
-COLUMNS = ("project_id", "request_id", "at", "status", "entity", "model_version", "route",
-           "latency_ms", "prediction", "score", "error", "shadow_version", "shadow_prediction",
-           "shadow_score", "shadow_error", "warnings")
-TEXT = {"entity", "route", "prediction", "error", "shadow_prediction", "shadow_error",
-        "warnings"}
-INSERT = (f"INSERT INTO requests ({', '.join(COLUMNS)}) "
-          f"VALUES ({', '.join('?' for _ in COLUMNS)})")
+COLUMNS = (
+    "project_id",
+    "request_id",
+    "at",
+    "status",
+    "entity",
+    "model_version",
+    "route",
+    "latency_ms",
+    "prediction",
+    "score",
+    "error",
+    "shadow_version",
+    "shadow_prediction",
+    "shadow_score",
+    "shadow_error",
+    "warnings",
+)
+TEXT = {"entity", "route", "prediction", "error", "shadow_prediction", "shadow_error", "warnings"}
+INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 _STOP = object()
 
 
@@ -88,15 +101,19 @@ class RequestLog:
                 if self._ws is None:  # opened here: SQLite connections stay in their thread
                     self._ws = Workspace(self.dot_dir)
                 redact = self._ws.store.redact
-                values = [[redact(str(row[c])) if c in TEXT and row.get(c) is not None
-                           else row.get(c) for c in COLUMNS] for row in rows]
+                values = [
+                    [
+                        redact(str(row[c])) if c in TEXT and row.get(c) is not None else row.get(c)
+                        for c in COLUMNS
+                    ]
+                    for row in rows
+                ]
                 with self._ws.store.transaction():
                     self._ws.store.conn.executemany(INSERT, values)
                 self.written += len(rows)
                 return []
             except Exception:
-                log.exception("could not write %d request log rows (attempt %d)", len(rows),
-                              attempt + 1)
+                log.exception("could not write %d request log rows (attempt %d)", len(rows), attempt + 1)
                 if final:
                     time.sleep(0.2 * (attempt + 1))
         if final:  # the last resort: never drop them silently
@@ -120,15 +137,17 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
     return round(sorted_values[index], 2)
 
 
-def service_stats(ws: Workspace, project: Project, since: str | None = None,
-                  limit: int = 20_000) -> dict[str, Any]:
+def service_stats(
+    ws: Workspace, project: Project, since: str | None = None, limit: int = 20_000
+) -> dict[str, Any]:
     """Requests, errors, routes, rows answered with training-domain warnings and latency
     percentiles from the log (the latest `limit` rows since `since`): what /health and the
     deployment screen show."""
     rows = ws.store.rows(
         "SELECT request_id, status, route, latency_ms, error, warnings FROM requests "
         "WHERE project_id = ? AND at >= ? ORDER BY id DESC LIMIT ?",
-        [project.id, since or "", limit])
+        [project.id, since or "", limit],
+    )
     latencies: dict[str, float] = {}
     failed: set[str] = set()
     routes: dict[str, int] = {}
@@ -141,10 +160,18 @@ def service_stats(ws: Workspace, project: Project, since: str | None = None,
         if row["route"]:
             routes[row["route"]] = routes.get(row["route"], 0) + 1
     ordered = sorted(latencies.values())
-    return {"requests": len(latencies), "rows": len(rows), "errors": len(failed),
-            "fallback_rows": routes.get("fallback", 0), "warned_rows": warned, "routes": routes,
-            "p50_ms": _percentile(ordered, 0.50), "p95_ms": _percentile(ordered, 0.95),
-            "since": since, "at": clock.now_iso()}
+    return {
+        "requests": len(latencies),
+        "rows": len(rows),
+        "errors": len(failed),
+        "fallback_rows": routes.get("fallback", 0),
+        "warned_rows": warned,
+        "routes": routes,
+        "p50_ms": _percentile(ordered, 0.50),
+        "p95_ms": _percentile(ordered, 0.95),
+        "since": since,
+        "at": clock.now_iso(),
+    }
 
 
 def recent_service_stats(ws: Workspace, project: Project, hours: float = 24) -> dict[str, Any]:

@@ -33,10 +33,12 @@ log = logging.getLogger("cockpit.serve")
 
 SERVED_ALIASES = ("production", "canary", "shadow")
 ANSWER = ("entity", "prediction", "score", "model_version", "route")
-STAMP = ("SELECT (SELECT max(id) FROM ledger WHERE project_id = :p), "
-         "(SELECT updated_at FROM fallbacks WHERE project_id = :p), "
-         "(SELECT count(*) || ':' || coalesce(max(id), 0) FROM overrides WHERE project_id = :p "
-         "AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > :now))")
+STAMP = (
+    "SELECT (SELECT max(id) FROM ledger WHERE project_id = :p), "
+    "(SELECT updated_at FROM fallbacks WHERE project_id = :p), "
+    "(SELECT count(*) || ':' || coalesce(max(id), 0) FROM overrides WHERE project_id = :p "
+    "AND removed_at IS NULL AND (expires_at IS NULL OR expires_at > :now))"
+)
 Result = tuple[int, dict[str, Any], list[dict[str, Any]]]  # status, body, log rows
 _STOP = object()
 
@@ -157,8 +159,11 @@ class Scorer:
             if alias not in router.aliases:
                 continue
             version = router._version(alias)
-            routing[alias] = {"version": version.version, "run": version.run_id,
-                              "percent": router.aliases[alias]["percent"]}
+            routing[alias] = {
+                "version": version.version,
+                "run": version.run_id,
+                "percent": router.aliases[alias]["percent"],
+            }
             try:  # load now, so the first request does not pay for it
                 router._pipeline(version)
             except Exception as exc:
@@ -168,9 +173,13 @@ class Scorer:
         self.extra = (fallback["column"],) if fallback and fallback["kind"] == "rule" else ()
         self.router, self.problem = router, None
         self.schema = router._version("production").input_schema
-        self.routing = {**routing, "fallback": fallback["text"] if fallback else None,
-                        "overrides": len(router.overrides), "reloaded_at": clock.now_iso(),
-                        "reloads": self.reloads}
+        self.routing = {
+            **routing,
+            "fallback": fallback["text"] if fallback else None,
+            "overrides": len(router.overrides),
+            "reloaded_at": clock.now_iso(),
+            "reloads": self.reloads,
+        }
 
     def check(self) -> None:
         """Refresh, and load again the models that could not be loaded (for /health)."""
@@ -202,15 +211,20 @@ class Scorer:
                 start = 0
                 for i in valid:
                     end = start + len(requests[i][0])
-                    results[i] = _result(answered[0][start:end], answered[1][start:end],
-                                         requests[i][1])
+                    results[i] = _result(answered[0][start:end], answered[1][start:end], requests[i][1])
                     start = end
                 return results
         for i in valid:  # one by one: alone, or when the batch needed the fallback
             answered = self._score(requests[i][0])
-            results[i] = (_result(*answered, requests[i][1]) if answered is not None else
-                          (503, {"error": "the model cannot answer and no fallback rule is set"},
-                           [{"error": self.last_error}]))
+            results[i] = (
+                _result(*answered, requests[i][1])
+                if answered is not None
+                else (
+                    503,
+                    {"error": "the model cannot answer and no fallback rule is set"},
+                    [{"error": self.last_error}],
+                )
+            )
         return results
 
     def _invalid(self, items: list[Any]) -> Result | None:
@@ -231,15 +245,19 @@ class Scorer:
         answers, rows = [], []
         for index, record in enumerate(scored.frame.to_dict("records")):
             answer = {key: jsonable(record[key]) for key in ANSWER}
-            row = {**answer, "error": record["error"] or None,
-                   "warnings": json.dumps(warned[index]) if warned[index] else None}
+            row = {
+                **answer,
+                "error": record["error"] or None,
+                "warnings": json.dumps(warned[index]) if warned[index] else None,
+            }
             if warned[index]:
                 answer["warnings"] = warned[index]
             if shadow is not None:
                 twin = shadow[index]
-                row.update({f"shadow_{key}": jsonable(twin.get(key))
-                            for key in ("prediction", "score", "error")},
-                           shadow_version=jsonable(twin.get("model_version")))
+                row.update(
+                    {f"shadow_{key}": jsonable(twin.get(key)) for key in ("prediction", "score", "error")},
+                    shadow_version=jsonable(twin.get("model_version")),
+                )
             answers.append(answer)
             rows.append(row)
         return answers, rows

@@ -21,8 +21,8 @@ from cockpit.training.runs import Run
 from cockpit.workspace import Workspace
 from storage import clock
 
-DEFAULT_TOLERANCE = 0.01     # absolute, for metrics between 0 and 1
-RELATIVE_TOLERANCE = 0.02    # relative, for error metrics (mae, rmse ...)
+DEFAULT_TOLERANCE = 0.01  # absolute, for metrics between 0 and 1
+RELATIVE_TOLERANCE = 0.02  # relative, for error metrics (mae, rmse ...)
 
 
 @dataclass
@@ -43,12 +43,16 @@ class GateResult:
     evaluation_id: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "run_id": self.run_id, "passed": self.passed,
-                "evaluation_id": self.evaluation_id, "rules": [asdict(r) for r in self.rules]}
+        return {
+            "id": self.id,
+            "run_id": self.run_id,
+            "passed": self.passed,
+            "evaluation_id": self.evaluation_id,
+            "rules": [asdict(r) for r in self.rules],
+        }
 
 
-def rules_for(evaluation: Evaluation, spec, task: str,
-              tolerance: float | None = None) -> list[Rule]:
+def rules_for(evaluation: Evaluation, spec, task: str, tolerance: float | None = None) -> list[Rule]:
     metric = evaluation.metric
     value = evaluation.metrics.get(metric)
     rules = [_target_rule(metric, value, spec), _baseline_rule(metric, evaluation, task)]
@@ -69,8 +73,12 @@ def _segments_rule(details: dict) -> Rule:
     if not details.get("segment_columns"):
         return Rule("segments", True, "no segment columns named in the problem spec")
     if not weak:
-        return Rule("segments", True, f"no segment more than the margin below overall {metric} "
-                    f"({', '.join(details['segment_columns'])})")
+        return Rule(
+            "segments",
+            True,
+            f"no segment more than the margin below overall {metric} "
+            f"({', '.join(details['segment_columns'])})",
+        )
     shown = "; ".join(f"{s['column']}={s['group']} {metric} {s['value']:.3f}" for s in weak[:3])
     return Rule("segments", False, f"{len(weak)} weak segment(s): {shown}", weak[0]["value"])
 
@@ -79,30 +87,49 @@ def _stability_rule(stability: dict) -> Rule:
     spread = stability.get("spread")
     if spread is None:
         return Rule("stability", False, "the refits gave no metric")
-    return Rule("stability", stability["stable"],
-                f"{stability['metric']} spread {spread:.4f} over {stability['seeds']} seeds "
-                f"(tolerance {stability['tolerance']:.4f})", spread, stability["tolerance"])
+    return Rule(
+        "stability",
+        stability["stable"],
+        f"{stability['metric']} spread {spread:.4f} over {stability['seeds']} seeds "
+        f"(tolerance {stability['tolerance']:.4f})",
+        spread,
+        stability["tolerance"],
+    )
 
 
 def _latency_rule(latency: dict) -> Rule:
     budget = latency.get("budget_ms")
     if budget is None:
-        return Rule("latency", True, f"p95 {latency['p95_ms']:.1f} ms per row; the spec sets no "
-                    "latency budget")
-    return Rule("latency", latency["within_budget"], f"p95 {latency['p95_ms']:.1f} ms per row vs "
-                f"budget {budget:g} ms", latency["p95_ms"], budget)
+        return Rule(
+            "latency", True, f"p95 {latency['p95_ms']:.1f} ms per row; the spec sets no latency budget"
+        )
+    return Rule(
+        "latency",
+        latency["within_budget"],
+        f"p95 {latency['p95_ms']:.1f} ms per row vs budget {budget:g} ms",
+        latency["p95_ms"],
+        budget,
+    )
 
 
 def _target_rule(metric: str, value: float | None, spec) -> Rule:
     if spec.metric_target is None or metrics.metric_column(spec.metric) != metric:
-        return Rule("target", False, "the problem spec sets no target for "
-                    f"{metric}: set metric and metric_target (cockpit problem set)")
+        return Rule(
+            "target",
+            False,
+            "the problem spec sets no target for "
+            f"{metric}: set metric and metric_target (cockpit problem set)",
+        )
     if value is None:
         return Rule("target", False, f"{metric} could not be computed on the test split")
     met = not metrics.better(metric, spec.metric_target, value)
-    return Rule("target", met, f"test {metric} {value:.4f} "
-                f"{'meets' if met else 'misses'} the target {spec.metric_goal()}", value,
-                spec.metric_target)
+    return Rule(
+        "target",
+        met,
+        f"test {metric} {value:.4f} {'meets' if met else 'misses'} the target {spec.metric_goal()}",
+        value,
+        spec.metric_target,
+    )
 
 
 SKILL_METRIC = {"binary": "roc_auc", "multiclass": "balanced_accuracy"}
@@ -121,12 +148,19 @@ def _baseline_rule(metric: str, evaluation: Evaluation, task: str) -> Rule:
         beats = value < base * (1 - SKILL_MARGIN)
     else:
         beats = value > base + SKILL_MARGIN
-    return Rule("baseline", beats, f"{skill} {value:.4f} vs {evaluation.baseline['source']} "
-                f"{base:.4f}" + ("" if beats else ": no better than guessing"), value, base)
+    return Rule(
+        "baseline",
+        beats,
+        f"{skill} {value:.4f} vs {evaluation.baseline['source']} "
+        f"{base:.4f}" + ("" if beats else ": no better than guessing"),
+        value,
+        base,
+    )
 
 
-def _reference_rule(metric: str, value: float | None, evaluation: Evaluation,
-                    tolerance: float | None) -> Rule:
+def _reference_rule(
+    metric: str, value: float | None, evaluation: Evaluation, tolerance: float | None
+) -> Rule:
     reference = evaluation.reference
     if reference is None:
         return Rule("reference", True, "no reference model to compare with (pass --against RUN)")
@@ -139,34 +173,59 @@ def _reference_rule(metric: str, value: float | None, evaluation: Evaluation,
     else:
         allowed = ref_value - (tolerance if tolerance is not None else DEFAULT_TOLERANCE)
         ok = value >= allowed
-    return Rule("reference", ok, f"{metric} {value:.4f} vs run {reference['run_id']} "
-                f"{ref_value:.4f} (worst allowed {allowed:.4f})", value, allowed)
+    return Rule(
+        "reference",
+        ok,
+        f"{metric} {value:.4f} vs run {reference['run_id']} {ref_value:.4f} (worst allowed {allowed:.4f})",
+        value,
+        allowed,
+    )
 
 
-def gate(ws: Workspace, project: Project, run: Run, against: Run | None = None,
-         tolerance: float | None = None, extra_rules: list[Rule] | None = None,
-         segments: list[str] | None = None) -> GateResult:
+def gate(
+    ws: Workspace,
+    project: Project,
+    run: Run,
+    against: Run | None = None,
+    tolerance: float | None = None,
+    extra_rules: list[Rule] | None = None,
+    segments: list[str] | None = None,
+) -> GateResult:
     """Judge a run on its test split (reusing its last test evaluation when it has one
     against the same reference, so the gate is not an extra look)."""
     evaluation = latest_evaluation(ws, project, run.id, "test")
     wanted = against.id if against else None
     same_segments = evaluation is not None and set(segments or []) <= set(
-        evaluation.details.get("segment_columns", []))
-    if (evaluation is None or (evaluation.reference or {}).get("run_id") != wanted
-            or not same_segments or "segments" not in evaluation.details):
+        evaluation.details.get("segment_columns", [])
+    )
+    if (
+        evaluation is None
+        or (evaluation.reference or {}).get("run_id") != wanted
+        or not same_segments
+        or "segments" not in evaluation.details
+    ):
         evaluation = evaluate(ws, project, run, "test", against, segments)
     rules = rules_for(evaluation, current_spec(ws, project), project.task, tolerance)
     rules += extra_rules or []
     passed = all(rule.passed for rule in rules)
     with ws.store.transaction():
-        gate_id = ws.store.insert("gates", {
-            "project_id": project.id, "run_id": run.id, "evaluation_id": evaluation.id,
-            "passed": int(passed), "rules": [asdict(r) for r in rules],
-            "reference_run_id": wanted, "created_at": clock.now_iso(),
-            "created_by": current_user()})
+        gate_id = ws.store.insert(
+            "gates",
+            {
+                "project_id": project.id,
+                "run_id": run.id,
+                "evaluation_id": evaluation.id,
+                "passed": int(passed),
+                "rules": [asdict(r) for r in rules],
+                "reference_run_id": wanted,
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
         failed = [r.name for r in rules if not r.passed]
-        ws.record("evaluation", "gate", project.id,
-                  {"run": run.id, "passed": passed, "failed": ", ".join(failed)})
+        ws.record(
+            "evaluation", "gate", project.id, {"run": run.id, "passed": passed, "failed": ", ".join(failed)}
+        )
     return GateResult(gate_id, run.id, passed, rules, evaluation.id)
 
 

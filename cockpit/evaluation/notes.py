@@ -73,11 +73,15 @@ def class_notes(p: Predictions, part: str) -> list[str]:
     out = []
     for label in p.classes:
         if not (y_pred == label).any():
-            out.append(f"precision is undefined for class {_shown(label)}: the model predicted "
-                       f"it for none of the {len(y_pred)} {part} rows (counted as 0)")
+            out.append(
+                f"precision is undefined for class {_shown(label)}: the model predicted "
+                f"it for none of the {len(y_pred)} {part} rows (counted as 0)"
+            )
         if not (y_true == label).any():
-            out.append(f"recall is undefined for class {_shown(label)}: the {part} split holds "
-                       "no row of it (counted as 0)")
+            out.append(
+                f"recall is undefined for class {_shown(label)}: the {part} split holds "
+                "no row of it (counted as 0)"
+            )
     return out
 
 
@@ -95,8 +99,10 @@ def segment_notes(segments: list[dict[str, Any]], p: Predictions) -> list[str]:
         for group in dict.fromkeys(s["group"] for s in segments if s["column"] == column):
             present = np.unique(np.asarray(p.y_true)[groups == group])
             if len(present) == 1 and len(p.classes) > 1:
-                out.append(f"segment {column}={group} holds only class {_shown(present[0])}: "
-                           "its value and interval describe that class alone")
+                out.append(
+                    f"segment {column}={group} holds only class {_shown(present[0])}: "
+                    "its value and interval describe that class alone"
+                )
     return out
 
 

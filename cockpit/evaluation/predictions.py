@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Predictions:
-    frame: pd.DataFrame          # the rows predicted (raw, target included)
+    frame: pd.DataFrame  # the rows predicted (raw, target included)
     y_true: np.ndarray
     y_pred: np.ndarray
-    proba: np.ndarray | None      # class probabilities (classification)
+    proba: np.ndarray | None  # class probabilities (classification)
     classes: list[Any] | None
-    positive: Any = None          # binary: the positive class
+    positive: Any = None  # binary: the positive class
     threshold: float | None = None
 
     @property
@@ -40,8 +40,9 @@ def apply_threshold(proba, classes: list, positive, threshold: float):
     return np.where(scores >= threshold, positive, negative)
 
 
-def predict_frame(pipeline, frame: pd.DataFrame, project: Project,
-                  threshold: float | None = None) -> Predictions:
+def predict_frame(
+    pipeline, frame: pd.DataFrame, project: Project, threshold: float | None = None
+) -> Predictions:
     from cockpit.training.fit import predict
 
     y_pred, proba, classes = predict(pipeline, frame, project.task)
@@ -54,8 +55,9 @@ def predict_frame(pipeline, frame: pd.DataFrame, project: Project,
     return Predictions(frame, y_true, y_pred, proba, classes, positive, threshold)
 
 
-def run_predictions(ws: Workspace, project: Project, run: Run, part: str,
-                    threshold: float | None = None) -> Predictions:
+def run_predictions(
+    ws: Workspace, project: Project, run: Run, part: str, threshold: float | None = None
+) -> Predictions:
     """Predict one part ("validation" or "test") of the run's split with its saved pipeline."""
     from cockpit.splits import get_split, split_frames
 

@@ -66,20 +66,26 @@ def ensure_threshold(ws: Workspace, project: Project, run: Run) -> tuple[float |
     validation = run_predictions(ws, project, run, "validation")
     if validation.positive_scores is None:
         return None, None
-    threshold, reason = choose_threshold(validation.y_true, validation.positive_scores,
-                                         validation.positive, current_spec(ws, project))
+    threshold, reason = choose_threshold(
+        validation.y_true, validation.positive_scores, validation.positive, current_spec(ws, project)
+    )
     with ws.store.transaction():
         ws.store.update("runs", {"id": run.id}, {"threshold": threshold, "threshold_reason": reason})
-        ws.record("evaluation", "threshold", project.id,
-                  {"run": run.id, "threshold": round(threshold, 4), "why": reason})
+        ws.record(
+            "evaluation",
+            "threshold",
+            project.id,
+            {"run": run.id, "threshold": round(threshold, 4), "why": reason},
+        )
     return threshold, reason
 
 
 def score_predictions(task: str, predictions: Predictions) -> dict[str, float]:
     from sklearn.metrics import brier_score_loss
 
-    scored = metrics.score(task, predictions.y_true, predictions.y_pred, predictions.proba,
-                           predictions.classes)
+    scored = metrics.score(
+        task, predictions.y_true, predictions.y_pred, predictions.proba, predictions.classes
+    )
     if predictions.positive_scores is not None:
         is_positive = predictions.y_true == predictions.positive
         scored["brier"] = float(brier_score_loss(is_positive, predictions.positive_scores))
@@ -104,13 +110,13 @@ def _classification_details(p: Predictions) -> dict[str, Any]:
     from cockpit.evaluation.thresholds import threshold_curve
 
     labels = p.classes if p.classes is not None else sorted(set(p.y_true))
-    report = classification_report(p.y_true, p.y_pred, labels=labels, output_dict=True,
-                                   zero_division=0)
+    report = classification_report(p.y_true, p.y_pred, labels=labels, output_dict=True, zero_division=0)
     details: dict[str, Any] = {
         "labels": [str(c) for c in labels],
         "confusion": confusion_matrix(p.y_true, p.y_pred, labels=labels).tolist(),
-        "per_class": {str(c): {k: float(v) for k, v in report[str(c)].items()} for c in labels
-                      if str(c) in report},
+        "per_class": {
+            str(c): {k: float(v) for k, v in report[str(c)].items()} for c in labels if str(c) in report
+        },
     }
     scores = p.positive_scores
     if scores is not None:
@@ -137,13 +143,20 @@ def _regression_details(p: Predictions) -> dict[str, Any]:
     for b in range(5):
         mask = (bins == b).to_numpy()
         if mask.any():
-            by_range.append({"low": float(y_true[mask].min()), "high": float(y_true[mask].max()),
-                             "mae": float(np.abs(residuals[mask]).mean()), "rows": int(mask.sum())})
+            by_range.append(
+                {
+                    "low": float(y_true[mask].min()),
+                    "high": float(y_true[mask].max()),
+                    "mae": float(np.abs(residuals[mask]).mean()),
+                    "rows": int(mask.sum()),
+                }
+            )
     sample = np.linspace(0, len(y_true) - 1, min(len(y_true), 200)).astype(int)
-    return {"residuals": {"counts": counts.tolist(), "edges": edges.tolist()},
-            "error_by_range": by_range,
-            "actual_vs_predicted": {"actual": y_true[sample].tolist(),
-                                    "predicted": y_pred[sample].tolist()}}
+    return {
+        "residuals": {"counts": counts.tolist(), "edges": edges.tolist()},
+        "error_by_range": by_range,
+        "actual_vs_predicted": {"actual": y_true[sample].tolist(), "predicted": y_pred[sample].tolist()},
+    }
 
 
 def _thin(values: np.ndarray) -> list[float]:
@@ -169,16 +182,22 @@ def baseline_scores(ws: Workspace, project: Project, run: Run, part: str) -> dic
     zeros = np.zeros((len(frame), 1))
     if project.task == "regression":
         model = DummyRegressor(strategy="mean").fit(np.zeros((len(y_train), 1)), y_train)
-        predictions = Predictions(frame, frame[project.target].to_numpy(), model.predict(zeros),
-                                  None, None)
+        predictions = Predictions(frame, frame[project.target].to_numpy(), model.predict(zeros), None, None)
     else:
         model = DummyClassifier(strategy="prior").fit(np.zeros((len(y_train), 1)), y_train)
         classes = list(model.classes_)
-        predictions = Predictions(frame, frame[project.target].to_numpy(), model.predict(zeros),
-                                  model.predict_proba(zeros), classes,
-                                  positive_label(classes) if project.task == "binary" else None)
-    return {"source": "dummy (class prior)" if project.task != "regression" else "dummy (mean)",
-            "metrics": score_predictions(project.task, predictions)}
+        predictions = Predictions(
+            frame,
+            frame[project.target].to_numpy(),
+            model.predict(zeros),
+            model.predict_proba(zeros),
+            classes,
+            positive_label(classes) if project.task == "binary" else None,
+        )
+    return {
+        "source": "dummy (class prior)" if project.task != "regression" else "dummy (mean)",
+        "metrics": score_predictions(project.task, predictions),
+    }
 
 
 def reference_scores(ws: Workspace, project: Project, reference: Run, frame) -> dict[str, Any]:
@@ -188,13 +207,22 @@ def reference_scores(ws: Workspace, project: Project, reference: Run, frame) -> 
     threshold, _ = ensure_threshold(ws, project, reference)
     pipeline = ws.artifacts.load(reference.artifact_sha256)
     predictions = predict_frame(pipeline, frame, project, threshold)
-    return {"run_id": reference.id, "family": reference.family,
-            "metrics": score_predictions(project.task, predictions)}
+    return {
+        "run_id": reference.id,
+        "family": reference.family,
+        "metrics": score_predictions(project.task, predictions),
+    }
 
 
-def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
-             against: Run | None = None, segments: list[str] | None = None,
-             seeds: int = 3) -> Evaluation:
+def evaluate(
+    ws: Workspace,
+    project: Project,
+    run: Run,
+    part: str = "test",
+    against: Run | None = None,
+    segments: list[str] | None = None,
+    seeds: int = 3,
+) -> Evaluation:
     """Evaluate and store; every look at the test split is counted.
 
     Beyond the metrics: segment breakdowns (the spec's segment columns plus
@@ -218,30 +246,64 @@ def evaluate(ws: Workspace, project: Project, run: Run, part: str = "test",
     for text in class_notes(predictions, part):
         notes.add(text)
     metric = metrics.primary_metric(project.task, spec.metric)
-    details.update(_beyond_the_metric(ws, project, run, predictions, scored.get(metric), metric,
-                                      wanted, seeds, notes))
+    details.update(
+        _beyond_the_metric(ws, project, run, predictions, scored.get(metric), metric, wanted, seeds, notes)
+    )
     with caught(notes, "baseline"):
         baseline = baseline_scores(ws, project, run, part)
     with caught(notes, "reference"):
         reference = reference_scores(ws, project, against, predictions.frame) if against else None
     details["notes"] = notes.as_list()
-    looks = ws.store.rows("SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND "
-                          "part = 'test'", [run.split_id]) if part == "test" else []
+    looks = (
+        ws.store.rows(
+            "SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND part = 'test'", [run.split_id]
+        )
+        if part == "test"
+        else []
+    )
     with ws.store.transaction():
-        evaluation_id = ws.store.insert("evaluations", {
-            "project_id": project.id, "run_id": run.id, "split_id": run.split_id, "part": part,
-            "threshold": threshold, "metrics": scored, "details": details, "baseline": baseline,
-            "reference": reference, "looks_before": len(looks),
-            "created_at": clock.now_iso(), "created_by": current_user()})
-        ws.record("evaluation", "evaluate", project.id,
-                  {"run": run.id, "split": part, metric: round(scored.get(metric, float("nan")), 4),
-                   "looks_before": len(looks)})
+        evaluation_id = ws.store.insert(
+            "evaluations",
+            {
+                "project_id": project.id,
+                "run_id": run.id,
+                "split_id": run.split_id,
+                "part": part,
+                "threshold": threshold,
+                "metrics": scored,
+                "details": details,
+                "baseline": baseline,
+                "reference": reference,
+                "looks_before": len(looks),
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
+        ws.record(
+            "evaluation",
+            "evaluate",
+            project.id,
+            {
+                "run": run.id,
+                "split": part,
+                metric: round(scored.get(metric, float("nan")), 4),
+                "looks_before": len(looks),
+            },
+        )
     return get_evaluation(ws, project, evaluation_id)
 
 
-def _beyond_the_metric(ws: Workspace, project: Project, run: Run, predictions: Predictions,
-                       overall: float | None, metric: str, columns: list[str],
-                       seeds: int, notes: Notes) -> dict[str, Any]:
+def _beyond_the_metric(
+    ws: Workspace,
+    project: Project,
+    run: Run,
+    predictions: Predictions,
+    overall: float | None,
+    metric: str,
+    columns: list[str],
+    seeds: int,
+    notes: Notes,
+) -> dict[str, Any]:
     from cockpit.evaluation import robustness, segments
     from cockpit.features import spec_at
     from cockpit.training.child import load_inputs
@@ -255,16 +317,20 @@ def _beyond_the_metric(ws: Workspace, project: Project, run: Run, predictions: P
     pipeline = ws.artifacts.load(run.artifact_sha256)
     specs = spec_at(ws, project, run.feature_spec_version)
     features = [s.column for s in specs if s.role == "feature"]
-    out: dict[str, Any] = {"segment_metric": metric, "segment_columns": wanted,
-                           "segments": found, "fairness": fairness}
+    out: dict[str, Any] = {
+        "segment_metric": metric,
+        "segment_columns": wanted,
+        "segments": found,
+        "fairness": fairness,
+    }
     with caught(notes, "edge cases"):
         out["edge_cases"] = robustness.edge_cases(pipeline, predictions.frame, project, specs)
     with caught(notes, "latency"):
-        out["latency"] = robustness.latency(pipeline, predictions.frame, project,
-                                            current_spec(ws, project).latency_budget_ms)
+        out["latency"] = robustness.latency(
+            pipeline, predictions.frame, project, current_spec(ws, project).latency_budget_ms
+        )
     with caught(notes, "permutation importance"):
-        out["importance"] = robustness.importance(pipeline, predictions.frame, project, metric,
-                                                  features)
+        out["importance"] = robustness.importance(pipeline, predictions.frame, project, metric, features)
     if seeds:
         with caught(notes, "stability refits"):
             out["stability"] = robustness.stability(load_inputs(ws, project, run), metric, seeds)
@@ -277,36 +343,49 @@ def _check_segment_columns(ws: Workspace, project: Project, run: Run, wanted: li
     columns = list(get_version(ws, project, run.version_id).schema)
     missing = [c for c in wanted if c not in columns]
     if missing:
-        raise CockpitError(f"segment column(s) {', '.join(missing)} are not in the data; "
-                           f"columns: {', '.join(map(str, columns[:15]))}")
+        raise CockpitError(
+            f"segment column(s) {', '.join(missing)} are not in the data; "
+            f"columns: {', '.join(map(str, columns[:15]))}"
+        )
 
 
 def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evaluation:
-    row = ws.store.one("SELECT * FROM evaluations WHERE id = ? AND project_id = ?",
-                       [evaluation_id, project.id])
+    row = ws.store.one(
+        "SELECT * FROM evaluations WHERE id = ? AND project_id = ?", [evaluation_id, project.id]
+    )
     if row is None:
         raise CockpitError(f"no evaluation {evaluation_id}")
     run = get_run(ws, project, row["run_id"])
     previous = ws.store.rows(
         "SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND part = 'test' AND id < ?",
-        [row["split_id"], row["id"]])
+        [row["split_id"], row["id"]],
+    )
     warnings = []
     if row["part"] == "test" and previous:
         runs_seen = ", ".join(str(r["run_id"]) for r in previous[:6])
-        warnings.append(f"the test split has been looked at before (runs {runs_seen}): choosing "
-                        "among models by their test score makes it optimistic")
+        warnings.append(
+            f"the test split has been looked at before (runs {runs_seen}): choosing "
+            "among models by their test score makes it optimistic"
+        )
     return Evaluation(
-        id=row["id"], run_id=row["run_id"], part=row["part"],
+        id=row["id"],
+        run_id=row["run_id"],
+        part=row["part"],
         metric=metrics.primary_metric(project.task, current_spec(ws, project).metric),
-        threshold=row["threshold"], threshold_reason=run.threshold_reason,
-        metrics=json.loads(row["metrics"]), details=json.loads(row["details"] or "{}"),
+        threshold=row["threshold"],
+        threshold_reason=run.threshold_reason,
+        metrics=json.loads(row["metrics"]),
+        details=json.loads(row["details"] or "{}"),
         baseline=json.loads(row["baseline"] or "{}"),
         reference=json.loads(row["reference"]) if row["reference"] else None,
-        looks_before=len(previous), created_at=row["created_at"], warnings=warnings)
+        looks_before=len(previous),
+        created_at=row["created_at"],
+        warnings=warnings,
+    )
 
 
-def latest_evaluation(ws: Workspace, project: Project, run_id: int,
-                      part: str = "test") -> Evaluation | None:
-    row = ws.store.one("SELECT id FROM evaluations WHERE run_id = ? AND part = ? ORDER BY id DESC "
-                       "LIMIT 1", [run_id, part])
+def latest_evaluation(ws: Workspace, project: Project, run_id: int, part: str = "test") -> Evaluation | None:
+    row = ws.store.one(
+        "SELECT id FROM evaluations WHERE run_id = ? AND part = ? ORDER BY id DESC LIMIT 1", [run_id, part]
+    )
     return get_evaluation(ws, project, row["id"]) if row else None

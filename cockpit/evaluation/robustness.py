@@ -13,16 +13,25 @@ from cockpit.evaluation.predictions import predict_frame
 if TYPE_CHECKING:
     import pandas as pd
 
-STABILITY_TOLERANCE = 0.05       # max - min of the metric across seeds, metrics in 0..1
-STABILITY_RELATIVE = 0.10        # for error metrics
+STABILITY_TOLERANCE = 0.05  # max - min of the metric across seeds, metrics in 0..1
+STABILITY_RELATIVE = 0.10  # for error metrics
 EDGE_ROWS = 200
 LATENCY_CALLS = 50
 IMPORTANCE_ROWS = 5000
-SCORERS = {"roc_auc": "roc_auc", "pr_auc": "average_precision", "f1": "f1",
-           "recall": "recall", "precision": "precision", "accuracy": "accuracy",
-           "balanced_accuracy": "balanced_accuracy", "log_loss": "neg_log_loss",
-           "mae": "neg_mean_absolute_error", "rmse": "neg_root_mean_squared_error", "r2": "r2",
-           "mape": "neg_mean_absolute_percentage_error"}
+SCORERS = {
+    "roc_auc": "roc_auc",
+    "pr_auc": "average_precision",
+    "f1": "f1",
+    "recall": "recall",
+    "precision": "precision",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced_accuracy",
+    "log_loss": "neg_log_loss",
+    "mae": "neg_mean_absolute_error",
+    "rmse": "neg_root_mean_squared_error",
+    "r2": "r2",
+    "mape": "neg_mean_absolute_percentage_error",
+}
 
 
 def stability(inputs, metric: str, seeds: int = 3) -> dict[str, Any]:
@@ -38,8 +47,10 @@ def stability(inputs, metric: str, seeds: int = 3) -> dict[str, Any]:
         params = dict(inputs.params)
         if "random_state" in params:
             params["random_state"] = inputs.seed + i
-        output = fit_and_score(replace(inputs, train=sample.reset_index(drop=True), params=params,
-                                       seed=inputs.seed + i), learning_curve=False)
+        output = fit_and_score(
+            replace(inputs, train=sample.reset_index(drop=True), params=params, seed=inputs.seed + i),
+            learning_curve=False,
+        )
         values.append(output.validation_metrics.get(metric))
     present = [v for v in values if v is not None]
     spread = (max(present) - min(present)) if present else None
@@ -47,9 +58,15 @@ def stability(inputs, metric: str, seeds: int = 3) -> dict[str, Any]:
         tolerance = STABILITY_RELATIVE * float(np.mean(present))
     else:
         tolerance = STABILITY_TOLERANCE
-    return {"metric": metric, "seeds": seeds, "values": values, "spread": spread,
-            "std": float(np.std(present)) if present else None, "tolerance": tolerance,
-            "stable": spread is not None and spread <= tolerance}
+    return {
+        "metric": metric,
+        "seeds": seeds,
+        "values": values,
+        "spread": spread,
+        "std": float(np.std(present)) if present else None,
+        "tolerance": tolerance,
+        "stable": spread is not None and spread <= tolerance,
+    }
 
 
 def edge_cases(pipeline, frame: pd.DataFrame, project, specs) -> list[dict[str, Any]]:
@@ -81,11 +98,23 @@ def edge_cases(pipeline, frame: pd.DataFrame, project, specs) -> list[dict[str, 
         try:
             predictions = predict_frame(pipeline, rows, project)
             bad = _invalid(predictions)
-            found.append({"case": name, "rows": len(rows), "ok": not bad,
-                          "detail": bad or "predictions made, all finite"})
+            found.append(
+                {
+                    "case": name,
+                    "rows": len(rows),
+                    "ok": not bad,
+                    "detail": bad or "predictions made, all finite",
+                }
+            )
         except Exception as exc:  # a finding, not a crash
-            found.append({"case": name, "rows": len(rows), "ok": False,
-                          "detail": f"{type(exc).__name__}: {str(exc)[:200]}"})
+            found.append(
+                {
+                    "case": name,
+                    "rows": len(rows),
+                    "ok": False,
+                    "detail": f"{type(exc).__name__}: {str(exc)[:200]}",
+                }
+            )
     return found
 
 
@@ -118,13 +147,21 @@ def latency(pipeline, frame: pd.DataFrame, project, budget_ms: float | None) -> 
     pipeline.predict(batch)
     batch_seconds = time.perf_counter() - started
     p50, p95, p99 = (float(np.percentile(single, q)) for q in (50, 95, 99))
-    return {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "calls": len(single),
-            "batch_rows": len(batch), "batch_rows_per_s": len(batch) / max(batch_seconds, 1e-9),
-            "budget_ms": budget_ms, "within_budget": None if budget_ms is None else p95 <= budget_ms}
+    return {
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "p99_ms": p99,
+        "calls": len(single),
+        "batch_rows": len(batch),
+        "batch_rows_per_s": len(batch) / max(batch_seconds, 1e-9),
+        "budget_ms": budget_ms,
+        "within_budget": None if budget_ms is None else p95 <= budget_ms,
+    }
 
 
-def importance(pipeline, frame: pd.DataFrame, project, metric: str,
-               columns: list[str]) -> list[dict[str, Any]]:
+def importance(
+    pipeline, frame: pd.DataFrame, project, metric: str, columns: list[str]
+) -> list[dict[str, Any]]:
     """Permutation importance of each feature column on the held-out rows: how much the
     score drops when that column is shuffled (ROC AUC / balanced accuracy / the metric)."""
     from sklearn.inspection import permutation_importance
@@ -132,8 +169,16 @@ def importance(pipeline, frame: pd.DataFrame, project, metric: str,
     skill = {"binary": "roc_auc", "multiclass": "balanced_accuracy"}.get(project.task, metric)
     sample = frame.head(IMPORTANCE_ROWS)
     X, y = sample[columns], sample[project.target]
-    result = permutation_importance(pipeline, X, y, scoring=SCORERS.get(skill),
-                                    n_repeats=5, random_state=0, n_jobs=1)
+    result = permutation_importance(
+        pipeline, X, y, scoring=SCORERS.get(skill), n_repeats=5, random_state=0, n_jobs=1
+    )
     order = result.importances_mean.argsort()[::-1]
-    return [{"column": str(X.columns[i]), "importance": float(result.importances_mean[i]),
-             "std": float(result.importances_std[i]), "scoring": skill} for i in order]
+    return [
+        {
+            "column": str(X.columns[i]),
+            "importance": float(result.importances_mean[i]),
+            "std": float(result.importances_std[i]),
+            "scoring": skill,
+        }
+        for i in order
+    ]

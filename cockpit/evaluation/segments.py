@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 SMALL_ROWS = 30
 SMALL_POSITIVES = 10
-MARGIN = 0.05            # absolute, for metrics between 0 and 1
-RELATIVE_MARGIN = 0.10   # for error metrics
+MARGIN = 0.05  # absolute, for metrics between 0 and 1
+RELATIVE_MARGIN = 0.10  # for error metrics
 RATE_METRICS = {"recall", "precision", "accuracy"}
 BOOTSTRAP = 200
-SELECTION_RATIO_FLOOR = 0.8   # the four-fifths rule
+SELECTION_RATIO_FLOOR = 0.8  # the four-fifths rule
 
 
 def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -78,7 +78,7 @@ def _one_metric(task, metric, y_true, y_pred, proba, classes, positive) -> float
 
     if task == "regression" and metric in ("mae", "rmse"):
         errors = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
-        return float(np.abs(errors).mean() if metric == "mae" else np.sqrt((errors ** 2).mean()))
+        return float(np.abs(errors).mean() if metric == "mae" else np.sqrt((errors**2).mean()))
 
     if task == "binary" and metric in ("roc_auc", "pr_auc") and proba is not None:
         is_positive = np.asarray(y_true) == positive
@@ -107,15 +107,13 @@ def _label_metric(task: str, metric: str, y_true, y_pred, positive) -> float | N
     elif metric == "balanced_accuracy":
         value = sk.balanced_accuracy_score(y_true, y_pred)
     else:
-        scorer = {"precision": sk.precision_score, "recall": sk.recall_score,
-                  "f1": sk.f1_score}[metric]
+        scorer = {"precision": sk.precision_score, "recall": sk.recall_score, "f1": sk.f1_score}[metric]
         kwargs = {"pos_label": positive} if task == "binary" else {"average": "macro"}
         value = scorer(y_true, y_pred, zero_division=0, **kwargs)
     return float(value) if math.isfinite(value) else None
 
 
-def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int,
-               resampled=None) -> tuple:
+def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int, resampled=None) -> tuple:
     """A 95% percentile interval over BOOTSTRAP resamples; `resampled(pick)`, when given,
     is the metric of the resample `pick` computed without building it."""
     import numpy as np
@@ -127,8 +125,15 @@ def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int
         if resampled is not None:
             value = resampled(pick)
         else:
-            value = _one_metric(task, metric, y_true[pick], y_pred[pick],
-                                proba[pick] if proba is not None else None, classes, positive)
+            value = _one_metric(
+                task,
+                metric,
+                y_true[pick],
+                y_pred[pick],
+                proba[pick] if proba is not None else None,
+                classes,
+                positive,
+            )
         if value is not None:
             values.append(value)
     if not values:
@@ -164,8 +169,7 @@ def _fast_resampled_metric(task, metric, y_true, proba, classes):
         if fps[-1] <= 0 or tps[-1] <= 0:
             return None  # one class drawn: no ROC AUC, as metrics.score leaves it out
         if len(fps) > 2:
-            kept = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)),
-                                   [True]])
+            kept = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), [True]])
             fps, tps = fps[kept], tps[kept]
         fps, tps = np.concatenate([[0.0], fps]), np.concatenate([[0.0], tps])
         return float(np.trapezoid(tps / tps[-1], fps / fps[-1]))
@@ -173,8 +177,9 @@ def _fast_resampled_metric(task, metric, y_true, proba, classes):
     return roc_auc
 
 
-def breakdown(predictions: Predictions, columns: list[str], task: str, metric: str,
-              overall: float | None) -> list[dict[str, Any]]:
+def breakdown(
+    predictions: Predictions, columns: list[str], task: str, metric: str, overall: float | None
+) -> list[dict[str, Any]]:
     """One entry per (column, group), worst first within flags."""
     import numpy as np
 
@@ -189,20 +194,31 @@ def breakdown(predictions: Predictions, columns: list[str], task: str, metric: s
             y_true, y_pred = p.y_true[mask], p.y_pred[mask]
             proba = p.proba[mask] if p.proba is not None else None
             fast = _fast_resampled_metric(task, metric, y_true, proba, p.classes)
-            value = (fast(np.arange(len(y_true))) if fast is not None else
-                     _metric_for(task, metric, y_true, y_pred, proba, p.classes, p.positive))
+            value = (
+                fast(np.arange(len(y_true)))
+                if fast is not None
+                else _metric_for(task, metric, y_true, y_pred, proba, p.classes, p.positive)
+            )
             if metric in RATE_METRICS and task == "binary":
                 low, high = wilson(*_rate_counts(metric, y_true, y_pred, p.positive))
             else:
-                low, high = _bootstrap(task, metric, y_true, y_pred, proba, p.classes, p.positive,
-                                       seed=len(rows), resampled=fast)
+                low, high = _bootstrap(
+                    task, metric, y_true, y_pred, proba, p.classes, p.positive, seed=len(rows), resampled=fast
+                )
             positives = int((y_true == p.positive).sum()) if p.positive is not None else None
             small = mask.sum() < SMALL_ROWS or (positives is not None and positives < SMALL_POSITIVES)
-            entry = {"column": column, "group": str(group), "rows": int(mask.sum()),
-                     "positives": positives, "value": value, "low": low, "high": high,
-                     "small": bool(small), "flagged": False,
-                     "selection_rate": float(np.mean(y_pred == p.positive))
-                     if p.positive is not None else None}
+            entry = {
+                "column": column,
+                "group": str(group),
+                "rows": int(mask.sum()),
+                "positives": positives,
+                "value": value,
+                "low": low,
+                "high": high,
+                "small": bool(small),
+                "flagged": False,
+                "selection_rate": float(np.mean(y_pred == p.positive)) if p.positive is not None else None,
+            }
             entry["flagged"] = _is_weak(metric, value, overall, small)
             rows.append(entry)
     return sorted(rows, key=lambda r: (not r["flagged"], _badness(metric, r["value"])))
@@ -244,8 +260,13 @@ def fairness_gaps(segments: list[dict[str, Any]], predictions: Predictions) -> l
         highest = max(rates.values()) or 1e-12
         ratio = min(rates.values()) / highest
         gap = max(recalls.values()) - min(recalls.values()) if recalls else None
-        out.append({"column": column, "recall_gap": gap,
-                    "worst_recall_group": min(recalls, key=recalls.get) if recalls else None,
-                    "selection_rate_ratio": ratio,
-                    "flagged": ratio < SELECTION_RATIO_FLOOR or (gap is not None and gap > 0.1)})
+        out.append(
+            {
+                "column": column,
+                "recall_gap": gap,
+                "worst_recall_group": min(recalls, key=recalls.get) if recalls else None,
+                "selection_rate_ratio": ratio,
+                "flagged": ratio < SELECTION_RATIO_FLOOR or (gap is not None and gap > 0.1),
+            }
+        )
     return out

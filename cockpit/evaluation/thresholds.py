@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-def choose_threshold(y_true: np.ndarray, scores: np.ndarray, positive,
-                     spec: ProblemSpec) -> tuple[float, str]:
+def choose_threshold(
+    y_true: np.ndarray, scores: np.ndarray, positive, spec: ProblemSpec
+) -> tuple[float, str]:
     """(threshold, why). Never uses the test split: callers pass validation rows."""
     import numpy as np
     from sklearn.metrics import precision_recall_curve
@@ -30,7 +31,8 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, positive,
             best = np.flatnonzero(meets)[np.argmax(precision[meets])]
             return float(thresholds[best]), (
                 f"highest precision ({precision[best]:.3f}) with validation recall "
-                f"{recall[best]:.3f} >= {aim:.3f} (target {target:g} + one standard error)")
+                f"{recall[best]:.3f} >= {aim:.3f} (target {target:g} + one standard error)"
+            )
         return float(thresholds[0]), f"no threshold reaches recall {target:g}: the lowest score"
     if spec.metric == "precision" and target is not None:
         aim = _with_margin(target, int((scores >= np.median(scores)).sum()))
@@ -39,17 +41,21 @@ def choose_threshold(y_true: np.ndarray, scores: np.ndarray, positive,
             best = np.flatnonzero(meets)[np.argmax(recall[meets])]
             return float(thresholds[best]), (
                 f"highest recall ({recall[best]:.3f}) with validation precision "
-                f"{precision[best]:.3f} >= {aim:.3f} (target {target:g} + one standard error)")
+                f"{precision[best]:.3f} >= {aim:.3f} (target {target:g} + one standard error)"
+            )
     if spec.costlier_mistake in ("false_negative", "false_positive") and spec.cost_ratio:
         fn_cost = spec.cost_ratio if spec.costlier_mistake == "false_negative" else 1.0
         fp_cost = spec.cost_ratio if spec.costlier_mistake == "false_positive" else 1.0
         positives = is_positive.sum()
-        costs = [fn_cost * (1 - r) * positives + fp_cost * _false_positives(p, r, positives)
-                 for p, r in zip(precision, recall, strict=True)]
+        costs = [
+            fn_cost * (1 - r) * positives + fp_cost * _false_positives(p, r, positives)
+            for p, r in zip(precision, recall, strict=True)
+        ]
         best = int(np.argmin(costs))
         return float(thresholds[best]), (
             f"lowest expected cost with a {spec.costlier_mistake.replace('_', ' ')} "
-            f"{spec.cost_ratio:g}x as costly")
+            f"{spec.cost_ratio:g}x as costly"
+        )
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     best = int(np.argmax(f1))
     return float(thresholds[best]), f"best validation F1 ({f1[best]:.3f})"

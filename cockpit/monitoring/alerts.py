@@ -18,11 +18,25 @@ from cockpit.workspace import Workspace
 from storage import clock
 
 OPS = {">": operator.gt, "<": operator.lt, ">=": operator.ge, "<=": operator.le}
-METRICS = ("max_psi", "prediction_psi", "missing_rate", "metric_value", "false_positive_rate",
-           "freshness_days", "rows", "p95_latency_ms", "p50_latency_ms", "error_rate",
-           "fallback_rate", "requests", "requests_per_min", "warned_rows", "warned_rate")
+METRICS = (
+    "max_psi",
+    "prediction_psi",
+    "missing_rate",
+    "metric_value",
+    "false_positive_rate",
+    "freshness_days",
+    "rows",
+    "p95_latency_ms",
+    "p50_latency_ms",
+    "error_rate",
+    "fallback_rate",
+    "requests",
+    "requests_per_min",
+    "warned_rows",
+    "warned_rate",
+)
 SEVERITIES = ("info", "warning", "critical")
-MAX_WINDOWS = 366   # windows in a row before a rule fires: a year of daily windows at most
+MAX_WINDOWS = 366  # windows in a row before a rule fires: a year of daily windows at most
 
 
 def default_rules(ws: Workspace, project: Project) -> list[tuple]:
@@ -34,12 +48,29 @@ def default_rules(ws: Workspace, project: Project) -> list[tuple]:
     defaults.append(("freshness_days", ">", 45.0, 1, "warning", "check the data feed", "default"))
     if spec.metric_target is not None:
         lower = metrics.metric_column(spec.metric) in metrics.LOWER_IS_BETTER
-        defaults.append(("metric_value", ">" if lower else "<", spec.metric_target, 1, "critical",
-                         "retrain on recent labelled data, or roll back", "spec target"))
+        defaults.append(
+            (
+                "metric_value",
+                ">" if lower else "<",
+                spec.metric_target,
+                1,
+                "critical",
+                "retrain on recent labelled data, or roll back",
+                "spec target",
+            )
+        )
     if spec.latency_budget_ms is not None:
-        defaults.append(("p95_latency_ms", ">", spec.latency_budget_ms, 1, "warning",
-                         "investigate the service: roll back the last deploy or add capacity",
-                         "spec latency budget"))
+        defaults.append(
+            (
+                "p95_latency_ms",
+                ">",
+                spec.latency_budget_ms,
+                1,
+                "warning",
+                "investigate the service: roll back the last deploy or add capacity",
+                "spec latency budget",
+            )
+        )
     return defaults
 
 
@@ -53,14 +84,32 @@ def ensure_rules(ws: Workspace, project: Project) -> list[dict[str, Any]]:
         return rules
     with ws.store.transaction():
         for metric, op, threshold, windows, severity, action, source in missing:
-            ws.store.insert("alert_rules", {
-                "project_id": project.id, "metric": metric, "op": op, "threshold": threshold,
-                "windows": windows, "severity": severity, "action": action, "source": source})
+            ws.store.insert(
+                "alert_rules",
+                {
+                    "project_id": project.id,
+                    "metric": metric,
+                    "op": op,
+                    "threshold": threshold,
+                    "windows": windows,
+                    "severity": severity,
+                    "action": action,
+                    "source": source,
+                },
+            )
     return ws.store.rows("SELECT * FROM alert_rules WHERE project_id = ? ORDER BY id", [project.id])
 
 
-def add_rule(ws: Workspace, project: Project, metric: str, op: str, threshold: float,
-             windows: int = 1, severity: str = "warning", action: str = "investigate") -> int:
+def add_rule(
+    ws: Workspace,
+    project: Project,
+    metric: str,
+    op: str,
+    threshold: float,
+    windows: int = 1,
+    severity: str = "warning",
+    action: str = "investigate",
+) -> int:
     """A user's rule; every part is checked before anything is written."""
     if metric not in METRICS:
         raise CockpitError(f"unknown monitored metric {metric!r}; one of {', '.join(METRICS)}")
@@ -69,17 +118,26 @@ def add_rule(ws: Workspace, project: Project, metric: str, op: str, threshold: f
     if not math.isfinite(threshold):
         raise CockpitError(f"the threshold of {metric} {op} {threshold} is not a finite number")
     if not 1 <= windows <= MAX_WINDOWS:
-        raise CockpitError(f"windows {windows}: a rule fires after 1 to {MAX_WINDOWS} windows "
-                           "in a row")
+        raise CockpitError(f"windows {windows}: a rule fires after 1 to {MAX_WINDOWS} windows in a row")
     if severity not in SEVERITIES:
         raise CockpitError(f"severity {severity!r}: use one of {', '.join(SEVERITIES)}")
     if not action.strip():
         raise CockpitError("a rule says what should happen when it fires (--action TEXT)")
     ensure_rules(ws, project)
     with ws.store.transaction():
-        rule_id = ws.store.insert("alert_rules", {
-            "project_id": project.id, "metric": metric, "op": op, "threshold": threshold,
-            "windows": windows, "severity": severity, "action": action, "source": "user"})
+        rule_id = ws.store.insert(
+            "alert_rules",
+            {
+                "project_id": project.id,
+                "metric": metric,
+                "op": op,
+                "threshold": threshold,
+                "windows": windows,
+                "severity": severity,
+                "action": action,
+                "source": "user",
+            },
+        )
         ws.record("monitoring", "rule add", project.id, {"rule": rule_id, "metric": metric})
     return rule_id
 
@@ -114,44 +172,64 @@ def check(ws: Workspace, project: Project, now: str | None = None) -> dict[str, 
         measured = [w for w in windows if w.get(rule["metric"]) is not None]
         hits = [OPS[rule["op"]](w[rule["metric"]], rule["threshold"]) for w in measured]
         latest = measured[-1] if measured else None
-        holds = len(hits) >= rule["windows"] and all(hits[-rule["windows"]:])
+        holds = len(hits) >= rule["windows"] and all(hits[-rule["windows"] :])
         value = latest.get(rule["metric"]) if latest else None
         firing += _update_alert(ws, project, rule, holds, latest, value, measured, hits)
     return {"windows": windows, "firing": firing, "freshness_days": freshness}
 
 
 def _update_alert(ws, project, rule, holds, latest, value, windows, hits) -> list[dict]:
-    open_alert = ws.store.one("SELECT * FROM alerts WHERE rule_id = ? AND status != 'resolved'",
-                              [rule["id"]])
+    open_alert = ws.store.one("SELECT * FROM alerts WHERE rule_id = ? AND status != 'resolved'", [rule["id"]])
     if holds:
         first = next((w["window"] for w, h in zip(windows, hits, strict=True) if h), None)
-        message = (f"{rule['metric']} {value:.4g} {rule['op']} {rule['threshold']:g} in "
-                   f"{latest['window']} (since {first}); proposed: {rule['action']}")
+        message = (
+            f"{rule['metric']} {value:.4g} {rule['op']} {rule['threshold']:g} in "
+            f"{latest['window']} (since {first}); proposed: {rule['action']}"
+        )
         if open_alert is None:
             with ws.store.transaction():
-                alert_id = ws.store.insert("alerts", {
-                    "project_id": project.id, "rule_id": rule["id"], "status": "firing",
-                    "window": latest["window"], "value": value, "message": message,
-                    "fired_at": clock.now_iso()})
-                ws.record("monitoring", "alert fired", project.id,
-                          {"alert": alert_id, "metric": rule["metric"], "value": value})
+                alert_id = ws.store.insert(
+                    "alerts",
+                    {
+                        "project_id": project.id,
+                        "rule_id": rule["id"],
+                        "status": "firing",
+                        "window": latest["window"],
+                        "value": value,
+                        "message": message,
+                        "fired_at": clock.now_iso(),
+                    },
+                )
+                ws.record(
+                    "monitoring",
+                    "alert fired",
+                    project.id,
+                    {"alert": alert_id, "metric": rule["metric"], "value": value},
+                )
         else:
-            ws.store.update("alerts", {"id": open_alert["id"]},
-                            {"window": latest["window"], "value": value, "message": message})
-        return [ws.store.one("SELECT a.*, r.severity, r.metric FROM alerts a JOIN alert_rules r "
-                             "ON r.id = a.rule_id WHERE a.rule_id = ? AND a.status != 'resolved'",
-                             [rule["id"]])]
+            ws.store.update(
+                "alerts",
+                {"id": open_alert["id"]},
+                {"window": latest["window"], "value": value, "message": message},
+            )
+        return [
+            ws.store.one(
+                "SELECT a.*, r.severity, r.metric FROM alerts a JOIN alert_rules r "
+                "ON r.id = a.rule_id WHERE a.rule_id = ? AND a.status != 'resolved'",
+                [rule["id"]],
+            )
+        ]
     if open_alert is not None:
         with ws.store.transaction():
-            ws.store.update("alerts", {"id": open_alert["id"]},
-                            {"status": "resolved", "resolved_at": clock.now_iso()})
+            ws.store.update(
+                "alerts", {"id": open_alert["id"]}, {"status": "resolved", "resolved_at": clock.now_iso()}
+            )
             ws.record("monitoring", "alert resolved", project.id, {"alert": open_alert["id"]})
     return []
 
 
 def acknowledge(ws: Workspace, project: Project, alert_id: int, comment: str) -> None:
-    row = ws.store.one("SELECT status FROM alerts WHERE id = ? AND project_id = ?",
-                       [alert_id, project.id])
+    row = ws.store.one("SELECT status FROM alerts WHERE id = ? AND project_id = ?", [alert_id, project.id])
     if row is None:
         raise CockpitError(f"no alert {alert_id} in project {project.name!r}")
     if row["status"] == "resolved":
@@ -159,21 +237,34 @@ def acknowledge(ws: Workspace, project: Project, alert_id: int, comment: str) ->
     if not comment.strip():
         raise CockpitError("acknowledging takes a comment: what is being done about it")
     with ws.store.transaction():
-        ws.store.update("alerts", {"id": alert_id}, {
-            "status": "acknowledged", "acknowledged_by": current_user(), "comment": comment,
-            "acknowledged_at": clock.now_iso()})
-        ws.record("monitoring", "alert acknowledged", project.id,
-                  {"alert": alert_id, "comment": comment})
+        ws.store.update(
+            "alerts",
+            {"id": alert_id},
+            {
+                "status": "acknowledged",
+                "acknowledged_by": current_user(),
+                "comment": comment,
+                "acknowledged_at": clock.now_iso(),
+            },
+        )
+        ws.record("monitoring", "alert acknowledged", project.id, {"alert": alert_id, "comment": comment})
 
 
 def open_alerts(ws: Workspace, project: Project) -> list[dict[str, Any]]:
-    return ws.store.rows("SELECT a.*, r.severity, r.metric, r.action FROM alerts a JOIN "
-                         "alert_rules r ON r.id = a.rule_id WHERE a.project_id = ? AND "
-                         "a.status != 'resolved' ORDER BY a.id", [project.id])
+    return ws.store.rows(
+        "SELECT a.*, r.severity, r.metric, r.action FROM alerts a JOIN "
+        "alert_rules r ON r.id = a.rule_id WHERE a.project_id = ? AND "
+        "a.status != 'resolved' ORDER BY a.id",
+        [project.id],
+    )
 
 
 def stored_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
     import json
 
-    return [json.loads(r["stats"]) for r in ws.store.rows(
-        "SELECT stats FROM monitor_windows WHERE project_id = ? ORDER BY window", [project.id])]
+    return [
+        json.loads(r["stats"])
+        for r in ws.store.rows(
+            "SELECT stats FROM monitor_windows WHERE project_id = ? ORDER BY window", [project.id]
+        )
+    ]

@@ -26,8 +26,9 @@ def parse_moment(text: str, what: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(text).strip())
     except (TypeError, ValueError):
-        raise CockpitError(f"{what} {text!r} is not a date (use ISO 8601: 2026-05-01 or "
-                           "2026-05-01T12:00)") from None
+        raise CockpitError(
+            f"{what} {text!r} is not a date (use ISO 8601: 2026-05-01 or 2026-05-01T12:00)"
+        ) from None
     if not 1900 <= moment.year <= 9999:
         raise CockpitError(f"{what} {text!r} is out of range (years 1900-9999)")
     return moment
@@ -73,11 +74,13 @@ def earlier_ingest(ws: Workspace, project: Project, sha256: str) -> dict[str, An
         "AND b.inputs_sha256 = json_extract(e.details, '$.inputs_sha256') "
         "WHERE e.project_id = ? AND e.stage = 'monitoring' AND e.action = 'ingest' "
         "AND json_extract(e.details, '$.sha256') = ? ORDER BY b.id LIMIT 1",
-        [project.id, sha256])
+        [project.id, sha256],
+    )
 
 
-def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None,
-           again: bool = False) -> dict[str, Any]:
+def ingest(
+    ws: Workspace, project: Project, path: Path, at: str | None = None, again: bool = False
+) -> dict[str, Any]:
     """A production file arrives: score it with the live routing and log it as a batch.
     Each row's entity is its entity key, so labels that arrive later join it. Refused
     before anything is written: a bad `at`, an unreadable file, content already ingested
@@ -95,36 +98,54 @@ def ingest(ws: Workspace, project: Project, path: Path, at: str | None = None,
     production = registry.get_version(ws, project, "production")
     warnings = batch.check_input(frame, production.input_schema, str(path))
     frame = frame.reset_index(drop=True)
-    scored = router.score(frame)   # each row's entity is its key (cockpit.entity)
+    scored = router.score(frame)  # each row's entity is its key (cockpit.entity)
     with ws.store.transaction():
-        _refuse_repeat(ws, project, path, digest, again)   # again under the write lock: two
+        _refuse_repeat(ws, project, path, digest, again)  # again under the write lock: two
         # ingests of one file at once must not both pass the check made before scoring
         batch_id = batch.log_batch(ws, project, frame, scored, path.name, "ingest", at)
         stored = ws.store.scalar("SELECT inputs_sha256 FROM batches WHERE id = ?", [batch_id])
-        ws.record("monitoring", "ingest", project.id, {
-            "batch": batch_id, "sha256": digest, "inputs_sha256": stored, "rows": len(frame),
-            "source": path.name, "again": again})
+        ws.record(
+            "monitoring",
+            "ingest",
+            project.id,
+            {
+                "batch": batch_id,
+                "sha256": digest,
+                "inputs_sha256": stored,
+                "rows": len(frame),
+                "source": path.name,
+                "again": again,
+            },
+        )
     return {"id": batch_id, "rows": len(frame), "warnings": warnings}
 
 
-def _refuse_repeat(ws: Workspace, project: Project, path: Path, digest: str,
-                   again: bool) -> None:
+def _refuse_repeat(ws: Workspace, project: Project, path: Path, digest: str, again: bool) -> None:
     earlier = None if again else earlier_ingest(ws, project, digest)
     if earlier:
         raise CockpitError(
             f"{path}: the same content was ingested already as batch {earlier['id']} "
             f"({earlier['source']}, at {earlier['at']}); pass --again to ingest it once more, "
-            f"or drop it first: cockpit monitor drop {earlier['id']} --reason TEXT")
+            f"or drop it first: cockpit monitor drop {earlier['id']} --reason TEXT"
+        )
 
 
 def batch_rows(ws: Workspace, project: Project, limit: int = 1000) -> list[dict[str, Any]]:
     """The project's batches, newest first: id, at, kind, source, rows, routes."""
     import json
 
-    return [{"id": b["id"], "at": b["at"], "kind": b["kind"], "source": b["source"],
-             "rows": b["rows"], "routes": json.loads(b["routes"] or "{}"),
-             "created_by": b["created_by"]}
-            for b in batch.list_batches(ws, project, limit)]
+    return [
+        {
+            "id": b["id"],
+            "at": b["at"],
+            "kind": b["kind"],
+            "source": b["source"],
+            "rows": b["rows"],
+            "routes": json.loads(b["routes"] or "{}"),
+            "created_by": b["created_by"],
+        }
+        for b in batch.list_batches(ws, project, limit)
+    ]
 
 
 def drop(ws: Workspace, project: Project, batch_id: int, reason: str) -> dict[str, Any]:
@@ -132,18 +153,33 @@ def drop(ws: Workspace, project: Project, batch_id: int, reason: str) -> dict[st
     in one transaction. The stored windows are cleared: the next check recomputes them."""
     if not reason.strip():
         raise CockpitError("dropping a batch takes a reason (--reason TEXT)")
-    found = ws.store.one("SELECT * FROM batches WHERE id = ? AND project_id = ?",
-                         [batch_id, project.id])
+    found = ws.store.one("SELECT * FROM batches WHERE id = ? AND project_id = ?", [batch_id, project.id])
     if found is None:
         known = [str(b["id"]) for b in batch.list_batches(ws, project, 10)]
-        raise CockpitError(f"no batch {batch_id} in project {project.name!r}"
-                           + (f" (newest: {', '.join(known)}; see cockpit monitor batches)"
-                              if known else " (it has no batches)"))
+        raise CockpitError(
+            f"no batch {batch_id} in project {project.name!r}"
+            + (
+                f" (newest: {', '.join(known)}; see cockpit monitor batches)"
+                if known
+                else " (it has no batches)"
+            )
+        )
     with ws.store.transaction():
         ws.store.conn.execute("DELETE FROM batches WHERE id = ?", [batch_id])
         ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
-        ws.record("monitoring", "batch dropped", project.id, {
-            "batch": batch_id, "reason": reason, "source": found["source"],
-            "rows": found["rows"], "at": found["at"], "kind": found["kind"],
-            "inputs_sha256": found["inputs_sha256"], "outputs_sha256": found["outputs_sha256"]})
+        ws.record(
+            "monitoring",
+            "batch dropped",
+            project.id,
+            {
+                "batch": batch_id,
+                "reason": reason,
+                "source": found["source"],
+                "rows": found["rows"],
+                "at": found["at"],
+                "kind": found["kind"],
+                "inputs_sha256": found["inputs_sha256"],
+                "outputs_sha256": found["outputs_sha256"],
+            },
+        )
     return {"id": batch_id, "rows": found["rows"], "source": found["source"]}

@@ -24,11 +24,11 @@ DEFAULT_RULES = [
     ("missing_rate", ">", 0.2, 1, "warning", "investigate the data pipeline"),
     ("error_rate", ">", 0.05, 1, "warning", "investigate the service's errors; roll back if new"),
 ]
-MODEL_ROUTES = ("production", "canary", "fixed")   # rows a model answered (not an override
-                                                   # or the fallback rule)
+MODEL_ROUTES = ("production", "canary", "fixed")  # rows a model answered (not an override
+# or the fallback rule)
 
 
-REFERENCE_FORMAT = 2   # 2: prediction drift of classes by class frequency
+REFERENCE_FORMAT = 2  # 2: prediction drift of classes by class frequency
 
 
 def reference_stats(ws: Workspace, project: Project, version: registry.ModelVersion) -> dict:
@@ -52,13 +52,17 @@ def reference_stats(ws: Workspace, project: Project, version: registry.ModelVers
         elif spec["kind"] == "categorical":
             features[column] = drift.categorical_reference(train[column])
     validation = run_predictions(ws, project, run, "validation", version.threshold)
-    stats = {"features": features, "format": REFERENCE_FORMAT,
-             "prediction": predictions.prediction_reference(project.task, validation)}
+    stats = {
+        "features": features,
+        "format": REFERENCE_FORMAT,
+        "prediction": predictions.prediction_reference(project.task, validation),
+    }
     with ws.store.transaction():
         # a reference stored by an older cockpit (classes drifted as numbers) is replaced
         ws.store.conn.execute("DELETE FROM monitor_references WHERE version_id = ?", [version.id])
-        ws.store.insert("monitor_references", {"version_id": version.id, "stats": stats,
-                                               "created_at": clock.now_iso()})
+        ws.store.insert(
+            "monitor_references", {"version_id": version.id, "stats": stats, "created_at": clock.now_iso()}
+        )
     return stats
 
 
@@ -76,39 +80,64 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
     reference = reference_stats(ws, project, production)
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
-    labels = pd.DataFrame(ws.store.rows("SELECT entity, label FROM labels WHERE project_id = ?",
-                                        [project.id]), columns=["entity", "label"])
+    labels = pd.DataFrame(
+        ws.store.rows("SELECT entity, label FROM labels WHERE project_id = ?", [project.id]),
+        columns=["entity", "label"],
+    )
     size = window_size(ws, project)
     by_window: dict[str, list[dict]] = {}
     for found in batch.list_batches(ws, project, 10_000):
         by_window.setdefault(_window_of_batch(found, size), []).append(found)
     served = service_windows(ws, project, size)
-    answered = (predictions.served_predictions(ws, project, size)
-                if reference["prediction"]["kind"] == "categorical" else {})
+    answered = (
+        predictions.served_predictions(ws, project, size)
+        if reference["prediction"]["kind"] == "categorical"
+        else {}
+    )
     windows = []
     for window in sorted(set(by_window) | set(served)):
-        stats: dict[str, Any] = {"window": window, "size": size, "rows": 0, "features": {},
-                                 "max_psi": None, "missing_rate": None, "prediction_psi": None,
-                                 "routes": {}, "labelled": 0, "notes": []}
+        stats: dict[str, Any] = {
+            "window": window,
+            "size": size,
+            "rows": 0,
+            "features": {},
+            "max_psi": None,
+            "missing_rate": None,
+            "prediction_psi": None,
+            "routes": {},
+            "labelled": 0,
+            "notes": [],
+        }
         if window in by_window:
-            stats.update(_batch_stats(ws, project, production, by_window[window], reference,
-                                      labels, metric, spec.segments))
+            stats.update(
+                _batch_stats(
+                    ws, project, production, by_window[window], reference, labels, metric, spec.segments
+                )
+            )
         if window in served:
             service = dict(served[window])
             scores = service.pop("scores")
             newest = service.pop("newest")
             stats.update(service, newest=max(stats.get("newest", newest), newest))
             if stats["prediction_psi"] is None:
-                stats.update(predictions.served_drift(stats, reference, scores,
-                                                      answered.get(window)))
+                stats.update(predictions.served_drift(stats, reference, scores, answered.get(window)))
         windows.append(stats)
     with ws.store.transaction():
         ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
         ws.store.conn.executemany(
             "INSERT INTO monitor_windows (project_id, window, rows, stats, computed_at) "
             "VALUES (?, ?, ?, ?, ?)",
-            [(project.id, w["window"], w["rows"], ws.store.redact(json.dumps(w, default=_plain)),
-              clock.now_iso()) for w in windows])
+            [
+                (
+                    project.id,
+                    w["window"],
+                    w["rows"],
+                    ws.store.redact(json.dumps(w, default=_plain)),
+                    clock.now_iso(),
+                )
+                for w in windows
+            ],
+        )
     return windows
 
 
@@ -121,16 +150,24 @@ def _window_of_batch(found: dict, size: str) -> str:
     try:
         parse_moment(found["at"] or "", "time")
     except CockpitError:
-        raise CockpitError(f"batch {found['id']} ({found['source']}) has the time "
-                           f"{found['at']!r}, which is not a date: drop it with cockpit monitor "
-                           f"drop {found['id']} --reason TEXT, then ingest it again with --at"
-                           ) from None
+        raise CockpitError(
+            f"batch {found['id']} ({found['source']}) has the time "
+            f"{found['at']!r}, which is not a date: drop it with cockpit monitor "
+            f"drop {found['id']} --reason TEXT, then ingest it again with --at"
+        ) from None
     return window_of(found["at"], size)
 
 
-def _batch_stats(ws: Workspace, project: Project, production: registry.ModelVersion,
-                 found: list[dict], reference: dict, labels, metric: str,
-                 segments: list[str]) -> dict[str, Any]:
+def _batch_stats(
+    ws: Workspace,
+    project: Project,
+    production: registry.ModelVersion,
+    found: list[dict],
+    reference: dict,
+    labels,
+    metric: str,
+    segments: list[str],
+) -> dict[str, Any]:
     import pandas as pd
 
     from cockpit.monitoring import drift
@@ -150,11 +187,17 @@ def _batch_stats(ws: Workspace, project: Project, production: registry.ModelVers
     answered = outputs[outputs["route"].isin(MODEL_ROUTES)]
     prediction = predictions.prediction_drift(reference, answered["score"], answered["prediction"])
     stats: dict[str, Any] = {
-        "rows": len(inputs), "newest": max(b["at"] for b in found), "features": features,
-        "max_psi": (max((f["psi"] or 0 for f in features.values()), default=0.0)
-                    if len(inputs) >= MIN_DRIFT_ROWS else None),
+        "rows": len(inputs),
+        "newest": max(b["at"] for b in found),
+        "features": features,
+        "max_psi": (
+            max((f["psi"] or 0 for f in features.values()), default=0.0)
+            if len(inputs) >= MIN_DRIFT_ROWS
+            else None
+        ),
         "missing_rate": float(inputs[list(features)].isna().mean().max()) if features else 0.0,
-        "notes": notes + prediction.pop("notes"), **prediction,
+        "notes": notes + prediction.pop("notes"),
+        **prediction,
         "routes": outputs["route"].value_counts().to_dict(),
     }
     outputs = outputs.assign(entity=_entities(production, inputs, outputs))
@@ -207,28 +250,31 @@ def _measure_all(project: Project, rows, classes: list) -> dict[str, float]:
     import numpy as np
 
     if project.task == "regression":
-        return metrics.score("regression", rows["label"].astype(float).to_numpy(),
-                             rows["prediction"].astype(float).to_numpy())
+        return metrics.score(
+            "regression", rows["label"].astype(float).to_numpy(), rows["prediction"].astype(float).to_numpy()
+        )
     proba = None
     scores = rows["score"].to_numpy(dtype=float)
     if project.task == "binary" and len(classes) == 2 and not np.isnan(scores).any():
         positive = classes.index(metrics.positive_label(classes))
         proba = np.empty((len(rows), 2))
         proba[:, positive], proba[:, 1 - positive] = scores, 1 - scores
-    return metrics.score(project.task, rows["label"].to_numpy(),
-                         rows["prediction"].astype(str).to_numpy(), proba, classes)
+    return metrics.score(
+        project.task, rows["label"].to_numpy(), rows["prediction"].astype(str).to_numpy(), proba, classes
+    )
 
 
-def _score_groups(project: Project, joined, metric: str, classes: list,
-                  column: str) -> dict[str, dict[str, Any]]:
+def _score_groups(
+    project: Project, joined, metric: str, classes: list, column: str
+) -> dict[str, dict[str, Any]]:
     """The metric per group of `column` on labelled rows: {group: {rows, value}}."""
-    return {str(key): {"rows": int(len(group)),
-                       "value": _measure(project, group, classes).get(metric)}
-            for key, group in joined.groupby(column, dropna=True)}
+    return {
+        str(key): {"rows": int(len(group)), "value": _measure(project, group, classes).get(metric)}
+        for key, group in joined.groupby(column, dropna=True)
+    }
 
 
-def _performance(project: Project, outputs, labels, metric: str,
-                 segments: list[str] = ()) -> dict[str, Any]:
+def _performance(project: Project, outputs, labels, metric: str, segments: list[str] = ()) -> dict[str, Any]:
     import numpy as np
 
     from cockpit.evaluation.segments import groups_of
@@ -255,14 +301,15 @@ def _performance(project: Project, outputs, labels, metric: str,
     out["metric_value"] = scored.get(metric)
     out["by_version"] = _score_groups(project, joined, metric, classes, "model_version")
     out["by_segment"] = {
-        column: _score_groups(project, joined.assign(group=groups_of(joined[f"segment:{column}"])),
-                              metric, classes, "group")
-        for column in segments}
+        column: _score_groups(
+            project, joined.assign(group=groups_of(joined[f"segment:{column}"])), metric, classes, "group"
+        )
+        for column in segments
+    }
     return out
 
 
-_TRUTH = {"true": "True", "1": "True", "1.0": "True", "false": "False", "0": "False",
-          "0.0": "False"}
+_TRUTH = {"true": "True", "1": "True", "1.0": "True", "false": "False", "0": "False", "0.0": "False"}
 
 
 def same_class_text(labels, predictions) -> dict[str, Any]:
@@ -274,10 +321,12 @@ def same_class_text(labels, predictions) -> dict[str, Any]:
     texts = pd.concat([labels, predictions]).astype(str).str.strip()
     lowered = set(texts.str.lower())
     if lowered <= _TRUTH.keys() and lowered & {"true", "false"}:
+
         def canon(values):
             return values.astype(str).str.strip().str.lower().map(_TRUTH)
     else:
+
         def canon(values):
-            return values.astype(str).str.strip().str.replace(r"^(-?\d+)\.0$", r"\1",
-                                                              regex=True)
+            return values.astype(str).str.strip().str.replace(r"^(-?\d+)\.0$", r"\1", regex=True)
+
     return {"label": canon(labels), "prediction": canon(predictions)}

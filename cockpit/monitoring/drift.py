@@ -29,19 +29,25 @@ def numeric_reference(values: pd.Series) -> dict[str, Any]:
     # No finite value at all (a column of blanks): no bins, and every drift figure is None.
     numbers = values.dropna().to_numpy(dtype=float)
     finite = np.sort(numbers[np.isfinite(numbers)])
-    edges = (np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1))) if len(finite)
-             else np.array([]))
+    edges = np.unique(np.quantile(finite, np.linspace(0, 1, BINS + 1))) if len(finite) else np.array([])
     counts = _bin_counts(finite, edges)
     sketch = np.quantile(finite, np.linspace(0, 1, SKETCH)) if len(finite) else np.array([])
-    return {"kind": "numeric", "edges": edges.tolist(), "shares": (counts / max(1, counts.sum())
-                                                                   ).tolist(),
-            "sketch": sketch.tolist(), "missing": float(values.isna().mean())}
+    return {
+        "kind": "numeric",
+        "edges": edges.tolist(),
+        "shares": (counts / max(1, counts.sum())).tolist(),
+        "sketch": sketch.tolist(),
+        "missing": float(values.isna().mean()),
+    }
 
 
 def categorical_reference(values: pd.Series) -> dict[str, Any]:
     shares = values.dropna().astype(str).value_counts(normalize=True)
-    return {"kind": "categorical", "shares": {str(k): float(v) for k, v in shares.head(50).items()},
-            "missing": float(values.isna().mean())}
+    return {
+        "kind": "categorical",
+        "shares": {str(k): float(v) for k, v in shares.head(50).items()},
+        "missing": float(values.isna().mean()),
+    }
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -64,12 +70,15 @@ def categorical_drift(reference: dict[str, Any], values: pd.Series) -> dict[str,
     return counts.result()
 
 
-def drift_in_chunks(features: dict[str, dict[str, Any]],
-                    chunks: Iterable[pd.DataFrame]) -> dict[str, dict[str, Any]]:
+def drift_in_chunks(
+    features: dict[str, dict[str, Any]], chunks: Iterable[pd.DataFrame]
+) -> dict[str, dict[str, Any]]:
     """Drift of every reference feature over frames read one at a time (a file too big for
     memory): each chunk is reduced to counts and dropped."""
-    counters = {column: (NumericCounts if ref["kind"] == "numeric" else CategoricalCounts)(ref)
-                for column, ref in features.items()}
+    counters = {
+        column: (NumericCounts if ref["kind"] == "numeric" else CategoricalCounts)(ref)
+        for column, ref in features.items()
+    }
     seen: set[str] = set()
     for chunk in chunks:
         for column, counter in counters.items():
@@ -103,7 +112,7 @@ class NumericCounts:
         self.points = np.unique(self.sketch)
         self.bins = np.zeros(max(0, len(self.edges) - 1), dtype=np.int64)
         self.at_or_below = np.zeros(len(self.points), dtype=np.int64)  # values <= each point
-        self.below = np.zeros(len(self.points), dtype=np.int64)        # values < each point
+        self.below = np.zeros(len(self.points), dtype=np.int64)  # values < each point
         self.rows = self.present = 0
         self.total = 0.0
         self.small: list[np.ndarray] = []  # the values themselves while few: exact KS
@@ -135,8 +144,13 @@ class NumericCounts:
         if self.present == 0 or len(self.edges) < 2:
             return {"psi": None, "ks_p": None, "missing": missing}
         shares = self.bins / self.bins.sum()
-        return {"psi": psi(self.reference["shares"], shares), "ks_p": self._ks_p(),
-                "missing": missing, "mean": self.total / self.present, "shares": shares.tolist()}
+        return {
+            "psi": psi(self.reference["shares"], shares),
+            "ks_p": self._ks_p(),
+            "missing": missing,
+            "mean": self.total / self.present,
+            "shares": shares.tolist(),
+        }
 
     def _ks_p(self) -> float | None:
         """scipy's ks_2samp(current, sketch) p-value: exact (scipy itself, on the values
@@ -158,8 +172,7 @@ class NumericCounts:
         largest, smallest = gaps.max(), float(np.clip(-gaps.min(), 0, 1))
         statistic = smallest if smallest > largest else largest
         big, small = sorted([float(n), float(m)], reverse=True)
-        return float(np.clip(stats.kstwo.sf(statistic, np.round(big * small / (big + small))),
-                             0, 1))
+        return float(np.clip(stats.kstwo.sf(statistic, np.round(big * small / (big + small))), 0, 1))
 
 
 class CategoricalCounts:
@@ -191,8 +204,9 @@ class CategoricalCounts:
         counts = self.counts if self.counts is not None else pd.Series(dtype="int64")
         counts = counts.astype("int64")
         known = list(reference["shares"])
-        actual = np.array([counts.get(k, 0) for k in known]
-                          + [counts[~counts.index.isin(known)].sum()], dtype=float)
+        actual = np.array(
+            [counts.get(k, 0) for k in known] + [counts[~counts.index.isin(known)].sum()], dtype=float
+        )
         expected = np.array([reference["shares"][k] for k in known] + [0.0])
         total = actual.sum()
         if total == 0:
@@ -201,8 +215,11 @@ class CategoricalCounts:
         expected_counts = np.clip(expected, EPSILON, None) * total
         chi = stats.chisquare(actual, expected_counts * total / expected_counts.sum())
         new = sorted(set(counts.index) - set(known))
-        return {"psi": psi(expected, shares), "js": float(jensenshannon(expected + EPSILON,
-                                                                          shares + EPSILON)),
-                "chi2_p": float(chi.pvalue), "missing": missing,
-                "new_categories": new[:10], "shares": {k: float(s) for k, s in zip(
-                    [*known, "other"], shares, strict=True)}}
+        return {
+            "psi": psi(expected, shares),
+            "js": float(jensenshannon(expected + EPSILON, shares + EPSILON)),
+            "chi2_p": float(chi.pvalue),
+            "missing": missing,
+            "new_categories": new[:10],
+            "shares": {k: float(s) for k, s in zip([*known, "other"], shares, strict=True)},
+        }

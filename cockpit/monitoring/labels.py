@@ -43,8 +43,7 @@ def _times(frame: pd.DataFrame, path: Path) -> list[str]:
 
     times = []
     for value in frame["labelled_at"]:
-        if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(
-                value).strip():
+        if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(value).strip():
             times.append(now)
             continue
         moment = parse_moment(str(value), f"{path}: labelled_at")
@@ -65,8 +64,11 @@ def _older_row_keys(ws: Workspace, project: Project, production, kept: pd.DataFr
     out = []
     for version in registry.list_versions(ws, project):
         features = _feature_set(version)
-        if version.input_schema.get("entity") is None and features not in seen \
-                and set(features) <= set(kept.columns):
+        if (
+            version.input_schema.get("entity") is None
+            and features not in seen
+            and set(features) <= set(kept.columns)
+        ):
             seen.add(features)
             out.append(version_keys(version, kept).tolist())
     return out
@@ -92,12 +94,11 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
     try:
         keys = version_keys(production, frame)
     except KeyError as exc:
-        raise CockpitError(f"{path}: labels join production rows by the entity key; "
-                           f"{exc.args[0]}") from None
+        raise CockpitError(f"{path}: labels join production rows by the entity key; {exc.args[0]}") from None
     times = _times(frame, path)
     target = frame[project.target]
     has_label = target.notna().to_numpy(dtype=bool, copy=True)
-    if target.dtype.kind == "f":   # inf is no label either
+    if target.dtype.kind == "f":  # inf is no label either
         has_label &= np.isfinite(target.to_numpy(dtype=float))
     if target.dtype.kind in "OSU" or str(target.dtype) == "string":
         has_label &= target.astype(str).str.strip().ne("").to_numpy(dtype=bool)
@@ -109,17 +110,22 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
     kept_times = [t for t, k in zip(times, keep, strict=True) if k]
     rows = list(zip(kept_keys, text, kept_times, strict=True))
     for other in _older_row_keys(ws, project, production, kept):
-        rows += [(k, lab, t) for k, lab, t, own in zip(other, text, kept_times, kept_keys,
-                                                       strict=True) if k != own]
+        rows += [
+            (k, lab, t) for k, lab, t, own in zip(other, text, kept_times, kept_keys, strict=True) if k != own
+        ]
     source = path.name
     with ws.store.transaction():
         ws.store.conn.executemany(
             "INSERT INTO labels (project_id, entity, label, labelled_at, source) VALUES "
             "(?, ?, ?, ?, ?) ON CONFLICT (project_id, entity) DO UPDATE SET label = "
             "excluded.label, labelled_at = excluded.labelled_at, source = excluded.source",
-            [(project.id, *map(ws.store.redact, (e, lab, t, source))) for e, lab, t in rows])
-        result = {"rows": int(keep.sum()), "skipped_no_label": int((~has_label).sum()),
-                  "skipped_no_entity": int((has_label & ~has_key).sum()),
-                  "repeated_keys": int(kept_keys.duplicated().sum())}
+            [(project.id, *map(ws.store.redact, (e, lab, t, source))) for e, lab, t in rows],
+        )
+        result = {
+            "rows": int(keep.sum()),
+            "skipped_no_label": int((~has_label).sum()),
+            "skipped_no_entity": int((has_label & ~has_key).sum()),
+            "repeated_keys": int(kept_keys.duplicated().sum()),
+        }
         ws.record("monitoring", "labels", project.id, {**result, "source": source})
     return result

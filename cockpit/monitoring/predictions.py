@@ -10,7 +10,7 @@ from typing import Any
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 
-MIN_DRIFT_ROWS = 30   # fewer rows in a window: no drift figure, a note says why
+MIN_DRIFT_ROWS = 30  # fewer rows in a window: no drift figure, a note says why
 
 
 def prediction_reference(task: str, validation) -> dict[str, Any]:
@@ -24,8 +24,7 @@ def prediction_reference(task: str, validation) -> dict[str, Any]:
     if validation.positive_scores is not None:
         return drift.numeric_reference(pd.Series(validation.positive_scores, dtype=float))
     if task == "regression":
-        return drift.numeric_reference(pd.to_numeric(pd.Series(validation.y_pred),
-                                                     errors="coerce"))
+        return drift.numeric_reference(pd.to_numeric(pd.Series(validation.y_pred), errors="coerce"))
     return drift.categorical_reference(pd.Series(validation.y_pred).astype(str))
 
 
@@ -43,8 +42,9 @@ def served_predictions(ws: Workspace, project: Project, size: str) -> dict[str, 
     """The classes the service answered with (the model's own answers), per window."""
     from cockpit.monitoring.service import request_log
 
-    log = request_log(ws, project, size, "prediction",
-                      "AND status = 200 AND route IN ('production', 'canary')")
+    log = request_log(
+        ws, project, size, "prediction", "AND status = 200 AND route IN ('production', 'canary')"
+    )
     if log.empty:
         return {}
     return {str(w): group["prediction"] for w, group in log.groupby("window")}
@@ -60,21 +60,32 @@ def prediction_drift(reference: dict, scores, predictions=None) -> dict[str, Any
 
     ref = reference["prediction"]
     categorical = ref["kind"] == "categorical"
-    values = (pd.Series([] if predictions is None else predictions, dtype=object).dropna()
-              if categorical else pd.to_numeric(pd.Series(scores), errors="coerce").dropna())
+    values = (
+        pd.Series([] if predictions is None else predictions, dtype=object).dropna()
+        if categorical
+        else pd.to_numeric(pd.Series(scores), errors="coerce").dropna()
+    )
     empty = {"prediction_psi": None, "prediction_shares": None, "notes": []}
     if len(values) == 0:
         return empty
     if len(values) < MIN_DRIFT_ROWS:
-        return {**empty, "notes": [f"prediction drift: too few answers ({len(values)} < "
-                                   f"{MIN_DRIFT_ROWS})"]}
+        return {**empty, "notes": [f"prediction drift: too few answers ({len(values)} < {MIN_DRIFT_ROWS})"]}
     if not categorical:
         found = drift.numeric_drift(ref, values)
-        return {"prediction_psi": found["psi"], "prediction_shares": found.get("shares"),
-                "prediction_reference": ref["shares"], "notes": []}
+        return {
+            "prediction_psi": found["psi"],
+            "prediction_shares": found.get("shares"),
+            "prediction_reference": ref["shares"],
+            "notes": [],
+        }
     found = drift.categorical_drift(ref, values.astype(str))
-    classes = [*sorted(ref["shares"]), "other"]   # the same order however it was stored
-    return {"prediction_psi": found["psi"], "prediction_js": found["js"],
-            "prediction_chi2_p": found["chi2_p"], "prediction_classes": classes,
-            "prediction_shares": [found["shares"][c] for c in classes],
-            "prediction_reference": [ref["shares"].get(c, 0.0) for c in classes], "notes": []}
+    classes = [*sorted(ref["shares"]), "other"]  # the same order however it was stored
+    return {
+        "prediction_psi": found["psi"],
+        "prediction_js": found["js"],
+        "prediction_chi2_p": found["chi2_p"],
+        "prediction_classes": classes,
+        "prediction_shares": [found["shares"][c] for c in classes],
+        "prediction_reference": [ref["shares"].get(c, 0.0) for c in classes],
+        "notes": [],
+    }

@@ -55,14 +55,14 @@ def window_keys(stamps: pd.Series, size: str) -> pd.Series:
     return calendar["year"].astype(str) + "-W" + calendar["week"].astype(str).str.zfill(2)
 
 
-def request_log(ws: Workspace, project: Project, size: str, columns: str,
-                where: str = "") -> pd.DataFrame:
+def request_log(ws: Workspace, project: Project, size: str, columns: str, where: str = "") -> pd.DataFrame:
     """The project's request log rows (`at` and `columns`, optionally narrowed by `where`),
     each with its monitoring `window`."""
     import pandas as pd
 
-    log = pd.read_sql_query(f"SELECT at, {columns} FROM requests WHERE project_id = ? {where}",
-                            ws.store.conn, params=[project.id])
+    log = pd.read_sql_query(
+        f"SELECT at, {columns} FROM requests WHERE project_id = ? {where}", ws.store.conn, params=[project.id]
+    )
     if not log.empty:
         log["window"] = window_keys(log["at"], size)
     return log
@@ -81,8 +81,11 @@ def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dic
     log["fallback"] = log["route"] == "fallback"
     log["warned"] = log["warnings"].notna()
     requests = log.groupby("request_id", sort=False).agg(
-        window=("window", "first"), at=("at", "first"), status=("status", "first"),
-        latency=("latency_ms", "max"))
+        window=("window", "first"),
+        at=("at", "first"),
+        status=("status", "first"),
+        latency=("latency_ms", "max"),
+    )
     requests["moment"] = pd.to_datetime(requests["at"], format="ISO8601", utc=True)
     windows: dict[str, dict[str, Any]] = {}
     for window, group in requests.groupby("window"):

@@ -16,45 +16,96 @@ from cockpit.errors import CockpitError
 class Family:
     name: str
     title: str
-    estimators: dict[str, str]     # task -> "module.Class"
-    fixed: dict[str, Any]          # params cockpit sets (users may override)
-    staged: str | None = None      # the param grown with warm_start for curves and progress
-    dense: bool = False            # needs a dense feature matrix
+    estimators: dict[str, str]  # task -> "module.Class"
+    fixed: dict[str, Any]  # params cockpit sets (users may override)
+    staged: str | None = None  # the param grown with warm_start for curves and progress
+    dense: bool = False  # needs a dense feature matrix
 
 
-FAMILIES = {f.name: f for f in (
-    Family("dummy", "Dummy baseline", {
-        "binary": "sklearn.dummy.DummyClassifier", "multiclass": "sklearn.dummy.DummyClassifier",
-        "regression": "sklearn.dummy.DummyRegressor"}, {}),
-    Family("logistic_regression", "Logistic regression", {
-        "binary": "sklearn.linear_model.LogisticRegression",
-        "multiclass": "sklearn.linear_model.LogisticRegression"}, {"max_iter": 1000}),
-    Family("linear_regression", "Linear regression", {
-        "regression": "sklearn.linear_model.LinearRegression"}, {}),
-    Family("ridge", "Ridge", {
-        "binary": "sklearn.linear_model.RidgeClassifier",
-        "multiclass": "sklearn.linear_model.RidgeClassifier",
-        "regression": "sklearn.linear_model.Ridge"}, {}),
-    Family("decision_tree", "Decision tree", {
-        "binary": "sklearn.tree.DecisionTreeClassifier",
-        "multiclass": "sklearn.tree.DecisionTreeClassifier",
-        "regression": "sklearn.tree.DecisionTreeRegressor"}, {"max_depth": 6}),
-    Family("random_forest", "Random forest", {
-        "binary": "sklearn.ensemble.RandomForestClassifier",
-        "multiclass": "sklearn.ensemble.RandomForestClassifier",
-        "regression": "sklearn.ensemble.RandomForestRegressor"}, {"n_jobs": 1},
-        staged="n_estimators"),
-    Family("hist_gradient_boosting", "Histogram gradient boosting", {
-        "binary": "sklearn.ensemble.HistGradientBoostingClassifier",
-        "multiclass": "sklearn.ensemble.HistGradientBoostingClassifier",
-        "regression": "sklearn.ensemble.HistGradientBoostingRegressor"}, {"early_stopping": False},
-        staged="max_iter", dense=True),
-)}
+FAMILIES = {
+    f.name: f
+    for f in (
+        Family(
+            "dummy",
+            "Dummy baseline",
+            {
+                "binary": "sklearn.dummy.DummyClassifier",
+                "multiclass": "sklearn.dummy.DummyClassifier",
+                "regression": "sklearn.dummy.DummyRegressor",
+            },
+            {},
+        ),
+        Family(
+            "logistic_regression",
+            "Logistic regression",
+            {
+                "binary": "sklearn.linear_model.LogisticRegression",
+                "multiclass": "sklearn.linear_model.LogisticRegression",
+            },
+            {"max_iter": 1000},
+        ),
+        Family(
+            "linear_regression",
+            "Linear regression",
+            {"regression": "sklearn.linear_model.LinearRegression"},
+            {},
+        ),
+        Family(
+            "ridge",
+            "Ridge",
+            {
+                "binary": "sklearn.linear_model.RidgeClassifier",
+                "multiclass": "sklearn.linear_model.RidgeClassifier",
+                "regression": "sklearn.linear_model.Ridge",
+            },
+            {},
+        ),
+        Family(
+            "decision_tree",
+            "Decision tree",
+            {
+                "binary": "sklearn.tree.DecisionTreeClassifier",
+                "multiclass": "sklearn.tree.DecisionTreeClassifier",
+                "regression": "sklearn.tree.DecisionTreeRegressor",
+            },
+            {"max_depth": 6},
+        ),
+        Family(
+            "random_forest",
+            "Random forest",
+            {
+                "binary": "sklearn.ensemble.RandomForestClassifier",
+                "multiclass": "sklearn.ensemble.RandomForestClassifier",
+                "regression": "sklearn.ensemble.RandomForestRegressor",
+            },
+            {"n_jobs": 1},
+            staged="n_estimators",
+        ),
+        Family(
+            "hist_gradient_boosting",
+            "Histogram gradient boosting",
+            {
+                "binary": "sklearn.ensemble.HistGradientBoostingClassifier",
+                "multiclass": "sklearn.ensemble.HistGradientBoostingClassifier",
+                "regression": "sklearn.ensemble.HistGradientBoostingRegressor",
+            },
+            {"early_stopping": False},
+            staged="max_iter",
+            dense=True,
+        ),
+    )
+}
 
 
-SHORT_NAMES = {"dummy": "dummy", "logistic_regression": "logistic", "linear_regression": "linear",
-               "ridge": "ridge", "decision_tree": "tree", "random_forest": "forest",
-               "hist_gradient_boosting": "boosting"}
+SHORT_NAMES = {
+    "dummy": "dummy",
+    "logistic_regression": "logistic",
+    "linear_regression": "linear",
+    "ridge": "ridge",
+    "decision_tree": "tree",
+    "random_forest": "forest",
+    "hist_gradient_boosting": "boosting",
+}
 
 
 def families_for(task: str) -> list[Family]:
@@ -94,13 +145,13 @@ def parse_value(raw: str, default: Any, name: str) -> Any:
         if text.lower() in ("false", "0", "no"):
             return False
         raise CockpitError(f"param {name}={raw!r}: expected true or false")
-    for kind in ((int,) if isinstance(default, int) else (float,) if isinstance(default, float)
-                 else ()):
+    for kind in (int,) if isinstance(default, int) else (float,) if isinstance(default, float) else ():
         try:
             return kind(text)
         except ValueError:
-            raise CockpitError(f"param {name}={raw!r}: expected a{'n integer' if kind is int else ' number'}"
-                               ) from None
+            raise CockpitError(
+                f"param {name}={raw!r}: expected a{'n integer' if kind is int else ' number'}"
+            ) from None
     if default is None or isinstance(default, str):
         for kind in (int, float):
             try:
@@ -125,9 +176,11 @@ def resolve_params(name: str, task: str, given: dict[str, Any] | list[str]) -> d
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         hint = get_close_matches(unknown[0], defaults, n=1)
-        raise CockpitError(f"{name} takes no parameter {', '.join(unknown)}"
-                           + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                           + f"; it takes {', '.join(sorted(defaults))}")
+        raise CockpitError(
+            f"{name} takes no parameter {', '.join(unknown)}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f"; it takes {', '.join(sorted(defaults))}"
+        )
     for key, value in given.items():
         check_value(key, value)
     params = {**defaults, **given}
@@ -151,10 +204,14 @@ def check_value(name: str, value: Any) -> None:
         if not math.isfinite(value):
             raise CockpitError(f"param {name}={value}: not a finite number")
         return
-    kind = "a list" if isinstance(value, list) else "a table" if isinstance(value, dict) \
+    kind = (
+        "a list"
+        if isinstance(value, list)
+        else "a table"
+        if isinstance(value, dict)
         else type(value).__name__
-    raise CockpitError(f"param {name}: {kind} is not one value; give a number, text, true/false "
-                       "or null")
+    )
+    raise CockpitError(f"param {name}: {kind} is not one value; give a number, text, true/false or null")
 
 
 def _check_with_sklearn(name: str, task: str, params: dict[str, Any]) -> None:
@@ -167,8 +224,7 @@ def _check_with_sklearn(name: str, task: str, params: dict[str, Any]) -> None:
     except InvalidParameterError as exc:
         raise CockpitError(f"{name}: {exc}") from None
     if params.get("n_jobs") == 0:  # allowed by the estimator, refused by joblib at fit time
-        raise CockpitError(f"{name}: n_jobs=0 runs nothing; give a count of workers or -1 for "
-                           "every core")
+        raise CockpitError(f"{name}: n_jobs=0 runs nothing; give a count of workers or -1 for every core")
 
 
 def build(name: str, task: str, params: dict[str, Any], seed: int):

@@ -8,21 +8,39 @@ from pathlib import Path
 
 def load_inputs(ws, project, run):
     """The pinned inputs of a run, read back from the store."""
-    return pinned_inputs(ws, project, run.family, run.params, run.seed, run.split_id,
-                         run.feature_spec_version, run.metric, run.feature_compiler or 1)
+    return pinned_inputs(
+        ws,
+        project,
+        run.family,
+        run.params,
+        run.seed,
+        run.split_id,
+        run.feature_spec_version,
+        run.metric,
+        run.feature_compiler or 1,
+    )
 
 
-def pinned_inputs(ws, project, family, params, seed, split_id, spec_version, metric,
-                  compiler: int | None = None):
+def pinned_inputs(
+    ws, project, family, params, seed, split_id, spec_version, metric, compiler: int | None = None
+):
     from cockpit.features import COMPILER_VERSION, spec_at
     from cockpit.splits import get_split, split_frames
     from cockpit.training.fit import TrainInputs
 
     parts = split_frames(ws, project, get_split(ws, project, split_id))
-    return TrainInputs(task=project.task, target=project.target, family=family, params=params,
-                       seed=seed, specs=spec_at(ws, project, spec_version), train=parts["train"],
-                       validation=parts["validation"], metric=metric,
-                       compiler=compiler or COMPILER_VERSION)
+    return TrainInputs(
+        task=project.task,
+        target=project.target,
+        family=family,
+        params=params,
+        seed=seed,
+        specs=spec_at(ws, project, spec_version),
+        train=parts["train"],
+        validation=parts["validation"],
+        metric=metric,
+        compiler=compiler or COMPILER_VERSION,
+    )
 
 
 def report(fraction: float, message: str) -> None:
@@ -48,8 +66,7 @@ def main(workspace_dir: str, project_id: int, run_id: int) -> int:
             run = get_run(ws, project, run_id)
             inputs = load_inputs(ws, project, run)
             output = fit_and_score(inputs, report)
-            ref = ws.artifacts.put(output.pipeline, kind="model",
-                                   library_versions=run.library_versions)
+            ref = ws.artifacts.put(output.pipeline, kind="model", library_versions=run.library_versions)
             finish(ws, project, run_id, "finished", output=output, artifact_sha256=ref.sha256)
             return 0
         except Exception as exc:  # recorded on the run, never a crash

@@ -14,11 +14,15 @@ SKIPPED_PARAMS = {"verbose", "n_jobs", "warm_start"}
 
 def _fields(run: Run) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "model": run.family, "status": run.status, "seed": run.seed,
+        "model": run.family,
+        "status": run.status,
+        "seed": run.seed,
         "data version": f"v{run.version_id}" if run.version_id else None,
-        "split": run.split_id, "feature spec": run.feature_spec_version,
+        "split": run.split_id,
+        "feature spec": run.feature_spec_version,
         "code commit": (run.git_commit or "")[:12] or None,
-        "dirty tree": run.git_dirty, "python": run.python_version,
+        "dirty tree": run.git_dirty,
+        "python": run.python_version,
         "duration s": round(run.duration_s, 2) if run.duration_s else None,
     }
     for name, value in sorted((run.params or {}).items()):
@@ -34,8 +38,9 @@ def _fields(run: Run) -> dict[str, Any]:
     return fields
 
 
-def compare(ws: Workspace, project: Project, run_ids: list[int],
-            differences_only: bool = False) -> dict[str, Any]:
+def compare(
+    ws: Workspace, project: Project, run_ids: list[int], differences_only: bool = False
+) -> dict[str, Any]:
     """{"runs": ids, "rows": [{"field", "values": [...], "differs"}]}."""
     if len(run_ids) < 2:
         raise CockpitError("compare needs two or more runs")

@@ -12,10 +12,10 @@ LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "joblib", "pyarrow")
 
 def git_state(folder: Path) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git work tree holding `folder`; (None, None) outside git."""
+
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True,
-                                 timeout=5)
+            out = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return out.stdout.strip() if out.returncode == 0 else None

@@ -34,7 +34,7 @@ class TrainInputs:
     train: pd.DataFrame
     validation: pd.DataFrame
     metric: str
-    compiler: int = COMPILER_VERSION      # the feature compiler that builds the transformer
+    compiler: int = COMPILER_VERSION  # the feature compiler that builds the transformer
 
 
 @dataclass
@@ -66,8 +66,9 @@ def evaluate(pipeline, frame: pd.DataFrame, task: str, target: str) -> dict[str,
     return metrics.score(task, frame[target].to_numpy(), y_pred, proba, classes)
 
 
-def fit_and_score(inputs: TrainInputs, progress: Progress | None = None,
-                  learning_curve: bool = True) -> TrainOutput:
+def fit_and_score(
+    inputs: TrainInputs, progress: Progress | None = None, learning_curve: bool = True
+) -> TrainOutput:
     """Fit features + model on the training rows and score both splits; staged families
     also record a learning curve (skipped with `learning_curve=False`: one plain fit)."""
     from sklearn.pipeline import Pipeline
@@ -78,8 +79,9 @@ def fit_and_score(inputs: TrainInputs, progress: Progress | None = None,
     started = time.perf_counter()
     X, y = inputs.train, inputs.train[inputs.target].to_numpy()
     report(0.05, "fitting features")
-    transformer = compile_transformer(inputs.specs, dense=catalog.FAMILIES[inputs.family].dense,
-                                      version=inputs.compiler)
+    transformer = compile_transformer(
+        inputs.specs, dense=catalog.FAMILIES[inputs.family].dense, version=inputs.compiler
+    )
     matrix = transformer.fit_transform(X)
     model = catalog.build(inputs.family, inputs.task, inputs.params, inputs.seed)
     staged = catalog.FAMILIES[inputs.family].staged
@@ -95,20 +97,28 @@ def fit_and_score(inputs: TrainInputs, progress: Progress | None = None,
         pipeline=pipeline,
         train_metrics=evaluate(pipeline, inputs.train, inputs.task, inputs.target),
         validation_metrics=evaluate(pipeline, inputs.validation, inputs.task, inputs.target),
-        curve=curve, duration_s=time.perf_counter() - started)
+        curve=curve,
+        duration_s=time.perf_counter() - started,
+    )
     report(1.0, "done")
     return output
 
 
-def _fit_staged(model, staged: str, matrix, y, transformer, inputs: TrainInputs,
-                report: Progress) -> dict[str, Any]:
+def _fit_staged(
+    model, staged: str, matrix, y, transformer, inputs: TrainInputs, report: Progress
+) -> dict[str, Any]:
     """Grow trees / boosting rounds in steps (warm start): progress and a learning curve."""
     from sklearn.pipeline import Pipeline
 
     total = int(inputs.params[staged])
     steps = sorted({max(1, math.ceil(total * k / CURVE_STEPS)) for k in range(1, CURVE_STEPS + 1)})
-    curve: dict[str, Any] = {"param": staged, "metric": inputs.metric, "steps": [], "train": [],
-                             "validation": []}
+    curve: dict[str, Any] = {
+        "param": staged,
+        "metric": inputs.metric,
+        "steps": [],
+        "train": [],
+        "validation": [],
+    }
     model.set_params(warm_start=True)
     for number, step in enumerate(steps, start=1):
         model.set_params(**{staged: step})

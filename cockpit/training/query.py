@@ -19,27 +19,32 @@ from cockpit.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
 from storage import Store
 from storage.migrations import RUN_METRICS
 
-NUMERIC_FIELDS = {**{m: f"m_{m}" for m in RUN_METRICS},
-                  # the problem spec's names for the same columns (multiclass f1_macro -> m_f1)
-                  **{name: f"m_{column}" for name, column in SPEC_TO_COLUMN.items()},
-                  "score": "score", "id": "id", "seed": "seed", "sweep": "sweep_id",
-                  "duration": "duration_s"}
+NUMERIC_FIELDS = {
+    **{m: f"m_{m}" for m in RUN_METRICS},
+    # the problem spec's names for the same columns (multiclass f1_macro -> m_f1)
+    **{name: f"m_{column}" for name, column in SPEC_TO_COLUMN.items()},
+    "score": "score",
+    "id": "id",
+    "seed": "seed",
+    "sweep": "sweep_id",
+    "duration": "duration_s",
+}
 TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric"}
 FIELDS = {**NUMERIC_FIELDS, **TEXT_FIELDS}
 CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
-LIST_COLUMNS = ("id, family, status, metric, score, seed, sweep_id, duration_s, params, error, "
-                + ", ".join(f"m_{m}" for m in RUN_METRICS))
+LIST_COLUMNS = "id, family, status, metric, score, seed, sweep_id, duration_s, params, error, " + ", ".join(
+    f"m_{m}" for m in RUN_METRICS
+)
 
 
 @dataclass(frozen=True)
 class RunQuery:
     project_id: int
-    sort: str = "id"            # a field name
+    sort: str = "id"  # a field name
     descending: bool = True
     conditions: tuple[tuple[str, str, Any], ...] = field(default_factory=tuple)
 
-    def where(self, sort_not_null: bool = True,
-              conditions: bool = True) -> tuple[str, list[Any]]:
+    def where(self, sort_not_null: bool = True, conditions: bool = True) -> tuple[str, list[Any]]:
         clauses, params = ["project_id = ?"], [self.project_id]
         for name, op, value in self.conditions if conditions else ():
             clauses.append(f"{FIELDS[name]} {'<>' if op == '!=' else op} ?")
@@ -66,13 +71,16 @@ def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
     for token in text.split():
         match = CONDITION.match(token)  # field names in any case; values as written
         if not match:
-            raise CockpitError(f"filter {token!r}: write FIELD OP VALUE, e.g. recall>0.8 or "
-                               "family=random_forest")
+            raise CockpitError(
+                f"filter {token!r}: write FIELD OP VALUE, e.g. recall>0.8 or family=random_forest"
+            )
         name, op, raw = match.group(1).lower(), match.group(2), match.group(3)
         if name not in FIELDS:
             hint = get_close_matches(name, FIELDS, n=1)
-            raise CockpitError(f"filter {token!r}: unknown field {name!r}"
-                               + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            raise CockpitError(
+                f"filter {token!r}: unknown field {name!r}"
+                + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            )
         if name in NUMERIC_FIELDS:
             try:
                 value: Any = float(raw)
@@ -88,17 +96,24 @@ def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
     return tuple(conditions)
 
 
-def make_query(project_id: int, sort: str = "id", filter_text: str = "",
-               descending: bool | None = None, score_metric: str | None = None) -> RunQuery:
+def make_query(
+    project_id: int,
+    sort: str = "id",
+    filter_text: str = "",
+    descending: bool | None = None,
+    score_metric: str | None = None,
+) -> RunQuery:
     """`descending=None` puts the best first: highest first, or lowest first for an error
     metric; `score` follows `score_metric`, the project's primary metric (runs' score)."""
     sort = sort.strip().lower()
     if sort not in FIELDS or sort in TEXT_FIELDS:
         hint = get_close_matches(sort, NUMERIC_FIELDS, n=1)
-        raise CockpitError(f"cannot sort by {sort!r}"
-                           + (f" (did you mean {hint[0]!r}?)" if hint else "")
-                           + f"; sort by id, score, seed, duration or a metric "
-                           f"({', '.join([*RUN_METRICS, *SPEC_TO_COLUMN])})")
+        raise CockpitError(
+            f"cannot sort by {sort!r}"
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f"; sort by id, score, seed, duration or a metric "
+            f"({', '.join([*RUN_METRICS, *SPEC_TO_COLUMN])})"
+        )
     if descending is None:
         descending = not lower_is_better(score_metric if sort == "score" else sort)
     return RunQuery(project_id, sort, descending, parse_filter(filter_text))
@@ -123,9 +138,12 @@ def lower_is_better(name: str | None) -> bool:
 
 def count(store: Store, query: RunQuery) -> int:
     where, params = query.where()
-    if (query.sort != "id" and query.filters_other_columns
-            and not _plan_is_covering(store, where, params)
-            and not _missing_sort_values(store, query)):
+    if (
+        query.sort != "id"
+        and query.filters_other_columns
+        and not _plan_is_covering(store, where, params)
+        and not _missing_sort_values(store, query)
+    ):
         # Every run has the sort column: the filter alone counts the same rows, usually from
         # one covering index instead of a row lookup per match.
         where, params = query.where(sort_not_null=False)
@@ -141,9 +159,11 @@ def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict]:
         return []  # past the end (a negative LIMIT below would mean "no limit" to SQLite)
     if total is not None and offset > total // 2:
         back = max(0, total - offset - limit)
-        rows = store.rows(f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} "
-                          f"ORDER BY {query.order(reverse=True)} LIMIT ? OFFSET ?",
-                          [*params, min(limit, total - offset), back])
+        rows = store.rows(
+            f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} "
+            f"ORDER BY {query.order(reverse=True)} LIMIT ? OFFSET ?",
+            [*params, min(limit, total - offset), back],
+        )
         return rows[::-1]
     sql = f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} ORDER BY {query.order()} LIMIT ? OFFSET ?"
     if query.filters_other_columns and offset + limit <= WALK_MAX_ROWS:
@@ -153,21 +173,24 @@ def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict]:
     return store.rows(sql, [*params, limit, offset])
 
 
-WALK_FACTOR = 20        # rows of the sort order read per row wanted, before giving up
-WALK_MAX_ROWS = 1000    # deeper pages go straight to the planner's choice
+WALK_FACTOR = 20  # rows of the sort order read per row wanted, before giving up
+WALK_MAX_ROWS = 1000  # deeper pages go straight to the planner's choice
 _missing: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _walk_sort_index(store: Store, query: RunQuery, offset: int, limit: int, sql: str,
-                     params: list[Any]) -> list[dict] | None:
+def _walk_sort_index(
+    store: Store, query: RunQuery, offset: int, limit: int, sql: str, params: list[Any]
+) -> list[dict] | None:
     """A filter on one column sorted by another: SQLite reads the filter's index and sorts
     every match, which costs a row lookup per match (20,000 for recall>0.8 at 100,000 runs).
     When matches are common, walking the sort column's index and keeping the matches stops
     after a page. So read at most WALK_FACTOR rows per row wanted in sort order; if they held
     the page, it is the answer (the first matches in sort order are among them); else None,
     and the planner's own plan (few matches: a small sort) is used."""
-    if not any("TEMP B-TREE" in row[3] for row in store.conn.execute(
-            f"EXPLAIN QUERY PLAN {sql}", [*params, limit, offset])):
+    if not any(
+        "TEMP B-TREE" in row[3]
+        for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, limit, offset])
+    ):
         return None  # the planner already reads an index in the sort order
     budget = WALK_FACTOR * (offset + limit)
     sorted_where, sorted_params = query.where(conditions=False)
@@ -177,7 +200,8 @@ def _walk_sort_index(store: Store, query: RunQuery, offset: int, limit: int, sql
     rows = store.rows(
         f"SELECT * FROM (SELECT {LIST_COLUMNS}, project_id FROM runs WHERE {sorted_where} "
         f"ORDER BY {query.order()} LIMIT ?) WHERE {filter_where} LIMIT ? OFFSET ?",
-        [*sorted_params, budget, *filter_params, limit, offset])
+        [*sorted_params, budget, *filter_params, limit, offset],
+    )
     if len(rows) < limit:
         return None
     for row in rows:
@@ -186,8 +210,9 @@ def _walk_sort_index(store: Store, query: RunQuery, offset: int, limit: int, sql
 
 
 def _plan_is_covering(store: Store, where: str, params: list[Any]) -> bool:
-    plan = store.conn.execute(f"EXPLAIN QUERY PLAN SELECT count(*) FROM runs WHERE {where}",
-                              params).fetchall()
+    plan = store.conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT count(*) FROM runs WHERE {where}", params
+    ).fetchall()
     return len(plan) == 1 and "COVERING INDEX" in plan[0][3]
 
 
@@ -202,7 +227,8 @@ def _missing_sort_values(store: Store, query: RunQuery) -> int:
         missing = store.scalar(
             f"SELECT (SELECT count(*) FROM runs WHERE project_id = ?) - "
             f"(SELECT count(*) FROM runs WHERE project_id = ? AND {column} IS NOT NULL)",
-            [query.project_id, query.project_id])
+            [query.project_id, query.project_id],
+        )
         cached = known[(query.project_id, column)] = (version, int(missing))
     return cached[1]
 
@@ -212,6 +238,8 @@ def best_run_id(store: Store, project_id: int, metric: str) -> int | None:
     if column is None:
         return None
     direction = "ASC" if metric in LOWER_IS_BETTER else "DESC"
-    return store.scalar(f"SELECT id FROM runs WHERE project_id = ? AND status = 'finished' AND "
-                        f"{column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT 1",
-                        [project_id])
+    return store.scalar(
+        f"SELECT id FROM runs WHERE project_id = ? AND status = 'finished' AND "
+        f"{column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT 1",
+        [project_id],
+    )

@@ -24,8 +24,11 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> dict[str, Any]:
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be reproduced")
     child = subprocess.run(
-        [sys.executable, "-m", "cockpit.training.reproduce", str(ws.dir), str(project.id),
-         str(run_id)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        [sys.executable, "-m", "cockpit.training.reproduce", str(ws.dir), str(project.id), str(run_id)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
     if child.returncode != 0 or not lines:
         tail = (child.stderr or child.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -35,28 +38,36 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> dict[str, Any]:
 
     commit, dirty, versions = capture(ws.root)
     result["code_differs"] = bool(run.git_commit != commit or dirty)
-    result["libraries_differ"] = {name: [old, versions.get(name)]
-                                  for name, old in (run.library_versions or {}).items()
-                                  if versions.get(name) != old}
+    result["libraries_differ"] = {
+        name: [old, versions.get(name)]
+        for name, old in (run.library_versions or {}).items()
+        if versions.get(name) != old
+    }
     result["identical"] = result["artifact_match"] and result["predictions_match"]
     with ws.store.transaction():
-        result["id"] = ws.store.insert("reproductions", {
-            "run_id": run_id, "identical": int(result["identical"]),
-            "artifact_match": int(result["artifact_match"]),
-            "predictions_match": int(result["predictions_match"]),
-            "max_difference": result["max_difference"], "code_differs": int(result["code_differs"]),
-            "libraries_differ": result["libraries_differ"],
-            "artifact_sha256": result["artifact_sha256"], "detail": result["detail"],
-            "created_at": clock.now_iso(), "created_by": current_user()})
-        ws.record("experiments", "reproduce", project.id,
-                  {"run": run_id, "identical": result["identical"]})
+        result["id"] = ws.store.insert(
+            "reproductions",
+            {
+                "run_id": run_id,
+                "identical": int(result["identical"]),
+                "artifact_match": int(result["artifact_match"]),
+                "predictions_match": int(result["predictions_match"]),
+                "max_difference": result["max_difference"],
+                "code_differs": int(result["code_differs"]),
+                "libraries_differ": result["libraries_differ"],
+                "artifact_sha256": result["artifact_sha256"],
+                "detail": result["detail"],
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
+        ws.record("experiments", "reproduce", project.id, {"run": run_id, "identical": result["identical"]})
     result["run"] = run_id
     return result
 
 
 def last_reproduction(ws: Workspace, run_id: int) -> dict | None:
-    return ws.store.one("SELECT * FROM reproductions WHERE run_id = ? ORDER BY id DESC LIMIT 1",
-                        [run_id])
+    return ws.store.one("SELECT * FROM reproductions WHERE run_id = ? ORDER BY id DESC LIMIT 1", [run_id])
 
 
 def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
@@ -85,11 +96,14 @@ def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
     elif project.task == "regression":
         difference = float(np.max(np.abs(np.asarray(old_pred, float) - np.asarray(new_pred, float))))
     changed = int(np.sum(old_pred != new_pred))
-    detail = (f"{len(new_pred)} validation predictions: {changed} differ, largest difference "
-              f"{difference:.3g}")
-    return {"artifact_match": sha == run.artifact_sha256,
-            "predictions_match": same_labels and difference == 0.0, "max_difference": difference,
-            "artifact_sha256": sha, "detail": detail}
+    detail = f"{len(new_pred)} validation predictions: {changed} differ, largest difference {difference:.3g}"
+    return {
+        "artifact_match": sha == run.artifact_sha256,
+        "predictions_match": same_labels and difference == 0.0,
+        "max_difference": difference,
+        "artifact_sha256": sha,
+        "detail": detail,
+    }
 
 
 if __name__ == "__main__":

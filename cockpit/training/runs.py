@@ -56,9 +56,9 @@ class Run:
     created_at: str
     finished_at: str | None
     created_by: str | None
-    threshold: float | None = None          # binary decision threshold, chosen on validation
+    threshold: float | None = None  # binary decision threshold, chosen on validation
     threshold_reason: str | None = None
-    feature_compiler: int | None = None     # None: compiler 1 (before it was recorded)
+    feature_compiler: int | None = None  # None: compiler 1 (before it was recorded)
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__}
@@ -86,8 +86,9 @@ def get_run(ws: Workspace, project: Project, run_id: int) -> Run:
 
 def list_runs(ws: Workspace, project: Project, limit: int = 200) -> list[Run]:
     mark_interrupted(ws, project)
-    rows = ws.store.rows("SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?",
-                         [project.id, limit])
+    rows = ws.store.rows(
+        "SELECT * FROM runs WHERE project_id = ? ORDER BY id DESC LIMIT ?", [project.id, limit]
+    )
     return [_from_row(r) for r in rows]
 
 
@@ -111,26 +112,42 @@ def _alive(pid: int | None) -> bool:
 
 def mark_interrupted(ws: Workspace, project: Project) -> int:
     """Runs left 'running' by processes that no longer exist become 'interrupted'."""
-    stale = [r for r in ws.store.rows("SELECT id, owner_pid, worker_pid FROM runs WHERE "
-                                      "project_id = ? AND status = 'running'", [project.id])
-             if not _alive(r["owner_pid"]) and not _alive(r["worker_pid"])]
+    stale = [
+        r
+        for r in ws.store.rows(
+            "SELECT id, owner_pid, worker_pid FROM runs WHERE project_id = ? AND status = 'running'",
+            [project.id],
+        )
+        if not _alive(r["owner_pid"]) and not _alive(r["worker_pid"])
+    ]
     for row in stale:
-        finish(ws, project, row["id"], "interrupted",
-               error="the process running it stopped before it finished")
+        finish(
+            ws, project, row["id"], "interrupted", error="the process running it stopped before it finished"
+        )
     _mark_sweeps_interrupted(ws, project)
     return len(stale)
 
 
 def _mark_sweeps_interrupted(ws: Workspace, project: Project) -> None:
     """A sweep left 'running' by a process that is gone becomes 'interrupted'."""
-    stale = [r for r in ws.store.rows("SELECT id, owner_pid FROM sweeps WHERE project_id = ? AND "
-                                      "status = 'running'", [project.id])
-             if not _alive(r["owner_pid"])]
+    stale = [
+        r
+        for r in ws.store.rows(
+            "SELECT id, owner_pid FROM sweeps WHERE project_id = ? AND status = 'running'", [project.id]
+        )
+        if not _alive(r["owner_pid"])
+    ]
     for row in stale:
         with ws.store.transaction():
-            ws.store.update("sweeps", {"id": row["id"]}, {
-                "status": "interrupted", "reason": "its process stopped before it finished",
-                "finished_at": clock.now_iso()})
+            ws.store.update(
+                "sweeps",
+                {"id": row["id"]},
+                {
+                    "status": "interrupted",
+                    "reason": "its process stopped before it finished",
+                    "finished_at": clock.now_iso(),
+                },
+            )
             ws.record("experiments", "sweep interrupted", project.id, {"sweep": row["id"]})
 
 
@@ -150,8 +167,14 @@ class RunPlan:
     metric: str
 
 
-def plan_run(ws: Workspace, project: Project, family: str, params: dict | list[str] | None,
-             seed: int = 42, split_id: int | None = None) -> RunPlan:
+def plan_run(
+    ws: Workspace,
+    project: Project,
+    family: str,
+    params: dict | list[str] | None,
+    seed: int = 42,
+    split_id: int | None = None,
+) -> RunPlan:
     """Resolve family, params, split and feature spec; CockpitError when any is unusable."""
     from cockpit.features import ensure_spec, spec_at
     from cockpit.problem import current_spec
@@ -169,9 +192,15 @@ def plan_run(ws: Workspace, project: Project, family: str, params: dict | list[s
     return RunPlan(family, resolved, seed, split.version_id, split.id, spec_version, metric)
 
 
-def create_run(ws: Workspace, project: Project, plan: RunPlan, sweep_id: int | None = None,
-               status: str = "running", error: str | None = None,
-               environment: tuple[str | None, bool | None, dict] | None = None) -> int:
+def create_run(
+    ws: Workspace,
+    project: Project,
+    plan: RunPlan,
+    sweep_id: int | None = None,
+    status: str = "running",
+    error: str | None = None,
+    environment: tuple[str | None, bool | None, dict] | None = None,
+) -> int:
     """Record a run as started. `environment` (commit, dirty, versions) is read if not given."""
     from cockpit.training.environment import capture
 
@@ -179,52 +208,83 @@ def create_run(ws: Workspace, project: Project, plan: RunPlan, sweep_id: int | N
     values.update(status=status, error=error)
     with ws.store.transaction():
         run_id = ws.store.insert("runs", values)
-        ws.record("experiments", "run started" if status == "running" else f"run {status}",
-                  project.id, {"run": run_id, "family": plan.family, "seed": plan.seed})
+        ws.record(
+            "experiments",
+            "run started" if status == "running" else f"run {status}",
+            project.id,
+            {"run": run_id, "family": plan.family, "seed": plan.seed},
+        )
     return run_id
 
 
-def record_trial(ws: Workspace, project: Project, plan: RunPlan, sweep_id: int | None,
-                 status: str, environment: tuple[str | None, bool | None, dict],
-                 error: str | None = None, output=None,
-                 artifact_sha256: str | None = None) -> int:
+def record_trial(
+    ws: Workspace,
+    project: Project,
+    plan: RunPlan,
+    sweep_id: int | None,
+    status: str,
+    environment: tuple[str | None, bool | None, dict],
+    error: str | None = None,
+    output=None,
+    artifact_sha256: str | None = None,
+) -> int:
     """A run that has already ended (a sweep's trial) in one INSERT: the row and the two
     events `create_run` then `finish` would write, without writing the row twice."""
     values = _start_values(project, plan, sweep_id, environment)
     values.update(_end_values(status, error, output, artifact_sha256, plan.metric))
     with ws.store.transaction():
         run_id = ws.store.insert("runs", values)
-        ws.record("experiments", "run started", project.id,
-                  {"run": run_id, "family": plan.family, "seed": plan.seed})
-        ws.record("experiments", f"run {status}", project.id,
-                  _end_details(run_id, values, output, error))
+        ws.record(
+            "experiments",
+            "run started",
+            project.id,
+            {"run": run_id, "family": plan.family, "seed": plan.seed},
+        )
+        ws.record("experiments", f"run {status}", project.id, _end_details(run_id, values, output, error))
     return run_id
 
 
-def _start_values(project: Project, plan: RunPlan, sweep_id: int | None,
-                  environment: tuple[str | None, bool | None, dict]) -> dict[str, Any]:
+def _start_values(
+    project: Project, plan: RunPlan, sweep_id: int | None, environment: tuple[str | None, bool | None, dict]
+) -> dict[str, Any]:
     commit, dirty, versions = environment
     return {
-        "project_id": project.id, "sweep_id": sweep_id, "family": plan.family,
-        "params": plan.params, "seed": plan.seed, "version_id": plan.version_id,
-        "split_id": plan.split_id, "feature_spec_version": plan.feature_spec_version,
+        "project_id": project.id,
+        "sweep_id": sweep_id,
+        "family": plan.family,
+        "params": plan.params,
+        "seed": plan.seed,
+        "version_id": plan.version_id,
+        "split_id": plan.split_id,
+        "feature_spec_version": plan.feature_spec_version,
         "feature_compiler": COMPILER_VERSION,
-        "status": "running", "error": None, "metric": plan.metric, "git_commit": commit,
-        "git_dirty": dirty, "python_version": versions["python"], "library_versions": versions,
-        "owner_pid": os.getpid(), "created_at": clock.now_iso(), "created_by": current_user(),
+        "status": "running",
+        "error": None,
+        "metric": plan.metric,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python_version": versions["python"],
+        "library_versions": versions,
+        "owner_pid": os.getpid(),
+        "created_at": clock.now_iso(),
+        "created_by": current_user(),
     }
 
 
-def _end_values(status: str, error: str | None, output, artifact_sha256: str | None,
-                metric: str | None) -> dict[str, Any]:
+def _end_values(
+    status: str, error: str | None, output, artifact_sha256: str | None, metric: str | None
+) -> dict[str, Any]:
     values: dict[str, Any] = {"status": status, "error": error, "finished_at": clock.now_iso()}
     if output is not None:
-        values.update(train_metrics=output.train_metrics,
-                      validation_metrics=output.validation_metrics, curve=output.curve,
-                      duration_s=output.duration_s, artifact_sha256=artifact_sha256,
-                      score=output.validation_metrics.get(metric))
-        values.update({f"m_{k}": v for k, v in output.validation_metrics.items()
-                       if k in RUN_METRICS})
+        values.update(
+            train_metrics=output.train_metrics,
+            validation_metrics=output.validation_metrics,
+            curve=output.curve,
+            duration_s=output.duration_s,
+            artifact_sha256=artifact_sha256,
+            score=output.validation_metrics.get(metric),
+        )
+        values.update({f"m_{k}": v for k, v in output.validation_metrics.items() if k in RUN_METRICS})
     return values
 
 
@@ -237,19 +297,24 @@ def _end_details(run_id: int, values: dict[str, Any], output, error: str | None)
     return details
 
 
-def finish(ws: Workspace, project: Project, run_id: int, status: str, error: str | None = None,
-           output=None, artifact_sha256: str | None = None) -> None:
+def finish(
+    ws: Workspace,
+    project: Project,
+    run_id: int,
+    status: str,
+    error: str | None = None,
+    output=None,
+    artifact_sha256: str | None = None,
+) -> None:
     """Close a running run: its results (when it finished) and its final status, in one
     transaction. A run is closed once; later calls leave it as it is."""
-    metric = ws.store.scalar("SELECT metric FROM runs WHERE id = ?", [run_id]) \
-        if output is not None else None
+    metric = ws.store.scalar("SELECT metric FROM runs WHERE id = ?", [run_id]) if output is not None else None
     values = _end_values(status, error, output, artifact_sha256, metric)
     with ws.store.transaction():
         if ws.store.scalar("SELECT status FROM runs WHERE id = ?", [run_id]) != "running":
             return  # closed already (e.g. cancelled while its process was ending)
         ws.store.update("runs", {"id": run_id}, values)
-        ws.record("experiments", f"run {status}", project.id,
-                  _end_details(run_id, values, output, error))
+        ws.record("experiments", f"run {status}", project.id, _end_details(run_id, values, output, error))
 
 
 # -- the child process ---------------------------------------------------------
@@ -275,10 +340,13 @@ class RunHandle:
         self.run_id = run_id
         self.output: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cockpit.training.child", str(ws.dir), str(project.id),
-             str(run_id)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            [sys.executable, "-m", "cockpit.training.child", str(ws.dir), str(project.id), str(run_id)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         ws.store.update("runs", {"id": run_id}, {"worker_pid": self.process.pid})
         self.cancelled = False
 
@@ -299,8 +367,13 @@ class RunHandle:
             status = ws.store.scalar("SELECT status FROM runs WHERE id = ?", [self.run_id])
             if status == "running":
                 last = self.output[-1] if self.output else ""
-                finish(ws, self.project, self.run_id, "failed",
-                       error=f"the training process died (exit code {code}) {last}".strip())
+                finish(
+                    ws,
+                    self.project,
+                    self.run_id,
+                    "failed",
+                    error=f"the training process died (exit code {code}) {last}".strip(),
+                )
                 status = "failed"
         return status
 
@@ -314,8 +387,14 @@ class RunHandle:
             finish(ws, self.project, self.run_id, "cancelled", error="cancelled by the user")
 
 
-def start_run(ws: Workspace, project: Project, family: str, params: dict | list[str] | None = None,
-              seed: int = 42, split_id: int | None = None) -> RunHandle:
+def start_run(
+    ws: Workspace,
+    project: Project,
+    family: str,
+    params: dict | list[str] | None = None,
+    seed: int = 42,
+    split_id: int | None = None,
+) -> RunHandle:
     """Plan and start a run. A request that cannot be planned (unknown family, unknown
     parameter, a value the estimator refuses, no split) raises CockpitError before anything
     is written: bad usage is not a run."""
@@ -324,9 +403,15 @@ def start_run(ws: Workspace, project: Project, family: str, params: dict | list[
     return RunHandle(ws, project, run_id)
 
 
-def train(ws: Workspace, project: Project, family: str, params: dict | list[str] | None = None,
-          seed: int = 42, split_id: int | None = None,
-          progress: ProgressCallback | None = None) -> Run:
+def train(
+    ws: Workspace,
+    project: Project,
+    family: str,
+    params: dict | list[str] | None = None,
+    seed: int = 42,
+    split_id: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> Run:
     """Start a run and wait for it (Ctrl-C cancels it)."""
     handle = start_run(ws, project, family, params, seed, split_id)
     try:

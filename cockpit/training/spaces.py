@@ -11,25 +11,30 @@ from cockpit.errors import CockpitError
 
 # family -> param -> ("choice", [values]) | ("loguniform", low, high) | ("int", low, high)
 DEFAULT_SPACES: dict[str, dict[str, tuple]] = {
-    "logistic_regression": {"C": ("loguniform", 1e-3, 100.0),
-                            "class_weight": ("choice", [None, "balanced"])},
+    "logistic_regression": {"C": ("loguniform", 1e-3, 100.0), "class_weight": ("choice", [None, "balanced"])},
     "ridge": {"alpha": ("loguniform", 1e-3, 100.0)},
-    "decision_tree": {"max_depth": ("choice", [2, 3, 4, 6, 8, 12, None]),
-                      "min_samples_leaf": ("choice", [1, 2, 5, 10, 20, 50])},
-    "random_forest": {"n_estimators": ("choice", [50, 100, 200]),
-                      "max_depth": ("choice", [4, 8, 12, 16, None]),
-                      "min_samples_leaf": ("choice", [1, 2, 5, 10]),
-                      "max_features": ("choice", ["sqrt", 0.5, 1.0])},
-    "hist_gradient_boosting": {"learning_rate": ("loguniform", 0.01, 0.3),
-                               "max_iter": ("choice", [50, 100, 200]),
-                               "max_leaf_nodes": ("choice", [15, 31, 63]),
-                               "l2_regularization": ("loguniform", 1e-6, 1.0)},
+    "decision_tree": {
+        "max_depth": ("choice", [2, 3, 4, 6, 8, 12, None]),
+        "min_samples_leaf": ("choice", [1, 2, 5, 10, 20, 50]),
+    },
+    "random_forest": {
+        "n_estimators": ("choice", [50, 100, 200]),
+        "max_depth": ("choice", [4, 8, 12, 16, None]),
+        "min_samples_leaf": ("choice", [1, 2, 5, 10]),
+        "max_features": ("choice", ["sqrt", 0.5, 1.0]),
+    },
+    "hist_gradient_boosting": {
+        "learning_rate": ("loguniform", 0.01, 0.3),
+        "max_iter": ("choice", [50, 100, 200]),
+        "max_leaf_nodes": ("choice", [15, 31, 63]),
+        "l2_regularization": ("loguniform", 1e-6, 1.0),
+    },
     "dummy": {"strategy": ("choice", ["most_frequent", "prior", "stratified", "uniform"])},
     "linear_regression": {"fit_intercept": ("choice", [True, False])},
 }
 
 
-MAX_GRID_TRIALS = 100_000   # as many as --random may draw
+MAX_GRID_TRIALS = 100_000  # as many as --random may draw
 
 
 def load_grid(path: Path) -> dict[str, list[Any]]:
@@ -55,8 +60,10 @@ def load_grid(path: Path) -> dict[str, list[Any]]:
         grid[name] = [None if v == "none" else v for v in values]
     size = math.prod(len(values) for values in grid.values())
     if size > MAX_GRID_TRIALS:
-        raise CockpitError(f"{path}: the grid makes {size:,} trials, more than "
-                           f"{MAX_GRID_TRIALS:,}; list fewer values or draw --random N")
+        raise CockpitError(
+            f"{path}: the grid makes {size:,} trials, more than "
+            f"{MAX_GRID_TRIALS:,}; list fewer values or draw --random N"
+        )
     return grid
 
 
@@ -78,8 +85,9 @@ def grid_trials(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
 
-def random_trials(family: str, n: int, seed: int,
-                  space: dict[str, tuple] | None = None) -> list[dict[str, Any]]:
+def random_trials(
+    family: str, n: int, seed: int, space: dict[str, tuple] | None = None
+) -> list[dict[str, Any]]:
     """n parameter sets drawn from the family's space (seeded, so a sweep is repeatable)."""
     import numpy as np
 

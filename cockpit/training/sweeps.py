@@ -67,10 +67,19 @@ def _check_backend(backend: str, n_jobs: int) -> None:
         raise CockpitError(f"--backend {backend!r}: {exc}") from None
 
 
-def run_sweep(ws: Workspace, project: Project, family: str, trials: list[dict], kind: str,
-              seed: int = 42, n_jobs: int = 2, backend: str = "loky",
-              time_budget_s: float | None = None, stop_on_target: bool = False,
-              progress: SweepProgress | None = None) -> SweepResult:
+def run_sweep(
+    ws: Workspace,
+    project: Project,
+    family: str,
+    trials: list[dict],
+    kind: str,
+    seed: int = 42,
+    n_jobs: int = 2,
+    backend: str = "loky",
+    time_budget_s: float | None = None,
+    stop_on_target: bool = False,
+    progress: SweepProgress | None = None,
+) -> SweepResult:
     from joblib import Parallel, delayed, parallel_config
 
     from cockpit.problem import current_spec
@@ -82,13 +91,15 @@ def run_sweep(ws: Workspace, project: Project, family: str, trials: list[dict], 
     _check_backend(backend, n_jobs)
     plans = [runs.plan_run(ws, project, family, trial, seed) for trial in trials]
     base = plans[0]
-    inputs = pinned_inputs(ws, project, family, base.params, seed, base.split_id,
-                           base.feature_spec_version, base.metric)
+    inputs = pinned_inputs(
+        ws, project, family, base.params, seed, base.split_id, base.feature_spec_version, base.metric
+    )
     spec = current_spec(ws, project)
     target = spec.metric_target if metrics.metric_column(spec.metric) == base.metric else None
     environment = capture(ws.root)
-    sweep_id = _create(ws, project, family, kind, trials, seed, n_jobs, backend, time_budget_s,
-                       stop_on_target)
+    sweep_id = _create(
+        ws, project, family, kind, trials, seed, n_jobs, backend, time_budget_s, stop_on_target
+    )
     stop, started, finished = threading.Event(), set(), {}
     reason = ""
     began = time.monotonic()
@@ -108,27 +119,45 @@ def run_sweep(ws: Workspace, project: Project, family: str, trials: list[dict], 
         with parallel_config(backend=backend, n_jobs=n_jobs):
             results = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
             for index, output, error in results:
-                finished[index] = _record(ws, project, plans[index], sweep_id, output, error,
-                                          environment)
+                finished[index] = _record(ws, project, plans[index], sweep_id, output, error, environment)
                 if progress:
-                    progress(len(finished), len(plans), f"trial {index + 1}: "
-                             + (f"{base.metric} {output.validation_metrics.get(base.metric, 0):.4f}"
-                                if output else f"failed ({error})"))
-                if (stop_on_target and target is not None and output is not None
-                        and not stop.is_set()   # the first trial to meet it is the reason
-                        and not metrics.better(base.metric, target,
-                                               output.validation_metrics.get(base.metric, target))):
+                    progress(
+                        len(finished),
+                        len(plans),
+                        f"trial {index + 1}: "
+                        + (
+                            f"{base.metric} {output.validation_metrics.get(base.metric, 0):.4f}"
+                            if output
+                            else f"failed ({error})"
+                        ),
+                    )
+                if (
+                    stop_on_target
+                    and target is not None
+                    and output is not None
+                    and not stop.is_set()  # the first trial to meet it is the reason
+                    and not metrics.better(
+                        base.metric, target, output.validation_metrics.get(base.metric, target)
+                    )
+                ):
                     reason = f"target {spec.metric_goal()} met by trial {index + 1}"
                     stop.set()
     except KeyboardInterrupt:
         stop.set()
         status, reason = "cancelled", "interrupted by the user"
         for index in sorted(started - set(finished)):
-            finished[index] = _record(ws, project, plans[index], sweep_id, None,
-                                      "cancelled with its sweep", environment, "cancelled")
+            finished[index] = _record(
+                ws,
+                project,
+                plans[index],
+                sweep_id,
+                None,
+                "cancelled with its sweep",
+                environment,
+                "cancelled",
+            )
     except Exception as exc:
-        _close(ws, project, sweep_id, "failed", f"{type(exc).__name__}: {exc}", len(finished),
-               base.metric)
+        _close(ws, project, sweep_id, "failed", f"{type(exc).__name__}: {exc}", len(finished), base.metric)
         if isinstance(exc, ValueError) and "backend" in str(exc).lower():
             raise CockpitError(f"joblib backend {backend!r}: {exc}") from None
         raise
@@ -150,14 +179,31 @@ class SweepInterrupted(KeyboardInterrupt):
 
 def _create(ws, project, family, kind, trials, seed, n_jobs, backend, budget, on_target) -> int:
     with ws.store.transaction():
-        sweep_id = ws.store.insert("sweeps", {
-            "project_id": project.id, "family": family, "kind": kind, "space": trials,
-            "trials": len(trials), "n_jobs": n_jobs, "backend": backend, "seed": seed,
-            "time_budget_s": budget, "stop_on_target": int(on_target), "status": "running",
-            "owner_pid": os.getpid(),
-            "created_at": clock.now_iso(), "created_by": current_user()})
-        ws.record("experiments", "sweep started", project.id,
-                  {"sweep": sweep_id, "family": family, "kind": kind, "trials": len(trials)})
+        sweep_id = ws.store.insert(
+            "sweeps",
+            {
+                "project_id": project.id,
+                "family": family,
+                "kind": kind,
+                "space": trials,
+                "trials": len(trials),
+                "n_jobs": n_jobs,
+                "backend": backend,
+                "seed": seed,
+                "time_budget_s": budget,
+                "stop_on_target": int(on_target),
+                "status": "running",
+                "owner_pid": os.getpid(),
+                "created_at": clock.now_iso(),
+                "created_by": current_user(),
+            },
+        )
+        ws.record(
+            "experiments",
+            "sweep started",
+            project.id,
+            {"sweep": sweep_id, "family": family, "kind": kind, "trials": len(trials)},
+        )
     return sweep_id
 
 
@@ -166,26 +212,48 @@ def _record(ws, project, plan, sweep_id, output, error, environment, status=None
     with ws.store.transaction():
         sha256 = None
         if output is not None:
-            sha256 = ws.artifacts.put_bytes(output.pipeline, kind="model",
-                                            library_versions=environment[2]).sha256
+            sha256 = ws.artifacts.put_bytes(
+                output.pipeline, kind="model", library_versions=environment[2]
+            ).sha256
         run_id = runs.record_trial(
-            ws, project, plan, sweep_id, "finished" if output is not None else status or "failed",
-            environment, error=None if output is not None else error, output=output,
-            artifact_sha256=sha256)
+            ws,
+            project,
+            plan,
+            sweep_id,
+            "finished" if output is not None else status or "failed",
+            environment,
+            error=None if output is not None else error,
+            output=output,
+            artifact_sha256=sha256,
+        )
         faults.point("sweep:after_run_created")
     return run_id
 
 
 def _close(ws, project, sweep_id, status, reason, done, metric) -> int | None:
     direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
-    best = ws.store.scalar(f"SELECT id FROM runs WHERE sweep_id = ? AND score IS NOT NULL "
-                           f"ORDER BY score {direction} LIMIT 1", [sweep_id])
+    best = ws.store.scalar(
+        f"SELECT id FROM runs WHERE sweep_id = ? AND score IS NOT NULL ORDER BY score {direction} LIMIT 1",
+        [sweep_id],
+    )
     with ws.store.transaction():
-        ws.store.update("sweeps", {"id": sweep_id}, {
-            "status": status, "reason": reason, "finished_trials": done, "best_run_id": best,
-            "finished_at": clock.now_iso()})
-        ws.record("experiments", f"sweep {status}", project.id,
-                  {"sweep": sweep_id, "trials": done, "best": best, "reason": reason})
+        ws.store.update(
+            "sweeps",
+            {"id": sweep_id},
+            {
+                "status": status,
+                "reason": reason,
+                "finished_trials": done,
+                "best_run_id": best,
+                "finished_at": clock.now_iso(),
+            },
+        )
+        ws.record(
+            "experiments",
+            f"sweep {status}",
+            project.id,
+            {"sweep": sweep_id, "trials": done, "best": best, "reason": reason},
+        )
     return best
 
 
@@ -200,18 +268,43 @@ class SweepHandle:
     """A sweep running as `cockpit sweep` in a child process (as the UI starts it): joblib's
     process pool then never shares a process with the terminal UI. `stop` is Ctrl-C."""
 
-    def __init__(self, ws: Workspace, project: Project, family: str, trials: int,
-                 n_jobs: int = 2, time_budget_s: float | None = None,
-                 stop_on_target: bool = False, seed: int = 42) -> None:
-        command = [sys.executable, "-m", "cockpit", "--workspace", str(ws.dir), "--project",
-                   project.name, "sweep", "--model", family, "--random", str(trials), "--jobs",
-                   str(n_jobs), "--seed", str(seed), "--json"]
+    def __init__(
+        self,
+        ws: Workspace,
+        project: Project,
+        family: str,
+        trials: int,
+        n_jobs: int = 2,
+        time_budget_s: float | None = None,
+        stop_on_target: bool = False,
+        seed: int = 42,
+    ) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "cockpit",
+            "--workspace",
+            str(ws.dir),
+            "--project",
+            project.name,
+            "sweep",
+            "--model",
+            family,
+            "--random",
+            str(trials),
+            "--jobs",
+            str(n_jobs),
+            "--seed",
+            str(seed),
+            "--json",
+        ]
         if time_budget_s is not None:
             command += ["--time-budget", str(time_budget_s)]
         if stop_on_target:
             command.append("--target")
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: list[str] = []
 
     def wait(self, progress: SweepProgress | None = None) -> dict:
@@ -230,8 +323,7 @@ class SweepHandle:
             return json.loads(text[start:])
         last = [line.strip() for line in self.lines if line.strip()][-1:] or [f"exit code {code}"]
         if code == 130:
-            return {"status": "cancelled", "reason": last[0], "runs": [], "id": None,
-                    "best_run": None}
+            return {"status": "cancelled", "reason": last[0], "runs": [], "id": None, "best_run": None}
         raise CockpitError(last[0].removeprefix("cockpit: "))
 
     def stop(self) -> None:
@@ -241,8 +333,9 @@ class SweepHandle:
 
 def stop_sweep(ws: Workspace, project: Project, sweep_id: int) -> None:
     """Ctrl-C for a sweep running in another process: finished trials stay recorded."""
-    row = ws.store.one("SELECT status, owner_pid FROM sweeps WHERE id = ? AND project_id = ?",
-                       [sweep_id, project.id])
+    row = ws.store.one(
+        "SELECT status, owner_pid FROM sweeps WHERE id = ? AND project_id = ?", [sweep_id, project.id]
+    )
     if row is None:
         raise CockpitError(f"no sweep {sweep_id} in project {project.name!r}")
     if row["status"] != "running":

@@ -19,20 +19,20 @@ import pandas as pd
 @dataclass(frozen=True)
 class Case:
     name: str
-    task: str                      # binary | multiclass | regression
+    task: str  # binary | multiclass | regression
     target: str
     build: Callable[[], pd.DataFrame]
-    metric: str                    # checked on the first (logistic / linear) run's test split
+    metric: str  # checked on the first (logistic / linear) run's test split
     low: float
     high: float = 1.0
     id_column: str | None = None
     validate_codes: tuple[int, ...] = (0,)  # `data validate` on the imported version
     validate_error: str | None = None  # a word an error-level finding must hold
-    clean_required: bool = False   # `data clean --suggested` must make a new version
-    too_few_rows: bool = False     # the loop must stop with exit 2 naming the rows
-    one_row_batch: bool = False    # predict and ingest a 1-row file too
-    big_batch: int = 0             # predict and ingest a batch this large (one case only)
-    console_script: bool = False   # a few steps through the installed `cockpit` script
+    clean_required: bool = False  # `data clean --suggested` must make a new version
+    too_few_rows: bool = False  # the loop must stop with exit 2 naming the rows
+    one_row_batch: bool = False  # predict and ingest a 1-row file too
+    big_batch: int = 0  # predict and ingest a batch this large (one case only)
+    console_script: bool = False  # a few steps through the installed `cockpit` script
     date_parts: tuple[str, ...] | None = None  # (a date column, then the parts its spec uses)
     text_column: str | None = None  # many-valued text: TF-IDF or ignored, never one-hot
 
@@ -83,6 +83,7 @@ def diabetes() -> pd.DataFrame:
 
 # --- variants, each one shape ------------------------------------------------------------
 
+
 def cancer_string_labels() -> pd.DataFrame:
     """A string binary target ("malignant" / "benign") beside a categorical feature."""
     frame = breast_cancer()
@@ -106,8 +107,7 @@ def cancer_true_false() -> pd.DataFrame:
 def cancer_odd_id() -> pd.DataFrame:
     """An id column named oddly ("Patient No."), first, as hospital exports have it."""
     frame = breast_cancer()
-    numbers = np.random.default_rng(4).choice(np.arange(84_300_000, 92_000_000), len(frame),
-                                              replace=False)
+    numbers = np.random.default_rng(4).choice(np.arange(84_300_000, 92_000_000), len(frame), replace=False)
     frame.insert(0, "Patient No.", [f"P{n}" for n in numbers])
     return frame
 
@@ -116,13 +116,34 @@ def cancer_free_text() -> pd.DataFrame:
     """A free-text note with hundreds of distinct values."""
     frame = breast_cancer()
     rng = np.random.default_rng(5)
-    openings = ["patient reports", "referred for", "follow-up on", "seen about", "routine check of",
-                "second opinion on", "scan requested for", "history of"]
-    subjects = ["a lump", "tenderness", "swelling", "discharge", "pain", "a mass", "thickening",
-                "skin changes", "an earlier biopsy", "family history"]
+    openings = [
+        "patient reports",
+        "referred for",
+        "follow-up on",
+        "seen about",
+        "routine check of",
+        "second opinion on",
+        "scan requested for",
+        "history of",
+    ]
+    subjects = [
+        "a lump",
+        "tenderness",
+        "swelling",
+        "discharge",
+        "pain",
+        "a mass",
+        "thickening",
+        "skin changes",
+        "an earlier biopsy",
+        "family history",
+    ]
     sides = ["left side", "right side", "both sides", "upper quadrant", "lower quadrant"]
-    frame["notes"] = [f"{rng.choice(openings)} {rng.choice(subjects)} on the {rng.choice(sides)}"
-                      f", visit {rng.integers(1, 9)}" for _ in range(len(frame))]
+    frame["notes"] = [
+        f"{rng.choice(openings)} {rng.choice(subjects)} on the {rng.choice(sides)}"
+        f", visit {rng.integers(1, 9)}"
+        for _ in range(len(frame))
+    ]
     return frame
 
 
@@ -144,8 +165,14 @@ def wine_target_nulls() -> pd.DataFrame:
 def wine_odd_names() -> pd.DataFrame:
     """Column names that are numbers, or hold spaces and unicode."""
     frame = wine()
-    names = {"alcohol": "alcohol %", "malic_acid": "1", "ash": "2019", "color_intensity":
-             "Farbintensität (a.u.)", "hue": "色调", "proline": "prolin µg/l"}
+    names = {
+        "alcohol": "alcohol %",
+        "malic_acid": "1",
+        "ash": "2019",
+        "color_intensity": "Farbintensität (a.u.)",
+        "hue": "色调",
+        "proline": "prolin µg/l",
+    }
     return frame.rename(columns=names)
 
 
@@ -162,8 +189,9 @@ def penguins_all_categorical() -> pd.DataFrame:
     out = frame[["species", "island", "sex"]].copy()
     labels = ["short", "medium", "long", "very long"]
     for column in ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"):
-        out[column.removesuffix("_mm").removesuffix("_g")] = pd.qcut(
-            frame[column], 4, labels=labels).astype(str)
+        out[column.removesuffix("_mm").removesuffix("_g")] = pd.qcut(frame[column], 4, labels=labels).astype(
+            str
+        )
     out["year"] = frame["year"].astype(str).radd("season ")
     return out
 
@@ -183,8 +211,9 @@ def diabetes_yearly_date() -> pd.DataFrame:
 def diabetes_daily_date() -> pd.DataFrame:
     frame = diabetes()
     days = np.random.default_rng(9).integers(0, 730, len(frame))
-    frame.insert(0, "visit_date", (pd.Timestamp("2023-01-01") + pd.to_timedelta(days, unit="D"))
-                 .strftime("%Y-%m-%d"))
+    frame.insert(
+        0, "visit_date", (pd.Timestamp("2023-01-01") + pd.to_timedelta(days, unit="D")).strftime("%Y-%m-%d")
+    )
     return frame
 
 
@@ -203,20 +232,34 @@ CANCER = [
     Case("cancer_true_false", "binary", "benign", cancer_true_false, "roc_auc", 0.97),
 ]
 CANCER_SHAPES = [
-    Case("cancer_odd_id", "binary", "target", cancer_odd_id, "roc_auc", 0.97,
-         id_column="Patient No.", one_row_batch=True),
-    Case("cancer_free_text", "binary", "target", cancer_free_text, "roc_auc", 0.97,
-         text_column="notes"),
+    Case(
+        "cancer_odd_id",
+        "binary",
+        "target",
+        cancer_odd_id,
+        "roc_auc",
+        0.97,
+        id_column="Patient No.",
+        one_row_batch=True,
+    ),
+    Case("cancer_free_text", "binary", "target", cancer_free_text, "roc_auc", 0.97, text_column="notes"),
 ]
 MULTICLASS = [
     Case("iris", "multiclass", "target", iris, "accuracy", 0.9, big_batch=200_000),
     Case("wine", "multiclass", "target", wine, "accuracy", 0.9),
     Case("wine_string_labels", "multiclass", "target", wine_string_labels, "accuracy", 0.9),
-    Case("wine_target_nulls", "multiclass", "target", wine_target_nulls, "accuracy", 0.85,
-         validate_codes=(0, 1), clean_required=True),
+    Case(
+        "wine_target_nulls",
+        "multiclass",
+        "target",
+        wine_target_nulls,
+        "accuracy",
+        0.85,
+        validate_codes=(0, 1),
+        clean_required=True,
+    ),
     Case("wine_odd_names", "multiclass", "target", wine_odd_names, "accuracy", 0.9),
-    Case("iris_twenty_rows", "multiclass", "target", iris_twenty_rows, "accuracy", 0.0,
-         too_few_rows=True),
+    Case("iris_twenty_rows", "multiclass", "target", iris_twenty_rows, "accuracy", 0.0, too_few_rows=True),
 ]
 DIGITS = [
     Case("digits", "multiclass", "target", digits, "accuracy", 0.9),
@@ -224,15 +267,40 @@ DIGITS = [
 PENGUINS = [
     Case("penguins", "multiclass", "species", penguins, "accuracy", 0.95, console_script=True),
     Case("penguins_rare_class", "multiclass", "species", penguins_rare_class, "accuracy", 0.9),
-    Case("penguins_all_categorical", "multiclass", "species", penguins_all_categorical,
-         "accuracy", 0.85),
+    Case("penguins_all_categorical", "multiclass", "species", penguins_all_categorical, "accuracy", 0.85),
 ]
 REGRESSION = [
     Case("diabetes", "regression", "target", diabetes, "r2", 0.35, 0.6),
-    Case("diabetes_yearly_date", "regression", "target", diabetes_yearly_date, "r2", 0.3, 0.65,
-         date_parts=("enrolled", "year")),
-    Case("diabetes_daily_date", "regression", "target", diabetes_daily_date, "r2", 0.3, 0.65,
-         date_parts=("visit_date", "year", "month", "dayofweek")),
-    Case("diabetes_inf", "regression", "target", diabetes_inf, "r2", 0.3, 0.65,
-         validate_codes=(1,), validate_error="inf", clean_required=True),
+    Case(
+        "diabetes_yearly_date",
+        "regression",
+        "target",
+        diabetes_yearly_date,
+        "r2",
+        0.3,
+        0.65,
+        date_parts=("enrolled", "year"),
+    ),
+    Case(
+        "diabetes_daily_date",
+        "regression",
+        "target",
+        diabetes_daily_date,
+        "r2",
+        0.3,
+        0.65,
+        date_parts=("visit_date", "year", "month", "dayofweek"),
+    ),
+    Case(
+        "diabetes_inf",
+        "regression",
+        "target",
+        diabetes_inf,
+        "r2",
+        0.3,
+        0.65,
+        validate_codes=(1,),
+        validate_error="inf",
+        clean_required=True,
+    ),
 ]

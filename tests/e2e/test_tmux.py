@@ -25,8 +25,7 @@ class Pane:
         self.name = name
 
     def text(self) -> str:
-        out = subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"],
-                             capture_output=True, text=True)
+        out = subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], capture_output=True, text=True)
         return out.stdout
 
     def wait_for(self, needle: str, timeout: float = 60.0) -> str:
@@ -49,8 +48,7 @@ class Pane:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.name],
-                              capture_output=True).returncode == 0
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
 
 
 @pytest.fixture
@@ -61,10 +59,12 @@ def pane(tmp_path: Path):
     def start(*args: str, cwd: Path) -> Pane:
         # Textual draws on stderr: it must stay on the pane, never redirected.
         command = f"cd {shlex.quote(str(cwd))} && {shlex.quote(str(COCKPIT))} " + " ".join(
-            shlex.quote(a) for a in args)
+            shlex.quote(a) for a in args
+        )
         env = ["-e", "COCKPIT_USER=e2e", "-e", "TERM=xterm-256color"]
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", *env,
-                        command], check=True)
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", name, "-x", "80", "-y", "24", *env, command], check=True
+        )
         started.append(name)
         return Pane(name)
 

@@ -33,8 +33,9 @@ from tests.serving_helpers import (
 TRIALS = 6
 
 
-def _send_until(served, stop: threading.Event, during: list[bool], failures: list[BaseException],
-                sweep) -> None:
+def _send_until(
+    served, stop: threading.Event, during: list[bool], failures: list[BaseException], sweep
+) -> None:
     """Single and multi-row requests, one in 11 invalid, until told to stop."""
     try:
         with httpx.Client(base_url=served.base, timeout=60) as client:
@@ -59,8 +60,7 @@ async def test_the_ui_a_sweep_and_the_service_share_one_workspace(tmp_path: Path
     ws, _ = Workspace.init(tmp_path / "proj")
     build_service_project(ws, tmp_path)  # two runs, v1 in production
     served = serve_folder(ws.root, tmp_path / "serve.out")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")},
-           "COCKPIT_USER": "sweeper"}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}, "COCKPIT_USER": "sweeper"}
     sweep_out, sweep_err = tmp_path / "sweep.out", tmp_path / "sweep.err"
     stop, during, failures = threading.Event(), [], []
     sweep = sender = None
@@ -82,12 +82,27 @@ async def test_the_ui_a_sweep_and_the_service_share_one_workspace(tmp_path: Path
             table = screen.query_one(RunsTable)
             assert table.rows_total == 2
             sweep = subprocess.Popen(
-                [sys.executable, "-m", "cockpit", "--workspace", str(ws.root), "sweep", "--model",
-                 "logistic_regression", "--random", str(TRIALS), "--jobs", "1", "--json"],
-                stdout=sweep_out.open("w"), stderr=sweep_err.open("w"), stdin=subprocess.DEVNULL,
-                env=env)
-            sender = threading.Thread(target=_send_until, args=(served, stop, during, failures,
-                                                                   sweep))
+                [
+                    sys.executable,
+                    "-m",
+                    "cockpit",
+                    "--workspace",
+                    str(ws.root),
+                    "sweep",
+                    "--model",
+                    "logistic_regression",
+                    "--random",
+                    str(TRIALS),
+                    "--jobs",
+                    "1",
+                    "--json",
+                ],
+                stdout=sweep_out.open("w"),
+                stderr=sweep_err.open("w"),
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+            sender = threading.Thread(target=_send_until, args=(served, stop, during, failures, sweep))
             sender.start()
             seen = []  # the table's row count at each look, while the sweep runs and after
             started = time.monotonic()
@@ -99,8 +114,10 @@ async def test_the_ui_a_sweep_and_the_service_share_one_workspace(tmp_path: Path
                 seen.append(table.rows_total)
             stop.set()
             sender.join(60)
-            print(f"sweep and UI: {time.monotonic() - started:.1f} s, {len(during)} requests "
-                  f"({sum(during)} during the sweep), table counts {sorted(set(seen))}")
+            print(
+                f"sweep and UI: {time.monotonic() - started:.1f} s, {len(during)} requests "
+                f"({sum(during)} during the sweep), table counts {sorted(set(seen))}"
+            )
             assert not failures, failures
             shown = {table.row_at(i)["id"] for i in range(table.rows_total)}
             statuses = {table.row_at(i)["status"] for i in range(table.rows_total)}

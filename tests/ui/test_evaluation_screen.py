@@ -19,8 +19,9 @@ async def test_gate_tabs_and_export_by_keys(tmp_path, frozen_clock) -> None:
     project = create_project(ws, "subs", "binary", "left")
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, 800)
-    frame = pd.DataFrame({"x": x, "plan": rng.choice(["a", "b"], 800),
-                          "left": (x + rng.normal(0, 1, 800) > 0.5).astype(int)})
+    frame = pd.DataFrame(
+        {"x": x, "plan": rng.choice(["a", "b"], 800), "left": (x + rng.normal(0, 1, 800) > 0.5).astype(int)}
+    )
     frame.to_csv(tmp_path / "subs.csv", index=False)
     datasets.import_dataset(ws, project, tmp_path / "subs.csv")
     make_split(ws, project, "stratified")

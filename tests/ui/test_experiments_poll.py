@@ -8,9 +8,18 @@ from screens.runs_table import RunsTable
 
 
 def _add_run(ws, project_id: int, status: str = "finished", pid: int | None = None) -> None:
-    ws.store.insert("runs", {"project_id": project_id, "family": "dummy", "params": {},
-                             "seed": 42, "status": status, "owner_pid": pid,
-                             "created_at": "2026-05-01T09:00:00+00:00"})
+    ws.store.insert(
+        "runs",
+        {
+            "project_id": project_id,
+            "family": "dummy",
+            "params": {},
+            "seed": 42,
+            "status": status,
+            "owner_pid": pid,
+            "created_at": "2026-05-01T09:00:00+00:00",
+        },
+    )
 
 
 def _dead_pid() -> int:
@@ -30,9 +39,9 @@ async def test_the_poll_skips_when_the_store_did_not_change(two_projects) -> Non
         screen.refresh_data = lambda **kw: (refreshes.append(kw), original(**kw))
 
         screen._poll()
-        assert refreshes == []                       # nothing written: no queries
+        assert refreshes == []  # nothing written: no queries
 
-        other = two_projects.reopen()                # another connection (a worker, the CLI)
+        other = two_projects.reopen()  # another connection (a worker, the CLI)
         try:
             _add_run(other, app.project.id)
         finally:

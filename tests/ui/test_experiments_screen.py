@@ -22,8 +22,9 @@ def trained_ws(tmp_path, frozen_clock):
     project = create_project(ws, "subs", "binary", "left")
     rng = np.random.default_rng(0)
     x = rng.normal(0, 1, 300)
-    frame = pd.DataFrame({"x": x, "plan": rng.choice(["a", "b"], 300),
-                          "left": (x + rng.normal(0, 1, 300) > 0.5).astype(int)})
+    frame = pd.DataFrame(
+        {"x": x, "plan": rng.choice(["a", "b"], 300), "left": (x + rng.normal(0, 1, 300) > 0.5).astype(int)}
+    )
     path = tmp_path / "subs.csv"
     frame.to_csv(path, index=False)
     datasets.import_dataset(ws, project, path)
@@ -48,7 +49,7 @@ async def test_start_watch_and_cancel_runs_by_keys(trained_ws) -> None:
         assert isinstance(screen, ExperimentsScreen)
         await pilot.press("n")
         assert isinstance(app.screen, NewRunDialog)
-        await pilot.press("tab", *"max_iter=30", "enter")      # the first model: the baseline
+        await pilot.press("tab", *"max_iter=30", "enter")  # the first model: the baseline
         table = screen.query_one(RunsTable)
         await screen.workers.wait_for_complete()
         await pilot.pause()
@@ -68,7 +69,7 @@ async def test_start_watch_and_cancel_runs_by_keys(trained_ws) -> None:
         statuses = [r.status for r in runs.list_runs(trained_ws, project)]
         assert statuses[0] == "cancelled"
 
-        await pilot.press("n", "ctrl+s")                      # dummy, default params
+        await pilot.press("n", "ctrl+s")  # dummy, default params
         await _wait_for(pilot, lambda: not screen.active and table.current["status"] == "finished")
         await pilot.press("enter")
         assert isinstance(app.screen, RunDetail)
@@ -83,7 +84,7 @@ async def test_feature_roles_edited_by_keys(trained_ws) -> None:
         screen = app.screen
         assert isinstance(screen, FeaturesScreen)
         assert [s.column for s in screen.specs] == ["x", "plan", "left"]
-        await pilot.press("down", "r")                        # plan: feature -> id
+        await pilot.press("down", "r")  # plan: feature -> id
         assert screen.specs[1].role == "id"
         await pilot.press("e")
         await pilot.press("ctrl+s")
@@ -91,7 +92,7 @@ async def test_feature_roles_edited_by_keys(trained_ws) -> None:
 
         version, specs = features.current_spec(trained_ws, app.project)
         assert version == 1 and specs[1].role == "id"
-        await pilot.press("down", "r")                        # the target's role is fixed
+        await pilot.press("down", "r")  # the target's role is fixed
         assert screen.specs[2].role == "target"
 
 
@@ -103,8 +104,7 @@ async def test_sweep_diff_and_reproduce_by_keys(trained_ws) -> None:
         await pilot.press("4", "w")
         await pilot.press("tab", "backspace", "backspace", "4", "ctrl+s")  # 4 logistic trials
         screen = app.screen
-        await _wait_for(pilot, lambda: trained_ws.store.scalar(
-            "SELECT status FROM sweeps") == "finished")
+        await _wait_for(pilot, lambda: trained_ws.store.scalar("SELECT status FROM sweeps") == "finished")
         await screen.workers.wait_for_complete()
         await pilot.pause()
         table = screen.query_one(RunsTable)
@@ -118,6 +118,5 @@ async def test_sweep_diff_and_reproduce_by_keys(trained_ws) -> None:
 
         assert isinstance(app.screen, SweepPlot)
         await pilot.press("escape", "R")
-        await _wait_for(pilot, lambda: trained_ws.store.scalar(
-            "SELECT count(*) FROM reproductions") == 1)
+        await _wait_for(pilot, lambda: trained_ws.store.scalar("SELECT count(*) FROM reproductions") == 1)
         assert trained_ws.store.scalar("SELECT identical FROM reproductions") == 1

@@ -19,8 +19,13 @@ from screens.app import CockpitApp
 def frame(n, seed, shift=0.0):
     r = np.random.default_rng(seed)
     x = r.normal(shift, 1, n)
-    return pd.DataFrame({"user_id": [f"U{seed}-{i}" for i in range(n)], "x": x,
-                         "left": (x + r.normal(0, 1, n) > 0.5).astype(int)})
+    return pd.DataFrame(
+        {
+            "user_id": [f"U{seed}-{i}" for i in range(n)],
+            "x": x,
+            "left": (x + r.normal(0, 1, n) > 0.5).astype(int),
+        }
+    )
 
 
 @pytest.fixture
@@ -38,10 +43,14 @@ def live(tmp_path, frozen_clock):
     registry.deploy(ws, project, 1, "blue-green", reason="first")
     registry.deploy(ws, project, 2, "blue-green", reason="second")
     for month, shift in ((1, 0.0), (2, 2.0)):
-        frame(200, month, shift).drop(columns=["left"]).to_csv(tmp_path / f"m{month}.csv",
-                                                               index=False)
-        batch.predict_file(ws, project, tmp_path / f"m{month}.csv", tmp_path / f"o{month}.csv",
-                           at=f"2026-0{month}-10T00:00:00+00:00")
+        frame(200, month, shift).drop(columns=["left"]).to_csv(tmp_path / f"m{month}.csv", index=False)
+        batch.predict_file(
+            ws,
+            project,
+            tmp_path / f"m{month}.csv",
+            tmp_path / f"o{month}.csv",
+            at=f"2026-0{month}-10T00:00:00+00:00",
+        )
     alerts.check(ws, project)
     yield ws
     ws.close()
@@ -88,7 +97,7 @@ async def test_retrain_screen_retires_by_keys(live) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("8")
         assert "due now" in str(app.screen.query_one("#retrain-summary").render())
-        await pilot.press("x")                      # v1 (not production)
+        await pilot.press("x")  # v1 (not production)
         await _confirm(pilot, app, "superseded")
         assert registry.get_version(live, app.project, 1).status == "retired"
 
@@ -97,8 +106,7 @@ async def test_monitoring_windows_by_week_and_performance_by_keys(live, tmp_path
     from cockpit.monitoring.labels import ingest_labels
 
     for month, shift in ((1, 0.0), (2, 2.0)):
-        frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv",
-                                                              index=False)
+        frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv", index=False)
         ingest_labels(live, _project(live), tmp_path / f"l{month}.csv")
     alerts.check(live, _project(live))
     app = CockpitApp(live, "svc")
@@ -108,8 +116,11 @@ async def test_monitoring_windows_by_week_and_performance_by_keys(live, tmp_path
         assert app.screen.query_one("TabbedContent").active == "performance"
         # two labelled windows, each: all + one model version
         assert [table.get_row_at(i)[:3] for i in range(table.row_count)] == [
-            ["2026-02", "all (roc_auc)", "200"], ["", "model v2", "200"],
-            ["2026-01", "all (roc_auc)", "200"], ["", "model v2", "200"]]
+            ["2026-02", "all (roc_auc)", "200"],
+            ["", "model v2", "200"],
+            ["2026-01", "all (roc_auc)", "200"],
+            ["", "model v2", "200"],
+        ]
         await pilot.press("w")
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -127,8 +138,7 @@ async def test_retrain_screen_shows_champion_and_challenger_side_by_side(live, t
     from cockpit.monitoring.labels import ingest_labels
 
     for month, shift in ((1, 0.0), (2, 2.0)):
-        frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv",
-                                                              index=False)
+        frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv", index=False)
         ingest_labels(live, _project(live), tmp_path / f"l{month}.csv")
     outcome = retraining.retrain(live, _project(live))
     app = CockpitApp(live, "svc")
@@ -145,5 +155,4 @@ async def test_retrain_screen_shows_champion_and_challenger_side_by_side(live, t
         assert "window 2026-01 (trained on)" in labels and "window 2026-02 (held out)" in labels
         assert labels[-2:] == ["ms per row", "ms per 1,000 rows"]
         await pilot.press("right_square_bracket")
-        assert "trained with the production config" in str(
-            app.screen.query_one("#steps-text").render())
+        assert "trained with the production config" in str(app.screen.query_one("#steps-text").render())

@@ -27,7 +27,7 @@ async def test_fill_and_save_the_form_by_keys(two_projects) -> None:
         await pilot.press("tab")
         assert app.focused.id == "f-statement"
         await _type(pilot, "Predict whether a user quits in 30 days")
-        await pilot.press("tab")                      # target, prefilled from the project
+        await pilot.press("tab")  # target, prefilled from the project
         assert app.focused.value == "churned"
         await pilot.press("tab")
         await _type(pilot, "billing logs")
@@ -35,14 +35,14 @@ async def test_fill_and_save_the_form_by_keys(two_projects) -> None:
         await _type(pilot, "sales")
         await pilot.press("tab")
         await _type(pilot, "who gets a call")
-        await pilot.press("tab")                      # usage: batch, online
-        await _choose(pilot, 2)                       # past the blank prompt
+        await pilot.press("tab")  # usage: batch, online
+        await _choose(pilot, 2)  # past the blank prompt
         assert screen.query_one("#f-usage", Select).value == "online"
         await pilot.press("tab")
         await _type(pilot, "150")
         await pilot.press("tab")
         await _type(pilot, "within 30 days")
-        await pilot.press("tab")                      # metric: recall first
+        await pilot.press("tab")  # metric: recall first
         await _choose(pilot, 1)
         await pilot.press("tab")
         await _type(pilot, "0.8")
@@ -57,7 +57,7 @@ async def test_fill_and_save_the_form_by_keys(two_projects) -> None:
         assert saved.spec.audience == "sales"
         assert "unsaved" not in str(screen.query_one("#readiness-text").render())
 
-        await pilot.press("escape", "g")              # leave the field, then grade tab
+        await pilot.press("escape", "g")  # leave the field, then grade tab
         assert screen.query_one(TabbedContent).active == "grade"
         fields = [row.value for row in screen.query_one("#grade-table", DataTable).rows]
         assert fields[0] in {"costlier_mistake", "baseline", "human_path"}  # missing first

@@ -33,5 +33,6 @@ def test_data_validation_snapshot(tmp_path, frozen_clock, snap_compare) -> None:
     version, _ = datasets.import_dataset(ws, project, sample_data.churn_customers())
     checks.validate(ws, project, version)
     app = CockpitApp(ws, "churn")
-    assert snap_compare(app, terminal_size=(80, 24), press=["2", "right_square_bracket",
-                                                            "right_square_bracket"])
+    assert snap_compare(
+        app, terminal_size=(80, 24), press=["2", "right_square_bracket", "right_square_bracket"]
+    )
