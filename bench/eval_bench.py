@@ -45,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--metric", default="roc_auc")
     args = parser.parse_args(argv)
-    from cockpit import metrics
-    from cockpit.evaluation import segments
+    from cockpit.evaluation import metrics, segments
 
     p = predictions(args.rows)
     overall = metrics.score("binary", p.y_true, p.y_pred, p.proba, p.classes).get(args.metric)

@@ -20,10 +20,10 @@ PROJECT = "bench"
 def ready_workspace(folder: Path):
     """(workspace, project, (version_id, split_id, feature_spec_version))."""
     from cockpit import problem
-    from cockpit.data import versions as datasets
+    from cockpit.data import datasets
+    from cockpit.data.splits import make_split
     from cockpit.features import ensure_spec
     from cockpit.projects import create_project
-    from cockpit.splits import make_split
     from cockpit.workspace import Workspace
 
     folder = Path(folder)

@@ -12,10 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sample_data
-from cockpit import problem, splits
-from cockpit.data import clean as recipes
-from cockpit.data import validate as checks
-from cockpit.data import versions as datasets
+from cockpit import problem
+from cockpit.data import checks, datasets, recipes, splits
 from cockpit.projects import create_project
 from cockpit.training import runs as training
 from cockpit.training import spaces, sweeps
@@ -147,7 +145,8 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path, progre
     progress(
         f"{project.name}: monitored {len(result['windows'])} months, {len(result['firing'])} alerts firing"
     )
-    from cockpit.retraining import retrain, set_triggers
+    from cockpit.retraining.cycle import retrain
+    from cockpit.retraining.policy import set_triggers
 
     set_triggers(
         workspace,
@@ -303,7 +302,7 @@ def _serve_learner_lookups(workspace: Workspace, project, data_dir: Path, progre
 
 def _gate_best(workspace: Workspace, project, progress: Progress) -> None:
     """Gate the run that is best on validation: the test split is looked at once."""
-    from cockpit import metrics
+    from cockpit.evaluation import metrics
     from cockpit.evaluation.gate import gate
     from cockpit.training.query import best_run_id
 

@@ -200,7 +200,7 @@ def load_spec_file(path: Path) -> list[ColumnSpec]:
 
 def current_spec(ws: Workspace, project: Project) -> tuple[int | None, list[ColumnSpec]]:
     """(version, specs): the saved spec, or (None, defaults inferred from the newest data)."""
-    from cockpit.data.versions import get_version, load_profile
+    from cockpit.data.datasets import get_version, load_profile
 
     row = ws.store.one(
         "SELECT version, spec FROM feature_specs WHERE project_id = ? ORDER BY version DESC LIMIT 1",
@@ -214,7 +214,7 @@ def current_spec(ws: Workspace, project: Project) -> tuple[int | None, list[Colu
 
 def save_spec(ws: Workspace, project: Project, specs: list[ColumnSpec], comment: str = "") -> int | None:
     """Store a new version after checking it against the newest data; None if unchanged."""
-    from cockpit.data.versions import get_version
+    from cockpit.data.datasets import get_version
 
     data = get_version(ws, project)
     check_spec(specs, list(data.schema), project.target, "feature spec")
@@ -244,7 +244,7 @@ def editable_spec(ws: Workspace, project: Project) -> list[ColumnSpec]:
     `features set --column NEW:role=id` can name a column of a later version). New columns
     come in ignored, with their inferred treatment and a note: naming one never makes the
     others model inputs unasked."""
-    from cockpit.data.versions import get_version, load_profile
+    from cockpit.data.datasets import get_version, load_profile
 
     version, specs = current_spec(ws, project)
     if version is None:

@@ -193,7 +193,7 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
 
 def _split_leaks(ws: Workspace, project: Project, split_id: int | None) -> tuple[int, list[dict]]:
     """The leak findings standing on the run's split, and those a person accepted."""
-    from cockpit.splits import get_split
+    from cockpit.data.splits import get_split
 
     if split_id is None:
         return 0, []

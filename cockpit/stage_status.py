@@ -116,7 +116,7 @@ def features_status(store: Store, project_id: int) -> StageState:
 @status_function("experiments")
 def experiments_status(store: Store, project_id: int) -> StageState:
     """Indexed queries only: the overview paints fast with 100,000 runs."""
-    from cockpit.metrics import LOWER_IS_BETTER
+    from cockpit.evaluation.metrics import LOWER_IS_BETTER
     from storage.migrations import RUN_METRICS
 
     stage = STAGE_BY_KEY["experiments"]

@@ -12,10 +12,8 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
-from cockpit import splits as splitting
-from cockpit.data import clean as recipes
-from cockpit.data import validate as checks
-from cockpit.data import versions as datasets
+from cockpit.data import checks, datasets, recipes
+from cockpit.data import splits as splitting
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog

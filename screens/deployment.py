@@ -246,7 +246,7 @@ class DeploymentScreen(StageScreen):
         columns = [c for c, s in production.input_schema["columns"].items() if s["role"] == "feature"]
         reasons = []
         if self.app.project.task == "binary" and hasattr(pipeline, "predict_proba"):
-            from cockpit.metrics import positive_label
+            from cockpit.evaluation.metrics import positive_label
 
             reasons = top_reasons(
                 pipeline, inputs.loc[order], inputs, columns, positive_label(list(pipeline.classes_))

@@ -10,9 +10,9 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
-from cockpit import metrics
 from cockpit.errors import CockpitError
 from cockpit.evaluation import gate as gating
+from cockpit.evaluation import metrics
 from cockpit.evaluation import report as reporting
 from cockpit.problem import current_spec
 from cockpit.training import query

@@ -11,8 +11,8 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from cockpit import metrics
 from cockpit.errors import CockpitError
+from cockpit.evaluation import metrics
 from cockpit.problem import current_spec
 from cockpit.training import query
 from cockpit.training import runs as training

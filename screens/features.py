@@ -248,7 +248,7 @@ class FeaturesScreen(StageScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def run_preview(self, specs: list[stage.ColumnSpec]):
-        from cockpit.data.versions import get_version, load_frame
+        from cockpit.data.datasets import get_version, load_frame
         from cockpit.feature_pipeline import preview
 
         with self.workspace.reopen() as ws:

@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from cockpit import retraining
 from cockpit.deployment import registry
+from cockpit.retraining import cycle, policy
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
@@ -75,15 +75,15 @@ class RetrainScreen(StageScreen):
         project = self.app.project
         if project is None:
             return
-        settings = retraining.triggers(self.workspace, project)
-        reasons = retraining.due(self.workspace, project)
+        settings = policy.triggers(self.workspace, project)
+        reasons = policy.due(self.workspace, project)
         self.query_one("#retrain-summary", Static).update(
             f"triggers: every {settings['schedule_days']:g} days · on alert "
             f"{'yes' if settings['on_alert'] else 'no'} · after {settings['new_labels']} labels · "
             f"winner: {settings['strategy']}\n"
             f"due now: {'; '.join(reasons) if reasons else 'no'}"
         )
-        history = retraining.list_retrains(self.workspace, project)
+        history = cycle.list_retrains(self.workspace, project)
         self._duel(history[0] if history else None)
         self.versions = registry.list_versions(self.workspace, project)
         table = self.query_one("#versions", DataTable)
@@ -122,7 +122,7 @@ class RetrainScreen(StageScreen):
 
     def _retrain(self):
         with self.workspace.reopen() as ws:
-            return retraining.retrain(ws, self.app.project)
+            return cycle.retrain(ws, self.app.project)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "retrain":
@@ -141,7 +141,7 @@ class RetrainScreen(StageScreen):
         def confirmed(reason: str | None) -> None:
             if reason:
                 try:
-                    retraining.retire(self.workspace, self.app.project, version.version, reason)
+                    cycle.retire(self.workspace, self.app.project, version.version, reason)
                 except Exception as exc:  # noqa: BLE001 - shown, not raised
                     self.notify(str(exc), severity="error")
                     return

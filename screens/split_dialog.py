@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
-from cockpit.splits import STRATEGIES
+from cockpit.data.splits import STRATEGIES
 
 
 class SplitDialog(ModalScreen[dict | None]):

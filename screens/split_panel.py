@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
-from cockpit.splits import PARTS, Split
+from cockpit.data.splits import PARTS, Split
 
 VERDICT_MARK = {"ok": "✓", "info": "·", "warning": "!", "error": "✗ LEAK"}
 # Series differ by marker as well as colour, so the plot reads with NO_COLOR.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cockpit.card import window_summary
+from cockpit.deployment.card import window_summary
 from tests.monitoring_helpers import build, check, run
 
 

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_wine
 
-from cockpit.data import validate as checks
-from cockpit.data import versions as datasets
-from cockpit.data.clean import apply_recipe, clean_version, suggest_recipe
+from cockpit.data import checks, datasets
+from cockpit.data.recipes import apply_recipe, clean_version, suggest_recipe
 from cockpit.projects import create_project
 
 

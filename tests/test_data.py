@@ -9,9 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cockpit.data import clean as recipes
-from cockpit.data import validate as checks
-from cockpit.data import versions as datasets
+from cockpit.data import checks, datasets, recipes
 from cockpit.data.semantics import date_format, spelling_groups
 from cockpit.errors import CockpitError
 from cockpit.projects import create_project

@@ -129,8 +129,8 @@ def test_rows_without_a_label_are_reported_and_left_out_of_every_part(run_cli, t
     unlabelled = next(f for f in split["leakage"] if f["check"] == "unlabelled")
     assert unlabelled["severity"] == "warning" and unlabelled["value"] == 30
     with Workspace.open(folder) as ws:
+        from cockpit.data.splits import get_split, split_frames
         from cockpit.projects import resolve_project
-        from cockpit.splits import get_split, split_frames
 
         project = resolve_project(ws, None)
         parts = split_frames(ws, project, get_split(ws, project))

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import batch, bundle, registry, rules
 from cockpit.deployment.routing import Router
 from cockpit.errors import CockpitError
 from cockpit.evaluation.gate import gate
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 
 

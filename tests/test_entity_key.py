@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import registry, rules
 from cockpit.deployment.routing import Router
 from cockpit.deployment.serving import Service
 from cockpit.entity import ROW_KEY_PREFIX, entity_keys
 from cockpit.projects import create_project, get_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 

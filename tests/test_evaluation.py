@@ -11,12 +11,12 @@ import pytest
 from sklearn import metrics as skm
 
 from cockpit import problem
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.evaluation import gate as gating
 from cockpit.evaluation import report
 from cockpit.evaluation.predictions import run_predictions
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 
 

@@ -66,8 +66,8 @@ def test_runs_record_their_compiler_and_reproduce_rebuilds_an_old_one(workspace)
     frame, target = _frames()["penguins"]
     path = workspace.root / "penguins.csv"
     frame.to_csv(path, index=False)
-    from cockpit.data.versions import import_dataset
-    from cockpit.splits import make_split
+    from cockpit.data.datasets import import_dataset
+    from cockpit.data.splits import make_split
 
     project = create_project(workspace, "penguins", "multiclass", target)
     import_dataset(workspace, project, path)

@@ -132,8 +132,8 @@ def test_accepting_a_leak_with_a_reason_is_recorded_audited_and_ends_exit_1(run_
 def test_review_counts_a_standing_leak_and_shows_an_accepted_one(workspace, tmp_path) -> None:
     from sklearn.datasets import load_breast_cancer
 
-    from cockpit import leakage, review, splits
-    from cockpit.data import versions as datasets
+    from cockpit import review
+    from cockpit.data import datasets, leakage, splits
     from cockpit.deployment import registry
     from cockpit.projects import create_project
     from cockpit.training import runs
@@ -207,7 +207,7 @@ def test_the_group_split_option_names_the_split_an_acceptance_is_made_on(run_cli
 def test_an_accepted_share_of_copies_does_not_cover_a_worse_one() -> None:
     """Accepting 6% copied rows says nothing about 60%; a column accepted as a legitimate
     predictor stays accepted whatever its score."""
-    from cockpit.leakage import covering, standing_leaks
+    from cockpit.data.leakage import covering, standing_leaks
 
     def copies(share: float) -> dict:
         return {

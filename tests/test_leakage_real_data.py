@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from cockpit import splits
-from cockpit.data import versions as datasets
+from cockpit.data import datasets, splits
 from cockpit.projects import create_project
 
 
@@ -134,7 +133,7 @@ def test_repeats_in_a_table_of_few_values_are_not_copies() -> None:
     import pandas as pd
     from palmerpenguins import load_penguins
 
-    from cockpit.leakage import _identical_rows
+    from cockpit.data.leakage import _identical_rows
 
     penguins = load_penguins().dropna(subset=["bill_length_mm"]).reset_index(drop=True)
     binned = penguins[["species", "island", "sex"]].copy()

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from cockpit import problem
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import batch, registry
 from cockpit.monitoring import alerts, batches, checks, labels
 from cockpit.monitoring.drift import psi
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 
 

@@ -230,7 +230,7 @@ def test_the_positive_class_of_a_true_false_target_is_true_itself() -> None:
     True/False model are True/False, never 1/0."""
     import numpy as np
 
-    from cockpit import metrics
+    from cockpit.evaluation import metrics
     from cockpit.evaluation.predictions import apply_threshold
 
     positive = metrics.positive_label([False, True])

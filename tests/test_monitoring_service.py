@@ -9,13 +9,13 @@ import pytest
 from sklearn.metrics import recall_score
 
 from cockpit import problem
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import registry
 from cockpit.errors import CockpitError
 from cockpit.monitoring import alerts, batches, checks, labels
 from cockpit.monitoring.service import set_window_size, window_of
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 
 

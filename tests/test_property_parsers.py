@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cockpit.data.clean import OPS, apply_recipe, check_steps, load_recipe, recipe_to_toml
 from cockpit.data.reading import _looks_like_value, read_table
+from cockpit.data.recipes import OPS, apply_recipe, check_steps, load_recipe, recipe_to_toml
 from cockpit.errors import CockpitError
 from cockpit.grader import CHECKS, grade
 from cockpit.problem import (

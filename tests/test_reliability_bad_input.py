@@ -157,7 +157,7 @@ def test_odd_names_and_sql_in_values_go_through_the_whole_stage(run_cli, folder:
 def test_mixed_types_stay_text_and_keep_their_values(run_cli, folder: Path) -> None:
     run_cli("data", "import", str(MORE / "mixed_types.csv"), workspace=folder)
     with Workspace.open(folder) as ws:
-        from cockpit.data.versions import get_version, load_frame
+        from cockpit.data.datasets import get_version, load_frame
         from cockpit.projects import resolve_project
 
         frame = load_frame(ws, get_version(ws, resolve_project(ws, None)))
@@ -200,7 +200,7 @@ def test_labels_spelled_several_ways_become_two_classes_with_a_recipe(
     cleaned = run_cli("data", "clean", "--recipe", str(recipe), "--json", workspace=folder)
     assert cleaned.exit_code == 0, cleaned.stderr
     with Workspace.open(folder) as ws:
-        from cockpit.data.versions import get_version, load_frame
+        from cockpit.data.datasets import get_version, load_frame
         from cockpit.projects import resolve_project
 
         frame = load_frame(ws, get_version(ws, resolve_project(ws, None)))

@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from cockpit import problem, retraining
-from cockpit.data import versions as datasets
+from cockpit import problem
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
 from cockpit.monitoring import labels
 from cockpit.projects import create_project
-from cockpit.splits import make_split
+from cockpit.retraining import cycle, policy
 from cockpit.training import runs
 
 
@@ -55,13 +56,13 @@ def _workspace(tmp_path, months: list[pd.DataFrame]):
 
 def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
     ws, project = _workspace(tmp_path, [month(800, n, shifted=True) for n in (1, 2, 3)])
-    result = retraining.retrain(ws, project)
+    result = cycle.retrain(ws, project)
     assert result["decision"] == "deployed"
     assert result["challenger_score"] > result["champion_score"]
     aliases = registry.aliases(ws, project)
     assert registry.version_by_id(ws, aliases["canary"]["version_id"]).version == 2
     assert registry.get_version(ws, project, "production").version == 1
-    recorded = retraining.list_retrains(ws, project)[0]
+    recorded = cycle.list_retrains(ws, project)[0]
     assert recorded["window"] == "2026-03"
     comparison = recorded["comparison"]
     assert comparison["rows"] == 800 and comparison["metrics"][0]["name"] == "roc_auc"
@@ -90,7 +91,7 @@ def test_a_worse_challenger_raises_an_alert_and_leaves_production(tmp_path) -> N
     ws, project = _workspace(
         tmp_path, [month(1500, 1, flipped=True), month(1500, 2, flipped=True), month(600, 3)]
     )
-    result = retraining.retrain(ws, project)
+    result = cycle.retrain(ws, project)
     assert result["decision"] == "kept production"
     assert result["challenger_score"] < result["champion_score"]
     assert registry.get_version(ws, project, "production").version == 1
@@ -102,28 +103,28 @@ def test_a_worse_challenger_raises_an_alert_and_leaves_production(tmp_path) -> N
 
 def test_triggers_feedback_and_if_due(tmp_path) -> None:
     ws, project = _workspace(tmp_path, [month(300, 1), month(300, 2)])
-    retraining.set_triggers(ws, project, schedule_days=0, on_alert=0, new_labels=0)
-    assert retraining.due(ws, project) == []
-    assert retraining.retrain(ws, project, if_due=True)["decision"] == "not due"
-    retraining.set_triggers(ws, project, new_labels=500)
-    assert any(r.startswith("data: 600") for r in retraining.due(ws, project))
-    retraining.add_feedback(ws, project, "not-useful", "mentors ignore the list")
-    assert any("consider retiring" in r for r in retraining.due(ws, project))
+    policy.set_triggers(ws, project, schedule_days=0, on_alert=0, new_labels=0)
+    assert policy.due(ws, project) == []
+    assert cycle.retrain(ws, project, if_due=True)["decision"] == "not due"
+    policy.set_triggers(ws, project, new_labels=500)
+    assert any(r.startswith("data: 600") for r in policy.due(ws, project))
+    policy.add_feedback(ws, project, "not-useful", "mentors ignore the list")
+    assert any("consider retiring" in r for r in policy.due(ws, project))
     with pytest.raises(CockpitError, match="unknown trigger"):
-        retraining.set_triggers(ws, project, weekly=True)
+        policy.set_triggers(ws, project, weekly=True)
     ws.close()
 
 
 def test_retire_needs_a_successor_in_production_and_updates_the_card(tmp_path) -> None:
-    from cockpit.card import model_card
+    from cockpit.deployment.card import model_card
 
     ws, project = _workspace(tmp_path, [month(300, 1)])
     with pytest.raises(CockpitError, match="successor"):
-        retraining.retire(ws, project, 1, "old")
+        cycle.retire(ws, project, 1, "old")
     second = registry.register(
         ws, project, runs.train(ws, project, "random_forest", ["n_estimators=10"]).id, "replacement"
     )
-    retraining.retire(ws, project, 1, "replaced by the forest", successor=second.version)
+    cycle.retire(ws, project, 1, "replaced by the forest", successor=second.version)
     assert registry.get_version(ws, project, "production").version == 2
     retired = registry.get_version(ws, project, 1)
     assert retired.status == "retired" and retired.archived_at
@@ -144,12 +145,12 @@ def test_the_holdout_is_the_newest_window_that_can_judge() -> None:
     new = pd.DataFrame(
         {"y": [0, 1] * 20 + [1] + [0] * 40, "_window": ["2026-02"] * 40 + ["2026-03"] + ["2026-04"] * 40}
     )
-    assert retraining.holdout_window(new, binary) == "2026-02"  # April: one class only
-    assert retraining.holdout_window(new[new["_window"] != "2026-04"], binary) == "2026-02"
+    assert cycle.holdout_window(new, binary) == "2026-02"  # April: one class only
+    assert cycle.holdout_window(new[new["_window"] != "2026-04"], binary) == "2026-02"
     regression = Project(2, "r", "regression", "y", "", "")
-    assert retraining.holdout_window(new, regression) == "2026-04"
+    assert cycle.holdout_window(new, regression) == "2026-04"
     with pytest.raises(CockpitError, match="no labelled production window holds 30 rows"):
-        retraining.holdout_window(new[new["_window"] == "2026-03"], binary)
+        cycle.holdout_window(new[new["_window"] == "2026-03"], binary)
 
 
 def test_an_unreadable_label_stops_retrain_before_anything_is_written(tmp_path) -> None:
@@ -161,7 +162,7 @@ def test_an_unreadable_label_stops_retrain_before_anything_is_written(tmp_path) 
         for table in ("dataset_versions", "splits", "runs", "retrains", "model_versions")
     }
     with pytest.raises(CockpitError, match="label 'maybe' cannot be read as the target"):
-        retraining.retrain(ws, project)
+        cycle.retrain(ws, project)
     assert counts == {table: ws.store.scalar(f"SELECT count(*) FROM {table}") for table in counts}
-    assert retraining.as_target(pd.Series(["1.0", "0"]), pd.Series([0, 1])).tolist() == [1, 0]
+    assert cycle.as_target(pd.Series(["1.0", "0"]), pd.Series([0, 1])).tolist() == [1, 0]
     ws.close()

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from cockpit import problem, review
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import registry
 from cockpit.errors import CockpitError
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 
 

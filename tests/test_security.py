@@ -19,9 +19,8 @@ import pytest
 from cockpit import doctor, problem
 from cockpit.audit import recent_events
 from cockpit.cli import serving as serving_cli
-from cockpit.data import clean as recipes
-from cockpit.data import validate as checks
-from cockpit.data import versions as datasets
+from cockpit.data import checks, datasets, recipes
+from cockpit.data.splits import make_split
 from cockpit.deployment import registry, rules
 from cockpit.deployment.batch import predict_file
 from cockpit.deployment.bundle import write_bundle
@@ -29,7 +28,6 @@ from cockpit.deployment.serving_token import digest, token_hash
 from cockpit.evaluation.gate import gate
 from cockpit.monitoring.labels import ingest_labels
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs, spaces, sweeps
 from cockpit.workspace import Workspace, secret_redactions
 from storage import migrations

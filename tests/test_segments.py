@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from cockpit import problem
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.errors import CockpitError
 from cockpit.evaluation import gate as gating
 from cockpit.evaluation import report
 from cockpit.evaluation.segments import wilson
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 
 

@@ -5,8 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cockpit import metrics
-from cockpit.evaluation import segments
+from cockpit.evaluation import metrics, segments
 from cockpit.evaluation.predictions import Predictions
 
 

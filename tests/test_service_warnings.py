@@ -15,14 +15,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import batch, registry
 from cockpit.deployment.domain import row_warnings, summaries
 from cockpit.deployment.serving import Service
 from cockpit.deployment.serving_log import service_stats
 from cockpit.monitoring.service import service_windows
 from cockpit.projects import create_project, get_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 from storage import Store, migrations

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 import sample_data
-from cockpit import splits
-from cockpit.data import versions as datasets
+from cockpit.data import datasets, splits
 from cockpit.errors import CockpitError
 from cockpit.projects import create_project
 

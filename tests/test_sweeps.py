@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from cockpit import problem
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.errors import CockpitError
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import query, runs, spaces, sweeps
 from cockpit.training.compare import compare
 from cockpit.training.reproduce import reproduce

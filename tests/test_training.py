@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from cockpit import features
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.errors import CockpitError
 from cockpit.feature_pipeline import compile_transformer
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 
 

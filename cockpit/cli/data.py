@@ -34,7 +34,7 @@ def import_(
     ctx: CliContext, file: Path, name: str | None, delimiter: str, encoding: str, as_json: bool
 ) -> None:
     """Import a CSV or Parquet FILE as a dataset version; prints its id."""
-    from cockpit.data.versions import import_dataset
+    from cockpit.data.datasets import import_dataset
 
     delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
     version, created = import_dataset(ctx.workspace(), ctx.project(), file, name, delimiter, encoding)
@@ -51,7 +51,7 @@ def import_(
 @pass_cli
 def list_(ctx: CliContext, as_json: bool) -> None:
     """Every dataset version of the project, with its lineage."""
-    from cockpit.data.versions import list_versions
+    from cockpit.data.datasets import list_versions
 
     versions = list_versions(ctx.workspace(), ctx.project())
     if as_json:
@@ -80,7 +80,7 @@ def list_(ctx: CliContext, as_json: bool) -> None:
 @pass_cli
 def profile(ctx: CliContext, version_id: int | None, column: str | None, as_json: bool) -> None:
     """Each column's type, nulls, distinct values, range and top values."""
-    from cockpit.data.versions import get_version, load_profile
+    from cockpit.data.datasets import get_version, load_profile
 
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
@@ -124,8 +124,8 @@ def _range(column: dict) -> str:
 @pass_cli
 def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], as_json: bool) -> None:
     """Run every check; exit 1 when an error-level check fails."""
-    from cockpit.data import validate as checks
-    from cockpit.data.versions import get_version
+    from cockpit.data import checks
+    from cockpit.data.datasets import get_version
 
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
@@ -182,9 +182,9 @@ def _parse_range(item: str) -> tuple[str, float | None, float | None]:
 @pass_cli
 def recipe(ctx: CliContext, version_id: int | None) -> None:
     """Print the cleaning recipe validation suggests, as TOML to edit and pass to `clean`."""
-    from cockpit.data import validate as checks
-    from cockpit.data.clean import recipe_to_toml, suggest_recipe
-    from cockpit.data.versions import get_version
+    from cockpit.data import checks
+    from cockpit.data.datasets import get_version
+    from cockpit.data.recipes import recipe_to_toml, suggest_recipe
 
     workspace, project = ctx.workspace(), ctx.project()
     version = get_version(workspace, project, version_id)
@@ -217,9 +217,9 @@ def clean(
     as_json: bool,
 ) -> None:
     """Apply a cleaning recipe: a new child version; prints its id."""
-    from cockpit.data import validate as checks
-    from cockpit.data.clean import clean_version, load_recipe, suggest_recipe
-    from cockpit.data.versions import get_version
+    from cockpit.data import checks
+    from cockpit.data.datasets import get_version
+    from cockpit.data.recipes import clean_version, load_recipe, suggest_recipe
 
     if bool(recipe_file) == suggested:
         raise CockpitError("give either --recipe FILE or --suggested")
@@ -289,8 +289,8 @@ def split(
     the project. Rows without a label are left out of every part. Exit 2: bad options,
     or too few rows to split.
     """
-    from cockpit.data.versions import get_version
-    from cockpit.splits import make_split
+    from cockpit.data.datasets import get_version
+    from cockpit.data.splits import make_split
 
     if val + test >= 0.9:
         raise CockpitError(
@@ -319,7 +319,7 @@ def _mark(finding: dict) -> str:
 
 
 def _sizes(sizes: dict[str, int]) -> str:
-    from cockpit.splits import PARTS
+    from cockpit.data.splits import PARTS
 
     shown = ", ".join(f"{part} {sizes[part]:,}" for part in PARTS)
     return shown + (
@@ -337,7 +337,7 @@ def leakage(click_ctx: click.Context, ctx: CliContext, split_id: int | None, as_
     accepted, who accepted it and why. Accept one with `leakage accept`."""
     if click_ctx.invoked_subcommand:
         return
-    from cockpit.splits import get_split
+    from cockpit.data.splits import get_split
 
     found = get_split(ctx.workspace(), ctx.project(), split_id)
     if as_json:
@@ -368,8 +368,8 @@ def leakage_accept(
     """Accept FINDING (its id, e.g. 'target_predictor:worst perimeter', or its column) as
     not a leak, with a reason: it no longer makes `split` exit 1 or counts in `review`
     (which shows it as accepted), for every split of the project. Prints the acceptance id."""
-    from cockpit.leakage import accept_finding
-    from cockpit.splits import get_split
+    from cockpit.data.leakage import accept_finding
+    from cockpit.data.splits import get_split
 
     given = click_ctx.parent.params.get("split_id") if click_ctx.parent else None
     if given is not None and split_id is not None and given != split_id:
@@ -393,7 +393,7 @@ def leakage_accept(
 @pass_cli
 def splits(ctx: CliContext, as_json: bool) -> None:
     """Every split of the project: strategy, seed, sizes and leaks."""
-    from cockpit.splits import PARTS, list_splits
+    from cockpit.data.splits import PARTS, list_splits
 
     found = list_splits(ctx.workspace(), ctx.project())
     if as_json:

@@ -277,7 +277,7 @@ COMMANDS = [register, models, deploy, promote, rollback, override, fallback, pre
 @pass_cli
 def card(ctx: CliContext, version: str) -> None:
     """The model card of VERSION in Markdown (every number from the store)."""
-    from cockpit.card import model_card
+    from cockpit.deployment.card import model_card
 
     click.echo(model_card(ctx.workspace(), ctx.project(), version), nl=False)
 

@@ -20,7 +20,7 @@ def retrain(ctx: click.Context, if_due: bool, now: str | None, as_json: bool) ->
     beats production on the newest labelled window, else raise an alert."""
     if ctx.invoked_subcommand is not None:
         return
-    from cockpit.retraining import retrain as run_retrain
+    from cockpit.retraining.cycle import retrain as run_retrain
 
     cli = ctx.find_object(CliContext)
     result = run_retrain(cli.workspace(), cli.project(), if_due, now)
@@ -47,7 +47,7 @@ def triggers_group(ctx: click.Context) -> None:
 @pass_cli
 def triggers_show(ctx: CliContext, as_json: bool = False) -> None:
     """The triggers and whether a retrain is due now."""
-    from cockpit.retraining import due, triggers
+    from cockpit.retraining.policy import due, triggers
 
     workspace, project = ctx.workspace(), ctx.project()
     settings, reasons = triggers(workspace, project), due(workspace, project)
@@ -72,7 +72,7 @@ def triggers_show(ctx: CliContext, as_json: bool = False) -> None:
 @pass_cli
 def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy, canary_percent) -> None:
     """Change the triggers named; the others keep their values."""
-    from cockpit.retraining import set_triggers
+    from cockpit.retraining.policy import set_triggers
 
     if all(v is None for v in (schedule_days, on_alert, new_labels, strategy, canary_percent)):
         raise click.UsageError("name at least one trigger to change (see --help)")
@@ -94,7 +94,7 @@ def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy,
 @pass_cli
 def feedback(ctx: CliContext, verdict: str, comment: str) -> None:
     """Record a verdict on the predictions' usefulness (not-useful triggers a retrain)."""
-    from cockpit.retraining import add_feedback
+    from cockpit.retraining.policy import add_feedback
 
     click.echo(add_feedback(ctx.workspace(), ctx.project(), verdict, comment))
 
@@ -104,7 +104,7 @@ def feedback(ctx: CliContext, verdict: str, comment: str) -> None:
 @pass_cli
 def history(ctx: CliContext, as_json: bool) -> None:
     """Every retrain: why, what it decided, champion vs challenger."""
-    from cockpit.retraining import list_retrains
+    from cockpit.retraining.cycle import list_retrains
 
     found = list_retrains(ctx.workspace(), ctx.project())
     if as_json:
@@ -124,7 +124,7 @@ def history(ctx: CliContext, as_json: bool) -> None:
 @pass_cli
 def retire(ctx: CliContext, version: str, reason: str, successor: str | None) -> None:
     """Retire VERSION: it stops serving, its artifact is archived, its card says why."""
-    from cockpit.retraining import retire as retire_version
+    from cockpit.retraining.cycle import retire as retire_version
 
     result = retire_version(ctx.workspace(), ctx.project(), version, reason, successor)
     click.echo(

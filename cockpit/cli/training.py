@@ -43,7 +43,7 @@ def features_show(ctx: CliContext, preview: bool, as_json: bool) -> None:
         ["column", "role", "kind", "how", "note"],
     )
     if preview:
-        from cockpit.data.versions import get_version, load_frame
+        from cockpit.data.datasets import get_version, load_frame
         from cockpit.feature_pipeline import preview as transform_preview
 
         frame = load_frame(workspace, get_version(workspace, project)).head(500)
@@ -164,7 +164,7 @@ def train(
 @pass_cli
 def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as_json: bool) -> None:
     """Training runs: sorted and filtered in SQL, newest first by default."""
-    from cockpit import metrics
+    from cockpit.evaluation import metrics
     from cockpit.problem import current_spec
     from cockpit.training import query
     from cockpit.training.runs import mark_interrupted

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from cockpit.leakage import finding_id, make_finding
+from cockpit.data.leakage import finding_id, make_finding
 from cockpit.projects import Project
 
 PREDICTOR_LIMIT = 0.95  # held-out ROC AUC / R² / balanced accuracy of one feature alone
@@ -215,7 +215,7 @@ def _encode_time(values):
     as a value far below every date, so its absence can be scored too."""
     import numpy as np
 
-    from cockpit.splits import parse_times
+    from cockpit.data.splits import parse_times
 
     times = parse_times(values)
     days = (times - times.min()).dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)

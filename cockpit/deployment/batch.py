@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
+from cockpit.deployment.exports import open_export
 from cockpit.deployment.routing import Router, Scored
 from cockpit.errors import CockpitError
-from cockpit.exports import open_export
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock, faults

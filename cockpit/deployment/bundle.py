@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cockpit.deployment.exports import make_folder, write_export
 from cockpit.errors import CockpitError
-from cockpit.exports import make_folder, write_export
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 
@@ -29,8 +29,8 @@ CMD ["cockpit", "serve", "--bundle", "/model", "--host", "0.0.0.0", "--port", "8
 
 
 def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> dict[str, Any]:
-    from cockpit.card import model_card
     from cockpit.deployment import registry
+    from cockpit.deployment.card import model_card
     from cockpit.training.runs import get_run
 
     version = registry.get_version(ws, project, ref)

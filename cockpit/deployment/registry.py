@@ -105,10 +105,10 @@ def alias_version_id(ws: Workspace, project: Project, alias: str) -> int | None:
 def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
     """Columns, types, allowed categories, seen ranges and null counts of the model's inputs
     (the training domain: cockpit/deployment/domain.py)."""
-    from cockpit.data.versions import get_version as get_data
-    from cockpit.data.versions import load_profile
+    from cockpit.data.datasets import get_version as get_data
+    from cockpit.data.datasets import load_profile
+    from cockpit.data.splits import get_split, split_frames
     from cockpit.features import spec_at
-    from cockpit.splits import get_split, split_frames
 
     specs = spec_at(ws, project, run.feature_spec_version)
     profile = {c["name"]: c for c in load_profile(ws, get_data(ws, project, run.version_id))}

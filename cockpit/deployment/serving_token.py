@@ -59,7 +59,7 @@ def rotate_token_to_file(ws: Workspace, path: Path) -> None:
     """Rotate, writing the new token only to `path`, 0600 whatever the workspace's sharing (it
     is one person's secret). A scratch file beside it is made first and renamed over it, so a
     folder that cannot be written leaves the current token (and any old file) as they were."""
-    from cockpit.exports import open_file
+    from cockpit.deployment.exports import open_file
 
     path = Path(path)
     if path.is_dir():

@@ -12,8 +12,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cockpit import metrics
 from cockpit.audit import current_user
+from cockpit.evaluation import metrics
 from cockpit.evaluation.report import Evaluation, evaluate, latest_evaluation
 from cockpit.problem import current_spec
 from cockpit.projects import Project

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cockpit.metrics import positive_label
+from cockpit.evaluation.metrics import positive_label
 from cockpit.projects import Project
 from cockpit.training.runs import Run
 from cockpit.workspace import Workspace
@@ -59,7 +59,7 @@ def run_predictions(
     ws: Workspace, project: Project, run: Run, part: str, threshold: float | None = None
 ) -> Predictions:
     """Predict one part ("validation" or "test") of the run's split with its saved pipeline."""
-    from cockpit.splits import get_split, split_frames
+    from cockpit.data.splits import get_split, split_frames
 
     pipeline = ws.artifacts.load(run.artifact_sha256)
     frame = split_frames(ws, project, get_split(ws, project, run.split_id))[part]

@@ -10,9 +10,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.evaluation import metrics
 from cockpit.evaluation.notes import Notes, caught, class_notes, segment_notes
 from cockpit.evaluation.predictions import Predictions, run_predictions
 from cockpit.problem import current_spec
@@ -172,9 +172,9 @@ def baseline_scores(ws: Workspace, project: Project, run: Run, part: str) -> dic
     import numpy as np
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
+    from cockpit.data.splits import get_split, split_frames
+    from cockpit.evaluation.metrics import positive_label
     from cockpit.evaluation.predictions import Predictions
-    from cockpit.metrics import positive_label
-    from cockpit.splits import get_split, split_frames
 
     parts = split_frames(ws, project, get_split(ws, project, run.split_id))
     y_train = parts["train"][project.target].to_numpy()
@@ -338,7 +338,7 @@ def _beyond_the_metric(
 
 
 def _check_segment_columns(ws: Workspace, project: Project, run: Run, wanted: list[str]) -> None:
-    from cockpit.data.versions import get_version
+    from cockpit.data.datasets import get_version
 
     columns = list(get_version(ws, project, run.version_id).schema)
     missing = [c for c in wanted if c not in columns]

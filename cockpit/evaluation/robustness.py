@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from cockpit import metrics
+from cockpit.evaluation import metrics
 from cockpit.evaluation.predictions import predict_frame
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from cockpit import metrics
+from cockpit.evaluation import metrics
 from cockpit.evaluation.predictions import Predictions
 
 if TYPE_CHECKING:

@@ -8,9 +8,9 @@ import operator
 from datetime import UTC, datetime
 from typing import Any
 
-from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.evaluation import metrics
 from cockpit.monitoring.batches import parse_moment
 from cockpit.monitoring.checks import DEFAULT_RULES, compute_windows
 from cockpit.projects import Project

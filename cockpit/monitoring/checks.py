@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cockpit import metrics
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
+from cockpit.evaluation import metrics
 from cockpit.monitoring import predictions
 from cockpit.monitoring.predictions import MIN_DRIFT_ROWS
 from cockpit.projects import Project
@@ -33,9 +33,9 @@ REFERENCE_FORMAT = 2  # 2: prediction drift of classes by class frequency
 
 def reference_stats(ws: Workspace, project: Project, version: registry.ModelVersion) -> dict:
     """Per-feature reference distributions of a model version, computed once and stored."""
+    from cockpit.data.splits import get_split, split_frames
     from cockpit.evaluation.predictions import run_predictions
     from cockpit.monitoring import drift
-    from cockpit.splits import get_split, split_frames
     from cockpit.training.runs import get_run
 
     row = ws.store.one("SELECT stats FROM monitor_references WHERE version_id = ?", [version.id])

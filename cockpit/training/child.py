@@ -24,8 +24,8 @@ def load_inputs(ws, project, run):
 def pinned_inputs(
     ws, project, family, params, seed, split_id, spec_version, metric, compiler: int | None = None
 ):
+    from cockpit.data.splits import get_split, split_frames
     from cockpit.features import COMPILER_VERSION, spec_at
-    from cockpit.splits import get_split, split_frames
     from cockpit.training.fit import TrainInputs
 
     parts = split_frames(ws, project, get_split(ws, project, split_id))

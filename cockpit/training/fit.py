@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cockpit import metrics
+from cockpit.evaluation import metrics
 from cockpit.features import COMPILER_VERSION, ColumnSpec
 from cockpit.training import catalog
 

@@ -15,7 +15,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
+from cockpit.evaluation.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
 from storage import Store
 from storage.migrations import RUN_METRICS
 
@@ -124,7 +124,7 @@ METRIC_FIELDS = {name for name, column in NUMERIC_FIELDS.items() if column.start
 
 def task_metrics(task: str) -> list[str]:
     """The metric fields runs of a task have, by their column and problem-spec names."""
-    from cockpit.metrics import CLASSIFICATION, REGRESSION
+    from cockpit.evaluation.metrics import CLASSIFICATION, REGRESSION
     from cockpit.problem import METRICS
 
     names = REGRESSION if task == "regression" else CLASSIFICATION

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.evaluation import metrics
 from cockpit.features import COMPILER_VERSION
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -176,9 +176,9 @@ def plan_run(
     split_id: int | None = None,
 ) -> RunPlan:
     """Resolve family, params, split and feature spec; CockpitError when any is unusable."""
+    from cockpit.data.splits import get_split
     from cockpit.features import ensure_spec, spec_at
     from cockpit.problem import current_spec
-    from cockpit.splits import get_split
     from cockpit.training import catalog
 
     catalog.family(family, project.task)

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.evaluation import metrics
 from cockpit.projects import Project
 from cockpit.training import runs
 from cockpit.workspace import Workspace

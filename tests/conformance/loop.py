@@ -421,7 +421,7 @@ def _class_balance_kept(loop: Loop, data: Data, cleaned: dict) -> None:
     """A suggested cleaning never silently changes the class balance (2 points at most)."""
     if loop.case.task == "regression":
         return
-    from cockpit.data.versions import get_version, load_frame
+    from cockpit.data.datasets import get_version, load_frame
     from cockpit.projects import get_project
     from cockpit.workspace import Workspace
 
@@ -474,7 +474,7 @@ def _train_steps(loop: Loop) -> int:
 
 def _best_first(loop: Loop, ranked: list[dict]) -> None:
     """`runs --sort score` puts the best run first, whichever way the metric points."""
-    from cockpit import metrics
+    from cockpit.evaluation import metrics
 
     scored = [(r["metric"], r["score"]) for r in ranked if r.get("score") is not None]
     loop.check(len(scored) >= 2, f"runs --json shows no score: {ranked[:1]}")

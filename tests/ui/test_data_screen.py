@@ -4,7 +4,7 @@ import pytest
 from textual.widgets import DataTable, Input, TabbedContent
 
 import sample_data
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
 from cockpit.projects import create_project
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
@@ -123,8 +123,8 @@ async def test_an_accepted_leak_finding_reads_as_accepted(churn_ws, tmp_path) ->
     import numpy as np
     import pandas as pd
 
-    from cockpit import splits as splitting
-    from cockpit.leakage import accept_finding
+    from cockpit.data import splits as splitting
+    from cockpit.data.leakage import accept_finding
 
     rng = np.random.default_rng(3)
     label = rng.integers(0, 2, 200)

@@ -5,9 +5,9 @@ import pandas as pd
 from textual.widgets import DataTable, Input, TabbedContent
 
 from cockpit import problem
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp

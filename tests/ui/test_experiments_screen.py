@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp

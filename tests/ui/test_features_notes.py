@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
 from cockpit.projects import create_project
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp

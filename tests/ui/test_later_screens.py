@@ -6,11 +6,11 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from cockpit import problem
-from cockpit.data import versions as datasets
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
 from cockpit.deployment import batch, registry
 from cockpit.monitoring import alerts
 from cockpit.projects import create_project
-from cockpit.splits import make_split
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
@@ -134,13 +134,13 @@ def _project(ws):
 
 
 async def test_retrain_screen_shows_champion_and_challenger_side_by_side(live, tmp_path) -> None:
-    from cockpit import retraining
     from cockpit.monitoring.labels import ingest_labels
+    from cockpit.retraining import cycle
 
     for month, shift in ((1, 0.0), (2, 2.0)):
         frame(200, month, shift)[["user_id", "left"]].to_csv(tmp_path / f"l{month}.csv", index=False)
         ingest_labels(live, _project(live), tmp_path / f"l{month}.csv")
-    outcome = retraining.retrain(live, _project(live))
+    outcome = cycle.retrain(live, _project(live))
     app = CockpitApp(live, "svc")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("8")

@@ -23,8 +23,7 @@ def test_problem_grade_snapshot(two_projects, snap_compare) -> None:
 
 def test_data_validation_snapshot(tmp_path, frozen_clock, snap_compare) -> None:
     import sample_data
-    from cockpit.data import validate as checks
-    from cockpit.data import versions as datasets
+    from cockpit.data import checks, datasets
     from cockpit.projects import create_project
     from cockpit.workspace import Workspace
 

@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cockpit.data.datasets import DatasetVersion, load_frame, load_profile
 from cockpit.data.semantics import (
     ID_NAME,
     MAX_BALANCE_SHIFT,
@@ -16,7 +17,6 @@ from cockpit.data.semantics import (
     outlier_mask,
     spelling_groups,
 )
-from cockpit.data.versions import DatasetVersion, load_frame, load_profile
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock

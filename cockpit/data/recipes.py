@@ -424,7 +424,7 @@ def clean_version(ws, project, steps: list[dict], version=None, name: str | None
 
     Returns (child, step results). A recipe that changes nothing is refused.
     """
-    from cockpit.data.versions import check_target, get_version, load_frame, save_frame
+    from cockpit.data.datasets import check_target, get_version, load_frame, save_frame
 
     parent = version or get_version(ws, project)
     steps = check_steps(steps, "recipe")

@@ -1,4 +1,4 @@
-"""Stage 8: retrain triggers, the champion vs challenger pipeline, and retirement.
+"""Stage 8: the champion vs challenger pipeline (retrain) and retirement.
 
 `retrain` takes the reference data plus the new labelled production rows (the
 cleaning recipe replayed on them), validates, trains with the production model's
@@ -10,105 +10,18 @@ shadow); a worse one raises an alert and leaves production alone.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cockpit import metrics
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
+from cockpit.evaluation import metrics
 from cockpit.projects import Project
+from cockpit.retraining.policy import due, triggers
 from cockpit.workspace import Workspace
 from storage import clock, faults
 
 if TYPE_CHECKING:
     import pandas as pd
-
-DEFAULT_TRIGGERS = {
-    "schedule_days": 30.0,
-    "on_alert": 1,
-    "new_labels": 1000,
-    "strategy": "canary",
-    "canary_percent": 10.0,
-}
-
-
-def triggers(ws: Workspace, project: Project) -> dict[str, Any]:
-    row = ws.store.one("SELECT * FROM retrain_triggers WHERE project_id = ?", [project.id])
-    return {**DEFAULT_TRIGGERS, **({k: v for k, v in row.items() if k in DEFAULT_TRIGGERS} if row else {})}
-
-
-def set_triggers(ws: Workspace, project: Project, **changes: Any) -> dict[str, Any]:
-    unknown = set(changes) - set(DEFAULT_TRIGGERS)
-    if unknown:
-        raise CockpitError(f"unknown trigger setting(s): {', '.join(sorted(unknown))}")
-    if changes.get("strategy") not in (None, "canary", "shadow"):
-        raise CockpitError("strategy is canary or shadow")
-    merged = {**triggers(ws, project), **{k: v for k, v in changes.items() if v is not None}}
-    with ws.store.transaction():
-        ws.store.conn.execute("DELETE FROM retrain_triggers WHERE project_id = ?", [project.id])
-        ws.store.insert(
-            "retrain_triggers",
-            {"project_id": project.id, **merged, "updated_at": clock.now_iso(), "updated_by": current_user()},
-        )
-        ws.record("retrain", "triggers set", project.id, merged)
-    return merged
-
-
-def add_feedback(ws: Workspace, project: Project, verdict: str, comment: str) -> int:
-    """A verdict from the people who act on predictions; 'not-useful' triggers a retrain
-    and proposes retirement."""
-    if verdict not in ("useful", "not-useful"):
-        raise CockpitError("the verdict is useful or not-useful")
-    with ws.store.transaction():
-        feedback_id = ws.store.insert(
-            "feedback",
-            {
-                "project_id": project.id,
-                "verdict": verdict,
-                "comment": comment,
-                "user": current_user(),
-                "at": clock.now_iso(),
-            },
-        )
-        ws.record("retrain", "feedback", project.id, {"verdict": verdict, "comment": comment})
-    return feedback_id
-
-
-def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
-    """Why a retrain is due now: schedule, a firing alert, new labels, human feedback."""
-    settings = triggers(ws, project)
-    reasons = []
-    last = ws.store.scalar(
-        "SELECT max(created_at) FROM retrains WHERE project_id = ?", [project.id]
-    ) or ws.store.scalar("SELECT min(created_at) FROM model_versions WHERE project_id = ?", [project.id])
-    moment = datetime.fromisoformat((now or clock.now_iso())[:19])
-    if last and settings["schedule_days"]:
-        age = (moment - datetime.fromisoformat(last[:19])).days
-        if age >= settings["schedule_days"]:
-            reasons.append(f"schedule: {age} days since the last training")
-    if settings["on_alert"]:
-        firing = ws.store.rows(
-            "SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = "
-            "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
-            [project.id],
-        )
-        if firing:
-            reasons.append("alert: " + ", ".join(sorted({f["metric"] for f in firing})))
-    labelled = (
-        ws.store.scalar(
-            "SELECT count(*) FROM labels WHERE project_id = ? AND labelled_at >= ?", [project.id, last or ""]
-        )
-        or 0
-    )
-    if settings["new_labels"] and labelled >= settings["new_labels"]:
-        reasons.append(f"data: {labelled} new labelled rows")
-    unhappy = ws.store.scalar(
-        "SELECT count(*) FROM feedback WHERE project_id = ? AND verdict = 'not-useful' AND at >= ?",
-        [project.id, last or ""],
-    )
-    if unhappy:
-        reasons.append(f"feedback: {unhappy} 'not useful' verdict(s) (consider retiring)")
-    return reasons
 
 
 def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]):
@@ -194,12 +107,12 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | No
     """The retrain pipeline; every step is recorded on the retrain's row."""
     import pandas as pd
 
-    from cockpit.data import clean, validate
-    from cockpit.data.versions import get_version as get_data
-    from cockpit.data.versions import load_frame, save_frame
+    from cockpit.data import checks, recipes
+    from cockpit.data.datasets import get_version as get_data
+    from cockpit.data.datasets import load_frame, save_frame
+    from cockpit.data.splits import get_split, make_split
     from cockpit.deployment import registry
     from cockpit.problem import current_spec
-    from cockpit.splits import get_split, make_split
     from cockpit.training import runs
 
     reasons = due(ws, project, now)
@@ -220,7 +133,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | No
     fresh = new[new["_window"] != window].drop(columns=["_window"])
     steps.append(f"{len(fresh):,} new labelled rows; {len(holdout):,} held out from {window}")
     if base_version.recipe:
-        fresh, _ = clean.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
+        fresh, _ = recipes.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
         steps.append(f"cleaning recipe replayed ({len(base_version.recipe)} steps)")
     combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]], ignore_index=True)
     version, _ = save_frame(
@@ -230,7 +143,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | No
         f"{base_version.name}+production",
         source=f"retrain with {len(fresh)} production rows",
     )
-    findings = validate.validate(ws, project, version).findings
+    findings = checks.validate(ws, project, version).findings
     errors = [f.message for f in findings if f.severity == "error"]
     if errors:
         return _record(
@@ -278,8 +191,8 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | No
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
     labelled = new
-    from cockpit.challenger import compare
     from cockpit.evaluation.report import ensure_threshold
+    from cockpit.retraining.challenger import compare
 
     threshold, _ = ensure_threshold(ws, project, challenger)
     comparison = compare(

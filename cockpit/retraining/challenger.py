@@ -9,7 +9,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
-from cockpit import metrics
+from cockpit.evaluation import metrics
 from cockpit.projects import Project
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
-from cockpit.data.versions import DatasetVersion, get_version, load_frame
+from cockpit.data.datasets import DatasetVersion, get_version, load_frame
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -68,7 +68,7 @@ JSON_FIELDS = ("sizes", "balance", "distributions", "leakage")
 
 def _from_row(row: dict, accepted: dict[str, dict] | None = None) -> Split:
     """A stored split; its findings marked with the project's acceptances, if given."""
-    from cockpit.leakage import with_acceptances
+    from cockpit.data.leakage import with_acceptances
 
     split = Split(**{**row, **{k: json.loads(row[k] or "null") for k in JSON_FIELDS}})
     if accepted is None:
@@ -77,7 +77,7 @@ def _from_row(row: dict, accepted: dict[str, dict] | None = None) -> Split:
 
 
 def list_splits(ws: Workspace, project: Project) -> list[Split]:
-    from cockpit.leakage import acceptances
+    from cockpit.data.leakage import acceptances
 
     accepted = acceptances(ws, project)
     return [
@@ -88,7 +88,7 @@ def list_splits(ws: Workspace, project: Project) -> list[Split]:
 
 def get_split(ws: Workspace, project: Project, split_id: int | None = None) -> Split:
     """A split by id, or the project's newest."""
-    from cockpit.leakage import acceptances
+    from cockpit.data.leakage import acceptances
 
     if split_id is None:
         row = ws.store.one("SELECT * FROM splits WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id])
@@ -350,7 +350,7 @@ def make_split(
     version: DatasetVersion | None = None,
 ) -> Split:
     """Split a version (default: the newest), check it for leaks, store it. One transaction."""
-    from cockpit.leakage import acceptances, check_leakage, standing_leaks
+    from cockpit.data.leakage import acceptances, check_leakage, standing_leaks
 
     version = version or get_version(ws, project)
     frame = load_frame(ws, version)
@@ -396,7 +396,7 @@ def make_split(
 
 
 def _unlabelled(assignment: np.ndarray, project: Project) -> list[dict]:
-    from cockpit.leakage import finding_id
+    from cockpit.data.leakage import finding_id
 
     missing = int((assignment == UNLABELLED).sum())
     if not missing:

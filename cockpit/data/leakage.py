@@ -157,7 +157,7 @@ def _shared_entities(frame, assignment, ids, strategy) -> list[dict]:
 
 
 def _time_order(frame, assignment, dates, strategy) -> list[dict]:
-    from cockpit.splits import parse_times
+    from cockpit.data.splits import parse_times
 
     out = []
     for column in dates:

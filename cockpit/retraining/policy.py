@@ -1,0 +1,100 @@
+"""Stage 8's triggers: when a retrain is due (schedule, a firing alert, new labels,
+human feedback) and the settings that decide it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cockpit.audit import current_user
+from cockpit.errors import CockpitError
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+from storage import clock
+
+DEFAULT_TRIGGERS = {
+    "schedule_days": 30.0,
+    "on_alert": 1,
+    "new_labels": 1000,
+    "strategy": "canary",
+    "canary_percent": 10.0,
+}
+
+
+def triggers(ws: Workspace, project: Project) -> dict[str, Any]:
+    row = ws.store.one("SELECT * FROM retrain_triggers WHERE project_id = ?", [project.id])
+    return {**DEFAULT_TRIGGERS, **({k: v for k, v in row.items() if k in DEFAULT_TRIGGERS} if row else {})}
+
+
+def set_triggers(ws: Workspace, project: Project, **changes: Any) -> dict[str, Any]:
+    unknown = set(changes) - set(DEFAULT_TRIGGERS)
+    if unknown:
+        raise CockpitError(f"unknown trigger setting(s): {', '.join(sorted(unknown))}")
+    if changes.get("strategy") not in (None, "canary", "shadow"):
+        raise CockpitError("strategy is canary or shadow")
+    merged = {**triggers(ws, project), **{k: v for k, v in changes.items() if v is not None}}
+    with ws.store.transaction():
+        ws.store.conn.execute("DELETE FROM retrain_triggers WHERE project_id = ?", [project.id])
+        ws.store.insert(
+            "retrain_triggers",
+            {"project_id": project.id, **merged, "updated_at": clock.now_iso(), "updated_by": current_user()},
+        )
+        ws.record("retrain", "triggers set", project.id, merged)
+    return merged
+
+
+def add_feedback(ws: Workspace, project: Project, verdict: str, comment: str) -> int:
+    """A verdict from the people who act on predictions; 'not-useful' triggers a retrain
+    and proposes retirement."""
+    if verdict not in ("useful", "not-useful"):
+        raise CockpitError("the verdict is useful or not-useful")
+    with ws.store.transaction():
+        feedback_id = ws.store.insert(
+            "feedback",
+            {
+                "project_id": project.id,
+                "verdict": verdict,
+                "comment": comment,
+                "user": current_user(),
+                "at": clock.now_iso(),
+            },
+        )
+        ws.record("retrain", "feedback", project.id, {"verdict": verdict, "comment": comment})
+    return feedback_id
+
+
+def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
+    """Why a retrain is due now: schedule, a firing alert, new labels, human feedback."""
+    settings = triggers(ws, project)
+    reasons = []
+    last = ws.store.scalar(
+        "SELECT max(created_at) FROM retrains WHERE project_id = ?", [project.id]
+    ) or ws.store.scalar("SELECT min(created_at) FROM model_versions WHERE project_id = ?", [project.id])
+    moment = datetime.fromisoformat((now or clock.now_iso())[:19])
+    if last and settings["schedule_days"]:
+        age = (moment - datetime.fromisoformat(last[:19])).days
+        if age >= settings["schedule_days"]:
+            reasons.append(f"schedule: {age} days since the last training")
+    if settings["on_alert"]:
+        firing = ws.store.rows(
+            "SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = "
+            "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
+            [project.id],
+        )
+        if firing:
+            reasons.append("alert: " + ", ".join(sorted({f["metric"] for f in firing})))
+    labelled = (
+        ws.store.scalar(
+            "SELECT count(*) FROM labels WHERE project_id = ? AND labelled_at >= ?", [project.id, last or ""]
+        )
+        or 0
+    )
+    if settings["new_labels"] and labelled >= settings["new_labels"]:
+        reasons.append(f"data: {labelled} new labelled rows")
+    unhappy = ws.store.scalar(
+        "SELECT count(*) FROM feedback WHERE project_id = ? AND verdict = 'not-useful' AND at >= ?",
+        [project.id, last or ""],
+    )
+    if unhappy:
+        reasons.append(f"feedback: {unhappy} 'not useful' verdict(s) (consider retiring)")
+    return reasons
