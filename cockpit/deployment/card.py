@@ -11,23 +11,35 @@ from cockpit.workspace import Workspace
 
 def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
     from cockpit.deployment import registry
-    from cockpit.evaluation.gate import latest_gate
-    from cockpit.evaluation.report import latest_evaluation
-    from cockpit.features import spec_at
     from cockpit.problem import current_spec
     from cockpit.training.runs import get_run
 
     version = registry.get_version(ws, project, ref)
     run = get_run(ws, project, version.run_id)
-    spec = current_spec(ws, project)
     lines = [
         f"# Model card: {project.name} v{version.version}",
         "",
         f"Registered {version.created_at} by {version.created_by} from {run.label}; status {version.status}.",
+        *_problem(project, current_spec(ws, project)),
+        *_data(ws, run),
+        *_features(ws, project, run),
+        *_training(run, version),
+        *_evaluation(ws, project, run, version),
+        *_deployment_history(ws, project, version),
         "",
-        "## Problem",
+        "## Monitoring",
         "",
+        *_monitoring(ws, project),
+        *_signoffs(ws, version),
     ]
+    if version.status == "retired":
+        lines += ["", "## Retirement", "", f"Retired: {version.retired_reason}"]
+    # again on the way out: text recorded before the store redacted (or by a direct write)
+    return ws.store.redact("\n".join(lines) + "\n")
+
+
+def _problem(project: Project, spec) -> list[str]:
+    lines = ["", "## Problem", ""]
     for label, value in (
         ("Predicts", spec.statement),
         ("Task", f"{project.task} → {project.target}"),
@@ -41,11 +53,15 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
     ):
         if value:
             lines.append(f"- **{label}:** {value}")
+    return lines
+
+
+def _data(ws: Workspace, run) -> list[str]:
     data = ws.store.one(
         "SELECT name, rows, n_columns, content_sha256 FROM dataset_versions WHERE id = ?", [run.version_id]
     )
     split = ws.store.one("SELECT strategy, seed, sizes, leaks FROM splits WHERE id = ?", [run.split_id])
-    lines += [
+    lines = [
         "",
         "## Data",
         "",
@@ -59,15 +75,24 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
             f"train {sizes['train']:,} / validation {sizes['validation']:,} / test "
             f"{sizes['test']:,}; leakage findings: {split['leaks']}"
         )
+    return lines
+
+
+def _features(ws: Workspace, project: Project, run) -> list[str]:
+    from cockpit.features import spec_at
+
     specs = spec_at(ws, project, run.feature_spec_version)
-    lines += ["", "## Features", "", f"Feature spec v{run.feature_spec_version}:", ""]
-    lines += [f"- `{s.column}`: {s.summary()}" for s in specs if s.role != "ignore"]
+    lines = ["", "## Features", "", f"Feature spec v{run.feature_spec_version}:", ""]
+    return lines + [f"- `{s.column}`: {s.summary()}" for s in specs if s.role != "ignore"]
+
+
+def _training(run, version) -> list[str]:
     params = ", ".join(
         f"{k}={v}"
         for k, v in sorted(run.params.items())
         if k not in ("verbose", "n_jobs", "warm_start") and v is not None
     )
-    lines += [
+    return [
         "",
         "## Training",
         "",
@@ -77,27 +102,42 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
         "- Environment: " + ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items()),
         f"- Artifact sha256 `{version.artifact_sha256}`",
     ]
+
+
+def _evaluation(ws: Workspace, project: Project, run, version) -> list[str]:
+    from cockpit.evaluation.gate import latest_gate
+    from cockpit.evaluation.markdown import to_markdown
+    from cockpit.evaluation.report import latest_evaluation
+
     evaluation = latest_evaluation(ws, project, run.id, "test")
-    gate = latest_gate(ws, run.id)
-    lines += ["", "## Evaluation", ""]
+    lines = ["", "## Evaluation", ""]
     if evaluation is None:
         lines.append("Not evaluated on the test split.")
     else:
-        from cockpit.evaluation.markdown import to_markdown
-
-        body = to_markdown(evaluation, run.label, gate).split("\n", 2)[2]
+        body = to_markdown(evaluation, run.label, latest_gate(ws, run.id)).split("\n", 2)[2]
         lines.append(body.rstrip())
     if version.override_reason:
         lines += ["", f"Registered despite the gate: {version.override_reason}"]
+    return lines
+
+
+def _deployment_history(ws: Workspace, project: Project, version) -> list[str]:
+    from cockpit.deployment import registry
+
     history = [r for r in registry.ledger(ws, project) if r["version_id"] == version.id]
-    lines += ["", "## Deployment history", ""]
-    lines += [
-        f"- {r['at']}: {r['action']} as {r['alias']}"
-        + (f" ({r['percent']:g}%)" if r["percent"] else "")
-        + f" by {r['user']}: {r['reason']}"
-        for r in reversed(history)
-    ] or ["- never deployed"]
-    lines += ["", "## Monitoring", "", *_monitoring(ws, project)]
+    lines = ["", "## Deployment history", ""]
+    return lines + (
+        [
+            f"- {r['at']}: {r['action']} as {r['alias']}"
+            + (f" ({r['percent']:g}%)" if r["percent"] else "")
+            + f" by {r['user']}: {r['reason']}"
+            for r in reversed(history)
+        ]
+        or ["- never deployed"]
+    )
+
+
+def _signoffs(ws: Workspace, version) -> list[str]:
     signoffs = (
         ws.store.rows(
             "SELECT step, decision, reviewer, comment, at FROM signoffs WHERE version_id = ? ORDER BY id",
@@ -106,15 +146,14 @@ def model_card(ws: Workspace, project: Project, ref: int | str) -> str:
         if ws.store.table_exists("signoffs")
         else []
     )
-    lines += ["", "## Review sign-offs", ""]
-    lines += [
-        f"- {s['step']}: {s['decision']} by {s['reviewer']} ({s['at'][:10]}): {s['comment']}"
-        for s in signoffs
-    ] or ["Not reviewed yet."]
-    if version.status == "retired":
-        lines += ["", "## Retirement", "", f"Retired: {version.retired_reason}"]
-    # again on the way out: text recorded before the store redacted (or by a direct write)
-    return ws.store.redact("\n".join(lines) + "\n")
+    lines = ["", "## Review sign-offs", ""]
+    return lines + (
+        [
+            f"- {s['step']}: {s['decision']} by {s['reviewer']} ({s['at'][:10]}): {s['comment']}"
+            for s in signoffs
+        ]
+        or ["Not reviewed yet."]
+    )
 
 
 def _monitoring(ws: Workspace, project: Project) -> list[str]:
