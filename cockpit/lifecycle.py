@@ -1,8 +1,8 @@
-"""The lifecycle map: each stage's status for a project, read from the store.
+"""The lifecycle map: the stages, what a stage's status says, and the next step.
 
-Status functions use plain SQL only, so the overview paints without importing
-pandas or scikit-learn. A stage module that lands adds its status function to
-STATUS_FUNCTIONS.
+Each stage's status function lives in stage_status (plain SQL only, so the
+overview paints without importing pandas or scikit-learn) and registers itself
+in STATUS_FUNCTIONS; stage_status.stage_states reads them all for a project.
 """
 
 from __future__ import annotations
@@ -61,16 +61,6 @@ def status_function(key: str) -> Callable[[StatusFunction], StatusFunction]:
         return fn
 
     return register
-
-
-def stage_states(store: Store, project_id: int) -> list[StageState]:
-    from cockpit import stage_status  # noqa: F401  (registers the status functions)
-
-    states = []
-    for stage in STAGES:
-        fn = STATUS_FUNCTIONS.get(stage.key)
-        states.append(fn(store, project_id) if fn else StageState(stage, Status.NOT_STARTED))
-    return states
 
 
 def next_step(states: list[StageState]) -> StageState | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cockpit.lifecycle import STAGE_BY_KEY, StageState, Status, status_function
+from cockpit.lifecycle import STAGE_BY_KEY, STAGES, STATUS_FUNCTIONS, StageState, Status, status_function
 from storage import Store
 
 
@@ -320,3 +320,12 @@ def review_status(store: Store, project_id: int) -> StageState:
             "sign off the review: press 9, or cockpit review sign",
         )
     return StageState(stage, Status.DONE, f"v{production['version']} signed off")
+
+
+def stage_states(store: Store, project_id: int) -> list[StageState]:
+    """Every stage's status for a project, in lifecycle order (a stage without a function has not started)."""
+    states = []
+    for stage in STAGES:
+        fn = STATUS_FUNCTIONS.get(stage.key)
+        states.append(fn(store, project_id) if fn else StageState(stage, Status.NOT_STARTED))
+    return states

@@ -7,7 +7,8 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from cockpit.audit import recent_events
-from cockpit.lifecycle import Status, next_step, stage_states
+from cockpit.lifecycle import Status, next_step
+from cockpit.stage_status import stage_states
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.guard import notify_errors

@@ -107,7 +107,8 @@ def test_cli_set_show_history_diff(run_cli, tmp_path: Path) -> None:
 
 
 def test_overview_status_follows_the_spec(workspace, churn) -> None:
-    from cockpit.lifecycle import Status, stage_states
+    from cockpit.lifecycle import Status
+    from cockpit.stage_status import stage_states
 
     state = stage_states(workspace.store, churn.id)[0]
     assert state.status is Status.NOT_STARTED and "problem set" in state.next_action
