@@ -10,8 +10,8 @@ from storage import Store
 
 @status_function("problem")
 def problem_status(store: Store, project_id: int) -> StageState:
-    from cockpit.grader import grade
     from cockpit.problem import ProblemSpec
+    from cockpit.problem.grader import grade
 
     stage = STAGE_BY_KEY["problem"]
     row = store.one(

@@ -20,7 +20,7 @@ from textual.widgets import (
 
 from cockpit import problem as stage
 from cockpit.errors import CockpitError
-from cockpit.grader import grade
+from cockpit.problem.grader import grade
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
 from screens.base import StageScreen

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cockpit.grader import grade
 from cockpit.problem import ProblemSpec
+from cockpit.problem.grader import grade
 
 CHURN = dict(
     statement="Predict whether a customer will cancel their subscription in the next 30 days, "

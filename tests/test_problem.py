@@ -119,7 +119,7 @@ def test_overview_status_follows_the_spec(workspace, churn) -> None:
 
 def test_demo_specs_are_launch_quality(tmp_path: Path) -> None:
     import sample_data
-    from cockpit.grader import grade
+    from cockpit.problem.grader import grade
 
     for path in sorted((sample_data.SAMPLE_DIR / "specs").glob("*.toml")):
         assert grade(problem.load_spec_file(path)).score >= 90, path.name

@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 from cockpit.data.reading import _looks_like_value, read_table
 from cockpit.data.recipes import OPS, apply_recipe, check_steps, load_recipe, recipe_to_toml
 from cockpit.errors import CockpitError
-from cockpit.grader import CHECKS, grade
 from cockpit.problem import (
     FIELD_TYPES,
     METRICS,
@@ -35,6 +34,7 @@ from cockpit.problem import (
     load_spec_file,
     spec_from_mapping,
 )
+from cockpit.problem.grader import CHECKS, grade
 
 
 def fast(examples: int):

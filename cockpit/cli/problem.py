@@ -25,7 +25,7 @@ def problem() -> None:
 def show(ctx: CliContext, version: int | None, as_json: bool) -> None:
     """Show the spec and its readiness grade."""
     from cockpit import problem as stage
-    from cockpit.grader import grade
+    from cockpit.problem.grader import grade
 
     workspace, project = ctx.workspace(), ctx.project()
     versions = stage.history(workspace, project)
@@ -81,7 +81,7 @@ def set_(
 ) -> None:
     """Save a new spec version from a file and/or FIELD=VALUE changes; prints the version."""
     from cockpit import problem as stage
-    from cockpit.grader import grade
+    from cockpit.problem.grader import grade
 
     if path is None and not assignments:
         raise CockpitError("give --file spec.toml or at least one --set FIELD=VALUE")

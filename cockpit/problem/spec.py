@@ -1,23 +1,13 @@
-"""Stage 1: the problem spec — what is predicted, for whom, judged how.
-
-A spec is versioned: every change is a new version, history is kept and
-diffable, and later stages read the current version (metric and target, mistake
-costs, segments, latency budget, human path).
-"""
+"""The problem spec itself: its fields, the choices they take, and reading one from a file or form."""
 
 from __future__ import annotations
 
-import json
-import shlex
 from dataclasses import asdict, dataclass, field, fields
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from cockpit.errors import CockpitError
-from cockpit.projects import Project
-from cockpit.workspace import Workspace
-from storage import clock, faults
 
 USAGES = ("batch", "online")
 MISTAKES = ("false_positive", "false_negative", "equal")
@@ -87,7 +77,7 @@ def spec_from_mapping(data: dict[str, Any], source: str) -> ProblemSpec:
             raise CockpitError(f"{source}: unknown field '{name}'{suggestion}")
         values[name] = _coerce(name, raw, source)
     spec = ProblemSpec(**values)
-    _check_choices(spec, source)
+    check_choices(spec, source)
     return spec
 
 
@@ -115,7 +105,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
     return raw.strip()
 
 
-def _check_choices(spec: ProblemSpec, source: str) -> None:
+def check_choices(spec: ProblemSpec, source: str) -> None:
     choices = {"task": tuple(METRICS), "usage": USAGES, "costlier_mistake": MISTAKES}
     for name, allowed in choices.items():
         value = getattr(spec, name)
@@ -139,109 +129,3 @@ def load_spec_file(path: Path) -> ProblemSpec:
     from cockpit.files import read_structured
 
     return spec_from_mapping(read_structured(path, "spec file"), str(path))
-
-
-# -- versions ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpecVersion:
-    version: int
-    spec: ProblemSpec
-    score: int
-    created_at: str
-    created_by: str
-    comment: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "score": self.score,
-            "created_at": self.created_at,
-            "created_by": self.created_by,
-            "comment": self.comment,
-            "spec": self.spec.as_dict(),
-        }
-
-
-def _version_from_row(row: dict) -> SpecVersion:
-    return SpecVersion(
-        row["version"],
-        ProblemSpec(**json.loads(row["spec"])),
-        row["score"],
-        row["created_at"],
-        row["created_by"],
-        row["comment"] or "",
-    )
-
-
-def history(ws: Workspace, project: Project) -> list[SpecVersion]:
-    rows = ws.store.rows("SELECT * FROM problem_specs WHERE project_id = ? ORDER BY version", [project.id])
-    return [_version_from_row(r) for r in rows]
-
-
-def current(ws: Workspace, project: Project) -> SpecVersion | None:
-    row = ws.store.one(
-        "SELECT * FROM problem_specs WHERE project_id = ? ORDER BY version DESC LIMIT 1", [project.id]
-    )
-    return _version_from_row(row) if row else None
-
-
-def current_spec(ws: Workspace, project: Project) -> ProblemSpec:
-    """The spec later stages read: the current version, or the project's bare facts."""
-    found = current(ws, project)
-    return found.spec if found else ProblemSpec(task=project.task, target=project.target)
-
-
-def save_spec(ws: Workspace, project: Project, spec: ProblemSpec, comment: str = "") -> SpecVersion | None:
-    """Store `spec` as the next version. Returns None when nothing changed."""
-    from cockpit.audit import current_user
-    from cockpit.grader import grade
-
-    spec = ProblemSpec(
-        **{**spec.as_dict(), "task": spec.task or project.task, "target": spec.target or project.target}
-    )
-    if spec.task != project.task:
-        raise CockpitError(
-            f"project {project.name!r} predicts a {project.task} target; a "
-            f"{spec.task} problem needs its own project (cockpit project new)"
-        )
-    if spec.target != project.target:
-        raise CockpitError(
-            f"project {project.name!r} predicts {project.target!r}; its data, splits, features "
-            f"and runs are built around it. To predict {spec.target!r}, make a new project: "
-            f"cockpit project new NAME --task {project.task} --target {shlex.quote(spec.target)}"
-        )
-    _check_choices(spec, "spec")
-    latest = current(ws, project)
-    if latest and latest.spec == spec:
-        return None
-    version = (latest.version if latest else 0) + 1
-    score = grade(spec).score
-    with ws.store.transaction():
-        ws.store.insert(
-            "problem_specs",
-            {
-                "project_id": project.id,
-                "version": version,
-                "spec": spec.as_dict(),
-                "score": score,
-                "created_at": clock.now_iso(),
-                "created_by": current_user(),
-                "comment": comment,
-            },
-        )
-        faults.point("problem.set:after_insert")
-        changed = diff(latest.spec if latest else ProblemSpec(), spec)
-        ws.record(
-            "problem", "set", project.id, {"version": version, "score": score, "changed": ", ".join(changed)}
-        )
-    result = current(ws, project)
-    assert result is not None
-    return result
-
-
-def diff(old: ProblemSpec, new: ProblemSpec) -> dict[str, tuple[Any, Any]]:
-    """Field -> (old, new) for every field that differs."""
-    a, b = old.as_dict(), new.as_dict()
-    return {name: (a[name], b[name]) for name in a if a[name] != b[name]}

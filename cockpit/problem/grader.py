@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cockpit.problem import METRICS, ProblemSpec
+from cockpit.problem.spec import METRICS, ProblemSpec
 
 BUZZWORDS = re.compile(
     r"\b(ai|a\.i\.|ml|machine learning|deep learning|data[- ]driven|leverage|"
