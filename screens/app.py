@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
+from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
@@ -13,6 +17,7 @@ from cockpit.projects import Project, list_projects, resolve_project
 from cockpit.workspace import Workspace
 from screens import stages
 from screens.dialogs import HelpScreen, ProjectSwitcher
+from screens.guard import report_error
 from screens.keys import Key, bindings
 
 LAST_PROJECT = "ui.last_project"
@@ -132,25 +137,27 @@ class CockpitApp(App):
         if isinstance(self.focused, (Input, TextArea)):
             self.set_focus(None)
 
-    def _handle_exception(self, error: Exception) -> None:
-        if self.strict or not self.is_running or not isinstance(error, Exception):
-            super()._handle_exception(error)
-            return
-        log = self.workspace.dir / "logs" / "ui.log"
-        try:
-            import traceback
+    # An unexpected error in what a key, the command palette or a dialog's answer started is
+    # a notification plus a traceback in ui.log when not strict; a strict app (tests) stops on
+    # it. Workers report through screens/work.py; screen handlers guard with notify_errors.
 
-            log.parent.mkdir(mode=0o700, exist_ok=True)
-            with open(log, "a", encoding="utf-8") as handle:
-                handle.write("".join(traceback.format_exception(error)) + "\n")
-        except OSError:
-            pass
-        self.notify(
-            f"{type(error).__name__}: {error}\n(details in {log})",
-            title="Something went wrong",
-            severity="error",
-            timeout=15,
-        )
+    async def run_action(
+        self,
+        action: str | ActionParseResult,
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        try:
+            return await super().run_action(action, default_namespace, namespaces)
+        except Exception as error:
+            if self.strict:
+                raise
+            report_error(self, error)
+            return True
+
+    def push_screen(self, screen, callback=None, wait_for_dismiss=False, *, mode=None):  # type: ignore[override]
+        guarded = callback if callback is None or self.strict else _guarded(self, callback)
+        return super().push_screen(screen, guarded, wait_for_dismiss, mode=mode)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -160,6 +167,20 @@ class CockpitApp(App):
             yield SystemCommand(
                 f"{key.description} ({_key_label(key.key)})", key.help, _runner(screen, key.action)
             )
+
+
+def _guarded(app: App, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A dialog's callback whose unexpected error is reported instead of ending the app."""
+
+    @functools.wraps(callback)
+    def run(result: Any) -> Any:
+        try:
+            return callback(result)
+        except Exception as error:
+            report_error(app, error)
+            return None
+
+    return run
 
 
 def _key_label(key: str) -> str:
