@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from cockpit.data.semantics import ID_NAME, date_formats
+from cockpit.data.findings import finding_id, make_finding
+from cockpit.data.semantics import ID_NAME, date_formats, parse_times
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -20,27 +21,6 @@ if TYPE_CHECKING:
 
 ACCEPTABLE = ("warning", "error")  # what a person can accept; "ok" and "info" need nothing
 PARTS = ("train", "validation", "test")
-
-
-def make_finding(
-    check: str,
-    severity: str,
-    message: str,
-    column: str | None = None,
-    value: float | None = None,
-    evidence: list[str] | None = None,
-) -> dict:
-    finding = {"check": check, "severity": severity, "column": column, "message": message, "value": value}
-    if evidence:
-        finding["evidence"] = evidence
-    finding["id"] = finding_id(finding)
-    return finding
-
-
-def finding_id(finding: dict) -> str:
-    """How a person names a finding: `check:column`, or the check alone."""
-    column = finding.get("column")
-    return f"{finding['check']}:{column}" if column else finding["check"]
 
 
 def id_columns(frame: pd.DataFrame, target: str, group: str | None) -> list[str]:
@@ -157,7 +137,6 @@ def _shared_entities(frame, assignment, ids, strategy) -> list[dict]:
 
 
 def _time_order(frame, assignment, dates, strategy) -> list[dict]:
-    from cockpit.data.splits import parse_times
 
     out = []
     for column in dates:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 
-from cockpit.data.leakage import finding_id, make_finding
+from cockpit.data.findings import finding_id, make_finding
+from cockpit.data.semantics import parse_times
 from cockpit.projects import Project
 
 PREDICTOR_LIMIT = 0.95  # held-out ROC AUC / R² / balanced accuracy of one feature alone
@@ -214,8 +215,6 @@ def _encode_time(values):
     """A date column as days since 1970; a missing date (often: the event did not happen yet)
     as a value far below every date, so its absence can be scored too."""
     import numpy as np
-
-    from cockpit.data.splits import parse_times
 
     times = parse_times(values)
     days = (times - times.min()).dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)

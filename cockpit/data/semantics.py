@@ -73,6 +73,14 @@ def date_formats(values: pd.Series) -> dict[str, int] | None:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+def parse_times(values: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    if values.dtype.kind == "M":
+        return values
+    return pd.to_datetime(values, format="mixed", errors="coerce")
+
+
 def normalise_category(value: str) -> str:
     return re.sub(r"[\s._'-]+", " ", value.strip().lower()).strip()
 

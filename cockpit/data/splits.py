@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
 from cockpit.data.datasets import DatasetVersion, get_version, load_frame
+from cockpit.data.findings import finding_id
+from cockpit.data.leakage import acceptances, check_leakage, standing_leaks, with_acceptances
+from cockpit.data.semantics import parse_times
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -68,7 +71,6 @@ JSON_FIELDS = ("sizes", "balance", "distributions", "leakage")
 
 def _from_row(row: dict, accepted: dict[str, dict] | None = None) -> Split:
     """A stored split; its findings marked with the project's acceptances, if given."""
-    from cockpit.data.leakage import with_acceptances
 
     split = Split(**{**row, **{k: json.loads(row[k] or "null") for k in JSON_FIELDS}})
     if accepted is None:
@@ -77,7 +79,6 @@ def _from_row(row: dict, accepted: dict[str, dict] | None = None) -> Split:
 
 
 def list_splits(ws: Workspace, project: Project) -> list[Split]:
-    from cockpit.data.leakage import acceptances
 
     accepted = acceptances(ws, project)
     return [
@@ -88,7 +89,6 @@ def list_splits(ws: Workspace, project: Project) -> list[Split]:
 
 def get_split(ws: Workspace, project: Project, split_id: int | None = None) -> Split:
     """A split by id, or the project's newest."""
-    from cockpit.data.leakage import acceptances
 
     if split_id is None:
         row = ws.store.one("SELECT * FROM splits WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id])
@@ -258,14 +258,6 @@ def _by_group(frame: pd.DataFrame, column: str, seed: int, val: float, test: flo
     return assignment
 
 
-def parse_times(values: pd.Series) -> pd.Series:
-    import pandas as pd
-
-    if values.dtype.kind == "M":
-        return values
-    return pd.to_datetime(values, format="mixed", errors="coerce")
-
-
 def _by_time(frame: pd.DataFrame, column: str, val: float, test: float):
     """Cut at timestamps, so rows sharing a time never straddle two parts."""
     import numpy as np
@@ -350,7 +342,6 @@ def make_split(
     version: DatasetVersion | None = None,
 ) -> Split:
     """Split a version (default: the newest), check it for leaks, store it. One transaction."""
-    from cockpit.data.leakage import acceptances, check_leakage, standing_leaks
 
     version = version or get_version(ws, project)
     frame = load_frame(ws, version)
@@ -396,8 +387,6 @@ def make_split(
 
 
 def _unlabelled(assignment: np.ndarray, project: Project) -> list[dict]:
-    from cockpit.data.leakage import finding_id
-
     missing = int((assignment == UNLABELLED).sum())
     if not missing:
         return []
