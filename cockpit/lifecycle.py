@@ -43,12 +43,28 @@ STAGES = (
 STAGE_BY_KEY = {stage.key: stage for stage in STAGES}
 
 
+@dataclass(frozen=True, slots=True)
+class NextAction:
+    """What a stage asks for next, in words; the screen says which key does it.
+
+    `action` names the stage screen's action that does it (None: opening the screen is
+    enough), `commands` the CLI command lines that do it too, `tab` the screen's tab where
+    it is done, `note` a word on how. `on_screen` is False for what only the CLI does."""
+
+    what: str
+    action: str | None = None
+    commands: tuple[str, ...] = ()
+    tab: str = ""
+    note: str = ""
+    on_screen: bool = True
+
+
 @dataclass(frozen=True)
 class StageState:
     stage: Stage
     status: Status
     detail: str = ""
-    next_action: str = ""
+    next_action: NextAction | None = None
 
 
 StatusFunction = Callable[[Store, int], StageState]
@@ -66,6 +82,6 @@ def status_function(key: str) -> Callable[[StatusFunction], StatusFunction]:
 def next_step(states: list[StageState]) -> StageState | None:
     """The first stage, in lifecycle order, that asks for something."""
     for state in states:
-        if state.status is not Status.DONE and state.next_action:
+        if state.status is not Status.DONE and state.next_action is not None:
             return state
     return None

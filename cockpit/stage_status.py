@@ -1,10 +1,19 @@
-"""Status functions for the stages built so far (plain SQL, no heavy imports)."""
+"""Status functions for the stages built so far (plain SQL, no heavy imports). What a stage
+asks for next is a NextAction: words and CLI command lines; the screens say which key."""
 
 from __future__ import annotations
 
 import json
 
-from cockpit.lifecycle import STAGE_BY_KEY, STAGES, STATUS_FUNCTIONS, StageState, Status, status_function
+from cockpit.lifecycle import (
+    STAGE_BY_KEY,
+    STAGES,
+    STATUS_FUNCTIONS,
+    NextAction,
+    StageState,
+    Status,
+    status_function,
+)
 from storage import Store
 
 
@@ -23,7 +32,7 @@ def problem_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.NOT_STARTED,
             "no spec yet",
-            "write the problem spec: press 1, or cockpit problem set --file spec.toml",
+            NextAction("write the problem spec", commands=("cockpit problem set --file spec.toml",)),
         )
     spec = ProblemSpec(**json.loads(row["spec"]))
     result = grade(spec)
@@ -32,7 +41,7 @@ def problem_status(store: Store, project_id: int) -> StageState:
         detail += f" · {spec.metric_goal()}"
     if result.score < 80:
         fields = ", ".join(f.field for f in result.problems[:3])
-        return StageState(stage, Status.ATTENTION, detail, f"fix the spec: {fields}")
+        return StageState(stage, Status.ATTENTION, detail, NextAction(f"fix the spec: {fields}"))
     return StageState(stage, Status.DONE, detail)
 
 
@@ -47,7 +56,7 @@ def data_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.NOT_STARTED,
             "no data yet",
-            "import data: press 2 then i, or cockpit data import FILE",
+            NextAction("import data", "import", ("cockpit data import FILE",)),
         )
     report = store.one(
         "SELECT errors, warnings FROM validations WHERE version_id = ? ORDER BY id DESC LIMIT 1",
@@ -59,14 +68,14 @@ def data_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             f"{detail} · not validated",
-            "validate the data: press 2 then v, or cockpit data validate",
+            NextAction("validate the data", "validate", ("cockpit data validate",)),
         )
     if report["errors"]:
         return StageState(
             stage,
             Status.ATTENTION,
             f"{detail} · {report['errors']} errors",
-            "fix the validation errors with a cleaning recipe (2, Recipe tab)",
+            NextAction("fix the validation errors with a cleaning recipe", tab="Recipe"),
         )
     split = store.one(
         "SELECT id, strategy, leaks FROM splits WHERE version_id = ? ORDER BY id DESC LIMIT 1",
@@ -78,14 +87,14 @@ def data_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             detail + warned,
-            "split the data: press 2 then s, or cockpit data split",
+            NextAction("split the data", "split", ("cockpit data split",)),
         )
     if split["leaks"]:
         return StageState(
             stage,
             Status.ATTENTION,
             f"{detail} · split {split['id']} leaks",
-            "fix the leak the split found (2, Splits tab)",
+            NextAction("fix the leak the split found", tab="Splits"),
         )
     return StageState(stage, Status.DONE, f"{detail} · {split['strategy']}{warned}")
 
@@ -105,7 +114,7 @@ def features_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             "defaults inferred from the profile",
-            "review the feature spec: press 3 (saved by the first run)",
+            NextAction("review the feature spec", note="saved by the first run"),
         )
     columns = json.loads(spec["spec"])
     used = sum(c["role"] == "feature" for c in columns)
@@ -126,7 +135,7 @@ def experiments_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.NOT_STARTED,
             "no runs yet",
-            "train a baseline: press 4 then n, or cockpit train --model dummy",
+            NextAction("train a baseline", "new", ("cockpit train --model dummy",)),
         )
     running = store.scalar(
         "SELECT count(*) FROM runs WHERE project_id = ? AND status = 'running'", [project_id]
@@ -155,7 +164,7 @@ def experiments_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             detail,
-            "train a real model: press 4 then n, or cockpit train --model ...",
+            NextAction("train a real model", "new", ("cockpit train --model ...",)),
         )
     return StageState(stage, Status.DONE, detail)
 
@@ -173,7 +182,7 @@ def evaluation_status(store: Store, project_id: int) -> StageState:
                 stage,
                 Status.IN_PROGRESS,
                 f"{evaluated} evaluations, no gate yet",
-                "run the gate on the best run: press 5 then v, or cockpit gate RUN",
+                NextAction("run the gate on the best run", "evaluate", ("cockpit gate RUN",)),
             )
         has_runs = store.scalar(
             "SELECT 1 FROM runs WHERE project_id = ? AND status = 'finished'", [project_id]
@@ -182,7 +191,7 @@ def evaluation_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.NOT_STARTED,
             "no evaluation yet",
-            "evaluate the best run: press 5 then v, or cockpit gate RUN" if has_runs else "",
+            NextAction("evaluate the best run", "evaluate", ("cockpit gate RUN",)) if has_runs else None,
         )
     if gate["passed"]:
         return StageState(stage, Status.DONE, f"run {gate['run_id']} passes the gate")
@@ -191,7 +200,7 @@ def evaluation_status(store: Store, project_id: int) -> StageState:
         stage,
         Status.ATTENTION,
         f"run {gate['run_id']} fails: {', '.join(failed)}",
-        "improve the model or the spec, then gate again (5)",
+        NextAction("improve the model or the spec, then gate again"),
     )
 
 
@@ -201,7 +210,10 @@ def deployment_status(store: Store, project_id: int) -> StageState:
     versions = store.scalar("SELECT count(*) FROM model_versions WHERE project_id = ?", [project_id])
     if not versions:
         return StageState(
-            stage, Status.NOT_STARTED, "no model registered", "register the best run: cockpit register RUN"
+            stage,
+            Status.NOT_STARTED,
+            "no model registered",
+            NextAction("register the best run", commands=("cockpit register RUN",), on_screen=False),
         )
     aliases = {
         r["alias"]: r
@@ -216,7 +228,7 @@ def deployment_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             f"{versions} versions, none in production",
-            "deploy: press 6, or cockpit deploy V --strategy blue-green",
+            NextAction("deploy", commands=("cockpit deploy V --strategy blue-green",)),
         )
     detail = f"v{aliases['production']['version']} in production"
     if "canary" in aliases:
@@ -228,7 +240,11 @@ def deployment_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             detail,
-            "set a fallback rule: cockpit fallback set 'COLUMN > X -> A else B'",
+            NextAction(
+                "set a fallback rule",
+                commands=("cockpit fallback set 'COLUMN > X -> A else B'",),
+                on_screen=False,
+            ),
         )
     return StageState(stage, Status.DONE, detail)
 
@@ -242,7 +258,11 @@ def monitoring_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.NOT_STARTED,
             "no production batches",
-            "score production data: cockpit predict FILE -o OUT, or monitor ingest",
+            NextAction(
+                "score production data",
+                commands=("cockpit predict FILE -o OUT", "cockpit monitor ingest FILE"),
+                on_screen=False,
+            ),
         )
     windows = store.scalar("SELECT count(*) FROM monitor_windows WHERE project_id = ?", [project_id])
     if not windows:
@@ -250,7 +270,7 @@ def monitoring_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             f"{batches} batches, not checked",
-            "check drift and decay: press 7, or cockpit monitor check",
+            NextAction("check drift and decay", commands=("cockpit monitor check",)),
         )
     firing = store.rows(
         "SELECT a.id, r.metric FROM alerts a JOIN alert_rules r ON r.id = "
@@ -263,7 +283,7 @@ def monitoring_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.ATTENTION,
             f"{len(firing)} alerts: {names}",
-            "act on the alerts: press 7 (retrain, roll back, or acknowledge)",
+            NextAction("act on the alerts", note="retrain, roll back, or acknowledge"),
         )
     return StageState(stage, Status.DONE, f"{windows} windows watched, no alert")
 
@@ -284,7 +304,7 @@ def retrain_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.ATTENTION if firing else Status.IN_PROGRESS,
             "no retrain yet",
-            "retrain: press 8 then R, or cockpit retrain",
+            NextAction("retrain", "run", ("cockpit retrain",)),
         )
     return StageState(stage, Status.DONE, f"last retrain on {last['window']}: {last['decision']}")
 
@@ -310,14 +330,14 @@ def review_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.ATTENTION,
             f"v{production['version']} blocked in review",
-            "resolve the blocked step (9)",
+            NextAction("resolve the blocked step"),
         )
     if len(signed) < 5:
         return StageState(
             stage,
             Status.IN_PROGRESS,
             f"v{production['version']}: {len(signed)}/5 steps signed",
-            "sign off the review: press 9, or cockpit review sign",
+            NextAction("sign off the review", commands=("cockpit review sign",)),
         )
     return StageState(stage, Status.DONE, f"v{production['version']} signed off")
 

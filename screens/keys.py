@@ -37,3 +37,11 @@ class Key:
 
 def bindings(keys: list[Key]) -> list[Binding]:
     return [k.binding() for k in keys]
+
+
+def key_of(keys: list[Key], key_id: str) -> str:
+    """The key bound to `key_id`; a Key id that is not there is a bug, said as one."""
+    for key in keys:
+        if key.id == key_id:
+            return key.key
+    raise KeyError(f"no key {key_id!r} among {[k.id for k in keys]}")

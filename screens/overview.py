@@ -7,12 +7,13 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from cockpit.audit import recent_events
-from cockpit.lifecycle import Status, next_step
+from cockpit.lifecycle import StageState, Status, next_step
 from cockpit.stage_status import stage_states
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.guard import notify_errors
-from screens.keys import Key, bindings
+from screens.keys import Key, bindings, key_of
+from screens.stages import stage_screen
 
 STATUS_MARK = {
     Status.DONE: "✓ done",
@@ -110,7 +111,7 @@ class OverviewScreen(StageScreen):
         if step is None:
             next_widget.update("Next: nothing here needs you right now.")
         else:
-            next_widget.update(f"Next ({step.stage.number} {step.stage.title}): {step.next_action}")
+            next_widget.update(f"Next ({step.stage.number} {step.stage.title}): {next_action_text(step)}")
 
     @notify_errors
     def _fill_events(self, project, text: str) -> None:
@@ -134,6 +135,33 @@ class OverviewScreen(StageScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#events", DataTable).focus()
+
+
+def next_action_text(state: StageState) -> str:
+    """What the stage asks for, with where it is done: the stage's number and the key of
+    the screen's action, or its tab, and the CLI command lines that do it too."""
+    action = state.next_action
+    if action is None:
+        return ""
+    number = state.stage.number
+    commands = ", or ".join(action.commands)
+    if not action.on_screen:
+        return f"{action.what}: {commands}" if commands else action.what
+    if action.tab:
+        return f"{action.what} ({number}, {action.tab} tab)"
+    press = f"press {number}"
+    if action.action:
+        press += f" then {action_key(state.stage.key, action.action)}"
+    if commands:
+        return f"{action.what}: {press}, or {commands}"
+    if action.note:
+        return f"{action.what}: {press} ({action.note})"
+    return f"{action.what} ({number})"
+
+
+def action_key(stage: str, action: str) -> str:
+    """The key of a stage screen's action: its Key's id is '<stage>.<action>'."""
+    return key_of(stage_screen(stage).screen_keys(), f"{stage}.{action}")
 
 
 def _fit(text: str, width: int) -> str:

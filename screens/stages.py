@@ -9,6 +9,7 @@ from textual.screen import Screen
 
 from cockpit.lifecycle import STAGE_BY_KEY
 from cockpit.workspace import Workspace
+from screens.keys import Key
 
 
 @dataclass(frozen=True)
@@ -16,72 +17,78 @@ class StageScreen:
     key: str
     number: int
     title: str
-    factory: Callable[[Workspace], Screen]
+    load: Callable[[], type[Screen]]  # imports the screen's module only when asked
+
+    def factory(self, workspace: Workspace) -> Screen:
+        return self.load()(workspace)
+
+    def screen_keys(self) -> list[Key]:
+        return getattr(self.load(), "KEYS", [])
 
 
-def _overview(workspace: Workspace) -> Screen:
+def _overview() -> type[Screen]:
     from screens.overview import OverviewScreen
 
-    return OverviewScreen(workspace)
+    return OverviewScreen
 
 
-def _stage(key: str, factory: Callable[[Workspace], Screen]) -> StageScreen:
+def _stage(key: str, load: Callable[[], type[Screen]]) -> StageScreen:
     stage = STAGE_BY_KEY[key]
-    return StageScreen(key, stage.number, stage.title, factory)
+    return StageScreen(key, stage.number, stage.title, load)
 
 
-def _problem(workspace: Workspace) -> Screen:
+def _problem() -> type[Screen]:
     from screens.problem import ProblemScreen
 
-    return ProblemScreen(workspace)
+    return ProblemScreen
 
 
-def _data(workspace: Workspace) -> Screen:
+def _data() -> type[Screen]:
     from screens.data import DataScreen
 
-    return DataScreen(workspace)
+    return DataScreen
 
 
-def _features(workspace: Workspace) -> Screen:
+def _features() -> type[Screen]:
     from screens.features import FeaturesScreen
 
-    return FeaturesScreen(workspace)
+    return FeaturesScreen
 
 
-def _experiments(workspace: Workspace) -> Screen:
+def _experiments() -> type[Screen]:
     from screens.experiments import ExperimentsScreen
 
-    return ExperimentsScreen(workspace)
+    return ExperimentsScreen
 
 
-def _evaluation(workspace: Workspace) -> Screen:
+def _evaluation() -> type[Screen]:
     from screens.evaluation import EvaluationScreen
 
-    return EvaluationScreen(workspace)
+    return EvaluationScreen
 
 
-def _deployment(workspace: Workspace) -> Screen:
+def _deployment() -> type[Screen]:
     from screens.deployment import DeploymentScreen
 
-    return DeploymentScreen(workspace)
+    return DeploymentScreen
 
 
-def _monitoring(workspace: Workspace) -> Screen:
+def _monitoring() -> type[Screen]:
     from screens.monitoring import MonitoringScreen
 
-    return MonitoringScreen(workspace)
+    return MonitoringScreen
 
 
-def _retrain(workspace: Workspace) -> Screen:
+def _retrain() -> type[Screen]:
     from screens.retrain import RetrainScreen
 
-    return RetrainScreen(workspace)
+    return RetrainScreen
 
 
-def _review(workspace: Workspace) -> Screen:
+def _review() -> type[Screen]:
     from screens.review import ReviewScreen
 
-    return ReviewScreen(workspace)
+    return ReviewScreen
 
 
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
@@ -97,3 +104,7 @@ BUILT_STAGES: list[StageScreen] = [
     _stage("retrain", _retrain),
     _stage("review", _review),
 ]
+
+
+def stage_screen(key: str) -> StageScreen:
+    return next(s for s in BUILT_STAGES if s.key == key)
