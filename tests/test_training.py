@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -180,12 +180,22 @@ def test_a_fit_that_fails_is_a_failed_run_not_a_crash(workspace, tmp_path) -> No
 
 
 def test_cancel_stops_the_child_at_once(workspace, ready) -> None:
+    """Cancelled while it trains (its first progress report), as the screen's worker sees it:
+    the child is killed, not left to finish, and the waiting worker reports the cancel."""
     handle = runs.start_run(workspace, ready, "random_forest", ["n_estimators=3000"])
-    time.sleep(1.0)
-    started = time.monotonic()
-    handle.cancel()
-    assert time.monotonic() - started < 5
-    assert handle.process.poll() is not None
+    training = threading.Event()
+    ended: list[str] = []
+    worker = threading.Thread(target=lambda: ended.append(handle.wait(lambda *_: training.set())))
+    worker.start()
+    try:
+        assert training.wait(timeout=120), handle.output
+        handle.cancel()
+    finally:
+        if handle.process.poll() is None:  # never leave a 3000-tree forest training
+            handle.process.kill()
+        worker.join(timeout=120)
+    assert handle.process.returncode == -signal.SIGKILL
+    assert ended == ["cancelled"]
     run = runs.get_run(workspace, ready, handle.run_id)
     assert run.status == "cancelled" and run.artifact_sha256 is None
 
@@ -199,7 +209,9 @@ def test_runs_whose_processes_died_are_marked_interrupted(workspace, ready) -> N
     assert listed[0].status == "interrupted"
 
 
-def test_cli_train_and_runs(run_cli, tmp_path) -> None:
+@pytest.fixture
+def split_folder(run_cli, tmp_path) -> Path:
+    """A workspace folder made through the CLI: project "subs", its data imported and split."""
     folder = tmp_path / "w"
     run_cli("init", str(folder))
     run_cli("project", "new", "subs", "--task", "binary", "--target", "left", workspace=folder)
@@ -207,19 +219,40 @@ def test_cli_train_and_runs(run_cli, tmp_path) -> None:
     small_frame().to_csv(path, index=False)
     run_cli("data", "import", str(path), workspace=folder)
     run_cli("data", "split", workspace=folder)
+    return folder
+
+
+def _cli_train(run_cli, folder: Path) -> dict:
     trained = run_cli(
         "train", "--model", "logistic_regression", "--param", "C=0.3", "--json", workspace=folder
     )
     assert trained.exit_code == 0, trained.stderr
-    record = json.loads(trained.stdout)
+    return json.loads(trained.stdout)
+
+
+def test_cli_train_prints_the_finished_run(run_cli, split_folder) -> None:
+    record = _cli_train(run_cli, split_folder)
     assert record["id"] == 1 and record["params"]["C"] == 0.3 and record["status"] == "finished"
-    bad = run_cli("train", "--model", "logistic_regression", "--param", "C=high", workspace=folder)
+    listed = json.loads(run_cli("runs", "--json", workspace=split_folder).stdout)
+    assert [r["status"] for r in listed] == ["finished"]
+
+
+def test_cli_train_refuses_a_bad_param_and_writes_nothing(run_cli, split_folder) -> None:
+    _cli_train(run_cli, split_folder)
+    bad = run_cli("train", "--model", "logistic_regression", "--param", "C=high", workspace=split_folder)
     assert bad.exit_code == 2 and "C='high'" in bad.stderr
-    listed = json.loads(run_cli("runs", "--json", workspace=folder).stdout)
+    listed = json.loads(run_cli("runs", "--json", workspace=split_folder).stdout)
     assert [r["status"] for r in listed] == ["finished"]  # the refused request wrote nothing
-    shown = run_cli("features", "show", "--json", workspace=folder)
+
+
+def test_cli_features_show_the_spec_a_run_saved_and_set_a_new_version(run_cli, split_folder) -> None:
+    _cli_train(run_cli, split_folder)
+    shown = run_cli("features", "show", "--json", workspace=split_folder)
     assert json.loads(shown.stdout)["version"] == 1
-    changed = run_cli("features", "set", "--column", "plan:role=ignore", workspace=folder)
+    changed = run_cli("features", "set", "--column", "plan:role=ignore", workspace=split_folder)
     assert changed.stdout.strip() == "2"
-    wrong = run_cli("features", "set", "--column", "nope:role=ignore", workspace=folder)
+
+
+def test_cli_features_set_refuses_an_unknown_column(run_cli, split_folder) -> None:
+    wrong = run_cli("features", "set", "--column", "nope:role=ignore", workspace=split_folder)
     assert wrong.exit_code == 2 and "no column 'nope'" in wrong.stderr
