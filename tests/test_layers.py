@@ -1,5 +1,8 @@
-"""screens -> cockpit -> storage, never the other way: checked by importing each module."""
+"""screens -> cockpit -> storage, never the other way: checked by importing each module, and by
+import-linter's contracts in pyproject.toml (which see function-level imports and cycles too)."""
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +42,46 @@ def test_lower_layers_never_import_upper_ones(package: str, forbidden: tuple[str
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "FORBIDDEN []" in out.stdout, f"{package} pulled in {out.stdout}"
+
+
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    command = [str(LINT_IMPORTS), "--no-cache", "--no-logo"]
+    return subprocess.run(command, capture_output=True, text=True, cwd=root, env=env)
+
+
+def test_import_contracts_are_kept() -> None:
+    out = _lint_imports(ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 broken" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "planted", "broken"),
+    [
+        ("cockpit/audit.py", "from screens.app import run_app", "screens -> cockpit -> storage"),
+        ("storage/store.py", "from cockpit.workspace import Workspace", "screens -> cockpit -> storage"),
+        ("cockpit/projects.py", "from cockpit.cli import main", "the CLI is the top layer"),
+        ("screens/keys.py", "from cockpit.demo import build_demo", "The screens never import the CLI"),
+        ("cockpit/files.py", "import textual", "never import Textual"),
+        ("cockpit/errors.py", "from cockpit.workspace import Workspace", "No import cycles"),
+        ("cockpit/data/findings.py", "from cockpit.data.leakage import acceptances", "No import cycles"),
+        ("cockpit/evaluation/metrics.py", "from cockpit.training.runs import Run", "metrics never import"),
+    ],
+)
+def test_a_planted_function_level_import_breaks_a_contract(
+    tmp_path: Path, module: str, planted: str, broken: str
+) -> None:
+    for package in ("cockpit", "screens", "storage", "sample_data"):
+        shutil.copytree(
+            ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("*.csv", "__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    with (tmp_path / module).open("a") as source:
+        source.write(f"\n\ndef _planted() -> None:\n    {planted}  # noqa\n")
+    out = _lint_imports(tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert broken in out.stdout.split("Broken contracts")[1]
