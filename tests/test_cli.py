@@ -4,42 +4,71 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 
 from cockpit.cli import cli
 
 
-def test_init_project_projects_and_log(run_cli, tmp_path: Path) -> None:
+@pytest.fixture
+def folder(run_cli, tmp_path: Path) -> Path:
+    """A workspace folder made by `cockpit init`, holding project "churn"."""
     folder = tmp_path / "work"
-    result = run_cli("init", str(folder))
+    run_cli("init", str(folder))
+    run_cli("project", "new", "churn", "--task", "binary", "--target", "churned", workspace=folder)
+    return folder
+
+
+@pytest.fixture
+def two_projects(run_cli, folder: Path) -> Path:
+    """The folder with a second project, "prices", made with --json."""
+    run_cli(
+        "project", "new", "prices", "--task", "regression", "--target", "price", "--json", workspace=folder
+    )
+    return folder
+
+
+def test_init_makes_a_workspace_folder(run_cli, tmp_path: Path) -> None:
+    result = run_cli("init", str(tmp_path / "work"))
     assert result.exit_code == 0 and ".cockpit" in result.output
 
+
+def test_project_new_prints_the_new_id(run_cli, tmp_path: Path) -> None:
+    folder = tmp_path / "work"
+    run_cli("init", str(folder))
     created = run_cli("project", "new", "churn", "--task", "binary", "--target", "churned", workspace=folder)
     assert created.exit_code == 0 and created.output.strip() == "1"
+
+
+def test_project_new_json_prints_the_project(run_cli, folder: Path) -> None:
     as_json = run_cli(
         "project", "new", "prices", "--task", "regression", "--target", "price", "--json", workspace=folder
     )
     assert json.loads(as_json.output)["id"] == 2
 
-    listed = json.loads(run_cli("projects", "--json", workspace=folder).output)
+
+def test_projects_lists_every_project(run_cli, two_projects: Path) -> None:
+    listed = json.loads(run_cli("projects", "--json", workspace=two_projects).output)
     assert [(p["name"], p["task"], p["target"]) for p in listed] == [
         ("churn", "binary", "churned"),
         ("prices", "regression", "price"),
     ]
 
-    log = json.loads(run_cli("log", "--json", workspace=folder).output)
+
+def test_log_lists_events_newest_first(run_cli, two_projects: Path) -> None:
+    log = json.loads(run_cli("log", "--json", workspace=two_projects).output)
     assert [(e["stage"], e["action"], e["project"]) for e in log] == [
         ("project", "create", "prices"),
         ("project", "create", "churn"),
         ("workspace", "init", None),
     ]
-    only = json.loads(run_cli("--project", "churn", "log", "--json", workspace=folder).output)
+
+
+def test_log_of_one_project(run_cli, two_projects: Path) -> None:
+    only = json.loads(run_cli("--project", "churn", "log", "--json", workspace=two_projects).output)
     assert [e["project"] for e in only] == ["churn"]
 
 
-def test_errors_are_one_line_on_stderr_with_exit_2(run_cli, tmp_path: Path) -> None:
-    folder = tmp_path / "work"
-    run_cli("init", str(folder))
-    run_cli("project", "new", "churn", "--task", "binary", "--target", "churned", workspace=folder)
+def test_errors_are_one_line_on_stderr_with_exit_2(run_cli, folder: Path) -> None:
     duplicate = run_cli("project", "new", "churn", "--task", "binary", "--target", "x", workspace=folder)
     assert duplicate.exit_code == 2
     assert duplicate.stderr.strip().splitlines() == [
@@ -47,8 +76,13 @@ def test_errors_are_one_line_on_stderr_with_exit_2(run_cli, tmp_path: Path) -> N
     ]
     assert duplicate.stdout == ""
 
+
+def test_a_folder_without_a_workspace_exits_2(run_cli, tmp_path: Path) -> None:
     nowhere = run_cli("projects", workspace=tmp_path / "empty")
     assert nowhere.exit_code == 2 and "no cockpit workspace at" in nowhere.stderr
+
+
+def test_an_unknown_task_exits_2(run_cli, folder: Path) -> None:
     assert (
         run_cli("project", "new", "x", "--task", "ranking", "--target", "y", workspace=folder).exit_code == 2
     )
