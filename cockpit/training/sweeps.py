@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -261,12 +261,12 @@ def list_sweeps(ws: Workspace, project: Project) -> list[dict]:
     return ws.store.rows("SELECT * FROM sweeps WHERE project_id = ? ORDER BY id DESC", [project.id])
 
 
-PROGRESS_LINE = re.compile(r"^\s+(\d+)/(\d+) (.*)$")
-
-
 class SweepHandle:
-    """A sweep running as `cockpit sweep` in a child process (as the UI starts it): joblib's
-    process pool then never shares a process with the terminal UI. `stop` is Ctrl-C."""
+    """A random sweep running in a child process (`python -m cockpit.training.sweep_child`),
+    as the UI starts it: joblib's process pool then never shares a process with the terminal
+    UI. Progress and the result come back on a pipe of their own (one JSON object a line);
+    the child's own output goes to a temporary file, kept for the error message. `stop` is
+    Ctrl-C: the finished trials stay recorded."""
 
     def __init__(
         self,
@@ -279,52 +279,60 @@ class SweepHandle:
         stop_on_target: bool = False,
         seed: int = 42,
     ) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "cockpit",
-            "--workspace",
-            str(ws.dir),
-            "--project",
-            project.name,
-            "sweep",
-            "--model",
-            family,
-            "--random",
-            str(trials),
-            "--jobs",
-            str(n_jobs),
-            "--seed",
-            str(seed),
-            "--json",
-        ]
-        if time_budget_s is not None:
-            command += ["--time-budget", str(time_budget_s)]
-        if stop_on_target:
-            command.append("--target")
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self.lines: list[str] = []
+        request = {
+            "family": family,
+            "trials": trials,
+            "n_jobs": n_jobs,
+            "time_budget_s": time_budget_s,
+            "stop_on_target": stop_on_target,
+            "seed": seed,
+        }
+        read_fd, write_fd = os.pipe()
+        self.output = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by wait
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cockpit.training.sweep_child",
+                    str(ws.dir),
+                    str(project.id),
+                    str(write_fd),
+                    json.dumps(request),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=self.output,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+            )
+        except BaseException:
+            os.close(read_fd)
+            self.output.close()
+            raise
+        finally:
+            os.close(write_fd)  # the child holds the only write end: its exit ends the channel
+        self.channel = os.fdopen(read_fd, encoding="utf-8")
 
-    def wait(self, progress: SweepProgress | None = None) -> dict:
-        """Block until the sweep ends; its result (id, runs, status, reason, best_run)."""
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            match = PROGRESS_LINE.match(line)
-            if match and progress:
-                progress(int(match.group(1)), int(match.group(2)), match.group(3))
-            elif not match:
-                self.lines.append(line)
-        code = self.process.wait()
-        text = "".join(self.lines)
-        start = text.find("{")
-        if code == 0 and start >= 0:
-            return json.loads(text[start:])
-        last = [line.strip() for line in self.lines if line.strip()][-1:] or [f"exit code {code}"]
-        if code == 130:
-            return {"status": "cancelled", "reason": last[0], "runs": [], "id": None, "best_run": None}
-        raise CockpitError(last[0].removeprefix("cockpit: "))
+    def wait(self, progress: SweepProgress | None = None) -> SweepResult:
+        """Block until the sweep ends; its result (status "cancelled" after `stop`). A sweep
+        that could not run raises CockpitError with the child's reason."""
+        outcome: dict[str, Any] = {}
+        with self.output, self.channel:
+            for line in self.channel:
+                message = json.loads(line)
+                if "progress" in message:
+                    if progress:
+                        progress(*message["progress"])
+                else:
+                    outcome = message
+            code = self.process.wait()
+            if "result" in outcome:
+                return SweepResult(**outcome["result"])
+            if "error" in outcome:
+                raise CockpitError(outcome["error"])
+            self.output.seek(0)
+            last = [line.strip() for line in self.output if line.strip()][-1:]
+        raise CockpitError(" ".join([f"the sweep process ended without a result (exit code {code})", *last]))
 
     def stop(self) -> None:
         if self.process.poll() is None:
