@@ -223,11 +223,11 @@ class ArtifactStore:
         rows = self.store.rows("SELECT sha256, size FROM artifacts ORDER BY created_at, sha256")
         report.recorded = len(rows)
         for row in rows:
-            path = files.pop(row["sha256"], None)
-            if path is None:
+            found = files.pop(row["sha256"], None)
+            if found is None:
                 report.missing.append(row["sha256"])
-            elif path.stat().st_size != row["size"] or sha256_of(path) != row["sha256"]:
-                report.changed.append(path.name)
+            elif found.stat().st_size != row["size"] or sha256_of(found) != row["sha256"]:
+                report.changed.append(found.name)
             else:
                 report.verified += 1
         report.unrecorded = sorted(path.name for path in files.values())

@@ -20,7 +20,7 @@ MIGRATION_SET = "cockpit"
 
 
 def m001_projects_and_events(db: Database) -> None:
-    db["projects"].create(
+    db.table("projects").create(
         {
             "id": int,
             "name": str,
@@ -32,8 +32,8 @@ def m001_projects_and_events(db: Database) -> None:
         pk="id",
         not_null={"name", "task", "target", "created_at"},
     )
-    db["projects"].create_index(["name"], unique=True)
-    db["events"].create(
+    db.table("projects").create_index(["name"], unique=True)
+    db.table("events").create(
         {
             "id": int,
             "at": str,
@@ -47,11 +47,11 @@ def m001_projects_and_events(db: Database) -> None:
         not_null={"at", "user", "stage", "action"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["events"].create_index(["project_id", "id"])
+    db.table("events").create_index(["project_id", "id"])
 
 
 def m002_artifacts(db: Database) -> None:
-    db["artifacts"].create(
+    db.table("artifacts").create(
         {
             "sha256": str,
             "size": int,
@@ -65,7 +65,7 @@ def m002_artifacts(db: Database) -> None:
 
 
 def m003_problem_specs(db: Database) -> None:
-    db["problem_specs"].create(
+    db.table("problem_specs").create(
         {
             "id": int,
             "project_id": int,
@@ -80,15 +80,15 @@ def m003_problem_specs(db: Database) -> None:
         not_null={"project_id", "version", "spec", "score", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["problem_specs"].create_index(["project_id", "version"], unique=True)
+    db.table("problem_specs").create_index(["project_id", "version"], unique=True)
 
 
 def m004_settings(db: Database) -> None:
-    db["settings"].create({"key": str, "value": str}, pk="key")
+    db.table("settings").create({"key": str, "value": str}, pk="key")
 
 
 def m005_datasets(db: Database) -> None:
-    db["dataset_versions"].create(
+    db.table("dataset_versions").create(
         {
             "id": int,
             "project_id": int,
@@ -113,8 +113,8 @@ def m005_datasets(db: Database) -> None:
             ("artifact_sha256", "artifacts", "sha256"),
         ],
     )
-    db["dataset_versions"].create_index(["project_id", "content_sha256"], unique=True)
-    db["validations"].create(
+    db.table("dataset_versions").create_index(["project_id", "content_sha256"], unique=True)
+    db.table("validations").create(
         {
             "id": int,
             "version_id": int,
@@ -128,8 +128,8 @@ def m005_datasets(db: Database) -> None:
         not_null={"version_id", "created_at", "findings"},
         foreign_keys=[("version_id", "dataset_versions", "id")],
     )
-    db["validations"].create_index(["version_id", "id"])
-    db["column_ranges"].create(
+    db.table("validations").create_index(["version_id", "id"])
+    db.table("column_ranges").create(
         {"project_id": int, "column": str, "min": float, "max": float},
         pk=("project_id", "column"),
         foreign_keys=[("project_id", "projects", "id")],
@@ -137,7 +137,7 @@ def m005_datasets(db: Database) -> None:
 
 
 def m006_splits(db: Database) -> None:
-    db["splits"].create(
+    db.table("splits").create(
         {
             "id": int,
             "project_id": int,
@@ -165,11 +165,11 @@ def m006_splits(db: Database) -> None:
             ("assignment_sha256", "artifacts", "sha256"),
         ],
     )
-    db["splits"].create_index(["project_id", "id"])
+    db.table("splits").create_index(["project_id", "id"])
 
 
 def m007_feature_specs(db: Database) -> None:
-    db["feature_specs"].create(
+    db.table("feature_specs").create(
         {
             "id": int,
             "project_id": int,
@@ -183,7 +183,7 @@ def m007_feature_specs(db: Database) -> None:
         not_null={"project_id", "version", "spec", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["feature_specs"].create_index(["project_id", "version"], unique=True)
+    db.table("feature_specs").create_index(["project_id", "version"], unique=True)
 
 
 RUN_METRICS = (
@@ -235,7 +235,7 @@ def m008_runs(db: Database) -> None:
         "created_by": str,
     }
     columns.update({f"m_{name}": float for name in RUN_METRICS})
-    db["runs"].create(
+    db.table("runs").create(
         columns,
         pk="id",
         not_null={"project_id", "family", "params", "seed", "status", "created_at"},
@@ -245,17 +245,17 @@ def m008_runs(db: Database) -> None:
             ("split_id", "splits", "id"),
         ],
     )
-    db["runs"].create_index(["project_id", "id"])
-    db["runs"].create_index(["project_id", "status"])
-    db["runs"].create_index(["project_id", "family", "id"])
-    db["runs"].create_index(["sweep_id"])
+    db.table("runs").create_index(["project_id", "id"])
+    db.table("runs").create_index(["project_id", "status"])
+    db.table("runs").create_index(["project_id", "family", "id"])
+    db.table("runs").create_index(["sweep_id"])
     for name in RUN_METRICS:
-        db["runs"].create_index(["project_id", f"m_{name}", "id"])
-        db["runs"].create_index(["project_id", "family", f"m_{name}", "id"])
+        db.table("runs").create_index(["project_id", f"m_{name}", "id"])
+        db.table("runs").create_index(["project_id", "family", f"m_{name}", "id"])
 
 
 def m009_sweeps_and_reproductions(db: Database) -> None:
-    db["sweeps"].create(
+    db.table("sweeps").create(
         {
             "id": int,
             "project_id": int,
@@ -281,7 +281,7 @@ def m009_sweeps_and_reproductions(db: Database) -> None:
         not_null={"project_id", "family", "kind", "space", "status", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["reproductions"].create(
+    db.table("reproductions").create(
         {
             "id": int,
             "run_id": int,
@@ -300,13 +300,13 @@ def m009_sweeps_and_reproductions(db: Database) -> None:
         not_null={"run_id", "identical", "created_at"},
         foreign_keys=[("run_id", "runs", "id")],
     )
-    db["reproductions"].create_index(["run_id", "id"])
+    db.table("reproductions").create_index(["run_id", "id"])
 
 
 def m010_evaluations(db: Database) -> None:
-    db["runs"].add_column("threshold", float)
-    db["runs"].add_column("threshold_reason", str)
-    db["evaluations"].create(
+    db.table("runs").add_column("threshold", float)
+    db.table("runs").add_column("threshold_reason", str)
+    db.table("evaluations").create(
         {
             "id": int,
             "project_id": int,
@@ -326,9 +326,9 @@ def m010_evaluations(db: Database) -> None:
         not_null={"project_id", "run_id", "part", "metrics", "created_at"},
         foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
     )
-    db["evaluations"].create_index(["run_id", "part", "id"])
-    db["evaluations"].create_index(["split_id", "part"])
-    db["gates"].create(
+    db.table("evaluations").create_index(["run_id", "part", "id"])
+    db.table("evaluations").create_index(["split_id", "part"])
+    db.table("gates").create(
         {
             "id": int,
             "project_id": int,
@@ -344,11 +344,11 @@ def m010_evaluations(db: Database) -> None:
         not_null={"project_id", "run_id", "passed", "rules", "created_at"},
         foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
     )
-    db["gates"].create_index(["run_id", "id"])
+    db.table("gates").create_index(["run_id", "id"])
 
 
 def m011_registry(db: Database) -> None:
-    db["model_versions"].create(
+    db.table("model_versions").create(
         {
             "id": int,
             "project_id": int,
@@ -370,13 +370,13 @@ def m011_registry(db: Database) -> None:
         not_null={"project_id", "version", "run_id", "artifact_sha256", "status", "created_at"},
         foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
     )
-    db["model_versions"].create_index(["project_id", "version"], unique=True)
-    db["aliases"].create(
+    db.table("model_versions").create_index(["project_id", "version"], unique=True)
+    db.table("aliases").create(
         {"project_id": int, "alias": str, "version_id": int, "percent": float, "updated_at": str},
         pk=("project_id", "alias"),
         foreign_keys=[("project_id", "projects", "id"), ("version_id", "model_versions", "id")],
     )
-    db["ledger"].create(
+    db.table("ledger").create(
         {
             "id": int,
             "project_id": int,
@@ -394,13 +394,13 @@ def m011_registry(db: Database) -> None:
         not_null={"project_id", "alias", "action", "user", "at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["ledger"].create_index(["project_id", "id"])
-    db["fallbacks"].create(
+    db.table("ledger").create_index(["project_id", "id"])
+    db.table("fallbacks").create(
         {"project_id": int, "rule": str, "updated_at": str, "updated_by": str},
         pk="project_id",
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["overrides"].create(
+    db.table("overrides").create(
         {
             "id": int,
             "project_id": int,
@@ -416,8 +416,8 @@ def m011_registry(db: Database) -> None:
         not_null={"project_id", "entity", "prediction", "reason", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["overrides"].create_index(["project_id", "entity"])
-    db["batches"].create(
+    db.table("overrides").create_index(["project_id", "entity"])
+    db.table("batches").create(
         {
             "id": int,
             "project_id": int,
@@ -435,11 +435,11 @@ def m011_registry(db: Database) -> None:
         not_null={"project_id", "source", "kind", "rows", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["batches"].create_index(["project_id", "at"])
+    db.table("batches").create_index(["project_id", "at"])
 
 
 def m012_service(db: Database) -> None:
-    db["requests"].create(
+    db.table("requests").create(
         {
             "id": int,
             "project_id": int,
@@ -462,27 +462,27 @@ def m012_service(db: Database) -> None:
         not_null={"project_id", "request_id", "at", "status"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["requests"].create_index(["project_id", "at"])
-    db["requests"].create_index(["request_id"])
+    db.table("requests").create_index(["project_id", "at"])
+    db.table("requests").create_index(["request_id"])
 
 
 def m013_monitoring(db: Database) -> None:
-    db["labels"].create(
+    db.table("labels").create(
         {"project_id": int, "entity": str, "label": str, "labelled_at": str, "source": str},
         pk=("project_id", "entity"),
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["monitor_references"].create(
+    db.table("monitor_references").create(
         {"version_id": int, "stats": str, "created_at": str},
         pk="version_id",
         foreign_keys=[("version_id", "model_versions", "id")],
     )
-    db["monitor_windows"].create(
+    db.table("monitor_windows").create(
         {"project_id": int, "window": str, "rows": int, "stats": str, "computed_at": str},
         pk=("project_id", "window"),
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["alert_rules"].create(
+    db.table("alert_rules").create(
         {
             "id": int,
             "project_id": int,
@@ -498,7 +498,7 @@ def m013_monitoring(db: Database) -> None:
         not_null={"project_id", "metric", "op", "threshold"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["alerts"].create(
+    db.table("alerts").create(
         {
             "id": int,
             "project_id": int,
@@ -517,11 +517,11 @@ def m013_monitoring(db: Database) -> None:
         not_null={"project_id", "rule_id", "status", "fired_at"},
         foreign_keys=[("project_id", "projects", "id"), ("rule_id", "alert_rules", "id")],
     )
-    db["alerts"].create_index(["project_id", "status"])
+    db.table("alerts").create_index(["project_id", "status"])
 
 
 def m014_retraining(db: Database) -> None:
-    db["retrain_triggers"].create(
+    db.table("retrain_triggers").create(
         {
             "project_id": int,
             "schedule_days": float,
@@ -535,13 +535,13 @@ def m014_retraining(db: Database) -> None:
         pk="project_id",
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["feedback"].create(
+    db.table("feedback").create(
         {"id": int, "project_id": int, "verdict": str, "comment": str, "user": str, "at": str},
         pk="id",
         not_null={"project_id", "verdict", "at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["retrains"].create(
+    db.table("retrains").create(
         {
             "id": int,
             "project_id": int,
@@ -562,11 +562,11 @@ def m014_retraining(db: Database) -> None:
         not_null={"project_id", "decision", "created_at"},
         foreign_keys=[("project_id", "projects", "id")],
     )
-    db["model_versions"].add_column("archived_at", str)
+    db.table("model_versions").add_column("archived_at", str)
 
 
 def m015_reviews(db: Database) -> None:
-    db["signoffs"].create(
+    db.table("signoffs").create(
         {
             "id": int,
             "project_id": int,
@@ -581,13 +581,13 @@ def m015_reviews(db: Database) -> None:
         not_null={"project_id", "version_id", "step", "decision", "reviewer", "at"},
         foreign_keys=[("project_id", "projects", "id"), ("version_id", "model_versions", "id")],
     )
-    db["signoffs"].create_index(["version_id", "step", "id"])
+    db.table("signoffs").create_index(["version_id", "step", "id"])
 
 
 def m016_run_sort_indexes(db: Database) -> None:
     """Sorting the runs table by score or duration needs no sort step either."""
-    db["runs"].create_index(["project_id", "score", "id"])
-    db["runs"].create_index(["project_id", "duration_s", "id"])
+    db.table("runs").create_index(["project_id", "score", "id"])
+    db.table("runs").create_index(["project_id", "duration_s", "id"])
 
 
 def m017_partial_run_indexes(db: Database) -> None:
@@ -608,29 +608,29 @@ def m017_partial_run_indexes(db: Database) -> None:
 
 def m018_event_login_user(db: Database) -> None:
     """The OS account behind each event (COCKPIT_USER, kept in `user`, is only a claim)."""
-    db["events"].add_column("os_user", str)
+    db.table("events").add_column("os_user", str)
 
 
 def m019_retrain_comparison(db: Database) -> None:
     """Champion vs challenger side by side (metrics, segments, windows, latency) per retrain."""
-    db["retrains"].add_column("comparison", str)
+    db.table("retrains").add_column("comparison", str)
 
 
 def m020_run_feature_compiler(db: Database) -> None:
     """Which feature compiler built a run's transformer (NULL: the first, one branch per
     column), so reproducing an old run rebuilds it the old way."""
-    db["runs"].add_column("feature_compiler", int)
+    db.table("runs").add_column("feature_compiler", int)
 
 
 def m021_request_warnings(db: Database) -> None:
     """Per scored row, its training-domain warnings (a JSON list; NULL when it has none)."""
-    db["requests"].add_column("warnings", str)
+    db.table("requests").add_column("warnings", str)
 
 
 def m022_leakage_acceptances(db: Database) -> None:
     """A person's word that a leakage finding (`check:column`) is not a leak, with the reason;
     it holds for every split of the project (issue 22)."""
-    db["leakage_acceptances"].create(
+    db.table("leakage_acceptances").create(
         {
             "id": int,
             "project_id": int,
@@ -644,7 +644,7 @@ def m022_leakage_acceptances(db: Database) -> None:
         not_null={"project_id", "split_id", "finding", "reason", "accepted_by", "at"},
         foreign_keys=[("project_id", "projects", "id"), ("split_id", "splits", "id")],
     )
-    db["leakage_acceptances"].create_index(["project_id", "finding"], unique=True)
+    db.table("leakage_acceptances").create_index(["project_id", "finding"], unique=True)
 
 
 MIGRATIONS = [

@@ -111,10 +111,16 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         # A substring test first: most text holds no path, and `in` is far cheaper than the regex.
+        if self.pattern is None:
+            return text
         for prefix in self.prefixes:
             if prefix in text:
-                return self.pattern.sub(lambda m: self.placeholders[m.lastindex - 1], text)
+                return self.pattern.sub(self._placeholder, text)
         return text
+
+    def _placeholder(self, match: re.Match[str]) -> str:
+        assert match.lastindex is not None  # every alternative of the pattern is one group
+        return self.placeholders[match.lastindex - 1]
 
 
 class Store:
@@ -246,7 +252,8 @@ class Store:
         """Insert one row; dicts and lists are stored as JSON text. Returns the rowid."""
         columns = tuple(record)
         cursor = self._write(_insert_sql(table, columns), [self._encode(record[c]) for c in columns])
-        return int(cursor.lastrowid)
+        assert cursor.lastrowid is not None  # an INSERT always sets it
+        return cursor.lastrowid
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
         sets = ", ".join(f"{_quote(c)} = ?" for c in values)
