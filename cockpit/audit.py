@@ -106,7 +106,8 @@ def recent_events(
     store: Store, project_id: int | None = None, limit: int = 50, text: str = ""
 ) -> list[Event]:
     """Newest first. `text` filters on stage, action, users or details (case-insensitive)."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if project_id is not None:
         where.append("e.project_id = ?")
         params.append(project_id)

@@ -267,7 +267,9 @@ def ensure_spec(ws: Workspace, project: Project) -> tuple[int, list[ColumnSpec]]
     """The spec a run pins: the saved one, or the inferred defaults saved as version 1."""
     version, specs = current_spec(ws, project)
     if version is None:
-        version = save_spec(ws, project, specs, comment="inferred from the data profile")
+        saved = save_spec(ws, project, specs, comment="inferred from the data profile")
+        assert saved is not None  # no spec was saved yet, so this one is new
+        version = saved
     return version, specs
 
 

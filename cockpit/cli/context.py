@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cockpit.workspace import Workspace
+
+if TYPE_CHECKING:
+    from cockpit.projects import Project
 
 
 class Refused(click.ClickException):
@@ -30,7 +33,7 @@ class CliContext:
             self._workspace = Workspace.open(self.workspace_option)
         return self._workspace
 
-    def project(self):
+    def project(self) -> Project:
         from cockpit.projects import resolve_project
 
         return resolve_project(self.workspace(), self.project_option)
@@ -39,6 +42,13 @@ class CliContext:
         from screens.app import run_app
 
         run_app(workspace or self.workspace(), self.project_option)
+
+
+def cli_context(ctx: click.Context) -> CliContext:
+    """The CliContext, for a group callback that needs click's own Context as well."""
+    found = ctx.find_object(CliContext)
+    assert found is not None  # the root group always sets it
+    return found
 
 
 def emit_json(payload: Any) -> None:

@@ -105,7 +105,7 @@ class StoredInt(click.IntRange):
         super().__init__(low, MAX_INTEGER)
 
     def convert(self, value: Any, param, ctx) -> int:
-        number = click.types.IntParamType.convert(self, value, param, ctx)  # an int, or exit 2
+        number = click.INT.convert(value, param, ctx)  # an int, or exit 2
         if number > MAX_INTEGER:
             self.fail(f"{value} is too large (at most {MAX_INTEGER})", param, ctx)
         return super().convert(number, param, ctx)

@@ -96,9 +96,9 @@ def set_(
     spec = stage.spec_from_mapping({**base.as_dict(), **changes}, "--set") if changes else base
     saved = stage.save_spec(workspace, project, spec, comment)
     if saved is None:
-        current = stage.current(workspace, project)
-        click.echo(f"unchanged: the spec is already version {current.version}", err=True)
-        saved = current
+        saved = stage.current(workspace, project)
+        assert saved is not None  # save_spec keeps a spec unchanged only when there is one
+        click.echo(f"unchanged: the spec is already version {saved.version}", err=True)
     if as_json:
         emit_json({"id": saved.version, **saved.as_dict(), "grade": grade(saved.spec).as_dict()})
     else:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cockpit.cli.context import CliContext, emit_json
+from cockpit.cli.context import CliContext, cli_context, emit_json
 
 pass_cli = click.make_pass_decorator(CliContext)
 
@@ -122,7 +122,7 @@ def serve(
     from cockpit.deployment.serving import Service
     from cockpit.deployment.serving_token import is_loopback, rotate_token, token_hash
 
-    cli_ctx: CliContext = ctx.find_object(CliContext)
+    cli_ctx = cli_context(ctx)
     ws, project = cli_ctx.workspace(), cli_ctx.project()
     needs_token = require_token or not is_loopback(host)
     if needs_token and token_hash(ws) is None and not _stdout_is_terminal():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def make_finding(
     check: str,
@@ -11,7 +13,13 @@ def make_finding(
     value: float | None = None,
     evidence: list[str] | None = None,
 ) -> dict:
-    finding = {"check": check, "severity": severity, "column": column, "message": message, "value": value}
+    finding: dict[str, Any] = {
+        "check": check,
+        "severity": severity,
+        "column": column,
+        "message": message,
+        "value": value,
+    }
     if evidence:
         finding["evidence"] = evidence
     finding["id"] = finding_id(finding)

@@ -68,7 +68,7 @@ def _words(text: str) -> int:
     return len(re.findall(r"[A-Za-z0-9']+", text))
 
 
-def _text(min_words: int) -> Check:
+def _text(min_words: int) -> Callable[[str], tuple[str, str]]:
     def check(value: str) -> tuple[str, str]:
         if not value.strip():
             return "missing", ""
