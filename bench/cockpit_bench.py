@@ -108,7 +108,6 @@ def env_capture(repeats: int) -> list[float]:
 
 def listing(folder: Path, n: int, repeats: int) -> dict[str, list[float]]:
     """Times of the listing queries on a store holding n runs recorded by `_record`."""
-    from cockpit.cli.training import _run_json
     from cockpit.projects import resolve_project
     from cockpit.training import query
     from cockpit.training.runs import mark_interrupted
@@ -122,18 +121,18 @@ def listing(folder: Path, n: int, repeats: int) -> dict[str, list[float]]:
     def all_runs():  # `cockpit runs --json --limit N`, less the printing
         mark_interrupted(ws, project)
         made = query.make_query(project.id, "id")
-        rows = [_run_json(r) for r in query.page(ws.store, made, 0, n)]
+        rows = [r.as_dict() for r in query.page(ws.store, made, 0, n)]
         assert len(rows) == n
         return rows
 
     def top50():  # `cockpit runs --sort roc_auc --json` (best 50)
         mark_interrupted(ws, project)
         made = query.make_query(project.id, fakedata.SORT_METRIC)
-        return [_run_json(r) for r in query.page(ws.store, made, 0, 50)]
+        return [r.as_dict() for r in query.page(ws.store, made, 0, 50)]
 
     def filtered():  # the table's query: a page of 50 and the count shown
         made = query.make_query(project.id, fakedata.SORT_METRIC, filter_text)
-        rows = [_run_json(r) for r in query.page(ws.store, made, 0, 50)]
+        rows = [r.as_dict() for r in query.page(ws.store, made, 0, 50)]
         return rows, query.count(ws.store, made)
 
     out = {}

@@ -307,7 +307,7 @@ def _gate_best(workspace: Workspace, project, progress: Progress) -> None:
     from cockpit.training.query import best_run_id
 
     metric = metrics.primary_metric(project.task, problem.current_spec(workspace, project).metric)
-    best = training.get_run(workspace, project, best_run_id(workspace.store, project.id, metric))
+    best = training.get_run(workspace, project, best_run_id(workspace, project.id, metric))
     verdict = gate(workspace, project, best)
     failed = ", ".join(r.name for r in verdict.rules if not r.passed)
     progress(f"{project.name}: {best.label} gate {'PASS' if verdict.passed else 'FAIL: ' + failed}")

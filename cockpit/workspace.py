@@ -198,6 +198,11 @@ class Workspace:
         self.shared_group = group
         self.artifacts.file_mode, self.artifacts.dir_mode = doctor.wanted_modes(group)
 
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the workspace: a cheap "did anything
+        change?" for screens that poll."""
+        return self.store.data_version()
+
     def close(self) -> None:
         self.store.close()
 

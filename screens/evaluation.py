@@ -148,21 +148,16 @@ class EvaluationScreen(StageScreen):
                 "No finished run to evaluate yet: train one on the Experiments screen (4)."
             )
             return
-        latest = self.workspace.store.one(
-            "SELECT id FROM evaluations WHERE run_id = ? ORDER BY id DESC LIMIT 1", [self.run_id]
-        )
-        self.evaluation = reporting.get_evaluation(self.workspace, project, latest["id"]) if latest else None
+        self.evaluation = reporting.latest_evaluation(self.workspace, project, self.run_id, part=None)
         self.gate_result = gating.latest_gate(self.workspace, self.run_id)
         self._show()
 
     def _default_run(self, project) -> int | None:
-        row = self.workspace.store.one(
-            "SELECT run_id FROM evaluations WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id]
-        )
-        if row:
-            return row["run_id"]
+        evaluated = reporting.last_evaluated_run(self.workspace, project)
+        if evaluated is not None:
+            return evaluated
         metric = metrics.primary_metric(project.task, current_spec(self.workspace, project).metric)
-        return query.best_run_id(self.workspace.store, project.id, metric)
+        return query.best_run_id(self.workspace, project.id, metric)
 
     # -- drawing ---------------------------------------------------------------
 

@@ -4,7 +4,6 @@ runs and sweeps started, watched and cancelled from here, diffs, plots and repro
 from __future__ import annotations
 
 import functools
-import json
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -189,7 +188,7 @@ class ExperimentsScreen(StageScreen):
             return
         if (
             project.id != self._project_id
-            or self.workspace.store.data_version() != self._data_version
+            or self.workspace.data_version() != self._data_version
             or training.mark_interrupted(self.workspace, project)
         ):
             self.refresh_data(keep_cursor=True)
@@ -197,29 +196,27 @@ class ExperimentsScreen(StageScreen):
     # -- the table -------------------------------------------------------------
 
     def _columns(self, task: str, metric: str, goal: tuple[str, float] | None) -> list[Column]:
-        def marks(row: dict) -> str:
+        def marks(row: query.RunRow) -> str:
             table = self.query_one(RunsTable)
-            return ("●" if row["id"] in table.marked else " ") + ("★" if row["id"] == table.best_id else " ")
+            return ("●" if row.id in table.marked else " ") + ("★" if row.id == table.best_id else " ")
 
-        def target(row: dict) -> str:
-            if goal is None or row.get("score") is None or row["metric"] != goal[0]:
+        def target(row: query.RunRow) -> str:
+            if goal is None or row.score is None or row.metric != goal[0]:
                 return " "
-            return "✓" if not metrics.better(goal[0], goal[1], row["score"]) else "✗"
+            return "✓" if not metrics.better(goal[0], goal[1], row.score) else "✗"
 
         columns = [
             Column("", 2, marks),
-            Column("Run", 5, lambda r: str(r["id"]), True),
-            Column("Model", 9, lambda r: SHORT_NAMES.get(r["family"], r["family"])),
-            Column(
-                "Status", 9, lambda r: self.progress.get(r["id"], STATUS_MARK.get(r["status"], r["status"]))
-            ),
-            Column(metric, 8, lambda r: _number(r.get(f"m_{metric}")), True),
+            Column("Run", 5, lambda r: str(r.id), True),
+            Column("Model", 9, lambda r: SHORT_NAMES.get(r.family, r.family)),
+            Column("Status", 9, lambda r: self.progress.get(r.id, STATUS_MARK.get(r.status, r.status))),
+            Column(metric, 8, lambda r: _number(r.metrics.get(metric)), True),
             Column("Tgt", 3, target),
         ]
         room = max(0, self.size.width - sum(c.width + 1 for c in columns) - 3)
         for other in TASK_METRICS[task]:
             if other != metric and room >= 9 + 14:
-                columns.append(Column(other[:8], 8, lambda r, o=other: _number(r.get(f"m_{o}")), True))
+                columns.append(Column(other[:8], 8, lambda r, o=other: _number(r.metrics.get(o)), True))
                 room -= 9
         columns.append(Column("Params", max(10, room), lambda r: _params_note(r, task)))
         return columns
@@ -229,7 +226,7 @@ class ExperimentsScreen(StageScreen):
         project = self.app.project
         if project is None:
             return
-        self._data_version = self.workspace.store.data_version()
+        self._data_version = self.workspace.data_version()
         if project.id != self._project_id:
             self._project_id, keep_cursor = project.id, False
             self.sort, self.descending, self.filter_text = "id", True, ""
@@ -246,15 +243,14 @@ class ExperimentsScreen(StageScreen):
             self.notify(str(exc), title="Filter", severity="error")
             self.filter_text = ""
             made = query.make_query(project.id, self.sort, "", self.descending)
-        store = self.workspace.store
-        table.best_id = query.best_run_id(store, project.id, metric)
-        total = query.count(store, made)
-        table.load(lambda offset, limit: query.page(store, made, offset, limit), total, keep_cursor)
+        table.best_id = query.best_run_id(self.workspace, project.id, metric)
+        runs = query.listing(self.workspace, made)
+        total = runs.count()
+        table.load(runs.page, total, keep_cursor)
         self._summary(project, metric, spec, total)
 
     def _summary(self, project, metric: str, spec, shown: int) -> None:
-        store = self.workspace.store
-        total = store.scalar("SELECT count(*) FROM runs WHERE project_id = ?", [project.id])
+        total = query.run_count(self.workspace, project.id)
         arrow = "↓" if self.descending else "↑"
         self.query_one("#sort-label", Label).update(f"sort {self.sort} {arrow} · {shown:,} shown ")
         if not total:
@@ -265,10 +261,10 @@ class ExperimentsScreen(StageScreen):
         best_id = self.query_one(RunsTable).best_id
         text = f"{total:,} runs"
         if best_id:
-            best = store.one("SELECT score FROM runs WHERE id = ?", [best_id])
-            text += f" · ★ best validation {metric} {best['score']:.4f} (run {best_id})"
+            best = training.get_run(self.workspace, project, best_id)
+            text += f" · ★ best validation {metric} {best.score:.4f} (run {best_id})"
             if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
-                met = not metrics.better(metric, spec.metric_target, best["score"])
+                met = not metrics.better(metric, spec.metric_target, best.score)
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"
         self.query_one("#runs-summary", Static).update(text)
 
@@ -304,7 +300,7 @@ class ExperimentsScreen(StageScreen):
 
     def _current_run(self) -> training.Run | None:
         row = self.query_one(RunsTable).current
-        return training.get_run(self.workspace, self.app.project, row["id"]) if row else None
+        return training.get_run(self.workspace, self.app.project, row.id) if row else None
 
     def action_detail(self) -> None:
         run = self._current_run()
@@ -327,10 +323,7 @@ class ExperimentsScreen(StageScreen):
         if run is None or run.sweep_id is None:
             self.notify("The highlighted run is not part of a sweep", severity="warning")
             return
-        rows = self.workspace.store.rows(
-            "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL", [run.sweep_id]
-        )
-        points = [(json.loads(r["params"]), r["score"]) for r in rows]
+        points = query.sweep_points(self.workspace, run.sweep_id)
         spec = current_spec(self.workspace, self.app.project)
         target = spec.metric_target if metrics.metric_column(spec.metric) == run.metric else None
         self.app.push_screen(SweepPlot(run.sweep_id, run.metric, points, target))
@@ -495,12 +488,12 @@ NOTE_PARAMS = (
 )
 
 
-def _params_note(row: dict, task: str) -> str:
+def _params_note(row: query.RunRow, task: str) -> str:
     """The params people tune, read from the run's record (no estimator is imported, so the
     table paints without loading scikit-learn)."""
-    if row.get("error") and row["status"] != "finished":
-        return row["error"]
-    params = json.loads(row["params"]) if row.get("params") else {}
+    if row.error and row.status != "finished":
+        return row.error
+    params = row.params
     return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS if k in params and params[k] is not None)
 
 

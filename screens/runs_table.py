@@ -14,6 +14,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cockpit.training.query import RunRow
+
 BLOCK = 100
 
 
@@ -21,7 +23,7 @@ BLOCK = 100
 class Column:
     title: str
     width: int
-    cell: Callable[[dict], str]
+    cell: Callable[[RunRow], str]
     align_right: bool = False
 
 
@@ -47,23 +49,23 @@ class RunsTable(ScrollView, can_focus=True):
     """
 
     class Highlighted(Message):
-        def __init__(self, row: dict | None) -> None:
+        def __init__(self, row: RunRow | None) -> None:
             super().__init__()
             self.row = row
 
     def __init__(self, columns: list[Column], **kwargs) -> None:
         super().__init__(**kwargs)
         self.columns = columns
-        self.fetch: Callable[[int, int], list[dict]] = lambda offset, limit: []
+        self.fetch: Callable[[int, int], list[RunRow]] = lambda offset, limit: []
         self.rows_total = 0
         self.cursor = 0
         self.marked: set[int] = set()
         self.best_id: int | None = None
-        self._blocks: dict[int, list[dict]] = {}
+        self._blocks: dict[int, list[RunRow]] = {}
 
     # -- data ------------------------------------------------------------------
 
-    def load(self, fetch: Callable[[int, int], list[dict]], total: int, keep_cursor: bool = False) -> None:
+    def load(self, fetch: Callable[[int, int], list[RunRow]], total: int, keep_cursor: bool = False) -> None:
         self.fetch, self.rows_total = fetch, total
         self._blocks.clear()
         if not keep_cursor:
@@ -74,7 +76,7 @@ class RunsTable(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.Highlighted(self.row_at(self.cursor)))
 
-    def row_at(self, index: int) -> dict | None:
+    def row_at(self, index: int) -> RunRow | None:
         if not 0 <= index < self.rows_total:
             return None
         block = index // BLOCK
@@ -87,7 +89,7 @@ class RunsTable(ScrollView, can_focus=True):
         return rows[offset] if offset < len(rows) else None
 
     @property
-    def current(self) -> dict | None:
+    def current(self) -> RunRow | None:
         return self.row_at(self.cursor)
 
     # -- drawing -----------------------------------------------------------------
@@ -95,7 +97,7 @@ class RunsTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if y == 0:
-            text = self._format({c.title: c.title for c in self.columns}, header=True)
+            text = self._format(None)
             style = self.get_component_rich_style("runs-table--header")
             return Strip([Segment(text.ljust(width)[:width], style)]).crop(
                 int(self.scroll_x), int(self.scroll_x) + width
@@ -105,9 +107,9 @@ class RunsTable(ScrollView, can_focus=True):
         if row is None:
             return Strip.blank(width, self.rich_style)
         style = self.rich_style
-        if row["id"] == self.best_id:
+        if row.id == self.best_id:
             style += self.get_component_rich_style("runs-table--best")
-        if row["id"] in self.marked:
+        if row.id in self.marked:
             style += self.get_component_rich_style("runs-table--marked")
         if index == self.cursor:
             style += self.get_component_rich_style("runs-table--cursor")
@@ -115,13 +117,16 @@ class RunsTable(ScrollView, can_focus=True):
         line = Strip([Segment(text.ljust(max(width, len(text))), style or Style())])
         return line.crop(int(self.scroll_x), int(self.scroll_x) + width)
 
-    def _format(self, row: dict, header: bool = False) -> str:
+    def _format(self, row: RunRow | None) -> str:
+        """One line of cells: the row's, or the column titles when row is None."""
         cells = []
         for column in self.columns:
-            value = column.title if header else column.cell(row)
+            value = column.title if row is None else column.cell(row)
             value = value if len(value) <= column.width else value[: column.width - 1] + "…"
             cells.append(
-                value.rjust(column.width) if column.align_right and not header else value.ljust(column.width)
+                value.rjust(column.width)
+                if column.align_right and row is not None
+                else value.ljust(column.width)
             )
         return " " + " ".join(cells)
 
@@ -155,7 +160,7 @@ class RunsTable(ScrollView, can_focus=True):
         row = self.current
         if row is None:
             return
-        self.marked.symmetric_difference_update({row["id"]})
+        self.marked.symmetric_difference_update({row.id})
         self.refresh()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:

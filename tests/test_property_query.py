@@ -173,7 +173,7 @@ def test_a_filter_selects_exactly_the_runs_it_says(runs_store, text: str, sort: 
     ]
     assert query.count(store, made) == len(expected)
     first = query.page(store, made, 0, 20)
-    assert all(r["id"] in {e["id"] for e in expected} for r in first)
+    assert all(r.id in {e["id"] for e in expected} for r in first)
     assert len(first) == min(20, len(expected))
     for _, op, value in made.conditions:
         assert op in OPS and (isinstance(value, str) or value == value)  # never NaN
@@ -202,7 +202,7 @@ def test_a_page_is_exactly_that_slice_of_the_whole_result(
     everything = [
         r["id"] for r in store.rows(f"SELECT id FROM runs WHERE {where} ORDER BY {made.order()}", params)
     ]
-    got = [r["id"] for r in query.page(store, made, offset, limit)]
+    got = [r.id for r in query.page(store, made, offset, limit)]
     assert got == everything[offset : offset + limit]
 
 

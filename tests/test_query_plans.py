@@ -67,7 +67,7 @@ def test_shortcuts_give_the_plain_rows_and_counts(store, text, sort) -> None:
     made = query.make_query(project, sort, text)
     assert query.count(store, made) == _plain_count(store, made)
     for offset, limit in ((0, 100), (100, 100), (37, 5), (900, 100)):
-        got = [r["id"] for r in query.page(store, made, offset, limit)]
+        got = [r.id for r in query.page(store, made, offset, limit)]
         assert got == _plain_page(store, made, offset, limit)
 
 

@@ -109,12 +109,12 @@ def test_query_sorts_filters_and_pages_in_sql(workspace, ready) -> None:
     store = workspace.store
     by_auc = query.make_query(ready.id, "roc_auc")
     rows = query.page(store, by_auc, 0, 100)
-    scores = [r["m_roc_auc"] for r in rows]
+    scores = [r.metrics["roc_auc"] for r in rows]
     assert scores == sorted(scores, reverse=True) and query.count(store, by_auc) == 6
     low_c = query.make_query(ready.id, "id", "family=logistic_regression roc_auc>0")
     assert query.count(store, low_c) == 6
     assert query.count(store, query.make_query(ready.id, "id", "status=failed")) == 0
-    assert query.page(store, by_auc, 5, 10)[0]["id"] == rows[-1]["id"]
+    assert query.page(store, by_auc, 5, 10)[0].id == rows[-1].id
 
 
 @pytest.mark.parametrize(

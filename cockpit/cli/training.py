@@ -183,19 +183,19 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
         )
     rows = query.page(workspace.store, made, 0, limit)
     if as_json:
-        emit_json([_run_json(row) for row in rows])
+        emit_json([row.as_dict() for row in rows])
         return
     total = query.count(workspace.store, made)
     shown = [
         {
-            "id": r["id"],
-            "family": r["family"],
-            "status": r["status"],
-            "metric": r["metric"],
-            "score": r["score"],
-            "seed": r["seed"],
-            "sweep": r["sweep_id"],
-            "seconds": r["duration_s"],
+            "id": r.id,
+            "family": r.family,
+            "status": r.status,
+            "metric": r.metric,
+            "score": r.score,
+            "seed": r.seed,
+            "sweep": r.sweep_id,
+            "seconds": r.duration_s,
         }
         for r in rows
     ]
@@ -206,15 +206,6 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
     )
     if total > len(rows):
         click.echo(f"({len(rows)} of {total:,} runs; --limit shows more)", err=True)
-
-
-def _run_json(row: dict) -> dict:
-    import json
-
-    out = {k: v for k, v in row.items() if not k.startswith("m_")}
-    out["params"] = json.loads(out["params"]) if out["params"] else {}
-    out["metrics"] = {k[2:]: v for k, v in row.items() if k.startswith("m_") and v is not None}
-    return out
 
 
 @click.command()

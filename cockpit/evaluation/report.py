@@ -384,8 +384,17 @@ def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evalu
     )
 
 
-def latest_evaluation(ws: Workspace, project: Project, run_id: int, part: str = "test") -> Evaluation | None:
-    row = ws.store.one(
-        "SELECT id FROM evaluations WHERE run_id = ? AND part = ? ORDER BY id DESC LIMIT 1", [run_id, part]
-    )
+def latest_evaluation(
+    ws: Workspace, project: Project, run_id: int, part: str | None = "test"
+) -> Evaluation | None:
+    """The run's newest evaluation on `part`; on any part when part is None."""
+    sql = "SELECT id FROM evaluations WHERE run_id = ?" + (" AND part = ?" if part else "")
+    row = ws.store.one(sql + " ORDER BY id DESC LIMIT 1", [run_id, *([part] if part else [])])
     return get_evaluation(ws, project, row["id"]) if row else None
+
+
+def last_evaluated_run(ws: Workspace, project: Project) -> int | None:
+    """The run the project's newest evaluation looked at, if any was made."""
+    return ws.store.scalar(
+        "SELECT run_id FROM evaluations WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id]
+    )

@@ -8,6 +8,7 @@ metric, score, id, seed, sweep, duration, family, status. Operators: = != > >= <
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from cockpit.errors import CockpitError
 from cockpit.evaluation.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
+from cockpit.workspace import Workspace
 from storage import Store
 from storage.migrations import RUN_METRICS
 
@@ -35,6 +37,55 @@ CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
 LIST_COLUMNS = "id, family, status, metric, score, seed, sweep_id, duration_s, params, error, " + ", ".join(
     f"m_{m}" for m in RUN_METRICS
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One line of the runs table: what a run is, how it did and the params it tried."""
+
+    id: int
+    family: str
+    status: str
+    metric: str | None
+    score: float | None
+    seed: int
+    sweep_id: int | None
+    duration_s: float | None
+    params: dict[str, Any]
+    error: str | None
+    metrics: dict[str, float]  # validation metrics the run has, by column name (roc_auc, rmse)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The run as `cockpit runs --json` prints it."""
+        return {
+            "id": self.id,
+            "family": self.family,
+            "status": self.status,
+            "metric": self.metric,
+            "score": self.score,
+            "seed": self.seed,
+            "sweep_id": self.sweep_id,
+            "duration_s": self.duration_s,
+            "params": self.params,
+            "error": self.error,
+            "metrics": self.metrics,
+        }
+
+
+def _run_row(row: dict[str, Any]) -> RunRow:
+    return RunRow(
+        id=row["id"],
+        family=row["family"],
+        status=row["status"],
+        metric=row["metric"],
+        score=row["score"],
+        seed=row["seed"],
+        sweep_id=row["sweep_id"],
+        duration_s=row["duration_s"],
+        params=json.loads(row["params"]) if row["params"] else {},
+        error=row["error"],
+        metrics={m: row[f"m_{m}"] for m in RUN_METRICS if row[f"m_{m}"] is not None},
+    )
 
 
 @dataclass(frozen=True)
@@ -150,9 +201,13 @@ def count(store: Store, query: RunQuery) -> int:
     return int(store.scalar(f"SELECT count(*) FROM runs WHERE {where}", params))
 
 
-def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict]:
+def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[RunRow]:
     """Rows offset..offset+limit in the query's order. The far half of a result is read
     backwards from its end, so a jump to the last page costs no more than the first."""
+    return [_run_row(row) for row in _page_rows(store, query, offset, limit)]
+
+
+def _page_rows(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict[str, Any]]:
     where, params = query.where()
     total = count(store, query) if offset > 5000 else None
     if total is not None and offset >= total:
@@ -171,6 +226,24 @@ def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict]:
         if rows is not None:
             return rows
     return store.rows(sql, [*params, limit, offset])
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One query over a workspace's runs, for a table that reads it a page at a time."""
+
+    store: Store
+    query: RunQuery
+
+    def count(self) -> int:
+        return count(self.store, self.query)
+
+    def page(self, offset: int, limit: int) -> list[RunRow]:
+        return page(self.store, self.query, offset, limit)
+
+
+def listing(ws: Workspace, query: RunQuery) -> Listing:
+    return Listing(ws.store, query)
 
 
 WALK_FACTOR = 20  # rows of the sort order read per row wanted, before giving up
@@ -233,13 +306,27 @@ def _missing_sort_values(store: Store, query: RunQuery) -> int:
     return cached[1]
 
 
-def best_run_id(store: Store, project_id: int, metric: str) -> int | None:
+def best_run_id(ws: Workspace, project_id: int, metric: str) -> int | None:
+    """The finished run with the best validation `metric`; on a tie, the oldest."""
     column = FIELDS.get(metric)
     if column is None:
         return None
     direction = "ASC" if metric in LOWER_IS_BETTER else "DESC"
-    return store.scalar(
+    return ws.store.scalar(
         f"SELECT id FROM runs WHERE project_id = ? AND status = 'finished' AND "
         f"{column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT 1",
         [project_id],
     )
+
+
+def run_count(ws: Workspace, project_id: int) -> int:
+    """All the project's runs, whatever their status."""
+    return int(ws.store.scalar("SELECT count(*) FROM runs WHERE project_id = ?", [project_id]))
+
+
+def sweep_points(ws: Workspace, sweep_id: int) -> list[tuple[dict[str, Any], float]]:
+    """(params, score) of each scored trial of a sweep, for a plot of score against a param."""
+    rows = ws.store.rows(
+        "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL", [sweep_id]
+    )
+    return [(json.loads(r["params"]), r["score"]) for r in rows]

@@ -119,8 +119,8 @@ async def test_the_ui_a_sweep_and_the_service_share_one_workspace(tmp_path: Path
                 f"({sum(during)} during the sweep), table counts {sorted(set(seen))}"
             )
             assert not failures, failures
-            shown = {table.row_at(i)["id"] for i in range(table.rows_total)}
-            statuses = {table.row_at(i)["status"] for i in range(table.rows_total)}
+            shown = {table.row_at(i).id for i in range(table.rows_total)}
+            statuses = {table.row_at(i).status for i in range(table.rows_total)}
             assert app.screen is screen and not errors, errors
     finally:
         stop.set()

@@ -63,14 +63,14 @@ async def test_start_watch_and_cancel_runs_by_keys(trained_ws) -> None:
         await _wait_for(pilot, lambda: bool(screen.progress))
         assert screen.query_one("#active-bar").display
         await pilot.press("ctrl+home")
-        assert table.current["status"] == "running"
+        assert table.current.status == "running"
         await pilot.press("x")
         await _wait_for(pilot, lambda: not screen.active)
         statuses = [r.status for r in runs.list_runs(trained_ws, project)]
         assert statuses[0] == "cancelled"
 
         await pilot.press("n", "ctrl+s")  # dummy, default params
-        await _wait_for(pilot, lambda: not screen.active and table.current["status"] == "finished")
+        await _wait_for(pilot, lambda: not screen.active and table.current.status == "finished")
         await pilot.press("enter")
         assert isinstance(app.screen, RunDetail)
         await pilot.press("escape")

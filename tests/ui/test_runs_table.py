@@ -65,30 +65,30 @@ async def test_sorting_and_jumping_through_100k_runs(big_workspace) -> None:
         screen = app.screen
         assert isinstance(screen, ExperimentsScreen)
         table = screen.query_one(RunsTable)
-        assert table.rows_total == N and table.current["id"] == N  # newest first
+        assert table.rows_total == N and table.current.id == N  # newest first
 
         await pilot.press("o", "o")  # id -> score -> roc_auc
         assert screen.sort == "roc_auc"
         sql_first = big_workspace.store.one("SELECT id FROM runs ORDER BY m_roc_auc DESC, id DESC LIMIT 1")[
             "id"
         ]
-        assert table.current["id"] == sql_first
-        assert table.best_id == query.best_run_id(big_workspace.store, 1, "roc_auc")
+        assert table.current.id == sql_first
+        assert table.best_id == query.best_run_id(big_workspace, 1, "roc_auc")
 
         await pilot.press("ctrl+end")
         sql_last = big_workspace.store.one("SELECT id FROM runs ORDER BY m_roc_auc ASC, id ASC LIMIT 1")["id"]
-        assert table.cursor == N - 1 and table.current["id"] == sql_last
+        assert table.cursor == N - 1 and table.current.id == sql_last
         assert int(table.scroll_y) >= N - table.size.height
 
         await pilot.press("pageup")
         assert table.cursor < N - 1
         await pilot.press("ctrl+home")
-        assert table.cursor == 0 and table.current["id"] == sql_first
+        assert table.cursor == 0 and table.current.id == sql_first
 
         await pilot.press("slash", *"family=random_forest", "enter")
         expected = big_workspace.store.scalar("SELECT count(*) FROM runs WHERE family = 'random_forest'")
         assert table.rows_total == expected
-        assert table.current["family"] == "random_forest"
+        assert table.current.family == "random_forest"
 
 
 async def test_marked_runs_and_a_bad_filter(big_workspace) -> None:
