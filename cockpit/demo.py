@@ -159,8 +159,8 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path, progre
     )
     outcome = retrain(workspace, project)
     progress(
-        f"{project.name}: retrain after the drift months: {outcome['decision']} "
-        f"({outcome['steps'][-2] if len(outcome['steps']) > 1 else ''})"
+        f"{project.name}: retrain after the drift months: {outcome.decision} "
+        f"({outcome.steps[-2] if len(outcome.steps) > 1 else ''})"
     )
     _review(workspace, project, progress)
 

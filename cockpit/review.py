@@ -5,8 +5,8 @@ failure modes are named, and a reviewer approves, blocks or waives each step."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, NamedTuple
 
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
@@ -18,11 +18,16 @@ STEPS = ("reproducible", "evaluated", "deployable", "monitored", "replaceable")
 DECISIONS = ("approve", "block", "waive")
 
 
-@dataclass
+class Evidence(NamedTuple):
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     name: str
     passed: bool
-    evidence: list[tuple[bool, str]]
+    evidence: list[Evidence]
     decision: str | None = None
     reviewer: str | None = None
     comment: str | None = None
@@ -34,7 +39,7 @@ class Step:
         return self.passed or self.decision == "waive"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Review:
     version: int
     steps: list[Step]
@@ -54,50 +59,77 @@ class Review:
 
 
 def review(ws: Workspace, project: Project, ref: int | str) -> Review:
+    """Each step's evidence from the store, its latest sign-off, and the failure modes."""
     from cockpit.deployment import registry
-    from cockpit.evaluation.gate import latest_gate
     from cockpit.problem import current_spec
-    from cockpit.training.reproduce import last_reproduction
     from cockpit.training.runs import get_run
 
     version = registry.get_version(ws, project, ref)
     run = get_run(ws, project, version.run_id)
     spec = current_spec(ws, project)
-    store = ws.store
+    evidence = (
+        _reproducible(ws, run),
+        _evaluated(ws, project, run),
+        _deployable(ws, project, version),
+        _monitored(ws, project),
+        _replaceable(ws, project, spec),
+    )
+    steps = [
+        _signed(ws, version.id, Step(name, all(ok for ok, _ in found), found))
+        for name, found in zip(STEPS, evidence, strict=True)
+    ]
+    return Review(version.version, steps, _failure_modes(ws, project, run, spec))
+
+
+def _reproducible(ws: Workspace, run) -> list[Evidence]:
+    """Code commit, a clean tree, pinned data, environment and seed, the last reproduce."""
+    from cockpit.training.reproduce import last_reproduction
+
     reproduction = last_reproduction(ws, run.id)
-    reproducible = [
-        (run.git_commit is not None, f"code commit {(run.git_commit or 'none')[:12]}"),
-        (
+    identical = bool(reproduction and reproduction["identical"])
+    return [
+        Evidence(run.git_commit is not None, f"code commit {(run.git_commit or 'none')[:12]}"),
+        Evidence(
             run.git_dirty is False,
             "working tree clean when trained"
             if run.git_dirty is False
             else "trained from a dirty tree or outside git",
         ),
-        (run.version_id is not None, f"data version v{run.version_id} pinned by sha256"),
-        (bool(run.library_versions) and run.seed is not None, f"environment and seed {run.seed} recorded"),
-        (
-            bool(reproduction and reproduction["identical"]),
+        Evidence(run.version_id is not None, f"data version v{run.version_id} pinned by sha256"),
+        Evidence(
+            bool(run.library_versions) and run.seed is not None, f"environment and seed {run.seed} recorded"
+        ),
+        Evidence(
+            identical,
             "last reproduce: "
-            + (
-                "identical"
-                if reproduction and reproduction["identical"]
-                else "differs"
-                if reproduction
-                else "never run (cockpit reproduce)"
-            ),
+            + ("identical" if identical else "differs" if reproduction else "never run (cockpit reproduce)"),
         ),
     ]
+
+
+def _test_look(ws: Workspace, run) -> tuple[Any, int | None, dict[str, Any]]:
+    """The run's latest gate, how often the test split was looked at before it, and the
+    evaluation's details."""
+    from cockpit.evaluation.gate import latest_gate
+
     gate = latest_gate(ws, run.id)
     evaluation = (
-        store.one("SELECT looks_before, details FROM evaluations WHERE id = ?", [gate.evaluation_id])
+        ws.store.one("SELECT looks_before, details FROM evaluations WHERE id = ?", [gate.evaluation_id])
         if gate
         else None
     )
-    looks = evaluation["looks_before"] if evaluation else None
-    details = json.loads(evaluation["details"]) if evaluation else {}
+    if evaluation is None:
+        return gate, None, {}
+    return gate, evaluation["looks_before"], json.loads(evaluation["details"])
+
+
+def _evaluated(ws: Workspace, project: Project, run) -> list[Evidence]:
+    """The gate, one look at the test split, segments checked, no leak in its split (and
+    the leaks a person accepted, with who and why)."""
+    gate, looks, details = _test_look(ws, run)
     leaks, accepted = _split_leaks(ws, project, run.split_id)
-    evaluated = [
-        (
+    return [
+        Evidence(
             bool(gate and gate.passed),
             "gate passed on test"
             if gate and gate.passed
@@ -105,7 +137,7 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
             if gate
             else "never gated",
         ),
-        (
+        Evidence(
             looks == 0,
             "test split looked at once"
             if looks == 0
@@ -113,13 +145,13 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
             if looks is not None
             else "no test look",
         ),
-        (
+        Evidence(
             bool(details.get("segment_columns")),
             "segments checked: " + (", ".join(details.get("segment_columns", [])) or "none named"),
         ),
-        (leaks == 0, "no leakage flagged in its split" if not leaks else f"{leaks} leak(s) flagged"),
+        Evidence(leaks == 0, "no leakage flagged in its split" if not leaks else f"{leaks} leak(s) flagged"),
         *[
-            (
+            Evidence(
                 True,
                 f"leak finding {f['id']} accepted by {f['accepted']['accepted_by']}: "
                 f"{f['accepted']['reason']}",
@@ -127,58 +159,84 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
             for f in accepted
         ],
     ]
+
+
+def _deployable(ws: Workspace, project: Project, version) -> list[Evidence]:
+    """The artifact verified, something to roll back or fall back to, a fallback rule."""
     try:
         ws.artifacts.verified_path(version.artifact_sha256)
         artifact_ok = True
     except Exception:  # noqa: BLE001 - evidence, not an error
         artifact_ok = False
-    fallback = store.scalar("SELECT 1 FROM fallbacks WHERE project_id = ?", [project.id])
-    others = store.scalar(
+    fallback = ws.store.scalar("SELECT 1 FROM fallbacks WHERE project_id = ?", [project.id])
+    others = ws.store.scalar(
         "SELECT count(*) FROM model_versions WHERE project_id = ? AND id != ? AND status = 'active'",
         [project.id, version.id],
     )
-    deployable = [
-        (artifact_ok, "artifact verified (sha256)" if artifact_ok else "artifact missing/changed"),
-        (
+    return [
+        Evidence(artifact_ok, "artifact verified (sha256)" if artifact_ok else "artifact missing/changed"),
+        Evidence(
             bool(others or fallback),
             "a rollback target or fallback exists" if others or fallback else "nothing to fall back to",
         ),
-        (bool(fallback), "fallback rule defined" if fallback else "no fallback rule"),
+        Evidence(bool(fallback), "fallback rule defined" if fallback else "no fallback rule"),
     ]
+
+
+def _watched(ws: Workspace, project: Project) -> tuple[int, int]:
+    """How many alert rules and production batches the project has."""
+    store = ws.store
     rules = store.scalar("SELECT count(*) FROM alert_rules WHERE project_id = ?", [project.id])
     batches = store.scalar("SELECT count(*) FROM batches WHERE project_id = ?", [project.id])
-    newest = store.scalar("SELECT max(at) FROM batches WHERE project_id = ?", [project.id])
-    checked = store.scalar("SELECT max(computed_at) FROM monitor_windows WHERE project_id = ?", [project.id])
-    monitored = [
-        (bool(rules), f"{rules} alert rules"),
-        (
+    return rules, batches
+
+
+def _monitored(ws: Workspace, project: Project) -> list[Evidence]:
+    """Alert rules, production batches watched, and a check that ran."""
+    rules, batches = _watched(ws, project)
+    newest = ws.store.scalar("SELECT max(at) FROM batches WHERE project_id = ?", [project.id])
+    checked = ws.store.scalar(
+        "SELECT max(computed_at) FROM monitor_windows WHERE project_id = ?", [project.id]
+    )
+    return [
+        Evidence(bool(rules), f"{rules} alert rules"),
+        Evidence(
             bool(batches),
             f"{batches} production batches watched" + (f", newest {newest[:10]}" if newest else ""),
         ),
-        (
+        Evidence(
             bool(checked),
             f"last checked {checked[:16]}" if checked else "never checked (cockpit monitor check)",
         ),
     ]
-    triggers = store.scalar("SELECT 1 FROM retrain_triggers WHERE project_id = ?", [project.id])
-    replaceable = [
-        (bool(triggers), "retrain triggers set" if triggers else "no retrain trigger"),
-        (bool(spec.human_path), "human path: " + (spec.human_path or "none named")),
+
+
+def _replaceable(ws: Workspace, project: Project, spec) -> list[Evidence]:
+    """Retrain triggers set, and a human path named in the spec."""
+    triggers = ws.store.scalar("SELECT 1 FROM retrain_triggers WHERE project_id = ?", [project.id])
+    return [
+        Evidence(bool(triggers), "retrain triggers set" if triggers else "no retrain trigger"),
+        Evidence(bool(spec.human_path), "human path: " + (spec.human_path or "none named")),
     ]
-    steps = [
-        Step(name, all(ok for ok, _ in evidence), evidence)
-        for name, evidence in zip(
-            STEPS, (reproducible, evaluated, deployable, monitored, replaceable), strict=True
-        )
-    ]
-    for step in steps:
-        row = store.one(
-            "SELECT decision, reviewer, comment FROM signoffs WHERE version_id = ? "
-            "AND step = ? ORDER BY id DESC LIMIT 1",
-            [version.id, step.name],
-        )
-        if row:
-            step.decision, step.reviewer, step.comment = row["decision"], row["reviewer"], row["comment"]
+
+
+def _signed(ws: Workspace, version_id: int, step: Step) -> Step:
+    """The step with its latest sign-off, if any."""
+    row = ws.store.one(
+        "SELECT decision, reviewer, comment FROM signoffs WHERE version_id = ? "
+        "AND step = ? ORDER BY id DESC LIMIT 1",
+        [version_id, step.name],
+    )
+    if row is None:
+        return step
+    return replace(step, decision=row["decision"], reviewer=row["reviewer"], comment=row["comment"])
+
+
+def _failure_modes(ws: Workspace, project: Project, run, spec) -> list[str]:
+    """The classic ways a model fails to launch, as found in the store."""
+    _, looks, _ = _test_look(ws, run)
+    leaks, _ = _split_leaks(ws, project, run.split_id)
+    rules, batches = _watched(ws, project)
     modes = []
     if run.git_commit is None or run.git_dirty or run.version_id is None:
         modes.append("notebook-only model: no clean code commit or pinned data")
@@ -188,7 +246,7 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
         modes.append("no monitoring: " + ("no alert rules" if not rules else "no production data"))
     if not spec.human_path:
         modes.append("no human path: nobody named who can review, override or appeal")
-    return Review(version.version, steps, modes)
+    return modes
 
 
 def _split_leaks(ws: Workspace, project: Project, split_id: int | None) -> tuple[int, list[dict]]:

@@ -78,9 +78,9 @@ class RetrainScreen(StageScreen):
         settings = policy.triggers(self.workspace, project)
         reasons = policy.due(self.workspace, project)
         self.query_one("#retrain-summary", Static).update(
-            f"triggers: every {settings['schedule_days']:g} days · on alert "
-            f"{'yes' if settings['on_alert'] else 'no'} · after {settings['new_labels']} labels · "
-            f"winner: {settings['strategy']}\n"
+            f"triggers: every {settings.schedule_days:g} days · on alert "
+            f"{'yes' if settings.on_alert else 'no'} · after {settings.new_labels} labels · "
+            f"winner: {settings.strategy}\n"
             f"due now: {'; '.join(reasons) if reasons else 'no'}"
         )
         history = cycle.list_retrains(self.workspace, project)
@@ -98,7 +98,7 @@ class RetrainScreen(StageScreen):
                 successor,
             )
 
-    def _duel(self, last: dict | None) -> None:
+    def _duel(self, last: cycle.Retrain | None) -> None:
         decision = self.query_one("#decision", Static)
         steps = self.query_one("#steps-text", Static)
         table = self.query_one("#duel-table", DataTable)
@@ -108,11 +108,11 @@ class RetrainScreen(StageScreen):
             steps.update("")
             return
         decision.update(
-            f"{last['created_at'][:16].replace('T', ' ')}: {last['decision']} · champion "
-            f"v{last['champion_version']} vs challenger run {last['challenger_run_id'] or '-'} "
-            f"on {last['window']}"
+            f"{last.created_at[:16].replace('T', ' ')}: {last.decision} · champion "
+            f"v{last.champion_version} vs challenger run {last.challenger_run or '-'} "
+            f"on {last.window}"
         )
-        steps.update("\n".join(f"- {s}" for s in last["steps"]))
+        steps.update("\n".join(f"- {s}" for s in last.steps))
         for label, champion, challenger in _duel_rows(last):
             table.add_row(label, _fmt(champion), _fmt(challenger), _delta(champion, challenger))
 
@@ -130,7 +130,7 @@ class RetrainScreen(StageScreen):
         if event.state == WorkerState.ERROR:
             self.notify(str(event.worker.error), title="Retrain stopped", severity="error")
         elif event.state == WorkerState.SUCCESS:
-            self.notify(f"Retrain: {event.worker.result['decision']}")
+            self.notify(f"Retrain: {event.worker.result.decision}")
             self.refresh_data()
 
     def action_retire(self) -> None:
@@ -151,11 +151,11 @@ class RetrainScreen(StageScreen):
         self.app.push_screen(ConfirmReason(f"Retire {version.label}?"), confirmed)
 
 
-def _duel_rows(last: dict) -> list[tuple[str, float | None, float | None]]:
+def _duel_rows(last: cycle.Retrain) -> list[tuple[str, float | None, float | None]]:
     """(what, champion, challenger) rows: metrics, segment groups, windows, latency."""
-    comparison = last.get("comparison")
+    comparison = last.comparison
     if not comparison:  # stopped before the comparison, or recorded by an older cockpit
-        return [(last["metric"] or "metric", last["champion_score"], last["challenger_score"])]
+        return [(last.metric or "metric", last.champion_score, last.challenger_score)]
     rows = [
         (
             f"{m['name']} ({comparison['window']}, {comparison['rows']:,} rows)"

@@ -57,16 +57,16 @@ def _workspace(tmp_path, months: list[pd.DataFrame]):
 def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
     ws, project = _workspace(tmp_path, [month(800, n, shifted=True) for n in (1, 2, 3)])
     result = cycle.retrain(ws, project)
-    assert result["decision"] == "deployed"
-    assert result["challenger_score"] > result["champion_score"]
+    assert result.decision == "deployed"
+    assert result.challenger_score > result.champion_score
     aliases = registry.aliases(ws, project)
     assert registry.version_by_id(ws, aliases["canary"]["version_id"]).version == 2
     assert registry.get_version(ws, project, "production").version == 1
     recorded = cycle.list_retrains(ws, project)[0]
-    assert recorded["window"] == "2026-03"
-    comparison = recorded["comparison"]
+    assert recorded.window == "2026-03" and recorded.id == result.id
+    comparison = recorded.comparison
     assert comparison["rows"] == 800 and comparison["metrics"][0]["name"] == "roc_auc"
-    assert comparison["metrics"][0]["challenger"] == result["challenger_score"]
+    assert comparison["metrics"][0]["challenger"] == result.challenger_score
     holdout = month(800, 3, shifted=True)
     champion = ws.artifacts.load(registry.get_version(ws, project, 1).artifact_sha256)
     assert comparison["metrics"][0]["champion"] == pytest.approx(
@@ -92,8 +92,8 @@ def test_a_worse_challenger_raises_an_alert_and_leaves_production(tmp_path) -> N
         tmp_path, [month(1500, 1, flipped=True), month(1500, 2, flipped=True), month(600, 3)]
     )
     result = cycle.retrain(ws, project)
-    assert result["decision"] == "kept production"
-    assert result["challenger_score"] < result["champion_score"]
+    assert result.decision == "kept production"
+    assert result.challenger_score < result.champion_score
     assert registry.get_version(ws, project, "production").version == 1
     assert "canary" not in registry.aliases(ws, project)
     alert = ws.store.one("SELECT status, message FROM alerts")
@@ -105,7 +105,7 @@ def test_triggers_feedback_and_if_due(tmp_path) -> None:
     ws, project = _workspace(tmp_path, [month(300, 1), month(300, 2)])
     policy.set_triggers(ws, project, schedule_days=0, on_alert=0, new_labels=0)
     assert policy.due(ws, project) == []
-    assert cycle.retrain(ws, project, if_due=True)["decision"] == "not due"
+    assert cycle.retrain(ws, project, if_due=True).as_dict() == {"decision": "not due", "reasons": []}
     policy.set_triggers(ws, project, new_labels=500)
     assert any(r.startswith("data: 600") for r in policy.due(ws, project))
     policy.add_feedback(ws, project, "not-useful", "mentors ignore the list")

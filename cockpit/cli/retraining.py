@@ -25,12 +25,12 @@ def retrain(ctx: click.Context, if_due: bool, now: str | None, as_json: bool) ->
     cli = ctx.find_object(CliContext)
     result = run_retrain(cli.workspace(), cli.project(), if_due, now)
     if as_json:
-        emit_json(result)
+        emit_json(result.as_dict())
         return
-    click.echo(f"retrain: {result['decision']}")
-    for reason in result.get("reasons", []):
+    click.echo(f"retrain: {result.decision}")
+    for reason in result.reasons:
         click.echo(f"  why: {reason}")
-    for step in result.get("steps", []):
+    for step in result.steps:
         click.echo(f"  - {step}")
 
 
@@ -52,9 +52,9 @@ def triggers_show(ctx: CliContext, as_json: bool = False) -> None:
     workspace, project = ctx.workspace(), ctx.project()
     settings, reasons = triggers(workspace, project), due(workspace, project)
     if as_json:
-        emit_json({**settings, "due": reasons})
+        emit_json({**settings.as_dict(), "due": reasons})
         return
-    for key, value in settings.items():
+    for key, value in settings.as_dict().items():
         click.echo(f"{key:15} {value}")
     click.echo("due now: " + ("; ".join(reasons) if reasons else "no"))
 
@@ -85,7 +85,7 @@ def triggers_set(ctx: CliContext, schedule_days, on_alert, new_labels, strategy,
         strategy=strategy,
         canary_percent=canary_percent,
     )
-    click.echo(", ".join(f"{k}={v}" for k, v in merged.items()))
+    click.echo(", ".join(f"{k}={v}" for k, v in merged.as_dict().items()))
 
 
 @retrain.command("feedback")
@@ -106,7 +106,7 @@ def history(ctx: CliContext, as_json: bool) -> None:
     """Every retrain: why, what it decided, champion vs challenger."""
     from cockpit.retraining.cycle import list_retrains
 
-    found = list_retrains(ctx.workspace(), ctx.project())
+    found = [r.row() for r in list_retrains(ctx.workspace(), ctx.project())]
     if as_json:
         emit_json(found)
         return

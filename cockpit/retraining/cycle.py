@@ -10,6 +10,7 @@ shadow); a worse one raises an alert and leaves production alone.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
@@ -103,97 +104,177 @@ def as_target(labels: pd.Series, reference: pd.Series) -> pd.Series:
     )
 
 
-def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | None = None) -> dict[str, Any]:
-    """The retrain pipeline; every step is recorded on the retrain's row."""
-    import pandas as pd
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a retrain found and decided, before it is recorded."""
 
-    from cockpit.data import checks, recipes
-    from cockpit.data.datasets import get_version as get_data
-    from cockpit.data.datasets import load_frame, save_frame
-    from cockpit.data.splits import get_split, make_split
+    decision: str
+    steps: list[str]
+    window: str
+    challenger_run: int | None = None
+    champion_score: float | None = None
+    challenger_score: float | None = None
+    metric: str | None = None
+    comparison: dict[str, Any] | None = None
+    version_id: int | None = None  # the challenger's new model version, when deployed
+
+
+@dataclass(frozen=True, slots=True)
+class Retrain:
+    """A recorded retrain: why it ran, its steps, champion vs challenger, the decision. One
+    that was not due records nothing (id None)."""
+
+    id: int | None
+    decision: str
+    reasons: list[str]
+    steps: list[str] = field(default_factory=list)
+    window: str | None = None
+    champion_version: int | None = None
+    challenger_run: int | None = None
+    champion_score: float | None = None
+    challenger_score: float | None = None
+    metric: str | None = None
+    version_id: int | None = None
+    comparison: dict[str, Any] | None = None
+    created_at: str = ""
+    created_by: str = ""
+    project_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as `cockpit retrain --json` prints it."""
+        if self.id is None:
+            return {"decision": self.decision, "reasons": self.reasons}
+        return {
+            "id": self.id,
+            "decision": self.decision,
+            "reasons": self.reasons,
+            "steps": self.steps,
+            "window": self.window,
+            "champion_score": self.champion_score,
+            "challenger_score": self.challenger_score,
+            "challenger_run": self.challenger_run,
+            "comparison": self.comparison,
+        }
+
+    def row(self) -> dict[str, Any]:
+        """The stored row as `cockpit retrain history --json` prints it."""
+        return {
+            "id": self.id,
+            "project_id": self.project_id,
+            "reasons": self.reasons,
+            "steps": self.steps,
+            "window": self.window,
+            "champion_version": self.champion_version,
+            "challenger_run_id": self.challenger_run,
+            "champion_score": self.champion_score,
+            "challenger_score": self.challenger_score,
+            "metric": self.metric,
+            "decision": self.decision,
+            "version_id": self.version_id,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "comparison": self.comparison,
+        }
+
+
+def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | None = None) -> Retrain:
+    """The retrain pipeline; every step is recorded on the retrain's row."""
     from cockpit.deployment import registry
-    from cockpit.problem import current_spec
-    from cockpit.training import runs
 
     reasons = due(ws, project, now)
     if if_due and not reasons:
-        return {"decision": "not due", "reasons": []}
+        return Retrain(None, "not due", [])
     champion = registry.get_version(ws, project, "production")
+    return _record(ws, project, reasons, champion, _challenge(ws, project, champion, reasons))
+
+
+def _challenge(ws: Workspace, project: Project, champion, reasons: list[str]) -> Outcome:
+    """Train a challenger on the reference and new labelled rows, judge both models on the
+    held-out window, and deploy the challenger only if it is better."""
+    from cockpit.data import checks
+    from cockpit.data.datasets import get_version as get_data
+    from cockpit.data.datasets import load_frame
+    from cockpit.training import runs
+
     champion_run = runs.get_run(ws, project, champion.run_id)
-    steps: list[str] = []
     new = _labelled_production(ws, project, champion.input_schema)
     if new.empty:
         raise CockpitError("no labelled production rows yet: cockpit monitor labels FILE")
-    base_version = get_data(ws, project, champion_run.version_id)
-    reference = load_frame(ws, base_version)
+    base = get_data(ws, project, champion_run.version_id)
+    reference = load_frame(ws, base)
     # typed before anything is written: a label that cannot be read stops here, whole
     new[project.target] = as_target(new[project.target], reference[project.target])
     window = holdout_window(new, project)
-    holdout = new[new["_window"] == window]
-    fresh = new[new["_window"] != window].drop(columns=["_window"])
-    steps.append(f"{len(fresh):,} new labelled rows; {len(holdout):,} held out from {window}")
-    if base_version.recipe:
-        fresh, _ = recipes.apply_recipe(fresh, [r["step"] for r in base_version.recipe])
-        steps.append(f"cleaning recipe replayed ({len(base_version.recipe)} steps)")
-    combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]], ignore_index=True)
-    version, _ = save_frame(
-        ws,
-        project,
-        combined,
-        f"{base_version.name}+production",
-        source=f"retrain with {len(fresh)} production rows",
-    )
+    steps: list[str] = []
+    version, rows = _combined_data(ws, project, base, reference, new, window, steps)
     findings = checks.validate(ws, project, version).findings
     errors = [f.message for f in findings if f.severity == "error"]
     if errors:
-        return _record(
-            ws,
-            project,
-            reasons,
-            steps + [f"validation failed: {errors[0]}"],
+        return Outcome("stopped: validation errors", [*steps, f"validation failed: {errors[0]}"], window)
+    steps.append(f"data v{version.id} validated ({rows:,} rows)")
+    _split_like(ws, project, champion_run, version)
+    challenger = runs.train(ws, project, champion_run.family, champion_run.params, champion_run.seed)
+    if challenger.status != "finished":
+        return Outcome(
+            "stopped: training failed",
+            [*steps, f"training failed: {challenger.error}"],
             window,
-            champion,
-            None,
-            None,
-            None,
-            "stopped: validation errors",
-            None,
+            challenger.id,
         )
-    steps.append(f"data v{version.id} validated ({len(combined):,} rows)")
-    old_split = get_split(ws, project, champion_run.split_id)
+    steps.append(f"{challenger.label} trained with the production config")
+    return _judge(ws, project, champion, challenger, new, window, steps, reasons)
+
+
+def _combined_data(ws: Workspace, project: Project, base, reference, new, window: str, steps: list[str]):
+    """A new dataset version: the champion's data plus the new rows outside the held-out
+    window, its cleaning recipe replayed on them. Returns the version and its row count."""
+    import pandas as pd
+
+    from cockpit.data import recipes
+    from cockpit.data.datasets import save_frame
+
+    fresh = new[new["_window"] != window].drop(columns=["_window"])
+    held = len(new) - len(fresh)
+    steps.append(f"{len(fresh):,} new labelled rows; {held:,} held out from {window}")
+    if base.recipe:
+        fresh, _ = recipes.apply_recipe(fresh, [r["step"] for r in base.recipe])
+        steps.append(f"cleaning recipe replayed ({len(base.recipe)} steps)")
+    combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]], ignore_index=True)
+    version, _ = save_frame(
+        ws, project, combined, f"{base.name}+production", source=f"retrain with {len(fresh)} production rows"
+    )
+    return version, len(combined)
+
+
+def _split_like(ws: Workspace, project: Project, champion_run, version) -> None:
+    """The new data split as the champion's data was (strategy, seed, fractions, columns)."""
+    from cockpit.data.splits import get_split, make_split
+
+    old = get_split(ws, project, champion_run.split_id)
     make_split(
         ws,
         project,
-        old_split.strategy,
-        old_split.seed,
-        old_split.val_fraction,
-        old_split.test_fraction,
-        old_split.group_column,
-        old_split.time_column,
+        old.strategy,
+        old.seed,
+        old.val_fraction,
+        old.test_fraction,
+        old.group_column,
+        old.time_column,
         version,
     )
-    challenger = runs.train(ws, project, champion_run.family, champion_run.params, champion_run.seed)
-    if challenger.status != "finished":
-        return _record(
-            ws,
-            project,
-            reasons,
-            steps + [f"training failed: {challenger.error}"],
-            window,
-            champion,
-            challenger.id,
-            None,
-            None,
-            "stopped: training failed",
-            None,
-        )
-    steps.append(f"{challenger.label} trained with the production config")
-    spec = current_spec(ws, project)
-    metric = metrics.primary_metric(project.task, spec.metric)
-    labelled = new
+
+
+def _judge(
+    ws: Workspace, project: Project, champion, challenger, new, window: str, steps: list[str], reasons
+) -> Outcome:
+    """Champion and challenger on the same held-out rows: a better challenger is deployed,
+    a worse one raises an alert."""
     from cockpit.evaluation.report import ensure_threshold
+    from cockpit.problem import current_spec
     from cockpit.retraining.challenger import compare
 
+    spec = current_spec(ws, project)
+    metric = metrics.primary_metric(project.task, spec.metric)
     threshold, _ = ensure_threshold(ws, project, challenger)
     comparison = compare(
         project,
@@ -201,92 +282,66 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | No
             "champion": (ws.artifacts.load(champion.artifact_sha256), champion.threshold),
             "challenger": (ws.artifacts.load(challenger.artifact_sha256), threshold),
         },
-        labelled,
+        new,
         window,
         metric,
         spec.segments,
     )
     primary = next((m for m in comparison["metrics"] if m["name"] == metric), None)
     if primary is None:
-        return _record(
-            ws,
-            project,
-            reasons,
-            steps + [f"{metric} cannot be measured on {window}"],
-            window,
-            champion,
-            challenger.id,
-            None,
-            None,
+        return Outcome(
             "stopped: no comparison",
-            None,
-            metric,
-            comparison,
-        )
-    scores = {side: primary[side] for side in ("champion", "challenger")}
-    better = scores["challenger"] is not None and (
-        scores["champion"] is None or metrics.better(metric, scores["challenger"], scores["champion"])
-    )
-    steps.append(
-        f"on {window}: champion {metric} {scores['champion']:.4f}, challenger {scores['challenger']:.4f}"
-    )
-    if better:
-        settings = triggers(ws, project)
-        new_version = registry.register(
-            ws,
-            project,
-            challenger.id,
-            f"retrain: beats production v{champion.version} on {window} ({metric} "
-            f"{scores['challenger']:.4f} vs {scores['champion']:.4f})",
-        )
-        percent = settings["canary_percent"] if settings["strategy"] == "canary" else None
-        registry.deploy(
-            ws,
-            project,
-            new_version.version,
-            settings["strategy"],
-            percent,
-            f"retrain challenger ({'; '.join(reasons) or 'manual'})",
-        )
-        steps.append(f"registered v{new_version.version}, started as {settings['strategy']}")
-        return _record(
-            ws,
-            project,
-            reasons,
-            steps,
+            [*steps, f"{metric} cannot be measured on {window}"],
             window,
-            champion,
             challenger.id,
-            scores["champion"],
-            scores["challenger"],
-            "deployed",
-            new_version.id,
-            metric,
-            comparison,
+            metric=metric,
+            comparison=comparison,
         )
+    ours, theirs = primary["champion"], primary["challenger"]
+    judged = Outcome(
+        "kept production",
+        [*steps, f"on {window}: champion {metric} {ours:.4f}, challenger {theirs:.4f}"],
+        window,
+        challenger.id,
+        ours,
+        theirs,
+        metric,
+        comparison,
+    )
+    if theirs is not None and (ours is None or metrics.better(metric, theirs, ours)):
+        return _deploy_challenger(ws, project, champion, judged, reasons)
     _raise_alert(
         ws,
         project,
         f"retrained {challenger.label} is not better than production "
-        f"v{champion.version} on {window} ({metric} {scores['challenger']:.4f} vs "
-        f"{scores['champion']:.4f}); production kept",
+        f"v{champion.version} on {window} ({metric} {theirs:.4f} vs {ours:.4f}); production kept",
     )
-    steps.append("not better: alert raised, production kept")
-    return _record(
+    return replace(judged, steps=[*judged.steps, "not better: alert raised, production kept"])
+
+
+def _deploy_challenger(ws: Workspace, project: Project, champion, judged: Outcome, reasons) -> Outcome:
+    """Register the winning challenger and start it as the triggers say (canary or shadow)."""
+    from cockpit.deployment import registry
+
+    settings = triggers(ws, project)
+    new_version = registry.register(
         ws,
         project,
-        reasons,
-        steps,
-        window,
-        champion,
-        challenger.id,
-        scores["champion"],
-        scores["challenger"],
-        "kept production",
-        None,
-        metric,
-        comparison,
+        judged.challenger_run,
+        f"retrain: beats production v{champion.version} on {judged.window} ({judged.metric} "
+        f"{judged.challenger_score:.4f} vs {judged.champion_score:.4f})",
     )
+    percent = settings.canary_percent if settings.strategy == "canary" else None
+    registry.deploy(
+        ws,
+        project,
+        new_version.version,
+        settings.strategy,
+        percent,
+        f"retrain challenger ({'; '.join(reasons) or 'manual'})",
+    )
+    started = f"registered v{new_version.version}, started as {settings.strategy}"
+    return replace(judged, decision="deployed", steps=[*judged.steps, started], version_id=new_version.id)
 
 
 def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
@@ -321,62 +376,54 @@ def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
         ws.record("monitoring", "alert fired", project.id, {"alert": alert_id, "metric": "retrain"})
 
 
-def _record(
-    ws,
-    project,
-    reasons,
-    steps,
-    window,
-    champion,
-    challenger_id,
-    champion_score,
-    challenger_score,
-    decision,
-    version_id,
-    metric=None,
-    comparison=None,
-) -> dict[str, Any]:
+def _record(ws: Workspace, project: Project, reasons: list[str], champion, outcome: Outcome) -> Retrain:
+    recorded = Retrain(
+        None,
+        outcome.decision,
+        reasons,
+        outcome.steps,
+        outcome.window,
+        champion.version,
+        outcome.challenger_run,
+        outcome.champion_score,
+        outcome.challenger_score,
+        outcome.metric,
+        outcome.version_id,
+        outcome.comparison,
+        clock.now_iso(),
+        current_user(),
+        project.id,
+    )
     with ws.store.transaction():
-        retrain_id = ws.store.insert(
-            "retrains",
-            {
-                "project_id": project.id,
-                "reasons": reasons,
-                "steps": steps,
-                "window": window,
-                "champion_version": champion.version,
-                "challenger_run_id": challenger_id,
-                "champion_score": champion_score,
-                "challenger_score": challenger_score,
-                "metric": metric,
-                "decision": decision,
-                "version_id": version_id,
-                "comparison": comparison,
-                "created_at": clock.now_iso(),
-                "created_by": current_user(),
-            },
-        )
+        stored = {k: v for k, v in recorded.row().items() if k != "id"}
+        retrain_id = ws.store.insert("retrains", stored)
         faults.point("retrain:after_record")
-        ws.record("retrain", "retrain", project.id, {"retrain": retrain_id, "decision": decision})
-    return {
-        "id": retrain_id,
-        "decision": decision,
-        "reasons": reasons,
-        "steps": steps,
-        "window": window,
-        "champion_score": champion_score,
-        "challenger_score": challenger_score,
-        "challenger_run": challenger_id,
-        "comparison": comparison,
-    }
+        ws.record("retrain", "retrain", project.id, {"retrain": retrain_id, "decision": outcome.decision})
+    return replace(recorded, id=retrain_id)
 
 
-def list_retrains(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+def list_retrains(ws: Workspace, project: Project) -> list[Retrain]:
     rows = ws.store.rows("SELECT * FROM retrains WHERE project_id = ? ORDER BY id DESC", [project.id])
-    for row in rows:
-        row["reasons"], row["steps"] = json.loads(row["reasons"]), json.loads(row["steps"])
-        row["comparison"] = json.loads(row["comparison"]) if row.get("comparison") else None
-    return rows
+    return [
+        Retrain(
+            row["id"],
+            row["decision"],
+            json.loads(row["reasons"]),
+            json.loads(row["steps"]),
+            row["window"],
+            row["champion_version"],
+            row["challenger_run_id"],
+            row["champion_score"],
+            row["challenger_score"],
+            row["metric"],
+            row["version_id"],
+            json.loads(row["comparison"]) if row.get("comparison") else None,
+            row["created_at"],
+            row["created_by"],
+            row["project_id"],
+        )
+        for row in rows
+    ]
 
 
 def _still_served(ws: Workspace, version) -> bool:

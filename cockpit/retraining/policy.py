@@ -3,6 +3,7 @@ human feedback) and the settings that decide it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,34 +13,49 @@ from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
 
-DEFAULT_TRIGGERS = {
-    "schedule_days": 30.0,
-    "on_alert": 1,
-    "new_labels": 1000,
-    "strategy": "canary",
-    "canary_percent": 10.0,
-}
+
+@dataclass(frozen=True, slots=True)
+class Triggers:
+    """When a retrain is due (every `schedule_days`, while an alert fires, after
+    `new_labels` labelled rows; 0 turns one off) and how a winner starts."""
+
+    schedule_days: float = 30.0
+    on_alert: int = 1
+    new_labels: int = 1000
+    strategy: str = "canary"  # or shadow
+    canary_percent: float = 10.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in SETTINGS}
 
 
-def triggers(ws: Workspace, project: Project) -> dict[str, Any]:
+SETTINGS = tuple(f.name for f in fields(Triggers))
+
+
+def triggers(ws: Workspace, project: Project) -> Triggers:
     row = ws.store.one("SELECT * FROM retrain_triggers WHERE project_id = ?", [project.id])
-    return {**DEFAULT_TRIGGERS, **({k: v for k, v in row.items() if k in DEFAULT_TRIGGERS} if row else {})}
+    return Triggers(**{k: v for k, v in row.items() if k in SETTINGS}) if row else Triggers()
 
 
-def set_triggers(ws: Workspace, project: Project, **changes: Any) -> dict[str, Any]:
-    unknown = set(changes) - set(DEFAULT_TRIGGERS)
+def set_triggers(ws: Workspace, project: Project, **changes: Any) -> Triggers:
+    unknown = set(changes) - set(SETTINGS)
     if unknown:
         raise CockpitError(f"unknown trigger setting(s): {', '.join(sorted(unknown))}")
     if changes.get("strategy") not in (None, "canary", "shadow"):
         raise CockpitError("strategy is canary or shadow")
-    merged = {**triggers(ws, project), **{k: v for k, v in changes.items() if v is not None}}
+    merged = replace(triggers(ws, project), **{k: v for k, v in changes.items() if v is not None})
     with ws.store.transaction():
         ws.store.conn.execute("DELETE FROM retrain_triggers WHERE project_id = ?", [project.id])
         ws.store.insert(
             "retrain_triggers",
-            {"project_id": project.id, **merged, "updated_at": clock.now_iso(), "updated_by": current_user()},
+            {
+                "project_id": project.id,
+                **merged.as_dict(),
+                "updated_at": clock.now_iso(),
+                "updated_by": current_user(),
+            },
         )
-        ws.record("retrain", "triggers set", project.id, merged)
+        ws.record("retrain", "triggers set", project.id, merged.as_dict())
     return merged
 
 
@@ -71,11 +87,11 @@ def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
         "SELECT max(created_at) FROM retrains WHERE project_id = ?", [project.id]
     ) or ws.store.scalar("SELECT min(created_at) FROM model_versions WHERE project_id = ?", [project.id])
     moment = datetime.fromisoformat((now or clock.now_iso())[:19])
-    if last and settings["schedule_days"]:
+    if last and settings.schedule_days:
         age = (moment - datetime.fromisoformat(last[:19])).days
-        if age >= settings["schedule_days"]:
+        if age >= settings.schedule_days:
             reasons.append(f"schedule: {age} days since the last training")
-    if settings["on_alert"]:
+    if settings.on_alert:
         firing = ws.store.rows(
             "SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = "
             "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
@@ -89,7 +105,7 @@ def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
         )
         or 0
     )
-    if settings["new_labels"] and labelled >= settings["new_labels"]:
+    if settings.new_labels and labelled >= settings.new_labels:
         reasons.append(f"data: {labelled} new labelled rows")
     unhappy = ws.store.scalar(
         "SELECT count(*) FROM feedback WHERE project_id = ? AND verdict = 'not-useful' AND at >= ?",

@@ -145,12 +145,12 @@ async def test_retrain_screen_shows_champion_and_challenger_side_by_side(live, t
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("8")
         decision = str(app.screen.query_one("#decision").render())
-        assert outcome["decision"] in decision and "on 2026-02" in decision
+        assert outcome.decision in decision and "on 2026-02" in decision
         table = app.screen.query_one("#duel-table", DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
         assert rows[0][0] == "roc_auc (2026-02, 200 rows)"
-        assert float(rows[0][1]) == pytest.approx(outcome["champion_score"], abs=5e-5)
-        assert float(rows[0][2]) == pytest.approx(outcome["challenger_score"], abs=5e-5)
+        assert float(rows[0][1]) == pytest.approx(outcome.champion_score, abs=5e-5)
+        assert float(rows[0][2]) == pytest.approx(outcome.challenger_score, abs=5e-5)
         labels = [r[0] for r in rows]
         assert "window 2026-01 (trained on)" in labels and "window 2026-02 (held out)" in labels
         assert labels[-2:] == ["ms per row", "ms per 1,000 rows"]
