@@ -13,6 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,8 +27,6 @@ from cockpit.entity import ROW_KEY_PREFIX, entity_keys
 from cockpit.projects import create_project, get_project
 from cockpit.training import runs
 from cockpit.workspace import Workspace
-
-httpx = pytest.importorskip("httpx")
 
 CANARY_PERCENT = 20
 

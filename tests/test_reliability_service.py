@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,8 +36,6 @@ from tests.serving_helpers import (
     shutdown_and_read_log,
     stop_serve,
 )
-
-httpx = pytest.importorskip("httpx")
 
 HUGE = "__huge_number__"  # replaced by a bare 1e400 in the JSON text (json.dumps cannot)
 FUZZ = settings(
