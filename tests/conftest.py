@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +35,20 @@ def workspace(tmp_path: Path) -> Workspace:
     ws, _ = Workspace.init(tmp_path / "proj")
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def private_copy(tmp_path: Path) -> Callable[[Path], Path]:
+    """Copy a folder a module-scoped fixture built (a workspace and the files beside it) into
+    this test's tmp_path: each test changes its own copy, never the shared build, so it
+    passes alone and in any order. Close the build's Workspace before copying it."""
+
+    def copy(folder: Path) -> Path:
+        target = tmp_path / "copy" / folder.name
+        shutil.copytree(folder, target, symlinks=True)
+        return target
+
+    return copy
 
 
 @pytest.fixture

@@ -32,22 +32,59 @@ def frame(n: int = 800, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory):
+def trained(tmp_path_factory):
+    """Two runs trained and the first gated, built once; tests take copies (`deployed`...)."""
     from cockpit import problem
     from cockpit.workspace import Workspace
 
     folder = tmp_path_factory.mktemp("deploy")
     ws, _ = Workspace.init(folder)
-    project = create_project(ws, "subs", "binary", "left")
-    frame().to_csv(folder / "train.csv", index=False)
-    datasets.import_dataset(ws, project, folder / "train.csv")
-    make_split(ws, project, "stratified")
-    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
-    good = runs.train(ws, project, "logistic_regression")
-    other = runs.train(ws, project, "random_forest", ["n_estimators=20"])
-    gate(ws, project, good)
+    with ws:
+        project = create_project(ws, "subs", "binary", "left")
+        frame().to_csv(folder / "train.csv", index=False)
+        datasets.import_dataset(ws, project, folder / "train.csv")
+        make_split(ws, project, "stratified")
+        problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
+        good = runs.train(ws, project, "logistic_regression")
+        other = runs.train(ws, project, "random_forest", ["n_estimators=20"])
+        gate(ws, project, good)
+    return folder, project, good, other
+
+
+@pytest.fixture
+def deployed(trained, private_copy):
+    """A private copy of `trained`: (workspace, project, gated run, other run)."""
+    from cockpit.workspace import Workspace
+
+    folder, project, good, other = trained
+    ws = Workspace(private_copy(folder) / ".cockpit")
     yield ws, project, good, other
     ws.close()
+
+
+@pytest.fixture
+def registered(deployed):
+    """v1 (the gated run) and v2 (the other, by override) registered; nothing deployed."""
+    ws, project, good, other = deployed
+    registry.register(ws, project, good.id)
+    registry.register(ws, project, other.id, "trying forests")
+    return deployed
+
+
+@pytest.fixture
+def in_production(registered):
+    """v1 in production."""
+    ws, project, _, _ = registered
+    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    return registered
+
+
+@pytest.fixture
+def with_canary(in_production):
+    """v1 in production, v2 a 25% canary."""
+    ws, project, _, _ = in_production
+    registry.deploy(ws, project, 2, "canary", 25, reason="again")
+    return in_production
 
 
 def test_register_needs_a_passed_gate_or_an_override(deployed) -> None:
@@ -62,8 +99,8 @@ def test_register_needs_a_passed_gate_or_an_override(deployed) -> None:
     assert registry.aliases(ws, project)["candidate"]["version_id"] == v2.id
 
 
-def test_canary_promote_rollback_and_the_ledger(deployed) -> None:
-    ws, project, _, _ = deployed
+def test_canary_promote_rollback_and_the_ledger(registered) -> None:
+    ws, project, _, _ = registered
     with pytest.raises(CockpitError, match="needs a production model"):
         registry.deploy(ws, project, 2, "canary", 10)
     registry.deploy(ws, project, 1, "blue-green", reason="first")
@@ -87,8 +124,8 @@ def test_canary_promote_rollback_and_the_ledger(deployed) -> None:
         registry.rollback(ws, project, "")
 
 
-def test_routing_canary_share_is_sticky_overrides_and_fallback(deployed, tmp_path) -> None:
-    ws, project, _, _ = deployed
+def test_routing_canary_share_is_sticky_overrides_and_fallback(in_production, tmp_path) -> None:
+    ws, project, _, _ = in_production
     registry.deploy(ws, project, 2, "canary", 25, reason="again")
     rows = frame(2000, seed=5).drop(columns=["left"])
     first = Router(ws, project).score(rows).frame
@@ -121,8 +158,8 @@ def test_routing_canary_share_is_sticky_overrides_and_fallback(deployed, tmp_pat
         path.write_bytes(original)
 
 
-def test_batch_predict_validates_writes_and_logs(deployed, tmp_path) -> None:
-    ws, project, _, _ = deployed
+def test_batch_predict_validates_writes_and_logs(with_canary, tmp_path) -> None:
+    ws, project, _, _ = with_canary
     source = tmp_path / "new.csv"
     frame(300, seed=9).drop(columns=["left"]).to_csv(source, index=False)
     out = tmp_path / "scored.parquet"
@@ -139,8 +176,8 @@ def test_batch_predict_validates_writes_and_logs(deployed, tmp_path) -> None:
         batch.predict_file(ws, project, bad, tmp_path / "o.csv")
 
 
-def test_bundle_round_trip_and_tampering(deployed, tmp_path) -> None:
-    ws, project, _, _ = deployed
+def test_bundle_round_trip_and_tampering(registered, tmp_path) -> None:
+    ws, project, _, _ = registered
     manifest = bundle.write_bundle(ws, project, 1, tmp_path / "b")
     assert set(manifest["files"]) == {
         "model.pkl",
@@ -159,12 +196,12 @@ def test_bundle_round_trip_and_tampering(deployed, tmp_path) -> None:
         bundle.load_bundle(tmp_path / "b")
 
 
-async def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_cli) -> None:
+async def test_a_bundle_is_served_without_the_workspace(registered, tmp_path, run_cli) -> None:
     import httpx
 
     from cockpit.deployment.bundle_server import BundleService
 
-    ws, project, _, _ = deployed
+    ws, project, _, _ = registered
     bundle.write_bundle(ws, project, 1, tmp_path / "b")
     assert "--bundle" in (tmp_path / "b" / "Dockerfile").read_text()
     pipeline, config, _ = bundle.load_bundle(tmp_path / "b")
@@ -199,8 +236,8 @@ async def test_a_bundle_is_served_without_the_workspace(deployed, tmp_path, run_
         BundleService(tmp_path / "b", tmp_path / "r.jsonl")
 
 
-def test_cli_deployment_commands(run_cli, deployed, tmp_path) -> None:
-    ws, project, _, _ = deployed
+def test_cli_deployment_commands(run_cli, with_canary, tmp_path) -> None:
+    ws, project, _, _ = with_canary
     folder = ws.root
     listed = json.loads(run_cli("models", "--json", workspace=folder).stdout)
     assert [v["version"] for v in listed] == [1, 2]
