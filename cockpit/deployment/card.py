@@ -60,6 +60,7 @@ def _data(ws: Workspace, run) -> list[str]:
     data = ws.store.one(
         "SELECT name, rows, n_columns, content_sha256 FROM dataset_versions WHERE id = ?", [run.version_id]
     )
+    assert data is not None  # dataset versions are immutable and never deleted
     split = ws.store.one("SELECT strategy, seed, sizes, leaks FROM splits WHERE id = ?", [run.split_id])
     lines = [
         "",

@@ -233,7 +233,7 @@ def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[s
     kinds = {"numeric": {"type": ["number", "string", "null"]}, "date": {"type": ["string", "null"]}}
     columns = (schema or {}).get("columns", {})
     entity = (schema or {}).get("entity")
-    row = {
+    row: dict[str, Any] = {
         "type": "object",
         "required": list(columns),
         "properties": {

@@ -184,7 +184,7 @@ def breakdown(
     import numpy as np
 
     p = predictions
-    rows = []
+    rows: list[dict[str, Any]] = []
     for column in columns:
         if column not in p.frame.columns:
             continue
@@ -264,7 +264,7 @@ def fairness_gaps(segments: list[dict[str, Any]], predictions: Predictions) -> l
             {
                 "column": column,
                 "recall_gap": gap,
-                "worst_recall_group": min(recalls, key=recalls.get) if recalls else None,
+                "worst_recall_group": min(recalls, key=recalls.__getitem__) if recalls else None,
                 "selection_rate_ratio": ratio,
                 "flagged": ratio < SELECTION_RATIO_FLOOR or (gap is not None and gap > 0.1),
             }

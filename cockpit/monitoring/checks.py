@@ -6,6 +6,8 @@ window under MIN_DRIFT_ROWS rows gets a note instead of drift figures."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, fields, replace
+from collections.abc import Sequence
 from typing import Any
 
 from cockpit.deployment import batch, registry
@@ -66,7 +68,127 @@ def reference_stats(ws: Workspace, project: Project, version: registry.ModelVers
     return stats
 
 
-def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class FeatureDrift:
+    """One feature's drift in a window: PSI on the reference bins and the missing share,
+    with the tests as context (KS p-value for numbers; Jensen-Shannon and chi-square for
+    categories), and the shares per bin or category the plots draw."""
+
+    psi: float | None = None
+    missing: float | None = None
+    ks_p: float | None = None
+    js: float | None = None
+    chi2_p: float | None = None
+    mean: float | None = None
+    shares: list[float] | dict[str, float] | None = None
+    new_categories: list[str] = field(default_factory=list)
+    too_few_rows: bool = False
+
+    @property
+    def p_value(self) -> float | None:
+        return self.ks_p if self.ks_p is not None else self.chi2_p
+
+    @classmethod
+    def from_dict(cls, found: dict[str, Any]) -> FeatureDrift:
+        return cls(**{k: v for k, v in found.items() if k in _FEATURE_FIELDS})
+
+
+@dataclass(frozen=True, slots=True)
+class GroupScore:
+    """The metric on one group's labelled rows (a model version, a segment's group)."""
+
+    rows: int
+    value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One monitoring window: volume and drift of its scored batches, performance once
+    labels arrive, the service's health from its request log. A figure the window has no
+    data for is None; `measured` names the figures it has (a window with no request has no
+    service figures, which is not the same as figures of 0)."""
+
+    window: str
+    size: str
+    rows: int
+    features: dict[str, FeatureDrift]
+    max_psi: float | None
+    missing_rate: float | None
+    prediction_psi: float | None
+    routes: dict[str, int]
+    labelled: int
+    notes: list[str]
+    measured: tuple[str, ...]
+    newest: str | None = None
+    prediction_shares: list[float] | None = None
+    prediction_reference: list[float] | None = None
+    prediction_js: float | None = None
+    prediction_chi2_p: float | None = None
+    prediction_classes: list[str] | None = None
+    false_positive_rate: float | None = None
+    metric: str | None = None
+    metric_value: float | None = None
+    by_version: dict[str, GroupScore] = field(default_factory=dict)
+    by_segment: dict[str, dict[str, GroupScore]] = field(default_factory=dict)
+    requests: int | None = None
+    requests_per_min: float | None = None
+    p50_latency_ms: float | None = None
+    p95_latency_ms: float | None = None
+    error_rate: float | None = None
+    fallback_rate: float | None = None
+    warned_rows: int | None = None
+    warned_rate: float | None = None
+    freshness_days: float | None = None
+
+    @classmethod
+    def from_stats(cls, stats: dict[str, Any]) -> Window:
+        """A window from its stored figures (those an older cockpit stored and this one no
+        longer knows are left out)."""
+        known = {k: v for k, v in stats.items() if k in _WINDOW_FIGURES}
+        typed = {
+            **known,
+            "features": {name: FeatureDrift.from_dict(f) for name, f in known["features"].items()},
+            "by_version": _group_scores(known.get("by_version", {})),
+            "by_segment": {c: _group_scores(g) for c, g in known.get("by_segment", {}).items()},
+        }
+        return cls(**typed, measured=tuple(known))
+
+    def value(self, figure: str) -> Any:
+        """A figure by its name (an alert rule's metric); None when the window has none."""
+        return getattr(self, figure) if figure in _WINDOW_FIGURES else None
+
+    def drifted(self, threshold: float) -> list[str]:
+        """The features whose PSI is above `threshold`, by name."""
+        return sorted(name for name, found in self.features.items() if (found.psi or 0) > threshold)
+
+    def with_freshness(self, days: float | None) -> Window:
+        measured = self.measured if "freshness_days" in self.measured else (*self.measured, "freshness_days")
+        return replace(self, freshness_days=days, measured=measured)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The figures the window has, as `monitor check --json` prints them (the features'
+        own figures left out)."""
+        shown: dict[str, Any] = {k: getattr(self, k) for k in self.measured if k != "features"}
+        if "by_version" in shown:
+            shown["by_version"] = _plain_scores(self.by_version)
+        if "by_segment" in shown:
+            shown["by_segment"] = {c: _plain_scores(g) for c, g in self.by_segment.items()}
+        return shown
+
+
+def _group_scores(groups: dict[str, dict[str, Any]]) -> dict[str, GroupScore]:
+    return {key: GroupScore(found["rows"], found["value"]) for key, found in groups.items()}
+
+
+def _plain_scores(groups: dict[str, GroupScore]) -> dict[str, dict[str, Any]]:
+    return {key: {"rows": found.rows, "value": found.value} for key, found in groups.items()}
+
+
+_FEATURE_FIELDS = frozenset(f.name for f in fields(FeatureDrift))
+_WINDOW_FIGURES = frozenset(f.name for f in fields(Window)) - {"measured"}
+
+
+def compute_windows(ws: Workspace, project: Project) -> list[Window]:
     """One window per day, week or month (the project's setting) of scored batches and
     service requests: volume, missing values, drift, prediction drift, service health, and
     performance (overall, per model version and per segment) where labels have arrived.
@@ -115,12 +237,10 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
                 )
             )
         if window in served:
-            service = dict(served[window])
-            scores = service.pop("scores")
-            newest = service.pop("newest")
-            stats.update(service, newest=max(stats.get("newest", newest), newest))
+            service = served[window]
+            stats.update(service.figures(), newest=max(stats.get("newest", service.newest), service.newest))
             if stats["prediction_psi"] is None:
-                stats.update(predictions.served_drift(stats, reference, scores, answered.get(window)))
+                stats.update(predictions.served_drift(stats, reference, service.scores, answered.get(window)))
         windows.append(stats)
     with ws.store.transaction():
         ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
@@ -138,7 +258,7 @@ def compute_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
                 for w in windows
             ],
         )
-    return windows
+    return [Window.from_stats(w) for w in windows]
 
 
 def _window_of_batch(found: dict, size: str) -> str:
@@ -274,7 +394,9 @@ def _score_groups(
     }
 
 
-def _performance(project: Project, outputs, labels, metric: str, segments: list[str] = ()) -> dict[str, Any]:
+def _performance(
+    project: Project, outputs, labels, metric: str, segments: Sequence[str] = ()
+) -> dict[str, Any]:
     import numpy as np
 
     from cockpit.evaluation.segments import groups_of

@@ -65,7 +65,7 @@ def prediction_drift(reference: dict, scores, predictions=None) -> dict[str, Any
         if categorical
         else pd.to_numeric(pd.Series(scores), errors="coerce").dropna()
     )
-    empty = {"prediction_psi": None, "prediction_shares": None, "notes": []}
+    empty: dict[str, Any] = {"prediction_psi": None, "prediction_shares": None, "notes": []}
     if len(values) == 0:
         return empty
     if len(values) < MIN_DRIFT_ROWS:

@@ -97,7 +97,7 @@ def _by_window(project: Project, models, labelled, holdout_window: str, metric: 
     return rows
 
 
-def _latency(project: Project, pipeline, threshold, rows: pd.DataFrame) -> dict[str, float]:
+def _latency(project: Project, pipeline, threshold, rows: pd.DataFrame) -> dict[str, float | None]:
     """Median milliseconds to answer one row (over LATENCY_CALLS rows) and BATCH_ROWS rows."""
     from cockpit.evaluation.predictions import predict_frame
 
