@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sample_data
 from cockpit import problem
@@ -25,7 +26,7 @@ DEMO_PROJECTS = [
     ("churn", "binary", "churned", "churn.toml", "churn/customers.csv"),
     ("house-prices", "regression", "price", "house_prices.toml", "house_prices/houses.csv"),
 ]
-DEMO_SPLITS = {
+DEMO_SPLITS: dict[str, dict[str, Any]] = {
     DEMO_PROJECT: {"strategy": "stratified", "seed": 42},
     "churn": {"strategy": "group", "group": "customer_id", "seed": 42},
     "house-prices": {"strategy": "time", "time": "sale_date"},
@@ -143,7 +144,7 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path, progre
         labels.ingest_labels(workspace, project, path)
     result = alerts.check(workspace, project)
     progress(
-        f"{project.name}: monitored {len(result['windows'])} months, {len(result['firing'])} alerts firing"
+        f"{project.name}: monitored {len(result.windows)} months, {len(result.firing)} alerts firing"
     )
     from cockpit.retraining.cycle import retrain
     from cockpit.retraining.policy import set_triggers
@@ -236,6 +237,7 @@ def _deploy_learner_model(workspace: Workspace, project, data_dir: Path, progres
         "SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC", [project.id]
     )
     verdict = latest_gate(workspace, gated)
+    assert verdict is not None  # _gate_best gated this run
     reason = (
         None
         if verdict.passed
@@ -307,7 +309,9 @@ def _gate_best(workspace: Workspace, project, progress: Progress) -> None:
     from cockpit.training.query import best_run_id
 
     metric = metrics.primary_metric(project.task, problem.current_spec(workspace, project).metric)
-    best = training.get_run(workspace, project, best_run_id(workspace, project.id, metric))
+    best_id = best_run_id(workspace, project.id, metric)
+    assert best_id is not None  # the demo trained finished runs first
+    best = training.get_run(workspace, project, best_id)
     verdict = gate(workspace, project, best)
     failed = ", ".join(r.name for r in verdict.rules if not r.passed)
     progress(f"{project.name}: {best.label} gate {'PASS' if verdict.passed else 'FAIL: ' + failed}")
@@ -316,6 +320,7 @@ def _gate_best(workspace: Workspace, project, progress: Progress) -> None:
 def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:
     """The churn data's planted problems, caught by validation and fixed by its suggested recipe."""
     report = checks.latest_report(workspace, datasets.get_version(workspace, project))
+    assert report is not None  # every imported version was validated first
     child, results = recipes.clean_version(workspace, project, recipes.suggest_recipe(report.findings))
     after = checks.validate(workspace, project, child)
     progress(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.context import CliContext, cli_context, emit_json, print_table
 from cockpit.cli.options import CANARY_PERCENT, COUNT, MOMENT, NON_NEGATIVE
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -22,7 +22,7 @@ def retrain(ctx: click.Context, if_due: bool, now: str | None, as_json: bool) ->
         return
     from cockpit.retraining.cycle import retrain as run_retrain
 
-    cli = ctx.find_object(CliContext)
+    cli = cli_context(ctx)
     result = run_retrain(cli.workspace(), cli.project(), if_due, now)
     if as_json:
         emit_json(result.as_dict())

@@ -287,6 +287,7 @@ def sweep(
         spaces.check_grid(grid, family, project.task, str(grid_file))
         trials, kind = spaces.grid_trials(grid), "grid"
     else:
+        assert random_trials is not None  # exactly one of --grid and --random (checked above)
         trials, kind = spaces.random_trials(family, random_trials, seed), "random"
 
     def progress(done: int, total: int, message: str) -> None:
@@ -387,12 +388,12 @@ def cancel(ctx: CliContext, run_id: int | None, sweep_id: int | None) -> None:
     from cockpit.training.runs import cancel_run
     from cockpit.training.sweeps import stop_sweep
 
-    if (run_id is None) == (sweep_id is None):
-        raise CockpitError("give a RUN id or --sweep ID")
-    if sweep_id is not None:
+    if sweep_id is not None and run_id is None:
         stop_sweep(ctx.workspace(), ctx.project(), sweep_id)
         click.echo(f"sweep {sweep_id}: stopping (finished trials stay recorded)")
         return
+    if run_id is None or sweep_id is not None:
+        raise CockpitError("give a RUN id or --sweep ID")
     run = cancel_run(ctx.workspace(), ctx.project(), run_id)
     click.echo(f"{run.label}: {run.status}")
 
