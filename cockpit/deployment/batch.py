@@ -141,7 +141,7 @@ def predict_file(
         raise CockpitError(f"{out}: the output is a .csv or .parquet file")
     router = Router(ws, project, model)
     frame = read_table(path)
-    version = router.fixed or router._version("production")
+    version = router.main_version()
     warnings = check_input(frame, version.input_schema, str(path))
     scored = router.score(frame)
     result = frame.drop(columns=[project.target], errors="ignore").copy()
@@ -150,7 +150,7 @@ def predict_file(
         result["entity"] = scored.frame["entity"].to_numpy()
     for column in ("prediction", "score", "model_version", "route"):
         result[column] = scored.frame[column].to_numpy()
-    classes = getattr(router._pipeline(version), "classes_", None)
+    classes = getattr(router.pipeline(version), "classes_", None)
     result["prediction"] = typed_predictions(result["prediction"], project.task, classes)
     result["model_version"] = pd.array(result["model_version"], dtype="Int64")  # NA: override
     csv = out.suffix.lower() == ".csv"

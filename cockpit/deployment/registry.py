@@ -180,8 +180,8 @@ def register(
             },
         )
         faults.point("registry.register:after_insert")
-        _set_alias(
-            ws, project, "candidate", version_id, None, "register", None, override_reason or "registered"
+        set_alias(
+            ws, project, "candidate", version_id, action="register", reason=override_reason or "registered"
         )
         ws.record(
             "deployment",
@@ -197,16 +197,19 @@ def register(
     return version_by_id(ws, version_id)
 
 
-def _set_alias(
+def set_alias(
     ws: Workspace,
     project: Project,
     alias: str,
     version_id: int | None,
-    percent: float | None,
+    *,
     action: str,
-    strategy: str | None,
     reason: str,
+    percent: float | None = None,
+    strategy: str | None = None,
 ) -> None:
+    """Point `alias` at a version (None clears it) and write the move to the ledger; the
+    caller holds the transaction and records the audit event."""
     previous = alias_version_id(ws, project, alias)
     now = clock.now_iso()
     ws.store.conn.execute(
@@ -257,15 +260,15 @@ def deploy(
             )
     alias = {"shadow": "shadow", "canary": "canary", "blue-green": "production"}[strategy]
     with ws.store.transaction():
-        _set_alias(
+        set_alias(
             ws,
             project,
             alias,
             version.id,
-            percent if strategy == "canary" else None,
-            "deploy",
-            strategy,
-            reason or f"{strategy} deploy",
+            action="deploy",
+            reason=reason or f"{strategy} deploy",
+            percent=percent if strategy == "canary" else None,
+            strategy=strategy,
         )
         ws.record(
             "deployment",
@@ -283,8 +286,15 @@ def set_canary_percent(ws: Workspace, project: Project, percent: float, reason: 
     if not 0 < percent < 100:
         raise CockpitError("the canary percent is between 0 and 100 (exclusive)")
     with ws.store.transaction():
-        _set_alias(
-            ws, project, "canary", canary, percent, "percent", "canary", reason or f"canary at {percent:g}%"
+        set_alias(
+            ws,
+            project,
+            "canary",
+            canary,
+            action="percent",
+            reason=reason or f"canary at {percent:g}%",
+            percent=percent,
+            strategy="canary",
         )
         ws.record("deployment", "canary percent", project.id, {"percent": percent})
 
@@ -299,9 +309,9 @@ def promote(ws: Workspace, project: Project, ref: int | str | None = None, reaso
     else:
         version = get_version(ws, project, ref)
     with ws.store.transaction():
-        _set_alias(ws, project, "production", version.id, None, "promote", None, reason or "promoted")
+        set_alias(ws, project, "production", version.id, action="promote", reason=reason or "promoted")
         if alias_version_id(ws, project, "canary") == version.id:
-            _set_alias(ws, project, "canary", None, None, "clear", None, "promoted to production")
+            set_alias(ws, project, "canary", None, action="clear", reason="promoted to production")
         ws.record("deployment", "promote", project.id, {"version": version.version, "reason": reason})
     return version
 
@@ -323,9 +333,9 @@ def rollback(ws: Workspace, project: Project, reason: str) -> ModelVersion:
         raise CockpitError("production has no earlier version to roll back to")
     target = version_by_id(ws, row["previous_version_id"])
     with ws.store.transaction():
-        _set_alias(ws, project, "production", target.id, None, "rollback", None, reason)
+        set_alias(ws, project, "production", target.id, action="rollback", reason=reason)
         if alias_version_id(ws, project, "canary") is not None:
-            _set_alias(ws, project, "canary", None, None, "clear", None, "rollback: " + reason)
+            set_alias(ws, project, "canary", None, action="clear", reason="rollback: " + reason)
         ws.record("deployment", "rollback", project.id, {"to_version": target.version, "reason": reason})
     return target
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cockpit.deployment import registry, rules
+from cockpit.deployment.registry import ModelVersion
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -51,15 +52,21 @@ class Router:
         self.fallback = rules.get_fallback(ws, project)
         self.overrides = rules.active_overrides(ws, project)
         self._pipelines: dict[int, Any] = {}
-        self._versions: dict[str, Any] = {}
+        self._versions: dict[str, ModelVersion] = {}
 
-    def _version(self, alias: str):
+    def alias_version(self, alias: str) -> ModelVersion:
         """The version behind an alias, read once (the Router follows the registry as built)."""
         if alias not in self._versions:
             self._versions[alias] = registry.version_by_id(self.ws, self.aliases[alias]["version_id"])
         return self._versions[alias]
 
-    def _pipeline(self, version):
+    def main_version(self) -> ModelVersion:
+        """The model named when the Router was built, else production: requests are read
+        with its input schema."""
+        return self.fixed or self.alias_version("production")
+
+    def pipeline(self, version: ModelVersion) -> Any:
+        """The version's fitted pipeline, loaded (and its artifact checked) once."""
         if version.id not in self._pipelines:
             self._pipelines[version.id] = self.ws.artifacts.load(version.artifact_sha256)
         return self._pipelines[version.id]
@@ -69,7 +76,7 @@ class Router:
 
     def key_schema(self) -> dict[str, Any]:
         """The input schema entity keys are read with: the named model's, else production's."""
-        return (self.fixed or self._version("production")).input_schema
+        return self.main_version().input_schema
 
     def entities(self, frame: pd.DataFrame, given: Sequence[str | None] | None = None) -> pd.Series:
         """Each row's entity key (cockpit.entity): the id column's value, else the key the
@@ -110,7 +117,7 @@ class Router:
         shadow = None
         if self.fixed is None and "shadow" in self.aliases:
             shadow = out[["entity"]].copy()
-            shadow_version = self._version("shadow")
+            shadow_version = self.alias_version("shadow")
             try:
                 prediction, score = self._predict(shadow_version, frame)
                 shadow["prediction"], shadow["score"] = prediction, score
@@ -125,12 +132,12 @@ class Router:
         everyone = np.ones(len(entities), dtype=bool)
         if self.fixed is not None:
             return [(self.fixed, everyone, "fixed")]
-        production = self._version("production")
+        production = self.alias_version("production")
         canary = self.aliases.get("canary")
         if not canary:
             return [(production, everyone, "production")]
         in_canary = canary_buckets(entities, self.project.id) < canary["percent"] * BUCKETS / 100
-        return [(production, ~in_canary, "production"), (self._version("canary"), in_canary, "canary")]
+        return [(production, ~in_canary, "production"), (self.alias_version("canary"), in_canary, "canary")]
 
     def _answer(self, out, frame, mask, version, route: str) -> None:
         if not mask.any():
@@ -153,7 +160,7 @@ class Router:
             out.loc[mask, "error"] = f"{version.label}: {type(exc).__name__}: {exc}"[:300]
 
     def _predict(self, version, rows: pd.DataFrame):
-        return answers(self._pipeline(version), rows, self.project, version.threshold)
+        return answers(self.pipeline(version), rows, self.project, version.threshold)
 
 
 MODEL_RANGE = 1e30

@@ -158,21 +158,21 @@ class Scorer:
         for alias in SERVED_ALIASES:
             if alias not in router.aliases:
                 continue
-            version = router._version(alias)
+            version = router.alias_version(alias)
             routing[alias] = {
                 "version": version.version,
                 "run": version.run_id,
                 "percent": router.aliases[alias]["percent"],
             }
             try:  # load now, so the first request does not pay for it
-                router._pipeline(version)
+                router.pipeline(version)
             except Exception as exc:
                 routing[alias]["problem"] = f"{type(exc).__name__}: the model cannot be loaded"
                 log.warning("%s (%s) cannot be loaded: %s", version.label, alias, exc)
         fallback = router.fallback
         self.extra = (fallback["column"],) if fallback and fallback["kind"] == "rule" else ()
         self.router, self.problem = router, None
-        self.schema = router._version("production").input_schema
+        self.schema = router.alias_version("production").input_schema
         self.routing = {
             **routing,
             "fallback": fallback["text"] if fallback else None,
@@ -189,7 +189,7 @@ class Scorer:
             if self.router is None or not entry or "problem" not in entry:
                 continue
             try:
-                self.router._pipeline(self.router._version(alias))
+                self.router.pipeline(self.router.alias_version(alias))
                 del entry["problem"]
             except Exception:
                 continue
