@@ -454,20 +454,18 @@ def retire(
         raise CockpitError(f"{version.label} is in production: name its --successor")
     with ws.store.transaction():
         if "production" in held:
-            registry._set_alias(
+            registry.set_alias(
                 ws,
                 project,
                 "production",
                 after.id,
-                None,
-                "promote",
-                None,
-                f"successor of retired v{version.version}: {reason}",
+                action="promote",
+                reason=f"successor of retired v{version.version}: {reason}",
             )
         for alias in held:
             if alias != "production":
-                registry._set_alias(
-                    ws, project, alias, None, None, "clear", None, f"v{version.version} retired: {reason}"
+                registry.set_alias(
+                    ws, project, alias, None, action="clear", reason=f"v{version.version} retired: {reason}"
                 )
         ws.store.update(
             "model_versions",
