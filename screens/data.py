@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from cockpit.data import checks, datasets, recipes
@@ -21,6 +24,10 @@ from screens.guard import notify_errors
 from screens.keys import Key, bindings
 from screens.split_dialog import SplitDialog
 from screens.split_panel import SplitPanel
+from screens.work import Job, WorkFailed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATA_KEYS = [
     Key(
@@ -283,7 +290,7 @@ class DataScreen(StageScreen):
             )
         elif self.version is not None:
             preview.update("Previewing…")
-            self.preview_recipe(self.version, list(self.steps))
+            self.start_work(PREVIEW, functools.partial(_preview_recipe, self.version, list(self.steps)))
 
     # -- highlighted rows ------------------------------------------------------
 
@@ -348,7 +355,7 @@ class DataScreen(StageScreen):
 
         def chosen(path: str | None) -> None:
             if path:
-                self.import_file(path)
+                self.start_work("Import", functools.partial(_import_file, path))
 
         self.app.push_screen(PromptDialog("Import a CSV or Parquet file", "path/to/data.csv"), chosen)
 
@@ -357,7 +364,7 @@ class DataScreen(StageScreen):
             self.notify("No data to validate: press i to import a file", severity="warning")
             return
         self.query_one("#data-summary", Static).update(f"Validating {self.version.label}…")
-        self.run_validation(self.version)
+        self.start_work("Validation", functools.partial(_validate, self.version))
 
     def action_add_fix(self) -> None:
         table = self.query_one("#findings-table", DataTable)
@@ -407,7 +414,7 @@ class DataScreen(StageScreen):
         def chosen(options: dict | None) -> None:
             if options:
                 self.notify(f"Splitting {version.label} ({options['strategy']})…")
-                self.run_split(version, options)
+                self.start_work("Split", functools.partial(_split, version, options))
 
         self.app.push_screen(SplitDialog(names, dates), chosen)
 
@@ -416,80 +423,51 @@ class DataScreen(StageScreen):
             self.notify("The recipe is empty: add fixes on the Validation tab (a / A)", severity="warning")
             return
         self.notify(f"Cleaning {self.version.label} with {len(self.steps)} steps…")
-        self.run_clean(self.version, list(self.steps))
+        self.start_work("Cleaning", functools.partial(_clean, self.version, list(self.steps)))
 
-    # -- workers: pandas work off the UI thread, each with its own connection -----
+    # -- results of the work started above (screens/work.py) -------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="validate")
-    def run_validation(self, version: datasets.DatasetVersion) -> checks.Report:
-        with self.workspace.reopen() as ws:
-            return checks.validate(ws, self.app.project, version)
+    def on_validated(self, done: Validated) -> None:
+        report = done.report
+        self.report = report
+        self.notify(f"Validated: {report.count('error')} errors, {report.count('warning')} warnings")
+        self._fill_summary()
+        self._fill_findings()
+        self.query_one(TabbedContent).active = "validation"
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
-    def preview_recipe(self, version: datasets.DatasetVersion, steps: list[dict]):
-        with self.workspace.reopen() as ws:
-            frame = datasets.load_frame(ws, version)
-        return recipes.apply_recipe(frame, recipes.check_steps(steps, "recipe"))
+    def on_recipe_previewed(self, done: RecipePreviewed) -> None:
+        self._show_preview(done.frame, done.results)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="clean")
-    def run_clean(self, version: datasets.DatasetVersion, steps: list[dict]):
-        with self.workspace.reopen() as ws:
-            return recipes.clean_version(ws, self.app.project, steps, version)
+    def on_cleaned(self, done: Cleaned) -> None:
+        child = done.version
+        self.steps = []
+        self._save_draft()
+        self.version = child
+        self.notify(f"Created {child.label} ({child.rows:,} rows)")
+        self.refresh_data()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="split")
-    def run_split(self, version: datasets.DatasetVersion, options: dict):
-        with self.workspace.reopen() as ws:
-            return splitting.make_split(ws, self.app.project, version=version, **options)
+    def on_split_made(self, done: SplitMade) -> None:
+        split = done.split
+        self.notify(
+            f"Made {split.label}: {split.leaks} leaks",
+            severity="error" if split.leaks else "information",
+        )
+        self._fill_split()
+        self.query_one(TabbedContent).active = "splits"
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="import")
-    def import_file(self, path: str):
-        from pathlib import Path
+    def on_imported(self, done: Imported) -> None:
+        self.version = done.version
+        self.notify(
+            f"Imported as {done.version.label}"
+            if done.created
+            else f"Already imported: identical content is {done.version.label}"
+        )
+        self.refresh_data()
 
-        with self.workspace.reopen() as ws:
-            return datasets.import_dataset(ws, self.app.project, Path(path).expanduser())
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state == WorkerState.ERROR:
-            self.notify(str(worker.error), title=f"{worker.group} failed", severity="error", timeout=10)
-            if worker.group == "preview":
-                self.query_one("#recipe-preview", Static).update(f"✗ {worker.error}")
-            self._fill_summary()
-            return
-        if event.state != WorkerState.SUCCESS:
-            return
-        result = worker.result
-        if worker.group == "validate":
-            self.report = result
-            self.notify(f"Validated: {result.count('error')} errors, {result.count('warning')} warnings")
-            self._fill_summary()
-            self._fill_findings()
-            self.query_one(TabbedContent).active = "validation"
-        elif worker.group == "preview":
-            self._show_preview(*result)
-        elif worker.group == "clean":
-            child, _ = result
-            self.steps = []
-            self._save_draft()
-            self.version = child
-            self.notify(f"Created {child.label} ({child.rows:,} rows)")
-            self.refresh_data()
-        elif worker.group == "split":
-            self.notify(
-                f"Made {result.label}: {result.leaks} leaks",
-                severity="error" if result.leaks else "information",
-            )
-            self._fill_split()
-            self.query_one(TabbedContent).active = "splits"
-        elif worker.group == "import":
-            version, created = result
-            self.version = version
-            self.notify(
-                f"Imported as {version.label}"
-                if created
-                else f"Already imported: identical content is {version.label}"
-            )
-            self.refresh_data()
+    def work_failed(self, failed: WorkFailed) -> None:
+        if failed.task == PREVIEW:
+            self.query_one("#recipe-preview", Static).update(f"✗ {failed.error}")
+        self._fill_summary()
 
     def _show_preview(self, frame, results: list[recipes.StepResult]) -> None:
         table = self.query_one("#recipe-table", DataTable)
@@ -502,6 +480,62 @@ class DataScreen(StageScreen):
             f"Preview: {before:,} → {len(frame):,} rows, {nulls:,} missing cells left. "
             "c applies it as a new version; x drops the highlighted step."
         )
+
+
+# -- the work: pandas off the UI thread, each job with its own connection ------------
+
+PREVIEW = "Recipe preview"
+
+
+@dataclass
+class Validated(Message):
+    report: checks.Report
+
+
+@dataclass
+class RecipePreviewed(Message):
+    """The recipe applied to the current version in memory: nothing is stored."""
+
+    frame: pd.DataFrame
+    results: list[recipes.StepResult]
+
+
+@dataclass
+class Cleaned(Message):
+    version: datasets.DatasetVersion
+
+
+@dataclass
+class SplitMade(Message):
+    split: splitting.Split
+
+
+@dataclass
+class Imported(Message):
+    version: datasets.DatasetVersion
+    created: bool
+
+
+def _validate(version: datasets.DatasetVersion, job: Job) -> Validated:
+    return Validated(checks.validate(job.workspace, job.project, version))
+
+
+def _preview_recipe(version: datasets.DatasetVersion, steps: list[dict], job: Job) -> RecipePreviewed:
+    frame = datasets.load_frame(job.workspace, version)
+    return RecipePreviewed(*recipes.apply_recipe(frame, recipes.check_steps(steps, "recipe")))
+
+
+def _clean(version: datasets.DatasetVersion, steps: list[dict], job: Job) -> Cleaned:
+    child, _ = recipes.clean_version(job.workspace, job.project, steps, version)
+    return Cleaned(child)
+
+
+def _split(version: datasets.DatasetVersion, options: dict, job: Job) -> SplitMade:
+    return SplitMade(splitting.make_split(job.workspace, job.project, version=version, **options))
+
+
+def _import_file(path: str, job: Job) -> Imported:
+    return Imported(*datasets.import_dataset(job.workspace, job.project, Path(path).expanduser()))
 
 
 def _column_stats(column: dict) -> str:

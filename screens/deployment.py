@@ -4,10 +4,12 @@ overrides, and the scored entities with their top reasons."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
 from cockpit.deployment import batch, registry, rules
 from cockpit.deployment.serving_log import recent_service_stats
@@ -18,6 +20,10 @@ from screens.confirm import ConfirmReason
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
+from screens.work import Job
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEPLOYMENT_KEYS = [
     Key(
@@ -227,36 +233,10 @@ class DeploymentScreen(StageScreen):
     def _scored(self) -> None:
         latest = batch.list_batches(self.workspace, self.app.project, 1)
         if latest:
-            self.run_worker(
-                functools.partial(self._load_scored, latest[0]),
-                thread=True,
-                exclusive=True,
-                group="scored",
-                exit_on_error=False,
-            )
+            self.start_work("Scoring", functools.partial(_load_scored, latest[0]))
 
-    def _load_scored(self, found: dict):
-        from cockpit.deployment.reasons import top_reasons
-
-        with self.workspace.reopen() as ws:
-            inputs, outputs = batch.load_batch(ws, found)
-            production = registry.get_version(ws, self.app.project, "production")
-            pipeline = ws.artifacts.load(production.artifact_sha256)
-        order = outputs["score"].fillna(-1).sort_values(ascending=False).index[:20]
-        columns = [c for c, s in production.input_schema["columns"].items() if s["role"] == "feature"]
-        reasons = []
-        if self.app.project.task == "binary" and hasattr(pipeline, "predict_proba"):
-            from cockpit.evaluation.metrics import positive_label
-
-            reasons = top_reasons(
-                pipeline, inputs.loc[order], inputs, columns, positive_label(list(pipeline.classes_))
-            )
-        return found, outputs.loc[order], reasons
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "scored" or event.state != WorkerState.SUCCESS:
-            return
-        found, top, reasons = event.worker.result
+    def on_scored(self, done: Scored) -> None:
+        top, reasons = done.top, done.reasons
         table = self.query_one("#scored-table", DataTable)
         table.clear()
         for i, (_, row) in enumerate(top.iterrows()):
@@ -357,6 +337,34 @@ class DeploymentScreen(StageScreen):
             "Roll production back to the previous version?",
             lambda reason: f"production: {registry.rollback(ws, project, reason).label}",
         )
+
+
+@dataclass
+class Scored(Message):
+    """The latest batch's 20 highest scores (a frame) with each row's top reasons."""
+
+    batch: dict
+    top: pd.DataFrame
+    reasons: list[list[dict]]
+
+
+def _load_scored(found: dict, job: Job) -> Scored:
+    from cockpit.deployment.reasons import top_reasons
+
+    ws = job.workspace
+    inputs, outputs = batch.load_batch(ws, found)
+    production = registry.get_version(ws, job.project, "production")
+    pipeline = ws.artifacts.load(production.artifact_sha256)
+    order = outputs["score"].fillna(-1).sort_values(ascending=False).index[:20]
+    columns = [c for c, s in production.input_schema["columns"].items() if s["role"] == "feature"]
+    reasons = []
+    if job.project.task == "binary" and hasattr(pipeline, "predict_proba"):
+        from cockpit.evaluation.metrics import positive_label
+
+        reasons = top_reasons(
+            pipeline, inputs.loc[order], inputs, columns, positive_label(list(pipeline.classes_))
+        )
+    return Scored(found, outputs.loc[order], reasons)
 
 
 def _ms(value: float) -> str:

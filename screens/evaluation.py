@@ -4,10 +4,11 @@ for metrics, curves, the confusion matrix and the gate's rules."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from cockpit.errors import CockpitError
@@ -22,6 +23,7 @@ from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
+from screens.work import Job, WorkFailed
 
 EVALUATION_KEYS = [
     Key(
@@ -380,37 +382,19 @@ class EvaluationScreen(StageScreen):
             self.notify("No run to evaluate", severity="warning")
             return
         self.query_one("#verdict", Static).update(f"Evaluating run {self.run_id} on {part}…")
-        self.run_worker(
-            functools.partial(self._evaluate, self.run_id, part, self.reference_id),
-            thread=True,
-            exclusive=True,
-            group="evaluate",
-            exit_on_error=False,
-        )
+        self.start_work("Evaluation", functools.partial(_evaluate, self.run_id, part, self.reference_id))
 
-    def _evaluate(self, run_id: int, part: str, reference_id: int | None):
-        with self.workspace.reopen() as ws:
-            project = self.app.project
-            run = get_run(ws, project, run_id)
-            against = get_run(ws, project, reference_id) if reference_id else None
-            if part == "test":
-                return gating.gate(ws, project, run, against)
-            return reporting.evaluate(ws, project, run, part, against)
+    def on_evaluated(self, done: Evaluated) -> None:
+        result = done.result
+        if isinstance(result, gating.GateResult):
+            self.notify(
+                f"Gate {'PASS' if result.passed else 'FAIL'}",
+                severity="information" if result.passed else "error",
+            )
+        self.refresh_data()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "evaluate":
-            return
-        if event.state == WorkerState.ERROR:
-            self.notify(str(event.worker.error), title="Evaluation failed", severity="error")
-            self.refresh_data()
-        elif event.state == WorkerState.SUCCESS:
-            result = event.worker.result
-            if isinstance(result, gating.GateResult):
-                self.notify(
-                    f"Gate {'PASS' if result.passed else 'FAIL'}",
-                    severity="information" if result.passed else "error",
-                )
-            self.refresh_data()
+    def work_failed(self, failed: WorkFailed) -> None:
+        self.refresh_data()
 
     def action_pick_run(self) -> None:
         def chosen(text: str | None) -> None:
@@ -468,6 +452,22 @@ class EvaluationScreen(StageScreen):
                 self.notify(f"Wrote {target}")
 
         self.app.push_screen(PromptDialog("Write the report to", value=default), chosen)
+
+
+@dataclass
+class Evaluated(Message):
+    """A run was evaluated; on the test split the result is the gate's verdict."""
+
+    result: gating.GateResult | reporting.Evaluation
+
+
+def _evaluate(run_id: int, part: str, reference_id: int | None, job: Job) -> Evaluated:
+    ws, project = job.workspace, job.project
+    run = get_run(ws, project, run_id)
+    against = get_run(ws, project, reference_id) if reference_id else None
+    if part == "test":
+        return Evaluated(gating.gate(ws, project, run, against))
+    return Evaluated(reporting.evaluate(ws, project, run, part, against))
 
 
 def _fmt(value) -> str:

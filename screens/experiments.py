@@ -4,11 +4,13 @@ runs and sweeps started, watched and cancelled from here, diffs, plots and repro
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
-from textual.worker import Worker, WorkerState
 
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
@@ -23,6 +25,10 @@ from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
 from screens.run_views import CompareView, SweepPlot
 from screens.runs_table import Column, RunsTable
+from screens.work import Job, WorkFailed
+
+if TYPE_CHECKING:
+    from cockpit.training.sweeps import SweepHandle, SweepResult
 
 EXPERIMENT_KEYS = [
     Key(
@@ -331,68 +337,57 @@ class ExperimentsScreen(StageScreen):
     def action_new_run(self) -> None:
         def chosen(request: dict | None) -> None:
             if request:
-                self.run_worker(
-                    functools.partial(self._train, request), thread=True, group="train", exit_on_error=False
-                )
+                self.start_work("Training", functools.partial(_train, request), exclusive=False)
 
         self.app.push_screen(NewRunDialog(self.app.project.task), chosen)
 
-    def _train(self, request: dict) -> tuple[int, str]:
-        with self.workspace.reopen() as ws:
-            handle = training.start_run(
-                ws, self.app.project, request["family"], request["params"], request["seed"]
-            )
-        self.app.call_from_thread(self._started, handle)
-        status = handle.wait(lambda f, m: self.app.call_from_thread(self._on_progress, handle.run_id, f, m))
-        return handle.run_id, status
-
-    def _started(self, handle: training.RunHandle) -> None:
-        self.active[handle.run_id] = handle
-        self.notify(f"Run {handle.run_id} started")
+    def on_run_started(self, started: RunStarted) -> None:
+        self.active[started.handle.run_id] = started.handle
+        self.notify(f"Run {started.handle.run_id} started")
         self.refresh_data(keep_cursor=True)
 
-    def _on_progress(self, run_id: int, fraction: float, message: str) -> None:
-        self.progress[run_id] = f"▶ {fraction:.0%}"
+    def on_run_progress(self, step: RunProgress) -> None:
+        self.progress[step.run_id] = f"▶ {step.fraction:.0%}"
         self.query_one("#active-bar").display = True
-        self.query_one("#active-label", Label).update(f"run {run_id}: {message}  ")
-        self.query_one("#active-progress", ProgressBar).update(progress=fraction)
+        self.query_one("#active-label", Label).update(f"run {step.run_id}: {step.message}  ")
+        self.query_one("#active-progress", ProgressBar).update(progress=step.fraction)
         self.query_one(RunsTable).refresh()
+
+    def on_run_ended(self, ended: RunEnded) -> None:
+        self.active.pop(ended.run_id, None)
+        self.progress.pop(ended.run_id, None)
+        self.notify(
+            f"Run {ended.run_id} {ended.status}",
+            severity="information" if ended.status == "finished" else "warning",
+        )
+        self._work_ended()
 
     def action_new_sweep(self) -> None:
         def chosen(request: dict | None) -> None:
             if request:
                 self.notify(f"Sweep of {request['trials']} {request['family']} trials started")
-                self.run_worker(
-                    functools.partial(self._sweep, request), thread=True, group="sweep", exit_on_error=False
-                )
+                self.start_work("Sweep", functools.partial(_sweep, request), exclusive=False)
 
         self.app.push_screen(SweepDialog(self.app.project.task), chosen)
 
-    def _sweep(self, request: dict) -> dict:
-        from cockpit.training.sweeps import SweepHandle
+    def on_sweep_started(self, started: SweepStarted) -> None:
+        self.sweep_handle = started.handle
 
-        def progress(done: int, total: int, message: str) -> None:
-            self.app.call_from_thread(self._on_sweep_progress, done, total, message)
-
-        self.sweep_handle = SweepHandle(
-            self.workspace,
-            self.app.project,
-            request["family"],
-            request["trials"],
-            request["n_jobs"],
-            request["time_budget_s"],
-            request["stop_on_target"],
-        )
-        try:
-            return self.sweep_handle.wait(progress)
-        finally:
-            self.sweep_handle = None
-
-    def _on_sweep_progress(self, done: int, total: int, message: str) -> None:
+    def on_sweep_progress(self, step: SweepProgress) -> None:
         self.query_one("#active-bar").display = True
-        self.query_one("#active-label", Label).update(f"sweep {done}/{total}: {message}  ")
-        self.query_one("#active-progress", ProgressBar).update(progress=done / total)
+        self.query_one("#active-label", Label).update(f"sweep {step.done}/{step.total}: {step.message}  ")
+        self.query_one("#active-progress", ProgressBar).update(progress=step.done / step.total)
         self.refresh_data(keep_cursor=True)
+
+    def on_sweep_ended(self, ended: SweepEnded) -> None:
+        self.sweep_handle = None
+        result = ended.result
+        note = f" ({result.reason})" if result.reason else ""
+        self.notify(
+            f"Sweep {result.sweep_id} {result.status}{note}: "
+            f"{len(result.run_ids)} runs, best run {result.best_run_id}"
+        )
+        self._work_ended()
 
     def action_reproduce(self) -> None:
         run = self._current_run()
@@ -400,55 +395,28 @@ class ExperimentsScreen(StageScreen):
             self.notify("Only a finished run can be reproduced", severity="warning")
             return
         self.notify(f"Reproducing run {run.id} in a fresh process…")
-        self.run_worker(
-            functools.partial(self._reproduce, run.id), thread=True, group="reproduce", exit_on_error=False
+        self.start_work("Reproduce", functools.partial(_reproduce, run.id), exclusive=False)
+
+    def on_reproduced(self, done: Reproduced) -> None:
+        result = done.result
+        verdict = "identical" if result["identical"] else "DIFFERS"
+        self.notify(
+            f"Run {result['run']} reproduced: {verdict}. {result['detail']}",
+            severity="information" if result["identical"] else "error",
+            timeout=10,
         )
+        self._work_ended()
 
-    def _reproduce(self, run_id: int) -> dict:
-        from cockpit.training.reproduce import reproduce
+    def work_failed(self, failed: WorkFailed) -> None:
+        self._work_ended()
 
-        with self.workspace.reopen() as ws:
-            return reproduce(ws, self.app.project, run_id)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        group, worker = event.worker.group, event.worker
-        if group not in ("train", "sweep", "reproduce"):
-            return
-        if event.state == WorkerState.ERROR:
-            self.notify(str(worker.error), title=f"{group} failed", severity="error", timeout=10)
-            self.query_one("#active-bar").display = bool(self.active)
-        elif event.state == WorkerState.SUCCESS:
-            self._finished(group, worker.result)
-        else:
-            return
-        self.refresh_data(keep_cursor=True)
-
-    def _finished(self, group: str, result) -> None:
-        if group == "train":
-            run_id, status = result
-            self.active.pop(run_id, None)
-            self.progress.pop(run_id, None)
-            self.notify(
-                f"Run {run_id} {status}", severity="information" if status == "finished" else "warning"
-            )
-        elif group == "sweep":
-            note = f" ({result['reason']})" if result.get("reason") else ""
-            self.notify(
-                f"Sweep {result['id'] or ''} {result['status']}{note}: "
-                f"{len(result['runs'])} runs, best run {result['best_run']}"
-            )
-        else:
-            verdict = "identical" if result["identical"] else "DIFFERS"
-            self.notify(
-                f"Run {result['run']} reproduced: {verdict}. {result['detail']}",
-                severity="information" if result["identical"] else "error",
-                timeout=10,
-            )
+    def _work_ended(self) -> None:
         self.query_one("#active-bar").display = bool(self.active)
+        self.refresh_data(keep_cursor=True)
 
     def action_stop_sweep(self) -> None:
         handle = getattr(self, "sweep_handle", None)
-        if handle is None:
+        if handle is None or handle.process.poll() is not None:
             self.notify("No sweep is running from this screen", severity="warning")
             return
         handle.stop()
@@ -466,6 +434,90 @@ class ExperimentsScreen(StageScreen):
             training.cancel_run(self.workspace, self.app.project, run.id)
         self.notify(f"Run {run.id} cancelled")
         self.refresh_data(keep_cursor=True)
+
+
+# -- the work: training, sweeps and reproductions in child processes, watched from threads --
+
+
+@dataclass
+class RunStarted(Message):
+    """A run's child process is training (`handle` cancels it)."""
+
+    handle: training.RunHandle
+
+
+@dataclass
+class RunProgress(Message):
+    run_id: int
+    fraction: float
+    message: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunProgress) and message.run_id == self.run_id
+
+
+@dataclass
+class RunEnded(Message):
+    run_id: int
+    status: str
+
+
+@dataclass
+class SweepStarted(Message):
+    """A sweep's child process is running (`handle` stops it)."""
+
+    handle: SweepHandle
+
+
+@dataclass
+class SweepProgress(Message):
+    done: int
+    total: int
+    message: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SweepProgress)
+
+
+@dataclass
+class SweepEnded(Message):
+    result: SweepResult
+
+
+@dataclass
+class Reproduced(Message):
+    result: dict
+
+
+def _train(request: dict, job: Job) -> RunEnded:
+    handle = training.start_run(
+        job.workspace, job.project, request["family"], request["params"], request["seed"]
+    )
+    job.post(RunStarted(handle))
+    status = handle.wait(lambda fraction, message: job.post(RunProgress(handle.run_id, fraction, message)))
+    return RunEnded(handle.run_id, status)
+
+
+def _sweep(request: dict, job: Job) -> SweepEnded:
+    from cockpit.training.sweeps import SweepHandle
+
+    handle = SweepHandle(
+        job.workspace,
+        job.project,
+        request["family"],
+        request["trials"],
+        request["n_jobs"],
+        request["time_budget_s"],
+        request["stop_on_target"],
+    )
+    job.post(SweepStarted(handle))
+    return SweepEnded(handle.wait(lambda done, total, message: job.post(SweepProgress(done, total, message))))
+
+
+def _reproduce(run_id: int, job: Job) -> Reproduced:
+    from cockpit.training.reproduce import reproduce
+
+    return Reproduced(reproduce(job.workspace, job.project, run_id))
 
 
 def _number(value) -> str:

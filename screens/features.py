@@ -3,12 +3,13 @@ columns the model will actually see."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import functools
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from textual import work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
 
 from cockpit import features as stage
 from cockpit.errors import CockpitError
@@ -17,6 +18,10 @@ from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
+from screens.work import Job, WorkFailed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FEATURE_KEYS = [
     Key(
@@ -244,29 +249,34 @@ class FeaturesScreen(StageScreen):
     def action_preview(self) -> None:
         if self.specs:
             self.query_one("#features-preview", Static).update("Transforming a sample…")
-            self.run_preview(list(self.specs))
+            self.start_work("Preview", functools.partial(_preview, list(self.specs)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
-    def run_preview(self, specs: list[stage.ColumnSpec]):
-        from cockpit.data.datasets import get_version, load_frame
-        from cockpit.feature_pipeline import preview
+    def on_previewed(self, done: Previewed) -> None:
+        frame = done.frame
+        names = list(frame.columns)
+        first = ", ".join(f"{n}={frame.iloc[0][n]:.3g}" for n in names[:6])
+        self.query_one("#features-preview", Static).update(
+            f"{len(names)} model inputs: {', '.join(names[:8])}"
+            f"{' …' if len(names) > 8 else ''}\nrow 1: {first} …"
+        )
 
-        with self.workspace.reopen() as ws:
-            frame = load_frame(ws, get_version(ws, self.app.project)).head(500)
-        return preview(specs, frame, rows=3)
+    def work_failed(self, failed: WorkFailed) -> None:
+        self.query_one("#features-preview", Static).update(f"✗ {failed.error}")
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        panel = self.query_one("#features-preview", Static)
-        if event.state == WorkerState.ERROR:
-            panel.update(f"✗ {event.worker.error}")
-        elif event.state == WorkerState.SUCCESS:
-            frame = event.worker.result
-            names = list(frame.columns)
-            first = ", ".join(f"{n}={frame.iloc[0][n]:.3g}" for n in names[:6])
-            panel.update(
-                f"{len(names)} model inputs: {', '.join(names[:8])}"
-                f"{' …' if len(names) > 8 else ''}\nrow 1: {first} …"
-            )
+
+@dataclass
+class Previewed(Message):
+    """The model's input columns on a sample of the current data version."""
+
+    frame: pd.DataFrame
+
+
+def _preview(specs: list[stage.ColumnSpec], job: Job) -> Previewed:
+    from cockpit.data.datasets import get_version, load_frame
+    from cockpit.feature_pipeline import preview
+
+    frame = load_frame(job.workspace, get_version(job.workspace, job.project)).head(500)
+    return Previewed(preview(specs, frame, rows=3))
 
 
 def _with_details(spec: stage.ColumnSpec, text: str) -> stage.ColumnSpec:

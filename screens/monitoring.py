@@ -4,19 +4,23 @@ target. Series differ by marker as well as colour, so they read with NO_COLOR.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from cockpit.monitoring import alerts
+from cockpit.monitoring.checks import Window
 from cockpit.problem import current_spec
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
+from screens.work import Job, WorkFailed
 
 MONITORING_KEYS = [
     Key(
@@ -62,8 +66,9 @@ class MonitoringScreen(StageScreen):
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
-        self.windows: list[dict] = []
-        self.alerts: list[dict] = []
+        self.windows: list[Window] = []
+        self.alerts: list[alerts.Alert] = []
+        self.drift_threshold = 0.2  # until the project's drift rule is read
         self.plot_index = 0
         self.feature: str | None = None
 
@@ -98,6 +103,7 @@ class MonitoringScreen(StageScreen):
             return
         self.windows = alerts.stored_windows(self.workspace, project)
         self.alerts = alerts.open_alerts(self.workspace, project)
+        self.drift_threshold = alerts.drift_threshold(self.workspace, project)
         self._show()
 
     def _show(self) -> None:
@@ -108,20 +114,20 @@ class MonitoringScreen(StageScreen):
                 "monitor ingest), then press v to check."
             )
             return
-        scored = [w for w in self.windows if w["rows"]]
+        scored = [w for w in self.windows if w.rows]
         latest = scored[-1] if scored else self.windows[-1]
-        drifted = sorted((f for f, s in latest["features"].items() if (s["psi"] or 0) > 0.2))
+        drifted = latest.drifted(self.drift_threshold)
         spec = current_spec(self.workspace, self.app.project)
-        measured = [w for w in self.windows if w.get("metric_value") is not None]
+        measured = [w for w in self.windows if w.metric_value is not None]
         metric_text = "no labels yet"
         if measured:
             last = measured[-1]
             target = f" (target {spec.metric_goal()})" if spec.metric_goal() else ""
-            metric_text = f"{last['metric']} {last['metric_value']:.3f} in {last['window']}{target}"
-        firing = [a for a in self.alerts if a["status"] == "firing"]
+            metric_text = f"{last.metric} {last.metric_value:.3f} in {last.window}{target}"
+        firing = [a for a in self.alerts if a.status == "firing"]
         data_line = (
-            f"{latest['window']}: {latest['rows']:,} rows · fresh "
-            f"{self.windows[-1].get('freshness_days', 0) or 0} d · drifted: "
+            f"{latest.window}: {latest.rows:,} rows · fresh "
+            f"{self.windows[-1].freshness_days or 0} d · drifted: "
             f"{', '.join(drifted) or 'none'}"
         )
         room = max(20, self.size.width - 2)  # one line each: the tabs keep their room at 80x24
@@ -132,16 +138,16 @@ class MonitoringScreen(StageScreen):
         self._performance()
         table = self.query_one("#drift-table", DataTable)
         table.clear()
-        ordered = sorted(latest["features"].items(), key=lambda kv: -(kv[1]["psi"] or 0))
+        ordered = sorted(latest.features.items(), key=lambda kv: -(kv[1].psi or 0))
         for name, stats in ordered:
-            p_value = stats.get("ks_p", stats.get("chi2_p"))
+            p_value = stats.p_value
             table.add_row(
                 name[:22],
-                _fmt(stats["psi"]),
-                _fmt(stats.get("js")),
+                _fmt(stats.psi),
+                _fmt(stats.js),
                 "-" if p_value is None else f"{p_value:.1e}",
-                f"{stats['missing']:.1%}",
-                ", ".join(stats.get("new_categories", []))[:20],
+                f"{stats.missing:.1%}",
+                ", ".join(stats.new_categories)[:20],
                 key=name,
             )
         self.feature = self.feature or (ordered[0][0] if ordered else None)
@@ -149,32 +155,28 @@ class MonitoringScreen(StageScreen):
         alert_table.clear()
         for alert in self.alerts:
             alert_table.add_row(
-                str(alert["id"]),
-                alert["severity"],
-                alert["status"],
-                alert["message"][:60],
-                key=str(alert["id"]),
+                str(alert.id), alert.severity, alert.status, alert.message[:60], key=str(alert.id)
             )
         self._plot()
 
     def _performance(self) -> None:
         table = self.query_one("#performance-table", DataTable)
         table.clear()
-        for w in reversed([w for w in self.windows if w.get("metric_value") is not None]):
-            overall = w["metric_value"]
-            table.add_row(w["window"], f"all ({w['metric']})", f"{w['labelled']:,}", f"{overall:.3f}", "")
-            scopes = [(f"model v{k}", v) for k, v in w.get("by_version", {}).items()]
+        for w in reversed([w for w in self.windows if w.metric_value is not None]):
+            overall = w.metric_value
+            table.add_row(w.window, f"all ({w.metric})", f"{w.labelled:,}", f"{overall:.3f}", "")
+            scopes = [(f"model v{k}", v) for k, v in w.by_version.items()]
             scopes += [
                 (f"{column}={group}", v)
-                for column, groups in w.get("by_segment", {}).items()
+                for column, groups in w.by_segment.items()
                 for group, v in groups.items()
             ]
             for scope, found in scopes:
-                value = found["value"]
+                value = found.value
                 table.add_row(
                     "",
                     scope[:28],
-                    f"{found['rows']:,}",
+                    f"{found.rows:,}",
                     _fmt(value),
                     "-" if value is None else f"{value - overall:+.3f}",
                 )
@@ -191,17 +193,13 @@ class MonitoringScreen(StageScreen):
             return
         kind = PLOTS[self.plot_index % len(PLOTS)]
         xs = list(range(1, len(self.windows) + 1))
-        labels = [w["window"] for w in self.windows]
+        labels = [w.window for w in self.windows]
         if kind == "drift":
-            scored = [
-                (x, w["max_psi"])
-                for x, w in zip(xs, self.windows, strict=True)
-                if w.get("max_psi") is not None
-            ]
+            scored = [(x, w.max_psi) for x, w in zip(xs, self.windows, strict=True) if w.max_psi is not None]
             answered = [
-                (x, w["prediction_psi"])
+                (x, w.prediction_psi)
                 for x, w in zip(xs, self.windows, strict=True)
-                if w.get("prediction_psi") is not None
+                if w.prediction_psi is not None
             ]
             for points, marker, label in (
                 (scored, "dot", "max feature PSI"),
@@ -209,46 +207,46 @@ class MonitoringScreen(StageScreen):
             ):
                 if points:
                     plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=label)
-            plt.horizontal_line(0.2)
-            plt.title("Drift by window (line: alert at PSI 0.2) · g: next plot")
+            plt.horizontal_line(self.drift_threshold)
+            plt.title(f"Drift by window (line: alert at PSI {self.drift_threshold:g}) · g: next plot")
         elif kind == "metric":
             measured = [
-                (x, w["metric_value"])
+                (x, w.metric_value)
                 for x, w in zip(xs, self.windows, strict=True)
-                if w.get("metric_value") is not None
+                if w.metric_value is not None
             ]
             if measured:
                 plt.plot(
                     [m[0] for m in measured],
                     [m[1] for m in measured],
                     marker="dot",
-                    label=self.windows[-1].get("metric") or "metric",
+                    label=self.windows[-1].metric or "metric",
                 )
             spec = current_spec(self.workspace, self.app.project)
             if spec.metric_target is not None:
                 plt.horizontal_line(spec.metric_target)
             plt.title("Metric on labelled rows by window (line: target) · g: next plot")
         elif kind == "prediction":
-            latest = next((w for w in reversed(self.windows) if w.get("prediction_shares")), None)
+            latest = next((w for w in reversed(self.windows) if w.prediction_shares), None)
             if latest:
-                bins = list(range(1, len(latest["prediction_shares"]) + 1))
-                plt.plot(bins, latest["prediction_reference"], marker="dot", label="validation")
-                plt.plot(bins, latest["prediction_shares"], marker="x", label=latest["window"])
+                bins = list(range(1, len(latest.prediction_shares) + 1))
+                plt.plot(bins, latest.prediction_reference, marker="dot", label="validation")
+                plt.plot(bins, latest.prediction_shares, marker="x", label=latest.window)
             plt.title("Predicted scores: share per validation bin · g: next plot")
             plot.refresh()
             return
         elif kind == "latency":
-            served = [(x, w) for x, w in zip(xs, self.windows, strict=True) if w.get("requests")]
+            served = [(x, w) for x, w in zip(xs, self.windows, strict=True) if w.requests]
             if served:
                 plt.plot(
                     [x for x, _ in served],
-                    [w["p50_latency_ms"] for _, w in served],
+                    [w.p50_latency_ms for _, w in served],
                     marker="dot",
                     label="p50 ms",
                 )
                 plt.plot(
                     [x for x, _ in served],
-                    [w["p95_latency_ms"] for _, w in served],
+                    [w.p95_latency_ms for _, w in served],
                     marker="x",
                     label="p95 ms",
                 )
@@ -262,31 +260,29 @@ class MonitoringScreen(StageScreen):
             )
         else:
             name = self.feature
-            scored = [w for w in self.windows if w["features"]] or self.windows
+            scored = [w for w in self.windows if w.features] or self.windows
             earliest, latest = scored[0], scored[-1]
-            shares = latest["features"].get(name, {}).get("shares")
-            first = earliest["features"].get(name, {}).get("shares") or (
-                {} if isinstance(shares, dict) else [0.0] * len(shares or [])
-            )
+            shares = _shares(latest, name)
+            first = _shares(earliest, name) or ({} if isinstance(shares, dict) else [0.0] * len(shares or []))
             if isinstance(shares, dict):
                 keys = list(shares)
                 plt.plot(
                     list(range(1, len(keys) + 1)),
                     [first.get(k, 0) for k in keys],
                     marker="dot",
-                    label=earliest["window"],
+                    label=earliest.window,
                 )
                 plt.plot(
                     list(range(1, len(keys) + 1)),
                     [shares[k] for k in keys],
                     marker="x",
-                    label=latest["window"],
+                    label=latest.window,
                 )
                 plt.xticks(list(range(1, len(keys) + 1)), [k[:8] for k in keys])
             elif shares:
                 bins = list(range(1, len(shares) + 1))
-                plt.plot(bins, first, marker="dot", label=earliest["window"])
-                plt.plot(bins, shares, marker="x", label=latest["window"])
+                plt.plot(bins, first, marker="dot", label=earliest.window)
+                plt.plot(bins, shares, marker="x", label=latest.window)
             plt.title(f"{name[:24]}: share per reference bin · g: next plot")
             plot.refresh()
             return
@@ -310,25 +306,18 @@ class MonitoringScreen(StageScreen):
 
     def action_check(self) -> None:
         self.query_one("#monitor-summary", Static).update("Checking every window…")
-        self.run_worker(self._check, thread=True, exclusive=True, group="check", exit_on_error=False)
+        self.start_work("Check", _check)
 
-    def _check(self):
-        with self.workspace.reopen() as ws:
-            return alerts.check(ws, self.app.project)
+    def on_checked(self, done: Checked) -> None:
+        firing = done.result.firing
+        self.notify(
+            f"{len(firing)} alert(s) firing" if firing else "No alert",
+            severity="warning" if firing else "information",
+        )
+        self.refresh_data()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "check":
-            return
-        if event.state == WorkerState.ERROR:
-            self.notify(str(event.worker.error), title="Check failed", severity="error")
-        elif event.state == WorkerState.SUCCESS:
-            firing = event.worker.result["firing"]
-            self.notify(
-                f"{len(firing)} alert(s) firing" if firing else "No alert",
-                severity="warning" if firing else "information",
-            )
-        if event.state in (WorkerState.ERROR, WorkerState.SUCCESS):
-            self.refresh_data()
+    def work_failed(self, failed: WorkFailed) -> None:
+        self.refresh_data()
 
     def action_acknowledge(self) -> None:
         if not self.alerts:
@@ -339,23 +328,40 @@ class MonitoringScreen(StageScreen):
 
         def confirmed(comment: str | None) -> None:
             if comment:
-                alerts.acknowledge(self.workspace, self.app.project, alert["id"], comment)
-                self.notify(f"Alert {alert['id']} acknowledged")
+                alerts.acknowledge(self.workspace, self.app.project, alert.id, comment)
+                self.notify(f"Alert {alert.id} acknowledged")
                 self.refresh_data()
 
-        self.app.push_screen(ConfirmReason(f"Acknowledge alert {alert['id']}?"), confirmed)
+        self.app.push_screen(ConfirmReason(f"Acknowledge alert {alert.id}?"), confirmed)
 
 
-def _service_text(windows: list[dict]) -> str:
-    served = [w for w in windows if w.get("requests")]
+@dataclass
+class Checked(Message):
+    """Every window was checked: `result` holds the windows and the firing alerts."""
+
+    result: alerts.Check
+
+
+def _check(job: Job) -> Checked:
+    return Checked(alerts.check(job.workspace, job.project))
+
+
+def _service_text(windows: list[Window]) -> str:
+    served = [w for w in windows if w.requests]
     if not served:
         return "service: no requests logged"
     w = served[-1]
     return (
-        f"service {w['window']}: {w['requests']:,} requests · p95 {w['p95_latency_ms']:.0f} ms"
-        f" · errors {w['error_rate']:.1%} · fallback {w['fallback_rate']:.1%}"
-        + (f" · warned {w['warned_rate']:.1%}" if w.get("warned_rows") else "")
+        f"service {w.window}: {w.requests:,} requests · p95 {w.p95_latency_ms:.0f} ms"
+        f" · errors {w.error_rate:.1%} · fallback {w.fallback_rate:.1%}"
+        + (f" · warned {w.warned_rate:.1%}" if w.warned_rows else "")
     )
+
+
+def _shares(window: Window, feature: str | None):
+    """A feature's shares per reference bin (numbers) or category in a window, if any."""
+    found = window.features.get(feature) if feature else None
+    return found.shares if found else None
 
 
 def _fit(text: str, width: int) -> str:

@@ -4,9 +4,11 @@ retire, the triggers and whether a retrain is due."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
 from cockpit.deployment import registry
 from cockpit.retraining import cycle, policy
@@ -15,6 +17,7 @@ from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.guard import notify_errors
 from screens.keys import Key, bindings
+from screens.work import Job
 
 RETRAIN_KEYS = [
     Key(
@@ -118,20 +121,11 @@ class RetrainScreen(StageScreen):
 
     def action_retrain(self) -> None:
         self.notify("Retraining: champion vs challenger…")
-        self.run_worker(self._retrain, thread=True, exclusive=True, group="retrain", exit_on_error=False)
+        self.start_work("Retrain", _retrain)
 
-    def _retrain(self):
-        with self.workspace.reopen() as ws:
-            return cycle.retrain(ws, self.app.project)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "retrain":
-            return
-        if event.state == WorkerState.ERROR:
-            self.notify(str(event.worker.error), title="Retrain stopped", severity="error")
-        elif event.state == WorkerState.SUCCESS:
-            self.notify(f"Retrain: {event.worker.result.decision}")
-            self.refresh_data()
+    def on_retrained(self, done: Retrained) -> None:
+        self.notify(f"Retrain: {done.result.decision}")
+        self.refresh_data()
 
     def action_retire(self) -> None:
         if not self.versions:
@@ -149,6 +143,17 @@ class RetrainScreen(StageScreen):
                 self.refresh_data()
 
         self.app.push_screen(ConfirmReason(f"Retire {version.label}?"), confirmed)
+
+
+@dataclass
+class Retrained(Message):
+    """The retrain pipeline ran (whatever it decided)."""
+
+    result: cycle.Retrain
+
+
+def _retrain(job: Job) -> Retrained:
+    return Retrained(cycle.retrain(job.workspace, job.project))
 
 
 def _duel_rows(last: cycle.Retrain) -> list[tuple[str, float | None, float | None]]:
