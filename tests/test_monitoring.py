@@ -31,7 +31,9 @@ def month(n: int, seed: int, shifted: bool) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def monitored(tmp_path_factory):
+def built(tmp_path_factory):
+    """A production model and five months of batches (drift from month 4), built once;
+    the labels files are written beside it, not ingested."""
     from cockpit.workspace import Workspace
 
     folder = tmp_path_factory.mktemp("mon")
@@ -58,8 +60,27 @@ def monitored(tmp_path_factory):
             )
         else:
             batches.ingest(ws, project, folder / f"m{number}.csv", at=f"2026-0{number}-15")
-    yield ws, project, folder
     ws.close()
+    return folder, project
+
+
+@pytest.fixture
+def monitored(built, private_copy):
+    """A private copy of `built`: (workspace, project, folder)."""
+    from cockpit.workspace import Workspace
+
+    folder = private_copy(built[0])
+    ws = Workspace(folder / ".cockpit")
+    yield ws, built[1], folder
+    ws.close()
+
+
+@pytest.fixture
+def alerting(monitored):
+    """`monitored` after one check: the drift alerts are open."""
+    ws, project, _ = monitored
+    alerts.check(ws, project)
+    return monitored
 
 
 def test_quiet_months_raise_nothing(monitored) -> None:
@@ -87,8 +108,8 @@ def test_drift_fires_then_decay_once_labels_arrive(monitored) -> None:
     assert "since 2026-04" in decay["message"] and decay["severity"] == "critical"
 
 
-def test_acknowledge_is_recorded_and_alerts_resolve(monitored) -> None:
-    ws, project, _ = monitored
+def test_acknowledge_is_recorded_and_alerts_resolve(alerting) -> None:
+    ws, project, _ = alerting
     alert = alerts.open_alerts(ws, project)[0]
     alerts.acknowledge(ws, project, alert["id"], "retraining this week")
     found = ws.store.one("SELECT status, comment, acknowledged_by FROM alerts WHERE id = ?", [alert["id"]])
