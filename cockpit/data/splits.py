@@ -9,7 +9,7 @@ a split is reproduced exactly.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
@@ -35,7 +35,7 @@ MIN_PART_ROWS = 5  # rows each of validation and test needs at the least
 MIN_STRATUM = 3  # rows a class needs to be in every part
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Split:
     id: int
     project_id: int
@@ -56,7 +56,7 @@ class Split:
     created_by: str
 
     def as_dict(self, with_distributions: bool = False) -> dict[str, Any]:
-        data = {**self.__dict__}
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         if not with_distributions:
             data.pop("distributions")
         return data

@@ -5,7 +5,7 @@ promotion ledger — every alias change with who, when, why and from which versi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from cockpit.audit import current_user
@@ -19,7 +19,7 @@ ALIASES = ("candidate", "shadow", "canary", "production")
 STRATEGIES = ("shadow", "canary", "blue-green")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelVersion:
     id: int
     project_id: int
@@ -39,7 +39,7 @@ class ModelVersion:
     archived_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def label(self) -> str:

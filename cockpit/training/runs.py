@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from cockpit.audit import current_user
@@ -27,7 +27,7 @@ STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 JSON_FIELDS = ("params", "train_metrics", "validation_metrics", "curve", "library_versions")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
     id: int
     project_id: int
@@ -61,7 +61,7 @@ class Run:
     feature_compiler: int | None = None  # None: compiler 1 (before it was recorded)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def label(self) -> str:
