@@ -29,7 +29,7 @@ from cockpit.deployment.serving_log import RequestLog, service_stats
 from cockpit.deployment.serving_scorer import Scorer
 from cockpit.deployment.serving_token import authorized, token_hash
 from cockpit.errors import CockpitError
-from cockpit.projects import get_project
+from cockpit.projects import resolve_project
 from cockpit.workspace import Workspace
 from storage import clock
 
@@ -73,7 +73,7 @@ class Service:
         if self.opened:
             return
         self.control = Workspace(self.dot_dir)
-        self.project = get_project(self.control, self.project_name)
+        self.project = resolve_project(self.control, self.project_name)
         self.started_at, self.started = clock.now_iso(), time.monotonic()
         try:
             self.scorer.start()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cockpit.errors import CockpitError
 from cockpit.evaluation.metrics import positive_label
 from cockpit.projects import Project
-from cockpit.training.runs import Run
+from cockpit.training.runs import Run, load_pipeline
 from cockpit.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 @dataclass
 class Predictions:
     frame: pd.DataFrame  # the rows predicted (raw, target included)
-    y_true: np.ndarray
+    y_true: np.ndarray | None  # None: the rows carry no target column
     y_pred: np.ndarray
     proba: np.ndarray | None  # class probabilities (classification)
     classes: list[Any] | None
@@ -26,8 +27,15 @@ class Predictions:
     threshold: float | None = None
 
     @property
+    def truth(self) -> np.ndarray:
+        """The true targets, for rows that carry them (every part of a split does)."""
+        if self.y_true is None:
+            raise CockpitError("these rows carry no target column to score against")
+        return self.y_true
+
+    @property
     def positive_scores(self) -> np.ndarray | None:
-        if self.proba is None or self.positive is None:
+        if self.proba is None or self.positive is None or self.classes is None:
             return None
         return self.proba[:, self.classes.index(self.positive)]
 
@@ -61,6 +69,6 @@ def run_predictions(
     """Predict one part ("validation" or "test") of the run's split with its saved pipeline."""
     from cockpit.data.splits import get_split, split_frames
 
-    pipeline = ws.artifacts.load(run.artifact_sha256)
+    pipeline = load_pipeline(ws, run)
     frame = split_frames(ws, project, get_split(ws, project, run.split_id))[part]
     return predict_frame(pipeline, frame, project, threshold)

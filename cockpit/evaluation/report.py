@@ -17,7 +17,7 @@ from cockpit.evaluation.notes import Notes, caught, class_notes, segment_notes
 from cockpit.evaluation.predictions import Predictions, run_predictions
 from cockpit.problem import current_spec
 from cockpit.projects import Project
-from cockpit.training.runs import Run, get_run
+from cockpit.training.runs import Run, get_run, load_pipeline
 from cockpit.workspace import Workspace
 from storage import clock
 
@@ -61,13 +61,14 @@ def ensure_threshold(ws: Workspace, project: Project, run: Run) -> tuple[float |
     if project.task != "binary":
         return None, None
     row = ws.store.one("SELECT threshold, threshold_reason FROM runs WHERE id = ?", [run.id])
+    assert row is not None  # `run` was read from the store
     if row["threshold"] is not None:
         return row["threshold"], row["threshold_reason"]
     validation = run_predictions(ws, project, run, "validation")
     if validation.positive_scores is None:
         return None, None
     threshold, reason = choose_threshold(
-        validation.y_true, validation.positive_scores, validation.positive, current_spec(ws, project)
+        validation.truth, validation.positive_scores, validation.positive, current_spec(ws, project)
     )
     with ws.store.transaction():
         ws.store.update("runs", {"id": run.id}, {"threshold": threshold, "threshold_reason": reason})
@@ -109,7 +110,7 @@ def _classification_details(p: Predictions) -> dict[str, Any]:
 
     from cockpit.evaluation.thresholds import threshold_curve
 
-    labels = p.classes if p.classes is not None else sorted(set(p.y_true))
+    labels = p.classes if p.classes is not None else sorted(set(p.truth))
     report = classification_report(p.y_true, p.y_pred, labels=labels, output_dict=True, zero_division=0)
     details: dict[str, Any] = {
         "labels": [str(c) for c in labels],
@@ -205,7 +206,7 @@ def reference_scores(ws: Workspace, project: Project, reference: Run, frame) -> 
     from cockpit.evaluation.predictions import predict_frame
 
     threshold, _ = ensure_threshold(ws, project, reference)
-    pipeline = ws.artifacts.load(reference.artifact_sha256)
+    pipeline = load_pipeline(ws, reference)
     predictions = predict_frame(pipeline, frame, project, threshold)
     return {
         "run_id": reference.id,
@@ -314,7 +315,8 @@ def _beyond_the_metric(
         fairness = segments.fairness_gaps(found, predictions)
     for text in segment_notes(found, predictions):
         notes.add(text)
-    pipeline = ws.artifacts.load(run.artifact_sha256)
+    pipeline = load_pipeline(ws, run)
+    assert run.feature_spec_version is not None  # a finished run pinned its feature spec
     specs = spec_at(ws, project, run.feature_spec_version)
     features = [s.column for s in specs if s.role == "feature"]
     out: dict[str, Any] = {

@@ -191,7 +191,7 @@ def breakdown(
         codes, groups = _codes(p.frame[column])
         for group in sorted(groups, key=str):
             mask = codes == groups.index(group)
-            y_true, y_pred = p.y_true[mask], p.y_pred[mask]
+            y_true, y_pred = p.truth[mask], p.y_pred[mask]
             proba = p.proba[mask] if p.proba is not None else None
             fast = _fast_resampled_metric(task, metric, y_true, proba, p.classes)
             value = (

@@ -222,9 +222,9 @@ def _page_rows(store: Store, query: RunQuery, offset: int, limit: int) -> list[d
         return rows[::-1]
     sql = f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} ORDER BY {query.order()} LIMIT ? OFFSET ?"
     if query.filters_other_columns and offset + limit <= WALK_MAX_ROWS:
-        rows = _walk_sort_index(store, query, offset, limit, sql, params)
-        if rows is not None:
-            return rows
+        walked = _walk_sort_index(store, query, offset, limit, sql, params)
+        if walked is not None:
+            return walked
     return store.rows(sql, [*params, limit, offset])
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
-from cockpit.training.runs import get_run
+from cockpit.training.runs import get_run, load_pipeline
 from cockpit.workspace import Workspace
 from storage import clock
 from storage.artifacts import dump_bytes
@@ -86,7 +86,7 @@ def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
         inputs = load_inputs(ws, project, run)
         output = fit_and_score(inputs)
         sha = hashlib.sha256(dump_bytes(output.pipeline)).hexdigest()
-        original = ws.artifacts.load(run.artifact_sha256)
+        original = load_pipeline(ws, run)
     old_pred, old_proba, _ = predict(original, inputs.validation, project.task)
     new_pred, new_proba, _ = predict(output.pipeline, inputs.validation, project.task)
     same_labels = bool(np.array_equal(old_pred, new_pred))

@@ -84,6 +84,13 @@ def get_run(ws: Workspace, project: Project, run_id: int) -> Run:
     return _from_row(row)
 
 
+def load_pipeline(ws: Workspace, run: Run) -> Any:
+    """The fitted pipeline a run saved; a run that saved none is refused by name."""
+    if not run.artifact_sha256:
+        raise CockpitError(f"{run.label} is {run.status}: it saved no model")
+    return ws.artifacts.load(run.artifact_sha256)
+
+
 def list_runs(ws: Workspace, project: Project, limit: int = 200) -> list[Run]:
     mark_interrupted(ws, project)
     rows = ws.store.rows(
