@@ -72,8 +72,9 @@ class CockpitApp(App):
     project: reactive[Project | None] = reactive(None, init=False)
 
     def __init__(self, workspace: Workspace, project_name: str | None = None, strict: bool = True) -> None:
-        """`strict=False` (how `cockpit` runs) turns an unexpected error in a handler into a
-        notification plus a traceback in .cockpit/logs/ui.log; tests keep it strict."""
+        """`strict=False` (how `cockpit` runs) turns an unexpected error in an action or a
+        dialog's answer into a notification plus a traceback in .cockpit/logs/ui.log; tests
+        keep it strict."""
         super().__init__()
         self.workspace = workspace
         self.strict = strict
