@@ -33,31 +33,44 @@ def planted(n: int = 3000, seed: int = 1) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def shop_workspace(tmp_path_factory):
+def shop(tmp_path_factory):
+    """One trained and evaluated run, built once for the module (evaluation refits 3 times)."""
     from cockpit.workspace import Workspace
 
-    ws, _ = Workspace.init(tmp_path_factory.mktemp("shop"))
-    yield ws
-    ws.close()
+    tmp_path = tmp_path_factory.mktemp("shop")
+    workspace, _ = Workspace.init(tmp_path)
+    with workspace:
+        project = create_project(workspace, "shop", "binary", "bought")
+        planted().to_csv(tmp_path / "shop.csv", index=False)
+        datasets.import_dataset(workspace, project, tmp_path / "shop.csv")
+        make_split(workspace, project, "stratified", seed=2)
+        problem.save_spec(
+            workspace,
+            project,
+            problem.ProblemSpec(
+                metric="roc_auc", metric_target=0.7, segments=["district"], latency_budget_ms=1000
+            ),
+        )
+        run = runs.train(workspace, project, "logistic_regression")
+        evaluation = report.evaluate(workspace, project, run, "test", segments=["age"])
+    return tmp_path, project, run, evaluation
 
 
-@pytest.fixture(scope="module")
-def evaluated(shop_workspace):
-    """One trained and evaluated run, shared by the module (evaluation refits 3 times)."""
-    workspace, tmp_path = shop_workspace, shop_workspace.root
-    project = create_project(workspace, "shop", "binary", "bought")
-    planted().to_csv(tmp_path / "shop.csv", index=False)
-    datasets.import_dataset(workspace, project, tmp_path / "shop.csv")
-    make_split(workspace, project, "stratified", seed=2)
-    problem.save_spec(
-        workspace,
-        project,
-        problem.ProblemSpec(
-            metric="roc_auc", metric_target=0.7, segments=["district"], latency_budget_ms=1000
-        ),
-    )
-    run = runs.train(workspace, project, "logistic_regression")
-    return project, run, report.evaluate(workspace, project, run, "test", segments=["age"])
+@pytest.fixture
+def shop_workspace(shop, private_copy):
+    """A private copy of the module's workspace."""
+    from cockpit.workspace import Workspace
+
+    workspace = Workspace(private_copy(shop[0]) / ".cockpit")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def evaluated(shop):
+    """(project, run, the run's evaluation on the test split)."""
+    _, project, run, evaluation = shop
+    return project, run, evaluation
 
 
 def test_the_planted_weak_segment_is_flagged(evaluated) -> None:
