@@ -1,12 +1,12 @@
 """One worker path for every screen.
 
-`start(screen, task, job)` runs `job` in a thread worker. The project is read when the work
-starts, on the UI thread, so switching projects meanwhile cannot change what the work acts
-on; the job gets its own connection to the workspace (SQLite connections stay in their
-thread). A job posts typed messages for progress and returns one for its result; the result
-is delivered unless the work was cancelled (an exclusive task started again). Whatever the
-job raises arrives at the screen as one `WorkFailed` message, which `StageScreen` turns into
-an error notification.
+`start(screen, workspace, task, job)` (a stage screen's `start_work(task, job)`) runs `job`
+in a thread worker. The project is read when the work starts, on the UI thread, so switching
+projects meanwhile cannot change what the work acts on; the job gets its own connection to
+the workspace (SQLite connections stay in their thread). A job posts typed messages for
+progress and returns one for its result; the result is delivered unless the work was
+cancelled (an exclusive task started again). Whatever the job raises arrives at the screen
+as one `WorkFailed` message, which `StageScreen` turns into an error notification.
 """
 
 from __future__ import annotations
@@ -32,21 +32,16 @@ class WorkFailed(Message):
 
 @dataclass(frozen=True)
 class Job:
-    """What a job is given: a connection of its own, the project captured at start, its worker
-    (to check for cancellation between steps) and the screen its messages go to."""
+    """What a job is given: a connection of its own, the project captured at start and the
+    screen its messages go to."""
 
     workspace: Workspace
     project: Project
-    worker: Worker
     screen: Screen
 
     def post(self, message: Message) -> None:
         """Send a message to the screen (safe from the worker's thread)."""
         self.screen.post_message(message)
-
-    @property
-    def cancelled(self) -> bool:
-        return self.worker.is_cancelled
 
 
 JobFunction = Callable[[Job], Message | None]
@@ -66,7 +61,7 @@ def start(
         worker = get_current_worker()
         try:
             with workspace.reopen() as ws:
-                result = job(Job(ws, project, worker, screen))
+                result = job(Job(ws, project, screen))
         except Exception as error:  # noqa: BLE001 - reported by the one failure handler
             if not worker.is_cancelled:
                 screen.post_message(WorkFailed(task, error))
