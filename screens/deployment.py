@@ -140,10 +140,7 @@ class DeploymentScreen(StageScreen):
             return
         self.versions = registry.list_versions(self.workspace, project)
         aliases = registry.aliases(self.workspace, project)
-        by_version: dict[int, list[str]] = {}
-        for alias, info in aliases.items():
-            label = f"{alias} {info['percent']:g}%" if info["percent"] else alias
-            by_version.setdefault(info["version_id"], []).append(label)
+        by_version = registry.alias_labels(self.workspace, project)
         table = self.query_one("#versions-table", DataTable)
         row = table.cursor_row
         table.clear()
@@ -163,10 +160,10 @@ class DeploymentScreen(StageScreen):
         self._rules()
         self._scored()
 
-    def _traffic(self, aliases: dict) -> None:
+    def _traffic(self, aliases: dict[str, registry.Alias]) -> None:
         def name(alias: str) -> str:
             info = aliases.get(alias)
-            return f"v{registry.version_by_id(self.workspace, info['version_id']).version}" if info else "-"
+            return f"v{registry.version_by_id(self.workspace, info.version_id).version}" if info else "-"
 
         if not self.versions:
             self.query_one("#traffic", Static).update(
@@ -174,7 +171,7 @@ class DeploymentScreen(StageScreen):
             )
             return
         canary = aliases.get("canary")
-        share = canary["percent"] if canary else 0
+        share = (canary.percent or 0) if canary else 0
         bar = "█" * round((100 - share) / 5) + "░" * round(share / 5)
         fallback = rules.get_fallback(self.workspace, self.app.project)
         overrides = rules.active_overrides(self.workspace, self.app.project)
@@ -201,14 +198,14 @@ class DeploymentScreen(StageScreen):
         table.clear()
         for r in registry.ledger(self.workspace, self.app.project, 100):
             table.add_row(
-                r["at"].replace("T", " ")[:16],
-                r["alias"],
-                r["action"],
-                f"v{r['version']}" if r["version"] else "-",
-                f"v{r['previous_version']}" if r["previous_version"] else "-",
-                f"{r['percent']:g}" if r["percent"] else "",
-                r["user"][:8],
-                (r["reason"] or "")[:40],
+                r.at.replace("T", " ")[:16],
+                r.alias,
+                r.action,
+                f"v{r.version}" if r.version else "-",
+                f"v{r.previous_version}" if r.previous_version else "-",
+                f"{r.percent:g}" if r.percent else "",
+                r.user[:8],
+                (r.reason or "")[:40],
             )
 
     def _rules(self) -> None:
@@ -309,7 +306,7 @@ class DeploymentScreen(StageScreen):
         if canary is None:
             self.notify("No canary is running", severity="warning")
             return
-        percent = min(95.0, max(5.0, canary["percent"] + step))
+        percent = min(95.0, max(5.0, (canary.percent or 0) + step))
         registry.set_canary_percent(
             self.workspace, self.app.project, percent, f"canary to {percent:g}% from the deployment screen"
         )

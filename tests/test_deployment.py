@@ -96,7 +96,7 @@ def test_register_needs_a_passed_gate_or_an_override(deployed) -> None:
     assert (v1.version, v1.gate_passed, v2.override_reason) == (1, True, "trying forests")
     assert set(v1.input_schema["columns"]) == {"customer_id", "x", "plan"}
     assert v1.input_schema["columns"]["plan"]["categories"] == ["a", "b"]
-    assert registry.aliases(ws, project)["candidate"]["version_id"] == v2.id
+    assert registry.aliases(ws, project)["candidate"].version_id == v2.id
 
 
 def test_canary_promote_rollback_and_the_ledger(registered) -> None:
@@ -105,14 +105,14 @@ def test_canary_promote_rollback_and_the_ledger(registered) -> None:
         registry.deploy(ws, project, 2, "canary", 10)
     registry.deploy(ws, project, 1, "blue-green", reason="first")
     registry.deploy(ws, project, 2, "canary", 30, reason="try")
-    assert registry.aliases(ws, project)["canary"]["percent"] == 30
-    before = registry.ledger(ws, project)[0]["at"]
+    assert registry.aliases(ws, project)["canary"].percent == 30
+    before = registry.ledger(ws, project)[0].at
     registry.promote(ws, project, reason="canary looked good")
     assert registry.get_version(ws, project, "production").version == 2
     assert "canary" not in registry.aliases(ws, project)
     back = registry.rollback(ws, project, "errors went up")
     assert back.version == 1 and registry.get_version(ws, project, "production").version == 1
-    actions = [(r["alias"], r["action"]) for r in registry.ledger(ws, project)][:4]
+    actions = [(r.alias, r.action) for r in registry.ledger(ws, project)][:4]
     assert actions == [
         ("production", "rollback"),
         ("canary", "clear"),
@@ -242,7 +242,7 @@ def test_cli_deployment_commands(run_cli, with_canary, tmp_path) -> None:
     listed = json.loads(run_cli("models", "--json", workspace=folder).stdout)
     assert [v["version"] for v in listed] == [1, 2]
     assert run_cli("promote", "--percent", "40", workspace=folder).exit_code == 0
-    assert registry.aliases(ws, project)["canary"]["percent"] == 40
+    assert registry.aliases(ws, project)["canary"].percent == 40
     assert run_cli("rollback", workspace=folder).exit_code == 2  # --reason is required
     added = run_cli("override", "add", "C1", "0", "--reason", "test", workspace=folder)
     assert added.exit_code == 0

@@ -60,7 +60,7 @@ def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
     assert result.decision == "deployed"
     assert result.challenger_score > result.champion_score
     aliases = registry.aliases(ws, project)
-    assert registry.version_by_id(ws, aliases["canary"]["version_id"]).version == 2
+    assert registry.version_by_id(ws, aliases["canary"].version_id).version == 2
     assert registry.get_version(ws, project, "production").version == 1
     recorded = cycle.list_retrains(ws, project)[0]
     assert recorded.window == "2026-03" and recorded.id == result.id

@@ -52,14 +52,14 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
     if show_ledger:
         rows = registry.ledger(workspace, project)
         if as_json:
-            emit_json(rows)
+            emit_json([r.as_dict() for r in rows])
             return
         print_table(
             [
                 {
-                    **r,
-                    "version": f"v{r['version']}" if r["version"] else "-",
-                    "from": f"v{r['previous_version']}" if r["previous_version"] else "-",
+                    **r.as_dict(),
+                    "version": f"v{r.version}" if r.version else "-",
+                    "from": f"v{r.previous_version}" if r.previous_version else "-",
                 }
                 for r in rows
             ],
@@ -68,10 +68,7 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
         )
         return
     versions = registry.list_versions(workspace, project)
-    by_version: dict[int, list[str]] = {}
-    for alias, info in registry.aliases(workspace, project).items():
-        label = f"{alias} {info['percent']:g}%" if info["percent"] else alias
-        by_version.setdefault(info["version_id"], []).append(label)
+    by_version = registry.alias_labels(workspace, project)
     if as_json:
         emit_json([{**v.as_dict(), "aliases": by_version.get(v.id, [])} for v in versions])
         return
@@ -107,7 +104,7 @@ def deploy(ctx: CliContext, version: str, strategy: str, percent: float | None, 
     if percent is not None and strategy != "canary":
         raise click.UsageError(f"--percent is the canary's share; {strategy} takes none")
     shown = deploy_version(ctx.workspace(), ctx.project(), version, strategy, percent, reason)
-    click.echo(", ".join(f"{a}={v['version_id']}" for a, v in shown.items()), err=True)
+    click.echo(", ".join(f"{a}={v.version_id}" for a, v in shown.items()), err=True)
 
 
 @click.command()

@@ -125,13 +125,13 @@ def _evaluation(ws: Workspace, project: Project, run, version) -> list[str]:
 def _deployment_history(ws: Workspace, project: Project, version) -> list[str]:
     from cockpit.deployment import registry
 
-    history = [r for r in registry.ledger(ws, project) if r["version_id"] == version.id]
+    history = [r for r in registry.ledger(ws, project) if r.version_id == version.id]
     lines = ["", "## Deployment history", ""]
     return lines + (
         [
-            f"- {r['at']}: {r['action']} as {r['alias']}"
-            + (f" ({r['percent']:g}%)" if r["percent"] else "")
-            + f" by {r['user']}: {r['reason']}"
+            f"- {r.at}: {r.action} as {r.alias}"
+            + (f" ({r.percent:g}%)" if r.percent else "")
+            + f" by {r.user}: {r.reason}"
             for r in reversed(history)
         ]
         or ["- never deployed"]

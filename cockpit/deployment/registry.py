@@ -89,17 +89,40 @@ def version_by_id(ws: Workspace, version_id: int) -> ModelVersion:
     return _from_row(ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id]))
 
 
-def aliases(ws: Workspace, project: Project) -> dict[str, dict[str, Any]]:
-    """alias -> {"version_id", "percent"} for the aliases in use."""
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """A name traffic is routed by (production, canary, shadow, candidate) and its version."""
+
+    name: str
+    version_id: int
+    percent: float | None  # the canary's share of entities; None for the others
+
+    @property
+    def label(self) -> str:
+        """'canary 30%', or the bare name."""
+        return f"{self.name} {self.percent:g}%" if self.percent else self.name
+
+
+def aliases(ws: Workspace, project: Project) -> dict[str, Alias]:
+    """The aliases in use, by name."""
     rows = ws.store.rows(
         "SELECT alias, version_id, percent FROM aliases WHERE project_id = ? AND version_id IS NOT NULL",
         [project.id],
     )
-    return {r["alias"]: {"version_id": r["version_id"], "percent": r["percent"]} for r in rows}
+    return {r["alias"]: Alias(r["alias"], r["version_id"], r["percent"]) for r in rows}
+
+
+def alias_labels(ws: Workspace, project: Project) -> dict[int, list[str]]:
+    """version id -> the labels of the aliases it holds."""
+    by_version: dict[int, list[str]] = {}
+    for alias in aliases(ws, project).values():
+        by_version.setdefault(alias.version_id, []).append(alias.label)
+    return by_version
 
 
 def alias_version_id(ws: Workspace, project: Project, alias: str) -> int | None:
-    return aliases(ws, project).get(alias, {}).get("version_id")
+    found = aliases(ws, project).get(alias)
+    return found.version_id if found else None
 
 
 def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
@@ -242,7 +265,7 @@ def deploy(
     strategy: str,
     percent: float | None = None,
     reason: str = "",
-) -> dict[str, Any]:
+) -> dict[str, Alias]:
     """shadow: scored and logged, never answered; canary: a percent of entities (sticky);
     blue-green: production switches at once, the previous one kept for rollback."""
     version = get_version(ws, project, ref)
@@ -340,7 +363,30 @@ def rollback(ws: Workspace, project: Project, reason: str) -> ModelVersion:
     return target
 
 
-def ledger(ws: Workspace, project: Project, limit: int = 200) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One move of an alias: who pointed it where, from which version, and why."""
+
+    id: int
+    project_id: int
+    alias: str
+    version_id: int | None  # None: the alias was cleared
+    previous_version_id: int | None
+    percent: float | None
+    action: str
+    strategy: str | None
+    reason: str | None
+    user: str
+    at: str
+    version: int | None  # the version numbers of version_id and previous_version_id
+    previous_version: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def ledger(ws: Workspace, project: Project, limit: int = 200) -> list[LedgerEntry]:
+    """The project's alias moves, newest first."""
     rows = ws.store.rows(
         "SELECT l.*, v.version AS version, p.version AS previous_version FROM ledger l "
         "LEFT JOIN model_versions v ON v.id = l.version_id "
@@ -348,7 +394,7 @@ def ledger(ws: Workspace, project: Project, limit: int = 200) -> list[dict[str, 
         "WHERE l.project_id = ? ORDER BY l.id DESC LIMIT ?",
         [project.id, limit],
     )
-    return rows
+    return [LedgerEntry(**row) for row in rows]
 
 
 def production_at(ws: Workspace, project: Project, when: str) -> int | None:

@@ -57,7 +57,7 @@ class Router:
     def alias_version(self, alias: str) -> ModelVersion:
         """The version behind an alias, read once (the Router follows the registry as built)."""
         if alias not in self._versions:
-            self._versions[alias] = registry.version_by_id(self.ws, self.aliases[alias]["version_id"])
+            self._versions[alias] = registry.version_by_id(self.ws, self.aliases[alias].version_id)
         return self._versions[alias]
 
     def main_version(self) -> ModelVersion:
@@ -136,7 +136,8 @@ class Router:
         canary = self.aliases.get("canary")
         if not canary:
             return [(production, everyone, "production")]
-        in_canary = canary_buckets(entities, self.project.id) < canary["percent"] * BUCKETS / 100
+        assert canary.percent is not None  # a canary always has its share
+        in_canary = canary_buckets(entities, self.project.id) < canary.percent * BUCKETS / 100
         return [(production, ~in_canary, "production"), (self.alias_version("canary"), in_canary, "canary")]
 
     def _answer(self, out, frame, mask, version, route: str) -> None:

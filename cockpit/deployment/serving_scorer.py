@@ -162,7 +162,7 @@ class Scorer:
             routing[alias] = {
                 "version": version.version,
                 "run": version.run_id,
-                "percent": router.aliases[alias]["percent"],
+                "percent": router.aliases[alias].percent,
             }
             try:  # load now, so the first request does not pay for it
                 router.pipeline(version)

@@ -449,7 +449,7 @@ def retire(
     if version.status == "retired":
         raise CockpitError(f"{version.label} is retired already")
     after = registry.get_version(ws, project, successor) if successor is not None else None
-    held = [a for a, info in registry.aliases(ws, project).items() if info["version_id"] == version.id]
+    held = [a for a, info in registry.aliases(ws, project).items() if info.version_id == version.id]
     if "production" in held and after is None:
         raise CockpitError(f"{version.label} is in production: name its --successor")
     with ws.store.transaction():
