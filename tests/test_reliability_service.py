@@ -1,13 +1,14 @@
 """The prediction service under fuzzed input and load (issue 18).
 
-One real `cockpit serve` per mode, each on its own copy of a small workspace: open on
-loopback, and with the API token required. Hypothesis builds request bodies from the
+One real `cockpit serve` per test, each on its own copy of a small workspace: open on
+loopback, or with the API token required. Hypothesis builds request bodies from the
 service's own OpenAPI document (valid rows, wrong types, missing and extra fields, huge
 numbers, NaN and inf as text, unicode, nested junk, bytes that are not JSON, oversized
 bodies) and every answer keeps the contract: 200/400/401/413/422 only, a JSON body without
 a stack trace, a 422 naming the field at fault. Then a bounded load from 8 threads, a clean
 shutdown, and every request sent is in the request log: one row per scored row of a 200,
-one row for any other answer. The last test of each mode stops its server."""
+one row for any other answer. A test that leaves its server running has that log checked
+after a clean shutdown when it ends (the `open_service` and `token_service` fixtures)."""
 
 from __future__ import annotations
 
@@ -59,24 +60,26 @@ def built(tmp_path_factory) -> Path:
     return root / "proj"
 
 
-def _serve(built: Path, tmp_path_factory, require_token: bool):
-    folder = tmp_path_factory.mktemp("token" if require_token else "open") / "proj"
+def _serve(built: Path, tmp_path: Path, require_token: bool):
+    folder = tmp_path / "proj"
     shutil.copytree(built, folder)
-    served = serve_folder(folder, folder.parent / "serve.out", require_token)
+    served = serve_folder(folder, tmp_path / "serve.out", require_token)
     try:
         yield served
+        if served.process.poll() is None:  # the test did not stop it: every request it sent
+            assert_every_request_logged(served, shutdown_and_read_log(served))  # is logged
     finally:
         stop_serve(served.process)
 
 
-@pytest.fixture(scope="module")
-def open_service(built, tmp_path_factory):
-    yield from _serve(built, tmp_path_factory, require_token=False)
+@pytest.fixture
+def open_service(built, tmp_path):
+    yield from _serve(built, tmp_path, require_token=False)
 
 
-@pytest.fixture(scope="module")
-def token_service(built, tmp_path_factory):
-    yield from _serve(built, tmp_path_factory, require_token=True)
+@pytest.fixture
+def token_service(built, tmp_path):
+    yield from _serve(built, tmp_path, require_token=True)
 
 
 # -- bodies from the OpenAPI document ---------------------------------------------------
