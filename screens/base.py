@@ -10,7 +10,7 @@ from textual.worker import Worker
 
 from cockpit.workspace import Workspace
 from screens import work
-from screens.guard import report_error
+from screens.guard import guarded, report_error
 
 
 class StageScreen(Screen):
@@ -40,6 +40,7 @@ class StageScreen(Screen):
         """Run `job` off the UI thread for the current project; `task` names it in words."""
         return work.start(self, self.workspace, task, job, exclusive)
 
+    @guarded
     def on_work_failed(self, failed: work.WorkFailed) -> None:
         """The one failure handler: every job's error becomes an error notification."""
         report_error(self.app, failed.error, title=f"{failed.task} failed")

@@ -20,7 +20,7 @@ from cockpit.data import splits as splitting
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.split_dialog import SplitDialog
 from screens.split_panel import SplitPanel
@@ -427,6 +427,7 @@ class DataScreen(StageScreen):
 
     # -- results of the work started above (screens/work.py) -------------------
 
+    @guarded
     def on_validated(self, done: Validated) -> None:
         report = done.report
         self.report = report
@@ -435,9 +436,11 @@ class DataScreen(StageScreen):
         self._fill_findings()
         self.query_one(TabbedContent).active = "validation"
 
+    @guarded
     def on_recipe_previewed(self, done: RecipePreviewed) -> None:
         self._show_preview(done.frame, done.results)
 
+    @guarded
     def on_cleaned(self, done: Cleaned) -> None:
         child = done.version
         self.steps = []
@@ -446,6 +449,7 @@ class DataScreen(StageScreen):
         self.notify(f"Created {child.label} ({child.rows:,} rows)")
         self.refresh_data()
 
+    @guarded
     def on_split_made(self, done: SplitMade) -> None:
         split = done.split
         self.notify(
@@ -455,6 +459,7 @@ class DataScreen(StageScreen):
         self._fill_split()
         self.query_one(TabbedContent).active = "splits"
 
+    @guarded
     def on_imported(self, done: Imported) -> None:
         self.version = done.version
         self.notify(

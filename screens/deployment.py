@@ -18,7 +18,7 @@ from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.dialogs_input import PromptDialog
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job
 
@@ -232,6 +232,7 @@ class DeploymentScreen(StageScreen):
         if latest:
             self.start_work("Scoring", functools.partial(_load_scored, latest[0]))
 
+    @guarded
     def on_scored(self, done: Scored) -> None:
         top, reasons = done.top, done.reasons
         table = self.query_one("#scored-table", DataTable)

@@ -20,7 +20,7 @@ from cockpit.training import runs as training
 from cockpit.training.catalog import SHORT_NAMES
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
 from screens.run_views import CompareView, SweepPlot
@@ -341,11 +341,13 @@ class ExperimentsScreen(StageScreen):
 
         self.app.push_screen(NewRunDialog(self.app.project.task), chosen)
 
+    @guarded
     def on_run_started(self, started: RunStarted) -> None:
         self.active[started.handle.run_id] = started.handle
         self.notify(f"Run {started.handle.run_id} started")
         self.refresh_data(keep_cursor=True)
 
+    @guarded
     def on_run_progress(self, step: RunProgress) -> None:
         self.progress[step.run_id] = f"▶ {step.fraction:.0%}"
         self.query_one("#active-bar").display = True
@@ -353,6 +355,7 @@ class ExperimentsScreen(StageScreen):
         self.query_one("#active-progress", ProgressBar).update(progress=step.fraction)
         self.query_one(RunsTable).refresh()
 
+    @guarded
     def on_run_ended(self, ended: RunEnded) -> None:
         self.active.pop(ended.run_id, None)
         self.progress.pop(ended.run_id, None)
@@ -370,15 +373,18 @@ class ExperimentsScreen(StageScreen):
 
         self.app.push_screen(SweepDialog(self.app.project.task), chosen)
 
+    @guarded
     def on_sweep_started(self, started: SweepStarted) -> None:
         self.sweep_handle = started.handle
 
+    @guarded
     def on_sweep_progress(self, step: SweepProgress) -> None:
         self.query_one("#active-bar").display = True
         self.query_one("#active-label", Label).update(f"sweep {step.done}/{step.total}: {step.message}  ")
         self.query_one("#active-progress", ProgressBar).update(progress=step.done / step.total)
         self.refresh_data(keep_cursor=True)
 
+    @guarded
     def on_sweep_ended(self, ended: SweepEnded) -> None:
         self.sweep_handle = None
         result = ended.result
@@ -397,6 +403,7 @@ class ExperimentsScreen(StageScreen):
         self.notify(f"Reproducing run {run.id} in a fresh process…")
         self.start_work("Reproduce", functools.partial(_reproduce, run.id), exclusive=False)
 
+    @guarded
     def on_reproduced(self, done: Reproduced) -> None:
         result = done.result
         verdict = "identical" if result["identical"] else "DIFFERS"

@@ -16,7 +16,7 @@ from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job, WorkFailed
 
@@ -251,6 +251,7 @@ class FeaturesScreen(StageScreen):
             self.query_one("#features-preview", Static).update("Transforming a sample…")
             self.start_work("Preview", functools.partial(_preview, list(self.specs)))
 
+    @guarded
     def on_previewed(self, done: Previewed) -> None:
         frame = done.frame
         names = list(frame.columns)

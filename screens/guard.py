@@ -64,3 +64,20 @@ def notify_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return wrapper
+
+
+def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a message handler: in a running cockpit (not strict) an unexpected error is
+    reported and the screen goes on; a strict app (tests) stops on it, as Textual does."""
+
+    @functools.wraps(handler)
+    def wrapper(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(self, *args, **kwargs)
+        except Exception as exc:
+            if getattr(self.app, "strict", True):
+                raise
+            report_error(self.app, exc)
+            return None
+
+    return wrapper

@@ -18,7 +18,7 @@ from cockpit.problem import current_spec
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job, WorkFailed
 
@@ -308,6 +308,7 @@ class MonitoringScreen(StageScreen):
         self.query_one("#monitor-summary", Static).update("Checking every window…")
         self.start_work("Check", _check)
 
+    @guarded
     def on_checked(self, done: Checked) -> None:
         firing = done.result.firing
         self.notify(

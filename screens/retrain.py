@@ -15,7 +15,7 @@ from cockpit.retraining import cycle, policy
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job
 
@@ -123,6 +123,7 @@ class RetrainScreen(StageScreen):
         self.notify("Retraining: champion vs challenger…")
         self.start_work("Retrain", _retrain)
 
+    @guarded
     def on_retrained(self, done: Retrained) -> None:
         self.notify(f"Retrain: {done.result.decision}")
         self.refresh_data()

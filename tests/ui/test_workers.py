@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from cockpit.errors import CockpitError
 from screens.app import CockpitApp
 from screens.base import StageScreen
+from screens.guard import guarded
 from screens.work import Job, WorkFailed
 
 
@@ -29,6 +30,11 @@ class Echo(Message):
 @dataclass
 class Step(Message):
     number: int
+
+
+@dataclass
+class Broken(Message):
+    """A result its handler cannot show."""
 
 
 class WorkScreen(StageScreen):
@@ -51,6 +57,10 @@ class WorkScreen(StageScreen):
 
     def work_failed(self, failed: WorkFailed) -> None:
         self.failures.append(failed)
+
+    @guarded
+    def on_broken(self, broken: Broken) -> None:
+        raise LookupError("no such row")
 
     def action_boom(self) -> None:
         raise RuntimeError("boom")
@@ -275,3 +285,30 @@ async def test_a_sweep_started_by_keys_shows_progress_and_stops_by_key(split_ws)
     assert len(ended) == 1 and ended[0].startswith(
         f"Sweep {sweep['id']} cancelled (interrupted by the user): "
     )
+
+
+async def test_an_unexpected_error_showing_a_result_is_a_notification_when_not_strict(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn", strict=False)
+    notes = recording(app)
+    async with app.run_test() as pilot:
+        screen = await open_screen(app, pilot)
+        screen.start_work("Broken", lambda work: Broken())
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        screen.start_work("Echo", lambda work: Echo(work.project.name, 0, True))  # the screen goes on
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.is_running and [e.project for e in screen.echoes] == ["churn"]
+    log = two_projects.dir / "logs" / "ui.log"
+    assert [n["message"] for n in notes] == [f"LookupError: no such row\n(details in {log})"]
+    assert "LookupError: no such row" in log.read_text()
+
+
+async def test_a_strict_app_stops_on_an_error_showing_a_result(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    with pytest.raises(LookupError, match="no such row"):
+        async with app.run_test() as pilot:
+            screen = await open_screen(app, pilot)
+            screen.start_work("Broken", lambda work: Broken())
+            await screen.workers.wait_for_complete()
+            await pilot.pause()
