@@ -71,6 +71,7 @@ def get_version(ws: Workspace, project: Project, ref: int | str) -> ModelVersion
             if version_id is None:
                 raise CockpitError(f"no model has the alias {ref!r} in project {project.name!r}")
             row = ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id])
+            assert row is not None  # an alias's version_id is a foreign key to model_versions
             return _from_row(row)
     number = int(ref)
     row = (
@@ -86,7 +87,10 @@ def get_version(ws: Workspace, project: Project, ref: int | str) -> ModelVersion
 
 
 def version_by_id(ws: Workspace, version_id: int) -> ModelVersion:
-    return _from_row(ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id]))
+    row = ws.store.one("SELECT * FROM model_versions WHERE id = ?", [version_id])
+    if row is None:
+        raise CockpitError(f"no model version with id {version_id}")
+    return _from_row(row)
 
 
 @dataclass(frozen=True, slots=True)

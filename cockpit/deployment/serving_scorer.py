@@ -19,13 +19,13 @@ import queue
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import Router
 from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, request_ids, to_frame
 from cockpit.errors import CockpitError
-from cockpit.projects import get_project
+from cockpit.projects import resolve_project
 from cockpit.workspace import Workspace
 from storage import clock
 
@@ -111,7 +111,9 @@ class Scorer:
         if not batch:
             return
         try:
-            results = self.score_many([(items, many) for _, items, many, _ in batch])
+            results: list[Result | Exception] = list(
+                self.score_many([(items, many) for _, items, many, _ in batch])
+            )
         except Exception as exc:
             if len(batch) == 1:
                 batch[0][3].set_exception(exc)
@@ -137,7 +139,7 @@ class Scorer:
         # repeated finiteness and parameter checks (about a fifth of a one-row prediction).
         sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
         self.ws = Workspace(self.dot_dir)
-        self.project = get_project(self.ws, self.project_name)
+        self.project = resolve_project(self.ws, self.project_name)
         self.refresh()
 
     def refresh(self) -> None:
@@ -213,7 +215,7 @@ class Scorer:
                     end = start + len(requests[i][0])
                     results[i] = _result(answered[0][start:end], answered[1][start:end], requests[i][1])
                     start = end
-                return results
+                return cast("list[Result]", results)  # every valid slot was filled just above
         for i in valid:  # one by one: alone, or when the batch needed the fallback
             answered = self._score(requests[i][0])
             results[i] = (
@@ -225,7 +227,7 @@ class Scorer:
                     [{"error": self.last_error}],
                 )
             )
-        return results
+        return cast("list[Result]", results)  # every valid slot was filled just above
 
     def _invalid(self, items: list[Any]) -> Result | None:
         refused = invalid(items, self.schema)
@@ -235,6 +237,7 @@ class Scorer:
         """(answers, log rows) for rows, or None when the model cannot answer."""
         frame = to_frame(items, self.schema, self.extra)
         warned = row_warnings(self.schema, frame)
+        assert self.router is not None  # score_many answers 503 without one
         try:
             scored = self.router.score(frame, request_ids(items, self.schema))
         except CockpitError as exc:

@@ -324,6 +324,7 @@ def _deploy_challenger(ws: Workspace, project: Project, champion, judged: Outcom
     from cockpit.deployment import registry
 
     settings = triggers(ws, project)
+    assert judged.challenger_run is not None  # only a challenger that won is deployed
     new_version = registry.register(
         ws,
         project,
@@ -454,6 +455,7 @@ def retire(
         raise CockpitError(f"{version.label} is in production: name its --successor")
     with ws.store.transaction():
         if "production" in held:
+            assert after is not None  # refused above without a successor
             registry.set_alias(
                 ws,
                 project,
