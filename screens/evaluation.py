@@ -195,12 +195,10 @@ class EvaluationScreen(StageScreen):
         table = self.query_one("#segments-table", DataTable)
         table.clear()
         details = e.details
-        for seg in details.get("segments", []):
-            interval = f"{seg['low']:.3f}–{seg['high']:.3f}" if seg["low"] is not None else "-"
-            flag = "✗ WEAK" if seg["flagged"] else ("small" if seg["small"] else "")
-            table.add_row(
-                seg["column"][:14], seg["group"][:16], str(seg["rows"]), _fmt(seg["value"]), interval, flag
-            )
+        for seg in e.segments:
+            interval = f"{seg.low:.3f}–{seg.high:.3f}" if seg.low is not None else "-"
+            flag = "✗ WEAK" if seg.flagged else ("small" if seg.small else "")
+            table.add_row(seg.column[:14], seg.group[:16], str(seg.rows), _fmt(seg.value), interval, flag)
         lines = []
         if details.get("segment_columns"):
             lines.append(
@@ -212,44 +210,42 @@ class EvaluationScreen(StageScreen):
                 "No segment columns: name them in the problem spec (segments) or "
                 "cockpit evaluate RUN --segments a,b"
             )
-        for gap in details.get("fairness", []):
-            recall = "-" if gap["recall_gap"] is None else f"{gap['recall_gap']:.3f}"
+        for gap in e.fairness:
+            recall = "-" if gap.recall_gap is None else f"{gap.recall_gap:.3f}"
             lines.append(
-                f"{'✗' if gap['flagged'] else '✓'} {gap['column']}: recall gap {recall} "
-                f"(weakest {gap['worst_recall_group']}), selection-rate ratio "
-                f"{gap['selection_rate_ratio']:.2f}"
+                f"{'✗' if gap.flagged else '✓'} {gap.column}: recall gap {recall} "
+                f"(weakest {gap.worst_recall_group}), selection-rate ratio "
+                f"{gap.selection_rate_ratio:.2f}"
             )
         self.query_one("#fairness", Static).update("\n".join(lines))
 
     def _fill_robustness(self, e: reporting.Evaluation) -> None:
-        details = e.details
         lines = []
-        if "stability" in details:
-            st = details["stability"]
-            values = ", ".join(_fmt(v) for v in st["values"])
+        st = e.stability
+        if st is not None:
+            values = ", ".join(_fmt(v) for v in st.values)
             lines.append(
-                f"{'✓' if st['stable'] else '✗'} Stability: {st['metric']} over "
-                f"{st['seeds']} seeds on bootstrap samples: {values}"
+                f"{'✓' if st.stable else '✗'} Stability: {st.metric} over "
+                f"{st.seeds} seeds on bootstrap samples: {values}"
             )
-            lines.append(f"  spread {_fmt(st['spread'])} · tolerance {st['tolerance']:.3f}")
-        for case in details.get("edge_cases", []):
+            lines.append(f"  spread {_fmt(st.spread)} · tolerance {st.tolerance:.3f}")
+        for case in e.edge_cases:
             lines.append(
-                f"{'✓' if case['ok'] else '✗'} Edge case, {case['case']} "
-                f"({case['rows']} rows): {case['detail']}"
+                f"{'✓' if case.ok else '✗'} Edge case, {case.case} ({case.rows} rows): {case.detail}"
             )
-        if "latency" in details:
-            lat = details["latency"]
-            mark = "·" if lat["within_budget"] is None else ("✓" if lat["within_budget"] else "✗")
+        lat = e.latency
+        if lat is not None:
+            mark = "·" if lat.within_budget is None else ("✓" if lat.within_budget else "✗")
             budget = (
-                f" vs budget {lat['budget_ms']:g} ms"
-                if lat["budget_ms"] is not None
+                f" vs budget {lat.budget_ms:g} ms"
+                if lat.budget_ms is not None
                 else " (no budget in the spec)"
             )
             lines.append(
-                f"{mark} Latency per row: p50 {lat['p50_ms']:.1f} · p95 "
-                f"{lat['p95_ms']:.1f} · p99 {lat['p99_ms']:.1f} ms{budget}"
+                f"{mark} Latency per row: p50 {lat.p50_ms:.1f} · p95 "
+                f"{lat.p95_ms:.1f} · p99 {lat.p99_ms:.1f} ms{budget}"
             )
-            lines.append(f"  batch: {lat['batch_rows_per_s']:,.0f} rows/s")
+            lines.append(f"  batch: {lat.batch_rows_per_s:,.0f} rows/s")
         self.query_one("#robustness-text", Static).update(
             "\n".join(lines) or "Evaluate (v) to see stability, edge cases and latency."
         )

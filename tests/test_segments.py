@@ -179,3 +179,28 @@ def test_cli_segments_headless(run_cli, shop_workspace, evaluated) -> None:
     assert bad.exit_code == 2 and "nope" in bad.stderr
     with pytest.raises(CockpitError):
         report.evaluate(workspace, project, run, "validation", segments=["nope"])
+
+
+def test_a_stored_evaluation_reads_back_as_typed_segments_and_checks(evaluated, shop_workspace) -> None:
+    """What the evaluation screen shows: segments, fairness, stability, edge cases, latency,
+    read back from the store as typed records with the values the evaluation recorded."""
+    from cockpit.evaluation.report import get_evaluation
+
+    project, _, recorded = evaluated
+    evaluation = get_evaluation(shop_workspace, project, recorded.id)
+    stored = recorded.details["segments"]
+    segments = evaluation.segments
+    assert [(s.column, s.group, s.rows, s.value, s.low, s.high) for s in segments] == [
+        (s["column"], s["group"], s["rows"], s["value"], s["low"], s["high"]) for s in stored
+    ]
+    harbour = segments[0]
+    assert (harbour.group, harbour.flagged, harbour.flag) == ("harbour", True, "WEAK")
+    assert harbour.low <= harbour.value <= harbour.high
+    district = next(g for g in evaluation.fairness if g.column == "district")
+    assert district.selection_rate_ratio == next(
+        g["selection_rate_ratio"] for g in recorded.details["fairness"] if g["column"] == "district"
+    )
+    assert evaluation.stability.seeds == 3 and evaluation.stability.stable
+    assert [c.case for c in evaluation.edge_cases] == [c["case"] for c in recorded.details["edge_cases"]]
+    latency = evaluation.latency
+    assert latency.p50_ms <= latency.p95_ms <= latency.p99_ms and latency.batch_rows_per_s > 0

@@ -15,6 +15,8 @@ from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.evaluation.notes import Notes, caught, class_notes, segment_notes
 from cockpit.evaluation.predictions import Predictions, run_predictions
+from cockpit.evaluation.robustness import EdgeCase, Latency, Stability
+from cockpit.evaluation.segments import FairnessGap, Segment
 from cockpit.problem import current_spec
 from cockpit.projects import Project
 from cockpit.training.runs import Run, get_run, load_pipeline
@@ -52,6 +54,29 @@ class Evaluation:
         """What the evaluation learned on the way (undefined per-class metrics, refits that
         did not converge, one-class segments), each said once."""
         return list(self.details.get("notes", []))
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The metric per group of each segment column, weak first."""
+        return [Segment.of(entry) for entry in self.details.get("segments", [])]
+
+    @property
+    def fairness(self) -> list[FairnessGap]:
+        return [FairnessGap.of(entry) for entry in self.details.get("fairness", [])]
+
+    @property
+    def stability(self) -> Stability | None:
+        found = self.details.get("stability")
+        return Stability.of(found) if found else None
+
+    @property
+    def edge_cases(self) -> list[EdgeCase]:
+        return [EdgeCase.of(entry) for entry in self.details.get("edge_cases", [])]
+
+    @property
+    def latency(self) -> Latency | None:
+        found = self.details.get("latency")
+        return Latency.of(found) if found else None
 
 
 def ensure_threshold(ws: Workspace, project: Project, run: Run) -> tuple[float | None, str | None]:

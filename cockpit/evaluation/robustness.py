@@ -4,7 +4,7 @@ and permutation importance."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.evaluation import metrics
@@ -18,6 +18,68 @@ STABILITY_RELATIVE = 0.10  # for error metrics
 EDGE_ROWS = 200
 LATENCY_CALLS = 50
 IMPORTANCE_ROWS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Stability:
+    """The metric over several seeds on bootstrap samples, as `stability` recorded it."""
+
+    metric: str
+    seeds: int
+    values: list[float | None]
+    spread: float | None
+    tolerance: float
+    stable: bool
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Stability:
+        return cls(
+            entry["metric"],
+            entry["seeds"],
+            entry["values"],
+            entry["spread"],
+            entry["tolerance"],
+            entry["stable"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeCase:
+    """Whether the model answered a kind of awkward input (`edge_cases`)."""
+
+    case: str
+    rows: int
+    ok: bool
+    detail: str
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> EdgeCase:
+        return cls(entry["case"], entry["rows"], entry["ok"], entry["detail"])
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """Time per row, one row at a time, and a batch's throughput (`latency`)."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    batch_rows_per_s: float
+    budget_ms: float | None
+    within_budget: bool | None  # None: the spec sets no budget
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Latency:
+        return cls(
+            entry["p50_ms"],
+            entry["p95_ms"],
+            entry["p99_ms"],
+            entry["batch_rows_per_s"],
+            entry["budget_ms"],
+            entry["within_budget"],
+        )
+
+
 SCORERS = {
     "roc_auc": "roc_auc",
     "pr_auc": "average_precision",

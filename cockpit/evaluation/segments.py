@@ -5,6 +5,7 @@ Numeric columns are binned into quartiles. Nothing here names a sample_data colu
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cockpit.evaluation import metrics
@@ -21,6 +22,63 @@ RELATIVE_MARGIN = 0.10  # for error metrics
 RATE_METRICS = {"recall", "precision", "accuracy"}
 BOOTSTRAP = 200
 SELECTION_RATIO_FLOOR = 0.8  # the four-fifths rule
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One group of a segment column as an evaluation recorded it (`breakdown` makes them)."""
+
+    column: str
+    group: str
+    rows: int
+    value: float | None
+    low: float | None  # the 95% interval; None when it could not be computed
+    high: float | None
+    small: bool  # too few rows or positives to be flagged
+    flagged: bool  # weak: more than the margin below overall
+    positives: int | None = None
+    selection_rate: float | None = None
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Segment:
+        return cls(
+            column=entry["column"],
+            group=entry["group"],
+            rows=entry["rows"],
+            value=entry["value"],
+            low=entry["low"],
+            high=entry["high"],
+            small=entry["small"],
+            flagged=entry["flagged"],
+            positives=entry.get("positives"),
+            selection_rate=entry.get("selection_rate"),
+        )
+
+    @property
+    def flag(self) -> str:
+        """WEAK, small or nothing."""
+        return "WEAK" if self.flagged else ("small" if self.small else "")
+
+
+@dataclass(frozen=True, slots=True)
+class FairnessGap:
+    """Between the groups of one column: the recall gap and the selection-rate ratio."""
+
+    column: str
+    recall_gap: float | None
+    worst_recall_group: str | None
+    selection_rate_ratio: float
+    flagged: bool
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> FairnessGap:
+        return cls(
+            column=entry["column"],
+            recall_gap=entry["recall_gap"],
+            worst_recall_group=entry["worst_recall_group"],
+            selection_rate_ratio=entry["selection_rate_ratio"],
+            flagged=entry["flagged"],
+        )
 
 
 def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
