@@ -220,6 +220,8 @@ def _check_with_sklearn(name: str, task: str, params: dict[str, Any]) -> None:
 
     estimator = estimator_class(name, task)(**params)
     try:
+        # scikit-learn (1.9) has no public check of params short of `fit`, which calls this
+        # first; an upgrade that renames it fails here loudly, caught by tests/test_train_usage.
         estimator._validate_params()
     except InvalidParameterError as exc:
         raise CockpitError(f"{name}: {exc}") from None
