@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests import cli_workspaces as real
 
 
 @pytest.fixture(scope="module")
-def penguins(tmp_path_factory) -> real.Built:
+def penguins_built(tmp_path_factory) -> real.Built:
     return real.build(
         tmp_path_factory.mktemp("penguins"),
         real.penguins(),
@@ -24,6 +25,12 @@ def penguins(tmp_path_factory) -> real.Built:
         spec=("metric=f1_macro", "segments=island"),
         runs=(("--model", "logistic_regression", "--param", "max_iter=5"), ("--model", "dummy")),
     )
+
+
+@pytest.fixture
+def penguins(penguins_built: real.Built, tmp_path: Path) -> real.Built:
+    """A private copy: each evaluation is recorded in the store."""
+    return real.copy(penguins_built, tmp_path / "copy")
 
 
 def _cockpit(built: real.Built, *args: str) -> subprocess.CompletedProcess:

@@ -75,13 +75,21 @@ def test_string_classes_drift_by_class_frequency(penguins) -> None:
 
 
 @pytest.fixture(scope="module")
-def penguins_with_id(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+def penguins_with_id_built(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     data = penguins_data()
     data.insert(0, "penguin_id", range(1000, 1000 + len(data)))  # read back as floats
     # when a cell is blank
     root = tmp_path_factory.mktemp("penguins_id") / "ws"
     build(root, "multiclass", "species", data.iloc[:250], id_column="penguin_id")
     return root, data.iloc[250:].reset_index(drop=True)
+
+
+@pytest.fixture
+def penguins_with_id(penguins_with_id_built, tmp_path) -> tuple[Path, pd.DataFrame]:
+    root, rest = penguins_with_id_built
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    return copy, rest
 
 
 def test_labels_with_blank_cells_are_skipped_and_counted(penguins_with_id) -> None:

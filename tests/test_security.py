@@ -7,6 +7,7 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import sqlite3
 import stat
 from contextlib import contextmanager
@@ -389,6 +390,14 @@ def lived_in(tmp_path_factory):
     return home, env
 
 
+@pytest.fixture
+def lived_in_copy(lived_in, tmp_path):
+    """A private copy of the lived-in project, for a test that writes to it."""
+    home, env = lived_in
+    shutil.copytree(home / "project", tmp_path / "home" / "project", symlinks=True)
+    return tmp_path / "home", env
+
+
 def direct_writes(ws: Workspace, project, home: Path) -> None:
     """The writes that go to the connection itself rather than Store.insert, each given a
     home path and the value of a secret-named environment variable."""
@@ -574,8 +583,8 @@ def store_text(home: Path) -> str:
     return "\n".join(value for _, _, value in text_cells(home / "project" / ".cockpit" / "cockpit.db"))
 
 
-def test_serve_never_prints_a_token_into_a_pipe(lived_in, run_cli, monkeypatch) -> None:
-    home, _ = lived_in
+def test_serve_never_prints_a_token_into_a_pipe(lived_in_copy, run_cli, monkeypatch) -> None:
+    home, _ = lived_in_copy
     folder = home / "project"
     monkeypatch.setattr(serving_cli, "_server", _NoServer)
     serve = ("serve", "--port", "0", "--require-token")
