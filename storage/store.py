@@ -15,10 +15,13 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage import migrations
 from storage.errors import NewerSchemaError, StoreError
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 JOURNAL_ENV = "COCKPIT_JOURNAL"
 NETWORK_FILESYSTEMS = {
@@ -137,7 +140,7 @@ class Store:
         self.redact = Redactor()
         self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         self.conn.row_factory = sqlite3.Row
-        self._db = None
+        self._db: Database | None = None
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._refuse_newer()  # before anything writes to the file, journal mode included
@@ -223,7 +226,7 @@ class Store:
     # -- reads and writes ---------------------------------------------------
 
     @property
-    def db(self):
+    def db(self) -> Database:
         """A sqlite-utils Database over the same connection (imported on first use)."""
         if self._db is None:
             import sqlite_utils

@@ -217,7 +217,8 @@ def json_app(predict, health, openapi_doc, lifespan=None):
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    async def http_error(request, exc: HTTPException):
+    async def http_error(request, exc: Exception):
+        assert isinstance(exc, HTTPException)  # the handler for HTTPException only
         return JSONResponse({"error": exc.detail}, exc.status_code)
 
     async def server_error(request, exc: Exception):
