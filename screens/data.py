@@ -17,6 +17,7 @@ from textual_plotext import PlotextPlot
 
 from cockpit.data import checks, datasets, recipes
 from cockpit.data import splits as splitting
+from cockpit.data.profile import ColumnProfile
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
@@ -121,7 +122,7 @@ class DataScreen(StageScreen):
         super().__init__(workspace)
         self.version: datasets.DatasetVersion | None = None
         self.report: checks.Report | None = None
-        self.profile: list[dict] = []
+        self.profile: list[ColumnProfile] = []
         self.steps: list[dict] = []
 
     def compose(self) -> ComposeResult:
@@ -189,7 +190,7 @@ class DataScreen(StageScreen):
             )
             self.profile, self.report = [], None
         else:
-            self.profile = datasets.load_profile(self.workspace, version)
+            self.profile = datasets.column_profiles(self.workspace, version)
             self.report = checks.latest_report(self.workspace, version)
         self._fill_summary()
         self._fill_profile()
@@ -249,11 +250,11 @@ class DataScreen(StageScreen):
         table.clear()
         for column in self.profile:
             table.add_row(
-                column["name"][:16],
-                column["type"],
-                f"{column['null_pct']:.1f}%",
-                str(column["distinct"]),
-                key=column["name"],
+                column.name[:16],
+                column.type,
+                f"{column.null_pct:.1f}%",
+                str(column.distinct),
+                key=column.name,
             )
         if self.profile:
             self._plot_column(self.profile[0])
@@ -299,7 +300,7 @@ class DataScreen(StageScreen):
         if key is None:
             return
         if event.data_table.id == "profile-table":
-            column = next((c for c in self.profile if c["name"] == key), None)
+            column = next((c for c in self.profile if c.name == key), None)
             if column:
                 self._plot_column(column)
         elif event.data_table.id == "findings-table" and self.report:
@@ -322,22 +323,22 @@ class DataScreen(StageScreen):
             self._load_version()
             self.notify(f"Selected {self.version.label}")
 
-    def _plot_column(self, column: dict) -> None:
+    def _plot_column(self, column: ColumnProfile) -> None:
         plot = self.query_one("#profile-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_figure()
-        plt.title(f"{column['name']} ({column['type']})")
-        histogram = column.get("histogram")
-        if histogram and column["type"] == "numeric":
-            edges = histogram["edges"]
+        plt.title(f"{column.name} ({column.type})")
+        histogram = column.histogram
+        if histogram and column.type == "numeric":
+            edges = histogram.edges
             centres = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
-            plt.bar(centres, histogram["counts"], marker="hd")
+            plt.bar(centres, histogram.counts, marker="hd")
             ticks = [edges[0], edges[len(edges) // 2], edges[-1]]
             plt.xticks(ticks, [f"{t:.4g}" for t in ticks])
-        elif column.get("top") and column["type"] in ("categorical", "binary", "boolean"):
-            labels = [str(v)[:10] for v, _ in column["top"]]
-            plt.bar(labels, [n for _, n in column["top"]], orientation="horizontal", marker="hd")
-        plot.display = bool(histogram) or column["type"] in ("categorical", "binary", "boolean")
+        elif column.top and column.type in ("categorical", "binary", "boolean"):
+            labels = [v[:10] for v, _ in column.top]
+            plt.bar(labels, [n for _, n in column.top], orientation="horizontal", marker="hd")
+        plot.display = bool(histogram) or column.type in ("categorical", "binary", "boolean")
         plot.refresh()
         self.query_one("#profile-stats", Static).update(_column_stats(column))
 
@@ -407,8 +408,8 @@ class DataScreen(StageScreen):
         if self.version is None:
             self.notify("No data to split: press i to import a file", severity="warning")
             return
-        names = [c["name"] for c in self.profile if c["name"] != self.app.project.target]
-        dates = [c["name"] for c in self.profile if c["type"] == "date"]
+        names = [c.name for c in self.profile if c.name != self.app.project.target]
+        dates = [c.name for c in self.profile if c.type == "date"]
         version = self.version
 
         def chosen(options: dict | None) -> None:
@@ -543,12 +544,12 @@ def _import_file(path: str, job: Job) -> Imported:
     return Imported(*datasets.import_dataset(job.workspace, job.project, Path(path).expanduser()))
 
 
-def _column_stats(column: dict) -> str:
-    parts = [f"{column['nulls']:,} missing · {column['distinct']:,} distinct"]
-    if column.get("min") is not None:
-        parts.append(f"{column['min']:.4g} .. {column['max']:.4g} · mean {column['mean']:.4g}")
-    if column.get("formats"):
-        parts.append("formats: " + ", ".join(f"{f} ({n})" for f, n in column["formats"].items()))
-    if column.get("top") and column["type"] != "numeric":
-        parts.append("top: " + ", ".join(f"{v[:14]} ({n})" for v, n in column["top"][:3]))
+def _column_stats(column: ColumnProfile) -> str:
+    parts = [f"{column.nulls:,} missing · {column.distinct:,} distinct"]
+    if column.min is not None:
+        parts.append(f"{column.min:.4g} .. {column.max:.4g} · mean {column.mean:.4g}")
+    if column.formats:
+        parts.append("formats: " + ", ".join(f"{f} ({n})" for f, n in column.formats.items()))
+    if column.top and column.type != "numeric":
+        parts.append("top: " + ", ".join(f"{v[:14]} ({n})" for v, n in column.top[:3]))
     return "\n".join(parts)

@@ -240,6 +240,27 @@ def test_profile_types_and_histogram(workspace, members, messy_csv):
     assert profile["visits"]["nulls"] == 6
 
 
+def test_column_profiles_are_typed_with_the_stored_values(workspace, members, messy_csv):
+    """What the data screen shows, read as ColumnProfile records."""
+    version, _ = datasets.import_dataset(workspace, members, messy_csv)
+    stored = datasets.load_profile(workspace, version)
+    typed = datasets.column_profiles(workspace, version)
+    assert [(c.name, c.type, c.nulls, c.null_pct, c.distinct) for c in typed] == [
+        (c["name"], c["type"], c["nulls"], c["null_pct"], c["distinct"]) for c in stored
+    ]
+    by_name = {c.name: c for c in typed}
+    weight = by_name["weight_kg"]
+    assert weight.max == 7000.0 and weight.min is not None and weight.min <= weight.mean <= weight.max
+    assert (
+        sum(weight.histogram.counts) == 408
+        and len(weight.histogram.edges) == len(weight.histogram.counts) + 1
+    )
+    assert by_name["joined"].formats and by_name["joined"].histogram is None
+    city = by_name["city"]
+    assert city.top and all(isinstance(v, str) and n > 0 for v, n in city.top)
+    assert [n for _, n in city.top] == sorted((n for _, n in city.top), reverse=True)
+
+
 def test_blanks_are_filled_with_the_median_or_the_most_common_value(workspace, members, tmp_path):
     """A 0/1 column with blanks is read as numbers: filling it with a "missing" level could
     not be stored, so binary and categorical columns get their mode, numbers their median."""

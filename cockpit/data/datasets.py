@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
+from cockpit.data.profile import ColumnProfile
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -95,6 +96,11 @@ def get_version(ws: Workspace, project: Project, version_id: int | None = None) 
 def load_profile(ws: Workspace, version: DatasetVersion) -> list[dict]:
     text = ws.store.scalar("SELECT profile FROM dataset_versions WHERE id = ?", [version.id])
     return json.loads(text or "[]")
+
+
+def column_profiles(ws: Workspace, version: DatasetVersion) -> list[ColumnProfile]:
+    """The version's column profiles, typed (the data screen shows them)."""
+    return [ColumnProfile.of(entry) for entry in load_profile(ws, version)]
 
 
 def load_frame(ws: Workspace, version: DatasetVersion) -> pd.DataFrame:

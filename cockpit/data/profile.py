@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cockpit.data.semantics import ID_NAME, date_formats
@@ -12,6 +13,46 @@ if TYPE_CHECKING:
 
 TOP = 5
 BINS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    counts: list[int]
+    edges: list[float]  # one more than counts
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnProfile:
+    """One column's profile as a dataset version stored it (`profile_column` makes them)."""
+
+    name: str
+    type: str  # numeric, binary, boolean, categorical, text, date or id
+    nulls: int
+    null_pct: float
+    distinct: int
+    top: list[tuple[str, int]] = field(default_factory=list)  # most frequent values first
+    min: float | None = None  # numeric columns
+    max: float | None = None
+    mean: float | None = None
+    histogram: Histogram | None = None
+    formats: dict[str, int] = field(default_factory=dict)  # date columns: format -> rows
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> ColumnProfile:
+        histogram = entry.get("histogram")
+        return cls(
+            name=entry["name"],
+            type=entry["type"],
+            nulls=entry["nulls"],
+            null_pct=entry["null_pct"],
+            distinct=entry["distinct"],
+            top=[(str(value), int(count)) for value, count in entry.get("top") or []],
+            min=entry.get("min"),
+            max=entry.get("max"),
+            mean=entry.get("mean"),
+            histogram=Histogram(histogram["counts"], histogram["edges"]) if histogram else None,
+            formats=dict(entry.get("formats") or {}),
+        )
 
 
 def infer_type(values: pd.Series) -> str:
