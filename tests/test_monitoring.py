@@ -86,40 +86,56 @@ def alerting(monitored):
 def test_quiet_months_raise_nothing(monitored) -> None:
     ws, project, folder = monitored
     windows = checks.compute_windows(ws, project)
-    assert [w["window"] for w in windows] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+    assert [w.window for w in windows] == ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
     for w in windows[:3]:
-        assert w["max_psi"] < 0.1
+        assert w.max_psi < 0.1
     for w in windows[3:]:
-        assert w["features"]["x"]["psi"] > 0.2 and w["features"]["channel"]["psi"] > 0.2
+        assert w.features["x"].psi > 0.2 and w.features["channel"].psi > 0.2
 
 
 def test_drift_fires_then_decay_once_labels_arrive(monitored) -> None:
     ws, project, folder = monitored
     first = alerts.check(ws, project)
-    assert {a["metric"] for a in first["firing"]} >= {"max_psi"}
-    assert "metric_value" not in {a["metric"] for a in first["firing"]}  # no labels yet
+    assert {a.metric for a in first.firing} >= {"max_psi"}
+    assert "metric_value" not in {a.metric for a in first.firing}  # no labels yet
     for number in range(1, 6):
         labels.ingest_labels(ws, project, folder / f"labels{number}.csv")
     second = alerts.check(ws, project)
-    windows = second["windows"]
-    assert all(w["metric_value"] >= 0.6 for w in windows[:3])
-    assert all(w["metric_value"] < 0.6 for w in windows[3:])
-    decay = next(a for a in second["firing"] if a["metric"] == "metric_value")
-    assert "since 2026-04" in decay["message"] and decay["severity"] == "critical"
+    windows = second.windows
+    assert all(w.metric_value >= 0.6 for w in windows[:3])
+    assert all(w.metric_value < 0.6 for w in windows[3:])
+    decay = next(a for a in second.firing if a.metric == "metric_value")
+    assert "since 2026-04" in decay.message and decay.severity == "critical"
 
 
 def test_acknowledge_is_recorded_and_alerts_resolve(alerting) -> None:
     ws, project, _ = alerting
     alert = alerts.open_alerts(ws, project)[0]
-    alerts.acknowledge(ws, project, alert["id"], "retraining this week")
-    found = ws.store.one("SELECT status, comment, acknowledged_by FROM alerts WHERE id = ?", [alert["id"]])
+    alerts.acknowledge(ws, project, alert.id, "retraining this week")
+    found = ws.store.one("SELECT status, comment, acknowledged_by FROM alerts WHERE id = ?", [alert.id])
     assert found == {"status": "acknowledged", "comment": "retraining this week", "acknowledged_by": "tester"}
     event = ws.store.one("SELECT details FROM events WHERE action = 'alert acknowledged'")
-    assert json.loads(event["details"])["alert"] == alert["id"]
+    assert json.loads(event["details"])["alert"] == alert.id
     rule = ws.store.one("SELECT id FROM alert_rules WHERE metric = 'max_psi'")
     ws.store.update("alert_rules", {"id": rule["id"]}, {"threshold": 100.0})
     alerts.check(ws, project)
     assert ws.store.scalar("SELECT status FROM alerts WHERE rule_id = ?", [rule["id"]]) == "resolved"
+
+
+def test_drift_is_judged_by_the_lowest_rising_max_psi_rule(monitored, run_cli) -> None:
+    ws, project, folder = monitored
+    assert alerts.drift_threshold(ws, project) == 0.2  # no rule stored yet: the default's
+    alerts.add_rule(ws, project, "max_psi", "<", 0.01)  # a falling rule marks no drift
+    alerts.add_rule(ws, project, "max_psi", ">", 0.5)
+    assert alerts.drift_threshold(ws, project) == 0.2
+    with ws.store.transaction():
+        ws.store.conn.execute("UPDATE alert_rules SET threshold = 10 WHERE metric = 'max_psi' AND op = '>'")
+    assert alerts.drift_threshold(ws, project) == 10
+    shown = json.loads(run_cli("monitor", "check", "--json", workspace=folder).stdout)
+    assert [w["drifted"] for w in shown["windows"]] == [[]] * 5
+    alerts.add_rule(ws, project, "max_psi", ">=", 0.05)
+    shown = json.loads(run_cli("monitor", "check", "--json", workspace=folder).stdout)
+    assert [w["drifted"] for w in shown["windows"]][3:] == [["channel", "x"]] * 2
 
 
 def test_psi_of_identical_shares_is_zero() -> None:

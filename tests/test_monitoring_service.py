@@ -79,23 +79,23 @@ def test_service_health_per_window_and_the_latency_budget_rule(served) -> None:
     latencies = [float(v) for v in range(1, 101)]  # p95 of 1..100 is 95.05 > budget 50
     log_requests(ws, project, "2026-06-10", latencies, failed=10, fallback=5)
     result = alerts.check(ws, project)
-    may, june = result["windows"]
-    assert (may["window"], june["window"]) == ("2026-05", "2026-06")
-    assert may["requests"] == 100 and may["p95_latency_ms"] == 10.0 and may["error_rate"] == 0
-    assert june["p50_latency_ms"] == pytest.approx(np.percentile(latencies, 50), abs=0.01)
-    assert june["p95_latency_ms"] == pytest.approx(95.05, abs=0.01)
-    assert june["error_rate"] == pytest.approx(0.10)
-    assert june["fallback_rate"] == pytest.approx(0.05)
+    may, june = result.windows
+    assert (may.window, june.window) == ("2026-05", "2026-06")
+    assert may.requests == 100 and may.p95_latency_ms == 10.0 and may.error_rate == 0
+    assert june.p50_latency_ms == pytest.approx(np.percentile(latencies, 50), abs=0.01)
+    assert june.p95_latency_ms == pytest.approx(95.05, abs=0.01)
+    assert june.error_rate == pytest.approx(0.10)
+    assert june.fallback_rate == pytest.approx(0.05)
     # 100 requests, one a second from 10:00:00 to 10:01:39: 99 s of serving
-    assert june["requests_per_min"] == pytest.approx(100 / (99 / 60), abs=0.01)
-    assert june["rows"] == 0 and june["features"] == {}  # no scored batch that month
-    assert june["prediction_psi"] is not None  # the service's answers vs validation
-    firing = {a["metric"]: a for a in result["firing"]}
+    assert june.requests_per_min == pytest.approx(100 / (99 / 60), abs=0.01)
+    assert june.rows == 0 and june.features == {}  # no scored batch that month
+    assert june.prediction_psi is not None  # the service's answers vs validation
+    firing = {a.metric: a for a in result.firing}
     assert {"p95_latency_ms", "error_rate"} <= set(firing)  # (constant scores: prediction PSI too)
     assert "max_psi" not in firing and "metric_value" not in firing
-    assert "95.05 > 50 in 2026-06" in firing["p95_latency_ms"]["message"]
-    rule = next(r for r in alerts.ensure_rules(ws, project) if r["metric"] == "p95_latency_ms")
-    assert rule["source"] == "spec latency budget" and rule["threshold"] == 50
+    assert "95.05 > 50 in 2026-06" in firing["p95_latency_ms"].message
+    rule = next(r for r in alerts.ensure_rules(ws, project) if r.metric == "p95_latency_ms")
+    assert rule.source == "spec latency budget" and rule.threshold == 50
 
 
 def test_performance_per_segment_once_labels_arrive(served) -> None:
@@ -113,14 +113,12 @@ def test_performance_per_segment_once_labels_arrive(served) -> None:
 
     _, answers = batch.load_batch(ws, batch.list_batches(ws, project, 1)[0])
     outputs["prediction"] = answers["prediction"].astype(int).to_numpy()
-    by_segment = window["by_segment"]["channel"]
+    by_segment = window.by_segment["channel"]
     for channel in ("web", "app"):
         part = outputs[outputs["channel"] == channel]
-        assert by_segment[channel]["rows"] == len(part)
-        assert by_segment[channel]["value"] == pytest.approx(
-            recall_score(part["churned"], part["prediction"])
-        )
-    assert window["metric_value"] == pytest.approx(recall_score(outputs["churned"], outputs["prediction"]))
+        assert by_segment[channel].rows == len(part)
+        assert by_segment[channel].value == pytest.approx(recall_score(part["churned"], part["prediction"]))
+    assert window.metric_value == pytest.approx(recall_score(outputs["churned"], outputs["prediction"]))
 
 
 def test_windows_by_day_week_or_month(served) -> None:
@@ -129,12 +127,12 @@ def test_windows_by_day_week_or_month(served) -> None:
     assert window_of("2026-04-02T10:00:00+00:00", "day") == "2026-04-02"
     log_requests(ws, project, "2026-04-02", [5.0] * 3)
     log_requests(ws, project, "2026-04-09", [5.0] * 4)
-    assert [w["window"] for w in checks.compute_windows(ws, project)] == ["2026-04"]
+    assert [w.window for w in checks.compute_windows(ws, project)] == ["2026-04"]
     set_window_size(ws, project, "week")
     weeks = checks.compute_windows(ws, project)
-    assert [(w["window"], w["requests"]) for w in weeks] == [("2026-W14", 3), ("2026-W15", 4)]
-    assert [w["window"] for w in alerts.stored_windows(ws, project)] == ["2026-W14", "2026-W15"]
+    assert [(w.window, w.requests) for w in weeks] == [("2026-W14", 3), ("2026-W15", 4)]
+    assert [w.window for w in alerts.stored_windows(ws, project)] == ["2026-W14", "2026-W15"]
     set_window_size(ws, project, "day")
-    assert [w["window"] for w in checks.compute_windows(ws, project)] == ["2026-04-02", "2026-04-09"]
+    assert [w.window for w in checks.compute_windows(ws, project)] == ["2026-04-02", "2026-04-09"]
     with pytest.raises(CockpitError, match="hour"):
         set_window_size(ws, project, "hour")

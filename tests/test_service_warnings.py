@@ -252,7 +252,7 @@ async def test_the_service_answers_outside_the_domain_and_monitoring_counts_it(
     ]
     assert stats["warned_rows"] == 4 and stats["rows"] == 6
     (window,) = windows.values()
-    assert (window["warned_rows"], window["warned_rate"]) == (4, round(4 / 6, 4))
+    assert (window.warned_rows, window.warned_rate) == (4, round(4 / 6, 4))
     checked = run_cli("monitor", "check", "--json", workspace=penguins)
     assert checked.exit_code in (0, 1), checked.stderr
     (shown,) = json.loads(checked.stdout)["windows"]
@@ -296,10 +296,20 @@ def test_a_null_in_a_text_column_reaches_the_model_as_missing_not_as_nan_text() 
 
 
 def test_the_monitoring_screen_lists_warned_rows_with_the_service_health() -> None:
+    from cockpit.monitoring.checks import Window
     from screens.monitoring import _service_text
 
-    window = {
+    stats = {
         "window": "2026-05",
+        "size": "month",
+        "rows": 0,
+        "features": {},
+        "max_psi": None,
+        "missing_rate": None,
+        "prediction_psi": None,
+        "routes": {},
+        "labelled": 0,
+        "notes": [],
         "requests": 40,
         "p95_latency_ms": 12.0,
         "error_rate": 0.0,
@@ -307,12 +317,11 @@ def test_the_monitoring_screen_lists_warned_rows_with_the_service_health() -> No
         "warned_rows": 0,
         "warned_rate": 0.0,
     }
-    assert _service_text([window]) == (
+    assert _service_text([Window.from_stats(stats)]) == (
         "service 2026-05: 40 requests · p95 12 ms · errors 0.0% · fallback 0.0%"
     )
-    assert _service_text([{**window, "warned_rows": 3, "warned_rate": 0.075}]).endswith(
-        "· fallback 0.0% · warned 7.5%"
-    )
+    warned = Window.from_stats({**stats, "warned_rows": 3, "warned_rate": 0.075})
+    assert _service_text([warned]).endswith("· fallback 0.0% · warned 7.5%")
 
 
 def test_a_huge_number_is_answered_without_a_warning_on_the_terminal() -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.options import MOMENT, ROW_ID, FiniteFloat
+
+if TYPE_CHECKING:
+    from cockpit.monitoring.alerts import Check
 
 pass_cli = click.make_pass_decorator(CliContext)
 
@@ -97,6 +101,7 @@ def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
     fires, 2 for bad input, 3 if the check itself failed."""
     from cockpit.errors import CockpitError
     from cockpit.monitoring.alerts import check as run_check
+    from cockpit.monitoring.alerts import drift_threshold
     from storage import StoreError
 
     workspace, project = ctx.workspace(), ctx.project()
@@ -112,42 +117,36 @@ def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
             f"cockpit: monitor check failed ({type(exc).__name__}: {exc}); nothing was judged", err=True
         )
         raise SystemExit(CRASHED) from None
-    _show_check(result, as_json)
-    if result["firing"]:
+    _show_check(result, drift_threshold(workspace, project), as_json)
+    if result.firing:
         raise SystemExit(1)
 
 
-def _drifted(window: dict) -> list[str]:
-    return sorted(f for f, s in window["features"].items() if (s.get("psi") or 0) > 0.2)
-
-
-def _show_check(result: dict, as_json: bool) -> None:
+def _show_check(result: Check, threshold: float, as_json: bool) -> None:
+    """The windows (a feature counts as drifted above the drift rule's PSI) and the alerts."""
     if as_json:
         emit_json(
             {
-                "windows": [
-                    {k: v for k, v in w.items() if k != "features"} | {"drifted": _drifted(w)}
-                    for w in result["windows"]
-                ],
-                "firing": result["firing"],
-                "freshness_days": result["freshness_days"],
+                "windows": [w.as_dict() | {"drifted": w.drifted(threshold)} for w in result.windows],
+                "firing": [a.as_dict() for a in result.firing],
+                "freshness_days": result.freshness_days,
             }
         )
         return
     rows = [
         {
-            "window": w["window"],
-            "rows": w["rows"],
-            "max_psi": w["max_psi"],
-            "drifted": ", ".join(_drifted(w)) or "-",
-            "metric": w.get("metric_value"),
-            "labelled": w.get("labelled", 0),
-            "requests": w.get("requests", 0),
-            "p95_ms": w.get("p95_latency_ms"),
-            "errors": w.get("error_rate"),
-            "warned": w.get("warned_rate"),
+            "window": w.window,
+            "rows": w.rows,
+            "max_psi": w.max_psi,
+            "drifted": ", ".join(w.drifted(threshold)) or "-",
+            "metric": w.metric_value,
+            "labelled": w.labelled,
+            "requests": w.requests or 0,
+            "p95_ms": w.p95_latency_ms,
+            "errors": w.error_rate,
+            "warned": w.warned_rate,
         }
-        for w in result["windows"]
+        for w in result.windows
     ]
     print_table(
         rows,
@@ -165,11 +164,11 @@ def _show_check(result: dict, as_json: bool) -> None:
         ],
         empty="no production batches yet: cockpit predict or cockpit monitor ingest",
     )
-    for w in result["windows"]:
-        for note in w.get("notes", []):
-            click.echo(f"note {w['window']}: {note}")
-    for alert in result["firing"]:
-        click.echo(f"ALERT {alert['id']} [{alert['severity']}] {alert['message']}")
+    for w in result.windows:
+        for note in w.notes:
+            click.echo(f"note {w.window}: {note}")
+    for alert in result.firing:
+        click.echo(f"ALERT {alert.id} [{alert.severity}] {alert.message}")
 
 
 @monitor.command("batches")
@@ -288,7 +287,7 @@ def rules(
     workspace, project = ctx.workspace(), ctx.project()
     if new_rule:
         add_rule(workspace, project, *_parse_rule(new_rule), windows, severity, action)
-    found = ensure_rules(workspace, project)
+    found = [rule.as_dict() for rule in ensure_rules(workspace, project)]
     if as_json:
         emit_json(found)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import operator
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.monitoring.batches import parse_moment
-from cockpit.monitoring.checks import DEFAULT_RULES, compute_windows
+from cockpit.monitoring.checks import DEFAULT_RULES, Window, compute_windows
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
@@ -37,6 +38,66 @@ METRICS = (
 )
 SEVERITIES = ("info", "warning", "critical")
 MAX_WINDOWS = 366  # windows in a row before a rule fires: a year of daily windows at most
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An alert rule: it fires when `metric op threshold` holds for `windows` windows in a
+    row, with a severity and the action it proposes; `source` says who made it."""
+
+    id: int
+    project_id: int
+    metric: str
+    op: str
+    threshold: float
+    windows: int
+    severity: str
+    action: str
+    source: str
+
+    def holds(self, value: float) -> bool:
+        return OPS[self.op](value, self.threshold)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert a rule raised: firing, acknowledged (by whom, with a comment) or resolved;
+    with its rule's severity, metric and proposed action."""
+
+    id: int
+    project_id: int
+    rule_id: int
+    status: str
+    window: str | None
+    value: float | None
+    message: str
+    fired_at: str
+    acknowledged_by: str | None
+    comment: str | None
+    acknowledged_at: str | None
+    resolved_at: str | None
+    severity: str
+    metric: str
+    action: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """As `monitor check --json` prints a firing alert (the action is in the message)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "action"}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """What a check found: every window, the alerts firing, days since the newest data."""
+
+    windows: list[Window]
+    firing: list[Alert]
+    freshness_days: float | None
+
+
+_ALERTS = "SELECT a.*, r.severity, r.metric, r.action FROM alerts a JOIN alert_rules r ON r.id = a.rule_id "
 
 
 def default_rules(ws: Workspace, project: Project) -> list[tuple]:
@@ -74,11 +135,18 @@ def default_rules(ws: Workspace, project: Project) -> list[tuple]:
     return defaults
 
 
-def ensure_rules(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+def _rules(ws: Workspace, project: Project, where: str = "", params: tuple = ()) -> list[Rule]:
+    rows = ws.store.rows(
+        f"SELECT * FROM alert_rules WHERE project_id = ? {where} ORDER BY id", [project.id, *params]
+    )
+    return [Rule(**row) for row in rows]
+
+
+def ensure_rules(ws: Workspace, project: Project) -> list[Rule]:
     """The project's rules. A default (from cockpit or the spec) whose metric has no rule yet
     is added, so a latency budget set after the first check still gets its rule."""
-    rules = ws.store.rows("SELECT * FROM alert_rules WHERE project_id = ? ORDER BY id", [project.id])
-    covered = {r["metric"] for r in rules}
+    rules = _rules(ws, project)
+    covered = {r.metric for r in rules}
     missing = [d for d in default_rules(ws, project) if d[0] not in covered]
     if not missing:
         return rules
@@ -97,7 +165,15 @@ def ensure_rules(ws: Workspace, project: Project) -> list[dict[str, Any]]:
                     "source": source,
                 },
             )
-    return ws.store.rows("SELECT * FROM alert_rules WHERE project_id = ? ORDER BY id", [project.id])
+    return _rules(ws, project)
+
+
+def drift_threshold(ws: Workspace, project: Project) -> float:
+    """The PSI above which a feature counts as drifted: the lowest threshold of the
+    project's max_psi rules that fire on a rise (the default rule's before any is stored)."""
+    rising = _rules(ws, project, "AND metric = 'max_psi' AND op IN ('>', '>=')")
+    default = next(r[2] for r in DEFAULT_RULES if r[0] == "max_psi")
+    return min((r.threshold for r in rising), default=default)
 
 
 def add_rule(
@@ -142,11 +218,11 @@ def add_rule(
     return rule_id
 
 
-def _freshness(windows: list[dict], now: str | None) -> float | None:
+def _freshness(windows: list[Window], now: str | None) -> float | None:
     """Days from the newest production data to `now` (default: the newest data itself)."""
     if not windows:
         return None
-    newest = max(w["newest"] for w in windows)
+    newest = max(w.newest or "" for w in windows)
     reference = now or newest
     return (_naive(parse_moment(reference, "--now")) - _naive(parse_moment(newest, "time"))).days
 
@@ -155,7 +231,7 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def check(ws: Workspace, project: Project, now: str | None = None) -> dict[str, Any]:
+def check(ws: Workspace, project: Project, now: str | None = None) -> Check:
     """Recompute the windows, fire and resolve alerts; returns windows and firing alerts.
     A `now` that is not a date is refused before anything is computed or written."""
     if now is not None:
@@ -164,27 +240,36 @@ def check(ws: Workspace, project: Project, now: str | None = None) -> dict[str, 
     rules = ensure_rules(ws, project)
     freshness = _freshness(windows, now)
     if windows:
-        windows[-1]["freshness_days"] = freshness
+        windows[-1] = windows[-1].with_freshness(freshness)
     firing = []
     for rule in rules:
         # Only windows that have the metric count: labels arrive late, so the newest window
         # may have drift numbers but no performance yet.
-        measured = [w for w in windows if w.get(rule["metric"]) is not None]
-        hits = [OPS[rule["op"]](w[rule["metric"]], rule["threshold"]) for w in measured]
+        measured = [w for w in windows if w.value(rule.metric) is not None]
+        hits = [rule.holds(w.value(rule.metric)) for w in measured]
         latest = measured[-1] if measured else None
-        holds = len(hits) >= rule["windows"] and all(hits[-rule["windows"] :])
-        value = latest.get(rule["metric"]) if latest else None
+        holds = len(hits) >= rule.windows and all(hits[-rule.windows :])
+        value = latest.value(rule.metric) if latest else None
         firing += _update_alert(ws, project, rule, holds, latest, value, measured, hits)
-    return {"windows": windows, "firing": firing, "freshness_days": freshness}
+    return Check(windows, firing, freshness)
 
 
-def _update_alert(ws, project, rule, holds, latest, value, windows, hits) -> list[dict]:
-    open_alert = ws.store.one("SELECT * FROM alerts WHERE rule_id = ? AND status != 'resolved'", [rule["id"]])
-    if holds:
-        first = next((w["window"] for w, h in zip(windows, hits, strict=True) if h), None)
+def _update_alert(
+    ws: Workspace,
+    project: Project,
+    rule: Rule,
+    holds: bool,
+    latest: Window | None,
+    value: float | None,
+    windows: list[Window],
+    hits: list[bool],
+) -> list[Alert]:
+    open_alert = ws.store.one("SELECT * FROM alerts WHERE rule_id = ? AND status != 'resolved'", [rule.id])
+    if holds and latest is not None and value is not None:
+        first = next((w.window for w, h in zip(windows, hits, strict=True) if h), None)
         message = (
-            f"{rule['metric']} {value:.4g} {rule['op']} {rule['threshold']:g} in "
-            f"{latest['window']} (since {first}); proposed: {rule['action']}"
+            f"{rule.metric} {value:.4g} {rule.op} {rule.threshold:g} in "
+            f"{latest.window} (since {first}); proposed: {rule.action}"
         )
         if open_alert is None:
             with ws.store.transaction():
@@ -192,9 +277,9 @@ def _update_alert(ws, project, rule, holds, latest, value, windows, hits) -> lis
                     "alerts",
                     {
                         "project_id": project.id,
-                        "rule_id": rule["id"],
+                        "rule_id": rule.id,
                         "status": "firing",
-                        "window": latest["window"],
+                        "window": latest.window,
                         "value": value,
                         "message": message,
                         "fired_at": clock.now_iso(),
@@ -204,20 +289,17 @@ def _update_alert(ws, project, rule, holds, latest, value, windows, hits) -> lis
                     "monitoring",
                     "alert fired",
                     project.id,
-                    {"alert": alert_id, "metric": rule["metric"], "value": value},
+                    {"alert": alert_id, "metric": rule.metric, "value": value},
                 )
         else:
             ws.store.update(
                 "alerts",
                 {"id": open_alert["id"]},
-                {"window": latest["window"], "value": value, "message": message},
+                {"window": latest.window, "value": value, "message": message},
             )
         return [
-            ws.store.one(
-                "SELECT a.*, r.severity, r.metric FROM alerts a JOIN alert_rules r "
-                "ON r.id = a.rule_id WHERE a.rule_id = ? AND a.status != 'resolved'",
-                [rule["id"]],
-            )
+            Alert(**row)
+            for row in ws.store.rows(_ALERTS + "WHERE a.rule_id = ? AND a.status != 'resolved'", [rule.id])
         ]
     if open_alert is not None:
         with ws.store.transaction():
@@ -250,20 +332,18 @@ def acknowledge(ws: Workspace, project: Project, alert_id: int, comment: str) ->
         ws.record("monitoring", "alert acknowledged", project.id, {"alert": alert_id, "comment": comment})
 
 
-def open_alerts(ws: Workspace, project: Project) -> list[dict[str, Any]]:
-    return ws.store.rows(
-        "SELECT a.*, r.severity, r.metric, r.action FROM alerts a JOIN "
-        "alert_rules r ON r.id = a.rule_id WHERE a.project_id = ? AND "
-        "a.status != 'resolved' ORDER BY a.id",
-        [project.id],
+def open_alerts(ws: Workspace, project: Project) -> list[Alert]:
+    rows = ws.store.rows(
+        _ALERTS + "WHERE a.project_id = ? AND a.status != 'resolved' ORDER BY a.id", [project.id]
     )
+    return [Alert(**row) for row in rows]
 
 
-def stored_windows(ws: Workspace, project: Project) -> list[dict[str, Any]]:
+def stored_windows(ws: Workspace, project: Project) -> list[Window]:
     import json
 
     return [
-        json.loads(r["stats"])
+        Window.from_stats(json.loads(r["stats"]))
         for r in ws.store.rows(
             "SELECT stats FROM monitor_windows WHERE project_id = ? ORDER BY window", [project.id]
         )

@@ -6,8 +6,8 @@ window under MIN_DRIFT_ROWS rows gets a note instead of drift figures."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, replace
 from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from cockpit.deployment import batch, registry

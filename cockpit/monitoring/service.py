@@ -5,6 +5,7 @@ scored batch)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +69,39 @@ def request_log(ws: Workspace, project: Project, size: str, columns: str, where:
     return log
 
 
-def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class ServiceWindow:
+    """The prediction service's health in one monitoring window."""
+
+    requests: int
+    requests_per_min: float  # while serving: from the first request of the window to its last
+    p50_latency_ms: float
+    p95_latency_ms: float
+    error_rate: float  # non-200 answers
+    fallback_rate: float  # rows answered by the fallback rule
+    warned_rows: int  # rows answered with training-domain warnings
+    warned_rate: float  # their share of the rows answered
+    newest: str
+    scores: pd.Series  # the models' scores, for prediction drift
+
+    def figures(self) -> dict[str, Any]:
+        """The health figures a monitoring window shows, by name."""
+        return {f: getattr(self, f) for f in FIGURES}
+
+
+FIGURES = (
+    "requests",
+    "requests_per_min",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "error_rate",
+    "fallback_rate",
+    "warned_rows",
+    "warned_rate",
+)
+
+
+def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, ServiceWindow]:
     """Per window: requests, requests per minute while serving, p50 / p95 latency (ms),
     error rate (non-200 answers), fallback rate (rows answered by the rule), and the rows
     answered with training-domain warnings (count, and share of the rows answered)."""
@@ -87,23 +120,23 @@ def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, dic
         latency=("latency_ms", "max"),
     )
     requests["moment"] = pd.to_datetime(requests["at"], format="ISO8601", utc=True)
-    windows: dict[str, dict[str, Any]] = {}
+    windows: dict[str, ServiceWindow] = {}
     for window, group in requests.groupby("window"):
         rows = log[log["window"] == window]
         span = (group["moment"].max() - group["moment"].min()).total_seconds() / 60
         latency = group["latency"].to_numpy(dtype=float)
         answered = rows[(rows["status"] == 200) & rows["route"].isin(["production", "canary"])]
         scored = rows[rows["status"] == 200]
-        windows[str(window)] = {
-            "requests": int(len(group)),
-            "requests_per_min": round(len(group) / max(span, 1.0), 2),
-            "p50_latency_ms": round(float(np.percentile(latency, 50)), 2),
-            "p95_latency_ms": round(float(np.percentile(latency, 95)), 2),
-            "error_rate": round(float((group["status"] != 200).mean()), 4),
-            "fallback_rate": round(float(rows["fallback"].mean()), 4),
-            "warned_rows": int(scored["warned"].sum()),
-            "warned_rate": round(float(scored["warned"].mean()), 4) if len(scored) else 0.0,
-            "newest": str(group["at"].max()),
-            "scores": pd.to_numeric(answered["score"], errors="coerce").dropna(),
-        }
+        windows[str(window)] = ServiceWindow(
+            requests=int(len(group)),
+            requests_per_min=round(len(group) / max(span, 1.0), 2),
+            p50_latency_ms=round(float(np.percentile(latency, 50)), 2),
+            p95_latency_ms=round(float(np.percentile(latency, 95)), 2),
+            error_rate=round(float((group["status"] != 200).mean()), 4),
+            fallback_rate=round(float(rows["fallback"].mean()), 4),
+            warned_rows=int(scored["warned"].sum()),
+            warned_rate=round(float(scored["warned"].mean()), 4) if len(scored) else 0.0,
+            newest=str(group["at"].max()),
+            scores=pd.to_numeric(answered["score"], errors="coerce").dropna(),
+        )
     return windows

@@ -124,7 +124,7 @@ async def test_monitoring_windows_by_week_and_performance_by_keys(live, tmp_path
         await pilot.press("w")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert [w["window"] for w in app.screen.windows] == ["2026-W02", "2026-W07"]
+        assert [w.window for w in app.screen.windows] == ["2026-W02", "2026-W07"]
 
 
 def _project(ws):
@@ -156,3 +156,25 @@ async def test_retrain_screen_shows_champion_and_challenger_side_by_side(live, t
         assert labels[-2:] == ["ms per row", "ms per 1,000 rows"]
         await pilot.press("right_square_bracket")
         assert "trained with the production config" in str(app.screen.query_one("#steps-text").render())
+
+
+async def test_monitoring_marks_drift_by_the_projects_drift_rule(live) -> None:
+    """The drifted features and the drift plot's line follow the max_psi rule, not 0.2."""
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("7")
+        screen = app.screen
+        assert "drifted: x" in str(screen.query_one("#monitor-summary").render())
+        assert screen.drift_threshold == 0.2
+        (psi,) = [w.features["x"].psi for w in screen.windows if w.window == "2026-02"]
+        with live.store.transaction():  # the drift rule loosened above the shift's PSI
+            live.store.conn.execute(
+                "UPDATE alert_rules SET threshold = ? WHERE metric = 'max_psi'", [psi + 1]
+            )
+        screen.refresh_data()
+        assert "drifted: none" in str(screen.query_one("#monitor-summary").render())
+        assert screen.drift_threshold == psi + 1
+        alerts.add_rule(live, _project(live), "max_psi", ">", 0.05)  # a stricter rule beside it
+        screen.refresh_data()
+        assert screen.drift_threshold == 0.05
+        assert "drifted: x" in str(screen.query_one("#monitor-summary").render())
