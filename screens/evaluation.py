@@ -21,7 +21,7 @@ from cockpit.training.runs import get_run
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job, WorkFailed
 
@@ -380,6 +380,7 @@ class EvaluationScreen(StageScreen):
         self.query_one("#verdict", Static).update(f"Evaluating run {self.run_id} on {part}…")
         self.start_work("Evaluation", functools.partial(_evaluate, self.run_id, part, self.reference_id))
 
+    @guarded
     def on_evaluated(self, done: Evaluated) -> None:
         result = done.result
         if isinstance(result, gating.GateResult):
