@@ -76,13 +76,25 @@ def test_import_contracts_are_kept() -> None:
 def test_a_planted_function_level_import_breaks_a_contract(
     tmp_path: Path, module: str, planted: str, broken: str
 ) -> None:
-    for package in ("cockpit", "screens", "storage", "sample_data"):
-        shutil.copytree(
-            ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("*.csv", "__pycache__")
-        )
-    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    _copy_tree(tmp_path)
     with (tmp_path / module).open("a") as source:
         source.write(f"\n\ndef _planted() -> None:\n    {planted}  # noqa\n")
     out = _lint_imports(tmp_path)
     assert out.returncode == 1, out.stdout + out.stderr
     assert broken in out.stdout.split("Broken contracts")[1]
+
+
+def test_a_new_cockpit_module_must_name_its_layer(tmp_path: Path) -> None:
+    _copy_tree(tmp_path)
+    (tmp_path / "cockpit" / "newstage.py").write_text('"""A stage no contract has heard of."""\n')
+    out = _lint_imports(tmp_path)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "not listed as layers" in out.stdout and "cockpit.newstage" in out.stdout
+
+
+def _copy_tree(target: Path) -> None:
+    for package in ("cockpit", "screens", "storage", "sample_data"):
+        shutil.copytree(
+            ROOT / package, target / package, ignore=shutil.ignore_patterns("*.csv", "__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", target)
