@@ -9,6 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 from textual_plotext import PlotextPlot
 
+from cockpit.training.compare import Comparison
+
 
 class CompareView(ModalScreen[None]):
     """Runs side by side; `d` toggles differences only."""
@@ -18,7 +20,7 @@ class CompareView(ModalScreen[None]):
         Binding("d", "toggle", "Differences only", id="compare.toggle"),
     ]
 
-    def __init__(self, comparison: dict) -> None:
+    def __init__(self, comparison: Comparison) -> None:
         super().__init__()
         self.comparison = comparison
         self.differences_only = True
@@ -31,7 +33,7 @@ class CompareView(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Field", key="field", width=24)
-        for run_id in self.comparison["runs"]:
+        for run_id in self.comparison.runs:
             table.add_column(f"run {run_id}", key=str(run_id), width=18)
         self._fill()
         table.focus()
@@ -39,14 +41,14 @@ class CompareView(ModalScreen[None]):
     def _fill(self) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for row in self.comparison["rows"]:
-            if self.differences_only and not row["differs"]:
+        for row in self.comparison.rows:
+            if self.differences_only and not row.differs:
                 continue
-            marker = "≠ " if row["differs"] else "  "
-            table.add_row(marker + row["field"], *["-" if v is None else str(v) for v in row["values"]])
+            marker = "≠ " if row.differs else "  "
+            table.add_row(marker + row.field, *["-" if v is None else str(v) for v in row.values])
         which = "differences only" if self.differences_only else "all fields"
         self.query_one("#compare-title", Label).update(
-            f"Runs {', '.join(map(str, self.comparison['runs']))} · {which} (d toggles · Esc closes)"
+            f"Runs {', '.join(map(str, self.comparison.runs))} · {which} (d toggles · Esc closes)"
         )
 
     def action_toggle(self) -> None:

@@ -135,10 +135,10 @@ def test_compare_and_reproduce(workspace, ready) -> None:
     first = runs.train(workspace, ready, "random_forest", ["n_estimators=20"], seed=5)
     second = runs.train(workspace, ready, "random_forest", ["n_estimators=40"], seed=5)
     diff = compare(workspace, ready, [first.id, second.id], differences_only=True)
-    fields = {row["field"] for row in diff["rows"]}
+    fields = {row.field for row in diff.rows}
     assert "param n_estimators" in fields and "model" not in fields and "seed" not in fields
     everything = compare(workspace, ready, [first.id, second.id])
-    assert any(row["field"] == "seed" and not row["differs"] for row in everything["rows"])
+    assert any(row.field == "seed" and not row.differs for row in everything.rows)
 
     same = reproduce(workspace, ready, first.id)
     assert same["identical"] and same["artifact_match"] and same["predictions_match"]

@@ -342,11 +342,11 @@ def compare(ctx: CliContext, run_ids: tuple[int, ...], show_all: bool, as_json: 
 
     result = compare_runs(ctx.workspace(), ctx.project(), list(run_ids), not show_all)
     if as_json:
-        emit_json(result)
+        emit_json(result.as_dict())
         return
     rows = [
-        {"field": row["field"], **{f"run {i}": v for i, v in zip(run_ids, row["values"], strict=True)}}
-        for row in result["rows"]
+        {"field": row.field, **{f"run {i}": v for i, v in zip(run_ids, row.values, strict=True)}}
+        for row in result.rows
     ]
     print_table(rows, ["field", *[f"run {i}" for i in run_ids]], empty="no differences")
 

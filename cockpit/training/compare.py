@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cockpit.errors import CockpitError
@@ -10,6 +11,28 @@ from cockpit.training.runs import Run, get_run
 from cockpit.workspace import Workspace
 
 SKIPPED_PARAMS = {"verbose", "n_jobs", "warm_start"}
+
+
+@dataclass(frozen=True, slots=True)
+class ComparedField:
+    """One field of every compared run, in the runs' order."""
+
+    field: str
+    values: list[Any]
+    differs: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    runs: list[int]
+    rows: list[ComparedField]
+
+    def as_dict(self) -> dict[str, Any]:
+        """As `cockpit compare --json` prints it."""
+        return {
+            "runs": self.runs,
+            "rows": [{"field": r.field, "values": r.values, "differs": r.differs} for r in self.rows],
+        }
 
 
 def _fields(run: Run) -> dict[str, Any]:
@@ -40,8 +63,8 @@ def _fields(run: Run) -> dict[str, Any]:
 
 def compare(
     ws: Workspace, project: Project, run_ids: list[int], differences_only: bool = False
-) -> dict[str, Any]:
-    """{"runs": ids, "rows": [{"field", "values": [...], "differs"}]}."""
+) -> Comparison:
+    """The runs' fields side by side; with differences_only, the fields that differ."""
     if len(run_ids) < 2:
         raise CockpitError("compare needs two or more runs")
     found = [get_run(ws, project, run_id) for run_id in run_ids]
@@ -54,5 +77,5 @@ def compare(
         values = [table.get(name) for table in tables]
         differs = any(v != values[0] for v in values[1:])
         if differs or not differences_only:
-            rows.append({"field": name, "values": values, "differs": differs})
-    return {"runs": run_ids, "rows": rows}
+            rows.append(ComparedField(name, values, differs))
+    return Comparison(run_ids, rows)
