@@ -164,34 +164,27 @@ def _duel_rows(last: cycle.Retrain) -> list[tuple[str, float | None, float | Non
         return [(last.metric or "metric", last.champion_score, last.challenger_score)]
     rows = [
         (
-            f"{m['name']} ({comparison['window']}, {comparison['rows']:,} rows)"
-            if m["name"] == comparison["metric"]
-            else m["name"],
-            m["champion"],
-            m["challenger"],
+            f"{m.name} ({comparison.window}, {comparison.rows:,} rows)"
+            if m.name == comparison.metric
+            else m.name,
+            m.champion,
+            m.challenger,
         )
-        for m in comparison["metrics"]
+        for m in comparison.metrics
     ]
-    rows += [
-        (f"{g['column']}={g['group']} ({g['rows']:,})", g.get("champion"), g.get("challenger"))
-        for g in comparison["segments"]
-    ]
+    rows += [(f"{g.column}={g.group} ({g.rows:,})", g.champion, g.challenger) for g in comparison.segments]
     rows += [
         (
-            f"window {w['window']}" + (" (trained on)" if w["challenger_trained_on_it"] else " (held out)"),
-            w["champion"],
-            w["challenger"],
+            f"window {w.window}" + (" (trained on)" if w.challenger_trained_on_it else " (held out)"),
+            w.champion,
+            w.challenger,
         )
-        for w in comparison["windows"]
+        for w in comparison.windows
     ]
-    latency = comparison["latency"]
+    champion, challenger = comparison.latency["champion"], comparison.latency["challenger"]
     rows += [
-        ("ms per row", latency["champion"]["row_ms"], latency["challenger"]["row_ms"]),
-        (
-            "ms per 1,000 rows",
-            latency["champion"]["thousand_rows_ms"],
-            latency["challenger"]["thousand_rows_ms"],
-        ),
+        ("ms per row", champion.row_ms, challenger.row_ms),
+        ("ms per 1,000 rows", champion.thousand_rows_ms, challenger.thousand_rows_ms),
     ]
     return rows
 

@@ -65,25 +65,26 @@ def test_a_better_challenger_goes_to_canary(tmp_path) -> None:
     recorded = cycle.list_retrains(ws, project)[0]
     assert recorded.window == "2026-03" and recorded.id == result.id
     comparison = recorded.comparison
-    assert comparison["rows"] == 800 and comparison["metrics"][0]["name"] == "roc_auc"
-    assert comparison["metrics"][0]["challenger"] == result.challenger_score
+    assert comparison == result.comparison
+    assert comparison.rows == 800 and comparison.metrics[0].name == "roc_auc"
+    assert comparison.metrics[0].challenger == result.challenger_score
     holdout = month(800, 3, shifted=True)
     champion = ws.artifacts.load(registry.get_version(ws, project, 1).artifact_sha256)
-    assert comparison["metrics"][0]["champion"] == pytest.approx(
+    assert comparison.metrics[0].champion == pytest.approx(
         roc_auc_score(holdout["churned"], champion.predict_proba(holdout)[:, 1])
     )
-    assert [(w["window"], w["rows"], w["challenger_trained_on_it"]) for w in comparison["windows"]] == [
+    assert [(w.window, w.rows, w.challenger_trained_on_it) for w in comparison.windows] == [
         ("2026-01", 800, True),
         ("2026-02", 800, True),
         ("2026-03", 800, False),
     ]
-    assert comparison["windows"][-1]["champion"] == comparison["metrics"][0]["champion"]
-    quartiles = comparison["segments"]  # x is numeric: four quartile groups of the holdout
-    assert len(quartiles) == 4 and sum(g["rows"] for g in quartiles) == 800
-    assert all(g["champion"] is not None and g["challenger"] is not None for g in quartiles)
+    assert comparison.windows[-1].champion == comparison.metrics[0].champion
+    quartiles = comparison.segments  # x is numeric: four quartile groups of the holdout
+    assert len(quartiles) == 4 and sum(g.rows for g in quartiles) == 800
+    assert all(g.champion is not None and g.challenger is not None for g in quartiles)
     for side in ("champion", "challenger"):
-        assert comparison["latency"][side]["row_ms"] > 0
-        assert comparison["latency"][side]["thousand_rows_ms"] > 0
+        assert comparison.latency[side].row_ms > 0
+        assert comparison.latency[side].thousand_rows_ms > 0
     ws.close()
 
 

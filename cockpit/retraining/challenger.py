@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.evaluation import metrics
@@ -17,7 +18,81 @@ if TYPE_CHECKING:
 
 LATENCY_CALLS = 10
 BATCH_ROWS = 1000
-SIDES = ("champion", "challenger")
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """A metric on the held-out window, champion and challenger."""
+
+    name: str
+    champion: float | None
+    challenger: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPair:
+    """The metric on one segment group of the held-out window."""
+
+    column: str
+    group: str
+    rows: int
+    champion: float | None = None
+    challenger: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPair:
+    """The metric on one labelled production window; the challenger trained on every
+    window but the held-out one."""
+
+    window: str
+    rows: int
+    challenger_trained_on_it: bool
+    champion: float | None = None
+    challenger: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """Median milliseconds to answer one row, and milliseconds for a thousand."""
+
+    row_ms: float | None
+    thousand_rows_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Champion vs challenger on the same rows: every metric on the held-out window, per
+    segment group, per production window, and the time each takes to answer."""
+
+    window: str
+    metric: str
+    rows: int
+    metrics: list[Pair]
+    segments: list[GroupPair]
+    windows: list[WindowPair]
+    latency: dict[str, Latency]
+    notes: list[str] = field(default_factory=list)
+
+    def primary(self) -> Pair | None:
+        """The pair of the metric the models are judged by, if it could be measured."""
+        return next((m for m in self.metrics if m.name == self.metric), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, stored: dict[str, Any]) -> Comparison:
+        return cls(
+            stored["window"],
+            stored["metric"],
+            stored["rows"],
+            [Pair(**m) for m in stored["metrics"]],
+            [GroupPair(**g) for g in stored["segments"]],
+            [WindowPair(**w) for w in stored["windows"]],
+            {side: Latency(**found) for side, found in stored["latency"].items()},
+            stored.get("notes", []),
+        )
 
 
 def compare(
@@ -27,7 +102,7 @@ def compare(
     holdout_window: str,
     metric: str,
     segments: list[str],
-) -> dict[str, Any]:
+) -> Comparison:
     """`models`: {"champion"|"challenger": (pipeline, threshold)}; `labelled`: production
     rows with their label in the target column and their window in `_window`. Warnings
     (a window holding one class) stay off the terminal and are listed as notes."""
@@ -36,7 +111,7 @@ def compare(
     notes = Notes()
     with caught(notes, "champion vs challenger"):
         comparison = _compare(project, models, labelled, holdout_window, metric, segments)
-    return comparison | {"notes": notes.as_list()}
+    return replace(comparison, notes=notes.as_list())
 
 
 def _compare(
@@ -46,7 +121,7 @@ def _compare(
     holdout_window: str,
     metric: str,
     segments: list[str],
-) -> dict[str, Any]:
+) -> Comparison:
     from cockpit.evaluation.predictions import predict_frame
     from cockpit.evaluation.report import score_predictions
     from cockpit.evaluation.segments import breakdown
@@ -66,20 +141,18 @@ def _compare(
             key = (entry["column"], entry["group"])
             groups.setdefault(key, {"column": key[0], "group": key[1], "rows": entry["rows"]})
             groups[key][side] = entry["value"]
-    return {
-        "window": holdout_window,
-        "metric": metric,
-        "rows": int(len(holdout)),
-        "metrics": [{"name": name, **{side: scores[side][name] for side in SIDES}} for name in measures],
-        "segments": sorted(groups.values(), key=lambda g: (g["column"], g["group"])),
-        "windows": _by_window(project, models, labelled, holdout_window, metric),
-        "latency": {
-            side: _latency(project, pipeline, cut, holdout) for side, (pipeline, cut) in models.items()
-        },
-    }
+    return Comparison(
+        window=holdout_window,
+        metric=metric,
+        rows=int(len(holdout)),
+        metrics=[Pair(name, scores["champion"][name], scores["challenger"][name]) for name in measures],
+        segments=[GroupPair(**g) for g in sorted(groups.values(), key=lambda g: (g["column"], g["group"]))],
+        windows=_by_window(project, models, labelled, holdout_window, metric),
+        latency={side: _latency(project, pipeline, cut, holdout) for side, (pipeline, cut) in models.items()},
+    )
 
 
-def _by_window(project: Project, models, labelled, holdout_window: str, metric: str) -> list[dict[str, Any]]:
+def _by_window(project: Project, models, labelled, holdout_window: str, metric: str) -> list[WindowPair]:
     from cockpit.evaluation.predictions import predict_frame
 
     rows = []
@@ -93,11 +166,11 @@ def _by_window(project: Project, models, labelled, holdout_window: str, metric: 
         for side, (pipeline, cut) in models.items():
             p = predict_frame(pipeline, part, project, cut)
             entry[side] = metrics.score(project.task, p.y_true, p.y_pred, p.proba, p.classes).get(metric)
-        rows.append(entry)
+        rows.append(WindowPair(**entry))
     return rows
 
 
-def _latency(project: Project, pipeline, threshold, rows: pd.DataFrame) -> dict[str, float | None]:
+def _latency(project: Project, pipeline, threshold, rows: pd.DataFrame) -> Latency:
     """Median milliseconds to answer one row (over LATENCY_CALLS rows) and BATCH_ROWS rows."""
     from cockpit.evaluation.predictions import predict_frame
 
@@ -110,7 +183,7 @@ def _latency(project: Project, pipeline, threshold, rows: pd.DataFrame) -> dict[
     started = time.perf_counter()
     if len(batch):
         predict_frame(pipeline, batch, project, threshold)
-    return {
-        "row_ms": round(statistics.median(one), 2) if one else None,
-        "thousand_rows_ms": round((time.perf_counter() - started) * 1000, 1),
-    }
+    return Latency(
+        row_ms=round(statistics.median(one), 2) if one else None,
+        thousand_rows_ms=round((time.perf_counter() - started) * 1000, 1),
+    )

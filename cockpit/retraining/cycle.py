@@ -17,6 +17,7 @@ from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.projects import Project
+from cockpit.retraining.challenger import Comparison, compare
 from cockpit.retraining.policy import due, triggers
 from cockpit.workspace import Workspace
 from storage import clock, faults
@@ -115,7 +116,7 @@ class Outcome:
     champion_score: float | None = None
     challenger_score: float | None = None
     metric: str | None = None
-    comparison: dict[str, Any] | None = None
+    comparison: Comparison | None = None
     version_id: int | None = None  # the challenger's new model version, when deployed
 
 
@@ -135,7 +136,7 @@ class Retrain:
     challenger_score: float | None = None
     metric: str | None = None
     version_id: int | None = None
-    comparison: dict[str, Any] | None = None
+    comparison: Comparison | None = None
     created_at: str = ""
     created_by: str = ""
     project_id: int | None = None
@@ -153,7 +154,7 @@ class Retrain:
             "champion_score": self.champion_score,
             "challenger_score": self.challenger_score,
             "challenger_run": self.challenger_run,
-            "comparison": self.comparison,
+            "comparison": self.comparison.as_dict() if self.comparison else None,
         }
 
     def row(self) -> dict[str, Any]:
@@ -173,7 +174,7 @@ class Retrain:
             "version_id": self.version_id,
             "created_at": self.created_at,
             "created_by": self.created_by,
-            "comparison": self.comparison,
+            "comparison": self.comparison.as_dict() if self.comparison else None,
         }
 
 
@@ -271,7 +272,6 @@ def _judge(
     a worse one raises an alert."""
     from cockpit.evaluation.report import ensure_threshold
     from cockpit.problem import current_spec
-    from cockpit.retraining.challenger import compare
 
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
@@ -287,7 +287,7 @@ def _judge(
         metric,
         spec.segments,
     )
-    primary = next((m for m in comparison["metrics"] if m["name"] == metric), None)
+    primary = comparison.primary()
     if primary is None:
         return Outcome(
             "stopped: no comparison",
@@ -297,7 +297,7 @@ def _judge(
             metric=metric,
             comparison=comparison,
         )
-    ours, theirs = primary["champion"], primary["challenger"]
+    ours, theirs = primary.champion, primary.challenger
     judged = Outcome(
         "kept production",
         [*steps, f"on {window}: champion {metric} {ours:.4f}, challenger {theirs:.4f}"],
@@ -418,7 +418,7 @@ def list_retrains(ws: Workspace, project: Project) -> list[Retrain]:
             row["challenger_score"],
             row["metric"],
             row["version_id"],
-            json.loads(row["comparison"]) if row.get("comparison") else None,
+            Comparison.from_dict(json.loads(row["comparison"])) if row.get("comparison") else None,
             row["created_at"],
             row["created_by"],
             row["project_id"],
