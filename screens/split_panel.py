@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
+from cockpit.data.findings import Finding
 from cockpit.data.splits import PARTS, Split
 
 VERDICT_MARK = {"ok": "✓", "info": "·", "warning": "!", "error": "✗ LEAK"}
@@ -43,9 +44,7 @@ class SplitPanel(Vertical):
         self.query_one("#split-plot", PlotextPlot).display = True
         sizes = " · ".join(f"{part} {split.sizes[part]:,}" for part in PARTS)
         lines = [f"{split.label} of v{split.version_id}: {sizes}", _balance_line(split, target)]
-        lines += [
-            _verdict(f) for f in split.leakage if f["severity"] != "ok" or f["check"] == "target_predictor"
-        ]
+        lines += [_verdict(f) for f in split.findings if f.severity != "ok" or f.check == "target_predictor"]
         summary.update("\n".join(lines))
         for column in split.distributions:
             table.add_row(column[:22], key=column)
@@ -53,27 +52,27 @@ class SplitPanel(Vertical):
             self.plot(next(iter(split.distributions)))
 
     def plot(self, column: str) -> None:
-        if self.split is None or column not in self.split.distributions:
+        spec = self.split.distribution(column) if self.split is not None else None
+        if spec is None:
             return
-        spec = self.split.distributions[column]
         widget = self.query_one("#split-plot", PlotextPlot)
         plt = widget.plt
         plt.clear_figure()
         plt.title(f"{column}: share of rows per part")
-        if spec["kind"] == "numeric":
-            edges = spec["edges"]
-            xs = list(range(1, len(spec["parts"]["train"]) + 1))
+        if spec.kind == "numeric":
+            edges = spec.edges
+            xs = list(range(1, len(spec.parts["train"]) + 1))
             for part in PARTS:
-                counts = spec["parts"][part]
+                counts = spec.parts[part]
                 total = sum(counts) or 1
                 plt.plot(xs, [c / total for c in counts], marker=PART_MARKERS[part], label=part)
             ticks = [1, len(xs)]
             plt.xticks(ticks, [f"{edges[0]:.3g}", f"{edges[-1]:.3g}"])
         else:
-            xs = list(range(1, len(spec["categories"]) + 1))
+            xs = list(range(1, len(spec.categories) + 1))
             for part in PARTS:
-                plt.plot(xs, spec["parts"][part], marker=PART_MARKERS[part], label=part)
-            plt.xticks(xs, [str(c)[:8] for c in spec["categories"]])
+                plt.plot(xs, spec.parts[part], marker=PART_MARKERS[part], label=part)
+            plt.xticks(xs, [str(c)[:8] for c in spec.categories])
         widget.refresh()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -92,9 +91,8 @@ def _balance_line(split: Split, target: str) -> str:
     )
 
 
-def _verdict(finding: dict) -> str:
+def _verdict(finding: Finding) -> str:
     """A finding a person accepted reads as accepted (by whom), never as a standing leak."""
-    accepted = finding.get("accepted")
-    if accepted:
-        return f"✓ accepted by {accepted['accepted_by']}: {finding['message']}"
-    return f"{VERDICT_MARK[finding['severity']]} {finding['message']}"
+    if finding.accepted_by is not None:
+        return f"✓ accepted by {finding.accepted_by}: {finding.message}"
+    return f"{VERDICT_MARK[finding.severity]} {finding.message}"

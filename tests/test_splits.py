@@ -56,6 +56,24 @@ def test_stratified_keeps_the_class_balance(workspace, shop) -> None:
     assert abs(split.sizes["validation"] / total - 0.15) < 0.01
 
 
+def test_a_split_reads_back_its_findings_and_distributions_typed(workspace, shop) -> None:
+    """What the split panel shows, read from the stored split as typed records."""
+    project, _ = shop
+    made = splits.make_split(workspace, project, "stratified", seed=1)
+    split = splits.get_split(workspace, project, made.id)
+    assert [(f.id, f.check, f.severity, f.message, f.column) for f in split.findings] == [
+        (f["id"], f["check"], f["severity"], f["message"], f.get("column")) for f in made.leakage
+    ]
+    assert all(f.accepted_by is None for f in split.findings)  # nobody accepted any
+    score, channel = split.distribution("score"), split.distribution("channel")
+    assert score.kind == "numeric" and set(score.parts) == set(splits.PARTS)
+    assert all(len(score.parts[p]) == len(score.edges) - 1 for p in splits.PARTS)
+    assert sum(score.parts["train"]) == split.sizes["train"]
+    assert channel.kind == "categorical" and sorted(channel.categories) == ["app", "web"]
+    assert all(abs(sum(channel.parts[p]) - 1) < 1e-3 for p in splits.PARTS)
+    assert split.distribution("bought") is None  # the target is not a feature
+
+
 def test_group_split_never_shares_an_entity(workspace, shop) -> None:
     project, _ = shop
     split = splits.make_split(workspace, project, "group", group="person_id", seed=5)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
 from cockpit.data.datasets import DatasetVersion, get_version, load_frame
-from cockpit.data.findings import finding_id
+from cockpit.data.findings import Finding, finding_id
 from cockpit.data.leakage import acceptances, check_leakage, standing_leaks, with_acceptances
 from cockpit.data.semantics import parse_times
 from cockpit.errors import CockpitError
@@ -64,6 +64,31 @@ class Split:
     @property
     def label(self) -> str:
         return f"split {self.id} ({self.strategy}, seed {self.seed})"
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The leakage findings, typed, each marked with its acceptance."""
+        return [Finding.of(entry) for entry in self.leakage]
+
+    def distribution(self, column: str) -> Distribution | None:
+        """How a feature spreads over the parts, if the split recorded it."""
+        found = self.distributions.get(column)
+        return Distribution.of(found) if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """A feature per part: numeric ones as counts per quantile bin between `edges`,
+    categorical ones as the share of rows holding each of the top `categories`."""
+
+    kind: str  # numeric or categorical
+    parts: dict[str, list[float]]  # part -> one value per bin or category
+    edges: list[float]
+    categories: list[str]
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Distribution:
+        return cls(entry["kind"], entry["parts"], entry.get("edges", []), entry.get("categories", []))
 
 
 JSON_FIELDS = ("sizes", "balance", "distributions", "leakage")
