@@ -125,7 +125,8 @@ def test_retire_needs_a_successor_in_production_and_updates_the_card(tmp_path) -
     second = registry.register(
         ws, project, runs.train(ws, project, "random_forest", ["n_estimators=10"]).id, "replacement"
     )
-    cycle.retire(ws, project, 1, "replaced by the forest", successor=second.version)
+    outcome = cycle.retire(ws, project, 1, "replaced by the forest", successor=second.version)
+    assert outcome == cycle.Retirement(1, second.version, ["production"])
     assert registry.get_version(ws, project, "production").version == 2
     retired = registry.get_version(ws, project, 1)
     assert retired.status == "retired" and retired.archived_at

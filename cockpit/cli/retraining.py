@@ -128,8 +128,7 @@ def retire(ctx: CliContext, version: str, reason: str, successor: str | None) ->
 
     result = retire_version(ctx.workspace(), ctx.project(), version, reason, successor)
     click.echo(
-        f"v{result['version']} retired"
-        + (f"; successor v{result['successor']}" if result["successor"] else "")
+        f"v{result.version} retired" + (f"; successor v{result.successor}" if result.successor else "")
     )
 
 

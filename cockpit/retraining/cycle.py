@@ -438,9 +438,19 @@ def _still_served(ws: Workspace, version) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Retirement:
+    """A version retired: its successor in production, if it was there, and the aliases it
+    held (cleared, or production handed to the successor)."""
+
+    version: int
+    successor: int | None
+    aliases_cleared: list[str]
+
+
 def retire(
     ws: Workspace, project: Project, ref: int | str, reason: str, successor: int | str | None = None
-) -> dict[str, Any]:
+) -> Retirement:
     """Stop serving a version on purpose: aliases cleared, artifact archived, card updated."""
     from cockpit.deployment import registry
 
@@ -487,8 +497,4 @@ def retire(
         )
     if not _still_served(ws, version):  # after the commit: a crash leaves it live, not lost
         ws.artifacts.archive(version.artifact_sha256)
-    return {
-        "version": version.version,
-        "successor": after.version if after else None,
-        "aliases_cleared": held,
-    }
+    return Retirement(version.version, after.version if after else None, held)
