@@ -64,12 +64,28 @@ def run_cli(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
-def demo_path(tmp_path_factory) -> Path:
-    """The demo workspace, built once per test session through `build_demo`."""
-    from cockpit.demo import build_demo
+def demo_build() -> Path:
+    """The cached demo folder (tests/demo_cache.py): built once for this code, kept between
+    sessions. Read it, never write to it: tests take `demo_path`."""
+    from tests.demo_cache import cached_demo
 
-    path = tmp_path_factory.mktemp("demo")
-    workspace, built = build_demo(path)
-    assert built
-    workspace.close()
-    return path
+    return cached_demo()
+
+
+@pytest.fixture
+def demo_path(demo_build: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo workspace (`cockpit demo`), this test's own."""
+    from tests.demo_cache import copy_demo
+
+    return copy_demo(demo_build, tmp_path / "demo")
+
+
+@pytest.fixture
+def demo_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """The demo's frozen moment (the day after it was built, on its own frozen clock) and
+    its user, for tests that show the demo and must read the same on any day."""
+    from tests.demo_cache import DEMO_NOW, DEMO_USER
+
+    monkeypatch.setattr("storage.clock.now", lambda: DEMO_NOW)
+    monkeypatch.setenv("COCKPIT_USER", DEMO_USER)
+    return DEMO_NOW

@@ -1,0 +1,124 @@
+"""The demo workspace, built once and kept between test sessions.
+
+`cockpit demo --no-tui` is the suite's longest setup. It is built once into a cache folder
+named by a hash of everything the build reads (cockpit/, storage/, sample_data/, this file,
+Python and the libraries that pickle the models), under a lock file so two pytest-xdist
+workers or two sessions never build it twice. Tests get a copy (conftest's `demo_path`),
+never the cached folder itself.
+
+The build runs on a frozen clock (DEMO_START, one second per reading) with the user
+DEMO_USER and fixed git commit dates, so a cached demo reads the same whenever it was
+built; `demo_clock` in conftest freezes the time a test sees at DEMO_NOW, after the build.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("cockpit", "storage", "sample_data")
+LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "joblib", "pyarrow", "sqlite-utils")
+DEMO_START = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)  # after the demo's last month of data
+DEMO_NOW = DEMO_START + timedelta(days=1)  # later than any reading the build makes
+DEMO_USER = "demo-tester"
+STALE_DAYS = 7  # other builds untouched this long are removed when a new one is made
+
+
+def cache_root() -> Path:
+    """COCKPIT_TEST_CACHE, else ~/.cache/cockpit-tests."""
+    return Path(os.environ.get("COCKPIT_TEST_CACHE") or Path.home() / ".cache" / "cockpit-tests")
+
+
+def demo_key() -> str:
+    """A hash of the build's inputs: any change to them makes a new cache entry."""
+    digest = hashlib.sha256()
+    for line in (sys.version, *(f"{name}=={metadata.version(name)}" for name in LIBRARIES)):
+        digest.update(line.encode() + b"\n")
+    files = [Path(__file__).resolve()]
+    for folder in SOURCES:
+        files += sorted(p for p in (ROOT / folder).rglob("*") if p.is_file() and _is_source(p))
+    for path in files:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def _is_source(path: Path) -> bool:
+    return "__pycache__" not in path.parts and path.suffix not in {".pyc", ".pyo"}
+
+
+def cached_demo(root: Path | None = None) -> Path:
+    """The folder holding a complete demo workspace for this code, built if missing."""
+    root = root or cache_root()
+    folder = root / f"demo-{demo_key()}"
+    done = folder / ".built"
+    if done.exists():
+        done.touch()  # in use: not stale
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / f"{folder.name}.lock"):
+        if not done.exists():  # another process may have built it while this one waited
+            for left in root.glob(f".{folder.name}-*"):  # by a build that was interrupted
+                shutil.rmtree(left, ignore_errors=True)
+            scratch = root / f".{folder.name}-{os.getpid()}"
+            started = time.perf_counter()
+            _build(scratch)
+            (scratch / ".built").write_text(f"built in {time.perf_counter() - started:.1f} s\n")
+            scratch.rename(folder)
+            _remove_stale(root, keep=folder)
+    return folder
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build(folder: Path) -> None:
+    """`build_demo` on the frozen clock and user, with fixed git dates."""
+    from cockpit.demo import build_demo
+
+    ticks = iter(range(1_000_000))
+    git_date = DEMO_START.isoformat()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("storage.clock.now", lambda: DEMO_START + timedelta(seconds=next(ticks)))
+        for name in ("COCKPIT_WORKSPACE", "COCKPIT_PROJECT", "COCKPIT_FAULT", "COCKPIT_JOURNAL"):
+            patch.delenv(name, raising=False)
+        patch.setenv("COCKPIT_USER", DEMO_USER)
+        patch.setenv("GIT_AUTHOR_DATE", git_date)
+        patch.setenv("GIT_COMMITTER_DATE", git_date)
+        workspace, built = build_demo(folder)
+        workspace.close()
+    assert built
+    assert DEMO_START + timedelta(seconds=next(ticks)) < DEMO_NOW, "the build read the clock too often"
+
+
+def _remove_stale(root: Path, keep: Path) -> None:
+    cutoff = time.time() - STALE_DAYS * 86400
+    for other in root.glob("demo-*"):
+        done = other / ".built"
+        if other != keep and other.is_dir() and done.exists() and done.stat().st_mtime < cutoff:
+            shutil.rmtree(other, ignore_errors=True)
+
+
+def copy_demo(cached: Path, target: Path) -> Path:
+    """A private copy of a cached demo at `target` (the folder holding .cockpit/)."""
+    shutil.copytree(cached, target, symlinks=True, ignore=shutil.ignore_patterns(".built"))
+    return target
