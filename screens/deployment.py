@@ -178,7 +178,7 @@ class DeploymentScreen(StageScreen):
         self.query_one("#traffic", Static).update(
             f"production {name('production')} {100 - share:g}% {bar} {share:g}% canary "
             f"{name('canary')} · shadow {name('shadow')}\n"
-            f"fallback: {fallback['text'] if fallback else 'none (set one!)'} · "
+            f"fallback: {fallback.text if fallback else 'none (set one!)'} · "
             f"{len(overrides)} override(s)\n{self._service_line()}"
         )
 
@@ -211,7 +211,7 @@ class DeploymentScreen(StageScreen):
     def _rules(self) -> None:
         fallback = rules.get_fallback(self.workspace, self.app.project)
         self.query_one("#fallback-text", Static).update(
-            f"Fallback rule: {fallback['text']} (set by {fallback['updated_by']})"
+            f"Fallback rule: {fallback.text} (set by {fallback.updated_by})"
             if fallback
             else "No fallback rule: cockpit fallback set 'COLUMN > X -> A else B'"
         )
@@ -219,12 +219,12 @@ class DeploymentScreen(StageScreen):
         table.clear()
         for o in rules.active_overrides(self.workspace, self.app.project).values():
             table.add_row(
-                str(o["id"]),
-                o["entity"],
-                o["prediction"],
-                o["reason"][:30],
-                o["created_by"][:8],
-                o["expires_at"] or "-",
+                str(o.id),
+                o.entity,
+                o.prediction,
+                o.reason[:30],
+                (o.created_by or "")[:8],
+                o.expires_at or "-",
             )
 
     def _scored(self) -> None:

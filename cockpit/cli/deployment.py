@@ -163,7 +163,7 @@ def override_list(ctx: CliContext, as_json: bool) -> None:
     """Active overrides."""
     from cockpit.deployment.rules import active_overrides
 
-    found = list(active_overrides(ctx.workspace(), ctx.project()).values())
+    found = [o.as_dict() for o in active_overrides(ctx.workspace(), ctx.project()).values()]
     if as_json:
         emit_json(found)
         return
@@ -209,9 +209,9 @@ def fallback_show(ctx: CliContext, as_json: bool) -> None:
 
     rule = get_fallback(ctx.workspace(), ctx.project())
     if as_json:
-        emit_json(rule)
+        emit_json(rule.as_dict() if rule else None)
     else:
-        click.echo(rule["text"] if rule else "no fallback rule: cockpit fallback set RULE")
+        click.echo(rule.text if rule else "no fallback rule: cockpit fallback set RULE")
 
 
 @click.command()

@@ -109,9 +109,7 @@ class Router:
             self._answer(out, frame, mask, version, route)
         overridden = entities.isin(self.overrides.keys()).to_numpy()
         if overridden.any():
-            out.loc[overridden, "prediction"] = [
-                self.overrides[e]["prediction"] for e in entities[overridden]
-            ]
+            out.loc[overridden, "prediction"] = [self.overrides[e].prediction for e in entities[overridden]]
             out.loc[overridden, "route"] = "override"
             out.loc[overridden, "score"] = np.nan
         shadow = None
@@ -156,7 +154,7 @@ class Router:
                     f"model {version.label} cannot answer ({type(exc).__name__}: "
                     f"{exc}) and no fallback rule is set"
                 ) from None
-            out.loc[mask, "prediction"] = rules.apply_fallback(self.fallback, rows)
+            out.loc[mask, "prediction"] = rules.apply_fallback(self.fallback.rule, rows)
             out.loc[mask, "route"] = "fallback"
             out.loc[mask, "error"] = f"{version.label}: {type(exc).__name__}: {exc}"[:300]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
@@ -18,6 +19,46 @@ if TYPE_CHECKING:
 
 RULE = re.compile(r"^\s*(\w+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*->\s*(\S+)\s+else\s+(\S+)\s*$")
 CONSTANT = re.compile(r"^\s*constant\s+(\S+)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """The project's fallback: the parsed rule `apply_fallback` reads, and who set it."""
+
+    rule: dict[str, Any]  # kind (rule or constant), text, and the rule's column, op, value...
+    updated_at: str
+    updated_by: str
+
+    @property
+    def text(self) -> str:
+        return self.rule["text"]
+
+    @property
+    def column(self) -> str | None:
+        """The input column a rule reads; None for a constant."""
+        return self.rule.get("column") if self.rule["kind"] == "rule" else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """As `cockpit fallback show --json` prints it."""
+        return {**self.rule, "updated_at": self.updated_at, "updated_by": self.updated_by}
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A person's answer for one entity, given instead of the model's until removed or expired."""
+
+    id: int
+    project_id: int
+    entity: str
+    prediction: str
+    reason: str
+    created_by: str | None
+    created_at: str
+    expires_at: str | None
+    removed_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _value(text: str) -> Any:
@@ -88,13 +129,13 @@ def set_fallback(ws: Workspace, project: Project, text: str) -> dict[str, Any]:
     return rule
 
 
-def get_fallback(ws: Workspace, project: Project) -> dict[str, Any] | None:
+def get_fallback(ws: Workspace, project: Project) -> Fallback | None:
     row = ws.store.one(
         "SELECT rule, updated_at, updated_by FROM fallbacks WHERE project_id = ?", [project.id]
     )
     if row is None:
         return None
-    return {**json.loads(row["rule"]), "updated_at": row["updated_at"], "updated_by": row["updated_by"]}
+    return Fallback(json.loads(row["rule"]), row["updated_at"], row["updated_by"])
 
 
 def add_override(
@@ -146,13 +187,14 @@ def _is_finite_number(text: str) -> bool:
         return False
 
 
-def active_overrides(ws: Workspace, project: Project) -> dict[str, dict[str, Any]]:
+def active_overrides(ws: Workspace, project: Project) -> dict[str, Override]:
+    """The overrides in force now, by entity."""
     rows = ws.store.rows(
         "SELECT * FROM overrides WHERE project_id = ? AND removed_at IS NULL AND "
         "(expires_at IS NULL OR expires_at > ?) ORDER BY id",
         [project.id, clock.now_iso()],
     )
-    return {r["entity"]: r for r in rows}
+    return {r["entity"]: Override(**r) for r in rows}
 
 
 def remove_override(ws: Workspace, project: Project, override_id: int) -> None:

@@ -172,12 +172,12 @@ class Scorer:
                 routing[alias]["problem"] = f"{type(exc).__name__}: the model cannot be loaded"
                 log.warning("%s (%s) cannot be loaded: %s", version.label, alias, exc)
         fallback = router.fallback
-        self.extra = (fallback["column"],) if fallback and fallback["kind"] == "rule" else ()
+        self.extra = (fallback.column,) if fallback is not None and fallback.column is not None else ()
         self.router, self.problem = router, None
         self.schema = router.alias_version("production").input_schema
         self.routing = {
             **routing,
-            "fallback": fallback["text"] if fallback else None,
+            "fallback": fallback.text if fallback else None,
             "overrides": len(router.overrides),
             "reloaded_at": clock.now_iso(),
             "reloads": self.reloads,
