@@ -19,7 +19,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -41,17 +41,16 @@ def cache_root() -> Path:
     return Path(os.environ.get("COCKPIT_TEST_CACHE") or Path.home() / ".cache" / "cockpit-tests")
 
 
-def demo_key() -> str:
+def demo_key(sources: Path = ROOT) -> str:
     """A hash of the build's inputs: any change to them makes a new cache entry."""
     digest = hashlib.sha256()
     for line in (sys.version, *(f"{name}=={metadata.version(name)}" for name in LIBRARIES)):
         digest.update(line.encode() + b"\n")
-    files = [Path(__file__).resolve()]
+    digest.update(Path(__file__).read_bytes())  # the recipe: clock, user, git dates
     for folder in SOURCES:
-        files += sorted(p for p in (ROOT / folder).rglob("*") if p.is_file() and _is_source(p))
-    for path in files:
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        for path in sorted(p for p in (sources / folder).rglob("*") if p.is_file() and _is_source(p)):
+            digest.update(path.relative_to(sources).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -59,8 +58,9 @@ def _is_source(path: Path) -> bool:
     return "__pycache__" not in path.parts and path.suffix not in {".pyc", ".pyo"}
 
 
-def cached_demo(root: Path | None = None) -> Path:
-    """The folder holding a complete demo workspace for this code, built if missing."""
+def cached_demo(root: Path | None = None, build: Callable[[Path], None] | None = None) -> Path:
+    """The folder holding a complete demo workspace for this code, built (by `build`, the
+    real demo unless a test of this cache says otherwise) if missing."""
     root = root or cache_root()
     folder = root / f"demo-{demo_key()}"
     done = folder / ".built"
@@ -74,7 +74,7 @@ def cached_demo(root: Path | None = None) -> Path:
                 shutil.rmtree(left, ignore_errors=True)
             scratch = root / f".{folder.name}-{os.getpid()}"
             started = time.perf_counter()
-            _build(scratch)
+            (build or _build)(scratch)
             (scratch / ".built").write_text(f"built in {time.perf_counter() - started:.1f} s\n")
             scratch.rename(folder)
             _remove_stale(root, keep=folder)
