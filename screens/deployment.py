@@ -184,13 +184,13 @@ class DeploymentScreen(StageScreen):
 
     def _service_line(self) -> str:
         stats = recent_service_stats(self.workspace, self.app.project, hours=24)
-        if not stats["requests"]:
+        if not stats.requests:
             return "service: no requests in the last 24 h (cockpit serve)"
-        share = 100 * stats["errors"] / stats["requests"]
+        share = 100 * stats.errors / stats.requests
         return (
-            f"service 24 h: {stats['requests']:,} requests · {stats['errors']:,} errors "
-            f"({share:.1f}%) · {stats['fallback_rows']:,} fallback · p50 "
-            f"{_ms(stats['p50_ms'])} · p95 {_ms(stats['p95_ms'])}"
+            f"service 24 h: {stats.requests:,} requests · {stats.errors:,} errors "
+            f"({share:.1f}%) · {stats.fallback_rows:,} fallback · p50 "
+            f"{_ms(stats.p50_ms)} · p95 {_ms(stats.p95_ms)}"
         )
 
     def _ledger(self) -> None:

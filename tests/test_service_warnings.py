@@ -250,7 +250,7 @@ async def test_the_service_answers_outside_the_domain_and_monitoring_counts_it(
         ["island: 'Atlantis' not seen in training"],
         *[found for _, found in ODD],
     ]
-    assert stats["warned_rows"] == 4 and stats["rows"] == 6
+    assert stats.warned_rows == 4 and stats.rows == 6
     (window,) = windows.values()
     assert (window.warned_rows, window.warned_rate) == (4, round(4 / 6, 4))
     checked = run_cli("monitor", "check", "--json", workspace=penguins)

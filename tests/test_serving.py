@@ -104,8 +104,8 @@ def test_the_request_log_writes_every_row_in_batches(workspace) -> None:
         == 0
     )  # paths are redacted
     stats = service_stats(workspace, project)
-    assert (stats["requests"], stats["rows"], stats["errors"]) == (150, 450, 9)
-    assert stats["p50_ms"] <= stats["p95_ms"] <= 99
+    assert (stats.requests, stats.rows, stats.errors) == (150, 450, 9)
+    assert stats.p50_ms <= stats.p95_ms <= 99
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 30) -> bool:

@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,29 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
     return round(sorted_values[index], 2)
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceStats:
+    """What the request log says about the service since a moment."""
+
+    requests: int
+    rows: int  # rows answered (a request may carry many)
+    errors: int  # requests that did not answer 200
+    fallback_rows: int
+    warned_rows: int  # rows answered with a training-domain warning
+    routes: dict[str, int]  # rows per route
+    p50_ms: float | None  # request latency; None when nothing was logged
+    p95_ms: float | None
+    since: str | None
+    at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """As /health reports it under "log"."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 def service_stats(
     ws: Workspace, project: Project, since: str | None = None, limit: int = 20_000
-) -> dict[str, Any]:
+) -> ServiceStats:
     """Requests, errors, routes, rows answered with training-domain warnings and latency
     percentiles from the log (the latest `limit` rows since `since`): what /health and the
     deployment screen show."""
@@ -160,21 +181,21 @@ def service_stats(
         if row["route"]:
             routes[row["route"]] = routes.get(row["route"], 0) + 1
     ordered = sorted(latencies.values())
-    return {
-        "requests": len(latencies),
-        "rows": len(rows),
-        "errors": len(failed),
-        "fallback_rows": routes.get("fallback", 0),
-        "warned_rows": warned,
-        "routes": routes,
-        "p50_ms": _percentile(ordered, 0.50),
-        "p95_ms": _percentile(ordered, 0.95),
-        "since": since,
-        "at": clock.now_iso(),
-    }
+    return ServiceStats(
+        requests=len(latencies),
+        rows=len(rows),
+        errors=len(failed),
+        fallback_rows=routes.get("fallback", 0),
+        warned_rows=warned,
+        routes=routes,
+        p50_ms=_percentile(ordered, 0.50),
+        p95_ms=_percentile(ordered, 0.95),
+        since=since,
+        at=clock.now_iso(),
+    )
 
 
-def recent_service_stats(ws: Workspace, project: Project, hours: float = 24) -> dict[str, Any]:
+def recent_service_stats(ws: Workspace, project: Project, hours: float = 24) -> ServiceStats:
     """`service_stats` over the last `hours` (the deployment screen's service line)."""
     since = (clock.now() - timedelta(hours=hours)).isoformat(timespec="seconds")
     return service_stats(ws, project, since=since)
