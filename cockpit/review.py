@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
+
+if TYPE_CHECKING:
+    from cockpit.deployment.registry import ModelVersion
+    from cockpit.evaluation.gate import GateResult
+    from cockpit.problem.spec import ProblemSpec
+    from cockpit.training.runs import Run
 
 STEPS = ("reproducible", "evaluated", "deployable", "monitored", "replaceable")
 DECISIONS = ("approve", "block", "waive")
@@ -81,7 +87,7 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
     return Review(version.version, steps, _failure_modes(ws, project, run, spec))
 
 
-def _reproducible(ws: Workspace, run) -> list[Evidence]:
+def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
     """Code commit, a clean tree, pinned data, environment and seed, the last reproduce."""
     from cockpit.training.reproduce import last_reproduction
 
@@ -107,7 +113,7 @@ def _reproducible(ws: Workspace, run) -> list[Evidence]:
     ]
 
 
-def _test_look(ws: Workspace, run) -> tuple[Any, int | None, dict[str, Any]]:
+def _test_look(ws: Workspace, run: Run) -> tuple[GateResult | None, int | None, dict[str, Any]]:
     """The run's latest gate, how often the test split was looked at before it, and the
     evaluation's details."""
     from cockpit.evaluation.gate import latest_gate
@@ -123,7 +129,7 @@ def _test_look(ws: Workspace, run) -> tuple[Any, int | None, dict[str, Any]]:
     return gate, evaluation["looks_before"], json.loads(evaluation["details"])
 
 
-def _evaluated(ws: Workspace, project: Project, run) -> list[Evidence]:
+def _evaluated(ws: Workspace, project: Project, run: Run) -> list[Evidence]:
     """The gate, one look at the test split, segments checked, no leak in its split (and
     the leaks a person accepted, with who and why)."""
     gate, looks, details = _test_look(ws, run)
@@ -161,7 +167,7 @@ def _evaluated(ws: Workspace, project: Project, run) -> list[Evidence]:
     ]
 
 
-def _deployable(ws: Workspace, project: Project, version) -> list[Evidence]:
+def _deployable(ws: Workspace, project: Project, version: ModelVersion) -> list[Evidence]:
     """The artifact verified, something to roll back or fall back to, a fallback rule."""
     try:
         ws.artifacts.verified_path(version.artifact_sha256)
@@ -211,7 +217,7 @@ def _monitored(ws: Workspace, project: Project) -> list[Evidence]:
     ]
 
 
-def _replaceable(ws: Workspace, project: Project, spec) -> list[Evidence]:
+def _replaceable(ws: Workspace, project: Project, spec: ProblemSpec) -> list[Evidence]:
     """Retrain triggers set, and a human path named in the spec."""
     triggers = ws.store.scalar("SELECT 1 FROM retrain_triggers WHERE project_id = ?", [project.id])
     return [
@@ -232,7 +238,7 @@ def _signed(ws: Workspace, version_id: int, step: Step) -> Step:
     return replace(step, decision=row["decision"], reviewer=row["reviewer"], comment=row["comment"])
 
 
-def _failure_modes(ws: Workspace, project: Project, run, spec) -> list[str]:
+def _failure_modes(ws: Workspace, project: Project, run: Run, spec: ProblemSpec) -> list[str]:
     """The classic ways a model fails to launch, as found in the store."""
     _, looks, _ = _test_look(ws, run)
     leaks, _ = _split_leaks(ws, project, run.split_id)

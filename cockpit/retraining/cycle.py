@@ -25,6 +25,10 @@ from storage import clock, faults
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cockpit.data.datasets import DatasetVersion
+    from cockpit.deployment.registry import ModelVersion
+    from cockpit.training.runs import Run
+
 
 def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]):
     """Production rows whose labels arrived, the label in the target column, with their
@@ -189,7 +193,7 @@ def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | No
     return _record(ws, project, reasons, champion, _challenge(ws, project, champion, reasons))
 
 
-def _challenge(ws: Workspace, project: Project, champion, reasons: list[str]) -> Outcome:
+def _challenge(ws: Workspace, project: Project, champion: ModelVersion, reasons: list[str]) -> Outcome:
     """Train a challenger on the reference and new labelled rows, judge both models on the
     held-out window, and deploy the challenger only if it is better."""
     from cockpit.data import checks
@@ -206,8 +210,7 @@ def _challenge(ws: Workspace, project: Project, champion, reasons: list[str]) ->
     # typed before anything is written: a label that cannot be read stops here, whole
     new[project.target] = as_target(new[project.target], reference[project.target])
     window = holdout_window(new, project)
-    steps: list[str] = []
-    version, rows = _combined_data(ws, project, base, reference, new, window, steps)
+    version, rows, steps = _combined_data(ws, project, base, reference, new, window)
     findings = checks.validate(ws, project, version).findings
     errors = [f.message for f in findings if f.severity == "error"]
     if errors:
@@ -226,9 +229,17 @@ def _challenge(ws: Workspace, project: Project, champion, reasons: list[str]) ->
     return _judge(ws, project, champion, challenger, new, window, steps, reasons)
 
 
-def _combined_data(ws: Workspace, project: Project, base, reference, new, window: str, steps: list[str]):
+def _combined_data(
+    ws: Workspace,
+    project: Project,
+    base: DatasetVersion,
+    reference: pd.DataFrame,
+    new: pd.DataFrame,
+    window: str,
+) -> tuple[DatasetVersion, int, list[str]]:
     """A new dataset version: the champion's data plus the new rows outside the held-out
-    window, its cleaning recipe replayed on them. Returns the version and its row count."""
+    window, its cleaning recipe replayed on them. Returns the version, its row count and
+    the steps taken."""
     import pandas as pd
 
     from cockpit.data import recipes
@@ -236,7 +247,7 @@ def _combined_data(ws: Workspace, project: Project, base, reference, new, window
 
     fresh = new[new["_window"] != window].drop(columns=["_window"])
     held = len(new) - len(fresh)
-    steps.append(f"{len(fresh):,} new labelled rows; {held:,} held out from {window}")
+    steps = [f"{len(fresh):,} new labelled rows; {held:,} held out from {window}"]
     if base.recipe:
         fresh, _ = recipes.apply_recipe(fresh, [r["step"] for r in base.recipe])
         steps.append(f"cleaning recipe replayed ({len(base.recipe)} steps)")
@@ -244,10 +255,10 @@ def _combined_data(ws: Workspace, project: Project, base, reference, new, window
     version, _ = save_frame(
         ws, project, combined, f"{base.name}+production", source=f"retrain with {len(fresh)} production rows"
     )
-    return version, len(combined)
+    return version, len(combined), steps
 
 
-def _split_like(ws: Workspace, project: Project, champion_run, version) -> None:
+def _split_like(ws: Workspace, project: Project, champion_run: Run, version: DatasetVersion) -> None:
     """The new data split as the champion's data was (strategy, seed, fractions, columns)."""
     from cockpit.data.splits import get_split, make_split
 
@@ -266,7 +277,14 @@ def _split_like(ws: Workspace, project: Project, champion_run, version) -> None:
 
 
 def _judge(
-    ws: Workspace, project: Project, champion, challenger, new, window: str, steps: list[str], reasons
+    ws: Workspace,
+    project: Project,
+    champion: ModelVersion,
+    challenger: Run,
+    new: pd.DataFrame,
+    window: str,
+    steps: list[str],
+    reasons: list[str],
 ) -> Outcome:
     """Champion and challenger on the same held-out rows: a better challenger is deployed,
     a worse one raises an alert."""
@@ -276,6 +294,7 @@ def _judge(
     spec = current_spec(ws, project)
     metric = metrics.primary_metric(project.task, spec.metric)
     threshold, _ = ensure_threshold(ws, project, challenger)
+    assert challenger.artifact_sha256 is not None, "a finished run has its model file"
     comparison = compare(
         project,
         {
@@ -319,7 +338,9 @@ def _judge(
     return replace(judged, steps=[*judged.steps, "not better: alert raised, production kept"])
 
 
-def _deploy_challenger(ws: Workspace, project: Project, champion, judged: Outcome, reasons) -> Outcome:
+def _deploy_challenger(
+    ws: Workspace, project: Project, champion: ModelVersion, judged: Outcome, reasons: list[str]
+) -> Outcome:
     """Register the winning challenger and start it as the triggers say (canary or shadow)."""
     from cockpit.deployment import registry
 
@@ -377,7 +398,9 @@ def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
         ws.record("monitoring", "alert fired", project.id, {"alert": alert_id, "metric": "retrain"})
 
 
-def _record(ws: Workspace, project: Project, reasons: list[str], champion, outcome: Outcome) -> Retrain:
+def _record(
+    ws: Workspace, project: Project, reasons: list[str], champion: ModelVersion, outcome: Outcome
+) -> Retrain:
     recorded = Retrain(
         None,
         outcome.decision,
