@@ -288,25 +288,8 @@ def _judge(
 ) -> Outcome:
     """Champion and challenger on the same held-out rows: a better challenger is deployed,
     a worse one raises an alert."""
-    from cockpit.evaluation.report import ensure_threshold
-    from cockpit.problem import current_spec
-
-    spec = current_spec(ws, project)
-    metric = metrics.primary_metric(project.task, spec.metric)
-    threshold, _ = ensure_threshold(ws, project, challenger)
-    assert challenger.artifact_sha256 is not None, "a finished run has its model file"
-    comparison = compare(
-        project,
-        {
-            "champion": (ws.artifacts.load(champion.artifact_sha256), champion.threshold),
-            "challenger": (ws.artifacts.load(challenger.artifact_sha256), threshold),
-        },
-        new,
-        window,
-        metric,
-        spec.segments,
-    )
-    primary = comparison.primary()
+    comparison = _compare(ws, project, champion, challenger, new, window)
+    metric, primary = comparison.metric, comparison.primary()
     if primary is None:
         return Outcome(
             "stopped: no comparison",
@@ -336,6 +319,24 @@ def _judge(
         f"v{champion.version} on {window} ({metric} {theirs:.4f} vs {ours:.4f}); production kept",
     )
     return replace(judged, steps=[*judged.steps, "not better: alert raised, production kept"])
+
+
+def _compare(
+    ws: Workspace, project: Project, champion: ModelVersion, challenger: Run, new: pd.DataFrame, window: str
+) -> Comparison:
+    """Both models, each with its threshold, on the spec's metric and segments."""
+    from cockpit.evaluation.report import ensure_threshold
+    from cockpit.problem import current_spec
+
+    spec = current_spec(ws, project)
+    threshold, _ = ensure_threshold(ws, project, challenger)
+    assert challenger.artifact_sha256 is not None, "a finished run has its model file"
+    models = {
+        "champion": (ws.artifacts.load(champion.artifact_sha256), champion.threshold),
+        "challenger": (ws.artifacts.load(challenger.artifact_sha256), threshold),
+    }
+    metric = metrics.primary_metric(project.task, spec.metric)
+    return compare(project, models, new, window, metric, spec.segments)
 
 
 def _deploy_challenger(
