@@ -31,7 +31,7 @@ DEFAULT_TEXT_VOCABULARY = 200
 COMPILER_VERSION = 2
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ColumnSpec:
     column: str
     role: str = "feature"
