@@ -48,7 +48,7 @@ SUGGESTED_ORDER = [
 ]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class StepResult:
     step: dict
     rows_before: int

@@ -25,7 +25,7 @@ DEFAULT_TOLERANCE = 0.01  # absolute, for metrics between 0 and 1
 RELATIVE_TOLERANCE = 0.02  # relative, for error metrics (mae, rmse ...)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     passed: bool
@@ -34,7 +34,7 @@ class Rule:
     limit: float | None = None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class GateResult:
     id: int
     run_id: int

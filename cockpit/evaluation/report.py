@@ -30,7 +30,7 @@ PARTS = ("test", "validation")
 CURVE_POINTS = 100
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     id: int
     run_id: int

@@ -33,7 +33,7 @@ from storage import clock, faults
 SweepProgress = Callable[[int, int, str], None]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class SweepResult:
     sweep_id: int
     run_ids: list[int]
