@@ -28,6 +28,7 @@ from screens.runs_table import Column, RunsTable
 from screens.work import Job, WorkFailed
 
 if TYPE_CHECKING:
+    from cockpit.training.reproduce import Reproduction
     from cockpit.training.sweeps import SweepHandle, SweepResult
 
 EXPERIMENT_KEYS = [
@@ -406,10 +407,10 @@ class ExperimentsScreen(StageScreen):
     @guarded
     def on_reproduced(self, done: Reproduced) -> None:
         result = done.result
-        verdict = "identical" if result["identical"] else "DIFFERS"
+        verdict = "identical" if result.identical else "DIFFERS"
         self.notify(
-            f"Run {result['run']} reproduced: {verdict}. {result['detail']}",
-            severity="information" if result["identical"] else "error",
+            f"Run {result.run} reproduced: {verdict}. {result.detail}",
+            severity="information" if result.identical else "error",
             timeout=10,
         )
         self._work_ended()
@@ -493,7 +494,7 @@ class SweepEnded(Message):
 
 @dataclass
 class Reproduced(Message):
-    result: dict
+    result: Reproduction
 
 
 def _train(request: dict, job: Job) -> RunEnded:

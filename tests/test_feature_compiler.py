@@ -88,7 +88,7 @@ def test_runs_record_their_compiler_and_reproduce_rebuilds_an_old_one(workspace)
         )
     assert runs.get_run(workspace, project, run.id).feature_compiler is None
     result = reproduce(workspace, project, run.id)
-    assert result["artifact_match"] and result["identical"], result
+    assert result.artifact_match and result.identical, result
 
 
 def _profile(values: list, name: str = "when") -> dict:

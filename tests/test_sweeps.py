@@ -141,13 +141,13 @@ def test_compare_and_reproduce(workspace, ready) -> None:
     assert any(row.field == "seed" and not row.differs for row in everything.rows)
 
     same = reproduce(workspace, ready, first.id)
-    assert same["identical"] and same["artifact_match"] and same["predictions_match"]
-    assert not same["libraries_differ"]
+    assert same.identical and same.artifact_match and same.predictions_match
+    assert not same.libraries_differ
 
     tampered = dict(first.params, n_estimators=21)
     workspace.store.update("runs", {"id": first.id}, {"params": json.dumps(tampered)})
     differs = reproduce(workspace, ready, first.id)
-    assert not differs["identical"] and not differs["artifact_match"]
+    assert not differs.identical and not differs.artifact_match
     rows = workspace.store.rows(
         "SELECT identical FROM reproductions WHERE run_id = ? ORDER BY id", [first.id]
     )

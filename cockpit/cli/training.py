@@ -361,18 +361,18 @@ def reproduce(ctx: CliContext, run_id: int, as_json: bool) -> None:
 
     result = refit(ctx.workspace(), ctx.project(), run_id)
     if as_json:
-        emit_json(result)
+        emit_json(result.as_dict())
     else:
-        verdict = "identical" if result["identical"] else "DIFFERS"
+        verdict = "identical" if result.identical else "DIFFERS"
         click.echo(
             f"run {run_id}: {verdict} · artifact sha256 "
-            f"{'matches' if result['artifact_match'] else 'differs'} · {result['detail']}"
+            f"{'matches' if result.artifact_match else 'differs'} · {result.detail}"
         )
-        if result["code_differs"]:
+        if result.code_differs:
             click.echo("  the code commit differs from the run's (or the tree is dirty)")
-        for name, (old, new) in result["libraries_differ"].items():
+        for name, (old, new) in result.libraries_differ.items():
             click.echo(f"  {name}: {old} at training, {new} now")
-    if not result["identical"]:
+    if not result.identical:
         raise SystemExit(1)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,27 @@ from storage import clock
 from storage.artifacts import dump_bytes
 
 
-def reproduce(ws: Workspace, project: Project, run_id: int) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Reproduction:
+    """A run refitted from its pinned inputs, compared with what it saved."""
+
+    id: int  # the reproductions row
+    run: int
+    identical: bool  # the artifact and the validation predictions both match
+    artifact_match: bool
+    predictions_match: bool
+    max_difference: float  # largest change in a validation score or prediction
+    artifact_sha256: str  # the refitted artifact's
+    detail: str
+    code_differs: bool  # the code commit is not the run's, or the tree is dirty
+    libraries_differ: dict[str, list[str | None]]  # library -> [at training, now]
+
+    def as_dict(self) -> dict[str, Any]:
+        """As `cockpit reproduce --json` prints it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
     """Refit in a child process and record the verdict; returns it."""
     run = get_run(ws, project, run_id)
     if run.status != "finished" or not run.artifact_sha256:
@@ -62,8 +83,7 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> dict[str, Any]:
             },
         )
         ws.record("experiments", "reproduce", project.id, {"run": run_id, "identical": result["identical"]})
-    result["run"] = run_id
-    return result
+    return Reproduction(run=run_id, **result)
 
 
 def last_reproduction(ws: Workspace, run_id: int) -> dict | None:
