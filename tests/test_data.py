@@ -324,3 +324,31 @@ def test_a_column_mixing_numbers_and_text_is_flagged_with_a_fix(workspace, membe
     assert again["amount"].equals(frame["amount"])
     with pytest.raises(CockpitError, match="to_numeric renewed: the column holds bool"):
         recipes.apply_recipe(frame.assign(renewed=frame["renewed"] == 1), [mixed.fix | {"column": "renewed"}])
+
+
+def test_outlier_drops_that_together_would_move_the_class_balance_are_withdrawn(workspace, tmp_path):
+    """Three columns' outliers, each more often class 1 but not enough to be signal: the three
+    drops together would move the class share by 2 points, so the most unbalanced ones are
+    withdrawn, each saying why, until the rest moves it by less than one point."""
+    rng = np.random.default_rng(11)
+    n = 1000
+    y = np.array([0, 1] * (n // 2))
+    frame = pd.DataFrame({"y": y})
+    ones, zeros = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    for i, (name, in_one) in enumerate([("a", 22), ("b", 21), ("c", 20)]):
+        values = rng.normal(50, 5, n).round(2)
+        values[np.r_[ones[30 * i : 30 * i + in_one], zeros[30 * i : 30 * i + 30 - in_one]]] = 5000.0
+        frame[name] = values
+    path = tmp_path / "balance.csv"
+    frame.to_csv(path, index=False)
+    project = create_project(workspace, "balance", "binary", "y")
+    version, _ = datasets.import_dataset(workspace, project, path)
+    report = checks.validate(workspace, project, version)
+    found = {f.column: f for f in report.findings if f.check == "outliers"}
+    assert set(found) == {"a", "b", "c"} and all(f.severity == "warning" for f in found.values())
+    why = "; not suggested for dropping: with the other outlier drops it would move the class balance by"
+    assert found["a"].fix is None and found["a"].message.endswith(f"{why} 2.0%")  # all three: 437/910
+    assert found["b"].fix is None and found["b"].message.endswith(f"{why} 1.2%")  # b and c: 459/940
+    assert (
+        found["c"].fix == {"op": "drop_outliers", "column": "c"} and "not suggested" not in found["c"].message
+    )

@@ -4,7 +4,7 @@ where one exists, the cleaning step that fixes it."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.data.datasets import DatasetVersion, load_frame, load_profile
@@ -30,7 +30,7 @@ NULL_WARNING_PCT = 5.0
 MIXED_MIN_SHARE = 0.5  # a text column is "mixed" when at least this share reads as numbers
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Finding:
     check: str
     severity: str
@@ -44,7 +44,7 @@ class Finding:
         return asdict(self)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Report:
     version_id: int
     findings: list[Finding]
@@ -447,7 +447,8 @@ def _outliers(frame: pd.DataFrame, profile: dict[str, dict], project: Project) -
 
     target = project.target
     labels = frame[target] if project.task != "regression" and target in frame.columns else None
-    out, droppable = [], []
+    out: list[Finding] = []
+    droppable: list[tuple[int, Any]] = []  # (index in out, the rows a drop would remove)
     for name, column in profile.items():
         if column["type"] != "numeric" or name not in frame.columns:
             continue
@@ -476,15 +477,22 @@ def _outliers(frame: pd.DataFrame, profile: dict[str, dict], project: Project) -
             "outliers", "warning", name, message, n, examples, {"op": "drop_outliers", "column": name}
         )
         out.append(finding)
-        droppable.append((finding, mask))
+        droppable.append((len(out) - 1, mask))
     if labels is not None:
-        _keep_class_balance(labels, droppable)
+        for index, total in _withdrawn_drops(labels, droppable).items():
+            out[index] = replace(
+                out[index],
+                fix=None,
+                message=out[index].message + f"; not suggested for dropping: with the other outlier "
+                f"drops it would move the class balance by {total:.1%}",
+            )
     return out
 
 
-def _keep_class_balance(labels: pd.Series, droppable: list[tuple[Finding, Any]]) -> None:
-    """Withdraw suggested outlier drops, most unbalanced first, until dropping the rest moves
-    no class share by more than MAX_BALANCE_SHIFT; say so on each withdrawn finding."""
+def _withdrawn_drops(labels: pd.Series, droppable: list[tuple[int, Any]]) -> dict[int, float]:
+    """Suggested outlier drops (finding index, rows) to withdraw, most unbalanced first, until
+    dropping the rest moves no class share by more than MAX_BALANCE_SHIFT: index -> the shift
+    all the drops still suggested would have made when it was withdrawn."""
     import numpy as np
 
     def shift(masks: list) -> float:
@@ -493,15 +501,13 @@ def _keep_class_balance(labels: pd.Series, droppable: list[tuple[Finding, Any]])
         dropped = np.logical_or.reduce(masks)
         return class_share_shift(labels, labels[~dropped])
 
+    withdrawn: dict[int, float] = {}
     ranked = sorted(droppable, key=lambda item: -shift([item[1]]))
     while ranked and shift([mask for _, mask in ranked]) > MAX_BALANCE_SHIFT:
         total = shift([mask for _, mask in ranked])
-        finding, _ = ranked.pop(0)
-        finding.fix = None
-        finding.message += (
-            f"; not suggested for dropping: with the other outlier drops it "
-            f"would move the class balance by {total:.1%}"
-        )
+        index, _ = ranked.pop(0)
+        withdrawn[index] = total
+    return withdrawn
 
 
 def _constants(frame: pd.DataFrame, profile: dict[str, dict]) -> list[Finding]:
