@@ -194,15 +194,14 @@ class EvaluationScreen(StageScreen):
     def _fill_segments(self, e: reporting.Evaluation) -> None:
         table = self.query_one("#segments-table", DataTable)
         table.clear()
-        details = e.details
         for seg in e.segments:
             interval = f"{seg.low:.3f}–{seg.high:.3f}" if seg.low is not None else "-"
             flag = "✗ WEAK" if seg.flagged else ("small" if seg.small else "")
             table.add_row(seg.column[:14], seg.group[:16], str(seg.rows), _fmt(seg.value), interval, flag)
         lines = []
-        if details.get("segment_columns"):
+        if e.segment_columns:
             lines.append(
-                f"{details['segment_metric']} per group, weak first; weak = more than "
+                f"{e.segment_metric} per group, weak first; weak = more than "
                 "the margin below overall, small groups never flagged"
             )
         else:
@@ -254,15 +253,15 @@ class EvaluationScreen(StageScreen):
         plot = self.query_one("#importance-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_figure()
-        found = e.details.get("importance", [])[:10]
+        found = e.importance[:10]
         if found:
             plt.bar(
-                [i["column"][:14] for i in found][::-1],
-                [i["importance"] for i in found][::-1],
+                [i.column[:14] for i in found][::-1],
+                [i.importance for i in found][::-1],
                 orientation="horizontal",
                 marker="hd",
             )
-            plt.title(f"Permutation importance ({found[0]['scoring']} drop when shuffled)")
+            plt.title(f"Permutation importance ({found[0].scoring} drop when shuffled)")
         plot.refresh()
 
     def _numbers(self, e: reporting.Evaluation) -> str:
@@ -273,13 +272,13 @@ class EvaluationScreen(StageScreen):
             met = not metrics.better(e.metric, spec.metric_target, value)
             parts[0] += f" (target {spec.metric_goal().split(' ', 1)[1]} {'✓' if met else '✗'})"
         skill = gating.SKILL_METRIC.get(self.app.project.task, e.metric)
-        base = e.baseline.get("metrics", {}).get(skill)
+        base = e.baseline_metrics.get(skill)
         if base is not None and e.metrics.get(skill) is not None:
             parts.append(f"{skill} {e.metrics[skill]:.3f} vs baseline {base:.3f}")
-        if e.reference:
-            ref = e.reference["metrics"].get(e.metric)
+        if e.reference_run is not None:
+            ref = e.reference_metrics.get(e.metric)
             if ref is not None and value is not None:
-                parts.append(f"vs run {e.reference['run_id']}: {value - ref:+.4f}")
+                parts.append(f"vs run {e.reference_run}: {value - ref:+.4f}")
         return " · ".join(parts)
 
     def _fill_metrics(self, e: reporting.Evaluation) -> None:
@@ -287,8 +286,7 @@ class EvaluationScreen(StageScreen):
         table.clear(columns=True)
         columns = ["Metric", "Model", "Baseline"] + (["Reference", "Δ ref"] if e.reference else [])
         table.add_columns(*columns)
-        base = e.baseline.get("metrics", {})
-        ref = (e.reference or {}).get("metrics", {})
+        base, ref = e.baseline_metrics, e.reference_metrics
         for name, value in e.metrics.items():
             row = [("▶ " if name == e.metric else "  ") + name, f"{value:.4f}", _fmt(base.get(name))]
             if e.reference:
@@ -299,16 +297,15 @@ class EvaluationScreen(StageScreen):
     def _fill_confusion(self, e: reporting.Evaluation) -> None:
         table = self.query_one("#confusion-table", DataTable)
         table.clear(columns=True)
-        details = e.details
-        if "confusion" in details:
-            labels = details["labels"]
-            table.add_columns("actual \\ predicted", *[str(label)[:12] for label in labels])
-            for label, row in zip(labels, details["confusion"], strict=True):
+        confusion = e.confusion
+        if confusion is not None:
+            table.add_columns("actual \\ predicted", *[str(label)[:12] for label in confusion.labels])
+            for label, row in zip(confusion.labels, confusion.counts, strict=True):
                 table.add_row(str(label)[:18], *[str(v) for v in row])
-        elif "error_by_range" in details:
+        elif e.error_by_range is not None:
             table.add_columns("Target range", "MAE", "Rows")
-            for b in details["error_by_range"]:
-                table.add_row(f"{b['low']:,.4g} – {b['high']:,.4g}", f"{b['mae']:,.4g}", str(b["rows"]))
+            for b in e.error_by_range:
+                table.add_row(f"{b.low:,.4g} – {b.high:,.4g}", f"{b.mae:,.4g}", str(b.rows))
 
     def _fill_rules(self) -> None:
         table = self.query_one("#rules-table", DataTable)

@@ -86,6 +86,10 @@ def test_multiclass_report_matches_sklearn(workspace, tmp_path) -> None:
         evaluation.details["confusion"] == skm.confusion_matrix(p.y_true, p.y_pred, labels=p.classes).tolist()
     )
     assert set(evaluation.details["per_class"]) == {"high", "low", "mid"}
+    confusion = evaluation.confusion  # what the evaluation screen's table reads
+    assert confusion.labels == ["high", "low", "mid"]
+    assert confusion.counts == skm.confusion_matrix(p.y_true, p.y_pred, labels=p.classes).tolist()
+    assert evaluation.error_by_range is None and evaluation.reference_run is None
 
 
 def test_regression_report_matches_sklearn(workspace, tmp_path) -> None:
@@ -101,6 +105,12 @@ def test_regression_report_matches_sklearn(workspace, tmp_path) -> None:
     assert sum(b["rows"] for b in evaluation.details["error_by_range"]) == len(p.y_true)
     assert sum(evaluation.details["residuals"]["counts"]) == len(p.y_true)
     assert evaluation.baseline["metrics"]["r2"] <= 0.0
+    bands = evaluation.error_by_range  # what the evaluation screen's table reads
+    assert [(b.low, b.high, b.mae, b.rows) for b in bands] == [
+        (b["low"], b["high"], b["mae"], b["rows"]) for b in evaluation.details["error_by_range"]
+    ]
+    assert all(a.high <= b.low for a, b in zip(bands, bands[1:], strict=False))  # fifths, in order
+    assert evaluation.confusion is None and evaluation.baseline_metrics["r2"] <= 0.0
 
 
 def test_gate_passes_a_good_run_and_fails_the_baseline_and_a_missed_target(workspace, tmp_path):

@@ -204,3 +204,12 @@ def test_a_stored_evaluation_reads_back_as_typed_segments_and_checks(evaluated, 
     assert [c.case for c in evaluation.edge_cases] == [c["case"] for c in recorded.details["edge_cases"]]
     latency = evaluation.latency
     assert latency.p50_ms <= latency.p95_ms <= latency.p99_ms and latency.batch_rows_per_s > 0
+    assert [(i.column, i.importance, i.std, i.scoring) for i in evaluation.importance] == [
+        (i["column"], i["importance"], i["std"], i["scoring"]) for i in recorded.details["importance"]
+    ]
+    assert evaluation.segment_metric == recorded.details["segment_metric"]
+    assert (
+        evaluation.segment_columns == recorded.details["segment_columns"]
+        and "district" in evaluation.segment_columns
+    )
+    assert evaluation.baseline_metrics == recorded.baseline["metrics"] and evaluation.reference_metrics == {}

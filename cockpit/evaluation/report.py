@@ -15,7 +15,7 @@ from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.evaluation.notes import Notes, caught, class_notes, segment_notes
 from cockpit.evaluation.predictions import Predictions, run_predictions
-from cockpit.evaluation.robustness import EdgeCase, Latency, Stability
+from cockpit.evaluation.robustness import EdgeCase, Importance, Latency, Stability
 from cockpit.evaluation.segments import FairnessGap, Segment
 from cockpit.problem import current_spec
 from cockpit.projects import Project
@@ -28,6 +28,24 @@ if TYPE_CHECKING:
 
 PARTS = ("test", "validation")
 CURVE_POINTS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Confusion:
+    """Rows by actual class (one row each) and predicted class (one count each)."""
+
+    labels: list[str]
+    counts: list[list[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBand:
+    """A regression's mean absolute error over one fifth of the target's range."""
+
+    low: float
+    high: float
+    mae: float
+    rows: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +95,47 @@ class Evaluation:
     def latency(self) -> Latency | None:
         found = self.details.get("latency")
         return Latency.of(found) if found else None
+
+    @property
+    def importance(self) -> list[Importance]:
+        """Permutation importance, largest first."""
+        return [Importance.of(entry) for entry in self.details.get("importance", [])]
+
+    @property
+    def confusion(self) -> Confusion | None:
+        """A classifier's confusion matrix; None for regression."""
+        if "confusion" not in self.details:
+            return None
+        return Confusion(self.details["labels"], self.details["confusion"])
+
+    @property
+    def error_by_range(self) -> list[ErrorBand] | None:
+        """A regression's error per fifth of the target range; None for classifiers."""
+        if "error_by_range" not in self.details:
+            return None
+        return [ErrorBand(b["low"], b["high"], b["mae"], b["rows"]) for b in self.details["error_by_range"]]
+
+    @property
+    def baseline_metrics(self) -> dict[str, float]:
+        """The dummy baseline's scores on the same rows."""
+        return dict(self.baseline.get("metrics", {}))
+
+    @property
+    def reference_metrics(self) -> dict[str, float]:
+        """The reference run's scores on the same rows; empty without a reference."""
+        return dict((self.reference or {}).get("metrics", {}))
+
+    @property
+    def reference_run(self) -> int | None:
+        return self.reference["run_id"] if self.reference else None
+
+    @property
+    def segment_metric(self) -> str | None:
+        return self.details.get("segment_metric")
+
+    @property
+    def segment_columns(self) -> list[str]:
+        return list(self.details.get("segment_columns", []))
 
 
 def ensure_threshold(ws: Workspace, project: Project, run: Run) -> tuple[float | None, str | None]:

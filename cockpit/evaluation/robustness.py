@@ -58,6 +58,20 @@ class EdgeCase:
 
 
 @dataclass(frozen=True, slots=True)
+class Importance:
+    """How much the score drops when one column is shuffled (`importance`)."""
+
+    column: str
+    importance: float
+    std: float
+    scoring: str  # the threshold-free skill metric that dropped
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> Importance:
+        return cls(entry["column"], entry["importance"], entry["std"], entry["scoring"])
+
+
+@dataclass(frozen=True, slots=True)
 class Latency:
     """Time per row, one row at a time, and a batch's throughput (`latency`)."""
 
