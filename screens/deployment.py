@@ -25,6 +25,8 @@ from screens.work import Job
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cockpit.deployment.reasons import Reason
+
 DEPLOYMENT_KEYS = [
     Key(
         "deployment.promote",
@@ -238,7 +240,7 @@ class DeploymentScreen(StageScreen):
         table = self.query_one("#scored-table", DataTable)
         table.clear()
         for i, (_, row) in enumerate(top.iterrows()):
-            why = ", ".join(f"{r['column']}={r['value']}" for r in reasons[i]) if reasons else ""
+            why = ", ".join(f"{r.column}={r.value}" for r in reasons[i]) if reasons else ""
             table.add_row(
                 str(row["entity"]),
                 "-" if row["score"] != row["score"] else f"{row['score']:.3f}",
@@ -343,7 +345,7 @@ class Scored(Message):
 
     batch: dict
     top: pd.DataFrame
-    reasons: list[list[dict]]
+    reasons: list[list[Reason]]
 
 
 def _load_scored(found: dict, job: Job) -> Scored:
@@ -354,7 +356,7 @@ def _load_scored(found: dict, job: Job) -> Scored:
     production = registry.get_version(ws, job.project, "production")
     pipeline = ws.artifacts.load(production.artifact_sha256)
     order = outputs["score"].fillna(-1).sort_values(ascending=False).index[:20]
-    columns = [c for c, s in production.input_schema["columns"].items() if s["role"] == "feature"]
+    columns = production.feature_columns
     reasons = []
     if job.project.task == "binary" and hasattr(pipeline, "predict_proba"):
         from cockpit.evaluation.metrics import positive_label

@@ -4,15 +4,27 @@ feature's contribution; the largest ones are the row's top reasons."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One feature that raised a row's score: its value, and how much the score drops when
+    the feature is set to a typical value instead."""
+
+    column: str
+    value: Any
+    effect: float
+
+
 def top_reasons(
     pipeline, rows: pd.DataFrame, reference: pd.DataFrame, columns: list[str], positive, top: int = 3
-) -> list[list[dict[str, Any]]]:
+) -> list[list[Reason]]:
+    """Each row's features that raised its score most, largest first (at most `top`)."""
     import numpy as np
 
     def scores(frame):
@@ -34,11 +46,7 @@ def top_reasons(
         order = np.argsort(matrix[i])[::-1][:top]
         reasons.append(
             [
-                {
-                    "column": columns[j],
-                    "value": _plain(rows.iloc[i][columns[j]]),
-                    "effect": float(matrix[i, j]),
-                }
+                Reason(columns[j], _plain(rows.iloc[i][columns[j]]), float(matrix[i, j]))
                 for j in order
                 if matrix[i, j] > 0
             ]

@@ -42,6 +42,11 @@ class ModelVersion:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
+    def feature_columns(self) -> list[str]:
+        """The input columns the model reads as features."""
+        return [name for name, column in self.input_schema["columns"].items() if column["role"] == "feature"]
+
+    @property
     def label(self) -> str:
         return f"v{self.version} (run {self.run_id})"
 
