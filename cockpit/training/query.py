@@ -72,6 +72,9 @@ class RunRow:
         }
 
 
+METRIC_COLUMNS = tuple((m, f"m_{m}") for m in RUN_METRICS)
+
+
 def _run_row(row: dict[str, Any]) -> RunRow:
     return RunRow(
         id=row["id"],
@@ -84,7 +87,7 @@ def _run_row(row: dict[str, Any]) -> RunRow:
         duration_s=row["duration_s"],
         params=json.loads(row["params"]) if row["params"] else {},
         error=row["error"],
-        metrics={m: row[f"m_{m}"] for m in RUN_METRICS if row[f"m_{m}"] is not None},
+        metrics={m: row[c] for m, c in METRIC_COLUMNS if row[c] is not None},
     )
 
 
