@@ -78,13 +78,13 @@ class RunDetail(ModalScreen[None]):
                     yield PlotextPlot(id="curve")
 
     def on_mount(self) -> None:
-        curve = self.record.curve
-        if not curve:
+        curve = self.record.learning_curve
+        if curve is None:
             return
         plt = self.query_one("#curve", PlotextPlot).plt
-        plt.title(f"{curve['metric']} by {curve['param']}")
-        for series, marker in (("train", "dot"), ("validation", "x")):
-            points = [(s, v) for s, v in zip(curve["steps"], curve[series], strict=False) if v is not None]
+        plt.title(f"{curve.metric} by {curve.param}")
+        for series, values, marker in (("train", curve.train, "dot"), ("validation", curve.validation, "x")):
+            points = [(s, v) for s, v in zip(curve.steps, values, strict=False) if v is not None]
             if points:
                 plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=series)
 

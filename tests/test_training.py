@@ -119,6 +119,9 @@ def test_a_run_records_every_field_and_its_pipeline_predicts_raw_rows(workspace,
     assert 0.6 < run.score <= 1.0 and "recall" in run.train_metrics
     assert run.curve["param"] == "max_iter" and run.curve["steps"][-1] == 20
     assert len(run.curve["validation"]) == len(run.curve["steps"])
+    curve = run.learning_curve  # what the run detail plots
+    assert (curve.param, curve.metric, curve.steps) == ("max_iter", "roc_auc", run.curve["steps"])
+    assert (curve.train, curve.validation) == (run.curve["train"], run.curve["validation"])
     assert run.duration_s > 0 and run.python_version and "scikit-learn" in run.library_versions
     assert run.git_commit is None and run.git_dirty is None  # the test folder is not a git repo
     assert run.finished_at and run.error is None

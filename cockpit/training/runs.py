@@ -28,6 +28,17 @@ JSON_FIELDS = ("params", "train_metrics", "validation_metrics", "curve", "librar
 
 
 @dataclass(frozen=True, slots=True)
+class LearningCurve:
+    """Train and validation scores as a staged param (trees, boosting rounds) grew."""
+
+    param: str
+    metric: str
+    steps: list[int]
+    train: list[float | None]
+    validation: list[float | None]
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     id: int
     project_id: int
@@ -66,6 +77,12 @@ class Run:
     @property
     def label(self) -> str:
         return f"run {self.id} ({self.family})"
+
+    @property
+    def learning_curve(self) -> LearningCurve | None:
+        """The curve a staged fit recorded; None for families fitted in one go."""
+        c = self.curve
+        return LearningCurve(c["param"], c["metric"], c["steps"], c["train"], c["validation"]) if c else None
 
 
 def _from_row(row: dict) -> Run:
