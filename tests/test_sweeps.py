@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -101,6 +102,37 @@ def test_interrupt_keeps_finished_trials_and_cancels_the_rest(workspace, ready) 
     assert statuses.count("finished") == 2 and set(statuses) <= {"finished", "cancelled"}
     assert stopped.value.result.status == "cancelled"
     assert sweeps.list_sweeps(workspace, ready)[0]["status"] == "cancelled"
+
+
+def test_a_sweep_after_an_interrupted_one_is_not_stopped_by_its_leftovers(workspace, ready) -> None:
+    """An interrupted sweep stops its joblib workers itself. What it left behind used to stop
+    joblib's shared worker pool whenever the garbage collector freed it: here, on purpose,
+    while the next sweep's trials run on that pool (this failed a shuffled suite run)."""
+
+    def interrupt(done, total, message):
+        raise KeyboardInterrupt
+
+    def collect(done, total, message):
+        if done == 1:  # the other trials are running
+            gc.collect()
+
+    gc.disable()  # nothing is collected before `collect` asks
+    try:
+        with pytest.raises(sweeps.SweepInterrupted) as stopped:
+            trials = spaces.random_trials("random_forest", 4, seed=3)
+            sweeps.run_sweep(
+                workspace, ready, "random_forest", trials, "random", n_jobs=2, progress=interrupt
+            )
+        left_behind = [stopped]  # the interrupted sweep, reachable only through a cycle
+        left_behind.append(left_behind)
+        del stopped, left_behind
+        trials = spaces.random_trials("random_forest", 8, seed=1)
+        result = sweeps.run_sweep(
+            workspace, ready, "random_forest", trials, "random", n_jobs=2, progress=collect
+        )
+    finally:
+        gc.enable()
+    assert result.status == "finished" and len(result.run_ids) == 8
 
 
 def test_query_sorts_filters_and_pages_in_sql(workspace, ready) -> None:

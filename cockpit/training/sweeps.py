@@ -115,6 +115,7 @@ def run_sweep(
             yield delayed(_trial)(index, replace(inputs, params=plan.params))
 
     status = "finished"
+    results = None
     try:
         with parallel_config(backend=backend, n_jobs=n_jobs):
             results = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
@@ -144,6 +145,7 @@ def run_sweep(
                     stop.set()
     except KeyboardInterrupt:
         stop.set()
+        _stop_workers(results)
         status, reason = "cancelled", "interrupted by the user"
         for index in sorted(started - set(finished)):
             finished[index] = _record(
@@ -157,6 +159,7 @@ def run_sweep(
                 "cancelled",
             )
     except Exception as exc:
+        _stop_workers(results)
         _close(ws, project, sweep_id, "failed", f"{type(exc).__name__}: {exc}", len(finished), base.metric)
         if isinstance(exc, ValueError) and "backend" in str(exc).lower():
             raise CockpitError(f"joblib backend {backend!r}: {exc}") from None
@@ -169,6 +172,14 @@ def run_sweep(
     if status == "cancelled":
         raise SweepInterrupted(result)
     return result
+
+
+def _stop_workers(results: Any) -> None:
+    """Stop the trials of a sweep that ends early, now. Left to the garbage collector, the
+    unfinished joblib generator stops joblib's shared worker pool whenever it is collected:
+    maybe in the middle of a later sweep in the same process, which then fails."""
+    if results is not None:
+        results.close()
 
 
 class SweepInterrupted(KeyboardInterrupt):
