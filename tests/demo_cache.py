@@ -116,6 +116,7 @@ def _remove_stale(root: Path, keep: Path) -> None:
         done = other / ".built"
         if other != keep and other.is_dir() and done.exists() and done.stat().st_mtime < cutoff:
             shutil.rmtree(other, ignore_errors=True)
+            other.with_name(f"{other.name}.lock").unlink(missing_ok=True)
 
 
 def copy_demo(cached: Path, target: Path) -> Path:

@@ -5,6 +5,7 @@ the real build is what `demo_path` hands the tmux and UI tests."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.demo_cache import ROOT, cached_demo, copy_demo, demo_key
+from tests.demo_cache import ROOT, STALE_DAYS, cached_demo, copy_demo, demo_key
 
 
 def _marker_build(folder: Path) -> None:
@@ -90,3 +91,17 @@ def test_a_test_gets_a_copy_it_may_change(tmp_path: Path) -> None:
     (copy / ".cockpit" / "cockpit.db").write_text("changed by a test")
     assert (folder / ".cockpit" / "cockpit.db").read_text() == "built"
     assert not (copy / ".built").exists()
+
+
+def test_a_new_build_removes_builds_unused_for_a_week(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    for name, days in (("demo-old", STALE_DAYS + 1), ("demo-recent", STALE_DAYS - 1)):
+        (cache / name).mkdir(parents=True)
+        (cache / f"{name}.lock").touch()
+        aged = time.time() - days * 86400
+        (cache / name / ".built").touch()
+        os.utime(cache / name / ".built", (aged, aged))
+    current = cached_demo(cache, build=_marker_build)
+    assert sorted(p.name for p in cache.iterdir() if p.name != "builds.log") == sorted(
+        ["demo-recent", "demo-recent.lock", current.name, f"{current.name}.lock"]
+    )
