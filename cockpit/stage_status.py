@@ -4,6 +4,7 @@ asks for next is a NextAction: words and CLI command lines; the screens say whic
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from cockpit.lifecycle import (
     STAGE_BY_KEY,
@@ -15,6 +16,9 @@ from cockpit.lifecycle import (
     status_function,
 )
 from storage import Store
+
+if TYPE_CHECKING:
+    from cockpit.workspace import Workspace
 
 
 @status_function("problem")
@@ -342,8 +346,9 @@ def review_status(store: Store, project_id: int) -> StageState:
     return StageState(stage, Status.DONE, f"v{production['version']} signed off")
 
 
-def stage_states(store: Store, project_id: int) -> list[StageState]:
+def stage_states(ws: Workspace, project_id: int) -> list[StageState]:
     """Every stage's status for a project, in lifecycle order (a stage without a function has not started)."""
+    store = ws.store
     states = []
     for stage in STAGES:
         fn = STATUS_FUNCTIONS.get(stage.key)

@@ -174,6 +174,10 @@ class Workspace:
     ) -> int:
         return audit.record_event(self.store, stage, action, project_id, details)
 
+    def events(self, project_id: int | None = None, limit: int = 50, text: str = "") -> list[audit.Event]:
+        """The newest events first (audit.recent_events), for callers that hold no store."""
+        return audit.recent_events(self.store, project_id, limit, text)
+
     def setting(self, key: str, default: str | None = None) -> str | None:
         """A workspace preference (e.g. the project the cockpit last showed)."""
         value = self.store.scalar("SELECT value FROM settings WHERE key = ?", [key])

@@ -6,7 +6,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from cockpit.audit import recent_events
 from cockpit.lifecycle import StageState, Status, next_step
 from cockpit.stage_status import stage_states
 from cockpit.workspace import Workspace
@@ -97,7 +96,7 @@ class OverviewScreen(StageScreen):
                 "--target COLUMN   (or try: cockpit demo)"
             )
             return
-        states = stage_states(self.workspace.store, project.id)
+        states = stage_states(self.workspace, project.id)
         room = max(20, self.size.width - 38)
         for state in states:
             table.add_row(
@@ -119,7 +118,7 @@ class OverviewScreen(StageScreen):
         table.clear()
         project_id = project.id if project else None
         room = max(20, self.size.width - 45)  # the fixed columns take the rest: no sideways scroll
-        for event in recent_events(self.workspace.store, project_id, self.EVENT_LIMIT, text):
+        for event in self.workspace.events(project_id, self.EVENT_LIMIT, text):
             when = event.at.replace("T", " ")[:16]
             what = _fit(f"{event.action} {event.summary()}".strip(), room)
             table.add_row(when, event.user[:8], event.stage, what, key=str(event.id))

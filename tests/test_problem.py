@@ -110,11 +110,11 @@ def test_overview_status_follows_the_spec(workspace, churn) -> None:
     from cockpit.lifecycle import Status
     from cockpit.stage_status import stage_states
 
-    state = stage_states(workspace.store, churn.id)[0]
+    state = stage_states(workspace, churn.id)[0]
     assert state.status is Status.NOT_STARTED
     assert state.next_action.commands == ("cockpit problem set --file spec.toml",)
     problem.save_spec(workspace, churn, problem.ProblemSpec(statement="Use AI to reduce churn"))
-    state = stage_states(workspace.store, churn.id)[0]
+    state = stage_states(workspace, churn.id)[0]
     assert state.status is Status.ATTENTION and "% ready" in state.detail
 
 
