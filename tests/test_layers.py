@@ -1,7 +1,9 @@
 """screens -> cockpit -> storage, never the other way: checked by importing each module, and by
 import-linter's contracts in pyproject.toml (which see function-level imports and cycles too)."""
 
+import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,3 +103,31 @@ def _copy_tree(target: Path) -> None:
             ROOT / package, target / package, ignore=shutil.ignore_patterns("*.csv", "__pycache__")
         )
     shutil.copy(ROOT / "pyproject.toml", target)
+
+
+_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET)\b")
+
+
+def _store_access(source: str) -> list[str]:
+    """Where a module reaches the store: `.store` / `.conn` attributes or SQL text."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in ("store", "conn"):
+            found.append(f"line {node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.Constant) and _SQL.search(str(node.value)):
+            found.append(f"line {node.lineno}: SQL")
+    return found
+
+
+def test_screens_never_touch_the_store() -> None:
+    touched = {
+        path.name: found
+        for path in sorted((ROOT / "screens").glob("*.py"))
+        if (found := _store_access(path.read_text()))
+    }
+    assert touched == {}
+
+
+def test_the_store_check_sees_a_query_and_a_store() -> None:
+    planted = 'rows = self.workspace.store.rows("SELECT id FROM runs WHERE project_id = ?", [1])'
+    assert sorted(_store_access(planted)) == ["line 1: .store", "line 1: SQL"]
