@@ -276,7 +276,11 @@ WAYS: dict[str, Way | str] = {
     ),
     "cockpit features show [--preview] | features set --column region:role=ignore": Way(),
     "cockpit train --model logistic_regression --param C=0.5": Way(),
-    "cockpit sweep --model random_forest --random 20 [--time-budget 60] [--target]": Way(),
+    # the line as written, with 3 trials and a 20 s budget: the same command path in a fraction
+    # of the 60 s a budget of 60 may take
+    "cockpit sweep --model random_forest --random 20 [--time-budget 60] [--target]": Way(
+        values={"20": "3", "60": "20"}
+    ),
     'cockpit runs --sort roc_auc --filter "recall>0.8 family=random_forest" --json': Way(),
     "cockpit runs --sort score": Way(),
     "cockpit compare 3 14 | cockpit reproduce 14 | cockpit cancel 24": Way(training=True, check=_cancelled),
