@@ -206,3 +206,16 @@ def test_cli_sweep_runs_compare_reproduce(run_cli, workspace, ready, tmp_path) -
     assert again.exit_code == 0 and "identical" in again.stdout
     neither = run_cli("sweep", "--model", "ridge", workspace=folder)
     assert neither.exit_code == 2
+
+
+def test_a_failing_refit_reports_its_error_on_the_channel(workspace, ready) -> None:
+    """A refit that fails in the child (the stored params no longer fit the family) says why
+    in the parent, and nothing is recorded."""
+    run = runs.train(workspace, ready, "random_forest", ["n_estimators=10"], seed=5)
+    broken = dict(run.params, n_estimators="many")
+    workspace.store.update("runs", {"id": run.id}, {"params": json.dumps(broken)})
+    with pytest.raises(
+        CockpitError, match=rf"reproducing run {run.id} \(random_forest\) failed: TypeError: "
+    ):
+        reproduce(workspace, ready, run.id)
+    assert workspace.store.scalar("SELECT count(*) FROM reproductions WHERE run_id = ?", [run.id]) == 0

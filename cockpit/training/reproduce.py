@@ -4,8 +4,10 @@ artifact — then compare the new artifact's sha256 and the validation predictio
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import traceback
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -44,17 +46,7 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
     run = get_run(ws, project, run_id)
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be reproduced")
-    child = subprocess.run(
-        [sys.executable, "-m", "cockpit.training.reproduce", str(ws.dir), str(project.id), str(run_id)],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    lines = [line for line in child.stdout.splitlines() if line.startswith("{")]
-    if child.returncode != 0 or not lines:
-        tail = (child.stderr or child.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise CockpitError(f"reproducing {run.label} failed: {tail[0]}")
-    result = json.loads(lines[-1])
+    result = _refit_in_child(ws, project, run)
     from cockpit.training.environment import capture
 
     commit, dirty, versions = capture(ws.root)
@@ -84,6 +76,37 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
         )
         ws.record("experiments", "reproduce", project.id, {"run": run_id, "identical": result["identical"]})
     return Reproduction(run=run_id, **result)
+
+
+def _refit_in_child(ws: Workspace, project: Project, run) -> dict[str, Any]:
+    """`_refit` in a fresh process; its answer comes back on a channel of its own (one small
+    JSON line, well inside a pipe's buffer, so the child never waits for the parent to read)."""
+    read_fd, write_fd = os.pipe()
+    try:
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cockpit.training.reproduce",
+                str(ws.dir),
+                str(project.id),
+                str(run.id),
+                str(write_fd),
+            ],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            pass_fds=(write_fd,),
+        )
+    finally:
+        os.close(write_fd)
+    with os.fdopen(read_fd, encoding="utf-8") as channel:
+        messages = [json.loads(line) for line in channel if line.strip()]
+    answer = messages[-1] if messages else {}
+    if child.returncode != 0 or "result" not in answer:
+        tail = (child.stderr or child.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CockpitError(f"reproducing {run.label} failed: {answer.get('error') or tail[0]}")
+    return answer["result"]
 
 
 def last_reproduction(ws: Workspace, run_id: int) -> dict | None:
@@ -126,6 +149,19 @@ def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
     }
 
 
+def main(workspace_dir: str, project_id: int, run_id: int, channel_fd: int) -> int:
+    from cockpit.training.channel import Channel
+
+    channel = Channel(channel_fd)
+    try:
+        channel.send(result=_refit(workspace_dir, project_id, run_id))
+    except Exception as exc:  # reported to the parent, never a silent exit
+        channel.send(error=f"{type(exc).__name__}: {exc}")
+        traceback.print_exc(limit=5)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    workspace_dir, project_id, run_id = sys.argv[1:4]
-    print(json.dumps(_refit(workspace_dir, int(project_id), int(run_id))))
+    workspace_dir, project_id, run_id, channel_fd = sys.argv[1:5]
+    sys.exit(main(workspace_dir, int(project_id), int(run_id), int(channel_fd)))

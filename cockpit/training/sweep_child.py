@@ -10,31 +10,13 @@ line, `{"progress": [done, total, message]}` as trials finish, then exactly one 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-
-class Channel:
-    """The child's end of the pipe. If the parent is gone, the sweep goes on unreported."""
-
-    def __init__(self, fd: int) -> None:
-        os.set_inheritable(fd, False)  # joblib's workers must not hold the pipe open
-        self.stream: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
-
-    def send(self, **message: Any) -> None:
-        if self.stream is None:
-            return
-        try:
-            self.stream.write(json.dumps(message) + "\n")
-        except (BrokenPipeError, OSError):
-            self.stream = None
-
-    def progress(self, done: int, total: int, message: str) -> None:
-        self.send(progress=[done, total, message])
+from cockpit.training.channel import Channel
 
 
 def main(workspace_dir: str, project_id: int, channel_fd: int, request: dict[str, Any]) -> int:
