@@ -295,6 +295,7 @@ class DataScreen(StageScreen):
 
     # -- highlighted rows ------------------------------------------------------
 
+    @guarded
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value
         if key is None:
@@ -315,6 +316,7 @@ class DataScreen(StageScreen):
                 lines.append(f"fix: {recipes.describe(finding.fix)}  (a adds it to the recipe)")
             self.query_one("#finding-detail", Static).update("\n".join(lines))
 
+    @guarded
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "versions-table" and event.row_key.value:
             project = self.app.project
@@ -342,6 +344,7 @@ class DataScreen(StageScreen):
         plot.refresh()
         self.query_one("#profile-stats", Static).update(_column_stats(column))
 
+    @guarded
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         tables = event.pane.query(DataTable)
         if tables:

@@ -187,6 +187,7 @@ class ExperimentsScreen(StageScreen):
         self.set_interval(2.0, self._poll)
         self.query_one(RunsTable).focus()
 
+    @guarded
     def _poll(self) -> None:
         """Every 2 s while shown: read the store again only if another connection wrote to
         it, or a run's process died (which writes nothing until it is marked here)."""
@@ -280,6 +281,7 @@ class ExperimentsScreen(StageScreen):
     def action_filter(self) -> None:
         self.query_one("#runs-filter", Input).focus()
 
+    @guarded
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "runs-filter":
             self.filter_text = event.value.strip()

@@ -163,6 +163,7 @@ class FeaturesScreen(StageScreen):
             f"{saved} · {features} features · entity id: {entity}{dirty}"
         )
 
+    @guarded
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Why inference treated the highlighted column as it did, when it says."""
         spec = next((s for s in self.specs if s.column == event.row_key.value), None)

@@ -181,6 +181,7 @@ class MonitoringScreen(StageScreen):
                     "-" if value is None else f"{value - overall:+.3f}",
                 )
 
+    @guarded
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "drift-table" and event.row_key.value:
             self.feature = event.row_key.value

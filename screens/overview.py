@@ -10,7 +10,7 @@ from cockpit.lifecycle import StageState, Status, next_step
 from cockpit.stage_status import stage_states
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings, key_of
 from screens.stages import stage_screen
 
@@ -128,10 +128,12 @@ class OverviewScreen(StageScreen):
     def action_filter_events(self) -> None:
         self.query_one("#events-filter", Input).focus()
 
+    @guarded
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "events-filter":
             self._fill_events(self.app.project, event.value)
 
+    @guarded
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#events", DataTable).focus()
 

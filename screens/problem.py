@@ -24,7 +24,7 @@ from cockpit.problem.grader import grade
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 
 PROBLEM_KEYS = [
@@ -309,6 +309,7 @@ class ProblemScreen(StageScreen):
             else "No version saved yet: fill the form and press ctrl+s."
         )
 
+    @guarded
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is None:
             return

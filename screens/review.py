@@ -12,7 +12,7 @@ from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
-from screens.guard import notify_errors
+from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 
 REVIEW_KEYS = [
@@ -114,6 +114,7 @@ class ReviewScreen(StageScreen):
             return None
         return self.result.steps[self.query_one("#steps", DataTable).cursor_row]
 
+    @guarded
     def on_data_table_row_highlighted(self) -> None:
         self._evidence()
 

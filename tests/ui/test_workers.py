@@ -312,3 +312,28 @@ async def test_a_strict_app_stops_on_an_error_showing_a_result(two_projects) -> 
             screen.start_work("Broken", lambda work: Broken())
             await screen.workers.wait_for_complete()
             await pilot.pause()
+
+
+async def test_an_error_in_the_experiments_poll_is_a_notification_when_not_strict(
+    two_projects, monkeypatch
+) -> None:
+    """The runs table's 2 s poll reads the store; a failure there is notified and the screen
+    keeps polling (before, the poll's error stopped the screen responding)."""
+    app = CockpitApp(two_projects, "churn", strict=False)
+    notes = recording(app)
+    async with app.run_test() as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        screen = app.screen
+        assert type(screen).__name__ == "ExperimentsScreen"
+
+        def locked() -> int:
+            raise OSError("database is locked")
+
+        monkeypatch.setattr(two_projects, "data_version", locked)
+        screen._poll()
+        await pilot.pause()
+        monkeypatch.undo()
+        screen._poll()  # the next tick reads again
+        assert app.is_running and app.screen is screen
+    assert [n["message"].split("\n")[0] for n in notes] == ["OSError: database is locked"]
