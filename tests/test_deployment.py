@@ -251,3 +251,20 @@ def test_cli_deployment_commands(run_cli, with_canary, tmp_path) -> None:
     card = run_cli("card", "1", workspace=folder).stdout
     assert "# Model card: subs v1" in card and "## Deployment history" in card
     assert run_cli("register", "1", workspace=folder).stdout.strip() == "3"
+
+
+@pytest.mark.parametrize("strategy", ["canary", "shadow"])
+def test_the_production_version_is_refused_as_its_own_canary_or_shadow(
+    run_cli, in_production, strategy
+) -> None:
+    ws, project, _, _ = in_production
+    before = registry.ledger(ws, project)
+    percent = ["--percent", "10"] if strategy == "canary" else []
+    with pytest.raises(CockpitError, match=rf"v1 \(run \d+\) is already production: a {strategy} of it"):
+        registry.deploy(ws, project, 1, strategy, 10 if percent else None)
+    refused = run_cli("deploy", "1", "--strategy", strategy, *percent, workspace=ws.root)
+    assert refused.exit_code == 2 and "already production" in refused.stderr
+    assert registry.ledger(ws, project) == before
+    assert set(registry.aliases(ws, project)) == {"production", "candidate"}
+    registry.deploy(ws, project, 2, strategy, 10 if percent else None)  # another version is fine
+    assert registry.aliases(ws, project)[strategy].version_id != registry.get_version(ws, project, 1).id

@@ -282,6 +282,11 @@ def deploy(
         raise CockpitError(f"{version.label} is {version.status}; deploy an active version")
     if strategy not in STRATEGIES:
         raise CockpitError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if strategy in ("canary", "shadow") and alias_version_id(ws, project, "production") == version.id:
+        raise CockpitError(
+            f"{version.label} is already production: a {strategy} of it would only compare it "
+            "with itself; deploy another version as the " + strategy
+        )
     if strategy == "canary":
         if percent is None or not 0 < percent < 100:
             raise CockpitError("a canary takes --percent between 0 and 100 (exclusive)")
