@@ -7,8 +7,8 @@ and a repeated look shows as a warning.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
@@ -25,9 +25,24 @@ from storage import clock
 
 if TYPE_CHECKING:
     import numpy as np
+    from _typeshed import DataclassInstance
 
 PARTS = ("test", "validation")
 CURVE_POINTS = 100
+
+Record = TypeVar("Record", bound="DataclassInstance")
+
+
+def _stored(kind: type[Record], entry: dict[str, Any]) -> Record:
+    """A frozen record read back from a stored report's JSON, field by field: a field with
+    a default may be missing from older reports, any other must be there."""
+    values = {}
+    for spec in fields(kind):
+        if spec.name in entry:
+            values[spec.name] = entry[spec.name]
+        elif spec.default is MISSING and spec.default_factory is MISSING:
+            raise KeyError(spec.name)
+    return kind(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,30 +91,30 @@ class Evaluation:
     @property
     def segments(self) -> list[Segment]:
         """The metric per group of each segment column, weak first."""
-        return [Segment.of(entry) for entry in self.details.get("segments", [])]
+        return [_stored(Segment, entry) for entry in self.details.get("segments", [])]
 
     @property
     def fairness(self) -> list[FairnessGap]:
-        return [FairnessGap.of(entry) for entry in self.details.get("fairness", [])]
+        return [_stored(FairnessGap, entry) for entry in self.details.get("fairness", [])]
 
     @property
     def stability(self) -> Stability | None:
         found = self.details.get("stability")
-        return Stability.of(found) if found else None
+        return _stored(Stability, found) if found else None
 
     @property
     def edge_cases(self) -> list[EdgeCase]:
-        return [EdgeCase.of(entry) for entry in self.details.get("edge_cases", [])]
+        return [_stored(EdgeCase, entry) for entry in self.details.get("edge_cases", [])]
 
     @property
     def latency(self) -> Latency | None:
         found = self.details.get("latency")
-        return Latency.of(found) if found else None
+        return _stored(Latency, found) if found else None
 
     @property
     def importance(self) -> list[Importance]:
         """Permutation importance, largest first."""
-        return [Importance.of(entry) for entry in self.details.get("importance", [])]
+        return [_stored(Importance, entry) for entry in self.details.get("importance", [])]
 
     @property
     def confusion(self) -> Confusion | None:

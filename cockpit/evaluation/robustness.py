@@ -31,17 +31,6 @@ class Stability:
     tolerance: float
     stable: bool
 
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> Stability:
-        return cls(
-            entry["metric"],
-            entry["seeds"],
-            entry["values"],
-            entry["spread"],
-            entry["tolerance"],
-            entry["stable"],
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class EdgeCase:
@@ -52,10 +41,6 @@ class EdgeCase:
     ok: bool
     detail: str
 
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> EdgeCase:
-        return cls(entry["case"], entry["rows"], entry["ok"], entry["detail"])
-
 
 @dataclass(frozen=True, slots=True)
 class Importance:
@@ -65,10 +50,6 @@ class Importance:
     importance: float
     std: float
     scoring: str  # the threshold-free skill metric that dropped
-
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> Importance:
-        return cls(entry["column"], entry["importance"], entry["std"], entry["scoring"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +62,6 @@ class Latency:
     batch_rows_per_s: float
     budget_ms: float | None
     within_budget: bool | None  # None: the spec sets no budget
-
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> Latency:
-        return cls(
-            entry["p50_ms"],
-            entry["p95_ms"],
-            entry["p99_ms"],
-            entry["batch_rows_per_s"],
-            entry["budget_ms"],
-            entry["within_budget"],
-        )
 
 
 SCORERS = {

@@ -39,21 +39,6 @@ class Segment:
     positives: int | None = None
     selection_rate: float | None = None
 
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> Segment:
-        return cls(
-            column=entry["column"],
-            group=entry["group"],
-            rows=entry["rows"],
-            value=entry["value"],
-            low=entry["low"],
-            high=entry["high"],
-            small=entry["small"],
-            flagged=entry["flagged"],
-            positives=entry.get("positives"),
-            selection_rate=entry.get("selection_rate"),
-        )
-
     @property
     def flag(self) -> str:
         """WEAK, small or nothing."""
@@ -69,16 +54,6 @@ class FairnessGap:
     worst_recall_group: str | None
     selection_rate_ratio: float
     flagged: bool
-
-    @classmethod
-    def of(cls, entry: dict[str, Any]) -> FairnessGap:
-        return cls(
-            column=entry["column"],
-            recall_gap=entry["recall_gap"],
-            worst_recall_group=entry["worst_recall_group"],
-            selection_rate_ratio=entry["selection_rate_ratio"],
-            flagged=entry["flagged"],
-        )
 
 
 def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
