@@ -1,6 +1,13 @@
-"""A confirm dialog that asks for a reason: deploys, promotions and rollbacks are recorded."""
+"""A confirm dialog that asks for a reason: every key that changes what production serves
+(deploys, promotions, rollbacks, canary shares, retrains, kills) goes through it.
+
+It says exactly what changes, from → to, and its default is the safe choice: Enter with no
+reason typed does nothing, Esc cancels. Only a typed reason confirms, and it is recorded.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,18 +16,32 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 
+@dataclass(frozen=True)
+class Change:
+    """One thing the action changes: `what` goes from `before` to `after`."""
+
+    what: str
+    before: str
+    after: str
+
+    def line(self) -> str:
+        return f"{self.what}: {self.before} → {self.after}"
+
+
 class ConfirmReason(ModalScreen[str | None]):
     """Returns the reason typed (the action is confirmed), or None (cancelled)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="confirm.cancel")]
 
-    def __init__(self, question: str, default: str = "") -> None:
+    def __init__(self, question: str, default: str = "", changes: tuple[Change, ...] = ()) -> None:
         super().__init__()
-        self.question, self.default = question, default
+        self.question, self.default, self.changes = question, default, changes
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.question, classes="dialog-title")
+            for change in self.changes:
+                yield Label(change.line(), classes="dialog-change")
             yield Label("Why? (kept in the ledger) — Enter confirms, Esc cancels")
             yield Input(value=self.default, placeholder="the reason")
 
@@ -31,4 +52,4 @@ class ConfirmReason(ModalScreen[str | None]):
         if event.value.strip():
             self.dismiss(event.value.strip())
         else:
-            self.notify("A reason is needed", severity="warning")
+            self.notify("A reason is needed: nothing changed", severity="warning")
