@@ -1,6 +1,11 @@
 """The runs table as a query: a sort and a small filter language, done in SQL on indexed
 columns, read a page at a time so it stays fast at 100,000 runs.
 
+Sorted by a column some runs have no value in (a failed run has no metrics), the result is
+every run the filter selects: those with a value in the sort order, then those without, by
+id. The metric, score and duration indexes are partial (they hold only the runs with a
+value, issue 16), so the two parts are read separately, each from an index.
+
 Filter language: space-separated conditions, all of which must hold, e.g.
 `recall>0.8 family=random_forest status=finished sweep=3`. Fields: every
 metric, score, id, seed, sweep, duration, family, status. Operators: = != > >= < <=.
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
@@ -99,6 +105,8 @@ class RunQuery:
     conditions: tuple[tuple[str, str, Any], ...] = field(default_factory=tuple)
 
     def where(self, sort_not_null: bool = True, conditions: bool = True) -> tuple[str, list[Any]]:
+        """The runs with a value in the sort column (`sort_not_null=False`: every run) that
+        the filter selects (`conditions=False`: every run of the project)."""
         clauses, params = ["project_id = ?"], [self.project_id]
         for name, op, value in self.conditions if conditions else ():
             clauses.append(f"{FIELDS[name]} {'<>' if op == '!=' else op} ?")
@@ -113,10 +121,25 @@ class RunQuery:
         return any(FIELDS[name] != FIELDS[self.sort] for name, _, _ in self.conditions)
 
     def order(self, reverse: bool = False) -> str:
+        """The order of the runs with a sort value; those without follow by id (`id_order`)."""
         descending = self.descending != reverse
         direction = "DESC" if descending else "ASC"
         column = FIELDS[self.sort]
         return f"{column} {direction}, id {direction}" if column != "id" else f"id {direction}"
+
+    def id_order(self) -> str:
+        return f"id {'DESC' if self.descending else 'ASC'}"
+
+    def whole_order(self) -> str:
+        """The whole result's order as one clause (runs without a sort value last). What the
+        two indexed reads give together; no index serves it, so it is slow at scale."""
+        column = FIELDS[self.sort]
+        return self.order() if column == "id" else f"{column} IS NULL, {self.order()}"
+
+    def where_missing(self) -> tuple[str, list[Any]]:
+        """The runs the filter selects that have no value in the sort column."""
+        where, params = self.where(sort_not_null=False)
+        return f"{where} AND {FIELDS[self.sort]} IS NULL", params
 
 
 def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
@@ -191,28 +214,68 @@ def lower_is_better(name: str | None) -> bool:
 
 
 def count(store: Store, query: RunQuery) -> int:
-    where, params = query.where()
-    if (
-        query.sort != "id"
-        and query.filters_other_columns
-        and not _plan_is_covering(store, where, params)
-        and not _missing_sort_values(store, query)
-    ):
-        # Every run has the sort column: the filter alone counts the same rows, usually from
-        # one covering index instead of a row lookup per match.
-        where, params = query.where(sort_not_null=False)
+    """Every run the filter selects, with or without a value in the sort column."""
+    where, params = query.where(sort_not_null=False)
     return int(store.scalar(f"SELECT count(*) FROM runs WHERE {where}", params))
 
 
-def page(store: Store, query: RunQuery, offset: int, limit: int) -> list[RunRow]:
-    """Rows offset..offset+limit in the query's order. The far half of a result is read
-    backwards from its end, so a jump to the last page costs no more than the first."""
-    return [_run_row(row) for row in _page_rows(store, query, offset, limit)]
-
-
-def _page_rows(store: Store, query: RunQuery, offset: int, limit: int) -> list[dict[str, Any]]:
+def sorted_count(store: Store, query: RunQuery) -> int:
+    """The runs the filter selects that have a value in the sort column: where those without
+    one begin in the result."""
+    if query.sort == "id" or not _missing_sort_values(store, query):
+        return count(store, query)
     where, params = query.where()
-    total = count(store, query) if offset > 5000 else None
+    return int(store.scalar(f"SELECT count(*) FROM runs WHERE {where}", params))
+
+
+def page(
+    store: Store, query: RunQuery, offset: int, limit: int, known: dict[str, int] | None = None
+) -> list[RunRow]:
+    """Rows offset..offset+limit in the query's order, the runs without a sort value last.
+    `known` keeps the counts found between the pages of one listing. The far half of a
+    result is read backwards from its end, so a jump to the last page costs no more than
+    the first."""
+    return [_run_row(row) for row in _page_rows(store, query, offset, limit, {} if known is None else known)]
+
+
+def _known(known: dict[str, int], key: str, compute: Callable[[], int]) -> int:
+    if key not in known:
+        known[key] = compute()
+    return known[key]
+
+
+def _page_rows(
+    store: Store, query: RunQuery, offset: int, limit: int, known: dict[str, int]
+) -> list[dict[str, Any]]:
+    missing = 0 if query.sort == "id" else _missing_sort_values(store, query)
+    if not missing:
+        return _sorted_rows(store, query, offset, limit, known)
+    # At most `missing` of the filter's runs lack the sort value: a page before the last
+    # `missing` rows needs no exact boundary (counting it can cost a row read per match).
+    if (
+        "sorted" not in known
+        and offset + limit <= _known(known, "all", lambda: count(store, query)) - missing
+    ):
+        return _sorted_rows(store, query, offset, limit, known)
+    sorted_total = _known(known, "sorted", lambda: sorted_count(store, query))
+    rows = []
+    if offset < sorted_total:
+        rows = _sorted_rows(store, query, offset, min(limit, sorted_total - offset), known)
+    if offset + limit > sorted_total:
+        where, params = query.where_missing()
+        rows += store.rows(
+            f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} ORDER BY {query.id_order()} LIMIT ? OFFSET ?",
+            [*params, limit - len(rows), max(0, offset - sorted_total)],
+        )
+    return rows
+
+
+def _sorted_rows(
+    store: Store, query: RunQuery, offset: int, limit: int, known: dict[str, int]
+) -> list[dict[str, Any]]:
+    """Rows of the runs with a sort value."""
+    where, params = query.where()
+    total = _known(known, "sorted", lambda: sorted_count(store, query)) if offset > 5000 else None
     if total is not None and offset >= total:
         return []  # past the end (a negative LIMIT below would mean "no limit" to SQLite)
     if total is not None and offset > total // 2:
@@ -233,16 +296,18 @@ def _page_rows(store: Store, query: RunQuery, offset: int, limit: int) -> list[d
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """One query over a workspace's runs, for a table that reads it a page at a time."""
+    """One query over a workspace's runs, for a table that reads it a page at a time. It keeps
+    the counts it found: make a new one when the store changes."""
 
     store: Store
     query: RunQuery
+    _known: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def count(self) -> int:
-        return count(self.store, self.query)
+        return _known(self._known, "all", lambda: count(self.store, self.query))
 
     def page(self, offset: int, limit: int) -> list[RunRow]:
-        return page(self.store, self.query, offset, limit)
+        return page(self.store, self.query, offset, limit, self._known)
 
 
 def listing(ws: Workspace, query: RunQuery) -> Listing:
@@ -283,13 +348,6 @@ def _walk_sort_index(
     for row in rows:
         del row["project_id"]
     return rows
-
-
-def _plan_is_covering(store: Store, where: str, params: list[Any]) -> bool:
-    plan = store.conn.execute(
-        f"EXPLAIN QUERY PLAN SELECT count(*) FROM runs WHERE {where}", params
-    ).fetchall()
-    return len(plan) == 1 and "COVERING INDEX" in plan[0][3]
 
 
 def _missing_sort_values(store: Store, query: RunQuery) -> int:
