@@ -131,3 +131,115 @@ def test_version_does_not_import_heavy_libraries() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "cockpit 0.1.0" in out.stdout
     assert "HEAVY []" in out.stdout
+
+
+# --workspace and --project after the subcommand -------------------------------------------
+
+READ_ONLY = [
+    ("log", "--json"),
+    ("runs", "--json"),
+    ("models", "--json"),
+    ("problem", "show"),
+    ("data", "list", "--json"),
+    ("retrain", "triggers", "show"),
+    ("monitor", "rules"),
+]
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None):
+    from click.testing import CliRunner
+
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=[" ".join(c) for c in READ_ONLY])
+def test_shared_options_after_the_command_mean_what_they_mean_before(two_projects: Path, command) -> None:
+    where = ("--workspace", str(two_projects), "--project", "prices")
+    before = _invoke(*where, *command)
+    after = _invoke(*command, *where)
+    short = _invoke(*command, "-p", "prices", "-w", str(two_projects))
+    assert (after.exit_code, after.output) == (before.exit_code, before.output)
+    assert (short.exit_code, short.output) == (before.exit_code, before.output)
+    assert "several projects" not in after.output
+
+
+def test_project_after_the_command_picks_that_project(two_projects: Path) -> None:
+    for name in ("churn", "prices"):
+        events = json.loads(_invoke("log", "--json", "--project", name, "-w", str(two_projects)).output)
+        assert events and {e["project"] for e in events} == {name}
+    nested = _invoke("data", "--project", "prices", "list", "-w", str(two_projects))
+    assert nested.exit_code == 0
+
+
+def test_an_option_after_the_command_wins_over_the_environment(two_projects: Path) -> None:
+    env = {"COCKPIT_PROJECT": "churn", "COCKPIT_WORKSPACE": str(two_projects / "nowhere")}
+    result = _invoke("log", "--json", "-p", "prices", "-w", str(two_projects), env=env)
+    assert result.exit_code == 0
+    assert {e["project"] for e in json.loads(result.output)} == {"prices"}
+
+
+def test_the_same_value_twice_is_fine_and_a_workspace_is_its_dot_cockpit(two_projects: Path) -> None:
+    result = _invoke(
+        "-w",
+        str(two_projects / ".cockpit"),
+        "-p",
+        "churn",
+        "log",
+        "--json",
+        "-w",
+        str(two_projects),
+        "-p",
+        "churn",
+    )
+    assert result.exit_code == 0
+    assert {e["project"] for e in json.loads(result.output)} == {"churn"}
+
+
+def _every_command(group: click.Group = cli, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        if (*prefix, name) == ("init",):  # it makes a workspace at PATH: no --workspace
+            continue
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _every_command(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", list(_every_command()), ids=" ".join)
+def test_every_command_takes_both_options_after_it_and_refuses_two_values(two_projects: Path, path) -> None:
+    """Walks the whole tree: each command (groups too) documents both options with the root's
+    help, and given a value that differs from the one before it, stops with one line, exit 2,
+    before its body runs (nothing is written: the log is unchanged)."""
+    root_help = _invoke("--help").output
+    help_text = " ".join(_invoke(*path, "--help").output.split())
+    for flag, words in [
+        ("-w, --workspace PATH", "The project folder or its .cockpit/"),
+        ("-p, --project NAME", "The project to act on"),
+    ]:
+        assert flag in help_text and words in help_text and words in " ".join(root_help.split())
+    events = _invoke("log", "--json", "-w", str(two_projects)).output
+    twice = _invoke("-w", str(two_projects), "-p", "churn", *path, "-p", "prices")
+    assert twice.exit_code == 2, twice.output
+    assert twice.stderr.strip().splitlines() == [
+        f"cockpit: --project given twice with different values: 'churn' after `cockpit` and "
+        f"'prices' after `cockpit {' '.join(path)}`"
+    ]
+    elsewhere = two_projects.parent / "elsewhere"
+    twice = _invoke("-w", str(two_projects), *path, "--workspace", str(elsewhere))
+    assert twice.exit_code == 2 and "--workspace given twice with different values" in twice.stderr
+    assert _invoke("log", "--json", "-w", str(two_projects)).output == events
+
+
+def test_init_takes_no_workspace_after_it(tmp_path: Path) -> None:
+    result = _invoke("init", str(tmp_path / "a"), "--workspace", str(tmp_path / "b"))
+    assert result.exit_code == 2 and not (tmp_path / "a").exists()
+
+
+def test_demo_builds_in_the_workspace_named_after_it(two_projects: Path, tmp_path: Path) -> None:
+    # An existing workspace is "already built": nothing is built, but the folder is the one named.
+    there = _invoke("demo", "--no-tui", "--workspace", str(two_projects))
+    assert there.exit_code == 0 and f"already built at {two_projects}" in there.output
+    before = _invoke("--workspace", str(two_projects / ".cockpit"), "demo", "--no-tui")
+    assert before.output == there.output
+    both = _invoke("demo", "--no-tui", "--workspace", str(two_projects), "--path", str(tmp_path / "other"))
+    assert both.exit_code == 2 and "name different folders" in both.stderr
+    assert not (tmp_path / "other").exists()

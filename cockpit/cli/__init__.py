@@ -9,8 +9,10 @@ from __future__ import annotations
 import sys
 
 import click
+from click.core import ParameterSource
 
 from cockpit import __version__
+from cockpit.cli import shared_options
 from cockpit.cli.context import CliContext, Refused
 from cockpit.errors import CockpitError
 
@@ -41,28 +43,20 @@ class CockpitGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, "--version", prog_name="cockpit", message="%(prog)s %(version)s")
-@click.option(
-    "--workspace",
-    "-w",
-    metavar="PATH",
-    envvar="COCKPIT_WORKSPACE",
-    help="The project folder or its .cockpit/ (default: found from the current folder up).",
-)
-@click.option(
-    "--project",
-    "-p",
-    metavar="NAME",
-    envvar="COCKPIT_PROJECT",
-    help="The project to act on (needed when the workspace holds several).",
-)
+@shared_options.root_option("workspace")
+@shared_options.root_option("project")
 @click.pass_context
 def cli(ctx: click.Context, workspace: str | None, project: str | None) -> None:
     """A keyboard-driven terminal cockpit for the whole life of a machine-learning model.
 
     Run without a command to open the cockpit on the workspace found from the
-    current folder; every screen action has a command below.
+    current folder; every screen action has a command below. --workspace and
+    --project may also follow the command (`cockpit runs --project churn`).
     """
     ctx.obj = CliContext(workspace, project)
+    for name in shared_options.SHARED:
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            ctx.obj.give(name, ctx.params[name], "cockpit")
     if ctx.invoked_subcommand is None:
         ctx.obj.open_ui()
 
@@ -88,6 +82,7 @@ def _register_commands() -> None:
         module = importlib.import_module(f"cockpit.cli.{name}")
         for command in module.COMMANDS:
             cli.add_command(command)
+    shared_options.add_to_subcommands(cli)
 
 
 _register_commands()

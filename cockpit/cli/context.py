@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from cockpit.workspace import Workspace
+from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
 
 if TYPE_CHECKING:
     from cockpit.projects import Project
@@ -27,6 +28,32 @@ class CliContext:
         self.workspace_option = workspace
         self.project_option = project
         self._workspace: Workspace | None = None
+        self._given: dict[str, tuple[str, str]] = {}  # option -> (value, the command it followed)
+
+    def give(self, name: str, value: str, where: str) -> None:
+        """--workspace or --project given on the command line after `where`; the same option
+        given before with a different value is refused, whichever way it is spelt."""
+        earlier = self._given.get(name)
+        if earlier is not None and _same(name, earlier[0]) != _same(name, value):
+            raise Refused(
+                f"--{name} given twice with different values: {earlier[0]!r} after "
+                f"`{earlier[1]}` and {value!r} after `{where}`"
+            )
+        self._given[name] = (value, where)
+        if name == "workspace":
+            self.workspace_option = value
+        else:
+            self.project_option = value
+
+    def folder_for(self, path: str | None, option: str) -> str | None:
+        """The folder a command that builds a workspace uses: `path` (its own `option`), else
+        the one --workspace named on the command line (not from the environment)."""
+        given = self._given.get("workspace")
+        if given is None:
+            return path
+        if path is not None and _same("workspace", path) != _same("workspace", given[0]):
+            raise Refused(f"{option} {path!r} and --workspace {given[0]!r} name different folders")
+        return _same("workspace", given[0])
 
     def workspace(self) -> Workspace:
         if self._workspace is None:
@@ -42,6 +69,14 @@ class CliContext:
         from screens.app import run_app
 
         run_app(workspace or self.workspace(), self.project_option)
+
+
+def _same(name: str, value: str) -> str:
+    """What a value means: a workspace path and its .cockpit/ are one workspace."""
+    if name != "workspace":
+        return value
+    path = Path(value).expanduser().resolve()
+    return str(path.parent if path.name == WORKSPACE_DIRNAME else path)
 
 
 def cli_context(ctx: click.Context) -> CliContext:

@@ -50,17 +50,17 @@ def init(path: str, group: str | None) -> None:
 @click.option(
     "--path",
     "path",
-    default="cockpit-demo",
-    show_default=True,
     type=click.Path(file_okay=False),
-    help="Folder to build the demo workspace in.",
+    help="Folder to build the demo workspace in (default: the --workspace folder, else cockpit-demo).",
 )
 @click.option("--no-tui", is_flag=True, help="Only build the workspace; do not open the cockpit.")
 @click.option("--rebuild", is_flag=True, help="Delete an existing demo workspace there first.")
 @pass_cli
-def demo(ctx: CliContext, path: str, no_tui: bool, rebuild: bool) -> None:
+def demo(ctx: CliContext, path: str | None, no_tui: bool, rebuild: bool) -> None:
     """Build a complete demo workspace from the sample data and open it."""
     from cockpit.demo import DEMO_PROJECT, build_demo
+
+    path = ctx.folder_for(path, "--path") or "cockpit-demo"
 
     started = time.monotonic()
     workspace, built = build_demo(
