@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import (
@@ -43,7 +46,7 @@ PROBLEM_KEYS = [
         "Revert",
         show=False,
         cli="problem show",
-        help="Throw away unsaved edits: back to the saved version",
+        help="Throw away unsaved edits: the whole form back to the saved version",
     ),
     Key("problem.form", "f", "tab('spec')", "Form", show=False, help="The spec form"),
     Key(
@@ -84,6 +87,9 @@ FORM = [
     ("risks", "Risks and ethics", "area", "who could be harmed by a wrong prediction, how"),
     ("human_path", "Human path", "area", "who can review, override or appeal"),
 ]
+# Fields are where ctrl+u is pressed, and Input and TextArea bind it to "delete to the line
+# start": the form's revert goes first, as the footer promises.
+REVERT_FIRST = {"problem.revert"}
 STATUS_MARK = {"ok": "✓ ok", "n/a": "· n/a", "missing": "✗ missing", "vague": "! vague"}
 
 
@@ -92,7 +98,7 @@ class ProblemScreen(StageScreen):
 
     TITLE = "Problem"
     CSS_PATH = "problem.tcss"
-    BINDINGS = bindings(PROBLEM_KEYS)
+    BINDINGS = [replace(b, priority=b.id in REVERT_FIRST) for b in bindings(PROBLEM_KEYS)]
     KEYS = PROBLEM_KEYS
 
     def __init__(self, workspace: Workspace) -> None:
@@ -129,7 +135,13 @@ class ProblemScreen(StageScreen):
         if kind == "select":
             return Select([], id=f"f-{name}", prompt="choose", compact=True)
         input_type = "number" if kind == "number" else "text"
-        return Input(id=f"f-{name}", placeholder=placeholder, type=input_type, compact=True)
+        return Input(
+            id=f"f-{name}",
+            placeholder=placeholder,
+            type=input_type,
+            compact=True,
+            select_on_focus=False,  # typing must not replace a whole field by surprise
+        )
 
     def on_mount(self) -> None:
         self.query_one("#form").can_focus = False  # Tab goes field to field
@@ -163,7 +175,7 @@ class ProblemScreen(StageScreen):
         self.saved = stage.current_spec(self.workspace, project)
         self.query_one("#task-line", Static).update(
             f"Predicts a {project.task} target for project {project.name}. "
-            "Tab moves between fields · ctrl+s saves · Esc leaves a field."
+            "Tab moves between fields · ctrl+s saves · ctrl+u reverts · Esc leaves a field."
         )
         self._set_choices(project.task)
         self._fill_form(self.saved)
@@ -182,18 +194,16 @@ class ProblemScreen(StageScreen):
 
     def _fill_form(self, spec: stage.ProblemSpec) -> None:
         self._loading = True
-        values = spec.as_dict()
-        for name, _, kind, _ in FORM:
-            value = values[name]
+        texts = _form_texts(spec)
+        for name, _, _, _ in FORM:
             widget = self.query_one(f"#f-{name}")
-            if kind == "area":
-                widget.text = value or ""
-            elif kind == "select":
-                widget.value = value if value else Select.NULL
-            elif isinstance(value, list):
-                widget.value = ", ".join(value)
-            else:
-                widget.value = "" if value is None else f"{value:g}" if isinstance(value, float) else value
+            if isinstance(widget, TextArea):
+                widget.text = texts[name]
+            elif isinstance(widget, Select):
+                widget.value = texts[name] or Select.NULL
+            elif isinstance(widget, Input):
+                widget.value = texts[name]
+            _cursor_to_end(widget)
         self.call_after_refresh(self._done_loading)
 
     def _done_loading(self) -> None:
@@ -242,9 +252,23 @@ class ProblemScreen(StageScreen):
         self.refresh_data()
 
     def action_revert(self) -> None:
-        if self.saved is not None:
-            self._fill_form(self.saved)
-            self.notify("Back to the saved version")
+        if self.saved is None:
+            return
+        changed = self._changed_fields()
+        if not changed:
+            self.notify("Nothing to revert: the form is the saved version")
+            return
+        self._fill_form(self.saved)
+        self.notify(f"Back to the saved version: {', '.join(changed)}")
+
+    def _changed_fields(self) -> list[str]:
+        """The labels of the fields whose text differs from the saved spec's."""
+        saved, now = _form_texts(self.saved or stage.ProblemSpec()), self.form_values()
+        return [label for name, label, _, _ in FORM if now[name] != saved[name]]
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Entering a field puts the cursor after its text, nothing selected."""
+        _cursor_to_end(event.widget)
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -324,3 +348,25 @@ class ProblemScreen(StageScreen):
         for name, (old, new) in stage.diff(previous, current.spec).items():
             lines.append(f"  {name}: {old!r} → {new!r}")
         self.query_one("#history-diff", Static).update("\n".join(lines))
+
+
+def _form_texts(spec: stage.ProblemSpec) -> dict[str, str]:
+    """Each field's text as the form shows `spec` ("" for a blank select)."""
+    values = spec.as_dict()
+    texts = {}
+    for name, _, _, _ in FORM:
+        value = values[name]
+        if isinstance(value, list):
+            texts[name] = ", ".join(value)
+        elif isinstance(value, float):
+            texts[name] = f"{value:g}"
+        else:
+            texts[name] = "" if value is None else str(value)
+    return texts
+
+
+def _cursor_to_end(widget: object) -> None:
+    if isinstance(widget, Input):
+        widget.cursor_position = len(widget.value)
+    elif isinstance(widget, TextArea):
+        widget.move_cursor(widget.document.end)

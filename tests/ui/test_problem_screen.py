@@ -92,3 +92,44 @@ async def test_typing_a_number_key_in_a_field_stays_in_the_field(two_projects) -
         assert app.focused.value == "0 2"
         await pilot.press("escape", "0")
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_ctrl_u_in_a_field_reverts_the_form_to_the_saved_spec(two_projects) -> None:
+    project = get_project(two_projects, "churn")
+    problem.save_spec(two_projects, project, problem.spec_from_mapping({"audience": "sales"}, "test"))
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1")
+        await pilot.pause()
+        screen = app.screen
+        audience = screen.query_one("#f-audience", Input)
+        statement = screen.query_one("#f-statement", TextArea)
+        statement.text = "Predict churn"
+        audience.focus()
+        await _type(pilot, " team")
+        await pilot.pause(0.3)  # the grade follows typing after a pause
+        assert "unsaved" in str(screen.query_one("#readiness-text").render())
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        assert audience.value == "sales"  # not emptied: the saved value is back
+        assert statement.text == ""
+        assert app.focused is audience
+        assert not screen.is_dirty()
+        assert "unsaved" not in str(screen.query_one("#readiness-text").render())
+        assert any("What is predicted" in n.message for n in app._notifications)
+
+        statement.focus()
+        await _type(pilot, "Predict")
+        await pilot.press("ctrl+u")  # in a text area too
+        assert statement.text == ""
+
+
+async def test_entering_a_field_puts_the_cursor_after_its_text_nothing_selected(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1", "tab", "tab")
+        target = app.focused
+        assert isinstance(target, Input) and target.value == "churned"
+        assert target.selection.is_empty and target.cursor_position == len("churned")
+        await _type(pilot, "_30d")
+        assert target.value == "churned_30d"  # typing added to the text, not replaced it
