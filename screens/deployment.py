@@ -4,6 +4,7 @@ overrides, and the scored entities with their top reasons."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,12 +13,13 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from cockpit.deployment import batch, registry, rules
+from cockpit.deployment.moves import summary
 from cockpit.deployment.serving_log import recent_service_stats
-from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.confirm import ConfirmReason
+from screens.confirm import Change, ConfirmReason
 from screens.dialogs_input import PromptDialog
+from screens.fit_table import FitTable
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job
@@ -92,6 +94,11 @@ DEPLOYMENT_KEYS = [
 ]
 
 
+LEDGER_COLUMNS = ("When", "Alias", "Action", "Version", "From", "%", "Who", "Why")
+SCORED_COLUMNS = ("Entity", "Score", "Answer", "Route", "Top reasons")
+OVERRIDE_COLUMNS = ("Id", "Entity", "Answer", "Why", "By", "Expires")
+
+
 class DeploymentScreen(StageScreen):
     """What serves, how traffic splits, and how to roll back."""
 
@@ -104,6 +111,7 @@ class DeploymentScreen(StageScreen):
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
         self.versions: list[registry.ModelVersion] = []
+        self._placed = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -112,26 +120,17 @@ class DeploymentScreen(StageScreen):
             with TabPane("Versions", id="versions"):
                 yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Ledger", id="ledger"):
-                yield DataTable(id="ledger-table", cursor_type="row", zebra_stripes=True)
+                yield FitTable(LEDGER_COLUMNS, "Why", id="ledger-table")
             with TabPane("Scored", id="scored"):
-                yield DataTable(id="scored-table", cursor_type="row", zebra_stripes=True)
+                yield FitTable(SCORED_COLUMNS, "Top reasons", id="scored-table")
             with TabPane("Fallback & overrides", id="rules"):
                 yield Static(id="fallback-text")
-                yield DataTable(id="overrides-table", cursor_type="row", zebra_stripes=True)
+                yield FitTable(OVERRIDE_COLUMNS, "Why", id="overrides-table")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#versions-table", DataTable).add_columns(
             "Version", "Run", "Gate", "Aliases", "Status", "Registered"
-        )
-        self.query_one("#ledger-table", DataTable).add_columns(
-            "When", "Alias", "Action", "Version", "From", "%", "Who", "Why"
-        )
-        self.query_one("#scored-table", DataTable).add_columns(
-            "Entity", "Score", "Answer", "Route", "Top reasons"
-        )
-        self.query_one("#overrides-table", DataTable).add_columns(
-            "Id", "Entity", "Answer", "Why", "By", "Expires"
         )
         self.refresh_data()
 
@@ -156,6 +155,9 @@ class DeploymentScreen(StageScreen):
                 v.created_at.replace("T", " ")[:16],
             )
         if self.versions:
+            if not self._placed:  # first look: on the version c/s/d would deploy
+                self._placed = True
+                row = self._row_of(self._default())
             table.move_cursor(row=min(row, len(self.versions) - 1))
         self._traffic(aliases)
         self._ledger()
@@ -196,19 +198,24 @@ class DeploymentScreen(StageScreen):
         )
 
     def _ledger(self) -> None:
-        table = self.query_one("#ledger-table", DataTable)
-        table.clear()
-        for r in registry.ledger(self.workspace, self.app.project, 100):
-            table.add_row(
-                r.at.replace("T", " ")[:16],
-                r.alias,
-                r.action,
-                f"v{r.version}" if r.version else "-",
-                f"v{r.previous_version}" if r.previous_version else "-",
-                f"{r.percent:g}" if r.percent else "",
-                r.user[:8],
-                (r.reason or "")[:40],
-            )
+        self.query_one("#ledger-table", FitTable).set_rows(
+            [
+                (
+                    [
+                        r.at.replace("T", " ")[:16],
+                        r.alias,
+                        r.action,
+                        f"v{r.version}" if r.version else "-",
+                        f"v{r.previous_version}" if r.previous_version else "-",
+                        f"{r.percent:g}" if r.percent else "",
+                        r.user,
+                        r.reason or "",
+                    ],
+                    str(r.id),
+                )
+                for r in registry.ledger(self.workspace, self.app.project, 100)
+            ]
+        )
 
     def _rules(self) -> None:
         fallback = rules.get_fallback(self.workspace, self.app.project)
@@ -217,17 +224,12 @@ class DeploymentScreen(StageScreen):
             if fallback
             else "No fallback rule: cockpit fallback set 'COLUMN > X -> A else B'"
         )
-        table = self.query_one("#overrides-table", DataTable)
-        table.clear()
-        for o in rules.active_overrides(self.workspace, self.app.project).values():
-            table.add_row(
-                str(o.id),
-                o.entity,
-                o.prediction,
-                o.reason[:30],
-                (o.created_by or "")[:8],
-                o.expires_at or "-",
-            )
+        self.query_one("#overrides-table", FitTable).set_rows(
+            [
+                ([str(o.id), o.entity, o.prediction, o.reason, o.created_by or "", o.expires_at or "-"], None)
+                for o in rules.active_overrides(self.workspace, self.app.project).values()
+            ]
+        )
 
     def _scored(self) -> None:
         latest = batch.list_batches(self.workspace, self.app.project, 1)
@@ -237,106 +239,156 @@ class DeploymentScreen(StageScreen):
     @guarded
     def on_scored(self, done: Scored) -> None:
         top, reasons = done.top, done.reasons
-        table = self.query_one("#scored-table", DataTable)
-        table.clear()
+        rows = []
         for i, (_, row) in enumerate(top.iterrows()):
             why = ", ".join(f"{r.column}={r.value}" for r in reasons[i]) if reasons else ""
-            table.add_row(
-                str(row["entity"]),
-                "-" if row["score"] != row["score"] else f"{row['score']:.3f}",
-                str(row["prediction"]),
-                str(row["route"]),
-                why[:60],
-            )
+            score = "-" if row["score"] != row["score"] else f"{row['score']:.3f}"
+            rows.append(([str(row["entity"]), score, str(row["prediction"]), str(row["route"]), why], None))
+        self.query_one("#scored-table", FitTable).set_rows(rows)
+
+    @guarded
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a ledger, scored or overrides row: the row in full."""
+        if isinstance(event.data_table, FitTable):
+            event.data_table.show_full_row(f"Deployment · {self.query_one(TabbedContent).active}")
 
     # -- actions ---------------------------------------------------------------
+    # Every key that changes what production serves plans first (the core refuses what cannot
+    # be done), shows what changes, from → to, and acts only on a typed reason.
 
     def _highlighted(self) -> registry.ModelVersion | None:
         if not self.versions:
             return None
         return self.versions[self.query_one("#versions-table", DataTable).cursor_row]
 
-    def _act(self, question: str, action) -> None:
-        def confirmed(reason: str | None) -> None:
-            if reason is None:
-                return
-            try:
-                message = action(reason)
-            except CockpitError as exc:
-                self.notify(str(exc), severity="error", timeout=8)
-                return
-            self.notify(message)
-            self.refresh_data()
+    def _default(self) -> registry.ModelVersion | None:
+        """The newest active version that is not production: what c/s/d offer by default."""
+        found = registry.deployable(self.workspace, self.app.project)
+        return found[0] if found else None
 
-        self.app.push_screen(ConfirmReason(question), confirmed)
+    def _row_of(self, version: registry.ModelVersion | None) -> int:
+        ids = [v.id for v in self.versions]
+        return ids.index(version.id) if version is not None and version.id in ids else 0
 
-    def action_deploy(self, strategy: str) -> None:
-        version = self._highlighted()
-        if version is None:
-            self.notify("No model version to deploy", severity="warning")
+    def _deploy_target(self) -> tuple[registry.ModelVersion | None, str]:
+        """The highlighted version if it can be deployed, else the default; with a note when
+        the highlighted one was passed over (production is never offered)."""
+        highlighted = self._highlighted()
+        offered = registry.deployable(self.workspace, self.app.project)
+        if highlighted is not None and any(v.id == highlighted.id for v in offered):
+            return highlighted, ""
+        target = offered[0] if offered else None
+        if highlighted is None or target is None:
+            return target, ""
+        state = "production" if highlighted.status == "active" else highlighted.status
+        return target, f"v{highlighted.version} is {state}: "
+
+    def _confirm(self, question: str, plan: registry.Plan, action: Callable[[str], str]) -> None:
+        """Ask with the plan's moves; `action(reason)` runs only on a typed reason."""
+        if not plan.moves:
+            self.notify(f"Nothing would change, it is so already: {question}", severity="warning")
             return
-        ws, project = self.workspace, self.app.project
+
+        def confirmed(reason: str | None) -> None:
+            if reason is not None:
+                self._carry_out(action, reason)
+
+        changes = tuple(Change(m.what, m.before, m.after) for m in plan.moves)
+        self.app.push_screen(ConfirmReason(question, changes=changes), confirmed)
+
+    @notify_errors
+    def _carry_out(self, action: Callable[[str], str], reason: str) -> None:
+        self.notify(action(reason))
+        self.refresh_data()
+
+    @notify_errors
+    def action_deploy(self, strategy: str) -> None:
+        version, note = self._deploy_target()
+        if version is None:
+            self.notify("No version to deploy besides production: register one first", severity="warning")
+            return
+        ws, project, number = self.workspace, self.app.project, version.version
+
+        def deployed(percent: float | None, reason: str) -> str:
+            plan = registry.deploy(ws, project, number, strategy, percent, reason)
+            return f"{plan.target.label} deployed ({strategy}): " + summary(plan.moves)
+
         if strategy != "canary":
-            self._act(
-                f"Deploy {version.label} as {strategy}?",
-                lambda reason: (
-                    registry.deploy(ws, project, version.version, strategy, reason=reason),
-                    f"{version.label} deployed ({strategy})",
-                )[1],
+            plan = registry.plan_deploy(ws, project, number, strategy)
+            self._confirm(
+                f"{note}Deploy {version.label} as {strategy}?", plan, functools.partial(deployed, None)
             )
             return
 
         def percent_chosen(text: str | None) -> None:
             if text:
-                try:
-                    percent = float(text)
-                except ValueError:
-                    self.notify("The percent is a number", severity="error")
-                    return
-                self._act(
-                    f"Start {version.label} as a {percent:g}% canary?",
-                    lambda reason: (
-                        registry.deploy(ws, project, version.version, "canary", percent, reason),
-                        f"canary {version.label} at {percent:g}%",
-                    )[1],
-                )
+                self._canary_at(text, version, note, deployed)
 
-        self.app.push_screen(PromptDialog("Canary percent of entities", value="10"), percent_chosen)
+        self.app.push_screen(
+            PromptDialog(f"{note}Canary percent of entities for {version.label}", value="10"), percent_chosen
+        )
+
+    @notify_errors
+    def _canary_at(
+        self,
+        text: str,
+        version: registry.ModelVersion,
+        note: str,
+        deployed: Callable[[float | None, str], str],
+    ) -> None:
+        try:
+            percent = float(text)
+        except ValueError:
+            self.notify("The percent is a number", severity="error")
+            return
+        plan = registry.plan_deploy(self.workspace, self.app.project, version.version, "canary", percent)
+        self._confirm(
+            f"{note}Start {version.label} as a {percent:g}% canary?",
+            plan,
+            functools.partial(deployed, percent),
+        )
 
     @notify_errors
     def action_percent(self, step: float) -> None:
-        canary = registry.aliases(self.workspace, self.app.project).get("canary")
+        ws, project = self.workspace, self.app.project
+        canary = registry.aliases(ws, project).get("canary")
         if canary is None:
             self.notify("No canary is running", severity="warning")
             return
         percent = min(95.0, max(5.0, (canary.percent or 0) + step))
-        registry.set_canary_percent(
-            self.workspace, self.app.project, percent, f"canary to {percent:g}% from the deployment screen"
-        )
-        self.notify(f"Canary at {percent:g}%")
-        self.refresh_data()
+        plan = registry.plan_canary_percent(ws, project, percent)
 
+        def changed(reason: str) -> str:
+            return summary(registry.set_canary_percent(ws, project, percent, reason).moves)
+
+        self._confirm(f"Canary {plan.target.label} at {percent:g}% of entities?", plan, changed)
+
+    @notify_errors
     def action_promote(self) -> None:
         ws, project = self.workspace, self.app.project
         canary = registry.alias_version_id(ws, project, "canary")
-        target = None if canary else self._highlighted()
-        label = "the canary" if canary else (target.label if target else None)
-        if label is None:
+        highlighted = self._highlighted()
+        if canary is None and highlighted is None:
             self.notify("Nothing to promote", severity="warning")
             return
-        version = None if canary else target.version
+        ref = None if canary else highlighted.version  # type: ignore[union-attr]
+        plan = registry.plan_promote(ws, project, ref)
+        what = "the canary " if canary else ""
 
-        def promote(reason: str) -> str:
-            return f"production: {registry.promote(ws, project, version, reason).label}"
+        def promoted(reason: str) -> str:
+            return summary(registry.promote(ws, project, ref, reason).moves)
 
-        self._act(f"Promote {label} to production?", promote)
+        self._confirm(f"Promote {what}{plan.target.label} to production?", plan, promoted)
 
+    @notify_errors
     def action_rollback(self) -> None:
         ws, project = self.workspace, self.app.project
-        self._act(
-            "Roll production back to the previous version?",
-            lambda reason: f"production: {registry.rollback(ws, project, reason).label}",
-        )
+        plan = registry.plan_rollback(ws, project)
+
+        def rolled_back(reason: str) -> str:
+            return summary(registry.rollback(ws, project, reason).moves)
+
+        self._confirm(f"Roll production back to {plan.target.label}?", plan, rolled_back)
 
 
 @dataclass

@@ -111,7 +111,7 @@ def test_canary_promote_rollback_and_the_ledger(registered) -> None:
     assert registry.get_version(ws, project, "production").version == 2
     assert "canary" not in registry.aliases(ws, project)
     back = registry.rollback(ws, project, "errors went up")
-    assert back.version == 1 and registry.get_version(ws, project, "production").version == 1
+    assert back.target.version == 1 and registry.get_version(ws, project, "production").version == 1
     actions = [(r.alias, r.action) for r in registry.ledger(ws, project)][:4]
     assert actions == [
         ("production", "rollback"),
@@ -268,3 +268,50 @@ def test_the_production_version_is_refused_as_its_own_canary_or_shadow(
     assert set(registry.aliases(ws, project)) == {"production", "candidate"}
     registry.deploy(ws, project, 2, strategy, 10 if percent else None)  # another version is fine
     assert registry.aliases(ws, project)[strategy].version_id != registry.get_version(ws, project, 1).id
+
+
+def test_deploy_promote_and_rollback_print_what_changed(run_cli, registered) -> None:
+    ws, project, _, _ = registered
+    folder = ws.root
+    first = run_cli("deploy", "1", "--strategy", "blue-green", "--reason", "first", workspace=folder)
+    assert first.stdout == "deployed v1 as blue-green (production: none → v1)\n"
+    canary = run_cli("deploy", "2", "--strategy", "canary", "--percent", "25", "--json", workspace=folder)
+    assert json.loads(canary.stdout) == {
+        "version": 2,
+        "run": registry.get_version(ws, project, 2).run_id,
+        "strategy": "canary",
+        "percent": 25.0,
+        "changes": [{"what": "canary", "before": "none", "after": "v2 at 25%"}],
+    }
+    share = run_cli("promote", "--percent", "40", workspace=folder)
+    assert share.stdout == "canary v2 at 40% (canary share: 25% → 40%)\n"
+    promoted = json.loads(run_cli("promote", "--json", workspace=folder).stdout)
+    assert promoted["changes"] == [
+        {"what": "production", "before": "v1", "after": "v2"},
+        {"what": "canary", "before": "v2 at 40%", "after": "none"},
+    ]
+    back = run_cli("rollback", "--reason", "errors up", workspace=folder)
+    assert back.stdout == "rolled production back to v1 (production: v2 → v1)\n"
+    again = run_cli("deploy", "1", "--strategy", "blue-green", workspace=folder)
+    assert again.exit_code == 0 and again.stdout.endswith("(nothing changed)\n")
+
+
+def test_blue_green_of_the_canary_ends_its_canary(with_canary) -> None:
+    """One version is never production and canary at once: switching production to the
+    canary's version ends the canary, as promoting it does."""
+    ws, project, _, _ = with_canary
+    plan = registry.plan_deploy(ws, project, 2, "blue-green")
+    assert [m.line() for m in plan.moves] == ["production: v1 → v2", "canary: v2 at 25% → none"]
+    assert registry.deploy(ws, project, 2, "blue-green", reason="all in").moves == plan.moves
+    assert set(registry.aliases(ws, project)) == {"production", "candidate"}
+    assert [(r.alias, r.action) for r in registry.ledger(ws, project)][:2] == [
+        ("canary", "clear"),
+        ("production", "deploy"),
+    ]
+
+
+def test_deployable_versions_never_include_production(with_canary) -> None:
+    ws, project, _, _ = with_canary
+    assert [v.version for v in registry.deployable(ws, project)] == [2]
+    registry.promote(ws, project, reason="good")
+    assert [v.version for v in registry.deployable(ws, project)] == [1]

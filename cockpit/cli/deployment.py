@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.options import CANARY_PERCENT, MOMENT, ROW_ID
+
+if TYPE_CHECKING:
+    from cockpit.deployment.registry import Plan
 
 pass_cli = click.make_pass_decorator(CliContext)
 
@@ -96,15 +100,27 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
     "--percent", type=CANARY_PERCENT, help="The canary's share of entities (more than 0, less than 100)."
 )
 @click.option("--reason", default="", help="Why (kept in the ledger).")
+@click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
 @pass_cli
-def deploy(ctx: CliContext, version: str, strategy: str, percent: float | None, reason: str) -> None:
-    """Deploy VERSION as shadow, canary (--percent, sticky by entity) or blue-green."""
-    from cockpit.deployment.registry import deploy as deploy_version
+def deploy(
+    ctx: CliContext, version: str, strategy: str, percent: float | None, reason: str, as_json: bool
+) -> None:
+    """Deploy VERSION as shadow, canary (--percent, sticky by entity) or blue-green; prints
+    what changed, from → to."""
+    from cockpit.deployment import registry
 
     if percent is not None and strategy != "canary":
         raise click.UsageError(f"--percent is the canary's share; {strategy} takes none")
-    shown = deploy_version(ctx.workspace(), ctx.project(), version, strategy, percent, reason)
-    click.echo(", ".join(f"{a}={v.version_id}" for a, v in shown.items()), err=True)
+    workspace, project = ctx.workspace(), ctx.project()
+    plan = registry.deploy(workspace, project, version, strategy, percent, reason)
+    share = f" at {percent:g}%" if percent is not None else ""
+    _done(
+        plan,
+        f"deployed v{plan.target.version} as {strategy}{share}",
+        as_json,
+        strategy=strategy,
+        percent=percent,
+    )
 
 
 @click.command()
@@ -113,29 +129,51 @@ def deploy(ctx: CliContext, version: str, strategy: str, percent: float | None, 
     "--percent", type=CANARY_PERCENT, help="Only change the canary's percent (more than 0, less than 100)."
 )
 @click.option("--reason", default="", help="Why (kept in the ledger).")
+@click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
 @pass_cli
-def promote(ctx: CliContext, version: str | None, percent: float | None, reason: str) -> None:
+def promote(ctx: CliContext, version: str | None, percent: float | None, reason: str, as_json: bool) -> None:
     """Make the canary (or VERSION) production; --percent changes the canary share instead."""
     from cockpit.deployment import registry
 
     workspace, project = ctx.workspace(), ctx.project()
     if percent is not None:
-        registry.set_canary_percent(workspace, project, percent, reason)
-        click.echo(f"canary at {percent:g}%")
+        if version is not None:
+            raise click.UsageError("--percent changes the running canary's share; name no VERSION with it")
+        plan = registry.set_canary_percent(workspace, project, percent, reason)
+        _done(plan, f"canary v{plan.target.version} at {percent:g}%", as_json, percent=percent)
         return
-    promoted = registry.promote(workspace, project, version, reason)
-    click.echo(f"production: {promoted.label}")
+    plan = registry.promote(workspace, project, version, reason)
+    _done(plan, f"promoted v{plan.target.version} to production", as_json)
 
 
 @click.command()
 @click.option("--reason", required=True, help="Why (kept in the ledger).")
+@click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
 @pass_cli
-def rollback(ctx: CliContext, reason: str) -> None:
+def rollback(ctx: CliContext, reason: str, as_json: bool) -> None:
     """Production back to the version before it, in one step; any canary stops."""
-    from cockpit.deployment.registry import rollback as roll_back
+    from cockpit.deployment import registry
 
-    target = roll_back(ctx.workspace(), ctx.project(), reason)
-    click.echo(f"production: {target.label}")
+    workspace, project = ctx.workspace(), ctx.project()
+    plan = registry.rollback(workspace, project, reason)
+    _done(plan, f"rolled production back to v{plan.target.version}", as_json)
+
+
+def _done(plan: Plan, did: str, as_json: bool, **extra: object) -> None:
+    """One line: what was done and what changed, from → to (`--json`: the same as an object)."""
+    from cockpit.deployment.moves import summary
+
+    if as_json:
+        emit_json(
+            {
+                "version": plan.target.version,
+                "run": plan.target.run_id,
+                **extra,
+                "changes": [m.as_dict() for m in plan.moves],
+            }
+        )
+    else:
+        click.echo(f"{did} ({summary(plan.moves)})")
 
 
 @click.group()

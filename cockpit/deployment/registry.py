@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from cockpit.audit import current_user
+from cockpit.deployment.moves import Move, Slot, moves_between
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.training.runs import get_run
@@ -267,22 +268,84 @@ def set_alias(
     )
 
 
-def deploy(
-    ws: Workspace,
-    project: Project,
-    ref: int | str,
-    strategy: str,
-    percent: float | None = None,
-    reason: str = "",
-) -> dict[str, Alias]:
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One alias an action sets: to a version (None clears it), with the ledger's action and
+    a fixed reason (None: the reason the user gives)."""
+
+    alias: str
+    version_id: int | None
+    action: str
+    percent: float | None = None
+    strategy: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an action will do, worked out before it acts: the version it acts on, the aliases
+    it sets, and what changes, from → to. The confirm dialog shows `moves`; the action
+    carries out the same plan and returns it."""
+
+    target: ModelVersion
+    steps: tuple[Step, ...]
+    moves: tuple[Move, ...]
+
+
+def _slots(ws: Workspace, project: Project) -> dict[str, Slot]:
+    return {
+        name: Slot(version_by_id(ws, alias.version_id).version, alias.percent)
+        for name, alias in aliases(ws, project).items()
+    }
+
+
+def _plan(ws: Workspace, project: Project, version: ModelVersion, steps: list[Step]) -> Plan:
+    before = _slots(ws, project)
+    after = dict(before)
+    for step in steps:
+        if step.version_id is None:
+            after.pop(step.alias, None)
+        else:
+            after[step.alias] = Slot(version_by_id(ws, step.version_id).version, step.percent)
+    return Plan(version, tuple(steps), moves_between(before, after))
+
+
+def _carry_out(ws: Workspace, project: Project, plan: Plan, reason: str, event: str, payload: dict) -> None:
+    with ws.store.transaction():
+        for step in plan.steps:
+            set_alias(
+                ws,
+                project,
+                step.alias,
+                step.version_id,
+                action=step.action,
+                reason=step.note or reason,
+                percent=step.percent,
+                strategy=step.strategy,
+            )
+        ws.record("deployment", event, project.id, payload)
+
+
+def deployable(ws: Workspace, project: Project) -> list[ModelVersion]:
+    """The active versions that are not production, newest first: what a canary, shadow or
+    blue-green deploy offers (the newest is the default)."""
+    production = alias_version_id(ws, project, "production")
+    return [v for v in reversed(list_versions(ws, project)) if v.status == "active" and v.id != production]
+
+
+def plan_deploy(
+    ws: Workspace, project: Project, ref: int | str, strategy: str, percent: float | None = None
+) -> Plan:
     """shadow: scored and logged, never answered; canary: a percent of entities (sticky);
-    blue-green: production switches at once, the previous one kept for rollback."""
+    blue-green: production switches at once, the previous one kept for rollback (and the
+    version stops being the canary or shadow it was). Refuses what cannot be deployed."""
     version = get_version(ws, project, ref)
     if version.status != "active":
         raise CockpitError(f"{version.label} is {version.status}; deploy an active version")
     if strategy not in STRATEGIES:
         raise CockpitError(f"strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
-    if strategy in ("canary", "shadow") and alias_version_id(ws, project, "production") == version.id:
+    production = alias_version_id(ws, project, "production")
+    if strategy in ("canary", "shadow") and production == version.id:
         raise CockpitError(
             f"{version.label} is already production: a {strategy} of it would only compare it "
             "with itself; deploy another version as the " + strategy
@@ -290,53 +353,56 @@ def deploy(
     if strategy == "canary":
         if percent is None or not 0 < percent < 100:
             raise CockpitError("a canary takes --percent between 0 and 100 (exclusive)")
-        if alias_version_id(ws, project, "production") is None:
+        if production is None:
             raise CockpitError(
                 "a canary needs a production model to share traffic with; deploy "
                 "the first model with --strategy blue-green"
             )
     alias = {"shadow": "shadow", "canary": "canary", "blue-green": "production"}[strategy]
-    with ws.store.transaction():
-        set_alias(
-            ws,
-            project,
-            alias,
-            version.id,
-            action="deploy",
-            reason=reason or f"{strategy} deploy",
-            percent=percent if strategy == "canary" else None,
-            strategy=strategy,
-        )
-        ws.record(
-            "deployment",
-            "deploy",
-            project.id,
-            {"version": version.version, "strategy": strategy, "percent": percent, "reason": reason},
-        )
-    return aliases(ws, project)
+    share = percent if strategy == "canary" else None
+    steps = [Step(alias, version.id, "deploy", share, strategy)]
+    if strategy == "blue-green":
+        steps += [
+            Step(other, None, "clear", note=f"{version.label} is production now")
+            for other in ("canary", "shadow")
+            if alias_version_id(ws, project, other) == version.id
+        ]
+    return _plan(ws, project, version, steps)
 
 
-def set_canary_percent(ws: Workspace, project: Project, percent: float, reason: str = "") -> None:
+def deploy(
+    ws: Workspace,
+    project: Project,
+    ref: int | str,
+    strategy: str,
+    percent: float | None = None,
+    reason: str = "",
+) -> Plan:
+    """Carry out `plan_deploy`; returns the plan carried out."""
+    plan = plan_deploy(ws, project, ref, strategy, percent)
+    payload = {"version": plan.target.version, "strategy": strategy, "percent": percent, "reason": reason}
+    _carry_out(ws, project, plan, reason or f"{strategy} deploy", "deploy", payload)
+    return plan
+
+
+def plan_canary_percent(ws: Workspace, project: Project, percent: float) -> Plan:
     canary = alias_version_id(ws, project, "canary")
     if canary is None:
         raise CockpitError("no canary is running")
     if not 0 < percent < 100:
         raise CockpitError("the canary percent is between 0 and 100 (exclusive)")
-    with ws.store.transaction():
-        set_alias(
-            ws,
-            project,
-            "canary",
-            canary,
-            action="percent",
-            reason=reason or f"canary at {percent:g}%",
-            percent=percent,
-            strategy="canary",
-        )
-        ws.record("deployment", "canary percent", project.id, {"percent": percent})
+    step = Step("canary", canary, "percent", percent, "canary")
+    return _plan(ws, project, version_by_id(ws, canary), [step])
 
 
-def promote(ws: Workspace, project: Project, ref: int | str | None = None, reason: str = "") -> ModelVersion:
+def set_canary_percent(ws: Workspace, project: Project, percent: float, reason: str = "") -> Plan:
+    """The canary's share of entities changes; returns what changed."""
+    plan = plan_canary_percent(ws, project, percent)
+    _carry_out(ws, project, plan, reason or f"canary at {percent:g}%", "canary percent", {"percent": percent})
+    return plan
+
+
+def plan_promote(ws: Workspace, project: Project, ref: int | str | None = None) -> Plan:
     """Make a version production: by default the canary (its alias is then cleared)."""
     if ref is None:
         canary = alias_version_id(ws, project, "canary")
@@ -345,18 +411,23 @@ def promote(ws: Workspace, project: Project, ref: int | str | None = None, reaso
         version = version_by_id(ws, canary)
     else:
         version = get_version(ws, project, ref)
-    with ws.store.transaction():
-        set_alias(ws, project, "production", version.id, action="promote", reason=reason or "promoted")
-        if alias_version_id(ws, project, "canary") == version.id:
-            set_alias(ws, project, "canary", None, action="clear", reason="promoted to production")
-        ws.record("deployment", "promote", project.id, {"version": version.version, "reason": reason})
-    return version
+    if version.status != "active":
+        raise CockpitError(f"{version.label} is {version.status}; promote an active version")
+    steps = [Step("production", version.id, "promote")]
+    if alias_version_id(ws, project, "canary") == version.id:
+        steps.append(Step("canary", None, "clear", note="promoted to production"))
+    return _plan(ws, project, version, steps)
 
 
-def rollback(ws: Workspace, project: Project, reason: str) -> ModelVersion:
+def promote(ws: Workspace, project: Project, ref: int | str | None = None, reason: str = "") -> Plan:
+    plan = plan_promote(ws, project, ref)
+    payload = {"version": plan.target.version, "reason": reason}
+    _carry_out(ws, project, plan, reason or "promoted", "promote", payload)
+    return plan
+
+
+def plan_rollback(ws: Workspace, project: Project, reason: str = "") -> Plan:
     """Production goes back to the version it held before the current one; canary stops."""
-    if not (reason or "").strip():
-        raise CockpitError("a rollback needs a reason (--reason)")
     current = alias_version_id(ws, project, "production")
     if current is None:
         raise CockpitError("no production model to roll back")
@@ -369,12 +440,18 @@ def rollback(ws: Workspace, project: Project, reason: str) -> ModelVersion:
     if row is None:
         raise CockpitError("production has no earlier version to roll back to")
     target = version_by_id(ws, row["previous_version_id"])
-    with ws.store.transaction():
-        set_alias(ws, project, "production", target.id, action="rollback", reason=reason)
-        if alias_version_id(ws, project, "canary") is not None:
-            set_alias(ws, project, "canary", None, action="clear", reason="rollback: " + reason)
-        ws.record("deployment", "rollback", project.id, {"to_version": target.version, "reason": reason})
-    return target
+    steps = [Step("production", target.id, "rollback")]
+    if alias_version_id(ws, project, "canary") is not None:
+        steps.append(Step("canary", None, "clear", note="rollback: " + reason))
+    return _plan(ws, project, target, steps)
+
+
+def rollback(ws: Workspace, project: Project, reason: str) -> Plan:
+    if not (reason or "").strip():
+        raise CockpitError("a rollback needs a reason (--reason)")
+    plan = plan_rollback(ws, project, reason)
+    _carry_out(ws, project, plan, reason, "rollback", {"to_version": plan.target.version, "reason": reason})
+    return plan
 
 
 @dataclass(frozen=True, slots=True)

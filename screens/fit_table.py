@@ -1,0 +1,71 @@
+"""A table whose long-text column takes the width the others leave, so it grows with the
+terminal instead of cutting text at a fixed length; the full text of a row stays reachable
+(`full_row`, shown by Enter through screens/row_detail.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.widgets import DataTable
+
+from screens.row_detail import show_row
+
+MIN_FLEX = 12  # the long column never shrinks below this, even when the table must scroll
+
+
+class FitTable(DataTable):
+    """Columns sized to their content (each at most `cap` cells wide), except `flex`, which
+    gets the rest of the table's width. Cells cut to fit end in '…'."""
+
+    def __init__(self, columns: Sequence[str], flex: str, *, cap: int = 24, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.labels, self.flex, self.cap = list(columns), flex, cap
+        self.full: list[tuple[list[str], str | None]] = []  # each row uncut, with its key
+        self._filled_for = -1
+
+    def set_rows(self, rows: Sequence[tuple[Sequence[str], str | None]]) -> None:
+        """Replace the rows: (cells uncut, row key or None); the cursor keeps its place."""
+        self.full = [([str(c) for c in cells], key) for cells, key in rows]
+        self._fill(self.scrollable_content_region.width)
+
+    def full_row(self) -> dict[str, str]:
+        """The cursor row's uncut cells by column label (empty when there is no row)."""
+        if not self.full or not self.is_valid_row_index(self.cursor_row):
+            return {}
+        return dict(zip(self.labels, self.full[self.cursor_row][0], strict=True))
+
+    def show_full_row(self, title: str) -> None:
+        """Open the cursor row in full (screens/row_detail.py)."""
+        show_row(self.screen, self, full=self.full_row(), title=title)
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if width != self._filled_for:
+            self._fill(width)
+
+    def widths(self, width: int) -> list[int]:
+        """Each column's width at a table `width` cells wide."""
+        fixed = [
+            min(self.cap, max([len(label)] + [len(cells[i]) for cells, _ in self.full]))
+            for i, label in enumerate(self.labels)
+        ]
+        at = self.labels.index(self.flex)
+        padding = 2 * self.cell_padding * len(self.labels)
+        fixed[at] = max(MIN_FLEX, width - padding - sum(fixed) + fixed[at])
+        return fixed
+
+    def _fill(self, width: int) -> None:
+        self._filled_for = width
+        row = self.cursor_row
+        self.clear(columns=True)
+        sizes = self.widths(width)
+        for label, size in zip(self.labels, sizes, strict=True):
+            self.add_column(label, width=size, key=label)
+        for cells, key in self.full:
+            self.add_row(*(_cut(c, size) for c, size in zip(cells, sizes, strict=True)), key=key)
+        if self.full:
+            self.move_cursor(row=min(max(row, 0), len(self.full) - 1))
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
