@@ -32,7 +32,7 @@ from bench.timing import median  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GROUPS = ("record", "list", "table", "startup", "drift", "evaluation", "scoring")
+GROUPS = ("record", "list", "table", "startup", "visit", "drift", "evaluation", "scoring")
 
 
 class Rows(list):
@@ -580,6 +580,40 @@ def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) 
     )
 
 
+def bench_visit(args, rows: list[Row]) -> None:
+    """Each stage's first visit and revisit on the demo, then on the demo with many more runs."""
+    demo = args.tmp / "demo"
+    log("building the demo workspace (untimed)")
+    subprocess.run(
+        [str(Path(PY).parent / "cockpit"), "demo", "--no-tui", "--path", str(demo)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    common = ["--repeats", str(args.visit_repeats), "--size", args.visit_size]
+    for label, extra in (
+        ("demo", []),
+        (f"demo + {args.table_runs:,} runs", ["--add-runs", str(args.table_runs)]),
+    ):
+        log(f"stage visits on the {label}")
+        r = worker("stage_visit", "--workspace", str(demo), *common, *extra)
+        for stage, visits in r.items():
+            for visit in ("first", "revisit"):
+                value = visits[visit]["median"] * 1000
+                rows.append(
+                    Row(
+                        f"visit {label}",
+                        f"{stage}: {visit} visit (key -> settled frame, tmux)",
+                        value,
+                        "ms",
+                        "lower",
+                        goal="<= 150 ms",
+                        goal_met=value <= 150,
+                        note=f"max {visits[visit]['max'] * 1000:.0f} ms of {visits[visit]['n']}",
+                    )
+                )
+
+
 # -- output ------------------------------------------------------------------------
 
 
@@ -640,6 +674,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--table-repeats", type=int, default=9)
     parser.add_argument("--startup-repeats", type=int, default=7)
+    parser.add_argument("--visit-repeats", type=int, default=3, help="fresh cockpits per stage-visit set")
+    parser.add_argument("--visit-size", default="80x24", help="terminal size for the stage visits")
     parser.add_argument(
         "--drift-rows",
         default="100000,1000000",
@@ -740,6 +776,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench_table(workspace, args.table_runs, args, rows)
             if "startup" in only:
                 bench_startup(workspace, args.table_runs, args, rows, ref_ok)
+        if "visit" in only:
+            bench_visit(args, rows)
         if "drift" in only:
             bench_drift(args, rows, ev_ok)
         if "evaluation" in only:
