@@ -1,10 +1,10 @@
-"""`cockpit retrain [triggers show|set | feedback]` and `cockpit retire`."""
+"""`cockpit retrain [deploy | triggers show|set | feedback | history]` and `cockpit retire`."""
 
 from __future__ import annotations
 
 import click
 
-from cockpit.cli.context import CliContext, cli_context, emit_json, print_table
+from cockpit.cli.context import CliContext, Refused, cli_context, emit_json, print_table
 from cockpit.cli.options import CANARY_PERCENT, COUNT, MOMENT, NON_NEGATIVE
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -13,25 +13,73 @@ pass_cli = click.make_pass_decorator(CliContext)
 @click.group(invoke_without_command=True)
 @click.option("--if-due", is_flag=True, help="Only when a trigger says so (for cron).")
 @click.option("--now", type=MOMENT, metavar="ISO-DATE", help="Judge the schedule at this time.")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Deploy a challenger that beats production even if it fails its gate; the reason, "
+    "who and the failed rules go to the ledger.",
+)
+@click.option("--reason", default="", help="Why you run it (kept with the retrain).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def retrain(ctx: click.Context, if_due: bool, now: str | None, as_json: bool) -> None:
-    """Retrain on reference + new labelled production data; deploy the challenger only if it
-    beats production on the newest labelled window, else raise an alert."""
+def retrain(
+    ctx: click.Context, if_due: bool, now: str | None, override: str | None, reason: str, as_json: bool
+) -> None:
+    """Retrain on reference + new labelled production data. A challenger that beats production
+    on the newest labelled window is gated against production: it starts as the triggers say
+    (canary or shadow) only if it passes, or with --override REASON; otherwise it is
+    registered as a candidate, nothing is deployed, an alert says why, and the exit code is 1.
+    A worse challenger raises an alert (exit 0: production is still the best)."""
+    given = [name for name, value in _options(if_due, now, override, reason, as_json) if value]
     if ctx.invoked_subcommand is not None:
+        if given:
+            raise Refused(
+                f"{', '.join(given)} belong(s) to `cockpit retrain` itself, not to "
+                f"`retrain {ctx.invoked_subcommand}`"
+            )
         return
     from cockpit.retraining.cycle import retrain as run_retrain
+    from cockpit.retraining.rollout import CANDIDATE, DEPLOY_ANYWAY
 
     cli = cli_context(ctx)
-    result = run_retrain(cli.workspace(), cli.project(), if_due, now)
+    result = run_retrain(cli.workspace(), cli.project(), if_due, now, override, reason)
     if as_json:
         emit_json(result.as_dict())
-        return
-    click.echo(f"retrain: {result.decision}")
-    for reason in result.reasons:
-        click.echo(f"  why: {reason}")
-    for step in result.steps:
-        click.echo(f"  - {step}")
+    else:
+        click.echo(f"retrain: {result.decision}")
+        for why in result.reasons:
+            click.echo(f"  why: {why}")
+        for step in result.steps:
+            click.echo(f"  - {step}")
+        if result.decision == CANDIDATE:
+            click.echo(f"to deploy it anyway: {DEPLOY_ANYWAY}")
+    if result.decision == CANDIDATE:
+        raise SystemExit(1)
+
+
+def _options(if_due: bool, now: str | None, override: str | None, reason: str, as_json: bool):
+    """The retrain options as (flag, value), to name those given with a subcommand."""
+    return [
+        ("--if-due", if_due),
+        ("--now", now),
+        ("--override", override is not None),
+        ("--reason", reason),
+        ("--json", as_json),
+    ]
+
+
+@retrain.command("deploy")
+@click.option("--override", metavar="REASON", required=True, help="Why deploy it despite its gate.")
+@pass_cli
+def deploy_anyway(ctx: CliContext, override: str) -> None:
+    """Deploy the latest retrain's challenger that failed its gate (registered as a candidate)
+    as the triggers say; the reason, who and the failed gate rules go to the ledger."""
+    from cockpit.retraining.rollout import deploy_anyway as deploy
+
+    done = deploy(ctx.workspace(), ctx.project(), override)
+    what, before, after = done.changes()[0]
+    failed = ", ".join(done.failed)
+    click.echo(f"v{done.version} deployed despite its gate ({failed}): {what} {before} → {after}")
 
 
 @retrain.group("triggers", invoke_without_command=True)

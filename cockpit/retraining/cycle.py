@@ -3,8 +3,10 @@
 `retrain` takes the reference data plus the new labelled production rows (the
 cleaning recipe replayed on them), validates, trains with the production model's
 config, then judges champion and challenger on the newest labelled window neither
-trained on. A better challenger is registered and started as a canary (or
-shadow); a worse one raises an alert and leaves production alone.
+trained on. A better challenger is gated against production: it starts as a canary (or
+shadow) only when it passes, or when a person overrides the gate with a reason; otherwise
+it is registered as a candidate and an alert says why (cockpit.retraining.rollout). A worse
+one raises an alert. Production itself never changes here.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.projects import Project
+from cockpit.retraining import rollout
 from cockpit.retraining.challenger import Comparison, compare
-from cockpit.retraining.policy import due, triggers
+from cockpit.retraining.policy import due
 from cockpit.workspace import Workspace
 from storage import clock, faults
 
@@ -121,7 +124,7 @@ class Outcome:
     challenger_score: float | None = None
     metric: str | None = None
     comparison: Comparison | None = None
-    version_id: int | None = None  # the challenger's new model version, when deployed
+    version_id: int | None = None  # the challenger's new model version, when registered
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +161,7 @@ class Retrain:
             "champion_score": self.champion_score,
             "challenger_score": self.challenger_score,
             "challenger_run": self.challenger_run,
+            "version_id": self.version_id,
             "comparison": self.comparison.as_dict() if self.comparison else None,
         }
 
@@ -182,20 +186,34 @@ class Retrain:
         }
 
 
-def retrain(ws: Workspace, project: Project, if_due: bool = False, now: str | None = None) -> Retrain:
-    """The retrain pipeline; every step is recorded on the retrain's row."""
+def retrain(
+    ws: Workspace,
+    project: Project,
+    if_due: bool = False,
+    now: str | None = None,
+    override: str | None = None,
+    asked: str = "",
+) -> Retrain:
+    """The retrain pipeline; every step is recorded on the retrain's row. A challenger that
+    beats production is deployed only if it passes its gate, or `override` (a reason) says
+    to deploy it anyway (cockpit.retraining.rollout); `asked` is a person's reason to run it."""
     from cockpit.deployment import registry
 
+    override = rollout.check_override(override)
     reasons = due(ws, project, now)
     if if_due and not reasons:
         return Retrain(None, "not due", [])
+    if asked.strip():
+        reasons = [*reasons, f"asked: {asked.strip()}"]
     champion = registry.get_version(ws, project, "production")
-    return _record(ws, project, reasons, champion, _challenge(ws, project, champion, reasons))
+    return _record(ws, project, reasons, champion, _challenge(ws, project, champion, reasons, override))
 
 
-def _challenge(ws: Workspace, project: Project, champion: ModelVersion, reasons: list[str]) -> Outcome:
+def _challenge(
+    ws: Workspace, project: Project, champion: ModelVersion, reasons: list[str], override: str | None
+) -> Outcome:
     """Train a challenger on the reference and new labelled rows, judge both models on the
-    held-out window, and deploy the challenger only if it is better."""
+    held-out window; a better challenger goes on to its gate (rollout.release)."""
     from cockpit.data import checks
     from cockpit.data.datasets import get_version as get_data
     from cockpit.data.datasets import load_frame
@@ -226,7 +244,7 @@ def _challenge(ws: Workspace, project: Project, champion: ModelVersion, reasons:
             challenger.id,
         )
     steps.append(f"{challenger.label} trained with the production config")
-    return _judge(ws, project, champion, challenger, new, window, steps, reasons)
+    return _judge(ws, project, champion, challenger, new, window, steps, reasons, override)
 
 
 def _combined_data(
@@ -285,9 +303,10 @@ def _judge(
     window: str,
     steps: list[str],
     reasons: list[str],
+    override: str | None,
 ) -> Outcome:
-    """Champion and challenger on the same held-out rows: a better challenger is deployed,
-    a worse one raises an alert."""
+    """Champion and challenger on the same held-out rows: a better challenger goes on to its
+    gate, a worse one raises an alert."""
     comparison = _compare(ws, project, champion, challenger, new, window)
     metric, primary = comparison.metric, comparison.primary()
     if primary is None:
@@ -311,8 +330,8 @@ def _judge(
         comparison,
     )
     if theirs is not None and (ours is None or metrics.better(metric, theirs, ours)):
-        return _deploy_challenger(ws, project, champion, judged, reasons)
-    _raise_alert(
+        return rollout.release(ws, project, champion, judged, reasons, override)
+    rollout.raise_alert(
         ws,
         project,
         f"retrained {challenger.label} is not better than production "
@@ -337,66 +356,6 @@ def _compare(
     }
     metric = metrics.primary_metric(project.task, spec.metric)
     return compare(project, models, new, window, metric, spec.segments)
-
-
-def _deploy_challenger(
-    ws: Workspace, project: Project, champion: ModelVersion, judged: Outcome, reasons: list[str]
-) -> Outcome:
-    """Register the winning challenger and start it as the triggers say (canary or shadow)."""
-    from cockpit.deployment import registry
-
-    settings = triggers(ws, project)
-    assert judged.challenger_run is not None  # only a challenger that won is deployed
-    new_version = registry.register(
-        ws,
-        project,
-        judged.challenger_run,
-        f"retrain: beats production v{champion.version} on {judged.window} ({judged.metric} "
-        f"{judged.challenger_score:.4f} vs {judged.champion_score:.4f})",
-    )
-    percent = settings.canary_percent if settings.strategy == "canary" else None
-    registry.deploy(
-        ws,
-        project,
-        new_version.version,
-        settings.strategy,
-        percent,
-        f"retrain challenger ({'; '.join(reasons) or 'manual'})",
-    )
-    started = f"registered v{new_version.version}, started as {settings.strategy}"
-    return replace(judged, decision="deployed", steps=[*judged.steps, started], version_id=new_version.id)
-
-
-def _raise_alert(ws: Workspace, project: Project, message: str) -> None:
-    with ws.store.transaction():
-        rule_id = ws.store.scalar(
-            "SELECT id FROM alert_rules WHERE project_id = ? AND metric = 'retrain'", [project.id]
-        )
-        if rule_id is None:
-            rule_id = ws.store.insert(
-                "alert_rules",
-                {
-                    "project_id": project.id,
-                    "metric": "retrain",
-                    "op": "<",
-                    "threshold": 0,
-                    "windows": 1,
-                    "severity": "warning",
-                    "action": "look into the data or the model",
-                    "source": "retrain",
-                },
-            )
-        alert_id = ws.store.insert(
-            "alerts",
-            {
-                "project_id": project.id,
-                "rule_id": rule_id,
-                "status": "firing",
-                "message": message,
-                "fired_at": clock.now_iso(),
-            },
-        )
-        ws.record("monitoring", "alert fired", project.id, {"alert": alert_id, "metric": "retrain"})
 
 
 def _record(

@@ -91,10 +91,10 @@ def due(ws: Workspace, project: Project, now: str | None = None) -> list[str]:
         age = (moment - datetime.fromisoformat(last[:19])).days
         if age >= settings.schedule_days:
             reasons.append(f"schedule: {age} days since the last training")
-    if settings.on_alert:
-        firing = ws.store.rows(
-            "SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = "
-            "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
+    if settings.on_alert:  # not the retrain's own alerts: retraining on the same data again
+        firing = ws.store.rows(  # would only register the same challenger again
+            "SELECT r.metric FROM alerts a JOIN alert_rules r ON r.id = a.rule_id WHERE "
+            "a.project_id = ? AND a.status != 'resolved' AND r.metric != 'retrain'",
             [project.id],
         )
         if firing:

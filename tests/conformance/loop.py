@@ -692,9 +692,14 @@ def _monitor_steps(loop: Loop, data: Data) -> None:
 
 
 def _retrain_review_card_package(loop: Loop) -> None:
-    retrained = loop.cockpit("retrain", "--json").json()
+    run = loop.cockpit("retrain", "--json", codes=(0, 1))  # 1: it won but failed its gate
+    retrained = run.json()
     loop.check(
-        retrained["decision"] in ("deployed", "kept production"),
+        (run.code == 1) == (retrained["decision"] == "candidate: gate failed"),
+        f"retrain exit {run.code} with decision {retrained['decision']!r}",
+    )
+    loop.check(
+        retrained["decision"] in ("deployed", "kept production", "candidate: gate failed"),
         f"retrain decided {retrained['decision']!r}: {retrained.get('steps')}",
     )
     review = loop.cockpit("review", "1", "--json", codes=(0, 1))
