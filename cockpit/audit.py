@@ -39,6 +39,15 @@ def current_user() -> str:
     return os.environ.get(USER_ENV) or login_user()
 
 
+def who(os_user: str | None, claimed: str) -> str:
+    """Who acted as the system knows it (the OS account), with the name they claimed beside
+    it when it differs: "alice (as bob)". Records from before cockpit kept the account show
+    the claimed name alone."""
+    if not os_user or os_user == claimed:
+        return claimed
+    return f"{os_user} (as {claimed})"
+
+
 @dataclass(frozen=True)
 class Event:
     id: int
@@ -53,9 +62,7 @@ class Event:
     @property
     def who(self) -> str:
         """The OS account, and the claimed name when it differs: "alice (as bob)"."""
-        if not self.os_user or self.os_user == self.user:
-            return self.user
-        return f"{self.os_user} (as {self.user})"
+        return who(self.os_user, self.user)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -1,8 +1,9 @@
 """The lifecycle map: the stages, what a stage's status says, and the next step.
 
-Each stage's status function lives in stage_status (plain SQL only, so the
-overview paints without importing pandas or scikit-learn) and registers itself
-in STATUS_FUNCTIONS; stage_status.stage_states reads them all for a project.
+Each stage's status function lives in stage_status (it reads the same core
+functions the stage's screen reads, never pandas or scikit-learn, so the overview
+paints fast) and registers itself in STATUS_FUNCTIONS; stage_status.stage_states
+reads them all for a project.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from storage import Store
+if TYPE_CHECKING:
+    from cockpit.projects import Project
+    from cockpit.workspace import Workspace
 
 
 class Status(Enum):
@@ -67,7 +71,7 @@ class StageState:
     next_action: NextAction | None = None
 
 
-StatusFunction = Callable[[Store, int], StageState]
+StatusFunction = Callable[["Workspace", "Project"], StageState]
 STATUS_FUNCTIONS: dict[str, StatusFunction] = {}
 
 

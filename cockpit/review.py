@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cockpit.audit import current_user
+from cockpit.audit import current_user, login_user, who
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 STEPS = ("reproducible", "evaluated", "deployable", "monitored", "replaceable")
 DECISIONS = ("approve", "block", "waive")
+SERVING = ("production", "canary")  # the aliases that answer requests, so production alerts are theirs
 
 
 class Evidence(NamedTuple):
@@ -31,18 +32,34 @@ class Evidence(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """One question of the review: its evidence, what holds it back whatever a reviewer
+    signs (`held`: a critical alert firing on the version), and its latest sign-off."""
+
     name: str
     passed: bool
     evidence: list[Evidence]
     decision: str | None = None
     reviewer: str | None = None
     comment: str | None = None
+    os_user: str | None = None
+    held: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        if self.decision == "block":
+        if self.decision == "block" or self.held:
             return False
         return self.passed or self.decision == "waive"
+
+    @property
+    def signer(self) -> str | None:
+        """Who signed as the system knows it, with the name claimed beside it: "root (as
+        demo-lead)" (audit.who); None when nobody signed."""
+        return who(self.os_user, self.reviewer) if self.reviewer else None
+
+    @property
+    def failing(self) -> list[str]:
+        """The texts of the evidence that says NO."""
+        return [text for ok, text in self.evidence if not ok]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +72,48 @@ class Review:
     def ready(self) -> bool:
         return all(step.ok for step in self.steps)
 
+    @property
+    def signed(self) -> int:
+        """How many steps carry a sign-off."""
+        return sum(step.decision is not None for step in self.steps)
+
+    def reasons(self) -> list[str]:
+        """Why the version is not ready, most pressing first: what holds a step (a critical
+        alert), the steps a reviewer blocked, then the failing steps nobody waived."""
+        held = [text for step in self.steps for text in step.held]
+        blocked = [s.name for s in self.steps if s.decision == "block"]
+        failing = [s.name for s in self.steps if not s.ok and not s.held and s.decision != "block"]
+        return [
+            *held,
+            *(["blocked: " + ", ".join(blocked)] if blocked else []),
+            *(["failing: " + ", ".join(failing)] if failing else []),
+        ]
+
+    def verdict(self) -> str:
+        """One line: 'v1 ✓ READY' or 'v1 ✗ NOT READY · <the first reason>'."""
+        if self.ready:
+            return f"v{self.version} ✓ READY"
+        return f"v{self.version} ✗ NOT READY · {self.reasons()[0]}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "ready": self.ready,
+            "reasons": self.reasons(),
             "failure_modes": self.failure_modes,
-            "steps": [{**asdict(s), "ok": s.ok} for s in self.steps],
+            "steps": [{**asdict(s), "ok": s.ok, "signed_by": s.signer} for s in self.steps],
         }
+
+
+def review_subject(ws: Workspace, project: Project) -> ModelVersion | None:
+    """The version a review looks at unless told: production, else the newest version."""
+    from cockpit.deployment import registry
+
+    production = registry.alias_version_id(ws, project, "production")
+    if production is not None:
+        return registry.version_by_id(ws, production)
+    versions = registry.list_versions(ws, project)
+    return versions[-1] if versions else None
 
 
 def review(ws: Workspace, project: Project, ref: int | str) -> Review:
@@ -73,18 +125,46 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
     version = registry.get_version(ws, project, ref)
     run = get_run(ws, project, version.run_id)
     spec = current_spec(ws, project)
+    alerts, held_by = _critical_alerts(ws, project, version)
     evidence = (
         _reproducible(ws, run),
         _evaluated(ws, project, run),
         _deployable(ws, project, version),
-        _monitored(ws, project),
+        _monitored(ws, project) + alerts,
         _replaceable(ws, project, spec),
     )
+    held = {"monitored": held_by}
     steps = [
-        _signed(ws, version.id, Step(name, all(ok for ok, _ in found), found))
+        _signed(ws, version.id, Step(name, all(ok for ok, _ in found), found, held=held.get(name, ())))
         for name, found in zip(STEPS, evidence, strict=True)
     ]
     return Review(version.version, steps, _failure_modes(ws, project, run, spec))
+
+
+def _critical_alerts(
+    ws: Workspace, project: Project, version: ModelVersion
+) -> tuple[list[Evidence], tuple[str, ...]]:
+    """The evidence on critical alerts and what they hold back. A critical alert firing and
+    not acknowledged holds back the versions that serve (the alerts watch their traffic): no
+    sign-off lifts it, acknowledging the alert (or its resolving) does."""
+    from cockpit.deployment import registry
+    from cockpit.monitoring.attention import alert_state
+
+    serving = {a.name for a in registry.aliases(ws, project).values() if a.version_id == version.id}
+    if not serving & set(SERVING):
+        return [], ()
+    critical = alert_state(ws, project).critical
+    if not critical:
+        return [Evidence(True, "no critical alert firing")], ()
+    evidence = [
+        Evidence(
+            False,
+            f"critical alert {a.id} firing: {a.message} "
+            f"(act on it, or acknowledge: cockpit monitor ack {a.id} --comment TEXT)",
+        )
+        for a in critical
+    ]
+    return evidence, tuple(f"critical alert {a.id} firing" for a in critical)
 
 
 def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
@@ -229,13 +309,19 @@ def _replaceable(ws: Workspace, project: Project, spec: ProblemSpec) -> list[Evi
 def _signed(ws: Workspace, version_id: int, step: Step) -> Step:
     """The step with its latest sign-off, if any."""
     row = ws.store.one(
-        "SELECT decision, reviewer, comment FROM signoffs WHERE version_id = ? "
+        "SELECT decision, reviewer, comment, os_user FROM signoffs WHERE version_id = ? "
         "AND step = ? ORDER BY id DESC LIMIT 1",
         [version_id, step.name],
     )
     if row is None:
         return step
-    return replace(step, decision=row["decision"], reviewer=row["reviewer"], comment=row["comment"])
+    return replace(
+        step,
+        decision=row["decision"],
+        reviewer=row["reviewer"],
+        comment=row["comment"],
+        os_user=row["os_user"],
+    )
 
 
 def _failure_modes(ws: Workspace, project: Project, run: Run, spec: ProblemSpec) -> list[str]:
@@ -293,6 +379,7 @@ def sign(
                 "step": step,
                 "decision": decision,
                 "reviewer": reviewer or current_user(),
+                "os_user": login_user(),
                 "comment": comment,
                 "at": clock.now_iso(),
             },

@@ -1,9 +1,12 @@
-"""Status functions for the stages built so far (plain SQL, no heavy imports). What a stage
-asks for next is a NextAction: words and CLI command lines; the screens say which key."""
+"""Status functions, one per stage. Each reads its facts through the same core functions
+the stage's own screen and CLI read (the spec and its grade, the newest data version and
+its report, the aliases, the open alerts, the review's verdict), so the overview never
+says something else than the stage. Only the runs use indexed SQL of their own: the
+overview paints fast with 100,000 runs. What a stage asks for next is a NextAction: words
+and CLI command lines with the ids the core knows filled in; the screens say which key."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from cockpit.lifecycle import (
@@ -15,32 +18,29 @@ from cockpit.lifecycle import (
     Status,
     status_function,
 )
-from storage import Store
+from cockpit.projects import Project
 
 if TYPE_CHECKING:
     from cockpit.workspace import Workspace
 
 
 @status_function("problem")
-def problem_status(store: Store, project_id: int) -> StageState:
-    from cockpit.problem import ProblemSpec
+def problem_status(ws: Workspace, project: Project) -> StageState:
+    from cockpit.problem import current
     from cockpit.problem.grader import grade
 
     stage = STAGE_BY_KEY["problem"]
-    row = store.one(
-        "SELECT version, spec FROM problem_specs WHERE project_id = ? ORDER BY version DESC LIMIT 1",
-        [project_id],
-    )
-    if row is None:
+    found = current(ws, project)
+    if found is None:
         return StageState(
             stage,
             Status.NOT_STARTED,
             "no spec yet",
             NextAction("write the problem spec", commands=("cockpit problem set --file spec.toml",)),
         )
-    spec = ProblemSpec(**json.loads(row["spec"]))
+    spec = found.spec
     result = grade(spec)
-    detail = f"spec v{row['version']} · {result.score}% ready"
+    detail = f"spec v{found.version} · {result.score}% ready"
     if spec.metric_goal():
         detail += f" · {spec.metric_goal()}"
     if result.score < 80:
@@ -50,23 +50,22 @@ def problem_status(store: Store, project_id: int) -> StageState:
 
 
 @status_function("data")
-def data_status(store: Store, project_id: int) -> StageState:
+def data_status(ws: Workspace, project: Project) -> StageState:
+    from cockpit.data.checks import latest_report
+    from cockpit.data.datasets import get_version
+    from cockpit.data.splits import list_splits
+
     stage = STAGE_BY_KEY["data"]
-    version = store.one(
-        "SELECT id, rows FROM dataset_versions WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project_id]
-    )
-    if version is None:
+    if not ws.store.scalar("SELECT 1 FROM dataset_versions WHERE project_id = ?", [project.id]):
         return StageState(
             stage,
             Status.NOT_STARTED,
             "no data yet",
             NextAction("import data", "import", ("cockpit data import FILE",)),
         )
-    report = store.one(
-        "SELECT errors, warnings FROM validations WHERE version_id = ? ORDER BY id DESC LIMIT 1",
-        [version["id"]],
-    )
-    detail = f"v{version['id']} {version['rows']:,} rows"
+    version = get_version(ws, project)
+    report = latest_report(ws, version)
+    detail = f"v{version.id} {version.rows:,} rows"
     if report is None:
         return StageState(
             stage,
@@ -74,18 +73,18 @@ def data_status(store: Store, project_id: int) -> StageState:
             f"{detail} · not validated",
             NextAction("validate the data", "validate", ("cockpit data validate",)),
         )
-    if report["errors"]:
+    errors, warnings = report.count("error"), report.count("warning")
+    if errors:
         return StageState(
             stage,
             Status.ATTENTION,
-            f"{detail} · {report['errors']} errors",
+            f"{detail} · {errors} errors",
             NextAction("fix the validation errors with a cleaning recipe", tab="Recipe"),
         )
-    split = store.one(
-        "SELECT id, strategy, leaks FROM splits WHERE version_id = ? ORDER BY id DESC LIMIT 1",
-        [version["id"]],
+    split = max(
+        (s for s in list_splits(ws, project) if s.version_id == version.id), key=lambda s: s.id, default=None
     )
-    warned = f" · {report['warnings']} warnings" if report["warnings"] else " · valid"
+    warned = f" · {warnings} warnings" if warnings else " · valid"
     if split is None:
         return StageState(
             stage,
@@ -93,46 +92,44 @@ def data_status(store: Store, project_id: int) -> StageState:
             detail + warned,
             NextAction("split the data", "split", ("cockpit data split",)),
         )
-    if split["leaks"]:
+    if split.leaks:
         return StageState(
             stage,
             Status.ATTENTION,
-            f"{detail} · split {split['id']} leaks",
+            f"{detail} · split {split.id} leaks",
             NextAction("fix the leak the split found", tab="Splits"),
         )
-    return StageState(stage, Status.DONE, f"{detail} · {split['strategy']}{warned}")
+    return StageState(stage, Status.DONE, f"{detail} · {split.strategy}{warned}")
 
 
 @status_function("features")
-def features_status(store: Store, project_id: int) -> StageState:
+def features_status(ws: Workspace, project: Project) -> StageState:
+    from cockpit.features import current_spec, entity_column
+
     stage = STAGE_BY_KEY["features"]
-    spec = store.one(
-        "SELECT version, spec FROM feature_specs WHERE project_id = ? ORDER BY version DESC LIMIT 1",
-        [project_id],
-    )
-    if spec is None:
-        has_data = store.scalar("SELECT 1 FROM dataset_versions WHERE project_id = ?", [project_id])
-        if not has_data:
-            return StageState(stage, Status.NOT_STARTED, "no data yet")
+    if not ws.store.scalar("SELECT 1 FROM dataset_versions WHERE project_id = ?", [project.id]):
+        return StageState(stage, Status.NOT_STARTED, "no data yet")
+    version, columns = current_spec(ws, project)
+    if version is None:
         return StageState(
             stage,
             Status.IN_PROGRESS,
             "defaults inferred from the profile",
             NextAction("review the feature spec", note="saved by the first run"),
         )
-    columns = json.loads(spec["spec"])
-    used = sum(c["role"] == "feature" for c in columns)
-    entity = next((c["column"] for c in columns if c["role"] == "id"), "no entity id")
-    return StageState(stage, Status.DONE, f"spec v{spec['version']} · {used} features · {entity}")
+    used = sum(c.role == "feature" for c in columns)
+    entity = entity_column(columns) or "no entity id"
+    return StageState(stage, Status.DONE, f"spec v{version} · {used} features · {entity}")
 
 
 @status_function("experiments")
-def experiments_status(store: Store, project_id: int) -> StageState:
+def experiments_status(ws: Workspace, project: Project) -> StageState:
     """Indexed queries only: the overview paints fast with 100,000 runs."""
     from cockpit.evaluation.metrics import LOWER_IS_BETTER
     from storage.migrations import RUN_METRICS
 
     stage = STAGE_BY_KEY["experiments"]
+    store, project_id = ws.store, project.id
     runs = store.scalar("SELECT count(*) FROM runs WHERE project_id = ?", [project_id])
     if not runs:
         return StageState(
@@ -168,78 +165,90 @@ def experiments_status(store: Store, project_id: int) -> StageState:
             stage,
             Status.IN_PROGRESS,
             detail,
-            NextAction("train a real model", "new", ("cockpit train --model ...",)),
+            NextAction("train a real model", "new", (f"cockpit train --model {_real_family(project)}",)),
         )
     return StageState(stage, Status.DONE, detail)
 
 
+def _real_family(project: Project) -> str:
+    """A catalogue family that fits the task, for the command that trains a first real model."""
+    return "ridge" if project.task == "regression" else "logistic_regression"
+
+
+def best_run(ws: Workspace, project: Project) -> int | None:
+    """The finished run with the best validation score on the spec's metric: the one the
+    Evaluation screen opens on and the next step names."""
+    from cockpit.evaluation import metrics
+    from cockpit.problem import current_spec
+    from cockpit.training.query import best_run_id
+
+    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
+    return best_run_id(ws, project.id, metric)
+
+
 @status_function("evaluation")
-def evaluation_status(store: Store, project_id: int) -> StageState:
+def evaluation_status(ws: Workspace, project: Project) -> StageState:
+    from cockpit.evaluation.gate import latest_gate
+
     stage = STAGE_BY_KEY["evaluation"]
-    gate = store.one(
-        "SELECT run_id, passed, rules FROM gates WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project_id]
+    gated = ws.store.scalar(
+        "SELECT run_id FROM gates WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id]
     )
+    gate = latest_gate(ws, gated) if gated is not None else None
     if gate is None:
-        evaluated = store.scalar("SELECT count(*) FROM evaluations WHERE project_id = ?", [project_id])
+        best = best_run(ws, project)
+        gate_best = (
+            NextAction("run the gate on the best run", "evaluate", (f"cockpit gate {best}",))
+            if best
+            else None
+        )
+        evaluated = ws.store.scalar("SELECT count(*) FROM evaluations WHERE project_id = ?", [project.id])
         if evaluated:
-            return StageState(
-                stage,
-                Status.IN_PROGRESS,
-                f"{evaluated} evaluations, no gate yet",
-                NextAction("run the gate on the best run", "evaluate", ("cockpit gate RUN",)),
-            )
-        has_runs = store.scalar(
-            "SELECT 1 FROM runs WHERE project_id = ? AND status = 'finished'", [project_id]
-        )
-        return StageState(
-            stage,
-            Status.NOT_STARTED,
-            "no evaluation yet",
-            NextAction("evaluate the best run", "evaluate", ("cockpit gate RUN",)) if has_runs else None,
-        )
-    if gate["passed"]:
-        return StageState(stage, Status.DONE, f"run {gate['run_id']} passes the gate")
-    failed = [r["name"] for r in json.loads(gate["rules"]) if not r["passed"]]
+            return StageState(stage, Status.IN_PROGRESS, f"{evaluated} evaluations, no gate yet", gate_best)
+        return StageState(stage, Status.NOT_STARTED, "no evaluation yet", gate_best)
+    if gate.passed:
+        return StageState(stage, Status.DONE, f"run {gate.run_id} passes the gate")
+    failed = [r.name for r in gate.rules if not r.passed]
     return StageState(
         stage,
         Status.ATTENTION,
-        f"run {gate['run_id']} fails: {', '.join(failed)}",
+        f"run {gate.run_id} fails: {', '.join(failed)}",
         NextAction("improve the model or the spec, then gate again"),
     )
 
 
 @status_function("deployment")
-def deployment_status(store: Store, project_id: int) -> StageState:
+def deployment_status(ws: Workspace, project: Project) -> StageState:
+    from cockpit.deployment import registry
+    from cockpit.deployment.rules import get_fallback
+
     stage = STAGE_BY_KEY["deployment"]
-    versions = store.scalar("SELECT count(*) FROM model_versions WHERE project_id = ?", [project_id])
+    versions = registry.list_versions(ws, project)
     if not versions:
+        best = best_run(ws, project)
         return StageState(
             stage,
             Status.NOT_STARTED,
             "no model registered",
-            NextAction("register the best run", commands=("cockpit register RUN",), on_screen=False),
+            NextAction(
+                "register the best run", commands=(f"cockpit register {best or 'RUN'}",), on_screen=False
+            ),
         )
-    aliases = {
-        r["alias"]: r
-        for r in store.rows(
-            "SELECT a.alias, a.percent, v.version FROM aliases a JOIN model_versions v ON "
-            "v.id = a.version_id WHERE a.project_id = ?",
-            [project_id],
-        )
-    }
+    number = {v.id: v.version for v in versions}
+    aliases = registry.aliases(ws, project)
     if "production" not in aliases:
         return StageState(
             stage,
             Status.IN_PROGRESS,
-            f"{versions} versions, none in production",
-            NextAction("deploy", commands=("cockpit deploy V --strategy blue-green",)),
+            f"{len(versions)} versions, none in production",
+            NextAction("deploy", commands=(f"cockpit deploy {versions[-1].version} --strategy blue-green",)),
         )
-    detail = f"v{aliases['production']['version']} in production"
+    detail = f"v{number[aliases['production'].version_id]} in production"
     if "canary" in aliases:
-        detail += f" · canary v{aliases['canary']['version']} {aliases['canary']['percent']:g}%"
+        detail += f" · canary v{number[aliases['canary'].version_id]} {aliases['canary'].percent or 0:g}%"
     if "shadow" in aliases:
-        detail += f" · shadow v{aliases['shadow']['version']}"
-    if not store.scalar("SELECT 1 FROM fallbacks WHERE project_id = ?", [project_id]):
+        detail += f" · shadow v{number[aliases['shadow'].version_id]}"
+    if get_fallback(ws, project) is None:
         return StageState(
             stage,
             Status.IN_PROGRESS,
@@ -254,9 +263,11 @@ def deployment_status(store: Store, project_id: int) -> StageState:
 
 
 @status_function("monitoring")
-def monitoring_status(store: Store, project_id: int) -> StageState:
+def monitoring_status(ws: Workspace, project: Project) -> StageState:
+    from cockpit.monitoring.attention import alert_state
+
     stage = STAGE_BY_KEY["monitoring"]
-    batches = store.scalar("SELECT count(*) FROM batches WHERE project_id = ?", [project_id])
+    batches = ws.store.scalar("SELECT count(*) FROM batches WHERE project_id = ?", [project.id])
     if not batches:
         return StageState(
             stage,
@@ -268,7 +279,7 @@ def monitoring_status(store: Store, project_id: int) -> StageState:
                 on_screen=False,
             ),
         )
-    windows = store.scalar("SELECT count(*) FROM monitor_windows WHERE project_id = ?", [project_id])
+    windows = ws.store.scalar("SELECT count(*) FROM monitor_windows WHERE project_id = ?", [project.id])
     if not windows:
         return StageState(
             stage,
@@ -276,37 +287,39 @@ def monitoring_status(store: Store, project_id: int) -> StageState:
             f"{batches} batches, not checked",
             NextAction("check drift and decay", commands=("cockpit monitor check",)),
         )
-    firing = store.rows(
-        "SELECT a.id, r.metric FROM alerts a JOIN alert_rules r ON r.id = "
-        "a.rule_id WHERE a.project_id = ? AND a.status != 'resolved'",
-        [project_id],
-    )
-    if firing:
-        names = ", ".join(sorted({f["metric"] for f in firing}))
+    alerts = alert_state(ws, project)
+    if alerts.firing:
         return StageState(
             stage,
             Status.ATTENTION,
-            f"{len(firing)} alerts: {names}",
+            f"{_alerts(len(alerts.firing))} firing: {', '.join(alerts.metrics)}"
+            + (f" · {len(alerts.acknowledged)} acked" if alerts.acknowledged else ""),
             NextAction("act on the alerts", note="retrain, roll back, or acknowledge"),
         )
+    if alerts.acknowledged:
+        acked = f"{windows} windows watched · {_alerts(len(alerts.acknowledged))} acked"
+        return StageState(stage, Status.IN_PROGRESS, acked)
     return StageState(stage, Status.DONE, f"{windows} windows watched, no alert")
 
 
+def _alerts(count: int) -> str:
+    return f"{count} alert" + ("" if count == 1 else "s")
+
+
 @status_function("retrain")
-def retrain_status(store: Store, project_id: int) -> StageState:
+def retrain_status(ws: Workspace, project: Project) -> StageState:
+    from cockpit.monitoring.attention import alert_state
+
     stage = STAGE_BY_KEY["retrain"]
-    last = store.one(
-        "SELECT decision, window FROM retrains WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project_id]
-    )
-    firing = store.scalar(
-        "SELECT count(*) FROM alerts WHERE project_id = ? AND status != 'resolved'", [project_id]
+    last = ws.store.one(
+        "SELECT decision, window FROM retrains WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id]
     )
     if last is None:
-        if not store.scalar("SELECT 1 FROM model_versions WHERE project_id = ?", [project_id]):
+        if not ws.store.scalar("SELECT 1 FROM model_versions WHERE project_id = ?", [project.id]):
             return StageState(stage, Status.NOT_STARTED, "nothing deployed to replace yet")
         return StageState(
             stage,
-            Status.ATTENTION if firing else Status.IN_PROGRESS,
+            Status.ATTENTION if alert_state(ws, project).firing else Status.IN_PROGRESS,
             "no retrain yet",
             NextAction("retrain", "run", ("cockpit retrain",)),
         )
@@ -314,43 +327,53 @@ def retrain_status(store: Store, project_id: int) -> StageState:
 
 
 @status_function("review")
-def review_status(store: Store, project_id: int) -> StageState:
+def review_status(ws: Workspace, project: Project) -> StageState:
+    """The verdict of the version the Review screen opens on (production, else the newest),
+    read by the same function the screen and `cockpit review` use."""
+    from cockpit.review import STEPS, review, review_subject
+
     stage = STAGE_BY_KEY["review"]
-    production = store.one(
-        "SELECT v.id, v.version FROM aliases a JOIN model_versions v ON "
-        "v.id = a.version_id WHERE a.project_id = ? AND a.alias = 'production'",
-        [project_id],
-    )
-    if production is None:
-        return StageState(stage, Status.NOT_STARTED, "nothing in production to review")
-    signed = {
-        r["step"]: r["decision"]
-        for r in store.rows(
-            "SELECT step, decision FROM signoffs WHERE version_id = ? ORDER BY id", [production["id"]]
-        )
-    }
-    if "block" in signed.values():
-        return StageState(
-            stage,
-            Status.ATTENTION,
-            f"v{production['version']} blocked in review",
-            NextAction("resolve the blocked step"),
-        )
-    if len(signed) < 5:
+    subject = review_subject(ws, project)
+    if subject is None:
+        return StageState(stage, Status.NOT_STARTED, "no model version to review")
+    result = review(ws, project, subject.version)
+    if result.ready and result.signed == len(STEPS):
+        return StageState(stage, Status.DONE, f"{result.verdict()} · signed off")
+    if result.ready:
         return StageState(
             stage,
             Status.IN_PROGRESS,
-            f"v{production['version']}: {len(signed)}/5 steps signed",
-            NextAction("sign off the review", commands=("cockpit review sign",)),
+            f"{result.verdict()} · {result.signed}/{len(STEPS)} steps signed",
+            NextAction("sign off the review", commands=(f"cockpit review sign {subject.version}",)),
         )
-    return StageState(stage, Status.DONE, f"v{production['version']} signed off")
+    held = any(step.held or step.decision == "block" for step in result.steps)
+    return StageState(
+        stage,
+        Status.ATTENTION if held else Status.IN_PROGRESS,
+        result.verdict(),
+        NextAction(
+            "resolve what holds the version back" if held else "fix or waive the failing steps",
+            commands=(f"cockpit review {subject.version}",),
+        ),
+    )
 
 
-def stage_states(ws: Workspace, project_id: int) -> list[StageState]:
-    """Every stage's status for a project, in lifecycle order (a stage without a function has not started)."""
-    store = ws.store
+def stage_states(ws: Workspace, project: Project | int) -> list[StageState]:
+    """Every stage's status for a project (or its id), in lifecycle order (a stage without
+    a function has not started)."""
+    if isinstance(project, int):
+        project = _project_by_id(ws, project)
     states = []
     for stage in STAGES:
         fn = STATUS_FUNCTIONS.get(stage.key)
-        states.append(fn(store, project_id) if fn else StageState(stage, Status.NOT_STARTED))
+        states.append(fn(ws, project) if fn else StageState(stage, Status.NOT_STARTED))
     return states
+
+
+def _project_by_id(ws: Workspace, project_id: int) -> Project:
+    from cockpit.errors import CockpitError
+
+    row = ws.store.one("SELECT * FROM projects WHERE id = ?", [project_id])
+    if row is None:
+        raise CockpitError(f"no project with id {project_id}")
+    return Project(**row)

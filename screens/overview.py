@@ -6,12 +6,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
+from cockpit.audit import Event
 from cockpit.lifecycle import StageState, Status, next_step
 from cockpit.stage_status import stage_states
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings, key_of
+from screens.row_detail import show_row
 from screens.stages import stage_screen
 
 STATUS_MARK = {
@@ -51,6 +53,7 @@ class OverviewScreen(StageScreen):
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
+        self.shown_events: dict[str, Event] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -96,7 +99,7 @@ class OverviewScreen(StageScreen):
                 "--target COLUMN   (or try: cockpit demo)"
             )
             return
-        states = stage_states(self.workspace, project.id)
+        states = stage_states(self.workspace, project)
         room = max(20, self.size.width - 38)
         for state in states:
             table.add_row(
@@ -118,12 +121,34 @@ class OverviewScreen(StageScreen):
         table.clear()
         project_id = project.id if project else None
         room = max(20, self.size.width - 45)  # the fixed columns take the rest: no sideways scroll
-        for event in self.workspace.events(project_id, self.EVENT_LIMIT, text):
+        self.shown_events = {str(e.id): e for e in self.workspace.events(project_id, self.EVENT_LIMIT, text)}
+        for event in self.shown_events.values():
             when = event.at.replace("T", " ")[:16]
             what = _fit(f"{event.action} {event.summary()}".strip(), room)
             table.add_row(when, event.user[:8], event.stage, what, key=str(event.id))
         title = self.query_one("#events-title", Label)
         title.update(f"Recent events ({table.row_count}{' matching' if text else ''})")
+
+    @guarded
+    def on_data_table_row_selected(self, selected: DataTable.RowSelected) -> None:
+        """Enter on an event: the event in full, who as the system knows it, every detail uncut."""
+        if selected.data_table.id != "events" or selected.row_key.value not in self.shown_events:
+            return
+        table = selected.data_table
+        event = self.shown_events[selected.row_key.value]
+        details = {name: str(value) for name, value in event.details.items()}
+        show_row(
+            self,
+            table,
+            full={
+                "When": event.at,
+                "Who": event.who,
+                "What": event.action,
+                "Project": event.project,
+                **details,
+            },
+            title=f"Event {event.id}",
+        )
 
     def action_filter_events(self) -> None:
         self.query_one("#events-filter", Input).focus()

@@ -62,6 +62,7 @@ class ReviewScreen(StageScreen):
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
         self.version: int | None = None
+        self.version_project: int | None = None  # the project self.version belongs to
         self.result: reviewing.Review | None = None
 
     def compose(self) -> ComposeResult:
@@ -78,35 +79,46 @@ class ReviewScreen(StageScreen):
 
     @notify_errors
     def refresh_data(self) -> None:
+        """Read the review again; on another project, start from its own subject version.
+        What is on screen is cleared first, so a failure never leaves another review shown."""
         project = self.app.project
+        if project is None or project.id != self.version_project:
+            self.version = None
+        self.version_project = project.id if project else None
+        row = self.query_one("#steps", DataTable).cursor_row if self.version is not None else 0
+        self._show(None, "")
         if project is None:
             return
-        versions = registry.list_versions(self.workspace, project)
-        if not versions:
-            self.query_one("#review-verdict", Static).update(
-                "No model version to review: register one first (cockpit register RUN)."
-            )
-            return
         if self.version is None:
-            production = registry.alias_version_id(self.workspace, project, "production")
-            self.version = next((v.version for v in versions if v.id == production), versions[-1].version)
-        self.result = reviewing.review(self.workspace, project, self.version)
-        verdict = "✓ READY" if self.result.ready else "✗ NOT READY"
-        modes = "; ".join(self.result.failure_modes) or "no failure mode detected"
-        self.query_one("#review-verdict", Static).update(f"v{self.version}: {verdict}\n{modes}")
+            subject = reviewing.review_subject(self.workspace, project)
+            if subject is None:
+                self._show(None, "No model version to review: register one first (cockpit register RUN).")
+                return
+            self.version = subject.version
+        result = reviewing.review(self.workspace, project, self.version)
+        modes = "; ".join(result.failure_modes) or "no failure mode detected"
+        self._show(result, f"{result.verdict()}\n{modes}", row)
+
+    def _show(self, result: reviewing.Review | None, verdict: str, row: int = 0) -> None:
+        """Put `result` on screen (None: an empty table) under the `verdict` text, the
+        cursor on step `row`."""
+        self.result = result
+        self.query_one("#review-verdict", Static).update(verdict)
         table = self.query_one("#steps", DataTable)
-        row = table.cursor_row
         table.clear()
-        for step in self.result.steps:
+        self.query_one("#evidence", Static).update("")
+        if result is None:
+            return
+        for step in result.steps:
             passed = sum(ok for ok, _ in step.evidence)
-            signed = f"{step.decision} · {step.reviewer}" if step.decision else "-"
+            signed = f"{step.decision} · {step.signer}" if step.decision else "-"
             table.add_row(
                 f"{'✓' if step.ok else '✗'} {step.name}",
                 f"{passed}/{len(step.evidence)} ok",
                 signed,
                 key=step.name,
             )
-        table.move_cursor(row=min(row, len(self.result.steps) - 1))
+        table.move_cursor(row=min(max(row, 0), len(result.steps) - 1))
         self._evidence()
 
     def _current(self) -> reviewing.Step | None:
@@ -123,8 +135,8 @@ class ReviewScreen(StageScreen):
         if step is None:
             return
         lines = [f"{'ok ' if ok else 'NO '} {text}" for ok, text in step.evidence]
-        if step.comment:
-            lines.append(f"{step.decision} by {step.reviewer}: {step.comment}")
+        if step.decision:
+            lines.append(f"{step.decision} by {step.signer}" + (f": {step.comment}" if step.comment else ""))
         self.query_one("#evidence", Static).update("\n".join(lines))
 
     def action_sign(self, decision: str) -> None:
@@ -143,14 +155,7 @@ class ReviewScreen(StageScreen):
             self.notify(f"{step.name}: {decision}")
             self.refresh_data()
 
-        self.app.push_screen(
-            PromptDialog(
-                f"{decision.title()} '{step.name}': comment",
-                "why" if decision != "approve" else "optional",
-                "" if decision != "approve" else "evidence checked",
-            ),
-            signed,
-        )
+        self.app.push_screen(PromptDialog(*sign_prompt(step, decision)), signed)
 
     def action_pick_version(self) -> None:
         def chosen(text: str | None) -> None:
@@ -163,3 +168,15 @@ class ReviewScreen(StageScreen):
                 self.refresh_data()
 
         self.app.push_screen(PromptDialog("Model version to review", "e.g. 2 or production"), chosen)
+
+
+def sign_prompt(step: reviewing.Step, decision: str) -> tuple[str, str, str]:
+    """The sign-off dialog's question, placeholder and pre-filled comment. Only an approval of
+    evidence that passes is pre-filled ("evidence checked"); otherwise the field starts
+    empty and the question says what the evidence says NO to."""
+    title = f"{decision.title()} '{step.name}': comment"
+    if decision != "approve":
+        return title, "why", ""
+    if step.passed:
+        return title, "optional", "evidence checked"
+    return f"Approve '{step.name}'? Its evidence says NO: {'; '.join(step.failing)}", "why approve anyway", ""

@@ -647,6 +647,18 @@ def m022_leakage_acceptances(db: Database) -> None:
     db.table("leakage_acceptances").create_index(["project_id", "finding"], unique=True)
 
 
+def m023_signoff_os_user(db: Database) -> None:
+    """The OS account behind each sign-off (its `reviewer` is only the name claimed), filled
+    for earlier sign-offs from the audit event their sign-off wrote in the same transaction."""
+    db.table("signoffs").add_column("os_user", str)
+    db.execute(
+        "UPDATE signoffs SET os_user = (SELECT e.os_user FROM events e WHERE "
+        "e.project_id = signoffs.project_id AND e.stage = 'review' AND e.action = 'sign' "
+        "AND e.at >= signoffs.at AND json_extract(e.details, '$.step') = signoffs.step "
+        "AND json_extract(e.details, '$.decision') = signoffs.decision ORDER BY e.id LIMIT 1)"
+    )
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -670,6 +682,7 @@ MIGRATIONS = [
     m020_run_feature_compiler,
     m021_request_warnings,
     m022_leakage_acceptances,
+    m023_signoff_os_user,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

@@ -28,8 +28,10 @@ def show(ctx: CliContext, version: str, as_json: bool) -> None:
         emit_json(result.as_dict())
     else:
         click.echo(f"v{result.version}: {'READY' if result.ready else 'NOT READY'}")
+        for reason in result.reasons():
+            click.echo(f"  not ready: {reason}")
         for step in result.steps:
-            signed = f" [{step.decision} by {step.reviewer}: {step.comment}]" if step.decision else ""
+            signed = f" [{step.decision} by {step.signer}: {step.comment}]" if step.decision else ""
             click.echo(f"  {'✓' if step.ok else '✗'} {step.name}{signed}")
             for ok, text in step.evidence:
                 click.echo(f"      {'ok ' if ok else 'NO '} {text}")
