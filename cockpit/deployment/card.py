@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from cockpit.audit import who
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 
@@ -141,7 +142,8 @@ def _deployment_history(ws: Workspace, project: Project, version) -> list[str]:
 def _signoffs(ws: Workspace, version) -> list[str]:
     signoffs = (
         ws.store.rows(
-            "SELECT step, decision, reviewer, comment, at FROM signoffs WHERE version_id = ? ORDER BY id",
+            "SELECT step, decision, reviewer, os_user, comment, at FROM signoffs WHERE version_id = ? "
+            "ORDER BY id",
             [version.id],
         )
         if ws.store.table_exists("signoffs")
@@ -150,7 +152,8 @@ def _signoffs(ws: Workspace, version) -> list[str]:
     lines = ["", "## Review sign-offs", ""]
     return lines + (
         [
-            f"- {s['step']}: {s['decision']} by {s['reviewer']} ({s['at'][:10]}): {s['comment']}"
+            f"- {s['step']}: {s['decision']} by {who(s['os_user'], s['reviewer'])} "
+            f"({s['at'][:10]}): {s['comment']}"
             for s in signoffs
         ]
         or ["Not reviewed yet."]
