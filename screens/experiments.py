@@ -20,6 +20,7 @@ from cockpit.training import runs as training
 from cockpit.training.catalog import SHORT_NAMES
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
+from screens.confirm import Change, ConfirmReason
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
@@ -55,7 +56,7 @@ EXPERIMENT_KEYS = [
         "Cancel",
         show=False,
         cli="cancel",
-        help="Stop the highlighted running run at once (cockpit cancel RUN)",
+        help="Kill the highlighted running run, after a confirm with a reason (cockpit cancel RUN --reason)",
     ),
     Key(
         "experiments.stop_sweep",
@@ -80,7 +81,7 @@ EXPERIMENT_KEYS = [
         "cycle_sort",
         "Sort",
         cli="runs --sort",
-        help="Sort by the next column (cockpit runs --sort METRIC)",
+        help="Sort by the next column, shown with ↓/↑; runs without it last (cockpit runs --sort METRIC)",
     ),
     Key(
         "experiments.flip",
@@ -147,6 +148,7 @@ TASK_METRICS = {
     "multiclass": ["f1", "accuracy", "balanced_accuracy"],
     "regression": ["rmse", "mae", "r2"],
 }
+SHORT_METRICS = {"precision": "prec", "accuracy": "acc", "balanced_accuracy": "bal_acc"}
 
 
 class ExperimentsScreen(StageScreen):
@@ -166,6 +168,7 @@ class ExperimentsScreen(StageScreen):
         self.filter_text = ""
         self._project_id: int | None = None
         self._data_version: int | None = None  # the store's, when the table was last read
+        self._layout: tuple[str, str, tuple[str, float] | None] | None = None  # task, metric, goal
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -199,11 +202,19 @@ class ExperimentsScreen(StageScreen):
             or self.workspace.data_version() != self._data_version
             or training.mark_interrupted(self.workspace, project)
         ):
-            self.refresh_data(keep_cursor=True)
+            self.refresh_data()
+
+    def on_resize(self) -> None:
+        """Columns grow and shrink with the terminal (the params note takes what is left)."""
+        if self._layout is not None:
+            self.query_one(RunsTable).set_columns(self._columns(*self._layout))
 
     # -- the table -------------------------------------------------------------
 
     def _columns(self, task: str, metric: str, goal: tuple[str, float] | None) -> list[Column]:
+        """Run, model, status, the primary metric and its target, the sort column (always
+        shown, titled with ↓/↑), more metrics while they fit, and the params note."""
+
         def marks(row: query.RunRow) -> str:
             table = self.query_one(RunsTable)
             return ("●" if row.id in table.marked else " ") + ("★" if row.id == table.best_id else " ")
@@ -213,24 +224,41 @@ class ExperimentsScreen(StageScreen):
                 return " "
             return "✓" if not metrics.better(goal[0], goal[1], row.score) else "✗"
 
+        sorted_by = metric if self.sort == "score" else self.sort
+        arrow = "↓" if self.descending else "↑"
+
+        def title(name: str, text: str) -> str:
+            return text + arrow if name == sorted_by else text
+
+        def metric_column(name: str) -> Column:
+            text = title(name, metric_title(task, name))
+            return Column(text, max(8, len(text)), lambda r: _number(r.metrics.get(name)), True)
+
         columns = [
             Column("", 2, marks),
-            Column("Run", 5, lambda r: str(r.id), True),
+            Column(title("id", "Run"), 5, lambda r: str(r.id), True),
             Column("Model", 9, lambda r: SHORT_NAMES.get(r.family, r.family)),
             Column("Status", 9, lambda r: self.progress.get(r.id, STATUS_MARK.get(r.status, r.status))),
-            Column(metric, 8, lambda r: _number(r.metrics.get(metric)), True),
+            metric_column(metric),
             Column("Tgt", 3, target),
         ]
+        if sorted_by == "duration":
+            columns.append(Column(title("duration", "Secs"), 7, lambda r: _seconds(r.duration_s), True))
+        elif sorted_by not in ("id", metric):
+            columns.append(metric_column(sorted_by))
         room = max(0, self.size.width - sum(c.width + 1 for c in columns) - 3)
         for other in TASK_METRICS[task]:
-            if other != metric and room >= 9 + 14:
-                columns.append(Column(other[:8], 8, lambda r, o=other: _number(r.metrics.get(o)), True))
-                room -= 9
+            column = metric_column(other)
+            if other not in (metric, sorted_by) and room >= column.width + 1 + 14:
+                columns.append(column)
+                room -= column.width + 1
         columns.append(Column("Params", max(10, room), lambda r: _params_note(r, task)))
         return columns
 
     @notify_errors
-    def refresh_data(self, keep_cursor: bool = False) -> None:
+    def refresh_data(self, keep_cursor: bool = True) -> None:
+        """Read the runs again. The cursor stays on its run (by id) unless `keep_cursor` is
+        False (a new sort or filter: the first row) or the project changed."""
         project = self.app.project
         if project is None:
             return
@@ -244,17 +272,20 @@ class ExperimentsScreen(StageScreen):
         metric = metrics.primary_metric(project.task, spec.metric)
         goal = (metric, spec.metric_target) if spec.metric_target is not None else None
         table = self.query_one(RunsTable)
-        table.columns = self._columns(project.task, metric, goal)
+        row = table.current if keep_cursor else None
+        kept = row.id if row is not None else None
+        self._layout = (project.task, metric, goal)
+        table.columns = self._columns(*self._layout)
         try:
             made = query.make_query(project.id, self.sort, self.filter_text, self.descending)
         except CockpitError as exc:
-            self.notify(str(exc), title="Filter", severity="error")
+            self.reject_filter("#runs-filter", str(exc))
             self.filter_text = ""
             made = query.make_query(project.id, self.sort, "", self.descending)
         table.best_id = query.best_run_id(self.workspace, project.id, metric)
         runs = query.listing(self.workspace, made)
         total = runs.count()
-        table.load(runs.page, total, keep_cursor)
+        table.load(runs.page, total, kept, runs.position)
         self._summary(project, metric, spec, total)
 
     def _summary(self, project, metric: str, spec, shown: int) -> None:
@@ -270,7 +301,9 @@ class ExperimentsScreen(StageScreen):
         text = f"{total:,} runs"
         if best_id:
             best = training.get_run(self.workspace, project, best_id)
-            text += f" · ★ best validation {metric} {best.score:.4f} (run {best_id})"
+            at = query.recorded_threshold(project.task, metric)
+            at_text = "" if at is None else f" at threshold {at:g}"
+            text += f" · ★ best validation {metric}{at_text} {best.score:.4f} (run {best_id})"
             if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
                 met = not metrics.better(metric, spec.metric_target, best.score)
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"
@@ -285,7 +318,7 @@ class ExperimentsScreen(StageScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "runs-filter":
             self.filter_text = event.value.strip()
-            self.refresh_data()
+            self.refresh_data(keep_cursor=False)
             self.query_one(RunsTable).focus()
 
     def action_cycle_sort(self) -> None:
@@ -296,11 +329,11 @@ class ExperimentsScreen(StageScreen):
         if self.sort == "score":
             metric = metrics.primary_metric(project.task, current_spec(self.workspace, project).metric)
             self.descending = metric not in metrics.LOWER_IS_BETTER
-        self.refresh_data()
+        self.refresh_data(keep_cursor=False)
 
     def action_flip_sort(self) -> None:
         self.descending = not self.descending
-        self.refresh_data()
+        self.refresh_data(keep_cursor=False)
 
     def action_mark(self) -> None:
         self.query_one(RunsTable).toggle_mark()
@@ -314,7 +347,7 @@ class ExperimentsScreen(StageScreen):
     def action_detail(self) -> None:
         run = self._current_run()
         if run is not None:
-            self.app.push_screen(RunDetail(run))
+            self.app.push_screen(RunDetail(run, self.app.project.task))
 
     @notify_errors
     def action_diff(self) -> None:
@@ -348,7 +381,7 @@ class ExperimentsScreen(StageScreen):
     def on_run_started(self, started: RunStarted) -> None:
         self.active[started.handle.run_id] = started.handle
         self.notify(f"Run {started.handle.run_id} started")
-        self.refresh_data(keep_cursor=True)
+        self.refresh_data()
 
     @guarded
     def on_run_progress(self, step: RunProgress) -> None:
@@ -385,7 +418,7 @@ class ExperimentsScreen(StageScreen):
         self.query_one("#active-bar").display = True
         self.query_one("#active-label", Label).update(f"sweep {step.done}/{step.total}: {step.message}  ")
         self.query_one("#active-progress", ProgressBar).update(progress=step.done / step.total)
-        self.refresh_data(keep_cursor=True)
+        self.refresh_data()
 
     @guarded
     def on_sweep_ended(self, ended: SweepEnded) -> None:
@@ -422,7 +455,7 @@ class ExperimentsScreen(StageScreen):
 
     def _work_ended(self) -> None:
         self.query_one("#active-bar").display = bool(self.active)
-        self.refresh_data(keep_cursor=True)
+        self.refresh_data()
 
     def action_stop_sweep(self) -> None:
         handle = getattr(self, "sweep_handle", None)
@@ -433,17 +466,33 @@ class ExperimentsScreen(StageScreen):
         self.notify("Stopping the sweep: finished trials stay recorded")
 
     def action_cancel_run(self) -> None:
+        """Kill the highlighted running run, once a confirm with a reason says so."""
         run = self._current_run()
         if run is None or run.status != "running":
             self.notify("The highlighted run is not running", severity="warning")
             return
-        handle = self.active.get(run.id)
+
+        def confirmed(reason: str | None) -> None:
+            if reason:
+                self._kill(run.id, reason)
+
+        self.app.push_screen(
+            ConfirmReason(
+                f"Kill {run.label}? Its training stops at once and is lost.",
+                changes=(Change(f"run {run.id}", "training", "killed (cancelled)"),),
+            ),
+            confirmed,
+        )
+
+    @notify_errors
+    def _kill(self, run_id: int, reason: str) -> None:
+        handle = self.active.get(run_id)
         if handle is not None:
-            handle.cancel()
+            handle.cancel(reason)
         else:
-            training.cancel_run(self.workspace, self.app.project, run.id)
-        self.notify(f"Run {run.id} cancelled")
-        self.refresh_data(keep_cursor=True)
+            training.cancel_run(self.workspace, self.app.project, run_id, reason)
+        self.notify(f"Run {run_id} killed: {reason}")
+        self.refresh_data()
 
 
 # -- the work: training, sweeps and reproductions in child processes, watched from threads --
@@ -532,6 +581,20 @@ def _reproduce(run_id: int, job: Job) -> Reproduced:
 
 def _number(value) -> str:
     return "-" if value is None else f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def metric_title(task: str, name: str) -> str:
+    """A metric's column title, with the decision threshold its recorded value used: recall
+    at 0.5 is "recall@.5" (Evaluation shows the run's tuned threshold instead)."""
+    at = query.recorded_threshold(task, name)
+    if at is None:
+        return name if len(name) <= 8 else SHORT_METRICS.get(name, name[:8])
+    suffix = "@" + f"{at:g}".removeprefix("0")
+    return (name if len(name) <= 6 else SHORT_METRICS.get(name, name[:6])) + suffix
 
 
 NOTE_PARAMS = (

@@ -10,6 +10,7 @@ from textual.widgets import Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from cockpit.training.catalog import families_for
+from cockpit.training.query import recorded_threshold
 from cockpit.training.runs import Run
 
 
@@ -61,19 +62,20 @@ class NewRunDialog(ModalScreen[dict | None]):
 
 
 class RunDetail(ModalScreen[None]):
-    """Everything a run recorded, and its learning curve when it has one."""
+    """Everything a run recorded, in full (the table cuts long params and errors), and its
+    learning curve when it has one."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="rundetail.close")]
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, task: str = "") -> None:
         super().__init__()
-        self.record = run
+        self.record, self.ml_task = run, task
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog run-detail"):
             yield Label(f"{self.record.label} · {self.record.status}  (Esc close)", classes="dialog-title")
             with VerticalScroll():
-                yield Static(describe(self.record))
+                yield Static(describe(self.record, self.ml_task), id="run-record")
                 if self.record.curve:
                     yield PlotextPlot(id="curve")
 
@@ -89,7 +91,7 @@ class RunDetail(ModalScreen[None]):
                 plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=series)
 
 
-def describe(run: Run) -> str:
+def describe(run: Run, task: str = "") -> str:
     params = ", ".join(
         f"{k}={v}" for k, v in sorted(run.params.items()) if k not in ("verbose", "n_jobs", "warm_start")
     )
@@ -106,9 +108,25 @@ def describe(run: Run) -> str:
         lines.append(f"error      {run.error}")
     for name, values in (("validation", run.validation_metrics), ("train", run.train_metrics)):
         if values:
-            shown = "  ".join(f"{k} {v:.4f}" for k, v in values.items())
+            shown = "  ".join(f"{k}{_at(task, k)} {v:.4f}" for k, v in values.items())
             lines.append(f"{name:10} {shown}")
+    thresholds = {recorded_threshold(task, k) for k in run.validation_metrics or {}} - {None}
+    at = min(thresholds) if thresholds else None
+    if at is not None:
+        lines.append(f"threshold  @{at:g}: these metrics take the positive class above {at:g}, as trained")
+        if run.threshold is not None:
+            lines.append(
+                f"           Evaluation uses the run's tuned threshold {run.threshold:.3f}"
+                + (f" ({run.threshold_reason})" if run.threshold_reason else "")
+            )
+        else:
+            lines.append("           Evaluation tunes the run's own threshold on validation (5, V)")
     return "\n".join(lines)
+
+
+def _at(task: str, metric: str) -> str:
+    at = recorded_threshold(task, metric)
+    return "" if at is None else f"@{at:g}"
 
 
 class SweepDialog(ModalScreen[dict | None]):

@@ -31,8 +31,8 @@ class RunsTable(ScrollView, can_focus=True):
     """Rows come from `fetch(offset, limit)`; `total()` says how many there are."""
 
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("ctrl+home,home", "jump(0)", "First", show=False),
@@ -65,14 +65,34 @@ class RunsTable(ScrollView, can_focus=True):
 
     # -- data ------------------------------------------------------------------
 
-    def load(self, fetch: Callable[[int, int], list[RunRow]], total: int, keep_cursor: bool = False) -> None:
+    def set_columns(self, columns: list[Column]) -> None:
+        self.columns = columns
+        self.virtual_size = Size(sum(c.width + 1 for c in columns), self.rows_total + 1)
+        self.refresh()
+
+    def load(
+        self,
+        fetch: Callable[[int, int], list[RunRow]],
+        total: int,
+        keep: int | None = None,
+        locate: Callable[[int], int | None] | None = None,
+    ) -> None:
+        """Show new rows. The cursor goes to the first row, or with `keep` stays on that run:
+        where it was if the run is still there, else where `locate(keep)` finds it (a run
+        the new rows leave out keeps the cursor's row number)."""
         self.fetch, self.rows_total = fetch, total
         self._blocks.clear()
-        if not keep_cursor:
+        self.set_columns(self.columns)
+        if keep is None:
             self.cursor = 0
             self.scroll_to(y=0, animate=False)
-        self.cursor = min(self.cursor, max(0, total - 1))
-        self.virtual_size = Size(sum(c.width + 1 for c in self.columns), total + 1)
+        else:
+            self.cursor = min(self.cursor, max(0, total - 1))
+            row = self.row_at(self.cursor)
+            if (row is None or row.id != keep) and locate is not None:
+                found = locate(keep)
+                self.cursor = self.cursor if found is None else found
+            self._scroll_to_cursor()
         self.refresh()
         self.post_message(self.Highlighted(self.row_at(self.cursor)))
 
@@ -139,13 +159,16 @@ class RunsTable(ScrollView, can_focus=True):
         if not self.rows_total:
             return
         self.cursor = max(0, min(self.rows_total - 1, index))
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self.current))
+
+    def _scroll_to_cursor(self) -> None:
         top = int(self.scroll_y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
         elif self.cursor >= top + self._visible_rows():
             self.scroll_to(y=self.cursor - self._visible_rows() + 1, animate=False)
-        self.refresh()
-        self.post_message(self.Highlighted(self.current))
 
     def action_move(self, step: int) -> None:
         self.move_to(self.cursor + step)

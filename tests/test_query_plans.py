@@ -140,3 +140,28 @@ def test_runs_without_the_sort_value_are_counted_from_indexes(store) -> None:
     last = listed.count() - 10
     statements = _traced(store, lambda: (listed.page(last, 100), listed.page(last - 100, 100)))
     assert len([s for s in statements if s.startswith("SELECT count(*)")]) == 1
+
+
+@pytest.mark.parametrize("text", ["", "family=a", "recall>0.5"])
+@pytest.mark.parametrize("sort,descending", [("roc_auc", True), ("recall", False), ("id", True)])
+def test_a_runs_position_is_its_index_in_the_result(store, text, sort, descending) -> None:
+    """The table keeps its cursor on a run across refreshes by asking where the run is now."""
+    store, project = store
+    made = query.make_query(project, sort, text, descending)
+    ids = _plain_page(store, made, 0, RUNS)
+    for index in (0, 1, len(ids) // 2, len(ids) - RUNS // 100, len(ids) - 1):
+        assert query.position(store, made, ids[index]) == index
+    left_out = set(range(1, RUNS + 1)) - set(ids)
+    if left_out:
+        assert query.position(store, made, min(left_out)) is None
+
+
+def test_a_position_among_the_sorted_runs_is_counted_on_the_index(store) -> None:
+    store, project = store
+    made = query.make_query(project, "roc_auc")
+    some = _plain_page(store, made, 2000, 1)[0]
+    statements = _traced(store, lambda: query.position(store, made, some))
+    counts = [sql for sql in statements if sql.startswith("SELECT count(*)")]
+    assert counts and all(
+        "COVERING INDEX idx_runs_project_id_m_roc_auc_id" in _plan(store, s, []) for s in counts
+    )

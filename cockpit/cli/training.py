@@ -382,8 +382,9 @@ COMMANDS = [features, train, runs, sweep, compare, reproduce]
 @click.command()
 @click.argument("run_id", type=ROW_ID, required=False)
 @click.option("--sweep", "sweep_id", type=ROW_ID, help="Stop a running sweep instead (like Ctrl-C).")
+@click.option("--reason", default="", help="Why: recorded with the cancelled run.")
 @pass_cli
-def cancel(ctx: CliContext, run_id: int | None, sweep_id: int | None) -> None:
+def cancel(ctx: CliContext, run_id: int | None, sweep_id: int | None, reason: str) -> None:
     """Stop a running run at once (its child process is killed), or a sweep (--sweep ID)."""
     from cockpit.training.runs import cancel_run
     from cockpit.training.sweeps import stop_sweep
@@ -394,7 +395,7 @@ def cancel(ctx: CliContext, run_id: int | None, sweep_id: int | None) -> None:
         return
     if run_id is None or sweep_id is not None:
         raise CockpitError("give a RUN id or --sweep ID")
-    run = cancel_run(ctx.workspace(), ctx.project(), run_id)
+    run = cancel_run(ctx.workspace(), ctx.project(), run_id, reason)
     click.echo(f"{run.label}: {run.status}")
 
 

@@ -309,6 +309,9 @@ class Listing:
     def page(self, offset: int, limit: int) -> list[RunRow]:
         return page(self.store, self.query, offset, limit, self._known)
 
+    def position(self, run_id: int) -> int | None:
+        return position(self.store, self.query, run_id)
+
 
 def listing(ws: Workspace, query: RunQuery) -> Listing:
     return Listing(ws.store, query)
@@ -365,6 +368,40 @@ def _missing_sort_values(store: Store, query: RunQuery) -> int:
         )
         cached = known[(query.project_id, column)] = (version, int(missing))
     return cached[1]
+
+
+PREDICT_THRESHOLD = 0.5
+THRESHOLD_METRICS = frozenset({"accuracy", "balanced_accuracy", "precision", "recall", "f1"})
+
+
+def recorded_threshold(task: str, metric: str) -> float | None:
+    """The decision threshold behind a run's recorded validation `metric`: a binary run is
+    scored on the estimator's own predictions (P(positive) > 0.5), while Evaluation uses the
+    threshold it tunes for the run from the spec's costs, so the two numbers differ. None
+    when no threshold is involved (roc_auc, regression, multiclass' arg-max)."""
+    return PREDICT_THRESHOLD if task == "binary" and metric in THRESHOLD_METRICS else None
+
+
+def position(store: Store, query: RunQuery, run_id: int) -> int | None:
+    """Where a run is in the query's result (0 first); None when the filter leaves it out."""
+    where, params = query.where(sort_not_null=False)
+    column = FIELDS[query.sort]
+    row = store.one(f"SELECT {column} AS value FROM runs WHERE {where} AND id = ?", [*params, run_id])
+    if row is None:
+        return None
+    after = ">" if query.descending else "<"
+    if column == "id":
+        before, before_params = f"{where} AND id {after} ?", [*params, run_id]
+    elif row["value"] is None:
+        where, params = query.where_missing()
+        ahead = sorted_count(store, query)
+        return ahead + int(
+            store.scalar(f"SELECT count(*) FROM runs WHERE {where} AND id {after} ?", [*params, run_id])
+        )
+    else:
+        where, params = query.where()
+        before, before_params = f"{where} AND ({column}, id) {after} (?, ?)", [*params, row["value"], run_id]
+    return int(store.scalar(f"SELECT count(*) FROM runs WHERE {before}", before_params))
 
 
 def best_run_id(ws: Workspace, project_id: int, metric: str) -> int | None:

@@ -372,7 +372,7 @@ class RunHandle:
             start_new_session=True,
         )
         ws.store.update("runs", {"id": run_id}, {"worker_pid": self.process.pid})
-        self.cancelled = False
+        self.cancelled, self.cancel_reason = False, ""
 
     def wait(self, progress: ProgressCallback | None = None) -> str:
         """Block until the child ends; returns the run's final status."""
@@ -386,8 +386,8 @@ class RunHandle:
                 self.output = [*self.output[-40:], line.rstrip("\n")]
         code = self.process.wait()
         with Workspace(self.workspace_dir) as ws:
-            if self.cancelled:
-                finish(ws, self.project, self.run_id, "cancelled", error="cancelled by the user")
+            if self.cancelled:  # `wait` may see the kill before `cancel` records it
+                finish(ws, self.project, self.run_id, "cancelled", error=cancel_note(self.cancel_reason))
             status = ws.store.scalar("SELECT status FROM runs WHERE id = ?", [self.run_id])
             if status == "running":
                 last = self.output[-1] if self.output else ""
@@ -401,14 +401,14 @@ class RunHandle:
                 status = "failed"
         return status
 
-    def cancel(self) -> None:
-        """Stop the child at once and record the run as cancelled."""
-        self.cancelled = True
+    def cancel(self, reason: str = "") -> None:
+        """Stop the child at once and record the run as cancelled (with the reason given)."""
+        self.cancelled, self.cancel_reason = True, reason
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
         with Workspace(self.workspace_dir) as ws:
-            finish(ws, self.project, self.run_id, "cancelled", error="cancelled by the user")
+            finish(ws, self.project, self.run_id, "cancelled", error=cancel_note(reason))
 
 
 def start_run(
@@ -446,8 +446,14 @@ def train(
     return get_run(ws, project, handle.run_id)
 
 
-def cancel_run(ws: Workspace, project: Project, run_id: int) -> Run:
-    """Stop a running run started by any process (kills its child) and record it cancelled."""
+def cancel_note(reason: str = "") -> str:
+    """What a cancelled run records as its error, with the reason when one is given."""
+    return "cancelled by the user" + (f": {reason.strip()}" if reason.strip() else "")
+
+
+def cancel_run(ws: Workspace, project: Project, run_id: int, reason: str = "") -> Run:
+    """Stop a running run started by any process (kills its child) and record it cancelled,
+    with the reason given (kept in the run's error and the event log)."""
     import signal
 
     run = get_run(ws, project, run_id)
@@ -456,5 +462,5 @@ def cancel_run(ws: Workspace, project: Project, run_id: int) -> Run:
     if run.worker_pid and _alive(run.worker_pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(run.worker_pid, signal.SIGKILL)
-    finish(ws, project, run_id, "cancelled", error="cancelled by the user")
+    finish(ws, project, run_id, "cancelled", error=cancel_note(reason))
     return get_run(ws, project, run_id)

@@ -64,14 +64,15 @@ async def test_start_watch_and_cancel_runs_by_keys(trained_ws) -> None:
         assert screen.query_one("#active-bar").display
         await pilot.press("ctrl+home")
         assert table.current.status == "running"
-        await pilot.press("x")
+        await pilot.press("x", *"too slow", "enter")  # a kill asks why first
         await _wait_for(pilot, lambda: not screen.active)
-        statuses = [r.status for r in runs.list_runs(trained_ws, project)]
-        assert statuses[0] == "cancelled"
+        killed = runs.list_runs(trained_ws, project)[0]
+        assert (killed.status, killed.error) == ("cancelled", "cancelled by the user: too slow")
 
         await pilot.press("n", "ctrl+s")  # dummy, default params
-        await _wait_for(pilot, lambda: not screen.active and table.current.status == "finished")
-        await pilot.press("enter")
+        await _wait_for(pilot, lambda: not screen.active and table.row_at(0).status == "finished")
+        assert table.current.id == killed.id  # the cursor stayed on its run, now second
+        await pilot.press("ctrl+home", "enter")
         assert isinstance(app.screen, RunDetail)
         await pilot.press("escape")
         assert isinstance(app.screen, ExperimentsScreen)
@@ -111,7 +112,11 @@ async def test_sweep_diff_and_reproduce_by_keys(trained_ws) -> None:
         assert table.rows_total == 4
         sweep = trained_ws.store.one("SELECT trials, status FROM sweeps")
         assert sweep == {"trials": 4, "status": "finished"}
-        await pilot.press("space", "down", "space", "d")
+        # The cursor followed the first trial down as newer ones came in above it.
+        assert table.cursor == 3 and table.current.id == min(
+            r.id for r in runs.list_runs(trained_ws, app.project)
+        )
+        await pilot.press("ctrl+home", "space", "down", "space", "d")
         assert isinstance(app.screen, CompareView)
         await pilot.press("escape", "g")
         from screens.run_views import SweepPlot
