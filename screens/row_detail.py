@@ -15,6 +15,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Label, Static
 
+from screens.keys import list_bindings, move_cursor
+
 Field = tuple[str, str | Text]
 
 
@@ -24,6 +26,7 @@ class RowDetail(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Close", id="row.close"),
         Binding("enter", "dismiss(None)", "Close", show=False, id="row.close2"),
+        *list_bindings("row"),
     ]
 
     def __init__(self, title: str, fields: list[Field]) -> None:
@@ -37,6 +40,9 @@ class RowDetail(ModalScreen[None]):
             with VerticalScroll(id="row-fields"):
                 for name, value in self.fields:
                     yield Static(_field_text(name, value), classes="row-field")
+
+    async def action_cursor(self, step: int) -> None:
+        await move_cursor(self.focused, step)
 
     def on_mount(self) -> None:
         self.query_one("#row-fields", VerticalScroll).focus()

@@ -72,6 +72,9 @@ async def test_a_long_row_scrolls_to_its_last_field_at_80x24() -> None:
         last = list(app.screen.query(".row-field").results(Static))[-1]
         assert scroll.max_scroll_y > 0
         assert last.region.bottom > scroll.region.bottom  # off screen at first
+        await pilot.press("j", "j")
+        await pilot.pause()
+        assert scroll.scroll_y == 2  # j scrolls like the down arrow
         await pilot.press("end")
         await pilot.pause()
         assert scroll.scroll_y == scroll.max_scroll_y
