@@ -4,7 +4,7 @@ columns the model will actually see."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -15,9 +15,11 @@ from cockpit import features as stage
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
+from screens.confirm import Change
 from screens.dialogs_input import PromptDialog
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
+from screens.unsaved import GuardsEdits
 from screens.work import Job, WorkFailed
 
 if TYPE_CHECKING:
@@ -85,10 +87,11 @@ CHOICES = {
 }
 
 
-class FeaturesScreen(StageScreen):
+class FeaturesScreen(GuardsEdits, StageScreen):
     """How each column becomes model input."""
 
     TITLE = "Features"
+    EDITS = "feature edits"
     CSS_PATH = "features.tcss"
     BINDINGS = bindings(FEATURE_KEYS)
     KEYS = FEATURE_KEYS
@@ -98,6 +101,7 @@ class FeaturesScreen(StageScreen):
         self.saved_version: int | None = None
         self.saved: list[stage.ColumnSpec] = []
         self.specs: list[stage.ColumnSpec] = []
+        self._project_id: int | None = None  # whose spec the table holds
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -118,15 +122,25 @@ class FeaturesScreen(StageScreen):
             table.add_column(label, key=key, width=width)
         self.refresh_data()
 
-    def on_screen_resume(self) -> None:
-        if self.specs == self.saved:
-            self.refresh_data()
+    def unsaved_changes(self) -> tuple[Change, ...]:
+        """Each field of each column that differs from the saved spec (values compared, so
+        an edit undone by hand leaves nothing unsaved)."""
+        saved = {s.column: s for s in self.saved}
+        return tuple(change for spec in self.specs for change in _changes(saved.get(spec.column), spec))
+
+    def discard_edits(self) -> None:
+        self.specs = list(self.saved)
+        self._fill()
 
     @notify_errors
     def refresh_data(self) -> None:
         project = self.app.project
         if project is None:
             return
+        # Reading the store again (on coming back, after a dialog) keeps unsaved edits: only
+        # saving or discarding them (screens/unsaved.py) drops them.
+        edits = self.specs if self._project_id == project.id and self.unsaved_changes() else None
+        self._project_id = project.id
         try:
             self.saved_version, self.saved = stage.current_spec(self.workspace, project)
         except CockpitError as exc:
@@ -134,7 +148,7 @@ class FeaturesScreen(StageScreen):
             self.specs = self.saved = []
             self._fill()
             return
-        self.specs = list(self.saved)
+        self.specs = list(self.saved) if edits is None else edits
         self._fill()
 
     def _fill(self) -> None:
@@ -157,7 +171,7 @@ class FeaturesScreen(StageScreen):
             if self.saved_version
             else "defaults inferred from the data (saved as v1 by the first run)"
         )
-        dirty = " · unsaved changes (ctrl+s)" if self.specs != self.saved else ""
+        dirty = " · unsaved changes (ctrl+s)" if self.unsaved_changes() else ""
         entity = stage.entity_column(self.specs) or "none (rows keyed by their feature values)"
         self.query_one("#features-summary", Static).update(
             f"{saved} · {features} features · entity id: {entity}{dirty}"
@@ -192,11 +206,17 @@ class FeaturesScreen(StageScreen):
         value = getattr(spec, field)
         following = options[(options.index(value) + 1) % len(options)] if value in options else options[0]
         changes = {field: following}
-        if field == "kind" and following != "numeric" and spec.missing != "constant":
-            changes["missing"] = "constant"
-        if field == "kind" and following == "numeric":
-            changes["missing"] = "median"
+        if field == "kind":
+            changes["missing"] = self._missing_for(spec.column, following)
         self._replace(replace(spec, **changes))
+
+    def _missing_for(self, column: str, kind: str) -> str:
+        """How a column of `kind` fills missing values: as saved when it was saved as that
+        kind (so cycling the kind round leaves the spec as saved), else the kind's default."""
+        saved = next((s for s in self.saved if s.column == column), None)
+        if saved is not None and saved.kind == kind:
+            return saved.missing
+        return "median" if kind == "numeric" else "constant"
 
     def action_cycle_how(self) -> None:
         spec = self._current()
@@ -279,6 +299,24 @@ def _preview(specs: list[stage.ColumnSpec], job: Job) -> Previewed:
 
     frame = load_frame(job.workspace, get_version(job.workspace, job.project)).head(500)
     return Previewed(preview(specs, frame, rows=3))
+
+
+COMPARED = [f.name for f in fields(stage.ColumnSpec) if f.name not in ("column", "note")]
+
+
+def _changes(saved: stage.ColumnSpec | None, spec: stage.ColumnSpec) -> list[Change]:
+    """What an edit changed in one column, field by field ("new" for a column not saved)."""
+    if saved is None:
+        return [Change(spec.column, "not in the saved spec", spec.summary())]
+    return [
+        Change(f"{spec.column} {name}", _shown(getattr(saved, name)), _shown(getattr(spec, name)))
+        for name in COMPARED
+        if getattr(saved, name) != getattr(spec, name)
+    ]
+
+
+def _shown(value: object) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def _with_details(spec: stage.ColumnSpec, text: str) -> stage.ColumnSpec:

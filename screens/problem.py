@@ -27,8 +27,10 @@ from cockpit.problem.grader import grade
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
+from screens.confirm import Change
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
+from screens.unsaved import GuardsEdits
 
 PROBLEM_KEYS = [
     Key(
@@ -93,10 +95,11 @@ REVERT_FIRST = {"problem.revert"}
 STATUS_MARK = {"ok": "✓ ok", "n/a": "· n/a", "missing": "✗ missing", "vague": "! vague"}
 
 
-class ProblemScreen(StageScreen):
+class ProblemScreen(GuardsEdits, StageScreen):
     """What is predicted, for whom, judged how: a form graded as you type."""
 
     TITLE = "Problem"
+    EDITS = "problem spec edits"
     CSS_PATH = "problem.tcss"
     BINDINGS = [replace(b, priority=b.id in REVERT_FIRST) for b in bindings(PROBLEM_KEYS)]
     KEYS = PROBLEM_KEYS
@@ -104,6 +107,7 @@ class ProblemScreen(StageScreen):
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
         self.saved: stage.ProblemSpec | None = None
+        self._project_id: int | None = None  # whose spec the form holds
         self._loading = False
         self._regrade_timer = None
 
@@ -160,10 +164,6 @@ class ProblemScreen(StageScreen):
             history.add_column(label, key=key)
         self.refresh_data()
 
-    def on_screen_resume(self) -> None:
-        if not self.is_dirty():
-            self.refresh_data()
-
     # -- loading and saving ---------------------------------------------------
 
     @notify_errors
@@ -172,13 +172,18 @@ class ProblemScreen(StageScreen):
         if project is None:
             self.query_one("#task-line", Static).update("No project: create one first.")
             return
+        # Reading the store again (on coming back, after a dialog) keeps unsaved edits: only
+        # saving, reverting or discarding them (screens/unsaved.py) drops them.
+        keep_edits = self._project_id == project.id and bool(self.unsaved_changes())
+        self._project_id = project.id
         self.saved = stage.current_spec(self.workspace, project)
         self.query_one("#task-line", Static).update(
             f"Predicts a {project.task} target for project {project.name}. "
             "Tab moves between fields · ctrl+s saves · ctrl+u reverts · Esc leaves a field."
         )
-        self._set_choices(project.task)
-        self._fill_form(self.saved)
+        if not keep_edits:
+            self._set_choices(project.task)
+            self._fill_form(self.saved)
         self._fill_history()
         self._regrade()
 
@@ -228,10 +233,7 @@ class ProblemScreen(StageScreen):
         return spec
 
     def is_dirty(self) -> bool:
-        try:
-            return self.saved is not None and self.form_spec() != self.saved
-        except CockpitError:
-            return True
+        return bool(self.unsaved_changes())
 
     @notify_errors
     def action_save(self) -> None:
@@ -252,19 +254,32 @@ class ProblemScreen(StageScreen):
         self.refresh_data()
 
     def action_revert(self) -> None:
-        if self.saved is None:
-            return
-        changed = self._changed_fields()
+        changed = self.unsaved_changes()
         if not changed:
             self.notify("Nothing to revert: the form is the saved version")
             return
-        self._fill_form(self.saved)
-        self.notify(f"Back to the saved version: {', '.join(changed)}")
+        self.discard_edits()
+        self.notify(f"Back to the saved version: {', '.join(c.what for c in changed)}")
 
-    def _changed_fields(self) -> list[str]:
-        """The labels of the fields whose text differs from the saved spec's."""
-        saved, now = _form_texts(self.saved or stage.ProblemSpec()), self.form_values()
-        return [label for name, label, _, _ in FORM if now[name] != saved[name]]
+    def unsaved_changes(self) -> tuple[Change, ...]:
+        """The fields whose value differs from the saved spec's, saved → form (values
+        compared, so "0.80" is 0.8; text compared while a field holds no valid value)."""
+        if self.saved is None:
+            return ()
+        try:
+            now = _form_texts(self.form_spec())
+        except CockpitError:
+            now = self.form_values()
+        saved = _form_texts(self.saved)
+        return tuple(
+            Change(label, _short(saved[name]), _short(now[name]))
+            for name, label, _, _ in FORM
+            if now[name] != saved[name]
+        )
+
+    def discard_edits(self) -> None:
+        if self.saved is not None:
+            self._fill_form(self.saved)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         """Entering a field puts the cursor after its text, nothing selected."""
@@ -300,7 +315,7 @@ class ProblemScreen(StageScreen):
             self.query_one("#readiness-text", Label).update(f"! {exc}")
             return
         result = self._grade = grade(spec)
-        dirty = " · unsaved" if self.saved is not None and spec != self.saved else ""
+        dirty = " · unsaved" if self.unsaved_changes() else ""
         to_fix = len(result.problems)
         self.query_one("#readiness-text", Label).update(f"Readiness {result.score}% · {to_fix} to fix{dirty}")
         self.query_one("#readiness-bar", ProgressBar).update(progress=result.score)
@@ -363,6 +378,13 @@ def _form_texts(spec: stage.ProblemSpec) -> dict[str, str]:
         else:
             texts[name] = "" if value is None else str(value)
     return texts
+
+
+def _short(text: str, width: int = 30) -> str:
+    text = " ".join(text.split())
+    if not text:
+        return "(empty)"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cursor_to_end(widget: object) -> None:

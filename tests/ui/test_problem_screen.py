@@ -7,6 +7,7 @@ from cockpit.projects import get_project
 from screens.app import CockpitApp
 from screens.overview import OverviewScreen
 from screens.problem import ProblemScreen
+from screens.unsaved import DiscardEdits
 
 
 async def _type(pilot, text: str) -> None:
@@ -90,7 +91,9 @@ async def test_typing_a_number_key_in_a_field_stays_in_the_field(two_projects) -
         await _type(pilot, "0 2")
         assert isinstance(app.screen, ProblemScreen)
         assert app.focused.value == "0 2"
-        await pilot.press("escape", "0")
+        await pilot.press("escape", "0")  # the typed text is unsaved: asked first
+        assert isinstance(app.screen, DiscardEdits)
+        await pilot.press("y")
         assert isinstance(app.screen, OverviewScreen)
 
 
@@ -133,3 +136,37 @@ async def test_entering_a_field_puts_the_cursor_after_its_text_nothing_selected(
         assert target.selection.is_empty and target.cursor_position == len("churned")
         await _type(pilot, "_30d")
         assert target.value == "churned_30d"  # typing added to the text, not replaced it
+
+
+async def test_edits_survive_a_dialog_and_a_visit_elsewhere_and_are_asked_about(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#f-audience", Input).focus()
+        await _type(pilot, "sales")
+        await pilot.press("escape", "question_mark")  # help: a dialog over the form
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.query_one("#f-audience", Input).value == "sales"
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # the other project: asked first
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, DiscardEdits)
+        lines = [str(label.render()) for label in dialog.query(".dialog-change")]
+        assert lines == ["Who it serves: (empty) → sales"]
+        await pilot.press("enter")  # stays
+        assert app.project.name == "churn"
+        assert screen.query_one("#f-audience", Input).value == "sales"
+        await pilot.press("escape")  # out of the form: asked before going back
+        assert isinstance(app.screen, DiscardEdits)
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("1")
+        await pilot.pause()
+        assert screen.query_one("#f-audience", Input).value == ""  # discarded
