@@ -16,9 +16,10 @@ from textual.widgets import Input, TextArea
 from cockpit.projects import Project, list_projects, resolve_project
 from cockpit.workspace import Workspace
 from screens import stages
-from screens.dialogs import HelpScreen, ProjectSwitcher
+from screens.base import cycle_tabs
+from screens.dialogs import HelpScreen, ProjectSwitcher, key_label
 from screens.guard import report_error
-from screens.keys import Key, bindings
+from screens.keys import Key, bindings, move_cursor
 
 LAST_PROJECT = "ui.last_project"
 APP_KEYS = [
@@ -50,12 +51,32 @@ APP_KEYS = [
     ),
     Key("app.help", "question_mark", "app.help", "Help", help="Every key of this screen"),
     Key(
-        "app.leave_field",
+        "app.back",
         "escape",
-        "app.leave_field",
-        "Leave field",
+        "app.back",
+        "Back",
         show=False,
-        help="Leave the text field so single keys act again",
+        help="Leave the text field so single keys act again; empty a filter; else back to the overview",
+    ),
+    Key(
+        "app.down",
+        "j",
+        "app.cursor(1)",
+        "Down",
+        show=False,
+        help="Down the focused list or table, like ↓ (where the screen gives j no other use)",
+    ),
+    Key(
+        "app.up",
+        "k",
+        "app.cursor(-1)",
+        "Up",
+        show=False,
+        help="Up the focused list or table, like ↑ (where the screen gives k no other use)",
+    ),
+    Key("app.next_tab", "right_square_bracket", "app.tab(1)", "Next tab", show=False, help="Next tab"),
+    Key(
+        "app.prev_tab", "left_square_bracket", "app.tab(-1)", "Previous tab", show=False, help="Previous tab"
     ),
     Key("app.quit", "q", "app.quit", "Quit", help="Leave the cockpit"),
 ]
@@ -145,9 +166,26 @@ class CockpitApp(App):
         screen_keys = getattr(self.screen, "KEYS", [])
         self.push_screen(HelpScreen(self.screen.title or "cockpit", [*screen_keys, *APP_KEYS]))
 
-    def action_leave_field(self) -> None:
-        if isinstance(self.focused, (Input, TextArea)):
+    async def action_back(self) -> None:
+        back = getattr(self.screen, "go_back", None)
+        if back is not None:
+            await back()
+        elif isinstance(self.focused, (Input, TextArea)):
             self.set_focus(None)
+
+    async def action_cursor(self, step: int) -> None:
+        """j / k: what ↓ / ↑ do in the focused widget (a cursor, else a scroll)."""
+        await move_cursor(self.focused, step)
+
+    def action_tab(self, step: int) -> None:
+        cycle_tabs(self.screen, step)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # j and k are left to a screen that uses either for something else.
+        if action == "cursor":
+            used = {k for key in getattr(self.screen, "KEYS", []) for k in key.key.split(",")}
+            return not used & {"j", "k"}
+        return True
 
     # An unexpected error in what a key, the command palette or a dialog's answer started is
     # a notification plus a traceback in ui.log when not strict; a strict app (tests) stops on
@@ -174,10 +212,8 @@ class CockpitApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in [*getattr(screen, "KEYS", []), *APP_KEYS]:
-            if key.id == "app.leave_field":
-                continue
             yield SystemCommand(
-                f"{key.description} ({_key_label(key.key)})", key.help, _runner(screen, key.action)
+                f"{key.description} ({key_label(key.key)})", key.help, _runner(screen, key.action)
             )
 
 
@@ -193,10 +229,6 @@ def _guarded(app: App, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return None
 
     return run
-
-
-def _key_label(key: str) -> str:
-    return {"question_mark": "?", "slash": "/"}.get(key, key)
 
 
 def _runner(screen: Screen, action: str):
