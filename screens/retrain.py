@@ -11,10 +11,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from cockpit.deployment import registry
-from cockpit.retraining import cycle, policy
+from cockpit.errors import CockpitError
+from cockpit.retraining import cycle, policy, rollout
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.confirm import ConfirmReason
+from screens.confirm import Change, ConfirmReason
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job
@@ -26,7 +27,15 @@ RETRAIN_KEYS = [
         "retrain",
         "Retrain",
         cli="retrain",
-        help="Run the retrain pipeline now (champion vs challenger decides)",
+        help="Run the retrain pipeline now (asks first; a challenger deploys only if it passes its gate)",
+    ),
+    Key(
+        "retrain.deploy",
+        "D",
+        "deploy_anyway",
+        "Deploy anyway",
+        cli="retrain deploy",
+        help="Deploy the retrained candidate that failed its gate (asks for an override reason)",
     ),
     Key(
         "retrain.retire",
@@ -67,7 +76,9 @@ class RetrainScreen(StageScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#versions", DataTable).add_columns("Version", "Run", "Status", "Why", "Successor")
+        self.query_one("#versions", DataTable).add_columns(
+            "Version", "Run", "Serves as", "Gate", "Why", "Successor"
+        )
         self.query_one("#duel-table", DataTable).add_columns(
             "On the same rows", "Champion", "Challenger", "Δ"
         )
@@ -87,21 +98,31 @@ class RetrainScreen(StageScreen):
             f"due now: {'; '.join(reasons) if reasons else 'no'}"
         )
         history = cycle.list_retrains(self.workspace, project)
-        self._duel(history[0] if history else None)
-        self.versions = registry.list_versions(self.workspace, project)
+        self._duel(history[0] if history else None, rollout.pending(self.workspace, project))
         table = self.query_one("#versions", DataTable)
+        kept = self._highlighted()  # a dialog closing refreshes: the cursor stays on its version
+        self.versions = registry.list_versions(self.workspace, project)
+        held = registry.alias_labels(self.workspace, project)
         table.clear()
         for v in self.versions:
             successor = next((f"v{o.version}" for o in self.versions if o.id == v.successor_id), "-")
             table.add_row(
                 f"v{v.version}",
                 str(v.run_id),
-                v.status,
+                v.status if v.status == "retired" else ", ".join(held.get(v.id, [])) or v.status,
+                "pass" if v.gate_passed else "failed",
                 (v.retired_reason or v.override_reason or "")[:40],
                 successor,
             )
+        ids = [v.id for v in self.versions]
+        if kept is not None and kept.id in ids:
+            table.move_cursor(row=ids.index(kept.id))
 
-    def _duel(self, last: cycle.Retrain | None) -> None:
+    def _highlighted(self) -> registry.ModelVersion | None:
+        row = self.query_one("#versions", DataTable).cursor_row
+        return self.versions[row] if 0 <= row < len(self.versions) else None
+
+    def _duel(self, last: cycle.Retrain | None, waiting: rollout.Pending | None) -> None:
         decision = self.query_one("#decision", Static)
         steps = self.query_one("#steps-text", Static)
         table = self.query_one("#duel-table", DataTable)
@@ -114,24 +135,83 @@ class RetrainScreen(StageScreen):
             f"{last.created_at[:16].replace('T', ' ')}: {last.decision} · champion "
             f"v{last.champion_version} vs challenger run {last.challenger_run or '-'} "
             f"on {last.window}"
+            + (
+                f"\nv{waiting.version} failed its gate ({', '.join(waiting.failed)}): nothing "
+                "deployed. D deploys it anyway (asks for an override reason)."
+                if waiting
+                else ""
+            )
         )
         steps.update("\n".join(f"- {s}" for s in last.steps))
         for label, champion, challenger in _duel_rows(last):
             table.add_row(label, _fmt(champion), _fmt(challenger), _delta(champion, challenger))
 
+    @notify_errors
     def action_retrain(self) -> None:
-        self.notify("Retraining: champion vs challenger…")
-        self.start_work("Retrain", _retrain)
+        """Ask first, saying what may change (the challenger's gate is not known yet)."""
+        found = rollout.plan(self.workspace, self.app.project)
+
+        def confirmed(reason: str | None) -> None:
+            if reason:
+                self.notify("Retraining: champion vs challenger…")
+                self.start_work("Retrain", lambda job: _retrain(job, reason))
+
+        question = "Retrain now: train a challenger and judge it against production?"
+        self.app.push_screen(ConfirmReason(question, changes=_changes(found.changes())), confirmed)
 
     @guarded
     def on_retrained(self, done: Retrained) -> None:
-        self.notify(f"Retrain: {done.result.decision}")
+        result = done.result
+        self.notify(f"Retrain: {result.decision}")
         self.refresh_data()
+        if result.decision == rollout.CANDIDATE:
+            self.action_deploy_anyway()  # the override is a second, explicit step
+
+    @notify_errors
+    def action_deploy_anyway(self) -> None:
+        """Offer the latest retrain's gate-failed candidate, the reason typed as the override."""
+        project = self.app.project
+        waiting = rollout.pending(self.workspace, project)
+        if waiting is None:
+            self.notify("No retrained candidate waits for an override", severity="warning")
+            return
+
+        def confirmed(reason: str | None) -> None:
+            if reason:
+                try:
+                    rollout.deploy_anyway(self.workspace, project, reason)
+                except CockpitError as exc:
+                    self.notify(str(exc), severity="error")
+                    return
+                self.notify(f"v{waiting.version} deployed despite its gate")
+                self.refresh_data()
+
+        question = (
+            f"v{waiting.version} beat production but FAILED its gate "
+            f"({', '.join(waiting.failed)}): it is a candidate, nothing is deployed. "
+            "Deploy it anyway? The reason you type overrides the gate."
+        )
+        self.app.push_screen(ConfirmReason(question, changes=_changes(waiting.changes())), confirmed)
 
     def action_retire(self) -> None:
-        if not self.versions:
+        version = self._highlighted()
+        if version is None:
             return
-        version = self.versions[self.query_one("#versions", DataTable).cursor_row]
+        if version.status == "retired":
+            self.notify(f"{version.label} is retired already", severity="warning")
+            return
+        held = [
+            name
+            for name, alias in registry.aliases(self.workspace, self.app.project).items()
+            if alias.version_id == version.id
+        ]
+        if "production" in held:
+            self.notify(
+                f"{version.label} is in production: retire it with cockpit retire "
+                f"{version.version} --reason TEXT --successor VERSION",
+                severity="warning",
+            )
+            return
 
         def confirmed(reason: str | None) -> None:
             if reason:
@@ -143,7 +223,9 @@ class RetrainScreen(StageScreen):
                 self.notify(f"{version.label} retired")
                 self.refresh_data()
 
-        self.app.push_screen(ConfirmReason(f"Retire {version.label}?"), confirmed)
+        changes = [Change(f"v{version.version}", version.status, "retired, its model file archived")]
+        changes += [Change(name, f"v{version.version}", "none") for name in held]
+        self.app.push_screen(ConfirmReason(f"Retire {version.label}?", changes=tuple(changes)), confirmed)
 
 
 @dataclass
@@ -153,8 +235,12 @@ class Retrained(Message):
     result: cycle.Retrain
 
 
-def _retrain(job: Job) -> Retrained:
-    return Retrained(cycle.retrain(job.workspace, job.project))
+def _retrain(job: Job, reason: str) -> Retrained:
+    return Retrained(cycle.retrain(job.workspace, job.project, asked=reason))
+
+
+def _changes(lines: list[tuple[str, str, str]]) -> tuple[Change, ...]:
+    return tuple(Change(what, before, after) for what, before, after in lines)
 
 
 def _duel_rows(last: cycle.Retrain) -> list[tuple[str, float | None, float | None]]:

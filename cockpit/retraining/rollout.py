@@ -99,7 +99,13 @@ def plan(ws: Workspace, project: Project) -> Plan:
             return Slot(alias, None)
         return Slot(alias, numbers.get(found.version_id), found.percent if alias == "canary" else None)
 
-    return Plan(slot("production"), slot(settings.strategy), max(numbers.values(), default=0) + 1, settings)
+    production = slot("production")
+    if production.version is None:
+        raise CockpitError(
+            "no production model to retrain against: deploy one first "
+            "(cockpit deploy VERSION --strategy blue-green)"
+        )
+    return Plan(production, slot(settings.strategy), max(numbers.values(), default=0) + 1, settings)
 
 
 def release(
