@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Footer, Header, Static
 from cockpit import features as stage
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
-from screens.base import StageScreen
 from screens.confirm import Change
 from screens.dialogs_input import PromptDialog
 from screens.guard import guarded, notify_errors
@@ -87,7 +86,7 @@ CHOICES = {
 }
 
 
-class FeaturesScreen(GuardsEdits, StageScreen):
+class FeaturesScreen(GuardsEdits):
     """How each column becomes model input."""
 
     TITLE = "Features"

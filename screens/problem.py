@@ -26,7 +26,6 @@ from cockpit.errors import CockpitError
 from cockpit.problem.grader import grade
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
-from screens.base import StageScreen
 from screens.confirm import Change
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
@@ -95,7 +94,7 @@ REVERT_FIRST = {"problem.revert"}
 STATUS_MARK = {"ok": "✓ ok", "n/a": "· n/a", "missing": "✗ missing", "vague": "! vague"}
 
 
-class ProblemScreen(GuardsEdits, StageScreen):
+class ProblemScreen(GuardsEdits):
     """What is predicted, for whom, judged how: a form graded as you type."""
 
     TITLE = "Problem"

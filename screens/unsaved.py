@@ -2,7 +2,7 @@
 the feature spec) says what they are and asks before a key takes the user elsewhere.
 
 The app asks the screen before it leaves it (`confirm_leave`, for number keys and a project
-switch); Esc asks through the screen's `go_back` (screens/base.py calls it). Keeping the edits is the default:
+switch); Esc asks through the screen's `go_back` (screens/base.py). Keeping the edits is the default:
 Enter, Esc and `n` stay; only `y` discards them (the screen goes back to its saved state)
 and goes on.
 """
@@ -14,12 +14,12 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
+from screens.base import OVERVIEW, StageScreen
 from screens.confirm import Change
 
-OVERVIEW = "overview"  # the app mode Esc goes back to
 MAX_LINES = 8  # changes listed; the rest are counted
 
 
@@ -45,7 +45,7 @@ class DiscardEdits(ModalScreen[bool]):
             yield Label("y discards them and goes on · n, Enter or Esc stays (ctrl+s saves)")
 
 
-class GuardsEdits(Screen):
+class GuardsEdits(StageScreen):
     """A screen whose edits leaving it would lose. Subclasses say what the edits are
     (`unsaved_changes`) and how to drop them (`discard_edits`)."""
 
@@ -73,9 +73,8 @@ class GuardsEdits(Screen):
         self.app.push_screen(DiscardEdits(f"Discard unsaved {self.EDITS}?", changes), answered)
 
     async def go_back(self) -> None:
-        """Esc: leave a text field first; else back to the overview, asking first when
-        edits are unsaved."""
-        if isinstance(self.focused, (Input, TextArea)):
-            self.set_focus(None)
+        """Esc: as on every stage screen, but going back with unsaved edits asks first."""
+        if isinstance(self.focused, (Input, TextArea)) or not self.unsaved_changes():
+            await super().go_back()
         else:
             self.confirm_leave(lambda: self.app.switch_mode(OVERVIEW))
