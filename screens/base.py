@@ -59,8 +59,8 @@ class StageScreen(Screen):
             self.set_focus(None)
         elif holding := [f for f in self.filters() if f.value]:
             await clear_filter(holding[0])
-        elif self.app.current_mode != OVERVIEW:
-            self.app.switch_mode(OVERVIEW)
+        else:  # the way the 0 key goes there
+            await self.app.run_action(f"app.stage('{OVERVIEW}')")
 
     def reject_filter(self, field: Input | str, message: str) -> None:
         """Show a filter as rejected: the field in the error style, why in a notification
