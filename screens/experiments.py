@@ -232,7 +232,7 @@ class ExperimentsScreen(StageScreen):
 
         def metric_column(name: str) -> Column:
             text = title(name, metric_title(task, name))
-            return Column(text, max(8, len(text)), lambda r: _number(r.metrics.get(name)), True)
+            return Column(text, max(8, len(text)), lambda r: _number(r.metrics.get(name)), True, name)
 
         columns = [
             Column("", 2, marks),
@@ -298,15 +298,18 @@ class ExperimentsScreen(StageScreen):
             )
             return
         best_id = self.query_one(RunsTable).best_id
-        text = f"{total:,} runs"
+        text = f"{total:,} run{'s' if total != 1 else ''}"
         if best_id:
             best = training.get_run(self.workspace, project, best_id)
-            at = query.recorded_threshold(project.task, metric)
-            at_text = "" if at is None else f" at threshold {at:g}"
-            text += f" · ★ best validation {metric}{at_text} {best.score:.4f} (run {best_id})"
+            title = metric_title(project.task, metric)
+            text += f" · ★ best val. {title} {_number(best.score)} (run {best_id})"
             if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
                 met = not metrics.better(metric, spec.metric_target, best.score)
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"
+        shown = {query.recorded_threshold(project.task, c.metric) for c in self.query_one(RunsTable).columns}
+        for at in sorted(shown - {None}):  # one line per threshold the table's numbers use
+            mark = threshold_mark(at)
+            text += f"\n{mark}: at threshold {at:g}, as trained; Evaluation (5) tunes each run's own"
         self.query_one("#runs-summary", Static).update(text)
 
     # -- query keys --------------------------------------------------------------
@@ -593,8 +596,11 @@ def metric_title(task: str, name: str) -> str:
     at = query.recorded_threshold(task, name)
     if at is None:
         return name if len(name) <= 8 else SHORT_METRICS.get(name, name[:8])
-    suffix = "@" + f"{at:g}".removeprefix("0")
-    return (name if len(name) <= 6 else SHORT_METRICS.get(name, name[:6])) + suffix
+    return (name if len(name) <= 6 else SHORT_METRICS.get(name, name[:6])) + threshold_mark(at)
+
+
+def threshold_mark(at: float) -> str:
+    return "@" + f"{at:g}".removeprefix("0")
 
 
 NOTE_PARAMS = (

@@ -25,6 +25,7 @@ class Column:
     width: int
     cell: Callable[[RunRow], str]
     align_right: bool = False
+    metric: str = ""  # the metric the column shows, if any
 
 
 class RunsTable(ScrollView, can_focus=True):

@@ -196,7 +196,8 @@ async def test_the_threshold_behind_each_number_is_shown(churn) -> None:
         header = _header(table)
         assert "recall@.5" in header and "roc_auc@" not in header
         summary = str(screen.query_one("#runs-summary").render())
-        assert "best validation recall at threshold 0.5 " in summary
+        assert "best val. recall@.5 0." in summary
+        assert "@.5: at threshold 0.5, as trained; Evaluation (5) tunes each run's own" in summary
         assert table.current.id == tuned and project_id
 
         await pilot.press("enter")
