@@ -305,7 +305,11 @@ def bench_table(workspace: Path, n: int, args, rows: list[Row]) -> None:
             ("jump_end_home", "jump to last / first row", False),
             ("filter_family", "typed filter family=random_forest", True),
             ("filter_recall_sorted_by_auc", "typed filter recall>0.8 (sorted by roc_auc)", True),
+            ("sort_recall_missing", "sort (o) by recall, 2% of runs without it", True),
+            ("jump_end_missing", "jump to the last row, runs without recall", False),
         ):
+            if key not in r:
+                continue
             value = r[key]["total"]["median"] * 1000
             rows.append(
                 Row(
