@@ -22,6 +22,7 @@ from screens.guard import report_error
 from screens.keys import Key, bindings, move_cursor
 
 LAST_PROJECT = "ui.last_project"
+LIST_KEYS = {"j", "k"}
 APP_KEYS = [
     Key(
         "app.overview",
@@ -163,8 +164,7 @@ class CockpitApp(App):
         self.notify(f"Project: {project.name}")
 
     def action_help(self) -> None:
-        screen_keys = getattr(self.screen, "KEYS", [])
-        self.push_screen(HelpScreen(self.screen.title or "cockpit", [*screen_keys, *APP_KEYS]))
+        self.push_screen(HelpScreen(self.screen.title or "cockpit", keys_of(self.screen)))
 
     async def action_back(self) -> None:
         back = getattr(self.screen, "go_back", None)
@@ -183,8 +183,7 @@ class CockpitApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # j and k are left to a screen that uses either for something else.
         if action == "cursor":
-            used = {k for key in getattr(self.screen, "KEYS", []) for k in key.key.split(",")}
-            return not used & {"j", "k"}
+            return not _screen_bound(self.screen) & LIST_KEYS
         return True
 
     # An unexpected error in what a key, the command palette or a dialog's answer started is
@@ -211,10 +210,24 @@ class CockpitApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for key in [*getattr(screen, "KEYS", []), *APP_KEYS]:
+        for key in keys_of(screen):
             yield SystemCommand(
                 f"{key.description} ({key_label(key.key)})", key.help, _runner(screen, key.action)
             )
+
+
+def keys_of(screen: Screen) -> list[Key]:
+    """The keys that act on `screen`: its own, then the app's it does not bind itself (and
+    neither j nor k when it binds either)."""
+    own = getattr(screen, "KEYS", [])
+    taken = _screen_bound(screen)
+    if taken & LIST_KEYS:
+        taken |= LIST_KEYS
+    return [*own, *[key for key in APP_KEYS if key.key not in taken]]
+
+
+def _screen_bound(screen: Screen) -> set[str]:
+    return {k for key in getattr(screen, "KEYS", []) for k in key.key.split(",")}
 
 
 def _guarded(app: App, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -6,7 +6,7 @@ import pytest
 
 from cockpit.cli import cli
 from screens import stages
-from screens.app import APP_KEYS, CockpitApp
+from screens.app import APP_KEYS, CockpitApp, keys_of
 from screens.keys import NAVIGATION
 
 SCREENS = [stages.OVERVIEW, *stages.BUILT_STAGES]
@@ -72,10 +72,24 @@ async def test_every_binding_is_documented_and_has_a_cli_twin(two_projects, stag
         screen = app.screen
         declared = {key.id: key for key in [*getattr(screen, "KEYS", []), *APP_KEYS]}
         palette = {cmd.title for cmd in app.get_system_commands(screen)}
-        for binding in [*type(screen).BINDINGS, *CockpitApp.BINDINGS]:
+        acting = {key.id for key in keys_of(screen)}  # the app's keys the screen leaves free
+        app_bindings = [b for b in CockpitApp.BINDINGS if b.id in acting]
+        for binding in [*type(screen).BINDINGS, *app_bindings]:
             assert binding.id in declared, f"{binding.key} on {stage.key} is not declared as a Key"
             key = declared[binding.id]
             in_palette = any(t.startswith(key.description) for t in palette)
             assert binding.show or in_palette, key.id
             if key.cli != NAVIGATION:
                 assert _twin_problems(key.cli) == [], f"{key.id}: `cockpit {key.cli}`"
+
+
+@pytest.mark.parametrize("stage", SCREENS, ids=[s.key for s in SCREENS])
+def test_help_lists_each_key_once_with_what_it_does_on_that_screen(stage) -> None:
+    """A key the screen binds itself is the screen's: the app's key of the same name (`]`,
+    or j / k where the screen uses either) is not listed under it."""
+    screen_class = stage.load()
+    listed = [key.key for key in keys_of(screen_class)]
+    assert len(listed) == len(set(listed)), sorted(k for k in listed if listed.count(k) > 1)
+    own = {key.key for key in getattr(screen_class, "KEYS", [])}
+    if own & {"j", "k"}:
+        assert not {"j", "k"} & (set(listed) - own)
