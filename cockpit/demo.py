@@ -149,7 +149,7 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path, progre
     for path in sorted((folder / "labels").glob("*.csv")):
         labels.ingest_labels(workspace, project, path)
     result = alerts.check(workspace, project)
-    progress(f"{project.name}: monitored {len(result.windows)} months, {len(result.firing)} alerts firing")
+    progress(f"{project.name}: monitored {result.coverage()}; {len(result.firing)} alerts firing")
     from cockpit.retraining.cycle import retrain
     from cockpit.retraining.policy import set_triggers
 

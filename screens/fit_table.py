@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 from screens.row_detail import show_row
@@ -15,11 +16,14 @@ MIN_FLEX = 12  # the long column never shrinks below this, even when the table m
 
 class FitTable(DataTable):
     """Columns sized to their content (each at most `cap` cells wide), except `flex`, which
-    gets the rest of the table's width. Cells cut to fit end in '…'."""
+    gets the rest of the table's width. Cells cut to fit end in '…'; with `wrap`, the flex
+    column's text wraps onto more lines instead (for few rows that must be read whole)."""
 
-    def __init__(self, columns: Sequence[str], flex: str, *, cap: int = 24, id: str | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[str], flex: str, *, cap: int = 24, wrap: bool = False, id: str | None = None
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.labels, self.flex, self.cap = list(columns), flex, cap
+        self.labels, self.flex, self.cap, self.wrap = list(columns), flex, cap, wrap
         self.full: list[tuple[list[str], str | None]] = []  # each row uncut, with its key
         self._filled_for = -1
 
@@ -61,8 +65,12 @@ class FitTable(DataTable):
         sizes = self.widths(width)
         for label, size in zip(self.labels, sizes, strict=True):
             self.add_column(label, width=size, key=label)
+        at = self.labels.index(self.flex)
         for cells, key in self.full:
-            self.add_row(*(_cut(c, size) for c, size in zip(cells, sizes, strict=True)), key=key)
+            shown: list[str | Text] = [_cut(c, size) for c, size in zip(cells, sizes, strict=True)]
+            if self.wrap:
+                shown[at] = Text(cells[at])
+            self.add_row(*shown, key=key, height=None if self.wrap else 1)
         if self.full:
             self.move_cursor(row=min(max(row, 0), len(self.full) - 1))
 

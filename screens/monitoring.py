@@ -13,11 +13,13 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual_plotext import PlotextPlot
 
 from cockpit.monitoring import alerts
-from cockpit.monitoring.checks import Window
+from cockpit.monitoring.axes import bin_labels, time_positions, time_ticks
+from cockpit.monitoring.checks import FeatureDrift, Window
 from cockpit.problem import current_spec
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
+from screens.fit_table import FitTable
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job, WorkFailed
@@ -52,6 +54,9 @@ MONITORING_KEYS = [
     Key("monitoring.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
 ]
 PLOTS = ["drift", "metric", "feature", "prediction", "latency"]
+DRIFT_COLUMNS = ("Feature", "PSI", "JS", "p-value", "Missing", "New values")
+ALERT_COLUMNS = ("Id", "Severity", "Status", "Message")
+Y_AXIS = 10  # characters plotext keeps left of the plot for the y labels
 SIZES = ("month", "week", "day")
 
 
@@ -77,23 +82,19 @@ class MonitoringScreen(StageScreen):
         yield Static(id="monitor-summary")
         with TabbedContent(initial="drift"):
             with TabPane("Drift", id="drift"):
-                yield DataTable(id="drift-table", cursor_type="row", zebra_stripes=True)
+                yield FitTable(DRIFT_COLUMNS, "New values", id="drift-table")
             with TabPane("Performance", id="performance"):
                 yield DataTable(id="performance-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Alerts", id="alerts"):
-                yield DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+                yield FitTable(ALERT_COLUMNS, "Message", wrap=True, id="alerts-table")
             with TabPane("Plots", id="plots"), Horizontal():
                 yield PlotextPlot(id="monitor-plot")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#drift-table", DataTable).add_columns(
-            "Feature", "PSI", "JS", "p-value", "Missing", "New values"
-        )
         self.query_one("#performance-table", DataTable).add_columns(
             "Window", "Scope", "Rows", "Metric", "vs all"
         )
-        self.query_one("#alerts-table", DataTable).add_columns("Id", "Severity", "Status", "Message")
         self.refresh_data()
 
     @notify_errors
@@ -136,27 +137,27 @@ class MonitoringScreen(StageScreen):
             "\n".join(_fit(line, room) for line in (data_line, alert_line, _service_text(self.windows)))
         )
         self._performance()
-        table = self.query_one("#drift-table", DataTable)
-        table.clear()
         ordered = sorted(latest.features.items(), key=lambda kv: -(kv[1].psi or 0))
-        for name, stats in ordered:
-            p_value = stats.p_value
-            table.add_row(
-                name[:22],
-                _fmt(stats.psi),
-                _fmt(stats.js),
-                "-" if p_value is None else f"{p_value:.1e}",
-                f"{stats.missing:.1%}",
-                ", ".join(stats.new_categories)[:20],
-                key=name,
-            )
+        self.query_one("#drift-table", FitTable).set_rows(
+            [
+                (
+                    [
+                        name,
+                        _fmt(stats.psi),
+                        _fmt(stats.js),
+                        "-" if stats.p_value is None else f"{stats.p_value:.1e}",
+                        f"{stats.missing:.1%}",
+                        ", ".join(stats.new_categories),
+                    ],
+                    name,
+                )
+                for name, stats in ordered
+            ]
+        )
         self.feature = self.feature or (ordered[0][0] if ordered else None)
-        alert_table = self.query_one("#alerts-table", DataTable)
-        alert_table.clear()
-        for alert in self.alerts:
-            alert_table.add_row(
-                str(alert.id), alert.severity, alert.status, alert.message[:60], key=str(alert.id)
-            )
+        self.query_one("#alerts-table", FitTable).set_rows(
+            [([str(a.id), a.severity, a.status, a.message], str(a.id)) for a in self.alerts]
+        )
         self._plot()
 
     def _performance(self) -> None:
@@ -186,6 +187,12 @@ class MonitoringScreen(StageScreen):
         if event.data_table.id == "drift-table" and event.row_key.value:
             self.feature = event.row_key.value
 
+    @guarded
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a drift or alert row: the row in full (an alert's proposed action too)."""
+        if isinstance(event.data_table, FitTable):
+            event.data_table.show_full_row(f"Monitoring · {self.query_one(TabbedContent).active}")
+
     def _plot(self) -> None:
         plot = self.query_one("#monitor-plot", PlotextPlot)
         plt = plot.plt
@@ -193,102 +200,101 @@ class MonitoringScreen(StageScreen):
         if not self.windows:
             return
         kind = PLOTS[self.plot_index % len(PLOTS)]
-        xs = list(range(1, len(self.windows) + 1))
-        labels = [w.window for w in self.windows]
+        if kind in ("prediction", "feature"):
+            self._plot_prediction(plt) if kind == "prediction" else self._plot_feature(plt)
+            plot.refresh()
+            return
+        # windows at their place in time: a gap of months shows as one
+        names = [w.window for w in self.windows]
+        xs = time_positions(names)
         if kind == "drift":
-            scored = [(x, w.max_psi) for x, w in zip(xs, self.windows, strict=True) if w.max_psi is not None]
-            answered = [
-                (x, w.prediction_psi)
-                for x, w in zip(xs, self.windows, strict=True)
-                if w.prediction_psi is not None
-            ]
-            for points, marker, label in (
-                (scored, "dot", "max feature PSI"),
-                (answered, "x", "prediction PSI"),
-            ):
-                if points:
-                    plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=label)
-            plt.horizontal_line(self.drift_threshold)
-            plt.title(f"Drift by window (line: alert at PSI {self.drift_threshold:g}) · g: next plot")
+            self._plot_drift(plt, xs)
         elif kind == "metric":
-            measured = [
-                (x, w.metric_value)
-                for x, w in zip(xs, self.windows, strict=True)
-                if w.metric_value is not None
-            ]
-            if measured:
-                plt.plot(
-                    [m[0] for m in measured],
-                    [m[1] for m in measured],
-                    marker="dot",
-                    label=self.windows[-1].metric or "metric",
-                )
-            spec = current_spec(self.workspace, self.app.project)
-            if spec.metric_target is not None:
-                plt.horizontal_line(spec.metric_target)
-            plt.title("Metric on labelled rows by window (line: target) · g: next plot")
-        elif kind == "prediction":
-            latest = next((w for w in reversed(self.windows) if w.prediction_shares), None)
-            if latest:
-                bins = list(range(1, len(latest.prediction_shares) + 1))
-                plt.plot(bins, latest.prediction_reference, marker="dot", label="validation")
-                plt.plot(bins, latest.prediction_shares, marker="x", label=latest.window)
-            plt.title("Predicted scores: share per validation bin · g: next plot")
-            plot.refresh()
-            return
-        elif kind == "latency":
-            served = [(x, w) for x, w in zip(xs, self.windows, strict=True) if w.requests]
-            if served:
-                plt.plot(
-                    [x for x, _ in served],
-                    [w.p50_latency_ms for _, w in served],
-                    marker="dot",
-                    label="p50 ms",
-                )
-                plt.plot(
-                    [x for x, _ in served],
-                    [w.p95_latency_ms for _, w in served],
-                    marker="x",
-                    label="p95 ms",
-                )
-            budget = current_spec(self.workspace, self.app.project).latency_budget_ms
-            if budget is not None:
-                plt.horizontal_line(budget)
-            plt.title(
-                ("Service latency by window" + (" (line: budget)" if budget else "") + " · g: next plot")
-                if served
-                else "No service requests logged yet (cockpit serve)"
-            )
+            self._plot_metric(plt, xs)
         else:
-            name = self.feature
-            scored = [w for w in self.windows if w.features] or self.windows
-            earliest, latest = scored[0], scored[-1]
-            shares = _shares(latest, name)
-            first = _shares(earliest, name) or ({} if isinstance(shares, dict) else [0.0] * len(shares or []))
-            if isinstance(shares, dict):
-                keys = list(shares)
-                plt.plot(
-                    list(range(1, len(keys) + 1)),
-                    [first.get(k, 0) for k in keys],
-                    marker="dot",
-                    label=earliest.window,
-                )
-                plt.plot(
-                    list(range(1, len(keys) + 1)),
-                    [shares[k] for k in keys],
-                    marker="x",
-                    label=latest.window,
-                )
-                plt.xticks(list(range(1, len(keys) + 1)), [k[:8] for k in keys])
-            elif shares:
-                bins = list(range(1, len(shares) + 1))
-                plt.plot(bins, first, marker="dot", label=earliest.window)
-                plt.plot(bins, shares, marker="x", label=latest.window)
-            plt.title(f"{name[:24]}: share per reference bin · g: next plot")
-            plot.refresh()
-            return
-        plt.xticks(xs, [label[2:] for label in labels])
+            self._plot_latency(plt, xs)
+        plt.xticks(*time_ticks(names, xs, max(10, plot.size.width - Y_AXIS)))
         plot.refresh()
+
+    def _plot_drift(self, plt, xs: list[float]) -> None:
+        scored = [(x, w.max_psi) for x, w in zip(xs, self.windows, strict=True) if w.max_psi is not None]
+        answered = [
+            (x, w.prediction_psi)
+            for x, w in zip(xs, self.windows, strict=True)
+            if w.prediction_psi is not None
+        ]
+        for points, marker, label in ((scored, "dot", "max feature PSI"), (answered, "x", "prediction PSI")):
+            if points:
+                plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=label)
+        plt.horizontal_line(self.drift_threshold)
+        plt.title(f"Drift by window (line: alert at PSI {self.drift_threshold:g}) · g: next plot")
+
+    def _plot_metric(self, plt, xs: list[float]) -> None:
+        measured = [
+            (x, w.metric_value) for x, w in zip(xs, self.windows, strict=True) if w.metric_value is not None
+        ]
+        if measured:
+            plt.plot(
+                [m[0] for m in measured],
+                [m[1] for m in measured],
+                marker="dot",
+                label=self.windows[-1].metric or "metric",
+            )
+        spec = current_spec(self.workspace, self.app.project)
+        if spec.metric_target is not None:
+            plt.horizontal_line(spec.metric_target)
+        plt.title("Metric on labelled rows by window (line: target) · g: next plot")
+
+    def _plot_latency(self, plt, xs: list[float]) -> None:
+        served = [(x, w) for x, w in zip(xs, self.windows, strict=True) if w.requests]
+        if served:
+            plt.plot(
+                [x for x, _ in served], [w.p50_latency_ms for _, w in served], marker="dot", label="p50 ms"
+            )
+            plt.plot(
+                [x for x, _ in served], [w.p95_latency_ms for _, w in served], marker="x", label="p95 ms"
+            )
+        budget = current_spec(self.workspace, self.app.project).latency_budget_ms
+        if budget is not None:
+            plt.horizontal_line(budget)
+        plt.title(
+            ("Service latency by window" + (" (line: budget)" if budget else "") + " · g: next plot")
+            if served
+            else "No service requests logged yet (cockpit serve)"
+        )
+
+    def _plot_prediction(self, plt) -> None:
+        latest = next((w for w in reversed(self.windows) if w.prediction_shares), None)
+        if latest is None:
+            plt.title("No prediction drift measured yet · g: next plot")
+            return
+        shares = latest.prediction_shares or []
+        if latest.prediction_classes:
+            labels, order = latest.prediction_classes, list(range(len(shares)))
+        else:
+            labels, order = bin_labels(shares, latest.prediction_edges)
+        series = [("validation", latest.prediction_reference or [0.0] * len(shares)), (latest.window, shares)]
+        legend = _plot_bins(plt, labels, order, series)
+        what = "class" if latest.prediction_classes else "validation bin"
+        plt.title(f"Answers: share per {what} ({legend}) · g: next plot")
+
+    def _plot_feature(self, plt) -> None:
+        """The feature's share per reference bin, earliest and latest window, one row per bin
+        named by its value range (or category)."""
+        name = self.feature
+        scored = [w for w in self.windows if name and w.features.get(name)]
+        if not name or not scored:
+            plt.title("No feature drift measured yet · g: next plot")
+            return
+        earliest, latest = scored[0], scored[-1]
+        found: FeatureDrift = latest.features[name]
+        labels, order = bin_labels(found.shares, found.edges)
+        if not order:
+            plt.title(f"{name[:24]}: {'too few rows' if found.too_few_rows else 'no values'} · g: next plot")
+            return
+        series = [(w.window, _share_list(w.features[name], found)) for w in (earliest, latest)]
+        legend = _plot_bins(plt, labels, order, series)
+        plt.title(f"{name[:24]}: share per reference bin ({legend}) · g: next plot")
 
     def action_next_plot(self) -> None:
         self.plot_index += 1
@@ -360,15 +366,31 @@ def _service_text(windows: list[Window]) -> str:
     )
 
 
-def _shares(window: Window, feature: str | None):
-    """A feature's shares per reference bin (numbers) or category in a window, if any."""
-    found = window.features.get(feature) if feature else None
-    return found.shares if found else None
-
-
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _share_list(found: FeatureDrift, like: FeatureDrift) -> list[float]:
+    """A window's shares in the order of `like`'s bins (categories missing from it: 0)."""
+    if isinstance(like.shares, dict):
+        mine = found.shares if isinstance(found.shares, dict) else {}
+        return [mine.get(key, 0.0) for key in like.shares]
+    shares = found.shares if isinstance(found.shares, list) else []
+    return shares if len(shares) == len(like.shares or []) else [0.0] * len(like.shares or [])
+
+
+def _plot_bins(plt, labels: list[str], order: list[int], series: list[tuple[str, list[float]]]) -> str:
+    """Distributions over named bins: one row per bin, its name on the y axis where a range
+    or a category has room; each series with its own marker (it reads without colour).
+    Returns the legend, for the title: plotext's own would cover the top bins."""
+    ys = list(range(1, len(order) + 1))
+    legend = []
+    for (label, shares), (marker, sign) in zip(series, (("dot", "•"), ("x", "x")), strict=False):
+        plt.plot([shares[i] if i < len(shares) else 0.0 for i in order], ys, marker=marker)
+        legend.append(f"{sign} {label}")
+    plt.yticks(ys, [label[:14] for label in labels])
+    return " ".join(legend)

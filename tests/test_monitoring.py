@@ -153,3 +153,14 @@ def test_cli_monitor(run_cli, monitored) -> None:
     assert added.exit_code == 0 and any(r["metric"] == "rows" for r in json.loads(added.stdout))
     assert run_cli("monitor", "rules", "--add", "bogus > 1", workspace=ws.root).exit_code == 2
     assert run_cli("monitor", "ack", "999", "--comment", "x", workspace=ws.root).exit_code == 2
+
+
+def test_a_check_says_what_it_monitored_and_keeps_the_bins_edges(monitored) -> None:
+    ws, project, _ = monitored
+    found = alerts.check(ws, project)
+    assert found.coverage() == "5 batches (2,000 rows) in 5 months, 2026-01 to 2026-05"
+    stored = alerts.stored_windows(ws, project)
+    assert [w.batches for w in stored] == [1, 1, 1, 1, 1]
+    reference = checks.reference_stats(ws, project, registry.get_version(ws, project, "production"))
+    assert stored[-1].features["x"].edges == reference["features"]["x"]["edges"]
+    assert stored[-1].prediction_edges == reference["prediction"]["edges"]

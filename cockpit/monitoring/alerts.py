@@ -96,6 +96,40 @@ class Check:
     firing: list[Alert]
     freshness_days: float | None
 
+    def coverage(self) -> str:
+        """What was monitored, each in its own unit: '8 batches (9,120 rows) in 8 months,
+        2026-01 to 2026-08, and 38 service requests in 2026-11'."""
+        return coverage(self.windows)
+
+
+def coverage(windows: list[Window]) -> str:
+    """Batches and service requests are counted apart: a window of requests alone is not a
+    monitored batch, and windows are named by their size (months, weeks, days)."""
+    scored = [w for w in windows if w.batches]
+    served = [w for w in windows if w.requests]
+    parts = []
+    if scored:
+        batches = sum(w.batches for w in scored)
+        parts.append(
+            f"{batches} batch{'es' * (batches != 1)} ({sum(w.rows for w in scored):,} rows) in "
+            f"{_count(scored)}{_span(scored)}"
+        )
+    if served:
+        requests = sum(w.requests or 0 for w in served)
+        parts.append(f"{requests:,} service request{'s' * (requests != 1)} in {_count(served, named=True)}")
+    return ", and ".join(parts) or "nothing yet (no scored batch, no service request)"
+
+
+def _count(windows: list[Window], named: bool = False) -> str:
+    """'8 months', or the window's name when there is one and `named`."""
+    if named and len(windows) == 1:
+        return windows[0].window
+    return f"{len(windows)} {windows[0].size}{'s' * (len(windows) != 1)}"
+
+
+def _span(windows: list[Window]) -> str:
+    return f", {windows[0].window} to {windows[-1].window}" if len(windows) > 1 else f" ({windows[0].window})"
+
 
 _ALERTS = "SELECT a.*, r.severity, r.metric, r.action FROM alerts a JOIN alert_rules r ON r.id = a.rule_id "
 

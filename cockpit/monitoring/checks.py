@@ -81,6 +81,7 @@ class FeatureDrift:
     chi2_p: float | None = None
     mean: float | None = None
     shares: list[float] | dict[str, float] | None = None
+    edges: list[float] | None = None  # a number's reference bins: shares[i] is edges[i]..edges[i+1]
     new_categories: list[str] = field(default_factory=list)
     too_few_rows: bool = False
 
@@ -119,9 +120,11 @@ class Window:
     labelled: int
     notes: list[str]
     measured: tuple[str, ...]
+    batches: int = 0  # scored batches in the window (0: service requests only)
     newest: str | None = None
     prediction_shares: list[float] | None = None
     prediction_reference: list[float] | None = None
+    prediction_edges: list[float] | None = None  # a number's reference bins, as FeatureDrift.edges
     prediction_js: float | None = None
     prediction_chi2_p: float | None = None
     prediction_classes: list[str] | None = None
@@ -308,6 +311,7 @@ def _batch_stats(
     prediction = predictions.prediction_drift(reference, answered["score"], answered["prediction"])
     stats: dict[str, Any] = {
         "rows": len(inputs),
+        "batches": len(found),
         "newest": max(b["at"] for b in found),
         "features": features,
         "max_psi": (

@@ -150,6 +150,7 @@ class NumericCounts:
             "missing": missing,
             "mean": self.total / self.present,
             "shares": shares.tolist(),
+            "edges": self.edges.tolist(),  # the reference bins the shares are counted in
         }
 
     def _ks_p(self) -> float | None:

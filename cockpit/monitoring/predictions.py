@@ -76,6 +76,7 @@ def prediction_drift(reference: dict, scores, predictions=None) -> dict[str, Any
             "prediction_psi": found["psi"],
             "prediction_shares": found.get("shares"),
             "prediction_reference": ref["shares"],
+            "prediction_edges": found.get("edges"),
             "notes": [],
         }
     found = drift.categorical_drift(ref, values.astype(str))
