@@ -240,7 +240,7 @@ def deployment_status(ws: Workspace, project: Project) -> StageState:
         return StageState(
             stage,
             Status.IN_PROGRESS,
-            f"{len(versions)} versions, none in production",
+            f"{_plural(len(versions), 'version')}, none in production",
             NextAction("deploy", commands=(f"cockpit deploy {versions[-1].version} --strategy blue-green",)),
         )
     detail = f"v{number[aliases['production'].version_id]} in production"
@@ -292,18 +292,18 @@ def monitoring_status(ws: Workspace, project: Project) -> StageState:
         return StageState(
             stage,
             Status.ATTENTION,
-            f"{_alerts(len(alerts.firing))} firing: {', '.join(alerts.metrics)}"
+            f"{_plural(len(alerts.firing), 'alert')} firing: {', '.join(alerts.metrics)}"
             + (f" · {len(alerts.acknowledged)} acked" if alerts.acknowledged else ""),
             NextAction("act on the alerts", note="retrain, roll back, or acknowledge"),
         )
     if alerts.acknowledged:
-        acked = f"{windows} windows watched · {_alerts(len(alerts.acknowledged))} acked"
+        acked = f"{_plural(windows, 'window')} watched · {_plural(len(alerts.acknowledged), 'alert')} acked"
         return StageState(stage, Status.IN_PROGRESS, acked)
-    return StageState(stage, Status.DONE, f"{windows} windows watched, no alert")
+    return StageState(stage, Status.DONE, f"{_plural(windows, 'window')} watched, no alert")
 
 
-def _alerts(count: int) -> str:
-    return f"{count} alert" + ("" if count == 1 else "s")
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 @status_function("retrain")

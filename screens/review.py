@@ -73,7 +73,9 @@ class ReviewScreen(StageScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#steps", DataTable).add_columns("Step", "Evidence", "Sign-off")
+        table = self.query_one("#steps", DataTable)
+        for label, key in (("Step", "step"), ("Evidence", "evidence"), ("Sign-off", "signoff")):
+            table.add_column(label, key=key)
         self.refresh_data()
         self.query_one("#steps", DataTable).focus()
 

@@ -39,8 +39,8 @@ READINGS = [
     ),
     (
         "evaluation",
-        NextAction("run the gate on the best run", "evaluate", ("cockpit gate RUN",)),
-        "run the gate on the best run: press 5 then v, or cockpit gate RUN",
+        NextAction("run the gate on the best run", "evaluate", ("cockpit gate 9",)),
+        "run the gate on the best run: press 5 then v, or cockpit gate 9",
     ),
     (
         "evaluation",
@@ -49,8 +49,8 @@ READINGS = [
     ),
     (
         "deployment",
-        NextAction("register the best run", commands=("cockpit register RUN",), on_screen=False),
-        "register the best run: cockpit register RUN",
+        NextAction("register the best run", commands=("cockpit register 9",), on_screen=False),
+        "register the best run: cockpit register 9",
     ),
     (
         "monitoring",
