@@ -274,12 +274,14 @@ async def run(workspace_path: Path, size: tuple[int, int], repeats: int) -> dict
         await pilot.press("slash")
         field.value = ""
         await pilot.press("enter")
-        out.update(await _without_a_metric(app, probe, screen, ws, settle, repeats))
+        out.update(await _without_a_metric(app, pilot, probe, screen, ws, settle, repeats))
     ws.close()
     return out
 
 
-async def _without_a_metric(app, probe: Probe, screen, ws, settle, repeats: int, every: int = 50) -> dict:
+async def _without_a_metric(
+    app, pilot, probe: Probe, screen, ws, settle, repeats: int, every: int = 50
+) -> dict:
     """Sorted by recall while 1 run in `every` has none (a failed run has no metrics): those
     are listed last, read apart from the partial recall index. The store is put back after."""
     conn = ws.store.conn
@@ -293,12 +295,12 @@ async def _without_a_metric(app, probe: Probe, screen, ws, settle, repeats: int,
 
             async def to_precision():  # the next `o` sorts by recall
                 while screen.sort != "precision":
-                    await app._press_keys(["o"])
+                    await pilot.press("o")
 
             sorts.append(await timed_key(app, probe, "o", settle, prepare=to_precision))
             assert screen.sort == "recall", screen.sort
             jumps.append(await timed_key(app, probe, "ctrl+end", settle))
-            await app._press_keys(["ctrl+home"])
+            await pilot.press("ctrl+home")
         out["sort_recall_missing"] = summary(sorts)
         out["jump_end_missing"] = summary(jumps)
     finally:
