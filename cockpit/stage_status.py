@@ -125,8 +125,7 @@ def features_status(ws: Workspace, project: Project) -> StageState:
 @status_function("experiments")
 def experiments_status(ws: Workspace, project: Project) -> StageState:
     """Indexed queries only: the overview paints fast with 100,000 runs."""
-    from cockpit.evaluation.metrics import LOWER_IS_BETTER
-    from storage.migrations import RUN_METRICS
+    from cockpit.training.query import FIELDS
 
     stage = STAGE_BY_KEY["experiments"]
     store, project_id = ws.store, project.id
@@ -141,20 +140,11 @@ def experiments_status(ws: Workspace, project: Project) -> StageState:
     running = store.scalar(
         "SELECT count(*) FROM runs WHERE project_id = ? AND status = 'running'", [project_id]
     )
-    metric = store.scalar(
-        "SELECT metric FROM runs WHERE project_id = ? AND metric IS NOT NULL ORDER BY id DESC LIMIT 1",
-        [project_id],
-    )
     detail = f"{runs:,} runs" + (f" ({running} running)" if running else "")
-    if metric in RUN_METRICS:
-        order = "ASC" if metric in LOWER_IS_BETTER else "DESC"
-        best = store.scalar(
-            f"SELECT m_{metric} FROM runs WHERE project_id = ? AND "
-            f"m_{metric} IS NOT NULL ORDER BY m_{metric} {order} LIMIT 1",
-            [project_id],
-        )
-        if best is not None:
-            detail += f" · best {metric} {best:.3f}"
+    metric, best = best_run_metric(ws, project)
+    if best is not None:
+        value = store.scalar(f"SELECT {FIELDS[metric]} FROM runs WHERE id = ?", [best])
+        detail += f" · best {metric} {value:.3f} (run {best})"
     real = store.scalar(
         "SELECT EXISTS (SELECT 1 FROM runs WHERE project_id = ? AND family != "
         "'dummy' AND status = 'finished')",
@@ -175,15 +165,20 @@ def _real_family(project: Project) -> str:
     return "ridge" if project.task == "regression" else "logistic_regression"
 
 
-def best_run(ws: Workspace, project: Project) -> int | None:
-    """The finished run with the best validation score on the spec's metric: the one the
-    Evaluation screen opens on and the next step names."""
+def best_run_metric(ws: Workspace, project: Project) -> tuple[str, int | None]:
+    """The spec's metric and the finished run with the best validation score on it: the run
+    the Experiments screen marks best and the Evaluation screen opens on."""
     from cockpit.evaluation import metrics
     from cockpit.problem import current_spec
     from cockpit.training.query import best_run_id
 
     metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
-    return best_run_id(ws, project.id, metric)
+    return metric, best_run_id(ws, project.id, metric)
+
+
+def best_run(ws: Workspace, project: Project) -> int | None:
+    """The best finished run on the spec's metric (best_run_metric), the run the next steps name."""
+    return best_run_metric(ws, project)[1]
 
 
 @status_function("evaluation")
@@ -309,11 +304,10 @@ def _plural(count: int, noun: str) -> str:
 @status_function("retrain")
 def retrain_status(ws: Workspace, project: Project) -> StageState:
     from cockpit.monitoring.attention import alert_state
+    from cockpit.retraining.cycle import list_retrains
 
     stage = STAGE_BY_KEY["retrain"]
-    last = ws.store.one(
-        "SELECT decision, window FROM retrains WHERE project_id = ? ORDER BY id DESC LIMIT 1", [project.id]
-    )
+    last = next(iter(list_retrains(ws, project)), None)
     if last is None:
         if not ws.store.scalar("SELECT 1 FROM model_versions WHERE project_id = ?", [project.id]):
             return StageState(stage, Status.NOT_STARTED, "nothing deployed to replace yet")
@@ -323,7 +317,7 @@ def retrain_status(ws: Workspace, project: Project) -> StageState:
             "no retrain yet",
             NextAction("retrain", "run", ("cockpit retrain",)),
         )
-    return StageState(stage, Status.DONE, f"last retrain on {last['window']}: {last['decision']}")
+    return StageState(stage, Status.DONE, f"last retrain on {last.window}: {last.decision}")
 
 
 @status_function("review")
