@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from cockpit import review as reviewing
 from cockpit.deployment import registry
 from cockpit.errors import CockpitError
+from cockpit.stage_status import best_run
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
@@ -94,7 +95,13 @@ class ReviewScreen(StageScreen):
         if self.version is None:
             subject = reviewing.review_subject(self.workspace, project)
             if subject is None:
-                self._show(None, "No model version to review: register one first (cockpit register RUN).")
+                best = best_run(self.workspace, project)
+                how = (
+                    f"register one first (cockpit register {best})"
+                    if best
+                    else "train and register one first"
+                )
+                self._show(None, f"No model version to review: {how}.")
                 return
             self.version = subject.version
         result = reviewing.review(self.workspace, project, self.version)
