@@ -310,6 +310,7 @@ def reference_scores(ws: Workspace, project: Project, reference: Run, frame) -> 
     return {
         "run_id": reference.id,
         "family": reference.family,
+        "threshold": threshold,
         "metrics": score_predictions(project.task, predictions),
     }
 

@@ -1,0 +1,141 @@
+"""What the evaluation screen shows, read in one go: one run's newest evaluation and gate,
+which threshold each number uses, and the runs it can pick from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cockpit.evaluation import gate as gating
+from cockpit.evaluation import metrics
+from cockpit.evaluation.report import Evaluation, latest_evaluation
+from cockpit.problem import ProblemSpec, current_spec
+from cockpit.projects import Project
+from cockpit.training.runs import Run, get_run
+from cockpit.workspace import Workspace
+
+# Binary metrics computed from the scores, whatever the threshold.
+THRESHOLD_FREE = frozenset({"roc_auc", "pr_auc", "log_loss", "brier"})
+DEFAULT_THRESHOLD = 0.5  # what a classifier's own predict() uses: the runs table's numbers
+PICK_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvaluation:
+    """One run as the evaluation screen shows it: its newest evaluation (any split) and its
+    newest gate, or None where it has none yet."""
+
+    project: Project
+    run: Run
+    spec: ProblemSpec
+    evaluation: Evaluation | None
+    gate: gating.GateResult | None
+
+    @property
+    def metric(self) -> str:
+        """The spec's metric, the one shown first."""
+        return metrics.primary_metric(self.project.task, self.spec.metric)
+
+
+def run_evaluation(ws: Workspace, project: Project, run_id: int) -> RunEvaluation:
+    """Everything the screen shows of `run_id`; CockpitError when the project has no such run."""
+    run = get_run(ws, project, run_id)
+    return RunEvaluation(
+        project,
+        run,
+        current_spec(ws, project),
+        latest_evaluation(ws, project, run.id, part=None),
+        gating.latest_gate(ws, run.id),
+    )
+
+
+def threshold_of(evaluation: Evaluation, task: str, metric: str) -> str:
+    """The threshold `metric`'s number in `evaluation` was computed at, in a few characters:
+    "0.465", "scores" for a threshold-free metric, "" when the task has no threshold."""
+    if task != "binary":
+        return ""
+    if metric in THRESHOLD_FREE:
+        return "scores"
+    return f"{evaluation.threshold if evaluation.threshold is not None else DEFAULT_THRESHOLD:.3f}"
+
+
+def threshold_note(evaluation: Evaluation, task: str) -> str:
+    """Which threshold the evaluation's numbers use and where it came from, against the
+    default 0.5 the runs table's validation numbers use, and why it was chosen."""
+    part = f"{evaluation.part} split"
+    if task == "regression":
+        return f"{part} · a regression: no threshold"
+    if task == "multiclass":
+        return f"{part} · the most likely class: no threshold"
+    if evaluation.threshold is None:
+        return f"{part} · at the default threshold {DEFAULT_THRESHOLD:.3f} (no scores to tune one on)"
+    note = (
+        f"{part} at threshold {evaluation.threshold:.3f}, tuned on validation (the runs "
+        f"table uses {DEFAULT_THRESHOLD:.3f}; AUCs, log loss and Brier use the scores)"
+    )
+    if evaluation.threshold_reason:
+        note += f": {evaluation.threshold_reason}"
+    return note
+
+
+@dataclass(frozen=True, slots=True)
+class RunChoice:
+    """One run the evaluation screen can show: what it is, its validation number from
+    training (at the default threshold) and how far its evaluation has got."""
+
+    run_id: int
+    family: str
+    metric: str  # "recall at 0.500": the metric and the threshold its value was computed at
+    value: float | None
+    status: str  # "gate pass", "gate FAIL", "test, no gate", "validation only", "not evaluated"
+
+
+def run_choices(ws: Workspace, project: Project, include: int | None = None) -> list[RunChoice]:
+    """The project's finished runs, best validation `metric` first and those without it
+    last (at most PICK_LIMIT, plus `include` when it is further down), each with its
+    evaluation status."""
+    from cockpit.training.query import FIELDS
+
+    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
+    column = FIELDS.get(metric, "score")
+    direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
+    select = f"SELECT id, family, status, {column} AS value FROM runs WHERE project_id = ? AND "
+    # Two reads, each in its index's order: ORDER BY "column IS NULL" would sort every run.
+    rows = ws.store.rows(
+        select + f"status = 'finished' AND {column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT ?",
+        [project.id, PICK_LIMIT],
+    )
+    if len(rows) < PICK_LIMIT:
+        rows += ws.store.rows(
+            select + f"status = 'finished' AND {column} IS NULL ORDER BY id LIMIT ?",
+            [project.id, PICK_LIMIT - len(rows)],
+        )
+    if include is not None and all(r["id"] != include for r in rows):
+        rows += ws.store.rows(select + "id = ?", [project.id, include])
+    statuses = _statuses(ws, [r["id"] for r in rows])
+    at = project.task == "binary" and metric not in THRESHOLD_FREE
+    label = f"{metric} at {DEFAULT_THRESHOLD:.3f}" if at else metric
+    return [
+        RunChoice(r["id"], r["family"], label, r["value"], statuses.get(r["id"], r["status"])) for r in rows
+    ]
+
+
+def _statuses(ws: Workspace, run_ids: list[int]) -> dict[int, str]:
+    """How far each finished run's evaluation has got: its newest gate's verdict, else
+    whether it was evaluated at all."""
+    if not run_ids:
+        return {}
+    marks = ", ".join("?" * len(run_ids))
+    found = {r: "not evaluated" for r in run_ids}
+    for row in ws.store.rows(
+        f"SELECT run_id, max(part = 'test') AS on_test FROM evaluations "
+        f"WHERE run_id IN ({marks}) GROUP BY run_id",
+        run_ids,
+    ):
+        found[row["run_id"]] = "test, no gate" if row["on_test"] else "validation only"
+    for row in ws.store.rows(
+        f"SELECT g.run_id, g.passed FROM gates g WHERE g.run_id IN ({marks}) AND g.id = "
+        "(SELECT max(id) FROM gates WHERE run_id = g.run_id)",
+        run_ids,
+    ):
+        found[row["run_id"]] = "gate pass" if row["passed"] else "gate FAIL"
+    return found

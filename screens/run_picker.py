@@ -1,0 +1,57 @@
+"""A dialog listing the project's finished runs to pick one from by keys."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, Static
+
+from cockpit.evaluation.view import PICK_LIMIT, RunChoice
+from screens.evaluation_tabs import fill, fmt
+
+
+class RunPicker(ModalScreen[int | None]):
+    """Pick a run: one row per finished run (id, family, validation metric, evaluation
+    status), the current run highlighted. Enter returns its id, Esc None."""
+
+    DEFAULT_CSS = """
+    RunPicker { align: center middle; }
+    RunPicker .dialog { width: 72; }
+    RunPicker DataTable { height: auto; max-height: 16; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="run_picker.cancel")]
+
+    def __init__(self, choices: list[RunChoice], current: int | None, title: str = "Run to show") -> None:
+        super().__init__()
+        self.choices = choices
+        self.current = current
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"{self.title_text}  (Enter choose · Esc cancel)", classes="dialog-title")
+            metric = self.choices[0].metric if self.choices else "the metric"
+            best = f"the best {PICK_LIMIT}, " if len(self.choices) >= PICK_LIMIT else ""
+            yield Static(
+                f"Finished runs, {best}best first. Validation: {metric}, as on the runs table.",
+                id="picker-note",
+            )
+            yield DataTable(id="run-choices", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        rows = [
+            ["●" if c.run_id == self.current else "", str(c.run_id), c.family, fmt(c.value), c.status]
+            for c in self.choices
+        ]
+        fill(table, ["", "Run", "Model", "Validation", "Evaluation"], rows)
+        ids = [c.run_id for c in self.choices]
+        if self.current in ids:
+            table.move_cursor(row=ids.index(self.current))
+        table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.dismiss(self.choices[event.cursor_row].run_id)
