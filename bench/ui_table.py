@@ -293,11 +293,11 @@ async def _without_a_metric(
         sorts, jumps = [], []
         for _ in range(repeats):
 
-            async def to_precision():  # the next `o` sorts by recall
-                while screen.sort != "precision":
+            async def to_roc_auc():  # the next `o` sorts by recall
+                while screen.sort != "roc_auc":
                     await pilot.press("o")
 
-            sorts.append(await timed_key(app, probe, "o", settle, prepare=to_precision))
+            sorts.append(await timed_key(app, probe, "o", settle, prepare=to_roc_auc))
             assert screen.sort == "recall", screen.sort
             jumps.append(await timed_key(app, probe, "ctrl+end", settle))
             await pilot.press("ctrl+home")
