@@ -99,6 +99,7 @@ class Review:
         return {
             "version": self.version,
             "ready": self.ready,
+            "verdict": self.verdict(),
             "reasons": self.reasons(),
             "failure_modes": self.failure_modes,
             "steps": [{**asdict(s), "ok": s.ok, "signed_by": s.signer} for s in self.steps],

@@ -78,13 +78,13 @@ def data_status(ws: Workspace, project: Project) -> StageState:
         return StageState(
             stage,
             Status.ATTENTION,
-            f"{detail} · {errors} errors",
+            f"{detail} · {_plural(errors, 'error')}",
             NextAction("fix the validation errors with a cleaning recipe", tab="Recipe"),
         )
     split = max(
         (s for s in list_splits(ws, project) if s.version_id == version.id), key=lambda s: s.id, default=None
     )
-    warned = f" · {warnings} warnings" if warnings else " · valid"
+    warned = f" · {_plural(warnings, 'warning')}" if warnings else " · valid"
     if split is None:
         return StageState(
             stage,

@@ -308,6 +308,7 @@ WAYS: dict[str, Way | str] = {
     'cockpit review 2 | review sign 2 --step evaluated --decision waive --comment "..."': Way(
         codes={0: {0, 1}}
     ),
+    "cockpit status [--json]": Way(),
     "cockpit log [--grep TEXT] [--json]": Way(values={"TEXT": "deploy"}),
     "cockpit": UI,
     "cockpit serve [--host 127.0.0.1] [--port 8000]": SERVE,

@@ -81,3 +81,28 @@ def test_next_steps_name_the_ids_the_core_knows(workspace, tmp_path) -> None:
     for state in stage_states(workspace, project):
         for command in state.next_action.commands if state.next_action else ():
             assert not {"RUN", "V", "VERSION"} & set(command.split()), (state.stage.key, command)
+
+
+def test_cockpit_status_and_review_agree_before_and_after_an_acknowledgement(
+    workspace, alerting, run_cli
+) -> None:
+    import json
+
+    _, alert = alerting
+    folder = workspace.root
+
+    def stages() -> dict[str, dict]:
+        shown = run_cli("status", "--json", workspace=folder)
+        assert shown.exit_code == 0
+        return {s["key"]: s for s in json.loads(shown.output)["stages"]}
+
+    verdict = json.loads(run_cli("review", "1", "--json", workspace=folder).output)["verdict"]
+    assert stages()["review"]["detail"] == verdict == f"v1 ✗ NOT READY · critical alert {alert.id} firing"
+    assert stages()["monitoring"]["detail"] == "2 alerts firing: prediction_psi, rows"
+    assert run_cli("monitor", "ack", str(alert.id), "--comment", "paged", workspace=folder).exit_code == 0
+    after = stages()
+    assert after["monitoring"]["detail"] == "1 alert firing: prediction_psi · 1 acked"
+    verdict = json.loads(run_cli("review", "1", "--json", workspace=folder).output)["verdict"]
+    assert after["review"]["detail"] == verdict and "critical alert" not in verdict
+    text = run_cli("status", workspace=folder).output
+    assert "next (" in text and "1 alert firing: prediction_psi · 1 acked" in text
