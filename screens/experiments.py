@@ -306,8 +306,9 @@ class ExperimentsScreen(StageScreen):
             if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
                 met = not metrics.better(metric, spec.metric_target, best.score)
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"
-        shown = {query.recorded_threshold(project.task, c.metric) for c in self.query_one(RunsTable).columns}
-        for at in sorted(shown - {None}):  # one line per threshold the table's numbers use
+        columns = self.query_one(RunsTable).columns
+        thresholds = {query.recorded_threshold(project.task, c.metric) for c in columns} - {None}
+        for at in sorted(t for t in thresholds if t is not None):  # one line per threshold used
             mark = threshold_mark(at)
             text += f"\n{mark}: at threshold {at:g}, as trained; Evaluation (5) tunes each run's own"
         self.query_one("#runs-summary", Static).update(text)
