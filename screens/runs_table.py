@@ -32,8 +32,8 @@ class RunsTable(ScrollView, can_focus=True):
     """Rows come from `fetch(offset, limit)`; `total()` says how many there are."""
 
     BINDINGS = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("ctrl+home,home", "jump(0)", "First", show=False),
@@ -173,6 +173,14 @@ class RunsTable(ScrollView, can_focus=True):
 
     def action_move(self, step: int) -> None:
         self.move_to(self.cursor + step)
+
+    def action_cursor_down(self) -> None:
+        """What the app's j does in a focused list (screens/keys.move_cursor)."""
+        self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        """What the app's k does in a focused list."""
+        self.move_to(self.cursor - 1)
 
     def action_page(self, step: int) -> None:
         self.move_to(self.cursor + step * self._visible_rows())
