@@ -166,6 +166,25 @@ async def test_a_late_result_for_another_run_is_dropped(three_runs, private_copy
     ws.close()
 
 
+async def test_switching_project_leaves_nothing_of_the_last_one(three_runs, private_copy) -> None:
+    ws = Workspace.open(private_copy(three_runs))
+    create_project(ws, "fresh", "binary", "churned")
+    app = CockpitApp(ws, "subs")
+    app.animation_level = "none"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await _settle(app, pilot)
+        app.project = get_project(ws, "fresh")  # what the project switcher (p) does
+        await _settle(app, pilot)
+        for tab, text in (await _tab_texts(app, pilot)).items():
+            assert "No finished run to evaluate yet" in text, tab
+            assert "run 2" not in text and "0." not in text, tab
+        app.project = get_project(ws, "subs")
+        await _settle(app, pilot)
+        assert "run 2 (random_forest) · test split" in screen_text(app)
+    ws.close()
+
+
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 async def test_metrics_are_whole_and_rounded_on_first_display(three_runs, private_copy, size) -> None:
     ws = Workspace.open(private_copy(three_runs))
