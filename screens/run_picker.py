@@ -35,7 +35,7 @@ class RunPicker(ModalScreen[int | None]):
             metric = self.choices[0].metric if self.choices else "the metric"
             best = f"the best {PICK_LIMIT}, " if len(self.choices) >= PICK_LIMIT else ""
             yield Static(
-                f"Finished runs, {best}best first. Validation: {metric}, as on the runs table.",
+                f"Finished runs, {best}best first. Validation: {metric}, scored as on the runs table.",
                 id="picker-note",
             )
             yield DataTable(id="run-choices", cursor_type="row", zebra_stripes=True)

@@ -40,7 +40,7 @@ def test_run_choices_best_first_with_their_evaluation_status(workspace, tmp_path
     assert by_id[gated.id].status == ("gate pass" if verdict.passed else "gate FAIL")
     assert by_id[looked.id].status == "validation only"
     assert by_id[untouched.id].status == "not evaluated" and by_id[untouched.id].family == "dummy"
-    assert by_id[gated.id].metric == "recall at 0.500"  # the runs table's own threshold
+    assert by_id[gated.id].metric == "recall@.5"  # the runs table's own threshold
     assert by_id[gated.id].value == pytest.approx(gated.validation_metrics["recall"])
 
     monkeypatch.setattr(view, "PICK_LIMIT", 1)

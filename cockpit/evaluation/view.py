@@ -10,12 +10,12 @@ from cockpit.evaluation import metrics
 from cockpit.evaluation.report import Evaluation, latest_evaluation
 from cockpit.problem import ProblemSpec, current_spec
 from cockpit.projects import Project
+from cockpit.training.query import FIELDS, PREDICT_THRESHOLD, THRESHOLD_METRICS, recorded_threshold
 from cockpit.training.runs import Run, get_run
 from cockpit.workspace import Workspace
 
-# Binary metrics computed from the scores, whatever the threshold.
-THRESHOLD_FREE = frozenset({"roc_auc", "pr_auc", "log_loss", "brier"})
-DEFAULT_THRESHOLD = 0.5  # what a classifier's own predict() uses: the runs table's numbers
+# What a classifier's own predict() uses: the threshold behind the runs table's numbers.
+DEFAULT_THRESHOLD = PREDICT_THRESHOLD
 PICK_LIMIT = 200
 
 
@@ -53,7 +53,7 @@ def threshold_of(evaluation: Evaluation, task: str, metric: str) -> str:
     "0.465", "scores" for a threshold-free metric, "" when the task has no threshold."""
     if task != "binary":
         return ""
-    if metric in THRESHOLD_FREE:
+    if metric not in THRESHOLD_METRICS:
         return "scores"
     return f"{evaluation.threshold if evaluation.threshold is not None else DEFAULT_THRESHOLD:.3f}"
 
@@ -84,7 +84,7 @@ class RunChoice:
 
     run_id: int
     family: str
-    metric: str  # "recall at 0.500": the metric and the threshold its value was computed at
+    metric: str  # "recall@.5": the metric and the threshold its value was computed at
     value: float | None
     status: str  # "gate pass", "gate FAIL", "test, no gate", "validation only", "not evaluated"
 
@@ -93,8 +93,6 @@ def run_choices(ws: Workspace, project: Project, include: int | None = None) -> 
     """The project's finished runs, best validation `metric` first and those without it
     last (at most PICK_LIMIT, plus `include` when it is further down), each with its
     evaluation status."""
-    from cockpit.training.query import FIELDS
-
     metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
     column = FIELDS.get(metric, "score")
     direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
@@ -112,8 +110,8 @@ def run_choices(ws: Workspace, project: Project, include: int | None = None) -> 
     if include is not None and all(r["id"] != include for r in rows):
         rows += ws.store.rows(select + "id = ?", [project.id, include])
     statuses = _statuses(ws, [r["id"] for r in rows])
-    at = project.task == "binary" and metric not in THRESHOLD_FREE
-    label = f"{metric} at {DEFAULT_THRESHOLD:.3f}" if at else metric
+    at = recorded_threshold(project.task, metric)
+    label = metric if at is None else f"{metric}@{at:g}".replace("@0.", "@.")  # as the runs table
     return [
         RunChoice(r["id"], r["family"], label, r["value"], statuses.get(r["id"], r["status"])) for r in rows
     ]

@@ -229,7 +229,7 @@ async def test_the_threshold_each_number_uses_is_shown(three_runs, private_copy)
         await pilot.press("r")
         await pilot.pause()
         picker_note = str(app.screen.query_one("#picker-note").render())
-        assert "Validation: recall at 0.500, as on the runs table" in picker_note
+        assert "Validation: recall@.5, scored as on the runs table" in picker_note
     ws.close()
 
 
