@@ -14,7 +14,6 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from cockpit.errors import CockpitError
 from cockpit.evaluation import gate as gating
 from cockpit.evaluation import metrics
 from cockpit.evaluation import report as reporting
@@ -29,7 +28,7 @@ from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.guard import error_text, guarded, notify_errors
 from screens.keys import Key, bindings
-from screens.run_picker import RunPicker
+from screens.run_picker import NO_RUN, RunPicker
 from screens.work import Job, WorkFailed
 
 EVALUATION_KEYS = [
@@ -65,7 +64,7 @@ EVALUATION_KEYS = [
         "Against",
         show=False,
         cli="gate --against",
-        help="Compare with another run, or 'production'",
+        help="Compare with another run, picked from a list (production's run marked); or none",
     ),
     Key(
         "evaluation.curve",
@@ -338,30 +337,32 @@ class EvaluationScreen(StageScreen):
 
         self.app.push_screen(RunPicker(choices, self.run_id, "Run to evaluate"), chosen)
 
+    @notify_errors
     def action_pick_reference(self) -> None:
         from cockpit.evaluation.references import production_run
 
-        def chosen(text: str | None) -> None:
-            if not text:
-                self.reference_id = None
-                self.notify("No reference model")
-                return
-            try:
-                if text == "production":
-                    found = production_run(self.workspace, self.app.project)
-                    if found is None:
-                        raise CockpitError("no production model yet")
-                    self.reference_id = found.id
-                else:
-                    self.reference_id = get_run(self.workspace, self.app.project, int(text)).id
-            except (ValueError, CockpitError) as exc:
-                self.notify(str(exc), severity="error")
-                return
-            self.notify(f"Reference: run {self.reference_id} (v evaluates against it)")
+        project = self.app.project
+        if project is None:
+            return
+        production = production_run(self.workspace, project)
+        marks = {production.id: "production"} if production else {}
+        choices = [
+            c
+            for c in run_choices(self.workspace, project, include=production.id if production else None)
+            if c.run_id != self.run_id
+        ]
 
-        self.app.push_screen(
-            PromptDialog("Reference run (id, or 'production'; empty for none)", "run id"), chosen
-        )
+        def chosen(run_id: int | None) -> None:
+            if run_id is None:
+                return
+            self.reference_id = None if run_id == NO_RUN else run_id
+            if self.reference_id is None:
+                self.notify("No reference model")
+            else:
+                self.notify(f"Reference: run {run_id} (v evaluates against it)")
+
+        picker = RunPicker(choices, self.reference_id, "Compare with", none="no reference", marks=marks)
+        self.app.push_screen(picker, chosen)
 
     @notify_errors
     def action_export(self) -> None:

@@ -11,10 +11,13 @@ from textual.widgets import DataTable, Label, Static
 from cockpit.evaluation.view import PICK_LIMIT, RunChoice
 from screens.evaluation_tabs import fill, fmt
 
+NO_RUN = 0  # what the picker returns for its "none" row (run ids start at 1)
+
 
 class RunPicker(ModalScreen[int | None]):
     """Pick a run: one row per finished run (id, family, validation metric, evaluation
-    status), the current run highlighted. Enter returns its id, Esc None."""
+    status), the current run highlighted. Enter returns its id, Esc None. With `none`, a
+    first row of that name returns NO_RUN; `marks` add a word to some runs' model."""
 
     DEFAULT_CSS = """
     RunPicker { align: center middle; }
@@ -23,11 +26,21 @@ class RunPicker(ModalScreen[int | None]):
     """
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="run_picker.cancel")]
 
-    def __init__(self, choices: list[RunChoice], current: int | None, title: str = "Run to show") -> None:
+    def __init__(
+        self,
+        choices: list[RunChoice],
+        current: int | None,
+        title: str = "Run to show",
+        none: str | None = None,
+        marks: dict[int, str] | None = None,
+    ) -> None:
         super().__init__()
         self.choices = choices
         self.current = current
         self.title_text = title
+        self.ids = ([NO_RUN] if none else []) + [c.run_id for c in choices]
+        self.none = none
+        self.marks = marks or {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -42,16 +55,17 @@ class RunPicker(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        rows = [
-            ["●" if c.run_id == self.current else "", str(c.run_id), c.family, fmt(c.value), c.status]
-            for c in self.choices
-        ]
+        rows = [["●" if self.current in (None, NO_RUN) else "", "-", self.none, "", ""]] if self.none else []
+        for c in self.choices:
+            model = f"{c.family} · {self.marks[c.run_id]}" if c.run_id in self.marks else c.family
+            mark = "●" if c.run_id == self.current else ""
+            rows.append([mark, str(c.run_id), model, fmt(c.value), c.status])
         fill(table, ["", "Run", "Model", "Validation", "Evaluation"], rows)
-        ids = [c.run_id for c in self.choices]
-        if self.current in ids:
-            table.move_cursor(row=ids.index(self.current))
+        current = NO_RUN if self.current is None else self.current
+        if current in self.ids:
+            table.move_cursor(row=self.ids.index(current))
         table.focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.dismiss(self.choices[event.cursor_row].run_id)
+        self.dismiss(self.ids[event.cursor_row])

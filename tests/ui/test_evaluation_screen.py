@@ -27,7 +27,7 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.evaluation import EvaluationScreen, Loaded, Subject
 from screens.evaluation_tabs import fmt
-from screens.run_picker import RunPicker
+from screens.run_picker import NO_RUN, RunPicker
 
 SIZES = [(80, 24), (120, 40), (60, 20)]
 
@@ -257,6 +257,38 @@ async def test_the_run_picker_lists_runs_and_picks_by_keys(three_runs, private_c
         await _pick(app, pilot, 3)
         assert screen.run_id == 3
         assert "run 3 (dummy) · not evaluated yet" in str(screen.query_one("#verdict").render())
+    ws.close()
+
+
+async def test_the_reference_is_picked_from_a_list(three_runs, private_copy) -> None:
+    ws = Workspace.open(private_copy(three_runs))
+    first = runs.get_run(ws, get_project(ws, "subs"), 1)
+    app = CockpitApp(ws, "subs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, EvaluationScreen) and screen.run_id == 2
+        await pilot.press("a")
+        picker = app.screen
+        assert isinstance(picker, RunPicker)
+        assert picker.ids[0] == NO_RUN and sorted(picker.ids[1:]) == [1, 3]  # never itself
+        await pilot.press(*["down"] * picker.ids.index(1), "enter")
+        assert screen.reference_id == 1
+
+        await pilot.press("V")  # evaluate against it: its numbers at its own threshold
+        await _settle(app, pilot)
+        await _settle(app, pilot)
+        note = str(screen.query_one("#metrics-note").render())
+        assert f"reference run 1 at its own threshold {first.threshold:.3f}" in note
+        assert "Reference" in screen_text(app)
+
+        await pilot.press("a")
+        picker = app.screen
+        assert isinstance(picker, RunPicker)
+        assert picker.ids[picker.query_one(DataTable).cursor_row] == 1  # the current reference
+        await pilot.press("up", "enter")
+        assert screen.reference_id is None
     ws.close()
 
 
