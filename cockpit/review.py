@@ -154,9 +154,15 @@ def _critical_alerts(
     serving = {a.name for a in registry.aliases(ws, project).values() if a.version_id == version.id}
     if not serving & set(SERVING):
         return [], ()
-    critical = alert_state(ws, project).critical
+    alerts = alert_state(ws, project)
+    critical = alerts.critical
+    acknowledged = [
+        Evidence(True, f"critical alert {a.id} acknowledged by {a.acknowledged_by}: {a.comment}")
+        for a in alerts.acknowledged
+        if a.severity == "critical"
+    ]
     if not critical:
-        return [Evidence(True, "no critical alert firing")], ()
+        return [Evidence(True, "no critical alert firing"), *acknowledged], ()
     evidence = [
         Evidence(
             False,
@@ -165,7 +171,7 @@ def _critical_alerts(
         )
         for a in critical
     ]
-    return evidence, tuple(f"critical alert {a.id} firing" for a in critical)
+    return [*evidence, *acknowledged], tuple(f"critical alert {a.id} firing" for a in critical)
 
 
 def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:

@@ -109,7 +109,13 @@ def test_a_firing_critical_alert_holds_the_serving_version_until_acknowledged(
     assert shown.exit_code == 1 and f"not ready: critical alert {alert.id} firing" in shown.output
     assert run_cli("monitor", "check", workspace=folder).exit_code == 1
     acknowledge(workspace, project, alert.id, "on-call paged, rolling back if it holds")
-    assert review.review(workspace, project, 1).ready
+    lifted = review.review(workspace, project, 1)
+    assert lifted.ready
+    evidence = {s.name: s for s in lifted.steps}["monitored"].evidence
+    assert (
+        True,
+        f"critical alert {alert.id} acknowledged by tester: on-call paged, rolling back if it holds",
+    ) in evidence
     assert run_cli("review", "1", workspace=folder).exit_code == 0
 
 
