@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -21,8 +22,11 @@ from cockpit.data.profile import ColumnProfile
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
+from screens.fit_table import FitTable
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
+from screens.row_detail import show_row
+from screens.snug_table import SnugTable
 from screens.split_dialog import SplitDialog
 from screens.split_panel import SplitPanel
 from screens.work import Job, WorkFailed
@@ -106,7 +110,17 @@ DATA_KEYS = [
         help="Previous tab",
     ),
 ]
+NARROW = 72  # below this width the profile's plot gives way to its table and stats
 SEVERITY_MARK = {"error": "✗ error", "warning": "! warn", "info": "· info"}
+VERSIONS_HINT = "Enter selects a version · i imports a file"
+
+
+def _table(
+    table_id: str, columns: tuple[str, ...], flex: str, whole: tuple[str, ...], cap: int = 24
+) -> SnugTable:
+    """A table whose `flex` column takes the width the others leave, and whose `whole`
+    columns (numbers) are never cut (screens/snug_table.py)."""
+    return SnugTable(columns, flex, whole=whole, cap=cap, id=table_id)
 
 
 class DataScreen(StageScreen):
@@ -124,45 +138,53 @@ class DataScreen(StageScreen):
         self.report: checks.Report | None = None
         self.profile: list[ColumnProfile] = []
         self.steps: list[dict] = []
+        self.effects: list[str] = []  # the recipe preview's effect of each step
+        self.versions: list[datasets.DatasetVersion] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="data-summary")
         with TabbedContent(initial="versions"):
             with TabPane("Versions", id="versions"):
-                yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
-                yield Static("Enter selects a version · i imports a file", classes="hint")
-            with TabPane("Profile", id="profile"), Horizontal():
-                yield DataTable(id="profile-table", cursor_type="row", zebra_stripes=True)
+                yield _table(
+                    "versions-table",
+                    ("v", "Name", "Rows", "From", "Recipe", "Imported"),
+                    "Name",
+                    whole=("v", "Rows", "From", "Imported"),
+                )
+                yield Static(VERSIONS_HINT, id="version-detail", classes="hint")
+            with TabPane("Profile", id="profile"), Horizontal(id="profile-body"):
+                yield _table(
+                    "profile-table", ("Column", "Type", "Null", "Distinct"), "Column", ("Null", "Distinct")
+                )
                 with Vertical(id="profile-side"):
-                    yield PlotextPlot(id="profile-plot")
+                    with Vertical(id="profile-plot-box"):
+                        yield PlotextPlot(id="profile-plot")
                     yield Static(id="profile-stats")
             with TabPane("Validation", id="validation"):
-                yield DataTable(id="findings-table", cursor_type="row", zebra_stripes=True)
+                yield _table(
+                    "findings-table",
+                    ("Severity", "Check", "Column", "Rows", "Finding"),
+                    "Finding",
+                    whole=("Rows",),
+                    cap=18,
+                )
                 yield Static(id="finding-detail", classes="detail")
             with TabPane("Recipe", id="recipe"):
-                yield DataTable(id="recipe-table", cursor_type="row", zebra_stripes=True)
+                yield _table("recipe-table", ("#", "Step", "Effect"), "Effect", whole=("#",), cap=34)
                 yield Static(id="recipe-preview", classes="detail")
             with TabPane("Splits", id="splits"):
                 yield SplitPanel(id="split-panel")
         yield Footer()
 
     def on_mount(self) -> None:
-        self._columns(
-            "versions-table",
-            [("v", 4), ("Name", 18), ("Rows", 7), ("Cols", 4), ("From", 5), ("Recipe", 8), ("Imported", 16)],
-        )
-        self._columns("profile-table", [("Column", 16), ("Type", 11), ("Null", 5), ("Distinct", 8)])
-        self._columns(
-            "findings-table", [("Severity", 9), ("Check", 13), ("Column", 14), ("Rows", 5), ("Finding", None)]
-        )
-        self._columns("recipe-table", [("#", 2), ("Step", 36), ("Effect", None)])
         self.refresh_data()
 
-    def _columns(self, table_id: str, columns: list[tuple[str, int | None]]) -> None:
-        table = self.query_one(f"#{table_id}", DataTable)
-        for label, width in columns:
-            table.add_column(label, key=label.lower(), width=width)
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#profile-body").set_class(event.size.width < NARROW, "narrow")
+
+    def _fit(self, table_id: str) -> FitTable:
+        return self.query_one(f"#{table_id}", FitTable)
 
     # -- loading ---------------------------------------------------------------
 
@@ -172,7 +194,7 @@ class DataScreen(StageScreen):
         if project is None:
             self.query_one("#data-summary", Static).update("No project yet.")
             return
-        versions = datasets.list_versions(self.workspace, project)
+        versions = self.versions = datasets.list_versions(self.workspace, project)
         keep = self.version.id if self.version and self.version.project_id == project.id else None
         self.version = next((v for v in versions if v.id == keep), versions[-1] if versions else None)
         self._fill_versions(versions)
@@ -210,14 +232,11 @@ class DataScreen(StageScreen):
         self.query_one(SplitPanel).show(split, self.app.project.target if self.app.project else "")
 
     def _fill_summary(self) -> None:
+        """The version and its verdict on the first line, where a narrow terminal cannot
+        push the verdict out of view; where it came from on the second."""
         version = self.version
         if version is None:
             return
-        lineage = (
-            f" · from v{version.parent_id} by {len(version.recipe)} steps"
-            if version.parent_id
-            else f" · imported from {version.source}"
-        )
         if self.report is None:
             verdict = "not validated yet (v)"
         else:
@@ -226,63 +245,57 @@ class DataScreen(StageScreen):
                 f"{self.report.count('error')} errors, {self.report.count('warning')} warnings"
             )
         self.query_one("#data-summary", Static).update(
-            f"{version.label} · {version.rows:,} rows × {version.n_columns} cols{lineage}\n{verdict}"
+            f"{version.label} · {version.rows:,} rows × {version.n_columns} cols · {verdict}\n"
+            f"{_upper_first(_lineage(version))}"
         )
 
     def _fill_versions(self, versions: list[datasets.DatasetVersion]) -> None:
-        table = self.query_one("#versions-table", DataTable)
-        table.clear()
+        rows = []
         for v in versions:
             mark = "▶" if self.version and v.id == self.version.id else " "
-            table.add_row(
+            cells = [
                 f"{mark}{v.id}",
-                v.name[:18],
+                v.name,
                 f"{v.rows:,}",
-                str(v.n_columns),
                 f"v{v.parent_id}" if v.parent_id else "-",
                 f"{len(v.recipe)} steps" if v.recipe else "-",
-                v.created_at.replace("T", " ")[:16],
-                key=str(v.id),
-            )
+                v.created_at[:10],  # the time is in the line under the table
+            ]
+            rows.append((cells, str(v.id)))
+        table = self._fit("versions-table")
+        table.set_rows(rows)
+        if self.version is not None:  # the cursor starts on the version shown
+            table.move_cursor(row=next(i for i, v in enumerate(versions) if v.id == self.version.id))
 
     def _fill_profile(self) -> None:
-        table = self.query_one("#profile-table", DataTable)
-        table.clear()
-        for column in self.profile:
-            table.add_row(
-                column.name[:16],
-                column.type,
-                f"{column.null_pct:.1f}%",
-                str(column.distinct),
-                key=column.name,
-            )
+        self._fit("profile-table").set_rows(
+            [([c.name, c.type, f"{c.null_pct:.1f}%", str(c.distinct)], c.name) for c in self.profile]
+        )
         if self.profile:
             self._plot_column(self.profile[0])
 
     def _fill_findings(self) -> None:
-        table = self.query_one("#findings-table", DataTable)
-        table.clear()
+        table = self._fit("findings-table")
         detail = self.query_one("#finding-detail", Static)
         if self.report is None:
+            table.set_rows([])
             detail.update("Not validated yet: press v.")
             return
-        for number, finding in enumerate(self.report.findings):
-            table.add_row(
-                SEVERITY_MARK[finding.severity],
-                finding.check,
-                finding.column or "-",
-                str(finding.rows),
-                finding.message,
-                key=str(number),
-            )
+        table.set_rows(
+            [
+                (
+                    [SEVERITY_MARK[f.severity], f.check, f.column or "-", str(f.rows), f.message],
+                    str(number),
+                )
+                for number, f in enumerate(self.report.findings)
+            ]
+        )
         if not self.report.findings:
             detail.update("No findings: the data passes every check.")
 
     def _fill_recipe(self) -> None:
-        table = self.query_one("#recipe-table", DataTable)
-        table.clear()
-        for number, step in enumerate(self.steps, start=1):
-            table.add_row(str(number), recipes.describe(step)[:36], "…", key=str(number))
+        self.effects = []
+        self._show_steps()
         preview = self.query_one("#recipe-preview", Static)
         if not self.steps:
             preview.update(
@@ -293,6 +306,16 @@ class DataScreen(StageScreen):
             preview.update("Previewing…")
             self.start_work(PREVIEW, functools.partial(_preview_recipe, self.version, list(self.steps)))
 
+    def _show_steps(self) -> None:
+        """Each step and its effect on the version (… until the preview has run)."""
+        effects = self.effects or ["…"] * len(self.steps)
+        self._fit("recipe-table").set_rows(
+            [
+                ([str(number), recipes.describe(step), effect], str(number))
+                for number, (step, effect) in enumerate(zip(self.steps, effects, strict=True), start=1)
+            ]
+        )
+
     # -- highlighted rows ------------------------------------------------------
 
     @guarded
@@ -300,7 +323,9 @@ class DataScreen(StageScreen):
         key = event.row_key.value
         if key is None:
             return
-        if event.data_table.id == "profile-table":
+        if event.data_table.id == "versions-table":
+            self._show_version_detail(int(key))
+        elif event.data_table.id == "profile-table":
             column = next((c for c in self.profile if c.name == key), None)
             if column:
                 self._plot_column(column)
@@ -316,14 +341,35 @@ class DataScreen(StageScreen):
                 lines.append(f"fix: {recipes.describe(finding.fix)}  (a adds it to the recipe)")
             self.query_one("#finding-detail", Static).update("\n".join(lines))
 
+    def _show_version_detail(self, version_id: int) -> None:
+        """The highlighted version in full under the table: its whole name and lineage."""
+        version = next((v for v in self.versions if v.id == version_id), None)
+        if version is None:
+            return
+        self.query_one("#version-detail", Static).update(
+            f"{version.label} · {version.rows:,} rows × {version.n_columns} cols · {_lineage(version)}"
+            f" · imported {version.created_at.replace('T', ' ')[:16]} · sha256 {version.content_sha256[:12]}"
+            f"\n{VERSIONS_HINT}"
+        )
+
     @guarded
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "versions-table" and event.row_key.value:
+        """Enter selects a version on the Versions tab; elsewhere it opens the row in full."""
+        table = event.data_table
+        if table.id == "versions-table" and event.row_key.value:
             project = self.app.project
             self.version = datasets.get_version(self.workspace, project, int(event.row_key.value))
-            self._fill_versions(datasets.list_versions(self.workspace, project))
+            self.versions = datasets.list_versions(self.workspace, project)
+            self._fill_versions(self.versions)
             self._load_version()
             self.notify(f"Selected {self.version.label}")
+        elif table.id == "findings-table" and self.report and event.row_key.value is not None:
+            finding = self.report.findings[int(event.row_key.value)]
+            extra = {"Examples": ", ".join(map(repr, finding.examples)) if finding.examples else "-"}
+            extra["Fix"] = recipes.describe(finding.fix) if finding.fix else "none"
+            show_row(self, table, full={**self._fit("findings-table").full_row(), **extra}, title="Finding")
+        elif isinstance(table, FitTable):
+            table.show_full_row(f"{self.title} · {(table.id or '').removesuffix('-table')}")
 
     def _plot_column(self, column: ColumnProfile) -> None:
         plot = self.query_one("#profile-plot", PlotextPlot)
@@ -371,7 +417,7 @@ class DataScreen(StageScreen):
         self.start_work("Validation", functools.partial(_validate, self.version))
 
     def action_add_fix(self) -> None:
-        table = self.query_one("#findings-table", DataTable)
+        table = self._fit("findings-table")
         if self.report is None or not self.report.findings:
             self.notify("No findings to fix: validate first (v)", severity="warning")
             return
@@ -399,7 +445,7 @@ class DataScreen(StageScreen):
     def action_drop_step(self) -> None:
         if not self.steps:
             return
-        row = self.query_one("#recipe-table", DataTable).cursor_row
+        row = self._fit("recipe-table").cursor_row
         del self.steps[min(row, len(self.steps) - 1)]
         self._save_draft()
 
@@ -479,10 +525,9 @@ class DataScreen(StageScreen):
         self._fill_summary()
 
     def _show_preview(self, frame, results: list[recipes.StepResult]) -> None:
-        table = self.query_one("#recipe-table", DataTable)
-        for number, result in enumerate(results, start=1):
-            effect = result.summary().split(": ", 1)[-1]
-            table.update_cell(str(number), "effect", effect)
+        if len(results) == len(self.steps):
+            self.effects = [r.summary().removeprefix(f"{recipes.describe(r.step)}: ") for r in results]
+            self._show_steps()
         before = self.version.rows if self.version else len(frame)
         nulls = int(frame.isna().sum().sum())
         self.query_one("#recipe-preview", Static).update(
@@ -547,8 +592,18 @@ def _import_file(path: str, job: Job) -> Imported:
     return Imported(*datasets.import_dataset(job.workspace, job.project, Path(path).expanduser()))
 
 
+def _lineage(version: datasets.DatasetVersion) -> str:
+    if version.parent_id:
+        return f"from v{version.parent_id} by {len(version.recipe)} steps"
+    return f"imported from {version.source}"
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _column_stats(column: ColumnProfile) -> str:
-    parts = [f"{column.nulls:,} missing · {column.distinct:,} distinct"]
+    parts = [f"{column.name} ({column.type})", f"{column.nulls:,} missing · {column.distinct:,} distinct"]
     if column.min is not None:
         parts.append(f"{column.min:.4g} .. {column.max:.4g} · mean {column.mean:.4g}")
     if column.formats:

@@ -18,6 +18,8 @@ from screens.confirm import Change
 from screens.dialogs_input import PromptDialog
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
+from screens.row_detail import show_row
+from screens.snug_table import SnugTable
 from screens.unsaved import GuardsEdits
 from screens.work import Job, WorkFailed
 
@@ -105,20 +107,12 @@ class FeaturesScreen(GuardsEdits):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="features-summary")
-        yield DataTable(id="features-table", cursor_type="row", zebra_stripes=True)
+        yield SnugTable(("Column", "Role", "Kind", "How"), "How", cap=28, id="features-table")
         yield Static(id="features-note")
         yield Static("v previews the transformed columns", id="features-preview")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, key, width in (
-            ("Column", "column", 20),
-            ("Role", "role", 8),
-            ("Kind", "kind", 11),
-            ("How", "how", None),
-        ):
-            table.add_column(label, key=key, width=width)
         self.refresh_data()
 
     def unsaved_changes(self) -> tuple[Change, ...]:
@@ -151,14 +145,10 @@ class FeaturesScreen(GuardsEdits):
         self._fill()
 
     def _fill(self) -> None:
-        table = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
-        for spec in self.specs:
-            how = spec.summary() if spec.role == "feature" else "-"
-            table.add_row(spec.column[:20], spec.role, spec.kind, how, key=spec.column)
-        if self.specs:
-            table.move_cursor(row=min(row, len(self.specs) - 1))
+        """The table, the cursor kept on its row (screens/fit_table.py)."""
+        self.query_one(SnugTable).set_rows(
+            [([s.column, s.role, s.kind, _how(s)], s.column) for s in self.specs]
+        )
         self._summary()
 
     def _summary(self) -> None:
@@ -183,10 +173,20 @@ class FeaturesScreen(GuardsEdits):
         note = f"{spec.column}: {spec.note}" if spec is not None and spec.note else ""
         self.query_one("#features-note", Static).update(note)
 
+    @guarded
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter: the column's whole treatment, and why inference chose it."""
+        spec = self._current()
+        if spec is not None:
+            full = self.query_one(SnugTable).full_row()
+            show_row(
+                self, event.data_table, full={**full, "Missing values": spec.missing, "Why": spec.note or "-"}
+            )
+
     def _current(self) -> stage.ColumnSpec | None:
         if not self.specs:
             return None
-        return self.specs[self.query_one(DataTable).cursor_row]
+        return self.specs[self.query_one(SnugTable).cursor_row]
 
     def _replace(self, new: stage.ColumnSpec) -> None:
         self.specs = [new if s.column == new.column else s for s in self.specs]
@@ -298,6 +298,11 @@ def _preview(specs: list[stage.ColumnSpec], job: Job) -> Previewed:
 
     frame = load_frame(job.workspace, get_version(job.workspace, job.project)).head(500)
     return Previewed(preview(specs, frame, rows=3))
+
+
+def _how(spec: stage.ColumnSpec) -> str:
+    """The treatment, without the kind the Kind column already shows."""
+    return spec.summary().removeprefix(f"{spec.kind} · ") if spec.role == "feature" else "-"
 
 
 COMPARED = [f.name for f in fields(stage.ColumnSpec) if f.name not in ("column", "note")]

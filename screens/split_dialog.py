@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -37,9 +39,9 @@ class SplitDialog(ModalScreen[dict | None]):
                     compact=True,
                 ),
             )
-            yield self._row("Seed", Input("42", type="integer", id="seed", compact=True))
-            yield self._row("Validation", Input("0.15", type="number", id="val", compact=True))
-            yield self._row("Test", Input("0.15", type="number", id="test", compact=True))
+            yield self._row("Seed", _number("42", "integer", "seed"))
+            yield self._row("Validation", _number("0.15", "number", "val"))
+            yield self._row("Test", _number("0.15", "number", "test"))
             yield self._row(
                 "Group column",
                 Select([(c, c) for c in self.columns], id="group", prompt="for group", compact=True),
@@ -74,3 +76,9 @@ class SplitDialog(ModalScreen[dict | None]):
             )
         except ValueError as exc:
             self.notify(f"Not a number: {exc}", severity="error")
+
+
+def _number(value: str, kind: Literal["integer", "number"], widget_id: str) -> Input:
+    """A number field; entering it puts the cursor after the number (as in every form), so
+    a key typed there edits it rather than replacing it unseen."""
+    return Input(value, type=kind, id=widget_id, compact=True, select_on_focus=False)

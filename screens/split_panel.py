@@ -11,6 +11,7 @@ from textual_plotext import PlotextPlot
 from cockpit.data.findings import Finding
 from cockpit.data.splits import PARTS, Split
 
+MAX_NAME = 28  # a longer feature name is cut with "…"; the plot's title gives it whole
 VERDICT_MARK = {"ok": "✓", "info": "·", "warning": "!", "error": "✗ LEAK"}
 # Series differ by marker as well as colour, so the plot reads with NO_COLOR.
 PART_MARKERS = {"train": "dot", "validation": "x", "test": "+"}
@@ -30,7 +31,7 @@ class SplitPanel(Vertical):
             yield PlotextPlot(id="split-plot")
 
     def on_mount(self) -> None:
-        self.query_one("#split-features", DataTable).add_column("Feature", key="feature", width=22)
+        self._feature_column(["Feature"])
 
     def show(self, split: Split | None, target: str) -> None:
         self.split = split
@@ -46,10 +47,19 @@ class SplitPanel(Vertical):
         lines = [f"{split.label} of v{split.version_id}: {sizes}", _balance_line(split, target)]
         lines += [_verdict(f) for f in split.findings if f.severity != "ok" or f.check == "target_predictor"]
         summary.update("\n".join(lines))
+        self._feature_column(list(split.distributions))
         for column in split.distributions:
-            table.add_row(column[:22], key=column)
+            table.add_row(_cut(column, MAX_NAME), key=column)
         if split.distributions:
             self.plot(next(iter(split.distributions)))
+
+    def _feature_column(self, names: list[str]) -> None:
+        """The feature list as wide as its longest name (up to MAX_NAME): the plot gets the rest."""
+        table = self.query_one("#split-features", DataTable)
+        width = min(MAX_NAME, max(len(n) for n in ["Feature", *names]))
+        table.clear(columns=True)
+        table.add_column("Feature", key="feature", width=width)
+        table.styles.width = width + 4  # cell padding and the scrollbar
 
     def plot(self, column: str) -> None:
         spec = self.split.distribution(column) if self.split is not None else None
@@ -79,6 +89,10 @@ class SplitPanel(Vertical):
         if event.row_key.value:
             self.plot(event.row_key.value)
             event.stop()
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _balance_line(split: Split, target: str) -> str:

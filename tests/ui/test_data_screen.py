@@ -142,3 +142,85 @@ async def test_an_accepted_leak_finding_reads_as_accepted(churn_ws, tmp_path) ->
         await _settle(app, pilot)
         summary = str(app.screen.query_one("#split-summary").render())
         assert "✓ accepted by tester" in summary and "LEAK" not in summary
+
+
+def _drawn(table: DataTable, label: str) -> list[str]:
+    """The cells of column `label` as the table draws them: cut to the column's width."""
+    columns = table.ordered_columns
+    index = next(i for i, c in enumerate(columns) if c.label.plain == label)
+    width = columns[index].get_render_width(table) - 2 * table.cell_padding
+    return [str(table.get_row_at(row)[index])[:width] for row in range(table.row_count)]
+
+
+def _fits(table: DataTable) -> bool:
+    """Every column is on screen: the table does not run off its right edge."""
+    needed = sum(c.get_render_width(table) for c in table.ordered_columns)
+    return needed <= table.scrollable_content_region.width
+
+
+async def test_versions_with_long_alike_names_read_apart_at_80x24(churn_ws, tmp_path) -> None:
+    import pandas as pd
+
+    project = create_project(churn_ws, "learners", "binary", "needs_support")
+    frame = pd.read_csv(sample_data.learner_reference())
+    for month, rows in (("2026-06", 300), ("2026-07", 400)):
+        path = tmp_path / f"reference+production-{month}.csv"
+        frame.head(rows).to_csv(path, index=False)
+        datasets.import_dataset(churn_ws, project, path)
+    app = CockpitApp(churn_ws, "learners")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        table = app.screen.query_one("#versions-table", DataTable)
+        assert _drawn(table, "Name") == ["reference+production-2026-06", "reference+production-2026-07"]
+        assert _fits(table)
+        await pilot.press("up")  # the line under the table names the highlighted version whole
+        detail = str(app.screen.query_one("#version-detail").render())
+        assert "v1 reference+production-2026-06 · 300 rows × 11 cols" in detail
+        await pilot.press("enter")  # Enter still selects the version
+        await _settle(app, pilot)
+        assert app.screen.version.name == "reference+production-2026-06"
+
+
+async def test_findings_and_recipe_effects_read_whole_at_80x24(churn_ws) -> None:
+    from cockpit.data import recipes
+    from screens.row_detail import RowDetail
+
+    datasets.import_dataset(churn_ws, app_project(churn_ws), sample_data.churn_customers())
+    app = CockpitApp(churn_ws, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "v")
+        await _settle(app, pilot)
+        screen = app.screen
+        findings = screen.query_one("#findings-table", DataTable)
+        assert _fits(findings)
+        assert _drawn(findings, "Column")[0] == "signup_date"
+        await pilot.press("enter")  # the finding in full, with its examples and its fix
+        dialog = app.screen
+        assert isinstance(dialog, RowDetail)
+        fields = dict(dialog.fields)
+        assert fields["Finding"] == screen.report.findings[0].message
+        assert fields["Fix"] == "parse dates signup_date"
+        await pilot.press("escape", "A", "right_square_bracket")
+        await _settle(app, pilot)
+        recipe = screen.query_one("#recipe-table", DataTable)
+        assert _fits(recipe)
+        effects = _drawn(recipe, "Effect")
+        assert effects[0] == "369 cells changed" and "…" not in "".join(effects)
+        assert _drawn(recipe, "Step") == [recipes.describe(step) for step in screen.steps]
+
+
+async def test_entering_a_split_number_puts_the_cursor_after_it(churn_ws) -> None:
+    datasets.import_dataset(churn_ws, app_project(churn_ws), sample_data.churn_customers())
+    app = CockpitApp(churn_ws, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2", "s", "tab")
+        seed = app.focused
+        assert isinstance(seed, Input) and seed.value == "42"
+        assert seed.selection.is_empty and seed.cursor_position == 2
+
+
+def app_project(ws: Workspace):
+    from cockpit.projects import get_project
+
+    return get_project(ws, "churn")

@@ -33,6 +33,7 @@ def churn(tmp_path, frozen_clock) -> Workspace:
             "age": rng.integers(18, 80, 200),
             "plan": rng.choice(["basic", "pro", "team"], 200),
             "churned": rng.integers(0, 2, 200),
+            "days_since_last_activity": rng.integers(0, 90, 200),
         }
     )
     frame.to_csv(tmp_path / "churn.csv", index=False)
@@ -125,3 +126,23 @@ async def test_esc_with_unsaved_edits_asks_before_going_back(churn) -> None:
         await pilot.press("escape", "y")
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_the_table_reads_whole_at_80x24_and_enter_opens_a_column(churn) -> None:
+    from screens.row_detail import RowDetail
+
+    app = CockpitApp(churn, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot)
+        table = screen.query_one("#features-table")
+        columns = table.ordered_columns
+        assert sum(c.get_render_width(table) for c in columns) <= table.scrollable_content_region.width
+        widths = {c.label.plain: c.width for c in columns}
+        assert widths["Column"] >= len("days_since_last_activity")
+        assert widths["How"] >= len("standard · fill median")
+        await pilot.press(*["down"] * 4, "enter")
+        dialog = app.screen
+        assert isinstance(dialog, RowDetail)
+        fields = dict(dialog.fields)
+        assert fields["Column"] == "days_since_last_activity"
+        assert fields["How"] == "standard · fill median"
