@@ -18,6 +18,7 @@ from screens.base import StageScreen
 from screens.confirm import Change, ConfirmReason
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
+from screens.row_detail import show_row
 from screens.work import Job
 
 RETRAIN_KEYS = [
@@ -77,7 +78,7 @@ class RetrainScreen(StageScreen):
 
     def on_mount(self) -> None:
         self.query_one("#versions", DataTable).add_columns(
-            "Version", "Run", "Serves as", "Gate", "Why", "Successor"
+            "Version", "Run", "Serves as", "Gate", "Successor", "Why"
         )
         self.query_one("#duel-table", DataTable).add_columns(
             "On the same rows", "Champion", "Challenger", "Δ"
@@ -111,12 +112,19 @@ class RetrainScreen(StageScreen):
                 str(v.run_id),
                 v.status if v.status == "retired" else ", ".join(held.get(v.id, [])) or v.status,
                 "pass" if v.gate_passed else "failed",
-                (v.retired_reason or v.override_reason or "")[:40],
                 successor,
+                _why(v)[:40],
             )
         ids = [v.id for v in self.versions]
         if kept is not None and kept.id in ids:
             table.move_cursor(row=ids.index(kept.id))
+
+    @guarded
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on the versions: the row in full (the reason uncut)."""
+        version = self._highlighted()
+        if event.data_table.id == "versions" and version is not None:
+            show_row(self, event.data_table, full={"Why": _why(version)}, title=version.label)
 
     def _highlighted(self) -> registry.ModelVersion | None:
         row = self.query_one("#versions", DataTable).cursor_row
@@ -156,8 +164,7 @@ class RetrainScreen(StageScreen):
                 self.notify("Retraining: champion vs challenger…")
                 self.start_work("Retrain", lambda job: _retrain(job, reason))
 
-        question = "Retrain now: train a challenger and judge it against production?"
-        self.app.push_screen(ConfirmReason(question, changes=_changes(found.changes())), confirmed)
+        self.app.push_screen(ConfirmReason(found.question(), changes=_changes(found.changes())), confirmed)
 
     @guarded
     def on_retrained(self, done: Retrained) -> None:
@@ -186,12 +193,9 @@ class RetrainScreen(StageScreen):
                 self.notify(f"v{waiting.version} deployed despite its gate")
                 self.refresh_data()
 
-        question = (
-            f"v{waiting.version} beat production but FAILED its gate "
-            f"({', '.join(waiting.failed)}): it is a candidate, nothing is deployed. "
-            "Deploy it anyway? The reason you type overrides the gate."
+        self.app.push_screen(
+            ConfirmReason(waiting.question(), changes=_changes(waiting.changes())), confirmed
         )
-        self.app.push_screen(ConfirmReason(question, changes=_changes(waiting.changes())), confirmed)
 
     def action_retire(self) -> None:
         version = self._highlighted()
@@ -237,6 +241,10 @@ class Retrained(Message):
 
 def _retrain(job: Job, reason: str) -> Retrained:
     return Retrained(cycle.retrain(job.workspace, job.project, asked=reason))
+
+
+def _why(version: registry.ModelVersion) -> str:
+    return version.retired_reason or version.override_reason or ""
 
 
 def _changes(lines: list[tuple[str, str, str]]) -> tuple[Change, ...]:

@@ -79,5 +79,5 @@ def test_kill_inside_a_retrain_leaves_production_and_no_half_record(deployed: Pa
     # the challenger fails its gate (tests/test_retrain_gate.py): deployed by an override
     again = _cockpit(deployed, "retrain", "--override", "after the crash", "--json")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["decision"] == "deployed: gate overridden"
+    assert json.loads(again.stdout)["decision"] == "deployed (override)"
     assert _counts(deployed)["retrains"] == 1

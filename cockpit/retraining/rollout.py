@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cockpit.retraining.cycle import Outcome
 
 DEPLOYED = "deployed"
-OVERRIDDEN = "deployed: gate overridden"
+OVERRIDDEN = "deployed (override)"
 CANDIDATE = "candidate: gate failed"
 DEPLOY_ANYWAY = "cockpit retrain deploy --override 'REASON'"
 
@@ -68,20 +68,17 @@ class Plan:
 
     def changes(self) -> list[tuple[str, str, str]]:
         """(what, before, after) lines, the conditions said in words."""
-        champion = self.production.text()
         return [
-            (
-                self.slot.alias,
-                self.slot.text(),
-                f"{self.started()} only if v{self.challenger} beats {champion} and passes its gate",
-            ),
-            ("production", champion, "unchanged"),
-            (
-                "gate failed",
-                "not known until the challenger is trained",
-                f"nothing deployed, v{self.challenger} registered as candidate, an alert says why",
-            ),
+            (self.slot.alias, self.slot.text(), f"{self.started()} if it wins and passes its gate"),
+            ("production", self.production.text(), "unchanged"),
+            ("gate", "not known yet", f"if it fails: v{self.challenger} a candidate, nothing deployed"),
         ]
+
+    def question(self) -> str:
+        return (
+            f"Retrain now? A challenger (v{self.challenger}) is trained and judged against "
+            f"production {self.production.text()} on the newest labelled month."
+        )
 
 
 def plan(ws: Workspace, project: Project) -> Plan:
@@ -238,8 +235,15 @@ class Pending:
         return [
             (self.plan.slot.alias, self.plan.slot.text(), self.plan.started()),
             ("production", self.plan.production.text(), "unchanged"),
-            ("gate", f"failed ({', '.join(self.failed)})", "overridden, with your reason in the ledger"),
+            ("gate", f"failed ({', '.join(self.failed)})", "overridden, your reason in the ledger"),
         ]
+
+    def question(self) -> str:
+        return (
+            f"v{self.version} beat production but FAILED its gate ({', '.join(self.failed)}): "
+            "it is a candidate, nothing is deployed. Deploy it anyway? "
+            "The reason you type overrides the gate."
+        )
 
 
 def pending(ws: Workspace, project: Project) -> Pending | None:

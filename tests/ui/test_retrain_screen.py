@@ -62,11 +62,12 @@ async def test_R_says_what_may_change_and_esc_changes_nothing(ws) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("8", "R")
         lines = _dialog_text(app)
-        assert "canary: none → v2 (10%) only if v2 beats v1 and passes its gate" in lines
-        assert "production: v1 → unchanged" in lines
-        assert any(
-            line.startswith("gate failed: not known until the challenger is trained →") for line in lines
+        assert lines[0].startswith(
+            "Retrain now? A challenger (v2) is trained and judged against production v1"
         )
+        assert "canary: none → v2 (10%) if it wins and passes its gate" in lines
+        assert "production: v1 → unchanged" in lines
+        assert "gate: not known yet → if it fails: v2 a candidate, nothing deployed" in lines
         await pilot.press("enter")  # no reason typed: the safe default, nothing happens
         assert isinstance(app.screen, ConfirmReason)
         await pilot.press("escape")
@@ -93,7 +94,7 @@ async def test_R_with_a_reason_retrains_and_a_failed_gate_deploys_only_by_overri
         assert f"v2 beat production but FAILED its gate ({FAILED})" in lines[0]
         assert "The reason you type overrides the gate." in lines[0]
         assert "canary: none → v2 (10%)" in lines
-        assert f"gate: failed ({FAILED}) → overridden, with your reason in the ledger" in lines
+        assert f"gate: failed ({FAILED}) → overridden, your reason in the ledger" in lines
         await pilot.press("escape")
         assert _serving(ws) == {"production": 1, "candidate": 2}
         decision = str(app.screen.query_one("#decision").render())
@@ -128,3 +129,9 @@ async def test_x_says_what_retiring_changes_and_refuses_production(ws) -> None:
         await _type(pilot, app, "shadow compared enough")
         assert registry.get_version(ws, project, 2).status == "retired"
         assert _serving(ws) == {"production": 1}
+        table = app.screen.query_one("#versions", DataTable)
+        assert table.cursor_row == 1  # the dialog closing kept the cursor on v2
+        table.focus()
+        await pilot.press("enter")  # the row in full
+        fields = [str(f.render()) for f in app.screen.query(".row-field")]
+        assert "Why: shadow compared enough" in fields and "Serves as: retired" in fields
