@@ -50,7 +50,7 @@ def test_run_choices_best_first_with_their_evaluation_status(workspace, tmp_path
     ]
 
 
-def test_each_number_names_its_threshold(workspace, tmp_path) -> None:
+def test_each_number_names_its_threshold(workspace, tmp_path, run_cli) -> None:
     spec = problem.ProblemSpec(metric="recall", metric_target=0.7)
     project = _project(workspace, tmp_path, "binary", spec)
     run = runs.train(workspace, project, "logistic_regression")
@@ -66,6 +66,17 @@ def test_each_number_names_its_threshold(workspace, tmp_path) -> None:
     assert view.threshold_of(evaluation, "binary", "roc_auc") == "scores"
     reference = evaluation.reference or {}
     assert reference["threshold"] == runs.get_run(workspace, project, other.id).threshold
+
+    # the CLI twin says the same, and names each number's threshold in a column
+    result = run_cli(
+        "evaluate", str(run.id), "--split", "validation", "--seeds", "0", workspace=workspace.root
+    )
+    assert result.exit_code == 0, result.output
+    assert f"run {run.id} (logistic_regression) · {note}" in result.output
+    lines = result.output.splitlines()
+    assert lines[1].split() == ["METRIC", "MODEL", "BASELINE", "THRESHOLD"]
+    assert next(line for line in lines if line.startswith("recall ")).split()[-1] == at
+    assert next(line for line in lines if line.startswith("roc_auc ")).split()[-1] == "scores"
 
 
 def test_tasks_without_a_threshold_say_so() -> None:

@@ -71,6 +71,7 @@ def evaluate(
     """Evaluate a run on its held-out split (every look at the test split is recorded)."""
     from cockpit.evaluation.markdown import to_markdown
     from cockpit.evaluation.report import evaluate as run_evaluation
+    from cockpit.evaluation.view import threshold_note, threshold_of
     from cockpit.training.runs import get_run
 
     workspace, project = ctx.workspace(), ctx.project()
@@ -92,14 +93,7 @@ def evaluate(
         return
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(
-        f"{run.label} on the {part} split"
-        + (
-            f" · threshold {result.threshold:.4f} ({result.threshold_reason})"
-            if result.threshold is not None
-            else ""
-        )
-    )
+    click.echo(f"{run.label} · {threshold_note(result, project.task)}")
     base = result.baseline.get("metrics", {})
     ref = (result.reference or {}).get("metrics", {})
     rows = [
@@ -108,10 +102,12 @@ def evaluate(
             "model": value,
             "baseline": base.get(name),
             "reference": ref.get(name) if result.reference else None,
+            "threshold": threshold_of(result, project.task, name),
         }
         for name, value in result.metrics.items()
     ]
-    print_table(rows, ["metric", "model", "baseline"] + (["reference"] if result.reference else []))
+    columns = ["metric", "model", "baseline"] + (["reference"] if result.reference else [])
+    print_table(rows, columns + (["threshold"] if project.task == "binary" else []))
     segments = result.details.get("segments", [])
     if segments:
         click.echo(f"\nsegments by {result.details['segment_metric']} (worst first):")
