@@ -306,9 +306,9 @@ class ExperimentsScreen(StageScreen):
             if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
                 met = not metrics.better(metric, spec.metric_target, best.score)
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"
-        columns = self.query_one(RunsTable).columns
-        thresholds = {query.recorded_threshold(project.task, c.metric) for c in columns} - {None}
-        for at in sorted(t for t in thresholds if t is not None):  # one line per threshold used
+        # Said for the task, not for the columns on screen, so the line stays put across sorts.
+        thresholds = {query.recorded_threshold(project.task, m) for m in TASK_METRICS[project.task]}
+        for at in sorted(t for t in thresholds if t is not None):
             mark = threshold_mark(at)
             text += f"\n{mark}: at threshold {at:g}, as trained; Evaluation (5) tunes each run's own"
         self.query_one("#runs-summary", Static).update(text)

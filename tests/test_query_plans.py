@@ -165,3 +165,16 @@ def test_a_position_among_the_sorted_runs_is_counted_on_the_index(store) -> None
     assert counts and all(
         "COVERING INDEX idx_runs_project_id_m_roc_auc_id" in _plan(store, s, []) for s in counts
     )
+
+
+def test_the_last_runs_without_a_value_are_read_from_their_end(store) -> None:
+    """No index holds the runs without a sort value: the last page of them is found walking
+    the id index up from the oldest run, not down through every newer one."""
+    store, project = store
+    made = query.make_query(project, "recall")  # newest first among the runs without recall
+    listed = query.Listing(store, made)
+    last = listed.count() - 5
+    statements = _traced(store, lambda: listed.page(last, 100))
+    walk = [s for s in statements if "m_recall IS NULL" in s]
+    assert len(walk) == 1 and "ORDER BY id ASC" in walk[0]
+    assert [r.id for r in listed.page(last, 100)] == _plain_page(store, made, last, 100)

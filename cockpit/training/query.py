@@ -262,12 +262,28 @@ def _page_rows(
     if offset < sorted_total:
         rows = _sorted_rows(store, query, offset, min(limit, sorted_total - offset), known)
     if offset + limit > sorted_total:
-        where, params = query.where_missing()
-        rows += store.rows(
-            f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} ORDER BY {query.id_order()} LIMIT ? OFFSET ?",
-            [*params, limit - len(rows), max(0, offset - sorted_total)],
-        )
+        missing = _known(known, "all", lambda: count(store, query)) - sorted_total
+        rows += _missing_rows(store, query, max(0, offset - sorted_total), limit - len(rows), missing)
     return rows
+
+
+def _missing_rows(store: Store, query: RunQuery, offset: int, limit: int, missing: int) -> list[dict]:
+    """Rows of the `missing` runs without a sort value, by id. No index holds them (the
+    metric indexes are partial), so they are found by walking the id index from the nearer
+    end of their order: a jump to the last page stops after a page of them too."""
+    if offset >= missing:
+        return []
+    where, params = query.where_missing()
+    if offset <= missing // 2:
+        order, skip, take = query.id_order(), offset, limit
+    else:
+        order = "id ASC" if query.descending else "id DESC"
+        skip, take = max(0, missing - offset - limit), min(limit, missing - offset)
+    rows = store.rows(
+        f"SELECT {LIST_COLUMNS} FROM runs WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*params, take, skip],
+    )
+    return rows if order == query.id_order() else rows[::-1]
 
 
 def _sorted_rows(
