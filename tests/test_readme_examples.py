@@ -302,7 +302,7 @@ WAYS: dict[str, Way | str] = {
     "cockpit monitor check": (Way()),
     "cockpit monitor window week": Way(),
     'cockpit monitor ack 2 --comment "retraining" | monitor rules --add "max_psi > 0.3"': Way(),
-    'cockpit retrain [--if-due] [--override "why"]': Way(),
+    'cockpit retrain [--if-due] | retrain --override "why"': Way(codes={0: {0, 1}}),
     "cockpit retrain triggers set --schedule-days 30 | retrain history": Way(),
     'cockpit retire 1 --reason "replaced" --successor 2': Way(),
     'cockpit review 2 | review sign 2 --step evaluated --decision waive --comment "..."': Way(

@@ -151,6 +151,7 @@ def test_cron_if_due_follows_the_gate_rule_and_override_deploys(fails_its_gate, 
     ("args", "said"),
     [
         (("retrain", "--override", "  "), "--override takes a reason"),
+        (("retrain", "--if-due", "--override", "why"), "not a standing rule for scheduled runs"),
         (("retrain", "--override", "ok", "history"), "--override belong(s) to `cockpit retrain` itself"),
         (("retrain", "--if-due", "triggers", "show"), "--if-due belong(s) to `cockpit retrain` itself"),
         (("retrain", "deploy"), "Missing option '--override'"),

@@ -200,6 +200,12 @@ def retrain(
     from cockpit.deployment import registry
 
     override = rollout.check_override(override)
+    if if_due and override:
+        raise CockpitError(
+            "--override is a person's decision about one challenger, not a standing rule for "
+            "scheduled runs (--if-due): deploy the candidate a scheduled run leaves with "
+            "cockpit retrain deploy --override REASON"
+        )
     reasons = due(ws, project, now)
     if if_due and not reasons:
         return Retrain(None, "not due", [])
