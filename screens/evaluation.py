@@ -304,7 +304,10 @@ class EvaluationScreen(StageScreen):
 
     def action_evaluate(self, part: str) -> None:
         if self.view is None:
-            self.notify("No run to evaluate", severity="warning")
+            loading = self.subject is not None and self.subject.run_id is not None
+            self.notify(
+                f"Run {self.run_id} is still loading" if loading else "No run to evaluate", severity="warning"
+            )
             return
         run = self.view.run
         self.query_one("#verdict", Static).update(f"Evaluating {run.label} on {part}…")
