@@ -122,40 +122,48 @@ def release(
     assert judged.challenger_run is not None  # only a challenger that won is released
     challenger = get_run(ws, project, judged.challenger_run)
     verdict = gate(ws, project, challenger, against=get_run(ws, project, champion.run_id))
-    failed = [r.name for r in verdict.rules if not r.passed]
-    won = (
-        f"beats production v{champion.version} on {judged.window} ({judged.metric} "
-        f"{judged.challenger_score:.4f} vs {judged.champion_score:.4f})"
-    )
+    rules = ", ".join(r.name for r in verdict.rules if not r.passed)
     if verdict.passed:
-        registered = registry.register(ws, project, challenger.id)
         steps = [f"gate passed against v{champion.version}"]
-        if override:
-            steps.append("the override was not needed")
+        steps += ["the override was not needed"] if override else []
+        registered = registry.register(ws, project, challenger.id)
         why = f"retrain challenger ({'; '.join(reasons) or 'manual'})"
-        return _started(
-            ws, project, replace(judged, steps=[*judged.steps, *steps]), registered, why, DEPLOYED
-        )
-    rules = ", ".join(failed)
+        return _started(ws, project, _with(judged, steps), registered, why, DEPLOYED)
     if override:
         registered = registry.register(ws, project, challenger.id, override)
         why = f"override by {current_user()}: {override} (gate failed: {rules})"
-        judged = replace(judged, steps=[*judged.steps, f"gate failed: {rules}; overridden: {override}"])
+        judged = _with(judged, [f"gate failed: {rules}; overridden: {override}"])
         return _started(ws, project, judged, registered, why, OVERRIDDEN)
+    return _candidate(ws, project, champion, judged, rules)
+
+
+def _with(judged: Outcome, steps: list[str]) -> Outcome:
+    return replace(judged, steps=[*judged.steps, *steps])
+
+
+def _candidate(
+    ws: Workspace, project: Project, champion: ModelVersion, judged: Outcome, rules: str
+) -> Outcome:
+    """Register the gate-failed challenger as a candidate only and say so in an alert."""
+    from cockpit.deployment import registry
+
+    assert judged.challenger_run is not None  # only a challenger that won gets here
     registered = registry.register(
-        ws, project, challenger.id, f"retrain challenger, a candidate only: failed its gate ({rules})"
+        ws, project, judged.challenger_run, f"retrain challenger, a candidate only: failed its gate ({rules})"
     )
     raise_alert(
         ws,
         project,
-        f"retrained {registered.label} {won} but failed its gate ({rules}): registered as "
-        f"candidate, nothing deployed; to deploy it anyway: {DEPLOY_ANYWAY}",
+        f"retrained {registered.label} beats production v{champion.version} on {judged.window} "
+        f"({judged.metric} {judged.challenger_score:.4f} vs {judged.champion_score:.4f}) but "
+        f"failed its gate ({rules}): registered as candidate, nothing deployed; to deploy it "
+        f"anyway: {DEPLOY_ANYWAY}",
     )
     steps = [
         f"gate failed: {rules}",
         f"registered v{registered.version} as candidate; nothing deployed, alert raised",
     ]
-    return replace(judged, decision=CANDIDATE, steps=[*judged.steps, *steps], version_id=registered.id)
+    return replace(_with(judged, steps), decision=CANDIDATE, version_id=registered.id)
 
 
 def _started(
