@@ -159,6 +159,11 @@ def headline(view: RunEvaluation, e: Evaluation) -> str:
     return " · ".join(parts)
 
 
+def _name(column: str, room: int = 28) -> str:
+    """A column's name whole, or visibly shortened (…) when longer than `room`."""
+    return column if len(column) <= room else column[: room - 1] + "…"
+
+
 def draw_importance(plot: PlotextPlot, e: Evaluation) -> str:
     """Draw the permutation importance; the tab's note."""
     plt = plot.plt
@@ -166,7 +171,7 @@ def draw_importance(plot: PlotextPlot, e: Evaluation) -> str:
     found = e.importance[:10]
     if found:
         plt.bar(
-            [i.column[:14] for i in found][::-1],
+            [_name(i.column) for i in found][::-1],
             [i.importance for i in found][::-1],
             orientation="horizontal",
             marker="hd",
