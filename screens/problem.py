@@ -29,6 +29,8 @@ from cockpit.workspace import Workspace
 from screens.confirm import Change
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
+from screens.row_detail import show_row
+from screens.snug_table import SnugTable
 from screens.unsaved import GuardsEdits
 
 PROBLEM_KEYS = [
@@ -123,11 +125,17 @@ class ProblemScreen(GuardsEdits):
                         yield Label(label, classes="form-label")
                         yield self._field(name, kind, placeholder)
             with TabPane("Grade", id="grade"):
-                yield DataTable(id="grade-table", cursor_type="row", zebra_stripes=True)
+                yield SnugTable(("Field", "Status", "Why it matters"), "Why it matters", id="grade-table")
                 yield Static(id="grade-why")
             with TabPane("History", id="history"):
-                yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
-                yield Static(id="history-diff")
+                yield SnugTable(
+                    ("v", "Score", "Saved", "By", "Changed"),
+                    "Changed",
+                    whole=("v", "Score", "Saved"),
+                    id="history-table",
+                )
+                with VerticalScroll(id="history-diff-box"):
+                    yield Static(id="history-diff")
         yield Footer()
 
     def _field(self, name: str, kind: str, placeholder: str):
@@ -148,19 +156,6 @@ class ProblemScreen(GuardsEdits):
 
     def on_mount(self) -> None:
         self.query_one("#form").can_focus = False  # Tab goes field to field
-        grade_table = self.query_one("#grade-table", DataTable)
-        grade_table.add_column("Field", key="field", width=18)
-        grade_table.add_column("Status", key="status", width=10)
-        grade_table.add_column("Why it matters", key="why")
-        history = self.query_one("#history-table", DataTable)
-        for label, key in (
-            ("v", "v"),
-            ("Score", "score"),
-            ("Saved", "at"),
-            ("By", "by"),
-            ("Changed", "changed"),
-        ):
-            history.add_column(label, key=key)
         self.refresh_data()
 
     # -- loading and saving ---------------------------------------------------
@@ -287,6 +282,14 @@ class ProblemScreen(GuardsEdits):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
+    @guarded
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """On Grade and History the table takes the keys (↑↓, Enter); the form's fields
+        are entered with Tab, so single keys keep working there."""
+        tables = event.pane.query(DataTable)
+        if tables:
+            tables.first().focus()
+
     # -- live grading ---------------------------------------------------------
 
     def on_input_changed(self) -> None:
@@ -318,29 +321,28 @@ class ProblemScreen(GuardsEdits):
         to_fix = len(result.problems)
         self.query_one("#readiness-text", Label).update(f"Readiness {result.score}% · {to_fix} to fix{dirty}")
         self.query_one("#readiness-bar", ProgressBar).update(progress=result.score)
-        table = self.query_one("#grade-table", DataTable)
-        table.clear()
         order = {"missing": 0, "vague": 1, "ok": 2, "n/a": 3}
-        for finding in sorted(result.findings, key=lambda f: (order[f.status], -f.weight)):
-            table.add_row(finding.label, STATUS_MARK[finding.status], finding.why, key=finding.field)
+        findings = sorted(result.findings, key=lambda f: (order[f.status], -f.weight))
+        self.query_one("#grade-table", SnugTable).set_rows(
+            [([f.label, STATUS_MARK[f.status], f.why], f.field) for f in findings]
+        )
 
     @notify_errors
     def _fill_history(self) -> None:
-        table = self.query_one("#history-table", DataTable)
-        table.clear()
+        rows = []
         previous = stage.ProblemSpec()
         self._versions = stage.history(self.workspace, self.app.project)
         for version in self._versions:
             changed = ", ".join(stage.diff(previous, version.spec)) or "-"
-            table.add_row(
-                str(version.version),
-                f"{version.score}%",
-                version.created_at[:16],
-                version.created_by,
-                changed,
-                key=str(version.version),
+            at = version.created_at.replace("T", " ")[:16]
+            rows.append(
+                (
+                    [str(version.version), f"{version.score}%", at, version.created_by, changed],
+                    str(version.version),
+                )
             )
             previous = version.spec
+        self.query_one("#history-table", SnugTable).set_rows(rows)
         self.query_one("#history-diff", Static).update(
             "Select a version to see what it changed."
             if self._versions
@@ -356,12 +358,27 @@ class ProblemScreen(GuardsEdits):
             self.query_one("#grade-why", Static).update(f"{finding.label} ({finding.field}): {finding.why}")
             return
         number = int(event.row_key.value)
+        lines = [f"v{number} vs v{number - 1}:" if number > 1 else "v1 (first version):"]
+        lines += [f"  {name}: {change}" for name, change in self._version_changes(number).items()]
+        self.query_one("#history-diff", Static).update("\n".join(lines))
+
+    def _version_changes(self, number: int) -> dict[str, str]:
+        """What version `number` changed, field by field: "old → new"."""
         previous = next((v.spec for v in self._versions if v.version == number - 1), stage.ProblemSpec())
         current = next(v for v in self._versions if v.version == number)
-        lines = [f"v{number} vs v{number - 1}:" if number > 1 else "v1 (first version):"]
-        for name, (old, new) in stage.diff(previous, current.spec).items():
-            lines.append(f"  {name}: {old!r} → {new!r}")
-        self.query_one("#history-diff", Static).update("\n".join(lines))
+        return {name: f"{old!r} → {new!r}" for name, (old, new) in stage.diff(previous, current.spec).items()}
+
+    @guarded
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter opens the row in full: a finding, or a version with every change it made."""
+        table = event.data_table
+        if not isinstance(table, SnugTable) or event.row_key.value is None:
+            return
+        if table.id == "history-table":
+            full = {**table.full_row(), **self._version_changes(int(event.row_key.value))}
+            show_row(self, table, full=full, title=f"Problem spec v{event.row_key.value}")
+        else:
+            table.show_full_row("Problem · grade")
 
 
 def _form_texts(spec: stage.ProblemSpec) -> dict[str, str]:

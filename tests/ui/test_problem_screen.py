@@ -170,3 +170,26 @@ async def test_edits_survive_a_dialog_and_a_visit_elsewhere_and_are_asked_about(
         await pilot.press("1")
         await pilot.pause()
         assert screen.query_one("#f-audience", Input).value == ""  # discarded
+
+
+async def test_grade_and_history_fit_80x24_and_enter_opens_a_version_in_full(two_projects) -> None:
+    from screens.row_detail import RowDetail
+
+    project = get_project(two_projects, "churn")
+    statement = "Predict whether a customer cancels within 30 days so the retention team can call them"
+    problem.save_spec(two_projects, project, problem.spec_from_mapping({"statement": statement}, "test"))
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1")
+        screen = app.screen
+        for key, table_id in (("g", "#grade-table"), ("h", "#history-table")):
+            await pilot.press(key)
+            await pilot.pause()
+            table = screen.query_one(table_id, DataTable)
+            assert app.focused is table and table.row_count
+            needed = sum(c.get_render_width(table) for c in table.ordered_columns)
+            assert needed <= table.scrollable_content_region.width
+        await pilot.press("enter")
+        dialog = app.screen
+        assert isinstance(dialog, RowDetail)
+        assert dict(dialog.fields)["statement"] == f"'' → {statement!r}"
