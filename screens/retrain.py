@@ -171,8 +171,13 @@ class RetrainScreen(StageScreen):
         result = done.result
         self.notify(f"Retrain: {result.decision}")
         self.refresh_data()
-        if result.decision == rollout.CANDIDATE:
+        if result.decision != rollout.CANDIDATE:
+            return
+        project = self.app.project
+        if self.is_current and project is not None and project.id == result.project_id:
             self.action_deploy_anyway()  # the override is a second, explicit step
+        else:  # the user moved on: no dialog over another screen or project
+            self.notify("The retrained challenger failed its gate: D on this screen deploys it anyway")
 
     @notify_errors
     def action_deploy_anyway(self) -> None:
