@@ -19,7 +19,7 @@ from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import Change, ConfirmReason
 from screens.dialogs_input import PromptDialog
-from screens.fit_table import FitTable
+from screens.fit_table import FitTable, show_active_row
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job
@@ -91,6 +91,14 @@ DEPLOYMENT_KEYS = [
         help="Production back to the version before it (asks for a reason)",
     ),
     Key("deployment.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
+    Key(
+        "deployment.row",
+        "enter",
+        "show_row",
+        "Row",
+        show=False,
+        help="The highlighted row of this tab in full (a ledger reason, a scored row's reasons)",
+    ),
 ]
 
 
@@ -111,7 +119,7 @@ class DeploymentScreen(StageScreen):
     def __init__(self, workspace: Workspace) -> None:
         super().__init__(workspace)
         self.versions: list[registry.ModelVersion] = []
-        self._placed = False
+        self._placed_for: int | None = None  # the project the cursor was first placed for
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -155,8 +163,8 @@ class DeploymentScreen(StageScreen):
                 v.created_at.replace("T", " ")[:16],
             )
         if self.versions:
-            if not self._placed:  # first look: on the version c/s/d would deploy
-                self._placed = True
+            if self._placed_for != project.id:  # first look: on the version c/s/d would deploy
+                self._placed_for = project.id
                 row = self._row_of(self._default())
             table.move_cursor(row=min(row, len(self.versions) - 1))
         self._traffic(aliases)
@@ -248,9 +256,12 @@ class DeploymentScreen(StageScreen):
 
     @guarded
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a ledger, scored or overrides row: the row in full."""
-        if isinstance(event.data_table, FitTable):
-            event.data_table.show_full_row(f"Deployment · {self.query_one(TabbedContent).active}")
+        """Enter on a table (it has the focus): the row in full."""
+        self.action_show_row()
+
+    @notify_errors
+    def action_show_row(self) -> None:
+        show_active_row(self, "Deployment")
 
     # -- actions ---------------------------------------------------------------
     # Every key that changes what production serves plans first (the core refuses what cannot
@@ -286,7 +297,7 @@ class DeploymentScreen(StageScreen):
     def _confirm(self, question: str, plan: registry.Plan, action: Callable[[str], str]) -> None:
         """Ask with the plan's moves; `action(reason)` runs only on a typed reason."""
         if not plan.moves:
-            self.notify(f"Nothing would change, it is so already: {question}", severity="warning")
+            self.notify(f"Already so, nothing changed: {question.rstrip('?')}", severity="warning")
             return
 
         def confirmed(reason: str | None) -> None:

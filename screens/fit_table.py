@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.screen import Screen
+from textual.widgets import DataTable, TabbedContent
 
 from screens.row_detail import show_row
 
@@ -73,6 +74,22 @@ class FitTable(DataTable):
             self.add_row(*shown, key=key, height=None if self.wrap else 1)
         if self.full:
             self.move_cursor(row=min(max(row, 0), len(self.full) - 1))
+
+
+def show_active_row(screen: Screen, title: str) -> None:
+    """Open the highlighted row of the table in the screen's active tab, in full (Enter
+    reaches it whether the table or the tab strip has the focus)."""
+    tabbed = screen.query_one(TabbedContent)
+    pane = tabbed.get_pane(tabbed.active) if tabbed.active else None
+    tables = pane.query(DataTable) if pane is not None else None
+    if not tables:
+        screen.notify("No table on this tab", severity="warning")
+        return
+    table = tables.first()
+    if isinstance(table, FitTable):
+        table.show_full_row(f"{title} · {tabbed.active}")
+    else:
+        show_row(screen, table, title=f"{title} · {tabbed.active}")
 
 
 def _cut(text: str, width: int) -> str:

@@ -19,7 +19,7 @@ from cockpit.problem import current_spec
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
-from screens.fit_table import FitTable
+from screens.fit_table import FitTable, show_active_row
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job, WorkFailed
@@ -52,6 +52,14 @@ MONITORING_KEYS = [
         help="Windows by day, week or month (cycles; recomputed by the next check)",
     ),
     Key("monitoring.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
+    Key(
+        "monitoring.row",
+        "enter",
+        "show_row",
+        "Row",
+        show=False,
+        help="The highlighted row of this tab in full (an alert's proposed action)",
+    ),
 ]
 PLOTS = ["drift", "metric", "feature", "prediction", "latency"]
 DRIFT_COLUMNS = ("Feature", "PSI", "JS", "p-value", "Missing", "New values")
@@ -189,9 +197,15 @@ class MonitoringScreen(StageScreen):
 
     @guarded
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a drift or alert row: the row in full (an alert's proposed action too)."""
-        if isinstance(event.data_table, FitTable):
-            event.data_table.show_full_row(f"Monitoring · {self.query_one(TabbedContent).active}")
+        """Enter on a table (it has the focus): the row in full."""
+        self.action_show_row()
+
+    @notify_errors
+    def action_show_row(self) -> None:
+        """The highlighted drift, performance or alert row in full (an alert's action too)."""
+        if self.query_one(TabbedContent).active == "plots":
+            return
+        show_active_row(self, "Monitoring")
 
     def _plot(self) -> None:
         plot = self.query_one("#monitor-plot", PlotextPlot)
@@ -200,23 +214,27 @@ class MonitoringScreen(StageScreen):
         if not self.windows:
             return
         kind = PLOTS[self.plot_index % len(PLOTS)]
+        # before its first layout the plot has no size: the screen's width is near it
+        width = plot.size.width or self.size.width
         if kind in ("prediction", "feature"):
-            self._plot_prediction(plt) if kind == "prediction" else self._plot_feature(plt)
-            plot.refresh()
-            return
-        # windows at their place in time: a gap of months shows as one
-        names = [w.window for w in self.windows]
-        xs = time_positions(names)
-        if kind == "drift":
-            self._plot_drift(plt, xs)
-        elif kind == "metric":
-            self._plot_metric(plt, xs)
+            title = self._plot_prediction(plt) if kind == "prediction" else self._plot_feature(plt)
         else:
-            self._plot_latency(plt, xs)
-        plt.xticks(*time_ticks(names, xs, max(10, plot.size.width - Y_AXIS)))
+            # windows at their place in time: a gap of months shows as one
+            names = [w.window for w in self.windows]
+            xs = time_positions(names)
+            draw = {"drift": self._plot_drift, "metric": self._plot_metric, "latency": self._plot_latency}
+            title = draw[kind](plt, xs)
+            plt.xlim(xs[0], max(xs[-1], xs[0] + 1))  # every time plot spans every window
+            plt.xticks(*time_ticks(names, xs, max(10, width - Y_AXIS)))
+        plt.title(_fit(f"{title} · g: next plot", max(20, width - Y_AXIS - 2)))
         plot.refresh()
 
-    def _plot_drift(self, plt, xs: list[float]) -> None:
+    def on_resize(self) -> None:
+        """Date labels are chosen for the plot's width: choose again."""
+        if self.windows:
+            self._plot()
+
+    def _plot_drift(self, plt, xs: list[float]) -> str:
         scored = [(x, w.max_psi) for x, w in zip(xs, self.windows, strict=True) if w.max_psi is not None]
         answered = [
             (x, w.prediction_psi)
@@ -227,9 +245,9 @@ class MonitoringScreen(StageScreen):
             if points:
                 plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=label)
         plt.horizontal_line(self.drift_threshold)
-        plt.title(f"Drift by window (line: alert at PSI {self.drift_threshold:g}) · g: next plot")
+        return f"Drift by window (line: alert at PSI {self.drift_threshold:g})"
 
-    def _plot_metric(self, plt, xs: list[float]) -> None:
+    def _plot_metric(self, plt, xs: list[float]) -> str:
         measured = [
             (x, w.metric_value) for x, w in zip(xs, self.windows, strict=True) if w.metric_value is not None
         ]
@@ -243,9 +261,9 @@ class MonitoringScreen(StageScreen):
         spec = current_spec(self.workspace, self.app.project)
         if spec.metric_target is not None:
             plt.horizontal_line(spec.metric_target)
-        plt.title("Metric on labelled rows by window (line: target) · g: next plot")
+        return "Metric on labelled rows by window (line: target)"
 
-    def _plot_latency(self, plt, xs: list[float]) -> None:
+    def _plot_latency(self, plt, xs: list[float]) -> str:
         served = [(x, w) for x, w in zip(xs, self.windows, strict=True) if w.requests]
         if served:
             plt.plot(
@@ -257,17 +275,14 @@ class MonitoringScreen(StageScreen):
         budget = current_spec(self.workspace, self.app.project).latency_budget_ms
         if budget is not None:
             plt.horizontal_line(budget)
-        plt.title(
-            ("Service latency by window" + (" (line: budget)" if budget else "") + " · g: next plot")
-            if served
-            else "No service requests logged yet (cockpit serve)"
-        )
+        if not served:
+            return "No service requests logged yet (cockpit serve)"
+        return "Service latency by window" + (" (line: budget)" if budget else "")
 
-    def _plot_prediction(self, plt) -> None:
+    def _plot_prediction(self, plt) -> str:
         latest = next((w for w in reversed(self.windows) if w.prediction_shares), None)
         if latest is None:
-            plt.title("No prediction drift measured yet · g: next plot")
-            return
+            return "No prediction drift measured yet"
         shares = latest.prediction_shares or []
         if latest.prediction_classes:
             labels, order = latest.prediction_classes, list(range(len(shares)))
@@ -275,26 +290,24 @@ class MonitoringScreen(StageScreen):
             labels, order = bin_labels(shares, latest.prediction_edges)
         series = [("validation", latest.prediction_reference or [0.0] * len(shares)), (latest.window, shares)]
         legend = _plot_bins(plt, labels, order, series)
-        what = "class" if latest.prediction_classes else "validation bin"
-        plt.title(f"Answers: share per {what} ({legend}) · g: next plot")
+        what = "class" if latest.prediction_classes else "score bin"
+        return f"{legend} · answers by {what}"
 
-    def _plot_feature(self, plt) -> None:
+    def _plot_feature(self, plt) -> str:
         """The feature's share per reference bin, earliest and latest window, one row per bin
         named by its value range (or category)."""
         name = self.feature
         scored = [w for w in self.windows if name and w.features.get(name)]
         if not name or not scored:
-            plt.title("No feature drift measured yet · g: next plot")
-            return
+            return "No feature drift measured yet"
         earliest, latest = scored[0], scored[-1]
         found: FeatureDrift = latest.features[name]
         labels, order = bin_labels(found.shares, found.edges)
         if not order:
-            plt.title(f"{name[:24]}: {'too few rows' if found.too_few_rows else 'no values'} · g: next plot")
-            return
+            return f"{name[:24]}: {'too few rows' if found.too_few_rows else 'no values'}"
         series = [(w.window, _share_list(w.features[name], found)) for w in (earliest, latest)]
         legend = _plot_bins(plt, labels, order, series)
-        plt.title(f"{name[:24]}: share per reference bin ({legend}) · g: next plot")
+        return f"{legend} · {name[:24]} share by bin"
 
     def action_next_plot(self) -> None:
         self.plot_index += 1
