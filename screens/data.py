@@ -348,7 +348,7 @@ class DataScreen(StageScreen):
             return
         self.query_one("#version-detail", Static).update(
             f"{version.label} · {version.rows:,} rows × {version.n_columns} cols · {_lineage(version)}"
-            f" · imported {version.created_at.replace('T', ' ')[:16]} · sha256 {version.content_sha256[:12]}"
+            f" · at {version.created_at.replace('T', ' ')[:16]} · sha256 {version.content_sha256[:12]}"
             f"\n{VERSIONS_HINT}"
         )
 

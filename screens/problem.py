@@ -292,7 +292,7 @@ class ProblemScreen(GuardsEdits):
 
     # -- live grading ---------------------------------------------------------
 
-    def on_input_changed(self) -> None:
+    def on_input_changed(self, event: Input.Changed) -> None:
         self._regrade_soon()
 
     def on_text_area_changed(self) -> None:
