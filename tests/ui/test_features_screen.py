@@ -146,3 +146,19 @@ async def test_the_table_reads_whole_at_80x24_and_enter_opens_a_column(churn) ->
         fields = dict(dialog.fields)
         assert fields["Column"] == "days_since_last_activity"
         assert fields["How"] == "standard · fill median"
+
+
+async def test_edits_survive_a_dialog_over_the_screen(churn) -> None:
+    app = CockpitApp(churn, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _open(pilot)
+        await pilot.press("down", "k", "question_mark")  # help over the screen, then back
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        assert [c.line() for c in screen.unsaved_changes()] == [
+            "age kind: numeric → categorical",
+            "age missing: mean → constant",
+        ]
+        assert "unsaved changes" in _summary(screen)
