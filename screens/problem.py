@@ -289,6 +289,10 @@ class ProblemScreen(GuardsEdits):
         tables = event.pane.query(DataTable)
         if tables:
             tables.first().focus()
+        elif self.focused is not None and event.pane in self.focused.ancestors:
+            # `[`/`]` from a table moved the focus into the form's first field: no field
+            # takes it, so the next key acts as a key instead of typing (Tab enters a field).
+            self.set_focus(None)
 
     # -- live grading ---------------------------------------------------------
 
