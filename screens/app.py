@@ -146,6 +146,10 @@ class CockpitApp(App):
         else:
             ask(then)
 
+    async def action_quit(self) -> None:
+        """q (and ctrl+q, the palette's Quit): leave the cockpit; unsaved edits ask first."""
+        self._leave_screen(self.exit)
+
     def action_switch_project(self) -> None:
         projects = list_projects(self.workspace)
         if not projects:

@@ -127,6 +127,23 @@ async def test_ctrl_u_in_a_field_reverts_the_form_to_the_saved_spec(two_projects
         assert statement.text == ""
 
 
+async def test_q_with_unsaved_edits_asks_before_quitting(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("1", "tab")
+        await _type(pilot, "Predict churn")
+        await pilot.press("escape", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, DiscardEdits) and app.is_running
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, ProblemScreen) and app.is_running
+        assert app.screen.query_one("#f-statement", TextArea).text == "Predict churn"
+        await pilot.press("q", "y")
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running
+
+
 async def test_entering_a_field_puts_the_cursor_after_its_text_nothing_selected(two_projects) -> None:
     app = CockpitApp(two_projects, "churn")
     async with app.run_test(size=(80, 24)) as pilot:
