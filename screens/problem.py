@@ -31,7 +31,7 @@ from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
 from screens.snug_table import SnugTable
-from screens.unsaved import GuardsEdits
+from screens.unsaved import DiscardEdits, GuardsEdits
 
 PROBLEM_KEYS = [
     Key(
@@ -248,12 +248,22 @@ class ProblemScreen(GuardsEdits):
         self.refresh_data()
 
     def action_revert(self) -> None:
+        """ctrl+u: back to the saved version; more than one changed field asks first."""
         changed = self.unsaved_changes()
         if not changed:
             self.notify("Nothing to revert: the form is the saved version")
             return
-        self.discard_edits()
-        self.notify(f"Back to the saved version: {', '.join(c.what for c in changed)}")
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.discard_edits()
+                self.notify(f"Back to the saved version: {', '.join(c.what for c in changed)}")
+
+        if len(changed) == 1:
+            answered(True)
+        else:
+            question = f"Revert {len(changed)} fields to the saved version?"
+            self.app.push_screen(DiscardEdits(question, changed), answered)
 
     def unsaved_changes(self) -> tuple[Change, ...]:
         """The fields whose value differs from the saved spec's, saved → form (values

@@ -112,7 +112,16 @@ async def test_ctrl_u_in_a_field_reverts_the_form_to_the_saved_spec(two_projects
         await _type(pilot, " team")
         await pilot.pause(0.3)  # the grade follows typing after a pause
         assert "unsaved" in str(screen.query_one("#readiness-text").render())
-        await pilot.press("ctrl+u")
+        await pilot.press("ctrl+u")  # two fields differ: asked first, staying by default
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, DiscardEdits)
+        lines = [str(label.render()) for label in dialog.query(".dialog-change")]
+        assert lines == ["What is predicted: (empty) → Predict churn", "Who it serves: sales → sales team"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen and audience.value == "sales team"
+        await pilot.press("ctrl+u", "y")
         await pilot.pause()
         assert audience.value == "sales"  # not emptied: the saved value is back
         assert statement.text == ""
@@ -123,8 +132,8 @@ async def test_ctrl_u_in_a_field_reverts_the_form_to_the_saved_spec(two_projects
 
         statement.focus()
         await _type(pilot, "Predict")
-        await pilot.press("ctrl+u")  # in a text area too
-        assert statement.text == ""
+        await pilot.press("ctrl+u")  # in a text area too; one field differs: no question
+        assert app.screen is screen and statement.text == ""
 
 
 async def test_q_with_unsaved_edits_asks_before_quitting(two_projects) -> None:
