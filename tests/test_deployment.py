@@ -315,3 +315,14 @@ def test_deployable_versions_never_include_production(with_canary) -> None:
     assert [v.version for v in registry.deployable(ws, project)] == [2]
     registry.promote(ws, project, reason="good")
     assert [v.version for v in registry.deployable(ws, project)] == [1]
+
+
+def test_promoting_the_shadow_ends_its_shadow(in_production) -> None:
+    """Promoting a version clears every alias it served under beside production, as a
+    blue-green switch does: it is never production and shadow at once."""
+    ws, project, _, _ = in_production
+    registry.deploy(ws, project, 2, "shadow", reason="compare")
+    plan = registry.plan_promote(ws, project, 2)
+    assert [m.line() for m in plan.moves] == ["production: v1 → v2", "shadow: v2 → none"]
+    assert registry.promote(ws, project, 2, "shadow looked good").moves == plan.moves
+    assert set(registry.aliases(ws, project)) == {"production", "candidate"}

@@ -362,12 +362,18 @@ def plan_deploy(
     share = percent if strategy == "canary" else None
     steps = [Step(alias, version.id, "deploy", share, strategy)]
     if strategy == "blue-green":
-        steps += [
-            Step(other, None, "clear", note=f"{version.label} is production now")
-            for other in ("canary", "shadow")
-            if alias_version_id(ws, project, other) == version.id
-        ]
+        steps += _stops_serving_aside(ws, project, version, f"{version.label} is production now")
     return _plan(ws, project, version, steps)
+
+
+def _stops_serving_aside(ws: Workspace, project: Project, version: ModelVersion, note: str) -> list[Step]:
+    """A version becoming production stops being the canary or shadow it was: those aliases
+    are cleared, or it would serve as production and beside itself at once."""
+    return [
+        Step(other, None, "clear", note=note)
+        for other in ("canary", "shadow")
+        if alias_version_id(ws, project, other) == version.id
+    ]
 
 
 def deploy(
@@ -403,7 +409,8 @@ def set_canary_percent(ws: Workspace, project: Project, percent: float, reason: 
 
 
 def plan_promote(ws: Workspace, project: Project, ref: int | str | None = None) -> Plan:
-    """Make a version production: by default the canary (its alias is then cleared)."""
+    """Make a version production: by default the canary. The canary or shadow alias it held
+    is cleared."""
     if ref is None:
         canary = alias_version_id(ws, project, "canary")
         if canary is None:
@@ -414,8 +421,7 @@ def plan_promote(ws: Workspace, project: Project, ref: int | str | None = None) 
     if version.status != "active":
         raise CockpitError(f"{version.label} is {version.status}; promote an active version")
     steps = [Step("production", version.id, "promote")]
-    if alias_version_id(ws, project, "canary") == version.id:
-        steps.append(Step("canary", None, "clear", note="promoted to production"))
+    steps += _stops_serving_aside(ws, project, version, "promoted to production")
     return _plan(ws, project, version, steps)
 
 
