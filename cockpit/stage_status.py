@@ -334,11 +334,15 @@ def review_status(ws: Workspace, project: Project) -> StageState:
     if result.ready and result.signed == len(STEPS):
         return StageState(stage, Status.DONE, f"{result.verdict()} · signed off")
     if result.ready:
+        pending = next(step.name for step in result.steps if step.decision is None)
         return StageState(
             stage,
             Status.IN_PROGRESS,
             f"{result.verdict()} · {result.signed}/{len(STEPS)} steps signed",
-            NextAction("sign off the review", commands=(f"cockpit review sign {subject.version}",)),
+            NextAction(
+                f"sign off the review's {pending} step",
+                commands=(f"cockpit review sign {subject.version} --step {pending} --decision approve",),
+            ),
         )
     held = any(step.held or step.decision == "block" for step in result.steps)
     return StageState(
