@@ -156,8 +156,13 @@ def _critical_alerts(
         return [], ()
     alerts = alert_state(ws, project)
     critical = alerts.critical
+    accounts = _acknowledging_accounts(ws, project)
     acknowledged = [
-        Evidence(True, f"critical alert {a.id} acknowledged by {a.acknowledged_by}: {a.comment}")
+        Evidence(
+            True,
+            f"critical alert {a.id} acknowledged by "
+            f"{who(accounts.get(a.id), a.acknowledged_by or '')}: {a.comment}",
+        )
         for a in alerts.acknowledged
         if a.severity == "critical"
     ]
@@ -172,6 +177,17 @@ def _critical_alerts(
         for a in critical
     ]
     return [*evidence, *acknowledged], tuple(f"critical alert {a.id} firing" for a in critical)
+
+
+def _acknowledging_accounts(ws: Workspace, project: Project) -> dict[int, str]:
+    """Each acknowledged alert's OS account, from the audit event of its (latest)
+    acknowledgement: the alert row keeps only the name claimed, as a sign-off's reviewer."""
+    rows = ws.store.rows(
+        "SELECT json_extract(details, '$.alert') AS alert, os_user FROM events "
+        "WHERE project_id = ? AND stage = 'monitoring' AND action = 'alert acknowledged' ORDER BY id",
+        [project.id],
+    )
+    return {row["alert"]: row["os_user"] for row in rows if row["os_user"]}
 
 
 def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:

@@ -88,6 +88,7 @@ def _waive_all(workspace, project, version: int) -> None:
 def test_a_firing_critical_alert_holds_the_serving_version_until_acknowledged(
     workspace, registered, tmp_path, run_cli
 ) -> None:
+    from cockpit.audit import login_user, who
     from cockpit.monitoring.alerts import acknowledge
 
     project, version = registered
@@ -114,7 +115,8 @@ def test_a_firing_critical_alert_holds_the_serving_version_until_acknowledged(
     evidence = {s.name: s for s in lifted.steps}["monitored"].evidence
     assert (
         True,
-        f"critical alert {alert.id} acknowledged by tester: on-call paged, rolling back if it holds",
+        f"critical alert {alert.id} acknowledged by {who(login_user(), 'tester')}: "
+        "on-call paged, rolling back if it holds",
     ) in evidence
     assert run_cli("review", "1", workspace=folder).exit_code == 0
 
