@@ -125,7 +125,7 @@ def features_status(ws: Workspace, project: Project) -> StageState:
 @status_function("experiments")
 def experiments_status(ws: Workspace, project: Project) -> StageState:
     """Indexed queries only: the overview paints fast with 100,000 runs."""
-    from cockpit.training.query import FIELDS
+    from cockpit.training.query import FIELDS, best_run_metric
 
     stage = STAGE_BY_KEY["experiments"]
     store, project_id = ws.store, project.id
@@ -165,25 +165,10 @@ def _real_family(project: Project) -> str:
     return "ridge" if project.task == "regression" else "logistic_regression"
 
 
-def best_run_metric(ws: Workspace, project: Project) -> tuple[str, int | None]:
-    """The spec's metric and the finished run with the best validation score on it: the run
-    the Experiments screen marks best and the Evaluation screen opens on."""
-    from cockpit.evaluation import metrics
-    from cockpit.problem import current_spec
-    from cockpit.training.query import best_run_id
-
-    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
-    return metric, best_run_id(ws, project.id, metric)
-
-
-def best_run(ws: Workspace, project: Project) -> int | None:
-    """The best finished run on the spec's metric (best_run_metric), the run the next steps name."""
-    return best_run_metric(ws, project)[1]
-
-
 @status_function("evaluation")
 def evaluation_status(ws: Workspace, project: Project) -> StageState:
     from cockpit.evaluation.gate import latest_gate
+    from cockpit.training.query import best_run
 
     stage = STAGE_BY_KEY["evaluation"]
     gated = ws.store.scalar(
@@ -216,6 +201,7 @@ def evaluation_status(ws: Workspace, project: Project) -> StageState:
 def deployment_status(ws: Workspace, project: Project) -> StageState:
     from cockpit.deployment import registry
     from cockpit.deployment.rules import get_fallback
+    from cockpit.training.query import best_run
 
     stage = STAGE_BY_KEY["deployment"]
     versions = registry.list_versions(ws, project)

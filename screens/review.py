@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from cockpit import review as reviewing
 from cockpit.deployment import registry
 from cockpit.errors import CockpitError
-from cockpit.stage_status import best_run
+from cockpit.training.query import best_run
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog

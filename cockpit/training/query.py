@@ -19,13 +19,16 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import CockpitError
 from cockpit.evaluation.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
 from cockpit.workspace import Workspace
 from storage import Store
 from storage.migrations import RUN_METRICS
+
+if TYPE_CHECKING:
+    from cockpit.projects import Project
 
 NUMERIC_FIELDS = {
     **{m: f"m_{m}" for m in RUN_METRICS},
@@ -431,6 +434,21 @@ def best_run_id(ws: Workspace, project_id: int, metric: str) -> int | None:
         f"{column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT 1",
         [project_id],
     )
+
+
+def best_run_metric(ws: Workspace, project: Project) -> tuple[str, int | None]:
+    """The spec's metric and the finished run with the best validation score on it: the run
+    the Experiments screen marks best, the Evaluation screen opens on and next steps name."""
+    from cockpit.evaluation import metrics
+    from cockpit.problem import current_spec
+
+    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
+    return metric, best_run_id(ws, project.id, metric)
+
+
+def best_run(ws: Workspace, project: Project) -> int | None:
+    """The best finished run on the spec's metric (best_run_metric)."""
+    return best_run_metric(ws, project)[1]
 
 
 def run_count(ws: Workspace, project_id: int) -> int:
