@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from cockpit.deployment import batch, registry, rules
-from cockpit.deployment.moves import summary
+from cockpit.deployment.moves import Move, summary
 from cockpit.deployment.serving_log import recent_service_stats
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
@@ -102,6 +102,7 @@ DEPLOYMENT_KEYS = [
 ]
 
 
+Moves = tuple[Move, ...]
 LEDGER_COLUMNS = ("When", "Alias", "Action", "Version", "From", "%", "Who", "Why")
 SCORED_COLUMNS = ("Entity", "Score", "Answer", "Route", "Top reasons")
 OVERRIDE_COLUMNS = ("Id", "Entity", "Answer", "Why", "By", "Expires")
@@ -294,23 +295,26 @@ class DeploymentScreen(StageScreen):
         state = "production" if highlighted.status == "active" else highlighted.status
         return target, f"v{highlighted.version} is {state}: "
 
-    def _confirm(self, question: str, plan: registry.Plan, action: Callable[[str], str]) -> None:
-        """Ask with the plan's moves; `action(reason)` runs only on a typed reason."""
+    def _confirm(self, question: str, plan: registry.Plan, action: Callable[[str, Moves], str]) -> None:
+        """Ask with the plan's moves; `action(reason, moves)` runs only on a typed reason, and
+        the core refuses it if the moves differ by then (the aliases changed meanwhile)."""
         if not plan.moves:
             self.notify(f"Already so, nothing changed: {question.rstrip('?')}", severity="warning")
             return
 
         def confirmed(reason: str | None) -> None:
             if reason is not None:
-                self._carry_out(action, reason)
+                self._carry_out(action, reason, plan.moves)
 
         changes = tuple(Change(m.what, m.before, m.after) for m in plan.moves)
         self.app.push_screen(ConfirmReason(question, changes=changes), confirmed)
 
     @notify_errors
-    def _carry_out(self, action: Callable[[str], str], reason: str) -> None:
-        self.notify(action(reason))
-        self.refresh_data()
+    def _carry_out(self, action: Callable[[str, Moves], str], reason: str, moves: Moves) -> None:
+        try:
+            self.notify(action(reason, moves))
+        finally:  # refused or done: the screen shows the aliases as they are now
+            self.refresh_data()
 
     @notify_errors
     def action_deploy(self, strategy: str) -> None:
@@ -320,8 +324,8 @@ class DeploymentScreen(StageScreen):
             return
         ws, project, number = self.workspace, self.app.project, version.version
 
-        def deployed(percent: float | None, reason: str) -> str:
-            plan = registry.deploy(ws, project, number, strategy, percent, reason)
+        def deployed(percent: float | None, reason: str, moves: Moves) -> str:
+            plan = registry.deploy(ws, project, number, strategy, percent, reason, expect=moves)
             return f"{plan.target.label} deployed ({strategy}): " + summary(plan.moves)
 
         if strategy != "canary":
@@ -345,7 +349,7 @@ class DeploymentScreen(StageScreen):
         text: str,
         version: registry.ModelVersion,
         note: str,
-        deployed: Callable[[float | None, str], str],
+        deployed: Callable[[float | None, str, Moves], str],
     ) -> None:
         try:
             percent = float(text)
@@ -369,8 +373,8 @@ class DeploymentScreen(StageScreen):
         percent = min(95.0, max(5.0, (canary.percent or 0) + step))
         plan = registry.plan_canary_percent(ws, project, percent)
 
-        def changed(reason: str) -> str:
-            return summary(registry.set_canary_percent(ws, project, percent, reason).moves)
+        def changed(reason: str, moves: Moves) -> str:
+            return summary(registry.set_canary_percent(ws, project, percent, reason, expect=moves).moves)
 
         self._confirm(f"Canary {plan.target.label} at {percent:g}% of entities?", plan, changed)
 
@@ -386,8 +390,8 @@ class DeploymentScreen(StageScreen):
         plan = registry.plan_promote(ws, project, ref)
         what = "the canary " if canary else ""
 
-        def promoted(reason: str) -> str:
-            return summary(registry.promote(ws, project, ref, reason).moves)
+        def promoted(reason: str, moves: Moves) -> str:
+            return summary(registry.promote(ws, project, ref, reason, expect=moves).moves)
 
         self._confirm(f"Promote {what}{plan.target.label} to production?", plan, promoted)
 
@@ -396,8 +400,8 @@ class DeploymentScreen(StageScreen):
         ws, project = self.workspace, self.app.project
         plan = registry.plan_rollback(ws, project)
 
-        def rolled_back(reason: str) -> str:
-            return summary(registry.rollback(ws, project, reason).moves)
+        def rolled_back(reason: str, moves: Moves) -> str:
+            return summary(registry.rollback(ws, project, reason, expect=moves).moves)
 
         self._confirm(f"Roll production back to {plan.target.label}?", plan, rolled_back)
 

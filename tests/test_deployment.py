@@ -326,3 +326,22 @@ def test_promoting_the_shadow_ends_its_shadow(in_production) -> None:
     assert [m.line() for m in plan.moves] == ["production: v1 → v2", "shadow: v2 → none"]
     assert registry.promote(ws, project, 2, "shadow looked good").moves == plan.moves
     assert set(registry.aliases(ws, project)) == {"production", "candidate"}
+    registry.deploy(ws, project, 1, "shadow", reason="compare again")
+    back = registry.rollback(ws, project, "v2 answered slower")
+    assert [m.line() for m in back.moves] == ["production: v2 → v1", "shadow: v1 → none"]
+
+
+def test_an_action_refuses_when_its_plan_changed_since_it_was_confirmed(in_production) -> None:
+    """The moves a person confirmed are the moves carried out, or nothing is done."""
+    ws, project, _, _ = in_production
+    asked = registry.plan_deploy(ws, project, 2, "canary", 10).moves
+    registry.deploy(ws, project, 2, "shadow", reason="someone else, meanwhile")
+    before = registry.aliases(ws, project), registry.ledger(ws, project)
+    with pytest.raises(CockpitError, match="changed since you were asked: .*; nothing done"):
+        registry.promote(ws, project, 2, "go", expect=asked)
+    with pytest.raises(CockpitError, match="changed since you were asked"):
+        registry.deploy(ws, project, 2, "blue-green", reason="all in", expect=asked)
+    assert (registry.aliases(ws, project), registry.ledger(ws, project)) == before
+    # the shadow does not touch what a canary of v2 changes: the same moves, so it goes ahead
+    registry.deploy(ws, project, 2, "canary", 10, "as asked", expect=asked)
+    assert registry.aliases(ws, project)["canary"].percent == 10

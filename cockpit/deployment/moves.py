@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.errors import CockpitError
+
 ORDER = ("production", "canary", "shadow", "candidate")  # how moves are listed
 
 
@@ -55,3 +57,14 @@ def moves_between(before: dict[str, Slot], after: dict[str, Slot]) -> tuple[Move
 def summary(moves: tuple[Move, ...]) -> str:
     """The moves on one line: 'production: v1 → v3; canary: v3 at 10% → none'."""
     return "; ".join(m.line() for m in moves) or "nothing changed"
+
+
+def as_confirmed(asked: tuple[Move, ...] | None, now: tuple[Move, ...]) -> None:
+    """Refuse an action whose moves differ from the ones a person confirmed (None: nobody
+    was asked): the aliases changed meanwhile (the CLI, a cron job), and what would be
+    carried out is not what was agreed to."""
+    if asked is not None and tuple(asked) != tuple(now):
+        raise CockpitError(
+            f"changed since you were asked: it would now do {summary(now)} "
+            f"(you confirmed {summary(asked)}); nothing done"
+        )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from cockpit.audit import current_user
-from cockpit.deployment.moves import Move, Slot, moves_between
+from cockpit.deployment.moves import Move, Slot, as_confirmed, moves_between
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.training.runs import get_run
@@ -311,6 +311,7 @@ def _plan(ws: Workspace, project: Project, version: ModelVersion, steps: list[St
 
 
 def _carry_out(ws: Workspace, project: Project, plan: Plan, reason: str, event: str, payload: dict) -> None:
+    """Set the plan's aliases and record `event`; the caller planned inside its transaction."""
     with ws.store.transaction():
         for step in plan.steps:
             set_alias(
@@ -383,11 +384,15 @@ def deploy(
     strategy: str,
     percent: float | None = None,
     reason: str = "",
+    expect: tuple[Move, ...] | None = None,
 ) -> Plan:
-    """Carry out `plan_deploy`; returns the plan carried out."""
-    plan = plan_deploy(ws, project, ref, strategy, percent)
-    payload = {"version": plan.target.version, "strategy": strategy, "percent": percent, "reason": reason}
-    _carry_out(ws, project, plan, reason or f"{strategy} deploy", "deploy", payload)
+    """Carry out `plan_deploy`; returns the plan carried out. `expect`: the moves a person
+    confirmed; a plan that differs now is refused, nothing done (so for every action)."""
+    with ws.store.transaction():
+        plan = plan_deploy(ws, project, ref, strategy, percent)
+        as_confirmed(expect, plan.moves)
+        payload = {"version": plan.target.version, "strategy": strategy, "percent": percent, "reason": reason}
+        _carry_out(ws, project, plan, reason or f"{strategy} deploy", "deploy", payload)
     return plan
 
 
@@ -401,10 +406,15 @@ def plan_canary_percent(ws: Workspace, project: Project, percent: float) -> Plan
     return _plan(ws, project, version_by_id(ws, canary), [step])
 
 
-def set_canary_percent(ws: Workspace, project: Project, percent: float, reason: str = "") -> Plan:
+def set_canary_percent(
+    ws: Workspace, project: Project, percent: float, reason: str = "", expect: tuple[Move, ...] | None = None
+) -> Plan:
     """The canary's share of entities changes; returns what changed."""
-    plan = plan_canary_percent(ws, project, percent)
-    _carry_out(ws, project, plan, reason or f"canary at {percent:g}%", "canary percent", {"percent": percent})
+    with ws.store.transaction():
+        plan = plan_canary_percent(ws, project, percent)
+        as_confirmed(expect, plan.moves)
+        payload = {"percent": percent}
+        _carry_out(ws, project, plan, reason or f"canary at {percent:g}%", "canary percent", payload)
     return plan
 
 
@@ -425,15 +435,24 @@ def plan_promote(ws: Workspace, project: Project, ref: int | str | None = None) 
     return _plan(ws, project, version, steps)
 
 
-def promote(ws: Workspace, project: Project, ref: int | str | None = None, reason: str = "") -> Plan:
-    plan = plan_promote(ws, project, ref)
-    payload = {"version": plan.target.version, "reason": reason}
-    _carry_out(ws, project, plan, reason or "promoted", "promote", payload)
+def promote(
+    ws: Workspace,
+    project: Project,
+    ref: int | str | None = None,
+    reason: str = "",
+    expect: tuple[Move, ...] | None = None,
+) -> Plan:
+    with ws.store.transaction():
+        plan = plan_promote(ws, project, ref)
+        as_confirmed(expect, plan.moves)
+        payload = {"version": plan.target.version, "reason": reason}
+        _carry_out(ws, project, plan, reason or "promoted", "promote", payload)
     return plan
 
 
 def plan_rollback(ws: Workspace, project: Project, reason: str = "") -> Plan:
-    """Production goes back to the version it held before the current one; canary stops."""
+    """Production goes back to the version it held before the current one; canary stops, and
+    so does the shadow if it is that version."""
     current = alias_version_id(ws, project, "production")
     if current is None:
         raise CockpitError("no production model to roll back")
@@ -449,14 +468,19 @@ def plan_rollback(ws: Workspace, project: Project, reason: str = "") -> Plan:
     steps = [Step("production", target.id, "rollback")]
     if alias_version_id(ws, project, "canary") is not None:
         steps.append(Step("canary", None, "clear", note="rollback: " + reason))
+    if alias_version_id(ws, project, "shadow") == target.id:
+        steps.append(Step("shadow", None, "clear", note=f"rollback: {target.label} is production now"))
     return _plan(ws, project, target, steps)
 
 
-def rollback(ws: Workspace, project: Project, reason: str) -> Plan:
+def rollback(ws: Workspace, project: Project, reason: str, expect: tuple[Move, ...] | None = None) -> Plan:
     if not (reason or "").strip():
         raise CockpitError("a rollback needs a reason (--reason)")
-    plan = plan_rollback(ws, project, reason)
-    _carry_out(ws, project, plan, reason, "rollback", {"to_version": plan.target.version, "reason": reason})
+    with ws.store.transaction():
+        plan = plan_rollback(ws, project, reason)
+        as_confirmed(expect, plan.moves)
+        payload = {"to_version": plan.target.version, "reason": reason}
+        _carry_out(ws, project, plan, reason, "rollback", payload)
     return plan
 
 

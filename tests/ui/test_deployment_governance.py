@@ -149,3 +149,32 @@ async def test_ledger_reasons_grow_with_the_terminal_and_open_in_full(live) -> N
             assert isinstance(app.screen, RowDetail)
             assert ("Why", reason) in app.screen.fields
     assert widths[80] < widths[160]
+
+
+def _said(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_a_dialog_answered_after_the_aliases_changed_does_nothing(live) -> None:  # noqa: F811
+    """What is carried out is what was confirmed: if the aliases changed while the dialog was
+    open (the CLI, a cron job), the action is refused and says what it would do now."""
+    project = get_project(live, "svc")
+    _v1_in_production(live)
+    registry.deploy(live, project, 2, "canary", 20, "try it")
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6", "P")
+        await pilot.pause()
+        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 20% → none"]
+        registry.set_canary_percent(live, project, 50, "meanwhile, from the CLI")
+        before = _state(live)
+        await _answer(pilot, "the canary held up")
+        assert _state(live) == before
+        assert registry.get_version(live, project, "production").version == 1
+        [refused] = [m for m in _said(app) if "changed since you were asked" in m]
+        assert "canary: v2 at 50% → none" in refused and refused.endswith("nothing done")
+        await pilot.press("P")  # asked again, nothing changes meanwhile: carried out
+        await pilot.pause()
+        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 50% → none"]
+        await _answer(pilot, "the canary held up")
+        assert registry.get_version(live, project, "production").version == 2
