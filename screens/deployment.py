@@ -370,7 +370,15 @@ class DeploymentScreen(StageScreen):
         if canary is None:
             self.notify("No canary is running", severity="warning")
             return
-        percent = min(95.0, max(5.0, (canary.percent or 0) + step))
+        percent = _stepped(canary.percent or 0, step)
+        if percent is None:
+            low, high = SHARE_LIMITS
+            self.notify(
+                f"The canary is at {canary.percent or 0:g}%: already at the limit "
+                f"({high if step > 0 else low:g}%) for {'+' if step > 0 else '-'}; nothing changed",
+                severity="warning",
+            )
+            return
         plan = registry.plan_canary_percent(ws, project, percent)
 
         def changed(reason: str, moves: Moves) -> str:
@@ -432,6 +440,18 @@ def _load_scored(found: dict, job: Job) -> Scored:
             pipeline, inputs.loc[order], inputs, columns, positive_label(list(pipeline.classes_))
         )
     return Scored(found, outputs.loc[order], reasons)
+
+
+SHARE_LIMITS = (5.0, 95.0)  # what + and - step the canary's share within (the CLI takes any 0–100)
+
+
+def _stepped(share: float, step: float) -> float | None:
+    """The share one step on, held at the limit it moves toward; None when the share is at
+    or past that limit already (a 97% canary is never moved down by +, nor a 3% one up by -)."""
+    low, high = SHARE_LIMITS
+    if (step > 0 and share >= high) or (step < 0 and share <= low):
+        return None
+    return min(high, share + step) if step > 0 else max(low, share + step)
 
 
 def _ms(value: float) -> str:

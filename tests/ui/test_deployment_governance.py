@@ -178,3 +178,28 @@ async def test_a_dialog_answered_after_the_aliases_changed_does_nothing(live) ->
         assert _changes(app) == ["production: v1 → v2", "canary: v2 at 50% → none"]
         await _answer(pilot, "the canary held up")
         assert registry.get_version(live, project, "production").version == 2
+
+
+async def test_plus_and_minus_never_move_the_share_the_other_way(live) -> None:  # noqa: F811
+    """The CLI allows a 97% or 3% canary; + and - step within 5–95% only toward their limit."""
+    project = get_project(live, "svc")
+    _v1_in_production(live)
+    registry.deploy(live, project, 2, "canary", 97, "nearly all")
+    app = CockpitApp(live, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("6", "plus")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmReason)
+        assert any("already at the limit" in m for m in _said(app))
+        await pilot.press("minus")
+        await pilot.pause()
+        assert _changes(app) == ["canary share: 97% → 92%"]
+        await pilot.press("escape")
+        registry.set_canary_percent(live, project, 3, "almost none")
+        before = _state(live)
+        await pilot.press("minus")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmReason) and _state(live) == before
+        await pilot.press("plus")
+        await pilot.pause()
+        assert _changes(app) == ["canary share: 3% → 8%"]
