@@ -174,3 +174,35 @@ def test_bad_retrain_combinations_exit_2_and_change_nothing(fails_its_gate, tmp_
     ws, _ = _open(folder)
     assert counts == {t: ws.store.scalar(f"SELECT count(*) FROM {t}") for t in tables}
     ws.close()
+
+
+def _governed(ws) -> dict[str, list[dict]]:
+    """What a retrain's outcome writes: versions, aliases, ledger, alerts, retrains, events."""
+    tables = ("model_versions", "aliases", "ledger", "alerts", "alert_rules", "retrains")
+    written = {table: ws.store.rows(f"SELECT * FROM {table} ORDER BY rowid") for table in tables}
+    written["events"] = ws.store.rows(
+        "SELECT * FROM events WHERE stage IN ('deployment', 'retrain', 'monitoring')"
+    )
+    return written
+
+
+@pytest.mark.parametrize("built", ["fails_its_gate", "passes_its_gate"])
+def test_a_retrain_that_fails_at_its_last_write_leaves_nothing_of_its_outcome(
+    built, request, tmp_path, monkeypatch
+) -> None:
+    """Registering the challenger, deploying it (or alerting) and the retrain's row are one
+    transaction: a failure at the last write leaves no challenger without its retrain row."""
+    from storage import faults
+
+    ws, project = _open(_copy(request.getfixturevalue(built), tmp_path))
+    before = _governed(ws)
+
+    def fail(name: str) -> None:
+        if name == "retrain:after_record":
+            raise OSError("disk full")
+
+    monkeypatch.setattr(faults, "point", fail)
+    with pytest.raises(OSError, match="disk full"):
+        cycle.retrain(ws, project)
+    assert _governed(ws) == before
+    ws.close()

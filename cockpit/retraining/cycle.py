@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from cockpit.data.datasets import DatasetVersion
     from cockpit.deployment.registry import ModelVersion
+    from cockpit.evaluation.gate import GateResult
     from cockpit.training.runs import Run
 
 
@@ -125,6 +126,7 @@ class Outcome:
     metric: str | None = None
     comparison: Comparison | None = None
     version_id: int | None = None  # the challenger's new model version, when registered
+    wins: bool | None = None  # the challenger beat production (None: not compared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,14 +214,45 @@ def retrain(
     if asked.strip():
         reasons = [*reasons, f"asked: {asked.strip()}"]
     champion = registry.get_version(ws, project, "production")
-    return _record(ws, project, reasons, champion, _challenge(ws, project, champion, reasons, override))
+    judged = _challenge(ws, project, champion)
+    verdict = rollout.gate_challenger(ws, project, champion, judged) if judged.wins else None
+    # the challenger's fate (registered, deployed or alerted) and the retrain's row: all or nothing
+    with ws.store.transaction():
+        settled = _settle(ws, project, champion, judged, verdict, reasons, override)
+        return _record(ws, project, reasons, champion, settled)
 
 
-def _challenge(
-    ws: Workspace, project: Project, champion: ModelVersion, reasons: list[str], override: str | None
+def _settle(
+    ws: Workspace,
+    project: Project,
+    champion: ModelVersion,
+    judged: Outcome,
+    verdict: GateResult | None,
+    reasons: list[str],
+    override: str | None,
 ) -> Outcome:
+    """A better challenger is released by its gate's verdict (rollout.release); a worse one
+    raises an alert; a retrain that stopped before the comparison writes nothing here."""
+    if verdict is not None:
+        return rollout.release(ws, project, champion, judged, verdict, reasons, override)
+    if judged.wins is None or judged.challenger_run is None:
+        return judged
+    from cockpit.training.runs import get_run
+
+    challenger = get_run(ws, project, judged.challenger_run)
+    rollout.raise_alert(
+        ws,
+        project,
+        f"retrained {challenger.label} is not better than production "
+        f"v{champion.version} on {judged.window} ({judged.metric} {judged.challenger_score:.4f} "
+        f"vs {judged.champion_score:.4f}); production kept",
+    )
+    return replace(judged, steps=[*judged.steps, "not better: alert raised, production kept"])
+
+
+def _challenge(ws: Workspace, project: Project, champion: ModelVersion) -> Outcome:
     """Train a challenger on the reference and new labelled rows, judge both models on the
-    held-out window; a better challenger goes on to its gate (rollout.release)."""
+    held-out window (what then happens to it: _settle)."""
     from cockpit.data import checks
     from cockpit.data.datasets import get_version as get_data
     from cockpit.data.datasets import load_frame
@@ -250,7 +283,7 @@ def _challenge(
             challenger.id,
         )
     steps.append(f"{challenger.label} trained with the production config")
-    return _judge(ws, project, champion, challenger, new, window, steps, reasons, override)
+    return _judge(ws, project, champion, challenger, new, window, steps)
 
 
 def _combined_data(
@@ -308,11 +341,8 @@ def _judge(
     new: pd.DataFrame,
     window: str,
     steps: list[str],
-    reasons: list[str],
-    override: str | None,
 ) -> Outcome:
-    """Champion and challenger on the same held-out rows: a better challenger goes on to its
-    gate, a worse one raises an alert."""
+    """Champion and challenger on the same held-out rows: whether the challenger wins."""
     comparison = _compare(ws, project, champion, challenger, new, window)
     metric, primary = comparison.metric, comparison.primary()
     if primary is None:
@@ -335,15 +365,8 @@ def _judge(
         metric,
         comparison,
     )
-    if theirs is not None and (ours is None or metrics.better(metric, theirs, ours)):
-        return rollout.release(ws, project, champion, judged, reasons, override)
-    rollout.raise_alert(
-        ws,
-        project,
-        f"retrained {challenger.label} is not better than production "
-        f"v{champion.version} on {window} ({metric} {theirs:.4f} vs {ours:.4f}); production kept",
-    )
-    return replace(judged, steps=[*judged.steps, "not better: alert raised, production kept"])
+    wins = theirs is not None and (ours is None or metrics.better(metric, theirs, ours))
+    return replace(judged, wins=wins)
 
 
 def _compare(

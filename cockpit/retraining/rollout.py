@@ -21,6 +21,7 @@ from storage import clock
 
 if TYPE_CHECKING:
     from cockpit.deployment.registry import ModelVersion
+    from cockpit.evaluation.gate import GateResult
     from cockpit.retraining.cycle import Outcome
 
 DEPLOYED = "deployed"
@@ -105,32 +106,42 @@ def plan(ws: Workspace, project: Project) -> Plan:
     return Plan(production, slot(settings.strategy), max(numbers.values(), default=0) + 1, settings)
 
 
+def gate_challenger(ws: Workspace, project: Project, champion: ModelVersion, judged: Outcome) -> GateResult:
+    """The challenger that beat production, gated against production (before the retrain's
+    transaction: the gate's evaluation does not hold the write lock)."""
+    from cockpit.evaluation.gate import gate
+    from cockpit.training.runs import get_run
+
+    assert judged.challenger_run is not None  # only a challenger that won is gated
+    challenger = get_run(ws, project, judged.challenger_run)
+    return gate(ws, project, challenger, against=get_run(ws, project, champion.run_id))
+
+
 def release(
     ws: Workspace,
     project: Project,
     champion: ModelVersion,
     judged: Outcome,
+    verdict: GateResult,
     reasons: list[str],
     override: str | None,
 ) -> Outcome:
-    """The challenger beat production: gate it against production, then deploy it (gate
-    passed, or overridden with a reason) or register it as a candidate and raise an alert."""
+    """The challenger beat production; by its gate's verdict, deploy it (gate passed, or
+    overridden with a reason) or register it as a candidate and raise an alert. The caller
+    holds the retrain's transaction."""
     from cockpit.deployment import registry
-    from cockpit.evaluation.gate import gate
-    from cockpit.training.runs import get_run
 
     assert judged.challenger_run is not None  # only a challenger that won is released
-    challenger = get_run(ws, project, judged.challenger_run)
-    verdict = gate(ws, project, challenger, against=get_run(ws, project, champion.run_id))
+    challenger = judged.challenger_run
     rules = ", ".join(r.name for r in verdict.rules if not r.passed)
     if verdict.passed:
         steps = [f"gate passed against v{champion.version}"]
         steps += ["the override was not needed"] if override else []
-        registered = registry.register(ws, project, challenger.id)
+        registered = registry.register(ws, project, challenger)
         why = f"retrain challenger ({'; '.join(reasons) or 'manual'})"
         return _started(ws, project, _with(judged, steps), registered, why, DEPLOYED)
     if override:
-        registered = registry.register(ws, project, challenger.id, override)
+        registered = registry.register(ws, project, challenger, override)
         why = f"override by {current_user()}: {override} (gate failed: {rules})"
         judged = _with(judged, [f"gate failed: {rules}; overridden: {override}"])
         return _started(ws, project, judged, registered, why, OVERRIDDEN)
