@@ -67,7 +67,7 @@ def test_a_challenger_that_passes_its_gate_starts_as_the_triggers_say(passes_its
     ws, project = _open(_copy(passes_its_gate, tmp_path))
     result = cycle.retrain(ws, project)
     assert result.decision == rollout.DEPLOYED
-    assert _serving(ws, project) == {"production": (1, None), "canary": (2, 10.0), "candidate": (2, None)}
+    assert _serving(ws, project) == {"production": (1, None), "canary": (2, 10.0)}  # no longer a candidate
     version = registry.get_version(ws, project, 2)
     assert version.gate_passed and version.override_reason is None
     assert "gate passed against v1" in result.steps
@@ -104,7 +104,7 @@ def test_deploying_the_candidate_anyway_records_the_override_in_the_ledger(fails
     assert "canary" not in registry.aliases(ws, project)
     done = rollout.deploy_anyway(ws, project, "mentors watch the weak quartile by hand")
     assert done.changes()[0] == ("canary", "none", "v2 (10%)")
-    assert _serving(ws, project)["canary"] == (2, 10.0)
+    assert _serving(ws, project) == {"production": (1, None), "canary": (2, 10.0)}  # no longer a candidate
     entry = registry.ledger(ws, project)[0]
     assert (entry.alias, entry.version, entry.user) == ("canary", 2, "tester")
     assert entry.reason == (

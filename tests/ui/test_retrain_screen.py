@@ -101,7 +101,7 @@ async def test_R_with_a_reason_retrains_and_a_failed_gate_deploys_only_by_overri
         assert "candidate: gate failed" in decision and "D deploys it anyway" in decision
         await pilot.press("D")
         await _type(pilot, app, "mentors watch it by hand")
-        assert _serving(ws) == {"production": 1, "candidate": 2, "canary": 2}
+        assert _serving(ws) == {"production": 1, "canary": 2}  # serving: no longer a candidate
         entry = registry.ledger(ws, get_project(ws, "svc"))[0]
         assert entry.reason == f"override by tester: mentors watch it by hand (gate failed: {FAILED})"
         assert rollout.OVERRIDDEN in str(app.screen.query_one("#decision").render())
