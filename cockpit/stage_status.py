@@ -303,7 +303,7 @@ def retrain_status(ws: Workspace, project: Project) -> StageState:
             "no retrain yet",
             NextAction("retrain", "run", ("cockpit retrain",)),
         )
-    return StageState(stage, Status.DONE, f"last retrain on {last.window}: {last.decision}")
+    return StageState(stage, Status.DONE, f"retrain {last.window}: {last.decision}")
 
 
 @status_function("review")

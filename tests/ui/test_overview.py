@@ -95,3 +95,15 @@ async def test_empty_workspace_says_how_to_start(tmp_path) -> None:
         assert "cockpit project new" in text
         await pilot.press("p")
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_the_retrain_decision_reads_whole_at_80_columns(demo_path, demo_clock) -> None:
+    from cockpit.workspace import Workspace
+
+    app = CockpitApp(Workspace.open(demo_path), "learner-support")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#lifecycle", DataTable)
+        detail = str(table.get_cell("retrain", "detail"))
+        assert detail == "retrain 2026-07: deployed (override)"
+        assert detail in "".join(strip.text for strip in table.render_lines(table.region.reset_offset))
