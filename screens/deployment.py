@@ -158,7 +158,7 @@ class DeploymentScreen(StageScreen):
             table.add_row(
                 f"v{v.version}",
                 str(v.run_id),
-                "pass" if v.gate_passed else "override",
+                v.gate_label,
                 ", ".join(by_version.get(v.id, [])) or "-",
                 v.status,
                 v.created_at.replace("T", " ")[:16],

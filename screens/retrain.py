@@ -111,7 +111,7 @@ class RetrainScreen(StageScreen):
                 f"v{v.version}",
                 str(v.run_id),
                 v.status if v.status == "retired" else ", ".join(held.get(v.id, [])) or v.status,
-                "pass" if v.gate_passed else "failed",
+                v.gate_label,
                 successor,
                 _why(v)[:40],
             )

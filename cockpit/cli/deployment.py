@@ -81,7 +81,7 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
             {
                 "version": f"v{v.version}",
                 "run": v.run_id,
-                "gate": "pass" if v.gate_passed else "override",
+                "gate": v.gate_label,
                 "aliases": ", ".join(by_version.get(v.id, [])) or "-",
                 "status": v.status,
                 "created_at": v.created_at,

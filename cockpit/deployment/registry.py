@@ -51,6 +51,12 @@ class ModelVersion:
     def label(self) -> str:
         return f"v{self.version} (run {self.run_id})"
 
+    @property
+    def gate_label(self) -> str:
+        """The gate's verdict: "pass", "fail" or "none" (no gate ran); an override is a reason
+        kept beside it (override_reason), not a verdict."""
+        return "none" if self.gate_id is None else "pass" if self.gate_passed else "fail"
+
 
 def _from_row(row: dict) -> ModelVersion:
     return ModelVersion(
