@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Label, Static
 
 from cockpit.evaluation.view import PICK_LIMIT, RunChoice
 from screens.evaluation_tabs import fill, fmt
+from screens.keys import list_bindings, move_cursor
 
 NO_RUN = 0  # what the picker returns for its "none" row (run ids start at 1)
 
@@ -24,7 +25,10 @@ class RunPicker(ModalScreen[int | None]):
     RunPicker .dialog { width: 72; }
     RunPicker DataTable { height: auto; max-height: 16; }
     """
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="run_picker.cancel")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="run_picker.cancel"),
+        *list_bindings("run_picker"),
+    ]
 
     def __init__(
         self,
@@ -65,6 +69,9 @@ class RunPicker(ModalScreen[int | None]):
         if current in self.ids:
             table.move_cursor(row=self.ids.index(current))
         table.focus()
+
+    async def action_cursor(self, step: int) -> None:
+        await move_cursor(self.focused, step)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
