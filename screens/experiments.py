@@ -148,7 +148,6 @@ TASK_METRICS = {
     "multiclass": ["f1", "accuracy", "balanced_accuracy"],
     "regression": ["rmse", "mae", "r2"],
 }
-SHORT_METRICS = {"precision": "prec", "accuracy": "acc", "balanced_accuracy": "bal_acc"}
 
 
 class ExperimentsScreen(StageScreen):
@@ -309,7 +308,7 @@ class ExperimentsScreen(StageScreen):
         # Said for the task, not for the columns on screen, so the line stays put across sorts.
         thresholds = {query.recorded_threshold(project.task, m) for m in TASK_METRICS[project.task]}
         for at in sorted(t for t in thresholds if t is not None):
-            mark = threshold_mark(at)
+            mark = query.threshold_mark(at)
             text += f"\n{mark}: at threshold {at:g}, as trained; Evaluation (5) tunes each run's own"
         self.query_one("#runs-summary", Static).update(text)
 
@@ -592,16 +591,8 @@ def _seconds(value: float | None) -> str:
 
 
 def metric_title(task: str, name: str) -> str:
-    """A metric's column title, with the decision threshold its recorded value used: recall
-    at 0.5 is "recall@.5" (Evaluation shows the run's tuned threshold instead)."""
-    at = query.recorded_threshold(task, name)
-    if at is None:
-        return name if len(name) <= 8 else SHORT_METRICS.get(name, name[:8])
-    return (name if len(name) <= 6 else SHORT_METRICS.get(name, name[:6])) + threshold_mark(at)
-
-
-def threshold_mark(at: float) -> str:
-    return "@" + f"{at:g}".removeprefix("0")
+    """A metric's column title with its threshold, as the run picker names it."""
+    return query.threshold_label(task, name, short=True)
 
 
 NOTE_PARAMS = (

@@ -86,3 +86,17 @@ def test_tasks_without_a_threshold_say_so() -> None:
     untuned = _bare("recall")
     assert "default threshold 0.500" in view.threshold_note(untuned, "binary")
     assert view.threshold_of(untuned, "binary", "recall") == "0.500"
+
+
+def test_the_picker_names_a_metric_as_the_runs_table_does(workspace, tmp_path) -> None:
+    from cockpit.training.query import threshold_label
+    from screens.experiments import metric_title
+
+    spec = problem.ProblemSpec(metric="precision", metric_target=0.5)
+    project = _project(workspace, tmp_path, "binary", spec)
+    runs.train(workspace, project, "dummy")
+    (choice,) = view.run_choices(workspace, project)
+    assert choice.metric == "prec@.5" == metric_title("binary", "precision")
+    assert threshold_label("binary", "precision") == "precision@.5"
+    assert threshold_label("binary", "roc_auc", short=True) == "roc_auc"
+    assert threshold_label("regression", "r2") == "r2"

@@ -10,7 +10,12 @@ from cockpit.evaluation import metrics
 from cockpit.evaluation.report import Evaluation, latest_evaluation
 from cockpit.problem import ProblemSpec, current_spec
 from cockpit.projects import Project
-from cockpit.training.query import FIELDS, PREDICT_THRESHOLD, THRESHOLD_METRICS, recorded_threshold
+from cockpit.training.query import (
+    FIELDS,
+    PREDICT_THRESHOLD,
+    THRESHOLD_METRICS,
+    threshold_label,
+)
 from cockpit.training.runs import Run, get_run
 from cockpit.workspace import Workspace
 
@@ -110,8 +115,7 @@ def run_choices(ws: Workspace, project: Project, include: int | None = None) -> 
     if include is not None and all(r["id"] != include for r in rows):
         rows += ws.store.rows(select + "id = ?", [project.id, include])
     statuses = _statuses(ws, [r["id"] for r in rows])
-    at = recorded_threshold(project.task, metric)
-    label = metric if at is None else f"{metric}@{at:g}".replace("@0.", "@.")  # as the runs table
+    label = threshold_label(project.task, metric, short=True)  # as the runs table's column
     return [
         RunChoice(r["id"], r["family"], label, r["value"], statuses.get(r["id"], r["status"])) for r in rows
     ]

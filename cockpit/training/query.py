@@ -401,6 +401,24 @@ def recorded_threshold(task: str, metric: str) -> float | None:
     return PREDICT_THRESHOLD if task == "binary" and metric in THRESHOLD_METRICS else None
 
 
+SHORT_METRICS = {"precision": "prec", "accuracy": "acc", "balanced_accuracy": "bal_acc"}
+
+
+def threshold_label(task: str, metric: str, *, short: bool = False) -> str:
+    """A metric's name with the decision threshold its recorded value used: recall at 0.5
+    is "recall@.5" (Evaluation shows the run's tuned threshold instead). `short` names fit
+    a table column: "prec@.5", at most 8 cells for a metric without a threshold."""
+    at = recorded_threshold(task, metric)
+    room = 8 if at is None else 6
+    name = metric if not short or len(metric) <= room else SHORT_METRICS.get(metric, metric[:room])
+    return name if at is None else name + threshold_mark(at)
+
+
+def threshold_mark(at: float) -> str:
+    """ "@.5" for a threshold of 0.5."""
+    return "@" + f"{at:g}".removeprefix("0")
+
+
 def position(store: Store, query: RunQuery, run_id: int) -> int | None:
     """Where a run is in the query's result (0 first); None when the filter leaves it out."""
     where, params = query.where(sort_not_null=False)
