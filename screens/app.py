@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -15,7 +16,7 @@ from textual.widgets import Input, TextArea
 
 from cockpit.projects import Project, list_projects, resolve_project
 from cockpit.workspace import Workspace
-from screens import stages
+from screens import stages, warmup
 from screens.base import cycle_tabs
 from screens.dialogs import HelpScreen, ProjectSwitcher, key_label
 from screens.guard import report_error
@@ -93,17 +94,32 @@ class CockpitApp(App):
 
     project: reactive[Project | None] = reactive(None, init=False)
 
-    def __init__(self, workspace: Workspace, project_name: str | None = None, strict: bool = True) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        project_name: str | None = None,
+        strict: bool = True,
+        warm_up: bool = True,
+    ) -> None:
         """`strict=False` (how `cockpit` runs) turns an unexpected error in an action or a
         dialog's answer into a notification plus a traceback in .cockpit/logs/ui.log; tests
-        keep it strict."""
+        keep it strict. `warm_up` gets the stages ready once the overview is up
+        (screens/warmup.py); `warmed` is set when that is done."""
         super().__init__()
         self.workspace = workspace
         self.strict = strict
+        self.warm_up = warm_up
+        self.warmed = asyncio.Event()
         self.set_reactive(CockpitApp.project, self._initial_project(project_name))
         self.add_mode("overview", lambda: stages.OVERVIEW.factory(workspace))
         for stage in stages.BUILT_STAGES:
-            self.add_mode(stage.key, lambda stage=stage: stage.factory(workspace))
+            self.add_mode(stage.key, lambda stage=stage: self._new_screen(stage))
+
+    def _new_screen(self, stage: stages.StageScreen) -> Screen:
+        screen = stage.factory(self.workspace)
+        if self.warmed.is_set():
+            warmup.styled_now(self, screen)
+        return screen
 
     def _initial_project(self, name: str | None) -> Project | None:
         """The named project, else the one the cockpit showed last, else the first."""
@@ -118,6 +134,9 @@ class CockpitApp(App):
     def on_mount(self) -> None:
         self._show_project_in_title()
         self.switch_mode("overview")
+        if self.warm_up:
+            loads = [stage.load for stage in stages.BUILT_STAGES]
+            self.call_after_refresh(warmup.warm_up, self, loads, self.warmed.set)
 
     def _show_project_in_title(self) -> None:
         project = self.project

@@ -1,0 +1,38 @@
+"""Once the overview is up, the stages are made ready (screens/warmup.py): a first visit to
+any stage then parses no style sheet again."""
+
+from __future__ import annotations
+
+from screens.app import CockpitApp
+
+
+async def _visit_every_stage(app: CockpitApp, pilot) -> int:
+    """How many times the app's styles were parsed again while every stage was visited once."""
+    reparse = app.stylesheet.reparse
+    calls = 0
+
+    def counted() -> None:
+        nonlocal calls
+        calls += 1
+        reparse()
+
+    app.stylesheet.reparse = counted  # type: ignore[method-assign]
+    for key in "123456789":
+        await pilot.press(key)
+        await pilot.pause()
+    return calls
+
+
+async def test_a_first_visit_parses_no_styles_once_warmed_up(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.warmed.wait()
+        assert await _visit_every_stage(app, pilot) == 0
+
+
+async def test_without_the_warm_up_first_visits_parse_the_styles_again(two_projects) -> None:
+    app = CockpitApp(two_projects, "churn", warm_up=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.warmed.is_set()
+        assert await _visit_every_stage(app, pilot) > 0
