@@ -1,13 +1,12 @@
 """A confirm dialog that asks for a reason: every key that changes what production serves
 (deploys, promotions, rollbacks, canary shares, retrains, kills) goes through it.
 
-It says exactly what changes, from → to, and its default is the safe choice: Enter with no
+It says exactly what changes, from → to (cockpit.deployment.moves.Move: the one change type
+the core plans and the screens show), and its default is the safe choice: Enter with no
 reason typed does nothing, Esc cancels. Only a typed reason confirms, and it is recorded.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,17 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-
-@dataclass(frozen=True)
-class Change:
-    """One thing the action changes: `what` goes from `before` to `after`."""
-
-    what: str
-    before: str
-    after: str
-
-    def line(self) -> str:
-        return f"{self.what}: {self.before} → {self.after}"
+from cockpit.deployment.moves import Move
 
 
 class ConfirmReason(ModalScreen[str | None]):
@@ -33,7 +22,7 @@ class ConfirmReason(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="confirm.cancel")]
 
-    def __init__(self, question: str, default: str = "", changes: tuple[Change, ...] = ()) -> None:
+    def __init__(self, question: str, default: str = "", changes: tuple[Move, ...] = ()) -> None:
         super().__init__()
         self.question, self.default, self.changes = question, default, changes
 

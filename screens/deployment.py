@@ -17,7 +17,7 @@ from cockpit.deployment.moves import Move, summary
 from cockpit.deployment.serving_log import recent_service_stats
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.confirm import Change, ConfirmReason
+from screens.confirm import ConfirmReason
 from screens.dialogs_input import PromptDialog
 from screens.fit_table import FitTable, show_active_row
 from screens.guard import guarded, notify_errors
@@ -306,8 +306,7 @@ class DeploymentScreen(StageScreen):
             if reason is not None:
                 self._carry_out(action, reason, plan.moves)
 
-        changes = tuple(Change(m.what, m.before, m.after) for m in plan.moves)
-        self.app.push_screen(ConfirmReason(question, changes=changes), confirmed)
+        self.app.push_screen(ConfirmReason(question, changes=plan.moves), confirmed)
 
     @notify_errors
     def _carry_out(self, action: Callable[[str, Moves], str], reason: str, moves: Moves) -> None:

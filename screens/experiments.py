@@ -12,6 +12,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
 
+from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.problem import current_spec
@@ -20,7 +21,7 @@ from cockpit.training import runs as training
 from cockpit.training.catalog import SHORT_NAMES
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.confirm import Change, ConfirmReason
+from screens.confirm import ConfirmReason
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
@@ -482,7 +483,7 @@ class ExperimentsScreen(StageScreen):
         self.app.push_screen(
             ConfirmReason(
                 f"Kill {run.label}? Its training stops at once and is lost.",
-                changes=(Change(f"run {run.id}", "training", "killed (cancelled)"),),
+                changes=(Move(f"run {run.id}", "training", "killed (cancelled)"),),
             ),
             confirmed,
         )

@@ -12,9 +12,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cockpit import features as stage
+from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
-from screens.confirm import Change
 from screens.dialogs_input import PromptDialog
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
@@ -115,7 +115,7 @@ class FeaturesScreen(GuardsEdits):
     def on_mount(self) -> None:
         self.refresh_data()
 
-    def unsaved_changes(self) -> tuple[Change, ...]:
+    def unsaved_changes(self) -> tuple[Move, ...]:
         """Each field of each column that differs from the saved spec (values compared, so
         an edit undone by hand leaves nothing unsaved)."""
         saved = {s.column: s for s in self.saved}
@@ -308,12 +308,12 @@ def _how(spec: stage.ColumnSpec) -> str:
 COMPARED = [f.name for f in fields(stage.ColumnSpec) if f.name not in ("column", "note")]
 
 
-def _changes(saved: stage.ColumnSpec | None, spec: stage.ColumnSpec) -> list[Change]:
+def _changes(saved: stage.ColumnSpec | None, spec: stage.ColumnSpec) -> list[Move]:
     """What an edit changed in one column, field by field ("new" for a column not saved)."""
     if saved is None:
-        return [Change(spec.column, "not in the saved spec", spec.summary())]
+        return [Move(spec.column, "not in the saved spec", spec.summary())]
     return [
-        Change(f"{spec.column} {name}", _shown(getattr(saved, name)), _shown(getattr(spec, name)))
+        Move(f"{spec.column} {name}", _shown(getattr(saved, name)), _shown(getattr(spec, name)))
         for name in COMPARED
         if getattr(saved, name) != getattr(spec, name)
     ]

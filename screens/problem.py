@@ -22,11 +22,11 @@ from textual.widgets import (
 )
 
 from cockpit import problem as stage
+from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.problem.grader import grade
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
-from screens.confirm import Change
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
@@ -265,7 +265,7 @@ class ProblemScreen(GuardsEdits):
             question = f"Revert {len(changed)} fields to the saved version?"
             self.app.push_screen(DiscardEdits(question, changed), answered)
 
-    def unsaved_changes(self) -> tuple[Change, ...]:
+    def unsaved_changes(self) -> tuple[Move, ...]:
         """The fields whose value differs from the saved spec's, saved → form (values
         compared, so "0.80" is 0.8; text compared while a field holds no valid value)."""
         if self.saved is None:
@@ -276,7 +276,7 @@ class ProblemScreen(GuardsEdits):
             now = self.form_values()
         saved = _form_texts(self.saved)
         return tuple(
-            Change(label, _short(saved[name]), _short(now[name]))
+            Move(label, _short(saved[name]), _short(now[name]))
             for name, label, _, _ in FORM
             if now[name] != saved[name]
         )

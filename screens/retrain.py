@@ -11,11 +11,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from cockpit.deployment import registry
+from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.retraining import cycle, policy, rollout
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
-from screens.confirm import Change, ConfirmReason
+from screens.confirm import ConfirmReason
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
@@ -158,13 +159,14 @@ class RetrainScreen(StageScreen):
     def action_retrain(self) -> None:
         """Ask first, saying what may change (the challenger's gate is not known yet)."""
         found = rollout.plan(self.workspace, self.app.project)
+        moves = found.moves()
 
         def confirmed(reason: str | None) -> None:
             if reason:
                 self.notify("Retraining: champion vs challenger…")
-                self.start_work("Retrain", lambda job: _retrain(job, reason))
+                self.start_work("Retrain", lambda job: _retrain(job, reason, moves))
 
-        self.app.push_screen(ConfirmReason(found.question(), changes=_changes(found.changes())), confirmed)
+        self.app.push_screen(ConfirmReason(found.question(), changes=moves), confirmed)
 
     @guarded
     def on_retrained(self, done: Retrained) -> None:
@@ -191,16 +193,15 @@ class RetrainScreen(StageScreen):
         def confirmed(reason: str | None) -> None:
             if reason:
                 try:
-                    rollout.deploy_anyway(self.workspace, project, reason)
+                    rollout.deploy_anyway(self.workspace, project, reason, expect=moves)
                 except CockpitError as exc:
                     self.notify(str(exc), severity="error")
                     return
                 self.notify(f"v{waiting.version} deployed despite its gate")
                 self.refresh_data()
 
-        self.app.push_screen(
-            ConfirmReason(waiting.question(), changes=_changes(waiting.changes())), confirmed
-        )
+        moves = waiting.moves()
+        self.app.push_screen(ConfirmReason(waiting.question(), changes=moves), confirmed)
 
     def action_retire(self) -> None:
         version = self._highlighted()
@@ -232,8 +233,8 @@ class RetrainScreen(StageScreen):
                 self.notify(f"{version.label} retired")
                 self.refresh_data()
 
-        changes = [Change(f"v{version.version}", version.status, "retired, its model file archived")]
-        changes += [Change(name, f"v{version.version}", "none") for name in held]
+        changes = [Move(f"v{version.version}", version.status, "retired, its model file archived")]
+        changes += [Move(name, f"v{version.version}", "none") for name in held]
         self.app.push_screen(ConfirmReason(f"Retire {version.label}?", changes=tuple(changes)), confirmed)
 
 
@@ -244,16 +245,12 @@ class Retrained(Message):
     result: cycle.Retrain
 
 
-def _retrain(job: Job, reason: str) -> Retrained:
-    return Retrained(cycle.retrain(job.workspace, job.project, asked=reason))
+def _retrain(job: Job, reason: str, moves: tuple[Move, ...]) -> Retrained:
+    return Retrained(cycle.retrain(job.workspace, job.project, asked=reason, expect=moves))
 
 
 def _why(version: registry.ModelVersion) -> str:
     return version.retired_reason or version.override_reason or ""
-
-
-def _changes(lines: list[tuple[str, str, str]]) -> tuple[Change, ...]:
-    return tuple(Change(what, before, after) for what, before, after in lines)
 
 
 def _duel_rows(last: cycle.Retrain) -> list[tuple[str, float | None, float | None]]:

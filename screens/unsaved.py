@@ -17,8 +17,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, TextArea
 
+from cockpit.deployment.moves import Move
 from screens.base import OVERVIEW, StageScreen
-from screens.confirm import Change
 
 MAX_LINES = 8  # changes listed; the rest are counted
 
@@ -31,7 +31,7 @@ class DiscardEdits(ModalScreen[bool]):
         Binding("n,escape,enter", "dismiss(False)", "Stay", id="discard.no"),
     ]
 
-    def __init__(self, question: str, changes: tuple[Change, ...]) -> None:
+    def __init__(self, question: str, changes: tuple[Move, ...]) -> None:
         super().__init__()
         self.question, self.changes = question, changes
 
@@ -51,7 +51,7 @@ class GuardsEdits(StageScreen):
 
     EDITS = "edits"  # in the question: "Discard unsaved <EDITS>?"
 
-    def unsaved_changes(self) -> tuple[Change, ...]:
+    def unsaved_changes(self) -> tuple[Move, ...]:
         raise NotImplementedError
 
     def discard_edits(self) -> None:

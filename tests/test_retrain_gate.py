@@ -103,7 +103,7 @@ def test_deploying_the_candidate_anyway_records_the_override_in_the_ledger(fails
         rollout.deploy_anyway(ws, project, "   ")
     assert "canary" not in registry.aliases(ws, project)
     done = rollout.deploy_anyway(ws, project, "mentors watch the weak quartile by hand")
-    assert done.changes()[0] == ("canary", "none", "v2 (10%)")
+    assert [m.line() for m in done.moves()[:2]] == ["canary: none → v2 at 10%", "candidate: v2 → none"]
     assert _serving(ws, project) == {"production": (1, None), "canary": (2, 10.0)}  # no longer a candidate
     entry = registry.ledger(ws, project)[0]
     assert (entry.alias, entry.version, entry.user) == ("canary", 2, "tester")

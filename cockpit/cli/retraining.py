@@ -77,9 +77,8 @@ def deploy_anyway(ctx: CliContext, override: str) -> None:
     from cockpit.retraining.rollout import deploy_anyway as deploy
 
     done = deploy(ctx.workspace(), ctx.project(), override)
-    what, before, after = done.changes()[0]
     failed = ", ".join(done.failed)
-    click.echo(f"v{done.version} deployed despite its gate ({failed}): {what} {before} → {after}")
+    click.echo(f"v{done.version} deployed despite its gate ({failed}): {done.moves()[0].line()}")
 
 
 @retrain.group("triggers", invoke_without_command=True)

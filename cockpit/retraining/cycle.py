@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
+from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.projects import Project
@@ -195,10 +196,13 @@ def retrain(
     now: str | None = None,
     override: str | None = None,
     asked: str = "",
+    expect: tuple[Move, ...] | None = None,
 ) -> Retrain:
     """The retrain pipeline; every step is recorded on the retrain's row. A challenger that
     beats production is deployed only if it passes its gate, or `override` (a reason) says
-    to deploy it anyway (cockpit.retraining.rollout); `asked` is a person's reason to run it."""
+    to deploy it anyway (cockpit.retraining.rollout); `asked` is a person's reason to run it,
+    `expect` the plan's moves they confirmed (refused, nothing done, if they differ now or
+    when the challenger is settled)."""
     from cockpit.deployment import registry
 
     override = rollout.check_override(override)
@@ -208,6 +212,7 @@ def retrain(
             "scheduled runs (--if-due): deploy the candidate a scheduled run leaves with "
             "cockpit retrain deploy --override REASON"
         )
+    rollout.as_planned(ws, project, expect)
     reasons = due(ws, project, now)
     if if_due and not reasons:
         return Retrain(None, "not due", [])
@@ -218,6 +223,7 @@ def retrain(
     verdict = rollout.gate_challenger(ws, project, champion, judged) if judged.wins else None
     # the challenger's fate (registered, deployed or alerted) and the retrain's row: all or nothing
     with ws.store.transaction():
+        rollout.as_planned(ws, project, expect)  # nothing changed while it trained
         settled = _settle(ws, project, champion, judged, verdict, reasons, override)
         return _record(ws, project, reasons, champion, settled)
 

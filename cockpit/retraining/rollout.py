@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cockpit.audit import current_user
+from cockpit.deployment.moves import Move, Slot, as_confirmed
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.retraining.policy import Triggers, triggers
@@ -38,48 +39,42 @@ def check_override(override: str | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Slot:
-    """One alias as it stands: which version holds it, at what share of traffic."""
-
-    alias: str
-    version: int | None
-    percent: float | None = None
-
-    def text(self) -> str:
-        if self.version is None:
-            return "none"
-        return f"v{self.version}" + (f" ({self.percent:g}%)" if self.percent is not None else "")
-
-
-@dataclass(frozen=True, slots=True)
 class Plan:
     """What a retrain started now would change, given the triggers and the aliases: the
-    challenger (registered as version `challenger`) takes `slot` only if it beats
-    production and passes its gate; production stays as it is either way."""
+    challenger (registered as version `challenger`) takes the triggers' alias only if it
+    beats production and passes its gate; production stays as it is either way."""
 
     production: Slot
-    slot: Slot
+    held: Slot | None  # what the triggers' alias (canary or shadow) holds now
     challenger: int
     settings: Triggers
 
-    def started(self) -> str:
-        """The slot as the challenger would hold it."""
-        share = f" ({self.settings.canary_percent:g}%)" if self.settings.strategy == "canary" else ""
-        return f"v{self.challenger}{share}"
+    def started(self) -> Slot:
+        """The alias as the challenger would hold it."""
+        canary = self.settings.strategy == "canary"
+        return Slot(self.challenger, self.settings.canary_percent if canary else None)
 
-    def changes(self) -> list[tuple[str, str, str]]:
-        """(what, before, after) lines, the conditions said in words."""
-        return [
-            (self.slot.alias, self.slot.text(), f"{self.started()} if it wins and passes its gate"),
-            ("production", self.production.text(), "unchanged"),
-            ("gate", "not known yet", f"if it fails: v{self.challenger} a candidate, nothing deployed"),
-        ]
+    def moves(self) -> tuple[Move, ...]:
+        """What may change, the conditions said in words."""
+        return (
+            Move(
+                self.settings.strategy,
+                _text(self.held),
+                f"{self.started().text()} if it wins and passes its gate",
+            ),
+            Move("production", self.production.text(), "unchanged"),
+            Move("gate", "not known yet", f"if it fails: v{self.challenger} a candidate, nothing deployed"),
+        )
 
     def question(self) -> str:
         return (
             f"Retrain now? A challenger (v{self.challenger}) is trained and judged against "
             f"production {self.production.text()} on the newest labelled month."
         )
+
+
+def _text(slot: Slot | None) -> str:
+    return slot.text() if slot else "none"
 
 
 def plan(ws: Workspace, project: Project) -> Plan:
@@ -91,19 +86,25 @@ def plan(ws: Workspace, project: Project) -> Plan:
     held = registry.aliases(ws, project)
     numbers = {v.id: v.version for v in registry.list_versions(ws, project)}
 
-    def slot(alias: str) -> Slot:
+    def slot(alias: str) -> Slot | None:
         found = held.get(alias)
-        if found is None or found.version_id is None:
-            return Slot(alias, None)
-        return Slot(alias, numbers.get(found.version_id), found.percent if alias == "canary" else None)
+        if found is None or found.version_id not in numbers:
+            return None
+        return Slot(numbers[found.version_id], found.percent if alias == "canary" else None)
 
     production = slot("production")
-    if production.version is None:
+    if production is None:
         raise CockpitError(
             "no production model to retrain against: deploy one first "
             "(cockpit deploy VERSION --strategy blue-green)"
         )
     return Plan(production, slot(settings.strategy), max(numbers.values(), default=0) + 1, settings)
+
+
+def as_planned(ws: Workspace, project: Project, expect: tuple[Move, ...] | None) -> None:
+    """Refuse a retrain whose plan differs from the one a person confirmed (None: nobody
+    was asked): the aliases or the versions changed meanwhile."""
+    as_confirmed(expect, plan(ws, project).moves())
 
 
 def gate_challenger(ws: Workspace, project: Project, champion: ModelVersion, judged: Outcome) -> GateResult:
@@ -253,14 +254,17 @@ class Pending:
     version: int
     failed: list[str]
     plan: Plan
+    candidate: bool  # it still holds the candidate alias
 
-    def changes(self) -> list[tuple[str, str, str]]:
-        """(what, before, after) lines of deploying it anyway."""
-        return [
-            (self.plan.slot.alias, self.plan.slot.text(), self.plan.started()),
-            ("production", self.plan.production.text(), "unchanged"),
-            ("gate", f"failed ({', '.join(self.failed)})", "overridden, your reason in the ledger"),
-        ]
+    def moves(self) -> tuple[Move, ...]:
+        """What deploying it anyway changes (it serves, so it is no longer a candidate)."""
+        found = self.plan
+        return (
+            Move(found.settings.strategy, _text(found.held), found.started().text()),
+            *([Move("candidate", f"v{self.version}", "none")] if self.candidate else []),
+            Move("production", found.production.text(), "unchanged"),
+            Move("gate", f"failed ({', '.join(self.failed)})", "overridden, your reason in the ledger"),
+        )
 
     def question(self) -> str:
         return (
@@ -282,25 +286,32 @@ def pending(ws: Workspace, project: Project) -> Pending | None:
     if row is None or row["decision"] != CANDIDATE or row["version_id"] is None:
         return None
     version = registry.version_by_id(ws, row["version_id"])
-    held = {a.version_id for name, a in registry.aliases(ws, project).items() if name != "candidate"}
+    aliases = registry.aliases(ws, project)
+    held = {a.version_id for name, a in aliases.items() if name != "candidate"}
     if version.status != "active" or version.id in held:
         return None
-    found = plan(ws, project)
-    return Pending(
-        row["id"], version.version, failed_rules(ws, version), replace(found, challenger=version.version)
-    )
+    found = replace(plan(ws, project), challenger=version.version)
+    candidate = "candidate" in aliases and aliases["candidate"].version_id == version.id
+    return Pending(row["id"], version.version, failed_rules(ws, version), found, candidate)
 
 
-def deploy_anyway(ws: Workspace, project: Project, override: str | None) -> Pending:
+def deploy_anyway(
+    ws: Workspace, project: Project, override: str | None, expect: tuple[Move, ...] | None = None
+) -> Pending:
     """Deploy the latest retrain's gate-failed candidate as the triggers say: the ledger
-    keeps who, the reason and the failed gate rules; the retrain's record says so too."""
-    import json
-
-    from cockpit.deployment import registry
-
+    keeps who, the reason and the failed gate rules; the retrain's record says so too.
+    `expect`: the moves a person confirmed; if they differ now, nothing is done."""
     reason = check_override(override)
     if reason is None:
         raise CockpitError("deploying a challenger that failed its gate takes --override 'REASON'")
+    with ws.store.transaction():
+        found = _waiting(ws, project)
+        as_confirmed(expect, found.moves())
+        _deploy_pending(ws, project, found, reason)
+    return found
+
+
+def _waiting(ws: Workspace, project: Project) -> Pending:
     found = pending(ws, project)
     if found is None:
         last = ws.store.scalar(
@@ -308,17 +319,22 @@ def deploy_anyway(ws: Workspace, project: Project, override: str | None) -> Pend
         )
         said = f"the latest retrain decided {last!r}" if last else "no retrain yet"
         raise CockpitError(f"no retrained candidate waits for an override ({said})")
+    return found
+
+
+def _deploy_pending(ws: Workspace, project: Project, found: Pending, reason: str) -> None:
+    """The caller holds the transaction."""
+    import json
+
+    from cockpit.deployment import registry
+
     version = registry.get_version(ws, project, found.version)
     why = f"override by {current_user()}: {reason} (gate failed: {', '.join(found.failed)})"
     steps = json.loads(ws.store.scalar("SELECT steps FROM retrains WHERE id = ?", [found.retrain]))
-    with ws.store.transaction():
-        settings = start(ws, project, version, why)
-        started = f"deployed anyway as {settings.strategy} by {current_user()}: {reason}"
-        ws.store.update(
-            "retrains", {"id": found.retrain}, {"decision": OVERRIDDEN, "steps": [*steps, started]}
-        )
-        _settle_alert(ws, project, version, started)
-    return found
+    settings = start(ws, project, version, why)
+    started = f"deployed anyway as {settings.strategy} by {current_user()}: {reason}"
+    ws.store.update("retrains", {"id": found.retrain}, {"decision": OVERRIDDEN, "steps": [*steps, started]})
+    _settle_alert(ws, project, version, started)
 
 
 def _settle_alert(ws: Workspace, project: Project, version: ModelVersion, comment: str) -> None:

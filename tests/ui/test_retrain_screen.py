@@ -65,7 +65,7 @@ async def test_R_says_what_may_change_and_esc_changes_nothing(ws) -> None:
         assert lines[0].startswith(
             "Retrain now? A challenger (v2) is trained and judged against production v1"
         )
-        assert "canary: none → v2 (10%) if it wins and passes its gate" in lines
+        assert "canary: none → v2 at 10% if it wins and passes its gate" in lines
         assert "production: v1 → unchanged" in lines
         assert "gate: not known yet → if it fails: v2 a candidate, nothing deployed" in lines
         await pilot.press("enter")  # no reason typed: the safe default, nothing happens
@@ -93,7 +93,7 @@ async def test_R_with_a_reason_retrains_and_a_failed_gate_deploys_only_by_overri
         lines = _dialog_text(app)
         assert f"v2 beat production but FAILED its gate ({FAILED})" in lines[0]
         assert "The reason you type overrides the gate." in lines[0]
-        assert "canary: none → v2 (10%)" in lines
+        assert "canary: none → v2 at 10%" in lines and "candidate: v2 → none" in lines
         assert f"gate: failed ({FAILED}) → overridden, your reason in the ledger" in lines
         await pilot.press("escape")
         assert _serving(ws) == {"production": 1, "candidate": 2}
@@ -135,3 +135,34 @@ async def test_x_says_what_retiring_changes_and_refuses_production(ws) -> None:
         await pilot.press("enter")  # the row in full
         fields = [str(f.render()) for f in app.screen.query(".row-field")]
         assert "Why: shadow compared enough" in fields and "Serves as: retired" in fields
+
+
+def _said(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_R_and_D_refuse_when_what_they_asked_about_changed_meanwhile(ws) -> None:
+    """What is carried out is what was confirmed: a version registered while the dialog was
+    open (the CLI, a cron job) changes the plan, so R and D do nothing and say so."""
+    project = get_project(ws, "svc")
+    app = CockpitApp(ws, "svc")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8", "R")
+        registry.register(ws, project, 1, "meanwhile, from the CLI")  # v2: the challenger is v3 now
+        await _type(pilot, app, "three months of new labels")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert ws.store.scalar("SELECT count(*) FROM retrains") == 0
+        assert ws.store.scalar("SELECT count(*) FROM runs") == 1  # refused before training
+        assert any("changed since you were asked" in m and "nothing done" in m for m in _said(app))
+        await pilot.press("R")
+        await _type(pilot, app, "three months of new labels")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [r.decision for r in cycle.list_retrains(ws, project)] == [rollout.CANDIDATE]
+        assert isinstance(app.screen, ConfirmReason)  # D offered: deploy v3 anyway?
+        registry.register(ws, project, 1, "meanwhile again")  # v4 takes the candidate alias
+        before = _serving(ws), registry.ledger(ws, project)
+        await _type(pilot, app, "mentors watch it by hand")
+        assert (_serving(ws), registry.ledger(ws, project)) == before
+        assert sum("changed since you were asked" in m for m in _said(app)) == 2
