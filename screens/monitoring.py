@@ -12,10 +12,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from cockpit.deployment.moves import Move
 from cockpit.monitoring import alerts
 from cockpit.monitoring.axes import bin_labels, time_positions, time_ticks
 from cockpit.monitoring.checks import FeatureDrift, Window
 from cockpit.problem import current_spec
+from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
@@ -353,7 +355,8 @@ class MonitoringScreen(StageScreen):
                 self.notify(f"Alert {alert.id} acknowledged")
                 self.refresh_data()
 
-        self.app.push_screen(ConfirmReason(f"Acknowledge alert {alert.id}?"), confirmed)
+        moves = _ack_moves(self.workspace, self.app.project, alert)
+        self.app.push_screen(ConfirmReason(f"Acknowledge alert {alert.id}?", changes=moves), confirmed)
 
 
 @dataclass
@@ -365,6 +368,26 @@ class Checked(Message):
 
 def _check(job: Job) -> Checked:
     return Checked(alerts.check(job.workspace, job.project))
+
+
+def _ack_moves(ws: Workspace, project: Project, alert: alerts.Alert) -> tuple[Move, ...]:
+    """What acknowledging `alert` changes: its status, and the review's verdict when this
+    alert's hold is all that keeps the reviewed version from READY (read from the review)."""
+    from cockpit.review import review, review_subject
+
+    moves = [Move(f"alert {alert.id}", alert.status, "acknowledged")]
+    subject = review_subject(ws, project) if alert.severity == "critical" else None
+    if subject is not None:
+        found = review(ws, project, subject.version)
+        hold = f"critical alert {alert.id} firing"
+        held = [s for s in found.steps if hold in s.held]
+        # the only reason, and the held step is waived or its other evidence says yes
+        only = not found.ready and found.reasons() == [hold] and bool(held)
+        if only and (
+            held[0].decision == "waive" or all(text.startswith(hold + ":") for text in held[0].failing)
+        ):
+            moves.append(Move(f"review v{found.version}", "NOT READY", "READY"))
+    return tuple(moves)
 
 
 def _service_text(windows: list[Window]) -> str:
