@@ -490,6 +490,12 @@ class ExperimentsScreen(StageScreen):
 
     @notify_errors
     def _kill(self, run_id: int, reason: str) -> None:
+        status = training.get_run(self.workspace, self.app.project, run_id).status
+        if status != "running":  # it ended while the dialog was open
+            ended = "finished" if status == "finished" else f"ended ({status})"
+            self.notify(f"Run {run_id} already {ended}: nothing killed", severity="warning")
+            self.refresh_data()
+            return
         handle = self.active.get(run_id)
         if handle is not None:
             handle.cancel(reason)

@@ -113,6 +113,24 @@ async def test_x_asks_before_killing_a_run_and_esc_leaves_it_training(churn, chi
         assert "wrong seed" in event["details"]
 
 
+async def test_x_on_a_run_that_finished_while_asking_kills_nothing_and_says_so(churn, child) -> None:
+    project_id = churn.store.scalar("SELECT id FROM projects")
+    run_id = _add_run(churn, project_id, 99, status="running", worker_pid=child.pid)
+    app = CockpitApp(churn, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open(app, pilot)
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmReason)
+        churn.store.update("runs", {"id": run_id}, {"status": "finished"})  # it ended meanwhile
+        await pilot.press(*"wrong seed", "enter")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert f"Run {run_id} already finished: nothing killed" in said
+        assert not any("killed:" in m for m in said)
+        assert churn.store.scalar("SELECT status FROM runs WHERE id = ?", [run_id]) == "finished"
+        assert child.poll() is None  # its process was left alone
+
+
 async def test_the_cursor_stays_on_its_run_after_a_dialog_and_a_poll(churn) -> None:
     app = CockpitApp(churn, "churn")
     async with app.run_test(size=(80, 24)) as pilot:
