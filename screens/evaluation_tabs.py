@@ -10,6 +10,9 @@ from cockpit.evaluation import gate as gating
 from cockpit.evaluation import metrics
 from cockpit.evaluation.report import Evaluation
 from cockpit.evaluation.view import RunEvaluation, threshold_note, threshold_of
+from cockpit.text import cut
+
+NAME_ROOM = 28  # an importance bar's column name: whole up to this, then cut with …
 
 Rows = list[list[str]]
 
@@ -159,11 +162,6 @@ def headline(view: RunEvaluation, e: Evaluation) -> str:
     return " · ".join(parts)
 
 
-def _name(column: str, room: int = 28) -> str:
-    """A column's name whole, or visibly shortened (…) when longer than `room`."""
-    return column if len(column) <= room else column[: room - 1] + "…"
-
-
 def draw_importance(plot: PlotextPlot, e: Evaluation) -> str:
     """Draw the permutation importance; the tab's note."""
     plt = plot.plt
@@ -171,7 +169,7 @@ def draw_importance(plot: PlotextPlot, e: Evaluation) -> str:
     found = e.importance[:10]
     if found:
         plt.bar(
-            [_name(i.column) for i in found][::-1],
+            [cut(i.column, NAME_ROOM) for i in found][::-1],
             [i.importance for i in found][::-1],
             orientation="horizontal",
             marker="hd",

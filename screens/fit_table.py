@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import DataTable, TabbedContent
 
+from cockpit.text import cut
 from screens.row_detail import show_row
 
 MIN_FLEX = 12  # the long column never shrinks below this, even when the table must scroll
@@ -68,7 +69,7 @@ class FitTable(DataTable):
             self.add_column(label, width=size, key=label)
         at = self.labels.index(self.flex)
         for cells, key in self.full:
-            shown: list[str | Text] = [_cut(c, size) for c, size in zip(cells, sizes, strict=True)]
+            shown: list[str | Text] = [cut(c, size) for c, size in zip(cells, sizes, strict=True)]
             if self.wrap:
                 shown[at] = Text(cells[at])
             self.add_row(*shown, key=key, height=None if self.wrap else 1)
@@ -90,7 +91,3 @@ def show_active_row(screen: Screen, title: str) -> None:
         table.show_full_row(f"{title} · {tabbed.active}")
     else:
         show_row(screen, table, title=f"{title} · {tabbed.active}")
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -18,6 +18,7 @@ from cockpit.monitoring.axes import bin_labels, time_positions, time_ticks
 from cockpit.monitoring.checks import FeatureDrift, Window
 from cockpit.problem import current_spec
 from cockpit.projects import Project
+from cockpit.text import cut
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
@@ -144,7 +145,7 @@ class MonitoringScreen(StageScreen):
         room = max(20, self.size.width - 2)  # one line each: the tabs keep their room at 80x24
         alert_line = f"{metric_text} · alerts: {len(firing)} firing, {len(self.alerts) - len(firing)} acked"
         summary.update(
-            "\n".join(_fit(line, room) for line in (data_line, alert_line, _service_text(self.windows)))
+            "\n".join(cut(line, room) for line in (data_line, alert_line, _service_text(self.windows)))
         )
         self._performance()
         ordered = sorted(latest.features.items(), key=lambda kv: -(kv[1].psi or 0))
@@ -228,7 +229,7 @@ class MonitoringScreen(StageScreen):
             title = draw[kind](plt, xs)
             plt.xlim(xs[0], max(xs[-1], xs[0] + 1))  # every time plot spans every window
             plt.xticks(*time_ticks(names, xs, max(10, width - Y_AXIS)))
-        plt.title(_fit(f"{title} · g: next plot", max(20, width - Y_AXIS - 2)))
+        plt.title(cut(f"{title} · g: next plot", max(20, width - Y_AXIS - 2)))
         plot.refresh()
 
     def on_resize(self) -> None:
@@ -400,10 +401,6 @@ def _service_text(windows: list[Window]) -> str:
         f" · errors {w.error_rate:.1%} · fallback {w.fallback_rate:.1%}"
         + (f" · warned {w.warned_rate:.1%}" if w.warned_rows else "")
     )
-
-
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _fmt(value) -> str:

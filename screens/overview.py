@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from cockpit.audit import Event
 from cockpit.lifecycle import StageState, Status, next_step
 from cockpit.stage_status import stage_states
+from cockpit.text import cut
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.guard import guarded, notify_errors
@@ -106,7 +107,7 @@ class OverviewScreen(StageScreen):
                 str(state.stage.number),
                 state.stage.title,
                 STATUS_MARK[state.status],
-                _fit(state.detail or state.stage.question, room),
+                cut(state.detail or state.stage.question, room),
                 key=state.stage.key,
             )
         step = next_step(states)
@@ -124,7 +125,7 @@ class OverviewScreen(StageScreen):
         self.shown_events = {str(e.id): e for e in self.workspace.events(project_id, self.EVENT_LIMIT, text)}
         for event in self.shown_events.values():
             when = event.at.replace("T", " ")[:16]
-            what = _fit(f"{event.action} {event.summary()}".strip(), room)
+            what = cut(f"{event.action} {event.summary()}".strip(), room)
             table.add_row(when, event.user[:8], event.stage, what, key=str(event.id))
         title = self.query_one("#events-title", Label)
         title.update(f"Recent events ({table.row_count}{' matching' if text else ''})")
@@ -188,8 +189,3 @@ def next_action_text(state: StageState) -> str:
 def action_key(stage: str, action: str) -> str:
     """The key of a stage screen's action: its Key's id is '<stage>.<action>'."""
     return key_of(stage_screen(stage).screen_keys(), f"{stage}.{action}")
-
-
-def _fit(text: str, width: int) -> str:
-    """Cut to the column so the table never scrolls sideways (full text: cockpit log)."""
-    return text if len(text) <= width else text[: width - 1] + "…"

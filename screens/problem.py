@@ -26,6 +26,7 @@ from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.problem.grader import grade
 from cockpit.projects import get_project
+from cockpit.text import cut
 from cockpit.workspace import Workspace
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
@@ -414,7 +415,7 @@ def _short(text: str, width: int = 30) -> str:
     text = " ".join(text.split())
     if not text:
         return "(empty)"
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return cut(text, width)
 
 
 def _cursor_to_end(widget: object) -> None:

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from cockpit.text import cut
 from cockpit.training.query import RunRow
 
 BLOCK = 100
@@ -143,7 +144,7 @@ class RunsTable(ScrollView, can_focus=True):
         cells = []
         for column in self.columns:
             value = column.title if row is None else column.cell(row)
-            value = value if len(value) <= column.width else value[: column.width - 1] + "…"
+            value = cut(value, column.width)
             cells.append(
                 value.rjust(column.width)
                 if column.align_right and row is not None

@@ -10,6 +10,7 @@ from textual_plotext import PlotextPlot
 
 from cockpit.data.findings import Finding
 from cockpit.data.splits import PARTS, Split
+from cockpit.text import cut
 
 MAX_NAME = 28  # a longer feature name is cut with "…"; the plot's title gives it whole
 VERDICT_MARK = {"ok": "✓", "info": "·", "warning": "!", "error": "✗ LEAK"}
@@ -49,7 +50,7 @@ class SplitPanel(Vertical):
         summary.update("\n".join(lines))
         self._feature_column(list(split.distributions))
         for column in split.distributions:
-            table.add_row(_cut(column, MAX_NAME), key=column)
+            table.add_row(cut(column, MAX_NAME), key=column)
         if split.distributions:
             self.plot(next(iter(split.distributions)))
 
@@ -89,10 +90,6 @@ class SplitPanel(Vertical):
         if event.row_key.value:
             self.plot(event.row_key.value)
             event.stop()
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _balance_line(split: Split, target: str) -> str:

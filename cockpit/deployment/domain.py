@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cockpit.text import cut
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -95,8 +97,7 @@ def summaries(schema: dict[str, Any], frame: pd.DataFrame) -> list[str]:
 def _shown(value: Any) -> str:
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return cut(repr(value), 40)
 
 
 Masks = dict[tuple[str, str], "np.ndarray"]
