@@ -26,7 +26,6 @@ from screens.fit_table import FitTable
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
-from screens.snug_table import SnugTable
 from screens.split_dialog import SplitDialog
 from screens.split_panel import SplitPanel
 from screens.work import Job, WorkFailed
@@ -117,10 +116,10 @@ VERSIONS_HINT = "Enter selects a version · i imports a file"
 
 def _table(
     table_id: str, columns: tuple[str, ...], flex: str, whole: tuple[str, ...], cap: int = 24
-) -> SnugTable:
+) -> FitTable:
     """A table whose `flex` column takes the width the others leave, and whose `whole`
-    columns (numbers) are never cut (screens/snug_table.py)."""
-    return SnugTable(columns, flex, whole=whole, cap=cap, id=table_id)
+    columns (numbers) are never cut (screens/fit_table.py)."""
+    return FitTable(columns, flex, whole=whole, cap=cap, id=table_id)
 
 
 class DataScreen(StageScreen):

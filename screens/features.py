@@ -16,10 +16,10 @@ from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from screens.dialogs_input import PromptDialog
+from screens.fit_table import FitTable
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
-from screens.snug_table import SnugTable
 from screens.unsaved import GuardsEdits
 from screens.work import Job, WorkFailed
 
@@ -107,7 +107,7 @@ class FeaturesScreen(GuardsEdits):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="features-summary")
-        yield SnugTable(("Column", "Role", "Kind", "How"), "How", cap=28, id="features-table")
+        yield FitTable(("Column", "Role", "Kind", "How"), "How", cap=28, id="features-table")
         yield Static(id="features-note")
         yield Static("v previews the transformed columns", id="features-preview")
         yield Footer()
@@ -146,7 +146,7 @@ class FeaturesScreen(GuardsEdits):
 
     def _fill(self) -> None:
         """The table, the cursor kept on its row (screens/fit_table.py)."""
-        self.query_one(SnugTable).set_rows(
+        self.query_one(FitTable).set_rows(
             [([s.column, s.role, s.kind, _how(s)], s.column) for s in self.specs]
         )
         self._summary()
@@ -178,7 +178,7 @@ class FeaturesScreen(GuardsEdits):
         """Enter: the column's whole treatment, and why inference chose it."""
         spec = self._current()
         if spec is not None:
-            full = self.query_one(SnugTable).full_row()
+            full = self.query_one(FitTable).full_row()
             show_row(
                 self, event.data_table, full={**full, "Missing values": spec.missing, "Why": spec.note or "-"}
             )
@@ -186,7 +186,7 @@ class FeaturesScreen(GuardsEdits):
     def _current(self) -> stage.ColumnSpec | None:
         if not self.specs:
             return None
-        return self.specs[self.query_one(SnugTable).cursor_row]
+        return self.specs[self.query_one(FitTable).cursor_row]
 
     def _replace(self, new: stage.ColumnSpec) -> None:
         self.specs = [new if s.column == new.column else s for s in self.specs]

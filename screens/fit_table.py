@@ -1,6 +1,11 @@
-"""A table whose long-text column takes the width the others leave, so it grows with the
-terminal instead of cutting text at a fixed length; the full text of a row stays reachable
-(`full_row`, shown by Enter through screens/row_detail.py)."""
+"""A table that fits the terminal at both ends: its long-text column (`flex`) takes the
+width the others leave, so text grows with the terminal instead of being cut at a fixed
+length; on a wide terminal a column's cap grows to its share of the width; on a narrow one,
+when the columns need more than the table's width, the widest text columns give way first,
+each down to its label, so the table does not run off the screen's edge, where a cut number
+would read as a smaller one. Columns named in `whole` (numbers, short facts) are never cut.
+The full text of a row stays reachable (`full_row`, shown by Enter through
+screens/row_detail.py)."""
 
 from __future__ import annotations
 
@@ -14,18 +19,28 @@ from cockpit.text import cut
 from screens.row_detail import show_row
 
 MIN_FLEX = 12  # the long column never shrinks below this, even when the table must scroll
+MIN_CELL = 4  # a text column given way on a narrow terminal keeps at least this (or its label)
 
 
 class FitTable(DataTable):
-    """Columns sized to their content (each at most `cap` cells wide), except `flex`, which
-    gets the rest of the table's width. Cells cut to fit end in '…'; with `wrap`, the flex
-    column's text wraps onto more lines instead (for few rows that must be read whole)."""
+    """Columns sized to their content (each at most `cap` cells wide, more on a wide
+    terminal), except `flex`, which gets the rest of the table's width. Cells cut to fit end
+    in '…'; `whole` columns are never cut; with `wrap`, the flex column's text wraps onto
+    more lines instead (for few rows that must be read whole)."""
 
     def __init__(
-        self, columns: Sequence[str], flex: str, *, cap: int = 24, wrap: bool = False, id: str | None = None
+        self,
+        columns: Sequence[str],
+        flex: str,
+        *,
+        whole: Sequence[str] = (),
+        cap: int = 24,
+        wrap: bool = False,
+        id: str | None = None,
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.labels, self.flex, self.cap, self.wrap = list(columns), flex, cap, wrap
+        self.whole = set(whole)
         self.full: list[tuple[list[str], str | None]] = []  # each row uncut, with its key
         self._filled_for = -1
 
@@ -51,14 +66,29 @@ class FitTable(DataTable):
 
     def widths(self, width: int) -> list[int]:
         """Each column's width at a table `width` cells wide."""
-        fixed = [
-            min(self.cap, max([len(label)] + [len(cells[i]) for cells, _ in self.full]))
+        cap = max(self.cap, width // len(self.labels))  # a wide terminal lifts the cap
+        sizes = [
+            min(cap, max([len(label)] + [len(cells[i]) for cells, _ in self.full]))
             for i, label in enumerate(self.labels)
         ]
         at = self.labels.index(self.flex)
-        padding = 2 * self.cell_padding * len(self.labels)
-        fixed[at] = max(MIN_FLEX, width - padding - sum(fixed) + fixed[at])
-        return fixed
+        padding = 2 * self.cell_padding * len(sizes)
+        sizes[at] = max(MIN_FLEX, width - padding - sum(sizes) + sizes[at])
+        over = sum(sizes) + padding - width
+        floors = [self._floor(label, size) for label, size in zip(self.labels, sizes, strict=True)]
+        while over > 0:
+            give = [i for i, size in enumerate(sizes) if size > floors[i]]
+            if not give:
+                break
+            widest = max(give, key=lambda i: sizes[i] - floors[i])
+            sizes[widest] -= 1
+            over -= 1
+        return sizes
+
+    def _floor(self, label: str, size: int) -> int:
+        if label in self.whole or label == self.flex:
+            return size  # the flex column is already at its own minimum when space runs out
+        return min(size, max(MIN_CELL, len(label)))
 
     def _fill(self, width: int) -> None:
         self._filled_for = width

@@ -28,10 +28,10 @@ from cockpit.problem.grader import grade
 from cockpit.projects import get_project
 from cockpit.text import cut
 from cockpit.workspace import Workspace
+from screens.fit_table import FitTable
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
-from screens.snug_table import SnugTable
 from screens.unsaved import DiscardEdits, GuardsEdits
 
 PROBLEM_KEYS = [
@@ -126,10 +126,10 @@ class ProblemScreen(GuardsEdits):
                         yield Label(label, classes="form-label")
                         yield self._field(name, kind, placeholder)
             with TabPane("Grade", id="grade"):
-                yield SnugTable(("Field", "Status", "Why it matters"), "Why it matters", id="grade-table")
+                yield FitTable(("Field", "Status", "Why it matters"), "Why it matters", id="grade-table")
                 yield Static(id="grade-why")
             with TabPane("History", id="history"):
-                yield SnugTable(
+                yield FitTable(
                     ("v", "Score", "Saved", "By", "Changed"),
                     "Changed",
                     whole=("v", "Score", "Saved"),
@@ -338,7 +338,7 @@ class ProblemScreen(GuardsEdits):
         self.query_one("#readiness-bar", ProgressBar).update(progress=result.score)
         order = {"missing": 0, "vague": 1, "ok": 2, "n/a": 3}
         findings = sorted(result.findings, key=lambda f: (order[f.status], -f.weight))
-        self.query_one("#grade-table", SnugTable).set_rows(
+        self.query_one("#grade-table", FitTable).set_rows(
             [([f.label, STATUS_MARK[f.status], f.why], f.field) for f in findings]
         )
 
@@ -357,7 +357,7 @@ class ProblemScreen(GuardsEdits):
                 )
             )
             previous = version.spec
-        self.query_one("#history-table", SnugTable).set_rows(rows)
+        self.query_one("#history-table", FitTable).set_rows(rows)
         self.query_one("#history-diff", Static).update(
             "Select a version to see what it changed."
             if self._versions
@@ -387,7 +387,7 @@ class ProblemScreen(GuardsEdits):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter opens the row in full: a finding, or a version with every change it made."""
         table = event.data_table
-        if not isinstance(table, SnugTable) or event.row_key.value is None:
+        if not isinstance(table, FitTable) or event.row_key.value is None:
             return
         if table.id == "history-table":
             full = {**table.full_row(), **self._version_changes(int(event.row_key.value))}
