@@ -106,6 +106,10 @@ Moves = tuple[Move, ...]
 LEDGER_COLUMNS = ("When", "Alias", "Action", "Version", "From", "%", "Who", "Why")
 SCORED_COLUMNS = ("Entity", "Score", "Answer", "Route", "Top reasons")
 OVERRIDE_COLUMNS = ("Id", "Entity", "Answer", "Why", "By", "Expires")
+# short facts a narrow terminal must not cut (screens/fit_table.py): text columns give way instead
+LEDGER_WHOLE = ("When", "Alias", "Action", "Version", "%")
+SCORED_WHOLE = ("Score", "Answer", "Route")
+OVERRIDE_WHOLE = ("Id", "Answer", "Expires")
 
 
 class DeploymentScreen(StageScreen):
@@ -129,12 +133,12 @@ class DeploymentScreen(StageScreen):
             with TabPane("Versions", id="versions"):
                 yield DataTable(id="versions-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Ledger", id="ledger"):
-                yield FitTable(LEDGER_COLUMNS, "Why", id="ledger-table")
+                yield FitTable(LEDGER_COLUMNS, "Why", whole=LEDGER_WHOLE, id="ledger-table")
             with TabPane("Scored", id="scored"):
-                yield FitTable(SCORED_COLUMNS, "Top reasons", id="scored-table")
+                yield FitTable(SCORED_COLUMNS, "Top reasons", whole=SCORED_WHOLE, id="scored-table")
             with TabPane("Fallback & overrides", id="rules"):
                 yield Static(id="fallback-text")
-                yield FitTable(OVERRIDE_COLUMNS, "Why", id="overrides-table")
+                yield FitTable(OVERRIDE_COLUMNS, "Why", whole=OVERRIDE_WHOLE, id="overrides-table")
         yield Footer()
 
     def on_mount(self) -> None:

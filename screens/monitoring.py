@@ -93,11 +93,17 @@ class MonitoringScreen(StageScreen):
         yield Static(id="monitor-summary")
         with TabbedContent(initial="drift"):
             with TabPane("Drift", id="drift"):
-                yield FitTable(DRIFT_COLUMNS, "New values", id="drift-table")
+                yield FitTable(DRIFT_COLUMNS, "New values", whole=DRIFT_COLUMNS[1:5], id="drift-table")
             with TabPane("Performance", id="performance"):
                 yield DataTable(id="performance-table", cursor_type="row", zebra_stripes=True)
             with TabPane("Alerts", id="alerts"):
-                yield FitTable(ALERT_COLUMNS, "Message", wrap=True, id="alerts-table")
+                yield FitTable(
+                    ALERT_COLUMNS,
+                    "Message",
+                    whole=ALERT_COLUMNS[:3],
+                    wrap=True,
+                    id="alerts-table",
+                )
             with TabPane("Plots", id="plots"), Horizontal():
                 yield PlotextPlot(id="monitor-plot")
         yield Footer()
