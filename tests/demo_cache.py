@@ -107,7 +107,25 @@ def _build(folder: Path) -> None:
         workspace, built = build_demo(folder)
         workspace.close()
     assert built
-    assert DEMO_START + timedelta(seconds=next(ticks)) < DEMO_NOW, "the build read the clock too often"
+    ended = DEMO_START + timedelta(seconds=next(ticks))
+    assert ended < DEMO_NOW, "the build read the clock too often"
+    _freeze_child_times(folder, ended)
+
+
+def _freeze_child_times(folder: Path, ended: datetime) -> None:
+    """Training runs in child processes, which read the real clock: their times (a run's end,
+    its "run finished" event) are set to the build's frozen end, so every build reads alike."""
+    import sqlite3
+
+    with sqlite3.connect(folder / ".cockpit" / "cockpit.db") as conn:
+        tables = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for column in (c[1] for c in conn.execute(f'PRAGMA table_info("{table}")')):
+                if column == "at" or column.endswith("_at"):
+                    conn.execute(
+                        f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" > ?',
+                        [ended.isoformat(timespec="seconds"), DEMO_NOW.isoformat(timespec="seconds")],
+                    )
 
 
 def _remove_stale(root: Path, keep: Path) -> None:
