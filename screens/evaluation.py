@@ -207,7 +207,8 @@ class EvaluationScreen(StageScreen):
             self._empty_tabs("No finished run to evaluate yet: train one on the Experiments screen (4).")
             return
         self.subject = Subject(loaded.subject.project_id, view.run.id)
-        self._show(view)
+        if view != self.view:  # coming back to an unchanged run: what is drawn is still true
+            self._show(view)
 
     def work_failed(self, failed: WorkFailed) -> None:
         if failed.task == LOADING:

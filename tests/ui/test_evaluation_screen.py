@@ -357,3 +357,32 @@ async def test_gate_tabs_and_export_by_keys(tmp_path, frozen_clock) -> None:
         assert "GATE ✗ FAIL" in str(screen.query_one("#verdict").render())
         assert "looked at before" in str(screen.query_one("#verdict").render())
     ws.close()
+
+
+async def test_coming_back_redraws_only_what_changed(three_runs, private_copy) -> None:
+    """Back on the screen, an unchanged run's tabs are left as drawn (no second drawing of every
+    table and plot); a change to what the screen shows (here the spec's statement) is drawn."""
+    ws = Workspace.open(private_copy(three_runs))
+    app = CockpitApp(ws, "subs")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, EvaluationScreen)
+        drawn: list[int] = []
+        show = screen._show
+        screen._show = lambda view: (drawn.append(view.run.id), show(view))  # type: ignore[method-assign]
+
+        await pilot.press("4")
+        await pilot.press("5")
+        await _settle(app, pilot)
+        assert drawn == []
+        assert "run 2" in str(screen.query_one("#verdict").render()).lower()
+
+        project = get_project(ws, "subs")
+        spec = problem.current_spec(ws, project)
+        problem.save_spec(ws, project, problem.ProblemSpec(**{**spec.as_dict(), "statement": "changed"}))
+        await pilot.press("4")
+        await pilot.press("5")
+        await _settle(app, pilot)
+        assert drawn == [2]
