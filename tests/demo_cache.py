@@ -14,10 +14,12 @@ built; `demo_clock` in conftest freezes the time a test sees at DEMO_NOW, after 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,6 +96,7 @@ def _locked(path: Path) -> Iterator[None]:
 def _build(folder: Path) -> None:
     """`build_demo` on the frozen clock and user, with fixed git dates."""
     from cockpit.demo import build_demo
+    from cockpit.training import sweeps
 
     ticks = iter(range(1_000_000))
     git_date = DEMO_START.isoformat()
@@ -104,12 +107,35 @@ def _build(folder: Path) -> None:
         patch.setenv("COCKPIT_USER", DEMO_USER)
         patch.setenv("GIT_AUTHOR_DATE", git_date)
         patch.setenv("GIT_COMMITTER_DATE", git_date)
+        steady = _SteadyTime()
+        for module in ("evaluation.robustness", "deployment.serving", "retraining.challenger"):
+            patch.setattr(f"cockpit.{module}.time", steady)
+        # Trials that finish in parallel take run ids in the order they finish: one at a time,
+        # the same trial gets the same id in every build.
+        patch.setattr("cockpit.training.sweeps.run_sweep", functools.partial(sweeps.run_sweep, n_jobs=1))
         workspace, built = build_demo(folder)
         workspace.close()
     assert built
     ended = DEMO_START + timedelta(seconds=next(ticks))
     assert ended < DEMO_NOW, "the build read the clock too often"
     _freeze_child_times(folder, ended)
+
+
+class _SteadyTime:
+    """`time` for the modules that measure latency while the demo is built: `perf_counter`
+    moves 1 ms per reading in each thread, so every build stores the same latencies (the
+    robustness tab's, the service's p50/p95, the retrain's ms per row) and the screens that
+    show them read alike."""
+
+    def __init__(self) -> None:
+        self._readings = threading.local()
+
+    def perf_counter(self) -> float:
+        self._readings.n = getattr(self._readings, "n", 0) + 1
+        return self._readings.n / 1000
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
 
 
 def _freeze_child_times(folder: Path, ended: datetime) -> None:
