@@ -607,7 +607,7 @@ def bench_visit(args, rows: list[Row]) -> None:
                 rows.append(
                     Row(
                         f"visit {label}",
-                        f"{stage}: {visit} visit (key -> settled frame, tmux)",
+                        f"{stage}: {'first visit' if visit == 'first' else 'revisit'} (key -> settled frame)",
                         value,
                         "ms",
                         "lower",
