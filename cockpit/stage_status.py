@@ -19,6 +19,7 @@ from cockpit.lifecycle import (
     status_function,
 )
 from cockpit.projects import Project
+from cockpit.text import counted
 
 if TYPE_CHECKING:
     from cockpit.workspace import Workspace
@@ -140,7 +141,7 @@ def experiments_status(ws: Workspace, project: Project) -> StageState:
     running = store.scalar(
         "SELECT count(*) FROM runs WHERE project_id = ? AND status = 'running'", [project_id]
     )
-    detail = f"{runs:,} runs" + (f" ({running} running)" if running else "")
+    detail = counted(runs, "run") + (f" ({running} running)" if running else "")
     metric, best = best_run_metric(ws, project)
     if best is not None:
         value = store.scalar(f"SELECT {FIELDS[metric]} FROM runs WHERE id = ?", [best])

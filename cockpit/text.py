@@ -1,5 +1,5 @@
-"""Text fitted to a width: the one cut every table cell, title and evidence line uses, in
-the core (which the CLI shows) and on the screens alike."""
+"""Text fitted to a width (the one cut every table cell, title and evidence line uses) and
+counts said in words, in the core (which the CLI shows) and on the screens alike."""
 
 from __future__ import annotations
 
@@ -8,3 +8,8 @@ def cut(text: str, width: int) -> str:
     """`text` whole when it fits in `width` cells, else its start and '…', `width` cells
     in all (just '…' when there is no room)."""
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """'1 run', '2 runs', '11,764 rows': `plural` when adding an s is wrong."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

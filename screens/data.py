@@ -19,6 +19,7 @@ from textual_plotext import PlotextPlot
 from cockpit.data import checks, datasets, recipes
 from cockpit.data import splits as splitting
 from cockpit.data.profile import ColumnProfile
+from cockpit.text import counted
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
@@ -241,7 +242,8 @@ class DataScreen(StageScreen):
         else:
             verdict = (
                 f"{'✓ passed' if self.report.passed else '✗ FAILED'} · "
-                f"{self.report.count('error')} errors, {self.report.count('warning')} warnings"
+                f"{counted(self.report.count('error'), 'error')}, "
+                f"{counted(self.report.count('warning'), 'warning')}"
             )
         self.query_one("#data-summary", Static).update(
             f"{version.label} · {version.rows:,} rows × {version.n_columns} cols · {verdict}\n"
@@ -480,7 +482,10 @@ class DataScreen(StageScreen):
     def on_validated(self, done: Validated) -> None:
         report = done.report
         self.report = report
-        self.notify(f"Validated: {report.count('error')} errors, {report.count('warning')} warnings")
+        self.notify(
+            f"Validated: {counted(report.count('error'), 'error')}, "
+            f"{counted(report.count('warning'), 'warning')}"
+        )
         self._fill_summary()
         self._fill_findings()
         self.query_one(TabbedContent).active = "validation"

@@ -29,3 +29,12 @@ def test_no_module_cuts_text_with_its_own_copy() -> None:
         if own_cut.search(line)
     ]
     assert copies == []
+
+
+def test_counts_are_said_in_words() -> None:
+    from cockpit.text import counted
+
+    assert counted(1, "run") == "1 run"
+    assert counted(0, "warning") == "0 warnings"
+    assert counted(5764, "production row") == "5,764 production rows"
+    assert counted(2, "policy", "policies") == "2 policies"

@@ -23,6 +23,7 @@ from cockpit.projects import Project
 from cockpit.retraining import rollout
 from cockpit.retraining.challenger import Comparison, compare
 from cockpit.retraining.policy import due
+from cockpit.text import counted
 from cockpit.workspace import Workspace
 from storage import clock, faults
 
@@ -315,9 +316,8 @@ def _combined_data(
         fresh, _ = recipes.apply_recipe(fresh, [r["step"] for r in base.recipe])
         steps.append(f"cleaning recipe replayed ({len(base.recipe)} steps)")
     combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]], ignore_index=True)
-    version, _ = save_frame(
-        ws, project, combined, f"{base.name}+production", source=f"retrain with {len(fresh)} production rows"
-    )
+    source = f"retrain with {counted(len(fresh), 'production row')}"
+    version, _ = save_frame(ws, project, combined, f"{base.name}+production", source=source)
     return version, len(combined), steps
 
 
