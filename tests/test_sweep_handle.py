@@ -47,8 +47,13 @@ def test_the_child_reports_each_trial_and_returns_the_recorded_result(workspace,
     assert sorted(r["id"] for r in recorded) == sorted(result.run_ids)
 
 
+TRIALS = 200
+
+
 def test_stop_keeps_the_finished_trials_and_returns_a_cancelled_result(workspace, ready) -> None:
-    handle = sweeps.SweepHandle(workspace, ready, "random_forest", 8, n_jobs=1)
+    # Many more trials than a stop lets run: a parent that reads the first progress late (a
+    # loaded machine) must still find the child mid-sweep, not done with every trial.
+    handle = sweeps.SweepHandle(workspace, ready, "random_forest", TRIALS, n_jobs=1)
 
     def stop_after_the_first(done: int, total: int, message: str) -> None:
         if done == 1:
@@ -61,7 +66,7 @@ def test_stop_keeps_the_finished_trials_and_returns_a_cancelled_result(workspace
         r["id"]: r["status"]
         for r in workspace.store.rows("SELECT id, status FROM runs WHERE sweep_id = ?", [result.sweep_id])
     }
-    assert sorted(statuses) == sorted(result.run_ids) and len(statuses) < 8
+    assert sorted(statuses) == sorted(result.run_ids) and len(statuses) < TRIALS
     assert list(statuses.values()).count("finished") >= 1
     assert set(statuses.values()) <= {"finished", "cancelled"}
     assert sweeps.list_sweeps(workspace, ready)[0]["status"] == "cancelled"
