@@ -12,7 +12,7 @@ import pytest
 from cockpit.monitoring import drift
 from cockpit.monitoring.alerts import coverage
 from cockpit.monitoring.axes import bin_labels, time_positions, time_ticks, window_start
-from cockpit.monitoring.checks import Window
+from cockpit.monitoring.checks import Window, empty_window
 
 
 @pytest.mark.parametrize(
@@ -59,19 +59,7 @@ def test_categories_are_named_and_the_largest_kept_in_order() -> None:
 
 
 def _window(name: str, **figures) -> Window:
-    stats = {
-        "window": name,
-        "size": "month",
-        "rows": 0,
-        "features": {},
-        "max_psi": None,
-        "missing_rate": None,
-        "prediction_psi": None,
-        "routes": {},
-        "labelled": 0,
-        "notes": [],
-        **figures,
-    }
+    stats = {**empty_window(name, "month"), **figures}
     return Window.from_stats(stats)
 
 

@@ -296,20 +296,11 @@ def test_a_null_in_a_text_column_reaches_the_model_as_missing_not_as_nan_text() 
 
 
 def test_the_monitoring_screen_lists_warned_rows_with_the_service_health() -> None:
-    from cockpit.monitoring.checks import Window
+    from cockpit.monitoring.checks import Window, empty_window
     from screens.monitoring import _service_text
 
     stats = {
-        "window": "2026-05",
-        "size": "month",
-        "rows": 0,
-        "features": {},
-        "max_psi": None,
-        "missing_rate": None,
-        "prediction_psi": None,
-        "routes": {},
-        "labelled": 0,
-        "notes": [],
+        **empty_window("2026-05", "month"),
         "requests": 40,
         "p95_latency_ms": 12.0,
         "error_rate": 0.0,

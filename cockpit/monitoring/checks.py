@@ -33,6 +33,22 @@ MODEL_ROUTES = ("production", "canary", "fixed")  # rows a model answered (not a
 REFERENCE_FORMAT = 2  # 2: prediction drift of classes by class frequency
 
 
+def empty_window(window: str, size: str) -> dict[str, Any]:
+    """A window's figures before anything is counted into it."""
+    return {
+        "window": window,
+        "size": size,
+        "rows": 0,
+        "features": {},
+        "max_psi": None,
+        "missing_rate": None,
+        "prediction_psi": None,
+        "routes": {},
+        "labelled": 0,
+        "notes": [],
+    }
+
+
 def reference_stats(ws: Workspace, project: Project, version: registry.ModelVersion) -> dict:
     """Per-feature reference distributions of a model version, computed once and stored."""
     from cockpit.data.splits import get_split, split_frames
@@ -221,18 +237,7 @@ def compute_windows(ws: Workspace, project: Project) -> list[Window]:
     )
     windows = []
     for window in sorted(set(by_window) | set(served)):
-        stats: dict[str, Any] = {
-            "window": window,
-            "size": size,
-            "rows": 0,
-            "features": {},
-            "max_psi": None,
-            "missing_rate": None,
-            "prediction_psi": None,
-            "routes": {},
-            "labelled": 0,
-            "notes": [],
-        }
+        stats = empty_window(window, size)
         if window in by_window:
             stats.update(
                 _batch_stats(
