@@ -659,6 +659,22 @@ def m023_signoff_os_user(db: Database) -> None:
     )
 
 
+def m024_external_runs(db: Database) -> None:
+    """Runs from outside the catalogue (issue 24): where a run came from (`source`: catalog,
+    estimator, pipeline, script, notebook, file), the fitted model's class, what made it
+    (`origin`: script path and argv, notebook, file; JSON), the input columns it takes
+    (`input_schema`: JSON), and the metric steps a script logs while it trains."""
+    for column in ("source", "model_class", "origin", "input_schema"):
+        db.table("runs").add_column(column, str)
+    db.table("run_steps").create(
+        {"id": int, "run_id": int, "key": str, "step": int, "value": float, "logged_at": str},
+        pk="id",
+        not_null={"run_id", "key", "step", "logged_at"},
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db.table("run_steps").create_index(["run_id", "key", "step"])
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -683,6 +699,7 @@ MIGRATIONS = [
     m021_request_warnings,
     m022_leakage_acceptances,
     m023_signoff_os_user,
+    m024_external_runs,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

@@ -24,7 +24,21 @@ from storage import clock
 from storage.migrations import RUN_METRICS
 
 STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
-JSON_FIELDS = ("params", "train_metrics", "validation_metrics", "curve", "library_versions")
+JSON_FIELDS = (
+    "params",
+    "train_metrics",
+    "validation_metrics",
+    "curve",
+    "library_versions",
+    "origin",
+    "input_schema",
+)
+# Where a run came from. catalog: a family of cockpit's catalogue; estimator: any importable
+# scikit-learn estimator (`module.Class`) behind the feature spec's transformer; pipeline: a
+# user's whole Pipeline (`module:factory`); script/notebook: a model logged through the Python
+# API (cockpit.start_run); file: a model file registered with `cockpit register --file`.
+SOURCES = ("catalog", "estimator", "pipeline", "script", "notebook", "file")
+EXTERNAL_SOURCES = ("script", "notebook", "file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +84,33 @@ class Run:
     threshold: float | None = None  # binary decision threshold, chosen on validation
     threshold_reason: str | None = None
     feature_compiler: int | None = None  # None: compiler 1 (before it was recorded)
+    source: str | None = None  # one of SOURCES; None: catalog (before it was recorded)
+    model_class: str | None = None  # the fitted model's class, e.g. LGBMClassifier
+    origin: dict[str, Any] | None = None  # script/argv/cwd, notebook, or file it came from
+    input_schema: list[dict[str, str]] | None = None  # [{"name", "dtype"}] the model takes
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @property
     def label(self) -> str:
-        return f"run {self.id} ({self.family})"
+        return f"run {self.id} ({self.model_name})"
+
+    @property
+    def kind(self) -> str:
+        """Where the run came from (one of SOURCES)."""
+        return self.source or "catalog"
+
+    @property
+    def external(self) -> bool:
+        """Trained outside cockpit (a script, a notebook, a file): cockpit holds the fitted
+        model, not a recipe it can run again by name."""
+        return self.kind in EXTERNAL_SOURCES
+
+    @property
+    def model_name(self) -> str:
+        """What the runs table shows as the model: the family, or the class for others."""
+        return self.model_class or self.family
 
     @property
     def learning_curve(self) -> LearningCurve | None:
@@ -329,11 +363,14 @@ def finish(
     error: str | None = None,
     output=None,
     artifact_sha256: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Close a running run: its results (when it finished) and its final status, in one
-    transaction. A run is closed once; later calls leave it as it is."""
+    transaction. A run is closed once; later calls leave it as it is. `extra` holds other
+    columns written in the same update (an external run's class and input schema)."""
     metric = ws.store.scalar("SELECT metric FROM runs WHERE id = ?", [run_id]) if output is not None else None
     values = _end_values(status, error, output, artifact_sha256, metric)
+    values.update(extra or {})
     with ws.store.transaction():
         if ws.store.scalar("SELECT status FROM runs WHERE id = ?", [run_id]) != "running":
             return  # closed already (e.g. cancelled while its process was ending)
