@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
@@ -36,6 +36,17 @@ class RunData:
     target: str
     train: pd.DataFrame
     validation: pd.DataFrame
+
+
+class DataPins(Protocol):
+    """What a run pins of its data: a RunData, or a split's ids before its rows are read."""
+
+    @property
+    def version_id(self) -> int: ...
+    @property
+    def split_id(self) -> int: ...
+    @property
+    def feature_spec_version(self) -> int: ...
 
 
 def feature_columns(specs) -> list[str]:
@@ -131,7 +142,7 @@ def start(
     origin: dict[str, Any],
     params: dict[str, Any] | None = None,
     seed: int = 0,
-    data: RunData | None = None,
+    data: DataPins | None = None,
     environment: tuple[str | None, bool | None, dict] | None = None,
 ) -> int:
     """Record an external run as running (`data`: the split it trains on; None when the model
