@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.training import runs
+from cockpit.training.input_step import INPUT_STEP as INPUT_STEP  # moved beside fit, which uses it too
+from cockpit.training.input_step import with_inputs as with_inputs
 from cockpit.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
-
-INPUT_STEP = "input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,20 +119,6 @@ def check_model(model: Any, task: str, label: str = "the model") -> None:
         raise CockpitError(
             f"{label} ({type(model).__name__}) has no classes_: a {task} project needs a classifier"
         )
-
-
-def with_inputs(model: Any, frame: pd.DataFrame) -> Any:
-    """The model behind a step that passes it `frame`'s columns, in that order, from any wider
-    table (a split part, a serving request, a batch file)."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-
-    columns = [str(c) for c in frame.columns]
-    selector = ColumnTransformer(
-        [(INPUT_STEP, "passthrough", columns)], remainder="drop", verbose_feature_names_out=False
-    ).set_output(transform="pandas")
-    selector.fit(frame.head(min(len(frame), 5)))
-    return Pipeline([(INPUT_STEP, selector), ("model", model)])
 
 
 def start(
