@@ -20,17 +20,43 @@ pass_cli = click.make_pass_decorator(CliContext)
     "who and the failed rules go to the ledger.",
 )
 @click.option("--reason", default="", help="Why you run it (kept with the retrain).")
+@click.option(
+    "--command",
+    metavar="COMMAND",
+    help='Train the challenger by running this command (e.g. "python train.py --fast") in the '
+    "current folder; the new data version is in COCKPIT_DATA_VERSION, and the run its "
+    "cockpit.start_run logs is the challenger.",
+)
+@click.option(
+    "--refit",
+    is_flag=True,
+    help="For a champion trained by a script: fit a clone of its model on the new data instead "
+    "of running the script again.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def retrain(
-    ctx: click.Context, if_due: bool, now: str | None, override: str | None, reason: str, as_json: bool
+    ctx: click.Context,
+    if_due: bool,
+    now: str | None,
+    override: str | None,
+    reason: str,
+    command: str | None,
+    refit: bool,
+    as_json: bool,
 ) -> None:
     """Retrain on reference + new labelled production data. A challenger that beats production
     on the newest labelled window is gated against production: it starts as the triggers say
     (canary or shadow) only if it passes, or with --override REASON; otherwise it is
     registered as a candidate, nothing is deployed, an alert says why, and the exit code is 1.
-    A worse challenger raises an alert (exit 0: production is still the best)."""
-    given = [name for name, value in _options(if_due, now, override, reason, as_json) if value]
+    A worse challenger raises an alert (exit 0: production is still the best).
+
+    The challenger trains as production's model did: a catalogue run's recipe again; a
+    script's recorded command again (COCKPIT_DATA_VERSION names the new data); a clone of a
+    model from a notebook or a file, refitted. Training that fails exits 1, production kept."""
+    given = [
+        name for name, value in _options(if_due, now, override, reason, command, refit, as_json) if value
+    ]
     if ctx.invoked_subcommand is not None:
         if given:
             raise Refused(
@@ -38,11 +64,14 @@ def retrain(
                 f"`retrain {ctx.invoked_subcommand}`"
             )
         return
+    from cockpit.retraining.cycle import TRAINING_FAILED
     from cockpit.retraining.cycle import retrain as run_retrain
     from cockpit.retraining.rollout import CANDIDATE, DEPLOY_ANYWAY
 
     cli = cli_context(ctx)
-    result = run_retrain(cli.workspace(), cli.project(), if_due, now, override, reason)
+    result = run_retrain(
+        cli.workspace(), cli.project(), if_due, now, override, reason, command=command, refit=refit
+    )
     if as_json:
         emit_json(result.as_dict())
     else:
@@ -53,17 +82,27 @@ def retrain(
             click.echo(f"  - {step}")
         if result.decision == CANDIDATE:
             click.echo(f"to deploy it anyway: {DEPLOY_ANYWAY}")
-    if result.decision == CANDIDATE:
+    if result.decision in (CANDIDATE, TRAINING_FAILED):
         raise SystemExit(1)
 
 
-def _options(if_due: bool, now: str | None, override: str | None, reason: str, as_json: bool):
+def _options(
+    if_due: bool,
+    now: str | None,
+    override: str | None,
+    reason: str,
+    command: str | None,
+    refit: bool,
+    as_json: bool,
+):
     """The retrain options as (flag, value), to name those given with a subcommand."""
     return [
         ("--if-due", if_due),
         ("--now", now),
         ("--override", override is not None),
         ("--reason", reason),
+        ("--command", command is not None),
+        ("--refit", refit),
         ("--json", as_json),
     ]
 

@@ -2,7 +2,8 @@
 
 `retrain` takes the reference data plus the new labelled production rows (the
 cleaning recipe replayed on them), validates, trains with the production model's
-config, then judges champion and challenger on the newest labelled window neither
+config (for a model trained outside cockpit: its script again, or a clone of it refitted;
+cockpit.retraining.trainer), then judges champion and challenger on the newest labelled window neither
 trained on. A better challenger is gated against production: it starts as a canary (or
 shadow) only when it passes, or when a person overrides the gate with a reason; otherwise
 it is registered as a candidate and an alert says why (cockpit.retraining.rollout). A worse
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cockpit.data.datasets import DatasetVersion
+    from cockpit.data.splits import Split
     from cockpit.deployment.registry import ModelVersion
     from cockpit.evaluation.gate import GateResult
     from cockpit.training.runs import Run
@@ -67,6 +69,7 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
 
 
 MIN_HOLDOUT_ROWS = 30
+TRAINING_FAILED = "stopped: training failed"
 
 
 def holdout_window(new: pd.DataFrame, project: Project) -> str:
@@ -198,12 +201,15 @@ def retrain(
     override: str | None = None,
     asked: str = "",
     expect: tuple[Move, ...] | None = None,
+    command: str | None = None,
+    refit: bool = False,
 ) -> Retrain:
     """The retrain pipeline; every step is recorded on the retrain's row. A challenger that
     beats production is deployed only if it passes its gate, or `override` (a reason) says
     to deploy it anyway (cockpit.retraining.rollout); `asked` is a person's reason to run it,
     `expect` the plan's moves they confirmed (refused, nothing done, if they differ now or
-    when the challenger is settled)."""
+    when the challenger is settled). How the challenger is trained (the champion's recipe,
+    its script, a clone of its model with `refit`, or `command`): cockpit.retraining.trainer."""
     from cockpit.deployment import registry
 
     override = rollout.check_override(override)
@@ -220,7 +226,7 @@ def retrain(
     if asked.strip():
         reasons = [*reasons, f"asked: {asked.strip()}"]
     champion = registry.get_version(ws, project, "production")
-    judged = _challenge(ws, project, champion)
+    judged = _challenge(ws, project, champion, command, refit)
     verdict = rollout.gate_challenger(ws, project, champion, judged) if judged.wins else None
     # the challenger's fate (registered, deployed or alerted) and the retrain's row: all or nothing
     with ws.store.transaction():
@@ -257,15 +263,19 @@ def _settle(
     return replace(judged, steps=[*judged.steps, "not better: alert raised, production kept"])
 
 
-def _challenge(ws: Workspace, project: Project, champion: ModelVersion) -> Outcome:
+def _challenge(
+    ws: Workspace, project: Project, champion: ModelVersion, command: str | None, refit: bool
+) -> Outcome:
     """Train a challenger on the reference and new labelled rows, judge both models on the
     held-out window (what then happens to it: _settle)."""
     from cockpit.data import checks
     from cockpit.data.datasets import get_version as get_data
     from cockpit.data.datasets import load_frame
+    from cockpit.retraining import trainer
     from cockpit.training import runs
 
     champion_run = runs.get_run(ws, project, champion.run_id)
+    how = trainer.choose(ws, project, champion_run, command, refit)  # before anything is written
     new = _labelled_production(ws, project, champion.input_schema)
     if new.empty:
         raise CockpitError("no labelled production rows yet: cockpit monitor labels FILE")
@@ -280,16 +290,13 @@ def _challenge(ws: Workspace, project: Project, champion: ModelVersion) -> Outco
     if errors:
         return Outcome("stopped: validation errors", [*steps, f"validation failed: {errors[0]}"], window)
     steps.append(f"data v{version.id} validated ({rows:,} rows)")
-    _split_like(ws, project, champion_run, version)
-    challenger = runs.train(ws, project, champion_run.family, champion_run.params, champion_run.seed)
-    if challenger.status != "finished":
-        return Outcome(
-            "stopped: training failed",
-            [*steps, f"training failed: {challenger.error}"],
-            window,
-            challenger.id,
-        )
-    steps.append(f"{challenger.label} trained with the production config")
+    split = _split_like(ws, project, champion_run, version)
+    trained = how.train(ws, project, version.id, split.id)
+    if trained.error is not None:
+        return Outcome(TRAINING_FAILED, [*steps, trained.step()], window, trained.run_id)
+    assert trained.run_id is not None, "a challenger that trained has its run"
+    steps.append(trained.step())
+    challenger = runs.get_run(ws, project, trained.run_id)
     return _judge(ws, project, champion, challenger, new, window, steps)
 
 
@@ -321,12 +328,12 @@ def _combined_data(
     return version, len(combined), steps
 
 
-def _split_like(ws: Workspace, project: Project, champion_run: Run, version: DatasetVersion) -> None:
+def _split_like(ws: Workspace, project: Project, champion_run: Run, version: DatasetVersion) -> Split:
     """The new data split as the champion's data was (strategy, seed, fractions, columns)."""
     from cockpit.data.splits import get_split, make_split
 
     old = get_split(ws, project, champion_run.split_id)
-    make_split(
+    return make_split(
         ws,
         project,
         old.strategy,

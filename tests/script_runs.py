@@ -1,0 +1,85 @@
+"""A user's training script in a git repository of its own, for retrain and reproduce tests.
+
+The script trains LightGBM on the split cockpit names (COCKPIT_DATA_VERSION, COCKPIT_SPLIT
+when cockpit runs it again) and logs the run; it writes what it saw to `seen.txt` beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = """\
+import argparse
+import os
+import time
+from pathlib import Path
+
+import lightgbm
+
+from cockpit.projects import resolve_project
+from cockpit.training import external
+from cockpit.training.environment import capture
+from cockpit.workspace import Workspace
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--trees", type=int, default=15)
+parser.add_argument("--fail", action="store_true")
+args = parser.parse_args()
+seen = os.environ.get("COCKPIT_DATA_VERSION", "-") + " " + os.environ.get("COCKPIT_SPLIT", "-")
+with open(Path(__file__).with_name("seen.txt"), "a") as out:
+    out.write(seen + "\\n")
+if args.fail:
+    raise SystemExit("the data looks wrong: refusing to train")
+# what cockpit.start_run does (cockpit/tracking), spelled out until it lands
+ws = Workspace.open()
+project = resolve_project(ws)
+split = os.environ.get("COCKPIT_SPLIT")
+data = external.run_data(ws, project, int(split) if split else None)
+if "COCKPIT_DATA_VERSION" in os.environ:
+    assert data.version_id == int(os.environ["COCKPIT_DATA_VERSION"]), data.version_id
+source, origin = external.script_origin()
+if "COCKPIT_RERUN_ID" in os.environ:
+    origin["rerun"] = os.environ["COCKPIT_RERUN_ID"]
+params = {"n_estimators": args.trees, "num_leaves": 7, "learning_rate": 0.2}
+environment = capture(Path(__file__).parent)
+run_id = external.start(ws, project, source, origin, params, 3, data, environment)
+started = time.perf_counter()
+X, y = data.train[data.columns], data.train[data.target]
+model = lightgbm.LGBMClassifier(**params, n_jobs=1, verbose=-1, random_state=3).fit(X, y)
+external.finish_with_model(ws, project, run_id, model, X, data, time.perf_counter() - started)
+print(f"logged run {run_id}")
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def script_repo(tmp_path: Path) -> Path:
+    """A git repository holding train.py, committed."""
+    repo = tmp_path / "code"
+    repo.mkdir()
+    (repo / "train.py").write_text(SCRIPT)
+    git(repo, "init", "-q")
+    git(repo, "add", "train.py")
+    git(repo, "commit", "-q", "-m", "train")
+    return repo
+
+
+def run_script(repo: Path, workspace_dir: Path, project: str, *args: str) -> subprocess.CompletedProcess:
+    """`python train.py ARGS` in the repository, as a user runs it."""
+    env = {**os.environ, "COCKPIT_WORKSPACE": str(workspace_dir), "COCKPIT_PROJECT": project}
+    done = subprocess.run(
+        [sys.executable, "train.py", *args], cwd=repo, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done
