@@ -105,17 +105,54 @@ def apply_change(specs, change: str):
     return [replace(s, **{field: parsed}) if s is target else s for s in specs]
 
 
+MODEL_HELP = (
+    f"A catalogue family ({', '.join(FAMILIES)}) or any importable scikit-learn estimator "
+    "class as module.Class (e.g. lightgbm.LGBMClassifier), with the feature spec's transformer in front."
+)
+PIPELINE_HELP = (
+    "module:function returning a whole unfitted scikit-learn Pipeline that takes the spec's "
+    "feature columns as they are (instead of --model)."
+)
+
+
+def model_name(model: str | None, pipeline: str | None) -> str:
+    """The one model a command names: --model or --pipeline."""
+    if bool(model) == bool(pipeline):
+        raise CockpitError("give either --model NAME or --pipeline module:function")
+    if pipeline:
+        if ":" not in pipeline:
+            raise CockpitError(
+                f"--pipeline {pipeline!r}: write module:function (e.g. mymodels:make_pipeline)"
+            )
+        return pipeline.strip()
+    assert model is not None
+    if ":" in model:
+        raise CockpitError(f"--model {model!r}: a function that builds a Pipeline goes in --pipeline")
+    return model.strip()
+
+
 @click.command()
-@click.option("--model", "family", required=True, type=click.Choice(list(FAMILIES)), help="Model family.")
+@click.option("--model", "family", metavar="NAME", help=MODEL_HELP)
+@click.option("--pipeline", metavar="MODULE:FUNCTION", help=PIPELINE_HELP)
 @click.option(
-    "--param", "params", multiple=True, metavar="NAME=VALUE", help="An estimator parameter (repeatable)."
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An estimator parameter (repeatable); step__name for a step of a --pipeline.",
 )
 @click.option("--seed", default=42, show_default=True, type=SEED, help="Random seed (recorded).")
 @click.option("--split", "split_id", type=ROW_ID, help="Split id (default: the newest).")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run as JSON.")
 @pass_cli
 def train(
-    ctx: CliContext, family: str, params: tuple[str, ...], seed: int, split_id: int | None, as_json: bool
+    ctx: CliContext,
+    family: str | None,
+    pipeline: str | None,
+    params: tuple[str, ...],
+    seed: int,
+    split_id: int | None,
+    as_json: bool,
 ) -> None:
     """Train one run in a child process; prints the run id (Ctrl-C cancels it).
 
@@ -124,6 +161,7 @@ def train(
     """
     from cockpit.training.runs import train as run_training
 
+    name = model_name(family, pipeline)
     workspace, project = ctx.workspace(), ctx.project()
     shown = {"last": -1.0}
 
@@ -132,7 +170,7 @@ def train(
             click.echo(f"  {fraction:4.0%} {message}", err=True)
             shown["last"] = fraction
 
-    run = run_training(workspace, project, family, list(params), seed, split_id, progress)
+    run = run_training(workspace, project, name, list(params), seed, split_id, progress)
     if as_json:
         emit_json(run.as_dict())
     else:
@@ -157,7 +195,8 @@ def train(
     "filter_text",
     default="",
     metavar="QUERY",
-    help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2'.",
+    help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2'; also "
+    "source=estimator or model=LGBMClassifier.",
 )
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
@@ -189,7 +228,8 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
     shown = [
         {
             "id": r.id,
-            "family": r.family,
+            "model": r.model_name,
+            "source": r.kind,
             "status": r.status,
             "metric": r.metric,
             "score": r.score,
@@ -199,9 +239,10 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
         }
         for r in rows
     ]
+    sources = ["source"] if any(r.kind != "catalog" for r in rows) else []  # shown when it tells
     print_table(
         shown,
-        ["id", "family", "status", "metric", "score", "seed", "sweep", "seconds"],
+        ["id", "model", *sources, "status", "metric", "score", "seed", "sweep", "seconds"],
         empty="no runs match" if filter_text else "no runs yet: cockpit train --model dummy",
     )
     if total > len(rows):
@@ -209,9 +250,8 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
 
 
 @click.command()
-@click.option(
-    "--model", "family", required=True, type=click.Choice(list(FAMILIES)), help="Model family to search."
-)
+@click.option("--model", "family", metavar="NAME", help=MODEL_HELP)
+@click.option("--pipeline", metavar="MODULE:FUNCTION", help=PIPELINE_HELP)
 @click.option(
     "--grid",
     "grid_file",
@@ -222,7 +262,8 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
     "--random",
     "random_trials",
     type=click.IntRange(1, 100_000),
-    help="Draw this many trials from the family's default search space.",
+    help="Draw this many trials from the family's default search space, or with --grid from "
+    "the grid's values (models outside the catalogue have no default space).",
 )
 @click.option(
     "--seed",
@@ -262,7 +303,8 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
 @pass_cli
 def sweep(
     ctx: CliContext,
-    family: str,
+    family: str | None,
+    pipeline: str | None,
     grid_file: Path | None,
     random_trials: int | None,
     seed: int,
@@ -276,19 +318,24 @@ def sweep(
 
     Ctrl-C keeps the finished trials and records the running ones as cancelled.
     """
-    from cockpit.training import spaces
+    from cockpit.training import models, spaces
     from cockpit.training.sweeps import SweepInterrupted, run_sweep
 
-    if bool(grid_file) == bool(random_trials):
-        raise CockpitError("give either --grid FILE or --random N")
+    name = model_name(family, pipeline)
+    if not grid_file and not random_trials:
+        raise CockpitError("give --grid FILE, --random N, or both (N drawn from the grid's values)")
     workspace, project = ctx.workspace(), ctx.project()
+    models.resolve(name, project.task)  # an unusable model is named before the grid is read
     if grid_file:
         grid = spaces.load_grid(grid_file)
-        spaces.check_grid(grid, family, project.task, str(grid_file))
-        trials, kind = spaces.grid_trials(grid), "grid"
+        spaces.check_grid(grid, name, project.task, str(grid_file))
+        if random_trials:
+            trials, kind = spaces.random_trials(name, random_trials, seed, spaces.grid_space(grid)), "random"
+        else:
+            trials, kind = spaces.grid_trials(grid), "grid"
     else:
-        assert random_trials is not None  # exactly one of --grid and --random (checked above)
-        trials, kind = spaces.random_trials(family, random_trials, seed), "random"
+        assert random_trials is not None  # one of --grid and --random at least (checked above)
+        trials, kind = spaces.random_trials(name, random_trials, seed), "random"
 
     def progress(done: int, total: int, message: str) -> None:
         click.echo(f"  {done}/{total} {message}", err=True)
@@ -297,7 +344,7 @@ def sweep(
         result = run_sweep(
             workspace,
             project,
-            family,
+            name,
             trials,
             kind,
             seed,

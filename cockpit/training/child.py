@@ -5,6 +5,8 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
+from cockpit.errors import CockpitError
+
 
 def load_inputs(ws, project, run):
     """The pinned inputs of a run, read back from the store."""
@@ -64,15 +66,32 @@ def main(workspace_dir: str, project_id: int, run_id: int) -> int:
         project = next(p for p in list_projects(ws) if p.id == project_id)
         try:
             run = get_run(ws, project, run_id)
+            check_model(run.family, project.task)
             inputs = load_inputs(ws, project, run)
             output = fit_and_score(inputs, report)
             ref = ws.artifacts.put(output.pipeline, kind="model", library_versions=run.library_versions)
             finish(ws, project, run_id, "finished", output=output, artifact_sha256=ref.sha256)
             return 0
         except Exception as exc:  # recorded on the run, never a crash
-            finish(ws, project, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            error = str(exc) if isinstance(exc, CockpitError) else f"{type(exc).__name__}: {exc}"
+            finish(ws, project, run_id, "failed", error=error)
             traceback.print_exc(limit=3)
             return 1
+
+
+def check_model(name: str, task: str) -> None:
+    """The run's model, resolved again in this process: a user's module the parent imported
+    may not import here (another working folder or PYTHONPATH, as a retrain may have)."""
+    import os
+
+    from cockpit.training import models
+
+    try:
+        models.resolve(name, task)
+    except CockpitError as exc:
+        raise CockpitError(
+            f"the training process (working folder {os.getcwd()}) cannot load the model: {exc}"
+        ) from None
 
 
 if __name__ == "__main__":

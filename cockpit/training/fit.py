@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.evaluation import metrics
 from cockpit.features import COMPILER_VERSION, ColumnSpec
-from cockpit.training import catalog
+from cockpit.training import catalog, models
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,28 +70,33 @@ def fit_and_score(
     inputs: TrainInputs, progress: Progress | None = None, learning_curve: bool = True
 ) -> TrainOutput:
     """Fit features + model on the training rows and score both splits; staged families
-    also record a learning curve (skipped with `learning_curve=False`: one plain fit)."""
+    also record a learning curve (skipped with `learning_curve=False`: one plain fit).
+
+    A user's whole Pipeline (`module:function`) takes the spec's feature columns as they are,
+    with no feature transformer in front; it is kept behind a step that selects them."""
     from sklearn.pipeline import Pipeline
 
     from cockpit.feature_pipeline import compile_transformer
 
     report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
+    ref = models.resolve(inputs.family, inputs.task)
     X, y = inputs.train, inputs.train[inputs.target].to_numpy()
-    report(0.05, "fitting features")
-    transformer = compile_transformer(
-        inputs.specs, dense=catalog.FAMILIES[inputs.family].dense, version=inputs.compiler
-    )
-    matrix = transformer.fit_transform(X)
-    model = catalog.build(inputs.family, inputs.task, inputs.params, inputs.seed)
-    staged = catalog.FAMILIES[inputs.family].staged
+    model = ref.build(inputs.params, inputs.seed)
     curve = None
-    if learning_curve and staged and inputs.params.get(staged, 0) > 1:
-        curve = _fit_staged(model, staged, matrix, y, transformer, inputs, report)
+    if not ref.takes_features:
+        pipeline = _fit_whole(model, inputs, y, report)
     else:
-        report(0.2, "fitting model")
-        model.fit(matrix, y)
-    pipeline = Pipeline([("features", transformer), ("model", model)])
+        report(0.05, "fitting features")
+        transformer = compile_transformer(inputs.specs, dense=ref.dense, version=inputs.compiler)
+        matrix = transformer.fit_transform(X)
+        staged = ref.staged
+        if learning_curve and staged and inputs.params.get(staged, 0) > 1:
+            curve = _fit_staged(model, staged, matrix, y, transformer, inputs, report)
+        else:
+            report(0.2, "fitting model")
+            model.fit(matrix, y)
+        pipeline = Pipeline([("features", transformer), ("model", model)])
     report(0.9, "scoring")
     output = TrainOutput(
         pipeline=pipeline,
@@ -102,6 +107,17 @@ def fit_and_score(
     )
     report(1.0, "done")
     return output
+
+
+def _fit_whole(model, inputs: TrainInputs, y, report: Progress) -> Any:
+    """Fit a user's Pipeline on the raw feature columns; keep it behind their selector."""
+    from cockpit.training.input_step import with_inputs
+
+    columns = [s.column for s in inputs.specs if s.role == "feature"]
+    features = inputs.train[columns]
+    report(0.2, "fitting the pipeline")
+    model.fit(features, y)
+    return with_inputs(model, features)
 
 
 def _fit_staged(

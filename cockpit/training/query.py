@@ -8,7 +8,8 @@ value, issue 16), so the two parts are read separately, each from an index.
 
 Filter language: space-separated conditions, all of which must hold, e.g.
 `recall>0.8 family=random_forest status=finished sweep=3`. Fields: every
-metric, score, id, seed, sweep, duration, family, status. Operators: = != > >= < <=.
+metric, score, id, seed, sweep, duration, family, status, source (catalog, estimator, pipeline,
+script, notebook, file) and model (the class, or the family). Operators: = != > >= < <=.
 """
 
 from __future__ import annotations
@@ -40,11 +41,19 @@ NUMERIC_FIELDS = {
     "sweep": "sweep_id",
     "duration": "duration_s",
 }
-TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric"}
+TEXT_FIELDS = {
+    "family": "family",
+    "status": "status",
+    "metric": "metric",
+    # runs from before sources were recorded are catalogue runs, named by their family
+    "source": "COALESCE(source, 'catalog')",
+    "model": "COALESCE(model_class, family)",
+}
 FIELDS = {**NUMERIC_FIELDS, **TEXT_FIELDS}
 CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
-LIST_COLUMNS = "id, family, status, metric, score, seed, sweep_id, duration_s, params, error, " + ", ".join(
-    f"m_{m}" for m in RUN_METRICS
+LIST_COLUMNS = (
+    "id, family, status, metric, score, seed, sweep_id, duration_s, params, error, source, model_class, "
+    + ", ".join(f"m_{m}" for m in RUN_METRICS)
 )
 
 
@@ -63,12 +72,25 @@ class RunRow:
     params: dict[str, Any]
     error: str | None
     metrics: dict[str, float]  # validation metrics the run has, by column name (roc_auc, rmse)
+    source: str | None = None  # where the run came from (runs.SOURCES); None: catalog
+    model_class: str | None = None  # the estimator's class, for models outside the catalogue
+
+    @property
+    def kind(self) -> str:
+        return self.source or "catalog"
+
+    @property
+    def model_name(self) -> str:
+        """The model as the runs table shows it: the class, or the catalogue family."""
+        return self.model_class or self.family
 
     def as_dict(self) -> dict[str, Any]:
         """The run as `cockpit runs --json` prints it."""
         return {
             "id": self.id,
             "family": self.family,
+            "source": self.kind,
+            "model_class": self.model_class,
             "status": self.status,
             "metric": self.metric,
             "score": self.score,
@@ -97,6 +119,8 @@ def _run_row(row: dict[str, Any]) -> RunRow:
         params=json.loads(row["params"]) if row["params"] else {},
         error=row["error"],
         metrics={m: row[c] for m, c in METRIC_COLUMNS if row[c] is not None},
+        source=row["source"],
+        model_class=row["model_class"],
     )
 
 

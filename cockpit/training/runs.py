@@ -136,10 +136,21 @@ def get_run(ws: Workspace, project: Project, run_id: int) -> Run:
 
 
 def load_pipeline(ws: Workspace, run: Run) -> Any:
-    """The fitted pipeline a run saved; a run that saved none is refused by name."""
+    """The fitted pipeline a run saved; a run that saved none is refused by name. A model of
+    a user's own class needs its module: the working folder is searched too, as in training."""
     if not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: it saved no model")
-    return ws.artifacts.load(run.artifact_sha256)
+    if run.kind != "catalog":
+        from cockpit.training.models import working_folder_on_path
+
+        working_folder_on_path()
+    try:
+        return ws.artifacts.load(run.artifact_sha256)
+    except ModuleNotFoundError as exc:
+        raise CockpitError(
+            f"{run.label}: its model needs the module {exc.name!r}, which does not import here; "
+            "install it, run cockpit in the folder that holds it, or add that folder to PYTHONPATH"
+        ) from None
 
 
 def list_runs(ws: Workspace, project: Project, limit: int = 200) -> list[Run]:
@@ -223,6 +234,8 @@ class RunPlan:
     split_id: int
     feature_spec_version: int
     metric: str
+    source: str | None = None  # catalog, estimator or pipeline (models.resolve); external runs set theirs
+    model_class: str | None = None  # the estimator's class, for models outside the catalogue
 
 
 def plan_run(
@@ -233,21 +246,32 @@ def plan_run(
     seed: int = 42,
     split_id: int | None = None,
 ) -> RunPlan:
-    """Resolve family, params, split and feature spec; CockpitError when any is unusable."""
+    """Resolve the model (a catalogue family, `module.Class` or `module:function`: see
+    training.models), params, split and feature spec; CockpitError when any is unusable."""
     from cockpit.data.splits import get_split
     from cockpit.features import ensure_spec, spec_at
     from cockpit.problem import current_spec
-    from cockpit.training import catalog
+    from cockpit.training import models
 
-    catalog.family(family, project.task)
-    resolved = catalog.resolve_params(family, project.task, params or {})
+    model = models.resolve(family, project.task)
+    resolved = model.resolve_params(params or {})
     split = get_split(ws, project, split_id)
     spec_version, _ = ensure_spec(ws, project)  # the first run saves the inferred spec
     spec_at(ws, project, spec_version)
     if resolved.get("random_state", "absent") is None:
         resolved["random_state"] = seed
     metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
-    return RunPlan(family, resolved, seed, split.version_id, split.id, spec_version, metric)
+    return RunPlan(
+        model.name,
+        resolved,
+        seed,
+        split.version_id,
+        split.id,
+        spec_version,
+        metric,
+        model.source,
+        model.model_class,
+    )
 
 
 def create_run(
@@ -316,6 +340,8 @@ def _start_values(
         "split_id": plan.split_id,
         "feature_spec_version": plan.feature_spec_version,
         "feature_compiler": COMPILER_VERSION,
+        "source": plan.source,
+        "model_class": plan.model_class,
         "status": "running",
         "error": None,
         "metric": plan.metric,

@@ -1,4 +1,5 @@
-"""Search spaces: grids from a file, and default random spaces per model family."""
+"""Search spaces: grids from a file (tried whole, or drawn from at random), and default random
+spaces per catalogue family."""
 
 from __future__ import annotations
 
@@ -68,16 +69,22 @@ def load_grid(path: Path) -> dict[str, list[Any]]:
 
 
 def check_grid(grid: dict[str, list[Any]], family: str, task: str, source: str) -> None:
-    """Every name is a parameter of the family and every value one it accepts, judged
+    """Every name is a parameter of the model and every value one it accepts, judged
     value by value (not trial by trial) before anything is written."""
-    from cockpit.training.catalog import resolve_params
+    from cockpit.training import models
 
+    model = models.resolve(family, task)
     for name, values in grid.items():
         for value in values:
             try:
-                resolve_params(family, task, {name: value})
+                model.resolve_params({name: value})
             except CockpitError as exc:
                 raise CockpitError(f"{source}: {exc}") from None
+
+
+def grid_space(grid: dict[str, list[Any]]) -> dict[str, tuple]:
+    """A grid as a random space: each parameter drawn from its listed values."""
+    return {name: ("choice", values) for name, values in grid.items()}
 
 
 def grid_trials(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -88,12 +95,16 @@ def grid_trials(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 def random_trials(
     family: str, n: int, seed: int, space: dict[str, tuple] | None = None
 ) -> list[dict[str, Any]]:
-    """n parameter sets drawn from the family's space (seeded, so a sweep is repeatable)."""
+    """n parameter sets drawn from the family's space, or from `space` (seeded, so a sweep is
+    repeatable)."""
     import numpy as np
 
     space = space or DEFAULT_SPACES.get(family)
     if not space:
-        raise CockpitError(f"no default search space for {family}; give --grid FILE")
+        raise CockpitError(
+            f"no default search space for {family} (only the catalogue's families have one); give "
+            "--grid FILE to try every combination, or --grid FILE --random N to draw N from its values"
+        )
     rng = np.random.default_rng(seed)
     trials = []
     for _ in range(n):
