@@ -1,0 +1,338 @@
+"""`cockpit.start_run`: a run of the user's own training code, tracked as it goes.
+
+The run row is written as running when `start_run` returns; params and metric points are
+written while the block runs; at the end the logged model is saved, scored on the split's
+validation rows with the spec's metrics, and the run closed, in one transaction
+(external.finish_with_model). A block that raises leaves the run failed with the error
+(cancelled on Ctrl-C), its points kept, and the exception goes on to the caller.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cockpit.errors import CockpitError
+from cockpit.projects import Project, resolve_project
+from cockpit.tracking import values
+from cockpit.tracking.buffer import Point, StepBuffer
+from cockpit.tracking.origin import Environment, environment, estimator_library
+from cockpit.training import external, runs, steps
+from cockpit.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_SEED = 2**32 - 1  # what numpy's RandomState and scikit-learn accept, as `cockpit train --seed`
+
+
+@dataclass(frozen=True, slots=True)
+class Pins:
+    """The data a run records before its rows are read."""
+
+    version_id: int
+    split_id: int
+    feature_spec_version: int
+
+
+def start_run(
+    project: str | None = None,
+    split: int | None = None,
+    *,
+    workspace: str | Path | Workspace | None = None,
+    seed: int = 0,
+    params: Mapping[str, Any] | None = None,
+) -> ActiveRun:
+    """Start tracking a run of your own training code (use it as a context manager).
+
+    `workspace`: a folder, its `.cockpit/`, or an open Workspace; by default
+    COCKPIT_WORKSPACE, else the nearest `.cockpit/` above the current folder (as the CLI).
+    `project`: its name; by default COCKPIT_PROJECT, else the workspace's only project.
+    `split`: a split id; by default the project's newest. `seed` is recorded as the run's
+    seed: pass `run.seed` to your estimators. A bad project, split, seed or param is refused
+    with CockpitError before anything is written.
+    """
+    seed, checked = _seed(seed), values.params(params or {})
+    ws, owned = _open(workspace)
+    try:
+        found = resolve_project(ws, project)
+        pins = _pins(ws, found, split)
+        source, origin = external.script_origin()
+        env = environment(source, origin)
+        run_id = external.start(ws, found, source, origin, checked, seed, pins, env)
+    except BaseException:
+        if owned:
+            ws.close()
+        raise
+    return ActiveRun(ws, found, run_id, source, pins, split is not None, seed, checked, env, owned)
+
+
+class ActiveRun:
+    """A run in progress. Log from the thread that started it (its connection is that
+    thread's)."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        project: Project,
+        run_id: int,
+        source: str,
+        pins: Pins | None,
+        split_named: bool,
+        seed: int,
+        params: dict[str, Any],
+        env: Environment,
+        owned: bool,
+    ) -> None:
+        self.workspace, self.project, self.id, self.seed = ws, project, run_id, seed
+        self.source = source  # script or notebook
+        self.status = "running"
+        self.result: runs.Run | None = None  # the run as recorded, once it has ended
+        self._pins, self._split_named, self._owned = pins, split_named, owned
+        self._params, self._versions = params, dict(env[2])
+        self._data: external.RunData | None = None
+        self._read = False  # has the user's code been handed the split's rows?
+        self._model: Any = None
+        self._example: pd.DataFrame | None = None
+        self._started = time.perf_counter()
+        self._steps = StepBuffer(self._write_points)
+        _OPEN[id(self)] = self
+
+    def __repr__(self) -> str:
+        return f"<cockpit run {self.id} of {self.project.name!r}: {self.status}>"
+
+    @property
+    def split_id(self) -> int | None:
+        """The split the run trains on; None when its model was trained on other data."""
+        return self._pins.split_id if self._pins else None
+
+    # -- the data --------------------------------------------------------------
+
+    def train_frame(self) -> tuple[pd.DataFrame, pd.Series]:
+        """The split's training rows: (the feature columns, in the spec's order; the target)."""
+        data = self._rows()
+        return data.train[data.columns].copy(), data.train[data.target].copy()
+
+    def validation_frame(self) -> tuple[pd.DataFrame, pd.Series]:
+        """The split's validation rows, as train_frame (for early stopping; the test rows
+        stay held out for `cockpit evaluate`)."""
+        data = self._rows()
+        return data.validation[data.columns].copy(), data.validation[data.target].copy()
+
+    def _rows(self) -> external.RunData:
+        data = self._load()
+        self._read = True
+        return data
+
+    def _load(self) -> external.RunData:
+        self._check_running()
+        if self._pins is None:
+            raise CockpitError(
+                f"run {self.id} has no split (project {self.project.name!r} had none when it started, "
+                "or its model was logged with input_example); make one with `cockpit data split`"
+            )
+        if self._data is None:
+            self._data = external.run_data(self.workspace, self.project, self._pins.split_id)
+        return self._data
+
+    # -- params and metrics ----------------------------------------------------
+
+    def log_param(self, key: str, value: Any) -> None:
+        self.log_params({key: value})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Merge params into the run's (written at once); numpy values become plain ones,
+        values JSON cannot hold are kept as text."""
+        self._check_running()
+        merged = {**self._params, **values.params(params)}
+        if merged != self._params:
+            self.workspace.store.update("runs", {"id": self.id}, {"params": merged})
+            self._params = merged
+
+    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
+        """One point of a metric's curve; without a step, the key's next one (0, 1, 2 ...).
+        NaN and inf are kept as missing points."""
+        self._check_running()
+        name = steps.check_key(key)
+        number = values.metric_value(name, value)
+        self._steps.add(name, None if step is None else values.step_number(name, step), number)
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        for key, value in metrics.items():
+            self.log_metric(key, value, step)
+
+    def _write_points(self, points: list[Point]) -> int:
+        return steps.append_steps(self.workspace, self.id, points)
+
+    # -- the model -------------------------------------------------------------
+
+    def log_model(self, model: Any, input_example: pd.DataFrame | None = None) -> None:
+        """The run's fitted model (any scikit-learn-compatible estimator or Pipeline), saved
+        and scored when the run ends. It takes the split's feature columns, or those of
+        `input_example` (a DataFrame of rows like those it was fitted on): when the run read
+        no split and named none, it is logged without one, and scored once one is named
+        (`cockpit evaluate RUN --data VERSION --split SPLIT`)."""
+        self._check_running()
+        if self._model is not None:
+            raise CockpitError(
+                f"run {self.id} has a model logged already; start another run for another model"
+            )
+        external.check_model(model, self.project.task)
+        if input_example is None:
+            data = self._load()
+            example = data.train[data.columns].head(5)
+        else:
+            example = self._example_frame(input_example)
+        library = estimator_library(model)
+        if library and library[0] not in self._versions:
+            self._versions[library[0]] = library[1]
+            self.workspace.store.update("runs", {"id": self.id}, {"library_versions": self._versions})
+        self._model, self._example = model, example
+
+    def _example_frame(self, example: Any) -> pd.DataFrame:
+        import pandas as pd
+
+        if not isinstance(example, pd.DataFrame) or example.empty:
+            raise CockpitError(
+                "input_example: give a pandas DataFrame with a few rows of the columns the model takes"
+            )
+        if self.project.target in example.columns:
+            raise CockpitError(
+                f"input_example holds the target column {self.project.target!r}: give the model's inputs only"
+            )
+        if self._read or self._split_named:
+            data = self._load()
+            missing = [str(c) for c in example.columns if c not in data.train.columns]
+            if missing:
+                raise CockpitError(
+                    f"input_example has columns split {data.split_id} lacks: {', '.join(missing)}; "
+                    "a run scored on a split takes the split's columns"
+                )
+        elif self._pins is not None:
+            # trained on rows cockpit does not hold: no split until `evaluate --data --split`
+            none = {"version_id": None, "split_id": None, "feature_spec_version": None}
+            self.workspace.store.update("runs", {"id": self.id}, none)
+            self._pins = None
+        return example.head(min(len(example), 5))
+
+    # -- the end ---------------------------------------------------------------
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        """Close the run; an error in the block goes on to the caller."""
+        self._close(error)
+
+    def end(self) -> runs.Run:
+        """End the run as a `with` block's end would (for code that does not use `with`)."""
+        return self._close(None)
+
+    def _close(self, error: BaseException | None) -> runs.Run:
+        if self.result is not None:
+            return self.result
+        duration = time.perf_counter() - self._started
+        try:
+            if error is None or _clean_exit(error):
+                try:
+                    self._steps.flush()
+                    self._finish(duration)
+                except BaseException as failure:
+                    self._fail(failure, duration)
+                    raise
+            else:
+                self._fail(error, duration)
+        finally:
+            _OPEN.pop(id(self), None)
+            try:
+                self.result = runs.get_run(self.workspace, self.project, self.id)
+                self.status = self.result.status
+            finally:
+                if self._owned:
+                    self.workspace.close()
+        return self.result
+
+    def _finish(self, duration: float) -> None:
+        if self._model is None:  # params and curves only, like an MLflow run
+            runs.finish(self.workspace, self.project, self.id, "finished", extra={"duration_s": duration})
+            return
+        assert self._example is not None
+        data = self._load() if self._pins is not None else None
+        external.finish_with_model(
+            self.workspace, self.project, self.id, self._model, self._example, data, duration
+        )
+
+    def _fail(self, error: BaseException, duration: float) -> None:
+        cancelled = isinstance(error, KeyboardInterrupt)
+        text = runs.cancel_note("Ctrl-C") if cancelled else f"{type(error).__name__}: {error}".rstrip(": ")
+        try:
+            self._steps.flush()
+        except Exception as lost:  # the run is still recorded as ended, saying so
+            text += f" ({len(self._steps.pending)} metric points could not be written: {lost})"
+        status = "cancelled" if cancelled else "failed"
+        runs.finish(self.workspace, self.project, self.id, status, error=text, extra={"duration_s": duration})
+
+    def _check_running(self) -> None:
+        if self.result is not None:
+            raise CockpitError(f"run {self.id} has ended ({self.status}); start another run")
+
+
+def _clean_exit(error: BaseException) -> bool:
+    """sys.exit() and sys.exit(0) inside the block end the run as finished."""
+    return isinstance(error, SystemExit) and error.code in (None, 0)
+
+
+def _open(workspace: str | Path | Workspace | None) -> tuple[Workspace, bool]:
+    """(the workspace, whether this run opened it and so closes it)."""
+    if isinstance(workspace, Workspace):
+        return workspace, False
+    ws = Workspace.open(workspace)
+    if ws.permission_warning and ws.dir not in _WARNED:
+        _WARNED.add(ws.dir)
+        warnings.warn(ws.permission_warning, stacklevel=3)
+    return ws, True
+
+
+def _pins(ws: Workspace, project: Project, split: Any) -> Pins | None:
+    """The split a run records; None when the project has none yet and none was named."""
+    from cockpit.data.splits import get_split
+    from cockpit.features import ensure_spec
+
+    if split is not None:
+        if isinstance(split, bool) or not isinstance(split, int):
+            raise CockpitError(
+                f"split {split!r}: give a split id (a number; `cockpit data splits` lists them)"
+            )
+    elif ws.store.scalar("SELECT 1 FROM splits WHERE project_id = ? LIMIT 1", [project.id]) is None:
+        return None
+    found = get_split(ws, project, split)
+    spec_version, _ = ensure_spec(ws, project)
+    return Pins(found.version_id, found.id, spec_version)
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise CockpitError(f"seed {seed!r}: give a whole number from 0 to {MAX_SEED}")
+    return seed
+
+
+_WARNED: set[Path] = set()
+_OPEN: dict[int, ActiveRun] = {}  # runs not ended yet, ended when the process exits
+
+
+@atexit.register
+def _end_open_runs() -> None:
+    """A run the code never ended: failed with the error that stopped a script, else
+    finished (a notebook's kernel shutting down, a script that forgot `end()`)."""
+    error = getattr(sys, "last_value", None)
+    for run in list(_OPEN.values()):
+        try:
+            run._close(error if run.source == "script" else None)
+        except Exception as failure:
+            print(f"cockpit: run {run.id} could not be closed: {failure}", file=sys.stderr)
