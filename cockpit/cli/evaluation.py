@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
@@ -9,6 +11,20 @@ from cockpit.cli.options import NON_NEGATIVE, ROW_ID
 from cockpit.errors import CockpitError
 
 pass_cli = click.make_pass_decorator(CliContext)
+
+
+class PartOrSplit(click.ParamType):
+    """--split of evaluate: the part (test or validation), or a split id for a run logged on
+    data cockpit did not hold."""
+
+    name = "test|validation|SPLIT"
+
+    def convert(self, value, param, ctx) -> str | int:
+        if isinstance(value, int) or str(value).strip().isdigit():
+            return ROW_ID.convert(value, param, ctx)
+        if value in ("test", "validation"):
+            return value
+        self.fail(f"{value!r}: test, validation, or a split id (for a run logged without data)", param, ctx)
 
 
 def _reference(ctx: CliContext, workspace, project, against: str | None):
@@ -35,10 +51,19 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
 @click.option(
     "--split",
     "part",
-    type=click.Choice(["test", "validation"]),
+    type=PartOrSplit(),
     default="test",
     show_default=True,
-    help="The held-out part to evaluate on.",
+    help="The held-out part to evaluate on; or, for a run logged on data cockpit did not hold "
+    "(input_example), the split (an id) to score it on, then evaluate on its test part.",
+)
+@click.option(
+    "--data",
+    "version_id",
+    type=ROW_ID,
+    metavar="VERSION",
+    help="For a run logged on data cockpit did not hold (input_example): the data version to score "
+    "it on (its newest split, unless --split names one).",
 )
 @click.option("--against", metavar="RUN|production", help="A reference model to compare with.")
 @click.option(
@@ -61,21 +86,25 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
 def evaluate(
     ctx: CliContext,
     run_id: int,
-    part: str,
+    part: str | int,
+    version_id: int | None,
     against: str | None,
     segment_text: str,
     seeds: int,
     as_markdown: bool,
     as_json: bool,
 ) -> None:
-    """Evaluate a run on its held-out split (every look at the test split is recorded)."""
+    """Evaluate a run on its held-out split (every look at the test split is recorded).
+
+    A run whose model was logged on data cockpit did not hold is first scored on the data
+    named with --data VERSION [--split SPLIT], then evaluated on that split's test part."""
     from cockpit.evaluation.markdown import to_markdown
     from cockpit.evaluation.report import evaluate as run_evaluation
     from cockpit.evaluation.view import threshold_note, threshold_of
     from cockpit.training.runs import get_run
 
     workspace, project = ctx.workspace(), ctx.project()
-    run = get_run(workspace, project, run_id)
+    run, part = _with_data(workspace, project, get_run(workspace, project, run_id), version_id, part)
     result = run_evaluation(
         workspace,
         project,
@@ -126,6 +155,48 @@ def evaluate(
         click.echo("\nnotes:")
         for note in result.notes:
             click.echo(f"  - {note}")
+
+
+def _with_data(workspace, project, run, version_id: int | None, split: str | int) -> tuple[Any, str]:
+    """(the run, the part to evaluate): a run logged without data is scored on the version and
+    split named first; naming data for a run that has its own is refused."""
+    from cockpit.data.datasets import get_version
+    from cockpit.data.splits import get_split, list_splits
+    from cockpit.training.external import attach_data
+
+    split_id = split if isinstance(split, int) else None
+    part = split if isinstance(split, str) else "test"
+    if run.status == "finished" and not run.artifact_sha256:
+        raise CockpitError(
+            f"{run.label} logged no model (its code ended without log_model): nothing to evaluate"
+        )
+    if version_id is None and split_id is None:
+        if run.split_id is None and run.external and run.status == "finished":
+            raise CockpitError(
+                f"{run.label} was logged on data cockpit does not hold; name the data to score it on: "
+                f"`cockpit evaluate {run.id} --data VERSION --split SPLIT`"
+            )
+        return run, part
+    if run.split_id is not None:
+        raise CockpitError(
+            f"{run.label} is scored on data version {run.version_id}, split {run.split_id} already: "
+            "--data and a split id name the data of a run logged without it; use --split test|validation"
+        )
+    if split_id is not None:
+        found = get_split(workspace, project, split_id)
+        if version_id is not None and found.version_id != version_id:
+            raise CockpitError(f"split {split_id} is of data version {found.version_id}, not {version_id}")
+    else:
+        assert version_id is not None
+        get_version(workspace, project, version_id)
+        mine = [s for s in list_splits(workspace, project) if s.version_id == version_id]
+        if not mine:
+            raise CockpitError(
+                f"data version {version_id} has no split yet; make one with "
+                f"`cockpit data split --version {version_id}`"
+            )
+        found = max(mine, key=lambda s: s.id)
+    return attach_data(workspace, project, run.id, found.id), part
 
 
 def _columns(text: str) -> list[str]:
