@@ -10,15 +10,18 @@ import sys
 import traceback
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
-from cockpit.training.runs import get_run, load_pipeline
+from cockpit.training.runs import Run, get_run, load_pipeline
 from cockpit.workspace import Workspace
 from storage import clock
 from storage.artifacts import dump_bytes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,20 +45,23 @@ class Reproduction:
 
 
 def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
-    """Refit in a child process and record the verdict; returns it."""
+    """Refit in a fresh process and record the verdict; returns it. A script run is re-run
+    at its recorded commit in a temporary git worktree; a notebook or file run has
+    nothing to re-run and is refused, saying so."""
     run = get_run(ws, project, run_id)
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be reproduced")
-    result = _refit_in_child(ws, project, run)
-    from cockpit.training.environment import capture
+    if run.kind in ("notebook", "file"):
+        raise CockpitError(f"cannot reproduce {run.label}: {_outside(run)}; nothing to re-run")
+    if run.kind == "script":
+        result = _rerun_script(ws, project, run)
+    else:
+        result = _refit_in_child(ws, project, run)
+        from cockpit.training.environment import capture
 
-    commit, dirty, versions = capture(ws.root)
-    result["code_differs"] = bool(run.git_commit != commit or dirty)
-    result["libraries_differ"] = {
-        name: [old, versions.get(name)]
-        for name, old in (run.library_versions or {}).items()
-        if versions.get(name) != old
-    }
+        commit, dirty, versions = capture(ws.root)
+        result["code_differs"] = bool(run.git_commit != commit or dirty)
+        result["libraries_differ"] = libraries_differ(run.library_versions, versions)
     result["identical"] = result["artifact_match"] and result["predictions_match"]
     with ws.store.transaction():
         result["id"] = ws.store.insert(
@@ -76,6 +82,22 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
         )
         ws.record("experiments", "reproduce", project.id, {"run": run_id, "identical": result["identical"]})
     return Reproduction(run=run_id, **result)
+
+
+def _outside(run: Run) -> str:
+    """Where an external run's model came from, in words."""
+    origin = run.origin or {}
+    if run.kind == "file":
+        return f"trained outside cockpit from the file {origin.get('file', '(not recorded)')}"
+    return "trained outside cockpit from a notebook" + (f" in {origin['cwd']}" if origin.get("cwd") else "")
+
+
+def libraries_differ(
+    before: dict[str, str] | None, now: dict[str, str] | None
+) -> dict[str, list[str | None]]:
+    """library -> [at training, now] for each library whose version changed."""
+    now = now or {}
+    return {name: [old, now.get(name)] for name, old in (before or {}).items() if now.get(name) != old}
 
 
 def _refit_in_child(ws: Workspace, project: Project, run) -> dict[str, Any]:
@@ -109,6 +131,45 @@ def _refit_in_child(ws: Workspace, project: Project, run) -> dict[str, Any]:
     return answer["result"]
 
 
+def _rerun_script(ws: Workspace, project: Project, run: Run) -> dict[str, Any]:
+    """The run's script again, at its commit in a temporary worktree of its repository, on
+    the same data version, split and seed; the run it logs is compared with this one."""
+    from cockpit.data.splits import get_split, split_frames
+    from cockpit.training import rerun
+
+    if not run.git_commit or run.git_dirty is not False:
+        why = "uncommitted changes" if run.git_commit else "outside a git repository"
+        raise CockpitError(
+            f"cannot reproduce: not a clean commit ({run.label} was logged from {why}): commit "
+            "the script, run it again and reproduce that run"
+        )
+    assert run.version_id is not None and run.split_id is not None, "a finished script run has its split"
+    recorded = rerun.recorded_command(run)
+    repo = rerun.repository(Path(recorded.argv[1]).parent)
+    with rerun.worktree(repo, run.git_commit) as tree:
+        command = rerun.moved_to(recorded, repo, tree)
+        done = rerun.run_command(ws, project, command, run.version_id, run.split_id, seed=run.seed)
+    failure = done.failure(run.version_id, run.split_id)
+    if failure is not None:
+        raise CockpitError(
+            f"reproducing {run.label} failed: {command.shown} at {run.git_commit[:12]}: {failure}"
+        )
+    again = done.run
+    assert again is not None and again.artifact_sha256 is not None  # failure() said so
+    validation = split_frames(ws, project, get_split(ws, project, run.split_id))["validation"]
+    compared = compare_predictions(load_pipeline(ws, run), load_pipeline(ws, again), validation, project.task)
+    compared["detail"] += (
+        f"; re-ran {command.shown} at {run.git_commit[:12]} in a temporary worktree ({again.label})"
+    )
+    return {
+        **compared,
+        "artifact_match": again.artifact_sha256 == run.artifact_sha256,
+        "artifact_sha256": again.artifact_sha256,
+        "code_differs": bool(again.git_commit != run.git_commit or again.git_dirty),
+        "libraries_differ": libraries_differ(run.library_versions, again.library_versions),
+    }
+
+
 def last_reproduction(ws: Workspace, run_id: int) -> dict | None:
     return ws.store.one("SELECT * FROM reproductions WHERE run_id = ? ORDER BY id DESC LIMIT 1", [run_id])
 
@@ -117,11 +178,9 @@ def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
     """In the child: refit from the stored data, split, spec, params and seed; compare."""
     import hashlib
 
-    import numpy as np
-
     from cockpit.projects import list_projects
     from cockpit.training.child import load_inputs
-    from cockpit.training.fit import fit_and_score, predict
+    from cockpit.training.fit import fit_and_score
 
     with Workspace(Path(workspace_dir)) as ws:
         project = next(p for p in list_projects(ws) if p.id == project_id)
@@ -130,21 +189,33 @@ def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
         output = fit_and_score(inputs)
         sha = hashlib.sha256(dump_bytes(output.pipeline)).hexdigest()
         original = load_pipeline(ws, run)
-    old_pred, old_proba, _ = predict(original, inputs.validation, project.task)
-    new_pred, new_proba, _ = predict(output.pipeline, inputs.validation, project.task)
+    return {
+        "artifact_match": sha == run.artifact_sha256,
+        "artifact_sha256": sha,
+        **compare_predictions(original, output.pipeline, inputs.validation, project.task),
+    }
+
+
+def compare_predictions(original: Any, refitted: Any, validation: pd.DataFrame, task: str) -> dict[str, Any]:
+    """Two fitted pipelines on the same validation rows: whether every prediction (and class
+    probability) is the same, the largest difference, and the verdict in words."""
+    import numpy as np
+
+    from cockpit.training.fit import predict
+
+    old_pred, old_proba, _ = predict(original, validation, task)
+    new_pred, new_proba, _ = predict(refitted, validation, task)
     same_labels = bool(np.array_equal(old_pred, new_pred))
     difference = 0.0
     if old_proba is not None and new_proba is not None and old_proba.shape == new_proba.shape:
         difference = float(np.max(np.abs(old_proba - new_proba)))
-    elif project.task == "regression":
+    elif task == "regression":
         difference = float(np.max(np.abs(np.asarray(old_pred, float) - np.asarray(new_pred, float))))
     changed = int(np.sum(old_pred != new_pred))
     detail = f"{len(new_pred)} validation predictions: {changed} differ, largest difference {difference:.3g}"
     return {
-        "artifact_match": sha == run.artifact_sha256,
         "predictions_match": same_labels and difference == 0.0,
         "max_difference": difference,
-        "artifact_sha256": sha,
         "detail": detail,
     }
 
