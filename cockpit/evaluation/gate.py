@@ -3,7 +3,9 @@
 Rules: the spec's target is met on the test split; the model beats the dummy
 baseline; it is not worse than the reference (another run, or production once
 the registry has one) by more than a tolerance; no segment is flagged below its
-floor; the metric is stable across seeds; p95 latency is within the budget.
+floor; the metric is stable across seeds; p95 latency is within the budget. A rule that cannot be
+checked on a model (stability, for a model trained elsewhere that cannot be refitted) is
+listed as not applicable, with the reason: it fails nothing and is never left out.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ class Rule:
     detail: str
     value: float | None = None
     limit: float | None = None
+    applicable: bool = True  # False: the rule cannot be checked on this model (detail says why)
+
+    @property
+    def verdict(self) -> str:
+        """pass, FAIL, or n/a: a rule that cannot be checked is listed, and fails nothing."""
+        return "n/a" if not self.applicable else "pass" if self.passed else "FAIL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,8 @@ def _segments_rule(details: dict) -> Rule:
 
 
 def _stability_rule(stability: dict) -> Rule:
+    if stability.get("not_applicable"):
+        return Rule("stability", True, f"not applicable: {stability['not_applicable']}", applicable=False)
     spread = stability.get("spread")
     if spread is None:
         return Rule("stability", False, "the refits gave no metric")

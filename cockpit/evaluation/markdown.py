@@ -15,7 +15,7 @@ def to_markdown(evaluation: Evaluation, run_label: str, gate: GateResult | None 
             "| rule | verdict | detail |",
             "| --- | --- | --- |",
         ]
-        lines += [f"| {r.name} | {'pass' if r.passed else 'FAIL'} | {r.detail} |" for r in gate.rules]
+        lines += [f"| {r.name} | {r.verdict} | {r.detail} |" for r in gate.rules]
         lines.append("")
     for warning in evaluation.warnings:
         lines += [f"> Warning: {warning}", ""]
@@ -82,7 +82,9 @@ def _beyond(details: dict) -> list[str]:
             f"(weakest: {gap['worst_recall_group']}), selection-rate ratio "
             f"{gap['selection_rate_ratio']:.2f}{' — flagged' if gap['flagged'] else ''}"
         )
-    if "stability" in details:
+    if details.get("stability", {}).get("not_applicable"):
+        lines += ["", f"Stability: not applicable: {details['stability']['not_applicable']}"]
+    elif "stability" in details:
         st = details["stability"]
         values = ", ".join(_fmt(v) for v in st["values"])
         lines += [

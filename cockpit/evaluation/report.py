@@ -406,8 +406,8 @@ def _beyond_the_metric(
     notes: Notes,
 ) -> dict[str, Any]:
     from cockpit.evaluation import robustness, segments
+    from cockpit.evaluation.inputs import model_specs
     from cockpit.features import spec_at
-    from cockpit.training.child import load_inputs
 
     wanted = list(dict.fromkeys(columns))
     with caught(notes, "segments"):
@@ -417,8 +417,8 @@ def _beyond_the_metric(
         notes.add(text)
     pipeline = load_pipeline(ws, run)
     assert run.feature_spec_version is not None  # a finished run pinned its feature spec
-    specs = spec_at(ws, project, run.feature_spec_version)
-    features = [s.column for s in specs if s.role == "feature"]
+    specs = model_specs(spec_at(ws, project, run.feature_spec_version), run)
+    features = [s.column for s in specs]
     out: dict[str, Any] = {
         "segment_metric": metric,
         "segment_columns": wanted,
@@ -435,8 +435,29 @@ def _beyond_the_metric(
         out["importance"] = robustness.importance(pipeline, predictions.frame, project, metric, features)
     if seeds:
         with caught(notes, "stability refits"):
-            out["stability"] = robustness.stability(load_inputs(ws, project, run), metric, seeds)
+            out["stability"] = _stability(ws, project, run, pipeline, metric, seeds)
+        if out["stability"].get("not_applicable"):
+            notes.add(f"stability: not applicable: {out['stability']['not_applicable']}")
     return out
+
+
+def _stability(
+    ws: Workspace, project: Project, run: Run, pipeline, metric: str, seeds: int
+) -> dict[str, Any]:
+    """Refits with other seeds: a catalogue recipe is fitted again by name; a model trained
+    elsewhere is refitted as a clone of the one saved."""
+    from cockpit.evaluation import robustness
+
+    if not run.external:
+        from cockpit.training.child import load_inputs
+
+        return robustness.stability(load_inputs(ws, project, run), metric, seeds)
+    from cockpit.data.splits import get_split, split_frames
+
+    parts = split_frames(ws, project, get_split(ws, project, run.split_id))
+    return robustness.clone_stability(
+        pipeline, parts["train"], parts["validation"], project.task, project.target, metric, run.seed, seeds
+    )
 
 
 def _check_segment_columns(ws: Workspace, project: Project, run: Run, wanted: list[str]) -> None:

@@ -28,8 +28,9 @@ class Stability:
     seeds: int
     values: list[float | None]
     spread: float | None
-    tolerance: float
+    tolerance: float | None  # None: not applicable
     stable: bool
+    not_applicable: str | None = None  # why the model cannot be refitted (then no values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,22 +83,101 @@ SCORERS = {
 
 def stability(inputs, metric: str, seeds: int = 3) -> dict[str, Any]:
     """Refit with `seeds` seeds, each on a bootstrap sample of the training rows."""
-    import numpy as np
-
     from cockpit.training.fit import fit_and_score
 
     values = []
     for i in range(seeds):
-        rng = np.random.default_rng(inputs.seed + i)
-        sample = inputs.train.iloc[rng.integers(0, len(inputs.train), len(inputs.train))]
+        sample = _bootstrap(inputs.train, inputs.seed + i)
         params = dict(inputs.params)
         if "random_state" in params:
             params["random_state"] = inputs.seed + i
         output = fit_and_score(
-            replace(inputs, train=sample.reset_index(drop=True), params=params, seed=inputs.seed + i),
+            replace(inputs, train=sample, params=params, seed=inputs.seed + i),
             learning_curve=False,
         )
         values.append(output.validation_metrics.get(metric))
+    return _spread(metric, seeds, values)
+
+
+def clone_stability(
+    model,
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    task: str,
+    target: str,
+    metric: str,
+    seed: int,
+    seeds: int = 3,
+) -> dict[str, Any]:
+    """Stability of a model cockpit holds but cannot rebuild by name (trained elsewhere):
+    `seeds` refits of a `clone()` of it, each on a bootstrap sample of the training rows with
+    every seed parameter set to another seed. A model that cannot be cloned, or whose clone
+    cannot be fitted on the rows, makes the check not applicable, with the reason."""
+    from sklearn.base import clone
+
+    from cockpit.training.fit import evaluate
+
+    try:
+        template = clone(model)
+    except Exception as exc:  # scikit-learn raises TypeError or RuntimeError, others anything
+        return not_applicable(metric, seeds, f"the model cannot be cloned to refit it ({_why(exc)})")
+    values = []
+    for i in range(seeds):
+        sample = _bootstrap(train, seed + i)
+        refit = clone(template)
+        refit.set_params(**seeded(refit, seed + i))
+        try:
+            refit.fit(sample, sample[target].to_numpy())
+        except Exception as exc:  # the user's own fit: it may need arguments cockpit cannot know
+            return not_applicable(
+                metric, seeds, f"a clone of the model cannot be fitted on the training rows ({_why(exc)})"
+            )
+        values.append(evaluate(refit, validation, task, target).get(metric))
+    return _spread(metric, seeds, values)
+
+
+SEED_PARAMS = ("random_state", "seed")
+
+
+def seeded(model, seed: int) -> dict[str, int]:
+    """Every seed parameter of a model (nested ones too: `model__random_state`) set to `seed`:
+    random_state, seed and any *_seed holding a number or nothing."""
+    out = {}
+    for name, value in model.get_params(deep=True).items():
+        own = name.rsplit("__", 1)[-1]
+        if own in SEED_PARAMS or (own.endswith("_seed") and (value is None or isinstance(value, int))):
+            out[name] = seed
+    return out
+
+
+def not_applicable(metric: str, seeds: int, reason: str) -> dict[str, Any]:
+    """A stability check that cannot run on this model: recorded with why, never dropped."""
+    return {
+        "metric": metric,
+        "seeds": seeds,
+        "values": [],
+        "spread": None,
+        "std": None,
+        "tolerance": None,
+        "stable": False,
+        "not_applicable": reason,
+    }
+
+
+def _why(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _bootstrap(train: pd.DataFrame, seed: int) -> pd.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return train.iloc[rng.integers(0, len(train), len(train))].reset_index(drop=True)
+
+
+def _spread(metric: str, seeds: int, values: list[float | None]) -> dict[str, Any]:
+    import numpy as np
+
     present = [v for v in values if v is not None]
     spread = (max(present) - min(present)) if present else None
     if metric in metrics.LOWER_IS_BETTER and present:
