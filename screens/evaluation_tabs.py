@@ -82,7 +82,7 @@ def confusion_rows(e: Evaluation) -> tuple[list[str], Rows]:
 def rules_rows(gate: gating.GateResult | None) -> tuple[list[str], Rows]:
     rules = gate.rules if gate else []
     return ["Rule", "Verdict", "Detail"], [
-        [r.name, "✓ pass" if r.passed else "✗ FAIL", r.detail] for r in rules
+        [r.name, {"pass": "✓ pass", "FAIL": "✗ FAIL"}.get(r.verdict, "· n/a"), r.detail] for r in rules
     ]
 
 
@@ -119,7 +119,9 @@ def fairness_lines(e: Evaluation) -> list[str]:
 def robustness_lines(e: Evaluation) -> list[str]:
     lines = []
     st = e.stability
-    if st is not None:
+    if st is not None and st.not_applicable:
+        lines.append(f"· Stability: not applicable: {st.not_applicable}")
+    elif st is not None:
         values = ", ".join(fmt(v) for v in st.values)
         lines.append(
             f"{'✓' if st.stable else '✗'} Stability: {st.metric} over "

@@ -245,10 +245,7 @@ def gate(
     else:
         click.echo(f"{run.label}: gate {'PASS' if result.passed else 'FAIL'}")
         print_table(
-            [
-                {"rule": r.name, "verdict": "pass" if r.passed else "FAIL", "detail": r.detail}
-                for r in result.rules
-            ],
+            [{"rule": r.name, "verdict": r.verdict, "detail": r.detail} for r in result.rules],
             ["rule", "verdict", "detail"],
         )
     if not result.passed:
