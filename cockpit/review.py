@@ -192,11 +192,22 @@ def _acknowledging_accounts(ws: Workspace, project: Project) -> dict[int, str]:
 
 def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
     """Code commit, a clean tree, pinned data, environment and seed, the last reproduce."""
+    from cockpit.deployment.provenance import model_text, origin_text
     from cockpit.training.reproduce import last_reproduction
 
+    made = Evidence(True, f"model {model_text(run)}, {origin_text(run)}")
+    if run.kind == "file":  # nothing of how it was made is known: no code, data or seed
+        return [
+            made,
+            Evidence(False, "no code, training data or seed recorded: it cannot be trained again"),
+            Evidence(
+                run.version_id is not None, f"scored on data version v{run.version_id} pinned by sha256"
+            ),
+        ]
     reproduction = last_reproduction(ws, run.id)
     identical = bool(reproduction and reproduction["identical"])
     return [
+        made,
         Evidence(run.git_commit is not None, f"code commit {(run.git_commit or 'none')[:12]}"),
         Evidence(
             run.git_dirty is False,
@@ -353,7 +364,9 @@ def _failure_modes(ws: Workspace, project: Project, run: Run, spec: ProblemSpec)
     leaks, _ = _split_leaks(ws, project, run.split_id)
     rules, batches = _watched(ws, project)
     modes = []
-    if run.git_commit is None or run.git_dirty or run.version_id is None:
+    if run.kind == "file":
+        modes.append("model from a file: the code and data that trained it are not recorded")
+    elif run.git_commit is None or run.git_dirty or run.version_id is None:
         modes.append("notebook-only model: no clean code commit or pinned data")
     if leaks or (looks or 0) > 0:
         modes.append("leaky evaluation: " + ("leakage flagged" if leaks else "test split reused"))

@@ -17,7 +17,25 @@ pass_cli = click.make_pass_decorator(CliContext)
 
 
 @click.command()
-@click.argument("run_id", type=ROW_ID)
+@click.argument("run_id", type=ROW_ID, required=False)
+@click.option(
+    "--file",
+    "model_file",
+    type=click.Path(path_type=Path),
+    help="A model trained elsewhere (.joblib, .pkl or .skops) to record as a run and register.",
+)
+@click.option(
+    "--data", "data_version", type=ROW_ID, metavar="VERSION", help="The data version to score --file on."
+)
+@click.option(
+    "--split", "split_id", type=ROW_ID, help="The split of --data to score on (default: its newest)."
+)
+@click.option(
+    "--trust",
+    multiple=True,
+    metavar="TYPE",
+    help="A type of a .skops file to trust (repeat it; the refusal lists the types the file needs).",
+)
 @click.option(
     "--override",
     "override_reason",
@@ -26,15 +44,62 @@ pass_cli = click.make_pass_decorator(CliContext)
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
 @pass_cli
-def register(ctx: CliContext, run_id: int, override_reason: str | None, as_json: bool) -> None:
-    """Register a run as a model version (alias candidate); prints the version number."""
+def register(
+    ctx: CliContext,
+    run_id: int | None,
+    model_file: Path | None,
+    data_version: int | None,
+    split_id: int | None,
+    trust: tuple[str, ...],
+    override_reason: str | None,
+    as_json: bool,
+) -> None:
+    """Register a run as a model version (alias candidate); prints the version number.
+
+    With --file and --data instead of RUN: a model trained elsewhere is checked, recorded as
+    a run scored on the data version's split, gated on its test part, then registered.
+    """
     from cockpit.deployment.registry import register as register_run
 
-    version = register_run(ctx.workspace(), ctx.project(), run_id, override_reason)
+    if (run_id is None) == (model_file is None):
+        raise click.UsageError("name a RUN, or a model --file with --data VERSION (not both)")
+    if model_file is None and (data_version or split_id or trust):
+        raise click.UsageError("--data, --split and --trust go with --file")
+    workspace, project = ctx.workspace(), ctx.project()
+    if model_file is not None:
+        version = _register_file(ctx, model_file, data_version, split_id, trust, override_reason)
+    else:
+        assert run_id is not None
+        version = register_run(workspace, project, run_id, override_reason)
     if as_json:
         emit_json({**version.as_dict(), "id": version.version})
     else:
         click.echo(version.version)
+
+
+def _register_file(
+    ctx: CliContext,
+    path: Path,
+    data_version: int | None,
+    split_id: int | None,
+    trust: tuple[str, ...],
+    override_reason: str | None,
+):
+    from cockpit.deployment.model_file import register_file
+
+    if data_version is None:
+        raise click.UsageError("--file needs --data VERSION: the data version to score the model on")
+    done = register_file(ctx.workspace(), ctx.project(), path, data_version, split_id, trust, override_reason)
+    for note in done.notes:
+        click.echo(f"note: {note}", err=True)
+    metric = done.run.metric or ""
+    score = "-" if done.run.score is None else f"{done.run.score:.4f}"
+    click.echo(
+        f"{done.run.label} recorded from {path.name}: validation {metric} {score}; "
+        f"gate {'PASS' if done.gate.passed else 'FAIL'}",
+        err=True,
+    )
+    return done.version
 
 
 @click.command()

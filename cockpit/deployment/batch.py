@@ -142,7 +142,7 @@ def predict_file(
     router = Router(ws, project, model)
     frame = read_table(path)
     version = router.main_version()
-    warnings = check_input(frame, version.input_schema, str(path))
+    warnings = check_input(frame, router.request_schema(), str(path))
     scored = router.score(frame)
     result = frame.drop(columns=[project.target], errors="ignore").copy()
     if version.input_schema.get("entity") is None and "entity" not in result.columns:

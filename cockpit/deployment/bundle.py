@@ -31,14 +31,17 @@ CMD ["cockpit", "serve", "--bundle", "/model", "--host", "0.0.0.0", "--port", "8
 def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> dict[str, Any]:
     from cockpit.deployment import registry
     from cockpit.deployment.card import model_card
+    from cockpit.deployment.provenance import origin_facts, requirements
     from cockpit.training.runs import get_run
 
     version = registry.get_version(ws, project, ref)
     run = get_run(ws, project, version.run_id)
     out = _bundle_folder(ws, Path(out))
-    versions = run.library_versions or {}
-    # the libraries the model was trained with (cockpit itself comes from its wheel)
-    requirements = [f"{name}=={value}" for name, value in sorted(versions.items()) if name != "python"]
+    # the libraries the model was trained with, and the one its class comes from (cockpit
+    # itself comes from its wheel)
+    needed = requirements(run)
+    versions = {**(run.library_versions or {}), **needed}
+    lines = [f"{name}=={value}" for name, value in sorted(needed.items())]
     files = {
         "model.pkl": ws.artifacts.verified_path(version.artifact_sha256).read_bytes(),
         "schema.json": json.dumps(version.input_schema, indent=2).encode(),
@@ -53,12 +56,13 @@ def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> 
                 "data_version": run.version_id,
                 "split": run.split_id,
                 "feature_spec_version": run.feature_spec_version,
+                "model": origin_facts(run),
                 "python": versions.get("python"),
                 "libraries": versions,
             },
             indent=2,
         ).encode(),
-        "requirements.txt": ("\n".join(requirements) + "\n").encode(),
+        "requirements.txt": ("\n".join(lines) + "\n").encode(),
         "Dockerfile": DOCKERFILE.encode(),
         "MODEL_CARD.md": model_card(ws, project, version.version).encode(),
     }

@@ -63,13 +63,18 @@ def _data(ws: Workspace, run) -> list[str]:
     )
     assert data is not None  # dataset versions are immutable and never deleted
     split = ws.store.one("SELECT strategy, seed, sizes, leaks FROM splits WHERE id = ?", [run.split_id])
+    # a model registered from a file was trained on data cockpit never saw: this is what it
+    # was scored on
+    role = "Scored on dataset version" if run.kind == "file" else "Dataset version"
     lines = [
         "",
         "## Data",
         "",
-        f"- Dataset version v{run.version_id} `{data['name']}`: {data['rows']:,} rows × "
+        f"- {role} v{run.version_id} `{data['name']}`: {data['rows']:,} rows × "
         f"{data['n_columns']} columns, sha256 `{data['content_sha256'][:16]}`",
     ]
+    if run.kind == "file":
+        lines.append("- The data it was trained on is not recorded: it was trained elsewhere")
     if split:
         sizes = json.loads(split["sizes"])
         lines.append(
@@ -84,24 +89,45 @@ def _features(ws: Workspace, project: Project, run) -> list[str]:
     from cockpit.features import spec_at
 
     specs = spec_at(ws, project, run.feature_spec_version)
+    if run.input_schema:
+        # the model takes the columns it was fitted on, and does its own preprocessing
+        lines = ["", "## Inputs", "", f"The {len(run.input_schema)} columns the model was fitted on:", ""]
+        return lines + [f"- `{c['name']}`: {c['dtype']}" for c in run.input_schema]
     lines = ["", "## Features", "", f"Feature spec v{run.feature_spec_version}:", ""]
     return lines + [f"- `{s.column}`: {s.summary()}" for s in specs if s.role != "ignore"]
 
 
 def _training(run, version) -> list[str]:
+    from cockpit.deployment.provenance import model_text, origin_text
+
     params = ", ".join(
         f"{k}={v}"
         for k, v in sorted(run.params.items())
         if k not in ("verbose", "n_jobs", "warm_start") and v is not None
     )
+    environment = ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items())
+    code = f"{run.git_commit or 'not in git'}{' (dirty tree)' if run.git_dirty else ''}"
+    if run.kind == "file":  # cockpit holds the file, nothing of how it was made
+        return [
+            "",
+            "## Training",
+            "",
+            f"- Model: {model_text(run)}, {origin_text(run)}",
+            "- Code, seed and training time: not recorded (the file is all cockpit has)",
+            f"- Environment when registered: {environment}",
+            f"- Artifact sha256 `{version.artifact_sha256}` (the model behind a step passing it its columns)",
+        ]
+    lines = ["", "## Training", ""]
+    if run.external:
+        lines.append(f"- Model: {model_text(run)}, {origin_text(run)}")
+        lines.append(f"- Logged params: {params or 'none'}")
+    else:
+        lines.append(f"- Model: {model_text(run)} ({params})")
     return [
-        "",
-        "## Training",
-        "",
-        f"- Model: {run.family} ({params})",
+        *lines,
         f"- Seed {run.seed}; trained in {run.duration_s or 0:.1f} s",
-        f"- Code: {run.git_commit or 'not in git'}{' (dirty tree)' if run.git_dirty else ''}",
-        "- Environment: " + ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items()),
+        f"- Code: {code}",
+        f"- Environment: {environment}",
         f"- Artifact sha256 `{version.artifact_sha256}`",
     ]
 

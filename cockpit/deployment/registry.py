@@ -147,15 +147,22 @@ def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
     from cockpit.data.datasets import get_version as get_data
     from cockpit.data.datasets import load_profile
     from cockpit.data.splits import get_split, split_frames
+    from cockpit.evaluation.inputs import model_specs
     from cockpit.features import spec_at
 
     specs = spec_at(ws, project, run.feature_spec_version)
     profile = {c["name"]: c for c in load_profile(ws, get_data(ws, project, run.version_id))}
     train = split_frames(ws, project, get_split(ws, project, run.split_id))["train"]
+    if run.input_schema:
+        # a model that records its inputs takes those columns; the project's id column still
+        # keys routing, overrides and labels, whatever the model reads
+        taken = model_specs(specs, run)
+        names = {s.column for s in taken}
+        specs = taken + [s for s in specs if s.role == "id" and s.column not in names]
+    else:
+        specs = [s for s in specs if s.role in ("feature", "id")]
     columns = {}
     for spec in specs:
-        if spec.role not in ("feature", "id"):
-            continue
         column = profile.get(spec.column, {})
         entry: dict[str, Any] = {
             "kind": spec.kind,

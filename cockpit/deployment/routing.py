@@ -71,6 +71,26 @@ class Router:
             self._pipelines[version.id] = self.ws.artifacts.load(version.artifact_sha256)
         return self._pipelines[version.id]
 
+    def request_schema(self) -> dict[str, Any]:
+        """What a request must carry: the main model's input schema, plus any column another
+        served model (canary, shadow) takes that it does not; a model trained elsewhere may
+        read other columns than the one it is deployed beside."""
+        schema = self.main_version().input_schema
+        others = [
+            self.alias_version(alias)
+            for alias in ("canary", "shadow")
+            if alias in self.aliases and not self.fixed
+        ]
+        extra = {
+            name: column
+            for version in others
+            for name, column in version.input_schema.get("columns", {}).items()
+            if name not in schema.get("columns", {})
+        }
+        if not extra:
+            return schema
+        return {**schema, "columns": {**schema.get("columns", {}), **extra}}
+
     def entity_column(self) -> str | None:
         return self.key_schema().get("entity")
 

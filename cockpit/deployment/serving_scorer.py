@@ -174,7 +174,7 @@ class Scorer:
         fallback = router.fallback
         self.extra = (fallback.column,) if fallback is not None and fallback.column is not None else ()
         self.router, self.problem = router, None
-        self.schema = router.alias_version("production").input_schema
+        self.schema = router.request_schema()
         self.routing = {
             **routing,
             "fallback": fallback.text if fallback else None,
