@@ -10,6 +10,7 @@ validation rows with the spec's metrics, and the run closed, in one transaction
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import time
 import warnings
@@ -62,8 +63,10 @@ def start_run(
     ws, owned = _open(workspace)
     try:
         found = resolve_project(ws, project)
+        split = _rerun_split() if split is None else split
         pins = _pins(ws, found, split)
         source, origin = external.script_origin()
+        _check_rerun(pins, origin)
         env = environment(source, origin)
         run_id = external.start(ws, found, source, origin, checked, seed, pins, env)
     except BaseException:
@@ -314,6 +317,32 @@ def _pins(ws: Workspace, project: Project, split: Any) -> Pins | None:
     found = get_split(ws, project, split)
     spec_version, _ = ensure_spec(ws, project)
     return Pins(found.version_id, found.id, spec_version)
+
+
+# Added by the retrain/reproduce work (cockpit.training.rerun): when cockpit runs the script
+# again it names the data in the environment and a token it finds the logged run by.
+def _rerun_split() -> int | None:
+    """COCKPIT_SPLIT, the split a retrain or a reproduction trains on (None: not set)."""
+    from cockpit.training.rerun import SPLIT_ENV
+
+    text = os.environ.get(SPLIT_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise CockpitError(f"{SPLIT_ENV}={text!r}: give a split id (a number)")
+    return int(text)
+
+
+def _check_rerun(pins: Pins | None, origin: dict[str, Any]) -> None:
+    """The split's data is the version COCKPIT_DATA_VERSION names; the token goes in the origin."""
+    from cockpit.training.rerun import DATA_ENV, TOKEN_ENV
+
+    wanted = os.environ.get(DATA_ENV, "").strip()
+    if wanted and (pins is None or str(pins.version_id) != wanted):
+        found = f"data v{pins.version_id} (split {pins.split_id})" if pins else "no split"
+        raise CockpitError(f"{DATA_ENV}={wanted} but this run would train on {found}")
+    if os.environ.get(TOKEN_ENV):
+        origin["rerun"] = os.environ[TOKEN_ENV]
 
 
 def _seed(seed: Any) -> int:
