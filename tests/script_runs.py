@@ -14,15 +14,11 @@ from pathlib import Path
 SCRIPT = """\
 import argparse
 import os
-import time
 from pathlib import Path
 
 import lightgbm
 
-from cockpit.projects import resolve_project
-from cockpit.training import external
-from cockpit.training.environment import capture
-from cockpit.workspace import Workspace
+import cockpit
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--trees", type=int, default=15)
@@ -33,24 +29,14 @@ with open(Path(__file__).with_name("seen.txt"), "a") as out:
     out.write(seen + "\\n")
 if args.fail:
     raise SystemExit("the data looks wrong: refusing to train")
-# what cockpit.start_run does (cockpit/tracking), spelled out until it lands
-ws = Workspace.open()
-project = resolve_project(ws)
-split = os.environ.get("COCKPIT_SPLIT")
-data = external.run_data(ws, project, int(split) if split else None)
-if "COCKPIT_DATA_VERSION" in os.environ:
-    assert data.version_id == int(os.environ["COCKPIT_DATA_VERSION"]), data.version_id
-source, origin = external.script_origin()
-if "COCKPIT_RERUN_ID" in os.environ:
-    origin["rerun"] = os.environ["COCKPIT_RERUN_ID"]
-params = {"n_estimators": args.trees, "num_leaves": 7, "learning_rate": 0.2}
-environment = capture(Path(__file__).parent)
-run_id = external.start(ws, project, source, origin, params, 3, data, environment)
-started = time.perf_counter()
-X, y = data.train[data.columns], data.train[data.target]
-model = lightgbm.LGBMClassifier(**params, n_jobs=1, verbose=-1, random_state=3).fit(X, y)
-external.finish_with_model(ws, project, run_id, model, X, data, time.perf_counter() - started)
-print(f"logged run {run_id}")
+with cockpit.start_run(seed=3) as run:
+    X, y = run.train_frame()
+    if "COCKPIT_SPLIT" in os.environ:
+        assert run.split_id == int(os.environ["COCKPIT_SPLIT"]), run.split_id
+    params = {"n_estimators": args.trees, "num_leaves": 7, "learning_rate": 0.2}
+    run.log_params(params)
+    model = lightgbm.LGBMClassifier(**params, n_jobs=1, verbose=-1, random_state=run.seed)
+    run.log_model(model.fit(X, y))
 """
 
 

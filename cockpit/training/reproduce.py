@@ -132,8 +132,9 @@ def _refit_in_child(ws: Workspace, project: Project, run) -> dict[str, Any]:
 
 
 def _rerun_script(ws: Workspace, project: Project, run: Run) -> dict[str, Any]:
-    """The run's script again, at its commit in a temporary worktree of its repository, on
-    the same data version, split and seed; the run it logs is compared with this one."""
+    """The run's script again, at its commit in a temporary worktree of its repository (its
+    seed is in that code), on the same data version and split; the run it logs is compared
+    with this one."""
     from cockpit.data.splits import get_split, split_frames
     from cockpit.training import rerun
 
@@ -148,7 +149,7 @@ def _rerun_script(ws: Workspace, project: Project, run: Run) -> dict[str, Any]:
     repo = rerun.repository(Path(recorded.argv[1]).parent)
     with rerun.worktree(repo, run.git_commit) as tree:
         command = rerun.moved_to(recorded, repo, tree)
-        done = rerun.run_command(ws, project, command, run.version_id, run.split_id, seed=run.seed)
+        done = rerun.run_command(ws, project, command, run.version_id, run.split_id)
     failure = done.failure(run.version_id, run.split_id)
     if failure is not None:
         raise CockpitError(

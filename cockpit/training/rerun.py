@@ -28,8 +28,7 @@ from cockpit.workspace import PROJECT_ENV, WORKSPACE_ENV, Workspace
 
 DATA_ENV = "COCKPIT_DATA_VERSION"
 SPLIT_ENV = "COCKPIT_SPLIT"
-SEED_ENV = "COCKPIT_SEED"
-TOKEN_ENV = "COCKPIT_RERUN_ID"  # start_run keeps it in the run's origin as "rerun"
+TOKEN_ENV = "COCKPIT_RERUN_ID"  # cockpit.start_run keeps it in the run's origin as "rerun"
 TAIL_LINES = 5
 
 
@@ -115,9 +114,7 @@ def given_command(text: str, cwd: Path) -> Command:
     return Command(argv, cwd, shlex.join(argv))
 
 
-def run_command(
-    ws: Workspace, project: Project, command: Command, version_id: int, split_id: int, seed: int | None = None
-) -> Rerun:
+def run_command(ws: Workspace, project: Project, command: Command, version_id: int, split_id: int) -> Rerun:
     """Run `command` on data `version_id`/`split_id` and wait; Ctrl-C kills it and re-raises."""
     import signal
 
@@ -130,8 +127,6 @@ def run_command(
         SPLIT_ENV: str(split_id),
         TOKEN_ENV: token,
     }
-    if seed is not None:
-        env[SEED_ENV] = str(seed)
     before = ws.store.scalar("SELECT coalesce(max(id), 0) FROM runs") or 0
     try:
         process = subprocess.Popen(
