@@ -334,6 +334,11 @@ def evaluate(
         raise CockpitError(f"--split {part!r}: evaluate on test or validation")
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be evaluated")
+    if run.split_id is None:  # logged on rows cockpit did not hold
+        raise CockpitError(
+            f"{run.label} has no data in cockpit yet: name the data version to score it on "
+            f"(cockpit evaluate {run.id} --data VERSION)"
+        )
     spec = current_spec(ws, project)
     wanted = list(dict.fromkeys([*spec.segments, *(segments or [])]))
     _check_segment_columns(ws, project, run, wanted)  # before anything is written
