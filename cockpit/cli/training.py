@@ -195,8 +195,8 @@ def train(
     "filter_text",
     default="",
     metavar="QUERY",
-    help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2'; also "
-    "source=estimator or model=LGBMClassifier.",
+    help="e.g. 'recall>0.8 family=random_forest status=finished sweep=2' "
+    "(family=lightgbm.LGBMClassifier for a model outside the catalogue).",
 )
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")

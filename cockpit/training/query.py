@@ -8,8 +8,8 @@ value, issue 16), so the two parts are read separately, each from an index.
 
 Filter language: space-separated conditions, all of which must hold, e.g.
 `recall>0.8 family=random_forest status=finished sweep=3`. Fields: every
-metric, score, id, seed, sweep, duration, family, status, source (catalog, estimator, pipeline,
-script, notebook, file) and model (the class, or the family). Operators: = != > >= < <=.
+metric, score, id, seed, sweep, duration, family (a catalogue family, `module.Class` or
+`module:function`), status. Operators: = != > >= < <=.
 """
 
 from __future__ import annotations
@@ -41,14 +41,7 @@ NUMERIC_FIELDS = {
     "sweep": "sweep_id",
     "duration": "duration_s",
 }
-TEXT_FIELDS = {
-    "family": "family",
-    "status": "status",
-    "metric": "metric",
-    # runs from before sources were recorded are catalogue runs, named by their family
-    "source": "COALESCE(source, 'catalog')",
-    "model": "COALESCE(model_class, family)",
-}
+TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric"}
 FIELDS = {**NUMERIC_FIELDS, **TEXT_FIELDS}
 CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
 LIST_COLUMNS = (
