@@ -7,6 +7,9 @@ records — into a SQLite backend store (`sqlite:///...`) in a temp dir, a fresh
 repeat; its schema migrations are run before the clock starts.
 Listing (on the store of the last recording repeat): `mlflow.search_runs` for all runs,
 the best 50 by roc_auc, and the best 50 of `family = random_forest and recall > 0.5`.
+Tracking (`--track-repeats`, the twin of bench/tracking_bench.py): per run `create_run`, one
+`log_batch` of the 10 params, the 5 metrics and 100 `train_loss` points with steps 0..99
+(the family and seed as tags), and `set_terminated`, into a fresh store per repeat.
 """
 
 from __future__ import annotations
@@ -54,6 +57,27 @@ def record(client, experiment: str, data: list[dict]) -> float:
     return time.perf_counter() - began
 
 
+def track(client, experiment: str, data: list[dict], steps: int) -> float:
+    import tracking_data
+    from mlflow.entities import Metric, Param, RunTag
+
+    began = time.perf_counter()
+    for i, run in enumerate(data):
+        created = client.create_run(experiment)
+        run_id = created.info.run_id
+        stamp = int(time.time() * 1000)
+        curve = tracking_data.curve(i, steps)
+        points = [Metric(tracking_data.KEY, v, stamp, step) for step, v in enumerate(curve)]
+        client.log_batch(
+            run_id,
+            metrics=[Metric(k, v, stamp, 0) for k, v in run["metrics"].items()] + points,
+            params=[Param(k, str(v)) for k, v in run["params"].items()],
+            tags=[RunTag("family", run["family"]), RunTag("seed", str(run["seed"]))],
+        )
+        client.set_terminated(run_id)
+    return time.perf_counter() - began
+
+
 def listing(uri: str, experiment: str, n: int, repeats: int) -> dict:
     import mlflow
 
@@ -93,15 +117,22 @@ def main() -> int:
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--record-repeats", type=int, default=1)
     parser.add_argument("--list-repeats", type=int, default=0)
+    parser.add_argument("--track-repeats", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=100, help="train_loss points per tracked run")
     parser.add_argument("--tmp", type=Path, default=None)
     args = parser.parse_args()
     import mlflow
 
     base = Path(tempfile.mkdtemp(prefix="mlflow-bench-", dir=args.tmp))
     data = fakedata.runs(args.n)
-    result: dict = {"mlflow": mlflow.__version__, "n": args.n, "record": []}
+    result: dict = {"mlflow": mlflow.__version__, "n": args.n, "record": [], "track": []}
     try:
-        for i in range(max(1, args.record_repeats)):
+        for i in range(args.track_repeats):
+            _, client, experiment = fresh_store(base / f"t{i}")
+            result["track"].append(track(client, experiment, data, args.steps))
+        # the listing reads the last recording's store; tracking alone records nothing
+        recordings = max(args.record_repeats, 1 if args.list_repeats or not args.track_repeats else 0)
+        for i in range(recordings):
             uri, client, experiment = fresh_store(base / f"r{i}")
             elapsed = record(client, experiment, data)
             if i < args.record_repeats:

@@ -397,3 +397,19 @@ def test_a_run_used_without_with_is_ended_by_end_or_at_exit(root: Path, monkeypa
     assert (done.status, done.error) == ("failed", "RuntimeError: the script stopped here")
     with Workspace.open(root) as ws:
         assert steps.step_counts(ws, [run.id, forgotten.id]) == {run.id: 1, forgotten.id: 1}
+
+
+def test_a_workspace_made_again_at_the_same_place_is_the_one_written(
+    root: Path, penguins_build: Path
+) -> None:
+    import shutil
+
+    with cockpit.start_run(workspace=root):
+        pass
+    shutil.rmtree(root)
+    shutil.copytree(penguins_build, root)  # a new store file where the first one was
+    with cockpit.start_run(workspace=root) as again:
+        pass
+    with Workspace.open(root) as ws:
+        assert ws.store.scalar("SELECT COUNT(*) FROM runs") == 1
+    assert again.id == 1 and open_run(root, 1).status == "finished"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from cockpit.tracking import values
 from cockpit.tracking.buffer import Point, StepBuffer
 from cockpit.tracking.origin import Environment, environment, estimator_library
 from cockpit.training import external, runs, steps
-from cockpit.workspace import Workspace
+from cockpit.workspace import DB_NAME, Workspace, locate
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,20 +61,15 @@ def start_run(
     with CockpitError before anything is written.
     """
     seed, checked = _seed(seed), values.params(params or {})
-    ws, owned = _open(workspace)
-    try:
-        found = resolve_project(ws, project)
-        split = _rerun_split() if split is None else split
-        pins = _pins(ws, found, split)
-        source, origin = external.script_origin()
-        _check_rerun(pins, origin)
-        env = environment(source, origin)
-        run_id = external.start(ws, found, source, origin, checked, seed, pins, env)
-    except BaseException:
-        if owned:
-            ws.close()
-        raise
-    return ActiveRun(ws, found, run_id, source, pins, split is not None, seed, checked, env, owned)
+    ws = _open(workspace)
+    found = resolve_project(ws, project)
+    split = _rerun_split() if split is None else split
+    pins = _pins(ws, found, split)
+    source, origin = external.script_origin()
+    _check_rerun(pins, origin)
+    env = environment(source, origin)
+    run_id = external.start(ws, found, source, origin, checked, seed, pins, env)
+    return ActiveRun(ws, found, run_id, source, pins, split is not None, seed, checked, env)
 
 
 class ActiveRun:
@@ -91,13 +87,12 @@ class ActiveRun:
         seed: int,
         params: dict[str, Any],
         env: Environment,
-        owned: bool,
     ) -> None:
         self.workspace, self.project, self.id, self.seed = ws, project, run_id, seed
         self.source = source  # script or notebook
         self.status = "running"
         self.result: runs.Run | None = None  # the run as recorded, once it has ended
-        self._pins, self._split_named, self._owned = pins, split_named, owned
+        self._pins, self._split_named = pins, split_named
         self._params, self._versions = params, dict(env[2])
         self._data: external.RunData | None = None
         self._read = False  # has the user's code been handed the split's rows?
@@ -105,6 +100,7 @@ class ActiveRun:
         self._example: pd.DataFrame | None = None
         self._started = time.perf_counter()
         self._steps = StepBuffer(self._write_points)
+        self._keys: dict[str, str] = {}  # metric names as given -> as checked, checked once
         _OPEN[id(self)] = self
 
     def __repr__(self) -> str:
@@ -162,7 +158,9 @@ class ActiveRun:
         """One point of a metric's curve; without a step, the key's next one (0, 1, 2 ...).
         NaN and inf are kept as missing points."""
         self._check_running()
-        name = steps.check_key(key)
+        name = self._keys.get(key) if isinstance(key, str) else None
+        if name is None:
+            name = self._keys[key] = steps.check_key(key)
         number = values.metric_value(name, value)
         self._steps.add(name, None if step is None else values.step_number(name, step), number)
 
@@ -253,12 +251,8 @@ class ActiveRun:
                 self._fail(error, duration)
         finally:
             _OPEN.pop(id(self), None)
-            try:
-                self.result = runs.get_run(self.workspace, self.project, self.id)
-                self.status = self.result.status
-            finally:
-                if self._owned:
-                    self.workspace.close()
+            self.result = runs.get_run(self.workspace, self.project, self.id)
+            self.status = self.result.status
         return self.result
 
     def _finish(self, duration: float) -> None:
@@ -291,15 +285,27 @@ def _clean_exit(error: BaseException) -> bool:
     return isinstance(error, SystemExit) and error.code in (None, 0)
 
 
-def _open(workspace: str | Path | Workspace | None) -> tuple[Workspace, bool]:
-    """(the workspace, whether this run opened it and so closes it)."""
+def _open(workspace: str | Path | Workspace | None) -> Workspace:
+    """The workspace, found as the CLI finds it. A path is opened once per thread and kept
+    (a loop of many runs would spend more on opening the store than on logging); a store
+    file replaced or rewritten since (another workspace made at the same place, a WAL
+    checkpoint) is opened afresh."""
     if isinstance(workspace, Workspace):
-        return workspace, False
-    ws = Workspace.open(workspace)
+        return workspace
+    dot = locate(workspace)
+    found = (dot / DB_NAME).stat()
+    key, stamp = (dot, threading.get_ident()), (found.st_ino, found.st_ctime_ns)
+    cached = _OPENED.get(key)
+    if cached is not None and cached[1] == stamp:
+        return cached[0]
+    if cached is not None:
+        cached[0].close()
+    ws = Workspace(dot)
+    _OPENED[key] = (ws, stamp)
     if ws.permission_warning and ws.dir not in _WARNED:
         _WARNED.add(ws.dir)
         warnings.warn(ws.permission_warning, stacklevel=3)
-    return ws, True
+    return ws
 
 
 def _pins(ws: Workspace, project: Project, split: Any) -> Pins | None:
@@ -307,16 +313,20 @@ def _pins(ws: Workspace, project: Project, split: Any) -> Pins | None:
     from cockpit.data.splits import get_split
     from cockpit.features import ensure_spec
 
-    if split is not None:
-        if isinstance(split, bool) or not isinstance(split, int):
-            raise CockpitError(
-                f"split {split!r}: give a split id (a number; `cockpit data splits` lists them)"
-            )
-    elif ws.store.scalar("SELECT 1 FROM splits WHERE project_id = ? LIMIT 1", [project.id]) is None:
-        return None
-    found = get_split(ws, project, split)
+    if split is not None and (isinstance(split, bool) or not isinstance(split, int)):
+        raise CockpitError(f"split {split!r}: give a split id (a number; `cockpit data splits` lists them)")
+    found = ws.store.one(
+        "SELECT id, version_id FROM splits WHERE project_id = ? AND (? IS NULL OR id = ?) "
+        "ORDER BY id DESC LIMIT 1",
+        [project.id, split, split],
+    )
+    if found is None:
+        if split is None:
+            return None
+        get_split(ws, project, split)  # refuses, saying which split and project
+    assert found is not None
     spec_version, _ = ensure_spec(ws, project)
-    return Pins(found.version_id, found.id, spec_version)
+    return Pins(found["version_id"], found["id"], spec_version)
 
 
 # Added by the retrain/reproduce work (cockpit.training.rerun): when cockpit runs the script
@@ -352,6 +362,8 @@ def _seed(seed: Any) -> int:
 
 
 _WARNED: set[Path] = set()
+# (.cockpit folder, thread) -> (its open workspace, the store file's inode and change time)
+_OPENED: dict[tuple[Path, int], tuple[Workspace, tuple[int, int]]] = {}
 _OPEN: dict[int, ActiveRun] = {}  # runs not ended yet, ended when the process exits
 
 
