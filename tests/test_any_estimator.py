@@ -343,3 +343,26 @@ def test_a_sweep_over_lightgbm(cancer, tmp_path) -> None:
     assert sorted(r["params"]["num_leaves"] for r in grid_runs) == [4, 8]
     assert {r["params"]["num_leaves"] for r in listed} <= {4, 8}
     assert listed[0]["metrics"]["roc_auc"] > 0.95
+
+
+def test_params_are_typed_after_their_defaults_and_checked_by_the_class() -> None:
+    from cockpit.errors import CockpitError
+    from cockpit.training import models
+
+    svc = models.resolve("sklearn.svm.SVC", "binary")
+    assert svc.model_class == "SVC" and svc.source == "estimator" and svc.dense
+    # SVC's probability holds the text 'deprecated' by default: true is still a boolean
+    params = svc.resolve_params(["probability=true", "C=2", "kernel=linear", "class_weight=balanced"])
+    assert params["probability"] is True and params["C"] == 2.0 and params["kernel"] == "linear"
+    assert params["class_weight"] == "balanced" and params["random_state"] is None  # the seed at fit
+    built = svc.build(params, seed=7)
+    assert built.get_params()["random_state"] == 7 and built.get_params()["C"] == 2.0
+    with pytest.raises(CockpitError, match="param shrinking='maybe': expected true or false"):
+        svc.resolve_params(["shrinking=maybe"])
+    # LightGBM takes **kwargs: a name it does not list is passed on, one a letter off is a typo
+    lgbm = models.resolve("lightgbm.LGBMClassifier", "multiclass")
+    assert lgbm.resolve_params(["min_data_in_bin=5"])["min_data_in_bin"] == 5
+    with pytest.raises(CockpitError, match="did you mean 'subsample'"):
+        lgbm.resolve_params(["subsampel=0.5"])
+    assert models.resolve("random_forest", "binary").source == "catalog"
+    assert models.resolve("lightgbm.LGBMRegressor", "regression").model_class == "LGBMRegressor"

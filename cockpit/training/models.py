@@ -233,18 +233,21 @@ def recordable(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_pairs(items: list[str], known: dict[str, Any]) -> dict[str, Any]:
-    pairs = {}
+    """NAME=VALUE texts typed after each default. true/false are booleans whatever the
+    default: a class may hold a placeholder text ('deprecated', 'warn') in a boolean param."""
+    pairs: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep:
             raise CockpitError(f"--param {item!r}: write NAME=VALUE")
-        default = known.get(key.strip())
-        pairs[key.strip()] = catalog.parse_value(value, default if _is_plain(default) else None, key.strip())
+        default = known.get(key)
+        if value.strip().lower() in ("true", "false") and not isinstance(default, (int, float)):
+            pairs[key] = value.strip().lower() == "true"
+            continue
+        plain = default is None or isinstance(default, (bool, int, float, str))
+        pairs[key] = catalog.parse_value(value, default if plain else None, key)
     return pairs
-
-
-def _is_plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def _check_extra_name(name: str, estimator: Any, key: str, known: dict[str, Any]) -> None:
