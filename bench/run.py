@@ -32,7 +32,7 @@ from bench.timing import median  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-GROUPS = ("record", "list", "table", "startup", "visit", "drift", "evaluation", "scoring")
+GROUPS = ("record", "list", "table", "startup", "visit", "drift", "evaluation", "scoring", "tracking")
 
 
 class Rows(list):
@@ -89,6 +89,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:.2f} s"
     if unit == "MB":
         return f"{value:,.0f} MB"
+    if unit == "points/s":
+        return f"{value:,.0f} points/s"
     return f"{value:g} {unit}"
 
 
@@ -523,6 +525,59 @@ def bench_scoring(args, rows: list[Row]) -> None:
         )
 
 
+def bench_tracking(args, rows: list[Row], ref_ok: bool) -> None:
+    """Runs logged through cockpit.start_run (bench/tracking_bench.py) and through MLflow's
+    create_run + log_batch + set_terminated (bench/ref_mlflow.py --track-repeats)."""
+    n = args.tracking_runs
+    log(f"tracking {n:,} runs (10 params, 5 metrics, 100 steps each): cockpit x{args.repeats}")
+    results = [worker("tracking_bench", "--n", str(n), "--tmp", str(args.tmp)) for _ in range(args.repeats)]
+    mine, points = median([r["seconds"] for r in results]), results[0]["points"]
+    theirs = None
+    if ref_ok:
+        log(f"tracking {n:,} runs: MLflow log_batch x{args.ref_repeats}")
+        found = refenv.run_script(
+            "ref_mlflow.py",
+            [
+                "--n",
+                str(n),
+                "--record-repeats",
+                "0",
+                "--track-repeats",
+                str(args.ref_repeats),
+                "--tmp",
+                str(args.tmp),
+            ],
+        )
+        theirs = median(found["track"])
+    g = f"tracking {n:,}"
+    ref = "MLflow create_run + log_batch + set_terminated"
+    rows.append(
+        Row(
+            g,
+            "runs logged through cockpit.start_run",
+            n / mine,
+            "runs/s",
+            "higher",
+            ref,
+            n / theirs if theirs else None,
+            note="per run: start_run (workspace, project, split), log_params (10), log_metrics (5), "
+            "log_metric x100 with steps, the block's end (no model); MLflow: create_run, one log_batch "
+            "of the same params, metrics and points, set_terminated, into SQLite",
+        )
+    )
+    rows.append(
+        Row(
+            g,
+            f"metric points written ({points // n} per run)",
+            points / mine,
+            "points/s",
+            "higher",
+            ref,
+            points / theirs if theirs else None,
+        )
+    )
+
+
 def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) -> None:
     log("start-up")
     extra = ["--ref-python", str(refenv.python())] if ref_ok else []
@@ -692,6 +747,9 @@ def main(argv: list[str] | None = None) -> int:
         "--drift-stream-reference", type=int, default=1_000_000, help="reference rows for the streamed drift"
     )
     parser.add_argument("--drift-repeats", type=int, default=1)
+    parser.add_argument(
+        "--tracking-runs", type=int, default=10_000, help="runs logged through the tracking API and MLflow"
+    )
     parser.add_argument("--eval-rows", type=int, default=1_000_000)
     parser.add_argument("--eval-repeats", type=int, default=1)
     parser.add_argument(
@@ -729,7 +787,7 @@ def main(argv: list[str] | None = None) -> int:
     info["references"] = refenv.versions() if ref_ok else {}
     info["evidently_venv"] = refenv.versions("evidently") if ev_ok else {}
     log("machine: " + json.dumps(info))
-    if not ref_ok and only & {"record", "list", "startup"}:
+    if not ref_ok and only & {"record", "list", "startup", "tracking"}:
         log(
             "MLflow columns are missing: no MLflow venv at "
             f"{refenv.REF_VENV} (run with --setup-references to create it)"
@@ -788,6 +846,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_evaluation(args, rows)
         if "scoring" in only:
             bench_scoring(args, rows)
+        if "tracking" in only:
+            bench_tracking(args, rows, ref_ok)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     info["loadavg_end"] = os.getloadavg()
