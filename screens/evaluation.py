@@ -21,6 +21,7 @@ from cockpit.evaluation.view import RunEvaluation, run_choices, run_evaluation
 from cockpit.problem import current_spec
 from cockpit.projects import Project
 from cockpit.training import query
+from cockpit.training.detail import model_labels
 from cockpit.training.runs import get_run
 from cockpit.workspace import Workspace
 from screens import evaluation_tabs as tabs
@@ -339,7 +340,8 @@ class EvaluationScreen(StageScreen):
             if run_id is not None and run_id != self.run_id:
                 self.show_run(run_id)
 
-        self.app.push_screen(RunPicker(choices, self.run_id, "Run to evaluate"), chosen)
+        names = model_labels(self.workspace, [c.run_id for c in choices], short=False)
+        self.app.push_screen(RunPicker(choices, self.run_id, "Run to evaluate", names=names), chosen)
 
     @notify_errors
     def action_pick_reference(self) -> None:
@@ -365,7 +367,10 @@ class EvaluationScreen(StageScreen):
             else:
                 self.notify(f"Reference: run {run_id} (v evaluates against it)")
 
-        picker = RunPicker(choices, self.reference_id, "Compare with", none="no reference", marks=marks)
+        names = model_labels(self.workspace, [c.run_id for c in choices], short=False)
+        picker = RunPicker(
+            choices, self.reference_id, "Compare with", none="no reference", marks=marks, names=names
+        )
         self.app.push_screen(picker, chosen)
 
     @notify_errors

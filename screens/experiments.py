@@ -16,9 +16,8 @@ from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.problem import current_spec
-from cockpit.training import query
+from cockpit.training import detail, query
 from cockpit.training import runs as training
-from cockpit.training.catalog import SHORT_NAMES
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
@@ -26,7 +25,7 @@ from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
 from screens.run_views import CompareView, SweepPlot
-from screens.runs_table import Column, RunsTable
+from screens.runs_table import BLOCK, Column, RunsTable
 from screens.work import Job, WorkFailed
 
 if TYPE_CHECKING:
@@ -144,6 +143,7 @@ STATUS_MARK = {
     "cancelled": "■ cancel",
     "interrupted": "! interr.",
 }
+MODEL_WIDTH = 18  # the model column's widest (a longer class name ends in …)
 TASK_METRICS = {
     "binary": ["roc_auc", "recall", "precision", "f1"],
     "multiclass": ["f1", "accuracy", "balanced_accuracy"],
@@ -168,7 +168,9 @@ class ExperimentsScreen(StageScreen):
         self.filter_text = ""
         self._project_id: int | None = None
         self._data_version: int | None = None  # the store's, when the table was last read
-        self._layout: tuple[str, str, tuple[str, float] | None] | None = None  # task, metric, goal
+        # task, metric, goal, the models the runs train: what the columns depend on
+        self._layout: tuple[str, str, tuple[str, float] | None, detail.ModelsSeen] | None = None
+        self._sources: dict[int, detail.RowSource] = {}  # of the rows read so far, by run id
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -211,9 +213,13 @@ class ExperimentsScreen(StageScreen):
 
     # -- the table -------------------------------------------------------------
 
-    def _columns(self, task: str, metric: str, goal: tuple[str, float] | None) -> list[Column]:
+    def _columns(
+        self, task: str, metric: str, goal: tuple[str, float] | None, seen: detail.ModelsSeen
+    ) -> list[Column]:
         """Run, model, status, the primary metric and its target, the sort column (always
-        shown, titled with ↓/↑), more metrics while they fit, and the params note."""
+        shown, titled with ↓/↑), more metrics while they fit, and the params note. When a run
+        came from outside the catalogue, the model column is as wide as its class's name
+        (up to MODEL_WIDTH) and a source column says where each run came from."""
 
         def marks(row: query.RunRow) -> str:
             table = self.query_one(RunsTable)
@@ -237,7 +243,11 @@ class ExperimentsScreen(StageScreen):
         columns = [
             Column("", 2, marks),
             Column(title("id", "Run"), 5, lambda r: str(r.id), True),
-            Column("Model", 9, lambda r: SHORT_NAMES.get(r.family, r.family)),
+            Column("Model", 9 if seen.catalog_only else min(MODEL_WIDTH, max(9, seen.widest)), self._model),
+        ]
+        if not seen.catalog_only:
+            columns.append(Column("Source", 9, lambda r: self._source(r).kind))
+        columns += [
             Column("Status", 9, lambda r: self.progress.get(r.id, STATUS_MARK.get(r.status, r.status))),
             metric_column(metric),
             Column("Tgt", 3, target),
@@ -252,8 +262,26 @@ class ExperimentsScreen(StageScreen):
             if other not in (metric, sorted_by) and room >= column.width + 1 + 14:
                 columns.append(column)
                 room -= column.width + 1
-        columns.append(Column("Params", max(10, room), lambda r: _params_note(r, task)))
+        columns.append(Column("Params", max(10, room), lambda r: _params_note(r, self._source(r))))
         return columns
+
+    def _source(self, row: query.RunRow) -> detail.RowSource:
+        """The row's source and live steps, read with its page (`_fetch`)."""
+        found = self._sources.get(row.id)
+        if found is None:  # its page was read before the store below was emptied
+            found = self._sources[row.id] = detail.row_sources(self.workspace, [row.id])[row.id]
+        return found
+
+    def _model(self, row: query.RunRow) -> str:
+        return self._source(row).model
+
+    def _fetch(self, listing: query.Listing, offset: int, limit: int) -> list[query.RunRow]:
+        """A page of rows, with their sources and the running ones' latest steps."""
+        rows = listing.page(offset, limit)
+        if len(self._sources) > 50 * BLOCK:  # paging through 100,000 runs keeps no more than the table
+            self._sources.clear()
+        self._sources.update(detail.row_sources(self.workspace, [r.id for r in rows]))
+        return rows
 
     @notify_errors
     def refresh_data(self, keep_cursor: bool = True) -> None:
@@ -274,7 +302,7 @@ class ExperimentsScreen(StageScreen):
         table = self.query_one(RunsTable)
         row = table.current if keep_cursor else None
         kept = row.id if row is not None else None
-        self._layout = (project.task, metric, goal)
+        self._layout = (project.task, metric, goal, detail.models_seen(self.workspace, project.id))
         table.columns = self._columns(*self._layout)
         try:
             made = query.make_query(project.id, self.sort, self.filter_text, self.descending)
@@ -285,7 +313,8 @@ class ExperimentsScreen(StageScreen):
         table.best_id = query.best_run_id(self.workspace, project.id, metric)
         runs = query.listing(self.workspace, made)
         total = runs.count()
-        table.load(runs.page, total, kept, runs.position)
+        self._sources.clear()
+        table.load(functools.partial(self._fetch, runs), total, kept, runs.position)
         self._summary(project, metric, spec, total)
 
     def _summary(self, project, metric: str, spec, shown: int) -> None:
@@ -351,7 +380,7 @@ class ExperimentsScreen(StageScreen):
     def action_detail(self) -> None:
         run = self._current_run()
         if run is not None:
-            self.app.push_screen(RunDetail(run, self.app.project.task))
+            self.app.push_screen(RunDetail(run, self.app.project.task, self.workspace))
 
     @notify_errors
     def action_diff(self) -> None:
@@ -613,19 +642,26 @@ NOTE_PARAMS = (
     "min_samples_leaf",
     "max_features",
     "max_leaf_nodes",
+    "num_leaves",
     "l2_regularization",
     "strategy",
 )
 
 
-def _params_note(row: query.RunRow, task: str) -> str:
-    """The params people tune, read from the run's record (no estimator is imported, so the
-    table paints without loading scikit-learn)."""
+def _params_note(row: query.RunRow, source: detail.RowSource) -> str:
+    """A running run's newest logged steps; else the params people tune, read from the run's
+    record (no estimator is imported, so the table paints without loading scikit-learn):
+    those of NOTE_PARAMS, or every param a script, notebook or file run logged itself."""
     if row.error and row.status != "finished":
         return row.error
+    if source.latest:
+        step = max(p.step for p in source.latest)
+        return f"step {step}: " + " ".join(f"{p.key} {_short(p.value)}" for p in source.latest)
     params = row.params
+    if source.kind in training.EXTERNAL_SOURCES:
+        return " ".join(f"{k}={_short(v)}" for k, v in params.items() if v is not None)
     return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS if k in params and params[k] is not None)
 
 
 def _short(value) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    return f"{value:.3g}" if isinstance(value, float) else "-" if value is None else str(value)

@@ -1,17 +1,18 @@
-"""Dialogs of the experiments screen: start a run, and a run's full record."""
+"""Dialogs of the experiments screen: start a run or a sweep; a run's full record is in
+screens/run_detail.py."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
-from textual_plotext import PlotextPlot
+from textual.widgets import Input, Label, Select
 
 from cockpit.training.catalog import families_for
-from cockpit.training.query import recorded_threshold
-from cockpit.training.runs import Run
+from screens.run_detail import RunDetail, describe
+
+__all__ = ["NewRunDialog", "RunDetail", "SweepDialog", "describe"]
 
 
 class NewRunDialog(ModalScreen[dict | None]):
@@ -59,74 +60,6 @@ class NewRunDialog(ModalScreen[dict | None]):
         params = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
         seed = self.query_one("#seed", Input).value or "42"
         self.dismiss({"family": self.query_one("#family", Select).value, "params": params, "seed": int(seed)})
-
-
-class RunDetail(ModalScreen[None]):
-    """Everything a run recorded, in full (the table cuts long params and errors), and its
-    learning curve when it has one."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close", id="rundetail.close")]
-
-    def __init__(self, run: Run, task: str = "") -> None:
-        super().__init__()
-        self.record, self.ml_task = run, task
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog run-detail"):
-            yield Label(f"{self.record.label} · {self.record.status}  (Esc close)", classes="dialog-title")
-            with VerticalScroll():
-                yield Static(describe(self.record, self.ml_task), id="run-record")
-                if self.record.curve:
-                    yield PlotextPlot(id="curve")
-
-    def on_mount(self) -> None:
-        curve = self.record.learning_curve
-        if curve is None:
-            return
-        plt = self.query_one("#curve", PlotextPlot).plt
-        plt.title(f"{curve.metric} by {curve.param}")
-        for series, values, marker in (("train", curve.train, "dot"), ("validation", curve.validation, "x")):
-            points = [(s, v) for s, v in zip(curve.steps, values, strict=False) if v is not None]
-            if points:
-                plt.plot([p[0] for p in points], [p[1] for p in points], marker=marker, label=series)
-
-
-def describe(run: Run, task: str = "") -> str:
-    params = ", ".join(
-        f"{k}={v}" for k, v in sorted(run.params.items()) if k not in ("verbose", "n_jobs", "warm_start")
-    )
-    lines = [
-        f"model      {run.family}   seed {run.seed}   {run.duration_s or 0:.2f} s",
-        f"params     {params}",
-        f"data       v{run.version_id} · split {run.split_id} · feature spec v{run.feature_spec_version}",
-        f"code       {(run.git_commit or 'not in git')[:12]}{' (dirty tree)' if run.git_dirty else ''}",
-        f"python     {run.python_version} · "
-        + ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items() if k != "python"),
-        f"artifact   {(run.artifact_sha256 or '-')[:16]}",
-    ]
-    if run.error:
-        lines.append(f"error      {run.error}")
-    for name, values in (("validation", run.validation_metrics), ("train", run.train_metrics)):
-        if values:
-            shown = "  ".join(f"{k}{_at(task, k)} {v:.4f}" for k, v in values.items())
-            lines.append(f"{name:10} {shown}")
-    thresholds = {recorded_threshold(task, k) for k in run.validation_metrics or {}} - {None}
-    at = min(thresholds) if thresholds else None
-    if at is not None:
-        lines.append(f"threshold  @{at:g}: these metrics take the positive class above {at:g}, as trained")
-        if run.threshold is not None:
-            lines.append(
-                f"           Evaluation uses the run's tuned threshold {run.threshold:.3f}"
-                + (f" ({run.threshold_reason})" if run.threshold_reason else "")
-            )
-        else:
-            lines.append("           Evaluation tunes the run's own threshold on validation (5, V)")
-    return "\n".join(lines)
-
-
-def _at(task: str, metric: str) -> str:
-    at = recorded_threshold(task, metric)
-    return "" if at is None else f"@{at:g}"
 
 
 class SweepDialog(ModalScreen[dict | None]):

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
 from cockpit.evaluation.view import PICK_LIMIT, RunChoice
+from cockpit.training.detail import model_label
 from screens.evaluation_tabs import fill, fmt
 from screens.keys import list_bindings, move_cursor
 
@@ -16,9 +17,11 @@ NO_RUN = 0  # what the picker returns for its "none" row (run ids start at 1)
 
 
 class RunPicker(ModalScreen[int | None]):
-    """Pick a run: one row per finished run (id, family, validation metric, evaluation
+    """Pick a run: one row per finished run (id, model, validation metric, evaluation
     status), the current run highlighted. Enter returns its id, Esc None. With `none`, a
-    first row of that name returns NO_RUN; `marks` add a word to some runs' model."""
+    first row of that name returns NO_RUN; `marks` add a word to some runs' model; `names`
+    name the models (detail.model_labels: a class, not its dotted path), else the family or
+    the last part of its dotted path."""
 
     DEFAULT_CSS = """
     RunPicker { align: center middle; }
@@ -37,6 +40,7 @@ class RunPicker(ModalScreen[int | None]):
         title: str = "Run to show",
         none: str | None = None,
         marks: dict[int, str] | None = None,
+        names: dict[int, str] | None = None,
     ) -> None:
         super().__init__()
         self.choices = choices
@@ -45,6 +49,7 @@ class RunPicker(ModalScreen[int | None]):
         self.ids = ([NO_RUN] if none else []) + [c.run_id for c in choices]
         self.none = none
         self.marks = marks or {}
+        self.names = names or {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -61,7 +66,8 @@ class RunPicker(ModalScreen[int | None]):
         table = self.query_one(DataTable)
         rows = [["●" if self.current in (None, NO_RUN) else "", "-", self.none, "", ""]] if self.none else []
         for c in self.choices:
-            model = f"{c.family} · {self.marks[c.run_id]}" if c.run_id in self.marks else c.family
+            model = self.names.get(c.run_id) or model_label(c.family, short=False)
+            model = f"{model} · {self.marks[c.run_id]}" if c.run_id in self.marks else model
             mark = "●" if c.run_id == self.current else ""
             rows.append([mark, str(c.run_id), model, fmt(c.value), c.status])
         fill(table, ["", "Run", "Model", "Validation", "Evaluation"], rows)

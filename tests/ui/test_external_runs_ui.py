@@ -1,0 +1,260 @@
+"""Runs from outside the catalogue, as a user sees them by keys: a LightGBM model trained in a
+script sits in the runs table beside a catalogue run, named by its class, its source shown;
+its detail says where it came from and draws the metric steps it logged, live while it runs;
+the evaluation run picker names it by its class too."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import lightgbm
+import pytest
+from rich.console import Console
+from sklearn.datasets import load_breast_cancer
+
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
+from cockpit.projects import create_project, get_project
+from cockpit.training import detail, external, runs, steps
+from cockpit.workspace import Workspace
+from screens.app import CockpitApp
+from screens.experiments import ExperimentsScreen
+from screens.run_dialogs import RunDetail
+from screens.run_picker import RunPicker
+from screens.runs_table import RunsTable
+
+SCRIPT = "/home/ana/train_lgbm.py"
+
+
+def _lightgbm(data: external.RunData) -> lightgbm.LGBMClassifier:
+    model = lightgbm.LGBMClassifier(n_estimators=12, num_leaves=7, n_jobs=1, verbose=-1, random_state=0)
+    return model.fit(data.train[data.columns], data.train[data.target])
+
+
+def _log_script_run(ws: Workspace, project, losses: list[float]) -> int:
+    """What a user's script does through the tracking API: a run started, a loss per
+    boosting round, the fitted model logged and scored on the split."""
+    data = external.run_data(ws, project)
+    origin = {"script": SCRIPT, "argv": ["--trees", "12"], "cwd": "/home/ana"}
+    run_id = external.start(ws, project, "script", origin, {"num_leaves": 7}, 0, data)
+    steps.append_steps(ws, run_id, [("train_loss", i, v) for i, v in enumerate(losses)])
+    model = _lightgbm(data)
+    external.finish_with_model(ws, project, run_id, model, data.train[data.columns], data, 0.5)
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def cancer(tmp_path_factory) -> Path:
+    """Breast cancer (malignant = 1): run 1 a catalogue logistic regression, run 2 LightGBM
+    logged from a script with 12 loss steps."""
+    folder = tmp_path_factory.mktemp("cancer") / "w"
+    ws, _ = Workspace.init(folder)
+    project = create_project(ws, "cancer", "binary", "malignant")
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame["malignant"] = 1 - frame.pop("target")
+    path = folder / "cancer.csv"
+    frame.to_csv(path, index=False)
+    datasets.import_dataset(ws, project, path)
+    make_split(ws, project, "stratified")
+    runs.train(ws, project, "logistic_regression", {"max_iter": 300})
+    _log_script_run(ws, project, [0.6 / (i + 1) for i in range(12)])
+    ws.close()
+    return folder
+
+
+async def _wait_for(pilot, condition, seconds: float = 20.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("timed out")
+
+
+def _lines(table: RunsTable) -> list[str]:
+    return [table.render_line(y).text for y in range(table.rows_total + 1)]
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as plain text."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, color_system=None)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+def _text(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def test_the_runs_table_names_the_class_and_the_source(cancer, private_copy) -> None:
+    ws = Workspace.open(private_copy(cancer))
+    app = CockpitApp(ws, "cancer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        screen = app.screen
+        assert isinstance(screen, ExperimentsScreen)
+        table = screen.query_one(RunsTable)
+        header, lightgbm_row, catalogue_row = _lines(table)
+        assert header.split()[:5] == ["Run↓", "Model", "Source", "Status", "roc_auc"]
+        assert lightgbm_row.split()[:4] == ["2", "LGBMClassifier", "script", "✓"]
+        assert "num_leaves=7" in lightgbm_row  # the params the script logged
+        assert catalogue_row.split()[:5] == ["★", "1", "logistic", "catalog", "✓"]  # the best
+        assert max(len(line.rstrip()) for line in _lines(table)) <= 80
+
+        await pilot.press("slash", *"family=lightgbm.LGBMClassifier", "enter")
+        await pilot.pause()
+        assert table.rows_total == 1 and table.current.id == 2
+
+        await pilot.press("enter")
+        shown = app.screen
+        assert isinstance(shown, RunDetail)
+        await shown.workers.wait_for_complete()
+        await pilot.pause()
+        head = _text(shown, "#run-head")
+        assert "model      LGBMClassifier (lightgbm.LGBMClassifier)" in head
+        assert f"source     script {SCRIPT} --trees 12" in head and "in /home/ana" in head
+        assert "train_loss 0.0500 (step 11)" in _text(shown, "#steps-latest")
+        assert "12 points logged" in _text(shown, "#steps-latest")
+        record = _text(shown, "#run-record")
+        assert "params     num_leaves=7" in record and "inputs     30 columns: mean_radius," in record
+        assert shown.timer is None  # a finished run is read once, never again
+        await pilot.press("escape")
+        assert app.screen is screen
+    ws.close()
+
+
+async def test_a_running_script_run_grows_live_then_shows_it_finished(cancer, private_copy) -> None:
+    ws = Workspace.open(private_copy(cancer))
+    project = get_project(ws, "cancer")
+    script = ws.reopen()  # the user's script: its own connection, as in its own process
+    data = external.run_data(script, project)
+    run_id = external.start(script, project, "script", {"script": SCRIPT, "argv": []}, {}, 0, data)
+    app = CockpitApp(ws, "cancer")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            screen = app.screen
+            table = screen.query_one(RunsTable)
+            row = _lines(table)[1]
+            assert row.split()[:5] == [str(run_id), "-", "script", "▶", "running"]  # no model yet
+
+            steps.append_steps(script, run_id, [("loss", i, 1 / (i + 1)) for i in range(4)])
+            screen._poll()  # what the 2 s timer does
+            await pilot.pause()
+            assert "step 3: loss 0.25" in _lines(table)[1]
+
+            await pilot.press("enter")
+            shown = app.screen
+            assert isinstance(shown, RunDetail) and shown.timer is not None
+            await _wait_for(pilot, lambda: "loss 0.2500 (step 3)" in _text(shown, "#steps-latest"))
+            assert "(script, no model yet) · ▶ running" in _text(shown, "#run-title")
+            assert "model      not logged yet" in _text(shown, "#run-head")
+
+            # more steps, a second metric: the detail reads them without a key pressed
+            more = [(k, i, v) for i in range(4, 8) for k, v in (("loss", 1 / (i + 1)), ("auc", 0.9))]
+            steps.append_steps(script, run_id, more)
+            await _wait_for(pilot, lambda: "loss 0.1250 (step 7)" in _text(shown, "#steps-latest"))
+            assert "auc 0.9000 (step 7)" in _text(shown, "#steps-latest")
+            assert "12 points logged" in _text(shown, "#steps-latest")
+            assert "m metric" in _text(shown, "#run-title")
+            assert "loss · auc by step" in screen_text(app)
+            await pilot.press("m")  # one metric at a time, then all again
+            assert "loss by step" in screen_text(app) and "loss · auc" not in screen_text(app)
+            await pilot.press("m", "m")
+            assert "loss · auc by step" in screen_text(app)
+
+            external.finish_with_model(
+                script, project, run_id, _lightgbm(data), data.train[data.columns], data, 1.0
+            )
+            await _wait_for(pilot, lambda: shown.timer is None)  # it ended: the reads stop
+            assert "run " + str(run_id) + " (LGBMClassifier) · finished" in _text(shown, "#run-title")
+            assert "model      LGBMClassifier (lightgbm.LGBMClassifier)" in _text(shown, "#run-head")
+            record = _text(shown, "#run-record")
+            assert "\nvalidation " in record and " roc_auc 0.9" in record  # scored on the split
+
+            await pilot.press("escape")
+            await pilot.pause()
+            row = _lines(table)[1]
+            assert row.split()[:4] == [str(run_id), "LGBMClassifier", "script", "✓"]
+            assert "step" not in row  # a finished run shows its params, not its last steps
+    finally:
+        script.close()
+        ws.close()
+
+
+async def test_a_dead_script_run_is_shown_interrupted_in_its_detail(cancer, private_copy) -> None:
+    ws = Workspace.open(private_copy(cancer))
+    project = get_project(ws, "cancer")
+    run_id = external.start(ws, project, "script", {"script": SCRIPT, "argv": []}, {}, 0, None)
+    app = CockpitApp(ws, "cancer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await pilot.press("enter")
+        shown = app.screen
+        assert isinstance(shown, RunDetail) and shown.timer is not None
+        assert "steps      none logged yet" in _text(shown, "#steps-latest")
+        assert "data       none named yet" in _text(shown, "#run-record")
+        other = ws.reopen()  # its process ends without closing the run
+        try:
+            other.store.update("runs", {"id": run_id}, {"owner_pid": _gone_pid()})
+        finally:
+            other.close()
+        await _wait_for(pilot, lambda: shown.timer is None)
+        assert "· interrupted" in _text(shown, "#run-title")
+        assert "error      the process running it stopped" in _text(shown, "#run-record")
+    ws.close()
+
+
+def _gone_pid() -> int:
+    """The id of a process that has ended."""
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    return int(child.stdout)
+
+
+async def test_the_evaluation_run_picker_names_the_class(cancer, private_copy) -> None:
+    ws = Workspace.open(private_copy(cancer))
+    app = CockpitApp(ws, "cancer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await app.screen.workers.wait_for_complete()
+        await pilot.press("r")
+        picker = app.screen
+        assert isinstance(picker, RunPicker)
+        table = picker.query_one("#run-choices")
+        models = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[2]) for i in range(table.row_count)}
+        assert models == {"1": "logistic_regression", "2": "LGBMClassifier"}
+    ws.close()
+
+
+# -- the core the screens read ------------------------------------------------------------
+
+
+def test_models_are_named_by_class_and_a_long_series_is_thinned(cancer, private_copy) -> None:
+    ws = Workspace.open(private_copy(cancer))
+    project = get_project(ws, "cancer")
+    assert detail.model_label("random_forest") == "forest"
+    assert detail.model_label("random_forest", short=False) == "random_forest"
+    assert detail.model_label("lightgbm.LGBMClassifier") == "LGBMClassifier"
+    assert detail.model_label("mypkg.pipes:make_pipeline", "LGBMClassifier") == "LGBMClassifier"
+    assert detail.model_label("script") == detail.NO_MODEL
+
+    seen = detail.models_seen(ws, project.id)
+    assert seen == detail.ModelsSeen(("LGBMClassifier", "logistic"), catalog_only=False)
+
+    run_id = external.start(ws, project, "notebook", {"kernel": "ipykernel"}, {}, 0, None)
+    steps.append_steps(ws, run_id, [(k, i, float(i)) for i in range(5000) for k in ("b", "a")])
+    found = detail.row_sources(ws, [1, 2, run_id])
+    assert (found[1].kind, found[1].model, found[1].latest) == ("catalog", "logistic", ())
+    assert (found[2].kind, found[2].model, found[2].latest) == ("script", "LGBMClassifier", ())
+    assert found[run_id].latest == (detail.Latest("a", 4999, 4999.0), detail.Latest("b", 4999, 4999.0))
+    shown = detail.run_detail(ws, project, run_id)
+    assert shown.points == 10_000 and [s.key for s in shown.series] == ["b", "a"]
+    assert all(len(s.steps) <= detail.PLOT_POINTS and s.steps[-1] == 4999 for s in shown.series)
+    assert os.getpid() == shown.run.owner_pid and shown.live
+    ws.close()
