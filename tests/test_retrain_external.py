@@ -23,16 +23,28 @@ from cockpit.monitoring import labels
 from cockpit.projects import Project, create_project
 from cockpit.retraining import cycle
 from cockpit.training import external, runs
+from cockpit.training.reproduce import reproduce
 from cockpit.workspace import Workspace
 from tests.script_runs import run_script, script_repo
 
 MONTHS = 3
+COLUMNS = [
+    "mean_radius",
+    "mean_texture",
+    "mean_smoothness",
+    "worst_area",
+    "worst_concavity",
+    "worst_symmetry",
+]
 PARAMS = {"n_estimators": 15, "num_leaves": 7, "learning_rate": 0.2}
 
 
 def _cancer() -> pd.DataFrame:
+    """Breast cancer rows, six of the 30 measures (the split's leak check and the gate's
+    importance go column by column: fewer keep the test fast), with a patient id."""
     frame = load_breast_cancer(as_frame=True).frame
     frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame = frame[[*COLUMNS, "target"]]
     return frame.assign(patient_id=[f"P{i}" for i in range(len(frame))])
 
 
@@ -106,6 +118,27 @@ def test_a_file_champion_is_refitted_as_a_clone_on_the_new_data(tmp_path, run_cl
     _, validation = external.score(runs.load_pipeline(ws, challenger), data, project.task)
     assert challenger.score == validation["roc_auc"]
     assert done["decision"] != cycle.TRAINING_FAILED and done["comparison"]["rows"] == 100
+    # the clone's recipe is known: reproduce refits it again and gets the same model
+    again = reproduce(ws, project, challenger.id)
+    assert again.identical and again.artifact_sha256 == challenger.artifact_sha256
+
+
+def test_an_estimator_champion_trains_its_recipe_again(tmp_path) -> None:
+    """`cockpit train --model lightgbm.LGBMClassifier`: the class and params are the recipe."""
+    ws, project = _workspace(tmp_path)
+    given = {**PARAMS, "n_jobs": 1, "verbose": -1}
+    champion = runs.train(ws, project, "lightgbm.LGBMClassifier", given, seed=5)
+    assert champion.status == "finished" and champion.kind == "estimator", champion.error
+    _in_production(ws, project, champion.id, tmp_path)
+    result = cycle.retrain(ws, project)
+    challenger = runs.get_run(ws, project, result.challenger_run)
+    assert (challenger.kind, challenger.family, challenger.seed) == (
+        "estimator",
+        "lightgbm.LGBMClassifier",
+        5,
+    )
+    assert challenger.params == champion.params and challenger.version_id != champion.version_id
+    assert f"{challenger.label} trained with the production config" in result.steps
 
 
 class Unclonable(lightgbm.LGBMClassifier):
@@ -128,6 +161,8 @@ def test_a_model_clone_refuses_says_why_and_writes_nothing(tmp_path, run_cli) ->
         cycle.retrain(ws, project)
     result = run_cli("retrain", workspace=tmp_path / "ws")
     assert result.exit_code == 2 and "cockpit retrain --command" in result.output
+    both = run_cli("retrain", "--command", "python train.py", "--refit", workspace=tmp_path / "ws")
+    assert both.exit_code == 2 and "--command and --refit are two ways to train the challenger" in both.output
     after = [ws.store.scalar(f"SELECT count(*) FROM {t}") for t in ("runs", "dataset_versions", "retrains")]
     assert after == counts
 
@@ -162,7 +197,7 @@ def test_a_script_champion_retrains_by_running_its_script_on_the_new_version(tmp
     assert registry.get_version(ws, project, "production").run_id == champion.id
 
 
-def test_command_overrides_the_recorded_one(tmp_path, run_cli, monkeypatch) -> None:
+def test_command_overrides_the_recorded_one_and_refit_runs_no_script(tmp_path, run_cli, monkeypatch) -> None:
     ws, project, repo, champion = _script_champion(tmp_path)
     monkeypatch.chdir(repo)
     result = run_cli(
@@ -171,13 +206,24 @@ def test_command_overrides_the_recorded_one(tmp_path, run_cli, monkeypatch) -> N
     challenger = runs.list_runs(ws, project)[0]
     assert challenger.params["n_estimators"] == 20 and challenger.origin["argv"] == ["--trees", "20"]
     assert f"train.py --trees 20 with COCKPIT_DATA_VERSION={challenger.version_id}" in result.output
+    # --refit: a clone of production's model (12 trees), the script left alone
+    seen = (repo / "seen.txt").read_text()
+    result = run_cli("retrain", "--refit", workspace=tmp_path / "ws")
+    refitted = runs.list_runs(ws, project)[0]
+    assert (repo / "seen.txt").read_text() == seen
+    assert refitted.kind == "script" and refitted.origin["refit"] and refitted.params == champion.params
+    assert runs.load_pipeline(ws, refitted)[-1].n_estimators_ == 12
+    assert (
+        f"refit a clone of run {champion.id}'s LGBMClassifier on data v{refitted.version_id}" in result.output
+    )
 
 
-def test_a_failing_script_stops_the_retrain_and_keeps_production(tmp_path, run_cli, monkeypatch) -> None:
+def test_a_failing_script_stops_the_retrain_and_keeps_production(tmp_path, run_cli) -> None:
     ws, project, repo, champion = _script_champion(tmp_path)
-    monkeypatch.chdir(repo)
+    script = repo / "train.py"  # the user's script breaks after production's model was trained
+    script.write_text(script.read_text().replace('"--fail", action="store_true"', '"--fail", default=True'))
     before = ws.store.scalar("SELECT count(*) FROM runs"), registry.aliases(ws, project)
-    result = run_cli("retrain", "--command", f"{sys.executable} train.py --fail", workspace=tmp_path / "ws")
+    result = run_cli("retrain", workspace=tmp_path / "ws")
     assert result.exit_code == 1
     assert "retrain: stopped: training failed" in result.output
     assert "it exited with code 1: the data looks wrong: refusing to train" in result.output

@@ -18,8 +18,9 @@ from typing import Protocol
 
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
-from cockpit.retraining.refit import COMMAND_HINT, RefitHandle, clone_model
+from cockpit.retraining.refit import RefitHandle
 from cockpit.training import rerun, runs
+from cockpit.training.rerun import COMMAND_HINT, clone_model
 from cockpit.training.runs import Run
 from cockpit.workspace import Workspace
 

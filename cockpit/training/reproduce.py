@@ -51,9 +51,10 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
     run = get_run(ws, project, run_id)
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be reproduced")
-    if run.kind in ("notebook", "file"):
+    refitted = _refitted_from(run) is not None  # a retrain's clone: refitted again below
+    if run.kind in ("notebook", "file") and not refitted:
         raise CockpitError(f"cannot reproduce {run.label}: {_outside(run)}; nothing to re-run")
-    if run.kind == "script":
+    if run.kind == "script" and not refitted:
         result = _rerun_script(ws, project, run)
     else:
         result = _refit_in_child(ws, project, run)
@@ -82,6 +83,12 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
         )
         ws.record("experiments", "reproduce", project.id, {"run": run_id, "identical": result["identical"]})
     return Reproduction(run=run_id, **result)
+
+
+def _refitted_from(run: Run) -> int | None:
+    """The run whose model a retrain cloned and refitted into this one (None: not a clone)."""
+    origin = run.origin or {}
+    return int(origin["retrained_from"]) if origin.get("refit") and origin.get("retrained_from") else None
 
 
 def _outside(run: Run) -> str:
@@ -186,15 +193,30 @@ def _refit(workspace_dir: str, project_id: int, run_id: int) -> dict[str, Any]:
     with Workspace(Path(workspace_dir)) as ws:
         project = next(p for p in list_projects(ws) if p.id == project_id)
         run = get_run(ws, project, run_id)
-        inputs = load_inputs(ws, project, run)
-        output = fit_and_score(inputs)
-        sha = hashlib.sha256(dump_bytes(output.pipeline)).hexdigest()
+        source = _refitted_from(run)
+        if source is None:
+            inputs = load_inputs(ws, project, run)
+            pipeline, validation = fit_and_score(inputs).pipeline, inputs.validation
+        else:
+            pipeline, validation = _refit_clone(ws, project, get_run(ws, project, source), run)
+        sha = hashlib.sha256(dump_bytes(pipeline)).hexdigest()
         original = load_pipeline(ws, run)
     return {
         "artifact_match": sha == run.artifact_sha256,
         "artifact_sha256": sha,
-        **compare_predictions(original, output.pipeline, inputs.validation, project.task),
+        **compare_predictions(original, pipeline, validation, project.task),
     }
+
+
+def _refit_clone(ws: Workspace, project: Project, source: Run, run: Run) -> tuple[Any, pd.DataFrame]:
+    """A clone of `source`'s model fitted on `run`'s split as the retrain did, behind its input
+    step (cockpit.retraining.refit), and the split's validation rows."""
+    from cockpit.training import external
+    from cockpit.training.rerun import fit_clone
+
+    data = external.run_data(ws, project, run.split_id)
+    model, rows = fit_clone(ws, source, data)
+    return external.with_inputs(model, rows), data.validation
 
 
 def compare_predictions(original: Any, refitted: Any, validation: pd.DataFrame, task: str) -> dict[str, Any]:

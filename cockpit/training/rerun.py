@@ -1,4 +1,5 @@
-"""Run a user's training command again (a retrain or a reproduction) and find the run it logged.
+"""Train a user's model again: run their training command (a retrain, a reproduction) and
+find the run it logged, or fit a clone of their fitted model on other rows.
 
 The command runs in a fresh process, its own process group (Ctrl-C or a cancel kills all of it),
 with the data version and split to train on in its environment; `cockpit.start_run` in the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -20,16 +22,23 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
-from cockpit.training.runs import Run, get_run
+from cockpit.training.runs import Run, get_run, load_pipeline
 from cockpit.workspace import PROJECT_ENV, WORKSPACE_ENV, Workspace
 
 DATA_ENV = "COCKPIT_DATA_VERSION"
 SPLIT_ENV = "COCKPIT_SPLIT"
 TOKEN_ENV = "COCKPIT_RERUN_ID"  # cockpit.start_run keeps it in the run's origin as "rerun"
 TAIL_LINES = 5
+COMMAND_HINT = "cockpit retrain --command 'python train.py ...'"
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cockpit.training.external import RunData
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,45 @@ class Rerun:
                 f"{DATA_ENV} and {SPLIT_ENV} (do not name a split in the script)"
             )
         return None
+
+
+def user_model(ws: Workspace, run: Run) -> tuple[Any, list[str]]:
+    """The user's fitted model inside the run's artifact and the columns its input step
+    hands it (cockpit.training.external.with_inputs)."""
+    from sklearn.pipeline import Pipeline
+
+    from cockpit.training.external import INPUT_STEP
+
+    saved = load_pipeline(ws, run)
+    if not isinstance(saved, Pipeline) or len(saved.steps) != 2 or saved.steps[0][0] != INPUT_STEP:
+        raise CockpitError(f"{run.label}'s model file is not a model behind its input step: {COMMAND_HINT}")
+    return saved.steps[1][1], list(saved.steps[0][1].transformers[0][2])
+
+
+def clone_model(ws: Workspace, run: Run) -> Any:
+    """An unfitted `sklearn.base.clone()` of the run's model, or why it cannot be had."""
+    from sklearn.base import clone
+
+    model, _ = user_model(ws, run)
+    try:
+        return clone(model)
+    except Exception as exc:  # noqa: BLE001 - any refusal of clone() is the answer here
+        # scikit-learn's message starts with the model's whole repr: the reason follows it
+        why = re.sub(r"^Cannot clone object .*?(, as |: )", "", " ".join(str(exc).split()), flags=re.S)
+        raise CockpitError(
+            f"{run.label} cannot be refitted: sklearn.base.clone() refuses its "
+            f"{type(model).__name__} ({why.rstrip('.')}). Retrain it with your own training code: "
+            f"{COMMAND_HINT}"
+        ) from None
+
+
+def fit_clone(ws: Workspace, run: Run, data: RunData) -> tuple[Any, pd.DataFrame]:
+    """A clone of the run's model fitted on `data`'s training rows, and the columns it was
+    fitted on (those of the run's input step, in their order)."""
+    model = clone_model(ws, run)
+    _, columns = user_model(ws, run)
+    rows = data.train[columns]
+    return model.fit(rows, data.train[data.target]), rows
 
 
 def recorded_command(run: Run) -> Command:
