@@ -403,7 +403,9 @@ def compare(ctx: CliContext, run_ids: tuple[int, ...], show_all: bool, as_json: 
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_cli
 def reproduce(ctx: CliContext, run_id: int, as_json: bool) -> None:
-    """Refit a run from its pinned inputs in a fresh process; exit 1 unless identical."""
+    """Refit a run from its pinned inputs in a fresh process; exit 1 unless identical. A script
+    run (cockpit.start_run) is re-run at its commit in a temporary git worktree; a model from a
+    file or a notebook has nothing to re-run (exit 2)."""
     from cockpit.training.reproduce import reproduce as refit
 
     result = refit(ctx.workspace(), ctx.project(), run_id)
