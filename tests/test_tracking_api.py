@@ -413,3 +413,22 @@ def test_a_workspace_made_again_at_the_same_place_is_the_one_written(
     with Workspace.open(root) as ws:
         assert ws.store.scalar("SELECT COUNT(*) FROM runs") == 1
     assert again.id == 1 and open_run(root, 1).status == "finished"
+
+
+def test_a_model_fitted_on_some_columns_takes_those_columns(root: Path) -> None:
+    from lightgbm import LGBMClassifier
+
+    numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    with cockpit.start_run(workspace=root) as run:
+        X, y = run.train_frame()
+        run.log_model(LGBMClassifier(**LGBM).fit(X[numeric], y))  # NaN as it comes
+    assert run.result and [c["name"] for c in run.result.input_schema] == numeric
+    assert run.result.score > 0.9
+
+    with pytest.raises(
+        CockpitError, match="fitted on columns split 1 lacks: bill_ratio; make them in a Pipeline"
+    ), cockpit.start_run(workspace=root) as made:
+        X, y = made.train_frame()
+        X = X[numeric].assign(bill_ratio=X["bill_length_mm"] / X["bill_depth_mm"])
+        made.log_model(LGBMClassifier(**LGBM).fit(X, y))
+    assert open_run(root, made.id).status == "failed"

@@ -185,16 +185,31 @@ class ActiveRun:
                 f"run {self.id} has a model logged already; start another run for another model"
             )
         external.check_model(model, self.project.task)
-        if input_example is None:
-            data = self._load()
-            example = data.train[data.columns].head(5)
-        else:
-            example = self._example_frame(input_example)
+        example = self._fitted_columns(model) if input_example is None else self._example_frame(input_example)
         library = estimator_library(model)
         if library and library[0] not in self._versions:
             self._versions[library[0]] = library[1]
             self.workspace.store.update("runs", {"id": self.id}, {"library_versions": self._versions})
         self._model, self._example = model, example
+
+    def _fitted_columns(self, model: Any) -> pd.DataFrame:
+        """Rows of the split with the columns the model was fitted on: those it recorded
+        (`feature_names_in_`, when fitted on a DataFrame), else the spec's feature columns."""
+        data = self._load()
+        names = getattr(model, "feature_names_in_", None)
+        columns = data.columns if names is None else [str(c) for c in names]
+        if self.project.target in columns:
+            raise CockpitError(
+                f"the model was fitted with the target column {self.project.target!r} as an input; "
+                "fit it on the feature columns only"
+            )
+        missing = [c for c in columns if c not in data.train.columns]
+        if missing:
+            raise CockpitError(
+                f"the model was fitted on columns split {data.split_id} lacks: {', '.join(missing)}; "
+                "make them in a Pipeline step before the model: cockpit calls it on the split's rows"
+            )
+        return data.train[columns].head(5)
 
     def _example_frame(self, example: Any) -> pd.DataFrame:
         import pandas as pd
