@@ -267,3 +267,22 @@ def test_a_script_runs_origin_is_said_with_its_script_and_arguments(made: Built)
     assert origin_text(script) == "trained by the script /src/train.py --depth 6"
     assert model_text(catalogue) == "logistic_regression"
     assert origin_text(catalogue) == "trained by cockpit (catalogue family)"
+
+
+def test_a_run_logged_without_data_is_refused_until_its_data_is_named(made: Built) -> None:
+    from cockpit.training import external
+
+    ws, project = opened(made)
+    with ws:
+        frame = cancer()
+        X, y = frame.drop(columns="target"), frame["target"]
+        run_id = external.start(ws, project, "notebook", {"kernel": "python", "cwd": "/nb"})
+        external.finish_with_model(ws, project, run_id, user_pipeline().fit(X, y), X, None, 1.0)
+    registered = made.cli("register", str(run_id), "--override", "try")
+    assert registered.exit_code == 2
+    assert f"has no data in cockpit yet: score it on a data version first (cockpit evaluate {run_id}" in (
+        registered.stderr
+    )
+    gated = made.cli("gate", str(run_id))
+    assert gated.exit_code == 2 and "has no data in cockpit yet" in gated.stderr
+    assert made.cli("models", "--json").stdout.count('"run_id"') == 2  # v1 and v2 only

@@ -194,6 +194,11 @@ def register(
     run = get_run(ws, project, run_id)
     if run.status != "finished" or not run.artifact_sha256:
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be registered")
+    if run.split_id is None:  # logged on rows cockpit did not hold: no training domain to check
+        raise CockpitError(
+            f"{run.label} has no data in cockpit yet: score it on a data version first "
+            f"(cockpit evaluate {run.id} --data VERSION)"
+        )
     gate = latest_gate(ws, run.id)
     if (gate is None or not gate.passed) and not (override_reason or "").strip():
         why = (
