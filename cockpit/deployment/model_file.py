@@ -193,9 +193,18 @@ def check_fit_for(model: Any, project: Project, data: RunData, columns: list[str
             )
     missing = [c for c in columns if c not in data.train.columns]
     if missing:
+        # LightGBM records "mean radius" as "mean_radius": the names no longer match the data's
+        spaced = {str(c).replace(" ", "_") for c in data.train.columns if " " in str(c)}
+        hint = (
+            "; the model wrote spaces in the column names as _ (LightGBM does): fit it inside a "
+            "Pipeline, whose first step keeps the names, or rename the data's columns"
+            if spaced & set(missing)
+            else ""
+        )
         raise CockpitError(
             f"{label} takes columns data version {data.version_id} lacks: {', '.join(missing[:10])}"
             + (f" (and {len(missing) - 10} more)" if len(missing) > 10 else "")
+            + hint
         )
     if project.target in columns:
         raise CockpitError(f"{label} takes the target {project.target!r} as an input: it cannot be scored")
