@@ -195,10 +195,11 @@ def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
     from cockpit.deployment.provenance import model_text, origin_text
     from cockpit.training.reproduce import last_reproduction
 
-    made = Evidence(True, f"model {model_text(run)}, {origin_text(run)}")
+    # where a model not of the catalogue came from (a catalogue family is named by the run)
+    made = [Evidence(True, f"model {model_text(run)}, {origin_text(run)}")] if run.kind != "catalog" else []
     if run.kind == "file":  # nothing of how it was made is known: no code, data or seed
         return [
-            made,
+            *made,
             Evidence(False, "no code, training data or seed recorded: it cannot be trained again"),
             Evidence(
                 run.version_id is not None, f"scored on data version v{run.version_id} pinned by sha256"
@@ -207,7 +208,7 @@ def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
     reproduction = last_reproduction(ws, run.id)
     identical = bool(reproduction and reproduction["identical"])
     return [
-        made,
+        *made,
         Evidence(run.git_commit is not None, f"code commit {(run.git_commit or 'none')[:12]}"),
         Evidence(
             run.git_dirty is False,
