@@ -309,7 +309,8 @@ def _open(workspace: str | Path | Workspace | None) -> Workspace:
         return workspace
     dot = locate(workspace)
     found = (dot / DB_NAME).stat()
-    key, stamp = (dot, threading.get_ident()), (found.st_ino, found.st_ctime_ns)
+    # per process too: a forked child must not use its parent's SQLite connection
+    key, stamp = (dot, os.getpid(), threading.get_ident()), (found.st_ino, found.st_ctime_ns)
     cached = _OPENED.get(key)
     if cached is not None and cached[1] == stamp:
         return cached[0]
@@ -377,8 +378,8 @@ def _seed(seed: Any) -> int:
 
 
 _WARNED: set[Path] = set()
-# (.cockpit folder, thread) -> (its open workspace, the store file's inode and change time)
-_OPENED: dict[tuple[Path, int], tuple[Workspace, tuple[int, int]]] = {}
+# (.cockpit folder, process, thread) -> (its open workspace, the store file's inode and ctime)
+_OPENED: dict[tuple[Path, int, int], tuple[Workspace, tuple[int, int]]] = {}
 _OPEN: dict[int, ActiveRun] = {}  # runs not ended yet, ended when the process exits
 
 
