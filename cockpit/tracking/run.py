@@ -10,13 +10,9 @@ validation rows with the spec's metrics, and the run closed, in one transaction
 from __future__ import annotations
 
 import atexit
-import os
 import sys
-import threading
 import time
-import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,22 +21,12 @@ from cockpit.projects import Project, resolve_project
 from cockpit.tracking import values
 from cockpit.tracking.buffer import Point, StepBuffer
 from cockpit.tracking.origin import Environment, environment, estimator_library
+from cockpit.tracking.place import Pins, check_rerun, checked_seed, open_workspace, rerun_split, split_pins
 from cockpit.training import external, runs, steps
-from cockpit.workspace import DB_NAME, Workspace, locate
+from cockpit.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
-
-MAX_SEED = 2**32 - 1  # what numpy's RandomState and scikit-learn accept, as `cockpit train --seed`
-
-
-@dataclass(frozen=True, slots=True)
-class Pins:
-    """The data a run records before its rows are read."""
-
-    version_id: int
-    split_id: int
-    feature_spec_version: int
 
 
 def start_run(
@@ -60,13 +46,13 @@ def start_run(
     seed: pass `run.seed` to your estimators. A bad project, split, seed or param is refused
     with CockpitError before anything is written.
     """
-    seed, checked = _seed(seed), values.params(params or {})
-    ws = _open(workspace)
+    seed, checked = checked_seed(seed), values.params(params or {})
+    ws = open_workspace(workspace)
     found = resolve_project(ws, project)
-    split = _rerun_split() if split is None else split
-    pins = _pins(ws, found, split)
+    split = rerun_split() if split is None else split
+    pins = split_pins(ws, found, split)
     source, origin = external.script_origin()
-    _check_rerun(pins, origin)
+    check_rerun(pins, origin)
     env = environment(source, origin)
     run_id = external.start(ws, found, source, origin, checked, seed, pins, env)
     return ActiveRun(ws, found, run_id, source, pins, split is not None, seed, checked, env)
@@ -175,9 +161,10 @@ class ActiveRun:
 
     def log_model(self, model: Any, input_example: pd.DataFrame | None = None) -> None:
         """The run's fitted model (any scikit-learn-compatible estimator or Pipeline), saved
-        and scored when the run ends. It takes the split's feature columns, or those of
-        `input_example` (a DataFrame of rows like those it was fitted on): when the run read
-        no split and named none, it is logged without one, and scored once one is named
+        and scored when the run ends. It takes the columns it was fitted on (its
+        `feature_names_in_`, else the split's feature columns), or those of `input_example`
+        (a DataFrame of rows like those it was fitted on): when the run read no split and
+        named none, it is logged without one, and scored once one is named
         (`cockpit evaluate RUN --data VERSION --split SPLIT`)."""
         self._check_running()
         if self._model is not None:
@@ -300,86 +287,6 @@ def _clean_exit(error: BaseException) -> bool:
     return isinstance(error, SystemExit) and error.code in (None, 0)
 
 
-def _open(workspace: str | Path | Workspace | None) -> Workspace:
-    """The workspace, found as the CLI finds it. A path is opened once per thread and kept
-    (a loop of many runs would spend more on opening the store than on logging); a store
-    file replaced or rewritten since (another workspace made at the same place, a WAL
-    checkpoint) is opened afresh."""
-    if isinstance(workspace, Workspace):
-        return workspace
-    dot = locate(workspace)
-    found = (dot / DB_NAME).stat()
-    # per process too: a forked child must not use its parent's SQLite connection
-    key, stamp = (dot, os.getpid(), threading.get_ident()), (found.st_ino, found.st_ctime_ns)
-    cached = _OPENED.get(key)
-    if cached is not None and cached[1] == stamp:
-        return cached[0]
-    if cached is not None:
-        cached[0].close()
-    ws = Workspace(dot)
-    _OPENED[key] = (ws, stamp)
-    if ws.permission_warning and ws.dir not in _WARNED:
-        _WARNED.add(ws.dir)
-        warnings.warn(ws.permission_warning, stacklevel=3)
-    return ws
-
-
-def _pins(ws: Workspace, project: Project, split: Any) -> Pins | None:
-    """The split a run records; None when the project has none yet and none was named."""
-    from cockpit.data.splits import get_split
-    from cockpit.features import ensure_spec
-
-    if split is not None and (isinstance(split, bool) or not isinstance(split, int)):
-        raise CockpitError(f"split {split!r}: give a split id (a number; `cockpit data splits` lists them)")
-    found = ws.store.one(
-        "SELECT id, version_id FROM splits WHERE project_id = ? AND (? IS NULL OR id = ?) "
-        "ORDER BY id DESC LIMIT 1",
-        [project.id, split, split],
-    )
-    if found is None:
-        if split is None:
-            return None
-        get_split(ws, project, split)  # refuses, saying which split and project
-    assert found is not None
-    spec_version, _ = ensure_spec(ws, project)
-    return Pins(found["version_id"], found["id"], spec_version)
-
-
-# Added by the retrain/reproduce work (cockpit.training.rerun): when cockpit runs the script
-# again it names the data in the environment and a token it finds the logged run by.
-def _rerun_split() -> int | None:
-    """COCKPIT_SPLIT, the split a retrain or a reproduction trains on (None: not set)."""
-    from cockpit.training.rerun import SPLIT_ENV
-
-    text = os.environ.get(SPLIT_ENV, "").strip()
-    if not text:
-        return None
-    if not text.isdigit():
-        raise CockpitError(f"{SPLIT_ENV}={text!r}: give a split id (a number)")
-    return int(text)
-
-
-def _check_rerun(pins: Pins | None, origin: dict[str, Any]) -> None:
-    """The split's data is the version COCKPIT_DATA_VERSION names; the token goes in the origin."""
-    from cockpit.training.rerun import DATA_ENV, TOKEN_ENV
-
-    wanted = os.environ.get(DATA_ENV, "").strip()
-    if wanted and (pins is None or str(pins.version_id) != wanted):
-        found = f"data v{pins.version_id} (split {pins.split_id})" if pins else "no split"
-        raise CockpitError(f"{DATA_ENV}={wanted} but this run would train on {found}")
-    if os.environ.get(TOKEN_ENV):
-        origin["rerun"] = os.environ[TOKEN_ENV]
-
-
-def _seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise CockpitError(f"seed {seed!r}: give a whole number from 0 to {MAX_SEED}")
-    return seed
-
-
-_WARNED: set[Path] = set()
-# (.cockpit folder, process, thread) -> (its open workspace, the store file's inode and ctime)
-_OPENED: dict[tuple[Path, int, int], tuple[Workspace, tuple[int, int]]] = {}
 _OPEN: dict[int, ActiveRun] = {}  # runs not ended yet, ended when the process exits
 
 
