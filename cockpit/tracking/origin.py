@@ -42,6 +42,13 @@ def _capture(folder: str) -> Environment:
 _once = functools.lru_cache(maxsize=16)(_capture)
 
 
+@functools.cache
+def _distributions() -> dict[str, list[str]]:
+    """Import name -> distributions (sklearn -> scikit-learn): a scan of every installed
+    package (~0.1 s), done once per process."""
+    return dict(metadata.packages_distributions())
+
+
 def estimator_library(model: Any) -> tuple[str, str] | None:
     """(distribution, version) of the package the model's final estimator comes from
     (lightgbm, xgboost, ...); None for a class the user's own code defines (a script, a
@@ -53,7 +60,7 @@ def estimator_library(model: Any) -> tuple[str, str] | None:
     file = getattr(module, "__file__", None)
     if module is None or not file or not INSTALLED.intersection(Path(file).parts):
         return None
-    names = [top, *metadata.packages_distributions().get(top, [])]
+    names = [top, *_distributions().get(top, [])]
     for name in dict.fromkeys(names):
         try:
             return name, metadata.version(name)
