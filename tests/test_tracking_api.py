@@ -425,10 +425,41 @@ def test_a_model_fitted_on_some_columns_takes_those_columns(root: Path) -> None:
     assert run.result and [c["name"] for c in run.result.input_schema] == numeric
     assert run.result.score > 0.9
 
-    with pytest.raises(
-        CockpitError, match="fitted on columns split 1 lacks: bill_ratio; make them in a Pipeline"
-    ), cockpit.start_run(workspace=root) as made:
+    with (
+        pytest.raises(
+            CockpitError, match="fitted on columns split 1 lacks: bill_ratio; make them in a Pipeline"
+        ),
+        cockpit.start_run(workspace=root) as made,
+    ):
         X, y = made.train_frame()
         X = X[numeric].assign(bill_ratio=X["bill_length_mm"] / X["bill_depth_mm"])
         made.log_model(LGBMClassifier(**LGBM).fit(X, y))
     assert open_run(root, made.id).status == "failed"
+
+
+def test_params_are_kept_as_json_values() -> None:
+    from cockpit.tracking import values
+
+    given = {
+        "depth": np.int32(6),
+        "rate": np.float64(0.05),
+        "early": np.bool_(True),
+        "weights": np.array([0.5, 2.0]),
+        "alpha": float("nan"),
+        "grid": {"C": (0.1, 1)},
+        "data": Path("/tmp/x.csv"),
+        "none": None,
+    }
+    assert values.params(given) == {
+        "depth": 6,
+        "rate": 0.05,
+        "early": True,
+        "weights": [0.5, 2.0],
+        "alpha": "nan",
+        "grid": {"C": [0.1, 1]},
+        "data": "/tmp/x.csv",
+        "none": None,
+    }
+    assert values.params({"big": np.zeros(1000)})["big"].startswith("[0. 0. 0.")
+    with pytest.raises(CockpitError, match="give a dict"):
+        values.params([("a", 1)])
