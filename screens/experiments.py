@@ -25,7 +25,7 @@ from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
 from screens.run_views import CompareView, SweepPlot
-from screens.runs_table import BLOCK, Column, RunsTable
+from screens.runs_table import Column, RunsTable
 from screens.work import Job, WorkFailed
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class ExperimentsScreen(StageScreen):
         self._data_version: int | None = None  # the store's, when the table was last read
         # task, metric, goal, the models the runs train: what the columns depend on
         self._layout: tuple[str, str, tuple[str, float] | None, detail.ModelsSeen] | None = None
-        self._sources: dict[int, detail.RowSource] = {}  # of the rows read so far, by run id
+        self._latest: dict[int, tuple[detail.Latest, ...]] = {}  # running runs' newest steps, by id
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -243,10 +243,14 @@ class ExperimentsScreen(StageScreen):
         columns = [
             Column("", 2, marks),
             Column(title("id", "Run"), 5, lambda r: str(r.id), True),
-            Column("Model", 9 if seen.catalog_only else min(MODEL_WIDTH, max(9, seen.widest)), self._model),
+            Column(
+                "Model",
+                9 if seen.catalog_only else min(MODEL_WIDTH, max(9, seen.widest)),
+                lambda r: detail.model_label(r.family, r.model_class),
+            ),
         ]
         if not seen.catalog_only:
-            columns.append(Column("Source", 9, lambda r: self._source(r).kind))
+            columns.append(Column("Source", 9, lambda r: r.kind))
         columns += [
             Column("Status", 9, lambda r: self.progress.get(r.id, STATUS_MARK.get(r.status, r.status))),
             metric_column(metric),
@@ -262,25 +266,15 @@ class ExperimentsScreen(StageScreen):
             if other not in (metric, sorted_by) and room >= column.width + 1 + 14:
                 columns.append(column)
                 room -= column.width + 1
-        columns.append(Column("Params", max(10, room), lambda r: _params_note(r, self._source(r))))
+        columns.append(Column("Params", max(10, room), lambda r: _params_note(r, self._latest.get(r.id, ()))))
         return columns
 
-    def _source(self, row: query.RunRow) -> detail.RowSource:
-        """The row's source and live steps, read with its page (`_fetch`)."""
-        found = self._sources.get(row.id)
-        if found is None:  # its page was read before the store below was emptied
-            found = self._sources[row.id] = detail.row_sources(self.workspace, [row.id])[row.id]
-        return found
-
-    def _model(self, row: query.RunRow) -> str:
-        return self._source(row).model
-
     def _fetch(self, listing: query.Listing, offset: int, limit: int) -> list[query.RunRow]:
-        """A page of rows, with their sources and the running ones' latest steps."""
+        """A page of rows, and the newest logged steps of its running runs."""
         rows = listing.page(offset, limit)
-        if len(self._sources) > 50 * BLOCK:  # paging through 100,000 runs keeps no more than the table
-            self._sources.clear()
-        self._sources.update(detail.row_sources(self.workspace, [r.id for r in rows]))
+        self._latest.update(
+            detail.latest_points(self.workspace, [r.id for r in rows if r.status == "running"])
+        )
         return rows
 
     @notify_errors
@@ -313,7 +307,7 @@ class ExperimentsScreen(StageScreen):
         table.best_id = query.best_run_id(self.workspace, project.id, metric)
         runs = query.listing(self.workspace, made)
         total = runs.count()
-        self._sources.clear()
+        self._latest.clear()
         table.load(functools.partial(self._fetch, runs), total, kept, runs.position)
         self._summary(project, metric, spec, total)
 
@@ -648,19 +642,23 @@ NOTE_PARAMS = (
 )
 
 
-def _params_note(row: query.RunRow, source: detail.RowSource) -> str:
+def _params_note(row: query.RunRow, latest: tuple[detail.Latest, ...]) -> str:
     """A running run's newest logged steps; else the params people tune, read from the run's
     record (no estimator is imported, so the table paints without loading scikit-learn):
-    those of NOTE_PARAMS, or every param a script, notebook or file run logged itself."""
+    those of NOTE_PARAMS (a pipeline's `model__max_depth` too), or every param a script,
+    notebook or file run logged itself."""
     if row.error and row.status != "finished":
         return row.error
-    if source.latest:
-        step = max(p.step for p in source.latest)
-        return f"step {step}: " + " ".join(f"{p.key} {_short(p.value)}" for p in source.latest)
+    if latest:
+        step = max(p.step for p in latest)
+        return f"step {step}: " + " ".join(f"{p.key} {_short(p.value)}" for p in latest)
     params = row.params
-    if source.kind in training.EXTERNAL_SOURCES:
+    if row.kind in training.EXTERNAL_SOURCES:
         return " ".join(f"{k}={_short(v)}" for k, v in params.items() if v is not None)
-    return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS if k in params and params[k] is not None)
+    if row.kind == "catalog":
+        return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS if params.get(k) is not None)
+    tuned = [k for k in params if k.rsplit("__", 1)[-1] in NOTE_PARAMS and params[k] is not None]
+    return " ".join(f"{k}={_short(params[k])}" for k in tuned)
 
 
 def _short(value) -> str:

@@ -250,7 +250,7 @@ def source_lines(run: Run) -> list[str]:
     head = SOURCE_WORDS.get(run.kind, run.kind)
     if run.kind == "script":
         script = origin.pop("script", "?")
-        head += f" {shlex.join([script, *map(str, origin.pop('argv', []))])}"
+        head += " " + " ".join(_shown_arg(str(a)) for a in [script, *origin.pop("argv", [])])
     elif run.kind == "notebook":
         name = origin.pop("notebook", None) or origin.pop("kernel", None)
         head += f" ({name})" if name else ""
@@ -268,9 +268,18 @@ def source_lines(run: Run) -> list[str]:
         facts.append(f"retrained from run {origin.pop('retrained_from')}")
     if "cwd" in origin:
         facts.append(f"in {origin.pop('cwd')}")
-    facts += [f"{k.replace('_', ' ')} {v}" for k, v in origin.items() if v not in (None, "", [], {})]
+    for key, value in origin.items():
+        if value is True:  # a flag: its name says it ("refit")
+            facts.append(key.replace("_", " "))
+        elif value not in (None, False, "", [], {}):
+            facts.append(f"{key.replace('_', ' ')} {value}")
     lines += [f"           {fact}" for fact in facts]
     return lines
+
+
+def _shown_arg(arg: str) -> str:
+    """An argument as a shell would need it, except `~` (the store writes the home folder so)."""
+    return arg if arg and not any(c.isspace() or c in "'\"$;&|<>()" for c in arg) else shlex.quote(arg)
 
 
 def _data(run: Run) -> str:

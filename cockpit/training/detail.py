@@ -1,6 +1,6 @@
 """What the screens show of runs from outside the catalogue: the model named as people know it
-(LGBMClassifier, not lightgbm.LGBMClassifier cut mid-word), where each run came from, the
-latest metric steps of the running ones, and a run's detail with the curves it logged."""
+(LGBMClassifier, not lightgbm.LGBMClassifier cut mid-word), the models a project's runs train,
+the latest metric steps of the running ones, and a run's detail with the curves it logged."""
 
 from __future__ import annotations
 
@@ -46,35 +46,6 @@ class Latest:
     key: str
     step: int
     value: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class RowSource:
-    """What the runs table adds to a row: where the run came from, its model's name and,
-    while it runs, the newest point of each metric it logs."""
-
-    kind: str  # one of runs.SOURCES
-    model: str
-    latest: tuple[Latest, ...] = ()
-
-
-def row_sources(ws: Workspace, run_ids: list[int]) -> dict[int, RowSource]:
-    """The source, model and live steps of a page of the runs table (one read by id, and
-    the newest points of the running runs only)."""
-    if not run_ids:
-        return {}
-    marks = ",".join("?" * len(run_ids))
-    rows = ws.store.rows(
-        f"SELECT id, family, source, model_class, status FROM runs WHERE id IN ({marks})", run_ids
-    )
-    running = [r["id"] for r in rows if r["status"] == "running"]
-    latest = latest_points(ws, running)
-    return {
-        r["id"]: RowSource(
-            r["source"] or "catalog", model_label(r["family"], r["model_class"]), latest.get(r["id"], ())
-        )
-        for r in rows
-    }
 
 
 def latest_points(ws: Workspace, run_ids: list[int]) -> dict[int, tuple[Latest, ...]]:

@@ -232,6 +232,121 @@ async def test_the_evaluation_run_picker_names_the_class(cancer, private_copy) -
     ws.close()
 
 
+# -- a user's script in its own process, through cockpit.start_run ------------------------
+
+USER_SCRIPT = """\
+import sys
+import time
+from pathlib import Path
+
+import lightgbm
+
+import cockpit
+
+gate, workspace = Path(sys.argv[1]), sys.argv[2]
+
+
+def wait(name):  # the test says when to go on
+    while not (gate / name).exists():
+        time.sleep(0.02)
+
+
+with cockpit.start_run(project="cancer", workspace=workspace) as run:
+    X, y = run.train_frame()
+    run.log_params({"num_leaves": 7})
+    for step in range(3):
+        wait(f"go{step}")
+        run.log_metric("loss", 1 / (step + 1), step=step)
+        (gate / f"logged{step}").touch()
+    model = lightgbm.LGBMClassifier(n_estimators=12, num_leaves=7, n_jobs=1, verbose=-1, random_state=0)
+    run.log_model(model.fit(X, y))
+    wait("finish")
+"""
+
+
+async def test_a_script_logging_steps_in_its_own_process_is_watched_live(
+    cancer, private_copy, tmp_path
+) -> None:
+    """The script logs a step each time the test creates its go file, at least the tracking
+    buffer's EVERY_S after the last point was written, so each point is written at once (its
+    documented rule): the test controls the pace, nothing waits on luck."""
+    import subprocess
+    import sys
+    import time
+
+    from cockpit.tracking.buffer import EVERY_S
+
+    folder = private_copy(cancer)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    script = tmp_path / "train_mine.py"
+    script.write_text(USER_SCRIPT)
+    ws = Workspace.open(folder)
+    app = CockpitApp(ws, "cancer")
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(gate), str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            screen = app.screen
+            table = screen.query_one(RunsTable)
+
+            async def shown(condition) -> None:
+                def check() -> bool:
+                    screen._poll()  # what its 2 s timer does, sooner
+                    return condition()
+
+                await _wait_for(pilot, check, 60.0)
+
+            await shown(lambda: table.rows_total == 3)
+            await pilot.press("home")
+            run_id = table.current.id
+            assert _lines(table)[1].split()[:5] == [str(run_id), "-", "script", "▶", "running"]
+            last_write = time.monotonic()  # no later than this, the run's start
+
+            async def step(k: int) -> float:
+                while time.monotonic() - last_write <= EVERY_S:
+                    await pilot.pause(0.05)
+                (gate / f"go{k}").touch()
+                await _wait_for(pilot, (gate / f"logged{k}").exists, 60.0)
+                return time.monotonic()
+
+            for k in range(2):
+                last_write = await step(k)
+                await shown(lambda k=k: f"step {k}: loss {1 / (k + 1):.3g}" in _lines(table)[1])
+
+            await pilot.press("enter")
+            detail_screen = app.screen
+            assert isinstance(detail_screen, RunDetail) and detail_screen.timer is not None
+            await _wait_for(pilot, lambda: "loss 0.5000 (step 1)" in _text(detail_screen, "#steps-latest"))
+            # the store writes the workspace's own folder as "."
+            assert f"source     script {script} {gate} ." in _text(detail_screen, "#run-head")
+            last_write = await step(2)
+            await _wait_for(pilot, lambda: "loss 0.3333 (step 2)" in _text(detail_screen, "#steps-latest"))
+            assert "3 points logged" in _text(detail_screen, "#steps-latest")
+            assert "· ▶ running" in _text(detail_screen, "#run-title")
+
+            (gate / "finish").touch()
+            assert child.wait(timeout=60) == 0, child.stdout.read() if child.stdout else ""
+            await _wait_for(pilot, lambda: detail_screen.timer is None, 30.0)
+            assert f"run {run_id} (LGBMClassifier) · finished" in _text(detail_screen, "#run-title")
+            assert "params     num_leaves=7" in _text(detail_screen, "#run-record")
+            await pilot.press("escape")
+            await shown(
+                lambda: _lines(table)[1].split()[:4] == [str(run_id), "LGBMClassifier", "script", "✓"]
+            )
+            assert "num_leaves=7" in _lines(table)[1]
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        ws.close()
+
+
 # -- the core the screens read ------------------------------------------------------------
 
 
@@ -249,10 +364,15 @@ def test_models_are_named_by_class_and_a_long_series_is_thinned(cancer, private_
 
     run_id = external.start(ws, project, "notebook", {"kernel": "ipykernel"}, {}, 0, None)
     steps.append_steps(ws, run_id, [(k, i, float(i)) for i in range(5000) for k in ("b", "a")])
-    found = detail.row_sources(ws, [1, 2, run_id])
-    assert (found[1].kind, found[1].model, found[1].latest) == ("catalog", "logistic", ())
-    assert (found[2].kind, found[2].model, found[2].latest) == ("script", "LGBMClassifier", ())
-    assert found[run_id].latest == (detail.Latest("a", 4999, 4999.0), detail.Latest("b", 4999, 4999.0))
+    assert detail.model_labels(ws, [1, 2, run_id], short=False) == {
+        1: "logistic_regression",
+        2: "LGBMClassifier",
+        run_id: detail.NO_MODEL,
+    }
+    found = detail.latest_points(ws, [1, 2, run_id])  # keys in name order, a run without steps left out
+    assert found[2] == (detail.Latest("train_loss", 11, pytest.approx(0.05)),)
+    assert found[run_id] == (detail.Latest("a", 4999, 4999.0), detail.Latest("b", 4999, 4999.0))
+    assert 1 not in found
     shown = detail.run_detail(ws, project, run_id)
     assert shown.points == 10_000 and [s.key for s in shown.series] == ["b", "a"]
     assert all(len(s.steps) <= detail.PLOT_POINTS and s.steps[-1] == 4999 for s in shown.series)
