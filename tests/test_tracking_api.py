@@ -463,3 +463,17 @@ def test_params_are_kept_as_json_values() -> None:
     assert values.params({"big": np.zeros(1000)})["big"].startswith("[0. 0. 0.")
     with pytest.raises(CockpitError, match="give a dict"):
         values.params([("a", 1)])
+
+
+def test_a_run_cancelled_elsewhere_stops_the_code_at_its_next_points(root: Path) -> None:
+    block = cockpit.start_run(workspace=root)
+    with pytest.raises(CockpitError, match="was cancelled .*: its code stops here"), block as run:
+        run._steps.every_s = 0.0
+        run.log_metric("loss", 0.9)
+        with Workspace.open(root) as other:  # `cockpit cancel RUN --reason ...`, or the UI
+            runs.cancel_run(other, resolve_project(other, None), run.id, "wrong data")
+        run.log_metric("loss", 0.8)
+    done = open_run(root, run.id)
+    assert (done.status, done.error) == ("cancelled", "cancelled by the user: wrong data")
+    with Workspace.open(root) as ws:
+        assert steps.metric_series(ws, run.id)[0].values == [0.9, 0.8]  # the last points kept

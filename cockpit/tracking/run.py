@@ -87,6 +87,7 @@ class ActiveRun:
         self._started = time.perf_counter()
         self._steps = StepBuffer(self._write_points)
         self._keys: dict[str, str] = {}  # metric names as given -> as checked, checked once
+        self._closing = False
         _OPEN[id(self)] = self
 
     def __repr__(self) -> str:
@@ -155,6 +156,10 @@ class ActiveRun:
             self.log_metric(key, value, step)
 
     def _write_points(self, points: list[Point]) -> int:
+        if not self._closing:  # a run cancelled elsewhere (`cockpit cancel`, the UI) stops here
+            row = self.workspace.store.one("SELECT status, error FROM runs WHERE id = ?", [self.id])
+            if row and row["status"] != "running":
+                raise CockpitError(f"run {self.id} was {row['status']} ({row['error']}): its code stops here")
         return steps.append_steps(self.workspace, self.id, points)
 
     # -- the model -------------------------------------------------------------
@@ -241,6 +246,7 @@ class ActiveRun:
         if self.result is not None:
             return self.result
         duration = time.perf_counter() - self._started
+        self._closing = True
         try:
             if error is None or _clean_exit(error):
                 try:
