@@ -50,9 +50,10 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def script_repo(tmp_path: Path) -> Path:
-    """A git repository holding train.py, committed."""
-    repo = tmp_path / "code"
+def script_repo(folder: Path) -> Path:
+    """A git repository holding train.py, committed, in `folder`/code. Inside the workspace's
+    folder, the run records its paths as `./code/...` (the store writes that folder as `.`)."""
+    repo = folder / "code"
     repo.mkdir()
     (repo / "train.py").write_text(SCRIPT)
     git(repo, "init", "-q")

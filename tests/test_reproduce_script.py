@@ -34,11 +34,12 @@ def _workspace(tmp_path: Path) -> tuple[Workspace, Project]:
 
 def test_a_clean_script_run_is_rerun_at_its_commit_and_matches(tmp_path, run_cli) -> None:
     ws, project = _workspace(tmp_path)
-    repo = script_repo(tmp_path)
+    repo = script_repo(ws.root)  # recorded as ./code/train.py
     run_script(repo, ws.dir, project.name, "--trees", "12")
     original = runs.list_runs(ws, project)[0]
     commit = git(repo, "rev-parse", "HEAD")
     assert (original.git_commit, original.git_dirty) == (commit, False)
+    assert original.origin["script"] == "./code/train.py"
     # the code moves on after the run: reproduce uses the run's commit, not today's script
     (repo / "train.py").write_text(
         (repo / "train.py").read_text().replace('"num_leaves": 7', '"num_leaves": 3')

@@ -169,10 +169,11 @@ def test_a_model_clone_refuses_says_why_and_writes_nothing(tmp_path, run_cli) ->
 
 def _script_champion(tmp_path: Path) -> tuple[Workspace, Project, Path, runs.Run]:
     ws, project = _workspace(tmp_path)
-    repo = script_repo(tmp_path)
+    repo = script_repo(ws.root)
     run_script(repo, ws.dir, project.name, "--trees", "12")
     champion = runs.list_runs(ws, project)[0]
     assert champion.kind == "script" and champion.origin["argv"] == ["--trees", "12"]
+    assert champion.origin["script"] == "./code/train.py"  # stored relative to the workspace
     _in_production(ws, project, champion.id, tmp_path)
     return ws, project, repo, champion
 

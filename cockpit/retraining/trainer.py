@@ -121,7 +121,7 @@ def choose(ws: Workspace, project: Project, champion: Run, command: str | None, 
         return Recipe(champion)
     origin = champion.origin or {}
     if champion.kind == "script" and not refit and not origin.get("refit"):
-        recorded = rerun.recorded_command(champion)
+        recorded = rerun.recorded_command(ws, champion)
         rerun.check_runnable(
             champion, recorded, f"give the command that trains it ({COMMAND_HINT}) or refit a clone (--refit)"
         )

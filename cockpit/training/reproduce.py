@@ -152,7 +152,7 @@ def _rerun_script(ws: Workspace, project: Project, run: Run) -> dict[str, Any]:
             "the script, run it again and reproduce that run"
         )
     assert run.version_id is not None and run.split_id is not None, "a finished script run has its split"
-    recorded = rerun.recorded_command(run)
+    recorded = rerun.recorded_command(ws, run)
     repo = rerun.repository(Path(recorded.argv[1]).parent)
     with rerun.worktree(repo, run.git_commit) as tree:
         command = rerun.moved_to(recorded, repo, tree)

@@ -121,21 +121,31 @@ def fit_clone(ws: Workspace, run: Run, data: RunData) -> tuple[Any, pd.DataFrame
     return model.fit(rows, data.train[data.target]), rows
 
 
-def recorded_command(run: Run) -> Command:
+def recorded_command(ws: Workspace, run: Run) -> Command:
     """`python SCRIPT ARGV...` as a script run recorded it (same interpreter, same folder)."""
     origin = run.origin or {}
     script, python, cwd = origin.get("script"), origin.get("python"), origin.get("cwd")
     if run.kind != "script" or not script or not python or not cwd:
         raise CockpitError(f"{run.label} recorded no script to run again (source {run.kind})")
     argv = [str(a) for a in origin.get("argv") or []]
-    return Command([python, script, *argv], Path(cwd), shown_command(script, argv, Path(cwd)))
+    script, folder = local_path(ws, script), local_path(ws, cwd)
+    return Command(
+        [str(local_path(ws, python)), str(script), *argv], folder, shown_command(script, argv, folder)
+    )
 
 
-def shown_command(script: str, argv: list[str], cwd: Path) -> str:
+def local_path(ws: Workspace, recorded: str) -> Path:
+    """A path as the store keeps it back to a real one: the store writes the workspace's
+    folder as `.` and the home folder as `~` (cockpit.workspace.path_redactions)."""
+    if recorded == "." or recorded.startswith("./"):
+        return ws.root / recorded[2:]
+    return Path(recorded).expanduser()
+
+
+def shown_command(script: Path, argv: list[str], cwd: Path) -> str:
     """`python train.py --fast`: the script relative to its folder when it is inside it."""
-    path = Path(script)
-    shown = str(path.relative_to(cwd)) if path.is_relative_to(cwd) else script
-    return shlex.join(["python", shown, *argv])
+    shown = script.relative_to(cwd) if script.is_relative_to(cwd) else script
+    return shlex.join(["python", str(shown), *argv])
 
 
 def check_runnable(run: Run, command: Command, instead: str) -> None:
