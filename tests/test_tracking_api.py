@@ -477,3 +477,32 @@ def test_a_run_cancelled_elsewhere_stops_the_code_at_its_next_points(root: Path)
     assert (done.status, done.error) == ("cancelled", "cancelled by the user: wrong data")
     with Workspace.open(root) as ws:
         assert steps.metric_series(ws, run.id)[0].values == [0.9, 0.8]  # the last points kept
+
+
+def test_evaluate_data_alone_takes_the_versions_newest_split(root: Path, run_cli) -> None:
+    from lightgbm import LGBMClassifier
+    from palmerpenguins import load_penguins
+
+    frame = load_penguins()
+    numeric = ["bill_length_mm", "flipper_length_mm"]
+    with cockpit.start_run(workspace=root) as run:
+        run.log_model(
+            LGBMClassifier(**LGBM).fit(frame[numeric], frame["species"]), input_example=frame[numeric]
+        )
+    missing = run_cli("evaluate", str(run.id), "--data", "9", workspace=root)
+    assert missing.exit_code == 2 and "no dataset version 9" in missing.stderr
+    result = run_cli(
+        "evaluate",
+        str(run.id),
+        "--data",
+        "1",
+        "--split",
+        "validation",
+        "--seeds",
+        "0",
+        "--json",
+        workspace=root,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["part"] == "validation"
+    assert open_run(root, run.id).split_id == 1
