@@ -4,9 +4,10 @@
 - a script run: its recorded command runs again (`python SCRIPT ARGV...` in its folder, same
   interpreter), the new data version in COCKPIT_DATA_VERSION; the run the script logs is the
   challenger (cockpit.training.rerun);
-- a notebook or file run, or a script run with --refit: a `sklearn.base.clone()` of the
-  user's model is fitted on the new split's training rows in a child process
-  (cockpit.retraining.refit) and recorded as an external run of the same source;
+- a notebook or file run, a script run with --refit, or a clone an earlier retrain refitted:
+  a `sklearn.base.clone()` of the user's model is fitted on the new split's training rows in
+  a child process (cockpit.retraining.refit) and recorded as an external run of the same
+  source;
 - `--command "..."`: that command runs instead, whatever the champion was.
 """
 
