@@ -366,3 +366,22 @@ def test_params_are_typed_after_their_defaults_and_checked_by_the_class() -> Non
         lgbm.resolve_params(["subsampel=0.5"])
     assert models.resolve("random_forest", "binary").source == "catalog"
     assert models.resolve("lightgbm.LGBMRegressor", "regression").model_class == "LGBMRegressor"
+
+
+def test_a_module_in_the_working_folder_imports_in_cockpit_and_its_training_process(
+    cancer, tmp_path, monkeypatch
+) -> None:
+    """No PYTHONPATH: the folder cockpit runs in is searched, as `python -m` searches it in the
+    training child."""
+    built = real.copy(cancer, tmp_path / "copy")
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "cockpit_byom_here.py").write_text(MODULE_TEXT)
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the working folder added here is undone
+    monkeypatch.delitem(sys.modules, "cockpit_byom_here", raising=False)
+    monkeypatch.chdir(here)
+    run = _train(built, "--model", "cockpit_byom_here.Centroid")
+    assert run["status"] == "finished", run["error"]
+    assert run["family"] == "cockpit_byom_here.Centroid" and run["validation_metrics"]["roc_auc"] > 0.9
+    assert str(here) in sys.path
