@@ -7,6 +7,7 @@ from typing import Any
 
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
+from cockpit.training.origin import origin_text
 from cockpit.training.runs import Run, get_run
 from cockpit.workspace import Workspace
 
@@ -37,7 +38,10 @@ class Comparison:
 
 def _fields(run: Run) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "model": run.family,
+        "model": run.model_name,
+        "model path": run.family if run.kind != "catalog" else None,
+        "source": run.kind,
+        "from": origin_text(run),
         "status": run.status,
         "seed": run.seed,
         "data version": f"v{run.version_id}" if run.version_id else None,

@@ -35,6 +35,7 @@ class Case:
     console_script: bool = False  # a few steps through the installed `cockpit` script
     date_parts: tuple[str, ...] | None = None  # (a date column, then the parts its spec uses)
     text_column: str | None = None  # many-valued text: TF-IDF or ignored, never one-hot
+    own_model: str | None = None  # the user's LightGBM class: trained in their own script
 
     @property
     def linear(self) -> str:
@@ -268,6 +269,22 @@ PENGUINS = [
     Case("penguins", "multiclass", "species", penguins, "accuracy", 0.95, console_script=True),
     Case("penguins_rare_class", "multiclass", "species", penguins_rare_class, "accuracy", 0.9),
     Case("penguins_all_categorical", "multiclass", "species", penguins_all_categorical, "accuracy", 0.85),
+]
+# A user's own model (issue 24): LightGBM in the user's script through `cockpit.start_run`,
+# a second one through `--model lightgbm.…`; then the same loop as every other case.
+OWN_MODEL = [
+    Case(
+        "penguins_own_lightgbm",
+        "multiclass",
+        "species",
+        penguins,
+        "accuracy",
+        0.93,
+        own_model="LGBMClassifier",
+    ),
+    Case(
+        "diabetes_own_lightgbm", "regression", "target", diabetes, "r2", 0.25, 0.6, own_model="LGBMRegressor"
+    ),
 ]
 REGRESSION = [
     Case("diabetes", "regression", "target", diabetes, "r2", 0.35, 0.6),

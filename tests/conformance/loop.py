@@ -320,7 +320,7 @@ def run_case(case: Case, tmp_path: Path) -> None:
         _refused_for_too_few_rows(loop)
         return
     _data_steps(loop, data)
-    first = _train_steps(loop)
+    first = _own_model_steps(loop) if case.own_model else _train_steps(loop)
     _evaluate_and_ship(loop, first)
     _predict_steps(loop, data)
     _serve_step(loop, data)
@@ -469,6 +469,101 @@ def _train_steps(loop: Loop) -> int:
     loop.check(statuses == ["finished"] * 4, f"runs: expected 4 finished runs, got {statuses}")
     ranked = loop.cockpit("runs", "--sort", "score", "--json").json()
     _best_first(loop, ranked)
+    return first["id"]
+
+
+OWN_SCRIPT = """\
+\"\"\"A user's own training script: LightGBM behind their own preprocessing.\"\"\"
+import argparse
+
+import lightgbm
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import {score}
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OrdinalEncoder
+
+import cockpit
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--project", required=True)
+parser.add_argument("--trees", type=int, default=40)
+args = parser.parse_args()
+
+with cockpit.start_run(project=args.project, seed=7) as run:
+    X, y = run.train_frame()
+    words = make_pipeline(
+        SimpleImputer(strategy="most_frequent"),
+        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1),
+    )
+    prepare = make_column_transformer(
+        (words, make_column_selector(dtype_exclude="number")), remainder="passthrough"
+    )
+    booster = lightgbm.{model}(
+        n_estimators=args.trees, learning_rate=0.1, n_jobs=1, verbose=-1, random_state=7
+    )
+    model = make_pipeline(prepare, booster)
+    run.log_params({{"n_estimators": args.trees, "learning_rate": 0.1}})
+    model.fit(X, y)
+    matrix = model[:-1].transform(X)
+    for step in range(10, args.trees + 1, 10):
+        run.log_metric("train_{score}", {score}(y, booster.predict(matrix, num_iteration=step)), step=step)
+    run.log_model(model)
+"""
+
+
+def _own_model_steps(loop: Loop) -> int:
+    """The user's script trains LightGBM on the split's training rows and logs it through
+    `cockpit.start_run`; a second LightGBM comes from `cockpit train --model lightgbm.CLASS`."""
+    case = loop.case
+    assert case.own_model is not None
+    score = "r2_score" if case.task == "regression" else "accuracy_score"
+    script = loop.files / "train_own_model.py"
+    script.write_text(OWN_SCRIPT.format(model=case.own_model, score=score))
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(script), "--project", case.name],
+        cwd=loop.root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    _note_time(case.name, ("python", script.name), time.perf_counter() - started)
+    loop.check(done.returncode == 0, f"the user's script exited {done.returncode}:\n{done.stderr[-2000:]}")
+    heard = [line for line in done.stderr.splitlines() if "Warning" in line]
+    if heard:
+        loop.noise.append(f"the user's script printed warnings: {'; '.join(sorted(set(heard)))[:600]}")
+    (first,) = loop.cockpit("runs", "--json").json()
+    loop.check(
+        (first["status"], first["source"], first["model_class"]) == ("finished", "script", case.own_model),
+        f"the script's run: {first}",
+    )
+    loop.expect(
+        first["params"].get("n_estimators") == 40, f"the script's run logged params {first['params']}"
+    )
+    loop.done.append(f"python {script.name} -> run {first['id']} ({first['model_class']})")
+    second = loop.cockpit(
+        "train",
+        "--model",
+        f"lightgbm.{case.own_model}",
+        *("--param", "n_estimators=30", "--param", "n_jobs=1", "--param", "verbose=-1"),
+        "--json",
+    ).json()
+    loop.check(second["status"] == "finished", f"lightgbm.{case.own_model} did not finish: {second}")
+    _best_first(loop, loop.cockpit("runs", "--sort", "score", "--json").json())
+    compared = {
+        row["field"]: row["values"]
+        for row in loop.cockpit("compare", str(first["id"]), str(second["id"]), "--all", "--json").json()[
+            "rows"
+        ]
+    }
+    loop.expect(
+        compared.get("source") == ["script", "estimator"]
+        and compared.get("from", [""])[0]
+        == f"trained by the script ./files/{script.name} --project {case.name}",
+        f"compare says where the runs came from: {compared.get('source')}, {compared.get('from')}",
+    )
     return first["id"]
 
 
@@ -702,6 +797,14 @@ def _retrain_review_card_package(loop: Loop) -> None:
         retrained["decision"] in ("deployed", "kept production", "candidate: gate failed"),
         f"retrain decided {retrained['decision']!r}: {retrained.get('steps')}",
     )
+    if loop.case.own_model:
+        newest = loop.cockpit("runs", "--limit", "1", "--json").json()[0]
+        loop.expect(
+            (newest["source"], newest["model_class"], newest["status"])
+            == ("script", loop.case.own_model, "finished")
+            and any("COCKPIT_DATA_VERSION" in str(step) for step in retrained.get("steps", [])),
+            f"retrain ran the user's script again on the new data: {newest}, {retrained.get('steps')}",
+        )
     review = loop.cockpit("review", "1", "--json", codes=(0, 1))
     loop.check(
         (review.code == 0) == review.json()["ready"],
