@@ -3,6 +3,7 @@ runs and sweeps started, watched and cancelled from here, diffs, plots and repro
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -143,7 +144,8 @@ STATUS_MARK = {
     "cancelled": "■ cancel",
     "interrupted": "! interr.",
 }
-MODEL_WIDTH = 18  # the model column's widest (a longer class name ends in …)
+MODEL_WIDTH = 18  # the model column's width at 80 columns (a longer class name ends in …)
+PARAMS_ROOM = 20  # a wider terminal's room goes to longer class names until the note has this
 TASK_METRICS = {
     "binary": ["roc_auc", "recall", "precision", "f1"],
     "multiclass": ["f1", "accuracy", "balanced_accuracy"],
@@ -219,7 +221,8 @@ class ExperimentsScreen(StageScreen):
         """Run, model, status, the primary metric and its target, the sort column (always
         shown, titled with ↓/↑), more metrics while they fit, and the params note. When a run
         came from outside the catalogue, the model column is as wide as its class's name
-        (up to MODEL_WIDTH) and a source column says where each run came from."""
+        (MODEL_WIDTH, more while the params note keeps PARAMS_ROOM) and a source column says
+        where each run came from."""
 
         def marks(row: query.RunRow) -> str:
             table = self.query_one(RunsTable)
@@ -261,6 +264,11 @@ class ExperimentsScreen(StageScreen):
         elif sorted_by not in ("id", metric):
             columns.append(metric_column(sorted_by))
         room = max(0, self.size.width - sum(c.width + 1 for c in columns) - 3)
+        model = columns[2]
+        if seen.widest > model.width and room > PARAMS_ROOM:
+            grown = min(seen.widest - model.width, room - PARAMS_ROOM)
+            columns[2] = dataclasses.replace(model, width=model.width + grown)
+            room -= grown
         for other in TASK_METRICS[task]:
             column = metric_column(other)
             if other not in (metric, sorted_by) and room >= column.width + 1 + 14:
@@ -657,7 +665,9 @@ def _params_note(row: query.RunRow, latest: tuple[detail.Latest, ...]) -> str:
         return " ".join(f"{k}={_short(v)}" for k, v in params.items() if v is not None)
     if row.kind == "catalog":
         return " ".join(f"{k}={_short(params[k])}" for k in NOTE_PARAMS if params.get(k) is not None)
-    tuned = [k for k in params if k.rsplit("__", 1)[-1] in NOTE_PARAMS and params[k] is not None]
+    order = {name: i for i, name in enumerate(NOTE_PARAMS)}
+    tuned = [k for k in params if k.rsplit("__", 1)[-1] in order and params[k] is not None]
+    tuned.sort(key=lambda k: order[k.rsplit("__", 1)[-1]])
     return " ".join(f"{k}={_short(params[k])}" for k in tuned)
 
 

@@ -120,7 +120,7 @@ class RunDetail(ModalScreen[None]):
         run = self.record
         name = run.family if run.kind == "catalog" else _model(run)
         if name == detail.NO_MODEL:
-            name = f"{run.kind}, no model yet"
+            name = f"{run.kind}, no model{' yet' if run.status == 'running' else ''}"
         keys = "m metric · Esc close" if self.shown and len(self.shown.series) > 1 else "Esc close"
         return f"run {run.id} ({name}) · {'▶ ' if run.status == 'running' else ''}{run.status}  ({keys})"
 
@@ -188,9 +188,10 @@ def _value(value: float | None) -> str:
 
 def describe_head(run: Run) -> str:
     """What the run trains and where it came from: above its steps, the rest below them."""
-    return "\n".join(
-        [f"model      {_model_text(run)}   seed {run.seed}   {run.duration_s or 0:.2f} s", *source_lines(run)]
-    )
+    lines = [f"model      {_model_text(run)}   seed {run.seed}   {run.duration_s or 0:.2f} s"]
+    if run.kind in ("script", "notebook", "file") and run.family != _model(run) and run.model_class:
+        lines.append(f"class      {run.family}")  # the logged model's import path
+    return "\n".join([*lines, *source_lines(run)])
 
 
 def describe(run: Run, task: str = "") -> str:
@@ -230,14 +231,14 @@ def describe(run: Run, task: str = "") -> str:
 
 
 def _model_text(run: Run) -> str:
-    """The catalogue family by its name; another model by its class and the path it was
-    imported from; an external run's model before it is logged, as not known yet."""
+    """The catalogue family by its name, another model by its class; an external run's model
+    before it is logged, as not known yet."""
     label = _model(run)
     if run.kind == "catalog":
         return run.family
     if label == detail.NO_MODEL:
-        return "not logged yet"
-    return label if run.family in (label, *SOURCE_WORDS) else f"{label} ({run.family})"
+        return "not logged yet" if run.status == "running" else "none logged"
+    return label
 
 
 def source_lines(run: Run) -> list[str]:
@@ -263,7 +264,7 @@ def source_lines(run: Run) -> list[str]:
     lines = [f"source     {head}"]
     facts = []
     if "sha256" in origin:
-        facts.append(f"sha256 {origin.pop('sha256')}")
+        facts.append(f"sha256 {str(origin.pop('sha256'))[:16]}…")
     if "retrained_from" in origin:
         facts.append(f"retrained from run {origin.pop('retrained_from')}")
     if "cwd" in origin:

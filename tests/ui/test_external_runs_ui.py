@@ -48,7 +48,7 @@ def _log_script_run(ws: Workspace, project, losses: list[float]) -> int:
 @pytest.fixture(scope="module")
 def cancer(tmp_path_factory) -> Path:
     """Breast cancer (malignant = 1): run 1 a catalogue logistic regression, run 2 LightGBM
-    logged from a script with 12 loss steps."""
+    logged from a script with 12 loss steps, run 3 LightGBM from `--model` (an estimator)."""
     folder = tmp_path_factory.mktemp("cancer") / "w"
     ws, _ = Workspace.init(folder)
     project = create_project(ws, "cancer", "binary", "malignant")
@@ -61,6 +61,8 @@ def cancer(tmp_path_factory) -> Path:
     make_split(ws, project, "stratified")
     runs.train(ws, project, "logistic_regression", {"max_iter": 300})
     _log_script_run(ws, project, [0.6 / (i + 1) for i in range(12)])
+    lgbm = {"n_estimators": 12, "num_leaves": 7, "n_jobs": 1, "verbose": -1}
+    runs.train(ws, project, "lightgbm.LGBMClassifier", lgbm)
     ws.close()
     return folder
 
@@ -97,16 +99,25 @@ async def test_the_runs_table_names_the_class_and_the_source(cancer, private_cop
         screen = app.screen
         assert isinstance(screen, ExperimentsScreen)
         table = screen.query_one(RunsTable)
-        header, lightgbm_row, catalogue_row = _lines(table)
+        header, estimator_row, script_row, catalogue_row = _lines(table)
         assert header.split()[:5] == ["Run↓", "Model", "Source", "Status", "roc_auc"]
-        assert lightgbm_row.split()[:4] == ["2", "LGBMClassifier", "script", "✓"]
-        assert "num_leaves=7" in lightgbm_row  # the params the script logged
+        assert estimator_row.split()[:4] == ["3", "LGBMClassifier", "estimator", "✓"]
+        assert "max_depth=-1 n_est" in estimator_row  # the params people tune, as for the catalogue
+        assert script_row.split()[:4] == ["2", "LGBMClassifier", "script", "✓"]
+        assert "num_leaves=7" in script_row  # the params the script logged
         assert catalogue_row.split()[:5] == ["★", "1", "logistic", "catalog", "✓"]  # the best
         assert max(len(line.rstrip()) for line in _lines(table)) <= 80
 
         await pilot.press("slash", *"family=lightgbm.LGBMClassifier", "enter")
         await pilot.pause()
-        assert table.rows_total == 1 and table.current.id == 2
+        assert table.rows_total == 2 and table.current.id == 3
+        await pilot.press("enter")
+        shown = app.screen
+        assert isinstance(shown, RunDetail)
+        head = _text(shown, "#run-head")
+        assert "source     estimator class lightgbm.LGBMClassifier" in head and "\nclass " not in head
+        await pilot.press("escape", "down")
+        assert table.current.id == 2
 
         await pilot.press("enter")
         shown = app.screen
@@ -114,7 +125,7 @@ async def test_the_runs_table_names_the_class_and_the_source(cancer, private_cop
         await shown.workers.wait_for_complete()
         await pilot.pause()
         head = _text(shown, "#run-head")
-        assert "model      LGBMClassifier (lightgbm.LGBMClassifier)" in head
+        assert "model      LGBMClassifier   seed 0" in head and "class      lightgbm.LGBMClassifier" in head
         assert f"source     script {SCRIPT} --trees 12" in head and "in /home/ana" in head
         assert "train_loss 0.0500 (step 11)" in _text(shown, "#steps-latest")
         assert "12 points logged" in _text(shown, "#steps-latest")
@@ -171,7 +182,7 @@ async def test_a_running_script_run_grows_live_then_shows_it_finished(cancer, pr
             )
             await _wait_for(pilot, lambda: shown.timer is None)  # it ended: the reads stop
             assert "run " + str(run_id) + " (LGBMClassifier) · finished" in _text(shown, "#run-title")
-            assert "model      LGBMClassifier (lightgbm.LGBMClassifier)" in _text(shown, "#run-head")
+            assert "class      lightgbm.LGBMClassifier" in _text(shown, "#run-head")
             record = _text(shown, "#run-record")
             assert "\nvalidation " in record and " roc_auc 0.9" in record  # scored on the split
 
@@ -228,7 +239,7 @@ async def test_the_evaluation_run_picker_names_the_class(cancer, private_copy) -
         assert isinstance(picker, RunPicker)
         table = picker.query_one("#run-choices")
         models = {str(table.get_row_at(i)[1]): str(table.get_row_at(i)[2]) for i in range(table.row_count)}
-        assert models == {"1": "logistic_regression", "2": "LGBMClassifier"}
+        assert models == {"1": "logistic_regression", "2": "LGBMClassifier", "3": "LGBMClassifier"}
     ws.close()
 
 
@@ -302,7 +313,7 @@ async def test_a_script_logging_steps_in_its_own_process_is_watched_live(
 
                 await _wait_for(pilot, check, 60.0)
 
-            await shown(lambda: table.rows_total == 3)
+            await shown(lambda: table.rows_total == 4)
             await pilot.press("home")
             run_id = table.current.id
             assert _lines(table)[1].split()[:5] == [str(run_id), "-", "script", "▶", "running"]
