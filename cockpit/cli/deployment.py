@@ -28,7 +28,11 @@ pass_cli = click.make_pass_decorator(CliContext)
     "--data", "data_version", type=ROW_ID, metavar="VERSION", help="The data version to score --file on."
 )
 @click.option(
-    "--split", "split_id", type=ROW_ID, help="The split of --data to score on (default: its newest)."
+    "--split",
+    "split_id",
+    type=ROW_ID,
+    metavar="SPLIT",
+    help="The split of --data to score on (default: its newest).",
 )
 @click.option(
     "--trust",
