@@ -192,7 +192,7 @@ def _acknowledging_accounts(ws: Workspace, project: Project) -> dict[int, str]:
 
 def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
     """Code commit, a clean tree, pinned data, environment and seed, the last reproduce."""
-    from cockpit.deployment.provenance import model_text, origin_text
+    from cockpit.training.origin import model_text, origin_text
     from cockpit.training.reproduce import last_reproduction
 
     # where a model not of the catalogue came from (a catalogue family is named by the run)

@@ -256,7 +256,7 @@ def test_card_review_and_bundle_say_what_the_model_is_and_where_it_came_from(
 
 
 def test_a_script_runs_origin_is_said_with_its_script_and_arguments(made: Built) -> None:
-    from cockpit.deployment.provenance import model_text, origin_text
+    from cockpit.training.origin import model_text, origin_text
     from cockpit.training.runs import get_run
 
     ws, project = opened(made)

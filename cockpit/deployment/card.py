@@ -98,7 +98,7 @@ def _features(ws: Workspace, project: Project, run) -> list[str]:
 
 
 def _training(run, version) -> list[str]:
-    from cockpit.deployment.provenance import model_text, origin_text
+    from cockpit.training.origin import model_text, origin_text
 
     params = ", ".join(
         f"{k}={v}"

@@ -1,5 +1,5 @@
-"""Where a run's model came from, said the same way by the card, the review and the bundle:
-its class, and the catalogue family, the script or notebook, or the file it came from."""
+"""What a bundle records of a run's model: its kind, class and origin, and the libraries it
+needs to load (the one-line text is cockpit/training/origin.py's)."""
 
 from __future__ import annotations
 
@@ -7,36 +7,9 @@ from typing import Any
 
 from cockpit.training.runs import Run
 
-KINDS = {
-    "catalog": "trained by cockpit (catalogue family)",
-    "estimator": "trained by cockpit (the estimator class named with --model)",
-    "pipeline": "trained by cockpit (the user's pipeline)",
-}
-
-
-def model_text(run: Run) -> str:
-    """'LGBMClassifier (lightgbm.LGBMClassifier)', or a catalogue family's name."""
-    if run.model_class and run.model_class != run.family:
-        return f"{run.model_class} ({run.family})"
-    return run.model_name
-
-
-def origin_text(run: Run) -> str:
-    """Where the model came from, in one line (paths as recorded; the store redacts them)."""
-    origin: dict[str, Any] = run.origin or {}
-    if run.kind == "file":
-        sha = str(origin.get("sha256", ""))
-        return f"trained elsewhere, registered from the file {origin.get('file', '?')} (sha256 {sha[:16]})"
-    if run.kind == "script":
-        argv = " ".join(str(a) for a in origin.get("argv") or [])
-        return f"trained by the script {origin.get('script', '?')}" + (f" {argv}" if argv else "")
-    if run.kind == "notebook":
-        return f"trained in a notebook ({origin.get('kernel', 'python')}, in {origin.get('cwd', '?')})"
-    return KINDS.get(run.kind, run.kind)
-
 
 def origin_facts(run: Run) -> dict[str, Any]:
-    """The same as data, for a bundle's config: kind, class, family and the recorded origin."""
+    """Kind, class, family and recorded origin of a run's model, for a bundle's config."""
     return {
         "kind": run.kind,
         "model_class": run.model_class or run.family,
