@@ -5,7 +5,7 @@ promotion ledger — every alias change with who, when, why and from which versi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from cockpit.audit import current_user
@@ -155,10 +155,14 @@ def input_schema(ws: Workspace, project: Project, run) -> dict[str, Any]:
     train = split_frames(ws, project, get_split(ws, project, run.split_id))["train"]
     if run.input_schema:
         # a model that records its inputs takes those columns; the project's id column still
-        # keys routing, overrides and labels, whatever the model reads
-        taken = model_specs(specs, run)
-        names = {s.column for s in taken}
-        specs = taken + [s for s in specs if s.role == "id" and s.column not in names]
+        # keys routing, overrides and labels, whatever the model reads (and stays the key when
+        # the model reads it too)
+        ids = [s for s in specs if s.role == "id"]
+        taken = [
+            replace(s, role="id") if s.column in {i.column for i in ids} else s
+            for s in model_specs(specs, run)
+        ]
+        specs = taken + [s for s in ids if s.column not in {t.column for t in taken}]
     else:
         specs = [s for s in specs if s.role in ("feature", "id")]
     columns = {}
