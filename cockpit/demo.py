@@ -109,6 +109,35 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     _serve_learner_lookups(workspace, projects[DEMO_PROJECT], data_dir, progress)
     _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
     _blocked_candidate(workspace, projects["house-prices"], progress)
+    _own_script_run(workspace, projects["house-prices"], folder, data_dir, progress)
+
+
+OWN_SCRIPT = "scripts/train_house_prices.py"
+
+
+def _own_script_run(workspace: Workspace, project, folder: Path, data_dir: Path, progress: Progress) -> None:
+    """A model trained in the user's own script, tracked through `cockpit.start_run`: run as
+    a user would, in its own process from the demo folder."""
+    import os
+    import subprocess
+    import sys
+
+    from cockpit.errors import CockpitError
+
+    script = data_dir / OWN_SCRIPT
+    env = {**os.environ, "COCKPIT_WORKSPACE": str(workspace.dir), "COCKPIT_PROJECT": project.name}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
+    if done.returncode:
+        raise CockpitError(f"the demo's own training script {script} failed: {done.stderr.strip()[-500:]}")
+    progress(f"{project.name}: python {script.relative_to(folder)} -> {done.stdout.strip()}")
 
 
 def _blocked_candidate(workspace: Workspace, project, progress: Progress) -> None:
@@ -332,6 +361,6 @@ def _clean_churn(workspace: Workspace, project, progress: Progress) -> None:
 
 def _copy_sample_data(folder: Path) -> Path:
     target = folder / "data"
-    for name in ("learner_support", "churn", "house_prices", "specs"):
+    for name in ("learner_support", "churn", "house_prices", "specs", "scripts"):
         shutil.copytree(sample_data.SAMPLE_DIR / name, target / name, dirs_exist_ok=True)
     return target

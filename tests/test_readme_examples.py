@@ -206,7 +206,7 @@ def _scored(source: str, rows: int) -> Callable[[Path, list[Result]], None]:
 
 def _cancelled(folder: Path, results: list[Result]) -> None:
     with closing(sqlite3.connect(folder / ".cockpit" / "cockpit.db")) as db:
-        assert db.execute("SELECT status FROM runs WHERE id = 24").fetchone() == ("cancelled",)
+        assert db.execute("SELECT status FROM runs WHERE id = 25").fetchone() == ("cancelled",)
 
 
 def _accepted(folder: Path, results: list[Result]) -> None:
@@ -283,7 +283,7 @@ WAYS: dict[str, Way | str] = {
     ),
     'cockpit runs --sort roc_auc --filter "recall>0.8 family=random_forest" --json': Way(),
     "cockpit runs --sort score": Way(),
-    "cockpit compare 3 14 | cockpit reproduce 14 | cockpit cancel 24": Way(training=True, check=_cancelled),
+    "cockpit compare 3 14 | cockpit reproduce 14 | cockpit cancel 25": Way(training=True, check=_cancelled),
     "cockpit evaluate 14 --split test [--against 3] [--segments region,device] [--markdown]": Way(),
     "cockpit gate 14 [--against production]": Way(),
     'cockpit register 14 [--override "why"]': Way(),
@@ -398,7 +398,7 @@ def test_a_readme_example_runs_as_documented(
 
 def _start_training(folder: Path, project: str | None) -> subprocess.Popen:
     """`cockpit train` of a long forest in the background, returned once its run (the next id,
-    24 on the demo) is running in its training child."""
+    25 on the demo: the demo has 24 runs) is running in its training child."""
     process = subprocess.Popen(
         [*COCKPIT, "train", "--model", "random_forest", "--param", "n_estimators=5000"],
         cwd=folder,
@@ -413,7 +413,7 @@ def _start_training(folder: Path, project: str | None) -> subprocess.Popen:
                 db.execute(
                     "SELECT id FROM runs WHERE status = 'running' AND worker_pid IS NOT NULL"
                 ).fetchone()
-                == (24,)
+                == (25,)
                 or process.poll() is not None
             )
         )

@@ -19,6 +19,18 @@ from tests.cli_workspaces import Built, build, copy
 LGBM = {"n_estimators": 20, "n_jobs": 1, "verbose": -1, "random_state": 3}
 
 
+class DuckModel:
+    """fit, predict and classes_ but no scikit-learn base class: not sklearn-compatible."""
+
+    classes_ = ("benign", "malignant")
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return ["benign"] * len(X)
+
+
 def cancer() -> pd.DataFrame:
     from sklearn.datasets import load_breast_cancer
 
@@ -69,6 +81,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Built, Path]:
     joblib.dump(DummyClassifier(strategy="prior").fit(X, y), models / "dummy.joblib")
     (models / "notes.txt").write_text("not a model")
     (models / "broken.joblib").write_bytes(b"not a pickle at all")
+    joblib.dump(DuckModel(), models / "duck.joblib")
     return made, models
 
 
@@ -171,6 +184,7 @@ def test_skops_types_are_refused_until_each_is_trusted(ws) -> None:
         ("reg.joblib", (), "a binary project needs a classifier"),
         ("othercols.joblib", (), "takes columns data version 1 lacks: radius_mean"),
         ("coded.joblib", (), "it was trained on another target"),
+        ("duck.joblib", (), "a DuckModel, which is not a scikit-learn estimator"),
         ("lgbm.joblib", ("--split", "9"), "no split 9"),
         ("lgbm.joblib", ("--trust", "numpy.dtype"), "--trust is for .skops files"),
     ],

@@ -107,8 +107,17 @@ def check_model(model: Any, task: str, label: str = "the model") -> None:
 
     if not hasattr(model, "predict"):
         raise CockpitError(f"{label} ({type(model).__name__}) has no predict method: log a fitted estimator")
+    final = final_estimator(model)
+    if not hasattr(final, "__sklearn_tags__"):
+        # scikit-learn (1.6+) asks every estimator for its tags; a class without them breaks
+        # the pipeline cockpit keeps it in, at its first prediction
+        raise CockpitError(
+            f"{label} ({type(final).__name__}) is not a scikit-learn estimator: cockpit scores models "
+            "inside a scikit-learn Pipeline; make its class inherit sklearn.base.BaseEstimator (with "
+            "ClassifierMixin or RegressorMixin)"
+        )
     try:
-        check_is_fitted(final_estimator(model))
+        check_is_fitted(final)
     except NotFittedError:
         raise CockpitError(
             f"{label} ({type(model).__name__}) is not fitted: call fit before logging it"
