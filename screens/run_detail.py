@@ -4,7 +4,6 @@ curve, and the metric steps it logged, drawn live while it runs."""
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -17,6 +16,7 @@ from textual.widgets import Label, Static
 from textual_plotext import PlotextPlot
 
 from cockpit.training import detail
+from cockpit.training.origin import origin_text
 from cockpit.training.query import recorded_threshold
 from cockpit.training.runs import Run
 from cockpit.workspace import Workspace
@@ -25,13 +25,6 @@ from screens.guard import guarded, report_error
 
 REFRESH_S = 1.0  # how often a running run's steps are read again
 MARKERS = ("dot", "x", "+", "o", "*", "#")
-SOURCE_WORDS = {
-    "estimator": "estimator class",
-    "pipeline": "pipeline factory",
-    "script": "script",
-    "notebook": "notebook",
-    "file": "model file",
-}
 
 
 @dataclass
@@ -189,8 +182,10 @@ def _value(value: float | None) -> str:
 def describe_head(run: Run) -> str:
     """What the run trains and where it came from: above its steps, the rest below them."""
     lines = [f"model      {_model_text(run)}   seed {run.seed}   {run.duration_s or 0:.2f} s"]
-    if run.kind in ("script", "notebook", "file") and run.family != _model(run) and run.model_class:
-        lines.append(f"class      {run.family}")  # the logged model's import path
+    if run.kind == "pipeline":
+        lines.append(f"factory    {run.family}")
+    elif run.kind != "catalog" and run.model_class and run.family != run.model_class:
+        lines.append(f"class      {run.family}")  # the model's import path
     return "\n".join([*lines, *source_lines(run)])
 
 
@@ -241,46 +236,31 @@ def _model_text(run: Run) -> str:
     return label
 
 
+# what origin_text says already; the origin's other facts follow it by name
+SAID = {
+    "script": ("script", "argv"),
+    "file": ("file", "sha256"),
+    "notebook": ("kernel", "cwd"),
+}
+
+
 def source_lines(run: Run) -> list[str]:
-    """Where a run from outside the catalogue came from: the class or factory it names, the
-    script and its arguments, the notebook, the model file and its sha256, the run it was
-    retrained from; every other fact its origin records, by name. None for the catalogue."""
+    """Where a run from outside the catalogue came from, as the card, the review and compare
+    say it (training/origin.py), then every other fact its origin records by name: the
+    script's folder and interpreter, the file's format, a retrain's refit. None for the
+    catalogue."""
     if run.kind == "catalog":
         return []
-    origin = dict(run.origin or {})
-    head = SOURCE_WORDS.get(run.kind, run.kind)
-    if run.kind == "script":
-        script = origin.pop("script", "?")
-        head += " " + " ".join(_shown_arg(str(a)) for a in [script, *origin.pop("argv", [])])
-    elif run.kind == "notebook":
-        name = origin.pop("notebook", None) or origin.pop("kernel", None)
-        head += f" ({name})" if name else ""
-    elif run.kind == "file":
-        path = origin.pop("path", None) or origin.pop("file", None)
-        head += f" {path or '?'}"
-    elif run.kind in ("estimator", "pipeline"):
-        named = origin.pop("factory", None) or origin.pop("class", None) or run.family
-        head += f" {named}"
-    lines = [f"source     {head}"]
-    facts = []
-    if "sha256" in origin:
-        facts.append(f"sha256 {str(origin.pop('sha256'))[:16]}…")
-    if "retrained_from" in origin:
-        facts.append(f"retrained from run {origin.pop('retrained_from')}")
-    if "cwd" in origin:
-        facts.append(f"in {origin.pop('cwd')}")
+    origin = {
+        k: v for k, v in (run.origin or {}).items() if k not in (*SAID.get(run.kind, ()), "retrained_from")
+    }
+    facts = [f"in {origin.pop('cwd')}"] if origin.get("cwd") else []
     for key, value in origin.items():
         if value is True:  # a flag: its name says it ("refit")
             facts.append(key.replace("_", " "))
         elif value not in (None, False, "", [], {}):
             facts.append(f"{key.replace('_', ' ')} {value}")
-    lines += [f"           {fact}" for fact in facts]
-    return lines
-
-
-def _shown_arg(arg: str) -> str:
-    """An argument as a shell would need it, except `~` (the store writes the home folder so)."""
-    return arg if arg and not any(c.isspace() or c in "'\"$;&|<>()" for c in arg) else shlex.quote(arg)
+    return [f"source     {origin_text(run)}", *(f"           {fact}" for fact in facts)]
 
 
 def _data(run: Run) -> str:

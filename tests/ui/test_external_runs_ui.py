@@ -115,7 +115,8 @@ async def test_the_runs_table_names_the_class_and_the_source(cancer, private_cop
         shown = app.screen
         assert isinstance(shown, RunDetail)
         head = _text(shown, "#run-head")
-        assert "source     estimator class lightgbm.LGBMClassifier" in head and "\nclass " not in head
+        assert "class      lightgbm.LGBMClassifier" in head
+        assert "source     trained by cockpit (the estimator class named with --model)" in head
         await pilot.press("escape", "down")
         assert table.current.id == 2
 
@@ -126,7 +127,7 @@ async def test_the_runs_table_names_the_class_and_the_source(cancer, private_cop
         await pilot.pause()
         head = _text(shown, "#run-head")
         assert "model      LGBMClassifier   seed 0" in head and "class      lightgbm.LGBMClassifier" in head
-        assert f"source     script {SCRIPT} --trees 12" in head and "in /home/ana" in head
+        assert f"source     trained by the script {SCRIPT} --trees 12\n           in /home/ana" in head
         assert "train_loss 0.0500 (step 11)" in _text(shown, "#steps-latest")
         assert "12 points logged" in _text(shown, "#steps-latest")
         record = _text(shown, "#run-record")
@@ -335,7 +336,7 @@ async def test_a_script_logging_steps_in_its_own_process_is_watched_live(
             assert isinstance(detail_screen, RunDetail) and detail_screen.timer is not None
             await _wait_for(pilot, lambda: "loss 0.5000 (step 1)" in _text(detail_screen, "#steps-latest"))
             # the store writes the workspace's own folder as "."
-            assert f"source     script {script} {gate} ." in _text(detail_screen, "#run-head")
+            assert f"source     trained by the script {script} {gate} ." in _text(detail_screen, "#run-head")
             last_write = await step(2)
             await _wait_for(pilot, lambda: "loss 0.3333 (step 2)" in _text(detail_screen, "#steps-latest"))
             assert "3 points logged" in _text(detail_screen, "#steps-latest")
