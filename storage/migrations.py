@@ -675,6 +675,32 @@ def m024_external_runs(db: Database) -> None:
     db.table("run_steps").create_index(["run_id", "key", "step"])
 
 
+def m025_imported_runs(db: Database) -> None:
+    """Runs imported from another tracking system (issue 25): which cockpit run holds which of
+    its runs (`system` 'mlflow', `external_id` its run id), so a second import adds only what is
+    new; `complete` is 0 while the run may still change there (running, or a model not loaded);
+    `registered` (JSON) the registered model versions and aliases it had at the last import."""
+    db.table("imported_runs").create(
+        {
+            "id": int,
+            "project_id": int,
+            "system": str,
+            "external_id": str,
+            "experiment_id": str,
+            "run_id": int,
+            "complete": int,
+            "registered": str,
+            "imported_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"project_id", "system", "external_id", "run_id", "complete", "imported_at"},
+        foreign_keys=[("project_id", "projects", "id"), ("run_id", "runs", "id")],
+    )
+    db.table("imported_runs").create_index(["project_id", "system", "external_id"], unique=True)
+    db.table("imported_runs").create_index(["run_id"], unique=True)
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -700,6 +726,7 @@ MIGRATIONS = [
     m022_leakage_acceptances,
     m023_signoff_os_user,
     m024_external_runs,
+    m025_imported_runs,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
