@@ -36,9 +36,12 @@ JSON_FIELDS = (
 # Where a run came from. catalog: a family of cockpit's catalogue; estimator: any importable
 # scikit-learn estimator (`module.Class`) behind the feature spec's transformer; pipeline: a
 # user's whole Pipeline (`module:factory`); script/notebook: a model logged through the Python
-# API (cockpit.start_run); file: a model file registered with `cockpit register --file`.
-SOURCES = ("catalog", "estimator", "pipeline", "script", "notebook", "file")
-EXTERNAL_SOURCES = ("script", "notebook", "file")
+# API (cockpit.start_run); file: a model file registered with `cockpit register --file`;
+# mlflow: a run imported from an MLflow store (`cockpit import mlflow`).
+SOURCES = ("catalog", "estimator", "pipeline", "script", "notebook", "file", "mlflow")
+EXTERNAL_SOURCES = ("script", "notebook", "file", "mlflow")
+# runs whose status another system keeps: running there, with no process of cockpit's behind them
+FOLLOWED_SOURCES = ("mlflow",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,12 +183,14 @@ def _alive(pid: int | None) -> bool:
 
 
 def mark_interrupted(ws: Workspace, project: Project) -> int:
-    """Runs left 'running' by processes that no longer exist become 'interrupted'."""
+    """Runs left 'running' by processes that no longer exist become 'interrupted' (not a
+    run another system follows: an imported MLflow run is running there)."""
     stale = [
         r
         for r in ws.store.rows(
-            "SELECT id, owner_pid, worker_pid FROM runs WHERE project_id = ? AND status = 'running'",
-            [project.id],
+            "SELECT id, owner_pid, worker_pid FROM runs WHERE project_id = ? AND status = 'running'"
+            f" AND COALESCE(source, '') NOT IN ({', '.join('?' * len(FOLLOWED_SOURCES))})",
+            [project.id, *FOLLOWED_SOURCES],
         )
         if not _alive(r["owner_pid"]) and not _alive(r["worker_pid"])
     ]
