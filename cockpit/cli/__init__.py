@@ -73,6 +73,7 @@ COMMAND_MODULES = (
     "retraining",
     "review",
     "status",
+    "importing",
 )
 
 
