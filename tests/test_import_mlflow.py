@@ -423,3 +423,29 @@ def test_usage_errors_exit_2(here, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "mlflow", None)
     no_extra = built.cli("import", "mlflow", f"sqlite:///{folder / 'mlflow.db'}")
     assert no_extra.exit_code == 2 and "install cockpit[mlflow] to read MLflow stores" in no_extra.output
+
+
+def test_watch_imports_what_is_new_each_pass_until_interrupted(here, monkeypatch) -> None:
+    from mlflow import MlflowClient
+
+    built, folder, ids = here
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    passes = []
+
+    def between_passes(seconds: float) -> None:
+        passes.append(seconds)
+        if len(passes) == 1:  # training goes on in MLflow between two passes
+            client.log_metric(ids["live"], "roc_auc", 0.75, step=1)
+            return
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("time.sleep", between_passes)
+    result = built.cli("import", "mlflow", uri, "--experiment", "cancer", "--watch", "0.5")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "pass 1: 11 new, 0 updated, 0 unchanged, 0 failed" in lines[0]
+    assert "pass 2: 0 new, 1 updated, 10 unchanged, 0 failed" in lines[1]
+    assert passes == [0.5, 0.5]
+    live = by_mlflow_id(built)[ids["live"]]
+    assert live["status"] == "running" and live["m_roc_auc"] == 0.75
