@@ -511,17 +511,21 @@ class ExperimentsScreen(StageScreen):
             if reason:
                 self._kill(run.id, reason)
 
-        self.app.push_screen(
-            ConfirmReason(
-                f"Kill {run.label}? Its training stops at once and is lost.",
-                changes=(Move(f"run {run.id}", "training", "killed (cancelled)"),),
-            ),
-            confirmed,
-        )
+        if run.external:  # cockpit holds no process of it: the user's code stops itself
+            question = (
+                f"Cancel run {run.id} ({run.kind})? It is recorded as cancelled at once; your "
+                "code stops at its next logged metric (cockpit.start_run raises there)."
+            )
+            move = Move(f"run {run.id}", "training", "cancelled")
+        else:
+            question = f"Kill {run.label}? Its training stops at once and is lost."
+            move = Move(f"run {run.id}", "training", "killed (cancelled)")
+        self.app.push_screen(ConfirmReason(question, changes=(move,)), confirmed)
 
     @notify_errors
     def _kill(self, run_id: int, reason: str) -> None:
-        status = training.get_run(self.workspace, self.app.project, run_id).status
+        run = training.get_run(self.workspace, self.app.project, run_id)
+        status = run.status
         if status != "running":  # it ended while the dialog was open
             ended = "finished" if status == "finished" else f"ended ({status})"
             self.notify(f"Run {run_id} already {ended}: nothing killed", severity="warning")
@@ -532,7 +536,7 @@ class ExperimentsScreen(StageScreen):
             handle.cancel(reason)
         else:
             training.cancel_run(self.workspace, self.app.project, run_id, reason)
-        self.notify(f"Run {run_id} killed: {reason}")
+        self.notify(f"Run {run_id} {'cancelled' if run.external else 'killed'}: {reason}")
         self.refresh_data()
 
 

@@ -220,6 +220,29 @@ async def test_a_dead_script_run_is_shown_interrupted_in_its_detail(cancer, priv
     ws.close()
 
 
+async def test_cancelling_a_script_run_says_the_script_stops_itself(cancer, private_copy) -> None:
+    """cockpit holds no process of a script run: x records it cancelled, and says the user's
+    code stops at its next logged metric rather than claiming to kill it."""
+    from screens.confirm import ConfirmReason
+
+    ws = Workspace.open(private_copy(cancer))
+    project = get_project(ws, "cancer")
+    run_id = external.start(ws, project, "script", {"script": SCRIPT, "argv": []}, {}, 0, None)
+    app = CockpitApp(ws, "cancer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4", "x")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmReason)
+        assert confirm.question.startswith(f"Cancel run {run_id} (script)? It is recorded as cancelled")
+        assert "next logged metric" in confirm.question and "Kill" not in confirm.question
+        await pilot.press(*"wrong split", "enter")
+        await pilot.pause()
+        assert f"Run {run_id} cancelled: wrong split" in [n.message for n in app._notifications]
+        run = runs.get_run(ws, project, run_id)
+        assert (run.status, run.error) == ("cancelled", "cancelled by the user: wrong split")
+    ws.close()
+
+
 def _gone_pid() -> int:
     """The id of a process that has ended."""
     import subprocess
