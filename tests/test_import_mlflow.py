@@ -28,6 +28,16 @@ def cancer():
     return frame[[c for c in frame.columns if c.startswith("mean_")] + ["target"]]
 
 
+def constant_model():
+    import mlflow.pyfunc
+
+    class Constant(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input):
+            return [0.0] * len(model_input)
+
+    return Constant()
+
+
 def write_store(uri: str, train) -> dict[str, str]:
     """Two experiments as a user's training code leaves them, plus one with no model:
     returns the MLflow run ids by name."""
@@ -91,6 +101,20 @@ def write_store(uri: str, train) -> dict[str, str]:
             pip_requirements=["scikit-learn"],
         )
         ids["ridge"] = run.info.run_id
+    with mlflow.start_run(run_name="ridge-pickle") as run:  # loads only where the user allows pickle
+        mlflow.sklearn.log_model(
+            Ridge(alpha=2.0).fit(features, diabetes["target"]),
+            name="model",
+            input_example=features.head(3),
+            pip_requirements=["scikit-learn"],
+            serialization_format="pickle",
+        )
+        ids["ridge-pickle"] = run.info.run_id
+    with mlflow.start_run(run_name="custom") as run:  # a flavour cockpit does not load
+        mlflow.pyfunc.log_model(
+            name="model", python_model=constant_model(), pip_requirements=["mlflow-skinny"]
+        )
+        ids["custom"] = run.info.run_id
     with mlflow.start_run(run_name="stopped") as run:
         ids["stopped"] = run.info.run_id
     MlflowClient().set_terminated(ids["stopped"], "KILLED")
@@ -217,7 +241,7 @@ def test_a_sqlite_store_becomes_projects_and_runs_and_a_second_import_adds_nothi
     assert first.exit_code == 1, first.output  # the scratch experiment names no task or target
     lines = first.output.splitlines()
     assert "experiment cancer -> project cancer: 11 runs new, 0 updated, 1 model loadable, 0 not" in lines
-    assert "experiment diabetes -> project diabetes: 2 runs new, 0 updated, 1 model loadable, 0 not" in lines
+    assert "experiment diabetes -> project diabetes: 4 runs new, 0 updated, 1 model loadable, 2 not" in lines
     assert any(
         line.startswith("experiment scratch: not imported")
         and "pass --task binary|multiclass|regression and --target COLUMN" in line
@@ -226,7 +250,7 @@ def test_a_sqlite_store_becomes_projects_and_runs_and_a_second_import_adds_nothi
     assert db.read_bytes() == before  # read from a copy, never opened in place
 
     runs = by_mlflow_id(built)
-    assert len(runs) == 13
+    assert len(runs) == 15
     lr = runs[ids["lr"]]
     assert (lr["source"], lr["status"], lr["family"], lr["model_class"]) == (
         "mlflow",
@@ -255,6 +279,11 @@ def test_a_sqlite_store_becomes_projects_and_runs_and_a_second_import_adds_nothi
     assert statuses == {"broken": "failed", "live": "running", "stopped": "cancelled", "sweep-3": "finished"}
     assert runs[ids["sweep-3"]]["m_roc_auc"] == pytest.approx(0.832)
     assert runs[ids["ridge"]]["model_class"] == "Ridge"
+    custom, pickled = runs[ids["custom"]], runs[ids["ridge-pickle"]]
+    assert custom["status"] == "finished" and custom["artifact_sha256"] is None
+    assert custom["origin"]["models"][0]["note"] == "not loadable (flavour python_function)"
+    assert "MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true" in pickled["origin"]["models"][0]["note"]
+    assert pickled["artifact_sha256"] is None
     projects = {r["name"]: (r["task"], r["target"]) for r in rows(built, "SELECT * FROM projects")}
     assert projects["cancer"] == ("binary", "target") and projects["diabetes"] == ("regression", "target")
     events = rows(built, "SELECT action FROM events WHERE action = 'run registered in MLflow'")
@@ -289,8 +318,9 @@ def test_a_sqlite_store_becomes_projects_and_runs_and_a_second_import_adds_nothi
         e["experiment"]: (e["new"], e["updated"], e["unchanged"])
         for e in json.loads(again.output)["experiments"]
     }
-    assert counts == {"cancer": (0, 1, 10), "diabetes": (0, 0, 2), "scratch": (0, 0, 1)}
-    assert len(by_mlflow_id(built)) == 14
+    # the running run and the one whose pickled model waits for the user's leave are read again
+    assert counts == {"cancer": (0, 1, 10), "diabetes": (0, 1, 3), "scratch": (0, 0, 1)}
+    assert len(by_mlflow_id(built)) == 16
     assert rows(built, "SELECT COUNT(*) AS n FROM run_steps")[0]["n"] == steps
     assert db.read_bytes() == before
 
@@ -322,8 +352,31 @@ def test_a_new_run_is_added_and_a_running_run_followed_to_its_end(here) -> None:
         (2, pytest.approx(0.9)),
     ]
     assert runs[extra.info.run_id]["m_accuracy"] == 0.9
+    client.set_registered_model_alias("cancer-model", "challenger", 1)
     third = built.cli("import", "mlflow", uri, "--experiment", "cancer", "--json")
     assert '"new": 0' in third.output and '"updated": 0' in third.output
+    lr = by_mlflow_id(built)[ids["lr"]]
+    assert lr["origin"]["registered"] == [
+        "cancer-model v1",
+        "cancer-model@challenger",
+        "cancer-model@champion",
+    ]
+    assert len(rows(built, "SELECT id FROM events WHERE action = 'run registered in MLflow'")) == 2
+
+
+def test_a_pickled_model_is_loaded_once_the_user_allows_it(here, monkeypatch) -> None:
+    built, folder, ids = here
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    first = built.cli("import", "mlflow", uri, "--experiment", "diabetes")
+    assert "4 runs new, 0 updated, 1 model loadable, 2 not" in first.output
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    second = built.cli("import", "mlflow", uri, "--experiment", "diabetes")
+    assert "0 runs new, 1 updated, 1 model loadable, 0 not" in second.output, second.output
+    pickled = by_mlflow_id(built)[ids["ridge-pickle"]]
+    assert pickled["artifact_sha256"] and pickled["model_class"] == "Ridge"
+    assert pickled["origin"]["models"][0]["format"] == "pickle"
+    third = built.cli("import", "mlflow", uri, "--experiment", "diabetes")
+    assert "0 runs new, 0 updated" in third.output
 
 
 def test_a_run_whose_history_cannot_be_read_is_reported_and_the_rest_imported(here, monkeypatch) -> None:
@@ -387,7 +440,7 @@ def test_a_store_of_an_older_schema_is_read_from_an_upgraded_copy_and_left_untou
     result = built.cli("import", "mlflow", f"sqlite:///{old}", "--experiment", "diabetes")
     assert result.exit_code == 0, result.output
     assert f"upgraded from MLflow schema {stores[4]}" in result.output
-    assert "2 runs new" in result.output
+    assert "4 runs new" in result.output
     assert old.read_bytes() == before
 
 
@@ -420,6 +473,11 @@ def test_usage_errors_exit_2(here, monkeypatch) -> None:
     assert both.exit_code == 2 and "--experiment NAME" in both.output
     unknown = built.cli("import", "mlflow", f"sqlite:///{folder / 'mlflow.db'}", "--experiment", "nope")
     assert unknown.exit_code == 2 and "experiments: Default, cancer, diabetes, scratch" in unknown.output
+    refused = built.cli("import", "mlflow", f"sqlite:///{folder / 'mlflow.db'}", "--experiment", "scratch")
+    assert (
+        refused.exit_code == 2
+        and "pass --task binary|multiclass|regression and --target COLUMN" in refused.output
+    )
     monkeypatch.setitem(sys.modules, "mlflow", None)
     no_extra = built.cli("import", "mlflow", f"sqlite:///{folder / 'mlflow.db'}")
     assert no_extra.exit_code == 2 and "install cockpit[mlflow] to read MLflow stores" in no_extra.output

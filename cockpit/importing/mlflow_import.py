@@ -13,7 +13,7 @@ from cockpit.errors import CockpitError
 from cockpit.importing import mapping, mlflow_read
 from cockpit.importing.mlflow_models import LoadedModel
 from cockpit.importing.mlflow_store import StoreInfo, open_store
-from cockpit.importing.mlflow_write import Prepared, known_runs, prepare, write
+from cockpit.importing.mlflow_write import Prepared, known_runs, note_registered, prepare, write
 from cockpit.projects import Project, create_project, get_project
 from cockpit.workspace import Workspace
 
@@ -128,7 +128,10 @@ class Importer:
         data = self.data_for(project)
         for run in runs:
             entry = known.get(run.run_id)
+            registered = self.registered.get(run.run_id, [])
             if entry is not None and entry.complete:
+                if entry.registered != registered:  # registered or given an alias in MLflow since
+                    note_registered(self.ws, project, entry, registered)
                 result.unchanged += 1
                 continue
             try:

@@ -9,6 +9,8 @@ from typing import Any
 
 from cockpit.importing.mlflow_store import paged
 
+LOG_MODEL_TAG = "mlflow.log-model.history"  # MLflow 2's log_model records each model it saved here
+
 
 @dataclass(frozen=True, slots=True)
 class Experiment:
@@ -112,13 +114,13 @@ def read_histories(client, run: MlflowRun) -> None:
 
 
 def model_sources(client, run: MlflowRun) -> list[ModelSource]:
-    """The models a run logged: its MLflow 3 logged models, else (a store from MLflow 2) the
-    top-level folders of its artifacts that hold an MLmodel file."""
+    """The models a run logged: its MLflow 3 logged models, else (a store from MLflow 2, whose
+    log_model tags the run) the top-level folders of its artifacts that hold an MLmodel file."""
     found = []
     for model_id in run.model_ids:
         logged = client.get_logged_model(model_id)
         found.append(ModelSource(logged.name, model_id, logged.artifact_location))
-    if found:
+    if found or LOG_MODEL_TAG not in run.tags:
         return found
     for item in client.list_artifacts(run.run_id):
         if item.is_dir and any(

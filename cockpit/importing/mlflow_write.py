@@ -252,6 +252,21 @@ def write(ws: Workspace, project: Project, prepared: Prepared, entry: Entry | No
     return run_id
 
 
+def note_registered(ws: Workspace, project: Project, entry: Entry, registered: list[str]) -> None:
+    """A run imported before whose registered versions or aliases changed in MLflow: its
+    origin and link say so now, with an event, in one transaction."""
+    with ws.store.transaction():
+        origin = json.loads(ws.store.scalar("SELECT origin FROM runs WHERE id = ?", [entry.run_id]) or "{}")
+        ws.store.update("runs", {"id": entry.run_id}, {"origin": {**origin, "registered": registered}})
+        ws.store.update(
+            "imported_runs",
+            {"run_id": entry.run_id},
+            {"registered": json.dumps(registered), "updated_at": clock.now_iso()},
+        )
+        details = {"run": entry.run_id, "mlflow": registered}
+        ws.record("experiments", "run registered in MLflow", project.id, details)
+
+
 def _update(ws: Workspace, run_id: int, values: dict[str, Any]) -> dict[str, Any]:
     """What an update changes: not what cockpit decided since (a run it closed, scored on a
     split or gave a model keeps those)."""
