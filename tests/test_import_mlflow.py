@@ -265,6 +265,8 @@ def test_a_sqlite_store_becomes_projects_and_runs_and_a_second_import_adds_nothi
     assert lr["origin"]["run_id"] == ids["lr"] and lr["origin"]["experiment"] == "cancer"
     assert lr["origin"]["registered"] == ["cancer-model v1", "cancer-model@champion"]
     assert lr["origin"]["source_type"] == "LOCAL"
+    shown = built.cli("compare", str(lr["id"]), str(runs[ids["sweep-1"]]["id"]), "--project", "cancer")
+    assert f"imported from MLflow: run {ids['lr']} of experiment cancer in sqlite:///{db}" in shown.output
     loss = rows(
         built, "SELECT value FROM run_steps WHERE run_id = ? AND key = 'loss' ORDER BY step", [lr["id"]]
     )

@@ -33,6 +33,11 @@ def origin_text(run: Run) -> str:
     elif run.kind == "script":
         argv = " ".join(str(a) for a in origin.get("argv") or [])
         said = f"trained by the script {origin.get('script', '?')}" + (f" {argv}" if argv else "")
+    elif run.kind == "mlflow":
+        said = (
+            f"imported from MLflow: run {origin.get('run_id', '?')} of experiment "
+            f"{origin.get('experiment', '?')} in {origin.get('store', '?')}"
+        )
     elif run.kind == "notebook":
         said = f"trained in a notebook ({origin.get('kernel', 'python')}, in {origin.get('cwd', '?')})"
     else:
