@@ -81,8 +81,7 @@ def mlflow(
 
     if split_id is not None and data_version is None:
         raise click.UsageError("--split goes with --data VERSION")
-    root = click.get_current_context().find_root()
-    if project_name is None and root.get_parameter_source("project") is ParameterSource.COMMANDLINE:
+    if project_name is None and _project_given():
         project_name = ctx.project_option
     require_mlflow()
     info = resolve_uri(tracking_uri)
@@ -101,6 +100,17 @@ def mlflow(
             raise SystemExit(1)
         return
     _watch(workspace, info, options, watch, as_json)
+
+
+def _project_given() -> bool:
+    """--project given on the command line before `mlflow` (`cockpit -p NAME import mlflow`):
+    COCKPIT_PROJECT from the environment does not send every experiment to one project."""
+    context: click.Context | None = click.get_current_context().parent
+    while context is not None:
+        if context.get_parameter_source("project") is ParameterSource.COMMANDLINE:
+            return True
+        context = context.parent
+    return False
 
 
 def _watch(workspace, info, options, seconds: float, as_json: bool) -> None:

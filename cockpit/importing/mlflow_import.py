@@ -199,8 +199,8 @@ class Importer:
                 if not v
             )
             raise CockpitError(
-                f"cockpit needs project {name}'s task and target, and its runs log no scikit-learn model "
-                f"whose signature or dataset names them: pass {missing}"
+                f"cockpit needs project {name}'s task and target, and no scikit-learn model or "
+                f"dataset its runs logged names them: pass {missing}"
             )
         return create_project(self.ws, name, task, target), True
 
