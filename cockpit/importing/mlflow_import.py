@@ -156,7 +156,7 @@ class Importer:
             self.ws,
             project,
             run,
-            mapping.origin(run, exp.name, self.info.uri),
+            mapping.origin(run, exp.name, self.info.resolved),
             self.models_of(run),
             self.registered.get(run.run_id, []),
             data,

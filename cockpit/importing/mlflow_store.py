@@ -39,6 +39,11 @@ class StoreInfo:
     path: Path  # the database file or the mlruns folder
     upgraded_from: str | None = None  # the schema revision of an older database, read from an upgraded copy
 
+    @property
+    def resolved(self) -> str:
+        """The store by its absolute path (what an imported run records as its store)."""
+        return f"sqlite:///{self.path}" if self.kind == "sqlite" else str(self.path)
+
 
 def require_mlflow() -> None:
     try:
