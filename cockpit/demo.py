@@ -15,7 +15,7 @@ from typing import Any
 import sample_data
 from cockpit import problem
 from cockpit.data import checks, datasets, recipes, splits
-from cockpit.projects import create_project
+from cockpit.projects import create_project, get_project
 from cockpit.training import runs as training
 from cockpit.training import spaces, sweeps
 from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
@@ -70,7 +70,16 @@ def build_demo(
         (scratch / WORKSPACE_DIRNAME).rename(final)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return Workspace(final), True
+    workspace = Workspace(final)
+    try:
+        # run in place: the paths it records are then inside the demo folder, which the store
+        # keeps relative ('.'), so they hold when the folder is moved or copied
+        _own_script_run(workspace, get_project(workspace, "house-prices"), folder, progress)
+    except BaseException:
+        workspace.close()
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+    return workspace, True
 
 
 def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
@@ -109,13 +118,12 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     _serve_learner_lookups(workspace, projects[DEMO_PROJECT], data_dir, progress)
     _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
     _blocked_candidate(workspace, projects["house-prices"], progress)
-    _own_script_run(workspace, projects["house-prices"], folder, data_dir, progress)
 
 
 OWN_SCRIPT = "scripts/train_house_prices.py"
 
 
-def _own_script_run(workspace: Workspace, project, folder: Path, data_dir: Path, progress: Progress) -> None:
+def _own_script_run(workspace: Workspace, project, folder: Path, progress: Progress) -> None:
     """A model trained in the user's own script, tracked through `cockpit.start_run`: run as
     a user would, in its own process from the demo folder."""
     import os
@@ -124,8 +132,8 @@ def _own_script_run(workspace: Workspace, project, folder: Path, data_dir: Path,
 
     from cockpit.errors import CockpitError
 
-    script = data_dir / OWN_SCRIPT
-    env = {**os.environ, "COCKPIT_WORKSPACE": str(workspace.dir), "COCKPIT_PROJECT": project.name}
+    script = folder / "data" / OWN_SCRIPT
+    env = {**os.environ, "COCKPIT_WORKSPACE": str(folder), "COCKPIT_PROJECT": project.name}
     done = subprocess.run(
         [sys.executable, str(script)],
         cwd=folder,

@@ -160,6 +160,58 @@ def _new_batch_and_labels(folder: Path) -> None:
     labels.to_csv(folder / "labels.csv", index=False)
 
 
+MYMOD = """\
+from sklearn.compose import make_column_transformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+NUMBERS = ["lesson_progress", "quiz_attempts", "avg_score", "days_since_last_activity"]
+
+
+def make_pipeline_lr():
+    features = make_column_transformer(
+        (make_pipeline(SimpleImputer(), StandardScaler()), NUMBERS),
+        (OneHotEncoder(handle_unknown="ignore"), ["region", "device"]),
+    )
+    return make_pipeline(features, LogisticRegression(max_iter=500, class_weight="balanced"))
+"""
+LEARNER_NUMBERS = ["lesson_progress", "quiz_attempts", "avg_score", "days_since_last_activity"]
+
+
+def _mymod(folder: Path) -> None:
+    """mymod.py: the user's own pipeline for the learner data, in the folder cockpit runs in."""
+    (folder / "mymod.py").write_text(MYMOD)
+
+
+def _model_file(folder: Path) -> None:
+    """model.joblib: LightGBM fitted outside cockpit on four of the learner columns."""
+    import joblib
+    import lightgbm
+
+    frame = pd.read_csv(folder / "data" / "learner_support" / "reference.csv")
+    model = lightgbm.LGBMClassifier(n_estimators=30, n_jobs=1, verbose=-1, random_state=0)
+    joblib.dump(model.fit(frame[LEARNER_NUMBERS], frame["needs_support"]), folder / "model.joblib")
+
+
+def _runs_newest(source: str, model: str) -> Callable[[Path, list[Result]], None]:
+    def check(folder: Path, results: list[Result]) -> None:
+        with closing(sqlite3.connect(folder / ".cockpit" / "cockpit.db")) as db:
+            newest = db.execute(
+                "SELECT source, model_class, status FROM runs ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        assert newest == (source, model, "finished"), newest
+
+    return check
+
+
+def _reproduced_in_a_worktree(folder: Path, results: list[Result]) -> None:
+    assert "identical" in results[0].stdout and "temporary worktree" in results[0].stdout
+    trees = subprocess.run(["git", "-C", str(folder), "worktree", "list"], capture_output=True, text=True)
+    assert len(trees.stdout.splitlines()) == 1, f"a worktree was left behind: {trees.stdout}"
+
+
 @dataclass(frozen=True)
 class Way:
     """How one README line is run on a copy of the demo (or, `fresh`, in an empty folder): the
@@ -276,6 +328,16 @@ WAYS: dict[str, Way | str] = {
     ),
     "cockpit features show [--preview] | features set --column region:role=ignore": Way(),
     "cockpit train --model logistic_regression --param C=0.5": Way(),
+    "cockpit train --model lightgbm.LGBMClassifier --param num_leaves=31": Way(
+        check=_runs_newest("estimator", "LGBMClassifier")
+    ),
+    "cockpit train --pipeline mymod:make_pipeline_lr": Way(
+        files=(_mymod,), check=_runs_newest("pipeline", "LogisticRegression")
+    ),
+    'cockpit register --file model.joblib --data 1 [--override "why"]': Way(
+        files=(_model_file,), check=_runs_newest("file", "LGBMClassifier")
+    ),
+    "cockpit reproduce 24 -p house-prices": Way(project="house-prices", check=_reproduced_in_a_worktree),
     # the line as written, with 3 trials and a 20 s budget: the same command path in a fraction
     # of the 60 s a budget of 60 may take
     "cockpit sweep --model random_forest --random 20 [--time-budget 60] [--target]": Way(

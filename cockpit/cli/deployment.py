@@ -61,7 +61,9 @@ def register(
     """Register a run as a model version (alias candidate); prints the version number.
 
     With --file and --data instead of RUN: a model trained elsewhere is checked, recorded as
-    a run scored on the data version's split, gated on its test part, then registered.
+    a run scored on the data version's split, gated on its test part, then registered. Exit 2:
+    refused before anything is written; exit 1: recorded and gated, but it failed the gate
+    (register the run with --override to ship it anyway).
     """
     from cockpit.deployment.registry import register as register_run
 
@@ -103,6 +105,10 @@ def _register_file(
         f"gate {'PASS' if done.gate.passed else 'FAIL'}",
         err=True,
     )
+    if done.refused:  # the run and its gate are recorded: not a usage error, a verdict (exit 1)
+        click.echo(f"cockpit: {done.refused}", err=True)
+        raise SystemExit(1)
+    assert done.version is not None
     return done.version
 
 

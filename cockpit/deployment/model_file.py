@@ -57,8 +57,20 @@ class FileRegistration:
 
     run: Run
     gate: GateResult
-    version: ModelVersion
+    version: ModelVersion | None  # None: it failed its gate and no --override was given
     notes: list[str] = field(default_factory=list)  # what was inferred, said once
+
+    @property
+    def refused(self) -> str | None:
+        """Why the recorded run was not registered (a failed gate without --override)."""
+        if self.version is not None:
+            return None
+        failed = ", ".join(r.name for r in self.gate.rules if not r.passed)
+        return (
+            f"{self.run.label} failed the gate ({failed}): it is kept, not registered; "
+            f"see `cockpit gate {self.run.id}`, or register it anyway with "
+            f"`cockpit register {self.run.id} --override 'reason'`"
+        )
 
 
 def read_model_file(path: Path, trust: Sequence[str] = ()) -> ModelFile:
@@ -283,7 +295,8 @@ def register_file(
     override_reason: str | None = None,
 ) -> FileRegistration:
     """Read, check, record, gate and register a model file. A refusal before the run is
-    recorded writes nothing; a failed gate without --override keeps the run and its gate."""
+    recorded writes nothing; a failed gate without --override keeps the run and its gate and
+    registers nothing (`version` None)."""
     from cockpit.deployment import registry
     from cockpit.evaluation.gate import gate
 
@@ -291,11 +304,6 @@ def register_file(
     run, notes = record_file(ws, project, file, version_id, split_id)
     verdict = gate(ws, project, run)
     if not verdict.passed and not (override_reason or "").strip():
-        failed = ", ".join(r.name for r in verdict.rules if not r.passed)
-        raise CockpitError(
-            f"{run.label}, recorded from {file.path.name}, failed the gate ({failed}): it is kept; "
-            f"see `cockpit gate {run.id}`, or register it anyway with "
-            f"`cockpit register {run.id} --override 'reason'`"
-        )
+        return FileRegistration(run, verdict, None, notes)
     version = registry.register(ws, project, run.id, override_reason)
     return FileRegistration(run, verdict, version, notes)
