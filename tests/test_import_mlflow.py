@@ -509,3 +509,17 @@ def test_watch_imports_what_is_new_each_pass_until_interrupted(here, monkeypatch
     assert passes == [0.5, 0.5]
     live = by_mlflow_id(built)[ids["live"]]
     assert live["status"] == "running" and live["m_roc_auc"] == 0.75
+    assert open_copies() == []  # no pass leaves its copy of the database open
+
+
+def open_copies() -> list[str]:
+    """Files this process holds open in a temporary copy of a store."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if "cockpit-mlflow-" in target:
+            found.append(target)
+    return found

@@ -173,7 +173,24 @@ def open_store(info: StoreInfo) -> Iterator[tuple[Any, StoreInfo]]:
             if info.kind == "sqlite":
                 snapshot(info.path, copy)
                 info = StoreInfo(info.uri, info.kind, info.path, upgrade_copy(copy))
-            yield MlflowClient(tracking_uri=uri, registry_uri=uri), info
+            try:
+                yield MlflowClient(tracking_uri=uri, registry_uri=uri), info
+            finally:
+                if info.kind == "sqlite":
+                    release_engines(uri)
+
+
+def release_engines(uri: str) -> None:
+    """MLflow keeps one SQLAlchemy engine per database URI for the life of the process; the
+    copy's is closed when the copy is deleted, so `--watch` holds no file of an old pass open."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    for store in (TrackingStore, RegistryStore):
+        engines = getattr(store, "_engine_map", None)
+        engine = engines.pop(uri, None) if isinstance(engines, dict) else None
+        if engine is not None:
+            engine.dispose()
 
 
 def paged(call, **kwargs) -> Iterator[Any]:
