@@ -45,6 +45,12 @@ class CliContext:
         else:
             self.project_option = value
 
+    def project_named(self) -> str | None:
+        """The --project named on the command line (before or after the command), not the one
+        COCKPIT_PROJECT gives."""
+        given = self._given.get("project")
+        return given[0] if given else None
+
     def folder_for(self, path: str | None, option: str) -> str | None:
         """The folder a command that builds a workspace uses: `path` (its own `option`), else
         the one --workspace named on the command line (not from the environment)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import click
-from click.core import ParameterSource
 
 from cockpit.cli.context import CliContext, emit_json
 from cockpit.cli.options import ROW_ID
@@ -22,13 +21,6 @@ def import_group() -> None:
 @click.argument("tracking_uri", required=False, metavar="[TRACKING_URI]")
 @click.option(
     "--experiment", metavar="NAME", help="Import this experiment only (default: every one with runs)."
-)
-@click.option(
-    "--project",
-    "-p",
-    "project_name",
-    metavar="NAME",
-    help="The project to import into (default: one per experiment, named after it).",
 )
 @click.option(
     "--task", type=click.Choice(["binary", "multiclass", "regression"]), help="A new project's task."
@@ -60,7 +52,6 @@ def mlflow(
     ctx: CliContext,
     tracking_uri: str | None,
     experiment: str | None,
-    project_name: str | None,
     task: str | None,
     target: str | None,
     data_version: int | None,
@@ -75,14 +66,17 @@ def mlflow(
     MLFLOW_TRACKING_URI, then ./mlflow.db, then ./mlruns. The store is read through MLflow's
     own client (pip install 'cockpit[mlflow]') and never changed: a database is read from a
     copy. A second import adds only what is new and follows runs still running in MLflow.
+    --project NAME imports into that project (default: one project per experiment, named
+    after it).
     """
     from cockpit.importing.mlflow_import import Options, import_store
     from cockpit.importing.mlflow_store import require_mlflow, resolve_uri
 
     if split_id is not None and data_version is None:
         raise click.UsageError("--split goes with --data VERSION")
-    if project_name is None and _project_given():
-        project_name = ctx.project_option
+    # --project (before or after the command) imports into that project; COCKPIT_PROJECT from
+    # the environment does not send every experiment to one project
+    project_name = ctx.project_named()
     require_mlflow()
     info = resolve_uri(tracking_uri)
     options = Options(experiment, project_name, task, target, data_version, split_id, tuple(trust))
@@ -100,17 +94,6 @@ def mlflow(
             raise SystemExit(1)
         return
     _watch(workspace, info, options, watch, as_json)
-
-
-def _project_given() -> bool:
-    """--project given on the command line before `mlflow` (`cockpit -p NAME import mlflow`):
-    COCKPIT_PROJECT from the environment does not send every experiment to one project."""
-    context: click.Context | None = click.get_current_context().parent
-    while context is not None:
-        if context.get_parameter_source("project") is ParameterSource.COMMANDLINE:
-            return True
-        context = context.parent
-    return False
 
 
 def _watch(workspace, info, options, seconds: float, as_json: bool) -> None:
