@@ -7,7 +7,7 @@ import time
 import click
 
 from cockpit.cli.context import CliContext, emit_json
-from cockpit.cli.options import ROW_ID
+from cockpit.cli.options import POSITIVE, ROW_ID
 
 pass_cli = click.make_pass_decorator(CliContext)
 
@@ -42,7 +42,7 @@ def import_group() -> None:
 )
 @click.option(
     "--watch",
-    type=click.FloatRange(min=0, min_open=True),
+    type=POSITIVE,
     metavar="SECONDS",
     help="Keep importing what is new every SECONDS, one line a pass, until Ctrl-C.",
 )
