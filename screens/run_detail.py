@@ -252,7 +252,9 @@ def source_lines(run: Run) -> list[str]:
     if run.kind == "catalog":
         return []
     origin = {
-        k: v for k, v in (run.origin or {}).items() if k not in (*SAID.get(run.kind, ()), "retrained_from")
+        k: v
+        for k, v in (run.origin or {}).items()
+        if k not in (*SAID.get(run.kind, ()), "retrained_from", "reproduces", "rerun")
     }
     facts = [f"in {origin.pop('cwd')}"] if origin.get("cwd") else []
     for key, value in origin.items():

@@ -57,6 +57,12 @@ def test_a_clean_script_run_is_rerun_at_its_commit_and_matches(tmp_path, run_cli
     assert done["detail"].startswith("86 validation predictions: 0 differ")
     assert f"re-ran python train.py --trees 12 at {commit[:12]} in a temporary worktree" in done["detail"]
     assert last_reproduction(ws, original.id)["predictions_match"] == 1
+    # the re-run says what it is: the script and folder are the original's, not the worktree's
+    assert again.origin["reproduces"] == original.id and "rerun" not in again.origin
+    assert (again.origin["script"], again.origin["cwd"]) == (
+        original.origin["script"],
+        original.origin["cwd"],
+    )
     # the worktree is gone, and the script's own folder was not where it ran
     assert git(repo, "worktree", "list").count("\n") == 0
     assert (repo / "seen.txt").read_text().splitlines() == ["- -"]

@@ -95,7 +95,8 @@ class Script:
         did = f"ran {self.command.shown} with {rerun.DATA_ENV}={version_id}"
         run = done.run
         if run is not None:  # its lineage, beside what the script recorded of itself
-            origin = {**(run.origin or {}), "retrained_from": self.champion.id}
+            origin = {k: v for k, v in (run.origin or {}).items() if k != "rerun"}
+            origin["retrained_from"] = self.champion.id
             ws.store.update("runs", {"id": run.id}, {"origin": origin})
             did += f" (it logged {run.label})"
         return Trained(run.id if run else None, did, done.failure(version_id, split_id))

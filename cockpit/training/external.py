@@ -83,14 +83,19 @@ def final_estimator(model: Any) -> Any:
 
 
 def class_path(cls: type) -> str:
-    """`package.Class` when the package exports the class (lightgbm.LGBMClassifier), else
-    the full module path."""
-    top = cls.__module__.split(".")[0]
-    try:
-        if getattr(importlib.import_module(top), cls.__name__, None) is cls:
-            return f"{top}.{cls.__name__}"
-    except ImportError:
-        pass
+    """The shortest public path that names the class: `lightgbm.LGBMClassifier`,
+    `sklearn.ensemble.HistGradientBoostingRegressor` (not its private module), else the full
+    module path."""
+    parts = cls.__module__.split(".")
+    for end in range(1, len(parts) + 1):
+        module = ".".join(parts[:end])
+        if any(p.startswith("_") for p in parts[1:end]):
+            break
+        try:
+            if getattr(importlib.import_module(module), cls.__name__, None) is cls:
+                return f"{module}.{cls.__name__}"
+        except ImportError:
+            break
     return f"{cls.__module__}.{cls.__name__}"
 
 

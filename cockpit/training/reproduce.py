@@ -164,6 +164,13 @@ def _rerun_script(ws: Workspace, project: Project, run: Run) -> dict[str, Any]:
         )
     again = done.run
     assert again is not None and again.artifact_sha256 is not None  # failure() said so
+    # what it is, beside what the script recorded of itself: its script path was the
+    # worktree's, gone now; the run's own script and folder are where the code lives
+    origin = {k: v for k, v in (again.origin or {}).items() if k != "rerun"}
+    origin.update(
+        script=(run.origin or {}).get("script"), cwd=(run.origin or {}).get("cwd"), reproduces=run.id
+    )
+    ws.store.update("runs", {"id": again.id}, {"origin": origin})
     validation = split_frames(ws, project, get_split(ws, project, run.split_id))["validation"]
     compared = compare_predictions(load_pipeline(ws, run), load_pipeline(ws, again), validation, project.task)
     compared["detail"] += (
