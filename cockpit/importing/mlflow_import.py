@@ -115,6 +115,7 @@ class Importer:
         self.ws, self.client, self.info, self.options = ws, client, info, options
         self.registered: dict[str, list[str]] = registered
         self.models: dict[str, list[LoadedModel]] = {}
+        self.histories_read: set[str] = set()  # runs whose metric histories were read in bulk
 
     def experiment(self, exp: mlflow_read.Experiment, runs: list[mlflow_read.MlflowRun]) -> ExperimentResult:
         result = ExperimentResult(exp.name, exp.experiment_id)
@@ -126,6 +127,8 @@ class Importer:
         result.project = project.name
         known = known_runs(self.ws, project)
         data = self.data_for(project)
+        pending = [r for r in runs if not (r.run_id in known and known[r.run_id].complete)]
+        self.histories_read = mlflow_read.read_histories_bulk(self.client, pending)
         for run in runs:
             entry = known.get(run.run_id)
             registered = self.registered.get(run.run_id, [])
@@ -151,7 +154,8 @@ class Importer:
         return result
 
     def prepare(self, project: Project, exp, run: mlflow_read.MlflowRun, data) -> Prepared:
-        mlflow_read.read_histories(self.client, run)
+        if run.run_id not in self.histories_read:
+            mlflow_read.read_histories(self.client, run)
         return prepare(
             self.ws,
             project,

@@ -113,6 +113,42 @@ def read_histories(client, run: MlflowRun) -> None:
         run.histories[key] = sorted((int(p.step), int(p.timestamp), float(p.value)) for p in points)
 
 
+BULK_LIMIT = 2**62  # get_metric_history_bulk's row limit: every point of the chunk
+
+
+def read_histories_bulk(client, runs: list[MlflowRun], chunk: int = 500) -> set[str]:
+    """The metric histories of many runs at once, where the store offers it (MLflow's SQL
+    store: one query per metric key per `chunk` runs, instead of one per key per run, which
+    costs ~10 ms each in MLflow's session and checks); the ids of the runs read. A chunk
+    whose read fails is left out: its runs are read one by one (read_histories), so a broken
+    one is reported by its own id. A file store has no bulk read: every run is left out."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    bulk = getattr(store, "get_metric_history_bulk", None)
+    if bulk is None:
+        return set()
+    done: set[str] = set()
+    for start in range(0, len(runs), chunk):
+        part = [r for r in runs[start : start + chunk] if r.metrics]
+        found: dict[str, dict[str, list[tuple[int, int, float]]]] = {r.run_id: {} for r in part}
+        try:
+            for key in sorted({k for r in part for k in r.metrics}):
+                ids = [r.run_id for r in part if key in r.metrics]
+                for point in bulk(ids, key, BULK_LIMIT):  # MetricWithRunId: a Metric and its run
+                    found[point.run_id].setdefault(key, []).append(
+                        (int(point.step), int(point.timestamp), float(point.value))
+                    )
+        except (MlflowException, SQLAlchemyError, OSError):  # these runs are read alone, reported alone
+            continue
+        for run in part:
+            run.histories = {k: sorted(found[run.run_id].get(k, [])) for k in sorted(run.metrics)}
+            done.add(run.run_id)
+    done.update(r.run_id for r in runs if not r.metrics)  # nothing to read
+    return done
+
+
 def model_sources(client, run: MlflowRun) -> list[ModelSource]:
     """The models a run logged: its MLflow 3 logged models, else (a store from MLflow 2, whose
     log_model tags the run) the top-level folders of its artifacts that hold an MLmodel file."""
