@@ -227,7 +227,7 @@ class ActiveRun:
             none = {"version_id": None, "split_id": None, "feature_spec_version": None}
             self.workspace.store.update("runs", {"id": self.id}, none)
             self._pins = None
-        return example.head(min(len(example), 5))
+        return example.head(5)
 
     # -- the end ---------------------------------------------------------------
 
