@@ -182,6 +182,13 @@ def test_a_block_without_a_model_is_finished_with_none_and_evaluate_says_so(root
         assert steps.metric_series(ws, run.id)[0].values == [None, 0.25]
     refused = run_cli("evaluate", str(run.id), workspace=root)
     assert refused.exit_code == 2 and "logged no model" in refused.stderr
+    for command, done in (("gate", "evaluated"), ("register", "registered"), ("reproduce", "reproduced")):
+        refused = run_cli(command, str(run.id), workspace=root)
+        assert refused.exit_code == 2, (command, refused.stderr)
+        assert (
+            f"finished without a model (its code never called run.log_model): there is nothing to be {done}"
+            in (refused.stderr)
+        )
 
 
 def test_bad_project_split_seed_or_model_are_refused_with_one_message(root: Path) -> None:

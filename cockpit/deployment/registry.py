@@ -12,7 +12,7 @@ from cockpit.audit import current_user
 from cockpit.deployment.moves import Move, Slot, as_confirmed, moves_between
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
-from cockpit.training.runs import get_run
+from cockpit.training.runs import check_has_model, get_run
 from cockpit.workspace import Workspace
 from storage import clock, faults
 
@@ -196,8 +196,7 @@ def register(
     from cockpit.evaluation.report import ensure_threshold
 
     run = get_run(ws, project, run_id)
-    if run.status != "finished" or not run.artifact_sha256:
-        raise CockpitError(f"{run.label} is {run.status}: only a finished run can be registered")
+    check_has_model(run, "registered")
     if run.split_id is None:  # logged on rows cockpit did not hold: no training domain to check
         raise CockpitError(
             f"{run.label} has no data in cockpit yet: score it on a data version first "

@@ -19,7 +19,7 @@ from cockpit.evaluation.robustness import EdgeCase, Importance, Latency, Stabili
 from cockpit.evaluation.segments import FairnessGap, Segment
 from cockpit.problem import current_spec
 from cockpit.projects import Project
-from cockpit.training.runs import Run, get_run, load_pipeline
+from cockpit.training.runs import Run, check_has_model, get_run, load_pipeline
 from cockpit.workspace import Workspace
 from storage import clock
 
@@ -332,8 +332,7 @@ def evaluate(
     """
     if part not in PARTS:
         raise CockpitError(f"--split {part!r}: evaluate on test or validation")
-    if run.status != "finished" or not run.artifact_sha256:
-        raise CockpitError(f"{run.label} is {run.status}: only a finished run can be evaluated")
+    check_has_model(run, "evaluated")
     if run.split_id is None:  # logged on rows cockpit did not hold
         raise CockpitError(
             f"{run.label} has no data in cockpit yet: name the data version to score it on "

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
-from cockpit.training.runs import Run, get_run, load_pipeline
+from cockpit.training.runs import Run, check_has_model, get_run, load_pipeline
 from cockpit.workspace import Workspace
 from storage import clock
 from storage.artifacts import dump_bytes
@@ -49,8 +49,7 @@ def reproduce(ws: Workspace, project: Project, run_id: int) -> Reproduction:
     at its recorded commit in a temporary git worktree; a notebook or file run has
     nothing to re-run and is refused, saying so."""
     run = get_run(ws, project, run_id)
-    if run.status != "finished" or not run.artifact_sha256:
-        raise CockpitError(f"{run.label} is {run.status}: only a finished run can be reproduced")
+    check_has_model(run, "reproduced")
     refitted = _refitted_from(run) is not None  # a retrain's clone: refitted again below
     if run.kind in ("notebook", "file") and not refitted:
         raise CockpitError(f"cannot reproduce {run.label}: {_outside(run)}; nothing to re-run")

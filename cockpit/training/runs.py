@@ -138,6 +138,17 @@ def get_run(ws: Workspace, project: Project, run_id: int) -> Run:
     return _from_row(row)
 
 
+def check_has_model(run: Run, done: str) -> None:
+    """A run that can be `done` (evaluated, registered, reproduced): finished, with a model."""
+    if run.status != "finished":
+        raise CockpitError(f"{run.label} is {run.status}: only a finished run can be {done}")
+    if not run.artifact_sha256:
+        raise CockpitError(
+            f"{run.label} finished without a model (its code never called run.log_model): "
+            f"there is nothing to be {done}"
+        )
+
+
 def load_pipeline(ws: Workspace, run: Run) -> Any:
     """The fitted pipeline a run saved; a run that saved none is refused by name. A model of
     a user's own class needs its module: the working folder is searched too, as in training."""
