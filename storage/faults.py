@@ -3,12 +3,22 @@
 Lifecycle actions call `point("name")` between the writes of a transaction. When
 the environment variable COCKPIT_FAULT names that point, the process kills
 itself with SIGKILL there, exactly as a crash or `kill -9` would.
+
+Writers call `disk_full("name")` before they write; when COCKPIT_FAULT_DISK_FULL names that
+point (a comma-separated list), it raises OSError(ENOSPC) there, as a full disk would.
 """
 
+import errno
 import os
 import signal
 
 FAULT_ENV = "COCKPIT_FAULT"
+DISK_FULL_ENV = "COCKPIT_FAULT_DISK_FULL"
+
+
+def disk_full(name: str) -> None:
+    if name in os.environ.get(DISK_FULL_ENV, "").split(","):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
 
 
 def point(name: str) -> None:

@@ -701,6 +701,25 @@ def m025_imported_runs(db: Database) -> None:
     db.table("imported_runs").create_index(["run_id"], unique=True)
 
 
+def m026_request_counts(db: Database) -> None:
+    """The prediction service's requests that are not answers, counted per minute (`kind`:
+    'refused' for a missing or wrong token, 'aborted' for a client that left mid-request), so
+    no client can grow the store by one row per request; and per day, the figures of request
+    log rows removed by retention (`serve --keep-days`: JSON), which monitoring windows keep."""
+    db.table("request_counts").create(
+        {"project_id": int, "minute": str, "kind": str, "requests": int},
+        pk=("project_id", "minute", "kind"),
+        not_null={"project_id", "minute", "kind", "requests"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+    db.table("request_days").create(
+        {"project_id": int, "day": str, "figures": str},
+        pk=("project_id", "day"),
+        not_null={"project_id", "day", "figures"},
+        foreign_keys=[("project_id", "projects", "id")],
+    )
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -727,6 +746,7 @@ MIGRATIONS = [
     m023_signoff_os_user,
     m024_external_runs,
     m025_imported_runs,
+    m026_request_counts,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
