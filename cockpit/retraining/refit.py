@@ -7,7 +7,6 @@ cancel kills it at once; the parent waits on it through the same handle.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 import traceback
@@ -22,30 +21,10 @@ class RefitHandle(RunHandle):
     """A refit training in `python -m cockpit.retraining.refit`; waits and cancels like any
     run's handle."""
 
+    CHILD = "cockpit.retraining.refit"
+
     def __init__(self, ws: Workspace, project: Project, run_id: int, champion_id: int) -> None:
-        # RunHandle's bookkeeping, with this module as the child
-        self.workspace_dir = ws.dir
-        self.project = project
-        self.run_id = run_id
-        self.output: list[str] = []
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cockpit.retraining.refit",
-                str(ws.dir),
-                str(project.id),
-                str(run_id),
-                str(champion_id),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        ws.store.update("runs", {"id": run_id}, {"worker_pid": self.process.pid})
-        self.cancelled, self.cancel_reason = False, ""
+        super().__init__(ws, project, run_id, str(champion_id))
 
 
 def main(workspace_dir: str, project_id: int, run_id: int, champion_id: int) -> int:

@@ -434,7 +434,9 @@ class RunHandle:
     the cockpit's screen is.
     """
 
-    def __init__(self, ws: Workspace, project: Project, run_id: int) -> None:
+    CHILD = "cockpit.training.child"  # the module the child runs (`python -m CHILD ...`)
+
+    def __init__(self, ws: Workspace, project: Project, run_id: int, *more: str) -> None:
         import subprocess
         import sys
 
@@ -443,7 +445,7 @@ class RunHandle:
         self.run_id = run_id
         self.output: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cockpit.training.child", str(ws.dir), str(project.id), str(run_id)],
+            [sys.executable, "-m", self.CHILD, str(ws.dir), str(project.id), str(run_id), *more],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
