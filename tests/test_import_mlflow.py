@@ -382,8 +382,9 @@ def test_a_pickled_model_is_loaded_once_the_user_allows_it(here, monkeypatch) ->
 
 
 def test_a_run_whose_history_cannot_be_read_is_reported_and_the_rest_imported(here, monkeypatch) -> None:
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
     from mlflow.tracking import MlflowClient
+
+    from cockpit.importing import mlflow_read
 
     built, folder, ids = here
     real = MlflowClient.get_metric_history
@@ -394,15 +395,15 @@ def test_a_run_whose_history_cannot_be_read_is_reported_and_the_rest_imported(he
         return real(self, run_id, key)
 
     monkeypatch.setattr(MlflowClient, "get_metric_history", failing)
-    # the store's bulk read of many runs' histories fails for any chunk holding the broken run
-    bulk = SqlAlchemyStore.get_metric_history_bulk
+    # the bulk read of many runs' histories fails for any chunk holding the broken run
+    bulk = mlflow_read.bulk_points
 
-    def failing_bulk(self, run_ids, key, max_results):
+    def failing_bulk(store, run_ids):
         if ids["sweep-2"] in run_ids:
             raise OSError("metric history unreadable")
-        return bulk(self, run_ids, key, max_results)
+        return bulk(store, run_ids)
 
-    monkeypatch.setattr(SqlAlchemyStore, "get_metric_history_bulk", failing_bulk)
+    monkeypatch.setattr(mlflow_read, "bulk_points", failing_bulk)
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     result = built.cli("import", "mlflow", uri, "--experiment", "cancer")
     assert result.exit_code == 1
@@ -412,7 +413,7 @@ def test_a_run_whose_history_cannot_be_read_is_reported_and_the_rest_imported(he
     )
     assert ids["sweep-2"] not in by_mlflow_id(built)  # nothing half-written
     monkeypatch.setattr(MlflowClient, "get_metric_history", real)
-    monkeypatch.setattr(SqlAlchemyStore, "get_metric_history_bulk", bulk)
+    monkeypatch.setattr(mlflow_read, "bulk_points", bulk)
     assert "1 runs new, 1 updated" in built.cli("import", "mlflow", uri, "--experiment", "cancer").output
 
 

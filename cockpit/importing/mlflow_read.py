@@ -4,6 +4,7 @@ params, tags, final metrics, metric histories, logged datasets and the models it
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,40 +114,60 @@ def read_histories(client, run: MlflowRun) -> None:
         run.histories[key] = sorted((int(p.step), int(p.timestamp), float(p.value)) for p in points)
 
 
-BULK_LIMIT = 2**62  # get_metric_history_bulk's row limit: every point of the chunk
-
-
 def read_histories_bulk(client, runs: list[MlflowRun], chunk: int = 500) -> set[str]:
-    """The metric histories of many runs at once, where the store offers it (MLflow's SQL
-    store: one query per metric key per `chunk` runs, instead of one per key per run, which
-    costs ~10 ms each in MLflow's session and checks); the ids of the runs read. A chunk
-    whose read fails is left out: its runs are read one by one (read_histories), so a broken
-    one is reported by its own id. A file store has no bulk read: every run is left out."""
+    """The metric histories of many runs at once from MLflow's SQL store: one query per
+    `chunk` runs (bulk_points), where MLflow's client asks one per key per run (~10 ms each
+    in its session and checks: 10,000 runs of 5 metrics took over 8 minutes); the ids of the
+    runs read. A chunk whose read fails is left out: its runs are read one by one
+    (read_histories), so a broken one is reported by its own id. A file store is not an SQL
+    store: every run is left out."""
     from mlflow.exceptions import MlflowException
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
     from sqlalchemy.exc import SQLAlchemyError
 
     store = getattr(getattr(client, "_tracking_client", None), "store", None)
-    bulk = getattr(store, "get_metric_history_bulk", None)
-    if bulk is None:
+    if not isinstance(store, SqlAlchemyStore):
         return set()
     done: set[str] = set()
     for start in range(0, len(runs), chunk):
-        part = [r for r in runs[start : start + chunk] if r.metrics]
-        found: dict[str, dict[str, list[tuple[int, int, float]]]] = {r.run_id: {} for r in part}
+        part = {r.run_id: r for r in runs[start : start + chunk] if r.metrics}
+        found: dict[str, dict[str, list[tuple[int, int, float]]]] = {i: {} for i in part}
         try:
-            for key in sorted({k for r in part for k in r.metrics}):
-                ids = [r.run_id for r in part if key in r.metrics]
-                for point in bulk(ids, key, BULK_LIMIT):  # MetricWithRunId: a Metric and its run
-                    found[point.run_id].setdefault(key, []).append(
-                        (int(point.step), int(point.timestamp), float(point.value))
-                    )
+            points = bulk_points(store, list(part))
         except (MlflowException, SQLAlchemyError, OSError):  # these runs are read alone, reported alone
             continue
-        for run in part:
-            run.histories = {k: sorted(found[run.run_id].get(k, [])) for k in sorted(run.metrics)}
-            done.add(run.run_id)
+        for run_id, key, step, timestamp, value, is_nan in points:
+            found[run_id].setdefault(key, []).append(
+                (int(step), int(timestamp), math.nan if is_nan else float(value))
+            )
+        for run_id, run in part.items():
+            run.histories = {k: sorted(found[run_id].get(k, [])) for k in sorted(run.metrics)}
+            done.add(run_id)
     done.update(r.run_id for r in runs if not r.metrics)  # nothing to read
     return done
+
+
+def bulk_points(store, run_ids: list[str]) -> list[tuple[str, str, int, int, float, bool]]:
+    """(run id, key, step, timestamp, value, is_nan) of every metric point of the runs, read
+    through MLflow's own session and metric model (what its get_metric_history reads, as
+    plain rows: building its entities cost ~0.1 ms a point). The copy read was upgraded to
+    this MLflow's schema, so its model matches the table."""
+    from mlflow.store.tracking.dbmodels.models import SqlMetric
+
+    with store.ManagedSessionMaker() as session:
+        rows = (
+            session.query(
+                SqlMetric.run_uuid,
+                SqlMetric.key,
+                SqlMetric.step,
+                SqlMetric.timestamp,
+                SqlMetric.value,
+                SqlMetric.is_nan,
+            )
+            .filter(SqlMetric.run_uuid.in_(run_ids))
+            .all()
+        )
+    return [tuple(r) for r in rows]
 
 
 def model_sources(client, run: MlflowRun) -> list[ModelSource]:
