@@ -74,6 +74,7 @@ COMMAND_MODULES = (
     "review",
     "status",
     "importing",
+    "maintenance",
 )
 
 
