@@ -173,6 +173,7 @@ class ExperimentsScreen(StageScreen):
         # task, metric, goal, the models the runs train: what the columns depend on
         self._layout: tuple[str, str, tuple[str, float] | None, detail.ModelsSeen] | None = None
         self._latest: dict[int, tuple[detail.Latest, ...]] = {}  # running runs' newest steps, by id
+        self._metrics: list[str] = []  # the metric columns offered (TASK_METRICS, or what runs have)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -269,7 +270,7 @@ class ExperimentsScreen(StageScreen):
             grown = min(seen.widest - model.width, room - PARAMS_ROOM)
             columns[2] = dataclasses.replace(model, width=model.width + grown)
             room -= grown
-        for other in TASK_METRICS[task]:
+        for other in self._metrics or TASK_METRICS[task]:
             column = metric_column(other)
             if other not in (metric, sorted_by) and room >= column.width + 1 + 14:
                 columns.append(column)
@@ -304,7 +305,9 @@ class ExperimentsScreen(StageScreen):
         table = self.query_one(RunsTable)
         row = table.current if keep_cursor else None
         kept = row.id if row is not None else None
-        self._layout = (project.task, metric, goal, detail.models_seen(self.workspace, project.id))
+        seen = detail.models_seen(self.workspace, project.id)
+        self._metrics = self._offered_metrics(project.task, project.id, seen)
+        self._layout = (project.task, metric, goal, seen)
         table.columns = self._columns(*self._layout)
         try:
             made = query.make_query(project.id, self.sort, self.filter_text, self.descending)
@@ -318,6 +321,18 @@ class ExperimentsScreen(StageScreen):
         self._latest.clear()
         table.load(functools.partial(self._fetch, runs), total, kept, runs.position)
         self._summary(project, metric, spec, total)
+
+    def _offered_metrics(self, task: str, project_id: int, seen: detail.ModelsSeen) -> list[str]:
+        """The metric columns and sorts offered: the task's usual ones when every run is
+        cockpit's own (each scores them all); else those some run has, then the task's other
+        metrics some run has (a run imported from MLflow has what its code logged)."""
+        if seen.catalog_only:
+            return TASK_METRICS[task]
+        usual = TASK_METRICS[task]
+        others = [
+            m for m in query.task_metrics(task) if m not in usual and query.NUMERIC_FIELDS.get(m) == f"m_{m}"
+        ]
+        return query.metrics_present(self.workspace, project_id, [*usual, *others])
 
     def _summary(self, project, metric: str, spec, shown: int) -> None:
         total = query.run_count(self.workspace, project.id)
@@ -341,7 +356,13 @@ class ExperimentsScreen(StageScreen):
         thresholds = {query.recorded_threshold(project.task, m) for m in TASK_METRICS[project.task]}
         for at in sorted(t for t in thresholds if t is not None):
             mark = query.threshold_mark(at)
-            text += f"\n{mark}: at threshold {at:g}, as trained; Evaluation (5) tunes each run's own"
+            if self._layout is not None and not self._layout[3].catalog_only:
+                # a run of the user's own code (a script, MLflow) scored itself: cockpit
+                # cannot say at which threshold
+                text += f"\n{mark}: threshold {at:g} if cockpit trained it, else as logged; "
+                text += "Evaluation (5) tunes"
+            else:
+                text += f"\n{mark}: at threshold {at:g}, as trained; Evaluation (5) tunes each run's own"
         self.query_one("#runs-summary", Static).update(text)
 
     # -- query keys --------------------------------------------------------------
@@ -358,7 +379,7 @@ class ExperimentsScreen(StageScreen):
 
     def action_cycle_sort(self) -> None:
         project = self.app.project
-        choices = ["id", "score", *TASK_METRICS[project.task], "duration"]
+        choices = ["id", "score", *(self._metrics or TASK_METRICS[project.task]), "duration"]
         self.sort = choices[(choices.index(self.sort) + 1) % len(choices)] if self.sort in choices else "id"
         self.descending = self.sort == "id" or self.sort not in metrics.LOWER_IS_BETTER
         if self.sort == "score":
@@ -397,13 +418,28 @@ class ExperimentsScreen(StageScreen):
     @notify_errors
     def action_plot(self) -> None:
         run = self._current_run()
-        if run is None or run.sweep_id is None:
+        group = query.imported_group(run) if run is not None else None
+        if run is None or (run.sweep_id is None and group is None):
             self.notify("The highlighted run is not part of a sweep", severity="warning")
             return
-        points = query.sweep_points(self.workspace, run.sweep_id)
+        if run.sweep_id is not None:
+            label: int | str = run.sweep_id
+            points = query.sweep_points(self.workspace, run.sweep_id)
+        else:  # an imported run: the runs of its MLflow parent run, else of its MLflow experiment
+            assert group is not None
+            points = query.imported_points(self.workspace, self.app.project.id, group)
+            origin = run.origin or {}
+            label = (
+                f"MLflow parent run {group[1][:8]}"
+                if group[0] == "parent"
+                else f"MLflow experiment {origin.get('experiment', group[1])}"
+            )
+        if not points:
+            self.notify(f"No run of {label} has a {run.metric} score to plot", severity="warning")
+            return
         spec = current_spec(self.workspace, self.app.project)
         target = spec.metric_target if metrics.metric_column(spec.metric) == run.metric else None
-        self.app.push_screen(SweepPlot(run.sweep_id, run.metric, points, target))
+        self.app.push_screen(SweepPlot(label, run.metric, points, target))
 
     def action_new_run(self) -> None:
         def chosen(request: dict | None) -> None:

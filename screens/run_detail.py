@@ -198,8 +198,8 @@ def describe(run: Run, task: str = "") -> str:
         f"params     {params or '-'}",
         f"data       {_data(run)}",
         f"code       {(run.git_commit or 'not in git')[:12]}{' (dirty tree)' if run.git_dirty else ''}",
-        f"python     {run.python_version} · "
-        + ", ".join(f"{k} {v}" for k, v in (run.library_versions or {}).items() if k != "python"),
+        f"python     {run.python_version or 'not recorded'}"
+        + "".join(f" · {k} {v}" for k, v in (run.library_versions or {}).items() if k != "python"),
         f"artifact   {(run.artifact_sha256 or '-')[:16]}",
     ]
     if run.input_schema:
@@ -207,12 +207,17 @@ def describe(run: Run, task: str = "") -> str:
         lines.append(f"inputs     {len(names)} column{'s' if len(names) != 1 else ''}: {', '.join(names)}")
     if run.error:
         lines.append(f"error      {run.error}")
+    # an external run's own code scored it unless cockpit scored it on a split since: at
+    # which threshold, cockpit cannot say
+    own = run.external and run.split_id is None
     for name, values in (("validation", run.validation_metrics), ("train", run.train_metrics)):
         if values:
-            shown = "  ".join(f"{k}{_at(task, k)} {v:.4f}" for k, v in values.items())
+            shown = "  ".join(f"{k}{'' if own else _at(task, k)} {_value(v)}" for k, v in values.items())
             lines.append(f"{name:10} {shown}")
     thresholds = {recorded_threshold(task, k) for k in run.validation_metrics or {}} - {None}
-    at = min(thresholds) if thresholds else None
+    at = min(thresholds) if thresholds and not own else None
+    if own and thresholds:
+        lines.append("threshold  as the run's own code scored it (cockpit did not score these metrics)")
     if at is not None:
         lines.append(f"threshold  @{at:g}: these metrics take the positive class above {at:g}, as trained")
         if run.threshold is not None:
@@ -251,6 +256,8 @@ def source_lines(run: Run) -> list[str]:
     catalogue."""
     if run.kind == "catalog":
         return []
+    if run.kind == "mlflow":
+        return [f"source     {origin_text(run)}", *(f"           {fact}" for fact in mlflow_facts(run))]
     origin = {
         k: v
         for k, v in (run.origin or {}).items()
@@ -265,7 +272,39 @@ def source_lines(run: Run) -> list[str]:
     return [f"source     {origin_text(run)}", *(f"           {fact}" for fact in facts)]
 
 
+def mlflow_facts(run: Run) -> list[str]:
+    """An imported MLflow run's facts beyond origin_text, one short line each: its name and
+    status there, its registered versions and aliases, the models it logged, its datasets,
+    the tags its user set (MLflow's own mlflow.* tags are said above or by their fields),
+    and what the import noted. Its final metrics are the validation/train lines below."""
+    origin = run.origin or {}
+    facts = []
+    if origin.get("run_name"):
+        facts.append(f"run name {origin['run_name']}")
+    if origin.get("status") == "SCHEDULED":  # the others read as the run's own status
+        facts.append("status in MLflow SCHEDULED")
+    if origin.get("registered"):
+        facts.append("registered in MLflow " + ", ".join(origin["registered"]))
+    for model in origin.get("models") or []:
+        how = "imported" if model.get("loaded") else model.get("note") or "not loadable"
+        facts.append(f"model {model.get('name')} ({', '.join(model.get('flavours') or [])}): {how}")
+    for data in origin.get("datasets") or []:
+        facts.append(f"dataset {data.get('name')} ({data.get('context') or 'no context'})")
+    tags = {k: v for k, v in (origin.get("tags") or {}).items() if not k.startswith("mlflow.")}
+    parent = (origin.get("tags") or {}).get("mlflow.parentRunId")
+    if parent:
+        facts.append(f"parent run {parent}")
+    if tags:
+        facts.append("tags " + " ".join(f"{k}={v}" for k, v in tags.items()))
+    if origin.get("source_name"):
+        facts.append(f"code {origin['source_name']} ({(origin.get('source_type') or '?').lower()})")
+    facts.extend(origin.get("notes") or [])
+    return facts
+
+
 def _data(run: Run) -> str:
+    if run.split_id is None and not run.artifact_sha256:
+        return "none named yet: cockpit holds no model of this run to score on it"
     if run.split_id is None:
         return "none named yet: the model was logged on rows cockpit does not hold"
     return f"v{run.version_id} · split {run.split_id} · feature spec v{run.feature_spec_version}"

@@ -66,11 +66,16 @@ class SweepPlot(ModalScreen[None]):
     ]
 
     def __init__(
-        self, sweep_id: int, metric: str, points: list[tuple[dict, float]], target: float | None
+        self, sweep_id: int | str, metric: str, points: list[tuple[dict, float]], target: float | None
     ) -> None:
+        """`sweep_id`: a sweep's id, or what else groups the runs ("MLflow experiment cancer")."""
         super().__init__()
-        self.sweep_id, self.metric, self.points, self.target = sweep_id, metric, points, target
-        varied = {k for params, _ in points for k in params if len({str(p.get(k)) for p, _ in points}) > 1}
+        self.label = f"Sweep {sweep_id}" if isinstance(sweep_id, int) else sweep_id
+        self.metric, self.points, self.target = metric, points, target
+        # a param is plotted when the runs that have it tried more than one value
+        varied = {
+            k for params, _ in points for k in params if len({repr(p[k]) for p, _ in points if k in p}) > 1
+        }
         self.params = sorted(varied) or sorted(points[0][0]) if points else []
         self.index = 0
 
@@ -96,11 +101,14 @@ class SweepPlot(ModalScreen[None]):
             return
         name = self.params[self.index]
         self.query_one("#plot-title", Label).update(
-            f"Sweep {self.sweep_id}: {self.metric} by {name}  (p next param · Esc close)"
+            f"{self.label}: {self.metric} by {name}  (p next param · Esc close)"
         )
-        values = [params.get(name) for params, _ in self.points]
+        # runs that did not log this param (MLflow runs of one experiment need not share
+        # params) are left out and counted, not drawn as a value they never had
+        having = [(params[name], score) for params, score in self.points if name in params]
+        values = [v for v, _ in having]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        scores = [score for _, score in self.points]
+        scores = [score for _, score in having]
         if numeric:
             plt.scatter(values, scores, marker="x", label="runs")
             if max(values) / max(min(values), 1e-12) > 100 and min(values) > 0:
@@ -114,7 +122,9 @@ class SweepPlot(ModalScreen[None]):
         plt.xlabel(name)
         plt.ylabel(self.metric)
         plot.refresh()
-        note = f"{len(self.points)} runs"
+        note = f"{len(having)} runs"
+        if len(having) < len(self.points):
+            note += f" · {len(self.points) - len(having)} without {name}, not shown"
         if self.target is not None:
             note += f" · the line marks the target {self.target:g}"
         self.query_one("#plot-note", Static).update(note)

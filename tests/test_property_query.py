@@ -37,6 +37,7 @@ OPS = {
 }
 FAMILIES = ["dummy", "logistic_regression", "random_forest", "Random_Forest"]
 STATUSES = ["running", "finished", "failed", "cancelled", "interrupted"]
+RUN_SOURCES = [None, "catalog", "mlflow", "script", "estimator"]  # None: recorded before sources were
 RUNS = 6_200  # past 5,000, so paging also reads the far half backwards
 
 
@@ -52,6 +53,7 @@ def _make_runs(store, project_id: int, n: int, seed: int = 3) -> list[dict]:
                 "params": "{}",
                 "seed": rng.randrange(5),
                 "status": rng.choice(STATUSES),
+                "source": rng.choice(RUN_SOURCES),
                 "sweep_id": rng.choice([None, 1, 2]),
                 "metric": rng.choice(["recall", "f1"]),
                 "score": metrics["m_recall"],
@@ -130,14 +132,19 @@ NUMERIC_TOKENS = st.builds(
     NUMBERS,
 )
 TEXT_TOKENS = st.builds(
-    lambda f, o, v: f + o + v, st.sampled_from(sorted(query.TEXT_FIELDS)), st.sampled_from(["=", "!="]), TEXTS
-)
+    lambda f, o, v: f + o + v,
+    st.sampled_from(sorted(set(query.TEXT_FIELDS) - {"source"})),
+    st.sampled_from(["=", "!="]),
+    TEXTS,
+) | st.builds(lambda o, v: "source" + o + v, st.sampled_from(["=", "!="]), st.sampled_from(query.SOURCES))
 WELL_FORMED = st.lists(NUMERIC_TOKENS | TEXT_TOKENS, max_size=3).map(" ".join)
 
 
 def _matches(row: dict, conditions) -> bool:
     for name, op, value in conditions:
         cell = row[query.FIELDS[name]]
+        if cell is None:
+            cell = query.NULL_MEANS.get(name)  # a run without a source is a catalogue run
         if cell is None or not OPS[op](cell, value):
             return False
     return True
@@ -223,6 +230,17 @@ def test_field_names_are_read_in_any_case_and_values_as_written(runs_store) -> N
     assert query.parse_filter("r2>=0.1") == (("r2", ">=", 0.1),)  # a digit in a field name
     with pytest.raises(CockpitError, match="not NaN"):
         query.parse_filter("recall>nan")
+
+
+def test_source_catalog_takes_the_runs_recorded_before_sources_were(runs_store) -> None:
+    store, project_id, rows = runs_store
+    for value in ("catalog", "mlflow"):
+        made = query.make_query(project_id, filter_text=f"source={value}")
+        assert query.count(store, made) == sum((r["source"] or "catalog") == value for r in rows)
+    made = query.make_query(project_id, filter_text="source!=catalog")
+    assert query.count(store, made) == sum(r["source"] not in (None, "catalog") for r in rows)
+    with pytest.raises(CockpitError, match="source is one of catalog, estimator"):
+        query.parse_filter("source=mlfow")
 
 
 def test_a_filter_never_reaches_the_sql_text(runs_store) -> None:

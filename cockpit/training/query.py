@@ -9,7 +9,9 @@ value, issue 16), so the two parts are read separately, each from an index.
 Filter language: space-separated conditions, all of which must hold, e.g.
 `recall>0.8 family=random_forest status=finished sweep=3`. Fields: every
 metric, score, id, seed, sweep, duration, family (a catalogue family, `module.Class` or
-`module:function`), status. Operators: = != > >= < <=.
+`module:function`), status, source (catalog, estimator, pipeline, script, notebook, file,
+mlflow: a run from before sources were recorded, whose source is NULL, is a catalogue run).
+Operators: = != > >= < <=.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import CockpitError
 from cockpit.evaluation.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
+from cockpit.training.runs import SOURCES
 from cockpit.workspace import Workspace
 from storage import Store
 from storage.migrations import RUN_METRICS
@@ -41,11 +44,16 @@ NUMERIC_FIELDS = {
     "sweep": "sweep_id",
     "duration": "duration_s",
 }
-TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric"}
+TEXT_FIELDS = {"family": "family", "status": "status", "metric": "metric", "source": "source"}
 FIELDS = {**NUMERIC_FIELDS, **TEXT_FIELDS}
+# a field whose column is NULL for some runs reads as this value then: runs from before
+# sources were recorded (m024) are catalogue runs
+NULL_MEANS = {"source": "catalog"}
 CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
 LIST_COLUMNS = (
     "id, family, status, metric, score, seed, sweep_id, duration_s, params, error, source, model_class, "
+    # an imported run's id in MLflow (read from its origin only for the rows of a page)
+    "CASE WHEN source = 'mlflow' THEN json_extract(origin, '$.run_id') END AS mlflow_run_id, "
     + ", ".join(f"m_{m}" for m in RUN_METRICS)
 )
 
@@ -67,6 +75,7 @@ class RunRow:
     metrics: dict[str, float]  # validation metrics the run has, by column name (roc_auc, rmse)
     source: str | None = None  # where the run came from (runs.SOURCES); None: catalog
     model_class: str | None = None  # the estimator's class, for models outside the catalogue
+    mlflow_run_id: str | None = None  # an imported run's id in MLflow
 
     @property
     def kind(self) -> str:
@@ -84,6 +93,7 @@ class RunRow:
             "family": self.family,
             "source": self.kind,
             "model_class": self.model_class,
+            "mlflow_run_id": self.mlflow_run_id,
             "status": self.status,
             "metric": self.metric,
             "score": self.score,
@@ -114,6 +124,7 @@ def _run_row(row: dict[str, Any]) -> RunRow:
         metrics={m: row[c] for m, c in METRIC_COLUMNS if row[c] is not None},
         source=row["source"],
         model_class=row["model_class"],
+        mlflow_run_id=row["mlflow_run_id"],
     )
 
 
@@ -127,10 +138,15 @@ class RunQuery:
     def where(self, sort_not_null: bool = True, conditions: bool = True) -> tuple[str, list[Any]]:
         """The runs with a value in the sort column (`sort_not_null=False`: every run) that
         the filter selects (`conditions=False`: every run of the project)."""
-        clauses, params = ["project_id = ?"], [self.project_id]
+        clauses, params = ["project_id = ?"], list[Any]([self.project_id])
         for name, op, value in self.conditions if conditions else ():
-            clauses.append(f"{FIELDS[name]} {'<>' if op == '!=' else op} ?")
-            params.append(value)
+            column, sql_op = FIELDS[name], "<>" if op == "!=" else op
+            if name in NULL_MEANS:
+                clauses.append(f"COALESCE({column}, ?) {sql_op} ?")
+                params.extend([NULL_MEANS[name], value])
+            else:
+                clauses.append(f"{column} {sql_op} ?")
+                params.append(value)
         if self.sort != "id" and sort_not_null:
             clauses.append(f"{FIELDS[self.sort]} IS NOT NULL")
         return " AND ".join(clauses), params
@@ -188,6 +204,8 @@ def parse_filter(text: str) -> tuple[tuple[str, str, Any], ...]:
         else:
             if op not in ("=", "!="):
                 raise CockpitError(f"filter {token!r}: {name} takes = or !=")
+            if name == "source" and raw not in SOURCES:
+                raise CockpitError(f"filter {token!r}: source is one of {', '.join(SOURCES)}")
             value = raw
         conditions.append((name, op, value))
     return tuple(conditions)
@@ -486,6 +504,19 @@ def best_run(ws: Workspace, project: Project) -> int | None:
     return best_run_metric(ws, project)[1]
 
 
+def metrics_present(ws: Workspace, project_id: int, names: list[str]) -> list[str]:
+    """The metric columns among `names` that some run of the project has a value in (one
+    seek each in the column's partial index): what an imported run logged, for one."""
+    return [
+        name
+        for name in names
+        if ws.store.scalar(
+            f"SELECT EXISTS (SELECT 1 FROM runs WHERE project_id = ? AND {NUMERIC_FIELDS[name]} IS NOT NULL)",
+            [project_id],
+        )
+    ]
+
+
 def run_count(ws: Workspace, project_id: int) -> int:
     """All the project's runs, whatever their status."""
     return int(ws.store.scalar("SELECT count(*) FROM runs WHERE project_id = ?", [project_id]))
@@ -495,5 +526,34 @@ def sweep_points(ws: Workspace, sweep_id: int) -> list[tuple[dict[str, Any], flo
     """(params, score) of each scored trial of a sweep, for a plot of score against a param."""
     rows = ws.store.rows(
         "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL", [sweep_id]
+    )
+    return [(json.loads(r["params"]), r["score"]) for r in rows]
+
+
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's tag on a child run (a tuning library's trial)
+
+
+def imported_group(run) -> tuple[str, str] | None:
+    """What groups an imported MLflow run with others as a sweep groups trials: its parent
+    run (MLflow's nested runs: hyperopt's, Optuna's trials), else its MLflow experiment, as
+    (kind, MLflow id); None for a run not imported from MLflow."""
+    origin = run.origin or {}
+    if run.source != "mlflow" or not origin.get("experiment_id"):
+        return None
+    parent = (origin.get("tags") or {}).get(PARENT_TAG)
+    return ("parent", parent) if parent else ("experiment", str(origin["experiment_id"]))
+
+
+def imported_points(
+    ws: Workspace, project_id: int, group: tuple[str, str]
+) -> list[tuple[dict[str, Any], float]]:
+    """(params, score) of each scored run of an imported group (imported_group), for the
+    sweep plot of imported runs."""
+    kind, mlflow_id = group
+    path = '$.tags."mlflow.parentRunId"' if kind == "parent" else "$.experiment_id"
+    rows = ws.store.rows(
+        "SELECT params, score FROM runs WHERE project_id = ? AND source = 'mlflow' "
+        "AND score IS NOT NULL AND CAST(json_extract(origin, ?) AS TEXT) = ?",
+        [project_id, path, mlflow_id],
     )
     return [(json.loads(r["params"]), r["score"]) for r in rows]
