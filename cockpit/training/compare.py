@@ -42,6 +42,7 @@ def _fields(run: Run) -> dict[str, Any]:
         "model path": run.family if run.kind != "catalog" else None,
         "source": run.kind,
         "from": origin_text(run),
+        "mlflow run": (run.origin or {}).get("run_id") if run.kind == "mlflow" else None,
         "status": run.status,
         "seed": run.seed,
         "data version": f"v{run.version_id}" if run.version_id else None,
