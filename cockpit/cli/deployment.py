@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 
 pass_cli = click.make_pass_decorator(CliContext)
 
+ALLOW_FALLBACK = (
+    "When a routed model cannot answer (its file changed, truncated or missing), answer its "
+    "rows with the fallback rule instead of refusing; each such row is stored with route "
+    "'fallback' and the model's error, and stderr says so."
+)
+
 
 @click.command()
 @click.argument("run_id", type=ROW_ID, required=False)
@@ -344,13 +350,19 @@ def fallback_show(ctx: CliContext, as_json: bool) -> None:
     help="Where to write the scores (.csv or .parquet).",
 )
 @click.option("--at", "when", type=MOMENT, metavar="ISO-DATE", help="The batch's date (default: now).")
+@click.option("--allow-fallback", is_flag=True, help=ALLOW_FALLBACK)
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as JSON.")
 @pass_cli
-def predict(ctx: CliContext, file: Path, model: str, out: Path, when: str | None, as_json: bool) -> None:
-    """Score FILE with routing, overrides and the fallback; the batch is logged."""
+def predict(
+    ctx: CliContext, file: Path, model: str, out: Path, when: str | None, allow_fallback: bool, as_json: bool
+) -> None:
+    """Score FILE with routing and overrides; the batch is logged. A model that cannot
+    answer refuses the file (exit 2) unless --allow-fallback is given."""
     from cockpit.deployment.batch import predict_file
 
-    summary = predict_file(ctx.workspace(), ctx.project(), file, out, model, when)
+    summary = predict_file(ctx.workspace(), ctx.project(), file, out, model, when, allow_fallback)
+    for note in summary["fallback"]:
+        click.echo(f"warning: {note}", err=True)
     if as_json:
         emit_json(summary)
         return

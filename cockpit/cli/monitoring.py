@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cockpit.cli.context import CliContext, emit_json, print_table
+from cockpit.cli.deployment import ALLOW_FALLBACK
 from cockpit.cli.options import MOMENT, ROW_ID, FiniteFloat
 
 if TYPE_CHECKING:
@@ -37,16 +38,22 @@ def monitor() -> None:
 @click.option(
     "--again", is_flag=True, help="Ingest a file whose content was ingested before (refused otherwise)."
 )
+@click.option("--allow-fallback", is_flag=True, help=ALLOW_FALLBACK)
 @click.option("--json", "as_json", is_flag=True, help="Print the batch id, rows and warnings as JSON.")
 @pass_cli
-def ingest(ctx: CliContext, file: Path, when: str | None, again: bool, as_json: bool) -> None:
+def ingest(
+    ctx: CliContext, file: Path, when: str | None, again: bool, allow_fallback: bool, as_json: bool
+) -> None:
     """Score a production FILE with the live routing and log it as a batch; prints its id.
 
     Each row is recorded with its entity key (the id column, or a hash of its feature
-    values when the model has none), which `monitor labels` joins on."""
+    values when the model has none), which `monitor labels` joins on. A routed model
+    that cannot answer refuses the file (exit 2) unless --allow-fallback is given."""
     from cockpit.monitoring.batches import ingest as ingest_file
 
-    result = ingest_file(ctx.workspace(), ctx.project(), file, when, again)
+    result = ingest_file(ctx.workspace(), ctx.project(), file, when, again, allow_fallback)
+    for note in result["fallback"]:
+        click.echo(f"warning: {note}", err=True)
     if as_json:
         emit_json(result)
         return

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
+from cockpit.deployment import batch_guard
 from cockpit.deployment.exports import open_export
 from cockpit.deployment.routing import Router, Scored
 from cockpit.errors import CockpitError
@@ -78,11 +79,14 @@ def log_batch(
     source: str,
     kind: str = "batch",
     at: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> int:
-    """Keep a scored batch for monitoring: inputs and answers as Parquet artifacts."""
+    """Keep a scored batch for monitoring: inputs and answers as Parquet artifacts (each
+    row's route and error say which rows the fallback answered and why; a failed shadow's
+    error is kept as shadow_error). `details` go into the audit event."""
     outputs = scored.frame.copy()
     if scored.shadow is not None:
-        for column in ("prediction", "score", "model_version"):
+        for column in ("prediction", "score", "model_version", "error"):
             if column in scored.shadow:
                 outputs[f"shadow_{column}"] = scored.shadow[column].to_numpy()
     routes = outputs["route"].value_counts().to_dict()
@@ -119,6 +123,7 @@ def log_batch(
                 "rows": len(inputs),
                 "source": source,
                 **{f"route_{k}": int(v) for k, v in routes.items()},
+                **(details or {}),
             },
         )
     return batch_id
@@ -131,8 +136,10 @@ def predict_file(
     out: Path,
     model: str | int = "production",
     at: str | None = None,
+    allow_fallback: bool = False,
 ) -> dict[str, Any]:
-    """Score a CSV or Parquet file into `out` (.csv or .parquet); returns a summary."""
+    """Score a CSV or Parquet file into `out` (.csv or .parquet); returns a summary. A model
+    that cannot answer refuses the file unless `allow_fallback` (cockpit.deployment.batch_guard)."""
     import pandas as pd
 
     from cockpit.data.reading import read_table
@@ -143,14 +150,15 @@ def predict_file(
     frame = read_table(path)
     version = router.main_version()
     warnings = check_input(frame, router.request_schema(), str(path))
-    scored = router.score(frame)
+    scored, guarded = batch_guard.score(router, frame, str(path), allow_fallback)
     result = frame.drop(columns=[project.target], errors="ignore").copy()
     if version.input_schema.get("entity") is None and "entity" not in result.columns:
         # no id column: the row key is what overrides and label files refer to
         result["entity"] = scored.frame["entity"].to_numpy()
     for column in ("prediction", "score", "model_version", "route"):
         result[column] = scored.frame[column].to_numpy()
-    classes = getattr(router.pipeline(version), "classes_", None)
+    loaded = version.id not in guarded.unloaded
+    classes = getattr(router.pipeline(version), "classes_", None) if loaded else None
     result["prediction"] = typed_predictions(result["prediction"], project.task, classes)
     result["model_version"] = pd.array(result["model_version"], dtype="Int64")  # NA: override
     csv = out.suffix.lower() == ".csv"
@@ -164,7 +172,7 @@ def predict_file(
                 if result[c].dtype == object and pd.api.types.infer_dtype(result[c]).startswith("mixed")
             ]
             result.astype(dict.fromkeys(mixed, "string")).to_parquet(handle, index=False)
-    batch_id = log_batch(ws, project, frame, scored, Path(path).name, at=at)
+    batch_id = log_batch(ws, project, frame, scored, Path(path).name, at=at, details=guarded.details())
     routes = scored.frame["route"].value_counts().to_dict()
     return {
         "id": batch_id,
@@ -172,6 +180,7 @@ def predict_file(
         "output": str(out),
         "warnings": warnings,
         "routes": {str(k): int(v) for k, v in routes.items()},
+        "fallback": guarded.notes,
     }
 
 

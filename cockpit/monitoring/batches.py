@@ -79,13 +79,20 @@ def earlier_ingest(ws: Workspace, project: Project, sha256: str) -> dict[str, An
 
 
 def ingest(
-    ws: Workspace, project: Project, path: Path, at: str | None = None, again: bool = False
+    ws: Workspace,
+    project: Project,
+    path: Path,
+    at: str | None = None,
+    again: bool = False,
+    allow_fallback: bool = False,
 ) -> dict[str, Any]:
     """A production file arrives: score it with the live routing and log it as a batch.
     Each row's entity is its entity key, so labels that arrive later join it. Refused
     before anything is written: a bad `at`, an unreadable file, content already ingested
-    (unless `again`)."""
+    (unless `again`), a routed model that cannot answer (unless `allow_fallback`: then
+    the fallback rule answers its rows, each stored with route "fallback")."""
     from cockpit.data.reading import read_table
+    from cockpit.deployment import batch_guard
     from cockpit.deployment.routing import Router
 
     path = Path(path)
@@ -98,11 +105,14 @@ def ingest(
     production = registry.get_version(ws, project, "production")
     warnings = batch.check_input(frame, production.input_schema, str(path))
     frame = frame.reset_index(drop=True)
-    scored = router.score(frame)  # each row's entity is its key (cockpit.entity)
+    # each row's entity is its key (cockpit.entity)
+    scored, guarded = batch_guard.score(router, frame, str(path), allow_fallback)
     with ws.store.transaction():
         _refuse_repeat(ws, project, path, digest, again)  # again under the write lock: two
         # ingests of one file at once must not both pass the check made before scoring
-        batch_id = batch.log_batch(ws, project, frame, scored, path.name, "ingest", at)
+        batch_id = batch.log_batch(
+            ws, project, frame, scored, path.name, "ingest", at, details=guarded.details()
+        )
         stored = ws.store.scalar("SELECT inputs_sha256 FROM batches WHERE id = ?", [batch_id])
         ws.record(
             "monitoring",
@@ -115,9 +125,10 @@ def ingest(
                 "rows": len(frame),
                 "source": path.name,
                 "again": again,
+                **guarded.details(),
             },
         )
-    return {"id": batch_id, "rows": len(frame), "warnings": warnings}
+    return {"id": batch_id, "rows": len(frame), "warnings": warnings, "fallback": guarded.notes}
 
 
 def _refuse_repeat(ws: Workspace, project: Project, path: Path, digest: str, again: bool) -> None:
