@@ -12,19 +12,41 @@ import json
 import os
 import re
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storage import clock
+from storage import clock, faults
+from storage.disk import disk_full, is_disk_full
 from storage.errors import ArtifactError
 from storage.store import FILE_MODE, Store
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ARTIFACT_NAME_RE = re.compile(r"^([0-9a-f]{64})(\.[A-Za-z0-9]+)$")
 TEMP_PREFIX = ".tmp-"
+TEMP_NAME_RE = re.compile(r"^\.tmp-(\d+)-")  # .tmp-PID-RANDOM.suffix: PID is the writer's
+STALE_AFTER_S = 60.0
 DIR_MODE = 0o700
 CHUNK = 1 << 20
+
+
+def process_alive(pid: int) -> bool:
+    """Is a process of this id running here? (A zombie, ended but not reaped, is not.)"""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,7 @@ class ArtifactStore:
         self.store = store
         self.file_mode = file_mode
         self.dir_mode = dir_mode
+        self._swept = False  # stale temporary files are removed at this store's first write
 
     def _ensure_root(self) -> None:
         if not self.root.is_dir():
@@ -109,11 +132,49 @@ class ArtifactStore:
             os.chmod(self.root, self.dir_mode)  # exactly, whatever the umask (and setgid)
 
     def _temp_file(self, suffix: str) -> tuple[int, Path]:
-        """A new file to write into, created with the store's mode, renamed when complete."""
+        """A new file to write into, created with the store's mode, renamed when complete. Its
+        name holds this process's id, so a file left by a writer that was killed is known."""
         self._ensure_root()
-        handle, tmp_name = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX, suffix=suffix)
+        if not self._swept:
+            self._swept = True
+            self.remove_stale_temporary()
+        handle, tmp_name = tempfile.mkstemp(
+            dir=self.root, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix
+        )
         os.fchmod(handle, self.file_mode)
         return handle, Path(tmp_name)
+
+    def stale_temporary(self, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+        """Temporary files whose writer is gone (killed mid-write): older than a minute and
+        no live process of the id in their name (or no id at all: an older cockpit's)."""
+        if not self.root.is_dir():
+            return []
+        now = time.time()
+        stale = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if not entry.name.startswith(TEMP_PREFIX) or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    age = now - entry.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:  # its writer finished meanwhile
+                    continue
+                owner = TEMP_NAME_RE.match(entry.name)
+                if age > older_than_s and not (owner and process_alive(int(owner.group(1)))):
+                    stale.append(Path(entry.path))
+        return sorted(stale)
+
+    def remove_stale_temporary(self, older_than_s: float = STALE_AFTER_S) -> list[tuple[str, int]]:
+        """Remove the stale temporary files; (name, size) of each one removed."""
+        removed = []
+        for path in self.stale_temporary(older_than_s):
+            try:
+                size = path.stat().st_size
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append((path.name, size))
+        return removed
 
     def path_for(self, sha256: str, suffix: str = ".joblib") -> Path:
         if not SHA256_RE.match(sha256):
@@ -128,22 +189,56 @@ class ArtifactStore:
         self, data: bytes, kind: str, library_versions: dict[str, str] | None = None
     ) -> ArtifactRef:
         """Record an object already serialised with `dump_bytes` (e.g. by a remote worker)."""
-        handle, tmp = self._temp_file(".joblib")
-        try:
-            with os.fdopen(handle, "wb") as out:
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as out:
                 out.write(data)
-            return self._adopt(tmp, kind, ".joblib", library_versions)
-        finally:
-            tmp.unlink(missing_ok=True)
+
+        return self._put(write, kind, ".joblib", library_versions, needed=len(data))
 
     def put_file(self, source: Path, kind: str, suffix: str) -> ArtifactRef:
-        """Copy a finished file (e.g. a Parquet dataset) into the store by its hash."""
-        handle, tmp = self._temp_file(suffix)
-        try:
-            with os.fdopen(handle, "wb") as out, open(source, "rb") as src:
+        """Copy a finished file into the store by its hash."""
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as out, open(source, "rb") as src:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)
-            return self._adopt(tmp, kind, suffix, None)
+
+        return self._put(write, kind, suffix, None, needed=Path(source).stat().st_size)
+
+    def put_written(
+        self, write: Callable[[Path], None], kind: str, suffix: str, what: str = ""
+    ) -> ArtifactRef:
+        """Record a file that `write(path)` writes (e.g. `frame.to_parquet`) straight into the
+        artifacts folder: no copy in $TMPDIR, and a writer killed midway leaves a temporary file
+        the next write removes."""
+        return self._put(write, kind, suffix, None, what=what)
+
+    def _put(
+        self,
+        write: Callable[[Path], None],
+        kind: str,
+        suffix: str,
+        versions: dict[str, str] | None,
+        needed: int | None = None,
+        what: str = "",
+    ) -> ArtifactRef:
+        try:
+            handle, tmp = self._temp_file(suffix)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full(self.root, needed, what or f"a {kind} artifact") from None
+            raise
+        os.close(handle)
+        try:
+            faults.disk_full("artifacts.write")
+            write(tmp)
+            return self._adopt(tmp, kind, suffix, versions)
+        except OSError as exc:
+            if is_disk_full(exc):
+                tmp.unlink(missing_ok=True)  # first: the space it took is free again
+                raise disk_full(self.root, needed, what or f"a {kind} artifact") from None
+            raise
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -151,17 +246,24 @@ class ArtifactStore:
         sha = sha256_of(tmp)
         size = tmp.stat().st_size
         final = self.path_for(sha, suffix)
-        if not final.exists():
+        created = not final.exists()
+        if created:
             with open(tmp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, final)
         with self.store.transaction():
+            if created:  # a rolled-back action leaves no file behind it
+                self.store.on_rollback(lambda: self._unlink_unrecorded(final, sha))
             self.store.conn.execute(
                 "INSERT OR IGNORE INTO artifacts (sha256, size, kind, created_at, library_versions)"
                 " VALUES (?, ?, ?, ?, ?)",
                 [sha, size, kind, clock.now_iso(), json.dumps(versions or {}, sort_keys=True)],
             )
         return ArtifactRef(sha, size, kind)
+
+    def _unlink_unrecorded(self, path: Path, sha256: str) -> None:
+        if self.store.one("SELECT 1 FROM artifacts WHERE sha256 = ?", [sha256]) is None:
+            path.unlink(missing_ok=True)
 
     @property
     def archive_root(self) -> Path:

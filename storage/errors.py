@@ -11,3 +11,7 @@ class NewerSchemaError(StoreError):
 
 class ArtifactError(StoreError):
     """An artifact is missing, altered, or was never recorded."""
+
+
+class DiskFullError(StoreError):
+    """A write found no space left on the disk: say where, and how much was needed."""

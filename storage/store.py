@@ -7,17 +7,19 @@ for migrations and for stage code that wants its table helpers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage import migrations
+from storage import faults, migrations
+from storage.disk import NEARLY_FULL_BYTES, disk_full, free_bytes, is_disk_full, where_full
 from storage.errors import NewerSchemaError, StoreError
 
 if TYPE_CHECKING:
@@ -138,6 +140,7 @@ class Store:
             # mode is also the one SQLite gives the -wal, -shm and -journal files.
             create_private_file(self.path, file_mode)
         self.redact = Redactor()
+        self._on_rollback: list[Callable[[], None]] = []
         self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         self.conn.row_factory = sqlite3.Row
         self._db: Database | None = None
@@ -153,12 +156,23 @@ class Store:
             # runs) checkpoints were half the cost of recording a run (issue 16).
             self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
             self._migrate()
+            faults.limit_store(self.conn)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
+            if self._full_disk(exc):
+                raise disk_full(self.path.parent, doing=f"opening {self.path.name} ({exc})") from exc
             raise StoreError(f"{self.path} is not a usable cockpit store: {exc}") from exc
         except BaseException:
             self.conn.close()
             raise
+
+    def _full_disk(self, exc: sqlite3.Error) -> bool:
+        """SQLite says "disk I/O error" when it cannot create its -wal or -shm file: on a disk
+        with (nearly) no space left that is a full disk, not a damaged store."""
+        if is_disk_full(exc):
+            return True
+        free = free_bytes(self.path.parent)
+        return "disk I/O error" in str(exc) and free is not None and free < NEARLY_FULL_BYTES
 
     def _set_journal_mode(self, wanted: str) -> str:
         mode = self.conn.execute(f"PRAGMA journal_mode = {wanted}").fetchone()[0].lower()
@@ -215,13 +229,40 @@ class Store:
                 raise
             self.conn.execute(f"RELEASE SAVEPOINT {name}")
             return
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self
-        except BaseException:
-            self.conn.rollback()
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self._rolled_back()
+                raise
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self._rolled_back()
+                raise
+        except sqlite3.Error as exc:
+            if self._full_disk(exc):
+                raise disk_full(self.path.parent, what=f"{self.path.name} ({exc})") from None
             raise
-        self.conn.execute("COMMIT")
+        except OSError as exc:  # e.g. a Parquet file written in $TMPDIR during the action
+            if is_disk_full(exc):
+                raise disk_full(where_full(exc, self.path.parent)) from None
+            raise
+        finally:
+            self._on_rollback.clear()
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Run `undo` if the current transaction is rolled back (e.g. remove a file it wrote)."""
+        if self.conn.in_transaction:
+            self._on_rollback.append(undo)
+
+    def _rolled_back(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.rollback()
+        for undo in reversed(self._on_rollback):
+            with contextlib.suppress(OSError):
+                undo()
 
     # -- reads and writes ---------------------------------------------------
 
