@@ -248,7 +248,7 @@ def write(ws: Workspace, project: Project, prepared: Prepared, entry: Entry | No
         if prepared.registered and (entry is None or entry.registered != prepared.registered):
             details = {"run": run_id, "mlflow": prepared.registered}
             ws.record("experiments", "run registered in MLflow", project.id, details)
-        _append_steps(ws, run_id, run.histories)
+        _append_steps(ws, run_id, run.histories, new=entry is None)
     return run_id
 
 
@@ -283,14 +283,21 @@ def _update(ws: Workspace, run_id: int, values: dict[str, Any]) -> dict[str, Any
     return {k: v for k, v in values.items() if k not in keep}
 
 
-def _append_steps(ws: Workspace, run_id: int, histories: dict[str, list[tuple[int, int, float]]]) -> None:
-    """Each metric's points past those the run holds already (MLflow's histories only grow)."""
-    held = {
-        r["key"]: r["n"]
-        for r in ws.store.rows(
-            "SELECT key, COUNT(*) AS n FROM run_steps WHERE run_id = ? GROUP BY key", [run_id]
-        )
-    }
+def _append_steps(
+    ws: Workspace, run_id: int, histories: dict[str, list[tuple[int, int, float]]], new: bool
+) -> None:
+    """Each metric's points past those the run holds already (MLflow's histories only grow;
+    a run new to cockpit holds none)."""
+    held = (
+        {}
+        if new
+        else {
+            r["key"]: r["n"]
+            for r in ws.store.rows(
+                "SELECT key, COUNT(*) AS n FROM run_steps WHERE run_id = ? GROUP BY key", [run_id]
+            )
+        }
+    )
     rows = [
         (run_id, key, step, value if math.isfinite(value) else None, mapping.iso(ms))
         for key, points in histories.items()
