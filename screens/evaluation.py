@@ -235,6 +235,13 @@ class EvaluationScreen(StageScreen):
 
     def _show(self, view: RunEvaluation) -> None:
         e = view.evaluation
+        if e is None and not view.run.artifact_sha256:  # e.g. imported from MLflow without a model
+            self._empty_tabs(
+                f"{view.run.label} · no model: cockpit holds no model of this run, so there is "
+                "nothing to evaluate; r picks another run."
+            )
+            self.view = view
+            return
         if e is None:
             self._empty_tabs(
                 f"{view.run.label} · not evaluated yet: v evaluates it on the test split "

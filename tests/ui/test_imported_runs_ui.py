@@ -240,3 +240,21 @@ def test_runs_json_and_compare_carry_the_mlflow_run_id(ws) -> None:
     shown = runner.invoke(cli, [*args, "compare", str(first), str(second)])
     assert shown.exit_code == 0, shown.output
     assert ids["trial-0"] in shown.output and ids["baseline"] in shown.output
+
+
+async def test_evaluation_says_an_imported_run_without_a_model_has_nothing_to_evaluate(ws) -> None:
+    workspace, ids = ws
+    app = CockpitApp(workspace, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await pilot.pause()
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        best = _by_mlflow(workspace)[ids["trial-2"]]
+        assert app.screen.run_id == best
+        texts = " ".join(str(s.render()) for s in app.screen.query("Static"))
+        assert f"run {best} (mlflow) · no model: cockpit holds no model of this run" in texts
+        assert "v evaluates it" not in texts
+        await pilot.press("r")
+        await pilot.pause()
+        assert {c.status for c in app.screen.choices} == {"no model"}
