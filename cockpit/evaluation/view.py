@@ -91,7 +91,7 @@ class RunChoice:
     family: str
     metric: str  # "recall@.5": the metric and the threshold its value was computed at
     value: float | None
-    status: str  # "gate pass", "gate FAIL", "test, no gate", "validation only", "not evaluated"
+    status: str  # "gate pass", "gate FAIL", "test, no gate", "validation only", "not evaluated", "no model"
 
 
 def run_choices(ws: Workspace, project: Project, include: int | None = None) -> list[RunChoice]:
@@ -128,6 +128,10 @@ def _statuses(ws: Workspace, run_ids: list[int]) -> dict[int, str]:
         return {}
     marks = ", ".join("?" * len(run_ids))
     found = {r: "not evaluated" for r in run_ids}
+    for row in ws.store.rows(  # a run cockpit holds no model of (imported without one): nothing to evaluate
+        f"SELECT id FROM runs WHERE id IN ({marks}) AND artifact_sha256 IS NULL", run_ids
+    ):
+        found[row["id"]] = "no model"
     for row in ws.store.rows(
         f"SELECT run_id, max(part = 'test') AS on_test FROM evaluations "
         f"WHERE run_id IN ({marks}) GROUP BY run_id",
