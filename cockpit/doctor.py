@@ -230,6 +230,8 @@ class Report:
     artifacts: IntegrityReport | None = None
     store_error: str | None = None
     fixed: list[str] = field(default_factory=list)
+    stale_temporary: list[dict[str, Any]] = field(default_factory=list)
+    other_sklearn: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -247,7 +249,7 @@ class Report:
             found += [
                 f"artifact file {name} was changed after cockpit wrote it" for name in self.artifacts.changed
             ]
-        return found
+        return found + edge_problems(self)
 
     @property
     def healthy(self) -> bool:
@@ -285,6 +287,8 @@ class Report:
             "journal": self.journal,
             "schema": self.schema,
             "artifacts": self.artifacts.as_dict() if self.artifacts else None,
+            "stale_temporary": self.stale_temporary,
+            "other_sklearn": self.other_sklearn,
         }
 
 
@@ -320,6 +324,8 @@ def diagnose(
         "integrity": store.scalar("PRAGMA quick_check"),
     }
     report.artifacts = ws.artifacts.verify_all()
+    report.stale_temporary = stale_temporary(ws)
+    report.other_sklearn = other_sklearn_models(ws)
     return report
 
 
@@ -333,3 +339,102 @@ def share_with_group(ws: Workspace, group: str | None) -> list[str]:
         if previous != group:
             ws.record("workspace", "share" if group else "unshare", details={"group": group or previous})
     return fix(ws.dir, group)
+
+
+# -- leftovers and models of another scikit-learn (issue 27) ------------------------
+
+
+def stale_temporary(ws: Workspace) -> list[dict[str, Any]]:
+    """Temporary artifact files left by writers that were killed (older than a minute, their
+    process gone): name and size."""
+    found = []
+    for path in ws.artifacts.stale_temporary():
+        try:
+            found.append({"name": path.name, "size": path.stat().st_size})
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def remove_stale_temporary(ws: Workspace) -> list[str]:
+    """`doctor --fix`: remove them; one line for each one removed."""
+    return [
+        f"removed stale temporary file {name} ({size / 1e6:.1f} MB)"
+        for name, size in ws.artifacts.remove_stale_temporary()
+    ]
+
+
+def other_sklearn_models(ws: Workspace) -> list[dict[str, Any]]:
+    """Artifacts pickled by another scikit-learn than the installed one, with the runs and
+    model versions that use them and the command that trains each run again."""
+    from storage.artifacts import installed_sklearn
+
+    found = []
+    for row in ws.artifacts.other_sklearn():
+        runs = ws.store.rows(
+            "SELECT r.id, r.family, r.params, r.seed, r.split_id, p.name AS project, p.task FROM runs r "
+            "JOIN projects p ON p.id = r.project_id WHERE r.artifact_sha256 = ? ORDER BY r.id",
+            [row["sha256"]],
+        )
+        versions = ws.store.rows(
+            "SELECT version, status FROM model_versions WHERE artifact_sha256 = ? ORDER BY version",
+            [row["sha256"]],
+        )
+        found.append(
+            {
+                **row,
+                "installed": installed_sklearn(),
+                "runs": [r["id"] for r in runs],
+                "model_versions": [f"v{v['version']} ({v['status']})" for v in versions],
+                "retrain": [_train_command(r) for r in runs],
+            }
+        )
+    return found
+
+
+def _train_command(run: dict[str, Any]) -> str:
+    import json
+    import shlex
+
+    params = json.loads(run["params"] or "{}")
+    defaults = _defaults(run["family"], run["task"], run["seed"])
+    params = {name: value for name, value in params.items() if defaults.get(name, ...) != value}
+    words = ["cockpit", "train", "--project", run["project"], "--model", run["family"]]
+    for name, value in sorted(params.items()):
+        words += ["--param", f"{name}={json.dumps(value) if not isinstance(value, str) else value}"]
+    words += ["--seed", str(run["seed"])]
+    if run["split_id"]:
+        words += ["--split", str(run["split_id"])]
+    return shlex.join(words)
+
+
+def _defaults(family: str, task: str, seed: int) -> dict[str, Any]:
+    """The params a run of `family` gets when none are given (they need not be repeated)."""
+    from cockpit.training import models
+
+    try:
+        defaults = models.resolve(family, task).resolve_params({})
+    except Exception:  # e.g. a model class no longer importable: every param is given
+        return {}
+    if defaults.get("random_state", "absent") is None:
+        defaults["random_state"] = seed
+    return defaults
+
+
+def edge_problems(report: Report) -> list[str]:
+    """The stale temporary files and the models of another scikit-learn, as problems."""
+    found = []
+    if report.stale_temporary:
+        size = sum(item["size"] for item in report.stale_temporary) / 1e6
+        found.append(
+            f"{len(report.stale_temporary)} stale temporary file(s) ({size:.1f} MB) left in "
+            "artifacts/ by writers that were stopped; `cockpit doctor --fix` removes them"
+        )
+    for model in report.other_sklearn:
+        used = ", ".join([f"run {i}" for i in model["runs"]] + model["model_versions"]) or "no run"
+        found.append(
+            f"artifact {model['sha256'][:12]} ({model['kind']}, {used}) was written by scikit-learn "
+            f"{model['version']}, this is {model['installed']}: retrain it"
+            + (f" ({'; '.join(model['retrain'])})" if model["retrain"] else "")
+        )
+    return found

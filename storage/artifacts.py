@@ -7,12 +7,14 @@ cockpit wrote it is refused, never opened.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import re
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from typing import Any
 from storage import clock, faults
 from storage.disk import disk_full, is_disk_full
 from storage.errors import ArtifactError
+from storage.processes import process_alive
 from storage.store import FILE_MODE, Store
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -32,21 +35,18 @@ DIR_MODE = 0o700
 CHUNK = 1 << 20
 
 
-def process_alive(pid: int) -> bool:
-    """Is a process of this id running here? (A zombie, ended but not reaped, is not.)"""
-    if pid <= 0:
-        return False
+class ArtifactVersionWarning(UserWarning):
+    """A model pickled by another scikit-learn version than the one loading it."""
+
+
+@functools.lru_cache(maxsize=1)
+def installed_sklearn() -> str | None:
+    from importlib import metadata
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return True
+        return metadata.version("scikit-learn")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -337,11 +337,50 @@ class ArtifactStore:
 
     def load(self, sha256: str) -> Any:
         """Unpickle exactly the bytes that were hashed: read once, so a file swapped between
-        a check and a second read cannot slip through."""
+        a check and a second read cannot slip through. A pickle written by another
+        scikit-learn is loaded with a warning saying so, or refused saying which version
+        wrote it when this one cannot read it."""
         import pickle
 
         path, size = self._located(sha256, ".joblib")
         data = path.read_bytes()
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
             raise self._changed(path)
-        return pickle.loads(data)
+        written_by = self.written_by(sha256)
+        installed = installed_sklearn()
+        if written_by is None or installed is None or written_by == installed:
+            return pickle.loads(data)
+        what = f"artifact {sha256[:12]} was written by scikit-learn {written_by}; this is {installed}"
+        retrain = (
+            f"retrain it with scikit-learn {installed} (`cockpit doctor` names its runs and the "
+            f"command), or install scikit-learn=={written_by} to use it as it was"
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn's own warning: this one says it all
+            try:
+                loaded = pickle.loads(data)
+            except Exception as exc:
+                raise ArtifactError(
+                    f"{what}, which cannot load it ({type(exc).__name__}: {exc}); {retrain}"
+                ) from None
+        warnings.warn(f"{what}: its answers may differ; {retrain}", ArtifactVersionWarning, stacklevel=2)
+        return loaded
+
+    def written_by(self, sha256: str) -> str | None:
+        """The scikit-learn version that wrote an artifact, when it was recorded."""
+        text = self.store.scalar("SELECT library_versions FROM artifacts WHERE sha256 = ?", [sha256])
+        try:
+            return json.loads(text or "{}").get("scikit-learn")
+        except (ValueError, AttributeError):
+            return None
+
+    def other_sklearn(self) -> list[dict[str, Any]]:
+        """Recorded artifacts written by another scikit-learn than the installed one: sha256,
+        kind, created_at and the version that wrote them."""
+        installed = installed_sklearn()
+        rows = self.store.rows(
+            "SELECT sha256, kind, created_at, json_extract(library_versions, '$.\"scikit-learn\"') AS version"
+            " FROM artifacts WHERE json_valid(library_versions) AND version IS NOT NULL"
+            " ORDER BY created_at, sha256"
+        )
+        return [row for row in rows if row["version"] != installed]

@@ -720,6 +720,12 @@ def m026_request_counts(db: Database) -> None:
     )
 
 
+def m027_sweep_owner_started(db: Database) -> None:
+    """When the process running a sweep started (/proc/PID/stat's start time, in clock ticks
+    since boot): `cancel --sweep` signals its pid only while that same process holds it."""
+    db.table("sweeps").add_column("owner_started", int)
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -747,6 +753,7 @@ MIGRATIONS = [
     m024_external_runs,
     m025_imported_runs,
     m026_request_counts,
+    m027_sweep_owner_started,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

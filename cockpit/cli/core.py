@@ -178,6 +178,8 @@ def doctor(ctx: CliContext, fix: bool, group: str | None, owner_only: bool, as_j
             fixed += checks.share_with_group(ws, None if owner_only else group)
         elif fix:
             fixed += checks.fix(ws.dir, ws.shared_group)
+        if fix:
+            fixed += checks.remove_stale_temporary(ws)
         report = checks.diagnose(ws, ws.dir)
     report.fixed = fixed
     _show_doctor(report, as_json)

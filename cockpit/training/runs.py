@@ -215,12 +215,15 @@ def mark_interrupted(ws: Workspace, project: Project) -> int:
 
 def _mark_sweeps_interrupted(ws: Workspace, project: Project) -> None:
     """A sweep left 'running' by a process that is gone becomes 'interrupted'."""
+    from cockpit.training.sweeps import is_sweep_process
+
     stale = [
         r
         for r in ws.store.rows(
-            "SELECT id, owner_pid FROM sweeps WHERE project_id = ? AND status = 'running'", [project.id]
+            "SELECT id, owner_pid, owner_started FROM sweeps WHERE project_id = ? AND status = 'running'",
+            [project.id],
         )
-        if not _alive(r["owner_pid"])
+        if not is_sweep_process(r["owner_pid"], r["owner_started"])
     ]
     for row in stale:
         with ws.store.transaction():

@@ -29,6 +29,7 @@ from cockpit.projects import Project
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 from storage import clock, faults
+from storage.processes import process_started
 
 SweepProgress = Callable[[int, int, str], None]
 
@@ -42,10 +43,43 @@ class SweepResult:
     best_run_id: int | None
 
 
-def _trial(index: int, inputs) -> tuple[int, Any, str | None]:
+WATCH_PARENT_S = 0.5
+_watched: set[int] = set()  # the sweep processes this worker process already watches
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a worker process of the sweep's own machine (loky, multiprocessing), a thread that
+    ends the worker once the sweep process is gone: killed with `kill -9`, it cannot stop its
+    pool, whose idle workers and resource trackers would otherwise live on for minutes. Only
+    a direct child arms it: a thread (threading backend) or a remote worker (Dask, Ray) never
+    does."""
+    if parent_pid in _watched or os.getpid() == parent_pid or os.getppid() != parent_pid:
+        return
+    _watched.add(parent_pid)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(WATCH_PARENT_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cockpit-parent-watch", daemon=True).start()
+
+
+def _loky_worker_started(parent_pid: int) -> None:
+    """loky's initializer: a worker of this machine's pool, so a parent already gone (killed
+    while the worker was starting) ends it at once."""
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    die_with_parent(parent_pid)
+
+
+def _trial(index: int, inputs, parent_pid: int | None = None) -> tuple[int, Any, str | None]:
     """One trial in a worker: (index, output or None, error or None). Never raises."""
     from cockpit.training.fit import fit_and_score
     from storage.artifacts import dump_bytes
+
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
 
     try:
         output = fit_and_score(inputs)
@@ -112,12 +146,14 @@ def run_sweep(
                 stop.set()
                 return
             started.add(index)
-            yield delayed(_trial)(index, replace(inputs, params=plan.params))
+            yield delayed(_trial)(index, replace(inputs, params=plan.params), os.getpid())
 
     status = "finished"
     results = None
     try:
-        with parallel_config(backend=backend, n_jobs=n_jobs):
+        # loky's workers arm their watch as they start, before any trial reaches them
+        armed = {"initializer": _loky_worker_started, "initargs": (os.getpid(),)} if backend == "loky" else {}
+        with parallel_config(backend=backend, n_jobs=n_jobs, **armed):
             results = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
             for index, output, error in results:
                 finished[index] = _record(ws, project, plans[index], sweep_id, output, error, environment)
@@ -205,6 +241,7 @@ def _create(ws, project, family, kind, trials, seed, n_jobs, backend, budget, on
                 "stop_on_target": int(on_target),
                 "status": "running",
                 "owner_pid": os.getpid(),
+                "owner_started": process_started(os.getpid()),
                 "created_at": clock.now_iso(),
                 "created_by": current_user(),
             },
@@ -353,13 +390,27 @@ class SweepHandle:
 def stop_sweep(ws: Workspace, project: Project, sweep_id: int) -> None:
     """Ctrl-C for a sweep running in another process: finished trials stay recorded."""
     row = ws.store.one(
-        "SELECT status, owner_pid FROM sweeps WHERE id = ? AND project_id = ?", [sweep_id, project.id]
+        "SELECT status, owner_pid, owner_started FROM sweeps WHERE id = ? AND project_id = ?",
+        [sweep_id, project.id],
     )
     if row is None:
         raise CockpitError(f"no sweep {sweep_id} in project {project.name!r}")
     if row["status"] != "running":
         raise CockpitError(f"sweep {sweep_id} is {row['status']}, not running")
+    if not is_sweep_process(row["owner_pid"], row["owner_started"]):
+        _close(ws, project, sweep_id, "interrupted", "its process had stopped", 0, "")
+        return
     try:
         os.kill(row["owner_pid"], signal.SIGINT)
-    except (ProcessLookupError, TypeError):
+    except ProcessLookupError:
         _close(ws, project, sweep_id, "interrupted", "its process had stopped", 0, "")
+
+
+def is_sweep_process(pid: int | None, started: int | None) -> bool:
+    """Is the sweep's process still running: its pid alive and, where its start time was
+    recorded, started then (else the pid was reused by another process, never signalled)."""
+    from storage.processes import process_alive
+
+    if not pid or not process_alive(pid):
+        return False
+    return started is None or process_started(pid) in (started, None)
