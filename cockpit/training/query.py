@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import CockpitError
 from cockpit.evaluation.metrics import LOWER_IS_BETTER, SPEC_TO_COLUMN
-from cockpit.training.runs import SOURCES
+from cockpit.training.runs import SOURCES, Run
 from cockpit.workspace import Workspace
 from storage import Store
 from storage.migrations import RUN_METRICS
@@ -533,7 +533,7 @@ def sweep_points(ws: Workspace, sweep_id: int) -> list[tuple[dict[str, Any], flo
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's tag on a child run (a tuning library's trial)
 
 
-def imported_group(run) -> tuple[str, str] | None:
+def imported_group(run: Run) -> tuple[str, str] | None:
     """What groups an imported MLflow run with others as a sweep groups trials: its parent
     run (MLflow's nested runs: hyperopt's, Optuna's trials), else its MLflow experiment, as
     (kind, MLflow id); None for a run not imported from MLflow."""
