@@ -13,6 +13,7 @@ import grp
 import os
 import pwd
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -300,7 +301,11 @@ def _members(group: str) -> list[str]:
 
 
 def diagnose(
-    ws: Workspace | None, dot_dir: Path, shared_group: str | None = None, store_error: str | None = None
+    ws: Workspace | None,
+    dot_dir: Path,
+    shared_group: str | None = None,
+    store_error: str | None = None,
+    param_defaults: ParamDefaults | None = None,
 ) -> Report:
     """The whole health report; `ws` is None when the store could not be opened."""
     if ws is not None:
@@ -325,7 +330,7 @@ def diagnose(
     }
     report.artifacts = ws.artifacts.verify_all()
     report.stale_temporary = stale_temporary(ws)
-    report.other_sklearn = other_sklearn_models(ws)
+    report.other_sklearn = other_sklearn_models(ws, param_defaults)
     return report
 
 
@@ -364,9 +369,13 @@ def remove_stale_temporary(ws: Workspace) -> list[str]:
     ]
 
 
-def other_sklearn_models(ws: Workspace) -> list[dict[str, Any]]:
+ParamDefaults = Callable[[str, str, int], dict[str, Any]]  # (family, task, seed) -> params
+
+
+def other_sklearn_models(ws: Workspace, defaults: ParamDefaults | None = None) -> list[dict[str, Any]]:
     """Artifacts pickled by another scikit-learn than the installed one, with the runs and
-    model versions that use them and the command that trains each run again."""
+    model versions that use them and the command that trains each run again (without the
+    params `defaults` says a run gets anyway)."""
     from storage.artifacts import installed_sklearn
 
     found = []
@@ -386,19 +395,19 @@ def other_sklearn_models(ws: Workspace) -> list[dict[str, Any]]:
                 "installed": installed_sklearn(),
                 "runs": [r["id"] for r in runs],
                 "model_versions": [f"v{v['version']} ({v['status']})" for v in versions],
-                "retrain": [_train_command(r) for r in runs],
+                "retrain": [_train_command(r, defaults) for r in runs],
             }
         )
     return found
 
 
-def _train_command(run: dict[str, Any]) -> str:
+def _train_command(run: dict[str, Any], defaults: ParamDefaults | None) -> str:
     import json
     import shlex
 
     params = json.loads(run["params"] or "{}")
-    defaults = _defaults(run["family"], run["task"], run["seed"])
-    params = {name: value for name, value in params.items() if defaults.get(name, ...) != value}
+    given = defaults(run["family"], run["task"], run["seed"]) if defaults else {}
+    params = {name: value for name, value in params.items() if given.get(name, ...) != value}
     words = ["cockpit", "train", "--project", run["project"], "--model", run["family"]]
     for name, value in sorted(params.items()):
         words += ["--param", f"{name}={json.dumps(value) if not isinstance(value, str) else value}"]
@@ -406,19 +415,6 @@ def _train_command(run: dict[str, Any]) -> str:
     if run["split_id"]:
         words += ["--split", str(run["split_id"])]
     return shlex.join(words)
-
-
-def _defaults(family: str, task: str, seed: int) -> dict[str, Any]:
-    """The params a run of `family` gets when none are given (they need not be repeated)."""
-    from cockpit.training import models
-
-    try:
-        defaults = models.resolve(family, task).resolve_params({})
-    except Exception:  # e.g. a model class no longer importable: every param is given
-        return {}
-    if defaults.get("random_state", "absent") is None:
-        defaults["random_state"] = seed
-    return defaults
 
 
 def edge_problems(report: Report) -> list[str]:

@@ -31,3 +31,11 @@ def process_started(pid: int) -> int | None:
             return int(handle.read().rsplit(")", 1)[-1].split()[19])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def same_process(pid: int | None, started: int | None) -> bool:
+    """Is the process recorded as (pid, start time) still running: its pid alive and, where its
+    start time was recorded, started then (else another process took the pid over)."""
+    if not pid or not process_alive(pid):
+        return False
+    return started is None or process_started(pid) in (started, None)

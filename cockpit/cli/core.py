@@ -180,11 +180,25 @@ def doctor(ctx: CliContext, fix: bool, group: str | None, owner_only: bool, as_j
             fixed += checks.fix(ws.dir, ws.shared_group)
         if fix:
             fixed += checks.remove_stale_temporary(ws)
-        report = checks.diagnose(ws, ws.dir)
+        report = checks.diagnose(ws, ws.dir, param_defaults=_param_defaults)
     report.fixed = fixed
     _show_doctor(report, as_json)
     if not report.healthy:
         sys.exit(1)
+
+
+def _param_defaults(family: str, task: str, seed: int) -> dict:
+    """The params a run of `family` gets when none are given: doctor's train commands leave
+    them out."""
+    from cockpit.training import models
+
+    try:
+        defaults = models.resolve(family, task).resolve_params({})
+    except Exception:  # e.g. a model class no longer importable: every param is given
+        return {}
+    if defaults.get("random_state", "absent") is None:
+        defaults["random_state"] = seed
+    return defaults
 
 
 def _show_doctor(report, as_json: bool) -> None:

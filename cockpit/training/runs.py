@@ -215,7 +215,7 @@ def mark_interrupted(ws: Workspace, project: Project) -> int:
 
 def _mark_sweeps_interrupted(ws: Workspace, project: Project) -> None:
     """A sweep left 'running' by a process that is gone becomes 'interrupted'."""
-    from cockpit.training.sweeps import is_sweep_process
+    from storage.processes import same_process
 
     stale = [
         r
@@ -223,7 +223,7 @@ def _mark_sweeps_interrupted(ws: Workspace, project: Project) -> None:
             "SELECT id, owner_pid, owner_started FROM sweeps WHERE project_id = ? AND status = 'running'",
             [project.id],
         )
-        if not is_sweep_process(r["owner_pid"], r["owner_started"])
+        if not same_process(r["owner_pid"], r["owner_started"])
     ]
     for row in stale:
         with ws.store.transaction():

@@ -29,7 +29,7 @@ from cockpit.projects import Project
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 from storage import clock, faults
-from storage.processes import process_started
+from storage.processes import process_started, same_process
 
 SweepProgress = Callable[[int, int, str], None]
 
@@ -397,20 +397,10 @@ def stop_sweep(ws: Workspace, project: Project, sweep_id: int) -> None:
         raise CockpitError(f"no sweep {sweep_id} in project {project.name!r}")
     if row["status"] != "running":
         raise CockpitError(f"sweep {sweep_id} is {row['status']}, not running")
-    if not is_sweep_process(row["owner_pid"], row["owner_started"]):
+    if not same_process(row["owner_pid"], row["owner_started"]):
         _close(ws, project, sweep_id, "interrupted", "its process had stopped", 0, "")
         return
     try:
         os.kill(row["owner_pid"], signal.SIGINT)
     except ProcessLookupError:
         _close(ws, project, sweep_id, "interrupted", "its process had stopped", 0, "")
-
-
-def is_sweep_process(pid: int | None, started: int | None) -> bool:
-    """Is the sweep's process still running: its pid alive and, where its start time was
-    recorded, started then (else the pid was reused by another process, never signalled)."""
-    from storage.processes import process_alive
-
-    if not pid or not process_alive(pid):
-        return False
-    return started is None or process_started(pid) in (started, None)
