@@ -1,0 +1,285 @@
+"""`cockpit delete run|data|project`: one transaction, recorded in the audit log (who, why,
+what), refused with exit 2 (naming what depends on it, nothing deleted) while anything live
+does; the files nothing names any more are removed after it (a dataset version's rows file:
+personal data).
+
+Breast cancer (scikit-learn's copy). Project p: data v1, split 1, a logistic regression (run
+1) in production as v1, a dummy (run 2); data v2 (other rows) imported beside it and v3
+cleaned from v2. Project q: its own data v4, split 2 and a dummy (run 3)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cockpit.deletion import running_service
+from cockpit.projects import get_project
+from cockpit.workspace import Workspace
+from tests.monitoring_helpers import build, run
+
+
+def cancer() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(as_frame=True).frame.sample(frac=1, random_state=5)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("deletion") / "ws"
+    data = cancer()
+    build(root, "binary", "target", data.head(250))
+    data.iloc[250:400].to_csv(root / "more.csv", index=False)
+    data.iloc[400:].to_csv(root / "other.csv", index=False)
+    (root / "recipe.json").write_text(json.dumps([{"op": "drop_columns", "columns": ["mean area"]}]))
+    for step in (
+        ("train", "--model", "dummy"),
+        ("data", "import", str(root / "more.csv")),
+        ("data", "clean", "--version", "2", "--recipe", str(root / "recipe.json")),
+        ("project", "new", "q", "--task", "binary", "--target", "target"),
+        ("data", "import", str(root / "other.csv"), "--project", "q"),
+        ("data", "split", "--seed", "1", "--project", "q"),
+        ("train", "--model", "dummy", "--project", "q"),
+    ):
+        result = run(root, *step)
+        assert result.exit_code in ((0, 1) if step[1] == "split" else (0,)), (step, result.output)
+    return root
+
+
+@pytest.fixture
+def root(built: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "ws"
+    shutil.copytree(built, target)
+    return target
+
+
+def counts(root: Path) -> dict[str, int]:
+    """Rows per table: equal before and after means nothing was written."""
+    db = sqlite3.connect(root / ".cockpit" / "cockpit.db")
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        db.close()
+
+
+def scalar(root: Path, sql: str, *params):
+    db = sqlite3.connect(root / ".cockpit" / "cockpit.db")
+    try:
+        return db.execute(sql, params).fetchone()[0]
+    finally:
+        db.close()
+
+
+def artifact(root: Path, sha: str, suffix: str) -> Path:
+    return root / ".cockpit" / "artifacts" / f"{sha}{suffix}"
+
+
+def refused(root: Path, *args: str) -> str:
+    before = counts(root)
+    result = run(root, "delete", *args, *(["--project", "p"] if args[0] != "project" else []))
+    assert result.exit_code == 2, result.output
+    assert counts(root) == before
+    assert "Nothing was deleted" in result.stderr
+    return result.stderr
+
+
+def typed(root: Path, answer: str, *args: str):
+    """`cockpit delete ...` with `answer` typed at its prompt."""
+    from click.testing import CliRunner
+
+    from cockpit.cli import cli
+
+    return CliRunner().invoke(cli, ["--workspace", str(root), "delete", *args], input=answer)
+
+
+def last_event(root: Path) -> dict:
+    with Workspace(root / ".cockpit") as ws:
+        return ws.events(limit=1)[0].as_dict()
+
+
+# -- refusals -------------------------------------------------------------------
+
+
+def test_a_run_behind_a_live_model_is_refused(root: Path) -> None:
+    said = refused(root, "run", "1", "--reason", "tidy up")
+    assert "model version v1 (active, alias candidate, production) is its model: retire it first" in said
+
+
+def test_a_run_that_looked_at_the_test_set_is_refused(root: Path) -> None:
+    assert run(root, "evaluate", "2", "--project", "p").exit_code in (0, 1)
+    said = refused(root, "run", "2", "--reason", "tidy up")
+    assert "it looked at the test part of split 1" in said
+
+
+def test_a_running_run_is_refused(root: Path) -> None:
+    import cockpit
+
+    active = cockpit.start_run("p", split=1, workspace=root)
+    try:
+        said = refused(root, "run", str(active.id), "--reason", "tidy up")
+        assert f"it is running (stop it with `cockpit cancel {active.id}`)" in said
+    finally:
+        active.end()
+
+
+def test_data_with_splits_runs_or_children_is_refused(root: Path) -> None:
+    said = refused(root, "data", "1", "--reason", "tidy up")
+    assert "split(s) 1 are built on it" in said and "run(s) 1, 2 are built on it" in said
+    assert "child version(s) 3 are built on it" in refused(root, "data", "2", "--reason", "tidy up")
+
+
+def test_a_project_in_production_is_refused(root: Path) -> None:
+    assert "v1 is its production model" in refused(root, "project", "p", "--reason", "tidy up", "--yes")
+
+
+def test_a_running_service_blocks_the_project(root: Path) -> None:
+    from cockpit.deployment.serving import Service
+
+    service = Service(root / ".cockpit", "p")
+    service.open()
+    try:
+        with Workspace(root / ".cockpit") as ws:
+            assert "prediction service started at" in running_service(ws, get_project(ws, "p"))
+    finally:
+        service.close()
+    with Workspace(root / ".cockpit") as ws:
+        assert running_service(ws, get_project(ws, "p")) is None
+
+
+def test_a_reason_is_required(root: Path) -> None:
+    before = counts(root)
+    result = run(root, "delete", "run", "2", "--reason", " ", "--project", "p")
+    assert result.exit_code == 2 and "deleting takes a reason (--reason TEXT)" in result.stderr
+    assert counts(root) == before
+
+
+# -- deletions ------------------------------------------------------------------
+
+
+def test_delete_a_run(root: Path) -> None:
+    sha = scalar(root, "SELECT artifact_sha256 FROM runs WHERE id = 2")
+    assert artifact(root, sha, ".joblib").exists()
+    before = counts(root)
+    result = run(root, "delete", "run", "2", "--reason", "a baseline nobody needs", "--project", "p")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("deleted run 2: 1 runs (event ")
+    assert counts(root)["runs"] == before["runs"] - 1 and counts(root)["artifacts"] == before["artifacts"] - 1
+    assert scalar(root, "SELECT count(*) FROM runs WHERE id = 2") == 0
+    assert not artifact(root, sha, ".joblib").exists()
+    event = last_event(root)
+    assert (event["stage"], event["action"], event["user"], event["project"]) == (
+        "experiments",
+        "delete run",
+        "tester",
+        "p",
+    )
+    assert event["details"] == {
+        "run": 2,
+        "status": "finished",
+        "reason": "a baseline nobody needs",
+        "removed": {"runs": 1},
+    }
+
+
+def test_delete_a_dataset_version_removes_its_rows_file(root: Path) -> None:
+    assert run(root, "data", "validate", "--version", "3", "--project", "p").exit_code in (0, 1)
+    sha = scalar(root, "SELECT artifact_sha256 FROM dataset_versions WHERE id = 3")
+    assert artifact(root, sha, ".parquet").exists()
+    result = run(root, "delete", "data", "3", "--reason", "holds personal data", "--json", "--project", "p")
+    assert result.exit_code == 0, result.output
+    done = json.loads(result.stdout)
+    assert done["removed"] == {"dataset_versions": 1, "validations": 1}
+    assert [a["sha256"] for a in done["artifacts"]["removed"]] == [sha]
+    assert not artifact(root, sha, ".parquet").exists()
+    assert scalar(root, "SELECT count(*) FROM artifacts WHERE sha256 = ?", sha) == 0
+    event = last_event(root)
+    assert (event["action"], event["details"]["version"], event["details"]["reason"]) == (
+        "delete version",
+        3,
+        "holds personal data",
+    )
+    # its parent has no child now: it goes too
+    assert (
+        run(root, "delete", "data", "2", "--reason", "holds personal data", "--project", "p").exit_code == 0
+    )
+
+
+def test_delete_a_project(root: Path) -> None:
+    with Workspace(root / ".cockpit") as ws:
+        q = get_project(ws, "q")
+        assert q is not None
+        own = {
+            r["artifact_sha256"]
+            for r in ws.store.rows("SELECT artifact_sha256 FROM runs WHERE project_id = ?", [q.id])
+        }
+        own |= {
+            r["artifact_sha256"]
+            for r in ws.store.rows(
+                "SELECT artifact_sha256 FROM dataset_versions WHERE project_id = ?", [q.id]
+            )
+        }
+        own |= {
+            r["assignment_sha256"]
+            for r in ws.store.rows("SELECT assignment_sha256 FROM splits WHERE project_id = ?", [q.id])
+        }
+    before = counts(root)
+    wrong = typed(root, "p\n", "project", "q", "--reason", "closed")
+    assert wrong.exit_code == 2 and "you typed 'p', not 'q'" in wrong.stderr
+    assert counts(root) == before
+    result = typed(root, "q\n", "project", "q", "--reason", "the client left")
+    assert result.exit_code == 0, result.output
+    assert "deleted project q:" in result.stdout
+    tables = [t for t, n in counts(root).items() if n]
+    for table in tables:
+        columns = {
+            r[1]
+            for r in sqlite3.connect(root / ".cockpit" / "cockpit.db").execute(
+                f'PRAGMA table_info("{table}")'
+            )
+        }
+        if "project_id" in columns:
+            assert scalar(root, f'SELECT count(*) FROM "{table}" WHERE project_id = ?', q.id) == 0, table
+    assert scalar(root, "SELECT count(*) FROM projects WHERE name = 'p'") == 1
+    assert scalar(root, "SELECT count(*) FROM runs") == 2  # p's
+    names = {p.name.split(".")[0] for p in (root / ".cockpit" / "artifacts").iterdir()}
+    assert not own & names
+    event = last_event(root)
+    assert event["project"] is None and event["action"] == "delete" and event["user"] == "tester"
+    assert event["details"]["project"] == "q" and event["details"]["reason"] == "the client left"
+    assert event["details"]["removed"]["runs"] == 1 and event["details"]["removed"]["projects"] == 1
+    assert run(root, "runs", "--project", "p").exit_code == 0
+    with Workspace(root / ".cockpit") as ws:
+        assert ws.artifacts.verify_all().ok  # p's files, every one its rows name, are all there
+
+
+def test_dry_run_deletes_nothing(root: Path) -> None:
+    before = counts(root)
+    files = set((root / ".cockpit" / "artifacts").iterdir())
+    result = run(root, "delete", "project", "q", "--reason", "just looking", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    planned = json.loads(result.stdout)
+    assert planned["dry_run"] is True and planned["removed"]["projects"] == 1 and planned["event"] is None
+    assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
+
+
+def test_a_failure_inside_leaves_everything(root: Path, monkeypatch) -> None:
+    """One transaction: an error before the commit (here the audit event) deletes nothing."""
+    import cockpit.audit
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk went away")
+
+    monkeypatch.setattr(cockpit.audit, "record_event", broken)
+    before = counts(root)
+    files = set((root / ".cockpit" / "artifacts").iterdir())
+    with Workspace(root / ".cockpit") as ws, pytest.raises(RuntimeError):
+        from cockpit.deletion import delete_project
+
+        delete_project(ws, get_project(ws, "q"), "the client left")
+    assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
