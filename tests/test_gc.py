@@ -71,9 +71,9 @@ def failed_run_with_model(root: Path) -> str:
     before = artifact_rows(root)
     with (
         pytest.raises(ValueError, match="cannot score"),
-        cockpit.start_run("p", split=1, workspace=root) as run,
+        cockpit.start_run("p", split=1, workspace=root) as active,
     ):
-        run.log_model(model)
+        active.log_model(model)
     db = sqlite3.connect(root / ".cockpit" / "cockpit.db")
     status, sha = db.execute("SELECT status, artifact_sha256 FROM runs ORDER BY id DESC LIMIT 1").fetchone()
     db.close()
