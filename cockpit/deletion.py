@@ -21,6 +21,7 @@ from cockpit import gc
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
+from storage import faults
 
 LIVE_ALIASES = ("production", "canary", "shadow")
 
@@ -227,6 +228,7 @@ def _delete(
     try:
         with ws.store.transaction():
             _remove(ws, _foreign_keys(ws), table, where, params, counts, freed)
+            faults.point("delete:after_rows")
             for key in settings:
                 ws.store.conn.execute("DELETE FROM settings WHERE key = ?", [key])
             removed = {name: n for name, n in sorted(counts.items()) if n}

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.workspace import Workspace
-from storage import Store, clock
+from storage import Store, clock, faults
 from storage.artifacts import ARTIFACT_NAME_RE, ArtifactStore
 
 # Every column that names an artifact by its sha256. tests/test_gc.py checks that each column
@@ -125,6 +125,8 @@ def collect(
                     "gc",
                     details={"artifacts": len(garbage), "bytes_freed": sum(g.size for g in garbage)},
                 )
+    if not dry_run and garbage:
+        faults.point("gc:after_commit")
     failed = [] if dry_run else _unlink(ws.artifacts.root, garbage)
     return Collection(tuple(garbage), dry_run, kept, tuple(failed))
 

@@ -283,3 +283,28 @@ def test_a_failure_inside_leaves_everything(root: Path, monkeypatch) -> None:
 
         delete_project(ws, get_project(ws, "q"), "the client left")
     assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
+
+
+def test_killed_inside_the_transaction_deletes_nothing(root: Path) -> None:
+    """`kill -9` after the rows are deleted, before the event and the commit: all is there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    before = counts(root)
+    files = set((root / ".cockpit" / "artifacts").iterdir())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env.update(COCKPIT_USER="tester", COCKPIT_FAULT="delete:after_rows")
+    done = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--workspace", str(root), "delete", "project", "q"]
+        + ["--reason", "the client left", "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
+    assert scalar(root, "PRAGMA integrity_check") == "ok"
+    assert run(root, "delete", "project", "q", "--reason", "the client left", "--yes").exit_code == 0

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -179,3 +182,30 @@ def test_every_sha256_column_is_known(workspace: Workspace) -> None:
         if "sha256" in column["name"] and table != "artifacts"
     }
     assert found == set(REFERENCES) | set(DIGESTS)
+
+
+def killed(root: Path, fault: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m cockpit ...` killed with SIGKILL at the fault point `fault`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env.update(COCKPIT_USER="tester", COCKPIT_FAULT=fault)
+    done = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--workspace", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    return done
+
+
+def test_killed_after_the_commit_the_next_gc_finishes(root: Path) -> None:
+    """The rows go in the transaction, the files after it: a gc killed in between leaves
+    files no row records, which the next gc removes (the file's age counts then)."""
+    orphan = failed_run_with_model(root)
+    path = root / ".cockpit" / "artifacts" / f"{orphan}.joblib"
+    killed(root, "gc:after_commit", "gc", "--min-age", "0")
+    assert orphan not in artifact_rows(root) and path.exists()
+    done = gc(root, "--min-age", "0")
+    assert [(g["sha256"], g["kind"]) for g in done["removed"]] == [(orphan, "unrecorded")]
+    assert not path.exists()
