@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -363,6 +364,9 @@ def test_token_mode_logs_every_request_too(token_service: Served) -> None:
         assert response.status_code == 200
     logged = shutdown_and_read_log(token_service)
     assert_every_request_logged(token_service, logged)
-    assert sum(s == 401 for _, _, s in logged) >= 2
+    assert sum(s == 401 for _, _, s in logged) == 0  # refused: counted per minute, no rows
+    with sqlite3.connect(token_service.folder / ".cockpit" / "cockpit.db") as db:
+        refused = db.execute("SELECT sum(requests) FROM request_counts WHERE kind = 'refused'")
+        assert refused.fetchone()[0] >= 2
     for request_id, entity, _ in logged:  # the token is never written to the log
         assert token_service.token not in f"{request_id}{entity}"

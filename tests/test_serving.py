@@ -236,16 +236,21 @@ def test_health_is_open_and_shows_the_routing(service: Service) -> None:
 
 def test_predict_and_the_schema_need_the_token(service: Service) -> None:
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": service.token}):
-        refused = service.note(service.open_client.post("/predict", json=row("U1"), headers=headers))
+        refused = service.open_client.post("/predict", json=row("U1"), headers=headers)
         assert refused.status_code == 401 and "token" in refused.json()["error"]
     assert service.open_client.get("/openapi.json").status_code == 401
+    health = service.open_client.get("/health").json()
+    assert (health["refused"], health["errors"], health["status"]) == (4, 0, "ok")
     spec = service.client.get("/openapi.json").json()
     assert (
         set(spec["components"]["schemas"]["Row"]["required"]) == {"user_id", "x", "plan", "joined"}
         and "/predict" in spec["paths"]
     )
-    with closing(_stopped(service)) as db:
-        assert db.execute("SELECT count(*) FROM requests WHERE status = 401").fetchone()[0] == 3
+    with closing(_stopped(service)) as db:  # refused requests are counted per minute, not logged
+        assert db.execute("SELECT count(*) FROM requests WHERE status = 401").fetchone()[0] == 0
+        assert (
+            db.execute("SELECT sum(requests) FROM request_counts WHERE kind = 'refused'").fetchone()[0] == 4
+        )
 
 
 def test_one_row_in_one_answer_out(service: Service) -> None:
@@ -326,6 +331,19 @@ def test_a_changed_production_artifact_is_refused_and_the_fallback_answers(servi
         rules.set_fallback(workspace, project, "x > 0 -> 1 else 0")
         fell = service.answers([row("F1", x=2.0), row("F2", x=-2.0)])
         assert [(a["route"], a["prediction"]) for a in fell] == [("fallback", 1), ("fallback", 0)]
+        # never silent: every fallback answer says so (no server path), and /health is degraded
+        assert all(
+            a["warnings"] == ["answered by the fallback rule: model v1 (run 1) cannot answer (ArtifactError)"]
+            for a in fell
+        ), fell
+        health = service.open_client.get("/health").json()
+        assert health["status"] == "degraded", health
+        broken = [p for p in health["problems"] if p["alias"] == "production"]
+        assert (
+            broken
+            and broken[0]["version"] == 1
+            and broken[0]["file"] == str(artifact.relative_to(workspace.root))
+        )
     finally:
         artifact.write_bytes(original)
     assert {a["route"] for a in service.answers([row("F1"), row("F2")])} == {"production"}
@@ -341,12 +359,14 @@ def test_a_rotated_token_stops_the_old_one_at_once(service: Service, run_cli) ->
     assert rotated.exit_code == 0, rotated.output
     new_token = rotated.stdout.strip()
     assert new_token and new_token != service.token
-    stale = service.note(service.client.post("/predict", json=row("U2")))
+    stale = service.client.post("/predict", json=row("U2"))
     assert stale.status_code == 401
     service.client.headers["Authorization"] = f"Bearer {new_token}"
     assert service.answers([row("U2")])[0]["entity"] == "U2"
     with closing(_stopped(service)) as db:
-        assert db.execute("SELECT count(*) FROM requests WHERE status = 401").fetchone()[0] == 1
+        assert (
+            db.execute("SELECT sum(requests) FROM request_counts WHERE kind = 'refused'").fetchone()[0] == 1
+        )
         events = {r[0] for r in db.execute("SELECT action FROM events WHERE stage = 'deployment'")}
         assert {"serve start", "serve stop", "serve token created", "serve token rotated"} <= events
         _no_token_text(db, [service.token, new_token])

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from cockpit.cli.context import CliContext, cli_context, emit_json
+from cockpit.cli.options import FiniteFloat
 
 pass_cli = click.make_pass_decorator(CliContext)
 
@@ -102,9 +103,53 @@ def _routing_line(routing: dict[str, Any]) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --bundle: the request log, one JSON line per request (default: requests.jsonl in the bundle).",
 )
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=FiniteFloat(0.1, 3600),
+    help="Seconds a connection may take to send its request headers (slow clients are closed).",
+)
+@click.option(
+    "--keep-alive",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Connections open at once; more are answered 503.",
+)
+@click.option(
+    "--max-header-bytes",
+    default=16_384,
+    show_default=True,
+    type=click.IntRange(1024, 1_048_576),
+    help="Largest request line plus headers, in bytes.",
+)
+@click.option(
+    "--keep-days",
+    type=click.IntRange(1, 100_000),
+    help="Keep the request log's rows this many days (older ones are removed at start and "
+    "hourly; their per-day figures are kept for monitoring). Default: keep every row.",
+)
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, require_token: bool, bundle: Path | None, log_file: Path | None
+    ctx: click.Context,
+    host: str,
+    port: int,
+    require_token: bool,
+    bundle: Path | None,
+    log_file: Path | None,
+    header_timeout: float,
+    keep_alive: int,
+    max_connections: int,
+    max_header_bytes: int,
+    keep_days: int | None,
 ) -> None:
     """Run the online prediction service: POST /predict, GET /health, GET /openapi.json.
 
@@ -114,11 +159,14 @@ def serve(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if bundle is not None:
-        _serve_bundle(bundle, log_file, host, port, require_token)
-        return
-    import uvicorn
+    from cockpit.deployment.serving import Limits, server_config
 
+    limits = Limits(header_timeout, keep_alive, max_connections, max_header_bytes)
+    if bundle is not None:
+        if keep_days is not None:
+            raise click.UsageError("--keep-days is for the workspace's request log, not --bundle")
+        _serve_bundle(bundle, log_file, host, port, require_token, limits)
+        return
     from cockpit.deployment.serving import Service
     from cockpit.deployment.serving_token import is_loopback, rotate_token, token_hash
 
@@ -136,7 +184,9 @@ def serve(
     sock = _listen(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
-    service = Service(ws.dir, project.name, needs_token, address=f"{shown_host}:{bound_port}")
+    service = Service(
+        ws.dir, project.name, needs_token, address=f"{shown_host}:{bound_port}", keep_days=keep_days
+    )
     try:
         service.open()
         # made once the service can start, so a token is never created and not shown
@@ -157,25 +207,27 @@ def serve(
             "`cockpit serve token --rotate` makes a new one"
         )
     click.echo("Ctrl-C stops the service after the request log is written")
-    config = uvicorn.Config(
-        service.app(), log_level="warning", access_log=False, lifespan="on", server_header=False
-    )
     try:
-        _server(config).run(sockets=[sock])
+        _server(server_config(service.app(), limits, lifespan="on")).run(sockets=[sock])
     finally:
         service.close()
         sock.close()
+    counted = service.log.counted
     click.echo(
-        f"stopped: {service.served} requests answered, {service.log.written} rows written to the request log"
+        f"stopped: {service.served} requests answered ({counted['refused']} refused for the token), "
+        f"{counted['aborted']} aborted by their client, {service.log.written} rows written to the request log"
+        + (f", {service.log.spilled} to {ws.dir / 'logs'}" if service.log.spilled else "")
+        + (f", {service.log.lost} LOST (the disk is full)" if service.log.lost else "")
     )
 
 
-def _serve_bundle(folder: Path, log_file: Path | None, host: str, port: int, require_token: bool) -> None:
+def _serve_bundle(
+    folder: Path, log_file: Path | None, host: str, port: int, require_token: bool, limits
+) -> None:
     import os
 
-    import uvicorn
-
     from cockpit.deployment.bundle_server import TOKEN_ENV, BundleService
+    from cockpit.deployment.serving import server_config
     from cockpit.deployment.serving_token import is_loopback
     from cockpit.errors import CockpitError
 
@@ -194,9 +246,8 @@ def _serve_bundle(folder: Path, log_file: Path | None, host: str, port: int, req
         f"serving bundle v{service.config['version']} of {service.project.name!r} on "
         f"http://{bound_host}:{bound_port}; requests logged to {service.log_path}"
     )
-    config = uvicorn.Config(service.app(), log_level="warning", access_log=False, server_header=False)
     try:
-        _server(config).run(sockets=[sock])
+        _server(server_config(service.app(), limits)).run(sockets=[sock])
     finally:
         sock.close()
     click.echo(f"stopped: {service.served} requests answered")

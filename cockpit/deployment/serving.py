@@ -4,9 +4,10 @@ POST /predict scores one row or many through the Router (production, canary stic
 entity key: the id column, the row's own `id` field, else its feature hash; shadow logged
 only, overrides, fallback), following the registry without a restart (serving_scorer: one
 scorer thread, requests waiting together scored together). The event loop only reads
-bounded bodies, checks the token and answers; every request is queued for the request log
-(serving_log), written in batches by its own thread. A row outside the training domain is
-answered with its `warnings` (deployment/domain.py), which the log keeps. GET /health
+bounded bodies, checks the token and answers; every answered request is queued for the
+request log (serving_log), written in batches by its own thread; a request refused for the
+token or aborted by its client is only counted (per minute), never an error. A row outside
+the training domain is answered with its `warnings` (deployment/domain.py), which the log keeps. GET /health
 stays open when a token is required; /openapi.json describes the API. No response ever
 carries a stack trace: errors are logged on the server and answered as JSON.
 """
@@ -20,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +62,12 @@ class Service:
         address: str = "",
         max_body: int = MAX_BODY,
         flush_interval: float = 0.5,
+        keep_days: int | None = None,
     ) -> None:
         self.dot_dir, self.project_name = Path(dot_dir), project_name
         self.require_token, self.address, self.max_body = require_token, address, max_body
         self.scorer = Scorer(self.dot_dir, project_name)
+        self.flush_interval, self.keep_days = flush_interval, keep_days
         self.log = RequestLog(self.dot_dir, interval=flush_interval)
         self.served = self.errors = 0
         self.opened = self.closed = False
@@ -83,13 +87,15 @@ class Service:
             self.scorer.stop()
             self.control.close()
             raise
+        if self.keep_days is not None:
+            self.log.retention = (self.project, self.keep_days)
         self.log.start()
         self.opened = True
         self.control.record(
             "deployment",
             "serve start",
             self.project.id,
-            {"address": self.address, "token_required": self.require_token},
+            {"address": self.address, "token_required": self.require_token, "keep_days": self.keep_days},
         )
 
     def close(self) -> None:
@@ -113,30 +119,33 @@ class Service:
         return authorized(token_hash(self.control), request.headers.get("authorization"))
 
     async def predict(self, request):
-        from starlette.responses import JSONResponse
+        from starlette.responses import JSONResponse, Response
 
         started, request_id, at = time.perf_counter(), uuid.uuid4().hex, clock.now_iso()
+        from starlette.requests import ClientDisconnect
+
+        headers = {"x-request-id": request_id}
+        if not self._authorized(request):  # counted per minute, not logged row by row
+            self.served += 1
+            self.log.count(self.project.id, "refused")
+            headers["www-authenticate"] = "Bearer"
+            refused = {"error": "missing or wrong API token (send Authorization: Bearer <token>)"}
+            return JSONResponse(refused, 401, headers=headers)
         status, body, rows = 500, {"error": "internal error"}, []
         try:
-            if not self._authorized(request):
-                status, body = (
-                    401,
-                    {"error": "missing or wrong API token (send Authorization: Bearer <token>)"},
-                )
-            else:
-                items, many = parse_body(await read_body(request, self.max_body))
-                status, body, rows = await asyncio.wrap_future(self.scorer.submit(items, many))
+            items, many = parse_body(await read_body(request, self.max_body))
+            status, body, rows = await asyncio.wrap_future(self.scorer.submit(items, many))
         except Rejected as rejected:
             status, body = rejected.status, rejected.body
+        except ClientDisconnect:  # the client left mid-body: nobody to answer, not our error
+            self.log.count(self.project.id, "aborted")
+            return Response(status_code=400)
         except Exception:
             log.exception("request %s failed", request_id)
-        except BaseException:  # cancelled (the client left, or a forced exit): still logged
-            self._log(request_id, at, started, 499, {"error": "cancelled"}, [])
+        except BaseException:  # cancelled (the client left, or a forced exit): counted
+            self.log.count(self.project.id, "aborted")
             raise
         self._log(request_id, at, started, status, body, rows)
-        headers = {"x-request-id": request_id}
-        if status == 401:
-            headers["www-authenticate"] = "Bearer"
         return JSONResponse(body, status, headers=headers)
 
     def _log(
@@ -169,15 +178,22 @@ class Service:
         except Exception:
             log.warning("health: the routing could not be refreshed", exc_info=True)
         stats = service_stats(self.control, self.project, since=self.started_at)
+        problems = self.scorer.problems()
+        if self.log.failing:
+            problems.append({"alias": "request log", "problem": f"cannot be written: {self.log.failing}"})
+        status = "degraded" if problems else "ok"
         return JSONResponse(
             {
-                "status": "ok" if self.scorer.router is not None else "no production model",
+                "status": status if self.scorer.router is not None else "no production model",
                 "project": self.project.name,
                 "routing": self.scorer.routing,
                 "problem": self.scorer.problem,
+                "problems": problems,
                 "requests": self.served,
                 "errors": self.errors,
-                "log": {**stats.as_dict(), "written": self.log.written, "pending": self.log.pending},
+                "refused": self.log.counted["refused"],
+                "aborted": self.log.counted["aborted"],
+                "log": {**stats.as_dict(), **self.log.health()},
                 "p95_ms": stats.p95_ms,
                 "uptime_s": round(time.monotonic() - self.started, 1),
                 "rss_mb": rss_mb(),
@@ -192,6 +208,7 @@ class Service:
         from starlette.responses import JSONResponse
 
         if not self._authorized(request):
+            self.log.count(self.project.id, "refused")
             return JSONResponse(
                 {"error": "missing or wrong API token"}, 401, headers={"www-authenticate": "Bearer"}
             )
@@ -236,10 +253,89 @@ def json_app(predict, health, openapi_doc, lifespan=None):
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one client can hold of the server: a request's headers must arrive within
+    `header_timeout` seconds of the connection (or of the previous answer), an idle
+    keep-alive connection is closed after `keep_alive`, at most `max_connections` are open at
+    once (more are answered 503), and a request line plus headers is at most `max_header_bytes`."""
+
+    header_timeout: float = 10.0
+    keep_alive: int = 5
+    max_connections: int = 1000
+    max_header_bytes: int = 16_384
+
+
+def server_config(app, limits: Limits = Limits(), **options):
+    """uvicorn's Config for a service app, with its limits (h11, with a header timeout)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        http=header_timeout_protocol(limits.header_timeout),
+        timeout_keep_alive=limits.keep_alive,
+        limit_concurrency=limits.max_connections,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        **options,
+    )
+
+
+def header_timeout_protocol(seconds: float):
+    """uvicorn's h11 protocol, closing a connection whose request headers have not all
+    arrived `seconds` after it opened or after its previous answer (uvicorn has no header
+    timeout of its own: its keep-alive timer stops at the first byte, so a client sending one
+    header byte at a time held the connection for as long as it liked)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeoutProtocol(H11Protocol):
+        header_timer: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self.header_timer = self.loop.call_later(seconds, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self.header_timer is not None:
+                self.header_timer.cancel()
+                self.header_timer = None
+
+        def _headers_late(self) -> None:
+            self.header_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.conn.their_state is not h11.IDLE:  # the headers are in
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+    return HeaderTimeoutProtocol
+
+
 @contextmanager
-def running_service(dot_dir: Path, project_name: str, timeout: float = 30.0) -> Iterator[str]:
+def running_service(
+    dot_dir: Path, project_name: str, timeout: float = 30.0, limits: Limits = Limits(), **options: Any
+) -> Iterator[str]:
     """The real service on a free loopback port, in a background thread (the demo sends it
-    traffic this way). Yields the base URL; on exit it stops cleanly, the log written."""
+    traffic this way; `options` go to Service). Yields the base URL; on exit it stops
+    cleanly, the log written."""
     import socket
     import threading
 
@@ -248,12 +344,8 @@ def running_service(dot_dir: Path, project_name: str, timeout: float = 30.0) -> 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    service = Service(dot_dir, project_name, address=f"127.0.0.1:{port}")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            service.app(), log_level="warning", access_log=False, lifespan="on", server_header=False
-        )
-    )
+    service = Service(dot_dir, project_name, address=f"127.0.0.1:{port}", **options)
+    server = uvicorn.Server(server_config(service.app(), limits, lifespan="on"))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="cockpit-service"
     )

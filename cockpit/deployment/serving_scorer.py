@@ -17,6 +17,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, cast
@@ -41,6 +42,8 @@ STAMP = (
 )
 Result = tuple[int, dict[str, Any], list[dict[str, Any]]]  # status, body, log rows
 _STOP = object()
+FALLBACK_RECENT = 60.0  # seconds: /health is degraded this long after a fallback answer; the
+# reason is logged at most once per this long
 
 
 class Scorer:
@@ -57,6 +60,9 @@ class Scorer:
         self.reloads = 0
         self.batches = 0
         self.last_error = ""
+        self.fallback_at: float | None = None  # when the fallback rule last answered (monotonic)
+        self.fallback_reason = ""
+        self._fallback_logged = -FALLBACK_RECENT
 
     # -- the thread ---------------------------------------------------------
 
@@ -170,6 +176,7 @@ class Scorer:
                 router.pipeline(version)
             except Exception as exc:
                 routing[alias]["problem"] = f"{type(exc).__name__}: the model cannot be loaded"
+                routing[alias]["file"] = self._shown(version.artifact_sha256)
                 log.warning("%s (%s) cannot be loaded: %s", version.label, alias, exc)
         fallback = router.fallback
         self.extra = (fallback.column,) if fallback is not None and fallback.column is not None else ()
@@ -183,6 +190,41 @@ class Scorer:
             "reloads": self.reloads,
         }
 
+    def _shown(self, sha256: str) -> str:
+        """A model's file as /health names it: relative to the workspace folder."""
+        path = self.ws.artifacts.path_for(sha256)
+        try:
+            return str(path.relative_to(self.dot_dir.parent))
+        except ValueError:
+            return path.name
+
+    def problems(self) -> list[dict[str, Any]]:
+        """What keeps the service from answering as routed: each served model that cannot be
+        loaded (alias, version, file), and the fallback rule answering in the last minute."""
+        found = [
+            {
+                "alias": alias,
+                "version": entry["version"],
+                "file": entry.get("file"),
+                "problem": entry["problem"],
+            }
+            for alias in SERVED_ALIASES
+            if (entry := self.routing.get(alias)) and "problem" in entry
+        ]
+        if self.fallback_at is not None and time.monotonic() - self.fallback_at < FALLBACK_RECENT:
+            reason = f"answering with the fallback rule: {self.fallback_reason}"
+            found.append({"alias": "fallback", "problem": reason})
+        return found
+
+    def _fallback(self, error: str) -> str:
+        """The warning a fallback answer carries; the reason logged once a minute at most."""
+        now = time.monotonic()
+        self.fallback_at, self.fallback_reason = now, _fallback_text(error).split(": ", 1)[1]
+        if now - self._fallback_logged >= FALLBACK_RECENT:
+            self._fallback_logged = now
+            log.error("answering with the fallback rule: %s", error)
+        return _fallback_text(error)
+
     def check(self) -> None:
         """Refresh, and load again the models that could not be loaded (for /health)."""
         self.refresh()
@@ -193,6 +235,7 @@ class Scorer:
             try:
                 self.router.pipeline(self.router.alias_version(alias))
                 del entry["problem"]
+                entry.pop("file", None)
             except Exception:
                 continue
 
@@ -255,6 +298,8 @@ class Scorer:
             }
             if warned[index]:
                 answer["warnings"] = warned[index]
+            if record["route"] == "fallback":  # never silent: the answer says so
+                answer["warnings"] = [*answer.get("warnings", []), self._fallback(record["error"])]
             if shadow is not None:
                 twin = shadow[index]
                 row.update(
@@ -264,6 +309,13 @@ class Scorer:
             answers.append(answer)
             rows.append(row)
         return answers, rows
+
+
+def _fallback_text(error: str) -> str:
+    """What a client is told: the model's version and the kind of trouble, no server paths."""
+    label, _, rest = error.partition(": ")
+    kind = rest.partition(":")[0] or "an error"
+    return f"answered by the fallback rule: model {label} cannot answer ({kind})"
 
 
 def _result(answers: list[dict], rows: list[dict], many: bool) -> Result:

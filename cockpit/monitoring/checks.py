@@ -157,6 +157,8 @@ class Window:
     fallback_rate: float | None = None
     warned_rows: int | None = None
     warned_rate: float | None = None
+    refused_requests: int | None = None
+    aborted_requests: int | None = None
     freshness_days: float | None = None
 
     @classmethod

@@ -5,10 +5,12 @@ scored batch)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from cockpit.deployment.serving_log import log_figures, merge_figures
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -81,6 +83,8 @@ class ServiceWindow:
     fallback_rate: float  # rows answered by the fallback rule
     warned_rows: int  # rows answered with training-domain warnings
     warned_rate: float  # their share of the rows answered
+    refused_requests: int  # refused for a missing or wrong token: not answers, not errors
+    aborted_requests: int  # left by their client before the answer: not errors
     newest: str
     scores: pd.Series  # the models' scores, for prediction drift
 
@@ -98,45 +102,80 @@ FIGURES = (
     "fallback_rate",
     "warned_rows",
     "warned_rate",
+    "refused_requests",
+    "aborted_requests",
 )
 
 
 def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, ServiceWindow]:
     """Per window: requests, requests per minute while serving, p50 / p95 latency (ms),
-    error rate (non-200 answers), fallback rate (rows answered by the rule), and the rows
-    answered with training-domain warnings (count, and share of the rows answered)."""
+    error rate (non-200 answers), fallback rate (rows answered by the rule), the rows
+    answered with training-domain warnings (count, and share of the rows answered), and the
+    requests refused for the token or aborted by their client (counted apart: not errors).
+    Days whose rows retention removed (`serve --keep-days`) count by their kept figures."""
+    log = request_log(ws, project, size, "request_id, status, route, latency_ms, score, warnings")
+    parts: dict[str, list[dict[str, Any]]] = {}
+    if not log.empty:
+        for window, rows in log.groupby("window", sort=False):
+            parts.setdefault(str(window), []).append(log_figures(rows, sketch=False))
+    for found in ws.store.rows("SELECT day, figures FROM request_days WHERE project_id = ?", [project.id]):
+        parts.setdefault(window_of(found["day"], size), []).append(json.loads(found["figures"]))
+    if not parts:
+        return {}
+    counted = _counted(ws, project, size)
+    return {
+        window: _window(found, counted.get((window, "refused"), 0), counted.get((window, "aborted"), 0))
+        for window, found in parts.items()
+    }
+
+
+def _percentile(pairs: list[list[float]], q: float) -> float:
+    """The q-th percentile of weighted values; exactly numpy's when every weight is 1."""
+    import numpy as np
+
+    values = np.array([v for v, _ in pairs], dtype=float)
+    weights = np.array([w for _, w in pairs], dtype=float)
+    if (weights == 1.0).all():
+        return float(np.percentile(values, q))
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, q / 100 * cumulative[-1])])
+
+
+def _window(parts: list[dict[str, Any]], refused: int, aborted: int) -> ServiceWindow:
     import numpy as np
     import pandas as pd
 
-    log = request_log(ws, project, size, "request_id, status, route, latency_ms, score, warnings")
-    if log.empty:
-        return {}
-    log["fallback"] = log["route"] == "fallback"
-    log["warned"] = log["warnings"].notna()
-    requests = log.groupby("request_id", sort=False).agg(
-        window=("window", "first"),
-        at=("at", "first"),
-        status=("status", "first"),
-        latency=("latency_ms", "max"),
+    total = parts[0]
+    for part in parts[1:]:
+        total = merge_figures(total, part)
+    span = (pd.Timestamp(total["last"]) - pd.Timestamp(total["first"])).total_seconds() / 60
+    latency = total["latency"] or [[0.0, 1.0]]
+    scores = [value for value, weight in total["scores"] for _ in range(max(1, round(weight)))]
+    return ServiceWindow(
+        requests=total["requests"],
+        requests_per_min=round(total["requests"] / max(span, 1.0), 2),
+        p50_latency_ms=round(_percentile(latency, 50), 2),
+        p95_latency_ms=round(_percentile(latency, 95), 2),
+        error_rate=round(total["errors"] / max(total["requests"], 1), 4),
+        fallback_rate=round(total["fallback_rows"] / max(total["rows"], 1), 4),
+        warned_rows=total["warned_rows"],
+        warned_rate=round(total["warned_rows"] / total["scored_rows"], 4) if total["scored_rows"] else 0.0,
+        refused_requests=refused,
+        aborted_requests=aborted,
+        newest=total["last"],
+        scores=pd.Series(np.asarray(scores, dtype=float)),
     )
-    requests["moment"] = pd.to_datetime(requests["at"], format="ISO8601", utc=True)
-    windows: dict[str, ServiceWindow] = {}
-    for window, group in requests.groupby("window"):
-        rows = log[log["window"] == window]
-        span = (group["moment"].max() - group["moment"].min()).total_seconds() / 60
-        latency = group["latency"].to_numpy(dtype=float)
-        answered = rows[(rows["status"] == 200) & rows["route"].isin(["production", "canary"])]
-        scored = rows[rows["status"] == 200]
-        windows[str(window)] = ServiceWindow(
-            requests=int(len(group)),
-            requests_per_min=round(len(group) / max(span, 1.0), 2),
-            p50_latency_ms=round(float(np.percentile(latency, 50)), 2),
-            p95_latency_ms=round(float(np.percentile(latency, 95)), 2),
-            error_rate=round(float((group["status"] != 200).mean()), 4),
-            fallback_rate=round(float(rows["fallback"].mean()), 4),
-            warned_rows=int(scored["warned"].sum()),
-            warned_rate=round(float(scored["warned"].mean()), 4) if len(scored) else 0.0,
-            newest=str(group["at"].max()),
-            scores=pd.to_numeric(answered["score"], errors="coerce").dropna(),
-        )
-    return windows
+
+
+def _counted(ws: Workspace, project: Project, size: str) -> dict[tuple[str, str], int]:
+    """Refused and aborted requests (counted per minute by the service) per window and kind."""
+    counted: dict[tuple[str, str], int] = {}
+    for found in ws.store.rows(
+        "SELECT substr(minute, 1, 10) AS day, kind, sum(requests) AS n FROM request_counts "
+        "WHERE project_id = ? GROUP BY day, kind",
+        [project.id],
+    ):
+        key = (window_of(found["day"], size), found["kind"])
+        counted[key] = counted.get(key, 0) + found["n"]
+    return counted
