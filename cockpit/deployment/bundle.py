@@ -1,5 +1,6 @@
 """A bundle: everything needed to serve one model version outside the workspace, with the
-sha256 of every file in a manifest; loading checks them and warns on library mismatch.
+sha256 of every file in a manifest; loading (cockpit.deployment.bundle_check) checks the
+whole bundle and warns on library mismatch.
 Written owner-only (or for the workspace's group): it holds the model and statistics of the
 training data."""
 
@@ -10,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cockpit.deployment.bundle_check import BUNDLE_FILES, MANIFEST, read_bundle
 from cockpit.deployment.exports import make_folder, write_export
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 
-MANIFEST = "manifest.json"
 DOCKERFILE = """FROM python:3.11-slim
 WORKDIR /model
 COPY . /model
@@ -66,6 +67,7 @@ def write_bundle(ws: Workspace, project: Project, ref: int | str, out: Path) -> 
         "Dockerfile": DOCKERFILE.encode(),
         "MODEL_CARD.md": model_card(ws, project, version.version).encode(),
     }
+    assert tuple(files) == BUNDLE_FILES  # what serving a bundle accepts (bundle_check)
     for name, content in files.items():
         write_export(ws, out / name, content)
     manifest = {
@@ -103,33 +105,6 @@ def _bundle_folder(ws: Workspace, out: Path) -> Path:
 
 
 def load_bundle(folder: Path) -> tuple[Any, dict[str, Any], list[str]]:
-    """(pipeline, config, warnings). A missing or changed file is refused before unpickling."""
-    import pickle
-    from importlib import metadata
-
-    folder = Path(folder)
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
-        raise CockpitError(f"{folder}: not a cockpit bundle (no {MANIFEST})")
-    manifest = json.loads(manifest_path.read_text())
-    for name, expected in manifest["files"].items():
-        path = folder / name
-        if not path.is_file():
-            raise CockpitError(f"bundle file {path} is missing")
-        if hashlib.sha256(path.read_bytes()).hexdigest() != expected:
-            raise CockpitError(
-                f"bundle file {path} was changed (sha256 does not match the manifest); refusing to load it"
-            )
-    config = json.loads((folder / "config.json").read_text())
-    warnings = []
-    for name, wanted in config.get("libraries", {}).items():
-        if name == "python":
-            continue
-        try:
-            have = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            have = None
-        if have != wanted:
-            warnings.append(f"{name} {have or 'missing'} here, {wanted} when trained")
-    pipeline = pickle.loads((folder / "model.pkl").read_bytes())
-    return pipeline, config, warnings
+    """(pipeline, config, warnings) of a bundle checked whole (see `read_bundle`)."""
+    found = read_bundle(folder)
+    return found.pipeline, found.config, found.warnings

@@ -1,24 +1,29 @@
 """`cockpit serve --bundle DIR`: one model version served from a bundle, without a workspace
-(what the bundle's Dockerfile runs). Every bundle file is checked against the manifest's
-sha256 before the model is unpickled; requests are checked against the bundle's schema like
-the workspace service (422 naming fields, bounded bodies, no stack traces); each request is
-one JSON line in the request log file (with each answer's entity key and training-domain
-warnings), written before the answer is sent. There is no
-routing here: canary, shadow and fallback need the workspace's registry."""
+(what the bundle's Dockerfile runs). The whole bundle is checked before the model is
+unpickled (cockpit.deployment.bundle_check); requests are checked against the bundle's
+schema like the workspace service (422 naming fields, bounded bodies, no stack traces);
+each request is one JSON line in the request log file (with each answer's entity key and
+training-domain warnings), written before the answer is sent; the log is the owner's
+alone (0600) and a symlink at its path is refused. There is no routing here: canary,
+shadow and fallback need the workspace's registry."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import os
+import stat
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
 from cockpit import __version__
-from cockpit.deployment.bundle import load_bundle
+from cockpit.deployment.bundle_check import read_bundle
 from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import answers
 from cockpit.deployment.serving import MAX_BODY, json_app
@@ -34,6 +39,7 @@ from cockpit.deployment.serving_input import (
 )
 from cockpit.deployment.serving_token import authorized, digest
 from cockpit.entity import schema_keys
+from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from storage import clock
 
@@ -42,24 +48,68 @@ log = logging.getLogger("cockpit.serve")
 TOKEN_ENV = "COCKPIT_SERVE_TOKEN"
 
 
+LOG_MODE = 0o600  # requests hold production inputs and answers
+
+
+def open_log(path: Path) -> int:
+    """The request log opened for appending: created 0600, an existing one made 0600, and a
+    symlink at `path` (or anything but a regular file) refused rather than followed."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    try:
+        fd = os.open(path, flags, LOG_MODE)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a symlink (EMLINK: BSD)
+            raise CockpitError(
+                f"request log {path} is a symbolic link: refusing to follow it; give --log a regular file"
+            ) from None
+        raise CockpitError(f"cannot write the request log {path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CockpitError(f"request log {path} is not a regular file; give --log a regular file")
+        if stat.S_IMODE(os.fstat(fd).st_mode) != LOG_MODE:
+            os.fchmod(fd, LOG_MODE)
+        os.set_blocking(fd, True)
+    except OSError as exc:
+        os.close(fd)
+        raise CockpitError(
+            f"request log {path} cannot be made private ({exc.strerror or exc}); "
+            "give --log a file of your own"
+        ) from None
+    except CockpitError:
+        os.close(fd)
+        raise
+    return fd
+
+
 class BundleService:
+    """The bundle is read and checked whole, and its request log opened, before it can serve."""
+
     def __init__(
         self, folder: Path, log_path: Path, token: str | None = None, max_body: int = MAX_BODY
     ) -> None:
-        self.pipeline, self.config, self.warnings = load_bundle(Path(folder))
-        self.schema = json.loads((Path(folder) / "schema.json").read_text())
+        bundle = read_bundle(Path(folder))
+        self.pipeline, self.config, self.warnings = bundle.pipeline, bundle.config, bundle.warnings
+        self.schema = bundle.schema
         self.project = Project(0, self.config["project"], self.config["task"], self.config["target"], "", "")
         self.token_hash = digest(token) if token else None
         self.max_body = max_body
         self.log_path = Path(log_path)
         self.lock = threading.Lock()
         self.served = self.errors = 0
+        fd = open_log(self.log_path)
+        self._log_fd = fd
+        self._close_log = weakref.finalize(self, os.close, fd)
+
+    def close(self) -> None:
+        """Close the request log (every line is written when its request is answered)."""
+        self._close_log()
 
     def _write_log(self, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, default=str) + "\n"
-        with self.lock, open(self.log_path, "a", encoding="utf-8") as out:
-            out.write(line)
-            out.flush()
+        line = (json.dumps(entry, default=str) + "\n").encode("utf-8")
+        with self.lock:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self._log_fd, view) :]
 
     def score(self, items: list[Any], many: bool) -> tuple[int, dict[str, Any]]:
         refused = invalid(items, self.schema)
