@@ -27,6 +27,7 @@ from cockpit.deployment.serving_token import rotate_token
 from cockpit.monitoring import alerts
 from cockpit.monitoring.service import service_windows
 from cockpit.projects import get_project
+from cockpit.retraining.policy import due
 from cockpit.workspace import Workspace
 from storage import clock
 from storage.faults import DISK_FULL_ENV
@@ -95,6 +96,7 @@ def test_refused_requests_are_counted_per_minute_and_fire_no_error_rate(folder: 
         window = found.windows[-1]
         assert (window.requests, window.error_rate, window.refused_requests) == (5, 0.0, 300)
         assert "error_rate" not in {a.metric for a in found.firing}
+        assert not [reason for reason in due(ws, project) if "error_rate" in reason]  # no retrain due
 
 
 def _abort_mid_body(address: tuple[str, int]) -> None:
@@ -208,6 +210,19 @@ def test_a_full_disk_holds_rows_as_pending_and_spills_them_for_real(folder: Path
     assert [json.loads(line)["request_id"] for line in spill.read_text().splitlines()] == [
         f"r{i}" for i in range(30)
     ]
+
+
+def test_past_the_rows_it_may_hold_a_full_disk_spills_while_serving(folder: Path, monkeypatch) -> None:
+    monkeypatch.setenv(DISK_FULL_ENV, "request-log")
+    log = RequestLog(folder / ".cockpit", interval=0.05, hold=20)
+    log.start()
+    log.put(_rows(50))
+    _wait(lambda: log.spilled == 50 or (log.spilled and log.pending == 50 - log.spilled))
+    assert log.spilled >= 21 and log.pending <= 20  # before any stop
+    log.close(timeout=30)
+    assert (log.pending, log.spilled, log.lost) == (0, 50, 0)
+    spilled = (folder / ".cockpit" / "logs").glob("requests-unwritten-*.jsonl")
+    assert sum(len(path.read_text().splitlines()) for path in spilled) == 50
 
 
 def test_when_the_spill_fails_too_no_empty_file_is_left_and_the_loss_is_counted(

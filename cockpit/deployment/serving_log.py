@@ -129,7 +129,8 @@ class RequestLog:
                 due = time.monotonic() >= deadline
                 if self.retention is not None and time.monotonic() >= self._next_prune:
                     self._prune()
-                if (pending or self._counts) and (stopping or due or len(pending) >= self.batch):
+                full = len(pending) >= self.batch and self.failing is None  # failing: retry when due
+                if (pending or self._counts) and (stopping or due or full):
                     pending = self._write(pending, final=stopping)
                     if len(pending) > self.hold:
                         pending = self._spill(pending)
