@@ -194,3 +194,26 @@ def test_a_healthy_model_scores_as_before(root: Path) -> None:
     assert result.exit_code == 0 and result.stderr == ""
     outputs = stored_outputs(root, int(result.stdout.strip()))
     assert set(outputs["route"]) == {"production"} and (outputs["error"] == "").all()
+
+
+def test_a_model_that_loads_but_fails_on_the_rows_is_refused_too(root: Path, monkeypatch) -> None:
+    """A model can load and still fail on every row (here its predict raises, as a library
+    that changed under it would): refused by name unless --allow-fallback, like a broken file."""
+    from cockpit.deployment.routing import Router
+
+    real = Router._predict
+
+    def failing(self, version, rows):
+        if version.version == 1:
+            raise ValueError("X has 29 features, but the model is expecting 30")
+        return real(self, version, rows)
+
+    monkeypatch.setattr(Router, "_predict", failing)
+    before = written(root)
+    refused = batch_command(root, "ingest")
+    assert refused.exit_code == 2 and written(root) == before
+    line = one_line(refused)
+    assert "production model v1 failed on 60 rows" in line and "expecting 30" in line, line
+    allowed = batch_command(root, "ingest", "--allow-fallback")
+    assert allowed.exit_code == 0 and "60 rows answered by the fallback rule" in allowed.stderr
+    assert set(stored_outputs(root, int(allowed.stdout.strip()))["route"]) == {"fallback"}
