@@ -233,6 +233,7 @@ class ArtifactStore:
         try:
             faults.disk_full("artifacts.write")
             write(tmp)
+            faults.point("artifacts:written")
             return self._adopt(tmp, kind, suffix, versions)
         except OSError as exc:
             if is_disk_full(exc):

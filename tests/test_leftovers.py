@@ -79,6 +79,26 @@ def test_stale_temporary_files_are_reported_fixed_and_removed_by_the_next_write(
     assert sorted(names) == sorted(p.name for p in kept)  # the import left none of its own
 
 
+def test_an_import_killed_midway_leaves_one_temporary_file_named_by_its_pid(project, tmp_path) -> None:
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    cockpit = str(Path(sys.executable).parent / "cockpit")
+    killed = subprocess.run(
+        [cockpit, "--workspace", str(project), "data", "import", str(project / "cancer.csv")],
+        capture_output=True,
+        env={**os.environ, "COCKPIT_FAULT": "artifacts:written", "TMPDIR": str(scratch)},
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert list(scratch.iterdir()) == []  # the Parquet file is written in the workspace only
+    left = list((project / ".cockpit" / "artifacts").iterdir())
+    assert len(left) == 1 and left[0].name.startswith(".tmp-") and left[0].suffix == ".parquet"
+    with Workspace(project / ".cockpit") as ws:
+        assert ws.artifacts.stale_temporary() == []  # not a minute old: maybe still written
+        os.utime(left[0], (time.time() - 61, time.time() - 61))
+        assert ws.artifacts.stale_temporary() == left  # its writer is gone
+        assert ws.store.scalar("SELECT count(*) FROM dataset_versions") == 0
+
+
 def test_cancel_sweep_never_signals_a_pid_another_process_took(run_cli, project) -> None:
     stranger = subprocess.Popen(["sleep", "60"])
     try:
