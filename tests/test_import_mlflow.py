@@ -255,7 +255,7 @@ def test_a_sqlite_store_becomes_projects_and_runs_and_a_second_import_adds_nothi
     assert (lr["source"], lr["status"], lr["family"], lr["model_class"]) == (
         "mlflow",
         "finished",
-        "sklearn.linear_model._logistic.LogisticRegression",  # the pipeline's final estimator
+        "sklearn.linear_model.LogisticRegression",  # the final estimator, by its public path (1e807f6)
         "LogisticRegression",
     )
     assert lr["params"] == {"C": 0.5, "max_iter": 500, "solver": "lbfgs"}
