@@ -12,6 +12,29 @@ from click.testing import CliRunner
 
 from cockpit.workspace import Workspace
 
+_DEMO_BUILD = pytest.StashKey[object]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run on two or more xdist workers over whole folders (the README's `pytest -n 2`)
+    starts the demo build at once in the background (tests/demo_cache.py: start_build)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", default=None):
+        return
+    if not any(Path(arg.split("::")[0]).is_dir() for arg in config.args):
+        return  # chosen files: they may not need the demo at all
+    from tests.demo_cache import start_build
+
+    config.stash[_DEMO_BUILD] = start_build()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    process = session.config.stash.get(_DEMO_BUILD, None)
+    if process is not None:
+        from tests.demo_cache import stop_build
+
+        stop_build(process)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,11 +13,14 @@ built; `demo_clock` in conftest freezes the time a test sees at DEMO_NOW, after 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import hashlib
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -81,6 +84,38 @@ def cached_demo(root: Path | None = None, build: Callable[[Path], None] | None =
             scratch.rename(folder)
             _remove_stale(root, keep=folder)
     return folder
+
+
+def start_build() -> subprocess.Popen | None:
+    """`cached_demo()` in a background process, unless this code's demo is cached already.
+    The xdist controller starts it at the start of a run, so the build overlaps the tests that
+    do not need the demo instead of a worker sitting on the lock while the other builds it.
+    It takes the same lock: a worker that needs the demo waits for it, and one that finds no
+    finished build (this one failed or was stopped) builds it itself and reports the error."""
+    if (cache_root() / f"demo-{demo_key()}" / ".built").exists():
+        return None
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with (cache_root() / "background-build.log").open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from tests.demo_cache import cached_demo; cached_demo()"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: stopping it stops its training children
+        )
+
+
+def stop_build(process: subprocess.Popen) -> None:
+    """Stop a background build no test waited for (a run of a few tests), and remove its
+    unfinished folder."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+        with contextlib.suppress(ProcessLookupError):  # its training children, still writing
+            os.killpg(process.pid, signal.SIGKILL)
+        for left in cache_root().glob(f".demo-*-{process.pid}"):
+            shutil.rmtree(left, ignore_errors=True)
 
 
 @contextmanager
