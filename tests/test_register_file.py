@@ -249,3 +249,40 @@ def test_the_split_named_must_be_of_the_data_version(ws) -> None:
     assert result.exit_code == 0, result.stderr
     assert the_run(made, 1).split_id == 2
     assert np.isfinite(the_run(made, 1).score)
+
+
+def test_a_model_that_fails_on_the_splits_missing_values_is_refused_by_name(tmp_path: Path) -> None:
+    """A LogisticRegression fitted on the penguins rows without NaN cannot take the split's
+    rows that have some: one line naming the file and an imputer, nothing written."""
+    from sklearn.linear_model import LogisticRegression
+
+    from tests.cli_workspaces import penguins
+
+    frame = penguins()
+    made = build(tmp_path / "penguins", frame, "multiclass", "species")
+    numeric = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+    clean = frame.dropna(subset=numeric)
+    path = tmp_path / "lr_nan.joblib"
+    joblib.dump(LogisticRegression(max_iter=2000).fit(clean[numeric], clean["species"]), path)
+    result = made.cli("register", "--file", str(path), "--data", "1")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("cockpit: lr_nan.joblib fails on rows with missing values")
+    assert "put an imputer" in result.stderr and "Input X contains NaN" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert counts(made) == (0, 0)
+
+
+def test_a_failure_after_the_run_is_recorded_ends_it_failed(ws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cockpit.training import external
+
+    made, models = ws
+
+    def broken(*args, **kwargs):
+        raise MemoryError("out of memory while scoring")
+
+    monkeypatch.setattr(external, "score", broken)
+    with pytest.raises(MemoryError):
+        made.cli("register", "--file", str(models / "lgbm.joblib"), "--data", "1")
+    run = the_run(made, 1)
+    assert run.status == "failed" and "out of memory while scoring" in run.error
+    assert counts(made) == (1, 0)

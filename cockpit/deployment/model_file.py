@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 SKOPS = (".skops",)
 JOBLIB = (".joblib", ".pkl", ".pickle")
 SKOPS_MISSING = "install cockpit[skops] to read .skops files"
-CHECK_ROWS = 50  # validation rows predicted before anything is written
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +182,7 @@ def check_estimator_kind(model: Any, label: str) -> None:
 
 def check_fit_for(model: Any, project: Project, data: RunData, columns: list[str], label: str) -> None:
     """The model suits the project: a classifier of the target's classes (or a regressor), and
-    the data has every column it takes; it predicts the first validation rows."""
+    the data has every column it takes; it predicts every train and validation row."""
     from sklearn.base import is_classifier
 
     from cockpit.training import external
@@ -220,10 +219,26 @@ def check_fit_for(model: Any, project: Project, data: RunData, columns: list[str
         )
     if project.target in columns:
         raise CockpitError(f"{label} takes the target {project.target!r} as an input: it cannot be scored")
-    try:
-        external.with_inputs(model, data.train[columns]).predict(data.validation.head(CHECK_ROWS))
-    except Exception as exc:  # the user's model on our rows: any failure is the refusal
-        raise CockpitError(f"{label} fails on the split's rows ({type(exc).__name__}: {exc})"[:300]) from None
+    wrapped = external.with_inputs(model, data.train[columns])
+    # every row it will be scored on, train and validation: a failure after the run is
+    # recorded would leave a failed run behind for what is a refusal of the file
+    for name, rows in (("train", data.train), ("validation", data.validation)):
+        try:
+            wrapped.predict(rows)
+        except Exception as exc:  # the user's model on our rows: any failure is the refusal
+            raise CockpitError(_fails_on(label, name, rows[columns], exc)) from None
+
+
+def _fails_on(label: str, name: str, rows: Any, exc: Exception) -> str:
+    """One line: the model fails on the split's rows, and why when it is missing values."""
+    first = (str(exc).strip().splitlines() or [""])[0]  # scikit-learn's NaN error runs to a paragraph
+    reason = f"{type(exc).__name__}: {first}"[:200]
+    if "nan" in str(exc).lower() and bool(rows.isna().any().any()):
+        return (
+            f"{label} fails on rows with missing values of the split's {name} rows ({reason}); "
+            "put an imputer (e.g. sklearn.impute.SimpleImputer) in its Pipeline and save it again"
+        )
+    return f"{label} fails on the split's {name} rows ({reason})"
 
 
 def split_of(ws: Workspace, project: Project, version_id: int, split_id: int | None) -> int:
@@ -255,7 +270,7 @@ def record_file(
     """Check the model, then record it as a finished external run scored on the split."""
     import time
 
-    from cockpit.training import external
+    from cockpit.training import external, runs
     from cockpit.training.environment import capture
 
     data = external.run_data(ws, project, split_of(ws, project, version_id, split_id))
@@ -270,9 +285,13 @@ def record_file(
     run_id = external.start(
         ws, project, "file", file.origin, data=data, environment=(commit, dirty, versions)
     )
-    run = external.finish_with_model(
-        ws, project, run_id, file.model, data.train[columns], data, time.perf_counter() - started
-    )
+    try:
+        run = external.finish_with_model(
+            ws, project, run_id, file.model, data.train[columns], data, time.perf_counter() - started
+        )
+    except BaseException as exc:  # never left running: the run ends failed with the error
+        runs.finish(ws, project, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
     return run, [note] if note else []
 
 
