@@ -286,3 +286,45 @@ def test_a_run_logged_without_data_is_refused_until_its_data_is_named(made: Buil
     gated = made.cli("gate", str(run_id))
     assert gated.exit_code == 2 and "has no data in cockpit yet" in gated.stderr
     assert made.cli("models", "--json").stdout.count('"run_id"') == 2  # v1 and v2 only
+
+
+def test_deploy_refuses_a_version_whose_model_cannot_load_here(
+    made: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's class from a module that is gone by deploy time: every strategy refuses the
+    version by name (exit 2) and no alias moves, so the service never routes to it."""
+    import importlib
+    import sys
+
+    from cockpit.training.external import run_data
+
+    folder = tmp_path / "usercode"
+    folder.mkdir()
+    module = folder / "gone_model.py"
+    module.write_text(
+        "from sklearn.linear_model import LogisticRegression\n\n\nclass Mine(LogisticRegression):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(folder))
+    import gone_model  # type: ignore[import-not-found]
+
+    ws, project = opened(made)
+    with ws:
+        data = run_data(ws, project, 1)
+    fitted = gone_model.Mine(max_iter=5000).fit(data.train[data.columns], data.train["target"])
+    joblib.dump(fitted, folder / "m.joblib")
+    registered = made.cli("register", "--file", str(folder / "m.joblib"), "--data", "1", "--override", "test")
+    assert registered.exit_code == 0, registered.stderr
+    version = registered.stdout.strip().splitlines()[-1]
+    module.unlink()
+    monkeypatch.delitem(sys.modules, "gone_model")
+    sys.path.remove(str(folder))
+    importlib.invalidate_caches()
+    before = made.cli("models", "--json").stdout
+    for args in (("canary", "--percent", "50"), ("shadow",), ("blue-green",)):
+        refused = made.cli("deploy", version, "--strategy", *args)
+        assert refused.exit_code == 2, refused.stdout
+        assert f"v{version} (run 4) cannot be deployed" in refused.stderr
+        assert "'gone_model'" in refused.stderr and refused.stderr.count("\n") == 1
+    assert made.cli("models", "--json").stdout == before
+    sound = made.cli("deploy", "2", "--strategy", "canary", "--percent", "50")
+    assert sound.exit_code == 0, sound.stderr  # a version whose model answers still goes

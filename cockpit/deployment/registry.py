@@ -408,13 +408,38 @@ def deploy(
     expect: tuple[Move, ...] | None = None,
 ) -> Plan:
     """Carry out `plan_deploy`; returns the plan carried out. `expect`: the moves a person
-    confirmed; a plan that differs now is refused, nothing done (so for every action)."""
+    confirmed; a plan that differs now is refused, nothing done (so for every action). A
+    version whose model cannot load or answer is refused before any alias moves."""
+    check_answers(ws, project, get_version(ws, project, ref))
     with ws.store.transaction():
         plan = plan_deploy(ws, project, ref, strategy, percent)
         as_confirmed(expect, plan.moves)
         payload = {"version": plan.target.version, "strategy": strategy, "percent": percent, "reason": reason}
         _carry_out(ws, project, plan, reason or f"{strategy} deploy", "deploy", payload)
     return plan
+
+
+def check_answers(ws: Workspace, project: Project, version: ModelVersion) -> None:
+    """The version's model loads here and predicts one row of its own split (validation): a
+    model that cannot (its class defined in a script's __main__, a module not installed, a
+    pickle this scikit-learn cannot read) would only answer with errors once routed."""
+    from cockpit.data.splits import get_split, split_frames
+    from cockpit.training.fit import predict
+    from cockpit.training.runs import load_pipeline
+
+    run = get_run(ws, project, version.run_id)
+    try:
+        pipeline = load_pipeline(ws, run)
+        if run.split_id is not None:
+            parts = split_frames(ws, project, get_split(ws, project, run.split_id))
+            row = next((parts[p] for p in ("validation", "test", "train") if len(parts[p])), None)
+            if row is not None:
+                predict(pipeline, row.head(1).drop(columns=[project.target], errors="ignore"), project.task)
+    except Exception as exc:  # whatever stops the model answering is the refusal
+        reason = str(exc) if isinstance(exc, CockpitError) else f"{type(exc).__name__}: {exc}"
+        raise CockpitError(
+            f"{version.label} cannot be deployed: its model cannot answer here ({reason})"[:400]
+        ) from None
 
 
 def plan_canary_percent(ws: Workspace, project: Project, percent: float) -> Plan:
