@@ -16,12 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cockpit.deployment.model_file import check_fit_for, input_columns
 from cockpit.errors import CockpitError
 from cockpit.projects import Project, resolve_project
 from cockpit.tracking import values
 from cockpit.tracking.buffer import Point, StepBuffer
 from cockpit.tracking.origin import Environment, environment, estimator_library
 from cockpit.tracking.place import Pins, check_rerun, checked_seed, open_workspace, rerun_split, split_pins
+from cockpit.tracking.portable import check_portable
 from cockpit.training import external, runs, steps
 from cockpit.workspace import Workspace
 
@@ -177,7 +179,12 @@ class ActiveRun:
                 f"run {self.id} has a model logged already; start another run for another model"
             )
         external.check_model(model, self.project.task)
-        example = self._fitted_columns(model) if input_example is None else self._example_frame(input_example)
+        check_portable(model)
+        if input_example is None:
+            example = self._fitted_columns(model)
+        else:
+            example = self._example_frame(input_example)
+            self._check_fits(model, example)
         library = estimator_library(model)
         if library and library[0] not in self._versions:
             self._versions[library[0]] = library[1]
@@ -188,8 +195,7 @@ class ActiveRun:
         """Rows of the split with the columns the model was fitted on: those it recorded
         (`feature_names_in_`, when fitted on a DataFrame), else the spec's feature columns."""
         data = self._load()
-        names = getattr(model, "feature_names_in_", None)
-        columns = data.columns if names is None else [str(c) for c in names]
+        columns, _ = input_columns(model, data.columns)
         if self.project.target in columns:
             raise CockpitError(
                 f"the model was fitted with the target column {self.project.target!r} as an input; "
@@ -201,7 +207,28 @@ class ActiveRun:
                 f"the model was fitted on columns split {data.split_id} lacks: {', '.join(missing)}; "
                 "make them in a Pipeline step before the model: cockpit calls it on the split's rows"
             )
+        # what `cockpit register --file` checks: task, target classes, a prediction on the rows
+        check_fit_for(model, self.project, data, columns, "the model")
         return data.train[columns].head(5)
+
+    def _check_fits(self, model: Any, example: pd.DataFrame) -> None:
+        """A model logged with input_example: the task and a prediction on the example's rows
+        (the split's rows too, when the run has one)."""
+        from sklearn.base import is_classifier
+
+        if self._pins is not None:
+            check_fit_for(model, self.project, self._load(), [str(c) for c in example.columns], "the model")
+            return
+        final = external.final_estimator(model)
+        if self.project.task == "regression" and is_classifier(final):
+            raise CockpitError(
+                f"the model ({type(final).__name__}) is a classifier; a regression project needs a regressor"
+            )
+        try:
+            external.with_inputs(model, example).predict(example)
+        except Exception as exc:  # the user's model on its own example rows
+            why = f"{type(exc).__name__}: {exc}"
+            raise CockpitError(f"the model fails on input_example ({why})"[:300]) from None
 
     def _example_frame(self, example: Any) -> pd.DataFrame:
         import pandas as pd

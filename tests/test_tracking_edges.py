@@ -1,0 +1,132 @@
+"""Edges of the tracking API (cockpit.start_run) a new user meets: a model class of the
+script itself, a model that does not suit the project, a script ending without `end()`,
+`python -m`, the point buffer, one transaction per start and per scoring. Data: palmerpenguins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import cockpit
+from cockpit.errors import CockpitError
+from cockpit.projects import resolve_project
+from cockpit.training import runs
+from cockpit.workspace import Workspace
+
+NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+
+
+@pytest.fixture(scope="module")
+def penguins_build(tmp_path_factory) -> Path:
+    """Project "penguins" (multiclass on species) and "mass" (regression on body_mass_g),
+    each with the penguins data and split."""
+    from palmerpenguins import load_penguins
+
+    from cockpit.data.datasets import import_dataset
+    from cockpit.data.splits import make_split
+    from cockpit.projects import create_project
+
+    folder = tmp_path_factory.mktemp("penguins") / "ws"
+    ws, _ = Workspace.init(folder)
+    load_penguins().to_csv(folder / "penguins.csv", index=False)
+    for name, task, target in (("penguins", "multiclass", "species"), ("mass", "regression", "body_mass_g")):
+        project = create_project(ws, name, task, target)
+        import_dataset(ws, project, folder / "penguins.csv")
+        make_split(ws, project, "random" if task == "regression" else "stratified", seed=1)
+    ws.close()
+    return folder
+
+
+@pytest.fixture
+def root(penguins_build: Path, private_copy) -> Path:
+    return private_copy(penguins_build)
+
+
+def open_run(root: Path, run_id: int, project: str = "penguins") -> runs.Run:
+    with Workspace.open(root) as ws:
+        return runs.get_run(ws, resolve_project(ws, project), run_id)
+
+
+def numeric_lr(X: pd.DataFrame, y: pd.Series) -> Pipeline:
+    return make_pipeline(SimpleImputer(), LogisticRegression(max_iter=500)).fit(X[NUMERIC], y)
+
+
+class Nearest(ClassifierMixin, BaseEstimator):
+    """A user's own classifier (the nearest species mean of one column)."""
+
+    def fit(self, X, y):
+        self.means_ = X.groupby(y)["bill_length_mm"].mean()
+        self.classes_ = np.array(sorted(self.means_.index))
+        self.feature_names_in_ = np.array(list(X.columns), dtype=object)
+        return self
+
+    def predict(self, X):
+        v = X["bill_length_mm"].fillna(self.means_.mean()).to_numpy()[:, None]
+        return self.means_.index.to_numpy()[np.abs(v - self.means_.to_numpy()[None, :]).argmin(1)]
+
+
+def fill(frame):
+    return frame.fillna(0)
+
+
+def test_a_class_or_function_of_the_script_itself_is_refused_at_log_model(root: Path, monkeypatch) -> None:
+    # what a class or function defined in `python train.py` (or a notebook cell) is
+    monkeypatch.setattr(Nearest, "__module__", "__main__")
+    monkeypatch.setattr(fill, "__module__", "__main__")
+    with cockpit.start_run(project="penguins", workspace=root) as run:
+        X, y = run.train_frame()
+        with pytest.raises(CockpitError, match=r"class Nearest defined in your script.*in a module"):
+            run.log_model(Nearest().fit(X, y))
+        step = make_pipeline(FunctionTransformer(fill), LogisticRegression(max_iter=500))
+        with pytest.raises(CockpitError, match=r"function fill defined in your script.*import it"):
+            run.log_model(step.fit(X[NUMERIC], y))
+        lam = make_pipeline(FunctionTransformer(lambda f: f.fillna(0)), LogisticRegression(max_iter=500))
+        with pytest.raises(CockpitError, match=r"cannot be saved: pickle refuses it"):
+            run.log_model(lam.fit(X[NUMERIC], y))
+        run.log_model(numeric_lr(X, y))  # a refused model is not logged: another one can be
+    assert run.result is not None and run.result.status == "finished" and run.result.score is not None
+
+
+def test_log_model_checks_what_register_file_checks(root: Path) -> None:
+    with cockpit.start_run(project="mass", workspace=root) as run:
+        X, y = run.train_frame()
+        classifier = LogisticRegression(max_iter=50).fit(X[NUMERIC].fillna(0), (y > 4000).astype(int))
+        with pytest.raises(CockpitError, match="is a classifier; a regression project needs a regressor"):
+            run.log_model(classifier)
+    assert run.result is not None and run.result.artifact_sha256 is None
+
+    with cockpit.start_run(project="penguins", workspace=root) as run:
+        X, y = run.train_frame()
+        codes = LogisticRegression(max_iter=500).fit(X[NUMERIC].fillna(0), y.astype("category").cat.codes)
+        with pytest.raises(CockpitError, match="predicts the classes 0, 1, 2.*trained on another target"):
+            run.log_model(codes)
+        arrays = LogisticRegression(max_iter=50).fit(X[NUMERIC].fillna(0).to_numpy(), y)
+        with pytest.raises(CockpitError, match="takes 3 inputs; the feature spec names"):
+            run.log_model(arrays)
+        mixed = LogisticRegression(max_iter=50).fit(np.zeros((len(y), len(X.columns))), y)
+        with pytest.raises(CockpitError, match=r"fails on the split's.*rows \(ValueError: could not convert"):
+            run.log_model(mixed)
+        run.log_model(numeric_lr(X, y))
+    assert run.result is not None and run.result.status == "finished"
+
+
+def test_a_model_logged_with_an_input_example_is_checked_on_it(root: Path) -> None:
+    from palmerpenguins import load_penguins
+
+    rows = load_penguins().dropna()
+    X, y = rows[NUMERIC], rows["body_mass_g"]
+    with cockpit.start_run(project="mass", workspace=root) as run:
+        with pytest.raises(CockpitError, match="is a classifier"):
+            run.log_model(LogisticRegression(max_iter=50).fit(X, y > 4000), input_example=X.head())
+        with pytest.raises(CockpitError, match=r"fails on input_example \(ValueError"):
+            run.log_model(
+                LinearRegression().fit(X.to_numpy(), y), input_example=rows[["island", "sex", "year"]].head()
+            )
