@@ -29,8 +29,41 @@ def environment(source: str, origin: dict[str, Any]) -> Environment:
     folder = code_folder(source, origin)
     if source == "script":
         commit, dirty, versions = _once(str(folder))
+        if commit is not None and not dirty:
+            # status --untracked-files=no hides a script (or a module beside it) never added:
+            # the commit does not hold that code, so it is not a clean commit
+            dirty = _untracked(str(folder), _own_code(Path(origin["script"]), folder))
         return commit, dirty, dict(versions)
     return _capture(str(folder))
+
+
+def _own_code(script: Path, folder: Path) -> tuple[str, ...]:
+    """The script and the modules loaded from its folder (not installed packages)."""
+    found = {str(script)}
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        if not file or not file.endswith(".py"):
+            continue
+        path = Path(file)
+        if path.is_relative_to(folder) and not INSTALLED & set(path.parts):
+            found.add(str(path))
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=16)
+def _untracked(folder: str, paths: tuple[str, ...]) -> bool:
+    """Whether any of `paths` is unknown to git (`ls-files --error-unmatch` fails)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "-C", folder, "ls-files", "--error-unmatch", "--", *paths],
+            capture_output=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False  # git gone mid-run: the status read before stands
+    return out.returncode != 0
 
 
 def _capture(folder: str) -> Environment:
