@@ -4,6 +4,9 @@ script itself, a model that does not suit the project, a script ending without `
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +133,60 @@ def test_a_model_logged_with_an_input_example_is_checked_on_it(root: Path) -> No
             run.log_model(
                 LinearRegression().fit(X.to_numpy(), y), input_example=rows[["island", "sex", "year"]].head()
             )
+
+
+def run_python(root: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COCKPIT_WORKSPACE": str(root), "COCKPIT_PROJECT": "penguins"}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
+
+
+def last_run(root: Path) -> runs.Run:
+    with Workspace.open(root) as ws:
+        return runs.get_run(ws, resolve_project(ws, "penguins"), ws.store.scalar("SELECT max(id) FROM runs"))
+
+
+@pytest.mark.parametrize(
+    ("code", "returncode", "status", "error"),
+    [
+        ("run = cockpit.start_run()\nsys.exit(3)", 3, "failed", "exited with status 3 (sys.exit)"),
+        ("run = cockpit.start_run()\nsys.exit('no data today')", 1, "failed", "SystemExit: no data today"),
+        (
+            "run = cockpit.start_run()\nraise RuntimeError('top-level')",
+            1,
+            "failed",
+            "RuntimeError: top-level",
+        ),
+        ("run = cockpit.start_run()\nsys.exit(0)", 0, "finished", None),
+        # a sys.exit the code caught: it went on, and ended cleanly
+        (
+            "run = cockpit.start_run()\ntry:\n    sys.exit(2)\nexcept SystemExit:\n    pass\n"
+            "run.log_metric('loss', 1.0)",
+            0,
+            "finished",
+            None,
+        ),
+    ],
+)
+def test_a_run_left_open_at_exit_records_why_the_process_ended(
+    root: Path, tmp_path: Path, code: str, returncode: int, status: str, error: str | None
+) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(f"import sys\nimport cockpit\n{code}\n")
+    out = run_python(root, [str(script)], tmp_path)
+    assert out.returncode == returncode, out.stderr
+    done = last_run(root)
+    assert done.source == "script" and done.status == status
+    assert (done.error is None) if error is None else (error in done.error)
+
+
+def test_python_c_that_raises_fails_its_open_run(root: Path, tmp_path: Path) -> None:
+    out = run_python(root, ["-c", "import cockpit\nrun = cockpit.start_run()\n1 / 0"], tmp_path)
+    assert out.returncode == 1 and "ZeroDivisionError" in out.stderr
+    done = last_run(root)
+    assert (done.source, done.status, done.error) == (
+        "notebook",
+        "failed",
+        "ZeroDivisionError: division by zero",
+    )

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from cockpit.deployment.model_file import check_fit_for, input_columns
 from cockpit.errors import CockpitError
@@ -57,6 +57,7 @@ def start_run(
     check_rerun(pins, origin)
     env = environment(source, origin)
     run_id = external.start(ws, found, source, origin, checked, seed, pins, env)
+    _watch_exit()
     return ActiveRun(ws, found, run_id, source, pins, split is not None, seed, checked, env)
 
 
@@ -303,6 +304,8 @@ class ActiveRun:
     def _fail(self, error: BaseException, duration: float) -> None:
         cancelled = isinstance(error, KeyboardInterrupt)
         text = runs.cancel_note("Ctrl-C") if cancelled else f"{type(error).__name__}: {error}".rstrip(": ")
+        if isinstance(error, SystemExit) and isinstance(error.code, int):
+            text = f"the code exited with status {error.code} (sys.exit) before the run ended"
         try:
             self._steps.flush()
         except Exception as lost:  # the run is still recorded as ended, saying so
@@ -311,6 +314,7 @@ class ActiveRun:
         runs.finish(self.workspace, self.project, self.id, status, error=text, extra={"duration_s": duration})
 
     def _check_running(self) -> None:
+        _EXIT.clear()  # code still running after a sys.exit: the SystemExit was caught
         if self.result is not None:
             raise CockpitError(f"run {self.id} has ended ({self.status}); start another run")
 
@@ -321,15 +325,53 @@ def _clean_exit(error: BaseException) -> bool:
 
 
 _OPEN: dict[int, ActiveRun] = {}  # runs not ended yet, ended when the process exits
+_EXIT: list[Any] = []  # the status of the last sys.exit() call, while no run call followed it
+
+
+def _watch_exit() -> None:
+    """Keep the status sys.exit() is called with: at exit the interpreter has handled the
+    SystemExit and says nothing of it (sys.last_value is for other exceptions), so a run
+    left open by `sys.exit(3)` would otherwise be recorded as finished."""
+    if getattr(sys.exit, "_cockpit", False):
+        return
+    original = sys.exit
+
+    def exit(status: str | int | None = None, /) -> NoReturn:
+        _EXIT[:] = [status]
+        original(status)
+
+    exit._cockpit = True  # type: ignore[attr-defined]
+    exit.__doc__ = original.__doc__
+    sys.exit = exit
+
+
+def _interactive() -> bool:
+    """A notebook's kernel or an interactive session: an error it showed earlier did not
+    end the code that logged the run."""
+    return "ipykernel" in sys.modules or "IPython" in sys.modules or hasattr(sys, "ps1")
+
+
+def _exit_error() -> BaseException | None:
+    """What ended the process, when it was not a clean end: an uncaught exception (kept by
+    the interpreter in sys.last_value) or sys.exit() with a status other than 0 or None."""
+    if _interactive():
+        return None
+    error = getattr(sys, "last_value", None)
+    if error is not None:
+        return error
+    if _EXIT and _EXIT[0] not in (None, 0):
+        return SystemExit(_EXIT[0])
+    return None
 
 
 @atexit.register
 def _end_open_runs() -> None:
-    """A run the code never ended: failed with the error that stopped a script, else
-    finished (a notebook's kernel shutting down, a script that forgot `end()`)."""
-    error = getattr(sys, "last_value", None)
+    """A run the code never ended: failed with the exception or sys.exit status that stopped
+    the process, else finished (a script that forgot `end()`, a notebook's kernel shutting
+    down)."""
+    error = _exit_error()
     for run in list(_OPEN.values()):
         try:
-            run._close(error if run.source == "script" else None)
+            run._close(error)
         except Exception as failure:
-            print(f"cockpit: run {run.id} could not be closed: {failure}", file=sys.stderr)
+            print(f"cockpit: run {run.id} failed at exit: {failure}", file=sys.stderr)
