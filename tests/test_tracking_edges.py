@@ -190,3 +190,13 @@ def test_python_c_that_raises_fails_its_open_run(root: Path, tmp_path: Path) -> 
         "failed",
         "ZeroDivisionError: division by zero",
     )
+
+
+def test_a_split_named_in_the_script_is_refused_by_a_retrain_saying_to_leave_it_unset(
+    root: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("COCKPIT_DATA_VERSION", "2")
+    with pytest.raises(CockpitError, match=r"data v1 \(split 1\): leave split unset in start_run"):
+        cockpit.start_run(project="penguins", split=1, workspace=root)
+    with Workspace.open(root) as ws:
+        assert ws.store.scalar("SELECT count(*) FROM runs") == 0

@@ -93,7 +93,10 @@ def check_rerun(pins: Pins | None, origin: dict[str, Any]) -> None:
     wanted = os.environ.get(DATA_ENV, "").strip()
     if wanted and (pins is None or str(pins.version_id) != wanted):
         found = f"data v{pins.version_id} (split {pins.split_id})" if pins else "no split"
-        raise CockpitError(f"{DATA_ENV}={wanted} but this run would train on {found}")
+        raise CockpitError(
+            f"{DATA_ENV}={wanted} but this run would train on {found}: leave split unset in "
+            "start_run (or pass split=None) so a retrain or a reproduction can name the new data"
+        )
     if os.environ.get(TOKEN_ENV):
         origin["rerun"] = os.environ[TOKEN_ENV]
 
