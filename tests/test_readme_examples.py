@@ -212,6 +212,38 @@ def _reproduced_in_a_worktree(folder: Path, results: list[Result]) -> None:
     assert len(trees.stdout.splitlines()) == 1, f"a worktree was left behind: {trees.stdout}"
 
 
+def _mlruns(folder: Path) -> None:
+    """./mlruns: an MLflow file store (one experiment, two runs with a param and a curve), made
+    by MLflow itself in its own process."""
+    code = (
+        "import mlflow\n"
+        "mlflow.set_tracking_uri('file:./mlruns')\n"
+        "mlflow.set_experiment('cancer')\n"
+        "for c in (0.1, 1.0):\n"
+        "    with mlflow.start_run():\n"
+        "        mlflow.log_param('C', c)\n"
+        "        for step in range(3):\n"
+        "            mlflow.log_metric('val_roc_auc', 0.9 + c / 100 + step / 1000, step=step)\n"
+    )
+    quiet = {"MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    subprocess.run([sys.executable, "-c", code], cwd=folder, env={**os.environ, **quiet}, check=True)
+
+
+def _two_mlflow_runs(folder: Path, results: list[Result]) -> None:
+    with closing(sqlite3.connect(folder / ".cockpit" / "cockpit.db")) as db:
+        rows = db.execute(
+            "SELECT source, status, json_extract(params, '$.C') FROM runs ORDER BY id"
+        ).fetchall()
+    assert rows == [("mlflow", "finished", 0.1), ("mlflow", "finished", 1.0)], rows
+
+
+def _deleted(folder: Path, results: list[Result]) -> None:
+    with closing(sqlite3.connect(folder / ".cockpit" / "cockpit.db")) as db:
+        assert db.execute("SELECT count(*) FROM runs WHERE id = 7").fetchone() == (0,)
+        [(reason,)] = db.execute("SELECT details FROM events WHERE action LIKE '%delete%'").fetchall()
+    assert "bad params" in reason
+
+
 @dataclass(frozen=True)
 class Way:
     """How one README line is run on a copy of the demo (or, `fresh`, in an empty folder): the
@@ -371,6 +403,11 @@ WAYS: dict[str, Way | str] = {
         codes={0: {0, 1}}
     ),
     "cockpit status [--json]": Way(),
+    "cockpit gc [--dry-run]": Way(),
+    'cockpit delete run 7 --reason "bad params" -p house-prices': Way(project="house-prices", check=_deleted),
+    "cockpit import mlflow ./mlruns --task binary --target target": Way(
+        project=None, fresh=True, files=(_mlruns,), before=("cockpit init",), check=_two_mlflow_runs
+    ),
     "cockpit log [--grep TEXT] [--json]": Way(values={"TEXT": "deploy"}),
     "cockpit": UI,
     "cockpit serve [--host 127.0.0.1] [--port 8000]": SERVE,

@@ -138,13 +138,20 @@ def get_run(ws: Workspace, project: Project, run_id: int) -> Run:
     return _from_row(row)
 
 
+NO_MODEL_WHY = {
+    "script": "its code never called run.log_model",
+    "notebook": "its code never called run.log_model",
+    "mlflow": "MLflow holds no scikit-learn model cockpit could load for it",
+}
+
+
 def check_has_model(run: Run, done: str) -> None:
     """A run that can be `done` (evaluated, registered, reproduced): finished, with a model."""
     if run.status != "finished":
         raise CockpitError(f"{run.label} is {run.status}: only a finished run can be {done}")
     if not run.artifact_sha256:
         raise CockpitError(
-            f"{run.label} finished without a model (its code never called run.log_model): "
+            f"{run.label} finished without a model ({NO_MODEL_WHY.get(run.kind, 'it saved none')}): "
             f"there is nothing to be {done}"
         )
 
