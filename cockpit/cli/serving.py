@@ -212,12 +212,16 @@ def serve(
     finally:
         service.close()
         sock.close()
-    counted = service.log.counted
+    log, counted = service.log, service.log.counted
+    apart = [
+        f"{counted['refused']} refused for the token" if counted["refused"] else "",
+        f"{counted['aborted']} aborted by their client" if counted["aborted"] else "",
+        f"{log.spilled} rows written to {ws.dir / 'logs'} instead" if log.spilled else "",
+        f"{log.lost} rows LOST (the disk is full)" if log.lost else "",
+    ]
     click.echo(
-        f"stopped: {service.served} requests answered ({counted['refused']} refused for the token), "
-        f"{counted['aborted']} aborted by their client, {service.log.written} rows written to the request log"
-        + (f", {service.log.spilled} to {ws.dir / 'logs'}" if service.log.spilled else "")
-        + (f", {service.log.lost} LOST (the disk is full)" if service.log.lost else "")
+        f"stopped: {service.served} requests answered, {log.written} rows written to the request log"
+        + "".join(f"; {part}" for part in apart if part)
     )
 
 
