@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from sklearn.preprocessing import FunctionTransformer
 import cockpit
 from cockpit.errors import CockpitError
 from cockpit.projects import resolve_project
-from cockpit.training import runs
+from cockpit.training import runs, steps
 from cockpit.workspace import Workspace
 
 NUMERIC = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
@@ -200,3 +201,25 @@ def test_a_split_named_in_the_script_is_refused_by_a_retrain_saying_to_leave_it_
         cockpit.start_run(project="penguins", split=1, workspace=root)
     with Workspace.open(root) as ws:
         assert ws.store.scalar("SELECT count(*) FROM runs") == 0
+
+
+def test_points_waiting_past_the_interval_are_written_at_the_next_call_of_any_kind(root: Path) -> None:
+    def written(run) -> int:
+        with Workspace.open(root) as ws:
+            return steps.step_counts(ws, [run.id]).get(run.id, 0)
+
+    with cockpit.start_run(project="penguins", workspace=root) as run:
+        run._steps.every_s = 0.2  # the buffer's interval, short for the test
+        time.sleep(0.25)
+        run.log_metrics({"loss": 0.9, "auc": 0.6}, step=0)  # one epoch: both keys written together
+        assert written(run) == 2
+        run.log_metric("loss", 0.8, step=1)  # within the interval of the last write: held
+        assert written(run) == 2
+        time.sleep(0.25)
+        run.log_param("lr", 0.1)  # any call on the run writes what waited past the interval
+        assert written(run) == 3
+        run.log_metric("loss", 0.7, step=2)
+        time.sleep(0.25)
+        X, y = run.train_frame()
+        run.log_model(numeric_lr(X, y))
+        assert written(run) == 4

@@ -1,7 +1,11 @@
-"""Metric points held briefly and written in small batches: every `every_points` points or
-when `every_s` has passed since the last write. A loop that logs slowly (an epoch every few
-seconds) has each point written at once; a fast one writes a batch twice a second. Either
-way the runs table and the run detail see the curve grow while the script runs."""
+"""Metric points held briefly and written in small batches. No thread writes them (SQLite
+connections are per thread): every call on the run (log_metric, log_metrics once it holds
+all its keys, log_param(s), log_model) writes what is held when 500 points wait or half a
+second has passed since the last write, and the run's end writes the rest. A loop that logs
+an epoch every few seconds has each epoch's points written at its first call after the
+pause (log them with one log_metrics to have them written together); a fast one writes a
+batch twice a second. Either way the runs table and the run detail see the curve grow while
+the script runs."""
 
 from __future__ import annotations
 
@@ -34,10 +38,15 @@ class StepBuffer:
             step = self.next_step.get(key, 0)
         self.next_step[key] = max(self.next_step.get(key, 0), step + 1)
         self.pending.append((key, step, value))
+        return step
+
+    def tick(self) -> None:
+        """Write the held points when enough wait or enough time has passed."""
+        if not self.pending:
+            return
         now = time.monotonic()
         if len(self.pending) >= self.every_points or now - self.last_write >= self.every_s:
             self.flush(now)
-        return step
 
     def flush(self, now: float | None = None) -> None:
         if self.pending:

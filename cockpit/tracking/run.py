@@ -143,20 +143,27 @@ class ActiveRun:
         if merged != self._params:
             self.workspace.store.update("runs", {"id": self.id}, {"params": merged})
             self._params = merged
+        self._steps.tick()
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
         """One point of a metric's curve; without a step, the key's next one (0, 1, 2 ...).
         NaN and inf are kept as missing points."""
+        self._hold(key, value, step)
+        self._steps.tick()
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Several keys at one step, written together."""
+        for key, value in metrics.items():
+            self._hold(key, value, step)
+        self._steps.tick()
+
+    def _hold(self, key: str, value: Any, step: int | None) -> None:
         self._check_running()
         name = self._keys.get(key) if isinstance(key, str) else None
         if name is None:
             name = self._keys[key] = steps.check_key(key)
         number = values.metric_value(name, value)
         self._steps.add(name, None if step is None else values.step_number(name, step), number)
-
-    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        for key, value in metrics.items():
-            self.log_metric(key, value, step)
 
     def _write_points(self, points: list[Point]) -> int:
         if not self._closing:  # a run cancelled elsewhere (`cockpit cancel`, the UI) stops here
@@ -191,6 +198,7 @@ class ActiveRun:
             self._versions[library[0]] = library[1]
             self.workspace.store.update("runs", {"id": self.id}, {"library_versions": self._versions})
         self._model, self._example = model, example
+        self._steps.tick()
 
     def _fitted_columns(self, model: Any) -> pd.DataFrame:
         """Rows of the split with the columns the model was fitted on: those it recorded
