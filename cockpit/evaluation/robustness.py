@@ -195,9 +195,22 @@ def _spread(metric: str, seeds: int, values: list[float | None]) -> dict[str, An
     }
 
 
+def _missing(column: pd.Series) -> pd.Series:
+    """The column all missing, as data arrives with gaps: NaN for numbers, None for text
+    (object), <NA> keeping a category or string dtype. A float NaN in a text column is not a
+    missing value scikit-learn's encoders accept, so it would be a false finding."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(column.dtype):
+        if column.dtype != object:
+            return pd.Series(pd.NA, index=column.index, dtype=column.dtype)
+        return pd.Series([None] * len(column), index=column.index, dtype=object)
+    return pd.Series(np.nan, index=column.index, dtype=float)
+
+
 def edge_cases(pipeline, frame: pd.DataFrame, project, specs) -> list[dict[str, Any]]:
     """Unseen categories, missing values and out-of-range numbers: a failure is a finding."""
-    import numpy as np
 
     base = frame.head(EDGE_ROWS).drop(columns=[project.target], errors="ignore").reset_index(drop=True)
     features = [s for s in specs if s.role == "feature" and s.column in base.columns]
@@ -206,7 +219,7 @@ def edge_cases(pipeline, frame: pd.DataFrame, project, specs) -> list[dict[str, 
     numeric = [s.column for s in features if s.kind == "numeric"]
     if categorical:
         cases.append(("unseen categories", base.assign(**{c: "never-seen-value" for c in categorical})))
-    cases.append(("missing values", base.assign(**{s.column: np.nan for s in features})))
+    cases.append(("missing values", base.assign(**{s.column: _missing(base[s.column]) for s in features})))
     if numeric:
         wild = base.copy()
         for column in numeric:
