@@ -254,6 +254,7 @@ def _serve_bundle(
         _server(server_config(service.app(), limits)).run(sockets=[sock])
     finally:
         sock.close()
+        service.close()
     click.echo(f"stopped: {service.served} requests answered")
 
 
