@@ -223,3 +223,42 @@ def test_points_waiting_past_the_interval_are_written_at_the_next_call_of_any_ki
         X, y = run.train_frame()
         run.log_model(numeric_lr(X, y))
         assert written(run) == 4
+
+
+PACKAGE_TRAIN = """
+import cockpit
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from .columns import NUMERIC  # a relative import: only `python -m pkg.train` can run this
+
+with cockpit.start_run() as run:
+    X, y = run.train_frame()
+    run.log_model(make_pipeline(SimpleImputer(), LogisticRegression(max_iter=500)).fit(X[NUMERIC], y))
+print(run.id)
+"""
+
+
+def test_python_m_is_recorded_as_its_module_and_run_again_as_one(root: Path, tmp_path: Path) -> None:
+    from cockpit.training import rerun
+
+    package = tmp_path / "code" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "columns.py").write_text(f"NUMERIC = {NUMERIC!r}\n")
+    (package / "train.py").write_text(PACKAGE_TRAIN)
+    out = run_python(root, ["-m", "pkg.train", "--fast"], tmp_path / "code")
+    assert out.returncode == 0, out.stderr
+    done = open_run(root, int(out.stdout.split()[-1]))
+    assert done.origin["module"] == "pkg.train" and done.origin["script"] == str(package / "train.py")
+    assert done.origin["argv"] == ["--fast"]
+    with Workspace.open(root) as ws:
+        project = resolve_project(ws, "penguins")
+        command = rerun.recorded_command(ws, done)
+        assert command.argv[1:] == ["-m", "pkg.train", "--fast"] and command.cwd == tmp_path / "code"
+        assert command.shown == "python -m pkg.train --fast" and command.script == package / "train.py"
+        rerun.check_runnable(done, command, "unused")
+        again = rerun.run_command(ws, project, command, done.version_id, done.split_id)
+    assert again.failure(done.version_id, done.split_id) is None, again.stderr_tail
+    assert again.run is not None and again.run.origin["module"] == "pkg.train"

@@ -251,7 +251,8 @@ def attach_data(ws: Workspace, project: Project, run_id: int, split_id: int | No
 
 def script_origin(argv: list[str] | None = None) -> tuple[str, dict[str, Any]]:
     """(source, origin) of the calling process: a script with its path, argv and working
-    folder, or a notebook (an interactive session has no script to run again)."""
+    folder (and its module, run with `python -m`), or a notebook (an interactive session has
+    no script to run again)."""
     import sys
 
     argv = list(sys.argv if argv is None else argv)
@@ -265,9 +266,14 @@ def script_origin(argv: list[str] | None = None) -> tuple[str, dict[str, Any]]:
             "kernel": "ipykernel" if "ipykernel" in sys.modules else "python",
             "cwd": os.getcwd(),
         }
-    return "script", {
+    origin: dict[str, Any] = {
         "script": os.path.abspath(path),
         "argv": argv[1:],
         "cwd": os.getcwd(),
         "python": sys.executable,
     }
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name not in (None, "__main__"):
+        # `python -m pkg.train`: run again as a module (its relative imports need its package)
+        origin["module"] = spec.name
+    return "script", origin

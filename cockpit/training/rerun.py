@@ -48,6 +48,11 @@ class Command:
     argv: list[str]
     cwd: Path
     shown: str
+    script: Path | None = None  # the script file a recorded command runs (`python -m`: the module's)
+
+    @property
+    def script_file(self) -> Path:
+        return self.script or Path(self.argv[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +127,25 @@ def fit_clone(ws: Workspace, run: Run, data: RunData) -> tuple[Any, pd.DataFrame
 
 
 def recorded_command(ws: Workspace, run: Run) -> Command:
-    """`python SCRIPT ARGV...` as a script run recorded it (same interpreter, same folder)."""
+    """`python SCRIPT ARGV...` (or `python -m MODULE ARGV...`) as a script run recorded it
+    (same interpreter, same folder)."""
     origin = run.origin or {}
     script, python, cwd = origin.get("script"), origin.get("python"), origin.get("cwd")
     if run.kind != "script" or not script or not python or not cwd:
         raise CockpitError(f"{run.label} recorded no script to run again (source {run.kind})")
     argv = [str(a) for a in origin.get("argv") or []]
     script, folder = local_path(ws, script), local_path(ws, cwd)
+    module = origin.get("module")
+    if module:
+        target = ["-m", str(module)]
+        return Command(
+            [str(local_path(ws, python)), *target, *argv],
+            folder,
+            shlex.join(["python", *target, *argv]),
+            script,
+        )
     return Command(
-        [str(local_path(ws, python)), str(script), *argv], folder, shown_command(script, argv, folder)
+        [str(local_path(ws, python)), str(script), *argv], folder, shown_command(script, argv, folder), script
     )
 
 
@@ -151,7 +166,7 @@ def shown_command(script: Path, argv: list[str], cwd: Path) -> str:
 def check_runnable(run: Run, command: Command, instead: str) -> None:
     """The recorded script, interpreter and folder still exist; else say what to do."""
     for what, path in (
-        ("script", command.argv[1]),
+        ("script", str(command.script_file)),
         ("Python interpreter", command.argv[0]),
         ("working folder", str(command.cwd)),
     ):
@@ -255,11 +270,12 @@ def worktree(repo: Path, commit: str) -> Iterator[Path]:
 def moved_to(command: Command, repo: Path, tree: Path) -> Command:
     """A recorded command with its script (and its folder, when inside the repository)
     taken from `tree`, a copy of `repo` at another commit."""
-    script = Path(command.argv[1]).resolve()
+    script = command.script_file.resolve()
     if not script.is_relative_to(repo):
         raise CockpitError(f"cannot reproduce: the script {script} is not inside its repository {repo}")
     cwd = command.cwd.resolve()
     cwd = tree / cwd.relative_to(repo) if cwd.is_relative_to(repo) else cwd
-    return Command(
-        [command.argv[0], str(tree / script.relative_to(repo)), *command.argv[2:]], cwd, command.shown
-    )
+    moved = tree / script.relative_to(repo)
+    if command.argv[1] == "-m":  # the module is found from the (moved) working folder
+        return Command(list(command.argv), cwd, command.shown, moved)
+    return Command([command.argv[0], str(moved), *command.argv[2:]], cwd, command.shown, moved)
