@@ -152,7 +152,7 @@ def _rerun_script(ws: Workspace, project: Project, run: Run) -> dict[str, Any]:
         )
     assert run.version_id is not None and run.split_id is not None, "a finished script run has its split"
     recorded = rerun.recorded_command(ws, run)
-    repo = rerun.repository(Path(recorded.argv[1]).parent)
+    repo = rerun.repository(recorded.script_file.parent)
     with rerun.worktree(repo, run.git_commit) as tree:
         command = rerun.moved_to(recorded, repo, tree)
         done = rerun.run_command(ws, project, command, run.version_id, run.split_id)
