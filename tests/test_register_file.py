@@ -286,3 +286,20 @@ def test_a_failure_after_the_run_is_recorded_ends_it_failed(ws, monkeypatch: pyt
     run = the_run(made, 1)
     assert run.status == "failed" and "out of memory while scoring" in run.error
     assert counts(made) == (1, 0)
+
+
+def test_the_runs_table_shows_no_model_as_a_dash_and_tiny_seconds_as_numbers(ws) -> None:
+    import cockpit
+    from cockpit.cli.context import _cell
+
+    made, models = ws
+    assert made.cli("register", "--file", str(models / "lgbm.joblib"), "--data", "1").exit_code == 0
+    with cockpit.start_run(workspace=made.root):
+        pass  # a script that logged no model (yet)
+    table = made.cli("runs").stdout.splitlines()
+    header, rows = table[0].split(), {line.split()[0]: line.split() for line in table[1:]}
+    assert header[:3] == ["ID", "MODEL", "SOURCE"]
+    assert rows["1"][1:3] == ["LGBMClassifier", "file"]
+    assert rows["2"][1] == "-" and rows["2"][2] in ("script", "notebook")
+    assert (_cell(2.07e-05), _cell(0.0), _cell(0.0123), _cell(47605.2)) == ("0.0000", "0", "0.0123", "47,605")
+    assert "e-0" not in made.cli("runs").stdout

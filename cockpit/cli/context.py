@@ -113,5 +113,8 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         # a price-sized error (47,605) reads as a number, not 4.761e+04
-        return f"{value:,.0f}" if 1e4 <= abs(value) < 1e15 else f"{value:.4g}"
+        if 1e4 <= abs(value) < 1e15:
+            return f"{value:,.0f}"
+        # 2.07e-05 seconds reads as a number of its own: a tiny value is 0.0000 in four places
+        return f"{value:.4f}" if 0 < abs(value) < 1e-3 else f"{value:.4g}"
     return str(value)

@@ -206,7 +206,7 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
     from cockpit.evaluation import metrics
     from cockpit.problem import current_spec
     from cockpit.training import query
-    from cockpit.training.runs import mark_interrupted
+    from cockpit.training.runs import EXTERNAL_SOURCES, mark_interrupted
 
     workspace, project = ctx.workspace(), ctx.project()
     mark_interrupted(workspace, project)
@@ -228,7 +228,7 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
     shown = [
         {
             "id": r.id,
-            "model": r.model_name,
+            "model": None if r.family in EXTERNAL_SOURCES and not r.model_class else r.model_name,
             "source": r.kind,
             "status": r.status,
             "metric": r.metric,
