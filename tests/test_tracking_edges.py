@@ -262,3 +262,50 @@ def test_python_m_is_recorded_as_its_module_and_run_again_as_one(root: Path, tmp
         again = rerun.run_command(ws, project, command, done.version_id, done.split_id)
     assert again.failure(done.version_id, done.split_id) is None, again.stderr_tail
     assert again.run is not None and again.run.origin["module"] == "pkg.train"
+
+
+def test_an_external_run_is_inserted_with_its_source_and_origin(root: Path, monkeypatch) -> None:
+    from cockpit.training import external
+
+    seen = []
+    create = runs.create_run
+
+    def create_and_look(ws, project, plan, **kwargs):
+        run_id = create(ws, project, plan, **kwargs)
+        with Workspace.open(root) as other:  # what another reader sees once create_run commits
+            seen.append(
+                dict(other.store.one("SELECT family, source, origin FROM runs WHERE id = ?", [run_id]))
+            )
+        return run_id
+
+    monkeypatch.setattr(runs, "create_run", create_and_look)
+    with Workspace.open(root) as ws:
+        external.start(ws, resolve_project(ws, "penguins"), "script", {"script": "/x/train.py", "argv": []})
+    assert seen[0]["family"] == seen[0]["source"] == "script"
+    assert '"script": "/x/train.py"' in seen[0]["origin"]
+
+
+def test_scoring_a_run_on_data_refuses_when_it_was_scored_meanwhile(root: Path, monkeypatch) -> None:
+    from palmerpenguins import load_penguins
+
+    from cockpit.training import external
+
+    rows = load_penguins().dropna()
+    with cockpit.start_run(project="penguins", workspace=root) as run:
+        run.log_model(numeric_lr(rows, rows["species"]), input_example=rows[NUMERIC].head())
+    assert run.result is not None and run.result.split_id is None
+    score = external.score
+
+    def score_while_another_scores(model, data, task):
+        found = score(model, data, task)
+        with Workspace.open(root) as other:  # another `evaluate --data` finishing first
+            other.store.update("runs", {"id": run.id}, {"version_id": 1, "split_id": 1, "score": 0.5})
+        return found
+
+    monkeypatch.setattr(external, "score", score_while_another_scores)
+    with Workspace.open(root) as ws:
+        project = resolve_project(ws, "penguins")
+        with pytest.raises(CockpitError, match=r"was scored on split 1 meanwhile; nothing written"):
+            external.attach_data(ws, project, run.id, 1)
+        assert runs.get_run(ws, project, run.id).score == 0.5
+        assert ws.store.scalar("SELECT count(*) FROM events WHERE action = 'run scored'") == 0

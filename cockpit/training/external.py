@@ -160,10 +160,11 @@ def start(
         split_id=data.split_id if data else None,  # type: ignore[arg-type]
         feature_spec_version=data.feature_spec_version if data else None,  # type: ignore[arg-type]
         metric=metrics.primary_metric(project.task, current_spec(ws, project).metric),
+        source=source,
+        origin=origin,
     )
-    run_id = runs.create_run(ws, project, plan, environment=environment)
-    ws.store.update("runs", {"id": run_id}, {"source": source, "origin": origin})
-    return run_id
+    # source and origin in the row's INSERT: no reader sees an external run without them
+    return runs.create_run(ws, project, plan, environment=environment)
 
 
 def score(model: Any, data: RunData, task: str) -> tuple[dict[str, float], dict[str, float]]:
@@ -239,6 +240,12 @@ def attach_data(ws: Workspace, project: Project, run_id: int, split_id: int | No
     }
     values.update({f"m_{k}": v for k, v in validation_metrics.items() if k in RUN_METRICS})
     with ws.store.transaction():
+        # checked again inside the transaction: another `evaluate --data` may have scored it
+        # while this one was scoring
+        now = ws.store.one("SELECT status, split_id FROM runs WHERE id = ?", [run_id])
+        if now is None or now["status"] != "finished" or now["split_id"] != run.split_id:
+            where = f"split {now['split_id']}" if now and now["split_id"] else "another split"
+            raise CockpitError(f"{run.label} was scored on {where} meanwhile; nothing written")
         ws.store.update("runs", {"id": run_id}, values)
         ws.record(
             "experiments",

@@ -262,6 +262,7 @@ class RunPlan:
     metric: str
     source: str | None = None  # catalog, estimator or pipeline (models.resolve); external runs set theirs
     model_class: str | None = None  # the estimator's class, for models outside the catalogue
+    origin: dict[str, Any] | None = None  # where an external run came from (external.start)
 
 
 def plan_run(
@@ -368,6 +369,7 @@ def _start_values(
         "feature_compiler": COMPILER_VERSION,
         "source": plan.source,
         "model_class": plan.model_class,
+        "origin": plan.origin,
         "status": "running",
         "error": None,
         "metric": plan.metric,
