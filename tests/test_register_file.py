@@ -303,3 +303,36 @@ def test_the_runs_table_shows_no_model_as_a_dash_and_tiny_seconds_as_numbers(ws)
     assert rows["2"][1] == "-" and rows["2"][2] in ("script", "notebook")
     assert (_cell(2.07e-05), _cell(0.0), _cell(0.0123), _cell(47605.2)) == ("0.0000", "0", "0.0123", "47,605")
     assert "e-0" not in made.cli("runs").stdout
+
+
+def test_a_pipelines_third_party_steps_are_in_its_requirements(ws, tmp_path: Path) -> None:
+    """LightGBM as a feature selector before a scikit-learn model: the bundle's requirements
+    name lightgbm though the final estimator is scikit-learn's."""
+    from dataclasses import replace
+
+    import lightgbm
+    from sklearn.feature_selection import SelectFromModel
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from cockpit.deployment.provenance import requirements
+    from cockpit.training.origin import origin_text
+
+    made, _ = ws
+    frame = cancer()
+    X, y = frame.drop(columns="target"), frame["target"]
+    model = make_pipeline(
+        SelectFromModel(lightgbm.LGBMClassifier(**LGBM)), StandardScaler(), LogisticRegression()
+    ).fit(X, y)
+    joblib.dump(model, tmp_path / "selected.joblib")
+    done = made.cli("register", "--file", str(tmp_path / "selected.joblib"), "--data", "1", "--override", "t")
+    assert done.exit_code == 0, done.stderr
+    run = the_run(made, 1)
+    assert run.model_class == "LogisticRegression"
+    assert requirements(run)["lightgbm"] == lightgbm.__version__
+    refit = replace(run, origin={**run.origin, "retrained_from": 7, "refit": True})
+    assert origin_text(refit).endswith(", refitted as a clone of run 7")
+    assert origin_text(replace(run, origin={**run.origin, "retrained_from": 7})).endswith(
+        ", retrained from run 7"
+    )

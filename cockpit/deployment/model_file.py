@@ -296,12 +296,30 @@ def record_file(
 
 
 def model_library(model: Any) -> dict[str, str]:
-    """The distribution that ships the model's class and its version (scikit-learn's own are
-    recorded with every run already)."""
+    """The distributions that ship the classes of the model and of every step inside it
+    (a Pipeline's third-party transformers too), with their versions; scikit-learn's own are
+    recorded with every run already."""
     from cockpit.deployment.provenance import distributions_of
-    from cockpit.training import external
 
-    return distributions_of(type(external.final_estimator(model)).__module__)
+    found: dict[str, str] = {}
+    for module in sorted(step_modules(model)):
+        found.update(distributions_of(module))
+    return found
+
+
+def step_modules(model: Any) -> set[str]:
+    """The modules of the model's class and of every estimator nested in it (Pipeline steps,
+    ColumnTransformer parts, wrapped estimators), as scikit-learn's get_params lists them."""
+    modules = {type(model).__module__}
+    get_params = getattr(model, "get_params", None)
+    try:
+        params = get_params(deep=True) if callable(get_params) else {}
+    except Exception:  # a class whose get_params fails: its own module is what is known
+        params = {}
+    for value in params.values():
+        if hasattr(value, "get_params") and not isinstance(value, type):
+            modules.add(type(value).__module__)
+    return modules
 
 
 def register_file(

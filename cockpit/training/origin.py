@@ -27,6 +27,8 @@ def origin_text(run: Run) -> str:
     as '.' and the home folder as '~')."""
     origin: dict[str, Any] = run.origin or {}
     retrained = f", retrained from run {origin['retrained_from']}" if origin.get("retrained_from") else ""
+    if origin.get("refit") and origin.get("retrained_from"):
+        retrained = f", refitted as a clone of run {origin['retrained_from']}"
     if origin.get("reproduces"):
         retrained += f", reproducing run {origin['reproduces']} at its commit"
     if run.kind == "file":
