@@ -214,8 +214,10 @@ class EvaluationScreen(StageScreen):
     def work_failed(self, failed: WorkFailed) -> None:
         if failed.task == LOADING:
             self._empty_tabs(f"Could not read run {self.run_id}: {error_text(failed.error)}")
-        else:
-            self.refresh_data()
+            return
+        if self.view is not None:  # the header said "Evaluating…": what is known is shown again
+            self._show(self.view)
+        self.refresh_data()
 
     # -- drawing ---------------------------------------------------------------
 

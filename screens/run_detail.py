@@ -5,6 +5,7 @@ curve, and the metric steps it logged, drawn live while it runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -179,9 +180,20 @@ def _value(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
+def _seconds(run: Run) -> str:
+    """How long it took; a running run, how long it has run so far (created_at to now)."""
+    if run.duration_s is not None:
+        return f"{run.duration_s:.2f} s"
+    if run.status != "running":
+        return "- s"
+    started = datetime.fromisoformat(run.created_at)
+    now = datetime.now(started.tzinfo or UTC)
+    return f"{max((now - started).total_seconds(), 0.0):.0f} s so far"
+
+
 def describe_head(run: Run) -> str:
     """What the run trains and where it came from: above its steps, the rest below them."""
-    lines = [f"model      {_model_text(run)}   seed {run.seed}   {run.duration_s or 0:.2f} s"]
+    lines = [f"model      {_model_text(run)}   seed {run.seed}   {_seconds(run)}"]
     if run.kind == "pipeline":
         lines.append(f"factory    {run.family}")
     elif run.kind != "catalog" and run.model_class and run.family != run.model_class:
@@ -238,6 +250,8 @@ def _model_text(run: Run) -> str:
         return run.family
     if label == detail.NO_MODEL:
         return "not logged yet" if run.status == "running" else "none logged"
+    if run.status == "failed" and not run.artifact_sha256:  # its class is known: it was logged
+        return f"{label} logged, not scored: {run.error or 'no error recorded'}"
     return label
 
 

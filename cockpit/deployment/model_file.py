@@ -290,7 +290,10 @@ def record_file(
             ws, project, run_id, file.model, data.train[columns], data, time.perf_counter() - started
         )
     except BaseException as exc:  # never left running: the run ends failed with the error
-        runs.finish(ws, project, run_id, "failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        family, model_class = external.describe(file.model)  # the detail shows what was logged
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        extra = {"family": family, "model_class": model_class}
+        runs.finish(ws, project, run_id, "failed", error=error, extra=extra)
         raise
     return run, [note] if note else []
 

@@ -413,3 +413,68 @@ def test_models_are_named_by_class_and_a_long_series_is_thinned(cancer, private_
     assert all(len(s.steps) <= detail.PLOT_POINTS and s.steps[-1] == 4999 for s in shown.series)
     assert os.getpid() == shown.run.owner_pid and shown.live
     ws.close()
+
+
+async def test_the_picker_offers_only_runs_with_a_model_and_a_failed_evaluate_resets_the_header(
+    cancer, private_copy, monkeypatch
+) -> None:
+    from cockpit.errors import CockpitError
+    from cockpit.evaluation import gate as gating
+
+    ws = Workspace.open(private_copy(cancer))
+    project = get_project(ws, "cancer")
+    bare = external.start(
+        ws, project, "script", {"script": SCRIPT, "argv": []}, {}, 0, external.run_data(ws, project)
+    )
+    runs.finish(ws, project, bare, "finished", extra={"duration_s": 0.2})  # params and curves only
+    app = CockpitApp(ws, "cancer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("5")
+        await app.screen.workers.wait_for_complete()
+        await pilot.press("r")
+        picker = app.screen
+        assert isinstance(picker, RunPicker)
+        table = picker.query_one("#run-choices")
+        assert {str(table.get_row_at(i)[1]) for i in range(table.row_count)} == {"1", "2", "3"}
+        await pilot.press("escape")
+        await pilot.pause()
+        screen = app.screen
+
+        def refused(*args, **kwargs):
+            raise CockpitError("the test split cannot be read")
+
+        monkeypatch.setattr(gating, "gate", refused)
+        await pilot.press("v")
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert "Evaluating" not in _text(screen, "#verdict")
+    ws.close()
+
+
+def test_the_detail_says_how_long_a_run_has_run_and_a_model_that_was_not_scored(cancer, private_copy) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from screens.run_detail import describe_head
+
+    ws = Workspace.open(private_copy(cancer))
+    project = get_project(ws, "cancer")
+    running = external.start(
+        ws, project, "script", {"script": SCRIPT, "argv": []}, {}, 0, external.run_data(ws, project)
+    )
+    run = runs.get_run(ws, project, running)
+    started = (datetime.now(UTC) - timedelta(seconds=90)).isoformat(timespec="seconds")
+    head = describe_head(replace(run, created_at=started))
+    assert "0.00 s" not in head and ("90 s so far" in head or "91 s so far" in head)
+    runs.finish(
+        ws,
+        project,
+        running,
+        "failed",
+        error="ValueError: Input X contains NaN.",
+        extra={"duration_s": 1.5, "family": "lightgbm.LGBMClassifier", "model_class": "LGBMClassifier"},
+    )
+    head = describe_head(runs.get_run(ws, project, running))
+    assert "model      LGBMClassifier logged, not scored: ValueError: Input X contains NaN." in head
+    assert "1.50 s" in head
+    ws.close()
