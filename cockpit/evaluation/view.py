@@ -102,14 +102,16 @@ def run_choices(ws: Workspace, project: Project, include: int | None = None) -> 
     column = FIELDS.get(metric, "score")
     direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
     select = f"SELECT id, family, status, {column} AS value FROM runs WHERE project_id = ? AND "
+    # only runs with a model are offered: a finished run that saved none has nothing to evaluate
+    modelled = select + "artifact_sha256 IS NOT NULL AND "
     # Two reads, each in its index's order: ORDER BY "column IS NULL" would sort every run.
     rows = ws.store.rows(
-        select + f"status = 'finished' AND {column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT ?",
+        modelled + f"status = 'finished' AND {column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT ?",
         [project.id, PICK_LIMIT],
     )
     if len(rows) < PICK_LIMIT:
         rows += ws.store.rows(
-            select + f"status = 'finished' AND {column} IS NULL ORDER BY id LIMIT ?",
+            modelled + f"status = 'finished' AND {column} IS NULL ORDER BY id LIMIT ?",
             [project.id, PICK_LIMIT - len(rows)],
         )
     if include is not None and all(r["id"] != include for r in rows):
