@@ -356,7 +356,9 @@ def _watch_exit() -> None:
 def _interactive() -> bool:
     """A notebook's kernel or an interactive session: an error it showed earlier did not
     end the code that logged the run."""
-    return "ipykernel" in sys.modules or "IPython" in sys.modules or hasattr(sys, "ps1")
+    ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)  # imported is not running
+    shell = ipython() if ipython is not None else None
+    return "ipykernel" in sys.modules or hasattr(sys, "ps1") or shell is not None
 
 
 def _exit_error() -> BaseException | None:
