@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,22 @@ from click.testing import CliRunner
 
 from cockpit.workspace import Workspace
 
+# One BLAS / OpenMP thread in each test process and every process it starts (training
+# children, the demo build): `pytest -n 2` on two cores already keeps both busy, and more
+# threads oversubscribe them while OpenBLAS and OpenMP threads spin-wait (a logistic
+# regression of the demo: 13 s with two threads, 2 s with one, on a busy machine).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+for _name in THREAD_VARIABLES:
+    os.environ.setdefault(_name, "1")
+
 _DEMO_BUILD = pytest.StashKey[object]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """numpy may be loaded already (pytest-randomly imports it), its BLAS threads started."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
