@@ -309,3 +309,13 @@ def test_scoring_a_run_on_data_refuses_when_it_was_scored_meanwhile(root: Path, 
             external.attach_data(ws, project, run.id, 1)
         assert runs.get_run(ws, project, run.id).score == 0.5
         assert ws.store.scalar("SELECT count(*) FROM events WHERE action = 'run scored'") == 0
+
+
+def test_a_run_that_fails_after_logging_its_model_names_the_model(root: Path) -> None:
+    with pytest.raises(RuntimeError), cockpit.start_run(project="penguins", workspace=root) as run:
+        X, y = run.train_frame()
+        run.log_model(numeric_lr(X, y))
+        raise RuntimeError("the upload step broke")
+    failed = open_run(root, run.id)
+    assert (failed.status, failed.error) == ("failed", "RuntimeError: the upload step broke")
+    assert failed.model_class == "LogisticRegression" and failed.artifact_sha256 is None

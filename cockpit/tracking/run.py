@@ -319,7 +319,10 @@ class ActiveRun:
         except Exception as lost:  # the run is still recorded as ended, saying so
             text += f" ({len(self._steps.pending)} metric points could not be written: {lost})"
         status = "cancelled" if cancelled else "failed"
-        runs.finish(self.workspace, self.project, self.id, status, error=text, extra={"duration_s": duration})
+        extra: dict[str, Any] = {"duration_s": duration}
+        if self._model is not None:  # logged but not saved or scored: the detail names its class
+            extra["family"], extra["model_class"] = external.describe(self._model)
+        runs.finish(self.workspace, self.project, self.id, status, error=text, extra=extra)
 
     def _check_running(self) -> None:
         _EXIT.clear()  # code still running after a sys.exit: the SystemExit was caught
