@@ -74,7 +74,11 @@ def open_run(root: Path, run_id: int) -> runs.Run:
 
 
 @pytest.mark.filterwarnings("ignore:The argument 'eval_set' is deprecated")
-def test_a_lightgbm_pipeline_trained_in_the_block_is_a_finished_run(root: Path) -> None:
+def test_a_lightgbm_pipeline_trained_in_the_block_is_a_finished_run(root: Path, monkeypatch) -> None:
+    # the process runs a script (pytest's own __main__ has no file in an xdist worker)
+    script = types.ModuleType("__main__")
+    script.__file__ = str(root.parent / "train_penguins.py")
+    monkeypatch.setitem(sys.modules, "__main__", script)
     with cockpit.start_run(project="penguins", split=1, workspace=root, seed=7) as run:
         X, y = run.train_frame()
         X_val, y_val = run.validation_frame()
