@@ -100,7 +100,10 @@ def test_an_import_killed_midway_leaves_one_temporary_file_named_by_its_pid(proj
 
 
 def test_cancel_sweep_never_signals_a_pid_another_process_took(run_cli, project) -> None:
-    stranger = subprocess.Popen(["sleep", "60"])
+    # SIGINT as a sweep takes it, even when this test runs under nohup (which ignores it)
+    stranger = subprocess.Popen(
+        ["sleep", "60"], preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
     try:
         with Workspace(project / ".cockpit") as ws:
             base = {"project_id": 1, "family": "dummy", "kind": "random", "space": "[]", "trials": 2}

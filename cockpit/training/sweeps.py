@@ -101,6 +101,16 @@ def _check_backend(backend: str, n_jobs: int) -> None:
         raise CockpitError(f"--backend {backend!r}: {exc}") from None
 
 
+def _take_interrupts() -> None:
+    """A sweep is stopped by SIGINT (`cancel --sweep`, the UI's stop key). A process started
+    under nohup or as a shell's background job ignores SIGINT, and would never stop: take it."""
+    import threading
+
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run_sweep(
     ws: Workspace,
     project: Project,
@@ -123,6 +133,7 @@ def run_sweep(
     if not trials:
         raise CockpitError("the sweep has no trials")
     _check_backend(backend, n_jobs)
+    _take_interrupts()
     plans = [runs.plan_run(ws, project, family, trial, seed) for trial in trials]
     base = plans[0]
     inputs = pinned_inputs(
