@@ -22,6 +22,7 @@ from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
 from storage.migrations import RUN_METRICS
+from storage.processes import process_alive
 
 STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 JSON_FIELDS = (
@@ -184,20 +185,7 @@ def list_runs(ws: Workspace, project: Project, limit: int = 200) -> list[Run]:
 
 def _alive(pid: int | None) -> bool:
     """Is the process running? An ended process not yet reaped (a zombie) is not."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            state = handle.read().rsplit(")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
+    return bool(pid) and process_alive(pid)  # type: ignore[arg-type]
 
 
 def mark_interrupted(ws: Workspace, project: Project) -> int:
