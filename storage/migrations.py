@@ -726,6 +726,71 @@ def m027_sweep_owner_started(db: Database) -> None:
     db.table("sweeps").add_column("owner_started", int)
 
 
+def m028_ids_never_reused(db: Database) -> None:
+    """Every table keyed by an integer `id` becomes AUTOINCREMENT, so a deleted row's id (a run,
+    a dataset version, a project after `cockpit delete`) is never given to a new row: SQLite
+    otherwise gives one more than the highest id left. Each table is rebuilt keeping its rows,
+    indexes and triggers; the tables that refer to it keep their foreign keys (they name it by
+    name). Foreign keys are checked at the commit (`defer_foreign_keys`: the migration runs in
+    a transaction, where `foreign_keys` cannot be switched off), so every row must find its
+    parent again. Ids deleted before this migration are taken from the audit log where it
+    names them. A table added later is created AUTOINCREMENT (tests/test_ids.py checks)."""
+    import re
+
+    conn = db.conn
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    id_tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
+            "AND m.name != '_sqlite_migrations' AND m.sql NOT LIKE '%AUTOINCREMENT%' "
+            "AND (SELECT group_concat(p.name) FROM pragma_table_info(m.name) p WHERE p.pk > 0) = 'id' "
+            "ORDER BY m.name"
+        )
+    ]
+    key = re.compile(r'("id"|\[id\]|\bid\b)\s+INTEGER\s+PRIMARY\s+KEY', re.IGNORECASE)
+    for table in id_tables:
+        sql = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+        ).fetchone()[0]
+        rebuilt, found = key.subn(r"\1 INTEGER PRIMARY KEY AUTOINCREMENT", sql, count=1)
+        if not found:
+            raise RuntimeError(f"m028: cannot find the INTEGER PRIMARY KEY id of {table}: {sql}")
+        extras = [
+            row[0]
+            for row in conn.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
+                "AND sql IS NOT NULL ORDER BY type, name",
+                [table],
+            )
+        ]
+        held = f"_m028_{table}"
+        conn.execute(f'CREATE TABLE "{held}" AS SELECT * FROM "{table}"')
+        conn.execute(f'DROP TABLE "{table}"')
+        conn.execute(rebuilt)
+        conn.execute(f'INSERT INTO "{table}" SELECT * FROM "{held}"')
+        conn.execute(f'DROP TABLE "{held}"')
+        for extra in extras:
+            conn.execute(extra)
+    for table, stage, action, field in (
+        ("runs", "experiments", "delete run", "run"),
+        ("dataset_versions", "data", "delete version", "version"),
+        ("projects", "project", "delete", "project_id"),
+    ):
+        deleted = conn.execute(
+            "SELECT max(CAST(json_extract(details, ?) AS INTEGER)) FROM events "
+            "WHERE stage = ? AND action = ? AND json_valid(details)",
+            [f"$.{field}", stage, action],
+        ).fetchone()[0]
+        if deleted is not None and table in id_tables:
+            conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", [deleted, table])
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT ?, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)",
+                [table, deleted, table],
+            )
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -754,6 +819,7 @@ MIGRATIONS = [
     m025_imported_runs,
     m026_request_counts,
     m027_sweep_owner_started,
+    m028_ids_never_reused,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
