@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Progress = Callable[[float, str], None]
+StopCheck = Callable[[int, float | None], bool]  # (staged step, validation score) -> stop here?
 CURVE_STEPS = 10
 
 
@@ -67,10 +68,15 @@ def evaluate(pipeline, frame: pd.DataFrame, task: str, target: str) -> dict[str,
 
 
 def fit_and_score(
-    inputs: TrainInputs, progress: Progress | None = None, learning_curve: bool = True
+    inputs: TrainInputs,
+    progress: Progress | None = None,
+    learning_curve: bool = True,
+    should_stop: StopCheck | None = None,
 ) -> TrainOutput:
     """Fit features + model on the training rows and score both splits; staged families
     also record a learning curve (skipped with `learning_curve=False`: one plain fit).
+    `should_stop` (a sweep's pruner) may end a staged fit early: the curve then says
+    `stopped_at`, and the model has only the steps grown so far.
 
     A user's whole Pipeline (`module:function`) takes the spec's feature columns as they are,
     with no feature transformer in front; it is kept behind a step that selects them."""
@@ -92,7 +98,7 @@ def fit_and_score(
         matrix = transformer.fit_transform(X)
         staged = ref.staged
         if learning_curve and staged and inputs.params.get(staged, 0) > 1:
-            curve = _fit_staged(model, staged, matrix, y, transformer, inputs, report)
+            curve = _fit_staged(model, staged, matrix, y, transformer, inputs, report, should_stop)
         else:
             report(0.2, "fitting model")
             model.fit(matrix, y)
@@ -121,7 +127,14 @@ def _fit_whole(model, inputs: TrainInputs, y, report: Progress) -> Any:
 
 
 def _fit_staged(
-    model, staged: str, matrix, y, transformer, inputs: TrainInputs, report: Progress
+    model,
+    staged: str,
+    matrix,
+    y,
+    transformer,
+    inputs: TrainInputs,
+    report: Progress,
+    should_stop: StopCheck | None = None,
 ) -> dict[str, Any]:
     """Grow trees / boosting rounds in steps (warm start): progress and a learning curve."""
     from sklearn.pipeline import Pipeline
@@ -146,5 +159,8 @@ def _fit_staged(
         curve["train"].append(train_score)
         curve["validation"].append(val_score)
         report(0.1 + 0.8 * number / len(steps), f"{staged} {step}/{total}")
+        if should_stop is not None and step < total and should_stop(step, val_score):
+            curve["stopped_at"] = step
+            break
     model.set_params(warm_start=False)
     return curve
