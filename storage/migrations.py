@@ -791,6 +791,31 @@ def m028_ids_never_reused(db: Database) -> None:
             )
 
 
+def m029_alert_webhooks(db: Database) -> None:
+    """An alert rule may name a webhook (`notify`: an http(s) URL); each alert it raises is
+    posted there once when it fires and once when it resolves. `notifications` records each
+    post: queued in the transaction that records the alert, sent after the commit, then its
+    outcome (delivered or failed, attempts, the last error)."""
+    db.table("alert_rules").add_column("notify", str)
+    db.execute(
+        """CREATE TABLE "notifications" (
+   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+   "project_id" INTEGER NOT NULL REFERENCES "projects"("id"),
+   "alert_id" INTEGER NOT NULL REFERENCES "alerts"("id"),
+   "event" TEXT NOT NULL,
+   "url" TEXT NOT NULL,
+   "text" TEXT NOT NULL,
+   "status" TEXT NOT NULL,
+   "attempts" INTEGER NOT NULL DEFAULT 0,
+   "error" TEXT,
+   "queued_at" TEXT NOT NULL,
+   "sent_at" TEXT
+)"""
+    )
+    db.table("notifications").create_index(["alert_id", "event"], unique=True)
+    db.table("notifications").create_index(["project_id", "status"])
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -820,6 +845,7 @@ MIGRATIONS = [
     m026_request_counts,
     m027_sweep_owner_started,
     m028_ids_never_reused,
+    m029_alert_webhooks,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 

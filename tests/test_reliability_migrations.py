@@ -154,7 +154,7 @@ def _old_workspace(folder: Path, stop_before: str | None) -> dict[str, int]:
             "name NOT LIKE 'sqlite%' ORDER BY rowid"
         )
     ]
-    for table in tables:
+    for table in _parents_first(db, tables):
         row = _row_for(db, table, keys)
         db[table].insert(row)
         pk = [c.name for c in db[table].columns if c.is_pk]
@@ -162,6 +162,24 @@ def _old_workspace(folder: Path, stop_before: str | None) -> dict[str, int]:
         written[table] = 1
     db.close()
     return written
+
+
+def _parents_first(db, tables: list[str]) -> list[str]:
+    """The tables, each after those its foreign keys name (m028 rebuilt tables, so the order
+    of sqlite_master is no longer the order they were made in)."""
+    ordered: list[str] = []
+
+    def visit(table: str) -> None:
+        if table in ordered:
+            return
+        for fk in db[table].foreign_keys:
+            if fk.other_table != table:
+                visit(fk.other_table)
+        ordered.append(table)
+
+    for table in tables:
+        visit(table)
+    return ordered
 
 
 def _row_for(db, table: str, keys: dict[str, object]) -> dict:

@@ -54,6 +54,7 @@ class Rule:
     severity: str
     action: str
     source: str
+    notify: str | None = None  # a webhook posted when an alert of the rule fires and resolves
 
     def holds(self, value: float) -> bool:
         return OPS[self.op](value, self.threshold)
