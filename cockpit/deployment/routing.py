@@ -40,8 +40,11 @@ class Scored:
 class Router:
     """Routing for one project, read from the registry when built (rebuild to follow it)."""
 
-    def __init__(self, ws: Workspace, project: Project, model: str | int = "production") -> None:
+    def __init__(
+        self, ws: Workspace, project: Project, model: str | int = "production", prepare=None
+    ) -> None:
         self.ws, self.project = ws, project
+        self.prepare = prepare  # applied to each pipeline as it is loaded (the service's numpy path)
         self.aliases = registry.aliases(ws, project)
         self.fixed = None if model == "production" else registry.get_version(ws, project, model)
         if self.fixed is None and "production" not in self.aliases:
@@ -68,7 +71,8 @@ class Router:
     def pipeline(self, version: ModelVersion) -> Any:
         """The version's fitted pipeline, loaded (and its artifact checked) once."""
         if version.id not in self._pipelines:
-            self._pipelines[version.id] = self.ws.artifacts.load(version.artifact_sha256)
+            loaded = self.ws.artifacts.load(version.artifact_sha256)
+            self._pipelines[version.id] = self.prepare(loaded) if self.prepare else loaded
         return self._pipelines[version.id]
 
     def request_schema(self) -> dict[str, Any]:
