@@ -34,6 +34,7 @@ from cockpit.errors import CockpitError
 from cockpit.projects import resolve_project
 from cockpit.workspace import Workspace
 from storage import clock
+from storage.processes import process_started
 
 log = logging.getLogger("cockpit.serve")
 
@@ -95,7 +96,14 @@ class Service:
             "deployment",
             "serve start",
             self.project.id,
-            {"address": self.address, "token_required": self.require_token, "keep_days": self.keep_days},
+            {
+                "address": self.address,
+                "token_required": self.require_token,
+                "keep_days": self.keep_days,
+                # who serves: `delete project` trusts an unstopped start only while it runs
+                "pid": os.getpid(),
+                "pid_started": process_started(os.getpid()),
+            },
         )
 
     def close(self) -> None:
