@@ -49,9 +49,10 @@ class Finding:
             )
         return f"{self.column}: missing, never missing in training"
 
-    def summary(self, values: pd.Series) -> str:
-        """The column's warning over many rows (batch scoring, ingest)."""
-        count = int(self.mask.sum())
+    def summary(self, values: pd.Series, count: int | None = None) -> str:
+        """The column's warning over many rows (batch scoring, ingest); `count`: the rows of
+        the whole batch when `values` are its first chunk with such a row."""
+        count = int(self.mask.sum()) if count is None else count
         example = values[self.mask].iloc[0]
         if self.kind == "unseen":
             return f"{self.column}: {count} row(s) with a value not seen in training (e.g. {_shown(example)})"
