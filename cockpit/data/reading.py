@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,25 +62,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     import pandas as pd
 
-    if len(delimiter) != 1 or delimiter in '"\r\n':
-        raise CockpitError(
-            f"{path}: the delimiter must be one character other than a quote or "
-            f"a line break, got {delimiter!r}"
-        )
-    try:
-        wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
-    except (LookupError, ValueError):  # ValueError: a NUL in the name
-        raise CockpitError(f"{path}: unknown text encoding {encoding!r}") from None
     raw = path.read_bytes()
-    if not wide:
-        # UTF-32 first: its little-endian BOM starts with UTF-16's.
-        found = next((name for bom, name in WIDE_BOMS.items() if raw.startswith(bom)), None)
-        if found:
-            raise CockpitError(
-                f"{path}: {found} text; re-save it as UTF-8 or pass --encoding {found.lower()}"
-            )
-        if b"\x00" in raw[:SNIFF_BYTES]:
-            raise CockpitError(f"{path}: binary data, not a text CSV file")
+    check_csv_start(path, raw[:SNIFF_BYTES], delimiter, encoding)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -113,10 +97,39 @@ def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     return frame
 
 
+def check_csv_start(path: Path, head: bytes, delimiter: str, encoding: str) -> None:
+    """The delimiter and encoding are usable, and the file's first bytes (`head`) are not
+    wide or binary text read with a narrow encoding."""
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise CockpitError(
+            f"{path}: the delimiter must be one character other than a quote or "
+            f"a line break, got {delimiter!r}"
+        )
+    try:
+        wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        raise CockpitError(f"{path}: unknown text encoding {encoding!r}") from None
+    if not wide:
+        # UTF-32 first: its little-endian BOM starts with UTF-16's.
+        found = next((name for bom, name in WIDE_BOMS.items() if head.startswith(bom)), None)
+        if found:
+            raise CockpitError(
+                f"{path}: {found} text; re-save it as UTF-8 or pass --encoding {found.lower()}"
+            )
+        if b"\x00" in head:
+            raise CockpitError(f"{path}: binary data, not a text CSV file")
+
+
 def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
     """The header, after checking the file is delimited as said and every row fits it."""
     # newline="": the csv module sees \r, \n and \r\n line ends alike (and quoted ones).
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    return scan_rows(path, io.StringIO(text, newline=""), delimiter)[0]
+
+
+def scan_rows(path: Path, lines: Iterable[str], delimiter: str) -> tuple[list[str], int]:
+    """(header, rows of data) of CSV text read line by line (a file opened with newline=""
+    streams it in bounded memory), after the checks `read_table` makes on every row."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -135,8 +148,10 @@ def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
         position = header.index("") + 1
         raise CockpitError(f"{path}: column {position} of the header has no name")
     sample: list[list[str]] = []
+    rows = 0
     try:
         for row in reader:
+            rows += bool(row)
             if row and len(row) != len(header):  # line_num: where the row ends in the file
                 raise CockpitError(
                     f"{path}: line {reader.line_num} has {len(row)} fields but the "
@@ -159,7 +174,7 @@ def _check_rows(path: Path, text: str, delimiter: str) -> list[str]:
         if name in seen:
             raise CockpitError(f"{path}: column {name!r} appears twice in the header")
         seen.add(name)
-    return header
+    return header, rows
 
 
 def _looks_like_data(header: list[str], sample: list[list[str]]) -> bool:

@@ -3,14 +3,19 @@ as a batch (inputs and outputs kept as Parquet artifacts) for monitoring."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
 from cockpit.deployment import batch_guard
 from cockpit.deployment.exports import open_export
+from cockpit.deployment.registry import ModelVersion
 from cockpit.deployment.routing import Router, Scored
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str) -> list[str]:
+def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str, warn: bool = True) -> list[str]:
     """Refuse missing columns and non-numbers in numeric columns; warn, per column, on values
     outside the training domain (cockpit/deployment/domain.py; never the id column)."""
     import pandas as pd
@@ -44,7 +49,7 @@ def check_input(frame: pd.DataFrame, schema: dict[str, Any], source: str) -> lis
                     f"{int(bad.sum())} values are not (e.g. {example!r})"
                 )
             frame[column] = numbers
-    return summaries(schema, frame)
+    return summaries(schema, frame) if warn else []
 
 
 def typed_predictions(values: pd.Series, task: str, classes: Any = None) -> pd.Series:
@@ -71,43 +76,147 @@ def typed_predictions(values: pd.Series, task: str, classes: Any = None) -> pd.S
         )
 
 
-def log_batch(
-    ws: Workspace,
-    project: Project,
-    inputs: pd.DataFrame,
-    scored: Scored,
-    source: str,
-    kind: str = "batch",
-    at: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> int:
-    """Keep a scored batch for monitoring: inputs and answers as Parquet artifacts (each
-    row's route and error say which rows the fallback answered and why; a failed shadow's
-    error is kept as shadow_error). `details` go into the audit event."""
+class DomainTally:
+    """`check_input`'s domain warnings over a batch read in chunks: per (column, kind), the
+    rows of every chunk and the example of the first."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+        self.found: dict[tuple[str, str], tuple[Any, Any, int]] = {}  # finding, values, rows
+
+    def add(self, frame: pd.DataFrame) -> None:
+        from cockpit.deployment.domain import findings
+
+        for found in findings(self.schema, frame):
+            key = (found.column, found.kind)
+            first, values, rows = self.found.get(key, (found, frame[found.column].reset_index(drop=True), 0))
+            self.found[key] = (first, values, rows + int(found.mask.sum()))
+
+    def summaries(self) -> list[str]:
+        order = {
+            (c, k): i
+            for i, c in enumerate(self.schema.get("columns", {}))
+            for k in ("missing", "range", "unseen")
+        }
+        ranked = sorted(
+            self.found.items(),
+            key=lambda item: (order.get(item[0], 0), ("missing", "range", "unseen").index(item[0][1])),
+        )
+        return [first.summary(values, rows) for _, (first, values, rows) in ranked]
+
+
+@dataclass
+class Prepared:
+    """A batch scored into files outside the store: what its transaction records."""
+
+    rows: int
+    inputs: Path  # Parquet, in the artifacts folder, not yet recorded
+    outputs: Path
+    routes: dict[str, int]
+    warnings: list[str]
+    guarded: batch_guard.Guarded
+
+    def discard(self) -> None:
+        self.inputs.unlink(missing_ok=True)
+        self.outputs.unlink(missing_ok=True)
+
+
+def scratch_file(ws: Workspace, suffix: str) -> Path:
+    """A new file in the artifacts folder (so recording it is a rename), named as the store
+    names its temporary files: one a killed process leaves is removed later."""
+    from storage.artifacts import TEMP_PREFIX
+
+    ws.artifacts._ensure_root()
+    handle, name = tempfile.mkstemp(
+        dir=ws.artifacts.root, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix
+    )
+    os.close(handle)
+    return Path(name)
+
+
+def stored_outputs(scored: Scored) -> pd.DataFrame:
+    """A batch's answers as kept: each row's route and error, and the shadow's answers."""
     outputs = scored.frame.copy()
     if scored.shadow is not None:
         for column in ("prediction", "score", "model_version", "error"):
             if column in scored.shadow:
                 outputs[f"shadow_{column}"] = scored.shadow[column].to_numpy()
-    routes = outputs["route"].value_counts().to_dict()
-    with tempfile.TemporaryDirectory() as scratch, ws.store.transaction():
-        refs = []
-        for name, frame in (("inputs", inputs), ("outputs", outputs)):
-            path = Path(scratch) / f"{name}.parquet"
-            frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object}).to_parquet(
-                path, index=False
-            )
-            refs.append(ws.artifacts.put_file(path, kind=f"batch-{name}", suffix=".parquet"))
+    return outputs
+
+
+def _kept(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
+
+
+def score_chunks(
+    ws: Workspace,
+    router: Router,
+    chunks: Iterable[pd.DataFrame],
+    schema: dict[str, Any],
+    source: str,
+    allow_fallback: bool,
+    each: Callable[[pd.DataFrame, Scored, batch_guard.Guard], None] | None = None,
+) -> Prepared:
+    """Check, score and keep a batch chunk by chunk: inputs and answers are written to
+    files in the artifacts folder as they come (`each(chunk, scored, guard)` writes more), nothing
+    recorded. A bad chunk raises with every file removed."""
+    from cockpit.deployment.chunk_writers import ParquetChunks
+
+    guard = batch_guard.Guard(router, source, allow_fallback)
+    domain = DomainTally(schema)
+    routes: dict[str, int] = {}
+    files = [scratch_file(ws, ".parquet"), scratch_file(ws, ".parquet")]
+    writers = [ParquetChunks(path) for path in files]
+    try:
+        for chunk in chunks:
+            check_input(chunk, schema, source, warn=False)
+            domain.add(chunk)
+            scored = guard.score(chunk)
+            writers[0].write(_kept(chunk))
+            writers[1].write(_kept(stored_outputs(scored)))
+            for route, rows in scored.frame["route"].value_counts().items():
+                routes[str(route)] = routes.get(str(route), 0) + int(rows)
+            if each is not None:
+                each(chunk, scored, guard)
+        for writer in writers:
+            writer.close()
+    except BaseException:
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                writer.close()
+        for path in files:
+            path.unlink(missing_ok=True)
+        raise
+    routes = dict(sorted(routes.items(), key=lambda item: -item[1]))  # as value_counts orders
+    return Prepared(writers[0].rows, files[0], files[1], routes, domain.summaries(), guard.result())
+
+
+def record_batch(
+    ws: Workspace,
+    project: Project,
+    prepared: Prepared,
+    source: str,
+    kind: str = "batch",
+    at: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Record a prepared batch: its files become artifacts by a rename, and the transaction
+    writes only their rows, the batch and its event. Call inside a transaction or not."""
+    with ws.store.transaction():
+        refs = [
+            ws.artifacts.put_written(_move_from(prepared_file), kind=f"batch-{name}", suffix=".parquet")
+            for name, prepared_file in (("inputs", prepared.inputs), ("outputs", prepared.outputs))
+        ]
         batch_id = ws.store.insert(
             "batches",
             {
                 "project_id": project.id,
                 "source": source,
                 "kind": kind,
-                "rows": len(inputs),
+                "rows": prepared.rows,
                 "inputs_sha256": refs[0].sha256,
                 "outputs_sha256": refs[1].sha256,
-                "routes": json.dumps({str(k): int(v) for k, v in routes.items()}),
+                "routes": json.dumps(prepared.routes),
                 "at": at or clock.now_iso(),
                 "created_at": clock.now_iso(),
                 "created_by": current_user(),
@@ -120,13 +229,46 @@ def log_batch(
             project.id,
             {
                 "batch": batch_id,
-                "rows": len(inputs),
+                "rows": prepared.rows,
                 "source": source,
-                **{f"route_{k}": int(v) for k, v in routes.items()},
+                **{f"route_{k}": v for k, v in prepared.routes.items()},
                 **(details or {}),
             },
         )
     return batch_id
+
+
+def _move_from(prepared: Path) -> Callable[[Path], None]:
+    def move(tmp: Path) -> None:
+        os.replace(prepared, tmp)
+
+    return move
+
+
+def log_batch(
+    ws: Workspace,
+    project: Project,
+    inputs: pd.DataFrame,
+    scored: Scored,
+    source: str,
+    kind: str = "batch",
+    at: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Keep a batch scored in one piece for monitoring: inputs and answers as Parquet
+    artifacts (each row's route and error say which rows the fallback answered and why; a
+    failed shadow's error is kept as shadow_error). `details` go into the audit event."""
+    outputs = stored_outputs(scored)
+    files = [scratch_file(ws, ".parquet"), scratch_file(ws, ".parquet")]
+    try:
+        _kept(inputs).to_parquet(files[0], index=False)
+        _kept(outputs).to_parquet(files[1], index=False)
+        routes = {str(k): int(v) for k, v in outputs["route"].value_counts().items()}
+        prepared = Prepared(len(inputs), files[0], files[1], routes, [], batch_guard.Guarded())
+        return record_batch(ws, project, prepared, source, kind, at, details)
+    finally:
+        for path in files:
+            path.unlink(missing_ok=True)
 
 
 def predict_file(
@@ -138,50 +280,80 @@ def predict_file(
     at: str | None = None,
     allow_fallback: bool = False,
 ) -> dict[str, Any]:
-    """Score a CSV or Parquet file into `out` (.csv or .parquet); returns a summary. A model
-    that cannot answer refuses the file unless `allow_fallback` (cockpit.deployment.batch_guard)."""
-    import pandas as pd
+    """Score a CSV or Parquet file into `out` (.csv or .parquet) chunk by chunk (bounded
+    memory); returns a summary. A model that cannot answer refuses the file unless
+    `allow_fallback` (cockpit.deployment.batch_guard). Bad input in any chunk: nothing is
+    written (no `out`, no batch)."""
+    from cockpit.data.chunks import open_table
 
-    from cockpit.data.reading import read_table
-
+    out = Path(out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise CockpitError(f"{out}: the output is a .csv or .parquet file")
     router = Router(ws, project, model)
-    frame = read_table(path)
+    table = open_table(path)
     version = router.main_version()
-    warnings = check_input(frame, router.request_schema(), str(path))
-    scored, guarded = batch_guard.score(router, frame, str(path), allow_fallback)
-    result = frame.drop(columns=[project.target], errors="ignore").copy()
+    partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    csv = out.suffix.lower() == ".csv"
+    writer = _result_writer(ws, partial, csv)
+    classes: list[Any] = []
+
+    def write_result(chunk: pd.DataFrame, scored: Scored, guard: batch_guard.Guard) -> None:
+        if not classes:
+            loaded = version.id not in {b.version.id for b in guard.broken}
+            classes.append(getattr(router.pipeline(version), "classes_", None) if loaded else None)
+        writer.write(result_rows(project, version, chunk, scored, classes[0]))
+
+    try:
+        prepared = score_chunks(
+            ws, router, table, router.request_schema(), str(path), allow_fallback, write_result
+        )
+        writer.close()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    try:
+        batch_id = record_batch(
+            ws, project, prepared, Path(path).name, at=at, details=prepared.guarded.details()
+        )
+        os.replace(partial, out)
+    finally:
+        prepared.discard()
+        partial.unlink(missing_ok=True)
+    return {
+        "id": batch_id,
+        "rows": prepared.rows,
+        "output": str(out),
+        "warnings": prepared.warnings,
+        "routes": prepared.routes,
+        "fallback": prepared.guarded.notes,
+    }
+
+
+def _result_writer(ws: Workspace, partial: Path, csv: bool) -> Any:
+    from cockpit.deployment.chunk_writers import CsvChunks, ParquetChunks
+
+    handle = open_export(ws, partial, text=csv)  # owner-only: production inputs and scores
+    return CsvChunks(handle) if csv else ParquetChunks(partial, handle)
+
+
+def result_rows(
+    project: Project, version: ModelVersion, chunk: pd.DataFrame, scored: Scored, classes: Any
+) -> pd.DataFrame:
+    """The rows written to a scored file: the inputs (no target), the entity key when the
+    model has no id column, and each row's answer, typed as the target."""
+    import pandas as pd
+
+    result = chunk.drop(columns=[project.target], errors="ignore").copy()
     if version.input_schema.get("entity") is None and "entity" not in result.columns:
         # no id column: the row key is what overrides and label files refer to
         result["entity"] = scored.frame["entity"].to_numpy()
     for column in ("prediction", "score", "model_version", "route"):
         result[column] = scored.frame[column].to_numpy()
-    loaded = version.id not in guarded.unloaded
-    classes = getattr(router.pipeline(version), "classes_", None) if loaded else None
     result["prediction"] = typed_predictions(result["prediction"], project.task, classes)
     result["model_version"] = pd.array(result["model_version"], dtype="Int64")  # NA: override
-    csv = out.suffix.lower() == ".csv"
-    with open_export(ws, out, text=csv) as handle:  # owner-only: production inputs and scores
-        if csv:
-            result.to_csv(handle, index=False)
-        else:
-            mixed = [
-                c
-                for c in result.columns
-                if result[c].dtype == object and pd.api.types.infer_dtype(result[c]).startswith("mixed")
-            ]
-            result.astype(dict.fromkeys(mixed, "string")).to_parquet(handle, index=False)
-    batch_id = log_batch(ws, project, frame, scored, Path(path).name, at=at, details=guarded.details())
-    routes = scored.frame["route"].value_counts().to_dict()
-    return {
-        "id": batch_id,
-        "rows": len(frame),
-        "output": str(out),
-        "warnings": warnings,
-        "routes": {str(k): int(v) for k, v in routes.items()},
-        "fallback": guarded.notes,
-    }
+    return result
 
 
 def list_batches(ws: Workspace, project: Project, limit: int = 100) -> list[dict]:

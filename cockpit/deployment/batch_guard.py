@@ -99,27 +99,53 @@ def _refusal(source: str, broken: Broken, what: str) -> CockpitError:
 def score(router: Router, frame: pd.DataFrame, source: str, allow_fallback: bool) -> tuple[Scored, Guarded]:
     """Score `frame` with the router; refused (CockpitError, nothing written) when a model
     cannot answer and the fallback is not allowed."""
-    broken = broken_models(router)
-    if broken and not allow_fallback:
-        raise _refusal(source, broken[0], "cannot be loaded")
-    scored = router.score(frame)
-    known = {b.version.id for b in broken}
-    guarded = Guarded(rows=int((scored.frame["route"] == "fallback").sum()), unloaded=known)
-    for role, version in routed(router):
-        failed = _failures(scored, role, version)
-        if failed is not None and role == "shadow" and scored.shadow is not None:
-            # named like the rows the fallback answered: which version failed, and how
-            scored.shadow["error"] = f"{version.label}: " + scored.shadow["error"].astype(str)
-            scored.shadow["model_version"] = version.version
-        if version.id in known:
-            note = next(b for b in broken if b.version.id == version.id)
-            guarded.notes.append(_note(note, failed, "cannot be loaded"))
-        elif failed is not None:
-            found = Broken(role, version, failed[1])
-            if not allow_fallback:
-                raise _refusal(source, found, f"failed on {failed[0]} rows")
-            guarded.notes.append(_note(found, failed, f"failed on {failed[0]} rows"))
-    return scored, guarded
+    guard = Guard(router, source, allow_fallback)
+    scored = guard.score(frame)
+    return scored, guard.result()
+
+
+class Guard:
+    """The guard over a batch scored in chunks: the models are loaded (and a broken one
+    refused) once, each chunk's failures are counted, and `result()` tells the whole batch."""
+
+    def __init__(self, router: Router, source: str, allow_fallback: bool) -> None:
+        self.router, self.source, self.allow_fallback = router, source, allow_fallback
+        self.broken = broken_models(router)
+        if self.broken and not allow_fallback:
+            raise _refusal(source, self.broken[0], "cannot be loaded")
+        self.rows = 0  # answered by the fallback rule
+        self.failed: dict[int, tuple[int, str]] = {}  # version id: (rows, first error)
+
+    def score(self, frame: pd.DataFrame) -> Scored:
+        scored = self.router.score(frame)
+        known = {b.version.id for b in self.broken}
+        self.rows += int((scored.frame["route"] == "fallback").sum())
+        for role, version in routed(self.router):
+            failed = _failures(scored, role, version)
+            if failed is None:
+                continue
+            if role == "shadow" and scored.shadow is not None:
+                # named like the rows the fallback answered: which version failed, and how
+                scored.shadow["error"] = f"{version.label}: " + scored.shadow["error"].astype(str)
+                scored.shadow["model_version"] = version.version
+            if version.id not in known and not self.allow_fallback:
+                found = Broken(role, version, failed[1])
+                raise _refusal(self.source, found, f"failed on {failed[0]} rows")
+            rows, first = self.failed.get(version.id, (0, failed[1]))
+            self.failed[version.id] = (rows + failed[0], first)
+        return scored
+
+    def result(self) -> Guarded:
+        guarded = Guarded(rows=self.rows, unloaded={b.version.id for b in self.broken})
+        for role, version in routed(self.router):
+            failed = self.failed.get(version.id)
+            if version.id in guarded.unloaded:
+                note = next(b for b in self.broken if b.version.id == version.id)
+                guarded.notes.append(_note(note, failed, "cannot be loaded"))
+            elif failed is not None:
+                found = Broken(role, version, failed[1])
+                guarded.notes.append(_note(found, failed, f"failed on {failed[0]} rows"))
+        return guarded
 
 
 def _failures(scored: Scored, role: str, version: ModelVersion) -> tuple[int, str] | None:

@@ -91,44 +91,49 @@ def ingest(
     before anything is written: a bad `at`, an unreadable file, content already ingested
     (unless `again`), a routed model that cannot answer (unless `allow_fallback`: then
     the fallback rule answers its rows, each stored with route "fallback")."""
-    from cockpit.data.reading import read_table
-    from cockpit.deployment import batch_guard
+    from cockpit.data.chunks import open_table
     from cockpit.deployment.routing import Router
 
     path = Path(path)
     if at is not None:
         parse_moment(at, "--at")
-    frame = read_table(path)
+    table = open_table(path)
     digest = file_sha256(path)
     _refuse_repeat(ws, project, path, digest, again)
     router = Router(ws, project)
     production = registry.get_version(ws, project, "production")
-    warnings = batch.check_input(frame, production.input_schema, str(path))
-    frame = frame.reset_index(drop=True)
-    # each row's entity is its key (cockpit.entity)
-    scored, guarded = batch_guard.score(router, frame, str(path), allow_fallback)
-    with ws.store.transaction():
-        _refuse_repeat(ws, project, path, digest, again)  # again under the write lock: two
-        # ingests of one file at once must not both pass the check made before scoring
-        batch_id = batch.log_batch(
-            ws, project, frame, scored, path.name, "ingest", at, details=guarded.details()
-        )
-        stored = ws.store.scalar("SELECT inputs_sha256 FROM batches WHERE id = ?", [batch_id])
-        ws.record(
-            "monitoring",
-            "ingest",
-            project.id,
-            {
-                "batch": batch_id,
-                "sha256": digest,
-                "inputs_sha256": stored,
-                "rows": len(frame),
-                "source": path.name,
-                "again": again,
-                **guarded.details(),
-            },
-        )
-    return {"id": batch_id, "rows": len(frame), "warnings": warnings, "fallback": guarded.notes}
+    # read, checked, scored (each row's entity is its key: cockpit.entity) and written
+    # chunk by chunk, outside the write lock: the transaction records only what is written
+    prepared = batch.score_chunks(ws, router, table, production.input_schema, str(path), allow_fallback)
+    details = prepared.guarded.details()
+    try:
+        with ws.store.transaction():
+            _refuse_repeat(ws, project, path, digest, again)  # again under the write lock: two
+            # ingests of one file at once must not both pass the check made before scoring
+            batch_id = batch.record_batch(ws, project, prepared, path.name, "ingest", at, details=details)
+            stored = ws.store.scalar("SELECT inputs_sha256 FROM batches WHERE id = ?", [batch_id])
+            ws.record(
+                "monitoring",
+                "ingest",
+                project.id,
+                {
+                    "batch": batch_id,
+                    "sha256": digest,
+                    "inputs_sha256": stored,
+                    "rows": prepared.rows,
+                    "source": path.name,
+                    "again": again,
+                    **details,
+                },
+            )
+    finally:
+        prepared.discard()
+    return {
+        "id": batch_id,
+        "rows": prepared.rows,
+        "warnings": prepared.warnings,
+        "fallback": prepared.guarded.notes,
+    }
 
 
 def _refuse_repeat(ws: Workspace, project: Project, path: Path, digest: str, again: bool) -> None:

@@ -1,0 +1,143 @@
+"""Files written chunk by chunk: a Parquet file whose columns may widen as chunks arrive (a
+later chunk's answers may be text where the first chunk's were integers: the fallback rule
+answered), and a CSV file with its header once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+def stored_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text-like object columns as pandas strings (Parquet cannot store a column of mixed
+    Python objects)."""
+    import pandas as pd
+
+    mixed = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object and pd.api.types.infer_dtype(frame[c]) not in ("boolean", "empty")
+    ]
+    return frame.astype(dict.fromkeys(mixed, "string")) if mixed else frame
+
+
+class ParquetChunks:
+    """Chunks appended to one Parquet file (one row group each). The file's schema is the
+    first chunk's; a later chunk is cast to it, a column missing from it is null, and a
+    column whose values no longer fit (or a new column) widens the file: the row groups
+    written so far are copied, one at a time, into a file of the widened schema."""
+
+    def __init__(self, path: Path, handle: IO[bytes] | None = None) -> None:
+        self.path = Path(path)
+        self.handle = handle
+        self.writer: Any = None
+        self.schema: pa.Schema | None = None
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.handle or self.path, self.schema)
+        fitted = _fit(table, self.schema)
+        if fitted is None:
+            self._widen(table.schema)
+            fitted = _fit(table, self.schema)
+        assert fitted is not None  # the widened schema takes every column as text
+        self.writer.write_table(fitted)
+        self.rows += len(frame)
+
+    def _widen(self, other: pa.Schema) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        assert self.schema is not None
+        fields = []
+        for found in self.schema:
+            theirs = other.field(found.name) if found.name in other.names else None
+            fields.append(
+                found if theirs is None or theirs.type == found.type else pa.field(found.name, pa.string())
+            )
+        fields += [f for f in other if f.name not in self.schema.names]
+        widened = pa.schema(fields)  # no pandas metadata: it names the old types
+        self.writer.close()
+        if self.handle is not None:
+            self.handle.flush()
+        old = self.path.with_name(self.path.name + ".widening")
+        os.replace(self.path, old)
+        try:
+            if self.handle is not None:
+                self.handle.close()
+                self.handle = open(self.path, "wb")  # noqa: SIM115 (kept open for the next chunks)
+                os.chmod(self.path, os.stat(old).st_mode & 0o7777)
+            self.writer = pq.ParquetWriter(self.handle or self.path, widened)
+            written = pq.ParquetFile(old)
+            for group in range(written.num_row_groups):
+                copied = _fit(written.read_row_group(group), widened)
+                assert copied is not None
+                self.writer.write_table(copied)
+        finally:
+            old.unlink(missing_ok=True)
+        self.schema = widened
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.handle is not None:
+            self.handle.close()
+
+
+def _fit(table: pa.Table, schema: pa.Schema) -> pa.Table | None:
+    """`table` with exactly `schema`'s columns and types, or None when a value cannot be
+    cast or a column is not in the schema."""
+    import pyarrow as pa
+
+    if any(name not in schema.names for name in table.column_names):
+        return None
+    columns = []
+    for found in schema:
+        if found.name not in table.column_names:
+            columns.append(pa.nulls(len(table), type=found.type))
+            continue
+        column = table.column(found.name)
+        if column.type != found.type:
+            if pa.types.is_string(found.type) or pa.types.is_large_string(found.type):
+                column = _as_text(column)
+            try:
+                column = column.cast(found.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                return None
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _as_text(column: Any) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    return pc.cast(column, pa.string(), safe=False)
+
+
+class CsvChunks:
+    """Chunks appended to one CSV text file, the header written with the first."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame.to_csv(self.handle, index=False, header=self.rows == 0)
+        self.rows += len(frame)
+
+    def close(self) -> None:
+        self.handle.close()
