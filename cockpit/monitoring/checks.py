@@ -6,18 +6,22 @@ window under MIN_DRIFT_ROWS rows gets a note instead of drift figures."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.monitoring import predictions
+from cockpit.monitoring.drift import CategoricalCounts
 from cockpit.monitoring.predictions import MIN_DRIFT_ROWS
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_RULES = [
     # metric, op, threshold, windows in a row, severity, action
@@ -136,6 +140,7 @@ class Window:
     labelled: int
     notes: list[str]
     measured: tuple[str, ...]
+    fallback_excluded: int = 0  # labelled rows the fallback rule answered: left out of performance
     batches: int = 0  # scored batches in the window (0: service requests only)
     newest: str | None = None
     prediction_shares: list[float] | None = None
@@ -298,44 +303,118 @@ def _batch_stats(
     metric: str,
     segments: list[str],
 ) -> dict[str, Any]:
+    """A window's figures from its batches, read chunk by chunk: drift from counts per
+    reference bin or category (cockpit.monitoring.drift), volume, missing shares and routes
+    as sums, and of each chunk only its labelled rows kept for the performance figures."""
     import pandas as pd
 
-    from cockpit.monitoring import drift
-
-    parts = [batch.load_batch(ws, b) for b in found]
-    inputs = pd.concat([p[0] for p in parts], ignore_index=True)
-    outputs = pd.concat([p[1] for p in parts], ignore_index=True)
-    features = {}
-    for column, ref in reference["features"].items():
-        if column in inputs.columns:
-            compute = drift.numeric_drift if ref["kind"] == "numeric" else drift.categorical_drift
-            features[column] = compute(ref, inputs[column])
+    window = WindowCounts(reference, segments)
+    pieces = []
+    for stored in found:
+        for inputs, outputs in _batch_chunks(ws, stored):
+            window.add(inputs, outputs)
+            outputs = outputs.assign(entity=_entities(production, inputs, outputs))
+            present = [c for c in segments if c in inputs.columns]
+            outputs = outputs.assign(**{f"segment:{c}": inputs[c].to_numpy() for c in present})
+            if not labels.empty:
+                pieces.append(outputs[outputs["entity"].isin(labels["entity"])])
+    window.finish()
+    rows = window.rows
+    features = {
+        column: counter.result() for column, counter in window.features.items() if column in window.seen
+    }
     notes = []
-    if len(inputs) < MIN_DRIFT_ROWS:
+    if rows < MIN_DRIFT_ROWS:
         features = {column: _too_few(found) for column, found in features.items()}
-        notes.append(f"feature drift: too few rows ({len(inputs)} < {MIN_DRIFT_ROWS})")
-    answered = outputs[outputs["route"].isin(MODEL_ROUTES)]
-    prediction = predictions.prediction_drift(reference, answered["score"], answered["prediction"])
+        notes.append(f"feature drift: too few rows ({rows} < {MIN_DRIFT_ROWS})")
+    prediction = window.answers.result()
     stats: dict[str, Any] = {
-        "rows": len(inputs),
+        "rows": rows,
         "batches": len(found),
         "newest": max(b["at"] for b in found),
         "features": features,
         "max_psi": (
-            max((f["psi"] or 0 for f in features.values()), default=0.0)
-            if len(inputs) >= MIN_DRIFT_ROWS
-            else None
+            max((f["psi"] or 0 for f in features.values()), default=0.0) if rows >= MIN_DRIFT_ROWS else None
         ),
-        "missing_rate": float(inputs[list(features)].isna().mean().max()) if features else 0.0,
+        "missing_rate": window.missing_rate(),
         "notes": notes + prediction.pop("notes"),
         **prediction,
-        "routes": outputs["route"].value_counts().to_dict(),
+        "routes": dict(sorted(window.routes.items(), key=lambda item: -item[1])),
     }
-    outputs = outputs.assign(entity=_entities(production, inputs, outputs))
-    present = [c for c in segments if c in inputs.columns]
-    outputs = outputs.assign(**{f"segment:{c}": inputs[c].to_numpy() for c in present})
-    stats.update(_performance(project, outputs, labels, metric, present))
+    present = [c for c in segments if c in window.segments_seen]
+    labelled = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=["entity", "route"])
+    for column in present:  # a batch without the column: its rows are missing there
+        if f"segment:{column}" not in labelled.columns:
+            labelled[f"segment:{column}"] = None
+    stats.update(_performance(project, labelled, labels, metric, present))
+    if stats.get("fallback_excluded"):
+        stats["notes"].append(
+            f"performance: {stats['fallback_excluded']} labelled rows answered by the fallback "
+            "rule left out (not the model's answers)"
+        )
     return stats
+
+
+class WindowCounts:
+    """A window's batches reduced chunk by chunk to counts: per feature, counts on its
+    reference bins or categories (missing values too); the model's answers on the
+    prediction reference; rows per route."""
+
+    def __init__(self, reference: dict, segments: Sequence[str]) -> None:
+        from cockpit.monitoring import drift
+
+        self.features = {
+            column: (drift.NumericCounts if ref["kind"] == "numeric" else drift.CategoricalCounts)(ref)
+            for column, ref in reference["features"].items()
+        }
+        self.answers = predictions.PredictionCounts(reference)
+        self.segments = segments
+        self.seen: set[str] = set()
+        self.segments_seen: set[str] = set()
+        self.routes: dict[str, int] = {}
+        self.rows = 0
+
+    def add(self, inputs, outputs) -> None:
+        self.rows += len(inputs)
+        for column, counter in self.features.items():
+            if column in inputs.columns:
+                counter.add(inputs[column])
+                self.seen.add(column)
+        self.segments_seen.update(c for c in self.segments if c in inputs.columns)
+        answered = outputs[outputs["route"].isin(MODEL_ROUTES)]
+        self.answers.add(answered["score"], answered["prediction"])
+        for route, rows in outputs["route"].value_counts().items():
+            self.routes[str(route)] = self.routes.get(str(route), 0) + int(rows)
+
+    def finish(self) -> None:
+        """A feature some batch of the window lacks is missing in that batch's rows (as
+        when the batches are concatenated)."""
+        import numpy as np
+        import pandas as pd
+
+        for column in self.seen:
+            counter = self.features[column]
+            if counter.rows < self.rows:
+                counter.add(pd.Series(np.full(self.rows - counter.rows, np.nan)))
+
+    def missing_rate(self) -> float:
+        """The largest share of missing values among the features the batches have."""
+        shares = [
+            (counter.missing if isinstance(counter, CategoricalCounts) else counter.rows - counter.present)
+            / max(1, counter.rows)
+            for column, counter in self.features.items()
+            if column in self.seen
+        ]
+        return float(max(shares)) if shares else 0.0
+
+
+def _batch_chunks(ws: Workspace, stored: dict) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+    """(inputs, outputs) of a stored batch, chunk by chunk (its artifacts checked first)."""
+    from cockpit.data.chunks import open_table
+
+    inputs = open_table(ws.artifacts.verified_path(stored["inputs_sha256"], ".parquet"))
+    outputs = open_table(ws.artifacts.verified_path(stored["outputs_sha256"], ".parquet"), size=inputs.size)
+    yield from zip(inputs, outputs, strict=True)
 
 
 def _entities(production: registry.ModelVersion, inputs, outputs):
@@ -415,10 +494,13 @@ def _performance(
     if labels.empty:
         return {"labelled": 0}
     joined = outputs.merge(labels, on="entity", how="inner")
-    joined = joined[joined["route"] != "override"]
+    # an override is a person's answer and a fallback row the rule's: neither is the model's
+    fallback = int((joined["route"] == "fallback").sum())
+    joined = joined[~joined["route"].isin(("override", "fallback"))]
+    excluded: dict[str, Any] = {"fallback_excluded": fallback} if fallback else {}
     if joined.empty:
-        return {"labelled": 0}
-    out: dict[str, Any] = {"labelled": int(len(joined))}
+        return {"labelled": 0, **excluded}
+    out: dict[str, Any] = {"labelled": int(len(joined)), **excluded}
     if project.task != "regression":
         joined = joined.assign(**same_class_text(joined["label"], joined["prediction"]))
     y_true = joined["label"].to_numpy()

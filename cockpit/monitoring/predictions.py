@@ -54,39 +54,61 @@ def prediction_drift(reference: dict, scores, predictions=None) -> dict[str, Any
     """The answers against the validation set's: PSI of the scores (or predicted values) on
     the reference bins, or for classes, PSI / Jensen-Shannon / chi-square of the class
     frequencies. Both distributions (shares per bin or class) go to the prediction plot."""
-    import pandas as pd
+    counts = PredictionCounts(reference)
+    counts.add(scores, predictions)
+    return counts.result()
 
-    from cockpit.monitoring import drift
 
-    ref = reference["prediction"]
-    categorical = ref["kind"] == "categorical"
-    values = (
-        pd.Series([] if predictions is None else predictions, dtype=object).dropna()
-        if categorical
-        else pd.to_numeric(pd.Series(scores), errors="coerce").dropna()
-    )
-    empty: dict[str, Any] = {"prediction_psi": None, "prediction_shares": None, "notes": []}
-    if len(values) == 0:
-        return empty
-    if len(values) < MIN_DRIFT_ROWS:
-        return {**empty, "notes": [f"prediction drift: too few answers ({len(values)} < {MIN_DRIFT_ROWS})"]}
-    if not categorical:
-        found = drift.numeric_drift(ref, values)
+class PredictionCounts:
+    """`prediction_drift` over answers that arrive in chunks: each chunk is reduced to
+    counts on the reference bins or classes (cockpit.monitoring.drift) and dropped."""
+
+    def __init__(self, reference: dict) -> None:
+        from cockpit.monitoring import drift
+
+        self.ref = reference["prediction"]
+        self.categorical = self.ref["kind"] == "categorical"
+        self.counts: Any = (drift.CategoricalCounts if self.categorical else drift.NumericCounts)(self.ref)
+        self.answers = 0
+
+    def add(self, scores, predictions=None) -> None:
+        import pandas as pd
+
+        values = (
+            pd.Series([] if predictions is None else predictions, dtype=object).dropna()
+            if self.categorical
+            else pd.to_numeric(pd.Series(scores), errors="coerce").dropna()
+        )
+        self.answers += len(values)
+        if len(values):
+            self.counts.add(values.astype(str) if self.categorical else values)
+
+    def result(self) -> dict[str, Any]:
+        ref = self.ref
+        empty: dict[str, Any] = {"prediction_psi": None, "prediction_shares": None, "notes": []}
+        if self.answers == 0:
+            return empty
+        if self.answers < MIN_DRIFT_ROWS:
+            return {
+                **empty,
+                "notes": [f"prediction drift: too few answers ({self.answers} < {MIN_DRIFT_ROWS})"],
+            }
+        found = self.counts.result()
+        if not self.categorical:
+            return {
+                "prediction_psi": found["psi"],
+                "prediction_shares": found.get("shares"),
+                "prediction_reference": ref["shares"],
+                "prediction_edges": found.get("edges"),
+                "notes": [],
+            }
+        classes = [*sorted(ref["shares"]), "other"]  # the same order however it was stored
         return {
             "prediction_psi": found["psi"],
-            "prediction_shares": found.get("shares"),
-            "prediction_reference": ref["shares"],
-            "prediction_edges": found.get("edges"),
+            "prediction_js": found["js"],
+            "prediction_chi2_p": found["chi2_p"],
+            "prediction_classes": classes,
+            "prediction_shares": [found["shares"][c] for c in classes],
+            "prediction_reference": [ref["shares"].get(c, 0.0) for c in classes],
             "notes": [],
         }
-    found = drift.categorical_drift(ref, values.astype(str))
-    classes = [*sorted(ref["shares"]), "other"]  # the same order however it was stored
-    return {
-        "prediction_psi": found["psi"],
-        "prediction_js": found["js"],
-        "prediction_chi2_p": found["chi2_p"],
-        "prediction_classes": classes,
-        "prediction_shares": [found["shares"][c] for c in classes],
-        "prediction_reference": [ref["shares"].get(c, 0.0) for c in classes],
-        "notes": [],
-    }
