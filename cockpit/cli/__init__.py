@@ -72,6 +72,7 @@ COMMAND_MODULES = (
     "monitoring",
     "retraining",
     "review",
+    "report",
     "status",
     "importing",
     "maintenance",
