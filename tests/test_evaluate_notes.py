@@ -52,6 +52,8 @@ def test_evaluate_prints_no_warnings_and_reports_each_finding_once(penguins) -> 
     assert notes == [
         "  - segment island=Torgersen holds only class 'Adelie': its value and interval "
         "describe that class alone",
+        "  - segment intervals: f1 has no standard analytic interval, so they are the "
+        "bootstrap's (200 resamples)",
         "  - stability refits: the model did not converge (lbfgs failed to converge after 5 "
         "iteration(s) (status=1)); raise max_iter or scale the inputs",
     ]

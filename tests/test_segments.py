@@ -14,7 +14,7 @@ from cockpit.data.splits import make_split
 from cockpit.errors import CockpitError
 from cockpit.evaluation import gate as gating
 from cockpit.evaluation import report
-from cockpit.evaluation.segments import wilson
+from cockpit.evaluation.intervals import wilson
 from cockpit.projects import create_project
 from cockpit.training import runs
 
@@ -81,6 +81,7 @@ def test_the_planted_weak_segment_is_flagged(evaluated) -> None:
     assert found[0]["group"] == "harbour"  # weak first
     harbour = found[0]
     assert harbour["low"] <= harbour["value"] <= harbour["high"]
+    assert {s["interval_method"] for s in found} == {"DeLong"}  # roc_auc, no --bootstrap
     ages = [s for s in found if s["column"] == "age"]
     assert len(ages) == 4 and all("," in s["group"] for s in ages)  # quartile bins
     assert not any(s["flagged"] for s in ages)
@@ -118,12 +119,21 @@ def test_edge_cases_latency_importance(evaluated) -> None:
 
 
 def test_gate_fails_on_the_weak_segment_naming_it(shop_workspace, evaluated) -> None:
+    """With --bootstrap the gate evaluates again (the last evaluation's intervals were
+    analytic) and flags the same segment."""
     workspace = shop_workspace
-    project, run, _ = evaluated
-    result = gating.gate(workspace, project, run)
+    project, run, analytic = evaluated
+    result = gating.gate(workspace, project, run, bootstrap=60)
     rules = {r.name: r for r in result.rules}
     assert not result.passed and not rules["segments"].passed
     assert "district=harbour" in rules["segments"].detail
+    resampled = report.get_evaluation(workspace, project, result.evaluation_id)
+    assert result.evaluation_id != analytic.id and resampled.segment_bootstrap == 60
+    assert {s.interval_method for s in resampled.segments} == {"bootstrap 60"}
+    flags = {(s["column"], s["group"]): s["flagged"] for s in analytic.details["segments"]}
+    assert {(s.column, s.group): s.flagged for s in resampled.segments}.items() <= flags.items()
+    assert len(resampled.segments) == 4  # the spec's district: the gate names no other column
+    assert gating.gate(workspace, project, run, bootstrap=60).evaluation_id == result.evaluation_id
     assert rules["stability"].passed and rules["latency"].passed and rules["target"].passed
 
 
@@ -154,7 +164,20 @@ def test_a_failing_edge_case_is_a_finding_not_a_crash() -> None:
 def test_wilson_interval() -> None:
     low, high = wilson(40, 50)
     assert low < 0.8 < high and low == pytest.approx(0.6696, abs=1e-3)
+    assert high == pytest.approx(0.8876, abs=1e-3)
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_the_markdown_report_names_each_interval_method(evaluated) -> None:
+    from cockpit.evaluation.markdown import to_markdown
+
+    project, run, evaluation = evaluated
+    segment_lines = [
+        line
+        for line in to_markdown(evaluation, run.label).splitlines()
+        if line.startswith("| district | ") and "–" in line
+    ]
+    assert len(segment_lines) == 4 and all("(DeLong)" in line for line in segment_lines)
 
 
 def test_cli_segments_headless(run_cli, shop_workspace, evaluated) -> None:
@@ -169,12 +192,16 @@ def test_cli_segments_headless(run_cli, shop_workspace, evaluated) -> None:
         "age,district",
         "--seeds",
         "0",
+        "--bootstrap",
+        "50",
         "--json",
         workspace=workspace.root,
     )
     assert out.exit_code == 0, out.stderr
     details = json.loads(out.stdout)["details"]
     assert details["segment_columns"] == ["district", "age"] and "stability" not in details
+    assert {s["interval_method"] for s in details["segments"]} == {"bootstrap 50"}
+    assert details["segment_bootstrap"] == 50
     bad = run_cli("evaluate", str(run.id), "--segments", "nope", workspace=workspace.root)
     assert bad.exit_code == 2 and "nope" in bad.stderr
     with pytest.raises(CockpitError):

@@ -31,12 +31,11 @@ def _predictions(rows: int, classes: list, seed: int = 0) -> Predictions:
 
 @pytest.mark.parametrize("classes", [[0, 1], ["stay", "yes"]])
 def test_the_roc_auc_shortcut_changes_no_value(classes, monkeypatch) -> None:
-    monkeypatch.setattr(segments, "BOOTSTRAP", 15)
     p = _predictions(600, classes)
     overall = metrics.score("binary", p.y_true, p.y_pred, p.proba, p.classes)["roc_auc"]
-    fast = segments.breakdown(p, ["region", "tenure"], "binary", "roc_auc", overall)
+    fast = segments.breakdown(p, ["region", "tenure"], "binary", "roc_auc", overall, bootstrap=15)
     monkeypatch.setattr(segments, "_fast_resampled_metric", lambda *args: None)
-    slow = segments.breakdown(p, ["region", "tenure"], "binary", "roc_auc", overall)
+    slow = segments.breakdown(p, ["region", "tenure"], "binary", "roc_auc", overall, bootstrap=15)
     assert fast == slow
     assert any(s["value"] is None and s["low"] is None for s in fast)  # the one-class group
 

@@ -12,6 +12,15 @@ from cockpit.errors import CockpitError
 
 pass_cli = click.make_pass_decorator(CliContext)
 
+BOOTSTRAP_OPTION = click.option(
+    "--bootstrap",
+    type=click.IntRange(50, 100_000),
+    metavar="N",
+    help="Segment intervals from N bootstrap resamples (default: analytic where standard: Wilson "
+    "for accuracy, precision and recall, DeLong for ROC AUC, the normal approximation for MAE and "
+    "RMSE; the bootstrap for the other metrics).",
+)
+
 
 class PartOrSplit(click.ParamType):
     """--split of evaluate: the part (test or validation), or a split id for a run logged on
@@ -80,6 +89,7 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
     type=click.IntRange(0, 20),
     help="Refits with other seeds for the stability check (0 skips it).",
 )
+@BOOTSTRAP_OPTION
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_cli
@@ -91,6 +101,7 @@ def evaluate(
     against: str | None,
     segment_text: str,
     seeds: int,
+    bootstrap: int | None,
     as_markdown: bool,
     as_json: bool,
 ) -> None:
@@ -100,6 +111,7 @@ def evaluate(
     named with --data VERSION [--split SPLIT], then evaluated on that split's test part."""
     from cockpit.evaluation.markdown import to_markdown
     from cockpit.evaluation.report import evaluate as run_evaluation
+    from cockpit.evaluation.segments import interval_text
     from cockpit.evaluation.view import threshold_note, threshold_of
     from cockpit.training.runs import get_run
 
@@ -113,6 +125,7 @@ def evaluate(
         _reference(ctx, workspace, project, against),
         _columns(segment_text),
         seeds,
+        bootstrap,
     )
     if as_json:
         emit_json(result.as_dict())
@@ -144,7 +157,7 @@ def evaluate(
             [
                 {
                     **s,
-                    "ci": f"{s['low']:.3f}-{s['high']:.3f}" if s["low"] is not None else "-",
+                    "ci": interval_text(s["low"], s["high"], s.get("interval_method")),
                     "flag": "WEAK" if s["flagged"] else ("small" if s["small"] else ""),
                 }
                 for s in segments
@@ -216,6 +229,7 @@ def _columns(text: str) -> list[str]:
     metavar="COL,COL",
     help="Segment columns to check, besides the problem spec's.",
 )
+@BOOTSTRAP_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_cli
 def gate(
@@ -224,6 +238,7 @@ def gate(
     against: str | None,
     tolerance: float | None,
     segment_text: str,
+    bootstrap: int | None,
     as_json: bool,
 ) -> None:
     """The evaluation gate for CI: exit 0 pass, 1 fail, 2 error; prints each rule."""
@@ -239,6 +254,7 @@ def gate(
         _reference(ctx, workspace, project, against),
         tolerance,
         segments=_columns(segment_text),
+        bootstrap=bootstrap,
     )
     if as_json:
         emit_json(result.as_dict())

@@ -200,9 +200,11 @@ def gate(
     tolerance: float | None = None,
     extra_rules: list[Rule] | None = None,
     segments: list[str] | None = None,
+    bootstrap: int | None = None,
 ) -> GateResult:
     """Judge a run on its test split (reusing its last test evaluation when it has one
-    against the same reference, so the gate is not an extra look)."""
+    against the same reference, so the gate is not an extra look). `bootstrap`: the segment
+    intervals from that many resamples (an evaluation with other intervals is not reused)."""
     evaluation = latest_evaluation(ws, project, run.id, "test")
     wanted = against.id if against else None
     same_segments = evaluation is not None and set(segments or []) <= set(
@@ -213,8 +215,9 @@ def gate(
         or (evaluation.reference or {}).get("run_id") != wanted
         or not same_segments
         or "segments" not in evaluation.details
+        or (bootstrap is not None and evaluation.segment_bootstrap != bootstrap)
     ):
-        evaluation = evaluate(ws, project, run, "test", against, segments)
+        evaluation = evaluate(ws, project, run, "test", against, segments, bootstrap=bootstrap)
     rules = rules_for(evaluation, current_spec(ws, project), project.task, tolerance)
     rules += extra_rules or []
     passed = all(rule.passed for rule in rules)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cockpit.evaluation.gate import GateResult
 from cockpit.evaluation.report import Evaluation
+from cockpit.evaluation.segments import interval_text
 
 
 def to_markdown(evaluation: Evaluation, run_label: str, gate: GateResult | None = None) -> str:
@@ -70,7 +71,7 @@ def _beyond(details: dict) -> list[str]:
             "| --- | --- | --- | --- | --- | --- |",
         ]
         for s in details["segments"]:
-            interval = f"{s['low']:.3f} – {s['high']:.3f}" if s["low"] is not None else "-"
+            interval = interval_text(s["low"], s["high"], s.get("interval_method"))
             flag = "WEAK" if s["flagged"] else ("small" if s["small"] else "")
             lines.append(
                 f"| {s['column']} | {s['group']} | {s['rows']} | {_fmt(s['value'])} | {interval} | {flag} |"

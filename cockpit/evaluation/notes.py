@@ -108,3 +108,17 @@ def segment_notes(segments: list[dict[str, Any]], p: Predictions) -> list[str]:
 
 def _shown(label: Any) -> str:
     return repr(label.item() if hasattr(label, "item") else label)
+
+
+def interval_note(task: str, metric: str) -> str | None:
+    """Said when a segment metric has no standard analytic interval, so its intervals are the
+    bootstrap's although none was asked for."""
+    from cockpit.evaluation.intervals import analytic_method
+    from cockpit.evaluation.segments import BOOTSTRAP
+
+    if analytic_method(task, metric) is not None:
+        return None
+    return (
+        f"segment intervals: {metric} has no standard analytic interval, so they are the "
+        f"bootstrap's ({BOOTSTRAP} resamples)"
+    )

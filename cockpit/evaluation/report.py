@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
-from cockpit.evaluation.notes import Notes, caught, class_notes, segment_notes
+from cockpit.evaluation.notes import Notes, caught, class_notes, interval_note, segment_notes
 from cockpit.evaluation.predictions import Predictions, run_predictions
 from cockpit.evaluation.robustness import EdgeCase, Importance, Latency, Stability
 from cockpit.evaluation.segments import FairnessGap, Segment
@@ -151,6 +151,11 @@ class Evaluation:
     @property
     def segment_columns(self) -> list[str]:
         return list(self.details.get("segment_columns", []))
+
+    @property
+    def segment_bootstrap(self) -> int | None:
+        """The resamples asked for the segment intervals (None: analytic where standard)."""
+        return self.details.get("segment_bootstrap")
 
 
 def ensure_threshold(ws: Workspace, project: Project, run: Run) -> tuple[float | None, str | None]:
@@ -323,11 +328,13 @@ def evaluate(
     against: Run | None = None,
     segments: list[str] | None = None,
     seeds: int = 3,
+    bootstrap: int | None = None,
 ) -> Evaluation:
     """Evaluate and store; every look at the test split is counted.
 
     Beyond the metrics: segment breakdowns (the spec's segment columns plus
-    `segments`), fairness gaps, stability across `seeds` refits (0 skips it),
+    `segments`; intervals analytic where standard, or the bootstrap of `bootstrap`
+    resamples), fairness gaps, stability across `seeds` refits (0 skips it),
     edge cases, latency and permutation importance.
     """
     if part not in PARTS:
@@ -352,7 +359,9 @@ def evaluate(
         notes.add(text)
     metric = metrics.primary_metric(project.task, spec.metric)
     details.update(
-        _beyond_the_metric(ws, project, run, predictions, scored.get(metric), metric, wanted, seeds, notes)
+        _beyond_the_metric(
+            ws, project, run, predictions, scored.get(metric), metric, wanted, seeds, notes, bootstrap
+        )
     )
     with caught(notes, "baseline"):
         baseline = baseline_scores(ws, project, run, part)
@@ -408,6 +417,7 @@ def _beyond_the_metric(
     columns: list[str],
     seeds: int,
     notes: Notes,
+    bootstrap: int | None = None,
 ) -> dict[str, Any]:
     from cockpit.evaluation import robustness, segments
     from cockpit.evaluation.inputs import model_specs
@@ -415,10 +425,13 @@ def _beyond_the_metric(
 
     wanted = list(dict.fromkeys(columns))
     with caught(notes, "segments"):
-        found = segments.breakdown(predictions, wanted, project.task, metric, overall)
+        found = segments.breakdown(predictions, wanted, project.task, metric, overall, bootstrap)
         fairness = segments.fairness_gaps(found, predictions)
     for text in segment_notes(found, predictions):
         notes.add(text)
+    no_analytic = interval_note(project.task, metric)
+    if found and not bootstrap and no_analytic:
+        notes.add(no_analytic)
     pipeline = load_pipeline(ws, run)
     assert run.feature_spec_version is not None  # a finished run pinned its feature spec
     specs = model_specs(spec_at(ws, project, run.feature_spec_version), run)
@@ -426,6 +439,7 @@ def _beyond_the_metric(
     out: dict[str, Any] = {
         "segment_metric": metric,
         "segment_columns": wanted,
+        "segment_bootstrap": bootstrap,
         "segments": found,
         "fairness": fairness,
     }

@@ -1,14 +1,18 @@
 """Segment breakdowns: the metric per group of each segment column, with confidence
 intervals, small groups marked, weak groups flagged, and fairness gaps between groups.
-Numeric columns are binned into quartiles. Nothing here names a sample_data column."""
+Numeric columns are binned into quartiles. Nothing here names a sample_data column.
+
+The intervals are analytic where a standard one exists (cockpit/evaluation/intervals.py),
+the bootstrap (BOOTSTRAP resamples) for the other metrics, and the bootstrap for every metric
+when `breakdown` is given a number of resamples; each entry names its method."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cockpit.evaluation import metrics
+from cockpit.evaluation import intervals, metrics
+from cockpit.evaluation.intervals import wilson
 from cockpit.evaluation.predictions import Predictions
 
 if TYPE_CHECKING:
@@ -19,7 +23,6 @@ SMALL_ROWS = 30
 SMALL_POSITIVES = 10
 MARGIN = 0.05  # absolute, for metrics between 0 and 1
 RELATIVE_MARGIN = 0.10  # for error metrics
-RATE_METRICS = {"recall", "precision", "accuracy"}
 BOOTSTRAP = 200
 SELECTION_RATIO_FLOOR = 0.8  # the four-fifths rule
 
@@ -38,11 +41,16 @@ class Segment:
     flagged: bool  # weak: more than the margin below overall
     positives: int | None = None
     selection_rate: float | None = None
+    interval_method: str | None = None  # Wilson, DeLong, normal, "bootstrap N"; None: older reports
 
     @property
     def flag(self) -> str:
         """WEAK, small or nothing."""
         return "WEAK" if self.flagged else ("small" if self.small else "")
+
+    @property
+    def interval(self) -> str:
+        return interval_text(self.low, self.high, self.interval_method)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,33 +64,42 @@ class FairnessGap:
     flagged: bool
 
 
-def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
-    if trials == 0:
-        return 0.0, 1.0
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+def interval_text(low: float | None, high: float | None, method: str | None) -> str:
+    """An interval as the report, the CLI and the screen show it: "0.761–0.765 (DeLong)";
+    "-" when it could not be computed."""
+    if low is None or high is None:
+        return "-"
+    return f"{low:.3f}–{high:.3f}" + (f" ({method})" if method else "")
 
 
 def groups_of(values: pd.Series) -> pd.Series:
     """Group labels: categories as they are, numbers as quartile ranges."""
+    import numpy as np
+    import pandas as pd
+
+    codes, groups = _codes(values)
+    return pd.Series(np.array(groups, dtype=object)[codes], index=values.index)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's group as an integer, and the groups (labels: each value as text, numbers
+    with more than 8 values as their quartile range, "missing" for a missing value).
+    The distinct values are turned into text, not the rows: a million intervals made text
+    one by one took seconds; comparing integers per group is also cheaper than strings."""
+    import numpy as np
     import pandas as pd
 
     if values.dtype.kind in "iuf" and values.nunique() > 8:
         binned = pd.qcut(values, q=4, duplicates="drop")
-        return binned.astype(str).where(values.notna(), "missing")
-    return values.astype(str).where(values.notna(), "missing")
-
-
-def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """Each row's group as an integer, and the groups: comparing integers per group is far
-    cheaper than comparing a million strings."""
-    import pandas as pd
-
-    codes, groups = pd.factorize(groups_of(values))
-    return codes, [str(g) for g in groups]
+        codes, distinct = np.asarray(binned.cat.codes), binned.cat.categories
+    else:
+        codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    labels = [str(value) for value in distinct] + ["missing"]  # code -1, the last, is missing
+    merged, groups = pd.factorize(np.array(labels, dtype=object))  # values with the same text
+    kept = np.flatnonzero(np.bincount(merged[codes], minlength=len(groups)))  # groups with rows
+    renumbered = np.full(len(groups), -1)
+    renumbered[kept] = np.arange(len(kept))
+    return renumbered[merged][codes], [str(groups[i]) for i in kept]
 
 
 def _metric_for(task: str, metric: str, y_true, y_pred, proba, classes, positive) -> float | None:
@@ -90,16 +107,23 @@ def _metric_for(task: str, metric: str, y_true, y_pred, proba, classes, positive
     return scored.get(metric)
 
 
-def _rate_counts(metric: str, y_true, y_pred, positive) -> tuple[int, int]:
+def _rate_rows(metric: str, y_true, y_pred, positive) -> tuple[np.ndarray, np.ndarray]:
+    """(hits, relevant) per row of a proportion: recall counts the actual positives, precision
+    the predicted ones, accuracy every row; a hit is a relevant row predicted right."""
     import numpy as np
 
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if metric == "recall":
-        relevant = np.asarray(y_true) == positive
+        relevant = y_true == positive
     elif metric == "precision":
-        relevant = np.asarray(y_pred) == positive
+        relevant = y_pred == positive
     else:
         relevant = np.ones(len(y_true), dtype=bool)
-    hits = (np.asarray(y_true) == np.asarray(y_pred)) & relevant
+    return (y_true == y_pred) & relevant, relevant
+
+
+def _rate_counts(metric: str, y_true, y_pred, positive) -> tuple[int, int]:
+    hits, relevant = _rate_rows(metric, y_true, y_pred, positive)
     return int(hits.sum()), int(relevant.sum())
 
 
@@ -146,41 +170,36 @@ def _label_metric(task: str, metric: str, y_true, y_pred, positive) -> float | N
     return float(value) if math.isfinite(value) else None
 
 
-def _bootstrap(task, metric, y_true, y_pred, proba, classes, positive, seed: int, resampled=None) -> tuple:
-    """A 95% percentile interval over BOOTSTRAP resamples; `resampled(pick)`, when given,
-    is the metric of the resample `pick` computed without building it."""
-    import numpy as np
+def _bootstrap(
+    task, metric, y_true, y_pred, proba, classes, positive, seed: int, resampled=None, resamples=None
+) -> tuple:
+    """A 95% percentile interval over `resamples` (BOOTSTRAP) resamples; `resampled(pick)`,
+    when given, is the metric of the resample `pick` computed without building it."""
 
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(BOOTSTRAP):
-        pick = rng.integers(0, len(y_true), len(y_true))
+    def statistic(pick) -> float | None:
         if resampled is not None:
-            value = resampled(pick)
-        else:
-            value = _one_metric(
-                task,
-                metric,
-                y_true[pick],
-                y_pred[pick],
-                proba[pick] if proba is not None else None,
-                classes,
-                positive,
-            )
-        if value is not None:
-            values.append(value)
-    if not values:
-        return None, None
-    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+            return resampled(pick)
+        return _one_metric(
+            task,
+            metric,
+            y_true[pick],
+            y_pred[pick],
+            proba[pick] if proba is not None else None,
+            classes,
+            positive,
+        )
+
+    return intervals.percentile_bootstrap(statistic, len(y_true), resamples or BOOTSTRAP, seed)
 
 
-def _fast_resampled_metric(task, metric, y_true, proba, classes):
+def _fast_resampled_metric(task, metric, y_true, proba, classes, codes=None):
     """A binary ROC AUC of resamples without scoring every metric on every resample:
     `pick -> value`, equal to `metrics.score(...)["roc_auc"]` on `y_true[pick]` bit for bit.
-    The scores are sorted once; a resample only weighs each distinct score (how many
-    negatives and positives it drew there), which gives the ROC curve's exact counts, and
-    the curve then goes through scikit-learn's own steps (roc_curve's dropped points, the
-    trapezoid). None when that shortcut does not apply."""
+    The scores are sorted once (`codes`: their ranks among distinct scores, when the caller
+    ranked them already); a resample only weighs each distinct score (how many negatives and
+    positives it drew there), which gives the ROC curve's exact counts, and the curve then
+    goes through scikit-learn's own steps (roc_curve's dropped points, the trapezoid). None
+    when that shortcut does not apply."""
     import numpy as np
 
     if task != "binary" or metric != "roc_auc" or proba is None or len(np.unique(y_true)) != 2:
@@ -189,8 +208,8 @@ def _fast_resampled_metric(task, metric, y_true, proba, classes):
     scores = np.asarray(proba[:, list(classes).index(positive)], dtype=float)
     if not np.isfinite(scores).all():
         return None  # scikit-learn refuses these: keep its error
-    distinct, run = np.unique(scores, return_inverse=True)  # ascending
-    runs = len(distinct)
+    run = intervals.score_codes(scores) if codes is None else codes  # ascending
+    runs = int(run.max()) + 1
     key = (runs - 1 - run) * 2 + (np.asarray(y_true) == positive)  # descending score order
 
     def roc_auc(pick) -> float | None:
@@ -210,13 +229,60 @@ def _fast_resampled_metric(task, metric, y_true, proba, classes):
     return roc_auc
 
 
+def _fast_resampled_rate(task, metric, y_true, y_pred, positive):
+    """`pick -> value` of a proportion (accuracy; a binary precision or recall, 0 where nothing
+    is relevant, as scikit-learn's zero_division=0) or of a regression's MAE or RMSE, from
+    per-row arrays made once. None for other metrics."""
+    import numpy as np
+
+    if intervals.analytic_method(task, metric) == intervals.WILSON:
+        hits, relevant = _rate_rows(metric, y_true, y_pred, positive)
+
+        def rate(pick) -> float:
+            trials = int(relevant[pick].sum())
+            return int(hits[pick].sum()) / trials if trials else 0.0
+
+        return rate
+    if intervals.analytic_method(task, metric) == intervals.NORMAL:
+        errors = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+        if metric == "mae":
+            absolute = np.abs(errors)
+            return lambda pick: float(absolute[pick].mean())
+        squared = errors**2
+        return lambda pick: float(np.sqrt(squared[pick].mean()))
+    return None
+
+
+def _analytic(method: str, metric: str, y_true, y_pred, positive, codes) -> tuple[float | None, float | None]:
+    import numpy as np
+
+    if method == intervals.WILSON:
+        return wilson(*_rate_counts(metric, y_true, y_pred, positive))
+    if method == intervals.DELONG:
+        found = intervals.delong(np.asarray(y_true) == positive, codes)
+    else:
+        found = intervals.normal_error(metric, y_true, y_pred)
+    return found if found is not None else (None, None)
+
+
 def breakdown(
-    predictions: Predictions, columns: list[str], task: str, metric: str, overall: float | None
+    predictions: Predictions,
+    columns: list[str],
+    task: str,
+    metric: str,
+    overall: float | None,
+    bootstrap: int | None = None,
 ) -> list[dict[str, Any]]:
-    """One entry per (column, group), worst first within flags."""
+    """One entry per (column, group), worst first within flags. The intervals are analytic
+    where the metric has a standard one, else the bootstrap of BOOTSTRAP resamples; with
+    `bootstrap` (a number of resamples) every interval is the bootstrap's."""
     import numpy as np
 
     p = predictions
+    method = None if bootstrap else intervals.analytic_method(task, metric)
+    resamples = bootstrap or BOOTSTRAP
+    scores = p.positive_scores if task == "binary" and metric == "roc_auc" else None
+    ranked = intervals.score_codes(scores) if scores is not None and np.isfinite(scores).all() else None
     rows: list[dict[str, Any]] = []
     for column in columns:
         if column not in p.frame.columns:
@@ -226,18 +292,31 @@ def breakdown(
             mask = codes == groups.index(group)
             y_true, y_pred = p.truth[mask], p.y_pred[mask]
             proba = p.proba[mask] if p.proba is not None else None
-            fast = _fast_resampled_metric(task, metric, y_true, proba, p.classes)
+            group_ranks = ranked[mask] if ranked is not None else None
+            fast = _fast_resampled_metric(task, metric, y_true, proba, p.classes, group_ranks)
             value = (
                 fast(np.arange(len(y_true)))
                 if fast is not None
                 else _metric_for(task, metric, y_true, y_pred, proba, p.classes, p.positive)
             )
-            if metric in RATE_METRICS and task == "binary":
-                low, high = wilson(*_rate_counts(metric, y_true, y_pred, p.positive))
+            if method is not None and (method != intervals.DELONG or group_ranks is not None):
+                low, high = _analytic(method, metric, y_true, y_pred, p.positive, group_ranks)
+                used = method
             else:
+                fast = fast or _fast_resampled_rate(task, metric, y_true, y_pred, p.positive)
                 low, high = _bootstrap(
-                    task, metric, y_true, y_pred, proba, p.classes, p.positive, seed=len(rows), resampled=fast
+                    task,
+                    metric,
+                    y_true,
+                    y_pred,
+                    proba,
+                    p.classes,
+                    p.positive,
+                    seed=len(rows),
+                    resampled=fast,
+                    resamples=resamples,
                 )
+                used = intervals.bootstrap_label(resamples)
             positives = int((y_true == p.positive).sum()) if p.positive is not None else None
             small = mask.sum() < SMALL_ROWS or (positives is not None and positives < SMALL_POSITIVES)
             entry = {
@@ -248,6 +327,7 @@ def breakdown(
                 "value": value,
                 "low": low,
                 "high": high,
+                "interval_method": used,
                 "small": bool(small),
                 "flagged": False,
                 "selection_rate": float(np.mean(y_pred == p.positive)) if p.positive is not None else None,

@@ -1,0 +1,129 @@
+"""95% intervals of one metric on a group of predictions: analytic where a standard one exists
+(Wilson for a proportion, DeLong for a binary ROC AUC, the normal approximation for MAE and
+RMSE), the percentile bootstrap otherwise or when asked for. Each interval says which method
+made it (`method_label`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+LEVEL = 0.95
+WILSON, DELONG, NORMAL = "Wilson", "DeLong", "normal"
+
+
+def z_value() -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(0.5 + LEVEL / 2))
+
+
+def analytic_method(task: str, metric: str) -> str | None:
+    """The standard analytic interval of `metric`, or None when it has none (F1, PR AUC,
+    balanced accuracy, log loss, R², MAPE, multiclass macro averages): those keep the bootstrap."""
+    if metric == "accuracy" and task != "regression":
+        return WILSON
+    if task == "binary" and metric in ("precision", "recall"):
+        return WILSON
+    if task == "binary" and metric == "roc_auc":
+        return DELONG
+    if task == "regression" and metric in ("mae", "rmse"):
+        return NORMAL
+    return None
+
+
+def bootstrap_label(resamples: int) -> str:
+    return f"bootstrap {resamples}"
+
+
+def wilson(successes: int, trials: int) -> tuple[float, float]:
+    """The Wilson score interval of successes / trials (scipy's); (0, 1) without trials."""
+    from scipy import stats
+
+    if trials == 0:
+        return 0.0, 1.0
+    found = stats.binomtest(successes, trials).proportion_ci(confidence_level=LEVEL, method="wilson")
+    return float(found.low), float(found.high)
+
+
+def score_codes(scores: np.ndarray) -> np.ndarray:
+    """Each score's place among the distinct scores (0 = lowest): ranked once for all groups,
+    so a group's ranks are counts, not another sort."""
+    import numpy as np
+
+    return np.unique(scores, return_inverse=True)[1].reshape(-1)
+
+
+def _midranks(codes: np.ndarray, size: int) -> np.ndarray:
+    """Per distinct score code, the average rank (1-based) of its values among `codes`: what
+    scipy.stats.rankdata(method="average") gives each of them."""
+    import numpy as np
+
+    counts = np.bincount(codes, minlength=size)
+    below = np.cumsum(counts) - counts
+    return below + (counts + 1) / 2
+
+
+def delong(is_positive: np.ndarray, codes: np.ndarray) -> tuple[float, float] | None:
+    """DeLong's interval of the ROC AUC, in Sun & Xu's (2014) fast form: the structural
+    components come from midranks among all rows, among the positives and among the negatives
+    (here counted per distinct score, the codes being ranked once). None with one class."""
+    import numpy as np
+
+    positives, negatives = int(is_positive.sum()), int((~is_positive).sum())
+    if positives == 0 or negatives == 0:
+        return None
+    size = int(codes.max()) + 1
+    pos_codes, neg_codes = codes[is_positive], codes[~is_positive]
+    overall = _midranks(codes, size)
+    # V10: for each positive, the share of negatives scored below it (ties count half)
+    v10 = (overall[pos_codes] - _midranks(pos_codes, size)[pos_codes]) / negatives
+    # V01: for each negative, the share of positives scored above it
+    v01 = 1.0 - (overall[neg_codes] - _midranks(neg_codes, size)[neg_codes]) / positives
+    auc = float(v10.mean())
+    variance = _variance(v10) / positives + _variance(v01) / negatives
+    half = z_value() * float(np.sqrt(variance))
+    return max(0.0, auc - half), min(1.0, auc + half)
+
+
+def _variance(values: np.ndarray) -> float:
+    return float(values.var(ddof=1)) if len(values) > 1 else 0.0
+
+
+def normal_error(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, float] | None:
+    """MAE: the mean absolute error ± z standard errors. RMSE: the same interval for the mean
+    squared error, its ends square-rooted (the square root is monotone, so the coverage holds
+    and the interval keeps the skew of squared errors)."""
+    import numpy as np
+
+    errors = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
+    if len(errors) < 2:
+        return None
+    per_row = np.abs(errors) if metric == "mae" else errors**2
+    mean = float(per_row.mean())
+    half = z_value() * float(per_row.std(ddof=1)) / float(np.sqrt(len(per_row)))
+    if metric == "mae":
+        return max(0.0, mean - half), mean + half
+    return float(np.sqrt(max(0.0, mean - half))), float(np.sqrt(mean + half))
+
+
+def percentile_bootstrap(
+    statistic: Callable[[np.ndarray], float | None], rows: int, resamples: int, seed: int
+) -> tuple[float | None, float | None]:
+    """The 95% percentile interval of `statistic(pick)` over `resamples` resamples of `rows`
+    rows (`pick` the resample's row indices); a resample without a value is skipped."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        value = statistic(rng.integers(0, rows, rows))
+        if value is not None:
+            values.append(value)
+    if not values:
+        return None, None
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
