@@ -89,9 +89,8 @@ def rules_rows(gate: gating.GateResult | None) -> tuple[list[str], Rows]:
 def segments_rows(e: Evaluation) -> tuple[list[str], Rows]:
     rows = []
     for seg in e.segments:
-        interval = f"{seg.low:.3f}–{seg.high:.3f}" if seg.low is not None else "-"
         flag = "✗ WEAK" if seg.flagged else ("small" if seg.small else "")
-        rows.append([seg.column, seg.group, str(seg.rows), fmt(seg.value), interval, flag])
+        rows.append([seg.column, seg.group, str(seg.rows), fmt(seg.value), seg.interval, flag])
     return ["Column", "Group", "Rows", "Value", "95% interval", "Flag"], rows
 
 
