@@ -7,21 +7,30 @@ version's rows file is gone from the disk too. Nothing is deleted while anything
 on it: the refusal names what does, and what to do.
 
 A deleted project's own events go with it (they may name entities: overrides, labels); the
-event of its deletion stays, with no project, naming it.
+event of its deletion stays, with no project, naming it. A project whose production (canary,
+shadow) model nothing serves any more can be deleted: its aliases go with it and the event
+names the versions they held; while its prediction service runs, the refusal says how to stop
+it.
+
+Ids are never given again (m028: AUTOINCREMENT); model version numbers are counted per project
+from the highest ever registered, so deleting a run with a retired v3 keeps the next one v4
+(registry.MODEL_VERSION_FLOOR).
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit import gc
+from cockpit.deployment.registry import MODEL_VERSION_FLOOR
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import faults
+from storage.processes import same_process
 
 LIVE_ALIASES = ("production", "canary", "shadow")
 
@@ -82,6 +91,20 @@ def delete_run(ws: Workspace, project: Project, run_id: int, reason: str, dry_ru
             "counts that look; only deleting the project removes it"
         )
     _refuse(f"run {run.id}", blockers)
+    versions = [
+        r["version"]
+        for r in ws.store.rows(
+            "SELECT version FROM model_versions WHERE run_id = ? ORDER BY version", [run.id]
+        )
+    ]
+
+    def keep_version_numbers() -> None:
+        if versions:
+            _raise_version_floor(ws, project.id, max(versions))
+
+    details: dict[str, Any] = {"run": run.id, "status": run.status, "reason": reason}
+    if versions:
+        details["model_versions"] = versions
     return _delete(
         ws,
         project.id,
@@ -91,7 +114,8 @@ def delete_run(ws: Workspace, project: Project, run_id: int, reason: str, dry_ru
         [run.id],
         dry_run,
         ("experiments", "delete run"),
-        {"run": run.id, "status": run.status, "reason": reason},
+        details,
+        before=keep_version_numbers,
     )
 
 
@@ -132,12 +156,6 @@ def delete_project(ws: Workspace, project: Project, reason: str, dry_run: bool =
     _need_reason(reason)
     mark_interrupted(ws, project)
     blockers = []
-    for row in ws.store.rows(
-        "SELECT a.alias, v.version FROM aliases a JOIN model_versions v ON v.id = a.version_id "
-        f"WHERE a.project_id = ? AND a.alias IN ({', '.join('?' * len(LIVE_ALIASES))}) ORDER BY a.alias",
-        [project.id, *LIVE_ALIASES],
-    ):
-        blockers.append(f"v{row['version']} is its {row['alias']} model")
     running = [
         r["id"]
         for r in ws.store.rows(
@@ -153,6 +171,10 @@ def delete_project(ws: Workspace, project: Project, reason: str, dry_run: bool =
     if service:
         blockers.append(service)
     _refuse(f"project {project.name!r}", blockers)
+    details: dict[str, Any] = {"project": project.name, "project_id": project.id, "reason": reason}
+    live = live_aliases(ws, project)
+    if live:  # nothing serves them (refused above): they go with the project, named here
+        details["aliases"] = live
     return _delete(
         ws,
         None,
@@ -162,8 +184,31 @@ def delete_project(ws: Workspace, project: Project, reason: str, dry_run: bool =
         [project.id],
         dry_run,
         ("project", "delete"),
-        {"project": project.name, "project_id": project.id, "reason": reason},
-        settings=(f"monitor_window:{project.id}", f"data.recipe_draft.{project.id}"),
+        details,
+        settings=(
+            f"monitor_window:{project.id}",
+            f"data.recipe_draft.{project.id}",
+            MODEL_VERSION_FLOOR.format(project_id=project.id),
+        ),
+    )
+
+
+def live_aliases(ws: Workspace, project: Project) -> dict[str, int]:
+    """The project's production, canary and shadow aliases and the version each names."""
+    rows = ws.store.rows(
+        "SELECT a.alias, v.version FROM aliases a JOIN model_versions v ON v.id = a.version_id "
+        f"WHERE a.project_id = ? AND a.alias IN ({', '.join('?' * len(LIVE_ALIASES))}) ORDER BY a.alias",
+        [project.id, *LIVE_ALIASES],
+    )
+    return {r["alias"]: r["version"] for r in rows}
+
+
+def _raise_version_floor(ws: Workspace, project_id: int, version: int) -> None:
+    key = MODEL_VERSION_FLOOR.format(project_id=project_id)
+    ws.store.conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+        "value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+        [key, str(version)],
     )
 
 
@@ -179,24 +224,21 @@ def running_service(ws: Workspace, project: Project) -> str | None:
     )
     if last is None or last["action"] != "serve start":
         return None
-    pid = json.loads(last["details"] or "{}").get("pid")
-    if isinstance(pid, int) and not _alive(pid):
-        return None
+    details = json.loads(last["details"] or "{}")
+    pid, started = details.get("pid"), details.get("pid_started")
+    where = f" on {details['address']}" if details.get("address") else ""
+    if isinstance(pid, int):
+        if not same_process(pid, started if isinstance(started, int) else None):
+            return None
+        return (
+            f"its prediction service{where} (pid {pid}, started at {last['at']}) is running: stop it "
+            f"first (Ctrl-C where it runs, or `kill {pid}`)"
+        )
     return (
-        f"its prediction service started at {last['at']} (event {last['id']}) has not recorded its "
-        "stop: stop it first (a service that was killed records its stop when it is started and "
-        "stopped again)"
+        f"its prediction service{where} started at {last['at']} (event {last['id']}) has not recorded "
+        f"its stop: stop it first (one that was killed records its stop once `cockpit serve --project "
+        f"{project.name}` is started and stopped again)"
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _need_reason(reason: str) -> None:
@@ -220,6 +262,7 @@ def _delete(
     event: tuple[str, str],
     details: dict[str, Any],
     settings: tuple[str, ...] = (),
+    before: Callable[[], None] | None = None,
 ) -> Deletion:
     counts: Counter[str] = Counter()
     freed: set[str] = set()
@@ -227,6 +270,8 @@ def _delete(
     event_id = None
     try:
         with ws.store.transaction():
+            if before is not None:
+                before()
             _remove(ws, _foreign_keys(ws), table, where, params, counts, freed)
             faults.point("delete:after_rows")
             for key in settings:

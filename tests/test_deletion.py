@@ -134,22 +134,33 @@ def test_data_with_splits_runs_or_children_is_refused(root: Path) -> None:
     assert "child version(s) 3 are built on it" in refused(root, "data", "2", "--reason", "tidy up")
 
 
-def test_a_project_in_production_is_refused(root: Path) -> None:
-    assert "v1 is its production model" in refused(root, "project", "p", "--reason", "tidy up", "--yes")
-
-
 def test_a_running_service_blocks_the_project(root: Path) -> None:
+    import os
+
     from cockpit.deployment.serving import Service
 
     service = Service(root / ".cockpit", "p")
     service.open()
     try:
-        with Workspace(root / ".cockpit") as ws:
-            assert "prediction service started at" in running_service(ws, get_project(ws, "p"))
+        said = refused(root, "project", "p", "--reason", "tidy up", "--yes")
+        assert f"(pid {os.getpid()}, started at " in said
+        assert f"is running: stop it first (Ctrl-C where it runs, or `kill {os.getpid()}`)" in said
     finally:
         service.close()
     with Workspace(root / ".cockpit") as ws:
         assert running_service(ws, get_project(ws, "p")) is None
+
+
+def test_a_killed_service_does_not_block_the_project(root: Path) -> None:
+    """Its `serve start` names a process that is gone: nothing serves."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    with Workspace(root / ".cockpit") as ws:
+        p = get_project(ws, "p")
+        ws.record("deployment", "serve start", p.id, {"address": "127.0.0.1:9", "pid": int(gone.stdout)})
+        assert running_service(ws, p) is None
 
 
 def test_a_reason_is_required(root: Path) -> None:
@@ -256,6 +267,43 @@ def test_delete_a_project(root: Path) -> None:
     assert run(root, "runs", "--project", "p").exit_code == 0
     with Workspace(root / ".cockpit") as ws:
         assert ws.artifacts.verify_all().ok  # p's files, every one its rows name, are all there
+
+
+def test_a_project_that_had_production_is_deleted(root: Path) -> None:
+    """p's v1 is in production and nothing serves it: the project goes, its aliases and its
+    model file with it, and the event names what was live."""
+    sha = scalar(root, "SELECT artifact_sha256 FROM model_versions WHERE version = 1")
+    assert artifact(root, sha, ".joblib").exists()
+    result = run(root, "delete", "project", "p", "--reason", "the product was retired", "--yes")
+    assert result.exit_code == 0, result.output
+    assert scalar(root, "SELECT count(*) FROM aliases") == 0
+    assert scalar(root, "SELECT count(*) FROM model_versions") == 0
+    assert scalar(root, "SELECT count(*) FROM projects WHERE name = 'p'") == 0
+    assert not artifact(root, sha, ".joblib").exists()
+    event = last_event(root)
+    assert event["details"]["aliases"] == {"production": 1}
+    assert event["details"]["removed"]["model_versions"] == 1 and event["details"]["removed"]["aliases"] >= 1
+    assert run(root, "runs", "--project", "q").exit_code == 0
+
+
+def test_ids_and_version_numbers_are_never_given_again(root: Path) -> None:
+    """After deleting the newest run (and with it a retired v2), the next run is not run 3
+    again and the next model version is v3, not v2 (SQLite gave the highest id left + 1)."""
+    for step in (
+        ("register", "2", "--override", "a try"),
+        ("retire", "2", "--reason", "a try"),
+        ("train", "--model", "dummy"),
+    ):
+        assert run(root, *step, "--project", "p").exit_code == 0, step
+    newest = scalar(root, "SELECT max(id) FROM runs")
+    assert newest == 4
+    assert run(root, "delete", "run", "2", "--reason", "tidy up", "--project", "p").exit_code == 0
+    assert last_event(root)["details"]["model_versions"] == [2]
+    assert run(root, "delete", "run", "4", "--reason", "tidy up", "--project", "p").exit_code == 0
+    assert run(root, "train", "--model", "dummy", "--project", "p").exit_code == 0
+    assert scalar(root, "SELECT max(id) FROM runs") == 5
+    assert run(root, "register", "5", "--override", "again", "--project", "p").exit_code == 0
+    assert scalar(root, "SELECT max(version) FROM model_versions") == 3
 
 
 def test_dry_run_deletes_nothing(root: Path) -> None:

@@ -123,9 +123,9 @@ def delete_data(cli: CliContext, version: int, reason: str, dry_run: bool, as_js
 @AS_JSON
 @pass_cli
 def delete_project(cli: CliContext, name: str, reason: str, yes: bool, dry_run: bool, as_json: bool) -> None:
-    """Delete project NAME and everything in it (data, runs, models, batches, request log,
-    labels, its events), and the files nothing else names. Refused while it has a production,
-    canary or shadow model, a running run or sweep, or a prediction service. Asks you to type
+    """Delete project NAME and everything in it (data, runs, models and their aliases,
+    production included, batches, request log, labels, its events), and the files nothing else
+    names. Refused while a run or sweep runs or its prediction service does. Asks you to type
     NAME to confirm, unless --yes (or --dry-run)."""
     from cockpit.deletion import delete_project as project_deletion
     from cockpit.projects import resolve_project

@@ -212,9 +212,7 @@ def register(
         raise CockpitError(f"{run.label} {why}; register it anyway with --override 'reason'")
     threshold, _ = ensure_threshold(ws, project, run)
     schema = input_schema(ws, project, run)
-    number = (
-        ws.store.scalar("SELECT max(version) FROM model_versions WHERE project_id = ?", [project.id]) or 0
-    ) + 1
+    number = next_model_version(ws, project.id)
     with ws.store.transaction():
         version_id = ws.store.insert(
             "model_versions",
@@ -573,3 +571,15 @@ def production_at(ws: Workspace, project: Project, when: str) -> int | None:
         [project.id, when],
     )
     return row["version"] if row else None
+
+
+# settings key: the highest version number of the project's model versions a deletion removed
+MODEL_VERSION_FLOOR = "model_version_floor.{project_id}"
+
+
+def next_model_version(ws: Workspace, project_id: int) -> int:
+    """One more than any version number the project ever had, a deleted one included (after
+    `cockpit delete run` took a retired v3, the next version is v4, not v3 again)."""
+    highest = ws.store.scalar("SELECT max(version) FROM model_versions WHERE project_id = ?", [project_id])
+    floor = ws.setting(MODEL_VERSION_FLOOR.format(project_id=project_id))
+    return max(highest or 0, int(floor or 0)) + 1
