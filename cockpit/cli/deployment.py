@@ -351,16 +351,41 @@ def fallback_show(ctx: CliContext, as_json: bool) -> None:
 )
 @click.option("--at", "when", type=MOMENT, metavar="ISO-DATE", help="The batch's date (default: now).")
 @click.option("--allow-fallback", is_flag=True, help=ALLOW_FALLBACK)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Score the chunks on this Dask scheduler (tcp://HOST:8786; default: $COCKPIT_SCHEDULER). "
+    "docs/cluster.md",
+)
+@click.option(
+    "--dask-local",
+    "dask_local",
+    type=click.IntRange(1, 1024),
+    metavar="N",
+    help="Score the chunks on a Dask LocalCluster of N worker processes started here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as JSON.")
 @pass_cli
 def predict(
-    ctx: CliContext, file: Path, model: str, out: Path, when: str | None, allow_fallback: bool, as_json: bool
+    ctx: CliContext,
+    file: Path,
+    model: str,
+    out: Path,
+    when: str | None,
+    allow_fallback: bool,
+    scheduler: str | None,
+    dask_local: int | None,
+    as_json: bool,
 ) -> None:
-    """Score FILE with routing and overrides; the batch is logged. A model that cannot
-    answer refuses the file (exit 2) unless --allow-fallback is given."""
+    """Score FILE with routing and overrides, chunk by chunk (bounded memory); the batch is
+    logged. A model that cannot answer refuses the file (exit 2) unless --allow-fallback is
+    given. With --scheduler / --dask-local the chunks are scored on a Dask cluster; this
+    process reads FILE and writes the results (the same as scored here)."""
+    from cockpit import cluster
     from cockpit.deployment.batch import predict_file
 
-    summary = predict_file(ctx.workspace(), ctx.project(), file, out, model, when, allow_fallback)
+    choice = cluster.choose(scheduler, dask_local)
+    summary = predict_file(ctx.workspace(), ctx.project(), file, out, model, when, allow_fallback, choice)
     for note in summary["fallback"]:
         click.echo(f"warning: {note}", err=True)
     if as_json:

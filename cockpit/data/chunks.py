@@ -106,6 +106,7 @@ def open_table(
 
 
 def _open_parquet(path: Path, size: int) -> TableChunks:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -117,8 +118,9 @@ def _open_parquet(path: Path, size: int) -> TableChunks:
         first = pa.Table.from_batches([], schema=source.schema_arrow).to_pandas()
         widen = {}
         for column in first.columns:
-            kind = first[column].dtype.kind
-            if kind in "iub" and _has_gaps(source, str(column)):
+            dtype = first[column].dtype  # numpy's: extension types (Int64) hold gaps as they are
+            kind = dtype.kind if isinstance(dtype, np.dtype) else ""
+            if kind in "iub" and kind and _has_gaps(source, str(column)):
                 widen[str(column)] = "float64" if kind in "iu" else "object"
         return TableChunks(path, [str(c) for c in first.columns], source.metadata.num_rows, size, widen=widen)
     except (OSError, ValueError, pa.ArrowException) as exc:

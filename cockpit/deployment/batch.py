@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -104,6 +104,12 @@ class DomainTally:
         )
         return [first.summary(values, rows) for _, (first, values, rows) in ranked]
 
+    def merge(self, other: DomainTally) -> None:
+        """Add a later chunk's tally."""
+        for key, (first, values, rows) in other.found.items():
+            kept = self.found.get(key)
+            self.found[key] = (first, values, rows) if kept is None else (kept[0], kept[1], kept[2] + rows)
+
 
 @dataclass
 class Prepared:
@@ -148,6 +154,39 @@ def _kept(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
 
 
+@dataclass
+class Part:
+    """One chunk scored (here or on a Dask worker): what is written and counted of it."""
+
+    inputs: pd.DataFrame  # as kept in the batch's artifacts
+    outputs: pd.DataFrame
+    result: pd.DataFrame | None  # the rows of the scored file, when one is written
+    routes: dict[str, int]
+    domain: DomainTally
+    fallback_rows: int
+    failed: dict[int, tuple[int, str]]
+
+
+def score_part(
+    router: Router,
+    broken: list[batch_guard.Broken],
+    chunk: pd.DataFrame,
+    schema: dict[str, Any],
+    source: str,
+    allow_fallback: bool,
+    result_of: Callable[[pd.DataFrame, Scored], pd.DataFrame] | None = None,
+) -> Part:
+    """Check and score one chunk; CockpitError on bad input or a model that fails on it."""
+    check_input(chunk, schema, source, warn=False)
+    domain = DomainTally(schema)
+    domain.add(chunk)
+    guard = batch_guard.Guard(router, source, allow_fallback, broken)
+    scored = guard.score(chunk)
+    routes = {str(k): int(v) for k, v in scored.frame["route"].value_counts().items()}
+    result = result_of(chunk, scored) if result_of is not None else None
+    return Part(_kept(chunk), _kept(stored_outputs(scored)), result, routes, domain, guard.rows, guard.failed)
+
+
 def score_chunks(
     ws: Workspace,
     router: Router,
@@ -155,11 +194,14 @@ def score_chunks(
     schema: dict[str, Any],
     source: str,
     allow_fallback: bool,
-    each: Callable[[pd.DataFrame, Scored, batch_guard.Guard], None] | None = None,
+    result: Any = None,
+    client: Any = None,
 ) -> Prepared:
     """Check, score and keep a batch chunk by chunk: inputs and answers are written to
-    files in the artifacts folder as they come (`each(chunk, scored, guard)` writes more), nothing
-    recorded. A bad chunk raises with every file removed."""
+    files in the artifacts folder as they come, and the rows of the scored file to
+    `result` (a writer, with `result.rows_of(chunk, scored)`), nothing recorded. With a Dask
+    `client` the chunks are scored on its workers, a few at a time, and written here in
+    order. A bad chunk raises with every file removed."""
     from cockpit.deployment.chunk_writers import ParquetChunks
 
     guard = batch_guard.Guard(router, source, allow_fallback)
@@ -167,17 +209,26 @@ def score_chunks(
     routes: dict[str, int] = {}
     files = [scratch_file(ws, ".parquet"), scratch_file(ws, ".parquet")]
     writers = [ParquetChunks(path) for path in files]
+    result_of = result.rows_of if result is not None else None
     try:
-        for chunk in chunks:
-            check_input(chunk, schema, source, warn=False)
-            domain.add(chunk)
-            scored = guard.score(chunk)
-            writers[0].write(_kept(chunk))
-            writers[1].write(_kept(stored_outputs(scored)))
-            for route, rows in scored.frame["route"].value_counts().items():
-                routes[str(route)] = routes.get(str(route), 0) + int(rows)
-            if each is not None:
-                each(chunk, scored, guard)
+        if client is None:
+            parts: Iterable[Part] = (
+                score_part(router, guard.broken, chunk, schema, source, allow_fallback, result_of)
+                for chunk in chunks
+            )
+        else:
+            parts = _on_cluster(
+                client, router, guard.broken, chunks, schema, source, allow_fallback, result_of
+            )
+        for part in parts:
+            writers[0].write(part.inputs)
+            writers[1].write(part.outputs)
+            if result is not None and part.result is not None:
+                result.write(part.result)
+            for route, rows in part.routes.items():
+                routes[route] = routes.get(route, 0) + rows
+            domain.merge(part.domain)
+            guard.merge(part.fallback_rows, part.failed)
         for writer in writers:
             writer.close()
     except BaseException:
@@ -189,6 +240,74 @@ def score_chunks(
         raise
     routes = dict(sorted(routes.items(), key=lambda item: -item[1]))  # as value_counts orders
     return Prepared(writers[0].rows, files[0], files[1], routes, domain.summaries(), guard.result())
+
+
+IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead to each worker: held in its memory, not here
+
+
+def _on_cluster(
+    client: Any,
+    router: Router,
+    broken: list[batch_guard.Broken],
+    chunks: Iterable[pd.DataFrame],
+    schema: dict[str, Any],
+    source: str,
+    allow_fallback: bool,
+    result_of: Any,
+) -> Iterator[Part]:
+    """The chunks scored by `score_part` on the cluster's workers, handed back in order. The
+    models are loaded (and checked) here and sent once; this process reads and writes."""
+    from collections import deque
+
+    remote = client.scatter(detached(router, broken), broadcast=True)
+    ahead = max(1, IN_FLIGHT_PER_WORKER * len(client.scheduler_info()["workers"]))
+    pending: deque = deque()
+    try:
+        for chunk in chunks:
+            pending.append(
+                client.submit(
+                    score_part, remote, broken, chunk, schema, source, allow_fallback, result_of, pure=False
+                )
+            )
+            if len(pending) >= ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def detached(router: Router, broken: list[batch_guard.Broken]) -> Router:
+    """A copy of `router` that needs no workspace (sent to Dask workers): every model it
+    routes to loaded, and each one that cannot load standing in as what raises its error."""
+    import copy
+
+    unloadable = {b.version.id: b for b in broken}
+    for _role, version in batch_guard.routed(router):
+        if version.id not in unloadable:
+            router.pipeline(version)
+    router.main_version()
+    copied = copy.copy(router)
+    copied.ws = None  # type: ignore[assignment]
+    copied._pipelines = {
+        **router._pipelines,
+        **{vid: Unloadable(b.error) for vid, b in unloadable.items() if b.error is not None},
+    }
+    return copied
+
+
+class Unloadable:
+    """A model whose file could not be loaded: using it raises that error again (so a
+    worker's fallback rows say what this process's would)."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "error":
+            raise AttributeError(name)
+        raise self.error
 
 
 def record_batch(
@@ -279,9 +398,11 @@ def predict_file(
     model: str | int = "production",
     at: str | None = None,
     allow_fallback: bool = False,
+    cluster: Any = None,
 ) -> dict[str, Any]:
     """Score a CSV or Parquet file into `out` (.csv or .parquet) chunk by chunk (bounded
-    memory); returns a summary. A model that cannot answer refuses the file unless
+    memory), on the Dask `cluster` (a cockpit.cluster.ClusterChoice) when given; returns a
+    summary. A model that cannot answer refuses the file unless
     `allow_fallback` (cockpit.deployment.batch_guard). Bad input in any chunk: nothing is
     written (no `out`, no batch)."""
     from cockpit.data.chunks import open_table
@@ -293,20 +414,14 @@ def predict_file(
     table = open_table(path)
     version = router.main_version()
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    csv = out.suffix.lower() == ".csv"
-    writer = _result_writer(ws, partial, csv)
-    classes: list[Any] = []
-
-    def write_result(chunk: pd.DataFrame, scored: Scored, guard: batch_guard.Guard) -> None:
-        if not classes:
-            loaded = version.id not in {b.version.id for b in guard.broken}
-            classes.append(getattr(router.pipeline(version), "classes_", None) if loaded else None)
-        writer.write(result_rows(project, version, chunk, scored, classes[0]))
-
+    broken = {b.version.id for b in batch_guard.broken_models(router)}
+    classes = getattr(router.pipeline(version), "classes_", None) if version.id not in broken else None
+    writer = _result_writer(ws, partial, out.suffix.lower() == ".csv", ResultRows(project, version, classes))
     try:
-        prepared = score_chunks(
-            ws, router, table, router.request_schema(), str(path), allow_fallback, write_result
-        )
+        with _cluster(cluster) as client:
+            prepared = score_chunks(
+                ws, router, table, router.request_schema(), str(path), allow_fallback, writer, client
+            )
         writer.close()
     except BaseException:
         with contextlib.suppress(Exception):
@@ -331,11 +446,38 @@ def predict_file(
     }
 
 
-def _result_writer(ws: Workspace, partial: Path, csv: bool) -> Any:
+@contextlib.contextmanager
+def _cluster(choice: Any) -> Iterator[Any]:
+    """A Dask client on the chosen cluster (its workers' versions checked), or None."""
+    if choice is None:
+        yield None
+        return
+    from cockpit import cluster
+
+    with cluster.connect(choice) as client:
+        cluster.check_versions(client)
+        yield client
+
+
+@dataclass(frozen=True)
+class ResultRows:
+    """What turns a scored chunk into the rows of the scored file (sent to Dask workers)."""
+
+    project: Project
+    version: ModelVersion
+    classes: Any
+
+    def __call__(self, chunk: pd.DataFrame, scored: Scored) -> pd.DataFrame:
+        return result_rows(self.project, self.version, chunk, scored, self.classes)
+
+
+def _result_writer(ws: Workspace, partial: Path, csv: bool, rows_of: ResultRows) -> Any:
     from cockpit.deployment.chunk_writers import CsvChunks, ParquetChunks
 
     handle = open_export(ws, partial, text=csv)  # owner-only: production inputs and scores
-    return CsvChunks(handle) if csv else ParquetChunks(partial, handle)
+    writer: Any = CsvChunks(handle) if csv else ParquetChunks(partial, handle)
+    writer.rows_of = rows_of
+    return writer
 
 
 def result_rows(

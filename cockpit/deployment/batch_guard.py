@@ -31,6 +31,7 @@ class Broken:
     role: str  # production, canary, shadow, or "model" (the version --model names)
     version: ModelVersion
     reason: str
+    error: BaseException | None = None  # what loading it raised
 
     @property
     def name(self) -> str:
@@ -80,7 +81,7 @@ def broken_models(router: Router) -> list[Broken]:
         try:
             router.pipeline(version)
         except Exception as exc:  # checked, missing, unreadable or unpicklable: it cannot answer
-            broken.append(Broken(role, version, _reason(router, version, exc)))
+            broken.append(Broken(role, version, _reason(router, version, exc), exc))
     return broken
 
 
@@ -108,9 +109,11 @@ class Guard:
     """The guard over a batch scored in chunks: the models are loaded (and a broken one
     refused) once, each chunk's failures are counted, and `result()` tells the whole batch."""
 
-    def __init__(self, router: Router, source: str, allow_fallback: bool) -> None:
+    def __init__(
+        self, router: Router, source: str, allow_fallback: bool, broken: list[Broken] | None = None
+    ) -> None:
         self.router, self.source, self.allow_fallback = router, source, allow_fallback
-        self.broken = broken_models(router)
+        self.broken = broken_models(router) if broken is None else broken
         if self.broken and not allow_fallback:
             raise _refusal(source, self.broken[0], "cannot be loaded")
         self.rows = 0  # answered by the fallback rule
@@ -134,6 +137,13 @@ class Guard:
             rows, first = self.failed.get(version.id, (0, failed[1]))
             self.failed[version.id] = (rows + failed[0], first)
         return scored
+
+    def merge(self, rows: int, failed: dict[int, tuple[int, str]]) -> None:
+        """Count another Guard's chunk (scored elsewhere: a Dask worker)."""
+        self.rows += rows
+        for version_id, (count, first) in failed.items():
+            kept, kept_first = self.failed.get(version_id, (0, first))
+            self.failed[version_id] = (kept + count, kept_first)
 
     def result(self) -> Guarded:
         guarded = Guarded(rows=self.rows, unloaded={b.version.id for b in self.broken})
