@@ -253,6 +253,7 @@ def _segments(d: dict[str, Any], key: str) -> str:
                 number(s["value"], k + "/value"),
                 number(s["low"], k + "/low", 3),
                 number(s["high"], k + "/high", 3),
+                cell(s.get("interval_method") or "-"),
                 cell(flag),
             ]
         )
@@ -280,7 +281,7 @@ def _segments(d: dict[str, Any], key: str) -> str:
         )
         for i, g in enumerate(d.get("fairness", []))
     ]
-    headers = ["column", "group", "rows", "value", "95% low", "95% high", "flag"]
+    headers = ["column", "group", "rows", "value", "95% low", "95% high", "interval", "flag"]
     return section(f"Segments by {metric} (weak first)", table(headers, rows), plots(chart), *fairness)
 
 
