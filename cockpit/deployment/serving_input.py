@@ -166,23 +166,30 @@ def check_rows(rows: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 def to_frame(rows: list[dict[str, Any]], schema: dict[str, Any], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """The rows as the model's input frame: its columns (plus `extra`), typed as in training
-    (checked rows: see check_rows). Built column by column in one go: a few hundred
-    microseconds for one row of thirty columns."""
+    (checked rows: see check_rows). The numeric columns are built as one float64 block
+    straight from the rows (tens of microseconds for one row of thirty columns, where a
+    pandas array per column took a millisecond); only other columns go through pandas."""
+    import numpy as np
     import pandas as pd
 
     columns = schema.get("columns", {})
     wanted = [*columns, *(c for c in extra if c not in columns)]
-    data: dict[str, Any] = {}
+    numeric = [c for c in wanted if columns.get(c, {}).get("kind") == "numeric"]
+    block = np.array([[_float(row.get(c)) for c in numeric] for row in rows], dtype="float64")
+    block = block.reshape(len(rows), len(numeric))
+    index = pd.RangeIndex(len(rows))
+    if len(numeric) == len(wanted):
+        return pd.DataFrame(block, columns=wanted, index=index)
+    data: dict[str, Any] = dict(zip(numeric, block.T, strict=True))
     for column in wanted:
+        if column in data:
+            continue
         values = [row.get(column) for row in rows]
-        spec = columns.get(column, {})
-        if spec.get("kind") == "numeric":
-            data[column] = pd.array([_float(v) for v in values], dtype="float64").to_numpy()
-        elif spec.get("dtype") in ("str", "object", "string"):  # null stays missing, not "nan"
+        if columns.get(column, {}).get("dtype") in ("str", "object", "string"):  # null stays missing
             data[column] = pd.array([None if _null(v) else str(v) for v in values], dtype="str")
         else:
             data[column] = pd.Series(values, dtype=None if values else object)
-    return pd.DataFrame(data, columns=wanted, index=pd.RangeIndex(len(rows)))
+    return pd.DataFrame(data, columns=wanted, index=index)
 
 
 def _float(value: Any) -> float:

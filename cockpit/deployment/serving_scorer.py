@@ -22,10 +22,16 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
+import pandas as pd
+
 from cockpit.deployment.domain import row_warnings
-from cockpit.deployment.routing import Router
+from cockpit.deployment.routing import MODEL_RANGE, Router, within_model_range
+from cockpit.deployment.serving_fast import numpy_twin
 from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, request_ids, to_frame
+from cockpit.entity import key_columns, row_key, schema_features
 from cockpit.errors import CockpitError
+from cockpit.evaluation.predictions import predict_frame
 from cockpit.projects import resolve_project
 from cockpit.workspace import Workspace
 from storage import clock
@@ -158,7 +164,7 @@ class Scorer:
     def _rebuild(self, stamp: tuple) -> None:
         self.stamp, self.reloads = stamp, self.reloads + 1
         try:
-            router = Router(self.ws, self.project)
+            router = Router(self.ws, self.project, prepare=numpy_twin)
         except CockpitError as exc:
             self.router, self.problem, self.routing = None, str(exc), {}
             return
@@ -281,15 +287,20 @@ class Scorer:
         frame = to_frame(items, self.schema, self.extra)
         warned = row_warnings(self.schema, frame)
         assert self.router is not None  # score_many answers 503 without one
-        try:
-            scored = self.router.score(frame, request_ids(items, self.schema))
-        except CockpitError as exc:
-            log.warning("cannot answer: %s", exc)
-            self.last_error = str(exc)[:500]
-            return None
-        shadow = scored.shadow.to_dict("records") if scored.shadow is not None else None
+        given = request_ids(items, self.schema)
+        records = self._production_only(frame, given)
+        shadow = None
+        if records is None:
+            try:
+                scored = self.router.score(frame, given)
+            except CockpitError as exc:
+                log.warning("cannot answer: %s", exc)
+                self.last_error = str(exc)[:500]
+                return None
+            shadow = scored.shadow.to_dict("records") if scored.shadow is not None else None
+            records = scored.frame.to_dict("records")
         answers, rows = [], []
-        for index, record in enumerate(scored.frame.to_dict("records")):
+        for index, record in enumerate(records):
             answer = {key: jsonable(record[key]) for key in ANSWER}
             row = {
                 **answer,
@@ -309,6 +320,63 @@ class Scorer:
             answers.append(answer)
             rows.append(row)
         return answers, rows
+
+    def _production_only(self, frame, given) -> list[dict[str, Any]] | None:
+        """Router.score's records when production answers every row alone (no canary, no
+        shadow), without its answer frame: the same keys, overrides and answers, computed
+        from the float64 block when every column is numeric (no pandas column by column).
+        None when routing needs more (a canary arm, a shadow, or production failing: the
+        Router then answers, with its fallback)."""
+        router = self.router
+        assert router is not None
+        if router.fixed is not None or "canary" in router.aliases or "shadow" in router.aliases:
+            return None
+        version = router.alias_version("production")
+        try:
+            keys, rows = self._keys_and_rows(frame, given)
+            predictions = predict_frame(router.pipeline(version), rows, router.project, version.threshold)
+        except Exception:
+            return None
+        if predictions.positive_scores is not None:  # as routing.answers
+            scores = predictions.positive_scores
+        elif predictions.proba is not None:
+            scores = predictions.proba.max(axis=1)
+        else:
+            scores = np.asarray(predictions.y_pred, dtype=float)
+        records = []
+        for key, prediction, score in zip(keys, predictions.y_pred, scores, strict=True):
+            override = router.overrides.get(key)
+            records.append(
+                {
+                    "entity": key,
+                    "prediction": prediction if override is None else override.prediction,
+                    "score": score if override is None else None,
+                    "model_version": version.version,
+                    "route": "production" if override is None else "override",
+                    "error": "",
+                }
+            )
+        return records
+
+    def _keys_and_rows(self, frame, given) -> tuple[list[str], Any]:
+        """Each row's entity key and the rows as the model reads them (within_model_range),
+        from the block when every column is a float: the same Python floats and clipping
+        as Router.entities and routing.within_model_range, without a Series per column."""
+        assert self.router is not None
+        key_schema = self.router.key_schema()
+        dtypes = frame.dtypes
+        if key_schema.get("entity") or not all(d.kind == "f" for d in dtypes):
+            return self.router.entities(frame, given).tolist(), within_model_range(frame)
+        names = list(frame.columns)
+        block = frame.to_numpy()
+        wanted = key_columns(None, schema_features(key_schema))
+        positions = [names.index(c) for c in wanted]  # a missing column: ValueError, the Router says why
+        keys = [row_key(values) for values in block[:, positions].tolist()]
+        if given is not None:
+            keys = [key if own is None else own for key, own in zip(keys, given, strict=True)]
+        if np.any(np.abs(block) > MODEL_RANGE):
+            frame = pd.DataFrame(np.clip(block, -MODEL_RANGE, MODEL_RANGE), columns=frame.columns)
+        return keys, frame
 
 
 def _fallback_text(error: str) -> str:

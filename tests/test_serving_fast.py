@@ -1,0 +1,144 @@
+"""The service's fast one-row path (issue 28, part 1): the numpy twin of a numeric feature
+pipeline and the scorer's production-only records give the answers the pandas path and
+the Router give, to the last bit, with the same warnings and the same refusals; a pipeline
+the twin cannot take is left as it is."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from cockpit.data import datasets
+from cockpit.data.profile import profile_frame
+from cockpit.data.splits import make_split
+from cockpit.deployment import registry, rules
+from cockpit.deployment.domain import row_warnings
+from cockpit.deployment.routing import Router
+from cockpit.deployment.serving_fast import numpy_twin
+from cockpit.deployment.serving_input import invalid, request_ids, to_frame
+from cockpit.deployment.serving_scorer import Scorer
+from cockpit.feature_pipeline import compile_transformer
+from cockpit.features import infer_spec
+from cockpit.projects import create_project, resolve_project
+from cockpit.training import runs
+from cockpit.workspace import Workspace
+
+
+def _awkward(frame: pd.DataFrame) -> pd.DataFrame:
+    """Gaps, a huge number and a negative one in a public dataset's rows."""
+    rows = frame.head(60).copy()
+    rows.iloc[::5, 3] = np.nan
+    rows.iloc[1, :] = np.nan
+    rows.iloc[2, 0] = 1e300
+    rows.iloc[3, 7] = -1e6
+    return rows
+
+
+def test_the_numpy_twin_gives_the_same_probabilities_to_the_last_bit() -> None:
+    frame = load_breast_cancer(as_frame=True).frame
+    X, y = frame.drop(columns="target"), frame["target"].to_numpy()
+    specs = infer_spec(profile_frame(frame), "target")
+    for version in (1, 2):  # one branch per column, and grouped
+        pipeline = Pipeline(
+            [
+                ("features", compile_transformer(specs, version=version)),
+                ("model", LogisticRegression(max_iter=3000)),
+            ]
+        ).fit(X, y)
+        twin = numpy_twin(pipeline)
+        assert twin is not pipeline and type(twin[0]).__name__ == "NumpyFeatures"
+        rows = _awkward(X).clip(-1e30, 1e30)
+        assert np.array_equal(twin[:-1].transform(rows), pipeline[:-1].transform(rows))
+        assert np.array_equal(twin.predict_proba(rows), pipeline.predict_proba(rows))
+
+
+def test_a_pipeline_with_categories_keeps_its_own_path() -> None:
+    frame = pd.DataFrame(
+        {"x": [0.1, 0.5, 0.9, 0.3] * 5, "plan": ["a", "b", "a", "c"] * 5, "y": [0, 1, 1, 0] * 5}
+    )
+    specs = infer_spec(profile_frame(frame), "y")
+    pipeline = Pipeline([("features", compile_transformer(specs)), ("model", LogisticRegression())])
+    pipeline.fit(frame[["x", "plan"]], frame["y"])
+    assert numpy_twin(pipeline) is pipeline
+
+
+@pytest.fixture(scope="module")
+def cancer_service(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """A breast-cancer project with a logistic regression in production and one override."""
+    folder = tmp_path_factory.mktemp("cancer")
+    ws, _ = Workspace.init(folder)
+    project = create_project(ws, "bc", "binary", "target")
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.to_csv(folder / "bc.csv", index=False)
+    datasets.import_dataset(ws, project, folder / "bc.csv")
+    make_split(ws, project, "stratified", seed=1)
+    run = runs.train(ws, project, "logistic_regression")
+    assert run.status == "finished"
+    registry.register(ws, project, run.id, override_reason="a service test")
+    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    rules.add_override(ws, project, "patient-7", "1", "reviewed by hand")
+    dot_dir = ws.dir
+    ws.close()
+    return dot_dir, frame.drop(columns="target")
+
+
+def _reference(dot_dir: Path, items: list) -> tuple[list[dict], dict]:
+    """What the pandas path answers (the Router on the loaded pipeline, as it was), and the
+    request schema."""
+    ws = Workspace(dot_dir)
+    try:
+        router = Router(ws, resolve_project(ws, "bc"))
+        schema = router.request_schema()
+        frame = to_frame(items, schema)
+        scored = router.score(frame, request_ids(items, schema)).frame.to_dict("records")
+        warned = row_warnings(schema, frame)
+    finally:
+        ws.close()
+    answers = [
+        {
+            "entity": r["entity"],
+            "prediction": r["prediction"],
+            "score": None if isinstance(r["score"], float) and math.isnan(r["score"]) else r["score"],
+            "model_version": r["model_version"],
+            "route": r["route"],
+            **({"warnings": w} if w else {}),
+        }
+        for r, w in zip(scored, warned, strict=True)
+    ]
+    return answers, schema
+
+
+def test_the_service_answers_as_the_router_did_with_the_same_warnings_and_refusals(cancer_service) -> None:
+    dot_dir, X = cancer_service
+    rows = _awkward(X)
+    items = [{c: (None if pd.isna(v) else float(v)) for c, v in row.items()} for _, row in rows.iterrows()]
+    items[4]["id"] = "patient-7"  # overridden
+    items[5]["id"] = 12345  # its own key
+    scorer = Scorer(dot_dir, "bc")
+    scorer.start()
+    try:
+        assert type(scorer.router.pipeline(scorer.router.alias_version("production"))[0]).__name__ == (
+            "NumpyFeatures"
+        )
+        alone = [scorer.call(scorer.score_many, [([item], False)]).result()[0] for item in items]
+        together = scorer.call(scorer.score_many, [(items, True)]).result()[0]
+        bad = {**items[0], "mean radius": "wide"}
+        refused = scorer.call(scorer.score_many, [([bad], False)]).result()[0]
+    finally:
+        scorer.stop()
+    expected, schema = _reference(dot_dir, items)
+    # one row at a time as one row at a time (BLAS may round a 60-row product otherwise)
+    one_by_one = [_reference(dot_dir, [item])[0][0] for item in items]
+    assert [status for status, _, _ in alone] == [200] * len(items)
+    assert [body for _, body, _ in alone] == one_by_one
+    assert together[1]["predictions"] == expected
+    assert expected[4]["route"] == "override" and expected[5]["entity"] == "12345"
+    assert any("warnings" in answer for answer in expected)
+    assert refused[:2] == invalid([bad], schema)
