@@ -207,12 +207,12 @@ class ArtifactStore:
         return self._put(write, kind, suffix, None, needed=Path(source).stat().st_size)
 
     def put_written(
-        self, write: Callable[[Path], None], kind: str, suffix: str, what: str = ""
+        self, write: Callable[[Path], None], kind: str, suffix: str, what: str = "", needed: int | None = None
     ) -> ArtifactRef:
         """Record a file that `write(path)` writes (e.g. `frame.to_parquet`) straight into the
         artifacts folder: no copy in $TMPDIR, and a writer killed midway leaves a temporary file
-        the next write removes."""
-        return self._put(write, kind, suffix, None, what=what)
+        the next write removes. `needed`: its size, when known (a full disk says it)."""
+        return self._put(write, kind, suffix, None, needed=needed, what=what)
 
     def _put(
         self,
