@@ -1,12 +1,14 @@
 """Evaluation with segments: N predictions of a binary model, 3 segment columns, through
 cockpit/evaluation/segments.py's public functions, as the evaluation report calls them
-(`breakdown` with the metric and the overall value, then `fairness_gaps`). Run by
-bench/run.py as `python -m bench.eval_bench --rows N [--metric roc_auc]` in a fresh
-process; the last stdout line is JSON.
+(`breakdown` with the metric, the overall value and the resamples asked for, then
+`fairness_gaps`). Run by bench/run.py as
+`python -m bench.eval_bench --rows N [--metric roc_auc] [--bootstrap N]` in a fresh process;
+the last stdout line is JSON.
 
-The segments: `region` (5 groups), `plan` (3 groups), `tenure` (numeric: quartiles). With
-roc_auc every group gets a bootstrap interval (segments.BOOTSTRAP resamples); with recall,
-precision or accuracy a Wilson interval.
+The segments: `region` (5 groups), `plan` (3 groups), `tenure` (numeric: quartiles). By
+default each group's interval is analytic (roc_auc: DeLong; recall, precision, accuracy:
+Wilson); with --bootstrap N it is the bootstrap of N resamples (what cockpit evaluate
+--bootstrap N does), the reference the analytic default is measured against.
 """
 
 from __future__ import annotations
@@ -44,29 +46,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_bench")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--metric", default="roc_auc")
+    parser.add_argument("--bootstrap", type=int, default=None, help="resamples (default: analytic)")
     args = parser.parse_args(argv)
     from cockpit.evaluation import metrics, segments
 
     p = predictions(args.rows)
     overall = metrics.score("binary", p.y_true, p.y_pred, p.proba, p.classes).get(args.metric)
-    began = time.perf_counter()
-    found = segments.breakdown(p, ["region", "plan", "tenure"], "binary", args.metric, overall)
+    began, cpu = time.perf_counter(), time.process_time()
+    found = segments.breakdown(
+        p, ["region", "plan", "tenure"], "binary", args.metric, overall, args.bootstrap
+    )
     middle = time.perf_counter()
     gaps = segments.fairness_gaps(found, p)
-    ended = time.perf_counter()
+    ended, cpu = time.perf_counter(), time.process_time() - cpu
     print(
         json.dumps(
             {
                 "seconds": ended - began,
+                "cpu_s": cpu,
                 "breakdown_s": middle - began,
                 "fairness_s": ended - middle,
                 "groups": len(found),
-                "bootstrap": segments.BOOTSTRAP,
+                "bootstrap": args.bootstrap,
+                "methods": sorted({s["interval_method"] for s in found}),
                 "rows": args.rows,
                 "metric": args.metric,
                 "flagged": [f"{s['column']}={s['group']}" for s in found if s["flagged"]],
                 "fairness_flagged": [g["column"] for g in gaps if g["flagged"]],
-                "intervals": [[s["group"], round(s["low"], 4), round(s["high"], 4)] for s in found][:3],
+                "intervals": {
+                    f"{s['column']}={s['group']}": [round(s["low"], 6), round(s["high"], 6)] for s in found
+                },
             }
         )
     )

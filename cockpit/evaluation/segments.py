@@ -281,7 +281,9 @@ def breakdown(
     p = predictions
     method = None if bootstrap else intervals.analytic_method(task, metric)
     resamples = bootstrap or BOOTSTRAP
-    scores = p.positive_scores if task == "binary" and metric == "roc_auc" else None
+    # DeLong ranks the scores once for every group; a bootstrap ranks each group's own scores
+    # (a resample then counts only that group's distinct scores, not all of them)
+    scores = p.positive_scores if method == intervals.DELONG else None
     ranked = intervals.score_codes(scores) if scores is not None and np.isfinite(scores).all() else None
     rows: list[dict[str, Any]] = []
     for column in columns:
