@@ -273,18 +273,35 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
     help="Seed of the random draws and of every trial (recorded).",
 )
 @click.option(
+    "--search",
+    type=click.Choice(["optuna"]),
+    help="optuna: Optuna's TPE chooses each of --trials N from the results so far, pruning "
+    "staged fits (the cockpit[optuna] extra; the space: the family's default or --grid's values).",
+)
+@click.option("--trials", "n_trials", type=click.IntRange(1, 100_000), help="How many trials --search runs.")
+@click.option(
     "--jobs",
     "n_jobs",
-    default=2,
-    show_default=True,
     type=JOBS,
-    help="Trials run in parallel (joblib n_jobs).",
+    help="Trials run in parallel [default: 2; on a Dask cluster, every worker thread].",
 )
 @click.option(
     "--backend",
-    default="loky",
-    show_default=True,
-    help="joblib backend: loky, threading, or one registered with joblib (dask, ray).",
+    help="joblib backend on this machine: loky (the default), threading, or one registered "
+    "with joblib (ray). For Dask: --scheduler or --dask-local.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the trials on this Dask scheduler (tcp://HOST:8786; default: $COCKPIT_SCHEDULER, "
+    "unless --backend is given). docs/cluster.md",
+)
+@click.option(
+    "--dask-local",
+    "dask_local",
+    type=click.IntRange(1, 1024),
+    metavar="N",
+    help="Run the trials on a Dask LocalCluster of N worker processes started here.",
 )
 @click.option(
     "--time-budget",
@@ -308,25 +325,59 @@ def sweep(
     grid_file: Path | None,
     random_trials: int | None,
     seed: int,
-    n_jobs: int,
-    backend: str,
+    search: str | None,
+    n_trials: int | None,
+    n_jobs: int | None,
+    backend: str | None,
+    scheduler: str | None,
+    dask_local: int | None,
     time_budget: float | None,
     stop_on_target: bool,
     as_json: bool,
 ) -> None:
-    """Grid or random search: every trial a run in one sweep; prints the sweep id.
+    """Grid, random or Optuna search: every trial a run in one sweep; prints the sweep id.
 
-    Ctrl-C keeps the finished trials and records the running ones as cancelled.
+    Trials run on this machine (joblib) or on a Dask cluster (--scheduler, --dask-local):
+    see docs/cluster.md. Ctrl-C keeps the finished trials and records the running ones as
+    cancelled.
     """
+    from cockpit import cluster as clusters
+    from cockpit.evaluation import metrics
+    from cockpit.problem import current_spec
     from cockpit.training import models, spaces
+    from cockpit.training.search import OptunaSearch
     from cockpit.training.sweeps import SweepInterrupted, run_sweep
 
     name = model_name(family, pipeline)
-    if not grid_file and not random_trials:
+    if search:
+        if random_trials or not n_trials:
+            raise CockpitError("--search optuna takes --trials N (not --random); --grid FILE gives its space")
+    elif n_trials:
+        raise CockpitError("--trials goes with --search optuna; a random search takes --random N")
+    elif not grid_file and not random_trials:
         raise CockpitError("give --grid FILE, --random N, or both (N drawn from the grid's values)")
+    if backend == "dask":
+        raise CockpitError("Dask is not a --backend here: give --scheduler ADDRESS or --dask-local N")
+    if backend and (scheduler or dask_local):
+        raise CockpitError("--backend runs on this machine: give it or --scheduler/--dask-local, not both")
+    cluster = clusters.choose(scheduler, dask_local, {} if backend else None)
+    if cluster:
+        clusters.require_dask()
     workspace, project = ctx.workspace(), ctx.project()
     models.resolve(name, project.task)  # an unusable model is named before the grid is read
-    if grid_file:
+    trials: list[dict] | OptunaSearch
+    if search:
+        space = spaces.DEFAULT_SPACES.get(name)
+        if grid_file:
+            grid = spaces.load_grid(grid_file)
+            spaces.check_grid(grid, name, project.task, str(grid_file))
+            space = spaces.grid_space(grid)
+        if not space:
+            raise CockpitError(f"no default search space for {name}: give --grid FILE for its values")
+        metric = metrics.primary_metric(project.task, current_spec(workspace, project).metric)
+        assert n_trials is not None  # checked above
+        trials, kind = OptunaSearch(space, n_trials, seed, metric), "optuna"
+    elif grid_file:
         grid = spaces.load_grid(grid_file)
         spaces.check_grid(grid, name, project.task, str(grid_file))
         if random_trials:
@@ -349,10 +400,11 @@ def sweep(
             kind,
             seed,
             n_jobs,
-            backend,
+            backend or "loky",
             time_budget,
             stop_on_target,
             progress,
+            cluster,
         )
     except SweepInterrupted as stopped:
         result = stopped.result

@@ -1,12 +1,12 @@
-"""Sweeps: grid or random search, each trial a run in one sweep group, in parallel with joblib.
+"""Sweeps: grid, random or Optuna search, each trial a run in one sweep group, in parallel.
 
-The parent process loads the data once and records every trial, so the joblib
-backend can be anything joblib knows (loky on this machine; a Dask or Ray
-cluster registered with joblib), whose workers never touch the workspace.
-New trials stop being started once `time_budget_s` is spent or, with
-`stop_on_target`, once a trial meets the spec's target. Ctrl-C keeps the
-finished trials and records the ones in flight as cancelled.
-"""
+The parent process loads the data once and records every trial; the workers never touch
+the workspace. A list of trials runs on a joblib backend (loky on this machine, or one
+registered with joblib); on a Dask cluster (`cluster`: docs/cluster.md) and for Optuna's
+search (ask/tell here, so each trial is chosen from the ones back), trials are sent one by
+one to a pool (sweep_pools). New trials stop being started once `time_budget_s` is spent or,
+with `stop_on_target`, once a trial meets the spec's target. Ctrl-C keeps the finished
+trials and records the ones in flight as cancelled."""
 
 from __future__ import annotations
 
@@ -23,10 +23,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cockpit.audit import current_user
+from cockpit.cluster import ClusterChoice
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.projects import Project
 from cockpit.training import runs
+from cockpit.training.search import OptunaSearch
+from cockpit.training.sweep_pools import loky_worker_started, run_trial
 from cockpit.workspace import Workspace
 from storage import clock, faults
 from storage.processes import process_started, same_process
@@ -41,52 +44,6 @@ class SweepResult:
     status: str
     reason: str
     best_run_id: int | None
-
-
-WATCH_PARENT_S = 0.5
-_watched: set[int] = set()  # the sweep processes this worker process already watches
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """In a worker process of the sweep's own machine (loky, multiprocessing), a thread that
-    ends the worker once the sweep process is gone: killed with `kill -9`, it cannot stop its
-    pool, whose idle workers and resource trackers would otherwise live on for minutes. Only
-    a direct child arms it: a thread (threading backend) or a remote worker (Dask, Ray) never
-    does."""
-    if parent_pid in _watched or os.getpid() == parent_pid or os.getppid() != parent_pid:
-        return
-    _watched.add(parent_pid)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(WATCH_PARENT_S)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="cockpit-parent-watch", daemon=True).start()
-
-
-def _loky_worker_started(parent_pid: int) -> None:
-    """loky's initializer: a worker of this machine's pool, so a parent already gone (killed
-    while the worker was starting) ends it at once."""
-    if os.getppid() != parent_pid:
-        os._exit(1)
-    die_with_parent(parent_pid)
-
-
-def _trial(index: int, inputs, parent_pid: int | None = None) -> tuple[int, Any, str | None]:
-    """One trial in a worker: (index, output or None, error or None). Never raises."""
-    from cockpit.training.fit import fit_and_score
-    from storage.artifacts import dump_bytes
-
-    if parent_pid is not None:
-        die_with_parent(parent_pid)
-
-    try:
-        output = fit_and_score(inputs)
-    except Exception as exc:  # a failed trial is a failed run, not a failed sweep
-        return index, None, f"{type(exc).__name__}: {exc}"
-    output.pipeline = dump_bytes(output.pipeline)  # serialised where it was fitted
-    return index, output, None
 
 
 def _check_backend(backend: str, n_jobs: int) -> None:
@@ -115,26 +72,81 @@ def run_sweep(
     ws: Workspace,
     project: Project,
     family: str,
-    trials: list[dict],
+    trials: list[dict] | OptunaSearch,
     kind: str,
     seed: int = 42,
-    n_jobs: int = 2,
+    n_jobs: int | None = 2,
     backend: str = "loky",
     time_budget_s: float | None = None,
     stop_on_target: bool = False,
     progress: SweepProgress | None = None,
+    cluster: ClusterChoice | None = None,
 ) -> SweepResult:
-    from joblib import Parallel, delayed, parallel_config
+    """Run the trials (a list, or Optuna's search choosing each) and record each as a run.
+    With `cluster` they run on Dask (connected, and its workers' versions checked, before
+    anything is written); else on the joblib `backend` with `n_jobs` in parallel."""
+    from contextlib import ExitStack
 
+    from cockpit.cluster import check_versions, connect
+
+    search = trials if isinstance(trials, OptunaSearch) else None
+    if not search and not trials:
+        raise CockpitError("the sweep has no trials")
+    if cluster is None:
+        _check_backend(backend, n_jobs or 2)
+        if search and backend not in ("loky", "threading"):
+            raise CockpitError(f"--search optuna runs on loky, threading or a Dask cluster, not {backend!r}")
+    _take_interrupts()
+    with ExitStack() as stack:
+        client = None
+        if cluster is not None:
+            client = stack.enter_context(connect(cluster))
+            check_versions(client)
+        return _run(
+            ws,
+            project,
+            family,
+            trials,
+            kind,
+            seed,
+            n_jobs,
+            backend,
+            time_budget_s,
+            stop_on_target,
+            progress,
+            client,
+            cluster,
+        )
+    raise AssertionError("unreachable")  # the with block returns or raises
+
+
+def _run(
+    ws,
+    project,
+    family,
+    trials,
+    kind,
+    seed,
+    n_jobs,
+    backend,
+    time_budget_s,
+    stop_on_target,
+    progress,
+    client,
+    cluster,
+) -> SweepResult:
     from cockpit.problem import current_spec
     from cockpit.training.child import pinned_inputs
     from cockpit.training.environment import capture
+    from cockpit.training.sweep_pools import DaskPool, ExecutorPool
 
-    if not trials:
-        raise CockpitError("the sweep has no trials")
-    _check_backend(backend, n_jobs)
-    _take_interrupts()
-    plans = [runs.plan_run(ws, project, family, trial, seed) for trial in trials]
+    search = trials if isinstance(trials, OptunaSearch) else None
+    total = search.total if search else len(trials)
+    plans: dict[int, runs.RunPlan] = {}
+    if search:
+        plans[0] = runs.plan_run(ws, project, family, search.ask(0), seed)
+    else:  # every trial checked before anything is written
+        plans = {i: runs.plan_run(ws, project, family, trial, seed) for i, trial in enumerate(trials)}
     base = plans[0]
     inputs = pinned_inputs(
         ws, project, family, base.params, seed, base.split_id, base.feature_spec_version, base.metric
@@ -142,57 +154,93 @@ def run_sweep(
     spec = current_spec(ws, project)
     target = spec.metric_target if metrics.metric_column(spec.metric) == base.metric else None
     environment = capture(ws.root)
+    pool: Any = None
+    if client is not None:
+        pool = DaskPool(client, inputs, n_jobs)
+    elif search:
+        pool = ExecutorPool(backend, n_jobs or 2)
     sweep_id = _create(
-        ws, project, family, kind, trials, seed, n_jobs, backend, time_budget_s, stop_on_target
+        ws,
+        project,
+        family,
+        kind,
+        search.record() if search else trials,
+        total,
+        seed,
+        pool.slots if pool else (n_jobs or 2),
+        cluster.label if cluster else backend,
+        time_budget_s,
+        stop_on_target,
     )
-    stop, started, finished = threading.Event(), set(), {}
+    stop, started, finished = threading.Event(), set[int](), dict[int, int]()
     reason = ""
     began = time.monotonic()
 
-    def tasks():
-        for index, plan in enumerate(plans):
-            if stop.is_set():
-                return
-            if time_budget_s is not None and time.monotonic() - began > time_budget_s:
-                stop.set()
-                return
-            started.add(index)
-            yield delayed(_trial)(index, replace(inputs, params=plan.params), os.getpid())
+    def over_budget() -> bool:
+        return time_budget_s is not None and time.monotonic() - began > time_budget_s
+
+    def take(index: int, output, error) -> None:
+        """A trial came back: record it, tell the search, report, and check the target."""
+        nonlocal reason
+        stopped_at = (output.curve or {}).get("stopped_at") if output is not None else None
+        plan = plans[index]
+        if stopped_at is not None:
+            score = output.curve["validation"][-1]
+            error = f"pruned by optuna at {output.curve['param']} {stopped_at} ({plan.metric} {score:.4f})"
+            finished[index] = _record(ws, project, plan, sweep_id, None, error, environment, "cancelled")
+        else:
+            finished[index] = _record(ws, project, plan, sweep_id, output, error, environment)
+        if search:
+            search.tell(index, output, stopped_at is not None, plan.metric)
+        if progress:
+            if stopped_at is not None:
+                told = error
+            elif output:
+                told = f"{plan.metric} {output.validation_metrics.get(plan.metric, 0):.4f}"
+            else:
+                told = f"failed ({error})"
+            progress(len(finished), total, f"trial {index + 1}: {told}")
+        if (
+            stop_on_target
+            and target is not None
+            and output is not None
+            and stopped_at is None
+            and not stop.is_set()  # the first trial to meet it is the reason
+            and not metrics.better(plan.metric, target, output.validation_metrics.get(plan.metric, target))
+        ):
+            reason = f"target {spec.metric_goal()} met by trial {index + 1}"
+            stop.set()
 
     status = "finished"
     results = None
+    in_flight: dict[Any, int] = {}
     try:
-        # loky's workers arm their watch as they start, before any trial reaches them
-        armed = {"initializer": _loky_worker_started, "initargs": (os.getpid(),)} if backend == "loky" else {}
-        with parallel_config(backend=backend, n_jobs=n_jobs, **armed):
-            results = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
+        if pool is None:
+            results = _joblib_trials(plans, inputs, backend, n_jobs or 2, stop, started, over_budget)
             for index, output, error in results:
-                finished[index] = _record(ws, project, plans[index], sweep_id, output, error, environment)
-                if progress:
-                    progress(
-                        len(finished),
-                        len(plans),
-                        f"trial {index + 1}: "
-                        + (
-                            f"{base.metric} {output.validation_metrics.get(base.metric, 0):.4f}"
-                            if output
-                            else f"failed ({error})"
-                        ),
-                    )
-                if (
-                    stop_on_target
-                    and target is not None
-                    and output is not None
-                    and not stop.is_set()  # the first trial to meet it is the reason
-                    and not metrics.better(
-                        base.metric, target, output.validation_metrics.get(base.metric, target)
-                    )
-                ):
-                    reason = f"target {spec.metric_goal()} met by trial {index + 1}"
-                    stop.set()
+                take(index, output, error)
+        else:
+            _pool_trials(
+                pool,
+                search,
+                plans,
+                ws,
+                project,
+                family,
+                seed,
+                inputs,
+                total,
+                stop,
+                started,
+                over_budget,
+                in_flight,
+                take,
+            )
     except KeyboardInterrupt:
         stop.set()
         _stop_workers(results)
+        if pool is not None:
+            pool.cancel(list(in_flight))
         status, reason = "cancelled", "interrupted by the user"
         for index in sorted(started - set(finished)):
             finished[index] = _record(
@@ -207,11 +255,16 @@ def run_sweep(
             )
     except Exception as exc:
         _stop_workers(results)
+        if pool is not None:
+            pool.cancel(list(in_flight))
         _close(ws, project, sweep_id, "failed", f"{type(exc).__name__}: {exc}", len(finished), base.metric)
         if isinstance(exc, ValueError) and "backend" in str(exc).lower():
             raise CockpitError(f"joblib backend {backend!r}: {exc}") from None
         raise
-    if status == "finished" and len(finished) < len(plans):
+    finally:
+        if isinstance(pool, ExecutorPool):
+            pool.close()
+    if status == "finished" and len(finished) < total:
         status = "stopped"
         reason = reason or f"time budget of {time_budget_s:g} s spent"
     best = _close(ws, project, sweep_id, status, reason, len(finished), base.metric)
@@ -219,6 +272,51 @@ def run_sweep(
     if status == "cancelled":
         raise SweepInterrupted(result)
     return result
+
+
+def _joblib_trials(plans, inputs, backend, n_jobs, stop, started, over_budget):
+    """The trials of a list on a joblib backend, as they finish (a generator joblib feeds
+    itself from: a new trial starts when one ends, until `stop` is set or time is spent)."""
+    from joblib import Parallel, delayed, parallel_config
+
+    def tasks():
+        for index, plan in plans.items():
+            if stop.is_set():
+                return
+            if over_budget():
+                stop.set()
+                return
+            started.add(index)
+            yield delayed(run_trial)(index, replace(inputs, params=plan.params), os.getpid())
+
+    # loky's workers arm their watch as they start, before any trial reaches them
+    armed = {"initializer": loky_worker_started, "initargs": (os.getpid(),)} if backend == "loky" else {}
+    with parallel_config(backend=backend, n_jobs=n_jobs, **armed):
+        return Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
+
+
+def _pool_trials(
+    pool, search, plans, ws, project, family, seed, inputs, total, stop, started, over_budget, in_flight, take
+) -> None:
+    """Send trials to the pool, at most `pool.slots` at once, the next one (asked of the
+    search, when there is one) as one comes back; `take` each as it comes back."""
+    index = 0
+    while True:
+        while not stop.is_set() and len(in_flight) < pool.slots and index < total:
+            if over_budget():
+                stop.set()
+                break
+            if index not in plans:
+                plans[index] = runs.plan_run(ws, project, family, search.ask(index), seed)
+            started.add(index)
+            stop_check = search.stop_check() if search else None
+            in_flight[pool.submit(index, replace(inputs, params=plans[index].params), stop_check)] = index
+            index += 1
+        if not in_flight:
+            return
+        for future in pool.wait_first(list(in_flight)):
+            number = in_flight.pop(future)
+            take(*pool.outcome(future, number))
 
 
 def _stop_workers(results: Any) -> None:
@@ -235,7 +333,7 @@ class SweepInterrupted(KeyboardInterrupt):
         self.result = result
 
 
-def _create(ws, project, family, kind, trials, seed, n_jobs, backend, budget, on_target) -> int:
+def _create(ws, project, family, kind, space, total, seed, n_jobs, backend, budget, on_target) -> int:
     with ws.store.transaction():
         sweep_id = ws.store.insert(
             "sweeps",
@@ -243,8 +341,8 @@ def _create(ws, project, family, kind, trials, seed, n_jobs, backend, budget, on
                 "project_id": project.id,
                 "family": family,
                 "kind": kind,
-                "space": trials,
-                "trials": len(trials),
+                "space": space,
+                "trials": total,
                 "n_jobs": n_jobs,
                 "backend": backend,
                 "seed": seed,
@@ -261,7 +359,7 @@ def _create(ws, project, family, kind, trials, seed, n_jobs, backend, budget, on
             "experiments",
             "sweep started",
             project.id,
-            {"sweep": sweep_id, "family": family, "kind": kind, "trials": len(trials)},
+            {"sweep": sweep_id, "family": family, "kind": kind, "trials": total},
         )
     return sweep_id
 

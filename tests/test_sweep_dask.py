@@ -1,0 +1,141 @@
+"""Sweeps on a Dask cluster (issue 26): one LocalCluster of 2 worker processes for the module,
+the same runs as loky, the worker version check, an unreachable scheduler, and cancel.
+
+The module's tests share one xdist group, so `pytest -n 2` never runs two clusters at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from cockpit import cluster as clusters
+from cockpit.errors import CockpitError
+from cockpit.projects import list_projects
+from cockpit.training import spaces, sweeps
+from cockpit.workspace import Workspace
+from tests import cli_workspaces
+
+pytestmark = pytest.mark.xdist_group("dask_cluster")
+
+# 12 trials; a random subset of features at each split, so each tree depends on its seed
+GRID = {"max_depth": [2, 4, None], "min_samples_leaf": [1, 5], "max_features": ["sqrt", 0.5]}
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        yield clusters.ClusterChoice(address=cluster.scheduler_address)
+
+
+@pytest.fixture(scope="module")
+def cancer_build(tmp_path_factory):
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    return cli_workspaces.build(tmp_path_factory.mktemp("cancer"), frame, "binary", "target")
+
+
+@pytest.fixture
+def cancer(cancer_build, tmp_path):
+    built = cli_workspaces.copy(cancer_build, tmp_path / "copy")
+    ws = Workspace(built.root / ".cockpit")
+    yield ws, list_projects(ws)[0]
+    ws.close()
+
+
+def _recorded(ws: Workspace, sweep_id: int) -> list[tuple]:
+    rows = ws.store.rows("SELECT * FROM runs WHERE sweep_id = ? ORDER BY id", [sweep_id])
+    metric_columns = sorted(c for c in rows[0] if c.startswith("val_"))
+    return [
+        (
+            json.dumps(json.loads(r["params"]), sort_keys=True),
+            r["status"],
+            r["seed"],
+            r["score"],
+            tuple(r[c] for c in metric_columns),
+            r["artifact_sha256"],
+        )
+        for r in rows
+    ]
+
+
+def test_a_12_trial_sweep_on_dask_records_the_same_runs_as_loky(dask_cluster, cancer, tmp_path) -> None:
+    ws, project = cancer
+    trials = spaces.grid_trials(GRID)
+    on_loky = sweeps.run_sweep(ws, project, "decision_tree", trials, "grid", seed=7, n_jobs=2)
+    on_dask = sweeps.run_sweep(ws, project, "decision_tree", trials, "grid", seed=7, cluster=dask_cluster)
+    assert on_loky.status == on_dask.status == "finished"
+    on_loky_runs = _recorded(ws, on_loky.sweep_id)
+    assert len(on_dask.run_ids) == 12 and len(set(on_loky_runs)) == 12
+    # params, seed, every validation metric and the fitted model's bytes, trial by trial
+    assert sorted(_recorded(ws, on_dask.sweep_id)) == sorted(on_loky_runs)
+    sweep = sweeps.list_sweeps(ws, project)[0]  # newest first
+    assert sweep["backend"] == f"dask {dask_cluster.address}" and sweep["n_jobs"] == 2
+
+
+def test_workers_with_another_scikit_learn_are_refused_before_anything_is_written(
+    dask_cluster, cancer, monkeypatch
+) -> None:
+    ws, project = cancer
+    real = clusters.local_versions()
+    monkeypatch.setattr(clusters, "local_versions", lambda: {**real, "scikit-learn": "1.0.0"})
+    before = ws.store.scalar("SELECT count(*) FROM events")
+    with pytest.raises(CockpitError) as refused:
+        sweeps.run_sweep(ws, project, "decision_tree", [{}], "grid", cluster=dask_cluster)
+    lines = str(refused.value).splitlines()
+    assert "same versions" in lines[0]
+    assert lines[1].split() == ["worker", "package", "here", "worker", "has"]
+    rows = [line.split() for line in lines[2:]]
+    assert len(rows) == 2  # both workers
+    assert all(row[1:] == ["scikit-learn", "1.0.0", real["scikit-learn"]] for row in rows)
+    assert ws.store.scalar("SELECT count(*) FROM sweeps") == 0
+    assert ws.store.scalar("SELECT count(*) FROM events") == before
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(cancer_build, tmp_path, monkeypatch) -> None:
+    built = cli_workspaces.copy(cancer_build, tmp_path / "copy")
+    monkeypatch.setattr(clusters, "CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setenv(clusters.SCHEDULER_ENV, "tcp://127.0.0.1:1")
+    result = built.cli("sweep", "--model", "decision_tree", "--random", "3")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "cannot reach the Dask scheduler at 'tcp://127.0.0.1:1'" in (
+        result.stderr
+    )
+    listed = built.cli("runs", "--json")
+    assert json.loads(listed.stdout) == []
+
+
+def test_cancel_stops_a_dask_sweep(dask_cluster, cancer) -> None:
+    ws, project = cancer
+    trials = spaces.random_trials("random_forest", 10, seed=3)
+
+    def progress(done, total, message):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(sweeps.SweepInterrupted) as stopped:
+        sweeps.run_sweep(
+            ws, project, "random_forest", trials, "random", n_jobs=2, progress=progress, cluster=dask_cluster
+        )
+    statuses = [r["status"] for r in ws.store.rows("SELECT status FROM runs ORDER BY id")]
+    # the trials in flight (at most 2) are cancelled on the cluster, no new one is sent
+    assert statuses[:2] == ["finished", "finished"] and set(statuses[2:]) <= {"cancelled"}
+    assert len(statuses) <= 4
+    assert stopped.value.result.status == "cancelled"
+    assert sweeps.list_sweeps(ws, project)[0]["status"] == "cancelled"
+    from distributed import Client
+
+    with Client(dask_cluster.address) as client:  # the cluster holds nothing of the sweep
+        left = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+    assert left == 0
