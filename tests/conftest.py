@@ -31,6 +31,24 @@ def pytest_configure(config: pytest.Config) -> None:
     threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup` (pyproject's addopts) as `--dist loadfile` plus groups: a module's
+    tests stay on one worker (its module-scoped workspace is built once), and the modules
+    marked `xdist_group(NAME)` share one worker too (the Dask cluster tests: never two
+    LocalClusters at once)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleOrGroup(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return nodeid.split("@")[-1]
+            return nodeid.split("::", 1)[0]
+
+    return ModuleOrGroup(config, log)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A run on two or more xdist workers over whole folders (the README's `pytest -n 2`)
     starts the demo build at once in the background (tests/demo_cache.py: start_build)."""
