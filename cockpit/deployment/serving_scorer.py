@@ -27,7 +27,7 @@ import pandas as pd
 
 from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import MODEL_RANGE, Router, within_model_range
-from cockpit.deployment.serving_fast import numpy_twin
+from cockpit.training.fast_pipeline import numpy_twin
 from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, request_ids, to_frame
 from cockpit.entity import key_columns, row_key, schema_features
 from cockpit.errors import CockpitError

@@ -1,4 +1,5 @@
-"""A numpy path for the service's few-row requests, where the pipeline allows it.
+"""A numpy path for few-row predictions (the service, the gate's latency rule), where the
+pipeline allows it.
 
 scikit-learn's ColumnTransformer costs 1-2 ms per call whatever the rows (column selection
 through pandas, each step's input validation), which is most of a one-row answer. When a
