@@ -125,6 +125,13 @@ def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
         )
         raise SystemExit(CRASHED) from None
     _show_check(result, drift_threshold(workspace, project), as_json)
+    for sent in result.notifications:  # recorded either way; the check's verdict stands
+        if not sent.delivered:
+            click.echo(
+                f"warning: alert {sent.alert_id} ({sent.event}) was not posted to its webhook after "
+                f"{sent.attempts} attempt(s): {sent.error}",
+                err=True,
+            )
     if result.firing:
         raise SystemExit(1)
 
@@ -283,22 +290,42 @@ def _parse_rule(text: str) -> tuple[str, str, float]:
     "--severity", type=click.Choice(["info", "warning", "critical"]), default="warning", show_default=True
 )
 @click.option("--action", default="investigate", show_default=True, help="What should happen.")
+@click.option(
+    "--notify",
+    "notify_url",
+    metavar="URL",
+    help="With --add: a webhook posted Slack-compatible JSON when an alert of the rule fires and resolves.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
 @pass_cli
 def rules(
-    ctx: CliContext, new_rule: str | None, windows: int, severity: str, action: str, as_json: bool
+    ctx: CliContext,
+    new_rule: str | None,
+    windows: int,
+    severity: str,
+    action: str,
+    notify_url: str | None,
+    as_json: bool,
 ) -> None:
-    """The alert rules (defaults come from the problem spec)."""
+    """The alert rules (defaults come from the problem spec); a webhook is shown by its host."""
+    from cockpit.errors import CockpitError
     from cockpit.monitoring.alerts import add_rule, ensure_rules
+    from cockpit.monitoring.notify import shown
 
     workspace, project = ctx.workspace(), ctx.project()
+    if notify_url is not None and not new_rule:
+        raise CockpitError("--notify names the webhook of a new rule: give the rule with --add")
     if new_rule:
-        add_rule(workspace, project, *_parse_rule(new_rule), windows, severity, action)
-    found = [rule.as_dict() for rule in ensure_rules(workspace, project)]
+        add_rule(workspace, project, *_parse_rule(new_rule), windows, severity, action, notify_url)
+    found = [
+        rule.as_dict() | {"notify": shown(rule.notify) if rule.notify else None}
+        for rule in ensure_rules(workspace, project)
+    ]
     if as_json:
         emit_json(found)
         return
-    print_table(found, ["id", "metric", "op", "threshold", "windows", "severity", "action", "source"])
+    columns = ["id", "metric", "op", "threshold", "windows", "severity", "action", "source"]
+    print_table(found, columns + (["notify"] if any(r["notify"] for r in found) else []))
 
 
 COMMANDS = [monitor]

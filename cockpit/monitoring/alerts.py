@@ -12,6 +12,7 @@ from typing import Any
 from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
+from cockpit.monitoring import notify
 from cockpit.monitoring.batches import parse_moment
 from cockpit.monitoring.checks import DEFAULT_RULES, Window, compute_windows
 from cockpit.projects import Project
@@ -96,6 +97,7 @@ class Check:
     windows: list[Window]
     firing: list[Alert]
     freshness_days: float | None
+    notifications: tuple[notify.Delivery, ...] = ()  # webhook posts sent after the alerts' commits
 
     def coverage(self) -> str:
         """What was monitored, each in its own unit: '8 batches (9,120 rows) in 8 months,
@@ -220,8 +222,10 @@ def add_rule(
     windows: int = 1,
     severity: str = "warning",
     action: str = "investigate",
+    notify_url: str | None = None,
 ) -> int:
-    """A user's rule; every part is checked before anything is written."""
+    """A user's rule, with the webhook its alerts are posted to, if any; every part is checked
+    before anything is written."""
     if metric not in METRICS:
         raise CockpitError(f"unknown monitored metric {metric!r}; one of {', '.join(METRICS)}")
     if op not in OPS:
@@ -234,6 +238,8 @@ def add_rule(
         raise CockpitError(f"severity {severity!r}: use one of {', '.join(SEVERITIES)}")
     if not action.strip():
         raise CockpitError("a rule says what should happen when it fires (--action TEXT)")
+    if notify_url is not None:
+        notify_url = notify.check_url(notify_url)
     ensure_rules(ws, project)
     with ws.store.transaction():
         rule_id = ws.store.insert(
@@ -247,9 +253,13 @@ def add_rule(
                 "severity": severity,
                 "action": action,
                 "source": "user",
+                "notify": notify_url,
             },
         )
-        ws.record("monitoring", "rule add", project.id, {"rule": rule_id, "metric": metric})
+        details: dict[str, Any] = {"rule": rule_id, "metric": metric}
+        if notify_url:
+            details["notify"] = notify.shown(notify_url)
+        ws.record("monitoring", "rule add", project.id, details)
     return rule_id
 
 
@@ -286,7 +296,7 @@ def check(ws: Workspace, project: Project, now: str | None = None) -> Check:
         holds = len(hits) >= rule.windows and all(hits[-rule.windows :])
         value = latest.value(rule.metric) if latest else None
         firing += _update_alert(ws, project, rule, holds, latest, value, measured, hits)
-    return Check(windows, firing, freshness)
+    return Check(windows, firing, freshness, tuple(notify.deliver_pending(ws, project)))
 
 
 def _update_alert(
@@ -326,6 +336,9 @@ def _update_alert(
                     project.id,
                     {"alert": alert_id, "metric": rule.metric, "value": value},
                 )
+                if rule.notify:
+                    text = notify.fired_text(project, alert_id, rule.severity, message)
+                    notify.queue(ws, project.id, alert_id, "fired", rule.notify, text)
         else:
             ws.store.update(
                 "alerts",
@@ -342,6 +355,12 @@ def _update_alert(
                 "alerts", {"id": open_alert["id"]}, {"status": "resolved", "resolved_at": clock.now_iso()}
             )
             ws.record("monitoring", "alert resolved", project.id, {"alert": open_alert["id"]})
+            if rule.notify:
+                condition = f"{rule.metric} {rule.op} {rule.threshold:g}"
+                text = notify.resolved_text(
+                    project, open_alert["id"], rule.severity, condition, open_alert["fired_at"]
+                )
+                notify.queue(ws, project.id, open_alert["id"], "resolved", rule.notify, text)
     return []
 
 

@@ -1,0 +1,158 @@
+"""Alerts reach people (issue 30): a rule's webhook, a local HTTP server on 127.0.0.1 here, is
+posted Slack-compatible JSON once when its alert fires and once when it resolves, after the
+alert's transaction committed; a failing endpoint is retried, and its failure recorded and
+told, never raised.
+
+Breast cancer (scikit-learn's copy): 200 rows train the production model, 60 arrive as a
+batch in March 2026. The rule `freshness_days > 10` fires when the check is judged in 2027
+(--now) and resolves when judged at the batch itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.monitoring_helpers import build, run
+
+LATE = "2027-01-01"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    from sklearn.datasets import load_breast_cancer
+
+    root = tmp_path_factory.mktemp("webhooks") / "ws"
+    data = load_breast_cancer(as_frame=True).frame.sample(frac=1, random_state=3)
+    build(root, "binary", "target", data.head(200))
+    data.iloc[200:260].drop(columns=["target"]).to_csv(root / "march.csv", index=False)
+    assert run(root, "monitor", "ingest", str(root / "march.csv"), "--at", "2026-03-15").exit_code == 0
+    return root
+
+
+@pytest.fixture
+def root(built: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "ws"
+    shutil.copytree(built, target)
+    return target
+
+
+class Hook:
+    """What the server was posted, and whether the store's write lock was free meanwhile."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.posts: list[tuple[str, dict]] = []
+        self.lock_free: list[bool] = []
+
+
+@pytest.fixture
+def hook(root: Path) -> Iterator[tuple[Hook, str]]:
+    """A server on 127.0.0.1: /ok answers 200, /down 500; (what it saw, its base URL)."""
+    seen = Hook(root / ".cockpit" / "cockpit.db")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.posts.append((self.path, body))
+            seen.lock_free.append(_write_lock_free(seen.db))
+            self.send_response(200 if self.path == "/ok" else 500)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield seen, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _write_lock_free(db: Path) -> bool:
+    """Can another connection take the write lock now? (Not while a transaction holds it.)"""
+    conn = sqlite3.connect(db, timeout=0)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+def notifications(root: Path) -> list[dict]:
+    db = sqlite3.connect(root / ".cockpit" / "cockpit.db")
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM notifications ORDER BY id")]
+    finally:
+        db.close()
+
+
+def add_rule(root: Path, url: str) -> None:
+    added = run(
+        root, "monitor", "rules", "--add", "freshness_days > 10", "--severity", "critical", "--notify", url
+    )
+    assert added.exit_code == 0, added.output
+    assert f"{url.split('/')[0]}//{url.split('/')[2]}/…" in added.stdout  # the path is not shown
+
+
+def test_posted_once_when_it_fires_and_once_when_it_resolves(root: Path, hook) -> None:
+    seen, base = hook
+    add_rule(root, f"{base}/ok")
+    assert run(root, "monitor", "check", "--now", LATE).exit_code == 1
+    assert run(root, "monitor", "check", "--now", LATE).exit_code == 1  # still firing: no second post
+    assert len(seen.posts) == 1
+    path, body = seen.posts[0]
+    assert path == "/ok" and list(body) == ["text"]
+    assert body["text"].startswith("[critical] p: alert ") and " fired: freshness_days " in body["text"]
+    assert run(root, "monitor", "check").exit_code in (0, 1)  # judged at the batch: fresh again
+    assert run(root, "monitor", "check").exit_code in (0, 1)
+    assert len(seen.posts) == 2
+    assert " resolved: freshness_days > 10 no longer holds (fired " in seen.posts[1][1]["text"]
+    assert seen.lock_free == [True, True]  # posted after the alert's transaction committed
+    sent = notifications(root)
+    assert [(n["event"], n["status"], n["attempts"], n["error"]) for n in sent] == [
+        ("fired", "delivered", 1, None),
+        ("resolved", "delivered", 1, None),
+    ]
+    assert sent[0]["alert_id"] == sent[1]["alert_id"]
+
+
+def test_a_failing_endpoint_is_retried_and_the_failure_recorded(root: Path, hook, monkeypatch) -> None:
+    from cockpit.monitoring import notify
+
+    monkeypatch.setattr(notify, "BACKOFF_S", 0.0)
+    seen, base = hook
+    add_rule(root, f"{base}/down")
+    checked = run(root, "monitor", "check", "--now", LATE)
+    assert checked.exit_code == 1  # the alert fires and is recorded all the same
+    assert [p for p, _ in seen.posts] == ["/down"] * notify.ATTEMPTS
+    (sent,) = notifications(root)
+    assert (sent["event"], sent["status"], sent["attempts"]) == ("fired", "failed", notify.ATTEMPTS)
+    assert sent["error"] == "HTTP 500 Internal Server Error"
+    assert (
+        f"alert {sent['alert_id']} (fired) was not posted to its webhook after {notify.ATTEMPTS} "
+        "attempt(s): HTTP 500" in checked.stderr
+    )
+    assert run(root, "monitor", "check", "--now", LATE).exit_code == 1
+    assert len(seen.posts) == notify.ATTEMPTS  # a failed post is not sent again
+
+
+def test_a_webhook_that_is_not_http_is_refused(root: Path) -> None:
+    for url in ("file:///etc/passwd", "hooks.example.com/x", "http://"):
+        said = run(root, "monitor", "rules", "--add", "rows < 1", "--notify", url)
+        assert said.exit_code == 2 and "a webhook is an http:// or https:// URL with a host" in said.stderr
+    alone = run(root, "monitor", "rules", "--notify", "http://127.0.0.1/x")
+    assert alone.exit_code == 2 and "give the rule with --add" in alone.stderr
