@@ -71,6 +71,32 @@ def test_a_file_read_in_chunks_is_the_file_read_whole(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(chunked, whole.reset_index(drop=True))
 
 
+def test_import_in_chunks_records_what_the_whole_file_gives(workspace, tmp_path: Path, monkeypatch) -> None:
+    """The same content hash (so the same file imported whole is recognised), profile and
+    rows; the Parquet is written before the transaction."""
+    from cockpit.data import datasets
+    from cockpit.data.profile import profile_frame
+    from cockpit.data.reading import read_table
+    from cockpit.projects import create_project
+
+    frame = penguins()
+    frame.loc[100:120, "bill_length_mm"] = None  # gaps in the 15th to 18th chunks only
+    frame.to_csv(tmp_path / "penguins.csv", index=False)
+    whole = read_table(tmp_path / "penguins.csv")
+    project = create_project(workspace, "p", "multiclass", "species")
+    monkeypatch.setenv("COCKPIT_CHUNK_ROWS", SEVEN)
+    version, created = datasets.import_dataset(workspace, project, tmp_path / "penguins.csv")
+    assert created and version.rows == len(whole) == 344
+    assert version.content_sha256 == datasets.content_hash(whole)
+    assert datasets.load_profile(workspace, version) == json.loads(
+        json.dumps(profile_frame(whole), default=str)
+    )
+    pd.testing.assert_frame_equal(datasets.load_frame(workspace, version), whole)
+    monkeypatch.delenv("COCKPIT_CHUNK_ROWS")
+    again, created = datasets.import_dataset(workspace, project, tmp_path / "penguins.csv")
+    assert again.id == version.id and not created
+
+
 def _check(root: Path, monkeypatch, rows: str | None) -> dict:
     if rows:
         monkeypatch.setenv("COCKPIT_CHUNK_ROWS", rows)

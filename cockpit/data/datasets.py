@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,44 +175,108 @@ def import_dataset(
     delimiter: str = ",",
     encoding: str = "utf-8",
 ) -> tuple[DatasetVersion, bool]:
-    """Import a file as a dataset version. Returns (version, created)."""
-    from cockpit.data.reading import read_table
+    """Import a file as a dataset version. Returns (version, created). The file is read in
+    chunks (cockpit.data.chunks): each is hashed, tallied for the target and empty-column
+    checks and written to Parquet as it comes, outside the write lock; the profile is made
+    one column at a time from that file; the transaction records it by a rename."""
+    import pandas as pd
+
+    from cockpit.data.chunks import open_table
+    from cockpit.deployment.batch import scratch_file
+    from cockpit.deployment.chunk_writers import ParquetChunks, disk_full_told
 
     path = Path(path)
-    frame = read_table(path, delimiter, encoding)
-    check_target(frame, project, str(path))
-    check_columns(frame, str(path))
-    return save_frame(ws, project, frame, name or path.stem, source=path.name)
+    name = name or path.stem
+    table = open_table(path, delimiter, encoding)
+    if project.target not in table.columns:
+        check_target(pd.DataFrame(columns=table.columns), project, str(path))  # names the columns
+    scratch = scratch_file(ws, ".parquet")
+    try:
+        tally = ImportTally(project.target, table.columns)
+        writer = ParquetChunks(scratch)
+        with disk_full_told(ws.artifacts.root, f"dataset {name!r} ({table.rows:,} rows)"):
+            for chunk in table:
+                tally.add(chunk)
+                writer.write(chunk)
+            writer.close()
+        # the distinct target values in the order they first appear: what check_target reads
+        check_target(pd.DataFrame({project.target: tally.targets}), project, str(path))
+        empty = [c for c, count in tally.present.items() if count == 0]
+        check_columns(pd.DataFrame({c: [None] for c in empty}), str(path))
+        return _record(
+            ws, project, scratch, tally.digest.hexdigest(), table.rows, tally.schema, name, path.name
+        )
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
-def save_frame(
+class ImportTally:
+    """What import checks and records of a file read in chunks: the content hash (the same
+    as `content_hash` of the whole frame), the schema, each column's count of values, and
+    the target's distinct values in the order they first appear."""
+
+    def __init__(self, target: str, columns: list[str]) -> None:
+        import pandas as pd
+
+        self.target = target
+        self.digest = hashlib.sha256()
+        self.schema: dict[str, str] = {}
+        self.present = dict.fromkeys(columns, 0)
+        self.targets = pd.Series(dtype=object)
+
+    def add(self, chunk: pd.DataFrame) -> None:
+        import pandas as pd
+
+        if not self.schema:
+            self.schema = {str(c): str(chunk[c].dtype) for c in chunk.columns}
+            self.digest.update(json.dumps([[c, t] for c, t in self.schema.items()]).encode())
+            self.targets = chunk[self.target].iloc[:0]
+        self.digest.update(pd.util.hash_pandas_object(chunk, index=False).to_numpy().tobytes())
+        for column, count in chunk.notna().sum().items():
+            self.present[str(column)] += int(count)
+        values = chunk[self.target].dropna().drop_duplicates()
+        self.targets = pd.concat([self.targets, values], ignore_index=True).drop_duplicates()
+
+
+def _record(
     ws: Workspace,
     project: Project,
-    frame: pd.DataFrame,
+    prepared: Path,
+    digest: str,
+    rows: int,
+    schema: dict[str, str],
     name: str,
     source: str,
     parent: DatasetVersion | None = None,
     recipe: list[dict] | None = None,
 ) -> tuple[DatasetVersion, bool]:
-    """Store a frame as a version (or find the identical one). One transaction."""
-    from cockpit.data.profile import profile_frame
+    """Record a Parquet file written outside the store as a version (or find the identical
+    one): the profile is made one column at a time from the file, and the transaction
+    adopts the file by a rename and writes the rows."""
+    import pyarrow.parquet as pq
 
-    frame = frame.reset_index(drop=True)
-    digest = content_hash(frame)
+    from cockpit.data.profile import profile_column
+
     existing = ws.store.one(
         "SELECT id FROM dataset_versions WHERE project_id = ? AND content_sha256 = ?", [project.id, digest]
     )
     if existing:
         return get_version(ws, project, existing["id"]), False
-    profile = profile_frame(frame)
+    written = pq.ParquetFile(prepared)
+    profile = [
+        profile_column(column, written.read(columns=[column]).to_pandas()[column]) for column in schema
+    ]
+
+    def adopt(tmp: Path) -> None:
+        os.replace(prepared, tmp)
+
     with ws.store.transaction():
-        # Written straight into the artifacts folder: no second copy in $TMPDIR, and a full
-        # disk is told as one (storage.disk) with nothing recorded.
         ref = ws.artifacts.put_written(
-            lambda path: frame.to_parquet(path, index=False),
+            adopt,
             kind="dataset",
             suffix=".parquet",
-            what=f"dataset {name!r} ({len(frame):,} rows)",
+            what=f"dataset {name!r} ({rows:,} rows)",
+            needed=prepared.stat().st_size,
         )
         version_id = ws.store.insert(
             "dataset_versions",
@@ -223,17 +288,54 @@ def save_frame(
                 "parent_id": parent.id if parent else None,
                 "recipe": recipe,
                 "source": source,
-                "rows": len(frame),
-                "n_columns": len(frame.columns),
-                "schema": {str(c): str(frame[c].dtype) for c in frame.columns},
+                "rows": rows,
+                "n_columns": len(schema),
+                "schema": schema,
                 "profile": profile,
                 "created_at": clock.now_iso(),
                 "created_by": current_user(),
             },
         )
         faults.point("data.import:after_insert")
-        details = {"version": version_id, "name": name, "rows": len(frame), "columns": len(frame.columns)}
+        details = {"version": version_id, "name": name, "rows": rows, "columns": len(schema)}
         if parent:
             details["parent"] = parent.id
         ws.record("data", "clean" if parent else "import", project.id, details)
     return get_version(ws, project, version_id), True
+
+
+def save_frame(
+    ws: Workspace,
+    project: Project,
+    frame: pd.DataFrame,
+    name: str,
+    source: str,
+    parent: DatasetVersion | None = None,
+    recipe: list[dict] | None = None,
+) -> tuple[DatasetVersion, bool]:
+    """Store a frame as a version (or find the identical one). Its Parquet file is written
+    before the transaction, which records it."""
+    from cockpit.deployment.batch import scratch_file
+
+    frame = frame.reset_index(drop=True)
+    digest = content_hash(frame)
+    existing = ws.store.one(
+        "SELECT id FROM dataset_versions WHERE project_id = ? AND content_sha256 = ?", [project.id, digest]
+    )
+    if existing:
+        return get_version(ws, project, existing["id"]), False
+    scratch = scratch_file(ws, ".parquet")
+    try:
+        try:
+            frame.to_parquet(scratch, index=False)
+        except OSError as exc:
+            from storage.disk import disk_full, is_disk_full
+
+            if is_disk_full(exc):
+                scratch.unlink(missing_ok=True)
+                raise disk_full(ws.artifacts.root, None, f"dataset {name!r} ({len(frame):,} rows)") from None
+            raise
+        schema = {str(c): str(frame[c].dtype) for c in frame.columns}
+        return _record(ws, project, scratch, digest, len(frame), schema, name, source, parent, recipe)
+    finally:
+        scratch.unlink(missing_ok=True)

@@ -202,7 +202,7 @@ def score_chunks(
     `result` (a writer, with `result.rows_of(chunk, scored)`), nothing recorded. With a Dask
     `client` the chunks are scored on its workers, a few at a time, and written here in
     order. A bad chunk raises with every file removed."""
-    from cockpit.deployment.chunk_writers import ParquetChunks
+    from cockpit.deployment.chunk_writers import ParquetChunks, disk_full_told
 
     guard = batch_guard.Guard(router, source, allow_fallback)
     domain = DomainTally(schema)
@@ -220,17 +220,18 @@ def score_chunks(
             parts = _on_cluster(
                 client, router, guard.broken, chunks, schema, source, allow_fallback, result_of
             )
-        for part in parts:
-            writers[0].write(part.inputs)
-            writers[1].write(part.outputs)
-            if result is not None and part.result is not None:
-                result.write(part.result)
-            for route, rows in part.routes.items():
-                routes[route] = routes.get(route, 0) + rows
-            domain.merge(part.domain)
-            guard.merge(part.fallback_rows, part.failed)
-        for writer in writers:
-            writer.close()
+        with disk_full_told(ws.artifacts.root, "a batch's files"):
+            for part in parts:
+                writers[0].write(part.inputs)
+                writers[1].write(part.outputs)
+                if result is not None and part.result is not None:
+                    result.write(part.result)
+                for route, rows in part.routes.items():
+                    routes[route] = routes.get(route, 0) + rows
+                domain.merge(part.domain)
+                guard.merge(part.fallback_rows, part.failed)
+            for writer in writers:
+                writer.close()
     except BaseException:
         for writer in writers:
             with contextlib.suppress(Exception):
@@ -323,7 +324,12 @@ def record_batch(
     writes only their rows, the batch and its event. Call inside a transaction or not."""
     with ws.store.transaction():
         refs = [
-            ws.artifacts.put_written(_move_from(prepared_file), kind=f"batch-{name}", suffix=".parquet")
+            ws.artifacts.put_written(
+                _move_from(prepared_file),
+                kind=f"batch-{name}",
+                suffix=".parquet",
+                needed=prepared_file.stat().st_size,
+            )
             for name, prepared_file in (("inputs", prepared.inputs), ("outputs", prepared.outputs))
         ]
         batch_id = ws.store.insert(

@@ -4,13 +4,28 @@ answered), and a CSV file with its header once."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+
+@contextlib.contextmanager
+def disk_full_told(folder: Path, what: str) -> Iterator[None]:
+    """A full disk while chunks are written is told as one (storage.disk), not a traceback."""
+    from storage.disk import disk_full, is_disk_full
+
+    try:
+        yield
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full(folder, None, what) from None
+        raise
 
 
 def stored_types(frame: pd.DataFrame) -> pd.DataFrame:
