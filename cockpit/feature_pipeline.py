@@ -104,21 +104,24 @@ def compile_transformer(
 ) -> ColumnTransformer:
     """One ColumnTransformer for the spec; `dense` for models that refuse sparse input.
 
-    `version` is the compiler a run recorded: 1 builds one branch per column (runs made
-    before grouping), 2 one branch per treatment. Both give the same columns and values;
-    only their order differs (grouped columns sit together)."""
+    `version` is the compiler a run recorded, so a run rebuilds as it was trained:
+    1 builds one branch per column (runs made before grouping), 2 one branch per treatment
+    (the same columns and values, grouped columns side by side), 3 as 2 with date parts
+    scaled like numeric columns (the column's `scaling`): unscaled years and day counts kept
+    lbfgs from converging."""
     from sklearn.compose import ColumnTransformer
 
+    if version not in (1, 2, 3):
+        raise ValueError(f"unknown feature compiler version {version}")
+    scale_dates = version >= 3
     features = [s for s in specs if s.role == "feature"]
     if version == 1:
         parts = [
             (f"{_PREFIX[_treatment(s)[0]]}_{s.column}", _branch(_treatment(s), [s]), _columns(s))
             for s in features
         ]
-    elif version == 2:
-        parts = _grouped_parts(features)
     else:
-        raise ValueError(f"unknown feature compiler version {version}")
+        parts = _grouped_parts(features, scale_dates)
     return ColumnTransformer(
         parts, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0.0 if dense else 0.3
     )
@@ -127,7 +130,7 @@ def compile_transformer(
 _PREFIX = {"numeric": "num", "ordinal": "ord", "onehot": "cat", "date": "date", "text": "text"}
 
 
-def _treatment(spec: ColumnSpec) -> tuple:
+def _treatment(spec: ColumnSpec, scale_dates: bool = False) -> tuple:
     """Columns with equal treatments share one branch (text never: TF-IDF reads one column)."""
     if spec.kind == "numeric":
         return ("numeric", spec.missing, spec.scaling)
@@ -136,7 +139,7 @@ def _treatment(spec: ColumnSpec) -> tuple:
     if spec.kind == "categorical":
         return ("onehot",)
     if spec.kind == "date":
-        return ("date", tuple(spec.date_parts))
+        return ("date", tuple(spec.date_parts), spec.scaling if scale_dates else "none")
     return ("text", spec.column, spec.max_features)
 
 
@@ -144,10 +147,10 @@ def _columns(spec: ColumnSpec):
     return spec.column if spec.kind == "text" else [spec.column]
 
 
-def _grouped_parts(features: list[ColumnSpec]) -> list[tuple]:
+def _grouped_parts(features: list[ColumnSpec], scale_dates: bool) -> list[tuple]:
     groups: dict[tuple, list[ColumnSpec]] = {}
     for spec in features:
-        groups.setdefault(_treatment(spec), []).append(spec)
+        groups.setdefault(_treatment(spec, scale_dates), []).append(spec)
     parts = []
     for number, (treatment, members) in enumerate(groups.items()):
         columns = _columns(members[0]) if treatment[0] == "text" else [s.column for s in members]
@@ -159,23 +162,12 @@ def _branch(treatment: tuple, members: list[ColumnSpec]):
     """The transformer for columns that share one treatment."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import (
-        FunctionTransformer,
-        MinMaxScaler,
-        OneHotEncoder,
-        OrdinalEncoder,
-        StandardScaler,
-    )
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 
     kind = treatment[0]
     if kind == "numeric":
         _, missing, scaling = treatment
-        steps = [SimpleImputer(strategy=missing)]
-        if scaling == "standard":
-            steps.append(StandardScaler())
-        elif scaling == "minmax":
-            steps.append(MinMaxScaler())
-        return make_pipeline(*steps)
+        return make_pipeline(SimpleImputer(strategy=missing), *_scaler(scaling))
     if kind == "ordinal":
         encoder = OrdinalEncoder(
             categories=[s.order for s in members],
@@ -191,14 +183,25 @@ def _branch(treatment: tuple, members: list[ColumnSpec]):
             OneHotEncoder(handle_unknown="ignore", min_frequency=5),
         )
     if kind == "date":
+        _, parts, scaling = treatment
         return make_pipeline(
-            DateParts(treatment[1]), SimpleImputer(strategy="median", keep_empty_features=True)
+            DateParts(parts), SimpleImputer(strategy="median", keep_empty_features=True), *_scaler(scaling)
         )
     spec = members[0]
     return make_pipeline(
         FunctionTransformer(fill_text, feature_names_out="one-to-one"),
         ColumnTfidf(spec.column, spec.max_features),
     )
+
+
+def _scaler(scaling: str) -> list:
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    if scaling == "standard":
+        return [StandardScaler()]
+    if scaling == "minmax":
+        return [MinMaxScaler()]
+    return []
 
 
 def _as_text(values):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def test_runs_record_their_compiler_and_reproduce_rebuilds_an_old_one(workspace)
     make_split(workspace, project, "stratified", seed=1)
     run = runs.train(workspace, project, "logistic_regression", [], seed=1)
     assert run.status == "finished", run.error
-    assert run.feature_compiler == features.COMPILER_VERSION == 2
+    assert run.feature_compiler == features.COMPILER_VERSION == 3
 
     # A run from before grouping: no compiler recorded, its artifact built one branch per column.
     inputs = load_inputs(workspace, project, run)
@@ -112,10 +113,70 @@ def test_date_parts_follow_how_the_column_varies() -> None:
 def test_yearly_dates_keep_the_year_and_drop_constant_parts() -> None:
     frame = pd.DataFrame({"founded": [f"{1990 + i % 30}-01-01" for i in range(120)], "y": np.arange(120) % 2})
     specs = features.infer_spec(profile_frame(frame), "y")
-    transformer = compile_transformer(specs).fit(frame)
-    assert list(transformer.get_feature_names_out()) == ["founded_year"]
-    years = transformer.transform(frame)[:, 0]
-    assert years.tolist() == [float(1990 + i % 30) for i in range(120)]
+    raw = compile_transformer(specs, version=2).fit(frame)
+    assert list(raw.get_feature_names_out()) == ["founded_year"]
+    years = [float(1990 + i % 30) for i in range(120)]
+    assert raw.transform(frame)[:, 0].tolist() == years
+    scaled = compile_transformer(specs).fit(frame)  # compiler 3: the spec's scaling, standard
+    assert list(scaled.get_feature_names_out()) == ["founded_year"]
+    np.testing.assert_allclose(scaled.transform(frame)[:, 0], (years - np.mean(years)) / np.std(years))
+    unscaled = [replace(s, scaling="none") if s.kind == "date" else s for s in specs]
+    assert compile_transformer(unscaled).fit_transform(frame)[:, 0].tolist() == years
+
+
+def _penguins_with_egg_dates() -> pd.DataFrame:
+    """The raw Palmer penguins table: its real 'Date Egg' column (2007-2009) beside the
+    measurements; the task, the sex of the penguin."""
+    from palmerpenguins import load_penguins_raw
+
+    columns = ["Island", "Clutch Completion", "Date Egg", "Culmen Length (mm)", "Culmen Depth (mm)"]
+    columns += ["Flipper Length (mm)", "Body Mass (g)", "Sex"]
+    return load_penguins_raw()[columns].dropna(subset=["Sex"]).reset_index(drop=True)
+
+
+def test_logistic_regression_converges_on_scaled_date_parts_and_a_v2_run_rebuilds(workspace) -> None:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from cockpit.data.datasets import import_dataset
+    from cockpit.data.splits import make_split
+    from cockpit.projects import create_project
+    from cockpit.training import runs
+    from cockpit.training.child import load_inputs
+    from cockpit.training.fit import fit_and_score
+    from cockpit.training.reproduce import reproduce
+
+    frame = _penguins_with_egg_dates()
+    path = workspace.root / "penguins_raw.csv"
+    frame.to_csv(path, index=False)
+    project = create_project(workspace, "penguins", "binary", "Sex")
+    import_dataset(workspace, project, path)
+    make_split(workspace, project, "stratified", seed=1)
+    run = runs.train(workspace, project, "logistic_regression", ["max_iter=100"], seed=1)
+    assert run.status == "finished", run.error
+    assert run.feature_compiler == 3
+    inputs = load_inputs(workspace, project, run)
+    assert [s.date_parts for s in inputs.specs if s.kind == "date"] == [["year", "month", "dayofweek"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        new = fit_and_score(inputs)
+    assert new.pipeline.named_steps["model"].n_iter_[0] < 30  # 15 with scikit-learn 1.9
+
+    # The same run under compiler 2 (date parts unscaled, the year ~2008): lbfgs stops at
+    # max_iter (it needs 283 iterations), and a run that recorded compiler 2 still rebuilds
+    # to its own artifact and predictions.
+    inputs.compiler = 2
+    with pytest.warns(ConvergenceWarning):
+        old = fit_and_score(inputs)
+    assert old.pipeline.named_steps["model"].n_iter_[0] == 100
+    ref = workspace.artifacts.put(old.pipeline, kind="model", library_versions=run.library_versions)
+    with workspace.store.transaction():
+        workspace.store.conn.execute(
+            "UPDATE runs SET feature_compiler = 2, artifact_sha256 = ? WHERE id = ?", [ref.sha256, run.id]
+        )
+    result = reproduce(workspace, project, run.id)
+    assert result.artifact_match and result.identical, result
 
 
 def test_high_cardinality_text_is_never_one_hot() -> None:
