@@ -102,8 +102,15 @@ def _count(n: int, noun: str) -> str:
     help="Judge freshness at this time, ISO 8601 (default: the newest batch).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the windows and firing alerts as JSON.")
+@click.option(
+    "--prom-textfile",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH.prom",
+    help="Also write the newest window's drift, decay, freshness and alert gauges there, at once, "
+    "for node_exporter's textfile collector.",
+)
 @pass_cli
-def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
+def check(ctx: CliContext, now: str | None, as_json: bool, prom_textfile: Path | None) -> None:
     """Recompute every window and the alerts. Exit 0 when nothing fires, 1 while any alert
     fires, 2 for bad input, 3 if the check itself failed."""
     from cockpit.errors import CockpitError
@@ -111,6 +118,10 @@ def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
     from cockpit.monitoring.alerts import drift_threshold
     from storage import StoreError
 
+    if prom_textfile is not None:
+        from cockpit.monitoring.prom import check_path
+
+        check_path(prom_textfile)
     workspace, project = ctx.workspace(), ctx.project()
     try:
         result = run_check(workspace, project, now)
@@ -124,6 +135,10 @@ def check(ctx: CliContext, now: str | None, as_json: bool) -> None:
             f"cockpit: monitor check failed ({type(exc).__name__}: {exc}); nothing was judged", err=True
         )
         raise SystemExit(CRASHED) from None
+    if prom_textfile is not None:
+        from cockpit.monitoring.prom import write_textfile
+
+        write_textfile(result, project, prom_textfile)
     _show_check(result, drift_threshold(workspace, project), as_json)
     for sent in result.notifications:  # recorded either way; the check's verdict stands
         if not sent.delivered:

@@ -1,11 +1,16 @@
-"""Alerts reach people (issue 30): a rule's webhook, a local HTTP server on 127.0.0.1 here, is
-posted Slack-compatible JSON once when its alert fires and once when it resolves, after the
-alert's transaction committed; a failing endpoint is retried, and its failure recorded and
-told, never raised.
+"""Monitoring beside the team's tools (issue 30).
+
+Alerts reach people: a rule's webhook, a local HTTP server on 127.0.0.1 here, is posted
+Slack-compatible JSON once when its alert fires and once when it resolves, after the alert's
+transaction committed; a failing endpoint is retried, and its failure recorded and told,
+never raised.
+
+`monitor check --prom-textfile`: the gauges node_exporter's textfile collector reads, parsed
+back by prometheus_client's own parser, equal `monitor check --json`'s figures.
 
 Breast cancer (scikit-learn's copy): 200 rows train the production model, 60 arrive as a
-batch in March 2026. The rule `freshness_days > 10` fires when the check is judged in 2027
-(--now) and resolves when judged at the batch itself."""
+batch in March 2026 and their labels later. The rule `freshness_days > 10` fires when the
+check is judged in 2027 (--now) and resolves when judged at the batch itself."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.monitoring_helpers import build, run
+from tests.monitoring_helpers import build, counts, run
 
 LATE = "2027-01-01"
 
@@ -32,7 +37,9 @@ def built(tmp_path_factory) -> Path:
     data = load_breast_cancer(as_frame=True).frame.sample(frac=1, random_state=3)
     build(root, "binary", "target", data.head(200))
     data.iloc[200:260].drop(columns=["target"]).to_csv(root / "march.csv", index=False)
+    data.iloc[200:260].to_csv(root / "labels.csv", index=False)  # no id column: joined by the features
     assert run(root, "monitor", "ingest", str(root / "march.csv"), "--at", "2026-03-15").exit_code == 0
+    assert run(root, "monitor", "labels", str(root / "labels.csv")).exit_code == 0
     return root
 
 
@@ -156,3 +163,63 @@ def test_a_webhook_that_is_not_http_is_refused(root: Path) -> None:
         assert said.exit_code == 2 and "a webhook is an http:// or https:// URL with a host" in said.stderr
     alone = run(root, "monitor", "rules", "--notify", "http://127.0.0.1/x")
     assert alone.exit_code == 2 and "give the rule with --add" in alone.stderr
+
+
+def test_the_textfile_holds_the_checks_figures(root: Path, hook) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    add_rule(root, f"{hook[1]}/ok")
+    out = root / "textfile" / "cockpit.prom"
+    out.parent.mkdir()
+    checked = run(root, "monitor", "check", "--now", LATE, "--json", "--prom-textfile", str(out))
+    assert checked.exit_code == 1, checked.stderr
+    shown = json.loads(checked.stdout)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(out.read_text())
+        for s in family.samples
+    }
+    for figure, name in (
+        ("max_psi", "max_psi"),
+        ("prediction_psi", "prediction_psi"),
+        ("missing_rate", "missing_rate"),
+        ("rows", "rows"),
+        ("labelled", "labelled_rows"),
+        ("metric_value", "metric_value"),
+    ):
+        newest = [w for w in shown["windows"] if w.get(figure) is not None][-1]  # as a rule reads it
+        at = [("project", "p"), ("window", newest["window"])]
+        at += [("metric", newest["metric"])] if figure == "metric_value" else []
+        assert samples[(f"cockpit_monitor_{name}", tuple(sorted(at)))] == pytest.approx(newest[figure]), (
+            figure
+        )
+    assert shown["windows"][-1]["labelled"] == 60  # decay: the metric on the labelled rows
+    assert samples[("cockpit_monitor_freshness_days", (("project", "p"),))] == shown["freshness_days"]
+    assert shown["freshness_days"] > 10
+    for severity in ("info", "warning", "critical"):
+        count = sum(a["severity"] == severity for a in shown["firing"])
+        labels = (("project", "p"), ("severity", severity))
+        assert samples[("cockpit_monitor_alerts_firing", labels)] == count
+    for alert in shown["firing"]:
+        labels = (
+            ("alert", str(alert["id"])),
+            ("metric", alert["metric"]),
+            ("project", "p"),
+            ("severity", alert["severity"]),
+            ("status", alert["status"]),
+        )
+        assert samples[("cockpit_monitor_alert", labels)] == 1
+    assert any(name == "cockpit_monitor_feature_psi" for name, _ in samples)
+    assert [p.name for p in out.parent.iterdir()] == ["cockpit.prom"]  # no temporary file left
+
+
+def test_a_textfile_the_collector_would_not_read_is_refused_first(root: Path) -> None:
+    before = counts(root)  # nothing is judged or written: no window, alert or event
+    for path, said in (
+        (root / "cockpit.txt", "reads only *.prom files"),
+        (root / "nowhere" / "cockpit.prom", "no folder"),
+    ):
+        refused = run(root, "monitor", "check", "--prom-textfile", str(path))
+        assert refused.exit_code == 2 and said in refused.stderr
+        assert not path.exists()
+    assert counts(root) == before
