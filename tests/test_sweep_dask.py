@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import statistics
+import sys
 
 import pytest
 
@@ -139,3 +141,80 @@ def test_cancel_stops_a_dask_sweep(dask_cluster, cancer) -> None:
     with Client(dask_cluster.address) as client:  # the cluster holds nothing of the sweep
         left = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
     assert left == 0
+
+
+def _scores(ws: Workspace, sweep_id: int) -> list[float]:
+    return [
+        r["score"] for r in ws.store.rows("SELECT score FROM runs WHERE sweep_id = ? ORDER BY id", [sweep_id])
+    ]
+
+
+def test_optuna_beats_random_search_on_the_same_space_and_seed(cancer) -> None:
+    """20 trials each over the decision tree's default space, one at a time (so Optuna's
+    choices do not depend on which trial comes back first)."""
+    pytest.importorskip("optuna")
+    from cockpit.training.search import OptunaSearch
+
+    ws, project = cancer
+    space = spaces.DEFAULT_SPACES["decision_tree"]
+    drawn = sweeps.run_sweep(
+        ws,
+        project,
+        "decision_tree",
+        spaces.random_trials("decision_tree", 20, 5),
+        "random",
+        5,
+        1,
+        "threading",
+    )
+    chosen = sweeps.run_sweep(
+        ws, project, "decision_tree", OptunaSearch(space, 20, 5, "roc_auc"), "optuna", 5, 1, "threading"
+    )
+    random_scores, optuna_scores = _scores(ws, drawn.sweep_id), _scores(ws, chosen.sweep_id)
+    assert len(random_scores) == len(optuna_scores) == 20
+    assert statistics.median(optuna_scores) > statistics.median(random_scores)
+    assert max(optuna_scores) >= max(random_scores)
+    assert sweeps.list_sweeps(ws, project)[0]["kind"] == "optuna"
+
+
+def test_optuna_on_dask_prunes_trials_worse_than_the_median_at_a_stage(dask_cluster, cancer) -> None:
+    """Stumps against deep trees in a forest grown in stages: once 5 trials are finished, a
+    trial below their median at a stage stops there, on the worker."""
+    pytest.importorskip("optuna")
+    from cockpit.training.search import OptunaSearch
+
+    ws, project = cancer
+    space = {"n_estimators": ("choice", [4]), "max_depth": ("choice", [1, None])}
+    result = sweeps.run_sweep(
+        ws,
+        project,
+        "random_forest",
+        OptunaSearch(space, 8, 3, "roc_auc"),
+        "optuna",
+        3,
+        1,
+        cluster=dask_cluster,
+    )
+    rows = ws.store.rows(
+        "SELECT params, status, error FROM runs WHERE sweep_id = ? ORDER BY id", [result.sweep_id]
+    )
+    pruned = [r for r in rows if r["status"] == "cancelled"]
+    assert result.status == "finished" and len(rows) == 8
+    assert pruned and all(r["error"].startswith("pruned by optuna at n_estimators ") for r in pruned)
+    assert all(json.loads(r["params"])["max_depth"] == 1 for r in pruned)
+    assert all(r["status"] == "finished" for r in rows[:5])  # nothing is pruned before 5 are done
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "extra"),
+    [
+        ("optuna", ("--search", "optuna", "--trials", "3"), "cockpit[optuna]"),
+        ("distributed", ("--random", "3", "--dask-local", "2"), "cockpit[dask]"),
+    ],
+)
+def test_a_missing_extra_is_named(cancer_build, tmp_path, monkeypatch, module, args, extra) -> None:
+    built = cli_workspaces.copy(cancer_build, tmp_path / "copy")
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it fails
+    result = built.cli("sweep", "--model", "decision_tree", *args)
+    assert result.exit_code == 2 and f"pip install '{extra}'" in result.stderr
+    assert json.loads(built.cli("runs", "--json").stdout) == []
