@@ -223,3 +223,30 @@ def test_a_textfile_the_collector_would_not_read_is_refused_first(root: Path) ->
         assert refused.exit_code == 2 and said in refused.stderr
         assert not path.exists()
     assert counts(root) == before
+
+
+def test_a_post_claimed_by_a_check_that_died_is_sent_later(root: Path, hook, monkeypatch) -> None:
+    """Killed while posting: the claim holds for ten minutes (no second post meanwhile), then
+    the next check sends it."""
+    from datetime import timedelta
+
+    from cockpit.monitoring import notify
+    from storage import clock
+
+    seen, base = hook
+    add_rule(root, f"{base}/ok")
+
+    def killed(url, payload):
+        raise SystemExit(137)  # the process ends in the middle of the post
+
+    with monkeypatch.context() as patched:
+        patched.setattr(notify, "post", killed)
+        assert run(root, "monitor", "check", "--now", LATE).exit_code == 137
+    assert [n["status"] for n in notifications(root)] == ["sending"]
+    assert run(root, "monitor", "check", "--now", LATE).exit_code == 1
+    assert seen.posts == []
+    later = clock.now() + notify.STALE_CLAIM + timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert run(root, "monitor", "check", "--now", LATE).exit_code == 1
+    assert len(seen.posts) == 1 and " fired: " in seen.posts[0][1]["text"]
+    assert [n["status"] for n in notifications(root)] == ["delivered"]

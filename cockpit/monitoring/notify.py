@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ ATTEMPTS = 4  # the first post and three retries
 BACKOFF_S = 0.5  # the pause before the first retry; doubled before each next one
 TIMEOUT_S = 5.0  # per attempt: connecting and reading the answer
 EVENTS = ("fired", "resolved")
+STALE_CLAIM = timedelta(minutes=10)  # far longer than ATTEMPTS posts with their timeouts and pauses
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,17 @@ def queue(ws: Workspace, project_id: int, alert_id: int, event: str, url: str, t
 
 def deliver_pending(ws: Workspace, project: Project) -> list[Delivery]:
     """Send the project's queued posts, oldest first, each claimed first (so two checks at
-    once never post one twice), and record each outcome."""
+    once never post one twice), and record each outcome. A post claimed by a check that died
+    while sending (claimed longer ago than STALE_CLAIM) is sent again: a warning twice rather
+    than never."""
     done = []
+    stale = (clock.now() - STALE_CLAIM).isoformat(timespec="seconds")
+    with ws.store.transaction():
+        ws.store.conn.execute(
+            "UPDATE notifications SET status = 'pending' WHERE project_id = ? AND status = 'sending' "
+            "AND sent_at < ?",
+            [project.id, stale],
+        )
     pending = ws.store.rows(
         "SELECT id, alert_id, event, url, text FROM notifications WHERE project_id = ? "
         "AND status = 'pending' ORDER BY id",
@@ -87,8 +98,9 @@ def deliver_pending(ws: Workspace, project: Project) -> list[Delivery]:
     for row in pending:
         with ws.store.transaction():
             claimed = ws.store.conn.execute(
-                "UPDATE notifications SET status = 'sending' WHERE id = ? AND status = 'pending'",
-                [row["id"]],
+                "UPDATE notifications SET status = 'sending', sent_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                [clock.now_iso(), row["id"]],
             ).rowcount
         if not claimed:
             continue
