@@ -274,8 +274,9 @@ def test_a_project_that_had_production_is_deleted(root: Path) -> None:
     model file with it, and the event names what was live."""
     sha = scalar(root, "SELECT artifact_sha256 FROM model_versions WHERE version = 1")
     assert artifact(root, sha, ".joblib").exists()
-    result = run(root, "delete", "project", "p", "--reason", "the product was retired", "--yes")
+    result = typed(root, "p\n", "project", "p", "--reason", "the product was retired")
     assert result.exit_code == 0, result.output
+    assert "This deletes project 'p' and everything in it (its production model v1 too)" in result.stderr
     assert scalar(root, "SELECT count(*) FROM aliases") == 0
     assert scalar(root, "SELECT count(*) FROM model_versions") == 0
     assert scalar(root, "SELECT count(*) FROM projects WHERE name = 'p'") == 0

@@ -128,14 +128,18 @@ def delete_project(cli: CliContext, name: str, reason: str, yes: bool, dry_run: 
     names. Refused while a run or sweep runs or its prediction service does. Asks you to type
     NAME to confirm, unless --yes (or --dry-run)."""
     from cockpit.deletion import delete_project as project_deletion
+    from cockpit.deletion import live_aliases
     from cockpit.projects import resolve_project
 
     ws = cli.workspace()
     project = resolve_project(ws, name)
     if not (yes or dry_run):
+        live = ", ".join(f"its {alias} model v{v}" for alias, v in live_aliases(ws, project).items())
         try:
             typed = click.prompt(
-                f"This deletes project {name!r} and everything in it. Type its name to confirm", err=True
+                f"This deletes project {name!r} and everything in it{f' ({live} too)' if live else ''}. "
+                "Type its name to confirm",
+                err=True,
             )
         except click.Abort:
             raise Refused("deleting a project asks you to type its name (or pass --yes)") from None
