@@ -207,12 +207,20 @@ class ArtifactStore:
         return self._put(write, kind, suffix, None, needed=Path(source).stat().st_size)
 
     def put_written(
-        self, write: Callable[[Path], None], kind: str, suffix: str, what: str = "", needed: int | None = None
+        self,
+        write: Callable[[Path], None],
+        kind: str,
+        suffix: str,
+        what: str = "",
+        needed: int | None = None,
+        sha256: str | None = None,
     ) -> ArtifactRef:
         """Record a file that `write(path)` writes (e.g. `frame.to_parquet`) straight into the
         artifacts folder: no copy in $TMPDIR, and a writer killed midway leaves a temporary file
-        the next write removes. `needed`: its size, when known (a full disk says it)."""
-        return self._put(write, kind, suffix, None, needed=needed, what=what)
+        the next write removes. `needed`: its size, when known (a full disk says it). `sha256`:
+        the content's, computed (and the file synced) by the caller before its transaction,
+        so a big file is not read again under the write lock (loading checks it anyway)."""
+        return self._put(write, kind, suffix, None, needed=needed, what=what, sha256=sha256)
 
     def _put(
         self,
@@ -222,6 +230,7 @@ class ArtifactStore:
         versions: dict[str, str] | None,
         needed: int | None = None,
         what: str = "",
+        sha256: str | None = None,
     ) -> ArtifactRef:
         try:
             handle, tmp = self._temp_file(suffix)
@@ -234,7 +243,7 @@ class ArtifactStore:
             faults.disk_full("artifacts.write")
             write(tmp)
             faults.point("artifacts:written")
-            return self._adopt(tmp, kind, suffix, versions)
+            return self._adopt(tmp, kind, suffix, versions, sha256)
         except OSError as exc:
             if is_disk_full(exc):
                 tmp.unlink(missing_ok=True)  # first: the space it took is free again
@@ -243,8 +252,10 @@ class ArtifactStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _adopt(self, tmp: Path, kind: str, suffix: str, versions: dict | None) -> ArtifactRef:
-        sha = sha256_of(tmp)
+    def _adopt(
+        self, tmp: Path, kind: str, suffix: str, versions: dict | None, known: str | None = None
+    ) -> ArtifactRef:
+        sha = known or sha256_of(tmp)
         size = tmp.stat().st_size
         final = self.path_for(sha, suffix)
         created = not final.exists()
