@@ -601,6 +601,59 @@ def bench_mlflow_import(args, rows: list[Row], ref_ok: bool) -> None:
     )
 
 
+def bench_service(args, rows: list[Row]) -> None:
+    """The service under load beside a bare Starlette floor, and the gate's latency rule
+    (bench/service_bench.py)."""
+    log("the prediction service: one client, 8 clients, a bare Starlette floor; the gate's latency rule")
+    extra = ["--baseline-tree", args.scoring_baseline_tree] if args.scoring_baseline_tree else []
+    found = worker("service_bench", *extra)
+    ours, floor = found["cockpit serve"], found["bare Starlette floor"]
+    before = found.get("cockpit serve (baseline tree)")
+    for key, goal in (("p50_ms", 5.0), ("p95_ms", 10.0)):
+        value = ours["one"][key]
+        rows.append(
+            Row(
+                "scoring",
+                f"one-row request, 1 client, {key[:3]}",
+                value,
+                "ms",
+                "lower",
+                "bare Starlette floor",
+                floor["one"][key],
+                goal=f"<= {goal:g} ms",
+                goal_met=value <= goal,
+            )
+        )
+    rows.append(
+        Row(
+            "scoring",
+            "one-row requests, 8 clients",
+            ours["eight"]["per_s"],
+            "requests/s",
+            "higher",
+            "the baseline tree" if before else "bare Starlette floor",
+            (before or floor)["eight"]["per_s"],
+            goal=">= 4x the baseline" if before else "",
+            goal_met=ours["eight"]["per_s"] >= 4 * before["eight"]["per_s"] if before else None,
+            note=f"floor {floor['eight']['per_s']:.0f}/s; load {found['load'][0]:.1f}",
+        )
+    )
+    for name, rule in found["gate latency rule"].items():
+        forest = "forest" in name
+        rows.append(
+            Row(
+                "scoring",
+                f"gate latency rule, budget 5 ms: {name}",
+                rule["p95_ms"],
+                "ms",
+                "lower",
+                goal="fails" if forest else "passes",
+                goal_met=rule["passed"] != forest,
+                note=rule["detail"],
+            )
+        )
+
+
 def bench_scoring(args, rows: list[Row]) -> None:
     log("one-row scoring: compiled feature pipeline vs a hand-built grouped one")
     runs = [worker("scoring_bench", "--calls", str(args.scoring_calls)) for _ in range(args.repeats)]
@@ -866,6 +919,10 @@ def main(argv: list[str] | None = None) -> int:
         help="one-row predict_proba calls per process (the median is shown)",
     )
     parser.add_argument(
+        "--scoring-baseline-tree",
+        help="a checkout of cockpit before a change: its `cockpit serve` is measured beside today's",
+    )
+    parser.add_argument(
         "--only", default=",".join(GROUPS), help=f"comma-separated subset of {','.join(GROUPS)}"
     )
     parser.add_argument(
@@ -953,6 +1010,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_evaluation(args, rows)
         if "scoring" in only:
             bench_scoring(args, rows)
+            bench_service(args, rows)
         if "tracking" in only:
             bench_tracking(args, rows, ref_ok)
         if "mlflow-import" in only:
