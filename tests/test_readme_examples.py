@@ -279,6 +279,13 @@ def _card(folder: Path, results: list[Result]) -> None:
     assert (folder / "MODEL_CARD.md").read_text().startswith("# Model card: learner-support v2")
 
 
+def _reports(folder: Path, results: list[Result]) -> None:
+    titles = {"evaluation": "Evaluation of run 15", "review": "Launch review: learner-support v1"}
+    for name, title in titles.items():
+        page = (folder / f"{name}.html").read_text(encoding="utf-8")
+        assert page.startswith("<!DOCTYPE html>") and f"<h1>{title}" in page, name
+
+
 def _scored(source: str, rows: int) -> Callable[[Path, list[Result]], None]:
     def check(folder: Path, results: list[Result]) -> None:
         scored = pd.read_csv(folder / "scored.csv")
@@ -389,6 +396,8 @@ WAYS: dict[str, Way | str] = {
         files=(_learner_file("batches/2026-08.csv", "new.csv"),), check=_scored("new.csv", 947)
     ),
     "cockpit package 2 --out bundle/ | cockpit card 2 > MODEL_CARD.md": Way(check=_card),
+    "cockpit report evaluation 15 --html evaluation.html | report review 1 --html review.html "
+    "| report monitoring --json": Way(check=_reports),
     "cockpit monitor ingest batch.csv --at 2026-05-01 | monitor labels labels.csv": Way(
         files=(_new_batch_and_labels,)
     ),
