@@ -25,7 +25,7 @@ from cockpit.errors import CockpitError
 if TYPE_CHECKING:
     import pandas as pd
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000  # 2M rows x 31 columns scored under 700 MB (docs/benchmarks.md)
 CHUNK_ENV = "COCKPIT_CHUNK_ROWS"  # rows per chunk (tests and benchmarks set it)
 
 
@@ -68,7 +68,7 @@ class TableChunks:
         import pyarrow.parquet as pq
 
         try:
-            source = pq.ParquetFile(self.path)
+            source = pq.ParquetFile(self.path, pre_buffer=False)  # pre-buffered ranges stay held
             for part in source.iter_batches(batch_size=self.size):
                 frame = pa.Table.from_batches([part], schema=source.schema_arrow).to_pandas()
                 yield frame.reset_index(drop=True).astype(self.widen)

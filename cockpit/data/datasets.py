@@ -256,6 +256,7 @@ def _record(
     import pyarrow.parquet as pq
 
     from cockpit.data.profile import profile_column
+    from cockpit.deployment.batch import sealed
 
     existing = ws.store.one(
         "SELECT id FROM dataset_versions WHERE project_id = ? AND content_sha256 = ?", [project.id, digest]
@@ -270,9 +271,11 @@ def _record(
     def adopt(tmp: Path) -> None:
         os.replace(prepared, tmp)
 
+    digest_of_file = sealed(prepared)
     with ws.store.transaction():
         ref = ws.artifacts.put_written(
             adopt,
+            sha256=digest_of_file,
             kind="dataset",
             suffix=".parquet",
             what=f"dataset {name!r} ({rows:,} rows)",

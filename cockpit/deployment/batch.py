@@ -322,15 +322,20 @@ def record_batch(
 ) -> int:
     """Record a prepared batch: its files become artifacts by a rename, and the transaction
     writes only their rows, the batch and its event. Call inside a transaction or not."""
+    files = {
+        name: (path, sealed(path))
+        for name, path in (("inputs", prepared.inputs), ("outputs", prepared.outputs))
+    }
     with ws.store.transaction():
         refs = [
             ws.artifacts.put_written(
-                _move_from(prepared_file),
+                _move_from(path),
                 kind=f"batch-{name}",
                 suffix=".parquet",
-                needed=prepared_file.stat().st_size,
+                needed=path.stat().st_size,
+                sha256=digest,
             )
-            for name, prepared_file in (("inputs", prepared.inputs), ("outputs", prepared.outputs))
+            for name, (path, digest) in files.items()
         ]
         batch_id = ws.store.insert(
             "batches",
@@ -361,6 +366,16 @@ def record_batch(
             },
         )
     return batch_id
+
+
+def sealed(path: Path) -> str:
+    """A prepared file synced to disk, and its sha256: done before the transaction, so
+    recording it under the write lock is a rename."""
+    from storage.artifacts import sha256_of
+
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+    return sha256_of(path)
 
 
 def _move_from(prepared: Path) -> Callable[[Path], None]:
