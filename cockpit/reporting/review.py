@@ -9,7 +9,8 @@ from html import escape
 from cockpit.deployment.card import model_card
 from cockpit.evaluation.report import latest_evaluation
 from cockpit.projects import Project
-from cockpit.reporting.evaluation import curves, gate_of
+from cockpit.reporting.curves import curves
+from cockpit.reporting.evaluation import gate_of
 from cockpit.reporting.page import Report, cell, figure, paragraph, section, table, text
 from cockpit.review import Review, review
 from cockpit.workspace import Workspace
