@@ -56,9 +56,13 @@ class CompareView(ModalScreen[None]):
         self._fill()
 
 
+HISTORY = "trial"  # the view after the params: each trial's score and the best so far
+
+
 class SweepPlot(ModalScreen[None]):
     """A metric against one param across the runs of a sweep, the target marked; `p` picks
-    the next param."""
+    the next param, and after the params the optimisation history (score by trial, in the
+    order they came back, and the best so far)."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Close", id="sweepplot.close"),
@@ -77,6 +81,7 @@ class SweepPlot(ModalScreen[None]):
             k for params, _ in points for k in params if len({repr(p[k]) for p, _ in points if k in p}) > 1
         }
         self.params = sorted(varied) or sorted(points[0][0]) if points else []
+        self.views = [*self.params, HISTORY] if points else []
         self.index = 0
 
     def compose(self) -> ComposeResult:
@@ -89,17 +94,21 @@ class SweepPlot(ModalScreen[None]):
         self._draw()
 
     def action_next_param(self) -> None:
-        if self.params:
-            self.index = (self.index + 1) % len(self.params)
+        if self.views:
+            self.index = (self.index + 1) % len(self.views)
             self._draw()
 
     def _draw(self) -> None:
         plot = self.query_one("#sweep-plot", PlotextPlot)
         plt = plot.plt
         plt.clear_figure()
-        if not self.params:
+        if not self.views:
             return
-        name = self.params[self.index]
+        name = self.views[self.index]
+        if name == HISTORY:
+            self._draw_history(plt)
+            plot.refresh()
+            return
         self.query_one("#plot-title", Label).update(
             f"{self.label}: {self.metric} by {name}  (p next param · Esc close)"
         )
@@ -127,4 +136,23 @@ class SweepPlot(ModalScreen[None]):
             note += f" · {len(self.points) - len(having)} without {name}, not shown"
         if self.target is not None:
             note += f" · the line marks the target {self.target:g}"
+        self.query_one("#plot-note", Static).update(note)
+
+    def _draw_history(self, plt) -> None:
+        from cockpit.training.sweeps import best_so_far
+
+        self.query_one("#plot-title", Label).update(
+            f"{self.label}: {self.metric} by trial, best so far  (p next · Esc close)"
+        )
+        scores = [score for _, score in self.points]
+        numbers = list(range(1, len(scores) + 1))
+        plt.scatter(numbers, scores, marker="x", label="trials")
+        plt.plot(numbers, best_so_far(scores, self.metric), label="best so far")
+        if self.target is not None:
+            plt.horizontal_line(self.target)
+        plt.xlabel("trial, in the order they came back")
+        plt.ylabel(self.metric)
+        note = f"{len(scores)} runs · the line is the best score so far"
+        if self.target is not None:
+            note += f" · target {self.target:g}"
         self.query_one("#plot-note", Static).update(note)

@@ -523,9 +523,10 @@ def run_count(ws: Workspace, project_id: int) -> int:
 
 
 def sweep_points(ws: Workspace, sweep_id: int) -> list[tuple[dict[str, Any], float]]:
-    """(params, score) of each scored trial of a sweep, for a plot of score against a param."""
+    """(params, score) of each scored trial of a sweep in the order they were recorded (the
+    order trials came back), for a plot of score against a param or trial by trial."""
     rows = ws.store.rows(
-        "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL", [sweep_id]
+        "SELECT params, score FROM runs WHERE sweep_id = ? AND score IS NOT NULL ORDER BY id", [sweep_id]
     )
     return [(json.loads(r["params"]), r["score"]) for r in rows]
 

@@ -414,6 +414,15 @@ def _close(ws, project, sweep_id, status, reason, done, metric) -> int | None:
     return best
 
 
+def best_so_far(scores: list[float], metric: str) -> list[float]:
+    """The optimisation history: after each trial, the best score of the trials so far."""
+    pick = min if metric in metrics.LOWER_IS_BETTER else max
+    best: list[float] = []
+    for score in scores:
+        best.append(score if not best else pick(best[-1], score))
+    return best
+
+
 def list_sweeps(ws: Workspace, project: Project) -> list[dict]:
     return ws.store.rows("SELECT * FROM sweeps WHERE project_id = ? ORDER BY id DESC", [project.id])
 
