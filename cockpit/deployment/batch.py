@@ -122,6 +122,14 @@ class Prepared:
     warnings: list[str]
     guarded: batch_guard.Guarded
 
+    digests: tuple[str, str] | None = None
+
+    def seal(self) -> tuple[str, str]:
+        """The files synced and hashed (once): done before any transaction records them."""
+        if self.digests is None:
+            self.digests = (sealed(self.inputs), sealed(self.outputs))
+        return self.digests
+
     def discard(self) -> None:
         self.inputs.unlink(missing_ok=True)
         self.outputs.unlink(missing_ok=True)
@@ -240,7 +248,13 @@ def score_chunks(
             path.unlink(missing_ok=True)
         raise
     routes = dict(sorted(routes.items(), key=lambda item: -item[1]))  # as value_counts orders
-    return Prepared(writers[0].rows, files[0], files[1], routes, domain.summaries(), guard.result())
+    prepared = Prepared(writers[0].rows, files[0], files[1], routes, domain.summaries(), guard.result())
+    try:
+        prepared.seal()
+    except BaseException:
+        prepared.discard()
+        raise
+    return prepared
 
 
 IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead to each worker: held in its memory, not here
@@ -323,8 +337,8 @@ def record_batch(
     """Record a prepared batch: its files become artifacts by a rename, and the transaction
     writes only their rows, the batch and its event. Call inside a transaction or not."""
     files = {
-        name: (path, sealed(path))
-        for name, path in (("inputs", prepared.inputs), ("outputs", prepared.outputs))
+        "inputs": (prepared.inputs, prepared.seal()[0]),
+        "outputs": (prepared.outputs, prepared.seal()[1]),
     }
     with ws.store.transaction():
         refs = [
