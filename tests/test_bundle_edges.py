@@ -278,3 +278,33 @@ def test_a_symlink_at_the_request_log_path_is_refused(bundle: Path, tmp_path: Pa
     line = refused_line(serve_bundle(bundle, "--log", str(link)))
     assert str(link) in line, line
     assert target.read_text() == "someone else's file\n" and stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+async def test_metrics_count_the_bundles_rows_and_refusals_and_need_the_token(
+    bundle: Path, tmp_path: Path
+) -> None:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from cockpit.deployment.bundle_server import BundleService
+
+    service = BundleService(bundle, tmp_path / "requests.jsonl", token="s3cret-token")
+    good = {"Authorization": "Bearer s3cret-token"}
+    try:
+        rows = json.loads(cancer().tail(3).drop(columns=["target"]).to_json(orient="records"))
+        transport = httpx.ASGITransport(app=service.app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://bundle") as client:
+            assert (await client.post("/predict", json={"rows": rows}, headers=good)).status_code == 200
+            assert (await client.post("/predict", json=rows[0])).status_code == 401
+            assert (await client.get("/metrics")).status_code == 401
+            text = (await client.get("/metrics", headers=good)).text
+    finally:
+        service.close()
+    found = {
+        (sample.name, sample.labels.get("route")): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert found[("cockpit_rows_scored_total", "bundle")] == 3
+    assert found[("cockpit_requests_total", "bundle")] == 1
+    assert found[("cockpit_auth_failures_total", None)] == 2

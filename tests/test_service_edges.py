@@ -84,17 +84,21 @@ def test_refused_requests_are_counted_per_minute_and_fire_no_error_rate(folder: 
             for i in range(300):
                 headers = {"Authorization": "Bearer wrong"} if i % 2 else {}
                 assert client.post("/predict", json=row(f"U{i}"), headers=headers).status_code == 401
+            assert client.get("/metrics").status_code == 401  # guarded like /predict
+            scraped = _metrics(client.get("/metrics", headers=good))
         health = _health(base)
-        assert (health["refused"], health["errors"], health["aborted"]) == (300, 0, 0), health
+        assert (health["refused"], health["errors"], health["aborted"]) == (301, 0, 0), health  # 1: /metrics
+    assert scraped["cockpit_auth_failures_total"] == {(("project", "subs"),): 301.0}
+    assert "cockpit_request_errors_total" not in scraped  # refusals are not errors
     with _db(folder) as db:
         assert db.execute("SELECT count(*) FROM requests").fetchone()[0] == 5  # the answers only
         minutes = db.execute("SELECT count(*), sum(requests) FROM request_counts").fetchone()
-    assert minutes[1] == 300 and minutes[0] <= 3  # a row per minute, not per request
+    assert minutes[1] == 301 and minutes[0] <= 3  # a row per minute, not per request
     with Workspace.open(folder) as ws:
         project = get_project(ws, "subs")
         found = alerts.check(ws, project)
         window = found.windows[-1]
-        assert (window.requests, window.error_rate, window.refused_requests) == (5, 0.0, 300)
+        assert (window.requests, window.error_rate, window.refused_requests) == (5, 0.0, 301)
         assert "error_rate" not in {a.metric for a in found.firing}
         assert not [reason for reason in due(ws, project) if "error_rate" in reason]  # no retrain due
 
@@ -176,7 +180,11 @@ def test_a_production_model_that_cannot_load_answers_by_the_fallback_saying_so(
     with running_service(folder / ".cockpit", "subs") as base:
         with httpx.Client(base_url=base, timeout=30) as client:
             answers = [client.post("/predict", json=row(f"F{i}", x=1.0)).json() for i in range(20)]
+            scraped = _metrics(client.get("/metrics"))
         health = _health(base)
+    assert scraped["cockpit_model_load_failures_total"] == {
+        (("alias", "production"), ("project", "subs"), ("version", "1")): 1.0
+    }
     fell = [a for a in answers if a["route"] == "fallback"]
     assert len(fell) >= 10 and {a["route"] for a in answers} <= {"fallback", "canary"}  # v2: the canary
     assert all(a["warnings"] == [FELL] for a in fell)
@@ -295,3 +303,89 @@ def test_keep_days_removes_old_rows_and_keeps_the_windows_figures(folder: Path) 
                 assert sorted(kept.scores) == sorted(was.scores)
         assert prune_request_log(ws, project, 30) == 0  # nothing more to remove
         assert [e.action for e in ws.events(project.id, text="retention")] == ["request log retention"]
+
+
+def _metrics(response: httpx.Response) -> dict[str, dict[tuple, float]]:
+    """A scrape read by prometheus_client's parser: {sample name: {sorted labels: value}}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    found: dict[str, dict[tuple, float]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            found.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return found
+
+
+def test_a_scrape_after_real_traffic_matches_the_request_log_per_route(folder: Path) -> None:
+    with Workspace.open(folder) as ws:
+        rules.add_override(ws, get_project(ws, "subs"), "O1", "1", "checked by hand")
+    with (
+        running_service(folder / ".cockpit", "subs", flush_interval=0.05) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        for i in range(40):
+            assert client.post("/predict", json=row(f"M{i}", x=i / 10)).status_code == 200
+        assert client.post("/predict", json={"rows": [row("O1"), row("M99")]}).status_code == 200
+        assert client.post("/predict", json={"user_id": "M1"}).status_code == 422
+        scraped = _metrics(client.get("/metrics"))
+    with _db(folder) as db:
+        logged = dict(db.execute("SELECT route, count(*) FROM requests WHERE status = 200 GROUP BY route"))
+        shadow = db.execute("SELECT count(*) FROM requests WHERE shadow_version IS NOT NULL").fetchone()[0]
+        requests = db.execute("SELECT count(DISTINCT request_id) FROM requests").fetchone()[0]
+    rows: dict[str, float] = {}
+    for labels, value in scraped["cockpit_rows_scored_total"].items():
+        route = dict(labels)["route"]
+        rows[route] = rows.get(route, 0) + value
+    assert rows == {**{route: float(n) for route, n in logged.items()}, "shadow": float(shadow)}
+    assert set(logged) == {"production", "canary", "override"} and shadow == 42
+    assert sum(scraped["cockpit_requests_total"].values()) == requests == 42
+    assert scraped["cockpit_request_errors_total"] == {(("project", "subs"), ("status", "422")): 1.0}
+    assert sum(scraped["cockpit_request_latency_seconds_count"].values()) == 42
+
+
+def test_a_body_sent_too_slowly_is_answered_408_and_counted_as_aborted(folder: Path) -> None:
+    with running_service(folder / ".cockpit", "subs", body_timeout=0.5) as base:
+        url = urlparse(base)
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 500\r\n\r\n" + b'{"user_id": '
+            )
+            answer = b""
+            for _ in range(40):  # a byte every 0.1 s: the body would take 50 s
+                try:
+                    sock.sendall(b" ")
+                    sock.settimeout(0.1)
+                    answer += sock.recv(4096)
+                    if b"\r\n\r\n" in answer:
+                        break
+                except TimeoutError:
+                    continue
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        health = _health(base)
+        assert (health["aborted"], health["errors"], health["requests"]) == (1, 0, 0), health
+
+
+def test_refused_and_aborted_counts_are_never_lost_at_stop(folder: Path, monkeypatch) -> None:
+    monkeypatch.setenv(DISK_FULL_ENV, "request-log")
+    log = RequestLog(folder / ".cockpit", interval=60)  # nothing written before the stop
+    log.start()
+    for kind in ("refused",) * 3 + ("aborted",) * 2:
+        log.count(1, kind)
+    log.close(timeout=30)
+    [spill] = (folder / ".cockpit" / "logs").glob("requests-unwritten-*.jsonl")
+    spilled = [json.loads(line)["request_counts"] for line in spill.read_text().splitlines()]
+    assert {c["kind"]: c["requests"] for c in spilled} == {"refused": 3, "aborted": 2}
+    assert (log.counts_spilled, log.counts_lost) == (5, 0)
+    monkeypatch.delenv(DISK_FULL_ENV)
+    log = RequestLog(folder / ".cockpit", interval=60)
+    log.start()
+    log.count(1, "refused")
+    log.close(timeout=30)
+    log.count(1, "aborted")  # a request cancelled as the service stopped
+    with _db(folder) as db:
+        assert dict(db.execute("SELECT kind, sum(requests) FROM request_counts GROUP BY kind")) == {
+            "refused": 1,
+            "aborted": 1,
+        }

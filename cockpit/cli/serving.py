@@ -111,6 +111,13 @@ def _routing_line(routing: dict[str, Any]) -> str:
     help="Seconds a connection may take to send its request headers (slow clients are closed).",
 )
 @click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    type=FiniteFloat(0.1, 3600),
+    help="Seconds a request's body may take once its headers are in (slower: 408, counted as aborted).",
+)
+@click.option(
     "--keep-alive",
     default=5,
     show_default=True,
@@ -146,12 +153,14 @@ def serve(
     bundle: Path | None,
     log_file: Path | None,
     header_timeout: float,
+    body_timeout: float,
     keep_alive: int,
     max_connections: int,
     max_header_bytes: int,
     keep_days: int | None,
 ) -> None:
-    """Run the online prediction service: POST /predict, GET /health, GET /openapi.json.
+    """Run the online prediction service: POST /predict, GET /health, GET /openapi.json,
+    GET /metrics (Prometheus).
 
     Routing follows the registry (production, canary, shadow, overrides, fallback)
     without a restart; every request is logged to the workspace. Ctrl-C stops it
@@ -165,7 +174,7 @@ def serve(
     if bundle is not None:
         if keep_days is not None:
             raise click.UsageError("--keep-days is for the workspace's request log, not --bundle")
-        _serve_bundle(bundle, log_file, host, port, require_token, limits)
+        _serve_bundle(bundle, log_file, host, port, require_token, limits, body_timeout)
         return
     from cockpit.deployment.serving import Service
     from cockpit.deployment.serving_token import is_loopback, rotate_token, token_hash
@@ -185,7 +194,12 @@ def serve(
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     service = Service(
-        ws.dir, project.name, needs_token, address=f"{shown_host}:{bound_port}", keep_days=keep_days
+        ws.dir,
+        project.name,
+        needs_token,
+        address=f"{shown_host}:{bound_port}",
+        keep_days=keep_days,
+        body_timeout=body_timeout,
     )
     try:
         service.open()
@@ -226,7 +240,13 @@ def serve(
 
 
 def _serve_bundle(
-    folder: Path, log_file: Path | None, host: str, port: int, require_token: bool, limits
+    folder: Path,
+    log_file: Path | None,
+    host: str,
+    port: int,
+    require_token: bool,
+    limits,
+    body_timeout: float,
 ) -> None:
     import os
 
@@ -241,7 +261,7 @@ def _serve_bundle(
             f"serving a bundle on {host} needs an API token: set {TOKEN_ENV} "
             f"(e.g. docker run -e {TOKEN_ENV}=...)"
         )
-    service = BundleService(folder, log_file or folder / "requests.jsonl", token)
+    service = BundleService(folder, log_file or folder / "requests.jsonl", token, body_timeout=body_timeout)
     for warning in service.warnings:
         click.echo(f"warning: {warning}", err=True)
     sock = _listen(host, port)

@@ -26,8 +26,9 @@ from cockpit import __version__
 from cockpit.deployment.bundle_check import read_bundle
 from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import answers
-from cockpit.deployment.serving import MAX_BODY, json_app
+from cockpit.deployment.serving import BODY_TIMEOUT, MAX_BODY, json_app
 from cockpit.deployment.serving_input import (
+    BodyTimeout,
     Rejected,
     invalid,
     jsonable,
@@ -37,6 +38,7 @@ from cockpit.deployment.serving_input import (
     request_ids,
     to_frame,
 )
+from cockpit.deployment.serving_metrics import ServiceMetrics
 from cockpit.deployment.serving_token import authorized, digest
 from cockpit.entity import schema_keys
 from cockpit.errors import CockpitError
@@ -85,17 +87,23 @@ class BundleService:
     """The bundle is read and checked whole, and its request log opened, before it can serve."""
 
     def __init__(
-        self, folder: Path, log_path: Path, token: str | None = None, max_body: int = MAX_BODY
+        self,
+        folder: Path,
+        log_path: Path,
+        token: str | None = None,
+        max_body: int = MAX_BODY,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         bundle = read_bundle(Path(folder))
         self.pipeline, self.config, self.warnings = bundle.pipeline, bundle.config, bundle.warnings
         self.schema = bundle.schema
         self.project = Project(0, self.config["project"], self.config["task"], self.config["target"], "", "")
         self.token_hash = digest(token) if token else None
-        self.max_body = max_body
+        self.max_body, self.body_timeout = max_body, body_timeout
         self.log_path = Path(log_path)
         self.lock = threading.Lock()
-        self.served = self.errors = 0
+        self.served = self.errors = self.aborted = 0
+        self.metrics = ServiceMetrics(self.project.name)
         fd = open_log(self.log_path)
         self._log_fd = fd
         self._close_log = weakref.finalize(self, os.close, fd)
@@ -133,16 +141,26 @@ class BundleService:
         return 200, {"predictions": found} if many else found[0]
 
     async def predict(self, request):
-        from starlette.responses import JSONResponse
+        from starlette.requests import ClientDisconnect
+        from starlette.responses import JSONResponse, Response
 
         started, request_id = time.perf_counter(), uuid.uuid4().hex
         status, body = 500, {"error": "internal error"}
         try:
             if self.token_hash and not authorized(self.token_hash, request.headers.get("authorization")):
                 status, body = 401, {"error": "missing or wrong API token"}
+                self.metrics.refused()
             else:
-                items, many = parse_body(await read_body(request, self.max_body))
+                items, many = parse_body(await read_body(request, self.max_body, self.body_timeout))
                 status, body = await asyncio.to_thread(self.score, items, many)
+        except BodyTimeout as late:  # the client's trouble, not the model's: counted, not logged
+            self.aborted += 1
+            self.metrics.aborted()
+            return JSONResponse(late.body, late.status, headers={"connection": "close"})
+        except ClientDisconnect:
+            self.aborted += 1
+            self.metrics.aborted()
+            return Response(status_code=400)
         except Rejected as rejected:
             status, body = rejected.status, rejected.body
         except Exception:
@@ -150,6 +168,9 @@ class BundleService:
         self.served += 1
         self.errors += status != 200
         answers = body.get("predictions", [body]) if status == 200 else []
+        if status != 401:
+            scored = [{"route": "bundle", "model_version": self.config["version"]}] * len(answers)
+            self.metrics.answered(status, time.perf_counter() - started, scored)
         self._write_log(
             {
                 "request_id": request_id,
@@ -173,6 +194,7 @@ class BundleService:
                 "version": self.config["version"],
                 "requests": self.served,
                 "errors": self.errors,
+                "aborted": self.aborted,
                 "library_warnings": self.warnings,
                 "token_required": self.token_hash is not None,
                 "cockpit": __version__,
@@ -186,5 +208,15 @@ class BundleService:
             return JSONResponse({"error": "missing or wrong API token"}, 401)
         return JSONResponse(openapi(self.schema, self.project.name, __version__))
 
+    async def metrics_text(self, request):
+        """GET /metrics, guarded by the token like /predict."""
+        from starlette.responses import JSONResponse, Response
+
+        if self.token_hash and not authorized(self.token_hash, request.headers.get("authorization")):
+            self.metrics.refused()
+            return JSONResponse({"error": "missing or wrong API token"}, 401)
+        text, content_type = self.metrics.scrape()
+        return Response(text, 200, media_type=content_type)
+
     def app(self):
-        return json_app(self.predict, self.health, self.openapi_doc)
+        return json_app(self.predict, self.health, self.openapi_doc, self.metrics_text)

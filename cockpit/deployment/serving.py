@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from cockpit import __version__
-from cockpit.deployment.serving_input import Rejected, openapi, parse_body, read_body
+from cockpit.deployment.serving_input import BodyTimeout, Rejected, openapi, parse_body, read_body
 from cockpit.deployment.serving_log import RequestLog, service_stats
+from cockpit.deployment.serving_metrics import ServiceMetrics
 from cockpit.deployment.serving_scorer import Scorer
 from cockpit.deployment.serving_token import authorized, token_hash
 from cockpit.errors import CockpitError
@@ -39,6 +40,7 @@ from storage.processes import process_started
 log = logging.getLogger("cockpit.serve")
 
 MAX_BODY = 1_000_000  # bytes
+BODY_TIMEOUT = 30.0  # seconds for a request's whole body, once its headers are in
 
 
 def rss_mb() -> float | None:
@@ -64,10 +66,13 @@ class Service:
         max_body: int = MAX_BODY,
         flush_interval: float = 0.5,
         keep_days: int | None = None,
+        body_timeout: float = BODY_TIMEOUT,
     ) -> None:
         self.dot_dir, self.project_name = Path(dot_dir), project_name
         self.require_token, self.address, self.max_body = require_token, address, max_body
-        self.scorer = Scorer(self.dot_dir, project_name)
+        self.body_timeout = body_timeout
+        self.metrics = ServiceMetrics(project_name)
+        self.scorer = Scorer(self.dot_dir, project_name, on_load_failure=self.metrics.load_failed)
         self.flush_interval, self.keep_days = flush_interval, keep_days
         self.log = RequestLog(self.dot_dir, interval=flush_interval)
         self.served = self.errors = 0
@@ -136,25 +141,33 @@ class Service:
         if not self._authorized(request):  # counted per minute, not logged row by row
             self.served += 1
             self.log.count(self.project.id, "refused")
+            self.metrics.refused()
             headers["www-authenticate"] = "Bearer"
             refused = {"error": "missing or wrong API token (send Authorization: Bearer <token>)"}
             return JSONResponse(refused, 401, headers=headers)
         status, body, rows = 500, {"error": "internal error"}, []
         try:
-            items, many = parse_body(await read_body(request, self.max_body))
+            items, many = parse_body(await read_body(request, self.max_body, self.body_timeout))
             status, body, rows = await asyncio.wrap_future(self.scorer.submit(items, many))
+        except BodyTimeout as late:  # a client trickling its body: its own trouble, not ours
+            self._aborted()
+            return JSONResponse(late.body, late.status, headers={**headers, "connection": "close"})
         except Rejected as rejected:
             status, body = rejected.status, rejected.body
         except ClientDisconnect:  # the client left mid-body: nobody to answer, not our error
-            self.log.count(self.project.id, "aborted")
+            self._aborted()
             return Response(status_code=400)
         except Exception:
             log.exception("request %s failed", request_id)
         except BaseException:  # cancelled (the client left, or a forced exit): counted
-            self.log.count(self.project.id, "aborted")
+            self._aborted()
             raise
         self._log(request_id, at, started, status, body, rows)
         return JSONResponse(body, status, headers=headers)
+
+    def _aborted(self) -> None:
+        self.log.count(self.project.id, "aborted")
+        self.metrics.aborted()
 
     def _log(
         self,
@@ -165,7 +178,8 @@ class Service:
         body: dict[str, Any],
         rows: list[dict[str, Any]],
     ) -> None:
-        latency = round((time.perf_counter() - started) * 1000, 3)
+        seconds = time.perf_counter() - started
+        latency = round(seconds * 1000, 3)
         self.served += 1
         self.errors += status != 200
         base = {
@@ -177,6 +191,7 @@ class Service:
             "error": body.get("error"),
         }
         self.log.put([{**base, **row} for row in rows] or [base])
+        self.metrics.answered(status, seconds, rows)
 
     async def health(self, request):
         from starlette.responses import JSONResponse
@@ -216,11 +231,26 @@ class Service:
         from starlette.responses import JSONResponse
 
         if not self._authorized(request):
-            self.log.count(self.project.id, "refused")
-            return JSONResponse(
-                {"error": "missing or wrong API token"}, 401, headers={"www-authenticate": "Bearer"}
-            )
+            return self._refused()
         return JSONResponse(openapi(self.scorer.schema, self.project.name, __version__))
+
+    async def metrics_text(self, request):
+        """GET /metrics, guarded by the token like /predict."""
+        from starlette.responses import Response
+
+        if not self._authorized(request):
+            return self._refused()
+        text, content_type = self.metrics.scrape()
+        return Response(text, 200, media_type=content_type)
+
+    def _refused(self):
+        from starlette.responses import JSONResponse
+
+        self.log.count(self.project.id, "refused")
+        self.metrics.refused()
+        return JSONResponse(
+            {"error": "missing or wrong API token"}, 401, headers={"www-authenticate": "Bearer"}
+        )
 
     def app(self):
         @asynccontextmanager
@@ -231,11 +261,11 @@ class Service:
             finally:
                 self.close()
 
-        return json_app(self.predict, self.health, self.openapi_doc, lifespan)
+        return json_app(self.predict, self.health, self.openapi_doc, self.metrics_text, lifespan)
 
 
-def json_app(predict, health, openapi_doc, lifespan=None):
-    """The Starlette app of a prediction service: its three routes, and every error answered
+def json_app(predict, health, openapi_doc, metrics, lifespan=None):
+    """The Starlette app of a prediction service: its four routes, and every error answered
     as JSON (logged on the server, never a stack trace in the response)."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -255,6 +285,7 @@ def json_app(predict, health, openapi_doc, lifespan=None):
             Route("/predict", predict, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/openapi.json", openapi_doc, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_error, Exception: server_error},
         lifespan=lifespan,

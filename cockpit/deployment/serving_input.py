@@ -81,19 +81,36 @@ def _problem(value: Any, spec: dict[str, Any]) -> str | None:
     return None
 
 
-async def read_body(request, max_body: int) -> bytes:
+class BodyTimeout(Rejected):
+    """The body did not arrive within its time (a client trickling it: answered 408)."""
+
+
+async def read_body(request, max_body: int, timeout: float | None = None) -> bytes:
     """The request's body, refused with a 413 as soon as it is over `max_body` bytes (by its
-    declared length, or while it streams in)."""
+    declared length, or while it streams in), and with a 408 when it has not all arrived
+    `timeout` seconds after its headers (uvicorn's h11 has no body timeout: a client sending
+    a byte now and then would hold its connection and its request for ever)."""
+    import asyncio
+
     too_big = Rejected(413, {"error": f"the body is larger than {max_body} bytes"})
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_body:
         raise too_big
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_body:
-            raise too_big
-        chunks.append(chunk)
+
+    async def receive() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body:
+                raise too_big
+            chunks.append(chunk)
+
+    try:
+        async with asyncio.timeout(timeout):
+            await receive()
+    except TimeoutError:
+        raise BodyTimeout(408, {"error": f"the body did not arrive within {timeout:g} seconds"}) from None
     return b"".join(chunks)
 
 

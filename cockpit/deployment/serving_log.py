@@ -81,11 +81,13 @@ class RequestLog:
         self._next_prune = 0.0
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.written = self.spilled = self.lost = 0
+        self.counts_spilled = self.counts_lost = 0  # refused / aborted requests not in the store
         self.held = 0  # rows taken from the queue and not yet written anywhere
         self.failing: str | None = None  # why the last write to the store failed, while it fails
         self.counted: Counter[str] = Counter()  # refused / aborted requests since start
         self._counts: Counter[tuple[int, str, str]] = Counter()  # (project, minute, kind) to write
         self._lock = threading.Lock()
+        self._closed = False
         self._ws: Workspace | None = None
         self._thread = threading.Thread(target=self._run, name="cockpit-request-log", daemon=True)
 
@@ -107,11 +109,31 @@ class RequestLog:
         with self._lock:
             self.counted[kind] += 1
             self._counts[(project_id, clock.now_iso()[:16], kind)] += 1
+            late = self._closed
+        if late:  # a request cancelled as the service stopped: written now, not left in memory
+            self._write_late()
 
     def close(self, timeout: float = 60.0) -> None:
-        """Write everything queued so far, then stop the thread."""
+        """Write everything queued so far, then stop the thread; counts made meanwhile or
+        later are written from here (or spilled), never left in memory."""
         self.queue.put(_STOP)
         self._thread.join(timeout)
+        with self._lock:
+            self._closed = True
+        self._write_late()
+
+    def _write_late(self) -> None:
+        """Counts the flusher thread did not take, written from this thread."""
+        with self._lock:
+            if not self._counts or self._thread.is_alive():
+                return
+        self._ws = None  # the flusher's connection is closed and not this thread's
+        try:
+            self._write([], final=True)
+        finally:
+            if self._ws is not None:
+                self._ws.close()
+                self._ws = None
 
     def _run(self) -> None:
         pending: list[dict[str, Any]] = []
@@ -187,18 +209,23 @@ class RequestLog:
                 self.failing = f"{type(exc).__name__}: {exc}"[:300]
                 if final:
                     time.sleep(0.2 * (attempt + 1))
-        with self._lock:  # counts are kept for the next try (at shutdown: lost, and said so)
+        if final:  # rows and counts go to the unwritten file
+            return self._spill(rows, counts)
+        with self._lock:  # counts are kept for the next try
             self._counts.update(counts)
-        if final:
-            if counts:
-                log.error("%d refused or aborted request counts could not be written", sum(counts.values()))
-            return self._spill(rows)
         return rows
 
-    def _spill(self, rows: list[dict[str, Any]]) -> list[dict]:
-        """The last resort, rows written to logs/requests-unwritten-*.jsonl; when that fails
+    def _spill(self, rows: list[dict[str, Any]], counts: Counter | None = None) -> list[dict]:
+        """The last resort, rows written to logs/requests-unwritten-*.jsonl (and, at stop, the
+        refused / aborted counts, one line each: {"request_counts": {...}}); when that fails
         too (the disk is full), no empty file is left and the rows are counted as lost."""
-        if not rows:
+        counts = counts or Counter()
+        counted = sum(counts.values())
+        lines = [
+            {"request_counts": {"project_id": p, "minute": minute, "kind": kind, "requests": n}}
+            for (p, minute, kind), n in counts.items()
+        ]
+        if not rows and not lines:
             return []
         spill = self.dot_dir / "logs" / f"requests-unwritten-{int(time.time())}-{os.getpid()}.jsonl"
         existed = spill.exists()
@@ -207,16 +234,25 @@ class RequestLog:
             # the workspace's file mode: 0600, or 0660 when it is shared with a group
             create_private_file(spill, *([self._ws.artifacts.file_mode] if self._ws else []))
             with open(spill, "a", encoding="utf-8") as out:
-                out.writelines(json.dumps(row, default=str) + "\n" for row in rows)
+                out.writelines(json.dumps(row, default=str) + "\n" for row in [*rows, *lines])
                 out.flush()
                 os.fsync(out.fileno())
             self.spilled += len(rows)
-            log.error("%d request log rows written to %s instead", len(rows), spill)
+            self.counts_spilled += counted
+            log.error(
+                "%d request log rows and %d request counts written to %s instead", len(rows), counted, spill
+            )
         except OSError as exc:
             if not existed:
                 spill.unlink(missing_ok=True)
             self.lost += len(rows)
-            log.error("%d request log rows could not be written anywhere (%s): lost", len(rows), exc)
+            self.counts_lost += counted
+            log.error(
+                "%d request log rows and %d request counts could not be written anywhere (%s): lost",
+                len(rows),
+                counted,
+                exc,
+            )
         self.held -= len(rows)
         return []
 
@@ -227,6 +263,8 @@ class RequestLog:
             "pending": self.pending,
             "spilled": self.spilled,
             "lost": self.lost,
+            "counts_spilled": self.counts_spilled,
+            "counts_lost": self.counts_lost,
             "failing": self.failing,
         }
 

@@ -27,12 +27,12 @@ import pandas as pd
 
 from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import MODEL_RANGE, Router, within_model_range
-from cockpit.training.fast_pipeline import numpy_twin
 from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, request_ids, to_frame
 from cockpit.entity import key_columns, row_key, schema_features
 from cockpit.errors import CockpitError
 from cockpit.evaluation.predictions import predict_frame
 from cockpit.projects import resolve_project
+from cockpit.training.fast_pipeline import numpy_twin
 from cockpit.workspace import Workspace
 from storage import clock
 
@@ -53,8 +53,9 @@ FALLBACK_RECENT = 60.0  # seconds: /health is degraded this long after a fallbac
 
 
 class Scorer:
-    def __init__(self, dot_dir: Path, project_name: str) -> None:
+    def __init__(self, dot_dir: Path, project_name: str, on_load_failure=None) -> None:
         self.dot_dir, self.project_name = Path(dot_dir), project_name
+        self.on_load_failure = on_load_failure  # (alias, version): /metrics counts them
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._loop, name="cockpit-scorer", daemon=True)
         self.router: Router | None = None
@@ -184,6 +185,8 @@ class Scorer:
                 routing[alias]["problem"] = f"{type(exc).__name__}: the model cannot be loaded"
                 routing[alias]["file"] = self._shown(version.artifact_sha256)
                 log.warning("%s (%s) cannot be loaded: %s", version.label, alias, exc)
+                if self.on_load_failure is not None:
+                    self.on_load_failure(alias, version.version)
         fallback = router.fallback
         self.extra = (fallback.column,) if fallback is not None and fallback.column is not None else ()
         self.router, self.problem = router, None
