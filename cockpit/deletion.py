@@ -1,10 +1,11 @@
 """Audited deletion of a run, a dataset version or a project, for good.
 
 Each is one transaction: the rows that belong to it (found through the schema's foreign keys,
-so a table added later is not forgotten), one audit event saying who deleted what and why,
-and then, after the commit, the artifacts no row names any more (gc), so a deleted dataset
-version's rows file is gone from the disk too. Nothing is deleted while anything live depends
-on it: the refusal names what does, and what to do.
+so a table added later is not forgotten), the rows of the artifacts no row names any more,
+and one audit event saying who deleted what and why; after the commit, those artifacts'
+files (gc.remove_files), so a deleted dataset version's rows file is gone from the disk too.
+Nothing is deleted while anything live depends on it: the refusal names what does, and what
+to do.
 
 A deleted project's own events go with it (they may name entities: overrides, labels); the
 event of its deletion stays, with no project, naming it. A project whose production (canary,
@@ -267,6 +268,7 @@ def _delete(
     counts: Counter[str] = Counter()
     freed: set[str] = set()
     removed: dict[str, int] = {}
+    garbage: list[gc.Garbage] = []
     event_id = None
     try:
         with ws.store.transaction():
@@ -276,13 +278,17 @@ def _delete(
             faults.point("delete:after_rows")
             for key in settings:
                 ws.store.conn.execute("DELETE FROM settings WHERE key = ?", [key])
+            # the artifacts no row names any more lose their rows in this same transaction
+            garbage = gc.forget_unreferenced(ws, freed)
             removed = {name: n for name, n in sorted(counts.items()) if n}
             event_id = ws.record(event[0], event[1], project_id, {**details, "removed": removed})
             if dry_run:
                 raise _DryRun
     except _DryRun:
-        return Deletion(what, removed, True, None, None, tuple(sorted(freed)))
-    collected = gc.collect(ws, only=freed, record=False)
+        planned = gc.Collection(tuple(garbage), dry_run=True)
+        return Deletion(what, removed, True, None, planned, tuple(sorted(freed)))
+    faults.point("delete:after_commit")
+    collected = gc.remove_files(ws, garbage)  # after the commit: a crash before leaves files gc removes
     return Deletion(what, removed, False, event_id, collected, tuple(sorted(freed)))
 
 

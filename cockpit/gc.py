@@ -114,21 +114,43 @@ def collect(
     with lock:
         garbage, kept = _find(ws, min_age, only)
         if not dry_run and garbage:
-            shas = [g.sha256 for g in garbage if g.kind != "unrecorded"]
-            for start in range(0, len(shas), CHUNK):
-                part = shas[start : start + CHUNK]
-                marks = ", ".join("?" * len(part))
-                ws.store.conn.execute(f"DELETE FROM artifacts WHERE sha256 IN ({marks})", part)
+            _forget(ws, garbage)
             if record:
                 ws.record(
                     "workspace",
                     "gc",
                     details={"artifacts": len(garbage), "bytes_freed": sum(g.size for g in garbage)},
                 )
-    if not dry_run and garbage:
+    if dry_run:
+        return Collection(tuple(garbage), True, kept)
+    return remove_files(ws, garbage, kept)
+
+
+def forget_unreferenced(ws: Workspace, among: set[str]) -> list[Garbage]:
+    """Inside the caller's transaction (a deletion's): the artifacts among `among` that no row
+    names any more, of any age, lose their rows, in that same transaction. Their files are for
+    `remove_files` once it has committed."""
+    assert ws.store.conn.in_transaction, "forget_unreferenced runs inside the deletion's transaction"
+    garbage, _ = _find(ws, MIN_AGE, among)
+    _forget(ws, garbage)
+    return garbage
+
+
+def remove_files(ws: Workspace, garbage: list[Garbage], kept: int = 0) -> Collection:
+    """After the commit that removed their rows: delete the artifacts' files (a crash before
+    leaves files no row records, which the next gc removes)."""
+    if garbage:
         faults.point("gc:after_commit")
-    failed = [] if dry_run else _unlink(ws.artifacts.root, garbage)
-    return Collection(tuple(garbage), dry_run, kept, tuple(failed))
+    failed = _unlink(ws.artifacts.root, garbage)
+    return Collection(tuple(garbage), False, kept, tuple(failed))
+
+
+def _forget(ws: Workspace, garbage: list[Garbage]) -> None:
+    shas = [g.sha256 for g in garbage if g.kind != "unrecorded"]
+    for start in range(0, len(shas), CHUNK):
+        part = shas[start : start + CHUNK]
+        marks = ", ".join("?" * len(part))
+        ws.store.conn.execute(f"DELETE FROM artifacts WHERE sha256 IN ({marks})", part)
 
 
 def _find(ws: Workspace, min_age: timedelta, only: set[str] | None) -> tuple[list[Garbage], int]:

@@ -314,7 +314,44 @@ def test_dry_run_deletes_nothing(root: Path) -> None:
     assert result.exit_code == 0, result.output
     planned = json.loads(result.stdout)
     assert planned["dry_run"] is True and planned["removed"]["projects"] == 1 and planned["event"] is None
+    with Workspace(root / ".cockpit") as ws:  # q's own files, which nothing else names
+        q = get_project(ws, "q")
+        own = {
+            r["artifact_sha256"]
+            for r in ws.store.rows("SELECT artifact_sha256 FROM runs WHERE project_id = ?", [q.id])
+        }
+    assert own and own <= {a["sha256"] for a in planned["artifacts"]["removed"]}
+    assert planned["artifacts"]["dry_run"] is True
     assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
+
+
+def test_the_artifacts_rows_go_in_the_deletions_transaction(root: Path) -> None:
+    """Killed after the commit, before any file is removed: the artifacts' rows are gone with
+    the project's (one transaction); their files are left for the next gc."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with Workspace(root / ".cockpit") as ws:
+        q = get_project(ws, "q")
+        sha = ws.store.scalar("SELECT artifact_sha256 FROM runs WHERE project_id = ?", [q.id])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
+    env.update(COCKPIT_USER="tester", COCKPIT_FAULT="delete:after_commit")
+    done = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--workspace", str(root), "delete", "project", "q"]
+        + ["--reason", "the client left", "--yes"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert scalar(root, "SELECT count(*) FROM projects WHERE name = 'q'") == 0
+    assert scalar(root, "SELECT count(*) FROM artifacts WHERE sha256 = ?", sha) == 0
+    assert artifact(root, sha, ".joblib").exists()
+    collected = json.loads(run(root, "gc", "--min-age", "0", "--json").stdout)
+    assert sha in {a["sha256"] for a in collected["removed"]} and not artifact(root, sha, ".joblib").exists()
 
 
 def test_a_failure_inside_leaves_everything(root: Path, monkeypatch) -> None:

@@ -78,9 +78,7 @@ def _show(deletion, as_json: bool) -> None:
     rows = ", ".join(f"{n} {table}" for table, n in deletion.removed.items())
     if deletion.dry_run:
         click.echo(f"would delete {deletion.what}: {rows}")
-        click.echo(
-            f"artifacts it names: {len(deletion.freed)} (removed after, unless another row names them)"
-        )
+        _show_collection(deletion.artifacts, "would remove")
         return
     click.echo(f"deleted {deletion.what}: {rows} (event {deletion.event_id})")
     _show_collection(deletion.artifacts, "removed")
