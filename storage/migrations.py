@@ -753,10 +753,12 @@ def m028_ids_never_reused(db: Database) -> None:
     # to it: without an index on the referring column that is a scan of the whole child per
     # row (50,000 runs x 2,000 dataset versions took minutes). Indexes for the time of the
     # migration make each check a lookup; they are dropped at its end.
-    helpers = []
-    for (child,) in conn.execute(
+    filled = [t for t in id_tables if conn.execute(f'SELECT EXISTS (SELECT 1 FROM "{t}")').fetchone()[0]]
+    children = conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall():
+    ).fetchall()
+    helpers = []
+    for (child,) in children if filled else []:  # a new store (every table empty) checks no row
         for fk in conn.execute(f'PRAGMA foreign_key_list("{child}")').fetchall():
             parent, column = fk[2], fk[3]
             leading = {
@@ -782,11 +784,13 @@ def m028_ids_never_reused(db: Database) -> None:
             )
         ]
         held = f"_m028_{table}"
-        conn.execute(f'CREATE TABLE "{held}" AS SELECT * FROM "{table}"')
+        if table in filled:
+            conn.execute(f'CREATE TABLE "{held}" AS SELECT * FROM "{table}"')
         conn.execute(f'DROP TABLE "{table}"')
         conn.execute(rebuilt)
-        conn.execute(f'INSERT INTO "{table}" SELECT * FROM "{held}"')
-        conn.execute(f'DROP TABLE "{held}"')
+        if table in filled:
+            conn.execute(f'INSERT INTO "{table}" SELECT * FROM "{held}"')
+            conn.execute(f'DROP TABLE "{held}"')
         for extra in extras:
             conn.execute(extra)
     for helper in helpers:
