@@ -1,0 +1,158 @@
+"""Batch work in bounded memory (issue 26, part 3): peak RSS and the write lock's hold time
+of `cockpit predict` and `monitor ingest` on a big Parquet file, each run as its own child
+process under /usr/bin/time -v.
+
+    python -m bench.batch_memory_bench --rows 2000000 [--code DIR] [--scheduler ADDRESS]
+
+`--code DIR` runs the children on another checkout of cockpit (`git archive COMMIT | tar -x
+-C DIR`): the figures before a change. The model: a logistic regression on scikit-learn's
+breast cancer data (30 numeric columns, an id column); the big file repeats its rows with
+noise. The last stdout line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Run in the child: times every outermost transaction (BEGIN IMMEDIATE to commit: SQLite's
+# write lock) and prints the longest as the last stderr line.
+RUNNER = """
+import sys, time
+from contextlib import contextmanager
+from storage.store import Store
+held = []
+begin = Store.transaction
+@contextmanager
+def timed(self):
+    outer = not self.conn.in_transaction
+    started = time.perf_counter()
+    with begin(self) as store:
+        yield store
+    if outer:
+        held.append(time.perf_counter() - started)
+Store.transaction = timed
+from cockpit.cli import cli
+try:
+    cli.main(sys.argv[1:], standalone_mode=False)
+finally:
+    print(f"LOCK {max(held, default=0):.4f} {len(held)}", file=sys.stderr)
+"""
+
+
+def cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    frame.insert(0, "member_id", [f"M{i}" for i in range(len(frame))])
+    return frame.sample(frac=1, random_state=3).reset_index(drop=True)
+
+
+def big_file(path: Path, rows: int) -> None:
+    """`rows` rows of the data repeated with 1% noise, written 200,000 at a time."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = cancer().drop(columns=["target"])
+    features = base.columns[1:]
+    rng = np.random.default_rng(0)
+    writer = None
+    for start in range(0, rows, 200_000):
+        n = min(200_000, rows - start)
+        picked = base.iloc[rng.integers(0, len(base), n)].reset_index(drop=True)
+        noise = 1 + rng.normal(0, 0.01, (n, len(features)))
+        picked[features] = picked[features].to_numpy() * noise
+        picked["member_id"] = [f"P{start + i}" for i in range(n)]
+        table = pa.Table.from_pandas(picked, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+
+
+def child(code: Path, root: Path, *args: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(code), "COCKPIT_USER": "bench"}
+    env.pop("COCKPIT_WORKSPACE", None)
+    done = subprocess.run(
+        ["/usr/bin/time", "-v", sys.executable, "-c", RUNNER, "--workspace", str(root), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    err = done.stderr
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
+    wall = re.search(r"Elapsed \(wall clock\) time.*: ([\d:.]+)", err).group(1)
+    lock = re.search(r"LOCK ([\d.]+) (\d+)", err)
+    seconds = sum(float(part) * 60**i for i, part in enumerate(reversed(wall.split(":"))))
+    return {
+        "ok": done.returncode in ((0, 1) if "check" in args else (0,)),  # check: 1 = an alert
+        "peak_rss_mb": round(rss / 1024),
+        "seconds": round(seconds, 1),
+        "longest_lock_s": float(lock.group(1)) if lock else None,
+        "stderr": "" if done.returncode in (0, 1) else err[-2000:],
+    }
+
+
+def build(code: Path, root: Path) -> None:
+    root.mkdir(parents=True)
+    data = cancer()
+    data.head(400).to_csv(root / "train.csv", index=False)
+    steps = [
+        ("init", str(root)),
+        ("project", "new", "p", "--task", "binary", "--target", "target"),
+        ("data", "import", str(root / "train.csv")),
+        ("features", "set", "--column", "member_id:role=id"),
+        ("data", "split", "--seed", "1"),
+        ("train", "--model", "logistic_regression"),
+        ("register", "1", "--override", "benchmark"),
+        ("deploy", "1", "--strategy", "blue-green", "--reason", "benchmark"),
+    ]
+    for step in steps:
+        found = child(code, root, *step)
+        assert found["ok"] or step[:2] == ("data", "split"), (step, found["stderr"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--code", type=Path, default=REPO)
+    parser.add_argument("--scheduler", help="predict on this Dask scheduler (ingest and check are skipped)")
+    parser.add_argument("--dask-local", type=int, help="predict on a LocalCluster of N workers (the same)")
+    parser.add_argument("--keep", type=Path, help="a folder for the files (default: a temporary one)")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="cockpit-batch-bench-"))
+    try:
+        big = folder / "big.parquet"
+        if not big.exists():
+            big_file(big, args.rows)
+        root = folder / f"ws-{os.getpid()}"
+        build(args.code, root)
+        results = {"rows": args.rows, "code": str(args.code), "file_mb": round(big.stat().st_size / 2**20)}
+        extra = ("--scheduler", args.scheduler) if args.scheduler else ()
+        extra += ("--dask-local", str(args.dask_local)) if args.dask_local else ()
+        out = str(folder / "scored.parquet")
+        results["predict"] = child(args.code, root, "predict", str(big), "-o", out, *extra)
+        if not extra:
+            results["ingest"] = child(args.code, root, "monitor", "ingest", str(big), "--at", "2026-05-01")
+            results["check"] = child(args.code, root, "monitor", "check", "--now", "2026-06-01")
+        results["load"] = os.getloadavg()[0]
+        print(json.dumps(results))
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
