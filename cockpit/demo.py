@@ -8,7 +8,8 @@ complete, so an interrupted build leaves nothing behind.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,37 +53,74 @@ RETRAIN_OVERRIDE = (
 
 
 def build_demo(
-    path: Path, rebuild: bool = False, progress: Progress = lambda _: None
+    path: Path, rebuild: bool = False, progress: Progress = lambda _: None, jobs: int = 2
 ) -> tuple[Workspace, bool]:
-    """Build the demo in `path` (unless it is there already). Returns (workspace, built)."""
+    """Build the demo in `path` (unless it is there already). Returns (workspace, built).
+
+    `jobs` > 1 trains that many runs at once and builds house-prices' gate and review in
+    its own process beside learner-support's deployment: the same content, but ids of
+    runs, evaluations and events may then take another order. `jobs=1` builds one step
+    at a time, always in the same order (the tests' cached demo)."""
     folder = Path(path).expanduser().resolve()
     final = folder / WORKSPACE_DIRNAME
     if final.exists() and not rebuild:
         return Workspace(final), False
     scratch = folder / ".cockpit-demo-build"
     shutil.rmtree(scratch, ignore_errors=True)
-    try:
-        workspace, _ = Workspace.init(scratch)
-        _fill(workspace, folder, progress)
-        workspace.close()
-        if final.exists():
-            shutil.rmtree(final)
-        (scratch / WORKSPACE_DIRNAME).rename(final)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    workspace = Workspace(final)
-    try:
-        # run in place: the paths it records are then inside the demo folder, which the store
-        # keeps relative ('.'), so they hold when the folder is moved or copied
-        _own_script_run(workspace, get_project(workspace, "house-prices"), folder, progress)
-    except BaseException:
-        workspace.close()
-        shutil.rmtree(final, ignore_errors=True)
-        raise
+    with _threads_per_process(jobs):
+        try:
+            workspace, _ = Workspace.init(scratch)
+            _fill(workspace, folder, progress, jobs)
+            workspace.close()
+            if final.exists():
+                shutil.rmtree(final)
+            (scratch / WORKSPACE_DIRNAME).rename(final)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        workspace = Workspace(final)
+        try:
+            # run in place: the paths it records are then inside the demo folder, which the
+            # store keeps relative ('.'), so they hold when the folder is moved or copied
+            script = _start_own_script(folder)
+            if jobs > 1:  # learner-support's review meanwhile (with one job, _fill did it)
+                try:
+                    _review(workspace, get_project(workspace, DEMO_PROJECT), progress)
+                except BaseException:
+                    script.kill()
+                    script.communicate()
+                    raise
+            _finish_own_script(script, get_project(workspace, "house-prices"), folder, progress)
+        except BaseException:
+            workspace.close()
+            shutil.rmtree(final, ignore_errors=True)
+            raise
     return workspace, True
 
 
-def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def _threads_per_process(jobs: int) -> Iterator[None]:
+    """The cores shared out between the build's processes (unless the user set the thread
+    variables): with more BLAS / OpenMP threads than cores, they spin-wait on each other
+    (a boosting run of the demo took 3x longer on 2 cores with 2 processes of 2 threads)."""
+    import os
+
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, jobs)))
+    unset = [name for name in THREAD_VARIABLES if name not in os.environ]
+    os.environ.update(dict.fromkeys(unset, threads))
+    try:
+        with threadpool_limits(int(os.environ["OMP_NUM_THREADS"])):
+            yield
+    finally:
+        for name in unset:
+            os.environ.pop(name, None)
+
+
+def _fill(workspace: Workspace, folder: Path, progress: Progress, jobs: int = 1) -> None:
     data_dir = _copy_sample_data(folder)
     progress(f"sample data copied to {data_dir}")
     if _commit_demo_folder(folder):
@@ -101,10 +139,7 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
     for name, options in DEMO_SPLITS.items():
         made = splits.make_split(workspace, projects[name], **options)
         progress(f"{name}: {made.label}, {made.leaks} leaks")
-    for name, family, params in DEMO_RUNS:
-        run = training.train(workspace, projects[name], family, params)
-        score = f"{run.metric} {run.score:.3f}" if run.score is not None else run.error
-        progress(f"{name}: {run.label} {run.status}, {score}")
+    _train_runs(workspace, projects, progress, jobs)
     for name, family, trials in DEMO_SWEEPS:
         result = sweeps.run_sweep(
             workspace, projects[name], family, spaces.random_trials(family, trials, seed=7), "random"
@@ -112,40 +147,127 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress) -> None:
         progress(
             f"{name}: sweep {result.sweep_id} of {trials} {family} trials, best run {result.best_run_id}"
         )
-    for name in (DEMO_PROJECT, "house-prices"):
-        _gate_best(workspace, projects[name], progress)
-    _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
-    _serve_learner_lookups(workspace, projects[DEMO_PROJECT], data_dir, progress)
-    _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
-    _blocked_candidate(workspace, projects["house-prices"], progress)
+    houses = None if jobs == 1 else _start_house_prices_review(workspace)
+    try:
+        _gate_best(workspace, projects[DEMO_PROJECT], progress)
+        if houses is None:
+            _gate_best(workspace, projects["house-prices"], progress)
+        _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
+        _serve_learner_lookups(workspace, projects[DEMO_PROJECT], data_dir, progress)
+        _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress, review=jobs == 1)
+    except BaseException:
+        if houses is not None:
+            houses.kill()
+            houses.communicate()
+        raise
+    if houses is None:
+        _blocked_candidate(workspace, projects["house-prices"], progress)
+    else:
+        _finish_house_prices_review(houses, progress)
+
+
+def _train_runs(workspace: Workspace, projects: dict, progress: Progress, jobs: int) -> None:
+    """DEMO_RUNS, `jobs` training at once. Each is created (its id taken) in the list's order;
+    with one job, each is waited for before the next starts, as `cockpit train` does."""
+    from collections import deque
+
+    running: deque[tuple[str, training.RunHandle]] = deque()
+
+    def wait_oldest() -> None:
+        name, handle = running[0]
+        handle.wait()
+        running.popleft()
+        run = training.get_run(workspace, projects[name], handle.run_id)
+        score = f"{run.metric} {run.score:.3f}" if run.score is not None else run.error
+        progress(f"{name}: {run.label} {run.status}, {score}")
+
+    try:
+        for name, family, params in DEMO_RUNS:
+            if len(running) >= jobs:
+                wait_oldest()
+            running.append((name, training.start_run(workspace, projects[name], family, params)))
+        while running:
+            wait_oldest()
+    except BaseException:  # Ctrl-C or a failed step: no training process is left behind
+        for _, handle in running:
+            handle.cancel("the demo build stopped")
+        raise
+
+
+def _start_house_prices_review(workspace: Workspace):
+    """House-prices' gate and blocked candidate in their own process (they share nothing
+    with learner-support's deployment, which goes on meanwhile)."""
+    import subprocess
+    import sys
+
+    code = "import sys; from cockpit.demo import _house_prices_review; _house_prices_review(sys.argv[1])"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(workspace.dir)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _house_prices_review(workspace_dir: str) -> None:
+    with Workspace(Path(workspace_dir)) as workspace:
+        project = get_project(workspace, "house-prices")
+
+        def say(line: str) -> None:
+            print(line, flush=True)
+
+        _gate_best(workspace, project, say)
+        _blocked_candidate(workspace, project, say)
+
+
+def _finish_house_prices_review(process, progress: Progress) -> None:
+    from cockpit.errors import CockpitError
+
+    out, err = process.communicate()
+    for line in out.splitlines():
+        progress(line)
+    if process.returncode:
+        raise CockpitError(f"the demo's house-prices gate and review failed: {err.strip()[-500:]}")
 
 
 OWN_SCRIPT = "scripts/train_house_prices.py"
 
 
-def _own_script_run(workspace: Workspace, project, folder: Path, progress: Progress) -> None:
+def _start_own_script(folder: Path):
     """A model trained in the user's own script, tracked through `cockpit.start_run`: run as
     a user would, in its own process from the demo folder."""
     import os
     import subprocess
     import sys
 
+    env = {**os.environ, "COCKPIT_WORKSPACE": str(folder), "COCKPIT_PROJECT": "house-prices"}
+    return subprocess.Popen(
+        [sys.executable, str(folder / "data" / OWN_SCRIPT)],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _finish_own_script(process, project, folder: Path, progress: Progress) -> None:
+    import subprocess
+
     from cockpit.errors import CockpitError
 
     script = folder / "data" / OWN_SCRIPT
-    env = {**os.environ, "COCKPIT_WORKSPACE": str(folder), "COCKPIT_PROJECT": project.name}
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
-    if done.returncode:
-        raise CockpitError(f"the demo's own training script {script} failed: {done.stderr.strip()[-500:]}")
-    progress(f"{project.name}: python {script.relative_to(folder)} -> {done.stdout.strip()}")
+    try:
+        out, err = process.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise CockpitError(f"the demo's own training script {script} took over 10 minutes") from None
+    if process.returncode:
+        raise CockpitError(f"the demo's own training script {script} failed: {err.strip()[-500:]}")
+    progress(f"{project.name}: python {script.relative_to(folder)} -> {out.strip()}")
 
 
 def _blocked_candidate(workspace: Workspace, project, progress: Progress) -> None:
@@ -175,9 +297,12 @@ def _blocked_candidate(workspace: Workspace, project, progress: Progress) -> Non
     )
 
 
-def _monitor_learner_model(workspace: Workspace, project, data_dir: Path, progress: Progress) -> None:
+def _monitor_learner_model(
+    workspace: Workspace, project, data_dir: Path, progress: Progress, review: bool = True
+) -> None:
     """Months 4-8 arrive as production files, labels a month late; the check finds the drift
-    from month 4 and, once labels arrive, the decayed recall."""
+    from month 4 and, once labels arrive, the decayed recall; then the review (unless
+    `review` is False: the caller does it)."""
     from cockpit.monitoring import alerts, batches, labels
 
     folder = data_dir / "learner_support"
@@ -202,7 +327,8 @@ def _monitor_learner_model(workspace: Workspace, project, data_dir: Path, progre
     outcome = retrain(workspace, project, override=RETRAIN_OVERRIDE)
     judged = [s for s in outcome.steps if s.startswith(("on ", "gate ", "the override"))]
     progress(f"{project.name}: retrain after the drift months: {outcome.decision} ({'; '.join(judged)})")
-    _review(workspace, project, progress)
+    if review:
+        _review(workspace, project, progress)
 
 
 def _review(workspace: Workspace, project, progress: Progress) -> None:

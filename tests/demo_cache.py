@@ -148,7 +148,8 @@ def _build(folder: Path) -> None:
         # Trials that finish in parallel take run ids in the order they finish: one at a time,
         # the same trial gets the same id in every build.
         patch.setattr("cockpit.training.sweeps.run_sweep", functools.partial(sweeps.run_sweep, n_jobs=1))
-        workspace, built = build_demo(folder)
+        # One step at a time (jobs=1): parallel builds give ids and events another order.
+        workspace, built = build_demo(folder, jobs=1)
         workspace.close()
     assert built
     ended = DEMO_START + timedelta(seconds=next(ticks))
