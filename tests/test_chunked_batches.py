@@ -18,6 +18,8 @@ import pytest
 from tests.monitoring_helpers import build, counts, penguins, run, stored_outputs
 from tests.test_batch_fallback import RULE, break_file, cancer, model_file
 
+pytestmark = pytest.mark.xdist_group("dask_cluster")  # never two LocalClusters at once
+
 SEVEN = "7"  # rows per chunk: 60 rows arrive in 9 chunks
 
 
