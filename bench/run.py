@@ -635,7 +635,13 @@ def bench_service(args, rows: list[Row]) -> None:
             (before or floor)["eight"]["per_s"],
             goal=">= 4x the baseline" if before else "",
             goal_met=ours["eight"]["per_s"] >= 4 * before["eight"]["per_s"] if before else None,
-            note=f"floor {floor['eight']['per_s']:.0f}/s; load {found['load'][0]:.1f}",
+            note=f"floor {floor['eight']['per_s']:.0f}/s; load {found['load'][0]:.1f}"
+            + (
+                f"; baseline 1 client p50 {before['one']['p50_ms']:.1f} ms, "
+                f"p95 {before['one']['p95_ms']:.1f} ms"
+                if before
+                else ""
+            ),
         )
     )
     for name, rule in found["gate latency rule"].items():
@@ -649,7 +655,7 @@ def bench_service(args, rows: list[Row]) -> None:
                 "lower",
                 goal="fails" if forest else "passes",
                 goal_met=rule["passed"] != forest,
-                note=rule["detail"],
+                note=f"{rule['detail']} (p50 {rule['p50_ms']:.2f} ms)",
             )
         )
 

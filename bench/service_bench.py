@@ -108,22 +108,34 @@ def load(url: str, clients: int, requests: int, seconds: float) -> dict:
     stop_at = [0.0]
 
     def client(number: int) -> None:
-        conn = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+        conn = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+
+        def post(body: bytes) -> int:
+            for attempt in (1, 2):  # an idle connection the server closed (keep-alive): once more
+                try:
+                    conn.request("POST", "/predict", body, headers)
+                    response = conn.getresponse()
+                    response.read()
+                    return response.status
+                except (http.client.RemoteDisconnected, ConnectionError):
+                    conn.close()
+                    if attempt == 2:
+                        raise
+            return 0
+
         for i in range(20):  # warm: the connection, the server's caches
-            conn.request("POST", "/predict", bodies[i], headers)
-            conn.getresponse().read()
+            post(bodies[i])
         start.wait()
+        conn.close()  # a fresh connection: the others may have kept it waiting past keep-alive
         i = number
         while (requests and len(latencies[number]) < requests) or (
             not requests and time.perf_counter() < stop_at[0]
         ):
             body = bodies[i % len(bodies)]
             began = time.perf_counter()
-            conn.request("POST", "/predict", body, headers)
-            response = conn.getresponse()
-            response.read()
+            status = post(body)
             latencies[number].append((time.perf_counter() - began) * 1000)
-            failures[number] += response.status != 200
+            failures[number] += status != 200
             i += clients
         conn.close()
 
@@ -178,8 +190,9 @@ def measure(url: str, requests: int, seconds: float) -> dict:
             cwd=ROOT,
             capture_output=True,
             text=True,
-            check=True,
         )
+        if out.returncode:
+            raise RuntimeError(f"the load generator failed on {url}:\n{out.stderr[-2000:]}")
         figures[name] = json.loads(out.stdout.strip().splitlines()[-1])
     return figures
 
