@@ -128,11 +128,11 @@ def test_the_same_content_twice_is_refused_unless_again(ws_root) -> None:
     assert again.exit_code == 0 and again.stdout.strip() == "2"
     for batch_id in ("2", "1"):
         assert run(ws_root, "monitor", "drop", batch_id, "--reason", "re-sent").exit_code == 0
-    # SQLite gives the next batch the freed id 1: an earlier ingest of other content under
-    # that id must not make june.csv look like a repeat, nor may.csv once its batch is gone
-    assert run(ws_root, "monitor", "ingest", str(ws_root / "june.csv")).stdout.strip() == "1"
-    assert run(ws_root, "monitor", "ingest", str(may)).stdout.strip() == "2"
-    assert "as batch 2 (may.csv" in refusal(run(ws_root, "monitor", "ingest", str(may)))
+    # a dropped batch's id is never given again (m028); may.csv, once its batches are gone,
+    # is no repeat, and june.csv none either
+    assert run(ws_root, "monitor", "ingest", str(ws_root / "june.csv")).stdout.strip() == "3"
+    assert run(ws_root, "monitor", "ingest", str(may)).stdout.strip() == "4"
+    assert "as batch 4 (may.csv" in refusal(run(ws_root, "monitor", "ingest", str(may)))
 
 
 HOSTILE = [
