@@ -181,9 +181,8 @@ def import_dataset(
     one column at a time from that file; the transaction records it by a rename."""
     import pandas as pd
 
+    from cockpit.data.chunk_writers import ParquetChunks, disk_full_told, scratch_file
     from cockpit.data.chunks import open_table
-    from cockpit.deployment.batch import scratch_file
-    from cockpit.deployment.chunk_writers import ParquetChunks, disk_full_told
 
     path = Path(path)
     name = name or path.stem
@@ -255,8 +254,8 @@ def _record(
     adopts the file by a rename and writes the rows."""
     import pyarrow.parquet as pq
 
+    from cockpit.data.chunk_writers import sealed
     from cockpit.data.profile import profile_column
-    from cockpit.deployment.batch import sealed
 
     existing = ws.store.one(
         "SELECT id FROM dataset_versions WHERE project_id = ? AND content_sha256 = ?", [project.id, digest]
@@ -318,7 +317,7 @@ def save_frame(
 ) -> tuple[DatasetVersion, bool]:
     """Store a frame as a version (or find the identical one). Its Parquet file is written
     before the transaction, which records it."""
-    from cockpit.deployment.batch import scratch_file
+    from cockpit.data.chunk_writers import scratch_file
 
     frame = frame.reset_index(drop=True)
     digest = content_hash(frame)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cockpit.audit import current_user
+from cockpit.data.chunk_writers import scratch_file, sealed
 from cockpit.deployment import batch_guard
 from cockpit.deployment.exports import open_export
 from cockpit.deployment.registry import ModelVersion
@@ -135,19 +135,6 @@ class Prepared:
         self.outputs.unlink(missing_ok=True)
 
 
-def scratch_file(ws: Workspace, suffix: str) -> Path:
-    """A new file in the artifacts folder (so recording it is a rename), named as the store
-    names its temporary files: one a killed process leaves is removed later."""
-    from storage.artifacts import TEMP_PREFIX
-
-    ws.artifacts._ensure_root()
-    handle, name = tempfile.mkstemp(
-        dir=ws.artifacts.root, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix
-    )
-    os.close(handle)
-    return Path(name)
-
-
 def stored_outputs(scored: Scored) -> pd.DataFrame:
     """A batch's answers as kept: each row's route and error, and the shadow's answers."""
     outputs = scored.frame.copy()
@@ -210,7 +197,7 @@ def score_chunks(
     `result` (a writer, with `result.rows_of(chunk, scored)`), nothing recorded. With a Dask
     `client` the chunks are scored on its workers, a few at a time, and written here in
     order. A bad chunk raises with every file removed."""
-    from cockpit.deployment.chunk_writers import ParquetChunks, disk_full_told
+    from cockpit.data.chunk_writers import ParquetChunks, disk_full_told
 
     guard = batch_guard.Guard(router, source, allow_fallback)
     domain = DomainTally(schema)
@@ -382,16 +369,6 @@ def record_batch(
     return batch_id
 
 
-def sealed(path: Path) -> str:
-    """A prepared file synced to disk, and its sha256: done before the transaction, so
-    recording it under the write lock is a rename."""
-    from storage.artifacts import sha256_of
-
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-    return sha256_of(path)
-
-
 def _move_from(prepared: Path) -> Callable[[Path], None]:
     def move(tmp: Path) -> None:
         os.replace(prepared, tmp)
@@ -507,7 +484,7 @@ class ResultRows:
 
 
 def _result_writer(ws: Workspace, partial: Path, csv: bool, rows_of: ResultRows) -> Any:
-    from cockpit.deployment.chunk_writers import CsvChunks, ParquetChunks
+    from cockpit.data.chunk_writers import CsvChunks, ParquetChunks
 
     handle = open_export(ws, partial, text=csv)  # owner-only: production inputs and scores
     writer: Any = CsvChunks(handle) if csv else ParquetChunks(partial, handle)

@@ -1,11 +1,13 @@
-"""Files written chunk by chunk: a Parquet file whose columns may widen as chunks arrive (a
-later chunk's answers may be text where the first chunk's were integers: the fallback rule
-answered), and a CSV file with its header once."""
+"""Files written chunk by chunk, outside the store's transaction: a Parquet file whose
+columns may widen as chunks arrive (a later chunk's answers may be text where the first
+chunk's were integers: the fallback rule answered), a CSV file with its header once, and
+the scratch files in the artifacts folder a transaction then records by a rename."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -13,6 +15,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+    from cockpit.workspace import Workspace
 
 
 @contextlib.contextmanager
@@ -28,17 +32,27 @@ def disk_full_told(folder: Path, what: str) -> Iterator[None]:
         raise
 
 
-def stored_types(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text-like object columns as pandas strings (Parquet cannot store a column of mixed
-    Python objects)."""
-    import pandas as pd
+def scratch_file(ws: Workspace, suffix: str) -> Path:
+    """A new file in the artifacts folder (so recording it is a rename), named as the store
+    names its temporary files: one a killed process leaves is removed later."""
+    from storage.artifacts import TEMP_PREFIX
 
-    mixed = [
-        c
-        for c in frame.columns
-        if frame[c].dtype == object and pd.api.types.infer_dtype(frame[c]) not in ("boolean", "empty")
-    ]
-    return frame.astype(dict.fromkeys(mixed, "string")) if mixed else frame
+    ws.artifacts._ensure_root()
+    handle, name = tempfile.mkstemp(
+        dir=ws.artifacts.root, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix
+    )
+    os.close(handle)
+    return Path(name)
+
+
+def sealed(path: Path) -> str:
+    """A prepared file synced to disk, and its sha256: done before the transaction, so
+    recording it under the write lock is a rename."""
+    from storage.artifacts import sha256_of
+
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+    return sha256_of(path)
 
 
 class ParquetChunks:
