@@ -649,6 +649,7 @@ def _sweep(request: dict, job: Job) -> SweepEnded:
         request["n_jobs"],
         request["time_budget_s"],
         request["stop_on_target"],
+        scheduler=request.get("scheduler"),
     )
     job.post(SweepStarted(handle))
     return SweepEnded(handle.wait(lambda done, total, message: job.post(SweepProgress(done, total, message))))
