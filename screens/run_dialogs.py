@@ -63,7 +63,8 @@ class NewRunDialog(ModalScreen[dict | None]):
 
 
 class SweepDialog(ModalScreen[dict | None]):
-    """A random sweep: family, trials, parallel jobs, time budget, stop at target."""
+    """A random sweep: family, trials, parallel jobs, time budget, stop at target, and the
+    Dask scheduler to run on (empty: COCKPIT_SCHEDULER when set, else this machine)."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="sweep.cancel"),
@@ -93,6 +94,10 @@ class SweepDialog(ModalScreen[dict | None]):
                         compact=True,
                     ),
                 ),
+                (
+                    "Scheduler",
+                    Input(placeholder="this machine · tcp://HOST:8786", id="scheduler", compact=True),
+                ),
             ]
             for label, widget in rows:
                 yield Horizontal(Label(label, classes="dialog-label"), widget, classes="dialog-row")
@@ -113,6 +118,7 @@ class SweepDialog(ModalScreen[dict | None]):
                     "n_jobs": max(1, int(self.query_one("#jobs", Input).value or 2)),
                     "time_budget_s": float(budget) if budget else None,
                     "stop_on_target": bool(self.query_one("#target", Select).value),
+                    "scheduler": self.query_one("#scheduler", Input).value.strip() or None,
                 }
             )
         except ValueError as exc:

@@ -20,6 +20,7 @@ from cockpit.training.channel import Channel
 
 
 def main(workspace_dir: str, project_id: int, channel_fd: int, request: dict[str, Any]) -> int:
+    from cockpit.cluster import choose
     from cockpit.errors import CockpitError
     from cockpit.projects import list_projects
     from cockpit.training import spaces
@@ -31,6 +32,7 @@ def main(workspace_dir: str, project_id: int, channel_fd: int, request: dict[str
         with Workspace(Path(workspace_dir)) as ws:
             project = next(p for p in list_projects(ws) if p.id == project_id)
             family, seed = request["family"], request["seed"]
+            cluster = choose(request.get("scheduler"), None)
             try:
                 result = run_sweep(
                     ws,
@@ -43,6 +45,7 @@ def main(workspace_dir: str, project_id: int, channel_fd: int, request: dict[str
                     time_budget_s=request["time_budget_s"],
                     stop_on_target=request["stop_on_target"],
                     progress=channel.progress,
+                    cluster=cluster,
                 )
             except SweepInterrupted as stopped:
                 result = stopped.result

@@ -430,9 +430,10 @@ def list_sweeps(ws: Workspace, project: Project) -> list[dict]:
 class SweepHandle:
     """A random sweep running in a child process (`python -m cockpit.training.sweep_child`),
     as the UI starts it: joblib's process pool then never shares a process with the terminal
-    UI. Progress and the result come back on a pipe of their own (one JSON object a line);
-    the child's own output goes to a temporary file, kept for the error message. `stop` is
-    Ctrl-C: the finished trials stay recorded."""
+    UI; with `scheduler` (or COCKPIT_SCHEDULER) its trials run on that Dask cluster. Progress
+    and the result come back on a pipe of their own (one JSON object a line); the child's own
+    output goes to a temporary file, kept for the error message. `stop` is Ctrl-C: the
+    finished trials stay recorded."""
 
     def __init__(
         self,
@@ -444,6 +445,7 @@ class SweepHandle:
         time_budget_s: float | None = None,
         stop_on_target: bool = False,
         seed: int = 42,
+        scheduler: str | None = None,
     ) -> None:
         request = {
             "family": family,
@@ -452,6 +454,7 @@ class SweepHandle:
             "time_budget_s": time_budget_s,
             "stop_on_target": stop_on_target,
             "seed": seed,
+            "scheduler": scheduler,  # None: COCKPIT_SCHEDULER if set, else this machine
         }
         read_fd, write_fd = os.pipe()
         self.output = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by wait
