@@ -82,6 +82,8 @@ def deliver_pending(ws: Workspace, project: Project) -> list[Delivery]:
     once never post one twice), and record each outcome. A post claimed by a check that died
     while sending (claimed longer ago than STALE_CLAIM) is sent again: a warning twice rather
     than never."""
+    if ws.store.conn.in_transaction:  # called inside a caller's transaction: posts wait for a check outside
+        return []
     done = []
     stale = (clock.now() - STALE_CLAIM).isoformat(timespec="seconds")
     with ws.store.transaction():
