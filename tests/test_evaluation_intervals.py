@@ -71,7 +71,10 @@ def test_delong_is_its_definition_with_ties() -> None:
     rng = np.random.default_rng(3)
     scores = np.round(rng.random(120), 1)  # many ties
     is_positive = rng.random(120) < 0.3 + 0.5 * scores
-    low, high = intervals.delong(is_positive, intervals.score_codes(scores))
+    codes = intervals.score_codes(scores)
+    low, high = intervals.delong(is_positive, codes)
+    # the midranks counted per distinct score are scipy's average ranks
+    assert (intervals._midranks(codes, codes.max() + 1)[codes] == stats.rankdata(scores)).all()
     x, y = scores[is_positive], scores[~is_positive]
     psi = (x[:, None] > y[None, :]) + 0.5 * (x[:, None] == y[None, :])
     auc = psi.mean()
