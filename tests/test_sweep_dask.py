@@ -120,7 +120,7 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(cancer_build, tmp_path,
 
 def test_cancel_stops_a_dask_sweep(dask_cluster, cancer) -> None:
     ws, project = cancer
-    trials = spaces.random_trials("random_forest", 10, seed=3)
+    trials = spaces.random_trials("decision_tree", 10, seed=3)
 
     def progress(done, total, message):
         if done == 2:
@@ -128,7 +128,7 @@ def test_cancel_stops_a_dask_sweep(dask_cluster, cancer) -> None:
 
     with pytest.raises(sweeps.SweepInterrupted) as stopped:
         sweeps.run_sweep(
-            ws, project, "random_forest", trials, "random", n_jobs=2, progress=progress, cluster=dask_cluster
+            ws, project, "decision_tree", trials, "random", n_jobs=2, progress=progress, cluster=dask_cluster
         )
     statuses = [r["status"] for r in ws.store.rows("SELECT status FROM runs ORDER BY id")]
     # the trials in flight (at most 2) are cancelled on the cluster, no new one is sent
@@ -218,3 +218,14 @@ def test_a_missing_extra_is_named(cancer_build, tmp_path, monkeypatch, module, a
     result = built.cli("sweep", "--model", "decision_tree", *args)
     assert result.exit_code == 2 and f"pip install '{extra}'" in result.stderr
     assert json.loads(built.cli("runs", "--json").stdout) == []
+
+
+def test_the_uis_stop_cancels_a_sweep_on_dask(dask_cluster, cancer) -> None:
+    """The UI's sweep (a child process) on the scheduler its dialog names; its stop key."""
+    ws, project = cancer
+    handle = sweeps.SweepHandle(ws, project, "decision_tree", 30, n_jobs=2, scheduler=dask_cluster.address)
+    result = handle.wait(lambda done, total, message: handle.stop())
+    assert result.status == "cancelled"
+    statuses = [r["status"] for r in ws.store.rows("SELECT status FROM runs ORDER BY id")]
+    assert "finished" in statuses and len(statuses) < 30
+    assert sweeps.list_sweeps(ws, project)[0]["backend"] == f"dask {dask_cluster.address}"
