@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -16,13 +17,14 @@ from textual.widgets import Input, TextArea
 
 from cockpit.projects import Project, list_projects, resolve_project
 from cockpit.workspace import Workspace
-from screens import stages, warmup
+from screens import base, stages, warmup
 from screens.base import cycle_tabs
 from screens.dialogs import HelpScreen, ProjectSwitcher, key_label
 from screens.guard import report_error
 from screens.keys import Key, bindings, move_cursor
 
 LAST_PROJECT = "ui.last_project"
+SHUTDOWN_WAIT_S = 5.0
 LIST_KEYS = {"j", "k"}
 APP_KEYS = [
     Key(
@@ -110,16 +112,40 @@ class CockpitApp(App):
         self.strict = strict
         self.warm_up = warm_up
         self.warmed = asyncio.Event()
+        self._made: set[str] = set()  # the stages whose screen exists
+        self._mounting: asyncio.Future | None = None  # the warm-up's last screen mounting
+        self._leaving = False
         self.set_reactive(CockpitApp.project, self._initial_project(project_name))
         self.add_mode("overview", lambda: stages.OVERVIEW.factory(workspace))
         for stage in stages.BUILT_STAGES:
             self.add_mode(stage.key, lambda stage=stage: self._new_screen(stage))
 
     def _new_screen(self, stage: stages.StageScreen) -> Screen:
+        self._made.add(stage.key)
         screen = stage.factory(self.workspace)
         if self.warmed.is_set():
             warmup.styled_now(self, screen)
         return screen
+
+    def _build_ahead(self, stage: stages.StageScreen) -> asyncio.Task | None:
+        """During the warm-up: start the screen of a stage not visited yet, off screen."""
+        if stage.key in self._made or self._leaving:
+            return None
+        self._made.add(stage.key)
+        screen = stage.factory(self.workspace)
+        if isinstance(screen, base.StageScreen):
+            screen.read_when_shown()
+        self._mounting = asyncio.ensure_future(warmup.start_offscreen(self, stage.key, screen))
+        return self._mounting
+
+    async def _shutdown(self) -> None:
+        # Textual fails to take down a screen still mounting (its Tabs find their tabs gone):
+        # quitting in the first moments lets the screen the warm-up is mounting finish first.
+        self._leaving = True
+        if self._mounting is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._mounting), SHUTDOWN_WAIT_S)
+        await super()._shutdown()
 
     def _initial_project(self, name: str | None) -> Project | None:
         """The named project, else the one the cockpit showed last, else the first."""
@@ -136,7 +162,8 @@ class CockpitApp(App):
         self.switch_mode("overview")
         if self.warm_up:
             loads = [stage.load for stage in stages.BUILT_STAGES]
-            self.call_after_refresh(warmup.warm_up, self, loads, self.warmed.set)
+            builds = [functools.partial(self._build_ahead, stage) for stage in stages.BUILT_STAGES]
+            self.call_after_refresh(warmup.warm_up, self, loads, builds, self.warmed.set)
 
     def _show_project_in_title(self) -> None:
         project = self.project

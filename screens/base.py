@@ -40,6 +40,11 @@ class StageScreen(Screen):
             self.refresh_data()
         self._shown = True
 
+    def read_when_shown(self) -> None:
+        """Read the store again when first shown too: the screen was made ahead of time
+        (screens/warmup.py), so what its on_mount read may be old by then."""
+        self._shown = True
+
     def action_next_tab(self, step: int) -> None:
         cycle_tabs(self, step)
 

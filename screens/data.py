@@ -13,7 +13,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from cockpit.data import checks, datasets, recipes
@@ -24,6 +24,7 @@ from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.fit_table import FitTable
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
@@ -175,7 +176,7 @@ class DataScreen(StageScreen):
                 yield Static(id="recipe-preview", classes="detail")
             with TabPane("Splits", id="splits"):
                 yield SplitPanel(id="split-panel")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.refresh_data()

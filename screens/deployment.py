@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from cockpit.deployment import batch, registry, rules
 from cockpit.deployment.moves import Move, summary
@@ -20,6 +20,7 @@ from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.dialogs_input import PromptDialog
 from screens.fit_table import FitTable, show_active_row
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job
@@ -139,7 +140,7 @@ class DeploymentScreen(StageScreen):
             with TabPane("Fallback & overrides", id="rules"):
                 yield Static(id="fallback-text")
                 yield FitTable(OVERRIDE_COLUMNS, "Why", whole=OVERRIDE_WHOLE, id="overrides-table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#versions-table", DataTable).add_columns(

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from cockpit.evaluation import gate as gating
@@ -27,6 +27,7 @@ from cockpit.workspace import Workspace
 from screens import evaluation_tabs as tabs
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
+from screens.footer import KeysFooter
 from screens.guard import error_text, guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.run_picker import NO_RUN, RunPicker
@@ -166,7 +167,7 @@ class EvaluationScreen(StageScreen):
             with TabPane("Importance", id="importance"):
                 yield Static(id="importance-note", classes="note")
                 yield PlotextPlot(id="importance-plot")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.refresh_data()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static
+from textual.widgets import Header, Input, Label, ProgressBar, Static
 
 from cockpit.deployment.moves import Move
 from cockpit.errors import CockpitError
@@ -22,6 +22,7 @@ from cockpit.training import runs as training
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
@@ -187,7 +188,7 @@ class ExperimentsScreen(StageScreen):
             yield Label(id="active-label")
             yield ProgressBar(total=1.0, show_eta=False, id="active-progress")
         yield RunsTable([], id="runs-table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#active-bar").display = False
@@ -200,7 +201,8 @@ class ExperimentsScreen(StageScreen):
         """Every 2 s while shown: read the store again only if another connection wrote to
         it, or a run's process died (which writes nothing until it is marked here)."""
         project = self.app.project
-        if self.app.screen is not self or project is None:
+        # is_current first: the app has no screen at all while it shuts down
+        if not self.is_current or self.app.screen is not self or project is None:
             return
         if (
             project.id != self._project_id

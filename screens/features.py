@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from cockpit import features as stage
 from cockpit.deployment.moves import Move
@@ -17,6 +17,7 @@ from cockpit.errors import CockpitError
 from cockpit.workspace import Workspace
 from screens.dialogs_input import PromptDialog
 from screens.fit_table import FitTable
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
@@ -110,7 +111,7 @@ class FeaturesScreen(GuardsEdits):
         yield FitTable(("Column", "Role", "Kind", "How"), "How", cap=28, id="features-table")
         yield Static(id="features-note")
         yield Static("v previews the transformed columns", id="features-preview")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.refresh_data()

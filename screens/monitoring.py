@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from cockpit.deployment.moves import Move
@@ -23,6 +23,7 @@ from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.fit_table import FitTable, show_active_row
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.work import Job, WorkFailed
@@ -106,7 +107,7 @@ class MonitoringScreen(StageScreen):
                 )
             with TabPane("Plots", id="plots"), Horizontal():
                 yield PlotextPlot(id="monitor-plot")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#performance-table", DataTable).add_columns(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 
 from cockpit.audit import Event
 from cockpit.lifecycle import StageState, Status, next_step
@@ -12,6 +12,7 @@ from cockpit.stage_status import stage_states
 from cockpit.text import cut
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings, key_of
 from screens.row_detail import show_row
@@ -64,7 +65,7 @@ class OverviewScreen(StageScreen):
             yield Label("Recent events", id="events-title")
             yield Input(placeholder="/ filter", id="events-filter")
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         lifecycle = self.query_one("#lifecycle", DataTable)

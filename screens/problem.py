@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import (
     DataTable,
-    Footer,
     Header,
     Input,
     Label,
@@ -29,6 +28,7 @@ from cockpit.projects import get_project
 from cockpit.text import cut
 from cockpit.workspace import Workspace
 from screens.fit_table import FitTable
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
@@ -137,7 +137,7 @@ class ProblemScreen(GuardsEdits):
                 )
                 with VerticalScroll(id="history-diff-box"):
                     yield Static(id="history-diff")
-        yield Footer()
+        yield KeysFooter()
 
     def _field(self, name: str, kind: str, placeholder: str):
         if kind == "area":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from cockpit.deployment import registry
 from cockpit.deployment.moves import Move
@@ -17,6 +17,7 @@ from cockpit.retraining import cycle, policy, rollout
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 from screens.row_detail import show_row
@@ -75,7 +76,7 @@ class RetrainScreen(StageScreen):
                 yield Static(id="steps-text")
             with TabPane("Versions", id="versions-tab"):
                 yield DataTable(id="versions", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#versions", DataTable).add_columns(

@@ -4,7 +4,7 @@ signed off by keys: approve, block or waive with a comment."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from cockpit import review as reviewing
 from cockpit.deployment import registry
@@ -13,6 +13,7 @@ from cockpit.training.query import best_run
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
+from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import Key, bindings
 
@@ -71,7 +72,7 @@ class ReviewScreen(StageScreen):
         yield Static(id="review-verdict")
         yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
         yield Static(id="evidence")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#steps", DataTable)
