@@ -58,32 +58,44 @@ def score_codes(scores: np.ndarray) -> np.ndarray:
     return np.unique(scores, return_inverse=True)[1].reshape(-1)
 
 
-def _midranks(codes: np.ndarray, size: int) -> np.ndarray:
-    """Per distinct score code, the average rank (1-based) of its values among `codes`: what
-    scipy.stats.rankdata(method="average") gives each of them."""
+def class_counts(is_positive: np.ndarray, codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(positives, negatives) per distinct score code, lowest score first."""
     import numpy as np
 
-    counts = np.bincount(codes, minlength=size)
+    return (
+        np.bincount(codes[is_positive], minlength=size),
+        np.bincount(codes[~is_positive], minlength=size),
+    )
+
+
+def _midranks(counts: np.ndarray) -> np.ndarray:
+    """Per distinct score code, the average rank (1-based) of its values among values counted
+    `counts` per code: what scipy.stats.rankdata(method="average") gives each of them."""
+    import numpy as np
+
     below = np.cumsum(counts) - counts
     return below + (counts + 1) / 2
 
 
-def delong(is_positive: np.ndarray, codes: np.ndarray) -> tuple[float, float] | None:
+def delong(
+    is_positive: np.ndarray, codes: np.ndarray, counts: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[float, float] | None:
     """DeLong's interval of the ROC AUC, in Sun & Xu's (2014) fast form: the structural
     components come from midranks among all rows, among the positives and among the negatives
-    (here counted per distinct score, the codes being ranked once). None with one class."""
+    (here counted per distinct score, the codes being ranked once; `counts`: class_counts, when
+    the caller has them). None with one class."""
     import numpy as np
 
     positives, negatives = int(is_positive.sum()), int((~is_positive).sum())
     if positives == 0 or negatives == 0:
         return None
-    size = int(codes.max()) + 1
+    per_positive, per_negative = counts or class_counts(is_positive, codes, int(codes.max()) + 1)
     pos_codes, neg_codes = codes[is_positive], codes[~is_positive]
-    overall = _midranks(codes, size)
+    overall = _midranks(per_positive + per_negative)
     # V10: for each positive, the share of negatives scored below it (ties count half)
-    v10 = (overall[pos_codes] - _midranks(pos_codes, size)[pos_codes]) / negatives
+    v10 = (overall[pos_codes] - _midranks(per_positive)[pos_codes]) / negatives
     # V01: for each negative, the share of positives scored above it
-    v01 = 1.0 - (overall[neg_codes] - _midranks(neg_codes, size)[neg_codes]) / positives
+    v01 = 1.0 - (overall[neg_codes] - _midranks(per_negative)[neg_codes]) / positives
     auc = float(v10.mean())
     variance = _variance(v10) / positives + _variance(v01) / negatives
     half = z_value() * float(np.sqrt(variance))

@@ -192,12 +192,11 @@ def _bootstrap(
     return intervals.percentile_bootstrap(statistic, len(y_true), resamples or BOOTSTRAP, seed)
 
 
-def _fast_resampled_metric(task, metric, y_true, proba, classes, codes=None):
+def _fast_resampled_metric(task, metric, y_true, proba, classes):
     """A binary ROC AUC of resamples without scoring every metric on every resample:
     `pick -> value`, equal to `metrics.score(...)["roc_auc"]` on `y_true[pick]` bit for bit.
-    The scores are sorted once (`codes`: their ranks among distinct scores, when the caller
-    ranked them already); a resample only weighs each distinct score (how many negatives and
-    positives it drew there), which gives the ROC curve's exact counts, and the curve then
+    The scores are sorted once; a resample only weighs each distinct score (how many negatives
+    and positives it drew there), which gives the ROC curve's exact counts, and the curve then
     goes through scikit-learn's own steps (roc_curve's dropped points, the trapezoid). None
     when that shortcut does not apply."""
     import numpy as np
@@ -208,25 +207,41 @@ def _fast_resampled_metric(task, metric, y_true, proba, classes, codes=None):
     scores = np.asarray(proba[:, list(classes).index(positive)], dtype=float)
     if not np.isfinite(scores).all():
         return None  # scikit-learn refuses these: keep its error
-    run = intervals.score_codes(scores) if codes is None else codes  # ascending
+    run = intervals.score_codes(scores)  # ascending
     runs = int(run.max()) + 1
     key = (runs - 1 - run) * 2 + (np.asarray(y_true) == positive)  # descending score order
 
     def roc_auc(pick) -> float | None:
         counts = np.bincount(key[pick], minlength=2 * runs)
-        negatives, positives = counts[0::2], counts[1::2]
-        drawn = np.flatnonzero(negatives + positives)
-        fps = np.cumsum(negatives[drawn], dtype=float)
-        tps = np.cumsum(positives[drawn], dtype=float)
-        if fps[-1] <= 0 or tps[-1] <= 0:
-            return None  # one class drawn: no ROC AUC, as metrics.score leaves it out
-        if len(fps) > 2:
-            kept = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), [True]])
-            fps, tps = fps[kept], tps[kept]
-        fps, tps = np.concatenate([[0.0], fps]), np.concatenate([[0.0], tps])
-        return float(np.trapezoid(tps / tps[-1], fps / fps[-1]))
+        return _roc_auc_of_counts(counts[0::2], counts[1::2])
 
     return roc_auc
+
+
+def _roc_auc_of_counts(negatives: np.ndarray, positives: np.ndarray) -> float | None:
+    """scikit-learn's ROC AUC from the negatives and positives at each distinct score, highest
+    score first: roc_curve's counts, its dropped points, the trapezoid."""
+    import numpy as np
+
+    drawn = np.flatnonzero(negatives + positives)
+    fps = np.cumsum(negatives[drawn], dtype=float)
+    tps = np.cumsum(positives[drawn], dtype=float)
+    if fps[-1] <= 0 or tps[-1] <= 0:
+        return None  # one class drawn: no ROC AUC, as metrics.score leaves it out
+    if len(fps) > 2:
+        kept = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), [True]])
+        fps, tps = fps[kept], tps[kept]
+    fps, tps = np.concatenate([[0.0], fps]), np.concatenate([[0.0], tps])
+    return float(np.trapezoid(tps / tps[-1], fps / fps[-1]))
+
+
+def _auc_and_delong(is_positive, codes, size: int) -> tuple[float | None, float | None, float | None]:
+    """(ROC AUC, DeLong's low, high) of one group, from one count of each class per distinct
+    score; the AUC is scikit-learn's to the bit, as _fast_resampled_metric's."""
+    counts = intervals.class_counts(is_positive, codes, size)
+    value = _roc_auc_of_counts(counts[1][::-1], counts[0][::-1])
+    found = intervals.delong(is_positive, codes, counts) if value is not None else None
+    return (value, *found) if found is not None else (value, None, None)
 
 
 def _fast_resampled_rate(task, metric, y_true, y_pred, positive):
@@ -253,15 +268,11 @@ def _fast_resampled_rate(task, metric, y_true, y_pred, positive):
     return None
 
 
-def _analytic(method: str, metric: str, y_true, y_pred, positive, codes) -> tuple[float | None, float | None]:
-    import numpy as np
-
+def _analytic(method: str, metric: str, y_true, y_pred, positive) -> tuple[float | None, float | None]:
+    """Wilson's or the normal interval (DeLong's: _auc_and_delong)."""
     if method == intervals.WILSON:
         return wilson(*_rate_counts(metric, y_true, y_pred, positive))
-    if method == intervals.DELONG:
-        found = intervals.delong(np.asarray(y_true) == positive, codes)
-    else:
-        found = intervals.normal_error(metric, y_true, y_pred)
+    found = intervals.normal_error(metric, y_true, y_pred)
     return found if found is not None else (None, None)
 
 
@@ -285,6 +296,7 @@ def breakdown(
     # (a resample then counts only that group's distinct scores, not all of them)
     scores = p.positive_scores if method == intervals.DELONG else None
     ranked = intervals.score_codes(scores) if scores is not None and np.isfinite(scores).all() else None
+    distinct = int(ranked.max()) + 1 if ranked is not None and len(ranked) else 0
     rows: list[dict[str, Any]] = []
     for column in columns:
         if column not in p.frame.columns:
@@ -293,16 +305,22 @@ def breakdown(
         for group in sorted(groups, key=str):
             mask = codes == groups.index(group)
             y_true, y_pred = p.truth[mask], p.y_pred[mask]
+            if ranked is not None:  # DeLong, the value from the same counts
+                value, low, high = _auc_and_delong(y_true == p.positive, ranked[mask], distinct)
+                used = intervals.DELONG
+                rows.append(
+                    _entry(p, column, group, mask, y_true, y_pred, metric, overall, value, low, high, used)
+                )
+                continue
             proba = p.proba[mask] if p.proba is not None else None
-            group_ranks = ranked[mask] if ranked is not None else None
-            fast = _fast_resampled_metric(task, metric, y_true, proba, p.classes, group_ranks)
+            fast = _fast_resampled_metric(task, metric, y_true, proba, p.classes)
             value = (
                 fast(np.arange(len(y_true)))
                 if fast is not None
                 else _metric_for(task, metric, y_true, y_pred, proba, p.classes, p.positive)
             )
-            if method is not None and (method != intervals.DELONG or group_ranks is not None):
-                low, high = _analytic(method, metric, y_true, y_pred, p.positive, group_ranks)
+            if method is not None and method != intervals.DELONG:
+                low, high = _analytic(method, metric, y_true, y_pred, p.positive)
                 used = method
             else:
                 fast = fast or _fast_resampled_rate(task, metric, y_true, y_pred, p.positive)
@@ -319,24 +337,33 @@ def breakdown(
                     resamples=resamples,
                 )
                 used = intervals.bootstrap_label(resamples)
-            positives = int((y_true == p.positive).sum()) if p.positive is not None else None
-            small = mask.sum() < SMALL_ROWS or (positives is not None and positives < SMALL_POSITIVES)
-            entry = {
-                "column": column,
-                "group": str(group),
-                "rows": int(mask.sum()),
-                "positives": positives,
-                "value": value,
-                "low": low,
-                "high": high,
-                "interval_method": used,
-                "small": bool(small),
-                "flagged": False,
-                "selection_rate": float(np.mean(y_pred == p.positive)) if p.positive is not None else None,
-            }
-            entry["flagged"] = _is_weak(metric, value, overall, small)
-            rows.append(entry)
+            rows.append(
+                _entry(p, column, group, mask, y_true, y_pred, metric, overall, value, low, high, used)
+            )
     return sorted(rows, key=lambda r: (not r["flagged"], _badness(metric, r["value"])))
+
+
+def _entry(
+    p: Predictions, column, group, mask, y_true, y_pred, metric, overall, value, low, high, used
+) -> dict:
+    import numpy as np
+
+    positives = int((y_true == p.positive).sum()) if p.positive is not None else None
+    rows = int(mask.sum())
+    small = rows < SMALL_ROWS or (positives is not None and positives < SMALL_POSITIVES)
+    return {
+        "column": column,
+        "group": str(group),
+        "rows": rows,
+        "positives": positives,
+        "value": value,
+        "low": low,
+        "high": high,
+        "interval_method": used,
+        "small": bool(small),
+        "flagged": _is_weak(metric, value, overall, small),
+        "selection_rate": float(np.mean(y_pred == p.positive)) if p.positive is not None else None,
+    }
 
 
 def _is_weak(metric: str, value: float | None, overall: float | None, small: bool) -> bool:
