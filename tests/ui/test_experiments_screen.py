@@ -103,7 +103,10 @@ async def test_sweep_diff_and_reproduce_by_keys(trained_ws) -> None:
     app = CockpitApp(trained_ws, "subs")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("4", "w")
-        await pilot.press("tab", "backspace", "backspace", "4", "ctrl+s")  # 4 logistic trials
+        # 4 logistic trials, one job: in the sweep's own process (the loky pool of
+        # `Parallel jobs` 2 is tested in tests/test_sweeps.py; here it only added two
+        # worker processes to start)
+        await pilot.press("tab", "backspace", "backspace", "4", "tab", "backspace", "1", "ctrl+s")
         screen = app.screen
         await _wait_for(pilot, lambda: trained_ws.store.scalar("SELECT status FROM sweeps") == "finished")
         await screen.workers.wait_for_complete()
