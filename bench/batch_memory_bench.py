@@ -81,6 +81,35 @@ def big_file(path: Path, rows: int) -> None:
     writer.close()
 
 
+def big_csv(path: Path, rows: int) -> None:
+    """`rows` rows of the data (with its target) repeated with 1% noise, as CSV."""
+    import numpy as np
+
+    base = cancer()
+    features = [c for c in base.columns if c not in ("member_id", "target")]
+    rng = np.random.default_rng(1)
+    with open(path, "w") as out:
+        for start in range(0, rows, 200_000):
+            n = min(200_000, rows - start)
+            picked = base.iloc[rng.integers(0, len(base), n)].reset_index(drop=True)
+            picked[features] = picked[features].to_numpy() * (1 + rng.normal(0, 0.01, (n, len(features))))
+            picked["member_id"] = [f"P{start + i}" for i in range(n)]
+            picked.to_csv(out, index=False, header=start == 0)
+
+
+def import_csv(code: Path, folder: Path, rows: int) -> dict:
+    """`data import` of a `rows`-row CSV into a new project."""
+    source = folder / f"import_{rows}.csv"
+    if not source.exists():
+        big_csv(source, rows)
+    root = folder / f"import-ws-{os.getpid()}"
+    root.mkdir()
+    for step in (("init", str(root)), ("project", "new", "p", "--task", "binary", "--target", "target")):
+        assert child(code, root, *step)["ok"], step
+    found = child(code, root, "data", "import", str(source))
+    return {**found, "file_mb": round(source.stat().st_size / 2**20)}
+
+
 def child(code: Path, root: Path, *args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(code), "COCKPIT_USER": "bench"}
     env.pop("COCKPIT_WORKSPACE", None)
@@ -130,6 +159,7 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=REPO)
     parser.add_argument("--scheduler", help="predict on this Dask scheduler (ingest and check are skipped)")
     parser.add_argument("--dask-local", type=int, help="predict on a LocalCluster of N workers (the same)")
+    parser.add_argument("--import-rows", type=int, default=0, help="also `data import` a CSV of N rows")
     parser.add_argument("--keep", type=Path, help="a folder for the files (default: a temporary one)")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="cockpit-batch-bench-"))
@@ -147,6 +177,8 @@ def main() -> None:
         if not extra:
             results["ingest"] = child(args.code, root, "monitor", "ingest", str(big), "--at", "2026-05-01")
             results["check"] = child(args.code, root, "monitor", "check", "--now", "2026-06-01")
+        if args.import_rows:
+            results["import"] = import_csv(args.code, folder, args.import_rows)
         results["load"] = os.getloadavg()[0]
         print(json.dumps(results))
     finally:
