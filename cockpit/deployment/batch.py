@@ -428,7 +428,7 @@ def predict_file(
     partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
     broken = {b.version.id for b in batch_guard.broken_models(router)}
     classes = getattr(router.pipeline(version), "classes_", None) if version.id not in broken else None
-    writer = _result_writer(ws, partial, out.suffix.lower() == ".csv", ResultRows(project, version, classes))
+    writer = _result_writer(ws, out, partial, ResultRows(project, version, classes))
     try:
         with _cluster(cluster) as client:
             prepared = score_chunks(
@@ -483,10 +483,15 @@ class ResultRows:
         return result_rows(self.project, self.version, chunk, scored, self.classes)
 
 
-def _result_writer(ws: Workspace, partial: Path, csv: bool, rows_of: ResultRows) -> Any:
+def _result_writer(ws: Workspace, out: Path, partial: Path, rows_of: ResultRows) -> Any:
+    """The writer of the scored file: `partial` beside `out`, renamed to it at the end."""
     from cockpit.data.chunk_writers import CsvChunks, ParquetChunks
 
-    handle = open_export(ws, partial, text=csv)  # owner-only: production inputs and scores
+    csv = out.suffix.lower() == ".csv"
+    try:
+        handle = open_export(ws, partial, text=csv)  # owner-only: production inputs and scores
+    except CockpitError as exc:  # named as the file the user gave, not the partial one beside it
+        raise CockpitError(str(exc).replace(str(partial), str(out))) from None
     writer: Any = CsvChunks(handle) if csv else ParquetChunks(partial, handle)
     writer.rows_of = rows_of
     return writer
