@@ -71,11 +71,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's own workspace, project or user."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never see the developer's own workspace, project, user, keymap or theme."""
     for name in ("COCKPIT_WORKSPACE", "COCKPIT_PROJECT", "COCKPIT_FAULT", "COCKPIT_JOURNAL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("COCKPIT_USER", "tester")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture
