@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -13,11 +14,12 @@ from textual.app import App, SystemCommand
 from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import Input, TextArea
 
 from cockpit.projects import Project, list_projects, resolve_project
 from cockpit.workspace import Workspace
-from screens import base, stages, warmup
+from screens import base, keymap, stages, warmup
 from screens.base import cycle_tabs
 from screens.dialogs import HelpScreen, ProjectSwitcher, key_label
 from screens.guard import report_error
@@ -108,6 +110,12 @@ class CockpitApp(App):
         keep it strict. `warm_up` gets the stages ready once the overview is up
         (screens/warmup.py); `warmed` is set when that is done."""
         super().__init__()
+        self.keymap_error: str | None = None
+        self.keymap = self._read_keymap()
+        self.set_keymap(self.keymap)
+        saved_theme = keymap.read_theme()
+        if saved_theme in self.available_themes:
+            self.theme = saved_theme
         self.workspace = workspace
         self.strict = strict
         self.warm_up = warm_up
@@ -157,7 +165,27 @@ class CockpitApp(App):
         last = self.workspace.setting(LAST_PROJECT)
         return next((p for p in projects if p.name == last), projects[0])
 
+    def _read_keymap(self) -> dict[str, str]:
+        """The user's keymap; a bad one is told once (on_mount) and the defaults kept."""
+        if not keymap.keymap_path().exists():
+            return {}
+        try:
+            return keymap.read_keymap({b.id for b in keymap.all_bindings()})
+        except keymap.KeymapError as error:
+            self.keymap_error = f"{error}. The default keys apply."
+            return {}
+
+    def _save_theme(self, theme: Theme) -> None:
+        if theme.name != keymap.read_theme():
+            try:
+                keymap.save_theme(theme.name)
+            except OSError as error:
+                self.notify(f"The theme is not kept for next time: {error}", severity="warning")
+
     def on_mount(self) -> None:
+        if self.keymap_error:
+            self.notify(self.keymap_error, title="Keymap not used", severity="error", timeout=20)
+        self.theme_changed_signal.subscribe(self, self._save_theme)
         self._show_project_in_title()
         self.switch_mode("overview")
         if self.warm_up:
@@ -269,15 +297,21 @@ class CockpitApp(App):
 def keys_of(screen: Screen) -> list[Key]:
     """The keys that act on `screen`: its own, then the app's it does not bind itself (and
     neither j nor k when it binds either)."""
-    own = getattr(screen, "KEYS", [])
+    own = _remapped(screen, getattr(screen, "KEYS", []))
     taken = _screen_bound(screen)
     if taken & LIST_KEYS:
         taken |= LIST_KEYS
-    return [*own, *[key for key in APP_KEYS if key.key not in taken]]
+    return [*own, *[key for key in _remapped(screen, APP_KEYS) if key.key not in taken]]
+
+
+def _remapped(screen: Screen, keys: list[Key]) -> list[Key]:
+    """`keys` as the user's keymap binds them."""
+    mapped: dict[str, str] = getattr(screen.app, "keymap", {})
+    return [dataclasses.replace(key, key=mapped[key.id]) if key.id in mapped else key for key in keys]
 
 
 def _screen_bound(screen: Screen) -> set[str]:
-    return {k for key in getattr(screen, "KEYS", []) for k in key.key.split(",")}
+    return {k for key in _remapped(screen, getattr(screen, "KEYS", [])) for k in key.key.split(",")}
 
 
 def _guarded(app: App, callback: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -76,6 +76,7 @@ COMMAND_MODULES = (
     "status",
     "importing",
     "maintenance",
+    "keys",
 )
 
 
