@@ -27,22 +27,22 @@ async def test_fill_and_save_the_form_by_keys(two_projects) -> None:
         assert isinstance(screen, ProblemScreen)
         await pilot.press("tab")
         assert app.focused.id == "f-statement"
-        await _type(pilot, "Predict whether a user quits in 30 days")
+        await _type(pilot, "Quits in 30 days")
         await pilot.press("tab")  # target, prefilled from the project
         assert app.focused.value == "churned"
         await pilot.press("tab")
-        await _type(pilot, "billing logs")
+        await _type(pilot, "logs")
         await pilot.press("tab")
         await _type(pilot, "sales")
         await pilot.press("tab")
-        await _type(pilot, "who gets a call")
+        await _type(pilot, "a call")
         await pilot.press("tab")  # usage: batch, online
         await _choose(pilot, 2)  # past the blank prompt
         assert screen.query_one("#f-usage", Select).value == "online"
         await pilot.press("tab")
         await _type(pilot, "150")
         await pilot.press("tab")
-        await _type(pilot, "within 30 days")
+        await _type(pilot, "30 days")
         await pilot.press("tab")  # metric: recall first
         await _choose(pilot, 1)
         await pilot.press("tab")
@@ -54,7 +54,7 @@ async def test_fill_and_save_the_form_by_keys(two_projects) -> None:
         assert saved.version == 1
         assert saved.spec.usage == "online" and saved.spec.latency_budget_ms == 150
         assert saved.spec.metric == "recall" and saved.spec.metric_target == 0.8
-        assert saved.spec.statement == "Predict whether a user quits in 30 days"
+        assert saved.spec.statement == "Quits in 30 days"
         assert saved.spec.audience == "sales"
         assert "unsaved" not in str(screen.query_one("#readiness-text").render())
 
