@@ -84,7 +84,7 @@ def build_demo(
             script = _start_own_script(folder)
             if jobs > 1:  # learner-support's review meanwhile (with one job, _fill did it)
                 try:
-                    _review(workspace, get_project(workspace, DEMO_PROJECT), progress)
+                    _review(workspace, get_project(workspace, DEMO_PROJECT), progress, reproduced=True)
                 except BaseException:
                     script.kill()
                     script.communicate()
@@ -147,23 +147,25 @@ def _fill(workspace: Workspace, folder: Path, progress: Progress, jobs: int = 1)
         progress(
             f"{name}: sweep {result.sweep_id} of {trials} {family} trials, best run {result.best_run_id}"
         )
-    houses = None if jobs == 1 else _start_house_prices_review(workspace)
+    helpers = [] if jobs == 1 else [_start_helper(workspace, "_house_prices_review")]
     try:
         _gate_best(workspace, projects[DEMO_PROJECT], progress)
-        if houses is None:
+        if jobs == 1:
             _gate_best(workspace, projects["house-prices"], progress)
         _deploy_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress)
+        if jobs > 1:  # the production model's refit, for its review, beside its monitoring
+            helpers.append(_start_helper(workspace, "_reproduce_production"))
         _serve_learner_lookups(workspace, projects[DEMO_PROJECT], data_dir, progress)
         _monitor_learner_model(workspace, projects[DEMO_PROJECT], data_dir, progress, review=jobs == 1)
     except BaseException:
-        if houses is not None:
-            houses.kill()
-            houses.communicate()
+        for helper in helpers:
+            helper.kill()
+            helper.communicate()
         raise
-    if houses is None:
+    if jobs == 1:
         _blocked_candidate(workspace, projects["house-prices"], progress)
-    else:
-        _finish_house_prices_review(houses, progress)
+    for helper in helpers:  # before the build is moved into place: they write to its store
+        _finish_helper(helper, progress)
 
 
 def _train_runs(workspace: Workspace, projects: dict, progress: Progress, jobs: int) -> None:
@@ -194,13 +196,13 @@ def _train_runs(workspace: Workspace, projects: dict, progress: Progress, jobs: 
         raise
 
 
-def _start_house_prices_review(workspace: Workspace):
-    """House-prices' gate and blocked candidate in their own process (they share nothing
-    with learner-support's deployment, which goes on meanwhile)."""
+def _start_helper(workspace: Workspace, function: str):
+    """`function(workspace_dir)` of this module in its own process, beside the build: its
+    progress lines on stdout."""
     import subprocess
     import sys
 
-    code = "import sys; from cockpit.demo import _house_prices_review; _house_prices_review(sys.argv[1])"
+    code = f"import sys; from cockpit.demo import {function}; {function}(sys.argv[1])"
     return subprocess.Popen(
         [sys.executable, "-c", code, str(workspace.dir)],
         stdin=subprocess.DEVNULL,
@@ -210,25 +212,41 @@ def _start_house_prices_review(workspace: Workspace):
     )
 
 
-def _house_prices_review(workspace_dir: str) -> None:
-    with Workspace(Path(workspace_dir)) as workspace:
-        project = get_project(workspace, "house-prices")
-
-        def say(line: str) -> None:
-            print(line, flush=True)
-
-        _gate_best(workspace, project, say)
-        _blocked_candidate(workspace, project, say)
-
-
-def _finish_house_prices_review(process, progress: Progress) -> None:
+def _finish_helper(process, progress: Progress) -> None:
     from cockpit.errors import CockpitError
 
     out, err = process.communicate()
     for line in out.splitlines():
         progress(line)
     if process.returncode:
-        raise CockpitError(f"the demo's house-prices gate and review failed: {err.strip()[-500:]}")
+        raise CockpitError(f"a step of the demo build failed: {err.strip()[-500:]}")
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _house_prices_review(workspace_dir: str) -> None:
+    """House-prices' gate and blocked candidate (they share nothing with learner-support's
+    deployment, which goes on meanwhile)."""
+    with Workspace(Path(workspace_dir)) as workspace:
+        project = get_project(workspace, "house-prices")
+        _gate_best(workspace, project, _say)
+        _blocked_candidate(workspace, project, _say)
+
+
+def _reproduce_production(workspace_dir: str) -> None:
+    """The learner-support production model refitted from its pinned inputs (its review
+    reads the verdict)."""
+    from cockpit.deployment import registry
+    from cockpit.training.reproduce import reproduce
+
+    with Workspace(Path(workspace_dir)) as workspace:
+        project = get_project(workspace, DEMO_PROJECT)
+        assert project is not None  # the build made it
+        production = registry.get_version(workspace, project, "production")
+        result = reproduce(workspace, project, production.run_id)
+        _say(f"{project.name}: run {production.run_id} reproduced, identical: {result.identical}")
 
 
 OWN_SCRIPT = "scripts/train_house_prices.py"
@@ -331,14 +349,16 @@ def _monitor_learner_model(
         _review(workspace, project, progress)
 
 
-def _review(workspace: Workspace, project, progress: Progress) -> None:
-    """The production model's review, signed off (its known gap waived with a reason)."""
+def _review(workspace: Workspace, project, progress: Progress, reproduced: bool = False) -> None:
+    """The production model's review, signed off (its known gap waived with a reason); its
+    model is reproduced first unless `reproduced` (_reproduce_production did it)."""
     from cockpit.deployment import registry
     from cockpit.review import review, sign
     from cockpit.training.reproduce import reproduce
 
     production = registry.get_version(workspace, project, "production")
-    reproduce(workspace, project, production.run_id)
+    if not reproduced:
+        reproduce(workspace, project, production.run_id)
     for step in review(workspace, project, production.version).steps:
         if step.passed:
             sign(
