@@ -232,6 +232,10 @@ def serve(
         f"{counted['aborted']} aborted by their client" if counted["aborted"] else "",
         f"{log.spilled} rows written to {ws.dir / 'logs'} instead" if log.spilled else "",
         f"{log.lost} rows LOST (the disk is full)" if log.lost else "",
+        f"{log.counts_spilled} refused/aborted counts written to {ws.dir / 'logs'} instead"
+        if log.counts_spilled
+        else "",
+        f"{log.counts_lost} refused/aborted counts LOST (the disk is full)" if log.counts_lost else "",
     ]
     click.echo(
         f"stopped: {service.served} requests answered, {log.written} rows written to the request log"
