@@ -226,12 +226,21 @@ def test_predict_on_a_dask_cluster_equals_predict_here(root: Path, cluster: str,
         stored_outputs(root, theirs["id"]), stored_outputs(root, ours["id"]), rtol=1e-12
     )
     assert np.isclose(pd.read_parquet(root / "there.parquet")["score"].sum(), 0) is np.False_
+    break_file(model_file(root, 2), "truncated")  # the canary cannot load: its rows fall back
+    here = run(root, "predict", arrived, "-o", str(root / "here.csv"), "--allow-fallback")
+    there = run(
+        root, "predict", arrived, "-o", str(root / "there.csv"), "--allow-fallback", "--scheduler", cluster
+    )
+    assert here.exit_code == 0 and there.exit_code == 0, there.stderr
+    assert there.stderr.replace("there.csv", "here.csv") == here.stderr
+    assert "rows answered by the fallback rule" in here.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(root / "there.csv"), pd.read_csv(root / "here.csv"), rtol=1e-12)
     monkeypatch.setenv("COCKPIT_SCHEDULER", cluster)
     bad = pd.read_csv(root / "arrived.csv").astype({"mean_radius": object})
     bad.loc[16, "mean_radius"] = "n/a?"
     bad.to_csv(root / "bad.csv", index=False)
     before = counts(root)
-    refused = run(root, "predict", str(root / "bad.csv"), "-o", str(root / "bad_out.csv"))
+    refused = run(root, "predict", str(root / "bad.csv"), "-o", str(root / "bad_out.csv"), "--allow-fallback")
     assert refused.exit_code == 2 and "'n/a?'" in refused.stderr and "Traceback" not in refused.stderr
     assert counts(root) == before and not (root / "bad_out.csv").exists()
 
