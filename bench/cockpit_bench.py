@@ -75,7 +75,7 @@ def record(variant: str, n: int, folder: Path) -> float:
         ws.artifacts = _NoArtifacts()
     began = time.perf_counter()
     if variant in ("sweep", "sweep+artifact"):
-        sweep_id = sweeps._create(ws, project, "random_forest", "random", [{}], 42, 2, "loky", None, False)
+        sweep_id = sweeps._create(ws, project, "random_forest", "random", [{}], n, 42, 2, "loky", None, False)
         for plan, output in zip(plans, outputs, strict=True):
             sweeps._record(ws, project, plan, sweep_id, output, None, environment)
     elif variant == "train":

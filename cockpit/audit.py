@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import pwd
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,27 @@ def record_event(
             "action": action,
             "details": json.dumps(details or {}, sort_keys=True, default=str),
         },
+    )
+
+
+def record_events(store: Store, events: Sequence[tuple[str, str, int | None, dict[str, Any] | None]]) -> None:
+    """Append several events (stage, action, project_id, details) in one statement, in order,
+    as `record_event` one by one would. Call it inside the action's transaction."""
+    at, user, os_user = clock.now_iso(), current_user(), login_user()
+    store.insert_many(
+        "events",
+        [
+            {
+                "at": at,
+                "user": user,
+                "os_user": os_user,
+                "project_id": project_id,
+                "stage": stage,
+                "action": action,
+                "details": json.dumps(details or {}, sort_keys=True, default=str),
+            }
+            for stage, action, project_id, details in events
+        ],
     )
 
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from cockpit.audit import current_user
+from cockpit.audit import current_user, record_events
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.features import COMPILER_VERSION
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
-from storage import clock
+from storage import clock, faults
 from storage.migrations import RUN_METRICS
 from storage.processes import process_alive
 
@@ -314,6 +314,17 @@ def create_run(
     return run_id
 
 
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """A run that has already ended (a sweep's trial), ready to be recorded."""
+
+    plan: RunPlan
+    status: str
+    error: str | None = None
+    output: Any = None
+    artifact_sha256: str | None = None
+
+
 def record_trial(
     ws: Workspace,
     project: Project,
@@ -327,18 +338,44 @@ def record_trial(
 ) -> int:
     """A run that has already ended (a sweep's trial) in one INSERT: the row and the two
     events `create_run` then `finish` would write, without writing the row twice."""
-    values = _start_values(project, plan, sweep_id, environment)
-    values.update(_end_values(status, error, output, artifact_sha256, plan.metric))
+    trial = Trial(plan, status, error, output, artifact_sha256)
+    return record_trials(ws, project, sweep_id, environment, [trial])[0]
+
+
+def record_trials(
+    ws: Workspace,
+    project: Project,
+    sweep_id: int | None,
+    environment: tuple[str | None, bool | None, dict],
+    trials: Sequence[Trial],
+) -> list[int]:
+    """Trials that came back together, in one transaction (a commit costs more than the
+    rows): each as one INSERT, then their events in one statement, in the order one by one
+    would give them. A crash anywhere inside leaves none of them."""
+    ids: list[int] = []
+    events: list[tuple[str, str, int | None, dict]] = []
     with ws.store.transaction():
-        run_id = ws.store.insert("runs", values)
-        ws.record(
-            "experiments",
-            "run started",
-            project.id,
-            {"run": run_id, "family": plan.family, "seed": plan.seed},
-        )
-        ws.record("experiments", f"run {status}", project.id, _end_details(run_id, values, output, error))
-    return run_id
+        for trial in trials:
+            plan = trial.plan
+            values = _start_values(project, plan, sweep_id, environment)
+            values.update(
+                _end_values(trial.status, trial.error, trial.output, trial.artifact_sha256, plan.metric)
+            )
+            run_id = ws.store.insert("runs", values)
+            faults.point("runs:trial_inserted")
+            ids.append(run_id)
+            events.append(
+                (
+                    "experiments",
+                    "run started",
+                    project.id,
+                    {"run": run_id, "family": plan.family, "seed": plan.seed},
+                )
+            )
+            details = _end_details(run_id, values, trial.output, trial.error)
+            events.append(("experiments", f"run {trial.status}", project.id, details))
+        record_events(ws.store, events)
+    return ids
 
 
 def _start_values(

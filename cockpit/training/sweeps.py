@@ -179,37 +179,51 @@ def _run(
     def over_budget() -> bool:
         return time_budget_s is not None and time.monotonic() - began > time_budget_s
 
-    def take(index: int, output, error) -> None:
-        """A trial came back: record it, tell the search, report, and check the target."""
+    def take(outcomes: list[tuple[int, Any, str | None]]) -> None:
+        """Trials came back (all those back at that moment): record them in one transaction,
+        then for each tell the search, report, and check the target."""
         nonlocal reason
-        stopped_at = (output.curve or {}).get("stopped_at") if output is not None else None
-        plan = plans[index]
-        if stopped_at is not None:
-            score = output.curve["validation"][-1]
-            error = f"pruned by optuna at {output.curve['param']} {stopped_at} ({plan.metric} {score:.4f})"
-            finished[index] = _record(ws, project, plan, sweep_id, None, error, environment, "cancelled")
-        else:
-            finished[index] = _record(ws, project, plan, sweep_id, output, error, environment)
-        if search:
-            search.tell(index, output, stopped_at is not None, plan.metric)
-        if progress:
+        outcomes = sorted(outcomes, key=lambda outcome: outcome[0])
+        told: list[tuple[int, Any, str | None, Any]] = []
+        recorded: list[tuple[runs.RunPlan, Any, str | None, str | None]] = []
+        for index, output, error in outcomes:
+            stopped_at = (output.curve or {}).get("stopped_at") if output is not None else None
+            plan = plans[index]
             if stopped_at is not None:
-                told = error
-            elif output:
-                told = f"{plan.metric} {output.validation_metrics.get(plan.metric, 0):.4f}"
+                score = output.curve["validation"][-1]
+                error = (
+                    f"pruned by optuna at {output.curve['param']} {stopped_at} ({plan.metric} {score:.4f})"
+                )
+                recorded.append((plan, None, error, "cancelled"))
             else:
-                told = f"failed ({error})"
-            progress(len(finished), total, f"trial {index + 1}: {told}")
-        if (
-            stop_on_target
-            and target is not None
-            and output is not None
-            and stopped_at is None
-            and not stop.is_set()  # the first trial to meet it is the reason
-            and not metrics.better(plan.metric, target, output.validation_metrics.get(plan.metric, target))
-        ):
-            reason = f"target {spec.metric_goal()} met by trial {index + 1}"
-            stop.set()
+                recorded.append((plan, output, error, None))
+            told.append((index, output, error, stopped_at))
+        run_ids = _record_all(ws, project, sweep_id, environment, recorded)
+        for (index, output, error, stopped_at), run_id in zip(told, run_ids, strict=True):
+            finished[index] = run_id
+            plan = plans[index]
+            if search:
+                search.tell(index, output, stopped_at is not None, plan.metric)
+            if progress:
+                if stopped_at is not None:
+                    said = error
+                elif output:
+                    said = f"{plan.metric} {output.validation_metrics.get(plan.metric, 0):.4f}"
+                else:
+                    said = f"failed ({error})"
+                progress(len(finished), total, f"trial {index + 1}: {said}")
+            if (
+                stop_on_target
+                and target is not None
+                and output is not None
+                and stopped_at is None
+                and not stop.is_set()  # the first trial to meet it is the reason
+                and not metrics.better(
+                    plan.metric, target, output.validation_metrics.get(plan.metric, target)
+                )
+            ):
+                reason = f"target {spec.metric_goal()} met by trial {index + 1}"
+                stop.set()
 
     status = "finished"
     results = None
@@ -217,8 +231,8 @@ def _run(
     try:
         if pool is None:
             results = _joblib_trials(plans, inputs, backend, n_jobs or 2, stop, started, over_budget)
-            for index, output, error in results:
-                take(index, output, error)
+            for outcome in results:  # joblib's generator hands them over one at a time
+                take([outcome])
         else:
             _pool_trials(
                 pool,
@@ -314,9 +328,8 @@ def _pool_trials(
             index += 1
         if not in_flight:
             return
-        for future in pool.wait_first(list(in_flight)):
-            number = in_flight.pop(future)
-            take(*pool.outcome(future, number))
+        # every trial back by now, recorded together (one transaction: bursts cost one commit)
+        take([pool.outcome(future, in_flight.pop(future)) for future in pool.wait_first(list(in_flight))])
 
 
 def _stop_workers(results: Any) -> None:
@@ -366,25 +379,32 @@ def _create(ws, project, family, kind, space, total, seed, n_jobs, backend, budg
 
 def _record(ws, project, plan, sweep_id, output, error, environment, status=None) -> int:
     """One trial as one run (one INSERT, its artifact and its events) in one transaction."""
+    return _record_all(ws, project, sweep_id, environment, [(plan, output, error, status)])[0]
+
+
+def _record_all(ws, project, sweep_id, environment, trials) -> list[int]:
+    """Trials that came back together, each (plan, output, error, status), as runs in one
+    transaction: each trial's artifact, row and events, and a crash leaves none of them."""
     with ws.store.transaction():
-        sha256 = None
-        if output is not None:
-            sha256 = ws.artifacts.put_bytes(
-                output.pipeline, kind="model", library_versions=environment[2]
-            ).sha256
-        run_id = runs.record_trial(
-            ws,
-            project,
-            plan,
-            sweep_id,
-            "finished" if output is not None else status or "failed",
-            environment,
-            error=None if output is not None else error,
-            output=output,
-            artifact_sha256=sha256,
-        )
+        recorded = []
+        for plan, output, error, status in trials:
+            sha256 = None
+            if output is not None:
+                sha256 = ws.artifacts.put_bytes(
+                    output.pipeline, kind="model", library_versions=environment[2]
+                ).sha256
+            recorded.append(
+                runs.Trial(
+                    plan,
+                    "finished" if output is not None else status or "failed",
+                    error=None if output is not None else error,
+                    output=output,
+                    artifact_sha256=sha256,
+                )
+            )
+        run_ids = runs.record_trials(ws, project, sweep_id, environment, recorded)
         faults.point("sweep:after_run_created")
-    return run_id
+    return run_ids
 
 
 def _close(ws, project, sweep_id, status, reason, done, metric) -> int | None:

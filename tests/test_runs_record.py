@@ -1,0 +1,136 @@
+"""A sweep's trials that come back together are recorded in one transaction: the same rows
+as one by one, and a crash inside the burst leaves only whole trials."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from cockpit.data import datasets
+from cockpit.data.splits import make_split
+from cockpit.projects import create_project, resolve_project
+from cockpit.training import runs, sweeps
+from cockpit.training.environment import capture
+from cockpit.training.fit import TrainOutput
+from cockpit.workspace import Workspace
+
+TIMES = {"created_at", "finished_at", "at"}  # clock readings: one per batch, not per trial
+
+
+def _ready(folder: Path) -> Workspace:
+    folder.mkdir(parents=True)
+    ws, _ = Workspace.init(folder)
+    project = create_project(ws, "cancer", "binary", "target")
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
+    frame.to_csv(folder / "cancer.csv", index=False)
+    datasets.import_dataset(ws, project, folder / "cancer.csv")
+    make_split(ws, project, "stratified")
+    return ws
+
+
+def _trials(ws: Workspace) -> list[tuple]:
+    """Four outcomes a sweep meets: finished, failed, pruned (cancelled), finished."""
+    project = resolve_project(ws, None)
+    plans = [runs.plan_run(ws, project, "logistic_regression", {"C": c}, seed=1) for c in (0.1, 1, 3, 10)]
+
+    def output(i: int) -> TrainOutput:
+        scores = {"roc_auc": 0.9 + i / 100, "recall": 0.5 + i / 10, "accuracy": 0.8}
+        return TrainOutput(f"model {i}".encode(), dict(scores), scores, None, 0.5 + i)
+
+    return [
+        (plans[0], output(0), None, None),
+        (plans[1], None, "ValueError: solver failed", None),
+        (plans[2], None, "pruned by optuna at max_iter 10 (roc_auc 0.6000)", "cancelled"),
+        (plans[3], output(3), None, None),
+    ]
+
+
+def _rows(ws: Workspace, table: str) -> list[dict]:
+    rows = ws.store.rows(f"SELECT * FROM {table} ORDER BY rowid")
+    return [{k: v for k, v in row.items() if k not in TIMES} for row in rows]
+
+
+def test_a_burst_in_one_transaction_gives_the_same_rows_as_one_by_one(tmp_path: Path) -> None:
+    recorded = {}
+    for mode in ("one by one", "burst"):
+        ws = _ready(tmp_path / mode.replace(" ", "_") / "w")  # the same name: the init event holds it
+        project, trials = resolve_project(ws, None), _trials(ws)
+        environment = capture(ws.root)
+        sweep_id = sweeps._create(
+            ws, project, "logistic_regression", "random", [{}], 4, 1, 2, "loky", None, False
+        )
+        if mode == "burst":
+            ids = sweeps._record_all(ws, project, sweep_id, environment, trials[:1])
+            ids += sweeps._record_all(ws, project, sweep_id, environment, trials[1:])
+        else:
+            ids = [sweeps._record(ws, project, t[0], sweep_id, *t[1:3], environment, t[3]) for t in trials]
+        assert ids == [1, 2, 3, 4]
+        recorded[mode] = {table: _rows(ws, table) for table in ("runs", "events", "artifacts")}
+        ws.close()
+    assert recorded["burst"] == recorded["one by one"]
+    runs_rows = recorded["burst"]["runs"]
+    assert [r["status"] for r in runs_rows] == ["finished", "failed", "cancelled", "finished"]
+    assert [r["m_roc_auc"] for r in runs_rows] == [0.9, None, None, 0.93]
+    assert [a["kind"] for a in recorded["burst"]["artifacts"]][-2:] == ["model", "model"]
+    actions = [
+        (e["action"], e["details"]) for e in recorded["burst"]["events"] if e["stage"] == "experiments"
+    ]
+    assert actions[1:] == [
+        ("run started", '{"family": "logistic_regression", "run": 1, "seed": 1}'),
+        ("run finished", '{"run": 1, "score": 0.9}'),
+        ("run started", '{"family": "logistic_regression", "run": 2, "seed": 1}'),
+        ("run failed", '{"error": "ValueError: solver failed", "run": 2}'),
+        ("run started", '{"family": "logistic_regression", "run": 3, "seed": 1}'),
+        ("run cancelled", '{"error": "pruned by optuna at max_iter 10 (roc_auc 0.6000)", "run": 3}'),
+        ("run started", '{"family": "logistic_regression", "run": 4, "seed": 1}'),
+        ("run finished", '{"run": 4, "score": 0.93}'),
+    ]
+
+
+CHILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from test_runs_record import _trials
+from cockpit.projects import resolve_project
+from cockpit.training import sweeps
+from cockpit.training.environment import capture
+from cockpit.workspace import Workspace
+
+ws = Workspace.open(Path(sys.argv[1]))
+project = resolve_project(ws, None)
+sweep_id = ws.store.scalar("SELECT max(id) FROM sweeps")
+sweeps._record_all(ws, project, sweep_id, capture(ws.root), _trials(ws)[1:])
+"""
+
+
+@pytest.mark.parametrize("fault", ["runs:trial_inserted", "sweep:after_run_created"])
+def test_a_crash_inside_a_burst_leaves_only_whole_trials(tmp_path: Path, fault: str) -> None:
+    """Killed after the burst's first row (its events not yet written), or with every row,
+    event and artifact of the burst written but not committed."""
+    folder = tmp_path / "w"
+    ws = _ready(folder)
+    project = resolve_project(ws, None)
+    sweep_id = sweeps._create(
+        ws, project, "logistic_regression", "random", [{}], 4, 1, 2, "loky", None, False
+    )
+    sweeps._record_all(ws, project, sweep_id, capture(ws.root), _trials(ws)[:1])
+    before = {table: _rows(ws, table) for table in ("runs", "events", "artifacts")}
+    ws.close()
+
+    env = {**os.environ, "COCKPIT_FAULT": fault}
+    child = [sys.executable, "-c", CHILD, str(folder), str(Path(__file__).parent)]
+    killed = subprocess.run(child, env=env, capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
+    with Workspace.open(folder) as ws:
+        assert ws.store.integrity_check() == "ok"
+        assert {table: _rows(ws, table) for table in ("runs", "events", "artifacts")} == before
+        assert [r["status"] for r in before["runs"]] == ["finished"]
+        assert [e["action"] for e in before["events"]][-2:] == ["run started", "run finished"]
