@@ -203,7 +203,7 @@ def _start_helper(workspace: Workspace, function: str):
     import sys
 
     code = f"import sys; from cockpit.demo import {function}; {function}(sys.argv[1])"
-    return subprocess.Popen(
+    return subprocess.Popen(  # args[2] names the step in its error (_finish_helper)
         [sys.executable, "-c", code, str(workspace.dir)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -219,7 +219,8 @@ def _finish_helper(process, progress: Progress) -> None:
     for line in out.splitlines():
         progress(line)
     if process.returncode:
-        raise CockpitError(f"a step of the demo build failed: {err.strip()[-500:]}")
+        step = process.args[2].rsplit("; ", 1)[-1].split("(")[0]
+        raise CockpitError(f"the demo build's step {step} failed: {err.strip()[-500:]}")
 
 
 def _say(line: str) -> None:

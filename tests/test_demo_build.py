@@ -47,3 +47,14 @@ def test_runs_trained_side_by_side_take_ids_in_the_lists_order(workspace, monkey
     runs = sorted(list_runs(workspace, project), key=lambda r: r.id)
     assert [(r.family, r.status) for r in runs] == [(f, "finished") for _, f, _ in wanted]
     assert [line.split(" (")[0] for line in said] == [f"penguins: run {r.id}" for r in runs]
+
+
+def test_a_helper_process_that_fails_stops_the_build_with_its_error(workspace) -> None:
+    import pytest
+
+    from cockpit.errors import CockpitError
+
+    helper = demo._start_helper(workspace, "_reproduce_production")  # no project to reproduce
+    failed = "(?s)the demo build's step _reproduce_production failed: Traceback.*AssertionError"
+    with pytest.raises(CockpitError, match=failed):
+        demo._finish_helper(helper, lambda line: None)
