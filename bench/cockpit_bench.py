@@ -8,6 +8,9 @@ Recording goes through cockpit's own functions with a fake TrainOutput (no fitti
   stubbed out, so only the recording is timed;
 - `sweep+artifact`: the same with the real `ArtifactStore.put_bytes` of an 8 KiB model
   blob per run (temp file, sha256, fsync, rename, artifacts row);
+- `sweep-burstK`: the same, with the trials coming back K at a time, each burst recorded by
+  `sweeps._record_all` in one transaction (as a sweep on a pool records the trials that
+  finished together);
 - `train`: `runs.create_run` then `runs.finish` as two transactions, as `cockpit train`
   records a run (create in the parent, finish in the child). The environment (git commit,
   library versions) is captured once and passed in, as sweeps do; `env-capture` times what
@@ -71,13 +74,19 @@ def record(variant: str, n: int, folder: Path) -> float:
     if variant == "sweep+artifact":
         for i, output in enumerate(outputs):
             output.pipeline = i.to_bytes(8, "little") * (ARTIFACT_BYTES // 8)
-    elif variant == "sweep":
+    elif variant.startswith("sweep"):
         ws.artifacts = _NoArtifacts()
     began = time.perf_counter()
     if variant in ("sweep", "sweep+artifact"):
         sweep_id = sweeps._create(ws, project, "random_forest", "random", [{}], n, 42, 2, "loky", None, False)
         for plan, output in zip(plans, outputs, strict=True):
             sweeps._record(ws, project, plan, sweep_id, output, None, environment)
+    elif variant.startswith("sweep-burst"):  # e.g. sweep-burst4: trials back 4 at a time
+        burst = int(variant.removeprefix("sweep-burst"))
+        sweep_id = sweeps._create(ws, project, "random_forest", "random", [{}], n, 42, 2, "loky", None, False)
+        trials = [(plan, output, None, None) for plan, output in zip(plans, outputs, strict=True)]
+        for at in range(0, n, burst):
+            sweeps._record_all(ws, project, sweep_id, environment, trials[at : at + burst])
     elif variant == "train":
         for plan, output in zip(plans, outputs, strict=True):
             run_id = runs.create_run(ws, project, plan, environment=environment)
