@@ -354,10 +354,15 @@ def record_trials(
     would give them. A crash anywhere inside leaves none of them."""
     ids: list[int] = []
     events: list[tuple[str, str, int | None, dict]] = []
+    # the same for every trial of a sweep: encoded once (the versions are the largest JSON)
+    shared = {
+        "library_versions": json.dumps(environment[2], sort_keys=True, default=str),
+        "created_by": current_user(),
+    }
     with ws.store.transaction():
         for trial in trials:
             plan = trial.plan
-            values = _start_values(project, plan, sweep_id, environment)
+            values = _start_values(project, plan, sweep_id, environment, shared)
             values.update(
                 _end_values(trial.status, trial.error, trial.output, trial.artifact_sha256, plan.metric)
             )
@@ -379,10 +384,15 @@ def record_trials(
 
 
 def _start_values(
-    project: Project, plan: RunPlan, sweep_id: int | None, environment: tuple[str | None, bool | None, dict]
+    project: Project,
+    plan: RunPlan,
+    sweep_id: int | None,
+    environment: tuple[str | None, bool | None, dict],
+    shared: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The columns a run starts with; `shared` holds values already worked out for a burst."""
     commit, dirty, versions = environment
-    return {
+    values = {
         "project_id": project.id,
         "sweep_id": sweep_id,
         "family": plan.family,
@@ -404,8 +414,11 @@ def _start_values(
         "library_versions": versions,
         "owner_pid": os.getpid(),
         "created_at": clock.now_iso(),
-        "created_by": current_user(),
+        "created_by": shared["created_by"] if shared else current_user(),
     }
+    if shared:
+        values.update(shared)
+    return values
 
 
 def _end_values(
