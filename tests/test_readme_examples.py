@@ -206,6 +206,14 @@ def _runs_newest(source: str, model: str) -> Callable[[Path, list[Result]], None
     return check
 
 
+def _optuna_sweep(folder: Path, results: list[Result]) -> None:
+    with closing(sqlite3.connect(folder / ".cockpit" / "cockpit.db")) as db:
+        sweep = db.execute("SELECT id, kind, trials, status FROM sweeps ORDER BY id DESC LIMIT 1").fetchone()
+        runs = db.execute("SELECT count(*) FROM runs WHERE sweep_id = ?", [sweep[0]]).fetchone()[0]
+    assert results[0].stdout.strip() == str(sweep[0]) and sweep[1:] == ("optuna", 2, "finished"), sweep
+    assert runs == 2
+
+
 def _reproduced_in_a_worktree(folder: Path, results: list[Result]) -> None:
     assert "identical" in results[0].stdout and "temporary worktree" in results[0].stdout
     trees = subprocess.run(["git", "-C", str(folder), "worktree", "list"], capture_output=True, text=True)
@@ -381,6 +389,11 @@ WAYS: dict[str, Way | str] = {
     # of the 60 s a budget of 60 may take
     "cockpit sweep --model random_forest --random 20 [--time-budget 60] [--target]": Way(
         values={"20": "3", "60": "20"}
+    ),
+    # 2 decision trees: Optuna's path (ask, tell, trials on loky) in 16 s at load 9, where one
+    # forest trial on the demo takes 25 s (tests/test_sweep_dask.py runs forests and pruning)
+    "cockpit sweep --model random_forest --search optuna --trials 20": Way(
+        values={"20": "2", "random_forest": "decision_tree"}, check=_optuna_sweep
     ),
     'cockpit runs --sort roc_auc --filter "recall>0.8 family=random_forest" --json': Way(),
     "cockpit runs --sort score": Way(),
