@@ -29,6 +29,10 @@ def test_card_and_package_when_the_newest_window_has_no_drift_figure(tmp_path: P
     from cockpit.deployment.serving import running_service
 
     data = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "benign"})
+    # its ten standard-error columns: none predicts the label alone, so the split's leak
+    # check (a cross-validated comparison per strong column, most of this test's time on
+    # all thirty columns) has nothing to weigh; the card reads the same windows either way
+    data = data[[c for c in data.columns if c.endswith(" error")] + ["benign"]]
     data = data.sample(frac=1, random_state=3).reset_index(drop=True)
     root = tmp_path / "ws"
     build(root, "binary", "benign", data.iloc[:400])
