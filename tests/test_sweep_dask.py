@@ -229,3 +229,29 @@ def test_the_uis_stop_cancels_a_sweep_on_dask(dask_cluster, cancer) -> None:
     statuses = [r["status"] for r in ws.store.rows("SELECT status FROM runs ORDER BY id")]
     assert "finished" in statuses and len(statuses) < 30
     assert sweeps.list_sweeps(ws, project)[0]["backend"] == f"dask {dask_cluster.address}"
+
+
+def test_a_ctrl_c_amid_trials_that_came_back_together_records_each_once(cancer, monkeypatch) -> None:
+    """Trials back at the same moment are recorded together; Ctrl-C while the first of them
+    is reported leaves each recorded once (finished), none again as cancelled."""
+    pytest.importorskip("optuna")
+    import concurrent.futures
+
+    from cockpit.training import sweep_pools
+    from cockpit.training.search import OptunaSearch
+
+    def wait_all(self, futures):
+        return list(concurrent.futures.wait(futures).done)  # every trial in flight: a burst
+
+    monkeypatch.setattr(sweep_pools.ExecutorPool, "wait_first", wait_all)
+    ws, project = cancer
+
+    def interrupt(done, total, message):
+        raise KeyboardInterrupt
+
+    search = OptunaSearch(spaces.DEFAULT_SPACES["decision_tree"], 6, 1, "roc_auc")
+    with pytest.raises(sweeps.SweepInterrupted):
+        sweeps.run_sweep(
+            ws, project, "decision_tree", search, "optuna", 1, 2, "threading", progress=interrupt
+        )
+    assert [r["status"] for r in ws.store.rows("SELECT status FROM runs")] == ["finished", "finished"]

@@ -199,8 +199,11 @@ def _run(
                 recorded.append((plan, output, error, None))
             told.append((index, output, error, stopped_at))
         run_ids = _record_all(ws, project, sweep_id, environment, recorded)
-        for (index, output, error, stopped_at), run_id in zip(told, run_ids, strict=True):
-            finished[index] = run_id
+        # all of the burst is finished before any report: a Ctrl-C in `progress` must not
+        # record its later trials again as cancelled
+        done_before = len(finished)
+        finished.update({index: run_id for (index, *_), run_id in zip(told, run_ids, strict=True)})
+        for number, (index, output, error, stopped_at) in enumerate(told, start=1):
             plan = plans[index]
             if search:
                 search.tell(index, output, stopped_at is not None, plan.metric)
@@ -211,7 +214,7 @@ def _run(
                     said = f"{plan.metric} {output.validation_metrics.get(plan.metric, 0):.4f}"
                 else:
                     said = f"failed ({error})"
-                progress(len(finished), total, f"trial {index + 1}: {said}")
+                progress(done_before + number, total, f"trial {index + 1}: {said}")
             if (
                 stop_on_target
                 and target is not None
