@@ -9,6 +9,7 @@ Enter."""
 
 from __future__ import annotations
 
+from textual import events, on
 from textual.screen import Screen
 from textual.widgets import Input, TabbedContent, Tabs, TextArea
 from textual.worker import Worker
@@ -42,8 +43,29 @@ class StageScreen(Screen):
 
     def read_when_shown(self) -> None:
         """Read the store again when first shown too: the screen was made ahead of time
-        (screens/warmup.py), so what its on_mount read may be old by then."""
+        (screens/warmup.py), so what its on_mount read may be old by then. Its styles are
+        those of now."""
         self._shown = True
+        self._styled_as = self._app_look()
+
+    # Textual restyles every widget of a screen each time it is shown, in case the app's
+    # look changed meanwhile: that was up to half of showing a stage again. The styles
+    # depend on the style sheet (a theme change reparses it and restyles every screen),
+    # the theme and whether the app has the terminal's focus; when none of those changed
+    # since the screen was last styled, the restyle is skipped. Its own widgets restyle
+    # themselves when their classes change, shown or not.
+
+    @on(events.ScreenSuspend)
+    def _note_styles(self) -> None:
+        self._styled_as = self._app_look()
+
+    @on(events.ScreenResume)
+    def _skip_restyle(self, event: events.ScreenResume) -> None:
+        if getattr(self, "_styled_as", None) == self._app_look():
+            event.refresh_styles = False
+
+    def _app_look(self) -> tuple[object, ...]:
+        return (self.app.theme, self.app.app_focus, self.app._css_update_count)
 
     def action_next_tab(self, step: int) -> None:
         cycle_tabs(self, step)
