@@ -14,12 +14,20 @@ from tests.test_reliability_crash import _cockpit, _counts, _killed
 from tests.test_retraining import _workspace, month
 
 
-@pytest.fixture
-def deployed(tmp_path: Path) -> Path:
-    """A production model, three months scored and labelled (the relation flips)."""
-    ws, _ = _workspace(tmp_path, [month(800, n, shifted=True) for n in (1, 2, 3)])
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A production model, three months scored and labelled (the relation flips): built once."""
+    folder = tmp_path_factory.mktemp("crash_later") / "w"
+    folder.mkdir()
+    ws, _ = _workspace(folder, [month(800, n, shifted=True) for n in (1, 2, 3)])
     ws.close()
-    return tmp_path
+    return folder
+
+
+@pytest.fixture
+def deployed(built: Path, private_copy) -> Path:
+    """This test's own copy of the build."""
+    return private_copy(built)
 
 
 def _rows(folder: Path, sql: str) -> list[tuple]:
@@ -30,7 +38,7 @@ def _rows(folder: Path, sql: str) -> list[tuple]:
         conn.close()
 
 
-def test_kill_inside_a_monitoring_ingest_leaves_no_batch(deployed: Path) -> None:
+def test_kill_inside_a_monitoring_ingest_leaves_no_batch(deployed: Path, run_cli) -> None:
     month(200, 9).drop(columns=["churned"]).to_csv(deployed / "m9.csv", index=False)
     before = _counts(deployed)
     _killed(
@@ -47,11 +55,14 @@ def test_kill_inside_a_monitoring_ingest_leaves_no_batch(deployed: Path) -> None
     after = _counts(deployed)
     assert after["batches"] == before["batches"] == 3
     assert after["events"] == before["events"]
-    again = _cockpit(deployed, "monitor", "ingest", str(deployed / "m9.csv"), "--at", "2026-04-15", "--json")
-    assert again.returncode == 0, again.stderr
+    # the next commands (in this process: only the killed one needs a process of its own)
+    again = run_cli(
+        "monitor", "ingest", str(deployed / "m9.csv"), "--at", "2026-04-15", "--json", workspace=deployed
+    )
+    assert again.exit_code == 0, again.stderr
     assert _counts(deployed)["batches"] == 4
-    checked = _cockpit(deployed, "monitor", "check", "--json")
-    assert checked.returncode in (0, 1), checked.stderr
+    checked = run_cli("monitor", "check", "--json", workspace=deployed)
+    assert checked.exit_code in (0, 1), checked.stderr
     assert [w["window"] for w in json.loads(checked.stdout)["windows"]] == [
         "2026-01",
         "2026-02",
@@ -61,7 +72,9 @@ def test_kill_inside_a_monitoring_ingest_leaves_no_batch(deployed: Path) -> None
 
 
 @pytest.mark.parametrize("fault", ["registry.register:after_insert", "retrain:after_record"])
-def test_kill_inside_a_retrain_leaves_production_and_no_half_record(deployed: Path, fault: str) -> None:
+def test_kill_inside_a_retrain_leaves_production_and_no_half_record(
+    deployed: Path, fault: str, run_cli
+) -> None:
     _killed(_cockpit(deployed, "retrain", fault=fault))
     counts = _counts(deployed)  # integrity_check is ok
     assert counts["retrains"] == 0
@@ -77,7 +90,7 @@ def test_kill_inside_a_retrain_leaves_production_and_no_half_record(deployed: Pa
     statuses = {s for (s,) in _rows(deployed, "SELECT status FROM runs")}
     assert statuses <= {"finished"}  # the challenger's run is a whole, normal run
     # the challenger fails its gate (tests/test_retrain_gate.py): deployed by an override
-    again = _cockpit(deployed, "retrain", "--override", "after the crash", "--json")
-    assert again.returncode == 0, again.stderr
+    again = run_cli("retrain", "--override", "after the crash", "--json", workspace=deployed)
+    assert again.exit_code == 0, again.stderr
     assert json.loads(again.stdout)["decision"] == "deployed (override)"
     assert _counts(deployed)["retrains"] == 1
