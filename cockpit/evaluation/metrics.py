@@ -79,13 +79,11 @@ def _classification(task: str, y_true, y_pred, proba, classes) -> dict[str, floa
     from sklearn import metrics
     from sklearn.exceptions import UndefinedMetricWarning
 
-    out: dict[str, float] = {
-        "accuracy": metrics.accuracy_score(y_true, y_pred),
-        "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
-    }
+    out: dict[str, float] = {"accuracy": metrics.accuracy_score(y_true, y_pred)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", UserWarning)  # "y_pred contains classes not in y_true"
+        out["balanced_accuracy"] = metrics.balanced_accuracy_score(y_true, y_pred)
         if task == "binary":
             positive = positive_label(classes if classes is not None else np.unique(y_true))
             kwargs = {"pos_label": positive, "zero_division": 0}
@@ -102,8 +100,25 @@ def _classification(task: str, y_true, y_pred, proba, classes) -> dict[str, floa
             out["precision"] = metrics.precision_score(y_true, y_pred, **kwargs)
             out["recall"] = metrics.recall_score(y_true, y_pred, **kwargs)
             out["f1"] = metrics.f1_score(y_true, y_pred, **kwargs)
-            if proba is not None and set(np.unique(y_true)) == set(classes):
-                out["roc_auc"] = metrics.roc_auc_score(y_true, proba, multi_class="ovr", labels=classes)
-        if proba is not None:
+            if proba is not None:
+                out["roc_auc"] = _macro_roc_auc(y_true, proba, classes)
+        if proba is not None and set(np.unique(y_true)) <= set(classes):
+            # A class the model never saw has no probability column: log loss is undefined.
             out["log_loss"] = metrics.log_loss(y_true, np.clip(proba, 1e-15, 1), labels=classes)
     return {k: float(v) for k, v in out.items() if np.isfinite(v)}
+
+
+def _macro_roc_auc(y_true, proba: np.ndarray, classes) -> float:
+    """One-vs-rest ROC AUC of each class present in `y_true`, macro-averaged (NaN when fewer
+    than two are present): scikit-learn's `multi_class="ovr"` on the same columns, but also
+    right for a multiclass target with two classes (where scikit-learn sees a binary target
+    and wants one score column) and for a split missing a class (which has no positive row,
+    so no AUC of its own; scikit-learn would give NaN for the whole average)."""
+    import numpy as np
+    from sklearn import metrics
+
+    is_class = np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]
+    present = is_class.any(axis=0)
+    if present.sum() < 2:
+        return float("nan")
+    return float(metrics.roc_auc_score(is_class[:, present], proba[:, present], average="macro"))
