@@ -94,11 +94,34 @@ def connect(choice: ClusterChoice) -> Iterator[Any]:
                     f"(none joined in {WORKERS_TIMEOUT_S:g} s): start some with `dask worker "
                     f"{choice.address}`"
                 ) from None
+        client.run(_editable_install_first())
         yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _editable_install_first():
+    """A function for every worker (sent by value, as it is made inside a function): a Dask
+    worker puts its own folder on sys.path, and that folder holds `storage/` (its spilled
+    data). With cockpit installed in editable mode (`pip install -e`, found by a finder that
+    Python asks after sys.path), `import storage` would find that folder instead of cockpit's
+    store package; asking the editable install's finder first finds the package."""
+
+    def first() -> None:
+        import sys
+
+        # setuptools' editable finder is a class of classmethods, put on sys.meta_path itself
+        editable = [f for f in sys.meta_path if getattr(f, "__name__", "") == "_EditableFinder"]
+        for finder in editable:
+            sys.meta_path.remove(finder)
+            sys.meta_path.insert(0, finder)
+        shadowed = sys.modules.get("storage")
+        if editable and shadowed is not None and getattr(shadowed, "__file__", None) is None:
+            del sys.modules["storage"]
+
+    return first
 
 
 def local_versions() -> dict[str, str | None]:
