@@ -100,7 +100,13 @@ class DaskPool:
     def wait_first(self, futures: list[Any]) -> list[Any]:
         from distributed import wait
 
-        return list(wait(futures, return_when="FIRST_COMPLETED").done)
+        try:
+            return list(wait(futures, return_when="FIRST_COMPLETED").done)
+        except Exception:  # cancelled on the cluster (a worker lost): failed trials, not a crash
+            done = [future for future in futures if future.done()]
+            if not done:
+                raise
+            return done
 
     def outcome(self, future: Any, index: int) -> Outcome:
         try:
