@@ -39,3 +39,25 @@ async def test_without_the_warm_up_first_visits_parse_the_styles_again(two_proje
         await pilot.pause()
         assert not app.warmed.is_set()
         assert await _visit_every_stage(app, pilot, until_parsed=True) > 0
+
+
+async def test_a_stage_built_during_the_warm_up_shows_what_was_saved_after(two_projects) -> None:
+    """The warm-up builds every stage's screen ahead (it reads the store then); the first
+    visit reads it again."""
+    from dataclasses import replace
+
+    from textual.widgets import TextArea
+
+    from cockpit import problem
+    from cockpit.projects import get_project
+
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.warmed.wait()
+        assert "problem" in app._screen_stacks  # built, not shown yet
+        churn = get_project(two_projects, "churn")
+        spec = replace(problem.current_spec(two_projects, churn), statement="Churn within 30 days")
+        problem.save_spec(two_projects, churn, spec)
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.screen.query_one("#f-statement", TextArea).text == "Churn within 30 days"
