@@ -106,6 +106,8 @@ def _beyond(details: dict) -> list[str]:
             f"Latency per row: p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, "
             f"p99 {lat['p99_ms']:.1f} ms{budget}; batch {lat['batch_rows_per_s']:,.0f} rows/s",
         ]
+        if lat.get("method"):
+            lines.append(f"(timed: {lat['method']})")
     if details.get("importance"):
         lines += [
             "",

@@ -4,6 +4,7 @@ and permutation importance."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,13 @@ if TYPE_CHECKING:
 STABILITY_TOLERANCE = 0.05  # max - min of the metric across seeds, metrics in 0..1
 STABILITY_RELATIVE = 0.10  # for error metrics
 EDGE_ROWS = 200
-LATENCY_CALLS = 50
+LATENCY_CALLS = 50  # rows timed one at a time
+LATENCY_REPEATS = 5  # calls at most on a row whose first call looks preempted
+LATENCY_SUSPECT = 2.0  # a first call over this many times the median is timed again
+LATENCY_METHOD = (
+    "wall clock per row after a warm-up call; a row over 2x the median is timed again, "
+    "up to 5 back-to-back calls, and its least counts"
+)
 IMPORTANCE_ROWS = 5000
 
 
@@ -63,6 +70,7 @@ class Latency:
     batch_rows_per_s: float
     budget_ms: float | None
     within_budget: bool | None  # None: the spec sets no budget
+    method: str = ""  # how each row was timed (older reports: one call per row)
 
 
 SCORERS = {
@@ -270,40 +278,78 @@ def _invalid(predictions) -> str:
     return ""
 
 
-def latency(pipeline, frame: pd.DataFrame, project, budget_ms: float | None) -> dict[str, Any]:
+def latency(
+    pipeline,
+    frame: pd.DataFrame,
+    project,
+    budget_ms: float | None,
+    clock: Callable[[], float] | None = None,
+) -> dict[str, Any]:
     """Per-row latency (p50 / p95 / p99, ms) over single-row calls, and batch throughput.
     Single rows are predicted as the service predicts them (its numpy path where the pipeline
     allows, inputs checked before, so no finiteness or parameter checks): the budget is then
-    about the model, not about scikit-learn's per-call overhead."""
+    about the model, not about scikit-learn's per-call overhead. `clock` (seconds; default
+    `time.perf_counter`) is for tests."""
     import numpy as np
     import sklearn
 
     from cockpit.training.fast_pipeline import numpy_twin
 
+    clock = clock or time.perf_counter  # looked up per call: the demo build patches `time`
     rows = frame.drop(columns=[project.target], errors="ignore").reset_index(drop=True)
-    single = []
     served = numpy_twin(pipeline)
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for i in range(min(LATENCY_CALLS, len(rows))):
-            row = rows.iloc[[i]]
-            started = time.perf_counter()
-            served.predict(row)
-            single.append((time.perf_counter() - started) * 1000)
+        single, first, calls = _time_rows(served, rows.head(LATENCY_CALLS), clock)
     batch = rows.head(1000)
-    started = time.perf_counter()
+    started = clock()
     pipeline.predict(batch)
-    batch_seconds = time.perf_counter() - started
+    batch_seconds = clock() - started
     p50, p95, p99 = (float(np.percentile(single, q)) for q in (50, 95, 99))
     return {
         "p50_ms": p50,
         "p95_ms": p95,
         "p99_ms": p99,
-        "calls": len(single),
+        "method": LATENCY_METHOD,
+        "first_call_p95_ms": float(np.percentile(first, 95)),
+        "rows": len(single),
+        "calls": calls,
         "batch_rows": len(batch),
         "batch_rows_per_s": len(batch) / max(batch_seconds, 1e-9),
         "budget_ms": budget_ms,
         "within_budget": None if budget_ms is None else p95 <= budget_ms,
     }
+
+
+def _time_rows(served, rows: pd.DataFrame, clock: Callable[[], float]):
+    """Each row's time in ms (the least of its calls), each first call's, and the calls made.
+
+    On a loaded machine a sub-millisecond call the scheduler preempts takes 10-40 ms, and a
+    p95 over 50 calls is then the scheduler's, not the model's. Noise only ever adds time
+    (timeit's documentation: the least of repeated runs is the cost, the rest is other
+    processes), so a row whose first call is over LATENCY_SUSPECT x the median is called again
+    back to back and keeps its least. A model that is slow on a row is slow on every call of
+    it, so that row stays slow; a model slow everywhere (a 500-tree forest) has few rows over
+    twice its own median, so it is timed about once per row. Repeats never exceed the rows:
+    the measurement at most doubles."""
+    import numpy as np
+
+    def timed(row) -> float:
+        started = clock()
+        served.predict(row)
+        return (clock() - started) * 1000
+
+    if len(rows):
+        served.predict(rows.iloc[[0]])  # warm-up: first-call caches are not a row's cost
+    first = [timed(rows.iloc[[i]]) for i in range(len(rows))]
+    best, calls = list(first), len(first)
+    suspect = LATENCY_SUSPECT * float(np.median(first)) if first else 0.0
+    for i in sorted(range(len(rows)), key=lambda i: -first[i]):  # the worst first
+        for _ in range(LATENCY_REPEATS - 1):
+            if best[i] <= suspect or calls >= 2 * len(rows):
+                break
+            best[i] = min(best[i], timed(rows.iloc[[i]]))
+            calls += 1
+    return best, first, calls
 
 
 def importance(
