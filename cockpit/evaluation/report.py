@@ -488,6 +488,26 @@ def _check_segment_columns(ws: Workspace, project: Project, run: Run, wanted: li
             f"segment column(s) {', '.join(missing)} are not in the data; "
             f"columns: {', '.join(map(str, columns[:15]))}"
         )
+    if run.feature_spec_version is None:
+        return
+    from cockpit.features import spec_at
+
+    # one group per row: thousands of one-row segments, none with an interval
+    specs = {s.column: s for s in spec_at(ws, project, run.feature_spec_version)}
+    for column in wanted:
+        spec = specs.get(column)
+        kind = (
+            "the entity id"
+            if spec and spec.role == "id"
+            else "free text"
+            if spec and spec.kind == "text"
+            else None
+        )
+        if kind:
+            raise CockpitError(
+                f"segment column {column!r} is {kind} (a group per row): "
+                "segment by a categorical column, or a numeric one (binned into quartiles)"
+            )
 
 
 def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evaluation:
