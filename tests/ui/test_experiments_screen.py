@@ -113,8 +113,8 @@ async def test_sweep_diff_and_reproduce_by_keys(trained_ws) -> None:
         await pilot.pause()
         table = screen.query_one(RunsTable)
         assert table.rows_total == 4
-        sweep = trained_ws.store.one("SELECT trials, status FROM sweeps")
-        assert sweep == {"trials": 4, "status": "finished"}
+        sweep = trained_ws.store.one("SELECT trials, n_jobs, status FROM sweeps")
+        assert sweep == {"trials": 4, "n_jobs": 1, "status": "finished"}  # both fields typed
         # The cursor followed the first trial down as newer ones came in above it.
         assert table.cursor == 3 and table.current.id == min(
             r.id for r in runs.list_runs(trained_ws, app.project)
