@@ -255,3 +255,21 @@ def test_a_ctrl_c_amid_trials_that_came_back_together_records_each_once(cancer, 
             ws, project, "decision_tree", search, "optuna", 1, 2, "threading", progress=interrupt
         )
     assert [r["status"] for r in ws.store.rows("SELECT status FROM runs")] == ["finished", "finished"]
+
+
+def test_time_budget_and_target_stop_sending_trials_to_the_cluster(dask_cluster, cancer) -> None:
+    from cockpit import problem
+
+    ws, project = cancer
+    trials = spaces.random_trials("decision_tree", 8, seed=2)
+    spent = sweeps.run_sweep(
+        ws, project, "decision_tree", trials, "random", time_budget_s=0.0, cluster=dask_cluster
+    )
+    assert spent.status == "stopped" and "time budget" in spent.reason and not spent.run_ids
+
+    problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.5))
+    met = sweeps.run_sweep(
+        ws, project, "decision_tree", trials, "random", n_jobs=1, stop_on_target=True, cluster=dask_cluster
+    )
+    assert met.status == "stopped" and met.reason == "target roc_auc >= 0.5 met by trial 1"
+    assert len(met.run_ids) == 1  # one trial in flight at a time: none sent after the first
