@@ -94,12 +94,23 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
         codes, distinct = np.asarray(binned.cat.codes), binned.cat.categories
     else:
         codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    labels = [str(value) for value in distinct] + ["missing"]  # code -1, the last, is missing
+    labels = [_label(value) for value in distinct] + ["missing"]  # code -1, the last, is missing
     merged, groups = pd.factorize(np.array(labels, dtype=object))  # values with the same text
     kept = np.flatnonzero(np.bincount(merged[codes], minlength=len(groups)))  # groups with rows
     renumbered = np.full(len(groups), -1)
     renumbered[kept] = np.arange(len(kept))
     return renumbered[merged][codes], [str(groups[i]) for i in kept]
+
+
+def _label(value: Any) -> str:
+    """A group's text; a quartile range with its edges to 10 significant digits: qcut moves the
+    lowest edge down by 0.001, which as a float often reads 6.9799999999999995."""
+    import pandas as pd
+
+    if isinstance(value, pd.Interval):
+        left, right = ("[" if value.closed_left else "("), ("]" if value.closed_right else ")")
+        return f"{left}{value.left:.10g}, {value.right:.10g}{right}"
+    return str(value)
 
 
 def _metric_for(task: str, metric: str, y_true, y_pred, proba, classes, positive) -> float | None:
