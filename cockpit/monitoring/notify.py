@@ -61,6 +61,10 @@ def check_url(url: str) -> str:
     """A webhook must be an http(s) URL with a host; anything else is refused before a rule
     is stored."""
     parts = urlsplit(url.strip())
+    try:
+        _ = parts.port  # urllib checks the port only when it is read
+    except ValueError:
+        parts = parts._replace(netloc="")  # out of range or not a number: refused below
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CockpitError(f"--notify {url!r}: a webhook is an http:// or https:// URL with a host")
     return url.strip()
@@ -162,4 +166,5 @@ def resolved_text(project: Project, alert_id: int, severity: str, condition: str
 def shown(url: str) -> str:
     """A webhook as printed: scheme and host only (a Slack webhook's path is its secret)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}/…"
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname  # IPv6
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}/…"
