@@ -30,8 +30,3 @@ def test_free_text_and_id_segment_columns_are_refused(tmp_path: Path) -> None:
         assert refused.exit_code == 2, refused.stdout
         assert refused.stderr.startswith(f"cockpit: segment column {column!r} is {kind}"), refused.stderr
     assert len(json.loads(built.cli("log", "--json", "--limit", "1000").stdout)) == events
-    shown = built.cli(
-        "evaluate", "1", "--split", "validation", "--seeds", "0", "--segments", "site", "--json"
-    )
-    assert shown.exit_code == 0, shown.stderr
-    assert {s["group"] for s in json.loads(shown.stdout)["details"]["segments"]} == {"north", "south"}
