@@ -112,6 +112,7 @@ class ProblemScreen(GuardsEdits):
         self._project_id: int | None = None  # whose spec the form holds
         self._loading = False
         self._regrade_timer = None
+        self._choices_for: str | None = None  # the task whose choices the Selects offer
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -183,6 +184,10 @@ class ProblemScreen(GuardsEdits):
         self._regrade()
 
     def _set_choices(self, task: str) -> None:
+        # Setting a Select's options empties it and restyles it twice: only when they change.
+        if self._choices_for == task:
+            return
+        self._choices_for = task
         self.query_one("#f-usage", Select).set_options([(u, u) for u in stage.USAGES])
         self.query_one("#f-metric", Select).set_options([(m, m) for m in stage.METRICS[task]])
         mistakes = [
