@@ -99,9 +99,11 @@ def delete_run(ws: Workspace, project: Project, run_id: int, reason: str, dry_ru
         )
     ]
 
-    def keep_version_numbers() -> None:
+    def keep_numbers_forget_best() -> None:
         if versions:
             _raise_version_floor(ws, project.id, max(versions))
+        # no foreign key names the run there: the sweep stays, without a best it no longer has
+        ws.store.conn.execute("UPDATE sweeps SET best_run_id = NULL WHERE best_run_id = ?", [run.id])
 
     details: dict[str, Any] = {"run": run.id, "status": run.status, "reason": reason}
     if versions:
@@ -116,7 +118,7 @@ def delete_run(ws: Workspace, project: Project, run_id: int, reason: str, dry_ru
         dry_run,
         ("experiments", "delete run"),
         details,
-        before=keep_version_numbers,
+        before=keep_numbers_forget_best,
     )
 
 

@@ -390,3 +390,27 @@ def test_killed_inside_the_transaction_deletes_nothing(root: Path) -> None:
     assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
     assert scalar(root, "PRAGMA integrity_check") == "ok"
     assert run(root, "delete", "project", "q", "--reason", "the client left", "--yes").exit_code == 0
+
+
+def test_deleting_a_sweeps_best_run_leaves_no_dangling_best(root: Path) -> None:
+    swept = run(
+        root,
+        "sweep",
+        "--model",
+        "logistic_regression",
+        "--random",
+        "1",
+        "--jobs",
+        "1",
+        "--json",
+        "--project",
+        "p",
+    )
+    assert swept.exit_code == 0, swept.output
+    found = json.loads(swept.stdout)
+    best = found["best_run"]
+    assert scalar(root, "SELECT best_run_id FROM sweeps WHERE id = ?", found["id"]) == best
+    deleted = run(root, "delete", "run", str(best), "--reason", "a trial nobody needs", "--project", "p")
+    assert deleted.exit_code == 0, deleted.output
+    assert scalar(root, "SELECT count(*) FROM sweeps WHERE best_run_id = ?", best) == 0
+    assert scalar(root, "SELECT count(*) FROM sweeps WHERE id = ?", found["id"]) == 1  # the sweep stays
