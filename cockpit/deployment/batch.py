@@ -261,7 +261,7 @@ def _on_cluster(
     models are loaded (and checked) here and sent once; this process reads and writes."""
     from collections import deque
 
-    remote = client.scatter(detached(router, broken), broadcast=True)
+    remote = client.scatter(detached(router, broken), broadcast=True, hash=False)  # see DaskPool
     ahead = max(1, IN_FLIGHT_PER_WORKER * len(client.scheduler_info()["workers"]))
     pending: deque = deque()
     try:

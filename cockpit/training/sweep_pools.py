@@ -88,7 +88,12 @@ class DaskPool:
     def __init__(self, client: Any, inputs: Any, slots: int | None) -> None:
         self.client = client
         self.slots = slots or max(1, sum(client.nthreads().values()))
-        self.train, self.validation = client.scatter([inputs.train, inputs.validation], broadcast=False)
+        # hash=False: a content-hashed key can be one the scheduler is still forgetting, and every
+        # trial that names it is then cancelled as "already forgotten" (dask/distributed#4612;
+        # seen here as 1 sweep in 4 failing at once with no trial)
+        self.train, self.validation = client.scatter(
+            [inputs.train, inputs.validation], broadcast=False, hash=False
+        )
         self.template = replace(inputs, train=None, validation=None)
 
     def submit(self, index: int, inputs: Any, stop_check: Any) -> Any:
