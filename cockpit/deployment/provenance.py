@@ -3,6 +3,8 @@ needs to load (the one-line text is cockpit/training/origin.py's)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 from cockpit.training.runs import Run
@@ -18,12 +20,22 @@ def origin_facts(run: Run) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def distributions_by_package() -> Mapping[str, list[str]]:
+    """Every installed package's distributions: a scan of the whole environment (~2 s with
+    many packages), done once per process; a module a model needs is imported already, so its
+    distribution is installed before this first runs."""
+    from importlib import metadata
+
+    return metadata.packages_distributions()
+
+
 def distributions_of(module: str) -> dict[str, str]:
     """The installed distributions that ship a module's top package, with their versions."""
     from importlib import metadata
 
     out = {}
-    for name in metadata.packages_distributions().get(module.split(".")[0], []):
+    for name in distributions_by_package().get(module.split(".")[0], []):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

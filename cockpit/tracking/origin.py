@@ -14,6 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cockpit.deployment.provenance import distributions_by_package
+
 INSTALLED = {"site-packages", "dist-packages"}
 Environment = tuple[str | None, bool | None, dict[str, str]]
 
@@ -75,13 +77,6 @@ def _capture(folder: str) -> Environment:
 _once = functools.lru_cache(maxsize=16)(_capture)
 
 
-@functools.cache
-def _distributions() -> dict[str, list[str]]:
-    """Import name -> distributions (sklearn -> scikit-learn): a scan of every installed
-    package (~0.1 s), done once per process."""
-    return dict(metadata.packages_distributions())
-
-
 def estimator_library(model: Any) -> tuple[str, str] | None:
     """(distribution, version) of the package the model's final estimator comes from
     (lightgbm, xgboost, ...); None for a class the user's own code defines (a script, a
@@ -93,7 +88,7 @@ def estimator_library(model: Any) -> tuple[str, str] | None:
     file = getattr(module, "__file__", None)
     if module is None or not file or not INSTALLED.intersection(Path(file).parts):
         return None
-    names = [top, *_distributions().get(top, [])]
+    names = [top, *distributions_by_package().get(top, [])]
     for name in dict.fromkeys(names):
         try:
             return name, metadata.version(name)
