@@ -25,7 +25,13 @@ MISSING = "install cockpit[mlflow] to read MLflow stores"
 PAGE = 1000
 # MLflow's own switches: the file store is refused unless allowed, and the client would
 # otherwise report usage over the network while cockpit only reads a store
-ENVIRONMENT = {"MLFLOW_ALLOW_FILE_STORE": "true", "MLFLOW_DISABLE_TELEMETRY": "true"}
+# MLflow's artifact downloads draw a progress bar on stderr (no final newline), which ran into
+# the import's own summary lines
+ENVIRONMENT = {
+    "MLFLOW_ALLOW_FILE_STORE": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
 
 
 class MlflowMissing(CockpitError):
