@@ -232,3 +232,17 @@ def test_an_unusable_delimiter_is_one_line_not_a_traceback(run_cli, folder: Path
     )
     assert result.exit_code == 2 and "delimiter must be one character" in result.stderr
     _nothing_stored(folder)
+
+
+def test_a_three_class_target_is_named_by_its_values(run_cli, folder: Path, tmp_path: Path) -> None:
+    """scikit-learn's wine (classes 0, 1, 2) in a binary project: the refusal names the values
+    as the file has them, not numpy's reprs (it said `np.int64(0), np.int64(1), ...`)."""
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True).frame.rename(columns={"target": "y"})
+    path = tmp_path / "wine.csv"
+    wine.to_csv(path, index=False)
+    result = run_cli("data", "import", str(path), workspace=folder)
+    assert result.exit_code == 2
+    assert "'y' has 3 (0, 1, 2): a multiclass or regression project?" in result.stderr
+    _nothing_stored(folder)

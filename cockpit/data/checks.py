@@ -158,10 +158,15 @@ def _target(frame: pd.DataFrame, project: Project) -> list[Finding]:
     if len(counts) < 2:
         return [
             *out,
-            Finding("class_balance", "error", target, f"the target has a single class ({counts.index[0]!r})"),
+            Finding(
+                "class_balance",
+                "error",
+                target,
+                f"the target has a single class ({counts.index.tolist()[0]!r})",
+            ),
         ]
     if project.task == "binary" and len(counts) > 2:
-        shown = ", ".join(repr(v) for v in counts.index[:6])
+        shown = ", ".join(repr(v) for v in counts.index[:6].tolist())
         out.append(
             Finding(
                 "class_balance",

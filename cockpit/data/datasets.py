@@ -150,10 +150,11 @@ def check_target(frame: pd.DataFrame, project: Project, source: str) -> None:
                 f"spelled {values.nunique()} ways; a model needs two"
             )
         if len(classes) > 2:
-            shown = ", ".join(repr(v) for v in values.unique()[:4])
+            distinct = values.unique().tolist()  # Python values: 0, not np.int64(0)
+            shown = ", ".join(repr(v) for v in distinct[:4]) + (", ..." if len(distinct) > 4 else "")
             raise CockpitError(
                 f"{source}: a binary target needs two values; {target!r} has "
-                f"{len(classes)} ({shown}, ...): a multiclass or regression "
+                f"{len(classes)} ({shown}): a multiclass or regression "
                 "project?"
             )
 
