@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from cockpit.text import cut
+
 WIDTH, HEIGHT = 560, 300
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 48
 COLOURS = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#57606a")
@@ -209,7 +211,7 @@ def bar_chart(
                 f"<title>{escape(label)}: {value:.4g}</title></rect>"
             )
         if i % every == 0:
-            short = label if len(label) <= 10 else label[:9] + "…"
+            short = cut(label, 10)
             parts.append(_text(frame.x(i) + slot / 2, HEIGHT - BOTTOM + 16, short))
     for value, name in hlines:
         parts += _hline(frame, value, name)
