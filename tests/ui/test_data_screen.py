@@ -194,8 +194,9 @@ async def test_findings_and_recipe_effects_read_whole_at_80x24(churn_ws) -> None
         screen = app.screen
         findings = screen.query_one("#findings-table", DataTable)
         # The findings fill while their tab is hidden and are fitted again when it shows (a
-        # resize): on a loaded machine that can come a few frames after the worker ends.
-        for _ in range(50):
+        # resize): on a loaded machine that can come a few frames (seconds, under xdist at
+        # load 3) after the worker ends.
+        for _ in range(300):
             if findings.row_count and _drawn(findings, "Column")[0] == "signup_date":
                 break
             await pilot.pause(0.05)
