@@ -21,13 +21,13 @@ from cockpit.data.splits import make_split
 from cockpit.deployment import registry, rules
 from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import Router
-from cockpit.training.fast_pipeline import numpy_twin
 from cockpit.deployment.serving_input import invalid, request_ids, to_frame
 from cockpit.deployment.serving_scorer import Scorer
 from cockpit.feature_pipeline import compile_transformer
 from cockpit.features import infer_spec
 from cockpit.projects import create_project, resolve_project
 from cockpit.training import runs
+from cockpit.training.fast_pipeline import numpy_twin
 from cockpit.workspace import Workspace
 
 
