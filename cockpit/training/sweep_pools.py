@@ -132,9 +132,12 @@ class ExecutorPool:
         self.backend = backend
         self.executor: concurrent.futures.Executor
         if backend == "loky":
-            from joblib.externals.loky import get_reusable_executor
+            # A pool of its own, not loky's reusable one: joblib's Parallel reuses that singleton
+            # too and then expects what only joblib sets on it (`_temp_folder_manager`), so a
+            # joblib sweep after this one in the same process (the UI, a test worker) crashed
+            from joblib.externals.loky import ProcessPoolExecutor
 
-            self.executor = get_reusable_executor(
+            self.executor = ProcessPoolExecutor(
                 max_workers=slots, initializer=loky_worker_started, initargs=(os.getpid(),)
             )
         else:
@@ -162,5 +165,4 @@ class ExecutorPool:
             self.executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self.backend != "loky":  # loky's pool is reused by the next sweep in this process
-            self.executor.shutdown(wait=True)
+        self.executor.shutdown(wait=True)
