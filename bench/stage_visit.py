@@ -30,6 +30,7 @@ from pathlib import Path
 from bench.timing import median
 
 VENV_BIN = Path(sys.executable).parent
+COCKPIT = str(VENV_BIN / "cockpit")
 STAGES = {
     "1": "problem",
     "2": "data",
@@ -46,11 +47,11 @@ STAGES = {
 class Pane:
     """One detached tmux session running cockpit; killed by name on exit."""
 
-    def __init__(self, workspace: Path, size: tuple[int, int]) -> None:
+    def __init__(self, workspace: Path, size: tuple[int, int], cockpit: str = COCKPIT) -> None:
         if shutil.which("tmux") is None:
             raise RuntimeError("tmux is not installed")
         self.name = f"cockpit-visit-{os.getpid()}-{time.monotonic_ns()}"
-        inner = f"read _; exec {VENV_BIN / 'cockpit'} --workspace {workspace}"
+        inner = f"read _; exec {cockpit} --workspace {workspace}"
         subprocess.run(
             ["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1])]
             + ["sh", "-c", inner],
@@ -92,11 +93,16 @@ class Pane:
 
 
 def visit_times(
-    workspace: Path, repeats: int, size: tuple[int, int], settle: float, timeout: float
+    workspace: Path,
+    repeats: int,
+    size: tuple[int, int],
+    settle: float,
+    timeout: float,
+    cockpit: str = COCKPIT,
 ) -> dict[str, dict[str, list[float]]]:
     times: dict[str, dict[str, list[float]]] = {s: {"first": [], "revisit": []} for s in STAGES.values()}
     for _ in range(repeats):
-        with Pane(workspace, size) as pane:
+        with Pane(workspace, size, cockpit) as pane:
             time.sleep(0.5)
             pane.settled_after("Enter", settle, timeout)  # the overview, untimed
             for visit in ("first", "revisit"):
@@ -141,11 +147,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="80x24")
     parser.add_argument("--settle", type=float, default=1.5, help="seconds unchanged that end a visit")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument(
+        "--cockpit",
+        default=COCKPIT,
+        help="the command that starts cockpit (e.g. a script running an older checkout, to compare)",
+    )
     args = parser.parse_args(argv)
     width, height = (int(n) for n in args.size.split("x"))
     if args.add_runs:
         add_runs(args.workspace, args.project, args.add_runs)
-    times = visit_times(args.workspace, args.repeats, (width, height), args.settle, args.timeout)
+    times = visit_times(
+        args.workspace, args.repeats, (width, height), args.settle, args.timeout, args.cockpit
+    )
     summary = {
         stage: {
             visit: {"median": median(values), "max": max(values), "n": len(values)}
