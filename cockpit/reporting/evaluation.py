@@ -67,7 +67,7 @@ def evaluation_sections(
     """The evaluation's sections, each figure pointing into the JSON under `key`."""
     out = []
     if gate is not None:
-        out.append(_gate(gate, gate_key))
+        out.append(gate_section(gate, gate_key))
     out += [paragraph("Warning: " + text(w), "warning") for w in evaluation.warnings]
     out.append(_metrics(evaluation, key))
     out.append(curves(evaluation))
@@ -86,7 +86,7 @@ def evaluation_sections(
     return [o for o in out if o]
 
 
-def _gate(gate: GateResult, key: str) -> str:
+def gate_section(gate: GateResult, key: str) -> str:
     verdict = "PASS" if gate.passed else "FAIL"
     rows = [
         [

@@ -1,18 +1,18 @@
 """`cockpit report review VERSION`: a version's launch-readiness review (cockpit/review.py)
-with its model card (cockpit/deployment/card.py) and its test evaluation's curves, as a
-page. The card is the Markdown `cockpit card` prints, rendered (raw HTML in it escaped)."""
+with its model card (cockpit/deployment/card.py), the gate that applies to it and the
+curves of the test evaluation that gate judged, as a page. The card is the Markdown
+`cockpit card` prints, rendered (raw HTML in it escaped)."""
 
 from __future__ import annotations
 
 from html import escape
 
 from cockpit.deployment.card import model_card
-from cockpit.evaluation.report import latest_evaluation
 from cockpit.projects import Project
 from cockpit.reporting.curves import curves
-from cockpit.reporting.evaluation import gate_of
+from cockpit.reporting.evaluation import gate_section
 from cockpit.reporting.page import Report, cell, figure, paragraph, section, table, text
-from cockpit.review import Review, review
+from cockpit.review import Review, judged, review
 from cockpit.workspace import Workspace
 
 
@@ -21,8 +21,7 @@ def review_report(ws: Workspace, project: Project, ref: int | str) -> Report:
 
     version = get_version(ws, project, ref)
     found = review(ws, project, version.version)
-    evaluation = latest_evaluation(ws, project, version.run_id, "test")
-    gate = gate_of(ws, evaluation) if evaluation else None
+    gate, evaluation = judged(ws, project, version.run_id)
     card = model_card(ws, project, version.version)
     data = {
         "project": project.name,
@@ -35,6 +34,7 @@ def review_report(ws: Workspace, project: Project, ref: int | str) -> Report:
         _verdict(found),
         _steps(found),
         _failure_modes(found),
+        gate_section(gate, "/gate") if gate else "",
         curves(evaluation) if evaluation else "",
         section("Model card", f'<div class="card">{card_html(card)}</div>'),
     ]
