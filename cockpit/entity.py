@@ -31,6 +31,8 @@ _SEPARATOR = "\x1f"
 
 
 def _canonical(value: Any) -> str:
+    if type(value) is str:  # the common case first: text is itself
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -61,8 +63,7 @@ def _id_text(value: Any) -> str:
 
 
 def row_key(values: Iterable[Any]) -> str:
-    text = _SEPARATOR.join(_canonical(v) for v in values)
-    return ROW_KEY_PREFIX + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+    return _hashed(_SEPARATOR.join(_canonical(v) for v in values))
 
 
 def key_columns(entity_column: str | None, features: Iterable[str]) -> list[str]:
@@ -85,8 +86,28 @@ def entity_keys(frame: pd.DataFrame, entity_column: str | None, features: Iterab
         raise KeyError(f"missing {', '.join(map(repr, missing))}: keys are read from {source}")
     if entity_column:
         return frame[entity_column].map(_id_text).astype(object)
-    rows = zip(*(frame[c].tolist() for c in columns), strict=True)  # no copy of the frame
-    return pd.Series([row_key(row) for row in rows], index=frame.index, dtype=object)
+    texts = zip(*(_canonical_column(frame[c]) for c in columns), strict=True)
+    keys = [_hashed(_SEPARATOR.join(row)) for row in texts]
+    return pd.Series(keys, index=frame.index, dtype=object)
+
+
+def _hashed(text: str) -> str:
+    return ROW_KEY_PREFIX + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _canonical_column(values: pd.Series) -> list[str]:
+    """`_canonical` of each value, a column at a time: numpy float, integer and bool
+    columns take their fast forms (the same text), anything else goes value by value."""
+    import numpy as np
+
+    kind = values.dtype.kind if isinstance(values.dtype, np.dtype) else "extension"
+    if kind == "f":
+        return ["" if x != x else repr(x) for x in values.tolist()]
+    if kind in ("i", "u"):
+        return [repr(float(x)) for x in values.tolist()]
+    if kind == "b":
+        return ["True" if x else "False" for x in values.tolist()]
+    return [_canonical(v) for v in values.tolist()]
 
 
 def schema_features(schema: dict[str, Any]) -> list[str]:
