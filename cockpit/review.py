@@ -17,7 +17,6 @@ from storage import clock
 if TYPE_CHECKING:
     from cockpit.deployment.registry import ModelVersion
     from cockpit.evaluation.gate import GateResult
-    from cockpit.evaluation.report import Evaluation
     from cockpit.problem.spec import ProblemSpec
     from cockpit.training.runs import Run
 
@@ -227,19 +226,6 @@ def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
             + ("identical" if identical else "differs" if reproduction else "never run (cockpit reproduce)"),
         ),
     ]
-
-
-def judged(ws: Workspace, project: Project, run_id: int) -> tuple[GateResult | None, Evaluation | None]:
-    """The gate that applies to a version's run and the test evaluation it judged; with no
-    gate, the run's newest test evaluation. Test evaluations made after the gate (another
-    look, other segments) neither unmake the gate nor stand in for the evaluation it judged."""
-    from cockpit.evaluation.gate import latest_gate
-    from cockpit.evaluation.report import get_evaluation, latest_evaluation
-
-    gate = latest_gate(ws, run_id)
-    if gate is not None:
-        return gate, get_evaluation(ws, project, gate.evaluation_id)
-    return None, latest_evaluation(ws, project, run_id, "test")
 
 
 def _test_look(ws: Workspace, run: Run) -> tuple[GateResult | None, int | None, dict[str, Any]]:

@@ -1,6 +1,6 @@
-"""The launch review of a version shows the gate that applies to it, and the test evaluation
-that gate judged, even when the test split was evaluated again after the gate (another look,
-with other segments): on scikit-learn's breast cancer set, through the CLI."""
+"""The launch review of a version (and its model card) shows the gate that applies to it, and
+the test evaluation that gate judged, even when the test split was evaluated again after the
+gate (another look, with other segments): on scikit-learn's breast cancer set, via the CLI."""
 
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ def test_review_report_shows_the_gate_after_later_test_evaluations(tmp_path: Pat
     evaluated = data["review"]["steps"][1]
     assert evaluated["name"] == "evaluated"
     assert evaluated["evidence"][0] == [True, "gate passed on test"]
+    # the card's evaluation too: the gated one, not the later look (which warns of the reuse)
+    assert "**Gate: PASS**" in data["card"]
+    assert "looked at before" not in data["card"]
     page = out.read_text(encoding="utf-8")
     check_page(page, data)
     assert "Gate: PASS" in page

@@ -16,7 +16,7 @@ from typing import Any
 
 from cockpit.audit import current_user
 from cockpit.evaluation import metrics
-from cockpit.evaluation.report import Evaluation, evaluate, latest_evaluation
+from cockpit.evaluation.report import Evaluation, evaluate, get_evaluation, latest_evaluation
 from cockpit.problem import current_spec
 from cockpit.projects import Project
 from cockpit.training.runs import Run
@@ -253,3 +253,13 @@ def latest_gate(ws: Workspace, run_id: int) -> GateResult | None:
         return None
     rules = [Rule(**r) for r in json.loads(row["rules"])]
     return GateResult(row["id"], run_id, bool(row["passed"]), rules, row["evaluation_id"])
+
+
+def judged(ws: Workspace, project: Project, run_id: int) -> tuple[GateResult | None, Evaluation | None]:
+    """The gate that applies to a run (its newest) and the test evaluation it judged; with no
+    gate, the run's newest test evaluation. Test evaluations made after the gate (another
+    look, other segments) neither unmake the gate nor stand in for the evaluation it judged."""
+    gate = latest_gate(ws, run_id)
+    if gate is not None:
+        return gate, get_evaluation(ws, project, gate.evaluation_id)
+    return None, latest_evaluation(ws, project, run_id, "test")

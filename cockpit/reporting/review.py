@@ -8,11 +8,12 @@ from __future__ import annotations
 from html import escape
 
 from cockpit.deployment.card import model_card
+from cockpit.evaluation.gate import judged
 from cockpit.projects import Project
 from cockpit.reporting.curves import curves
 from cockpit.reporting.evaluation import gate_section
 from cockpit.reporting.page import Report, cell, figure, paragraph, section, table, text
-from cockpit.review import Review, judged, review
+from cockpit.review import Review, review
 from cockpit.workspace import Workspace
 
 
