@@ -133,16 +133,15 @@ def _training(run, version) -> list[str]:
 
 
 def _evaluation(ws: Workspace, project: Project, run, version) -> list[str]:
-    from cockpit.evaluation.gate import latest_gate
+    from cockpit.evaluation.gate import judged
     from cockpit.evaluation.markdown import to_markdown
-    from cockpit.evaluation.report import latest_evaluation
 
-    evaluation = latest_evaluation(ws, project, run.id, "test")
+    gate, evaluation = judged(ws, project, run.id)  # the gate with the evaluation it judged
     lines = ["", "## Evaluation", ""]
     if evaluation is None:
         lines.append("Not evaluated on the test split.")
     else:
-        body = to_markdown(evaluation, run.label, latest_gate(ws, run.id)).split("\n", 2)[2]
+        body = to_markdown(evaluation, run.label, gate).split("\n", 2)[2]
         lines.append(body.rstrip())
     if version.override_reason:
         lines += ["", f"Registered despite the gate: {version.override_reason}"]
