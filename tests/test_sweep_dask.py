@@ -273,3 +273,35 @@ def test_time_budget_and_target_stop_sending_trials_to_the_cluster(dask_cluster,
     )
     assert met.status == "stopped" and met.reason == "target roc_auc >= 0.5 met by trial 1"
     assert len(met.run_ids) == 1  # one trial in flight at a time: none sent after the first
+
+
+def test_a_sweep_finishes_when_every_worker_dies_mid_run(dask_cluster, cancer) -> None:
+    """Both worker processes killed after the first trial: the frames they held are lost to
+    the cluster, so they are sent again to the workers the nannies start (checked first), and
+    the trials lost with them go again. Every trial is recorded as on threads, none failed."""
+    import os
+    import signal
+
+    from distributed import Client
+
+    ws, project = cancer
+    trials = spaces.grid_trials(GRID)[:4]
+    with Client(dask_cluster.address) as client:
+        pids = list(client.run(os.getpid).values())
+        killed: list[int] = []
+
+        def progress(done, total, message):
+            if not killed:
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
+                killed.append(done)
+
+        on_dask = sweeps.run_sweep(
+            ws, project, "decision_tree", trials, "grid", seed=7, progress=progress, cluster=dask_cluster
+        )
+        client.wait_for_workers(2, timeout=60)  # the cluster as the other tests expect it
+        assert not set(client.run(os.getpid).values()) & set(pids)
+    assert killed == [1] and on_dask.status == "finished"
+    on_threads = sweeps.run_sweep(ws, project, "decision_tree", trials, "grid", 7, 2, "threading")
+    assert sorted(_recorded(ws, on_dask.sweep_id)) == sorted(_recorded(ws, on_threads.sweep_id))
+    assert {row[1] for row in _recorded(ws, on_dask.sweep_id)} == {"finished"}

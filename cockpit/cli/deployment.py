@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cockpit.cli.cluster_options import cluster_options
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.options import CANARY_PERCENT, MOMENT, ROW_ID
 
@@ -351,19 +352,7 @@ def fallback_show(ctx: CliContext, as_json: bool) -> None:
 )
 @click.option("--at", "when", type=MOMENT, metavar="ISO-DATE", help="The batch's date (default: now).")
 @click.option("--allow-fallback", is_flag=True, help=ALLOW_FALLBACK)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Score the chunks on this Dask scheduler (tcp://HOST:8786; default: $COCKPIT_SCHEDULER). "
-    "docs/cluster.md",
-)
-@click.option(
-    "--dask-local",
-    "dask_local",
-    type=click.IntRange(1, 1024),
-    metavar="N",
-    help="Score the chunks on a Dask LocalCluster of N worker processes started here.",
-)
+@cluster_options("Score the chunks")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch summary as JSON.")
 @pass_cli
 def predict(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from cockpit.cli.cluster_options import cluster_options
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.deployment import ALLOW_FALLBACK
 from cockpit.cli.options import MOMENT, ROW_ID, FiniteFloat
@@ -109,10 +110,21 @@ def _count(n: int, noun: str) -> str:
     help="Also write the newest window's drift, decay, freshness and alert gauges there, at once, "
     "for node_exporter's textfile collector.",
 )
+@cluster_options("Count the stored batches' chunks")
 @pass_cli
-def check(ctx: CliContext, now: str | None, as_json: bool, prom_textfile: Path | None) -> None:
+def check(
+    ctx: CliContext,
+    now: str | None,
+    as_json: bool,
+    prom_textfile: Path | None,
+    scheduler: str | None,
+    dask_local: int | None,
+) -> None:
     """Recompute every window and the alerts. Exit 0 when nothing fires, 1 while any alert
-    fires, 2 for bad input, 3 if the check itself failed."""
+    fires, 2 for bad input, 3 if the check itself failed. With --scheduler / --dask-local the
+    stored batches are counted on a Dask cluster; this process merges and writes (the same
+    result as here)."""
+    from cockpit import cluster
     from cockpit.errors import CockpitError
     from cockpit.monitoring.alerts import check as run_check
     from cockpit.monitoring.alerts import drift_threshold
@@ -122,9 +134,10 @@ def check(ctx: CliContext, now: str | None, as_json: bool, prom_textfile: Path |
         from cockpit.monitoring.prom import check_path
 
         check_path(prom_textfile)
+    choice = cluster.choose(scheduler, dask_local)
     workspace, project = ctx.workspace(), ctx.project()
     try:
-        result = run_check(workspace, project, now)
+        result = run_check(workspace, project, now, choice)
     except (CockpitError, StoreError):  # bad input: one line, exit 2
         raise
     except Exception as exc:  # a crash must not read as "an alert fires"

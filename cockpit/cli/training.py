@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from cockpit.cli.cluster_options import cluster_options
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.options import JOBS, POSITIVE, ROW_ID, SEED
 from cockpit.errors import CockpitError
@@ -290,19 +291,7 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
     help="joblib backend on this machine: loky (the default), threading, or one registered "
     "with joblib (ray). For Dask: --scheduler or --dask-local.",
 )
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Run the trials on this Dask scheduler (tcp://HOST:8786; default: $COCKPIT_SCHEDULER, "
-    "unless --backend is given). docs/cluster.md",
-)
-@click.option(
-    "--dask-local",
-    "dask_local",
-    type=click.IntRange(1, 1024),
-    metavar="N",
-    help="Run the trials on a Dask LocalCluster of N worker processes started here.",
-)
+@cluster_options("Run the trials", ", unless --backend is given")
 @click.option(
     "--time-budget",
     "time_budget",

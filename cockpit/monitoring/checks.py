@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from cockpit.cluster import ClusterChoice, checked_client
 from cockpit.deployment import batch, registry
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
@@ -214,11 +215,17 @@ _FEATURE_FIELDS = frozenset(f.name for f in fields(FeatureDrift))
 _WINDOW_FIGURES = frozenset(f.name for f in fields(Window)) - {"measured"}
 
 
-def compute_windows(ws: Workspace, project: Project) -> list[Window]:
+def compute_windows(ws: Workspace, project: Project, cluster: ClusterChoice | None = None) -> list[Window]:
     """One window per day, week or month (the project's setting) of scored batches and
     service requests: volume, missing values, drift, prediction drift, service health, and
     performance (overall, per model version and per segment) where labels have arrived.
-    Stored, so history is cheap to show."""
+    Stored, so history is cheap to show. With `cluster` the batches' chunks are counted on
+    its workers (docs/cluster.md); this process reads them, merges the counts and writes."""
+    with checked_client(cluster) as client:
+        return _compute_windows(ws, project, client)
+
+
+def _compute_windows(ws: Workspace, project: Project, client: Any) -> list[Window]:
     import pandas as pd
 
     from cockpit.monitoring.service import service_windows, window_size
@@ -242,14 +249,14 @@ def compute_windows(ws: Workspace, project: Project) -> list[Window]:
         if reference["prediction"]["kind"] == "categorical"
         else {}
     )
+    counted = _counted_windows(ws, production, by_window, reference, labels, spec.segments, client)
     windows = []
     for window in sorted(set(by_window) | set(served)):
         stats = empty_window(window, size)
         if window in by_window:
+            counts, pieces = next(counted)
             stats.update(
-                _batch_stats(
-                    ws, project, production, by_window[window], reference, labels, metric, spec.segments
-                )
+                _batch_stats(project, by_window[window], counts, pieces, labels, metric, spec.segments)
             )
         if window in served:
             service = served[window]
@@ -293,31 +300,80 @@ def _window_of_batch(found: dict, size: str) -> str:
     return window_of(found["at"], size)
 
 
-def _batch_stats(
+def _counted_windows(
     ws: Workspace,
-    project: Project,
     production: registry.ModelVersion,
-    found: list[dict],
+    by_window: dict[str, list[dict]],
     reference: dict,
+    labels,
+    segments: Sequence[str],
+    client: Any,
+) -> Iterator[tuple[WindowCounts, list[pd.DataFrame]]]:
+    """For each window with batches, in order: its batches read chunk by chunk and reduced
+    to counts (drift from counts per reference bin or category, cockpit.monitoring.drift;
+    volume, missing shares and routes as sums), and of each chunk only its labelled rows,
+    kept for the performance figures. With a Dask `client` each chunk is counted on a
+    worker and the counts are merged here, in the chunks' order (the same sums)."""
+    known = None if labels.empty else labels["entity"]
+    if client is None:
+        for window in sorted(by_window):
+            counts, pieces = WindowCounts(reference, segments), []
+            for stored in by_window[window]:
+                for inputs, outputs in _batch_chunks(ws, stored):
+                    counts.add(inputs, outputs)
+                    pieces.append(_labelled(production, segments, known, inputs, outputs))
+            yield counts, [piece for piece in pieces if piece is not None]
+        return
+    from cockpit.cluster import ordered_map
+
+    chunks = (
+        (window, inputs, outputs)
+        for window in sorted(by_window)
+        for stored in by_window[window]
+        for inputs, outputs in _batch_chunks(ws, stored)
+    )
+    results = ordered_map(client, _count_chunk, (reference, segments, production, known), chunks)
+    current = next(results, None)
+    for window in sorted(by_window):
+        counts, pieces = WindowCounts(reference, segments), []
+        while current is not None and current[0] == window:
+            counts.merge(current[1])
+            pieces.append(current[2])
+            current = next(results, None)
+        yield counts, [piece for piece in pieces if piece is not None]
+
+
+def _count_chunk(context: tuple, window: str, inputs, outputs) -> tuple[str, dict, Any]:
+    """On a Dask worker: one chunk of a window's batches as counts and labelled rows."""
+    reference, segments, production, known = context
+    counts = WindowCounts(reference, segments)
+    counts.add(inputs, outputs)
+    return window, counts.state(), _labelled(production, segments, known, inputs, outputs)
+
+
+def _labelled(production: registry.ModelVersion, segments: Sequence[str], known, inputs, outputs):
+    """The chunk's answers whose entity has a label (`known`, None: no label at all), with
+    their entity key and segment columns; None without labels."""
+    if known is None:
+        return None
+    outputs = outputs.assign(entity=_entities(production, inputs, outputs))
+    present = [c for c in segments if c in inputs.columns]
+    outputs = outputs.assign(**{f"segment:{c}": inputs[c].to_numpy() for c in present})
+    return outputs[outputs["entity"].isin(known)]
+
+
+def _batch_stats(
+    project: Project,
+    found: list[dict],
+    window: WindowCounts,
+    pieces: list[pd.DataFrame],
     labels,
     metric: str,
     segments: list[str],
 ) -> dict[str, Any]:
-    """A window's figures from its batches, read chunk by chunk: drift from counts per
-    reference bin or category (cockpit.monitoring.drift), volume, missing shares and routes
-    as sums, and of each chunk only its labelled rows kept for the performance figures."""
+    """A window's figures from the counts and labelled rows of its batches."""
     import pandas as pd
 
-    window = WindowCounts(reference, segments)
-    pieces = []
-    for stored in found:
-        for inputs, outputs in _batch_chunks(ws, stored):
-            window.add(inputs, outputs)
-            outputs = outputs.assign(entity=_entities(production, inputs, outputs))
-            present = [c for c in segments if c in inputs.columns]
-            outputs = outputs.assign(**{f"segment:{c}": inputs[c].to_numpy() for c in present})
-            if not labels.empty:
-                pieces.append(outputs[outputs["entity"].isin(labels["entity"])])
     window.finish()
     rows = window.rows
     features = {
@@ -385,6 +441,29 @@ class WindowCounts:
         self.answers.add(answered["score"], answered["prediction"])
         for route, rows in outputs["route"].value_counts().items():
             self.routes[str(route)] = self.routes.get(str(route), 0) + int(rows)
+
+    def state(self) -> dict[str, Any]:
+        """The counts alone (no reference): what a Dask worker sends back for `merge`."""
+        return {
+            "rows": self.rows,
+            "features": {column: self.features[column].state() for column in self.seen},
+            "answers": (self.answers.answers, self.answers.counts.state()),
+            "segments_seen": self.segments_seen,
+            "routes": self.routes,
+        }
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Add another window's `state`, as if its chunks had been `add`ed here next."""
+        self.rows += state["rows"]
+        for column, counted in state["features"].items():
+            self.features[column].merge(counted)
+            self.seen.add(column)
+        self.segments_seen.update(state["segments_seen"])
+        answers, counted = state["answers"]
+        self.answers.answers += answers
+        self.answers.counts.merge(counted)
+        for route, rows in state["routes"].items():
+            self.routes[route] = self.routes.get(route, 0) + rows
 
     def finish(self) -> None:
         """A feature some batch of the window lacks is missing in that batch's rows (as

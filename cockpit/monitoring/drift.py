@@ -139,6 +139,21 @@ class NumericCounts:
         else:
             self.small = []
 
+    def state(self) -> tuple:
+        """The counts alone (no reference): what a Dask worker sends back for `merge`."""
+        return (self.bins, self.at_or_below, self.below, self.rows, self.present, self.total, self.small)
+
+    def merge(self, state: tuple) -> None:
+        """Add another counter's `state`, as if its values had been `add`ed here next."""
+        bins, at_or_below, below, rows, present, total, small = state
+        self.bins += bins
+        self.at_or_below += at_or_below
+        self.below += below
+        self.rows += rows
+        self.present += present
+        self.total += total
+        self.small = self.small + small if self.present <= EXACT_KS_ROWS else []
+
     def result(self) -> dict[str, Any]:
         missing = (self.rows - self.present) / self.rows if self.rows else float("nan")
         if self.present == 0 or len(self.edges) < 2:
@@ -193,6 +208,18 @@ class CategoricalCounts:
         self.missing += len(values) - len(present)
         counts = present.astype(str).value_counts()
         self.counts = counts if self.counts is None else self.counts.add(counts, fill_value=0)
+
+    def state(self) -> tuple:
+        """The counts alone (no reference): what a Dask worker sends back for `merge`."""
+        return (self.counts, self.rows, self.missing)
+
+    def merge(self, state: tuple) -> None:
+        """Add another counter's `state`, as if its values had been `add`ed here next."""
+        counts, rows, missing = state
+        self.rows += rows
+        self.missing += missing
+        if counts is not None:
+            self.counts = counts if self.counts is None else self.counts.add(counts, fill_value=0)
 
     def result(self) -> dict[str, Any]:
         import numpy as np

@@ -76,52 +76,81 @@ class TrialPool(Protocol):
     def cancel(self, futures: list[Any]) -> None: ...
 
 
-def _remote_trial(index: int, inputs: Any, train: Any, validation: Any, stop_check: Any) -> Outcome:
+def _remote_trial(index: int, inputs: Any, frames: Any, stop_check: Any) -> Outcome:
     """One trial on a Dask worker: the frames arrive as the scattered data, shared by every
     trial on the worker (pandas copies on write: a fit cannot change them)."""
+    train, validation = frames
     return run_trial(index, replace(inputs, train=train, validation=validation), None, stop_check)
 
 
 class DaskPool:
-    """Trials on a Dask cluster; the training and validation frames sent once."""
+    """Trials on a Dask cluster; the training and validation frames sent once (and again if
+    the workers holding them die: cockpit.cluster.Shared), each trial to a worker whose
+    versions were checked, late joiners too (cockpit.cluster.usable_workers)."""
 
     def __init__(self, client: Any, inputs: Any, slots: int | None) -> None:
+        from cockpit.cluster import Shared
+
         self.client = client
         self.slots = slots or max(1, sum(client.nthreads().values()))
-        # hash=False: a content-hashed key can be one the scheduler is still forgetting, and every
-        # trial that names it is then cancelled as "already forgotten" (dask/distributed#4612;
-        # seen here as 1 sweep in 4 failing at once with no trial)
-        self.train, self.validation = client.scatter(
-            [inputs.train, inputs.validation], broadcast=False, hash=False
-        )
+        # to one worker: the others fetch the frames from it (or from each other) as trials need them
+        self.frames = Shared(client, (inputs.train, inputs.validation), broadcast=False)
         self.template = replace(inputs, train=None, validation=None)
+        self.sent: dict[Any, tuple[Any, tuple]] = {}  # the future handed out -> (the live one, its args)
 
     def submit(self, index: int, inputs: Any, stop_check: Any) -> Any:
-        light = replace(self.template, params=inputs.params)
-        return self.client.submit(
-            _remote_trial, index, light, self.train, self.validation, stop_check, pure=False
-        )
+        args = (index, replace(self.template, params=inputs.params), stop_check)
+        future = self._send(args)
+        self.sent[future] = (future, args)
+        return future
+
+    def _send(self, args: tuple) -> Any:
+        from cockpit.cluster import submit
+
+        index, light, stop_check = args
+        return submit(self.client, _remote_trial, index, light, self.frames.future, stop_check)
 
     def wait_first(self, futures: list[Any]) -> list[Any]:
+        """The futures done, after sending again each trial cancelled because the cluster
+        lost the frames (a worker died), so it is not a failed trial."""
         from distributed import wait
 
-        try:
-            return list(wait(futures, return_when="FIRST_COMPLETED").done)
-        except Exception:  # cancelled on the cluster (a worker lost): failed trials, not a crash
-            done = [future for future in futures if future.done()]
-            if not done:
-                raise
-            return done
+        from cockpit.cluster import STRANDED_CHECK_S, stranded
+
+        while True:
+            live = {self.sent[future][0]: future for future in futures}
+            try:
+                done = list(wait(list(live), timeout=STRANDED_CHECK_S, return_when="FIRST_COMPLETED").done)
+            except TimeoutError:  # none back yet: any whose workers all left goes again
+                for future in stranded(self.client, live):
+                    future.cancel()
+                    self._again(live[future])
+                continue
+            except Exception:  # cancelled on the cluster (a worker lost): see below
+                done = [future for future in live if future.done()]
+                if not done:
+                    raise
+            if not any(self.frames.lost_by(future) for future in done):
+                return [live[future] for future in done]
+            for future, handed in live.items():  # the frames went again: so does every trial lost with them
+                if future.status == "cancelled":
+                    self._again(handed)
+
+    def _again(self, handed: Any) -> None:
+        args = self.sent[handed][1]
+        self.sent[handed] = (self._send(args), args)
 
     def outcome(self, future: Any, index: int) -> Outcome:
+        live, _args = self.sent.pop(future, (future, None))
         try:
-            return future.result()
+            return live.result()
         except Exception as exc:  # the worker died or the task could not run: a failed trial
             return index, None, f"{type(exc).__name__} on the Dask cluster: {exc}"
 
     def cancel(self, futures: list[Any]) -> None:
-        if futures:
-            self.client.cancel(futures, force=True)
+        live = [self.sent.pop(future, (future, None))[0] for future in futures]
+        if live:
+            self.client.cancel(live, force=True)
 
 
 class ExecutorPool:
