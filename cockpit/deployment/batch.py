@@ -244,9 +244,6 @@ def score_chunks(
     return prepared
 
 
-IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead to each worker: held in its memory, not here
-
-
 def _on_cluster(
     client: Any,
     router: Router,
@@ -259,25 +256,14 @@ def _on_cluster(
 ) -> Iterator[Part]:
     """The chunks scored by `score_part` on the cluster's workers, handed back in order. The
     models are loaded (and checked) here and sent once; this process reads and writes."""
-    from collections import deque
+    from cockpit.cluster import ordered_map
 
-    remote = client.scatter(detached(router, broken), broadcast=True, hash=False)  # see DaskPool
-    ahead = max(1, IN_FLIGHT_PER_WORKER * len(client.scheduler_info()["workers"]))
-    pending: deque = deque()
-    try:
-        for chunk in chunks:
-            pending.append(
-                client.submit(
-                    score_part, remote, broken, chunk, schema, source, allow_fallback, result_of, pure=False
-                )
-            )
-            if len(pending) >= ahead:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:
-            future.cancel()
+    return ordered_map(
+        client,
+        score_part,
+        detached(router, broken),
+        ((broken, chunk, schema, source, allow_fallback, result_of) for chunk in chunks),
+    )
 
 
 def detached(router: Router, broken: list[batch_guard.Broken]) -> Router:

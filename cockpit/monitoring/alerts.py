@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cockpit.audit import current_user
+from cockpit.cluster import ClusterChoice
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.monitoring import notify
@@ -276,12 +277,15 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def check(ws: Workspace, project: Project, now: str | None = None) -> Check:
-    """Recompute the windows, fire and resolve alerts; returns windows and firing alerts.
-    A `now` that is not a date is refused before anything is computed or written."""
+def check(
+    ws: Workspace, project: Project, now: str | None = None, cluster: ClusterChoice | None = None
+) -> Check:
+    """Recompute the windows (their batches counted on the Dask `cluster` when given), fire
+    and resolve alerts; returns windows and firing alerts. A `now` that is not a date is
+    refused before anything is computed or written."""
     if now is not None:
         parse_moment(now, "--now")
-    windows = compute_windows(ws, project)
+    windows = compute_windows(ws, project, cluster)
     rules = ensure_rules(ws, project)
     freshness = _freshness(windows, now)
     if windows:
