@@ -11,19 +11,10 @@ from tests import cli_workspaces as real
 from tests.test_report_html import check_page
 
 
-def breast_cancer():
-    from sklearn.datasets import load_breast_cancer
-
-    data = load_breast_cancer(as_frame=True).frame.rename(columns={"target": "benign"})
-    # its ten standard-error columns: none predicts the label alone, so the split's leak
-    # check has little to weigh (most of the build's time on all thirty columns)
-    return data[[c for c in data.columns if c.endswith(" error")] + ["benign"]]
-
-
 def test_review_report_shows_the_gate_after_later_test_evaluations(tmp_path: Path) -> None:
     built = real.build(
         tmp_path,
-        breast_cancer(),
+        real.breast_cancer_errors(),
         "binary",
         "benign",
         spec=("metric=roc_auc", "metric_target=0.6"),

@@ -33,10 +33,7 @@ def evaluation_report(ws: Workspace, project: Project, run_id: int, part: str = 
     run = get_run(ws, project, run_id)
     evaluation = latest_evaluation(ws, project, run.id, part)
     if evaluation is None:
-        raise CockpitError(
-            f"{run.label} has no evaluation on the {part} split yet: cockpit evaluate {run.id}"
-            + (f" --split {part}" if part != "test" else "")
-        )
+        raise CockpitError(_not_evaluated(ws, project, run, part))
     gate = gate_of(ws, evaluation)
     data = {
         "project": project.name,
@@ -53,6 +50,18 @@ def evaluation_report(ws: Workspace, project: Project, run_id: int, part: str = 
     )
     body = [meta, *evaluation_sections(evaluation, gate, "/evaluation", "/gate")]
     return Report(title, data, "\n".join(body))
+
+
+def _not_evaluated(ws: Workspace, project: Project, run, part: str) -> str:
+    """Where to go when `run` has no evaluation on `part`: the one it has on the other part
+    first (evaluating on test is a recorded look at the test split), else evaluate it."""
+    evaluate = f"cockpit evaluate {run.id}" + (f" --split {part}" if part != "test" else "")
+    missing = f"{run.label} has no evaluation on the {part} split yet"
+    other = "validation" if part == "test" else "test"
+    if latest_evaluation(ws, project, run.id, other) is None:
+        return f"{missing}: {evaluate}"
+    report = f"cockpit report evaluation {run.id}" + (f" --split {other}" if other != "test" else "")
+    return f"{missing}; it has one on the {other} split: {report} (or {evaluate})"
 
 
 def gate_of(ws: Workspace, evaluation: Evaluation) -> GateResult | None:
