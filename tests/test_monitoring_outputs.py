@@ -174,6 +174,7 @@ def test_the_textfile_holds_the_checks_figures(root: Path, hook) -> None:
     checked = run(root, "monitor", "check", "--now", LATE, "--json", "--prom-textfile", str(out))
     assert checked.exit_code == 1, checked.stderr
     shown = json.loads(checked.stdout)
+    assert shown["status"] == "checked"
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(out.read_text())

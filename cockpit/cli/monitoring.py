@@ -1,8 +1,9 @@
 """`cockpit monitor ingest|labels|check|batches|drop|ack|rules|window`: twins of the
 monitoring screen.
 
-Exit codes of `monitor check`, for cron: 0 nothing fires, 1 an alert fires, 2 bad input
-(an option, the workspace, a batch that cannot be read); any other failure is 3, never 1.
+Exit codes of `monitor check`, for cron: 0 nothing fires (or nothing is deployed yet), 1 an
+alert fires, 2 bad input (an option, the workspace, a batch that cannot be read); any other
+failure is 3, never 1.
 """
 
 from __future__ import annotations
@@ -136,6 +137,8 @@ def check(
         check_path(prom_textfile)
     choice = cluster.choose(scheduler, dask_local)
     workspace, project = ctx.workspace(), ctx.project()
+    if _nothing_deployed(workspace, project, as_json, prom_textfile):
+        return
     try:
         result = run_check(workspace, project, now, choice)
     except (CockpitError, StoreError):  # bad input: one line, exit 2
@@ -164,16 +167,44 @@ def check(
         raise SystemExit(1)
 
 
+def _nothing_deployed(workspace, project, as_json: bool, prom_textfile: Path | None) -> bool:
+    """No production model: nothing to judge, and not an error, even for a project named
+    on the command line: a cron job set up before the first deploy would mail an error every
+    run. Says so (stdout, which cron lines send to /dev/null) and exits 0. Alerts are shown
+    as the store holds them (open ones, left by an earlier production, exit 1 as always)."""
+    from cockpit.deployment.registry import alias_version_id
+    from cockpit.monitoring.alerts import Check, open_alerts
+
+    if alias_version_id(workspace, project, "production") is not None:
+        return False
+    found = Check([], open_alerts(workspace, project), None)
+    if prom_textfile is not None:
+        from cockpit.monitoring.prom import write_textfile
+
+        write_textfile(found, project, prom_textfile)
+    if as_json:
+        emit_json({"status": "nothing deployed", **_check_json(found, 0.0)})
+    else:
+        click.echo(f"nothing deployed in {project.name}: nothing to check (cockpit deploy VERSION first)")
+        for alert in found.firing:
+            click.echo(f"alert {alert.id} still open: {alert.message}")
+    if found.firing:
+        raise SystemExit(1)
+    return True
+
+
+def _check_json(result: Check, threshold: float) -> dict:
+    return {
+        "windows": [w.as_dict() | {"drifted": w.drifted(threshold)} for w in result.windows],
+        "firing": [a.as_dict() for a in result.firing],
+        "freshness_days": result.freshness_days,
+    }
+
+
 def _show_check(result: Check, threshold: float, as_json: bool) -> None:
     """The windows (a feature counts as drifted above the drift rule's PSI) and the alerts."""
     if as_json:
-        emit_json(
-            {
-                "windows": [w.as_dict() | {"drifted": w.drifted(threshold)} for w in result.windows],
-                "firing": [a.as_dict() for a in result.firing],
-                "freshness_days": result.freshness_days,
-            }
-        )
+        emit_json({"status": "checked", **_check_json(result, threshold)})
         return
     rows = [
         {
