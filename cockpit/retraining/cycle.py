@@ -42,9 +42,10 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
     """Production rows whose labels arrived, the label in the target column, with their
     batch window. Rows and labels join by entity key (cockpit.entity): the id column's
     value, or the hash of the feature values when the model has no id column."""
+    import numpy as np
     import pandas as pd
 
-    from cockpit.deployment.batch import list_batches, load_batch
+    from cockpit.deployment.batch import list_batches
     from cockpit.entity import schema_keys
 
     labels = pd.DataFrame(
@@ -53,17 +54,28 @@ def _labelled_production(ws: Workspace, project: Project, schema: dict[str, Any]
         ),
         columns=["_key", "_label"],
     )
-    frames = []
-    for found in list_batches(ws, project, 10_000):
-        inputs, _ = load_batch(ws, found)
-        frames.append(inputs.assign(_window=found["at"][:7]))
-    if not frames or labels.empty:
+    if labels.empty:
         return pd.DataFrame()
-    rows = pd.concat(frames, ignore_index=True).drop(columns=[project.target], errors="ignore")
+    # A file predicted and then ingested is two batches of one stored inputs artifact: it is
+    # read and keyed once (a row's key depends on its values alone).
+    stored: dict[str, pd.DataFrame] = {}
+    frames, digests = [], []
+    for found in list_batches(ws, project, 10_000):
+        digest = found["inputs_sha256"]
+        if digest not in stored:
+            stored[digest] = pd.read_parquet(ws.artifacts.verified_path(digest, ".parquet"))
+        frames.append(stored[digest].assign(_window=found["at"][:7]))
+        digests.append(digest)
+    if not frames:
+        return pd.DataFrame()
+    once = pd.concat(stored.values(), ignore_index=True).drop(columns=[project.target], errors="ignore")
     try:
-        rows["_key"] = schema_keys(rows, schema).astype(str).to_numpy()
+        keys = schema_keys(once, schema).astype(str).to_numpy()
     except KeyError as exc:
         raise CockpitError(f"production batches cannot be joined with labels: {exc.args[0]}") from None
+    starts = dict(zip(stored, np.cumsum([0, *map(len, stored.values())]), strict=False))
+    rows = pd.concat(frames, ignore_index=True).drop(columns=[project.target], errors="ignore")
+    rows["_key"] = np.concatenate([keys[starts[d] : starts[d] + len(stored[d])] for d in digests])
     joined = rows.merge(labels, on="_key", how="inner")
     return joined.drop(columns=["_key"]).rename(columns={"_label": project.target})
 
