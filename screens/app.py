@@ -91,7 +91,9 @@ APP_KEYS = [
 class CockpitApp(App):
     """The cockpit: a lifecycle overview plus one screen per stage."""
 
-    CSS_PATH = "app.tcss"
+    # The overview's sheet too: it is the first screen, and Textual parses the whole style
+    # sheet again for each sheet it reads later.
+    CSS_PATH = ["app.tcss", "overview.tcss"]
     TITLE = "cockpit"
     BINDINGS = bindings(APP_KEYS)
     KEYS = APP_KEYS
@@ -124,9 +126,16 @@ class CockpitApp(App):
         self._mounting: asyncio.Future | None = None  # the warm-up's last screen mounting
         self._leaving = False
         self.set_reactive(CockpitApp.project, self._initial_project(project_name))
-        self.add_mode("overview", lambda: stages.OVERVIEW.factory(workspace))
+        self.add_mode("overview", self._new_overview)
         for stage in stages.BUILT_STAGES:
             self.add_mode(stage.key, lambda stage=stage: self._new_screen(stage))
+
+    def _new_overview(self) -> Screen:
+        # Its sheet is the app's own (CSS_PATH) and its widgets are styled as they mount: a new
+        # screen not marked so makes Textual parse every sheet and restyle the app, twice.
+        screen = stages.OVERVIEW.factory(self.workspace)
+        warmup.styled_now(self, screen)
+        return screen
 
     def _new_screen(self, stage: stages.StageScreen) -> Screen:
         self._made.add(stage.key)

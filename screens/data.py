@@ -26,91 +26,16 @@ from screens.dialogs_input import PromptDialog
 from screens.fit_table import FitTable
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
 from screens.row_detail import show_row
 from screens.split_dialog import SplitDialog
 from screens.split_panel import SplitPanel
+from screens.stage_keys import DATA_KEYS
 from screens.work import Job, WorkFailed
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DATA_KEYS = [
-    Key(
-        "data.import",
-        "i",
-        "import_file",
-        "Import",
-        cli="data import",
-        help="Import a CSV or Parquet file as a new version (cockpit data import FILE)",
-    ),
-    Key(
-        "data.validate",
-        "v",
-        "validate",
-        "Validate",
-        cli="data validate",
-        help="Run every validation check on the selected version",
-    ),
-    Key(
-        "data.add_fix",
-        "a",
-        "add_fix",
-        "Add fix",
-        show=False,
-        cli="data recipe",
-        help="Add the highlighted finding's fix to the recipe",
-    ),
-    Key(
-        "data.add_all",
-        "A",
-        "add_all_fixes",
-        "Add all fixes",
-        show=False,
-        cli="data recipe",
-        help="Add every suggested fix to the recipe",
-    ),
-    Key(
-        "data.drop_step",
-        "x",
-        "drop_step",
-        "Drop step",
-        show=False,
-        cli="data recipe",
-        help="Remove the highlighted step from the recipe",
-    ),
-    Key(
-        "data.clean",
-        "c",
-        "apply_recipe",
-        "Clean",
-        cli="data clean",
-        help="Apply the recipe: a new child version (cockpit data clean --recipe FILE)",
-    ),
-    Key(
-        "data.split",
-        "s",
-        "new_split",
-        "Split",
-        cli="data split",
-        help="Split the selected version into train / validation / test, checked for leaks",
-    ),
-    Key(
-        "data.next_tab",
-        "right_square_bracket",
-        "next_tab(1)",
-        "Tabs",
-        help="Next tab: versions, profile, validation, recipe, splits",
-    ),
-    Key(
-        "data.prev_tab",
-        "left_square_bracket",
-        "next_tab(-1)",
-        "Previous tab",
-        show=False,
-        help="Previous tab",
-    ),
-]
 NARROW = 72  # below this width the profile's plot gives way to its table and stats
 SEVERITY_MARK = {"error": "✗ error", "warning": "! warn", "info": "· info"}
 VERSIONS_HINT = "Enter selects a version · i imports a file"

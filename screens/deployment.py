@@ -22,85 +22,14 @@ from screens.dialogs_input import PromptDialog
 from screens.fit_table import FitTable, show_active_row
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
+from screens.stage_keys import DEPLOYMENT_KEYS
 from screens.work import Job
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from cockpit.deployment.reasons import Reason
-
-DEPLOYMENT_KEYS = [
-    Key(
-        "deployment.promote",
-        "P",
-        "promote",
-        "Promote",
-        cli="promote",
-        help="Make the canary (or the highlighted version) production",
-    ),
-    Key(
-        "deployment.canary",
-        "c",
-        "deploy('canary')",
-        "Canary",
-        cli="deploy --strategy canary",
-        help="Start the highlighted version as a canary on a percent of entities",
-    ),
-    Key(
-        "deployment.shadow",
-        "s",
-        "deploy('shadow')",
-        "Shadow",
-        show=False,
-        cli="deploy --strategy shadow",
-        help="Score the highlighted version in shadow (logged only)",
-    ),
-    Key(
-        "deployment.bluegreen",
-        "d",
-        "deploy('blue-green')",
-        "Blue-green",
-        show=False,
-        cli="deploy --strategy blue-green",
-        help="Switch production to the highlighted version",
-    ),
-    Key(
-        "deployment.more",
-        "plus",
-        "percent(5)",
-        "Canary +5%",
-        show=False,
-        cli="promote --percent",
-        help="Give the canary 5 points more traffic",
-    ),
-    Key(
-        "deployment.less",
-        "minus",
-        "percent(-5)",
-        "Canary -5%",
-        show=False,
-        cli="promote --percent",
-        help="Give the canary 5 points less traffic",
-    ),
-    Key(
-        "deployment.rollback",
-        "b",
-        "rollback",
-        "Rollback",
-        cli="rollback",
-        help="Production back to the version before it (asks for a reason)",
-    ),
-    Key("deployment.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
-    Key(
-        "deployment.row",
-        "enter",
-        "show_row",
-        "Row",
-        show=False,
-        help="The highlighted row of this tab in full (a ledger reason, a scored row's reasons)",
-    ),
-]
 
 
 Moves = tuple[Move, ...]

@@ -29,71 +29,10 @@ from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.footer import KeysFooter
 from screens.guard import error_text, guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
 from screens.run_picker import NO_RUN, RunPicker
+from screens.stage_keys import EVALUATION_KEYS
 from screens.work import Job, WorkFailed
-
-EVALUATION_KEYS = [
-    Key(
-        "evaluation.evaluate",
-        "v",
-        "evaluate('test')",
-        "Evaluate",
-        cli="evaluate",
-        help="Evaluate on the test split and run the gate (a recorded look at the test split)",
-    ),
-    Key(
-        "evaluation.validation",
-        "V",
-        "evaluate('validation')",
-        "On validation",
-        show=False,
-        cli="evaluate --split",
-        help="Evaluate on the validation split (free while iterating)",
-    ),
-    Key(
-        "evaluation.run",
-        "r",
-        "pick_run",
-        "Run",
-        cli="evaluate",
-        help="Choose the run to evaluate (default: the best on validation)",
-    ),
-    Key(
-        "evaluation.against",
-        "a",
-        "pick_reference",
-        "Against",
-        show=False,
-        cli="gate --against",
-        help="Compare with another run, picked from a list (production's run marked); or none",
-    ),
-    Key(
-        "evaluation.curve",
-        "c",
-        "next_curve",
-        "Curve",
-        show=False,
-        help="The next curve: ROC, precision-recall, threshold, calibration",
-    ),
-    Key(
-        "evaluation.export",
-        "e",
-        "export",
-        "Export",
-        cli="evaluate --markdown",
-        help="Write the report as Markdown (cockpit evaluate RUN --markdown)",
-    ),
-    Key("evaluation.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
-    Key(
-        "evaluation.prev_tab",
-        "left_square_bracket",
-        "next_tab(-1)",
-        "Previous tab",
-        show=False,
-        help="Previous tab",
-    ),
-]
 
 
 @dataclass(frozen=True, slots=True)

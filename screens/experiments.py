@@ -24,120 +24,17 @@ from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
 from screens.run_dialogs import NewRunDialog, RunDetail, SweepDialog
 from screens.run_views import CompareView, SweepPlot
 from screens.runs_table import Column, RunsTable
+from screens.stage_keys import EXPERIMENT_KEYS
 from screens.work import Job, WorkFailed
 
 if TYPE_CHECKING:
     from cockpit.training.reproduce import Reproduction
     from cockpit.training.sweeps import SweepHandle, SweepResult
 
-EXPERIMENT_KEYS = [
-    Key(
-        "experiments.new",
-        "n",
-        "new_run",
-        "New run",
-        cli="train",
-        help="Train a model in a child process (cockpit train --model FAMILY)",
-    ),
-    Key(
-        "experiments.sweep",
-        "w",
-        "new_sweep",
-        "Sweep",
-        cli="sweep",
-        help="A random search: each trial a run (cockpit sweep --model F --random N)",
-    ),
-    Key(
-        "experiments.cancel",
-        "x",
-        "cancel_run",
-        "Cancel",
-        show=False,
-        cli="cancel",
-        help="Kill the highlighted running run, after a confirm with a reason (cockpit cancel RUN --reason)",
-    ),
-    Key(
-        "experiments.stop_sweep",
-        "X",
-        "stop_sweep",
-        "Stop sweep",
-        show=False,
-        cli="cancel --sweep",
-        help="Stop the running sweep like Ctrl-C (cockpit cancel --sweep ID)",
-    ),
-    Key(
-        "experiments.filter",
-        "slash",
-        "filter",
-        "Filter",
-        cli="runs --filter",
-        help="Filter in SQL, e.g. recall>0.8 family=random_forest (cockpit runs --filter)",
-    ),
-    Key(
-        "experiments.sort",
-        "o",
-        "cycle_sort",
-        "Sort",
-        cli="runs --sort",
-        help="Sort by the next column, shown with ↓/↑; runs without it last (cockpit runs --sort METRIC)",
-    ),
-    Key(
-        "experiments.flip",
-        "O",
-        "flip_sort",
-        "Flip order",
-        show=False,
-        cli="runs --asc",
-        help="Reverse the sort order",
-    ),
-    Key(
-        "experiments.mark",
-        "space",
-        "mark",
-        "Mark",
-        show=False,
-        help="Mark the highlighted run for a side-by-side diff",
-    ),
-    Key(
-        "experiments.diff",
-        "d",
-        "diff",
-        "Diff",
-        cli="compare",
-        help="Marked runs side by side (cockpit compare RUN RUN ...)",
-    ),
-    Key(
-        "experiments.detail",
-        "enter",
-        "detail",
-        "Details",
-        show=False,
-        cli="runs --json",
-        help="Everything the highlighted run recorded, with its learning curve",
-    ),
-    Key(
-        "experiments.plot",
-        "g",
-        "plot",
-        "Plot",
-        show=False,
-        cli="runs --filter",
-        help="The metric against each param across the highlighted run's sweep",
-    ),
-    Key(
-        "experiments.reproduce",
-        "R",
-        "reproduce",
-        "Reproduce",
-        show=False,
-        cli="reproduce",
-        help="Refit the highlighted run from its pinned inputs and compare (cockpit reproduce)",
-    ),
-]
 STATUS_MARK = {
     "running": "▶ running",
     "finished": "✓ done",

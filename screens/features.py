@@ -19,67 +19,15 @@ from screens.dialogs_input import PromptDialog
 from screens.fit_table import FitTable
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
 from screens.row_detail import show_row
+from screens.stage_keys import FEATURE_KEYS
 from screens.unsaved import GuardsEdits
 from screens.work import Job, WorkFailed
 
 if TYPE_CHECKING:
     import pandas as pd
 
-FEATURE_KEYS = [
-    Key(
-        "features.role",
-        "r",
-        "cycle('role')",
-        "Role",
-        cli="features set",
-        help="Cycle the role: feature, id, ignore, time",
-    ),
-    Key(
-        "features.kind",
-        "k",
-        "cycle('kind')",
-        "Kind",
-        cli="features set",
-        help="Cycle the kind: numeric, categorical, date, text",
-    ),
-    Key(
-        "features.how",
-        "e",
-        "cycle_how",
-        "Encoding",
-        cli="features set",
-        help="Cycle scaling (numeric) or encoding (categorical)",
-    ),
-    Key(
-        "features.missing",
-        "m",
-        "cycle('missing')",
-        "Missing",
-        show=False,
-        cli="features set",
-        help="Cycle how missing numbers are filled: median, mean, most_frequent",
-    ),
-    Key(
-        "features.details",
-        "d",
-        "edit_details",
-        "Details",
-        show=False,
-        cli="features set",
-        help="Edit date parts, ordinal order or the TF-IDF vocabulary size",
-    ),
-    Key(
-        "features.preview",
-        "v",
-        "preview",
-        "Preview",
-        cli="features show --preview",
-        help="Transform a sample: the columns the model will see",
-    ),
-    Key("features.save", "ctrl+s", "save", "Save", cli="features set", help="Save the spec as a new version"),
-]
 CHOICES = {
     "role": stage.ROLES,
     "kind": stage.KINDS,

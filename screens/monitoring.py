@@ -25,46 +25,10 @@ from screens.confirm import ConfirmReason
 from screens.fit_table import FitTable, show_active_row
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
+from screens.stage_keys import MONITORING_KEYS
 from screens.work import Job, WorkFailed
 
-MONITORING_KEYS = [
-    Key(
-        "monitoring.check",
-        "v",
-        "check",
-        "Check",
-        cli="monitor check",
-        help="Recompute the windows and the alerts",
-    ),
-    Key(
-        "monitoring.ack",
-        "a",
-        "acknowledge",
-        "Acknowledge",
-        cli="monitor ack",
-        help="Acknowledge the highlighted alert with a comment",
-    ),
-    Key("monitoring.plot", "g", "next_plot", "Plot", help="The next plot"),
-    Key(
-        "monitoring.window",
-        "w",
-        "window_size",
-        "Window",
-        show=False,
-        cli="monitor window",
-        help="Windows by day, week or month (cycles; recomputed by the next check)",
-    ),
-    Key("monitoring.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
-    Key(
-        "monitoring.row",
-        "enter",
-        "show_row",
-        "Row",
-        show=False,
-        help="The highlighted row of this tab in full (an alert's proposed action)",
-    ),
-]
 PLOTS = ["drift", "metric", "feature", "prediction", "latency"]
 DRIFT_COLUMNS = ("Feature", "PSI", "JS", "p-value", "Missing", "New values")
 ALERT_COLUMNS = ("Id", "Severity", "Status", "Message")

@@ -30,46 +30,10 @@ from cockpit.workspace import Workspace
 from screens.fit_table import FitTable
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
 from screens.row_detail import show_row
+from screens.stage_keys import PROBLEM_KEYS
 from screens.unsaved import DiscardEdits, GuardsEdits
-
-PROBLEM_KEYS = [
-    Key(
-        "problem.save",
-        "ctrl+s",
-        "save",
-        "Save",
-        cli="problem set",
-        help="Save the form as a new spec version (cockpit problem set)",
-    ),
-    Key(
-        "problem.revert",
-        "ctrl+u",
-        "revert",
-        "Revert",
-        show=False,
-        cli="problem show",
-        help="Throw away unsaved edits: the whole form back to the saved version",
-    ),
-    Key("problem.form", "f", "tab('spec')", "Form", show=False, help="The spec form"),
-    Key(
-        "problem.grade",
-        "g",
-        "tab('grade')",
-        "Grade",
-        help="What is missing or vague, and why",
-        cli="problem show",
-    ),
-    Key(
-        "problem.history",
-        "h",
-        "tab('history')",
-        "History",
-        cli="problem history",
-        help="Every saved version and what it changed",
-    ),
-]
 
 # (field, label, widget kind, placeholder)
 FORM = [

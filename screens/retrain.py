@@ -19,37 +19,10 @@ from screens.base import StageScreen
 from screens.confirm import ConfirmReason
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
+from screens.keys import bindings
 from screens.row_detail import show_row
+from screens.stage_keys import RETRAIN_KEYS
 from screens.work import Job
-
-RETRAIN_KEYS = [
-    Key(
-        "retrain.run",
-        "R",
-        "retrain",
-        "Retrain",
-        cli="retrain",
-        help="Run the retrain pipeline now (asks first; a challenger deploys only if it passes its gate)",
-    ),
-    Key(
-        "retrain.deploy",
-        "D",
-        "deploy_anyway",
-        "Deploy anyway",
-        cli="retrain deploy",
-        help="Deploy the retrained candidate that failed its gate (asks for an override reason)",
-    ),
-    Key(
-        "retrain.retire",
-        "x",
-        "retire",
-        "Retire",
-        cli="retire",
-        help="Retire the highlighted model version (asks for a reason)",
-    ),
-    Key("retrain.next_tab", "right_square_bracket", "next_tab(1)", "Tabs", help="Next tab"),
-]
 
 
 class RetrainScreen(StageScreen):

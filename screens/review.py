@@ -15,42 +15,8 @@ from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
-from screens.keys import Key, bindings
-
-REVIEW_KEYS = [
-    Key(
-        "review.approve",
-        "a",
-        "sign('approve')",
-        "Approve",
-        cli="review sign",
-        help="Approve the highlighted step",
-    ),
-    Key(
-        "review.block",
-        "b",
-        "sign('block')",
-        "Block",
-        cli="review sign",
-        help="Block the highlighted step, saying why",
-    ),
-    Key(
-        "review.waive",
-        "w",
-        "sign('waive')",
-        "Waive",
-        cli="review sign",
-        help="Waive the highlighted step's failing evidence, saying why",
-    ),
-    Key(
-        "review.version",
-        "v",
-        "pick_version",
-        "Version",
-        cli="review",
-        help="Review another model version (default: production)",
-    ),
-]
+from screens.keys import bindings
+from screens.stage_keys import REVIEW_KEYS
 
 
 class ReviewScreen(StageScreen):

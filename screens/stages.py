@@ -9,6 +9,7 @@ from textual.screen import Screen
 
 from cockpit.lifecycle import STAGE_BY_KEY
 from cockpit.workspace import Workspace
+from screens import stage_keys
 from screens.keys import Key
 
 
@@ -18,11 +19,14 @@ class StageScreen:
     number: int
     title: str
     load: Callable[[], type[Screen]]  # imports the screen's module only when asked
+    keys: tuple[Key, ...] | None = None  # the screen's KEYS, known without importing it
 
     def factory(self, workspace: Workspace) -> Screen:
         return self.load()(workspace)
 
     def screen_keys(self) -> list[Key]:
+        if self.keys is not None:
+            return list(self.keys)
         return getattr(self.load(), "KEYS", [])
 
 
@@ -32,9 +36,9 @@ def _overview() -> type[Screen]:
     return OverviewScreen
 
 
-def _stage(key: str, load: Callable[[], type[Screen]]) -> StageScreen:
+def _stage(key: str, load: Callable[[], type[Screen]], keys: list[Key]) -> StageScreen:
     stage = STAGE_BY_KEY[key]
-    return StageScreen(key, stage.number, stage.title, load)
+    return StageScreen(key, stage.number, stage.title, load, tuple(keys))
 
 
 def _problem() -> type[Screen]:
@@ -94,15 +98,15 @@ def _review() -> type[Screen]:
 OVERVIEW = StageScreen("overview", 0, "Overview", _overview)
 # Stage screens are added here as their issues land; no placeholders.
 BUILT_STAGES: list[StageScreen] = [
-    _stage("problem", _problem),
-    _stage("data", _data),
-    _stage("features", _features),
-    _stage("experiments", _experiments),
-    _stage("evaluation", _evaluation),
-    _stage("deployment", _deployment),
-    _stage("monitoring", _monitoring),
-    _stage("retrain", _retrain),
-    _stage("review", _review),
+    _stage("problem", _problem, stage_keys.PROBLEM_KEYS),
+    _stage("data", _data, stage_keys.DATA_KEYS),
+    _stage("features", _features, stage_keys.FEATURE_KEYS),
+    _stage("experiments", _experiments, stage_keys.EXPERIMENT_KEYS),
+    _stage("evaluation", _evaluation, stage_keys.EVALUATION_KEYS),
+    _stage("deployment", _deployment, stage_keys.DEPLOYMENT_KEYS),
+    _stage("monitoring", _monitoring, stage_keys.MONITORING_KEYS),
+    _stage("retrain", _retrain, stage_keys.RETRAIN_KEYS),
+    _stage("review", _review, stage_keys.REVIEW_KEYS),
 ]
 
 
