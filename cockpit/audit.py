@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage import Store, clock
+from storage.store import to_json
 
 USER_ENV = "COCKPIT_USER"
 
@@ -114,18 +115,11 @@ def record_events(store: Store, events: Sequence[tuple[str, str, int | None, dic
     """Append several events (stage, action, project_id, details) in one statement, in order,
     as `record_event` one by one would. Call it inside the action's transaction."""
     at, user, os_user = clock.now_iso(), current_user(), login_user()
-    store.insert_many(
+    store.insert_rows(
         "events",
+        ("at", "user", "os_user", "project_id", "stage", "action", "details"),
         [
-            {
-                "at": at,
-                "user": user,
-                "os_user": os_user,
-                "project_id": project_id,
-                "stage": stage,
-                "action": action,
-                "details": json.dumps(details or {}, sort_keys=True, default=str),
-            }
+            (at, user, os_user, project_id, stage, action, to_json(details or {}))
             for stage, action, project_id, details in events
         ],
     )
