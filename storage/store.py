@@ -299,20 +299,6 @@ class Store:
         assert cursor.lastrowid is not None  # an INSERT always sets it
         return cursor.lastrowid
 
-    def insert_many(self, table: str, records: Sequence[Mapping[str, Any]]) -> None:
-        """Insert rows that share their columns (those of the first) in one statement
-        (`executemany`), in order: rowids as if inserted one by one."""
-        if not records:
-            return
-        columns = tuple(records[0])
-        params = [[self._encode(record[c]) for c in columns] for record in records]
-        sql = _insert_sql(table, columns)
-        if self.conn.in_transaction:
-            self.conn.executemany(sql, params)
-            return
-        with self.transaction():
-            self.conn.executemany(sql, params)
-
     def insert_rows(self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[int]:
         """Insert rows given as values in `columns`' order (encoded as `insert` encodes them),
         one prepared statement for all; their rowids in order. For a hot path (a sweep's

@@ -23,6 +23,7 @@ from cockpit.workspace import Workspace
 from storage import clock, faults
 from storage.migrations import RUN_METRICS
 from storage.processes import process_alive
+from storage.store import to_json
 
 STATUSES = ("running", "finished", "failed", "cancelled", "interrupted")
 JSON_FIELDS = (
@@ -336,10 +337,47 @@ def record_trial(
     output=None,
     artifact_sha256: str | None = None,
 ) -> int:
-    """A run that has already ended (a sweep's trial) in one INSERT: the row and the two
-    events `create_run` then `finish` would write, without writing the row twice."""
-    trial = Trial(plan, status, error, output, artifact_sha256)
-    return record_trials(ws, project, sweep_id, environment, [trial])[0]
+    """A run that has already ended (a sweep's trial), in a transaction of its own."""
+    with ws.store.transaction():
+        trial = Trial(plan, status, error, output, artifact_sha256)
+        return record_trials(ws, project, sweep_id, environment, [trial])[0]
+
+
+# The columns of a trial's row, in the order record_trials builds it: the plan's, the
+# burst's (environment, process, clock, user), then the results'.
+_TRIAL_COLUMNS = (
+    "project_id",
+    "sweep_id",
+    "family",
+    "params",
+    "seed",
+    "version_id",
+    "split_id",
+    "feature_spec_version",
+    "feature_compiler",
+    "source",
+    "model_class",
+    "origin",
+    "metric",
+    "status",
+    "error",
+    "git_commit",
+    "git_dirty",
+    "python_version",
+    "library_versions",
+    "owner_pid",
+    "created_at",
+    "finished_at",
+    "created_by",
+    "train_metrics",
+    "validation_metrics",
+    "curve",
+    "duration_s",
+    "artifact_sha256",
+    "score",
+    *(f"m_{name}" for name in RUN_METRICS),
+)
+_NO_RESULTS = (None,) * (6 + len(RUN_METRICS))
 
 
 def record_trials(
@@ -349,38 +387,96 @@ def record_trials(
     environment: tuple[str | None, bool | None, dict],
     trials: Sequence[Trial],
 ) -> list[int]:
-    """Trials that came back together, in one transaction (a commit costs more than the
-    rows): each as one INSERT, then their events in one statement, in the order one by one
-    would give them. A crash anywhere inside leaves none of them."""
-    ids: list[int] = []
-    events: list[tuple[str, str, int | None, dict]] = []
-    # the same for every trial of a sweep: encoded once (the versions are the largest JSON)
-    shared = {
-        "library_versions": json.dumps(environment[2], sort_keys=True, default=str),
-        "created_by": current_user(),
-    }
-    with ws.store.transaction():
-        for trial in trials:
-            plan = trial.plan
-            values = _start_values(project, plan, sweep_id, environment, shared)
-            values.update(
-                _end_values(trial.status, trial.error, trial.output, trial.artifact_sha256, plan.metric)
+    """Trials that came back together (runs that have already ended), inside the caller's
+    transaction: each as one INSERT of its whole row, then one event per trial in one
+    statement (a start event written at its end would say nothing more). The values the
+    trials share (environment, clock, user) are worked out once."""
+    commit, dirty, versions = environment
+    now = clock.now_iso()
+    shared = (
+        commit,
+        dirty,
+        versions["python"],
+        _versions_json(versions),
+        os.getpid(),
+        now,
+        now,
+        current_user(),
+    )
+    rows = []
+    for trial in trials:
+        plan, output = trial.plan, trial.output
+        if output is None:
+            results: tuple = _NO_RESULTS
+        else:
+            scores = output.validation_metrics
+            results = (
+                output.train_metrics,
+                scores,
+                output.curve,
+                output.duration_s,
+                trial.artifact_sha256,
+                scores.get(plan.metric),
+                *(scores.get(name) for name in RUN_METRICS),
             )
-            run_id = ws.store.insert("runs", values)
-            faults.point("runs:trial_inserted")
-            ids.append(run_id)
-            events.append(
-                (
-                    "experiments",
-                    "run started",
-                    project.id,
-                    {"run": run_id, "family": plan.family, "seed": plan.seed},
-                )
+        rows.append(
+            (
+                project.id,
+                sweep_id,
+                plan.family,
+                plan.params,
+                plan.seed,
+                plan.version_id,
+                plan.split_id,
+                plan.feature_spec_version,
+                COMPILER_VERSION,
+                plan.source,
+                plan.model_class,
+                plan.origin,
+                plan.metric,
+                trial.status,
+                trial.error,
+                *shared,
+                *results,
             )
-            details = _end_details(run_id, values, trial.output, trial.error)
-            events.append(("experiments", f"run {trial.status}", project.id, details))
-        record_events(ws.store, events)
+        )
+    ids = ws.store.insert_rows("runs", _TRIAL_COLUMNS, rows)
+    faults.point("runs:trial_inserted")
+    record_events(
+        ws.store,
+        [
+            (
+                "experiments",
+                f"run {trial.status}",
+                project.id,
+                _trial_details(run_id, trial, row[_SCORE_AT]),
+            )
+            for run_id, trial, row in zip(ids, trials, rows, strict=True)
+        ],
+    )
     return ids
+
+
+_SCORE_AT = _TRIAL_COLUMNS.index("score")
+_last_versions: tuple[dict, str] = ({}, "{}")
+
+
+def _versions_json(versions: dict) -> str:
+    """The library versions as JSON (the largest of a run's values), encoded again only when
+    they differ from the last trials' (a sweep records the same versions for every trial)."""
+    global _last_versions
+    if versions != _last_versions[0]:
+        _last_versions = (dict(versions), to_json(versions))
+    return _last_versions[1]
+
+
+def _trial_details(run_id: int, trial: Trial, score: float | None) -> dict[str, Any]:
+    details: dict[str, Any] = {"run": run_id, "family": trial.plan.family, "seed": trial.plan.seed}
+    if trial.output is not None:
+        details["score"] = score
+    if trial.error:
+        details["error"] = trial.error[:200]
+    return details
 
 
 def _start_values(
@@ -388,9 +484,8 @@ def _start_values(
     plan: RunPlan,
     sweep_id: int | None,
     environment: tuple[str | None, bool | None, dict],
-    shared: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The columns a run starts with; `shared` holds values already worked out for a burst."""
+    """The columns a run starts with."""
     commit, dirty, versions = environment
     values = {
         "project_id": project.id,
@@ -414,10 +509,8 @@ def _start_values(
         "library_versions": versions,
         "owner_pid": os.getpid(),
         "created_at": clock.now_iso(),
-        "created_by": shared["created_by"] if shared else current_user(),
+        "created_by": current_user(),
     }
-    if shared:
-        values.update(shared)
     return values
 
 
