@@ -43,8 +43,8 @@ CASES = [
     ("binary", "accuracy", "Wilson", ["texture", "everyone"]),
     ("binary", "precision", "Wilson", ["texture", "everyone"]),
     ("binary", "recall", "Wilson", ["texture", "everyone"]),
-    ("regression", "mae", "normal", ["sex", "bmi"]),
-    ("regression", "rmse", "normal", ["sex", "bmi"]),
+    ("regression", "mae", "Student t", ["sex", "bmi"]),
+    ("regression", "rmse", "Student t", ["sex", "bmi"]),
 ]
 
 

@@ -17,8 +17,9 @@ BOOTSTRAP_OPTION = click.option(
     type=click.IntRange(50, 100_000),
     metavar="N",
     help="Segment intervals from N bootstrap resamples (default: analytic where standard: Wilson "
-    "for accuracy, precision and recall, DeLong for ROC AUC, the normal approximation for MAE and "
-    "RMSE; the bootstrap for the other metrics).",
+    "for accuracy, precision and recall, DeLong for ROC AUC, Student's t for MAE and RMSE; the "
+    "bootstrap for the other metrics). A group with no errors gets no zero-width interval: "
+    "'none: no errors'.",
 )
 
 
@@ -111,7 +112,6 @@ def evaluate(
     named with --data VERSION [--split SPLIT], then evaluated on that split's test part."""
     from cockpit.evaluation.markdown import to_markdown
     from cockpit.evaluation.report import evaluate as run_evaluation
-    from cockpit.evaluation.segments import interval_text
     from cockpit.evaluation.view import threshold_note, threshold_of
     from cockpit.training.runs import get_run
 
@@ -150,17 +150,19 @@ def evaluate(
     ]
     columns = ["metric", "model", "baseline"] + (["reference"] if result.reference else [])
     print_table(rows, columns + (["threshold"] if project.task == "binary" else []))
-    segments = result.details.get("segments", [])
-    if segments:
+    if result.segments:
         click.echo(f"\nsegments by {result.details['segment_metric']} (worst first):")
         print_table(
             [
                 {
-                    **s,
-                    "ci": interval_text(s["low"], s["high"], s.get("interval_method")),
-                    "flag": "WEAK" if s["flagged"] else ("small" if s["small"] else ""),
+                    "column": s.column,
+                    "group": s.group,
+                    "rows": s.rows,
+                    "value": s.value,
+                    "ci": s.interval,
+                    "flag": s.flag,
                 }
-                for s in segments
+                for s in result.segments
             ],
             ["column", "group", "rows", "value", "ci", "flag"],
         )

@@ -71,7 +71,7 @@ def _beyond(details: dict) -> list[str]:
             "| --- | --- | --- | --- | --- | --- |",
         ]
         for s in details["segments"]:
-            interval = interval_text(s["low"], s["high"], s.get("interval_method"))
+            interval = interval_text(s["low"], s["high"], s.get("interval_method"), s.get("interval_note"))
             flag = "WEAK" if s["flagged"] else ("small" if s["small"] else "")
             lines.append(
                 f"| {s['column']} | {s['group']} | {s['rows']} | {_fmt(s['value'])} | {interval} | {flag} |"

@@ -41,7 +41,8 @@ class Segment:
     flagged: bool  # weak: more than the margin below overall
     positives: int | None = None
     selection_rate: float | None = None
-    interval_method: str | None = None  # Wilson, DeLong, normal, "bootstrap N"; None: older reports
+    interval_method: str | None = None  # Wilson, DeLong, Student t, "bootstrap N"; None: older reports
+    interval_note: str | None = None  # why there is no interval: "no errors", "no spread"
 
     @property
     def flag(self) -> str:
@@ -50,7 +51,7 @@ class Segment:
 
     @property
     def interval(self) -> str:
-        return interval_text(self.low, self.high, self.interval_method)
+        return interval_text(self.low, self.high, self.interval_method, self.interval_note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,11 @@ class FairnessGap:
     flagged: bool
 
 
-def interval_text(low: float | None, high: float | None, method: str | None) -> str:
+def interval_text(low: float | None, high: float | None, method: str | None, note: str | None = None) -> str:
     """An interval as the report, the CLI and the screen show it: "0.761–0.765 (DeLong)";
-    "-" when it could not be computed."""
+    "none: no errors (DeLong)" when the method gave zero width; "-" when it could not be computed."""
+    if note:
+        return f"none: {note}" + (f" ({method})" if method else "")
     if low is None or high is None:
         return "-"
     return f"{low:.3f}–{high:.3f}" + (f" ({method})" if method else "")
@@ -269,7 +272,7 @@ def _fast_resampled_rate(task, metric, y_true, y_pred, positive):
             return int(hits[pick].sum()) / trials if trials else 0.0
 
         return rate
-    if intervals.analytic_method(task, metric) == intervals.NORMAL:
+    if intervals.analytic_method(task, metric) == intervals.STUDENT_T:
         errors = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
         if metric == "mae":
             absolute = np.abs(errors)
@@ -280,10 +283,10 @@ def _fast_resampled_rate(task, metric, y_true, y_pred, positive):
 
 
 def _analytic(method: str, metric: str, y_true, y_pred, positive) -> tuple[float | None, float | None]:
-    """Wilson's or the normal interval (DeLong's: _auc_and_delong)."""
+    """Wilson's or Student's t interval (DeLong's: _auc_and_delong)."""
     if method == intervals.WILSON:
         return wilson(*_rate_counts(metric, y_true, y_pred, positive))
-    found = intervals.normal_error(metric, y_true, y_pred)
+    found = intervals.mean_error(metric, y_true, y_pred)
     return found if found is not None else (None, None)
 
 
@@ -361,6 +364,10 @@ def _entry(
 
     positives = int((y_true == p.positive).sum()) if p.positive is not None else None
     rows = int(mask.sum())
+    best = 0.0 if metric in metrics.LOWER_IS_BETTER else 1.0
+    note = intervals.zero_width_note(low, high, value, best)
+    if note:  # a zero-width interval claims a certainty the rows cannot give
+        low = high = None
     small = rows < SMALL_ROWS or (positives is not None and positives < SMALL_POSITIVES)
     return {
         "column": column,
@@ -371,6 +378,7 @@ def _entry(
         "low": low,
         "high": high,
         "interval_method": used,
+        "interval_note": note,
         "small": bool(small),
         "flagged": _is_weak(metric, value, overall, small),
         "selection_rate": float(np.mean(y_pred == p.positive)) if p.positive is not None else None,

@@ -9,6 +9,7 @@ from typing import Any
 from cockpit.errors import CockpitError
 from cockpit.evaluation.gate import GateResult, latest_gate
 from cockpit.evaluation.report import Evaluation, latest_evaluation
+from cockpit.evaluation.segments import interval_text
 from cockpit.projects import Project
 from cockpit.reporting.curves import curves
 from cockpit.reporting.page import (
@@ -160,6 +161,13 @@ def _error_by_range(bands: list[dict[str, Any]], key: str) -> str:
     return section("Error by target range", table(["range", "MAE", "rows"], rows))
 
 
+def _interval_method(segment: dict[str, Any]) -> str:
+    """The method, and why there is no interval where it gave zero width."""
+    if segment.get("interval_note"):
+        return interval_text(None, None, segment.get("interval_method"), segment["interval_note"])
+    return segment.get("interval_method") or "-"
+
+
 def _segments(d: dict[str, Any], key: str) -> str:
     if not d.get("segments"):
         return ""
@@ -175,7 +183,7 @@ def _segments(d: dict[str, Any], key: str) -> str:
                 number(s["value"], k + "/value"),
                 number(s["low"], k + "/low", 3),
                 number(s["high"], k + "/high", 3),
-                cell(s.get("interval_method") or "-"),
+                cell(_interval_method(s)),
                 cell(flag),
             ]
         )
