@@ -29,7 +29,7 @@ from cockpit import __version__
 from cockpit.deployment.serving_input import BodyTimeout, Rejected, openapi, parse_body, read_body
 from cockpit.deployment.serving_log import RequestLog, service_stats
 from cockpit.deployment.serving_metrics import ServiceMetrics
-from cockpit.deployment.serving_scorer import Scorer
+from cockpit.deployment.serving_scorer import Scorer, StampWatch
 from cockpit.deployment.serving_token import authorized, token_hash
 from cockpit.errors import CockpitError
 from cockpit.projects import resolve_project
@@ -84,6 +84,7 @@ class Service:
             return
         self.control = Workspace(self.dot_dir)
         self.project = resolve_project(self.control, self.project_name)
+        self.watch = StampWatch(self.control, self.project.id)  # for `inline`, on this thread
         self.started_at, self.started = clock.now_iso(), time.monotonic()
         try:
             self.scorer.start()
@@ -145,10 +146,15 @@ class Service:
             headers["www-authenticate"] = "Bearer"
             refused = {"error": "missing or wrong API token (send Authorization: Bearer <token>)"}
             return JSONResponse(refused, 401, headers=headers)
-        status, body, rows = 500, {"error": "internal error"}, []
+        rows: list[dict[str, Any]] = []
+        status, body = 500, {"error": "internal error"}
         try:
             items, many = parse_body(await read_body(request, self.max_body, self.body_timeout))
-            status, body, rows = await asyncio.wrap_future(self.scorer.submit(items, many))
+            answered = self.scorer.inline(items, many, self.watch)  # a lone cheap row: no hop
+            if answered is not None:
+                status, body, rows = answered
+            else:
+                status, body, rows = await asyncio.wrap_future(self.scorer.submit(items, many))
         except BodyTimeout as late:  # a client trickling its body: its own trouble, not ours
             self._aborted()
             return JSONResponse(late.body, late.status, headers={**headers, "connection": "close"})

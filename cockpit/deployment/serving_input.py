@@ -192,7 +192,7 @@ def to_frame(rows: list[dict[str, Any]], schema: dict[str, Any], extra: tuple[st
     columns = schema.get("columns", {})
     wanted = [*columns, *(c for c in extra if c not in columns)]
     numeric = [c for c in wanted if columns.get(c, {}).get("kind") == "numeric"]
-    block = np.array([[_float(row.get(c)) for c in numeric] for row in rows], dtype="float64")
+    block = np.array([[as_float(row.get(c)) for c in numeric] for row in rows], dtype="float64")
     block = block.reshape(len(rows), len(numeric))
     index = pd.RangeIndex(len(rows))
     if len(numeric) == len(wanted):
@@ -209,7 +209,7 @@ def to_frame(rows: list[dict[str, Any]], schema: dict[str, Any], extra: tuple[st
     return pd.DataFrame(data, columns=wanted, index=index)
 
 
-def _float(value: Any) -> float:
+def as_float(value: Any) -> float:
     """A checked numeric field as a float (missing, or anything else: NaN)."""
     if value is None or isinstance(value, bool):
         return math.nan

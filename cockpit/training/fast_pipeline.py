@@ -32,27 +32,43 @@ class NumericColumns:
         self.branches = branches
         self._positions: dict[tuple[str, ...], list[list[int]]] = {}
 
-    def transform(self, frame) -> np.ndarray:
-        positions, block = None, None
-        if len(frame) == 1 and all(dtype == np.float64 for dtype in frame.dtypes):
-            # one row of one float64 block: slice it (a 1 x n array is C and F ordered at
-            # once, so BLAS sees what it sees on scikit-learn's path)
-            names = tuple(frame.columns.tolist())
-            positions = self._positions.get(names)
-            if positions is None:
-                positions = [[names.index(c) for c in columns] for columns, _ in self.branches]
-                self._positions = {names: positions}  # the service's frames: one set of columns
-            block = frame.to_numpy()
+    def positions(self, names: tuple[str, ...]) -> list[list[int]]:
+        """Each branch's column positions in a block whose columns are `names` (ValueError
+        when one is missing), kept for the last `names` asked (the service's are fixed)."""
+        positions = self._positions.get(names)
+        if positions is None:
+            positions = [[names.index(c) for c in columns] for columns, _ in self.branches]
+            self._positions = {names: positions}
+        return positions
+
+    def transform_row(self, block: np.ndarray, positions: list[list[int]]) -> np.ndarray:
+        """The matrix of one row given as a 1 x n float64 block (a 1 x n array is C and F
+        ordered at once, so BLAS sees what it sees on scikit-learn's path)."""
         parts = []
-        for number, (columns, steps) in enumerate(self.branches):
-            if block is not None and positions is not None:
-                X = block[:, positions[number]]  # a copy: fancy indexing
-            else:  # as ColumnTransformer selects and copies: the same memory order
-                X = frame[columns].to_numpy(dtype=np.float64, copy=True)
+        for number, (_, steps) in enumerate(self.branches):
+            X = block[:, positions[number]]  # a copy: fancy indexing
             for step in steps:
                 X = _apply(step, X)
             parts.append(X)
         return np.hstack(parts)  # as ColumnTransformer joins its branches, even one
+
+    def transform(self, frame) -> np.ndarray:
+        if len(frame) == 1 and all(dtype == np.float64 for dtype in frame.dtypes):
+            return self.transform_row(frame.to_numpy(), self.positions(tuple(frame.columns.tolist())))
+        parts = []
+        for columns, steps in self.branches:
+            X = frame[columns].to_numpy(dtype=np.float64, copy=True)  # as ColumnTransformer: its order
+            for step in steps:
+                X = _apply(step, X)
+            parts.append(X)
+        return np.hstack(parts)
+
+
+def row_columns(pipeline) -> NumericColumns | None:
+    """The NumericColumns of a pipeline `numpy_twin` made, else None."""
+    steps = getattr(pipeline, "steps", None)
+    columns = getattr(steps[0][1], "columns", None) if steps and len(steps) == 2 else None
+    return columns if isinstance(columns, NumericColumns) else None
 
 
 def _apply(step, X: np.ndarray) -> np.ndarray:
