@@ -2,12 +2,14 @@
 of `cockpit predict` and `monitor ingest` on a big Parquet file, each run as its own child
 process under /usr/bin/time -v.
 
-    python -m bench.batch_memory_bench --rows 2000000 [--code DIR] [--scheduler ADDRESS]
+    python -m bench.batch_memory_bench --rows 2000000 [--code DIR] [--dask-local 2 | --scheduler ADDRESS]
 
 `--code DIR` runs the children on another checkout of cockpit (`git archive COMMIT | tar -x
 -C DIR`): the figures before a change. The model: a logistic regression on scikit-learn's
 breast cancer data (30 numeric columns, an id column); the big file repeats its rows with
-noise. The last stdout line is JSON.
+noise. With --dask-local N or --scheduler, `predict` and `monitor check` also run on that
+Dask cluster, each beside its one-process run (side by side in one run, on the same files).
+The last stdout line is JSON: peak RSS, wall time and rows/s of each.
 """
 
 from __future__ import annotations
@@ -111,6 +113,7 @@ def import_csv(code: Path, folder: Path, rows: int) -> dict:
 
 
 def child(code: Path, root: Path, *args: str) -> dict:
+    load = os.getloadavg()[0]
     env = {**os.environ, "PYTHONPATH": str(code), "COCKPIT_USER": "bench"}
     env.pop("COCKPIT_WORKSPACE", None)
     done = subprocess.run(
@@ -125,13 +128,33 @@ def child(code: Path, root: Path, *args: str) -> dict:
     wall = re.search(r"Elapsed \(wall clock\) time.*: ([\d:.]+)", err).group(1)
     lock = re.search(r"LOCK ([\d.]+) (\d+)", err)
     seconds = sum(float(part) * 60**i for i, part in enumerate(reversed(wall.split(":"))))
+    ok = done.returncode in ((0, 1) if "check" in args else (0,))  # check: 1 = an alert fires
     return {
-        "ok": done.returncode in ((0, 1) if "check" in args else (0,)),  # check: 1 = an alert
+        "ok": ok,
         "peak_rss_mb": round(rss / 1024),
         "seconds": round(seconds, 1),
         "longest_lock_s": float(lock.group(1)) if lock else None,
-        "stderr": "" if done.returncode in (0, 1) else err[-2000:],
+        "stderr": "" if ok else err[-2000:],
+        "stdout": done.stdout,
+        "load_before": round(load, 1),
+        "load_after": round(os.getloadavg()[0], 1),
     }
+
+
+def same_windows(here: str, there: str) -> bool:
+    """`monitor check --json` windows equal: counts and text exactly, floats within 1e-12."""
+    import math
+
+    def same(a, b) -> bool:
+        if isinstance(a, dict):
+            return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, list):
+            return isinstance(b, list) and len(a) == len(b) and all(map(same, a, b))
+        if isinstance(a, float):
+            return isinstance(b, float) and math.isclose(a, b, rel_tol=1e-12, abs_tol=0)
+        return type(a) is type(b) and a == b
+
+    return same(json.loads(here)["windows"], json.loads(there)["windows"])
 
 
 def build(code: Path, root: Path) -> None:
@@ -157,8 +180,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--code", type=Path, default=REPO)
-    parser.add_argument("--scheduler", help="predict on this Dask scheduler (ingest and check are skipped)")
-    parser.add_argument("--dask-local", type=int, help="predict on a LocalCluster of N workers (the same)")
+    parser.add_argument("--scheduler", help="also predict and check on this Dask scheduler")
+    parser.add_argument(
+        "--dask-local", type=int, help="also predict and check on a LocalCluster of N workers"
+    )
     parser.add_argument("--import-rows", type=int, default=0, help="also `data import` a CSV of N rows")
     parser.add_argument("--keep", type=Path, help="a folder for the files (default: a temporary one)")
     args = parser.parse_args()
@@ -173,13 +198,29 @@ def main() -> None:
         extra = ("--scheduler", args.scheduler) if args.scheduler else ()
         extra += ("--dask-local", str(args.dask_local)) if args.dask_local else ()
         out = str(folder / "scored.parquet")
-        results["predict"] = child(args.code, root, "predict", str(big), "-o", out, *extra)
-        if not extra:
-            results["ingest"] = child(args.code, root, "monitor", "ingest", str(big), "--at", "2026-05-01")
-            results["check"] = child(args.code, root, "monitor", "check", "--now", "2026-06-01")
+        results["predict"] = child(args.code, root, "predict", str(big), "-o", out)
+        if extra:
+            results["predict_cluster"] = child(args.code, root, "predict", str(big), "-o", out, *extra)
+        results["ingest"] = child(args.code, root, "monitor", "ingest", str(big), "--at", "2026-05-01")
+        check = ("monitor", "check", "--now", "2026-06-01", "--json")
+        results["check"] = child(args.code, root, *check)
+        if extra:
+            results["check_cluster"] = child(args.code, root, *check, *extra)
+            results["check_cluster"]["same_windows"] = same_windows(
+                results["check"]["stdout"], results["check_cluster"]["stdout"]
+            )
+        # the check reads every batch: each predict's (today's window) and the ingest's
+        checked = args.rows * (3 if extra else 2)
+        rows = {"predict": args.rows, "predict_cluster": args.rows, "ingest": args.rows}
+        for name, counted in {**rows, "check": checked, "check_cluster": checked}.items():
+            if name in results:
+                results[name]["rows_per_s"] = round(counted / results[name]["seconds"])
         if args.import_rows:
             results["import"] = import_csv(args.code, folder, args.import_rows)
         results["load"] = os.getloadavg()[0]
+        for found in results.values():
+            if isinstance(found, dict):
+                found.pop("stdout", None)
         print(json.dumps(results))
     finally:
         if not args.keep:

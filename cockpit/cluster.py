@@ -359,7 +359,7 @@ def ordered_map(client: Any, function: Any, shared_value: Any, items: Iterable[t
             try:
                 return entry[0].result(timeout=STRANDED_CHECK_S)
             except TimeoutError:
-                if entry[0].done():  # the task itself raised it
+                if entry[0].status == "error":  # the task itself raised it
                     raise
                 for waiting in [entry, *pending]:
                     if stranded(client, [waiting[0]]):
