@@ -98,6 +98,9 @@ def test_evaluation_page_shows_the_json_figures(run_cli, demo_path: Path, tmp_pa
     } <= keys(parsed)
     rules = {k for k in keys(parsed) if k.startswith("/gate/rules/") and k.endswith("/detail")}
     assert len(rules) == len(data["gate"]["rules"])
+    # how the latency was timed, beside the figure (the gate's least-of-repeats rule)
+    assert "/evaluation/details/latency/method" in keys(parsed)
+    assert f"Timed: {evaluation['details']['latency']['method']}" in "".join(parsed.text)
     # the binary curves of the evaluation screen, drawn inline
     assert page.count("<svg") == 6  # ROC, PR, threshold, calibration, segments, importance
     assert "ROC curve" in page and "Calibration" in page

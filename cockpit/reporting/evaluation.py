@@ -258,6 +258,8 @@ def _robustness(d: dict[str, Any], key: str) -> str:
             lat["batch_rows_per_s"], k + "/batch_rows_per_s", format(lat["batch_rows_per_s"], ",.0f")
         )
         out.append(paragraph(f"Latency per row: {quantiles}{budget}; batch {rate} rows/s"))
+        if lat.get("method"):  # how the gate's p95 was measured (older reports: one call per row)
+            out.append(paragraph("Timed: " + figure(lat["method"], k + "/method"), "meta"))
     return section("Stability, edge cases and latency", *out) if out else ""
 
 

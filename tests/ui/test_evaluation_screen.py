@@ -343,6 +343,7 @@ async def test_gate_tabs_and_export_by_keys(tmp_path, frozen_clock) -> None:
         await pilot.press("right_square_bracket")
         robustness = str(screen.query_one("#robustness-text").render())
         assert "Stability" in robustness and "Latency per row" in robustness
+        assert "timed: wall clock per row after a warm-up call" in robustness  # the gate's method
 
         target = tmp_path / "report.md"
         await pilot.press("e")
