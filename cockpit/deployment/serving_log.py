@@ -87,6 +87,7 @@ class RequestLog:
         self.counted: Counter[str] = Counter()  # refused / aborted requests since start
         self._counts: Counter[tuple[int, str, str]] = Counter()  # (project, minute, kind) to write
         self._lock = threading.Lock()
+        self._wake = threading.Event()  # set when a batch is full or at close: write now
         self._closed = False
         self._ws: Workspace | None = None
         self._thread = threading.Thread(target=self._run, name="cockpit-request-log", daemon=True)
@@ -100,8 +101,13 @@ class RequestLog:
         return self.queue.qsize() + self.held
 
     def put(self, rows: list[dict[str, Any]]) -> None:
+        """Queue rows; the flusher is woken only when a batch is full (waking it for every
+        request would make the request's thread hand over the GIL, a wait for a core on a
+        loaded machine), else it takes them at its interval."""
         for row in rows:
             self.queue.put(row)
+        if self.queue.qsize() >= self.batch:
+            self._wake.set()
 
     def count(self, project_id: int, kind: str) -> None:
         """One refused or aborted request, counted in its minute (no row of its own)."""
@@ -117,6 +123,7 @@ class RequestLog:
         """Write everything queued so far, then stop the thread; counts made meanwhile or
         later are written from here (or spilled), never left in memory."""
         self.queue.put(_STOP)
+        self._wake.set()
         self._thread.join(timeout)
         with self._lock:
             self._closed = True
@@ -140,14 +147,18 @@ class RequestLog:
         deadline = time.monotonic() + self.interval
         try:
             while True:
-                try:
-                    item = self.queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    item = None
-                stopping = item is _STOP
-                if item is not None and not stopping:
-                    pending.append(item)
-                    self.held += 1
+                self._wake.wait(max(0.0, deadline - time.monotonic()))
+                self._wake.clear()
+                stopping = False
+                while not stopping:  # everything queued so far
+                    try:
+                        item = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    stopping = item is _STOP
+                    if not stopping:
+                        pending.append(item)
+                        self.held += 1
                 due = time.monotonic() >= deadline
                 if self.retention is not None and time.monotonic() >= self._next_prune:
                     self._prune()
