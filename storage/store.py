@@ -309,7 +309,7 @@ class Store:
         sql, encode, execute = _insert_sql(table, columns), self._encode, self.conn.execute
         ids = [
             # None and numbers (most of a run's columns) without a call
-            execute(sql, [v if v is None or type(v) in _PLAIN else encode(v) for v in row]).lastrowid
+            execute(sql, [v if type(v) in _PLAIN else encode(v) for v in row]).lastrowid
             for row in rows
         ]
         return cast(list[int], ids)  # an INSERT always sets lastrowid
@@ -335,7 +335,7 @@ class Store:
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
 
     def _encode(self, value: Any) -> Any:
-        if value is None or type(value) in _PLAIN:  # most columns of a run: one test, not two
+        if type(value) in _PLAIN:  # most columns of a run: one test, not two
             return value
         if isinstance(value, str):
             return self.redact(value)
@@ -350,7 +350,8 @@ class Store:
         self.conn.close()
 
 
-_PLAIN = frozenset({int, float, bool, bytes})  # stored as they are (exact types: a str subclass is text)
+# stored as they are (exact types: a str subclass is text)
+_PLAIN = frozenset({type(None), int, float, bool, bytes})
 
 
 @functools.lru_cache(maxsize=256)

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from cockpit.audit import current_user, record_events
 from cockpit.errors import CockpitError
@@ -315,8 +315,7 @@ def create_run(
     return run_id
 
 
-@dataclass(frozen=True, slots=True)
-class Trial:
+class Trial(NamedTuple):
     """A run that has already ended (a sweep's trial), ready to be recorded."""
 
     plan: RunPlan
@@ -417,7 +416,7 @@ def record_trials(
                 output.duration_s,
                 trial.artifact_sha256,
                 scores.get(plan.metric),
-                *(scores.get(name) for name in RUN_METRICS),
+                *map(scores.get, RUN_METRICS),
             )
         rows.append(
             (
