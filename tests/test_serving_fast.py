@@ -252,3 +252,31 @@ def test_the_stamp_follows_an_override_expiring_without_any_commit(cancer_servic
         assert watch.current() != stamp  # one active override fewer
     finally:
         ws.close()
+
+
+def test_the_services_connections_send_at_once() -> None:
+    """running_service's socket says TCP, so asyncio turns Nagle off on what it accepts: an
+    answer's headers and body are not held back for the client's delayed ACK (~40 ms)."""
+    import asyncio
+    import socket
+
+    from cockpit.deployment.serving import loopback_socket
+
+    async def accepted_nodelay() -> int:
+        found: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def connected(reader, writer) -> None:
+            found.set_result(
+                writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            )
+            writer.close()
+
+        sock = loopback_socket()
+        server = await asyncio.start_server(connected, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname())
+        value = await asyncio.wait_for(found, 10)
+        writer.close()
+        server.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0
