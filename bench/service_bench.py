@@ -86,7 +86,9 @@ def floor(folder: Path) -> None:
         return JSONResponse({"prediction": int(score >= 0.5), "score": score})
 
     app = Starlette(routes=[Route("/predict", predict, methods=["POST"])])
-    sock = socket.socket()
+    # proto TCP, as `cockpit serve` binds it: asyncio turns Nagle off only then (a plain
+    # socket.socket() left every answer waiting ~40 ms for the client's delayed ACK)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     print(f"on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
