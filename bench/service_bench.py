@@ -107,7 +107,6 @@ def load(url: str, clients: int, requests: int, seconds: float) -> dict:
     latencies: list[list[float]] = [[] for _ in range(clients)]
     failures = [0] * clients
     start = threading.Barrier(clients + 1)
-    stop_at = [0.0]
 
     def client(number: int) -> None:
         conn = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
@@ -128,10 +127,13 @@ def load(url: str, clients: int, requests: int, seconds: float) -> dict:
         for i in range(20):  # warm: the connection, the server's caches
             post(bodies[i])
         start.wait()
+        # each client's own deadline: one shared and set after the barrier was read as 0.0 by
+        # a client that passed it first, which then sent nothing (an empty run)
+        stop_at = time.perf_counter() + seconds
         conn.close()  # a fresh connection: the others may have kept it waiting past keep-alive
         i = number
         while (requests and len(latencies[number]) < requests) or (
-            not requests and time.perf_counter() < stop_at[0]
+            not requests and time.perf_counter() < stop_at
         ):
             body = bodies[i % len(bodies)]
             began = time.perf_counter()
@@ -146,7 +148,6 @@ def load(url: str, clients: int, requests: int, seconds: float) -> dict:
         thread.start()
     start.wait()
     began = time.perf_counter()
-    stop_at[0] = began + seconds
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - began
