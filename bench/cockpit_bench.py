@@ -4,7 +4,7 @@ process per call; the last stdout line is JSON.
 
 Recording goes through cockpit's own functions with a fake TrainOutput (no fitting):
 - `sweep`: `cockpit.training.sweeps._record` — one transaction per run: the finished run in
-  one INSERT (`runs.record_trial`) and its two audit events — with the artifact store
+  one INSERT (`runs.record_trials`) and its audit event — with the artifact store
   stubbed out, so only the recording is timed;
 - `sweep+artifact`: the same with the real `ArtifactStore.put_bytes` of an 8 KiB model
   blob per run (temp file, sha256, fsync, rename, artifacts row);
@@ -15,6 +15,10 @@ Recording goes through cockpit's own functions with a fake TrainOutput (no fitti
   records a run (create in the parent, finish in the child). The environment (git commit,
   library versions) is captured once and passed in, as sweeps do; `env-capture` times what
   `cockpit train` spends on it per run.
+
+`side` measures an older checkout beside this one: every round runs each row once, each in a
+fresh process, the rows one after the other, so the load of a shared machine falls on all
+of them alike; each row is compared with the indexed floor of the same round.
 """
 
 from __future__ import annotations
@@ -254,14 +258,62 @@ def floor(n: int, folder: Path, with_indexes: bool) -> float:
     return elapsed
 
 
+SIDE_ROWS = "old:sweep,new:sweep,old:sweep-burst4,new:sweep-burst4,floor-indexed,floor"
+
+
+def side(old: Path, n: int, rounds: int, rows: str, tmp: Path | None) -> dict:
+    """Runs/s of each row (`old:VARIANT`, `new:VARIANT`, `floor`, `floor-indexed`) per round,
+    and each row's ratio to the indexed floor of its round."""
+    import subprocess
+
+    here = Path(__file__).resolve().parent.parent
+    extra = ["--tmp", str(tmp)] if tmp else []
+    rates: dict[str, list[float]] = {row: [] for row in rows.split(",")}
+    loads = [os.getloadavg()[0]]
+    for _ in range(rounds):
+        for row in rates:
+            where, _, variant = row.rpartition(":")
+            what = ["record", "--variant", variant] if where else [variant]
+            command = [sys.executable, "-m", "bench.cockpit_bench", *what, "--n", str(n), "--repeats", "1"]
+            done = subprocess.run(
+                [*command, *extra], cwd=old if where == "old" else here, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"{row} failed:\n{done.stderr[-2000:]}")
+            rates[row].append(n / json.loads(done.stdout.strip().splitlines()[-1])["median"])
+        loads.append(os.getloadavg()[0])
+    floor_rates = rates.get("floor-indexed")
+    return {
+        "n": n,
+        "load": [min(loads), max(loads)],
+        "rows": {
+            row: {
+                "runs_per_s": values,
+                "median": median(values),
+                "vs_floor_indexed": [a / b for a, b in zip(values, floor_rates, strict=True)]
+                if floor_rates
+                else None,
+            }
+            for row, values in rates.items()
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cockpit_bench")
-    parser.add_argument("what", choices=["record", "list", "floor", "floor-indexed", "env-capture"])
+    parser.add_argument("what", choices=["record", "list", "floor", "floor-indexed", "env-capture", "side"])
     parser.add_argument("--variant", default="sweep")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tmp", type=Path, default=None)
+    parser.add_argument("--old", type=Path, help="side: the older checkout (e.g. a git worktree)")
+    parser.add_argument("--rows", default=SIDE_ROWS, help="side: rows, comma separated")
     args = parser.parse_args(argv)
+    if args.what == "side":
+        if args.old is None:
+            parser.error("side needs --old PATH (a checkout of the older commit)")
+        print(json.dumps(side(args.old, args.n, args.repeats, args.rows, args.tmp)))
+        return 0
     os.environ.setdefault("COCKPIT_USER", "bench")
     base = Path(tempfile.mkdtemp(prefix="cockpit-bench-", dir=args.tmp))
     try:
