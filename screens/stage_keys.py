@@ -315,6 +315,15 @@ EVALUATION_KEYS = [
         help="Compare with another run, picked from a list (production's run marked); or none",
     ),
     Key(
+        "evaluation.bootstrap",
+        "b",
+        "pick_bootstrap",
+        "Bootstrap",
+        show=False,
+        cli="evaluate --bootstrap",
+        help="Segment intervals from N bootstrap resamples when v or V evaluates (0: analytic)",
+    ),
+    Key(
         "evaluation.curve",
         "c",
         "next_curve",
