@@ -14,8 +14,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from cockpit.errors import CockpitError
 from cockpit.evaluation import gate as gating
-from cockpit.evaluation import metrics
+from cockpit.evaluation import intervals, metrics
 from cockpit.evaluation import report as reporting
 from cockpit.evaluation.view import RunEvaluation, run_choices, run_evaluation
 from cockpit.problem import current_spec
@@ -68,6 +69,7 @@ class EvaluationScreen(StageScreen):
         super().__init__(workspace)
         self.subject: Subject | None = None
         self.reference_id: int | None = None
+        self.bootstrap: int | None = None  # segment intervals' resamples (None: analytic)
         self.view: RunEvaluation | None = None
         self.curve = 0
 
@@ -261,8 +263,10 @@ class EvaluationScreen(StageScreen):
             )
             return
         run = self.view.run
-        self.query_one("#verdict", Static).update(f"Evaluating {run.label} on {part}…")
-        self.start_work("Evaluation", functools.partial(_evaluate, run.id, part, self.reference_id))
+        how = f" (segment intervals: bootstrap {self.bootstrap})" if self.bootstrap else ""
+        self.query_one("#verdict", Static).update(f"Evaluating {run.label} on {part}…{how}")
+        work = functools.partial(_evaluate, run.id, part, self.reference_id, self.bootstrap)
+        self.start_work("Evaluation", work)
 
     @guarded
     def on_evaluated(self, done: Evaluated) -> None:
@@ -321,6 +325,27 @@ class EvaluationScreen(StageScreen):
             choices, self.reference_id, "Compare with", none="no reference", marks=marks, names=names
         )
         self.app.push_screen(picker, chosen)
+
+    def action_pick_bootstrap(self) -> None:
+        """How the next evaluation's segment intervals are made: N bootstrap resamples, or 0
+        for the analytic ones (Esc keeps the current choice)."""
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                self.bootstrap = intervals.resamples_asked(text)
+            except CockpitError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            if self.bootstrap:
+                self.notify(f"Segment intervals: bootstrap {self.bootstrap} (v evaluates with it)")
+            else:
+                self.notify("Segment intervals: analytic")
+
+        current = str(self.bootstrap or 0)
+        prompt = PromptDialog("Bootstrap resamples for segment intervals", "0: analytic", current)
+        self.app.push_screen(prompt, chosen)
 
     @notify_errors
     def action_export(self) -> None:
@@ -381,10 +406,12 @@ class Evaluated(Message):
     result: gating.GateResult | reporting.Evaluation
 
 
-def _evaluate(run_id: int, part: str, reference_id: int | None, job: Job) -> Evaluated:
+def _evaluate(
+    run_id: int, part: str, reference_id: int | None, bootstrap: int | None, job: Job
+) -> Evaluated:
     ws, project = job.workspace, job.project
     run = get_run(ws, project, run_id)
     against = get_run(ws, project, reference_id) if reference_id else None
     if part == "test":
-        return Evaluated(run_id, gating.gate(ws, project, run, against))
-    return Evaluated(run_id, reporting.evaluate(ws, project, run, part, against))
+        return Evaluated(run_id, gating.gate(ws, project, run, against, bootstrap=bootstrap))
+    return Evaluated(run_id, reporting.evaluate(ws, project, run, part, against, bootstrap=bootstrap))

@@ -9,12 +9,13 @@ import click
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.options import NON_NEGATIVE, ROW_ID
 from cockpit.errors import CockpitError
+from cockpit.evaluation.intervals import RESAMPLES_MAX, RESAMPLES_MIN
 
 pass_cli = click.make_pass_decorator(CliContext)
 
 BOOTSTRAP_OPTION = click.option(
     "--bootstrap",
-    type=click.IntRange(50, 100_000),
+    type=click.IntRange(RESAMPLES_MIN, RESAMPLES_MAX),
     metavar="N",
     help="Segment intervals from N bootstrap resamples (default: analytic where standard: Wilson "
     "for accuracy, precision and recall, DeLong for ROC AUC, Student's t for MAE and RMSE; the "

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 LEVEL = 0.95
 WILSON, DELONG, STUDENT_T = "Wilson", "DeLong", "Student t"
+RESAMPLES_MIN, RESAMPLES_MAX = 50, 100_000  # a bootstrap asked for (evaluate --bootstrap N)
 
 
 def z_value() -> float:
@@ -39,6 +40,20 @@ def analytic_method(task: str, metric: str) -> str | None:
     if task == "regression" and metric in ("mae", "rmse"):
         return STUDENT_T
     return None
+
+
+def resamples_asked(text: str) -> int | None:
+    """The bootstrap resamples a person typed: None for "0" (the analytic intervals), else a
+    whole number from RESAMPLES_MIN to RESAMPLES_MAX; anything else is refused, saying so."""
+    from cockpit.errors import CockpitError
+
+    value = text.strip().replace(",", "").replace("_", "")
+    if value.isdigit() and (int(value) == 0 or RESAMPLES_MIN <= int(value) <= RESAMPLES_MAX):
+        return int(value) or None
+    raise CockpitError(
+        f"bootstrap resamples {text.strip()!r}: a whole number from {RESAMPLES_MIN} to "
+        f"{RESAMPLES_MAX:,}, or 0 for the analytic intervals"
+    )
 
 
 def bootstrap_label(resamples: int) -> str:
