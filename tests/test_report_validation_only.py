@@ -1,35 +1,33 @@
 """`cockpit report evaluation RUN` for a run evaluated on validation only: the refusal points to
-the report that exists (`--split validation`) before a recorded look at the test split; on
-scikit-learn's breast cancer set."""
+the report that exists (`--split validation`) before a recorded look at the test split; on the
+demo's learner-support run 2 (a logistic regression never evaluated)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests import cli_workspaces as real
+from tests.test_report_html import LEARNERS
 
 
-def test_report_of_a_run_evaluated_on_validation_only_points_to_it(tmp_path: Path) -> None:
-    built = real.build(
-        tmp_path, real.breast_cancer_errors(), "binary", "benign", runs=(("--model", "logistic_regression"),)
-    )
-    nothing = built.cli("report", "evaluation", "1", "--json")
+def test_report_of_a_run_evaluated_on_validation_only_points_to_it(
+    run_cli, demo_path: Path, tmp_path: Path
+) -> None:
+    def cli(*args: str):
+        return run_cli(*args, *LEARNERS, workspace=demo_path)
+
+    nothing = cli("report", "evaluation", "2", "--json")
     assert nothing.exit_code == 2
     assert nothing.stderr.strip() == (
-        "cockpit: run 1 (logistic_regression) has no evaluation on the test split yet: cockpit evaluate 1"
+        "cockpit: run 2 (logistic_regression) has no evaluation on the test split yet: cockpit evaluate 2"
     )
-    assert built.cli("evaluate", "1", "--split", "validation", "--seeds", "0").exit_code == 0
-    refused = built.cli("report", "evaluation", "1", "--json")
+    assert cli("evaluate", "2", "--split", "validation", "--seeds", "0").exit_code == 0
+    refused = cli("report", "evaluation", "2", "--json")
     assert refused.exit_code == 2 and refused.stdout == ""
     assert refused.stderr.strip() == (
-        "cockpit: run 1 (logistic_regression) has no evaluation on the test split yet; it has one on "
-        "the validation split: cockpit report evaluation 1 --split validation (or cockpit evaluate 1)"
+        "cockpit: run 2 (logistic_regression) has no evaluation on the test split yet; it has one on "
+        "the validation split: cockpit report evaluation 2 --split validation (or cockpit evaluate 2)"
     )
-    pointed = built.cli(
-        "report", "evaluation", "1", "--split", "validation", "--html", str(tmp_path / "v.html")
-    )
+    page = tmp_path / "v.html"
+    pointed = cli("report", "evaluation", "2", "--split", "validation", "--html", str(page))
     assert pointed.exit_code == 0, pointed.output
-    assert (
-        "Evaluation of run 1 (logistic_regression) on the validation split"
-        in (tmp_path / "v.html").read_text()
-    )
+    assert "Evaluation of run 2 (logistic_regression) on the validation split" in page.read_text()
