@@ -137,7 +137,6 @@ def _fit_staged(
     should_stop: StopCheck | None = None,
 ) -> dict[str, Any]:
     """Grow trees / boosting rounds in steps (warm start): progress and a learning curve."""
-    from sklearn.pipeline import Pipeline
 
     total = int(inputs.params[staged])
     steps = sorted({max(1, math.ceil(total * k / CURVE_STEPS)) for k in range(1, CURVE_STEPS + 1)})
@@ -148,13 +147,19 @@ def _fit_staged(
         "train": [],
         "validation": [],
     }
+    # each step scores the same rows: their features are computed once, as a Pipeline would
+    scored = [
+        (transformer.transform(part), part[inputs.target].to_numpy())
+        for part in (inputs.train, inputs.validation)
+    ]
     model.set_params(warm_start=True)
     for number, step in enumerate(steps, start=1):
         model.set_params(**{staged: step})
         model.fit(matrix, y)
-        partial = Pipeline([("features", transformer), ("model", model)])
-        train_score = evaluate(partial, inputs.train, inputs.task, inputs.target).get(inputs.metric)
-        val_score = evaluate(partial, inputs.validation, inputs.task, inputs.target).get(inputs.metric)
+        train_score, val_score = (
+            metrics.score(inputs.task, truth, *predict(model, features, inputs.task)).get(inputs.metric)
+            for features, truth in scored
+        )
         curve["steps"].append(step)
         curve["train"].append(train_score)
         curve["validation"].append(val_score)
