@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from cockpit.errors import CockpitError
@@ -56,7 +57,11 @@ def report(fraction: float, message: str) -> None:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
 
-def main(workspace_dir: str, project_id: int, run_id: int) -> int:
+def main(
+    workspace_dir: str, project_id: int, run_id: int, progress: Callable[[float, str], None] = report
+) -> int:
+    """Train the run and record it; `progress(fraction, message)` hears how far it is (by
+    default as lines for the parent)."""
     from cockpit.projects import list_projects
     from cockpit.training.fit import fit_and_score
     from cockpit.training.runs import finish, get_run
@@ -68,7 +73,7 @@ def main(workspace_dir: str, project_id: int, run_id: int) -> int:
             run = get_run(ws, project, run_id)
             check_model(run.family, project.task)
             inputs = load_inputs(ws, project, run)
-            output = fit_and_score(inputs, report)
+            output = fit_and_score(inputs, progress)
             ref = ws.artifacts.put(output.pipeline, kind="model", library_versions=run.library_versions)
             finish(ws, project, run_id, "finished", output=output, artifact_sha256=ref.sha256)
             return 0
