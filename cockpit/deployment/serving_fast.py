@@ -1,9 +1,10 @@
-"""The service's one-row path: a request of one row, all its columns numbers, production
-answering alone (no canary, no shadow), the model's features computed by the numpy twin
-(training/fast_pipeline.py). Everything that does not depend on the row (column order,
+"""The service's numeric path: rows whose columns are all numbers, production answering
+alone (no canary, no shadow), the model's features computed by the numpy twin
+(training/fast_pipeline.py). Everything that does not depend on the rows (column order,
 positions, the domain's bounds, the key columns, the classes and threshold) is worked out
-once per routing; a row is then a float64 block of one line: its warnings, entity key,
-override and answer computed from that block without a DataFrame.
+once per routing; rows are then one float64 block: their warnings, entity keys, overrides
+and answers computed from it (one row without any DataFrame; several, batched by the
+scorer, through the frame the general path builds, for BLAS's memory order).
 
 The answers, warnings and keys are those of the general path (to_frame, domain.row_warnings,
 Router.entities, predict_frame) to the last bit: the same numpy operations on the same
@@ -42,7 +43,7 @@ class Check:
 
 
 @dataclass
-class OneRow:
+class NumericRows:
     names: list[str]  # the request's columns, in the schema's order
     checks: list[Check]
     missing_at: list[int]  # block positions of columns never missing in training
@@ -60,7 +61,7 @@ class OneRow:
     overrides: dict[str, Any]
 
     @classmethod
-    def plan(cls, router: Router, schema: dict[str, Any], extra: tuple[str, ...]) -> OneRow | None:
+    def plan(cls, router: Router, schema: dict[str, Any], extra: tuple[str, ...]) -> NumericRows | None:
         """The plan for this routing, or None when the general path must answer."""
         columns = schema.get("columns", {})
         if router.fixed is not None or "canary" in router.aliases or "shadow" in router.aliases:
@@ -107,31 +108,50 @@ class OneRow:
             router.overrides,
         )
 
-    def score(self, item: dict[str, Any], given: str | None) -> tuple[Records, list[list[str]]] | None:
-        """(Router-style records, warnings) for one checked row; None when the model fails."""
-        block = np.array([[as_float(item.get(c)) for c in self.names]], dtype="float64")
-        warned = self._warnings(block[0])
-        key = row_key(block[0, self.key_at].tolist()) if given is None else given
+    def score(
+        self, items: list[dict[str, Any]], given: list[str | None] | None
+    ) -> tuple[Records, list[list[str]]] | None:
+        """(Router-style records, warnings) for checked rows; None when the model fails."""
+        block = np.array([[as_float(item.get(c)) for c in self.names] for item in items], dtype="float64")
+        block = block.reshape(len(items), len(self.names))
+        warned = self._warnings(block)
+        keys = [row_key(values) for values in block[:, self.key_at].tolist()]
+        if given is not None:
+            keys = [key if own is None else own for key, own in zip(keys, given, strict=True)]
         if np.any(np.abs(block) > MODEL_RANGE):  # as routing.within_model_range
             block = np.clip(block, -MODEL_RANGE, MODEL_RANGE)
         try:
-            prediction, score = self._answer(block)
+            predictions, scores = self._answer(block)
         except Exception:
             return None
-        override = self.overrides.get(key)
-        record = {
-            "entity": key,
-            "prediction": prediction if override is None else override.prediction,
-            "score": score if override is None else None,
-            "model_version": self.version.version,
-            "route": "production" if override is None else "override",
-            "error": "",
-        }
-        return [record], [warned]
+        records = []
+        for key, prediction, score in zip(keys, predictions, scores, strict=True):
+            override = self.overrides.get(key)
+            records.append(
+                {
+                    "entity": key,
+                    "prediction": prediction if override is None else override.prediction,
+                    "score": score if override is None else None,
+                    "model_version": self.version.version,
+                    "route": "production" if override is None else "override",
+                    "error": "",
+                }
+            )
+        return records, warned
+
+    def _matrix(self, block: np.ndarray) -> np.ndarray:
+        """The twin's matrix: one row from the block; several through the frame to_frame
+        builds (ColumnTransformer's memory order, which BLAS's rounding follows)."""
+        if len(block) == 1:
+            return self.columns.transform_row(block, self.positions)
+        import pandas as pd
+
+        frame = pd.DataFrame(block, columns=self.names, index=pd.RangeIndex(len(block)))
+        return self.columns.transform(frame)
 
     def _answer(self, block: np.ndarray) -> tuple[Any, Any]:
         """fit.predict and predict_frame on the twin's matrix; the scores as routing's."""
-        X = self.columns.transform_row(block, self.positions)
+        X = self._matrix(block)
         thresholded = (
             self.positive is not None
             and self.version.threshold is not None
@@ -152,22 +172,26 @@ class OneRow:
             scores = proba.max(axis=1)
         else:
             scores = np.asarray(y_pred, dtype=float)
-        return y_pred[0], scores[0]
+        return y_pred, scores
 
-    def _warnings(self, row: np.ndarray) -> list[str]:
-        missing = np.isnan(row[self.missing_at])
+    def _warnings(self, block: np.ndarray) -> list[list[str]]:
+        """domain.row_warnings for the block's rows."""
+        missing = np.isnan(block[:, self.missing_at])
         with np.errstate(invalid="ignore"):
-            values = row[self.range_at]
+            values = block[:, self.range_at]
             far = (values < self.low) | (values > self.high)
+        warned: list[list[str]] = [[] for _ in range(len(block))]
         if not missing.any() and not far.any():
-            return []
+            return warned
         flags = {"missing": missing, "range": far}
         position = {name: i for i, name in enumerate(self.names)}
-        return [
-            check.finding.row_text(row[position[check.finding.column]])
-            for check in self.checks
-            if flags[check.finding.kind][check.index]
-        ]
+        for row in np.flatnonzero(missing.any(axis=1) | far.any(axis=1)):
+            warned[row] = [
+                check.finding.row_text(block[row, position[check.finding.column]])
+                for check in self.checks
+                if flags[check.finding.kind][row, check.index]
+            ]
+        return warned
 
 
 def _domain(

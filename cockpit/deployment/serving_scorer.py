@@ -35,7 +35,7 @@ import pandas as pd
 
 from cockpit.deployment.domain import row_warnings
 from cockpit.deployment.routing import MODEL_RANGE, Router, within_model_range
-from cockpit.deployment.serving_fast import OneRow
+from cockpit.deployment.serving_fast import NumericRows
 from cockpit.deployment.serving_input import MAX_ROWS, invalid, jsonable, request_ids, to_frame
 from cockpit.entity import key_columns, row_key, schema_features
 from cockpit.errors import CockpitError
@@ -94,7 +94,7 @@ class Scorer:
         self.schema: dict[str, Any] = {}
         self.routing: dict[str, Any] = {}
         self.stamp: tuple | None = None
-        self.fast: OneRow | None = None  # the one-row plan for this routing (serving_fast)
+        self.fast: NumericRows | None = None  # the numeric plan for this routing (serving_fast)
         self.row_cpu = math.inf  # CPU seconds the last one-row request took; inf: not measured
         self.lock = threading.Lock()  # held while scoring, by the scorer thread or `inline`
         self.extra: tuple[str, ...] = ()  # columns the fallback rule reads
@@ -228,7 +228,7 @@ class Scorer:
         self.extra = (fallback.column,) if fallback is not None and fallback.column is not None else ()
         self.router, self.problem = router, None
         self.schema = router.request_schema()
-        self.fast = OneRow.plan(router, self.schema, self.extra)
+        self.fast = NumericRows.plan(router, self.schema, self.extra)
         self.routing = {
             **routing,
             "fallback": fallback.text if fallback else None,
@@ -352,10 +352,11 @@ class Scorer:
         assert self.router is not None  # score_many answers 503 without one
         given = request_ids(items, self.schema)
         shadow, fast = None, None
-        if self.fast is not None and len(items) == 1:
+        if self.fast is not None:
             started = time.thread_time()
-            fast = self.fast.score(items[0], None if given is None else given[0])
-            self.row_cpu = time.thread_time() - started
+            fast = self.fast.score(items, given)
+            if len(items) == 1:
+                self.row_cpu = time.thread_time() - started
         if fast is not None:
             records, warned = fast
         elif threading.current_thread() is not self.thread:  # `inline`: only the plan's path
