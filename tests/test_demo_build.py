@@ -1,11 +1,16 @@
-"""The demo build's parallel parts (cockpit/demo.py): runs trained side by side keep the
-order of their ids, and the thread variables are shared out and put back."""
+"""The demo build's parallel parts (cockpit/demo/): runs trained in its two processes keep
+the order of their ids and are the models `cockpit train` makes, a failed step in the second
+process stops the build with its error, and the thread variables are shared out and put back."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
+
 from cockpit import demo
+from cockpit.demo import steps
+from cockpit.demo.lane import Lane
 
 
 def test_threads_are_shared_between_the_builds_processes_and_put_back(monkeypatch) -> None:
@@ -23,38 +28,61 @@ def test_threads_are_shared_between_the_builds_processes_and_put_back(monkeypatc
         assert os.environ["OMP_NUM_THREADS"] == "1"
 
 
-def test_runs_trained_side_by_side_take_ids_in_the_lists_order(workspace, monkeypatch) -> None:
+@pytest.fixture
+def penguins(workspace):
     from palmerpenguins import load_penguins
 
     from cockpit.data.datasets import import_dataset
     from cockpit.data.splits import make_split
     from cockpit.projects import create_project
-    from cockpit.training.runs import list_runs
 
     path = workspace.root / "penguins.csv"
     load_penguins().to_csv(path, index=False)
     project = create_project(workspace, "penguins", "multiclass", "species")
     import_dataset(workspace, project, path)
     make_split(workspace, project, "stratified", seed=1)
-    wanted = [
-        ("penguins", "dummy", []),
-        ("penguins", "logistic_regression", ["C=0.5"]),
-        ("penguins", "decision_tree", ["max_depth=3"]),
-    ]
-    monkeypatch.setattr(demo, "DEMO_RUNS", wanted)
+    return project
+
+
+def test_runs_trained_in_both_processes_keep_their_ids_and_are_cockpit_trains_models(
+    workspace, penguins
+) -> None:
+    from cockpit.training.runs import get_run, list_runs, train
+
+    wanted = [("logistic_regression", ["C=0.5"]), ("decision_tree", ["max_depth=3"]), ("dummy", [])]
+    created = [demo._create_run(workspace, penguins, family, params)[1] for family, params in wanted]
     said: list[str] = []
-    demo._train_runs(workspace, {"penguins": project}, said.append, jobs=2)  # the third waits
-    runs = sorted(list_runs(workspace, project), key=lambda r: r.id)
-    assert [(r.family, r.status) for r in runs] == [(f, "finished") for _, f, _ in wanted]
-    assert [line.split(" (")[0] for line in said] == [f"penguins: run {r.id}" for r in runs]
+    lane = Lane(workspace.dir, said.append)
+    try:
+        lane.start("train", [[penguins.id, created[1]]])
+        for run_id in (created[0], created[2]):
+            steps.train_here(workspace, penguins, run_id, said.append)
+        lane.close()
+    finally:
+        lane.stop()
+    runs = sorted(list_runs(workspace, penguins), key=lambda r: r.id)
+    assert [r.id for r in runs] == created
+    assert [(r.family, r.status) for r in runs] == [(family, "finished") for family, _ in wanted]
+    assert sorted(line.split(" (")[0] for line in said) == [f"penguins: run {i}" for i in created]
+    # the same rows, seed and code as a training process: the same model, to the byte
+    by_child = train(workspace, penguins, *wanted[1])
+    there = get_run(workspace, penguins, created[1])
+    assert by_child.artifact_sha256 == there.artifact_sha256
+    assert by_child.validation_metrics == there.validation_metrics
 
 
-def test_a_helper_process_that_fails_stops_the_build_with_its_error(workspace) -> None:
-    import pytest
-
+def test_a_step_that_fails_in_the_second_process_stops_the_build_with_its_error(workspace, penguins) -> None:
     from cockpit.errors import CockpitError
 
-    helper = demo._start_helper(workspace, "_reproduce_production")  # no project to reproduce
-    failed = "(?s)the demo build's step _reproduce_production failed: Traceback.*AssertionError"
-    with pytest.raises(CockpitError, match=failed):
-        demo._finish_helper(helper, lambda line: None)
+    lane = Lane(workspace.dir, lambda line: None)
+    try:
+        lane.start("reproduce_production", penguins.id)  # nothing in production to reproduce
+        failed = (
+            "the demo build's step reproduce_production failed: "
+            "CockpitError: no model has the alias 'production' .*registry.py"
+        )
+        with pytest.raises(CockpitError, match=failed):
+            lane.wait("reproduce_production")
+    finally:
+        lane.stop()
+    assert lane.process.returncode is not None  # the process has ended
