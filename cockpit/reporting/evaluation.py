@@ -16,6 +16,7 @@ from cockpit.reporting.page import (
     Report,
     cell,
     figure,
+    header,
     number,
     paragraph,
     plots,
@@ -44,11 +45,7 @@ def evaluation_report(ws: Workspace, project: Project, run_id: int, part: str = 
     }
     title = f"Evaluation of {run.label} on the {evaluation.part} split"
     when = figure(evaluation.created_at, "/evaluation/created_at")
-    meta = paragraph(
-        f"Project {text(project.name)} ({text(project.task)}) · evaluation "
-        f"{figure(evaluation.id, '/evaluation/id')} of {when}",
-        "meta",
-    )
+    meta = header(project, f"evaluation {figure(evaluation.id, '/evaluation/id')} of {when}")
     body = [meta, *evaluation_sections(evaluation, gate, "/evaluation", "/gate")]
     return Report(title, data, "\n".join(body))
 

@@ -13,6 +13,7 @@ from cockpit.reporting.page import (
     Report,
     cell,
     figure,
+    header,
     number,
     paragraph,
     plots,
@@ -46,10 +47,8 @@ def monitoring_report(ws: Workspace, project: Project) -> Report:
         "features_window": drifting.window if drifting else None,
         "features": _feature_figures(drifting) if drifting else {},
     }
-    meta = paragraph(
-        f"Project {text(project.name)} · last checked {figure(checked, '/checked_at')} · "
-        f"{figure(data['coverage'], '/coverage')}",
-        "meta",
+    meta = header(
+        project, f"last checked {figure(checked, '/checked_at')}", figure(data["coverage"], "/coverage")
     )
     body = [meta, _alerts(data["alerts"])]
     if windows:

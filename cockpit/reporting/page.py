@@ -18,6 +18,7 @@ from typing import Any
 
 from cockpit import __version__
 from cockpit.errors import CockpitError
+from cockpit.projects import Project
 from storage.disk import disk_full, is_disk_full
 
 STYLE = """
@@ -83,6 +84,12 @@ def section(title: str, *body: str) -> str:
 def paragraph(content: str, css: str = "") -> str:
     """A paragraph of ready HTML (escape user text with `text` or `figure` first)."""
     return f'<p class="{css}">{content}</p>' if css else f"<p>{content}</p>"
+
+
+def header(project: Project, *facts: str) -> str:
+    """The line under every page's title: the project and its task, then what the page read
+    and when (ready HTML: figures or escaped text)."""
+    return paragraph(" · ".join([f"Project {text(project.name)} ({text(project.task)})", *facts]), "meta")
 
 
 def plots(*svgs: str) -> str:

@@ -12,7 +12,7 @@ from cockpit.evaluation.gate import judged
 from cockpit.projects import Project
 from cockpit.reporting.curves import curves
 from cockpit.reporting.evaluation import gate_section
-from cockpit.reporting.page import Report, cell, figure, paragraph, section, table, text
+from cockpit.reporting.page import Report, cell, figure, header, paragraph, section, table, text
 from cockpit.review import Review, review
 from cockpit.workspace import Workspace
 
@@ -32,6 +32,7 @@ def review_report(ws: Workspace, project: Project, ref: int | str) -> Report:
         "card": card,
     }
     body = [
+        header(project, f"model version v{figure(found.version, '/review/version')} of run {version.run_id}"),
         _verdict(found),
         _steps(found),
         _failure_modes(found),
