@@ -24,6 +24,11 @@ BOOTSTRAP_OPTION = click.option(
 )
 
 
+def _segments_option(text: str):
+    """--segments COL,COL of evaluate and gate (read by _columns)."""
+    return click.option("--segments", "segment_text", default="", metavar="COL,COL", help=text)
+
+
 class PartOrSplit(click.ParamType):
     """--split of evaluate: the part (test or validation), or a split id for a run logged on
     data cockpit did not hold."""
@@ -77,13 +82,7 @@ def _reference(ctx: CliContext, workspace, project, against: str | None):
     "it on (its newest split, unless --split names one).",
 )
 @click.option("--against", metavar="RUN|production", help="A reference model to compare with.")
-@click.option(
-    "--segments",
-    "segment_text",
-    default="",
-    metavar="COL,COL",
-    help="Segment columns to break down, besides the problem spec's.",
-)
+@_segments_option("Segment columns to break down, besides the problem spec's.")
 @click.option(
     "--seeds",
     default=3,
@@ -225,13 +224,7 @@ def _columns(text: str) -> list[str]:
 @click.option(
     "--tolerance", type=NON_NEGATIVE, help="How much worse than the reference is allowed (0 or more)."
 )
-@click.option(
-    "--segments",
-    "segment_text",
-    default="",
-    metavar="COL,COL",
-    help="Segment columns to check, besides the problem spec's.",
-)
+@_segments_option("Segment columns to check, besides the problem spec's.")
 @BOOTSTRAP_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @pass_cli

@@ -75,6 +75,43 @@ def _routing_line(routing: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+# The service's limits (deployment.serving.Limits and the body timeout): each shown with its
+# default, in this order in --help.
+LIMITS = (
+    (
+        "--header-timeout",
+        10.0,
+        FiniteFloat(0.1, 3600),
+        "Seconds a connection may take to send its request headers (slow clients are closed).",
+    ),
+    (
+        "--body-timeout",
+        30.0,
+        FiniteFloat(0.1, 3600),
+        "Seconds a request's body may take once its headers are in (slower: 408, counted as aborted).",
+    ),
+    ("--keep-alive", 5, click.IntRange(1, 3600), "Seconds an idle keep-alive connection stays open."),
+    (
+        "--max-connections",
+        1000,
+        click.IntRange(1, 1_000_000),
+        "Connections open at once; more are answered 503.",
+    ),
+    (
+        "--max-header-bytes",
+        16_384,
+        click.IntRange(1024, 1_048_576),
+        "Largest request line plus headers, in bytes.",
+    ),
+)
+
+
+def _limit_options(function):
+    for name, default, kind, text in reversed(LIMITS):
+        function = click.option(name, default=default, show_default=True, type=kind, help=text)(function)
+    return function
+
+
 @click.group(invoke_without_command=True)
 @click.option(
     "--host",
@@ -103,41 +140,7 @@ def _routing_line(routing: dict[str, Any]) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --bundle: the request log, one JSON line per request (default: requests.jsonl in the bundle).",
 )
-@click.option(
-    "--header-timeout",
-    default=10.0,
-    show_default=True,
-    type=FiniteFloat(0.1, 3600),
-    help="Seconds a connection may take to send its request headers (slow clients are closed).",
-)
-@click.option(
-    "--body-timeout",
-    default=30.0,
-    show_default=True,
-    type=FiniteFloat(0.1, 3600),
-    help="Seconds a request's body may take once its headers are in (slower: 408, counted as aborted).",
-)
-@click.option(
-    "--keep-alive",
-    default=5,
-    show_default=True,
-    type=click.IntRange(1, 3600),
-    help="Seconds an idle keep-alive connection stays open.",
-)
-@click.option(
-    "--max-connections",
-    default=1000,
-    show_default=True,
-    type=click.IntRange(1, 1_000_000),
-    help="Connections open at once; more are answered 503.",
-)
-@click.option(
-    "--max-header-bytes",
-    default=16_384,
-    show_default=True,
-    type=click.IntRange(1024, 1_048_576),
-    help="Largest request line plus headers, in bytes.",
-)
+@_limit_options
 @click.option(
     "--keep-days",
     type=click.IntRange(1, 100_000),
