@@ -9,7 +9,6 @@ one): a logistic regression (v1) in production, a dummy (v2) registered beside i
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -44,10 +43,8 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def root(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(built, target)
-    return target
+def root(built: Path, private_copy) -> Path:
+    return private_copy(built)
 
 
 def model_file(root: Path, version: int) -> Path:

@@ -8,7 +8,6 @@ Breast cancer (scikit-learn's copy) with a 50% canary, and palmerpenguins' gaps 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +40,8 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def root(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(built, target)
-    return target
+def root(built: Path, private_copy) -> Path:
+    return private_copy(built)
 
 
 def test_a_file_read_in_chunks_is_the_file_read_whole(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ cleaned from v2. Project q: its own data v4, split 2 and a dummy (run 3)."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -52,10 +51,8 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def root(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(built, target)
-    return target
+def root(built: Path, private_copy) -> Path:
+    return private_copy(built)
 
 
 def counts(root: Path) -> dict[str, int]:
@@ -321,19 +318,15 @@ def test_dry_run_deletes_nothing(root: Path) -> None:
     assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
 
 
-def test_the_artifacts_rows_go_in_the_deletions_transaction(root: Path) -> None:
-    """Killed after the commit, before any file is removed: the artifacts' rows are gone with
-    the project's (one transaction); their files are left for the next gc."""
+def _killed_deleting_q(root: Path, fault: str) -> None:
+    """`cockpit delete project q` in a process of its own, killed (SIGKILL) at `fault`."""
     import os
     import signal
     import subprocess
     import sys
 
-    with Workspace(root / ".cockpit") as ws:
-        q = get_project(ws, "q")
-        sha = ws.store.scalar("SELECT artifact_sha256 FROM runs WHERE project_id = ?", [q.id])
     env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update(COCKPIT_USER="tester", COCKPIT_FAULT="delete:after_commit")
+    env.update(COCKPIT_USER="tester", COCKPIT_FAULT=fault)
     done = subprocess.run(
         [sys.executable, "-m", "cockpit", "--workspace", str(root), "delete", "project", "q"]
         + ["--reason", "the client left", "--yes"],
@@ -343,6 +336,15 @@ def test_the_artifacts_rows_go_in_the_deletions_transaction(root: Path) -> None:
         timeout=120,
     )
     assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def test_the_artifacts_rows_go_in_the_deletions_transaction(root: Path) -> None:
+    """Killed after the commit, before any file is removed: the artifacts' rows are gone with
+    the project's (one transaction); their files are left for the next gc."""
+    with Workspace(root / ".cockpit") as ws:
+        q = get_project(ws, "q")
+        sha = ws.store.scalar("SELECT artifact_sha256 FROM runs WHERE project_id = ?", [q.id])
+    _killed_deleting_q(root, "delete:after_commit")
     assert scalar(root, "SELECT count(*) FROM projects WHERE name = 'q'") == 0
     assert scalar(root, "SELECT count(*) FROM artifacts WHERE sha256 = ?", sha) == 0
     assert artifact(root, sha, ".joblib").exists()
@@ -369,24 +371,9 @@ def test_a_failure_inside_leaves_everything(root: Path, monkeypatch) -> None:
 
 def test_killed_inside_the_transaction_deletes_nothing(root: Path) -> None:
     """`kill -9` after the rows are deleted, before the event and the commit: all is there."""
-    import os
-    import signal
-    import subprocess
-    import sys
-
     before = counts(root)
     files = set((root / ".cockpit" / "artifacts").iterdir())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
-    env.update(COCKPIT_USER="tester", COCKPIT_FAULT="delete:after_rows")
-    done = subprocess.run(
-        [sys.executable, "-m", "cockpit", "--workspace", str(root), "delete", "project", "q"]
-        + ["--reason", "the client left", "--yes"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == -signal.SIGKILL, done.stderr
+    _killed_deleting_q(root, "delete:after_rows")
     assert counts(root) == before and set((root / ".cockpit" / "artifacts").iterdir()) == files
     assert scalar(root, "PRAGMA integrity_check") == "ok"
     assert run(root, "delete", "project", "q", "--reason", "the client left", "--yes").exit_code == 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -59,10 +58,8 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def root(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(built, target)
-    return target
+def root(built: Path, private_copy) -> Path:
+    return private_copy(built)
 
 
 def failed_run_with_model(root: Path) -> str:

@@ -15,7 +15,6 @@ check is judged in 2027 (--now) and resolves when judged at the batch itself."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -44,10 +43,8 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def root(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(built, target)
-    return target
+def root(built: Path, private_copy) -> Path:
+    return private_copy(built)
 
 
 class Hook:
