@@ -157,13 +157,9 @@ def _scan(path: Path, delimiter: str, encoding: str) -> tuple[list[str], int]:
         with open(path, encoding=encoding, newline="") as handle:
             return reading.scan_rows(path, _text_lines(path, handle), delimiter)
     except UnicodeDecodeError:
-        offset, byte = _bad_byte(path, encoding)
-        raise CockpitError(
-            f"{path}: not {encoding} text (byte 0x{byte:02x} at offset {offset}); "
-            "re-save it as UTF-8 or pass --encoding latin-1"
-        ) from None
+        raise reading.not_text(path, encoding, *_bad_byte(path, encoding)) from None
     except LookupError:  # a codec that is not a text encoding (rot13, hex, ...)
-        raise CockpitError(f"{path}: unknown text encoding {encoding!r}") from None
+        raise reading.unknown_encoding(path, encoding) from None
 
 
 def _text_lines(path: Path, handle: Any) -> Iterator[str]:

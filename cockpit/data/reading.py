@@ -67,12 +67,9 @@ def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise CockpitError(
-            f"{path}: not {encoding} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "re-save it as UTF-8 or pass --encoding latin-1"
-        ) from None
+        raise not_text(path, encoding, exc.start, raw[exc.start]) from None
     except LookupError:  # a codec that is not a text encoding (rot13, hex, ...)
-        raise CockpitError(f"{path}: unknown text encoding {encoding!r}") from None
+        raise unknown_encoding(path, encoding) from None
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise CockpitError(f"{path}: binary data (a NUL character), not a text CSV file")
@@ -97,6 +94,18 @@ def _read_csv(path: Path, delimiter: str, encoding: str) -> pd.DataFrame:
     return frame
 
 
+def not_text(path: Path, encoding: str, offset: int, byte: int) -> CockpitError:
+    """The refusal of a file that is not text in `encoding` (read whole or line by line)."""
+    return CockpitError(
+        f"{path}: not {encoding} text (byte 0x{byte:02x} at offset {offset}); "
+        "re-save it as UTF-8 or pass --encoding latin-1"
+    )
+
+
+def unknown_encoding(path: Path, encoding: str) -> CockpitError:
+    return CockpitError(f"{path}: unknown text encoding {encoding!r}")
+
+
 def check_csv_start(path: Path, head: bytes, delimiter: str, encoding: str) -> None:
     """The delimiter and encoding are usable, and the file's first bytes (`head`) are not
     wide or binary text read with a narrow encoding."""
@@ -108,7 +117,7 @@ def check_csv_start(path: Path, head: bytes, delimiter: str, encoding: str) -> N
     try:
         wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
     except (LookupError, ValueError):  # ValueError: a NUL in the name
-        raise CockpitError(f"{path}: unknown text encoding {encoding!r}") from None
+        raise unknown_encoding(path, encoding) from None
     if not wide:
         # UTF-32 first: its little-endian BOM starts with UTF-16's.
         found = next((name for bom, name in WIDE_BOMS.items() if head.startswith(bom)), None)
