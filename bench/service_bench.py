@@ -4,7 +4,9 @@
 data, a logistic regression compiled by cockpit in production. It starts `cockpit serve` on
 it (and, with `--baseline-tree DIR`, the same command run from another checkout's code:
 today's service before a change), and a bare Starlette floor around the same pipeline
-(`--floor`: the row as a one-row DataFrame, `predict_proba`, a JSON answer). A load
+(`--floor`: the row as a one-row DataFrame, `predict_proba`, a JSON answer), and the same
+app answering without a model (`--noop`: the body parsed, a constant answer): what any
+Python server takes on this machine at this moment, the scheduler's share. A load
 generator in a separate process (`--load`: http.client keep-alive connections, one thread
 per client) sends one-row requests: one client for `--requests` requests (p50 / p95), then 8
 clients for `--seconds` (requests per second). Then the gate's latency rule (robustness.latency
@@ -63,7 +65,7 @@ def request_rows() -> list[bytes]:
 # -- the floor: a bare Starlette app around the same pipeline -------------------------------
 
 
-def floor(folder: Path) -> None:
+def floor(folder: Path, noop: bool = False) -> None:
     import socket
 
     import pandas as pd
@@ -81,6 +83,9 @@ def floor(folder: Path) -> None:
     pipeline = router.pipeline(router.alias_version("production"))
 
     async def predict(request):
+        if noop:
+            json.loads(await request.body())
+            return JSONResponse({"prediction": 0, "score": 0.5})
         row = json.loads(await request.body())
         score = float(pipeline.predict_proba(pd.DataFrame([row]))[0, 1])
         return JSONResponse({"prediction": int(score >= 0.5), "score": score})
@@ -249,6 +254,7 @@ def run(requests: int, seconds: float, baseline_tree: Path | None) -> dict:
             targets.append(("cockpit serve (baseline tree)", serve, old, baseline_tree))
         floor_command = [PY, "-m", "bench.service_bench", "--floor", str(folder)]
         targets.append(("bare Starlette floor", floor_command, env, ROOT))
+        targets.append(("bare Starlette, no model", [*floor_command, "--noop"], env, ROOT))
         for name, command, environment, cwd in targets:
             process, url = start(command, Path(tmp) / f"{len(result)}.out", environment, cwd)
             try:
@@ -267,6 +273,7 @@ def run(requests: int, seconds: float, baseline_tree: Path | None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--floor", type=Path)
+    parser.add_argument("--noop", action="store_true", help="with --floor: answer without the model")
     parser.add_argument("--load")
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--requests", type=int, default=0)
@@ -274,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-tree", type=Path)
     args = parser.parse_args(argv)
     if args.floor:
-        floor(args.floor)
+        floor(args.floor, args.noop)
     elif args.load:
         print(json.dumps(load(args.load, args.clients, args.requests, args.seconds)))
     else:
