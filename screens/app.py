@@ -124,6 +124,7 @@ class CockpitApp(App):
         self.warmed = asyncio.Event()
         self._made: set[str] = set()  # the stages whose screen exists
         self._mounting: asyncio.Future | None = None  # the warm-up's last screen mounting
+        self._ahead: dict[str, Screen] = {}  # the screens the warm-up built
         self._leaving = False
         self.set_reactive(CockpitApp.project, self._initial_project(project_name))
         self.add_mode("overview", self._new_overview)
@@ -145,15 +146,30 @@ class CockpitApp(App):
         return screen
 
     def _build_ahead(self, stage: stages.StageScreen) -> asyncio.Task | None:
-        """During the warm-up: start the screen of a stage not visited yet, off screen."""
+        """During the warm-up: start the screen of a stage not visited yet, off screen, and
+        lay it out once it is mounted (screens/warmup.py)."""
         if stage.key in self._made or self._leaving:
             return None
         self._made.add(stage.key)
         screen = stage.factory(self.workspace)
         if isinstance(screen, base.StageScreen):
             screen.read_when_shown()
-        self._mounting = asyncio.ensure_future(warmup.start_offscreen(self, stage.key, screen))
+        self._ahead[stage.key] = screen
+
+        async def build() -> None:
+            await warmup.start_offscreen(self, stage.key, screen)
+            warmup.lay_out_offscreen(self, screen)
+
+        self._mounting = asyncio.ensure_future(build())
         return self._mounting
+
+    def _draw_ahead(self, stage: stages.StageScreen) -> None:
+        """During the warm-up, the moment after `_build_ahead`: lay the screen out again (its
+        tables have filled themselves at their width since) and draw it, off screen."""
+        screen = self._ahead.get(stage.key)
+        if screen is not None and not self._leaving:
+            warmup.lay_out_offscreen(self, screen)
+            warmup.draw_offscreen(screen)
 
     async def _shutdown(self) -> None:
         # Textual fails to take down a screen still mounting (its Tabs find their tabs gone):
@@ -199,7 +215,14 @@ class CockpitApp(App):
         self.switch_mode("overview")
         if self.warm_up:
             loads = [stage.load for stage in stages.BUILT_STAGES]
-            builds = [functools.partial(self._build_ahead, stage) for stage in stages.BUILT_STAGES]
+            builds = [
+                step
+                for stage in stages.BUILT_STAGES
+                for step in (
+                    functools.partial(self._build_ahead, stage),
+                    functools.partial(self._draw_ahead, stage),
+                )
+            ]
             self.call_after_refresh(warmup.warm_up, self, loads, builds, self.warmed.set)
 
     def _show_project_in_title(self) -> None:

@@ -15,6 +15,17 @@ one per idle moment, and starts it off screen as its mode's screen (`start_offsc
 widgets are mounted and styled and it reads the store once. The stage's first visit is then
 a revisit: the screen reads the store again when shown, so what was read during the warm-up
 is never what is shown (`python -m bench --only visit`).
+
+A screen never shown has no size yet: its first showing laid out every widget from nothing
+(and each table filled itself again at its width) and drew every widget for the first time,
+twice the time of a revisit. So each built screen is also laid out at the app's size when
+mounted (`lay_out_offscreen`) and, on the next idle moment, once its widgets have filled
+themselves at their sizes, laid out again and drawn once into its widgets' caches
+(`draw_offscreen`); nothing reaches the terminal. A terminal resized meanwhile makes Textual
+lay it out again when shown, as for any screen.
+
+Textual has no public call for any of this (pinned textual<9; tests/ui/test_warmup.py checks
+what it relies on).
 """
 
 from __future__ import annotations
@@ -85,6 +96,20 @@ def start_offscreen(app: App, mode: str, screen: Screen) -> Coroutine[Any, Any, 
     app._register(app, screen)
     app._screen_stacks[mode] = [screen]
     return screen._mounted_event.wait()
+
+
+def lay_out_offscreen(app: App, screen: Screen) -> None:
+    """Lay out a screen started off screen at the app's size, as showing it would: its widgets
+    get their sizes (and their Resize, so tables fit their columns) before it is shown."""
+    if screen.is_attached and not screen.is_current:
+        screen._refresh_layout(app.size)
+
+
+def draw_offscreen(screen: Screen) -> None:
+    """Draw a laid-out screen once without showing it: each widget renders its lines into its
+    own cache, which its first showing then reuses."""
+    if screen.is_attached and not screen.is_current and screen.size:
+        screen._compositor.render_strips()
 
 
 def _read_css(app: App, load: Callable[[], type[Screen]]) -> None:

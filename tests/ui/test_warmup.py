@@ -61,3 +61,38 @@ async def test_a_stage_built_during_the_warm_up_shows_what_was_saved_after(two_p
         await pilot.press("1")
         await pilot.pause()
         assert app.screen.query_one("#f-statement", TextArea).text == "Churn within 30 days"
+
+
+async def test_a_stage_built_ahead_is_laid_out_before_its_first_visit(two_projects) -> None:
+    """The warm-up lays each screen out at the app's size (and draws it) off screen: its first
+    visit lays out nothing from nothing, as a revisit; a terminal resized meanwhile still
+    gets the screen laid out at its new size."""
+    from textual.screen import Screen
+
+    from screens import stages
+
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.warmed.wait()
+        for stage in stages.BUILT_STAGES:
+            assert app.get_screen_stack(stage.key)[0].outer_size == (80, 24), stage.key
+        refresh_layout = Screen._refresh_layout
+        sized = []
+
+        def recorded(screen, size=None, scroll=False):
+            if size is not None and screen.outer_size != size:
+                sized.append(type(screen).__name__)
+            refresh_layout(screen, size, scroll)
+
+        Screen._refresh_layout = recorded  # type: ignore[method-assign]
+        try:
+            for key in "12":
+                await pilot.press(key)
+                await pilot.pause()
+            assert sized == []
+            await pilot.resize_terminal(100, 30)
+            await pilot.press("3")
+            await pilot.pause()
+            assert app.screen.outer_size == (100, 30)
+        finally:
+            Screen._refresh_layout = refresh_layout  # type: ignore[method-assign]
