@@ -1,7 +1,8 @@
 """`cockpit monitor check` on a project with nothing deployed yet (the demo's churn: a trained
 run, nothing in production), as a cron line names it: not an error. It says so on stdout and
-exits 0, `--json` says status "nothing deployed", and `--prom-textfile` writes a file with no
-alert open; a project that does not exist is still an error (exit 2)."""
+exits 0, `--json` says status "nothing deployed", `--prom-textfile` writes a file with no
+alert open, and the monitoring report says so too; a project that does not exist is still an
+error (exit 2)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def test_monitor_check_with_nothing_deployed_is_not_an_error(
             == 0
         )
     assert [name for name, _ in samples] == ["cockpit_monitor_last_check_timestamp_seconds"]
+
+    page = tmp_path / "churn.html"  # the report says the same, not "run monitor check"
+    assert (
+        run_cli("report", "monitoring", "--html", str(page), "-p", "churn", workspace=demo_path).exit_code
+        == 0
+    )
+    assert "Nothing deployed yet: nothing to monitor (cockpit deploy VERSION first)" in page.read_text()
 
     unknown = run_cli("monitor", "check", "--project", "fraud", workspace=demo_path)
     assert unknown.exit_code == 2 and "fraud" in unknown.stderr

@@ -5,6 +5,7 @@ the newest window's drift per feature. Nothing is checked again."""
 
 from __future__ import annotations
 
+from cockpit.deployment.registry import alias_version_id
 from cockpit.monitoring.alerts import coverage, drift_threshold, open_alerts, stored_windows
 from cockpit.monitoring.axes import time_positions, time_ticks
 from cockpit.monitoring.checks import Window
@@ -53,6 +54,8 @@ def monitoring_report(ws: Workspace, project: Project) -> Report:
     body = [meta, _alerts(data["alerts"])]
     if windows:
         body += [_plots(windows, threshold), _windows(windows, threshold), _features(drifting, threshold)]
+    elif alias_version_id(ws, project, "production") is None:  # as monitor check says it
+        body.append(paragraph("Nothing deployed yet: nothing to monitor (cockpit deploy VERSION first)"))
     else:
         body.append(paragraph("No window checked yet: cockpit monitor check"))
     return Report(f"Monitoring: {project.name}", data, "\n".join(b for b in body if b))
