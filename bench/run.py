@@ -43,6 +43,7 @@ GROUPS = (
     "scoring",
     "tracking",
     "mlflow-import",
+    "demo",
 )
 
 
@@ -819,6 +820,33 @@ def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) 
     )
 
 
+def bench_demo(args, rows: list[Row]) -> None:
+    """`cockpit demo --no-tui` from the outside (bench/demo_build.py), beside a checkout before
+    a change when --demo-baseline-tree names one. The goal is for an idle 2-core machine."""
+    log("cockpit demo --no-tui" + (f" beside {args.demo_baseline_tree}" if args.demo_baseline_tree else ""))
+    extra = ["--baseline-tree", str(args.demo_baseline_tree)] if args.demo_baseline_tree else []
+    found = worker("demo_build", "--repeats", str(args.demo_repeats), "--tmp", str(args.tmp), *extra)
+    ours, before = found["cockpit"], found.get("baseline")
+    idle = ours["load"] < 0.5 * (found["nproc"] or 1)
+    note = f"load {ours['load']:.1f} on {found['nproc']} cores; CPU of the process tree {ours['cpu_s']:.1f} s"
+    if before:
+        note += f" (before: {before['cpu_s']:.1f} s)"
+    rows.append(
+        Row(
+            "demo",
+            "cockpit demo --no-tui, wall",
+            ours["wall_s"],
+            "s",
+            "lower",
+            "before" if before else "",
+            before["wall_s"] if before else None,
+            goal="<= 30 s idle on 2 cores",
+            goal_met=ours["wall_s"] <= 30 if idle else None,  # a busy machine cannot tell
+            note=note,
+        )
+    )
+
+
 def bench_visit(args, rows: list[Row]) -> None:
     """Each stage's first visit and revisit on the demo, then on the demo with many more runs."""
     demo = args.tmp / "demo"
@@ -936,6 +964,10 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000,
         help="runs of the MLflow store the mlflow-import group imports (built once by MLflow, cached)",
     )
+    parser.add_argument("--demo-repeats", type=int, default=3, help="demo builds (the median is shown)")
+    parser.add_argument(
+        "--demo-baseline-tree", type=Path, help="a checkout before a change: its demo is built beside today's"
+    )
     parser.add_argument("--eval-rows", type=int, default=1_000_000)
     parser.add_argument("--eval-repeats", type=int, default=1)
     parser.add_argument(
@@ -1041,6 +1073,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_tracking(args, rows, ref_ok)
         if "mlflow-import" in only:
             bench_mlflow_import(args, rows, ref_ok)
+        if "demo" in only:
+            bench_demo(args, rows)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     info["loadavg_end"] = os.getloadavg()
