@@ -27,18 +27,27 @@ def cancer() -> pd.DataFrame:
     return frame.sample(frac=1, random_state=3).reset_index(drop=True)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("fallback") / "ws"
+def with_fallback(root: Path, *more: tuple[str, ...]) -> pd.DataFrame:
+    """Breast cancer's first 400 rows trained on, a dummy model registered (v1 the logistic
+    regression `build` trains), the fallback RULE set, then the steps `more`; rows 400-459
+    without their label are arrived.csv. Returns the data."""
     data = cancer()
     build(root, "binary", "target", data.head(400))
     for step in (
         ("train", "--model", "dummy"),
         ("register", "2", "--override", "a fallback test"),
         ("fallback", "set", RULE),
+        *more,
     ):
         assert run(root, *step).exit_code == 0, step
     data.iloc[400:460].drop(columns=["target"]).to_csv(root / "arrived.csv", index=False)
+    return data
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("fallback") / "ws"
+    with_fallback(root)
     return root
 
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.monitoring_helpers import build, counts, penguins, run, stored_outputs
-from tests.test_batch_fallback import RULE, break_file, cancer, model_file
+from tests.monitoring_helpers import counts, penguins, run, stored_outputs
+from tests.test_batch_fallback import break_file, model_file, with_fallback
 
 pytestmark = pytest.mark.xdist_group("dask_cluster")  # never two LocalClusters at once
 
@@ -25,16 +25,9 @@ SEVEN = "7"  # rows per chunk: 60 rows arrive in 9 chunks
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("chunked") / "ws"
-    data = cancer()
-    build(root, "binary", "target", data.head(400))
-    for step in (
-        ("train", "--model", "dummy"),
-        ("register", "2", "--override", "a chunk test"),
-        ("fallback", "set", RULE),
-        ("deploy", "2", "--strategy", "canary", "--percent", "50", "--reason", "a chunk test"),
-    ):
-        assert run(root, *step).exit_code == 0, step
-    data.iloc[400:460].drop(columns=["target"]).to_csv(root / "arrived.csv", index=False)
+    data = with_fallback(
+        root, ("deploy", "2", "--strategy", "canary", "--percent", "50", "--reason", "a chunk test")
+    )
     data.iloc[400:460].to_csv(root / "labels.csv", index=False)
     return root
 
