@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import (
     DataTable,
     Header,
@@ -86,8 +86,11 @@ class ProblemScreen(GuardsEdits):
         with TabbedContent(initial="spec"):
             with TabPane("Spec", id="spec"), VerticalScroll(id="form"):
                 yield Static(id="task-line", classes="form-note")
-                for name, label, kind, placeholder in FORM:
-                    with Horizontal(classes="form-row"):
+                # One grid of label and field cells, each row as high as its field: a row
+                # container per field was 17 more widgets to mount, style and lay out.
+                with Grid(id="form-grid") as grid:
+                    grid.styles.grid_rows = " ".join("3" if kind == "area" else "1" for *_, kind, _ in FORM)
+                    for name, label, kind, placeholder in FORM:
                         yield Label(label, classes="form-label")
                         yield self._field(name, kind, placeholder)
             with TabPane("Grade", id="grade"):
