@@ -86,3 +86,36 @@ def test_a_step_that_fails_in_the_second_process_stops_the_build_with_its_error(
     finally:
         lane.stop()
     assert lane.process.returncode is not None  # the process has ended
+
+
+def test_the_own_script_starts_once_the_retrains_challenger_has_its_run_id(
+    workspace, penguins, tmp_path, monkeypatch
+) -> None:
+    """Its run must take the id after the challenger's, as in a one-step-at-a-time build."""
+    import subprocess
+    import sys
+    import time
+
+    from cockpit.workspace import Workspace
+
+    seen: list[int] = []
+
+    def start(folder):  # the script's own process, with the newest run id when it started
+        with Workspace(workspace.dir) as mine:  # in the thread that starts it
+            seen.append(demo._last_run(mine))
+        return subprocess.Popen([sys.executable, "-c", "pass"])
+
+    monkeypatch.setattr(steps, "start_own_script", start)
+    script = demo._ScriptAfterRun(workspace, tmp_path)
+    time.sleep(0.3)
+    assert seen == []  # no run yet
+    _, challenger = demo._create_run(workspace, penguins, "dummy", [])
+    for _ in range(100):
+        if seen:
+            break
+        time.sleep(0.05)
+    assert seen == [challenger]  # started by the thread, before anyone asked for it
+    assert script.started().wait() == 0
+    stopped = demo._ScriptAfterRun(workspace, tmp_path)
+    stopped.stop()  # the build failed before the retrain made its run
+    assert seen == [challenger] and stopped.process is None

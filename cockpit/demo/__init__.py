@@ -8,6 +8,8 @@ complete, so an interrupted build leaves nothing behind.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,7 +93,10 @@ def build_demo(
             shutil.rmtree(scratch, ignore_errors=True)
         workspace = Workspace(final)
         try:
-            _finish_in_place(workspace, folder, progress, reviewed=lane is None)
+            if lane is None:
+                _finish_in_place(workspace, folder, progress)
+            else:
+                _finish_side_by_side(workspace, folder, progress)
         except BaseException:
             workspace.close()
             shutil.rmtree(final, ignore_errors=True)
@@ -187,25 +192,72 @@ def _fill_side_by_side(workspace: Workspace, folder: Path, progress: Progress, l
     lane.start("reproduce_production", learners.id)
     steps.serve_learner_lookups(workspace, learners, data_dir, progress)
     steps.monitor_learner_model(workspace, learners, data_dir, progress)
-    steps.retrain_learner_model(workspace, learners, progress)
     lane.close()  # every step done: it wrote to this store, which is then moved
 
 
-def _finish_in_place(workspace: Workspace, folder: Path, progress: Progress, reviewed: bool) -> None:
-    """The house-prices script run in the demo folder (the paths it records are then inside
-    it, which the store keeps relative ('.'), so they hold when the folder is moved or
-    copied), beside learner-support's review and house-prices' blocked candidate unless
-    `reviewed` (done before the move)."""
+def _finish_in_place(workspace: Workspace, folder: Path, progress: Progress) -> None:
+    """The house-prices script run in the demo folder: the paths it records are then inside
+    it, which the store keeps relative ('.'), so they hold when the folder is moved or copied."""
     script = steps.start_own_script(folder)
-    if not reviewed:
-        try:
-            steps.review_production(workspace, get_project(workspace, DEMO_PROJECT), progress)
-            steps.blocked_candidate(workspace, get_project(workspace, "house-prices"), progress)
-        except BaseException:
-            script.kill()
-            script.communicate()
-            raise
     steps.finish_own_script(script, get_project(workspace, "house-prices"), folder, progress)
+
+
+def _finish_side_by_side(workspace: Workspace, folder: Path, progress: Progress) -> None:
+    """In place: learner-support's retrain, with the house-prices script (_finish_in_place)
+    beside it from the moment the retrain's challenger has its run id, so the script's run
+    takes the next one as in `_fill_in_order`; then learner-support's review and
+    house-prices' blocked candidate."""
+    learners, houses = get_project(workspace, DEMO_PROJECT), get_project(workspace, "house-prices")
+    script = _ScriptAfterRun(workspace, folder)
+    try:
+        steps.retrain_learner_model(workspace, learners, progress)
+        process = script.started()
+        steps.review_production(workspace, learners, progress)
+        steps.blocked_candidate(workspace, houses, progress)
+    except BaseException:
+        script.stop()
+        raise
+    steps.finish_own_script(process, houses, folder, progress)
+
+
+class _ScriptAfterRun:
+    """The demo's own script (steps.start_own_script), started by a thread as soon as a run
+    newer than the workspace's last one exists, or when `started` is called."""
+
+    def __init__(self, workspace: Workspace, folder: Path) -> None:
+        self.folder = folder
+        self.last = _last_run(workspace)
+        self.now, self.cancelled = threading.Event(), False
+        self.process: subprocess.Popen | None = None
+        self.thread = threading.Thread(target=self._watch, args=(workspace.dir,), daemon=True)
+        self.thread.start()
+
+    def _watch(self, dot_dir: Path) -> None:
+        with Workspace(dot_dir) as workspace:  # its own connection: this is another thread
+            while not self.now.is_set() and _last_run(workspace) <= self.last:
+                self.now.wait(0.05)
+        if not self.cancelled:
+            self.process = steps.start_own_script(self.folder)
+
+    def started(self) -> subprocess.Popen:
+        """The script's process, started now if the thread has not started it yet."""
+        self.now.set()
+        self.thread.join()
+        assert self.process is not None
+        return self.process
+
+    def stop(self) -> None:
+        """Never started, or killed."""
+        self.cancelled = True
+        self.now.set()
+        self.thread.join()
+        if self.process is not None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def _last_run(workspace: Workspace) -> int:
+    return workspace.store.scalar("SELECT max(id) FROM runs") or 0
 
 
 def _create_run(
