@@ -1,8 +1,10 @@
 """`cockpit demo`: a complete workspace built from sample_data.
 
 It goes through the same stage functions the CLI uses, never by writing rows
-directly, and is built in a scratch folder that is moved into place only when
-complete, so an interrupted build leaves nothing behind.
+directly, and is built in a scratch folder moved into place for its last steps (the
+user's own script, which records paths inside the demo folder, and with two processes
+learner-support's retrain and review beside it); a failed or interrupted build removes it,
+so it leaves nothing behind.
 """
 
 from __future__ import annotations
