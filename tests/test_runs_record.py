@@ -3,6 +3,7 @@ as one by one, and a crash inside the burst leaves only whole trials."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -134,3 +135,25 @@ def test_a_crash_inside_a_burst_leaves_only_whole_trials(tmp_path: Path, fault: 
         assert {table: _rows(ws, table) for table in ("runs", "events", "artifacts")} == before
         assert [r["status"] for r in before["runs"]] == ["finished"]
         assert [e["action"] for e in before["events"]][-1:] == ["run finished"]
+
+
+def test_a_trials_text_is_redacted_and_its_values_kept(tmp_path: Path) -> None:
+    """The tuple path (Store.insert_rows) still sends text and JSON through the store's
+    redactor: a trial's error naming the workspace's folder is stored with `.`."""
+    ws = _ready(tmp_path / "w")
+    project, trials = resolve_project(ws, None), _trials(ws)
+    sweep_id = sweeps._create(
+        ws, project, "logistic_regression", "random", [{}], 2, 1, 2, "loky", None, False
+    )
+    failed = (trials[1][0], None, f"OSError: cannot read {ws.root}/data/x.csv", None)
+    ids = sweeps._record_all(ws, project, sweep_id, capture(ws.root), [trials[0], failed])
+    rows = ws.store.rows("SELECT * FROM runs WHERE sweep_id = ? ORDER BY id", [sweep_id])
+    assert [r["id"] for r in rows] == ids == [ids[0], ids[0] + 1]
+    assert rows[1]["error"] == "OSError: cannot read ./data/x.csv"
+    assert str(ws.root) not in "".join(str(v) for r in rows for v in r.values())
+    assert json.loads(rows[0]["validation_metrics"]) == {"roc_auc": 0.9, "recall": 0.5, "accuracy": 0.8}
+    assert (rows[0]["score"], rows[0]["m_recall"], rows[0]["m_f1"]) == (0.9, 0.5, None)
+    assert json.loads(rows[0]["params"])["C"] == 0.1
+    events = ws.store.rows("SELECT details FROM events WHERE action = 'run failed'")
+    assert json.loads(events[-1]["details"])["error"] == "OSError: cannot read ./data/x.csv"
+    ws.close()
