@@ -31,11 +31,16 @@ def pytest_configure(config: pytest.Config) -> None:
     threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
 
+# Modules whose tests share no module-scoped fixture and take long in all: each test is a unit
+# of work of its own, so they spread over both workers instead of ending the run on one.
+PER_TEST_MODULES = ("tests/conformance/", "tests/test_readme_examples.py")
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """`--dist loadgroup` (pyproject's addopts) as `--dist loadfile` plus groups: a module's
     tests stay on one worker (its module-scoped workspace is built once), and the modules
     marked `xdist_group(NAME)` share one worker too (the Dask cluster tests: never two
-    LocalClusters at once)."""
+    LocalClusters at once); the tests of PER_TEST_MODULES go one by one."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
@@ -44,6 +49,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
         def _split_scope(self, nodeid: str) -> str:
             if nodeid.rfind("@") > nodeid.rfind("]"):
                 return nodeid.split("@")[-1]
+            if nodeid.startswith(PER_TEST_MODULES):
+                return nodeid
             return nodeid.split("::", 1)[0]
 
     return ModuleOrGroup(config, log)
