@@ -171,13 +171,13 @@ def _fill_in_order(workspace: Workspace, folder: Path, progress: Progress) -> No
 
 
 def _fill_side_by_side(workspace: Workspace, folder: Path, progress: Progress, lane) -> None:
-    """Learner-support through every stage here; the second process (`lane`) trains its
-    share of the runs, then runs the sweeps (one trial after another: the two processes are
-    the build's parallelism) and house-prices' gate, and reproduces the production model for
-    its review. Whatever takes an id is created in the order of `_fill_in_order` (events
-    aside): each run before it is trained, the sweeps one after the other, house-prices' gate
-    after learner-support's, and its blocked candidate after the move (_finish_in_place),
-    once learner-support's retrain has registered its version."""
+    """Learner-support through every stage but the retrain here; the second process (`lane`)
+    trains its share of the runs, then runs the sweeps (one trial after another: the two
+    processes are the build's parallelism), serves the mentors' lookups, gates house-prices'
+    best run and reproduces the production model for its review. Whatever takes an id is
+    created in the order of `_fill_in_order` (events aside): each run before it is trained,
+    the sweeps one after the other, house-prices' gate after learner-support's, and its
+    blocked candidate after the retrain (_finish_side_by_side)."""
     projects, data_dir = _setup(workspace, folder, progress)
     learners, houses = projects[DEMO_PROJECT], projects["house-prices"]
     created = [_create_run(workspace, projects[name], family, params) for name, family, params in DEMO_RUNS]
@@ -189,11 +189,14 @@ def _fill_side_by_side(workspace: Workspace, folder: Path, progress: Progress, l
             steps.train_here(workspace, project, run_id, progress)
     lane.wait("sweep")  # learner-support's gate picks the best of all its runs
     steps.gate_best(workspace, learners, progress)
-    lane.start("gate", houses.id)
     steps.deploy_learner_model(workspace, learners, data_dir, progress)
+    # the mentors' lookups there while the month files arrive here: the check reads both
+    lane.start("serve", learners.id, str(data_dir))
+    lane.start("gate", houses.id)  # after learner-support's: the evaluations' ids in order
     lane.start("reproduce_production", learners.id)
-    steps.serve_learner_lookups(workspace, learners, data_dir, progress)
-    steps.monitor_learner_model(workspace, learners, data_dir, progress)
+    steps.ingest_learner_months(workspace, learners, data_dir)
+    lane.wait("serve")
+    steps.check_learner_model(workspace, learners, progress)
     lane.close()  # every step done: it wrote to this store, which is then moved
 
 

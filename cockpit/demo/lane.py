@@ -164,6 +164,10 @@ def _gate(workspace: Workspace, project_id: int, progress: Progress) -> None:
     steps.gate_best(workspace, _project(workspace, project_id), progress)
 
 
+def _serve(workspace: Workspace, project_id: int, data_dir: str, progress: Progress) -> None:
+    steps.serve_learner_lookups(workspace, _project(workspace, project_id), Path(data_dir), progress)
+
+
 def _reproduce_production(workspace: Workspace, project_id: int, progress: Progress) -> None:
     steps.reproduce_production(workspace, _project(workspace, project_id), progress)
 
@@ -171,6 +175,7 @@ def _reproduce_production(workspace: Workspace, project_id: int, progress: Progr
 STEPS: dict[str, Callable[..., None]] = {
     "train": _train,
     "sweep": _sweep,
+    "serve": _serve,
     "gate": _gate,
     "reproduce_production": _reproduce_production,
 }

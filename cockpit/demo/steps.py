@@ -163,13 +163,25 @@ def serve_learner_lookups(workspace: Workspace, project, data_dir: Path, progres
 def monitor_learner_model(workspace: Workspace, project, data_dir: Path, progress: Progress) -> None:
     """Months 4-8 arrive as production files, labels a month late; the check finds the drift
     from month 4 and, once labels arrive, the decayed recall."""
-    from cockpit.monitoring import alerts, batches, labels
+    ingest_learner_months(workspace, project, data_dir)
+    check_learner_model(workspace, project, progress)
+
+
+def ingest_learner_months(workspace: Workspace, project, data_dir: Path) -> None:
+    """Months 4-8's production files and the labels, a month late."""
+    from cockpit.monitoring import batches, labels
 
     folder = data_dir / "learner_support"
     for path in sorted((folder / "batches").glob("*.csv"))[3:]:
         batches.ingest(workspace, project, path, at=f"{path.stem}-28T06:00:00+00:00")
     for path in sorted((folder / "labels").glob("*.csv")):
         labels.ingest_labels(workspace, project, path)
+
+
+def check_learner_model(workspace: Workspace, project, progress: Progress) -> None:
+    """The check: the drift from month 4 and, with the labels, the decayed recall."""
+    from cockpit.monitoring import alerts
+
     result = alerts.check(workspace, project)
     progress(f"{project.name}: monitored {result.coverage()}; {len(result.firing)} alerts firing")
 
