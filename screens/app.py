@@ -126,6 +126,7 @@ class CockpitApp(App):
         self._mounting: asyncio.Future | None = None  # the warm-up's last screen mounting
         self._ahead: dict[str, Screen] = {}  # the screens the warm-up built
         self._leaving = False
+        self._styles_parsed = False  # every stage's style sheet read and parsed (the warm-up)
         self.set_reactive(CockpitApp.project, self._initial_project(project_name))
         self.add_mode("overview", self._new_overview)
         for stage in stages.BUILT_STAGES:
@@ -138,10 +139,16 @@ class CockpitApp(App):
         warmup.styled_now(self, screen)
         return screen
 
+    def _parsed(self) -> None:
+        self._styles_parsed = True
+
     def _new_screen(self, stage: stages.StageScreen) -> Screen:
         self._made.add(stage.key)
         screen = stage.factory(self.workspace)
-        if self.warmed.is_set():
+        # A stage's key can come before the warm-up built its screen: once the styles are
+        # parsed, the new screen is marked styled, or Textual parses every sheet again and
+        # restyles every widget of the app, the screens built ahead included.
+        if self._styles_parsed:
             warmup.styled_now(self, screen)
         return screen
 
@@ -223,7 +230,7 @@ class CockpitApp(App):
                     functools.partial(self._draw_ahead, stage),
                 )
             ]
-            self.call_after_refresh(warmup.warm_up, self, loads, builds, self.warmed.set)
+            self.call_after_refresh(warmup.warm_up, self, loads, builds, self.warmed.set, self._parsed)
 
     def _show_project_in_title(self) -> None:
         project = self.project

@@ -49,14 +49,16 @@ def warm_up(
     loads: list[Callable[[], type[Screen]]],
     builds: Sequence[Callable[[], None]] = (),
     after: Callable[[], None] = lambda: None,
+    parsed: Callable[[], None] = lambda: None,
 ) -> None:
-    """Import each screen `loads` names, one per timer tick, then parse the styles once, then
-    call each of `builds`, one per tick, then `after`."""
+    """Import each screen `loads` names, one per timer tick, then parse the styles once (and
+    call `parsed`), then call each of `builds`, one per tick, then `after`."""
 
     def parse_styles() -> None:
         _add_default_css(app)
         app.stylesheet.reparse()
         app.stylesheet.update(app)
+        parsed()
 
     steps = [*(functools.partial(_read_css, app, load) for load in loads), parse_styles, *builds]
     one_per_tick(app, steps, after)

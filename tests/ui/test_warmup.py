@@ -96,3 +96,32 @@ async def test_a_stage_built_ahead_is_laid_out_before_its_first_visit(two_projec
             assert app.screen.outer_size == (100, 30)
         finally:
             Screen._refresh_layout = refresh_layout  # type: ignore[method-assign]
+
+
+async def test_a_stage_key_pressed_before_its_screen_is_built_parses_no_styles(
+    two_projects, monkeypatch
+) -> None:
+    """Once the warm-up has parsed the styles, a screen the user asks for before the warm-up
+    built it is made styled: Textual would otherwise parse every sheet again and restyle the
+    whole app, the screens built ahead included."""
+    from screens import warmup
+
+    app = CockpitApp(two_projects, "churn")
+    parsed = app._parsed
+
+    def then_wait() -> None:  # the warm-up's next step (the first build) waits past the test
+        parsed()
+        monkeypatch.setattr(warmup, "STEP_S", 600.0)
+
+    app._parsed = then_wait  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not app._styles_parsed:
+            await pilot.pause(0.02)
+        reparse = app.stylesheet.reparse
+        calls = []
+        app.stylesheet.reparse = lambda: (calls.append(1), reparse())[1]  # type: ignore[method-assign]
+        await pilot.press("2")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "DataScreen"
+        assert not app.warmed.is_set() and "data" not in app._ahead  # made by the key
+        assert calls == []
