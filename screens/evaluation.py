@@ -406,9 +406,7 @@ class Evaluated(Message):
     result: gating.GateResult | reporting.Evaluation
 
 
-def _evaluate(
-    run_id: int, part: str, reference_id: int | None, bootstrap: int | None, job: Job
-) -> Evaluated:
+def _evaluate(run_id: int, part: str, reference_id: int | None, bootstrap: int | None, job: Job) -> Evaluated:
     ws, project = job.workspace, job.project
     run = get_run(ws, project, run_id)
     against = get_run(ws, project, reference_id) if reference_id else None
