@@ -119,3 +119,23 @@ def test_the_own_script_starts_once_the_retrains_challenger_has_its_run_id(
     stopped = demo._ScriptAfterRun(workspace, tmp_path)
     stopped.stop()  # the build failed before the retrain made its run
     assert seen == [challenger] and stopped.process is None
+
+
+def test_a_build_killed_in_its_last_steps_is_built_again_not_opened(tmp_path, monkeypatch) -> None:
+    """The last steps run in the demo's own folder; a build killed there (-9: nothing runs to
+    clean up) leaves its mark, and the next `cockpit demo` builds again instead of opening it."""
+    finished: list[str] = []
+    monkeypatch.setattr(demo, "_fill_in_order", lambda workspace, folder, progress: None)
+    monkeypatch.setattr(demo, "_finish_in_place", lambda workspace, folder, progress: finished.append("x"))
+    workspace, built = demo.build_demo(tmp_path, jobs=1)
+    workspace.close()
+    marker = tmp_path / ".cockpit" / demo.UNFINISHED
+    assert built and finished == ["x"] and not marker.exists()
+    workspace, built = demo.build_demo(tmp_path, jobs=1)
+    workspace.close()
+    assert not built and finished == ["x"]  # a finished demo is opened as it is
+
+    marker.touch()  # what a build killed during its last steps leaves
+    workspace, built = demo.build_demo(tmp_path, jobs=1)
+    workspace.close()
+    assert built and finished == ["x", "x"] and not marker.exists()

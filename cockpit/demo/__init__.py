@@ -4,7 +4,8 @@ It goes through the same stage functions the CLI uses, never by writing rows
 directly, and is built in a scratch folder moved into place for its last steps (the
 user's own script, which records paths inside the demo folder, and with two processes
 learner-support's retrain and review beside it); a failed or interrupted build removes it,
-so it leaves nothing behind.
+so it leaves nothing behind, and one killed outright in its last steps is marked unfinished,
+so the next `cockpit demo` builds it again.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def build_demo(
 
     folder = Path(path).expanduser().resolve()
     final = folder / WORKSPACE_DIRNAME
-    if final.exists() and not rebuild:
+    unfinished = final / UNFINISHED
+    if final.exists() and not rebuild and not unfinished.exists():
         return Workspace(final), False
     scratch = folder / ".cockpit-demo-build"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -84,6 +86,9 @@ def build_demo(
             else:
                 _fill_side_by_side(workspace, folder, progress, lane)
             workspace.close()
+            # a build killed (-9) in its last steps leaves this mark: the next `cockpit demo`
+            # builds again instead of opening half a demo
+            (scratch / WORKSPACE_DIRNAME / UNFINISHED).touch()
             if final.exists():
                 shutil.rmtree(final)
             (scratch / WORKSPACE_DIRNAME).rename(final)
@@ -103,8 +108,11 @@ def build_demo(
             workspace.close()
             shutil.rmtree(final, ignore_errors=True)
             raise
+        unfinished.unlink()
     return workspace, True
 
+
+UNFINISHED = "demo-unfinished"  # in the workspace folder while the build's last steps run there
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
