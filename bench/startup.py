@@ -40,9 +40,14 @@ COCKPIT = str(VENV_BIN / "cockpit")
 BYTECODE_CACHE = Path(tempfile.gettempdir()) / "cockpit-bench-bytecode"
 
 
-def bytecode_env(cache: str) -> dict[str, str]:
-    """The variables cockpit is timed with (module docstring): '' leaves the environment alone."""
-    return {"PYTHONPYCACHEPREFIX": cache} if cache else {}
+def timed_env(cache: str) -> dict[str, str]:
+    """The environment cockpit is timed in (module docstring): its bytecode kept in `cache`,
+    as `started_by` does for tmux; '' leaves the environment as it is."""
+    env = dict(os.environ)
+    if cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache
+    return env
 
 
 def started_by(command: str, workspace: Path, cache: str) -> str:
@@ -141,9 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         help="where cockpit's compiled bytecode is kept ('' for the environment as it is)",
     )
     args = parser.parse_args(argv)
-    env = {**os.environ, **bytecode_env(args.bytecode_cache)}
-    if args.bytecode_cache:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = timed_env(args.bytecode_cache)
     out: dict = {}
     out["python_floor"] = command_times([sys.executable, "-c", "pass"], args.repeats)
     out["version"] = command_times([*shlex.split(args.cockpit), "--version"], args.repeats, env)
