@@ -102,6 +102,19 @@ def workspace(tmp_path: Path) -> Workspace:
     ws.close()
 
 
+@pytest.fixture(scope="module")
+def local_cluster():
+    """A Dask LocalCluster of two worker processes, one thread each, started once per module
+    (the modules using it share the xdist group `dask_cluster`: never two at once)."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as local:
+        yield local
+
+
 @pytest.fixture
 def private_copy(tmp_path: Path) -> Callable[[Path], Path]:
     """Copy a folder a module-scoped fixture built (a workspace and the files beside it) into

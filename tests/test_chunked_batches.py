@@ -187,16 +187,9 @@ def test_performance_leaves_out_the_rows_the_fallback_answered(root: Path) -> No
     assert may["by_version"] == {"1": {"rows": routes["production"], "value": may["metric_value"]}}
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """Two worker processes, started once for the module."""
-    distributed = pytest.importorskip("distributed")
-    import logging
-
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as local:
-        yield local.scheduler_address
+@pytest.fixture
+def cluster(local_cluster) -> str:
+    return local_cluster.scheduler_address
 
 
 def test_predict_on_a_dask_cluster_equals_predict_here(root: Path, cluster: str, monkeypatch) -> None:

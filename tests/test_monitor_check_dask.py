@@ -26,15 +26,6 @@ from tests.monitoring_helpers import build, penguins, run
 pytestmark = pytest.mark.xdist_group("dask_cluster")  # never two LocalClusters at once
 
 
-@pytest.fixture(scope="module")
-def local_cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as local:
-        yield local
-
-
 @pytest.fixture
 def cluster(local_cluster) -> str:
     return local_cluster.scheduler_address

@@ -7,7 +7,6 @@ The module's tests share one xdist group, so `pytest -n 2` never runs two cluste
 from __future__ import annotations
 
 import json
-import logging
 import statistics
 import sys
 
@@ -26,18 +25,9 @@ pytestmark = pytest.mark.xdist_group("dask_cluster")
 GRID = {"max_depth": [2, 4, None], "min_samples_leaf": [1, 5], "max_features": ["sqrt", 0.5]}
 
 
-@pytest.fixture(scope="module")
-def dask_cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    ) as cluster:
-        yield clusters.ClusterChoice(address=cluster.scheduler_address)
+@pytest.fixture
+def dask_cluster(local_cluster) -> clusters.ClusterChoice:
+    return clusters.ClusterChoice(address=local_cluster.scheduler_address)
 
 
 @pytest.fixture(scope="module")
