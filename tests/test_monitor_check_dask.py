@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -61,10 +60,8 @@ def built(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def root(built: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "ws"
-    shutil.copytree(built, target)
-    return target
+def root(built: Path, private_copy) -> Path:
+    return private_copy(built)
 
 
 def _same(here, there, where: str = "") -> None:
