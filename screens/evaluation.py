@@ -344,7 +344,7 @@ class EvaluationScreen(StageScreen):
                 self.notify("Segment intervals: analytic")
 
         current = str(self.bootstrap or 0)
-        prompt = PromptDialog("Bootstrap resamples for segment intervals", "0: analytic", current)
+        prompt = PromptDialog("Bootstrap resamples (0: analytic)", "0: analytic intervals", current)
         self.app.push_screen(prompt, chosen)
 
     @notify_errors
