@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         trees["baseline"] = args.baseline_tree.resolve()
     base = Path(tempfile.mkdtemp(prefix="demo-bench-", dir=args.tmp))
     found: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+    # before the first build: each build's own load lingers in the next one's 1-minute average
+    load_at_start = os.getloadavg()[0]
     try:
         for i in range(args.repeats):
             for name, tree in trees.items():  # alternately: both see the same load over the run
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, runs in found.items()
     }
     summary["nproc"] = os.cpu_count()
+    summary["load_at_start"] = load_at_start
     print(json.dumps(summary))
     return 0
 

@@ -809,8 +809,8 @@ def bench_startup(workspace: Path, n: int, args, rows: list[Row], ref_ok: bool) 
             paint,
             "s",
             "lower",
-            goal="< 0.6 s",
-            goal_met=paint < 0.6,
+            goal="<= 0.5 s",  # issue 28's goal (issue 16's was < 0.6 s)
+            goal_met=paint <= 0.5,
             note=f"headless probe: interpreter {p['interpreter']:.2f} s, import cockpit.cli "
             f"{p['import_cockpit_cli']:.2f} s, import screens.app "
             f"{p['import_screens_app']:.2f} s, App.run -> first frame "
@@ -827,8 +827,12 @@ def bench_demo(args, rows: list[Row]) -> None:
     extra = ["--baseline-tree", str(args.demo_baseline_tree)] if args.demo_baseline_tree else []
     found = worker("demo_build", "--repeats", str(args.demo_repeats), "--tmp", str(args.tmp), *extra)
     ours, before = found["cockpit"], found.get("baseline")
-    idle = ours["load"] < 0.5 * (found["nproc"] or 1)
-    note = f"load {ours['load']:.1f} on {found['nproc']} cores; CPU of the process tree {ours['cpu_s']:.1f} s"
+    # idle: the machine's load before the first build (the builds' own load lingers in the average)
+    idle = found["load_at_start"] < 0.5 * (found["nproc"] or 1)
+    note = (
+        f"load {found['load_at_start']:.1f} before the first build, {ours['load']:.1f} before each "
+        f"(median) on {found['nproc']} cores; CPU of the process tree {ours['cpu_s']:.1f} s"
+    )
     if before:
         note += f" (before: {before['cpu_s']:.1f} s)"
     rows.append(
