@@ -48,6 +48,9 @@ class FitTable(DataTable):
         """Replace the rows: (cells uncut, row key or None); the cursor keeps its place."""
         self.full = [([str(c) for c in cells], key) for cells, key in rows]
         self._fill(self.scrollable_content_region.width)
+        # rows set while the table is hidden or before its layout settles are filled for a stale
+        # width, and no Resize may follow (a tab shown at the size it had): check once drawn
+        self.call_after_refresh(self._refit)
 
     def full_row(self) -> dict[str, str]:
         """The cursor row's uncut cells by column label (empty when there is no row)."""
@@ -60,6 +63,12 @@ class FitTable(DataTable):
         show_row(self.screen, self, full=self.full_row(), title=title)
 
     def on_resize(self) -> None:
+        self._refit()
+
+    def on_show(self) -> None:
+        self._refit()
+
+    def _refit(self) -> None:
         width = self.scrollable_content_region.width
         if width != self._filled_for:
             self._fill(width)
