@@ -9,6 +9,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from textual import events
 from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.dom import DOMNode
@@ -186,6 +187,13 @@ class CockpitApp(App):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._mounting), SHUTDOWN_WAIT_S)
         await super()._shutdown()
+        if self.warm_up:
+            warmup.thaw()
+
+    async def on_event(self, event: events.Event) -> None:
+        if self.warm_up and isinstance(event, events.Key | events.MouseDown):
+            warmup.hold(self)  # what the input asks for first, then the warm-up's next step
+        await super().on_event(event)
 
     def _initial_project(self, name: str | None) -> Project | None:
         """The named project, else the one the cockpit showed last, else the first."""

@@ -24,6 +24,21 @@ themselves at their sizes, laid out again and drawn once into its widgets' cache
 (`draw_offscreen`); nothing reaches the terminal. A terminal resized meanwhile makes Textual
 lay it out again when shown, as for any screen.
 
+A key or click during the warm-up holds it (`hold`): no step starts until the input has
+paused for `HOLD_S`, so a stage visited meanwhile is shown with the CPU to itself instead of
+sharing it with the building of the next stage's screen (the bench presses the first stage's
+key ~1.5 s after the overview settles, often inside the warm-up on a loaded machine).
+
+The objects alive once the overview is up (modules, classes, functions: ~70,000) and those
+the warm-up makes (the nine screens' widgets: ~130,000 more) live as long as the app, but
+each full garbage collection walked them all again: 80-350 ms pauses every few seconds, in
+the warm-up and after it while the cockpit sat idle (its screens poll the store), falling
+inside visits. So the collector is off during the warm-up, and both sets are moved out of
+its reach (`gc.freeze`) when it starts and when it ends, and given back when the app ends
+(`thaw`). Objects freed by reference counting are freed as before; the cycles the warm-up
+left as garbage (~24,000 objects on the demo, a few MB) are kept until the app ends, which
+is what a collection over everything (~100 ms of CPU) would have cost to free.
+
 Textual has no public call for any of this (pinned textual<9; tests/ui/test_warmup.py checks
 what it relies on).
 """
@@ -31,7 +46,10 @@ what it relies on).
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
+import time
+import weakref
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +60,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 STEP_S = 0.02  # between stages, so a key pressed meanwhile is handled first
+HOLD_S = 0.3  # after a key or click, so what it asked for is drawn before the next step
+
+_held_until: weakref.WeakKeyDictionary[App, float] = weakref.WeakKeyDictionary()
 
 
 def warm_up(
@@ -60,8 +81,26 @@ def warm_up(
         app.stylesheet.update(app)
         parsed()
 
+    def done() -> None:
+        gc.freeze()
+        gc.enable()
+        after()
+
+    gc.freeze()  # what the first frame needed: modules, classes, the overview
+    gc.disable()
     steps = [*(functools.partial(_read_css, app, load) for load in loads), parse_styles, *builds]
-    one_per_tick(app, steps, after)
+    one_per_tick(app, steps, done)
+
+
+def hold(app: App) -> None:
+    """A key or click came: the warm-up's next step waits until input has paused `HOLD_S`."""
+    _held_until[app] = time.monotonic() + HOLD_S
+
+
+def thaw() -> None:
+    """The app ended: what the warm-up froze is the collector's again (and it is on)."""
+    gc.unfreeze()
+    gc.enable()
 
 
 def one_per_tick(app: App, steps: Sequence[Callable[[], object]], after: Callable[[], None]) -> None:
@@ -71,6 +110,10 @@ def one_per_tick(app: App, steps: Sequence[Callable[[], object]], after: Callabl
 
     async def step() -> None:
         if not app.is_running:
+            return
+        held = _held_until.get(app, 0.0) - time.monotonic()
+        if held > 0:
+            app.set_timer(held, step)
             return
         if pending:
             done = pending.pop(0)()

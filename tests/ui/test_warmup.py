@@ -125,3 +125,46 @@ async def test_a_stage_key_pressed_before_its_screen_is_built_parses_no_styles(
         assert type(app.screen).__name__ == "DataScreen"
         assert not app.warmed.is_set() and "data" not in app._ahead  # made by the key
         assert calls == []
+
+
+async def test_a_key_during_the_warm_up_holds_its_next_step(two_projects, monkeypatch) -> None:
+    """What a key asks for is drawn with the CPU to itself: the warm-up's next step waits
+    until the keys have paused for HOLD_S (it built the next screen 20 ms after the key)."""
+    import time
+
+    from screens import warmup
+
+    monkeypatch.setattr(warmup, "HOLD_S", 0.5)
+    held: list[float] = []
+    hold = warmup.hold
+    monkeypatch.setattr(warmup, "hold", lambda app: (held.append(time.monotonic()), hold(app)))
+    app = CockpitApp(two_projects, "churn")
+    built: list[float] = []
+    build_ahead = app._build_ahead
+    app._build_ahead = lambda stage: (built.append(time.monotonic()), build_ahead(stage))[1]  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not built:
+            await pilot.pause(0.01)
+        await pilot.press("1")
+        await app.warmed.wait()
+        assert held  # the key's event, and its bubbling back to the app
+        after_key = [at - held[-1] for at in built if at > held[0]]
+        assert after_key and min(after_key) >= 0.5
+
+
+async def test_the_warm_up_keeps_the_collector_off_what_lives_as_long_as_the_app(two_projects) -> None:
+    """No garbage collection during the warm-up; then the screens it built are frozen out of
+    the full collections (each walked them all: 80-350 ms), and given back when the app ends."""
+    import gc
+
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not app._styles_parsed:
+            await pilot.pause(0.01)
+        assert not gc.isenabled()
+        await app.warmed.wait()
+        assert gc.isenabled()
+        screen = app.get_screen_stack("problem")[0]
+        assert not any(tracked is screen for tracked in gc.get_objects())  # frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert any(tracked is screen for tracked in gc.get_objects())
