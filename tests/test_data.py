@@ -352,3 +352,12 @@ def test_outlier_drops_that_together_would_move_the_class_balance_are_withdrawn(
     assert (
         found["c"].fix == {"op": "drop_outliers", "column": "c"} and "not suggested" not in found["c"].message
     )
+
+
+def test_a_fill_step_names_the_value_it_fills_with() -> None:
+    text = checks._fill_step("mentor_notes", "text")
+    assert recipes.describe(text) == "fill mentor_notes with an empty text"
+    step = {"op": "fill", "column": "sex", "strategy": "value", "value": "unknown"}
+    assert recipes.describe(step) == "fill sex with 'unknown'"
+    numeric = checks._fill_step("bill_length_mm", "numeric")
+    assert recipes.describe(numeric) == "fill bill_length_mm with median"

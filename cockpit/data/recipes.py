@@ -81,6 +81,9 @@ def describe(step: dict) -> str:
     if op == "standardise":
         return f"standardise {column} ({len(step['mapping'])} spellings)"
     if op == "fill":
+        if step["strategy"] == "value":  # the value itself: "with value" said nothing
+            value = step.get("value")
+            return f"fill {column} with {'an empty text' if value == '' else repr(value)}"
         return f"fill {column} with {step['strategy']}"
     if op == "drop_rows":
         return f"drop rows where {column} is {step['when']}"
