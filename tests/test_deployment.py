@@ -107,16 +107,17 @@ def test_canary_promote_rollback_and_the_ledger(registered) -> None:
     registry.deploy(ws, project, 2, "canary", 30, reason="try")
     assert registry.aliases(ws, project)["canary"].percent == 30
     before = registry.ledger(ws, project)[0].at
-    registry.promote(ws, project, reason="canary looked good")
+    registry.promote(ws, project, reason="canary looked good", override="v2 was never gated: try it")
     assert registry.get_version(ws, project, "production").version == 2
     assert "canary" not in registry.aliases(ws, project)
     back = registry.rollback(ws, project, "errors went up")
     assert back.target.version == 1 and registry.get_version(ws, project, "production").version == 1
-    actions = [(r.alias, r.action) for r in registry.ledger(ws, project)][:4]
+    actions = [(r.alias, r.action) for r in registry.ledger(ws, project)][:5]
     assert actions == [
         ("production", "rollback"),
         ("canary", "clear"),
         ("production", "promote"),
+        ("candidate", "clear"),  # v2 serves as the canary: no longer a candidate
         ("canary", "deploy"),
     ]
     assert registry.production_at(ws, project, before) in (1, 2)
@@ -281,14 +282,18 @@ def test_deploy_promote_and_rollback_print_what_changed(run_cli, registered) -> 
         "run": registry.get_version(ws, project, 2).run_id,
         "strategy": "canary",
         "percent": 25.0,
-        "changes": [{"what": "canary", "before": "none", "after": "v2 at 25%"}],
+        "changes": [
+            {"what": "canary", "before": "none", "after": "v2 at 25%"},
+            {"what": "candidate", "before": "v2", "after": "none"},
+        ],
     }
     share = run_cli("promote", "--percent", "40", workspace=folder)
     assert share.stdout == "canary v2 at 40% (canary share: 25% → 40%)\n"
-    promoted = json.loads(run_cli("promote", "--json", workspace=folder).stdout)
+    promoted = json.loads(run_cli("promote", "--json", "--override", "try", workspace=folder).stdout)
     assert promoted["changes"] == [
         {"what": "production", "before": "v1", "after": "v2"},
         {"what": "canary", "before": "v2 at 40%", "after": "none"},
+        {"what": "gate", "before": "never run", "after": "overridden, the reason in the ledger"},
     ]
     back = run_cli("rollback", "--reason", "errors up", workspace=folder)
     assert back.stdout == "rolled production back to v1 (production: v2 → v1)\n"
@@ -301,9 +306,10 @@ def test_blue_green_of_the_canary_ends_its_canary(with_canary) -> None:
     canary's version ends the canary, as promoting it does."""
     ws, project, _, _ = with_canary
     plan = registry.plan_deploy(ws, project, 2, "blue-green")
-    assert [m.line() for m in plan.moves] == ["production: v1 → v2", "canary: v2 at 25% → none"]
-    assert registry.deploy(ws, project, 2, "blue-green", reason="all in").moves == plan.moves
-    assert set(registry.aliases(ws, project)) == {"production", "candidate"}
+    assert [m.line() for m in plan.moves][:2] == ["production: v1 → v2", "canary: v2 at 25% → none"]
+    done = registry.deploy(ws, project, 2, "blue-green", reason="all in", override="never gated")
+    assert done.moves == plan.moves
+    assert set(registry.aliases(ws, project)) == {"production"}
     assert [(r.alias, r.action) for r in registry.ledger(ws, project)][:2] == [
         ("canary", "clear"),
         ("production", "deploy"),
@@ -313,7 +319,8 @@ def test_blue_green_of_the_canary_ends_its_canary(with_canary) -> None:
 def test_deployable_versions_never_include_production(with_canary) -> None:
     ws, project, _, _ = with_canary
     assert [v.version for v in registry.deployable(ws, project)] == [2]
-    registry.promote(ws, project, reason="good")
+    assert [v.version for v in registry.deployable(ws, project, "canary")] == []  # v2 is the canary
+    registry.promote(ws, project, reason="good", override="never gated")
     assert [v.version for v in registry.deployable(ws, project)] == [1]
 
 
@@ -323,9 +330,9 @@ def test_promoting_the_shadow_ends_its_shadow(in_production) -> None:
     ws, project, _, _ = in_production
     registry.deploy(ws, project, 2, "shadow", reason="compare")
     plan = registry.plan_promote(ws, project, 2)
-    assert [m.line() for m in plan.moves] == ["production: v1 → v2", "shadow: v2 → none"]
-    assert registry.promote(ws, project, 2, "shadow looked good").moves == plan.moves
-    assert set(registry.aliases(ws, project)) == {"production", "candidate"}
+    assert [m.line() for m in plan.moves][:2] == ["production: v1 → v2", "shadow: v2 → none"]
+    assert registry.promote(ws, project, 2, "shadow looked good", override="never gated").moves == plan.moves
+    assert set(registry.aliases(ws, project)) == {"production"}
     registry.deploy(ws, project, 1, "shadow", reason="compare again")
     back = registry.rollback(ws, project, "v2 answered slower")
     assert [m.line() for m in back.moves] == ["production: v2 → v1", "shadow: v1 → none"]
@@ -342,6 +349,9 @@ def test_an_action_refuses_when_its_plan_changed_since_it_was_confirmed(in_produ
     with pytest.raises(CockpitError, match="changed since you were asked"):
         registry.deploy(ws, project, 2, "blue-green", reason="all in", expect=asked)
     assert (registry.aliases(ws, project), registry.ledger(ws, project)) == before
-    # the shadow does not touch what a canary of v2 changes: the same moves, so it goes ahead
-    registry.deploy(ws, project, 2, "canary", 10, "as asked", expect=asked)
+    # the shadow took v2's candidate alias, which the canary would have cleared: asked again
+    with pytest.raises(CockpitError, match="changed since you were asked"):
+        registry.deploy(ws, project, 2, "canary", 10, "as asked", expect=asked)
+    again = registry.plan_deploy(ws, project, 2, "canary", 10).moves
+    registry.deploy(ws, project, 2, "canary", 10, "as asked again", expect=again)
     assert registry.aliases(ws, project)["canary"].percent == 10

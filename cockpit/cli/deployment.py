@@ -182,19 +182,31 @@ def models(ctx: CliContext, show_ledger: bool, when: str | None, as_json: bool) 
     "--percent", type=CANARY_PERCENT, help="The canary's share of entities (more than 0, less than 100)."
 )
 @click.option("--reason", default="", help="Why (kept in the ledger).")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Make production a version whose gate failed (or never ran), saying why (kept in the ledger).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
 @pass_cli
 def deploy(
-    ctx: CliContext, version: str, strategy: str, percent: float | None, reason: str, as_json: bool
+    ctx: CliContext,
+    version: str,
+    strategy: str,
+    percent: float | None,
+    reason: str,
+    override: str | None,
+    as_json: bool,
 ) -> None:
     """Deploy VERSION as shadow, canary (--percent, sticky by entity) or blue-green; prints
-    what changed, from → to."""
+    what changed, from → to. A blue-green of a version whose gate did not pass is refused
+    (exit 2) without --override."""
     from cockpit.deployment import registry
 
     if percent is not None and strategy != "canary":
         raise click.UsageError(f"--percent is the canary's share; {strategy} takes none")
     workspace, project = ctx.workspace(), ctx.project()
-    plan = registry.deploy(workspace, project, version, strategy, percent, reason)
+    plan = registry.deploy(workspace, project, version, strategy, percent, reason, override=override)
     share = f" at {percent:g}%" if percent is not None else ""
     _done(
         plan,
@@ -211,20 +223,35 @@ def deploy(
     "--percent", type=CANARY_PERCENT, help="Only change the canary's percent (more than 0, less than 100)."
 )
 @click.option("--reason", default="", help="Why (kept in the ledger).")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Make production a version whose gate failed (or never ran), saying why (kept in the ledger).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what changed as JSON.")
 @pass_cli
-def promote(ctx: CliContext, version: str | None, percent: float | None, reason: str, as_json: bool) -> None:
-    """Make the canary (or VERSION) production; --percent changes the canary share instead."""
+def promote(
+    ctx: CliContext,
+    version: str | None,
+    percent: float | None,
+    reason: str,
+    override: str | None,
+    as_json: bool,
+) -> None:
+    """Make the canary (or VERSION) production; --percent changes the canary share instead.
+    A version whose gate did not pass is refused (exit 2) without --override."""
     from cockpit.deployment import registry
 
     workspace, project = ctx.workspace(), ctx.project()
     if percent is not None:
         if version is not None:
             raise click.UsageError("--percent changes the running canary's share; name no VERSION with it")
+        if override is not None:
+            raise click.UsageError("--override goes with a promotion, not with --percent")
         plan = registry.set_canary_percent(workspace, project, percent, reason)
         _done(plan, f"canary v{plan.target.version} at {percent:g}%", as_json, percent=percent)
         return
-    plan = registry.promote(workspace, project, version, reason)
+    plan = registry.promote(workspace, project, version, reason, override=override)
     _done(plan, f"promoted v{plan.target.version} to production", as_json)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from cockpit.audit import current_user
 from cockpit.deployment.moves import Move, Slot, as_confirmed, moves_between
+from cockpit.deployment.standing import Standing, check_override, ledger_reason, left_behind, standing
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.training.runs import check_has_model, get_run
@@ -309,6 +310,13 @@ class Plan:
     target: ModelVersion
     steps: tuple[Step, ...]
     moves: tuple[Move, ...]
+    # the target's gate when it would become production without a passed gate: it needs an
+    # override (cockpit.deployment.standing); None otherwise
+    gate: Standing | None = None
+
+    @property
+    def needs_override(self) -> bool:
+        return self.gate is not None
 
 
 def _slots(ws: Workspace, project: Project) -> dict[str, Slot]:
@@ -318,7 +326,11 @@ def _slots(ws: Workspace, project: Project) -> dict[str, Slot]:
     }
 
 
-def _plan(ws: Workspace, project: Project, version: ModelVersion, steps: list[Step]) -> Plan:
+def _plan(
+    ws: Workspace, project: Project, version: ModelVersion, steps: list[Step], judge: bool = False
+) -> Plan:
+    """`judge`: the version becomes production by a person's choice (promote, blue-green),
+    so a gate that did not pass needs an override; a rollback goes back and is not judged."""
     before = _slots(ws, project)
     after = dict(before)
     for step in steps:
@@ -326,31 +338,54 @@ def _plan(ws: Workspace, project: Project, version: ModelVersion, steps: list[St
             after.pop(step.alias, None)
         else:
             after[step.alias] = Slot(version_by_id(ws, step.version_id).version, step.percent)
-    return Plan(version, tuple(steps), moves_between(before, after))
+    moves = moves_between(before, after)
+    found = standing(ws, project, version) if judge and moves else None
+    if found is None or found.passed:
+        return Plan(version, tuple(steps), moves)
+    return Plan(version, tuple(steps), (*moves, found.move()), found)
 
 
-def _carry_out(ws: Workspace, project: Project, plan: Plan, reason: str, event: str, payload: dict) -> None:
-    """Set the plan's aliases and record `event`; the caller planned inside its transaction."""
+def _carry_out(
+    ws: Workspace,
+    project: Project,
+    plan: Plan,
+    reason: str,
+    event: str,
+    payload: dict,
+    override: str | None = None,
+) -> None:
+    """Set the plan's aliases and record `event`; the caller planned inside its transaction.
+    With an override, production's ledger line says who overrode which gate rules, and why."""
     with ws.store.transaction():
         for step in plan.steps:
+            why = step.note or reason
+            if override and plan.gate is not None and step.alias == "production":
+                why = ledger_reason(plan.gate, override, reason)
             set_alias(
                 ws,
                 project,
                 step.alias,
                 step.version_id,
                 action=step.action,
-                reason=step.note or reason,
+                reason=why,
                 percent=step.percent,
                 strategy=step.strategy,
             )
-        ws.record("deployment", event, project.id, payload)
+        ws.record(
+            "deployment", event, project.id, {**payload, **({"override": override} if override else {})}
+        )
 
 
-def deployable(ws: Workspace, project: Project) -> list[ModelVersion]:
+def deployable(ws: Workspace, project: Project, strategy: str | None = None) -> list[ModelVersion]:
     """The active versions that are not production, newest first: what a canary, shadow or
-    blue-green deploy offers (the newest is the default)."""
-    production = alias_version_id(ws, project, "production")
-    return [v for v in reversed(list_versions(ws, project)) if v.status == "active" and v.id != production]
+    blue-green deploy offers (the newest is the default). With a strategy, the version that
+    already holds its alias is left out too (the canary is not offered as the canary)."""
+    held = aliases(ws, project)
+    taken = {held[a].version_id for a in ("production", _ALIAS_OF.get(strategy or "", "")) if a in held}
+    return [v for v in reversed(list_versions(ws, project)) if v.status == "active" and v.id not in taken]
+
+
+_ALIAS_OF = {"shadow": "shadow", "canary": "canary", "blue-green": "production"}
 
 
 def plan_deploy(
@@ -378,22 +413,20 @@ def plan_deploy(
                 "a canary needs a production model to share traffic with; deploy "
                 "the first model with --strategy blue-green"
             )
-    alias = {"shadow": "shadow", "canary": "canary", "blue-green": "production"}[strategy]
+    alias = _ALIAS_OF[strategy]
     share = percent if strategy == "canary" else None
     steps = [Step(alias, version.id, "deploy", share, strategy)]
-    if strategy == "blue-green":
-        steps += _stops_serving_aside(ws, project, version, f"{version.label} is production now")
-    return _plan(ws, project, version, steps)
+    steps += _left_behind(ws, project, version, alias, f"{version.label} is {alias} now")
+    return _plan(ws, project, version, steps, judge=alias == "production")
 
 
-def _stops_serving_aside(ws: Workspace, project: Project, version: ModelVersion, note: str) -> list[Step]:
-    """A version becoming production stops being the canary or shadow it was: those aliases
-    are cleared, or it would serve as production and beside itself at once."""
-    return [
-        Step(other, None, "clear", note=note)
-        for other in ("canary", "shadow")
-        if alias_version_id(ws, project, other) == version.id
-    ]
+def _left_behind(
+    ws: Workspace, project: Project, version: ModelVersion, taking: str, note: str
+) -> list[Step]:
+    """The aliases the version stops holding as it takes `taking` (standing.left_behind: no
+    longer a candidate once it serves; production is never also the canary or shadow)."""
+    held = {name: alias.version_id for name, alias in aliases(ws, project).items()}
+    return [Step(other, None, "clear", note=note) for other in left_behind(held, version.id, taking)]
 
 
 def deploy(
@@ -404,16 +437,20 @@ def deploy(
     percent: float | None = None,
     reason: str = "",
     expect: tuple[Move, ...] | None = None,
+    override: str | None = None,
 ) -> Plan:
     """Carry out `plan_deploy`; returns the plan carried out. `expect`: the moves a person
     confirmed; a plan that differs now is refused, nothing done (so for every action). A
-    version whose model cannot load or answer is refused before any alias moves."""
+    version whose model cannot load or answer is refused before any alias moves; so is a
+    blue-green of a version whose gate did not pass, without `override` (a reason)."""
+    check_override(None, override, "deploy")
     check_answers(ws, project, get_version(ws, project, ref))
     with ws.store.transaction():
         plan = plan_deploy(ws, project, ref, strategy, percent)
         as_confirmed(expect, plan.moves)
+        taken = check_override(plan.gate, override, "deploy")
         payload = {"version": plan.target.version, "strategy": strategy, "percent": percent, "reason": reason}
-        _carry_out(ws, project, plan, reason or f"{strategy} deploy", "deploy", payload)
+        _carry_out(ws, project, plan, reason or f"{strategy} deploy", "deploy", payload, taken)
     return plan
 
 
@@ -475,8 +512,8 @@ def plan_promote(ws: Workspace, project: Project, ref: int | str | None = None) 
     if version.status != "active":
         raise CockpitError(f"{version.label} is {version.status}; promote an active version")
     steps = [Step("production", version.id, "promote")]
-    steps += _stops_serving_aside(ws, project, version, "promoted to production")
-    return _plan(ws, project, version, steps)
+    steps += _left_behind(ws, project, version, "production", "promoted to production")
+    return _plan(ws, project, version, steps, judge=True)
 
 
 def promote(
@@ -485,12 +522,17 @@ def promote(
     ref: int | str | None = None,
     reason: str = "",
     expect: tuple[Move, ...] | None = None,
+    override: str | None = None,
 ) -> Plan:
+    """Carry out `plan_promote`. A version whose gate did not pass is refused without
+    `override` (a reason; the ledger keeps it with the failed rules)."""
+    check_override(None, override, "promote")
     with ws.store.transaction():
         plan = plan_promote(ws, project, ref)
         as_confirmed(expect, plan.moves)
+        taken = check_override(plan.gate, override, "promote")
         payload = {"version": plan.target.version, "reason": reason}
-        _carry_out(ws, project, plan, reason or "promoted", "promote", payload)
+        _carry_out(ws, project, plan, reason or "promoted", "promote", payload, taken)
     return plan
 
 
