@@ -191,16 +191,12 @@ def _started(
 
 def start(ws: Workspace, project: Project, version: ModelVersion, why: str) -> Triggers:
     """Deploy `version` as the triggers say; the ledger keeps `why`. Returns the triggers.
-    A version that starts serving is no longer a candidate: that alias is cleared."""
+    The deploy clears the candidate alias it held (cockpit.deployment.standing.left_behind)."""
     from cockpit.deployment import registry
 
     settings = triggers(ws, project)
     percent = settings.canary_percent if settings.strategy == "canary" else None
-    with ws.store.transaction():
-        if registry.alias_version_id(ws, project, "candidate") == version.id:
-            note = f"{version.label} serves as {settings.strategy} now"
-            registry.set_alias(ws, project, "candidate", None, action="clear", reason=note)
-        registry.deploy(ws, project, version.version, settings.strategy, percent, why)
+    registry.deploy(ws, project, version.version, settings.strategy, percent, why)
     return settings
 
 
