@@ -106,7 +106,9 @@ def deploy_learner_model(workspace: Workspace, project, data_dir: Path, progress
         )
     )
     first = registry.register(workspace, project, gated, reason)
-    registry.deploy(workspace, project, first.version, "blue-green", reason="first production model")
+    registry.deploy(
+        workspace, project, first.version, "blue-green", reason="first production model", override=reason
+    )
     boosting = workspace.store.scalar(
         "SELECT id FROM runs WHERE project_id = ? AND family = "
         "'hist_gradient_boosting' AND status = 'finished'",
