@@ -35,7 +35,7 @@ def build(root: Path, task: str, target: str, train: pd.DataFrame, id_column: st
         ("data", "split", "--seed", "1"),
         ("train", "--model", "logistic_regression"),
         ("register", "1", "--override", "monitoring test"),
-        ("deploy", "1", "--strategy", "blue-green", "--reason", "monitoring test"),
+        ("deploy", "1", "--strategy", "blue-green", "--reason", "monitoring test", "--override", "t"),
     ]
     for step in steps:
         result = run(root, *step)

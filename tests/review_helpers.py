@@ -49,7 +49,7 @@ def registered(ws: Workspace, folder: Path, name: str = "svc") -> tuple[Project,
 
 def critical_alert(ws: Workspace, project: Project, folder: Path) -> alerts.Alert:
     """Deploy v1 to production, ingest a production batch, and fire a critical rule on it."""
-    registry.deploy(ws, project, 1, "blue-green", reason="review test")
+    registry.deploy(ws, project, 1, "blue-green", reason="review test", override="review test")
     production = frame(200, seed=1).drop(columns=["left"])
     production.to_csv(folder / "batch.csv", index=False)
     batches.ingest(ws, project, folder / "batch.csv", at="2026-05-01T00:00:00+00:00")

@@ -74,7 +74,7 @@ def build_service_project(workspace: Workspace, tmp_path: Path) -> Project:
     assert (first.status, second.status) == ("finished", "finished")
     for run in (first, second):
         registry.register(workspace, project, run.id, override_reason="a service test")
-    registry.deploy(workspace, project, 1, "blue-green", reason="first")
+    registry.deploy(workspace, project, 1, "blue-green", reason="first", override="first")
     registry.deploy(workspace, project, 2, "canary", percent=30, reason="try it")
     registry.deploy(workspace, project, 2, "shadow", reason="watch it")
     return project

@@ -166,7 +166,7 @@ def deployed(tmp_path_factory) -> real.Built:
         runs=(("--model", "linear_regression"),),
     )
     assert built.cli("register", "1", "--override", "test").exit_code == 0
-    assert built.cli("deploy", "1", "--strategy", "blue-green").exit_code == 0
+    assert built.cli("deploy", "1", "--strategy", "blue-green", "--override", "test").exit_code == 0
     return built
 
 

@@ -66,7 +66,7 @@ def canary_built(tmp_path_factory) -> Path:
     assert (first.status, second.status) == ("finished", "finished"), second.error
     for run in (first, second):
         registry.register(ws, project, run.id, override_reason="an entity key test")
-    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
     registry.deploy(ws, project, 2, "canary", percent=CANARY_PERCENT, reason="try it")
     assert registry.get_version(ws, project, 1).input_schema["entity"] is None
     ws.close()
@@ -212,7 +212,7 @@ def yes_no_built(tmp_path_factory) -> Path:
     make_split(ws, project, "stratified", seed=1)
     run = runs.train(ws, project, "logistic_regression", seed=1)
     registry.register(ws, project, run.id, override_reason="an entity key test")
-    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
     ws.close()
     return folder
 

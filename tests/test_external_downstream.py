@@ -73,7 +73,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         joblib.dump(user_pipeline().fit(X, y), folder / "lgbm.joblib")
         joblib.dump(Layered().fit(X, y), folder / "layered.joblib")
     assert made.cli("register", "1", "--override", "the catalogue baseline").exit_code == 0
-    assert made.cli("deploy", "1", "--strategy", "blue-green").exit_code == 0
+    assert made.cli("deploy", "1", "--strategy", "blue-green", "--override", "test").exit_code == 0
     registered = made.cli("register", "--file", str(folder / "lgbm.joblib"), "--data", "1")
     assert registered.exit_code == 0, registered.stderr
     ws, project = opened(made)
@@ -185,7 +185,7 @@ def test_shadow_and_blue_green_route_to_the_external_model(made: Built) -> None:
     assert set(scored.frame["route"]) == {"production"}
     assert scored.shadow is not None and (scored.shadow["model_version"] == 2).all()
     assert set(scored.shadow["prediction"]) <= {"benign", "malignant"}
-    assert made.cli("deploy", "2", "--strategy", "blue-green").exit_code == 0
+    assert made.cli("deploy", "2", "--strategy", "blue-green", "--override", "test").exit_code == 0
     ws, project = opened(made)
     with ws:
         scored = Router(ws, project).score(rows())
@@ -204,7 +204,7 @@ def test_requests_carry_every_column_a_served_model_takes(made: Built, tmp_path:
     joblib.dump(user_pipeline().fit(data.train[few], data.train["target"]), tmp_path / "few.joblib")
     registered = made.cli("register", "--file", str(tmp_path / "few.joblib"), "--data", "1")
     assert registered.exit_code == 0, registered.stderr
-    assert made.cli("deploy", "3", "--strategy", "blue-green").exit_code == 0
+    assert made.cli("deploy", "3", "--strategy", "blue-green", "--override", "test").exit_code == 0
     assert made.cli("deploy", "2", "--strategy", "canary", "--percent", "30").exit_code == 0
     ws, project = opened(made)
     with ws:

@@ -45,7 +45,7 @@ def built(tmp_path_factory):
     problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.6))
     run = runs.train(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, "test model")
-    registry.deploy(ws, project, 1, "blue-green", reason="test")
+    registry.deploy(ws, project, 1, "blue-green", reason="test", override="test")
     for number in range(1, 6):
         frame = month(400, number, shifted=number >= 4)
         frame.drop(columns=["churned"]).to_csv(folder / f"m{number}.csv", index=False)

@@ -281,7 +281,7 @@ def test_labels_still_join_batches_an_earlier_model_scored(cancer) -> None:
         ("features", "set", "--column", "worst area:role=ignore"),
         ("train", "--model", "logistic_regression"),
         ("register", "2", "--override", "fewer features"),
-        ("deploy", "2", "--strategy", "blue-green", "--reason", "fewer features"),
+        ("deploy", "2", "--strategy", "blue-green", "--reason", "fewer features", "--override", "t"),
     ):
         assert run(root, *step).exit_code == 0, step
     may.to_csv(root / "may_labels.csv", index=False)

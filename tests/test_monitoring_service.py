@@ -44,7 +44,7 @@ def served(tmp_path):
         problem.ProblemSpec(metric="recall", metric_target=0.5, latency_budget_ms=50, segments=["channel"]),
     )
     registry.register(ws, project, runs.train(ws, project, "logistic_regression").id, "model")
-    registry.deploy(ws, project, 1, "blue-green", reason="test")
+    registry.deploy(ws, project, 1, "blue-green", reason="test", override="test")
     yield ws, project, tmp_path
     ws.close()
 

@@ -29,7 +29,7 @@ def deployed(tmp_path_factory):
                 tmp_path_factory.mktemp(name), load(), task, target, runs=(("--model", "decision_tree"),)
             )
             assert made.cli("register", "1", "--override", "types test").exit_code == 0
-            assert made.cli("deploy", "1", "--strategy", "blue-green").exit_code == 0
+            assert made.cli("deploy", "1", "--strategy", "blue-green", "--override", "test").exit_code == 0
             built[name] = made
         return built[name]
 

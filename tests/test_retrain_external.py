@@ -63,7 +63,7 @@ def _in_production(ws: Workspace, project: Project, run_id: int, tmp_path: Path)
     """`run_id` registered and deployed, then three months of production rows scored and
     labelled (100 rows each)."""
     registry.register(ws, project, run_id, "test model")
-    registry.deploy(ws, project, 1, "blue-green", reason="test")
+    registry.deploy(ws, project, 1, "blue-green", reason="test", override="test")
     rows = _cancer().iloc[269:]
     for number in range(1, MONTHS + 1):
         month = rows.iloc[(number - 1) * 100 : number * 100]

@@ -43,7 +43,7 @@ def iris_in_production(tmp_path: Path):
     run = runs.train(ws, project, "logistic_regression", seed=1)
     assert run.status == "finished", run.error
     registry.register(ws, project, run.id, override_reason="a labelled rows test")
-    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
     yield ws, project
     ws.close()
 

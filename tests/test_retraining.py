@@ -44,7 +44,7 @@ def _workspace(tmp_path, months: list[pd.DataFrame], segments: tuple[str, ...] =
     )
     run = runs.train(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, "test model")
-    registry.deploy(ws, project, 1, "blue-green", reason="test")
+    registry.deploy(ws, project, 1, "blue-green", reason="test", override="test")
     for number, frame in enumerate(months, start=1):
         frame.drop(columns=["churned"]).to_csv(tmp_path / f"m{number}.csv", index=False)
         frame[["user_id", "churned"]].to_csv(tmp_path / f"l{number}.csv", index=False)

@@ -138,7 +138,7 @@ def test_review_subject_is_production_else_the_newest_version(workspace, registe
     assert review.review_subject(workspace, project).version == 1
     registry.register(workspace, project, version.run_id, "newer")
     assert review.review_subject(workspace, project).version == 2
-    registry.deploy(workspace, project, 1, "blue-green", reason="review test")
+    registry.deploy(workspace, project, 1, "blue-green", reason="review test", override="review test")
     assert review.review_subject(workspace, project).version == 1
 
 

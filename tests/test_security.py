@@ -401,7 +401,7 @@ def lived_in_copy(lived_in, tmp_path):
 def direct_writes(ws: Workspace, project, home: Path) -> None:
     """The writes that go to the connection itself rather than Store.insert, each given a
     home path and the value of a secret-named environment variable."""
-    registry.deploy(ws, project, 1, "blue-green", reason="security test")
+    registry.deploy(ws, project, 1, "blue-green", reason="security test", override="security test")
     rules.set_fallback(ws, project, f"constant {home}/fallback-{SECRET}")
     checks.set_column_range(ws, project, f"notes {SECRET[::-1]}", 0.0, 1.0)
     labels = home / "labels.csv"

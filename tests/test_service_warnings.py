@@ -146,7 +146,7 @@ def test_batch_predict_does_not_report_the_id_column(workspace, tmp_path: Path) 
     make_split(workspace, project, "stratified", seed=1)
     run = runs.train(workspace, project, "logistic_regression")
     registry.register(workspace, project, run.id, override_reason="a test")
-    registry.deploy(workspace, project, 1, "blue-green", reason="first")
+    registry.deploy(workspace, project, 1, "blue-green", reason="first", override="first")
     assert registry.get_version(workspace, project, 1).input_schema["entity"] == "user_id"
     new = subscribers(40, seed=5).drop(columns=["left"])
     new["user_id"] = [f"NEW{i}" for i in range(40)]
@@ -186,7 +186,7 @@ def penguins_built(tmp_path_factory) -> Path:
     make_split(ws, project, "stratified", seed=1)
     run = runs.train(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, override_reason="a warnings test")
-    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
     ws.close()
     return folder
 

@@ -312,7 +312,7 @@ def test_bad_input_names_the_fields_and_shows_no_trace(service: Service) -> None
 
 def test_promote_and_rollback_are_followed_without_a_restart(service: Service) -> None:
     entities = [f"E{i:04d}" for i in range(40)]
-    registry.deploy(service.workspace, service.project, 2, "blue-green", reason="all in")
+    registry.deploy(service.workspace, service.project, 2, "blue-green", reason="all in", override="all in")
     promoted = service.answers([row(e) for e in entities])
     assert {a["model_version"] for a in promoted} == {2}
     registry.rollback(service.workspace, service.project, reason="the dummy is worse")

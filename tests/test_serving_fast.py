@@ -86,7 +86,7 @@ def cancer_service(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.D
     run = runs.train(ws, project, "logistic_regression")
     assert run.status == "finished"
     registry.register(ws, project, run.id, override_reason="a service test")
-    registry.deploy(ws, project, 1, "blue-green", reason="first")
+    registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
     rules.add_override(ws, project, "patient-7", "1", "reviewed by hand")
     dot_dir = ws.dir
     ws.close()

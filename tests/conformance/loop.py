@@ -593,7 +593,7 @@ def _evaluate_and_ship(loop: Loop, first: int) -> None:
     override = () if passed else ("--override", "conformance matrix: shipping a failed gate")
     loop.cockpit("register", str(first), *override)
     loop.cockpit("register", str(first + 1), "--override", "conformance matrix: the canary")
-    loop.cockpit("deploy", "1", "--strategy", "blue-green", "--reason", "first release")
+    loop.cockpit("deploy", "1", "--strategy", "blue-green", "--reason", "first release", "--override", "x")
     loop.cockpit(
         "deploy", "2", "--strategy", "canary", "--percent", str(CANARY_PERCENT), "--reason", "try the forest"
     )

@@ -40,8 +40,8 @@ def live(tmp_path, frozen_clock):
     second = runs.train(ws, project, "random_forest", ["n_estimators=10"])
     registry.register(ws, project, first.id, "test")
     registry.register(ws, project, second.id, "test")
-    registry.deploy(ws, project, 1, "blue-green", reason="first")
-    registry.deploy(ws, project, 2, "blue-green", reason="second")
+    registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
+    registry.deploy(ws, project, 2, "blue-green", reason="second", override="second")
     for month, shift in ((1, 0.0), (2, 2.0)):
         frame(200, month, shift).drop(columns=["left"]).to_csv(tmp_path / f"m{month}.csv", index=False)
         batch.predict_file(
