@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from cockpit.audit import current_user, login_user, who
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
+from cockpit.text import counted
 from cockpit.workspace import Workspace
 from storage import clock
 
 if TYPE_CHECKING:
     from cockpit.deployment.registry import ModelVersion
     from cockpit.evaluation.gate import GateResult
+    from cockpit.monitoring.alerts import Alert
+    from cockpit.monitoring.served import Served
     from cockpit.problem.spec import ProblemSpec
     from cockpit.training.runs import Run
 
@@ -120,18 +123,20 @@ def review_subject(ws: Workspace, project: Project) -> ModelVersion | None:
 def review(ws: Workspace, project: Project, ref: int | str) -> Review:
     """Each step's evidence from the store, its latest sign-off, and the failure modes."""
     from cockpit.deployment import registry
+    from cockpit.monitoring.served import served
     from cockpit.problem import current_spec
     from cockpit.training.runs import get_run
 
     version = registry.get_version(ws, project, ref)
     run = get_run(ws, project, version.run_id)
     spec = current_spec(ws, project)
-    alerts, held_by = _critical_alerts(ws, project, version)
+    traffic = served(ws, project, version.version)
+    alerts, held_by = _critical_alerts(ws, project, version, traffic)
     evidence = (
         _reproducible(ws, run),
         _evaluated(ws, project, run),
         _deployable(ws, project, version),
-        _monitored(ws, project) + alerts,
+        _monitored(ws, project, traffic) + alerts,
         _replaceable(ws, project, spec),
     )
     held = {"monitored": held_by}
@@ -139,23 +144,30 @@ def review(ws: Workspace, project: Project, ref: int | str) -> Review:
         _signed(ws, version.id, Step(name, all(ok for ok, _ in found), found, held=held.get(name, ())))
         for name, found in zip(STEPS, evidence, strict=True)
     ]
-    return Review(version.version, steps, _failure_modes(ws, project, run, spec))
+    return Review(version.version, steps, _failure_modes(ws, project, run, spec, traffic))
 
 
 def _critical_alerts(
-    ws: Workspace, project: Project, version: ModelVersion
+    ws: Workspace, project: Project, version: ModelVersion, traffic: Served
 ) -> tuple[list[Evidence], tuple[str, ...]]:
-    """The evidence on critical alerts and what they hold back. A critical alert firing and
-    not acknowledged holds back the versions that serve (the alerts watch their traffic): no
-    sign-off lifts it, acknowledging the alert (or its resolving) does."""
+    """The evidence on critical alerts about the version's own traffic and what they hold
+    back. A critical alert firing and not acknowledged holds back the version that answered
+    rows in the alert's window; one without a window (not about a window's traffic) holds
+    the versions that serve now. No sign-off lifts it, acknowledging the alert (or its
+    resolving) does."""
     from cockpit.deployment import registry
     from cockpit.monitoring.attention import alert_state
 
     serving = {a.name for a in registry.aliases(ws, project).values() if a.version_id == version.id}
-    if not serving & set(SERVING):
+    serves_now = bool(serving & set(SERVING))
+    if not serves_now and not traffic.windows:
         return [], ()
+
+    def its_own(alert: Alert) -> bool:
+        return alert.window in traffic.windows if alert.window else serves_now
+
     alerts = alert_state(ws, project)
-    critical = alerts.critical
+    critical = [a for a in alerts.critical if its_own(a)]
     accounts = _acknowledging_accounts(ws, project)
     acknowledged = [
         Evidence(
@@ -164,10 +176,10 @@ def _critical_alerts(
             f"{who(accounts.get(a.id), a.acknowledged_by or '')}: {a.comment}",
         )
         for a in alerts.acknowledged
-        if a.severity == "critical"
+        if a.severity == "critical" and its_own(a)
     ]
     if not critical:
-        return [Evidence(True, "no critical alert firing"), *acknowledged], ()
+        return [Evidence(True, "no critical alert firing on its traffic"), *acknowledged], ()
     evidence = [
         Evidence(
             False,
@@ -209,12 +221,17 @@ def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
     identical = bool(reproduction and reproduction["identical"])
     return [
         *made,
-        Evidence(run.git_commit is not None, f"code commit {(run.git_commit or 'none')[:12]}"),
+        Evidence(
+            run.git_commit is not None,
+            f"code commit {run.git_commit[:12]}" if run.git_commit else "no code commit: trained outside git",
+        ),
         Evidence(
             run.git_dirty is False,
             "working tree clean when trained"
             if run.git_dirty is False
-            else "trained from a dirty tree or outside git",
+            else "trained from uncommitted changes"
+            if run.git_dirty
+            else "working tree unknown: trained outside git",
         ),
         Evidence(run.version_id is not None, f"data version v{run.version_id} pinned by sha256"),
         Evidence(
@@ -229,19 +246,18 @@ def _reproducible(ws: Workspace, run: Run) -> list[Evidence]:
 
 
 def _test_look(ws: Workspace, run: Run) -> tuple[GateResult | None, int | None, dict[str, Any]]:
-    """The run's latest gate, how often the test split was looked at before it, and the
-    evaluation's details."""
+    """The run's latest gate, how often the test split was looked at before the run's latest
+    test evaluation (a look again after the gate counts: its choice may rest on it), and the
+    details of the evaluation the gate judged (the segments it checked)."""
     from cockpit.evaluation.gate import latest_gate
 
     gate = latest_gate(ws, run.id)
-    evaluation = (
-        ws.store.one("SELECT looks_before, details FROM evaluations WHERE id = ?", [gate.evaluation_id])
-        if gate
-        else None
+    looks = ws.store.scalar(
+        "SELECT looks_before FROM evaluations WHERE run_id = ? AND part = 'test' ORDER BY id DESC LIMIT 1",
+        [run.id],
     )
-    if evaluation is None:
-        return gate, None, {}
-    return gate, evaluation["looks_before"], json.loads(evaluation["details"])
+    judged = gate and ws.store.scalar("SELECT details FROM evaluations WHERE id = ?", [gate.evaluation_id])
+    return gate, looks, json.loads(judged) if judged else {}
 
 
 def _evaluated(ws: Workspace, project: Project, run: Run) -> list[Evidence]:
@@ -262,7 +278,7 @@ def _evaluated(ws: Workspace, project: Project, run: Run) -> list[Evidence]:
             looks == 0,
             "test split looked at once"
             if looks == 0
-            else f"test split looked at {looks} times before"
+            else f"test split looked at {counted(looks, 'time')} before"
             if looks is not None
             else "no test look",
         ),
@@ -304,27 +320,21 @@ def _deployable(ws: Workspace, project: Project, version: ModelVersion) -> list[
     ]
 
 
-def _watched(ws: Workspace, project: Project) -> tuple[int, int]:
-    """How many alert rules and production batches the project has."""
-    store = ws.store
-    rules = store.scalar("SELECT count(*) FROM alert_rules WHERE project_id = ?", [project.id])
-    batches = store.scalar("SELECT count(*) FROM batches WHERE project_id = ?", [project.id])
-    return rules, batches
+def _rules(ws: Workspace, project: Project) -> int:
+    return ws.store.scalar("SELECT count(*) FROM alert_rules WHERE project_id = ?", [project.id])
 
 
-def _monitored(ws: Workspace, project: Project) -> list[Evidence]:
-    """Alert rules, production batches watched, and a check that ran."""
-    rules, batches = _watched(ws, project)
-    newest = ws.store.scalar("SELECT max(at) FROM batches WHERE project_id = ?", [project.id])
+def _monitored(ws: Workspace, project: Project, traffic: Served) -> list[Evidence]:
+    """Alert rules, the production traffic the version answered (what monitoring watched of
+    it), and a check that ran. A version that has answered nothing yet says so: before its
+    launch the project's watched batches show monitoring works."""
+    rules = _rules(ws, project)
     checked = ws.store.scalar(
         "SELECT max(computed_at) FROM monitor_windows WHERE project_id = ?", [project.id]
     )
     return [
         Evidence(bool(rules), f"{rules} alert rules"),
-        Evidence(
-            bool(batches),
-            f"{batches} production batches watched" + (f", newest {newest[:10]}" if newest else ""),
-        ),
+        Evidence(bool(traffic.project_batches or traffic.requests), _traffic_text(traffic)),
         Evidence(
             bool(checked),
             f"last checked {checked[:16]}" if checked else "never checked (cockpit monitor check)",
@@ -332,11 +342,45 @@ def _monitored(ws: Workspace, project: Project) -> list[Evidence]:
     ]
 
 
+def _traffic_text(traffic: Served) -> str:
+    """'5 production batches watched (3,100 rows it answered), 95 requests, newest …'."""
+    if not traffic.anything:
+        watched = traffic.project_batches
+        return f"v{traffic.version} has answered no production batch or request yet" + (
+            f" (monitoring watches the project's {counted(watched, 'batch', 'batches')})"
+            if watched
+            else " and the project has no production data"
+        )
+    parts = []
+    if traffic.batches:
+        parts.append(
+            f"{counted(traffic.batches, 'production batch', 'production batches')} watched "
+            f"({traffic.rows:,} rows answered by v{traffic.version})"
+        )
+    if traffic.requests:
+        parts.append(f"{counted(traffic.requests, 'request')} answered")
+    return ", ".join(parts) + (f", newest {traffic.newest[:10]}" if traffic.newest else "")
+
+
 def _replaceable(ws: Workspace, project: Project, spec: ProblemSpec) -> list[Evidence]:
-    """Retrain triggers set, and a human path named in the spec."""
-    triggers = ws.store.scalar("SELECT 1 FROM retrain_triggers WHERE project_id = ?", [project.id])
+    """A retrain trigger in force (the triggers stage 8 and `retrain --if-due` use, their
+    defaults included), and a human path named in the spec."""
+    from cockpit.retraining.policy import Triggers, triggers
+
+    settings = triggers(ws, project)
+    on = [
+        *([f"every {settings.schedule_days:g} days"] if settings.schedule_days else []),
+        *(["on alert"] if settings.on_alert else []),
+        *([f"after {settings.new_labels} new labels"] if settings.new_labels else []),
+    ]
+    defaults = " (the defaults)" if settings == Triggers() else ""
     return [
-        Evidence(bool(triggers), "retrain triggers set" if triggers else "no retrain trigger"),
+        Evidence(
+            bool(on),
+            f"retrain triggers: {', '.join(on)}{defaults}"
+            if on
+            else "no retrain trigger: all off (cockpit retrain triggers set)",
+        ),
         Evidence(bool(spec.human_path), "human path: " + (spec.human_path or "none named")),
     ]
 
@@ -359,23 +403,41 @@ def _signed(ws: Workspace, version_id: int, step: Step) -> Step:
     )
 
 
-def _failure_modes(ws: Workspace, project: Project, run: Run, spec: ProblemSpec) -> list[str]:
-    """The classic ways a model fails to launch, as found in the store."""
+def _failure_modes(
+    ws: Workspace, project: Project, run: Run, spec: ProblemSpec, traffic: Served
+) -> list[str]:
+    """The classic ways a model fails to launch, as found in the store: each names only the
+    conditions that are missing, as the evidence lines say them."""
     _, looks, _ = _test_look(ws, run)
     leaks, _ = _split_leaks(ws, project, run.split_id)
-    rules, batches = _watched(ws, project)
+    rules = _rules(ws, project)
     modes = []
     if run.kind == "file":
         modes.append("model from a file: the code and data that trained it are not recorded")
-    elif run.git_commit is None or run.git_dirty or run.version_id is None:
-        modes.append("notebook-only model: no clean code commit or pinned data")
+    elif missing := _not_reproducible(run):
+        modes.append("notebook-only model: " + "; ".join(missing))
     if leaks or (looks or 0) > 0:
         modes.append("leaky evaluation: " + ("leakage flagged" if leaks else "test split reused"))
-    if not rules or not batches:
+    if not rules or not (traffic.project_batches or traffic.requests):
         modes.append("no monitoring: " + ("no alert rules" if not rules else "no production data"))
     if not spec.human_path:
         modes.append("no human path: nobody named who can review, override or appeal")
     return modes
+
+
+def _not_reproducible(run: Run) -> list[str]:
+    """What is missing to train the run again from code, each with what to do."""
+    missing = []
+    if run.git_commit is None:
+        missing.append(
+            "no code commit: the run was not made in a git repository with a commit "
+            "(git init && git add -A && git commit, then train again)"
+        )
+    elif run.git_dirty:
+        missing.append("trained from uncommitted changes (commit them, then train again)")
+    if run.version_id is None:
+        missing.append("no data version pinned")
+    return missing
 
 
 def _split_leaks(ws: Workspace, project: Project, split_id: int | None) -> tuple[int, list[dict]]:

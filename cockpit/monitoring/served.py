@@ -1,0 +1,79 @@
+"""What one model version answered: the production batches and service requests whose rows
+it scored, and the monitoring windows they fall in. The review reads a version's own traffic
+here, so an alert about another version's traffic does not hold it, and "batches watched"
+counts the batches it served. A batch's rows name the version that answered each of them
+(its outputs' model_version column); a shadow's answers are not served, so not counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cockpit.projects import Project
+from cockpit.workspace import Workspace
+
+# a batch's outputs never change (content-addressed): its answers per version are read once
+_ANSWERED: dict[tuple[str, str], dict[int, int]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A version's traffic: `batches` it answered rows of (of `project_batches`), the rows
+    of them, the service `requests` it answered, the `windows` they fall in, the newest."""
+
+    version: int
+    batches: int
+    rows: int
+    requests: int
+    windows: frozenset[str]
+    newest: str | None
+    project_batches: int
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.batches or self.requests)
+
+
+def served(ws: Workspace, project: Project, version: int) -> Served:
+    """The traffic version number `version` answered, batches and service requests."""
+    from cockpit.monitoring.service import window_of, window_size
+
+    size = window_size(ws, project)
+    found = ws.store.rows(
+        "SELECT at, outputs_sha256 FROM batches WHERE project_id = ? ORDER BY at", [project.id]
+    )
+    windows: set[str] = set()
+    batches = rows = 0
+    newest: str | None = None
+    for batch in found:
+        answered = _answered(ws, batch["outputs_sha256"]).get(version, 0)
+        if answered and batch["at"]:
+            batches, rows, newest = batches + 1, rows + answered, max(newest or "", batch["at"])
+            windows.add(window_of(batch["at"], size))
+    days = ws.store.rows(
+        "SELECT substr(at, 1, 10) AS day, count(*) AS n, max(at) AS newest FROM requests "
+        "WHERE project_id = ? AND model_version = ? GROUP BY day",
+        [project.id, version],
+    )
+    windows |= {window_of(d["day"], size) for d in days}
+    newest = max([newest or "", *(d["newest"] for d in days)]) or None
+    requests = sum(d["n"] for d in days)
+    return Served(version, batches, rows, requests, frozenset(windows), newest, len(found))
+
+
+def _answered(ws: Workspace, sha256: str | None) -> dict[int, int]:
+    """Rows per model version number in a batch's outputs (fallback and override rows name
+    none); {} for a batch without outputs."""
+    if not sha256:
+        return {}
+    key = (str(ws.artifacts.root), sha256)
+    if key not in _ANSWERED:
+        import pyarrow.parquet as pq
+
+        path = ws.artifacts.verified_path(sha256, ".parquet")
+        if "model_version" not in pq.read_schema(path).names:
+            _ANSWERED[key] = {}
+        else:
+            column = pq.read_table(path, columns=["model_version"]).column(0).to_pandas()
+            counts = column.dropna().astype("int64").value_counts()
+            _ANSWERED[key] = {int(v): int(n) for v, n in counts.items()}
+    return _ANSWERED[key]
