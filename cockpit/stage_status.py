@@ -291,6 +291,7 @@ def _plural(count: int, noun: str) -> str:
 @status_function("retrain")
 def retrain_status(ws: Workspace, project: Project) -> StageState:
     from cockpit.monitoring.attention import alert_state
+    from cockpit.retraining import rollout
     from cockpit.retraining.cycle import list_retrains
 
     stage = STAGE_BY_KEY["retrain"]
@@ -303,6 +304,17 @@ def retrain_status(ws: Workspace, project: Project) -> StageState:
             Status.ATTENTION if alert_state(ws, project).firing else Status.IN_PROGRESS,
             "no retrain yet",
             NextAction("retrain", "run", ("cockpit retrain",)),
+        )
+    waiting = rollout.pending(ws, project)
+    if waiting is not None:  # the same fact stage 8's duel and `retrain deploy` read
+        return StageState(
+            stage,
+            Status.IN_PROGRESS,
+            f"candidate v{waiting.version} failed its gate ({', '.join(waiting.failed)})",
+            NextAction(
+                "improve the candidate and retrain, or deploy it anyway with a reason",
+                commands=(rollout.DEPLOY_ANYWAY,),
+            ),
         )
     return StageState(stage, Status.DONE, f"retrain {last.window}: {last.decision}")
 
