@@ -112,7 +112,9 @@ def test_suggested_recipe_fixes_them_into_a_child_version(workspace, members, me
     assert set(frame["city"]) == {"Los Angeles", "Boston", "Denver"}
     assert frame["joined"].dtype.kind == "M" and frame["joined"].notna().all()
     assert frame["visits"].notna().all()
-    after = _by_check(checks.validate(workspace, members, child))
+    validated = checks.latest_report(workspace, child)  # the clean step validated its child
+    assert validated is not None
+    after = _by_check(validated)
     assert set(after) <= {"class_balance", "schema"}
     assert all(f.severity == "info" for f in after.get("schema", []))
     events = [e["action"] for e in workspace.store.rows("SELECT action FROM events WHERE stage='data'")]

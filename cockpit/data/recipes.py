@@ -423,10 +423,13 @@ def suggest_recipe(findings: list) -> list[dict]:
 
 
 def clean_version(ws, project, steps: list[dict], version=None, name: str | None = None):
-    """Apply a recipe to a version (default: the newest) and store the child version.
+    """Apply a recipe to a version (default: the newest) and store the child version, then
+    validate it: the cleaned data is what gets split and trained on, and a recipe can bring
+    problems of its own (dropped rows, a changed schema), so the step checks what it made.
 
     Returns (child, step results). A recipe that changes nothing is refused.
     """
+    from cockpit.data.checks import validate
     from cockpit.data.datasets import check_target, get_version, load_frame, save_frame
 
     parent = version or get_version(ws, project)
@@ -446,4 +449,5 @@ def clean_version(ws, project, steps: list[dict], version=None, name: str | None
     )
     if not created:
         raise CockpitError(f"the recipe gives data identical to {child.label}; nothing new to store")
+    validate(ws, project, child)
     return child, results
