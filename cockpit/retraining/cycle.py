@@ -336,7 +336,7 @@ def _combined_data(
         steps.append(f"cleaning recipe replayed ({len(base.recipe)} steps)")
     combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]], ignore_index=True)
     source = f"retrain with {counted(len(fresh), 'production row')}"
-    version, _ = save_frame(ws, project, combined, f"{base.name}+production", source=source)
+    version, _ = save_frame(ws, project, combined, f"{base.name}+production", source=source, parent=base)
     return version, len(combined), steps
 
 
