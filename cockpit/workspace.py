@@ -178,6 +178,12 @@ class Workspace:
         """The newest events first (audit.recent_events), for callers that hold no store."""
         return audit.recent_events(self.store, project_id, limit, text)
 
+    def event_count(self, project_id: int | None = None) -> int:
+        """How many events there are (of a project): `events` shows the newest of them."""
+        if project_id is None:
+            return self.store.scalar("SELECT count(*) FROM events")
+        return self.store.scalar("SELECT count(*) FROM events WHERE project_id = ?", [project_id])
+
     def setting(self, key: str, default: str | None = None) -> str | None:
         """A workspace preference (e.g. the project the cockpit last showed)."""
         value = self.store.scalar("SELECT value FROM settings WHERE key = ?", [key])
