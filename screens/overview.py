@@ -129,7 +129,16 @@ class OverviewScreen(StageScreen):
             what = cut(f"{event.action} {event.summary()}".strip(), room)
             table.add_row(when, event.user[:8], event.stage, what, key=str(event.id))
         title = self.query_one("#events-title", Label)
-        title.update(f"Recent events ({table.row_count}{' matching' if text else ''})")
+        title.update(f"Recent events ({self._events_count(project_id, table.row_count, text)})")
+
+    def _events_count(self, project_id: int | None, shown: int, text: str) -> str:
+        """'12', or 'latest 50 of 1,234' when the list is cut at its cap ('12 matching' and
+        'latest 50 matching' with a filter)."""
+        if shown < self.EVENT_LIMIT:
+            return f"{shown}{' matching' if text else ''}"
+        if text:
+            return f"latest {shown} matching"
+        return f"latest {shown} of {self.workspace.event_count(project_id):,}"
 
     @guarded
     def on_data_table_row_selected(self, selected: DataTable.RowSelected) -> None:
