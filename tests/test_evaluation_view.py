@@ -60,7 +60,9 @@ def test_each_number_names_its_threshold(workspace, tmp_path, run_cli) -> None:
     at = f"{evaluation.threshold:.3f}"
 
     note = view.threshold_note(evaluation, "binary")
-    assert note.startswith(f"validation split at threshold {at}, tuned on validation")
+    assert note.startswith(
+        f"validation split {run.split_id} (data v{run.version_id}) at threshold {at}, tuned on"
+    )
     assert "the runs table uses 0.500" in note and note.endswith(evaluation.threshold_reason)
     assert view.threshold_of(evaluation, "binary", "recall") == at
     assert view.threshold_of(evaluation, "binary", "roc_auc") == "scores"

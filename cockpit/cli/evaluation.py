@@ -112,7 +112,7 @@ def evaluate(
     named with --data VERSION [--split SPLIT], then evaluated on that split's test part."""
     from cockpit.evaluation.markdown import to_markdown
     from cockpit.evaluation.report import evaluate as run_evaluation
-    from cockpit.evaluation.view import threshold_note, threshold_of
+    from cockpit.evaluation.view import reference_note, threshold_note, threshold_of
     from cockpit.training.runs import get_run
 
     workspace, project = ctx.workspace(), ctx.project()
@@ -136,6 +136,8 @@ def evaluate(
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{run.label} · {threshold_note(result, project.task)}")
+    if result.reference:
+        click.echo(reference_note(result, project.task))
     base = result.baseline.get("metrics", {})
     ref = (result.reference or {}).get("metrics", {})
     rows = [

@@ -16,6 +16,7 @@ from typing import Any
 
 from cockpit.audit import current_user
 from cockpit.evaluation import metrics
+from cockpit.evaluation.references import overlap_warning
 from cockpit.evaluation.report import Evaluation, evaluate, get_evaluation, latest_evaluation
 from cockpit.problem import current_spec
 from cockpit.projects import Project
@@ -188,13 +189,14 @@ def _reference_rule(
     else:
         allowed = ref_value - (tolerance if tolerance is not None else DEFAULT_TOLERANCE)
         ok = value >= allowed
-    return Rule(
-        "reference",
-        ok,
-        f"{metric} {value:.4f} vs run {reference['run_id']} {ref_value:.4f} (worst allowed {allowed:.4f})",
-        value,
-        allowed,
+    detail = (
+        f"{metric} {value:.4f} vs run {reference['run_id']} {ref_value:.4f} on the same rows, "
+        f"{evaluation.rows_label} (worst allowed {allowed:.4f})"
     )
+    flattered = overlap_warning(reference, evaluation.part)
+    if flattered:
+        detail += f"; warning: {flattered}"
+    return Rule("reference", ok, detail, value, allowed)
 
 
 def gate(

@@ -78,6 +78,15 @@ class Evaluation:
     looks_before: int
     created_at: str
     warnings: list[str] = field(default_factory=list)
+    split_id: int | None = None  # the split whose `part` was scored
+    version_id: int | None = None  # the data version that split cuts
+
+    @property
+    def rows_label(self) -> str:
+        """ "test split 4 (data v5)": the rows every number of this evaluation is on."""
+        from cockpit.evaluation.references import where
+
+        return where(self.part, self.split_id, self.version_id)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -305,18 +314,34 @@ def baseline_scores(ws: Workspace, project: Project, run: Run, part: str) -> dic
     }
 
 
-def reference_scores(ws: Workspace, project: Project, reference: Run, frame) -> dict[str, Any]:
-    """Another run's pipeline on the same rows, with its own threshold."""
+def reference_scores(
+    ws: Workspace, project: Project, candidate: Run, reference: Run, frame
+) -> dict[str, Any]:
+    """Another run's own pipeline (its sha256-checked artifact) on the candidate's evaluation
+    rows, with its own threshold; with where it was trained and how many of these rows it
+    was trained on."""
+    from cockpit.evaluation import references
     from cockpit.evaluation.predictions import predict_frame
 
+    references.check_scorable(ws, project, reference, candidate, frame)
     threshold, _ = ensure_threshold(ws, project, reference)
     pipeline = load_pipeline(ws, reference)
-    predictions = predict_frame(pipeline, frame, project, threshold)
+    try:
+        predictions = predict_frame(pipeline, frame, project, threshold)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CockpitError(
+            f"reference {reference.label} could not score {candidate.label}'s evaluation rows "
+            f"({exc}): compare with a run trained on the same columns, or evaluate without --against"
+        ) from None
     return {
         "run_id": reference.id,
         "family": reference.family,
         "threshold": threshold,
         "metrics": score_predictions(project.task, predictions),
+        "split_id": reference.split_id,
+        "version_id": reference.version_id,
+        "rows": len(frame),
+        **references.trained_on(ws, project, reference, candidate, frame),
     }
 
 
@@ -355,6 +380,8 @@ def evaluate(
         predictions = run_predictions(ws, project, run, part, threshold)
         scored = score_predictions(project.task, predictions)
         details = details_of(project.task, predictions)
+    with caught(notes, "reference"):  # first: a reference that cannot be compared is refused early
+        reference = reference_scores(ws, project, run, against, predictions.frame) if against else None
     for text in class_notes(predictions, part):
         notes.add(text)
     metric = metrics.primary_metric(project.task, spec.metric)
@@ -365,8 +392,6 @@ def evaluate(
     )
     with caught(notes, "baseline"):
         baseline = baseline_scores(ws, project, run, part)
-    with caught(notes, "reference"):
-        reference = reference_scores(ws, project, against, predictions.frame) if against else None
     details["notes"] = notes.as_list()
     looks = (
         ws.store.rows(
@@ -521,13 +546,19 @@ def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evalu
         "SELECT DISTINCT run_id FROM evaluations WHERE split_id = ? AND part = 'test' AND id < ?",
         [row["split_id"], row["id"]],
     )
+    from cockpit.evaluation.references import overlap_warning, split_version
+
     warnings = []
+    reference = json.loads(row["reference"]) if row["reference"] else None
     if row["part"] == "test" and previous:
         runs_seen = ", ".join(str(r["run_id"]) for r in previous[:6])
         warnings.append(
             f"the test split has been looked at before (runs {runs_seen}): choosing "
             "among models by their test score makes it optimistic"
         )
+    flattered = overlap_warning(reference, row["part"]) if reference else None
+    if flattered:
+        warnings.append(flattered)
     return Evaluation(
         id=row["id"],
         run_id=row["run_id"],
@@ -538,10 +569,12 @@ def get_evaluation(ws: Workspace, project: Project, evaluation_id: int) -> Evalu
         metrics=json.loads(row["metrics"]),
         details=json.loads(row["details"] or "{}"),
         baseline=json.loads(row["baseline"] or "{}"),
-        reference=json.loads(row["reference"]) if row["reference"] else None,
+        reference=reference,
         looks_before=len(previous),
         created_at=row["created_at"],
         warnings=warnings,
+        split_id=row["split_id"],
+        version_id=split_version(ws, row["split_id"]),
     )
 
 

@@ -63,16 +63,22 @@ def threshold_of(evaluation: Evaluation, task: str, metric: str) -> str:
     return f"{evaluation.threshold if evaluation.threshold is not None else DEFAULT_THRESHOLD:.3f}"
 
 
-def threshold_note(evaluation: Evaluation, task: str) -> str:
-    """Which threshold the evaluation's numbers use and where it came from, against the
-    default 0.5 the runs table's validation numbers use, and why it was chosen."""
-    part = f"{evaluation.part} split"
+def threshold_note(evaluation: Evaluation, task: str, brief: bool = False) -> str:
+    """Which rows and threshold the evaluation's numbers use and where the threshold came
+    from, against the default 0.5 the runs table's validation numbers use, and why it was
+    chosen (left out when `brief`: a narrow screen)."""
+    part = evaluation.rows_label
     if task == "regression":
         return f"{part} · a regression: no threshold"
     if task == "multiclass":
         return f"{part} · the most likely class: no threshold"
     if evaluation.threshold is None:
         return f"{part} · at the default threshold {DEFAULT_THRESHOLD:.3f} (no scores to tune one on)"
+    if brief:
+        return (
+            f"{part} at threshold {evaluation.threshold:.3f}, tuned on validation (runs table: "
+            f"{DEFAULT_THRESHOLD:.3f}; AUCs, log loss, Brier: scores)"
+        )
     note = (
         f"{part} at threshold {evaluation.threshold:.3f}, tuned on validation (the runs "
         f"table uses {DEFAULT_THRESHOLD:.3f}; AUCs, log loss and Brier use the scores)"
@@ -147,3 +153,20 @@ def _statuses(ws: Workspace, run_ids: list[int]) -> dict[int, str]:
     ):
         found[row["run_id"]] = "gate pass" if row["passed"] else "gate FAIL"
     return found
+
+
+def reference_note(evaluation: Evaluation, task: str) -> str:
+    """Which run the reference numbers are of, where it was trained, and that they are on the
+    evaluation's own rows ("" without a reference)."""
+    from cockpit.evaluation.references import reference_where
+
+    reference = evaluation.reference
+    if not reference:
+        return ""
+    trained = reference_where(reference)
+    note = f"reference run {reference['run_id']}" + (f" ({trained})" if trained else "")
+    note += " scored on these same rows"
+    own = reference.get("threshold")
+    if task == "binary":
+        note += f" at its own threshold {own:.3f}" if isinstance(own, float) else " at its own threshold"
+    return note
