@@ -72,6 +72,7 @@ class ExperimentsScreen(StageScreen):
         self._layout: tuple[str, str, tuple[str, float] | None, detail.ModelsSeen] | None = None
         self._latest: dict[int, tuple[detail.Latest, ...]] = {}  # running runs' newest steps, by id
         self._metrics: list[str] = []  # the metric columns offered (TASK_METRICS, or what runs have)
+        self._splits: list[int] = []  # the splits the finished runs are on, newest first
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -214,7 +215,10 @@ class ExperimentsScreen(StageScreen):
             self.reject_filter("#runs-filter", str(exc))
             self.filter_text = ""
             made = query.make_query(project.id, self.sort, "", self.descending)
-        table.best_id = query.best_run_id(self.workspace, project.id, metric)
+        # Validation scores of two splits are on different rows: ★ ranks the newest split's runs.
+        self._splits = query.run_splits(self.workspace, project.id)
+        newest = self._splits[0] if len(self._splits) > 1 else None
+        table.best_id = query.best_run_id(self.workspace, project.id, metric, newest)
         runs = query.listing(self.workspace, made)
         total = runs.count()
         self._latest.clear()
@@ -244,10 +248,14 @@ class ExperimentsScreen(StageScreen):
             return
         best_id = self.query_one(RunsTable).best_id
         text = f"{total:,} run{'s' if total != 1 else ''}"
+        splits = self._splits
+        if len(splits) > 1:
+            text += f" on {len(splits)} splits (scores on other rows do not rank)"
         if best_id:
             best = training.get_run(self.workspace, project, best_id)
             title = metric_title(project.task, metric)
-            text += f" · ★ best val. {title} {_number(best.score)} (run {best_id})"
+            among = f" among split {splits[0]}" if len(splits) > 1 else ""
+            text += f" · ★ best{among}: val. {title} {_number(best.score)} (run {best_id})"
             if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
                 met = not metrics.better(metric, spec.metric_target, best.score)
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"

@@ -237,13 +237,16 @@ def runs(ctx: CliContext, sort: str, asc: bool, filter_text: str, limit: int, as
             "seed": r.seed,
             "sweep": r.sweep_id,
             "seconds": r.duration_s,
+            "split": None if r.split_id is None else f"{r.split_id} (data v{r.version_id})",
         }
         for r in rows
     ]
     sources = ["source"] if any(r.kind != "catalog" for r in rows) else []  # shown when it tells
+    # validation scores of two splits are on different rows: the column says which is which
+    splits = ["split"] if len({r.split_id for r in rows}) > 1 else []
     print_table(
         shown,
-        ["id", "model", *sources, "status", "metric", "score", "seed", "sweep", "seconds"],
+        ["id", "model", *sources, "status", "metric", "score", *splits, "seed", "sweep", "seconds"],
         empty="no runs match" if filter_text else "no runs yet: cockpit train --model dummy",
     )
     if total > len(rows):

@@ -52,6 +52,7 @@ NULL_MEANS = {"source": "catalog"}
 CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(>=|<=|!=|=|>|<)(.+)$")
 LIST_COLUMNS = (
     "id, family, status, metric, score, seed, sweep_id, duration_s, params, error, source, model_class, "
+    "split_id, version_id, "
     # an imported run's id in MLflow (read from its origin only for the rows of a page)
     "CASE WHEN source = 'mlflow' THEN json_extract(origin, '$.run_id') END AS mlflow_run_id, "
     + ", ".join(f"m_{m}" for m in RUN_METRICS)
@@ -76,6 +77,8 @@ class RunRow:
     source: str | None = None  # where the run came from (runs.SOURCES); None: catalog
     model_class: str | None = None  # the estimator's class, for models outside the catalogue
     mlflow_run_id: str | None = None  # an imported run's id in MLflow
+    split_id: int | None = None  # the split it was trained and validated on (None: logged without data)
+    version_id: int | None = None  # the data version that split cuts
 
     @property
     def kind(self) -> str:
@@ -103,6 +106,8 @@ class RunRow:
             "params": self.params,
             "error": self.error,
             "metrics": self.metrics,
+            "split_id": self.split_id,
+            "version_id": self.version_id,
         }
 
 
@@ -125,6 +130,8 @@ def _run_row(row: dict[str, Any]) -> RunRow:
         source=row["source"],
         model_class=row["model_class"],
         mlflow_run_id=row["mlflow_run_id"],
+        split_id=row["split_id"],
+        version_id=row["version_id"],
     )
 
 
@@ -476,17 +483,30 @@ def position(store: Store, query: RunQuery, run_id: int) -> int | None:
     return int(store.scalar(f"SELECT count(*) FROM runs WHERE {before}", before_params))
 
 
-def best_run_id(ws: Workspace, project_id: int, metric: str) -> int | None:
-    """The finished run with the best validation `metric`; on a tie, the oldest."""
+def best_run_id(ws: Workspace, project_id: int, metric: str, split_id: int | None = None) -> int | None:
+    """The finished run with the best validation `metric` (among the runs on `split_id` when
+    given); on a tie, the oldest."""
     column = FIELDS.get(metric)
     if column is None:
         return None
     direction = "ASC" if metric in LOWER_IS_BETTER else "DESC"
+    on_split = " AND split_id = ?" if split_id is not None else ""
     return ws.store.scalar(
         f"SELECT id FROM runs WHERE project_id = ? AND status = 'finished' AND "
-        f"{column} IS NOT NULL ORDER BY {column} {direction}, id LIMIT 1",
+        f"{column} IS NOT NULL{on_split} ORDER BY {column} {direction}, id LIMIT 1",
+        [project_id, *([split_id] if split_id is not None else [])],
+    )
+
+
+def run_splits(ws: Workspace, project_id: int) -> list[int]:
+    """The splits the project's finished runs were validated on, newest first: validation
+    scores from two splits are on different rows, so they do not rank against each other."""
+    rows = ws.store.rows(
+        "SELECT DISTINCT split_id FROM runs WHERE project_id = ? AND status = 'finished' "
+        "AND split_id IS NOT NULL ORDER BY split_id DESC",
         [project_id],
     )
+    return [r["split_id"] for r in rows]
 
 
 def best_run_metric(ws: Workspace, project: Project) -> tuple[str, int | None]:
