@@ -107,11 +107,16 @@ class EvaluationScreen(StageScreen):
                 yield Static(id="robustness-text")
             with TabPane("Importance", id="importance"):
                 yield Static(id="importance-note", classes="note")
-                yield PlotextPlot(id="importance-plot")
+                yield DataTable(id="importance-table", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
 
     def on_mount(self) -> None:
         self.refresh_data()
+
+    def on_resize(self) -> None:
+        # the metrics table's names and the gate's wrapped details follow the width
+        if self.view is not None and self.view.evaluation is not None:
+            self._show(self.view)
 
     # -- the subject -----------------------------------------------------------
 
@@ -197,27 +202,29 @@ class EvaluationScreen(StageScreen):
         gate_text = ""
         if view.gate and e.part == "test":
             gate_text = " · GATE ✓ PASS" if view.gate.passed else " · GATE ✗ FAIL"
-        threshold = f" · threshold {e.threshold:.3f}" if e.threshold is not None else ""
-        lines = [f"{view.run.label} · {e.part} split{threshold}{gate_text}", tabs.headline(view, e)]
-        lines += [f"! {w}" for w in e.warnings]
+        threshold = f" at {e.threshold:.3f}" if e.threshold is not None else ""
+        lines = [f"{view.run.label} · {e.rows_label}{threshold}{gate_text}", tabs.headline(view, e)]
+        lines += [f"! {tabs.short_warning(w)}" for w in e.warnings]
         self.query_one("#verdict", Static).update("\n".join(lines))
         for tab in self.TABS:
             note = self.PAINTERS[tab](self, view, e)
             self.query_one(f"#{tab}-note", Static).update(f"{view.run.label} · {note}")
 
     def _paint_metrics(self, view: RunEvaluation, e: reporting.Evaluation) -> str:
-        tabs.fill(self.query_one("#metrics-table", DataTable), *tabs.metrics_rows(view, e))
-        return tabs.metrics_note(view, e)
+        columns, rows = tabs.metrics_rows(view, e, self.size.width)
+        tabs.fill(self.query_one("#metrics-table", DataTable), columns, rows)
+        legend = f" · {tabs.SHORT_LEGEND}" if "Base" in columns else ""
+        return tabs.metrics_note(view, e, self.size.width) + legend
 
     def _paint_curves(self, view: RunEvaluation, e: reporting.Evaluation) -> str:
         return tabs.draw_curve(self.query_one("#curve-plot", PlotextPlot), view, e, self.curve)
 
     def _paint_confusion(self, view: RunEvaluation, e: reporting.Evaluation) -> str:
         tabs.fill(self.query_one("#confusion-table", DataTable), *tabs.confusion_rows(e))
-        return f"{e.part} split" + (" · MAE by target range" if e.confusion is None else "")
+        return e.rows_label + (" · MAE by target range" if e.confusion is None else "")
 
     def _paint_rules(self, view: RunEvaluation, e: reporting.Evaluation) -> str:
-        tabs.fill(self.query_one("#rules-table", DataTable), *tabs.rules_rows(view.gate))
+        tabs.fill(self.query_one("#rules-table", DataTable), *tabs.rules_rows(view.gate, self.size.width))
         if view.gate is None:
             return "no gate yet: v evaluates on the test split and runs the gate"
         return f"gate {'PASS' if view.gate.passed else 'FAIL'} · evaluation {view.gate.evaluation_id}"
@@ -229,11 +236,13 @@ class EvaluationScreen(StageScreen):
         return lines[0]
 
     def _paint_robustness(self, view: RunEvaluation, e: reporting.Evaluation) -> str:
-        self.query_one("#robustness-text", Static).update("\n".join(tabs.robustness_lines(e)))
-        return f"{e.part} split"
+        lines = tabs.robustness_lines(e, view.project.task)
+        self.query_one("#robustness-text", Static).update("\n".join(lines))
+        return f"edge cases and latency on {e.rows_label} rows; stability on validation (as said)"
 
     def _paint_importance(self, view: RunEvaluation, e: reporting.Evaluation) -> str:
-        return tabs.draw_importance(self.query_one("#importance-plot", PlotextPlot), e)
+        tabs.fill(self.query_one("#importance-table", DataTable), *tabs.importance_rows(e))
+        return tabs.importance_note(e)
 
     # One painter per tab, each drawing its tab from the view and returning its note.
     PAINTERS: ClassVar[dict[str, Callable[[EvaluationScreen, RunEvaluation, reporting.Evaluation], str]]] = {

@@ -8,9 +8,11 @@ from textual_plotext import PlotextPlot
 
 from cockpit.evaluation import gate as gating
 from cockpit.evaluation import metrics
+from cockpit.evaluation.references import overlap_warning
 from cockpit.evaluation.report import Evaluation
-from cockpit.evaluation.view import RunEvaluation, threshold_note, threshold_of
+from cockpit.evaluation.view import RunEvaluation, reference_note, threshold_note, threshold_of
 from cockpit.text import cut
+from cockpit.training.query import recorded_threshold
 
 NAME_ROOM = 28  # an importance bar's column name: whole up to this, then cut with …
 
@@ -26,18 +28,44 @@ def fmt(value: float | None, signed: bool = False) -> str:
 
 
 def fill(table: DataTable, columns: list[str], rows: Rows) -> None:
-    """Replace the table's columns and rows; each column as wide as its widest cell, so
-    nothing is cut whatever the terminal's width (the table scrolls sideways instead)."""
+    """Replace the table's columns and rows; each column as wide as its widest line, so
+    nothing is cut; a cell of several lines (wrapped text) makes its row that tall."""
     table.clear(columns=True)
     for index, label in enumerate(columns):
-        width = max([len(label), *(len(row[index]) for row in rows)])
+        width = max([len(label), *(len(line) for row in rows for line in row[index].split("\n"))])
         table.add_column(label, width=width)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*row, height=max(cell.count("\n") + 1 for cell in row))
 
 
-def metrics_rows(view: RunEvaluation, e: Evaluation) -> tuple[list[str], Rows]:
-    """Metric, model, baseline (+ reference, Δ), and the threshold each number uses."""
+# DataTable's cell padding (one each side) and the scrollbar: what `width` columns leave
+CELL_PADDING = 2
+TABLE_MARGIN = 4
+
+
+def _fits(columns: list[str], rows: Rows, width: int) -> bool:
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) + CELL_PADDING for i, c in enumerate(columns)]
+    return sum(widths) + TABLE_MARGIN <= width
+
+
+# Short names for a narrow terminal: the table keeps every column (Threshold last) by
+# shortening names, never by cutting values.
+SHORT_NAMES = {"balanced_accuracy": "bal_acc", "precision": "prec", "accuracy": "acc"}
+SHORT_COLUMNS = {"Baseline": "Base", "Reference": "Ref", "Threshold": "Thr"}
+SHORT_LEGEND = "Base: dummy baseline · Ref: reference · Thr: threshold"
+
+
+def metrics_rows(view: RunEvaluation, e: Evaluation, width: int = 0) -> tuple[list[str], Rows]:
+    """Metric, model, baseline (+ reference, Δ), and the threshold each number uses. When
+    the table would not fit `width` cells (0: any), names and headers are shortened."""
+    columns, rows = _metrics_rows(view, e, {})
+    if not width or _fits(columns, rows, width):
+        return columns, rows
+    columns, rows = _metrics_rows(view, e, SHORT_NAMES)
+    return [SHORT_COLUMNS.get(c, c) for c in columns], rows
+
+
+def _metrics_rows(view: RunEvaluation, e: Evaluation, names: dict[str, str]) -> tuple[list[str], Rows]:
     task = view.project.task
     columns = ["Metric", "Model", "Baseline"]
     columns += ["Reference", "Δ ref"] if e.reference else []
@@ -45,7 +73,8 @@ def metrics_rows(view: RunEvaluation, e: Evaluation) -> tuple[list[str], Rows]:
     base, ref = e.baseline_metrics, e.reference_metrics
     rows = []
     for name, value in e.metrics.items():
-        row = [("▶ " if name == view.metric else "  ") + name, fmt(value), fmt(base.get(name))]
+        shown = names.get(name, name)
+        row = [("▶ " if name == view.metric else "  ") + shown, fmt(value), fmt(base.get(name))]
         if e.reference:
             other = ref.get(name)
             row += [fmt(other), "-" if other is None else fmt(value - other, signed=True)]
@@ -55,12 +84,13 @@ def metrics_rows(view: RunEvaluation, e: Evaluation) -> tuple[list[str], Rows]:
     return columns, rows
 
 
-def metrics_note(view: RunEvaluation, e: Evaluation) -> str:
-    note = threshold_note(e, view.project.task)
+WIDE = 100  # from this many cells the metrics note also says why the threshold was chosen
+
+
+def metrics_note(view: RunEvaluation, e: Evaluation, width: int = WIDE) -> str:
+    note = threshold_note(e, view.project.task, brief=width < WIDE)
     if e.reference:
-        own = e.reference.get("threshold")
-        at = f" at its own threshold {own:.3f}" if isinstance(own, float) else " at its own threshold"
-        note += f" · reference run {e.reference_run}{at if view.project.task == 'binary' else ''}"
+        note += f" · {reference_note(e, view.project.task)}"
     return note
 
 
@@ -79,11 +109,23 @@ def confusion_rows(e: Evaluation) -> tuple[list[str], Rows]:
     return [], []
 
 
-def rules_rows(gate: gating.GateResult | None) -> tuple[list[str], Rows]:
+HEADS = ("Rule", "Verdict")
+DETAIL_MIN = 24  # a gate rule's detail wraps at the room left, never narrower than this
+
+
+def rules_rows(gate: gating.GateResult | None, width: int = 0) -> tuple[list[str], Rows]:
+    """Each rule, its verdict and its whole detail: wrapped to the room `width` cells leave
+    (0: one line each), so nothing is cut."""
+    import textwrap
+
     rules = gate.rules if gate else []
-    return ["Rule", "Verdict", "Detail"], [
-        [r.name, {"pass": "✓ pass", "FAIL": "✗ FAIL"}.get(r.verdict, "· n/a"), r.detail] for r in rules
-    ]
+    rows = [[r.name, {"pass": "✓ pass", "FAIL": "✗ FAIL"}.get(r.verdict, "· n/a"), r.detail] for r in rules]
+    if width and rows:
+        used = sum(max(len(h), *(len(r[i]) for r in rows)) + CELL_PADDING for i, h in enumerate(HEADS))
+        room = max(DETAIL_MIN, width - used - CELL_PADDING - TABLE_MARGIN)
+        for row in rows:
+            row[2] = "\n".join(textwrap.wrap(row[2], room, break_on_hyphens=False)) or row[2]
+    return ["Rule", "Verdict", "Detail"], rows
 
 
 def segments_rows(e: Evaluation) -> tuple[list[str], Rows]:
@@ -115,7 +157,18 @@ def fairness_lines(e: Evaluation) -> list[str]:
     return lines
 
 
-def robustness_lines(e: Evaluation) -> list[str]:
+def stability_rows(task: str, metric: str) -> str:
+    """The rows and threshold the stability refits are scored on: each refit's validation
+    score, from its own predict (P > 0.5 for a binary model), as the runs table's are."""
+    at = recorded_threshold(task, metric)
+    threshold = f" at threshold {at:.3f} (the model's own predict, not the tuned one)" if at else ""
+    if task == "binary" and at is None:
+        threshold = " (from the scores: no threshold)"
+    return f"validation {metric}{threshold}"
+
+
+def robustness_lines(e: Evaluation, task: str = "binary") -> list[str]:
+    """Each check with the rows (and threshold) its numbers are on."""
     lines = []
     st = e.stability
     if st is not None and st.not_applicable:
@@ -123,8 +176,8 @@ def robustness_lines(e: Evaluation) -> list[str]:
     elif st is not None:
         values = ", ".join(fmt(v) for v in st.values)
         lines.append(
-            f"{'✓' if st.stable else '✗'} Stability: {st.metric} over "
-            f"{st.seeds} seeds on bootstrap samples: {values}"
+            f"{'✓' if st.stable else '✗'} Stability: {stability_rows(task, st.metric)}, "
+            f"{st.seeds} refits on bootstrap samples of the training rows: {values}"
         )
         lines.append(f"  spread {fmt(st.spread)} · tolerance {st.tolerance:.3f}")
     for case in e.edge_cases:
@@ -145,6 +198,11 @@ def robustness_lines(e: Evaluation) -> list[str]:
     return lines or ["This evaluation recorded no stability, edge-case or latency checks."]
 
 
+def short_warning(text: str) -> str:
+    """A warning's first clause, for the header (the whole one is in the Gate tab or `e`)."""
+    return text.split(":", 1)[0]
+
+
 def headline(view: RunEvaluation, e: Evaluation) -> str:
     """The numbers that matter first: the spec's metric against its target, skill over the
     dummy baseline, the difference from the reference."""
@@ -161,26 +219,47 @@ def headline(view: RunEvaluation, e: Evaluation) -> str:
     if e.reference_run is not None:
         ref = e.reference_metrics.get(metric)
         if ref is not None and value is not None:
-            parts.append(f"vs run {e.reference_run}: {fmt(value - ref, signed=True)}")
+            # the warning lines under the headline say why
+            mark = " !" if e.reference and overlap_warning(e.reference, e.part) else ""
+            parts.append(f"vs run {e.reference_run} on the same rows: {fmt(value - ref, signed=True)}{mark}")
     return " · ".join(parts)
 
 
-def draw_importance(plot: PlotextPlot, e: Evaluation) -> str:
-    """Draw the permutation importance; the tab's note."""
-    plt = plot.plt
-    plt.clear_figure()
-    found = e.importance[:10]
-    if found:
-        plt.bar(
-            [cut(i.column, NAME_ROOM) for i in found][::-1],
-            [i.importance for i in found][::-1],
-            orientation="horizontal",
-            marker="hd",
-        )
-    plot.refresh()
+BAR_ROOM = 24  # the longest importance bar, in cells
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def bar(value: float, largest: float, room: int = BAR_ROOM) -> str:
+    """A horizontal bar of `value` out of `largest` in `room` cells, to an eighth of a cell;
+    nothing for a value at or below zero."""
+    if largest <= 0 or value <= 0:
+        return ""
+    eighths = round(value / largest * room * 8)
+    return ("█" * (eighths // 8) + EIGHTHS[eighths % 8]).rstrip()
+
+
+def importance_rows(e: Evaluation) -> tuple[list[str], Rows]:
+    """Permutation importance, one row per column (its name, the mean drop ± its spread
+    over the repeats and a bar), largest first: each bar sits on its own column's row."""
+    found = e.importance
+    if not found:
+        return [], []
+    largest = max(i.importance for i in found)
+    rows = [
+        [cut(i.column, NAME_ROOM), f"{i.importance:+.4f}", f"±{i.std:.4f}", bar(i.importance, largest)]
+        for i in found
+    ]
+    return ["Column", f"{found[0].scoring} drop", "Spread", ""], rows
+
+
+def importance_note(e: Evaluation) -> str:
+    found = e.importance
     if not found:
         return "This evaluation recorded no permutation importance."
-    return f"Permutation importance: {found[0].scoring} drop when each column is shuffled"
+    return (
+        f"Permutation importance on {e.rows_label} rows: the {found[0].scoring} drop when each column "
+        f"is shuffled, {len(found)} columns, largest first (scores: no threshold)"
+    )
 
 
 CURVES = {
