@@ -114,6 +114,10 @@ class Redactor:
         self.placeholders = [placeholder for _, placeholder in pairs]
         self.prefixes = tuple(prefix for prefix, _ in pairs)
 
+    def touches(self, text: str) -> bool:
+        """Whether `text` holds a prefix to replace (a cheap test before redacting many values)."""
+        return any(prefix in text for prefix in self.prefixes)
+
     def __call__(self, text: str) -> str:
         # A substring test first: most text holds no path, and `in` is far cheaper than the regex.
         if self.pattern is None:
@@ -144,6 +148,7 @@ class Store:
         self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
         self.conn.row_factory = sqlite3.Row
         self._db: Database | None = None
+        self._writer: sqlite3.Cursor | None = None  # insert_rows' own cursor (no new one per row)
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
             self._refuse_newer()  # before anything writes to the file, journal mode included
@@ -306,13 +311,22 @@ class Store:
         if not self.conn.in_transaction:
             with self.transaction():
                 return self.insert_rows(table, columns, rows)
-        sql, encode, execute = _insert_sql(table, columns), self._encode, self.conn.execute
-        ids = [
-            # None and numbers (most of a run's columns) without a call
-            execute(sql, [v if type(v) in _PLAIN else encode(v) for v in row]).lastrowid
-            for row in rows
-        ]
-        return cast(list[int], ids)  # an INSERT always sets lastrowid
+        if self._writer is None:
+            self._writer = self.conn.cursor()
+        sql, encode, execute = _insert_sql(table, columns), self._encode_row, self._writer.execute
+        return cast(list[int], [execute(sql, encode(row)).lastrowid for row in rows])  # INSERT sets it
+
+    def _encode_row(self, row: Sequence[Any]) -> list[Any]:
+        """A row's values as `_encode` gives them one by one, the redactor asked once for all
+        of its text: a run's row holds ~18 strings and JSON values and, nearly always, no path."""
+        # None, numbers and text (most of a run's columns) without a call
+        values = [v if type(v) in _AS_IS else _encode(v) for v in row]
+        if self.redact.pattern is None:
+            return values
+        texts = [v for v in values if isinstance(v, str)]
+        if texts and self.redact.touches("\n".join(texts)):
+            return [self.redact(v) if isinstance(v, str) else v for v in values]
+        return values
 
     def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any]) -> int:
         sets = ", ".join(f"{_quote(c)} = ?" for c in values)
@@ -352,6 +366,7 @@ class Store:
 
 # stored as they are (exact types: a str subclass is text)
 _PLAIN = frozenset({type(None), int, float, bool, bytes})
+_AS_IS = _PLAIN | {str}  # before redaction
 
 
 @functools.lru_cache(maxsize=256)
@@ -366,8 +381,21 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-# json.dumps(value, sort_keys=True, default=str) without making an encoder at every call
-to_json = json.JSONEncoder(sort_keys=True, default=str).encode
+def _json_encoder() -> Callable[[Any], str]:
+    """json.dumps(value, sort_keys=True, default=str), the encoder made once. The json module
+    builds its C encoder again at every call, a third of the cost for a run's small dicts of
+    floats; this one is built once, with json's own arguments for those options (no circular
+    check: a store's values are plain trees). Python's encoder where the C one is missing."""
+    from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+
+    if c_make_encoder is None:
+        return json.JSONEncoder(sort_keys=True, default=str).encode
+    # the arguments JSONEncoder(sort_keys=True, default=str).iterencode gives it
+    c_encode = c_make_encoder(None, str, encode_basestring_ascii, None, ": ", ", ", True, False, True)
+    return lambda value: "".join(c_encode(value, 0))
+
+
+to_json = _json_encoder()
 
 
 def _encode(value: Any) -> Any:
