@@ -233,9 +233,11 @@ def _run(
     in_flight: dict[Any, int] = {}
     try:
         if pool is None:
-            results = _joblib_trials(plans, inputs, backend, n_jobs or 2, stop, started, over_budget)
-            for outcome in results:  # joblib's generator hands them over one at a time
-                take([outcome])
+            parallel, results = _joblib_trials(
+                plans, inputs, backend, n_jobs or 2, stop, started, over_budget
+            )
+            for burst in _bursts(parallel, results):
+                take(burst)
         else:
             _pool_trials(
                 pool,
@@ -309,7 +311,24 @@ def _joblib_trials(plans, inputs, backend, n_jobs, stop, started, over_budget):
     # loky's workers arm their watch as they start, before any trial reaches them
     armed = {"initializer": loky_worker_started, "initargs": (os.getpid(),)} if backend == "loky" else {}
     with parallel_config(backend=backend, n_jobs=n_jobs, **armed):
-        return Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")(tasks())
+        parallel = Parallel(return_as="generator_unordered", pre_dispatch="n_jobs")
+        return parallel, parallel(tasks())
+
+
+def _bursts(parallel, results):
+    """joblib's results, each with those that finished meanwhile (while the last ones were
+    recorded): trials that finish together are recorded in one transaction. joblib hands its
+    results over one at a time but counts them as they finish (`n_completed_tasks`), so the
+    ones already back are taken without waiting, and in this thread: a Ctrl-C still reaches
+    joblib's generator, which stops its workers."""
+    taken = 0
+    for outcome in results:
+        burst = [outcome]
+        taken += 1
+        while parallel.n_completed_tasks > taken:
+            burst.append(next(results))
+            taken += 1
+        yield burst
 
 
 def _pool_trials(
