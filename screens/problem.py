@@ -167,7 +167,12 @@ class ProblemScreen(GuardsEdits):
     def _fill_form(self, spec: stage.ProblemSpec) -> None:
         self._loading = True
         texts = _form_texts(spec)
+        shown = self.form_values()
         for name, _, _, _ in FORM:
+            # A field that already shows its text is left as it is: setting it again parsed,
+            # wrapped and redrew it and sent a change to grade again, at every visit.
+            if shown[name] == texts[name]:
+                continue
             widget = self.query_one(f"#f-{name}")
             if isinstance(widget, TextArea):
                 widget.text = texts[name]
