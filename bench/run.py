@@ -852,7 +852,9 @@ def bench_demo(args, rows: list[Row]) -> None:
 
 
 def bench_visit(args, rows: list[Row]) -> None:
-    """Each stage's first visit and revisit on the demo, then on the demo with many more runs."""
+    """Each stage's first visit and revisit on the demo, then on the demo with many more runs;
+    with --visit-against, each set is run with that command too, right after, on the same
+    workspace (its figures are the rows' reference: old code beside new on a busy machine)."""
     demo = args.tmp / "demo"
     log("building the demo workspace (untimed)")
     subprocess.run(
@@ -866,11 +868,18 @@ def bench_visit(args, rows: list[Row]) -> None:
         ("demo", []),
         (f"demo + {args.table_runs:,} runs", ["--add-runs", str(args.table_runs)]),
     ):
-        log(f"stage visits on the {label}")
+        log(f"stage visits on the {label} (load {os.getloadavg()[0]:.1f})")
         r = worker("stage_visit", "--workspace", str(demo), *common, *extra)
+        against = {}
+        if args.visit_against:  # the runs were added by the first set: not again
+            log(f"stage visits on the {label} by {args.visit_against} (load {os.getloadavg()[0]:.1f})")
+            against = worker(
+                "stage_visit", "--workspace", str(demo), *common, "--cockpit", args.visit_against
+            )
         for stage, visits in r.items():
             for visit in ("first", "revisit"):
                 value = visits[visit]["median"] * 1000
+                ref = against.get(stage, {}).get(visit)
                 rows.append(
                     Row(
                         f"visit {label}",
@@ -878,9 +887,12 @@ def bench_visit(args, rows: list[Row]) -> None:
                         value,
                         "ms",
                         "lower",
+                        ref_name="against" if ref else "",
+                        ref_value=ref["median"] * 1000 if ref else None,
                         goal="<= 150 ms",
                         goal_met=value <= 150,
-                        note=f"max {visits[visit]['max'] * 1000:.0f} ms of {visits[visit]['n']}",
+                        note=f"max {visits[visit]['max'] * 1000:.0f} ms of {visits[visit]['n']}"
+                        + (f"; against: max {ref['max'] * 1000:.0f} ms" if ref else ""),
                     )
                 )
 
@@ -947,6 +959,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-repeats", type=int, default=7)
     parser.add_argument("--visit-repeats", type=int, default=3, help="fresh cockpits per stage-visit set")
     parser.add_argument("--visit-size", default="80x24", help="terminal size for the stage visits")
+    parser.add_argument(
+        "--visit-against",
+        default="",
+        help="a command starting another cockpit (e.g. an older checkout's) timed beside this one",
+    )
     parser.add_argument(
         "--drift-rows",
         default="100000,1000000",

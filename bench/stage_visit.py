@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ STAGES = {
 
 
 class Pane:
-    """One detached tmux session running cockpit; killed by name on exit."""
+    """One detached tmux session running cockpit, on its own tmux server; killed on exit."""
 
     def __init__(
         self, workspace: Path, size: tuple[int, int], cockpit: str = COCKPIT, cache: str = str(BYTECODE_CACHE)
@@ -54,9 +55,13 @@ class Pane:
         if shutil.which("tmux") is None:
             raise RuntimeError("tmux is not installed")
         self.name = f"cockpit-visit-{os.getpid()}-{time.monotonic_ns()}"
+        # A tmux server of its own: on the shared default one, a new session could fail while
+        # the server was exiting after the last pane's session (this bench's or anyone's) ended.
+        self.folder = Path(tempfile.mkdtemp(prefix="cockpit-visit-"))
+        self.tmux = ["tmux", "-S", str(self.folder / "tmux")]
         inner = f"read _; {started_by(cockpit, workspace, cache)}"
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1])]
+            [*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(size[0]), "-y", str(size[1])]
             + ["sh", "-c", inner],
             check=True,
         )
@@ -65,17 +70,18 @@ class Pane:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, "q"], check=False)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, "q"], check=False)
         time.sleep(0.2)
-        subprocess.run(["tmux", "kill-session", "-t", self.name], check=False, stderr=subprocess.DEVNULL)
+        subprocess.run([*self.tmux, "kill-server"], check=False, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.folder, ignore_errors=True)  # the server's socket
 
     def text(self) -> str:
         return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
+            [*self.tmux, "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
         ).stdout
 
     def key(self, key: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, key], check=True)
+        subprocess.run([*self.tmux, "send-keys", "-t", self.name, key], check=True)
 
     def settled_after(self, key: str, settle: float, timeout: float) -> tuple[float, str]:
         """Seconds from sending `key` to the first frame of the content the pane settles on."""
