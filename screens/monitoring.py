@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 
 from cockpit.deployment.moves import Move
 from cockpit.monitoring import alerts
-from cockpit.monitoring.axes import bin_labels, time_positions, time_ticks
+from cockpit.monitoring.axes import bin_labels, share_bars, time_positions, time_ticks
 from cockpit.monitoring.checks import FeatureDrift, Window
 from cockpit.problem import current_spec
 from cockpit.projects import Project
@@ -71,6 +71,7 @@ class MonitoringScreen(StageScreen):
                 )
             with TabPane("Plots", id="plots"), Horizontal():
                 yield PlotextPlot(id="monitor-plot")
+                yield Static(id="monitor-bins")
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -108,13 +109,17 @@ class MonitoringScreen(StageScreen):
             target = f" (target {spec.metric_goal()})" if spec.metric_goal() else ""
             metric_text = f"{last.metric} {last.metric_value:.3f} in {last.window}{target}"
         firing = [a for a in self.alerts if a.status == "firing"]
+        age = alerts.freshness_days(self.windows)  # the same figure as monitor check's, to now
         data_line = (
-            f"{latest.window}: {latest.rows:,} rows · fresh "
-            f"{self.windows[-1].freshness_days or 0} d · drifted: "
+            f"{latest.window}: {latest.rows:,} rows · newest data {age} d old · drifted: "
             f"{', '.join(drifted) or 'none'}"
         )
         room = max(20, self.size.width - 2)  # one line each: the tabs keep their room at 80x24
-        alert_line = f"{metric_text} · alerts: {len(firing)} firing, {len(self.alerts) - len(firing)} acked"
+        named = f" ({', '.join(sorted({a.window or '-' for a in firing}))})" if firing else ""
+        alert_line = (
+            f"{metric_text} · alerts on every window: {len(firing)} firing{named}, "
+            f"{len(self.alerts) - len(firing)} acked"
+        )
         summary.update(
             "\n".join(cut(line, room) for line in (data_line, alert_line, _service_text(self.windows)))
         )
@@ -183,15 +188,20 @@ class MonitoringScreen(StageScreen):
 
     def _plot(self) -> None:
         plot = self.query_one("#monitor-plot", PlotextPlot)
+        bins = self.query_one("#monitor-bins", Static)
         plt = plot.plt
         plt.clear_figure()
         if not self.windows:
             return
         kind = PLOTS[self.plot_index % len(PLOTS)]
         # before its first layout the plot has no size: the screen's width is near it
-        width = plot.size.width or self.size.width
-        if kind in ("prediction", "feature"):
-            title = self._plot_prediction(plt) if kind == "prediction" else self._plot_feature(plt)
+        width = plot.size.width or bins.size.width or self.size.width
+        plot.display = kind not in ("prediction", "feature")
+        bins.display = not plot.display
+        if not plot.display:
+            title, lines = self._prediction_bins(width) if kind == "prediction" else self._feature_bins(width)
+            bins.update("\n".join([cut(f"{title} · g: next plot", width), *lines]))
+            return
         else:
             # windows at their place in time: a gap of months shows as one
             names = [w.window for w in self.windows]
@@ -253,35 +263,46 @@ class MonitoringScreen(StageScreen):
             return "No service requests logged yet (cockpit serve)"
         return "Service latency by window" + (" (line: budget)" if budget else "")
 
-    def _plot_prediction(self, plt) -> str:
+    def _prediction_bins(self, width: int) -> tuple[str, list[str]]:
+        """The newest window's answers per class or score bin beside the validation answers
+        the prediction PSI compares them with."""
         latest = next((w for w in reversed(self.windows) if w.prediction_shares), None)
         if latest is None:
-            return "No prediction drift measured yet"
+            return "No prediction drift measured yet", []
         shares = latest.prediction_shares or []
         if latest.prediction_classes:
             labels, order = latest.prediction_classes, list(range(len(shares)))
         else:
             labels, order = bin_labels(shares, latest.prediction_edges)
-        series = [("validation", latest.prediction_reference or [0.0] * len(shares)), (latest.window, shares)]
-        legend = _plot_bins(plt, labels, order, series)
+        reference = latest.prediction_reference or [0.0] * len(shares)
         what = "class" if latest.prediction_classes else "score bin"
-        return f"{legend} · answers by {what}"
+        series = [("validation (reference)", reference), (latest.window, shares)]
+        return f"Answers by {what}, prediction PSI {_fmt(latest.prediction_psi)}", share_bars(
+            labels, order, series, width
+        )
 
-    def _plot_feature(self, plt) -> str:
-        """The feature's share per reference bin, earliest and latest window, one row per bin
-        named by its value range (or category)."""
+    def _feature_bins(self, width: int) -> tuple[str, list[str]]:
+        """The feature's share per reference bin (named by its value range, or category) in
+        the newest window that has it, beside the training shares its PSI compares them with
+        (the Drift tab's PSI)."""
         name = self.feature
-        scored = [w for w in self.windows if name and w.features.get(name)]
-        if not name or not scored:
-            return "No feature drift measured yet"
-        earliest, latest = scored[0], scored[-1]
+        latest = next((w for w in reversed(self.windows) if name and w.features.get(name)), None)
+        if not name or latest is None:
+            return "No feature drift measured yet", []
         found: FeatureDrift = latest.features[name]
         labels, order = bin_labels(found.shares, found.edges)
         if not order:
-            return f"{name[:24]}: {'too few rows' if found.too_few_rows else 'no values'}"
-        series = [(w.window, _share_list(w.features[name], found)) for w in (earliest, latest)]
-        legend = _plot_bins(plt, labels, order, series)
-        return f"{legend} · {name[:24]} share by bin"
+            return (
+                f"{name[:24]}: {'too few rows' if found.too_few_rows else 'no values'} in {latest.window}",
+                [],
+            )
+        if found.reference is None:
+            return f"{name[:24]}: checked by an older cockpit; press v to check again", []
+        series = [
+            ("training (reference)", _share_list(found.reference, found)),
+            (latest.window, _share_list(found.shares, found)),
+        ]
+        return f"{name[:24]} share by bin, PSI {_fmt(found.psi)}", share_bars(labels, order, series, width)
 
     def action_next_plot(self) -> None:
         self.plot_index += 1
@@ -378,23 +399,9 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _share_list(found: FeatureDrift, like: FeatureDrift) -> list[float]:
-    """A window's shares in the order of `like`'s bins (categories missing from it: 0)."""
+def _share_list(shares: list[float] | dict[str, float] | None, like: FeatureDrift) -> list[float]:
+    """Shares in the order of `like`'s bins (a category missing from them: 0)."""
     if isinstance(like.shares, dict):
-        mine = found.shares if isinstance(found.shares, dict) else {}
+        mine = shares if isinstance(shares, dict) else {}
         return [mine.get(key, 0.0) for key in like.shares]
-    shares = found.shares if isinstance(found.shares, list) else []
-    return shares if len(shares) == len(like.shares or []) else [0.0] * len(like.shares or [])
-
-
-def _plot_bins(plt, labels: list[str], order: list[int], series: list[tuple[str, list[float]]]) -> str:
-    """Distributions over named bins: one row per bin, its name on the y axis where a range
-    or a category has room; each series with its own marker (it reads without colour).
-    Returns the legend, for the title: plotext's own would cover the top bins."""
-    ys = list(range(1, len(order) + 1))
-    legend = []
-    for (label, shares), (marker, sign) in zip(series, (("dot", "•"), ("x", "x")), strict=False):
-        plt.plot([shares[i] if i < len(shares) else 0.0 for i in order], ys, marker=marker)
-        legend.append(f"{sign} {label}")
-    plt.yticks(ys, [label[:14] for label in labels])
-    return " ".join(legend)
+    return list(shares) if isinstance(shares, list) else []

@@ -29,6 +29,7 @@ def test_monitor_check_with_nothing_deployed_is_not_an_error(
         "windows": [],
         "firing": [],
         "freshness_days": None,
+        "judged": [],
     }
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value

@@ -200,7 +200,7 @@ def test_one_row_batch_is_monitored_with_a_note(cancer) -> None:
     rest.head(1).drop(columns=["benign"]).to_csv(root / "one.csv", index=False)
     ingested = run(root, "monitor", "ingest", str(root / "one.csv"), "--at", "2026-07-01")
     assert ingested.exit_code == 0 and ingested.stdout.strip() == "1"
-    code, checked = check(root)
+    code, checked = check(root, "--now", "2026-07-02")  # a fresh batch
     july = window(checked, "2026-07")
     assert july["rows"] == 1 and july["max_psi"] is None and july["prediction_psi"] is None
     assert july["notes"] == [
@@ -208,7 +208,7 @@ def test_one_row_batch_is_monitored_with_a_note(cancer) -> None:
         "prediction drift: too few answers (1 < 30)",
     ]
     assert code == 0 and checked["firing"] == []  # one row is no evidence of drift
-    text = run(root, "monitor", "check")
+    text = run(root, "monitor", "check", "--now", "2026-07-02")
     assert text.exit_code == 0
     assert "note 2026-07: feature drift: too few rows (1 < 30)" in text.stdout
     rest.head(1).to_csv(root / "one_label.csv", index=False)

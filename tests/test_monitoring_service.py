@@ -76,14 +76,15 @@ def log_requests(ws, project, day: str, latencies: list[float], failed: int = 0,
 def test_service_health_per_window_and_the_latency_budget_rule(served) -> None:
     ws, project, _ = served
     log_requests(ws, project, "2026-05-10", [10.0] * 100)  # quiet
-    latencies = [float(v) for v in range(1, 101)]  # p95 of 1..100 is 95.05 > budget 50
+    latencies = [float(v) for v in range(1, 101)]  # p95 of 1..100 by nearest rank is 95 > budget 50
     log_requests(ws, project, "2026-06-10", latencies, failed=10, fallback=5)
     result = alerts.check(ws, project)
     may, june = result.windows
     assert (may.window, june.window) == ("2026-05", "2026-06")
     assert may.requests == 100 and may.p95_latency_ms == 10.0 and may.error_rate == 0
-    assert june.p50_latency_ms == pytest.approx(np.percentile(latencies, 50), abs=0.01)
-    assert june.p95_latency_ms == pytest.approx(95.05, abs=0.01)
+    # nearest rank (the deployment screen's percentile too): the 50th and the 95th of 100
+    assert june.p50_latency_ms == np.percentile(latencies, 50, method="inverted_cdf") == 50.0
+    assert june.p95_latency_ms == 95.0
     assert june.error_rate == pytest.approx(0.10)
     assert june.fallback_rate == pytest.approx(0.05)
     # 100 requests, one a second from 10:00:00 to 10:01:39: 99 s of serving
@@ -93,7 +94,7 @@ def test_service_health_per_window_and_the_latency_budget_rule(served) -> None:
     firing = {a.metric: a for a in result.firing}
     assert {"p95_latency_ms", "error_rate"} <= set(firing)  # (constant scores: prediction PSI too)
     assert "max_psi" not in firing and "metric_value" not in firing
-    assert "95.05 > 50 in 2026-06" in firing["p95_latency_ms"].message
+    assert "95 > 50 in 2026-06" in firing["p95_latency_ms"].message
     rule = next(r for r in alerts.ensure_rules(ws, project) if r.metric == "p95_latency_ms")
     assert rule.source == "spec latency budget" and rule.threshold == 50
 

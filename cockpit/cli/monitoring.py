@@ -101,7 +101,7 @@ def _count(n: int, noun: str) -> str:
     "--now",
     type=MOMENT,
     metavar="ISO-DATE",
-    help="Judge freshness at this time, ISO 8601 (default: the newest batch).",
+    help="Judge freshness at this time, ISO 8601 (default: the current time).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the windows and firing alerts as JSON.")
 @click.option(
@@ -198,6 +198,7 @@ def _check_json(result: Check, threshold: float) -> dict:
         "windows": [w.as_dict() | {"drifted": w.drifted(threshold)} for w in result.windows],
         "firing": [a.as_dict() for a in result.firing],
         "freshness_days": result.freshness_days,
+        "judged": list(result.judged),
     }
 
 
@@ -240,6 +241,16 @@ def _show_check(result: Check, threshold: float, as_json: bool) -> None:
     for w in result.windows:
         for note in w.notes:
             click.echo(f"note {w.window}: {note}")
+    if result.windows:
+        click.echo(f"freshness: {result.freshness_days} days since the newest data")
+        click.echo(
+            "rules judged every window: "
+            + (
+                f"new or changed since the last check: {', '.join(result.judged)}"
+                if result.judged
+                else "none new or changed since the last check"
+            )
+        )
     for alert in result.firing:
         click.echo(f"ALERT {alert.id} [{alert.severity}] {alert.message}")
 

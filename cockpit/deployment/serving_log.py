@@ -371,11 +371,18 @@ def prune_request_log(ws: Workspace, project: Project, keep_days: int) -> int:
     return removed
 
 
-def _percentile(sorted_values: list[float], q: float) -> float | None:
-    if not sorted_values:
+def percentile(values: list[float], q: float, weights: list[float] | None = None) -> float | None:
+    """The q-th percentile (0-100) of request latencies by nearest rank: the smallest
+    logged latency that at least q% of the requests (by weight: a day kept as a sketch)
+    did not exceed, numpy's "inverted_cdf". One definition for the deployment screen,
+    /health, the monitoring windows and `monitor check`: it is a latency a request really
+    had, and it means the same on raw rows and on the sketches retention keeps. None when
+    nothing was logged."""
+    import numpy as np
+
+    if not len(values):
         return None
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return round(sorted_values[index], 2)
+    return float(np.percentile(np.asarray(values, dtype=float), q, weights=weights, method="inverted_cdf"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +423,8 @@ def service_stats(
     routes: dict[str, int] = {}
     warned = 0
     for row in rows:
-        latencies[row["request_id"]] = row["latency_ms"] or 0.0
+        # a request's latency is its slowest row's, as the monitoring windows count it
+        latencies[row["request_id"]] = max(latencies.get(row["request_id"], 0.0), row["latency_ms"] or 0.0)
         warned += row["warnings"] is not None
         if row["status"] != 200:
             failed.add(row["request_id"])
@@ -429,7 +437,7 @@ def service_stats(
         [project.id, (since or "")[:16]],
     ):
         counted[found["kind"]] = found["n"]
-    ordered = sorted(latencies.values())
+    ordered = list(latencies.values())
     return ServiceStats(
         requests=len(latencies),
         rows=len(rows),
@@ -439,11 +447,15 @@ def service_stats(
         routes=routes,
         refused=counted["refused"],
         aborted=counted["aborted"],
-        p50_ms=_percentile(ordered, 0.50),
-        p95_ms=_percentile(ordered, 0.95),
+        p50_ms=_rounded(percentile(ordered, 50)),
+        p95_ms=_rounded(percentile(ordered, 95)),
         since=since,
         at=clock.now_iso(),
     )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def recent_service_stats(ws: Workspace, project: Project, hours: float = 24) -> ServiceStats:

@@ -3,6 +3,7 @@ alerts that fire, are acknowledged with a comment, and resolve — each an audit
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 from dataclasses import dataclass, fields
@@ -16,6 +17,7 @@ from cockpit.evaluation import metrics
 from cockpit.monitoring import notify
 from cockpit.monitoring.batches import parse_moment
 from cockpit.monitoring.checks import DEFAULT_RULES, Window, compute_windows
+from cockpit.monitoring.service import JUDGED
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 from storage import clock
@@ -93,12 +95,14 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """What a check found: every window, the alerts firing, days since the newest data."""
+    """What a check found: every window, the open alerts, days from the newest data to now,
+    and which windows the rules judged for the first time."""
 
     windows: list[Window]
     firing: list[Alert]
     freshness_days: float | None
     notifications: tuple[notify.Delivery, ...] = ()  # webhook posts sent after the alerts' commits
+    judged: tuple[str, ...] = ()  # windows the rules judged for the first time (or anew: changed)
 
     def coverage(self) -> str:
         """What was monitored, each in its own unit: '8 batches (9,120 rows) in 8 months,
@@ -264,13 +268,16 @@ def add_rule(
     return rule_id
 
 
-def _freshness(windows: list[Window], now: str | None) -> float | None:
-    """Days from the newest production data to `now` (default: the newest data itself)."""
-    if not windows:
+def freshness_days(windows: list[Window], now: str | None = None) -> int | None:
+    """Whole days from the newest production data (a batch's time, a logged request) to
+    `now`, by default the current time (storage.clock, which tests freeze): a feed that
+    stopped in 2009 is years stale. None when nothing was monitored. The check and the
+    screen both read freshness here."""
+    newest = max((w.newest for w in windows if w.newest), default=None)
+    if newest is None:
         return None
-    newest = max(w.newest or "" for w in windows)
-    reference = now or newest
-    return (_naive(parse_moment(reference, "--now")) - _naive(parse_moment(newest, "time"))).days
+    reference = parse_moment(now, "--now") if now is not None else clock.now()
+    return (_naive(reference) - _naive(parse_moment(newest, "time"))).days
 
 
 def _naive(moment: datetime) -> datetime:
@@ -281,91 +288,143 @@ def check(
     ws: Workspace, project: Project, now: str | None = None, cluster: ClusterChoice | None = None
 ) -> Check:
     """Recompute the windows (their batches counted on the Dask `cluster` when given), fire
-    and resolve alerts; returns windows and firing alerts. A `now` that is not a date is
-    refused before anything is computed or written."""
+    and resolve alerts; returns windows and open alerts. Every rule judges every window it
+    has not judged before (or whose figure changed since), not only the newest one. A `now`
+    that is not a date is refused before anything is computed or written."""
     if now is not None:
         parse_moment(now, "--now")
     windows = compute_windows(ws, project, cluster)
     rules = ensure_rules(ws, project)
-    freshness = _freshness(windows, now)
+    freshness = freshness_days(windows, now)
     if windows:
         windows[-1] = windows[-1].with_freshness(freshness)
-    firing = []
+    judged: set[str] = set()
     for rule in rules:
-        # Only windows that have the metric count: labels arrive late, so the newest window
-        # may have drift numbers but no performance yet.
-        measured = [w for w in windows if w.value(rule.metric) is not None]
-        hits = [rule.holds(w.value(rule.metric)) for w in measured]
-        latest = measured[-1] if measured else None
-        holds = len(hits) >= rule.windows and all(hits[-rule.windows :])
-        value = latest.value(rule.metric) if latest else None
-        firing += _update_alert(ws, project, rule, holds, latest, value, measured, hits)
-    return Check(windows, firing, freshness, tuple(notify.deliver_pending(ws, project)))
+        judged.update(_judge(ws, project, rule, windows))
+    firing = [a for a in open_alerts(ws, project) if a.rule_id in {r.id for r in rules}]
+    order = [w.window for w in windows]
+    return Check(
+        windows,
+        firing,
+        freshness,
+        tuple(notify.deliver_pending(ws, project)),
+        tuple(sorted(judged, key=lambda name: order.index(name) if name in order else -1)),
+    )
 
 
-def _update_alert(
-    ws: Workspace,
-    project: Project,
-    rule: Rule,
-    holds: bool,
-    latest: Window | None,
-    value: float | None,
-    windows: list[Window],
-    hits: list[bool],
-) -> list[Alert]:
-    open_alert = ws.store.one("SELECT * FROM alerts WHERE rule_id = ? AND status != 'resolved'", [rule.id])
-    if holds and latest is not None and value is not None:
-        first = next((w.window for w, h in zip(windows, hits, strict=True) if h), None)
-        message = (
-            f"{rule.metric} {value:.4g} {rule.op} {rule.threshold:g} in "
-            f"{latest.window} (since {first}); proposed: {rule.action}"
-        )
-        if open_alert is None:
-            with ws.store.transaction():
-                alert_id = ws.store.insert(
+def _judge(ws: Workspace, project: Project, rule: Rule, windows: list[Window]) -> set[str]:
+    """One rule over every window that has its metric (labels arrive late: a window may
+    have drift figures but no performance yet), in one transaction. A breach (the rule
+    holding `windows` windows in a row) that reaches the newest window keeps one alert
+    that follows it and resolves once the newest window is clear. A breach that ends in an
+    older window, found when one of its windows is judged for the first time (a batch
+    ingested with an earlier --at, labels that arrived late), gets its own alert naming
+    that window; it stays open until acknowledged or the breach leaves the data (a
+    dropped batch). An alert already raised for a breach (open, acknowledged or resolved)
+    is never raised again. Returns the windows judged for the first time."""
+    measured = [w for w in windows if w.value(rule.metric) is not None]
+    names = [w.window for w in measured]
+    values = [float(w.value(rule.metric)) for w in measured]
+    hits = [rule.holds(v) for v in values]
+    k = rule.windows
+    breaches = _runs([i + 1 >= k and all(hits[i + 1 - k : i + 1]) for i in range(len(hits))])
+    before = _judged(ws, rule)
+    new = {n for n, v in zip(names, values, strict=True) if before.get(n) != v}
+    newest_judged = max(before, default=None)
+    rows = ws.store.rows("SELECT * FROM alerts WHERE rule_id = ? ORDER BY id", [rule.id])
+    open_rows = [r for r in rows if r["status"] != "resolved"]
+    # an open alert that followed the newest window at the last check (all of them before any check)
+    following = [r for r in open_rows if newest_judged is None or (r["window"] or "") >= newest_judged]
+    kept: set[int] = set()
+    with ws.store.transaction():
+        current = breaches[-1] if breaches and breaches[-1][1] == len(names) - 1 else None
+        if current is not None:
+            spans = set(names[current[0] - k + 1 : current[1] + 1])
+            ongoing = [r for r in open_rows if r["window"] in spans] or following
+            last = len(names) - 1
+            text = _message(rule, values[last], names[last], names[current[0] - k + 1], late=False)
+            if ongoing:
+                ws.store.update(
                     "alerts",
-                    {
-                        "project_id": project.id,
-                        "rule_id": rule.id,
-                        "status": "firing",
-                        "window": latest.window,
-                        "value": value,
-                        "message": message,
-                        "fired_at": clock.now_iso(),
-                    },
+                    {"id": ongoing[-1]["id"]},
+                    {"window": names[last], "value": values[last], "message": text},
                 )
-                ws.record(
-                    "monitoring",
-                    "alert fired",
-                    project.id,
-                    {"alert": alert_id, "metric": rule.metric, "value": value},
-                )
-                if rule.notify:
-                    text = notify.fired_text(project, alert_id, rule.severity, message)
-                    notify.queue(ws, project.id, alert_id, "fired", rule.notify, text)
+                kept.add(ongoing[-1]["id"])
+            else:
+                _fire(ws, project, rule, names[last], values[last], text)
+        for row in following:  # the newest window no longer breaches
+            if row["id"] not in kept:
+                _resolve(ws, project, rule, row)
+                kept.add(row["id"])
+        covered: set[str] = set()
+        for first, last in breaches:
+            spans = set(names[first - k + 1 : last + 1])
+            covered |= spans
+            if (first, last) == current or not spans & new or any(r["window"] in spans for r in rows):
+                continue
+            text = _message(rule, values[last], names[last], names[first - k + 1], late=True)
+            _fire(ws, project, rule, names[last], values[last], text)
+        for row in open_rows:  # an older breach that left the data (its batches dropped)
+            if row["id"] not in kept and row["window"] not in covered:
+                _resolve(ws, project, rule, row)
+        ws.set_setting(JUDGED.format(rule.id), json.dumps(dict(zip(names, values, strict=True))))
+    return new
+
+
+def _judged(ws: Workspace, rule: Rule) -> dict[str, float]:
+    stored = ws.setting(JUDGED.format(rule.id))
+    return json.loads(stored) if stored else {}
+
+
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """(first, last) indexes of each run of consecutive true flags."""
+    found: list[tuple[int, int]] = []
+    for i, flag in enumerate(flags):
+        if not flag:
+            continue
+        if found and found[-1][1] == i - 1:
+            found[-1] = (found[-1][0], i)
         else:
-            ws.store.update(
-                "alerts",
-                {"id": open_alert["id"]},
-                {"window": latest.window, "value": value, "message": message},
-            )
-        return [
-            Alert(**row)
-            for row in ws.store.rows(_ALERTS + "WHERE a.rule_id = ? AND a.status != 'resolved'", [rule.id])
-        ]
-    if open_alert is not None:
-        with ws.store.transaction():
-            ws.store.update(
-                "alerts", {"id": open_alert["id"]}, {"status": "resolved", "resolved_at": clock.now_iso()}
-            )
-            ws.record("monitoring", "alert resolved", project.id, {"alert": open_alert["id"]})
-            if rule.notify:
-                condition = f"{rule.metric} {rule.op} {rule.threshold:g}"
-                text = notify.resolved_text(
-                    project, open_alert["id"], rule.severity, condition, open_alert["fired_at"]
-                )
-                notify.queue(ws, project.id, open_alert["id"], "resolved", rule.notify, text)
-    return []
+            found.append((i, i))
+    return found
+
+
+def _message(rule: Rule, value: float, window: str, since: str, late: bool) -> str:
+    when = f"in {window} (since {since}" + ("; a past breach, not the newest window)" if late else ")")
+    return f"{rule.metric} {value:.4g} {rule.op} {rule.threshold:g} {when}; proposed: {rule.action}"
+
+
+def _fire(ws: Workspace, project: Project, rule: Rule, window: str, value: float, message: str) -> None:
+    alert_id = ws.store.insert(
+        "alerts",
+        {
+            "project_id": project.id,
+            "rule_id": rule.id,
+            "status": "firing",
+            "window": window,
+            "value": value,
+            "message": message,
+            "fired_at": clock.now_iso(),
+        },
+    )
+    ws.record(
+        "monitoring",
+        "alert fired",
+        project.id,
+        {"alert": alert_id, "metric": rule.metric, "value": value, "window": window},
+    )
+    if rule.notify:
+        text = notify.fired_text(project, alert_id, rule.severity, message)
+        notify.queue(ws, project.id, alert_id, "fired", rule.notify, text)
+
+
+def _resolve(ws: Workspace, project: Project, rule: Rule, row: dict[str, Any]) -> None:
+    ws.store.update("alerts", {"id": row["id"]}, {"status": "resolved", "resolved_at": clock.now_iso()})
+    ws.record("monitoring", "alert resolved", project.id, {"alert": row["id"]})
+    if rule.notify:
+        condition = f"{rule.metric} {rule.op} {rule.threshold:g}"
+        text = notify.resolved_text(project, row["id"], rule.severity, condition, row["fired_at"])
+        notify.queue(ws, project.id, row["id"], "resolved", rule.notify, text)
 
 
 def acknowledge(ws: Workspace, project: Project, alert_id: int, comment: str) -> None:
@@ -398,8 +457,6 @@ def open_alerts(ws: Workspace, project: Project) -> list[Alert]:
 
 
 def stored_windows(ws: Workspace, project: Project) -> list[Window]:
-    import json
-
     return [
         Window.from_stats(json.loads(r["stats"]))
         for r in ws.store.rows(

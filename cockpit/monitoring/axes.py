@@ -75,3 +75,33 @@ def _number(value: float) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.3g}"
+
+
+EIGHTHS = "▏▎▍▌▋▊▉"
+
+
+def share_bars(
+    labels: Sequence[str], order: Sequence[int], series: Sequence[tuple[str, Sequence[float]]], width: int
+) -> list[str]:
+    """Distributions over named bins as text: a header with the series' names, then one row
+    per bin, its name and each series' horizontal bar and share side by side. Bars are
+    scaled to the largest share shown and drawn in eighths of a cell, so each row reads on
+    its own (no line runs from one bin to the next)."""
+    name = min(14, max((len(label) for label in labels), default=1))
+    column = max(10, (width - name) // max(1, len(series)))
+    bar = column - 8  # " " + bar + " " + "100.0%"
+    top = max((shares[i] for _, shares in series for i in order if i < len(shares)), default=0.0)
+    lines = [" " * name + "".join(f" {title[: column - 1]:<{column - 1}}" for title, _ in series)]
+    for label, i in zip(labels, order, strict=True):
+        cells = []
+        for _, shares in series:
+            share = shares[i] if i < len(shares) else 0.0
+            cells.append(f" {_bar(share, top, bar)} {share:>6.1%}")
+        lines.append(f"{label[:name]:<{name}}" + "".join(cells))
+    return lines
+
+
+def _bar(share: float, top: float, width: int) -> str:
+    eighths = round(share / top * width * 8) if top > 0 else 0
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (EIGHTHS[rest - 1] if rest else "")).ljust(width)

@@ -103,6 +103,7 @@ class FeatureDrift:
     mean: float | None = None
     shares: list[float] | dict[str, float] | None = None
     edges: list[float] | None = None  # a number's reference bins: shares[i] is edges[i]..edges[i+1]
+    reference: list[float] | dict[str, float] | None = None  # the training shares the PSI compares with
     new_categories: list[str] = field(default_factory=list)
     too_few_rows: bool = False
 

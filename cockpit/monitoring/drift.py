@@ -166,6 +166,7 @@ class NumericCounts:
             "mean": self.total / self.present,
             "shares": shares.tolist(),
             "edges": self.edges.tolist(),  # the reference bins the shares are counted in
+            "reference": list(self.reference["shares"]),  # what the PSI compares them with
         }
 
     def _ks_p(self) -> float | None:
@@ -250,4 +251,5 @@ class CategoricalCounts:
             "missing": missing,
             "new_categories": new[:10],
             "shares": {k: float(s) for k, s in zip([*known, "other"], shares, strict=True)},
+            "reference": {k: float(e) for k, e in zip([*known, "other"], expected, strict=True)},
         }

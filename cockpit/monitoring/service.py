@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cockpit.deployment.serving_log import log_figures, merge_figures
+from cockpit.deployment.serving_log import log_figures, merge_figures, percentile
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 WINDOW_SIZES = ("day", "week", "month")
+JUDGED = "monitor_judged:{}"  # per alert rule: {window: value} of the windows it judged last
 
 
 def window_size(ws: Workspace, project: Project) -> str:
@@ -32,7 +33,17 @@ def set_window_size(ws: Workspace, project: Project, size: str) -> None:
     with ws.store.transaction():
         ws.set_setting(f"monitor_window:{project.id}", size)
         ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
+        forget_judged(ws, project)  # windows of the old size are not the new ones
         ws.record("monitoring", "window size", project.id, {"size": size})
+
+
+def forget_judged(ws: Workspace, project: Project) -> None:
+    """Every alert rule judges every window again at the next check."""
+    ws.store.conn.execute(
+        "DELETE FROM settings WHERE key IN (SELECT 'monitor_judged:' || id FROM alert_rules "
+        "WHERE project_id = ?)",
+        [project.id],
+    )
 
 
 def window_of(at: str, size: str) -> str:
@@ -129,19 +140,6 @@ def service_windows(ws: Workspace, project: Project, size: str) -> dict[str, Ser
     }
 
 
-def _percentile(pairs: list[list[float]], q: float) -> float:
-    """The q-th percentile of weighted values; exactly numpy's when every weight is 1."""
-    import numpy as np
-
-    values = np.array([v for v, _ in pairs], dtype=float)
-    weights = np.array([w for _, w in pairs], dtype=float)
-    if (weights == 1.0).all():
-        return float(np.percentile(values, q))
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, q / 100 * cumulative[-1])])
-
-
 def _window(parts: list[dict[str, Any]], refused: int, aborted: int) -> ServiceWindow:
     import numpy as np
     import pandas as pd
@@ -151,12 +149,13 @@ def _window(parts: list[dict[str, Any]], refused: int, aborted: int) -> ServiceW
         total = merge_figures(total, part)
     span = (pd.Timestamp(total["last"]) - pd.Timestamp(total["first"])).total_seconds() / 60
     latency = total["latency"] or [[0.0, 1.0]]
+    values, weights = [v for v, _ in latency], [w for _, w in latency]
     scores = [value for value, weight in total["scores"] for _ in range(max(1, round(weight)))]
     return ServiceWindow(
         requests=total["requests"],
         requests_per_min=round(total["requests"] / max(span, 1.0), 2),
-        p50_latency_ms=round(_percentile(latency, 50), 2),
-        p95_latency_ms=round(_percentile(latency, 95), 2),
+        p50_latency_ms=round(percentile(values, 50, weights) or 0.0, 2),
+        p95_latency_ms=round(percentile(values, 95, weights) or 0.0, 2),
         error_rate=round(total["errors"] / max(total["requests"], 1), 4),
         fallback_rate=round(total["fallback_rows"] / max(total["rows"], 1), 4),
         warned_rows=total["warned_rows"],

@@ -28,6 +28,13 @@ def _plot_lines(app, kind: str) -> list[str]:
     return str(screen.query_one("#monitor-plot").render()).splitlines()
 
 
+def _bins_text(app, kind: str) -> str:
+    screen = app.screen
+    screen.plot_index = PLOTS.index(kind)
+    screen._plot()
+    return str(screen.query_one("#monitor-bins").render())
+
+
 async def test_the_time_axis_spaces_windows_by_time(live, tmp_path) -> None:  # noqa: F811
     _with_a_later_month(live, tmp_path)
     app = CockpitApp(live, "svc")
@@ -45,15 +52,16 @@ async def test_feature_bins_are_named_by_their_values(live) -> None:  # noqa: F8
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("7", "g")
         await pilot.pause()
-        text = "\n".join(_plot_lines(app, "feature"))
+        text = _bins_text(app, "feature")
         found = app.screen.windows[-1].features["x"]
         labels, _ = bin_labels(found.shares, found.edges)
         assert labels[0].startswith("<") and labels[-1].startswith("≥")
         for label in (labels[0], labels[4], labels[-1]):
             assert label in text
         assert "bin 1" not in text
-        assert "• 2026-01 x 2026-02" in text  # the legend, in the title
-        prediction = "\n".join(_plot_lines(app, "prediction"))
+        # the newest window beside the training shares its PSI is measured against
+        assert "training (reference)" in text and "2026-02" in text and "2026-01" not in text
+        prediction = _bins_text(app, "prediction")
         assert "<" in prediction and "≥" in prediction  # the answers' score bins by range too
 
 
