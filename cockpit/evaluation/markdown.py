@@ -5,10 +5,11 @@ from __future__ import annotations
 from cockpit.evaluation.gate import GateResult
 from cockpit.evaluation.report import Evaluation
 from cockpit.evaluation.segments import interval_text
+from cockpit.evaluation.view import reference_note
 
 
 def to_markdown(evaluation: Evaluation, run_label: str, gate: GateResult | None = None) -> str:
-    lines = [f"# Evaluation of {run_label} on the {evaluation.part} split", ""]
+    lines = [f"# Evaluation of {run_label} on the {evaluation.rows_label}", ""]
     if gate is not None:
         lines += [
             f"**Gate: {'PASS' if gate.passed else 'FAIL'}**",
@@ -22,6 +23,8 @@ def to_markdown(evaluation: Evaluation, run_label: str, gate: GateResult | None 
         lines += [f"> Warning: {warning}", ""]
     if evaluation.threshold is not None:
         lines += [f"Decision threshold {evaluation.threshold:.4f}: {evaluation.threshold_reason}", ""]
+    if evaluation.reference:
+        lines += [f"The {reference_note(evaluation, 'binary' if evaluation.threshold else '')}.", ""]
     lines += [
         "| metric | model | baseline |" + (" reference |" if evaluation.reference else ""),
         "| --- | --- | --- |" + (" --- |" if evaluation.reference else ""),
