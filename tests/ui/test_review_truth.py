@@ -125,7 +125,7 @@ async def test_approve_prefills_only_evidence_that_passes(two_reviews) -> None:
         dialog = app.screen
         assert isinstance(dialog, PromptDialog) and dialog.query_one(Input).value == ""
         question = str(dialog.query_one(Label).render())
-        assert "Its evidence says NO" in question and "code commit none" in question
+        assert "Its evidence says NO" in question and "no code commit: trained outside git" in question
         await pilot.press("escape", "down", "down", "a")  # on deployable: it passes
         assert app.screen.query_one(Input).value == "evidence checked"
         await pilot.press("enter")
