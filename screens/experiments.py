@@ -254,8 +254,8 @@ class ExperimentsScreen(StageScreen):
         if best_id:
             best = training.get_run(self.workspace, project, best_id)
             title = metric_title(project.task, metric)
-            among = f" among split {splits[0]}" if len(splits) > 1 else ""
-            text += f" · ★ best{among}: val. {title} {_number(best.score)} (run {best_id})"
+            among = f" on split {splits[0]}:" if len(splits) > 1 else ""
+            text += f" · ★ best{among} val. {title} {_number(best.score)} (run {best_id})"
             if spec.metric_target is not None and metrics.metric_column(spec.metric) == metric:
                 met = not metrics.better(metric, spec.metric_target, best.score)
                 text += f" · target {spec.metric_goal()} {'✓ met' if met else '✗ not met'}"

@@ -221,7 +221,7 @@ async def test_the_threshold_each_number_uses_is_shown(three_runs, private_copy)
         await pilot.press("5")
         await _settle(app, pilot)
         note = str(app.screen.query_one("#metrics-note").render())
-        assert f"test split at threshold {threshold}, tuned on validation" in note
+        assert f"test split 1 (data v1) at threshold {threshold}, tuned on validation" in note
         assert "the runs table uses 0.500" in note and evaluation.threshold_reason in note
         text = screen_text(app)
         assert re.search(rf"▶ recall\s+{fmt(evaluation.metrics['recall'])}\s+\S+\s+{threshold}", text)
@@ -280,7 +280,8 @@ async def test_the_reference_is_picked_from_a_list(three_runs, private_copy) -> 
         await _settle(app, pilot)
         await _settle(app, pilot)
         note = str(screen.query_one("#metrics-note").render())
-        assert f"reference run 1 at its own threshold {first.threshold:.3f}" in note
+        trained = "reference run 1 (trained on split 1, data v1) scored on these same rows"
+        assert f"{trained} at its own threshold {first.threshold:.3f}" in note
         assert "Reference" in screen_text(app)
 
         await pilot.press("a")

@@ -160,5 +160,5 @@ async def test_experiments_says_its_runs_span_two_splits(two_splits, private_cop
         await pilot.pause()
         summary = " ".join(str(app.screen.query_one("#runs-summary", Static).render()).split())
         assert "2 runs on 2 splits (scores on other rows do not rank)" in summary
-        assert "★ best among split 2: val. recall@.5" in summary and "(run 2)" in summary
+        assert "★ best on split 2: val. recall@.5" in summary and "(run 2)" in summary
     ws.close()
