@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,6 +127,16 @@ def private_copy(tmp_path: Path) -> Callable[[Path], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture
+def train_here() -> Iterator[None]:
+    """Runs train in this test's process (tests/training_here.py): for tests of what a run
+    records, not of the training process (modules take it with `pytestmark`)."""
+    from tests.training_here import training_here
+
+    with training_here():
+        yield
 
 
 @pytest.fixture

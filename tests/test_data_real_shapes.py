@@ -14,6 +14,9 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wi
 
 from cockpit.workspace import Workspace
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 
 def _folder(run_cli, tmp_path: Path, frame: pd.DataFrame, task: str, target: str) -> Path:
     folder = tmp_path / "w"

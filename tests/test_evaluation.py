@@ -19,6 +19,9 @@ from cockpit.evaluation.predictions import run_predictions
 from cockpit.projects import create_project
 from cockpit.training import runs
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 
 def _frame(task: str, n: int = 2000, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)

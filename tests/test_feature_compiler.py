@@ -13,6 +13,9 @@ from cockpit import features
 from cockpit.data.profile import profile_frame
 from cockpit.feature_pipeline import compile_transformer
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 
 

@@ -14,6 +14,9 @@ import pytest
 from cockpit.workspace import Workspace
 from storage import migrations
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 SHA = "a" * 64
 # One representative row per table, as an older cockpit could have written it. Only the
 # columns a table has at that schema are used; tables not listed get a generic row.

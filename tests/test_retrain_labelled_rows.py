@@ -22,6 +22,9 @@ from cockpit.retraining.cycle import _labelled_production
 from cockpit.training import runs
 from cockpit.workspace import Workspace
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 
 def _rows(n: int, seed: int) -> pd.DataFrame:
     """n iris rows, each measurement moved a little: distinct rows, distinct keys."""

@@ -17,6 +17,9 @@ from cockpit.projects import create_project
 from cockpit.retraining import cycle, policy, rollout
 from cockpit.training import runs
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 
 def month(n: int, seed: int, shifted: bool = False, flipped: bool = False) -> pd.DataFrame:
     rng = np.random.default_rng(seed)

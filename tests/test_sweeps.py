@@ -19,6 +19,9 @@ from cockpit.training import query, runs, spaces, sweeps
 from cockpit.training.compare import compare
 from cockpit.training.reproduce import reproduce
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 
 @pytest.fixture
 def ready(workspace, tmp_path: Path):
