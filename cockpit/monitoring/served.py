@@ -67,13 +67,16 @@ def _answered(ws: Workspace, sha256: str | None) -> dict[int, int]:
         return {}
     key = (str(ws.artifacts.root), sha256)
     if key not in _ANSWERED:
+        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        path = ws.artifacts.verified_path(sha256, ".parquet")
-        if "model_version" not in pq.read_schema(path).names:
-            _ANSWERED[key] = {}
-        else:
-            column = pq.read_table(path, columns=["model_version"]).column(0).to_pandas()
-            counts = column.dropna().astype("int64").value_counts()
-            _ANSWERED[key] = {int(v): int(n) for v, n in counts.items()}
+        stored = pq.ParquetFile(ws.artifacts.verified_path(sha256, ".parquet"))
+        counts: dict[int, int] = {}
+        if "model_version" in stored.schema_arrow.names:  # kept as text or numbers, by the batch's writer
+            column = stored.read(columns=["model_version"]).column(0).drop_null()
+            for found in pc.value_counts(column).to_pylist():
+                if str(found["values"]).strip():
+                    version = int(float(found["values"]))
+                    counts[version] = counts.get(version, 0) + found["counts"]
+        _ANSWERED[key] = counts
     return _ANSWERED[key]
