@@ -524,7 +524,8 @@ def _import_file(path: str, job: Job) -> Imported:
 
 def _lineage(version: datasets.DatasetVersion) -> str:
     if version.parent_id:
-        return f"from v{version.parent_id} by {len(version.recipe)} steps"
+        steps = f" by {len(version.recipe)} steps" if version.recipe else ""  # a retrain's has none
+        return f"from v{version.parent_id}{steps}"
     return f"imported from {version.source}"
 
 
