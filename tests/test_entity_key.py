@@ -27,6 +27,7 @@ from cockpit.entity import ROW_KEY_PREFIX, entity_keys
 from cockpit.projects import create_project, get_project
 from cockpit.training import runs
 from cockpit.workspace import Workspace
+from tests.training_here import trained_here
 
 CANARY_PERCENT = 20
 
@@ -61,8 +62,8 @@ def canary_built(tmp_path_factory) -> Path:
     cancer().to_csv(folder / "cancer.csv", index=False)
     datasets.import_dataset(ws, project, folder / "cancer.csv")
     make_split(ws, project, "stratified", seed=1)
-    first = runs.train(ws, project, "logistic_regression", seed=1)
-    second = runs.train(ws, project, "logistic_regression", ["C=0.05"], seed=1)
+    first = trained_here(ws, project, "logistic_regression", seed=1)
+    second = trained_here(ws, project, "logistic_regression", ["C=0.05"], seed=1)
     assert (first.status, second.status) == ("finished", "finished"), second.error
     for run in (first, second):
         registry.register(ws, project, run.id, override_reason="an entity key test")
@@ -210,7 +211,7 @@ def yes_no_built(tmp_path_factory) -> Path:
     cancer().assign(target=cancer()["target"] == 1).to_csv(folder / "cancer.csv", index=False)
     datasets.import_dataset(ws, project, folder / "cancer.csv")
     make_split(ws, project, "stratified", seed=1)
-    run = runs.train(ws, project, "logistic_regression", seed=1)
+    run = trained_here(ws, project, "logistic_regression", seed=1)
     registry.register(ws, project, run.id, override_reason="an entity key test")
     registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
     ws.close()

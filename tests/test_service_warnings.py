@@ -27,6 +27,7 @@ from cockpit.training import runs
 from cockpit.workspace import Workspace
 from storage import Store, migrations
 from tests.serving_helpers import subscribers
+from tests.training_here import trained_here
 
 
 def test_m021_adds_request_warnings_on_an_empty_and_the_previous_schema(tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def penguins_built(tmp_path_factory) -> Path:
     load_penguins().to_csv(folder / "penguins.csv", index=False)
     datasets.import_dataset(ws, project, folder / "penguins.csv")
     make_split(ws, project, "stratified", seed=1)
-    run = runs.train(ws, project, "logistic_regression")
+    run = trained_here(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, override_reason="a warnings test")
     registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
     ws.close()

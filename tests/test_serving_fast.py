@@ -29,10 +29,10 @@ from cockpit.entity import row_key
 from cockpit.feature_pipeline import compile_transformer
 from cockpit.features import infer_spec
 from cockpit.projects import create_project, resolve_project
-from cockpit.training import runs
 from cockpit.training.fast_pipeline import numpy_twin
 from cockpit.workspace import Workspace
 from storage import clock
+from tests.training_here import trained_here
 
 
 def _awkward(frame: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +83,7 @@ def cancer_service(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.D
     frame.to_csv(folder / "bc.csv", index=False)
     datasets.import_dataset(ws, project, folder / "bc.csv")
     make_split(ws, project, "stratified", seed=1)
-    run = runs.train(ws, project, "logistic_regression")
+    run = trained_here(ws, project, "logistic_regression")
     assert run.status == "finished"
     registry.register(ws, project, run.id, override_reason="a service test")
     registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")

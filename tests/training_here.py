@@ -45,3 +45,9 @@ def training_here() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(runs, "RunHandle", HandleHere)
         yield
+
+
+def trained_here(ws: Workspace, project, family: str, params=None, seed: int = 42) -> runs.Run:
+    """`runs.train` under `training_here()`: for module-scoped fixtures' setup runs."""
+    with training_here():
+        return runs.train(ws, project, family, params, seed)
