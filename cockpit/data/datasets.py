@@ -303,7 +303,8 @@ def _record(
         details = {"version": version_id, "name": name, "rows": rows, "columns": len(schema)}
         if parent:
             details["parent"] = parent.id
-        ws.record("data", "clean" if parent else "import", project.id, details)
+        # a child without a recipe (a retrain's reference+production data) is not a clean
+        ws.record("data", "clean" if parent and recipe else "import", project.id, details)
     return get_version(ws, project, version_id), True
 
 
