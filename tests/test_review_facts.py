@@ -6,6 +6,7 @@ data (and the retrain tests' flipped-relation workspace for the retrain)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -197,6 +198,12 @@ def test_retrain_status_names_the_candidate_that_failed_its_gate(fails_its_gate,
     combined = datasets.get_version(ws, project, challenger.version_id)
     champion_run = runs.get_run(ws, project, champion_data.run_id)
     assert combined.name.endswith("+production") and combined.parent_id == champion_run.version_id
+    recorded = ws.store.one(
+        "SELECT action, details FROM events WHERE stage = 'data' AND json_extract(details, '$.version') = ?",
+        [combined.id],
+    )
+    assert recorded["action"] == "import"  # a child without a recipe: not a clean
+    assert json.loads(recorded["details"])["parent"] == champion_run.version_id
     rollout.deploy_anyway(ws, project, "facts test: we accept the segments")
     assert retrain_status(ws, project).status is Status.DONE
     ws.close()
