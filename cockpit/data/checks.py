@@ -577,7 +577,7 @@ def validate(ws: Workspace, project: Project, version: DatasetVersion) -> Report
         project,
         previous,
         column_ranges(ws, project),
-        by_recipe=version.parent_id is not None,
+        by_recipe=bool(version.recipe),  # a retrain's combined data has a parent, no recipe
     )
     report = Report(version.id, findings)
     with ws.store.transaction():
