@@ -17,6 +17,7 @@ from cockpit.monitoring import alerts, batches
 from cockpit.projects import Project, create_project
 from cockpit.training import runs
 from cockpit.workspace import Workspace
+from tests.training_here import trained_here
 
 
 def frame(rows: int = 600, seed: int = 0) -> pd.DataFrame:
@@ -39,7 +40,7 @@ def trained(ws: Workspace, folder: Path, name: str = "svc") -> tuple[Project, ru
     datasets.import_dataset(ws, project, folder / f"{name}.csv")
     make_split(ws, project, "stratified")
     problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
-    return project, runs.train(ws, project, "logistic_regression")
+    return project, trained_here(ws, project, "logistic_regression")
 
 
 def registered(ws: Workspace, folder: Path, name: str = "svc") -> tuple[Project, registry.ModelVersion]:

@@ -24,8 +24,8 @@ from cockpit.data.splits import make_split
 from cockpit.deployment import registry
 from cockpit.deployment.serving_token import rotate_token, token_hash
 from cockpit.projects import Project, create_project, get_project
-from cockpit.training import runs
 from cockpit.workspace import Workspace
+from tests.training_here import trained_here
 
 CONTRACT = {200, 400, 401, 413, 422}  # the only statuses POST /predict may answer
 TRACEBACK_MARKS = ("Traceback", 'File "', '.py"')
@@ -69,8 +69,8 @@ def build_service_project(workspace: Workspace, tmp_path: Path) -> Project:
     subscribers().to_csv(path, index=False)
     datasets.import_dataset(workspace, project, path)
     make_split(workspace, project, "stratified", seed=1)
-    first = runs.train(workspace, project, "logistic_regression")
-    second = runs.train(workspace, project, "dummy")
+    first = trained_here(workspace, project, "logistic_regression")
+    second = trained_here(workspace, project, "dummy")
     assert (first.status, second.status) == ("finished", "finished")
     for run in (first, second):
         registry.register(workspace, project, run.id, override_reason="a service test")

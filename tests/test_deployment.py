@@ -15,7 +15,7 @@ from cockpit.deployment.routing import Router
 from cockpit.errors import CockpitError
 from cockpit.evaluation.gate import gate
 from cockpit.projects import create_project
-from cockpit.training import runs
+from tests.training_here import trained_here
 
 
 def frame(n: int = 800, seed: int = 0) -> pd.DataFrame:
@@ -45,8 +45,8 @@ def trained(tmp_path_factory):
         datasets.import_dataset(ws, project, folder / "train.csv")
         make_split(ws, project, "stratified")
         problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
-        good = runs.train(ws, project, "logistic_regression")
-        other = runs.train(ws, project, "random_forest", ["n_estimators=20"])
+        good = trained_here(ws, project, "logistic_regression")
+        other = trained_here(ws, project, "random_forest", ["n_estimators=20"])
         gate(ws, project, good)
     return folder, project, good, other
 
@@ -117,8 +117,8 @@ def test_canary_promote_rollback_and_the_ledger(registered) -> None:
         ("production", "rollback"),
         ("canary", "clear"),
         ("production", "promote"),
-        ("candidate", "clear"),  # v2 serves as the canary: no longer a candidate
         ("canary", "deploy"),
+        ("candidate", "clear"),  # v2 serves as the canary: no longer a candidate
     ]
     assert registry.production_at(ws, project, before) in (1, 2)
     with pytest.raises(CockpitError, match="needs a reason"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage import Store, migrations
+from tests.training_here import trained_here
 
 
 def test_m022_adds_leakage_acceptances_on_an_empty_and_the_previous_schema(tmp_path: Path) -> None:
@@ -136,7 +137,6 @@ def test_review_counts_a_standing_leak_and_shows_an_accepted_one(workspace, tmp_
     from cockpit.data import datasets, leakage, splits
     from cockpit.deployment import registry
     from cockpit.projects import create_project
-    from cockpit.training import runs
 
     frame = load_breast_cancer(as_frame=True).frame
     frame["target_code"] = 1 - frame["target"]
@@ -144,7 +144,7 @@ def test_review_counts_a_standing_leak_and_shows_an_accepted_one(workspace, tmp_
     project = create_project(workspace, "bc", "binary", "target")
     datasets.import_dataset(workspace, project, tmp_path / "bc.csv")
     split = splits.make_split(workspace, project, "stratified")
-    run = runs.train(workspace, project, "logistic_regression")
+    run = trained_here(workspace, project, "logistic_regression")
     version = registry.register(workspace, project, run.id, "leak test")
 
     def evaluated() -> list[tuple[bool, str]]:

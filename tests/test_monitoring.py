@@ -16,7 +16,7 @@ from cockpit.deployment import batch, registry
 from cockpit.monitoring import alerts, batches, checks, labels
 from cockpit.monitoring.drift import psi
 from cockpit.projects import create_project
-from cockpit.training import runs
+from tests.training_here import trained_here
 
 
 def month(n: int, seed: int, shifted: bool) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def built(tmp_path_factory):
     datasets.import_dataset(ws, project, folder / "ref.csv")
     make_split(ws, project, "stratified")
     problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.6))
-    run = runs.train(ws, project, "logistic_regression")
+    run = trained_here(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, "test model")
     registry.deploy(ws, project, 1, "blue-green", reason="test", override="test")
     for number in range(1, 6):

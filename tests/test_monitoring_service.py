@@ -16,7 +16,7 @@ from cockpit.errors import CockpitError
 from cockpit.monitoring import alerts, batches, checks, labels
 from cockpit.monitoring.service import set_window_size, window_of
 from cockpit.projects import create_project
-from cockpit.training import runs
+from tests.training_here import trained_here
 
 
 def month(n: int, seed: int) -> pd.DataFrame:
@@ -43,7 +43,7 @@ def served(tmp_path):
         project,
         problem.ProblemSpec(metric="recall", metric_target=0.5, latency_budget_ms=50, segments=["channel"]),
     )
-    registry.register(ws, project, runs.train(ws, project, "logistic_regression").id, "model")
+    registry.register(ws, project, trained_here(ws, project, "logistic_regression").id, "model")
     registry.deploy(ws, project, 1, "blue-green", reason="test", override="test")
     yield ws, project, tmp_path
     ws.close()

@@ -32,6 +32,7 @@ from cockpit.projects import create_project
 from cockpit.training import runs, spaces, sweeps
 from cockpit.workspace import Workspace, secret_redactions
 from storage import migrations
+from tests.training_here import trained_here
 
 SECRET = "tok-5e3c9a71f0d24b8e"
 ME = pwd.getpwuid(os.getuid()).pw_name  # the OS account, whatever $USER says
@@ -83,7 +84,7 @@ def fill(ws: Workspace, folder: Path, trials: int = 0):
     report = checks.validate(ws, project, version)
     recipes.clean_version(ws, project, recipes.suggest_recipe(report.findings))
     make_split(ws, project, "stratified", seed=1)
-    run = runs.train(ws, project, "logistic_regression", [])
+    run = trained_here(ws, project, "logistic_regression", [])
     assert run.status == "finished", run.error
     if trials:
         sweeps.run_sweep(

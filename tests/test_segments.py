@@ -16,7 +16,7 @@ from cockpit.evaluation import gate as gating
 from cockpit.evaluation import report
 from cockpit.evaluation.intervals import wilson
 from cockpit.projects import create_project
-from cockpit.training import runs
+from tests.training_here import trained_here
 
 
 def planted(n: int = 3000, seed: int = 1) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def shop(tmp_path_factory):
                 metric="roc_auc", metric_target=0.7, segments=["district"], latency_budget_ms=1000
             ),
         )
-        run = runs.train(workspace, project, "logistic_regression")
+        run = trained_here(workspace, project, "logistic_regression")
         evaluation = report.evaluate(workspace, project, run, "test", segments=["age"])
     return tmp_path, project, run, evaluation
 

@@ -11,9 +11,9 @@ from cockpit.data.splits import make_split
 from cockpit.deployment import batch, registry
 from cockpit.monitoring import alerts
 from cockpit.projects import create_project
-from cockpit.training import runs
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
+from tests.training_here import trained_here
 
 
 def frame(n, seed, shift=0.0):
@@ -36,8 +36,8 @@ def live(tmp_path, frozen_clock):
     datasets.import_dataset(ws, project, tmp_path / "d.csv")
     make_split(ws, project, "stratified")
     problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.6))
-    first = runs.train(ws, project, "logistic_regression")
-    second = runs.train(ws, project, "random_forest", ["n_estimators=10"])
+    first = trained_here(ws, project, "logistic_regression")
+    second = trained_here(ws, project, "random_forest", ["n_estimators=10"])
     registry.register(ws, project, first.id, "test")
     registry.register(ws, project, second.id, "test")
     registry.deploy(ws, project, 1, "blue-green", reason="first", override="first")
