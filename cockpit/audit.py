@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cockpit.text import short_number
 from storage import Store, clock
 from storage.store import to_json
 
@@ -82,7 +83,7 @@ class Event:
     def summary(self) -> str:
         """One line for tables: the details that say what happened."""
         parts = [
-            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            f"{k}={short_number(v)}" if isinstance(v, float) else f"{k}={v}"
             for k, v in self.details.items()
             if not isinstance(v, (dict, list))
         ]

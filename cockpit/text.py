@@ -13,3 +13,9 @@ def cut(text: str, width: int) -> str:
 def counted(n: int, noun: str, plural: str = "") -> str:
     """'1 run', '2 runs', '11,764 rows': `plural` when adding an s is wrong."""
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def short_number(value: float) -> str:
+    """A number for one line of text: from 1,000 up grouped and rounded to a whole number
+    (41,650, where 4 significant digits read '4.165e+04'), else 4 significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"

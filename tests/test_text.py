@@ -38,3 +38,21 @@ def test_counts_are_said_in_words() -> None:
     assert counted(0, "warning") == "0 warnings"
     assert counted(5764, "production row") == "5,764 production rows"
     assert counted(2, "policy", "policies") == "2 policies"
+
+
+def test_an_events_numbers_read_whole_in_a_short_line() -> None:
+    """A regression's errors in the overview's events: 'mae=41,650', not 'mae=4.165e+04' (cut to
+    'mae=4.165…' in the table, a thousandth of the figure)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.dummy import DummyRegressor
+    from sklearn.metrics import mean_absolute_error
+
+    from cockpit.audit import Event
+    from cockpit.text import short_number
+
+    x, y = load_diabetes(return_X_y=True)
+    mae = mean_absolute_error(y * 1000, DummyRegressor().fit(x, y * 1000).predict(x))
+    details = {"mae": mae, "rows": 442, "r2": 0.4772}
+    event = Event(1, "2026-11-30", "u", "p", "evaluation", "evaluate", details)
+    assert event.summary() == f"mae={round(mae):,}, rows=442, r2=0.4772"
+    assert short_number(-1234.5) == "-1,234" and short_number(0.00012345) == "0.0001234"
