@@ -16,10 +16,9 @@ from textual_plotext import PlotextPlot
 
 from cockpit.errors import CockpitError
 from cockpit.evaluation import gate as gating
-from cockpit.evaluation import intervals, metrics
+from cockpit.evaluation import intervals
 from cockpit.evaluation import report as reporting
 from cockpit.evaluation.view import RunEvaluation, run_choices, run_evaluation
-from cockpit.problem import current_spec
 from cockpit.projects import Project
 from cockpit.training import query
 from cockpit.training.detail import model_labels
@@ -403,8 +402,7 @@ def _default_run(ws: Workspace, project: Project) -> int | None:
     evaluated = reporting.last_evaluated_run(ws, project)
     if evaluated is not None:
         return evaluated
-    metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
-    return query.best_run_id(ws, project.id, metric)
+    return query.best_run(ws, project)
 
 
 @dataclass

@@ -217,8 +217,8 @@ class ExperimentsScreen(StageScreen):
             made = query.make_query(project.id, self.sort, "", self.descending)
         # Validation scores of two splits are on different rows: ★ ranks the newest split's runs.
         self._splits = query.run_splits(self.workspace, project.id)
-        newest = self._splits[0] if len(self._splits) > 1 else None
-        table.best_id = query.best_run_id(self.workspace, project.id, metric, newest)
+        ranked = query.ranked_split(self._splits)
+        table.best_id = query.best_run_id(self.workspace, project.id, metric, ranked)
         runs = query.listing(self.workspace, made)
         total = runs.count()
         self._latest.clear()

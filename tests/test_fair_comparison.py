@@ -115,3 +115,13 @@ def test_runs_name_their_split_and_data_version(two_splits, run_cli) -> None:
     table = run_cli("runs", workspace=ws.root)
     assert "SPLIT" in table.output.splitlines()[0]
     assert f"{candidate.split_id} (data v{candidate.version_id})" in table.output
+
+
+def test_the_best_run_is_ranked_among_the_newest_splits_runs(two_splits) -> None:
+    from cockpit.training import query
+
+    ws, project, reference, candidate = two_splits
+    assert query.run_splits(ws, project.id) == [candidate.split_id, reference.split_id]
+    # the overview, Experiments' ★ and the Evaluation screen's default run all name this one
+    assert query.best_run(ws, project) == candidate.id
+    assert query.best_run_id(ws, project.id, "recall", reference.split_id) != candidate.id

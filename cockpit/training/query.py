@@ -500,7 +500,13 @@ def best_run_id(ws: Workspace, project_id: int, metric: str, split_id: int | Non
 
 def run_splits(ws: Workspace, project_id: int) -> list[int]:
     """The splits the project's finished runs were validated on, newest first: validation
-    scores from two splits are on different rows, so they do not rank against each other."""
+    scores from two splits are on different rows, so they do not rank against each other.
+    A project with one split gives it (runs or not): more than one means runs span splits."""
+    splits = ws.store.rows(
+        "SELECT id FROM splits WHERE project_id = ? ORDER BY id DESC LIMIT 2", [project_id]
+    )
+    if len(splits) < 2:  # one split (or none): no need to read every run (100,000 of them, say)
+        return [r["id"] for r in splits]
     rows = ws.store.rows(
         "SELECT DISTINCT split_id FROM runs WHERE project_id = ? AND status = 'finished' "
         "AND split_id IS NOT NULL ORDER BY split_id DESC",
@@ -509,14 +515,20 @@ def run_splits(ws: Workspace, project_id: int) -> list[int]:
     return [r["split_id"] for r in rows]
 
 
+def ranked_split(splits: list[int]) -> int | None:
+    """The split whose runs are ranked when runs span several (`run_splits`): the newest."""
+    return splits[0] if len(splits) > 1 else None
+
+
 def best_run_metric(ws: Workspace, project: Project) -> tuple[str, int | None]:
-    """The spec's metric and the finished run with the best validation score on it: the run
-    the Experiments screen marks best, the Evaluation screen opens on and next steps name."""
+    """The spec's metric and the finished run with the best validation score on it (among
+    the newest split's runs when runs span several): the run the Experiments screen marks
+    best, the Evaluation screen opens on and next steps name."""
     from cockpit.evaluation import metrics
     from cockpit.problem import current_spec
 
     metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
-    return metric, best_run_id(ws, project.id, metric)
+    return metric, best_run_id(ws, project.id, metric, ranked_split(run_splits(ws, project.id)))
 
 
 def best_run(ws: Workspace, project: Project) -> int | None:
