@@ -17,6 +17,7 @@ from cockpit.monitoring import alerts, batches
 from cockpit.projects import Project, create_project
 from cockpit.training import runs
 from cockpit.workspace import Workspace
+from storage import clock
 from tests.training_here import trained_here
 
 
@@ -53,7 +54,8 @@ def critical_alert(ws: Workspace, project: Project, folder: Path) -> alerts.Aler
     registry.deploy(ws, project, 1, "blue-green", reason="review test", override="review test")
     production = frame(200, seed=1).drop(columns=["left"])
     production.to_csv(folder / "batch.csv", index=False)
-    batches.ingest(ws, project, folder / "batch.csv", at="2026-05-01T00:00:00+00:00")
+    # dated now: a fresh feed (a past date would also fire the freshness rule, measured to now)
+    batches.ingest(ws, project, folder / "batch.csv", at=clock.now_iso())
     alerts.add_rule(ws, project, "rows", ">", 0, severity="critical", action="page the on-call")
     fired = [a for a in alerts.check(ws, project).firing if a.metric == "rows"]
     assert len(fired) == 1, fired
