@@ -22,6 +22,7 @@ from cockpit.features import current_spec as feature_spec
 from cockpit.features import entity_column
 from cockpit.projects import create_project
 from cockpit.training import runs
+from tests.training_here import training_here
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,9 @@ def two_splits(tmp_path_factory):
     problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.8))
     first_split = make_split(ws, project, "stratified", seed=1)
     second_split = make_split(ws, project, "stratified", seed=2)
-    reference = runs.train(ws, project, "logistic_regression", split_id=first_split.id)
-    candidate = runs.train(ws, project, "logistic_regression", ["C=0.5"], split_id=second_split.id)
+    with training_here():  # setup runs: what they record is the subject, not the training process
+        reference = runs.train(ws, project, "logistic_regression", split_id=first_split.id)
+        candidate = runs.train(ws, project, "logistic_regression", ["C=0.5"], split_id=second_split.id)
     yield ws, project, reference, candidate
     ws.close()
 
@@ -87,7 +89,8 @@ def test_the_reference_is_scored_on_the_candidates_rows_and_its_training_rows_co
 
 def test_a_reference_on_the_same_split_saw_none_of_the_rows(two_splits) -> None:
     ws, project, reference, _ = two_splits
-    sibling = runs.train(ws, project, "logistic_regression", ["C=2.0"], split_id=reference.split_id)
+    with training_here():
+        sibling = runs.train(ws, project, "logistic_regression", ["C=2.0"], split_id=reference.split_id)
     evaluation = report.evaluate(ws, project, sibling, "validation", against=reference, seeds=0)
     assert evaluation.reference is not None and evaluation.reference["trained_on_rows"] == 0
     assert not any("was trained on" in w for w in evaluation.warnings)

@@ -26,6 +26,7 @@ from cockpit.training import runs
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.evaluation import EvaluationScreen
+from tests.training_here import training_here
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,9 @@ def two_splits(tmp_path_factory) -> Path:
     problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.8))
     first = make_split(ws, project, "stratified", seed=1)
     second = make_split(ws, project, "stratified", seed=2)
-    reference = runs.train(ws, project, "logistic_regression", split_id=first.id)
-    candidate = runs.train(ws, project, "logistic_regression", ["C=0.5"], split_id=second.id)
+    with training_here():  # setup runs: what they record is the subject, not the training process
+        reference = runs.train(ws, project, "logistic_regression", split_id=first.id)
+        candidate = runs.train(ws, project, "logistic_regression", ["C=0.5"], split_id=second.id)
     gating.gate(ws, project, candidate, against=reference)
     ws.close()
     return folder
