@@ -116,9 +116,9 @@ class MonitoringScreen(StageScreen):
         )
         room = max(20, self.size.width - 2)  # one line each: the tabs keep their room at 80x24
         named = f" ({', '.join(sorted({a.window or '-' for a in firing}))})" if firing else ""
+        # the windows last: a cut line loses window names, not the counts
         alert_line = (
-            f"{metric_text} · alerts on every window: {len(firing)} firing{named}, "
-            f"{len(self.alerts) - len(firing)} acked"
+            f"{metric_text} · alerts: {len(self.alerts) - len(firing)} acked, {len(firing)} firing{named}"
         )
         summary.update(
             "\n".join(cut(line, room) for line in (data_line, alert_line, _service_text(self.windows)))
