@@ -212,29 +212,55 @@ class DeploymentScreen(StageScreen):
         found = registry.deployable(self.workspace, self.app.project)
         return found[0] if found else None
 
+    def _held(self, version: registry.ModelVersion) -> str:
+        """'production', 'the canary'... what keeps a version from being offered."""
+        if version.status != "active":
+            return version.status
+        names = [
+            n
+            for n, a in registry.aliases(self.workspace, self.app.project).items()
+            if a.version_id == version.id
+        ]
+        serving = [n for n in ("production", "canary", "shadow") if n in names]
+        return "production" if "production" in serving else f"the {serving[0]}" if serving else "active"
+
     def _row_of(self, version: registry.ModelVersion | None) -> int:
         ids = [v.id for v in self.versions]
         return ids.index(version.id) if version is not None and version.id in ids else 0
 
-    def _deploy_target(self) -> tuple[registry.ModelVersion | None, str]:
-        """The highlighted version if it can be deployed, else the default; with a note when
-        the highlighted one was passed over (production is never offered)."""
+    def _deploy_target(self, strategy: str) -> tuple[registry.ModelVersion | None, str]:
+        """The highlighted version if it can be deployed so, else the default; with a note
+        when the highlighted one was passed over (production is never offered, nor the
+        version that already holds the strategy's alias)."""
         highlighted = self._highlighted()
-        offered = registry.deployable(self.workspace, self.app.project)
+        offered = registry.deployable(self.workspace, self.app.project, strategy)
         if highlighted is not None and any(v.id == highlighted.id for v in offered):
             return highlighted, ""
         target = offered[0] if offered else None
         if highlighted is None or target is None:
             return target, ""
-        state = "production" if highlighted.status == "active" else highlighted.status
-        return target, f"v{highlighted.version} is {state}: "
+        return target, f"v{highlighted.version} is {self._held(highlighted)}: "
+
+    def _nothing_to_deploy(self, strategy: str) -> str:
+        """Why c/s/d offer no version: each active version and what it is already."""
+        active = [v for v in reversed(self.versions) if v.status == "active"]
+        if not active:
+            return "No active version to deploy: register one first"
+        said = ", ".join(f"v{v.version} is {self._held(v)}" for v in active)
+        return f"No version can become {_AS[strategy]}: {said}; register another first"
 
     def _confirm(self, question: str, plan: registry.Plan, action: Callable[[str, Moves], str]) -> None:
         """Ask with the plan's moves; `action(reason, moves)` runs only on a typed reason, and
-        the core refuses it if the moves differ by then (the aliases changed meanwhile)."""
+        the core refuses it if the moves differ by then (the aliases changed meanwhile). A
+        version whose gate did not pass says so first: the reason typed is the override."""
         if not plan.moves:
             self.notify(f"Already so, nothing changed: {question.rstrip('?')}", severity="warning")
             return
+        if plan.gate is not None:
+            question = (
+                f"{plan.gate.sentence()}; review says it is NOT READY. {question} "
+                "The reason you type overrides the gate."
+            )
 
         def confirmed(reason: str | None) -> None:
             if reason is not None:
@@ -251,14 +277,17 @@ class DeploymentScreen(StageScreen):
 
     @notify_errors
     def action_deploy(self, strategy: str) -> None:
-        version, note = self._deploy_target()
+        version, note = self._deploy_target(strategy)
         if version is None:
-            self.notify("No version to deploy besides production: register one first", severity="warning")
+            self.notify(self._nothing_to_deploy(strategy), severity="warning")
             return
         ws, project, number = self.workspace, self.app.project, version.version
 
         def deployed(percent: float | None, reason: str, moves: Moves) -> str:
-            plan = registry.deploy(ws, project, number, strategy, percent, reason, expect=moves)
+            override = reason if strategy == "blue-green" and _overridden(moves) else None
+            plan = registry.deploy(
+                ws, project, number, strategy, percent, reason, expect=moves, override=override
+            )
             return f"{plan.target.label} deployed ({strategy}): " + summary(plan.moves)
 
         if strategy != "canary":
@@ -332,13 +361,18 @@ class DeploymentScreen(StageScreen):
         what = "the canary " if canary else ""
 
         def promoted(reason: str, moves: Moves) -> str:
-            return summary(registry.promote(ws, project, ref, reason, expect=moves).moves)
+            override = reason if _overridden(moves) else None
+            return summary(registry.promote(ws, project, ref, reason, expect=moves, override=override).moves)
 
         self._confirm(f"Promote {what}{plan.target.label} to production?", plan, promoted)
 
     @notify_errors
     def action_rollback(self) -> None:
         ws, project = self.workspace, self.app.project
+        blocked = registry.rollback_blocker(ws, project)
+        if blocked is not None:
+            self.notify(f"Nothing to roll back to: {blocked}", title="Rollback", severity="warning")
+            return
         plan = registry.plan_rollback(ws, project)
 
         def rolled_back(reason: str, moves: Moves) -> str:
@@ -373,6 +407,14 @@ def _load_scored(found: dict, job: Job) -> Scored:
             pipeline, inputs.loc[order], inputs, columns, positive_label(list(pipeline.classes_))
         )
     return Scored(found, outputs.loc[order], reasons)
+
+
+_AS = {"canary": "the canary", "shadow": "the shadow", "blue-green": "production"}
+
+
+def _overridden(moves: Moves) -> bool:
+    """The confirmed moves override a gate (the reason typed is the override)."""
+    return any(m.what == "gate" for m in moves)
 
 
 SHARE_LIMITS = (5.0, 95.0)  # what + and - step the canary's share within (the CLI takes any 0–100)

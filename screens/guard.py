@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 
 from cockpit.errors import CockpitError
 from cockpit.workspace import UI_LOG
@@ -42,14 +43,20 @@ def log_traceback(app: App, error: BaseException) -> Path | None:
     return log
 
 
-def report_error(app: App, error: BaseException, title: str = "Something went wrong") -> None:
-    """Notify an error; an unexpected one is also logged unless the app is strict."""
+def report_error(app: App, error: BaseException, title: str | None = None) -> None:
+    """Notify an error; an unexpected one is also logged unless the app is strict. With no
+    title, a CockpitError (a refusal that says what to do) is a warning titled "Not done";
+    anything else is an error titled "Something went wrong"."""
     text, timeout = error_text(error), 10
-    if not isinstance(error, CockpitError) and not getattr(app, "strict", True):
+    refused = isinstance(error, CockpitError)
+    if not refused and not getattr(app, "strict", True):
         log = log_traceback(app, error)
         if log is not None:
             text, timeout = f"{text}\n(details in {log})", 15
-    app.notify(text, title=title, severity="error", timeout=timeout)
+    if title is None:
+        title = "Not done" if refused else "Something went wrong"
+    severity: SeverityLevel = "warning" if refused and title == "Not done" else "error"
+    app.notify(text, title=title, severity=severity, timeout=timeout)
 
 
 def notify_errors(handler: Callable[..., Any]) -> Callable[..., Any]:

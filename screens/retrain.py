@@ -17,6 +17,7 @@ from cockpit.retraining import cycle, policy, rollout
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
+from screens.fit_table import FitTable
 from screens.footer import KeysFooter
 from screens.guard import guarded, notify_errors
 from screens.keys import bindings
@@ -44,7 +45,9 @@ class RetrainScreen(StageScreen):
         with TabbedContent(initial="duel"):
             with TabPane("Champion vs challenger", id="duel"):
                 yield Static(id="decision")
-                yield DataTable(id="duel-table", cursor_type="row", zebra_stripes=True)
+                # the figures are never cut (a cut "+0.095" reads as another number): the
+                # labels give way on a narrow terminal
+                yield FitTable(DUEL_COLUMNS, DUEL_COLUMNS[0], whole=DUEL_COLUMNS[1:], id="duel-table")
             with TabPane("Steps", id="steps"):
                 yield Static(id="steps-text")
             with TabPane("Versions", id="versions-tab"):
@@ -53,10 +56,7 @@ class RetrainScreen(StageScreen):
 
     def on_mount(self) -> None:
         self.query_one("#versions", DataTable).add_columns(
-            "Version", "Run", "Serves as", "Gate", "Successor", "Why"
-        )
-        self.query_one("#duel-table", DataTable).add_columns(
-            "On the same rows", "Champion", "Challenger", "Δ"
+            "Version", "Run", "Aliases", "Gate", "Successor", "Why"
         )
         self.refresh_data()
 
@@ -85,7 +85,7 @@ class RetrainScreen(StageScreen):
             table.add_row(
                 f"v{v.version}",
                 str(v.run_id),
-                v.status if v.status == "retired" else ", ".join(held.get(v.id, [])) or v.status,
+                _aliases(v, held.get(v.id, [])),
                 v.gate_label,
                 successor,
                 _why(v)[:40],
@@ -108,9 +108,9 @@ class RetrainScreen(StageScreen):
     def _duel(self, last: cycle.Retrain | None, waiting: rollout.Pending | None) -> None:
         decision = self.query_one("#decision", Static)
         steps = self.query_one("#steps-text", Static)
-        table = self.query_one("#duel-table", DataTable)
-        table.clear()
+        table = self.query_one("#duel-table", FitTable)
         if last is None:
+            table.set_rows([])
             decision.update("No retrain yet: R runs the pipeline (cockpit retrain).")
             steps.update("")
             return
@@ -126,8 +126,12 @@ class RetrainScreen(StageScreen):
             )
         )
         steps.update("\n".join(f"- {s}" for s in last.steps))
-        for label, champion, challenger in _duel_rows(last):
-            table.add_row(label, _fmt(champion), _fmt(challenger), _delta(champion, challenger))
+        table.set_rows(
+            [
+                ([label, _fmt(champion), _fmt(challenger), _delta(champion, challenger)], None)
+                for label, champion, challenger in _duel_rows(last)
+            ]
+        )
 
     @notify_errors
     def action_retrain(self) -> None:
@@ -221,6 +225,15 @@ class Retrained(Message):
 
 def _retrain(job: Job, reason: str, moves: tuple[Move, ...]) -> Retrained:
     return Retrained(cycle.retrain(job.workspace, job.project, asked=reason, expect=moves))
+
+
+DUEL_COLUMNS = ("On the same rows", "Champion", "Challenger", "Δ")
+
+
+def _aliases(version: registry.ModelVersion, held: list[str]) -> str:
+    """The aliases a version holds ('-': it serves nothing and waits for nothing), or
+    'retired'; its status 'active' only says it may be deployed, not that it serves."""
+    return "retired" if version.status == "retired" else ", ".join(held) or "-"
 
 
 def _why(version: registry.ModelVersion) -> str:

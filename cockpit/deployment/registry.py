@@ -355,12 +355,13 @@ def _carry_out(
     override: str | None = None,
 ) -> None:
     """Set the plan's aliases and record `event`; the caller planned inside its transaction.
-    With an override, production's ledger line says who overrode which gate rules, and why."""
+    With an override, production's ledger line says who overrode which gate rules, and why
+    (after the reason the person gave, if any: payload's)."""
     with ws.store.transaction():
         for step in plan.steps:
             why = step.note or reason
             if override and plan.gate is not None and step.alias == "production":
-                why = ledger_reason(plan.gate, override, reason)
+                why = ledger_reason(plan.gate, override, payload.get("reason", ""))
             set_alias(
                 ws,
                 project,
@@ -415,18 +416,22 @@ def plan_deploy(
             )
     alias = _ALIAS_OF[strategy]
     share = percent if strategy == "canary" else None
-    steps = [Step(alias, version.id, "deploy", share, strategy)]
-    steps += _left_behind(ws, project, version, alias, f"{version.label} is {alias} now")
+    step = Step(alias, version.id, "deploy", share, strategy)
+    steps = _around(ws, project, version, step, f"{version.label} is {alias} now")
     return _plan(ws, project, version, steps, judge=alias == "production")
 
 
-def _left_behind(
-    ws: Workspace, project: Project, version: ModelVersion, taking: str, note: str
-) -> list[Step]:
-    """The aliases the version stops holding as it takes `taking` (standing.left_behind: no
-    longer a candidate once it serves; production is never also the canary or shadow)."""
+def _around(ws: Workspace, project: Project, version: ModelVersion, step: Step, note: str) -> list[Step]:
+    """`step` with the aliases the version stops holding as it takes step.alias
+    (standing.left_behind: no longer a candidate once it serves, so that is cleared first;
+    production is never also the canary or shadow, so those are cleared after)."""
     held = {name: alias.version_id for name, alias in aliases(ws, project).items()}
-    return [Step(other, None, "clear", note=note) for other in left_behind(held, version.id, taking)]
+    cleared = [Step(other, None, "clear", note=note) for other in left_behind(held, version.id, step.alias)]
+    return [
+        *(c for c in cleared if c.alias == "candidate"),
+        step,
+        *(c for c in cleared if c.alias != "candidate"),
+    ]
 
 
 def deploy(
@@ -511,8 +516,7 @@ def plan_promote(ws: Workspace, project: Project, ref: int | str | None = None) 
         version = get_version(ws, project, ref)
     if version.status != "active":
         raise CockpitError(f"{version.label} is {version.status}; promote an active version")
-    steps = [Step("production", version.id, "promote")]
-    steps += _left_behind(ws, project, version, "production", "promoted to production")
+    steps = _around(ws, project, version, Step("production", version.id, "promote"), "promoted to production")
     return _plan(ws, project, version, steps, judge=True)
 
 
@@ -539,24 +543,43 @@ def promote(
 def plan_rollback(ws: Workspace, project: Project, reason: str = "") -> Plan:
     """Production goes back to the version it held before the current one; canary stops, and
     so does the shadow if it is that version."""
-    current = alias_version_id(ws, project, "production")
-    if current is None:
-        raise CockpitError("no production model to roll back")
-    row = ws.store.one(
-        "SELECT previous_version_id FROM ledger WHERE project_id = ? AND alias = "
-        "'production' AND version_id = ? AND previous_version_id IS NOT NULL "
-        "AND previous_version_id != ? ORDER BY id DESC LIMIT 1",
-        [project.id, current, current],
-    )
-    if row is None:
-        raise CockpitError("production has no earlier version to roll back to")
-    target = version_by_id(ws, row["previous_version_id"])
+    blocked = rollback_blocker(ws, project)
+    if blocked is not None:
+        raise CockpitError(blocked)
+    target = _rollback_target(ws, project)
+    assert target is not None  # rollback_blocker said there is one
     steps = [Step("production", target.id, "rollback")]
     if alias_version_id(ws, project, "canary") is not None:
         steps.append(Step("canary", None, "clear", note="rollback: " + reason))
     if alias_version_id(ws, project, "shadow") == target.id:
         steps.append(Step("shadow", None, "clear", note=f"rollback: {target.label} is production now"))
     return _plan(ws, project, target, steps)
+
+
+def _rollback_target(ws: Workspace, project: Project) -> ModelVersion | None:
+    """The version production held before the current one (None: none, or no production)."""
+    current = alias_version_id(ws, project, "production")
+    row = ws.store.one(
+        "SELECT previous_version_id FROM ledger WHERE project_id = ? AND alias = "
+        "'production' AND version_id = ? AND previous_version_id IS NOT NULL "
+        "AND previous_version_id != ? ORDER BY id DESC LIMIT 1",
+        [project.id, current, current],
+    )
+    return None if current is None or row is None else version_by_id(ws, row["previous_version_id"])
+
+
+def rollback_blocker(ws: Workspace, project: Project) -> str | None:
+    """Why production cannot be rolled back now, or None when it can."""
+    current = alias_version_id(ws, project, "production")
+    if current is None:
+        return "no production model to roll back"
+    target = _rollback_target(ws, project)
+    if target is None:
+        version = version_by_id(ws, current).version
+        return f"production has no earlier version to roll back to (v{version} replaced none)"
+    if target.status != "active":  # its model file is archived: it would only answer errors
+        return f"the version production replaced, {target.label}, is {target.status}"
+    return None
 
 
 def rollback(ws: Workspace, project: Project, reason: str, expect: tuple[Move, ...] | None = None) -> Plan:

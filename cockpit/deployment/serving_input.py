@@ -119,11 +119,22 @@ def invalid(items: list[Any], schema: dict[str, Any]) -> tuple[int, dict[str, An
     problems = check_rows(items, schema)
     if not problems:
         return None
-    named = [p for p in problems if p["field"]]
-    message = "invalid input: " + (
-        "; ".join(f"{p['field']}: {p['problem']}" for p in named[:5]) or problems[0]["problem"]
-    )
+    message = "invalid input: " + (_said(problems) or problems[0]["problem"])
     return 422, {"error": message, "fields": problems}
+
+
+def _said(problems: list[dict[str, Any]]) -> str:
+    """Every offending field once with its problem ('year: missing'), and in how many rows
+    when more than one ('year: missing in 3 rows'); `fields` has each row."""
+    rows: dict[tuple[str, str], int] = {}
+    for p in problems:
+        if p["field"]:
+            key = (p["field"], p["problem"])
+            rows[key] = rows.get(key, 0) + 1
+    said = "; ".join(
+        f"{field}: {problem}" + (f" in {n} rows" if n > 1 else "") for (field, problem), n in rows.items()
+    )
+    return said + (f" (checking stops after {PROBLEM_CAP} problems)" if len(problems) >= PROBLEM_CAP else "")
 
 
 def _is_unicode(text: str) -> bool:
@@ -158,6 +169,9 @@ def request_ids(rows: list[dict[str, Any]], schema: dict[str, Any]) -> list[str 
     return ids if any(key is not None for key in ids) else None
 
 
+PROBLEM_CAP = 50  # a request of many bad rows is refused without checking them all
+
+
 def check_rows(rows: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
     """Every offending field: {"row", "field", "problem"} (empty when all rows are fine)."""
     columns = schema.get("columns", {})
@@ -176,7 +190,7 @@ def check_rows(rows: list[Any], schema: dict[str, Any]) -> list[dict[str, Any]]:
             problem = _problem(row[column], spec)
             if problem:
                 problems.append({"row": index, "field": column, "problem": problem})
-        if len(problems) >= 50:
+        if len(problems) >= PROBLEM_CAP:
             break
     return problems
 

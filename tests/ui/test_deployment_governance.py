@@ -14,6 +14,8 @@ from screens.dialogs_input import PromptDialog
 from screens.row_detail import RowDetail
 from tests.ui.test_later_screens import live  # noqa: F401  (v1, v2 registered; v2 production)
 
+GATE = "gate: never run → overridden, the reason in the ledger"  # the live fixture gates no run
+
 
 def _state(ws) -> tuple:
     """Everything a deployment key may change: the aliases and the ledger."""
@@ -76,7 +78,7 @@ async def test_shadow_and_blue_green_say_what_changes_and_esc_keeps_production(l
         await pilot.press("escape")
         await pilot.press("d")
         await pilot.pause()
-        assert _changes(app) == ["production: v1 → v2"]
+        assert _changes(app) == ["production: v1 → v2", GATE]  # v2 never gated
         await pilot.press("escape")
         await pilot.pause()
         assert _state(live) == before
@@ -94,7 +96,7 @@ async def test_promote_and_rollback_say_what_changes(live) -> None:  # noqa: F81
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("6", "P")
         await pilot.pause()
-        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 20% → none"]
+        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 20% → none", GATE]
         before = _state(live)
         await pilot.press("escape")
         await pilot.pause()
@@ -165,7 +167,7 @@ async def test_a_dialog_answered_after_the_aliases_changed_does_nothing(live) ->
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("6", "P")
         await pilot.pause()
-        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 20% → none"]
+        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 20% → none", GATE]
         registry.set_canary_percent(live, project, 50, "meanwhile, from the CLI")
         before = _state(live)
         await _answer(pilot, "the canary held up")
@@ -175,7 +177,7 @@ async def test_a_dialog_answered_after_the_aliases_changed_does_nothing(live) ->
         assert "canary: v2 at 50% → none" in refused and refused.endswith("nothing done")
         await pilot.press("P")  # asked again, nothing changes meanwhile: carried out
         await pilot.pause()
-        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 50% → none"]
+        assert _changes(app) == ["production: v1 → v2", "canary: v2 at 50% → none", GATE]
         await _answer(pilot, "the canary held up")
         assert registry.get_version(live, project, "production").version == 2
 

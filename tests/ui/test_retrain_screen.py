@@ -75,7 +75,7 @@ async def test_R_says_what_may_change_and_esc_changes_nothing(ws) -> None:
         assert not isinstance(app.screen, ConfirmReason)
         assert ws.store.scalar("SELECT count(*) FROM retrains") == 0
         assert ws.store.scalar("SELECT count(*) FROM runs") == 1
-        assert _serving(ws) == {"production": 1, "candidate": 1}
+        assert _serving(ws) == {"production": 1}  # serving, v1 is no candidate
 
 
 async def test_R_with_a_reason_retrains_and_a_failed_gate_deploys_only_by_override(ws) -> None:
@@ -102,7 +102,7 @@ async def test_R_with_a_reason_retrains_and_a_failed_gate_deploys_only_by_overri
         await pilot.press("D")
         await _type(pilot, app, "mentors watch it by hand")
         assert _serving(ws) == {"production": 1, "canary": 2}  # serving: no longer a candidate
-        entry = registry.ledger(ws, get_project(ws, "svc"))[0]
+        entry = next(e for e in registry.ledger(ws, get_project(ws, "svc")) if e.alias == "canary")
         assert entry.reason == f"override by tester: mentors watch it by hand (gate failed: {FAILED})"
         assert rollout.OVERRIDDEN in str(app.screen.query_one("#decision").render())
         await pilot.press("D")  # nothing waits any more: no dialog
@@ -122,7 +122,7 @@ async def test_x_says_what_retiring_changes_and_refuses_production(ws) -> None:
         await pilot.press("x")
         lines = _dialog_text(app)
         assert "v2: active → retired, its model file archived" in lines
-        assert "shadow: v2 → none" in lines and "candidate: v2 → none" in lines
+        assert "shadow: v2 → none" in lines and "candidate: v2 → none" not in lines  # serving: no candidate
         await pilot.press("escape")
         assert registry.get_version(ws, project, 2).status == "active"
         await pilot.press("x")
@@ -134,7 +134,7 @@ async def test_x_says_what_retiring_changes_and_refuses_production(ws) -> None:
         table.focus()
         await pilot.press("enter")  # the row in full
         fields = [str(f.render()) for f in app.screen.query(".row-field")]
-        assert "Why: shadow compared enough" in fields and "Serves as: retired" in fields
+        assert "Why: shadow compared enough" in fields and "Aliases: retired" in fields
 
 
 def _said(app) -> list[str]:
