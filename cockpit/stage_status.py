@@ -219,11 +219,16 @@ def deployment_status(ws: Workspace, project: Project) -> StageState:
     number = {v.id: v.version for v in versions}
     aliases = registry.aliases(ws, project)
     if "production" not in aliases:
+        from cockpit.deployment.standing import standing
+
+        # a version whose gate did not pass becomes production only with an override
+        override = "" if standing(ws, project, versions[-1]).passed else " --override 'REASON'"
+        command = f"cockpit deploy {versions[-1].version} --strategy blue-green{override}"
         return StageState(
             stage,
             Status.IN_PROGRESS,
             f"{_plural(len(versions), 'version')}, none in production",
-            NextAction("deploy", commands=(f"cockpit deploy {versions[-1].version} --strategy blue-green",)),
+            NextAction("deploy", commands=(command,)),
         )
     detail = f"v{number[aliases['production'].version_id]} in production"
     if "canary" in aliases:

@@ -77,7 +77,8 @@ def test_next_steps_name_the_ids_the_core_knows(workspace, tmp_path) -> None:
     assert deployment is not None and deployment.commands == (f"cockpit register {run.id}",)
     registry.register(workspace, project, run.id, "test")
     deployment = _state(workspace, project, "deployment").next_action
-    assert deployment is not None and deployment.commands == ("cockpit deploy 1 --strategy blue-green",)
+    never_gated = "cockpit deploy 1 --strategy blue-green --override 'REASON'"  # production needs one
+    assert deployment is not None and deployment.commands == (never_gated,)
     for state in stage_states(workspace, project):
         for command in state.next_action.commands if state.next_action else ():
             assert not {"RUN", "V", "VERSION"} & set(command.split()), (state.stage.key, command)
