@@ -381,21 +381,8 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _json_encoder() -> Callable[[Any], str]:
-    """json.dumps(value, sort_keys=True, default=str), the encoder made once. The json module
-    builds its C encoder again at every call, a third of the cost for a run's small dicts of
-    floats; this one is built once, with json's own arguments for those options (no circular
-    check: a store's values are plain trees). Python's encoder where the C one is missing."""
-    from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
-
-    if c_make_encoder is None:
-        return json.JSONEncoder(sort_keys=True, default=str).encode
-    # the arguments JSONEncoder(sort_keys=True, default=str).iterencode gives it
-    c_encode = c_make_encoder(None, str, encode_basestring_ascii, None, ": ", ", ", True, False, True)
-    return lambda value: "".join(c_encode(value, 0))
-
-
-to_json = _json_encoder()
+# json.dumps(value, sort_keys=True, default=str) without making an encoder at every call
+to_json = json.JSONEncoder(sort_keys=True, default=str).encode
 
 
 def _encode(value: Any) -> Any:
