@@ -59,7 +59,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 
-STEP_S = 0.02  # between stages, so a key pressed meanwhile is handled first
+STEP_S = 0.002  # between steps, so a key pressed meanwhile is handled first (and holds the next)
 HOLD_S = 0.3  # after a key or click, so what it asked for is drawn before the next step
 
 _held_until: weakref.WeakKeyDictionary[App, float] = weakref.WeakKeyDictionary()
