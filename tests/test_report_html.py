@@ -179,3 +179,15 @@ def test_svg_escapes_labels_and_skips_empty_data() -> None:
     assert bar_chart("empty", ["a"], [None]) == ""
     assert nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(3.0, 3.0)[0] <= 3.0 <= nice_ticks(3.0, 3.0)[-1]
+
+
+def test_evaluation_page_names_its_rows_and_where_the_reference_was_trained(
+    run_cli, demo_path: Path, tmp_path: Path
+) -> None:
+    """The demo's retrain challenger (run 23, split 4 of data v5) against run 15 (split 1 of
+    v1): the page says which rows the numbers are on and that the reference was scored on them."""
+    page, data = report(run_cli, demo_path, tmp_path, "evaluation", "23", *LEARNERS)
+    words = "".join(check_page(page, data).text)
+    evaluation = data["evaluation"]
+    assert f"Metrics on the test split {evaluation['split_id']} (data v{evaluation['version_id']})" in words
+    assert "Reference: run 15 (trained on split 1, data v1), scored on these same rows" in words

@@ -8,6 +8,7 @@ from typing import Any
 
 from cockpit.errors import CockpitError
 from cockpit.evaluation.gate import GateResult, latest_gate
+from cockpit.evaluation.references import reference_where
 from cockpit.evaluation.report import Evaluation, latest_evaluation
 from cockpit.evaluation.segments import interval_text
 from cockpit.projects import Project
@@ -130,8 +131,14 @@ def _metrics(e: Evaluation, key: str) -> str:
         rows.append(row)
     against = ""
     if e.reference_run is not None:
-        against = paragraph("Reference: run " + figure(e.reference_run, key + "/reference/run_id"))
-    return section(f"Metrics on the {e.part} split", threshold, table(headers, rows), against)
+        trained = reference_where(e.reference or {})
+        against = paragraph(
+            "Reference: run "
+            + figure(e.reference_run, key + "/reference/run_id")
+            + text(f" ({trained})" if trained else "")
+            + text(", scored on these same rows")
+        )
+    return section(f"Metrics on the {e.rows_label}", threshold, table(headers, rows), against)
 
 
 def _confusion(e: Evaluation, key: str) -> str:
