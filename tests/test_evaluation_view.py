@@ -13,6 +13,9 @@ from cockpit.evaluation.report import Evaluation
 from cockpit.training import runs
 from tests.test_evaluation import _project
 
+# runs train in this process: what they record is the subject, not the training process
+pytestmark = pytest.mark.usefixtures("train_here")
+
 
 def _bare(task_metric: str, threshold: float | None = None, reason: str | None = None) -> Evaluation:
     return Evaluation(1, 1, "test", task_metric, threshold, reason, {}, {}, {}, None, 0, "")

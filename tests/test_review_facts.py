@@ -27,6 +27,7 @@ from cockpit.retraining import cycle, policy, rollout
 from cockpit.stage_status import data_status, retrain_status
 from cockpit.training import runs
 from cockpit.workspace import Workspace
+from tests.training_here import trained_here
 
 FEATURES = ["mean radius", "mean texture", "mean smoothness", "worst concavity"]
 
@@ -49,7 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     datasets.import_dataset(ws, project, folder / "cancer.csv")
     make_split(ws, project, "stratified")
     problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.8))
-    run = runs.train(ws, project, "logistic_regression")
+    run = trained_here(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, "facts test")
     ws.close()
     return folder / "proj"

@@ -15,11 +15,11 @@ from cockpit.data import datasets
 from cockpit.data.splits import make_split
 from cockpit.evaluation.report import latest_evaluation
 from cockpit.projects import create_project, get_project
-from cockpit.training import runs
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.evaluation import EvaluationScreen
 from tests.cli_workspaces import breast_cancer_errors
+from tests.training_here import trained_here
 
 
 def _cancer(folder: Path) -> Workspace:
@@ -30,7 +30,7 @@ def _cancer(folder: Path) -> Workspace:
     make_split(ws, project, "stratified")
     spec = problem.ProblemSpec(metric="recall", metric_target=0.8, segments=["radius error"])
     problem.save_spec(ws, project, spec)
-    runs.train(ws, project, "logistic_regression")
+    trained_here(ws, project, "logistic_regression")
     return ws
 
 

@@ -28,6 +28,7 @@ from screens.app import CockpitApp
 from screens.evaluation import EvaluationScreen, Loaded, Subject
 from screens.evaluation_tabs import fmt
 from screens.run_picker import NO_RUN, RunPicker
+from tests.training_here import trained_here
 
 SIZES = [(80, 24), (120, 40), (60, 20)]
 
@@ -61,9 +62,9 @@ def three_runs(tmp_path_factory) -> Path:
     project = get_project(ws, "subs")
     spec = problem.ProblemSpec(metric="recall", metric_target=0.6, segments=["plan"])
     problem.save_spec(ws, project, spec)
-    first = runs.train(ws, project, "logistic_regression")
-    second = runs.train(ws, project, "random_forest", {"n_estimators": 20, "max_depth": 3})
-    runs.train(ws, project, "dummy")
+    first = trained_here(ws, project, "logistic_regression")
+    second = trained_here(ws, project, "random_forest", {"n_estimators": 20, "max_depth": 3})
+    trained_here(ws, project, "dummy")
     gating.gate(ws, project, first)
     gating.gate(ws, project, second)
     ws.close()
@@ -315,8 +316,8 @@ async def test_gate_tabs_and_export_by_keys(tmp_path, frozen_clock) -> None:
     ws = _subs_workspace(tmp_path / "w")
     project = get_project(ws, "subs")
     problem.save_spec(ws, project, problem.ProblemSpec(metric="roc_auc", metric_target=0.7))
-    best = runs.train(ws, project, "logistic_regression")
-    runs.train(ws, project, "dummy")
+    best = trained_here(ws, project, "logistic_regression")
+    trained_here(ws, project, "dummy")
 
     app = CockpitApp(ws, "subs")
     async with app.run_test(size=(80, 24)) as pilot:

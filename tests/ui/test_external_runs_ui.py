@@ -24,6 +24,7 @@ from screens.experiments import ExperimentsScreen
 from screens.run_dialogs import RunDetail
 from screens.run_picker import RunPicker
 from screens.runs_table import RunsTable
+from tests.training_here import trained_here
 
 SCRIPT = "/home/ana/train_lgbm.py"
 
@@ -59,10 +60,10 @@ def cancer(tmp_path_factory) -> Path:
     frame.to_csv(path, index=False)
     datasets.import_dataset(ws, project, path)
     make_split(ws, project, "stratified")
-    runs.train(ws, project, "logistic_regression", {"max_iter": 300})
+    trained_here(ws, project, "logistic_regression", {"max_iter": 300})
     _log_script_run(ws, project, [0.6 / (i + 1) for i in range(12)])
     lgbm = {"n_estimators": 12, "num_leaves": 7, "n_jobs": 1, "verbose": -1}
-    runs.train(ws, project, "lightgbm.LGBMClassifier", lgbm)
+    trained_here(ws, project, "lightgbm.LGBMClassifier", lgbm)
     ws.close()
     return folder
 
