@@ -105,3 +105,8 @@ def test_the_picker_names_a_metric_as_the_runs_table_does(workspace, tmp_path) -
     assert threshold_label("binary", "precision") == "precision@.5"
     assert threshold_label("binary", "roc_auc", short=True) == "roc_auc"
     assert threshold_label("regression", "r2") == "r2"
+
+
+def test_a_multiclass_note_says_its_class_metrics_are_macro_averages() -> None:
+    note = view.threshold_note(_bare("f1_macro"), "multiclass")
+    assert note.endswith("no threshold; f1, precision, recall, ROC AUC: macro averages")

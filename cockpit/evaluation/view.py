@@ -71,7 +71,7 @@ def threshold_note(evaluation: Evaluation, task: str, brief: bool = False) -> st
     if task == "regression":
         return f"{part} · a regression: no threshold"
     if task == "multiclass":
-        return f"{part} · the most likely class: no threshold"
+        return f"{part} · the most likely class: no threshold; f1, precision, recall, ROC AUC: macro averages"
     if evaluation.threshold is None:
         return f"{part} · at the default threshold {DEFAULT_THRESHOLD:.3f} (no scores to tune one on)"
     if brief:
