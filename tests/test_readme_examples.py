@@ -342,9 +342,8 @@ WAYS: dict[str, Way | str] = {
     "cockpit data import cancer.csv && cockpit data validate && cockpit data clean --suggested": OWN_TABLE,
     "cockpit data split --seed 42": OWN_TABLE,
     "cockpit train --model logistic_regression && cockpit evaluate 1 --split test": OWN_TABLE,
-    'cockpit register 1 --override "first look" && cockpit deploy 1 --strategy blue-green --reason "first"': (
-        OWN_TABLE
-    ),
+    'cockpit register 1 --override "first look" && '
+    'cockpit deploy 1 --strategy blue-green --override "first look"': OWN_TABLE,
     "cockpit predict cancer.csv --model production -o scored.csv": OWN_TABLE,
     "cockpit init": Way(project=None, fresh=True, check=_workspace_here),
     "cockpit project new churn --task binary --target churned": Way(
@@ -402,7 +401,8 @@ WAYS: dict[str, Way | str] = {
     "cockpit gate 14 [--against production]": Way(),
     'cockpit register 14 [--override "why"]': Way(),
     "cockpit deploy 2 --strategy canary --percent 10": Way(),
-    'cockpit promote | cockpit rollback --reason "errors up" | cockpit models [--ledger]': Way(),
+    'cockpit promote [--override "why"] | cockpit rollback --reason "errors up" '
+    "| cockpit models [--ledger]": Way(),
     'cockpit fallback set "days_since_last_activity > 14 -> 1 else 0"': Way(),
     'cockpit override add L000123 1 --reason "mentor asked"': Way(),
     "cockpit predict new.csv --model production -o scored.csv": Way(
