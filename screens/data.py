@@ -523,9 +523,10 @@ def _import_file(path: str, job: Job) -> Imported:
 
 
 def _lineage(version: datasets.DatasetVersion) -> str:
-    if version.parent_id:
-        steps = f" by {len(version.recipe)} steps" if version.recipe else ""  # a retrain's has none
-        return f"from v{version.parent_id}{steps}"
+    if version.parent_id and version.recipe:
+        return f"from v{version.parent_id} by {len(version.recipe)} steps"
+    if version.parent_id:  # a retrain's combined data: the parent and what was added to it
+        return f"from v{version.parent_id} + {version.source}"
     return f"imported from {version.source}"
 
 

@@ -46,8 +46,11 @@ class RetrainScreen(StageScreen):
             with TabPane("Champion vs challenger", id="duel"):
                 yield Static(id="decision")
                 # the figures are never cut (a cut "+0.095" reads as another number): the
-                # labels give way on a narrow terminal
-                yield FitTable(DUEL_COLUMNS, DUEL_COLUMNS[0], whole=DUEL_COLUMNS[1:], id="duel-table")
+                # labels give way on a narrow terminal; Δ takes the room a wide one leaves, so
+                # the labels stay beside their figures
+                yield FitTable(
+                    DUEL_COLUMNS, DUEL_COLUMNS[-1], whole=DUEL_COLUMNS[1:], cap=30, id="duel-table"
+                )
             with TabPane("Steps", id="steps"):
                 yield Static(id="steps-text")
             with TabPane("Versions", id="versions-tab"):
