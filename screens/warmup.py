@@ -59,7 +59,10 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 
-STEP_S = 0.002  # between steps, so a key pressed meanwhile is handled first (and holds the next)
+# Between steps, so a key pressed meanwhile is handled first (and holds the next). 2 ms (a
+# stage ready ~0.5 s sooner) left Experiments' footer drawn without its last key off screen:
+# its first visit was drawn twice, the footer ~30 ms after the rest.
+STEP_S = 0.02
 HOLD_S = 0.3  # after a key or click, so what it asked for is drawn before the next step
 
 _held_until: weakref.WeakKeyDictionary[App, float] = weakref.WeakKeyDictionary()
