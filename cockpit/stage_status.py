@@ -221,14 +221,15 @@ def deployment_status(ws: Workspace, project: Project) -> StageState:
     if "production" not in aliases:
         from cockpit.deployment.standing import standing
 
-        # a version whose gate did not pass becomes production only with an override
-        override = "" if standing(ws, project, versions[-1]).passed else " --override 'REASON'"
-        command = f"cockpit deploy {versions[-1].version} --strategy blue-green{override}"
+        version = versions[-1].version
+        if standing(ws, project, versions[-1]).passed:
+            deploy = NextAction("deploy", commands=(f"cockpit deploy {version} --strategy blue-green",))
+        else:  # a version whose gate did not pass becomes production only with an override
+            deploy = NextAction(
+                "deploy", commands=(f"cockpit deploy {version} --strategy blue-green --override 'REASON'",)
+            )
         return StageState(
-            stage,
-            Status.IN_PROGRESS,
-            f"{_plural(len(versions), 'version')}, none in production",
-            NextAction("deploy", commands=(command,)),
+            stage, Status.IN_PROGRESS, f"{_plural(len(versions), 'version')}, none in production", deploy
         )
     detail = f"v{number[aliases['production'].version_id]} in production"
     if "canary" in aliases:

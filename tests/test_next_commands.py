@@ -4,6 +4,7 @@ shell it runs, none lacks a required option or names a command that is not there
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import shlex
 from types import SimpleNamespace
@@ -37,6 +38,9 @@ TASKS = ("classification", "regression")
 def _text(node: ast.expr, task: str) -> str:
     if isinstance(node, ast.Constant):
         return str(node.value)
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):  # rollout.DEPLOY_ANYWAY
+        module = importlib.import_module(f"cockpit.retraining.{node.value.id}")
+        return str(getattr(module, node.attr))
     assert isinstance(node, ast.JoinedStr), ast.dump(node)
     return "".join(
         _text(part, task) if isinstance(part, ast.Constant) else _field(part, task) for part in node.values
