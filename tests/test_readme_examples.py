@@ -384,10 +384,11 @@ WAYS: dict[str, Way | str] = {
         files=(_model_file,), check=_runs_newest("file", "LGBMClassifier")
     ),
     "cockpit reproduce 24 -p house-prices": Way(project="house-prices", check=_reproduced_in_a_worktree),
-    # the line as written, with 3 trials and a 20 s budget: the same command path in a fraction
-    # of the 60 s a budget of 60 may take
+    # the line as written, with 3 decision trees and a 20 s budget: the same command path in a
+    # fraction of the 60 s a budget of 60 may take (3 forests on the demo took 30 s at load 3;
+    # tests/test_sweep_dask.py sweeps forests)
     "cockpit sweep --model random_forest --random 20 [--time-budget 60] [--target]": Way(
-        values={"20": "3", "60": "20"}
+        values={"20": "3", "60": "20", "random_forest": "decision_tree"}
     ),
     # 2 decision trees: Optuna's path (ask, tell, trials on loky) in 16 s at load 9, where one
     # forest trial on the demo takes 25 s (tests/test_sweep_dask.py runs forests and pruning)
