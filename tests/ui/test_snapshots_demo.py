@@ -55,8 +55,10 @@ def _keys(keys: list[str]):
 
 
 def _app(demo_path) -> CockpitApp:
-    """On learner-support, the demo project that has been through every stage."""
-    return CockpitApp(Workspace.open(demo_path), "learner-support")
+    """On learner-support, the demo project that has been through every stage. Without the
+    warm-up: each screen is built when its key is pressed, never half-built by the warm-up
+    when the key lands (tests/ui/test_warmup.py tests that the warm-up changes no picture)."""
+    return CockpitApp(Workspace.open(demo_path), "learner-support", warm_up=False)
 
 
 @pytest.mark.parametrize(("name", "keys"), SMALL, ids=[name for name, _ in SMALL])

@@ -168,3 +168,31 @@ async def test_the_warm_up_keeps_the_collector_off_what_lives_as_long_as_the_app
         assert not any(tracked is screen for tracked in gc.get_objects())  # frozen
     assert gc.isenabled() and gc.get_freeze_count() == 0
     assert any(tracked is screen for tracked in gc.get_objects())
+
+
+async def test_the_problem_form_wraps_the_same_built_ahead_or_on_its_key(demo_path) -> None:
+    """The snapshots build each screen on its key (no warm-up): a form the warm-up built ahead
+    must wrap the same (the demo's statement once moved with the warm-up's pace)."""
+    from textual.widgets import TextArea
+
+    from cockpit.workspace import Workspace
+
+    wrapped = []
+    for warm_up in (True, False):
+        app = CockpitApp(Workspace.open(demo_path), "learner-support", warm_up=warm_up)
+        async with app.run_test(size=(80, 24)) as pilot:
+            if warm_up:
+                await app.warmed.wait()
+            await pilot.press("1")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            wrapped.append({area.id: _rows(area) for area in app.screen.query(TextArea)})
+    assert wrapped[0] == wrapped[1]
+    assert wrapped[1]["f-statement"][1].startswith("the next module")  # 57 columns at 80x24
+
+
+def _rows(area) -> list[str]:
+    """A text area's text as its rows on screen (each line's wrapped sections)."""
+    wrapped = area.wrapped_document
+    return [row for line in range(area.document.line_count) for row in wrapped.get_sections(line)]
