@@ -169,7 +169,7 @@ def build(code: Path, root: Path) -> None:
         ("data", "split", "--seed", "1"),
         ("train", "--model", "logistic_regression"),
         ("register", "1", "--override", "benchmark"),
-        ("deploy", "1", "--strategy", "blue-green", "--reason", "benchmark"),
+        ("deploy", "1", "--strategy", "blue-green", "--override", "benchmark"),
     ]
     for step in steps:
         found = child(code, root, *step)

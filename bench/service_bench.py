@@ -49,7 +49,7 @@ def build(folder: Path) -> None:
     make_split(ws, project, "stratified", seed=1)
     run = runs.train(ws, project, "logistic_regression")
     registry.register(ws, project, run.id, override_reason="bench")
-    registry.deploy(ws, project, 1, "blue-green", reason="bench")
+    registry.deploy(ws, project, 1, "blue-green", reason="bench", override="bench")
     ws.close()
 
 
