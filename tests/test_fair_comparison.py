@@ -9,44 +9,24 @@ import json
 
 import pytest
 import sklearn.metrics as skm
-from sklearn.datasets import load_breast_cancer
 
-from cockpit import problem
-from cockpit.data import datasets
-from cockpit.data.splits import get_split, load_assignment, make_split, split_frames
+from cockpit.data.splits import get_split, load_assignment, split_frames
 from cockpit.errors import CockpitError
 from cockpit.evaluation import gate as gating
 from cockpit.evaluation import references, report, view
 from cockpit.evaluation.predictions import predict_frame
 from cockpit.features import current_spec as feature_spec
 from cockpit.features import entity_column
-from cockpit.projects import create_project
 from cockpit.training import runs
 from tests.training_here import training_here
+from tests.two_splits import cancer_on_two_splits
 
 
 @pytest.fixture(scope="module")
 def two_splits(tmp_path_factory):
     """Breast cancer with a patient id: run 1 on split 1 (seed 1), run 2 on split 2 (seed 2)
     of the same data version, so run 2's test rows share patients with run 1's training rows."""
-    from cockpit.workspace import Workspace
-
-    folder = tmp_path_factory.mktemp("fair")
-    ws, _ = Workspace.init(folder)
-    project = create_project(ws, "cancer", "binary", "malignant")
-    data = load_breast_cancer(as_frame=True)
-    frame = data.data.iloc[:, :6].copy()
-    frame.columns = [c.replace(" ", "_") for c in frame.columns]
-    frame.insert(0, "patient_id", [f"p{i:04d}" for i in range(len(frame))])
-    frame["malignant"] = (data.target == 0).astype(int)
-    frame.to_csv(folder / "cancer.csv", index=False)
-    datasets.import_dataset(ws, project, folder / "cancer.csv")
-    problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.8))
-    first_split = make_split(ws, project, "stratified", seed=1)
-    second_split = make_split(ws, project, "stratified", seed=2)
-    with training_here():  # setup runs: what they record is the subject, not the training process
-        reference = runs.train(ws, project, "logistic_regression", split_id=first_split.id)
-        candidate = runs.train(ws, project, "logistic_regression", ["C=0.5"], split_id=second_split.id)
+    ws, project, reference, candidate = cancer_on_two_splits(tmp_path_factory.mktemp("fair"))
     yield ws, project, reference, candidate
     ws.close()
 

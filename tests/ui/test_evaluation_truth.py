@@ -12,21 +12,16 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from sklearn.datasets import load_breast_cancer
 from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent
 
-from cockpit import problem
-from cockpit.data import datasets
-from cockpit.data.splits import make_split
 from cockpit.evaluation import gate as gating
 from cockpit.evaluation.report import latest_evaluation
-from cockpit.projects import create_project, get_project
-from cockpit.training import runs
+from cockpit.projects import get_project
 from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.evaluation import EvaluationScreen
-from tests.training_here import training_here
+from tests.two_splits import cancer_on_two_splits
 
 
 @pytest.fixture(scope="module")
@@ -35,21 +30,7 @@ def two_splits(tmp_path_factory) -> Path:
     run 2 gated against run 1 (which was trained on some of run 2's test patients)."""
     folder = tmp_path_factory.mktemp("truth") / "w"
     folder.mkdir()
-    ws, _ = Workspace.init(folder)
-    project = create_project(ws, "cancer", "binary", "malignant")
-    data = load_breast_cancer(as_frame=True)
-    frame = data.data.iloc[:, :6].copy()
-    frame.columns = [c.replace(" ", "_") for c in frame.columns]
-    frame.insert(0, "patient_id", [f"p{i:04d}" for i in range(len(frame))])
-    frame["malignant"] = (data.target == 0).astype(int)
-    frame.to_csv(folder / "cancer.csv", index=False)
-    datasets.import_dataset(ws, project, folder / "cancer.csv")
-    problem.save_spec(ws, project, problem.ProblemSpec(metric="recall", metric_target=0.8))
-    first = make_split(ws, project, "stratified", seed=1)
-    second = make_split(ws, project, "stratified", seed=2)
-    with training_here():  # setup runs: what they record is the subject, not the training process
-        reference = runs.train(ws, project, "logistic_regression", split_id=first.id)
-        candidate = runs.train(ws, project, "logistic_regression", ["C=0.5"], split_id=second.id)
+    ws, project, reference, candidate = cancer_on_two_splits(folder)
     gating.gate(ws, project, candidate, against=reference)
     ws.close()
     return folder
