@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from textual import events
-from textual.actions import ActionParseResult
+from textual.actions import ActionParseResult, SkipAction
 from textual.app import App, SystemCommand
 from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 
 from cockpit.projects import Project, list_projects, resolve_project
 from cockpit.workspace import Workspace
@@ -80,6 +80,26 @@ APP_KEYS = [
         "Up",
         show=False,
         help="Up the focused list or table, like ↑ (where the screen gives k no other use)",
+    ),
+    # Textual's tables scroll sideways on Home / End; in a table of rows people expect the
+    # first and last row (as in its lists). Anywhere else the focused widget's own key acts.
+    Key(
+        "app.first_row",
+        "home",
+        "app.row_edge(-1)",
+        "First row",
+        show=False,
+        priority=True,
+        help="First row of the focused table (in a text field: start of the line)",
+    ),
+    Key(
+        "app.last_row",
+        "end",
+        "app.row_edge(1)",
+        "Last row",
+        show=False,
+        priority=True,
+        help="Last row of the focused table (in a text field: end of the line)",
     ),
     Key("app.next_tab", "right_square_bracket", "app.tab(1)", "Next tab", show=False, help="Next tab"),
     Key(
@@ -301,6 +321,14 @@ class CockpitApp(App):
     async def action_cursor(self, step: int) -> None:
         """j / k: what ↓ / ↑ do in the focused widget (a cursor, else a scroll)."""
         await move_cursor(self.focused, step)
+
+    def action_row_edge(self, step: int) -> None:
+        """Home / End: the first or last row of the focused table of rows; else the focused
+        widget's own Home / End (SkipAction hands the key on)."""
+        table = self.focused
+        if not (isinstance(table, DataTable) and table.cursor_type == "row" and table.row_count):
+            raise SkipAction()
+        table.move_cursor(row=0 if step < 0 else table.row_count - 1)
 
     def action_tab(self, step: int) -> None:
         cycle_tabs(self.screen, step)

@@ -27,6 +27,7 @@ class Key:
     cli: str = NAVIGATION
     show: bool = True
     help: str = ""
+    priority: bool = False  # before the focused widget's own binding of the key
 
     def binding(self) -> Binding:
         return Binding(
@@ -36,6 +37,7 @@ class Key:
             show=self.show,
             id=self.id,
             tooltip=self.help or self.description,
+            priority=self.priority,
         )
 
 

@@ -85,6 +85,25 @@ async def test_j_and_k_move_the_focused_table_like_the_arrows(two_projects) -> N
         assert app.screen.query_one(OptionList).highlighted == 0
 
 
+async def test_home_and_end_go_to_the_first_and_last_row_and_stay_a_text_fields_own(two_projects) -> None:
+    """Textual's tables scroll sideways on Home / End; in a table of rows (the help, the
+    events) they go to its first and last row, and in a text field they still move its cursor."""
+    app = CockpitApp(two_projects, "churn")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        table = app.screen.query_one(HelpTable)
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1 > 0
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        await pilot.press("escape", "slash", "c", "h", "u")
+        field = app.screen.query_one("#events-filter", Input)
+        await pilot.press("home")
+        assert field.cursor_position == 0 and field.value == "chu"
+        await pilot.press("end")
+        assert field.cursor_position == 3
+
+
 async def test_j_and_k_are_left_to_a_screen_that_binds_either(two_projects) -> None:
     app = CockpitApp(two_projects, "churn")
     async with app.run_test(size=(80, 24)) as pilot:
