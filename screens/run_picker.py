@@ -56,21 +56,27 @@ class RunPicker(ModalScreen[int | None]):
             yield Label(f"{self.title_text}  (Enter choose · Esc cancel)", classes="dialog-title")
             metric = self.choices[0].metric if self.choices else "the metric"
             best = f"the best {PICK_LIMIT}, " if len(self.choices) >= PICK_LIMIT else ""
-            yield Static(
-                f"Finished runs, {best}best first. Validation: {metric}, scored as on the runs table.",
-                id="picker-note",
-            )
+            note = f"Finished runs, {best}best first. Validation: {metric}, scored as on the runs table."
+            splits = {c.split_id for c in self.choices}
+            if len(splits) > 1:  # validation numbers on other rows: shown, not comparable
+                note += f" Runs on {len(splits)} splits: compare within one."
+            yield Static(note, id="picker-note")
             yield DataTable(id="run-choices", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        several = len({c.split_id for c in self.choices}) > 1  # then each row names its split
         rows = [["●" if self.current in (None, NO_RUN) else "", "-", self.none, "", ""]] if self.none else []
+        if rows and several:
+            rows[0].insert(3, "")
         for c in self.choices:
             model = self.names.get(c.run_id) or model_label(c.family, short=False)
             model = f"{model} · {self.marks[c.run_id]}" if c.run_id in self.marks else model
             mark = "●" if c.run_id == self.current else ""
-            rows.append([mark, str(c.run_id), model, fmt(c.value), c.status])
-        fill(table, ["", "Run", "Model", "Validation", "Evaluation"], rows)
+            split = [str(c.split_id) if c.split_id is not None else "-"] if several else []
+            rows.append([mark, str(c.run_id), model, *split, fmt(c.value), c.status])
+        columns = ["", "Run", "Model", *(["Split"] if several else []), "Validation", "Evaluation"]
+        fill(table, columns, rows)
         current = NO_RUN if self.current is None else self.current
         if current in self.ids:
             table.move_cursor(row=self.ids.index(current))

@@ -98,6 +98,7 @@ class RunChoice:
     metric: str  # "recall@.5": the metric and the threshold its value was computed at
     value: float | None
     status: str  # "gate pass", "gate FAIL", "test, no gate", "validation only", "not evaluated", "no model"
+    split_id: int | None = None  # the split its validation number is on
 
 
 def run_choices(ws: Workspace, project: Project, include: int | None = None) -> list[RunChoice]:
@@ -107,7 +108,7 @@ def run_choices(ws: Workspace, project: Project, include: int | None = None) -> 
     metric = metrics.primary_metric(project.task, current_spec(ws, project).metric)
     column = FIELDS.get(metric, "score")
     direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
-    select = f"SELECT id, family, status, {column} AS value FROM runs WHERE project_id = ? AND "
+    select = f"SELECT id, family, status, split_id, {column} AS value FROM runs WHERE project_id = ? AND "
     # only runs with a model are offered: a finished run that saved none has nothing to evaluate
     modelled = select + "artifact_sha256 IS NOT NULL AND "
     # Two reads, each in its index's order: ORDER BY "column IS NULL" would sort every run.
@@ -125,7 +126,8 @@ def run_choices(ws: Workspace, project: Project, include: int | None = None) -> 
     statuses = _statuses(ws, [r["id"] for r in rows])
     label = threshold_label(project.task, metric, short=True)  # as the runs table's column
     return [
-        RunChoice(r["id"], r["family"], label, r["value"], statuses.get(r["id"], r["status"])) for r in rows
+        RunChoice(r["id"], r["family"], label, r["value"], statuses.get(r["id"], r["status"]), r["split_id"])
+        for r in rows
     ]
 
 

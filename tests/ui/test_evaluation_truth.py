@@ -145,3 +145,21 @@ async def test_experiments_says_its_runs_span_two_splits(two_splits, private_cop
         assert "2 runs on 2 splits (scores on other rows do not rank)" in summary
         assert "★ best on split 2: val. recall@.5" in summary and "(run 2)" in summary
     ws.close()
+
+
+async def test_the_run_picker_names_each_runs_split_when_they_differ(two_splits, private_copy) -> None:
+    from screens.run_picker import RunPicker
+
+    app = CockpitApp(Workspace.open(private_copy(two_splits)), "cancer")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _evaluation(app, pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, RunPicker)
+        note = str(picker.query_one("#picker-note", Static).render())
+        assert "Runs on 2 splits: compare within one." in note
+        table = picker.query_one(DataTable)
+        splits = table.get_column_at(3)
+        assert [str(c.label) for c in table.columns.values()][3] == "Split"
+        assert sorted(str(cell).strip() for cell in splits) == ["1", "2"]
