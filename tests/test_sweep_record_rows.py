@@ -11,27 +11,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sklearn.datasets import load_breast_cancer
 
-from cockpit.data import datasets
-from cockpit.data.splits import make_split
-from cockpit.projects import create_project, resolve_project
+from cockpit.projects import resolve_project
 from cockpit.training import runs, sweeps
 from cockpit.training.fit import TrainOutput
 from cockpit.workspace import Workspace
 from storage.migrations import RUN_METRICS
+from tests.test_runs_record import _ready as cancer_workspace
 
 VERSIONS = {"python": "3.11.7", "scikit-learn": "1.9.1", "numpy": "2.4.6"}
 
 
 def _ready(folder: Path) -> tuple[Workspace, list[tuple]]:
-    folder.mkdir(parents=True)
-    ws, _ = Workspace.init(folder)
-    project = create_project(ws, "cancer", "binary", "target")
-    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, -1]]
-    frame.to_csv(folder / "cancer.csv", index=False)
-    datasets.import_dataset(ws, project, folder / "cancer.csv")
-    make_split(ws, project, "stratified")
+    ws = cancer_workspace(folder)  # breast cancer, 3 features, one stratified split
+    project = resolve_project(ws, "cancer")
     plans = [runs.plan_run(ws, project, "logistic_regression", {"C": c}, seed=7) for c in (0.25, 2.0, 5.0)]
     train = {"roc_auc": 0.99, "recall": 0.97, "precision": 0.96, "f1": 0.965, "accuracy": 0.97}
     valid = {"roc_auc": 0.95, "recall": 0.91, "precision": 0.9, "f1": 0.905, "accuracy": 0.93}

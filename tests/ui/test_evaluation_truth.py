@@ -6,12 +6,10 @@ its runs span two splits and ranks ★ among the newest."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Static, TabbedContent
 
@@ -22,6 +20,7 @@ from cockpit.workspace import Workspace
 from screens.app import CockpitApp
 from screens.evaluation import EvaluationScreen
 from tests.two_splits import cancer_on_two_splits
+from tests.ui.test_evaluation_screen import screen_text
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +33,6 @@ def two_splits(tmp_path_factory) -> Path:
     gating.gate(ws, project, candidate, against=reference)
     ws.close()
     return folder
-
-
-def screen_text(app: App) -> str:
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), record=True, color_system=None)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text()
 
 
 async def _evaluation(app: App, pilot) -> EvaluationScreen:
