@@ -25,10 +25,16 @@ def _notes(app) -> list[tuple[str, str, str]]:
     return [(n.title, n.severity, n.message) for n in app._notifications]
 
 
+def _v2_as_canary(ws):
+    """v1 in production again and the never-gated v2 its canary at 20%."""
+    project = get_project(ws, "svc")
+    registry.rollback(ws, project, "back to v1")
+    registry.deploy(ws, project, 2, "canary", 20, "try it")
+    return project
+
+
 async def test_P_says_the_gate_did_not_pass_and_the_reason_is_the_override(live) -> None:  # noqa: F811
-    project = get_project(live, "svc")
-    registry.rollback(live, project, "back to v1")
-    registry.deploy(live, project, 2, "canary", 20, "try it")
+    project = _v2_as_canary(live)
     app = CockpitApp(live, "svc")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("6", "P")
@@ -49,9 +55,7 @@ async def test_P_says_the_gate_did_not_pass_and_the_reason_is_the_override(live)
 
 
 async def test_c_offers_no_version_that_is_the_canary_already(live) -> None:  # noqa: F811
-    project = get_project(live, "svc")
-    registry.rollback(live, project, "back to v1")
-    registry.deploy(live, project, 2, "canary", 20, "try it")
+    _v2_as_canary(live)
     app = CockpitApp(live, "svc")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("6")
