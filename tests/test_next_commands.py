@@ -33,14 +33,21 @@ def _next_commands() -> list[str]:
 
 
 TASKS = ("classification", "regression")
+# module names stage_status imports (`from cockpit.retraining import rollout`, at module level or
+# in a function) -> their full names, for a command held in a module's constant
+_IMPORTED = {
+    alias.asname or alias.name: f"{node.module}.{alias.name}"
+    for node in ast.walk(ast.parse(inspect.getsource(stage_status)))
+    if isinstance(node, ast.ImportFrom) and node.module
+    for alias in node.names
+}
 
 
 def _text(node: ast.expr, task: str) -> str:
     if isinstance(node, ast.Constant):
         return str(node.value)
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):  # rollout.DEPLOY_ANYWAY
-        module = importlib.import_module(f"cockpit.retraining.{node.value.id}")
-        return str(getattr(module, node.attr))
+        return str(getattr(importlib.import_module(_IMPORTED[node.value.id]), node.attr))
     assert isinstance(node, ast.JoinedStr), ast.dump(node)
     return "".join(
         _text(part, task) if isinstance(part, ast.Constant) else _field(part, task) for part in node.values
