@@ -12,13 +12,11 @@ import functools
 import json
 import os
 import pwd
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from cockpit.text import short_number
 from storage import Store, clock
-from storage.store import to_json
 
 USER_ENV = "COCKPIT_USER"
 
@@ -109,20 +107,6 @@ def record_event(
             "action": action,
             "details": json.dumps(details or {}, sort_keys=True, default=str),
         },
-    )
-
-
-def record_events(store: Store, events: Sequence[tuple[str, str, int | None, dict[str, Any] | None]]) -> None:
-    """Append several events (stage, action, project_id, details) in one statement, in order,
-    as `record_event` one by one would. Call it inside the action's transaction."""
-    at, user, os_user = clock.now_iso(), current_user(), login_user()
-    store.insert_rows(
-        "events",
-        ("at", "user", "os_user", "project_id", "stage", "action", "details"),
-        [
-            (at, user, os_user, project_id, stage, action, to_json(details or {}))
-            for stage, action, project_id, details in events
-        ],
     )
 
 

@@ -97,6 +97,10 @@ def test_a_sweep_while_another_process_reads_and_writes(run_cli, tmp_path: Path)
     assert [v["spec"]["baseline"] for v in history] == written
     with Workspace.open(folder) as ws:
         assert ws.store.integrity_check() == "ok"
-        events = ws.store.rows("SELECT stage, action, user FROM events")
+        events = ws.store.rows("SELECT stage, action, user, details FROM events")
+        made_by = ws.store.rows("SELECT created_by, count(*) AS n FROM runs GROUP BY created_by")
     assert sum(e["stage"] == "problem" for e in events) == len(written)
-    assert sum(e["action"] == "run finished" and e["user"] == "sweeper" for e in events) == TRIALS
+    assert made_by == [{"created_by": "sweeper", "n": TRIALS}]
+    ended = [json.loads(e["details"]) for e in events if e["action"] == "sweep finished"]
+    assert [(e["trials"], e["finished"]) for e in ended] == [(TRIALS, TRIALS)]
+    assert [e["user"] for e in events if e["action"].startswith("sweep ")] == ["sweeper", "sweeper"]

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from sklearn.datasets import load_breast_cancer
 
 from cockpit.data import datasets
@@ -79,19 +78,24 @@ def test_a_burst_in_one_transaction_gives_the_same_rows_as_one_by_one(tmp_path: 
     assert [r["status"] for r in runs_rows] == ["finished", "failed", "cancelled", "finished"]
     assert [r["m_roc_auc"] for r in runs_rows] == [0.9, None, None, 0.93]
     assert [a["kind"] for a in recorded["burst"]["artifacts"]][-2:] == ["model", "model"]
-    actions = [
-        (e["action"], e["details"]) for e in recorded["burst"]["events"] if e["stage"] == "experiments"
+    # the trials write no event: the sweep's end event counts them
+    assert [e["action"] for e in recorded["burst"]["events"] if e["stage"] == "experiments"] == [
+        "sweep started"
     ]
-    lr = '"family": "logistic_regression"'
-    assert actions[1:] == [  # one event per trial: it started and ended before it was recorded
-        ("run finished", "{" + lr + ', "run": 1, "score": 0.9, "seed": 1}'),
-        ("run failed", '{"error": "ValueError: solver failed", ' + lr + ', "run": 2, "seed": 1}'),
-        (
-            "run cancelled",
-            '{"error": "pruned by optuna at max_iter 10 (roc_auc 0.6000)", ' + lr + ', "run": 3, "seed": 1}',
-        ),
-        ("run finished", "{" + lr + ', "run": 4, "score": 0.93, "seed": 1}'),
-    ]
+    with Workspace.open(tmp_path / "burst" / "w") as ws:
+        best = runs.close_sweep(ws, resolve_project(ws, None), 1, "finished", "")
+        closed = ws.store.one("SELECT finished_trials, best_run_id FROM sweeps WHERE id = 1")
+        event = ws.store.one("SELECT details FROM events WHERE action = 'sweep finished'")
+    assert best == 4 and closed == {"finished_trials": 4, "best_run_id": 4}
+    assert json.loads(event["details"]) == {
+        "sweep": 1,
+        "trials": 4,
+        "finished": 2,
+        "failed": 1,
+        "cancelled": 1,
+        "best": 4,
+        "reason": "",
+    }
 
 
 CHILD = """
@@ -111,10 +115,8 @@ sweeps._record_all(ws, project, sweep_id, capture(ws.root), _trials(ws)[1:])
 """
 
 
-@pytest.mark.parametrize("fault", ["runs:trial_inserted", "sweep:after_run_created"])
-def test_a_crash_inside_a_burst_leaves_only_whole_trials(tmp_path: Path, fault: str) -> None:
-    """Killed after the burst's rows (their events not yet written), or with every row,
-    event and artifact of the burst written but not committed."""
+def test_a_crash_inside_a_burst_leaves_only_whole_trials(tmp_path: Path) -> None:
+    """Killed with every row and artifact of the burst written but not committed."""
     folder = tmp_path / "w"
     ws = _ready(folder)
     project = resolve_project(ws, None)
@@ -125,7 +127,7 @@ def test_a_crash_inside_a_burst_leaves_only_whole_trials(tmp_path: Path, fault: 
     before = {table: _rows(ws, table) for table in ("runs", "events", "artifacts")}
     ws.close()
 
-    env = {**os.environ, "COCKPIT_FAULT": fault}
+    env = {**os.environ, "COCKPIT_FAULT": "sweep:after_run_created"}
     child = [sys.executable, "-c", CHILD, str(folder), str(Path(__file__).parent)]
     killed = subprocess.run(child, env=env, capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
@@ -134,7 +136,6 @@ def test_a_crash_inside_a_burst_leaves_only_whole_trials(tmp_path: Path, fault: 
         assert ws.store.integrity_check() == "ok"
         assert {table: _rows(ws, table) for table in ("runs", "events", "artifacts")} == before
         assert [r["status"] for r in before["runs"]] == ["finished"]
-        assert [e["action"] for e in before["events"]][-1:] == ["run finished"]
 
 
 def test_a_trials_text_is_redacted_and_its_values_kept(tmp_path: Path) -> None:
@@ -154,6 +155,33 @@ def test_a_trials_text_is_redacted_and_its_values_kept(tmp_path: Path) -> None:
     assert json.loads(rows[0]["validation_metrics"]) == {"roc_auc": 0.9, "recall": 0.5, "accuracy": 0.8}
     assert (rows[0]["score"], rows[0]["m_recall"], rows[0]["m_f1"]) == (0.9, 0.5, None)
     assert json.loads(rows[0]["params"])["C"] == 0.1
-    events = ws.store.rows("SELECT details FROM events WHERE action = 'run failed'")
-    assert json.loads(events[-1]["details"])["error"] == "OSError: cannot read ./data/x.csv"
     ws.close()
+
+
+def test_a_sweep_whose_process_died_is_closed_with_its_trials_counted(tmp_path: Path) -> None:
+    """A sweep left running by a process that is gone ends 'interrupted', and its end says
+    what its recorded trials came to (they write no event of their own)."""
+    ws = _ready(tmp_path / "w")
+    project = resolve_project(ws, None)
+    sweep_id = sweeps._create(
+        ws, project, "logistic_regression", "random", [{}], 8, 1, 2, "loky", None, False
+    )
+    sweeps._record_all(ws, project, sweep_id, capture(ws.root), _trials(ws))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    ws.store.update("sweeps", {"id": sweep_id}, {"owner_pid": int(gone.stdout)})
+
+    runs.mark_interrupted(ws, project)
+
+    row = ws.store.one("SELECT status, finished_trials, best_run_id FROM sweeps WHERE id = ?", [sweep_id])
+    event = ws.store.one("SELECT details FROM events WHERE action = 'sweep interrupted'")
+    ws.close()
+    assert row == {"status": "interrupted", "finished_trials": 4, "best_run_id": 4}  # roc_auc 0.93
+    assert json.loads(event["details"]) == {
+        "sweep": sweep_id,
+        "trials": 4,
+        "finished": 2,
+        "failed": 1,
+        "cancelled": 1,
+        "best": 4,
+        "reason": "its process stopped before it finished",
+    }

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
-from cockpit.audit import current_user, record_events
+from cockpit.audit import current_user
 from cockpit.errors import CockpitError
 from cockpit.evaluation import metrics
 from cockpit.features import COMPILER_VERSION
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
-from storage import clock, faults
+from storage import clock
 from storage.migrations import RUN_METRICS
 from storage.processes import process_alive
 from storage.store import to_json
@@ -222,17 +222,52 @@ def _mark_sweeps_interrupted(ws: Workspace, project: Project) -> None:
         if not same_process(r["owner_pid"], r["owner_started"])
     ]
     for row in stale:
-        with ws.store.transaction():
-            ws.store.update(
-                "sweeps",
-                {"id": row["id"]},
-                {
-                    "status": "interrupted",
-                    "reason": "its process stopped before it finished",
-                    "finished_at": clock.now_iso(),
-                },
+        close_sweep(ws, project, row["id"], "interrupted", "its process stopped before it finished")
+
+
+def close_sweep(ws: Workspace, project: Project, sweep_id: int, status: str, reason: str) -> int | None:
+    """A sweep's end, in one transaction: its row says how it ended and its best run, and its
+    end event is the audit of its trials (its runs counted by how each ended: the trials
+    themselves write no event). The best run by the metric its runs were scored on."""
+    with ws.store.transaction():
+        counts = {
+            r["status"]: r["n"]
+            for r in ws.store.rows(
+                "SELECT status, count(*) AS n FROM runs WHERE sweep_id = ? GROUP BY status", [sweep_id]
             )
-            ws.record("experiments", "sweep interrupted", project.id, {"sweep": row["id"]})
+        }
+        metric = ws.store.scalar("SELECT metric FROM runs WHERE sweep_id = ? LIMIT 1", [sweep_id])
+        direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
+        best = ws.store.scalar(
+            "SELECT id FROM runs WHERE sweep_id = ? AND score IS NOT NULL "
+            f"ORDER BY score {direction}, id LIMIT 1",
+            [sweep_id],
+        )
+        trials = sum(counts.values())
+        ws.store.update(
+            "sweeps",
+            {"id": sweep_id},
+            {
+                "status": status,
+                "reason": reason,
+                "finished_trials": trials,
+                "best_run_id": best,
+                "finished_at": clock.now_iso(),
+            },
+        )
+        ws.record(
+            "experiments",
+            f"sweep {status}",
+            project.id,
+            {
+                "sweep": sweep_id,
+                "trials": trials,
+                **{state: counts.get(state, 0) for state in ("finished", "failed", "cancelled")},
+                "best": best,
+                "reason": reason,
+            },
+        )
+    return best
 
 
 # -- creating and finishing runs ------------------------------------------------
@@ -325,23 +360,6 @@ class Trial(NamedTuple):
     artifact_sha256: str | None = None
 
 
-def record_trial(
-    ws: Workspace,
-    project: Project,
-    plan: RunPlan,
-    sweep_id: int | None,
-    status: str,
-    environment: tuple[str | None, bool | None, dict],
-    error: str | None = None,
-    output=None,
-    artifact_sha256: str | None = None,
-) -> int:
-    """A run that has already ended (a sweep's trial), in a transaction of its own."""
-    with ws.store.transaction():
-        trial = Trial(plan, status, error, output, artifact_sha256)
-        return record_trials(ws, project, sweep_id, environment, [trial])[0]
-
-
 # The columns of a trial's row, in the order record_trials builds it: the plan's, the
 # burst's (environment, process, clock, user), then the results'.
 _TRIAL_COLUMNS = (
@@ -386,9 +404,11 @@ def record_trials(
     environment: tuple[str | None, bool | None, dict],
     trials: Sequence[Trial],
 ) -> list[int]:
-    """Trials that came back together (runs that have already ended), inside the caller's
-    transaction: each as one INSERT of its whole row, then one event per trial in one
-    statement (a start event written at its end would say nothing more). The values the
+    """A sweep's trials that came back together (runs that have already ended), inside the
+    caller's transaction, each as one INSERT of its whole row. They write no audit event of
+    their own: the sweep's start and end events are their audit (the end one counts them by
+    status), and a run row already says who made it, when, and how it ended — one event per
+    trial would bury the lifecycle's decisions under a large sweep's trials. The values the
     trials share (environment, clock, user) are worked out once."""
     commit, dirty, versions = environment
     now = clock.now_iso()
@@ -439,24 +459,9 @@ def record_trials(
                 *results,
             )
         )
-    ids = ws.store.insert_rows("runs", _TRIAL_COLUMNS, rows)
-    faults.point("runs:trial_inserted")
-    record_events(
-        ws.store,
-        [
-            (
-                "experiments",
-                f"run {trial.status}",
-                project.id,
-                _trial_details(run_id, trial, row[_SCORE_AT]),
-            )
-            for run_id, trial, row in zip(ids, trials, rows, strict=True)
-        ],
-    )
-    return ids
+    return ws.store.insert_rows("runs", _TRIAL_COLUMNS, rows)
 
 
-_SCORE_AT = _TRIAL_COLUMNS.index("score")
 _last_versions: tuple[dict, str] = ({}, "{}")
 
 
@@ -467,15 +472,6 @@ def _versions_json(versions: dict) -> str:
     if versions != _last_versions[0]:
         _last_versions = (dict(versions), to_json(versions))
     return _last_versions[1]
-
-
-def _trial_details(run_id: int, trial: Trial, score: float | None) -> dict[str, Any]:
-    details: dict[str, Any] = {"run": run_id, "family": trial.plan.family, "seed": trial.plan.seed}
-    if trial.output is not None:
-        details["score"] = score
-    if trial.error:
-        details["error"] = trial.error[:200]
-    return details
 
 
 def _start_values(

@@ -276,7 +276,7 @@ def _run(
         _stop_workers(results)
         if pool is not None:
             pool.cancel(list(in_flight))
-        _close(ws, project, sweep_id, "failed", f"{type(exc).__name__}: {exc}", len(finished), base.metric)
+        runs.close_sweep(ws, project, sweep_id, "failed", f"{type(exc).__name__}: {exc}")
         if isinstance(exc, ValueError) and "backend" in str(exc).lower():
             raise CockpitError(f"joblib backend {backend!r}: {exc}") from None
         raise
@@ -286,7 +286,7 @@ def _run(
     if status == "finished" and len(finished) < total:
         status = "stopped"
         reason = reason or f"time budget of {time_budget_s:g} s spent"
-    best = _close(ws, project, sweep_id, status, reason, len(finished), base.metric)
+    best = runs.close_sweep(ws, project, sweep_id, status, reason)
     result = SweepResult(sweep_id, list(finished.values()), status, reason, best)
     if status == "cancelled":
         raise SweepInterrupted(result)
@@ -429,33 +429,6 @@ def _record_all(ws, project, sweep_id, environment, trials) -> list[int]:
     return run_ids
 
 
-def _close(ws, project, sweep_id, status, reason, done, metric) -> int | None:
-    direction = "ASC" if metric in metrics.LOWER_IS_BETTER else "DESC"
-    best = ws.store.scalar(
-        f"SELECT id FROM runs WHERE sweep_id = ? AND score IS NOT NULL ORDER BY score {direction} LIMIT 1",
-        [sweep_id],
-    )
-    with ws.store.transaction():
-        ws.store.update(
-            "sweeps",
-            {"id": sweep_id},
-            {
-                "status": status,
-                "reason": reason,
-                "finished_trials": done,
-                "best_run_id": best,
-                "finished_at": clock.now_iso(),
-            },
-        )
-        ws.record(
-            "experiments",
-            f"sweep {status}",
-            project.id,
-            {"sweep": sweep_id, "trials": done, "best": best, "reason": reason},
-        )
-    return best
-
-
 def best_so_far(scores: list[float], metric: str) -> list[float]:
     """The optimisation history: after each trial, the best score of the trials so far."""
     pick = min if metric in metrics.LOWER_IS_BETTER else max
@@ -561,9 +534,9 @@ def stop_sweep(ws: Workspace, project: Project, sweep_id: int) -> None:
     if row["status"] != "running":
         raise CockpitError(f"sweep {sweep_id} is {row['status']}, not running")
     if not same_process(row["owner_pid"], row["owner_started"]):
-        _close(ws, project, sweep_id, "interrupted", "its process had stopped", 0, "")
+        runs.close_sweep(ws, project, sweep_id, "interrupted", "its process had stopped")
         return
     try:
         os.kill(row["owner_pid"], signal.SIGINT)
     except ProcessLookupError:
-        _close(ws, project, sweep_id, "interrupted", "its process had stopped", 0, "")
+        runs.close_sweep(ws, project, sweep_id, "interrupted", "its process had stopped")
