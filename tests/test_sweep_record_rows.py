@@ -1,13 +1,13 @@
 """What a sweep's trials leave in the store, column by column: each run row, its params and
-metrics as JSON, its audit event, recorded one per transaction (`sweeps._record`) and in a
-burst (`sweeps._record_all`). Guards the recording fast path against dropping, reordering or
-failing to redact a value."""
+metrics as JSON, recorded one per transaction (`sweeps._record`) and in a burst
+(`sweeps._record_all`), and the sweep's end event that counts them (a trial writes no event).
+Guards the recording fast path against dropping, reordering or failing to redact a value."""
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -89,24 +89,8 @@ def _expected_run(ws: Workspace, trial: tuple, sweep_id: int, environment: tuple
     return row
 
 
-def _expected_event(trial: tuple, run_id: int, status: str, root: Path) -> dict:
-    plan, output, error, _ = trial
-    details: dict = {"run": run_id, "family": "logistic_regression", "seed": 7}
-    if output:
-        details["score"] = output.validation_metrics["roc_auc"]
-    else:
-        details["error"] = error.replace(str(root), ".")
-    return {
-        "user": "tester",
-        "project_id": 1,
-        "stage": "experiments",
-        "action": f"run {status}",
-        "details": json.dumps(details, sort_keys=True),
-    }
-
-
 @pytest.mark.parametrize("together", [False, True], ids=["one per transaction", "one burst"])
-def test_each_trial_gives_the_row_and_event_it_must(
+def test_each_trial_gives_the_row_it_must_and_the_sweeps_end_counts_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, together: bool
 ) -> None:
     monkeypatch.setenv("COCKPIT_USER", "tester")
@@ -134,16 +118,22 @@ def test_each_trial_gives_the_row_and_event_it_must(
     assert json.loads(rows[0]["params"])["C"] == 0.25 and rows[0]["m_f1"] == 0.905
     assert rows[1]["error"] == "OSError: cannot read ./data/x.csv"
 
+    assert ws.store.scalar("SELECT max(id) FROM events") == first_event  # no event per trial
+
+    assert runs.close_sweep(ws, project, sweep_id, "finished", "") == ids[0]
     events = ws.store.rows("SELECT * FROM events WHERE id > ? ORDER BY id", [first_event])
-    assert [event.pop("id") for event in events] == [first_event + 1, first_event + 2, first_event + 3]
-    for event in events:
-        assert before <= datetime.fromisoformat(event.pop("at")) <= after + timedelta(seconds=1)
-        assert event.pop("os_user")
-    statuses = ["finished", "failed", "cancelled"]
-    assert events == [
-        _expected_event(trial, run_id, status, ws.root)
-        for trial, run_id, status in zip(trials, ids, statuses, strict=True)
+    assert [(e["user"], e["project_id"], e["stage"], e["action"]) for e in events] == [
+        ("tester", 1, "experiments", "sweep finished")
     ]
+    assert json.loads(events[0]["details"]) == {
+        "sweep": sweep_id,
+        "trials": 3,
+        "finished": 1,
+        "failed": 1,
+        "cancelled": 1,
+        "best": ids[0],
+        "reason": "",
+    }
     models = ws.store.rows("SELECT kind, size FROM artifacts WHERE kind = 'model'")
     assert models == [{"kind": "model", "size": 10}]
     ws.close()
