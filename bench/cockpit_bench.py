@@ -4,7 +4,7 @@ process per call; the last stdout line is JSON.
 
 Recording goes through cockpit's own functions with a fake TrainOutput (no fitting):
 - `sweep`: `cockpit.training.sweeps._record` — one transaction per run: the finished run in
-  one INSERT (`runs.record_trials`) and its audit event — with the artifact store
+  one INSERT (`runs.record_trials`; the sweep's end event counts its trials) — with the artifact store
   stubbed out, so only the recording is timed;
 - `sweep+artifact`: the same with the real `ArtifactStore.put_bytes` of an 8 KiB model
   blob per run (temp file, sha256, fsync, rename, artifacts row);
