@@ -140,6 +140,8 @@ def profile_column(name: str, values: pd.Series) -> dict[str, Any]:
             max=float(finite.max()) if len(finite) else None,
             mean=float(finite.mean()) if len(finite) else None,
             std=float(finite.std()) if len(finite) > 1 else None,
+            # whether a number column can hold years (features.kinds_for): float columns too
+            whole=values.dtype.kind in "iu" or bool(np.all(np.mod(finite, 1) == 0)),
         )
         if len(finite):
             counts, edges = np.histogram(finite, bins=min(BINS, max(1, int(finite.nunique()))))
