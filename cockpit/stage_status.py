@@ -19,7 +19,7 @@ from cockpit.lifecycle import (
     status_function,
 )
 from cockpit.projects import Project
-from cockpit.text import counted
+from cockpit.text import counted, short_number
 
 if TYPE_CHECKING:
     from cockpit.workspace import Workspace
@@ -143,9 +143,12 @@ def experiments_status(ws: Workspace, project: Project) -> StageState:
     )
     detail = counted(runs, "run") + (f" ({running} running)" if running else "")
     metric, best = best_run_metric(ws, project)
+    missed = ""
     if best is not None:
         value = store.scalar(f"SELECT {FIELDS[metric]} FROM runs WHERE id = ?", [best])
-        detail += f" · best {metric} {value:.3f} (run {best})"
+        missed = _missed_target(ws, project, metric, value)
+        shown = f"{value:.3f}" if abs(value) < 1000 else short_number(value)  # mae 41,650
+        detail += f" · best {metric} {shown}{missed} (run {best})"
     real = store.scalar(
         "SELECT EXISTS (SELECT 1 FROM runs WHERE project_id = ? AND family != "
         "'dummy' AND status = 'finished')",
@@ -158,7 +161,33 @@ def experiments_status(ws: Workspace, project: Project) -> StageState:
             detail,
             NextAction("train a real model", "new", (f"cockpit train --model {_real_family(project)}",)),
         )
+    if missed:
+        return StageState(
+            stage,
+            Status.ATTENTION,
+            detail,
+            NextAction(
+                "search for a better model, or revisit the target",
+                "sweep",
+                (f"cockpit sweep --model {_real_family(project)} --random 20",),
+            ),
+        )
     return StageState(stage, Status.DONE, detail)
+
+
+def _missed_target(ws: Workspace, project: Project, metric: str, value: float) -> str:
+    """ " < 0.75" when the best run's validation score misses the spec's target (" > 40,000"
+    for an error), else "": the stage is not done while no run reaches what the problem asks."""
+    from cockpit.evaluation import metrics
+    from cockpit.problem import current_spec
+
+    spec = current_spec(ws, project)
+    target = spec.metric_target
+    if target is None or metrics.primary_metric(project.task, spec.metric) != metric:
+        return ""
+    if not metrics.better(metric, target, value):
+        return ""
+    return f" {'>' if metric in metrics.LOWER_IS_BETTER else '<'} {short_number(target)}"
 
 
 def _real_family(project: Project) -> str:

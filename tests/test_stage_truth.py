@@ -107,3 +107,26 @@ def test_cockpit_status_and_review_agree_before_and_after_an_acknowledgement(
     assert after["review"]["detail"] == verdict and "critical alert" not in verdict
     text = run_cli("status", workspace=folder).output
     assert "next (" in text and "1 alert firing: prediction_psi · 1 acked" in text
+
+
+def test_experiments_is_not_done_while_the_best_run_misses_the_target(demo_path, run_cli) -> None:
+    """The demo asks for recall >= 0.75; its best run reaches 0.727 on validation. The stage
+    said "done" beside the spec's goal it had not met."""
+    from cockpit.projects import resolve_project
+    from cockpit.workspace import Workspace
+
+    def experiments() -> tuple:
+        with Workspace.open(demo_path) as ws:
+            state = _state(ws, resolve_project(ws, "learner-support"), "experiments")
+        return state.status, state.detail, state.next_action and state.next_action.commands
+
+    assert experiments() == (
+        Status.ATTENTION,
+        "13 runs · best recall 0.727 < 0.75 (run 23)",
+        ("cockpit sweep --model logistic_regression --random 20",),
+    )
+    saved = run_cli(
+        "problem", "set", "--set", "metric_target=0.7", "-p", "learner-support", workspace=demo_path
+    )
+    assert saved.exit_code == 0, saved.output
+    assert experiments() == (Status.DONE, "13 runs · best recall 0.727 (run 23)", None)
