@@ -27,6 +27,10 @@ class Project:
         return asdict(self)
 
 
+# a workspace setting: the project the cockpit showed last, which it opens on next time
+LAST_SHOWN_PROJECT = "ui.last_project"
+
+
 def list_projects(ws: Workspace) -> list[Project]:
     return [Project(**row) for row in ws.store.rows("SELECT * FROM projects ORDER BY name")]
 

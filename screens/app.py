@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import DataTable, Input, TextArea
 
-from cockpit.projects import Project, list_projects, resolve_project
+from cockpit.projects import LAST_SHOWN_PROJECT, Project, list_projects, resolve_project
 from cockpit.workspace import Workspace
 from screens import base, keymap, stages, warmup
 from screens.base import cycle_tabs
@@ -26,7 +26,6 @@ from screens.dialogs import HelpScreen, ProjectSwitcher, key_label
 from screens.guard import report_error
 from screens.keys import Key, bindings, move_cursor
 
-LAST_PROJECT = "ui.last_project"
 SHUTDOWN_WAIT_S = 5.0
 LIST_KEYS = {"j", "k"}
 APP_KEYS = [
@@ -222,7 +221,7 @@ class CockpitApp(App):
             return None
         if name:
             return resolve_project(self.workspace, name)
-        last = self.workspace.setting(LAST_PROJECT)
+        last = self.workspace.setting(LAST_SHOWN_PROJECT)
         return next((p for p in projects if p.name == last), projects[0])
 
     def _read_keymap(self) -> dict[str, str]:
@@ -269,7 +268,7 @@ class CockpitApp(App):
 
     def watch_project(self) -> None:
         if self.project is not None:
-            self.workspace.set_setting(LAST_PROJECT, self.project.name)
+            self.workspace.set_setting(LAST_SHOWN_PROJECT, self.project.name)
         self._show_project_in_title()
         refresh = getattr(self.screen, "refresh_data", None)
         if refresh:

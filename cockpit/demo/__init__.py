@@ -23,7 +23,7 @@ from cockpit import problem
 from cockpit.data import checks, datasets, splits
 from cockpit.demo import steps
 from cockpit.demo.steps import RETRAIN_OVERRIDE, Progress
-from cockpit.projects import Project, create_project, get_project
+from cockpit.projects import LAST_SHOWN_PROJECT, Project, create_project, get_project
 from cockpit.training import runs as training
 from cockpit.workspace import WORKSPACE_DIRNAME, Workspace
 
@@ -108,6 +108,8 @@ def build_demo(
             workspace.close()
             shutil.rmtree(final, ignore_errors=True)
             raise
+        # the cockpit opens on the demo's story, not on the first project by name
+        workspace.set_setting(LAST_SHOWN_PROJECT, DEMO_PROJECT)
         unfinished.unlink()
     return workspace, True
 

@@ -107,3 +107,15 @@ async def test_the_retrain_decision_reads_whole_at_80_columns(demo_path, demo_cl
         detail = str(table.get_cell("retrain", "detail"))
         assert detail == "retrain 2026-07: deployed (override)"
         assert detail in "".join(strip.text for strip in table.render_lines(table.region.reset_offset))
+
+
+async def test_a_built_demo_opens_on_its_story_without_a_project_named(demo_path, demo_clock) -> None:
+    """`cockpit demo --no-tui`, then `cockpit -w cockpit-demo`: the cockpit opened on churn, the
+    first of the three by name, until it had shown learner-support once."""
+    from cockpit.workspace import Workspace
+
+    app = CockpitApp(Workspace.open(demo_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.project is not None and app.project.name == "learner-support"
+        assert app.sub_title == "learner-support · binary → needs_support"
