@@ -77,8 +77,20 @@ def _problem(value: Any, spec: dict[str, Any]) -> str | None:
         except ValueError:
             return "must be a number"
     if kind == "date" and not isinstance(value, str):
+        if str(spec.get("dtype", ""))[:3].lower() in ("int", "uin", "flo") and isinstance(
+            value, (int, float)
+        ):
+            return _year_problem(value)  # a date column of years (trained on numbers)
         return "must be a date as text (e.g. 2025-01-31)"
     return None
+
+
+def _year_problem(value: float) -> str | None:
+    from cockpit.features import YEARS
+
+    if value % 1 == 0 and YEARS[0] <= value <= YEARS[1]:
+        return None
+    return f"must be a whole year {YEARS[0]}-{YEARS[1]}, or a date as text"
 
 
 class BodyTimeout(Rejected):
