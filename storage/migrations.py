@@ -11,6 +11,7 @@ today's cockpit: give a new table a representative row in that test's ROWS.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -839,6 +840,79 @@ def m029_alert_webhooks(db: Database) -> None:
     db.table("notifications").create_index(["project_id", "status"])
 
 
+def m030_batch_version_rows(db: Database) -> None:
+    """The rows of each batch every model version answered (`batch_versions`: the version
+    number its outputs' model_version column names, and its rows; fallback and override rows
+    name none), written with the batch, so the review counts a version's batches and rows
+    from the store instead of reading every batch's outputs file. `batches.versions_counted`
+    is 1 once batch_versions holds all of the batch's counts.
+
+    Batches stored before are counted here, from their outputs file (live or archived, its
+    size and sha256 checked) read once. A batch whose file is missing, changed or unreadable
+    keeps versions_counted NULL and no counts: none is made up, and the review reads its file
+    when asked, failing as before (naming the file) while it stays missing."""
+    db.execute(
+        """CREATE TABLE "batch_versions" (
+   "batch_id" INTEGER NOT NULL REFERENCES "batches"("id"),
+   "version" INTEGER NOT NULL,
+   "rows" INTEGER NOT NULL,
+   PRIMARY KEY ("batch_id", "version")
+)"""
+    )
+    db.table("batches").add_column("versions_counted", int)
+    # the workspace's layout (cockpit/workspace.py): artifacts/ beside cockpit.db
+    stored = [row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"]
+    artifacts = Path(stored[0]).parent / "artifacts" if stored and stored[0] else None
+    batches = db.execute(
+        "SELECT b.id, b.outputs_sha256, a.size FROM batches b "
+        "LEFT JOIN artifacts a ON a.sha256 = b.outputs_sha256 ORDER BY b.id"
+    ).fetchall()
+    for batch_id, sha256, size in batches:
+        counts = _m030_counts(artifacts, sha256, size) if sha256 else {}
+        if counts is None:
+            continue
+        db.conn.executemany(
+            "INSERT INTO batch_versions (batch_id, version, rows) VALUES (?, ?, ?)",
+            [(batch_id, version, rows) for version, rows in sorted(counts.items())],
+        )
+        db.execute("UPDATE batches SET versions_counted = 1 WHERE id = ?", [batch_id])
+
+
+def _m030_counts(artifacts: Path | None, sha256: str, size: int | None) -> dict[int, int] | None:
+    """Rows per model version number in an outputs file, as the review counted them before
+    m030; None when the file is missing, changed or unreadable."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if artifacts is None or size is None:
+        return None
+    name = f"{sha256}.parquet"
+    path = next((p for p in (artifacts / name, artifacts / "archive" / name) if p.is_file()), None)
+    try:
+        if path is None or path.stat().st_size != size:
+            return None
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != sha256:
+            return None
+        outputs = pq.ParquetFile(path)
+        counts: dict[int, int] = {}
+        if "model_version" in outputs.schema_arrow.names:  # text or numbers, by the batch's writer
+            column = outputs.read(columns=["model_version"]).column(0).drop_null()
+            for value in pc.value_counts(column).to_pylist():
+                if str(value["values"]).strip():
+                    version = int(float(value["values"]))
+                    counts[version] = counts.get(version, 0) + value["counts"]
+        return counts
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+
+
 MIGRATIONS = [
     m001_projects_and_events,
     m002_artifacts,
@@ -869,6 +943,7 @@ MIGRATIONS = [
     m027_sweep_owner_started,
     m028_ids_never_reused,
     m029_alert_webhooks,
+    m030_batch_version_rows,
 ]
 KNOWN_NAMES = [m.__name__ for m in MIGRATIONS]
 
