@@ -121,6 +121,7 @@ class Prepared:
     routes: dict[str, int]
     warnings: list[str]
     guarded: batch_guard.Guarded
+    versions: dict[int, int] | None = None  # rows per model version number (version_rows)
 
     digests: tuple[str, str] | None = None
 
@@ -145,6 +146,19 @@ def stored_outputs(scored: Scored) -> pd.DataFrame:
     return outputs
 
 
+def version_rows(outputs: pd.DataFrame) -> dict[int, int]:
+    """Rows per model version number in a batch's answers (fallback and override rows name
+    none), as stored with the batch (batch_versions) for the review to count."""
+    counts: dict[int, int] = {}
+    if "model_version" not in outputs:
+        return counts
+    for value, rows in outputs["model_version"].dropna().value_counts(sort=False).items():
+        if str(value).strip():  # kept as text or numbers, by the batch's writer
+            version = int(float(value))
+            counts[version] = counts.get(version, 0) + int(rows)
+    return counts
+
+
 def _kept(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
 
@@ -157,6 +171,7 @@ class Part:
     outputs: pd.DataFrame
     result: pd.DataFrame | None  # the rows of the scored file, when one is written
     routes: dict[str, int]
+    versions: dict[int, int]
     domain: DomainTally
     fallback_rows: int
     failed: dict[int, tuple[int, str]]
@@ -179,7 +194,9 @@ def score_part(
     scored = guard.score(chunk)
     routes = {str(k): int(v) for k, v in scored.frame["route"].value_counts().items()}
     result = result_of(chunk, scored) if result_of is not None else None
-    return Part(_kept(chunk), _kept(stored_outputs(scored)), result, routes, domain, guard.rows, guard.failed)
+    outputs = _kept(stored_outputs(scored))
+    versions = version_rows(outputs)
+    return Part(_kept(chunk), outputs, result, routes, versions, domain, guard.rows, guard.failed)
 
 
 def score_chunks(
@@ -202,6 +219,7 @@ def score_chunks(
     guard = batch_guard.Guard(router, source, allow_fallback)
     domain = DomainTally(schema)
     routes: dict[str, int] = {}
+    versions: dict[int, int] = {}
     files = [scratch_file(ws, ".parquet"), scratch_file(ws, ".parquet")]
     writers = [ParquetChunks(path) for path in files]
     result_of = result.rows_of if result is not None else None
@@ -223,6 +241,8 @@ def score_chunks(
                     result.write(part.result)
                 for route, rows in part.routes.items():
                     routes[route] = routes.get(route, 0) + rows
+                for version, rows in part.versions.items():
+                    versions[version] = versions.get(version, 0) + rows
                 domain.merge(part.domain)
                 guard.merge(part.fallback_rows, part.failed)
             for writer in writers:
@@ -235,7 +255,9 @@ def score_chunks(
             path.unlink(missing_ok=True)
         raise
     routes = dict(sorted(routes.items(), key=lambda item: -item[1]))  # as value_counts orders
-    prepared = Prepared(writers[0].rows, files[0], files[1], routes, domain.summaries(), guard.result())
+    prepared = Prepared(
+        writers[0].rows, files[0], files[1], routes, domain.summaries(), guard.result(), versions
+    )
     try:
         prepared.seal()
     except BaseException:
@@ -334,11 +356,18 @@ def record_batch(
                 "inputs_sha256": refs[0].sha256,
                 "outputs_sha256": refs[1].sha256,
                 "routes": json.dumps(prepared.routes),
+                "versions_counted": 1 if prepared.versions is not None else None,
                 "at": at or clock.now_iso(),
                 "created_at": clock.now_iso(),
                 "created_by": current_user(),
             },
         )
+        if prepared.versions:
+            ws.store.insert_rows(
+                "batch_versions",
+                ("batch_id", "version", "rows"),
+                [(batch_id, version, rows) for version, rows in sorted(prepared.versions.items())],
+            )
         faults.point("predict:after_batch")
         ws.record(
             "deployment",
@@ -381,7 +410,9 @@ def log_batch(
         _kept(inputs).to_parquet(files[0], index=False)
         _kept(outputs).to_parquet(files[1], index=False)
         routes = {str(k): int(v) for k, v in outputs["route"].value_counts().items()}
-        prepared = Prepared(len(inputs), files[0], files[1], routes, [], batch_guard.Guarded())
+        prepared = Prepared(
+            len(inputs), files[0], files[1], routes, [], batch_guard.Guarded(), version_rows(outputs)
+        )
         return record_batch(ws, project, prepared, source, kind, at, details)
     finally:
         for path in files:
