@@ -181,6 +181,7 @@ def drop(ws: Workspace, project: Project, batch_id: int, reason: str) -> dict[st
             )
         )
     with ws.store.transaction():
+        ws.store.conn.execute("DELETE FROM batch_versions WHERE batch_id = ?", [batch_id])
         ws.store.conn.execute("DELETE FROM batches WHERE id = ?", [batch_id])
         ws.store.conn.execute("DELETE FROM monitor_windows WHERE project_id = ?", [project.id])
         ws.record(

@@ -2,7 +2,11 @@
 it scored, and the monitoring windows they fall in. The review reads a version's own traffic
 here, so an alert about another version's traffic does not hold it, and "batches watched"
 counts the batches it served. A batch's rows name the version that answered each of them
-(its outputs' model_version column); a shadow's answers are not served, so not counted."""
+(its outputs' model_version column); a shadow's answers are not served, so not counted.
+
+Those rows per version are counted when the batch is written (batch_versions, m030), so no
+batch's outputs file is read here; only a batch m030 could not count (its file was missing or
+changed then) is read from its file, which fails, naming it, while it stays so."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
 
-# a batch's outputs never change (content-addressed): its answers per version are read once
+# a batch's outputs never change (content-addressed): an uncounted batch's file is read once
 _ANSWERED: dict[tuple[str, str], dict[int, int]] = {}
 
 
@@ -39,13 +43,18 @@ def served(ws: Workspace, project: Project, version: int) -> Served:
 
     size = window_size(ws, project)
     found = ws.store.rows(
-        "SELECT at, outputs_sha256 FROM batches WHERE project_id = ? ORDER BY at", [project.id]
+        "SELECT b.at, b.outputs_sha256, b.versions_counted, v.rows AS answered FROM batches b "
+        "LEFT JOIN batch_versions v ON v.batch_id = b.id AND v.version = ? WHERE b.project_id = ?",
+        [version, project.id],
     )
     windows: set[str] = set()
     batches = rows = 0
     newest: str | None = None
     for batch in found:
-        answered = _answered(ws, batch["outputs_sha256"]).get(version, 0)
+        if batch["versions_counted"]:
+            answered = batch["answered"] or 0
+        else:
+            answered = _answered(ws, batch["outputs_sha256"]).get(version, 0)
         if answered and batch["at"]:
             batches, rows, newest = batches + 1, rows + answered, max(newest or "", batch["at"])
             windows.add(window_of(batch["at"], size))
@@ -61,22 +70,18 @@ def served(ws: Workspace, project: Project, version: int) -> Served:
 
 
 def _answered(ws: Workspace, sha256: str | None) -> dict[int, int]:
-    """Rows per model version number in a batch's outputs (fallback and override rows name
-    none); {} for a batch without outputs."""
+    """Rows per model version number in the outputs file of a batch not counted when it was
+    stored ({} for a batch without outputs); ArtifactError naming the file while it is
+    missing or changed."""
     if not sha256:
         return {}
     key = (str(ws.artifacts.root), sha256)
     if key not in _ANSWERED:
-        import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
+        from cockpit.deployment.batch import version_rows
+
         stored = pq.ParquetFile(ws.artifacts.verified_path(sha256, ".parquet"))
-        counts: dict[int, int] = {}
-        if "model_version" in stored.schema_arrow.names:  # kept as text or numbers, by the batch's writer
-            column = stored.read(columns=["model_version"]).column(0).drop_null()
-            for found in pc.value_counts(column).to_pylist():
-                if str(found["values"]).strip():
-                    version = int(float(found["values"]))
-                    counts[version] = counts.get(version, 0) + found["counts"]
-        _ANSWERED[key] = counts
+        columns = [c for c in ("model_version",) if c in stored.schema_arrow.names]
+        _ANSWERED[key] = version_rows(stored.read(columns=columns).to_pandas())
     return _ANSWERED[key]
