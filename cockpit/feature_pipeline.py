@@ -12,7 +12,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from cockpit.features import COMPILER_VERSION, ColumnSpec
+from cockpit.errors import CockpitError
+from cockpit.features import COMPILER_VERSION, NOT_YEARS, YEARS, ColumnSpec, year_parts_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,14 +24,36 @@ EPOCH = np.datetime64("1970-01-01T00:00:00", "s")
 
 class DateParts(TransformerMixin, BaseEstimator):
     """Dates (any format pandas can read) to numeric parts: year, month, dayofweek,
-    is_weekend, hour, days_since (days since 1970). Unreadable dates become NaN."""
+    is_weekend, hour, days_since (days since 1970). Unreadable dates become NaN.
 
-    def __init__(self, parts: tuple[str, ...] = ("month", "dayofweek")) -> None:
+    With `years` (compiler 4 on), a number is a year, 1 January of that year, when it is
+    whole and within features.YEARS, and any other number is unreadable; fitting refuses a
+    number column that is not years, or parts that cannot vary for years. Without it
+    (pipelines built or pickled before compiler 4), numbers are read as pandas reads them:
+    nanoseconds after 1970."""
+
+    def __init__(self, parts: tuple[str, ...] = ("month", "dayofweek"), years: bool = True) -> None:
         self.parts = parts
+        self.years = years
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if not state.get("years", True):
+            del state["years"]  # pickled as before compiler 4: an old run rebuilds to its own bytes
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__({"years": False, **state})  # pickled before compiler 4
 
     def fit(self, X, y=None):
+        import pandas as pd
+
         self.n_features_in_ = X.shape[1]
         self.columns_ = list(getattr(X, "columns", range(X.shape[1])))
+        if self.years:
+            frame = pd.DataFrame(X)
+            for name, column in zip(self.columns_, frame.columns, strict=True):
+                _check_years(str(name), frame[column], self.parts)
         return self
 
     def transform(self, X):
@@ -39,12 +62,7 @@ class DateParts(TransformerMixin, BaseEstimator):
         frame = pd.DataFrame(X)
         out = []
         for column in frame.columns:
-            values = frame[column]
-            times = (
-                values
-                if values.dtype.kind == "M"
-                else pd.to_datetime(values, format="mixed", errors="coerce")
-            )
+            times = _times(frame[column], self.years)
             for part in self.parts:
                 out.append(_part(times, part))
         return np.column_stack(out).astype("float64")
@@ -52,6 +70,55 @@ class DateParts(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         names = input_features if input_features is not None else self.columns_
         return np.array([f"{c}_{p}" for c in names for p in self.parts], dtype=object)
+
+
+def _times(values, years: bool):
+    """A column as datetimes (NaT where unreadable)."""
+    import pandas as pd
+
+    if values.dtype.kind == "M":
+        return values
+    if years and values.dtype.kind in "iuf":
+        return _as_years(values)
+    if years and values.dtype == object:  # a frame built from JSON rows: numbers beside text
+        numbers = values.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+        if numbers.any():
+            text = pd.to_datetime(values.where(~numbers), format="mixed", errors="coerce")
+            numbers_read = _as_years(values.where(numbers).astype("float64"))
+            return numbers_read.where(numbers, text.astype("datetime64[s]"))
+    return pd.to_datetime(values, format="mixed", errors="coerce")
+
+
+def _as_years(values):
+    """Whole numbers within YEARS as 1 January of that year; other numbers NaT. Seconds, not
+    pandas' nanoseconds, whose range ends at 1677 and 2262."""
+    import pandas as pd
+
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    ok = (np.mod(numbers, 1) == 0) & (numbers >= YEARS[0]) & (numbers <= YEARS[1])
+    times = np.full(len(numbers), np.datetime64("NaT"), dtype="datetime64[s]")
+    times[ok] = (numbers[ok].astype("int64") - 1970).astype("datetime64[Y]").astype("datetime64[s]")
+    return pd.Series(times, index=values.index)
+
+
+def _check_years(name: str, values, parts: tuple[str, ...]) -> None:
+    """Refuse to fit a number column that is not years, or parts that cannot vary for years:
+    a spec saved before kinds were checked against the data (features.kind_problem)."""
+    if values.dtype.kind not in "iuf":
+        return
+    numbers = values.dropna().to_numpy(dtype="float64")
+    bad = numbers[(np.mod(numbers, 1) != 0) | (numbers < YEARS[0]) | (numbers > YEARS[1])]
+    if len(bad):
+        raise CockpitError(
+            f"date column {name!r} holds numbers that are not years (e.g. {bad[0]:g}): {NOT_YEARS}; "
+            f"make it numeric (cockpit features set --column {name}:kind=numeric)"
+        )
+    problem = year_parts_problem(parts)
+    if problem:
+        raise CockpitError(
+            f"date column {name!r} holds years: {problem}; "
+            f"cockpit features set --column {name}:date_parts=year"
+        )
 
 
 def _part(times, part: str) -> np.ndarray:
@@ -67,7 +134,9 @@ def _part(times, part: str) -> np.ndarray:
         return (times.dt.day_of_week >= 5).astype("float64").where(times.notna()).to_numpy()
     if part != "days_since":
         raise ValueError(f"unknown date part {part!r}")
-    seconds = (times - EPOCH.astype("datetime64[ns]")).dt.total_seconds()
+    # years (_as_years) are in seconds; in nanoseconds, year 1000 would overflow
+    epoch = EPOCH if times.dt.unit == "s" else EPOCH.astype("datetime64[ns]")
+    seconds = (times - epoch).dt.total_seconds()
     return (seconds / 86400).to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -108,20 +177,20 @@ def compile_transformer(
     1 builds one branch per column (runs made before grouping), 2 one branch per treatment
     (the same columns and values, grouped columns side by side), 3 as 2 with date parts
     scaled like numeric columns (the column's `scaling`): unscaled years and day counts kept
-    lbfgs from converging."""
+    lbfgs from converging; 4 as 3 with whole numbers in a date column read as years."""
     from sklearn.compose import ColumnTransformer
 
-    if version not in (1, 2, 3):
+    if version not in (1, 2, 3, 4):
         raise ValueError(f"unknown feature compiler version {version}")
-    scale_dates = version >= 3
+    scale_dates, years = version >= 3, version >= 4
     features = [s for s in specs if s.role == "feature"]
     if version == 1:
         parts = [
-            (f"{_PREFIX[_treatment(s)[0]]}_{s.column}", _branch(_treatment(s), [s]), _columns(s))
+            (f"{_PREFIX[_treatment(s)[0]]}_{s.column}", _branch(_treatment(s), [s], years), _columns(s))
             for s in features
         ]
     else:
-        parts = _grouped_parts(features, scale_dates)
+        parts = _grouped_parts(features, scale_dates, years)
     return ColumnTransformer(
         parts, remainder="drop", verbose_feature_names_out=False, sparse_threshold=0.0 if dense else 0.3
     )
@@ -147,18 +216,18 @@ def _columns(spec: ColumnSpec):
     return spec.column if spec.kind == "text" else [spec.column]
 
 
-def _grouped_parts(features: list[ColumnSpec], scale_dates: bool) -> list[tuple]:
+def _grouped_parts(features: list[ColumnSpec], scale_dates: bool, years: bool) -> list[tuple]:
     groups: dict[tuple, list[ColumnSpec]] = {}
     for spec in features:
         groups.setdefault(_treatment(spec, scale_dates), []).append(spec)
     parts = []
     for number, (treatment, members) in enumerate(groups.items()):
         columns = _columns(members[0]) if treatment[0] == "text" else [s.column for s in members]
-        parts.append((f"{_PREFIX[treatment[0]]}_{number}", _branch(treatment, members), columns))
+        parts.append((f"{_PREFIX[treatment[0]]}_{number}", _branch(treatment, members, years), columns))
     return parts
 
 
-def _branch(treatment: tuple, members: list[ColumnSpec]):
+def _branch(treatment: tuple, members: list[ColumnSpec], years: bool):
     """The transformer for columns that share one treatment."""
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
@@ -185,7 +254,9 @@ def _branch(treatment: tuple, members: list[ColumnSpec]):
     if kind == "date":
         _, parts, scaling = treatment
         return make_pipeline(
-            DateParts(parts), SimpleImputer(strategy="median", keep_empty_features=True), *_scaler(scaling)
+            DateParts(parts, years),
+            SimpleImputer(strategy="median", keep_empty_features=True),
+            *_scaler(scaling),
         )
     spec = members[0]
     return make_pipeline(

@@ -28,8 +28,13 @@ MISSING = ("median", "mean", "most_frequent", "constant")
 DEFAULT_TEXT_VOCABULARY = 200
 # 1: one ColumnTransformer branch per column; 2: one branch per treatment (all columns
 # imputed and scaled alike share one imputer and scaler), ~15x faster on one row; 3: date
-# parts scaled like numeric columns (unscaled, lbfgs never converged on data with a date).
-COMPILER_VERSION = 3
+# parts scaled like numeric columns (unscaled, lbfgs never converged on data with a date);
+# 4: whole numbers in a date column read as years (before, as nanoseconds after 1970).
+COMPILER_VERSION = 4
+# A number in a date column is a year, read as 1 January of that year, when it is whole and
+# in this range; any other number (a price, a unix timestamp, a fraction) is not a date.
+YEARS = (1000, 2999)
+YEAR_PARTS = ("year", "days_since")  # the parts that differ between two years' 1 January
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +130,114 @@ def _kind(profiled: str) -> str:
     }.get(profiled, "categorical")
 
 
-def check_spec(specs: list[ColumnSpec], columns: list[str], target: str, source: str) -> None:
-    """Refuse a spec naming missing columns, unknown choices, or no usable feature."""
+@dataclass(frozen=True, slots=True)
+class ColumnKinds:
+    """The kinds a column's data can take, read from its profile, and what it holds."""
+
+    column: str
+    kinds: tuple[str, ...]
+    holds: str  # for messages: "years 2007-2009", "whole numbers 2700 to 6300", "text"
+    years: bool = False  # whole numbers within YEARS: a date column reads them as years
+
+
+def kinds_for(profile: dict[str, Any]) -> ColumnKinds:
+    """What a column can be, from its profile entry (cockpit/data/profile.py): numbers are
+    numeric or categorical, and date too when they are years; text is categorical or text,
+    and date too when it parses as dates."""
+    name, profiled = profile["name"], profile.get("type")
+    dtype = str(profile.get("dtype", "")).lower()
+    if dtype.startswith("datetime"):
+        return ColumnKinds(name, ("categorical", "date"), "dates")
+    if dtype.startswith("bool") or profiled == "boolean":
+        return ColumnKinds(name, ("numeric", "categorical"), "true/false values")
+    if dtype.startswith(("int", "uint", "float")) or (not dtype and profiled == "numeric"):
+        return _number_kinds(name, profile, dtype)
+    if profiled == "date":
+        return ColumnKinds(name, ("categorical", "date", "text"), "dates as text")
+    return ColumnKinds(name, ("categorical", "text"), "text")
+
+
+def _number_kinds(name: str, profile: dict[str, Any], dtype: str) -> ColumnKinds:
+    low, high = profile.get("min"), profile.get("max")
+    if low is None or high is None:
+        return ColumnKinds(name, ("numeric", "categorical"), "no numbers (every value is missing)")
+    # profiles made before "whole" was recorded: integer columns are whole, floats unknown
+    whole = profile.get("whole", True if dtype.startswith(("int", "uint")) else None)
+    if whole and YEARS[0] <= low and high <= YEARS[1]:
+        return ColumnKinds(name, ("numeric", "categorical", "date"), f"years {low:.0f}-{high:.0f}", True)
+    span = f"{low:g} to {high:g}"
+    holds = f"numbers {span}" if whole is None else f"whole numbers {span}"
+    if whole is False:
+        holds = f"numbers with fractions, {span}"
+    return ColumnKinds(name, ("numeric", "categorical"), holds)
+
+
+NOT_YEARS = (
+    f"a number is read as a date only when it is a whole year {YEARS[0]}-{YEARS[1]} (1 January of that year)"
+)
+
+
+def year_parts_problem(parts: list[str] | tuple[str, ...]) -> str | None:
+    """Why date parts do not fit a column of years, or None."""
+    fixed = [p for p in parts if p not in YEAR_PARTS]
+    if not fixed:
+        return None
+    return (
+        f"each is read as 1 January, so its date parts can be {' or '.join(YEAR_PARTS)} "
+        f"({', '.join(fixed)} would tell the model nothing)"
+    )
+
+
+def kind_problem(spec: ColumnSpec, kinds: ColumnKinds | None) -> str | None:
+    """Why a feature's kind (or its date parts) does not fit what its column holds, or None.
+    Other roles are not compiled, so their kind does no harm."""
+    if kinds is None or spec.role != "feature":
+        return None
+    if spec.kind not in kinds.kinds:
+        if spec.kind == "date" and "numeric" in kinds.kinds:
+            return (
+                f"holds {kinds.holds}, not dates: {NOT_YEARS}; keep it numeric or categorical, "
+                "or import its dates as text (e.g. 2025-01-31)"
+            )
+        return f"holds {kinds.holds}: its kind can be {' or '.join(kinds.kinds)}, not {spec.kind}"
+    if spec.kind == "date" and kinds.years:
+        parts = year_parts_problem(spec.date_parts)
+        return f"holds {kinds.holds}: {parts}" if parts else None
+    return None
+
+
+def with_kind(spec: ColumnSpec, kind: str, kinds: ColumnKinds | None) -> ColumnSpec:
+    """The spec with another kind. A column of years made a date takes the part `year` when its
+    date parts would not vary for years (the default month and dayofweek would not)."""
+    if kind == "date" and kinds is not None and kinds.years and year_parts_problem(spec.date_parts):
+        return replace(spec, kind=kind, date_parts=["year"])
+    return replace(spec, kind=kind)
+
+
+def column_kinds(ws: Workspace, project: Project) -> dict[str, ColumnKinds]:
+    """Each column of the newest data version and the kinds it can take (by its profile)."""
+    from cockpit.data.datasets import get_version, load_profile
+
+    return {c["name"]: kinds_for(c) for c in load_profile(ws, get_version(ws, project))}
+
+
+def spec_problems(ws: Workspace, project: Project, specs: list[ColumnSpec]) -> list[tuple[str, str]]:
+    """(column, problem) for each feature whose kind does not fit the newest data: a spec
+    saved before kinds were checked, or data that changed under it."""
+    kinds = column_kinds(ws, project)
+    problems = ((s.column, kind_problem(s, kinds.get(s.column))) for s in specs)
+    return [(column, problem) for column, problem in problems if problem]
+
+
+def check_spec(
+    specs: list[ColumnSpec],
+    columns: list[str],
+    target: str,
+    source: str,
+    kinds: dict[str, ColumnKinds] | None = None,
+) -> None:
+    """Refuse a spec naming missing columns, unknown choices, a kind its column's data cannot
+    take (with `kinds`: a price as a date), or no usable feature."""
     for spec in specs:
         where = f"{source}: column {spec.column!r}"
         if spec.column not in columns:
@@ -158,6 +269,9 @@ def check_spec(specs: list[ColumnSpec], columns: list[str], target: str, source:
             raise CockpitError(f"{where}: numeric missing values take median, mean or most_frequent")
         if not isinstance(spec.max_features, int) or spec.max_features < 1:
             raise CockpitError(f"{where}: max_features must be a whole number >= 1")
+        problem = kind_problem(spec, (kinds or {}).get(spec.column))
+        if problem:
+            raise CockpitError(f"{where} {problem}")
     roles = {s.column: s.role for s in specs}
     if roles.get(target) != "target":
         raise CockpitError(f"{source}: the target {target!r} must have role 'target'")
@@ -213,12 +327,16 @@ def current_spec(ws: Workspace, project: Project) -> tuple[int | None, list[Colu
     return None, infer_spec(load_profile(ws, version), project.target)
 
 
-def save_spec(ws: Workspace, project: Project, specs: list[ColumnSpec], comment: str = "") -> int | None:
-    """Store a new version after checking it against the newest data; None if unchanged."""
-    from cockpit.data.datasets import get_version
+def save_spec(
+    ws: Workspace, project: Project, specs: list[ColumnSpec], comment: str = "", source: str = "feature spec"
+) -> int | None:
+    """Store a new version after checking it against the newest data (its columns, and the
+    kinds each can take by its profile); None if unchanged. `source` names the spec in messages."""
+    from cockpit.data.datasets import get_version, load_profile
 
     data = get_version(ws, project)
-    check_spec(specs, list(data.schema), project.target, "feature spec")
+    kinds = {c["name"]: kinds_for(c) for c in load_profile(ws, data)}
+    check_spec(specs, list(data.schema), project.target, source, kinds)
     current_version, current = current_spec(ws, project)
     if current_version is not None and current == specs:
         return None

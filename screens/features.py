@@ -52,6 +52,7 @@ class FeaturesScreen(GuardsEdits):
         self.saved: list[stage.ColumnSpec] = []
         self.specs: list[stage.ColumnSpec] = []
         self._project_id: int | None = None  # whose spec the table holds
+        self.kinds: dict[str, stage.ColumnKinds] = {}  # the kinds each column's data can take
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,9 +86,11 @@ class FeaturesScreen(GuardsEdits):
         self._project_id = project.id
         try:
             self.saved_version, self.saved = stage.current_spec(self.workspace, project)
+            self.kinds = stage.column_kinds(self.workspace, project)
         except CockpitError as exc:
             self.query_one("#features-summary", Static).update(str(exc))
             self.specs = self.saved = []
+            self.kinds = {}
             self._fill()
             return
         self.specs = list(self.saved) if edits is None else edits
@@ -111,15 +114,28 @@ class FeaturesScreen(GuardsEdits):
         )
         dirty = " · unsaved changes (ctrl+s)" if self.unsaved_changes() else ""
         entity = stage.entity_column(self.specs) or "none (rows keyed by their feature values)"
+        unfit = [s.column for s in self.specs if self._problem(s)]
+        wrong = f" · ! {', '.join(unfit)}: kind does not fit the data" if unfit else ""
         self.query_one("#features-summary", Static).update(
-            f"{saved} · {features} features · entity id: {entity}{dirty}"
+            f"{saved} · {features} features · entity id: {entity}{dirty}{wrong}"
         )
+
+    def _problem(self, spec: stage.ColumnSpec) -> str | None:
+        return stage.kind_problem(spec, self.kinds.get(spec.column))
 
     @guarded
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        """Why inference treated the highlighted column as it did, when it says."""
-        spec = next((s for s in self.specs if s.column == event.row_key.value), None)
-        note = f"{spec.column}: {spec.note}" if spec is not None and spec.note else ""
+        """Why inference treated the highlighted column as it did, when it says, and why its
+        kind does not fit its data, when it does not (an old spec)."""
+        self._note(next((s for s in self.specs if s.column == event.row_key.value), None))
+
+    def _note(self, spec: stage.ColumnSpec | None) -> None:
+        problem = self._problem(spec) if spec is not None else None
+        note = ""
+        if spec is not None and problem:
+            note = f"! {spec.column} {problem}"
+        elif spec is not None and spec.note:
+            note = f"{spec.column}: {spec.note}"
         self.query_one("#features-note", Static).update(note)
 
     @guarded
@@ -140,10 +156,14 @@ class FeaturesScreen(GuardsEdits):
     def _replace(self, new: stage.ColumnSpec) -> None:
         self.specs = [new if s.column == new.column else s for s in self.specs]
         self._fill()
+        self._note(new)
 
     def action_cycle(self, field: str) -> None:
         spec = self._current()
         if spec is None:
+            return
+        if field == "kind":
+            self._cycle_kind(spec)
             return
         options = CHOICES[field]
         if field == "role":
@@ -153,18 +173,26 @@ class FeaturesScreen(GuardsEdits):
             options = tuple(r for r in options if r != "target")
         value = getattr(spec, field)
         following = options[(options.index(value) + 1) % len(options)] if value in options else options[0]
-        changes = {field: following}
-        if field == "kind":
-            changes["missing"] = self._missing_for(spec.column, following)
-        self._replace(replace(spec, **changes))
+        self._replace(replace(spec, **{field: following}))
 
-    def _missing_for(self, column: str, kind: str) -> str:
-        """How a column of `kind` fills missing values: as saved when it was saved as that
-        kind (so cycling the kind round leaves the spec as saved), else the kind's default."""
-        saved = next((s for s in self.saved if s.column == column), None)
-        if saved is not None and saved.kind == kind:
-            return saved.missing
-        return "median" if kind == "numeric" else "constant"
+    def _cycle_kind(self, spec: stage.ColumnSpec) -> None:
+        """The next of the kinds the column's data can take (features.kinds_for). A kind it
+        cannot take (a spec saved before kinds were checked) is said, then left."""
+        known = self.kinds.get(spec.column)
+        options = known.kinds if known is not None else stage.KINDS
+        if spec.kind not in options:
+            said = self._problem(spec) or f"can be {' or '.join(options)}"
+            self.notify(f"{spec.column} {said}", title=f"{spec.kind} does not fit", severity="warning")
+            following = options[0]
+        else:
+            following = options[(options.index(spec.kind) + 1) % len(options)]
+        saved = next((s for s in self.saved if s.column == spec.column), None)
+        if saved is not None and saved.kind == following:
+            # as saved (so cycling the kind round leaves the spec as saved)
+            self._replace(replace(spec, kind=following, missing=saved.missing, date_parts=saved.date_parts))
+            return
+        missing = "median" if following == "numeric" else "constant"
+        self._replace(replace(stage.with_kind(spec, following, known), missing=missing))
 
     def action_cycle_how(self) -> None:
         spec = self._current()

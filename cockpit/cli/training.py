@@ -27,10 +27,10 @@ def features() -> None:
 @pass_cli
 def features_show(ctx: CliContext, preview: bool, as_json: bool) -> None:
     """The current spec (or the defaults inferred from the newest data)."""
-    from cockpit.features import current_spec
+    from cockpit import features as stage
 
     workspace, project = ctx.workspace(), ctx.project()
-    version, specs = current_spec(workspace, project)
+    version, specs = stage.current_spec(workspace, project)
     if as_json:
         emit_json({"version": version, "columns": [s.as_dict() for s in specs]})
         return
@@ -43,6 +43,8 @@ def features_show(ctx: CliContext, preview: bool, as_json: bool) -> None:
         ],
         ["column", "role", "kind", "how", "note"],
     )
+    for column, problem in stage.spec_problems(workspace, project, specs):
+        click.echo(f"! {column} {problem}: it does not fit the data; `features set` to change it", err=True)
     if preview:
         from cockpit.data.datasets import get_version, load_frame
         from cockpit.feature_pipeline import preview as transform_preview
@@ -72,17 +74,23 @@ def features_set(ctx: CliContext, path: Path | None, column_changes: tuple[str, 
         raise CockpitError("give --file spec.toml or at least one --column COLUMN:FIELD=VALUE")
     workspace, project = ctx.workspace(), ctx.project()
     specs = stage.load_spec_file(path) if path else stage.editable_spec(workspace, project)
+    kinds = stage.column_kinds(workspace, project) if column_changes else {}
     for change in column_changes:
-        specs = apply_change(specs, change)
-    version = stage.save_spec(workspace, project, specs, comment)
+        specs = apply_change(specs, change, kinds, column_changes)
+    source = str(path) if path else "feature spec"
+    version = stage.save_spec(workspace, project, specs, comment, source=source)
     if version is None:
         click.echo("unchanged", err=True)
         version = stage.current_spec(workspace, project)[0]
     click.echo(version)
 
 
-def apply_change(specs, change: str):
+def apply_change(specs, change: str, kinds=None, changes: tuple[str, ...] = ()):
+    """One COLUMN:FIELD=VALUE. A kind goes through features.with_kind (a column of years made a
+    date takes the part year), unless `changes` also set the column's date parts."""
     from dataclasses import replace
+
+    from cockpit.features import with_kind
 
     column, colon, assignment = change.partition(":")
     field, equals, value = assignment.partition("=")
@@ -103,7 +111,16 @@ def apply_change(specs, change: str):
             raise CockpitError(f"--column {change!r}: {field} takes a whole number") from None
     else:
         parsed = value
-    return [replace(s, **{field: parsed}) if s is target else s for s in specs]
+    if field == "kind" and not any(_sets(c, column, "date_parts") for c in changes):
+        changed = with_kind(target, value, (kinds or {}).get(column))
+    else:
+        changed = replace(target, **{field: parsed})
+    return [changed if s is target else s for s in specs]
+
+
+def _sets(change: str, column: str, field: str) -> bool:
+    name, _, assignment = change.partition(":")
+    return name == column and assignment.partition("=")[0] == field
 
 
 MODEL_HELP = (
