@@ -78,7 +78,7 @@ def test_runs_record_their_compiler_and_reproduce_rebuilds_an_old_one(workspace)
     make_split(workspace, project, "stratified", seed=1)
     run = runs.train(workspace, project, "logistic_regression", [], seed=1)
     assert run.status == "finished", run.error
-    assert run.feature_compiler == features.COMPILER_VERSION == 3
+    assert run.feature_compiler == features.COMPILER_VERSION == 4
 
     # A run from before grouping: no compiler recorded, its artifact built one branch per column.
     inputs = load_inputs(workspace, project, run)
@@ -158,7 +158,7 @@ def test_logistic_regression_converges_on_scaled_date_parts_and_a_v2_run_rebuild
     make_split(workspace, project, "stratified", seed=1)
     run = runs.train(workspace, project, "logistic_regression", ["max_iter=100"], seed=1)
     assert run.status == "finished", run.error
-    assert run.feature_compiler == 3
+    assert run.feature_compiler == 4
     inputs = load_inputs(workspace, project, run)
     assert [s.date_parts for s in inputs.specs if s.kind == "date"] == [["year", "month", "dayofweek"]]
     with warnings.catch_warnings():
