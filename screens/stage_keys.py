@@ -135,7 +135,7 @@ FEATURE_KEYS = [
         "cycle('kind')",
         "Kind",
         cli="features set",
-        help="Cycle the kind: numeric, categorical, date, text",
+        help="Cycle the kinds the column's data can take (numeric, categorical, date, text)",
     ),
     Key(
         "features.how",
