@@ -226,6 +226,39 @@ def apply_recipe(
     return frame.reset_index(drop=True), results
 
 
+def replay(frame: pd.DataFrame, steps: list[dict], cleaned: pd.DataFrame) -> pd.DataFrame:
+    """The steps run on new rows (a retrain's), each fill by a statistic filling with the value
+    it has on `cleaned`, the version the recipe made: new rows alone may have no mode (two rows
+    without a sex) or another median. Filling with a column's median, mean or mode leaves it
+    that column's median, mean or mode, so `cleaned` gives the value the cleaning used."""
+    return apply_recipe(frame, [fixed for step in steps for fixed in _as_learned(step, cleaned)])[0]
+
+
+def _as_learned(step: dict, cleaned: pd.DataFrame) -> list[dict]:
+    import numpy as np
+
+    column = step.get("column")
+    if step["op"] == "fill" and step["strategy"] in ("mean", "median", "mode"):
+        strategy = step["strategy"]
+    elif step["op"] == "replace_inf" and step.get("fill"):
+        strategy = step["fill"]
+    else:
+        return [step]
+    values = cleaned.get(column)
+    if values is None or (strategy != "mode" and values.dtype.kind not in "iuf"):
+        return [step]  # dropped by a later step, or not numbers: the step says why as it runs
+    if strategy == "mode":
+        modes = values.mode()
+        fill = modes.iloc[0] if not modes.empty else None
+    else:
+        fill = values.median() if strategy == "median" else values.mean()
+    if fill is None or fill != fill:
+        raise CockpitError(f"{describe(step)}: the cleaned data has no {strategy} of {column} to fill with")
+    fill = fill.item() if isinstance(fill, np.generic) else fill
+    learned = {"op": "fill", "column": column, "strategy": "learned", "value": fill}
+    return [{"op": "replace_inf", "column": column}, learned] if step["op"] == "replace_inf" else [learned]
+
+
 def _balance_note(before: pd.Series, after: pd.Series) -> str:
     if class_share_shift(before, after) <= MAX_BALANCE_SHIFT:
         return ""
@@ -317,6 +350,8 @@ def _fill(frame, step):
     values = frame[column]
     if strategy == "value":
         fill = _fill_value(column, values, step["value"])
+    elif strategy == "learned":  # a statistic of the cleaned version, as is (replay)
+        fill = step["value"]
     elif strategy == "mode":
         modes = values.mode()
         if modes.empty:

@@ -332,7 +332,7 @@ def _combined_data(
     held = len(new) - len(fresh)
     steps = [f"{len(fresh):,} new labelled rows; {held:,} held out from {window}"]
     if base.recipe:
-        fresh, _ = recipes.apply_recipe(fresh, [r["step"] for r in base.recipe])
+        fresh = recipes.replay(fresh, [r["step"] for r in base.recipe], reference)
         steps.append(f"cleaning recipe replayed ({len(base.recipe)} steps)")
     combined = pd.concat([reference, fresh[[c for c in reference.columns if c in fresh]]], ignore_index=True)
     source = f"retrain with {counted(len(fresh), 'production row')}"

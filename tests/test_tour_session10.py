@@ -1,0 +1,96 @@
+"""A new user's first hour on data no one here wrote (session 10's tour): palmerpenguins with
+species as a text target, 5% of it blanked, no id column, a year and a free-text column, walked
+through the README's CLI path. Each test is a way the CLI misled on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cockpit.data.datasets import get_version, load_frame
+from cockpit.projects import get_project
+from cockpit.workspace import Workspace
+from tests.monitoring_helpers import run
+from tests.training_here import training_here
+
+WORDS = ["calm", "windy", "cold", "rocky", "sunny", "foggy", "nest", "shore", "ice", "krill"]
+
+
+def awkward_penguins() -> pd.DataFrame:
+    """palmerpenguins as a new user might export it: species blanked on 5% of rows, a sentence of
+    island, sex and random words in `notes`."""
+    from palmerpenguins import load_penguins
+
+    frame = load_penguins()
+    rng = np.random.default_rng(0)
+    frame["notes"] = [
+        f"seen on {island} ({sex}) near the {' '.join(rng.choice(WORDS, 3))}"
+        for island, sex in zip(frame["island"], frame["sex"], strict=True)
+    ]
+    frame.loc[rng.choice(len(frame), size=len(frame) // 20, replace=False), "species"] = np.nan
+    return frame
+
+
+@pytest.fixture(scope="module")
+def penguins_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's loop on it: import, clean --suggested (sex's gaps filled with its mode, the
+    numbers' with their medians), split, a logistic regression in production."""
+    root = tmp_path_factory.mktemp("tour") / "penguins"
+    root.mkdir()
+    awkward_penguins().to_csv(root / "penguins.csv", index=False)
+    steps = [
+        ("init", str(root)),
+        ("project", "new", "penguins", "--task", "multiclass", "--target", "species"),
+        ("data", "import", str(root / "penguins.csv")),
+        ("data", "clean", "--suggested"),
+        ("data", "split", "--seed", "42"),
+        ("train", "--model", "logistic_regression"),
+        ("register", "1", "--override", "tour"),
+        ("deploy", "1", "--strategy", "blue-green", "--override", "tour"),
+    ]
+    with training_here():
+        for step in steps:
+            result = run(root, *step)
+            assert result.exit_code in ((0, 1) if step[:2] == ("data", "split") else (0,)), (step, result)
+    return root
+
+
+def test_retrain_fills_new_rows_gaps_with_the_values_the_cleaning_used(
+    penguins_built: Path, private_copy, train_here
+) -> None:
+    """A user saw `cockpit retrain` stop with 'fill sex with mode: the column has no values':
+    the cleaning recipe was replayed on the new labelled rows alone, so two new rows without a
+    sex had no mode, and a new row's missing body mass would have been filled with the new
+    rows' median rather than the one the training data was cleaned with."""
+    root = private_copy(penguins_built)
+    with Workspace(root / ".cockpit") as ws:
+        project = get_project(ws, "penguins")
+        cleaned = load_frame(ws, get_version(ws, project, 2))
+    mode_sex = cleaned["sex"].mode().iloc[0]
+    median_mass = float(cleaned["body_mass_g"].median())
+    source = awkward_penguins().dropna().sample(frac=1, random_state=7).reset_index(drop=True)
+    judged = source.iloc[:60]  # the newest month: held out to judge the two models on
+    learned = source.iloc[60:63].copy()  # an older month, trained on: no sex, one mass missing
+    learned["sex"] = np.nan
+    learned["body_mass_g"] = [6300.0, 6300.0, np.nan]  # their own median would be 6300
+    for name, frame, at in (("learned", learned, "2026-09-01"), ("judged", judged, "2026-10-01")):
+        frame.drop(columns=["species"]).to_csv(root / f"{name}.csv", index=False)
+        frame.to_csv(root / f"{name}_labels.csv", index=False)
+        assert run(root, "monitor", "ingest", str(root / f"{name}.csv"), "--at", at).exit_code == 0
+        assert run(root, "monitor", "labels", str(root / f"{name}_labels.csv")).exit_code == 0
+
+    result = run(root, "retrain", "--override", "tour")
+
+    assert result.exit_code in (0, 1), result.stderr
+    assert "3 new labelled rows; 60 held out from 2026-10" in result.output
+    with Workspace(root / ".cockpit") as ws:
+        project = get_project(ws, "penguins")
+        newest = max(v["id"] for v in ws.store.rows("SELECT id FROM dataset_versions"))
+        combined = load_frame(ws, get_version(ws, project, newest))
+    added = combined.iloc[len(cleaned) :]
+    assert len(added) == 3
+    assert added["sex"].tolist() == [mode_sex] * 3
+    assert added["body_mass_g"].tolist() == [6300.0, 6300.0, median_mass]
