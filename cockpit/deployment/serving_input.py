@@ -77,12 +77,15 @@ def _problem(value: Any, spec: dict[str, Any]) -> str | None:
         except ValueError:
             return "must be a number"
     if kind == "date" and not isinstance(value, str):
-        if str(spec.get("dtype", ""))[:3].lower() in ("int", "uin", "flo") and isinstance(
-            value, (int, float)
-        ):
+        if _of_numbers(spec) and isinstance(value, (int, float)):
             return _year_problem(value)  # a date column of years (trained on numbers)
         return "must be a date as text (e.g. 2025-01-31)"
     return None
+
+
+def _of_numbers(spec: dict[str, Any]) -> bool:
+    """Trained on numbers (its dtype): a date column of years, which takes a year as a number."""
+    return str(spec.get("dtype", ""))[:3].lower() in ("int", "uin", "flo")
 
 
 def _year_problem(value: float) -> str | None:
@@ -290,6 +293,9 @@ def openapi(schema: dict[str, Any] | None, project: str, version: str) -> dict[s
             c: {**kinds.get(s.get("kind"), {}), "description": s.get("kind", "")} for c, s in columns.items()
         },
     }
+    for column, spec in columns.items():
+        if spec.get("kind") == "date" and _of_numbers(spec):  # years: a number or text
+            row["properties"][column]["type"] = ["integer", "string", "null"]
     if entity in row["properties"]:  # every answer is keyed by it: never null
         row["properties"][entity]["not"] = {"type": "null"}
     if takes_request_id(schema or {}):
