@@ -100,7 +100,7 @@ def test_compiler_3_keeps_reading_numbers_as_it_did() -> None:
 def test_a_year_column_as_date_trains_and_every_scoring_path_reads_the_year(copied: Built) -> None:
     from cockpit.data.reading import read_table
     from cockpit.deployment.registry import input_schema
-    from cockpit.deployment.serving_input import check_rows, to_frame
+    from cockpit.deployment.serving_input import check_rows, openapi, to_frame
     from cockpit.projects import get_project
     from cockpit.training import runs
 
@@ -130,6 +130,8 @@ def test_a_year_column_as_date_trains_and_every_scoring_path_reads_the_year(copi
     assert check_rows([{**first, "year": 20070}], schema) == [
         {"row": 0, "field": "year", "problem": "must be a whole year 1000-2999, or a date as text"}
     ]
+    row = openapi(schema, "p", "1")["components"]["schemas"]["Row"]["properties"]
+    assert row["year"]["type"] == ["integer", "string", "null"]
 
 
 def test_numbers_that_are_not_years_are_refused_as_dates(copied: Built, tmp_path: Path) -> None:
