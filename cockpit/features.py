@@ -199,7 +199,10 @@ def kind_problem(spec: ColumnSpec, kinds: ColumnKinds | None) -> str | None:
                 f"holds {kinds.holds}, not dates: {NOT_YEARS}; keep it numeric or categorical, "
                 "or import its dates as text (e.g. 2025-01-31)"
             )
-        return f"holds {kinds.holds}: its kind can be {' or '.join(kinds.kinds)}, not {spec.kind}"
+        said = f"holds {kinds.holds}: its kind can be {' or '.join(kinds.kinds)}, not {spec.kind}"
+        if spec.kind == "date":  # text the profile did not read as dates (most values must)
+            said += "; a parse_dates step of a cleaning recipe (cockpit data clean) reads its dates"
+        return said
     if spec.kind == "date" and kinds.years:
         parts = year_parts_problem(spec.date_parts)
         return f"holds {kinds.holds}: {parts}" if parts else None

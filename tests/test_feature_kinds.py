@@ -59,6 +59,10 @@ def test_kinds_follow_what_each_column_holds() -> None:
     assert kinds["body_mass_g"].holds == "whole numbers 2700 to 6300"
     assert kinds["bill_length_mm"].holds == "numbers with fractions, 32.1 to 59.6"
     assert kinds["island"].kinds == ("categorical", "text")
+    assert features.kind_problem(features.ColumnSpec("island", kind="date"), kinds["island"]) == (
+        "holds text: its kind can be categorical or text, not date; a parse_dates step of a cleaning "
+        "recipe (cockpit data clean) reads its dates"
+    )
     from sklearn.datasets import load_diabetes
 
     bmi = next(c for c in profile_frame(load_diabetes(as_frame=True).frame) if c["name"] == "bmi")
