@@ -94,3 +94,38 @@ def test_retrain_fills_new_rows_gaps_with_the_values_the_cleaning_used(
     assert len(added) == 3
     assert added["sex"].tolist() == [mode_sex] * 3
     assert added["body_mass_g"].tolist() == [6300.0, 6300.0, median_mass]
+
+
+def test_retrain_judges_held_out_rows_with_inf_as_production_answered_them(
+    penguins_built: Path, private_copy, train_here
+) -> None:
+    """A user whose shifted production month held `inf` in bill_depth_mm (answered in production,
+    with a warning) saw `cockpit retrain` end in a traceback ('Input X contains infinity'): the
+    held-out rows reached both models unclipped. They are scored as production scored them."""
+    root = private_copy(penguins_built)
+    source = awkward_penguins().dropna().sample(frac=1, random_state=7).reset_index(drop=True)
+    judged, learned = source.iloc[:60].copy(), source.iloc[60:120]
+    judged.loc[[3, 17], "bill_depth_mm"] = np.inf
+    for name, frame, at in (("learned", learned, "2026-09-01"), ("judged", judged, "2026-10-01")):
+        frame.drop(columns=["species"]).to_csv(root / f"{name}.csv", index=False)
+        frame.to_csv(root / f"{name}_labels.csv", index=False)
+        assert run(root, "monitor", "ingest", str(root / f"{name}.csv"), "--at", at).exit_code == 0
+        assert run(root, "monitor", "labels", str(root / f"{name}_labels.csv")).exit_code == 0
+
+    result = run(root, "retrain", "--override", "tour", "--json")
+
+    assert result.exit_code in (0, 1), result.stderr
+    import json
+
+    comparison = json.loads(result.stdout)["comparison"]
+    assert comparison["window"] == "2026-10" and comparison["rows"] == 60
+    # the champion's answers on the held-out month are the ones production gave
+    with Workspace(root / ".cockpit") as ws:
+        from tests.monitoring_helpers import stored_outputs
+
+        batch = ws.store.scalar("SELECT id FROM batches WHERE at LIKE '2026-10%'")
+    answered = stored_outputs(root, batch)
+    truth = judged["species"].to_numpy()
+    accuracy = float((answered["prediction"].to_numpy() == truth).mean())
+    champion = next(m for m in comparison["metrics"] if m["name"] == "accuracy")["champion"]
+    assert champion == pytest.approx(accuracy)

@@ -105,9 +105,12 @@ def compare(
 ) -> Comparison:
     """`models`: {"champion"|"challenger": (pipeline, threshold)}; `labelled`: production
     rows with their label in the target column and their window in `_window`. Warnings
-    (a window holding one class) stay off the terminal and are listed as notes."""
+    (a window holding one class) stay off the terminal and are listed as notes. The rows
+    reach both models as they reached production (numbers beyond ±1e30, inf too, clipped)."""
+    from cockpit.deployment.routing import within_model_range
     from cockpit.evaluation.notes import Notes, caught
 
+    labelled = within_model_range(labelled)
     notes = Notes()
     with caught(notes, "champion vs challenger"):
         comparison = _compare(project, models, labelled, holdout_window, metric, segments)
