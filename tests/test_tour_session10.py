@@ -129,3 +129,20 @@ def test_retrain_judges_held_out_rows_with_inf_as_production_answered_them(
     accuracy = float((answered["prediction"].to_numpy() == truth).mean())
     champion = next(m for m in comparison["metrics"] if m["name"] == "accuracy")["champion"]
     assert champion == pytest.approx(accuracy)
+
+
+def test_gate_without_a_target_names_the_metric_the_spec_takes(penguins_built: Path, private_copy) -> None:
+    """On a multiclass project the gate said 'the problem spec sets no target for f1: set metric
+    and metric_target'; the user typed `problem set --set metric=f1`, which is refused for
+    multiclass (it takes f1_macro). The rule now gives the command that works."""
+    root = private_copy(penguins_built)
+    assert run(root, "evaluate", "1", "--split", "test").exit_code == 0
+
+    gate = run(root, "gate", "1")
+
+    assert gate.exit_code == 1
+    line = next(line for line in gate.output.splitlines() if line.startswith("target"))
+    assert "cockpit problem set --set metric=f1_macro --set metric_target=" in line
+    spec = ("--set", "metric=f1_macro", "--set", "metric_target=0.9")
+    assert run(root, "problem", "set", *spec).exit_code == 0
+    assert run(root, "gate", "1").exit_code == 0

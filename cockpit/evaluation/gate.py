@@ -64,7 +64,7 @@ class GateResult:
 def rules_for(evaluation: Evaluation, spec, task: str, tolerance: float | None = None) -> list[Rule]:
     metric = evaluation.metric
     value = evaluation.metrics.get(metric)
-    rules = [_target_rule(metric, value, spec), _baseline_rule(metric, evaluation, task)]
+    rules = [_target_rule(metric, value, spec, task), _baseline_rule(metric, evaluation, task)]
     rules.append(_reference_rule(metric, value, evaluation, tolerance))
     details = evaluation.details
     if "segments" in details:
@@ -128,13 +128,14 @@ def _latency_rule(latency: dict) -> Rule:
     )
 
 
-def _target_rule(metric: str, value: float | None, spec) -> Rule:
+def _target_rule(metric: str, value: float | None, spec, task: str) -> Rule:
     if spec.metric_target is None or metrics.metric_column(spec.metric) != metric:
+        named = metrics.spec_name(task, metric)  # multiclass f1 is f1_macro in a spec
         return Rule(
             "target",
             False,
-            "the problem spec sets no target for "
-            f"{metric}: set metric and metric_target (cockpit problem set)",
+            f"the problem spec sets no target for {metric}: "
+            f"cockpit problem set --set metric={named} --set metric_target=VALUE",
         )
     if value is None:
         return Rule("target", False, f"{metric} could not be computed on the test split")

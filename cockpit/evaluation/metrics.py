@@ -31,6 +31,13 @@ def metric_column(name: str) -> str:
     return SPEC_TO_COLUMN.get(name, name)
 
 
+def spec_name(task: str, column: str) -> str:
+    """The name a problem spec gives a run table's metric: multiclass f1 is f1_macro."""
+    if task != "multiclass":
+        return column
+    return next((name for name, named in SPEC_TO_COLUMN.items() if named == column), column)
+
+
 def primary_metric(task: str, spec_metric: str = "") -> str:
     return metric_column(spec_metric) if spec_metric else DEFAULT_METRIC[task]
 
