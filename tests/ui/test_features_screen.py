@@ -66,7 +66,7 @@ async def test_cycling_a_kind_round_to_the_saved_one_leaves_nothing_unsaved(chur
         assert screen.saved[1].kind == "numeric" and screen.saved[1].missing == "mean"
         await pilot.press(*["down"] * row, "k")
         assert "unsaved changes" in _summary(screen)
-        await pilot.press("k", "k", "k")  # four kinds: round to the saved one
+        await pilot.press("k", "k", "k")  # 2 or 4 kinds the column can take: round to the saved one
         assert screen.specs == screen.saved
         assert "unsaved changes" not in _summary(screen)
         await pilot.press("0")  # nothing to lose: no question
