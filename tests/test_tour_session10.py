@@ -146,3 +146,40 @@ def test_gate_without_a_target_names_the_metric_the_spec_takes(penguins_built: P
     spec = ("--set", "metric=f1_macro", "--set", "metric_target=0.9")
     assert run(root, "problem", "set", *spec).exit_code == 0
     assert run(root, "gate", "1").exit_code == 0
+
+
+def _class_balance(root: Path, frame: pd.DataFrame, target: str) -> dict:
+    import json
+
+    root.mkdir()
+    frame.to_csv(root / "data.csv", index=False)
+    for step in (("init", str(root)), ("project", "new", "p", "--task", "multiclass", "--target", target)):
+        assert run(root, *step).exit_code == 0
+    assert run(root, "data", "import", str(root / "data.csv")).exit_code == 0
+    found = json.loads(run(root, "data", "validate", "--json").stdout)["findings"]
+    return next(f for f in found if f["check"] == "class_balance")
+
+
+def test_ten_even_classes_are_not_called_rare(tmp_path: Path) -> None:
+    """digits' ten classes hold 9.7-10.2% of the rows each; validation warned 'the minority class
+    is rare: use recall / PR AUC' (a class under 10% was rare whatever the number of classes)."""
+    from sklearn.datasets import load_digits
+
+    finding = _class_balance(tmp_path / "digits", load_digits(as_frame=True).frame, "target")
+
+    assert finding["severity"] == "info"
+    assert "rare" not in finding["message"]
+
+
+def test_a_rare_class_among_three_is_warned_with_multiclass_metrics(tmp_path: Path) -> None:
+    """iris with one class cut to 6 rows (5.7%, a sixth of an even share) is warned, with the
+    metrics a multiclass spec takes (PR AUC is not one of them)."""
+    from sklearn.datasets import load_iris
+
+    frame = load_iris(as_frame=True).frame
+    frame = pd.concat([frame[frame["target"] != 2], frame[frame["target"] == 2].head(6)])
+
+    finding = _class_balance(tmp_path / "iris", frame, "target")
+
+    assert finding["severity"] == "warning" and finding["rows"] == 6
+    assert "the minority class is rare: use balanced_accuracy or f1_macro, stratify" in finding["message"]

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-MINORITY_WARNING = 0.10
+# A class is rare under a fifth of the share it would have were the classes even (binary: 10%),
+# so ten even classes (10% each) are not rare and a 5% class among three is.
+MINORITY_WARNING = 0.2
 NULL_WARNING_PCT = 5.0
 MIXED_MIN_SHARE = 0.5  # a text column is "mixed" when at least this share reads as numbers
 
@@ -180,8 +182,9 @@ def _target(frame: pd.DataFrame, project: Project) -> list[Finding]:
     shares = counts / counts.sum()
     summary = ", ".join(f"{k}: {v:.1%}" for k, v in shares.items())
     minority = shares.min()
-    severity = "warning" if minority < MINORITY_WARNING else "info"
-    note = " — the minority class is rare: use recall / PR AUC, stratify" if severity == "warning" else ""
+    severity = "warning" if minority < MINORITY_WARNING / len(counts) else "info"
+    metrics = "recall / PR AUC" if project.task == "binary" else "balanced_accuracy or f1_macro"
+    note = f" — the minority class is rare: use {metrics}, stratify" if severity == "warning" else ""
     out.append(
         Finding("class_balance", severity, target, f"class balance {summary}{note}", int(counts.min()))
     )
