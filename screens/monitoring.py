@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
+from cockpit.deployment.batch import list_batches
 from cockpit.deployment.moves import Move
 from cockpit.monitoring import alerts
 from cockpit.monitoring.axes import bin_labels, share_bars, time_positions, time_ticks
@@ -94,7 +95,9 @@ class MonitoringScreen(StageScreen):
         summary = self.query_one("#monitor-summary", Static)
         if not self.windows:
             summary.update(
-                "No monitored windows yet: score production data (cockpit predict / "
+                "Production data is stored but not checked yet: press v to check (cockpit monitor check)."
+                if list_batches(self.workspace, self.app.project, 1)
+                else "No monitored windows yet: score production data (cockpit predict / "
                 "monitor ingest), then press v to check."
             )
             return
