@@ -343,7 +343,8 @@ def _monitored(ws: Workspace, project: Project, traffic: Served) -> list[Evidenc
 
 
 def _traffic_text(traffic: Served) -> str:
-    """'5 production batches watched (3,100 rows it answered), 95 requests, newest …'."""
+    """'5 production batches watched (3,100 rows answered by v1), 33 requests answered (95
+    rows), newest …'."""
     if not traffic.anything:
         watched = traffic.project_batches
         return f"v{traffic.version} has answered no production batch or request yet" + (
@@ -358,7 +359,9 @@ def _traffic_text(traffic: Served) -> str:
             f"({traffic.rows:,} rows answered by v{traffic.version})"
         )
     if traffic.requests:
-        parts.append(f"{counted(traffic.requests, 'request')} answered")
+        parts.append(
+            f"{counted(traffic.requests, 'request')} answered ({counted(traffic.request_rows, 'row')})"
+        )
     return ", ".join(parts) + (f", newest {traffic.newest[:10]}" if traffic.newest else "")
 
 

@@ -310,12 +310,38 @@ def merge_figures(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Two `log_figures` of the same day as one."""
     counts = ("requests", "rows", "errors", "fallback_rows", "scored_rows", "warned_rows")
     summed = {k: a[k] + b[k] for k in counts}
-    return {
+    merged = {
         **summed,
         "first": min(a["first"], b["first"]),
         "last": max(a["last"], b["last"]),
         "latency": a["latency"] + b["latency"],
         "scores": a["scores"] + b["scores"],
+    }
+    if "versions" in a or "versions" in b:
+        versions = {k: dict(v) for k, v in a.get("versions", {}).items()}
+        for name, theirs in b.get("versions", {}).items():
+            ours = versions.setdefault(name, {"requests": 0, "rows": 0, "last": theirs["last"]})
+            ours.update(
+                requests=ours["requests"] + theirs["requests"],
+                rows=ours["rows"] + theirs["rows"],
+                last=max(ours["last"], theirs["last"]),
+            )
+        merged["versions"] = versions
+    return merged
+
+
+def version_figures(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """What each model version answered of some request log rows: its requests, their rows
+    and the last moment — what the review counts of a version's traffic, kept for a day whose
+    rows retention removes."""
+    answered = rows.dropna(subset=["model_version"])
+    return {
+        str(int(version)): {
+            "requests": int(part["request_id"].nunique()),
+            "rows": int(len(part)),
+            "last": str(part["at"].max()),
+        }
+        for version, part in answered.groupby("model_version", sort=True)
     }
 
 
@@ -339,7 +365,7 @@ def prune_request_log(ws: Workspace, project: Project, keep_days: int) -> int:
 
     cutoff = (clock.now() - timedelta(days=keep_days)).date().isoformat()
     old = pd.read_sql_query(
-        "SELECT at, request_id, status, route, latency_ms, score, warnings FROM requests "
+        "SELECT at, request_id, status, route, latency_ms, score, warnings, model_version FROM requests "
         "WHERE project_id = ? AND at < ?",
         ws.store.conn,
         params=[project.id, cutoff],
@@ -352,7 +378,7 @@ def prune_request_log(ws: Workspace, project: Project, keep_days: int) -> int:
     }
     figures = []
     for day, rows in old.groupby(old["at"].astype(str).str[:10]):
-        found = log_figures(rows)
+        found = {**log_figures(rows), "versions": version_figures(rows)}
         figures.append(
             (project.id, str(day), json.dumps(merge_figures(kept[day], found) if day in kept else found))
         )

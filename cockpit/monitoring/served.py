@@ -22,7 +22,8 @@ _ANSWERED: dict[tuple[str, str], dict[int, int]] = {}
 @dataclass(frozen=True, slots=True)
 class Served:
     """A version's traffic: `batches` it answered rows of (of `project_batches`), the rows
-    of them, the service `requests` it answered, the `windows` they fall in, the newest."""
+    of them, the service `requests` it answered and their `request_rows` (a request may
+    carry many rows), the `windows` they fall in, the newest."""
 
     version: int
     batches: int
@@ -31,6 +32,7 @@ class Served:
     windows: frozenset[str]
     newest: str | None
     project_batches: int
+    request_rows: int = 0
 
     @property
     def anything(self) -> bool:
@@ -59,14 +61,30 @@ def served(ws: Workspace, project: Project, version: int) -> Served:
             batches, rows, newest = batches + 1, rows + answered, max(newest or "", batch["at"])
             windows.add(window_of(batch["at"], size))
     days = ws.store.rows(
-        "SELECT substr(at, 1, 10) AS day, count(*) AS n, max(at) AS newest FROM requests "
-        "WHERE project_id = ? AND model_version = ? GROUP BY day",
+        "SELECT substr(at, 1, 10) AS day, count(DISTINCT request_id) AS requests, count(*) AS rows, "
+        "max(at) AS last FROM requests WHERE project_id = ? AND model_version = ? GROUP BY day",
         [project.id, version],
     )
+    days += _kept_days(ws, project, version)
     windows |= {window_of(d["day"], size) for d in days}
-    newest = max([newest or "", *(d["newest"] for d in days)]) or None
-    requests = sum(d["n"] for d in days)
-    return Served(version, batches, rows, requests, frozenset(windows), newest, len(found))
+    newest = max([newest or "", *(d["last"] for d in days)]) or None
+    requests = sum(d["requests"] for d in days)
+    request_rows = sum(d["rows"] for d in days)
+    return Served(version, batches, rows, requests, frozenset(windows), newest, len(found), request_rows)
+
+
+def _kept_days(ws: Workspace, project: Project, version: int) -> list[dict]:
+    """The days whose request log rows retention removed (`serve --keep-days`), as the
+    figures it kept of what `version` answered on each (days pruned before it kept them per
+    version name none)."""
+    import json
+
+    days = []
+    for kept in ws.store.rows("SELECT day, figures FROM request_days WHERE project_id = ?", [project.id]):
+        answered = json.loads(kept["figures"]).get("versions", {}).get(str(version))
+        if answered:
+            days.append({"day": kept["day"], **answered})
+    return days
 
 
 def _answered(ws: Workspace, sha256: str | None) -> dict[int, int]:
