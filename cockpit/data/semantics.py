@@ -136,9 +136,13 @@ def _robust_z(x: np.ndarray) -> np.ndarray:
     if finite.size < 10:
         return np.zeros_like(x)
     median = np.median(finite)
-    spread = np.median(np.abs(finite - median)) / 0.6745
+    apart = np.abs(finite - median)
+    spread = np.median(apart) / 0.6745
     if spread == 0:
-        spread = np.mean(np.abs(finite - median)) * 1.2533
+        # Most values are the median: the others are judged by their own typical distance from
+        # it (digits' pixels are 0 on most images; ink of 1-16 on the rest is no outlier, 1000 is).
+        apart = apart[apart > 0]
+        spread = np.median(apart) / 0.6745 if apart.size else 0.0
     if spread == 0:
         return np.zeros_like(x)
     with np.errstate(invalid="ignore"):
