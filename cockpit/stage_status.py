@@ -148,7 +148,8 @@ def experiments_status(ws: Workspace, project: Project) -> StageState:
         value = store.scalar(f"SELECT {FIELDS[metric]} FROM runs WHERE id = ?", [best])
         missed = _missed_target(ws, project, metric, value)
         shown = f"{value:.3f}" if abs(value) < 1000 else short_number(value)  # mae 41,650
-        detail += f" · best {metric} {shown}{missed} (run {best})"
+        # missed: "recall 0.727 < 0.75 (run 23)", short enough for 80 columns
+        detail += f" · {'' if missed else 'best '}{metric} {shown}{missed} (run {best})"
     real = store.scalar(
         "SELECT EXISTS (SELECT 1 FROM runs WHERE project_id = ? AND family != "
         "'dummy' AND status = 'finished')",

@@ -122,7 +122,7 @@ def test_experiments_is_not_done_while_the_best_run_misses_the_target(demo_path,
 
     assert experiments() == (
         Status.ATTENTION,
-        "13 runs · best recall 0.727 < 0.75 (run 23)",
+        "13 runs · recall 0.727 < 0.75 (run 23)",
         ("cockpit sweep --model logistic_regression --random 20",),
     )
     saved = run_cli(
