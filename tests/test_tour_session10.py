@@ -212,3 +212,15 @@ def test_ink_in_a_mostly_blank_pixel_is_no_outlier_a_typo_still_is(tmp_path: Pat
     assert [f["fix"]["column"] for f in found if f["fix"] and f["fix"]["op"] == "drop_outliers"] == [
         "pixel_6_1"
     ]
+
+
+def test_free_text_is_no_entity_to_group_by(penguins_built: Path) -> None:
+    """A split of penguins with a free-text `notes` column (a sentence per bird) warned '5 notes
+    values are in training and in validation/test; use --strategy group --group notes': a
+    column of sentences was taken for an entity id because nearly every value differs. The
+    feature spec reads it as text (TF-IDF), and so does the split."""
+    import json
+
+    found = json.loads(run(penguins_built, "data", "leakage", "--json").stdout)
+
+    assert not [f for f in found["findings"] if f.get("column") == "notes"], found

@@ -24,6 +24,10 @@ PARTS = ("train", "validation", "test")
 
 
 def id_columns(frame: pd.DataFrame, target: str, group: str | None) -> list[str]:
+    """Columns naming an entity: named like an id, or text with a value per row that is not
+    prose (sentences differ row to row without naming anyone: the profile's free text)."""
+    from cockpit.data.profile import mean_words
+
     if group:
         return [group]
     return [
@@ -32,7 +36,11 @@ def id_columns(frame: pd.DataFrame, target: str, group: str | None) -> list[str]
         if c != target
         and (
             ID_NAME.search(str(c))
-            or (frame[c].dtype.kind not in "iufMb" and frame[c].nunique() >= 0.95 * len(frame))
+            or (
+                frame[c].dtype.kind not in "iufMb"
+                and frame[c].nunique() >= 0.95 * len(frame)
+                and mean_words(frame[c].dropna()) < 3
+            )
         )
     ]
 
