@@ -274,8 +274,8 @@ def draw_curve(plot: PlotextPlot, view: RunEvaluation, e: Evaluation, index: int
     plt = plot.plt
     plt.clear_figure()
     names = [n for n in CURVES[view.project.task] if n in e.details]
+    plot.display = bool(names)  # no empty frame under the note
     if not names:
-        plot.refresh()
         return "No curves for this task: see the Confusion tab."
     name = names[index % len(names)]
     title = _CURVE_DRAWERS[name](plt, e.details[name], view, e)

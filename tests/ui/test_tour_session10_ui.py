@@ -31,6 +31,7 @@ def wine_scored(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("register", "1", "--override", "tour"),
         ("deploy", "1", "--strategy", "blue-green", "--override", "tour"),
         ("predict", str(root / "wine.csv"), "--model", "production", "-o", str(root / "scored.csv")),
+        ("evaluate", "1", "--split", "test"),
     ]
     with training_here():
         for step in steps:
@@ -52,3 +53,19 @@ async def test_monitoring_with_a_batch_not_checked_says_to_check(wine_scored: Pa
     assert "score production data" not in summary
     said = "Production data is stored but not checked yet: press v to check (cockpit monitor check)"
     assert said in summary
+
+
+async def test_a_multiclass_evaluation_draws_no_empty_curve_frame(wine_scored: Path) -> None:
+    """Evaluation's Curves tab on wine said 'No curves for this task: see the Confusion tab.'
+    above an empty plot frame filling the screen, as if a curve had failed to draw."""
+    with Workspace(wine_scored / ".cockpit") as ws:
+        app = CockpitApp(ws, "wine")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("5")
+            await pilot.pause()
+            await pilot.press("]")
+            await pilot.pause()
+            shown = app.screen.query_one("#curve-plot").display
+            note = " ".join(str(app.screen.query_one("#curves-note").render()).split())
+    assert "No curves for this task: see the Confusion tab." in note
+    assert not shown
