@@ -224,3 +224,38 @@ def test_free_text_is_no_entity_to_group_by(penguins_built: Path) -> None:
     found = json.loads(run(penguins_built, "data", "leakage", "--json").stdout)
 
     assert not [f for f in found["findings"] if f.get("column") == "notes"], found
+
+
+def test_a_time_split_by_year_cuts_three_years_into_three_parts(penguins_built: Path, private_copy) -> None:
+    """penguins were measured in 2007, 2008 and 2009 (a third each); `data split --strategy time
+    --time year` said 'too few distinct times to cut into three parts', and no --val / --test
+    made it work: the 70% and 85% cuts both fall in 2009. Cuts move to the distinct times
+    before them when a part would be empty: train 2007, validation 2008, test 2009."""
+    import json
+
+    root = private_copy(penguins_built)
+    result = run(root, "data", "split", "--strategy", "time", "--time", "year", "--json")
+
+    assert result.exit_code in (0, 1), result.stderr
+    sizes = json.loads(result.stdout)["sizes"]
+    with Workspace(root / ".cockpit") as ws:
+        project = get_project(ws, "penguins")
+        years = load_frame(ws, get_version(ws, project, 2))["year"]
+    counts = years.value_counts()
+    assert (sizes["train"], sizes["validation"], sizes["test"]) == (counts[2007], counts[2008], counts[2009])
+    # the years are years, not nanoseconds after 1970 (it said 'training ends 1970-01-01')
+    assert "training ends 2007-01-01, test starts 2009-01-01" in result.stderr + result.output
+
+
+def test_a_time_split_of_two_times_says_how_many_it_has(penguins_built: Path, private_copy) -> None:
+    """Two distinct times cannot make three parts: the refusal says how many there are."""
+    root = private_copy(penguins_built)
+    frame = awkward_penguins()
+    frame = frame[frame["year"] != 2009].dropna(subset=["species"])
+    frame.to_csv(root / "two_years.csv", index=False)
+    assert run(root, "data", "import", str(root / "two_years.csv")).exit_code == 0
+
+    result = run(root, "data", "split", "--strategy", "time", "--time", "year")
+
+    assert result.exit_code == 2
+    assert "--time 'year' has 2 distinct times (2007 to 2008); a time split needs 3" in result.stderr

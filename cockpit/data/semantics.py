@@ -74,10 +74,17 @@ def date_formats(values: pd.Series) -> dict[str, int] | None:
 
 
 def parse_times(values: pd.Series) -> pd.Series:
+    """Times of a column: dates as they are, text read as dates, and whole numbers 1000-2999 as
+    years (pandas reads a number as nanoseconds after 1970: 2007 would be 1970-01-01)."""
     import pandas as pd
 
     if values.dtype.kind == "M":
         return values
+    if values.dtype.kind in "iuf":
+        present = values.dropna()
+        if len(present) and (present % 1 == 0).all() and present.between(1000, 2999).all():
+            text = values.astype("Int64").astype("string")
+            return pd.to_datetime(text, format="%Y", errors="coerce")
     return pd.to_datetime(values, format="mixed", errors="coerce")
 
 

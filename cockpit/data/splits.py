@@ -294,13 +294,20 @@ def _by_time(frame: pd.DataFrame, column: str, val: float, test: float):
             "clean them first (cockpit data clean)"
         )
     filled = times.fillna(times.min())
-    train_end = filled.quantile(1 - val - test)
-    val_end = filled.quantile(1 - test)
+    distinct = filled.drop_duplicates().sort_values().tolist()
+    if len(distinct) < 3:
+        values = frame[column].dropna() if frame[column].dtype.kind in "iuf" else times.dropna()
+        raise CockpitError(
+            f"--time {column!r} has {len(distinct)} distinct times ({values.min()} to {values.max()}); "
+            "a time split needs 3: use --strategy stratified or random"
+        )
+    # A cut that would leave validation or test empty (many rows share the last times: three
+    # years, a third each) moves to the distinct time before it.
+    val_end = min(max(filled.quantile(1 - test), distinct[1]), distinct[-2])
+    train_end = min(filled.quantile(1 - val - test), max(t for t in distinct if t < val_end))
     assignment = np.full(len(frame), TEST, dtype=np.int8)
     assignment[(filled <= val_end).to_numpy()] = VALIDATION
     assignment[(filled <= train_end).to_numpy()] = TRAIN
-    if (assignment == TEST).sum() == 0 or (assignment == VALIDATION).sum() == 0:
-        raise CockpitError(f"--time {column!r} has too few distinct times to cut into three parts")
     return assignment
 
 
