@@ -259,3 +259,24 @@ def test_a_time_split_of_two_times_says_how_many_it_has(penguins_built: Path, pr
 
     assert result.exit_code == 2
     assert "--time 'year' has 2 distinct times (2007 to 2008); a time split needs 3" in result.stderr
+
+
+def test_validation_counts_read_as_words(tmp_path: Path) -> None:
+    """wine's validation said 'passed · 0 errors, 0 warnings, 1 notes' (the Data screen says
+    '1 note')."""
+    from sklearn.datasets import load_wine
+
+    root = tmp_path / "wine"
+    root.mkdir()
+    load_wine(as_frame=True).frame.to_csv(root / "wine.csv", index=False)
+    for step in (
+        ("init", str(root)),
+        ("project", "new", "wine", "--task", "multiclass", "--target", "target"),
+        ("data", "import", str(root / "wine.csv")),
+    ):
+        assert run(root, *step).exit_code == 0
+
+    result = run(root, "data", "validate")
+
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == "v1 wine: passed · 0 errors, 0 warnings, 1 note"

@@ -11,6 +11,7 @@ import click
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.options import FRACTION, ROW_ID, SEED
 from cockpit.errors import CockpitError
+from cockpit.text import counted
 
 pass_cli = click.make_pass_decorator(CliContext)
 version_option = click.option(
@@ -141,10 +142,9 @@ def validate(ctx: CliContext, version_id: int | None, ranges: tuple[str, ...], a
         emit_json(report.as_dict())
     else:
         verdict = "passed" if report.passed else "FAILED"
-        click.echo(
-            f"{version.label}: {verdict} · {report.count('error')} errors, "
-            f"{report.count('warning')} warnings, {report.count('info')} notes"
-        )
+        named = (("error", "error"), ("warning", "warning"), ("info", "note"))
+        counts = [counted(report.count(severity), noun) for severity, noun in named]
+        click.echo(f"{version.label}: {verdict} · {', '.join(counts)}")
         print_table(
             [f.as_dict() for f in report.findings],
             ["severity", "check", "column", "rows", "message"],
