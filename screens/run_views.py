@@ -59,6 +59,13 @@ class CompareView(ModalScreen[None]):
 HISTORY = "trial"  # the view after the params: each trial's score and the best so far
 
 
+def _axis_order(value) -> tuple:
+    """Numbers first, by value (max_depth 8 before 12), then the rest by text (None last)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
+
+
 class SweepPlot(ModalScreen[None]):
     """A metric against one param across the runs of a sweep, the target marked; `p` picks
     the next param, and after the params the optimisation history (score by trial, in the
@@ -123,7 +130,7 @@ class SweepPlot(ModalScreen[None]):
             if max(values) / max(min(values), 1e-12) > 100 and min(values) > 0:
                 plt.xscale("log")
         else:
-            labels = sorted({str(v) for v in values})
+            labels = list(dict.fromkeys(str(v) for v in sorted(values, key=_axis_order)))
             plt.scatter([labels.index(str(v)) + 1 for v in values], scores, marker="x", label="runs")
             plt.xticks(list(range(1, len(labels) + 1)), labels)
         if self.target is not None:

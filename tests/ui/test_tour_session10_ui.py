@@ -69,3 +69,21 @@ async def test_a_multiclass_evaluation_draws_no_empty_curve_frame(wine_scored: P
             note = " ".join(str(app.screen.query_one("#curves-note").render()).split())
     assert "No curves for this task: see the Confusion tab." in note
     assert not shown
+
+
+async def test_a_sweeps_param_axis_orders_numbers_as_numbers() -> None:
+    """digits' random-forest sweep tried max_depth 12, 8 and None: `g` drew the axis '12 8 None'
+    (text order), so the plot read as if depth 12 came before 8."""
+    from textual.app import App
+    from textual_plotext import PlotextPlot
+
+    from screens.run_views import SweepPlot
+
+    points = [({"max_depth": 12}, 0.9466), ({"max_depth": 8}, 0.9428), ({"max_depth": None}, 0.9505)]
+    plot = SweepPlot(2, "f1", points, None)
+    app = App()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(plot)
+        await pilot.pause()
+        axis = str(plot.query_one(PlotextPlot).render()).splitlines()[-2].split()
+    assert axis == ["8", "12", "None"]
