@@ -280,3 +280,29 @@ def test_validation_counts_read_as_words(tmp_path: Path) -> None:
 
     assert result.exit_code == 0
     assert result.output.splitlines()[0] == "v1 wine: passed · 0 errors, 0 warnings, 1 note"
+
+
+def test_retrain_with_no_new_rows_to_learn_from_trains_nothing(penguins_built: Path, private_copy) -> None:
+    """Every labelled production row of wine was in one month, the one held out to judge on:
+    `cockpit retrain` trained the champion's recipe on the champion's own data again, found the
+    copy 'not better', raised an alert about it, and the copy became Experiments' best run (the
+    newest split's). It now stops first, saying what to label, and writes nothing."""
+    root = private_copy(penguins_built)
+    judged = awkward_penguins().dropna().sample(n=60, random_state=7)
+    judged.drop(columns=["species"]).to_csv(root / "judged.csv", index=False)
+    judged.to_csv(root / "judged_labels.csv", index=False)
+    assert run(root, "monitor", "ingest", str(root / "judged.csv"), "--at", "2026-10-01").exit_code == 0
+    assert run(root, "monitor", "labels", str(root / "judged_labels.csv")).exit_code == 0
+    tables = ("runs", "dataset_versions", "alerts")
+    with Workspace(root / ".cockpit") as ws:
+        before = {t: ws.store.scalar(f"SELECT count(*) FROM {t}") for t in tables}
+
+    result = run(root, "retrain")
+
+    assert result.exit_code == 2
+    assert (
+        "no new labelled rows to learn from: all 60 are in 2026-10, held out to judge the models on; "
+        "label rows of another window too (cockpit monitor labels FILE)" in result.stderr
+    )
+    with Workspace(root / ".cockpit") as ws:
+        assert {t: ws.store.scalar(f"SELECT count(*) FROM {t}") for t in before} == before

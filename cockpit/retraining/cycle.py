@@ -296,6 +296,12 @@ def _challenge(
     # typed before anything is written: a label that cannot be read stops here, whole
     new[project.target] = as_target(new[project.target], reference[project.target])
     window = holdout_window(new, project)
+    if command is None and not (new["_window"] != window).any():
+        # the champion's recipe on the champion's data again: a copy of it, judged 'not better'
+        raise CockpitError(
+            f"no new labelled rows to learn from: all {len(new):,} are in {window}, held out to judge "
+            "the models on; label rows of another window too (cockpit monitor labels FILE)"
+        )
     version, rows, steps = _combined_data(ws, project, base, reference, new, window)
     findings = checks.validate(ws, project, version).findings
     errors = [f.message for f in findings if f.severity == "error"]
