@@ -13,7 +13,7 @@ import pytest
 from cockpit.data.datasets import get_version, load_frame
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
-from tests.monitoring_helpers import run
+from tests.monitoring_helpers import check, run
 from tests.training_here import training_here
 
 WORDS = ["calm", "windy", "cold", "rocky", "sunny", "foggy", "nest", "shore", "ice", "krill"]
@@ -306,3 +306,21 @@ def test_retrain_with_no_new_rows_to_learn_from_trains_nothing(penguins_built: P
     )
     with Workspace(root / ".cockpit") as ws:
         assert {t: ws.store.scalar(f"SELECT count(*) FROM {t}") for t in before} == before
+
+
+def test_a_multiclass_window_has_no_false_positive_rate(penguins_built: Path, private_copy) -> None:
+    """penguins' monitoring windows had a 'false_positive_rate' (0.052: non-Gentoo birds called
+    Gentoo, the last class by name taken as 'positive'), also in the Prometheus file; three
+    species have no positive class."""
+    root = private_copy(penguins_built)
+    batch = awkward_penguins().dropna().sample(n=60, random_state=7)
+    batch.drop(columns=["species"]).to_csv(root / "batch.csv", index=False)
+    batch.to_csv(root / "labels.csv", index=False)
+    assert run(root, "monitor", "ingest", str(root / "batch.csv"), "--at", "2026-10-01").exit_code == 0
+    assert run(root, "monitor", "labels", str(root / "labels.csv")).exit_code == 0
+
+    code, checked = check(root)
+
+    window = next(w for w in checked["windows"] if w["window"] == "2026-10")
+    assert window["labelled"] == 60 and window["metric_value"] is not None
+    assert "false_positive_rate" not in window

@@ -587,7 +587,7 @@ def _performance(
     y_pred = joined["prediction"].astype(str).to_numpy()
     classes = sorted(set(y_true) | set(y_pred))
     scored = _measure(project, joined, classes)
-    if project.task != "regression":
+    if project.task == "binary":  # classes of a multiclass task have no positive one
         positive = metrics.positive_label(classes)
         negatives = y_true != positive
         if negatives.any():
