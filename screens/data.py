@@ -19,7 +19,7 @@ from textual_plotext import PlotextPlot
 from cockpit.data import checks, datasets, recipes
 from cockpit.data import splits as splitting
 from cockpit.data.profile import ColumnProfile
-from cockpit.text import counted
+from cockpit.text import counted, cut
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.dialogs_input import PromptDialog
@@ -311,7 +311,7 @@ class DataScreen(StageScreen):
             ticks = [edges[0], edges[len(edges) // 2], edges[-1]]
             plt.xticks(ticks, [f"{t:.4g}" for t in ticks])
         elif column.top and column.type in ("categorical", "binary", "boolean"):
-            labels = [v[:10] for v, _ in column.top]
+            labels = [cut(v, 10) for v, _ in column.top]
             plt.bar(labels, [n for _, n in column.top], orientation="horizontal", marker="hd")
         plot.display = bool(histogram) or column.type in ("categorical", "binary", "boolean")
         plot.refresh()
@@ -541,5 +541,5 @@ def _column_stats(column: ColumnProfile) -> str:
     if column.formats:
         parts.append("formats: " + ", ".join(f"{f} ({n})" for f, n in column.formats.items()))
     if column.top and column.type != "numeric":
-        parts.append("top: " + ", ".join(f"{v[:14]} ({n})" for v, n in column.top[:3]))
+        parts.append("top: " + ", ".join(f"{cut(v, 14)} ({n})" for v, n in column.top[:3]))
     return "\n".join(parts)

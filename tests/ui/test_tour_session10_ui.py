@@ -87,3 +87,30 @@ async def test_a_sweeps_param_axis_orders_numbers_as_numbers() -> None:
         await pilot.pause()
         axis = str(plot.query_one(PlotextPlot).render()).splitlines()[-2].split()
     assert axis == ["8", "12", "None"]
+
+
+async def test_a_text_columns_top_values_are_cut_with_an_ellipsis(tmp_path: Path) -> None:
+    """Data's Profile tab for penguins' free-text notes said 'top: seen on Torger (2), seen on
+    Biscoe (2)': values cut at 14 characters with no mark, read as whole values."""
+    from tests.test_tour_session10 import awkward_penguins
+
+    root = tmp_path / "penguins"
+    root.mkdir()
+    awkward_penguins().to_csv(root / "penguins.csv", index=False)
+    for step in (
+        ("init", str(root)),
+        ("project", "new", "penguins", "--task", "multiclass", "--target", "species"),
+        ("data", "import", str(root / "penguins.csv")),
+    ):
+        assert run(root, *step).exit_code == 0
+    with Workspace(root / ".cockpit") as ws:
+        app = CockpitApp(ws, "penguins")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("2", "]")
+            await pilot.pause()
+            await pilot.press("end")  # notes, the last column
+            await pilot.pause()
+            stats = " ".join(str(app.screen.query_one("#profile-stats").render()).split())
+    assert stats.startswith("notes (text)")
+    top = stats.split("top: ")[1]
+    assert "seen on Torge… (" in top and "Torger (" not in top
