@@ -248,6 +248,8 @@ class MonitoringScreen(StageScreen):
         spec = current_spec(self.workspace, self.app.project)
         if spec.metric_target is not None:
             plt.horizontal_line(spec.metric_target)
+        if not measured:
+            return "No labelled rows yet (cockpit monitor labels FILE)"
         return "Metric on labelled rows by window (line: target)"
 
     def _plot_latency(self, plt, xs: list[float]) -> str:

@@ -114,3 +114,20 @@ async def test_a_text_columns_top_values_are_cut_with_an_ellipsis(tmp_path: Path
     assert stats.startswith("notes (text)")
     top = stats.split("top: ")[1]
     assert "seen on Torge… (" in top and "Torger (" not in top
+
+
+async def test_the_metric_plot_without_labels_says_so(wine_scored: Path, private_copy) -> None:
+    """Monitoring's metric plot on wine, checked but never labelled, was an empty frame titled
+    'Metric on labelled rows by window (line: target)'; the latency plot without requests says
+    'No service requests logged yet'."""
+    root = private_copy(wine_scored)
+    assert run(root, "monitor", "check").exit_code in (0, 1)
+    with Workspace(root / ".cockpit") as ws:
+        app = CockpitApp(ws, "wine")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("7", "]", "]", "]")
+            await pilot.pause()
+            await pilot.press("g")  # drift -> metric
+            await pilot.pause()
+            drawn = str(app.screen.query_one("#monitor-plot").render())
+    assert "No labelled rows yet (cockpit monitor labels FILE)" in drawn
