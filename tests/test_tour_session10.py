@@ -13,7 +13,7 @@ import pytest
 from cockpit.data.datasets import get_version, load_frame
 from cockpit.projects import get_project
 from cockpit.workspace import Workspace
-from tests.monitoring_helpers import check, run
+from tests.monitoring_helpers import check, run, window
 from tests.training_here import training_here
 
 WORDS = ["calm", "windy", "cold", "rocky", "sunny", "foggy", "nest", "shore", "ice", "krill"]
@@ -324,3 +324,33 @@ def test_a_multiclass_window_has_no_false_positive_rate(penguins_built: Path, pr
     window = next(w for w in checked["windows"] if w["window"] == "2026-10")
     assert window["labelled"] == 60 and window["metric_value"] is not None
     assert "false_positive_rate" not in window
+
+
+def test_monitor_checks_table_names_the_most_drifted_features_and_counts_the_rest(tmp_path: Path) -> None:
+    """digits with every pixel clipped at 8 drifted in 34 pixels: `monitor check` printed all 34
+    names in the DRIFTED cell, a row 450 characters wide that no terminal shows whole. It names
+    the three largest PSIs and counts the rest (`--json` lists all)."""
+    from sklearn.datasets import load_digits
+
+    from tests.monitoring_helpers import build
+
+    frame = load_digits(as_frame=True).frame
+    root = tmp_path / "digits"
+    with training_here():
+        build(root, "multiclass", "target", frame)
+    frame.drop(columns=["target"]).clip(upper=8).to_csv(root / "shift.csv", index=False)
+    assert run(root, "monitor", "ingest", str(root / "shift.csv"), "--at", "2026-10-01").exit_code == 0
+
+    _, checked = check(root)
+    shown = run(root, "monitor", "check").output
+
+    from cockpit.monitoring.alerts import stored_windows
+
+    with Workspace(root / ".cockpit") as ws:
+        stored = next(w for w in stored_windows(ws, get_project(ws, "p")) if w.window == "2026-10")
+    psi = {name: found.psi for name, found in stored.features.items()}
+    ranked = sorted(window(checked, "2026-10")["drifted"], key=lambda name: -psi[name])
+    assert len(ranked) > 10
+    line = next(line for line in shown.splitlines() if line.startswith("2026-10"))
+    assert f"{', '.join(ranked[:3])} +{len(ranked) - 3} more" in line
+    assert len(line) < 160
