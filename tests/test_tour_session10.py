@@ -354,3 +354,21 @@ def test_monitor_checks_table_names_the_most_drifted_features_and_counts_the_res
     line = next(line for line in shown.splitlines() if line.startswith("2026-10"))
     assert f"{', '.join(ranked[:3])} +{len(ranked) - 3} more" in line
     assert len(line) < 160
+
+
+def test_compare_keeps_each_runs_params_together(penguins_built: Path, private_copy, train_here) -> None:
+    """`cockpit compare 1 2` (a logistic regression and a random forest on penguins) listed the
+    regression's params, then the metrics, then the forest's params below the metrics."""
+    import json
+
+    root = private_copy(penguins_built)
+    assert run(root, "train", "--model", "random_forest", "--param", "n_estimators=20").exit_code == 0
+
+    rows = json.loads(run(root, "compare", "1", "2", "--json").stdout)["rows"]
+
+    sections = [row["field"].split()[0] for row in rows]
+    params = [i for i, s in enumerate(sections) if s == "param"]
+    metrics = [i for i, s in enumerate(sections) if s in ("val", "train")]
+    assert "param n_estimators" in [row["field"] for row in rows]
+    assert max(params) < min(metrics)
+    assert params == list(range(min(params), max(params) + 1))  # one block

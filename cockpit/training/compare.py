@@ -12,6 +12,7 @@ from cockpit.training.runs import Run, get_run
 from cockpit.workspace import Workspace
 
 SKIPPED_PARAMS = {"verbose", "n_jobs", "warm_start"}
+SECTIONS = ("param", "lib", "val", "train")  # the prefixed fields, after the run's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,9 @@ def compare(
     names: list[str] = []
     for table in tables:
         names += [n for n in table if n not in names]
+    # a field only a later run has goes with its kind (a forest's params among the params, not
+    # below the metrics): sections in _fields' order, each in order of first appearance
+    names.sort(key=lambda name: 1 + SECTIONS.index(name.split()[0]) if name.split()[0] in SECTIONS else 0)
     rows = []
     for name in names:
         values = [table.get(name) for table in tables]
