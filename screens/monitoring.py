@@ -17,9 +17,10 @@ from cockpit.deployment.moves import Move
 from cockpit.monitoring import alerts
 from cockpit.monitoring.axes import bin_labels, share_bars, time_positions, time_ticks
 from cockpit.monitoring.checks import FeatureDrift, Window
+from cockpit.monitoring.predictions import MIN_DRIFT_ROWS
 from cockpit.problem import current_spec
 from cockpit.projects import Project
-from cockpit.text import cut
+from cockpit.text import counted, cut
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
@@ -110,7 +111,8 @@ class MonitoringScreen(StageScreen):
         if measured:
             last = measured[-1]
             target = f" (target {spec.metric_goal()})" if spec.metric_goal() else ""
-            metric_text = f"{last.metric} {last.metric_value:.3f} in {last.window}{target}"
+            few = f" ({counted(last.labelled, 'labelled row')})" if last.labelled < MIN_DRIFT_ROWS else ""
+            metric_text = f"{last.metric} {last.metric_value:.3f} in {last.window}{few}{target}"
         firing = [a for a in self.alerts if a.status == "firing"]
         age = alerts.freshness_days(self.windows)  # the same figure as monitor check's, to now
         data_line = (

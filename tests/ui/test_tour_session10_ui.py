@@ -131,3 +131,24 @@ async def test_the_metric_plot_without_labels_says_so(wine_scored: Path, private
             await pilot.pause()
             drawn = str(app.screen.query_one("#monitor-plot").render())
     assert "No labelled rows yet (cockpit monitor labels FILE)" in drawn
+
+
+async def test_a_monitoring_metric_on_few_labelled_rows_says_how_few(wine_scored: Path, private_copy) -> None:
+    """Monitoring's header on penguins read 'f1 1.000 in 2026-11': two labelled rows, beside a
+    month of 327 at 0.929. A metric on fewer rows than drift is measured on (30) says how many."""
+    import pandas as pd
+
+    root = private_copy(wine_scored)
+    labels = pd.read_csv(root / "wine.csv").head(2)
+    labels.to_csv(root / "labels.csv", index=False)
+    assert run(root, "monitor", "labels", str(root / "labels.csv")).exit_code == 0
+    assert run(root, "monitor", "check").exit_code in (0, 1)
+    with Workspace(root / ".cockpit") as ws:
+        app = CockpitApp(ws, "wine")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("7")
+            await pilot.pause()
+            summary = " ".join(str(app.screen.query_one("#monitor-summary").render()).split())
+    import re
+
+    assert re.search(r"f1 1\.000 in \d{4}-\d{2} \(2 labelled rows\)", summary), summary
