@@ -306,18 +306,33 @@ def _deployable(ws: Workspace, project: Project, version: ModelVersion) -> list[
     except Exception:  # noqa: BLE001 - evidence, not an error
         artifact_ok = False
     fallback = ws.store.scalar("SELECT 1 FROM fallbacks WHERE project_id = ?", [project.id])
-    others = ws.store.scalar(
-        "SELECT count(*) FROM model_versions WHERE project_id = ? AND id != ? AND status = 'active'",
-        [project.id, version.id],
-    )
+    target, text = _rollback_target(ws, project, version)
+    if target is None and fallback:
+        text += "; the fallback rule answers instead"
     return [
         Evidence(artifact_ok, "artifact verified (sha256)" if artifact_ok else "artifact missing/changed"),
-        Evidence(
-            bool(others or fallback),
-            "a rollback target or fallback exists" if others or fallback else "nothing to fall back to",
-        ),
+        Evidence(target is not None or bool(fallback), text),
         Evidence(bool(fallback), "fallback rule defined" if fallback else "no fallback rule"),
     ]
+
+
+def _rollback_target(ws: Workspace, project: Project, version: ModelVersion) -> tuple[Any, str]:
+    """The version a rollback would return to, as `cockpit rollback` finds it: for the version
+    in production, the one it replaced; for another, production itself (any other registered
+    version was no rollback target: rollback said 'v1 replaced none')."""
+    from cockpit.deployment import registry
+
+    production = registry.alias_version_id(ws, project, "production")
+    if production is None:
+        return None, "nothing to roll back to: no version in production"
+    if production != version.id:
+        current = registry.version_by_id(ws, production)
+        return current, f"rollback target: v{current.version} (production now)"
+    try:
+        target = registry.plan_rollback(ws, project).target
+    except CockpitError as exc:
+        return None, str(exc)
+    return target, f"rollback target: v{target.version} (production replaced it)"
 
 
 def _rules(ws: Workspace, project: Project) -> int:

@@ -372,3 +372,28 @@ def test_compare_keeps_each_runs_params_together(penguins_built: Path, private_c
     assert "param n_estimators" in [row["field"] for row in rows]
     assert max(params) < min(metrics)
     assert params == list(range(min(params), max(params) + 1))  # one block
+
+
+def _deployable(root: Path, version: str) -> list:
+    import json
+
+    found = json.loads(run(root, "review", version, "--json").stdout)
+    return next(step for step in found["steps"] if step["name"] == "deployable")["evidence"]
+
+
+def test_review_names_the_rollback_target(penguins_built: Path, private_copy, train_here) -> None:
+    """penguins' first production model v1, with a second version registered beside it: the
+    review said 'ok a rollback target or fallback exists' while `cockpit rollback` said
+    'production has no earlier version to roll back to (v1 replaced none)'. A version in
+    production has the target rollback would use; one not yet in production, production."""
+    root = private_copy(penguins_built)
+    assert run(root, "train", "--model", "random_forest", "--param", "n_estimators=20").exit_code == 0
+    assert run(root, "register", "2", "--override", "tour").exit_code == 0
+    assert run(root, "rollback", "--reason", "tour").exit_code == 2
+
+    assert [False, "production has no earlier version to roll back to (v1 replaced none)"] in (
+        _deployable(root, "1")
+    )
+    assert [True, "rollback target: v1 (production now)"] in _deployable(root, "2")
+    assert run(root, "deploy", "2", "--strategy", "blue-green", "--override", "tour").exit_code == 0
+    assert [True, "rollback target: v1 (production replaced it)"] in _deployable(root, "2")
