@@ -302,7 +302,7 @@ def monitoring_status(ws: Workspace, project: Project) -> StageState:
         return StageState(
             stage,
             Status.IN_PROGRESS,
-            f"{batches} batches, not checked",
+            f"{counted(batches, 'batch', 'batches')}, not checked",
             NextAction("check drift and decay", commands=("cockpit monitor check",)),
         )
     alerts = alert_state(ws, project)

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from cockpit.deployment import batch, registry, rules
 from cockpit.deployment.moves import Move, summary
 from cockpit.deployment.serving_log import recent_service_stats
+from cockpit.text import counted
 from cockpit.workspace import Workspace
 from screens.base import StageScreen
 from screens.confirm import ConfirmReason
@@ -126,7 +127,7 @@ class DeploymentScreen(StageScreen):
             f"production {name('production')} {100 - share:g}% {bar} {share:g}% canary "
             f"{name('canary')} · shadow {name('shadow')}\n"
             f"fallback: {fallback.text if fallback else 'none (set one!)'} · "
-            f"{len(overrides)} override(s)\n{self._service_line()}"
+            f"{counted(len(overrides), 'override')}\n{self._service_line()}"
         )
 
     def _service_line(self) -> str:
@@ -135,9 +136,9 @@ class DeploymentScreen(StageScreen):
             return "service: no requests in the last 24 h (cockpit serve)"
         share = 100 * stats.errors / stats.requests
         return (
-            f"service 24 h: {stats.requests:,} requests · {stats.errors:,} errors "
+            f"service 24 h: {counted(stats.requests, 'request')} · {counted(stats.errors, 'error')} "
             f"({share:.1f}%) · {stats.fallback_rows:,} fallback · p50 "
-            f"{_ms(stats.p50_ms)} · p95 {_ms(stats.p95_ms)}"
+            f"{_ms(stats.p50_ms).removesuffix(' ms')} · p95 {_ms(stats.p95_ms)}"
         )
 
     def _ledger(self) -> None:

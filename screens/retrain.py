@@ -131,8 +131,17 @@ class RetrainScreen(StageScreen):
         steps.update("\n".join(f"- {s}" for s in last.steps))
         table.set_rows(
             [
-                ([label, _fmt(champion), _fmt(challenger), _delta(champion, challenger)], None)
+                (
+                    [
+                        label,
+                        _fmt(champion, timed),
+                        _fmt(challenger, timed),
+                        _delta(champion, challenger, timed),
+                    ],
+                    None,
+                )
                 for label, champion, challenger in _duel_rows(last)
+                for timed in [label.startswith("ms per")]
             ]
         )
 
@@ -275,11 +284,15 @@ def _duel_rows(last: cycle.Retrain) -> list[tuple[str, float | None, float | Non
     return rows
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.4f}" if abs(value) < 10 else f"{value:,.1f}"
+def _fmt(value, timed: bool = False) -> str:
+    """Metrics to 4 decimals; times (ms) to 2, which is what a timer says of them."""
+    if value is None:
+        return "-"
+    return f"{value:.{2 if timed else 4}f}" if abs(value) < 10 else f"{value:,.1f}"
 
 
-def _delta(champion, challenger) -> str:
+def _delta(champion, challenger, timed: bool = False) -> str:
     if champion is None or challenger is None:
         return ""
-    return f"{challenger - champion:+.4f}" if abs(champion) < 10 else f"{challenger - champion:+,.1f}"
+    difference = challenger - champion
+    return f"{difference:+.{2 if timed else 4}f}" if abs(champion) < 10 else f"{difference:+,.1f}"

@@ -133,8 +133,8 @@ def test_the_id_column_is_never_warned_about_and_batches_get_one_line_per_column
     )
     assert row_warnings(SCHEMA, frame)[0] == []
     assert summaries(SCHEMA, frame) == [
-        "island: 2 row(s) with a value not seen in training (e.g. 'Atlantis')",
-        "mass: 1 missing value(s), never missing in training",
+        "island: 2 rows with a value not seen in training (e.g. 'Atlantis')",
+        "mass: 1 missing value, never missing in training",
     ]
 
 
@@ -157,7 +157,7 @@ def test_batch_predict_does_not_report_the_id_column(workspace, tmp_path: Path) 
     new.loc[:2, "plan"] = "enterprise"
     new.to_csv(tmp_path / "new.csv", index=False)
     done = batch.predict_file(workspace, project, tmp_path / "new.csv", tmp_path / "out.csv")
-    assert done["warnings"] == ["plan: 3 row(s) with a value not seen in training (e.g. 'enterprise')"]
+    assert done["warnings"] == ["plan: 3 rows with a value not seen in training (e.g. 'enterprise')"]
 
 
 # -- the service, monitoring and the bundle server, on palmerpenguins --------------------

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cockpit.text import cut
+from cockpit.text import counted, cut
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,13 +55,16 @@ class Finding:
         count = int(self.mask.sum()) if count is None else count
         example = values[self.mask].iloc[0]
         if self.kind == "unseen":
-            return f"{self.column}: {count} row(s) with a value not seen in training (e.g. {_shown(example)})"
+            return (
+                f"{self.column}: {counted(count, 'row')} with a value not seen in training "
+                f"(e.g. {_shown(example)})"
+            )
         if self.kind == "range":
             return (
-                f"{self.column}: {count} row(s) far outside the training range "
+                f"{self.column}: {counted(count, 'row')} far outside the training range "
                 f"{self.spec['min']:g} to {self.spec['max']:g} (e.g. {float(example):g})"
             )
-        return f"{self.column}: {count} missing value(s), never missing in training"
+        return f"{self.column}: {counted(count, 'missing value')}, never missing in training"
 
 
 def findings(schema: dict[str, Any], frame: pd.DataFrame) -> Iterator[Finding]:
