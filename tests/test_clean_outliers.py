@@ -117,3 +117,26 @@ def test_repeated_rows_that_carry_a_class_are_kept(workspace, tmp_path: Path) ->
     assert duplicates.severity == "info" and duplicates.fix is None
     assert "genuine repeated observations: kept" in duplicates.message
     assert {"op": "drop_duplicates"} not in suggest_recipe(report.findings)
+
+
+def test_clean_suggested_with_nothing_to_clean_keeps_a_chain_going(
+    workspace, run_cli, tmp_path: Path
+) -> None:
+    """Wine is clean: `data clean --suggested` exited 2, stopping the README's `&&` chain; it now
+    says so, prints the version to use (no new one) and exits 0. Errors with no suggested fix
+    still exit 2, naming the way to clean them."""
+    load_wine(as_frame=True).frame.to_csv(tmp_path / "wine.csv", index=False)
+    folder = workspace.root
+    assert (
+        run_cli(
+            "project", "new", "wine", "--task", "multiclass", "--target", "target", workspace=folder
+        ).exit_code
+        == 0
+    )
+    assert run_cli("data", "import", str(tmp_path / "wine.csv"), workspace=folder).exit_code == 0
+    cleaned = run_cli("data", "clean", "--suggested", workspace=folder)
+    assert (cleaned.exit_code, cleaned.stdout.strip()) == (0, "1")
+    assert "nothing to clean in v1 wine: it stays the version to use" in cleaned.stderr
+    as_json = json.loads(run_cli("data", "clean", "--suggested", "--json", workspace=folder).stdout)
+    assert (as_json["id"], as_json["steps"]) == (1, [])
+    assert workspace.store.scalar("SELECT count(*) FROM dataset_versions") == 1

@@ -216,7 +216,8 @@ def clean(
     name: str | None,
     as_json: bool,
 ) -> None:
-    """Apply a cleaning recipe: a new child version; prints its id."""
+    """Apply a cleaning recipe: a new child version; prints its id (with --suggested and
+    nothing to clean, the version's own id: no new version)."""
     from cockpit.data import checks
     from cockpit.data.datasets import get_version
     from cockpit.data.recipes import clean_version, load_recipe, suggest_recipe
@@ -230,8 +231,18 @@ def clean(
     else:
         report = checks.latest_report(workspace, version) or checks.validate(workspace, project, version)
         steps = suggest_recipe(report.findings)
-        if not steps:
-            raise CockpitError(f"validation suggests no cleaning for {version.label}")
+        if not steps and report.count("error"):
+            raise CockpitError(
+                f"validation suggests no cleaning for the errors of {version.label}: "
+                "write a recipe (cockpit data recipe) and clean with --recipe FILE"
+            )
+        if not steps:  # clean data is no error: a script's `&& cockpit data split` goes on
+            click.echo(f"nothing to clean in {version.label}: it stays the version to use", err=True)
+            if as_json:
+                emit_json({**version.as_dict(), "steps": []})
+            else:
+                click.echo(version.id)
+            return
     child, results = clean_version(workspace, project, steps, version, name)
     if as_json:
         emit_json({**child.as_dict(), "steps": [r.as_dict() for r in results]})
