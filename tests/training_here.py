@@ -17,6 +17,10 @@ from contextlib import contextmanager
 
 import pytest
 
+# imported before any patch: RefitHandle subclasses RunHandle when its module is first
+# imported, and one first imported under training_here() kept HandleHere as its base for the
+# rest of the worker's tests (a retrain's refit then failed "only plain runs train here")
+from cockpit.retraining import refit  # noqa: F401
 from cockpit.training import child, runs
 from cockpit.workspace import Workspace
 
