@@ -198,18 +198,23 @@ def test_an_old_spec_with_a_number_as_a_date_says_so_and_does_not_train(copied: 
     assert "date column 'body_mass_g' holds numbers that are not years (e.g. 3750)" in trained.output
 
 
+async def _features(pilot, app) -> tuple:
+    """The Features screen (key 3) and its rows' column names."""
+    from screens.features import FeaturesScreen
+
+    await pilot.press("3")
+    await pilot.pause()
+    assert isinstance(app.screen, FeaturesScreen)
+    return app.screen, [s.column for s in app.screen.specs]
+
+
 async def test_the_screen_offers_only_the_kinds_a_column_can_take(copied: Built) -> None:
     from screens.app import CockpitApp
-    from screens.features import FeaturesScreen
 
     ws = Workspace.open(copied.root)
     app = CockpitApp(ws, "p")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, FeaturesScreen)
-        rows = [s.column for s in screen.specs]
+        screen, rows = await _features(pilot, app)
         await pilot.press(*["down"] * rows.index("body_mass_g"))
         seen = []
         for _ in range(4):
@@ -227,17 +232,12 @@ async def test_the_screen_offers_only_the_kinds_a_column_can_take(copied: Built)
 
 async def test_the_screen_says_when_a_saved_kind_does_not_fit(copied: Built) -> None:
     from screens.app import CockpitApp
-    from screens.features import FeaturesScreen
 
     _save_unchecked(copied.root, "body_mass_g", kind="date")
     ws = Workspace.open(copied.root)
     app = CockpitApp(ws, "p")
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, FeaturesScreen)
-        rows = [s.column for s in screen.specs]
+        screen, rows = await _features(pilot, app)
         assert "! body_mass_g: kind does not fit the data" in str(
             screen.query_one("#features-summary").render()
         )

@@ -282,17 +282,22 @@ def test_validation_counts_read_as_words(tmp_path: Path) -> None:
     assert result.output.splitlines()[0] == "v1 wine: passed · 0 errors, 0 warnings, 1 note"
 
 
+def _labelled_october(root: Path) -> None:
+    """60 penguins scored as production in 2026-10, and their species as labels."""
+    batch = awkward_penguins().dropna().sample(n=60, random_state=7)
+    batch.drop(columns=["species"]).to_csv(root / "batch.csv", index=False)
+    batch.to_csv(root / "labels.csv", index=False)
+    assert run(root, "monitor", "ingest", str(root / "batch.csv"), "--at", "2026-10-01").exit_code == 0
+    assert run(root, "monitor", "labels", str(root / "labels.csv")).exit_code == 0
+
+
 def test_retrain_with_no_new_rows_to_learn_from_trains_nothing(penguins_built: Path, private_copy) -> None:
     """Every labelled production row of wine was in one month, the one held out to judge on:
     `cockpit retrain` trained the champion's recipe on the champion's own data again, found the
     copy 'not better', raised an alert about it, and the copy became Experiments' best run (the
     newest split's). It now stops first, saying what to label, and writes nothing."""
     root = private_copy(penguins_built)
-    judged = awkward_penguins().dropna().sample(n=60, random_state=7)
-    judged.drop(columns=["species"]).to_csv(root / "judged.csv", index=False)
-    judged.to_csv(root / "judged_labels.csv", index=False)
-    assert run(root, "monitor", "ingest", str(root / "judged.csv"), "--at", "2026-10-01").exit_code == 0
-    assert run(root, "monitor", "labels", str(root / "judged_labels.csv")).exit_code == 0
+    _labelled_october(root)
     tables = ("runs", "dataset_versions", "alerts")
     with Workspace(root / ".cockpit") as ws:
         before = {t: ws.store.scalar(f"SELECT count(*) FROM {t}") for t in tables}
@@ -313,11 +318,7 @@ def test_a_multiclass_window_has_no_false_positive_rate(penguins_built: Path, pr
     Gentoo, the last class by name taken as 'positive'), also in the Prometheus file; three
     species have no positive class."""
     root = private_copy(penguins_built)
-    batch = awkward_penguins().dropna().sample(n=60, random_state=7)
-    batch.drop(columns=["species"]).to_csv(root / "batch.csv", index=False)
-    batch.to_csv(root / "labels.csv", index=False)
-    assert run(root, "monitor", "ingest", str(root / "batch.csv"), "--at", "2026-10-01").exit_code == 0
-    assert run(root, "monitor", "labels", str(root / "labels.csv")).exit_code == 0
+    _labelled_october(root)
 
     code, checked = check(root)
 

@@ -40,16 +40,21 @@ def wine_scored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-async def test_monitoring_with_a_batch_not_checked_says_to_check(wine_scored: Path) -> None:
-    """After `cockpit predict`, Monitoring said 'No monitored windows yet: score production data
-    (cockpit predict / monitor ingest), then press v' while the overview said '1 batch, not
-    checked': the data was scored already, only the check was missing."""
-    with Workspace(wine_scored / ".cockpit") as ws:
+async def _monitoring_summary(root: Path) -> str:
+    """The Monitoring screen's summary line of the wine workspace at `root`, at 80x24."""
+    with Workspace(root / ".cockpit") as ws:
         app = CockpitApp(ws, "wine")
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press("7")
             await pilot.pause()
-            summary = " ".join(str(app.screen.query_one("#monitor-summary").render()).split())
+            return " ".join(str(app.screen.query_one("#monitor-summary").render()).split())
+
+
+async def test_monitoring_with_a_batch_not_checked_says_to_check(wine_scored: Path) -> None:
+    """After `cockpit predict`, Monitoring said 'No monitored windows yet: score production data
+    (cockpit predict / monitor ingest), then press v' while the overview said '1 batch, not
+    checked': the data was scored already, only the check was missing."""
+    summary = await _monitoring_summary(wine_scored)
     assert "score production data" not in summary
     said = "Production data is stored but not checked yet: press v to check (cockpit monitor check)"
     assert said in summary
@@ -143,12 +148,7 @@ async def test_a_monitoring_metric_on_few_labelled_rows_says_how_few(wine_scored
     labels.to_csv(root / "labels.csv", index=False)
     assert run(root, "monitor", "labels", str(root / "labels.csv")).exit_code == 0
     assert run(root, "monitor", "check").exit_code in (0, 1)
-    with Workspace(root / ".cockpit") as ws:
-        app = CockpitApp(ws, "wine")
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("7")
-            await pilot.pause()
-            summary = " ".join(str(app.screen.query_one("#monitor-summary").render()).split())
+    summary = await _monitoring_summary(root)
     import re
 
     assert re.search(r"f1 1\.000 in \d{4}-\d{2} \(2 labelled rows\)", summary), summary
