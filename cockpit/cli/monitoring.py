@@ -91,6 +91,16 @@ def labels(ctx: CliContext, file: Path, as_json: bool) -> None:
     if result["repeated_keys"]:
         parts.append(_count(result["repeated_keys"], "repeated key") + " (the last label kept)")
     click.echo("; ".join(parts))
+    unseen = result["unseen_classes"]
+    if unseen:
+        named = ", ".join(f"{name} ({count:,})" for name, count in unseen.items())
+        click.echo(
+            f"warning: {_count(sum(unseen.values()), 'label')} "
+            f"{'names' if sum(unseen.values()) == 1 else 'name'} a class the production model "
+            f"never learned: {named}; recorded, but the model can only be wrong on them, so its "
+            "metrics on labelled rows fall",
+            err=True,
+        )
 
 
 def _count(n: int, noun: str) -> str:

@@ -126,6 +126,26 @@ def ingest_labels(ws: Workspace, project: Project, path: Path) -> dict[str, Any]
             "skipped_no_label": int((~has_label).sum()),
             "skipped_no_entity": int((has_label & ~has_key).sum()),
             "repeated_keys": int(kept_keys.duplicated().sum()),
+            "unseen_classes": _unseen_classes(ws, project, production, text),
         }
         ws.record("monitoring", "labels", project.id, {**result, "source": source})
     return result
+
+
+def _unseen_classes(ws: Workspace, project: Project, production, labels: pd.Series) -> dict[str, int]:
+    """Labels naming a class the production model never learned ("Emperor" among three
+    penguin species), counted by class: recorded as given, but every one of them is a
+    mistake the model could not avoid, so the metrics on labelled rows fall for a reason the
+    user must hear of. {} for regression, or a model that names no classes."""
+    if project.task == "regression" or labels.empty:
+        return {}
+    from cockpit.training.runs import get_run, load_pipeline
+
+    classes = getattr(load_pipeline(ws, get_run(ws, project, production.run_id)), "classes_", None)
+    if classes is None:
+        return {}
+    import pandas as pd
+
+    known = set(label_text(pd.Series(list(classes)), project.task))
+    unseen = labels[~labels.isin(known)].value_counts()
+    return {str(name): int(count) for name, count in unseen.items()}
