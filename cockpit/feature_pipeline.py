@@ -12,8 +12,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from cockpit.data.semantics import as_years, year_mask
 from cockpit.errors import CockpitError
-from cockpit.features import COMPILER_VERSION, NOT_YEARS, YEARS, ColumnSpec, year_parts_problem
+from cockpit.features import COMPILER_VERSION, NOT_YEARS, ColumnSpec, year_parts_problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +28,7 @@ class DateParts(TransformerMixin, BaseEstimator):
     is_weekend, hour, days_since (days since 1970). Unreadable dates become NaN.
 
     With `years` (compiler 4 on), a number is a year, 1 January of that year, when it is
-    whole and within features.YEARS, and any other number is unreadable; fitting refuses a
+    whole and within cockpit.data.semantics.YEARS, and any other number is unreadable; fitting refuses a
     number column that is not years, or parts that cannot vary for years. Without it
     (pipelines built or pickled before compiler 4), numbers are read as pandas reads them:
     nanoseconds after 1970."""
@@ -79,26 +80,14 @@ def _times(values, years: bool):
     if values.dtype.kind == "M":
         return values
     if years and values.dtype.kind in "iuf":
-        return _as_years(values)
+        return as_years(values)
     if years and values.dtype == object:  # a frame built from JSON rows: numbers beside text
         numbers = values.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
         if numbers.any():
             text = pd.to_datetime(values.where(~numbers), format="mixed", errors="coerce")
-            numbers_read = _as_years(values.where(numbers).astype("float64"))
+            numbers_read = as_years(values.where(numbers).astype("float64"))
             return numbers_read.where(numbers, text.astype("datetime64[s]"))
     return pd.to_datetime(values, format="mixed", errors="coerce")
-
-
-def _as_years(values):
-    """Whole numbers within YEARS as 1 January of that year; other numbers NaT. Seconds, not
-    pandas' nanoseconds, whose range ends at 1677 and 2262."""
-    import pandas as pd
-
-    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-    ok = (np.mod(numbers, 1) == 0) & (numbers >= YEARS[0]) & (numbers <= YEARS[1])
-    times = np.full(len(numbers), np.datetime64("NaT"), dtype="datetime64[s]")
-    times[ok] = (numbers[ok].astype("int64") - 1970).astype("datetime64[Y]").astype("datetime64[s]")
-    return pd.Series(times, index=values.index)
 
 
 def _check_years(name: str, values, parts: tuple[str, ...]) -> None:
@@ -107,7 +96,7 @@ def _check_years(name: str, values, parts: tuple[str, ...]) -> None:
     if values.dtype.kind not in "iuf":
         return
     numbers = values.dropna().to_numpy(dtype="float64")
-    bad = numbers[(np.mod(numbers, 1) != 0) | (numbers < YEARS[0]) | (numbers > YEARS[1])]
+    bad = numbers[~year_mask(numbers)]
     if len(bad):
         raise CockpitError(
             f"date column {name!r} holds numbers that are not years (e.g. {bad[0]:g}): {NOT_YEARS}; "

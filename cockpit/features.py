@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cockpit.audit import current_user
+from cockpit.data.semantics import YEARS
 from cockpit.errors import CockpitError
 from cockpit.projects import Project
 from cockpit.workspace import Workspace
@@ -31,9 +32,6 @@ DEFAULT_TEXT_VOCABULARY = 200
 # parts scaled like numeric columns (unscaled, lbfgs never converged on data with a date);
 # 4: whole numbers in a date column read as years (before, as nanoseconds after 1970).
 COMPILER_VERSION = 4
-# A number in a date column is a year, read as 1 January of that year, when it is whole and
-# in this range; any other number (a price, a unix timestamp, a fraction) is not a date.
-YEARS = (1000, 2999)
 YEAR_PARTS = ("year", "days_since")  # the parts that differ between two years' 1 January
 
 

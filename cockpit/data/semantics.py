@@ -73,18 +73,43 @@ def date_formats(values: pd.Series) -> dict[str, int] | None:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
+# A number is a year, read as 1 January of that year, when it is whole and in this range; any
+# other number (a price, a unix timestamp, a fraction) is not a date. The split's time column
+# and the feature spec's date kind read numbers by this one rule.
+YEARS = (1000, 2999)
+
+
+def year_mask(numbers: np.ndarray) -> np.ndarray:
+    """Which of `numbers` (floats; NaN is none) are years."""
+    import numpy as np
+
+    return (np.mod(numbers, 1) == 0) & (numbers >= YEARS[0]) & (numbers <= YEARS[1])
+
+
+def as_years(values: pd.Series) -> pd.Series:
+    """Whole numbers within YEARS as 1 January of that year; other numbers NaT. Seconds, not
+    pandas' nanoseconds, whose range ends at 1677 and 2262."""
+    import numpy as np
+    import pandas as pd
+
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    ok = year_mask(numbers)
+    times = np.full(len(numbers), np.datetime64("NaT"), dtype="datetime64[s]")
+    times[ok] = (numbers[ok].astype("int64") - 1970).astype("datetime64[Y]").astype("datetime64[s]")
+    return pd.Series(times, index=values.index)
+
+
 def parse_times(values: pd.Series) -> pd.Series:
-    """Times of a column: dates as they are, text read as dates, and whole numbers 1000-2999 as
-    years (pandas reads a number as nanoseconds after 1970: 2007 would be 1970-01-01)."""
+    """Times of a column: dates as they are, text read as dates, and a number column of years
+    as years (pandas reads a number as nanoseconds after 1970: 2007 would be 1970-01-01)."""
     import pandas as pd
 
     if values.dtype.kind == "M":
         return values
     if values.dtype.kind in "iuf":
-        present = values.dropna()
-        if len(present) and (present % 1 == 0).all() and present.between(1000, 2999).all():
-            text = values.astype("Int64").astype("string")
-            return pd.to_datetime(text, format="%Y", errors="coerce")
+        present = values.dropna().to_numpy(dtype="float64")
+        if len(present) and year_mask(present).all():
+            return as_years(values)
     return pd.to_datetime(values, format="mixed", errors="coerce")
 
 

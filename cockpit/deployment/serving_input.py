@@ -89,7 +89,7 @@ def _of_numbers(spec: dict[str, Any]) -> bool:
 
 
 def _year_problem(value: float) -> str | None:
-    from cockpit.features import YEARS
+    from cockpit.data.semantics import YEARS
 
     if value % 1 == 0 and YEARS[0] <= value <= YEARS[1]:
         return None
