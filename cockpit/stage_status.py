@@ -79,13 +79,13 @@ def data_status(ws: Workspace, project: Project) -> StageState:
         return StageState(
             stage,
             Status.ATTENTION,
-            f"{detail} · {_plural(errors, 'error')}",
+            f"{detail} · {counted(errors, 'error')}",
             NextAction("fix the validation errors with a cleaning recipe", tab="Recipe"),
         )
     split = max(
         (s for s in list_splits(ws, project) if s.version_id == version.id), key=lambda s: s.id, default=None
     )
-    warned = f" · {_plural(warnings, 'warning')}" if warnings else " · valid"
+    warned = f" · {counted(warnings, 'warning')}" if warnings else " · valid"
     if split is None:
         return StageState(
             stage,
@@ -259,7 +259,7 @@ def deployment_status(ws: Workspace, project: Project) -> StageState:
                 "deploy", commands=(f"cockpit deploy {version} --strategy blue-green --override 'REASON'",)
             )
         return StageState(
-            stage, Status.IN_PROGRESS, f"{_plural(len(versions), 'version')}, none in production", deploy
+            stage, Status.IN_PROGRESS, f"{counted(len(versions), 'version')}, none in production", deploy
         )
     detail = f"v{number[aliases['production'].version_id]} in production"
     if "canary" in aliases:
@@ -310,18 +310,14 @@ def monitoring_status(ws: Workspace, project: Project) -> StageState:
         return StageState(
             stage,
             Status.ATTENTION,
-            f"{_plural(len(alerts.firing), 'alert')} firing: {', '.join(alerts.metrics)}"
+            f"{counted(len(alerts.firing), 'alert')} firing: {', '.join(alerts.metrics)}"
             + (f" · {len(alerts.acknowledged)} acked" if alerts.acknowledged else ""),
             NextAction("act on the alerts", note="retrain, roll back, or acknowledge"),
         )
     if alerts.acknowledged:
-        acked = f"{_plural(windows, 'window')} watched · {_plural(len(alerts.acknowledged), 'alert')} acked"
+        acked = f"{counted(windows, 'window')} watched · {counted(len(alerts.acknowledged), 'alert')} acked"
         return StageState(stage, Status.IN_PROGRESS, acked)
-    return StageState(stage, Status.DONE, f"{_plural(windows, 'window')} watched, no alert")
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+    return StageState(stage, Status.DONE, f"{counted(windows, 'window')} watched, no alert")
 
 
 @status_function("retrain")

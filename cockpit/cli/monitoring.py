@@ -18,6 +18,7 @@ from cockpit.cli.cluster_options import cluster_options
 from cockpit.cli.context import CliContext, emit_json, print_table
 from cockpit.cli.deployment import ALLOW_FALLBACK
 from cockpit.cli.options import MOMENT, ROW_ID, FiniteFloat
+from cockpit.text import counted
 
 if TYPE_CHECKING:
     from cockpit.monitoring.alerts import Check
@@ -83,28 +84,24 @@ def labels(ctx: CliContext, file: Path, as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
-    parts = [_count(result["rows"], "label") + " recorded"]
+    parts = [counted(result["rows"], "label") + " recorded"]
     if result["skipped_no_label"]:
-        parts.append(_count(result["skipped_no_label"], "row") + " without a label skipped")
+        parts.append(counted(result["skipped_no_label"], "row") + " without a label skipped")
     if result["skipped_no_entity"]:
-        parts.append(_count(result["skipped_no_entity"], "row") + " without an entity id skipped")
+        parts.append(counted(result["skipped_no_entity"], "row") + " without an entity id skipped")
     if result["repeated_keys"]:
-        parts.append(_count(result["repeated_keys"], "repeated key") + " (the last label kept)")
+        parts.append(counted(result["repeated_keys"], "repeated key") + " (the last label kept)")
     click.echo("; ".join(parts))
     unseen = result["unseen_classes"]
     if unseen:
         named = ", ".join(f"{name} ({count:,})" for name, count in unseen.items())
         click.echo(
-            f"warning: {_count(sum(unseen.values()), 'label')} "
+            f"warning: {counted(sum(unseen.values()), 'label')} "
             f"{'names' if sum(unseen.values()) == 1 else 'name'} a class the production model "
             f"never learned: {named}; recorded, but the model can only be wrong on them, so its "
             "metrics on labelled rows fall",
             err=True,
         )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 @monitor.command("check")
